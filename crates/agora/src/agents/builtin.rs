@@ -1,0 +1,421 @@
+//! The built-in rule-based policies.
+
+use super::{Action, AgentRng, AgentView, Observation, Policy, RuleBased};
+use rand::SeedableRng;
+use rand_distr::{Distribution, Normal};
+
+/// Buys with a constant probability `p_buy`, sells with `p_sell`, holds
+/// otherwise (noise traders).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomPolicy {
+    /// Asset traded.
+    pub asset: usize,
+    /// Probability of buying each step.
+    pub p_buy: f64,
+    /// Probability of selling each step; `p_buy + p_sell ≤ 1`.
+    pub p_sell: f64,
+    /// Share of the balance spent on a buy.
+    pub buy_fraction: f64,
+    /// Share of the holdings sold on a sell.
+    pub sell_fraction: f64,
+}
+
+impl RuleBased for RandomPolicy {
+    fn asset(&self) -> usize {
+        self.asset
+    }
+    #[inline]
+    fn probabilities(&self, _: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
+        (self.p_buy, self.p_sell)
+    }
+    fn buy_fraction(&self) -> f64 {
+        self.buy_fraction
+    }
+    fn sell_fraction(&self) -> f64 {
+        self.sell_fraction
+    }
+}
+
+/// Buys (with probability `p_trade`) while the price is below `buy_below`,
+/// sells while it is above `sell_above`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdPolicy {
+    /// Asset traded.
+    pub asset: usize,
+    /// Buy while the price is strictly below this.
+    pub buy_below: f64,
+    /// Sell while the price is strictly above this.
+    pub sell_above: f64,
+    /// Probability of acting on a signal each step.
+    pub p_trade: f64,
+    /// Share of the balance spent on a buy.
+    pub buy_fraction: f64,
+    /// Share of the holdings sold on a sell.
+    pub sell_fraction: f64,
+}
+
+impl RuleBased for ThresholdPolicy {
+    fn asset(&self) -> usize {
+        self.asset
+    }
+    fn probabilities(&self, obs: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
+        let p = obs.assets[self.asset].price;
+        let buy = if p < self.buy_below {
+            self.p_trade
+        } else {
+            0.0
+        };
+        let sell = if p > self.sell_above {
+            self.p_trade
+        } else {
+            0.0
+        };
+        // buy_below <= sell_above is validated, so at most one is non-zero.
+        (buy, sell)
+    }
+    fn buy_fraction(&self) -> f64 {
+        self.buy_fraction
+    }
+    fn sell_fraction(&self) -> f64 {
+        self.sell_fraction
+    }
+}
+
+/// Trend following: buys after the price rose by more than `threshold`
+/// (relative) over the last `lookback` steps, sells after it fell by more.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MomentumPolicy {
+    /// Asset traded.
+    pub asset: usize,
+    /// Steps over which the return is measured (≥ 1).
+    pub lookback: usize,
+    /// Relative return that triggers a trade (≥ 0).
+    pub threshold: f64,
+    /// Probability of acting on a signal each step.
+    pub p_trade: f64,
+    /// Share of the balance spent on a buy.
+    pub buy_fraction: f64,
+    /// Share of the holdings sold on a sell.
+    pub sell_fraction: f64,
+}
+
+/// The relative return of the current price over the price `lookback` steps
+/// before the last recorded one, if the history is long enough.
+fn trailing_return(obs: &Observation<'_>, asset: usize, lookback: usize) -> Option<f64> {
+    let a = &obs.assets[asset];
+    let past = *a
+        .history
+        .len()
+        .checked_sub(lookback + 1)
+        .map(|i| &a.history[i])?;
+    (past > 0.0).then(|| a.price / past - 1.0)
+}
+
+impl RuleBased for MomentumPolicy {
+    fn asset(&self) -> usize {
+        self.asset
+    }
+    fn probabilities(&self, obs: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
+        match trailing_return(obs, self.asset, self.lookback) {
+            Some(r) if r > self.threshold => (self.p_trade, 0.0),
+            Some(r) if r < -self.threshold => (0.0, self.p_trade),
+            _ => (0.0, 0.0),
+        }
+    }
+    fn buy_fraction(&self) -> f64 {
+        self.buy_fraction
+    }
+    fn sell_fraction(&self) -> f64 {
+        self.sell_fraction
+    }
+}
+
+/// Mean reversion: buys when the price is more than `threshold` (relative)
+/// below its moving average over the last `lookback` recorded prices, sells
+/// when it is more than `threshold` above.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeanReversionPolicy {
+    /// Asset traded.
+    pub asset: usize,
+    /// Number of recorded prices in the moving average (≥ 1).
+    pub lookback: usize,
+    /// Relative deviation that triggers a trade (≥ 0).
+    pub threshold: f64,
+    /// Probability of acting on a signal each step.
+    pub p_trade: f64,
+    /// Share of the balance spent on a buy.
+    pub buy_fraction: f64,
+    /// Share of the holdings sold on a sell.
+    pub sell_fraction: f64,
+}
+
+impl RuleBased for MeanReversionPolicy {
+    fn asset(&self) -> usize {
+        self.asset
+    }
+    fn probabilities(&self, obs: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
+        let a = &obs.assets[self.asset];
+        if a.history.len() < self.lookback {
+            return (0.0, 0.0);
+        }
+        let window = &a.history[a.history.len() - self.lookback..];
+        let mean = window.iter().sum::<f64>() / window.len() as f64;
+        if mean <= 0.0 {
+            return (0.0, 0.0);
+        }
+        let deviation = a.price / mean - 1.0;
+        if deviation < -self.threshold {
+            (self.p_trade, 0.0)
+        } else if deviation > self.threshold {
+            (0.0, self.p_trade)
+        } else {
+            (0.0, 0.0)
+        }
+    }
+    fn buy_fraction(&self) -> f64 {
+        self.buy_fraction
+    }
+    fn sell_fraction(&self) -> f64 {
+        self.sell_fraction
+    }
+}
+
+/// The distribution agents' private valuations are drawn from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueDistribution {
+    /// Every agent values the asset at `value`.
+    Constant {
+        /// The valuation.
+        value: f64,
+    },
+    /// Uniform on `[low, high)`.
+    Uniform {
+        /// Lower bound.
+        low: f64,
+        /// Upper bound.
+        high: f64,
+    },
+    /// Normal with `mean` and `std`, truncated at 0.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+    },
+    /// Log-normal: `exp(N(mu, sigma))`.
+    LogNormal {
+        /// Mean of the logarithm.
+        mu: f64,
+        /// Standard deviation of the logarithm.
+        sigma: f64,
+    },
+}
+
+impl ValueDistribution {
+    /// Draws a value from the stream keyed by `key` (the same key always
+    /// gives the same value).
+    pub fn draw(&self, key: u64) -> f64 {
+        let mut rng = AgentRng::seed_from_u64(key);
+        // Invalid parameters are rejected when the scenario is read; the
+        // fallbacks keep this function total.
+        match *self {
+            ValueDistribution::Constant { value } => value,
+            ValueDistribution::Uniform { low, high } => {
+                low + (high - low) * rand::RngExt::random::<f64>(&mut rng)
+            }
+            ValueDistribution::Normal { mean, std } => Normal::new(mean, std)
+                .map(|d| d.sample(&mut rng).max(0.0))
+                .unwrap_or(mean),
+            ValueDistribution::LogNormal { mu, sigma } => Normal::new(mu, sigma)
+                .map(|d| d.sample(&mut rng).exp())
+                .unwrap_or(mu.exp()),
+        }
+    }
+}
+
+/// Fundamental traders: each agent holds a private valuation `v` of the
+/// asset, drawn once from `valuation`; when active (probability `activity`)
+/// it buys with probability `σ(β·(v − P))` and sells otherwise, where σ is
+/// the logistic function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValuationPolicy {
+    /// Asset traded.
+    pub asset: usize,
+    /// Distribution of private valuations.
+    pub valuation: ValueDistribution,
+    /// Steepness β of the logistic response, per unit of price (> 0).
+    pub beta: f64,
+    /// Probability of trading at all each step.
+    pub activity: f64,
+    /// Share of the balance spent on a buy.
+    pub buy_fraction: f64,
+    /// Share of the holdings sold on a sell.
+    pub sell_fraction: f64,
+}
+
+impl ValuationPolicy {
+    /// Returns the private valuation of the agent with this key.
+    pub fn valuation_of(&self, me: &AgentView<'_>) -> f64 {
+        self.valuation.draw(me.key)
+    }
+}
+
+impl RuleBased for ValuationPolicy {
+    fn asset(&self) -> usize {
+        self.asset
+    }
+    fn probabilities(&self, obs: &Observation<'_>, me: &AgentView<'_>) -> (f64, f64) {
+        let v = self.valuation_of(me);
+        let p = obs.assets[self.asset].price;
+        let buy = 1.0 / (1.0 + (-self.beta * (v - p)).exp());
+        (self.activity * buy, self.activity * (1.0 - buy))
+    }
+    fn buy_fraction(&self) -> f64 {
+        self.buy_fraction
+    }
+    fn sell_fraction(&self) -> f64 {
+        self.sell_fraction
+    }
+}
+
+/// The built-in policies, as one enum so that the engine calls them without
+/// a virtual call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BuiltinPolicy {
+    /// `random`
+    Random(RandomPolicy),
+    /// `threshold`
+    Threshold(ThresholdPolicy),
+    /// `momentum`
+    Momentum(MomentumPolicy),
+    /// `mean_reversion`
+    MeanReversion(MeanReversionPolicy),
+    /// `valuation`
+    Valuation(ValuationPolicy),
+}
+
+impl Policy for BuiltinPolicy {
+    #[inline]
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, rng: &mut AgentRng) -> Action {
+        match self {
+            BuiltinPolicy::Random(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Threshold(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Momentum(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::MeanReversion(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Valuation(p) => p.decide(obs, me, rng),
+        }
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![match self {
+            BuiltinPolicy::Random(p) => p.asset,
+            BuiltinPolicy::Threshold(p) => p.asset,
+            BuiltinPolicy::Momentum(p) => p.asset,
+            BuiltinPolicy::MeanReversion(p) => p.asset,
+            BuiltinPolicy::Valuation(p) => p.asset,
+        }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::AssetObservation;
+
+    fn obs_with(history: &[f64], price: f64) -> Vec<AssetObservation<'_>> {
+        vec![AssetObservation {
+            name: "T",
+            price,
+            supply: 1.0,
+            history,
+        }]
+    }
+
+    const ME: AgentView<'static> = AgentView {
+        id: 0,
+        member: 0,
+        balance: 100,
+        holdings: &[100],
+        key: 42,
+    };
+
+    #[test]
+    fn momentum_follows_the_trend_over_its_lookback() {
+        let p = MomentumPolicy {
+            asset: 0,
+            lookback: 2,
+            threshold: 0.05,
+            p_trade: 0.8,
+            buy_fraction: 0.1,
+            sell_fraction: 0.1,
+        };
+        let history = [1.0, 2.0, 1.0, 1.04];
+        let a = obs_with(&history, 1.2);
+        // reference is history[4 - 3] = 2.0: the price fell 40%
+        let obs = Observation {
+            step: 4,
+            assets: &a,
+        };
+        assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.8));
+        let short = [1.0, 2.0];
+        let b = obs_with(&short, 3.0);
+        let obs = Observation {
+            step: 2,
+            assets: &b,
+        };
+        assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.0), "history too short");
+    }
+
+    #[test]
+    fn mean_reversion_buys_below_its_average() {
+        let p = MeanReversionPolicy {
+            asset: 0,
+            lookback: 3,
+            threshold: 0.1,
+            p_trade: 1.0,
+            buy_fraction: 0.1,
+            sell_fraction: 0.1,
+        };
+        let history = [9.0, 10.0, 11.0, 12.0];
+        let a = obs_with(&history, 9.8); // mean 11, deviation -10.9%
+        let obs = Observation {
+            step: 4,
+            assets: &a,
+        };
+        assert_eq!(p.probabilities(&obs, &ME), (1.0, 0.0));
+    }
+
+    #[test]
+    fn valuation_is_logistic_in_value_minus_price() {
+        let p = ValuationPolicy {
+            asset: 0,
+            valuation: ValueDistribution::Constant { value: 10.0 },
+            beta: 2.0,
+            activity: 0.5,
+            buy_fraction: 0.1,
+            sell_fraction: 0.1,
+        };
+        let history = [10.0];
+        let a = obs_with(&history, 9.0);
+        let obs = Observation {
+            step: 1,
+            assets: &a,
+        };
+        let (b, s) = p.probabilities(&obs, &ME);
+        let expected = 0.5 / (1.0 + (-2.0f64).exp());
+        assert!((b - expected).abs() < 1e-15);
+        assert!((b + s - 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn private_values_are_fixed_per_key_and_spread_across_keys() {
+        let d = ValueDistribution::LogNormal {
+            mu: 0.0,
+            sigma: 1.0,
+        };
+        assert_eq!(d.draw(5), d.draw(5));
+        let n = 50_000;
+        let mean_log = (0..n).map(|k| d.draw(k).ln()).sum::<f64>() / n as f64;
+        assert!(mean_log.abs() < 5.0 / (n as f64).sqrt(), "{mean_log}");
+    }
+}

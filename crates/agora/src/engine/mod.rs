@@ -1,0 +1,798 @@
+//! The engine: one simulation run, step by step, in a fixed phase order.
+//!
+//! Each step runs the phases of the design, in this order:
+//!
+//! 1. **external** — scheduled parameter changes and [`Controller`]s; if a
+//!    change raises a curve, the reserve is topped up (recorded) so that it
+//!    keeps covering the supply;
+//! 2. **observe + decide** — every agent reads the same immutable
+//!    [`Observation`] and its own account and returns one [`Action`]; agents
+//!    decide in parallel, each from its own seeded stream;
+//! 3. **execute** — actions are executed one by one in a seeded random order,
+//!    each trade seeing the price the previous one left;
+//! 4. **apply** — each executed trade moves money and tokens through the
+//!    [`Ledger`]'s explicit operations (the only writes to the world);
+//! 5. **record** — prices, supplies and group totals are recorded, and the
+//!    conservation and solvency invariants are checked.
+//!
+//! Phases 3 and 4 are interleaved trade by trade, since each trade on a curve
+//! is priced on the supply the previous one left.
+//!
+//! The same scenario, seed and run index give the same results, bit for bit,
+//! whatever the number of threads: the decide phase draws from streams keyed
+//! by (seed, run, step, agent), sums are exact integers, and everything else
+//! runs in a fixed order.
+
+mod summary;
+
+pub use summary::{AssetSummary, GroupSummary, LedgerSummary, RunSummary};
+
+use crate::agents::{Action, AgentView, AssetObservation, GroupPolicy, Observation};
+use crate::error::{Error, Result};
+use crate::ledger::{to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError};
+use crate::pricing::CurveMarket;
+use crate::rng::{agent_rng, engine_rng, stream_key, Stream};
+use crate::scenario::{Change, Objective, PricingSpec, Scenario, ShareDistribution};
+use rand::seq::SliceRandom;
+use rand_distr::{Distribution, LogNormal, Pareto};
+use rayon::prelude::*;
+
+/// Agents decided per parallel task. Fixed, so that nothing depends on the
+/// number of threads.
+const CHUNK: usize = 4096;
+
+/// A change of a pricing parameter, requested by a [`Controller`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamChange {
+    /// Index of the asset.
+    pub asset: usize,
+    /// The parameter, as named in the scenario (e.g. `m`).
+    pub param: String,
+    /// Its new value.
+    pub value: f64,
+}
+
+/// A parameter controller: called in the external phase of every step,
+/// after the schedule, with the observation agents will see; returns the
+/// parameter changes to make (e.g. a PID controller steering a curve).
+pub trait Controller: Send {
+    /// Returns the changes to make at the start of `step`.
+    fn control(&mut self, step: u64, obs: &Observation<'_>) -> Vec<ParamChange>;
+}
+
+/// Called by [`Simulation::run_with`] after every step (progress bars,
+/// live plots, early stopping by the caller's own logic).
+pub trait Observer {
+    /// Called after step `sim.step()` has been recorded.
+    fn on_step(&mut self, sim: &Simulation);
+}
+
+impl Observer for () {
+    fn on_step(&mut self, _: &Simulation) {}
+}
+
+/// One recorded row of an asset's series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AssetRecord {
+    /// Step (0 is the initial state).
+    pub step: u64,
+    /// Index of the asset.
+    pub asset: u32,
+    /// Spot price at the end of the step.
+    pub price: f64,
+    /// Supply, base units.
+    pub supply: u64,
+    /// Reserve, base units.
+    pub reserve: u64,
+    /// Tokens minted and burned during the step, base units.
+    pub volume: u64,
+    /// Trades executed during the step.
+    pub trades: u64,
+}
+
+/// One recorded row of a group's totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRecord {
+    /// Step (0 is the initial state).
+    pub step: u64,
+    /// Index of the group.
+    pub group: u32,
+    /// Σ balances, base units.
+    pub balance: u128,
+    /// Σ holdings per asset, base units.
+    pub holdings: Box<[u128]>,
+    /// Σ wealth (balance + holdings at spot prices), money units.
+    pub wealth: f64,
+}
+
+/// Everything recorded during a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Records {
+    /// Asset rows: for each step from 0, one row per asset.
+    pub assets: Vec<AssetRecord>,
+    /// Group rows: for each step from 0, one row per group.
+    pub groups: Vec<GroupRecord>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutput {
+    /// The run index.
+    pub run: u64,
+    /// Recorded series.
+    pub records: Records,
+    /// Metrics of the run.
+    pub summary: RunSummary,
+}
+
+#[derive(Debug, Clone)]
+struct GroupState {
+    start: u32,
+    end: u32,
+    policy: GroupPolicy,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct StepStats {
+    volume: u64,
+    trades: u64,
+}
+
+/// One simulation run of a scenario.
+pub struct Simulation {
+    scenario: Scenario,
+    seed: u64,
+    run: u64,
+    step: u64,
+    ledger: Ledger,
+    markets: Vec<CurveMarket>,
+    groups: Vec<GroupState>,
+    history: Vec<Vec<f64>>,
+    ramp_starts: Vec<Vec<Option<f64>>>,
+    controllers: Vec<Box<dyn Controller>>,
+    actions: Vec<Action>,
+    order: Vec<AgentId>,
+    stats: Vec<StepStats>,
+    records: Records,
+}
+
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation")
+            .field("origin", &self.scenario.origin)
+            .field("seed", &self.seed)
+            .field("run", &self.run)
+            .field("step", &self.step)
+            .finish_non_exhaustive()
+    }
+}
+
+fn setup_error(scenario: &Scenario, path: String, e: LedgerError) -> Error {
+    Error::scenario(
+        &scenario.origin,
+        path,
+        format!("cannot be set up: {e} (amounts too large for the ledger)"),
+    )
+}
+
+impl Simulation {
+    /// Sets up run `run` of `scenario`: opens the accounts, funds the initial
+    /// balances, initial supplies and airdrops, and records step 0.
+    pub fn new(scenario: &Scenario, run: u64) -> Result<Self> {
+        let scenario = scenario.clone();
+        let seed = scenario.simulation.seed;
+        let agents = scenario.agent_count() as usize;
+        let m = scenario.assets.len();
+        let mut ledger = Ledger::new(agents, m);
+        let mut markets: Vec<CurveMarket> = scenario
+            .assets
+            .iter()
+            .map(|a| match &a.pricing {
+                PricingSpec::BondingCurve { curve, fee } => CurveMarket::new(curve.clone(), *fee),
+            })
+            .collect();
+
+        for (j, asset) in scenario.assets.iter().enumerate() {
+            let tokens = to_base(asset.initial_supply).unwrap_or(u64::MAX);
+            let money = markets[j].required_reserve(tokens);
+            ledger.fund_supply(j, None, tokens, money).map_err(|e| {
+                setup_error(
+                    &scenario,
+                    format!("assets.{}.initial_supply", asset.name),
+                    e,
+                )
+            })?;
+        }
+
+        let mut groups = Vec::with_capacity(scenario.groups.len());
+        let mut start: u32 = 0;
+        for (g, spec) in scenario.groups.iter().enumerate() {
+            let end = start + spec.count;
+            let balance = to_base(spec.balance).unwrap_or(u64::MAX);
+            for agent in start..end {
+                ledger.fund_balance(agent, balance).map_err(|e| {
+                    setup_error(&scenario, format!("agents.{}.balance", spec.name), e)
+                })?;
+            }
+            for drop in &spec.holdings {
+                let total = to_base(drop.total).unwrap_or(u64::MAX);
+                let mut rng =
+                    engine_rng(seed, run, 0, Stream::Airdrop, (g * m + drop.asset) as u64);
+                let amounts =
+                    apportion(total, &shares(&drop.shares, spec.count as usize, &mut rng));
+                let j = drop.asset;
+                for (k, amount) in amounts.into_iter().enumerate() {
+                    let supply = ledger.books(j).supply;
+                    let after = supply.checked_add(amount).ok_or(LedgerError::Overflow);
+                    let r = after.and_then(|after| {
+                        let market = &markets[j];
+                        let money = market
+                            .reserve_function(after)
+                            .saturating_sub(market.reserve_function(supply));
+                        ledger.fund_supply(j, Some(start + k as u32), amount, money)
+                    });
+                    r.map_err(|e| {
+                        setup_error(&scenario, format!("agents.{}.holdings", spec.name), e)
+                    })?;
+                }
+            }
+            groups.push(GroupState {
+                start,
+                end,
+                policy: spec.policy.clone(),
+            });
+            start = end;
+        }
+        for (j, market) in markets.iter_mut().enumerate() {
+            // warm the cache at the initial supply
+            let s = ledger.books(j).supply;
+            let _ = market.quote_sell(s, 0, 0);
+        }
+
+        let ramp_starts = scenario
+            .assets
+            .iter()
+            .map(|a| vec![None; a.schedule.len()])
+            .collect();
+        let mut sim = Simulation {
+            seed,
+            run,
+            step: 0,
+            ledger,
+            markets,
+            groups,
+            history: vec![Vec::new(); m],
+            ramp_starts,
+            controllers: Vec::new(),
+            actions: vec![Action::Hold; agents],
+            order: Vec::with_capacity(agents),
+            stats: vec![StepStats::default(); m],
+            records: Records::default(),
+            scenario,
+        };
+        sim.record()?;
+        Ok(sim)
+    }
+
+    /// Adds a parameter controller, called at every step after the schedule.
+    pub fn add_controller(&mut self, controller: Box<dyn Controller>) {
+        self.controllers.push(controller);
+    }
+
+    /// Replaces the policy of group `group` (by name), e.g. with one that is
+    /// not registered for scenario files.
+    pub fn set_policy(&mut self, group: &str, policy: GroupPolicy) -> Result<()> {
+        let g = self
+            .scenario
+            .groups
+            .iter()
+            .position(|s| s.name == group)
+            .ok_or_else(|| Error::usage(format!("no group named {group:?} in the scenario")))?;
+        self.groups[g].policy = policy;
+        Ok(())
+    }
+
+    /// The last step run (0 before the first).
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The market of asset `j`.
+    pub fn market(&self, j: usize) -> &CurveMarket {
+        &self.markets[j]
+    }
+
+    /// The spot price of asset `j` now.
+    pub fn price(&self, j: usize) -> f64 {
+        self.markets[j].spot_price(self.ledger.books(j).supply)
+    }
+
+    /// The recorded price series of asset `j` (from step 0).
+    pub fn prices(&self, j: usize) -> &[f64] {
+        &self.history[j]
+    }
+
+    /// Everything recorded so far.
+    pub fn records(&self) -> &Records {
+        &self.records
+    }
+
+    /// Runs every remaining step and returns the records and the summary.
+    pub fn run(self) -> Result<RunOutput> {
+        self.run_with(&mut ())
+    }
+
+    /// Like [`Simulation::run`], calling `observer` after every step.
+    pub fn run_with(mut self, observer: &mut dyn Observer) -> Result<RunOutput> {
+        while self.step < self.scenario.simulation.steps {
+            self.advance()?;
+            observer.on_step(&self);
+        }
+        let summary = self.summarize();
+        Ok(RunOutput {
+            run: self.run,
+            records: self.records,
+            summary,
+        })
+    }
+
+    /// Runs one step through all five phases.
+    pub fn advance(&mut self) -> Result<()> {
+        self.step += 1;
+        self.external()?;
+        self.decide();
+        self.execute();
+        self.record()
+    }
+
+    fn observation_assets(&self) -> Vec<AssetObservation<'_>> {
+        observe(&self.scenario, &self.ledger, &self.markets, &self.history)
+    }
+
+    fn external(&mut self) -> Result<()> {
+        let t = self.step;
+        let mut changes: Vec<ParamChange> = Vec::new();
+        for (j, asset) in self.scenario.assets.iter().enumerate() {
+            for (e, entry) in asset.schedule.iter().enumerate() {
+                let value = match entry.change {
+                    Change::Step { at, value } => (at == t).then_some(value),
+                    Change::Ramp { from, to, value } => {
+                        if t == from {
+                            self.ramp_starts[j][e] = self.markets[j].curve().param(&entry.param);
+                        }
+                        match self.ramp_starts[j][e] {
+                            Some(start) if t > from && t <= to => {
+                                let share = (t - from) as f64 / (to - from) as f64;
+                                Some(start + (value - start) * share)
+                            }
+                            _ => None,
+                        }
+                    }
+                };
+                if let Some(value) = value {
+                    changes.push(ParamChange {
+                        asset: j,
+                        param: entry.param.clone(),
+                        value,
+                    });
+                }
+            }
+        }
+        if !self.controllers.is_empty() {
+            self.apply_changes(&changes, "schedule")?;
+            changes.clear();
+            let mut controllers = std::mem::take(&mut self.controllers);
+            for c in &mut controllers {
+                let assets = self.observation_assets();
+                let obs = Observation {
+                    step: t,
+                    assets: &assets,
+                };
+                let wanted = c.control(t, &obs);
+                drop(assets);
+                self.apply_changes(&wanted, "controller")?;
+            }
+            self.controllers = controllers;
+            return Ok(());
+        }
+        self.apply_changes(&changes, "schedule")
+    }
+
+    fn apply_changes(&mut self, changes: &[ParamChange], by: &str) -> Result<()> {
+        for c in changes {
+            let market = self.markets.get_mut(c.asset).ok_or_else(|| {
+                Error::usage(format!(
+                    "{by} at step {}: no asset with index {}",
+                    self.step, c.asset
+                ))
+            })?;
+            market.set_param(&c.param, c.value).map_err(|e| {
+                Error::usage(format!(
+                    "{by} at step {}: asset {}: {e}",
+                    self.step, c.asset
+                ))
+            })?;
+            let books = *self.ledger.books(c.asset);
+            let required = market.required_reserve(books.supply);
+            if required > books.reserve {
+                self.ledger
+                    .top_up_reserve(c.asset, required - books.reserve)
+                    .map_err(|e| Error::invariant(self.step, format!("reserve top-up: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn decide(&mut self) {
+        let assets = observe(&self.scenario, &self.ledger, &self.markets, &self.history);
+        let obs = Observation {
+            step: self.step,
+            assets: &assets,
+        };
+        let (seed, run, step) = (self.seed, self.run, self.step);
+        let groups = &self.groups;
+        let ledger = &self.ledger;
+        self.actions
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                let first = c * CHUNK;
+                let mut g = groups.partition_point(|g| g.end as usize <= first);
+                for (k, slot) in chunk.iter_mut().enumerate() {
+                    let id = (first + k) as AgentId;
+                    while groups[g].end <= id {
+                        g += 1;
+                    }
+                    let group = &groups[g];
+                    let view = AgentView {
+                        id,
+                        member: id - group.start,
+                        balance: ledger.balance(id),
+                        holdings: ledger.holdings(id),
+                        key: stream_key(seed, run, 0, Stream::Private, u64::from(id)),
+                    };
+                    let mut rng = agent_rng(seed, run, step, u64::from(id));
+                    *slot = group.policy.decide(&obs, &view, &mut rng);
+                }
+            });
+    }
+
+    fn execute(&mut self) {
+        self.order.clear();
+        self.order.extend(
+            self.actions
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| **a != Action::Hold)
+                .map(|(i, _)| i as AgentId),
+        );
+        let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
+        self.order.shuffle(&mut rng);
+        for s in &mut self.stats {
+            *s = StepStats::default();
+        }
+        for k in 0..self.order.len() {
+            let agent = self.order[k];
+            let action = self.actions[agent as usize];
+            self.execute_one(agent, action);
+        }
+    }
+
+    #[inline]
+    fn execute_one(&mut self, agent: AgentId, action: Action) {
+        let ledger = &mut self.ledger;
+        match action {
+            Action::Hold => {}
+            Action::Buy { asset, spend } => {
+                let j = asset as usize;
+                if j >= self.markets.len() {
+                    ledger.count_rejected();
+                    return;
+                }
+                let balance = ledger.balance(agent);
+                let budget = if spend > balance {
+                    ledger.count_clipped();
+                    balance
+                } else {
+                    spend
+                };
+                let supply = ledger.books(j).supply;
+                let quote = match self.markets[j].quote_buy(supply, budget) {
+                    Some(q) => q,
+                    None => return ledger.count_rejected(),
+                };
+                match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
+                    Ok(()) => {
+                        let s = &mut self.stats[j];
+                        s.volume = s.volume.saturating_add(quote.tokens);
+                        s.trades += 1;
+                    }
+                    Err(_) => ledger.count_rejected(),
+                }
+            }
+            Action::Sell { asset, amount } => {
+                let j = asset as usize;
+                if j >= self.markets.len() {
+                    ledger.count_rejected();
+                    return;
+                }
+                let held = ledger.holding(agent, j);
+                let tokens = if amount > held {
+                    ledger.count_clipped();
+                    held
+                } else {
+                    amount
+                };
+                let books = *ledger.books(j);
+                let quote = self.markets[j].quote_sell(books.supply, books.reserve, tokens);
+                if tokens == 0 || quote.refund == 0 {
+                    return ledger.count_rejected();
+                }
+                match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
+                    Ok(()) => {
+                        let s = &mut self.stats[j];
+                        s.volume = s.volume.saturating_add(tokens);
+                        s.trades += 1;
+                    }
+                    Err(_) => ledger.count_rejected(),
+                }
+            }
+        }
+    }
+
+    /// Records the state after the current step and checks the invariants.
+    fn record(&mut self) -> Result<()> {
+        let m = self.markets.len();
+        let prices: Vec<f64> = (0..m).map(|j| self.price(j)).collect();
+        for j in 0..m {
+            let books = self.ledger.books(j);
+            self.history[j].push(prices[j]);
+            self.records.assets.push(AssetRecord {
+                step: self.step,
+                asset: j as u32,
+                price: prices[j],
+                supply: books.supply,
+                reserve: books.reserve,
+                volume: self.stats[j].volume,
+                trades: self.stats[j].trades,
+            });
+        }
+        let mut all_balances: u128 = 0;
+        let mut all_holdings = vec![0u128; m];
+        for (g, group) in self.groups.iter().enumerate() {
+            let sums = account_sums(&self.ledger, group.start as usize..group.end as usize);
+            all_balances += sums[0];
+            for (total, s) in all_holdings.iter_mut().zip(&sums[1..]) {
+                *total += s;
+            }
+            let wealth = wide_to_units(sums[0])
+                + sums[1..]
+                    .iter()
+                    .zip(&prices)
+                    .map(|(h, p)| wide_to_units(*h) * p)
+                    .sum::<f64>();
+            self.records.groups.push(GroupRecord {
+                step: self.step,
+                group: g as u32,
+                balance: sums[0],
+                holdings: sums[1..].into(),
+                wealth,
+            });
+        }
+        self.check(all_balances, &all_holdings)
+    }
+
+    fn check(&self, balances: u128, holdings: &[u128]) -> Result<()> {
+        let c = self.ledger.conservation_from_sums(balances, holdings);
+        if c.money_error() != 0 {
+            return Err(Error::invariant(
+                self.step,
+                format!(
+                    "money is not conserved: held {} base units, paid in {}",
+                    c.money_held, c.money_in
+                ),
+            ));
+        }
+        if c.token_error() != 0 {
+            return Err(Error::invariant(
+                self.step,
+                format!(
+                    "tokens are not conserved: held {:?}, supply {:?} (base units)",
+                    c.tokens_held, c.supply
+                ),
+            ));
+        }
+        for (j, market) in self.markets.iter().enumerate() {
+            let shortfall = self.shortfall(j, market);
+            if shortfall != 0 {
+                return Err(Error::invariant(
+                    self.step,
+                    format!(
+                        "the reserve of {} is {shortfall} base units short of a full sell-back",
+                        self.scenario.assets[j].name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn shortfall(&self, j: usize, market: &CurveMarket) -> u64 {
+        let books = self.ledger.books(j);
+        market
+            .required_reserve(books.supply)
+            .saturating_sub(books.reserve)
+    }
+
+    fn summarize(&self) -> RunSummary {
+        summary::summarize(self)
+    }
+
+    /// Each agent's wealth (balance + holdings at spot prices), money units,
+    /// for agents `range`.
+    pub fn wealth_of(&self, range: std::ops::Range<usize>) -> Vec<f64> {
+        let prices: Vec<f64> = (0..self.markets.len()).map(|j| self.price(j)).collect();
+        let stride = 1 + prices.len();
+        self.ledger
+            .account_cells(range)
+            .chunks_exact(stride)
+            .map(|a| {
+                to_units(a[0])
+                    + a[1..]
+                        .iter()
+                        .zip(&prices)
+                        .map(|(h, p)| to_units(*h) * p)
+                        .sum::<f64>()
+            })
+            .collect()
+    }
+
+    fn group_range(&self, g: usize) -> std::ops::Range<usize> {
+        self.groups[g].start as usize..self.groups[g].end as usize
+    }
+
+    fn objective_of(&self, g: usize) -> Objective {
+        self.scenario.groups[g].objective
+    }
+}
+
+/// What every agent sees of the assets now.
+fn observe<'a>(
+    scenario: &'a Scenario,
+    ledger: &Ledger,
+    markets: &[CurveMarket],
+    history: &'a [Vec<f64>],
+) -> Vec<AssetObservation<'a>> {
+    scenario
+        .assets
+        .iter()
+        .enumerate()
+        .map(|(j, a)| {
+            let supply = ledger.books(j).supply;
+            AssetObservation {
+                name: &a.name,
+                price: markets[j].spot_price(supply),
+                supply: to_units(supply),
+                history: &history[j],
+            }
+        })
+        .collect()
+}
+
+/// Σ balances and Σ holdings per asset over agents `range`, as
+/// `[balances, holdings_0, …]`. Integer sums: exact and independent of how
+/// rayon splits the work.
+fn account_sums(ledger: &Ledger, range: std::ops::Range<usize>) -> Vec<u128> {
+    let stride = 1 + ledger.assets();
+    ledger
+        .account_cells(range)
+        .par_chunks(CHUNK * stride)
+        .map(|cells| {
+            let mut sums = vec![0u128; stride];
+            for account in cells.chunks_exact(stride) {
+                for (s, v) in sums.iter_mut().zip(account) {
+                    *s += u128::from(*v);
+                }
+            }
+            sums
+        })
+        .reduce(
+            || vec![0u128; stride],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x += y;
+                }
+                a
+            },
+        )
+}
+
+/// Draws the relative shares of an airdrop for `n` agents.
+fn shares(dist: &ShareDistribution, n: usize, rng: &mut crate::rng::EngineRng) -> Vec<f64> {
+    match dist {
+        ShareDistribution::Uniform => vec![1.0; n],
+        ShareDistribution::Weighted(w) => (0..n).map(|i| w[i % w.len()]).collect(),
+        ShareDistribution::LogNormal { sigma } => match LogNormal::new(0.0, *sigma) {
+            Ok(d) => (0..n).map(|_| d.sample(rng)).collect(),
+            Err(_) => vec![1.0; n],
+        },
+        ShareDistribution::Pareto { alpha } => match Pareto::new(1.0, *alpha) {
+            Ok(d) => (0..n).map(|_| d.sample(rng).min(1e300)).collect(),
+            Err(_) => vec![1.0; n],
+        },
+    }
+}
+
+/// Splits `total` base units in proportion to `weights`, exactly: the parts
+/// are whole base units and sum to `total` (the rounding remainder goes one
+/// unit each to the first agents).
+pub fn apportion(total: u64, weights: &[f64]) -> Vec<u64> {
+    let sum: f64 = weights.iter().filter(|w| w.is_finite()).sum();
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let mut parts: Vec<u64> = if sum > 0.0 {
+        weights
+            .iter()
+            .map(|w| {
+                let x = (total as f64 * (w / sum)).floor();
+                if x.is_finite() && x > 0.0 {
+                    x as u64
+                } else {
+                    0
+                }
+            })
+            .collect()
+    } else {
+        vec![0; weights.len()]
+    };
+    let mut assigned: u128 = parts.iter().map(|&p| u128::from(p)).sum();
+    let total_wide = u128::from(total);
+    // Float rounding can overshoot by a little: take it back from the end.
+    for p in parts.iter_mut().rev() {
+        if assigned <= total_wide {
+            break;
+        }
+        let take = (*p as u128).min(assigned - total_wide) as u64;
+        *p -= take;
+        assigned -= u128::from(take);
+    }
+    let mut remainder = (total_wide - assigned) as u64;
+    let n = parts.len() as u64;
+    let each = remainder / n;
+    remainder -= each * n;
+    for (i, p) in parts.iter_mut().enumerate() {
+        *p += each + u64::from((i as u64) < remainder);
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apportion_is_exact_and_proportional() {
+        let parts = apportion(1000, &[1.0, 1.0, 2.0]);
+        assert_eq!(parts, vec![250, 250, 500]);
+        let parts = apportion(10, &[1.0, 1.0, 1.0]);
+        assert_eq!(parts.iter().sum::<u64>(), 10);
+        assert_eq!(parts, vec![4, 3, 3]);
+        let parts = apportion(u64::MAX, &[1.0, 3.0]);
+        assert_eq!(
+            parts.iter().map(|&p| p as u128).sum::<u128>(),
+            u64::MAX as u128
+        );
+        assert_eq!(apportion(7, &[0.0, 0.0]).iter().sum::<u64>(), 7);
+    }
+}

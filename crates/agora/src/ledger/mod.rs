@@ -1,0 +1,557 @@
+//! The integer ledger: every unit of money and every token, in base units.
+//!
+//! Money and tokens are kept as `u64` counts of base units, [`SCALE`] base
+//! units to one unit, as on-chain contracts keep them. Floating point may be
+//! used to *price* a trade, but what moves is always an integer, moved by one
+//! of a handful of explicit operations ([`Ledger::buy`], [`Ledger::sell`],
+//! [`Ledger::reward`], [`Ledger::transfer_money`], [`Ledger::transfer_tokens`],
+//! [`Ledger::top_up_reserve`], and the funding of initial balances and
+//! airdrops), each of which is counted in [`OpCounts`].
+//!
+//! The money identity the engine checks after every step is
+//!
+//! ```text
+//! Σ balances + Σ reserves + Σ fee pools = money paid in
+//! money paid in = initial balances + reserve funding (initial supply, airdrops)
+//!               + reserve top-ups + rewards
+//! ```
+//!
+//! and, per asset, `Σ holdings + treasury = supply`. Both sides are computed
+//! independently (the left from the accounts, the right from counters kept by
+//! the operations), so the check can and does catch a wrong operation.
+//!
+//! Accounts are laid out agent by agent, `[balance, holding_0, …, holding_{M-1}]`,
+//! so that a trade touches one cache line.
+
+use std::fmt;
+
+/// Base units per unit of money or of a token: a base unit is 1e-9 of a unit.
+pub const SCALE: u64 = 1_000_000_000;
+
+/// Index of an agent in the ledger (and in the simulation).
+pub type AgentId = u32;
+
+/// Converts units (money or tokens) to base units, rounding to the nearest
+/// base unit; `None` if the value is negative, not finite or too large.
+pub fn to_base(units: f64) -> Option<u64> {
+    let base = (units * SCALE as f64).round();
+    if base.is_finite() && base >= 0.0 && base < u64::MAX as f64 {
+        Some(base as u64)
+    } else {
+        None
+    }
+}
+
+/// Converts base units to units (money or tokens).
+///
+/// Exact for amounts below 2^53 base units (about 9 million units) and
+/// correctly rounded above.
+pub fn to_units(base: u64) -> f64 {
+    base as f64 / SCALE as f64
+}
+
+/// Converts a wide (summed) amount of base units to units.
+pub fn wide_to_units(base: u128) -> f64 {
+    base as f64 / SCALE as f64
+}
+
+/// How many times each ledger operation ran, and how many actions were
+/// rejected or clipped because they could not be paid for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpCounts {
+    /// Tokens minted against payment into a curve's reserve (buys).
+    pub mints: u64,
+    /// Tokens burned against a refund from a curve's reserve (sells).
+    pub burns: u64,
+    /// Transfers of money or tokens between agents.
+    pub transfers: u64,
+    /// Rewards paid in from outside the economy.
+    pub rewards: u64,
+    /// Trades that paid a non-zero fee into a fee pool.
+    pub fees: u64,
+    /// Reserve top-ups paid in when a parameter change raised a curve.
+    pub top_ups: u64,
+    /// Actions rejected outright (nothing could be done).
+    pub rejected: u64,
+    /// Actions reduced to what the agent could pay for or held.
+    pub clipped: u64,
+}
+
+/// Why the ledger refused an operation. The engine turns a refusal into a
+/// rejected action; it never leaves the ledger half-changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The agent's balance is below what the operation takes.
+    InsufficientBalance,
+    /// The agent holds fewer tokens than the operation takes.
+    InsufficientHoldings,
+    /// The reserve holds less than the refund.
+    InsufficientReserve,
+    /// A total would exceed `u64::MAX` base units.
+    Overflow,
+}
+
+impl fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LedgerError::InsufficientBalance => "balance too low",
+            LedgerError::InsufficientHoldings => "holdings too low",
+            LedgerError::InsufficientReserve => "reserve too low",
+            LedgerError::Overflow => "amount exceeds the ledger's range",
+        })
+    }
+}
+
+impl std::error::Error for LedgerError {}
+
+/// Per-asset books: supply, the reserve behind it, fees and unheld tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssetBooks {
+    /// Tokens in existence, base units.
+    pub supply: u64,
+    /// Money held by the asset's pricing mechanism (a curve's reserve), base units.
+    pub reserve: u64,
+    /// Fees collected on this asset, base units of money.
+    pub fee_pool: u64,
+    /// Tokens in the supply that no agent holds (an initial supply with no
+    /// holder), base units.
+    pub treasury: u64,
+}
+
+/// Where the money in the economy came from, base units; the right-hand side
+/// of the conservation identity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MoneyIn {
+    /// Agents' initial balances.
+    pub initial_balances: u128,
+    /// Money paid into reserves to back initial supply and airdrops.
+    pub reserve_funding: u128,
+    /// Money paid into reserves when a parameter change raised a curve.
+    pub reserve_top_ups: u128,
+    /// Rewards paid to agents from outside.
+    pub rewards: u128,
+}
+
+impl MoneyIn {
+    /// Total money paid into the economy.
+    pub fn total(&self) -> u128 {
+        self.initial_balances + self.reserve_funding + self.reserve_top_ups + self.rewards
+    }
+}
+
+/// The result of a conservation check: both sides of each identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conservation {
+    /// Σ balances + Σ reserves + Σ fee pools, base units.
+    pub money_held: u128,
+    /// Money paid in, base units.
+    pub money_in: u128,
+    /// Per asset: Σ holdings + treasury.
+    pub tokens_held: Vec<u128>,
+    /// Per asset: supply.
+    pub supply: Vec<u128>,
+}
+
+impl Conservation {
+    /// |money held − money paid in|, base units: 0 when money is conserved.
+    pub fn money_error(&self) -> u128 {
+        self.money_held.abs_diff(self.money_in)
+    }
+
+    /// The largest |tokens held − supply| over assets, base units.
+    pub fn token_error(&self) -> u128 {
+        self.tokens_held
+            .iter()
+            .zip(&self.supply)
+            .map(|(h, s)| h.abs_diff(*s))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// The ledger of one simulation: agents' accounts and assets' books.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    assets: usize,
+    stride: usize,
+    cells: Vec<u64>,
+    books: Vec<AssetBooks>,
+    money_in: MoneyIn,
+    counts: OpCounts,
+}
+
+impl Ledger {
+    /// Opens a ledger with `agents` empty accounts and `assets` assets of zero
+    /// supply.
+    pub fn new(agents: usize, assets: usize) -> Self {
+        let stride = 1 + assets;
+        Ledger {
+            assets,
+            stride,
+            cells: vec![0; agents * stride],
+            books: vec![AssetBooks::default(); assets],
+            money_in: MoneyIn::default(),
+            counts: OpCounts::default(),
+        }
+    }
+
+    /// Number of agents.
+    pub fn agents(&self) -> usize {
+        self.cells.len() / self.stride
+    }
+
+    /// Number of assets.
+    pub fn assets(&self) -> usize {
+        self.assets
+    }
+
+    /// An agent's balance, base units.
+    #[inline]
+    pub fn balance(&self, agent: AgentId) -> u64 {
+        self.cells[agent as usize * self.stride]
+    }
+
+    /// An agent's holdings of one asset, base units.
+    #[inline]
+    pub fn holding(&self, agent: AgentId, asset: usize) -> u64 {
+        self.cells[agent as usize * self.stride + 1 + asset]
+    }
+
+    /// An agent's holdings of every asset, base units.
+    #[inline]
+    pub fn holdings(&self, agent: AgentId) -> &[u64] {
+        let at = agent as usize * self.stride;
+        &self.cells[at + 1..at + self.stride]
+    }
+
+    /// Every account as `[balance, holdings…]` slices, in agent order.
+    pub fn accounts(&self) -> std::slice::ChunksExact<'_, u64> {
+        self.cells.chunks_exact(self.stride)
+    }
+
+    /// The accounts of agents `range`, as one flat slice of `[balance, holdings…]`.
+    pub fn account_cells(&self, range: std::ops::Range<usize>) -> &[u64] {
+        &self.cells[range.start * self.stride..range.end * self.stride]
+    }
+
+    /// One asset's books.
+    pub fn books(&self, asset: usize) -> &AssetBooks {
+        &self.books[asset]
+    }
+
+    /// Where the money in the economy came from.
+    pub fn money_in(&self) -> &MoneyIn {
+        &self.money_in
+    }
+
+    /// Operation and rejection counts so far.
+    pub fn counts(&self) -> &OpCounts {
+        &self.counts
+    }
+
+    /// Counts an action that could not be carried out at all.
+    pub fn count_rejected(&mut self) {
+        self.counts.rejected += 1;
+    }
+
+    /// Counts an action that was reduced to what could be paid for.
+    pub fn count_clipped(&mut self) {
+        self.counts.clipped += 1;
+    }
+
+    /// Credits an initial balance, paid in from outside (setup only).
+    pub fn fund_balance(&mut self, agent: AgentId, money: u64) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        self.cells[at] = self.cells[at]
+            .checked_add(money)
+            .ok_or(LedgerError::Overflow)?;
+        self.money_in.initial_balances += u128::from(money);
+        Ok(())
+    }
+
+    /// Mints `tokens` of `asset` to `holder` (or to the treasury when `None`)
+    /// and pays `reserve_money` into the asset's reserve from outside, so that
+    /// the new supply is backed (initial supply and airdrops).
+    pub fn fund_supply(
+        &mut self,
+        asset: usize,
+        holder: Option<AgentId>,
+        tokens: u64,
+        reserve_money: u64,
+    ) -> Result<(), LedgerError> {
+        let books = self.books[asset];
+        let supply = books
+            .supply
+            .checked_add(tokens)
+            .ok_or(LedgerError::Overflow)?;
+        let reserve = books
+            .reserve
+            .checked_add(reserve_money)
+            .ok_or(LedgerError::Overflow)?;
+        match holder {
+            Some(agent) => {
+                let at = agent as usize * self.stride + 1 + asset;
+                self.cells[at] = self.cells[at]
+                    .checked_add(tokens)
+                    .ok_or(LedgerError::Overflow)?;
+            }
+            None => self.books[asset].treasury += tokens,
+        }
+        self.books[asset].supply = supply;
+        self.books[asset].reserve = reserve;
+        self.money_in.reserve_funding += u128::from(reserve_money);
+        Ok(())
+    }
+
+    /// Buys on a curve: `agent` pays `cost` into the reserve of `asset` and
+    /// `fee` into its fee pool, and `tokens` are minted to it.
+    #[inline]
+    pub fn buy(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        tokens: u64,
+        cost: u64,
+        fee: u64,
+    ) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let pay = cost.checked_add(fee).ok_or(LedgerError::Overflow)?;
+        let balance = self.cells[at]
+            .checked_sub(pay)
+            .ok_or(LedgerError::InsufficientBalance)?;
+        let holding = self.cells[at + 1 + asset]
+            .checked_add(tokens)
+            .ok_or(LedgerError::Overflow)?;
+        let books = &mut self.books[asset];
+        let supply = books
+            .supply
+            .checked_add(tokens)
+            .ok_or(LedgerError::Overflow)?;
+        let reserve = books
+            .reserve
+            .checked_add(cost)
+            .ok_or(LedgerError::Overflow)?;
+        let fee_pool = books
+            .fee_pool
+            .checked_add(fee)
+            .ok_or(LedgerError::Overflow)?;
+        books.supply = supply;
+        books.reserve = reserve;
+        books.fee_pool = fee_pool;
+        self.cells[at] = balance;
+        self.cells[at + 1 + asset] = holding;
+        self.counts.mints += 1;
+        self.counts.fees += u64::from(fee > 0);
+        Ok(())
+    }
+
+    /// Sells on a curve: `tokens` of `agent` are burned, `refund` leaves the
+    /// reserve, `fee` of it goes to the fee pool and the rest to the agent.
+    #[inline]
+    pub fn sell(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        tokens: u64,
+        refund: u64,
+        fee: u64,
+    ) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let net = refund.checked_sub(fee).ok_or(LedgerError::Overflow)?;
+        let holding = self.cells[at + 1 + asset]
+            .checked_sub(tokens)
+            .ok_or(LedgerError::InsufficientHoldings)?;
+        let balance = self.cells[at]
+            .checked_add(net)
+            .ok_or(LedgerError::Overflow)?;
+        let books = &mut self.books[asset];
+        let reserve = books
+            .reserve
+            .checked_sub(refund)
+            .ok_or(LedgerError::InsufficientReserve)?;
+        let supply = books
+            .supply
+            .checked_sub(tokens)
+            .ok_or(LedgerError::InsufficientHoldings)?;
+        let fee_pool = books
+            .fee_pool
+            .checked_add(fee)
+            .ok_or(LedgerError::Overflow)?;
+        books.supply = supply;
+        books.reserve = reserve;
+        books.fee_pool = fee_pool;
+        self.cells[at] = balance;
+        self.cells[at + 1 + asset] = holding;
+        self.counts.burns += 1;
+        self.counts.fees += u64::from(fee > 0);
+        Ok(())
+    }
+
+    /// Pays `money` to `agent` from outside the economy (an incentive).
+    pub fn reward(&mut self, agent: AgentId, money: u64) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        self.cells[at] = self.cells[at]
+            .checked_add(money)
+            .ok_or(LedgerError::Overflow)?;
+        self.money_in.rewards += u128::from(money);
+        self.counts.rewards += 1;
+        Ok(())
+    }
+
+    /// Moves `money` from one agent to another.
+    pub fn transfer_money(
+        &mut self,
+        from: AgentId,
+        to: AgentId,
+        money: u64,
+    ) -> Result<(), LedgerError> {
+        self.transfer_cell(from, to, 0, money, LedgerError::InsufficientBalance)
+    }
+
+    /// Moves `tokens` of `asset` from one agent to another.
+    pub fn transfer_tokens(
+        &mut self,
+        from: AgentId,
+        to: AgentId,
+        asset: usize,
+        tokens: u64,
+    ) -> Result<(), LedgerError> {
+        self.transfer_cell(
+            from,
+            to,
+            1 + asset,
+            tokens,
+            LedgerError::InsufficientHoldings,
+        )
+    }
+
+    fn transfer_cell(
+        &mut self,
+        from: AgentId,
+        to: AgentId,
+        offset: usize,
+        amount: u64,
+        short: LedgerError,
+    ) -> Result<(), LedgerError> {
+        let a = from as usize * self.stride + offset;
+        let b = to as usize * self.stride + offset;
+        let debited = self.cells[a].checked_sub(amount).ok_or(short)?;
+        if a != b {
+            let credited = self.cells[b]
+                .checked_add(amount)
+                .ok_or(LedgerError::Overflow)?;
+            self.cells[b] = credited;
+            self.cells[a] = debited;
+        }
+        self.counts.transfers += 1;
+        Ok(())
+    }
+
+    /// Pays `money` into the reserve of `asset` from outside, so that the
+    /// reserve keeps covering the supply after a curve was raised.
+    pub fn top_up_reserve(&mut self, asset: usize, money: u64) -> Result<(), LedgerError> {
+        let books = &mut self.books[asset];
+        books.reserve = books
+            .reserve
+            .checked_add(money)
+            .ok_or(LedgerError::Overflow)?;
+        self.money_in.reserve_top_ups += u128::from(money);
+        self.counts.top_ups += 1;
+        Ok(())
+    }
+
+    /// Sums every account and compares with the counters: both sides of the
+    /// money identity and, per asset, of the token identity.
+    pub fn conservation(&self) -> Conservation {
+        let mut money: u128 = 0;
+        let mut tokens = vec![0u128; self.assets];
+        for account in self.accounts() {
+            money += u128::from(account[0]);
+            for (sum, h) in tokens.iter_mut().zip(&account[1..]) {
+                *sum += u128::from(*h);
+            }
+        }
+        self.conservation_from_sums(money, &tokens)
+    }
+
+    /// Like [`Ledger::conservation`], from account sums the caller already
+    /// computed (Σ balances and Σ holdings per asset), to avoid a second pass.
+    pub fn conservation_from_sums(&self, balances: u128, holdings: &[u128]) -> Conservation {
+        let mut money_held = balances;
+        for books in &self.books {
+            money_held += u128::from(books.reserve) + u128::from(books.fee_pool);
+        }
+        Conservation {
+            money_held,
+            money_in: self.money_in.total(),
+            tokens_held: holdings
+                .iter()
+                .zip(&self.books)
+                .map(|(h, b)| h + u128::from(b.treasury))
+                .collect(),
+            supply: self.books.iter().map(|b| u128::from(b.supply)).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_round_trip_at_base_resolution() {
+        assert_eq!(to_base(1000.0), Some(1_000_000_000_000));
+        assert_eq!(to_base(1e-9), Some(1));
+        assert_eq!(to_base(-1.0), None);
+        assert_eq!(to_base(f64::NAN), None);
+        assert_eq!(to_base(1e300), None);
+        assert_eq!(to_units(1_500_000_000), 1.5);
+    }
+
+    #[test]
+    fn buy_and_sell_conserve_money_and_tokens() {
+        let mut l = Ledger::new(2, 1);
+        l.fund_balance(0, 100).unwrap();
+        l.fund_balance(1, 50).unwrap();
+        l.buy(0, 0, 7, 60, 3).unwrap();
+        l.sell(0, 0, 2, 20, 1).unwrap();
+        l.transfer_tokens(0, 1, 0, 3).unwrap();
+        l.transfer_money(1, 0, 10).unwrap();
+        l.reward(1, 5).unwrap();
+        let c = l.conservation();
+        assert_eq!(c.money_error(), 0);
+        assert_eq!(c.token_error(), 0);
+        assert_eq!(l.balance(0), 100 - 63 + 19 + 10);
+        assert_eq!(l.holding(1, 0), 3);
+        assert_eq!(l.books(0).reserve, 40);
+        assert_eq!(l.books(0).fee_pool, 4);
+        assert_eq!(l.counts().fees, 2);
+    }
+
+    #[test]
+    fn refused_operations_leave_the_ledger_unchanged() {
+        let mut l = Ledger::new(1, 1);
+        l.fund_balance(0, 10).unwrap();
+        let before = l.clone();
+        assert_eq!(l.buy(0, 0, 1, 10, 1), Err(LedgerError::InsufficientBalance));
+        assert_eq!(
+            l.sell(0, 0, 1, 0, 0),
+            Err(LedgerError::InsufficientHoldings)
+        );
+        assert_eq!(
+            l.transfer_money(0, 0, 11),
+            Err(LedgerError::InsufficientBalance)
+        );
+        assert_eq!(l.cells, before.cells);
+        assert_eq!(l.books, before.books);
+    }
+
+    #[test]
+    fn the_check_sees_a_unit_created_outside_the_operations() {
+        let mut l = Ledger::new(1, 1);
+        l.fund_balance(0, 10).unwrap();
+        l.cells[0] += 1;
+        assert_eq!(l.conservation().money_error(), 1);
+    }
+}

@@ -1,0 +1,64 @@
+//! # Agora
+//!
+//! Fast, exact, reproducible agent-based simulation of economies of
+//! autonomous agents.
+//!
+//! A [`Scenario`] holds *assets* (tokens priced by bonding curves) and
+//! *groups of agents* (a count, an initial balance and holdings, a
+//! [`Policy`]). A [`Simulation`] runs it in discrete steps, each in the fixed
+//! phase order of the design (external events, decide, execute, apply,
+//! record); money and tokens live in an integer [`Ledger`] and are conserved
+//! to the base unit, which the engine checks after every step. The same
+//! scenario, seed and run index give bit-identical results at any number of
+//! threads.
+//!
+//! | concept | module |
+//! |---|---|
+//! | scenario files and validation | [`scenario`] |
+//! | bonding curves and settlement | [`pricing`] |
+//! | agents, actions, policies | [`agents`] |
+//! | the integer ledger | [`ledger`] |
+//! | the step loop, records, summaries | [`engine`] |
+//! | series statistics | [`metrics`] |
+//! | CSV / JSON output | [`output`] |
+//!
+//! ```
+//! use agora::{Scenario, Simulation};
+//!
+//! let scenario = Scenario::from_toml_str(r#"
+//!     [simulation]
+//!     steps = 20
+//!     seed = 1
+//!
+//!     [[assets]]
+//!     name = "TOKEN"
+//!     pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+//!
+//!     [[agents]]
+//!     group = "noise"
+//!     count = 100
+//!     balance = 1000.0
+//!     policy = { kind = "random", asset = "TOKEN", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }
+//! "#, "inline")?;
+//! let out = Simulation::new(&scenario, 0)?.run()?;
+//! let token = &out.summary.assets["TOKEN"];
+//! assert!(token.final_price > 1.0);
+//! assert_eq!(out.summary.ledger.conservation_error, 0.0);
+//! # Ok::<(), agora::Error>(())
+//! ```
+
+pub mod agents;
+pub mod engine;
+mod error;
+pub mod ledger;
+pub mod metrics;
+pub mod output;
+pub mod pricing;
+pub mod rng;
+pub mod scenario;
+
+pub use agents::{Action, AgentView, Observation, Policy};
+pub use engine::{RunOutput, Simulation};
+pub use error::{Error, ErrorKind, Result};
+pub use ledger::Ledger;
+pub use scenario::Scenario;

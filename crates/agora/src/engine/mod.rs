@@ -554,13 +554,13 @@ impl Simulation {
     fn record(&mut self) -> Result<()> {
         let m = self.markets.len();
         let prices: Vec<f64> = (0..m).map(|j| self.price(j)).collect();
-        for j in 0..m {
+        for (j, &price) in prices.iter().enumerate() {
             let books = self.ledger.books(j);
-            self.history[j].push(prices[j]);
+            self.history[j].push(price);
             self.records.assets.push(AssetRecord {
                 step: self.step,
                 asset: j as u32,
-                price: prices[j],
+                price,
                 supply: books.supply,
                 reserve: books.reserve,
                 volume: self.stats[j].volume,

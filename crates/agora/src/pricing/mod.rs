@@ -152,7 +152,7 @@ impl CurveMarket {
         let ds = self
             .curve
             .mint_for_budget(units(supply), curve_budget / SCALE as f64);
-        if !(ds > 0.0) {
+        if ds.is_nan() || ds <= 0.0 {
             return None;
         }
         let room = u64::MAX - supply;

@@ -64,6 +64,22 @@ pub fn describe(value: &Value) -> String {
     }
 }
 
+/// Levenshtein distance between two short strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 /// One TOML table being read, with its place in the scenario.
 #[derive(Debug)]
 pub struct Fields<'a> {
@@ -122,7 +138,19 @@ impl<'a> Fields<'a> {
     }
 
     fn missing(&self, key: &str, what: &str) -> Error {
-        self.error(key, format!("missing field; expected {what}"))
+        // A missing field next to an unknown one is usually a typo: say so.
+        let typo = self
+            .table
+            .keys()
+            .filter(|k| !self.known.iter().any(|known| known == k))
+            .find(|k| edit_distance(k, key) <= 2);
+        match typo {
+            Some(t) => self.error(
+                key,
+                format!("missing field; expected {what} (is `{t}` a misspelling of `{key}`?)"),
+            ),
+            None => self.error(key, format!("missing field; expected {what}")),
+        }
     }
 
     /// True if the table has `key` (marks it as known).
@@ -384,6 +412,20 @@ mod tests {
         f.opt_number("c", Range::Any).unwrap();
         let e = f.finish().unwrap_err().to_string();
         assert_eq!(e, "s.toml: typo: unknown field; expected one of: a, b, c");
+    }
+
+    #[test]
+    fn a_missing_field_next_to_a_near_miss_suggests_the_typo() {
+        let t = table("p_biy = 0.5");
+        let mut f = Fields::new("s.toml", "agents.noise.policy", &t);
+        let e = f.number("p_buy", Range::Unit).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "s.toml: agents.noise.policy.p_buy: missing field; expected a number from 0 to 1 \
+             (is `p_biy` a misspelling of `p_buy`?)"
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //!
 //! The README lists every field. Reading is strict: an unknown key, a missing
 //! field, a value of the wrong type or out of range is an
-//! [`Error`](crate::Error) naming the file, the dotted field path (e.g.
+//! [`Error`] naming the file, the dotted field path (e.g.
 //! `agents.noise.policy.p_buy`) and what is expected.
 
 mod examples;

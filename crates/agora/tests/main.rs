@@ -1,0 +1,9 @@
+//! Integration tests of the `agora` library, one binary with a module per
+//! behaviour: reproducibility, conservation, curve settlement, bad input and
+//! agreement with theory.
+
+mod bad_input;
+mod conservation;
+mod curves;
+mod determinism;
+mod theory;

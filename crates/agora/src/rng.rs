@@ -41,22 +41,47 @@ pub const fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The hash of (seed, run, step, purpose), from which the keys of a family of
+/// streams (one per agent, say) are derived with one more mix each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamFamily(u64);
+
+impl StreamFamily {
+    /// The family of streams for `stream` at `step` of run `run`.
+    #[inline]
+    pub fn new(seed: u64, run: u64, step: u64, stream: Stream) -> Self {
+        let mut h = mix64(seed ^ GOLDEN);
+        h = mix64(h ^ run.wrapping_mul(GOLDEN).wrapping_add(1));
+        h = mix64(h ^ step.wrapping_mul(GOLDEN).wrapping_add(2));
+        StreamFamily(mix64(h ^ (stream as u64).wrapping_mul(GOLDEN).wrapping_add(3)))
+    }
+
+    /// The key of member `index` of the family.
+    #[inline]
+    pub fn key(self, index: u64) -> u64 {
+        mix64(self.0 ^ index.wrapping_mul(GOLDEN).wrapping_add(4))
+    }
+
+    /// The generator of member `index` of the family.
+    #[inline]
+    pub fn rng(self, index: u64) -> AgentRng {
+        AgentRng::seed_from_u64(self.key(index))
+    }
+}
+
 /// Returns the 64-bit key of a stream: a hash of the seed, the run, the
 /// step, the stream's purpose and an index (an agent, a group, …).
 #[inline]
 pub fn stream_key(seed: u64, run: u64, step: u64, stream: Stream, index: u64) -> u64 {
-    const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut h = mix64(seed ^ GOLDEN);
-    h = mix64(h ^ run.wrapping_mul(GOLDEN).wrapping_add(1));
-    h = mix64(h ^ step.wrapping_mul(GOLDEN).wrapping_add(2));
-    h = mix64(h ^ (stream as u64).wrapping_mul(GOLDEN).wrapping_add(3));
-    mix64(h ^ index.wrapping_mul(GOLDEN).wrapping_add(4))
+    StreamFamily::new(seed, run, step, stream).key(index)
 }
 
 /// Returns an agent's generator for one step.
 #[inline]
 pub fn agent_rng(seed: u64, run: u64, step: u64, agent: u64) -> AgentRng {
-    AgentRng::seed_from_u64(stream_key(seed, run, step, Stream::Decide, agent))
+    StreamFamily::new(seed, run, step, Stream::Decide).rng(agent)
 }
 
 /// Returns an engine generator for a purpose at a step.

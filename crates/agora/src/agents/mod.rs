@@ -161,12 +161,9 @@ impl<T: RuleBased> Policy for T {
 /// Returns `floor(amount · fraction)` in base units, for `fraction` in `[0, 1]`.
 #[inline]
 pub fn fraction_of(amount: u64, fraction: f64) -> u64 {
-    let x = (amount as f64 * fraction).floor();
-    if x <= 0.0 {
-        0
-    } else {
-        (x as u64).min(amount)
-    }
+    // `as` truncates toward zero and saturates (NaN gives 0): a floor for
+    // non-negative values, without a libm call.
+    ((amount as f64 * fraction) as u64).min(amount)
 }
 
 /// A group's policy: a built-in one (dispatched without a virtual call) or a

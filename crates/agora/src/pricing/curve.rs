@@ -532,9 +532,16 @@ impl BondingCurve for Curve {
         match *self {
             Self::Linear { m, b } => {
                 // Solve m/2·d² + p·d - c = 0 with the cancellation-free root
-                // d = 2c / (p + sqrt(p² + 2mc)); hypot avoids overflow of p².
+                // d = 2c / (p + sqrt(p² + 2mc)). The plain square root is
+                // exact to an ulp while p² + 2mc stays far from overflow
+                // and underflow; hypot (4× slower) covers the rest.
                 let p = times(m, s) + b;
-                let h = p.hypot((2.0 * m).sqrt() * c.sqrt());
+                let q = p * p + 2.0 * m * c;
+                let h = if q.is_finite() && q > 1e-280 && q < 1e280 {
+                    q.sqrt()
+                } else {
+                    p.hypot((2.0 * m).sqrt() * c.sqrt())
+                };
                 let denom = 0.5 * p + 0.5 * h;
                 if denom > 0.0 {
                     c / denom

@@ -65,13 +65,26 @@ const SLACK: f64 = 1.0 / (1u64 << 48) as f64;
 #[inline]
 fn ceil_base(units: f64) -> u64 {
     let exact = units * SCALE as f64;
-    let x = (exact - exact * SLACK).ceil();
+    let x = exact - exact * SLACK;
     if x.is_nan() || x >= u64::MAX as f64 {
         u64::MAX
     } else if x <= 0.0 {
         0
     } else {
+        // `as` truncates (saturating): a ceiling without a libm call, which
+        // x86-64 without SSE4.1 would need for f64::ceil.
+        let t = x as u64;
+        t + u64::from((t as f64) < x)
+    }
+}
+
+/// `floor(x)` for `x ≥ 0` as a whole number of base units, saturating.
+#[inline]
+fn floor_base(x: f64) -> u64 {
+    if x > 0.0 {
         x as u64
+    } else {
+        0
     }
 }
 
@@ -147,7 +160,7 @@ impl CurveMarket {
         let curve_budget = if self.fee == 0.0 {
             budget as f64
         } else {
-            (budget as f64 / (1.0 + self.fee)).floor()
+            floor_base(budget as f64 / (1.0 + self.fee)) as f64
         };
         let ds = self
             .curve
@@ -157,7 +170,7 @@ impl CurveMarket {
         }
         let room = u64::MAX - supply;
         let exact = ds * SCALE as f64;
-        let mut tokens = ((exact + exact * SLACK).floor().min(room as f64)) as u64;
+        let mut tokens = floor_base(exact + exact * SLACK).min(room);
         // The float inverse may overshoot by a few ulps: step back until the
         // integer cost fits the budget. Converges in one or two rounds.
         for _ in 0..64 {
@@ -170,7 +183,7 @@ impl CurveMarket {
             if total <= budget {
                 return Some(BuyQuote { tokens, cost, fee });
             }
-            let scaled = (tokens as f64 * (budget as f64 / total as f64)).floor() as u64;
+            let scaled = floor_base(tokens as f64 * (budget as f64 / total as f64));
             let step = (tokens >> 40).max(1);
             tokens = scaled.min(tokens - step);
         }

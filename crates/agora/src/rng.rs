@@ -55,7 +55,9 @@ impl StreamFamily {
         let mut h = mix64(seed ^ GOLDEN);
         h = mix64(h ^ run.wrapping_mul(GOLDEN).wrapping_add(1));
         h = mix64(h ^ step.wrapping_mul(GOLDEN).wrapping_add(2));
-        StreamFamily(mix64(h ^ (stream as u64).wrapping_mul(GOLDEN).wrapping_add(3)))
+        StreamFamily(mix64(
+            h ^ (stream as u64).wrapping_mul(GOLDEN).wrapping_add(3),
+        ))
     }
 
     /// The key of member `index` of the family.

@@ -167,8 +167,14 @@ fn a_different_seed_gives_different_outputs() {
     reseeded.set_seed(12).expect("seed");
     let a = render(&scenario);
     let b = render(&reseeded);
-    assert_ne!(a.assets, b.assets, "assets.csv is the same for seeds 11 and 12");
-    assert_ne!(a.agents, b.agents, "agents.csv is the same for seeds 11 and 12");
+    assert_ne!(
+        a.assets, b.assets,
+        "assets.csv is the same for seeds 11 and 12"
+    );
+    assert_ne!(
+        a.agents, b.agents,
+        "agents.csv is the same for seeds 11 and 12"
+    );
     assert_ne!(a.summary, b.summary);
 
     let mut reseeded = big_token_economy();

@@ -236,6 +236,13 @@ impl Simulation {
                     })?;
                 }
             }
+            if let Some(j) = spec.policy.assets().into_iter().find(|&j| j >= m) {
+                return Err(Error::scenario(
+                    &scenario.origin,
+                    format!("agents.{}.policy", spec.name),
+                    format!("the policy trades asset index {j}, but the scenario has {m} assets"),
+                ));
+            }
             groups.push(GroupState {
                 start,
                 end,
@@ -288,6 +295,12 @@ impl Simulation {
             .iter()
             .position(|s| s.name == group)
             .ok_or_else(|| Error::usage(format!("no group named {group:?} in the scenario")))?;
+        let m = self.markets.len();
+        if let Some(j) = policy.assets().into_iter().find(|&j| j >= m) {
+            return Err(Error::usage(format!(
+                "the policy for group {group:?} trades asset index {j}, but the scenario has {m} assets"
+            )));
+        }
         self.groups[g].policy = policy;
         Ok(())
     }
@@ -845,7 +858,8 @@ mod schedule_tests {
 
     #[test]
     fn a_step_change_applies_at_the_start_of_its_step() {
-        let mut sim = Simulation::new(&scenario(r#"{ param = "m", at = 3, value = 0.004 }"#), 0).unwrap();
+        let mut sim =
+            Simulation::new(&scenario(r#"{ param = "m", at = 3, value = 0.004 }"#), 0).unwrap();
         sim.advance().unwrap();
         sim.advance().unwrap();
         assert_eq!(m_of(&sim), 0.001);
@@ -889,7 +903,11 @@ mod schedule_tests {
         assert_eq!(down.summary.ledger.reserve_top_ups, 0.0);
         let t = &down.summary.assets["T"];
         let required = 0.0001 / 2.0 * t.final_supply * t.final_supply + t.final_supply;
-        assert!(t.final_reserve > required, "{} vs {required}", t.final_reserve);
+        assert!(
+            t.final_reserve > required,
+            "{} vs {required}",
+            t.final_reserve
+        );
     }
 
     struct PegB {
@@ -930,6 +948,9 @@ mod schedule_tests {
         }
         bad.add_controller(Box::new(Wrong));
         let e = bad.advance().unwrap_err().to_string();
-        assert!(e.contains("controller at step 1") && e.contains("slope"), "{e}");
+        assert!(
+            e.contains("controller at step 1") && e.contains("slope"),
+            "{e}"
+        );
     }
 }

@@ -127,18 +127,13 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
     }
 
     let mut groups = BTreeMap::new();
-    let n_groups = sim.groups.len();
     for (g, spec) in scenario.groups.iter().enumerate() {
         let range = sim.group_range(g);
         let count = range.len() as f64;
         let mut wealth = sim.wealth_of(range.clone());
         let mean_wealth = wealth.iter().sum::<f64>() / count;
-        let initial = sim
-            .records
-            .groups
-            .get(g)
-            .filter(|_| n_groups > 0)
-            .map_or(0.0, |r| r.wealth / count);
+        // The first rows recorded are step 0's, one per group in order.
+        let initial = sim.records.groups.get(g).map_or(0.0, |r| r.wealth / count);
         let utility = match sim.objective_of(g) {
             Objective::FinalWealth => mean_wealth,
             Objective::LogWealth => {

@@ -161,6 +161,21 @@ pub fn write_run(dir: &Path, scenario: &Scenario, out: &RunOutput) -> Result<Vec
 /// and synced under a temporary name, then all are renamed into place.
 pub fn write_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating the output directory", e))?;
+    // A directory in the way would fail its rename after others succeeded:
+    // refuse before anything is written.
+    for (name, _) in files {
+        let target = dir.join(name);
+        if target.is_dir() {
+            return Err(Error::io(
+                &target,
+                "writing results",
+                std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "a directory is in the way",
+                ),
+            ));
+        }
+    }
     let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
     let result = (|| {
         for (name, bytes) in files {

@@ -489,12 +489,48 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &[String]) -> Result<AssetSpec> {
             change,
         });
     }
+    check_schedule_sequence(f, &curve, &schedule)?;
     Ok(AssetSpec {
         name,
         initial_supply,
         pricing: PricingSpec::BondingCurve { curve, fee },
         schedule,
     })
+}
+
+/// Checks that the curve stays valid as the scheduled changes apply in step
+/// order, not only each change on its own: e.g. `m = 0` then `b = 0` makes a
+/// linear curve invalid although each change is fine alone. Ramps are
+/// checked at their end; the parameter ranges are intervals, so the values
+/// on the way are valid too.
+fn check_schedule_sequence(
+    f: &Fields<'_>,
+    curve: &Curve,
+    schedule: &[ScheduledChange],
+) -> Result<()> {
+    let mut events: Vec<(u64, usize)> = schedule
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c.change {
+            Change::Step { at, .. } => (at, i),
+            Change::Ramp { to, .. } => (to, i),
+        })
+        .collect();
+    events.sort();
+    let mut probe = curve.clone();
+    for (step, i) in events {
+        let change = &schedule[i];
+        let value = match change.change {
+            Change::Step { value, .. } | Change::Ramp { value, .. } => value,
+        };
+        if let Err(e) = probe.set_param(&change.param, value) {
+            return Err(f.error(
+                &format!("schedule[{i}]"),
+                format!("at step {step}, after the earlier changes: {e}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_curve(p: &mut Fields<'_>) -> Result<Curve> {

@@ -1,0 +1,362 @@
+//! Benchmark of the reference scenario: the engine against a hand-written
+//! minimal loop of the same model.
+//!
+//! Runs the built-in `reference` example (noise traders on the linear curve
+//! P = 0.001·S + 1) at 10,000 agents × 100 steps and at 1,000,000 agents ×
+//! 10 steps through the public engine API, at one thread and at the default
+//! number of threads, and beside it a single-threaded plain-Rust loop of the
+//! same model (f64 balances and holdings, closed-form curve integrals, the
+//! same as `shared/peers/plain_python.py`). It prints agent-steps per second
+//! of the simulation loop (set-up excluded, timed and shown apart), the
+//! ratio engine / minimal loop (target ≥ 30%), the final prices of both, and
+//! the engine's peak heap bytes per agent (target ≤ 100 at a million agents),
+//! counted by a wrapping global allocator.
+//!
+//! ```text
+//! cargo bench -p agora --bench reference
+//! AGORA_BENCH_QUICK=1 cargo bench -p agora --bench reference   # smoke test
+//! ```
+//!
+//! Under `cargo test --all-targets` (no `--bench` argument) it only says how
+//! to run it, so that the test suite builds it without running it.
+
+use std::time::{Duration, Instant};
+
+use agora::{Scenario, Simulation};
+use peak_alloc::PeakAlloc;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// Counts the bytes currently allocated on the heap and their peak.
+#[global_allocator]
+static ALLOC: PeakAlloc = PeakAlloc;
+
+/// The reference model's constants (also in `scenarios/reference.toml`).
+const M: f64 = 0.001;
+const B: f64 = 1.0;
+const BALANCE: f64 = 1000.0;
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// One benchmark size.
+struct Size {
+    agents: u64,
+    steps: u64,
+    reps: usize,
+}
+
+/// The best (shortest) time of several repetitions of the engine, and what
+/// the first repetition measured of the heap.
+struct EngineFigures {
+    threads: usize,
+    setup: Duration,
+    run: Duration,
+    final_price: f64,
+    conservation_error: f64,
+    heap: Heap,
+}
+
+/// Heap figures of one engine run, bytes above what was allocated before
+/// `Simulation::new`.
+#[derive(Debug, Clone, Copy)]
+struct Heap {
+    /// Peak during `Simulation::new`.
+    setup_peak: usize,
+    /// Held by the simulation when set up.
+    after_setup: usize,
+    /// Peak during `run` (the simulation's own state included).
+    run_peak: usize,
+    /// Held by the run's output (records and summary) afterwards.
+    output: usize,
+}
+
+impl Heap {
+    fn peak(&self) -> usize {
+        self.setup_peak.max(self.run_peak)
+    }
+}
+
+struct MinimalFigures {
+    run: Duration,
+    final_price: f64,
+    conservation_error: f64,
+}
+
+/// The reference example with `agents` agents and `steps` steps.
+fn reference(agents: u64, steps: u64) -> BenchResult<Scenario> {
+    let example = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "reference")
+        .ok_or("no built-in example named reference")?;
+    if !example.toml.contains("count = 10000") {
+        return Err("the reference example no longer says `count = 10000`".into());
+    }
+    let text = example
+        .toml
+        .replacen("count = 10000", &format!("count = {agents}"), 1);
+    let mut scenario = Scenario::from_toml_str(&text, "<example reference>")?;
+    scenario.set_steps(steps)?;
+    if scenario.agent_count() != agents {
+        return Err(format!(
+            "the reference scenario has {} agents, not {agents}",
+            scenario.agent_count()
+        )
+        .into());
+    }
+    Ok(scenario)
+}
+
+/// Runs the engine `reps` times in a pool of `threads` threads (0: rayon's
+/// default) and keeps the best times.
+fn engine(scenario: &Scenario, reps: usize, threads: usize) -> BenchResult<EngineFigures> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let threads = pool.current_num_threads();
+    pool.install(|| {
+        let mut best: Option<EngineFigures> = None;
+        for _ in 0..reps {
+            let base = ALLOC.current_usage();
+            ALLOC.reset_peak_usage();
+            let t0 = Instant::now();
+            let sim = Simulation::new(scenario, 0)?;
+            let setup = t0.elapsed();
+            let setup_peak = ALLOC.peak_usage().saturating_sub(base);
+            let after_setup = ALLOC.current_usage().saturating_sub(base);
+            ALLOC.reset_peak_usage();
+            let t1 = Instant::now();
+            let out = sim.run()?;
+            let run = t1.elapsed();
+            let heap = Heap {
+                setup_peak,
+                after_setup,
+                run_peak: ALLOC.peak_usage().saturating_sub(base),
+                output: ALLOC.current_usage().saturating_sub(base),
+            };
+            let token = out
+                .summary
+                .assets
+                .get("TOKEN")
+                .ok_or("no asset TOKEN in the summary")?;
+            let figures = EngineFigures {
+                threads,
+                setup,
+                run,
+                final_price: token.final_price,
+                conservation_error: out.summary.ledger.conservation_error,
+                heap,
+            };
+            drop(out);
+            best = Some(match best {
+                None => figures,
+                Some(b) => EngineFigures {
+                    setup: b.setup.min(figures.setup),
+                    run: b.run.min(figures.run),
+                    ..b
+                },
+            });
+        }
+        best.ok_or_else(|| "no repetitions".into())
+    })
+}
+
+/// The reference model written out in plain Rust, single-threaded: f64
+/// balances and holdings, a freshly shuffled order each step, each agent
+/// buying with probability 0.5 (10% of its balance along the curve
+/// integral) or else selling 10% of its holdings for the integral refund.
+/// Returns the time of the step loop (allocation excluded).
+fn minimal(agents: usize, steps: u64, seed: u64) -> MinimalFigures {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut balance = vec![BALANCE; agents];
+    let mut holdings = vec![0.0f64; agents];
+    let mut order: Vec<u32> = (0..agents as u32).collect();
+    let mut supply = 0.0f64;
+    let mut reserve = 0.0f64;
+    let mut prices = Vec::with_capacity(steps as usize);
+    let t0 = Instant::now();
+    for _ in 0..steps {
+        order.shuffle(&mut rng);
+        for &k in &order {
+            let k = k as usize;
+            if rng.random::<f64>() < 0.5 {
+                let cost = balance[k] * 0.1;
+                let after = (-B + ((B + M * supply).powi(2) + 2.0 * M * cost).sqrt()) / M;
+                holdings[k] += after - supply;
+                balance[k] -= cost;
+                reserve += cost;
+                supply = after;
+            } else {
+                let d = holdings[k] * 0.1;
+                let refund = 0.5 * M * (supply * supply - (supply - d).powi(2)) + B * d;
+                holdings[k] -= d;
+                balance[k] += refund;
+                reserve -= refund;
+                supply -= d;
+            }
+        }
+        prices.push(M * supply + B);
+    }
+    let run = t0.elapsed();
+    std::hint::black_box(&prices);
+    let held: f64 = balance.iter().sum();
+    MinimalFigures {
+        run,
+        final_price: M * supply + B,
+        conservation_error: (held + reserve - BALANCE * agents as f64).abs(),
+    }
+}
+
+fn best_minimal(agents: usize, steps: u64, reps: usize) -> MinimalFigures {
+    let mut best: Option<MinimalFigures> = None;
+    for rep in 0..reps {
+        let m = minimal(agents, steps, 1 + rep as u64);
+        best = Some(match best {
+            Some(b) if b.run <= m.run => b,
+            _ => m,
+        });
+    }
+    best.unwrap_or_else(|| minimal(agents, steps, 1))
+}
+
+fn rate(agents: u64, steps: u64, d: Duration) -> f64 {
+    (agents * steps) as f64 / d.as_secs_f64()
+}
+
+fn per_agent(bytes: usize, agents: u64) -> f64 {
+    bytes as f64 / agents as f64
+}
+
+fn main() -> BenchResult<()> {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("reference benchmark: not run under `cargo test`; run it with");
+        println!("    cargo bench -p agora --bench reference");
+        return Ok(());
+    }
+    let quick = std::env::var("AGORA_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let sizes = if quick {
+        vec![
+            Size {
+                agents: 1_000,
+                steps: 10,
+                reps: 1,
+            },
+            Size {
+                agents: 20_000,
+                steps: 2,
+                reps: 1,
+            },
+        ]
+    } else {
+        vec![
+            Size {
+                agents: 10_000,
+                steps: 100,
+                reps: 5,
+            },
+            Size {
+                agents: 1_000_000,
+                steps: 10,
+                reps: 3,
+            },
+        ]
+    };
+    let default_threads = rayon::ThreadPoolBuilder::new()
+        .build()?
+        .current_num_threads();
+    println!(
+        "reference scenario benchmark{} (best of the repetitions; set-up timed apart)",
+        if quick { " [AGORA_BENCH_QUICK]" } else { "" }
+    );
+    println!("threads: 1 and the default ({default_threads}; RAYON_NUM_THREADS or all cores)");
+    println!();
+
+    let mut rows = Vec::new();
+    for size in &sizes {
+        let scenario = reference(size.agents, size.steps)?;
+        let one = engine(&scenario, size.reps, 1)?;
+        let many = engine(&scenario, size.reps, 0)?;
+        let min = best_minimal(size.agents as usize, size.steps, size.reps);
+        rows.push((size, one, many, min));
+    }
+
+    println!(
+        "| agents × steps | reps | implementation | threads | set-up s | loop s | agent-steps/s | engine / minimal | final price | conservation error |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (size, one, many, min) in &rows {
+        let label = format!("{} × {}", size.agents, size.steps);
+        let min_rate = rate(size.agents, size.steps, min.run);
+        for e in [one, many] {
+            let r = rate(size.agents, size.steps, e.run);
+            println!(
+                "| {label} | {} | engine | {} | {:.4} | {:.4} | {:.3e} | {:.1}% | {:.6} | {} |",
+                size.reps,
+                e.threads,
+                e.setup.as_secs_f64(),
+                e.run.as_secs_f64(),
+                r,
+                100.0 * r / min_rate,
+                e.final_price,
+                e.conservation_error,
+            );
+        }
+        println!(
+            "| {label} | {} | minimal loop | 1 | - | {:.4} | {:.3e} | 100% | {:.6} | {:.3e} |",
+            size.reps,
+            min.run.as_secs_f64(),
+            min_rate,
+            min.final_price,
+            min.conservation_error,
+        );
+    }
+    println!();
+
+    println!(
+        "engine heap, bytes per agent (first repetition; above the heap before Simulation::new):"
+    );
+    println!(
+        "| agents × steps | threads | setup+run peak | set-up peak | held after set-up | run peak | output kept |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (size, one, many, _) in &rows {
+        for e in [one, many] {
+            let h = e.heap;
+            let a = size.agents;
+            println!(
+                "| {} × {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                size.agents,
+                size.steps,
+                e.threads,
+                per_agent(h.peak(), a),
+                per_agent(h.setup_peak, a),
+                per_agent(h.after_setup, a),
+                per_agent(h.run_peak, a),
+                per_agent(h.output, a),
+            );
+        }
+    }
+    println!();
+
+    println!("targets: engine >= 30% of the minimal loop; <= 100 peak heap bytes per agent at 1,000,000 agents");
+    for (size, one, many, min) in &rows {
+        let min_rate = rate(size.agents, size.steps, min.run);
+        for e in [one, many] {
+            let ratio = rate(size.agents, size.steps, e.run) / min_rate;
+            let bytes = per_agent(e.heap.peak(), size.agents);
+            println!(
+                "  {} × {}, {} thread(s): engine/minimal {:.1}% ({}), peak heap {:.1} bytes/agent ({}), final price {:.4} vs {:.4}",
+                size.agents,
+                size.steps,
+                e.threads,
+                100.0 * ratio,
+                if ratio >= 0.3 { "met" } else { "NOT met" },
+                bytes,
+                if bytes <= 100.0 { "met" } else { "NOT met" },
+                e.final_price,
+                min.final_price,
+            );
+        }
+    }
+    Ok(())
+}

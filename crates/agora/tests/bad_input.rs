@@ -1,0 +1,538 @@
+//! Every kind of bad scenario input gets an input error whose one-line
+//! message names the origin, the field path and what is expected — never a
+//! panic, never a half-built scenario.
+
+use agora::Scenario;
+
+const ORIGIN: &str = "bad.toml";
+
+/// A valid scenario; each case breaks one thing in it.
+const GOOD: &str = r#"
+[simulation]
+steps = 10
+seed = 1
+
+[[assets]]
+name = "TOKEN"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+
+[[agents]]
+group = "noise"
+count = 10
+balance = 100.0
+policy = { kind = "random", asset = "TOKEN", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }
+"#;
+
+/// `GOOD` with `from` replaced by `to` (which must occur exactly once).
+fn with(from: &str, to: &str) -> String {
+    assert_eq!(GOOD.matches(from).count(), 1, "{from:?} must occur once");
+    GOOD.replacen(from, to, 1)
+}
+
+/// Parses `text`, expecting an input error; returns its message.
+fn error_of(text: &str) -> String {
+    match Scenario::from_toml_str(text, ORIGIN) {
+        Ok(s) => panic!("accepted a bad scenario: {s:?}\n{text}"),
+        Err(e) => {
+            assert!(e.is_input_error(), "not an input error: {e:?}");
+            let msg = e.to_string();
+            assert!(!msg.contains('\n'), "message is not one line: {msg:?}");
+            msg
+        }
+    }
+}
+
+/// Asserts the message starts with `bad.toml: PATH: ` and contains every part.
+fn assert_names(msg: &str, path: &str, parts: &[&str]) {
+    let prefix = format!("{ORIGIN}: {path}: ");
+    assert!(
+        msg.starts_with(&prefix),
+        "expected the message to start with {prefix:?}, found {msg:?}"
+    );
+    for part in parts {
+        assert!(msg.contains(part), "expected {part:?} in {msg:?}");
+    }
+}
+
+#[test]
+fn the_good_scenario_is_accepted() {
+    let s = Scenario::from_toml_str(GOOD, ORIGIN).expect("valid");
+    assert_eq!(s.agent_count(), 10);
+    assert_eq!(s.simulation.steps, 10);
+}
+
+// ---- unknown keys ----
+
+#[test]
+fn an_unknown_top_level_key_is_named_with_the_known_ones() {
+    let msg = error_of(&format!("colour = \"red\"\n{GOOD}"));
+    assert_eq!(
+        msg,
+        "bad.toml: colour: unknown field; expected one of: agents, assets, description, name, simulation"
+    );
+}
+
+#[test]
+fn an_unknown_key_in_simulation_is_named_with_the_known_ones() {
+    let msg = error_of(&with("seed = 1", "seed = 1\nthreads = 4"));
+    assert_eq!(
+        msg,
+        "bad.toml: simulation.threads: unknown field; expected one of: seed, steps"
+    );
+}
+
+#[test]
+fn an_unknown_key_in_an_asset_is_named_by_the_asset() {
+    let msg = error_of(&with("name = \"TOKEN\"", "name = \"TOKEN\"\ncolour = 2"));
+    assert_eq!(
+        msg,
+        "bad.toml: assets.TOKEN.colour: unknown field; expected one of: initial_supply, kind, name, pricing, schedule"
+    );
+}
+
+#[test]
+fn an_unknown_key_in_pricing_lists_the_curves_parameters() {
+    let msg = error_of(&with("b = 1.0 }", "b = 1.0, slope = 2.0 }"));
+    assert_eq!(
+        msg,
+        "bad.toml: assets.TOKEN.pricing.slope: unknown field; expected one of: b, curve, fee, kind, m"
+    );
+}
+
+#[test]
+fn a_parameter_of_another_curve_is_an_unknown_key() {
+    let msg = error_of(&with("b = 1.0 }", "b = 1.0, k = 2.0 }"));
+    assert_names(&msg, "assets.TOKEN.pricing.k", &["unknown field", "m"]);
+}
+
+#[test]
+fn an_unknown_key_in_a_policy_lists_the_policys_fields() {
+    let msg = error_of(&with(
+        "sell_fraction = 0.1 }",
+        "sell_fraction = 0.1, greed = 1 }",
+    ));
+    assert_eq!(
+        msg,
+        "bad.toml: agents.noise.policy.greed: unknown field; expected one of: asset, buy_fraction, kind, p_buy, p_sell, sell_fraction"
+    );
+}
+
+#[test]
+fn an_unknown_key_in_a_group_is_named_by_the_group() {
+    let msg = error_of(&with("count = 10", "count = 10\nsize = 3"));
+    assert_names(
+        &msg,
+        "agents.noise.size",
+        &["unknown field", "balance", "count", "policy"],
+    );
+}
+
+// ---- missing fields ----
+
+#[test]
+fn a_missing_seed_is_named() {
+    let msg = error_of(&with("seed = 1\n", ""));
+    assert_eq!(
+        msg,
+        "bad.toml: simulation.seed: missing field; expected a whole number >= 0"
+    );
+}
+
+#[test]
+fn a_missing_pricing_is_named_by_the_asset() {
+    let msg = error_of(&with(
+        "pricing = { kind = \"bonding_curve\", curve = \"linear\", m = 0.001, b = 1.0 }\n",
+        "",
+    ));
+    assert_eq!(
+        msg,
+        "bad.toml: assets.TOKEN.pricing: missing field; expected a table"
+    );
+}
+
+#[test]
+fn a_missing_count_is_named_by_the_group() {
+    let msg = error_of(&with("count = 10\n", ""));
+    assert_eq!(
+        msg,
+        "bad.toml: agents.noise.count: missing field; expected a whole number >= 1"
+    );
+}
+
+#[test]
+fn a_missing_curve_parameter_is_named() {
+    let msg = error_of(&with(", b = 1.0 }", " }"));
+    assert_names(&msg, "assets.TOKEN.pricing.b", &["missing field", "number"]);
+}
+
+#[test]
+fn a_missing_simulation_table_is_named() {
+    let msg = error_of(&with("[simulation]\nsteps = 10\nseed = 1\n", ""));
+    assert_names(&msg, "simulation", &["missing field", "table"]);
+}
+
+#[test]
+fn a_scenario_without_assets_is_rejected() {
+    let text = "[simulation]\nsteps = 1\nseed = 1\n";
+    let msg = error_of(text);
+    assert_names(&msg, "assets", &["at least one"]);
+}
+
+// ---- numbers out of range ----
+
+#[test]
+fn a_negative_count_is_rejected_with_the_allowed_range() {
+    let msg = error_of(&with("count = 10", "count = -5"));
+    assert_eq!(
+        msg,
+        "bad.toml: agents.noise.count: expected a whole number from 1 to 4294967294, found -5"
+    );
+}
+
+#[test]
+fn a_fractional_count_is_rejected() {
+    let msg = error_of(&with("count = 10", "count = 1.5"));
+    assert_names(&msg, "agents.noise.count", &["whole number", "found 1.5"]);
+}
+
+#[test]
+fn a_zero_count_is_rejected() {
+    let msg = error_of(&with("count = 10", "count = 0"));
+    assert_names(
+        &msg,
+        "agents.noise.count",
+        &["whole number from 1", "found 0"],
+    );
+}
+
+#[test]
+fn zero_steps_are_rejected() {
+    let msg = error_of(&with("steps = 10", "steps = 0"));
+    assert_names(&msg, "simulation.steps", &["whole number", "found 0"]);
+}
+
+#[test]
+fn a_negative_seed_is_rejected() {
+    let msg = error_of(&with("seed = 1", "seed = -1"));
+    assert_names(&msg, "simulation.seed", &["whole number", "found -1"]);
+}
+
+#[test]
+fn probabilities_summing_above_one_are_rejected() {
+    let msg = error_of(&with("p_sell = 0.5", "p_sell = 0.6"));
+    assert_eq!(
+        msg,
+        "bad.toml: agents.noise.policy.p_sell: p_buy + p_sell must be at most 1, found 0.5 + 0.6 = 1.1"
+    );
+}
+
+#[test]
+fn a_probability_above_one_is_rejected() {
+    let msg = error_of(&with("p_buy = 0.5", "p_buy = 1.5"));
+    assert_names(
+        &msg,
+        "agents.noise.policy.p_buy",
+        &["from 0 to 1", "found 1.5"],
+    );
+}
+
+#[test]
+fn an_infinite_curve_parameter_is_rejected() {
+    let msg = error_of(&with("m = 0.001", "m = inf"));
+    assert_eq!(
+        msg,
+        "bad.toml: assets.TOKEN.pricing.m: expected a finite number, found inf"
+    );
+}
+
+#[test]
+fn a_nan_balance_is_rejected() {
+    let msg = error_of(&with("balance = 100.0", "balance = nan"));
+    assert_names(&msg, "agents.noise.balance", &["finite number", "NaN"]);
+}
+
+#[test]
+fn a_negative_infinite_fraction_is_rejected() {
+    let msg = error_of(&with("buy_fraction = 0.1", "buy_fraction = -inf"));
+    assert_names(&msg, "agents.noise.policy.buy_fraction", &["-inf"]);
+}
+
+#[test]
+fn a_nan_initial_supply_is_rejected() {
+    let msg = error_of(&with(
+        "name = \"TOKEN\"",
+        "name = \"TOKEN\"\ninitial_supply = nan",
+    ));
+    assert_names(
+        &msg,
+        "assets.TOKEN.initial_supply",
+        &["finite number", "NaN"],
+    );
+}
+
+#[test]
+fn a_negative_balance_is_rejected() {
+    let msg = error_of(&with("balance = 100.0", "balance = -1.0"));
+    assert_eq!(
+        msg,
+        "bad.toml: agents.noise.balance: expected a finite number >= 0, found -1"
+    );
+}
+
+#[test]
+fn a_fee_of_one_or_more_is_rejected() {
+    let msg = error_of(&with("b = 1.0 }", "b = 1.0, fee = 1.0 }"));
+    assert_eq!(
+        msg,
+        "bad.toml: assets.TOKEN.pricing.fee: expected a number >= 0 and < 1, found 1"
+    );
+    let msg = error_of(&with("b = 1.0 }", "b = 1.0, fee = 2.5 }"));
+    assert_names(&msg, "assets.TOKEN.pricing.fee", &["< 1", "found 2.5"]);
+}
+
+#[test]
+fn a_negative_fee_is_rejected() {
+    let msg = error_of(&with("b = 1.0 }", "b = 1.0, fee = -0.01 }"));
+    assert_names(&msg, "assets.TOKEN.pricing.fee", &[">= 0", "found -0.01"]);
+}
+
+#[test]
+fn a_sigmoid_with_k_zero_or_negative_is_rejected() {
+    for k in ["0.0", "-0.5"] {
+        let msg = error_of(&with(
+            "curve = \"linear\", m = 0.001, b = 1.0",
+            &format!("curve = \"sigmoid\", K = 100.0, k = {k}, S0 = 10.0"),
+        ));
+        assert_names(
+            &msg,
+            "assets.TOKEN.pricing.k",
+            &["expected a finite number > 0", "found"],
+        );
+    }
+}
+
+#[test]
+fn a_linear_curve_with_m_and_b_zero_is_rejected() {
+    let msg = error_of(&with("m = 0.001, b = 1.0", "m = 0.0, b = 0.0"));
+    assert_names(&msg, "assets.TOKEN.pricing", &["m, b", "both be 0"]);
+}
+
+#[test]
+fn a_negative_slope_is_rejected() {
+    let msg = error_of(&with("m = 0.001", "m = -0.001"));
+    assert_names(&msg, "assets.TOKEN.pricing.m", &[">= 0", "found -0.001"]);
+}
+
+#[test]
+fn a_bancor_reserve_ratio_above_one_is_rejected() {
+    let msg = error_of(&with(
+        "curve = \"linear\", m = 0.001, b = 1.0",
+        "curve = \"bancor\", reserve_ratio = 1.5, p0 = 1.0, s0 = 100.0",
+    ));
+    assert_names(
+        &msg,
+        "assets.TOKEN.pricing.reserve_ratio",
+        &["(0, 1]", "found 1.5"],
+    );
+}
+
+// ---- unknown names ----
+
+#[test]
+fn an_unknown_curve_lists_the_known_curves() {
+    let msg = error_of(&with("\"linear\"", "\"cubic\""));
+    assert_eq!(
+        msg,
+        "bad.toml: assets.TOKEN.pricing.curve: unknown value \"cubic\"; expected one of: linear, exponential, sigmoid, power, bancor"
+    );
+}
+
+#[test]
+fn an_unknown_pricing_kind_lists_the_known_kinds() {
+    let msg = error_of(&with("\"bonding_curve\"", "\"order_book\""));
+    assert_names(
+        &msg,
+        "assets.TOKEN.pricing.kind",
+        &["\"order_book\"", "bonding_curve"],
+    );
+}
+
+#[test]
+fn an_unknown_policy_kind_lists_the_known_kinds() {
+    let msg = error_of(&with("kind = \"random\"", "kind = \"genius\""));
+    assert_eq!(
+        msg,
+        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation"
+    );
+}
+
+#[test]
+fn an_unknown_asset_in_a_policy_lists_the_scenarios_assets() {
+    let msg = error_of(&with("asset = \"TOKEN\"", "asset = \"GOLD\""));
+    assert_eq!(
+        msg,
+        "bad.toml: agents.noise.policy.asset: unknown asset \"GOLD\"; expected one of the scenario's assets: TOKEN"
+    );
+}
+
+#[test]
+fn an_unknown_asset_in_an_airdrop_is_rejected() {
+    let msg = error_of(&with(
+        "balance = 100.0",
+        "balance = 100.0\nholdings = [ { asset = \"GOLD\", total = 10.0, distribution = \"uniform\" } ]",
+    ));
+    assert!(msg.starts_with("bad.toml: agents.noise.holdings"), "{msg}");
+    assert!(
+        msg.contains(".asset: unknown asset \"GOLD\"") && msg.contains("TOKEN"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_schedule_naming_an_unknown_parameter_lists_the_curves_parameters() {
+    let msg = error_of(&with(
+        "name = \"TOKEN\"",
+        "name = \"TOKEN\"\nschedule = [ { param = \"q\", at = 3, value = 1.0 } ]",
+    ));
+    assert_eq!(
+        msg,
+        "bad.toml: assets.TOKEN.schedule[0].param: unknown parameter \"q\" of the linear curve; expected one of: m, b"
+    );
+}
+
+#[test]
+fn a_schedule_with_an_invalid_value_is_rejected() {
+    let msg = error_of(&with(
+        "name = \"TOKEN\"",
+        "name = \"TOKEN\"\nschedule = [ { param = \"m\", at = 3, value = -1.0 } ]",
+    ));
+    assert_names(&msg, "assets.TOKEN.schedule[0].value", &["`m`", ">= 0"]);
+}
+
+#[test]
+fn a_ramp_that_ends_before_it_starts_is_rejected() {
+    let msg = error_of(&with(
+        "name = \"TOKEN\"",
+        "name = \"TOKEN\"\nschedule = [ { param = \"m\", from = 5, to = 5, value = 0.002 } ]",
+    ));
+    assert_names(
+        &msg,
+        "assets.TOKEN.schedule[0].to",
+        &["whole number >= 6", "found 5"],
+    );
+}
+
+#[test]
+fn duplicate_asset_names_are_rejected() {
+    let text = format!(
+        "{GOOD}\n[[assets]]\nname = \"TOKEN\"\npricing = {{ kind = \"bonding_curve\", curve = \"linear\", m = 0.001, b = 1.0 }}\n"
+    );
+    let msg = error_of(&text);
+    assert_eq!(
+        msg,
+        "bad.toml: assets.TOKEN.name: duplicate asset name \"TOKEN\""
+    );
+}
+
+#[test]
+fn duplicate_group_names_are_rejected() {
+    let text = format!(
+        "{GOOD}\n[[agents]]\ngroup = \"noise\"\ncount = 1\nbalance = 1.0\npolicy = {{ kind = \"random\", asset = \"TOKEN\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }}\n"
+    );
+    let msg = error_of(&text);
+    assert_eq!(
+        msg,
+        "bad.toml: agents.noise.group: duplicate group name \"noise\""
+    );
+}
+
+// ---- wrong types and syntax ----
+
+#[test]
+fn a_string_where_a_number_is_expected_is_described() {
+    let msg = error_of(&with("balance = 100.0", "balance = \"lots\""));
+    assert_eq!(
+        msg,
+        "bad.toml: agents.noise.balance: expected a finite number >= 0, found the string \"lots\""
+    );
+}
+
+#[test]
+fn text_that_is_not_toml_is_a_one_line_syntax_error() {
+    let msg = error_of("this is [not toml");
+    assert!(
+        msg.starts_with("bad.toml: not valid TOML: "),
+        "expected the origin and the reason, found {msg:?}"
+    );
+    assert!(msg.contains("line 1"), "{msg}");
+}
+
+#[test]
+fn a_scenario_file_that_does_not_exist_is_an_io_error_naming_it() {
+    let e = Scenario::from_path("/nonexistent/agora/scenario.toml").unwrap_err();
+    assert!(!e.is_input_error(), "a missing file is not bad content");
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("/nonexistent/agora/scenario.toml: reading the scenario: "),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_file_origin_is_its_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("scenario.toml");
+    std::fs::write(&path, with("count = 10", "count = -1")).expect("write");
+    let msg = Scenario::from_path(&path).unwrap_err().to_string();
+    assert!(
+        msg.starts_with(&format!("{}: agents.noise.count: ", path.display())),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_unknown_example_is_an_input_error_listing_the_examples() {
+    let e = agora::scenario::example("nope").unwrap_err();
+    assert!(e.is_input_error());
+    let msg = e.to_string();
+    assert!(
+        msg.contains("\"nope\"") && msg.contains("token-economy") && msg.contains("reference"),
+        "{msg}"
+    );
+}
+
+/// Overrides from the command line are checked like the file.
+#[test]
+fn overriding_steps_with_zero_is_an_input_error() {
+    let mut s = Scenario::from_toml_str(GOOD, ORIGIN).expect("valid");
+    let e = s.set_steps(0).unwrap_err();
+    assert!(e.is_input_error());
+    assert!(e.to_string().contains("steps"), "{e}");
+    assert_eq!(s.simulation.steps, 10, "unchanged on error");
+}
+
+/// Regression test for a bug found in review: scheduled changes that are
+/// each valid for the initial curve but together make it invalid (m = 0 at
+/// step 2, b = 0 at step 3) passed validation, and the run then failed at
+/// step 3. They must be rejected when the scenario is read.
+#[test]
+fn schedule_changes_that_together_zero_a_linear_curve_are_rejected_up_front() {
+    let text = with(
+        "name = \"TOKEN\"",
+        "name = \"TOKEN\"\nschedule = [ { param = \"m\", at = 2, value = 0.0 }, { param = \"b\", at = 3, value = 0.0 } ]",
+    );
+    match Scenario::from_toml_str(&text, ORIGIN) {
+        Err(e) => {
+            assert!(e.is_input_error());
+            assert!(e.to_string().contains("schedule"), "{e}");
+        }
+        Ok(scenario) => {
+            let run = agora::Simulation::new(&scenario, 0).and_then(|s| s.run());
+            panic!(
+                "accepted a schedule that zeroes the curve at step 3; the run gives {:?}",
+                run.map(|o| o.summary.assets["TOKEN"].final_price)
+                    .map_err(|e| e.to_string())
+            );
+        }
+    }
+}

@@ -210,10 +210,24 @@ fn with_a_fee_a_round_trip_loses_both_fees_for_every_curve_kind() {
 /// are only resolved to a few ulps; tokens that together cost less than
 /// that resolution (or less than a money base unit) cannot be told apart.
 fn token_resolution(m: &CurveMarket, supply: u64, tokens: u64) -> u64 {
-    let r = m.reserve_function(supply + tokens) as f64;
-    let money = 4.0 * (r * f64::EPSILON) + 2.0;
-    let price = m.spot_price(supply + tokens).max(1e-300);
+    let end = supply + tokens;
+    let r = m.reserve_function(end) as f64;
+    let money = 8.0 * f64::EPSILON * r * sensitivity(m.curve(), units(end)) + 4.0;
+    let price = m.spot_price(end).max(1e-300);
     2 + (money / price).ceil().min(1e18) as u64
+}
+
+/// How many ulps of error `F(S)` carries, relative: its condition number
+/// S·f(S)/F(S), plus the magnitude of an exponent argument (k·S, k·(S − S0)),
+/// whose rounding an exponential amplifies.
+fn sensitivity(curve: &Curve, s: f64) -> f64 {
+    let condition = s * curve.spot_price(s) / curve.integral(s).max(f64::MIN_POSITIVE);
+    let argument = match *curve {
+        Curve::Exponential { k, .. } => k * s,
+        Curve::Sigmoid { k, s0, .. } => (k * (s - s0)).abs() + (k * s0).abs(),
+        _ => 0.0,
+    };
+    2.0 + condition + argument
 }
 
 proptest! {
@@ -260,7 +274,8 @@ proptest! {
             // R(S) is ⌈F(S)·SCALE⌉ of an f64 F(S): the cost carries the
             // rounding of two absolute values of F, a few ulps of F(S + d).
             let r_end = m.reserve_function(supply + q.tokens) as f64;
-            let tolerance = 1e-9 * exact + 4.0 + 8.0 * f64::EPSILON * r_end;
+            let sens = sensitivity(&curve, units(supply + q.tokens));
+            let tolerance = 1e-9 * exact + 4.0 + 8.0 * f64::EPSILON * r_end * sens;
             prop_assert!(
                 (q.cost as f64 - exact).abs() <= tolerance,
                 "{:?}: supply {} + {} tokens cost {} base units, closed form {} (tolerance {})",

@@ -20,7 +20,7 @@ pub use builtin::{
     ValuationPolicy, ValueDistribution,
 };
 
-use crate::ledger::AgentId;
+use crate::ledger::{from_whole, to_whole, AgentId};
 pub use crate::rng::AgentRng;
 use rand::RngExt;
 use std::fmt;
@@ -163,7 +163,12 @@ impl<T: RuleBased> Policy for T {
 pub fn fraction_of(amount: u64, fraction: f64) -> u64 {
     // `as` truncates toward zero and saturates (NaN gives 0): a floor for
     // non-negative values, without a libm call.
-    ((amount as f64 * fraction) as u64).min(amount)
+    let x = from_whole(amount) * fraction;
+    if x > 0.0 {
+        to_whole(x).min(amount)
+    } else {
+        0
+    }
 }
 
 /// A group's policy: a built-in one (dispatched without a virtual call) or a

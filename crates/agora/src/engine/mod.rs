@@ -152,6 +152,7 @@ pub struct Simulation {
     controllers: Vec<Box<dyn Controller>>,
     actions: Vec<Action>,
     order: Vec<AgentId>,
+    force_parallel_decide: bool,
     stats: Vec<StepStats>,
     records: Records,
 }
@@ -271,8 +272,9 @@ impl Simulation {
             history: vec![Vec::new(); m],
             ramp_starts,
             controllers: Vec::new(),
-            actions: vec![Action::Hold; agents],
-            order: Vec::with_capacity(agents),
+            actions: Vec::new(),
+            order: (0..agents as AgentId).collect(),
+            force_parallel_decide: false,
             stats: vec![StepStats::default(); m],
             records: Records::default(),
             scenario,
@@ -303,6 +305,14 @@ impl Simulation {
         }
         self.groups[g].policy = policy;
         Ok(())
+    }
+
+    /// Makes every agent decide in a parallel phase before any trade
+    /// executes, even where deciding lazily at each agent's turn would give
+    /// the same result faster. Results do not change (a test checks it);
+    /// this is for policies whose decisions are expensive.
+    pub fn set_parallel_decide(&mut self, parallel: bool) {
+        self.force_parallel_decide = parallel;
     }
 
     /// The last step run (0 before the first).
@@ -363,8 +373,7 @@ impl Simulation {
     pub fn advance(&mut self) -> Result<()> {
         self.step += 1;
         self.external()?;
-        self.decide();
-        self.execute();
+        self.trade();
         self.record()
     }
 
@@ -446,135 +455,90 @@ impl Simulation {
         Ok(())
     }
 
-    fn decide(&mut self) {
-        let assets = observe(&self.scenario, &self.ledger, &self.markets, &self.history);
-        let obs = Observation {
-            step: self.step,
-            assets: &assets,
-        };
-        let decide = StreamFamily::new(self.seed, self.run, self.step, Stream::Decide);
-        let private = StreamFamily::new(self.seed, self.run, 0, Stream::Private);
-        let groups = &self.groups;
-        let ledger = &self.ledger;
-        self.actions
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(c, chunk)| {
-                let first = c * CHUNK;
-                let mut g = groups.partition_point(|g| g.end as usize <= first);
-                for (k, slot) in chunk.iter_mut().enumerate() {
-                    let id = (first + k) as AgentId;
-                    while groups[g].end <= id {
-                        g += 1;
-                    }
-                    let group = &groups[g];
-                    let view = AgentView {
-                        id,
-                        member: id - group.start,
-                        balance: ledger.balance(id),
-                        holdings: ledger.holdings(id),
-                        key: private.key(u64::from(id)),
-                    };
-                    let mut rng = decide.rng(u64::from(id));
-                    *slot = group.policy.decide(&obs, &view, &mut rng);
-                }
-            });
+    /// True when decisions can be made lazily, just before each agent's turn
+    /// in the execution order, with the same result as deciding all agents
+    /// first: every mechanism is a curve, whose trades touch only the
+    /// trader's own account, so an agent's account is the same at its turn as
+    /// at the start of the step. Lazy deciding is faster (no action buffer,
+    /// and the decision overlaps the previous trade's pricing); deciding in
+    /// parallel first pays when policies are expensive and threads are many.
+    fn decide_lazily(&self) -> bool {
+        let custom = self
+            .groups
+            .iter()
+            .any(|g| matches!(g.policy, GroupPolicy::Custom(_)));
+        !(custom && rayon::current_num_threads() > 1) && !self.force_parallel_decide
     }
 
-    fn execute(&mut self) {
-        self.order.clear();
-        self.order.extend(
-            self.actions
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| **a != Action::Hold)
-                .map(|(i, _)| i as AgentId),
-        );
+    /// Runs the decide, execute and apply phases of a step.
+    fn trade(&mut self) {
         let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
         self.order.shuffle(&mut rng);
         for s in &mut self.stats {
             *s = StepStats::default();
         }
-        // At a million agents, the accounts and actions no longer fit in the
-        // cache and each trade would wait for two memory loads in turn.
-        // Touching the account and action of the trade `AHEAD` places later
-        // (loads with no dependents, which the CPU overlaps with the curve
-        // math of the current trade) hides most of that latency.
-        const AHEAD: usize = 12;
-        let mut touched: u64 = 0;
-        let n = self.order.len();
-        for k in 0..n {
-            if let Some(&later) = self.order.get(k + AHEAD) {
-                touched ^= self.ledger.balance(later);
-                touched ^= matches!(self.actions[later as usize], Action::Hold) as u64;
+        let lazily = self.decide_lazily();
+        let assets = observe(&self.scenario, &self.ledger, &self.markets, &self.history);
+        let obs = Observation {
+            step: self.step,
+            assets: &assets,
+        };
+        let deciding = Deciding {
+            groups: &self.groups,
+            decide: StreamFamily::new(self.seed, self.run, self.step, Stream::Decide),
+            private: StreamFamily::new(self.seed, self.run, 0, Stream::Private),
+            obs: &obs,
+        };
+        let mut exec = Executor {
+            ledger: &mut self.ledger,
+            markets: &mut self.markets,
+            stats: &mut self.stats,
+        };
+        if !lazily {
+            let agents = exec.ledger.agents();
+            if self.actions.len() != agents {
+                self.actions = vec![Action::Hold; agents];
             }
-            let agent = self.order[k];
-            let action = self.actions[agent as usize];
-            self.execute_one(agent, action);
+            let ledger = &*exec.ledger;
+            self.actions
+                .par_chunks_mut(CHUNK)
+                .enumerate()
+                .for_each(|(c, chunk)| {
+                    let first = c * CHUNK;
+                    let mut g = deciding.groups.partition_point(|g| g.end as usize <= first);
+                    for (k, slot) in chunk.iter_mut().enumerate() {
+                        let id = (first + k) as AgentId;
+                        while deciding.groups[g].end <= id {
+                            g += 1;
+                        }
+                        *slot = deciding.decide(ledger, g, id);
+                    }
+                });
+        }
+        // At a million agents the accounts no longer fit in the cache. The
+        // accounts (and actions) of a block of trades are loaded first, in a
+        // loop of independent loads that the CPU overlaps, so that the trades
+        // themselves, a chain that cannot overlap, find them in the cache.
+        const BLOCK: usize = 64;
+        let mut touched: u64 = 0;
+        for block in self.order.chunks(BLOCK) {
+            for &agent in block {
+                touched ^= exec.ledger.balance(agent);
+                if !lazily {
+                    touched ^= u64::from(self.actions[agent as usize] == Action::Hold);
+                }
+            }
+            for &agent in block {
+                let action = if lazily {
+                    let g = self.groups.partition_point(|g| g.end <= agent);
+                    deciding.decide(exec.ledger, g, agent)
+                } else {
+                    self.actions[agent as usize]
+                };
+                exec.execute(agent, action);
+            }
         }
         std::hint::black_box(touched);
-    }
-
-    #[inline]
-    fn execute_one(&mut self, agent: AgentId, action: Action) {
-        let ledger = &mut self.ledger;
-        match action {
-            Action::Hold => {}
-            Action::Buy { asset, spend } => {
-                let j = asset as usize;
-                if j >= self.markets.len() {
-                    ledger.count_rejected();
-                    return;
-                }
-                let balance = ledger.balance(agent);
-                let budget = if spend > balance {
-                    ledger.count_clipped();
-                    balance
-                } else {
-                    spend
-                };
-                let supply = ledger.books(j).supply;
-                let quote = match self.markets[j].quote_buy(supply, budget) {
-                    Some(q) => q,
-                    None => return ledger.count_rejected(),
-                };
-                match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
-                    Ok(()) => {
-                        let s = &mut self.stats[j];
-                        s.volume = s.volume.saturating_add(quote.tokens);
-                        s.trades += 1;
-                    }
-                    Err(_) => ledger.count_rejected(),
-                }
-            }
-            Action::Sell { asset, amount } => {
-                let j = asset as usize;
-                if j >= self.markets.len() {
-                    ledger.count_rejected();
-                    return;
-                }
-                let held = ledger.holding(agent, j);
-                let tokens = if amount > held {
-                    ledger.count_clipped();
-                    held
-                } else {
-                    amount
-                };
-                let books = *ledger.books(j);
-                let quote = self.markets[j].quote_sell(books.supply, books.reserve, tokens);
-                if tokens == 0 || quote.refund == 0 {
-                    return ledger.count_rejected();
-                }
-                match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
-                    Ok(()) => {
-                        let s = &mut self.stats[j];
-                        s.volume = s.volume.saturating_add(tokens);
-                        s.trades += 1;
-                    }
-                    Err(_) => ledger.count_rejected(),
-                }
-            }
-        }
     }
 
     /// Records the state after the current step and checks the invariants.
@@ -690,6 +654,100 @@ impl Simulation {
 
     fn objective_of(&self, g: usize) -> Objective {
         self.scenario.groups[g].objective
+    }
+}
+
+/// What the decide phase needs: the groups, the streams and the observation.
+struct Deciding<'a> {
+    groups: &'a [GroupState],
+    decide: StreamFamily,
+    private: StreamFamily,
+    obs: &'a Observation<'a>,
+}
+
+impl Deciding<'_> {
+    /// Agent `id` (of group `g`) decides on its account in `ledger`.
+    #[inline]
+    fn decide(&self, ledger: &Ledger, g: usize, id: AgentId) -> Action {
+        let group = &self.groups[g];
+        let view = AgentView {
+            id,
+            member: id - group.start,
+            balance: ledger.balance(id),
+            holdings: ledger.holdings(id),
+            key: self.private.key(u64::from(id)),
+        };
+        let mut rng = self.decide.rng(u64::from(id));
+        group.policy.decide(self.obs, &view, &mut rng)
+    }
+}
+
+/// The execute and apply phases: settles actions against the markets,
+/// through the ledger's operations.
+struct Executor<'a> {
+    ledger: &'a mut Ledger,
+    markets: &'a mut [CurveMarket],
+    stats: &'a mut [StepStats],
+}
+
+impl Executor<'_> {
+    #[inline]
+    fn execute(&mut self, agent: AgentId, action: Action) {
+        let ledger = &mut *self.ledger;
+        match action {
+            Action::Hold => {}
+            Action::Buy { asset, spend } => {
+                let j = asset as usize;
+                if j >= self.markets.len() {
+                    return ledger.count_rejected();
+                }
+                let balance = ledger.balance(agent);
+                let budget = if spend > balance {
+                    ledger.count_clipped();
+                    balance
+                } else {
+                    spend
+                };
+                let supply = ledger.books(j).supply;
+                let Some(quote) = self.markets[j].quote_buy(supply, budget) else {
+                    return ledger.count_rejected();
+                };
+                match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
+                    Ok(()) => self.stats[j].add(quote.tokens),
+                    Err(_) => ledger.count_rejected(),
+                }
+            }
+            Action::Sell { asset, amount } => {
+                let j = asset as usize;
+                if j >= self.markets.len() {
+                    return ledger.count_rejected();
+                }
+                let held = ledger.holding(agent, j);
+                let tokens = if amount > held {
+                    ledger.count_clipped();
+                    held
+                } else {
+                    amount
+                };
+                let books = *ledger.books(j);
+                let quote = self.markets[j].quote_sell(books.supply, books.reserve, tokens);
+                if tokens == 0 || quote.refund == 0 {
+                    return ledger.count_rejected();
+                }
+                match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
+                    Ok(()) => self.stats[j].add(tokens),
+                    Err(_) => ledger.count_rejected(),
+                }
+            }
+        }
+    }
+}
+
+impl StepStats {
+    #[inline]
+    fn add(&mut self, tokens: u64) {
+        self.volume = self.volume.saturating_add(tokens);
+        self.trades += 1;
     }
 }
 

@@ -21,7 +21,7 @@ pub mod curve;
 
 pub use curve::{BondingCurve, Curve, CurveError};
 
-use crate::ledger::SCALE;
+use crate::ledger::{from_whole, to_whole, SCALE};
 
 /// A buy on a curve, as quoted: tokens minted, cost paid into the reserve and
 /// fee paid into the fee pool, all in base units.
@@ -50,8 +50,11 @@ pub struct SellQuote {
 pub struct CurveMarket {
     curve: Curve,
     fee: f64,
-    cached_supply: u64,
-    cached_r: u64,
+    /// `R` at two supplies: where the last trade started and where it ended
+    /// (the next trade starts there), so each trade evaluates `F` once.
+    cache: [(u64, u64); 2],
+    /// `R(0)` under the current parameters.
+    r_zero: u64,
 }
 
 /// Relative slack for float noise: a value within this share of a whole
@@ -71,10 +74,10 @@ fn ceil_base(units: f64) -> u64 {
     } else if x <= 0.0 {
         0
     } else {
-        // `as` truncates (saturating): a ceiling without a libm call, which
+        // Truncation then a correction: a ceiling without a libm call, which
         // x86-64 without SSE4.1 would need for f64::ceil.
-        let t = x as u64;
-        t + u64::from((t as f64) < x)
+        let t = to_whole(x);
+        t + u64::from(from_whole(t) < x)
     }
 }
 
@@ -82,7 +85,7 @@ fn ceil_base(units: f64) -> u64 {
 #[inline]
 fn floor_base(x: f64) -> u64 {
     if x > 0.0 {
-        x as u64
+        to_whole(x)
     } else {
         0
     }
@@ -90,7 +93,9 @@ fn floor_base(x: f64) -> u64 {
 
 #[inline]
 fn units(base: u64) -> f64 {
-    base as f64 / SCALE as f64
+    // A multiplication rather than a division: this is on the chain of
+    // dependent trades, and the result differs by at most an ulp.
+    from_whole(base) * (1.0 / SCALE as f64)
 }
 
 impl CurveMarket {
@@ -99,10 +104,12 @@ impl CurveMarket {
         let mut market = CurveMarket {
             curve,
             fee,
-            cached_supply: 0,
-            cached_r: 0,
+            cache: [(0, 0); 2],
+            r_zero: 0,
         };
-        market.cached_r = market.reserve_function(0);
+        let r0 = market.reserve_function(0);
+        market.cache = [(0, r0); 2];
+        market.r_zero = r0;
         market
     }
 
@@ -137,11 +144,18 @@ impl CurveMarket {
 
     #[inline]
     fn r_at(&mut self, supply: u64) -> u64 {
-        if supply != self.cached_supply {
-            self.cached_supply = supply;
-            self.cached_r = self.reserve_function(supply);
+        if let Some(&(_, r)) = self.cache.iter().find(|(s, _)| *s == supply) {
+            return r;
         }
-        self.cached_r
+        let r = self.reserve_function(supply);
+        self.remember(supply, r);
+        r
+    }
+
+    /// Remembers `R(supply) = r`, evicting the older entry.
+    #[inline]
+    fn remember(&mut self, supply: u64, r: u64) {
+        self.cache = [self.cache[1], (supply, r)];
     }
 
     #[inline]
@@ -164,13 +178,13 @@ impl CurveMarket {
     pub fn quote_buy(&mut self, supply: u64, budget: u64) -> Option<BuyQuote> {
         let r0 = self.r_at(supply);
         let curve_budget = if self.fee == 0.0 {
-            budget as f64
+            from_whole(budget)
         } else {
-            floor_base(budget as f64 / (1.0 + self.fee)) as f64
+            from_whole(floor_base(from_whole(budget) / (1.0 + self.fee)))
         };
         let ds = self
             .curve
-            .mint_for_budget(units(supply), curve_budget / SCALE as f64);
+            .mint_for_budget(units(supply), curve_budget * (1.0 / SCALE as f64));
         if ds.is_nan() || ds <= 0.0 {
             return None;
         }
@@ -188,7 +202,7 @@ impl CurveMarket {
             if total <= budget {
                 return Some(self.spend_leftover(supply, r0, budget, quote));
             }
-            let scaled = floor_base(tokens as f64 * (budget as f64 / total as f64));
+            let scaled = floor_base(from_whole(tokens) * (from_whole(budget) / from_whole(total)));
             let step = (tokens >> 40).max(1);
             tokens = scaled.min(tokens - step);
         }
@@ -196,8 +210,10 @@ impl CurveMarket {
     }
 
     #[inline]
-    fn price_tokens(&self, supply: u64, r0: u64, tokens: u64) -> BuyQuote {
-        let cost = self.reserve_function(supply + tokens).saturating_sub(r0);
+    fn price_tokens(&mut self, supply: u64, r0: u64, tokens: u64) -> BuyQuote {
+        let r1 = self.reserve_function(supply + tokens);
+        self.remember(supply + tokens, r1);
+        let cost = r1.saturating_sub(r0);
         BuyQuote {
             tokens,
             cost,
@@ -210,19 +226,25 @@ impl CurveMarket {
     /// on the way so that it does not overshoot; a step that does (through
     /// rounding) is halved.
     #[inline]
-    fn spend_leftover(&self, supply: u64, r0: u64, budget: u64, fits: BuyQuote) -> BuyQuote {
+    fn spend_leftover(&mut self, supply: u64, r0: u64, budget: u64, fits: BuyQuote) -> BuyQuote {
         let mut best = fits;
         for _ in 0..8 {
             let leftover = budget - best.cost - best.fee;
+            // On an increasing curve the price at the end of the buy is at
+            // least its average price, cost / tokens: below that the
+            // leftover buys nothing, and the price need not be evaluated.
+            if u128::from(leftover) * u128::from(best.tokens) < u128::from(best.cost) {
+                return best;
+            }
             let at = supply + best.tokens;
             let per_token = self.spot_price(at) * (1.0 + self.fee);
             // Most quotes end here: the leftover does not buy one base unit.
-            if per_token.is_nan() || per_token <= 0.0 || (leftover as f64) < per_token {
+            if per_token.is_nan() || per_token <= 0.0 || from_whole(leftover) < per_token {
                 return best;
             }
-            let guess = floor_base(leftover as f64 / per_token).min(u64::MAX - at);
+            let guess = floor_base(from_whole(leftover) / per_token).min(u64::MAX - at);
             let highest = self.spot_price(at + guess) * (1.0 + self.fee);
-            let mut extra = floor_base(leftover as f64 / highest).min(u64::MAX - at);
+            let mut extra = floor_base(from_whole(leftover) / highest).min(u64::MAX - at);
             loop {
                 if extra == 0 {
                     return best;
@@ -243,7 +265,8 @@ impl CurveMarket {
         let tokens = tokens.min(supply);
         let r0 = self.r_at(supply);
         let r1 = self.reserve_function(supply - tokens);
-        let floor = r1.saturating_sub(self.reserve_function(0));
+        self.remember(supply - tokens, r1);
+        let floor = r1.saturating_sub(self.r_zero);
         let refund = r0.saturating_sub(r1).min(reserve.saturating_sub(floor));
         SellQuote {
             refund,
@@ -254,7 +277,9 @@ impl CurveMarket {
     /// Changes a curve parameter (validated; on error nothing changes).
     pub fn set_param(&mut self, name: &str, value: f64) -> Result<(), CurveError> {
         self.curve.set_param(name, value)?;
-        self.cached_r = self.reserve_function(self.cached_supply);
+        let [(a, _), (b, _)] = self.cache;
+        self.cache = [(a, self.reserve_function(a)), (b, self.reserve_function(b))];
+        self.r_zero = self.reserve_function(0);
         Ok(())
     }
 }

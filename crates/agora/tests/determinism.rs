@@ -16,10 +16,15 @@ struct Outputs {
 }
 
 fn render(scenario: &Scenario) -> Outputs {
-    let out = Simulation::new(scenario, 0)
-        .expect("set up")
-        .run()
-        .expect("run");
+    render_deciding(scenario, false)
+}
+
+/// Runs `scenario`, with every agent deciding in a parallel phase first if
+/// `parallel`, else at its turn in the execution order.
+fn render_deciding(scenario: &Scenario, parallel: bool) -> Outputs {
+    let mut sim = Simulation::new(scenario, 0).expect("set up");
+    sim.set_parallel_decide(parallel);
+    let out = sim.run().expect("run");
     let runs = std::slice::from_ref(&out);
     Outputs {
         assets: assets_csv(scenario, runs).expect("assets.csv"),
@@ -158,6 +163,22 @@ fn two_asset_scenario_is_byte_identical_when_run_twice_and_at_one_and_four_threa
         header,
         b"run,step,group,agents,balance,holdings,wealth,holdings_LIN,holdings_SIG"
     );
+}
+
+#[test]
+fn deciding_in_a_parallel_phase_or_at_each_turn_gives_the_same_bytes() {
+    for scenario in [big_token_economy(), two_assets()] {
+        let at_turn = render_deciding(&scenario, false);
+        assert_trades_happened(&at_turn);
+        for threads in [1, 4] {
+            let parallel = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool")
+                .install(|| render_deciding(&scenario, true));
+            assert_same(&at_turn, &parallel, "parallel decide phase vs decide at each turn");
+        }
+    }
 }
 
 #[test]

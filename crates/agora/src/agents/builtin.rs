@@ -256,7 +256,7 @@ pub struct ValuationPolicy {
 impl ValuationPolicy {
     /// Returns the private valuation of the agent with this key.
     pub fn valuation_of(&self, me: &AgentView<'_>) -> f64 {
-        self.valuation.draw(me.key)
+        self.valuation.draw(me.key())
     }
 }
 
@@ -336,7 +336,7 @@ mod tests {
         member: 0,
         balance: 100,
         holdings: &[100],
-        key: 42,
+        key: super::super::Key::Fixed(42),
     };
 
     #[test]

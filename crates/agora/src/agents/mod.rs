@@ -22,6 +22,7 @@ pub use builtin::{
 
 use crate::ledger::{from_whole, to_whole, AgentId};
 pub use crate::rng::AgentRng;
+use crate::rng::StreamFamily;
 use rand::RngExt;
 use std::fmt;
 use std::sync::Arc;
@@ -87,10 +88,57 @@ pub struct AgentView<'a> {
     pub balance: u64,
     /// Its holdings of each asset, base units.
     pub holdings: &'a [u64],
+    key: Key,
+}
+
+/// Where an agent's private key comes from: computed on demand, since most
+/// policies never ask for it.
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    Fixed(u64),
+    Family(StreamFamily),
+}
+
+impl<'a> AgentView<'a> {
+    /// A view of an agent with the given state and private key (for tests
+    /// and for driving a policy outside a simulation).
+    pub fn new(id: AgentId, member: u32, balance: u64, holdings: &'a [u64], key: u64) -> Self {
+        AgentView {
+            id,
+            member,
+            balance,
+            holdings,
+            key: Key::Fixed(key),
+        }
+    }
+
+    /// A view whose key is member `id` of `family`.
+    pub(crate) fn keyed(
+        id: AgentId,
+        member: u32,
+        balance: u64,
+        holdings: &'a [u64],
+        family: StreamFamily,
+    ) -> Self {
+        AgentView {
+            id,
+            member,
+            balance,
+            holdings,
+            key: Key::Family(family),
+        }
+    }
+
     /// A random key fixed for this agent over the whole run, for drawing
     /// private characteristics (a valuation, a taste) that must not change
     /// from step to step. Different for every agent, run and seed.
-    pub key: u64,
+    #[inline]
+    pub fn key(&self) -> u64 {
+        match self.key {
+            Key::Fixed(k) => k,
+            Key::Family(f) => f.key(u64::from(self.id)),
+        }
+    }
 }
 
 /// A decision policy, shared by all agents of a group.
@@ -234,13 +282,7 @@ mod tests {
             assets: &assets,
         };
         let holdings = [1000];
-        let me = AgentView {
-            id: 0,
-            member: 0,
-            balance: 1000,
-            holdings: &holdings,
-            key: 0,
-        };
+        let me = AgentView::new(0, 0, 1000, &holdings, 0);
         let (mut buys, mut sells) = (0, 0);
         let n = 20_000;
         for i in 0..n {

@@ -6,17 +6,26 @@
 //!    change raises a curve, the reserve is topped up (recorded) so that it
 //!    keeps covering the supply;
 //! 2. **observe + decide** — every agent reads the same immutable
-//!    [`Observation`] and its own account and returns one [`Action`]; agents
-//!    decide in parallel, each from its own seeded stream;
-//! 3. **execute** — actions are executed one by one in a seeded random order,
-//!    each trade seeing the price the previous one left;
+//!    [`Observation`] (prices at the start of the step) and its own account,
+//!    and returns one [`Action`], drawing from its own seeded stream;
+//! 3. **execute** — actions are executed one by one in a seeded random order
+//!    (a fresh shuffle of all agents; those that hold are skipped), each
+//!    trade seeing the price the previous one left;
 //! 4. **apply** — each executed trade moves money and tokens through the
 //!    [`Ledger`]'s explicit operations (the only writes to the world);
 //! 5. **record** — prices, supplies and group totals are recorded, and the
 //!    conservation and solvency invariants are checked.
 //!
 //! Phases 3 and 4 are interleaved trade by trade, since each trade on a curve
-//! is priced on the supply the previous one left.
+//! is priced on the supply the previous one left. Phase 2 runs either as a
+//! parallel pass over all agents before any trade, or lazily, each agent
+//! deciding just before its turn: a curve trade touches only the trader's
+//! own account, so at its turn an agent's account is still what it was at
+//! the start of the step, and both ways give the same result, bit for bit (a
+//! test checks it). The lazy way is faster (the decision overlaps the
+//! previous trade's pricing, and no action buffer is needed), so it is used
+//! unless a user policy could profit from parallel threads
+//! ([`Simulation::set_parallel_decide`] forces the parallel pass).
 //!
 //! The same scenario, seed and run index give the same results, bit for bit,
 //! whatever the number of threads: the decide phase draws from streams keyed
@@ -467,7 +476,7 @@ impl Simulation {
             .groups
             .iter()
             .any(|g| matches!(g.policy, GroupPolicy::Custom(_)));
-        !(custom && rayon::current_num_threads() > 1) && !self.force_parallel_decide
+        !(self.force_parallel_decide || custom && rayon::current_num_threads() > 1)
     }
 
     /// Runs the decide, execute and apply phases of a step.
@@ -670,13 +679,13 @@ impl Deciding<'_> {
     #[inline]
     fn decide(&self, ledger: &Ledger, g: usize, id: AgentId) -> Action {
         let group = &self.groups[g];
-        let view = AgentView {
+        let view = AgentView::keyed(
             id,
-            member: id - group.start,
-            balance: ledger.balance(id),
-            holdings: ledger.holdings(id),
-            key: self.private.key(u64::from(id)),
-        };
+            id - group.start,
+            ledger.balance(id),
+            ledger.holdings(id),
+            self.private,
+        );
         let mut rng = self.decide.rng(u64::from(id));
         group.policy.decide(self.obs, &view, &mut rng)
     }

@@ -5,7 +5,7 @@ use agora::scenario::{example, examples};
 use agora::{Scenario, Simulation};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -141,15 +141,30 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let elapsed = started.elapsed();
     let written = agora::output::write_run(&args.out, &scenario, &output)?;
     if !args.quiet {
-        print_result(&scenario, &output, elapsed, &written);
+        quiet_pipe(print_result(&scenario, &output, elapsed, &written))?;
     }
     Ok(())
 }
 
-fn print_result(scenario: &Scenario, out: &RunOutput, elapsed: Duration, written: &[PathBuf]) {
+/// A reader that closed the pipe early (`agora … | head`) is not an error.
+fn quiet_pipe(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+fn print_result(
+    scenario: &Scenario,
+    out: &RunOutput,
+    elapsed: Duration,
+    written: &[PathBuf],
+) -> std::io::Result<()> {
+    let mut w = std::io::stdout().lock();
     let s = &out.summary;
     let agent_steps = scenario.agent_count() as f64 * scenario.simulation.steps as f64;
-    println!(
+    writeln!(
+        w,
         "{}: {} agents x {} steps, seed {}, in {:.3} s ({:.3e} agent-steps/s)",
         scenario.origin,
         scenario.agent_count(),
@@ -157,34 +172,40 @@ fn print_result(scenario: &Scenario, out: &RunOutput, elapsed: Duration, written
         scenario.simulation.seed,
         elapsed.as_secs_f64(),
         agent_steps / elapsed.as_secs_f64().max(1e-9),
-    );
+    )?;
     for (name, a) in &s.assets {
-        println!(
+        writeln!(
+            w,
             "  asset {name}: final price {:.6}, mean {:.6}, volatility {:.6}, log-return volatility {:.6}, trades {}",
             a.final_price, a.mean_price, a.volatility, a.log_return_volatility, a.trades
-        );
+        )?;
     }
     for (name, g) in &s.groups {
-        println!(
+        writeln!(
+            w,
             "  group {name}: mean wealth {:.4}, pnl {:+.4}, gini {:.4}, utility ({}) {:.4}",
             g.mean_wealth, g.pnl, g.gini, g.objective, g.utility
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        w,
         "  ledger: conservation error {}, reserve shortfall {}, rejected {}, clipped {}",
         s.ledger.conservation_error,
         s.ledger.reserve_shortfall,
         s.ledger.rejected_actions,
         s.ledger.clipped_actions
-    );
+    )?;
     for path in written {
-        println!("  wrote {}", path.display());
+        writeln!(w, "  wrote {}", path.display())?;
     }
+    Ok(())
 }
 
 fn validate(path: PathBuf) -> anyhow::Result<()> {
     let scenario = Scenario::from_path(&path)?;
-    println!(
+    let mut w = std::io::stdout().lock();
+    let printed = writeln!(
+        w,
         "{}: ok ({} assets, {} groups, {} agents, {} steps, seed {})",
         path.display(),
         scenario.assets.len(),
@@ -193,22 +214,25 @@ fn validate(path: PathBuf) -> anyhow::Result<()> {
         scenario.simulation.steps,
         scenario.simulation.seed
     );
+    quiet_pipe(printed)?;
     Ok(())
 }
 
 fn list_examples(name: Option<String>) -> anyhow::Result<()> {
-    match name {
+    let mut w = std::io::stdout().lock();
+    let printed = match name {
         Some(name) => {
             example(&name)?;
             let ex = examples().iter().find(|e| e.name == name);
-            print!("{}", ex.map_or("", |e| e.toml));
+            w.write_all(ex.map_or("", |e| e.toml).as_bytes())
         }
         None => {
             let width = examples().iter().map(|e| e.name.len()).max().unwrap_or(0);
-            for e in examples() {
-                println!("{:width$}  {}", e.name, e.description);
-            }
+            examples()
+                .iter()
+                .try_for_each(|e| writeln!(w, "{:width$}  {}", e.name, e.description))
         }
-    }
+    };
+    quiet_pipe(printed)?;
     Ok(())
 }

@@ -582,3 +582,34 @@ fn bad_arguments_exit_2() {
     }
     assert_eq!(entries(tmp.path()), Vec::<String>::new());
 }
+
+/// Regression test: `agora run … | head -1` made the binary panic with
+/// "failed printing to stdout: Broken pipe".
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_not_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args(["run", "--example", "curve-linear", "--steps", "3", "--out"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the agora binary runs");
+    drop(child.stdout.take()); // the reader goes away before anything is printed
+    let out = child.wait_with_output().expect("it ends");
+    assert_status(&out, 0);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(dir.join("summary.json").exists());
+    for args in [&["examples"][..], &["examples", "reference"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_agora"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the agora binary runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("it ends");
+        assert_status(&out, 0);
+    }
+}

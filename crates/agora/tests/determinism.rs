@@ -176,7 +176,11 @@ fn deciding_in_a_parallel_phase_or_at_each_turn_gives_the_same_bytes() {
                 .build()
                 .expect("thread pool")
                 .install(|| render_deciding(&scenario, true));
-            assert_same(&at_turn, &parallel, "parallel decide phase vs decide at each turn");
+            assert_same(
+                &at_turn,
+                &parallel,
+                "parallel decide phase vs decide at each turn",
+            );
         }
     }
 }

@@ -613,3 +613,14 @@ fn a_reader_that_closes_the_pipe_early_is_not_an_error() {
         assert_status(&out, 0);
     }
 }
+
+#[test]
+fn a_scenario_file_that_cannot_be_read_is_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing.toml");
+    let out = agora(&["validate", path_str(&missing)]);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("missing.toml"), "{}", stderr(&out));
+    let out = agora(&["run", path_str(&missing), "--out", path_str(tmp.path())]);
+    assert_status(&out, 2);
+}

@@ -7,6 +7,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
+/// What [`ErrorKind::Io`] says when a scenario file cannot be read.
+pub(crate) const READING_SCENARIO: &str = "reading the scenario";
+
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -106,10 +109,12 @@ impl Error {
     /// True if the error is about the user's input (a scenario's syntax or
     /// content) rather than the machine or the engine.
     pub fn is_input_error(&self) -> bool {
-        matches!(
-            *self.0,
-            ErrorKind::Scenario { .. } | ErrorKind::Syntax { .. } | ErrorKind::Usage(_)
-        )
+        match &*self.0 {
+            ErrorKind::Scenario { .. } | ErrorKind::Syntax { .. } | ErrorKind::Usage(_) => true,
+            // A scenario file that cannot be read is the user's input too.
+            ErrorKind::Io { action, .. } => *action == READING_SCENARIO,
+            ErrorKind::Invariant { .. } => false,
+        }
     }
 }
 

@@ -274,7 +274,7 @@ impl Scenario {
     pub fn from_path_with(path: impl AsRef<Path>, registry: &PolicyRegistry) -> Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(path, "reading the scenario", e))?;
+            .map_err(|e| Error::io(path, crate::error::READING_SCENARIO, e))?;
         Self::from_toml_str_with(&text, &path.display().to_string(), registry)
     }
 

@@ -50,6 +50,7 @@
 pub mod agents;
 pub mod engine;
 mod error;
+pub mod experiment;
 pub mod ledger;
 pub mod metrics;
 pub mod output;

@@ -470,7 +470,10 @@ fn text_that_is_not_toml_is_a_one_line_syntax_error() {
 #[test]
 fn a_scenario_file_that_does_not_exist_is_an_input_error_naming_it() {
     let e = Scenario::from_path("/nonexistent/agora/scenario.toml").unwrap_err();
-    assert!(e.is_input_error(), "the file is the user's input (exit status 2)");
+    assert!(
+        e.is_input_error(),
+        "the file is the user's input (exit status 2)"
+    );
     let msg = e.to_string();
     assert!(
         msg.starts_with("/nonexistent/agora/scenario.toml: reading the scenario: "),

@@ -26,6 +26,7 @@
 
 mod examples;
 mod fields;
+mod paths;
 
 pub use examples::{example, examples, Example};
 pub use fields::{describe, Fields, Range};
@@ -59,6 +60,7 @@ pub struct Scenario {
     /// The agent groups, in file order; agents are numbered group by group.
     pub groups: Vec<GroupSpec>,
     source: toml::Table,
+    registry: PolicyRegistry,
 }
 
 /// The `[simulation]` table.
@@ -68,6 +70,9 @@ pub struct SimulationSpec {
     pub steps: u64,
     /// Base seed; every random stream is derived from it.
     pub seed: u64,
+    /// Monte Carlo runs (≥ 1, default 1); run `r` draws every stream from
+    /// (seed, r), never from a shared generator.
+    pub runs: u64,
 }
 
 /// One `[[assets]]` entry.
@@ -299,6 +304,7 @@ impl Scenario {
         let parsed = parse(&table, origin, registry)?;
         Ok(Scenario {
             source: table,
+            registry: registry.clone(),
             ..parsed
         })
     }
@@ -342,6 +348,39 @@ impl Scenario {
         Ok(())
     }
 
+    /// Replaces the number of Monte Carlo runs (≥ 1).
+    pub fn set_runs(&mut self, runs: u64) -> Result<()> {
+        let value = i64::try_from(runs)
+            .ok()
+            .filter(|r| (1..=1_000_000_000).contains(r))
+            .ok_or_else(|| {
+                Error::usage(format!("runs must be from 1 to 1000000000, found {runs}"))
+            })?;
+        self.simulation.runs = runs;
+        self.set_simulation_key("runs", value);
+        Ok(())
+    }
+
+    /// Returns the value of the numeric field at a dotted parameter path,
+    /// e.g. `assets.TOKEN.pricing.m`, `agents.noise.count`,
+    /// `agents.noise.policy.p_buy`, `simulation.steps`. Entries of `assets`
+    /// and `agents` are named by their `name` and `group`.
+    pub fn param(&self, path: &str) -> Result<f64> {
+        paths::get(&self.source, path)
+            .map_err(|m| Error::usage(format!("{}: {path}: {m}", self.origin)))
+    }
+
+    /// Returns a copy of the scenario with the numeric field at `path` set to
+    /// `value`, validated again in full: an unknown path, a value of the
+    /// wrong kind (a fraction for a count) or one that makes the scenario
+    /// invalid is an error naming the path.
+    pub fn with_param(&self, path: &str, value: f64) -> Result<Scenario> {
+        let mut table = self.source.clone();
+        paths::set(&mut table, path, value)
+            .map_err(|m| Error::usage(format!("{}: {path}: {m}", self.origin)))?;
+        Scenario::from_table(table, &self.origin, &self.registry)
+    }
+
     fn set_simulation_key(&mut self, key: &str, value: i64) {
         if let Some(toml::Value::Table(sim)) = self.source.get_mut("simulation") {
             sim.insert(key.to_string(), toml::Value::Integer(value));
@@ -368,6 +407,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     let simulation = SimulationSpec {
         steps: sim.whole("steps", 1, i64::MAX as u64)?,
         seed: sim.whole("seed", 0, i64::MAX as u64)?,
+        runs: sim.opt_whole("runs", 1, 1_000_000_000)?.unwrap_or(1),
     };
     sim.finish()?;
 
@@ -410,6 +450,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         assets,
         groups,
         source: toml::Table::new(),
+        registry: PolicyRegistry::new(),
     })
 }
 

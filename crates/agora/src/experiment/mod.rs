@@ -1,0 +1,203 @@
+//! Experiments across many runs: Monte Carlo ensembles and their summaries.
+//!
+//! Run `r` of a scenario draws every random stream from (seed, r): runs are
+//! independent of each other, of the order they run in and of the number
+//! of threads, so an ensemble is byte-identical at one thread and at many.
+//! Runs execute in parallel on rayon's pool.
+
+use crate::engine::{RunOutput, RunSummary, Simulation};
+use crate::error::{Error, Result};
+use crate::scenario::Scenario;
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+/// Runs `scenario.simulation.runs` runs of `scenario` in parallel and
+/// returns their outputs in run order. `done` is called (from any thread)
+/// after each run, for progress reporting.
+pub fn monte_carlo(scenario: &Scenario, done: &(dyn Fn(u64) + Sync)) -> Result<Vec<RunOutput>> {
+    let runs = scenario.simulation.runs;
+    (0..runs)
+        .into_par_iter()
+        .map(|run| {
+            let out = Simulation::new(scenario, run)?.run()?;
+            done(run);
+            Ok(out)
+        })
+        .collect()
+}
+
+/// Flattens a run's metrics into `(path, value)` pairs in document order,
+/// with paths as in `summary.json` (`assets.TOKEN.volatility`,
+/// `groups.noise.gini`, `ledger.rejected_actions`). Non-numeric fields are
+/// left out.
+pub fn metrics(summary: &RunSummary) -> Vec<(String, f64)> {
+    let value = serde_json::to_value(summary).unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    flatten("", &value, &mut out);
+    out
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, f64)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&path, v, out);
+            }
+        }
+        Value::Number(n) => {
+            if let Some(x) = n.as_f64() {
+                out.push((prefix.to_string(), x));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Summary statistics of one metric across runs.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Distribution {
+    /// Mean.
+    pub mean: f64,
+    /// Population standard deviation.
+    pub std: f64,
+    /// 5th percentile (linear interpolation between order statistics).
+    pub p5: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+}
+
+impl Distribution {
+    /// The distribution of `values` (all 0 for none).
+    pub fn of(values: &[f64]) -> Self {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        Distribution {
+            mean: crate::metrics::mean(values),
+            std: crate::metrics::std_dev(values),
+            p5: quantile(&sorted, 0.05),
+            p50: quantile(&sorted, 0.5),
+            p95: quantile(&sorted, 0.95),
+        }
+    }
+}
+
+/// The `q` quantile of sorted values: linear interpolation between the
+/// closest ranks (the default of numpy and R's type 7).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    match sorted.len() {
+        0 => 0.0,
+        1 => sorted[0],
+        n => {
+            let h = q.clamp(0.0, 1.0) * (n - 1) as f64;
+            let lo = h.floor() as usize;
+            let hi = (lo + 1).min(n - 1);
+            sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+        }
+    }
+}
+
+/// The metrics of an ensemble: each metric's mean across runs, in the
+/// single-run layout, and its distribution, under the same path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ensemble {
+    /// `(path, mean)` in document order.
+    pub means: Vec<(String, f64)>,
+    /// `(path, distribution)` in document order.
+    pub distributions: Vec<(String, Distribution)>,
+}
+
+/// Aggregates the metrics of `outputs` (at least one run).
+pub fn aggregate(outputs: &[RunOutput]) -> Result<Ensemble> {
+    let first = outputs
+        .first()
+        .ok_or_else(|| Error::usage("an ensemble needs at least one run"))?;
+    let paths: Vec<String> = metrics(&first.summary)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let per_run: Vec<Vec<(String, f64)>> = outputs.iter().map(|o| metrics(&o.summary)).collect();
+    let mut means = Vec::with_capacity(paths.len());
+    let mut distributions = Vec::with_capacity(paths.len());
+    for (i, path) in paths.iter().enumerate() {
+        let values: Vec<f64> = per_run
+            .iter()
+            .map(|m| {
+                m.get(i)
+                    .filter(|(p, _)| p == path)
+                    .map_or(f64::NAN, |(_, v)| *v)
+            })
+            .collect();
+        if values.iter().any(|v| v.is_nan()) {
+            return Err(Error::usage(format!(
+                "metric {path} is missing from some runs"
+            )));
+        }
+        let d = Distribution::of(&values);
+        means.push((path.clone(), d.mean));
+        distributions.push((path.clone(), d));
+    }
+    Ok(Ensemble {
+        means,
+        distributions,
+    })
+}
+
+/// Rebuilds a nested JSON object from dotted paths.
+pub fn nest<T: serde::Serialize>(pairs: &[(String, T)]) -> Value {
+    let mut root = Map::new();
+    for (path, value) in pairs {
+        let mut here = &mut root;
+        let mut parts = path.split('.').peekable();
+        while let Some(part) = parts.next() {
+            if parts.peek().is_none() {
+                here.insert(
+                    part.to_string(),
+                    serde_json::to_value(value).unwrap_or(Value::Null),
+                );
+            } else {
+                let entry = here
+                    .entry(part.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !entry.is_object() {
+                    *entry = Value::Object(Map::new());
+                }
+                here = match entry {
+                    Value::Object(m) => m,
+                    _ => unreachable!("made an object just above"),
+                };
+            }
+        }
+    }
+    Value::Object(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_between_ranks() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(quantile(&v, 0.5), 3.0);
+        assert_eq!(quantile(&v, 0.05), 1.2);
+        assert!((quantile(&v, 0.95) - 4.8).abs() < 1e-12);
+        assert_eq!(quantile(&[7.0], 0.95), 7.0);
+    }
+
+    #[test]
+    fn nest_rebuilds_the_layout() {
+        let v = nest(&[
+            ("a.b".to_string(), 1.0),
+            ("a.c".to_string(), 2.0),
+            ("d".to_string(), 3.0),
+        ]);
+        assert_eq!(v, serde_json::json!({"a": {"b": 1.0, "c": 2.0}, "d": 3.0}));
+    }
+}

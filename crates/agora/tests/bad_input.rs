@@ -77,7 +77,7 @@ fn an_unknown_key_in_simulation_is_named_with_the_known_ones() {
     let msg = error_of(&with("seed = 1", "seed = 1\nthreads = 4"));
     assert_eq!(
         msg,
-        "bad.toml: simulation.threads: unknown field; expected one of: seed, steps"
+        "bad.toml: simulation.threads: unknown field; expected one of: runs, seed, steps"
     );
 }
 

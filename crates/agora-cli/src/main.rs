@@ -1,6 +1,7 @@
 //! `agora`: run, validate and list agent-based economy scenarios.
 
 use agora::engine::{Observer, RunOutput};
+use agora::experiment::Ensemble;
 use agora::scenario::{example, examples};
 use agora::{Scenario, Simulation};
 use clap::{Args, Parser, Subcommand};
@@ -9,6 +10,11 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+mod format;
+mod optimize;
+mod report;
+mod sweep;
 
 /// Fast, exact, reproducible agent-based simulation of token economies.
 #[derive(Debug, Parser)]
@@ -22,6 +28,10 @@ struct Cli {
 enum Command {
     /// Run a scenario and write assets.csv, agents.csv and summary.json.
     Run(RunArgs),
+    /// Run a grid of parameter values, each point a Monte Carlo ensemble; write sweep.csv.
+    Sweep(sweep::SweepArgs),
+    /// Search parameter ranges for the best value of a metric; write optimize.csv and best.toml.
+    Optimize(optimize::OptimizeArgs),
     /// Check a scenario file without running it.
     Validate {
         /// The scenario file (TOML).
@@ -31,6 +41,11 @@ enum Command {
     Examples {
         /// Print this example's scenario file (to copy and edit).
         name: Option<String>,
+    },
+    /// Plot a results directory and write a self-contained report.html into it.
+    Report {
+        /// The results directory (written by run, sweep or optimize).
+        dir: PathBuf,
     },
 }
 
@@ -51,12 +66,21 @@ struct RunArgs {
     /// Override the scenario's number of steps.
     #[arg(long, value_name = "T")]
     steps: Option<u64>,
+    /// Monte Carlo runs (overrides `runs` in the scenario); runs execute in parallel.
+    #[arg(long, value_name = "R")]
+    runs: Option<u64>,
     /// Worker threads (default: RAYON_NUM_THREADS, else all cores). Results do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     threads: Option<u64>,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
+    /// Format of the assets and agents tables (summary.json and scenario.toml are always written).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = format::Format::Csv)]
+    format: format::Format,
+    /// Also write plots and a self-contained report.html into the output directory.
+    #[arg(long)]
+    report: bool,
 }
 
 /// Exit status for bad input (scenario or arguments), as clap uses.
@@ -66,8 +90,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Optimize(args) => optimize::run(args),
         Command::Validate { scenario } => validate(scenario),
         Command::Examples { name } => list_examples(name),
+        Command::Report { dir } => report::run(&dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -126,22 +153,60 @@ impl Observer for Progress {
     }
 }
 
-fn run(args: RunArgs) -> anyhow::Result<()> {
-    let scenario = load(&args)?;
-    let pool = match args.threads {
+/// A rayon pool of `threads` threads, or rayon's default (RAYON_NUM_THREADS,
+/// else all cores).
+fn thread_pool(threads: Option<u64>) -> anyhow::Result<rayon::ThreadPool> {
+    Ok(match threads {
         Some(n) => rayon::ThreadPoolBuilder::new().num_threads(n as usize),
         None => rayon::ThreadPoolBuilder::new(),
     }
-    .build()?;
+    .build()?)
+}
+
+/// A progress bar with a time estimate, drawn only on a terminal.
+fn counting_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
+    let bar = if quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
+    } else {
+        ProgressBar::new(total)
+    };
+    let template =
+        format!("{{spinner}} {what} {{pos}}/{{len}} [{{bar:40}}] elapsed {{elapsed}} eta {{eta}}");
+    bar.set_style(
+        ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let mut scenario = load(&args)?;
+    if let Some(runs) = args.runs {
+        scenario.set_runs(runs)?;
+    }
+    let pool = thread_pool(args.threads)?;
     let started = Instant::now();
-    let mut progress = Progress::new(scenario.simulation.steps, args.quiet);
-    let output: RunOutput =
-        pool.install(|| Simulation::new(&scenario, 0)?.run_with(&mut progress))?;
-    progress.bar.finish_and_clear();
+    let outputs: Vec<RunOutput> = if scenario.simulation.runs == 1 {
+        let mut progress = Progress::new(scenario.simulation.steps, args.quiet);
+        let out = pool.install(|| Simulation::new(&scenario, 0)?.run_with(&mut progress))?;
+        progress.bar.finish_and_clear();
+        vec![out]
+    } else {
+        let bar = counting_bar(scenario.simulation.runs, args.quiet, "run");
+        let outs = pool.install(|| agora::experiment::monte_carlo(&scenario, &|_| bar.inc(1)))?;
+        bar.finish_and_clear();
+        outs
+    };
     let elapsed = started.elapsed();
-    let written = agora::output::write_run(&args.out, &scenario, &output)?;
+    let written = format::write_outputs(&args.out, &scenario, &outputs, args.format)?;
     if !args.quiet {
-        quiet_pipe(print_result(&scenario, &output, elapsed, &written))?;
+        let ensemble = agora::experiment::aggregate(&outputs)?;
+        quiet_pipe(print_result(&scenario, &ensemble, elapsed, &written))?;
+    }
+    if args.report {
+        report::write_after(&args.out, args.quiet)?;
     }
     Ok(())
 }
@@ -156,44 +221,68 @@ fn quiet_pipe(result: std::io::Result<()>) -> std::io::Result<()> {
 
 fn print_result(
     scenario: &Scenario,
-    out: &RunOutput,
+    ensemble: &Ensemble,
     elapsed: Duration,
     written: &[PathBuf],
 ) -> std::io::Result<()> {
     let mut w = std::io::stdout().lock();
-    let s = &out.summary;
-    let agent_steps = scenario.agent_count() as f64 * scenario.simulation.steps as f64;
+    let runs = scenario.simulation.runs;
+    let agent_steps =
+        scenario.agent_count() as f64 * scenario.simulation.steps as f64 * runs as f64;
     writeln!(
         w,
-        "{}: {} agents x {} steps, seed {}, in {:.3} s ({:.3e} agent-steps/s)",
+        "{}: {} agents x {} steps x {} run{}, seed {}, in {:.3} s ({:.3e} agent-steps/s)",
         scenario.origin,
         scenario.agent_count(),
         scenario.simulation.steps,
+        runs,
+        if runs == 1 { "" } else { "s" },
         scenario.simulation.seed,
         elapsed.as_secs_f64(),
         agent_steps / elapsed.as_secs_f64().max(1e-9),
     )?;
-    for (name, a) in &s.assets {
+    let mean = |path: String| {
+        ensemble
+            .means
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map_or(f64::NAN, |(_, v)| *v)
+    };
+    let of_runs = if runs == 1 { "" } else { " (means over runs)" };
+    for a in &scenario.assets {
+        let m = |k: &str| mean(format!("assets.{}.{k}", a.name));
         writeln!(
             w,
-            "  asset {name}: final price {:.6}, mean {:.6}, volatility {:.6}, log-return volatility {:.6}, trades {}",
-            a.final_price, a.mean_price, a.volatility, a.log_return_volatility, a.trades
+            "  asset {}{of_runs}: final price {:.6}, mean {:.6}, volatility {:.6}, log-return volatility {:.6}, trades {}",
+            a.name,
+            m("final_price"),
+            m("mean_price"),
+            m("volatility"),
+            m("log_return_volatility"),
+            m("trades")
         )?;
     }
-    for (name, g) in &s.groups {
+    for g in &scenario.groups {
+        let m = |k: &str| mean(format!("groups.{}.{k}", g.name));
         writeln!(
             w,
-            "  group {name}: mean wealth {:.4}, pnl {:+.4}, gini {:.4}, utility ({}) {:.4}",
-            g.mean_wealth, g.pnl, g.gini, g.objective, g.utility
+            "  group {}{of_runs}: mean wealth {:.4}, pnl {:+.4}, gini {:.4}, utility ({}) {:.4}",
+            g.name,
+            m("mean_wealth"),
+            m("pnl"),
+            m("gini"),
+            g.objective.name(),
+            m("utility")
         )?;
     }
+    let m = |k: &str| mean(format!("ledger.{k}"));
     writeln!(
         w,
-        "  ledger: conservation error {}, reserve shortfall {}, rejected {}, clipped {}",
-        s.ledger.conservation_error,
-        s.ledger.reserve_shortfall,
-        s.ledger.rejected_actions,
-        s.ledger.clipped_actions
+        "  ledger{of_runs}: conservation error {}, reserve shortfall {}, rejected {}, clipped {}",
+        m("conservation_error"),
+        m("reserve_shortfall"),
+        m("rejected_actions"),
+        m("clipped_actions")
     )?;
     for path in written {
         writeln!(w, "  wrote {}", path.display())?;

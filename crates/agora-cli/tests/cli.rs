@@ -624,3 +624,353 @@ fn a_scenario_file_that_cannot_be_read_is_bad_input() {
     let out = agora(&["run", path_str(&missing), "--out", path_str(tmp.path())]);
     assert_status(&out, 2);
 }
+
+#[test]
+fn runs_write_a_run_column_means_and_distributions_identically_at_any_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for threads in ["1", "2"] {
+        let dir = tmp.path().join(threads);
+        let out = agora(&[
+            "run",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "8",
+            "--runs",
+            "3",
+            "--threads",
+            threads,
+            "--out",
+            path_str(&dir),
+        ]);
+        assert_status(&out, 0);
+        files.push(
+            ["assets.csv", "agents.csv", "summary.json"].map(|f| fs::read(dir.join(f)).unwrap()),
+        );
+    }
+    assert_eq!(files[0], files[1]);
+    let assets = String::from_utf8(files[0][0].clone()).unwrap();
+    for run in 0..3 {
+        let rows = assets
+            .lines()
+            .filter(|l| l.starts_with(&format!("{run},")))
+            .count();
+        assert_eq!(rows, 9, "run {run}: steps 0..=8");
+    }
+    let summary: serde_json::Value = serde_json::from_slice(&files[0][2]).unwrap();
+    assert_eq!(summary["runs"], 3);
+    assert!(summary["distribution"]["assets"]["TOKEN"]["volatility"]["p95"].is_number());
+}
+
+#[test]
+fn sweep_writes_a_row_per_grid_point_and_shards_concatenate_to_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = [
+        "sweep",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "6",
+        "--runs",
+        "2",
+        "--set",
+        "assets.TOKEN.pricing.m=0.001,0.002,0.004",
+        "--set",
+        "agents.noise.policy.p_buy=0.3,0.4",
+    ];
+    let whole = tmp.path().join("whole");
+    let mut args = base.to_vec();
+    args.extend(["--out", path_str(&whole)]);
+    assert_status(&agora(&args), 0);
+    let text = fs::read_to_string(whole.join("sweep.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("assets.TOKEN.pricing.m,agents.noise.policy.p_buy,"),
+        "{header}"
+    );
+    assert!(
+        header.split(',').any(|c| c == "assets.TOKEN.volatility"),
+        "{header}"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 6);
+    assert!(
+        rows[0].starts_with("0.001,0.3,") && rows[1].starts_with("0.001,0.4,"),
+        "{rows:?}"
+    );
+
+    let mut joined = Vec::new();
+    for i in 1..=4 {
+        let dir = tmp.path().join(format!("shard{i}"));
+        let mut args = base.to_vec();
+        let shard = format!("{i}/4");
+        args.extend(["--shard", &shard, "--out", path_str(&dir)]);
+        assert_status(&agora(&args), 0);
+        let part = fs::read_to_string(dir.join("sweep.csv")).unwrap();
+        let mut part_lines = part.lines();
+        assert_eq!(part_lines.next().unwrap(), header);
+        joined.extend(part_lines.map(str::to_string));
+    }
+    assert_eq!(joined, rows);
+
+    let zipped = tmp.path().join("zip");
+    let out = agora(&[
+        "sweep",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "4",
+        "--zip",
+        "--set",
+        "assets.TOKEN.pricing.m=0.001,0.002",
+        "--set",
+        "agents.noise.policy.p_buy=0.3,0.4",
+        "--out",
+        path_str(&zipped),
+    ]);
+    assert_status(&out, 0);
+    let text = fs::read_to_string(zipped.join("sweep.csv")).unwrap();
+    assert_eq!(text.lines().count(), 3);
+}
+
+#[test]
+fn a_sweep_with_an_invalid_point_or_an_unknown_path_exits_2_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    for set in [
+        "agents.noise.policy.p_buy=0.5,0.9",
+        "assets.COIN.pricing.m=0.001",
+        "assets.TOKEN.pricing.m=abc",
+    ] {
+        let out = agora(&[
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "3",
+            "--set",
+            set,
+            "--out",
+            path_str(&dir),
+        ]);
+        assert_status(&out, 2);
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        assert!(!dir.exists(), "nothing written for {set}");
+    }
+}
+
+#[test]
+fn run_with_report_writes_a_report_whose_images_all_exist() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "5",
+        "--out",
+        path_str(&dir),
+        "--report",
+    ]);
+    assert_status(&out, 0);
+    let html_path = dir.join("report.html");
+    let html_name = html_path.display().to_string();
+    assert!(stdout(&out).contains(&html_name), "{}", stdout(&out));
+    let html = read(&dir, "report.html");
+    assert!(html.contains("TOKEN") && html.contains("noise"));
+    let mut images = 0;
+    for attr in ["src=\"", "href=\""] {
+        for piece in html.split(attr).skip(1) {
+            let link = &piece[..piece.find('"').unwrap()];
+            if link.starts_with('#') {
+                continue;
+            }
+            let bytes = fs::read(dir.join(link)).unwrap_or_else(|e| panic!("{link}: {e}"));
+            assert!(!bytes.is_empty(), "{link} is empty");
+            images += 1;
+        }
+    }
+    assert!(images >= 4, "the report names {images} images");
+
+    // `agora report DIR` on the same results prints the report's path.
+    let out = agora(&["report", path_str(&dir)]);
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out).trim(), html_path.display().to_string());
+
+    // Without summary.json: exit 2, one line naming it.
+    fs::remove_file(dir.join("summary.json")).unwrap();
+    let out = agora(&["report", path_str(&dir)]);
+    assert_status(&out, 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("summary.json"), "{}", stderr(&out));
+}
+
+#[test]
+fn format_both_writes_csv_and_parquet_and_format_parquet_writes_no_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |format: Option<&str>| {
+        let dir = tmp.path().join(format.unwrap_or("default"));
+        let mut args = vec!["run", "--example", "curve-linear", "--steps", "5"];
+        args.extend(["--out", path_str(&dir)]);
+        if let Some(f) = format {
+            args.extend(["--format", f]);
+        }
+        let out = agora(&args);
+        assert_status(&out, 0);
+        (dir, stdout(&out))
+    };
+    let (csv, _) = run(None);
+    let (both, printed) = run(Some("both"));
+    let (parquet, _) = run(Some("parquet"));
+    let tables = ["agents.csv", "assets.csv", "scenario.toml", "summary.json"];
+    assert_eq!(entries(&csv), tables);
+    assert_eq!(
+        entries(&both),
+        [
+            "agents.csv",
+            "agents.parquet",
+            "assets.csv",
+            "assets.parquet",
+            "scenario.toml",
+            "summary.json"
+        ]
+    );
+    assert_eq!(
+        entries(&parquet),
+        [
+            "agents.parquet",
+            "assets.parquet",
+            "scenario.toml",
+            "summary.json"
+        ]
+    );
+    assert!(printed.contains("assets.parquet"), "{printed}");
+    for name in tables {
+        assert_eq!(
+            fs::read(csv.join(name)).unwrap(),
+            fs::read(both.join(name)).unwrap(),
+            "{name}: --format both writes what --format csv writes"
+        );
+    }
+    for name in [
+        "scenario.toml",
+        "summary.json",
+        "agents.parquet",
+        "assets.parquet",
+    ] {
+        let bytes = fs::read(parquet.join(name)).unwrap();
+        assert_eq!(bytes, fs::read(both.join(name)).unwrap(), "{name}");
+        if name.ends_with(".parquet") {
+            assert!(
+                bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
+                "{name}"
+            );
+        }
+    }
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "5",
+        "--format",
+        "xlsx",
+        "--out",
+        path_str(&tmp.path().join("xlsx")),
+    ]);
+    assert_status(&out, 2);
+    assert!(!tmp.path().join("xlsx").exists());
+}
+
+#[test]
+fn optimize_writes_every_evaluation_and_a_best_scenario_that_validates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(tmp.path(), "s.toml", GOOD);
+    let out_dir = tmp.path().join("opt");
+    let args = [
+        "optimize",
+        path_str(&scenario),
+        "--param",
+        "assets.TOKEN.pricing.m=0.0002..0.002",
+        "--objective",
+        "assets.TOKEN.log_return_volatility",
+        "--method",
+        "grid",
+        "--budget",
+        "5",
+        "--runs",
+        "2",
+        "--out",
+        path_str(&out_dir),
+    ];
+    let out = agora(&args);
+    assert_status(&out, 0);
+    assert!(stdout(&out).contains("improvement"), "{}", stdout(&out));
+    let csv = read(&out_dir, "optimize.csv");
+    assert_eq!(
+        csv.lines().next(),
+        Some("evaluation,assets.TOKEN.pricing.m,objective")
+    );
+    // The baseline (m = 0.001) and a grid of 4 from 0.0002 to 0.002.
+    let rows = rows(&csv);
+    assert_eq!(rows.len(), 5, "{csv}");
+    assert_eq!(rows[0][..2], ["0", "0.001"]);
+    assert_eq!(rows[1][..2], ["1", "0.0002"]);
+    assert_eq!(rows[4][..2], ["4", "0.002"]);
+    // The flattest curve is the calmest.
+    let best = read(&out_dir, "best.toml");
+    assert!(best.contains("m = 0.0002"), "{best}");
+    let out = agora(&["validate", path_str(&out_dir.join("best.toml"))]);
+    assert_status(&out, 0);
+    // The same inputs give the same file.
+    let again = tmp.path().join("again");
+    let mut args2 = args.to_vec();
+    *args2.last_mut().unwrap() = path_str(&again);
+    assert_status(&agora(&args2), 0);
+    assert_eq!(csv, read(&again, "optimize.csv"));
+
+    // Bad input: exit 2, one line naming the path, nothing written.
+    let bad = tmp.path().join("bad");
+    for (param, objective, named) in [
+        (
+            "assets.TOKEN.pricing.q=0..1",
+            "assets.TOKEN.volatility",
+            "assets.TOKEN.pricing.q",
+        ),
+        (
+            "assets.TOKEN.pricing.m=0.002..0.001",
+            "assets.TOKEN.volatility",
+            "lo < hi",
+        ),
+        (
+            "assets.TOKEN.pricing.m=0.001..0.002",
+            "assets.TOKEN.calmness",
+            "assets.TOKEN.calmness",
+        ),
+    ] {
+        let out = agora(&[
+            "optimize",
+            path_str(&scenario),
+            "--param",
+            param,
+            "--objective",
+            objective,
+            "--budget",
+            "5",
+            "--out",
+            path_str(&bad),
+        ]);
+        assert_status(&out, 2);
+        assert_eq!(
+            stderr(&out).trim_end().lines().count(),
+            1,
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains(named), "{}", stderr(&out));
+    }
+    assert!(!bad.exists());
+}

@@ -31,6 +31,8 @@ pub enum Stream {
     Airdrop = 3,
     /// An agent's private, fixed characteristics (e.g. a valuation).
     Private = 4,
+    /// The order in which a scheduled event's sales (a dump) execute.
+    Shock = 5,
 }
 
 /// The SplitMix64 finaliser: a bijective mix of 64 bits.

@@ -29,7 +29,7 @@ fn render_deciding(scenario: &Scenario, parallel: bool) -> Outputs {
     Outputs {
         assets: assets_csv(scenario, runs).expect("assets.csv"),
         agents: agents_csv(scenario, runs).expect("agents.csv"),
-        summary: summary_json(scenario, &out).expect("summary.json"),
+        summary: summary_json(scenario, std::slice::from_ref(&out)).expect("summary.json"),
     }
 }
 

@@ -6,4 +6,7 @@ mod bad_input;
 mod conservation;
 mod curves;
 mod determinism;
+mod experiments;
+mod optimize;
+mod shocks;
 mod theory;

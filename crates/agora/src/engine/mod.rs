@@ -2,9 +2,11 @@
 //!
 //! Each step runs the phases of the design, in this order:
 //!
-//! 1. **external** — scheduled parameter changes and [`Controller`]s; if a
-//!    change raises a curve, the reserve is topped up (recorded) so that it
-//!    keeps covering the supply;
+//! 1. **external** — scheduled parameter changes, then the scenario's
+//!    events (parameter jumps; which groups act, after `join` and `leave`;
+//!    the sales of dumps, settled like ordinary sells in a seeded order),
+//!    then [`Controller`]s; if a change raises a curve, the reserve is
+//!    topped up (recorded) so that it keeps covering the supply;
 //! 2. **observe + decide** — every agent reads the same immutable
 //!    [`Observation`] (prices at the start of the step) and its own account,
 //!    and returns one [`Action`], drawing from its own seeded stream;
@@ -34,14 +36,14 @@
 
 mod summary;
 
-pub use summary::{AssetSummary, GroupSummary, LedgerSummary, RunSummary};
+pub use summary::{AssetSummary, GroupSummary, LedgerSummary, RunSummary, ShockSummary};
 
 use crate::agents::{Action, AgentView, AssetObservation, GroupPolicy, Observation};
 use crate::error::{Error, Result};
 use crate::ledger::{to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError};
 use crate::pricing::CurveMarket;
 use crate::rng::{engine_rng, Stream, StreamFamily};
-use crate::scenario::{Change, Objective, PricingSpec, Scenario, ShareDistribution};
+use crate::scenario::{Change, EventKind, Objective, PricingSpec, Scenario, ShareDistribution};
 use rand_distr::{Distribution, LogNormal, Pareto};
 use rayon::prelude::*;
 
@@ -138,6 +140,12 @@ struct GroupState {
     start: u32,
     end: u32,
     policy: GroupPolicy,
+    /// The group acts at steps `active_from..active_until` (`join` and
+    /// `leave` events); at others its agents hold without drawing.
+    active_from: u64,
+    active_until: u64,
+    /// Whether the group acts at the current step.
+    active: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -252,10 +260,21 @@ impl Simulation {
                     format!("the policy trades asset index {j}, but the scenario has {m} assets"),
                 ));
             }
+            let (mut active_from, mut active_until) = (0, u64::MAX);
+            for event in &scenario.events {
+                match event.kind {
+                    EventKind::Join { group } if group == g => active_from = event.at,
+                    EventKind::Leave { group, .. } if group == g => active_until = event.at,
+                    _ => {}
+                }
+            }
             groups.push(GroupState {
                 start,
                 end,
                 policy: spec.policy.clone(),
+                active_from,
+                active_until,
+                active: true,
             });
             start = end;
         }
@@ -380,6 +399,11 @@ impl Simulation {
     /// Runs one step through all five phases.
     pub fn advance(&mut self) -> Result<()> {
         self.step += 1;
+        // Reset before the external phase: an event's sales count in the
+        // step's volume and trades.
+        for s in &mut self.stats {
+            *s = StepStats::default();
+        }
         self.external()?;
         self.trade();
         self.record()
@@ -418,9 +442,11 @@ impl Simulation {
                 }
             }
         }
+        self.apply_changes(&changes, "schedule")?;
+        if !self.scenario.events.is_empty() {
+            self.events()?;
+        }
         if !self.controllers.is_empty() {
-            self.apply_changes(&changes, "schedule")?;
-            changes.clear();
             let mut controllers = std::mem::take(&mut self.controllers);
             for c in &mut controllers {
                 let assets = self.observation_assets();
@@ -433,9 +459,86 @@ impl Simulation {
                 self.apply_changes(&wanted, "controller")?;
             }
             self.controllers = controllers;
-            return Ok(());
         }
-        self.apply_changes(&changes, "schedule")
+        Ok(())
+    }
+
+    /// The scheduled events of the current step, after the schedule:
+    /// parameter jumps (in file order), then which groups act, then the
+    /// sales of dumps and of groups leaving with `sell_all` (in file order).
+    fn events(&mut self) -> Result<()> {
+        let t = self.step;
+        let jumps: Vec<ParamChange> = self
+            .scenario
+            .events
+            .iter()
+            .filter(|e| e.at == t)
+            .filter_map(|e| match &e.kind {
+                EventKind::Parameter {
+                    asset,
+                    param,
+                    value,
+                } => Some(ParamChange {
+                    asset: *asset,
+                    param: param.clone(),
+                    value: *value,
+                }),
+                _ => None,
+            })
+            .collect();
+        self.apply_changes(&jumps, "event")?;
+        for g in &mut self.groups {
+            g.active = g.active_from <= t && t < g.active_until;
+        }
+        let m = self.markets.len();
+        for e in 0..self.scenario.events.len() {
+            let event = &self.scenario.events[e];
+            if event.at != t {
+                continue;
+            }
+            match event.kind {
+                EventKind::Dump {
+                    group,
+                    asset,
+                    share,
+                } => self.sell_shares(e, group, asset..asset + 1, share),
+                EventKind::Leave {
+                    group,
+                    sell_all: true,
+                } => self.sell_shares(e, group, 0..m, 1.0),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Every agent of group `g` sells `floor(share × holdings)` of each asset
+    /// in `assets` to its curve, asset by asset, the agents one by one in an
+    /// order drawn from event `e`'s stream; through the same settlement
+    /// (and counts) as an ordinary sell. Agents with nothing to sell skip.
+    fn sell_shares(&mut self, e: usize, g: usize, assets: std::ops::Range<usize>, share: f64) {
+        let mut order: Vec<AgentId> = (self.groups[g].start..self.groups[g].end).collect();
+        let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Shock, e as u64);
+        shuffle(&mut order, &mut rng);
+        let mut exec = Executor {
+            ledger: &mut self.ledger,
+            markets: &mut self.markets,
+            stats: &mut self.stats,
+        };
+        for j in assets {
+            for &agent in &order {
+                let amount = share_of(exec.ledger.holding(agent, j), share);
+                if amount > 0 {
+                    exec.execute(
+                        agent,
+                        Action::Sell {
+                            asset: j as u32,
+                            amount,
+                        },
+                    );
+                }
+            }
+        }
     }
 
     fn apply_changes(&mut self, changes: &[ParamChange], by: &str) -> Result<()> {
@@ -482,9 +585,6 @@ impl Simulation {
     fn trade(&mut self) {
         let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
         shuffle(&mut self.order, &mut rng);
-        for s in &mut self.stats {
-            *s = StepStats::default();
-        }
         let lazily = self.decide_lazily();
         let assets = observe(&self.scenario, &self.ledger, &self.markets, &self.history);
         let obs = Observation {
@@ -678,6 +778,11 @@ impl Deciding<'_> {
     #[inline]
     fn decide(&self, ledger: &Ledger, g: usize, id: AgentId) -> Action {
         let group = &self.groups[g];
+        if !group.active {
+            // Not joined yet, or left: no draw, so that both decide paths
+            // (and every other agent's stream) are unaffected.
+            return Action::Hold;
+        }
         let view = AgentView::keyed(
             id,
             id - group.start,
@@ -847,6 +952,22 @@ fn shares(dist: &ShareDistribution, n: usize, rng: &mut crate::rng::EngineRng) -
     }
 }
 
+/// Returns the base units an agent holding `amount` sells in a dump of
+/// `share` (in `[0, 1]`): `floor(share × amount)`, the product taken in f64
+/// (so that a share written as 0.3 of 10 units is 3, not the 2 that the
+/// exact binary value 0.29999… would give), never more than `amount`.
+pub fn share_of(amount: u64, share: f64) -> u64 {
+    if share.is_nan() || share <= 0.0 {
+        return 0;
+    }
+    if share >= 1.0 {
+        return amount;
+    }
+    let x = (share * amount as f64).floor();
+    // `as` saturates; the clamp covers amounts above 2^53, which f64 rounds.
+    (x as u64).min(amount)
+}
+
 /// Splits `total` base units in proportion to `weights`, exactly: the parts
 /// are whole base units and sum to `total` (the rounding remainder goes one
 /// unit each to the first agents).
@@ -917,6 +1038,19 @@ mod tests {
         let mut one = [7u32];
         shuffle(&mut one, &mut engine_rng(1, 0, 0, Stream::Execution, 0));
         assert_eq!(one, [7]);
+    }
+
+    #[test]
+    fn a_dump_share_is_the_floor_of_the_f64_product_and_never_too_much() {
+        assert_eq!(share_of(10, 0.3), 3);
+        assert_eq!(share_of(1_000_000_000_000, 0.3), 300_000_000_000);
+        assert_eq!(share_of(7, 0.5), 3);
+        assert_eq!(share_of(7, 1.0), 7);
+        assert_eq!(share_of(7, 0.0), 0);
+        for amount in [u64::MAX, (1 << 54) + 3, (1 << 53) + 1] {
+            assert!(share_of(amount, 1.0 - f64::EPSILON / 2.0) <= amount);
+        }
+        assert_eq!(share_of(7, f64::NAN), 0);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::Simulation;
 use crate::ledger::{to_units, wide_to_units, SCALE};
-use crate::metrics::{gini, PriceStats};
+use crate::metrics::{gini, PriceStats, ShockStats};
 use crate::scenario::Objective;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -34,6 +34,29 @@ pub struct AssetSummary {
     pub final_reserve: f64,
     /// Fees collected over the run, money units.
     pub fees: f64,
+    /// Stability after the first shock; present when the scenario has
+    /// events and the run reached the shock's step.
+    #[serde(flatten)]
+    pub shock: Option<ShockSummary>,
+}
+
+/// Stability of an asset's price after the scenario's first shock, the
+/// earliest `[[events]]` step `s` (flattened into `assets.<name>` in
+/// `summary.json`); see [`crate::metrics::ShockStats`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShockSummary {
+    /// Mean price at the end of the `stability.window` steps before `s`
+    /// (all of them if fewer).
+    pub pre_shock_price: f64,
+    /// Largest `|P_t − pre| / pre` over steps `t ≥ s`.
+    pub max_deviation: f64,
+    /// Steps from `s` until the price is first back within `stability.band`
+    /// (relative) of the pre-shock price after leaving it (0 if it never
+    /// left); `null` if it never comes back within the run.
+    pub recovery_steps: Option<u64>,
+    /// Largest fall below the pre-shock price at steps `t ≥ s`, as a share
+    /// of it.
+    pub shock_drawdown: f64,
 }
 
 /// Metrics of one agent group (`groups.<name>` in `summary.json`).
@@ -99,6 +122,8 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
     let ledger = &sim.ledger;
     let mut assets = BTreeMap::new();
     let mut shortfall: u64 = 0;
+    // A shock after the last step never happened: nothing to measure.
+    let shock_step = scenario.shock_step().filter(|&s| s <= sim.step);
     for (j, spec) in scenario.assets.iter().enumerate() {
         let stats = PriceStats::of(&sim.history[j]);
         let rows = sim.records.assets.iter().filter(|r| r.asset as usize == j);
@@ -122,6 +147,17 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 final_supply: to_units(books.supply),
                 final_reserve: to_units(books.reserve),
                 fees: to_units(books.fee_pool),
+                shock: shock_step.map(|s| {
+                    let stability = &scenario.stability;
+                    let stats =
+                        ShockStats::of(&sim.history[j], s, stability.band, stability.window);
+                    ShockSummary {
+                        pre_shock_price: stats.pre_shock_price,
+                        max_deviation: stats.max_deviation,
+                        recovery_steps: stats.recovery_steps,
+                        shock_drawdown: stats.shock_drawdown,
+                    }
+                }),
             },
         );
     }

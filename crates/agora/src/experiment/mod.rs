@@ -5,6 +5,9 @@
 //! of threads, so an ensemble is byte-identical at one thread and at many.
 //! Runs execute in parallel on rayon's pool.
 
+pub mod optimize;
+pub mod sweep;
+
 use crate::engine::{RunOutput, RunSummary, Simulation};
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
@@ -28,8 +31,9 @@ pub fn monte_carlo(scenario: &Scenario, done: &(dyn Fn(u64) + Sync)) -> Result<V
 
 /// Flattens a run's metrics into `(path, value)` pairs in document order,
 /// with paths as in `summary.json` (`assets.TOKEN.volatility`,
-/// `groups.noise.gini`, `ledger.rejected_actions`). Non-numeric fields are
-/// left out.
+/// `groups.noise.gini`, `ledger.rejected_actions`). A metric without a value
+/// in this run (JSON null, e.g. `recovery_steps` when the price never
+/// recovered) is NaN; strings are left out.
 pub fn metrics(summary: &RunSummary) -> Vec<(String, f64)> {
     let value = serde_json::to_value(summary).unwrap_or(Value::Null);
     let mut out = Vec::new();
@@ -54,13 +58,17 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, f64)>) {
                 out.push((prefix.to_string(), x));
             }
         }
+        Value::Null => out.push((prefix.to_string(), f64::NAN)),
         _ => {}
     }
 }
 
-/// Summary statistics of one metric across runs.
+/// Summary statistics of one metric across the runs where it has a value.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Distribution {
+    /// Runs in which the metric has a value (e.g. the runs whose price
+    /// recovered, for `recovery_steps`); the statistics are over these.
+    pub count: u64,
     /// Mean.
     pub mean: f64,
     /// Population standard deviation.
@@ -74,13 +82,25 @@ pub struct Distribution {
 }
 
 impl Distribution {
-    /// The distribution of `values` (all 0 for none).
+    /// The distribution of the values that are not NaN (all NaN, written as
+    /// null, when there are none).
     pub fn of(values: &[f64]) -> Self {
-        let mut sorted = values.to_vec();
+        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
         sorted.sort_by(f64::total_cmp);
+        if sorted.is_empty() {
+            return Distribution {
+                count: 0,
+                mean: f64::NAN,
+                std: f64::NAN,
+                p5: f64::NAN,
+                p50: f64::NAN,
+                p95: f64::NAN,
+            };
+        }
         Distribution {
-            mean: crate::metrics::mean(values),
-            std: crate::metrics::std_dev(values),
+            count: sorted.len() as u64,
+            mean: crate::metrics::mean(&sorted),
+            std: crate::metrics::std_dev(&sorted),
             p5: quantile(&sorted, 0.05),
             p50: quantile(&sorted, 0.5),
             p95: quantile(&sorted, 0.95),
@@ -115,30 +135,33 @@ pub struct Ensemble {
 
 /// Aggregates the metrics of `outputs` (at least one run).
 pub fn aggregate(outputs: &[RunOutput]) -> Result<Ensemble> {
-    let first = outputs
-        .first()
-        .ok_or_else(|| Error::usage("an ensemble needs at least one run"))?;
-    let paths: Vec<String> = metrics(&first.summary)
-        .into_iter()
-        .map(|(p, _)| p)
+    if outputs.is_empty() {
+        return Err(Error::usage("an ensemble needs at least one run"));
+    }
+    // Paths in first-seen order: a metric that only some runs have (a
+    // shock the run did not reach) still gets its column.
+    let mut paths: Vec<String> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    let per_run: Vec<std::collections::HashMap<String, f64>> = outputs
+        .iter()
+        .map(|o| {
+            let m = metrics(&o.summary);
+            for (p, _) in &m {
+                if !index.contains_key(p) {
+                    index.insert(p.clone(), paths.len());
+                    paths.push(p.clone());
+                }
+            }
+            m.into_iter().collect()
+        })
         .collect();
-    let per_run: Vec<Vec<(String, f64)>> = outputs.iter().map(|o| metrics(&o.summary)).collect();
     let mut means = Vec::with_capacity(paths.len());
     let mut distributions = Vec::with_capacity(paths.len());
-    for (i, path) in paths.iter().enumerate() {
+    for path in &paths {
         let values: Vec<f64> = per_run
             .iter()
-            .map(|m| {
-                m.get(i)
-                    .filter(|(p, _)| p == path)
-                    .map_or(f64::NAN, |(_, v)| *v)
-            })
+            .map(|m| m.get(path).copied().unwrap_or(f64::NAN))
             .collect();
-        if values.iter().any(|v| v.is_nan()) {
-            return Err(Error::usage(format!(
-                "metric {path} is missing from some runs"
-            )));
-        }
         let d = Distribution::of(&values);
         means.push((path.clone(), d.mean));
         distributions.push((path.clone(), d));
@@ -189,6 +212,16 @@ mod tests {
         assert_eq!(quantile(&v, 0.05), 1.2);
         assert!((quantile(&v, 0.95) - 4.8).abs() < 1e-12);
         assert_eq!(quantile(&[7.0], 0.95), 7.0);
+    }
+
+    #[test]
+    fn a_metric_missing_from_some_runs_is_summarised_over_the_others() {
+        let d = Distribution::of(&[4.0, f64::NAN, 2.0]);
+        assert_eq!((d.count, d.mean, d.p50), (2, 3.0, 3.0));
+        let none = Distribution::of(&[f64::NAN]);
+        assert_eq!(none.count, 0);
+        assert!(none.mean.is_nan());
+        assert_eq!(serde_json::to_value(none).unwrap()["mean"], Value::Null);
     }
 
     #[test]

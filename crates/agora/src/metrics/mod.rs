@@ -76,6 +76,118 @@ pub fn gini(values: &mut [f64]) -> f64 {
     weighted / (n as f64 * total)
 }
 
+/// The pre-shock price level: the mean of `prices[s − window .. s]` (the
+/// prices at the end of the `window` steps before the shock at step `s`),
+/// or of all prices before `s` if there are fewer. `prices[t]` is the price
+/// at the end of step `t` (`prices[0]` the initial one), so a shock applied
+/// at the start of step `s` first shows in `prices[s]`. For `s = 0` the
+/// level is `prices[0]`; 0 for an empty series.
+pub fn pre_shock_level(prices: &[f64], shock_step: u64, window: u64) -> f64 {
+    let end = usize::try_from(shock_step)
+        .unwrap_or(usize::MAX)
+        .min(prices.len());
+    let start = end.saturating_sub(usize::try_from(window).unwrap_or(usize::MAX));
+    if start == end {
+        return prices.first().copied().unwrap_or(0.0);
+    }
+    mean(&prices[start..end])
+}
+
+/// The prices from the shock on: `prices[s..]` (empty if the series ends
+/// before step `s`).
+fn after_shock(prices: &[f64], shock_step: u64) -> &[f64] {
+    let s = usize::try_from(shock_step).unwrap_or(usize::MAX);
+    prices.get(s..).unwrap_or(&[])
+}
+
+/// `|p − level| / level`; the absolute deviation if `level` is not positive
+/// (so that the result is always finite).
+fn relative_deviation(p: f64, level: f64) -> f64 {
+    if level > 0.0 {
+        (p - level).abs() / level
+    } else {
+        (p - level).abs()
+    }
+}
+
+/// Largest relative deviation of the price from its pre-shock level (see
+/// [`pre_shock_level`]) at or after the shock step: `max_{t ≥ s} |P_t −
+/// pre| / pre`. 0 if the series ends before `s`.
+pub fn max_deviation(prices: &[f64], shock_step: u64, window: u64) -> f64 {
+    let pre = pre_shock_level(prices, shock_step, window);
+    after_shock(prices, shock_step)
+        .iter()
+        .map(|&p| relative_deviation(p, pre))
+        .fold(0.0, f64::max)
+}
+
+/// Largest fall of the price below its pre-shock level at or after the
+/// shock step, as a share of that level: `max_{t ≥ s} max(0, (pre − P_t) /
+/// pre)`, in `[0, 1]` for non-negative prices. 0 if the price never falls
+/// below the level.
+pub fn shock_drawdown(prices: &[f64], shock_step: u64, window: u64) -> f64 {
+    let pre = pre_shock_level(prices, shock_step, window);
+    if pre <= 0.0 {
+        return 0.0;
+    }
+    after_shock(prices, shock_step)
+        .iter()
+        .map(|&p| (pre - p) / pre)
+        .fold(0.0, f64::max)
+}
+
+/// Steps the price takes to come back within `band` (relative, inclusive:
+/// `|P_t − pre| ≤ band·pre`) of its pre-shock level after a shock at step
+/// `s`, or `None` if it never does within the series.
+///
+/// The count runs from the shock: if the price first leaves the band at
+/// step `d ≥ s` and is first back in it at step `r > d`, the result is
+/// `r − s`. A price that never leaves the band from `s` on has recovered at
+/// once (`Some(0)`); a shock that moves the price only some steps later (a
+/// burst of buyers that builds up) is still measured from its departure.
+/// A later excursion after the first return does not count: this is the
+/// *first* recovery.
+pub fn recovery_steps(prices: &[f64], shock_step: u64, band: f64, window: u64) -> Option<u64> {
+    let pre = pre_shock_level(prices, shock_step, window);
+    let inside = |p: f64| relative_deviation(p, pre) <= band;
+    let after = after_shock(prices, shock_step);
+    let Some(departure) = after.iter().position(|&p| !inside(p)) else {
+        return Some(0);
+    };
+    after[departure..]
+        .iter()
+        .position(|&p| inside(p))
+        .map(|back| (departure + back) as u64)
+}
+
+/// Stability of a price series after a shock (see the functions of the
+/// same names).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ShockStats {
+    /// [`pre_shock_level`].
+    pub pre_shock_price: f64,
+    /// [`max_deviation`].
+    pub max_deviation: f64,
+    /// [`recovery_steps`].
+    pub recovery_steps: Option<u64>,
+    /// [`shock_drawdown`].
+    pub shock_drawdown: f64,
+}
+
+impl ShockStats {
+    /// Computes the stability statistics of `prices` after a shock at step
+    /// `shock_step`, with the pre-shock level over `window` steps and a
+    /// recovery band of relative half-width `band`.
+    pub fn of(prices: &[f64], shock_step: u64, band: f64, window: u64) -> Self {
+        ShockStats {
+            pre_shock_price: pre_shock_level(prices, shock_step, window),
+            max_deviation: max_deviation(prices, shock_step, window),
+            recovery_steps: recovery_steps(prices, shock_step, band, window),
+            shock_drawdown: shock_drawdown(prices, shock_step, window),
+        }
+    }
+}
+
 /// Summary statistics of a price series.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PriceStats {
@@ -147,6 +259,58 @@ mod tests {
         // 1,2,3,4: Σ(2i−5)x = -3-2+3+12 = 10 → 10/(4·10) = 0.25
         assert!((gini(&mut [4.0, 1.0, 3.0, 2.0]) - 0.25).abs() < 1e-15);
         assert_eq!(gini(&mut []), 0.0);
+    }
+
+    #[test]
+    fn the_pre_shock_level_is_the_mean_over_the_window_before_the_shock() {
+        let prices = [9.0, 1.0, 2.0, 3.0, 4.0, 100.0];
+        // shock at step 5: window 2 → steps 3 and 4 → (3 + 4) / 2
+        assert_eq!(pre_shock_level(&prices, 5, 2), 3.5);
+        // a window longer than the history takes all of it: (9+1+2+3+4)/5
+        assert_eq!(pre_shock_level(&prices, 5, 10), 19.0 / 5.0);
+        assert_eq!(pre_shock_level(&prices, 1, 10), 9.0);
+        assert_eq!(pre_shock_level(&prices, 0, 10), 9.0);
+        assert_eq!(pre_shock_level(&[], 3, 10), 0.0);
+    }
+
+    #[test]
+    fn recovery_is_counted_from_the_shock_to_the_first_return_into_the_band() {
+        // level 10 (steps 0..4), shock at 4; band 5% is [9.5, 10.5]
+        let prices = [10.0, 10.0, 10.0, 10.0, 6.0, 8.0, 9.4, 9.5, 12.0, 10.0];
+        assert_eq!(recovery_steps(&prices, 4, 0.05, 10), Some(3)); // step 7
+                                                                   // a wider band: 9.4 is within 10%, so back at step 6
+        assert_eq!(recovery_steps(&prices, 4, 0.1, 10), Some(2));
+        // never back within 1%? 9.5 is 5% off; 10.0 at step 9 is back
+        assert_eq!(recovery_steps(&prices, 4, 0.01, 10), Some(5));
+        // the series ends outside the band
+        assert_eq!(recovery_steps(&prices[..7], 4, 0.05, 10), None);
+        // a shock that does not move the price: recovered at once
+        assert_eq!(
+            recovery_steps(&[10.0, 10.0, 10.2, 10.0], 2, 0.05, 10),
+            Some(0)
+        );
+        // a delayed departure (step 4) and return (step 6): 6 − 2 = 4
+        let delayed = [10.0, 10.0, 10.0, 10.3, 11.0, 12.0, 10.1];
+        assert_eq!(recovery_steps(&delayed, 2, 0.05, 10), Some(4));
+    }
+
+    #[test]
+    fn deviation_and_drawdown_are_relative_to_the_pre_shock_level() {
+        let prices = [10.0, 10.0, 10.0, 10.0, 6.0, 8.0, 9.4, 9.5, 12.0, 10.0];
+        // |6 − 10| / 10 = 0.4 beats |12 − 10| / 10 = 0.2
+        assert!((max_deviation(&prices, 4, 10) - 0.4).abs() < 1e-15);
+        assert!((shock_drawdown(&prices, 4, 10) - 0.4).abs() < 1e-15);
+        // a shock upwards: deviation 0.5, no drawdown
+        let up = [2.0, 2.0, 3.0, 2.5];
+        assert_eq!(max_deviation(&up, 2, 10), 0.5);
+        assert_eq!(shock_drawdown(&up, 2, 10), 0.0);
+        // beyond the series: nothing measured
+        assert_eq!(max_deviation(&up, 9, 10), 0.0);
+        // a zero level gives absolute deviations, never NaN
+        assert_eq!(max_deviation(&[0.0, 0.5], 1, 10), 0.5);
+        let s = ShockStats::of(&prices, 4, 0.05, 2);
+        assert_eq!(s.pre_shock_price, 10.0);
+        assert_eq!(s.recovery_steps, Some(3));
     }
 
     #[test]

@@ -6,11 +6,10 @@
 //! An interrupted run therefore never leaves a file that looks complete.
 //! Numbers are written as the shortest text that reads back as the same f64.
 
-use crate::engine::{RunOutput, RunSummary};
+use crate::engine::RunOutput;
 use crate::error::{Error, Result};
 use crate::ledger::{to_units, wide_to_units};
 use crate::scenario::Scenario;
-use serde::Serialize;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,28 +27,6 @@ pub const ASSET_COLUMNS: [&str; 8] = [
 pub const AGENT_COLUMNS: [&str; 7] = [
     "run", "step", "group", "agents", "balance", "holdings", "wealth",
 ];
-
-/// The content of `summary.json`: run metadata, then the metrics.
-#[derive(Debug, Serialize)]
-pub struct SummaryFile<'a> {
-    /// Agora's version.
-    pub version: &'static str,
-    /// Where the scenario came from.
-    pub scenario: &'a str,
-    /// [`Scenario::hash`] of the scenario run.
-    pub scenario_hash: String,
-    /// Base seed.
-    pub seed: u64,
-    /// Steps run.
-    pub steps: u64,
-    /// Number of runs.
-    pub runs: u64,
-    /// Number of agents.
-    pub agents: u64,
-    /// The metrics.
-    #[serde(flatten)]
-    pub metrics: &'a RunSummary,
-}
 
 fn num(buf: &mut ryu::Buffer, x: f64) -> String {
     if x.is_finite() {
@@ -123,35 +100,92 @@ pub fn agents_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
         .map_err(|e| Error::usage(format!("writing agents.csv: {e}")))
 }
 
-/// Renders `summary.json` for a run.
-pub fn summary_json(scenario: &Scenario, out: &RunOutput) -> Result<Vec<u8>> {
-    let file = SummaryFile {
-        version: VERSION,
-        scenario: &scenario.origin,
-        scenario_hash: scenario.hash(),
-        seed: scenario.simulation.seed,
-        steps: scenario.simulation.steps,
-        runs: 1,
-        agents: scenario.agent_count(),
-        metrics: &out.summary,
-    };
-    let mut bytes = serde_json::to_vec_pretty(&file)
-        .map_err(|e| Error::usage(format!("writing summary.json: {e}")))?;
+/// Renders `summary.json` for one run or a Monte Carlo ensemble (`runs` in
+/// run order, at least one).
+///
+/// The layout is a single run's: run metadata, then `assets`, `groups` and
+/// `ledger`. For one run these are its metrics; for several, each metric's
+/// mean across runs. Beside them, `distribution.<same path>` holds each
+/// metric's `mean`, `std`, `p5`, `p50` and `p95` across runs.
+pub fn summary_json(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
+    let json_err = |e: serde_json::Error| Error::usage(format!("writing summary.json: {e}"));
+    let ensemble = crate::experiment::aggregate(runs)?;
+    // The first run's layout (names, strings), with every number replaced
+    // by its mean across runs (for one run, the mean is the value itself,
+    // which keeps whole numbers whole).
+    let mut metrics = serde_json::to_value(&runs[0].summary).map_err(json_err)?;
+    if runs.len() > 1 {
+        let means: std::collections::HashMap<&str, f64> = ensemble
+            .means
+            .iter()
+            .map(|(p, v)| (p.as_str(), *v))
+            .collect();
+        replace_numbers(&mut metrics, "", &means);
+    }
+    let mut doc = serde_json::Map::new();
+    doc.insert("version".into(), VERSION.into());
+    doc.insert("scenario".into(), scenario.origin.clone().into());
+    doc.insert("scenario_hash".into(), scenario.hash().into());
+    doc.insert("seed".into(), scenario.simulation.seed.into());
+    doc.insert("steps".into(), scenario.simulation.steps.into());
+    doc.insert("runs".into(), (runs.len() as u64).into());
+    doc.insert("agents".into(), scenario.agent_count().into());
+    if let serde_json::Value::Object(m) = metrics {
+        doc.extend(m);
+    }
+    doc.insert(
+        "distribution".into(),
+        crate::experiment::nest(&ensemble.distributions),
+    );
+    let mut bytes = serde_json::to_vec_pretty(&serde_json::Value::Object(doc)).map_err(json_err)?;
     bytes.push(b'\n');
     Ok(bytes)
+}
+
+fn replace_numbers(
+    value: &mut serde_json::Value,
+    path: &str,
+    means: &std::collections::HashMap<&str, f64>,
+) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                replace_numbers(v, &child, means);
+            }
+        }
+        // A null in the first run (no value there) takes the mean of the
+        // runs that have one; a mean over no runs is NaN, written as null.
+        serde_json::Value::Number(_) | serde_json::Value::Null => {
+            if let Some(mean) = means.get(path) {
+                *value = serde_json::Value::from(*mean);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Writes the outputs of a single run into `dir` (created if missing):
 /// `assets.csv`, `agents.csv`, `summary.json` and `scenario.toml`. Returns
 /// the paths written.
 pub fn write_run(dir: &Path, scenario: &Scenario, out: &RunOutput) -> Result<Vec<PathBuf>> {
-    let runs = std::slice::from_ref(out);
+    write_runs(dir, scenario, std::slice::from_ref(out))
+}
+
+/// Writes the outputs of a Monte Carlo ensemble (runs in run order) into
+/// `dir`: the CSV files hold every run (`run` column), `summary.json` the
+/// means and distributions across runs.
+pub fn write_runs(dir: &Path, scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<PathBuf>> {
     let scenario_text = toml::to_string(scenario.to_table())
         .map_err(|e| Error::usage(format!("writing scenario.toml: {e}")))?;
     let files = [
         ("assets.csv", assets_csv(scenario, runs)?),
         ("agents.csv", agents_csv(scenario, runs)?),
-        ("summary.json", summary_json(scenario, out)?),
+        ("summary.json", summary_json(scenario, runs)?),
         ("scenario.toml", scenario_text.into_bytes()),
     ];
     write_atomically(dir, &files)

@@ -50,6 +50,16 @@ const EXAMPLES: &[Example] = &[
         description: "noise and fundamental traders on a Bancor curve (reserve ratio 0.5)",
         toml: include_str!("../../scenarios/curve-bancor.toml"),
     },
+    Example {
+        name: "curve-optimization",
+        description: "momentum and noise traders on a linear curve whose m and b `agora optimize` tunes to minimise volatility",
+        toml: include_str!("../../scenarios/curve-optimization.toml"),
+    },
+    Example {
+        name: "whale-dump",
+        description: "whales dump half their tokens at step 50; dip buyers absorb it (stability metrics)",
+        toml: include_str!("../../scenarios/whale-dump.toml"),
+    },
 ];
 
 /// Returns every built-in example.

@@ -19,6 +19,9 @@
 //! policy = { kind = "random", asset = "TOKEN", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }
 //! ```
 //!
+//! Optional `[[events]]` (dumps, joins, leaves, parameter jumps) and a
+//! `[stability]` table add shocks and the metrics of recovery from them.
+//!
 //! The README lists every field. Reading is strict: an unknown key, a missing
 //! field, a value of the wrong type or out of range is an
 //! [`Error`] naming the file, the dotted field path (e.g.
@@ -59,6 +62,10 @@ pub struct Scenario {
     pub assets: Vec<AssetSpec>,
     /// The agent groups, in file order; agents are numbered group by group.
     pub groups: Vec<GroupSpec>,
+    /// Scheduled events (`[[events]]`), in file order.
+    pub events: Vec<EventSpec>,
+    /// How stability after the first shock is measured (`[stability]`).
+    pub stability: StabilitySpec,
     source: toml::Table,
     registry: PolicyRegistry,
 }
@@ -132,6 +139,88 @@ pub enum Change {
         /// The final value.
         value: f64,
     },
+}
+
+/// One `[[events]]` entry: something the engine does to the economy at the
+/// start of a step (in the external phase).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSpec {
+    /// The step at whose start the event happens (≥ 1).
+    pub at: u64,
+    /// What happens.
+    pub kind: EventKind,
+}
+
+/// What a scheduled event does.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// `dump`: every agent of the group sells `floor(share × holdings)` of
+    /// the asset to its curve, one by one in a seeded order (a whale dump).
+    Dump {
+        /// Index of the group.
+        group: usize,
+        /// Index of the asset.
+        asset: usize,
+        /// Share of each agent's holdings sold, in `[0, 1]`.
+        share: f64,
+    },
+    /// `join`: the group's agents hold (decide nothing) before this step and
+    /// act from it on.
+    Join {
+        /// Index of the group.
+        group: usize,
+    },
+    /// `leave`: the group's agents stop acting from this step on; with
+    /// `sell_all`, they first sell all their holdings of every asset.
+    Leave {
+        /// Index of the group.
+        group: usize,
+        /// Sell every holding at this step (a dump of share 1 of each asset).
+        sell_all: bool,
+    },
+    /// `parameter`: a pricing parameter jumps to `value`, exactly like a
+    /// schedule step change (a raised curve's reserve is topped up).
+    Parameter {
+        /// Index of the asset.
+        asset: usize,
+        /// The parameter, as named in the `pricing` table.
+        param: String,
+        /// The new value.
+        value: f64,
+    },
+}
+
+impl EventKind {
+    /// The kind's name as written in a scenario.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Dump { .. } => "dump",
+            EventKind::Join { .. } => "join",
+            EventKind::Leave { .. } => "leave",
+            EventKind::Parameter { .. } => "parameter",
+        }
+    }
+}
+
+/// The `[stability]` table: how recovery from the first shock is measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StabilitySpec {
+    /// Relative half-width of the band around the pre-shock price within
+    /// which the price counts as recovered (default 0.05).
+    pub band: f64,
+    /// Number of steps before the shock whose mean price is the pre-shock
+    /// level (default 10; fewer if the shock comes earlier).
+    pub window: u64,
+}
+
+impl Default for StabilitySpec {
+    fn default() -> Self {
+        StabilitySpec {
+            band: 0.05,
+            window: 10,
+        }
+    }
 }
 
 /// One `[[agents]]` entry: a group of agents sharing a policy.
@@ -396,6 +485,12 @@ impl Scenario {
     pub fn asset_index(&self, name: &str) -> Option<usize> {
         self.assets.iter().position(|a| a.name == name)
     }
+
+    /// The step of the shock that stability is measured from: the earliest
+    /// event's `at`, or `None` without events.
+    pub fn shock_step(&self) -> Option<u64> {
+        self.events.iter().map(|e| e.at).min()
+    }
 }
 
 fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result<Scenario> {
@@ -442,6 +537,30 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         f.finish()?;
         groups.push(group);
     }
+
+    let stability = match root.opt_table("stability")? {
+        None => StabilitySpec::default(),
+        Some(mut s) => {
+            let default = StabilitySpec::default();
+            let spec = StabilitySpec {
+                band: s.number_or("band", Range::NonNegative, default.band)?,
+                window: s
+                    .opt_whole("window", 1, 1_000_000_000)?
+                    .unwrap_or(default.window),
+            };
+            s.finish()?;
+            spec
+        }
+    };
+    let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+    let mut events = Vec::new();
+    for (i, mut e) in root.tables("events", None)?.into_iter().enumerate() {
+        let raw = raw_entry(table, "events", i);
+        let event = parse_event(&mut e, raw, &names, &group_names, &assets, &events)?;
+        e.finish()?;
+        events.push(event);
+    }
+    check_parameter_sequence(&root, &assets, &events)?;
     root.finish()?;
 
     Ok(Scenario {
@@ -449,9 +568,184 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         simulation,
         assets,
         groups,
+        events,
+        stability,
         source: toml::Table::new(),
         registry: PolicyRegistry::new(),
     })
+}
+
+/// Entry `i` of the array of tables `key` (or the single table written in
+/// its place), for the fields [`Fields`] has no getter for (booleans).
+fn raw_entry<'t>(table: &'t toml::Table, key: &str, i: usize) -> Option<&'t toml::Table> {
+    match table.get(key)? {
+        toml::Value::Table(t) if i == 0 => Some(t),
+        toml::Value::Array(items) => items.get(i)?.as_table(),
+        _ => None,
+    }
+}
+
+/// Reads the name of a group and returns its index in `groups`.
+fn parse_group_ref(e: &mut Fields<'_>, groups: &[String]) -> Result<usize> {
+    let name = e.string("group")?;
+    groups.iter().position(|g| g == name).ok_or_else(|| {
+        e.error(
+            "group",
+            format!(
+                "unknown group {name:?}; expected one of the scenario's groups: {}",
+                groups.join(", ")
+            ),
+        )
+    })
+}
+
+/// Reads one `[[events]]` entry; `earlier` are the entries before it.
+fn parse_event(
+    e: &mut Fields<'_>,
+    raw: Option<&toml::Table>,
+    asset_names: &[String],
+    group_names: &[String],
+    assets: &[AssetSpec],
+    earlier: &[EventSpec],
+) -> Result<EventSpec> {
+    let kind = e.choice("kind", &["dump", "join", "leave", "parameter"])?;
+    let at = e.whole("at", 1, u64::MAX)?;
+    let kind = match kind {
+        "dump" => EventKind::Dump {
+            group: parse_group_ref(e, group_names)?,
+            asset: e.asset("asset", asset_names)?,
+            share: e.number("share", Range::Unit)?,
+        },
+        "join" | "leave" => {
+            let group = parse_group_ref(e, group_names)?;
+            let joining = kind == "join";
+            for (k, other) in earlier.iter().enumerate() {
+                let (g, other_joins) = match other.kind {
+                    EventKind::Join { group } => (group, true),
+                    EventKind::Leave { group, .. } => (group, false),
+                    _ => continue,
+                };
+                if g != group {
+                    continue;
+                }
+                let name = &group_names[group];
+                if other_joins == joining {
+                    return Err(e.error(
+                        "group",
+                        format!("group {name:?} already has a {kind} event (events[{k}]); expected at most one per group"),
+                    ));
+                }
+                let (join_at, leave_at) = if joining {
+                    (at, other.at)
+                } else {
+                    (other.at, at)
+                };
+                if leave_at <= join_at {
+                    return Err(e.error(
+                        "at",
+                        format!(
+                            "group {name:?} joins at step {join_at} and leaves at step {leave_at}; expected it to leave after it joins"
+                        ),
+                    ));
+                }
+            }
+            if joining {
+                EventKind::Join { group }
+            } else {
+                let sell_all = match raw.and_then(|t| t.get("sell_all")) {
+                    None => false,
+                    Some(toml::Value::Boolean(b)) => *b,
+                    Some(other) => {
+                        return Err(e.error(
+                            "sell_all",
+                            format!("expected true or false, found {}", describe(other)),
+                        ))
+                    }
+                };
+                e.has("sell_all");
+                EventKind::Leave { group, sell_all }
+            }
+        }
+        _ => {
+            let asset = e.asset("asset", asset_names)?;
+            let param = e.string("param")?;
+            let PricingSpec::BondingCurve { curve, .. } = &assets[asset].pricing;
+            if curve.param(param).is_none() {
+                return Err(e.error(
+                    "param",
+                    format!(
+                        "unknown parameter {param:?} of the {} curve; expected one of: {}",
+                        curve.kind_name(),
+                        curve.param_names().join(", ")
+                    ),
+                ));
+            }
+            let value = e.number("value", Range::Any)?;
+            let mut probe = curve.clone();
+            if let Err(err) = probe.set_param(param, value) {
+                return Err(e.error("value", err.to_string()));
+            }
+            EventKind::Parameter {
+                asset,
+                param: param.to_string(),
+                value,
+            }
+        }
+    };
+    Ok(EventSpec { at, kind })
+}
+
+/// Checks that every curve stays valid as its schedule and the `parameter`
+/// events apply together in step order (at the same step, the schedule
+/// first, then the events in file order, as the engine applies them).
+fn check_parameter_sequence(
+    root: &Fields<'_>,
+    assets: &[AssetSpec],
+    events: &[EventSpec],
+) -> Result<()> {
+    for (j, asset) in assets.iter().enumerate() {
+        // (step, 0 for the schedule or 1 for an event, index, param, value)
+        let mut changes: Vec<(u64, u8, usize, &str, f64)> = Vec::new();
+        for (i, c) in asset.schedule.iter().enumerate() {
+            let (step, value) = match c.change {
+                Change::Step { at, value } => (at, value),
+                Change::Ramp { to, value, .. } => (to, value),
+            };
+            changes.push((step, 0, i, &c.param, value));
+        }
+        for (i, e) in events.iter().enumerate() {
+            if let EventKind::Parameter {
+                asset,
+                param,
+                value,
+            } = &e.kind
+            {
+                if *asset == j {
+                    changes.push((e.at, 1, i, param, *value));
+                }
+            }
+        }
+        if !changes.iter().any(|c| c.1 == 1) {
+            continue;
+        }
+        changes.sort_by_key(|c| (c.0, c.1, c.2));
+        let PricingSpec::BondingCurve { curve, .. } = &asset.pricing;
+        let mut probe = curve.clone();
+        for (step, source, i, param, value) in changes {
+            if let Err(err) = probe.set_param(param, value) {
+                let path = if source == 0 {
+                    format!("assets.{}.schedule[{i}]", asset.name)
+                } else {
+                    format!("events[{i}]")
+                };
+                return Err(root.error(
+                    &path,
+                    format!("at step {step}, after the earlier changes and events: {err}"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_name(f: &mut Fields<'_>, key: &'static str) -> Result<String> {

@@ -1,0 +1,200 @@
+//! `agora optimize`: search parameter ranges for the values that minimise
+//! (or maximise) a summary metric; every evaluation in `DIR/optimize.csv`,
+//! the best scenario in `DIR/best.toml`.
+
+use agora::experiment::optimize::{optimize, Method, Optimization, ParamRange};
+use agora::scenario::example;
+use agora::Scenario;
+use clap::{Args, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The searches `--method` takes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    /// argmin's Nelder-Mead simplex, from the scenario's own values.
+    NelderMead,
+    /// argmin's particle swarm, seeded from the scenario's seed.
+    ParticleSwarm,
+    /// An evenly spaced grid with about BUDGET points.
+    Grid,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::NelderMead => Method::NelderMead,
+            MethodArg::ParticleSwarm => Method::ParticleSwarm,
+            MethodArg::Grid => Method::Grid,
+        }
+    }
+}
+
+/// Arguments of `agora optimize`.
+#[derive(Debug, Args)]
+pub struct OptimizeArgs {
+    /// The scenario file (TOML).
+    #[arg(required_unless_present = "example", conflicts_with = "example")]
+    scenario: Option<PathBuf>,
+    /// Optimise a built-in example instead of a file.
+    #[arg(long, value_name = "NAME")]
+    example: Option<String>,
+    /// A parameter and its range, e.g. `assets.TOKEN.pricing.m=0.0005..0.002` (repeat for more).
+    #[arg(long = "param", value_name = "PATH=LO..HI", required = true)]
+    params: Vec<String>,
+    /// The summary metric to optimise, e.g. `assets.TOKEN.log_return_volatility`.
+    #[arg(long, value_name = "METRIC")]
+    objective: String,
+    /// Maximise the objective (default: minimise).
+    #[arg(long)]
+    maximize: bool,
+    /// The search.
+    #[arg(long, value_enum, default_value = "nelder-mead")]
+    method: MethodArg,
+    /// Most evaluations in all, the baseline (the scenario's own values) included.
+    #[arg(long, value_name = "N")]
+    budget: usize,
+    /// Monte Carlo runs per evaluation (overrides `runs` in the scenario); every
+    /// candidate runs the same seeds.
+    #[arg(long, value_name = "R")]
+    runs: Option<u64>,
+    /// Directory for optimize.csv and best.toml (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Override the scenario's number of steps.
+    #[arg(long, value_name = "T")]
+    steps: Option<u64>,
+    /// Worker threads (default: RAYON_NUM_THREADS, else all cores). Results do not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+    /// Also write plots and a self-contained report.html into the output directory.
+    #[arg(long)]
+    report: bool,
+}
+
+/// Runs `agora optimize`.
+pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
+    let mut scenario: Scenario = match (&args.scenario, &args.example) {
+        (Some(path), _) => Scenario::from_path(path)?,
+        (None, Some(name)) => example(name)?,
+        (None, None) => unreachable!("clap requires a scenario or --example"),
+    };
+    if let Some(seed) = args.seed {
+        scenario.set_seed(seed)?;
+    }
+    if let Some(steps) = args.steps {
+        scenario.set_steps(steps)?;
+    }
+    if let Some(runs) = args.runs {
+        scenario.set_runs(runs)?;
+    }
+    let params = args
+        .params
+        .iter()
+        .map(|s| s.parse::<ParamRange>())
+        .collect::<agora::Result<Vec<_>>>()?;
+
+    let bar = crate::counting_bar(args.budget as u64, args.quiet, "evaluation");
+    let pool = crate::thread_pool(args.threads)?;
+    let started = Instant::now();
+    let found = pool.install(|| {
+        optimize(
+            &scenario,
+            &params,
+            &args.objective,
+            args.maximize,
+            args.method.into(),
+            args.budget,
+            &|done| bar.set_position(done as u64),
+        )
+    })?;
+    bar.finish_and_clear();
+    let best = found.best_scenario(&scenario)?;
+    let best_toml = toml::to_string(best.to_table())?;
+    let written = agora::output::write_atomically(
+        &args.out,
+        &[
+            ("optimize.csv", found.to_csv()?),
+            ("best.toml", best_toml.into_bytes()),
+        ],
+    )?;
+    if !args.quiet {
+        crate::quiet_pipe(print_result(&scenario, &found, started.elapsed(), &written))?;
+    }
+    if args.report {
+        crate::report::write_after(&args.out, args.quiet)?;
+    }
+    Ok(())
+}
+
+fn values(found: &Optimization, values: &[f64]) -> String {
+    found
+        .params
+        .iter()
+        .zip(values)
+        .map(|(p, v)| format!("{} = {v}", p.path))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_result(
+    scenario: &Scenario,
+    found: &Optimization,
+    elapsed: Duration,
+    written: &[PathBuf],
+) -> std::io::Result<()> {
+    let mut w = std::io::stdout().lock();
+    writeln!(
+        w,
+        "{}: {} {} {} by {}: {} evaluations x {} runs, seed {}, in {:.3} s",
+        scenario.origin,
+        if found.maximize {
+            "maximise"
+        } else {
+            "minimise"
+        },
+        found.objective,
+        if found.params.len() == 1 {
+            "over 1 parameter"
+        } else {
+            "over parameters"
+        },
+        found.method,
+        found.evaluations.len(),
+        scenario.simulation.runs,
+        scenario.simulation.seed,
+        elapsed.as_secs_f64(),
+    )?;
+    let baseline = found.baseline();
+    let best = found.best();
+    writeln!(
+        w,
+        "  baseline: {} ({})",
+        baseline.objective,
+        values(found, &baseline.values)
+    )?;
+    writeln!(
+        w,
+        "  best:     {} ({}), evaluation {}",
+        best.objective,
+        values(found, &best.values),
+        found.best
+    )?;
+    writeln!(
+        w,
+        "  improvement: {:+} ({:+.2}%)",
+        found.improvement(),
+        100.0 * found.relative_improvement()
+    )?;
+    for path in written {
+        writeln!(w, "  wrote {}", path.display())?;
+    }
+    Ok(())
+}

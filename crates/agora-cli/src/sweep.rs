@@ -1,0 +1,120 @@
+//! `agora sweep`: a grid of parameter values, each point a Monte Carlo
+//! ensemble; one row of metric means per point in `DIR/sweep.csv`.
+
+use agora::experiment::sweep::{parse_axis, sweep, sweep_csv, Grid};
+use agora::scenario::example;
+use agora::Scenario;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `agora sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The scenario file (TOML).
+    #[arg(required_unless_present = "example", conflicts_with = "example")]
+    scenario: Option<PathBuf>,
+    /// Sweep a built-in example instead of a file.
+    #[arg(long, value_name = "NAME")]
+    example: Option<String>,
+    /// A parameter and its values, e.g. `assets.TOKEN.pricing.m=0.001,0.002`
+    /// (repeat for a grid; the first varies slowest).
+    #[arg(long = "set", value_name = "PATH=V1,V2,...", required = true)]
+    set: Vec<String>,
+    /// Pair the lists element by element instead of taking their product.
+    #[arg(long)]
+    zip: bool,
+    /// Monte Carlo runs per grid point (overrides `runs` in the scenario).
+    #[arg(long, value_name = "R")]
+    runs: Option<u64>,
+    /// Run only the i-th of n near-equal parts of the grid (for array jobs).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Directory for sweep.csv (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Override the scenario's number of steps.
+    #[arg(long, value_name = "T")]
+    steps: Option<u64>,
+    /// Worker threads (default: RAYON_NUM_THREADS, else all cores). Results do not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+    /// Also write plots and a self-contained report.html into the output directory.
+    #[arg(long)]
+    report: bool,
+}
+
+fn parse_shard(text: &str) -> agora::Result<(usize, usize)> {
+    let bad = || agora::Error::usage(format!("--shard {text:?}: expected I/N, e.g. 2/8"));
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    Ok((
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    ))
+}
+
+/// Runs `agora sweep`.
+pub fn run(args: SweepArgs) -> anyhow::Result<()> {
+    let mut scenario: Scenario = match (&args.scenario, &args.example) {
+        (Some(path), _) => Scenario::from_path(path)?,
+        (None, Some(name)) => example(name)?,
+        (None, None) => unreachable!("clap requires a scenario or --example"),
+    };
+    if let Some(seed) = args.seed {
+        scenario.set_seed(seed)?;
+    }
+    if let Some(steps) = args.steps {
+        scenario.set_steps(steps)?;
+    }
+    if let Some(runs) = args.runs {
+        scenario.set_runs(runs)?;
+    }
+    let axes = args
+        .set
+        .iter()
+        .map(|s| parse_axis(s))
+        .collect::<agora::Result<Vec<_>>>()?;
+    let mut grid = if args.zip {
+        Grid::zip(&axes)?
+    } else {
+        Grid::cartesian(&axes)?
+    };
+    if let Some(shard) = &args.shard {
+        let (i, n) = parse_shard(shard)?;
+        grid = grid.shard(i, n)?;
+    }
+    // Every point is validated before anything runs.
+    agora::experiment::sweep::scenarios(&scenario, &grid)?;
+
+    let total = grid.points.len() as u64 * scenario.simulation.runs;
+    let bar = crate::counting_bar(total, args.quiet, "run");
+    let pool = crate::thread_pool(args.threads)?;
+    let started = Instant::now();
+    let table = pool.install(|| sweep(&scenario, &grid, &|| bar.inc(1)))?;
+    bar.finish_and_clear();
+    let written = agora::output::write_atomically(&args.out, &[("sweep.csv", sweep_csv(&table)?)])?;
+    if !args.quiet {
+        let mut w = std::io::stdout().lock();
+        let printed = writeln!(
+            w,
+            "{}: {} grid points x {} runs in {:.3} s\n  wrote {}",
+            scenario.origin,
+            grid.points.len(),
+            scenario.simulation.runs,
+            started.elapsed().as_secs_f64(),
+            written[0].display()
+        );
+        crate::quiet_pipe(printed)?;
+    }
+    if args.report {
+        crate::report::write_after(&args.out, args.quiet)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,358 @@
+//! Parquet output for Agora: `assets.parquet`, `agents.parquet` and sweep
+//! tables, beside the CSV files of [`agora::output`].
+//!
+//! The tables are the CSV tables with types: the same columns in the same
+//! order and the same values, so that a script can switch from
+//! `pd.read_csv("assets.csv")` to `pd.read_parquet("assets.parquet")` and get
+//! the same frame. Counts (`run`, `step`, `agents`, `trades`) are `Int64`,
+//! names (`asset`, `group`) are `Utf8`, prices and amounts are `Float64` in
+//! units (converted from base units exactly as the CSV writer does, so every
+//! number is bit-identical to the one the CSV text reads back as). A number
+//! that the CSV leaves empty (one that is not finite) is null.
+//!
+//! Pages are Snappy-compressed: it is the codec every common reader
+//! (pandas/pyarrow, polars, DuckDB, Spark) reads, and it is pure Rust here.
+//! Parquet lives in this crate rather than in `agora` because it is by far
+//! the heaviest dependency of the workspace.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut scenario = agora::scenario::example("curve-linear")?;
+//! scenario.set_steps(3)?;
+//! let out = agora::Simulation::new(&scenario, 0)?.run()?;
+//! let bytes = agora_parquet::assets_parquet(&scenario, std::slice::from_ref(&out))?;
+//! assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+//! # Ok(())
+//! # }
+//! ```
+
+use agora::ledger::{to_units, wide_to_units};
+use agora::output::{write_atomically, AGENT_COLUMNS, ASSET_COLUMNS};
+use agora::{RunOutput, Scenario};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// File name of the asset table.
+pub const ASSETS_FILE: &str = "assets.parquet";
+
+/// File name of the group table.
+pub const AGENTS_FILE: &str = "agents.parquet";
+
+/// File name of a sweep table.
+pub const SWEEP_FILE: &str = "sweep.parquet";
+
+/// The error of every function of this crate.
+#[derive(Debug)]
+pub struct Error(Box<ErrorKind>);
+
+/// What went wrong.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The Parquet encoder failed (a bug, or out of memory).
+    Encode {
+        /// The table being written, e.g. `assets.parquet`.
+        table: String,
+        /// The encoder's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The data does not fit the table: a row of the wrong length, a
+    /// duplicated column name, a count too large for `Int64`.
+    Table {
+        /// The table being written, e.g. `sweep.parquet`.
+        table: String,
+        /// What is wrong and what is expected.
+        message: String,
+    },
+    /// Writing the files failed (see [`agora::Error`]).
+    Agora(agora::Error),
+}
+
+impl Error {
+    /// Returns what went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0
+    }
+
+    fn encode(table: &str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error(Box::new(ErrorKind::Encode {
+            table: table.to_string(),
+            source: Box::new(source),
+        }))
+    }
+
+    fn table(table: &str, message: impl Into<String>) -> Self {
+        Error(Box::new(ErrorKind::Table {
+            table: table.to_string(),
+            message: message.into(),
+        }))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.0 {
+            ErrorKind::Encode { table, source } => write!(f, "writing {table}: {source}"),
+            ErrorKind::Table { table, message } => write!(f, "writing {table}: {message}"),
+            ErrorKind::Agora(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.0 {
+            ErrorKind::Encode { source, .. } => Some(&**source),
+            ErrorKind::Table { .. } => None,
+            ErrorKind::Agora(e) => e.source(),
+        }
+    }
+}
+
+impl From<agora::Error> for Error {
+    fn from(e: agora::Error) -> Self {
+        Error(Box::new(ErrorKind::Agora(e)))
+    }
+}
+
+/// The writer settings of every table: Snappy pages, dictionary-encoded
+/// names, the Arrow schema embedded (so readers get the exact types back).
+fn properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build()
+}
+
+/// Encodes `batches` (each matching `schema`) as one Parquet file. No
+/// batches gives a valid file with the schema and no rows.
+fn encode(
+    table: &str,
+    schema: SchemaRef,
+    batches: impl IntoIterator<Item = Result<Vec<ArrayRef>, Error>>,
+) -> Result<Vec<u8>, Error> {
+    let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(properties()))
+        .map_err(|e| Error::encode(table, e))?;
+    for columns in batches {
+        let batch =
+            RecordBatch::try_new(schema.clone(), columns?).map_err(|e| Error::encode(table, e))?;
+        writer.write(&batch).map_err(|e| Error::encode(table, e))?;
+    }
+    writer.into_inner().map_err(|e| Error::encode(table, e))
+}
+
+/// Returns a count as `Int64`, which pandas, polars and DuckDB all read as
+/// their plain integer type (pandas reads the CSV's counts as `int64` too).
+fn count(table: &str, column: &str, x: u64) -> Result<i64, Error> {
+    i64::try_from(x).map_err(|_| {
+        Error::table(
+            table,
+            format!("{column} = {x} does not fit a signed 64-bit integer"),
+        )
+    })
+}
+
+/// Returns `x`, or null where the CSV writes an empty cell.
+fn number(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+fn field(name: &str, data_type: DataType) -> Field {
+    // Numbers may be null (not finite); counts and names never are.
+    let nullable = data_type == DataType::Float64;
+    Field::new(name, data_type, nullable)
+}
+
+/// Returns the schema of `assets.parquet`: the columns of `assets.csv`
+/// ([`ASSET_COLUMNS`]) with their types.
+pub fn assets_schema() -> SchemaRef {
+    use DataType::{Float64, Int64, Utf8};
+    let types = [
+        Int64, Int64, Utf8, Float64, Float64, Float64, Float64, Int64,
+    ];
+    Arc::new(Schema::new(
+        ASSET_COLUMNS
+            .iter()
+            .zip(types)
+            .map(|(name, t)| field(name, t))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Returns the schema of `agents.parquet` for `scenario`: the columns of
+/// `agents.csv` ([`AGENT_COLUMNS`], then with more than one asset one
+/// `holdings_<ASSET>` column per asset) with their types.
+pub fn agents_schema(scenario: &Scenario) -> SchemaRef {
+    use DataType::{Float64, Int64, Utf8};
+    let types = [Int64, Int64, Utf8, Int64, Float64, Float64, Float64];
+    let mut fields: Vec<Field> = AGENT_COLUMNS
+        .iter()
+        .zip(types)
+        .map(|(name, t)| field(name, t))
+        .collect();
+    if scenario.assets.len() > 1 {
+        fields.extend(
+            scenario
+                .assets
+                .iter()
+                .map(|a| field(&format!("holdings_{}", a.name), Float64)),
+        );
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// Renders `assets.parquet` for `runs`: the rows and values of
+/// [`agora::output::assets_csv`], typed (see [`assets_schema`]).
+pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>, Error> {
+    let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
+        let rows = &out.records.assets;
+        let run = count(ASSETS_FILE, "run", out.run)?;
+        let steps = rows
+            .iter()
+            .map(|r| count(ASSETS_FILE, "step", r.step))
+            .collect::<Result<Vec<_>, _>>()?;
+        let trades = rows
+            .iter()
+            .map(|r| count(ASSETS_FILE, "trades", r.trades))
+            .collect::<Result<Vec<_>, _>>()?;
+        let units = |f: fn(&agora::engine::AssetRecord) -> u64| -> ArrayRef {
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| number(to_units(f(r)))),
+            ))
+        };
+        Ok(vec![
+            Arc::new(Int64Array::from(vec![run; rows.len()])),
+            Arc::new(Int64Array::from(steps)),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter()
+                    .map(|r| scenario.assets[r.asset as usize].name.as_str()),
+            )),
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| number(r.price)),
+            )),
+            units(|r| r.supply),
+            units(|r| r.reserve),
+            units(|r| r.volume),
+            Arc::new(Int64Array::from(trades)),
+        ])
+    });
+    encode(ASSETS_FILE, assets_schema(), batches)
+}
+
+/// Renders `agents.parquet` (group totals) for `runs`: the rows and values
+/// of [`agora::output::agents_csv`], typed (see [`agents_schema`]).
+pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>, Error> {
+    let per_asset = scenario.assets.len() > 1;
+    let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
+        let rows = &out.records.groups;
+        let run = count(AGENTS_FILE, "run", out.run)?;
+        let steps = rows
+            .iter()
+            .map(|r| count(AGENTS_FILE, "step", r.step))
+            .collect::<Result<Vec<_>, _>>()?;
+        let agents: Vec<i64> = rows
+            .iter()
+            .map(|r| i64::from(scenario.groups[r.group as usize].count))
+            .collect();
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![run; rows.len()])),
+            Arc::new(Int64Array::from(steps)),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter()
+                    .map(|r| scenario.groups[r.group as usize].name.as_str()),
+            )),
+            Arc::new(Int64Array::from(agents)),
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| number(wide_to_units(r.balance))),
+            )),
+            Arc::new(Float64Array::from_iter(rows.iter().map(|r| {
+                let total: u128 = r.holdings.iter().sum();
+                number(wide_to_units(total))
+            }))),
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| number(r.wealth)),
+            )),
+        ];
+        if per_asset {
+            for asset in 0..scenario.assets.len() {
+                columns.push(Arc::new(Float64Array::from_iter(
+                    rows.iter()
+                        .map(|r| number(wide_to_units(r.holdings[asset]))),
+                )));
+            }
+        }
+        Ok(columns)
+    });
+    encode(AGENTS_FILE, agents_schema(scenario), batches)
+}
+
+/// Renders a table of numbers with the given column names, e.g. a sweep's
+/// `sweep.parquet` (one column per varied parameter, then one per metric):
+/// every column `Float64`, non-finite numbers null, rows in order.
+///
+/// Every row must have one number per column, and the names must be
+/// distinct (polars and DuckDB refuse duplicated names).
+pub fn table_parquet(columns: &[String], rows: &[Vec<f64>]) -> Result<Vec<u8>, Error> {
+    if columns.is_empty() {
+        return Err(Error::table(
+            SWEEP_FILE,
+            "a table needs at least one column",
+        ));
+    }
+    let mut seen = HashSet::new();
+    if let Some(dup) = columns.iter().find(|c| !seen.insert(c.as_str())) {
+        return Err(Error::table(
+            SWEEP_FILE,
+            format!("column {dup:?} appears twice; column names must be distinct"),
+        ));
+    }
+    if let Some((i, row)) = rows
+        .iter()
+        .enumerate()
+        .find(|(_, row)| row.len() != columns.len())
+    {
+        return Err(Error::table(
+            SWEEP_FILE,
+            format!(
+                "row {i} has {} numbers, expected one per column ({})",
+                row.len(),
+                columns.len()
+            ),
+        ));
+    }
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| field(c, DataType::Float64))
+            .collect::<Vec<_>>(),
+    ));
+    let arrays: Vec<ArrayRef> = (0..columns.len())
+        .map(|j| -> ArrayRef {
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|row| number(row[j])),
+            ))
+        })
+        .collect();
+    encode(SWEEP_FILE, schema, [Ok(arrays)])
+}
+
+/// Writes `assets.parquet` and `agents.parquet` for `runs` into `dir`
+/// (created if missing), all or nothing, as [`write_atomically`] does.
+/// Returns the paths written.
+pub fn write_parquet(
+    dir: &Path,
+    scenario: &Scenario,
+    runs: &[RunOutput],
+) -> Result<Vec<PathBuf>, Error> {
+    let files = [
+        (ASSETS_FILE, assets_parquet(scenario, runs)?),
+        (AGENTS_FILE, agents_parquet(scenario, runs)?),
+    ];
+    Ok(write_atomically(dir, &files)?)
+}

@@ -1,0 +1,615 @@
+//! Plots and a self-contained HTML report of an Agora results directory.
+//!
+//! [`write_report`] reads what `agora run` (and `agora sweep`, `agora
+//! optimize`) wrote into a directory and renders it: it never runs a
+//! simulation, so it works on any results directory, however old.
+//!
+//! Inputs, found by column name so that extra columns do no harm:
+//! - `assets.csv` (`run,step,asset,price,supply,…`), `agents.csv`
+//!   (`run,step,group,agents,…,wealth`), `summary.json` and
+//!   `scenario.toml`: the results of a run or a Monte Carlo ensemble;
+//! - `sweep.csv` (one column per varied parameter path, then metric
+//!   columns named by summary path) and `optimize.csv` (`evaluation`, the
+//!   parameters, `objective`), each optional.
+//!
+//! Outputs: `plots/NAME.png` and `plots/NAME.svg` for every plot, and
+//! `report.html`, which needs no network access to open (inline CSS, no
+//! scripts, images by relative path). Every file is written under a
+//! temporary name and renamed into place.
+//!
+//! ```no_run
+//! let html = agora_report::write_report(std::path::Path::new("out/token-economy"))?;
+//! println!("{}", html.display());
+//! # Ok::<(), agora_report::ReportError>(())
+//! ```
+
+mod data;
+mod error;
+mod html;
+mod plot;
+
+pub use error::ReportError;
+
+use data::{Csv, Trajectories};
+use plot::{Band, Figure, HeatMap, Panel, Series};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The name of the report file written into the results directory.
+pub const REPORT_FILE: &str = "report.html";
+
+/// The folder, inside the results directory, that holds the plots.
+pub const PLOTS_DIR: &str = "plots";
+
+const ASSETS_EXPECTED: &str = "columns run,step,asset,price,supply as written by `agora run`";
+const AGENTS_EXPECTED: &str = "columns run,step,group,wealth as written by `agora run`";
+
+/// The results of a run or an ensemble, as read from the directory.
+struct RunData {
+    summary: Value,
+    /// Values: price, supply.
+    assets: Trajectories,
+    /// Values: wealth, then agents when the column is present.
+    agents: Trajectories,
+    has_agent_count: bool,
+}
+
+/// A plot written, for the report.
+struct PlotEntry {
+    /// File stem inside `plots/`.
+    name: String,
+    /// Caption.
+    title: String,
+}
+
+/// The plots of one section of the report.
+#[derive(Default)]
+struct Plots {
+    run: Vec<PlotEntry>,
+    ensemble: Vec<PlotEntry>,
+    sweep: Vec<PlotEntry>,
+    optimize: Vec<PlotEntry>,
+    /// Why the sweep has no plots, when it has none.
+    sweep_note: Option<String>,
+}
+
+/// Writes the plots of the results in `dir` (as PNG and SVG, in
+/// `dir/plots/`) and a self-contained `dir/report.html`, and returns the
+/// path of the report.
+///
+/// The run's files (`summary.json`, `assets.csv`, `agents.csv`,
+/// `scenario.toml`) are required unless the directory holds only a sweep
+/// or an optimisation (`sweep.csv`, `optimize.csv`). A missing or malformed
+/// file is an error naming it.
+pub fn write_report(dir: &Path) -> Result<PathBuf, ReportError> {
+    if !dir.is_dir() {
+        return Err(ReportError::Missing {
+            path: dir.to_path_buf(),
+            what: "the results directory written by `agora run`",
+        });
+    }
+    let sweep_path = dir.join("sweep.csv");
+    let optimize_path = dir.join("optimize.csv");
+    let has_sweep = sweep_path.is_file();
+    let has_optimize = optimize_path.is_file();
+    let run_files = ["summary.json", "assets.csv", "agents.csv"];
+    let has_run = run_files.iter().any(|f| dir.join(f).exists()) || !(has_sweep || has_optimize);
+
+    let run = if has_run { Some(load_run(dir)?) } else { None };
+    let scenario_path = dir.join("scenario.toml");
+    let scenario = if scenario_path.exists() || has_run {
+        let path = require(
+            &scenario_path,
+            "the scenario as run, written by `agora run`",
+        )?;
+        Some(data::read_text(&path)?)
+    } else {
+        None
+    };
+    let sweep = has_sweep.then(|| Csv::read(&sweep_path)).transpose()?;
+    let optimize = has_optimize
+        .then(|| Csv::read(&optimize_path))
+        .transpose()?;
+    if let Some(opt) = &optimize {
+        opt.column(
+            "objective",
+            "columns evaluation, the parameters by path, objective",
+        )?;
+    }
+
+    plot::register_font().map_err(|message| ReportError::Plot {
+        path: dir.join(PLOTS_DIR),
+        message,
+    })?;
+    let plots_dir = dir.join(PLOTS_DIR);
+    std::fs::create_dir_all(&plots_dir)
+        .map_err(|e| ReportError::io(&plots_dir, "creating the plots directory", e))?;
+    let mut names = HashSet::new();
+    let mut plots = Plots::default();
+    let mut emit =
+        |stem: String, title: String, figure: Figure| -> Result<PlotEntry, ReportError> {
+            let name = unique_name(&mut names, &stem);
+            plot::render(&plots_dir, &name, &figure)?;
+            Ok(PlotEntry { name, title })
+        };
+
+    if let Some(run) = &run {
+        for (stem, title, figure) in run_figures(run) {
+            plots.run.push(emit(stem, title, figure)?);
+        }
+        for (stem, title, figure) in fan_figures(run) {
+            plots.ensemble.push(emit(stem, title, figure)?);
+        }
+    }
+    let metric_paths: HashSet<String> = run
+        .as_ref()
+        .map(|r| {
+            let mut out = Vec::new();
+            data::flatten("", &r.summary, &mut out);
+            out.into_iter().map(|(p, _)| p).collect()
+        })
+        .unwrap_or_default();
+    if let Some(sweep) = &sweep {
+        match sweep_figures(sweep, &metric_paths) {
+            Ok(figures) => {
+                for (stem, title, figure) in figures {
+                    plots.sweep.push(emit(stem, title, figure)?);
+                }
+            }
+            Err(note) => plots.sweep_note = Some(note),
+        }
+    }
+    if let Some(opt) = &optimize {
+        let (stem, title, figure) = optimize_figure(opt);
+        plots.optimize.push(emit(stem, title, figure)?);
+    }
+
+    let page = html::page(&html::Inputs {
+        dir,
+        summary: run.as_ref().map(|r| &r.summary),
+        scenario: scenario.as_deref(),
+        sweep: sweep.as_ref(),
+        optimize: optimize.as_ref(),
+        plots: &plots,
+    });
+    let report = dir.join(REPORT_FILE);
+    write_atomically(&report, page.as_bytes())?;
+    Ok(report)
+}
+
+fn require(path: &Path, what: &'static str) -> Result<PathBuf, ReportError> {
+    if path.is_file() {
+        Ok(path.to_path_buf())
+    } else {
+        Err(ReportError::Missing {
+            path: path.to_path_buf(),
+            what,
+        })
+    }
+}
+
+fn load_run(dir: &Path) -> Result<RunData, ReportError> {
+    let summary = data::read_json(&require(
+        &dir.join("summary.json"),
+        "the run's summary, written by `agora run`",
+    )?)?;
+    let assets_csv = Csv::read(&require(
+        &dir.join("assets.csv"),
+        "the per-step asset records, written by `agora run`",
+    )?)?;
+    let assets =
+        Trajectories::from_csv(&assets_csv, "asset", &["price", "supply"], ASSETS_EXPECTED)?;
+    let agents_csv = Csv::read(&require(
+        &dir.join("agents.csv"),
+        "the per-step group records, written by `agora run`",
+    )?)?;
+    let has_agent_count = agents_csv.find("agents").is_some();
+    let values: &[&str] = if has_agent_count {
+        &["wealth", "agents"]
+    } else {
+        &["wealth"]
+    };
+    let agents = Trajectories::from_csv(&agents_csv, "group", values, AGENTS_EXPECTED)?;
+    if assets.names.is_empty() {
+        return Err(ReportError::invalid(
+            &assets_csv.path,
+            "no rows: expected one row per run, step and asset",
+        ));
+    }
+    Ok(RunData {
+        summary,
+        assets,
+        agents,
+        has_agent_count,
+    })
+}
+
+/// Writes `bytes` to `path` under a temporary name in the same directory,
+/// then renames it into place, so that a reader never sees a partial file.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let file_name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let temp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    let result = std::fs::File::create(&temp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .map_err(|e| ReportError::io(&temp, "writing", e))
+        .and_then(|()| {
+            std::fs::rename(&temp, path)
+                .map_err(|e| ReportError::io(path, "renaming into place", e))
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// A file stem made of `[A-Za-z0-9_-]` only, distinct from those taken.
+fn unique_name(taken: &mut HashSet<String>, stem: &str) -> String {
+    let base: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut name = base.clone();
+    let mut k = 2;
+    while !taken.insert(name.clone()) {
+        name = format!("{base}_{k}");
+        k += 1;
+    }
+    name
+}
+
+fn run_note(t: &Trajectories) -> (u64, String) {
+    let first = t.runs.iter().next().copied().unwrap_or(0);
+    let note = if t.runs.len() > 1 {
+        format!(" (run {first} of {})", t.runs.len())
+    } else {
+        String::new()
+    };
+    (first, note)
+}
+
+/// Price and supply per asset, and wealth per group, over steps.
+fn run_figures(run: &RunData) -> Vec<(String, String, Figure)> {
+    let mut out = Vec::new();
+    let (first, note) = run_note(&run.assets);
+    for (i, name) in run.assets.names.iter().enumerate() {
+        let panel = |v: usize, what: &str, y: &str| Panel {
+            title: format!("{name}: {what}{note}"),
+            x_label: "step".into(),
+            y_label: y.into(),
+            series: vec![Series {
+                label: what.into(),
+                color: plot::color(v),
+                points: run.assets.points(i, first, v),
+                markers: false,
+                line: true,
+            }],
+            band: None,
+            integer_x: true,
+        };
+        out.push((
+            format!("asset_{name}"),
+            format!("{name}: price and supply over steps{note}"),
+            Figure::Panels(vec![
+                panel(0, "price", "price (money per token)"),
+                panel(1, "supply", "supply (tokens)"),
+            ]),
+        ));
+    }
+    let (first, note) = run_note(&run.agents);
+    let groups = &run.agents;
+    let total = Panel {
+        title: format!("Wealth per group{note}"),
+        x_label: "step".into(),
+        y_label: "group wealth (money)".into(),
+        series: groups
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, g)| Series {
+                label: g.clone(),
+                color: plot::color(i),
+                points: groups.points(i, first, 0),
+                markers: false,
+                line: true,
+            })
+            .collect(),
+        band: None,
+        integer_x: true,
+    };
+    let mut panels = vec![total];
+    if run.has_agent_count {
+        panels.push(Panel {
+            title: format!("Mean wealth per agent{note}"),
+            x_label: "step".into(),
+            y_label: "wealth per agent (money)".into(),
+            series: groups
+                .names
+                .iter()
+                .enumerate()
+                .map(|(i, g)| Series {
+                    label: g.clone(),
+                    color: plot::color(i),
+                    points: groups.series[i]
+                        .get(&first)
+                        .map(|rows| {
+                            rows.iter()
+                                .map(|(s, v)| (*s, v[0] / v[1].max(1.0)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    markers: false,
+                    line: true,
+                })
+                .collect(),
+            band: None,
+            integer_x: true,
+        });
+    }
+    out.push((
+        "wealth".into(),
+        format!("Wealth per group over steps{note}"),
+        Figure::Panels(panels),
+    ));
+    out
+}
+
+/// For more than one run: per asset, the p5–p95 band and the median of the
+/// price at each step across runs.
+fn fan_figures(run: &RunData) -> Vec<(String, String, Figure)> {
+    let runs = run.assets.runs.len();
+    if runs < 2 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (i, name) in run.assets.names.iter().enumerate() {
+        let mut by_step: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+        for rows in run.assets.series[i].values() {
+            for (step, v) in rows {
+                if v[0].is_finite() {
+                    by_step.entry(*step as u64).or_default().push(v[0]);
+                }
+            }
+        }
+        let mut band = Vec::new();
+        let mut median = Vec::new();
+        for (step, mut prices) in by_step {
+            prices.sort_by(f64::total_cmp);
+            let x = step as f64;
+            band.push((
+                x,
+                data::quantile(&prices, 0.05),
+                data::quantile(&prices, 0.95),
+            ));
+            median.push((x, data::quantile(&prices, 0.5)));
+        }
+        let title = format!("{name}: price across {runs} runs");
+        out.push((
+            format!("fan_{name}"),
+            format!("{title}: median and 5th–95th percentile band"),
+            Figure::Panels(vec![Panel {
+                title,
+                x_label: "step".into(),
+                y_label: "price (money per token)".into(),
+                series: vec![Series {
+                    label: "median".into(),
+                    color: plot::color(0),
+                    points: median,
+                    markers: false,
+                    line: true,
+                }],
+                band: Some(Band {
+                    label: "5th–95th percentile".into(),
+                    color: plot::color(0),
+                    points: band,
+                }),
+                integer_x: true,
+            }]),
+        ));
+    }
+    out
+}
+
+/// Whether a sweep column holds a metric (a summary path) rather than a
+/// varied parameter. Metrics are `assets.A.M`, `groups.G.M`, `ledger.M`
+/// (and any path of the directory's own summary); parameters are the
+/// scenario's paths, e.g. `assets.A.pricing.m` or `agents.G.count`.
+fn is_metric(name: &str, summary_paths: &HashSet<String>) -> bool {
+    if summary_paths.contains(name) {
+        return true;
+    }
+    let parts: Vec<&str> = name.split('.').collect();
+    match parts.first().copied() {
+        Some("groups" | "ledger" | "distribution") => true,
+        Some("assets") => parts.len() == 3 && !matches!(parts[2], "initial_supply" | "kind"),
+        _ => false,
+    }
+}
+
+fn distinct(values: &[f64]) -> Vec<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
+}
+
+/// Lines of each metric against the single varied parameter, or heat maps
+/// over two. Returns why there are none when the grid has another shape.
+fn sweep_figures(
+    sweep: &Csv,
+    summary_paths: &HashSet<String>,
+) -> Result<Vec<(String, String, Figure)>, String> {
+    let column = |c: usize| -> Vec<f64> {
+        (0..sweep.rows.len())
+            .map(|r| sweep.num_lenient(r, c))
+            .collect()
+    };
+    let (metrics, params): (Vec<usize>, Vec<usize>) =
+        (0..sweep.header.len()).partition(|&c| is_metric(&sweep.header[c], summary_paths));
+    let varied: Vec<usize> = params
+        .into_iter()
+        .filter(|&c| distinct(&column(c)).len() > 1)
+        .collect();
+    let plotted: Vec<usize> = metrics
+        .into_iter()
+        .filter(|&c| distinct(&column(c)).len() > 1)
+        .collect();
+    if sweep.rows.is_empty() {
+        return Err("sweep.csv has no rows.".into());
+    }
+    if varied.is_empty() {
+        return Err("no parameter varies across the rows of sweep.csv.".into());
+    }
+    if plotted.is_empty() {
+        return Err("no metric varies across the grid.".into());
+    }
+    let rows = sweep.rows.len();
+    let zipped = varied.iter().all(|&c| distinct(&column(c)).len() == rows);
+    let mut out = Vec::new();
+    if varied.len() == 1 || zipped {
+        let p = varied[0];
+        let mut x_label = sweep.header[p].clone();
+        if varied.len() > 1 {
+            x_label.push_str(" (paired with the other parameters)");
+        }
+        let xs = column(p);
+        for &m in &plotted {
+            let metric = &sweep.header[m];
+            let mut points: Vec<(f64, f64)> = xs.iter().copied().zip(column(m)).collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            out.push((
+                format!("sweep_{metric}"),
+                format!("{metric} against {}", sweep.header[p]),
+                Figure::Panels(vec![Panel {
+                    title: format!("{metric} against {}", sweep.header[p]),
+                    x_label: x_label.clone(),
+                    y_label: metric.clone(),
+                    series: vec![Series {
+                        label: metric.clone(),
+                        color: plot::color(0),
+                        points,
+                        markers: true,
+                        line: true,
+                    }],
+                    band: None,
+                    integer_x: false,
+                }]),
+            ));
+        }
+    } else if varied.len() == 2 {
+        let (px, py) = (varied[0], varied[1]);
+        let (cx, cy) = (column(px), column(py));
+        let (xs, ys) = (distinct(&cx), distinct(&cy));
+        let at = |values: &[f64], v: f64| values.iter().position(|x| *x == v);
+        for &m in &plotted {
+            let metric = &sweep.header[m];
+            let mut values = vec![vec![f64::NAN; xs.len()]; ys.len()];
+            for (r, v) in column(m).into_iter().enumerate() {
+                if let (Some(i), Some(j)) = (at(&xs, cx[r]), at(&ys, cy[r])) {
+                    values[j][i] = v;
+                }
+            }
+            let title = format!("{metric} over {} × {}", sweep.header[px], sweep.header[py]);
+            out.push((
+                format!("sweep_{metric}"),
+                title.clone(),
+                Figure::Heat(HeatMap {
+                    title,
+                    x_label: sweep.header[px].clone(),
+                    y_label: sweep.header[py].clone(),
+                    value_label: metric.rsplit('.').next().unwrap_or(metric).to_string(),
+                    xs: xs.clone(),
+                    ys: ys.clone(),
+                    values,
+                }),
+            ));
+        }
+    } else {
+        return Err(format!(
+            "{} parameters vary; plots are drawn for one (lines) or two (heat maps).",
+            varied.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// The objective at each evaluation and the best found so far: the file's
+/// `best` (or `best_objective`) column when it has one, else the lowest
+/// objective so far (optimize.csv does not say whether it maximised).
+fn optimize_figure(opt: &Csv) -> (String, String, Figure) {
+    let objective = opt.find("objective").unwrap_or(0);
+    let evaluation = opt.find("evaluation");
+    let best_col = opt.find("best").or_else(|| opt.find("best_objective"));
+    let mut points = Vec::new();
+    let mut best = Vec::new();
+    let mut so_far = f64::INFINITY;
+    for r in 0..opt.rows.len() {
+        let x = evaluation.map_or((r + 1) as f64, |c| opt.num_lenient(r, c));
+        let y = opt.num_lenient(r, objective);
+        points.push((x, y));
+        let b = match best_col {
+            Some(c) => opt.num_lenient(r, c),
+            None => {
+                if y < so_far {
+                    so_far = y;
+                }
+                so_far
+            }
+        };
+        // A step line: the best changes only at an evaluation.
+        if let Some(&(_, previous)) = best.last() {
+            best.push((x, previous));
+        }
+        best.push((x, b));
+    }
+    let title = "Optimisation: objective per evaluation".to_string();
+    (
+        "convergence".into(),
+        match best_col {
+            Some(_) => {
+                "Optimisation convergence: the objective of each evaluation and the best so far"
+            }
+            None => {
+                "Optimisation convergence: the objective of each evaluation and the lowest so far"
+            }
+        }
+        .into(),
+        Figure::Panels(vec![Panel {
+            title,
+            x_label: "evaluation".into(),
+            y_label: "objective".into(),
+            series: vec![
+                Series {
+                    label: "objective".into(),
+                    color: plot::color(0),
+                    points,
+                    markers: true,
+                    line: false,
+                },
+                Series {
+                    label: if best_col.is_some() {
+                        "best so far"
+                    } else {
+                        "lowest so far"
+                    }
+                    .into(),
+                    color: plot::color(1),
+                    points: best,
+                    markers: false,
+                    line: true,
+                },
+            ],
+            band: None,
+            integer_x: true,
+        }]),
+    )
+}

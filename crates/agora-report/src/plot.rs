@@ -1,0 +1,462 @@
+//! Figures, drawn with plotters into PNG and SVG from one description.
+//!
+//! A figure is plain data ([`Figure`]); one generic function draws it on
+//! any plotters backend, so the PNG and the SVG always show the same thing.
+//! Text uses the DejaVu Sans font bundled in the crate (registered with
+//! plotters' ab_glyph support), so drawing needs no system fonts.
+
+use crate::error::ReportError;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+/// Width and height of every plot, in pixels.
+const SIZE: (u32, u32) = (900, 520);
+const FONT: &str = "sans-serif";
+static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// Colours of successive series (colour-blind friendly, after Okabe–Ito).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(240, 228, 66),
+];
+
+/// Returns the colour of series `i`.
+pub(crate) fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Registers the bundled font with plotters, once per process.
+pub(crate) fn register_font() -> Result<(), String> {
+    static ONCE: Once = Once::new();
+    let mut result = Ok(());
+    ONCE.call_once(|| {
+        result = plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
+            .map_err(|_| "the bundled font assets/DejaVuSans.ttf is invalid".to_string());
+    });
+    result
+}
+
+/// One line on a panel.
+#[derive(Debug, Clone)]
+pub(crate) struct Series {
+    pub label: String,
+    pub color: RGBColor,
+    pub points: Vec<(f64, f64)>,
+    /// Draw a marker at each point.
+    pub markers: bool,
+    /// Draw the line (false: markers only).
+    pub line: bool,
+}
+
+/// A shaded band between `lower` and `upper` at the same x values.
+#[derive(Debug, Clone)]
+pub(crate) struct Band {
+    pub label: String,
+    pub color: RGBColor,
+    /// `(x, lower, upper)`.
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+/// One chart with axes.
+#[derive(Debug, Clone)]
+pub(crate) struct Panel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub series: Vec<Series>,
+    pub band: Option<Band>,
+    /// The x values are whole numbers (steps, evaluations): no ticks between.
+    pub integer_x: bool,
+}
+
+/// A heat map of `values[y][x]` over two parameters' values.
+#[derive(Debug, Clone)]
+pub(crate) struct HeatMap {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub value_label: String,
+    pub xs: Vec<f64>,
+    pub ys: Vec<f64>,
+    /// NaN where there is no grid point.
+    pub values: Vec<Vec<f64>>,
+}
+
+/// What a plot file shows.
+#[derive(Debug, Clone)]
+pub(crate) enum Figure {
+    /// Panels stacked vertically, sharing the figure.
+    Panels(Vec<Panel>),
+    /// A heat map with a colour bar.
+    Heat(HeatMap),
+}
+
+/// Formats an axis or table number compactly with `sig` significant digits.
+pub(crate) fn fmt_num(x: f64, sig: usize) -> String {
+    if !x.is_finite() {
+        return if x.is_nan() {
+            String::new()
+        } else {
+            format!("{x}")
+        };
+    }
+    if x == 0.0 {
+        return "0".to_string();
+    }
+    let a = x.abs();
+    if !(1e-3..1e6).contains(&a) {
+        return scientific(x, sig);
+    }
+    let digits = a.log10().floor() as i64 + 1;
+    let decimals = (sig as i64 - digits).max(0) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// Formats `x` as `m.mmme±k` with `sig` significant digits, trailing
+/// zeros of the mantissa trimmed (1.5e6, not 1.500e6).
+fn scientific(x: f64, sig: usize) -> String {
+    let s = format!("{x:.*e}", sig.saturating_sub(1));
+    match s.split_once('e') {
+        Some((m, e)) if m.contains('.') => {
+            format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
+        }
+        _ => s,
+    }
+}
+
+/// Formats tick `x` of an axis over `lo..hi`: every tick of an axis in the
+/// same notation, scientific when the axis reaches 10⁶ or stays below 10⁻³.
+fn axis_label(x: f64, lo: f64, hi: f64) -> String {
+    let top = lo.abs().max(hi.abs());
+    let sci = top >= 1e6 || (top < 1e-3 && top > 0.0);
+    if x == 0.0 || !sci {
+        // Plain: enough decimals to tell ticks apart at this scale.
+        let span = (hi - lo).abs().max(f64::MIN_POSITIVE);
+        let decimals = (2 - span.log10().floor() as i64).clamp(0, 12) as usize;
+        let s = format!("{x:.decimals$}");
+        let s = if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        };
+        return if s == "-0" { "0".into() } else { s };
+    }
+    scientific(x, 4)
+}
+
+/// The range of finite values, padded by 5% (and widened when flat).
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo <= f64::EPSILON * hi.abs().max(lo.abs()).max(1.0) {
+        let pad = (lo.abs() * 0.05).max(0.5);
+        return (lo - pad, hi + pad);
+    }
+    let pad = (hi - lo) * 0.05;
+    (lo - pad, hi + pad)
+}
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+) -> Result<(), String> {
+    let xs = panel
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .chain(panel.band.iter().flat_map(|b| b.points.iter().map(|p| p.0)));
+    let (x0, x1) = range(xs);
+    let ys = panel
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .chain(
+            panel
+                .band
+                .iter()
+                .flat_map(|b| b.points.iter().flat_map(|p| [p.1, p.2])),
+        );
+    let (y0, y1) = range(ys);
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(panel.x_label.as_str())
+        .y_desc(panel.y_label.as_str())
+        .x_label_formatter(&|x| {
+            if panel.integer_x && x.fract() != 0.0 {
+                String::new()
+            } else {
+                axis_label(*x, x0, x1)
+            }
+        })
+        .y_label_formatter(&|y| axis_label(*y, y0, y1))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    let mut legend = false;
+    if let Some(band) = &panel.band {
+        let finite: Vec<_> = band
+            .points
+            .iter()
+            .filter(|p| p.0.is_finite() && p.1.is_finite() && p.2.is_finite())
+            .collect();
+        let outline: Vec<(f64, f64)> = finite
+            .iter()
+            .map(|p| (p.0, p.2))
+            .chain(finite.iter().rev().map(|p| (p.0, p.1)))
+            .collect();
+        let fill = band.color.mix(0.25).filled();
+        chart
+            .draw_series(std::iter::once(Polygon::new(outline, fill)))
+            .map_err(err)?
+            .label(band.label.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], fill));
+        legend = true;
+    }
+    for s in &panel.series {
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+            .collect();
+        let c = s.color;
+        if s.line {
+            chart
+                .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
+                .map_err(err)?
+                .label(s.label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
+        }
+        if s.markers {
+            let drawn = chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                .map_err(err)?;
+            if !s.line {
+                drawn
+                    .label(s.label.as_str())
+                    .legend(move |(x, y)| Circle::new((x + 10, y), 3, c.filled()));
+            }
+        }
+    }
+    legend |= panel.series.len() > 1;
+    if legend {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(160, 160, 160))
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Maps `t` in [0, 1] to a viridis-like colour.
+fn colormap(t: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let pos = t * (STOPS.len() - 1) as f64;
+    let i = (pos.floor() as usize).min(STOPS.len() - 2);
+    let f = pos - i as f64;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |u: f64, v: f64| (u + (v - u) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+fn draw_heat<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    heat: &HeatMap,
+) -> Result<(), String> {
+    let (main, bar) = root.split_horizontally(SIZE.0 - 130);
+    let (nx, ny) = (heat.xs.len() as i32, heat.ys.len() as i32);
+    let (lo, hi) = {
+        let v = heat
+            .values
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|v| v.is_finite());
+        v.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        })
+    };
+    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+    let scale = |v: f64| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
+    let mut chart = ChartBuilder::on(&main)
+        .caption(&heat.title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(80)
+        // A segmented i32 range `0..n` has the n + 1 segments 0..=n.
+        .build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented())
+        .map_err(err)?;
+    let label = |values: &[f64], v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) => values
+            .get(*i as usize)
+            .map_or(String::new(), |x| fmt_num(*x, 4)),
+        _ => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(heat.x_label.as_str())
+        .y_desc(heat.y_label.as_str())
+        .x_labels(heat.xs.len().min(15))
+        .y_labels(heat.ys.len().min(15))
+        .x_label_formatter(&|v| label(&heat.xs, v))
+        .y_label_formatter(&|v| label(&heat.ys, v))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .draw()
+        .map_err(err)?;
+    let mut cells = Vec::new();
+    for (j, row) in heat.values.iter().enumerate() {
+        for (i, v) in row.iter().enumerate() {
+            if v.is_finite() {
+                let (i, j) = (i as i32, j as i32);
+                cells.push(Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), SegmentValue::Exact(j)),
+                        (SegmentValue::Exact(i + 1), SegmentValue::Exact(j + 1)),
+                    ],
+                    colormap(scale(*v)).filled(),
+                ));
+            }
+        }
+    }
+    chart.draw_series(cells).map_err(err)?;
+
+    // The colour bar: the value scale, top = highest.
+    let mut scale_chart = ChartBuilder::on(&bar)
+        .margin_top(45)
+        .margin_bottom(57)
+        .margin_right(10)
+        .y_label_area_size(70)
+        .caption(&heat.value_label, (FONT, 12))
+        .build_cartesian_2d(0.0..1.0, lo..(if hi > lo { hi } else { lo + 1.0 }))
+        .map_err(err)?;
+    scale_chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .y_label_formatter(&|y| axis_label(*y, lo, hi))
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(err)?;
+    let top = if hi > lo { hi } else { lo + 1.0 };
+    let slices = 64;
+    scale_chart
+        .draw_series((0..slices).map(|k| {
+            let a = lo + (top - lo) * k as f64 / slices as f64;
+            let b = lo + (top - lo) * (k + 1) as f64 / slices as f64;
+            Rectangle::new(
+                [(0.0, a), (1.0, b)],
+                colormap(k as f64 / (slices - 1) as f64).filled(),
+            )
+        }))
+        .map_err(err)?;
+    Ok(())
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, figure: &Figure) -> Result<(), String> {
+    root.fill(&WHITE).map_err(err)?;
+    match figure {
+        Figure::Panels(panels) => {
+            let areas = root.split_evenly((panels.len().max(1), 1));
+            for (area, panel) in areas.iter().zip(panels) {
+                draw_panel(area, panel)?;
+            }
+        }
+        Figure::Heat(heat) => draw_heat(&root, heat)?,
+    }
+    root.present().map_err(err)
+}
+
+/// Height of a figure: taller when panels are stacked.
+fn size(figure: &Figure) -> (u32, u32) {
+    match figure {
+        Figure::Panels(p) if p.len() > 1 => (SIZE.0, SIZE.1 / 2 * p.len() as u32 + 60),
+        _ => SIZE,
+    }
+}
+
+/// Writes `figure` as `dir/NAME.svg` and `dir/NAME.png`, each under a
+/// temporary name first, then renamed into place. Returns both paths.
+pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<[PathBuf; 2], ReportError> {
+    let svg_path = dir.join(format!("{name}.svg"));
+    let png_path = dir.join(format!("{name}.png"));
+    let plot_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |message: String| ReportError::Plot { path, message }
+    };
+    let mut svg = String::new();
+    draw(
+        SVGBackend::with_string(&mut svg, size(figure)).into_drawing_area(),
+        figure,
+    )
+    .map_err(plot_err(&svg_path))?;
+    crate::write_atomically(&svg_path, svg.as_bytes())?;
+
+    // The bitmap backend picks the encoder from the extension: keep `.png`.
+    let temp = dir.join(format!(".{name}.tmp-{}.png", std::process::id()));
+    let drawn = draw(
+        BitMapBackend::new(&temp, size(figure)).into_drawing_area(),
+        figure,
+    )
+    .map_err(plot_err(&png_path));
+    let moved = drawn.and_then(|()| {
+        std::fs::rename(&temp, &png_path)
+            .map_err(|e| ReportError::io(&png_path, "renaming into place", e))
+    });
+    if moved.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    moved?;
+    Ok([svg_path, png_path])
+}

@@ -182,6 +182,12 @@ fn counting_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
+    if args.report && args.format == format::Format::Parquet {
+        return Err(agora::Error::usage(
+            "--report plots the CSV tables: use --format both (or csv) with --report",
+        )
+        .into());
+    }
     let mut scenario = load(&args)?;
     if let Some(runs) = args.runs {
         scenario.set_runs(runs)?;

@@ -49,6 +49,9 @@ pub struct SweepArgs {
     /// Also write plots and a self-contained report.html into the output directory.
     #[arg(long)]
     report: bool,
+    /// The sweep table as CSV (default), Parquet (`sweep.parquet`), or both.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = crate::format::Format::Csv)]
+    format: crate::format::Format,
 }
 
 fn parse_shard(text: &str) -> agora::Result<(usize, usize)> {
@@ -90,6 +93,12 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         let (i, n) = parse_shard(shard)?;
         grid = grid.shard(i, n)?;
     }
+    if args.report && args.format == crate::format::Format::Parquet {
+        return Err(agora::Error::usage(
+            "--report plots the CSV table: use --format both (or csv) with --report",
+        )
+        .into());
+    }
     // Every point is validated before anything runs.
     agora::experiment::sweep::scenarios(&scenario, &grid)?;
 
@@ -99,18 +108,31 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let table = pool.install(|| sweep(&scenario, &grid, &|| bar.inc(1)))?;
     bar.finish_and_clear();
-    let written = agora::output::write_atomically(&args.out, &[("sweep.csv", sweep_csv(&table)?)])?;
+    let mut files = Vec::new();
+    if args.format != crate::format::Format::Parquet {
+        files.push(("sweep.csv", sweep_csv(&table)?));
+    }
+    if args.format != crate::format::Format::Csv {
+        let bytes = agora_parquet::table_parquet(&table.columns, &table.rows)
+            .map_err(|e| anyhow::anyhow!("writing sweep.parquet: {e}"))?;
+        files.push(("sweep.parquet", bytes));
+    }
+    let written = agora::output::write_atomically(&args.out, &files)?;
     if !args.quiet {
         let mut w = std::io::stdout().lock();
         let printed = writeln!(
             w,
-            "{}: {} grid points x {} runs in {:.3} s\n  wrote {}",
+            "{}: {} grid points x {} runs in {:.3} s",
             scenario.origin,
             grid.points.len(),
             scenario.simulation.runs,
             started.elapsed().as_secs_f64(),
-            written[0].display()
-        );
+        )
+        .and_then(|()| {
+            written
+                .iter()
+                .try_for_each(|p| writeln!(w, "  wrote {}", p.display()))
+        });
         crate::quiet_pipe(printed)?;
     }
     if args.report {

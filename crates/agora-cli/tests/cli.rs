@@ -974,3 +974,38 @@ fn optimize_writes_every_evaluation_and_a_best_scenario_that_validates() {
     }
     assert!(!bad.exists());
 }
+
+#[test]
+fn sweep_writes_parquet_on_request_and_report_needs_the_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    let out = agora(&[
+        "sweep",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "3",
+        "--set",
+        "assets.TOKEN.pricing.m=0.001,0.002",
+        "--format",
+        "parquet",
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 0);
+    assert_eq!(entries(&dir), vec!["sweep.parquet".to_string()]);
+    let bytes = fs::read(dir.join("sweep.parquet")).unwrap();
+    assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    for cmd in ["run", "sweep"] {
+        let dir = tmp.path().join(format!("rejected-{cmd}"));
+        let mut args = vec![cmd, "--example", "curve-linear", "--steps", "3"];
+        if cmd == "sweep" {
+            args.extend(["--set", "assets.TOKEN.pricing.m=0.001"]);
+        }
+        args.extend(["--format", "parquet", "--report", "--out", path_str(&dir)]);
+        let out = agora(&args);
+        assert_status(&out, 2);
+        assert!(stderr(&out).contains("--format both"), "{}", stderr(&out));
+        assert!(!dir.exists(), "{cmd}: nothing written");
+    }
+}

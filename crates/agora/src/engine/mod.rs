@@ -913,9 +913,18 @@ fn observe<'a>(
 /// rayon splits the work.
 fn account_sums(ledger: &Ledger, range: std::ops::Range<usize>) -> Vec<u128> {
     let stride = 1 + ledger.assets();
+    // Below this many agents, waking other threads every step costs more
+    // than the sum (measured: 30% of a 10,000-agent run at 2 threads).
+    const PARALLEL_FROM: usize = 1 << 18;
+    let min_len = if range.len() < PARALLEL_FROM {
+        usize::MAX
+    } else {
+        1
+    };
     ledger
         .account_cells(range)
         .par_chunks(CHUNK * stride)
+        .with_min_len(min_len)
         .map(|cells| {
             let mut sums = vec![0u128; stride];
             for account in cells.chunks_exact(stride) {

@@ -410,6 +410,7 @@ impl Curve {
 }
 
 impl BondingCurve for Curve {
+    #[inline]
     fn spot_price(&self, supply: f64) -> f64 {
         let s = nonneg(supply);
         match *self {
@@ -428,6 +429,7 @@ impl BondingCurve for Curve {
         }
     }
 
+    #[inline]
     fn integral(&self, supply: f64) -> f64 {
         let s = nonneg(supply);
         if s == 0.0 {
@@ -520,6 +522,7 @@ impl BondingCurve for Curve {
         }
     }
 
+    #[inline]
     fn mint_for_budget(&self, supply: f64, budget: f64) -> f64 {
         let s = nonneg(supply);
         if budget.is_nan() || budget <= 0.0 {

@@ -108,17 +108,32 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(args: &RunArgs) -> agora::Result<Scenario> {
-    let mut scenario = match (&args.scenario, &args.example) {
+/// Reads the scenario file or built-in example and applies the overrides of
+/// the command line; shared by `run`, `sweep` and `optimize`.
+pub(crate) fn load_scenario(
+    path: Option<&std::path::Path>,
+    example_name: Option<&str>,
+    seed: Option<u64>,
+    steps: Option<u64>,
+    runs: Option<u64>,
+) -> agora::Result<Scenario> {
+    let mut scenario = match (path, example_name) {
         (Some(path), _) => Scenario::from_path(path)?,
         (None, Some(name)) => example(name)?,
-        (None, None) => unreachable!("clap requires a scenario or --example"),
+        (None, None) => {
+            return Err(agora::Error::usage(
+                "give a scenario file or --example NAME",
+            ))
+        }
     };
-    if let Some(seed) = args.seed {
+    if let Some(seed) = seed {
         scenario.set_seed(seed)?;
     }
-    if let Some(steps) = args.steps {
+    if let Some(steps) = steps {
         scenario.set_steps(steps)?;
+    }
+    if let Some(runs) = runs {
+        scenario.set_runs(runs)?;
     }
     Ok(scenario)
 }
@@ -188,10 +203,13 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let mut scenario = load(&args)?;
-    if let Some(runs) = args.runs {
-        scenario.set_runs(runs)?;
-    }
+    let scenario = load_scenario(
+        args.scenario.as_deref(),
+        args.example.as_deref(),
+        args.seed,
+        args.steps,
+        args.runs,
+    )?;
     let pool = thread_pool(args.threads)?;
     let started = Instant::now();
     let outputs: Vec<RunOutput> = if scenario.simulation.runs == 1 {

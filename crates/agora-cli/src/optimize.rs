@@ -3,7 +3,6 @@
 //! the best scenario in `DIR/best.toml`.
 
 use agora::experiment::optimize::{optimize, Method, Optimization, ParamRange};
-use agora::scenario::example;
 use agora::Scenario;
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -81,20 +80,13 @@ pub struct OptimizeArgs {
 
 /// Runs `agora optimize`.
 pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
-    let mut scenario: Scenario = match (&args.scenario, &args.example) {
-        (Some(path), _) => Scenario::from_path(path)?,
-        (None, Some(name)) => example(name)?,
-        (None, None) => unreachable!("clap requires a scenario or --example"),
-    };
-    if let Some(seed) = args.seed {
-        scenario.set_seed(seed)?;
-    }
-    if let Some(steps) = args.steps {
-        scenario.set_steps(steps)?;
-    }
-    if let Some(runs) = args.runs {
-        scenario.set_runs(runs)?;
-    }
+    let scenario = crate::load_scenario(
+        args.scenario.as_deref(),
+        args.example.as_deref(),
+        args.seed,
+        args.steps,
+        args.runs,
+    )?;
     let params = args
         .params
         .iter()

@@ -2,8 +2,6 @@
 //! ensemble; one row of metric means per point in `DIR/sweep.csv`.
 
 use agora::experiment::sweep::{parse_axis, sweep, sweep_csv, Grid};
-use agora::scenario::example;
-use agora::Scenario;
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -65,20 +63,13 @@ fn parse_shard(text: &str) -> agora::Result<(usize, usize)> {
 
 /// Runs `agora sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
-    let mut scenario: Scenario = match (&args.scenario, &args.example) {
-        (Some(path), _) => Scenario::from_path(path)?,
-        (None, Some(name)) => example(name)?,
-        (None, None) => unreachable!("clap requires a scenario or --example"),
-    };
-    if let Some(seed) = args.seed {
-        scenario.set_seed(seed)?;
-    }
-    if let Some(steps) = args.steps {
-        scenario.set_steps(steps)?;
-    }
-    if let Some(runs) = args.runs {
-        scenario.set_runs(runs)?;
-    }
+    let scenario = crate::load_scenario(
+        args.scenario.as_deref(),
+        args.example.as_deref(),
+        args.seed,
+        args.steps,
+        args.runs,
+    )?;
     let axes = args
         .set
         .iter()

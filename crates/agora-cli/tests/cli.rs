@@ -1009,3 +1009,24 @@ fn sweep_writes_parquet_on_request_and_report_needs_the_csv() {
         assert!(!dir.exists(), "{cmd}: nothing written");
     }
 }
+
+/// Regression test: a count beyond the machine's memory aborted the process
+/// ("memory allocation failed") instead of saying so.
+#[test]
+fn a_scenario_too_large_for_memory_is_an_error_not_an_abort() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "huge.toml",
+        &GOOD.replacen("count = ", "count = 4294967294 # was ", 1),
+    );
+    let dir = tmp.path().join("out");
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("4294967294 agents need about"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.exists());
+}

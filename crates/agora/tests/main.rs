@@ -7,6 +7,7 @@ mod conservation;
 mod curves;
 mod determinism;
 mod experiments;
+mod fuzz;
 mod optimize;
 mod shocks;
 mod theory;

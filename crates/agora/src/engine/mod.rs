@@ -200,7 +200,20 @@ impl Simulation {
         let seed = scenario.simulation.seed;
         let agents = scenario.agent_count() as usize;
         let m = scenario.assets.len();
-        let mut ledger = Ledger::new(agents, m);
+        let out_of_memory = || {
+            Error::usage(format!(
+                "{}: {agents} agents need about {} MB for their accounts and execution order, \
+                 more than this machine can allocate",
+                scenario.origin,
+                (agents as u128 * (8 * (1 + m as u128) + 4)) >> 20
+            ))
+        };
+        let mut ledger = Ledger::try_new(agents, m).ok_or_else(out_of_memory)?;
+        let mut order: Vec<AgentId> = Vec::new();
+        order
+            .try_reserve_exact(agents)
+            .map_err(|_| out_of_memory())?;
+        order.extend(0..agents as AgentId);
         let mut markets: Vec<CurveMarket> = scenario
             .assets
             .iter()
@@ -300,7 +313,7 @@ impl Simulation {
             ramp_starts,
             controllers: Vec::new(),
             actions: Vec::new(),
-            order: (0..agents as AgentId).collect(),
+            order,
             force_parallel_decide: false,
             stats: vec![StepStats::default(); m],
             records: Records::default(),

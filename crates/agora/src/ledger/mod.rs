@@ -221,6 +221,24 @@ impl Ledger {
         }
     }
 
+    /// Like [`Ledger::new`], but returns `None` instead of aborting when the
+    /// accounts do not fit in memory.
+    pub fn try_new(agents: usize, assets: usize) -> Option<Self> {
+        let stride = 1 + assets;
+        let len = agents.checked_mul(stride)?;
+        let mut cells = Vec::new();
+        cells.try_reserve_exact(len).ok()?;
+        cells.resize(len, 0);
+        Some(Ledger {
+            assets,
+            stride,
+            cells,
+            books: vec![AssetBooks::default(); assets],
+            money_in: MoneyIn::default(),
+            counts: OpCounts::default(),
+        })
+    }
+
     /// Number of agents.
     pub fn agents(&self) -> usize {
         self.cells.len() / self.stride

@@ -51,33 +51,73 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// The scenario file (TOML).
-    #[arg(required_unless_present = "example", conflicts_with = "example")]
-    scenario: Option<PathBuf>,
-    /// Run a built-in example instead of a file (see `agora examples`).
-    #[arg(long, value_name = "NAME")]
-    example: Option<String>,
+    #[command(flatten)]
+    source: ScenarioArgs,
+    #[command(flatten)]
+    exec: ExecArgs,
     /// Directory for the outputs (created if missing; files of a previous run are replaced).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Format of the assets and agents tables (summary.json and scenario.toml are always written).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = format::Format::Csv)]
+    format: format::Format,
+}
+
+/// Where the scenario comes from, and the overrides every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct ScenarioArgs {
+    /// The scenario file (TOML).
+    #[arg(required_unless_present = "example", conflicts_with = "example")]
+    scenario: Option<PathBuf>,
+    /// Use a built-in example instead of a file (see `agora examples`).
+    #[arg(long, value_name = "NAME")]
+    example: Option<String>,
     /// Override the scenario's seed.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
     /// Override the scenario's number of steps.
     #[arg(long, value_name = "T")]
     steps: Option<u64>,
-    /// Monte Carlo runs (overrides `runs` in the scenario); runs execute in parallel.
+    /// Monte Carlo runs (overrides `runs` in the scenario); runs execute in
+    /// parallel, and every candidate or grid point runs the same seeds.
     #[arg(long, value_name = "R")]
     runs: Option<u64>,
+}
+
+impl ScenarioArgs {
+    /// Reads the scenario file or built-in example and applies the overrides.
+    pub(crate) fn load(&self) -> agora::Result<Scenario> {
+        let mut scenario = match (&self.scenario, &self.example) {
+            (Some(path), _) => Scenario::from_path(path)?,
+            (None, Some(name)) => example(name)?,
+            (None, None) => {
+                return Err(agora::Error::usage(
+                    "give a scenario file or --example NAME",
+                ))
+            }
+        };
+        if let Some(seed) = self.seed {
+            scenario.set_seed(seed)?;
+        }
+        if let Some(steps) = self.steps {
+            scenario.set_steps(steps)?;
+        }
+        if let Some(runs) = self.runs {
+            scenario.set_runs(runs)?;
+        }
+        Ok(scenario)
+    }
+}
+
+/// How a command runs and what it prints, shared by every command that runs.
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
     /// Worker threads (default: RAYON_NUM_THREADS, else all cores). Results do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     threads: Option<u64>,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
-    /// Format of the assets and agents tables (summary.json and scenario.toml are always written).
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = format::Format::Csv)]
-    format: format::Format,
     /// Also write plots and a self-contained report.html into the output directory.
     #[arg(long)]
     report: bool,
@@ -108,36 +148,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reads the scenario file or built-in example and applies the overrides of
-/// the command line; shared by `run`, `sweep` and `optimize`.
-pub(crate) fn load_scenario(
-    path: Option<&std::path::Path>,
-    example_name: Option<&str>,
-    seed: Option<u64>,
-    steps: Option<u64>,
-    runs: Option<u64>,
-) -> agora::Result<Scenario> {
-    let mut scenario = match (path, example_name) {
-        (Some(path), _) => Scenario::from_path(path)?,
-        (None, Some(name)) => example(name)?,
-        (None, None) => {
-            return Err(agora::Error::usage(
-                "give a scenario file or --example NAME",
-            ))
-        }
-    };
-    if let Some(seed) = seed {
-        scenario.set_seed(seed)?;
-    }
-    if let Some(steps) = steps {
-        scenario.set_steps(steps)?;
-    }
-    if let Some(runs) = runs {
-        scenario.set_runs(runs)?;
-    }
-    Ok(scenario)
-}
-
 /// Shows a progress bar on a terminal; draws nothing when stderr is piped.
 struct Progress {
     bar: ProgressBar,
@@ -145,20 +155,9 @@ struct Progress {
 
 impl Progress {
     fn new(steps: u64, quiet: bool) -> Self {
-        let bar = if quiet || !std::io::stderr().is_terminal() {
-            ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::hidden())
-        } else {
-            ProgressBar::new(steps)
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} step {pos}/{len} [{bar:40}] {per_sec} elapsed {elapsed} eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar.enable_steady_tick(Duration::from_millis(200));
-        Progress { bar }
+        Progress {
+            bar: counting_bar(steps, quiet, "step"),
+        }
     }
 }
 
@@ -197,40 +196,34 @@ fn counting_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    if args.report && args.format == format::Format::Parquet {
+    if args.exec.report && args.format == format::Format::Parquet {
         return Err(agora::Error::usage(
             "--report plots the CSV tables: use --format both (or csv) with --report",
         )
         .into());
     }
-    let scenario = load_scenario(
-        args.scenario.as_deref(),
-        args.example.as_deref(),
-        args.seed,
-        args.steps,
-        args.runs,
-    )?;
-    let pool = thread_pool(args.threads)?;
+    let scenario = args.source.load()?;
+    let pool = thread_pool(args.exec.threads)?;
     let started = Instant::now();
     let outputs: Vec<RunOutput> = if scenario.simulation.runs == 1 {
-        let mut progress = Progress::new(scenario.simulation.steps, args.quiet);
+        let mut progress = Progress::new(scenario.simulation.steps, args.exec.quiet);
         let out = pool.install(|| Simulation::new(&scenario, 0)?.run_with(&mut progress))?;
         progress.bar.finish_and_clear();
         vec![out]
     } else {
-        let bar = counting_bar(scenario.simulation.runs, args.quiet, "run");
+        let bar = counting_bar(scenario.simulation.runs, args.exec.quiet, "run");
         let outs = pool.install(|| agora::experiment::monte_carlo(&scenario, &|_| bar.inc(1)))?;
         bar.finish_and_clear();
         outs
     };
     let elapsed = started.elapsed();
     let written = format::write_outputs(&args.out, &scenario, &outputs, args.format)?;
-    if !args.quiet {
+    if !args.exec.quiet {
         let ensemble = agora::experiment::aggregate(&outputs)?;
         quiet_pipe(print_result(&scenario, &ensemble, elapsed, &written))?;
     }
-    if args.report {
-        report::write_after(&args.out, args.quiet)?;
+    if args.exec.report {
+        report::write_after(&args.out, args.exec.quiet)?;
     }
     Ok(())
 }

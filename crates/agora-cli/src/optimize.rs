@@ -33,12 +33,10 @@ impl From<MethodArg> for Method {
 /// Arguments of `agora optimize`.
 #[derive(Debug, Args)]
 pub struct OptimizeArgs {
-    /// The scenario file (TOML).
-    #[arg(required_unless_present = "example", conflicts_with = "example")]
-    scenario: Option<PathBuf>,
-    /// Optimise a built-in example instead of a file.
-    #[arg(long, value_name = "NAME")]
-    example: Option<String>,
+    #[command(flatten)]
+    source: crate::ScenarioArgs,
+    #[command(flatten)]
+    exec: crate::ExecArgs,
     /// A parameter and its range, e.g. `assets.TOKEN.pricing.m=0.0005..0.002` (repeat for more).
     #[arg(long = "param", value_name = "PATH=LO..HI", required = true)]
     params: Vec<String>,
@@ -54,47 +52,22 @@ pub struct OptimizeArgs {
     /// Most evaluations in all, the baseline (the scenario's own values) included.
     #[arg(long, value_name = "N")]
     budget: usize,
-    /// Monte Carlo runs per evaluation (overrides `runs` in the scenario); every
-    /// candidate runs the same seeds.
-    #[arg(long, value_name = "R")]
-    runs: Option<u64>,
     /// Directory for optimize.csv and best.toml (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Override the scenario's seed.
-    #[arg(long, value_name = "N")]
-    seed: Option<u64>,
-    /// Override the scenario's number of steps.
-    #[arg(long, value_name = "T")]
-    steps: Option<u64>,
-    /// Worker threads (default: RAYON_NUM_THREADS, else all cores). Results do not depend on it.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
-    threads: Option<u64>,
-    /// Print nothing but errors.
-    #[arg(long)]
-    quiet: bool,
-    /// Also write plots and a self-contained report.html into the output directory.
-    #[arg(long)]
-    report: bool,
 }
 
 /// Runs `agora optimize`.
 pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
-    let scenario = crate::load_scenario(
-        args.scenario.as_deref(),
-        args.example.as_deref(),
-        args.seed,
-        args.steps,
-        args.runs,
-    )?;
+    let scenario = args.source.load()?;
     let params = args
         .params
         .iter()
         .map(|s| s.parse::<ParamRange>())
         .collect::<agora::Result<Vec<_>>>()?;
 
-    let bar = crate::counting_bar(args.budget as u64, args.quiet, "evaluation");
-    let pool = crate::thread_pool(args.threads)?;
+    let bar = crate::counting_bar(args.budget as u64, args.exec.quiet, "evaluation");
+    let pool = crate::thread_pool(args.exec.threads)?;
     let started = Instant::now();
     let found = pool.install(|| {
         optimize(
@@ -109,19 +82,16 @@ pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
     })?;
     bar.finish_and_clear();
     let best = found.best_scenario(&scenario)?;
-    let best_toml = toml::to_string(best.to_table())?;
+    let best_toml = agora::output::scenario_toml(&best)?;
     let written = agora::output::write_atomically(
         &args.out,
-        &[
-            ("optimize.csv", found.to_csv()?),
-            ("best.toml", best_toml.into_bytes()),
-        ],
+        &[("optimize.csv", found.to_csv()?), ("best.toml", best_toml)],
     )?;
-    if !args.quiet {
+    if !args.exec.quiet {
         crate::quiet_pipe(print_result(&scenario, &found, started.elapsed(), &written))?;
     }
-    if args.report {
-        crate::report::write_after(&args.out, args.quiet)?;
+    if args.exec.report {
+        crate::report::write_after(&args.out, args.exec.quiet)?;
     }
     Ok(())
 }

@@ -10,12 +10,10 @@ use std::time::Instant;
 /// Arguments of `agora sweep`.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
-    /// The scenario file (TOML).
-    #[arg(required_unless_present = "example", conflicts_with = "example")]
-    scenario: Option<PathBuf>,
-    /// Sweep a built-in example instead of a file.
-    #[arg(long, value_name = "NAME")]
-    example: Option<String>,
+    #[command(flatten)]
+    source: crate::ScenarioArgs,
+    #[command(flatten)]
+    exec: crate::ExecArgs,
     /// A parameter and its values, e.g. `assets.TOKEN.pricing.m=0.001,0.002`
     /// (repeat for a grid; the first varies slowest).
     #[arg(long = "set", value_name = "PATH=V1,V2,...", required = true)]
@@ -23,30 +21,12 @@ pub struct SweepArgs {
     /// Pair the lists element by element instead of taking their product.
     #[arg(long)]
     zip: bool,
-    /// Monte Carlo runs per grid point (overrides `runs` in the scenario).
-    #[arg(long, value_name = "R")]
-    runs: Option<u64>,
     /// Run only the i-th of n near-equal parts of the grid (for array jobs).
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
     /// Directory for sweep.csv (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Override the scenario's seed.
-    #[arg(long, value_name = "N")]
-    seed: Option<u64>,
-    /// Override the scenario's number of steps.
-    #[arg(long, value_name = "T")]
-    steps: Option<u64>,
-    /// Worker threads (default: RAYON_NUM_THREADS, else all cores). Results do not depend on it.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
-    threads: Option<u64>,
-    /// Print nothing but errors.
-    #[arg(long)]
-    quiet: bool,
-    /// Also write plots and a self-contained report.html into the output directory.
-    #[arg(long)]
-    report: bool,
     /// The sweep table as CSV (default), Parquet (`sweep.parquet`), or both.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = crate::format::Format::Csv)]
     format: crate::format::Format,
@@ -63,13 +43,7 @@ fn parse_shard(text: &str) -> agora::Result<(usize, usize)> {
 
 /// Runs `agora sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
-    let scenario = crate::load_scenario(
-        args.scenario.as_deref(),
-        args.example.as_deref(),
-        args.seed,
-        args.steps,
-        args.runs,
-    )?;
+    let scenario = args.source.load()?;
     let axes = args
         .set
         .iter()
@@ -84,7 +58,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         let (i, n) = parse_shard(shard)?;
         grid = grid.shard(i, n)?;
     }
-    if args.report && args.format == crate::format::Format::Parquet {
+    if args.exec.report && args.format == crate::format::Format::Parquet {
         return Err(agora::Error::usage(
             "--report plots the CSV table: use --format both (or csv) with --report",
         )
@@ -94,8 +68,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     agora::experiment::sweep::scenarios(&scenario, &grid)?;
 
     let total = grid.points.len() as u64 * scenario.simulation.runs;
-    let bar = crate::counting_bar(total, args.quiet, "run");
-    let pool = crate::thread_pool(args.threads)?;
+    let bar = crate::counting_bar(total, args.exec.quiet, "run");
+    let pool = crate::thread_pool(args.exec.threads)?;
     let started = Instant::now();
     let table = pool.install(|| sweep(&scenario, &grid, &|| bar.inc(1)))?;
     bar.finish_and_clear();
@@ -109,7 +83,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         files.push(("sweep.parquet", bytes));
     }
     let written = agora::output::write_atomically(&args.out, &files)?;
-    if !args.quiet {
+    if !args.exec.quiet {
         let mut w = std::io::stdout().lock();
         let printed = writeln!(
             w,
@@ -126,8 +100,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         });
         crate::quiet_pipe(printed)?;
     }
-    if args.report {
-        crate::report::write_after(&args.out, args.quiet)?;
+    if args.exec.report {
+        crate::report::write_after(&args.out, args.exec.quiet)?;
     }
     Ok(())
 }

@@ -206,9 +206,16 @@ impl<T: RuleBased> Policy for T {
     }
 }
 
-/// Returns `floor(amount · fraction)` in base units, for `fraction` in `[0, 1]`.
+/// Returns `floor(amount · fraction)` in base units, for `fraction` in
+/// `[0, 1]`: the product taken in f64 (so that 0.3 of 10 is 3, not the 2
+/// that the exact binary value 0.29999… would give), never more than
+/// `amount`, all of it for a fraction of 1 or more (exactly, even above
+/// 2^53, where f64 rounds), nothing for NaN or a fraction ≤ 0.
 #[inline]
 pub fn fraction_of(amount: u64, fraction: f64) -> u64 {
+    if fraction >= 1.0 {
+        return amount;
+    }
     // `as` truncates toward zero and saturates (NaN gives 0): a floor for
     // non-negative values, without a libm call.
     let x = from_whole(amount) * fraction;

@@ -38,7 +38,7 @@ mod summary;
 
 pub use summary::{AssetSummary, GroupSummary, LedgerSummary, RunSummary, ShockSummary};
 
-use crate::agents::{Action, AgentView, AssetObservation, GroupPolicy, Observation};
+use crate::agents::{fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Observation};
 use crate::error::{Error, Result};
 use crate::ledger::{to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError};
 use crate::pricing::CurveMarket;
@@ -540,7 +540,7 @@ impl Simulation {
         };
         for j in assets {
             for &agent in &order {
-                let amount = share_of(exec.ledger.holding(agent, j), share);
+                let amount = fraction_of(exec.ledger.holding(agent, j), share);
                 if amount > 0 {
                     exec.execute(
                         agent,
@@ -974,22 +974,6 @@ fn shares(dist: &ShareDistribution, n: usize, rng: &mut crate::rng::EngineRng) -
     }
 }
 
-/// Returns the base units an agent holding `amount` sells in a dump of
-/// `share` (in `[0, 1]`): `floor(share × amount)`, the product taken in f64
-/// (so that a share written as 0.3 of 10 units is 3, not the 2 that the
-/// exact binary value 0.29999… would give), never more than `amount`.
-pub fn share_of(amount: u64, share: f64) -> u64 {
-    if share.is_nan() || share <= 0.0 {
-        return 0;
-    }
-    if share >= 1.0 {
-        return amount;
-    }
-    let x = (share * amount as f64).floor();
-    // `as` saturates; the clamp covers amounts above 2^53, which f64 rounds.
-    (x as u64).min(amount)
-}
-
 /// Splits `total` base units in proportion to `weights`, exactly: the parts
 /// are whole base units and sum to `total` (the rounding remainder goes one
 /// unit each to the first agents).
@@ -1064,15 +1048,15 @@ mod tests {
 
     #[test]
     fn a_dump_share_is_the_floor_of_the_f64_product_and_never_too_much() {
-        assert_eq!(share_of(10, 0.3), 3);
-        assert_eq!(share_of(1_000_000_000_000, 0.3), 300_000_000_000);
-        assert_eq!(share_of(7, 0.5), 3);
-        assert_eq!(share_of(7, 1.0), 7);
-        assert_eq!(share_of(7, 0.0), 0);
+        assert_eq!(fraction_of(10, 0.3), 3);
+        assert_eq!(fraction_of(1_000_000_000_000, 0.3), 300_000_000_000);
+        assert_eq!(fraction_of(7, 0.5), 3);
+        assert_eq!(fraction_of(7, 1.0), 7);
+        assert_eq!(fraction_of(7, 0.0), 0);
         for amount in [u64::MAX, (1 << 54) + 3, (1 << 53) + 1] {
-            assert!(share_of(amount, 1.0 - f64::EPSILON / 2.0) <= amount);
+            assert!(fraction_of(amount, 1.0 - f64::EPSILON / 2.0) <= amount);
         }
-        assert_eq!(share_of(7, f64::NAN), 0);
+        assert_eq!(fraction_of(7, f64::NAN), 0);
     }
 
     #[test]

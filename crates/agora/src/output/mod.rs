@@ -180,15 +180,26 @@ pub fn write_run(dir: &Path, scenario: &Scenario, out: &RunOutput) -> Result<Vec
 /// `dir`: the CSV files hold every run (`run` column), `summary.json` the
 /// means and distributions across runs.
 pub fn write_runs(dir: &Path, scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<PathBuf>> {
-    let scenario_text = toml::to_string(scenario.to_table())
-        .map_err(|e| Error::usage(format!("writing scenario.toml: {e}")))?;
-    let files = [
+    write_atomically(dir, &run_files(scenario, runs)?)
+}
+
+/// The files of a run or an ensemble, rendered: `assets.csv`, `agents.csv`,
+/// `summary.json` and `scenario.toml`, in that order (for writers that add
+/// formats beside them).
+pub fn run_files(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    Ok(vec![
         ("assets.csv", assets_csv(scenario, runs)?),
         ("agents.csv", agents_csv(scenario, runs)?),
         ("summary.json", summary_json(scenario, runs)?),
-        ("scenario.toml", scenario_text.into_bytes()),
-    ];
-    write_atomically(dir, &files)
+        ("scenario.toml", scenario_toml(scenario)?),
+    ])
+}
+
+/// Renders a scenario as the TOML it runs (overrides applied).
+pub fn scenario_toml(scenario: &Scenario) -> Result<Vec<u8>> {
+    toml::to_string(scenario.to_table())
+        .map(String::into_bytes)
+        .map_err(|e| Error::usage(format!("writing scenario.toml: {e}")))
 }
 
 /// Writes `files` (name, content) into `dir` all or nothing: each is written

@@ -138,13 +138,13 @@ impl CurveMarket {
     /// The reserve that backs `supply` under the current parameters,
     /// `R(S) − R(0)`, base units.
     pub fn required_reserve(&self, supply: u64) -> u64 {
-        self.reserve_function(supply)
-            .saturating_sub(self.reserve_function(0))
+        self.reserve_function(supply).saturating_sub(self.r_zero)
     }
 
     #[inline]
     fn r_at(&mut self, supply: u64) -> u64 {
-        if let Some(&(_, r)) = self.cache.iter().find(|(s, _)| *s == supply) {
+        // Newest first: a trade usually starts where the last one ended.
+        if let Some(&(_, r)) = self.cache.iter().rev().find(|(s, _)| *s == supply) {
             return r;
         }
         let r = self.reserve_function(supply);

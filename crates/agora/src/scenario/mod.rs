@@ -697,7 +697,11 @@ fn parse_event(
 
 /// Checks that every curve stays valid as its schedule and the `parameter`
 /// events apply together in step order (at the same step, the schedule
-/// first, then the events in file order, as the engine applies them).
+/// first, then the events in file order, as the engine applies them), not
+/// only each change on its own: `m = 0` then `b = 0` makes a linear curve
+/// invalid although each change is fine alone. Ramps are checked at their
+/// end; the parameter ranges are intervals, so the values on the way are
+/// valid too.
 fn check_parameter_sequence(
     root: &Fields<'_>,
     assets: &[AssetSpec],
@@ -725,10 +729,8 @@ fn check_parameter_sequence(
                 }
             }
         }
-        if !changes.iter().any(|c| c.1 == 1) {
-            continue;
-        }
         changes.sort_by_key(|c| (c.0, c.1, c.2));
+        let changes_have_events = changes.iter().any(|c| c.1 == 1);
         let PricingSpec::BondingCurve { curve, .. } = &asset.pricing;
         let mut probe = curve.clone();
         for (step, source, i, param, value) in changes {
@@ -738,10 +740,12 @@ fn check_parameter_sequence(
                 } else {
                     format!("events[{i}]")
                 };
-                return Err(root.error(
-                    &path,
-                    format!("at step {step}, after the earlier changes and events: {err}"),
-                ));
+                let earlier = if changes_have_events {
+                    "the earlier changes and events"
+                } else {
+                    "the earlier changes"
+                };
+                return Err(root.error(&path, format!("at step {step}, after {earlier}: {err}")));
             }
         }
     }
@@ -824,48 +828,12 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &[String]) -> Result<AssetSpec> {
             change,
         });
     }
-    check_schedule_sequence(f, &curve, &schedule)?;
     Ok(AssetSpec {
         name,
         initial_supply,
         pricing: PricingSpec::BondingCurve { curve, fee },
         schedule,
     })
-}
-
-/// Checks that the curve stays valid as the scheduled changes apply in step
-/// order, not only each change on its own: e.g. `m = 0` then `b = 0` makes a
-/// linear curve invalid although each change is fine alone. Ramps are
-/// checked at their end; the parameter ranges are intervals, so the values
-/// on the way are valid too.
-fn check_schedule_sequence(
-    f: &Fields<'_>,
-    curve: &Curve,
-    schedule: &[ScheduledChange],
-) -> Result<()> {
-    let mut events: Vec<(u64, usize)> = schedule
-        .iter()
-        .enumerate()
-        .map(|(i, c)| match c.change {
-            Change::Step { at, .. } => (at, i),
-            Change::Ramp { to, .. } => (to, i),
-        })
-        .collect();
-    events.sort();
-    let mut probe = curve.clone();
-    for (step, i) in events {
-        let change = &schedule[i];
-        let value = match change.change {
-            Change::Step { value, .. } | Change::Ramp { value, .. } => value,
-        };
-        if let Err(e) = probe.set_param(&change.param, value) {
-            return Err(f.error(
-                &format!("schedule[{i}]"),
-                format!("at step {step}, after the earlier changes: {e}"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn parse_curve(p: &mut Fields<'_>) -> Result<Curve> {

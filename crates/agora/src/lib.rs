@@ -52,6 +52,7 @@ pub mod engine;
 mod error;
 pub mod experiment;
 pub mod ledger;
+pub mod market;
 pub mod metrics;
 pub mod output;
 pub mod pricing;

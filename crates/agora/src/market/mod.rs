@@ -1,0 +1,34 @@
+//! Market clearing: prices that emerge from orders instead of a curve.
+//!
+//! The mechanisms here are pure: they match and clear orders expressed in
+//! integer ticks and base units, and report fills; the engine settles the
+//! fills through the [`Ledger`](crate::ledger::Ledger).
+
+/// The side of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Side {
+    /// Buys tokens for money.
+    Buy,
+    /// Sells tokens for money.
+    Sell,
+}
+
+impl Side {
+    /// The other side.
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+}
+
+/// The money value, in base units, of `qty` token base units at `price`
+/// ticks of `tick` money base units per whole token each, rounded down:
+/// `floor(price · tick · qty / SCALE)`. Rounding down makes the sum of the
+/// values of the pieces of an order never exceed the value of the whole, so
+/// money locked for a buy order always covers its fills.
+#[inline]
+pub fn value(price: u64, tick: u64, qty: u64) -> u128 {
+    u128::from(price) * u128::from(tick) * u128::from(qty) / u128::from(crate::ledger::SCALE)
+}

@@ -16,7 +16,7 @@ import pandas as pd
 import polars as pl
 
 INT_COLUMNS = {"run", "step", "agents", "trades"}
-TEXT_COLUMNS = {"asset", "group"}
+TEXT_COLUMNS = {"asset", "group", "price_source"}
 
 
 def check(path: Path) -> str:

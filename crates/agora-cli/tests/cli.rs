@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const ASSETS_HEADER: &str = "run,step,asset,price,supply,reserve,volume,trades";
+const ASSETS_HEADER: &str = "run,step,asset,price,supply,reserve,volume,trades,price_source,best_bid,best_ask,capacity,requested,allocated";
 const AGENTS_HEADER: &str = "run,step,group,agents,balance,holdings,wealth";
 const OUTPUTS: [&str; 4] = ["assets.csv", "agents.csv", "summary.json", "scenario.toml"];
 
@@ -121,8 +121,11 @@ fn run_example_token_economy_writes_the_four_files_with_the_documented_columns()
         "a row for step 0, then one per step"
     );
     for (t, row) in asset_rows.iter().enumerate() {
-        assert_eq!(row.len(), 8);
+        assert_eq!(row.len(), 14);
         assert_eq!(row[0], "0");
+        // a curve's price; no quotes, no capacity
+        assert_eq!(row[8], "curve");
+        assert!(row[9..].iter().all(|c| c.is_empty()), "{row:?}");
         assert_eq!(row[1], t.to_string());
         assert_eq!(row[2], "AGT");
     }

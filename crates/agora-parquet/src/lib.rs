@@ -174,7 +174,8 @@ fn field(name: &str, data_type: DataType) -> Field {
 pub fn assets_schema() -> SchemaRef {
     use DataType::{Float64, Int64, Utf8};
     let types = [
-        Int64, Int64, Utf8, Float64, Float64, Float64, Float64, Int64,
+        Int64, Int64, Utf8, Float64, Float64, Float64, Float64, Int64, Utf8, Float64, Float64,
+        Float64, Float64, Float64,
     ];
     Arc::new(Schema::new(
         ASSET_COLUMNS
@@ -221,6 +222,11 @@ pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
             .iter()
             .map(|r| count(ASSETS_FILE, "trades", r.trades))
             .collect::<Result<Vec<_>, _>>()?;
+        let floats = |f: fn(&agora::engine::AssetRecord) -> Option<f64>| -> ArrayRef {
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| f(r).and_then(number)),
+            ))
+        };
         let units = |f: fn(&agora::engine::AssetRecord) -> u64| -> ArrayRef {
             Arc::new(Float64Array::from_iter(
                 rows.iter().map(|r| number(to_units(f(r)))),
@@ -240,6 +246,14 @@ pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
             units(|r| r.reserve),
             units(|r| r.volume),
             Arc::new(Int64Array::from(trades)),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.source.name()),
+            )),
+            floats(|r| r.best_bid),
+            floats(|r| r.best_ask),
+            floats(|r| r.capacity),
+            floats(|r| r.requested),
+            floats(|r| r.allocated),
         ])
     });
     encode(ASSETS_FILE, assets_schema(), batches)

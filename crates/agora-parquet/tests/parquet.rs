@@ -193,6 +193,12 @@ fn columns_are_typed() -> TestResult {
             ("reserve", Float64),
             ("volume", Float64),
             ("trades", Int64),
+            ("price_source", Utf8),
+            ("best_bid", Float64),
+            ("best_ask", Float64),
+            ("capacity", Float64),
+            ("requested", Float64),
+            ("allocated", Float64),
         ])
     );
     assert_eq!(
@@ -252,7 +258,7 @@ fn no_runs_give_an_empty_table_with_the_schema() -> TestResult {
             .sum::<usize>(),
         0
     );
-    assert_eq!(types(&bytes)?.len(), 8);
+    assert_eq!(types(&bytes)?.len(), 14);
     Ok(())
 }
 

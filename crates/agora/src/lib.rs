@@ -16,6 +16,8 @@
 //! |---|---|
 //! | scenario files and validation | [`scenario`] |
 //! | bonding curves and settlement | [`pricing`] |
+//! | order books, auctions, equilibrium, price adjustment | [`market`] |
+//! | allocation of scarce resources | [`resource`] |
 //! | agents, actions, policies | [`agents`] |
 //! | the integer ledger | [`ledger`] |
 //! | the step loop, records, summaries | [`engine`] |
@@ -56,6 +58,7 @@ pub mod market;
 pub mod metrics;
 pub mod output;
 pub mod pricing;
+pub mod resource;
 pub mod rng;
 pub mod scenario;
 

@@ -349,11 +349,11 @@ fn an_unknown_curve_lists_the_known_curves() {
 
 #[test]
 fn an_unknown_pricing_kind_lists_the_known_kinds() {
-    let msg = error_of(&with("\"bonding_curve\"", "\"order_book\""));
+    let msg = error_of(&with("\"bonding_curve\"", "\"uniswap\""));
     assert_names(
         &msg,
         "assets.TOKEN.pricing.kind",
-        &["\"order_book\"", "bonding_curve"],
+        &["\"uniswap\"", "bonding_curve", "order_book"],
     );
 }
 
@@ -362,7 +362,7 @@ fn an_unknown_policy_kind_lists_the_known_kinds() {
     let msg = error_of(&with("kind = \"random\"", "kind = \"genius\""));
     assert_eq!(
         msg,
-        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation"
+        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer"
     );
 }
 
@@ -538,4 +538,94 @@ fn schedule_changes_that_together_zero_a_linear_curve_are_rejected_up_front() {
             );
         }
     }
+}
+
+const BOOK: &str =
+    r#"pricing = { kind = "order_book", tick_size = 0.01, lot_size = 1.0, initial_price = 10.0 }"#;
+const CURVE: &str = r#"pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }"#;
+
+#[test]
+fn a_negative_price_on_a_market_is_named() {
+    let msg = error_of(&with(
+        CURVE,
+        &BOOK.replace("initial_price = 10.0", "initial_price = -5.0"),
+    ));
+    assert_names(&msg, "assets.TOKEN.pricing.initial_price", &["> 0", "-5"]);
+    let msg = error_of(&with(
+        CURVE,
+        r#"pricing = { kind = "price_adjustment", rule = "linear", lambda = 0.1, initial_price = 10.0, min_price = -1.0 }"#,
+    ));
+    assert_names(&msg, "assets.TOKEN.pricing.min_price", &["> 0"]);
+    let msg = error_of(&with(
+        CURVE,
+        r#"pricing = { kind = "equilibrium", price_range = [5.0, 1.0] }"#,
+    ));
+    assert_names(&msg, "assets.TOKEN.pricing.price_range", &["lo < hi"]);
+}
+
+#[test]
+fn a_lot_size_or_tick_size_of_zero_is_named() {
+    let msg = error_of(&with(
+        CURVE,
+        &BOOK.replace("lot_size = 1.0", "lot_size = 0.0"),
+    ));
+    assert_names(&msg, "assets.TOKEN.pricing.lot_size", &["> 0", "found 0"]);
+    let msg = error_of(&with(
+        CURVE,
+        &BOOK.replace("tick_size = 0.01", "tick_size = 1e-12"),
+    ));
+    assert_names(&msg, "assets.TOKEN.pricing.tick_size", &["one base unit"]);
+}
+
+#[test]
+fn an_order_for_an_unknown_asset_is_named() {
+    let text = with(CURVE, BOOK).replace(
+        r#"policy = { kind = "random", asset = "TOKEN""#,
+        r#"policy = { kind = "zi_c", role = "buyer", value = { distribution = "constant", value = 5.0 }, asset = "GOLD""#,
+    );
+    let text = text.replace(
+        ", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1",
+        "",
+    );
+    let msg = error_of(&text);
+    assert_names(&msg, "agents.noise.policy.asset", &["GOLD", "TOKEN"]);
+}
+
+#[test]
+fn an_unknown_pricing_kind_lists_the_market_kinds() {
+    let msg = error_of(&with(CURVE, r#"pricing = { kind = "dutch_auction" }"#));
+    assert_names(
+        &msg,
+        "assets.TOKEN.pricing.kind",
+        &[
+            "order_book",
+            "call_auction",
+            "equilibrium",
+            "price_adjustment",
+        ],
+    );
+}
+
+#[test]
+fn a_schedule_on_a_market_is_refused() {
+    let text = with(
+        CURVE,
+        &format!("{BOOK}\nschedule = [{{ param = \"m\", at = 2, value = 0.1 }}]"),
+    );
+    let msg = error_of(&text);
+    assert_names(
+        &msg,
+        "assets.TOKEN.schedule[0].param",
+        &["bonding curves only", "order_book"],
+    );
+}
+
+#[test]
+fn a_zi_c_trader_needs_a_role_and_a_value_table() {
+    let text = with(
+        r#"policy = { kind = "random", asset = "TOKEN", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }"#,
+        r#"policy = { kind = "zi_c", asset = "TOKEN", role = "trader", value = { distribution = "constant", value = 5.0 } }"#,
+    );
+    let msg = error_of(&text);
+    assert_names(&msg, "agents.noise.policy.role", &["buyer", "seller"]);
 }

@@ -8,6 +8,8 @@ mod curves;
 mod determinism;
 mod experiments;
 mod fuzz;
+mod markets;
 mod optimize;
+mod resources;
 mod shocks;
 mod theory;

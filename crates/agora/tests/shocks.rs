@@ -497,7 +497,7 @@ policy = { kind = "random", asset = "TOKEN", p_buy = 0.5, p_sell = 0.5, buy_frac
     fn an_unknown_event_kind_is_named() {
         assert_eq!(
             event("at = 3\nkind = \"crash\""),
-            "bad.toml: events[0].kind: unknown value \"crash\"; expected one of: dump, join, leave, parameter"
+            "bad.toml: events[0].kind: unknown value \"crash\"; expected one of: dump, join, leave, parameter, outage"
         );
         assert_eq!(
             event("at = 3"),

@@ -30,7 +30,7 @@ fn linear_supply_for(m: f64, b: f64, c: f64) -> f64 {
 /// exactly `c` money on a fee-free linear curve from supply 0.
 fn check_single_buy(sim: &Simulation, m: f64, b: f64, c: f64, balance: f64) {
     let books = *sim.ledger().books(0);
-    let market = sim.market(0);
+    let market = sim.curve(0).unwrap();
     let supply = units(books.supply);
     assert_rel(
         supply,
@@ -229,7 +229,10 @@ policy = {{ kind = "random", asset = "TOKEN", p_buy = 1.0, p_sell = 0.0, buy_fra
         total,
         "{pricing}: money conserved"
     );
-    assert_eq!(books.reserve, sim.market(0).required_reserve(books.supply));
+    assert_eq!(
+        books.reserve,
+        sim.curve(0).unwrap().required_reserve(books.supply)
+    );
     let price = sim.price(0);
     for i in 0..count as u32 {
         // What is left is less than one more base unit of token costs, up to

@@ -1,6 +1,8 @@
 //! The built-in rule-based policies.
 
-use super::{Action, AgentRng, AgentView, Observation, Policy, RuleBased};
+use super::market::{FundamentalPolicy, MarketMakerPolicy, ZiCPolicy};
+use super::resource::{ConsumerPolicy, ProducerPolicy};
+use super::{Action, AgentRng, AgentView, Need, Observation, Policy, PrivateValue, RuleBased};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 
@@ -292,6 +294,16 @@ pub enum BuiltinPolicy {
     MeanReversion(MeanReversionPolicy),
     /// `valuation`
     Valuation(ValuationPolicy),
+    /// `zi_c`
+    ZiC(ZiCPolicy),
+    /// `market_maker`
+    MarketMaker(MarketMakerPolicy),
+    /// `fundamental`
+    Fundamental(FundamentalPolicy),
+    /// `consumer`
+    Consumer(ConsumerPolicy),
+    /// `producer`
+    Producer(ProducerPolicy),
 }
 
 impl Policy for BuiltinPolicy {
@@ -303,17 +315,44 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Momentum(p) => p.decide(obs, me, rng),
             BuiltinPolicy::MeanReversion(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Valuation(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::ZiC(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::MarketMaker(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Fundamental(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Consumer(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Producer(p) => p.decide(obs, me, rng),
         }
     }
 
     fn assets(&self) -> Vec<usize> {
+        if let BuiltinPolicy::Consumer(p) = self {
+            return p.assets.clone();
+        }
         vec![match self {
             BuiltinPolicy::Random(p) => p.asset,
             BuiltinPolicy::Threshold(p) => p.asset,
             BuiltinPolicy::Momentum(p) => p.asset,
             BuiltinPolicy::MeanReversion(p) => p.asset,
             BuiltinPolicy::Valuation(p) => p.asset,
+            BuiltinPolicy::ZiC(p) => p.asset,
+            BuiltinPolicy::MarketMaker(p) => p.asset,
+            BuiltinPolicy::Fundamental(p) => p.asset,
+            BuiltinPolicy::Producer(p) => p.asset,
+            BuiltinPolicy::Consumer(_) => unreachable!("returned above"),
         }]
+    }
+
+    fn need(&self, me: &AgentView<'_>, step: u64) -> Option<Need> {
+        match self {
+            BuiltinPolicy::Consumer(p) => p.need(me, step),
+            _ => None,
+        }
+    }
+
+    fn private_value(&self, me: &AgentView<'_>) -> Option<PrivateValue> {
+        match self {
+            BuiltinPolicy::ZiC(p) => p.private_value(me),
+            _ => None,
+        }
     }
 }
 
@@ -328,6 +367,9 @@ mod tests {
             price,
             supply: 1.0,
             history,
+            best_bid: None,
+            best_ask: None,
+            last_trade: None,
         }]
     }
 

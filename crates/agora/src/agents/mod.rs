@@ -14,6 +14,11 @@
 //! trade: see [`RuleBased`].
 
 mod builtin;
+mod market;
+mod resource;
+
+pub use market::{FundamentalPolicy, MarketMakerPolicy, ZiCPolicy};
+pub use resource::{ConsumerPolicy, DemandForm, ProducerPolicy};
 
 pub use builtin::{
     BuiltinPolicy, MeanReversionPolicy, MomentumPolicy, RandomPolicy, ThresholdPolicy,
@@ -21,6 +26,7 @@ pub use builtin::{
 };
 
 use crate::ledger::{from_whole, to_whole, AgentId};
+pub use crate::market::Side;
 pub use crate::rng::AgentRng;
 use crate::rng::StreamFamily;
 use rand::RngExt;
@@ -52,6 +58,99 @@ pub enum Action {
         /// Tokens to sell, base units.
         amount: u64,
     },
+    /// A limit order on a market-clearing asset: buy (sell) `amount` base
+    /// units at `price` or better. On an order book it rests for `ttl` steps
+    /// (the step it is placed in counts as the first) and replaces the
+    /// agent's earlier orders on the asset; in a batch market it is the
+    /// agent's demand (supply) schedule for the step. Rejected on a curve.
+    Limit {
+        /// Index of the asset.
+        asset: u32,
+        /// Buy or sell.
+        side: Side,
+        /// Limit price, base units of money per whole token.
+        price: u64,
+        /// Tokens, base units.
+        amount: u64,
+        /// Steps the order lives on an order book (at least 1).
+        ttl: u32,
+    },
+    /// A two-sided quote (market makers): a buy at `bid` and a sell at `ask`,
+    /// `amount` each, replacing the agent's earlier orders on the asset. A
+    /// side with price 0 is not quoted.
+    Quote {
+        /// Index of the asset.
+        asset: u32,
+        /// Bid price, base units of money per whole token (0: no bid).
+        bid: u64,
+        /// Ask price, base units of money per whole token (0: no ask).
+        ask: u64,
+        /// Tokens on each side, base units.
+        amount: u64,
+        /// Steps the quote lives (at least 1).
+        ttl: u32,
+    },
+    /// Cancel the agent's open orders on `asset`.
+    Cancel {
+        /// Index of the asset.
+        asset: u32,
+    },
+    /// Request `quantity` base units of a resource this step, paying at
+    /// most `max_price` base units of money per whole unit (the
+    /// willingness to pay). The resource's allocation mechanism decides what
+    /// the request receives. Rejected on a token.
+    Request {
+        /// Index of the resource.
+        asset: u32,
+        /// Units wanted, base units.
+        quantity: u64,
+        /// Most money per whole unit, base units.
+        max_price: u64,
+    },
+    /// Produce `quantity` base units of a resource at the producer's cost;
+    /// they arrive after the producer's lead time. Rejected on a token.
+    Produce {
+        /// Index of the resource.
+        asset: u32,
+        /// Units to make, base units.
+        quantity: u64,
+        /// Money per whole unit it costs to make, base units.
+        cost: u64,
+        /// Steps until the units arrive (0: this step).
+        lead_time: u32,
+    },
+}
+
+impl Action {
+    /// The asset the action trades, if any.
+    pub fn asset(&self) -> Option<usize> {
+        match *self {
+            Action::Hold => None,
+            Action::Buy { asset, .. }
+            | Action::Sell { asset, .. }
+            | Action::Limit { asset, .. }
+            | Action::Quote { asset, .. }
+            | Action::Request { asset, .. }
+            | Action::Produce { asset, .. }
+            | Action::Cancel { asset } => Some(asset as usize),
+        }
+    }
+}
+
+/// A trader's private value for an asset (Gode–Sunder's "redemption value"
+/// of a buyer or "cost" of a seller), which the engine uses to measure
+/// allocative efficiency; other agents never see it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrivateValue {
+    /// The asset.
+    pub asset: usize,
+    /// A buyer values each token at `value`; a seller's cost is `value`.
+    pub side: Side,
+    /// Money units per whole token.
+    pub value: f64,
+    /// Tokens the trader wants to buy or has to sell over the run, base
+    /// units.
+    pub units: u64,
 }
 
 /// What every agent can see of one asset at the start of a step.
@@ -65,7 +164,25 @@ pub struct AssetObservation<'a> {
     pub supply: f64,
     /// Prices recorded at the end of steps `0, 1, …, t−1` (step 0 is the
     /// initial state); the last entry is the previous step's closing price.
+    /// A step with no price (an equilibrium market with no equilibrium in
+    /// range) is NaN.
     pub history: &'a [f64],
+    /// Best bid on the order book, money units per token (order books only).
+    pub best_bid: Option<f64>,
+    /// Best ask on the order book, money units per token (order books only).
+    pub best_ask: Option<f64>,
+    /// Price of the last trade on a market-clearing asset, if any yet.
+    pub last_trade: Option<f64>,
+}
+
+impl AssetObservation<'_> {
+    /// The midpoint of the best quotes when both exist, else `price`.
+    pub fn mid(&self) -> f64 {
+        match (self.best_bid, self.best_ask) {
+            (Some(b), Some(a)) => 0.5 * (a + b),
+            _ => self.price,
+        }
+    }
 }
 
 /// The immutable view of the world that agents decide on.
@@ -155,6 +272,29 @@ pub trait Policy: Send + Sync + fmt::Debug {
     fn assets(&self) -> Vec<usize> {
         Vec::new()
     }
+
+    /// The agent's private value, for policies that have one (zero-
+    /// intelligence traders): the engine measures allocative efficiency
+    /// against it. The default is none.
+    fn private_value(&self, _me: &AgentView<'_>) -> Option<PrivateValue> {
+        None
+    }
+
+    /// The agent's need for a resource at `step`, for consumers: what it
+    /// consumes of what it received, and what the engine measures unmet
+    /// demand, fairness and welfare against. The default is none.
+    fn need(&self, _me: &AgentView<'_>, _step: u64) -> Option<Need> {
+        None
+    }
+}
+
+/// A consumer's need for a resource in one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Need {
+    /// Units needed this step, base units.
+    pub units: u64,
+    /// Money value of each whole unit of need met.
+    pub value: f64,
 }
 
 /// A rule-based policy, defined by its probabilities of buying and selling
@@ -253,6 +393,22 @@ impl GroupPolicy {
             GroupPolicy::Custom(p) => p.assets(),
         }
     }
+
+    /// The agent's need at `step`, where the policy has one.
+    pub fn need(&self, me: &AgentView<'_>, step: u64) -> Option<Need> {
+        match self {
+            GroupPolicy::Builtin(p) => p.need(me, step),
+            GroupPolicy::Custom(p) => p.need(me, step),
+        }
+    }
+
+    /// The agent's private value, where the policy has one.
+    pub fn private_value(&self, me: &AgentView<'_>) -> Option<PrivateValue> {
+        match self {
+            GroupPolicy::Builtin(p) => p.private_value(me),
+            GroupPolicy::Custom(p) => p.private_value(me),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -283,6 +439,9 @@ mod tests {
             price: 1.0,
             supply: 0.0,
             history: &history,
+            best_bid: None,
+            best_ask: None,
+            last_trade: None,
         }];
         let obs = Observation {
             step: 1,
@@ -304,6 +463,7 @@ mod tests {
                     sells += 1
                 }
                 Action::Hold => {}
+                other => panic!("a random trader never places {other:?}"),
             }
         }
         // binomial sd: sqrt(n p (1-p)) ≈ 65 and 57; allow 5 sd

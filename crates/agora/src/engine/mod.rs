@@ -34,16 +34,23 @@
 //! by (seed, run, step, agent), sums are exact integers, and everything else
 //! runs in a fixed order.
 
+mod markets;
+mod resources;
 mod summary;
 
-pub use summary::{AssetSummary, GroupSummary, LedgerSummary, RunSummary, ShockSummary};
+pub use markets::PriceSource;
+use markets::{Market, StepStats};
+pub use summary::{
+    AssetSummary, GroupSummary, LedgerSummary, MarketSummary, ResourceSummary, RunSummary,
+    ShockSummary,
+};
 
 use crate::agents::{fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Observation};
 use crate::error::{Error, Result};
 use crate::ledger::{to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError};
 use crate::pricing::CurveMarket;
 use crate::rng::{engine_rng, Stream, StreamFamily};
-use crate::scenario::{Change, EventKind, Objective, PricingSpec, Scenario, ShareDistribution};
+use crate::scenario::{Change, EventKind, Objective, Scenario, ShareDistribution};
 use rand_distr::{Distribution, LogNormal, Pareto};
 use rayon::prelude::*;
 
@@ -98,6 +105,21 @@ pub struct AssetRecord {
     pub volume: u64,
     /// Trades executed during the step.
     pub trades: u64,
+    /// Where the price comes from.
+    pub source: PriceSource,
+    /// Best bid after the step, money units (order books with bids).
+    pub best_bid: Option<f64>,
+    /// Best ask after the step, money units (order books with asks).
+    pub best_ask: Option<f64>,
+    /// Mean remaining quantity at the best bid and ask, token units (order
+    /// books with orders).
+    pub depth: Option<f64>,
+    /// A resource's capacity available in the step, units (resources).
+    pub capacity: Option<f64>,
+    /// Units requested in the step (resources).
+    pub requested: Option<f64>,
+    /// Units allocated in the step (resources).
+    pub allocated: Option<f64>,
 }
 
 /// One recorded row of a group's totals.
@@ -148,10 +170,17 @@ struct GroupState {
     active: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct StepStats {
-    volume: u64,
-    trades: u64,
+/// A trader with a private value, as it started the run (for allocative
+/// efficiency).
+#[derive(Debug, Clone, Copy)]
+struct Valued {
+    agent: AgentId,
+    asset: usize,
+    side: crate::agents::Side,
+    value: f64,
+    units: u64,
+    balance0: u64,
+    holding0: u64,
 }
 
 /// One simulation run of a scenario.
@@ -161,7 +190,7 @@ pub struct Simulation {
     run: u64,
     step: u64,
     ledger: Ledger,
-    markets: Vec<CurveMarket>,
+    markets: Vec<Market>,
     groups: Vec<GroupState>,
     history: Vec<Vec<f64>>,
     ramp_starts: Vec<Vec<Option<f64>>>,
@@ -171,6 +200,12 @@ pub struct Simulation {
     force_parallel_decide: bool,
     stats: Vec<StepStats>,
     records: Records,
+    valued: Vec<Valued>,
+    /// Unmet need per agent over the run, base units (empty without
+    /// consumers).
+    unmet: Vec<u64>,
+    /// Per group: Σ need and Σ unmet need over the run, base units.
+    group_needs: Vec<(u128, u128)>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -214,12 +249,10 @@ impl Simulation {
             .try_reserve_exact(agents)
             .map_err(|_| out_of_memory())?;
         order.extend(0..agents as AgentId);
-        let mut markets: Vec<CurveMarket> = scenario
+        let mut markets: Vec<Market> = scenario
             .assets
             .iter()
-            .map(|a| match &a.pricing {
-                PricingSpec::BondingCurve { curve, fee } => CurveMarket::new(curve.clone(), *fee),
-            })
+            .map(|a| Market::new(&a.pricing))
             .collect();
 
         for (j, asset) in scenario.assets.iter().enumerate() {
@@ -255,10 +288,7 @@ impl Simulation {
                     let supply = ledger.books(j).supply;
                     let after = supply.checked_add(amount).ok_or(LedgerError::Overflow);
                     let r = after.and_then(|after| {
-                        let market = &markets[j];
-                        let money = market
-                            .reserve_function(after)
-                            .saturating_sub(market.reserve_function(supply));
+                        let money = markets[j].reserve_between(supply, after);
                         ledger.fund_supply(j, Some(start + k as u32), amount, money)
                     });
                     r.map_err(|e| {
@@ -292,11 +322,14 @@ impl Simulation {
             start = end;
         }
         for (j, market) in markets.iter_mut().enumerate() {
-            // warm the cache at the initial supply
-            let s = ledger.books(j).supply;
-            let _ = market.quote_sell(s, 0, 0);
+            if let Market::Curve(curve) = market {
+                // warm the cache at the initial supply
+                let s = ledger.books(j).supply;
+                let _ = curve.quote_sell(s, 0, 0);
+            }
         }
 
+        let valued = valued_traders(&groups, &ledger, seed, run);
         let ramp_starts = scenario
             .assets
             .iter()
@@ -317,6 +350,9 @@ impl Simulation {
             force_parallel_decide: false,
             stats: vec![StepStats::default(); m],
             records: Records::default(),
+            valued,
+            unmet: Vec::new(),
+            group_needs: vec![(0, 0); scenario.groups.len()],
             scenario,
         };
         sim.record()?;
@@ -370,14 +406,21 @@ impl Simulation {
         &self.ledger
     }
 
-    /// The market of asset `j`.
-    pub fn market(&self, j: usize) -> &CurveMarket {
-        &self.markets[j]
+    /// The bonding curve of asset `j`, if it is priced by one.
+    pub fn curve(&self, j: usize) -> Option<&CurveMarket> {
+        self.markets[j].curve()
     }
 
-    /// The spot price of asset `j` now.
+    /// The price of asset `j` now: a curve's spot price, a market's last
+    /// recorded price (NaN after a step with no equilibrium).
     pub fn price(&self, j: usize) -> f64 {
-        self.markets[j].spot_price(self.ledger.books(j).supply)
+        self.markets[j].price(self.ledger.books(j).supply)
+    }
+
+    /// The price asset `j`'s holdings are valued at: the price, or the last
+    /// finite one.
+    pub fn mark(&self, j: usize) -> f64 {
+        self.markets[j].mark(self.ledger.books(j).supply)
     }
 
     /// The recorded price series of asset `j` (from step 0).
@@ -417,8 +460,38 @@ impl Simulation {
         for s in &mut self.stats {
             *s = StepStats::default();
         }
+        let t = self.step;
+        for (j, market) in self.markets.iter_mut().enumerate() {
+            if market.resource().is_some() {
+                let out: f64 = self
+                    .scenario
+                    .events
+                    .iter()
+                    .filter_map(|e| match e.kind {
+                        EventKind::Outage {
+                            asset,
+                            share,
+                            duration,
+                        } if asset == j && e.at <= t && t - e.at < duration => Some(share),
+                        _ => None,
+                    })
+                    .sum();
+                market.set_outage(out.min(1.0));
+            }
+            market
+                .begin_step(t, j, &mut self.ledger)
+                .map_err(|e| Error::invariant(t, e))?;
+        }
         self.external()?;
-        self.trade();
+        self.trade()?;
+        for (j, market) in self.markets.iter_mut().enumerate() {
+            market
+                .end_step(j, &mut self.ledger, &mut self.stats[j])
+                .map_err(|e| Error::invariant(self.step, e))?;
+        }
+        if self.markets.iter().any(|m| m.resource().is_some()) {
+            self.consume().map_err(|e| Error::invariant(self.step, e))?;
+        }
         self.record()
     }
 
@@ -435,7 +508,9 @@ impl Simulation {
                     Change::Step { at, value } => (at == t).then_some(value),
                     Change::Ramp { from, to, value } => {
                         if t == from {
-                            self.ramp_starts[j][e] = self.markets[j].curve().param(&entry.param);
+                            self.ramp_starts[j][e] = self.markets[j]
+                                .curve()
+                                .and_then(|c| c.curve().param(&entry.param));
                         }
                         match self.ramp_starts[j][e] {
                             Some(start) if t > from && t <= to => {
@@ -534,9 +609,11 @@ impl Simulation {
         let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Shock, e as u64);
         shuffle(&mut order, &mut rng);
         let mut exec = Executor {
+            step: self.step,
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
+            fault: None,
         };
         for j in assets {
             for &agent in &order {
@@ -587,6 +664,9 @@ impl Simulation {
     /// and the decision overlaps the previous trade's pricing); deciding in
     /// parallel first pays when policies are expensive and threads are many.
     fn decide_lazily(&self) -> bool {
+        if !self.markets.iter().all(Market::is_curve) {
+            return false;
+        }
         let custom = self
             .groups
             .iter()
@@ -595,7 +675,7 @@ impl Simulation {
     }
 
     /// Runs the decide, execute and apply phases of a step.
-    fn trade(&mut self) {
+    fn trade(&mut self) -> Result<()> {
         let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
         shuffle(&mut self.order, &mut rng);
         let lazily = self.decide_lazily();
@@ -611,9 +691,11 @@ impl Simulation {
             obs: &obs,
         };
         let mut exec = Executor {
+            step: self.step,
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
+            fault: None,
         };
         if !lazily {
             let agents = exec.ledger.agents();
@@ -660,14 +742,132 @@ impl Simulation {
             }
         }
         std::hint::black_box(touched);
+        match exec.fault {
+            Some(e) => Err(Error::invariant(self.step, e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Consumers use up what they received, up to their need, resource by
+    /// resource in the order their policy lists them; unmet need is counted
+    /// per agent; a renewing resource's leftover holdings expire.
+    fn consume(&mut self) -> std::result::Result<(), String> {
+        let t = self.step;
+        let n = self.ledger.agents();
+        let m = self.markets.len();
+        if self.unmet.len() != n {
+            self.unmet = vec![0; n];
+        }
+        // this step's allocations, by agent, per resource
+        let mut alloc: Vec<Option<Vec<u64>>> = vec![None; m];
+        for (j, market) in self.markets.iter().enumerate() {
+            if let Some(r) = market.resource() {
+                let mut v = vec![0u64; n];
+                for &(a, x) in &r.allocations {
+                    v[a as usize] += x;
+                }
+                alloc[j] = Some(v);
+            }
+        }
+        let mut fair: Vec<(Vec<u64>, Vec<u64>)> = vec![(Vec::new(), Vec::new()); m];
+        let mut met_value = vec![0.0f64; m];
+        let mut need_sum = vec![0u128; m];
+        let mut met_sum = vec![0u128; m];
+        let private = StreamFamily::new(self.seed, self.run, 0, Stream::Private);
+        for (g, group) in self.groups.iter().enumerate() {
+            if !group.active || group.start == group.end {
+                continue;
+            }
+            let assets: Vec<usize> = group
+                .policy
+                .assets()
+                .into_iter()
+                .filter(|&j| alloc.get(j).is_some_and(Option::is_some))
+                .collect();
+            for id in group.start..group.end {
+                let view = AgentView::keyed(
+                    id,
+                    id - group.start,
+                    self.ledger.balance(id),
+                    self.ledger.holdings(id),
+                    private,
+                );
+                let Some(need) = group.policy.need(&view, t) else {
+                    break; // the group's policy has no needs
+                };
+                let mut left = need.units;
+                for &j in &assets {
+                    let used = left.min(self.ledger.holding(id, j));
+                    if used > 0 {
+                        self.ledger
+                            .consume(id, j, used)
+                            .map_err(|e| format!("consuming: {e}"))?;
+                    }
+                    left -= used;
+                    need_sum[j] += u128::from(need.units);
+                    met_sum[j] += u128::from(used);
+                    met_value[j] += need.value * to_units(used);
+                    if let Some(v) = &alloc[j] {
+                        fair[j].0.push(v[id as usize]);
+                        fair[j].1.push(need.units);
+                    }
+                }
+                self.unmet[id as usize] = self.unmet[id as usize].saturating_add(left);
+                let gn = &mut self.group_needs[g];
+                gn.0 += u128::from(need.units);
+                gn.1 += u128::from(left);
+            }
+        }
+        for (j, market) in self.markets.iter_mut().enumerate() {
+            let Some(r) = market.resource_mut() else {
+                continue;
+            };
+            let totals = &mut r.totals;
+            totals.need += need_sum[j];
+            totals.met += met_sum[j];
+            totals.value_met += met_value[j];
+            let (allocated, needs) = &fair[j];
+            if !needs.is_empty() {
+                totals.jain_sum += crate::resource::alloc::jain_index(allocated, needs);
+                totals.gini_sum += crate::resource::alloc::gini_of_shares(allocated, needs);
+                totals.fairness_steps += 1;
+            }
+            if r.spec.renewing {
+                // what was not used within the step expires
+                for id in 0..n as AgentId {
+                    let held = self.ledger.holding(id, j);
+                    if held > 0 {
+                        self.ledger
+                            .consume(id, j, held)
+                            .map_err(|e| format!("expiring unused capacity: {e}"))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Unmet need of `agent` over the run so far, base units (0 for agents
+    /// without needs).
+    pub fn unmet_need(&self, agent: AgentId) -> u64 {
+        self.unmet.get(agent as usize).copied().unwrap_or(0)
     }
 
     /// Records the state after the current step and checks the invariants.
     fn record(&mut self) -> Result<()> {
         let m = self.markets.len();
-        let prices: Vec<f64> = (0..m).map(|j| self.price(j)).collect();
-        for (j, &price) in prices.iter().enumerate() {
+        for j in 0..m {
+            let price = self.price(j);
             let books = self.ledger.books(j);
+            let quotes = self.markets[j].quotes();
+            let (capacity, requested, allocated) = match self.markets[j].resource() {
+                Some(r) => (
+                    Some(to_units(r.available)),
+                    Some(to_units(r.requested)),
+                    Some(to_units(r.allocated)),
+                ),
+                None => (None, None, None),
+            };
             self.history[j].push(price);
             self.records.assets.push(AssetRecord {
                 step: self.step,
@@ -677,8 +877,16 @@ impl Simulation {
                 reserve: books.reserve,
                 volume: self.stats[j].volume,
                 trades: self.stats[j].trades,
+                source: quotes.source,
+                best_bid: quotes.best_bid,
+                best_ask: quotes.best_ask,
+                depth: quotes.depth,
+                capacity,
+                requested,
+                allocated,
             });
         }
+        let prices: Vec<f64> = (0..m).map(|j| self.mark(j)).collect();
         let mut all_balances: u128 = 0;
         let mut all_holdings = vec![0u128; m];
         for (g, group) in self.groups.iter().enumerate() {
@@ -739,7 +947,7 @@ impl Simulation {
         Ok(())
     }
 
-    fn shortfall(&self, j: usize, market: &CurveMarket) -> u64 {
+    fn shortfall(&self, j: usize, market: &Market) -> u64 {
         let books = self.ledger.books(j);
         market
             .required_reserve(books.supply)
@@ -753,7 +961,7 @@ impl Simulation {
     /// Each agent's wealth (balance + holdings at spot prices), money units,
     /// for agents `range`.
     pub fn wealth_of(&self, range: std::ops::Range<usize>) -> Vec<f64> {
-        let prices: Vec<f64> = (0..self.markets.len()).map(|j| self.price(j)).collect();
+        let prices: Vec<f64> = (0..self.markets.len()).map(|j| self.mark(j)).collect();
         let stride = 1 + prices.len();
         self.ledger
             .account_cells(range)
@@ -776,6 +984,42 @@ impl Simulation {
     fn objective_of(&self, g: usize) -> Objective {
         self.scenario.groups[g].objective
     }
+}
+
+/// The traders whose policies hold private values, with their starting
+/// accounts. A group whose first agent has no private value is skipped
+/// whole (a policy either has them or not).
+fn valued_traders(groups: &[GroupState], ledger: &Ledger, seed: u64, run: u64) -> Vec<Valued> {
+    let private = StreamFamily::new(seed, run, 0, Stream::Private);
+    let mut out = Vec::new();
+    for g in groups {
+        let view = |id: AgentId| {
+            AgentView::keyed(
+                id,
+                id - g.start,
+                ledger.balance(id),
+                ledger.holdings(id),
+                private,
+            )
+        };
+        if g.start == g.end || g.policy.private_value(&view(g.start)).is_none() {
+            continue;
+        }
+        for id in g.start..g.end {
+            if let Some(v) = g.policy.private_value(&view(id)) {
+                out.push(Valued {
+                    agent: id,
+                    asset: v.asset,
+                    side: v.side,
+                    value: v.value,
+                    units: v.units,
+                    balance0: ledger.balance(id),
+                    holding0: ledger.holding(id, v.asset),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// What the decide phase needs: the groups, the streams and the observation.
@@ -811,22 +1055,48 @@ impl Deciding<'_> {
 /// The execute and apply phases: settles actions against the markets,
 /// through the ledger's operations.
 struct Executor<'a> {
+    step: u64,
     ledger: &'a mut Ledger,
-    markets: &'a mut [CurveMarket],
+    markets: &'a mut [Market],
     stats: &'a mut [StepStats],
+    /// The first settlement a market computed and the ledger refused (a
+    /// bug, reported as an invariant error after the step's trades).
+    fault: Option<String>,
 }
 
 impl Executor<'_> {
     #[inline]
     fn execute(&mut self, agent: AgentId, action: Action) {
         let ledger = &mut *self.ledger;
+        let Some(j) = action.asset() else {
+            return;
+        };
+        if j >= self.markets.len() {
+            return ledger.count_rejected();
+        }
+        let curve = match &mut self.markets[j] {
+            Market::Curve(c) => c,
+            market => {
+                if let Err(e) =
+                    market.execute(self.step, agent, action, j, ledger, &mut self.stats[j])
+                {
+                    self.fault.get_or_insert(e);
+                }
+                return;
+            }
+        };
         match action {
             Action::Hold => {}
-            Action::Buy { asset, spend } => {
-                let j = asset as usize;
-                if j >= self.markets.len() {
-                    return ledger.count_rejected();
-                }
+            Action::Limit { .. }
+            | Action::Quote { .. }
+            | Action::Cancel { .. }
+            | Action::Request { .. }
+            | Action::Produce { .. } => {
+                // Orders need a market that clears, requests a resource; a
+                // curve has neither.
+                ledger.count_rejected()
+            }
+            Action::Buy { spend, .. } => {
                 let balance = ledger.balance(agent);
                 let budget = if spend > balance {
                     ledger.count_clipped();
@@ -835,7 +1105,7 @@ impl Executor<'_> {
                     spend
                 };
                 let supply = ledger.books(j).supply;
-                let Some(quote) = self.markets[j].quote_buy(supply, budget) else {
+                let Some(quote) = curve.quote_buy(supply, budget) else {
                     return ledger.count_rejected();
                 };
                 match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
@@ -843,11 +1113,7 @@ impl Executor<'_> {
                     Err(_) => ledger.count_rejected(),
                 }
             }
-            Action::Sell { asset, amount } => {
-                let j = asset as usize;
-                if j >= self.markets.len() {
-                    return ledger.count_rejected();
-                }
+            Action::Sell { amount, .. } => {
                 let held = ledger.holding(agent, j);
                 let tokens = if amount > held {
                     ledger.count_clipped();
@@ -856,7 +1122,7 @@ impl Executor<'_> {
                     amount
                 };
                 let books = *ledger.books(j);
-                let quote = self.markets[j].quote_sell(books.supply, books.reserve, tokens);
+                let quote = curve.quote_sell(books.supply, books.reserve, tokens);
                 if tokens == 0 || quote.refund == 0 {
                     return ledger.count_rejected();
                 }
@@ -866,14 +1132,6 @@ impl Executor<'_> {
                 }
             }
         }
-    }
-}
-
-impl StepStats {
-    #[inline]
-    fn add(&mut self, tokens: u64) {
-        self.volume = self.volume.saturating_add(tokens);
-        self.trades += 1;
     }
 }
 
@@ -902,7 +1160,7 @@ fn shuffle(items: &mut [AgentId], rng: &mut crate::rng::EngineRng) {
 fn observe<'a>(
     scenario: &'a Scenario,
     ledger: &Ledger,
-    markets: &[CurveMarket],
+    markets: &[Market],
     history: &'a [Vec<f64>],
 ) -> Vec<AssetObservation<'a>> {
     scenario
@@ -911,11 +1169,15 @@ fn observe<'a>(
         .enumerate()
         .map(|(j, a)| {
             let supply = ledger.books(j).supply;
+            let (best_bid, best_ask, last_trade) = markets[j].observed();
             AssetObservation {
                 name: &a.name,
-                price: markets[j].spot_price(supply),
+                price: markets[j].mark(supply),
                 supply: to_units(supply),
                 history: &history[j],
+                best_bid,
+                best_ask,
+                last_trade,
             }
         })
         .collect()
@@ -1104,7 +1366,7 @@ mod schedule_tests {
     }
 
     fn m_of(sim: &Simulation) -> f64 {
-        sim.market(0).curve().param("m").unwrap()
+        sim.curve(0).unwrap().curve().param("m").unwrap()
     }
 
     #[test]
@@ -1184,7 +1446,7 @@ mod schedule_tests {
         for _ in 0..4 {
             sim.advance().unwrap();
         }
-        assert_eq!(sim.market(0).curve().param("b"), Some(5.0));
+        assert_eq!(sim.curve(0).unwrap().curve().param("b"), Some(5.0));
         assert_eq!(sim.ledger().conservation().money_error(), 0);
         let mut bad = Simulation::new(&scenario(""), 0).unwrap();
         struct Wrong;

@@ -1,6 +1,7 @@
 //! The metrics of one run, computed from the records and the final state.
 
-use super::Simulation;
+use super::{PriceSource, Simulation, Valued};
+use crate::agents::Side;
 use crate::ledger::{to_units, wide_to_units, SCALE};
 use crate::metrics::{gini, PriceStats, ShockStats};
 use crate::scenario::Objective;
@@ -38,6 +39,72 @@ pub struct AssetSummary {
     /// events and the run reached the shock's step.
     #[serde(flatten)]
     pub shock: Option<ShockSummary>,
+    /// The metrics of a market-clearing asset (absent for a curve).
+    #[serde(flatten)]
+    pub market: Option<MarketSummary>,
+    /// The metrics of a resource (absent for a token).
+    #[serde(flatten)]
+    pub resource: Option<ResourceSummary>,
+}
+
+/// The metrics of a resource over a run (flattened into `assets.<name>` in
+/// `summary.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceSummary {
+    /// The allocation mechanism.
+    pub allocation: &'static str,
+    /// Units allocated over units available, over the run (never above 1).
+    pub utilization: f64,
+    /// Units requested over the run.
+    pub requested: f64,
+    /// Units allocated over the run.
+    pub allocated: f64,
+    /// Consumers' need not met over the run, units.
+    pub unmet_demand: f64,
+    /// `unmet_demand` over the consumers' total need (0 without needs).
+    pub unmet_share: f64,
+    /// Jain's fairness index of allocation / need across consumers, the
+    /// mean over steps (1 = equal shares of need).
+    pub jain_index: f64,
+    /// The Gini coefficient of allocation / need across consumers, the mean
+    /// over steps (0 = equal shares of need).
+    pub gini: f64,
+    /// Value of needs met minus production cost, money units.
+    pub welfare: f64,
+    /// Value of needs met, money units.
+    pub value_of_needs_met: f64,
+    /// What producers paid to make units, money units.
+    pub production_cost: f64,
+}
+
+/// The metrics of a market-clearing asset (flattened into
+/// `assets.<name>` in `summary.json`); `null` where a metric does not apply.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarketSummary {
+    /// The pricing mechanism (`order_book`, `call_auction`, `equilibrium`,
+    /// `price_adjustment`).
+    pub mechanism: &'static str,
+    /// Realised surplus over the largest surplus the traders' private values
+    /// and costs allow (Gode and Sunder 1993), counting every trader with a
+    /// private value (`zi_c`); `null` without such traders.
+    pub allocative_efficiency: Option<f64>,
+    /// The largest possible surplus of those values and costs, money units.
+    pub max_surplus: Option<f64>,
+    /// Mean of best ask − best bid over the steps that end with both,
+    /// money units (order books).
+    pub mean_spread: Option<f64>,
+    /// Mean remaining quantity at the best quotes (the mean of the two
+    /// sides present), token units (order books).
+    pub mean_depth: Option<f64>,
+    /// The theoretical equilibrium price where one is known: from the
+    /// exogenous demand and supply, else from the traders' private values
+    /// and costs (the midpoint of the competitive price range).
+    pub equilibrium_price: Option<f64>,
+    /// Mean |P_t − equilibrium price| over the steps with a traded,
+    /// equilibrium or posted price.
+    pub equilibrium_error: Option<f64>,
+    /// Steps with no equilibrium in the price range (equilibrium markets).
+    pub no_equilibrium_steps: u64,
 }
 
 /// Stability of an asset's price after the scenario's first shock, the
@@ -76,6 +143,12 @@ pub struct GroupSummary {
     pub objective: &'static str,
     /// Mean utility under the objective.
     pub utility: f64,
+    /// Mean unmet need per agent over the run, units (consumers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unmet_need: Option<f64>,
+    /// Share of the group's need met over the run (consumers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs_met_share: Option<f64>,
 }
 
 /// The ledger's checks and counts (`ledger` in `summary.json`).
@@ -104,6 +177,9 @@ pub struct LedgerSummary {
     pub reserve_top_ups: f64,
     /// Rewards paid in, money units.
     pub rewards: f64,
+    /// Money the outside world (exogenous demand, a resource's provider)
+    /// paid agents beyond what it had received from them, money units.
+    pub outside_paid_in: f64,
 }
 
 /// The metrics of one run.
@@ -125,7 +201,13 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
     // A shock after the last step never happened: nothing to measure.
     let shock_step = scenario.shock_step().filter(|&s| s <= sim.step);
     for (j, spec) in scenario.assets.iter().enumerate() {
-        let stats = PriceStats::of(&sim.history[j]);
+        // A step with no equilibrium has no price; statistics skip it.
+        let finite: Vec<f64> = sim.history[j]
+            .iter()
+            .copied()
+            .filter(|p| p.is_finite())
+            .collect();
+        let stats = PriceStats::of(&finite);
         let rows = sim.records.assets.iter().filter(|r| r.asset as usize == j);
         let (volume, trades) = rows.fold((0u128, 0u64), |(v, t), r| {
             (v + u128::from(r.volume), t + r.trades)
@@ -147,10 +229,32 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 final_supply: to_units(books.supply),
                 final_reserve: to_units(books.reserve),
                 fees: to_units(books.fee_pool),
+                market: market_summary(sim, j),
+                resource: sim.markets[j].resource().map(|r| {
+                    let t = &r.totals;
+                    let ratio = |a: u128, b: u128| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+                    let steps = t.fairness_steps.max(1) as f64;
+                    ResourceSummary {
+                        allocation: r.spec.allocation.name(),
+                        utilization: ratio(t.allocated, t.available),
+                        requested: wide_to_units(t.requested),
+                        allocated: wide_to_units(t.allocated),
+                        unmet_demand: wide_to_units(t.need - t.met),
+                        unmet_share: ratio(t.need - t.met, t.need),
+                        jain_index: if t.fairness_steps == 0 {
+                            1.0
+                        } else {
+                            t.jain_sum / steps
+                        },
+                        gini: t.gini_sum / steps,
+                        welfare: t.value_met - t.production_cost,
+                        value_of_needs_met: t.value_met,
+                        production_cost: t.production_cost,
+                    }
+                }),
                 shock: shock_step.map(|s| {
                     let stability = &scenario.stability;
-                    let stats =
-                        ShockStats::of(&sim.history[j], s, stability.band, stability.window);
+                    let stats = ShockStats::of(&finite, s, stability.band, stability.window);
                     ShockSummary {
                         pre_shock_price: stats.pre_shock_price,
                         max_deviation: stats.max_deviation,
@@ -194,6 +298,12 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 gini: gini(&mut wealth),
                 objective: spec.objective.name(),
                 utility,
+                unmet_need: (sim.group_needs[g].0 > 0)
+                    .then(|| wide_to_units(sim.group_needs[g].1) / count),
+                needs_met_share: (sim.group_needs[g].0 > 0).then(|| {
+                    let (need, unmet) = sim.group_needs[g];
+                    (need - unmet) as f64 / need as f64
+                }),
             },
         );
     }
@@ -216,6 +326,148 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
             reserve_funding: wide_to_units(money_in.reserve_funding),
             reserve_top_ups: wide_to_units(money_in.reserve_top_ups),
             rewards: wide_to_units(money_in.rewards),
+            outside_paid_in: wide_to_units(money_in.outside),
         },
     }
+}
+
+/// The market metrics of asset `j`, or `None` for a curve.
+fn market_summary(sim: &Simulation, j: usize) -> Option<MarketSummary> {
+    let market = &sim.markets[j];
+    if market.is_curve() || market.resource().is_some() {
+        return None;
+    }
+    let rows: Vec<_> = sim
+        .records
+        .assets
+        .iter()
+        .filter(|r| r.asset as usize == j && r.step > 0)
+        .collect();
+    let mean_of = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
+    let is_book = sim.scenario.assets[j].pricing.kind_name() == "order_book";
+    let (mean_spread, mean_depth) = if is_book {
+        (
+            mean_of(
+                rows.iter()
+                    .filter_map(|r| Some(r.best_ask? - r.best_bid?))
+                    .collect(),
+            ),
+            mean_of(rows.iter().filter_map(|r| r.depth).collect()),
+        )
+    } else {
+        (None, None)
+    };
+    let valued: Vec<&Valued> = sim.valued.iter().filter(|v| v.asset == j).collect();
+    let surplus = efficiency(sim, j, &valued);
+    let equilibrium_price = market
+        .exogenous_equilibrium()
+        .or(surplus.as_ref().and_then(|s| s.equilibrium));
+    let equilibrium_error = equilibrium_price.and_then(|pe| {
+        mean_of(
+            rows.iter()
+                .filter(|r| {
+                    matches!(
+                        r.source,
+                        PriceSource::Trade | PriceSource::Equilibrium | PriceSource::Posted
+                    ) && r.price.is_finite()
+                })
+                .map(|r| (r.price - pe).abs())
+                .collect(),
+        )
+    });
+    Some(MarketSummary {
+        mechanism: sim.scenario.assets[j].pricing.kind_name(),
+        allocative_efficiency: surplus.as_ref().and_then(|s| s.efficiency),
+        max_surplus: surplus.as_ref().map(|s| s.max),
+        mean_spread,
+        mean_depth,
+        equilibrium_price,
+        equilibrium_error,
+        no_equilibrium_steps: rows
+            .iter()
+            .filter(|r| r.source == PriceSource::NoEquilibrium)
+            .count() as u64,
+    })
+}
+
+struct Surplus {
+    max: f64,
+    efficiency: Option<f64>,
+    equilibrium: Option<f64>,
+}
+
+/// Realised and largest possible surplus of the traders with private
+/// values in asset `j`. A trader's realised surplus is
+/// `value · Δholdings + Δbalance` (tokens and money still locked in open
+/// orders count as its own), which is `value − price` per token bought and
+/// `price − cost` per token sold.
+fn efficiency(sim: &Simulation, j: usize, valued: &[&Valued]) -> Option<Surplus> {
+    if valued.is_empty() {
+        return None;
+    }
+    let ledger = &sim.ledger;
+    let mut locked: std::collections::HashMap<u32, (u64, u64)> = Default::default();
+    for o in sim.markets[j].open_orders() {
+        let e = locked.entry(o.owner).or_default();
+        match o.side {
+            Side::Buy => e.0 += o.locked,
+            Side::Sell => e.1 += o.locked,
+        }
+    }
+    let mut realised = 0.0;
+    for v in valued {
+        let (money, tokens) = locked.get(&v.agent).copied().unwrap_or_default();
+        let balance = to_units(ledger.balance(v.agent)) + to_units(money);
+        let held = to_units(ledger.holding(v.agent, j)) + to_units(tokens);
+        realised += v.value * (held - to_units(v.holding0)) + (balance - to_units(v.balance0));
+    }
+    // The largest surplus: the highest values matched with the lowest costs
+    // while value > cost.
+    let mut buyers: Vec<(f64, u64)> = valued
+        .iter()
+        .filter(|v| v.side == Side::Buy)
+        .map(|v| (v.value, v.units))
+        .collect();
+    let mut sellers: Vec<(f64, u64)> = valued
+        .iter()
+        .filter(|v| v.side == Side::Sell)
+        .map(|v| (v.value, v.units))
+        .collect();
+    buyers.sort_by(|a, b| b.0.total_cmp(&a.0));
+    sellers.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut i, mut k) = (0, 0);
+    let (mut left_b, mut left_s) = (
+        buyers.first().map_or(0, |b| b.1),
+        sellers.first().map_or(0, |s| s.1),
+    );
+    let mut max = 0.0;
+    let mut last: Option<(f64, f64)> = None;
+    while i < buyers.len() && k < sellers.len() && buyers[i].0 > sellers[k].0 {
+        let q = left_b.min(left_s);
+        max += (buyers[i].0 - sellers[k].0) * to_units(q);
+        last = Some((buyers[i].0, sellers[k].0));
+        left_b -= q;
+        left_s -= q;
+        if left_b == 0 {
+            i += 1;
+            left_b = buyers.get(i).map_or(0, |b| b.1);
+        }
+        if left_s == 0 {
+            k += 1;
+            left_s = sellers.get(k).map_or(0, |s| s.1);
+        }
+    }
+    // The competitive price range: above the last matched cost and the
+    // first excluded value, below the last matched value and the first
+    // excluded cost.
+    let equilibrium = last.map(|(v, c)| {
+        let lo = c.max(buyers.get(i).map_or(f64::NEG_INFINITY, |b| b.0));
+        let hi = v.min(sellers.get(k).map_or(f64::INFINITY, |s| s.0));
+        0.5 * (lo + hi)
+    });
+    Some(Surplus {
+        max,
+        efficiency: (max > 0.0).then(|| realised / max),
+        equilibrium,
+    })
 }

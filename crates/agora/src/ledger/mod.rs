@@ -5,18 +5,21 @@
 //! used to *price* a trade, but what moves is always an integer, moved by one
 //! of a handful of explicit operations ([`Ledger::buy`], [`Ledger::sell`],
 //! [`Ledger::reward`], [`Ledger::transfer_money`], [`Ledger::transfer_tokens`],
-//! [`Ledger::top_up_reserve`], and the funding of initial balances and
-//! airdrops), each of which is counted in [`OpCounts`].
+//! [`Ledger::top_up_reserve`], the locks, settlements and outside trades of
+//! markets ([`Ledger::lock`], [`Ledger::release`], [`Ledger::settle`],
+//! [`Ledger::sell_from_outside`], [`Ledger::buy_from_outside`]), and the
+//! funding of initial balances and airdrops), each of which is counted in
+//! [`OpCounts`].
 //!
 //! The money identity the engine checks after every step is
 //!
 //! ```text
-//! Σ balances + Σ reserves + Σ fee pools = money paid in
+//! Σ balances + Σ reserves + Σ fee pools + Σ escrow + Σ outside = money paid in
 //! money paid in = initial balances + reserve funding (initial supply, airdrops)
-//!               + reserve top-ups + rewards
+//!               + reserve top-ups + rewards + paid in by the outside world
 //! ```
 //!
-//! and, per asset, `Σ holdings + treasury = supply`. Both sides are computed
+//! and, per asset, `Σ holdings + treasury + locked tokens = supply`. Both sides are computed
 //! independently (the left from the accounts, the right from counters kept by
 //! the operations), so the check can and does catch a wrong operation.
 //!
@@ -94,6 +97,13 @@ pub struct OpCounts {
     pub rewards: u64,
     /// Trades that paid a non-zero fee into a fee pool.
     pub fees: u64,
+    /// Trades between two agents on a market (order book or batch clearing).
+    pub settlements: u64,
+    /// Trades between an agent and the outside world (exogenous demand or
+    /// supply): tokens minted to or burned from the agent.
+    pub outside_trades: u64,
+    /// Locks and releases of money or tokens for open orders.
+    pub locks: u64,
     /// Reserve top-ups paid in when a parameter change raised a curve.
     pub top_ups: u64,
     /// Actions rejected outright (nothing could be done).
@@ -142,6 +152,13 @@ pub struct AssetBooks {
     /// Tokens in the supply that no agent holds (an initial supply with no
     /// holder), base units.
     pub treasury: u64,
+    /// Money locked by open buy orders on this asset's market, base units.
+    pub escrow_money: u64,
+    /// Tokens locked by open sell orders on this asset's market, base units.
+    pub escrow_tokens: u64,
+    /// Money the outside world (a market's exogenous demand and supply) has
+    /// received from agents, net of what it paid them, base units.
+    pub outside: u64,
 }
 
 /// Where the money in the economy came from, base units; the right-hand side
@@ -156,23 +173,31 @@ pub struct MoneyIn {
     pub reserve_top_ups: u128,
     /// Rewards paid to agents from outside.
     pub rewards: u128,
+    /// Money the outside world (exogenous demand) paid agents beyond what it
+    /// had received from them.
+    pub outside: u128,
 }
 
 impl MoneyIn {
     /// Total money paid into the economy.
     pub fn total(&self) -> u128 {
-        self.initial_balances + self.reserve_funding + self.reserve_top_ups + self.rewards
+        self.initial_balances
+            + self.reserve_funding
+            + self.reserve_top_ups
+            + self.rewards
+            + self.outside
     }
 }
 
 /// The result of a conservation check: both sides of each identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conservation {
-    /// Σ balances + Σ reserves + Σ fee pools, base units.
+    /// Σ balances + Σ reserves + Σ fee pools + Σ locked money + Σ money
+    /// held by the outside world, base units.
     pub money_held: u128,
     /// Money paid in, base units.
     pub money_in: u128,
-    /// Per asset: Σ holdings + treasury.
+    /// Per asset: Σ holdings + treasury + locked tokens.
     pub tokens_held: Vec<u128>,
     /// Per asset: supply.
     pub supply: Vec<u128>,
@@ -491,6 +516,367 @@ impl Ledger {
         Ok(())
     }
 
+    /// Locks `money` of the agent's balance and `tokens` of its holdings of
+    /// `asset` for an open order on that asset's market (all or nothing).
+    pub fn lock(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        money: u64,
+        tokens: u64,
+    ) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let balance = self.cells[at]
+            .checked_sub(money)
+            .ok_or(LedgerError::InsufficientBalance)?;
+        let holding = self.cells[at + 1 + asset]
+            .checked_sub(tokens)
+            .ok_or(LedgerError::InsufficientHoldings)?;
+        let books = &mut self.books[asset];
+        let escrow_money = books
+            .escrow_money
+            .checked_add(money)
+            .ok_or(LedgerError::Overflow)?;
+        let escrow_tokens = books
+            .escrow_tokens
+            .checked_add(tokens)
+            .ok_or(LedgerError::Overflow)?;
+        books.escrow_money = escrow_money;
+        books.escrow_tokens = escrow_tokens;
+        self.cells[at] = balance;
+        self.cells[at + 1 + asset] = holding;
+        self.counts.locks += 1;
+        Ok(())
+    }
+
+    /// Releases `money` and `tokens` locked for an order on `asset` back to
+    /// the agent (all or nothing).
+    pub fn release(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        money: u64,
+        tokens: u64,
+    ) -> Result<(), LedgerError> {
+        if money == 0 && tokens == 0 {
+            return Ok(());
+        }
+        let at = agent as usize * self.stride;
+        let books = self.books[asset];
+        let escrow_money = books
+            .escrow_money
+            .checked_sub(money)
+            .ok_or(LedgerError::InsufficientReserve)?;
+        let escrow_tokens = books
+            .escrow_tokens
+            .checked_sub(tokens)
+            .ok_or(LedgerError::InsufficientReserve)?;
+        let balance = self.cells[at]
+            .checked_add(money)
+            .ok_or(LedgerError::Overflow)?;
+        let holding = self.cells[at + 1 + asset]
+            .checked_add(tokens)
+            .ok_or(LedgerError::Overflow)?;
+        self.books[asset].escrow_money = escrow_money;
+        self.books[asset].escrow_tokens = escrow_tokens;
+        self.cells[at] = balance;
+        self.cells[at + 1 + asset] = holding;
+        self.counts.locks += 1;
+        Ok(())
+    }
+
+    /// Settles a trade of `tokens` of `asset` for `money` between two
+    /// agents: the buyer's money (from its locked money if `buyer_locked`,
+    /// else its balance) goes to the seller's balance, and the seller's
+    /// tokens (from its locked tokens if `seller_locked`, else its holdings)
+    /// go to the buyer's holdings. All or nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub fn settle(
+        &mut self,
+        buyer: AgentId,
+        seller: AgentId,
+        asset: usize,
+        tokens: u64,
+        money: u64,
+        buyer_locked: bool,
+        seller_locked: bool,
+    ) -> Result<(), LedgerError> {
+        let mut books = self.books[asset];
+        let b = buyer as usize * self.stride;
+        let s = seller as usize * self.stride;
+        let mut cells = [
+            self.cells[b],
+            self.cells[b + 1 + asset],
+            self.cells[s],
+            self.cells[s + 1 + asset],
+        ];
+        // buyer pays
+        if buyer_locked {
+            books.escrow_money = books
+                .escrow_money
+                .checked_sub(money)
+                .ok_or(LedgerError::InsufficientBalance)?;
+        } else {
+            cells[0] = cells[0]
+                .checked_sub(money)
+                .ok_or(LedgerError::InsufficientBalance)?;
+        }
+        // seller delivers
+        if seller_locked {
+            books.escrow_tokens = books
+                .escrow_tokens
+                .checked_sub(tokens)
+                .ok_or(LedgerError::InsufficientHoldings)?;
+        } else {
+            cells[3] = cells[3]
+                .checked_sub(tokens)
+                .ok_or(LedgerError::InsufficientHoldings)?;
+        }
+        if buyer == seller {
+            // A self-trade moves nothing; the order book prevents them, but
+            // a batch pairing must still balance.
+            cells[2] = cells[0];
+            cells[1] = cells[3];
+        }
+        cells[1] = cells[1].checked_add(tokens).ok_or(LedgerError::Overflow)?;
+        cells[2] = cells[2].checked_add(money).ok_or(LedgerError::Overflow)?;
+        if buyer == seller {
+            cells[0] = cells[2];
+            cells[3] = cells[1];
+        }
+        self.books[asset] = books;
+        self.cells[b] = cells[0];
+        self.cells[b + 1 + asset] = cells[1];
+        self.cells[s] = cells[2];
+        self.cells[s + 1 + asset] = cells[3];
+        self.counts.settlements += 1;
+        Ok(())
+    }
+
+    /// The outside world (exogenous supply) sells `tokens` of `asset` to the
+    /// agent for `money`: the tokens are minted, the money (from the agent's
+    /// locked money if `locked`, else its balance) goes to the outside.
+    pub fn sell_from_outside(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        tokens: u64,
+        money: u64,
+        locked: bool,
+    ) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let mut books = self.books[asset];
+        let mut balance = self.cells[at];
+        if locked {
+            books.escrow_money = books
+                .escrow_money
+                .checked_sub(money)
+                .ok_or(LedgerError::InsufficientBalance)?;
+        } else {
+            balance = balance
+                .checked_sub(money)
+                .ok_or(LedgerError::InsufficientBalance)?;
+        }
+        books.outside = books
+            .outside
+            .checked_add(money)
+            .ok_or(LedgerError::Overflow)?;
+        books.supply = books
+            .supply
+            .checked_add(tokens)
+            .ok_or(LedgerError::Overflow)?;
+        let holding = self.cells[at + 1 + asset]
+            .checked_add(tokens)
+            .ok_or(LedgerError::Overflow)?;
+        self.books[asset] = books;
+        self.cells[at] = balance;
+        self.cells[at + 1 + asset] = holding;
+        self.counts.outside_trades += 1;
+        Ok(())
+    }
+
+    /// The outside world (exogenous demand) buys `tokens` of `asset` from the
+    /// agent for `money`: the tokens (from the agent's locked tokens if
+    /// `locked`, else its holdings) are burned; the money comes from what the
+    /// outside has received so far, and beyond that is paid in from outside
+    /// (recorded in [`MoneyIn::outside`]).
+    pub fn buy_from_outside(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        tokens: u64,
+        money: u64,
+        locked: bool,
+    ) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let mut books = self.books[asset];
+        let mut holding = self.cells[at + 1 + asset];
+        if locked {
+            books.escrow_tokens = books
+                .escrow_tokens
+                .checked_sub(tokens)
+                .ok_or(LedgerError::InsufficientHoldings)?;
+        } else {
+            holding = holding
+                .checked_sub(tokens)
+                .ok_or(LedgerError::InsufficientHoldings)?;
+        }
+        books.supply = books
+            .supply
+            .checked_sub(tokens)
+            .ok_or(LedgerError::InsufficientHoldings)?;
+        let from_outside = money.min(books.outside);
+        books.outside -= from_outside;
+        let balance = self.cells[at]
+            .checked_add(money)
+            .ok_or(LedgerError::Overflow)?;
+        self.books[asset] = books;
+        self.cells[at] = balance;
+        self.cells[at + 1 + asset] = holding;
+        self.money_in.outside += u128::from(money - from_outside);
+        self.counts.outside_trades += 1;
+        Ok(())
+    }
+
+    /// The agent pays `money` to the outside world for `asset` (a
+    /// producer's cost, a holding cost), from its balance.
+    pub fn pay_outside(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        money: u64,
+    ) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let balance = self.cells[at]
+            .checked_sub(money)
+            .ok_or(LedgerError::InsufficientBalance)?;
+        let outside = self.books[asset]
+            .outside
+            .checked_add(money)
+            .ok_or(LedgerError::Overflow)?;
+        self.books[asset].outside = outside;
+        self.cells[at] = balance;
+        self.counts.outside_trades += 1;
+        Ok(())
+    }
+
+    /// The outside world pays `money` to the agent for `asset` (a producer
+    /// delivering what it made): from what the outside received so far, and
+    /// beyond that paid in from outside (recorded in [`MoneyIn::outside`]).
+    pub fn pay_from_outside(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        money: u64,
+    ) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let balance = self.cells[at]
+            .checked_add(money)
+            .ok_or(LedgerError::Overflow)?;
+        let books = &mut self.books[asset];
+        let from_outside = money.min(books.outside);
+        books.outside -= from_outside;
+        self.cells[at] = balance;
+        self.money_in.outside += u128::from(money - from_outside);
+        self.counts.outside_trades += 1;
+        Ok(())
+    }
+
+    /// Delivers `tokens` of the unheld supply (a resource's stock, kept in
+    /// the treasury) to the agent for `money` paid to the outside world
+    /// (from the agent's locked money if `locked`, else its balance).
+    pub fn sell_from_treasury(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        tokens: u64,
+        money: u64,
+        locked: bool,
+    ) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let mut books = self.books[asset];
+        let mut balance = self.cells[at];
+        if locked {
+            books.escrow_money = books
+                .escrow_money
+                .checked_sub(money)
+                .ok_or(LedgerError::InsufficientBalance)?;
+        } else {
+            balance = balance
+                .checked_sub(money)
+                .ok_or(LedgerError::InsufficientBalance)?;
+        }
+        books.treasury = books
+            .treasury
+            .checked_sub(tokens)
+            .ok_or(LedgerError::InsufficientHoldings)?;
+        books.outside = books
+            .outside
+            .checked_add(money)
+            .ok_or(LedgerError::Overflow)?;
+        let holding = self.cells[at + 1 + asset]
+            .checked_add(tokens)
+            .ok_or(LedgerError::Overflow)?;
+        self.books[asset] = books;
+        self.cells[at] = balance;
+        self.cells[at + 1 + asset] = holding;
+        self.counts.outside_trades += 1;
+        Ok(())
+    }
+
+    /// Mints `tokens` of `asset` into the unheld supply (a resource's stock
+    /// replenished by production).
+    pub fn mint_to_treasury(&mut self, asset: usize, tokens: u64) -> Result<(), LedgerError> {
+        let books = &mut self.books[asset];
+        let supply = books
+            .supply
+            .checked_add(tokens)
+            .ok_or(LedgerError::Overflow)?;
+        let treasury = books
+            .treasury
+            .checked_add(tokens)
+            .ok_or(LedgerError::Overflow)?;
+        books.supply = supply;
+        books.treasury = treasury;
+        self.counts.mints += 1;
+        Ok(())
+    }
+
+    /// Burns `tokens` of the unheld supply (a stock's decay).
+    pub fn burn_from_treasury(&mut self, asset: usize, tokens: u64) -> Result<(), LedgerError> {
+        let books = &mut self.books[asset];
+        let treasury = books
+            .treasury
+            .checked_sub(tokens)
+            .ok_or(LedgerError::InsufficientHoldings)?;
+        books.supply -= tokens;
+        books.treasury = treasury;
+        self.counts.burns += 1;
+        Ok(())
+    }
+
+    /// The agent uses up `tokens` of its holdings of `asset` (a resource
+    /// consumed, expired or decayed): they leave the supply.
+    pub fn consume(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        tokens: u64,
+    ) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride + 1 + asset;
+        let holding = self.cells[at]
+            .checked_sub(tokens)
+            .ok_or(LedgerError::InsufficientHoldings)?;
+        let supply = self.books[asset]
+            .supply
+            .checked_sub(tokens)
+            .ok_or(LedgerError::InsufficientHoldings)?;
+        self.cells[at] = holding;
+        self.books[asset].supply = supply;
+        self.counts.burns += 1;
+        Ok(())
+    }
+
     /// Pays `money` into the reserve of `asset` from outside, so that the
     /// reserve keeps covering the supply after a curve was raised.
     pub fn top_up_reserve(&mut self, asset: usize, money: u64) -> Result<(), LedgerError> {
@@ -523,7 +909,10 @@ impl Ledger {
     pub fn conservation_from_sums(&self, balances: u128, holdings: &[u128]) -> Conservation {
         let mut money_held = balances;
         for books in &self.books {
-            money_held += u128::from(books.reserve) + u128::from(books.fee_pool);
+            money_held += u128::from(books.reserve)
+                + u128::from(books.fee_pool)
+                + u128::from(books.escrow_money)
+                + u128::from(books.outside);
         }
         Conservation {
             money_held,
@@ -531,7 +920,7 @@ impl Ledger {
             tokens_held: holdings
                 .iter()
                 .zip(&self.books)
-                .map(|(h, b)| h + u128::from(b.treasury))
+                .map(|(h, b)| h + u128::from(b.treasury) + u128::from(b.escrow_tokens))
                 .collect(),
             supply: self.books.iter().map(|b| u128::from(b.supply)).collect(),
         }

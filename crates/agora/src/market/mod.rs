@@ -3,6 +3,14 @@
 //! The mechanisms here are pure: they match and clear orders expressed in
 //! integer ticks and base units, and report fills; the engine settles the
 //! fills through the [`Ledger`](crate::ledger::Ledger).
+//!
+//! - [`book`]: a continuous double auction, a limit order book matched by
+//!   price-time priority.
+//! - [`clearing`]: the batch mechanisms: the call auction, Walrasian
+//!   equilibrium, rationing and the price-adjustment rule.
+
+pub mod book;
+pub mod clearing;
 
 /// The side of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,5 +38,8 @@ impl Side {
 /// money locked for a buy order always covers its fills.
 #[inline]
 pub fn value(price: u64, tick: u64, qty: u64) -> u128 {
-    u128::from(price) * u128::from(tick) * u128::from(qty) / u128::from(crate::ledger::SCALE)
+    // Saturates instead of overflowing for extreme inputs (2^64 ticks of
+    // 2^64 base units of 2^64 tokens); callers cap at u64 where it matters.
+    (u128::from(price) * u128::from(tick)).saturating_mul(u128::from(qty))
+        / u128::from(crate::ledger::SCALE)
 }

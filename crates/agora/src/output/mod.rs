@@ -17,9 +17,27 @@ use std::path::{Path, PathBuf};
 /// The library's version, written into every summary.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Column names of `assets.csv`.
-pub const ASSET_COLUMNS: [&str; 8] = [
-    "run", "step", "asset", "price", "supply", "reserve", "volume", "trades",
+/// Column names of `assets.csv`. `price_source` says where the price
+/// comes from (`curve`, `initial`, `trade`, `mid`, `last`, `equilibrium`,
+/// `no_equilibrium` with an empty price, `posted`); `best_bid` and
+/// `best_ask` are an order book's quotes after the step; `capacity`,
+/// `requested` and `allocated` are a resource's (empty where they do not
+/// apply).
+pub const ASSET_COLUMNS: [&str; 14] = [
+    "run",
+    "step",
+    "asset",
+    "price",
+    "supply",
+    "reserve",
+    "volume",
+    "trades",
+    "price_source",
+    "best_bid",
+    "best_ask",
+    "capacity",
+    "requested",
+    "allocated",
 ];
 
 /// Column names of `agents.csv` (with more than one asset, one
@@ -53,6 +71,12 @@ pub fn assets_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
                 num(&mut buf, to_units(r.reserve)),
                 num(&mut buf, to_units(r.volume)),
                 r.trades.to_string(),
+                r.source.name().to_string(),
+                num(&mut buf, r.best_bid.unwrap_or(f64::NAN)),
+                num(&mut buf, r.best_ask.unwrap_or(f64::NAN)),
+                num(&mut buf, r.capacity.unwrap_or(f64::NAN)),
+                num(&mut buf, r.requested.unwrap_or(f64::NAN)),
+                num(&mut buf, r.allocated.unwrap_or(f64::NAN)),
             ])
             .map_err(csv_err)?;
         }

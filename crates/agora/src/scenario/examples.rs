@@ -60,6 +60,56 @@ const EXAMPLES: &[Example] = &[
         description: "whales dump half their tokens at step 50; dip buyers absorb it (stability metrics)",
         toml: include_str!("../../scenarios/whale-dump.toml"),
     },
+    Example {
+        name: "market-clearing",
+        description: "ZI-C traders on a continuous double auction (Gode and Sunder 1993); allocative efficiency",
+        toml: include_str!("../../scenarios/market-clearing.toml"),
+    },
+    Example {
+        name: "call-auction",
+        description: "ZI-C and noise traders in a call auction clearing each step at the volume-maximising price",
+        toml: include_str!("../../scenarios/call-auction.toml"),
+    },
+    Example {
+        name: "equilibrium",
+        description: "Walrasian clearing of linear exogenous demand and supply (P* = 30) with fundamental traders",
+        toml: include_str!("../../scenarios/equilibrium.toml"),
+    },
+    Example {
+        name: "price-adjustment",
+        description: "tatonnement: a posted price moved by 0.2 (D - O) converges to P* = 30",
+        toml: include_str!("../../scenarios/price-adjustment.toml"),
+    },
+    Example {
+        name: "resource-economy",
+        description: "AI agents share compute priced by excess demand, with producers and an outage",
+        toml: include_str!("../../scenarios/resource-economy.toml"),
+    },
+    Example {
+        name: "resource-proportional",
+        description: "scarce compute at a fixed price, shares proportional to requests",
+        toml: include_str!("../../scenarios/resource-proportional.toml"),
+    },
+    Example {
+        name: "resource-priority",
+        description: "scarce compute at a fixed price, highest willingness to pay first",
+        toml: include_str!("../../scenarios/resource-priority.toml"),
+    },
+    Example {
+        name: "resource-max-min",
+        description: "scarce compute at a fixed price, max-min fair (water-filling)",
+        toml: include_str!("../../scenarios/resource-max-min.toml"),
+    },
+    Example {
+        name: "resource-fcfs",
+        description: "scarce compute at a fixed price, first come first served in a seeded order",
+        toml: include_str!("../../scenarios/resource-fcfs.toml"),
+    },
+    Example {
+        name: "resource-auction",
+        description: "compute sold each step in a uniform-price auction",
+        toml: include_str!("../../scenarios/resource-auction.toml"),
+    },
 ];
 
 /// Returns every built-in example.

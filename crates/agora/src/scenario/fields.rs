@@ -297,6 +297,30 @@ impl<'a> Fields<'a> {
             .map(Some)
     }
 
+    /// Reads a required array of strings.
+    pub fn strings(&mut self, key: &'static str) -> Result<Vec<&'a str>> {
+        let Some(value) = self.get(key) else {
+            return Err(self.error(key, "missing field; expected an array of names"));
+        };
+        let Value::Array(items) = value else {
+            return Err(self.error(
+                key,
+                format!("expected an array of names, found {}", describe(value)),
+            ));
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.as_str()),
+                other => Err(self.error(
+                    &format!("{key}[{i}]"),
+                    format!("expected a name, found {}", describe(other)),
+                )),
+            })
+            .collect()
+    }
+
     /// Reads an optional sub-table.
     pub fn opt_table(&mut self, key: &'static str) -> Result<Option<Fields<'a>>> {
         match self.get(key) {

@@ -35,12 +35,15 @@ pub use examples::{example, examples, Example};
 pub use fields::{describe, Fields, Range};
 
 use crate::agents::{
-    BuiltinPolicy, GroupPolicy, MeanReversionPolicy, MomentumPolicy, Policy, RandomPolicy,
-    ThresholdPolicy, ValuationPolicy, ValueDistribution,
+    BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
+    MeanReversionPolicy, MomentumPolicy, Policy, ProducerPolicy, RandomPolicy, Side,
+    ThresholdPolicy, ValuationPolicy, ValueDistribution, ZiCPolicy,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::to_base;
+use crate::market::clearing::{Adjustment, PriceRule, Shape, DEFAULT_PRICE_RANGE};
 use crate::pricing::{Curve, CurveError};
+use crate::resource::alloc::Mechanism;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -108,6 +111,129 @@ pub enum PricingSpec {
         /// pool, in `[0, 1)`.
         fee: f64,
     },
+    /// `kind = "order_book"`: a continuous double auction.
+    OrderBook(BookSpec),
+    /// `kind = "call_auction"`: orders collected through each step and
+    /// cleared at once at one price.
+    CallAuction(BookSpec),
+    /// `kind = "equilibrium"`: each step clears at the price where demand
+    /// equals supply (agents' schedules plus the exogenous components).
+    Equilibrium(EquilibriumSpec),
+    /// `kind = "price_adjustment"`: trades at a posted price, rationed on
+    /// the short side; the price then moves by `ΔP = g(D − O, S)`.
+    PriceAdjustment(AdjustmentSpec),
+    /// A resource (`kind = "resource"` on the asset): requests allocated
+    /// against a capacity each step.
+    Resource(ResourceSpec),
+}
+
+/// A resource asset: its capacity, how it is priced and allocated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceSpec {
+    /// Units available each step (a renewing resource) or the initial stock
+    /// (a depleting one).
+    pub capacity: f64,
+    /// `renewal = "renewing"` (capacity renews each step; what is not used
+    /// within the step is lost) or `"stock"` (a stock that allocation
+    /// depletes and only production replenishes).
+    pub renewing: bool,
+    /// Share of held units (and of the unallocated stock) lost each step
+    /// (stock resources).
+    pub decay: f64,
+    /// Money per unit held per step, paid to the provider (stock
+    /// resources).
+    pub holding_cost: f64,
+    /// How requests are served when they exceed the capacity.
+    pub allocation: Mechanism,
+    /// How the price is set.
+    pub pricing: ResourcePricing,
+}
+
+/// How a resource's price is set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResourcePricing {
+    /// `kind = "price_adjustment"`: a posted price moved after each step by
+    /// `ΔP = g(D − O, S)`, with D the units requested, O and S the capacity.
+    Adjustment {
+        /// The rule and its bounds.
+        rule: PriceRule,
+        /// The price at step 1.
+        initial_price: f64,
+    },
+    /// `kind = "auction"`: a uniform-price auction each step (allocation
+    /// `auction`).
+    Auction {
+        /// The lowest price the provider accepts.
+        reserve_price: f64,
+    },
+    /// `kind = "fixed"`: a constant price.
+    Fixed {
+        /// The price.
+        price: f64,
+    },
+}
+
+impl PricingSpec {
+    /// The `kind` as written in the scenario file.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            PricingSpec::BondingCurve { .. } => "bonding_curve",
+            PricingSpec::OrderBook(_) => "order_book",
+            PricingSpec::CallAuction(_) => "call_auction",
+            PricingSpec::Equilibrium(_) => "equilibrium",
+            PricingSpec::PriceAdjustment(_) => "price_adjustment",
+            PricingSpec::Resource(_) => "resource",
+        }
+    }
+
+    /// The curve, for a bonding-curve asset.
+    pub fn curve(&self) -> Option<&Curve> {
+        match self {
+            PricingSpec::BondingCurve { curve, .. } => Some(curve),
+            _ => None,
+        }
+    }
+}
+
+/// The parameters of an order book or call auction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BookSpec {
+    /// Price increment, money units per token (> 0).
+    pub tick_size: f64,
+    /// Quantity increment, token units (> 0).
+    pub lot_size: f64,
+    /// The price before any trade, money units per token (> 0).
+    pub initial_price: f64,
+}
+
+/// The parameters of an equilibrium market.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EquilibriumSpec {
+    /// Exogenous demand `D(P)`, if any.
+    pub demand: Option<Shape>,
+    /// Exogenous supply `O(P)`, if any.
+    pub supply: Option<Shape>,
+    /// The range searched for the equilibrium price.
+    pub price_range: (f64, f64),
+    /// Quantity increment of agents' trades, token units (> 0).
+    pub lot_size: f64,
+    /// The price recorded at step 0; the exogenous equilibrium if not given.
+    pub initial_price: Option<f64>,
+}
+
+/// The parameters of a price-adjustment market.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdjustmentSpec {
+    /// The rule `ΔP = g(D − O, S)` and its bounds.
+    pub rule: PriceRule,
+    /// The posted price at step 1, money units per token (> 0).
+    pub initial_price: f64,
+    /// Exogenous demand `D(P)`, if any.
+    pub demand: Option<Shape>,
+    /// Exogenous supply `O(P)`, if any.
+    pub supply: Option<Shape>,
+    /// Quantity increment of agents' trades, token units (> 0).
+    pub lot_size: f64,
 }
 
 /// A scheduled change of a pricing parameter.
@@ -179,6 +305,16 @@ pub enum EventKind {
         /// Sell every holding at this step (a dump of share 1 of each asset).
         sell_all: bool,
     },
+    /// `outage`: a share of a resource's capacity (or stock deliveries) is
+    /// unavailable for `duration` steps from `at` (a capacity shock).
+    Outage {
+        /// Index of the resource.
+        asset: usize,
+        /// Share of the capacity lost, in `[0, 1]`.
+        share: f64,
+        /// Steps it lasts (≥ 1).
+        duration: u64,
+    },
     /// `parameter`: a pricing parameter jumps to `value`, exactly like a
     /// schedule step change (a raised curve's reserve is topped up).
     Parameter {
@@ -199,6 +335,7 @@ impl EventKind {
             EventKind::Join { .. } => "join",
             EventKind::Leave { .. } => "leave",
             EventKind::Parameter { .. } => "parameter",
+            EventKind::Outage { .. } => "outage",
         }
     }
 }
@@ -323,6 +460,11 @@ pub const BUILTIN_POLICIES: &[&str] = &[
     "momentum",
     "mean_reversion",
     "valuation",
+    "zi_c",
+    "market_maker",
+    "fundamental",
+    "consumer",
+    "producer",
 ];
 
 impl PolicyRegistry {
@@ -608,9 +750,26 @@ fn parse_event(
     assets: &[AssetSpec],
     earlier: &[EventSpec],
 ) -> Result<EventSpec> {
-    let kind = e.choice("kind", &["dump", "join", "leave", "parameter"])?;
+    let kind = e.choice("kind", &["dump", "join", "leave", "parameter", "outage"])?;
     let at = e.whole("at", 1, u64::MAX)?;
     let kind = match kind {
+        "outage" => {
+            let asset = e.asset("asset", asset_names)?;
+            if !matches!(assets[asset].pricing, PricingSpec::Resource(_)) {
+                return Err(e.error(
+                    "asset",
+                    format!(
+                        "{:?} is a token; an outage applies to a resource",
+                        assets[asset].name
+                    ),
+                ));
+            }
+            EventKind::Outage {
+                asset,
+                share: e.number("share", Range::Unit)?,
+                duration: e.whole("duration", 1, u64::MAX)?,
+            }
+        }
         "dump" => EventKind::Dump {
             group: parse_group_ref(e, group_names)?,
             asset: e.asset("asset", asset_names)?,
@@ -669,7 +828,16 @@ fn parse_event(
         _ => {
             let asset = e.asset("asset", asset_names)?;
             let param = e.string("param")?;
-            let PricingSpec::BondingCurve { curve, .. } = &assets[asset].pricing;
+            let Some(curve) = assets[asset].pricing.curve() else {
+                return Err(e.error(
+                    "asset",
+                    format!(
+                        "asset {:?} is priced by {}; parameter events apply to bonding curves only",
+                        assets[asset].name,
+                        assets[asset].pricing.kind_name()
+                    ),
+                ));
+            };
             if curve.param(param).is_none() {
                 return Err(e.error(
                     "param",
@@ -731,7 +899,9 @@ fn check_parameter_sequence(
         }
         changes.sort_by_key(|c| (c.0, c.1, c.2));
         let changes_have_events = changes.iter().any(|c| c.1 == 1);
-        let PricingSpec::BondingCurve { curve, .. } = &asset.pricing;
+        let Some(curve) = asset.pricing.curve() else {
+            continue;
+        };
         let mut probe = curve.clone();
         for (step, source, i, param, value) in changes {
             if let Err(err) = probe.set_param(param, value) {
@@ -768,13 +938,18 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &[String]) -> Result<AssetSpec> {
     if earlier.contains(&name) {
         return Err(f.error("name", format!("duplicate asset name {name:?}")));
     }
-    if let Some(kind) = f.opt_string("kind")? {
-        if kind != "token" {
+    let resource = match f.opt_string("kind")? {
+        None | Some("token") => false,
+        Some("resource") => true,
+        Some(kind) => {
             return Err(f.error(
                 "kind",
-                format!("unknown asset kind {kind:?}; expected: token"),
-            ));
+                format!("unknown asset kind {kind:?}; expected one of: token, resource"),
+            ))
         }
+    };
+    if resource {
+        return parse_resource(f, name);
     }
     let initial_supply = f.number_or("initial_supply", Range::NonNegative, 0.0)?;
     if to_base(initial_supply).is_none() {
@@ -784,14 +959,90 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &[String]) -> Result<AssetSpec> {
         ));
     }
     let mut p = f.table("pricing")?;
-    // More kinds (order books, auctions, equilibrium) come with market clearing.
-    p.choice("kind", &["bonding_curve"])?;
-    let curve = parse_curve(&mut p)?;
-    let fee = p.number_or("fee", Range::HalfOpen(0.0, 1.0), 0.0)?;
+    let kind = p.choice("kind", PRICING_KINDS)?;
+    let pricing = match kind {
+        "bonding_curve" => {
+            let curve = parse_curve(&mut p)?;
+            let fee = p.number_or("fee", Range::HalfOpen(0.0, 1.0), 0.0)?;
+            PricingSpec::BondingCurve { curve, fee }
+        }
+        "order_book" | "call_auction" => {
+            let spec = BookSpec {
+                tick_size: p.number_or("tick_size", Range::Positive, 0.01)?,
+                lot_size: parse_lot(&mut p)?,
+                initial_price: p.number("initial_price", Range::Positive)?,
+            };
+            check_base(&p, "tick_size", spec.tick_size, "money")?;
+            if kind == "order_book" {
+                PricingSpec::OrderBook(spec)
+            } else {
+                PricingSpec::CallAuction(spec)
+            }
+        }
+        "equilibrium" => {
+            let demand = parse_shape(&mut p, "demand")?;
+            let supply = parse_shape(&mut p, "supply")?;
+            let price_range = match p.opt_numbers("price_range", Range::NonNegative)? {
+                None => DEFAULT_PRICE_RANGE,
+                Some(r) if r.len() == 2 && r[0] < r[1] => (r[0], r[1]),
+                Some(r) => {
+                    return Err(p.error(
+                        "price_range",
+                        format!("expected [lo, hi] with 0 <= lo < hi, found {r:?}"),
+                    ))
+                }
+            };
+            PricingSpec::Equilibrium(EquilibriumSpec {
+                demand,
+                supply,
+                price_range,
+                lot_size: parse_lot(&mut p)?,
+                initial_price: p.opt_number("initial_price", Range::Positive)?,
+            })
+        }
+        _ => {
+            let form = p.choice("rule", &["linear", "proportional", "logarithmic"])?;
+            let lambda = p.number("lambda", Range::Positive)?;
+            let adjustment = match form {
+                "linear" => Adjustment::Linear { lambda },
+                "proportional" => Adjustment::Proportional { lambda },
+                _ => Adjustment::Logarithmic { lambda },
+            };
+            let initial_price = p.number("initial_price", Range::Positive)?;
+            let rule = PriceRule {
+                adjustment,
+                max_change: p.opt_number("max_change", Range::Positive)?,
+                max_relative_change: p.opt_number("max_relative_change", Range::Positive)?,
+                min_price: p.number_or("min_price", Range::Positive, 1e-9)?,
+            };
+            if rule.min_price > initial_price {
+                return Err(p.error(
+                    "min_price",
+                    format!(
+                        "expected at most initial_price ({initial_price}), found {}",
+                        rule.min_price
+                    ),
+                ));
+            }
+            PricingSpec::PriceAdjustment(AdjustmentSpec {
+                rule,
+                initial_price,
+                demand: parse_shape(&mut p, "demand")?,
+                supply: parse_shape(&mut p, "supply")?,
+                lot_size: parse_lot(&mut p)?,
+            })
+        }
+    };
     p.finish()?;
     let mut schedule = Vec::new();
     for mut s in f.tables("schedule", None)? {
         let param = s.string("param")?;
+        let Some(curve) = pricing.curve() else {
+            return Err(s.error(
+                "param",
+                format!("parameter schedules apply to bonding curves only, and {name:?} is priced by {}", pricing.kind_name()),
+            ));
+        };
         if curve.param(param).is_none() {
             return Err(s.error(
                 "param",
@@ -831,9 +1082,172 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &[String]) -> Result<AssetSpec> {
     Ok(AssetSpec {
         name,
         initial_supply,
-        pricing: PricingSpec::BondingCurve { curve, fee },
+        pricing,
         schedule,
     })
+}
+
+fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
+    let capacity = f.number("capacity", Range::NonNegative)?;
+    if to_base(capacity).is_none() {
+        return Err(f.error(
+            "capacity",
+            "too large for the ledger (at most 1.8e10 units)",
+        ));
+    }
+    let renewing = f
+        .opt_string("renewal")?
+        .map(|r| match r {
+            "renewing" => Ok(true),
+            "stock" => Ok(false),
+            other => Err(f.error(
+                "renewal",
+                format!("unknown renewal {other:?}; expected one of: renewing, stock"),
+            )),
+        })
+        .transpose()?
+        .unwrap_or(true);
+    let decay = f.number_or("decay", Range::Unit, 0.0)?;
+    let holding_cost = f.number_or("holding_cost", Range::NonNegative, 0.0)?;
+    let allocation_name = f.opt_string("allocation")?;
+    let mut p = f.table("pricing")?;
+    let kind = p.choice("kind", &["price_adjustment", "auction", "fixed"])?;
+    let pricing = match kind {
+        "price_adjustment" => {
+            let form = p.choice("rule", &["linear", "proportional", "logarithmic"])?;
+            let lambda = p.number("lambda", Range::Positive)?;
+            let adjustment = match form {
+                "linear" => Adjustment::Linear { lambda },
+                "proportional" => Adjustment::Proportional { lambda },
+                _ => Adjustment::Logarithmic { lambda },
+            };
+            let initial_price = p.number("initial_price", Range::Positive)?;
+            let rule = PriceRule {
+                adjustment,
+                max_change: p.opt_number("max_change", Range::Positive)?,
+                max_relative_change: p.opt_number("max_relative_change", Range::Positive)?,
+                min_price: p.number_or("min_price", Range::Positive, 1e-9)?,
+            };
+            ResourcePricing::Adjustment {
+                rule,
+                initial_price,
+            }
+        }
+        "auction" => ResourcePricing::Auction {
+            reserve_price: p.number_or("reserve_price", Range::NonNegative, 0.0)?,
+        },
+        _ => ResourcePricing::Fixed {
+            price: p.number("price", Range::NonNegative)?,
+        },
+    };
+    p.finish()?;
+    let is_auction = matches!(pricing, ResourcePricing::Auction { .. });
+    let allocation = match allocation_name {
+        None if is_auction => Mechanism::Auction,
+        None => Mechanism::Proportional,
+        Some(n) => Mechanism::from_name(n).ok_or_else(|| {
+            let names: Vec<&str> = Mechanism::ALL.iter().map(|m| m.name()).collect();
+            f.error(
+                "allocation",
+                format!(
+                    "unknown allocation {n:?}; expected one of: {}",
+                    names.join(", ")
+                ),
+            )
+        })?,
+    };
+    if is_auction != (allocation == Mechanism::Auction) {
+        return Err(f.error(
+            "allocation",
+            format!(
+                "allocation {:?} with pricing {kind:?}: the uniform-price auction both prices and allocates; use allocation = \"auction\" with pricing kind \"auction\", and only then",
+                allocation.name()
+            ),
+        ));
+    }
+    if f.has("schedule") {
+        return Err(f.error(
+            "schedule",
+            "parameter schedules apply to bonding curves only",
+        ));
+    }
+    Ok(AssetSpec {
+        name,
+        // a stock starts as unheld supply; a renewing capacity holds nothing
+        initial_supply: if renewing { 0.0 } else { capacity },
+        pricing: PricingSpec::Resource(ResourceSpec {
+            capacity,
+            renewing,
+            decay,
+            holding_cost,
+            allocation,
+            pricing,
+        }),
+        schedule: Vec::new(),
+    })
+}
+
+/// The pricing kinds an asset may name.
+pub const PRICING_KINDS: &[&str] = &[
+    "bonding_curve",
+    "order_book",
+    "call_auction",
+    "equilibrium",
+    "price_adjustment",
+];
+
+fn parse_lot(p: &mut Fields<'_>) -> Result<f64> {
+    let lot = p.number_or("lot_size", Range::Positive, 1.0)?;
+    check_base(p, "lot_size", lot, "token")?;
+    Ok(lot)
+}
+
+/// A size that must be at least one base unit and fit the ledger.
+fn check_base(p: &Fields<'_>, key: &str, x: f64, what: &str) -> Result<()> {
+    match to_base(x) {
+        Some(b) if b > 0 => Ok(()),
+        _ => Err(p.error(
+            key,
+            format!("expected a size between 1e-9 (one base unit of {what}) and 1.8e10, found {x}"),
+        )),
+    }
+}
+
+/// Reads an exogenous `demand` or `supply` table: `shape = "linear"` with
+/// `a`, `b` (demand `a − b·P`) or `c`, `d` (supply `c + d·P`), or
+/// `shape = "constant_elasticity"` with `scale` and `elasticity`
+/// (demand `scale·P^−elasticity`, supply `scale·P^elasticity`).
+fn parse_shape(p: &mut Fields<'_>, key: &'static str) -> Result<Option<Shape>> {
+    let Some(mut t) = p.opt_table(key)? else {
+        return Ok(None);
+    };
+    let shape = match t.choice("shape", &["linear", "constant_elasticity"])? {
+        "linear" => {
+            let (i, s) = if key == "demand" {
+                ("a", "b")
+            } else {
+                ("c", "d")
+            };
+            Shape::Linear {
+                intercept: t.number(i, Range::Any)?,
+                slope: t.number(s, Range::NonNegative)?,
+            }
+        }
+        _ => {
+            let scale = t.number("scale", Range::Positive)?;
+            let elasticity = t.number("elasticity", Range::Closed(0.0, 100.0))?;
+            Shape::ConstantElasticity {
+                scale,
+                exponent: if key == "demand" {
+                    -elasticity
+                } else {
+                    elasticity
+                },
+            }
+        }
+    };
+    t.finish()?;
+    Ok(Some(shape))
 }
 
 fn parse_curve(p: &mut Fields<'_>) -> Result<Curve> {
@@ -904,7 +1318,9 @@ fn parse_group(
     let mut p = f.table("policy")?;
     let kind = p.string("kind")?;
     let policy = match kind {
-        "random" | "threshold" | "momentum" | "mean_reversion" | "valuation" => {
+        "consumer" => GroupPolicy::Builtin(parse_consumer(&mut p, assets)?),
+        "random" | "threshold" | "momentum" | "mean_reversion" | "valuation" | "zi_c"
+        | "market_maker" | "fundamental" | "producer" => {
             GroupPolicy::Builtin(parse_builtin(&mut p, kind, assets)?)
         }
         other => match registry.custom.get(other) {
@@ -994,9 +1410,178 @@ fn fractions(p: &mut Fields<'_>) -> Result<(f64, f64)> {
     ))
 }
 
+/// Reads a distribution of private values (`valuation` or `value`).
+fn parse_value_distribution(p: &mut Fields<'_>, key: &'static str) -> Result<ValueDistribution> {
+    let mut v = p.table(key)?;
+    let dist = v.choice(
+        "distribution",
+        &["constant", "uniform", "normal", "lognormal"],
+    )?;
+    let valuation = match dist {
+        "constant" => ValueDistribution::Constant {
+            value: v.number("value", Range::NonNegative)?,
+        },
+        "uniform" => {
+            let low = v.number("low", Range::NonNegative)?;
+            let high = v.number("high", Range::NonNegative)?;
+            if high < low {
+                return Err(v.error(
+                    "high",
+                    format!("expected high >= low ({low}), found {high}"),
+                ));
+            }
+            ValueDistribution::Uniform { low, high }
+        }
+        "normal" => ValueDistribution::Normal {
+            mean: v.number("mean", Range::Any)?,
+            std: v.number("std", Range::NonNegative)?,
+        },
+        _ => ValueDistribution::LogNormal {
+            mu: v.number("mu", Range::Closed(-700.0, 700.0))?,
+            sigma: v.number("sigma", Range::Closed(0.0, 100.0))?,
+        },
+    };
+    v.finish()?;
+    Ok(valuation)
+}
+
+/// A token amount in base units, at least one base unit.
+fn token_amount(p: &mut Fields<'_>, key: &'static str, default: Option<f64>) -> Result<u64> {
+    let x = match default {
+        Some(d) => p.number_or(key, Range::Positive, d)?,
+        None => p.number(key, Range::Positive)?,
+    };
+    match to_base(x) {
+        Some(b) if b > 0 => Ok(b),
+        _ => Err(p.error(
+            key,
+            format!("expected an amount between 1e-9 and 1.8e10 tokens, found {x}"),
+        )),
+    }
+}
+
+/// Reads a `consumer` policy: `asset = "A"`, or `assets = ["A", "B"]` with
+/// optional `preferences`.
+fn parse_consumer(p: &mut Fields<'_>, names: &[String]) -> Result<BuiltinPolicy> {
+    let assets: Vec<usize> = if p.has("assets") {
+        let list = p.strings("assets")?;
+        if list.is_empty() {
+            return Err(p.error("assets", "expected at least one resource name"));
+        }
+        list.iter()
+            .map(|a| {
+                names.iter().position(|n| n == a).ok_or_else(|| {
+                    p.error(
+                        "assets",
+                        format!("unknown asset {a:?}; expected one of: {}", names.join(", ")),
+                    )
+                })
+            })
+            .collect::<Result<_>>()?
+    } else {
+        vec![p.asset("asset", names)?]
+    };
+    let preferences = match p.opt_numbers("preferences", Range::Positive)? {
+        None => vec![1.0; assets.len()],
+        Some(v) if v.len() == assets.len() => v,
+        Some(v) => {
+            return Err(p.error(
+                "preferences",
+                format!(
+                    "expected one preference per asset ({}), found {}",
+                    assets.len(),
+                    v.len()
+                ),
+            ))
+        }
+    };
+    let need = parse_value_distribution(p, "need")?;
+    let value = p.number("value", Range::NonNegative)?;
+    let demand = match p.opt_string("demand")?.unwrap_or("elastic") {
+        "linear" => DemandForm::Linear,
+        "elastic" => DemandForm::Elastic {
+            elasticity: p.number_or("elasticity", Range::Closed(0.0, 100.0), 0.0)?,
+            reference: p.number_or("reference_price", Range::Positive, value.max(1e-9))?,
+        },
+        other => {
+            return Err(p.error(
+                "demand",
+                format!("unknown demand form {other:?}; expected one of: linear, elastic"),
+            ))
+        }
+    };
+    Ok(BuiltinPolicy::Consumer(ConsumerPolicy {
+        assets,
+        preferences,
+        need,
+        value,
+        demand,
+        budget_share: p.number_or("budget_share", Range::Unit, 1.0)?,
+    }))
+}
+
+fn parse_ttl(p: &mut Fields<'_>) -> Result<u32> {
+    Ok(p.opt_whole("ttl", 1, u64::from(u32::MAX))?.unwrap_or(1) as u32)
+}
+
 fn parse_builtin(p: &mut Fields<'_>, kind: &str, assets: &[String]) -> Result<BuiltinPolicy> {
     let asset = p.asset("asset", assets)?;
     Ok(match kind {
+        "producer" => BuiltinPolicy::Producer(ProducerPolicy {
+            asset,
+            cost: p.number("cost", Range::NonNegative)?,
+            max_output: token_amount(p, "max_output", None)?,
+            lead_time: p.opt_whole("lead_time", 0, 1_000_000)?.unwrap_or(1) as u32,
+            margin: p.number_or("margin", Range::NonNegative, 0.0)?,
+        }),
+        "zi_c" => {
+            let side = match p.choice("role", &["buyer", "seller"])? {
+                "buyer" => Side::Buy,
+                _ => Side::Sell,
+            };
+            let value = parse_value_distribution(p, "value")?;
+            let units = token_amount(p, "units", Some(1.0))?;
+            let lot = token_amount(p, "lot", Some(1.0))?;
+            let min_price = p.number_or("min_price", Range::NonNegative, 0.0)?;
+            let max_price = p.number_or("max_price", Range::Positive, 1e6)?;
+            if max_price <= min_price {
+                return Err(p.error(
+                    "max_price",
+                    format!("expected more than min_price ({min_price}), found {max_price}"),
+                ));
+            }
+            BuiltinPolicy::ZiC(ZiCPolicy {
+                asset,
+                side,
+                value,
+                units,
+                lot,
+                min_price,
+                max_price,
+                ttl: parse_ttl(p)?,
+            })
+        }
+        "market_maker" => BuiltinPolicy::MarketMaker(MarketMakerPolicy {
+            asset,
+            spread: p.number("spread", Range::HalfOpen(0.0, 2.0))?,
+            size: token_amount(p, "size", None)?,
+            max_inventory: token_amount(p, "max_inventory", None)?,
+            skew: p.number_or("skew", Range::Closed(0.0, 1.0), 0.0)?,
+            ttl: parse_ttl(p)?,
+        }),
+        "fundamental" => {
+            let value = parse_value_distribution(p, "value")?;
+            let activity = p.number_or("activity", Range::Unit, 1.0)?;
+            let (buy_fraction, sell_fraction) = fractions(p)?;
+            BuiltinPolicy::Fundamental(FundamentalPolicy {
+                asset,
+                value,
+                activity,
+                buy_fraction,
+                sell_fraction,
+                ttl: parse_ttl(p)?,
+            })
+        }
         "random" => {
             let p_buy = p.number("p_buy", Range::Unit)?;
             let p_sell = p.number("p_sell", Range::Unit)?;
@@ -1064,36 +1649,7 @@ fn parse_builtin(p: &mut Fields<'_>, kind: &str, assets: &[String]) -> Result<Bu
             }
         }
         _ => {
-            let mut v = p.table("valuation")?;
-            let dist = v.choice(
-                "distribution",
-                &["constant", "uniform", "normal", "lognormal"],
-            )?;
-            let valuation = match dist {
-                "constant" => ValueDistribution::Constant {
-                    value: v.number("value", Range::NonNegative)?,
-                },
-                "uniform" => {
-                    let low = v.number("low", Range::NonNegative)?;
-                    let high = v.number("high", Range::NonNegative)?;
-                    if high < low {
-                        return Err(v.error(
-                            "high",
-                            format!("expected high >= low ({low}), found {high}"),
-                        ));
-                    }
-                    ValueDistribution::Uniform { low, high }
-                }
-                "normal" => ValueDistribution::Normal {
-                    mean: v.number("mean", Range::Any)?,
-                    std: v.number("std", Range::NonNegative)?,
-                },
-                _ => ValueDistribution::LogNormal {
-                    mu: v.number("mu", Range::Closed(-700.0, 700.0))?,
-                    sigma: v.number("sigma", Range::Closed(0.0, 100.0))?,
-                },
-            };
-            v.finish()?;
+            let valuation = parse_value_distribution(p, "valuation")?;
             let beta = p.number("beta", Range::Positive)?;
             let activity = p.number_or("activity", Range::Unit, 1.0)?;
             let (buy_fraction, sell_fraction) = fractions(p)?;

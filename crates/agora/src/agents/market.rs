@@ -1,0 +1,232 @@
+//! Policies for market-clearing assets: zero-intelligence traders, market
+//! makers and fundamental traders that post limit orders.
+
+use super::{fraction_of, ValueDistribution};
+use super::{Action, AgentRng, AgentView, Observation, Policy, PrivateValue, Side};
+use crate::ledger::{to_base, to_units, SCALE};
+use rand::RngExt;
+
+/// Base units of money per whole token for a price in money units, or 0
+/// when the price is not positive or not representable.
+fn price_base(price: f64) -> u64 {
+    to_base(price).unwrap_or(0)
+}
+
+/// Zero-intelligence traders constrained by budget (ZI-C, Gode and Sunder
+/// 1993): a buyer with private value `v` bids a price drawn uniformly from
+/// `[min_price, v]`, a seller with cost `c` asks a price drawn uniformly
+/// from `[c, max_price]`, so neither ever trades at a loss. Each step, an
+/// agent that still has units to trade posts one limit order of `lot`
+/// tokens (a new random price every step, replacing its earlier order). A
+/// buyer trades until it holds `units`; a seller sells what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZiCPolicy {
+    /// Asset traded.
+    pub asset: usize,
+    /// Buyers or sellers.
+    pub side: Side,
+    /// Distribution of private values (buyers) or costs (sellers), drawn
+    /// once per agent.
+    pub value: ValueDistribution,
+    /// Tokens a buyer wants over the run (a seller's are its holdings),
+    /// base units.
+    pub units: u64,
+    /// Tokens per order, base units.
+    pub lot: u64,
+    /// Lowest bid, money units per token.
+    pub min_price: f64,
+    /// Highest ask, money units per token.
+    pub max_price: f64,
+    /// Steps an order lives.
+    pub ttl: u32,
+}
+
+impl ZiCPolicy {
+    /// The private value (buyer) or cost (seller) of this agent.
+    pub fn value_of(&self, me: &AgentView<'_>) -> f64 {
+        self.value.draw(me.key())
+    }
+}
+
+impl Policy for ZiCPolicy {
+    fn decide(&self, _obs: &Observation<'_>, me: &AgentView<'_>, rng: &mut AgentRng) -> Action {
+        let v = self.value_of(me);
+        let held = me.holdings[self.asset];
+        let (lo, hi, amount) = match self.side {
+            Side::Buy => (
+                self.min_price,
+                v,
+                self.lot.min(self.units.saturating_sub(held)),
+            ),
+            Side::Sell => (v, self.max_price, self.lot.min(held)),
+        };
+        if amount == 0 || hi.partial_cmp(&lo).is_none_or(|o| o.is_lt()) {
+            return Action::Hold;
+        }
+        let u: f64 = rng.random();
+        let price = price_base(lo + (hi - lo) * u);
+        if price == 0 {
+            return Action::Hold;
+        }
+        if self.side == Side::Buy {
+            // budget constraint: never bid more than the balance covers
+            let cost = u128::from(price) * u128::from(amount) / u128::from(SCALE);
+            if cost > u128::from(me.balance) {
+                return Action::Hold;
+            }
+        }
+        Action::Limit {
+            asset: self.asset as u32,
+            side: self.side,
+            price,
+            amount,
+            ttl: self.ttl,
+        }
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![self.asset]
+    }
+
+    fn private_value(&self, me: &AgentView<'_>) -> Option<PrivateValue> {
+        Some(PrivateValue {
+            asset: self.asset,
+            side: self.side,
+            value: self.value_of(me),
+            units: match self.side {
+                Side::Buy => self.units,
+                Side::Sell => me.holdings[self.asset],
+            },
+        })
+    }
+}
+
+/// Market makers: each step quote a bid and an ask `spread` apart (relative
+/// to the mid), around the mid of the best quotes (else the last trade,
+/// else the recorded price), `size` tokens a side. Inventory limits: no bid
+/// once holdings would exceed `max_inventory`, no ask without `size` to
+/// sell; the quote is skewed away from a heavy inventory by `skew` (relative
+/// price shift per unit of inventory share, 0 for none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketMakerPolicy {
+    /// Asset quoted.
+    pub asset: usize,
+    /// Full relative spread, e.g. 0.02 for ±1 % around the mid.
+    pub spread: f64,
+    /// Tokens per side, base units.
+    pub size: u64,
+    /// The most tokens the maker will hold, base units.
+    pub max_inventory: u64,
+    /// Relative shift of both quotes per unit of `holdings / max_inventory`
+    /// above one half (a maker long the asset quotes lower to sell).
+    pub skew: f64,
+    /// Steps a quote lives.
+    pub ttl: u32,
+}
+
+impl Policy for MarketMakerPolicy {
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, _rng: &mut AgentRng) -> Action {
+        let a = &obs.assets[self.asset];
+        let mid = match (a.best_bid, a.best_ask) {
+            (Some(b), Some(x)) => 0.5 * (b + x),
+            _ => a.last_trade.unwrap_or(a.price),
+        };
+        if !(mid > 0.0 && mid.is_finite()) {
+            return Action::Hold;
+        }
+        let held = me.holdings[self.asset];
+        let fill = if self.max_inventory > 0 {
+            to_units(held) / to_units(self.max_inventory) - 0.5
+        } else {
+            0.0
+        };
+        let centre = mid * (1.0 - self.skew * fill);
+        let mut bid = price_base(centre * (1.0 - self.spread / 2.0));
+        let mut ask = price_base(centre * (1.0 + self.spread / 2.0));
+        let cost = u128::from(bid) * u128::from(self.size) / u128::from(SCALE);
+        if held.saturating_add(self.size) > self.max_inventory || cost > u128::from(me.balance) {
+            bid = 0;
+        }
+        if held < self.size {
+            ask = 0;
+        }
+        if bid == 0 && ask == 0 {
+            return Action::Cancel {
+                asset: self.asset as u32,
+            };
+        }
+        Action::Quote {
+            asset: self.asset as u32,
+            bid,
+            ask,
+            amount: self.size,
+            ttl: self.ttl,
+        }
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![self.asset]
+    }
+}
+
+/// Fundamental-value traders with limit orders: each agent holds a private
+/// value `v` (drawn once); when active (probability `activity`) it bids `v`
+/// for `buy_fraction` of what its balance buys at `v` if the market (the
+/// mid, else the price) is below `v`, and asks `v` for `sell_fraction` of
+/// its holdings if above, so it never pays more, or takes less, than `v`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FundamentalPolicy {
+    /// Asset traded.
+    pub asset: usize,
+    /// Distribution of private values.
+    pub value: ValueDistribution,
+    /// Probability of trading each step.
+    pub activity: f64,
+    /// Share of the affordable tokens bid for.
+    pub buy_fraction: f64,
+    /// Share of the holdings offered.
+    pub sell_fraction: f64,
+    /// Steps an order lives.
+    pub ttl: u32,
+}
+
+impl Policy for FundamentalPolicy {
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, rng: &mut AgentRng) -> Action {
+        let u: f64 = rng.random();
+        if u >= self.activity {
+            return Action::Hold;
+        }
+        let v = self.value.draw(me.key());
+        let price = price_base(v);
+        let market = obs.assets[self.asset].mid();
+        if price == 0 || !market.is_finite() {
+            return Action::Hold;
+        }
+        let (side, amount) = if market < v {
+            let affordable = (u128::from(me.balance) * u128::from(SCALE) / u128::from(price))
+                .min(u128::from(u64::MAX)) as u64;
+            (Side::Buy, fraction_of(affordable, self.buy_fraction))
+        } else if market > v {
+            (
+                Side::Sell,
+                fraction_of(me.holdings[self.asset], self.sell_fraction),
+            )
+        } else {
+            return Action::Hold;
+        };
+        if amount == 0 {
+            return Action::Hold;
+        }
+        Action::Limit {
+            asset: self.asset as u32,
+            side,
+            price,
+            amount,
+            ttl: self.ttl,
+        }
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![self.asset]
+    }
+}

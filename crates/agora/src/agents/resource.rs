@@ -1,0 +1,172 @@
+//! Policies for resources: consumers that request what they need, and
+//! producers that add capacity or stock at a cost.
+
+use super::{fraction_of, ValueDistribution};
+use super::{Action, AgentRng, AgentView, Need, Observation, Policy};
+use crate::ledger::{to_base, SCALE};
+use crate::rng::mix64;
+
+/// How a consumer's request falls as the price rises.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DemandForm {
+    /// `q = need · max(0, 1 − P / value)`: linear, zero at the value.
+    Linear,
+    /// `q = need · min(1, (reference / P)^elasticity)`, and nothing above
+    /// the value (elasticity 0: the whole need up to the value).
+    Elastic {
+        /// Price elasticity of demand (≥ 0).
+        elasticity: f64,
+        /// The price at and below which the whole need is requested.
+        reference: f64,
+    },
+}
+
+/// Consumers of resources: each step an agent needs `need` units (drawn
+/// afresh each step from its own stream), each worth `value` when met. It
+/// requests from the resource with the best `preference / price` among
+/// `assets` (substitutes: a unit of any of them meets a unit of need; a
+/// preference scales what the agent will pay for that resource), the
+/// quantity its demand form gives at that price, at most what
+/// `budget_share` of its balance pays for, bidding its value as the most it
+/// will pay per unit. What it receives it consumes, up to its need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerPolicy {
+    /// The resources it can use, in order of consumption.
+    pub assets: Vec<usize>,
+    /// Preference for each resource (> 0), same order.
+    pub preferences: Vec<f64>,
+    /// Distribution of the need per step, units.
+    pub need: ValueDistribution,
+    /// Money value of a unit of need met.
+    pub value: f64,
+    /// How the request responds to the price.
+    pub demand: DemandForm,
+    /// Share of the balance it may spend in a step.
+    pub budget_share: f64,
+}
+
+impl ConsumerPolicy {
+    /// The need of this agent at `step`, base units.
+    pub fn need_at(&self, me: &AgentView<'_>, step: u64) -> u64 {
+        let x = self.need.draw(mix64(me.key() ^ mix64(step)));
+        to_base(x).unwrap_or(0)
+    }
+}
+
+impl Policy for ConsumerPolicy {
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, _rng: &mut AgentRng) -> Action {
+        let need = self.need_at(me, obs.step);
+        if need == 0 {
+            return Action::Hold;
+        }
+        // the resource with the best preference per unit of price (a free
+        // resource is best)
+        let mut best: Option<(usize, f64, f64)> = None;
+        for (&j, &pref) in self.assets.iter().zip(&self.preferences) {
+            let p = obs.assets[j].price;
+            if !(p >= 0.0 && p.is_finite()) {
+                continue;
+            }
+            if best.is_none_or(|(_, bp, bpref)| pref * bp > bpref * p) {
+                best = Some((j, p, pref));
+            }
+        }
+        let Some((j, price, pref)) = best else {
+            return Action::Hold;
+        };
+        let worth = self.value * pref;
+        // Above its value it still bids its value: an auction may clear
+        // lower; a posted price above it turns the request away.
+        let share = match self.demand {
+            DemandForm::Linear => (1.0 - price / worth).max(0.0),
+            DemandForm::Elastic {
+                elasticity,
+                reference,
+            } => {
+                if price > 0.0 {
+                    (reference / price).powf(elasticity).min(1.0)
+                } else {
+                    1.0
+                }
+            }
+        };
+        let mut quantity = fraction_of(need, share);
+        // never request more than the budget pays for at the price
+        let budget = fraction_of(me.balance, self.budget_share);
+        let price_base = to_base(price).unwrap_or(u64::MAX).max(1);
+        let affordable = (u128::from(budget) * u128::from(SCALE) / u128::from(price_base))
+            .min(u128::from(u64::MAX)) as u64;
+        quantity = quantity.min(affordable);
+        let max_price = to_base(worth).unwrap_or(u64::MAX);
+        if quantity == 0 || max_price == 0 {
+            return Action::Hold;
+        }
+        Action::Request {
+            asset: j as u32,
+            quantity,
+            max_price,
+        }
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        self.assets.clone()
+    }
+
+    fn need(&self, me: &AgentView<'_>, step: u64) -> Option<Need> {
+        Some(Need {
+            units: self.need_at(me, step),
+            value: self.value,
+        })
+    }
+}
+
+/// Producers: each step the price is above `cost · (1 + margin)`, make
+/// `max_output` units (the capacity limit; fewer if the balance pays for
+/// fewer) at `cost` each, paid now; they arrive `lead_time` steps later,
+/// when the resource's provider pays the producer the price of that step
+/// for them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProducerPolicy {
+    /// Resource produced.
+    pub asset: usize,
+    /// Money per unit it costs to make.
+    pub cost: f64,
+    /// Most units made per step, base units.
+    pub max_output: u64,
+    /// Steps until the units arrive.
+    pub lead_time: u32,
+    /// Relative margin over cost the price must exceed to produce.
+    pub margin: f64,
+}
+
+impl Policy for ProducerPolicy {
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, _rng: &mut AgentRng) -> Action {
+        let price = obs.assets[self.asset].price;
+        if price.partial_cmp(&(self.cost * (1.0 + self.margin)))
+            != Some(std::cmp::Ordering::Greater)
+        {
+            return Action::Hold;
+        }
+        let cost = to_base(self.cost).unwrap_or(0);
+        let affordable = if cost == 0 {
+            u64::MAX
+        } else {
+            (u128::from(me.balance) * u128::from(SCALE) / u128::from(cost))
+                .min(u128::from(u64::MAX)) as u64
+        };
+        let quantity = self.max_output.min(affordable);
+        if quantity == 0 {
+            return Action::Hold;
+        }
+        Action::Produce {
+            asset: self.asset as u32,
+            quantity,
+            cost,
+            lead_time: self.lead_time,
+        }
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![self.asset]
+    }
+}

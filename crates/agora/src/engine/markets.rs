@@ -1,0 +1,1103 @@
+//! The markets of a run: each asset's pricing mechanism with its state, and
+//! how actions execute against it.
+//!
+//! A bonding curve settles each trade against its reserve at once. An order
+//! book matches each order as it arrives (a continuous double auction), in
+//! the step's shuffled order. The batch markets (call auction, equilibrium,
+//! price adjustment) collect the step's orders and clear them together
+//! after every agent has acted. Every order locks the money or tokens it
+//! could spend (in the ledger's escrow), fills settle from the locks, and
+//! what a fill did not need is released, so nothing is ever over-spent.
+
+use super::resources::ResourceMarket;
+use crate::agents::{Action, Side};
+use crate::ledger::{to_base, to_units, AgentId, Ledger, LedgerError, SCALE};
+use crate::market::book::{Fill, Order, OrderBook, OrderId};
+use crate::market::clearing::{
+    call_auction, closed_form_equilibrium, excess_demand, find_equilibrium, ration, Amount,
+    BatchOrder, PriceRule, ScheduleAmount, ScheduleEntry, Shape,
+};
+use crate::market::value;
+use crate::pricing::CurveMarket;
+use crate::scenario::{AdjustmentSpec, BookSpec, EquilibriumSpec, PricingSpec};
+
+/// Where a step's recorded price comes from (`price_source` in
+/// `assets.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PriceSource {
+    /// The spot price of a bonding curve.
+    #[default]
+    Curve,
+    /// The price before any trade (step 0 of a market).
+    Initial,
+    /// The last trade of the step.
+    Trade,
+    /// The midpoint of the best bid and ask (an order book step with no
+    /// trade).
+    Mid,
+    /// The previous step's price (no trade and no two-sided quote, or a call
+    /// auction that did not cross).
+    Last,
+    /// The equilibrium price of the step.
+    Equilibrium,
+    /// No equilibrium in the price range: no price is recorded.
+    NoEquilibrium,
+    /// The posted price of a price-adjustment market, after the step's
+    /// adjustment.
+    Posted,
+    /// A resource's fixed price.
+    Fixed,
+}
+
+impl PriceSource {
+    /// The name written in `assets.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PriceSource::Curve => "curve",
+            PriceSource::Initial => "initial",
+            PriceSource::Trade => "trade",
+            PriceSource::Mid => "mid",
+            PriceSource::Last => "last",
+            PriceSource::Equilibrium => "equilibrium",
+            PriceSource::NoEquilibrium => "no_equilibrium",
+            PriceSource::Posted => "posted",
+            PriceSource::Fixed => "fixed",
+        }
+    }
+}
+
+/// What a market-clearing asset records each step, beside the ledger's
+/// books.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Quotes {
+    pub source: PriceSource,
+    /// Best bid and ask after the step, money units.
+    pub best_bid: Option<f64>,
+    pub best_ask: Option<f64>,
+    /// Mean of the remaining quantity at the best bid and the best ask,
+    /// token units (none when the book has no side).
+    pub depth: Option<f64>,
+}
+
+/// An asset's pricing mechanism and its state.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Market {
+    Curve(CurveMarket),
+    Book(BookMarket),
+    Batch(BatchMarket),
+    Resource(ResourceMarket),
+}
+
+/// A continuous double auction.
+#[derive(Debug)]
+pub(crate) struct BookMarket {
+    book: OrderBook,
+    /// Money base units per whole token per tick.
+    tick: u64,
+    /// Each agent's open bid and ask on this book (0: none). An entry may
+    /// name an order that has since filled; cancelling it is then a no-op.
+    open: Vec<[OrderId; 2]>,
+    fills: Vec<Fill>,
+    cancelled: Vec<Order>,
+    state: PriceState,
+}
+
+/// A market cleared once a step from the orders collected through it.
+#[derive(Debug)]
+pub(crate) struct BatchMarket {
+    kind: BatchKind,
+    lot: u64,
+    orders: Vec<Pending>,
+    state: PriceState,
+}
+
+#[derive(Debug)]
+enum BatchKind {
+    Auction { tick: u64 },
+    Equilibrium(EquilibriumSpec),
+    Adjustment(AdjustmentSpec),
+}
+
+/// A collected order of a batch market, with what it locked.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    agent: AgentId,
+    side: Side,
+    /// Limit price, money base units per whole token (None: market order).
+    limit: Option<u64>,
+    amount: Amount,
+    /// Money (buys) or tokens (sells) locked for it.
+    locked: u64,
+    /// Money paid or tokens delivered so far.
+    used: u64,
+}
+
+/// The price a market shows and records.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PriceState {
+    /// The recorded price (NaN for a step with no equilibrium).
+    pub price: f64,
+    /// The last finite price, at which holdings are valued.
+    pub mark: f64,
+    /// The price of the last trade so far.
+    pub last_trade: Option<f64>,
+    /// Whether a trade happened in the current step.
+    pub traded: bool,
+    pub quotes: Quotes,
+}
+
+impl PriceState {
+    pub fn new(price: f64, source: PriceSource) -> Self {
+        PriceState {
+            price,
+            mark: if price.is_finite() { price } else { 0.0 },
+            last_trade: None,
+            traded: false,
+            quotes: Quotes {
+                source,
+                ..Quotes::default()
+            },
+        }
+    }
+
+    pub fn set(&mut self, price: f64, source: PriceSource) {
+        self.price = price;
+        if price.is_finite() {
+            self.mark = price;
+        }
+        self.quotes.source = source;
+    }
+}
+
+/// Per-step counters of one asset.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StepStats {
+    pub volume: u64,
+    pub trades: u64,
+}
+
+impl StepStats {
+    #[inline]
+    pub fn add(&mut self, tokens: u64) {
+        self.volume = self.volume.saturating_add(tokens);
+        self.trades += 1;
+    }
+}
+
+impl Market {
+    /// The mechanism of `spec`, before any trade.
+    pub fn new(spec: &PricingSpec) -> Market {
+        match spec {
+            PricingSpec::BondingCurve { curve, fee } => {
+                Market::Curve(CurveMarket::new(curve.clone(), *fee))
+            }
+            PricingSpec::OrderBook(b) => {
+                let (tick, lot) = tick_lot(b);
+                Market::Book(BookMarket {
+                    book: OrderBook::new(tick, lot),
+                    tick,
+                    open: Vec::new(),
+                    fills: Vec::new(),
+                    cancelled: Vec::new(),
+                    state: PriceState::new(b.initial_price, PriceSource::Initial),
+                })
+            }
+            PricingSpec::CallAuction(b) => {
+                let (tick, lot) = tick_lot(b);
+                Market::Batch(BatchMarket {
+                    kind: BatchKind::Auction { tick },
+                    lot,
+                    orders: Vec::new(),
+                    state: PriceState::new(b.initial_price, PriceSource::Initial),
+                })
+            }
+            PricingSpec::Equilibrium(e) => {
+                let price = e
+                    .initial_price
+                    .or_else(|| exogenous_equilibrium(e.demand, e.supply, e.price_range))
+                    .unwrap_or(f64::NAN);
+                let source = if price.is_finite() {
+                    PriceSource::Initial
+                } else {
+                    PriceSource::NoEquilibrium
+                };
+                Market::Batch(BatchMarket {
+                    kind: BatchKind::Equilibrium(e.clone()),
+                    lot: lot_of(e.lot_size),
+                    orders: Vec::new(),
+                    state: PriceState::new(price, source),
+                })
+            }
+            PricingSpec::Resource(r) => Market::Resource(ResourceMarket::new(r)),
+            PricingSpec::PriceAdjustment(a) => Market::Batch(BatchMarket {
+                kind: BatchKind::Adjustment(a.clone()),
+                lot: lot_of(a.lot_size),
+                orders: Vec::new(),
+                state: PriceState::new(a.initial_price, PriceSource::Initial),
+            }),
+        }
+    }
+
+    /// The curve, for a bonding-curve asset.
+    pub fn curve(&self) -> Option<&CurveMarket> {
+        match self {
+            Market::Curve(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn state(&self) -> Option<&PriceState> {
+        match self {
+            Market::Curve(_) => None,
+            Market::Book(b) => Some(&b.state),
+            Market::Batch(b) => Some(&b.state),
+            Market::Resource(r) => Some(&r.state),
+        }
+    }
+
+    /// The resource, for a resource asset.
+    pub fn resource(&self) -> Option<&ResourceMarket> {
+        match self {
+            Market::Resource(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The resource, mutably.
+    pub fn resource_mut(&mut self) -> Option<&mut ResourceMarket> {
+        match self {
+            Market::Resource(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Sets the share of a resource's capacity that is out this step.
+    pub fn set_outage(&mut self, share: f64) {
+        if let Market::Resource(r) = self {
+            r.outage = share;
+        }
+    }
+
+    /// The price recorded now (NaN for a step with no equilibrium).
+    #[inline]
+    pub fn price(&self, supply: u64) -> f64 {
+        match self {
+            Market::Curve(c) => c.spot_price(supply),
+            other => other.state().map_or(f64::NAN, |s| s.price),
+        }
+    }
+
+    /// The price holdings are valued at: the recorded price, or the last
+    /// finite one.
+    #[inline]
+    pub fn mark(&self, supply: u64) -> f64 {
+        match self {
+            Market::Curve(c) => c.spot_price(supply),
+            other => other.state().map_or(0.0, |s| s.mark),
+        }
+    }
+
+    /// The reserve that must back `supply` (0 unless a curve).
+    pub fn required_reserve(&self, supply: u64) -> u64 {
+        match self {
+            Market::Curve(c) => c.required_reserve(supply),
+            _ => 0,
+        }
+    }
+
+    /// The money that backs the supply going from `from` to `to` (0 unless
+    /// a curve).
+    pub fn reserve_between(&self, from: u64, to: u64) -> u64 {
+        match self {
+            Market::Curve(c) => c
+                .reserve_function(to)
+                .saturating_sub(c.reserve_function(from)),
+            _ => 0,
+        }
+    }
+
+    /// What the market shows agents beside the price: best quotes and the
+    /// last trade, money units.
+    pub fn observed(&self) -> (Option<f64>, Option<f64>, Option<f64>) {
+        match self {
+            Market::Curve(_) => (None, None, None),
+            Market::Book(b) => (
+                b.book.best_bid().map(|p| ticks_to_units(p, b.tick)),
+                b.book.best_ask().map(|p| ticks_to_units(p, b.tick)),
+                b.state.last_trade,
+            ),
+            Market::Batch(b) => (None, None, b.state.last_trade),
+            Market::Resource(r) => (None, None, r.state.last_trade),
+        }
+    }
+
+    /// The step's price source and quotes.
+    pub fn quotes(&self) -> Quotes {
+        self.state().map_or_else(Quotes::default, |s| s.quotes)
+    }
+
+    /// Sets a parameter (curves only).
+    pub fn set_param(&mut self, name: &str, value: f64) -> Result<(), String> {
+        match self {
+            Market::Curve(c) => c.set_param(name, value).map_err(|e| e.to_string()),
+            _ => Err(format!(
+                "parameter {name:?}: only bonding curves have parameters that change during a run"
+            )),
+        }
+    }
+
+    /// Whether one agent's trade can change another agent's account.
+    pub fn is_curve(&self) -> bool {
+        matches!(self, Market::Curve(_))
+    }
+
+    /// The start of a step: a book drops expired orders and releases their
+    /// locks; every market forgets the previous step's trades.
+    pub fn begin_step(
+        &mut self,
+        step: u64,
+        asset: usize,
+        ledger: &mut Ledger,
+    ) -> Result<(), String> {
+        match self {
+            Market::Curve(_) => Ok(()),
+            Market::Book(b) => {
+                b.state.traded = false;
+                let mut expired = std::mem::take(&mut b.cancelled);
+                expired.clear();
+                b.book.expire(step, &mut expired);
+                let r = release_orders(ledger, asset, &expired);
+                b.cancelled = expired;
+                r
+            }
+            Market::Batch(b) => {
+                b.state.traded = false;
+                b.orders.clear();
+                Ok(())
+            }
+            Market::Resource(r) => r.begin_step(step, asset, ledger),
+        }
+    }
+
+    /// The end of a step: a batch market clears the collected orders; a
+    /// book records its quotes and price.
+    pub fn end_step(
+        &mut self,
+        asset: usize,
+        ledger: &mut Ledger,
+        stats: &mut StepStats,
+    ) -> Result<(), String> {
+        match self {
+            Market::Curve(_) => Ok(()),
+            Market::Book(b) => {
+                b.close_step();
+                Ok(())
+            }
+            Market::Batch(b) => b.clear(asset, ledger, stats),
+            Market::Resource(r) => r.end_step(asset, ledger, stats),
+        }
+    }
+
+    /// Live orders on a book, for valuing agents' locked funds.
+    pub fn open_orders(&self) -> Vec<Order> {
+        match self {
+            Market::Book(b) => b.book.orders().copied().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The known theoretical equilibrium price of the exogenous demand and
+    /// supply, if both are given and cross in range.
+    pub fn exogenous_equilibrium(&self) -> Option<f64> {
+        match self {
+            Market::Batch(BatchMarket {
+                kind: BatchKind::Equilibrium(e),
+                ..
+            }) => exogenous_equilibrium(e.demand, e.supply, e.price_range),
+            Market::Batch(BatchMarket {
+                kind: BatchKind::Adjustment(a),
+                ..
+            }) => exogenous_equilibrium(a.demand, a.supply, (a.rule.min_price, 1e12)),
+            _ => None,
+        }
+    }
+
+    /// Executes a non-curve action of `agent` (curves are settled by the
+    /// engine's own fast path). Returns an error only when the ledger
+    /// refuses a settlement the market computed, which is a bug.
+    pub fn execute(
+        &mut self,
+        step: u64,
+        agent: AgentId,
+        action: Action,
+        asset: usize,
+        ledger: &mut Ledger,
+        stats: &mut StepStats,
+    ) -> Result<(), String> {
+        match self {
+            Market::Curve(_) => Ok(()),
+            Market::Book(b) => b.execute(step, agent, action, asset, ledger, stats),
+            Market::Batch(b) => {
+                b.collect(agent, action, asset, ledger);
+                Ok(())
+            }
+            Market::Resource(r) => r.execute(step, agent, action, asset, ledger),
+        }
+    }
+}
+
+fn lot_of(lot_size: f64) -> u64 {
+    to_base(lot_size).unwrap_or(1).max(1)
+}
+
+fn tick_lot(b: &BookSpec) -> (u64, u64) {
+    (lot_of(b.tick_size), lot_of(b.lot_size))
+}
+
+fn ticks_to_units(ticks: u64, tick: u64) -> f64 {
+    (u128::from(ticks) * u128::from(tick)) as f64 / SCALE as f64
+}
+
+/// The equilibrium of exogenous demand and supply alone: in closed form for
+/// two linear or two constant-elasticity shapes, else by root finding.
+fn exogenous_equilibrium(
+    demand: Option<Shape>,
+    supply: Option<Shape>,
+    range: (f64, f64),
+) -> Option<f64> {
+    let (d, s) = (demand?, supply?);
+    if let Some(p) = closed_form_equilibrium(&d, &s) {
+        return (p >= range.0 && p <= range.1).then_some(p);
+    }
+    find_equilibrium(
+        |p| excess_demand(p, &[], Some(&d), Some(&s)),
+        range.0,
+        range.1,
+    )
+}
+
+fn release_orders(ledger: &mut Ledger, asset: usize, orders: &[Order]) -> Result<(), String> {
+    for o in orders {
+        let (money, tokens) = match o.side {
+            Side::Buy => (o.locked, 0),
+            Side::Sell => (0, o.locked),
+        };
+        ledger
+            .release(o.owner, asset, money, tokens)
+            .map_err(|e| format!("releasing the lock of order {}: {e}", o.id))?;
+    }
+    Ok(())
+}
+
+fn fault(what: &str, e: LedgerError) -> String {
+    format!("{what}: {e}")
+}
+
+impl BookMarket {
+    fn slot(&mut self, agent: AgentId) -> &mut [OrderId; 2] {
+        let i = agent as usize;
+        if self.open.len() <= i {
+            self.open.resize(i + 1, [0, 0]);
+        }
+        &mut self.open[i]
+    }
+
+    /// Cancels the agent's open orders and releases their locks.
+    fn cancel_own(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        ledger: &mut Ledger,
+    ) -> Result<(), String> {
+        let ids = std::mem::take(self.slot(agent));
+        for id in ids {
+            if id == 0 {
+                continue;
+            }
+            if let Some(o) = self.book.cancel(id) {
+                release_orders(ledger, asset, &[o])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn execute(
+        &mut self,
+        step: u64,
+        agent: AgentId,
+        action: Action,
+        asset: usize,
+        ledger: &mut Ledger,
+        stats: &mut StepStats,
+    ) -> Result<(), String> {
+        self.fills.clear();
+        self.cancelled.clear();
+        match action {
+            Action::Hold => return Ok(()),
+            Action::Request { .. } | Action::Produce { .. } => {
+                ledger.count_rejected();
+                return Ok(());
+            }
+            Action::Buy { spend, .. } => {
+                let balance = ledger.balance(agent);
+                if spend > balance {
+                    ledger.count_clipped();
+                }
+                let budget = spend.min(balance);
+                let out = self.book.market_buy_spending(
+                    agent,
+                    budget,
+                    &mut self.fills,
+                    &mut self.cancelled,
+                );
+                if out.filled == 0 {
+                    ledger.count_rejected();
+                }
+            }
+            Action::Sell { amount, .. } => {
+                let held = ledger.holding(agent, asset);
+                if amount > held {
+                    ledger.count_clipped();
+                }
+                let out = self.book.market(
+                    agent,
+                    Side::Sell,
+                    amount.min(held),
+                    &mut self.fills,
+                    &mut self.cancelled,
+                );
+                if out.filled == 0 {
+                    ledger.count_rejected();
+                }
+            }
+            Action::Limit {
+                side,
+                price,
+                amount,
+                ttl,
+                ..
+            } => {
+                self.cancel_own(agent, asset, ledger)?;
+                self.place(step, agent, side, price, amount, ttl, asset, ledger)?;
+            }
+            Action::Quote {
+                bid,
+                ask,
+                amount,
+                ttl,
+                ..
+            } => {
+                self.cancel_own(agent, asset, ledger)?;
+                if bid > 0 {
+                    self.place(step, agent, Side::Buy, bid, amount, ttl, asset, ledger)?;
+                }
+                if ask > 0 {
+                    self.place(step, agent, Side::Sell, ask, amount, ttl, asset, ledger)?;
+                }
+            }
+            Action::Cancel { .. } => {
+                self.cancel_own(agent, asset, ledger)?;
+            }
+        }
+        let taker_locked = !matches!(action, Action::Buy { .. } | Action::Sell { .. });
+        self.settle(taker_locked, asset, ledger, stats)
+    }
+
+    /// Settles the fills of the last action through the ledger and releases
+    /// the locks of orders that left the book.
+    fn settle(
+        &mut self,
+        taker_locked: bool,
+        asset: usize,
+        ledger: &mut Ledger,
+        stats: &mut StepStats,
+    ) -> Result<(), String> {
+        for f in &self.fills {
+            let (buyer, seller, buyer_locked, seller_locked) = match f.taker_side {
+                Side::Buy => (f.taker_owner, f.maker_owner, taker_locked, true),
+                Side::Sell => (f.maker_owner, f.taker_owner, true, taker_locked),
+            };
+            ledger
+                .settle(
+                    buyer,
+                    seller,
+                    asset,
+                    f.qty,
+                    f.money,
+                    buyer_locked,
+                    seller_locked,
+                )
+                .map_err(|e| fault("settling a fill", e))?;
+            stats.add(f.qty);
+            self.state.last_trade = Some(ticks_to_units(f.price, self.tick));
+            self.state.traded = true;
+            if let Some(left) = f.maker_done {
+                let (money, tokens) = match f.taker_side {
+                    Side::Buy => (0, left),
+                    Side::Sell => (left, 0),
+                };
+                ledger
+                    .release(f.maker_owner, asset, money, tokens)
+                    .map_err(|e| fault("releasing a filled order's lock", e))?;
+            }
+        }
+        self.fills.clear();
+        let cancelled = std::mem::take(&mut self.cancelled);
+        let r = release_orders(ledger, asset, &cancelled);
+        self.cancelled = cancelled;
+        self.cancelled.clear();
+        r
+    }
+
+    /// Records the step's price and quotes.
+    fn close_step(&mut self) {
+        let bid = self.book.best_bid().map(|p| ticks_to_units(p, self.tick));
+        let ask = self.book.best_ask().map(|p| ticks_to_units(p, self.tick));
+        let state = &mut self.state;
+        match (state.traded, bid, ask) {
+            (true, _, _) => {
+                let p = state.last_trade.unwrap_or(state.price);
+                state.set(p, PriceSource::Trade)
+            }
+            (false, Some(b), Some(a)) => state.set(0.5 * (a + b), PriceSource::Mid),
+            _ => state.quotes.source = PriceSource::Last,
+        }
+        state.quotes.best_bid = bid;
+        state.quotes.best_ask = ask;
+        let sides = [
+            bid.map(|_| to_units(self.book.bid_depth())),
+            ask.map(|_| to_units(self.book.ask_depth())),
+        ];
+        let present: Vec<f64> = sides.into_iter().flatten().collect();
+        state.quotes.depth =
+            (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64);
+    }
+
+    /// Locks and submits a limit order (fills are settled by the caller).
+    #[allow(clippy::too_many_arguments)]
+    fn place(
+        &mut self,
+        step: u64,
+        agent: AgentId,
+        side: Side,
+        price: u64,
+        amount: u64,
+        ttl: u32,
+        asset: usize,
+        ledger: &mut Ledger,
+    ) -> Result<(), String> {
+        let (tick, lot) = (self.tick, self.book.lot());
+        // Round the price in the trader's favour: a bid down, an ask up.
+        let ticks = match side {
+            Side::Buy => price / tick,
+            Side::Sell => price.div_ceil(tick),
+        };
+        let mut qty = amount / lot * lot;
+        if ticks == 0 || qty == 0 {
+            ledger.count_rejected();
+            return Ok(());
+        }
+        let locked = match side {
+            Side::Buy => {
+                let balance = ledger.balance(agent);
+                let mut cost = value(ticks, tick, qty);
+                if cost > u128::from(balance) {
+                    ledger.count_clipped();
+                    // the most lots the balance covers
+                    let per_lot = value(ticks, tick, lot).max(1);
+                    qty = (u128::from(balance) / per_lot * u128::from(lot)) as u64;
+                    cost = value(ticks, tick, qty);
+                }
+                cost as u64
+            }
+            Side::Sell => {
+                let held = ledger.holding(agent, asset);
+                if qty > held {
+                    ledger.count_clipped();
+                    qty = held / lot * lot;
+                }
+                qty
+            }
+        };
+        if qty == 0 {
+            ledger.count_rejected();
+            return Ok(());
+        }
+        let (money, tokens) = match side {
+            Side::Buy => (locked, 0),
+            Side::Sell => (0, locked),
+        };
+        ledger
+            .lock(agent, asset, money, tokens)
+            .map_err(|e| fault("locking an order", e))?;
+        let expires = step.saturating_add(u64::from(ttl.max(1)) - 1);
+        let out = self.book.limit(
+            agent,
+            side,
+            ticks,
+            qty,
+            expires,
+            locked,
+            &mut self.fills,
+            &mut self.cancelled,
+        );
+        // What the fills did not need goes back now; the fills themselves
+        // settle from the escrow after the action.
+        let (money, tokens) = match side {
+            Side::Buy => (out.released, 0),
+            Side::Sell => (0, out.released),
+        };
+        ledger
+            .release(agent, asset, money, tokens)
+            .map_err(|e| fault("releasing an order's unused lock", e))?;
+        if let Some(id) = out.rested {
+            self.slot(agent)[usize::from(side == Side::Sell)] = id;
+        }
+        Ok(())
+    }
+}
+
+impl BatchMarket {
+    /// Collects an order for the step's clearing, locking what it could
+    /// spend: a market buy its budget, a limit buy its value at the limit,
+    /// a sell its tokens (each clipped to what the agent has).
+    fn collect(&mut self, agent: AgentId, action: Action, asset: usize, ledger: &mut Ledger) {
+        let lot = self.lot;
+        let push = |side: Side, limit: Option<u64>, amount: Amount, ledger: &mut Ledger| {
+            let (money, tokens, amount) = match (side, amount) {
+                (Side::Buy, Amount::Money(spend)) => {
+                    let balance = ledger.balance(agent);
+                    if spend > balance {
+                        ledger.count_clipped();
+                    }
+                    let spend = spend.min(balance);
+                    (spend, 0, Amount::Money(spend))
+                }
+                (Side::Buy, Amount::Tokens(qty)) => {
+                    let price = limit.unwrap_or(0);
+                    let mut qty = qty / lot * lot;
+                    let balance = ledger.balance(agent);
+                    if value(price, 1, qty) > u128::from(balance) {
+                        ledger.count_clipped();
+                        let per_lot = value(price, 1, lot).max(1);
+                        qty = (u128::from(balance) / per_lot * u128::from(lot)) as u64;
+                    }
+                    (value(price, 1, qty) as u64, 0, Amount::Tokens(qty))
+                }
+                (Side::Sell, amount) => {
+                    let qty = match amount {
+                        Amount::Tokens(q) => q,
+                        Amount::Money(_) => 0,
+                    };
+                    let held = ledger.holding(agent, asset);
+                    if qty > held {
+                        ledger.count_clipped();
+                    }
+                    let qty = qty.min(held) / lot * lot;
+                    (0, qty, Amount::Tokens(qty))
+                }
+            };
+            let empty = match amount {
+                Amount::Money(m) => m == 0,
+                Amount::Tokens(q) => q == 0,
+            };
+            if empty || (limit == Some(0)) || ledger.lock(agent, asset, money, tokens).is_err() {
+                ledger.count_rejected();
+                return None;
+            }
+            Some(Pending {
+                agent,
+                side,
+                limit,
+                amount,
+                locked: money.max(tokens),
+                used: 0,
+            })
+        };
+        let mut orders = Vec::new();
+        match action {
+            Action::Hold | Action::Cancel { .. } => {}
+            Action::Request { .. } | Action::Produce { .. } => ledger.count_rejected(),
+            Action::Buy { spend, .. } => {
+                orders.extend(push(Side::Buy, None, Amount::Money(spend), ledger))
+            }
+            Action::Sell { amount, .. } => {
+                orders.extend(push(Side::Sell, None, Amount::Tokens(amount), ledger))
+            }
+            Action::Limit {
+                side,
+                price,
+                amount,
+                ..
+            } => orders.extend(push(side, Some(price), Amount::Tokens(amount), ledger)),
+            Action::Quote {
+                bid, ask, amount, ..
+            } => {
+                if bid > 0 {
+                    orders.extend(push(Side::Buy, Some(bid), Amount::Tokens(amount), ledger));
+                }
+                if ask > 0 {
+                    orders.extend(push(Side::Sell, Some(ask), Amount::Tokens(amount), ledger));
+                }
+            }
+        }
+        self.orders.extend(orders);
+    }
+
+    /// Clears the step's orders, settles the trades and releases every lock.
+    fn clear(
+        &mut self,
+        asset: usize,
+        ledger: &mut Ledger,
+        stats: &mut StepStats,
+    ) -> Result<(), String> {
+        let lot = self.lot;
+        let supply_units = to_units(ledger.books(asset).supply);
+        match &self.kind {
+            BatchKind::Auction { tick } => {
+                let tick = *tick;
+                let orders: Vec<BatchOrder> = self
+                    .orders
+                    .iter()
+                    .map(|o| BatchOrder {
+                        side: o.side,
+                        limit: o.limit.map(|p| match o.side {
+                            Side::Buy => p / tick,
+                            Side::Sell => p.div_ceil(tick),
+                        }),
+                        amount: match (o.amount, o.side) {
+                            // a limit buy never spends more than it locked
+                            (Amount::Tokens(q), _) => Amount::Tokens(q),
+                            (m, _) => m,
+                        },
+                    })
+                    .collect();
+                let last = self
+                    .state
+                    .last_trade
+                    .or(Some(self.state.mark))
+                    .and_then(to_base)
+                    .map(|p| p / tick);
+                match call_auction(&orders, tick, lot, last) {
+                    Some(c) if c.volume > 0 => {
+                        let price_base = (u128::from(c.price) * u128::from(tick))
+                            .min(u128::from(u64::MAX))
+                            as u64;
+                        let buys: Vec<(Option<usize>, u64)> = (0..self.orders.len())
+                            .filter(|&i| self.orders[i].side == Side::Buy)
+                            .map(|i| (Some(i), c.fills[i]))
+                            .collect();
+                        let sells: Vec<(Option<usize>, u64)> = (0..self.orders.len())
+                            .filter(|&i| self.orders[i].side == Side::Sell)
+                            .map(|i| (Some(i), c.fills[i]))
+                            .collect();
+                        self.pair(&buys, &sells, price_base, asset, ledger, stats)?;
+                        let p = ticks_to_units(c.price, tick);
+                        self.state.last_trade = Some(p);
+                        self.state.traded = true;
+                        self.state.set(p, PriceSource::Trade);
+                    }
+                    _ => self.state.quotes.source = PriceSource::Last,
+                }
+            }
+            BatchKind::Equilibrium(e) => {
+                let entries = self.schedule();
+                let (demand, supply) = (e.demand, e.supply);
+                let found = find_equilibrium(
+                    |p| excess_demand(p, &entries, demand.as_ref(), supply.as_ref()),
+                    e.price_range.0,
+                    e.price_range.1,
+                );
+                match found.and_then(to_base).filter(|&p| p > 0) {
+                    Some(price_base) => {
+                        let p = found.unwrap_or(0.0);
+                        self.trade_at(p, price_base, demand, supply, asset, ledger, stats)?;
+                        self.state.set(p, PriceSource::Equilibrium);
+                    }
+                    None => self.state.set(f64::NAN, PriceSource::NoEquilibrium),
+                }
+            }
+            BatchKind::Adjustment(a) => {
+                let (rule, demand, supply): (PriceRule, _, _) = (a.rule, a.demand, a.supply);
+                let p = self.state.price;
+                let price_base = to_base(p).unwrap_or(0).max(1);
+                let (d, o) = self.trade_at(p, price_base, demand, supply, asset, ledger, stats)?;
+                let next = rule.next(p, d, o, supply_units);
+                self.state.set(next, PriceSource::Posted);
+            }
+        }
+        // release what the fills did not use
+        for o in &self.orders {
+            let left = o.locked - o.used;
+            let (money, tokens) = match o.side {
+                Side::Buy => (left, 0),
+                Side::Sell => (0, left),
+            };
+            ledger
+                .release(o.agent, asset, money, tokens)
+                .map_err(|e| fault("releasing a batch order's lock", e))?;
+        }
+        self.orders.clear();
+        Ok(())
+    }
+
+    /// The agents' orders as demand and supply schedules, token units.
+    fn schedule(&self) -> Vec<ScheduleEntry> {
+        self.orders
+            .iter()
+            .map(|o| ScheduleEntry {
+                side: o.side,
+                limit: o.limit.map(to_units),
+                amount: match o.amount {
+                    Amount::Tokens(q) => ScheduleAmount::Tokens(to_units(q)),
+                    Amount::Money(m) => ScheduleAmount::Money(to_units(m)),
+                },
+            })
+            .collect()
+    }
+
+    /// Trades at price `p` (`price_base` money base units per whole token):
+    /// each order's quantity at that price, plus the exogenous demand and
+    /// supply at `p`; the short side is filled, the long side rationed in
+    /// proportion. Returns the total demand and supply at `p`, token units,
+    /// with the exogenous parts before rounding to lots.
+    #[allow(clippy::too_many_arguments)]
+    fn trade_at(
+        &mut self,
+        p: f64,
+        price_base: u64,
+        demand: Option<Shape>,
+        supply: Option<Shape>,
+        asset: usize,
+        ledger: &mut Ledger,
+        stats: &mut StepStats,
+    ) -> Result<(f64, f64), String> {
+        let lot = self.lot;
+        let wanted: Vec<u64> = self
+            .orders
+            .iter()
+            .map(|o| match (o.side, o.amount, o.limit) {
+                (Side::Buy, _, Some(l)) if l < price_base => 0,
+                (Side::Sell, _, Some(l)) if l > price_base => 0,
+                (_, Amount::Tokens(q), _) => q,
+                (_, Amount::Money(m), _) => {
+                    let per_lot = value(price_base, 1, lot).max(1);
+                    (u128::from(m) / per_lot * u128::from(lot)).min(u128::from(u64::MAX)) as u64
+                }
+            })
+            .collect();
+        let exo_d_units = demand.map_or(0.0, |s| s.demand_at(p));
+        let exo_o_units = supply.map_or(0.0, |s| s.supply_at(p));
+        let lots = |q: f64| to_base(q).unwrap_or(if q > 0.0 { u64::MAX } else { 0 }) / lot * lot;
+        let (exo_d, exo_o) = (lots(exo_d_units), lots(exo_o_units));
+        let mut buys: Vec<(Option<usize>, u64)> = Vec::new();
+        let mut sells: Vec<(Option<usize>, u64)> = Vec::new();
+        for (i, o) in self.orders.iter().enumerate() {
+            if wanted[i] > 0 {
+                match o.side {
+                    Side::Buy => buys.push((Some(i), wanted[i])),
+                    Side::Sell => sells.push((Some(i), wanted[i])),
+                }
+            }
+        }
+        if exo_d > 0 {
+            buys.push((None, exo_d));
+        }
+        if exo_o > 0 {
+            sells.push((None, exo_o));
+        }
+        let total = |v: &[(Option<usize>, u64)]| v.iter().map(|x| u128::from(x.1)).sum::<u128>();
+        let (d, o) = (total(&buys), total(&sells));
+        let (wanted_buys, wanted_sells) = (buys.clone(), sells.clone());
+        let volume = d.min(o).min(u128::from(u64::MAX)) as u64;
+        for side in [&mut buys, &mut sells] {
+            if total(side) > u128::from(volume) {
+                let requests: Vec<u64> = side.iter().map(|x| x.1).collect();
+                for (x, q) in side.iter_mut().zip(ration(&requests, volume, lot)) {
+                    x.1 = q;
+                }
+            }
+        }
+        self.pair(&buys, &sells, price_base, asset, ledger, stats)?;
+        if volume > 0 {
+            self.state.last_trade = Some(p);
+            self.state.traded = true;
+        }
+        // The rule sees the exogenous quantities before rounding to lots.
+        let agents = |v: &[(Option<usize>, u64)]| {
+            v.iter()
+                .filter(|x| x.0.is_some())
+                .map(|x| u128::from(x.1))
+                .sum::<u128>() as f64
+                / SCALE as f64
+        };
+        Ok((
+            agents(&wanted_buys) + exo_d_units,
+            agents(&wanted_sells) + exo_o_units,
+        ))
+    }
+
+    /// Pairs the filled buys and sells in order and settles each pair at
+    /// `price_base`: between agents through escrow, with the outside world
+    /// (`None`) by minting or burning.
+    fn pair(
+        &mut self,
+        buys: &[(Option<usize>, u64)],
+        sells: &[(Option<usize>, u64)],
+        price_base: u64,
+        asset: usize,
+        ledger: &mut Ledger,
+        stats: &mut StepStats,
+    ) -> Result<(), String> {
+        let (mut i, mut k) = (0, 0);
+        let (mut left_b, mut left_s) = (
+            buys.first().map_or(0, |b| b.1),
+            sells.first().map_or(0, |s| s.1),
+        );
+        while i < buys.len() && k < sells.len() {
+            let q = left_b.min(left_s);
+            if q > 0 {
+                let money = value(price_base, 1, q).min(u128::from(u64::MAX)) as u64;
+                let (b, s) = (buys[i].0, sells[k].0);
+                let r = match (b, s) {
+                    (Some(b), Some(s)) => ledger.settle(
+                        self.orders[b].agent,
+                        self.orders[s].agent,
+                        asset,
+                        q,
+                        money,
+                        true,
+                        true,
+                    ),
+                    (Some(b), None) => {
+                        ledger.sell_from_outside(self.orders[b].agent, asset, q, money, true)
+                    }
+                    (None, Some(s)) => {
+                        ledger.buy_from_outside(self.orders[s].agent, asset, q, money, true)
+                    }
+                    (None, None) => Ok(()),
+                };
+                r.map_err(|e| fault("settling a batch trade", e))?;
+                if let Some(b) = b {
+                    self.orders[b].used += money;
+                }
+                if let Some(s) = s {
+                    self.orders[s].used += q;
+                }
+                stats.add(q);
+            }
+            left_b -= q;
+            left_s -= q;
+            if left_b == 0 {
+                i += 1;
+                left_b = buys.get(i).map_or(0, |b| b.1);
+            }
+            if left_s == 0 {
+                k += 1;
+                left_s = sells.get(k).map_or(0, |s| s.1);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,355 @@
+//! Resource markets: a capacity (renewing each step, or a stock that
+//! depletes), requests allocated against it, producers that add to it.
+//!
+//! A step of a resource, in the engine's phases:
+//!
+//! 1. **start** — a stock decays and its holders pay the holding cost;
+//!    production due this step arrives (the provider pays the producer the
+//!    price for it); the capacity available is set, less any outage;
+//! 2. **execute** — each request locks the money it could pay (its
+//!    willingness to pay in an auction, the posted price otherwise); each
+//!    production order pays its cost now and is scheduled to arrive;
+//! 3. **end** — the mechanism allocates the capacity among the requests;
+//!    each allocation is paid from the lock to the provider and delivered
+//!    (minted for a renewing resource, taken from the stock otherwise); the
+//!    price moves (price adjustment) or is the auction's.
+//!
+//! Consumers then use up what they hold, up to their need (the engine does
+//! this, since needs belong to policies); what a renewing resource's holders
+//! have left expires.
+
+use super::markets::{PriceSource, PriceState, StepStats};
+use crate::agents::Action;
+use crate::ledger::{to_base, to_units, AgentId, Ledger, LedgerError};
+use crate::market::value;
+use crate::resource::alloc::{Mechanism, Request};
+use crate::scenario::{ResourcePricing, ResourceSpec};
+use std::collections::BTreeMap;
+
+/// A resource and its state.
+#[derive(Debug)]
+pub(crate) struct ResourceMarket {
+    pub(super) spec: ResourceSpec,
+    pub(super) state: PriceState,
+    /// This step's requests: (agent, request, money locked).
+    requests: Vec<(AgentId, Request, u64)>,
+    /// Production due at a step: (producer, units).
+    arrivals: BTreeMap<u64, Vec<(AgentId, u64)>>,
+    /// Share of capacity out this step.
+    pub(super) outage: f64,
+    /// Units available this step.
+    pub(super) available: u64,
+    /// Units requested and allocated this step.
+    pub(super) requested: u64,
+    pub(super) allocated: u64,
+    /// This step's allocations, by agent (agents with none are absent).
+    pub(super) allocations: Vec<(AgentId, u64)>,
+    /// Totals over the run.
+    pub(super) totals: ResourceTotals,
+}
+
+/// Sums over a run, for the resource's summary.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ResourceTotals {
+    pub available: u128,
+    pub requested: u128,
+    pub allocated: u128,
+    pub need: u128,
+    pub met: u128,
+    /// Money value of needs met, money units.
+    pub value_met: f64,
+    /// Money producers paid to make units, money units.
+    pub production_cost: f64,
+    /// Σ over steps with needs of Jain's index and the Gini coefficient of
+    /// allocation / need.
+    pub jain_sum: f64,
+    pub gini_sum: f64,
+    pub fairness_steps: u64,
+}
+
+fn fault(what: &str, e: LedgerError) -> String {
+    format!("{what}: {e}")
+}
+
+impl ResourceMarket {
+    pub fn new(spec: &ResourceSpec) -> Self {
+        let price = match spec.pricing {
+            ResourcePricing::Adjustment { initial_price, .. } => initial_price,
+            ResourcePricing::Auction { reserve_price } => reserve_price,
+            ResourcePricing::Fixed { price } => price,
+        };
+        ResourceMarket {
+            spec: spec.clone(),
+            state: PriceState::new(price, PriceSource::Initial),
+            requests: Vec::new(),
+            arrivals: BTreeMap::new(),
+            outage: 0.0,
+            // step 0 shows the capacity (the initial stock is the asset's
+            // unheld initial supply)
+            available: to_base(spec.capacity).unwrap_or(0),
+            requested: 0,
+            allocated: 0,
+            allocations: Vec::new(),
+            totals: ResourceTotals::default(),
+        }
+    }
+
+    /// The price in money base units per whole unit.
+    fn price_base(&self) -> u64 {
+        to_base(self.state.mark).unwrap_or(0)
+    }
+
+    /// The start of a step: decay and holding costs of a stock, arriving
+    /// production, and the capacity available.
+    pub fn begin_step(
+        &mut self,
+        step: u64,
+        asset: usize,
+        ledger: &mut Ledger,
+    ) -> Result<(), String> {
+        self.requests.clear();
+        self.allocations.clear();
+        self.state.traded = false;
+        let (requested, allocated) = (0, 0);
+        self.requested = requested;
+        self.allocated = allocated;
+        if !self.spec.renewing && step > 1 {
+            self.decay_and_charge(asset, ledger)?;
+        }
+        // production due now: the provider pays the producer the price
+        let price = self.price_base();
+        let mut arrived: u64 = 0;
+        for (producer, units) in self.arrivals.remove(&step).unwrap_or_default() {
+            let money = value(price, 1, units).min(u128::from(u64::MAX)) as u64;
+            ledger
+                .pay_from_outside(producer, asset, money)
+                .map_err(|e| fault("paying a producer", e))?;
+            arrived = arrived.saturating_add(units);
+        }
+        if self.spec.renewing {
+            let base = to_base(self.spec.capacity).unwrap_or(0);
+            self.available =
+                crate::agents::fraction_of(base, 1.0 - self.outage).saturating_add(arrived);
+        } else {
+            if arrived > 0 {
+                ledger
+                    .mint_to_treasury(asset, arrived)
+                    .map_err(|e| fault("adding production to the stock", e))?;
+            }
+            let stock = ledger.books(asset).treasury;
+            self.available = crate::agents::fraction_of(stock, 1.0 - self.outage);
+        }
+        Ok(())
+    }
+
+    /// A stock's decay (of the unallocated stock and of every holding) and
+    /// the holding cost its holders pay, clipped to their balances.
+    fn decay_and_charge(&mut self, asset: usize, ledger: &mut Ledger) -> Result<(), String> {
+        let decay = self.spec.decay;
+        if decay > 0.0 {
+            let lost = crate::agents::fraction_of(ledger.books(asset).treasury, decay);
+            ledger
+                .burn_from_treasury(asset, lost)
+                .map_err(|e| fault("decaying the stock", e))?;
+        }
+        if decay == 0.0 && self.spec.holding_cost == 0.0 {
+            return Ok(());
+        }
+        let cost = to_base(self.spec.holding_cost).unwrap_or(0);
+        for agent in 0..ledger.agents() as AgentId {
+            let held = ledger.holding(agent, asset);
+            if held == 0 {
+                continue;
+            }
+            let lost = crate::agents::fraction_of(held, decay);
+            if lost > 0 {
+                ledger
+                    .consume(agent, asset, lost)
+                    .map_err(|e| fault("decaying a holding", e))?;
+            }
+            let charge = value(cost, 1, held - lost).min(u128::from(ledger.balance(agent))) as u64;
+            if charge > 0 {
+                ledger
+                    .pay_outside(agent, asset, charge)
+                    .map_err(|e| fault("charging a holding cost", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Executes a resource action: a request is collected (and its payment
+    /// locked); production is paid for and scheduled.
+    pub fn execute(
+        &mut self,
+        step: u64,
+        agent: AgentId,
+        action: Action,
+        asset: usize,
+        ledger: &mut Ledger,
+    ) -> Result<(), String> {
+        match action {
+            Action::Request {
+                quantity,
+                max_price,
+                ..
+            } => {
+                let auction = self.spec.allocation == Mechanism::Auction;
+                let price = self.price_base();
+                if !auction && max_price < price {
+                    // will not pay the posted price
+                    ledger.count_rejected();
+                    return Ok(());
+                }
+                let pay = if auction { max_price } else { price };
+                let balance = ledger.balance(agent);
+                let mut quantity = quantity;
+                let mut lock = value(pay, 1, quantity);
+                if lock > u128::from(balance) {
+                    ledger.count_clipped();
+                    // the most units the balance pays for at `pay`
+                    quantity = (u128::from(balance) * u128::from(crate::ledger::SCALE)
+                        / u128::from(pay.max(1)))
+                    .min(u128::from(quantity)) as u64;
+                    lock = value(pay, 1, quantity);
+                }
+                if quantity == 0 {
+                    ledger.count_rejected();
+                    return Ok(());
+                }
+                ledger
+                    .lock(agent, asset, lock as u64, 0)
+                    .map_err(|e| fault("locking a request's payment", e))?;
+                self.requested = self.requested.saturating_add(quantity);
+                self.requests.push((
+                    agent,
+                    Request {
+                        quantity,
+                        max_price,
+                    },
+                    lock as u64,
+                ));
+            }
+            Action::Produce {
+                quantity,
+                cost,
+                lead_time,
+                ..
+            } => {
+                let balance = ledger.balance(agent);
+                let mut quantity = quantity;
+                if value(cost, 1, quantity) > u128::from(balance) {
+                    ledger.count_clipped();
+                    quantity = (u128::from(balance) * u128::from(crate::ledger::SCALE)
+                        / u128::from(cost.max(1)))
+                    .min(u128::from(quantity)) as u64;
+                }
+                if quantity == 0 {
+                    ledger.count_rejected();
+                    return Ok(());
+                }
+                let money = value(cost, 1, quantity) as u64;
+                ledger
+                    .pay_outside(agent, asset, money)
+                    .map_err(|e| fault("paying for production", e))?;
+                self.totals.production_cost += to_units(money);
+                let due = step.saturating_add(u64::from(lead_time));
+                if lead_time == 0 {
+                    // arrives now: adds to what this step allocates
+                    let price = self.price_base();
+                    let paid = value(price, 1, quantity).min(u128::from(u64::MAX)) as u64;
+                    ledger
+                        .pay_from_outside(agent, asset, paid)
+                        .map_err(|e| fault("paying a producer", e))?;
+                    if !self.spec.renewing {
+                        ledger
+                            .mint_to_treasury(asset, quantity)
+                            .map_err(|e| fault("adding production to the stock", e))?;
+                    }
+                    self.available = self.available.saturating_add(quantity);
+                } else {
+                    self.arrivals
+                        .entry(due)
+                        .or_default()
+                        .push((agent, quantity));
+                }
+            }
+            _ => ledger.count_rejected(),
+        }
+        Ok(())
+    }
+
+    /// The end of a step: allocates, settles, releases the locks and moves
+    /// the price.
+    pub fn end_step(
+        &mut self,
+        asset: usize,
+        ledger: &mut Ledger,
+        stats: &mut StepStats,
+    ) -> Result<(), String> {
+        let requests: Vec<Request> = self.requests.iter().map(|r| r.1).collect();
+        // Requests arrived in the step's seeded random order: first come,
+        // first served takes them in it.
+        let order: Vec<u32> = (0..requests.len() as u32).collect();
+        let reserve = match self.spec.pricing {
+            ResourcePricing::Auction { reserve_price } => to_base(reserve_price).unwrap_or(0),
+            _ => 0,
+        };
+        let outcome = self
+            .spec
+            .allocation
+            .allocate(&requests, self.available, &order, reserve);
+        let price = outcome.price.unwrap_or_else(|| self.price_base());
+        let mut allocated: u64 = 0;
+        for ((agent, _, lock), units) in self.requests.iter().zip(&outcome.allocations) {
+            let (agent, lock, units) = (*agent, *lock, *units);
+            let mut paid = 0;
+            if units > 0 {
+                paid = (value(price, 1, units) as u64).min(lock);
+                let r = if self.spec.renewing {
+                    ledger.sell_from_outside(agent, asset, units, paid, true)
+                } else {
+                    ledger.sell_from_treasury(agent, asset, units, paid, true)
+                };
+                r.map_err(|e| fault("delivering an allocation", e))?;
+                stats.add(units);
+                allocated += units;
+                self.allocations.push((agent, units));
+            }
+            ledger
+                .release(agent, asset, lock - paid, 0)
+                .map_err(|e| fault("releasing a request's lock", e))?;
+        }
+        self.allocated = allocated;
+        self.totals.available += u128::from(self.available);
+        self.totals.requested += u128::from(self.requested);
+        self.totals.allocated += u128::from(allocated);
+        match self.spec.pricing {
+            ResourcePricing::Adjustment { rule, .. } => {
+                let d = to_units(self.requested);
+                let o = to_units(self.available);
+                // S: the capacity available, or the nominal capacity when
+                // none is (a depleted stock, a total outage)
+                let size = if self.available > 0 {
+                    o
+                } else {
+                    self.spec.capacity
+                };
+                let next = rule.next(self.state.mark, d, o, size);
+                self.state.set(next, PriceSource::Posted);
+            }
+            ResourcePricing::Auction { .. } => {
+                if allocated > 0 {
+                    self.state.set(to_units(price), PriceSource::Trade);
+                } else {
+                    self.state.quotes.source = PriceSource::Last;
+                }
+            }
+            ResourcePricing::Fixed { .. } => self.state.quotes.source = PriceSource::Fixed,
+        }
+        if allocated > 0 {
+            self.state.last_trade = Some(to_units(price));
+            self.state.traded = true;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,440 @@
+//! Market clearing in the engine: order books, call auctions, equilibrium
+//! and price adjustment against theory, with exact conservation.
+
+use agora::agents::{AgentRng, GroupPolicy, Side};
+use agora::engine::{PriceSource, RunOutput};
+use agora::ledger::SCALE;
+use agora::scenario::example;
+use agora::{Action, AgentView, Observation, Policy, Scenario, Simulation};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+fn run(scenario: &Scenario) -> RunOutput {
+    Simulation::new(scenario, 0).unwrap().run().unwrap()
+}
+
+fn prices(out: &RunOutput) -> Vec<f64> {
+    out.records.assets.iter().map(|r| r.price).collect()
+}
+
+fn exogenous(kind: &str, extra: &str, steps: u64) -> Scenario {
+    Scenario::from_toml_str(
+        &format!(
+            r#"
+            [simulation]
+            steps = {steps}
+            seed = 1
+            [[assets]]
+            name = "G"
+            pricing = {{ kind = "{kind}", demand = {{ shape = "linear", a = 100.0, b = 2.0 }}, supply = {{ shape = "linear", c = 10.0, d = 1.0 }}{extra} }}
+            "#
+        ),
+        "test",
+    )
+    .unwrap()
+}
+
+#[test]
+fn an_equilibrium_market_with_linear_demand_and_supply_clears_at_a_minus_c_over_b_plus_d() {
+    for (a, b, c, d) in [
+        (100.0, 2.0, 10.0, 1.0),
+        (50.0, 0.5, 5.0, 4.0),
+        (7.0, 1.0, 0.0, 0.25),
+    ] {
+        let s = Scenario::from_toml_str(
+            &format!(
+                r#"
+                [simulation]
+                steps = 5
+                seed = 1
+                [[assets]]
+                name = "G"
+                pricing = {{ kind = "equilibrium", demand = {{ shape = "linear", a = {a:?}, b = {b:?} }}, supply = {{ shape = "linear", c = {c:?}, d = {d:?} }} }}
+                "#
+            ),
+            "test",
+        )
+        .unwrap();
+        let out = run(&s);
+        let expected = (a - c) / (b + d);
+        // A market with no agents still has a row for every step.
+        assert_eq!(out.records.assets.len(), 6);
+        for r in &out.records.assets[1..] {
+            assert!(
+                (r.price - expected).abs() <= 1e-9 * expected,
+                "P = {}, expected {expected}",
+                r.price
+            );
+            assert_eq!(r.source, PriceSource::Equilibrium);
+        }
+        let m = out.summary.assets["G"].market.as_ref().unwrap();
+        assert_eq!(m.equilibrium_price, Some(expected));
+        assert!(m.equilibrium_error.unwrap() <= 1e-9 * expected);
+    }
+}
+
+#[test]
+fn constant_elasticity_demand_and_supply_clear_at_the_closed_form() {
+    // D = 200 P^-1.5, O = 20 P^0.5  ->  P* = (200/20)^(1/2) = sqrt(10)
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 3
+        seed = 1
+        [[assets]]
+        name = "G"
+        pricing = { kind = "equilibrium", demand = { shape = "constant_elasticity", scale = 200.0, elasticity = 1.5 }, supply = { shape = "constant_elasticity", scale = 20.0, elasticity = 0.5 } }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let out = run(&s);
+    let expected = 10f64.sqrt();
+    for p in &prices(&out)[1..] {
+        assert!((p - expected).abs() <= 1e-9 * expected, "{p}");
+    }
+}
+
+#[test]
+fn no_equilibrium_in_range_is_said_not_invented() {
+    // P* = 30 lies outside [40, 100]
+    let s = exogenous("equilibrium", ", price_range = [40.0, 100.0]", 4);
+    let out = run(&s);
+    for r in &out.records.assets[1..] {
+        assert!(r.price.is_nan());
+        assert_eq!(r.source, PriceSource::NoEquilibrium);
+        assert_eq!(r.volume, 0);
+    }
+    let csv = String::from_utf8(agora::output::assets_csv(&s, std::slice::from_ref(&out)).unwrap())
+        .unwrap();
+    let row = csv.lines().nth(2).unwrap();
+    assert!(row.starts_with("0,1,G,,"), "{row}");
+    assert!(row.contains("no_equilibrium"), "{row}");
+    let m = out.summary.assets["G"].market.as_ref().unwrap();
+    assert_eq!(m.no_equilibrium_steps, 4);
+}
+
+/// Price-adjustment with linear D = 100 − 2P, O = 10 + P: the error
+/// e_t = P_t − 30 evolves as e_{t+1} = (1 − 3λ) e_t.
+fn tatonnement(lambda: f64, steps: u64) -> Vec<f64> {
+    let s = exogenous(
+        "price_adjustment",
+        &format!(
+            ", rule = \"linear\", lambda = {lambda:?}, initial_price = 20.0, min_price = 0.001"
+        ),
+        steps,
+    );
+    prices(&run(&s))
+}
+
+#[test]
+fn tatonnement_converges_when_one_minus_lambda_b_plus_d_is_below_one_in_size() {
+    for lambda in [0.1, 0.2, 0.5, 0.6] {
+        let p = tatonnement(lambda, 200);
+        let e0 = (p[0] - 30.0).abs();
+        let e = (p[200] - 30.0).abs();
+        assert!(e < 1e-9, "lambda {lambda}: error {e} after 200 steps");
+        // and by the predicted factor in the first step
+        let factor = (p[1] - 30.0) / (p[0] - 30.0);
+        assert!((factor - (1.0 - 3.0 * lambda)).abs() < 1e-12, "{factor}");
+        assert!(e0 > 1.0);
+    }
+}
+
+#[test]
+fn tatonnement_oscillates_at_the_boundary_and_diverges_beyond_it() {
+    // |1 − 3λ| = 1: the error flips sign with constant size
+    let p = tatonnement(2.0 / 3.0, 50);
+    for t in 1..50 {
+        let (a, b) = (p[t] - 30.0, p[t + 1] - 30.0);
+        assert!((a + b).abs() < 1e-9, "step {t}: {a} then {b}");
+        assert!((a.abs() - 10.0).abs() < 1e-9);
+    }
+    // |1 − 3λ| = 1.4: the error grows by 1.4 a step, flipping sign, until
+    // demand is cut off at 0 (P > 50) and the price cycles, never settling
+    let p = tatonnement(0.8, 60);
+    for t in 0..2 {
+        let factor = (p[t + 1] - 30.0) / (p[t] - 30.0);
+        assert!((factor + 1.4).abs() < 1e-9, "step {t}: factor {factor}");
+    }
+    let late = p[40..]
+        .iter()
+        .map(|x| (x - 30.0).abs())
+        .fold(f64::INFINITY, f64::min);
+    assert!(late > 20.0, "the price settled: {p:?}");
+}
+
+/// A policy that places a fixed limit order per group member.
+#[derive(Debug)]
+struct Fixed(Vec<(Side, f64, f64)>);
+
+impl Policy for Fixed {
+    fn decide(&self, _: &Observation<'_>, me: &AgentView<'_>, _: &mut AgentRng) -> Action {
+        let (side, price, qty) = self.0[me.member as usize];
+        Action::Limit {
+            asset: 0,
+            side,
+            price: (price * SCALE as f64).round() as u64,
+            amount: (qty * SCALE as f64).round() as u64,
+            ttl: 1,
+        }
+    }
+}
+
+#[test]
+fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_volume() {
+    // Bids: 10 @ 12, 10 @ 11, 10 @ 10, 10 @ 9.  Asks: 15 @ 8, 10 @ 10, 10 @ 11, 20 @ 13.
+    // Demand D(p) and supply O(p) at the limit prices:
+    //   p =  8: D 40, O 15 -> 15      p = 11: D 20, O 35 -> 20
+    //   p =  9: D 40, O 15 -> 15      p = 12: D 10, O 35 -> 10
+    //   p = 10: D 30, O 25 -> 25      p = 13: D  0, O 55 ->  0
+    // The most volume is 25, at p = 10 alone.
+    let orders = vec![
+        (Side::Buy, 12.0, 10.0),
+        (Side::Buy, 11.0, 10.0),
+        (Side::Buy, 10.0, 10.0),
+        (Side::Buy, 9.0, 10.0),
+        (Side::Sell, 8.0, 15.0),
+        (Side::Sell, 10.0, 10.0),
+        (Side::Sell, 11.0, 10.0),
+        (Side::Sell, 13.0, 20.0),
+    ];
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 1
+        seed = 1
+        [[assets]]
+        name = "G"
+        pricing = { kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = 10.5 }
+        [[agents]]
+        group = "all"
+        count = 8
+        balance = 1000.0
+        holdings = { asset = "G", total = 160.0, distribution = "uniform" }
+        policy = { kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.set_policy("all", GroupPolicy::Custom(Arc::new(Fixed(orders))))
+        .unwrap();
+    sim.advance().unwrap();
+    let r = sim.records().assets[1];
+    assert_eq!(r.price, 10.0);
+    assert_eq!(r.volume, 25 * SCALE);
+    // Everyone at 10: the three buyers at 12, 11, 10 get 10, 10 and 5 (the
+    // long side, in price priority), the sellers at 8 and 10 get 15 and 10.
+    let got: Vec<i64> = (0..8)
+        .map(|a| sim.ledger().holding(a, 0) as i64 / SCALE as i64 - 20)
+        .collect();
+    assert_eq!(got, vec![10, 10, 5, 0, -15, -10, 0, 0]);
+    let paid: Vec<i64> = (0..8)
+        .map(|a| sim.ledger().balance(a) as i64 / SCALE as i64 - 1000)
+        .collect();
+    assert_eq!(paid, vec![-100, -100, -50, 0, 150, 100, 0, 0]);
+    assert_eq!(sim.ledger().conservation().money_error(), 0);
+}
+
+#[test]
+fn zi_c_traders_on_a_continuous_double_auction_are_efficient_as_gode_and_sunder_found() {
+    let base = example("market-clearing").unwrap();
+    let at_default = run(&base).summary.assets["GOOD"].market.clone().unwrap();
+    let e = at_default.allocative_efficiency.unwrap();
+    assert!(e >= 0.95, "efficiency at the default seed: {e}");
+    let mut sum = 0.0;
+    let seeds = 10;
+    for seed in 1..=seeds {
+        let mut s = base.clone();
+        s.set_seed(seed).unwrap();
+        let m = run(&s).summary.assets["GOOD"].market.clone().unwrap();
+        let e = m.allocative_efficiency.unwrap();
+        assert!(e <= 1.0 + 1e-9, "efficiency above 1: {e}");
+        sum += e;
+    }
+    let mean = sum / seeds as f64;
+    assert!(mean >= 0.95, "mean efficiency over {seeds} seeds: {mean}");
+}
+
+#[test]
+fn every_market_example_conserves_and_is_byte_identical_when_run_twice() {
+    for name in [
+        "market-clearing",
+        "call-auction",
+        "equilibrium",
+        "price-adjustment",
+    ] {
+        let s = example(name).unwrap();
+        let a = run(&s);
+        let b = run(&s);
+        assert_eq!(
+            super::resources::files(&s, &a),
+            super::resources::files(&s, &b),
+            "{name}"
+        );
+        assert_eq!(a.summary.ledger.conservation_error, 0.0, "{name}");
+        assert_eq!(a.summary.ledger.token_conservation_error, 0.0, "{name}");
+        let trades: u64 = a.records.assets.iter().map(|r| r.trades).sum();
+        assert!(trades > 0, "{name}: no trades");
+    }
+}
+
+#[test]
+fn the_order_book_records_quotes_and_says_where_each_price_comes_from() {
+    let out = run(&example("market-clearing").unwrap());
+    let rows = &out.records.assets;
+    assert_eq!(rows[0].source, PriceSource::Initial);
+    for r in &rows[1..] {
+        match r.source {
+            PriceSource::Trade => assert!(r.trades > 0),
+            PriceSource::Mid => {
+                assert_eq!(r.trades, 0);
+                assert_eq!(r.price, 0.5 * (r.best_bid.unwrap() + r.best_ask.unwrap()));
+            }
+            PriceSource::Last => assert_eq!(r.trades, 0),
+            other => panic!("unexpected source {other:?}"),
+        }
+        if let (Some(bid), Some(ask)) = (r.best_bid, r.best_ask) {
+            assert!(bid < ask, "crossed book: {r:?}");
+        }
+    }
+    let m = out.summary.assets["GOOD"].market.clone().unwrap();
+    assert_eq!(m.mechanism, "order_book");
+    assert!(m.equilibrium_price.is_some());
+}
+
+fn book_scenario(seed: u64, makers: u32, zic: u32, noise: u32, ttl: u32) -> Scenario {
+    let mut text = format!(
+        r#"
+        [simulation]
+        steps = 25
+        seed = {seed}
+        [[assets]]
+        name = "G"
+        pricing = {{ kind = "order_book", tick_size = 0.05, lot_size = 0.5, initial_price = 10.0 }}
+        [[agents]]
+        group = "buyers"
+        count = {zic}
+        balance = 50.0
+        policy = {{ kind = "zi_c", asset = "G", role = "buyer", value = {{ distribution = "uniform", low = 5.0, high = 15.0 }}, units = 2.0, lot = 0.5, min_price = 1.0, ttl = {ttl} }}
+        [[agents]]
+        group = "sellers"
+        count = {zic}
+        balance = 1.0
+        holdings = {{ asset = "G", total = {h}, distribution = "lognormal", sigma = 1.0 }}
+        policy = {{ kind = "zi_c", asset = "G", role = "seller", value = {{ distribution = "uniform", low = 5.0, high = 15.0 }}, lot = 0.5, max_price = 20.0, ttl = {ttl} }}
+        "#,
+        h = 2.0 * zic as f64
+    );
+    if makers > 0 {
+        text.push_str(&format!(
+            r#"
+        [[agents]]
+        group = "makers"
+        count = {makers}
+        balance = 100.0
+        holdings = {{ asset = "G", total = {h}, distribution = "uniform" }}
+        policy = {{ kind = "market_maker", asset = "G", spread = 0.04, size = 1.0, max_inventory = 20.0, skew = 0.1, ttl = 2 }}
+        "#,
+            h = 5.0 * makers as f64
+        ));
+    }
+    if noise > 0 {
+        text.push_str(&format!(
+            r#"
+        [[agents]]
+        group = "noise"
+        count = {noise}
+        balance = 30.0
+        holdings = {{ asset = "G", total = {h}, distribution = "uniform" }}
+        policy = {{ kind = "random", asset = "G", p_buy = 0.3, p_sell = 0.3, buy_fraction = 0.3, sell_fraction = 0.5 }}
+        "#,
+            h = 3.0 * noise as f64
+        ));
+    }
+    Scenario::from_toml_str(&text, "prop").unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Random mixes of ZI-C traders, market makers and noise traders: the
+    /// engine checks money and tokens (escrow included) after every step,
+    /// so a run that completes conserved them; the book is never crossed
+    /// after matching, and no trader with a private value loses money on a
+    /// trade (ZI-C never trades at a loss).
+    #[test]
+    fn order_books_conserve_never_cross_and_zi_c_never_trades_at_a_loss(
+        seed in 0u64..1000, makers in 0u32..4, zic in 1u32..30, noise in 0u32..10, ttl in 1u32..4,
+    ) {
+        let s = book_scenario(seed, makers, zic, noise, ttl);
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        for _ in 0..25 {
+            sim.advance().unwrap();
+            let r = sim.records().assets.last().copied().unwrap();
+            if let (Some(bid), Some(ask)) = (r.best_bid, r.best_ask) {
+                prop_assert!(bid < ask, "crossed: {:?}", r);
+            }
+            let c = sim.ledger().conservation();
+            prop_assert_eq!(c.money_error(), 0);
+            prop_assert_eq!(c.token_error(), 0);
+        }
+        let out = sim.run().unwrap();
+        if let Some(e) = out.summary.assets["G"].market.as_ref().unwrap().allocative_efficiency {
+            prop_assert!(e >= -1e-9, "negative surplus: {}", e);
+        }
+    }
+
+    /// The same for the batch markets: a call auction and an equilibrium
+    /// market with agents' schedules and exogenous components.
+    #[test]
+    fn batch_markets_conserve_money_and_tokens(seed in 0u64..1000, kind in 0usize..3) {
+        let pricing = [
+            r#"{ kind = "call_auction", tick_size = 0.05, lot_size = 0.5, initial_price = 10.0 }"#,
+            r#"{ kind = "equilibrium", demand = { shape = "linear", a = 30.0, b = 1.0 }, supply = { shape = "linear", c = 5.0, d = 1.5 }, lot_size = 0.5 }"#,
+            r#"{ kind = "price_adjustment", rule = "proportional", lambda = 0.5, initial_price = 4.0, demand = { shape = "constant_elasticity", scale = 40.0, elasticity = 1.0 }, lot_size = 0.5 }"#,
+        ][kind];
+        let text = format!(
+            r#"
+            [simulation]
+            steps = 20
+            seed = {seed}
+            [[assets]]
+            name = "G"
+            pricing = {pricing}
+            [[agents]]
+            group = "buyers"
+            count = 20
+            balance = 50.0
+            policy = {{ kind = "zi_c", asset = "G", role = "buyer", value = {{ distribution = "uniform", low = 5.0, high = 15.0 }}, units = 2.0, lot = 0.5 }}
+            [[agents]]
+            group = "sellers"
+            count = 20
+            balance = 1.0
+            holdings = {{ asset = "G", total = 40.0, distribution = "uniform" }}
+            policy = {{ kind = "zi_c", asset = "G", role = "seller", value = {{ distribution = "uniform", low = 5.0, high = 15.0 }}, lot = 0.5, max_price = 20.0 }}
+            [[agents]]
+            group = "noise"
+            count = 10
+            balance = 30.0
+            holdings = {{ asset = "G", total = 30.0, distribution = "uniform" }}
+            policy = {{ kind = "random", asset = "G", p_buy = 0.3, p_sell = 0.3, buy_fraction = 0.3, sell_fraction = 0.5 }}
+            "#
+        );
+        let s = Scenario::from_toml_str(&text, "prop").unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        let mut trades = 0;
+        for _ in 0..20 {
+            sim.advance().unwrap();
+            let c = sim.ledger().conservation();
+            prop_assert_eq!(c.money_error(), 0);
+            prop_assert_eq!(c.token_error(), 0);
+            // a batch market releases every lock when it clears
+            let books = sim.ledger().books(0);
+            prop_assert_eq!((books.escrow_money, books.escrow_tokens), (0, 0));
+            trades += sim.records().assets.last().unwrap().trades;
+        }
+        prop_assert!(trades > 0);
+    }
+}

@@ -629,3 +629,82 @@ fn a_zi_c_trader_needs_a_role_and_a_value_table() {
     let msg = error_of(&text);
     assert_names(&msg, "agents.noise.policy.role", &["buyer", "seller"]);
 }
+
+const RESOURCE: &str = r#"kind = "resource"
+capacity = 100.0
+pricing = { kind = "fixed", price = 1.0 }"#;
+
+const CONSUMER: &str = r#"policy = { kind = "consumer", asset = "TOKEN", need = { distribution = "constant", value = 1.0 }, value = 2.0 }"#;
+
+const NOISE: &str = r#"policy = { kind = "random", asset = "TOKEN", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }"#;
+
+#[test]
+fn a_negative_capacity_is_named() {
+    let text = with(CURVE, &RESOURCE.replace("100.0", "-5.0")).replace(NOISE, CONSUMER);
+    let msg = error_of(&text);
+    assert_names(&msg, "assets.TOKEN.capacity", &[">= 0", "-5"]);
+}
+
+#[test]
+fn a_request_policy_naming_an_unknown_resource_is_named() {
+    let text = with(CURVE, RESOURCE).replace(NOISE, &CONSUMER.replace("\"TOKEN\"", "\"GPU\""));
+    let msg = error_of(&text);
+    assert_names(&msg, "agents.noise.policy.asset", &["GPU", "TOKEN"]);
+    let text = with(CURVE, RESOURCE).replace(
+        NOISE,
+        &CONSUMER.replace("asset = \"TOKEN\"", "assets = [\"TOKEN\", \"GPU\"]"),
+    );
+    let msg = error_of(&text);
+    assert_names(&msg, "agents.noise.policy.assets", &["GPU"]);
+}
+
+#[test]
+fn a_policy_on_the_wrong_kind_of_asset_is_named() {
+    // a consumer on a token
+    let msg = error_of(&GOOD.replace(NOISE, CONSUMER));
+    assert_names(
+        &msg,
+        "agents.noise.policy.asset",
+        &["resource", "bonding_curve"],
+    );
+    // a noise trader on a resource
+    let msg = error_of(&with(CURVE, RESOURCE));
+    assert_names(&msg, "agents.noise.policy.asset", &["token", "resource"]);
+    // a ZI-C trader on a curve
+    let zic = r#"policy = { kind = "zi_c", asset = "TOKEN", role = "buyer", value = { distribution = "constant", value = 5.0 } }"#;
+    let msg = error_of(&GOOD.replace(NOISE, zic));
+    assert_names(
+        &msg,
+        "agents.noise.policy.asset",
+        &["market-clearing", "bonding_curve"],
+    );
+}
+
+#[test]
+fn an_auction_price_needs_the_auction_allocation() {
+    let text = with(
+        CURVE,
+        "kind = \"resource\"\ncapacity = 10.0\nallocation = \"max_min\"\npricing = { kind = \"auction\" }",
+    )
+    .replace(NOISE, CONSUMER);
+    let msg = error_of(&text);
+    assert_names(&msg, "assets.TOKEN.allocation", &["auction"]);
+    let text = with(
+        CURVE,
+        &RESOURCE.replace("capacity", "allocation = \"lottery\"\ncapacity"),
+    )
+    .replace(NOISE, CONSUMER);
+    let msg = error_of(&text);
+    assert_names(
+        &msg,
+        "assets.TOKEN.allocation",
+        &["lottery", "max_min", "fcfs"],
+    );
+}
+
+#[test]
+fn an_outage_needs_a_resource() {
+    let text = format!("{GOOD}\n[[events]]\nat = 2\nkind = \"outage\"\nasset = \"TOKEN\"\nshare = 0.5\nduration = 3\n");
+    let msg = error_of(&text);
+    assert_names(&msg, "events[0].asset", &["token", "resource"]);
+}

@@ -438,3 +438,28 @@ proptest! {
         prop_assert!(trades > 0);
     }
 }
+
+#[test]
+fn market_and_resource_examples_are_byte_identical_at_one_and_four_threads() {
+    let names = [
+        "market-clearing",
+        "call-auction",
+        "equilibrium",
+        "price-adjustment",
+        "resource-economy",
+        "resource-fcfs",
+        "resource-auction",
+    ];
+    for name in names {
+        let s = example(name).unwrap();
+        let at = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let out = pool.install(|| run(&s));
+            super::resources::files(&s, &out)
+        };
+        assert_eq!(at(1), at(4), "{name}");
+    }
+}

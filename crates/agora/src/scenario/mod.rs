@@ -676,6 +676,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
                 format!("the scenario holds more than {MAX_AGENTS} agents in all"),
             ));
         }
+        check_policy_fits_assets(&f, &group, &assets)?;
         f.finish()?;
         groups.push(group);
     }
@@ -1185,6 +1186,48 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
         }),
         schedule: Vec::new(),
     })
+}
+
+/// A built-in policy trades only the kind of asset it is made for: consumers
+/// and producers resources, limit-order traders market-clearing assets, and
+/// the rule-based traders tokens (on a curve or a market).
+fn check_policy_fits_assets(f: &Fields<'_>, group: &GroupSpec, assets: &[AssetSpec]) -> Result<()> {
+    let GroupPolicy::Builtin(policy) = &group.policy else {
+        return Ok(());
+    };
+    let kind = group.policy_kind.as_str();
+    for j in policy.assets() {
+        let Some(asset) = assets.get(j) else {
+            continue;
+        };
+        let pricing = &asset.pricing;
+        let resource = matches!(pricing, PricingSpec::Resource(_));
+        let curve = matches!(pricing, PricingSpec::BondingCurve { .. });
+        let (fits, wanted) = match kind {
+            "consumer" | "producer" => (resource, "a resource (kind = \"resource\")"),
+            "zi_c" | "market_maker" | "fundamental" => (
+                !resource && !curve,
+                "a market-clearing asset (order_book, call_auction, equilibrium or price_adjustment)",
+            ),
+            _ => (!resource, "a token (on a curve or a market)"),
+        };
+        if !fits {
+            let key = if kind == "consumer" && policy.assets().len() > 1 {
+                "policy.assets"
+            } else {
+                "policy.asset"
+            };
+            return Err(f.error(
+                key,
+                format!(
+                    "a {kind} policy trades {wanted}, and {:?} is priced by {}",
+                    asset.name,
+                    pricing.kind_name()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The pricing kinds an asset may name.

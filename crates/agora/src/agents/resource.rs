@@ -3,8 +3,21 @@
 
 use super::{fraction_of, ValueDistribution};
 use super::{Action, AgentRng, AgentView, Need, Observation, Policy};
-use crate::ledger::{to_base, SCALE};
+use crate::ledger::{to_base, to_whole, SCALE};
 use crate::rng::mix64;
+
+/// Base units (rounded down) of a non-negative amount in units; 0 for NaN
+/// or a negative amount, saturating above the ledger's range. A floor
+/// without a libm call: this runs once or twice per consumer and step.
+#[inline]
+fn base_floor(x: f64) -> u64 {
+    let y = x * SCALE as f64;
+    if y > 0.0 {
+        to_whole(y)
+    } else {
+        0
+    }
+}
 
 /// How a consumer's request falls as the price rises.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,10 +59,9 @@ pub struct ConsumerPolicy {
 }
 
 impl ConsumerPolicy {
-    /// The need of this agent at `step`, base units.
+    /// The need of this agent at `step`, base units (rounded down).
     pub fn need_at(&self, me: &AgentView<'_>, step: u64) -> u64 {
-        let x = self.need.draw(mix64(me.key() ^ mix64(step)));
-        to_base(x).unwrap_or(0)
+        base_floor(self.need.draw(mix64(me.key() ^ mix64(step))))
     }
 }
 
@@ -91,13 +103,13 @@ impl Policy for ConsumerPolicy {
             }
         };
         let mut quantity = fraction_of(need, share);
-        // never request more than the budget pays for at the price
-        let budget = fraction_of(me.balance, self.budget_share);
-        let price_base = to_base(price).unwrap_or(u64::MAX).max(1);
-        let affordable = (u128::from(budget) * u128::from(SCALE) / u128::from(price_base))
-            .min(u128::from(u64::MAX)) as u64;
-        quantity = quantity.min(affordable);
-        let max_price = to_base(worth).unwrap_or(u64::MAX);
+        // never request more than the budget pays for at the price (in f64:
+        // a bound, rounded down, not a settlement)
+        if price > 0.0 {
+            let budget = crate::ledger::to_units(fraction_of(me.balance, self.budget_share));
+            quantity = quantity.min(base_floor(budget / price));
+        }
+        let max_price = base_floor(worth);
         if quantity == 0 || max_price == 0 {
             return Action::Hold;
         }

@@ -1065,6 +1065,21 @@ struct Executor<'a> {
 }
 
 impl Executor<'_> {
+    /// Executes an action on a market-clearing asset or a resource. Kept
+    /// out of line so that the curve path of [`Executor::execute`] stays
+    /// small enough for the ledger's operations to be inlined into it
+    /// (measured: 4.5% more instructions on the reference scenario when
+    /// they were not).
+    #[inline(never)]
+    fn execute_market(&mut self, agent: AgentId, action: Action, j: usize) {
+        let step = self.step;
+        if let Err(e) =
+            self.markets[j].execute(step, agent, action, j, self.ledger, &mut self.stats[j])
+        {
+            self.fault.get_or_insert(e);
+        }
+    }
+
     #[inline]
     fn execute(&mut self, agent: AgentId, action: Action) {
         let ledger = &mut *self.ledger;
@@ -1076,14 +1091,7 @@ impl Executor<'_> {
         }
         let curve = match &mut self.markets[j] {
             Market::Curve(c) => c,
-            market => {
-                if let Err(e) =
-                    market.execute(self.step, agent, action, j, ledger, &mut self.stats[j])
-                {
-                    self.fault.get_or_insert(e);
-                }
-                return;
-            }
+            _ => return self.execute_market(agent, action, j),
         };
         match action {
             Action::Hold => {}

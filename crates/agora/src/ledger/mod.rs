@@ -374,7 +374,10 @@ impl Ledger {
 
     /// Buys on a curve: `agent` pays `cost` into the reserve of `asset` and
     /// `fee` into its fee pool, and `tokens` are minted to it.
-    #[inline]
+    // Always inlined: the engine's curve path is measured ~3% faster with
+    // it than when the compiler chooses (it stopped inlining it once the
+    // executor grew market branches).
+    #[inline(always)]
     pub fn buy(
         &mut self,
         agent: AgentId,
@@ -416,7 +419,7 @@ impl Ledger {
 
     /// Sells on a curve: `tokens` of `agent` are burned, `refund` leaves the
     /// reserve, `fee` of it goes to the fee pool and the rest to the agent.
-    #[inline]
+    #[inline(always)]
     pub fn sell(
         &mut self,
         agent: AgentId,
@@ -939,6 +942,50 @@ mod tests {
         assert_eq!(to_base(f64::NAN), None);
         assert_eq!(to_base(1e300), None);
         assert_eq!(to_units(1_500_000_000), 1.5);
+    }
+
+    #[test]
+    fn market_operations_conserve_and_refuse_without_side_effects() {
+        let mut l = Ledger::new(3, 1);
+        l.fund_balance(0, 1_000).unwrap();
+        l.fund_supply(0, Some(1), 50, 0).unwrap();
+        // a buy order locks money, a sell order tokens
+        l.lock(0, 0, 600, 0).unwrap();
+        l.lock(1, 0, 0, 30).unwrap();
+        assert_eq!((l.balance(0), l.holding(1, 0)), (400, 20));
+        let check = |l: &Ledger| {
+            let c = l.conservation();
+            assert_eq!((c.money_error(), c.token_error()), (0, 0), "{c:?}");
+        };
+        check(&l);
+        // a fill from both locks, then the rest released
+        l.settle(0, 1, 0, 10, 250, true, true).unwrap();
+        assert_eq!((l.holding(0, 0), l.balance(1)), (10, 250));
+        l.release(0, 0, 350, 0).unwrap();
+        l.release(1, 0, 0, 20).unwrap();
+        check(&l);
+        // refusals change nothing
+        let before = l.clone();
+        assert!(l.settle(0, 1, 0, 10, 5_000, false, false).is_err());
+        assert!(l.release(0, 0, 1, 0).is_err());
+        assert!(l.lock(2, 0, 1, 0).is_err());
+        assert_eq!(format!("{before:?}"), format!("{l:?}"));
+        // the outside world: sells minted tokens, buys and burns, pays in
+        // beyond what it received
+        l.sell_from_outside(0, 0, 5, 100, false).unwrap();
+        l.buy_from_outside(1, 0, 10, 300, false).unwrap();
+        assert_eq!(l.books(0).outside, 0);
+        assert_eq!(l.money_in().outside, 200);
+        check(&l);
+        // a stock: minted to the treasury, delivered, consumed, decayed
+        l.mint_to_treasury(0, 40).unwrap();
+        l.sell_from_treasury(2, 0, 15, 0, false).unwrap();
+        l.consume(2, 0, 15).unwrap();
+        l.burn_from_treasury(0, 5).unwrap();
+        l.pay_outside(0, 0, 50).unwrap();
+        l.pay_from_outside(2, 0, 80).unwrap();
+        check(&l);
+        assert_eq!(l.books(0).treasury, 20);
     }
 
     #[test]

@@ -325,3 +325,34 @@ proptest! {
         check_rows(&out, "prop");
     }
 }
+
+#[test]
+fn needs_can_follow_a_schedule() {
+    // constant need 1 times [1, 3]: requests alternate 100 and 300 units
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 4
+        seed = 1
+        [[assets]]
+        name = "R"
+        kind = "resource"
+        capacity = 1000.0
+        pricing = { kind = "fixed", price = 0.0 }
+        [[agents]]
+        group = "c"
+        count = 100
+        balance = 10.0
+        policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, need_schedule = [1.0, 3.0], value = 1.0 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let out = run(&s);
+    let requested: Vec<f64> = out.records.assets[1..]
+        .iter()
+        .map(|r| r.requested.unwrap())
+        .collect();
+    assert_eq!(requested, vec![100.0, 300.0, 100.0, 300.0]);
+    assert_eq!(out.summary.groups["c"].needs_met_share, Some(1.0));
+}

@@ -35,7 +35,8 @@ pub enum DemandForm {
 }
 
 /// Consumers of resources: each step an agent needs `need` units (drawn
-/// afresh each step from its own stream), each worth `value` when met. It
+/// afresh each step from its own stream, times the step's entry of
+/// `need_schedule` if given), each worth `value` when met. It
 /// requests from the resource with the best `preference / price` among
 /// `assets` (substitutes: a unit of any of them meets a unit of need; a
 /// preference scales what the agent will pay for that resource), the
@@ -50,6 +51,10 @@ pub struct ConsumerPolicy {
     pub preferences: Vec<f64>,
     /// Distribution of the need per step, units.
     pub need: ValueDistribution,
+    /// Multipliers of the need by step (step `t` uses entry
+    /// `(t − 1) mod len`), for needs that follow a schedule (a daily cycle,
+    /// a ramp); empty for none.
+    pub need_schedule: Vec<f64>,
     /// Money value of a unit of need met.
     pub value: f64,
     /// How the request responds to the price.
@@ -61,7 +66,12 @@ pub struct ConsumerPolicy {
 impl ConsumerPolicy {
     /// The need of this agent at `step`, base units (rounded down).
     pub fn need_at(&self, me: &AgentView<'_>, step: u64) -> u64 {
-        base_floor(self.need.draw(mix64(me.key() ^ mix64(step))))
+        let mut need = self.need.draw(mix64(me.key() ^ mix64(step)));
+        if !self.need_schedule.is_empty() {
+            let len = self.need_schedule.len() as u64;
+            need *= self.need_schedule[(step.saturating_sub(1) % len) as usize];
+        }
+        base_floor(need)
     }
 }
 

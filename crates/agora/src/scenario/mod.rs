@@ -1539,6 +1539,9 @@ fn parse_consumer(p: &mut Fields<'_>, names: &[String]) -> Result<BuiltinPolicy>
         }
     };
     let need = parse_value_distribution(p, "need")?;
+    let need_schedule = p
+        .opt_numbers("need_schedule", Range::NonNegative)?
+        .unwrap_or_default();
     let value = p.number("value", Range::NonNegative)?;
     let demand = match p.opt_string("demand")?.unwrap_or("elastic") {
         "linear" => DemandForm::Linear,
@@ -1557,6 +1560,7 @@ fn parse_consumer(p: &mut Fields<'_>, names: &[String]) -> Result<BuiltinPolicy>
         assets,
         preferences,
         need,
+        need_schedule,
         value,
         demand,
         budget_share: p.number_or("budget_share", Range::Unit, 1.0)?,

@@ -463,3 +463,50 @@ fn market_and_resource_examples_are_byte_identical_at_one_and_four_threads() {
         assert_eq!(at(1), at(4), "{name}");
     }
 }
+
+/// Spends a fixed number of base units on a market buy every step.
+#[derive(Debug)]
+struct SpendBase(u64);
+
+impl Policy for SpendBase {
+    fn decide(&self, _: &Observation<'_>, _: &AgentView<'_>, _: &mut AgentRng) -> Action {
+        Action::Buy {
+            asset: 0,
+            spend: self.0,
+        }
+    }
+}
+
+#[test]
+fn a_budget_never_buys_more_than_it_pays_for_even_where_a_lot_costs_a_fraction_of_a_base_unit() {
+    // At 3 base units of money per token a lot of 0.5 tokens is worth 1.5
+    // base units: a budget of 2 buys one lot (1 base unit), not two (3).
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 3
+        seed = 1
+        [[assets]]
+        name = "G"
+        pricing = { kind = "price_adjustment", rule = "linear", lambda = 1e-12, initial_price = 3e-9, min_price = 3e-9, supply = { shape = "linear", c = 1000.0, d = 0.0 }, lot_size = 0.5 }
+        [[agents]]
+        group = "b"
+        count = 4
+        balance = 1.0
+        policy = { kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.set_policy("b", GroupPolicy::Custom(Arc::new(SpendBase(2))))
+        .unwrap();
+    for _ in 0..3 {
+        sim.advance().unwrap();
+    }
+    for a in 0..4 {
+        assert_eq!(sim.ledger().holding(a, 0), 3 * SCALE / 2, "agent {a}");
+        assert_eq!(sim.ledger().balance(a), SCALE - 3);
+    }
+    assert_eq!(sim.ledger().conservation().money_error(), 0);
+}

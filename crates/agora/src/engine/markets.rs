@@ -14,8 +14,8 @@ use crate::agents::{Action, Side};
 use crate::ledger::{to_base, to_units, AgentId, Ledger, LedgerError, SCALE};
 use crate::market::book::{Fill, Order, OrderBook, OrderId};
 use crate::market::clearing::{
-    call_auction, closed_form_equilibrium, excess_demand, find_equilibrium, ration, Amount,
-    BatchOrder, PriceRule, ScheduleAmount, ScheduleEntry, Shape,
+    call_auction, closed_form_equilibrium, excess_demand, find_equilibrium, money_quantity, ration,
+    Amount, BatchOrder, PriceRule, ScheduleAmount, ScheduleEntry, Shape,
 };
 use crate::market::value;
 use crate::pricing::CurveMarket;
@@ -705,8 +705,7 @@ impl BookMarket {
                 if cost > u128::from(balance) {
                     ledger.count_clipped();
                     // the most lots the balance covers
-                    let per_lot = value(ticks, tick, lot).max(1);
-                    qty = (u128::from(balance) / per_lot * u128::from(lot)) as u64;
+                    qty = money_quantity(balance, ticks, tick, lot).min(qty);
                     cost = value(ticks, tick, qty);
                 }
                 cost as u64
@@ -780,8 +779,7 @@ impl BatchMarket {
                     let balance = ledger.balance(agent);
                     if value(price, 1, qty) > u128::from(balance) {
                         ledger.count_clipped();
-                        let per_lot = value(price, 1, lot).max(1);
-                        qty = (u128::from(balance) / per_lot * u128::from(lot)) as u64;
+                        qty = money_quantity(balance, price, 1, lot).min(qty);
                     }
                     (value(price, 1, qty) as u64, 0, Amount::Tokens(qty))
                 }
@@ -929,7 +927,12 @@ impl BatchMarket {
         }
         // release what the fills did not use
         for o in &self.orders {
-            let left = o.locked - o.used;
+            let left = o.locked.checked_sub(o.used).ok_or_else(|| {
+                format!(
+                    "a batch order of agent {} used {} base units, more than the {} it locked",
+                    o.agent, o.used, o.locked
+                )
+            })?;
             let (money, tokens) = match o.side {
                 Side::Buy => (left, 0),
                 Side::Sell => (0, left),
@@ -981,10 +984,7 @@ impl BatchMarket {
                 (Side::Buy, _, Some(l)) if l < price_base => 0,
                 (Side::Sell, _, Some(l)) if l > price_base => 0,
                 (_, Amount::Tokens(q), _) => q,
-                (_, Amount::Money(m), _) => {
-                    let per_lot = value(price_base, 1, lot).max(1);
-                    (u128::from(m) / per_lot * u128::from(lot)).min(u128::from(u64::MAX)) as u64
-                }
+                (_, Amount::Money(m), _) => money_quantity(m, price_base, 1, lot),
             })
             .collect();
         let exo_d_units = demand.map_or(0.0, |s| s.demand_at(p));

@@ -107,7 +107,7 @@ impl BatchOrder {
 /// `floor(x / SCALE) ≤ budget ⇔ x ≤ (budget + 1)·SCALE − 1` for integer `x`,
 /// so the bound is one exact `u128` division (every term fits: `price · tick
 /// < 2¹²⁸` and `(budget + 1)·SCALE < 2⁹⁴`).
-fn money_quantity(budget: u64, price: u64, tick: u64, lot: u64) -> u64 {
+pub fn money_quantity(budget: u64, price: u64, tick: u64, lot: u64) -> u64 {
     let cap = u64::MAX / lot * lot;
     let unit = u128::from(price) * u128::from(tick);
     if unit == 0 {

@@ -77,15 +77,12 @@ pub fn gini(values: &mut [f64]) -> f64 {
 }
 
 /// Sorts `values` ascending (by `f64::total_cmp`). When all are `+0.0` or
-/// more (no `-0.0`, no NaN: the common case) they are sorted as their bit
-/// patterns, which order them the same way, as integers, which is faster.
+/// more (no `-0.0`, no NaN: the common case) they are sorted by their bit
+/// patterns, which order them the same way and compare as integers (faster,
+/// and in place).
 fn sort_non_negative(values: &mut [f64]) {
     if values.iter().all(|x| x.is_sign_positive() && *x >= 0.0) {
-        let mut bits: Vec<u64> = values.iter().map(|x| x.to_bits()).collect();
-        bits.sort_unstable();
-        for (x, b) in values.iter_mut().zip(bits) {
-            *x = f64::from_bits(b);
-        }
+        values.sort_unstable_by_key(|x| x.to_bits());
     } else {
         values.sort_unstable_by(f64::total_cmp);
     }

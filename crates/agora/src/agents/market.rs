@@ -4,6 +4,7 @@
 use super::{fraction_of, ValueDistribution};
 use super::{Action, AgentRng, AgentView, Observation, Policy, PrivateValue, Side};
 use crate::ledger::{to_base, to_units, SCALE};
+use crate::market::clearing::money_quantity;
 use rand::RngExt;
 
 /// Base units of money per whole token for a price in money units, or 0
@@ -203,8 +204,7 @@ impl Policy for FundamentalPolicy {
             return Action::Hold;
         }
         let (side, amount) = if market < v {
-            let affordable = (u128::from(me.balance) * u128::from(SCALE) / u128::from(price))
-                .min(u128::from(u64::MAX)) as u64;
+            let affordable = money_quantity(me.balance, price, 1, 1);
             (Side::Buy, fraction_of(affordable, self.buy_fraction))
         } else if market > v {
             (

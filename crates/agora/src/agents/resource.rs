@@ -4,6 +4,7 @@
 use super::{fraction_of, ValueDistribution};
 use super::{Action, AgentRng, AgentView, Need, Observation, Policy};
 use crate::ledger::{to_base, to_whole, SCALE};
+use crate::market::clearing::money_quantity;
 use crate::rng::mix64;
 
 /// Base units (rounded down) of a non-negative amount in units; 0 for NaN
@@ -170,13 +171,7 @@ impl Policy for ProducerPolicy {
             return Action::Hold;
         }
         let cost = to_base(self.cost).unwrap_or(0);
-        let affordable = if cost == 0 {
-            u64::MAX
-        } else {
-            (u128::from(me.balance) * u128::from(SCALE) / u128::from(cost))
-                .min(u128::from(u64::MAX)) as u64
-        };
-        let quantity = self.max_output.min(affordable);
+        let quantity = self.max_output.min(money_quantity(me.balance, cost, 1, 1));
         if quantity == 0 {
             return Action::Hold;
         }

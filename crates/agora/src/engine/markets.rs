@@ -17,7 +17,7 @@ use crate::market::clearing::{
     call_auction, closed_form_equilibrium, excess_demand, find_equilibrium, money_quantity, ration,
     Amount, BatchOrder, PriceRule, ScheduleAmount, ScheduleEntry, Shape,
 };
-use crate::market::value;
+use crate::market::{pairs_in_order, value};
 use crate::pricing::CurveMarket;
 use crate::scenario::{AdjustmentSpec, BookSpec, EquilibriumSpec, PricingSpec};
 
@@ -1050,53 +1050,37 @@ impl BatchMarket {
         ledger: &mut Ledger,
         stats: &mut StepStats,
     ) -> Result<(), String> {
-        let (mut i, mut k) = (0, 0);
-        let (mut left_b, mut left_s) = (
-            buys.first().map_or(0, |b| b.1),
-            sells.first().map_or(0, |s| s.1),
-        );
-        while i < buys.len() && k < sells.len() {
-            let q = left_b.min(left_s);
-            if q > 0 {
-                let money = value(price_base, 1, q).min(u128::from(u64::MAX)) as u64;
-                let (b, s) = (buys[i].0, sells[k].0);
-                let r = match (b, s) {
-                    (Some(b), Some(s)) => ledger.settle(
-                        self.orders[b].agent,
-                        self.orders[s].agent,
-                        asset,
-                        q,
-                        money,
-                        true,
-                        true,
-                    ),
-                    (Some(b), None) => {
-                        ledger.sell_from_outside(self.orders[b].agent, asset, q, money, true)
-                    }
-                    (None, Some(s)) => {
-                        ledger.buy_from_outside(self.orders[s].agent, asset, q, money, true)
-                    }
-                    (None, None) => Ok(()),
-                };
-                r.map_err(|e| fault("settling a batch trade", e))?;
-                if let Some(b) = b {
-                    self.orders[b].used += money;
+        let buy_qty: Vec<u64> = buys.iter().map(|b| b.1).collect();
+        let sell_qty: Vec<u64> = sells.iter().map(|s| s.1).collect();
+        for (i, k, q) in pairs_in_order(&buy_qty, &sell_qty) {
+            let money = value(price_base, 1, q).min(u128::from(u64::MAX)) as u64;
+            let (b, s) = (buys[i].0, sells[k].0);
+            let r = match (b, s) {
+                (Some(b), Some(s)) => ledger.settle(
+                    self.orders[b].agent,
+                    self.orders[s].agent,
+                    asset,
+                    q,
+                    money,
+                    true,
+                    true,
+                ),
+                (Some(b), None) => {
+                    ledger.sell_from_outside(self.orders[b].agent, asset, q, money, true)
                 }
-                if let Some(s) = s {
-                    self.orders[s].used += q;
+                (None, Some(s)) => {
+                    ledger.buy_from_outside(self.orders[s].agent, asset, q, money, true)
                 }
-                stats.add(q);
+                (None, None) => Ok(()),
+            };
+            r.map_err(|e| fault("settling a batch trade", e))?;
+            if let Some(b) = b {
+                self.orders[b].used += money;
             }
-            left_b -= q;
-            left_s -= q;
-            if left_b == 0 {
-                i += 1;
-                left_b = buys.get(i).map_or(0, |b| b.1);
+            if let Some(s) = s {
+                self.orders[s].used += q;
             }
-            if left_s == 0 {
-                k += 1;
-                left_s = sells.get(k).map_or(0, |s| s.1);
-            }
+            stats.add(q);
         }
         Ok(())
     }

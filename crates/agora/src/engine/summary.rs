@@ -435,34 +435,33 @@ fn efficiency(sim: &Simulation, j: usize, valued: &[&Valued]) -> Option<Surplus>
         .collect();
     buyers.sort_by(|a, b| b.0.total_cmp(&a.0));
     sellers.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (mut i, mut k) = (0, 0);
-    let (mut left_b, mut left_s) = (
-        buyers.first().map_or(0, |b| b.1),
-        sellers.first().map_or(0, |s| s.1),
-    );
+    let buyer_units: Vec<u64> = buyers.iter().map(|b| b.1).collect();
+    let seller_units: Vec<u64> = sellers.iter().map(|s| s.1).collect();
     let mut max = 0.0;
     let mut last: Option<(f64, f64)> = None;
-    while i < buyers.len() && k < sellers.len() && buyers[i].0 > sellers[k].0 {
-        let q = left_b.min(left_s);
-        max += (buyers[i].0 - sellers[k].0) * to_units(q);
-        last = Some((buyers[i].0, sellers[k].0));
-        left_b -= q;
-        left_s -= q;
-        if left_b == 0 {
-            i += 1;
-            left_b = buyers.get(i).map_or(0, |b| b.1);
+    // the first pair not worth trading: the marginal buyer and seller
+    let mut pairs = crate::market::pairs_in_order(&buyer_units, &seller_units);
+    let mut excluded: Option<(Option<f64>, Option<f64>)> = None;
+    for (i, k, q) in pairs.by_ref() {
+        let (v, c) = (buyers[i].0, sellers[k].0);
+        if v <= c {
+            excluded = Some((Some(v), Some(c)));
+            break;
         }
-        if left_s == 0 {
-            k += 1;
-            left_s = sellers.get(k).map_or(0, |s| s.1);
-        }
+        max += (v - c) * to_units(q);
+        last = Some((v, c));
     }
+    // a queue ran out: the other's next trader is the marginal one
+    let excluded = excluded.unwrap_or_else(|| {
+        let (i, k) = pairs.position();
+        (buyers.get(i).map(|b| b.0), sellers.get(k).map(|s| s.0))
+    });
     // The competitive price range: above the last matched cost and the
     // first excluded value, below the last matched value and the first
     // excluded cost.
     let equilibrium = last.map(|(v, c)| {
-        let lo = c.max(buyers.get(i).map_or(f64::NEG_INFINITY, |b| b.0));
-        let hi = v.min(sellers.get(k).map_or(f64::INFINITY, |s| s.0));
+        let lo = c.max(excluded.0.unwrap_or(f64::NEG_INFINITY));
+        let hi = v.min(excluded.1.unwrap_or(f64::INFINITY));
         0.5 * (lo + hi)
     });
     Some(Surplus {

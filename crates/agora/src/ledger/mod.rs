@@ -519,6 +519,27 @@ impl Ledger {
         Ok(())
     }
 
+    /// One agent's account cells for `asset` and the asset's books, copied,
+    /// to be changed with checked arithmetic and written back by
+    /// [`Ledger::commit`] only when every change succeeded.
+    fn stage(&self, agent: AgentId, asset: usize) -> Stage {
+        let at = agent as usize * self.stride;
+        Stage {
+            at,
+            holding_at: at + 1 + asset,
+            asset,
+            balance: self.cells[at],
+            holding: self.cells[at + 1 + asset],
+            books: self.books[asset],
+        }
+    }
+
+    fn commit(&mut self, s: Stage) {
+        self.cells[s.at] = s.balance;
+        self.cells[s.holding_at] = s.holding;
+        self.books[s.asset] = s.books;
+    }
+
     /// Locks `money` of the agent's balance and `tokens` of its holdings of
     /// `asset` for an open order on that asset's market (all or nothing).
     pub fn lock(
@@ -528,26 +549,12 @@ impl Ledger {
         money: u64,
         tokens: u64,
     ) -> Result<(), LedgerError> {
-        let at = agent as usize * self.stride;
-        let balance = self.cells[at]
-            .checked_sub(money)
-            .ok_or(LedgerError::InsufficientBalance)?;
-        let holding = self.cells[at + 1 + asset]
-            .checked_sub(tokens)
-            .ok_or(LedgerError::InsufficientHoldings)?;
-        let books = &mut self.books[asset];
-        let escrow_money = books
-            .escrow_money
-            .checked_add(money)
-            .ok_or(LedgerError::Overflow)?;
-        let escrow_tokens = books
-            .escrow_tokens
-            .checked_add(tokens)
-            .ok_or(LedgerError::Overflow)?;
-        books.escrow_money = escrow_money;
-        books.escrow_tokens = escrow_tokens;
-        self.cells[at] = balance;
-        self.cells[at + 1 + asset] = holding;
+        let mut s = self.stage(agent, asset);
+        s.balance = sub(s.balance, money, LedgerError::InsufficientBalance)?;
+        s.holding = sub(s.holding, tokens, LedgerError::InsufficientHoldings)?;
+        s.books.escrow_money = add(s.books.escrow_money, money)?;
+        s.books.escrow_tokens = add(s.books.escrow_tokens, tokens)?;
+        self.commit(s);
         self.counts.locks += 1;
         Ok(())
     }
@@ -564,26 +571,12 @@ impl Ledger {
         if money == 0 && tokens == 0 {
             return Ok(());
         }
-        let at = agent as usize * self.stride;
-        let books = self.books[asset];
-        let escrow_money = books
-            .escrow_money
-            .checked_sub(money)
-            .ok_or(LedgerError::InsufficientReserve)?;
-        let escrow_tokens = books
-            .escrow_tokens
-            .checked_sub(tokens)
-            .ok_or(LedgerError::InsufficientReserve)?;
-        let balance = self.cells[at]
-            .checked_add(money)
-            .ok_or(LedgerError::Overflow)?;
-        let holding = self.cells[at + 1 + asset]
-            .checked_add(tokens)
-            .ok_or(LedgerError::Overflow)?;
-        self.books[asset].escrow_money = escrow_money;
-        self.books[asset].escrow_tokens = escrow_tokens;
-        self.cells[at] = balance;
-        self.cells[at + 1 + asset] = holding;
+        let mut s = self.stage(agent, asset);
+        s.pay(money, true)?;
+        s.deliver(tokens, true)?;
+        s.balance = add(s.balance, money)?;
+        s.holding = add(s.holding, tokens)?;
+        self.commit(s);
         self.counts.locks += 1;
         Ok(())
     }
@@ -604,54 +597,25 @@ impl Ledger {
         buyer_locked: bool,
         seller_locked: bool,
     ) -> Result<(), LedgerError> {
-        let mut books = self.books[asset];
-        let b = buyer as usize * self.stride;
-        let s = seller as usize * self.stride;
-        let mut cells = [
-            self.cells[b],
-            self.cells[b + 1 + asset],
-            self.cells[s],
-            self.cells[s + 1 + asset],
-        ];
-        // buyer pays
-        if buyer_locked {
-            books.escrow_money = books
-                .escrow_money
-                .checked_sub(money)
-                .ok_or(LedgerError::InsufficientBalance)?;
-        } else {
-            cells[0] = cells[0]
-                .checked_sub(money)
-                .ok_or(LedgerError::InsufficientBalance)?;
-        }
-        // seller delivers
-        if seller_locked {
-            books.escrow_tokens = books
-                .escrow_tokens
-                .checked_sub(tokens)
-                .ok_or(LedgerError::InsufficientHoldings)?;
-        } else {
-            cells[3] = cells[3]
-                .checked_sub(tokens)
-                .ok_or(LedgerError::InsufficientHoldings)?;
-        }
+        let mut b = self.stage(buyer, asset);
+        b.pay(money, buyer_locked)?;
         if buyer == seller {
-            // A self-trade moves nothing; the order book prevents them, but
-            // a batch pairing must still balance.
-            cells[2] = cells[0];
-            cells[1] = cells[3];
+            // A self-trade moves nothing but what leaves the locks; the
+            // order book prevents them, a batch pairing may not.
+            b.deliver(tokens, seller_locked)?;
+            b.balance = add(b.balance, money)?;
+            b.holding = add(b.holding, tokens)?;
+            self.commit(b);
+        } else {
+            let mut s = self.stage(seller, asset);
+            s.books = b.books;
+            s.deliver(tokens, seller_locked)?;
+            s.balance = add(s.balance, money)?;
+            b.holding = add(b.holding, tokens)?;
+            b.books = s.books;
+            self.commit(s);
+            self.commit(b);
         }
-        cells[1] = cells[1].checked_add(tokens).ok_or(LedgerError::Overflow)?;
-        cells[2] = cells[2].checked_add(money).ok_or(LedgerError::Overflow)?;
-        if buyer == seller {
-            cells[0] = cells[2];
-            cells[3] = cells[1];
-        }
-        self.books[asset] = books;
-        self.cells[b] = cells[0];
-        self.cells[b + 1 + asset] = cells[1];
-        self.cells[s] = cells[2];
-        self.cells[s + 1 + asset] = cells[3];
         self.counts.settlements += 1;
         Ok(())
     }
@@ -667,33 +631,12 @@ impl Ledger {
         money: u64,
         locked: bool,
     ) -> Result<(), LedgerError> {
-        let at = agent as usize * self.stride;
-        let mut books = self.books[asset];
-        let mut balance = self.cells[at];
-        if locked {
-            books.escrow_money = books
-                .escrow_money
-                .checked_sub(money)
-                .ok_or(LedgerError::InsufficientBalance)?;
-        } else {
-            balance = balance
-                .checked_sub(money)
-                .ok_or(LedgerError::InsufficientBalance)?;
-        }
-        books.outside = books
-            .outside
-            .checked_add(money)
-            .ok_or(LedgerError::Overflow)?;
-        books.supply = books
-            .supply
-            .checked_add(tokens)
-            .ok_or(LedgerError::Overflow)?;
-        let holding = self.cells[at + 1 + asset]
-            .checked_add(tokens)
-            .ok_or(LedgerError::Overflow)?;
-        self.books[asset] = books;
-        self.cells[at] = balance;
-        self.cells[at + 1 + asset] = holding;
+        let mut s = self.stage(agent, asset);
+        s.pay(money, locked)?;
+        s.books.outside = add(s.books.outside, money)?;
+        s.books.supply = add(s.books.supply, tokens)?;
+        s.holding = add(s.holding, tokens)?;
+        self.commit(s);
         self.counts.outside_trades += 1;
         Ok(())
     }
@@ -711,32 +654,12 @@ impl Ledger {
         money: u64,
         locked: bool,
     ) -> Result<(), LedgerError> {
-        let at = agent as usize * self.stride;
-        let mut books = self.books[asset];
-        let mut holding = self.cells[at + 1 + asset];
-        if locked {
-            books.escrow_tokens = books
-                .escrow_tokens
-                .checked_sub(tokens)
-                .ok_or(LedgerError::InsufficientHoldings)?;
-        } else {
-            holding = holding
-                .checked_sub(tokens)
-                .ok_or(LedgerError::InsufficientHoldings)?;
-        }
-        books.supply = books
-            .supply
-            .checked_sub(tokens)
-            .ok_or(LedgerError::InsufficientHoldings)?;
-        let from_outside = money.min(books.outside);
-        books.outside -= from_outside;
-        let balance = self.cells[at]
-            .checked_add(money)
-            .ok_or(LedgerError::Overflow)?;
-        self.books[asset] = books;
-        self.cells[at] = balance;
-        self.cells[at + 1 + asset] = holding;
-        self.money_in.outside += u128::from(money - from_outside);
+        let mut s = self.stage(agent, asset);
+        s.deliver(tokens, locked)?;
+        s.books.supply = sub(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
+        let paid_in = s.receive_from_outside(money)?;
+        self.commit(s);
+        self.money_in.outside += u128::from(paid_in);
         self.counts.outside_trades += 1;
         Ok(())
     }
@@ -749,16 +672,10 @@ impl Ledger {
         asset: usize,
         money: u64,
     ) -> Result<(), LedgerError> {
-        let at = agent as usize * self.stride;
-        let balance = self.cells[at]
-            .checked_sub(money)
-            .ok_or(LedgerError::InsufficientBalance)?;
-        let outside = self.books[asset]
-            .outside
-            .checked_add(money)
-            .ok_or(LedgerError::Overflow)?;
-        self.books[asset].outside = outside;
-        self.cells[at] = balance;
+        let mut s = self.stage(agent, asset);
+        s.pay(money, false)?;
+        s.books.outside = add(s.books.outside, money)?;
+        self.commit(s);
         self.counts.outside_trades += 1;
         Ok(())
     }
@@ -772,15 +689,10 @@ impl Ledger {
         asset: usize,
         money: u64,
     ) -> Result<(), LedgerError> {
-        let at = agent as usize * self.stride;
-        let balance = self.cells[at]
-            .checked_add(money)
-            .ok_or(LedgerError::Overflow)?;
-        let books = &mut self.books[asset];
-        let from_outside = money.min(books.outside);
-        books.outside -= from_outside;
-        self.cells[at] = balance;
-        self.money_in.outside += u128::from(money - from_outside);
+        let mut s = self.stage(agent, asset);
+        let paid_in = s.receive_from_outside(money)?;
+        self.commit(s);
+        self.money_in.outside += u128::from(paid_in);
         self.counts.outside_trades += 1;
         Ok(())
     }
@@ -796,33 +708,12 @@ impl Ledger {
         money: u64,
         locked: bool,
     ) -> Result<(), LedgerError> {
-        let at = agent as usize * self.stride;
-        let mut books = self.books[asset];
-        let mut balance = self.cells[at];
-        if locked {
-            books.escrow_money = books
-                .escrow_money
-                .checked_sub(money)
-                .ok_or(LedgerError::InsufficientBalance)?;
-        } else {
-            balance = balance
-                .checked_sub(money)
-                .ok_or(LedgerError::InsufficientBalance)?;
-        }
-        books.treasury = books
-            .treasury
-            .checked_sub(tokens)
-            .ok_or(LedgerError::InsufficientHoldings)?;
-        books.outside = books
-            .outside
-            .checked_add(money)
-            .ok_or(LedgerError::Overflow)?;
-        let holding = self.cells[at + 1 + asset]
-            .checked_add(tokens)
-            .ok_or(LedgerError::Overflow)?;
-        self.books[asset] = books;
-        self.cells[at] = balance;
-        self.cells[at + 1 + asset] = holding;
+        let mut s = self.stage(agent, asset);
+        s.pay(money, locked)?;
+        s.books.outside = add(s.books.outside, money)?;
+        s.books.treasury = sub(s.books.treasury, tokens, LedgerError::InsufficientHoldings)?;
+        s.holding = add(s.holding, tokens)?;
+        self.commit(s);
         self.counts.outside_trades += 1;
         Ok(())
     }
@@ -831,16 +722,9 @@ impl Ledger {
     /// replenished by production).
     pub fn mint_to_treasury(&mut self, asset: usize, tokens: u64) -> Result<(), LedgerError> {
         let books = &mut self.books[asset];
-        let supply = books
-            .supply
-            .checked_add(tokens)
-            .ok_or(LedgerError::Overflow)?;
-        let treasury = books
-            .treasury
-            .checked_add(tokens)
-            .ok_or(LedgerError::Overflow)?;
+        let supply = add(books.supply, tokens)?;
+        books.treasury = add(books.treasury, tokens)?;
         books.supply = supply;
-        books.treasury = treasury;
         self.counts.mints += 1;
         Ok(())
     }
@@ -848,10 +732,8 @@ impl Ledger {
     /// Burns `tokens` of the unheld supply (a stock's decay).
     pub fn burn_from_treasury(&mut self, asset: usize, tokens: u64) -> Result<(), LedgerError> {
         let books = &mut self.books[asset];
-        let treasury = books
-            .treasury
-            .checked_sub(tokens)
-            .ok_or(LedgerError::InsufficientHoldings)?;
+        let treasury = sub(books.treasury, tokens, LedgerError::InsufficientHoldings)?;
+        // the treasury is part of the supply, so the supply covers it
         books.supply -= tokens;
         books.treasury = treasury;
         self.counts.burns += 1;
@@ -866,16 +748,10 @@ impl Ledger {
         asset: usize,
         tokens: u64,
     ) -> Result<(), LedgerError> {
-        let at = agent as usize * self.stride + 1 + asset;
-        let holding = self.cells[at]
-            .checked_sub(tokens)
-            .ok_or(LedgerError::InsufficientHoldings)?;
-        let supply = self.books[asset]
-            .supply
-            .checked_sub(tokens)
-            .ok_or(LedgerError::InsufficientHoldings)?;
-        self.cells[at] = holding;
-        self.books[asset].supply = supply;
+        let mut s = self.stage(agent, asset);
+        s.deliver(tokens, false)?;
+        s.books.supply = sub(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
+        self.commit(s);
         self.counts.burns += 1;
         Ok(())
     }
@@ -927,6 +803,63 @@ impl Ledger {
                 .collect(),
             supply: self.books.iter().map(|b| u128::from(b.supply)).collect(),
         }
+    }
+}
+
+/// `x − y`, or `short` when `y > x`.
+#[inline]
+fn sub(x: u64, y: u64, short: LedgerError) -> Result<u64, LedgerError> {
+    x.checked_sub(y).ok_or(short)
+}
+
+/// `x + y`, or [`LedgerError::Overflow`].
+#[inline]
+fn add(x: u64, y: u64) -> Result<u64, LedgerError> {
+    x.checked_add(y).ok_or(LedgerError::Overflow)
+}
+
+/// A staged copy of one agent's balance and holding of one asset, and of
+/// the asset's books (see [`Ledger::stage`]).
+#[derive(Debug, Clone, Copy)]
+struct Stage {
+    at: usize,
+    holding_at: usize,
+    asset: usize,
+    balance: u64,
+    holding: u64,
+    books: AssetBooks,
+}
+
+impl Stage {
+    /// Takes `money` from the agent's locked money or its balance.
+    fn pay(&mut self, money: u64, locked: bool) -> Result<(), LedgerError> {
+        let short = LedgerError::InsufficientBalance;
+        if locked {
+            self.books.escrow_money = sub(self.books.escrow_money, money, short)?;
+        } else {
+            self.balance = sub(self.balance, money, short)?;
+        }
+        Ok(())
+    }
+
+    /// Takes `tokens` from the agent's locked tokens or its holdings.
+    fn deliver(&mut self, tokens: u64, locked: bool) -> Result<(), LedgerError> {
+        let short = LedgerError::InsufficientHoldings;
+        if locked {
+            self.books.escrow_tokens = sub(self.books.escrow_tokens, tokens, short)?;
+        } else {
+            self.holding = sub(self.holding, tokens, short)?;
+        }
+        Ok(())
+    }
+
+    /// Credits `money` paid by the outside world: from what it holds, the
+    /// rest paid in. Returns what was paid in.
+    fn receive_from_outside(&mut self, money: u64) -> Result<u64, LedgerError> {
+        self.balance = add(self.balance, money)?;
+        let from_outside = money.min(self.books.outside);
+        self.books.outside -= from_outside;
+        Ok(money - from_outside)
     }
 }
 

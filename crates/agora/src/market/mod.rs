@@ -43,3 +43,66 @@ pub fn value(price: u64, tick: u64, qty: u64) -> u128 {
     (u128::from(price) * u128::from(tick)).saturating_mul(u128::from(qty))
         / u128::from(crate::ledger::SCALE)
 }
+
+/// Matches two queues of quantities in order, as a clearing house pairs the
+/// filled buys with the filled sells: yields `(i, k, q)`, `q > 0` units
+/// going from entry `k` of `sells` to entry `i` of `buys`, until either
+/// queue runs out. Entries of 0 are skipped.
+///
+/// ```
+/// use agora::market::pairs_in_order;
+/// let pairs: Vec<_> = pairs_in_order(&[3, 0, 2], &[1, 4]).collect();
+/// assert_eq!(pairs, vec![(0, 0, 1), (0, 1, 2), (2, 1, 2)]);
+/// ```
+pub fn pairs_in_order<'a>(buys: &'a [u64], sells: &'a [u64]) -> PairsInOrder<'a> {
+    PairsInOrder {
+        buys,
+        sells,
+        i: 0,
+        k: 0,
+        left_b: buys.first().copied().unwrap_or(0),
+        left_s: sells.first().copied().unwrap_or(0),
+    }
+}
+
+/// The iterator of [`pairs_in_order`].
+#[derive(Debug, Clone)]
+pub struct PairsInOrder<'a> {
+    buys: &'a [u64],
+    sells: &'a [u64],
+    i: usize,
+    k: usize,
+    left_b: u64,
+    left_s: u64,
+}
+
+impl PairsInOrder<'_> {
+    /// The entries of `buys` and `sells` the pairing is at: once it has
+    /// ended, the first entries with units left (the length of a queue
+    /// that ran out).
+    pub fn position(&self) -> (usize, usize) {
+        (self.i, self.k)
+    }
+}
+
+impl Iterator for PairsInOrder<'_> {
+    type Item = (usize, usize, u64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.left_b == 0 && self.i < self.buys.len() {
+            self.i += 1;
+            self.left_b = self.buys.get(self.i).copied().unwrap_or(0);
+        }
+        while self.left_s == 0 && self.k < self.sells.len() {
+            self.k += 1;
+            self.left_s = self.sells.get(self.k).copied().unwrap_or(0);
+        }
+        if self.i >= self.buys.len() || self.k >= self.sells.len() {
+            return None;
+        }
+        let q = self.left_b.min(self.left_s);
+        self.left_b -= q;
+        self.left_s -= q;
+        Some((self.i, self.k, q))
+    }
+}

@@ -1002,29 +1002,7 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &[String]) -> Result<AssetSpec> {
             })
         }
         _ => {
-            let form = p.choice("rule", &["linear", "proportional", "logarithmic"])?;
-            let lambda = p.number("lambda", Range::Positive)?;
-            let adjustment = match form {
-                "linear" => Adjustment::Linear { lambda },
-                "proportional" => Adjustment::Proportional { lambda },
-                _ => Adjustment::Logarithmic { lambda },
-            };
-            let initial_price = p.number("initial_price", Range::Positive)?;
-            let rule = PriceRule {
-                adjustment,
-                max_change: p.opt_number("max_change", Range::Positive)?,
-                max_relative_change: p.opt_number("max_relative_change", Range::Positive)?,
-                min_price: p.number_or("min_price", Range::Positive, 1e-9)?,
-            };
-            if rule.min_price > initial_price {
-                return Err(p.error(
-                    "min_price",
-                    format!(
-                        "expected at most initial_price ({initial_price}), found {}",
-                        rule.min_price
-                    ),
-                ));
-            }
+            let (rule, initial_price) = parse_price_rule(&mut p)?;
             PricingSpec::PriceAdjustment(AdjustmentSpec {
                 rule,
                 initial_price,
@@ -1088,6 +1066,35 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &[String]) -> Result<AssetSpec> {
     })
 }
 
+/// Reads a price-adjustment rule (`rule`, `lambda`, the bounds) and the
+/// `initial_price` it starts from.
+fn parse_price_rule(p: &mut Fields<'_>) -> Result<(PriceRule, f64)> {
+    let form = p.choice("rule", &["linear", "proportional", "logarithmic"])?;
+    let lambda = p.number("lambda", Range::Positive)?;
+    let adjustment = match form {
+        "linear" => Adjustment::Linear { lambda },
+        "proportional" => Adjustment::Proportional { lambda },
+        _ => Adjustment::Logarithmic { lambda },
+    };
+    let initial_price = p.number("initial_price", Range::Positive)?;
+    let rule = PriceRule {
+        adjustment,
+        max_change: p.opt_number("max_change", Range::Positive)?,
+        max_relative_change: p.opt_number("max_relative_change", Range::Positive)?,
+        min_price: p.number_or("min_price", Range::Positive, 1e-9)?,
+    };
+    if rule.min_price > initial_price {
+        return Err(p.error(
+            "min_price",
+            format!(
+                "expected at most initial_price ({initial_price}), found {}",
+                rule.min_price
+            ),
+        ));
+    }
+    Ok((rule, initial_price))
+}
+
 fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
     let capacity = f.number("capacity", Range::NonNegative)?;
     if to_base(capacity).is_none() {
@@ -1115,20 +1122,7 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
     let kind = p.choice("kind", &["price_adjustment", "auction", "fixed"])?;
     let pricing = match kind {
         "price_adjustment" => {
-            let form = p.choice("rule", &["linear", "proportional", "logarithmic"])?;
-            let lambda = p.number("lambda", Range::Positive)?;
-            let adjustment = match form {
-                "linear" => Adjustment::Linear { lambda },
-                "proportional" => Adjustment::Proportional { lambda },
-                _ => Adjustment::Logarithmic { lambda },
-            };
-            let initial_price = p.number("initial_price", Range::Positive)?;
-            let rule = PriceRule {
-                adjustment,
-                max_change: p.opt_number("max_change", Range::Positive)?,
-                max_relative_change: p.opt_number("max_relative_change", Range::Positive)?,
-                min_price: p.number_or("min_price", Range::Positive, 1e-9)?,
-            };
+            let (rule, initial_price) = parse_price_rule(&mut p)?;
             ResourcePricing::Adjustment {
                 rule,
                 initial_price,

@@ -510,3 +510,28 @@ fn a_budget_never_buys_more_than_it_pays_for_even_where_a_lot_costs_a_fraction_o
     }
     assert_eq!(sim.ledger().conservation().money_error(), 0);
 }
+
+#[test]
+fn an_equilibrium_market_with_no_orders_and_no_exogenous_side_keeps_its_price() {
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 3
+        seed = 1
+        [[assets]]
+        name = "G"
+        pricing = { kind = "equilibrium", initial_price = 7.0 }
+        [[agents]]
+        group = "idle"
+        count = 5
+        balance = 10.0
+        policy = { kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.1, sell_fraction = 0.1 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let out = run(&s);
+    for r in &out.records.assets[1..] {
+        assert_eq!((r.price, r.source, r.volume), (7.0, PriceSource::Last, 0));
+    }
+}

@@ -899,6 +899,13 @@ impl BatchMarket {
                     _ => self.state.quotes.source = PriceSource::Last,
                 }
             }
+            BatchKind::Equilibrium(e)
+                if self.orders.is_empty() && e.demand.is_none() && e.supply.is_none() =>
+            {
+                // No demand and no supply at all: every price "clears", so
+                // none is chosen; the price stays.
+                self.state.quotes.source = PriceSource::Last;
+            }
             BatchKind::Equilibrium(e) => {
                 let entries = self.schedule();
                 let (demand, supply) = (e.demand, e.supply);

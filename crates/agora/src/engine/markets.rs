@@ -101,6 +101,7 @@ pub(crate) struct BookMarket {
     fills: Vec<Fill>,
     cancelled: Vec<Order>,
     state: PriceState,
+    surplus: Surplus,
 }
 
 /// A market cleared once a step from the orders collected through it.
@@ -110,6 +111,31 @@ pub(crate) struct BatchMarket {
     lot: u64,
     orders: Vec<Pending>,
     state: PriceState,
+    surplus: Surplus,
+}
+
+/// The gains from trade realised between traders with private values:
+/// `Σ (v_buyer − c_seller)·q` over their trades with each other (Gode and
+/// Sunder's measure; a trade with a trader without a private value adds
+/// nothing).
+#[derive(Debug, Default)]
+struct Surplus {
+    /// Private values (buyers) and costs (sellers), money units per token.
+    values: std::collections::HashMap<AgentId, f64>,
+    /// Realised so far, money units.
+    realised: f64,
+}
+
+impl Surplus {
+    #[inline]
+    fn add(&mut self, buyer: AgentId, seller: AgentId, tokens: u64) {
+        if self.values.is_empty() {
+            return;
+        }
+        if let (Some(v), Some(c)) = (self.values.get(&buyer), self.values.get(&seller)) {
+            self.realised += (v - c) * to_units(tokens);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -201,6 +227,7 @@ impl Market {
                     fills: Vec::new(),
                     cancelled: Vec::new(),
                     state: PriceState::new(b.initial_price, PriceSource::Initial),
+                    surplus: Surplus::default(),
                 })
             }
             PricingSpec::CallAuction(b) => {
@@ -210,6 +237,7 @@ impl Market {
                     lot,
                     orders: Vec::new(),
                     state: PriceState::new(b.initial_price, PriceSource::Initial),
+                    surplus: Surplus::default(),
                 })
             }
             PricingSpec::Equilibrium(e) => {
@@ -227,6 +255,7 @@ impl Market {
                     lot: lot_of(e.lot_size),
                     orders: Vec::new(),
                     state: PriceState::new(price, source),
+                    surplus: Surplus::default(),
                 })
             }
             PricingSpec::Resource(r) => Market::Resource(ResourceMarket::new(r)),
@@ -235,6 +264,7 @@ impl Market {
                 lot: lot_of(a.lot_size),
                 orders: Vec::new(),
                 state: PriceState::new(a.initial_price, PriceSource::Initial),
+                surplus: Surplus::default(),
             }),
         }
     }
@@ -399,11 +429,23 @@ impl Market {
         }
     }
 
-    /// Live orders on a book, for valuing agents' locked funds.
-    pub fn open_orders(&self) -> Vec<Order> {
+    /// Registers a trader's private value (a buyer's) or cost (a seller's),
+    /// money units per token, for the realised surplus.
+    pub fn set_private_value(&mut self, agent: AgentId, value: f64) {
         match self {
-            Market::Book(b) => b.book.orders().copied().collect(),
-            _ => Vec::new(),
+            Market::Book(b) => b.surplus.values.insert(agent, value),
+            Market::Batch(b) => b.surplus.values.insert(agent, value),
+            _ => None,
+        };
+    }
+
+    /// The surplus realised so far in trades between traders with private
+    /// values, money units (0 for curves and resources).
+    pub fn realised_surplus(&self) -> f64 {
+        match self {
+            Market::Book(b) => b.surplus.realised,
+            Market::Batch(b) => b.surplus.realised,
+            _ => 0.0,
         }
     }
 
@@ -629,6 +671,7 @@ impl BookMarket {
                     seller_locked,
                 )
                 .map_err(|e| fault("settling a fill", e))?;
+            self.surplus.add(buyer, seller, f.qty);
             stats.add(f.qty);
             self.state.last_trade = Some(ticks_to_units(f.price, self.tick));
             self.state.traded = true;
@@ -1063,15 +1106,11 @@ impl BatchMarket {
             let money = value(price_base, 1, q).min(u128::from(u64::MAX)) as u64;
             let (b, s) = (buys[i].0, sells[k].0);
             let r = match (b, s) {
-                (Some(b), Some(s)) => ledger.settle(
-                    self.orders[b].agent,
-                    self.orders[s].agent,
-                    asset,
-                    q,
-                    money,
-                    true,
-                    true,
-                ),
+                (Some(b), Some(s)) => {
+                    let (buyer, seller) = (self.orders[b].agent, self.orders[s].agent);
+                    self.surplus.add(buyer, seller, q);
+                    ledger.settle(buyer, seller, asset, q, money, true, true)
+                }
                 (Some(b), None) => {
                     ledger.sell_from_outside(self.orders[b].agent, asset, q, money, true)
                 }

@@ -170,8 +170,7 @@ struct GroupState {
     active: bool,
 }
 
-/// A trader with a private value, as it started the run (for allocative
-/// efficiency).
+/// A trader with a private value (for allocative efficiency).
 #[derive(Debug, Clone, Copy)]
 struct Valued {
     agent: AgentId,
@@ -179,8 +178,6 @@ struct Valued {
     side: crate::agents::Side,
     value: f64,
     units: u64,
-    balance0: u64,
-    holding0: u64,
 }
 
 /// One simulation run of a scenario.
@@ -330,6 +327,9 @@ impl Simulation {
         }
 
         let valued = valued_traders(&groups, &ledger, seed, run);
+        for v in &valued {
+            markets[v.asset].set_private_value(v.agent, v.value);
+        }
         let ramp_starts = scenario
             .assets
             .iter()
@@ -1013,8 +1013,6 @@ fn valued_traders(groups: &[GroupState], ledger: &Ledger, seed: u64, run: u64) -
                     side: v.side,
                     value: v.value,
                     units: v.units,
-                    balance0: ledger.balance(id),
-                    holding0: ledger.holding(id, v.asset),
                 });
             }
         }

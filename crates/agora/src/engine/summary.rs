@@ -84,9 +84,10 @@ pub struct MarketSummary {
     /// The pricing mechanism (`order_book`, `call_auction`, `equilibrium`,
     /// `price_adjustment`).
     pub mechanism: &'static str,
-    /// Realised surplus over the largest surplus the traders' private values
-    /// and costs allow (Gode and Sunder 1993), counting every trader with a
-    /// private value (`zi_c`); `null` without such traders.
+    /// The surplus `Σ (v_buyer − c_seller)·q` realised in trades between
+    /// traders with private values (`zi_c`), over the largest surplus their
+    /// values and costs allow (Gode and Sunder 1993); `null` without such
+    /// traders.
     pub allocative_efficiency: Option<f64>,
     /// The largest possible surplus of those values and costs, money units.
     pub max_surplus: Option<f64>,
@@ -397,30 +398,14 @@ struct Surplus {
 }
 
 /// Realised and largest possible surplus of the traders with private
-/// values in asset `j`. A trader's realised surplus is
-/// `value · Δholdings + Δbalance` (tokens and money still locked in open
-/// orders count as its own), which is `value − price` per token bought and
-/// `price − cost` per token sold.
+/// values in asset `j`: the market sums `v_buyer − c_seller` over their
+/// trades with each other; the largest is the highest values matched with
+/// the lowest costs, unit by unit, while value exceeds cost.
 fn efficiency(sim: &Simulation, j: usize, valued: &[&Valued]) -> Option<Surplus> {
     if valued.is_empty() {
         return None;
     }
-    let ledger = &sim.ledger;
-    let mut locked: std::collections::HashMap<u32, (u64, u64)> = Default::default();
-    for o in sim.markets[j].open_orders() {
-        let e = locked.entry(o.owner).or_default();
-        match o.side {
-            Side::Buy => e.0 += o.locked,
-            Side::Sell => e.1 += o.locked,
-        }
-    }
-    let mut realised = 0.0;
-    for v in valued {
-        let (money, tokens) = locked.get(&v.agent).copied().unwrap_or_default();
-        let balance = to_units(ledger.balance(v.agent)) + to_units(money);
-        let held = to_units(ledger.holding(v.agent, j)) + to_units(tokens);
-        realised += v.value * (held - to_units(v.holding0)) + (balance - to_units(v.balance0));
-    }
+    let realised = sim.markets[j].realised_surplus();
     // The largest surplus: the highest values matched with the lowest costs
     // while value > cost.
     let mut buyers: Vec<(f64, u64)> = valued

@@ -121,17 +121,22 @@ pub(crate) struct Trajectories {
     /// The run indices present, ascending.
     pub runs: BTreeSet<u64>,
     /// For each entity (as in `names`), for each run: `(step, values)`
-    /// rows in file order, `values` in the order of the requested columns.
+    /// rows in file order, `values` in the order of the requested columns
+    /// (the required ones, then the optional ones).
     pub series: Vec<BTreeMap<u64, Rows>>,
 }
 
 impl Trajectories {
-    /// Reads `csv`, keyed by column `key`, keeping `values`. A missing
-    /// `run` column means a single run 0.
+    /// Reads `csv`, keyed by column `key`, keeping the `values` columns
+    /// (each required) and then the `optional` ones (NaN throughout when
+    /// the file has no such column). A missing `run` column means a single
+    /// run 0. An empty cell is NaN; any other cell that is not a number is
+    /// an error naming the line.
     pub fn from_csv(
         csv: &Csv,
         key: &str,
         values: &[&str],
+        optional: &[&str],
         expected: &str,
     ) -> Result<Trajectories, ReportError> {
         let run_col = csv.find("run");
@@ -139,7 +144,8 @@ impl Trajectories {
         let key_col = csv.column(key, expected)?;
         let value_cols = values
             .iter()
-            .map(|v| csv.column(v, expected))
+            .map(|v| csv.column(v, expected).map(Some))
+            .chain(optional.iter().map(|v| Ok(csv.find(v))))
             .collect::<Result<Vec<_>, _>>()?;
         let mut t = Trajectories::default();
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
@@ -157,7 +163,7 @@ impl Trajectories {
             });
             let vals = value_cols
                 .iter()
-                .map(|&c| csv.num(row, c))
+                .map(|&c| c.map_or(Ok(f64::NAN), |c| csv.num(row, c)))
                 .collect::<Result<Vec<_>, _>>()?;
             t.runs.insert(run);
             t.series[i].entry(run).or_default().push((step, vals));
@@ -171,6 +177,13 @@ impl Trajectories {
             .get(&run)
             .map(|rows| rows.iter().map(|(s, vals)| (*s, vals[v])).collect())
             .unwrap_or_default()
+    }
+
+    /// Whether column `v` of entity `i` has a finite value in `run`.
+    pub fn has_values(&self, i: usize, run: u64, v: usize) -> bool {
+        self.series[i]
+            .get(&run)
+            .is_some_and(|rows| rows.iter().any(|(_, vals)| vals[v].is_finite()))
     }
 }
 

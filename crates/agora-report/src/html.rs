@@ -8,6 +8,9 @@ use serde_json::Value;
 use std::fmt::Write;
 use std::path::Path;
 
+/// What a metric without a value (JSON null) shows as.
+const NO_VALUE: &str = "–";
+
 /// Rows of a CSV table shown in the page; the file has them all.
 const MAX_ROWS: usize = 1000;
 
@@ -29,7 +32,7 @@ th,td{border:1px solid #d6d6d6;padding:.25em .6em;text-align:right;white-space:n
 th{background:#f3f3f3}td.k,th.k{text-align:left}tr.best td{background:#e8f5e9;font-weight:600}
 figure{margin:1em 0 2em}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:#444}pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:1em;overflow-x:auto;font-size:.85em}
-.note{color:#555;font-style:italic}nav a{margin-right:1em}
+.note{color:#555;font-style:italic}td.na{color:#888;text-align:center}nav a{margin-right:1em}
 ";
 
 /// Escapes text for HTML content and attribute values.
@@ -48,19 +51,37 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
+/// What a JSON value shows as: numbers formatted, text escaped, null (a
+/// metric without a value, e.g. an efficiency with nothing traded) as a
+/// dash.
 fn cell(v: &Value) -> String {
     match v {
         Value::Number(n) if n.is_f64() => fmt_num(n.as_f64().unwrap_or(f64::NAN), 6),
         Value::Number(n) => n.to_string(),
         Value::String(s) => escape(s),
         Value::Bool(b) => b.to_string(),
-        Value::Null => String::new(),
+        Value::Null => NO_VALUE.to_string(),
         other => escape(&other.to_string()),
+    }
+}
+
+/// A table cell holding `v`: numbers right-aligned, text left-aligned,
+/// null as a dash, an absent value (a metric another row has) empty.
+fn td(v: Option<&Value>) -> String {
+    match v {
+        None => "<td></td>".to_string(),
+        Some(Value::Null) => format!("<td class=\"na\" title=\"no value\">{NO_VALUE}</td>"),
+        Some(v @ Value::String(_)) => format!("<td class=\"k\">{}</td>", cell(v)),
+        Some(v) => format!("<td>{}</td>", cell(v)),
     }
 }
 
 /// A table with one row per entry of `map` (an object of objects).
 fn entity_table(out: &mut String, key: &str, map: &serde_json::Map<String, Value>) {
+    if map.is_empty() {
+        let _ = writeln!(out, "<p class=\"note\">No {key}s in this run.</p>");
+        return;
+    }
     let mut columns: Vec<&str> = Vec::new();
     for v in map.values() {
         if let Value::Object(fields) = v {
@@ -80,7 +101,7 @@ fn entity_table(out: &mut String, key: &str, map: &serde_json::Map<String, Value
     for (name, v) in map {
         let _ = write!(out, "<tr><td class=\"k\">{}</td>", escape(name));
         for c in &columns {
-            let _ = write!(out, "<td>{}</td>", v.get(*c).map(cell).unwrap_or_default());
+            out.push_str(&td(v.get(*c)));
         }
         out.push_str("</tr>\n");
     }
@@ -101,7 +122,7 @@ fn leaf_table(out: &mut String, prefix: &str, value: &Value) {
                     walk(&path, v, rows);
                 }
             }
-            other => rows.push((prefix.to_string(), cell(other))),
+            other => rows.push((prefix.to_string(), td(Some(other)))),
         }
     }
     let mut rows = Vec::new();
@@ -110,11 +131,7 @@ fn leaf_table(out: &mut String, prefix: &str, value: &Value) {
         "<table><thead><tr><th class=\"k\">metric</th><th>value</th></tr></thead><tbody>\n",
     );
     for (k, v) in rows {
-        let _ = writeln!(
-            out,
-            "<tr><td class=\"k\">{}</td><td>{v}</td></tr>",
-            escape(&k)
-        );
+        let _ = writeln!(out, "<tr><td class=\"k\">{}</td>{v}</tr>", escape(&k));
     }
     out.push_str("</tbody></table>\n");
 }
@@ -148,7 +165,7 @@ fn distribution_table(out: &mut String, value: &Value) {
     for (path, v) in rows {
         let _ = write!(out, "<tr><td class=\"k\">{}</td>", escape(&path));
         for s in STATS {
-            let _ = write!(out, "<td>{}</td>", v.get(s).map(cell).unwrap_or_default());
+            out.push_str(&td(v.get(s)));
         }
         out.push_str("</tr>\n");
     }

@@ -7,7 +7,12 @@
 //! Inputs, found by column name so that extra columns do no harm:
 //! - `assets.csv` (`run,step,asset,price,supply,…`), `agents.csv`
 //!   (`run,step,group,agents,…,wealth`), `summary.json` and
-//!   `scenario.toml`: the results of a run or a Monte Carlo ensemble;
+//!   `scenario.toml`: the results of a run or a Monte Carlo ensemble. An
+//!   empty `price` (a step without one, e.g. no market equilibrium) is a
+//!   gap in the plots; the optional `best_bid`/`best_ask` (an order book)
+//!   and `capacity`/`requested`/`allocated` (a resource) columns add the
+//!   best quotes to the price panel and a panel of units. The summary's
+//!   text values show as text, its nulls as a dash;
 //! - `sweep.csv` (one column per varied parameter path, then metric
 //!   columns named by summary path) and `optimize.csv` (`evaluation`, the
 //!   parameters, `objective`), each optional.
@@ -34,6 +39,7 @@ use data::{Csv, Trajectories};
 use plot::{Band, Figure, HeatMap, Panel, Series};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -46,10 +52,26 @@ pub const PLOTS_DIR: &str = "plots";
 const ASSETS_EXPECTED: &str = "columns run,step,asset,price,supply as written by `agora run`";
 const AGENTS_EXPECTED: &str = "columns run,step,group,wealth as written by `agora run`";
 
+/// The optional columns of `assets.csv` read after `price` and `supply`:
+/// the order book's best quotes and a resource's units (empty, or absent
+/// in older files, for assets of other kinds).
+const ASSET_OPTIONAL: [&str; 5] = ["best_bid", "best_ask", "capacity", "requested", "allocated"];
+
+/// Indices of the values of an asset row (see [`RunData::assets`]).
+mod col {
+    pub const PRICE: usize = 0;
+    pub const SUPPLY: usize = 1;
+    pub const BEST_BID: usize = 2;
+    pub const BEST_ASK: usize = 3;
+    pub const CAPACITY: usize = 4;
+    pub const REQUESTED: usize = 5;
+    pub const ALLOCATED: usize = 6;
+}
+
 /// The results of a run or an ensemble, as read from the directory.
 struct RunData {
     summary: Value,
-    /// Values: price, supply.
+    /// Values: price, supply, then [`ASSET_OPTIONAL`] (NaN where empty).
     assets: Trajectories,
     /// Values: wealth, then agents when the column is present.
     agents: Trajectories,
@@ -199,8 +221,13 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
         &dir.join("assets.csv"),
         "the per-step asset records, written by `agora run`",
     )?)?;
-    let assets =
-        Trajectories::from_csv(&assets_csv, "asset", &["price", "supply"], ASSETS_EXPECTED)?;
+    let assets = Trajectories::from_csv(
+        &assets_csv,
+        "asset",
+        &["price", "supply"],
+        &ASSET_OPTIONAL,
+        ASSETS_EXPECTED,
+    )?;
     let agents_csv = Csv::read(&require(
         &dir.join("agents.csv"),
         "the per-step group records, written by `agora run`",
@@ -211,7 +238,7 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
     } else {
         &["wealth"]
     };
-    let agents = Trajectories::from_csv(&agents_csv, "group", values, AGENTS_EXPECTED)?;
+    let agents = Trajectories::from_csv(&agents_csv, "group", values, &[], AGENTS_EXPECTED)?;
     if assets.names.is_empty() {
         return Err(ReportError::invalid(
             &assets_csv.path,
@@ -277,33 +304,97 @@ fn run_note(t: &Trajectories) -> (u64, String) {
     (first, note)
 }
 
+/// A line of `points` over steps, without markers.
+fn line(label: &str, color: usize, points: Vec<(f64, f64)>) -> Series {
+    Series {
+        label: label.into(),
+        color: plot::color(color),
+        points,
+        markers: false,
+        line: true,
+    }
+}
+
+/// The figure of asset `i` in run `first`: its price (with the best bid
+/// and ask of an order book), its supply, and a resource's capacity,
+/// requested and allocated units. A step without a price is a gap.
+fn asset_figure(run: &RunData, i: usize, first: u64, note: &str) -> (String, String, Figure) {
+    let name = &run.assets.names[i];
+    let assets = &run.assets;
+    let points = |v: usize| assets.points(i, first, v);
+    let has = |v: usize| assets.has_values(i, first, v);
+    let panel = |what: &str, y: &str, series: Vec<Series>| Panel {
+        title: format!("{name}: {what}{note}"),
+        x_label: "step".into(),
+        y_label: y.into(),
+        series,
+        band: None,
+        integer_x: true,
+    };
+    let prices = points(col::PRICE);
+    let steps = prices.len();
+    let priced = prices.iter().filter(|p| p.1.is_finite()).count();
+    let mut price_what = "price".to_string();
+    let mut price_series = vec![line("price", 0, prices)];
+    let book = has(col::BEST_BID) || has(col::BEST_ASK);
+    if book {
+        price_what.push_str(", best bid and ask");
+        price_series.push(line("best bid", 2, points(col::BEST_BID)));
+        price_series.push(line("best ask", 1, points(col::BEST_ASK)));
+    }
+    if priced < steps {
+        let _ = write!(
+            price_what,
+            " (no price at {} of {steps} steps)",
+            steps - priced
+        );
+    }
+    let mut caption = vec![price_what.clone()];
+    let mut panels = vec![panel(&price_what, "price (money per token)", price_series)];
+    let resource = has(col::CAPACITY);
+    let supply = points(col::SUPPLY);
+    // A resource's supply is not a stock of tokens: shown only when used.
+    if !resource || supply.iter().any(|p| p.1.is_finite() && p.1 != 0.0) {
+        caption.push("supply".to_string());
+        panels.push(panel(
+            "supply",
+            "supply (tokens)",
+            vec![line("supply", 1, supply)],
+        ));
+    }
+    if resource {
+        caption.push("capacity, requested and allocated units".to_string());
+        panels.push(panel(
+            "capacity, requested and allocated",
+            "units per step",
+            vec![
+                line("capacity", 6, points(col::CAPACITY)),
+                line("requested", 1, points(col::REQUESTED)),
+                line("allocated", 2, points(col::ALLOCATED)),
+            ],
+        ));
+    }
+    let joined = match caption.as_slice() {
+        [a, b] if !a.contains(',') => format!("{a} and {b}"),
+        parts => parts.join("; "),
+    };
+    (
+        format!("asset_{name}"),
+        format!("{name}: {joined} over steps{note}"),
+        Figure::Panels(panels),
+    )
+}
+
 /// Price and supply per asset, and wealth per group, over steps.
 fn run_figures(run: &RunData) -> Vec<(String, String, Figure)> {
     let mut out = Vec::new();
     let (first, note) = run_note(&run.assets);
-    for (i, name) in run.assets.names.iter().enumerate() {
-        let panel = |v: usize, what: &str, y: &str| Panel {
-            title: format!("{name}: {what}{note}"),
-            x_label: "step".into(),
-            y_label: y.into(),
-            series: vec![Series {
-                label: what.into(),
-                color: plot::color(v),
-                points: run.assets.points(i, first, v),
-                markers: false,
-                line: true,
-            }],
-            band: None,
-            integer_x: true,
-        };
-        out.push((
-            format!("asset_{name}"),
-            format!("{name}: price and supply over steps{note}"),
-            Figure::Panels(vec![
-                panel(0, "price", "price (money per token)"),
-                panel(1, "supply", "supply (tokens)"),
-            ]),
-        ));
+    for i in 0..run.assets.names.len() {
+        out.push(asset_figure(run, i, first, &note));
+    }
+    if run.agents.names.is_empty() {
+        // No agents: nothing to draw.
+        return out;
     }
     let (first, note) = run_note(&run.agents);
     let groups = &run.agents;
@@ -375,8 +466,10 @@ fn fan_figures(run: &RunData) -> Vec<(String, String, Figure)> {
         let mut by_step: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
         for rows in run.assets.series[i].values() {
             for (step, v) in rows {
-                if v[0].is_finite() {
-                    by_step.entry(*step as u64).or_default().push(v[0]);
+                // A step priced in no run stays in, as a gap in the chart.
+                let prices = by_step.entry(*step as u64).or_default();
+                if v[col::PRICE].is_finite() {
+                    prices.push(v[col::PRICE]);
                 }
             }
         }

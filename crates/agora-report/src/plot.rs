@@ -175,6 +175,24 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// The maximal runs of consecutive `points` for which `keep` holds, in
+/// order: the pieces of a line broken wherever a value is missing.
+fn runs_of<T: Copy>(points: &[T], keep: impl Fn(&T) -> bool) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = Vec::new();
+    let mut current = Vec::new();
+    for p in points {
+        if keep(p) {
+            current.push(*p);
+        } else if !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
 fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
@@ -226,44 +244,63 @@ fn draw_panel<DB: DrawingBackend>(
         .map_err(err)?;
     let mut legend = false;
     if let Some(band) = &panel.band {
-        let finite: Vec<_> = band
-            .points
-            .iter()
-            .filter(|p| p.0.is_finite() && p.1.is_finite() && p.2.is_finite())
-            .collect();
-        let outline: Vec<(f64, f64)> = finite
-            .iter()
-            .map(|p| (p.0, p.2))
-            .chain(finite.iter().rev().map(|p| (p.0, p.1)))
-            .collect();
         let fill = band.color.mix(0.25).filled();
+        // One polygon per run of finite points: a gap where a bound is
+        // missing, never a polygon bridging it.
+        let parts = runs_of(&band.points, |p| {
+            p.0.is_finite() && p.1.is_finite() && p.2.is_finite()
+        });
+        let polygons = parts.into_iter().map(|part| {
+            let outline: Vec<(f64, f64)> = part
+                .iter()
+                .map(|p| (p.0, p.2))
+                .chain(part.iter().rev().map(|p| (p.0, p.1)))
+                .collect();
+            Polygon::new(outline, fill)
+        });
         chart
-            .draw_series(std::iter::once(Polygon::new(outline, fill)))
+            .draw_series(polygons)
             .map_err(err)?
             .label(band.label.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], fill));
         legend = true;
     }
     for s in &panel.series {
-        let points: Vec<(f64, f64)> = s
-            .points
-            .iter()
-            .copied()
-            .filter(|p| p.0.is_finite() && p.1.is_finite())
-            .collect();
         let c = s.color;
+        let finite = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite();
         if s.line {
+            // One line per run of finite points: a missing value (an empty
+            // cell) leaves a gap instead of a line bridging it. A point
+            // alone between gaps is drawn as a dot, so it still shows.
+            let parts = runs_of(&s.points, finite);
+            // The legend entry, once, whatever the number of pieces.
             chart
-                .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
+                .draw_series(LineSeries::new(std::iter::empty(), c.stroke_width(2)))
                 .map_err(err)?
                 .label(s.label.as_str())
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
                 });
+            for part in parts.iter().filter(|part| part.len() > 1) {
+                chart
+                    .draw_series(LineSeries::new(part.iter().copied(), c.stroke_width(2)))
+                    .map_err(err)?;
+            }
+            if !s.markers {
+                let alone = parts.iter().filter(|part| part.len() == 1);
+                chart
+                    .draw_series(alone.map(|part| Circle::new(part[0], 3, c.filled())))
+                    .map_err(err)?;
+            }
         }
         if s.markers {
             let drawn = chart
-                .draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                .draw_series(
+                    s.points
+                        .iter()
+                        .filter(|p| finite(p))
+                        .map(|&p| Circle::new(p, 3, c.filled())),
+                )
                 .map_err(err)?;
             if !s.line {
                 drawn

@@ -275,3 +275,314 @@ fn a_directory_with_only_a_sweep_gets_a_report() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------
+// Hand-written results: the columns and values of newer market kinds.
+
+/// The header of `assets.csv` with the order-book and resource columns.
+const ASSETS_HEADER: &str = "run,step,asset,price,supply,reserve,volume,trades,price_source,\
+                             best_bid,best_ask,capacity,requested,allocated";
+
+/// Writes a results directory from its four files' text.
+fn fixture(assets: &str, agents: &str, summary: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("assets.csv"), assets).unwrap();
+    fs::write(dir.path().join("agents.csv"), agents).unwrap();
+    fs::write(dir.path().join("summary.json"), summary).unwrap();
+    fs::write(
+        dir.path().join("scenario.toml"),
+        "name = \"fixture\"\n\n[simulation]\nsteps = 5\n",
+    )
+    .unwrap();
+    dir
+}
+
+const AGENTS: &str = "run,step,group,agents,balance,holdings,wealth\n\
+                      0,0,traders,2,100.0,0.0,100.0\n\
+                      0,1,traders,2,90.0,1.0,101.0\n\
+                      0,2,traders,2,80.0,2.0,103.0\n";
+
+const SUMMARY: &str = r#"{"version": "0.1.0", "scenario": "fixture", "seed": 1, "steps": 5, "runs": 1, "agents": 2,
+  "assets": {}, "groups": {"traders": {"agents": 2, "mean_wealth": 51.5}},
+  "ledger": {"conservation_error": 0.0}}"#;
+
+/// The `<polyline>` elements of `svg` drawn in colour `stroke` (e.g.
+/// `#0072B2`), each as its list of points, leaving out the legend's
+/// swatches (two points at the same height).
+fn polylines(svg: &str, stroke: &str) -> Vec<Vec<String>> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter(|p| p.contains(&format!("stroke=\"{stroke}\"")))
+        .map(|p| {
+            let points = p.split("points=\"").nth(1).unwrap();
+            let points = &points[..points.find('"').unwrap()];
+            points
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|p| {
+            let y = |q: &String| q.split(',').nth(1).unwrap().to_string();
+            !(p.len() == 2 && y(&p[0]) == y(&p[1]))
+        })
+        .collect()
+}
+
+/// Plotters' colours of the price, supply (and best ask) and best bid lines.
+const BLUE: &str = "#0072B2";
+const GREEN: &str = "#009E73";
+const ORANGE: &str = "#D55E00";
+
+fn svg(dir: &Path, name: &str) -> String {
+    fs::read_to_string(dir.join("plots").join(format!("{name}.svg"))).unwrap()
+}
+
+#[test]
+fn empty_prices_leave_gaps_not_zeros() {
+    // GOOD has no price at steps 2 and 3 (no equilibrium); NONE at no step.
+    let assets = format!(
+        "{ASSETS_HEADER}\n\
+         0,0,GOOD,10.0,5.0,0.0,0.0,0,initial,,,,,\n\
+         0,0,NONE,,5.0,0.0,0.0,0,no_equilibrium,,,,,\n\
+         0,1,GOOD,11.0,5.0,0.0,1.0,1,equilibrium,,,,,\n\
+         0,1,NONE,,5.0,0.0,0.0,0,no_equilibrium,,,,,\n\
+         0,2,GOOD,,5.0,0.0,0.0,0,no_equilibrium,,,,,\n\
+         0,2,NONE,,5.0,0.0,0.0,0,no_equilibrium,,,,,\n\
+         0,3,GOOD,,5.0,0.0,0.0,0,no_equilibrium,,,,,\n\
+         0,3,NONE,,5.0,0.0,0.0,0,no_equilibrium,,,,,\n\
+         0,4,GOOD,13.0,5.0,0.0,2.0,1,equilibrium,,,,,\n\
+         0,4,NONE,,5.0,0.0,0.0,0,no_equilibrium,,,,,\n\
+         0,5,GOOD,14.0,5.0,0.0,2.0,1,equilibrium,,,,,\n\
+         0,5,NONE,,5.0,0.0,0.0,0,no_equilibrium,,,,,\n"
+    );
+    let dir = fixture(&assets, AGENTS, SUMMARY);
+    let (_, html) = report(dir.path());
+    let links = check_images(dir.path(), &html);
+    assert!(links.contains(&"plots/asset_GOOD.svg".to_string()));
+    assert!(links.contains(&"plots/asset_NONE.png".to_string()));
+    assert!(html.contains("no price at 2 of 6 steps"), "{html}");
+    assert!(html.contains("no price at 6 of 6 steps"), "{html}");
+
+    // The price line is two pieces (steps 0–1 and 4–5), nothing at 2 and 3.
+    let good = svg(dir.path(), "asset_GOOD");
+    let pieces = polylines(&good, BLUE);
+    assert_eq!(pieces.len(), 2, "{pieces:?}");
+    assert!(pieces.iter().all(|p| p.len() == 2), "{pieces:?}");
+    // No price at all: no price line, and the supply line is still drawn.
+    let none = svg(dir.path(), "asset_NONE");
+    assert!(polylines(&none, BLUE).is_empty());
+    assert_eq!(polylines(&none, ORANGE).len(), 1);
+}
+
+#[test]
+fn empty_prices_across_runs_leave_a_gap_in_the_fan_chart() {
+    let mut assets = String::from(ASSETS_HEADER);
+    for run in 0..3 {
+        for step in 0..6 {
+            // Step 3 has no price in any run; step 1 in run 0 only.
+            let price = if step == 3 || (step == 1 && run == 0) {
+                String::new()
+            } else {
+                format!("{}", 10.0 + f64::from(step) + f64::from(run))
+            };
+            assets.push_str(&format!(
+                "\n{run},{step},GOOD,{price},5.0,0.0,0.0,0,equilibrium,,,,,"
+            ));
+        }
+    }
+    assets.push('\n');
+    let summary = SUMMARY.replace("\"runs\": 1", "\"runs\": 3");
+    let dir = fixture(&assets, AGENTS, &summary);
+    let (_, html) = report(dir.path());
+    let links = check_images(dir.path(), &html);
+    assert!(links.contains(&"plots/fan_GOOD.svg".to_string()));
+    let fan = svg(dir.path(), "fan_GOOD");
+    // The median and the band break at step 3.
+    let median = polylines(&fan, BLUE);
+    assert_eq!(median.len(), 2, "{median:?}");
+    assert_eq!(median[0].len() + median[1].len(), 5, "{median:?}");
+    assert_eq!(fan.matches("<polygon").count(), 2, "the band is not split");
+}
+
+#[test]
+fn an_order_book_asset_shows_its_best_bid_and_ask() {
+    // BOOK's sides are empty at step 0 (both) and step 2 (the ask); PLAIN
+    // is not an order book.
+    let assets = format!(
+        "{ASSETS_HEADER}\n\
+         0,0,BOOK,100.0,50.0,0.0,0.0,0,initial,,,,,\n\
+         0,0,PLAIN,1.0,10.0,5.0,0.0,0,curve,,,,,\n\
+         0,1,BOOK,101.0,50.0,0.0,3.0,2,trade,99.0,102.0,,,\n\
+         0,1,PLAIN,1.1,11.0,5.5,1.0,1,curve,,,,,\n\
+         0,2,BOOK,,50.0,0.0,0.0,0,last,98.0,,,,\n\
+         0,2,PLAIN,1.2,12.0,6.0,1.0,1,curve,,,,,\n\
+         0,3,BOOK,100.5,50.0,0.0,1.0,1,mid,99.5,101.5,,,\n\
+         0,3,PLAIN,1.3,13.0,6.5,1.0,1,curve,,,,,\n\
+         0,4,BOOK,100.0,50.0,0.0,1.0,1,trade,99.0,101.0,,,\n\
+         0,4,PLAIN,1.4,14.0,7.0,1.0,1,curve,,,,,\n"
+    );
+    let dir = fixture(&assets, AGENTS, SUMMARY);
+    let (_, html) = report(dir.path());
+    let links = check_images(dir.path(), &html);
+    assert!(links.contains(&"plots/asset_BOOK.svg".to_string()));
+    assert!(
+        html.contains(
+            "BOOK: price, best bid and ask (no price at 1 of 5 steps); supply over steps"
+        ),
+        "{html}"
+    );
+    let book = svg(dir.path(), "asset_BOOK");
+    assert!(book.contains("best bid") && book.contains("best ask"));
+    // Bids at steps 1–4: one line; asks at 1 and 3–4: a dot and a line.
+    let bids = polylines(&book, GREEN);
+    assert_eq!(bids.len(), 1, "{bids:?}");
+    assert_eq!(bids[0].len(), 4);
+    // The price, with a gap at step 2: two pieces.
+    let prices = polylines(&book, BLUE);
+    assert_eq!(prices.len(), 2, "{prices:?}");
+    assert!(prices.iter().all(|p| p.len() == 2), "{prices:?}");
+    // The asks: a line over steps 3–4 (the lone ask at step 1 is a dot);
+    // the other orange line is the supply's, flat in its own panel.
+    let asks: Vec<_> = polylines(&book, ORANGE)
+        .into_iter()
+        .filter(|p| p.len() != 5)
+        .collect();
+    assert_eq!(asks.len(), 1, "{asks:?}");
+    assert_eq!(asks[0].len(), 2);
+    assert!(
+        book.contains("<circle") && book.contains(&format!("fill=\"{ORANGE}\"")),
+        "the lone ask is not drawn"
+    );
+    let plain = svg(dir.path(), "asset_PLAIN");
+    assert!(!plain.contains("best bid") && !plain.contains("best ask"));
+    assert!(html.contains("PLAIN: price and supply over steps"));
+}
+
+#[test]
+fn a_resource_asset_gets_a_capacity_panel_beside_its_price() {
+    let assets = format!(
+        "{ASSETS_HEADER}\n\
+         0,0,COMPUTE,1.0,0.0,0.0,0.0,0,initial,,,500.0,0.0,0.0\n\
+         0,1,COMPUTE,1.2,0.0,0.0,500.0,9,posted,,,500.0,650.0,500.0\n\
+         0,2,COMPUTE,,0.0,0.0,250.0,9,posted,,,250.0,600.0,250.0\n\
+         0,3,COMPUTE,1.1,0.0,0.0,480.0,9,posted,,,500.0,480.0,480.0\n"
+    );
+    let dir = fixture(&assets, AGENTS, SUMMARY);
+    let (_, html) = report(dir.path());
+    let links = check_images(dir.path(), &html);
+    assert!(links.contains(&"plots/asset_COMPUTE.svg".to_string()));
+    assert!(
+        html.contains("COMPUTE: price (no price at 1 of 4 steps) and capacity, requested and allocated units over steps"),
+        "{html}"
+    );
+    let compute = svg(dir.path(), "asset_COMPUTE");
+    assert!(compute.contains("COMPUTE: price"));
+    assert!(compute.contains("COMPUTE: capacity, requested and allocated"));
+    for label in ["capacity", "requested", "allocated"] {
+        assert!(
+            compute.contains(&format!(">\n{label}\n<")),
+            "no {label} legend"
+        );
+    }
+    // A resource's supply (zero throughout) is not drawn.
+    assert!(!compute.contains("COMPUTE: supply"));
+    // Allocated units: one line through the 4 steps (plus the legend's).
+    let allocated = polylines(&compute, GREEN);
+    assert!(allocated.iter().any(|p| p.len() == 4), "{allocated:?}");
+}
+
+#[test]
+fn string_and_null_metrics_show_as_text_and_dashes() {
+    let assets = format!(
+        "{ASSETS_HEADER}\n\
+         0,0,GOOD,100.0,50.0,0.0,0.0,0,initial,,,,,\n\
+         0,1,GOOD,101.0,50.0,0.0,3.0,2,trade,99.0,102.0,,,\n\
+         1,0,GOOD,100.0,50.0,0.0,0.0,0,initial,,,,,\n\
+         1,1,GOOD,,50.0,0.0,0.0,0,no_equilibrium,,,,,\n"
+    );
+    let agents = "run,step,group,agents,balance,holdings,wealth\n\
+                  0,0,consumers,2,100.0,0.0,100.0\n0,0,producers,1,50.0,0.0,50.0\n\
+                  1,0,consumers,2,100.0,0.0,100.0\n1,0,producers,1,50.0,0.0,50.0\n";
+    let summary = r#"{"version": "0.1.0", "scenario": "fixture", "seed": 1, "steps": 1, "runs": 2, "agents": 3,
+      "assets": {"GOOD": {"final_price": 101.0, "mechanism": "order_book", "allocation": "proportional",
+                          "allocative_efficiency": null, "mean_spread": 3.0, "no_equilibrium_steps": 1}},
+      "groups": {"consumers": {"agents": 2, "mean_wealth": 50.0, "objective": "final_wealth",
+                               "unmet_need": 1.5, "needs_met_share": 0.75},
+                 "producers": {"agents": 1, "mean_wealth": 50.0}},
+      "ledger": {"conservation_error": 0.0, "note": null},
+      "market": {"kind": "call_auction", "clearing": null},
+      "distribution": {"assets": {"GOOD": {
+          "final_price": {"count": 1, "mean": 101.0, "std": 0.0, "p5": 101.0, "p50": 101.0, "p95": 101.0},
+          "mean_depth": {"count": 0, "mean": null, "std": null, "p5": null, "p50": null, "p95": null}}}}}"#;
+    let dir = fixture(&assets, agents, summary);
+    let (_, html) = report(dir.path());
+    check_images(dir.path(), &html);
+    // Strings as text (left-aligned), nulls as a dash, never "null".
+    assert!(html.contains("<td class=\"k\">order_book</td>"), "{html}");
+    assert!(html.contains("<td class=\"k\">proportional</td>"));
+    assert!(html.contains("<td class=\"k\">final_wealth</td>"));
+    assert!(html.contains("<td class=\"k\">call_auction</td>"));
+    assert!(html.contains(">–</td>"));
+    assert!(!html.contains(">null<"), "a null shown as text");
+    // The group without needs has empty cells there, not dashes.
+    assert!(html.contains("<th>unmet_need</th><th>needs_met_share</th>"));
+    assert!(
+        html.contains("<td>50</td><td></td><td></td><td></td></tr>"),
+        "{html}"
+    );
+    // The distribution row of a metric with no value in any run.
+    let row = html
+        .split("<tr>")
+        .find(|r| r.contains("assets.GOOD.mean_depth"))
+        .expect("no distribution row for mean_depth");
+    assert_eq!(row.matches(">–</td>").count(), 5, "{row}");
+}
+
+#[test]
+fn assets_csv_without_the_new_columns_still_reads() {
+    let assets = "run,step,asset,price,supply\n0,0,AGT,1.0,10.0\n0,1,AGT,,11.0\n0,2,AGT,1.2,12.0\n";
+    let dir = fixture(assets, AGENTS, SUMMARY);
+    let (_, html) = report(dir.path());
+    let links = check_images(dir.path(), &html);
+    assert!(links.contains(&"plots/asset_AGT.svg".to_string()));
+    assert!(html.contains("AGT: price (no price at 1 of 3 steps) and supply over steps"));
+}
+
+#[test]
+fn a_quote_that_is_not_a_number_is_an_error_naming_the_line() {
+    let assets = format!(
+        "{ASSETS_HEADER}\n\
+         0,0,BOOK,100.0,50.0,0.0,0.0,0,initial,,,,,\n\
+         0,1,BOOK,101.0,50.0,0.0,3.0,2,trade,ninety,102.0,,,\n"
+    );
+    let dir = fixture(&assets, AGENTS, SUMMARY);
+    let err = write_report(dir.path()).unwrap_err();
+    assert!(err.is_input_error());
+    let err = err.to_string();
+    assert!(
+        err.contains("assets.csv") && err.contains("line 3") && err.contains("`best_bid`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_run_without_agents_has_no_wealth_plot() {
+    let assets = format!(
+        "{ASSETS_HEADER}\n\
+         0,0,GOOD,,0.0,0.0,0.0,0,no_equilibrium,,,,,\n\
+         0,1,GOOD,,0.0,0.0,0.0,0,no_equilibrium,,,,,\n"
+    );
+    let summary = SUMMARY.replace(
+        r#""groups": {"traders": {"agents": 2, "mean_wealth": 51.5}}"#,
+        r#""groups": {}"#,
+    );
+    let dir = fixture(
+        &assets,
+        "run,step,group,agents,balance,holdings,wealth\n",
+        &summary,
+    );
+    let (_, html) = report(dir.path());
+    let links = check_images(dir.path(), &html);
+    assert!(!links.iter().any(|l| l.contains("wealth")), "{links:?}");
+    assert!(html.contains("No groups in this run."));
+}

@@ -112,6 +112,12 @@ fn no_equilibrium_in_range_is_said_not_invented() {
     assert!(row.contains("no_equilibrium"), "{row}");
     let m = out.summary.assets["G"].market.as_ref().unwrap();
     assert_eq!(m.no_equilibrium_steps, 4);
+    // no price at any step: the price statistics are null, not 0
+    let json =
+        String::from_utf8(agora::output::summary_json(&s, std::slice::from_ref(&out)).unwrap())
+            .unwrap();
+    assert!(json.contains("\"final_price\": null"), "{json}");
+    assert!(json.contains("\"volatility\": null"), "{json}");
 }
 
 /// Price-adjustment with linear D = 100 − 2P, O = 10 + P: the error

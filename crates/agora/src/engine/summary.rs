@@ -104,7 +104,8 @@ pub struct MarketSummary {
     /// Mean |P_t − equilibrium price| over the steps with a traded,
     /// equilibrium or posted price.
     pub equilibrium_error: Option<f64>,
-    /// Steps with no equilibrium in the price range (equilibrium markets).
+    /// Steps from 1 with no equilibrium in the price range (equilibrium
+    /// markets; step 0, the initial state, is not a clearing).
     pub no_equilibrium_steps: u64,
 }
 
@@ -208,7 +209,21 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
             .copied()
             .filter(|p| p.is_finite())
             .collect();
-        let stats = PriceStats::of(&finite);
+        // No price at all (an equilibrium market that never cleared): the
+        // price statistics are NaN, written as null.
+        let stats = if finite.is_empty() {
+            PriceStats {
+                final_price: f64::NAN,
+                mean_price: f64::NAN,
+                min_price: f64::NAN,
+                max_price: f64::NAN,
+                volatility: f64::NAN,
+                log_return_volatility: f64::NAN,
+                max_drawdown: f64::NAN,
+            }
+        } else {
+            PriceStats::of(&finite)
+        };
         let rows = sim.records.assets.iter().filter(|r| r.asset as usize == j);
         let (volume, trades) = rows.fold((0u128, 0u64), |(v, t), r| {
             (v + u128::from(r.volume), t + r.trades)

@@ -356,3 +356,20 @@ fn needs_can_follow_a_schedule() {
     assert_eq!(requested, vec![100.0, 300.0, 100.0, 300.0]);
     assert_eq!(out.summary.groups["c"].needs_met_share, Some(1.0));
 }
+
+#[test]
+fn amounts_beyond_the_ledger_are_an_input_error_not_a_broken_invariant() {
+    // 7 producers paid 1e9 a unit for 10 units: 7e10 money, beyond the
+    // ledger's 1.8e10
+    let s = example("resource-economy")
+        .unwrap()
+        .with_param("assets.COMPUTE.pricing.initial_price", 1e9)
+        .unwrap()
+        .with_param("agents.producers.count", 7.0)
+        .unwrap();
+    let e = Simulation::new(&s, 0).unwrap().run().unwrap_err();
+    assert!(e.is_input_error(), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.contains("ledger's range") && msg.contains("step"), "{msg}");
+    assert!(!msg.contains('\n'));
+}

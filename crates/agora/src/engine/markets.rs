@@ -368,7 +368,7 @@ impl Market {
     }
 
     /// Sets a parameter (curves only).
-    pub fn set_param(&mut self, name: &str, value: f64) -> Result<(), String> {
+    pub fn set_param(&mut self, name: &str, value: f64) -> std::result::Result<(), String> {
         match self {
             Market::Curve(c) => c.set_param(name, value).map_err(|e| e.to_string()),
             _ => Err(format!(
@@ -389,7 +389,7 @@ impl Market {
         step: u64,
         asset: usize,
         ledger: &mut Ledger,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         match self {
             Market::Curve(_) => Ok(()),
             Market::Book(b) => {
@@ -417,7 +417,7 @@ impl Market {
         asset: usize,
         ledger: &mut Ledger,
         stats: &mut StepStats,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         match self {
             Market::Curve(_) => Ok(()),
             Market::Book(b) => {
@@ -476,7 +476,7 @@ impl Market {
         asset: usize,
         ledger: &mut Ledger,
         stats: &mut StepStats,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         match self {
             Market::Curve(_) => Ok(()),
             Market::Book(b) => b.execute(step, agent, action, asset, ledger, stats),
@@ -519,7 +519,7 @@ fn exogenous_equilibrium(
     )
 }
 
-fn release_orders(ledger: &mut Ledger, asset: usize, orders: &[Order]) -> Result<(), String> {
+fn release_orders(ledger: &mut Ledger, asset: usize, orders: &[Order]) -> Result<(), Fault> {
     for o in orders {
         let (money, tokens) = match o.side {
             Side::Buy => (o.locked, 0),
@@ -527,13 +527,54 @@ fn release_orders(ledger: &mut Ledger, asset: usize, orders: &[Order]) -> Result
         };
         ledger
             .release(o.owner, asset, money, tokens)
-            .map_err(|e| format!("releasing the lock of order {}: {e}", o.id))?;
+            .map_err(|e| Fault::ledger(&format!("releasing the lock of order {}", o.id), e))?;
     }
     Ok(())
 }
 
-fn fault(what: &str, e: LedgerError) -> String {
-    format!("{what}: {e}")
+fn fault(what: &str, e: LedgerError) -> Fault {
+    Fault::ledger(what, e)
+}
+
+/// Why a market could not carry out what it computed: amounts beyond the
+/// ledger's range (the scenario's scale, an input error) or a refused
+/// settlement (a bug, reported as a broken invariant).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Fault {
+    message: String,
+    overflow: bool,
+}
+
+impl Fault {
+    /// The ledger refused `what` with `e`.
+    pub fn ledger(what: &str, e: LedgerError) -> Self {
+        Fault {
+            message: format!("{what}: {e}"),
+            overflow: e == LedgerError::Overflow,
+        }
+    }
+
+    /// Something that cannot happen did.
+    pub fn bug(message: String) -> Self {
+        Fault {
+            message,
+            overflow: false,
+        }
+    }
+
+    /// The error a run stops with at `step` of the scenario from `origin`.
+    pub fn into_error(self, origin: &str, step: u64) -> crate::error::Error {
+        if self.overflow {
+            crate::error::Error::usage(format!(
+                "{origin}: at step {step}, {}: amounts grew beyond the ledger's range \
+                 (about 1.8e10 units of money or tokens); scale the scenario's prices, \
+                 balances or quantities down",
+                self.message
+            ))
+        } else {
+            crate::error::Error::invariant(step, self.message)
+        }
+    }
 }
 
 impl BookMarket {
@@ -551,7 +592,7 @@ impl BookMarket {
         agent: AgentId,
         asset: usize,
         ledger: &mut Ledger,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         let ids = std::mem::take(self.slot(agent));
         for id in ids {
             if id == 0 {
@@ -572,7 +613,7 @@ impl BookMarket {
         asset: usize,
         ledger: &mut Ledger,
         stats: &mut StepStats,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         self.fills.clear();
         self.cancelled.clear();
         match action {
@@ -654,7 +695,7 @@ impl BookMarket {
         asset: usize,
         ledger: &mut Ledger,
         stats: &mut StepStats,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         for f in &self.fills {
             let (buyer, seller, buyer_locked, seller_locked) = match f.taker_side {
                 Side::Buy => (f.taker_owner, f.maker_owner, taker_locked, true),
@@ -729,7 +770,7 @@ impl BookMarket {
         ttl: u32,
         asset: usize,
         ledger: &mut Ledger,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         let (tick, lot) = (self.tick, self.book.lot());
         // Round the price in the trader's favour: a bid down, an ask up.
         let ticks = match side {
@@ -892,7 +933,7 @@ impl BatchMarket {
         asset: usize,
         ledger: &mut Ledger,
         stats: &mut StepStats,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         let lot = self.lot;
         let supply_units = to_units(ledger.books(asset).supply);
         match &self.kind {
@@ -978,10 +1019,10 @@ impl BatchMarket {
         // release what the fills did not use
         for o in &self.orders {
             let left = o.locked.checked_sub(o.used).ok_or_else(|| {
-                format!(
+                Fault::bug(format!(
                     "a batch order of agent {} used {} base units, more than the {} it locked",
                     o.agent, o.used, o.locked
-                )
+                ))
             })?;
             let (money, tokens) = match o.side {
                 Side::Buy => (left, 0),
@@ -1025,7 +1066,7 @@ impl BatchMarket {
         asset: usize,
         ledger: &mut Ledger,
         stats: &mut StepStats,
-    ) -> Result<(f64, f64), String> {
+    ) -> Result<(f64, f64), Fault> {
         let lot = self.lot;
         let wanted: Vec<u64> = self
             .orders
@@ -1099,7 +1140,7 @@ impl BatchMarket {
         asset: usize,
         ledger: &mut Ledger,
         stats: &mut StepStats,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         let buy_qty: Vec<u64> = buys.iter().map(|b| b.1).collect();
         let sell_qty: Vec<u64> = sells.iter().map(|s| s.1).collect();
         for (i, k, q) in pairs_in_order(&buy_qty, &sell_qty) {

@@ -39,7 +39,7 @@ mod resources;
 mod summary;
 
 pub use markets::PriceSource;
-use markets::{Market, StepStats};
+use markets::{Fault, Market, StepStats};
 pub use summary::{
     AssetSummary, GroupSummary, LedgerSummary, MarketSummary, ResourceSummary, RunSummary,
     ShockSummary,
@@ -480,17 +480,18 @@ impl Simulation {
             }
             market
                 .begin_step(t, j, &mut self.ledger)
-                .map_err(|e| Error::invariant(t, e))?;
+                .map_err(|f| f.into_error(&self.scenario.origin, t))?;
         }
         self.external()?;
         self.trade()?;
         for (j, market) in self.markets.iter_mut().enumerate() {
             market
                 .end_step(j, &mut self.ledger, &mut self.stats[j])
-                .map_err(|e| Error::invariant(self.step, e))?;
+                .map_err(|f| f.into_error(&self.scenario.origin, self.step))?;
         }
         if self.markets.iter().any(|m| m.resource().is_some()) {
-            self.consume().map_err(|e| Error::invariant(self.step, e))?;
+            self.consume()
+                .map_err(|f| f.into_error(&self.scenario.origin, self.step))?;
         }
         self.record()
     }
@@ -743,7 +744,7 @@ impl Simulation {
         }
         std::hint::black_box(touched);
         match exec.fault {
-            Some(e) => Err(Error::invariant(self.step, e)),
+            Some(f) => Err(f.into_error(&self.scenario.origin, self.step)),
             None => Ok(()),
         }
     }
@@ -751,7 +752,7 @@ impl Simulation {
     /// Consumers use up what they received, up to their need, resource by
     /// resource in the order their policy lists them; unmet need is counted
     /// per agent; a renewing resource's leftover holdings expire.
-    fn consume(&mut self) -> std::result::Result<(), String> {
+    fn consume(&mut self) -> std::result::Result<(), Fault> {
         let t = self.step;
         let n = self.ledger.agents();
         let m = self.markets.len();
@@ -801,7 +802,7 @@ impl Simulation {
                     if used > 0 {
                         self.ledger
                             .consume(id, j, used)
-                            .map_err(|e| format!("consuming: {e}"))?;
+                            .map_err(|e| Fault::ledger("consuming", e))?;
                     }
                     left -= used;
                     need_sum[j] += u128::from(need.units);
@@ -839,7 +840,7 @@ impl Simulation {
                     if held > 0 {
                         self.ledger
                             .consume(id, j, held)
-                            .map_err(|e| format!("expiring unused capacity: {e}"))?;
+                            .map_err(|e| Fault::ledger("expiring unused capacity", e))?;
                     }
                 }
             }
@@ -1059,7 +1060,7 @@ struct Executor<'a> {
     stats: &'a mut [StepStats],
     /// The first settlement a market computed and the ledger refused (a
     /// bug, reported as an invariant error after the step's trades).
-    fault: Option<String>,
+    fault: Option<Fault>,
 }
 
 impl Executor<'_> {

@@ -18,7 +18,7 @@
 //! this, since needs belong to policies); what a renewing resource's holders
 //! have left expires.
 
-use super::markets::{PriceSource, PriceState, StepStats};
+use super::markets::{Fault, PriceSource, PriceState, StepStats};
 use crate::agents::Action;
 use crate::ledger::{to_base, to_units, AgentId, Ledger, LedgerError};
 use crate::market::value;
@@ -67,8 +67,8 @@ pub(crate) struct ResourceTotals {
     pub fairness_steps: u64,
 }
 
-fn fault(what: &str, e: LedgerError) -> String {
-    format!("{what}: {e}")
+fn fault(what: &str, e: LedgerError) -> Fault {
+    Fault::ledger(what, e)
 }
 
 impl ResourceMarket {
@@ -106,7 +106,7 @@ impl ResourceMarket {
         step: u64,
         asset: usize,
         ledger: &mut Ledger,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         self.requests.clear();
         self.allocations.clear();
         self.state.traded = false;
@@ -144,7 +144,7 @@ impl ResourceMarket {
 
     /// A stock's decay (of the unallocated stock and of every holding) and
     /// the holding cost its holders pay, clipped to their balances.
-    fn decay_and_charge(&mut self, asset: usize, ledger: &mut Ledger) -> Result<(), String> {
+    fn decay_and_charge(&mut self, asset: usize, ledger: &mut Ledger) -> Result<(), Fault> {
         let decay = self.spec.decay;
         if decay > 0.0 {
             let lost = crate::agents::fraction_of(ledger.books(asset).treasury, decay);
@@ -186,7 +186,7 @@ impl ResourceMarket {
         action: Action,
         asset: usize,
         ledger: &mut Ledger,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         match action {
             Action::Request {
                 quantity,
@@ -285,7 +285,7 @@ impl ResourceMarket {
         asset: usize,
         ledger: &mut Ledger,
         stats: &mut StepStats,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         let requests: Vec<Request> = self.requests.iter().map(|r| r.1).collect();
         // Requests arrived in the step's seeded random order: first come,
         // first served takes them in it.

@@ -370,6 +370,9 @@ fn amounts_beyond_the_ledger_are_an_input_error_not_a_broken_invariant() {
     let e = Simulation::new(&s, 0).unwrap().run().unwrap_err();
     assert!(e.is_input_error(), "{e:?}");
     let msg = e.to_string();
-    assert!(msg.contains("ledger's range") && msg.contains("step"), "{msg}");
+    assert!(
+        msg.contains("ledger's range") && msg.contains("step"),
+        "{msg}"
+    );
     assert!(!msg.contains('\n'));
 }

@@ -785,16 +785,35 @@ impl Simulation {
                 .into_iter()
                 .filter(|&j| alloc.get(j).is_some_and(Option::is_some))
                 .collect();
-            for id in group.start..group.end {
+            // Needs are pure functions of the agent and the step: computed
+            // first, in parallel for a large group (the same at any thread
+            // count), then consumed in order.
+            let ledger = &self.ledger;
+            let need_of = |id: AgentId| {
                 let view = AgentView::keyed(
                     id,
                     id - group.start,
-                    self.ledger.balance(id),
-                    self.ledger.holdings(id),
+                    ledger.balance(id),
+                    ledger.holdings(id),
                     private,
                 );
-                let Some(need) = group.policy.need(&view, t) else {
-                    break; // the group's policy has no needs
+                group.policy.need(&view, t)
+            };
+            if need_of(group.start).is_none() {
+                continue; // the group's policy has no needs
+            }
+            let needs: Vec<Option<crate::agents::Need>> = if group.end - group.start >= 1 << 15 {
+                (group.start..group.end)
+                    .into_par_iter()
+                    .with_min_len(CHUNK)
+                    .map(need_of)
+                    .collect()
+            } else {
+                (group.start..group.end).map(need_of).collect()
+            };
+            for (id, need) in (group.start..group.end).zip(needs) {
+                let Some(need) = need else {
+                    continue;
                 };
                 let mut left = need.units;
                 for &j in &assets {

@@ -26,6 +26,11 @@
 //! Under `cargo test --all-targets` (no `--bench` argument) it only says how
 //! to run it.
 
+// Only the guard and the quick switch are used here, not the engine
+// harness: the rest of the shared module is dead code in this binary.
+#[allow(dead_code)]
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -339,12 +344,9 @@ fn touch(stream: &[Event]) -> (Duration, u64) {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("matching benchmark: not run under `cargo test`; run it with");
-        println!("    cargo bench -p agora --bench matching");
+    let Some(quick) = common::quick_or_skip("matching") else {
         return;
-    }
-    let quick = std::env::var("AGORA_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    };
     let (events, depth, reps) = if quick {
         (20_000, 500, 1)
     } else {

@@ -7,18 +7,23 @@
 //! AGORA_BENCH_QUICK=1 cargo bench -p agora --bench monte_carlo   # smoke test
 //! ```
 
+// Only the guard, the quick switch and the thread pool are used here, not
+// the engine harness: the rest of the shared module is dead code in this
+// binary.
+#[allow(dead_code)]
+mod common;
+
 use agora::experiment::{aggregate, monte_carlo};
 use agora::scenario::example;
+use common::BenchResult;
 use std::time::Instant;
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
 fn main() -> BenchResult<()> {
-    if !std::env::args().any(|a| a == "--bench") {
+    if !common::run_by_cargo_bench() {
         println!("run with: cargo bench -p agora --bench monte_carlo");
         return Ok(());
     }
-    let quick = std::env::var("AGORA_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let quick = common::quick();
     let (runs, steps, reps) = if quick { (4, 5, 1) } else { (100, 100, 2) };
     let mut scenario = example("reference")?;
     scenario.set_steps(steps)?;
@@ -31,9 +36,7 @@ fn main() -> BenchResult<()> {
     println!("|---|---|---|---|---|---|---|");
     let mut first = None;
     for threads in [1, default_threads.max(2)] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()?;
+        let pool = common::pool(threads)?;
         let mut best = f64::INFINITY;
         let mut outputs = Vec::new();
         for _ in 0..reps {

@@ -20,9 +20,12 @@
 //! Under `cargo test --all-targets` (no `--bench` argument) it only says how
 //! to run it, so that the test suite builds it without running it.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use agora::{Scenario, Simulation};
+use agora::Scenario;
+use common::{fastest, per_agent, rate, time_engine, BenchResult, EngineFigures};
 use peak_alloc::PeakAlloc;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -37,8 +40,6 @@ const M: f64 = 0.001;
 const B: f64 = 1.0;
 const BALANCE: f64 = 1000.0;
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
 /// One benchmark size.
 struct Size {
     agents: u64,
@@ -46,35 +47,10 @@ struct Size {
     reps: usize,
 }
 
-/// The best (shortest) time of several repetitions of the engine, and what
-/// the first repetition measured of the heap.
-struct EngineFigures {
-    threads: usize,
-    setup: Duration,
-    run: Duration,
+/// What a run of the engine reported of its outcome (from the summary).
+struct Outcome {
     final_price: f64,
     conservation_error: f64,
-    heap: Heap,
-}
-
-/// Heap figures of one engine run, bytes above what was allocated before
-/// `Simulation::new`.
-#[derive(Debug, Clone, Copy)]
-struct Heap {
-    /// Peak during `Simulation::new`.
-    setup_peak: usize,
-    /// Held by the simulation when set up.
-    after_setup: usize,
-    /// Peak during `run` (the simulation's own state included).
-    run_peak: usize,
-    /// Held by the run's output (records and summary) afterwards.
-    output: usize,
-}
-
-impl Heap {
-    fn peak(&self) -> usize {
-        self.setup_peak.max(self.run_peak)
-    }
 }
 
 struct MinimalFigures {
@@ -83,81 +59,19 @@ struct MinimalFigures {
     conservation_error: f64,
 }
 
-/// The reference example with `agents` agents and `steps` steps.
-fn reference(agents: u64, steps: u64) -> BenchResult<Scenario> {
-    let example = agora::scenario::examples()
-        .iter()
-        .find(|e| e.name == "reference")
-        .ok_or("no built-in example named reference")?;
-    if !example.toml.contains("count = 10000") {
-        return Err("the reference example no longer says `count = 10000`".into());
-    }
-    let text = example
-        .toml
-        .replacen("count = 10000", &format!("count = {agents}"), 1);
-    let mut scenario = Scenario::from_toml_str(&text, "<example reference>")?;
-    scenario.set_steps(steps)?;
-    if scenario.agent_count() != agents {
-        return Err(format!(
-            "the reference scenario has {} agents, not {agents}",
-            scenario.agent_count()
-        )
-        .into());
-    }
-    Ok(scenario)
-}
-
 /// Runs the engine `reps` times in a pool of `threads` threads (0: rayon's
 /// default) and keeps the best times.
-fn engine(scenario: &Scenario, reps: usize, threads: usize) -> BenchResult<EngineFigures> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()?;
-    let threads = pool.current_num_threads();
-    pool.install(|| {
-        let mut best: Option<EngineFigures> = None;
-        for _ in 0..reps {
-            let base = ALLOC.current_usage();
-            ALLOC.reset_peak_usage();
-            let t0 = Instant::now();
-            let sim = Simulation::new(scenario, 0)?;
-            let setup = t0.elapsed();
-            let setup_peak = ALLOC.peak_usage().saturating_sub(base);
-            let after_setup = ALLOC.current_usage().saturating_sub(base);
-            ALLOC.reset_peak_usage();
-            let t1 = Instant::now();
-            let out = sim.run()?;
-            let run = t1.elapsed();
-            let heap = Heap {
-                setup_peak,
-                after_setup,
-                run_peak: ALLOC.peak_usage().saturating_sub(base),
-                output: ALLOC.current_usage().saturating_sub(base),
-            };
-            let token = out
-                .summary
-                .assets
-                .get("TOKEN")
-                .ok_or("no asset TOKEN in the summary")?;
-            let figures = EngineFigures {
-                threads,
-                setup,
-                run,
-                final_price: token.final_price,
-                conservation_error: out.summary.ledger.conservation_error,
-                heap,
-            };
-            drop(out);
-            best = Some(match best {
-                None => figures,
-                Some(b) => EngineFigures {
-                    setup: b.setup.min(figures.setup),
-                    run: b.run.min(figures.run),
-                    ..b
-                },
-            });
-        }
-        best.ok_or_else(|| "no repetitions".into())
+fn engine(scenario: &Scenario, reps: usize, threads: usize) -> BenchResult<EngineFigures<Outcome>> {
+    time_engine(&ALLOC, scenario, reps, threads, |out| {
+        let token = out
+            .summary
+            .assets
+            .get("TOKEN")
+            .ok_or("no asset TOKEN in the summary")?;
+        Ok(Outcome {
+            final_price: token.final_price,
+            conservation_error: out.summary.ledger.conservation_error,
+        })
     })
 }
 
@@ -207,33 +121,10 @@ fn minimal(agents: usize, steps: u64, seed: u64) -> MinimalFigures {
     }
 }
 
-fn best_minimal(agents: usize, steps: u64, reps: usize) -> MinimalFigures {
-    let mut best: Option<MinimalFigures> = None;
-    for rep in 0..reps {
-        let m = minimal(agents, steps, 1 + rep as u64);
-        best = Some(match best {
-            Some(b) if b.run <= m.run => b,
-            _ => m,
-        });
-    }
-    best.unwrap_or_else(|| minimal(agents, steps, 1))
-}
-
-fn rate(agents: u64, steps: u64, d: Duration) -> f64 {
-    (agents * steps) as f64 / d.as_secs_f64()
-}
-
-fn per_agent(bytes: usize, agents: u64) -> f64 {
-    bytes as f64 / agents as f64
-}
-
 fn main() -> BenchResult<()> {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("reference benchmark: not run under `cargo test`; run it with");
-        println!("    cargo bench -p agora --bench reference");
+    let Some(quick) = common::quick_or_skip("reference") else {
         return Ok(());
-    }
-    let quick = std::env::var("AGORA_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    };
     let sizes = if quick {
         vec![
             Size {
@@ -261,22 +152,24 @@ fn main() -> BenchResult<()> {
             },
         ]
     };
-    let default_threads = rayon::ThreadPoolBuilder::new()
-        .build()?
-        .current_num_threads();
     println!(
         "reference scenario benchmark{} (best of the repetitions; set-up timed apart)",
         if quick { " [AGORA_BENCH_QUICK]" } else { "" }
     );
-    println!("threads: 1 and the default ({default_threads}; RAYON_NUM_THREADS or all cores)");
+    common::print_threads()?;
     println!();
 
     let mut rows = Vec::new();
     for size in &sizes {
-        let scenario = reference(size.agents, size.steps)?;
+        let scenario = common::reference_scenario(size.agents, size.steps)?;
         let one = engine(&scenario, size.reps, 1)?;
         let many = engine(&scenario, size.reps, 0)?;
-        let min = best_minimal(size.agents as usize, size.steps, size.reps);
+        let agents = size.agents as usize;
+        let min = fastest(
+            size.reps,
+            |seed| minimal(agents, size.steps, seed),
+            |m| m.run,
+        );
         rows.push((size, one, many, min));
     }
 
@@ -297,8 +190,8 @@ fn main() -> BenchResult<()> {
                 e.run.as_secs_f64(),
                 r,
                 100.0 * r / min_rate,
-                e.final_price,
-                e.conservation_error,
+                e.outcome.final_price,
+                e.outcome.conservation_error,
             );
         }
         println!(
@@ -312,31 +205,13 @@ fn main() -> BenchResult<()> {
     }
     println!();
 
-    println!(
-        "engine heap, bytes per agent (first repetition; above the heap before Simulation::new):"
-    );
-    println!(
-        "| agents × steps | threads | setup+run peak | set-up peak | held after set-up | run peak | output kept |"
-    );
-    println!("|---|---|---|---|---|---|---|");
-    for (size, one, many, _) in &rows {
-        for e in [one, many] {
-            let h = e.heap;
-            let a = size.agents;
-            println!(
-                "| {} × {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
-                size.agents,
-                size.steps,
-                e.threads,
-                per_agent(h.peak(), a),
-                per_agent(h.setup_peak, a),
-                per_agent(h.after_setup, a),
-                per_agent(h.run_peak, a),
-                per_agent(h.output, a),
-            );
-        }
-    }
-    println!();
+    let heap_rows: Vec<_> = rows
+        .iter()
+        .flat_map(|(size, one, many, _)| {
+            [one, many].map(|e| (format!("{} × {}", size.agents, size.steps), e, size.agents))
+        })
+        .collect();
+    common::print_heap_table("agents × steps", &heap_rows);
 
     println!("targets: engine >= 30% of the minimal loop; <= 100 peak heap bytes per agent at 1,000,000 agents");
     for (size, one, many, min) in &rows {
@@ -353,7 +228,7 @@ fn main() -> BenchResult<()> {
                 if ratio >= 0.3 { "met" } else { "NOT met" },
                 bytes,
                 if bytes <= 100.0 { "met" } else { "NOT met" },
-                e.final_price,
+                e.outcome.final_price,
                 min.final_price,
             );
         }

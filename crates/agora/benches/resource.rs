@@ -54,9 +54,12 @@
 //! as a smoke test for CI; its numbers mean nothing. The machine's other
 //! load makes timings noisy: the best of the repetitions is reported.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use agora::{Scenario, Simulation};
+use agora::Scenario;
+use common::{fastest, per_agent, rate, time_engine, BenchResult, EngineFigures};
 use peak_alloc::PeakAlloc;
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -93,8 +96,6 @@ const MIN_PRICE: f64 = 0.01;
 const OUTAGE_AT: u64 = 60;
 const OUTAGE_DURATION: u64 = 10;
 const OUTAGE_SHARE: f64 = 0.5;
-
-type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The benchmark's size.
 struct Size {
@@ -141,36 +142,6 @@ struct Outcome {
     utilization: f64,
     unmet_share: f64,
     conservation_error: f64,
-}
-
-/// The best (shortest) times of several repetitions of the engine, and what
-/// the first repetition measured of the heap and the outcome.
-struct EngineFigures {
-    threads: usize,
-    setup: Duration,
-    run: Duration,
-    outcome: Outcome,
-    heap: Heap,
-}
-
-/// Heap figures of one engine run, bytes above what was allocated before
-/// `Simulation::new`.
-#[derive(Debug, Clone, Copy)]
-struct Heap {
-    /// Peak during `Simulation::new`.
-    setup_peak: usize,
-    /// Held by the simulation when set up.
-    after_setup: usize,
-    /// Peak during `run` (the simulation's own state included).
-    run_peak: usize,
-    /// Held by the run's output (records and summary) afterwards.
-    output: usize,
-}
-
-impl Heap {
-    fn peak(&self) -> usize {
-        self.setup_peak.max(self.run_peak)
-    }
 }
 
 struct MinimalFigures {
@@ -297,21 +268,6 @@ fn resource_economy(model: &Model, steps: u64) -> BenchResult<Scenario> {
     Ok(scenario)
 }
 
-/// The reference example (curve engine) with `agents` agents, `steps` steps.
-fn reference(agents: u64, steps: u64) -> BenchResult<Scenario> {
-    let mut scenario =
-        agora::scenario::example("reference")?.with_param("agents.noise.count", agents as f64)?;
-    scenario.set_steps(steps)?;
-    if scenario.agent_count() != agents {
-        return Err(format!(
-            "the reference scenario has {} agents, not {agents}",
-            scenario.agent_count()
-        )
-        .into());
-    }
-    Ok(scenario)
-}
-
 /// Runs the engine `reps` times in a pool of `threads` threads (0: rayon's
 /// default) and keeps the best times; `asset` is the asset whose outcome is
 /// reported.
@@ -320,61 +276,20 @@ fn engine(
     asset: &str,
     reps: usize,
     threads: usize,
-) -> BenchResult<EngineFigures> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()?;
-    let threads = pool.current_num_threads();
-    pool.install(|| {
-        let mut best: Option<EngineFigures> = None;
-        for _ in 0..reps {
-            let base = ALLOC.current_usage();
-            ALLOC.reset_peak_usage();
-            let t0 = Instant::now();
-            let sim = Simulation::new(scenario, 0)?;
-            let setup = t0.elapsed();
-            let setup_peak = ALLOC.peak_usage().saturating_sub(base);
-            let after_setup = ALLOC.current_usage().saturating_sub(base);
-            ALLOC.reset_peak_usage();
-            let t1 = Instant::now();
-            let out = sim.run()?;
-            let run = t1.elapsed();
-            let heap = Heap {
-                setup_peak,
-                after_setup,
-                run_peak: ALLOC.peak_usage().saturating_sub(base),
-                output: ALLOC.current_usage().saturating_sub(base),
-            };
-            let summary = out
-                .summary
-                .assets
-                .get(asset)
-                .ok_or_else(|| format!("no asset {asset} in the summary"))?;
-            let resource = summary.resource.as_ref();
-            let outcome = Outcome {
-                final_price: summary.final_price,
-                utilization: resource.map_or(f64::NAN, |r| r.utilization),
-                unmet_share: resource.map_or(f64::NAN, |r| r.unmet_share),
-                conservation_error: out.summary.ledger.conservation_error,
-            };
-            drop(out);
-            let figures = EngineFigures {
-                threads,
-                setup,
-                run,
-                outcome,
-                heap,
-            };
-            best = Some(match best {
-                None => figures,
-                Some(b) => EngineFigures {
-                    setup: b.setup.min(figures.setup),
-                    run: b.run.min(figures.run),
-                    ..b
-                },
-            });
-        }
-        best.ok_or_else(|| "no repetitions".into())
+) -> BenchResult<EngineFigures<Outcome>> {
+    time_engine(&ALLOC, scenario, reps, threads, |out| {
+        let summary = out
+            .summary
+            .assets
+            .get(asset)
+            .ok_or_else(|| format!("no asset {asset} in the summary"))?;
+        let resource = summary.resource.as_ref();
+        Ok(Outcome {
+            final_price: summary.final_price,
+            utilization: resource.map_or(f64::NAN, |r| r.utilization),
+            unmet_share: resource.map_or(f64::NAN, |r| r.unmet_share),
+            conservation_error: out.summary.ledger.conservation_error,
+        })
     })
 }
 
@@ -475,33 +390,10 @@ fn minimal(model: &Model, steps: u64, seed: u64) -> MinimalFigures {
     }
 }
 
-fn best_minimal(model: &Model, steps: u64, reps: usize) -> MinimalFigures {
-    let mut best: Option<MinimalFigures> = None;
-    for rep in 0..reps {
-        let m = minimal(model, steps, 1 + rep as u64);
-        best = Some(match best {
-            Some(b) if b.run <= m.run => b,
-            _ => m,
-        });
-    }
-    best.unwrap_or_else(|| minimal(model, steps, 1))
-}
-
-fn rate(agents: u64, steps: u64, d: Duration) -> f64 {
-    (agents * steps) as f64 / d.as_secs_f64()
-}
-
-fn per_agent(bytes: usize, agents: u64) -> f64 {
-    bytes as f64 / agents as f64
-}
-
 fn main() -> BenchResult<()> {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("resource benchmark: not run under `cargo test`; run it with");
-        println!("    cargo bench -p agora --bench resource");
+    let Some(quick) = common::quick_or_skip("resource") else {
         return Ok(());
-    }
-    let quick = std::env::var("AGORA_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    };
     let size = if quick {
         Size {
             consumers: 2_000,
@@ -518,9 +410,6 @@ fn main() -> BenchResult<()> {
     let model = Model::scaled(size.consumers)?;
     let steps = size.steps;
     let agents = model.agents();
-    let default_threads = rayon::ThreadPoolBuilder::new()
-        .build()?
-        .current_num_threads();
     println!(
         "resource-economy benchmark{} (best of {} repetition(s); set-up timed apart)",
         if quick { " [AGORA_BENCH_QUICK]" } else { "" },
@@ -530,14 +419,14 @@ fn main() -> BenchResult<()> {
         "model: {} consumers + {} producers = {agents} agents, capacity {}, {steps} steps",
         model.consumers, model.producers, model.capacity
     );
-    println!("threads: 1 and the default ({default_threads}; RAYON_NUM_THREADS or all cores)");
+    common::print_threads()?;
     println!();
 
     let scenario = resource_economy(&model, steps)?;
     let one = engine(&scenario, "COMPUTE", size.reps, 1)?;
     let many = engine(&scenario, "COMPUTE", size.reps, 0)?;
-    let min = best_minimal(&model, steps, size.reps);
-    let curve_scenario = reference(size.consumers, steps)?;
+    let min = fastest(size.reps, |seed| minimal(&model, steps, seed), |m| m.run);
+    let curve_scenario = common::reference_scenario(size.consumers, steps)?;
     let curve = engine(&curve_scenario, "TOKEN", size.reps, 1)?;
 
     let min_rate = rate(agents, steps, min.run);
@@ -584,30 +473,14 @@ fn main() -> BenchResult<()> {
     );
     println!();
 
-    println!(
-        "engine heap, bytes per agent (first repetition; above the heap before Simulation::new):"
+    common::print_heap_table(
+        "scenario",
+        &[
+            ("resource-economy".to_string(), &one, agents),
+            ("resource-economy".to_string(), &many, agents),
+            ("reference".to_string(), &curve, size.consumers),
+        ],
     );
-    println!(
-        "| scenario | threads | setup+run peak | set-up peak | held after set-up | run peak | output kept |"
-    );
-    println!("|---|---|---|---|---|---|---|");
-    for (name, e, n) in [
-        ("resource-economy", &one, agents),
-        ("resource-economy", &many, agents),
-        ("reference", &curve, size.consumers),
-    ] {
-        let h = e.heap;
-        println!(
-            "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
-            e.threads,
-            per_agent(h.peak(), n),
-            per_agent(h.setup_peak, n),
-            per_agent(h.after_setup, n),
-            per_agent(h.run_peak, n),
-            per_agent(h.output, n),
-        );
-    }
-    println!();
 
     let one_rate = rate(agents, steps, one.run);
     let many_rate = rate(agents, steps, many.run);

@@ -6,8 +6,9 @@ use agora::Scenario;
 
 const ORIGIN: &str = "bad.toml";
 
-/// A valid scenario; each case breaks one thing in it.
-const GOOD: &str = r#"
+/// A valid scenario; each case breaks one thing in it (the event cases in
+/// `shocks` too).
+pub(crate) const GOOD: &str = r#"
 [simulation]
 steps = 10
 seed = 1
@@ -30,7 +31,7 @@ fn with(from: &str, to: &str) -> String {
 }
 
 /// Parses `text`, expecting an input error; returns its message.
-fn error_of(text: &str) -> String {
+pub(crate) fn error_of(text: &str) -> String {
     match Scenario::from_toml_str(text, ORIGIN) {
         Ok(s) => panic!("accepted a bad scenario: {s:?}\n{text}"),
         Err(e) => {

@@ -446,36 +446,12 @@ fn the_whale_dump_example_shows_a_dump_and_its_recovery() {
 }
 
 mod bad_input {
+    use crate::bad_input::GOOD;
     use agora::Scenario;
-
-    const GOOD: &str = r#"
-[simulation]
-steps = 10
-seed = 1
-
-[[assets]]
-name = "TOKEN"
-pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
-
-[[agents]]
-group = "noise"
-count = 10
-balance = 100.0
-policy = { kind = "random", asset = "TOKEN", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }
-"#;
 
     /// The error for `GOOD` followed by `extra`.
     fn error_of(extra: &str) -> String {
-        let text = format!("{GOOD}\n{extra}");
-        match Scenario::from_toml_str(&text, "bad.toml") {
-            Ok(_) => panic!("accepted a bad scenario:\n{extra}"),
-            Err(e) => {
-                assert!(e.is_input_error(), "{e:?}");
-                let msg = e.to_string();
-                assert!(!msg.contains('\n'), "{msg:?}");
-                msg
-            }
-        }
+        crate::bad_input::error_of(&format!("{GOOD}\n{extra}"))
     }
 
     fn event(fields: &str) -> String {

@@ -15,7 +15,7 @@ use crate::ledger::{to_base, to_units, AgentId, Ledger, LedgerError, SCALE};
 use crate::market::book::{Fill, Order, OrderBook, OrderId};
 use crate::market::clearing::{
     call_auction, closed_form_equilibrium, excess_demand, find_equilibrium, money_quantity, ration,
-    Amount, BatchOrder, PriceRule, ScheduleAmount, ScheduleEntry, Shape,
+    Amount, BatchOrder, ScheduleAmount, ScheduleEntry, Shape,
 };
 use crate::market::{pairs_in_order, value};
 use crate::pricing::CurveMarket;
@@ -100,6 +100,8 @@ pub(crate) struct BookMarket {
     open: Vec<[OrderId; 2]>,
     fills: Vec<Fill>,
     cancelled: Vec<Order>,
+    /// Whether a trade happened in the current step.
+    traded: bool,
     state: PriceState,
     surplus: Surplus,
 }
@@ -168,8 +170,6 @@ pub(crate) struct PriceState {
     pub mark: f64,
     /// The price of the last trade so far.
     pub last_trade: Option<f64>,
-    /// Whether a trade happened in the current step.
-    pub traded: bool,
     pub quotes: Quotes,
 }
 
@@ -179,7 +179,6 @@ impl PriceState {
             price,
             mark: if price.is_finite() { price } else { 0.0 },
             last_trade: None,
-            traded: false,
             quotes: Quotes {
                 source,
                 ..Quotes::default()
@@ -226,6 +225,7 @@ impl Market {
                     open: Vec::new(),
                     fills: Vec::new(),
                     cancelled: Vec::new(),
+                    traded: false,
                     state: PriceState::new(b.initial_price, PriceSource::Initial),
                     surplus: Surplus::default(),
                 })
@@ -393,16 +393,13 @@ impl Market {
         match self {
             Market::Curve(_) => Ok(()),
             Market::Book(b) => {
-                b.state.traded = false;
-                let mut expired = std::mem::take(&mut b.cancelled);
-                expired.clear();
-                b.book.expire(step, &mut expired);
-                let r = release_orders(ledger, asset, &expired);
-                b.cancelled = expired;
+                b.traded = false;
+                b.book.expire(step, &mut b.cancelled);
+                let r = release_orders(ledger, asset, &b.cancelled);
+                b.cancelled.clear();
                 r
             }
             Market::Batch(b) => {
-                b.state.traded = false;
                 b.orders.clear();
                 Ok(())
             }
@@ -521,10 +518,7 @@ fn exogenous_equilibrium(
 
 fn release_orders(ledger: &mut Ledger, asset: usize, orders: &[Order]) -> Result<(), Fault> {
     for o in orders {
-        let (money, tokens) = match o.side {
-            Side::Buy => (o.locked, 0),
-            Side::Sell => (0, o.locked),
-        };
+        let (money, tokens) = split_lock(o.side, o.locked);
         ledger
             .release(o.owner, asset, money, tokens)
             .map_err(|e| Fault::ledger(&format!("releasing the lock of order {}", o.id), e))?;
@@ -532,8 +526,59 @@ fn release_orders(ledger: &mut Ledger, asset: usize, orders: &[Order]) -> Result
     Ok(())
 }
 
-fn fault(what: &str, e: LedgerError) -> Fault {
-    Fault::ledger(what, e)
+/// An order's lock as (money, tokens): a buy locks money, a sell tokens.
+#[inline]
+fn split_lock(side: Side, amount: u64) -> (u64, u64) {
+    match side {
+        Side::Buy => (amount, 0),
+        Side::Sell => (0, amount),
+    }
+}
+
+/// A limit price in whole ticks, rounded in the trader's favour: a bid
+/// down, an ask up.
+#[inline]
+fn to_ticks(side: Side, price: u64, tick: u64) -> u64 {
+    match side {
+        Side::Buy => price / tick,
+        Side::Sell => price.div_ceil(tick),
+    }
+}
+
+/// A limit order clipped to what the agent can cover, and what it locks:
+/// a buy of `qty` (whole lots) at `price` ticks of `tick` locks its value,
+/// cut to the lots the balance pays for; a sell locks its tokens, cut to
+/// the whole lots held. Counts a clip. Returns `(qty, locked)`.
+#[allow(clippy::too_many_arguments)]
+fn coverable(
+    ledger: &mut Ledger,
+    agent: AgentId,
+    asset: usize,
+    side: Side,
+    price: u64,
+    tick: u64,
+    qty: u64,
+    lot: u64,
+) -> (u64, u64) {
+    let mut qty = qty / lot * lot;
+    match side {
+        Side::Buy => {
+            let balance = ledger.balance(agent);
+            if value(price, tick, qty) > u128::from(balance) {
+                ledger.count_clipped();
+                qty = money_quantity(balance, price, tick, lot).min(qty);
+            }
+            (qty, value(price, tick, qty) as u64)
+        }
+        Side::Sell => {
+            let held = ledger.holding(agent, asset);
+            if qty > held {
+                ledger.count_clipped();
+                qty = held / lot * lot;
+            }
+            (qty, qty)
+        }
+    }
 }
 
 /// Why a market could not carry out what it computed: amounts beyond the
@@ -614,8 +659,6 @@ impl BookMarket {
         ledger: &mut Ledger,
         stats: &mut StepStats,
     ) -> Result<(), Fault> {
-        self.fills.clear();
-        self.cancelled.clear();
         match action {
             Action::Hold => return Ok(()),
             Action::Request { .. } | Action::Produce { .. } => {
@@ -711,25 +754,20 @@ impl BookMarket {
                     buyer_locked,
                     seller_locked,
                 )
-                .map_err(|e| fault("settling a fill", e))?;
+                .map_err(|e| Fault::ledger("settling a fill", e))?;
             self.surplus.add(buyer, seller, f.qty);
             stats.add(f.qty);
             self.state.last_trade = Some(ticks_to_units(f.price, self.tick));
-            self.state.traded = true;
+            self.traded = true;
             if let Some(left) = f.maker_done {
-                let (money, tokens) = match f.taker_side {
-                    Side::Buy => (0, left),
-                    Side::Sell => (left, 0),
-                };
+                let (money, tokens) = split_lock(f.taker_side.opposite(), left);
                 ledger
                     .release(f.maker_owner, asset, money, tokens)
-                    .map_err(|e| fault("releasing a filled order's lock", e))?;
+                    .map_err(|e| Fault::ledger("releasing a filled order's lock", e))?;
             }
         }
         self.fills.clear();
-        let cancelled = std::mem::take(&mut self.cancelled);
-        let r = release_orders(ledger, asset, &cancelled);
-        self.cancelled = cancelled;
+        let r = release_orders(ledger, asset, &self.cancelled);
         self.cancelled.clear();
         r
     }
@@ -739,7 +777,7 @@ impl BookMarket {
         let bid = self.book.best_bid().map(|p| ticks_to_units(p, self.tick));
         let ask = self.book.best_ask().map(|p| ticks_to_units(p, self.tick));
         let state = &mut self.state;
-        match (state.traded, bid, ask) {
+        match (self.traded, bid, ask) {
             (true, _, _) => {
                 let p = state.last_trade.unwrap_or(state.price);
                 state.set(p, PriceSource::Trade)
@@ -749,13 +787,16 @@ impl BookMarket {
         }
         state.quotes.best_bid = bid;
         state.quotes.best_ask = ask;
-        let sides = [
-            bid.map(|_| to_units(self.book.bid_depth())),
-            ask.map(|_| to_units(self.book.ask_depth())),
-        ];
-        let present: Vec<f64> = sides.into_iter().flatten().collect();
-        state.quotes.depth =
-            (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64);
+        let (bids, asks) = (
+            to_units(self.book.bid_depth()),
+            to_units(self.book.ask_depth()),
+        );
+        state.quotes.depth = match (bid, ask) {
+            (Some(_), Some(_)) => Some(0.5 * (bids + asks)),
+            (Some(_), None) => Some(bids),
+            (None, Some(_)) => Some(asks),
+            (None, None) => None,
+        };
     }
 
     /// Locks and submits a limit order (fills are settled by the caller).
@@ -772,48 +813,20 @@ impl BookMarket {
         ledger: &mut Ledger,
     ) -> Result<(), Fault> {
         let (tick, lot) = (self.tick, self.book.lot());
-        // Round the price in the trader's favour: a bid down, an ask up.
-        let ticks = match side {
-            Side::Buy => price / tick,
-            Side::Sell => price.div_ceil(tick),
-        };
-        let mut qty = amount / lot * lot;
-        if ticks == 0 || qty == 0 {
+        let ticks = to_ticks(side, price, tick);
+        if ticks == 0 || amount / lot == 0 {
             ledger.count_rejected();
             return Ok(());
         }
-        let locked = match side {
-            Side::Buy => {
-                let balance = ledger.balance(agent);
-                let mut cost = value(ticks, tick, qty);
-                if cost > u128::from(balance) {
-                    ledger.count_clipped();
-                    // the most lots the balance covers
-                    qty = money_quantity(balance, ticks, tick, lot).min(qty);
-                    cost = value(ticks, tick, qty);
-                }
-                cost as u64
-            }
-            Side::Sell => {
-                let held = ledger.holding(agent, asset);
-                if qty > held {
-                    ledger.count_clipped();
-                    qty = held / lot * lot;
-                }
-                qty
-            }
-        };
+        let (qty, locked) = coverable(ledger, agent, asset, side, ticks, tick, amount, lot);
         if qty == 0 {
             ledger.count_rejected();
             return Ok(());
         }
-        let (money, tokens) = match side {
-            Side::Buy => (locked, 0),
-            Side::Sell => (0, locked),
-        };
+        let (money, tokens) = split_lock(side, locked);
         ledger
             .lock(agent, asset, money, tokens)
-            .map_err(|e| fault("locking an order", e))?;
+            .map_err(|e| Fault::ledger("locking an order", e))?;
         let expires = step.saturating_add(u64::from(ttl.max(1)) - 1);
         let out = self.book.limit(
             agent,
@@ -827,13 +840,10 @@ impl BookMarket {
         );
         // What the fills did not need goes back now; the fills themselves
         // settle from the escrow after the action.
-        let (money, tokens) = match side {
-            Side::Buy => (out.released, 0),
-            Side::Sell => (0, out.released),
-        };
+        let (money, tokens) = split_lock(side, out.released);
         ledger
             .release(agent, asset, money, tokens)
-            .map_err(|e| fault("releasing an order's unused lock", e))?;
+            .map_err(|e| Fault::ledger("releasing an order's unused lock", e))?;
         if let Some(id) = out.rested {
             self.slot(agent)[usize::from(side == Side::Sell)] = id;
         }
@@ -848,38 +858,24 @@ impl BatchMarket {
     fn collect(&mut self, agent: AgentId, action: Action, asset: usize, ledger: &mut Ledger) {
         let lot = self.lot;
         let push = |side: Side, limit: Option<u64>, amount: Amount, ledger: &mut Ledger| {
-            let (money, tokens, amount) = match (side, amount) {
+            let (locked, amount) = match (side, amount) {
                 (Side::Buy, Amount::Money(spend)) => {
                     let balance = ledger.balance(agent);
                     if spend > balance {
                         ledger.count_clipped();
                     }
                     let spend = spend.min(balance);
-                    (spend, 0, Amount::Money(spend))
+                    (spend, Amount::Money(spend))
                 }
-                (Side::Buy, Amount::Tokens(qty)) => {
+                (_, Amount::Tokens(qty)) => {
+                    // a limit price in base units is a price in ticks of 1
                     let price = limit.unwrap_or(0);
-                    let mut qty = qty / lot * lot;
-                    let balance = ledger.balance(agent);
-                    if value(price, 1, qty) > u128::from(balance) {
-                        ledger.count_clipped();
-                        qty = money_quantity(balance, price, 1, lot).min(qty);
-                    }
-                    (value(price, 1, qty) as u64, 0, Amount::Tokens(qty))
+                    let (qty, locked) = coverable(ledger, agent, asset, side, price, 1, qty, lot);
+                    (locked, Amount::Tokens(qty))
                 }
-                (Side::Sell, amount) => {
-                    let qty = match amount {
-                        Amount::Tokens(q) => q,
-                        Amount::Money(_) => 0,
-                    };
-                    let held = ledger.holding(agent, asset);
-                    if qty > held {
-                        ledger.count_clipped();
-                    }
-                    let qty = qty.min(held) / lot * lot;
-                    (0, qty, Amount::Tokens(qty))
-                }
+                (Side::Sell, Amount::Money(_)) => (0, Amount::Tokens(0)),
             };
+            let (money, tokens) = split_lock(side, locked);
             let empty = match amount {
                 Amount::Money(m) => m == 0,
                 Amount::Tokens(q) => q == 0,
@@ -893,7 +889,7 @@ impl BatchMarket {
                 side,
                 limit,
                 amount,
-                locked: money.max(tokens),
+                locked,
                 used: 0,
             })
         };
@@ -944,15 +940,8 @@ impl BatchMarket {
                     .iter()
                     .map(|o| BatchOrder {
                         side: o.side,
-                        limit: o.limit.map(|p| match o.side {
-                            Side::Buy => p / tick,
-                            Side::Sell => p.div_ceil(tick),
-                        }),
-                        amount: match (o.amount, o.side) {
-                            // a limit buy never spends more than it locked
-                            (Amount::Tokens(q), _) => Amount::Tokens(q),
-                            (m, _) => m,
-                        },
+                        limit: o.limit.map(|p| to_ticks(o.side, p, tick)),
+                        amount: o.amount,
                     })
                     .collect();
                 let last = self
@@ -977,7 +966,6 @@ impl BatchMarket {
                         self.pair(&buys, &sells, price_base, asset, ledger, stats)?;
                         let p = ticks_to_units(c.price, tick);
                         self.state.last_trade = Some(p);
-                        self.state.traded = true;
                         self.state.set(p, PriceSource::Trade);
                     }
                     _ => self.state.quotes.source = PriceSource::Last,
@@ -1008,7 +996,7 @@ impl BatchMarket {
                 }
             }
             BatchKind::Adjustment(a) => {
-                let (rule, demand, supply): (PriceRule, _, _) = (a.rule, a.demand, a.supply);
+                let (rule, demand, supply) = (a.rule, a.demand, a.supply);
                 let p = self.state.price;
                 let price_base = to_base(p).unwrap_or(0).max(1);
                 let (d, o) = self.trade_at(p, price_base, demand, supply, asset, ledger, stats)?;
@@ -1024,13 +1012,10 @@ impl BatchMarket {
                     o.agent, o.used, o.locked
                 ))
             })?;
-            let (money, tokens) = match o.side {
-                Side::Buy => (left, 0),
-                Side::Sell => (0, left),
-            };
+            let (money, tokens) = split_lock(o.side, left);
             ledger
                 .release(o.agent, asset, money, tokens)
-                .map_err(|e| fault("releasing a batch order's lock", e))?;
+                .map_err(|e| Fault::ledger("releasing a batch order's lock", e))?;
         }
         self.orders.clear();
         Ok(())
@@ -1100,7 +1085,9 @@ impl BatchMarket {
         }
         let total = |v: &[(Option<usize>, u64)]| v.iter().map(|x| u128::from(x.1)).sum::<u128>();
         let (d, o) = (total(&buys), total(&sells));
-        let (wanted_buys, wanted_sells) = (buys.clone(), sells.clone());
+        // what the agents asked for, before rationing (the rule sees it)
+        let asked = |total: u128, exo: u64| (total - u128::from(exo)) as f64 / SCALE as f64;
+        let (agents_d, agents_o) = (asked(d, exo_d), asked(o, exo_o));
         let volume = d.min(o).min(u128::from(u64::MAX)) as u64;
         for side in [&mut buys, &mut sells] {
             if total(side) > u128::from(volume) {
@@ -1113,20 +1100,9 @@ impl BatchMarket {
         self.pair(&buys, &sells, price_base, asset, ledger, stats)?;
         if volume > 0 {
             self.state.last_trade = Some(p);
-            self.state.traded = true;
         }
         // The rule sees the exogenous quantities before rounding to lots.
-        let agents = |v: &[(Option<usize>, u64)]| {
-            v.iter()
-                .filter(|x| x.0.is_some())
-                .map(|x| u128::from(x.1))
-                .sum::<u128>() as f64
-                / SCALE as f64
-        };
-        Ok((
-            agents(&wanted_buys) + exo_d_units,
-            agents(&wanted_sells) + exo_o_units,
-        ))
+        Ok((agents_d + exo_d_units, agents_o + exo_o_units))
     }
 
     /// Pairs the filled buys and sells in order and settles each pair at
@@ -1160,7 +1136,7 @@ impl BatchMarket {
                 }
                 (None, None) => Ok(()),
             };
-            r.map_err(|e| fault("settling a batch trade", e))?;
+            r.map_err(|e| Fault::ledger("settling a batch trade", e))?;
             if let Some(b) = b {
                 self.orders[b].used += money;
             }

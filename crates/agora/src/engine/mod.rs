@@ -590,11 +590,11 @@ impl Simulation {
                     group,
                     asset,
                     share,
-                } => self.sell_shares(e, group, asset..asset + 1, share),
+                } => self.sell_shares(e, group, asset..asset + 1, share)?,
                 EventKind::Leave {
                     group,
                     sell_all: true,
-                } => self.sell_shares(e, group, 0..m, 1.0),
+                } => self.sell_shares(e, group, 0..m, 1.0)?,
                 _ => {}
             }
         }
@@ -605,7 +605,13 @@ impl Simulation {
     /// in `assets` to its curve, asset by asset, the agents one by one in an
     /// order drawn from event `e`'s stream; through the same settlement
     /// (and counts) as an ordinary sell. Agents with nothing to sell skip.
-    fn sell_shares(&mut self, e: usize, g: usize, assets: std::ops::Range<usize>, share: f64) {
+    fn sell_shares(
+        &mut self,
+        e: usize,
+        g: usize,
+        assets: std::ops::Range<usize>,
+        share: f64,
+    ) -> Result<()> {
         let mut order: Vec<AgentId> = (self.groups[g].start..self.groups[g].end).collect();
         let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Shock, e as u64);
         shuffle(&mut order, &mut rng);
@@ -630,6 +636,7 @@ impl Simulation {
                 }
             }
         }
+        exec.finish(&self.scenario.origin, self.step)
     }
 
     fn apply_changes(&mut self, changes: &[ParamChange], by: &str) -> Result<()> {
@@ -743,10 +750,7 @@ impl Simulation {
             }
         }
         std::hint::black_box(touched);
-        match exec.fault {
-            Some(f) => Err(f.into_error(&self.scenario.origin, self.step)),
-            None => Ok(()),
-        }
+        exec.finish(&self.scenario.origin, self.step)
     }
 
     /// Consumers use up what they received, up to their need, resource by
@@ -1083,6 +1087,14 @@ struct Executor<'a> {
 }
 
 impl Executor<'_> {
+    /// The first fault of the actions executed, as the run's error.
+    fn finish(self, origin: &str, step: u64) -> Result<()> {
+        match self.fault {
+            Some(f) => Err(f.into_error(origin, step)),
+            None => Ok(()),
+        }
+    }
+
     /// Executes an action on a market-clearing asset or a resource. Kept
     /// out of line so that the curve path of [`Executor::execute`] stays
     /// small enough for the ledger's operations to be inlined into it

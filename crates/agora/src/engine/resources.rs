@@ -20,11 +20,18 @@
 
 use super::markets::{Fault, PriceSource, PriceState, StepStats};
 use crate::agents::Action;
-use crate::ledger::{to_base, to_units, AgentId, Ledger, LedgerError};
+use crate::ledger::{to_base, to_units, AgentId, Ledger, SCALE};
 use crate::market::value;
 use crate::resource::alloc::{Mechanism, Request};
 use crate::scenario::{ResourcePricing, ResourceSpec};
 use std::collections::BTreeMap;
+
+/// The whole base units `money` pays for at `price` base units per whole
+/// unit, exactly: `⌊money · SCALE / price⌋` (all of `u64` when free).
+fn units_for(money: u64, price: u64) -> u64 {
+    (u128::from(money) * u128::from(SCALE) / u128::from(price.max(1))).min(u128::from(u64::MAX))
+        as u64
+}
 
 /// A resource and its state.
 #[derive(Debug)]
@@ -67,10 +74,6 @@ pub(crate) struct ResourceTotals {
     pub fairness_steps: u64,
 }
 
-fn fault(what: &str, e: LedgerError) -> Fault {
-    Fault::ledger(what, e)
-}
-
 impl ResourceMarket {
     pub fn new(spec: &ResourceSpec) -> Self {
         let price = match spec.pricing {
@@ -109,21 +112,15 @@ impl ResourceMarket {
     ) -> Result<(), Fault> {
         self.requests.clear();
         self.allocations.clear();
-        self.state.traded = false;
-        let (requested, allocated) = (0, 0);
-        self.requested = requested;
-        self.allocated = allocated;
+        self.requested = 0;
+        self.allocated = 0;
         if !self.spec.renewing && step > 1 {
             self.decay_and_charge(asset, ledger)?;
         }
-        // production due now: the provider pays the producer the price
-        let price = self.price_base();
+        // production due now
         let mut arrived: u64 = 0;
         for (producer, units) in self.arrivals.remove(&step).unwrap_or_default() {
-            let money = value(price, 1, units).min(u128::from(u64::MAX)) as u64;
-            ledger
-                .pay_from_outside(producer, asset, money)
-                .map_err(|e| fault("paying a producer", e))?;
+            self.pay_producer(producer, units, asset, ledger)?;
             arrived = arrived.saturating_add(units);
         }
         if self.spec.renewing {
@@ -134,12 +131,26 @@ impl ResourceMarket {
             if arrived > 0 {
                 ledger
                     .mint_to_treasury(asset, arrived)
-                    .map_err(|e| fault("adding production to the stock", e))?;
+                    .map_err(|e| Fault::ledger("adding production to the stock", e))?;
             }
             let stock = ledger.books(asset).treasury;
             self.available = crate::agents::fraction_of(stock, 1.0 - self.outage);
         }
         Ok(())
+    }
+
+    /// The provider pays `producer` the price for `units` it delivered.
+    fn pay_producer(
+        &self,
+        producer: AgentId,
+        units: u64,
+        asset: usize,
+        ledger: &mut Ledger,
+    ) -> Result<(), Fault> {
+        let money = value(self.price_base(), 1, units).min(u128::from(u64::MAX)) as u64;
+        ledger
+            .pay_from_outside(producer, asset, money)
+            .map_err(|e| Fault::ledger("paying a producer", e))
     }
 
     /// A stock's decay (of the unallocated stock and of every holding) and
@@ -150,7 +161,7 @@ impl ResourceMarket {
             let lost = crate::agents::fraction_of(ledger.books(asset).treasury, decay);
             ledger
                 .burn_from_treasury(asset, lost)
-                .map_err(|e| fault("decaying the stock", e))?;
+                .map_err(|e| Fault::ledger("decaying the stock", e))?;
         }
         if decay == 0.0 && self.spec.holding_cost == 0.0 {
             return Ok(());
@@ -165,13 +176,13 @@ impl ResourceMarket {
             if lost > 0 {
                 ledger
                     .consume(agent, asset, lost)
-                    .map_err(|e| fault("decaying a holding", e))?;
+                    .map_err(|e| Fault::ledger("decaying a holding", e))?;
             }
             let charge = value(cost, 1, held - lost).min(u128::from(ledger.balance(agent))) as u64;
             if charge > 0 {
                 ledger
                     .pay_outside(agent, asset, charge)
-                    .map_err(|e| fault("charging a holding cost", e))?;
+                    .map_err(|e| Fault::ledger("charging a holding cost", e))?;
             }
         }
         Ok(())
@@ -207,9 +218,7 @@ impl ResourceMarket {
                 if lock > u128::from(balance) {
                     ledger.count_clipped();
                     // the most units the balance pays for at `pay`
-                    quantity = (u128::from(balance) * u128::from(crate::ledger::SCALE)
-                        / u128::from(pay.max(1)))
-                    .min(u128::from(quantity)) as u64;
+                    quantity = units_for(balance, pay).min(quantity);
                     lock = value(pay, 1, quantity);
                 }
                 if quantity == 0 {
@@ -218,7 +227,7 @@ impl ResourceMarket {
                 }
                 ledger
                     .lock(agent, asset, lock as u64, 0)
-                    .map_err(|e| fault("locking a request's payment", e))?;
+                    .map_err(|e| Fault::ledger("locking a request's payment", e))?;
                 self.requested = self.requested.saturating_add(quantity);
                 self.requests.push((
                     agent,
@@ -239,9 +248,7 @@ impl ResourceMarket {
                 let mut quantity = quantity;
                 if value(cost, 1, quantity) > u128::from(balance) {
                     ledger.count_clipped();
-                    quantity = (u128::from(balance) * u128::from(crate::ledger::SCALE)
-                        / u128::from(cost.max(1)))
-                    .min(u128::from(quantity)) as u64;
+                    quantity = units_for(balance, cost).min(quantity);
                 }
                 if quantity == 0 {
                     ledger.count_rejected();
@@ -250,20 +257,16 @@ impl ResourceMarket {
                 let money = value(cost, 1, quantity) as u64;
                 ledger
                     .pay_outside(agent, asset, money)
-                    .map_err(|e| fault("paying for production", e))?;
+                    .map_err(|e| Fault::ledger("paying for production", e))?;
                 self.totals.production_cost += to_units(money);
                 let due = step.saturating_add(u64::from(lead_time));
                 if lead_time == 0 {
                     // arrives now: adds to what this step allocates
-                    let price = self.price_base();
-                    let paid = value(price, 1, quantity).min(u128::from(u64::MAX)) as u64;
-                    ledger
-                        .pay_from_outside(agent, asset, paid)
-                        .map_err(|e| fault("paying a producer", e))?;
+                    self.pay_producer(agent, quantity, asset, ledger)?;
                     if !self.spec.renewing {
                         ledger
                             .mint_to_treasury(asset, quantity)
-                            .map_err(|e| fault("adding production to the stock", e))?;
+                            .map_err(|e| Fault::ledger("adding production to the stock", e))?;
                     }
                     self.available = self.available.saturating_add(quantity);
                 } else {
@@ -310,14 +313,14 @@ impl ResourceMarket {
                 } else {
                     ledger.sell_from_treasury(agent, asset, units, paid, true)
                 };
-                r.map_err(|e| fault("delivering an allocation", e))?;
+                r.map_err(|e| Fault::ledger("delivering an allocation", e))?;
                 stats.add(units);
                 allocated += units;
                 self.allocations.push((agent, units));
             }
             ledger
                 .release(agent, asset, lock - paid, 0)
-                .map_err(|e| fault("releasing a request's lock", e))?;
+                .map_err(|e| Fault::ledger("releasing a request's lock", e))?;
         }
         self.allocated = allocated;
         self.totals.available += u128::from(self.available);
@@ -348,7 +351,6 @@ impl ResourceMarket {
         }
         if allocated > 0 {
             self.state.last_trade = Some(to_units(price));
-            self.state.traded = true;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@ use super::{PriceSource, Simulation, Valued};
 use crate::agents::Side;
 use crate::ledger::{to_units, wide_to_units, SCALE};
 use crate::metrics::{gini, PriceStats, ShockStats};
-use crate::scenario::Objective;
+use crate::scenario::{Objective, PricingSpec};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -360,7 +360,7 @@ fn market_summary(sim: &Simulation, j: usize) -> Option<MarketSummary> {
         .filter(|r| r.asset as usize == j && r.step > 0)
         .collect();
     let mean_of = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
-    let is_book = sim.scenario.assets[j].pricing.kind_name() == "order_book";
+    let is_book = matches!(sim.scenario.assets[j].pricing, PricingSpec::OrderBook(_));
     let (mean_spread, mean_depth) = if is_book {
         (
             mean_of(

@@ -3,8 +3,9 @@
 
 use super::{fraction_of, ValueDistribution};
 use super::{Action, AgentRng, AgentView, Observation, Policy, PrivateValue, Side};
-use crate::ledger::{to_base, to_units, SCALE};
+use crate::ledger::{to_base, to_units};
 use crate::market::clearing::money_quantity;
+use crate::market::value;
 use rand::RngExt;
 
 /// Base units of money per whole token for a price in money units, or 0
@@ -71,7 +72,7 @@ impl Policy for ZiCPolicy {
         }
         if self.side == Side::Buy {
             // budget constraint: never bid more than the balance covers
-            let cost = u128::from(price) * u128::from(amount) / u128::from(SCALE);
+            let cost = value(price, 1, amount);
             if cost > u128::from(me.balance) {
                 return Action::Hold;
             }
@@ -144,7 +145,7 @@ impl Policy for MarketMakerPolicy {
         let centre = mid * (1.0 - self.skew * fill);
         let mut bid = price_base(centre * (1.0 - self.spread / 2.0));
         let mut ask = price_base(centre * (1.0 + self.spread / 2.0));
-        let cost = u128::from(bid) * u128::from(self.size) / u128::from(SCALE);
+        let cost = value(bid, 1, self.size);
         if held.saturating_add(self.size) > self.max_inventory || cost > u128::from(me.balance) {
             bid = 0;
         }

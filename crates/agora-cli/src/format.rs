@@ -7,15 +7,17 @@ use agora::output::{run_files, write_atomically};
 use agora::{RunOutput, Scenario};
 use std::path::{Path, PathBuf};
 
-/// The formats of the `assets` and `agents` tables.
+/// The formats of the tables a command writes (`run`: `assets` and
+/// `agents`; `sweep`: `sweep`). The value help is shared by the commands,
+/// so it names formats, not files.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// `assets.csv` and `agents.csv`.
+    /// CSV files (`.csv`)
     #[default]
     Csv,
-    /// `assets.parquet` and `agents.parquet` (no CSV).
+    /// Parquet files (`.parquet`) instead of CSV
     Parquet,
-    /// Both the CSV and the Parquet files.
+    /// Both the CSV and the Parquet files
     Both,
 }
 

@@ -66,8 +66,13 @@ pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
         .map(|s| s.parse::<ParamRange>())
         .collect::<agora::Result<Vec<_>>>()?;
 
-    let bar = crate::counting_bar(args.budget as u64, args.exec.quiet, "evaluation");
     let pool = crate::thread_pool(args.exec.threads)?;
+    let threads = pool.current_num_threads();
+    // Each evaluation holds its runs' records until it is aggregated.
+    let footprint = agora::limits::run_footprint(&scenario, threads, 0);
+    args.exec
+        .check_memory(&scenario.origin, &footprint, threads)?;
+    let bar = crate::counting_bar(args.budget as u64, args.exec.quiet, "evaluation");
     let started = Instant::now();
     let found = pool.install(|| {
         optimize(

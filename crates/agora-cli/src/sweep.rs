@@ -49,6 +49,22 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         .iter()
         .map(|s| parse_axis(s))
         .collect::<agora::Result<Vec<_>>>()?;
+    // The grid's memory is checked before the grid is made.
+    let pool = crate::thread_pool(args.exec.threads)?;
+    let threads = pool.current_num_threads();
+    let mut points = if args.zip {
+        axes.first().map_or(0, |a| a.values.len() as u128)
+    } else {
+        axes.iter()
+            .fold(1u128, |n, a| n.saturating_mul(a.values.len() as u128))
+    };
+    if let Some(shard) = &args.shard {
+        let (_, n) = parse_shard(shard)?;
+        points = points.div_ceil(n.max(1) as u128);
+    }
+    let footprint = agora::limits::sweep_footprint(&scenario, points, axes.len(), threads);
+    args.exec
+        .check_memory(&scenario.origin, &footprint, threads)?;
     let mut grid = if args.zip {
         Grid::zip(&axes)?
     } else {
@@ -69,7 +85,6 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
 
     let total = grid.points.len() as u64 * scenario.simulation.runs;
     let bar = crate::counting_bar(total, args.exec.quiet, "run");
-    let pool = crate::thread_pool(args.exec.threads)?;
     let started = Instant::now();
     let table = pool.install(|| sweep(&scenario, &grid, &|| bar.inc(1)))?;
     bar.finish_and_clear();

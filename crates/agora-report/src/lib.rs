@@ -350,15 +350,19 @@ fn asset_figure(run: &RunData, i: usize, first: u64, note: &str) -> (String, Str
         );
     }
     let mut caption = vec![price_what.clone()];
-    let mut panels = vec![panel(&price_what, "price (money per token)", price_series)];
     let resource = has(col::CAPACITY);
+    let mut panels = vec![panel(&price_what, price_label(resource), price_series)];
     let supply = points(col::SUPPLY);
     // A resource's supply is not a stock of tokens: shown only when used.
     if !resource || supply.iter().any(|p| p.1.is_finite() && p.1 != 0.0) {
         caption.push("supply".to_string());
         panels.push(panel(
             "supply",
-            "supply (tokens)",
+            if resource {
+                "supply (units)"
+            } else {
+                "supply (tokens)"
+            },
             vec![line("supply", 1, supply)],
         ));
     }
@@ -454,6 +458,16 @@ fn run_figures(run: &RunData) -> Vec<(String, String, Figure)> {
     out
 }
 
+/// The price axis' label: a resource is priced per unit, a token per
+/// token.
+fn price_label(resource: bool) -> &'static str {
+    if resource {
+        "price (money per unit)"
+    } else {
+        "price (money per token)"
+    }
+}
+
 /// For more than one run: per asset, the p5–p95 band and the median of the
 /// price at each step across runs.
 fn fan_figures(run: &RunData) -> Vec<(String, String, Figure)> {
@@ -463,6 +477,8 @@ fn fan_figures(run: &RunData) -> Vec<(String, String, Figure)> {
     }
     let mut out = Vec::new();
     for (i, name) in run.assets.names.iter().enumerate() {
+        let first = run.assets.runs.iter().next().copied().unwrap_or(0);
+        let resource = run.assets.has_values(i, first, col::CAPACITY);
         let mut by_step: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
         for rows in run.assets.series[i].values() {
             for (step, v) in rows {
@@ -492,7 +508,7 @@ fn fan_figures(run: &RunData) -> Vec<(String, String, Figure)> {
             Figure::Panels(vec![Panel {
                 title,
                 x_label: "step".into(),
-                y_label: "price (money per token)".into(),
+                y_label: price_label(resource).into(),
                 series: vec![Series {
                     label: "median".into(),
                     color: plot::color(0),

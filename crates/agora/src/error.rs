@@ -139,8 +139,21 @@ impl fmt::Display for Error {
                 }
             }
             ErrorKind::Syntax { origin, message } => {
-                // toml's messages span several lines; keep ours to one.
-                let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+                // toml's messages span several lines; keep ours to one, and
+                // escape what the quoted source line may hold raw (ESC, NUL).
+                let one_line: String = message
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .chars()
+                    .map(|c| {
+                        if c.is_control() {
+                            c.escape_default().to_string()
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect();
                 write!(f, "{origin}: not valid TOML: {one_line}")
             }
             ErrorKind::Io {

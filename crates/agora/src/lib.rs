@@ -23,6 +23,7 @@
 //! | the step loop, records, summaries | [`engine`] |
 //! | series statistics | [`metrics`] |
 //! | CSV / JSON output | [`output`] |
+//! | memory estimates and limits | [`limits`] |
 //!
 //! ```
 //! use agora::{Scenario, Simulation};
@@ -54,6 +55,7 @@ pub mod engine;
 mod error;
 pub mod experiment;
 pub mod ledger;
+pub mod limits;
 pub mod market;
 pub mod metrics;
 pub mod output;

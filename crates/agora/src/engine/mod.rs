@@ -264,6 +264,18 @@ impl Simulation {
             })?;
         }
 
+        // The steps each group acts at, from its `join` and `leave` events
+        // (one pass over the events, whatever the number of groups).
+        let mut active = vec![(0, u64::MAX); scenario.groups.len()];
+        for event in &scenario.events {
+            match event.kind {
+                EventKind::Join { group } if group < active.len() => active[group].0 = event.at,
+                EventKind::Leave { group, .. } if group < active.len() => {
+                    active[group].1 = event.at
+                }
+                _ => {}
+            }
+        }
         let mut groups = Vec::with_capacity(scenario.groups.len());
         let mut start: u32 = 0;
         for (g, spec) in scenario.groups.iter().enumerate() {
@@ -300,14 +312,7 @@ impl Simulation {
                     format!("the policy trades asset index {j}, but the scenario has {m} assets"),
                 ));
             }
-            let (mut active_from, mut active_until) = (0, u64::MAX);
-            for event in &scenario.events {
-                match event.kind {
-                    EventKind::Join { group } if group == g => active_from = event.at,
-                    EventKind::Leave { group, .. } if group == g => active_until = event.at,
-                    _ => {}
-                }
-            }
+            let (active_from, active_until) = active[g];
             groups.push(GroupState {
                 start,
                 end,
@@ -335,6 +340,7 @@ impl Simulation {
             .iter()
             .map(|a| vec![None; a.schedule.len()])
             .collect();
+        let (records, history) = reserve_records(&scenario)?;
         let mut sim = Simulation {
             seed,
             run,
@@ -342,14 +348,14 @@ impl Simulation {
             ledger,
             markets,
             groups,
-            history: vec![Vec::new(); m],
+            history,
             ramp_starts,
             controllers: Vec::new(),
             actions: Vec::new(),
             order,
             force_parallel_decide: false,
             stats: vec![StepStats::default(); m],
-            records: Records::default(),
+            records,
             valued,
             unmet: Vec::new(),
             group_needs: vec![(0, 0); scenario.groups.len()],
@@ -444,12 +450,42 @@ impl Simulation {
             self.advance()?;
             observer.on_step(&self);
         }
+        self.check_summary_memory()?;
         let summary = self.summarize();
         Ok(RunOutput {
             run: self.run,
             records: self.records,
             summary,
         })
+    }
+
+    /// The summary lists the wealth of every agent of a group at once (for
+    /// its Gini coefficient): for a group beyond what memory holds, an
+    /// error naming it rather than an abort. The probe is freed just before
+    /// the list is made, on the same thread.
+    fn check_summary_memory(&self) -> Result<()> {
+        let Some((g, spec)) = self
+            .scenario
+            .groups
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, s)| s.count)
+        else {
+            return Ok(());
+        };
+        let n = self.group_range(g).len();
+        let mut probe: Vec<f64> = Vec::new();
+        probe.try_reserve_exact(n).map_err(|_| {
+            Error::scenario(
+                &self.scenario.origin,
+                format!("agents.{}.count", spec.name),
+                format!(
+                    "the summary of {n} agents needs {}, more than this machine can allocate",
+                    crate::limits::Bytes(n as u128 * 8)
+                ),
+            )
+        })?;
+        Ok(())
     }
 
     /// Runs one step through all five phases.
@@ -708,7 +744,16 @@ impl Simulation {
         if !lazily {
             let agents = exec.ledger.agents();
             if self.actions.len() != agents {
-                self.actions = vec![Action::Hold; agents];
+                let mut actions = Vec::new();
+                actions.try_reserve_exact(agents).map_err(|_| {
+                    Error::usage(format!(
+                        "{}: the actions of {agents} agents need about {}, more than this machine can allocate",
+                        self.scenario.origin,
+                        crate::limits::Bytes((agents * std::mem::size_of::<Action>()) as u128)
+                    ))
+                })?;
+                actions.resize(agents, Action::Hold);
+                self.actions = actions;
             }
             let ledger = &*exec.ledger;
             self.actions
@@ -1008,6 +1053,49 @@ impl Simulation {
     fn objective_of(&self, g: usize) -> Objective {
         self.scenario.groups[g].objective
     }
+}
+
+/// The record vectors and price histories of a run, reserved for every
+/// step up front and fallibly: steps beyond what memory holds are an error
+/// naming `simulation.steps`, not an abort halfway through the run (and the
+/// vectors never reallocate, which would need their old and new copies at
+/// once).
+fn reserve_records(scenario: &Scenario) -> Result<(Records, Vec<Vec<f64>>)> {
+    let steps = scenario.simulation.steps;
+    let m = scenario.assets.len();
+    let g = scenario.groups.len();
+    let rows = usize::try_from(steps).ok().and_then(|s| s.checked_add(1));
+    let too_many = || {
+        let per_step = (m * std::mem::size_of::<AssetRecord>()
+            + g * (std::mem::size_of::<GroupRecord>() + 16 * m)) as u128;
+        Error::scenario(
+            &scenario.origin,
+            "simulation.steps",
+            format!(
+                "the records of {steps} steps ({m} assets, {g} groups) need about {}, more than this machine can allocate",
+                crate::limits::Bytes(u128::from(steps).saturating_mul(per_step))
+            ),
+        )
+    };
+    let rows = rows.ok_or_else(too_many)?;
+    let mut records = Records::default();
+    let asset_rows = rows.checked_mul(m).ok_or_else(too_many)?;
+    let group_rows = rows.checked_mul(g).ok_or_else(too_many)?;
+    records
+        .assets
+        .try_reserve_exact(asset_rows)
+        .map_err(|_| too_many())?;
+    records
+        .groups
+        .try_reserve_exact(group_rows)
+        .map_err(|_| too_many())?;
+    let mut history = Vec::with_capacity(m);
+    for _ in 0..m {
+        let mut h = Vec::new();
+        h.try_reserve_exact(rows).map_err(|_| too_many())?;
+        history.push(h);
+    }
+    Ok((records, history))
 }
 
 /// The traders whose policies hold private values, with their starting

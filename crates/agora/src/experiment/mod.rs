@@ -19,6 +19,18 @@ use serde_json::{Map, Value};
 /// after each run, for progress reporting.
 pub fn monte_carlo(scenario: &Scenario, done: &(dyn Fn(u64) + Sync)) -> Result<Vec<RunOutput>> {
     let runs = scenario.simulation.runs;
+    // The outputs of every run are held together: a count beyond what
+    // memory holds is an error before any run, not an abort after many.
+    let fits = usize::try_from(runs)
+        .ok()
+        .is_some_and(|n| Vec::<RunOutput>::new().try_reserve_exact(n).is_ok());
+    if !fits {
+        return Err(Error::scenario(
+            &scenario.origin,
+            "simulation.runs",
+            format!("the outputs of {runs} runs need more memory than this machine can allocate"),
+        ));
+    }
     (0..runs)
         .into_par_iter()
         .map(|run| {

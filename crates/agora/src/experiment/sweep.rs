@@ -37,18 +37,30 @@ impl Grid {
     /// slowest.
     pub fn cartesian(axes: &[Axis]) -> Result<Grid> {
         check_axes(axes)?;
-        let mut points: Vec<Vec<f64>> = vec![Vec::new()];
-        for axis in axes {
-            points = points
-                .into_iter()
-                .flat_map(|p| {
-                    axis.values.iter().map(move |v| {
-                        let mut q = p.clone();
-                        q.push(*v);
-                        q
-                    })
-                })
-                .collect();
+        // The grid is held whole: its size is checked, and its memory
+        // reserved fallibly, before a point is made.
+        let count = axes
+            .iter()
+            .try_fold(1usize, |n, a| n.checked_mul(a.values.len()));
+        let mut points: Vec<Vec<f64>> = Vec::new();
+        if count.is_none_or(|n| points.try_reserve_exact(n).is_err()) {
+            let sizes: Vec<String> = axes.iter().map(|a| a.values.len().to_string()).collect();
+            return Err(Error::usage(format!(
+                "the grid of {} points needs more memory than this machine can allocate",
+                sizes.join(" × ")
+            )));
+        }
+        // Point k's digits in the mixed radix of the axes' lengths, the
+        // first axis the most significant (varying slowest).
+        for k in 0..count.unwrap_or(0) {
+            let mut point = vec![0.0; axes.len()];
+            let mut rest = k;
+            for (slot, axis) in point.iter_mut().zip(axes).rev() {
+                let n = axis.values.len();
+                *slot = axis.values[rest % n];
+                rest /= n;
+            }
+            points.push(point);
         }
         Ok(Grid {
             paths: axes.iter().map(|a| a.path.clone()).collect(),

@@ -185,8 +185,15 @@ fn replace_numbers(
         // A null in the first run (no value there) takes the mean of the
         // runs that have one; a mean over no runs is NaN, written as null.
         serde_json::Value::Number(_) | serde_json::Value::Null => {
-            if let Some(mean) = means.get(path) {
-                *value = serde_json::Value::from(*mean);
+            if let Some(&mean) = means.get(path) {
+                // A count (an integer in a run) whose mean is whole, such
+                // as a group's `agents`, stays an integer.
+                let count = value.is_u64() && mean.fract() == 0.0 && (0.0..9.0e15).contains(&mean);
+                *value = if count {
+                    serde_json::Value::from(mean as u64)
+                } else {
+                    serde_json::Value::from(mean)
+                };
             }
         }
         _ => {}

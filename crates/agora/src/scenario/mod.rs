@@ -32,6 +32,7 @@ mod fields;
 mod paths;
 
 pub use examples::{example, examples, Example};
+use fields::name_list;
 pub use fields::{describe, Fields, Range};
 
 use crate::agents::{
@@ -45,13 +46,19 @@ use crate::market::clearing::{Adjustment, PriceRule, Shape, DEFAULT_PRICE_RANGE}
 use crate::pricing::{Curve, CurveError};
 use crate::resource::alloc::Mechanism;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
 /// The most agents a scenario may hold in all.
 pub const MAX_AGENTS: u64 = u32::MAX as u64 - 1;
+
+/// The largest scenario file read, bytes (64 MiB: some 400,000 groups of
+/// agents written out one by one). Reading stops there, so that a wrong
+/// path (`/dev/zero`, a multi-gigabyte data file) is an error, not an
+/// exhausted memory.
+pub const MAX_SCENARIO_BYTES: u64 = 64 << 20;
 
 /// A validated scenario, ready to run.
 #[derive(Debug, Clone)]
@@ -71,6 +78,25 @@ pub struct Scenario {
     pub stability: StabilitySpec,
     source: toml::Table,
     registry: PolicyRegistry,
+}
+
+/// Something in a valid scenario that is probably not what was meant (see
+/// [`Scenario::warnings`]). Displays as one line, like an error:
+/// `FILE: PATH: MESSAGE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The file the scenario came from, or a label such as `<example NAME>`.
+    pub origin: String,
+    /// The dotted path of the field concerned, e.g. `events[0].at`.
+    pub path: String,
+    /// What was found and why it is probably not meant.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.origin, self.path, self.message)
+    }
 }
 
 /// The `[simulation]` table.
@@ -508,10 +534,33 @@ impl Scenario {
 
     /// Reads and validates a scenario file, with the policies of `registry`.
     pub fn from_path_with(path: impl AsRef<Path>, registry: &PolicyRegistry) -> Result<Self> {
+        use std::io::Read;
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(path, crate::error::READING_SCENARIO, e))?;
-        Self::from_toml_str_with(&text, &path.display().to_string(), registry)
+        let origin = path.display().to_string();
+        let io = |e| Error::io(path, crate::error::READING_SCENARIO, e);
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_SCENARIO_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+            return Err(Error::scenario(
+                origin,
+                "",
+                format!(
+                    "the file is larger than {} MiB, the most a scenario file may be; \
+                     is it the scenario?",
+                    MAX_SCENARIO_BYTES >> 20
+                ),
+            ));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not UTF-8 text (at byte {})", e.utf8_error().valid_up_to()),
+            ))
+        })?;
+        Self::from_toml_str_with(&text, &origin, registry)
     }
 
     /// Parses and validates scenario text; `origin` names it in errors.
@@ -618,6 +667,51 @@ impl Scenario {
         }
     }
 
+    /// What is valid but probably not meant: events and scheduled changes
+    /// after the last step, which never happen. Computed from the current
+    /// steps (after any [`Scenario::set_steps`]); for the caller to show.
+    pub fn warnings(&self) -> Vec<Warning> {
+        let steps = self.simulation.steps;
+        let mut out = Vec::new();
+        let mut warn = |path: String, message: String| {
+            out.push(Warning {
+                origin: self.origin.clone(),
+                path,
+                message,
+            })
+        };
+        for asset in &self.assets {
+            for (i, c) in asset.schedule.iter().enumerate() {
+                let path = format!("assets.{}.schedule[{i}]", asset.name);
+                match c.change {
+                    Change::Step { at, .. } if at > steps => warn(
+                        format!("{path}.at"),
+                        format!("step {at} is after the last step ({steps}): the change never happens"),
+                    ),
+                    // the parameter first moves at step from + 1
+                    Change::Ramp { from, .. } if from >= steps => warn(
+                        format!("{path}.from"),
+                        format!("the ramp starts at step {from}, and the last step is {steps}: the parameter never moves"),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            if e.at > steps {
+                warn(
+                    format!("events[{i}].at"),
+                    format!(
+                        "step {} is after the last step ({steps}): the {} event never happens",
+                        e.at,
+                        e.kind.name()
+                    ),
+                );
+            }
+        }
+        out
+    }
+
     /// Total number of agents.
     pub fn agent_count(&self) -> u64 {
         self.groups.iter().map(|g| u64::from(g.count)).sum()
@@ -638,7 +732,7 @@ impl Scenario {
 fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result<Scenario> {
     let mut root = Fields::new(origin, "", table);
     root.opt_string("name")?;
-    root.opt_string("description")?;
+    root.opt_text("description")?;
 
     let mut sim = root.table("simulation")?;
     let simulation = SimulationSpec {
@@ -652,23 +746,30 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     if asset_tables.is_empty() {
         return Err(root.error("assets", "missing; expected at least one [[assets]] table"));
     }
+    // Names are checked for duplicates and looked up through sets and maps,
+    // never by scanning the earlier entries: a scenario may hold hundreds
+    // of thousands of groups.
     let mut names: Vec<String> = Vec::new();
+    let mut asset_set: HashSet<String> = HashSet::new();
     let mut assets = Vec::new();
     for mut f in asset_tables {
-        let asset = parse_asset(&mut f, &names)?;
+        let asset = parse_asset(&mut f, &asset_set)?;
         f.finish()?;
+        asset_set.insert(asset.name.clone());
         names.push(asset.name.clone());
         assets.push(asset);
     }
 
     let group_tables = root.tables("agents", Some("group"))?;
     let mut groups: Vec<GroupSpec> = Vec::new();
+    let mut group_index: HashMap<String, usize> = HashMap::new();
     let mut total: u64 = 0;
     for mut f in group_tables {
         let group = parse_group(&mut f, &names, registry)?;
-        if groups.iter().any(|g| g.name == group.name) {
+        if group_index.contains_key(&group.name) {
             return Err(f.error("group", format!("duplicate group name {:?}", group.name)));
         }
+        group_index.insert(group.name.clone(), groups.len());
         total += u64::from(group.count);
         if total > MAX_AGENTS {
             return Err(f.error(
@@ -696,11 +797,25 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         }
     };
     let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+    let groups_by_name = Names {
+        list: &group_names,
+        index: &group_index,
+    };
     let mut events = Vec::new();
+    let mut membership: HashMap<usize, Membership> = HashMap::new();
     for (i, mut e) in root.tables("events", None)?.into_iter().enumerate() {
         let raw = raw_entry(table, "events", i);
-        let event = parse_event(&mut e, raw, &names, &group_names, &assets, &events)?;
+        let event = parse_event(&mut e, raw, &names, &groups_by_name, &assets, &membership)?;
         e.finish()?;
+        match event.kind {
+            EventKind::Join { group } => {
+                membership.entry(group).or_default().join = Some((i, event.at))
+            }
+            EventKind::Leave { group, .. } => {
+                membership.entry(group).or_default().leave = Some((i, event.at))
+            }
+            _ => {}
+        }
         events.push(event);
     }
     check_parameter_sequence(&root, &assets, &events)?;
@@ -728,28 +843,42 @@ fn raw_entry<'t>(table: &'t toml::Table, key: &str, i: usize) -> Option<&'t toml
     }
 }
 
-/// Reads the name of a group and returns its index in `groups`.
-fn parse_group_ref(e: &mut Fields<'_>, groups: &[String]) -> Result<usize> {
+/// The scenario's group names, in file order and by name.
+struct Names<'a> {
+    list: &'a [String],
+    index: &'a HashMap<String, usize>,
+}
+
+/// A group's `join` and `leave` events so far: (index in `events`, step).
+#[derive(Debug, Default, Clone, Copy)]
+struct Membership {
+    join: Option<(usize, u64)>,
+    leave: Option<(usize, u64)>,
+}
+
+/// Reads the name of a group and returns its index.
+fn parse_group_ref(e: &mut Fields<'_>, groups: &Names<'_>) -> Result<usize> {
     let name = e.string("group")?;
-    groups.iter().position(|g| g == name).ok_or_else(|| {
+    groups.index.get(name).copied().ok_or_else(|| {
         e.error(
             "group",
             format!(
                 "unknown group {name:?}; expected one of the scenario's groups: {}",
-                groups.join(", ")
+                name_list(groups.list)
             ),
         )
     })
 }
 
-/// Reads one `[[events]]` entry; `earlier` are the entries before it.
+/// Reads one `[[events]]` entry; `membership` holds the `join` and `leave`
+/// events before it.
 fn parse_event(
     e: &mut Fields<'_>,
     raw: Option<&toml::Table>,
     asset_names: &[String],
-    group_names: &[String],
+    group_names: &Names<'_>,
     assets: &[AssetSpec],
-    earlier: &[EventSpec],
+    membership: &HashMap<usize, Membership>,
 ) -> Result<EventSpec> {
     let kind = e.choice("kind", &["dump", "join", "leave", "parameter", "outage"])?;
     let at = e.whole("at", 1, u64::MAX)?;
@@ -779,26 +908,24 @@ fn parse_event(
         "join" | "leave" => {
             let group = parse_group_ref(e, group_names)?;
             let joining = kind == "join";
-            for (k, other) in earlier.iter().enumerate() {
-                let (g, other_joins) = match other.kind {
-                    EventKind::Join { group } => (group, true),
-                    EventKind::Leave { group, .. } => (group, false),
-                    _ => continue,
-                };
-                if g != group {
-                    continue;
-                }
-                let name = &group_names[group];
-                if other_joins == joining {
-                    return Err(e.error(
-                        "group",
-                        format!("group {name:?} already has a {kind} event (events[{k}]); expected at most one per group"),
-                    ));
-                }
+            let before = membership.get(&group).copied().unwrap_or_default();
+            let (same, other) = if joining {
+                (before.join, before.leave)
+            } else {
+                (before.leave, before.join)
+            };
+            let name = &group_names.list[group];
+            if let Some((k, _)) = same {
+                return Err(e.error(
+                    "group",
+                    format!("group {name:?} already has a {kind} event (events[{k}]); expected at most one per group"),
+                ));
+            }
+            if let Some((_, other_at)) = other {
                 let (join_at, leave_at) = if joining {
-                    (at, other.at)
+                    (at, other_at)
                 } else {
-                    (other.at, at)
+                    (other_at, at)
                 };
                 if leave_at <= join_at {
                     return Err(e.error(
@@ -876,27 +1003,29 @@ fn check_parameter_sequence(
     assets: &[AssetSpec],
     events: &[EventSpec],
 ) -> Result<()> {
-    for (j, asset) in assets.iter().enumerate() {
-        // (step, 0 for the schedule or 1 for an event, index, param, value)
-        let mut changes: Vec<(u64, u8, usize, &str, f64)> = Vec::new();
+    // (step, 0 for the schedule or 1 for an event, index, param, value),
+    // per asset; the events sorted to their asset in one pass.
+    type Changes<'s> = Vec<(u64, u8, usize, &'s str, f64)>;
+    let mut per_asset: Vec<Changes<'_>> = vec![Vec::new(); assets.len()];
+    for (i, e) in events.iter().enumerate() {
+        if let EventKind::Parameter {
+            asset,
+            param,
+            value,
+        } = &e.kind
+        {
+            if let Some(changes) = per_asset.get_mut(*asset) {
+                changes.push((e.at, 1, i, param, *value));
+            }
+        }
+    }
+    for (asset, mut changes) in assets.iter().zip(per_asset) {
         for (i, c) in asset.schedule.iter().enumerate() {
             let (step, value) = match c.change {
                 Change::Step { at, value } => (at, value),
                 Change::Ramp { to, value, .. } => (to, value),
             };
             changes.push((step, 0, i, &c.param, value));
-        }
-        for (i, e) in events.iter().enumerate() {
-            if let EventKind::Parameter {
-                asset,
-                param,
-                value,
-            } = &e.kind
-            {
-                if *asset == j {
-                    changes.push((e.at, 1, i, param, *value));
-                }
-            }
         }
         changes.sort_by_key(|c| (c.0, c.1, c.2));
         let changes_have_events = changes.iter().any(|c| c.1 == 1);
@@ -934,7 +1063,7 @@ fn parse_name(f: &mut Fields<'_>, key: &'static str) -> Result<String> {
     Ok(name.to_string())
 }
 
-fn parse_asset(f: &mut Fields<'_>, earlier: &[String]) -> Result<AssetSpec> {
+fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Result<AssetSpec> {
     let name = parse_name(f, "name")?;
     if earlier.contains(&name) {
         return Err(f.error("name", format!("duplicate asset name {name:?}")));

@@ -55,7 +55,7 @@ fn parent<'t>(table: &'t mut Table, path: &str) -> Result<(&'t mut Table, String
                         return Err(format!(
                             "no {} {name:?} in {seg}; expected one of: {}",
                             if seg == "assets" { "asset" } else { "group" },
-                            known.join(", ")
+                            super::fields::name_list(&known)
                         ))
                     }
                 }

@@ -1026,10 +1026,381 @@ fn a_scenario_too_large_for_memory_is_an_error_not_an_abort() {
     let dir = tmp.path().join("out");
     let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
     assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("agents.noise.count") && err.contains("4294967294 agents"),
+        "{err}"
+    );
+    assert!(!dir.exists());
+    // past the estimate, the accounts are still reserved fallibly
+    // (4294967294 × 16 bytes is more than this machine's address space
+    // holds) and named when they do not fit
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--out",
+        path_str(&dir),
+        "--max-memory",
+        "unlimited",
+    ]);
+    assert_status(&out, 2);
     assert!(
         stderr(&out).contains("4294967294 agents need about"),
         "{}",
         stderr(&out)
     );
     assert!(!dir.exists());
+}
+
+/// Regression tests: steps = 9223372036854775807, a billion runs, a
+/// billion-point sweep and 80 million agents under a 2 GB limit aborted
+/// with an allocation failure (exit 134). They are refused before anything
+/// runs, with the field, the estimate and how to change the limit.
+#[test]
+fn runs_beyond_memory_are_refused_up_front_naming_the_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let file = write_scenario(
+        tmp.path(),
+        "steps.toml",
+        &GOOD.replace("steps = 10", "steps = 9223372036854775807"),
+    );
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: {}: simulation.steps: the run needs about ",
+            path_str(&file)
+        )) && err.contains("set --max-memory or AGORA_MAX_MEMORY"),
+        "{err}"
+    );
+
+    let out = agora(&[
+        "run",
+        "--example",
+        "reference",
+        "--steps",
+        "2",
+        "--runs",
+        "1000000000",
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("simulation.runs: the run needs about"),
+        "{}",
+        stderr(&out)
+    );
+
+    let thousand: String = (1..=1000)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = agora(&[
+        "sweep",
+        "--example",
+        "reference",
+        "--steps",
+        "2",
+        "--set",
+        &format!("simulation.seed={thousand}"),
+        "--set",
+        &format!("agents.noise.count={thousand}"),
+        "--set",
+        &format!("simulation.steps={thousand}"),
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("the sweep needs about")
+            && stderr(&out).contains("1000000000 grid points"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.exists(), "nothing written");
+}
+
+/// The limit is the memory the process may use: under `ulimit -v` (2 GB)
+/// 80 million agents (1.3 GB of accounts, 0.6 GB for the summary, 0.3 GB
+/// of execution order) are refused, where they fit without the limit.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_address_space_limit_is_the_memory_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "big.toml",
+        &GOOD
+            .replace("count = 50", "count = 80000000")
+            .replace("steps = 10", "steps = 1"),
+    );
+    let dir = tmp.path().join("out");
+    let script = format!("ulimit -v 2000000 && exec \"$0\" run \"$1\" --out \"$2\"",);
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            &script,
+            env!("CARGO_BIN_EXE_agora"),
+            path_str(&file),
+            path_str(&dir),
+        ])
+        .output()
+        .expect("sh runs");
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("agents.noise.count: the run needs about")
+            && err.contains("the state of 80000000 agents")
+            && err.contains("address-space limit"),
+        "{err}"
+    );
+    assert!(!dir.exists());
+}
+
+#[test]
+fn the_memory_limit_can_be_set_and_is_checked_as_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let args = ["run", "--example", "reference", "--out", path_str(&dir)];
+    let out = agora(&[&args[..], &["--max-memory", "1M"]].concat());
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("more than the 1.0 MB available") && err.contains("(the limit: --max-memory)"),
+        "{err}"
+    );
+    let out = agora_env(&args, &[("AGORA_MAX_MEMORY", "1M")]);
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("(the limit: AGORA_MAX_MEMORY)"),
+        "{}",
+        stderr(&out)
+    );
+    // the flag wins over the variable
+    let out = agora_env(
+        &[&args[..], &["--max-memory", "1G", "--quiet"]].concat(),
+        &[("AGORA_MAX_MEMORY", "1M")],
+    );
+    assert_status(&out, 0);
+    let out = agora(&[&args[..], &["--max-memory", "lots"]].concat());
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("--max-memory \"lots\": expected a size"),
+        "{}",
+        stderr(&out)
+    );
+    let out = agora_env(
+        &[&args[..], &["--quiet"]].concat(),
+        &[("AGORA_MAX_MEMORY", "unlimited")],
+    );
+    assert_status(&out, 0);
+}
+
+/// Regression test: control characters in names reached the terminal and
+/// the CSV files raw.
+#[test]
+fn a_name_with_a_control_character_exits_2_with_it_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "esc.toml",
+        &GOOD.replace("group = \"noise\"", "group = \"noise\\u001b[2J\""),
+    );
+    let dir = tmp.path().join("out");
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(!err.contains('\u{1b}'), "raw ESC on the terminal: {err:?}");
+    assert!(
+        err.contains("agents[0].group: expected a string without control characters, found \"noise\\u{1b}[2J\""),
+        "{err}"
+    );
+    assert!(!dir.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_scenario_path_to_an_endless_file_stops_at_the_cap() {
+    let out = agora(&["validate", "/dev/zero"]);
+    assert_status(&out, 2);
+    assert_eq!(
+        stderr(&out),
+        "error: /dev/zero: the file is larger than 64 MiB, the most a scenario file may be; is it the scenario?\n"
+    );
+}
+
+/// Regression test: an event after the last step validated silently.
+#[test]
+fn an_event_after_the_last_step_is_a_warning_from_validate_and_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "late.toml",
+        &format!("{GOOD}\n[[events]]\nat = 11\nkind = \"dump\"\ngroup = \"noise\"\nasset = \"TOKEN\"\nshare = 0.5\n"),
+    );
+    let warning = format!(
+        "warning: {}: events[0].at: step 11 is after the last step (10): the dump event never happens\n",
+        path_str(&file)
+    );
+    let out = agora(&["validate", path_str(&file)]);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), warning);
+    let dir = tmp.path().join("out");
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), warning);
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--out",
+        path_str(&dir),
+        "--steps",
+        "11",
+    ]);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), "", "reached with --steps 11");
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir), "--quiet"]);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), "", "--quiet prints nothing but errors");
+}
+
+#[test]
+fn validate_prints_the_memory_and_work_a_run_needs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(tmp.path(), "good.toml", GOOD);
+    let out = agora(&["validate", path_str(&file)]);
+    assert_status(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!(
+            "{}: ok (1 assets, 1 groups, 50 agents, 10 steps, 1 run, seed 1; a run needs about ",
+            path_str(&file)
+        )) && text.contains(" of memory and 5.00e2 agent-steps"),
+        "{text}"
+    );
+}
+
+/// The line of `text` that starts with `prefix` (after the indent).
+fn line<'t>(text: &'t str, prefix: &str) -> &'t str {
+    text.lines()
+        .map(str::trim_start)
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{text}"))
+}
+
+/// Regression test: the console left out each example's headline metric
+/// and printed a curve's fields (`final_supply 0`, `fees 0`) for markets
+/// and resources. Figures are the summary's, rounded for display.
+#[test]
+fn the_console_shows_what_matters_for_each_kind_of_asset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |example: &str, extra: &[&str]| {
+        let dir = tmp.path().join(example);
+        let out = agora(
+            &[
+                &["run", "--example", example, "--out", path_str(&dir)],
+                extra,
+            ]
+            .concat(),
+        );
+        assert_status(&out, 0);
+        (stdout(&out), summary(&dir))
+    };
+    let four = |x: &serde_json::Value| format!("{:.4}", x.as_f64().expect("a number"));
+
+    let (text, s) = run("market-clearing", &[]);
+    let good = line(&text, "asset GOOD");
+    assert!(
+        good.starts_with("asset GOOD (order book): final price "),
+        "{good}"
+    );
+    let efficiency = four(&s["assets"]["GOOD"]["allocative_efficiency"]);
+    assert!(
+        good.contains(&format!("allocative efficiency {efficiency}")),
+        "{good}"
+    );
+    assert!(!good.contains("fees") && !good.contains("supply"), "{good}");
+
+    let (text, s) = run("resource-economy", &[]);
+    let compute = line(&text, "asset COMPUTE");
+    let a = &s["assets"]["COMPUTE"];
+    for (label, key) in [
+        ("utilisation", "utilization"),
+        ("unmet share", "unmet_share"),
+        ("Jain", "jain_index"),
+        ("Gini", "gini"),
+    ] {
+        assert!(
+            compute.contains(&format!("{label} {}", four(&a[key]))),
+            "{label}: {compute}"
+        );
+    }
+    // the summary holds the noise (1 − 3e-16, 4e-10); the console does not
+    assert!(compute.contains("Jain 1.0000, Gini 0.0000"), "{compute}");
+    assert!(compute.contains("welfare "), "{compute}");
+    assert!(
+        !compute.contains("fees") && !compute.contains("supply"),
+        "{compute}"
+    );
+    let shock = line(&text, "shock at step 60");
+    let recovery = s["assets"]["COMPUTE"]["recovery_steps"]
+        .as_u64()
+        .expect("recovered");
+    assert!(
+        shock.ends_with(&format!("recovered after {recovery} steps")),
+        "{shock}"
+    );
+    let agents = line(&text, "group agents");
+    assert!(
+        agents.contains("1000 agents") && agents.contains("needs met "),
+        "{agents}"
+    );
+
+    let (text, _) = run("token-economy", &[]);
+    let agt = line(&text, "asset AGT");
+    assert!(
+        agt.starts_with("asset AGT (bonding curve): ")
+            && agt.contains(", supply ")
+            && agt.contains(", fees "),
+        "{agt}"
+    );
+
+    let (text, s) = run("whale-dump", &["--steps", "84", "--runs", "16"]);
+    let d = &s["distribution"]["assets"]["TOKEN"]["recovery_steps"];
+    let recovered = d["count"].as_u64().expect("count");
+    let shock = line(&text, "shock at step 50");
+    assert!(
+        shock.contains(&format!("recovered in {recovered} of 16 runs")),
+        "{shock}"
+    );
+    // counts stay integers in an ensemble's summary
+    assert_eq!(s["groups"]["whales"]["agents"], serde_json::json!(5));
+    assert!(
+        line(&text, "group whales").contains(": 5 agents,"),
+        "{text}"
+    );
+}
+
+#[test]
+fn help_describes_each_command_in_its_own_words() {
+    let out = agora(&["run", "--help"]);
+    assert_status(&out, 0);
+    let run_help = stdout(&out);
+    assert!(
+        !run_help.contains("grid point") && !run_help.contains("candidate"),
+        "{run_help}"
+    );
+    assert!(run_help.contains("--max-memory"), "{run_help}");
+    let out = agora(&["sweep", "--help"]);
+    let sweep_help = stdout(&out);
+    let format = &sweep_help[sweep_help.find("--format").expect("--format")..];
+    assert!(
+        !format.contains("assets.csv") && !format.contains("agents"),
+        "{format}"
+    );
+    assert!(format.contains("sweep.parquet"), "{format}");
 }

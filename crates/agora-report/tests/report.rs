@@ -455,6 +455,7 @@ fn an_order_book_asset_shows_its_best_bid_and_ask() {
     );
     let plain = svg(dir.path(), "asset_PLAIN");
     assert!(!plain.contains("best bid") && !plain.contains("best ask"));
+    assert!(plain.contains("price (money per token)"), "{plain}");
     assert!(html.contains("PLAIN: price and supply over steps"));
 }
 
@@ -486,6 +487,9 @@ fn a_resource_asset_gets_a_capacity_panel_beside_its_price() {
     }
     // A resource's supply (zero throughout) is not drawn.
     assert!(!compute.contains("COMPUTE: supply"));
+    // Regression test: a resource's price axis said "money per token".
+    assert!(compute.contains("price (money per unit)"), "{compute}");
+    assert!(!compute.contains("per token"));
     // Allocated units: one line through the 4 steps (plus the legend's).
     let allocated = polylines(&compute, GREEN);
     assert!(allocated.iter().any(|p| p.len() == 4), "{allocated:?}");

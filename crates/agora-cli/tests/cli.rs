@@ -1139,11 +1139,11 @@ fn the_address_space_limit_is_the_memory_limit() {
             .replace("steps = 10", "steps = 1"),
     );
     let dir = tmp.path().join("out");
-    let script = format!("ulimit -v 2000000 && exec \"$0\" run \"$1\" --out \"$2\"",);
+    let script = "ulimit -v 2000000 && exec \"$0\" run \"$1\" --out \"$2\"";
     let out = Command::new("sh")
         .args([
             "-c",
-            &script,
+            script,
             env!("CARGO_BIN_EXE_agora"),
             path_str(&file),
             path_str(&dir),

@@ -21,7 +21,7 @@
 //! # Ok::<(), agora::Error>(())
 //! ```
 
-use crate::agents::GroupPolicy;
+use crate::agents::{BuiltinPolicy, GroupPolicy};
 use crate::engine::{AssetRecord, GroupRecord, RunOutput};
 use crate::error::{Error, Result};
 use crate::scenario::{PricingSpec, Scenario};
@@ -87,11 +87,31 @@ pub struct Part {
     pub bytes: u128,
 }
 
+/// What a [`Footprint`] is the memory of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Work {
+    /// A run or a Monte Carlo ensemble (also each evaluation of an
+    /// optimisation).
+    #[default]
+    Run,
+    /// A sweep over a grid of points.
+    Sweep,
+}
+
+impl fmt::Display for Work {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Work::Run => "run",
+            Work::Sweep => "sweep",
+        })
+    }
+}
+
 /// The memory a command needs, in parts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Footprint {
-    /// What needs it: `"run"` or `"sweep"`, for a message.
-    pub what: &'static str,
+    /// What needs it, for a message.
+    pub what: Work,
     /// The parts, largest first.
     pub parts: Vec<Part>,
 }
@@ -185,7 +205,7 @@ fn state(scenario: &Scenario) -> (String, u128) {
                 Some(_) => ORDERS_PER_AGENT,
             };
         }
-        if g.policy_kind == "zi_c" {
+        if matches!(g.policy, GroupPolicy::Builtin(BuiltinPolicy::ZiC(_))) {
             bytes += n * PRIVATE_VALUE;
         }
         if bytes > heaviest.0 {
@@ -257,7 +277,7 @@ pub fn run_footprint(scenario: &Scenario, threads: usize, tables: u32) -> Footpr
     let steps = scenario.simulation.steps;
     let at_once = runs.min(threads.max(1) as u128);
     let mut f = Footprint {
-        what: "run",
+        what: Work::Run,
         parts: Vec::new(),
     };
     let run_word = |n: u128| if n == 1 { "run" } else { "runs" };
@@ -316,7 +336,7 @@ pub fn sweep_footprint(
 ) -> Footprint {
     let runs = u128::from(scenario.simulation.runs);
     let mut f = Footprint {
-        what: "sweep",
+        what: Work::Sweep,
         parts: Vec::new(),
     };
     let (field, bytes) = state(scenario);
@@ -384,7 +404,7 @@ pub fn check(origin: &str, footprint: &Footprint, limit: u64) -> Result<()> {
     Err(
         match footprint.parts.first().and_then(|p| p.field.as_deref()) {
             Some(field) => Error::scenario(origin, field, format!("{message}; lower {field}")),
-            None if footprint.what == "sweep" => Error::usage(format!(
+            None if footprint.what == Work::Sweep => Error::usage(format!(
                 "{origin}: {message}; use fewer grid points or runs"
             )),
             None => Error::usage(format!("{origin}: {message}")),

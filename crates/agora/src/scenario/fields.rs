@@ -265,8 +265,9 @@ impl<'a> Fields<'a> {
     }
 
     /// Reads an optional string: a name or label, without control
-    /// characters (see [`control_character`]), which would otherwise be
-    /// echoed raw to terminals and into CSV files.
+    /// characters (ESC, CR, NUL, DEL, line feeds, tabs, …) or bidirectional
+    /// overrides, which would otherwise be echoed raw to terminals and into
+    /// CSV files.
     pub fn opt_string(&mut self, key: &'static str) -> Result<Option<&'a str>> {
         self.opt_str(key, false)
     }

@@ -17,6 +17,7 @@
 //! | scenario files and validation | [`scenario`] |
 //! | bonding curves and settlement | [`pricing`] |
 //! | order books, auctions, equilibrium, price adjustment | [`market`] |
+//! | feedback controllers and other governance rules | [`governance`] |
 //! | allocation of scarce resources | [`resource`] |
 //! | agents, actions, policies | [`agents`] |
 //! | the integer ledger | [`ledger`] |
@@ -53,6 +54,7 @@ pub mod agents;
 pub mod engine;
 mod error;
 pub mod experiment;
+pub mod governance;
 pub mod ledger;
 pub mod market;
 pub mod metrics;

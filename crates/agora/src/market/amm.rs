@@ -10,7 +10,7 @@
 //!
 //! and the *whole* input joins the pool: `R_in ← R_in + in`,
 //! `R_out ← R_out − out` (Adams, Zinsmeister & Robinson, "Uniswap v2 Core",
-//! 2020, §3.2.1). The fee thus stays in the pool, and the product
+//! 2020). The fee thus stays in the pool, and the product
 //! `k = R_m · R_t` grows with every swap: with `out* = γ·in·R_out/(R_in + γ·in)`
 //! the real output, `(R_in + in)(R_out − out*) = R_in·R_out + (1 − γ)·in·R_out·R_in/(R_in + γ·in) ≥ R_in·R_out`.
 //!
@@ -387,9 +387,10 @@ fn div_ceil(a: U256, b: U256) -> U256 {
 /// relative slippage of `max_slippage`: `⌈quote · (1 − s)⌉`, with `s`
 /// rounded to the nearest billionth. An error unless `0 ≤ s ≤ 1`.
 ///
-/// This is the convention of Zhou et al. (IEEE S&P 2021) and of Uniswap's
-/// interface (`amountOutMin`): the bound is relative to the quote at
-/// decision time, not to the spot price.
+/// The bound is relative to the quote at decision time, not to the spot
+/// price, as Uniswap's `amountOutMin`; `(1 − s)·quote` is the convention of
+/// Zhou et al. (IEEE S&P 2021) and of the sandwich example it reproduces
+/// ([`sandwich`]). Uniswap's v2 SDK takes `quote/(1 + s)`, slightly tighter.
 pub fn min_output(quote: u128, max_slippage: f64) -> Result<u128, AmmError> {
     if !(max_slippage.is_finite() && (0.0..=1.0).contains(&max_slippage)) {
         return Err(AmmError::InvalidParameter {

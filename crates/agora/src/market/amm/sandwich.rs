@@ -15,7 +15,7 @@
 //!
 //! Its profit, in X, is what the back-run pays minus `a`. This is the model
 //! of Zhou, Qin, Torres, Le & Gervais, "High-Frequency Trading on
-//! Decentralized On-Chain Exchanges", IEEE S&P 2021, §V (constant-product
+//! Decentralized On-Chain Exchanges", IEEE S&P 2021 (constant-product
 //! pool, fee kept in the pool, victim's bound relative to its quote). On a
 //! pool of `(1000, 1000)` with a 0.3% fee and a victim buying with 20 at
 //! 10% slippage (`m = 0.9 · 19.5501696…`), it gives the optimal front-run
@@ -77,10 +77,11 @@
 //!   every `a` (towards `p/γ²`).
 //!
 //! So the optimum is the *least* of the victim's bound, the peak and the
-//! attacker's budget ([`optimum`]). In practice the victim's bound binds
-//! (the peak lies far beyond any slippage tolerance traders use), and the
-//! victim receives exactly `m`: the attacker takes everything the victim's
-//! tolerance leaves on the table.
+//! attacker's budget ([`optimum`]). The victim's bound binds unless the
+//! victim is just above the threshold (where the peak comes first) or
+//! tolerates enormous slippage, and then the victim receives exactly `m`:
+//! the attacker takes everything the victim's tolerance leaves on the
+//! table.
 //!
 //! # In exact integers
 //!

@@ -10,6 +10,7 @@ mod experiments;
 mod fuzz;
 mod markets;
 mod optimize;
+mod posted_price;
 mod resources;
 mod shocks;
 mod theory;

@@ -8,6 +8,7 @@ mod curves;
 mod determinism;
 mod experiments;
 mod fuzz;
+mod learners;
 mod markets;
 mod optimize;
 mod posted_price;

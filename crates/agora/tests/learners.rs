@@ -263,3 +263,55 @@ fn policy_gradient_learns_from_features() {
     // Uniform play is worth 0.5 at each x; the best policy 0.8.
     assert!(worst > 0.75, "worst expected reward {worst}");
 }
+
+#[test]
+fn learners_survive_a_round_trip_and_continue_identically() {
+    use agora::agents::learners::{BanditLearner, GaussianPrior, InitialQ};
+    let mut rng = AgentRng::seed_from_u64(4);
+    let params = QParams {
+        alpha: 0.15,
+        delta: 0.95,
+        exploration: Exploration::Decaying { beta: 1e-3 },
+    };
+    let mut q = QLearner::new(params, N, &[0.0, 0.0]).unwrap();
+    let mut bandit =
+        BanditLearner::Thompson(Thompson::gaussian(3, GaussianPrior::default()).unwrap());
+    let mut pg = Reinforce::new(2, 1, 0.1).unwrap();
+    let mut s = 0;
+    for _ in 0..500 {
+        let a = q.act(s, &mut rng).unwrap();
+        let (r, next) = chain(s, a);
+        q.learn(s, a, r, next).unwrap();
+        s = next;
+        let arm = bandit.select(&mut rng);
+        bandit
+            .update(arm, arm as f64 + rng.random::<f64>())
+            .unwrap();
+        let a = pg.select(&[1.0], &mut rng).unwrap();
+        pg.update(&[1.0], a, a as f64).unwrap();
+    }
+    // TOML, whose floats round-trip exactly. (serde_json parses floats to
+    // within an ulp unless its `float_roundtrip` feature is on.)
+    fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(x: &T) -> T {
+        toml::from_str(&toml::to_string(x).unwrap()).unwrap()
+    }
+    let q2 = round_trip(&q);
+    let b2 = round_trip(&bandit);
+    let mut pg2 = round_trip(&pg);
+    assert_eq!((&q2, &b2, &pg2), (&q, &bandit, &pg));
+    // The restored learners draw and decide as the originals would.
+    let (mut r1, mut r2) = (rng.clone(), rng);
+    for _ in 0..100 {
+        assert_eq!(q.act(s, &mut r1).unwrap(), q2.act(s, &mut r2).unwrap());
+        assert_eq!(bandit.select(&mut r1), b2.select(&mut r2));
+        assert_eq!(
+            pg.select(&[1.0], &mut r1).unwrap(),
+            pg2.select(&[1.0], &mut r2).unwrap()
+        );
+    }
+    // The configuration vocabulary is the scenario's.
+    assert_eq!(
+        serde_json::to_string(&InitialQ::UniformOpponents).unwrap(),
+        "\"uniform_opponents\""
+    );
+}

@@ -79,6 +79,7 @@ fn mean(x: &[f64]) -> f64 {
 
 /// How the price grid of the learners is laid out.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GridSpec {
     /// `m` equally spaced prices on `[p^N − ξ(p^M − p^N), p^M + ξ(p^M − p^N)]`
     /// (Calvano et al.'s grid; `m = 15, ξ = 0.1` in their baseline).

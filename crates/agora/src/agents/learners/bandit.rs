@@ -292,6 +292,7 @@ impl GaussianPrior {
 
 /// The posterior of one arm of a Thompson sampler.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum Posterior {
     /// Beta(`a`, `b`) over the success probability.
     Beta { a: f64, b: f64 },
@@ -410,6 +411,7 @@ impl Bandit for Thompson {
 /// One of the built-in bandits, for code that picks the algorithm at run
 /// time (a scenario's `bandit` kind).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BanditLearner {
     /// ε-greedy.
     EpsilonGreedy(EpsilonGreedy),

@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 
 /// A REINFORCE learner: softmax policy weights `θ` (`k × d`) and a running
 /// mean baseline. See the [module](self).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Reinforce {
     actions: usize,
     features: usize,
@@ -210,6 +210,19 @@ impl Reinforce {
             )));
         }
         Ok(p.iter().zip(rewards).map(|(p, r)| p * r).sum())
+    }
+}
+
+/// Learners are equal when their state is: the probabilities scratch is
+/// not part of it.
+impl PartialEq for Reinforce {
+    fn eq(&self, other: &Self) -> bool {
+        self.actions == other.actions
+            && self.features == other.features
+            && self.learning_rate == other.learning_rate
+            && self.theta == other.theta
+            && self.baseline == other.baseline
+            && self.returns_seen == other.returns_seen
     }
 }
 

@@ -32,6 +32,7 @@ use crate::error::{Error, Result};
 
 /// How much a Q-learner explores.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Exploration {
     /// A fixed probability `ε ∈ [0, 1]` of a random action.
     Constant(f64),
@@ -92,6 +93,7 @@ impl QParams {
 
 /// How a Q-table starts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum InitialQ {
     /// The same value for every state and action.
     Constant(f64),

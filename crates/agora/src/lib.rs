@@ -16,10 +16,11 @@
 //! |---|---|
 //! | scenario files and validation | [`scenario`] |
 //! | bonding curves and settlement | [`pricing`] |
-//! | order books, auctions, equilibrium, price adjustment | [`market`] |
+//! | order books, auctions, equilibrium, price adjustment, posted prices, AMMs | [`market`] |
 //! | feedback controllers and other governance rules | [`governance`] |
 //! | allocation of scarce resources | [`resource`] |
 //! | agents, actions, policies | [`agents`] |
+//! | learning algorithms: Q-learning, bandits, policy gradient | [`agents::learners`] |
 //! | the integer ledger | [`ledger`] |
 //! | the step loop, records, summaries | [`engine`] |
 //! | series statistics | [`metrics`] |

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 mod format;
+mod messages;
 mod optimize;
 mod report;
 mod sweep;
@@ -46,6 +47,9 @@ enum Command {
     Report {
         /// The results directory (written by run, sweep or optimize).
         dir: PathBuf,
+        /// The sweep metrics to plot: names or globs, e.g. `assets.*.final_price,groups.*.pnl`.
+        #[arg(long, value_name = "METRIC,...", value_delimiter = ',')]
+        metrics: Option<Vec<String>>,
     },
 }
 
@@ -134,12 +138,12 @@ fn main() -> ExitCode {
         Command::Optimize(args) => optimize::run(args),
         Command::Validate { scenario } => validate(scenario),
         Command::Examples { name } => list_examples(name),
-        Command::Report { dir } => report::run(&dir),
+        Command::Report { dir, metrics } => report::run(&dir, metrics.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", messages::error_line(&e));
             let input = e
                 .downcast_ref::<agora::Error>()
                 .is_some_and(agora::Error::is_input_error);

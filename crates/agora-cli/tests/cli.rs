@@ -1033,3 +1033,300 @@ fn a_scenario_too_large_for_memory_is_an_error_not_an_abort() {
     );
     assert!(!dir.exists());
 }
+
+#[test]
+fn sweep_keep_runs_writes_each_points_records_as_run_writes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    let sweep = |values: &str| {
+        let set = format!("assets.TOKEN.pricing.m={values}");
+        agora(&[
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "4",
+            "--runs",
+            "2",
+            "--set",
+            &set,
+            "--keep-runs",
+            "--out",
+            path_str(&dir),
+        ])
+    };
+    let out = sweep("0.001,0.002");
+    assert_status(&out, 0);
+    assert_eq!(entries(&dir), ["points", "sweep.csv"]);
+    assert_eq!(entries(&dir.join("points")), ["0", "1"]);
+    let point = dir.join("points/1");
+    let mut outputs: Vec<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
+    outputs.sort();
+    assert_eq!(entries(&point), outputs);
+    assert!(read(&point, "scenario.toml").contains("m = 0.002"));
+    // Each point holds what `agora run` writes for that point's scenario.
+    let again = tmp.path().join("again");
+    let scenario = point.join("scenario.toml");
+    assert_status(
+        &agora(&["run", path_str(&scenario), "--out", path_str(&again)]),
+        0,
+    );
+    for name in ["assets.csv", "agents.csv"] {
+        assert_eq!(read(&point, name), read(&again, name), "{name}");
+    }
+    assert_eq!(summary(&point)["runs"], 2);
+
+    // sweep.csv: the means as before, then every metric's spread.
+    let csv = read(&dir, "sweep.csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let first_spread = header.iter().position(|c| c.ends_with(".std")).unwrap();
+    let spread = |c: &str| {
+        [".std", ".p5", ".p50", ".p95"]
+            .iter()
+            .any(|s| c.ends_with(s))
+    };
+    assert!(
+        !header[..first_spread].iter().any(|c| spread(c)),
+        "{header:?}"
+    );
+    assert!(
+        header[first_spread..].iter().all(|c| spread(c)),
+        "{header:?}"
+    );
+    assert_eq!(header.len(), 1 + 5 * (first_spread - 1));
+    assert!(header.contains(&"assets.TOKEN.volatility.p95"));
+
+    // A second sweep replaces the points; a folder with a user's file is refused.
+    assert_status(&sweep("0.003"), 0);
+    assert_eq!(entries(&dir.join("points")), ["0"]);
+    fs::write(dir.join("points/notes.txt"), "mine").unwrap();
+    let before = read(&dir, "sweep.csv");
+    let out = sweep("0.004");
+    assert_status(&out, 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("notes.txt"), "{}", stderr(&out));
+    assert_eq!(read(&dir, "sweep.csv"), before);
+    assert_eq!(
+        entries(&dir),
+        ["points", "sweep.csv"],
+        "no staging folder left"
+    );
+}
+
+#[test]
+fn experiment_argument_errors_name_their_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["sweep", "--set", "assets.TOKEN.pricing.m=1,inf"],
+            "error: --set assets.TOKEN.pricing.m: \"inf\" is not a finite number",
+        ),
+        (
+            &[
+                "sweep",
+                "--set",
+                "assets.TOKEN.pricing.m=1",
+                "--shard",
+                "0/3",
+            ],
+            "error: --shard takes i/n with 1 <= i <= n, found 0/3",
+        ),
+        (
+            &[
+                "sweep",
+                "--zip",
+                "--set",
+                "assets.TOKEN.pricing.m=1,2",
+                "--set",
+                "assets.TOKEN.pricing.b=1",
+            ],
+            "error: --zip needs lists of equal length",
+        ),
+        (
+            &[
+                "optimize",
+                "--param",
+                "assets.TOKEN.pricing.m=1..x",
+                "--objective",
+                "assets.TOKEN.volatility",
+                "--budget",
+                "5",
+            ],
+            "error: --param assets.TOKEN.pricing.m=1..x: \"x\" is not a number",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--example", "curve-linear", "--out", path_str(&out_dir)]);
+        let out = agora(&all);
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(expected), "{err}");
+    }
+    assert!(!out_dir.exists());
+}
+
+/// GOOD with a step change of `m` at step 3.
+const SCHEDULED: &str = r#"
+[simulation]
+steps = 5
+seed = 1
+
+[[assets]]
+name = "TOKEN"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+schedule = [ { param = "m", at = 3, value = 0.003 } ]
+
+[[agents]]
+group = "noise"
+count = 50
+balance = 100.0
+policy = { kind = "random", asset = "TOKEN", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }
+"#;
+
+#[test]
+fn sweeping_a_parameter_a_schedule_overrides_warns_and_schedules_sweep_by_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(tmp.path(), "s.toml", SCHEDULED);
+    let dir = tmp.path().join("out");
+    let sweep = |set: &str, quiet: bool| {
+        let mut args = vec![
+            "sweep",
+            path_str(&file),
+            "--set",
+            set,
+            "--out",
+            path_str(&dir),
+        ];
+        if quiet {
+            args.push("--quiet");
+        }
+        agora(&args)
+    };
+    let out = sweep("assets.TOKEN.pricing.m=0.001,0.002", false);
+    assert_status(&out, 0);
+    assert_eq!(
+        stderr(&out),
+        "warning: assets.TOKEN.pricing.m is varied, but assets.TOKEN.schedule[0] sets it to 0.003 at step 3: the varied value holds only until then\n"
+    );
+    assert_eq!(stderr(&sweep("assets.TOKEN.pricing.m=0.001", true)), "");
+    let out = sweep("assets.TOKEN.schedule.0.value=0.002,0.004", false);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), "");
+    let csv = read(&dir, "sweep.csv");
+    let firsts: Vec<String> = rows(&csv).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(firsts, ["0.002", "0.004"]);
+    // The later value of m gives a steeper curve, so a higher final price.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let price = header
+        .iter()
+        .position(|c| *c == "assets.TOKEN.final_price")
+        .unwrap();
+    let prices: Vec<f64> = rows(&csv)
+        .iter()
+        .map(|r| r[price].parse().unwrap())
+        .collect();
+    assert!(prices[1] > prices[0], "{prices:?}");
+}
+
+#[test]
+fn optimize_says_why_it_stopped_warns_of_a_bound_and_keeps_the_users_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!("# my economy: keep this comment\n{GOOD}");
+    let file = write_scenario(tmp.path(), "s.toml", &text);
+    let dir = tmp.path().join("opt");
+    let out = agora(&[
+        "optimize",
+        path_str(&file),
+        "--param",
+        "assets.TOKEN.pricing.m=0.0002..0.002",
+        "--objective",
+        "assets.TOKEN.log_return_volatility",
+        "--method",
+        "grid",
+        "--budget",
+        "5",
+        "--runs",
+        "2",
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 0);
+    assert!(
+        stdout(&out).contains("stopped after 5 of 5 evaluations: the grid is complete: 4 points"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        stderr(&out),
+        "warning: the best assets.TOKEN.pricing.m = 0.0002 is the lower bound of its range 0.0002..0.002: the optimum may lie beyond it (widen the range if the scenario allows)\n"
+    );
+    assert_eq!(
+        entries(&dir),
+        ["best.toml", "optimize.csv", "optimize.json"]
+    );
+    let json: serde_json::Value = serde_json::from_str(&read(&dir, "optimize.json")).unwrap();
+    assert_eq!(json["stop"]["reason"], "grid_complete");
+    assert_eq!(json["best"]["on_bounds"][0]["bound"], "lower");
+    // best.toml: the user's file, with only the optimised value (and the
+    // runs it was optimised over) changed.
+    let expected = text
+        .replace("m = 0.001,", "m = 0.0002,")
+        .replace("seed = 1\n", "seed = 1\nruns = 2\n");
+    assert_eq!(read(&dir, "best.toml"), expected);
+}
+
+#[test]
+fn sweep_report_plots_the_metrics_chosen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    let sweep = |metrics: Option<&str>, report: bool| {
+        let mut args = vec![
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "4",
+            "--set",
+            "assets.TOKEN.pricing.m=0.001,0.002",
+            "--out",
+            path_str(&dir),
+        ];
+        if report {
+            args.push("--report");
+        }
+        if let Some(m) = metrics {
+            args.extend(["--metrics", m]);
+        }
+        agora(&args)
+    };
+    assert_status(&sweep(Some("assets.TOKEN.volume,groups.*.gini"), true), 0);
+    let mut plots = entries(&dir.join("plots"));
+    plots.retain(|p| p.ends_with(".svg"));
+    assert_eq!(
+        plots,
+        [
+            "sweep_assets_TOKEN_volume.svg",
+            "sweep_groups_fundamental_gini.svg",
+            "sweep_groups_noise_gini.svg"
+        ]
+    );
+    // `agora report` takes the same choice.
+    let out = agora(&[
+        "report",
+        path_str(&dir),
+        "--metrics",
+        "assets.TOKEN.nothing",
+    ]);
+    assert_status(&out, 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("assets.TOKEN.nothing"),
+        "{}",
+        stderr(&out)
+    );
+    // --metrics chooses what --report draws: alone it is an error.
+    assert_status(&sweep(Some("assets.TOKEN.volume"), false), 2);
+}

@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+use agora::experiment::sweep::SweepTable;
 use agora::ledger::{to_units, wide_to_units};
 use agora::output::{write_atomically, AGENT_COLUMNS, ASSET_COLUMNS};
 use agora::{RunOutput, Scenario};
@@ -313,33 +314,7 @@ pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
 /// Every row must have one number per column, and the names must be
 /// distinct (polars and DuckDB refuse duplicated names).
 pub fn table_parquet(columns: &[String], rows: &[Vec<f64>]) -> Result<Vec<u8>, Error> {
-    if columns.is_empty() {
-        return Err(Error::table(
-            SWEEP_FILE,
-            "a table needs at least one column",
-        ));
-    }
-    let mut seen = HashSet::new();
-    if let Some(dup) = columns.iter().find(|c| !seen.insert(c.as_str())) {
-        return Err(Error::table(
-            SWEEP_FILE,
-            format!("column {dup:?} appears twice; column names must be distinct"),
-        ));
-    }
-    if let Some((i, row)) = rows
-        .iter()
-        .enumerate()
-        .find(|(_, row)| row.len() != columns.len())
-    {
-        return Err(Error::table(
-            SWEEP_FILE,
-            format!(
-                "row {i} has {} numbers, expected one per column ({})",
-                row.len(),
-                columns.len()
-            ),
-        ));
-    }
+    check_table(columns, rows.iter().map(Vec::len))?;
     let schema = Arc::new(Schema::new(
         columns
             .iter()
@@ -354,6 +329,92 @@ pub fn table_parquet(columns: &[String], rows: &[Vec<f64>]) -> Result<Vec<u8>, E
         })
         .collect();
     encode(SWEEP_FILE, schema, [Ok(arrays)])
+}
+
+/// Renders a sweep's `sweep.parquet`: the columns of `sweep.csv`, a varied
+/// parameter's `Float64` when all its values are numbers, else `Utf8` (the
+/// values as `sweep.csv` writes them: a curve's name, an inline table);
+/// every metric `Float64`, non-finite numbers null.
+pub fn sweep_parquet(table: &SweepTable) -> Result<Vec<u8>, Error> {
+    let params = table.points.first().map_or(0, Vec::len);
+    check_table(
+        &table.columns,
+        table
+            .points
+            .iter()
+            .zip(&table.metrics)
+            .map(|(p, m)| p.len() + m.len()),
+    )?;
+    let numeric: Vec<bool> = (0..params)
+        .map(|j| table.points.iter().all(|p| p[j].as_number().is_some()))
+        .collect();
+    let schema = Arc::new(Schema::new(
+        table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(j, c)| {
+                let text = j < params && !numeric[j];
+                field(
+                    c,
+                    if text {
+                        DataType::Utf8
+                    } else {
+                        DataType::Float64
+                    },
+                )
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let arrays: Vec<ArrayRef> = (0..table.columns.len())
+        .map(|j| -> ArrayRef {
+            if j < params && !numeric[j] {
+                Arc::new(StringArray::from_iter_values(
+                    table.points.iter().map(|p| p[j].to_string()),
+                ))
+            } else if j < params {
+                Arc::new(Float64Array::from_iter(
+                    table
+                        .points
+                        .iter()
+                        .map(|p| p[j].as_number().and_then(number)),
+                ))
+            } else {
+                Arc::new(Float64Array::from_iter(
+                    table.metrics.iter().map(|m| number(m[j - params])),
+                ))
+            }
+        })
+        .collect();
+    encode(SWEEP_FILE, schema, [Ok(arrays)])
+}
+
+/// Checks a table's shape: at least one column, distinct names, and rows
+/// of `lengths` as long as the header.
+fn check_table(columns: &[String], lengths: impl Iterator<Item = usize>) -> Result<(), Error> {
+    if columns.is_empty() {
+        return Err(Error::table(
+            SWEEP_FILE,
+            "a table needs at least one column",
+        ));
+    }
+    let mut seen = HashSet::new();
+    if let Some(dup) = columns.iter().find(|c| !seen.insert(c.as_str())) {
+        return Err(Error::table(
+            SWEEP_FILE,
+            format!("column {dup:?} appears twice; column names must be distinct"),
+        ));
+    }
+    if let Some((i, len)) = lengths.enumerate().find(|(_, len)| *len != columns.len()) {
+        return Err(Error::table(
+            SWEEP_FILE,
+            format!(
+                "row {i} has {len} numbers, expected one per column ({})",
+                columns.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Writes `assets.parquet` and `agents.parquet` for `runs` into `dir`

@@ -350,3 +350,24 @@ fn table_parquet_refuses_ragged_rows_and_duplicated_names() {
     let err = agora_parquet::table_parquet(&[], &[]).unwrap_err();
     assert!(err.to_string().contains("at least one column"), "{err}");
 }
+
+#[test]
+fn sweep_parquet_has_every_cell_of_sweep_csv_with_names_as_text() -> TestResult {
+    use agora::experiment::sweep::{parse_axis, sweep, sweep_csv, Grid};
+    let mut s = agora::scenario::example("resource-proportional")?;
+    s.set_steps(3)?;
+    s.set_runs(2)?;
+    let grid = Grid::cartesian(&[
+        parse_axis("assets.COMPUTE.allocation=proportional,max_min")?,
+        parse_axis("assets.COMPUTE.capacity=500,600")?,
+    ])?;
+    let table = sweep(&s, &grid, &|| {})?;
+    let bytes = agora_parquet::sweep_parquet(&table)?;
+    let rows = assert_same_table(&bytes, &sweep_csv(&table)?)?;
+    assert_eq!(rows, 4);
+    let types = types(&bytes)?;
+    assert_eq!(types[0].1, DataType::Utf8, "the rule's names");
+    assert_eq!(types[1].1, DataType::Float64, "the capacities");
+    assert!(types[2..].iter().all(|t| t.1 == DataType::Float64));
+    Ok(())
+}

@@ -67,6 +67,6 @@ pub mod scenario;
 
 pub use agents::{Action, AgentView, Observation, Policy};
 pub use engine::{RunOutput, Simulation};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Argument, Error, ErrorKind, Result};
 pub use ledger::Ledger;
 pub use scenario::Scenario;

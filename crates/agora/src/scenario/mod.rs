@@ -27,12 +27,15 @@
 //! [`Error`] naming the file, the dotted field path (e.g.
 //! `agents.noise.policy.p_buy`) and what is expected.
 
+mod edit;
 mod examples;
 mod fields;
 mod paths;
 
 pub use examples::{example, examples, Example};
 pub use fields::{describe, Fields, Range};
+pub(crate) use paths::toml_value;
+pub use paths::ParamValue;
 
 use crate::agents::{
     BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
@@ -70,6 +73,10 @@ pub struct Scenario {
     /// How stability after the first shock is measured (`[stability]`).
     pub stability: StabilitySpec,
     source: toml::Table,
+    /// The text the scenario was read from, if it was read from text: kept
+    /// so that an edited scenario can be written as the user's own file
+    /// with only the changed values replaced.
+    text: Option<Arc<str>>,
     registry: PolicyRegistry,
 }
 
@@ -527,7 +534,9 @@ impl Scenario {
                 message: e.to_string(),
             })
         })?;
-        Self::from_table(table, origin, registry)
+        let mut scenario = Self::from_table(table, origin, registry)?;
+        scenario.text = Some(Arc::from(text));
+        Ok(scenario)
     }
 
     /// Validates a scenario given as a TOML table.
@@ -535,6 +544,7 @@ impl Scenario {
         let parsed = parse(&table, origin, registry)?;
         Ok(Scenario {
             source: table,
+            text: None,
             registry: registry.clone(),
             ..parsed
         })
@@ -606,10 +616,15 @@ impl Scenario {
     /// wrong kind (a fraction for a count) or one that makes the scenario
     /// invalid is an error naming the path.
     pub fn with_param(&self, path: &str, value: f64) -> Result<Scenario> {
-        let mut table = self.source.clone();
-        paths::set(&mut table, path, value)
-            .map_err(|m| Error::usage(format!("{}: {path}: {m}", self.origin)))?;
-        Scenario::from_table(table, &self.origin, &self.registry)
+        self.with_value(path, &ParamValue::Number(value))
+    }
+
+    /// Validates `table` as this scenario changed: same origin, policies
+    /// and original text.
+    fn revalidated(&self, table: toml::Table) -> Result<Scenario> {
+        let mut s = Scenario::from_table(table, &self.origin, &self.registry)?;
+        s.text = self.text.clone();
+        Ok(s)
     }
 
     fn set_simulation_key(&mut self, key: &str, value: i64) {
@@ -714,6 +729,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         events,
         stability,
         source: toml::Table::new(),
+        text: None,
         registry: PolicyRegistry::new(),
     })
 }

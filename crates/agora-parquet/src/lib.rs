@@ -187,8 +187,9 @@ pub fn assets_schema() -> SchemaRef {
 }
 
 /// Returns the schema of `agents.parquet` for `scenario`: the columns of
-/// `agents.csv` ([`AGENT_COLUMNS`], then with more than one asset one
-/// `holdings_<ASSET>` column per asset) with their types.
+/// `agents.csv` ([`agora::output::agent_columns`]: [`AGENT_COLUMNS`], with
+/// more than one asset one `holdings_<ASSET>` column per asset, then the
+/// locked amounts) with their types.
 pub fn agents_schema(scenario: &Scenario) -> SchemaRef {
     use DataType::{Float64, Int64, Utf8};
     let types = [Int64, Int64, Utf8, Int64, Float64, Float64, Float64];
@@ -197,14 +198,13 @@ pub fn agents_schema(scenario: &Scenario) -> SchemaRef {
         .zip(types)
         .map(|(name, t)| field(name, t))
         .collect();
-    if scenario.assets.len() > 1 {
-        fields.extend(
-            scenario
-                .assets
-                .iter()
-                .map(|a| field(&format!("holdings_{}", a.name), Float64)),
-        );
-    }
+    // every column after the first seven is a number of units
+    fields.extend(
+        agora::output::agent_columns(scenario)
+            .iter()
+            .skip(AGENT_COLUMNS.len())
+            .map(|name| field(name, Float64)),
+    );
     Arc::new(Schema::new(fields))
 }
 
@@ -298,6 +298,21 @@ pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
                 columns.push(Arc::new(Float64Array::from_iter(
                     rows.iter()
                         .map(|r| number(wide_to_units(r.holdings[asset]))),
+                )));
+            }
+        }
+        columns.push(Arc::new(Float64Array::from_iter(
+            rows.iter().map(|r| number(wide_to_units(r.locked_balance))),
+        )));
+        columns.push(Arc::new(Float64Array::from_iter(rows.iter().map(|r| {
+            let total: u128 = r.locked_holdings.iter().sum();
+            number(wide_to_units(total))
+        }))));
+        if per_asset {
+            for asset in 0..scenario.assets.len() {
+                columns.push(Arc::new(Float64Array::from_iter(
+                    rows.iter()
+                        .map(|r| number(wide_to_units(r.locked_holdings[asset]))),
                 )));
             }
         }

@@ -169,7 +169,17 @@ fn agents_parquet_has_every_cell_of_agents_csv() -> TestResult {
     let rows = assert_same_table(&bytes, &agents_csv(&s, &outs)?)?;
     assert_eq!(rows, 2 * 16 * 2);
     let names: Vec<String> = types(&bytes)?.into_iter().map(|t| t.0).collect();
-    assert_eq!(&names[7..], ["holdings_A", "holdings_B"]);
+    assert_eq!(
+        &names[7..],
+        [
+            "holdings_A",
+            "holdings_B",
+            "locked_balance",
+            "locked_holdings",
+            "locked_holdings_A",
+            "locked_holdings_B"
+        ]
+    );
     Ok(())
 }
 
@@ -211,6 +221,8 @@ fn columns_are_typed() -> TestResult {
             ("balance", Float64),
             ("holdings", Float64),
             ("wealth", Float64),
+            ("locked_balance", Float64),
+            ("locked_holdings", Float64),
         ])
     );
     Ok(())

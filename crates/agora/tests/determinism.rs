@@ -157,11 +157,13 @@ fn two_asset_scenario_is_byte_identical_when_run_twice_and_at_one_and_four_threa
     assert_same(&default_pool, &again, "two assets, run twice");
     assert_same(&one, &four, "two assets, 1 vs 4 threads");
     assert_same(&default_pool, &one, "two assets, default pool vs 1 thread");
-    // one holdings column per asset follows the common columns
+    // one holdings column per asset follows the common columns, then the
+    // locked amounts, likewise
     let header = default_pool.agents.split(|&b| b == b'\n').next().unwrap();
     assert_eq!(
         header,
-        b"run,step,group,agents,balance,holdings,wealth,holdings_LIN,holdings_SIG"
+        &b"run,step,group,agents,balance,holdings,wealth,holdings_LIN,holdings_SIG,\
+           locked_balance,locked_holdings,locked_holdings_LIN,locked_holdings_SIG"[..]
     );
 }
 

@@ -9,6 +9,7 @@ mod determinism;
 mod experiments;
 mod fuzz;
 mod markets;
+mod numbers;
 mod optimize;
 mod resources;
 mod shocks;

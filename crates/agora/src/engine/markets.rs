@@ -462,6 +462,29 @@ impl Market {
         }
     }
 
+    /// Calls `f(agent, money, tokens)` for what the market holds locked for
+    /// an agent now (base units): an order book's resting orders, a batch
+    /// market's orders collected and not yet cleared. A resource's requests
+    /// lock only within a step (released when it ends), and a curve locks
+    /// nothing. The engine checks the totals against the ledger's escrow.
+    pub fn for_each_lock(&self, mut f: impl FnMut(AgentId, u64, u64)) {
+        match self {
+            Market::Curve(_) | Market::Resource(_) => {}
+            Market::Book(b) => {
+                for o in b.book.orders() {
+                    let (money, tokens) = split_lock(o.side, o.locked);
+                    f(o.owner, money, tokens);
+                }
+            }
+            Market::Batch(b) => {
+                for o in &b.orders {
+                    let (money, tokens) = split_lock(o.side, o.locked.saturating_sub(o.used));
+                    f(o.agent, money, tokens);
+                }
+            }
+        }
+    }
+
     /// Executes a non-curve action of `agent` (curves are settled by the
     /// engine's own fast path). Returns an error only when the ledger
     /// refuses a settlement the market computed, which is a bug.

@@ -297,9 +297,19 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 wealth.iter().map(|w| w.max(floor).ln()).sum::<f64>() / count
             }
             Objective::Holdings(j) => {
+                // tokens locked in open sell orders are still the agent's
+                let locks = sim.locks();
                 range
                     .clone()
-                    .map(|a| to_units(ledger.holding(a as u32, j)))
+                    .map(|a| {
+                        let locked: u128 = locks
+                            .of_agent(a as u32)
+                            .iter()
+                            .filter(|e| e.1 as usize == j)
+                            .map(|e| u128::from(e.3))
+                            .sum();
+                        wide_to_units(u128::from(ledger.holding(a as u32, j)) + locked)
+                    })
                     .sum::<f64>()
                     / count
             }

@@ -41,10 +41,44 @@ pub const ASSET_COLUMNS: [&str; 14] = [
 ];
 
 /// Column names of `agents.csv` (with more than one asset, one
-/// `holdings_<ASSET>` column per asset follows).
+/// `holdings_<ASSET>` column per asset follows, then
+/// [`AGENT_LOCKED_COLUMNS`]). `balance`, `holdings` and `wealth` count what
+/// the group's agents have locked in open orders: it is still theirs.
 pub const AGENT_COLUMNS: [&str; 7] = [
     "run", "step", "group", "agents", "balance", "holdings", "wealth",
 ];
+
+/// The columns `agents.csv` appends after [`AGENT_COLUMNS`] and the
+/// `holdings_<ASSET>` columns: the part of `balance` and of `holdings`
+/// locked in open orders (with more than one asset, one
+/// `locked_holdings_<ASSET>` column per asset follows).
+pub const AGENT_LOCKED_COLUMNS: [&str; 2] = ["locked_balance", "locked_holdings"];
+
+/// The header of `agents.csv` for `scenario`: [`AGENT_COLUMNS`], the
+/// `holdings_<ASSET>` columns (more than one asset), then
+/// [`AGENT_LOCKED_COLUMNS`] and the `locked_holdings_<ASSET>` columns.
+pub fn agent_columns(scenario: &Scenario) -> Vec<String> {
+    let per_asset = scenario.assets.len() > 1;
+    let mut header: Vec<String> = AGENT_COLUMNS.iter().map(|c| c.to_string()).collect();
+    if per_asset {
+        header.extend(
+            scenario
+                .assets
+                .iter()
+                .map(|a| format!("holdings_{}", a.name)),
+        );
+    }
+    header.extend(AGENT_LOCKED_COLUMNS.iter().map(|c| c.to_string()));
+    if per_asset {
+        header.extend(
+            scenario
+                .assets
+                .iter()
+                .map(|a| format!("locked_holdings_{}", a.name)),
+        );
+    }
+    header
+}
 
 fn num(buf: &mut ryu::Buffer, x: f64) -> String {
     if x.is_finite() {
@@ -91,16 +125,7 @@ pub fn agents_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
     let mut buf = ryu::Buffer::new();
     let csv_err = |e: csv::Error| Error::usage(format!("writing agents.csv: {e}"));
     let per_asset = scenario.assets.len() > 1;
-    let mut header: Vec<String> = AGENT_COLUMNS.iter().map(|c| c.to_string()).collect();
-    if per_asset {
-        header.extend(
-            scenario
-                .assets
-                .iter()
-                .map(|a| format!("holdings_{}", a.name)),
-        );
-    }
-    w.write_record(&header).map_err(csv_err)?;
+    w.write_record(agent_columns(scenario)).map_err(csv_err)?;
     for out in runs {
         for r in &out.records.groups {
             let group = &scenario.groups[r.group as usize];
@@ -116,6 +141,16 @@ pub fn agents_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
             ];
             if per_asset {
                 row.extend(r.holdings.iter().map(|h| num(&mut buf, wide_to_units(*h))));
+            }
+            let locked: u128 = r.locked_holdings.iter().sum();
+            row.push(num(&mut buf, wide_to_units(r.locked_balance)));
+            row.push(num(&mut buf, wide_to_units(locked)));
+            if per_asset {
+                row.extend(
+                    r.locked_holdings
+                        .iter()
+                        .map(|h| num(&mut buf, wide_to_units(*h))),
+                );
             }
             w.write_record(&row).map_err(csv_err)?;
         }

@@ -2,10 +2,12 @@
 //! orders, ensemble means over the runs that have a metric, returns
 //! bridged over steps without a price, silent clamps and a trap default.
 
+use agora::agents::{AgentRng, GroupPolicy, Side};
 use agora::engine::RunOutput;
 use agora::ledger::SCALE;
 use agora::scenario::example;
-use agora::{Scenario, Simulation};
+use agora::{Action, AgentView, Observation, Policy, Scenario, Simulation};
+use std::sync::Arc;
 
 fn run(scenario: &Scenario) -> RunOutput {
     Simulation::new(scenario, 0).unwrap().run().unwrap()
@@ -106,4 +108,70 @@ fn on_an_order_book_group_holdings_sum_to_the_supply_and_pnl_to_the_price_change
         (pnl - expected).abs() < 1e-9 * 20_000.0,
         "Σ pnl {pnl}, supply × Δprice {expected}"
     );
+}
+
+/// Buys `10·t` tokens at up to 100 at steps `t` not divisible by 3, and
+/// nothing at the others.
+#[derive(Debug)]
+struct BuysTwoStepsOfThree;
+
+impl Policy for BuysTwoStepsOfThree {
+    fn decide(&self, obs: &Observation<'_>, _: &AgentView<'_>, _: &mut AgentRng) -> Action {
+        if obs.step % 3 == 0 {
+            return Action::Hold;
+        }
+        Action::Limit {
+            asset: 0,
+            side: Side::Buy,
+            price: 100 * SCALE,
+            amount: 10 * obs.step * SCALE,
+            ttl: 1,
+        }
+    }
+}
+
+#[test]
+fn log_returns_are_one_step_returns_and_never_bridge_a_step_without_a_price() {
+    // D = 100 − 2P, O = 10 + P cross at 30, outside the range [31, 1000]:
+    // alone they have no equilibrium. A buyer of q tokens at up to 100 adds
+    // q to the demand: 90 + q = 3P, P = (90 + q) / 3 (31 < P < 100 for the
+    // q = 10·t of the steps it buys at).
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 6
+        seed = 1
+        [[assets]]
+        name = "G"
+        pricing = { kind = "equilibrium", demand = { shape = "linear", a = 100.0, b = 2.0 }, supply = { shape = "linear", c = 10.0, d = 1.0 }, price_range = [31.0, 1000.0], initial_price = 33.0 }
+        [[agents]]
+        group = "buyer"
+        count = 1
+        balance = 100000.0
+        policy = { kind = "fundamental", asset = "G", value = { distribution = "constant", value = 50.0 }, buy_fraction = 0.1, sell_fraction = 0.1 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.set_policy("buyer", GroupPolicy::Custom(Arc::new(BuysTwoStepsOfThree)))
+        .unwrap();
+    let out = sim.run().unwrap();
+    let p = |t: f64| (90.0 + 10.0 * t) / 3.0;
+    // prices: 33, p(1), p(2), none, p(4), p(5), none
+    let recorded: Vec<f64> = out.records.assets.iter().map(|r| r.price).collect();
+    assert!(recorded[3].is_nan() && recorded[6].is_nan(), "{recorded:?}");
+    // the genuine one-step returns: 0→1, 1→2, 4→5
+    let returns = [(p(1.0) / 33.0).ln(), (p(2.0) / p(1.0)).ln(), (p(5.0) / p(4.0)).ln()];
+    let mean = returns.iter().sum::<f64>() / 3.0;
+    let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+    let g = &out.summary.assets["G"];
+    assert!(
+        (g.log_return_volatility - sd).abs() < 1e-9,
+        "{} against {sd}",
+        g.log_return_volatility
+    );
+    // The last step has no price: final_price is the latest one, step 5's.
+    assert!((g.final_price - p(5.0)).abs() < 1e-9, "{}", g.final_price);
+    assert_eq!(g.market.as_ref().unwrap().no_equilibrium_steps, 2);
 }

@@ -11,9 +11,13 @@ use std::collections::BTreeMap;
 /// Metrics of one asset over a run (`assets.<name>` in `summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssetSummary {
-    /// Price at the end of the last step.
+    /// The last recorded price: the price at the end of the last step, or,
+    /// if that step has none (an equilibrium market with no equilibrium),
+    /// the price of the latest step that has one (the price holdings are
+    /// valued at); `null` if no step has a price.
     pub final_price: f64,
-    /// Mean of the recorded prices (step 0 included).
+    /// Mean of the recorded prices (step 0 included; steps without a price
+    /// skipped).
     pub mean_price: f64,
     /// Lowest recorded price.
     pub min_price: f64,
@@ -21,7 +25,9 @@ pub struct AssetSummary {
     pub max_price: f64,
     /// Population standard deviation of the recorded prices.
     pub volatility: f64,
-    /// Population standard deviation of the per-step log returns.
+    /// Population standard deviation of the one-step log returns
+    /// `ln(P_t / P_{t−1})`, over the steps that have a price and follow one
+    /// that has one (a step without a price is not bridged).
     pub log_return_volatility: f64,
     /// Largest fall from a running peak, as a share of the peak.
     pub max_drawdown: f64,
@@ -133,7 +139,8 @@ pub struct ShockSummary {
 pub struct GroupSummary {
     /// Number of agents.
     pub agents: u32,
-    /// Mean final wealth (balance + holdings at final prices), money units.
+    /// Mean final wealth (balance + holdings at final prices, what is
+    /// locked in open orders included), money units.
     pub mean_wealth: f64,
     /// Mean wealth at step 0, money units.
     pub initial_mean_wealth: f64,
@@ -143,7 +150,8 @@ pub struct GroupSummary {
     pub gini: f64,
     /// The group's objective.
     pub objective: &'static str,
-    /// Mean utility under the objective.
+    /// Mean utility under the objective (wealth and holdings count what is
+    /// locked in open orders).
     pub utility: f64,
     /// Mean unmet need per agent over the run, units (consumers only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -222,7 +230,12 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 max_drawdown: f64::NAN,
             }
         } else {
-            PriceStats::of(&finite)
+            PriceStats {
+                // Only genuine one-step returns: a step without a price
+                // breaks the series instead of being bridged.
+                log_return_volatility: crate::metrics::log_return_volatility(&sim.history[j]),
+                ..PriceStats::of(&finite)
+            }
         };
         let rows = sim.records.assets.iter().filter(|r| r.asset as usize == j);
         let (volume, trades) = rows.fold((0u128, 0u64), |(v, t), r| {

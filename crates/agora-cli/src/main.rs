@@ -278,6 +278,7 @@ fn print_result(
             m("log_return_volatility"),
             m("trades")
         )?;
+        print_recovery(&mut w, &a.name, ensemble, runs)?;
     }
     for g in &scenario.groups {
         let m = |k: &str| mean(format!("groups.{}.{k}", g.name));
@@ -305,6 +306,36 @@ fn print_result(
         writeln!(w, "  wrote {}", path.display())?;
     }
     Ok(())
+}
+
+/// After a shock: how many runs' prices came back, and the mean steps it
+/// took over those runs only (a mean over every run would have to invent
+/// a number for the others).
+fn print_recovery(
+    w: &mut impl Write,
+    asset: &str,
+    ensemble: &Ensemble,
+    runs: u64,
+) -> std::io::Result<()> {
+    let path = format!("assets.{asset}.recovery_steps");
+    let Some((_, d)) = ensemble.distributions.iter().find(|(p, _)| *p == path) else {
+        return Ok(());
+    };
+    if d.count == 0 {
+        let all = if runs == 1 { "" } else { " in any run" };
+        return writeln!(w, "    recovery: the price never came back{all}");
+    }
+    if runs == 1 {
+        return writeln!(w, "    recovery: back within the band after {} steps", d.mean);
+    }
+    writeln!(
+        w,
+        "    recovery: {} of {runs} runs came back (recovered_share {:.4}), after {:.2} steps on average over those; {} never did",
+        d.count,
+        d.count as f64 / runs as f64,
+        d.mean,
+        runs - d.count
+    )
 }
 
 fn validate(path: PathBuf) -> anyhow::Result<()> {

@@ -175,3 +175,32 @@ fn log_returns_are_one_step_returns_and_never_bridge_a_step_without_a_price() {
     assert!((g.final_price - p(5.0)).abs() < 1e-9, "{}", g.final_price);
     assert_eq!(g.market.as_ref().unwrap().no_equilibrium_steps, 2);
 }
+
+#[test]
+fn an_ensemble_reports_the_share_of_runs_that_recovered_beside_the_mean_over_them() {
+    // The case: at 84 steps some runs of whale-dump are back within
+    // the band and some are not.
+    let mut s = example("whale-dump").unwrap();
+    s.set_steps(84).unwrap();
+    s.set_runs(16).unwrap();
+    let outs = agora::experiment::monte_carlo(&s, &|_| {}).unwrap();
+    let recovered: Vec<f64> = outs
+        .iter()
+        .filter_map(|o| o.summary.assets["TOKEN"].shock.as_ref().unwrap().recovery_steps)
+        .map(|r| r as f64)
+        .collect();
+    let k = recovered.len();
+    assert!(0 < k && k < 16, "{k} of 16 recovered: not the mixed case");
+    let json: serde_json::Value =
+        serde_json::from_slice(&agora::output::summary_json(&s, &outs).unwrap()).unwrap();
+    let token = &json["assets"]["TOKEN"];
+    assert_eq!(token["recovered_share"], k as f64 / 16.0);
+    let mean = recovered.iter().sum::<f64>() / k as f64;
+    assert!((token["recovery_steps"].as_f64().unwrap() - mean).abs() < 1e-12);
+    let d = &json["distribution"]["assets"]["TOKEN"];
+    assert_eq!(d["recovery_steps"]["count"], k as u64);
+    assert_eq!(d["recovered_share"]["count"], 16);
+    // a single run says whether it recovered
+    let one = &outs[0].summary.assets["TOKEN"].shock.as_ref().unwrap();
+    assert_eq!(one.recovered_share, f64::from(u8::from(one.recovery_steps.is_some())));
+}

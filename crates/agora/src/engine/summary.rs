@@ -129,6 +129,10 @@ pub struct ShockSummary {
     /// (relative) of the pre-shock price after leaving it (0 if it never
     /// left); `null` if it never comes back within the run.
     pub recovery_steps: Option<u64>,
+    /// 1 if the price came back (`recovery_steps` has a value), else 0: over
+    /// an ensemble, its mean is the share of runs that recovered, and
+    /// `recovery_steps`' mean is over those runs only.
+    pub recovered_share: f64,
     /// Largest fall below the pre-shock price at steps `t ≥ s`, as a share
     /// of it.
     pub shock_drawdown: f64,
@@ -288,6 +292,11 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                         pre_shock_price: stats.pre_shock_price,
                         max_deviation: stats.max_deviation,
                         recovery_steps: stats.recovery_steps,
+                        recovered_share: if stats.recovery_steps.is_some() {
+                            1.0
+                        } else {
+                            0.0
+                        },
                         shock_drawdown: stats.shock_drawdown,
                     }
                 }),

@@ -326,7 +326,11 @@ fn print_recovery(
         return writeln!(w, "    recovery: the price never came back{all}");
     }
     if runs == 1 {
-        return writeln!(w, "    recovery: back within the band after {} steps", d.mean);
+        return writeln!(
+            w,
+            "    recovery: back within the band after {} steps",
+            d.mean
+        );
     }
     writeln!(
         w,

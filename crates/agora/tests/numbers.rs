@@ -61,8 +61,14 @@ fn money_and_tokens_locked_in_resting_orders_still_count_in_wealth_and_pnl() {
     let buyer = &out.summary.groups["buyer"];
     // The seller still owns its unit (worth 100), the buyer its 100 of
     // money (80 of it locked in the bid): neither gained or lost anything.
-    assert_eq!((seller.initial_mean_wealth, seller.mean_wealth), (100.0, 100.0));
-    assert_eq!((buyer.initial_mean_wealth, buyer.mean_wealth), (100.0, 100.0));
+    assert_eq!(
+        (seller.initial_mean_wealth, seller.mean_wealth),
+        (100.0, 100.0)
+    );
+    assert_eq!(
+        (buyer.initial_mean_wealth, buyer.mean_wealth),
+        (100.0, 100.0)
+    );
     assert_eq!((seller.pnl, buyer.pnl), (0.0, 0.0));
     // holdings utility counts the locked unit; log wealth the locked money
     assert_eq!(seller.utility, 1.0);
@@ -70,7 +76,10 @@ fn money_and_tokens_locked_in_resting_orders_still_count_in_wealth_and_pnl() {
     // The group records say what is owned and how much of it is locked.
     let rows: Vec<_> = out.records.groups.iter().filter(|r| r.step == 1).collect();
     let (s, b) = (rows[0], rows[1]);
-    assert_eq!((units(s.holdings[0]), units(s.locked_holdings[0])), (1.0, 1.0));
+    assert_eq!(
+        (units(s.holdings[0]), units(s.locked_holdings[0])),
+        (1.0, 1.0)
+    );
     assert_eq!((units(s.balance), units(s.locked_balance)), (0.0, 0.0));
     assert_eq!((units(b.balance), units(b.locked_balance)), (100.0, 80.0));
     assert_eq!(units(b.holdings[0]), 0.0);
@@ -162,7 +171,11 @@ fn log_returns_are_one_step_returns_and_never_bridge_a_step_without_a_price() {
     let recorded: Vec<f64> = out.records.assets.iter().map(|r| r.price).collect();
     assert!(recorded[3].is_nan() && recorded[6].is_nan(), "{recorded:?}");
     // the genuine one-step returns: 0→1, 1→2, 4→5
-    let returns = [(p(1.0) / 33.0).ln(), (p(2.0) / p(1.0)).ln(), (p(5.0) / p(4.0)).ln()];
+    let returns = [
+        (p(1.0) / 33.0).ln(),
+        (p(2.0) / p(1.0)).ln(),
+        (p(5.0) / p(4.0)).ln(),
+    ];
     let mean = returns.iter().sum::<f64>() / 3.0;
     let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
     let g = &out.summary.assets["G"];
@@ -186,7 +199,13 @@ fn an_ensemble_reports_the_share_of_runs_that_recovered_beside_the_mean_over_the
     let outs = agora::experiment::monte_carlo(&s, &|_| {}).unwrap();
     let recovered: Vec<f64> = outs
         .iter()
-        .filter_map(|o| o.summary.assets["TOKEN"].shock.as_ref().unwrap().recovery_steps)
+        .filter_map(|o| {
+            o.summary.assets["TOKEN"]
+                .shock
+                .as_ref()
+                .unwrap()
+                .recovery_steps
+        })
         .map(|r| r as f64)
         .collect();
     let k = recovered.len();
@@ -202,5 +221,124 @@ fn an_ensemble_reports_the_share_of_runs_that_recovered_beside_the_mean_over_the
     assert_eq!(d["recovered_share"]["count"], 16);
     // a single run says whether it recovered
     let one = &outs[0].summary.assets["TOKEN"].shock.as_ref().unwrap();
-    assert_eq!(one.recovered_share, f64::from(u8::from(one.recovery_steps.is_some())));
+    assert_eq!(
+        one.recovered_share,
+        f64::from(u8::from(one.recovery_steps.is_some()))
+    );
+}
+
+fn market_summary(out: &RunOutput) -> agora::engine::MarketSummary {
+    out.summary.assets["G"].market.clone().unwrap()
+}
+
+#[test]
+fn the_steps_at_which_a_linear_exogenous_shape_is_floored_at_zero_are_counted() {
+    // D = 10 − P, O = P, ΔP = 0.1·(D − O). Above P = 10 the demand formula
+    // is negative and counts as 0, so P' = P − 0.1·P = 0.9·P: the posted
+    // price of step t is 20·0.9^(t−1), above 10 for t ≤ 7 (0.9⁶·20 = 10.63,
+    // 0.9⁷·20 = 9.57). Seven floored steps, then none.
+    let scenario = |steps: u64| {
+        Scenario::from_toml_str(
+            &format!(
+                r#"
+                [simulation]
+                steps = {steps}
+                seed = 1
+                [[assets]]
+                name = "G"
+                pricing = {{ kind = "price_adjustment", rule = "linear", lambda = 0.1, initial_price = 20.0, demand = {{ shape = "linear", a = 10.0, b = 1.0 }}, supply = {{ shape = "linear", c = 0.0, d = 1.0 }} }}
+                "#
+            ),
+            "test",
+        )
+        .unwrap()
+    };
+    let m = market_summary(&run(&scenario(12)));
+    assert_eq!(m.exogenous_floor_steps, Some(7));
+    assert_eq!(m.log_ratio_cap_steps, None);
+    let m = market_summary(&run(&scenario(5)));
+    assert_eq!(m.exogenous_floor_steps, Some(5));
+    // the equilibrium example clears near P* = 30, where neither of its
+    // linear shapes (D = 100 − 2P, O = 10 + P) is floored
+    let eq = example("equilibrium").unwrap();
+    let out = run(&eq);
+    let m = out
+        .summary
+        .assets
+        .values()
+        .next()
+        .unwrap()
+        .market
+        .clone()
+        .unwrap();
+    assert_eq!(m.exogenous_floor_steps, Some(0));
+    // an order book has no such bound
+    let m = run(&example("market-clearing").unwrap()).summary.assets["GOOD"]
+        .market
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (m.exogenous_floor_steps, m.log_ratio_cap_steps),
+        (None, None)
+    );
+}
+
+#[test]
+fn the_steps_at_which_the_logarithmic_rule_caps_the_ratio_are_counted() {
+    // Demand 10·P^−1 and no supply: D/O is infinite at every step, capped
+    // at 10⁶, so the price rises by 10^(6·0.01) a step.
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 8
+        seed = 1
+        [[assets]]
+        name = "G"
+        pricing = { kind = "price_adjustment", rule = "logarithmic", lambda = 0.01, initial_price = 1.0, demand = { shape = "constant_elasticity", scale = 10.0, elasticity = 1.0 } }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let out = run(&s);
+    let m = market_summary(&out);
+    assert_eq!(m.log_ratio_cap_steps, Some(8));
+    assert_eq!(m.exogenous_floor_steps, None);
+    let last = out.records.assets.last().unwrap().price;
+    assert!(
+        (last / 10f64.powf(0.06 * 8.0) - 1.0).abs() < 1e-12,
+        "{last}"
+    );
+    // With supply 10·P too, D = O at P = 1: the ratio is 1, never capped.
+    let balanced = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 8
+        seed = 1
+        [[assets]]
+        name = "G"
+        pricing = { kind = "price_adjustment", rule = "logarithmic", lambda = 0.01, initial_price = 1.0, demand = { shape = "constant_elasticity", scale = 10.0, elasticity = 1.0 }, supply = { shape = "constant_elasticity", scale = 10.0, elasticity = 1.0 } }
+        "#,
+        "test",
+    )
+    .unwrap();
+    assert_eq!(market_summary(&run(&balanced)).log_ratio_cap_steps, Some(0));
+    // A resource priced by the logarithmic rule that nobody requests: D = 0
+    // against its capacity at every step.
+    let r = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 6
+        seed = 1
+        [[assets]]
+        name = "CPU"
+        kind = "resource"
+        capacity = 10.0
+        pricing = { kind = "price_adjustment", rule = "logarithmic", lambda = 0.01, initial_price = 1.0 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let out = run(&r);
+    let cpu = out.summary.assets["CPU"].resource.clone().unwrap();
+    assert_eq!(cpu.log_ratio_cap_steps, Some(6));
 }

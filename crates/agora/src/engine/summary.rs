@@ -81,6 +81,9 @@ pub struct ResourceSummary {
     pub value_of_needs_met: f64,
     /// What producers paid to make units, money units.
     pub production_cost: f64,
+    /// Steps at which a logarithmic price rule capped `|ln(D/O)|` at
+    /// `ln 10⁶` (nothing requested, say); `null` for other pricing.
+    pub log_ratio_cap_steps: Option<u64>,
 }
 
 /// The metrics of a market-clearing asset (flattened into
@@ -113,6 +116,14 @@ pub struct MarketSummary {
     /// Steps from 1 with no equilibrium in the price range (equilibrium
     /// markets; step 0, the initial state, is not a clearing).
     pub no_equilibrium_steps: u64,
+    /// Steps at whose clearing (equilibrium) or posted (price adjustment)
+    /// price a linear exogenous demand `a − b·P` or supply `c + d·P` was
+    /// negative and counted as 0; `null` without a linear exogenous shape.
+    pub exogenous_floor_steps: Option<u64>,
+    /// Steps at which the logarithmic price rule capped `|ln(D/O)|` at
+    /// `ln 10⁶` (a side empty, or one more than 10⁶ times the other);
+    /// `null` for the other rules.
+    pub log_ratio_cap_steps: Option<u64>,
 }
 
 /// Stability of an asset's price after the scenario's first shock, the
@@ -283,6 +294,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                         welfare: t.value_met - t.production_cost,
                         value_of_needs_met: t.value_met,
                         production_cost: t.production_cost,
+                        log_ratio_cap_steps: sim.markets[j].clamps().1,
                     }
                 }),
                 shock: shock_step.map(|s| {
@@ -435,6 +447,8 @@ fn market_summary(sim: &Simulation, j: usize) -> Option<MarketSummary> {
             .iter()
             .filter(|r| r.source == PriceSource::NoEquilibrium)
             .count() as u64,
+        exogenous_floor_steps: market.clamps().0,
+        log_ratio_cap_steps: market.clamps().1,
     })
 }
 

@@ -342,3 +342,69 @@ fn the_steps_at_which_the_logarithmic_rule_caps_the_ratio_are_counted() {
     let cpu = out.summary.assets["CPU"].resource.clone().unwrap();
     assert_eq!(cpu.log_ratio_cap_steps, Some(6));
 }
+
+fn efficiency(s: &Scenario) -> f64 {
+    run(s).summary.assets["GOOD"]
+        .market
+        .clone()
+        .unwrap()
+        .allocative_efficiency
+        .unwrap()
+}
+
+#[test]
+fn zi_c_sellers_without_max_price_ask_within_the_values_and_the_market_is_efficient() {
+    // market-clearing with the sellers' `max_price = 200.0` left out: they
+    // ask up to the top of their costs' range, 150. Gode and Sunder's ZI-C
+    // traders reach 97-99 % efficiency; a cap of a million (the old
+    // default) had almost every ask above every value.
+    let text = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "market-clearing")
+        .unwrap()
+        .toml;
+    assert!(text.contains(", max_price = 200.0"));
+    let mut sum = 0.0;
+    for seed in 1..=5 {
+        let mut s =
+            Scenario::from_toml_str(&text.replace(", max_price = 200.0", ""), "test").unwrap();
+        s.set_seed(seed).unwrap();
+        let e = efficiency(&s);
+        assert!(e > 0.85, "seed {seed}: efficiency {e}");
+        sum += e;
+    }
+    assert!(sum / 5.0 > 0.93, "mean efficiency {}", sum / 5.0);
+    let trap = Scenario::from_toml_str(
+        &text.replace("max_price = 200.0", "max_price = 1000000.0"),
+        "test",
+    )
+    .unwrap();
+    assert!(efficiency(&trap) < 0.1);
+}
+
+#[test]
+fn a_zi_c_seller_whose_default_max_price_is_not_above_min_price_is_told_to_set_it() {
+    let e = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 1
+        seed = 1
+        [[assets]]
+        name = "G"
+        pricing = { kind = "order_book", initial_price = 1.0 }
+        [[agents]]
+        group = "s"
+        count = 1
+        balance = 0.0
+        policy = { kind = "zi_c", asset = "G", role = "seller", value = { distribution = "constant", value = 2.0 }, min_price = 3.0 }
+        "#,
+        "s.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "s.toml: agents.s.policy.max_price: missing, and its default, the top of the value \
+         distribution (2), is not above min_price (3); set max_price, the highest price a seller asks"
+    );
+}

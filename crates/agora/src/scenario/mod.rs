@@ -1584,13 +1584,31 @@ fn parse_builtin(p: &mut Fields<'_>, kind: &str, assets: &[String]) -> Result<Bu
             let units = token_amount(p, "units", Some(1.0))?;
             let lot = token_amount(p, "lot", Some(1.0))?;
             let min_price = p.number_or("min_price", Range::NonNegative, 0.0)?;
-            let max_price = p.number_or("max_price", Range::Positive, 1e6)?;
-            if max_price <= min_price {
-                return Err(p.error(
-                    "max_price",
-                    format!("expected more than min_price ({min_price}), found {max_price}"),
-                ));
-            }
+            // Asks stay within the values' range unless told otherwise: a
+            // fixed cap far above it (it was 1e6) has sellers ask prices no
+            // buyer pays, and almost nothing trades.
+            let max_price = match p.opt_number("max_price", Range::Positive)? {
+                Some(max_price) if max_price <= min_price => {
+                    return Err(p.error(
+                        "max_price",
+                        format!("expected more than min_price ({min_price}), found {max_price}"),
+                    ))
+                }
+                Some(max_price) => max_price,
+                None => {
+                    let top = value.upper_end();
+                    if side == Side::Sell && !(top > min_price) {
+                        return Err(p.error(
+                            "max_price",
+                            format!(
+                                "missing, and its default, the top of the value distribution ({top}), \
+                                 is not above min_price ({min_price}); set max_price, the highest price a seller asks"
+                            ),
+                        ));
+                    }
+                    top
+                }
+            };
             BuiltinPolicy::ZiC(ZiCPolicy {
                 asset,
                 side,

@@ -217,7 +217,15 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         outs
     };
     let elapsed = started.elapsed();
-    let written = format::write_outputs(&args.out, &scenario, &outputs, args.format)?;
+    let performance =
+        agora::output::Performance::measured(&scenario, elapsed, pool.current_num_threads());
+    let written = format::write_outputs(
+        &args.out,
+        &scenario,
+        &outputs,
+        args.format,
+        Some(&performance),
+    )?;
     if !args.exec.quiet {
         let ensemble = agora::experiment::aggregate(&outputs)?;
         quiet_pipe(print_result(&scenario, &ensemble, elapsed, &written))?;

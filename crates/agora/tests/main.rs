@@ -8,6 +8,7 @@ mod curves;
 mod determinism;
 mod experiments;
 mod fuzz;
+mod library;
 mod markets;
 mod numbers;
 mod optimize;

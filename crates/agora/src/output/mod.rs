@@ -159,14 +159,63 @@ pub fn agents_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
         .map_err(|e| Error::usage(format!("writing agents.csv: {e}")))
 }
 
+/// The key of the measured speed in `summary.json`: the one part of the
+/// results that is not reproducible (it differs from run to run and with
+/// the threads), always last, so that comparisons of results leave it out.
+pub const PERFORMANCE_KEY: &str = "performance";
+
+/// The measured speed of a run or an ensemble (`performance` in
+/// `summary.json`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Performance {
+    /// Wall-clock seconds the runs took: set-up and every step, not
+    /// writing the files.
+    pub wall_seconds: f64,
+    /// Worker threads of the pool the runs ran on.
+    pub threads: u64,
+    /// Agents × steps × runs.
+    pub agent_steps: f64,
+    /// `agent_steps / wall_seconds`.
+    pub agent_steps_per_second: f64,
+}
+
+impl Performance {
+    /// The speed of running every run of `scenario` in `elapsed` on
+    /// `threads` threads.
+    pub fn measured(scenario: &Scenario, elapsed: std::time::Duration, threads: usize) -> Self {
+        let agent_steps = scenario.agent_count() as f64
+            * scenario.simulation.steps as f64
+            * scenario.simulation.runs as f64;
+        let wall_seconds = elapsed.as_secs_f64();
+        Performance {
+            wall_seconds,
+            threads: threads as u64,
+            agent_steps,
+            agent_steps_per_second: agent_steps / wall_seconds.max(1e-9),
+        }
+    }
+}
+
 /// Renders `summary.json` for one run or a Monte Carlo ensemble (`runs` in
 /// run order, at least one).
 ///
 /// The layout is a single run's: run metadata, then `assets`, `groups` and
 /// `ledger`. For one run these are its metrics; for several, each metric's
 /// mean across runs. Beside them, `distribution.<same path>` holds each
-/// metric's `mean`, `std`, `p5`, `p50` and `p95` across runs.
+/// metric's `count` (the runs that have it), `mean`, `std`, `p5`, `p50` and
+/// `p95` across runs. The same inputs give the same bytes.
 pub fn summary_json(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
+    summary_json_with(scenario, runs, None)
+}
+
+/// Like [`summary_json`], with the measured speed last, under
+/// [`PERFORMANCE_KEY`] (the only part that differs between two runs of the
+/// same scenario).
+pub fn summary_json_with(
+    scenario: &Scenario,
+    runs: &[RunOutput],
+    performance: Option<&Performance>,
+) -> Result<Vec<u8>> {
     let json_err = |e: serde_json::Error| Error::usage(format!("writing summary.json: {e}"));
     let ensemble = crate::experiment::aggregate(runs)?;
     // The first run's layout (names, strings), with every number replaced
@@ -196,6 +245,12 @@ pub fn summary_json(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> 
         "distribution".into(),
         crate::experiment::nest(&ensemble.distributions),
     );
+    if let Some(p) = performance {
+        doc.insert(
+            PERFORMANCE_KEY.into(),
+            serde_json::to_value(p).map_err(json_err)?,
+        );
+    }
     let mut bytes = serde_json::to_vec_pretty(&serde_json::Value::Object(doc)).map_err(json_err)?;
     bytes.push(b'\n');
     Ok(bytes)
@@ -246,10 +301,23 @@ pub fn write_runs(dir: &Path, scenario: &Scenario, runs: &[RunOutput]) -> Result
 /// `summary.json` and `scenario.toml`, in that order (for writers that add
 /// formats beside them).
 pub fn run_files(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    run_files_with(scenario, runs, None)
+}
+
+/// Like [`run_files`], with the measured speed in `summary.json` (see
+/// [`summary_json_with`]).
+pub fn run_files_with(
+    scenario: &Scenario,
+    runs: &[RunOutput],
+    performance: Option<&Performance>,
+) -> Result<Vec<(&'static str, Vec<u8>)>> {
     Ok(vec![
         ("assets.csv", assets_csv(scenario, runs)?),
         ("agents.csv", agents_csv(scenario, runs)?),
-        ("summary.json", summary_json(scenario, runs)?),
+        (
+            "summary.json",
+            summary_json_with(scenario, runs, performance)?,
+        ),
         ("scenario.toml", scenario_toml(scenario)?),
     ])
 }

@@ -42,6 +42,9 @@ pub fn write_outputs(
             agora_parquet::AGENTS_FILE,
             agora_parquet::agents_parquet(scenario, runs)?,
         ));
+        if let Some(bytes) = agora_parquet::agent_steps_parquet(scenario, runs)? {
+            files.push((agora_parquet::AGENT_STEPS_FILE, bytes));
+        }
     }
     Ok(write_atomically(dir, &files)?)
 }

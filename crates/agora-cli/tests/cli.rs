@@ -1083,3 +1083,58 @@ fn summary_json_ends_with_the_measured_performance_which_the_report_leaves_out()
     assert!(!report.contains("performance"), "the report shows it");
     assert!(!report.contains("wall_seconds"));
 }
+
+#[test]
+fn output_agent_steps_writes_agent_steps_csv_and_parquet_and_refuses_too_many() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "s.toml",
+        &format!("{GOOD}\n[output]\nagent_steps = {{ every = 5, sample = 3 }}\n"),
+    );
+    let dir = tmp.path().join("out");
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--format",
+        "both",
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 0);
+    let csv = read(&dir, "agent_steps.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("run,step,group,agent,balance,holdings,wealth,locked_balance,locked_holdings")
+    );
+    // steps 0, 5 and 10; agents 0, 16 and 33 of the 50
+    let keys: Vec<String> = lines
+        .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(","))
+        .collect();
+    let expected: Vec<String> = [0, 5, 10]
+        .iter()
+        .flat_map(|t| [0, 16, 33].map(|a| format!("0,{t},noise,{a}")))
+        .collect();
+    assert_eq!(keys, expected);
+    assert!(dir.join("agent_steps.parquet").exists());
+    // 3 agents at 2,000,001 steps of 10,000,000 is beyond the budget:
+    // exit 2, one line naming the table, before anything is written
+    let big = tmp.path().join("big");
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--steps",
+        "10000000",
+        "--out",
+        path_str(&big),
+    ]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("s.toml: output.agent_steps: 6000003 per-agent records"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!big.exists());
+}

@@ -1,5 +1,6 @@
-//! Parquet output for Agora: `assets.parquet`, `agents.parquet` and sweep
-//! tables, beside the CSV files of [`agora::output`].
+//! Parquet output for Agora: `assets.parquet`, `agents.parquet`,
+//! `agent_steps.parquet` and sweep tables, beside the CSV files of
+//! [`agora::output`].
 //!
 //! The tables are the CSV tables with types: the same columns in the same
 //! order and the same values, so that a script can switch from
@@ -47,6 +48,9 @@ pub const AGENTS_FILE: &str = "agents.parquet";
 
 /// File name of a sweep table.
 pub const SWEEP_FILE: &str = "sweep.parquet";
+
+/// File name of the per-agent table (`[output.agent_steps]`).
+pub const AGENT_STEPS_FILE: &str = "agent_steps.parquet";
 
 /// The error of every function of this crate.
 #[derive(Debug)]
@@ -321,6 +325,84 @@ pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
     encode(AGENTS_FILE, agents_schema(scenario), batches)
 }
 
+/// Returns the schema of `agent_steps.parquet` for `scenario`: the columns
+/// of `agent_steps.csv` ([`agora::output::agent_step_columns`]), `run`,
+/// `step` and `agent` `Int64`, `group` `Utf8`, the amounts `Float64`.
+pub fn agent_steps_schema(scenario: &Scenario) -> SchemaRef {
+    use DataType::{Float64, Int64, Utf8};
+    let fields: Vec<Field> = agora::output::agent_step_columns(scenario)
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            field(
+                name,
+                [Int64, Int64, Utf8, Int64]
+                    .get(i)
+                    .cloned()
+                    .unwrap_or(Float64),
+            )
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Renders `agent_steps.parquet` for `runs`: the rows and values of
+/// [`agora::output::agent_steps_csv`], typed (see [`agent_steps_schema`]);
+/// `None` when the scenario asks for no per-agent records.
+pub fn agent_steps_parquet(
+    scenario: &Scenario,
+    runs: &[RunOutput],
+) -> Result<Option<Vec<u8>>, Error> {
+    if scenario.output.agent_steps.is_none() {
+        return Ok(None);
+    }
+    let assets = scenario.assets.len();
+    let per_asset = assets > 1;
+    let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
+        let rows = &out.records.agent_steps;
+        let run = count(AGENT_STEPS_FILE, "run", out.run)?;
+        let steps = rows
+            .iter()
+            .map(|r| count(AGENT_STEPS_FILE, "step", r.step))
+            .collect::<Result<Vec<_>, _>>()?;
+        let units = |f: &dyn Fn(&agora::engine::AgentStepRecord) -> u128| -> ArrayRef {
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| number(wide_to_units(f(r)))),
+            ))
+        };
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![run; rows.len()])),
+            Arc::new(Int64Array::from(steps)),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter()
+                    .map(|r| scenario.groups[r.group as usize].name.as_str()),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| i64::from(r.agent)),
+            )),
+            units(&|r| r.balance),
+            units(&|r| r.holdings.iter().sum()),
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| number(r.wealth)),
+            )),
+        ];
+        if per_asset {
+            for j in 0..assets {
+                columns.push(units(&|r| r.holdings[j]));
+            }
+        }
+        columns.push(units(&|r| r.locked_balance));
+        columns.push(units(&|r| r.locked_holdings.iter().sum()));
+        if per_asset {
+            for j in 0..assets {
+                columns.push(units(&|r| r.locked_holdings[j]));
+            }
+        }
+        Ok(columns)
+    });
+    encode(AGENT_STEPS_FILE, agent_steps_schema(scenario), batches).map(Some)
+}
+
 /// Renders a table of numbers with the given column names, e.g. a sweep's
 /// `sweep.parquet` (one column per varied parameter, then one per metric):
 /// every column `Float64`, non-finite numbers null, rows in order.
@@ -371,7 +453,8 @@ pub fn table_parquet(columns: &[String], rows: &[Vec<f64>]) -> Result<Vec<u8>, E
     encode(SWEEP_FILE, schema, [Ok(arrays)])
 }
 
-/// Writes `assets.parquet` and `agents.parquet` for `runs` into `dir`
+/// Writes `assets.parquet` and `agents.parquet` (and `agent_steps.parquet`
+/// when the scenario asks for per-agent records) for `runs` into `dir`
 /// (created if missing), all or nothing, as [`write_atomically`] does.
 /// Returns the paths written.
 pub fn write_parquet(
@@ -379,9 +462,12 @@ pub fn write_parquet(
     scenario: &Scenario,
     runs: &[RunOutput],
 ) -> Result<Vec<PathBuf>, Error> {
-    let files = [
+    let mut files = vec![
         (ASSETS_FILE, assets_parquet(scenario, runs)?),
         (AGENTS_FILE, agents_parquet(scenario, runs)?),
     ];
+    if let Some(bytes) = agent_steps_parquet(scenario, runs)? {
+        files.push((AGENT_STEPS_FILE, bytes));
+    }
     Ok(write_atomically(dir, &files)?)
 }

@@ -30,3 +30,148 @@ fn the_measured_performance_is_appended_last_and_the_rest_of_the_summary_is_unch
     let doc: serde_json::Value = serde_json::from_slice(&with).unwrap();
     assert_eq!(doc[PERFORMANCE_KEY]["agent_steps_per_second"], agents * 2.0);
 }
+
+fn with_agent_steps(name: &str, table: &str) -> agora::Scenario {
+    let text = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap()
+        .toml;
+    agora::Scenario::from_toml_str(&format!("{text}\n[output]\nagent_steps = {table}\n"), name)
+        .unwrap()
+}
+
+#[test]
+fn per_agent_records_sum_to_the_group_records_locked_amounts_included() {
+    // An order book, so that agents have money and tokens locked at the
+    // end of a step; every agent at every step.
+    let mut s = with_agent_steps("market-clearing", "{}");
+    s.set_steps(12).unwrap();
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    let agents = s.agent_count() as usize;
+    assert_eq!(out.records.agent_steps.len(), agents * 13);
+    let mut locked_seen = false;
+    for (rows, groups) in out
+        .records
+        .agent_steps
+        .chunks(agents)
+        .zip(out.records.groups.chunks(s.groups.len()))
+    {
+        for g in groups {
+            let mine: Vec<_> = rows.iter().filter(|r| r.group == g.group).collect();
+            assert!(mine.iter().all(|r| r.step == g.step));
+            let sum = |f: &dyn Fn(&&agora::engine::AgentStepRecord) -> u128| -> u128 {
+                mine.iter().map(f).sum()
+            };
+            assert_eq!(sum(&|r| r.balance), g.balance, "step {}", g.step);
+            assert_eq!(sum(&|r| r.holdings[0]), g.holdings[0]);
+            assert_eq!(sum(&|r| r.locked_balance), g.locked_balance);
+            assert_eq!(sum(&|r| r.locked_holdings[0]), g.locked_holdings[0]);
+            let wealth: f64 = mine.iter().map(|r| r.wealth).sum();
+            assert!((wealth - g.wealth).abs() <= 1e-9 * g.wealth.max(1.0));
+            locked_seen |= g.locked_balance > 0 && g.step > 0;
+        }
+    }
+    assert!(locked_seen, "no step had money locked: not a test of locks");
+}
+
+#[test]
+fn per_agent_records_take_every_kth_step_and_a_sample_of_each_group() {
+    // curve-linear: two groups; every 3rd step of 7 (0, 3, 6 and the last,
+    // 7), two agents of each group, the first and the one halfway
+    let mut s = with_agent_steps("curve-linear", "{ every = 3, sample = 2 }");
+    s.set_steps(7).unwrap();
+    let counts: Vec<u32> = s.groups.iter().map(|g| g.count).collect();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let mut expected = Vec::new();
+    let starts: Vec<u32> = counts
+        .iter()
+        .scan(0, |at, c| {
+            let start = *at;
+            *at += c;
+            Some(start)
+        })
+        .collect();
+    let sampled: Vec<u32> = starts
+        .iter()
+        .zip(&counts)
+        .flat_map(|(start, c)| [*start, start + c / 2])
+        .collect();
+    for step in 0..=7u64 {
+        if step > 0 {
+            sim.advance().unwrap();
+        }
+        if [0, 3, 6, 7].contains(&step) {
+            for &a in &sampled {
+                let l = sim.ledger();
+                expected.push((
+                    step,
+                    a,
+                    u128::from(l.balance(a)),
+                    u128::from(l.holding(a, 0)),
+                ));
+            }
+        }
+    }
+    let got: Vec<_> = sim
+        .records()
+        .agent_steps
+        .iter()
+        .map(|r| (r.step, r.agent, r.balance, r.holdings[0]))
+        .collect();
+    assert_eq!(got, expected);
+    let out = sim.run().unwrap();
+    let csv = agora::output::agent_steps_csv(&s, std::slice::from_ref(&out))
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("run,step,group,agent,balance,holdings,wealth,locked_balance,locked_holdings")
+    );
+    assert_eq!(lines.count(), 4 * 4);
+    // without the table, nothing is recorded and no file is written
+    let plain = example("curve-linear").unwrap();
+    let mut short = plain.clone();
+    short.set_steps(2).unwrap();
+    let out = Simulation::new(&short, 0).unwrap().run().unwrap();
+    assert!(out.records.agent_steps.is_empty());
+    assert!(agora::output::agent_steps_csv(&short, &[out])
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn per_agent_records_beyond_the_memory_budget_are_refused_before_anything_runs() {
+    let text = "[simulation]\nsteps = 1000000\nseed = 1\n\
+                [[assets]]\nname = \"T\"\n\
+                pricing = { kind = \"bonding_curve\", curve = \"linear\", m = 0.001, b = 1.0 }\n\
+                [[agents]]\ngroup = \"g\"\ncount = 1000\nbalance = 1.0\n\
+                policy = { kind = \"random\", asset = \"T\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }\n";
+    // 1000 agents × 1,000,001 steps: 1e9 records, far beyond 1 GB
+    let e = agora::Scenario::from_toml_str(
+        &format!("{text}[output]\nagent_steps = {{}}\n"),
+        "big.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("big.toml: output.agent_steps: 1000001000 per-agent records"),
+        "{e}"
+    );
+    assert!(e.contains("`every`") && e.contains("`sample`"), "{e}");
+    // every 1000th step of 10 agents fits; --steps or --runs past the
+    // budget are refused and leave the scenario as it was
+    let mut s = agora::Scenario::from_toml_str(
+        &format!("{text}[output]\nagent_steps = {{ every = 1000, sample = 10 }}\n"),
+        "big.toml",
+    )
+    .unwrap();
+    assert_eq!(s.agent_step_rows(), 10 * 1001);
+    let e = s.set_runs(1_000_000).unwrap_err().to_string();
+    assert!(e.contains("output.agent_steps"), "{e}");
+    assert_eq!(s.simulation.runs, 1);
+    s.set_steps(10).unwrap();
+    assert_eq!(s.agent_step_rows(), 10 * 2);
+}

@@ -148,6 +148,27 @@ pub struct GroupRecord {
     pub locked_holdings: Box<[u128]>,
 }
 
+/// One recorded row of an agent's account (`[output.agent_steps]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentStepRecord {
+    /// Step (0 is the initial state).
+    pub step: u64,
+    /// The agent (its index in the run: agents are numbered group by group).
+    pub agent: u32,
+    /// Index of its group.
+    pub group: u32,
+    /// Its balance, locked money included, base units.
+    pub balance: u128,
+    /// Its holdings per asset, locked tokens included, base units.
+    pub holdings: Box<[u128]>,
+    /// Its wealth (balance + holdings at spot prices), money units.
+    pub wealth: f64,
+    /// The part of `balance` locked in open buy orders, base units.
+    pub locked_balance: u128,
+    /// The part of `holdings` locked in open sell orders, base units.
+    pub locked_holdings: Box<[u128]>,
+}
+
 /// Everything recorded during a run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Records {
@@ -155,6 +176,10 @@ pub struct Records {
     pub assets: Vec<AssetRecord>,
     /// Group rows: for each step from 0, one row per group.
     pub groups: Vec<GroupRecord>,
+    /// Per-agent rows, when the scenario asks for them
+    /// (`[output.agent_steps]`): for each recorded step, one row per
+    /// recorded agent, in agent order.
+    pub agent_steps: Vec<AgentStepRecord>,
 }
 
 /// The outcome of a run.
@@ -960,7 +985,48 @@ impl Simulation {
                 },
             });
         }
+        if let Some(spec) = self.scenario.output.agent_steps {
+            if spec.records(self.step, self.scenario.simulation.steps) {
+                self.record_agents(spec, &prices);
+            }
+        }
         self.check(all_balances, &all_holdings)
+    }
+
+    /// Records the accounts of the agents `spec` samples.
+    fn record_agents(&mut self, spec: crate::scenario::AgentStepsSpec, prices: &[f64]) {
+        let locks = self.locks();
+        let m = prices.len();
+        for (g, group) in self.groups.iter().enumerate() {
+            for member in spec.members(group.end - group.start) {
+                let agent = group.start + member;
+                let account = self
+                    .ledger
+                    .account_cells(agent as usize..agent as usize + 1);
+                let owned = locks.owned(agent, account);
+                let mut locked = vec![0u128; 1 + m];
+                for &(_, asset, money, tokens) in locks.of_agent(agent) {
+                    locked[0] += u128::from(money);
+                    locked[1 + asset as usize] += u128::from(tokens);
+                }
+                let wealth = wide_to_units(owned[0])
+                    + owned[1..]
+                        .iter()
+                        .zip(prices)
+                        .map(|(h, p)| wide_to_units(*h) * p)
+                        .sum::<f64>();
+                self.records.agent_steps.push(AgentStepRecord {
+                    step: self.step,
+                    agent,
+                    group: g as u32,
+                    balance: owned[0],
+                    holdings: owned[1..].into(),
+                    wealth,
+                    locked_balance: locked[0],
+                    locked_holdings: locked[1..].into(),
+                });
+            }
+        }
     }
 
     /// What every agent has locked in the markets' open orders now, sorted

@@ -1,5 +1,6 @@
-//! Writing results: `assets.csv`, `agents.csv`, `summary.json` and the
-//! effective `scenario.toml`, atomically.
+//! Writing results: `assets.csv`, `agents.csv`, `summary.json`, the
+//! effective `scenario.toml` and, when asked for, `agent_steps.csv`,
+//! atomically.
 //!
 //! Every file is first written in full under a temporary name in the output
 //! directory; only when all of them are complete are they renamed into place.
@@ -196,6 +197,70 @@ impl Performance {
     }
 }
 
+/// The file of per-agent records (`[output.agent_steps]`).
+pub const AGENT_STEPS_FILE: &str = "agent_steps.csv";
+
+/// The header of `agent_steps.csv` for `scenario`: `run,step,group,agent`,
+/// then the amount columns of `agents.csv` (`balance,holdings,wealth`,
+/// `holdings_<ASSET>` with more than one asset, the locked amounts).
+pub fn agent_step_columns(scenario: &Scenario) -> Vec<String> {
+    let mut header: Vec<String> = ["run", "step", "group", "agent"]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    header.extend(agent_columns(scenario).into_iter().skip(4));
+    header
+}
+
+/// Renders `agent_steps.csv` for `runs`: one row per recorded agent and
+/// step (`[output.agent_steps]`), or `None` when the scenario asks for no
+/// per-agent records. `agent` numbers agents from 0, group by group, in
+/// file order.
+pub fn agent_steps_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<Vec<u8>>> {
+    if scenario.output.agent_steps.is_none() {
+        return Ok(None);
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut buf = ryu::Buffer::new();
+    let csv_err = |e: csv::Error| Error::usage(format!("writing {AGENT_STEPS_FILE}: {e}"));
+    let per_asset = scenario.assets.len() > 1;
+    w.write_record(agent_step_columns(scenario))
+        .map_err(csv_err)?;
+    let mut row: Vec<String> = Vec::new();
+    for out in runs {
+        for r in &out.records.agent_steps {
+            row.clear();
+            let total: u128 = r.holdings.iter().sum();
+            let locked: u128 = r.locked_holdings.iter().sum();
+            row.extend([
+                out.run.to_string(),
+                r.step.to_string(),
+                scenario.groups[r.group as usize].name.clone(),
+                r.agent.to_string(),
+                num(&mut buf, wide_to_units(r.balance)),
+                num(&mut buf, wide_to_units(total)),
+                num(&mut buf, r.wealth),
+            ]);
+            if per_asset {
+                row.extend(r.holdings.iter().map(|h| num(&mut buf, wide_to_units(*h))));
+            }
+            row.push(num(&mut buf, wide_to_units(r.locked_balance)));
+            row.push(num(&mut buf, wide_to_units(locked)));
+            if per_asset {
+                row.extend(
+                    r.locked_holdings
+                        .iter()
+                        .map(|h| num(&mut buf, wide_to_units(*h))),
+                );
+            }
+            w.write_record(&row).map_err(csv_err)?;
+        }
+    }
+    w.into_inner()
+        .map(Some)
+        .map_err(|e| Error::usage(format!("writing {AGENT_STEPS_FILE}: {e}")))
+}
+
 /// Renders `summary.json` for one run or a Monte Carlo ensemble (`runs` in
 /// run order, at least one).
 ///
@@ -298,8 +363,9 @@ pub fn write_runs(dir: &Path, scenario: &Scenario, runs: &[RunOutput]) -> Result
 }
 
 /// The files of a run or an ensemble, rendered: `assets.csv`, `agents.csv`,
-/// `summary.json` and `scenario.toml`, in that order (for writers that add
-/// formats beside them).
+/// `summary.json` and `scenario.toml`, in that order, then
+/// `agent_steps.csv` if the scenario asks for per-agent records (for
+/// writers that add formats beside them).
 pub fn run_files(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<(&'static str, Vec<u8>)>> {
     run_files_with(scenario, runs, None)
 }
@@ -311,7 +377,7 @@ pub fn run_files_with(
     runs: &[RunOutput],
     performance: Option<&Performance>,
 ) -> Result<Vec<(&'static str, Vec<u8>)>> {
-    Ok(vec![
+    let mut files = vec![
         ("assets.csv", assets_csv(scenario, runs)?),
         ("agents.csv", agents_csv(scenario, runs)?),
         (
@@ -319,7 +385,11 @@ pub fn run_files_with(
             summary_json_with(scenario, runs, performance)?,
         ),
         ("scenario.toml", scenario_toml(scenario)?),
-    ])
+    ];
+    if let Some(bytes) = agent_steps_csv(scenario, runs)? {
+        files.push((AGENT_STEPS_FILE, bytes));
+    }
+    Ok(files)
 }
 
 /// Renders a scenario as the TOML it runs (overrides applied).

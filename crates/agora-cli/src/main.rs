@@ -205,13 +205,13 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let scenario = args.source.load()?;
     let pool = thread_pool(args.exec.threads)?;
     let started = Instant::now();
-    let outputs: Vec<RunOutput> = if scenario.simulation.runs == 1 {
-        let mut progress = Progress::new(scenario.simulation.steps, args.exec.quiet);
+    let outputs: Vec<RunOutput> = if scenario.simulation().runs == 1 {
+        let mut progress = Progress::new(scenario.simulation().steps, args.exec.quiet);
         let out = pool.install(|| Simulation::new(&scenario, 0)?.run_with(&mut progress))?;
         progress.bar.finish_and_clear();
         vec![out]
     } else {
-        let bar = counting_bar(scenario.simulation.runs, args.exec.quiet, "run");
+        let bar = counting_bar(scenario.simulation().runs, args.exec.quiet, "run");
         let outs = pool.install(|| agora::experiment::monte_carlo(&scenario, &|_| bar.inc(1)))?;
         bar.finish_and_clear();
         outs
@@ -251,18 +251,18 @@ fn print_result(
     written: &[PathBuf],
 ) -> std::io::Result<()> {
     let mut w = std::io::stdout().lock();
-    let runs = scenario.simulation.runs;
+    let runs = scenario.simulation().runs;
     let agent_steps =
-        scenario.agent_count() as f64 * scenario.simulation.steps as f64 * runs as f64;
+        scenario.agent_count() as f64 * scenario.simulation().steps as f64 * runs as f64;
     writeln!(
         w,
         "{}: {} agents x {} steps x {} run{}, seed {}, in {:.3} s ({:.3e} agent-steps/s)",
-        scenario.origin,
+        scenario.origin(),
         scenario.agent_count(),
-        scenario.simulation.steps,
+        scenario.simulation().steps,
         runs,
         if runs == 1 { "" } else { "s" },
-        scenario.simulation.seed,
+        scenario.simulation().seed,
         elapsed.as_secs_f64(),
         agent_steps / elapsed.as_secs_f64().max(1e-9),
     )?;
@@ -274,7 +274,7 @@ fn print_result(
             .map_or(f64::NAN, |(_, v)| *v)
     };
     let of_runs = if runs == 1 { "" } else { " (means over runs)" };
-    for a in &scenario.assets {
+    for a in scenario.assets() {
         let m = |k: &str| mean(format!("assets.{}.{k}", a.name));
         writeln!(
             w,
@@ -288,7 +288,7 @@ fn print_result(
         )?;
         print_recovery(&mut w, &a.name, ensemble, runs)?;
     }
-    for g in &scenario.groups {
+    for g in scenario.groups() {
         let m = |k: &str| mean(format!("groups.{}.{k}", g.name));
         writeln!(
             w,
@@ -357,11 +357,11 @@ fn validate(path: PathBuf) -> anyhow::Result<()> {
         w,
         "{}: ok ({} assets, {} groups, {} agents, {} steps, seed {})",
         path.display(),
-        scenario.assets.len(),
-        scenario.groups.len(),
+        scenario.assets().len(),
+        scenario.groups().len(),
         scenario.agent_count(),
-        scenario.simulation.steps,
-        scenario.simulation.seed
+        scenario.simulation().steps,
+        scenario.simulation().seed
     );
     quiet_pipe(printed)?;
     Ok(())

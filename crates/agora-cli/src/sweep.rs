@@ -67,7 +67,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     // Every point is validated before anything runs.
     agora::experiment::sweep::scenarios(&scenario, &grid)?;
 
-    let total = grid.points.len() as u64 * scenario.simulation.runs;
+    let total = grid.points.len() as u64 * scenario.simulation().runs;
     let bar = crate::counting_bar(total, args.exec.quiet, "run");
     let pool = crate::thread_pool(args.exec.threads)?;
     let started = Instant::now();
@@ -88,9 +88,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         let printed = writeln!(
             w,
             "{}: {} grid points x {} runs in {:.3} s",
-            scenario.origin,
+            scenario.origin(),
             grid.points.len(),
-            scenario.simulation.runs,
+            scenario.simulation().runs,
             started.elapsed().as_secs_f64(),
         )
         .and_then(|()| {

@@ -241,7 +241,7 @@ pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
             Arc::new(Int64Array::from(steps)),
             Arc::new(StringArray::from_iter_values(
                 rows.iter()
-                    .map(|r| scenario.assets[r.asset as usize].name.as_str()),
+                    .map(|r| scenario.assets()[r.asset as usize].name.as_str()),
             )),
             Arc::new(Float64Array::from_iter(
                 rows.iter().map(|r| number(r.price)),
@@ -266,7 +266,7 @@ pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
 /// Renders `agents.parquet` (group totals) for `runs`: the rows and values
 /// of [`agora::output::agents_csv`], typed (see [`agents_schema`]).
 pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>, Error> {
-    let per_asset = scenario.assets.len() > 1;
+    let per_asset = scenario.assets().len() > 1;
     let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
         let rows = &out.records.groups;
         let run = count(AGENTS_FILE, "run", out.run)?;
@@ -276,14 +276,14 @@ pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
             .collect::<Result<Vec<_>, _>>()?;
         let agents: Vec<i64> = rows
             .iter()
-            .map(|r| i64::from(scenario.groups[r.group as usize].count))
+            .map(|r| i64::from(scenario.groups()[r.group as usize].count))
             .collect();
         let mut columns: Vec<ArrayRef> = vec![
             Arc::new(Int64Array::from(vec![run; rows.len()])),
             Arc::new(Int64Array::from(steps)),
             Arc::new(StringArray::from_iter_values(
                 rows.iter()
-                    .map(|r| scenario.groups[r.group as usize].name.as_str()),
+                    .map(|r| scenario.groups()[r.group as usize].name.as_str()),
             )),
             Arc::new(Int64Array::from(agents)),
             Arc::new(Float64Array::from_iter(
@@ -298,7 +298,7 @@ pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
             )),
         ];
         if per_asset {
-            for asset in 0..scenario.assets.len() {
+            for asset in 0..scenario.assets().len() {
                 columns.push(Arc::new(Float64Array::from_iter(
                     rows.iter()
                         .map(|r| number(wide_to_units(r.holdings[asset]))),
@@ -313,7 +313,7 @@ pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
             number(wide_to_units(total))
         }))));
         if per_asset {
-            for asset in 0..scenario.assets.len() {
+            for asset in 0..scenario.assets().len() {
                 columns.push(Arc::new(Float64Array::from_iter(
                     rows.iter()
                         .map(|r| number(wide_to_units(r.locked_holdings[asset]))),
@@ -353,10 +353,10 @@ pub fn agent_steps_parquet(
     scenario: &Scenario,
     runs: &[RunOutput],
 ) -> Result<Option<Vec<u8>>, Error> {
-    if scenario.output.agent_steps.is_none() {
+    if scenario.output().agent_steps.is_none() {
         return Ok(None);
     }
-    let assets = scenario.assets.len();
+    let assets = scenario.assets().len();
     let per_asset = assets > 1;
     let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
         let rows = &out.records.agent_steps;
@@ -375,7 +375,7 @@ pub fn agent_steps_parquet(
             Arc::new(Int64Array::from(steps)),
             Arc::new(StringArray::from_iter_values(
                 rows.iter()
-                    .map(|r| scenario.groups[r.group as usize].name.as_str()),
+                    .map(|r| scenario.groups()[r.group as usize].name.as_str()),
             )),
             Arc::new(Int64Array::from_iter_values(
                 rows.iter().map(|r| i64::from(r.agent)),

@@ -149,7 +149,7 @@ fn assets_parquet_has_every_cell_of_assets_csv() -> TestResult {
     let (s, outs) = token_economy();
     let bytes = agora_parquet::assets_parquet(&s, &outs)?;
     let rows = assert_same_table(&bytes, &assets_csv(&s, &outs)?)?;
-    assert_eq!(rows, 2 * 21 * s.assets.len());
+    assert_eq!(rows, 2 * 21 * s.assets().len());
     let (s, outs) = two_assets();
     let rows = assert_same_table(
         &agora_parquet::assets_parquet(&s, &outs)?,
@@ -164,7 +164,7 @@ fn agents_parquet_has_every_cell_of_agents_csv() -> TestResult {
     let (s, outs) = token_economy();
     let bytes = agora_parquet::agents_parquet(&s, &outs)?;
     let rows = assert_same_table(&bytes, &agents_csv(&s, &outs)?)?;
-    assert_eq!(rows, 2 * 21 * s.groups.len());
+    assert_eq!(rows, 2 * 21 * s.groups().len());
     let (s, outs) = two_assets();
     let bytes = agora_parquet::agents_parquet(&s, &outs)?;
     let rows = assert_same_table(&bytes, &agents_csv(&s, &outs)?)?;

@@ -54,11 +54,11 @@ fn big_token_economy() -> Scenario {
     let scaled = text.replacen("count = 2000", "count = 7000", 1);
     let scenario = Scenario::from_toml_str(&scaled, "<token-economy x9000>").expect("valid");
     assert!(scenario.agent_count() > 2 * 4096);
-    assert!(scenario.groups.len() >= 3);
+    assert!(scenario.groups().len() >= 3);
     // the unscaled example still parses and is the same model
     assert_eq!(
-        example("token-economy").expect("example").groups.len(),
-        scenario.groups.len()
+        example("token-economy").expect("example").groups().len(),
+        scenario.groups().len()
     );
     scenario
 }

@@ -55,7 +55,7 @@ fn per_agent_records_sum_to_the_group_records_locked_amounts_included() {
         .records
         .agent_steps
         .chunks(agents)
-        .zip(out.records.groups.chunks(s.groups.len()))
+        .zip(out.records.groups.chunks(s.groups().len()))
     {
         for g in groups {
             let mine: Vec<_> = rows.iter().filter(|r| r.group == g.group).collect();
@@ -81,7 +81,7 @@ fn per_agent_records_take_every_kth_step_and_a_sample_of_each_group() {
     // 7), two agents of each group, the first and the one halfway
     let mut s = with_agent_steps("curve-linear", "{ every = 3, sample = 2 }");
     s.set_steps(7).unwrap();
-    let counts: Vec<u32> = s.groups.iter().map(|g| g.count).collect();
+    let counts: Vec<u32> = s.groups().iter().map(|g| g.count).collect();
     let mut sim = Simulation::new(&s, 0).unwrap();
     let mut expected = Vec::new();
     let starts: Vec<u32> = counts
@@ -171,7 +171,7 @@ fn per_agent_records_beyond_the_memory_budget_are_refused_before_anything_runs()
     assert_eq!(s.agent_step_rows(), 10 * 1001);
     let e = s.set_runs(1_000_000).unwrap_err().to_string();
     assert!(e.contains("output.agent_steps"), "{e}");
-    assert_eq!(s.simulation.runs, 1);
+    assert_eq!(s.simulation().runs, 1);
     s.set_steps(10).unwrap();
     assert_eq!(s.agent_step_rows(), 10 * 2);
 }

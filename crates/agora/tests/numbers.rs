@@ -93,7 +93,7 @@ fn on_an_order_book_group_holdings_sum_to_the_supply_and_pnl_to_the_price_change
     // 100 buyers with 200 each, sellers with nothing: no fee, no reserve and
     // no outside world, so the agents hold all 20,000 of money at every
     // step, and all 100 units.
-    let groups = s.groups.len();
+    let groups = s.groups().len();
     assert_eq!(out.records.groups.len() % groups, 0);
     for (step, rows) in out.records.groups.chunks(groups).enumerate() {
         let money: u128 = rows.iter().map(|r| r.balance).sum();
@@ -108,7 +108,7 @@ fn on_an_order_book_group_holdings_sum_to_the_supply_and_pnl_to_the_price_change
     let first = out.records.assets[0].price;
     let last = out.records.assets.last().unwrap().price;
     let pnl: f64 = s
-        .groups
+        .groups()
         .iter()
         .map(|g| out.summary.groups[&g.name].pnl * f64::from(g.count))
         .sum();

@@ -54,23 +54,21 @@ use std::sync::Arc;
 pub const MAX_AGENTS: u64 = u32::MAX as u64 - 1;
 
 /// A validated scenario, ready to run.
+///
+/// Read-only once validated: its parts are read through getters, and the
+/// only changes are the ones that validate again and keep the TOML it is
+/// written as (`scenario.toml`) and its hash in step ([`Scenario::set_seed`],
+/// [`Scenario::set_steps`], [`Scenario::set_runs`], [`Scenario::with_param`]).
+/// To make one in code, see [`Scenario::builder`].
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    /// Where the scenario came from (a path, or `<example NAME>`), used in
-    /// error messages.
-    pub origin: String,
-    /// Steps and seed.
-    pub simulation: SimulationSpec,
-    /// The assets, in file order (their index is their id).
-    pub assets: Vec<AssetSpec>,
-    /// The agent groups, in file order; agents are numbered group by group.
-    pub groups: Vec<GroupSpec>,
-    /// Scheduled events (`[[events]]`), in file order.
-    pub events: Vec<EventSpec>,
-    /// How stability after the first shock is measured (`[stability]`).
-    pub stability: StabilitySpec,
-    /// Optional outputs (`[output]`).
-    pub output: OutputSpec,
+    pub(crate) origin: String,
+    pub(crate) simulation: SimulationSpec,
+    pub(crate) assets: Vec<AssetSpec>,
+    pub(crate) groups: Vec<GroupSpec>,
+    pub(crate) events: Vec<EventSpec>,
+    pub(crate) stability: StabilitySpec,
+    pub(crate) output: OutputSpec,
     source: toml::Table,
     registry: PolicyRegistry,
 }
@@ -594,6 +592,42 @@ impl Scenario {
             registry: registry.clone(),
             ..parsed
         })
+    }
+
+    /// Where the scenario came from (a path, `<example NAME>`, or what the
+    /// builder was given), as error messages name it.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Steps, seed and Monte Carlo runs (`[simulation]`).
+    pub fn simulation(&self) -> &SimulationSpec {
+        &self.simulation
+    }
+
+    /// The assets, in file order (their index is their id).
+    pub fn assets(&self) -> &[AssetSpec] {
+        &self.assets
+    }
+
+    /// The agent groups, in file order; agents are numbered group by group.
+    pub fn groups(&self) -> &[GroupSpec] {
+        &self.groups
+    }
+
+    /// Scheduled events (`[[events]]`), in file order.
+    pub fn events(&self) -> &[EventSpec] {
+        &self.events
+    }
+
+    /// How stability after the first shock is measured (`[stability]`).
+    pub fn stability(&self) -> &StabilitySpec {
+        &self.stability
+    }
+
+    /// Optional outputs (`[output]`).
+    pub fn output(&self) -> &OutputSpec {
+        &self.output
     }
 
     /// The scenario as a TOML table (with any overrides applied).

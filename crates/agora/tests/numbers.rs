@@ -405,6 +405,6 @@ fn a_zi_c_seller_whose_default_max_price_is_not_above_min_price_is_told_to_set_i
     assert_eq!(
         e,
         "s.toml: agents.s.policy.max_price: missing, and its default, the top of the value \
-         distribution (2), is not above min_price (3); set max_price, the highest price a seller asks"
+         distribution (2), is not a price above min_price (3); set max_price, the highest price a seller asks"
     );
 }

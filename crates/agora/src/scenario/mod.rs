@@ -27,10 +27,12 @@
 //! [`Error`] naming the file, the dotted field path (e.g.
 //! `agents.noise.policy.p_buy`) and what is expected.
 
+mod build;
 mod examples;
 mod fields;
 mod paths;
 
+pub use build::ScenarioBuilder;
 pub use examples::{example, examples, Example};
 pub use fields::{describe, Fields, Range};
 
@@ -60,6 +62,21 @@ pub const MAX_AGENTS: u64 = u32::MAX as u64 - 1;
 /// written as (`scenario.toml`) and its hash in step ([`Scenario::set_seed`],
 /// [`Scenario::set_steps`], [`Scenario::set_runs`], [`Scenario::with_param`]).
 /// To make one in code, see [`Scenario::builder`].
+///
+/// ```
+/// let mut s = agora::scenario::example("reference")?;
+/// s.set_steps(5)?; // validated; scenario.toml and the hash follow
+/// assert_eq!(s.simulation().steps, 5);
+/// assert_eq!(s.param("simulation.steps")?, 5.0);
+/// # Ok::<(), agora::Error>(())
+/// ```
+///
+/// Its parts cannot be changed behind the validation's back:
+///
+/// ```compile_fail
+/// let mut s = agora::scenario::example("reference").unwrap();
+/// s.simulation.steps = 5;
+/// ```
 #[derive(Debug, Clone)]
 pub struct Scenario {
     pub(crate) origin: String,
@@ -1784,12 +1801,13 @@ fn parse_builtin(p: &mut Fields<'_>, kind: &str, assets: &[String]) -> Result<Bu
                 Some(max_price) => max_price,
                 None => {
                     let top = value.upper_end();
-                    if side == Side::Sell && !(top > min_price) {
+                    let usable = top.is_finite() && top > min_price;
+                    if side == Side::Sell && !usable {
                         return Err(p.error(
                             "max_price",
                             format!(
                                 "missing, and its default, the top of the value distribution ({top}), \
-                                 is not above min_price ({min_price}); set max_price, the highest price a seller asks"
+                                 is not a price above min_price ({min_price}); set max_price, the highest price a seller asks"
                             ),
                         ));
                     }

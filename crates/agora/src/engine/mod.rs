@@ -1133,19 +1133,24 @@ impl Simulation {
         let stride = 1 + prices.len();
         let locks = self.locks();
         let first = range.start;
-        self.ledger
-            .account_cells(range)
-            .chunks_exact(stride)
-            .enumerate()
-            .map(|(k, a)| {
-                if locks.is_empty() {
-                    return to_units(a[0])
+        let cells = self.ledger.account_cells(range);
+        if locks.is_empty() {
+            return cells
+                .chunks_exact(stride)
+                .map(|a| {
+                    to_units(a[0])
                         + a[1..]
                             .iter()
                             .zip(&prices)
                             .map(|(h, p)| to_units(*h) * p)
-                            .sum::<f64>();
-                }
+                            .sum::<f64>()
+                })
+                .collect();
+        }
+        cells
+            .chunks_exact(stride)
+            .enumerate()
+            .map(|(k, a)| {
                 let owned = locks.owned((first + k) as AgentId, a);
                 wide_to_units(owned[0])
                     + owned[1..]

@@ -101,7 +101,7 @@ fn on_an_order_book_group_holdings_sum_to_the_supply_and_pnl_to_the_price_change
         let supply = out.records.assets[step].supply;
         assert_eq!(money, 20_000 * u128::from(SCALE), "step {step}");
         assert_eq!(tokens, u128::from(supply), "step {step}");
-        assert_eq!(supply, 100 * SCALE);
+        assert_eq!(u128::from(supply), 100 * u128::from(SCALE));
     }
     // Total wealth is money + supply × price: with both constant, the
     // agents' P&L sums to supply × (final price − initial price).

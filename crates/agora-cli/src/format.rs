@@ -3,7 +3,7 @@
 //! `summary.json` and `scenario.toml` are written in every format. All the
 //! files of a run are written together, all or nothing, as with CSV alone.
 
-use agora::output::{run_files, write_atomically};
+use agora::output::{run_files_with, write_atomically, Performance};
 use agora::{RunOutput, Scenario};
 use std::path::{Path, PathBuf};
 
@@ -20,15 +20,16 @@ pub enum Format {
 }
 
 /// Writes the outputs of `runs` into `dir` in `format`, beside
-/// `summary.json` and `scenario.toml`, all or nothing. Returns the paths
-/// written.
+/// `summary.json` (with the measured `performance`) and `scenario.toml`,
+/// all or nothing. Returns the paths written.
 pub fn write_outputs(
     dir: &Path,
     scenario: &Scenario,
     runs: &[RunOutput],
     format: Format,
+    performance: Option<&Performance>,
 ) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = run_files(scenario, runs)?;
+    let mut files = run_files_with(scenario, runs, performance)?;
     if format == Format::Parquet {
         files.retain(|(name, _)| !name.ends_with(".csv"));
     }
@@ -41,6 +42,9 @@ pub fn write_outputs(
             agora_parquet::AGENTS_FILE,
             agora_parquet::agents_parquet(scenario, runs)?,
         ));
+        if let Some(bytes) = agora_parquet::agent_steps_parquet(scenario, runs)? {
+            files.push((agora_parquet::AGENT_STEPS_FILE, bytes));
+        }
     }
     Ok(write_atomically(dir, &files)?)
 }

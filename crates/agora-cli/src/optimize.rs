@@ -139,7 +139,7 @@ fn print_result(
     writeln!(
         w,
         "{}: {} {} {} by {}: {} evaluations x {} runs, seed {}, in {:.3} s",
-        scenario.origin,
+        scenario.origin(),
         if found.maximize {
             "maximise"
         } else {
@@ -153,8 +153,8 @@ fn print_result(
         },
         found.method,
         found.evaluations.len(),
-        scenario.simulation.runs,
-        scenario.simulation.seed,
+        scenario.simulation().runs,
+        scenario.simulation().seed,
         elapsed.as_secs_f64(),
     )?;
     let baseline = found.baseline();

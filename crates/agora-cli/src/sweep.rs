@@ -115,7 +115,7 @@ impl KeptRuns {
 
     fn keep(&self, point: usize, scenario: &Scenario, runs: &[RunOutput]) -> agora::Result<()> {
         let dir = self.staging.join(point.to_string());
-        crate::format::write_outputs(&dir, scenario, runs, self.format)
+        crate::format::write_outputs(&dir, scenario, runs, self.format, None)
             .map(|_| ())
             .map_err(|e| {
                 let message = format!("writing the records of grid point {point}: {e}");
@@ -178,7 +178,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         None
     };
 
-    let total = grid.points.len() as u64 * scenario.simulation.runs;
+    let total = grid.points.len() as u64 * scenario.simulation().runs;
     let bar = crate::counting_bar(total, args.exec.quiet, "run");
     let pool = crate::thread_pool(args.exec.threads)?;
     let started = Instant::now();
@@ -229,9 +229,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         let printed = writeln!(
             w,
             "{}: {} grid points x {} runs in {:.3} s",
-            scenario.origin,
+            scenario.origin(),
             grid.points.len(),
-            scenario.simulation.runs,
+            scenario.simulation().runs,
             started.elapsed().as_secs_f64(),
         )
         .and_then(|()| {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const ASSETS_HEADER: &str = "run,step,asset,price,supply,reserve,volume,trades,price_source,best_bid,best_ask,capacity,requested,allocated";
-const AGENTS_HEADER: &str = "run,step,group,agents,balance,holdings,wealth";
+const AGENTS_HEADER: &str =
+    "run,step,group,agents,balance,holdings,wealth,locked_balance,locked_holdings";
 const OUTPUTS: [&str; 4] = ["assets.csv", "agents.csv", "summary.json", "scenario.toml"];
 
 /// Runs the built `agora` with `args`, stdout and stderr piped.
@@ -145,7 +146,9 @@ fn run_example_token_economy_writes_the_four_files_with_the_documented_columns()
     assert_eq!(agent_rows.len(), (steps + 1) * groups.len());
     for (i, row) in agent_rows.iter().enumerate() {
         let (group, count) = groups[i % groups.len()];
-        assert_eq!(row.len(), 7);
+        assert_eq!(row.len(), 9);
+        // a curve locks nothing
+        assert_eq!(&row[7..], ["0.0", "0.0"]);
         assert_eq!(row[1], (i / groups.len()).to_string());
         assert_eq!(row[2], group);
         assert_eq!(row[3], count.to_string());
@@ -247,10 +250,21 @@ fn seed_and_steps_override_the_scenario() {
     assert_ne!(s["scenario_hash"], summary(&b)["scenario_hash"]);
 }
 
+/// A results file without the measured speed, the one part of
+/// `summary.json` that differs between two runs (`performance`, last).
+fn results(path: &Path) -> Vec<u8> {
+    let bytes = fs::read(path).unwrap();
+    let key = b",\n  \"performance\": {";
+    match bytes.windows(key.len()).position(|w| w == key) {
+        Some(at) => [&bytes[..at], b"\n}\n"].concat(),
+        None => bytes,
+    }
+}
+
 fn assert_same_files(a: &Path, b: &Path, what: &str) {
     for name in OUTPUTS {
         assert!(
-            fs::read(a.join(name)).unwrap() == fs::read(b.join(name)).unwrap(),
+            results(&a.join(name)) == results(&b.join(name)),
             "{what}: {name} differs"
         );
     }
@@ -648,9 +662,7 @@ fn runs_write_a_run_column_means_and_distributions_identically_at_any_thread_cou
             path_str(&dir),
         ]);
         assert_status(&out, 0);
-        files.push(
-            ["assets.csv", "agents.csv", "summary.json"].map(|f| fs::read(dir.join(f)).unwrap()),
-        );
+        files.push(["assets.csv", "agents.csv", "summary.json"].map(|f| results(&dir.join(f))));
     }
     assert_eq!(files[0], files[1]);
     let assets = String::from_utf8(files[0][0].clone()).unwrap();
@@ -853,8 +865,8 @@ fn format_both_writes_csv_and_parquet_and_format_parquet_writes_no_csv() {
     assert!(printed.contains("assets.parquet"), "{printed}");
     for name in tables {
         assert_eq!(
-            fs::read(csv.join(name)).unwrap(),
-            fs::read(both.join(name)).unwrap(),
+            results(&csv.join(name)),
+            results(&both.join(name)),
             "{name}: --format both writes what --format csv writes"
         );
     }
@@ -864,8 +876,8 @@ fn format_both_writes_csv_and_parquet_and_format_parquet_writes_no_csv() {
         "agents.parquet",
         "assets.parquet",
     ] {
-        let bytes = fs::read(parquet.join(name)).unwrap();
-        assert_eq!(bytes, fs::read(both.join(name)).unwrap(), "{name}");
+        let bytes = results(&parquet.join(name));
+        assert_eq!(bytes, results(&both.join(name)), "{name}");
         if name.ends_with(".parquet") {
             assert!(
                 bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
@@ -1329,4 +1341,97 @@ fn sweep_report_plots_the_metrics_chosen() {
     );
     // --metrics chooses what --report draws: alone it is an error.
     assert_status(&sweep(Some("assets.TOKEN.volume"), false), 2);
+}
+
+#[test]
+fn summary_json_ends_with_the_measured_performance_which_the_report_leaves_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let out = agora(&[
+        "run",
+        "--example",
+        "reference",
+        "--steps",
+        "4",
+        "--runs",
+        "2",
+        "--threads",
+        "1",
+        "--out",
+        path_str(&dir),
+        "--report",
+    ]);
+    assert_status(&out, 0);
+    let s = summary(&dir);
+    let keys: Vec<&String> = s.as_object().unwrap().keys().collect();
+    assert_eq!(keys.last().map(|k| k.as_str()), Some("performance"));
+    let p = &s["performance"];
+    assert_eq!(p["threads"], 1);
+    // 10,000 agents × 4 steps × 2 runs
+    assert_eq!(p["agent_steps"], 80_000.0);
+    let wall = p["wall_seconds"].as_f64().unwrap();
+    let rate = p["agent_steps_per_second"].as_f64().unwrap();
+    assert!(wall > 0.0);
+    assert!(
+        (rate * wall / 80_000.0 - 1.0).abs() < 1e-9,
+        "{rate} × {wall}"
+    );
+    let report = read(&dir, "report.html");
+    assert!(!report.contains("performance"), "the report shows it");
+    assert!(!report.contains("wall_seconds"));
+}
+
+#[test]
+fn output_agent_steps_writes_agent_steps_csv_and_parquet_and_refuses_too_many() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "s.toml",
+        &format!("{GOOD}\n[output]\nagent_steps = {{ every = 5, sample = 3 }}\n"),
+    );
+    let dir = tmp.path().join("out");
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--format",
+        "both",
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 0);
+    let csv = read(&dir, "agent_steps.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("run,step,group,agent,balance,holdings,wealth,locked_balance,locked_holdings")
+    );
+    // steps 0, 5 and 10; agents 0, 16 and 33 of the 50
+    let keys: Vec<String> = lines
+        .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(","))
+        .collect();
+    let expected: Vec<String> = [0, 5, 10]
+        .iter()
+        .flat_map(|t| [0, 16, 33].map(|a| format!("0,{t},noise,{a}")))
+        .collect();
+    assert_eq!(keys, expected);
+    assert!(dir.join("agent_steps.parquet").exists());
+    // 3 agents at 2,000,001 steps of 10,000,000 is beyond the budget:
+    // exit 2, one line naming the table, before anything is written
+    let big = tmp.path().join("big");
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--steps",
+        "10000000",
+        "--out",
+        path_str(&big),
+    ]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("s.toml: output.agent_steps: 6000003 per-agent records"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!big.exists());
 }

@@ -94,12 +94,12 @@ fn single_run_report_names_existing_images_and_the_run() {
     let (path, html) = report(dir.path());
     assert_eq!(path, dir.path().join("report.html"));
     let links = check_images(dir.path(), &html);
-    for asset in &s.assets {
+    for asset in s.assets() {
         assert!(html.contains(&asset.name));
         assert!(links.contains(&format!("plots/asset_{}.svg", asset.name)));
         assert!(links.contains(&format!("plots/asset_{}.png", asset.name)));
     }
-    for group in &s.groups {
+    for group in s.groups() {
         assert!(
             html.contains(&group.name),
             "{} not in the report",

@@ -381,7 +381,7 @@ fn schedule_entries_are_swept_by_index_and_a_parameter_a_schedule_overrides_warn
     let g = Grid::cartesian(&[parse_axis("assets.AGT.schedule[0].value=0.003").unwrap()]).unwrap();
     let points = agora::experiment::sweep::scenarios(&s, &g).unwrap();
     assert_eq!(
-        points[0].assets[0].schedule[0].change,
+        points[0].assets()[0].schedule[0].change,
         agora::scenario::Change::Ramp {
             from: 100,
             to: 150,

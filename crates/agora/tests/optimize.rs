@@ -243,7 +243,7 @@ fn curve_optimization_lowers_volatility_on_fresh_seeds() {
     .unwrap();
     assert!(found.improvement() > 0.0);
     let mut fresh = scenario.clone();
-    fresh.set_seed(scenario.simulation.seed + 1000).unwrap();
+    fresh.set_seed(scenario.simulation().seed + 1000).unwrap();
     fresh.set_runs(8).unwrap();
     let default = mean_volatility(&fresh);
     let best = mean_volatility(&found.best_scenario(&fresh).unwrap());

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 mod format;
+mod game;
 mod optimize;
 mod report;
 mod sweep;
@@ -47,6 +48,8 @@ enum Command {
         /// The results directory (written by run, sweep or optimize).
         dir: PathBuf,
     },
+    /// Two-player normal-form games: equilibria, best responses, dynamics.
+    Game(game::GameArgs),
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +138,7 @@ fn main() -> ExitCode {
         Command::Validate { scenario } => validate(scenario),
         Command::Examples { name } => list_examples(name),
         Command::Report { dir } => report::run(&dir),
+        Command::Game(args) => game::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,6 +23,7 @@
 //! | the step loop, records, summaries | [`engine`] |
 //! | series statistics | [`metrics`] |
 //! | CSV / JSON output | [`output`] |
+//! | normal-form games: equilibria, best responses, dynamics | [`games`] |
 //!
 //! ```
 //! use agora::{Scenario, Simulation};
@@ -53,6 +54,7 @@ pub mod agents;
 pub mod engine;
 mod error;
 pub mod experiment;
+pub mod games;
 pub mod ledger;
 pub mod market;
 pub mod metrics;

@@ -52,16 +52,23 @@ pub(super) fn all_labels(labels: usize) -> Labels {
 
 const NONBASIC: usize = usize::MAX;
 
-/// An integer simplex tableau of `{z ≥ 0 : M z_structural + z_slack = 1}`.
+/// An integer simplex dictionary of `{z ≥ 0 : M z_structural + z_slack = 1}`:
+/// the tableau's columns of the nonbasic variables and the right-hand
+/// side (a basic variable's column is `det` times a unit vector, so it is
+/// not stored, which halves the work of a pivot).
 #[derive(Debug, Clone)]
 pub(super) struct Tableau {
     rows: usize,
-    /// Variables, plus one for the right-hand side column.
+    vars: usize,
+    /// Columns stored: the nonbasic variables', then the right-hand side.
     width: usize,
     t: Vec<BigInt>,
     det: BigInt,
     basis: Vec<usize>,
     row_of: Vec<usize>,
+    /// The nonbasic variable of each stored column.
+    nonbasic: Vec<usize>,
+    col_of: Vec<usize>,
     /// The starting slack of each row, in row order: their columns are
     /// `det · basis⁻¹`, the tie-breaking vectors of the ratio test.
     slacks: Vec<usize>,
@@ -93,41 +100,56 @@ impl Tableau {
         coefficient: impl Fn(usize, usize) -> BigInt,
     ) -> Self {
         let rows = slacks.len();
-        let width = vars + 1;
-        let mut t = vec![BigInt::zero(); rows * width];
+        let width = structural.len() + 1;
+        let mut t = Vec::with_capacity(rows * width);
+        for r in 0..rows {
+            t.extend(structural.iter().map(|&v| coefficient(r, v)));
+            t.push(BigInt::one());
+        }
         let mut row_of = vec![NONBASIC; vars];
         for (r, &s) in slacks.iter().enumerate() {
-            for &v in &structural {
-                t[r * width + v] = coefficient(r, v);
-            }
-            t[r * width + s] = BigInt::one();
-            t[r * width + vars] = BigInt::one();
             row_of[s] = r;
+        }
+        let mut col_of = vec![NONBASIC; vars];
+        for (k, &v) in structural.iter().enumerate() {
+            col_of[v] = k;
         }
         Tableau {
             rows,
+            vars,
             width,
             t,
             det: BigInt::one(),
             basis: slacks.clone(),
             row_of,
+            nonbasic: structural.clone(),
+            col_of,
             slacks,
             structural,
         }
     }
 
     #[inline]
-    fn at(&self, r: usize, c: usize) -> &BigInt {
-        &self.t[r * self.width + c]
+    fn at(&self, r: usize, k: usize) -> &BigInt {
+        &self.t[r * self.width + k]
     }
 
     fn rhs(&self, r: usize) -> &BigInt {
         self.at(r, self.width - 1)
     }
 
+    /// Row `r`'s entry in variable `v`'s column, for the comparison of
+    /// `lex_less` (`None` stands for zero).
+    fn entry(&self, r: usize, v: usize) -> Option<&BigInt> {
+        match self.col_of[v] {
+            NONBASIC => (self.row_of[v] == r).then_some(&self.det),
+            k => Some(self.at(r, k)),
+        }
+    }
+
     /// The number of variables (labels).
     pub fn vars(&self) -> usize {
-        self.width - 1
+        self.vars
     }
 
     /// True if variable `v` is basic.
@@ -145,18 +167,19 @@ impl Tableau {
         self.basis.iter().fold(0, |k, &v| k | bit(v))
     }
 
-    /// The row that leaves when `entering` enters: the lexicographic minimum
-    /// ratio. `None` only if the polytope is unbounded in that direction,
-    /// which a positive game's is not.
+    /// The row that leaves when the nonbasic `entering` enters: the
+    /// lexicographic minimum ratio. `None` only if the polytope is
+    /// unbounded in that direction, which a positive game's is not.
     pub fn leaving_row(&self, entering: usize) -> Option<usize> {
+        let k = self.col_of[entering];
         let mut best: Option<usize> = None;
         for r in 0..self.rows {
-            if !self.at(r, entering).is_positive() {
+            if !self.at(r, k).is_positive() {
                 continue;
             }
             best = Some(match best {
                 None => r,
-                Some(b) if self.lex_less(r, b, entering) => r,
+                Some(b) if self.lex_less(r, b, k) => r,
                 Some(b) => b,
             });
         }
@@ -164,12 +187,23 @@ impl Tableau {
     }
 
     /// Whether row `r`'s ratio is lexicographically below row `s`'s for the
-    /// entering column `c` (both entries in `c` positive).
-    fn lex_less(&self, r: usize, s: usize, c: usize) -> bool {
-        let (rc, sc) = (self.at(r, c), self.at(s, c));
-        let columns = std::iter::once(self.width - 1).chain(self.slacks.iter().copied());
-        for k in columns {
-            match (self.at(r, k) * sc).cmp(&(self.at(s, k) * rc)) {
+    /// entering column `k` (both entries in `k` positive).
+    fn lex_less(&self, r: usize, s: usize, k: usize) -> bool {
+        let (rk, sk) = (self.at(r, k), self.at(s, k));
+        match (self.rhs(r) * sk).cmp(&(self.rhs(s) * rk)) {
+            Ordering::Less => return true,
+            Ordering::Greater => return false,
+            Ordering::Equal => {}
+        }
+        for &slack in &self.slacks {
+            let left = self.entry(r, slack).map(|e| e * sk);
+            let right = self.entry(s, slack).map(|e| e * rk);
+            let zero = BigInt::zero();
+            match left
+                .as_ref()
+                .unwrap_or(&zero)
+                .cmp(right.as_ref().unwrap_or(&zero))
+            {
                 Ordering::Less => return true,
                 Ordering::Greater => return false,
                 Ordering::Equal => {}
@@ -179,39 +213,41 @@ impl Tableau {
         false
     }
 
-    /// Pivots `entering` into the basis in row `r` (its entry must be
-    /// positive, as the ratio test guarantees).
+    /// Pivots the nonbasic `entering` into the basis in row `r` (its entry
+    /// must be positive, as the ratio test guarantees).
     pub fn pivot(&mut self, r: usize, entering: usize) {
         let w = self.width;
-        let pivot = self.at(r, entering).clone();
+        let k = self.col_of[entering];
+        let pivot = self.at(r, k).clone();
         let pivot_row: Vec<BigInt> = self.t[r * w..(r + 1) * w].to_vec();
         for i in 0..self.rows {
             if i == r {
                 continue;
             }
-            let factor = self.t[i * w + entering].clone();
             let row = &mut self.t[i * w..(i + 1) * w];
-            if factor.is_zero() {
-                for entry in row.iter_mut() {
-                    if !entry.is_zero() {
-                        *entry = &*entry * &pivot / &self.det;
-                    }
+            let factor = std::mem::take(&mut row[k]);
+            for (j, (entry, p)) in row.iter_mut().zip(&pivot_row).enumerate() {
+                if j == k {
+                    continue;
                 }
-            } else {
-                for (entry, p) in row.iter_mut().zip(&pivot_row) {
-                    let mut v = &*entry * &pivot;
-                    if !p.is_zero() {
-                        v -= &factor * p;
-                    }
-                    *entry = v / &self.det;
+                let mut v = &*entry * &pivot;
+                if !p.is_zero() && !factor.is_zero() {
+                    v -= &factor * p;
                 }
+                *entry = v / &self.det;
             }
+            // The leaving variable's column: -(the entering column).
+            row[k] = -factor;
         }
-        self.det = pivot;
+        // In row r it is the old determinant.
+        self.t[r * w + k] = std::mem::replace(&mut self.det, pivot);
         let leaving = self.basis[r];
         self.row_of[leaving] = NONBASIC;
         self.row_of[entering] = r;
         self.basis[r] = entering;
+        self.col_of[entering] = NONBASIC;
+        self.col_of[leaving] = k;
+        self.nonbasic[k] = leaving;
     }
 
     /// True if some basic variable is zero: the point has more tight
@@ -224,9 +260,11 @@ impl Tableau {
     /// basic ones that are zero.
     pub fn labels(&self) -> Labels {
         let mut labels = 0;
-        for v in 0..self.vars() {
-            let r = self.row_of[v];
-            if r == NONBASIC || self.rhs(r).is_zero() {
+        for &v in &self.nonbasic {
+            labels |= bit(v);
+        }
+        for (r, &v) in self.basis.iter().enumerate() {
+            if self.rhs(r).is_zero() {
                 labels |= bit(v);
             }
         }

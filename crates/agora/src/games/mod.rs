@@ -2,7 +2,7 @@
 //! responses, and dynamics.
 //!
 //! A [`NormalFormGame`] holds the row player's payoffs A and the column
-//! player's B (read from a game file, see [`game`]). [`solve`] finds its
+//! player's B (read from a game file, see [`game`]). [`solve()`] finds its
 //! Nash equilibria exactly — vertex enumeration, support enumeration, pure
 //! equilibria, Lemke–Howson — and says whether it is degenerate;
 //! [`best_response`] gives exact best responses and regrets; [`dynamics`]

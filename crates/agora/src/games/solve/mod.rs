@@ -16,6 +16,7 @@
 //! more pure best responses than the size of its support) is decided
 //! exactly too, from the vertices of the polytopes.
 
+mod float;
 mod lemke_howson;
 mod pure;
 mod support;
@@ -28,7 +29,7 @@ pub use support::{support_enumeration, support_equilibrium};
 pub use vertex::{is_degenerate, vertex_enumeration, VertexEnumeration};
 
 use super::exact::{IntMatrix, Rational};
-use super::game::NormalFormGame;
+use super::game::{Matrix, NormalFormGame};
 use crate::error::{Error, Result};
 use num_bigint::BigInt;
 use num_traits::{Signed, Zero};
@@ -225,6 +226,10 @@ pub(crate) struct ExactGame {
     pub a_pos: IntMatrix,
     /// B shifted and scaled to entries ≥ 1.
     pub b_pos: IntMatrix,
+    /// A as given, for the f64 pass.
+    pub a_f64: Matrix,
+    /// B as given.
+    pub b_f64: Matrix,
 }
 
 impl ExactGame {
@@ -232,7 +237,14 @@ impl ExactGame {
         let a = IntMatrix::from_matrix(game.row_payoffs());
         let b = IntMatrix::from_matrix(game.column_payoffs());
         let (a_pos, b_pos) = (a.positive(), b.positive());
-        ExactGame { a, b, a_pos, b_pos }
+        ExactGame {
+            a,
+            b,
+            a_pos,
+            b_pos,
+            a_f64: game.row_payoffs().clone(),
+            b_f64: game.column_payoffs().clone(),
+        }
     }
 
     pub fn rows(&self) -> usize {

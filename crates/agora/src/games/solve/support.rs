@@ -60,8 +60,10 @@ pub(super) fn enumerate(game: &NormalFormGame, exact: &ExactGame) -> Result<Vec<
     let (m, n) = (game.rows(), game.columns());
     // The subsets are counted in u128 bit masks.
     check_size(m, n, "support enumeration")?;
-    let a = game.row_payoffs();
-    let bt = game.column_payoffs().transpose();
+    // Scaled once to entries of at most 1 in magnitude, so that the
+    // filter's tolerance is relative.
+    let a = unit_scaled(game.row_payoffs());
+    let bt = unit_scaled(&game.column_payoffs().transpose());
     let mut found = Vec::new();
     let mut work = Work::default();
     for k in 1..=m.min(n) {
@@ -71,7 +73,7 @@ pub(super) fn enumerate(game: &NormalFormGame, exact: &ExactGame) -> Result<Vec<
                 // on `rows`; then the row player's mix, the column player on
                 // `columns`.
                 let plausible =
-                    work.plausible(a, &rows, &columns) && work.plausible(&bt, &columns, &rows);
+                    work.plausible(&a, &rows, &columns) && work.plausible(&bt, &columns, &rows);
                 if plausible {
                     if let Some(eq) = exact_check(exact, &rows, &columns)? {
                         found.push(eq);
@@ -84,7 +86,7 @@ pub(super) fn enumerate(game: &NormalFormGame, exact: &ExactGame) -> Result<Vec<
 }
 
 /// The exact check of one support pair.
-fn exact_check(
+pub(super) fn exact_check(
     exact: &ExactGame,
     rows: &[usize],
     columns: &[usize],
@@ -247,11 +249,18 @@ impl Work {
             let earned: f64 = mixed
                 .iter()
                 .zip(&self.solution)
-                .map(|(&s, p)| m.get(o, s) / scale * p)
+                .map(|(&s, p)| m.get(o, s) * p)
                 .sum();
             earned <= value + FILTER
         })
     }
+}
+
+/// `m` divided by its largest magnitude (and by 1 if that is smaller).
+fn unit_scaled(m: &Matrix) -> Matrix {
+    let scale = m.data().iter().fold(1.0f64, |s, x| s.max(x.abs()));
+    let data = m.data().iter().map(|x| x / scale).collect();
+    Matrix::new(m.rows(), m.cols(), data).unwrap_or_else(|| m.clone())
 }
 
 /// The k-subsets of `0..n` in lexicographic order.

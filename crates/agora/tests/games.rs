@@ -154,9 +154,12 @@ fn coordination_game_has_two_to_the_n_minus_one_equilibria() {
     }
 }
 
+/// An equilibrium written as fractions: row, column, payoffs.
+type HandDerived<'a> = (&'a [&'a str], &'a [&'a str], [&'a str; 2]);
+
 #[test]
 fn examples_have_their_hand_derived_equilibria() {
-    let cases: &[(&str, &[(&[&str], &[&str], [&str; 2])])] = &[
+    let cases: &[(&str, &[HandDerived])] = &[
         // Hawk-dove: f_hawk = -25x + 50(1-x), f_dove = 15(1-x) are equal at
         // x = 7/12, each then earning 15·5/12 = 25/4.
         (

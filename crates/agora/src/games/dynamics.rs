@@ -954,18 +954,22 @@ impl DormandPrince {
             if !self.fsal {
                 f(z, &mut self.k[0]);
             }
-            for s in 1..7 {
-                for (i, v) in self.stage.iter_mut().enumerate() {
-                    let incr: f64 = (0..s).map(|j| A[s][j] * self.k[j][i]).sum();
-                    *v = z[i] + h * incr;
+            for (s, weights) in A.iter().enumerate().skip(1) {
+                for (i, (v, zi)) in self.stage.iter_mut().zip(z.iter()).enumerate() {
+                    let incr: f64 = weights[..s]
+                        .iter()
+                        .zip(&self.k)
+                        .map(|(a, k)| a * k[i])
+                        .sum();
+                    *v = zi + h * incr;
                 }
                 f(&self.stage, &mut self.k[s]);
             }
             // Stage 7 is evaluated at the fifth-order solution itself.
             let mut err = 0.0f64;
-            for i in 0..z.len() {
-                let e: f64 = h * (0..7).map(|j| E[j] * self.k[j][i]).sum::<f64>();
-                let scale = TOLERANCE + TOLERANCE * z[i].abs().max(self.stage[i].abs());
+            for (i, (zi, next)) in z.iter().zip(&self.stage).enumerate() {
+                let e: f64 = h * E.iter().zip(&self.k).map(|(e, k)| e * k[i]).sum::<f64>();
+                let scale = TOLERANCE + TOLERANCE * zi.abs().max(next.abs());
                 err = err.max((e / scale).abs());
             }
             if !err.is_finite() {

@@ -738,6 +738,23 @@ fn random_games_match_nashpy() {
     assert_eq!(total, 118);
 }
 
+#[test]
+fn the_12x12_timing_game_is_nondegenerate_with_an_odd_number_of_equilibria() {
+    // The README times `agora game solve` on this file.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/games/random-12x12.toml"
+    );
+    let g = NormalFormGame::from_path(path).unwrap();
+    assert_eq!((g.rows(), g.columns()), (12, 12));
+    let solution = solve(&g, Method::All).unwrap();
+    assert!(!solution.degenerate);
+    assert_eq!(solution.equilibria.len() % 2, 1);
+    for e in &solution.equilibria {
+        assert!(relative_regret(&g, e) <= 1e-9);
+    }
+}
+
 /// A random game with payoffs drawn from `values`.
 fn arb_game(
     max: usize,

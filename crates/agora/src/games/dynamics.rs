@@ -740,6 +740,15 @@ impl<'a> Model<'a> {
     }
 }
 
+/// The replicator equation's velocity `ẋ_i = x_i (f_i − x·f)` for shares
+/// `x` earning payoffs `f` (`Ax` in one population, `Ay` or `Bᵀx` in two):
+/// the mean dynamics of pairwise proportional imitation.
+pub fn replicator_velocity(x: &[f64], f: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; x.len()];
+    replicator_into(x, f, &mut out);
+    out
+}
+
 /// `out_i = x_i (f_i − x·f)`: the replicator equation.
 fn replicator_into(x: &[f64], f: &[f64], out: &mut [f64]) {
     let mean: f64 = x.iter().zip(f).map(|(s, p)| s * p).sum();
@@ -1016,6 +1025,21 @@ mod tests {
         let next = discrete_replicator_step(&x, &a.mul_vec(&x)).unwrap();
         assert!((next[0] - 2.0 / 13.0).abs() < 1e-15);
         assert!((next[1] - 11.0 / 13.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn replicator_velocity_on_hawk_dove() {
+        // ẋ_hawk = x(1 − x)(f_hawk − f_dove) = x(1 − x)(35 − 60x).
+        let a = Matrix::from_rows(&[vec![-25.0, 50.0], vec![0.0, 15.0]]).unwrap();
+        for x in [0.2, 7.0 / 12.0, 0.9] {
+            let shares = [x, 1.0 - x];
+            let v = replicator_velocity(&shares, &a.mul_vec(&shares));
+            let want = x * (1.0 - x) * (35.0 - 60.0 * x);
+            assert!(
+                (v[0] - want).abs() < 1e-12 && (v[0] + v[1]).abs() < 1e-12,
+                "{x}: {v:?}"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 mod format;
 mod messages;
+mod game;
 mod optimize;
 mod report;
 mod sweep;
@@ -51,6 +52,8 @@ enum Command {
         #[arg(long, value_name = "METRIC,...", value_delimiter = ',')]
         metrics: Option<Vec<String>>,
     },
+    /// Two-player normal-form games: equilibria, best responses, dynamics.
+    Game(game::GameArgs),
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +142,7 @@ fn main() -> ExitCode {
         Command::Validate { scenario } => validate(scenario),
         Command::Examples { name } => list_examples(name),
         Command::Report { dir, metrics } => report::run(&dir, metrics.as_deref()),
+        Command::Game(args) => game::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,7 @@
 //! | the step loop, records, summaries | [`engine`] |
 //! | series statistics | [`metrics`] |
 //! | CSV / JSON output | [`output`] |
+//! | normal-form games: equilibria, best responses, dynamics | [`games`] |
 //!
 //! ```
 //! use agora::{Scenario, Simulation};
@@ -56,6 +57,7 @@ pub mod engine;
 mod error;
 pub mod experiment;
 pub mod governance;
+pub mod games;
 pub mod ledger;
 pub mod market;
 pub mod metrics;

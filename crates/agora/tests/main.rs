@@ -10,6 +10,7 @@ mod experiments;
 mod fuzz;
 mod learners;
 mod library;
+mod games;
 mod markets;
 mod numbers;
 mod optimize;

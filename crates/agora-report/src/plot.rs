@@ -157,6 +157,54 @@ fn axis_label(x: f64, lo: f64, hi: f64) -> String {
     scientific(x, 4)
 }
 
+/// The largest magnitude drawn on an axis. Near `f64::MAX` the padded
+/// range of an axis overflows, and the plotting library's tick arithmetic
+/// then loops for ever; values beyond this bound (prices of 1e307 money
+/// units and more, which no economy reaches but an unstable rule can) are
+/// left out as gaps, and the panel's title says so.
+const AXIS_LIMIT: f64 = 1e307;
+
+/// What a panel's title gains when values beyond [`AXIS_LIMIT`] are left out.
+const BEYOND_LIMIT: &str = " (values beyond ±1e307 not drawn)";
+
+/// `x`, or NaN (a gap) when its magnitude is beyond [`AXIS_LIMIT`].
+fn plottable(x: f64, left_out: &mut bool) -> f64 {
+    if x.is_finite() && x.abs() > AXIS_LIMIT {
+        *left_out = true;
+        f64::NAN
+    } else {
+        x
+    }
+}
+
+/// `panel` with every value beyond [`AXIS_LIMIT`] turned into a gap, and a
+/// note in its title when there were any.
+fn within_limits(panel: &Panel) -> Panel {
+    let mut left_out = false;
+    let mut p = panel.clone();
+    for s in &mut p.series {
+        for pt in &mut s.points {
+            *pt = (
+                plottable(pt.0, &mut left_out),
+                plottable(pt.1, &mut left_out),
+            );
+        }
+    }
+    if let Some(band) = &mut p.band {
+        for pt in &mut band.points {
+            *pt = (
+                plottable(pt.0, &mut left_out),
+                plottable(pt.1, &mut left_out),
+                plottable(pt.2, &mut left_out),
+            );
+        }
+    }
+    if left_out {
+        p.title.push_str(BEYOND_LIMIT);
+    }
+    p
+}
+
 /// The range of finite values, padded by 5% (and widened when flat).
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
@@ -447,10 +495,20 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, figure: &Figure) -> Re
         Figure::Panels(panels) => {
             let areas = root.split_evenly((panels.len().max(1), 1));
             for (area, panel) in areas.iter().zip(panels) {
-                draw_panel(area, panel)?;
+                draw_panel(area, &within_limits(panel))?;
             }
         }
-        Figure::Heat(heat) => draw_heat(&root, heat)?,
+        Figure::Heat(heat) => {
+            let mut heat = heat.clone();
+            let mut left_out = false;
+            for v in heat.values.iter_mut().flatten() {
+                *v = plottable(*v, &mut left_out);
+            }
+            if left_out {
+                heat.title.push_str(BEYOND_LIMIT);
+            }
+            draw_heat(&root, &heat)?;
+        }
     }
     root.present().map_err(err)
 }

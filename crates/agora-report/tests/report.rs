@@ -586,3 +586,47 @@ fn a_run_without_agents_has_no_wealth_plot() {
     assert!(!links.iter().any(|l| l.contains("wealth")), "{links:?}");
     assert!(html.contains("No groups in this run."));
 }
+
+/// Runs `write_report(dir)` on another thread and fails the test, rather
+/// than hanging it, if no answer comes within a generous bound (drawing
+/// these fixtures takes well under a second; the bound only turns an
+/// endless loop into a failure, it measures nothing).
+fn report_or_fail_if_it_hangs(dir: &Path) -> Result<PathBuf, ReportError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(write_report(&dir));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(300))
+        .expect("the report did not finish: drawing the axes loops")
+}
+
+/// Regression test: a price near the top of the f64 range (~1.76e308) made
+/// the plotting library loop for ever computing the axis ticks.
+#[test]
+fn prices_near_the_top_of_the_f64_range_are_left_out_with_a_note_not_drawn_for_ever() {
+    for (price, other, left_out) in [
+        ("1.76e308", "1.76e308", true),
+        ("1.7976931348623157e308", "1e308", true),
+        ("-1e308", "1e308", true),
+        // At the bound: drawn, the widest axis there is.
+        ("-1e307", "1e307", false),
+        ("1e307", "1e307", false),
+    ] {
+        let assets = format!(
+            "{ASSETS_HEADER}\n\
+             0,0,BIG,{price},5.0,0.0,0.0,0,initial,,,,,\n\
+             0,1,BIG,{other},5.0,0.0,0.0,0,trade,,,,,\n\
+             0,2,BIG,2.0,5.0,0.0,0.0,0,trade,,,,,\n"
+        );
+        let dir = fixture(&assets, AGENTS, SUMMARY);
+        let path = report_or_fail_if_it_hangs(dir.path()).unwrap();
+        assert!(path.exists());
+        let svg = svg(dir.path(), "asset_BIG");
+        assert_eq!(
+            svg.contains("values beyond ±1e307 not drawn"),
+            left_out,
+            "{price}, {other}: the panel says what it leaves out"
+        );
+    }
+}

@@ -8,7 +8,7 @@
 use crate::error::ReportError;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Once;
 
 /// Width and height of every plot, in pixels.
@@ -522,8 +522,9 @@ fn size(figure: &Figure) -> (u32, u32) {
 }
 
 /// Writes `figure` as `dir/NAME.svg` and `dir/NAME.png`, each under a
-/// temporary name first, then renamed into place. Returns both paths.
-pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<[PathBuf; 2], ReportError> {
+/// temporary name first, then renamed into place. Returns the SVG
+/// document, for the page to embed.
+pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<String, ReportError> {
     let svg_path = dir.join(format!("{name}.svg"));
     let png_path = dir.join(format!("{name}.png"));
     let plot_err = |path: &Path| {
@@ -553,5 +554,5 @@ pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<[PathBuf
         let _ = std::fs::remove_file(&temp);
     }
     moved?;
-    Ok([svg_path, png_path])
+    Ok(svg)
 }

@@ -50,36 +50,46 @@ fn linked(html: &str) -> Vec<String> {
     out
 }
 
-/// Checks that every file the page names exists and is a real image; returns them.
+/// Checks that the page is whole on its own (it names no file, and embeds
+/// every plot of `plots/` as the same SVG), and that every plot file is a
+/// real image; returns the plot files as `plots/NAME.EXT`.
 fn check_images(dir: &Path, html: &str) -> Vec<String> {
-    let links = linked(html);
-    assert!(!links.is_empty(), "the report names no image");
-    for link in &links {
-        assert!(
-            !link.contains("://") && !link.starts_with('/'),
-            "{link} is not a relative path"
-        );
-        let path = dir.join(link);
+    assert_eq!(linked(html), Vec::<String>::new(), "the page names files");
+    let mut files: Vec<String> = fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no plot written");
+    let mut svgs = 0;
+    for name in &files {
+        let path = dir.join("plots").join(name);
         let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(!bytes.is_empty(), "{link} is empty");
-        if link.ends_with(".png") {
-            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{link} is not a PNG");
-        } else if link.ends_with(".svg") {
+        assert!(!bytes.is_empty(), "{name} is empty");
+        if name.ends_with(".png") {
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{name} is not a PNG");
+            let svg = name.replace(".png", ".svg");
+            assert!(files.contains(&svg), "{name} has no SVG twin");
+        } else if name.ends_with(".svg") {
             let text = String::from_utf8(bytes).unwrap();
-            let text = text.trim_start();
-            assert!(
-                text.starts_with("<svg") || text.starts_with("<?xml"),
-                "{link}"
-            );
-            assert!(
-                text.trim_end().ends_with("</svg>"),
-                "{link} is not a whole SVG"
-            );
+            let text = text.trim();
+            assert!(text.starts_with("<svg"), "{name}");
+            assert!(text.ends_with("</svg>"), "{name} is not a whole SVG");
+            // The page holds the drawing itself: everything after the
+            // root element's attributes, to the end.
+            let body = &text[text.find('>').unwrap() + 1..];
+            assert!(html.contains(body), "{name} is not embedded in the page");
+            svgs += 1;
         } else {
-            panic!("{link}: not an image");
+            panic!("{name}: not an image");
         }
     }
-    links
+    assert_eq!(
+        html.matches("<svg role=\"img\"").count(),
+        svgs,
+        "one inline SVG per plot"
+    );
+    files.into_iter().map(|f| format!("plots/{f}")).collect()
 }
 
 fn report(dir: &Path) -> (PathBuf, String) {
@@ -273,6 +283,128 @@ fn a_directory_with_only_a_sweep_gets_a_report() {
             "plots/sweep_assets_T_volatility.png",
             "plots/sweep_assets_T_volatility.svg"
         ]
+    );
+}
+
+/// The page and every plot file of a report of `dir`, by name.
+fn report_files(dir: &Path) -> (String, Vec<(String, Vec<u8>)>) {
+    let (_, html) = report(dir);
+    let mut plots: Vec<(String, Vec<u8>)> = fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    plots.sort();
+    (html, plots)
+}
+
+/// Regression test: `agora run --format parquet` wrote results that the
+/// report could not read (it looked for the CSV files only).
+#[test]
+fn parquet_only_results_give_the_report_of_the_same_results_in_csv() {
+    let s = scenario();
+    let outs: Vec<RunOutput> = (0..3)
+        .map(|r| Simulation::new(&s, r).unwrap().run().unwrap())
+        .collect();
+    let csv = tempfile::tempdir().unwrap();
+    agora::output::write_runs(csv.path(), &s, &outs).unwrap();
+    let parquet = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        (
+            "summary.json",
+            agora::output::summary_json(&s, &outs).unwrap(),
+        ),
+        ("scenario.toml", agora::output::scenario_toml(&s).unwrap()),
+        (
+            "assets.parquet",
+            agora_parquet::assets_parquet(&s, &outs).unwrap(),
+        ),
+        (
+            "agents.parquet",
+            agora_parquet::agents_parquet(&s, &outs).unwrap(),
+        ),
+    ] {
+        fs::write(parquet.path().join(name), bytes).unwrap();
+    }
+    let (csv_page, csv_plots) = report_files(csv.path());
+    let (parquet_page, parquet_plots) = report_files(parquet.path());
+    assert!(csv_plots.len() >= 6, "{} plots", csv_plots.len());
+    assert_eq!(
+        csv_plots.iter().map(|p| &p.0).collect::<Vec<_>>(),
+        parquet_plots.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
+    for ((name, a), (_, b)) in csv_plots.iter().zip(&parquet_plots) {
+        assert!(
+            a == b,
+            "{name} differs between the CSV and the Parquet results"
+        );
+    }
+    assert_eq!(csv_page, parquet_page);
+
+    // Neither table: an error naming the CSV file and its Parquet twin.
+    fs::remove_file(parquet.path().join("agents.parquet")).unwrap();
+    let err = write_report(parquet.path()).unwrap_err();
+    assert!(err.is_input_error());
+    let text = err.to_string();
+    assert!(
+        text.contains("agents.csv") && text.contains("agents.parquet"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_sweep_in_parquet_gives_the_report_of_the_same_sweep_in_csv() {
+    let columns: Vec<String> = ["assets.T.pricing.m", "assets.T.volatility", "ledger.mints"]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let rows = vec![
+        vec![0.001, 0.25, 3.0],
+        vec![0.002, f64::NAN, 4.0],
+        vec![0.004, 1.5e-7, 8.0],
+    ];
+    let csv = tempfile::tempdir().unwrap();
+    let mut text = columns.join(",");
+    text.push('\n');
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|x| {
+                if x.is_finite() {
+                    format!("{x:?}")
+                } else {
+                    String::new()
+                }
+            })
+            .collect();
+        text.push_str(&cells.join(","));
+        text.push('\n');
+    }
+    fs::write(csv.path().join("sweep.csv"), text).unwrap();
+    let parquet = tempfile::tempdir().unwrap();
+    fs::write(
+        parquet.path().join("sweep.parquet"),
+        agora_parquet::table_parquet(&columns, &rows).unwrap(),
+    )
+    .unwrap();
+    let (csv_page, csv_plots) = report_files(csv.path());
+    let (parquet_page, parquet_plots) = report_files(parquet.path());
+    assert_eq!(
+        csv_plots.len(),
+        4,
+        "two metrics vary: a PNG and an SVG each"
+    );
+    assert!(csv_plots == parquet_plots, "the plots differ");
+    // The title names the folder; the rest is the same page.
+    let strip = |page: &str, dir: &Path| page.replace(&dir.display().to_string(), "DIR");
+    assert_eq!(
+        strip(&csv_page, csv.path()),
+        strip(&parquet_page, parquet.path())
     );
 }
 

@@ -1,0 +1,990 @@
+//! Output folders written whole: a reader sees the earlier results or the
+//! new ones, never a mix, and two commands never write one folder at once.
+//!
+//! [`OutputDir::open`] locks the folder `DIR` (an advisory lock on
+//! `DIR/.agora-manifest`, created if missing) and makes a fresh staging
+//! folder beside it, `.DIR.agora-tmp-<id>/`. Everything new is written
+//! there, then [`OutputDir::commit`] switches it into place:
+//!
+//! 1. the staging folder gets its own manifest, listing every file (with
+//!    its sha256) and folder Agora wrote, and is locked too;
+//! 2. the files in `DIR` that Agora did not write (not in `DIR`'s
+//!    manifest) are hard-linked into it: the same files, never copied,
+//!    moved or deleted. A folder that Agora did not write is refused at
+//!    `open`, and so is a file of the user's named like an output;
+//! 3. one `renameat2(RENAME_EXCHANGE)` (Linux; `RENAME_SWAP` on macOS)
+//!    swaps the two folders. Where the file system cannot exchange, `DIR`
+//!    is renamed aside and the staging folder renamed to `DIR`;
+//! 4. the earlier folder, now under the staging name, loses the entries
+//!    its manifest lists and the links of the user's files, and is removed.
+//!    A file that appeared in `DIR` during the switch is moved into the new
+//!    `DIR` rather than deleted.
+//!
+//! What a reader of `DIR` sees if the process dies at any point: before
+//! step 3, the earlier results, untouched; at step 3, the earlier or the new
+//! results, never both (with the two-rename fallback, between the renames,
+//! no `DIR` at all); after it, the new results. What is left beside `DIR` is
+//! only a `.DIR.agora-tmp-<id>/` folder, which the next `open` of `DIR`
+//! cleans up by the same rules as step 4 (a folder still marked as being
+//! staged holds nothing but Agora's output and links, and goes whole).
+//!
+//! The lock is held from `open` until the value is dropped; it passes from
+//! the earlier manifest to the new one without a gap, since both are locked
+//! before the switch, and a command that locked a manifest just replaced
+//! checks that it still is `DIR`'s before going on.
+
+use crate::error::{Error, Result};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The file in an output folder that lists what Agora wrote there, and
+/// that a command writing the folder holds locked.
+pub const MANIFEST: &str = ".agora-manifest";
+
+/// Marks a staging folder whose contents are all Agora's (or links of
+/// files in `DIR`): one left by a killed command is removed whole.
+const STAGING_MARKER: &str = ".agora-staging";
+
+/// What follows `.DIR` in the name of a staging (or set-aside) folder.
+const TEMP_INFIX: &str = ".agora-tmp-";
+
+/// What Agora wrote into an output folder, as its manifest lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    entries: BTreeMap<String, ManifestEntry>,
+}
+
+/// One entry of a [`Manifest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestEntry {
+    /// A file, with `sha256:` and the hex digest of its content.
+    File {
+        /// `sha256:<64 hex digits>`.
+        sha256: String,
+    },
+    /// A folder, e.g. `plots`, all of whose content is Agora's.
+    Dir,
+}
+
+impl Manifest {
+    /// Reads `dir`'s manifest; `None` when it has none (a folder that no
+    /// version of Agora with manifests has written). An empty manifest
+    /// (one created only to be locked) lists nothing.
+    pub fn read(dir: &Path) -> Result<Option<Manifest>> {
+        let path = dir.join(MANIFEST);
+        match fs::read(&path) {
+            Ok(bytes) => Manifest::parse(&path, &bytes).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, "reading", e)),
+        }
+    }
+
+    /// Parses manifest text; `path` names it in errors.
+    fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest> {
+        let bad = |line: usize, why: &str| {
+            Error::usage(format!(
+                "{}: line {line}: {why} (expected `file sha256:HEX NAME` or `dir NAME`; \
+                 the file lists what Agora wrote in this folder)",
+                path.display()
+            ))
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| bad(1, "not UTF-8 text"))?;
+        let mut entries = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim_end_matches('\r');
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (entry, name) = if let Some(rest) = line.strip_prefix("file ") {
+                let (hash, name) = rest.split_once(' ').ok_or_else(|| bad(i + 1, "no name"))?;
+                let hex = hash
+                    .strip_prefix("sha256:")
+                    .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .ok_or_else(|| bad(i + 1, "not a sha256 digest"))?;
+                (
+                    ManifestEntry::File {
+                        sha256: format!("sha256:{}", hex.to_ascii_lowercase()),
+                    },
+                    name,
+                )
+            } else if let Some(name) = line.strip_prefix("dir ") {
+                (ManifestEntry::Dir, name)
+            } else {
+                return Err(bad(i + 1, "unknown entry"));
+            };
+            if !is_plain_name(OsStr::new(name)) {
+                return Err(bad(i + 1, "a name must be one entry of this folder"));
+            }
+            entries.insert(name.to_string(), entry);
+        }
+        Ok(Manifest { entries })
+    }
+
+    /// The manifest's text.
+    fn render(&self) -> String {
+        let mut out = format!(
+            "# agora {}: what the last agora command wrote into this folder; the next\n\
+             # one removes exactly these, and keeps every other file.\n",
+            super::VERSION
+        );
+        for (name, entry) in &self.entries {
+            match entry {
+                ManifestEntry::File { sha256 } => out.push_str(&format!("file {sha256} {name}\n")),
+                ManifestEntry::Dir => out.push_str(&format!("dir {name}\n")),
+            }
+        }
+        out
+    }
+
+    /// The entry named `name`, if Agora wrote it.
+    pub fn get(&self, name: &str) -> Option<&ManifestEntry> {
+        self.entries.get(name)
+    }
+
+    /// Whether the manifest lists `name`.
+    pub fn contains(&self, name: &OsStr) -> bool {
+        name.to_str().is_some_and(|n| self.entries.contains_key(n))
+    }
+
+    /// The names listed, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+}
+
+/// `sha256:` and the hex digest of `bytes`, as a manifest lists it.
+pub fn sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Checks that the files `names` of `dir` are the ones the last Agora
+/// command wrote there: when `dir` has a manifest, each present file must
+/// be listed with its current sha256. A folder without a manifest (written
+/// by hand or by an older Agora) passes. Returns which of `names` exist.
+pub fn check_written(dir: &Path, names: &[&str]) -> Result<Vec<String>> {
+    let manifest = Manifest::read(dir)?;
+    let mut present = Vec::new();
+    for name in names {
+        let path = dir.join(name);
+        if !path.exists() {
+            continue;
+        }
+        present.push((*name).to_string());
+        let Some(manifest) = &manifest else { continue };
+        match manifest.get(name) {
+            Some(ManifestEntry::File { sha256: listed }) => {
+                let bytes = fs::read(&path).map_err(|e| Error::io(&path, "reading", e))?;
+                if sha256(&bytes) != *listed {
+                    return Err(Error::usage(format!(
+                        "{}: not the file the last agora command wrote here (its sha256 \
+                         differs from {MANIFEST}): the folder mixes results; write them again",
+                        path.display()
+                    )));
+                }
+            }
+            _ => {
+                return Err(Error::usage(format!(
+                    "{}: not written by the agora command that wrote the rest of {} \
+                     (not in {MANIFEST}): the folder mixes results; write them again",
+                    path.display(),
+                    dir.display()
+                )))
+            }
+        }
+    }
+    Ok(present)
+}
+
+/// An output folder being written: locked, with a staging folder beside it
+/// that [`commit`](Self::commit) switches into place. Dropped without a
+/// commit, it removes the staging folder (and the folder itself, if `open`
+/// created it) and leaves the earlier results as they were.
+#[derive(Debug)]
+pub struct OutputDir {
+    /// The folder as the caller named it (for messages and returned paths).
+    dir: PathBuf,
+    /// Its canonical path: where the switch happens.
+    target: PathBuf,
+    parent: PathBuf,
+    name: OsString,
+    staging: PathBuf,
+    /// `DIR`'s manifest, locked.
+    lock: Option<File>,
+    /// What an earlier Agora command wrote into `DIR`.
+    earlier: Manifest,
+    /// Files written through [`write`](Self::write), in order, with digests.
+    written: Vec<(String, String)>,
+    /// Names kept from the earlier results (linked into the staging folder).
+    kept: Vec<String>,
+    /// The top-level names the caller means to write (checked at `open`).
+    planned: Vec<String>,
+    /// Folders `open` created (the output folder and missing parents),
+    /// innermost first, removed again if nothing is committed.
+    created_dirs: Vec<PathBuf>,
+    /// Whether `open` created `DIR`'s manifest (to hold the lock).
+    created_manifest: bool,
+    /// Leftovers that could not be put back, for the caller to report.
+    notes: Vec<String>,
+    committed: bool,
+}
+
+impl OutputDir {
+    /// Locks `dir` (created if missing) for writing results named
+    /// `planned` (top-level names, e.g. `assets.csv`, `plots`), cleans up
+    /// what a killed command left beside it, and makes the staging folder.
+    ///
+    /// Errors, before anything is written: another command holds the
+    /// folder; `dir` is not a folder, is a mount point, or holds the
+    /// current working folder (the switch replaces it whole); `dir` holds a
+    /// folder Agora did not write, or a file Agora did not write named like
+    /// one of `planned`.
+    pub fn open(dir: &Path, planned: &[&str]) -> Result<OutputDir> {
+        for name in planned {
+            check_name(name)?;
+        }
+        let mut created_dirs = Vec::new();
+        match fs::symlink_metadata(dir) {
+            Ok(_) => {
+                if !dir.is_dir() {
+                    return Err(Error::usage(format!(
+                        "{}: not a folder: the results go into a folder of that name",
+                        dir.display()
+                    )));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut missing = Vec::new();
+                let mut p = dir;
+                while !p.as_os_str().is_empty() && fs::symlink_metadata(p).is_err() {
+                    missing.push(p.to_path_buf());
+                    match p.parent() {
+                        Some(q) => p = q,
+                        None => break,
+                    }
+                }
+                fs::create_dir_all(dir)
+                    .map_err(|e| Error::io(dir, "creating the output folder", e))?;
+                created_dirs = missing;
+            }
+            Err(e) => return Err(Error::io(dir, "reading the output folder", e)),
+        }
+        let mut out = OutputDir {
+            dir: dir.to_path_buf(),
+            target: PathBuf::new(),
+            parent: PathBuf::new(),
+            name: OsString::new(),
+            staging: PathBuf::new(),
+            lock: None,
+            earlier: Manifest::default(),
+            written: Vec::new(),
+            kept: Vec::new(),
+            planned: planned.iter().map(|s| s.to_string()).collect(),
+            created_dirs,
+            created_manifest: false,
+            notes: Vec::new(),
+            committed: false,
+        };
+        // From here on, Drop undoes what was created.
+        out.target = fs::canonicalize(dir).map_err(|e| Error::io(dir, "resolving", e))?;
+        let (Some(parent), Some(name)) = (out.target.parent(), out.target.file_name()) else {
+            return Err(Error::usage(format!(
+                "{}: the results replace the output folder whole; the root cannot be one",
+                dir.display()
+            )));
+        };
+        out.parent = parent.to_path_buf();
+        out.name = name.to_os_string();
+        let (lock, created) = lock_manifest(&out.dir, &out.target)?;
+        out.lock = Some(lock);
+        out.created_manifest = created;
+        out.check_place()?;
+        out.notes = out.clean_leftovers()?;
+        out.earlier = Manifest::read(&out.target)?.unwrap_or_default();
+        out.user_entries(planned)?;
+        out.staging = out.make_staging()?;
+        Ok(out)
+    }
+
+    /// The staging folder: where files are written before the switch (for
+    /// writers that write files themselves, e.g. plots).
+    pub fn staging(&self) -> &Path {
+        &self.staging
+    }
+
+    /// The output folder as given to [`open`](Self::open).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// What was cleaned up or left behind by an earlier, killed command
+    /// that the caller may want to tell the user.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// What an earlier Agora command wrote into the folder.
+    pub fn earlier(&self) -> &Manifest {
+        &self.earlier
+    }
+
+    /// Refuses `input` (a file the command reads, e.g. its scenario) when
+    /// the switch would replace or remove it: a file an earlier Agora
+    /// command wrote into the folder, or one named like a planned output.
+    pub fn protect(&self, input: &Path) -> Result<()> {
+        let Ok(canonical) = fs::canonicalize(input) else {
+            return Ok(());
+        };
+        let replaced = |name: &OsStr| {
+            self.earlier.contains(name) || self.planned.iter().any(|p| OsStr::new(p) == name)
+        };
+        let mut hit = canonical
+            .strip_prefix(&self.target)
+            .ok()
+            .and_then(|rest| rest.components().next())
+            .is_some_and(|c| replaced(c.as_os_str()));
+        if !hit {
+            // A hard link elsewhere to a file in the folder.
+            if let Ok(read) = fs::read_dir(&self.target) {
+                hit = read.flatten().any(|e| {
+                    replaced(&e.file_name()) && same_file(&canonical, &e.path()).unwrap_or(false)
+                });
+            }
+        }
+        if hit {
+            return Err(Error::usage(format!(
+                "{}: is the file being read, and the results written into {} would replace it: \
+                 write them elsewhere, or copy the file out of that folder first",
+                input.display(),
+                self.dir.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` as `name` into the staging folder (synced to disk).
+    pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        check_name(name)?;
+        let path = self.staging.join(name);
+        let mut f = File::create(&path).map_err(|e| Error::io(&path, "creating", e))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&path, "writing", e))?;
+        self.written.push((name.to_string(), sha256(bytes)));
+        Ok(())
+    }
+
+    /// Keeps the earlier result `name` (a file or folder an earlier Agora
+    /// command wrote) in the new results, linked, not copied.
+    pub fn keep(&mut self, name: &str) -> Result<()> {
+        check_name(name)?;
+        if !self.earlier.contains(OsStr::new(name)) {
+            return Err(Error::usage(format!(
+                "{}: not written by Agora, so not kept as a result",
+                self.dir.join(name).display()
+            )));
+        }
+        link_tree(&self.target.join(name), &self.staging.join(name))?;
+        self.kept.push(name.to_string());
+        Ok(())
+    }
+
+    /// Switches the staging folder into place (see the module docs) and
+    /// returns the paths of the files written through [`write`](Self::write),
+    /// under the folder's name as given.
+    pub fn commit(self) -> Result<Vec<PathBuf>> {
+        self.commit_with(true)
+    }
+
+    /// [`commit`](Self::commit), by an exchange (`exchange`) where the
+    /// system has one, or by two renames (to test the fallback).
+    fn commit_with(mut self, exchange: bool) -> Result<Vec<PathBuf>> {
+        // Everything in the staging folder is Agora's, whoever wrote it.
+        let mut manifest = Manifest::default();
+        let digests: HashMap<&str, &str> = self
+            .written
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.as_str()))
+            .collect();
+        let mut names = Vec::new();
+        for entry in read_dir(&self.staging)? {
+            let name = entry.file_name();
+            if name == STAGING_MARKER {
+                continue;
+            }
+            let path = entry.path();
+            let name = name
+                .to_str()
+                .map(str::to_string)
+                .ok_or_else(|| Error::usage(format!("{}: not a UTF-8 name", path.display())))?;
+            let meta = fs::symlink_metadata(&path).map_err(|e| Error::io(&path, "reading", e))?;
+            let item = if meta.is_dir() {
+                ManifestEntry::Dir
+            } else {
+                let sha256 = match digests.get(name.as_str()) {
+                    Some(d) => (*d).to_string(),
+                    None => {
+                        let bytes = fs::read(&path).map_err(|e| Error::io(&path, "reading", e))?;
+                        sha256(&bytes)
+                    }
+                };
+                ManifestEntry::File { sha256 }
+            };
+            manifest.entries.insert(name.clone(), item);
+            names.push(name);
+        }
+        let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let user = self.user_entries(&name_refs)?;
+
+        let manifest_path = self.staging.join(MANIFEST);
+        let mut new_lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&manifest_path)
+            .map_err(|e| Error::io(&manifest_path, "creating", e))?;
+        new_lock
+            .write_all(manifest.render().as_bytes())
+            .and_then(|()| new_lock.sync_all())
+            .map_err(|e| Error::io(&manifest_path, "writing", e))?;
+        lock_now(&new_lock, &self.dir)?;
+        for name in &user {
+            let (from, to) = (self.target.join(name), self.staging.join(name));
+            fs::hard_link(&from, &to)
+                .map_err(|e| Error::io(&from, "linking into the new results", e))?;
+        }
+        sync_dir(&self.staging);
+        let marker = self.staging.join(STAGING_MARKER);
+        fs::remove_file(&marker).map_err(|e| Error::io(&marker, "removing", e))?;
+
+        let old = switch(
+            &self.staging,
+            &self.target,
+            &self.parent,
+            &self.name,
+            exchange,
+        )
+        .map_err(|e| Error::io(&self.dir, "switching the new results into place", e))?;
+        self.committed = true;
+        sync_dir(&self.parent);
+        // The lock passes to the new manifest; the earlier one goes with
+        // the earlier results.
+        let earlier_lock = self.lock.replace(new_lock);
+        // The results are in place: what fails from here on is told, not
+        // returned (the next command into the folder cleans up).
+        match recover(&old, &self.target) {
+            Ok(mut notes) => self.notes.append(&mut notes),
+            Err(e) => self.notes.push(e.to_string()),
+        }
+        drop(earlier_lock);
+        Ok(self
+            .written
+            .iter()
+            .map(|(name, _)| self.dir.join(name))
+            .collect())
+    }
+
+    /// Checks that the folder can be switched whole: not a mount point,
+    /// not holding the current working folder.
+    fn check_place(&self) -> Result<()> {
+        if let Ok(cwd) = std::env::current_dir().and_then(fs::canonicalize) {
+            if cwd.starts_with(&self.target) {
+                return Err(Error::usage(format!(
+                    "{}: holds the current working folder; the results replace the output \
+                     folder whole, which would leave the working folder deleted: work from \
+                     outside it, or write the results elsewhere",
+                    self.dir.display()
+                )));
+            }
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let dev = |p: &Path| fs::metadata(p).map(|m| m.dev());
+            if let (Ok(a), Ok(b)) = (dev(&self.target), dev(&self.parent)) {
+                if a != b {
+                    return Err(Error::usage(format!(
+                        "{}: is a mount point; the results are switched into place by renaming \
+                         a folder beside it, which cannot cross file systems: write them into a \
+                         folder inside it",
+                        self.dir.display()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The entries of the folder that Agora did not write (besides the
+    /// manifest), checked: none may be a folder, or share a name with
+    /// `names`.
+    fn user_entries(&self, names: &[&str]) -> Result<Vec<OsString>> {
+        let mut user = Vec::new();
+        for entry in read_dir(&self.target)? {
+            let name = entry.file_name();
+            if name == MANIFEST || self.earlier.contains(&name) {
+                continue;
+            }
+            let path = entry.path();
+            let meta = fs::symlink_metadata(&path).map_err(|e| Error::io(&path, "reading", e))?;
+            if meta.is_dir() {
+                return Err(Error::usage(format!(
+                    "{}: a folder that Agora did not write (not in {MANIFEST}); an output folder \
+                     may hold your files but not your folders: move it, or write the results \
+                     elsewhere",
+                    self.dir.join(&name).display()
+                )));
+            }
+            if names.iter().any(|n| OsStr::new(n) == name) {
+                return Err(Error::usage(format!(
+                    "{}: not written by Agora (not in {MANIFEST}), and a result of that name \
+                     would replace it: move it, or write the results elsewhere",
+                    self.dir.join(&name).display()
+                )));
+            }
+            user.push(name);
+        }
+        Ok(user)
+    }
+
+    /// Removes (or empties back into the folder) every staging folder a
+    /// killed command left beside it.
+    fn clean_leftovers(&self) -> Result<Vec<String>> {
+        let mut notes = Vec::new();
+        for entry in read_dir(&self.parent)? {
+            let name = entry.file_name();
+            if is_temp_name(&name, &self.name) {
+                match recover(&entry.path(), &self.target) {
+                    Ok(n) => notes.extend(n),
+                    Err(e) => notes.push(e.to_string()),
+                }
+            }
+        }
+        Ok(notes)
+    }
+
+    fn make_staging(&self) -> Result<PathBuf> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        for attempt in 0..100u32 {
+            let path = self.parent.join(temp_name(
+                &self.name,
+                &format!("{}-{nanos:x}-{attempt}", std::process::id()),
+            ));
+            match fs::create_dir(&path) {
+                Ok(()) => {
+                    let marker = path.join(STAGING_MARKER);
+                    File::create(&marker).map_err(|e| Error::io(&marker, "creating", e))?;
+                    return Ok(path);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(&path, "creating the staging folder", e)),
+            }
+        }
+        Err(Error::usage(format!(
+            "{}: no free name for a staging folder",
+            self.parent.display()
+        )))
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        if !self.staging.as_os_str().is_empty() {
+            let _ = recover(&self.staging, &self.target);
+        }
+        if self.created_manifest {
+            let _ = fs::remove_file(self.target.join(MANIFEST));
+        }
+        self.lock = None;
+        for dir in &self.created_dirs {
+            // Only if empty: never more than `open` created.
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Opens and locks `target`'s manifest, creating it if missing; retries
+/// when the file was replaced or removed between opening and locking.
+/// Returns the file and whether it was created.
+fn lock_manifest(dir: &Path, target: &Path) -> Result<(File, bool)> {
+    let path = target.join(MANIFEST);
+    for _ in 0..100 {
+        let (file, created) = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => (f, true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                match OpenOptions::new().read(true).write(true).open(&path) {
+                    Ok(f) => (f, false),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(Error::io(&path, "opening", e)),
+                }
+            }
+            Err(e) => return Err(Error::io(&path, "creating", e)),
+        };
+        lock_now(&file, dir)?;
+        // Locked: the file must still be the folder's manifest (a commit
+        // may have replaced it, or a failed open removed it, meanwhile).
+        if same_file_handle(&file, &path) {
+            return Ok((file, created));
+        }
+    }
+    Err(busy(dir))
+}
+
+fn busy(dir: &Path) -> Error {
+    Error::io(
+        dir,
+        "locking the output folder",
+        std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            "another agora command is writing into it; wait for it, or write elsewhere",
+        ),
+    )
+}
+
+/// Takes the lock on `file` without waiting.
+fn lock_now(file: &File, dir: &Path) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(busy(dir)),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(dir, "locking the output folder", e)),
+    }
+}
+
+/// Whether the open `file` is the file at `path`.
+fn same_file_handle(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::symlink_metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
+}
+
+/// Whether `a` and `b` name the same file (not following a last symlink).
+fn same_file(a: &Path, b: &Path) -> std::io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (a, b) = (fs::symlink_metadata(a)?, fs::symlink_metadata(b)?);
+        Ok(a.dev() == b.dev() && a.ino() == b.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(fs::canonicalize(a)? == fs::canonicalize(b)?)
+    }
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<fs::DirEntry>> {
+    fs::read_dir(dir)
+        .and_then(|rd| rd.collect::<std::io::Result<Vec<_>>>())
+        .map_err(|e| Error::io(dir, "listing", e))
+}
+
+/// `.NAME.agora-tmp-ID`.
+fn temp_name(name: &OsStr, id: &str) -> OsString {
+    let mut s = OsString::from(".");
+    s.push(name);
+    s.push(TEMP_INFIX);
+    s.push(id);
+    s
+}
+
+/// Whether `entry` is a staging folder of the output folder `name`: the
+/// id after the infix is made of ASCII letters, digits and dashes only, so
+/// that the folders of `name.agora-tmp-1` never match `name`'s.
+fn is_temp_name(entry: &OsStr, name: &OsStr) -> bool {
+    let prefix = temp_name(name, "");
+    let (Some(entry), Some(prefix)) = (entry.to_str(), prefix.to_str()) else {
+        return false;
+    };
+    entry.strip_prefix(prefix).is_some_and(|id| {
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    })
+}
+
+/// One entry name of a folder: not empty, `.` or `..`, no separator.
+fn is_plain_name(name: &OsStr) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(n)), None) if n == name
+    )
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if is_plain_name(OsStr::new(name)) && name != MANIFEST && name != STAGING_MARKER {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "{name:?}: not a name for a result (one file or folder name, no path)"
+        )))
+    }
+}
+
+/// Hard-links the file `from` to `to`, or recreates the folder `from` at
+/// `to` with its files hard-linked.
+fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    let meta = fs::symlink_metadata(from).map_err(|e| Error::io(from, "reading", e))?;
+    if meta.is_dir() {
+        fs::create_dir(to).map_err(|e| Error::io(to, "creating", e))?;
+        for entry in read_dir(from)? {
+            link_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        fs::hard_link(from, to).map_err(|e| Error::io(from, "linking into the new results", e))
+    }
+}
+
+/// Removes a file or a whole folder (not following symlinks).
+fn remove_entry(path: &Path) -> std::io::Result<()> {
+    let meta = fs::symlink_metadata(path)?;
+    if meta.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
+}
+
+/// Switches `staging` into place at `target` (both in `parent`) and
+/// returns where the earlier folder now is. With `exchange`, one atomic
+/// exchange where the system has it; else (or where the file system
+/// refuses it) the earlier folder is renamed aside first.
+fn switch(
+    staging: &Path,
+    target: &Path,
+    parent: &Path,
+    name: &OsStr,
+    exchange: bool,
+) -> std::io::Result<PathBuf> {
+    if exchange && exchange_paths(staging, target)? {
+        return Ok(staging.to_path_buf());
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let aside = parent.join(temp_name(
+        name,
+        &format!("{}-{nanos:x}-earlier", std::process::id()),
+    ));
+    fs::rename(target, &aside)?;
+    if let Err(e) = fs::rename(staging, target) {
+        let _ = fs::rename(&aside, target);
+        return Err(e);
+    }
+    Ok(aside)
+}
+
+/// Exchanges two folders atomically; false where the system or the file
+/// system cannot.
+#[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+fn exchange_paths(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    use rustix::io::Errno;
+    match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(true),
+        Err(e) if e == Errno::INVAL || e == Errno::NOSYS || e == Errno::NOTSUP => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+fn exchange_paths(_a: &Path, _b: &Path) -> std::io::Result<bool> {
+    Ok(false)
+}
+
+/// Syncs a folder's entries to disk where the system allows it (so that a
+/// rename survives a power cut); best effort.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(f) = File::open(dir) {
+        let _ = f.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// Empties and removes the staging or set-aside folder `temp` of the
+/// output folder `target`. A folder still marked as staging holds only
+/// Agora's output and links of files in `target`: it goes whole. Otherwise
+/// the entries its manifest lists and the links of files in `target` are
+/// removed, and anything else (a file that appeared in `target` during a
+/// switch) is moved into `target`; what cannot be moved stays, and is
+/// named in the returned notes.
+fn recover(temp: &Path, target: &Path) -> Result<Vec<String>> {
+    if temp.join(STAGING_MARKER).exists() {
+        fs::remove_dir_all(temp).map_err(|e| Error::io(temp, "removing", e))?;
+        return Ok(Vec::new());
+    }
+    let manifest = Manifest::read(temp)?.unwrap_or_default();
+    let mut kept = Vec::new();
+    for entry in read_dir(temp)? {
+        let name = entry.file_name();
+        let path = entry.path();
+        if name == MANIFEST {
+            continue;
+        }
+        let at_target = target.join(&name);
+        let gone = if manifest.contains(&name) || same_file(&path, &at_target).unwrap_or(false) {
+            remove_entry(&path).map_err(|e| Error::io(&path, "removing", e))?;
+            true
+        } else if fs::symlink_metadata(&at_target).is_err() && fs::create_dir_all(target).is_ok() {
+            fs::rename(&path, &at_target).is_ok()
+        } else {
+            false
+        };
+        if !gone {
+            kept.push(path);
+        }
+    }
+    if kept.is_empty() {
+        let manifest_path = temp.join(MANIFEST);
+        if manifest_path.exists() {
+            fs::remove_file(&manifest_path)
+                .map_err(|e| Error::io(&manifest_path, "removing", e))?;
+        }
+        fs::remove_dir(temp).map_err(|e| Error::io(temp, "removing", e))?;
+        return Ok(Vec::new());
+    }
+    Ok(kept
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: left in place: not written by Agora, and {} already has an entry of \
+                 that name",
+                p.display(),
+                target.display()
+            )
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn temp_names_match_only_their_own_folder() {
+        let n = OsStr::new("out");
+        assert!(is_temp_name(OsStr::new(".out.agora-tmp-12-ab-0"), n));
+        assert!(!is_temp_name(OsStr::new(".out.agora-tmp-"), n));
+        assert!(!is_temp_name(OsStr::new(".out2.agora-tmp-1"), n));
+        // The staging folders of `out.agora-tmp-1` are not `out`'s.
+        assert!(!is_temp_name(OsStr::new(".out.agora-tmp-1.agora-tmp-5"), n));
+        assert!(is_temp_name(
+            OsStr::new(".out.agora-tmp-1.agora-tmp-5"),
+            OsStr::new("out.agora-tmp-1")
+        ));
+    }
+
+    #[test]
+    fn a_manifest_names_only_entries_of_its_own_folder() {
+        let p = Path::new("m");
+        let hash = format!("sha256:{}", "a".repeat(64));
+        let ok = format!("# c\nfile {hash} assets.csv\ndir plots\n");
+        let m = Manifest::parse(p, ok.as_bytes()).unwrap();
+        assert_eq!(m.names().collect::<Vec<_>>(), ["assets.csv", "plots"]);
+        assert_eq!(Manifest::parse(p, m.render().as_bytes()).unwrap(), m);
+        for bad in [
+            "dir ..".to_string(),
+            "dir a/b".to_string(),
+            "dir /etc".to_string(),
+            "dir .".to_string(),
+            "dir ".to_string(),
+            format!("file {hash} ../x"),
+            "file sha256:12 x".to_string(),
+            "remove x".to_string(),
+        ] {
+            assert!(Manifest::parse(p, bad.as_bytes()).is_err(), "{bad:?}");
+        }
+    }
+
+    /// The fallback switch (two renames) leaves the same folder as the
+    /// exchange.
+    #[test]
+    fn both_switches_replace_the_folder_and_keep_the_users_files() {
+        for exchange in [true, false] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("out");
+            let mut first = OutputDir::open(&dir, &["a.csv", "old.csv"]).unwrap();
+            first.write("a.csv", b"1").unwrap();
+            first.write("old.csv", b"old").unwrap();
+            first.commit().unwrap();
+            fs::write(dir.join("notes.txt"), "mine").unwrap();
+
+            let mut second = OutputDir::open(&dir, &["a.csv"]).unwrap();
+            second.write("a.csv", b"2").unwrap();
+            // commit, by the chosen switch
+            second.commit_with(exchange).unwrap();
+            assert_eq!(names(&dir), [MANIFEST, "a.csv", "notes.txt"], "{exchange}");
+            assert_eq!(fs::read_to_string(dir.join("a.csv")).unwrap(), "2");
+            assert_eq!(fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+            assert_eq!(names(tmp.path()), ["out"], "nothing left beside it");
+        }
+    }
+
+    /// On Linux the switch is one atomic exchange, not the two renames of
+    /// the fallback (between which the folder would be missing).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn linux_exchanges_two_folders_in_one_step() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        fs::create_dir(&a).unwrap();
+        fs::create_dir(&b).unwrap();
+        fs::write(a.join("x"), "in a").unwrap();
+        assert!(exchange_paths(&a, &b).unwrap());
+        assert_eq!(fs::read_to_string(b.join("x")).unwrap(), "in a");
+        assert!(!a.join("x").exists());
+    }
+
+    #[test]
+    fn a_set_aside_folder_gives_back_what_appeared_during_the_switch() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("out");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("mine.txt"), "kept").unwrap();
+        let temp = tmp.path().join(".out.agora-tmp-1");
+        fs::create_dir(&temp).unwrap();
+        let hash = sha256(b"x");
+        fs::write(temp.join(MANIFEST), format!("file {hash} a.csv\n")).unwrap();
+        fs::write(temp.join("a.csv"), "x").unwrap();
+        fs::hard_link(target.join("mine.txt"), temp.join("mine.txt")).unwrap();
+        fs::write(temp.join("late.txt"), "late").unwrap();
+        assert!(recover(&temp, &target).unwrap().is_empty());
+        assert!(!temp.exists());
+        assert_eq!(names(&target), ["late.txt", "mine.txt"]);
+        assert_eq!(fs::read_to_string(target.join("mine.txt")).unwrap(), "kept");
+    }
+}

@@ -1,11 +1,10 @@
 //! `--format csv|parquet|both`: which tables `agora run` writes.
 //!
 //! `summary.json` and `scenario.toml` are written in every format. All the
-//! files of a run are written together, all or nothing, as with CSV alone.
+//! files of a run are switched into place together (see [`crate::folder`]).
 
-use agora::output::{run_files, write_atomically};
+use agora::output::{run_files, OutputDir};
 use agora::{RunOutput, Scenario};
-use std::path::{Path, PathBuf};
 
 /// The formats of the `assets` and `agents` tables.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -19,15 +18,29 @@ pub enum Format {
     Both,
 }
 
-/// Writes the outputs of `runs` into `dir` in `format`, beside
-/// `summary.json` and `scenario.toml`, all or nothing. Returns the paths
-/// written.
+impl Format {
+    /// The files a run writes in this format.
+    pub fn run_files(self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self != Format::Parquet {
+            names.extend(["assets.csv", "agents.csv"]);
+        }
+        names.extend(["summary.json", "scenario.toml"]);
+        if self != Format::Csv {
+            names.extend([agora_parquet::ASSETS_FILE, agora_parquet::AGENTS_FILE]);
+        }
+        names
+    }
+}
+
+/// Writes the outputs of `runs` in `format` into the staging folder of
+/// `out`, beside `summary.json` and `scenario.toml`.
 pub fn write_outputs(
-    dir: &Path,
+    out: &mut OutputDir,
     scenario: &Scenario,
     runs: &[RunOutput],
     format: Format,
-) -> anyhow::Result<Vec<PathBuf>> {
+) -> anyhow::Result<()> {
     let mut files = run_files(scenario, runs)?;
     if format == Format::Parquet {
         files.retain(|(name, _)| !name.ends_with(".csv"));
@@ -42,5 +55,8 @@ pub fn write_outputs(
             agora_parquet::agents_parquet(scenario, runs)?,
         ));
     }
-    Ok(write_atomically(dir, &files)?)
+    for (name, bytes) in &files {
+        out.write(name, bytes)?;
+    }
+    Ok(())
 }

@@ -52,7 +52,7 @@ pub struct OptimizeArgs {
     /// Most evaluations in all, the baseline (the scenario's own values) included.
     #[arg(long, value_name = "N")]
     budget: usize,
-    /// Directory for optimize.csv and best.toml (created if missing).
+    /// Directory for optimize.csv and best.toml (created if missing; what an earlier agora command wrote there is replaced, other files kept).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
 }
@@ -66,6 +66,14 @@ pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
         .map(|s| s.parse::<ParamRange>())
         .collect::<agora::Result<Vec<_>>>()?;
 
+    let (report, quiet) = (args.exec.report, args.exec.quiet);
+    let mut out = crate::folder::open(
+        &args.out,
+        &["optimize.csv", "best.toml"],
+        report,
+        &args.source,
+        quiet,
+    )?;
     let bar = crate::counting_bar(args.budget as u64, args.exec.quiet, "evaluation");
     let pool = crate::thread_pool(args.exec.threads)?;
     let started = Instant::now();
@@ -83,15 +91,11 @@ pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let best = found.best_scenario(&scenario)?;
     let best_toml = agora::output::scenario_toml(&best)?;
-    let written = agora::output::write_atomically(
-        &args.out,
-        &[("optimize.csv", found.to_csv()?), ("best.toml", best_toml)],
-    )?;
-    if !args.exec.quiet {
+    out.write("optimize.csv", &found.to_csv()?)?;
+    out.write("best.toml", &best_toml)?;
+    let written = crate::folder::commit(out, report, quiet)?;
+    if !quiet {
         crate::quiet_pipe(print_result(&scenario, &found, started.elapsed(), &written))?;
-    }
-    if args.exec.report {
-        crate::report::write_after(&args.out, args.exec.quiet)?;
     }
     Ok(())
 }

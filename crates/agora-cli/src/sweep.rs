@@ -24,7 +24,7 @@ pub struct SweepArgs {
     /// Run only the i-th of n near-equal parts of the grid (for array jobs).
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
-    /// Directory for sweep.csv (created if missing).
+    /// Directory for sweep.csv (created if missing; what an earlier agora command wrote there is replaced, other files kept).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// The sweep table as CSV (default), Parquet (`sweep.parquet`), or both.
@@ -58,14 +58,17 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         let (i, n) = parse_shard(shard)?;
         grid = grid.shard(i, n)?;
     }
-    if args.exec.report && args.format == crate::format::Format::Parquet {
-        return Err(agora::Error::usage(
-            "--report plots the CSV table: use --format both (or csv) with --report",
-        )
-        .into());
-    }
     // Every point is validated before anything runs.
     agora::experiment::sweep::scenarios(&scenario, &grid)?;
+    let mut names = Vec::new();
+    if args.format != crate::format::Format::Parquet {
+        names.push("sweep.csv");
+    }
+    if args.format != crate::format::Format::Csv {
+        names.push(agora_parquet::SWEEP_FILE);
+    }
+    let (report, quiet) = (args.exec.report, args.exec.quiet);
+    let mut out = crate::folder::open(&args.out, &names, report, &args.source, quiet)?;
 
     let total = grid.points.len() as u64 * scenario.simulation.runs;
     let bar = crate::counting_bar(total, args.exec.quiet, "run");
@@ -73,17 +76,16 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let table = pool.install(|| sweep(&scenario, &grid, &|| bar.inc(1)))?;
     bar.finish_and_clear();
-    let mut files = Vec::new();
     if args.format != crate::format::Format::Parquet {
-        files.push(("sweep.csv", sweep_csv(&table)?));
+        out.write("sweep.csv", &sweep_csv(&table)?)?;
     }
     if args.format != crate::format::Format::Csv {
         let bytes = agora_parquet::table_parquet(&table.columns, &table.rows)
             .map_err(|e| anyhow::anyhow!("writing sweep.parquet: {e}"))?;
-        files.push(("sweep.parquet", bytes));
+        out.write(agora_parquet::SWEEP_FILE, &bytes)?;
     }
-    let written = agora::output::write_atomically(&args.out, &files)?;
-    if !args.exec.quiet {
+    let written = crate::folder::commit(out, report, quiet)?;
+    if !quiet {
         let mut w = std::io::stdout().lock();
         let printed = writeln!(
             w,
@@ -99,9 +101,6 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
                 .try_for_each(|p| writeln!(w, "  wrote {}", p.display()))
         });
         crate::quiet_pipe(printed)?;
-    }
-    if args.exec.report {
-        crate::report::write_after(&args.out, args.exec.quiet)?;
     }
     Ok(())
 }

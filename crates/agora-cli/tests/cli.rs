@@ -55,8 +55,19 @@ fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&read(dir, "summary.json")).expect("summary.json is JSON")
 }
 
-/// The names of the entries in `dir` (none if it does not exist).
+/// The file in which Agora lists what it wrote into a folder.
+const MANIFEST: &str = ".agora-manifest";
+
+/// The names of the entries in `dir` (none if it does not exist), besides
+/// the manifest of what Agora wrote there.
 fn entries(dir: &Path) -> Vec<String> {
+    let mut names = all_entries(dir);
+    names.retain(|n| n != MANIFEST);
+    names
+}
+
+/// The names of all the entries in `dir`, the manifest included.
+fn all_entries(dir: &Path) -> Vec<String> {
     match fs::read_dir(dir) {
         Ok(rd) => {
             let mut names: Vec<String> = rd
@@ -347,20 +358,25 @@ fn a_scenario_that_is_not_toml_exits_2_with_one_line() {
 
 #[test]
 fn a_run_whose_outputs_cannot_all_be_written_writes_none_of_them() {
-    // A directory in the way of summary.json: the run itself succeeds, but
-    // its results cannot all be put in place, so none may appear.
+    // A folder of the user's in the way of summary.json: the results could
+    // not all be put in place, so the run is refused before it starts.
     let tmp = tempfile::tempdir().unwrap();
     let file = write_scenario(tmp.path(), "good.toml", GOOD);
     let dir = tmp.path().join("out");
     fs::create_dir_all(dir.join("summary.json")).unwrap();
     let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
-    assert_status(&out, 1);
+    assert_status(&out, 2);
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("summary.json"), "{}", stderr(&out));
     assert_eq!(
-        entries(&dir),
+        all_entries(&dir),
         vec!["summary.json".to_string()],
-        "nothing else written"
+        "nothing else written, no lock file left"
+    );
+    assert_eq!(
+        all_entries(tmp.path()),
+        ["good.toml", "out"],
+        "nothing beside it"
     );
 }
 
@@ -784,24 +800,32 @@ fn run_with_report_writes_a_report_whose_images_all_exist() {
     assert!(stdout(&out).contains(&html_name), "{}", stdout(&out));
     let html = read(&dir, "report.html");
     assert!(html.contains("TOKEN") && html.contains("noise"));
-    let mut images = 0;
-    for attr in ["src=\"", "href=\""] {
-        for piece in html.split(attr).skip(1) {
-            let link = &piece[..piece.find('"').unwrap()];
-            if link.starts_with('#') {
-                continue;
-            }
-            let bytes = fs::read(dir.join(link)).unwrap_or_else(|e| panic!("{link}: {e}"));
-            assert!(!bytes.is_empty(), "{link} is empty");
-            images += 1;
-        }
+    // Self-contained: the page names no file, and embeds every plot.
+    for attr in ["src=", "href=\"plots", "<link", "<script", "url("] {
+        assert!(!html.contains(attr), "the page has {attr}");
     }
-    assert!(images >= 4, "the report names {images} images");
+    let svgs = fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "svg")
+        .count();
+    assert!(svgs >= 2, "{svgs} plots");
+    assert_eq!(html.matches("<svg role=\"img\"").count(), svgs);
+    // Moved alone, the page is the same page: nothing it shows is elsewhere.
+    let alone = tmp.path().join("mailed");
+    fs::create_dir(&alone).unwrap();
+    fs::copy(&html_path, alone.join("report.html")).unwrap();
+    fs::remove_dir_all(dir.join("plots")).unwrap();
+    assert_eq!(read(&alone, "report.html"), html);
+    // The earlier report's plots are gone; `agora report` draws them again.
+    let earlier = html;
 
-    // `agora report DIR` on the same results prints the report's path.
+    // `agora report DIR` on the same results prints the report's path and
+    // writes the same page.
     let out = agora(&["report", path_str(&dir)]);
     assert_status(&out, 0);
     assert_eq!(stdout(&out).trim(), html_path.display().to_string());
+    assert_eq!(read(&dir, "report.html"), earlier);
+    assert!(dir.join("plots").is_dir());
 
     // Without summary.json: exit 2, one line naming it.
     fs::remove_file(dir.join("summary.json")).unwrap();
@@ -999,17 +1023,43 @@ fn sweep_writes_parquet_on_request_and_report_needs_the_csv() {
     assert_eq!(entries(&dir), vec!["sweep.parquet".to_string()]);
     let bytes = fs::read(dir.join("sweep.parquet")).unwrap();
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    // Regression test: `agora report` read only CSV tables, so Parquet-only
+    // results had no report (and --report was refused with them).
+    let out = agora(&["report", path_str(&dir)]);
+    assert_status(&out, 0);
+    let html = read(&dir, "report.html");
+    assert!(
+        html.contains("assets.TOKEN.pricing.m"),
+        "the sweep table is shown"
+    );
     for cmd in ["run", "sweep"] {
-        let dir = tmp.path().join(format!("rejected-{cmd}"));
+        let dir = tmp.path().join(format!("parquet-{cmd}"));
         let mut args = vec![cmd, "--example", "curve-linear", "--steps", "3"];
         if cmd == "sweep" {
-            args.extend(["--set", "assets.TOKEN.pricing.m=0.001"]);
+            args.extend(["--set", "assets.TOKEN.pricing.m=0.001,0.002"]);
         }
         args.extend(["--format", "parquet", "--report", "--out", path_str(&dir)]);
         let out = agora(&args);
-        assert_status(&out, 2);
-        assert!(stderr(&out).contains("--format both"), "{}", stderr(&out));
-        assert!(!dir.exists(), "{cmd}: nothing written");
+        assert_status(&out, 0);
+        let names = entries(&dir);
+        assert!(
+            names.contains(&"report.html".to_string()),
+            "{cmd}: {names:?}"
+        );
+        assert!(
+            !names.iter().any(|n| n.ends_with(".csv")),
+            "{cmd}: {names:?}"
+        );
+        let svgs = fs::read_dir(dir.join("plots"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "svg")
+            .count();
+        assert!(svgs >= 1, "{cmd}: no plot");
+        assert_eq!(
+            read(&dir, "report.html").matches("<svg").count(),
+            svgs,
+            "{cmd}: every plot in the page"
+        );
     }
 }
 

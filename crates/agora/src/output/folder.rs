@@ -1,8 +1,8 @@
 //! Output folders written whole: a reader sees the earlier results or the
 //! new ones, never a mix, and two commands never write one folder at once.
 //!
-//! [`OutputDir::open`] locks the folder `DIR` (an advisory lock on
-//! `DIR/.agora-manifest`, created if missing) and makes a fresh staging
+//! [`OutputDir::open`] locks the folder `DIR` (an advisory `flock` on
+//! `DIR/.agora-manifest`, created if missing, on Unix-like systems) and makes a fresh staging
 //! folder beside it, `.DIR.agora-tmp-<id>/`. Everything new is written
 //! there, then [`OutputDir::commit`] switches it into place:
 //!
@@ -201,6 +201,17 @@ pub fn check_written(dir: &Path, names: &[&str]) -> Result<Vec<String>> {
     Ok(present)
 }
 
+/// What [`OutputDir::commit`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The files written through [`OutputDir::write`], in order, under the
+    /// folder's name as given to [`OutputDir::open`].
+    pub paths: Vec<PathBuf>,
+    /// What a killed earlier command left that could not be cleaned up,
+    /// for the user (see [`OutputDir::notes`]).
+    pub notes: Vec<String>,
+}
+
 /// An output folder being written: locked, with a staging folder beside it
 /// that [`commit`](Self::commit) switches into place. Dropped without a
 /// commit, it removes the staging folder (and the folder itself, if `open`
@@ -395,15 +406,15 @@ impl OutputDir {
     }
 
     /// Switches the staging folder into place (see the module docs) and
-    /// returns the paths of the files written through [`write`](Self::write),
-    /// under the folder's name as given.
-    pub fn commit(self) -> Result<Vec<PathBuf>> {
+    /// returns the paths of the files written through [`write`](Self::write)
+    /// (under the folder's name as given) and any notes on leftovers.
+    pub fn commit(self) -> Result<Committed> {
         self.commit_with(true)
     }
 
     /// [`commit`](Self::commit), by an exchange (`exchange`) where the
     /// system has one, or by two renames (to test the fallback).
-    fn commit_with(mut self, exchange: bool) -> Result<Vec<PathBuf>> {
+    fn commit_with(mut self, exchange: bool) -> Result<Committed> {
         // Everything in the staging folder is Agora's, whoever wrote it.
         let mut manifest = Manifest::default();
         let digests: HashMap<&str, &str> = self
@@ -482,11 +493,14 @@ impl OutputDir {
             Err(e) => self.notes.push(e.to_string()),
         }
         drop(earlier_lock);
-        Ok(self
-            .written
-            .iter()
-            .map(|(name, _)| self.dir.join(name))
-            .collect())
+        Ok(Committed {
+            paths: self
+                .written
+                .iter()
+                .map(|(name, _)| self.dir.join(name))
+                .collect(),
+            notes: std::mem::take(&mut self.notes),
+        })
     }
 
     /// Checks that the folder can be switched whole: not a mount point,
@@ -656,13 +670,22 @@ fn busy(dir: &Path) -> Error {
     )
 }
 
-/// Takes the lock on `file` without waiting.
+/// Takes the advisory lock on `file` without waiting. The kernel drops it
+/// when the file is closed, so a killed command never leaves it held.
+#[cfg(unix)]
 fn lock_now(file: &File, dir: &Path) -> Result<()> {
-    match file.try_lock() {
+    use rustix::fs::{flock, FlockOperation};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => Err(busy(dir)),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(dir, "locking the output folder", e)),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(busy(dir)),
+        Err(e) => Err(Error::io(dir, "locking the output folder", e.into())),
     }
+}
+
+/// Without flock (not a Unix system), folders are not locked.
+#[cfg(not(unix))]
+fn lock_now(_file: &File, _dir: &Path) -> Result<()> {
+    Ok(())
 }
 
 /// Whether the open `file` is the file at `path`.

@@ -9,7 +9,7 @@
 
 mod folder;
 
-pub use folder::{check_written, sha256, Manifest, ManifestEntry, OutputDir, MANIFEST};
+pub use folder::{check_written, sha256, Committed, Manifest, ManifestEntry, OutputDir, MANIFEST};
 
 use crate::engine::RunOutput;
 use crate::error::{Error, Result};
@@ -240,5 +240,5 @@ pub fn write_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<Pat
     for (name, bytes) in files {
         out.write(name, bytes)?;
     }
-    out.commit()
+    Ok(out.commit()?.paths)
 }

@@ -21,10 +21,8 @@ pub fn open(
     if report {
         planned.extend([agora_report::PLOTS_DIR, agora_report::REPORT_FILE]);
     }
-    let out = OutputDir::open(dir, &planned)?;
-    if let Some(path) = &source.scenario {
-        out.protect(path)?;
-    }
+    let inputs: Vec<&Path> = source.scenario.iter().map(PathBuf::as_path).collect();
+    let out = OutputDir::open_reading(dir, &planned, &inputs)?;
     warn(out.notes(), quiet);
     Ok(out)
 }

@@ -72,11 +72,15 @@ pub enum ManifestEntry {
 
 impl Manifest {
     /// Reads `dir`'s manifest; `None` when it has none (a folder that no
-    /// version of Agora with manifests has written). An empty manifest
-    /// (one created only to be locked) lists nothing.
+    /// version of Agora with manifests has written), or only the empty one
+    /// that a command created to lock the folder.
     pub fn read(dir: &Path) -> Result<Option<Manifest>> {
         let path = dir.join(MANIFEST);
         match fs::read(&path) {
+            // Created only to be locked by a command that has not
+            // committed: nothing written yet (a commit always writes the
+            // header).
+            Ok(bytes) if bytes.is_empty() => Ok(None),
             Ok(bytes) => Manifest::parse(&path, &bytes).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(&path, "reading", e)),
@@ -227,6 +231,8 @@ pub struct OutputDir {
     staging: PathBuf,
     /// `DIR`'s manifest, locked.
     lock: Option<File>,
+    /// The staging folder's manifest, locked from before the switch.
+    new_lock: Option<File>,
     /// What an earlier Agora command wrote into `DIR`.
     earlier: Manifest,
     /// Files written through [`write`](Self::write), in order, with digests.
@@ -256,6 +262,13 @@ impl OutputDir {
     /// folder Agora did not write, or a file Agora did not write named like
     /// one of `planned`.
     pub fn open(dir: &Path, planned: &[&str]) -> Result<OutputDir> {
+        Self::open_reading(dir, planned, &[])
+    }
+
+    /// [`open`](Self::open) for a command that reads the files `inputs`
+    /// (e.g. its scenario): refused first when the results would replace
+    /// one of them (see [`protect`](Self::protect)).
+    pub fn open_reading(dir: &Path, planned: &[&str], inputs: &[&Path]) -> Result<OutputDir> {
         for name in planned {
             check_name(name)?;
         }
@@ -292,6 +305,7 @@ impl OutputDir {
             name: OsString::new(),
             staging: PathBuf::new(),
             lock: None,
+            new_lock: None,
             earlier: Manifest::default(),
             written: Vec::new(),
             kept: Vec::new(),
@@ -317,6 +331,9 @@ impl OutputDir {
         out.check_place()?;
         out.notes = out.clean_leftovers()?;
         out.earlier = Manifest::read(&out.target)?.unwrap_or_default();
+        for input in inputs {
+            out.protect(input)?;
+        }
         out.user_entries(planned)?;
         out.staging = out.make_staging()?;
         Ok(out)
@@ -415,6 +432,15 @@ impl OutputDir {
     /// [`commit`](Self::commit), by an exchange (`exchange`) where the
     /// system has one, or by two renames (to test the fallback).
     fn commit_with(mut self, exchange: bool) -> Result<Committed> {
+        self.prepare()?;
+        let old = self.switch_into_place(exchange)?;
+        Ok(self.finish(&old))
+    }
+
+    /// Steps 1 and 2 of the commit: the staging folder's manifest (locked)
+    /// and the links of the user's files; then the staging mark goes, as
+    /// the folder is complete.
+    fn prepare(&mut self) -> Result<()> {
         // Everything in the staging folder is Agora's, whoever wrote it.
         let mut manifest = Manifest::default();
         let digests: HashMap<&str, &str> = self
@@ -464,6 +490,7 @@ impl OutputDir {
             .and_then(|()| new_lock.sync_all())
             .map_err(|e| Error::io(&manifest_path, "writing", e))?;
         lock_now(&new_lock, &self.dir)?;
+        self.new_lock = Some(new_lock);
         for name in &user {
             let (from, to) = (self.target.join(name), self.staging.join(name));
             fs::hard_link(&from, &to)
@@ -471,8 +498,11 @@ impl OutputDir {
         }
         sync_dir(&self.staging);
         let marker = self.staging.join(STAGING_MARKER);
-        fs::remove_file(&marker).map_err(|e| Error::io(&marker, "removing", e))?;
+        fs::remove_file(&marker).map_err(|e| Error::io(&marker, "removing", e))
+    }
 
+    /// Step 3: the switch. Returns where the earlier folder now is.
+    fn switch_into_place(&mut self, exchange: bool) -> Result<PathBuf> {
         let old = switch(
             &self.staging,
             &self.target,
@@ -483,24 +513,38 @@ impl OutputDir {
         .map_err(|e| Error::io(&self.dir, "switching the new results into place", e))?;
         self.committed = true;
         sync_dir(&self.parent);
+        Ok(old)
+    }
+
+    /// Step 4: the earlier folder `old` cleaned up and removed.
+    fn finish(mut self, old: &Path) -> Committed {
         // The lock passes to the new manifest; the earlier one goes with
         // the earlier results.
-        let earlier_lock = self.lock.replace(new_lock);
+        let earlier_lock = std::mem::replace(&mut self.lock, self.new_lock.take());
         // The results are in place: what fails from here on is told, not
         // returned (the next command into the folder cleans up).
-        match recover(&old, &self.target) {
+        match recover(old, &self.target) {
             Ok(mut notes) => self.notes.append(&mut notes),
             Err(e) => self.notes.push(e.to_string()),
         }
         drop(earlier_lock);
-        Ok(Committed {
+        Committed {
             paths: self
                 .written
                 .iter()
                 .map(|(name, _)| self.dir.join(name))
                 .collect(),
             notes: std::mem::take(&mut self.notes),
-        })
+        }
+    }
+
+    /// Stops as a killed process would: the locks go (the kernel drops
+    /// them with the process), nothing is cleaned up.
+    #[cfg(test)]
+    fn kill(mut self) {
+        self.lock = None;
+        self.new_lock = None;
+        self.committed = true;
     }
 
     /// Checks that the folder can be switched whole: not a mount point,
@@ -975,6 +1019,144 @@ mod tests {
             assert_eq!(fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
             assert_eq!(names(tmp.path()), ["out"], "nothing left beside it");
         }
+    }
+
+    /// The files of `dir` besides the manifest, with their content.
+    fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        match fs::read_dir(dir) {
+            Err(_) => BTreeMap::new(),
+            Ok(rd) => rd
+                .map(|e| e.unwrap())
+                .filter(|e| e.file_name() != MANIFEST)
+                .map(|e| {
+                    let name = e.file_name().into_string().unwrap();
+                    (name, fs::read(e.path()).unwrap())
+                })
+                .collect(),
+        }
+    }
+
+    fn files(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+        pairs
+            .iter()
+            .map(|(n, c)| (n.to_string(), c.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[cfg(unix)]
+    fn inode(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(path).unwrap().ino()
+    }
+
+    /// A command killed at each step of a commit leaves in `DIR` the
+    /// earlier results or the new ones (or, between the two renames of the
+    /// fallback, no folder), never a mix; the next command cleans up what
+    /// it left beside `DIR`, and the user's file is the same file throughout.
+    #[test]
+    fn a_command_killed_at_any_step_leaves_earlier_or_new_results_and_the_next_cleans_up() {
+        let earlier = files(&[
+            ("a.csv", "old a"),
+            ("b.csv", "old b"),
+            ("notes.txt", "mine"),
+        ]);
+        let new = files(&[("a.csv", "new a"), ("notes.txt", "mine")]);
+        for stop in [
+            "writing",
+            "prepared",
+            "exchanged",
+            "renamed",
+            "between renames",
+        ] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("out");
+            let mut first = OutputDir::open(&dir, &["a.csv", "b.csv"]).unwrap();
+            first.write("a.csv", b"old a").unwrap();
+            first.write("b.csv", b"old b").unwrap();
+            first.commit().unwrap();
+            fs::write(dir.join("notes.txt"), "mine").unwrap();
+            #[cfg(unix)]
+            let notes = inode(&dir.join("notes.txt"));
+            assert_eq!(snapshot(&dir), earlier);
+
+            let mut out = OutputDir::open(&dir, &["a.csv"]).unwrap();
+            out.write("a.csv", b"new a").unwrap();
+            let mut late = false;
+            let seen = match stop {
+                "writing" => {
+                    out.kill();
+                    snapshot(&dir)
+                }
+                "prepared" => {
+                    out.prepare().unwrap();
+                    out.kill();
+                    snapshot(&dir)
+                }
+                "exchanged" | "renamed" => {
+                    out.prepare().unwrap();
+                    let old = out.switch_into_place(stop == "exchanged").unwrap();
+                    // A file the user saved into the folder as it switched.
+                    fs::write(old.join("late.txt"), "late").unwrap();
+                    late = true;
+                    out.kill();
+                    snapshot(&dir)
+                }
+                _ => {
+                    out.prepare().unwrap();
+                    let aside = tmp.path().join(".out.agora-tmp-aside");
+                    fs::rename(&dir, aside).unwrap();
+                    out.kill();
+                    assert!(!dir.exists(), "between the renames there is no folder");
+                    BTreeMap::new()
+                }
+            };
+            match stop {
+                "writing" | "prepared" => assert_eq!(seen, earlier, "{stop}"),
+                "exchanged" | "renamed" => assert_eq!(seen, new, "{stop}"),
+                _ => {}
+            }
+            assert!(
+                names(tmp.path()).len() > 1,
+                "{stop}: a staging folder is left"
+            );
+
+            let mut next = OutputDir::open(&dir, &["a.csv"]).unwrap();
+            assert!(next.notes().is_empty(), "{stop}: {:?}", next.notes());
+            next.write("a.csv", b"next").unwrap();
+            next.commit().unwrap();
+            assert_eq!(names(tmp.path()), ["out"], "{stop}: nothing left beside it");
+            let mut want = files(&[("a.csv", "next"), ("notes.txt", "mine")]);
+            if late {
+                want.insert("late.txt".into(), b"late".to_vec());
+            }
+            assert_eq!(snapshot(&dir), want, "{stop}");
+            #[cfg(unix)]
+            assert_eq!(
+                inode(&dir.join("notes.txt")),
+                notes,
+                "{stop}: the same file"
+            );
+        }
+    }
+
+    #[test]
+    fn a_second_command_into_a_locked_folder_fails_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        let mut first = OutputDir::open(&dir, &["a.csv"]).unwrap();
+        let err = OutputDir::open(&dir, &["a.csv"]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(&dir.display().to_string()), "{text}");
+        assert!(text.contains("another agora command"), "{text}");
+        assert!(!err.is_input_error());
+        // The refused command took nothing away from the first.
+        first.write("a.csv", b"1").unwrap();
+        first.commit().unwrap();
+        assert_eq!(snapshot(&dir), files(&[("a.csv", "1")]));
+        // Free again once the first is done.
+        let again = OutputDir::open(&dir, &["a.csv"]).unwrap();
+        drop(again);
+        assert_eq!(snapshot(&dir), files(&[("a.csv", "1")]));
     }
 
     /// On Linux the switch is one atomic exchange, not the two renames of

@@ -356,9 +356,11 @@ pub fn table_parquet(columns: &[String], rows: &[Vec<f64>]) -> Result<Vec<u8>, E
     encode(SWEEP_FILE, schema, [Ok(arrays)])
 }
 
-/// Writes `assets.parquet` and `agents.parquet` for `runs` into `dir`
-/// (created if missing), all or nothing, as [`write_atomically`] does.
-/// Returns the paths written.
+/// Writes `assets.parquet` and `agents.parquet` for `runs` as the results
+/// in `dir` (created if missing), all or nothing, as [`write_atomically`]
+/// does: they replace what an earlier Agora command wrote there (to write
+/// them beside the CSV tables, write all the files through one
+/// [`agora::output::OutputDir`]). Returns the paths written.
 pub fn write_parquet(
     dir: &Path,
     scenario: &Scenario,

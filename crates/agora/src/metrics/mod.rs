@@ -8,7 +8,7 @@
 ///
 /// Finite values always give a finite mean: when their sum overflows (a
 /// price near 1e300 held for a few hundred steps), the mean is taken of the
-/// values scaled down by a power of two instead (see [`scaled_mean`]).
+/// values scaled down by a power of two instead, by running updates.
 pub fn mean(xs: &[f64]) -> f64 {
     if xs.is_empty() {
         return 0.0;

@@ -589,6 +589,15 @@ impl OutputDir {
                 continue;
             }
             let path = entry.path();
+            if name == STAGING_MARKER {
+                // Agora's mark of a folder it may remove whole: never a
+                // name in a folder that holds the user's files.
+                return Err(Error::usage(format!(
+                    "{}: a name Agora keeps for its staging folders: rename it, or write the \
+                     results elsewhere",
+                    path.display()
+                )));
+            }
             let meta = fs::symlink_metadata(&path).map_err(|e| Error::io(&path, "reading", e))?;
             if meta.is_dir() {
                 return Err(Error::usage(format!(

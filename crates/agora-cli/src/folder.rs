@@ -5,6 +5,7 @@
 //! the report when `--report` asks for it.
 
 use agora::output::OutputDir;
+use agora_report::ReportOptions;
 use std::path::{Path, PathBuf};
 
 /// Opens `dir` for results named `names` (and, with `report`, the plots
@@ -27,16 +28,21 @@ pub fn open(
     Ok(out)
 }
 
-/// With `report`, writes the plots and report.html of the staged results
-/// beside them; then switches everything into place. Returns the paths
-/// written, the report's last.
-pub fn commit(out: OutputDir, report: bool, quiet: bool) -> anyhow::Result<Vec<PathBuf>> {
-    let report_path = if report {
-        let title = out.dir().display().to_string();
-        crate::report::render(out.staging(), out.staging(), &title)?;
-        Some(out.dir().join(agora_report::REPORT_FILE))
-    } else {
-        None
+/// With `report` (its options), writes the plots and report.html of the
+/// staged results beside them; then switches everything into place.
+/// Returns the paths written, the report's last.
+pub fn commit(
+    out: OutputDir,
+    report: Option<&ReportOptions>,
+    quiet: bool,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let report_path = match report {
+        Some(options) => {
+            let title = out.dir().display().to_string();
+            crate::report::render(out.staging(), out.staging(), &title, options)?;
+            Some(out.dir().join(agora_report::REPORT_FILE))
+        }
+        None => None,
     };
     let done = out.commit()?;
     warn(&done.notes, quiet);
@@ -47,9 +53,7 @@ pub fn commit(out: OutputDir, report: bool, quiet: bool) -> anyhow::Result<Vec<P
 
 /// Prints notes on what an earlier, killed command left behind.
 pub fn warn(notes: &[String], quiet: bool) {
-    if !quiet {
-        for note in notes {
-            eprintln!("warning: {note}");
-        }
+    for note in notes {
+        crate::messages::warn(quiet, note);
     }
 }

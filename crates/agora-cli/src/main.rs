@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 mod folder;
 mod format;
+mod messages;
 mod optimize;
 mod report;
 mod sweep;
@@ -47,6 +48,9 @@ enum Command {
     Report {
         /// The results directory (written by run, sweep or optimize).
         dir: PathBuf,
+        /// The sweep metrics to plot: names or globs, e.g. `assets.*.final_price,groups.*.pnl`.
+        #[arg(long, value_name = "METRIC,...", value_delimiter = ',')]
+        metrics: Option<Vec<String>>,
     },
 }
 
@@ -135,12 +139,12 @@ fn main() -> ExitCode {
         Command::Optimize(args) => optimize::run(args),
         Command::Validate { scenario } => validate(scenario),
         Command::Examples { name } => list_examples(name),
-        Command::Report { dir } => report::run(&dir),
+        Command::Report { dir, metrics } => report::run(&dir, metrics.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", messages::error_line(&e));
             let input = e
                 .downcast_ref::<agora::Error>()
                 .is_some_and(agora::Error::is_input_error);
@@ -201,27 +205,36 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let (report, quiet) = (args.exec.report, args.exec.quiet);
     let mut out = folder::open(
         &args.out,
-        &args.format.run_files(),
+        &args.format.run_files(&scenario),
         report,
         &args.source,
         quiet,
     )?;
     let pool = thread_pool(args.exec.threads)?;
     let started = Instant::now();
-    let outputs: Vec<RunOutput> = if scenario.simulation.runs == 1 {
-        let mut progress = Progress::new(scenario.simulation.steps, args.exec.quiet);
+    let outputs: Vec<RunOutput> = if scenario.simulation().runs == 1 {
+        let mut progress = Progress::new(scenario.simulation().steps, args.exec.quiet);
         let out = pool.install(|| Simulation::new(&scenario, 0)?.run_with(&mut progress))?;
         progress.bar.finish_and_clear();
         vec![out]
     } else {
-        let bar = counting_bar(scenario.simulation.runs, args.exec.quiet, "run");
+        let bar = counting_bar(scenario.simulation().runs, args.exec.quiet, "run");
         let outs = pool.install(|| agora::experiment::monte_carlo(&scenario, &|_| bar.inc(1)))?;
         bar.finish_and_clear();
         outs
     };
     let elapsed = started.elapsed();
-    format::write_outputs(&mut out, &scenario, &outputs, args.format)?;
-    let written = folder::commit(out, report, quiet)?;
+    let performance =
+        agora::output::Performance::measured(&scenario, elapsed, pool.current_num_threads());
+    format::write_outputs(
+        &mut out,
+        &scenario,
+        &outputs,
+        args.format,
+        Some(&performance),
+    )?;
+    let options = agora_report::ReportOptions::default();
+    let written = folder::commit(out, report.then_some(&options), quiet)?;
     if !quiet {
         let ensemble = agora::experiment::aggregate(&outputs)?;
         quiet_pipe(print_result(&scenario, &ensemble, elapsed, &written))?;
@@ -244,18 +257,18 @@ fn print_result(
     written: &[PathBuf],
 ) -> std::io::Result<()> {
     let mut w = std::io::stdout().lock();
-    let runs = scenario.simulation.runs;
+    let runs = scenario.simulation().runs;
     let agent_steps =
-        scenario.agent_count() as f64 * scenario.simulation.steps as f64 * runs as f64;
+        scenario.agent_count() as f64 * scenario.simulation().steps as f64 * runs as f64;
     writeln!(
         w,
         "{}: {} agents x {} steps x {} run{}, seed {}, in {:.3} s ({:.3e} agent-steps/s)",
-        scenario.origin,
+        scenario.origin(),
         scenario.agent_count(),
-        scenario.simulation.steps,
+        scenario.simulation().steps,
         runs,
         if runs == 1 { "" } else { "s" },
-        scenario.simulation.seed,
+        scenario.simulation().seed,
         elapsed.as_secs_f64(),
         agent_steps / elapsed.as_secs_f64().max(1e-9),
     )?;
@@ -267,7 +280,7 @@ fn print_result(
             .map_or(f64::NAN, |(_, v)| *v)
     };
     let of_runs = if runs == 1 { "" } else { " (means over runs)" };
-    for a in &scenario.assets {
+    for a in scenario.assets() {
         let m = |k: &str| mean(format!("assets.{}.{k}", a.name));
         writeln!(
             w,
@@ -279,8 +292,9 @@ fn print_result(
             m("log_return_volatility"),
             m("trades")
         )?;
+        print_recovery(&mut w, &a.name, ensemble, runs)?;
     }
-    for g in &scenario.groups {
+    for g in scenario.groups() {
         let m = |k: &str| mean(format!("groups.{}.{k}", g.name));
         writeln!(
             w,
@@ -308,6 +322,40 @@ fn print_result(
     Ok(())
 }
 
+/// After a shock: how many runs' prices came back, and the mean steps it
+/// took over those runs only (a mean over every run would have to invent
+/// a number for the others).
+fn print_recovery(
+    w: &mut impl Write,
+    asset: &str,
+    ensemble: &Ensemble,
+    runs: u64,
+) -> std::io::Result<()> {
+    let path = format!("assets.{asset}.recovery_steps");
+    let Some((_, d)) = ensemble.distributions.iter().find(|(p, _)| *p == path) else {
+        return Ok(());
+    };
+    if d.count == 0 {
+        let all = if runs == 1 { "" } else { " in any run" };
+        return writeln!(w, "    recovery: the price never came back{all}");
+    }
+    if runs == 1 {
+        return writeln!(
+            w,
+            "    recovery: back within the band after {} steps",
+            d.mean
+        );
+    }
+    writeln!(
+        w,
+        "    recovery: {} of {runs} runs came back (recovered_share {:.4}), after {:.2} steps on average over those; {} never did",
+        d.count,
+        d.count as f64 / runs as f64,
+        d.mean,
+        runs - d.count
+    )
+}
+
 fn validate(path: PathBuf) -> anyhow::Result<()> {
     let scenario = Scenario::from_path(&path)?;
     let mut w = std::io::stdout().lock();
@@ -315,11 +363,11 @@ fn validate(path: PathBuf) -> anyhow::Result<()> {
         w,
         "{}: ok ({} assets, {} groups, {} agents, {} steps, seed {})",
         path.display(),
-        scenario.assets.len(),
-        scenario.groups.len(),
+        scenario.assets().len(),
+        scenario.groups().len(),
         scenario.agent_count(),
-        scenario.simulation.steps,
-        scenario.simulation.seed
+        scenario.simulation().steps,
+        scenario.simulation().seed
     );
     quiet_pipe(printed)?;
     Ok(())

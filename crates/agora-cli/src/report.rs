@@ -2,30 +2,39 @@
 //! plots and a self-contained HTML report of a results directory.
 
 use agora::output::OutputDir;
-use agora_report::{PLOTS_DIR, REPORT_FILE};
+use agora_report::{ReportOptions, PLOTS_DIR, REPORT_FILE};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The result files a report reads, which must all come from one command.
-const RESULT_FILES: [&str; 10] = [
+/// The result files of a folder, which must all come from one command:
+/// those a report reads, and those written beside them.
+const RESULT_FILES: [&str; 13] = [
     "summary.json",
     "scenario.toml",
     "assets.csv",
     "agents.csv",
     "assets.parquet",
     "agents.parquet",
+    "agent_steps.csv",
+    "agent_steps.parquet",
     "sweep.csv",
     "sweep.parquet",
     "optimize.csv",
+    "optimize.json",
     "best.toml",
 ];
 
 /// Writes the plots and `report.html` of the results in `results` into
-/// `out`, and returns the report's path. A missing or malformed input file
-/// becomes an input error (exit status 2); a failure to write one of the
-/// outputs, exit 1.
-pub fn render(results: &Path, out: &Path, title: &str) -> anyhow::Result<PathBuf> {
-    agora_report::write_report_into(results, out, title).map_err(|e| {
+/// `out`, as `options` choose, and returns the report's path. A missing or
+/// malformed input file becomes an input error (exit status 2); a failure
+/// to write one of the outputs, exit 1.
+pub fn render(
+    results: &Path,
+    out: &Path,
+    title: &str,
+    options: &ReportOptions,
+) -> anyhow::Result<PathBuf> {
+    agora_report::write_report_into(results, out, title, options).map_err(|e| {
         if e.is_input_error() {
             anyhow::Error::new(agora::Error::usage(e.to_string()))
         } else {
@@ -72,10 +81,21 @@ fn check_consistent(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The report's choices: the sweep's plots chosen by `metrics` (names or
+/// globs), if given.
+pub fn options(metrics: Option<&[String]>) -> ReportOptions {
+    let options = ReportOptions::default();
+    match metrics {
+        Some(m) => options.with_sweep_metrics(m.to_vec()),
+        None => options,
+    }
+}
+
 /// `agora report DIR`: checks that the results belong together, writes the
 /// plots and the report beside them (the folder switched whole, as every
-/// command writes it) and prints the report's path.
-pub fn run(dir: &Path) -> anyhow::Result<()> {
+/// command writes it; `metrics` chooses the sweep's plots) and prints the
+/// report's path.
+pub fn run(dir: &Path, metrics: Option<&[String]>) -> anyhow::Result<()> {
     if !dir.is_dir() {
         return Err(agora::Error::usage(format!(
             "{}: not found (the results directory written by `agora run`)",
@@ -97,7 +117,12 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
     for name in &kept {
         out.keep(name)?;
     }
-    render(dir, out.staging(), &dir.display().to_string())?;
+    render(
+        dir,
+        out.staging(),
+        &dir.display().to_string(),
+        &options(metrics),
+    )?;
     let done = out.commit()?;
     crate::folder::warn(&done.notes, false);
     print_line(&dir.join(REPORT_FILE).display().to_string())?;

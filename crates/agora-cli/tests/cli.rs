@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const ASSETS_HEADER: &str = "run,step,asset,price,supply,reserve,volume,trades,price_source,best_bid,best_ask,capacity,requested,allocated";
-const AGENTS_HEADER: &str = "run,step,group,agents,balance,holdings,wealth";
+const AGENTS_HEADER: &str =
+    "run,step,group,agents,balance,holdings,wealth,locked_balance,locked_holdings";
 const OUTPUTS: [&str; 4] = ["assets.csv", "agents.csv", "summary.json", "scenario.toml"];
 
 /// Runs the built `agora` with `args`, stdout and stderr piped.
@@ -156,7 +157,9 @@ fn run_example_token_economy_writes_the_four_files_with_the_documented_columns()
     assert_eq!(agent_rows.len(), (steps + 1) * groups.len());
     for (i, row) in agent_rows.iter().enumerate() {
         let (group, count) = groups[i % groups.len()];
-        assert_eq!(row.len(), 7);
+        assert_eq!(row.len(), 9);
+        // a curve locks nothing
+        assert_eq!(&row[7..], ["0.0", "0.0"]);
         assert_eq!(row[1], (i / groups.len()).to_string());
         assert_eq!(row[2], group);
         assert_eq!(row[3], count.to_string());
@@ -258,10 +261,21 @@ fn seed_and_steps_override_the_scenario() {
     assert_ne!(s["scenario_hash"], summary(&b)["scenario_hash"]);
 }
 
+/// A results file without the measured speed, the one part of
+/// `summary.json` that differs between two runs (`performance`, last).
+fn results(path: &Path) -> Vec<u8> {
+    let bytes = fs::read(path).unwrap();
+    let key = b",\n  \"performance\": {";
+    match bytes.windows(key.len()).position(|w| w == key) {
+        Some(at) => [&bytes[..at], b"\n}\n"].concat(),
+        None => bytes,
+    }
+}
+
 fn assert_same_files(a: &Path, b: &Path, what: &str) {
     for name in OUTPUTS {
         assert!(
-            fs::read(a.join(name)).unwrap() == fs::read(b.join(name)).unwrap(),
+            results(&a.join(name)) == results(&b.join(name)),
             "{what}: {name} differs"
         );
     }
@@ -664,9 +678,7 @@ fn runs_write_a_run_column_means_and_distributions_identically_at_any_thread_cou
             path_str(&dir),
         ]);
         assert_status(&out, 0);
-        files.push(
-            ["assets.csv", "agents.csv", "summary.json"].map(|f| fs::read(dir.join(f)).unwrap()),
-        );
+        files.push(["assets.csv", "agents.csv", "summary.json"].map(|f| results(&dir.join(f))));
     }
     assert_eq!(files[0], files[1]);
     let assets = String::from_utf8(files[0][0].clone()).unwrap();
@@ -877,8 +889,8 @@ fn format_both_writes_csv_and_parquet_and_format_parquet_writes_no_csv() {
     assert!(printed.contains("assets.parquet"), "{printed}");
     for name in tables {
         assert_eq!(
-            fs::read(csv.join(name)).unwrap(),
-            fs::read(both.join(name)).unwrap(),
+            results(&csv.join(name)),
+            results(&both.join(name)),
             "{name}: --format both writes what --format csv writes"
         );
     }
@@ -888,8 +900,8 @@ fn format_both_writes_csv_and_parquet_and_format_parquet_writes_no_csv() {
         "agents.parquet",
         "assets.parquet",
     ] {
-        let bytes = fs::read(parquet.join(name)).unwrap();
-        assert_eq!(bytes, fs::read(both.join(name)).unwrap(), "{name}");
+        let bytes = results(&parquet.join(name));
+        assert_eq!(bytes, results(&both.join(name)), "{name}");
         if name.ends_with(".parquet") {
             assert!(
                 bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
@@ -1084,6 +1096,396 @@ fn a_scenario_too_large_for_memory_is_an_error_not_an_abort() {
     assert!(!dir.exists());
 }
 
+#[test]
+fn sweep_keep_runs_writes_each_points_records_as_run_writes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    let sweep = |values: &str| {
+        let set = format!("assets.TOKEN.pricing.m={values}");
+        agora(&[
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "4",
+            "--runs",
+            "2",
+            "--set",
+            &set,
+            "--keep-runs",
+            "--out",
+            path_str(&dir),
+        ])
+    };
+    let out = sweep("0.001,0.002");
+    assert_status(&out, 0);
+    assert_eq!(entries(&dir), ["points", "sweep.csv"]);
+    assert_eq!(entries(&dir.join("points")), ["0", "1"]);
+    let point = dir.join("points/1");
+    let mut outputs: Vec<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
+    outputs.sort();
+    assert_eq!(entries(&point), outputs);
+    assert!(read(&point, "scenario.toml").contains("m = 0.002"));
+    // Each point holds what `agora run` writes for that point's scenario.
+    let again = tmp.path().join("again");
+    let scenario = point.join("scenario.toml");
+    assert_status(
+        &agora(&["run", path_str(&scenario), "--out", path_str(&again)]),
+        0,
+    );
+    for name in ["assets.csv", "agents.csv"] {
+        assert_eq!(read(&point, name), read(&again, name), "{name}");
+    }
+    assert_eq!(summary(&point)["runs"], 2);
+
+    // sweep.csv: the means as before, then every metric's spread.
+    let csv = read(&dir, "sweep.csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let first_spread = header.iter().position(|c| c.ends_with(".std")).unwrap();
+    let spread = |c: &str| {
+        [".std", ".p5", ".p50", ".p95"]
+            .iter()
+            .any(|s| c.ends_with(s))
+    };
+    assert!(
+        !header[..first_spread].iter().any(|c| spread(c)),
+        "{header:?}"
+    );
+    assert!(
+        header[first_spread..].iter().all(|c| spread(c)),
+        "{header:?}"
+    );
+    assert_eq!(header.len(), 1 + 5 * (first_spread - 1));
+    assert!(header.contains(&"assets.TOKEN.volatility.p95"));
+
+    // A second sweep replaces the points; a folder with a user's file is refused.
+    assert_status(&sweep("0.003"), 0);
+    assert_eq!(entries(&dir.join("points")), ["0"]);
+    fs::write(dir.join("points/notes.txt"), "mine").unwrap();
+    let before = read(&dir, "sweep.csv");
+    let out = sweep("0.004");
+    assert_status(&out, 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("notes.txt"), "{}", stderr(&out));
+    assert_eq!(read(&dir, "sweep.csv"), before);
+    assert_eq!(
+        entries(&dir),
+        ["points", "sweep.csv"],
+        "no staging folder left"
+    );
+}
+
+#[test]
+fn experiment_argument_errors_name_their_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["sweep", "--set", "assets.TOKEN.pricing.m=1,inf"],
+            "error: --set assets.TOKEN.pricing.m: \"inf\" is not a finite number",
+        ),
+        (
+            &[
+                "sweep",
+                "--set",
+                "assets.TOKEN.pricing.m=1",
+                "--shard",
+                "0/3",
+            ],
+            "error: --shard takes i/n with 1 <= i <= n, found 0/3",
+        ),
+        (
+            &[
+                "sweep",
+                "--zip",
+                "--set",
+                "assets.TOKEN.pricing.m=1,2",
+                "--set",
+                "assets.TOKEN.pricing.b=1",
+            ],
+            "error: --zip needs lists of equal length",
+        ),
+        (
+            &[
+                "optimize",
+                "--param",
+                "assets.TOKEN.pricing.m=1..x",
+                "--objective",
+                "assets.TOKEN.volatility",
+                "--budget",
+                "5",
+            ],
+            "error: --param assets.TOKEN.pricing.m=1..x: \"x\" is not a number",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--example", "curve-linear", "--out", path_str(&out_dir)]);
+        let out = agora(&all);
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(expected), "{err}");
+    }
+    assert!(!out_dir.exists());
+}
+
+/// GOOD with a step change of `m` at step 3.
+const SCHEDULED: &str = r#"
+[simulation]
+steps = 5
+seed = 1
+
+[[assets]]
+name = "TOKEN"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+schedule = [ { param = "m", at = 3, value = 0.003 } ]
+
+[[agents]]
+group = "noise"
+count = 50
+balance = 100.0
+policy = { kind = "random", asset = "TOKEN", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }
+"#;
+
+#[test]
+fn sweeping_a_parameter_a_schedule_overrides_warns_and_schedules_sweep_by_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(tmp.path(), "s.toml", SCHEDULED);
+    let dir = tmp.path().join("out");
+    let sweep = |set: &str, quiet: bool| {
+        let mut args = vec![
+            "sweep",
+            path_str(&file),
+            "--set",
+            set,
+            "--out",
+            path_str(&dir),
+        ];
+        if quiet {
+            args.push("--quiet");
+        }
+        agora(&args)
+    };
+    let out = sweep("assets.TOKEN.pricing.m=0.001,0.002", false);
+    assert_status(&out, 0);
+    assert_eq!(
+        stderr(&out),
+        "warning: assets.TOKEN.pricing.m is varied, but assets.TOKEN.schedule[0] sets it to 0.003 at step 3: the varied value holds only until then\n"
+    );
+    assert_eq!(stderr(&sweep("assets.TOKEN.pricing.m=0.001", true)), "");
+    let out = sweep("assets.TOKEN.schedule.0.value=0.002,0.004", false);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), "");
+    let csv = read(&dir, "sweep.csv");
+    let firsts: Vec<String> = rows(&csv).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(firsts, ["0.002", "0.004"]);
+    // The later value of m gives a steeper curve, so a higher final price.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let price = header
+        .iter()
+        .position(|c| *c == "assets.TOKEN.final_price")
+        .unwrap();
+    let prices: Vec<f64> = rows(&csv)
+        .iter()
+        .map(|r| r[price].parse().unwrap())
+        .collect();
+    assert!(prices[1] > prices[0], "{prices:?}");
+}
+
+#[test]
+fn optimize_says_why_it_stopped_warns_of_a_bound_and_keeps_the_users_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!("# my economy: keep this comment\n{GOOD}");
+    let file = write_scenario(tmp.path(), "s.toml", &text);
+    let dir = tmp.path().join("opt");
+    let out = agora(&[
+        "optimize",
+        path_str(&file),
+        "--param",
+        "assets.TOKEN.pricing.m=0.0002..0.002",
+        "--objective",
+        "assets.TOKEN.log_return_volatility",
+        "--method",
+        "grid",
+        "--budget",
+        "5",
+        "--runs",
+        "2",
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 0);
+    assert!(
+        stdout(&out).contains("stopped after 5 of 5 evaluations: the grid is complete: 4 points"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        stderr(&out),
+        "warning: the best assets.TOKEN.pricing.m = 0.0002 is the lower bound of its range 0.0002..0.002: the optimum may lie beyond it (widen the range if the scenario allows)\n"
+    );
+    assert_eq!(
+        entries(&dir),
+        ["best.toml", "optimize.csv", "optimize.json"]
+    );
+    let json: serde_json::Value = serde_json::from_str(&read(&dir, "optimize.json")).unwrap();
+    assert_eq!(json["stop"]["reason"], "grid_complete");
+    assert_eq!(json["best"]["on_bounds"][0]["bound"], "lower");
+    // best.toml: the user's file, with only the optimised value (and the
+    // runs it was optimised over) changed.
+    let expected = text
+        .replace("m = 0.001,", "m = 0.0002,")
+        .replace("seed = 1\n", "seed = 1\nruns = 2\n");
+    assert_eq!(read(&dir, "best.toml"), expected);
+}
+
+#[test]
+fn sweep_report_plots_the_metrics_chosen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    let sweep = |metrics: Option<&str>, report: bool| {
+        let mut args = vec![
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "4",
+            "--set",
+            "assets.TOKEN.pricing.m=0.001,0.002",
+            "--out",
+            path_str(&dir),
+        ];
+        if report {
+            args.push("--report");
+        }
+        if let Some(m) = metrics {
+            args.extend(["--metrics", m]);
+        }
+        agora(&args)
+    };
+    assert_status(&sweep(Some("assets.TOKEN.volume,groups.*.gini"), true), 0);
+    let mut plots = entries(&dir.join("plots"));
+    plots.retain(|p| p.ends_with(".svg"));
+    assert_eq!(
+        plots,
+        [
+            "sweep_assets_TOKEN_volume.svg",
+            "sweep_groups_fundamental_gini.svg",
+            "sweep_groups_noise_gini.svg"
+        ]
+    );
+    // `agora report` takes the same choice.
+    let out = agora(&[
+        "report",
+        path_str(&dir),
+        "--metrics",
+        "assets.TOKEN.nothing",
+    ]);
+    assert_status(&out, 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("assets.TOKEN.nothing"),
+        "{}",
+        stderr(&out)
+    );
+    // --metrics chooses what --report draws: alone it is an error.
+    assert_status(&sweep(Some("assets.TOKEN.volume"), false), 2);
+}
+
+#[test]
+fn summary_json_ends_with_the_measured_performance_which_the_report_leaves_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let out = agora(&[
+        "run",
+        "--example",
+        "reference",
+        "--steps",
+        "4",
+        "--runs",
+        "2",
+        "--threads",
+        "1",
+        "--out",
+        path_str(&dir),
+        "--report",
+    ]);
+    assert_status(&out, 0);
+    let s = summary(&dir);
+    let keys: Vec<&String> = s.as_object().unwrap().keys().collect();
+    assert_eq!(keys.last().map(|k| k.as_str()), Some("performance"));
+    let p = &s["performance"];
+    assert_eq!(p["threads"], 1);
+    // 10,000 agents × 4 steps × 2 runs
+    assert_eq!(p["agent_steps"], 80_000.0);
+    let wall = p["wall_seconds"].as_f64().unwrap();
+    let rate = p["agent_steps_per_second"].as_f64().unwrap();
+    assert!(wall > 0.0);
+    assert!(
+        (rate * wall / 80_000.0 - 1.0).abs() < 1e-9,
+        "{rate} × {wall}"
+    );
+    let report = read(&dir, "report.html");
+    assert!(!report.contains("performance"), "the report shows it");
+    assert!(!report.contains("wall_seconds"));
+}
+
+#[test]
+fn output_agent_steps_writes_agent_steps_csv_and_parquet_and_refuses_too_many() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "s.toml",
+        &format!("{GOOD}\n[output]\nagent_steps = {{ every = 5, sample = 3 }}\n"),
+    );
+    let dir = tmp.path().join("out");
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--format",
+        "both",
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 0);
+    let csv = read(&dir, "agent_steps.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("run,step,group,agent,balance,holdings,wealth,locked_balance,locked_holdings")
+    );
+    // steps 0, 5 and 10; agents 0, 16 and 33 of the 50
+    let keys: Vec<String> = lines
+        .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(","))
+        .collect();
+    let expected: Vec<String> = [0, 5, 10]
+        .iter()
+        .flat_map(|t| [0, 16, 33].map(|a| format!("0,{t},noise,{a}")))
+        .collect();
+    assert_eq!(keys, expected);
+    assert!(dir.join("agent_steps.parquet").exists());
+    // 3 agents at 2,000,001 steps of 10,000,000 is beyond the budget:
+    // exit 2, one line naming the table, before anything is written
+    let big = tmp.path().join("big");
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--steps",
+        "10000000",
+        "--out",
+        path_str(&big),
+    ]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("s.toml: output.agent_steps: 6000003 per-agent records"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!big.exists());
+}
+
 // ---------------------------------------------------------------------
 // Output folders: written whole, locked, never mixing runs, never losing
 // the user's files or the scenario being read.
@@ -1220,6 +1622,191 @@ fn a_run_into_a_used_folder_leaves_exactly_its_own_results_and_the_users_files()
     let html = read(&dir, "report.html");
     assert!(html.contains("whale-dump") && !html.contains("token-economy"));
     assert_eq!(read(&dir, "notes.txt"), "my notes");
+}
+
+/// What `dir` holds besides the manifest and `user` (the user's files),
+/// found by walking it: `(path, sha256 hex or "dir")`, sorted, as
+/// [`manifest`] lists them.
+fn on_disk(dir: &Path, user: &[&str]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.strip_prefix(dir).unwrap().display().to_string();
+            if name == MANIFEST || user.contains(&name.as_str()) {
+                continue;
+            }
+            if p.is_dir() {
+                out.push((name, "dir".to_string()));
+                stack.push(p);
+            } else {
+                out.push((name, sha256_hex(&p)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A sweep that keeps its runs into a folder an earlier run (with per-agent
+/// records and a report) wrote leaves exactly its own results: its table
+/// and `points/`, every file of which the manifest lists; a later sweep
+/// replaces those points with its own, and a run removes them.
+#[test]
+fn a_sweep_keeping_runs_into_a_used_folder_leaves_exactly_its_own_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "s.toml",
+        &format!("{GOOD}\n[output]\nagent_steps = {{ every = 5, sample = 3 }}\n"),
+    );
+    let dir = tmp.path().join("out");
+    let d = path_str(&dir);
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--format",
+        "both",
+        "--report",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    assert!(dir.join("agent_steps.parquet").is_file() && dir.join("plots").is_dir());
+    fs::write(dir.join("notes.txt"), "my notes").unwrap();
+    #[cfg(unix)]
+    let notes = inode(&dir.join("notes.txt"));
+
+    let sweep = |values: &str, format: &str| {
+        let set = format!("assets.TOKEN.pricing.m={values}");
+        agora(&[
+            "sweep",
+            path_str(&file),
+            "--steps",
+            "4",
+            "--runs",
+            "2",
+            "--set",
+            &set,
+            "--keep-runs",
+            "--format",
+            format,
+            "--out",
+            d,
+        ])
+    };
+    let out = sweep("0.001,0.002,0.003", "csv");
+    assert_status(&out, 0);
+    assert_eq!(entries(&dir), ["notes.txt", "points", "sweep.csv"]);
+    assert_eq!(entries(&dir.join("points")), ["0", "1", "2"]);
+    // Each point as `agora run` writes it in CSV, per-agent records
+    // included (the scenario asks for them), and nothing else.
+    let mut point_files = OUTPUTS.to_vec();
+    point_files.push("agent_steps.csv");
+    point_files.sort();
+    for i in ["0", "1", "2"] {
+        assert_eq!(entries(&dir.join("points").join(i)), point_files, "{i}");
+    }
+    assert_eq!(manifest(&dir), on_disk(&dir, &["notes.txt"]));
+    assert!(manifest(&dir)
+        .iter()
+        .any(|(n, _)| n == "points/2/agent_steps.csv"));
+
+    // A second sweep: its one point replaces the three, in Parquet.
+    let out = sweep("0.004", "parquet");
+    assert_status(&out, 0);
+    assert_eq!(entries(&dir), ["notes.txt", "points", "sweep.parquet"]);
+    assert_eq!(entries(&dir.join("points")), ["0"]);
+    assert_eq!(
+        entries(&dir.join("points/0")),
+        [
+            "agent_steps.parquet",
+            "agents.parquet",
+            "assets.parquet",
+            "scenario.toml",
+            "summary.json"
+        ]
+    );
+    assert!(read(&dir.join("points/0"), "scenario.toml").contains("m = 0.004"));
+    assert_eq!(manifest(&dir), on_disk(&dir, &["notes.txt"]));
+
+    // A run removes the points; the user's file is the same file throughout.
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "3",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    let mut want = OUTPUTS.to_vec();
+    want.push("notes.txt");
+    want.sort();
+    assert_eq!(entries(&dir), want);
+    assert_eq!(manifest(&dir), on_disk(&dir, &["notes.txt"]));
+    assert_eq!(read(&dir, "notes.txt"), "my notes");
+    #[cfg(unix)]
+    assert_eq!(
+        inode(&dir.join("notes.txt")),
+        notes,
+        "the user's file itself"
+    );
+    assert_eq!(
+        all_entries(tmp.path()),
+        ["out", "s.toml"],
+        "nothing left beside it"
+    );
+}
+
+/// `agent_steps.csv` and `.parquet` are results like the others: a run
+/// without per-agent records removes an earlier run's, and a file of the
+/// user's of that name is kept by such a run but refused by one that
+/// would write it.
+#[test]
+fn a_run_without_agent_steps_removes_an_earlier_runs_agent_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let with = write_scenario(
+        tmp.path(),
+        "with.toml",
+        &format!("{GOOD}\n[output]\nagent_steps = {{ every = 5, sample = 3 }}\n"),
+    );
+    let without = write_scenario(tmp.path(), "without.toml", GOOD);
+    let dir = tmp.path().join("out");
+    let d = path_str(&dir);
+    let run = |scenario: &Path| agora(&["run", path_str(scenario), "--format", "both", "--out", d]);
+    let tables = [
+        "agents.csv",
+        "agents.parquet",
+        "assets.csv",
+        "assets.parquet",
+        "scenario.toml",
+        "summary.json",
+    ];
+    assert_status(&run(&with), 0);
+    let mut both = tables.to_vec();
+    both.extend(["agent_steps.csv", "agent_steps.parquet"]);
+    both.sort();
+    assert_eq!(entries(&dir), both);
+    assert_eq!(manifest(&dir), on_disk(&dir, &[]));
+
+    assert_status(&run(&without), 0);
+    assert_eq!(entries(&dir), tables);
+    assert_eq!(manifest(&dir), on_disk(&dir, &[]));
+
+    // The user's own agent_steps.csv: kept by a run that writes none,
+    // refused by one that would replace it, which writes nothing.
+    fs::write(dir.join("agent_steps.csv"), "mine").unwrap();
+    assert_status(&run(&without), 0);
+    assert_eq!(read(&dir, "agent_steps.csv"), "mine");
+    let before = snapshot(&dir);
+    let out = run(&with);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("agent_steps.csv"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(snapshot(&dir), before);
 }
 
 #[test]

@@ -159,6 +159,21 @@ impl Csv {
         }
     }
 
+    /// The same table with only the columns `keep`, in that order.
+    pub fn select(&self, keep: &[usize]) -> Csv {
+        Csv {
+            path: self.path.clone(),
+            header: keep.iter().map(|&c| self.header[c].clone()).collect(),
+            rows: self
+                .rows
+                .iter()
+                .map(|row| keep.iter().map(|&c| row[c].clone()).collect())
+                .collect(),
+            lines: self.lines.clone(),
+            unit: self.unit,
+        }
+    }
+
     /// Returns the index of column `name`, if present.
     pub fn find(&self, name: &str) -> Option<usize> {
         self.header.iter().position(|h| h == name)

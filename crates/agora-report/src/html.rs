@@ -331,6 +331,8 @@ pub(crate) fn page(inputs: &Inputs) -> String {
             "groups",
             "ledger",
             "distribution",
+            // measured speed: not a result, and not reproducible
+            "performance",
         ];
         if let Value::Object(map) = s {
             for (k, v) in map.iter().filter(|(k, _)| !known.contains(&k.as_str())) {

@@ -16,8 +16,10 @@
 //!   best quotes to the price panel and a panel of units. The summary's
 //!   text values show as text, its nulls as a dash;
 //! - `sweep.csv` (or `sweep.parquet`; one column per varied parameter
-//!   path, then metric columns named by summary path) and `optimize.csv`
-//!   (`evaluation`, the parameters, `objective`), each optional.
+//!   path, then metric columns named by summary path, then each metric's
+//!   spread, `<metric>.std`, `.p5`, `.p50`, `.p95`) and `optimize.csv`
+//!   (`evaluation`, the parameters, `objective`), each optional. The sweep
+//!   metrics plotted are a short list unless [`ReportOptions`] chooses.
 //!
 //! Outputs: `plots/NAME.png` and `plots/NAME.svg` for every plot, and
 //! `report.html`, a single self-contained file: inline CSS, no scripts, and
@@ -36,11 +38,13 @@ mod data;
 mod error;
 mod html;
 mod plot;
+mod sweep;
+mod text;
 
 pub use error::ReportError;
 
 use data::{Csv, Trajectories};
-use plot::{Band, Figure, HeatMap, Panel, Series};
+use plot::{Band, Figure, Panel, Series};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
@@ -101,6 +105,45 @@ struct Plots {
     sweep_note: Option<String>,
 }
 
+/// What a report draws, beyond what the directory holds.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    sweep_metrics: Option<Vec<String>>,
+}
+
+impl ReportOptions {
+    /// Chooses the sweep metrics to plot: exact column names of
+    /// `sweep.csv` (`assets.TOKEN.volatility`) or globs, where `*` stands
+    /// for any run of characters and `?` for one (`assets.*.final_price`,
+    /// `*volatility*`), in the order given. An exact name is drawn even
+    /// where it does not vary; a glob draws the metrics it matches that
+    /// vary. A name or glob that matches no metric is an error listing
+    /// them. Without a choice, [`DEFAULT_SWEEP_METRICS`] are drawn.
+    pub fn with_sweep_metrics(mut self, metrics: Vec<String>) -> Self {
+        self.sweep_metrics = Some(metrics);
+        self
+    }
+}
+
+/// The sweep metrics drawn when none are chosen (those that vary across
+/// the grid, in the order of `sweep.csv`): each asset's final price,
+/// volatility and log-return volatility, the headline metric of its kind
+/// (allocative efficiency, utilisation, unmet share, Jain index, welfare,
+/// recovery), and each group's P&L. When none of them varies, the first six
+/// metrics that do are drawn instead.
+pub const DEFAULT_SWEEP_METRICS: [&str; 10] = [
+    "assets.*.final_price",
+    "assets.*.volatility",
+    "assets.*.log_return_volatility",
+    "assets.*.allocative_efficiency",
+    "assets.*.utilization",
+    "assets.*.unmet_share",
+    "assets.*.jain_index",
+    "assets.*.welfare",
+    "assets.*.recovery_steps",
+    "groups.*.pnl",
+];
+
 /// Writes the plots of the results in `dir` (as PNG and SVG, in
 /// `dir/plots/`) and a self-contained `dir/report.html`, and returns the
 /// path of the report.
@@ -110,15 +153,25 @@ struct Plots {
 /// or an optimisation (`sweep.csv`, `optimize.csv`). A missing or malformed
 /// file is an error naming it.
 pub fn write_report(dir: &Path) -> Result<PathBuf, ReportError> {
-    write_report_into(dir, dir, &dir.display().to_string())
+    write_report_with(dir, &ReportOptions::default())
+}
+
+/// As [`write_report`], with the choices of `options`.
+pub fn write_report_with(dir: &Path, options: &ReportOptions) -> Result<PathBuf, ReportError> {
+    write_report_into(dir, dir, &dir.display().to_string(), options)
 }
 
 /// Reads the results in `results` and writes their plots (into
-/// `out/plots/`) and `out/report.html`, as [`write_report`] does into one
-/// folder; `title` names the results in the page when no summary names
+/// `out/plots/`) and `out/report.html`, as [`write_report_with`] does into
+/// one folder; `title` names the results in the page when no summary names
 /// the scenario. `out` may be `results`, or a staging folder that is
 /// switched into place afterwards.
-pub fn write_report_into(results: &Path, out: &Path, title: &str) -> Result<PathBuf, ReportError> {
+pub fn write_report_into(
+    results: &Path,
+    out: &Path,
+    title: &str,
+    options: &ReportOptions,
+) -> Result<PathBuf, ReportError> {
     let dir = results;
     if !dir.is_dir() {
         return Err(ReportError::Missing {
@@ -205,15 +258,14 @@ pub fn write_report_into(results: &Path, out: &Path, title: &str) -> Result<Path
         })
         .unwrap_or_default();
     if let Some(sweep) = &sweep {
-        match sweep_figures(sweep, &metric_paths) {
-            Ok(figures) => {
-                for (stem, title, figure) in figures {
-                    plots.sweep.push(emit(stem, title, figure)?);
-                }
-            }
-            Err(note) => plots.sweep_note = Some(note),
+        let drawn = sweep::figures(sweep, &metric_paths, options.sweep_metrics.as_deref())?;
+        for (stem, title, figure) in drawn.figures {
+            plots.sweep.push(emit(stem, title, figure)?);
         }
+        plots.sweep_note = drawn.note;
     }
+    // The page shows the means; the spreads are in sweep.csv.
+    let sweep = sweep.map(|s| sweep::without_spread(&s));
     if let Some(opt) = &optimize {
         let (stem, title, figure) = optimize_figure(opt);
         plots.optimize.push(emit(stem, title, figure)?);
@@ -547,129 +599,6 @@ fn fan_figures(run: &RunData) -> Vec<(String, String, Figure)> {
         ));
     }
     out
-}
-
-/// Whether a sweep column holds a metric (a summary path) rather than a
-/// varied parameter. Metrics are `assets.A.M`, `groups.G.M`, `ledger.M`
-/// (and any path of the directory's own summary); parameters are the
-/// scenario's paths, e.g. `assets.A.pricing.m` or `agents.G.count`.
-fn is_metric(name: &str, summary_paths: &HashSet<String>) -> bool {
-    if summary_paths.contains(name) {
-        return true;
-    }
-    let parts: Vec<&str> = name.split('.').collect();
-    match parts.first().copied() {
-        Some("groups" | "ledger" | "distribution") => true,
-        Some("assets") => parts.len() == 3 && !matches!(parts[2], "initial_supply" | "kind"),
-        _ => false,
-    }
-}
-
-fn distinct(values: &[f64]) -> Vec<f64> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    v.sort_by(f64::total_cmp);
-    v.dedup();
-    v
-}
-
-/// Lines of each metric against the single varied parameter, or heat maps
-/// over two. Returns why there are none when the grid has another shape.
-fn sweep_figures(
-    sweep: &Csv,
-    summary_paths: &HashSet<String>,
-) -> Result<Vec<(String, String, Figure)>, String> {
-    let column = |c: usize| -> Vec<f64> {
-        (0..sweep.rows.len())
-            .map(|r| sweep.num_lenient(r, c))
-            .collect()
-    };
-    let (metrics, params): (Vec<usize>, Vec<usize>) =
-        (0..sweep.header.len()).partition(|&c| is_metric(&sweep.header[c], summary_paths));
-    let varied: Vec<usize> = params
-        .into_iter()
-        .filter(|&c| distinct(&column(c)).len() > 1)
-        .collect();
-    let plotted: Vec<usize> = metrics
-        .into_iter()
-        .filter(|&c| distinct(&column(c)).len() > 1)
-        .collect();
-    if sweep.rows.is_empty() {
-        return Err("sweep.csv has no rows.".into());
-    }
-    if varied.is_empty() {
-        return Err("no parameter varies across the rows of sweep.csv.".into());
-    }
-    if plotted.is_empty() {
-        return Err("no metric varies across the grid.".into());
-    }
-    let rows = sweep.rows.len();
-    let zipped = varied.iter().all(|&c| distinct(&column(c)).len() == rows);
-    let mut out = Vec::new();
-    if varied.len() == 1 || zipped {
-        let p = varied[0];
-        let mut x_label = sweep.header[p].clone();
-        if varied.len() > 1 {
-            x_label.push_str(" (paired with the other parameters)");
-        }
-        let xs = column(p);
-        for &m in &plotted {
-            let metric = &sweep.header[m];
-            let mut points: Vec<(f64, f64)> = xs.iter().copied().zip(column(m)).collect();
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            out.push((
-                format!("sweep_{metric}"),
-                format!("{metric} against {}", sweep.header[p]),
-                Figure::Panels(vec![Panel {
-                    title: format!("{metric} against {}", sweep.header[p]),
-                    x_label: x_label.clone(),
-                    y_label: metric.clone(),
-                    series: vec![Series {
-                        label: metric.clone(),
-                        color: plot::color(0),
-                        points,
-                        markers: true,
-                        line: true,
-                    }],
-                    band: None,
-                    integer_x: false,
-                }]),
-            ));
-        }
-    } else if varied.len() == 2 {
-        let (px, py) = (varied[0], varied[1]);
-        let (cx, cy) = (column(px), column(py));
-        let (xs, ys) = (distinct(&cx), distinct(&cy));
-        let at = |values: &[f64], v: f64| values.iter().position(|x| *x == v);
-        for &m in &plotted {
-            let metric = &sweep.header[m];
-            let mut values = vec![vec![f64::NAN; xs.len()]; ys.len()];
-            for (r, v) in column(m).into_iter().enumerate() {
-                if let (Some(i), Some(j)) = (at(&xs, cx[r]), at(&ys, cy[r])) {
-                    values[j][i] = v;
-                }
-            }
-            let title = format!("{metric} over {} × {}", sweep.header[px], sweep.header[py]);
-            out.push((
-                format!("sweep_{metric}"),
-                title.clone(),
-                Figure::Heat(HeatMap {
-                    title,
-                    x_label: sweep.header[px].clone(),
-                    y_label: sweep.header[py].clone(),
-                    value_label: metric.rsplit('.').next().unwrap_or(metric).to_string(),
-                    xs: xs.clone(),
-                    ys: ys.clone(),
-                    values,
-                }),
-            ));
-        }
-    } else {
-        return Err(format!(
-            "{} parameters vary; plots are drawn for one (lines) or two (heat maps).",
-            varied.len()
-        ));
-    }
-    Ok(out)
 }
 
 /// The objective at each evaluation and the best found so far: the file's

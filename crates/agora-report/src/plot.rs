@@ -8,13 +8,14 @@
 use crate::error::ReportError;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor;
 use std::path::Path;
 use std::sync::Once;
 
 /// Width and height of every plot, in pixels.
 const SIZE: (u32, u32) = (900, 520);
 const FONT: &str = "sans-serif";
-static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+pub(crate) static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 /// Colours of successive series (colour-blind friendly, after Okabe–Ito).
 const PALETTE: [RGBColor; 8] = [
@@ -77,7 +78,8 @@ pub(crate) struct Panel {
     pub integer_x: bool,
 }
 
-/// A heat map of `values[y][x]` over two parameters' values.
+/// A heat map of `values[y][x]` over two parameters' values, each cell
+/// labelled with its value where the label fits.
 #[derive(Debug, Clone)]
 pub(crate) struct HeatMap {
     pub title: String,
@@ -86,6 +88,10 @@ pub(crate) struct HeatMap {
     pub value_label: String,
     pub xs: Vec<f64>,
     pub ys: Vec<f64>,
+    /// Names shown instead of `xs` (a categorical parameter).
+    pub x_names: Option<Vec<String>>,
+    /// Names shown instead of `ys`.
+    pub y_names: Option<Vec<String>>,
     /// NaN where there is no grid point.
     pub values: Vec<Vec<f64>>,
 }
@@ -420,10 +426,13 @@ fn draw_heat<DB: DrawingBackend>(
         // A segmented i32 range `0..n` has the n + 1 segments 0..=n.
         .build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented())
         .map_err(err)?;
-    let label = |values: &[f64], v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i) => values
-            .get(*i as usize)
-            .map_or(String::new(), |x| fmt_num(*x, 4)),
+    let label = |values: &[f64], names: &Option<Vec<String>>, v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) => match names {
+            Some(names) => names.get(*i as usize).cloned().unwrap_or_default(),
+            None => values
+                .get(*i as usize)
+                .map_or(String::new(), |x| fmt_num(*x, 4)),
+        },
         _ => String::new(),
     };
     chart
@@ -433,8 +442,8 @@ fn draw_heat<DB: DrawingBackend>(
         .y_desc(heat.y_label.as_str())
         .x_labels(heat.xs.len().min(15))
         .y_labels(heat.ys.len().min(15))
-        .x_label_formatter(&|v| label(&heat.xs, v))
-        .y_label_formatter(&|v| label(&heat.ys, v))
+        .x_label_formatter(&|v| label(&heat.xs, &heat.x_names, v))
+        .y_label_formatter(&|v| label(&heat.ys, &heat.y_names, v))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 15))
         .draw()
@@ -455,6 +464,7 @@ fn draw_heat<DB: DrawingBackend>(
         }
     }
     chart.draw_series(cells).map_err(err)?;
+    draw_cell_labels(&mut chart, heat, &scale)?;
 
     // The colour bar: the value scale, top = highest.
     let mut scale_chart = ChartBuilder::on(&bar)
@@ -486,6 +496,58 @@ fn draw_heat<DB: DrawingBackend>(
             )
         }))
         .map_err(err)?;
+    Ok(())
+}
+
+/// Writes each cell's value in it (4 significant digits), dark on light
+/// cells and light on dark ones, when the cells are large enough for the
+/// text; the colour bar alone would leave the reader guessing.
+fn draw_cell_labels<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    heat: &HeatMap,
+    scale: &dyn Fn(f64) -> f64,
+) -> Result<(), String>
+where
+    X: Ranged<ValueType = SegmentValue<i32>>,
+    Y: Ranged<ValueType = SegmentValue<i32>>,
+{
+    let (width, height) = chart.plotting_area().dim_in_pixel();
+    let columns = heat.xs.len().max(1) as u32;
+    let rows = heat.ys.len().max(1) as u32;
+    let (cell_w, cell_h) = (width / columns, height / rows);
+    let size = (cell_h / 3).clamp(9, 14);
+    let texts: Vec<(usize, usize, String)> = heat
+        .values
+        .iter()
+        .enumerate()
+        .flat_map(|(j, row)| {
+            row.iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(move |(i, v)| (i, j, fmt_num(*v, 4)))
+        })
+        .collect();
+    // About 0.6 em per character of DejaVu Sans's digits.
+    let widest = texts.iter().map(|t| t.2.len()).max().unwrap_or(0) as u32;
+    if cell_h < size + 4 || cell_w < widest * size * 6 / 10 + 4 {
+        return Ok(());
+    }
+    let anchor = text_anchor::Pos::new(text_anchor::HPos::Center, text_anchor::VPos::Center);
+    let labels = texts.into_iter().map(|(i, j, text)| {
+        let light = scale(heat.values[j][i]) < 0.55;
+        let color: &'static RGBColor = if light { &WHITE } else { &BLACK };
+        Text::new(
+            text,
+            (
+                SegmentValue::CenterOf(i as i32),
+                SegmentValue::CenterOf(j as i32),
+            ),
+            TextStyle::from((FONT, size).into_font())
+                .color(color)
+                .pos(anchor),
+        )
+    });
+    chart.draw_series(labels).map_err(err)?;
     Ok(())
 }
 
@@ -542,7 +604,7 @@ pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<String, 
     // The bitmap backend picks the encoder from the extension: keep `.png`.
     let temp = dir.join(format!(".{name}.tmp-{}.png", std::process::id()));
     let drawn = draw(
-        BitMapBackend::new(&temp, size(figure)).into_drawing_area(),
+        crate::text::GlyphText(BitMapBackend::new(&temp, size(figure))).into_drawing_area(),
         figure,
     )
     .map_err(plot_err(&png_path));

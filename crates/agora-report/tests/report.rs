@@ -3,7 +3,7 @@
 
 use agora::engine::RunOutput;
 use agora::{Scenario, Simulation};
-use agora_report::{write_report, ReportError};
+use agora_report::{write_report, write_report_with, ReportError, ReportOptions};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -104,12 +104,12 @@ fn single_run_report_names_existing_images_and_the_run() {
     let (path, html) = report(dir.path());
     assert_eq!(path, dir.path().join("report.html"));
     let links = check_images(dir.path(), &html);
-    for asset in &s.assets {
+    for asset in s.assets() {
         assert!(html.contains(&asset.name));
         assert!(links.contains(&format!("plots/asset_{}.svg", asset.name)));
         assert!(links.contains(&format!("plots/asset_{}.png", asset.name)));
     }
-    for group in &s.groups {
+    for group in s.groups() {
         assert!(
             html.contains(&group.name),
             "{} not in the report",
@@ -359,7 +359,8 @@ fn parquet_only_results_give_the_report_of_the_same_results_in_csv() {
 
 #[test]
 fn a_sweep_in_parquet_gives_the_report_of_the_same_sweep_in_csv() {
-    let columns: Vec<String> = ["assets.T.pricing.m", "assets.T.volatility", "ledger.mints"]
+    // Two of the metrics a sweep's report draws by default.
+    let columns: Vec<String> = ["assets.T.pricing.m", "assets.T.volatility", "groups.g.pnl"]
         .iter()
         .map(|c| c.to_string())
         .collect();
@@ -405,6 +406,146 @@ fn a_sweep_in_parquet_gives_the_report_of_the_same_sweep_in_csv() {
     assert_eq!(
         strip(&csv_page, csv.path()),
         strip(&parquet_page, parquet.path())
+    );
+}
+
+// ---------------------------------------------------------------------
+// Sweep plots: the metrics drawn, spreads, categories, labelled heat maps.
+
+/// A sweep over `param` (values `xs`) with the given metrics (name, one
+/// value per row), each with the spread columns `agora sweep` writes after
+/// all the means: std 0.5, p5 = value − 1, p50 = value, p95 = value + 1.
+fn sweep_csv(param: &str, xs: &[&str], metrics: &[(&str, Vec<f64>)]) -> String {
+    let mut header = vec![param.to_string()];
+    header.extend(metrics.iter().map(|m| m.0.to_string()));
+    for (m, _) in metrics {
+        header.extend(["std", "p5", "p50", "p95"].map(|s| format!("{m}.{s}")));
+    }
+    let mut out = header.join(",") + "\n";
+    for (r, x) in xs.iter().enumerate() {
+        let mut row = vec![x.to_string()];
+        row.extend(metrics.iter().map(|m| m.1[r].to_string()));
+        for (_, v) in metrics {
+            let v = v[r];
+            row.extend([0.5, v - 1.0, v, v + 1.0].map(|x| x.to_string()));
+        }
+        out.push_str(&(row.join(",") + "\n"));
+    }
+    out
+}
+
+/// The metrics plotted: the `plots/sweep_*.svg` files of `dir` whose
+/// drawing the page embeds (those of an earlier report of the same folder
+/// stay beside them, unembedded).
+fn sweep_plots(dir: &Path, html: &str) -> Vec<String> {
+    let mut out: Vec<String> = fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            let metric = name
+                .strip_prefix("sweep_")?
+                .strip_suffix(".svg")?
+                .to_string();
+            let text = fs::read_to_string(e.path()).unwrap();
+            let body = &text[text.find('>').unwrap() + 1..];
+            html.contains(body.trim()).then_some(metric)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn with_metrics(dir: &Path, metrics: &[&str]) -> Result<String, ReportError> {
+    let options = ReportOptions::default()
+        .with_sweep_metrics(metrics.iter().map(|m| m.to_string()).collect());
+    let path = write_report_with(dir, &options)?;
+    Ok(fs::read_to_string(path).unwrap())
+}
+
+#[test]
+fn a_sweep_draws_a_short_list_by_default_and_the_metrics_chosen_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let rising = |k: f64| vec![k, 2.0 * k, 3.0 * k];
+    let csv = sweep_csv(
+        "assets.T.pricing.m",
+        &["0.001", "0.002", "0.003"],
+        &[
+            ("assets.T.final_price", rising(1.0)),
+            ("assets.T.volume", rising(2.0)),
+            ("assets.T.mean_price", rising(3.0)),
+            ("groups.g.pnl", rising(4.0)),
+            ("groups.g.gini", rising(0.1)),
+            ("ledger.mints", vec![7.0, 7.0, 7.0]),
+        ],
+    );
+    fs::write(dir.path().join("sweep.csv"), csv).unwrap();
+    // The default list: final price and P&L, drawn as lines (the spread
+    // columns are neither metrics nor parameters).
+    let (_, html) = report(dir.path());
+    assert_eq!(
+        sweep_plots(dir.path(), &html),
+        ["assets_T_final_price", "groups_g_pnl"]
+    );
+    let svg = fs::read_to_string(dir.path().join("plots/sweep_assets_T_final_price.svg")).unwrap();
+    assert!(svg.contains("5th–95th percentile across runs"), "no band");
+    // The page's table shows the means; the spreads stay in sweep.csv.
+    assert!(html.contains("assets.T.volume") && !html.contains("assets.T.volume.p95"));
+    // Chosen: an exact name (drawn even where flat) and a glob.
+    let html = with_metrics(dir.path(), &["ledger.mints", "groups.*"]).unwrap();
+    assert_eq!(
+        sweep_plots(dir.path(), &html),
+        ["groups_g_gini", "groups_g_pnl", "ledger_mints"]
+    );
+    let html = with_metrics(dir.path(), &["*price"]).unwrap();
+    assert_eq!(
+        sweep_plots(dir.path(), &html),
+        ["assets_T_final_price", "assets_T_mean_price"]
+    );
+    // A name that matches nothing: an input error naming it and the metrics.
+    let e = with_metrics(dir.path(), &["assets.T.volatilty"]).unwrap_err();
+    assert!(e.is_input_error());
+    let e = e.to_string();
+    assert!(
+        e.contains("assets.T.volatilty") && e.contains("assets.T.volume"),
+        "{e}"
+    );
+}
+
+#[test]
+fn heat_map_cells_are_labelled_with_their_values() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("sweep.csv"),
+        "assets.T.pricing.m,agents.g.count,assets.T.volatility\n\
+         10,100,11.25\n10,200,12.75\n20,100,13.25\n20,200,14.75\n",
+    )
+    .unwrap();
+    report(dir.path());
+    let svg = fs::read_to_string(dir.path().join("plots/sweep_assets_T_volatility.svg")).unwrap();
+    // The texts of the SVG, one per line between the tags; the colour
+    // bar's ticks fall on whole and half numbers: these are the cells.
+    let texts: Vec<&str> = svg.lines().map(str::trim).collect();
+    for v in ["11.25", "12.75", "13.25", "14.75"] {
+        assert!(texts.contains(&v), "no label {v}");
+    }
+}
+
+#[test]
+fn a_categorical_parameter_is_drawn_by_category() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = sweep_csv(
+        "assets.C.allocation",
+        &["proportional", "max_min", "fcfs"],
+        &[("assets.C.jain_index", vec![0.9, 1.0, 0.7])],
+    );
+    fs::write(dir.path().join("sweep.csv"), csv).unwrap();
+    let (_, html) = report(dir.path());
+    assert_eq!(sweep_plots(dir.path(), &html), ["assets_C_jain_index"]);
+    let svg = fs::read_to_string(dir.path().join("plots/sweep_assets_C_jain_index.svg")).unwrap();
+    assert!(
+        svg.contains("assets.C.allocation (0 = proportional, 1 = max_min, 2 = fcfs)"),
+        "the categories are not named"
     );
 }
 

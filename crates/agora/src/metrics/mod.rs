@@ -77,7 +77,8 @@ fn scaled_mean(xs: &[f64], scale: f64) -> f64 {
 }
 
 /// Log returns `ln(p_t / p_{t−1})` of a price series, skipping pairs where
-/// either price is not positive (a log return is undefined there).
+/// either price is not positive or NaN (a log return is undefined there):
+/// a gap in the series (NaN, a step without a price) is never bridged.
 pub fn log_returns(prices: &[f64]) -> Vec<f64> {
     prices
         .windows(2)
@@ -367,6 +368,9 @@ mod tests {
         // alternating ×2, ÷2: returns ±ln 2, population sd ln 2
         let zigzag = [1.0, 2.0, 1.0, 2.0, 1.0];
         assert!((log_return_volatility(&zigzag) - 2f64.ln()).abs() < 1e-15);
+        // a gap is not bridged: 1 → 2 and 4 → 8 only, both ln 2
+        assert_eq!(log_returns(&[1.0, 2.0, f64::NAN, 4.0, 8.0]).len(), 2);
+        assert_eq!(log_return_volatility(&[1.0, 2.0, f64::NAN, 4.0, 8.0]), 0.0);
     }
 
     #[test]

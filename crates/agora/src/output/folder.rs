@@ -7,11 +7,13 @@
 //! there, then [`OutputDir::commit`] switches it into place:
 //!
 //! 1. the staging folder gets its own manifest, listing every file (with
-//!    its sha256) and folder Agora wrote, and is locked too;
+//!    its sha256) and folder Agora wrote, those inside its folders too
+//!    (`points/0/assets.csv`), and is locked too;
 //! 2. the files in `DIR` that Agora did not write (not in `DIR`'s
 //!    manifest) are hard-linked into it: the same files, never copied,
 //!    moved or deleted. A folder that Agora did not write is refused at
-//!    `open`, and so is a file of the user's named like an output;
+//!    `open`, and so is a file of the user's named like an output or put
+//!    inside one of Agora's folders (which the switch replaces whole);
 //! 3. one `renameat2(RENAME_EXCHANGE)` (Linux; `RENAME_SWAP` on macOS)
 //!    swaps the two folders. Where the file system cannot exchange, `DIR`
 //!    is renamed aside and the staging folder renamed to `DIR`;
@@ -40,6 +42,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The file in an output folder that lists what Agora wrote there, and
 /// that a command writing the folder holds locked.
@@ -52,7 +55,9 @@ const STAGING_MARKER: &str = ".agora-staging";
 /// What follows `.DIR` in the name of a staging (or set-aside) folder.
 const TEMP_INFIX: &str = ".agora-tmp-";
 
-/// What Agora wrote into an output folder, as its manifest lists it.
+/// What Agora wrote into an output folder, as its manifest lists it: each
+/// entry by its path in the folder, `/` between the names of folders
+/// (`summary.json`, `plots`, `plots/price.svg`, `points/0/assets.csv`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Manifest {
     entries: BTreeMap<String, ManifestEntry>,
@@ -66,7 +71,7 @@ pub enum ManifestEntry {
         /// `sha256:<64 hex digits>`.
         sha256: String,
     },
-    /// A folder, e.g. `plots`, all of whose content is Agora's.
+    /// A folder, e.g. `plots`, whose entries the manifest lists too.
     Dir,
 }
 
@@ -120,8 +125,8 @@ impl Manifest {
             } else {
                 return Err(bad(i + 1, "unknown entry"));
             };
-            if !is_plain_name(OsStr::new(name)) {
-                return Err(bad(i + 1, "a name must be one entry of this folder"));
+            if !is_relative_path(name) {
+                return Err(bad(i + 1, "a name must be an entry of this folder"));
             }
             entries.insert(name.to_string(), entry);
         }
@@ -144,18 +149,27 @@ impl Manifest {
         out
     }
 
-    /// The entry named `name`, if Agora wrote it.
-    pub fn get(&self, name: &str) -> Option<&ManifestEntry> {
-        self.entries.get(name)
+    /// The entry at `path` (`/` between folder names), if Agora wrote it.
+    pub fn get(&self, path: &str) -> Option<&ManifestEntry> {
+        self.entries.get(path)
     }
 
-    /// Whether the manifest lists `name`.
-    pub fn contains(&self, name: &OsStr) -> bool {
-        name.to_str().is_some_and(|n| self.entries.contains_key(n))
+    /// Whether the manifest lists `path` (`/` between folder names).
+    pub fn contains(&self, path: &OsStr) -> bool {
+        path.to_str().is_some_and(|n| self.entries.contains_key(n))
     }
 
-    /// The names listed, in order.
+    /// The names of the folder's own entries listed (not those inside its
+    /// folders), in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries
+            .keys()
+            .map(String::as_str)
+            .filter(|p| !p.contains('/'))
+    }
+
+    /// Every path listed, those inside folders too, in order.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.entries.keys().map(String::as_str)
     }
 }
@@ -237,6 +251,9 @@ pub struct OutputDir {
     earlier: Manifest,
     /// Files written through [`write`](Self::write), in order, with digests.
     written: Vec<(String, String)>,
+    /// Files written through [`write_within`](Self::write_within), by path,
+    /// with digests (written from several threads at once).
+    within: Mutex<HashMap<String, String>>,
     /// Names kept from the earlier results (linked into the staging folder).
     kept: Vec<String>,
     /// The top-level names the caller means to write (checked at `open`).
@@ -308,6 +325,7 @@ impl OutputDir {
             new_lock: None,
             earlier: Manifest::default(),
             written: Vec::new(),
+            within: Mutex::new(HashMap::new()),
             kept: Vec::new(),
             planned: planned.iter().map(|s| s.to_string()).collect(),
             created_dirs,
@@ -335,6 +353,7 @@ impl OutputDir {
             out.protect(input)?;
         }
         out.user_entries(planned)?;
+        out.check_agoras_folders()?;
         out.staging = out.make_staging()?;
         Ok(out)
     }
@@ -407,6 +426,34 @@ impl OutputDir {
         Ok(())
     }
 
+    /// Writes `bytes` as the file at `path` inside the staging folder
+    /// (names separated by `/`, e.g. `points/0/assets.csv`; its folders are
+    /// created), synced to disk. Unlike [`write`](Self::write) it takes
+    /// `&self`, so that several threads may write at once, and the file is
+    /// not among the paths [`commit`](Self::commit) returns; the manifest
+    /// lists it all the same.
+    pub fn write_within(&self, path: &str, bytes: &[u8]) -> Result<()> {
+        if !is_relative_path(path) || !path.contains('/') {
+            return Err(Error::usage(format!(
+                "{path:?}: not a path inside a folder of the results"
+            )));
+        }
+        check_name(path.split('/').next().unwrap_or(path))?;
+        let file = self.staging.join(path);
+        if let Some(parent) = file.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io(parent, "creating", e))?;
+        }
+        let mut f = File::create(&file).map_err(|e| Error::io(&file, "creating", e))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&file, "writing", e))?;
+        self.within
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(path.to_string(), sha256(bytes));
+        Ok(())
+    }
+
     /// Keeps the earlier result `name` (a file or folder an earlier Agora
     /// command wrote) in the new results, linked, not copied.
     pub fn keep(&mut self, name: &str) -> Result<()> {
@@ -443,11 +490,23 @@ impl OutputDir {
     fn prepare(&mut self) -> Result<()> {
         // Everything in the staging folder is Agora's, whoever wrote it.
         let mut manifest = Manifest::default();
-        let digests: HashMap<&str, &str> = self
-            .written
-            .iter()
-            .map(|(n, d)| (n.as_str(), d.as_str()))
-            .collect();
+        let mut digests: HashMap<String, String> = std::mem::take(
+            &mut *self
+                .within
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        digests.extend(self.written.iter().cloned());
+        // A kept result is the earlier file itself (linked): its digest is
+        // the one the earlier manifest lists, not read again.
+        for path in self.earlier.paths() {
+            let top = path.split('/').next().unwrap_or(path);
+            if let (true, Some(ManifestEntry::File { sha256 })) =
+                (self.kept.iter().any(|k| k == top), self.earlier.get(path))
+            {
+                digests.entry(path.to_string()).or_insert(sha256.clone());
+            }
+        }
         let mut names = Vec::new();
         for entry in read_dir(&self.staging)? {
             let name = entry.file_name();
@@ -459,22 +518,12 @@ impl OutputDir {
                 .to_str()
                 .map(str::to_string)
                 .ok_or_else(|| Error::usage(format!("{}: not a UTF-8 name", path.display())))?;
-            let meta = fs::symlink_metadata(&path).map_err(|e| Error::io(&path, "reading", e))?;
-            let item = if meta.is_dir() {
-                ManifestEntry::Dir
-            } else {
-                let sha256 = match digests.get(name.as_str()) {
-                    Some(d) => (*d).to_string(),
-                    None => {
-                        let bytes = fs::read(&path).map_err(|e| Error::io(&path, "reading", e))?;
-                        sha256(&bytes)
-                    }
-                };
-                ManifestEntry::File { sha256 }
-            };
-            manifest.entries.insert(name.clone(), item);
+            list_entry(&path, &name, &digests, &mut manifest)?;
             names.push(name);
         }
+        // The earlier folders are checked again: a file may have been put
+        // into one while the command ran.
+        self.check_agoras_folders()?;
         let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let user = self.user_entries(&name_refs)?;
 
@@ -573,6 +622,52 @@ impl OutputDir {
                         self.dir.display()
                     )));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a folder Agora wrote (listed in `DIR`'s manifest) that holds
+    /// an entry the manifest does not list: a file of the user's inside it,
+    /// which the switch would remove with the folder.
+    fn check_agoras_folders(&self) -> Result<()> {
+        for name in self.earlier.names() {
+            if self.earlier.get(name) != Some(&ManifestEntry::Dir) {
+                continue;
+            }
+            let path = self.target.join(name);
+            let is_dir = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+            if is_dir {
+                self.check_listed(&path, name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every entry under the folder `path` (at `rel` in `DIR`)
+    /// is listed in `DIR`'s manifest, a folder as a folder.
+    fn check_listed(&self, path: &Path, rel: &str) -> Result<()> {
+        for entry in read_dir(path)? {
+            let entry_path = entry.path();
+            let name = entry.file_name();
+            let rel = format!("{rel}/{}", name.to_string_lossy());
+            let meta = fs::symlink_metadata(&entry_path)
+                .map_err(|e| Error::io(&entry_path, "reading", e))?;
+            let listed = match self.earlier.get(&rel) {
+                Some(ManifestEntry::Dir) => meta.is_dir(),
+                Some(ManifestEntry::File { .. }) => !meta.is_dir(),
+                None => false,
+            };
+            if !listed || name.to_str().is_none() {
+                let top = rel.split('/').next().unwrap_or(&rel);
+                return Err(Error::usage(format!(
+                    "{}: not written by Agora (not in {MANIFEST}), inside the folder {top} that \
+                     the results replace whole: move it, or write the results elsewhere",
+                    self.dir.join(&rel).display()
+                )));
+            }
+            if meta.is_dir() {
+                self.check_listed(&entry_path, &rel)?;
             }
         }
         Ok(())
@@ -800,6 +895,46 @@ fn is_temp_name(entry: &OsStr, name: &OsStr) -> bool {
     })
 }
 
+/// Lists the entry `path` of the staging folder (at `rel` in it) in
+/// `manifest`, the entries of a folder too; a file's digest is taken from
+/// `digests` where its writer gave it, else read.
+fn list_entry(
+    path: &Path,
+    rel: &str,
+    digests: &HashMap<String, String>,
+    manifest: &mut Manifest,
+) -> Result<()> {
+    let meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, "reading", e))?;
+    if meta.is_dir() {
+        manifest.entries.insert(rel.to_string(), ManifestEntry::Dir);
+        for entry in read_dir(path)? {
+            let name = entry.file_name();
+            let name = name.to_str().ok_or_else(|| {
+                Error::usage(format!("{}: not a UTF-8 name", entry.path().display()))
+            })?;
+            list_entry(&entry.path(), &format!("{rel}/{name}"), digests, manifest)?;
+        }
+    } else {
+        let sha256 = match digests.get(rel) {
+            Some(d) => d.clone(),
+            None => sha256(&fs::read(path).map_err(|e| Error::io(path, "reading", e))?),
+        };
+        manifest
+            .entries
+            .insert(rel.to_string(), ManifestEntry::File { sha256 });
+    }
+    Ok(())
+}
+
+/// A path inside a folder: entry names (see [`is_plain_name`]) joined by
+/// `/`.
+fn is_relative_path(path: &str) -> bool {
+    !path.is_empty()
+        && path
+            .split('/')
+            .all(|n| is_plain_name(OsStr::new(n)) && !n.contains('\\'))
+}
+
 /// One entry name of a folder: not empty, `.` or `..`, no separator.
 fn is_plain_name(name: &OsStr) -> bool {
     let mut parts = Path::new(name).components();
@@ -988,13 +1123,19 @@ mod tests {
     fn a_manifest_names_only_entries_of_its_own_folder() {
         let p = Path::new("m");
         let hash = format!("sha256:{}", "a".repeat(64));
-        let ok = format!("# c\nfile {hash} assets.csv\ndir plots\n");
+        let ok = format!("# c\nfile {hash} assets.csv\ndir plots\nfile {hash} plots/a.svg\n");
         let m = Manifest::parse(p, ok.as_bytes()).unwrap();
         assert_eq!(m.names().collect::<Vec<_>>(), ["assets.csv", "plots"]);
+        assert_eq!(
+            m.paths().collect::<Vec<_>>(),
+            ["assets.csv", "plots", "plots/a.svg"]
+        );
         assert_eq!(Manifest::parse(p, m.render().as_bytes()).unwrap(), m);
         for bad in [
             "dir ..".to_string(),
-            "dir a/b".to_string(),
+            "dir a/../b".to_string(),
+            "dir a//b".to_string(),
+            "dir a/".to_string(),
             "dir /etc".to_string(),
             "dir .".to_string(),
             "dir ".to_string(),
@@ -1181,6 +1322,85 @@ mod tests {
         assert!(exchange_paths(&a, &b).unwrap());
         assert_eq!(fs::read_to_string(b.join("x")).unwrap(), "in a");
         assert!(!a.join("x").exists());
+    }
+
+    /// Files written inside a folder of the results are listed one by one
+    /// (with their digests), so that a file of the user's put among them is
+    /// refused rather than removed with the folder.
+    #[test]
+    fn files_inside_a_results_folder_are_listed_and_a_users_file_among_them_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        let mut out = OutputDir::open(&dir, &["table.csv", "points"]).unwrap();
+        out.write("table.csv", b"t").unwrap();
+        std::thread::scope(|s| {
+            for i in 0..3 {
+                let out = &out;
+                s.spawn(move || {
+                    out.write_within(&format!("points/{i}/a.csv"), format!("a{i}").as_bytes())
+                        .unwrap();
+                });
+            }
+        });
+        for bad in [
+            "../x",
+            "x",
+            "points//x",
+            "points/../x",
+            "/points/x",
+            ".agora-manifest/x",
+        ] {
+            assert!(out.write_within(bad, b"").is_err(), "{bad}");
+        }
+        let done = out.commit().unwrap();
+        assert_eq!(done.paths, [dir.join("table.csv")], "only the top files");
+        let m = Manifest::read(&dir).unwrap().unwrap();
+        assert_eq!(
+            m.paths().collect::<Vec<_>>(),
+            [
+                "points",
+                "points/0",
+                "points/0/a.csv",
+                "points/1",
+                "points/1/a.csv",
+                "points/2",
+                "points/2/a.csv",
+                "table.csv"
+            ]
+        );
+        assert_eq!(
+            m.get("points/1/a.csv"),
+            Some(&ManifestEntry::File {
+                sha256: sha256(b"a1")
+            })
+        );
+        assert_eq!(m.names().collect::<Vec<_>>(), ["points", "table.csv"]);
+
+        // The user's file among Agora's: refused, naming it, nothing changed.
+        fs::write(dir.join("points/1/mine.txt"), "mine").unwrap();
+        let err = OutputDir::open(&dir, &["table.csv"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("points/1/mine.txt"), "{err}");
+        assert_eq!(
+            fs::read_to_string(dir.join("points/1/mine.txt")).unwrap(),
+            "mine"
+        );
+        assert_eq!(names(tmp.path()), ["out"]);
+        // A folder of the user's among Agora's too.
+        fs::remove_file(dir.join("points/1/mine.txt")).unwrap();
+        fs::create_dir(dir.join("points/3")).unwrap();
+        let err = OutputDir::open(&dir, &["table.csv"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("points/3"), "{err}");
+        fs::remove_dir(dir.join("points/3")).unwrap();
+
+        // Without them, the next results replace the folder whole.
+        let mut next = OutputDir::open(&dir, &["table.csv"]).unwrap();
+        next.write("table.csv", b"u").unwrap();
+        next.commit().unwrap();
+        assert_eq!(names(&dir), [MANIFEST, "table.csv"]);
     }
 
     #[test]

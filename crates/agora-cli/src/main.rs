@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod folder;
 mod format;
 mod messages;
 mod game;
@@ -62,7 +63,7 @@ struct RunArgs {
     source: ScenarioArgs,
     #[command(flatten)]
     exec: ExecArgs,
-    /// Directory for the outputs (created if missing; files of a previous run are replaced).
+    /// Directory for the outputs (created if missing; what an earlier agora command wrote there is replaced, other files kept).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Format of the assets and agents tables (summary.json and scenario.toml are always written).
@@ -204,13 +205,15 @@ fn counting_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    if args.exec.report && args.format == format::Format::Parquet {
-        return Err(agora::Error::usage(
-            "--report plots the CSV tables: use --format both (or csv) with --report",
-        )
-        .into());
-    }
     let scenario = args.source.load()?;
+    let (report, quiet) = (args.exec.report, args.exec.quiet);
+    let mut out = folder::open(
+        &args.out,
+        &args.format.run_files(&scenario),
+        report,
+        &args.source,
+        quiet,
+    )?;
     let pool = thread_pool(args.exec.threads)?;
     let started = Instant::now();
     let outputs: Vec<RunOutput> = if scenario.simulation().runs == 1 {
@@ -227,19 +230,18 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let elapsed = started.elapsed();
     let performance =
         agora::output::Performance::measured(&scenario, elapsed, pool.current_num_threads());
-    let written = format::write_outputs(
-        &args.out,
+    format::write_outputs(
+        &mut out,
         &scenario,
         &outputs,
         args.format,
         Some(&performance),
     )?;
-    if !args.exec.quiet {
+    let options = agora_report::ReportOptions::default();
+    let written = folder::commit(out, report.then_some(&options), quiet)?;
+    if !quiet {
         let ensemble = agora::experiment::aggregate(&outputs)?;
         quiet_pipe(print_result(&scenario, &ensemble, elapsed, &written))?;
-    }
-    if args.exec.report {
-        report::write_after(&args.out, args.exec.quiet)?;
     }
     Ok(())
 }

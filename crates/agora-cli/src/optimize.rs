@@ -54,7 +54,7 @@ pub struct OptimizeArgs {
     /// Most evaluations in all, the baseline (the scenario's own values) included.
     #[arg(long, value_name = "N")]
     budget: usize,
-    /// Directory for optimize.csv, optimize.json and best.toml (created if missing).
+    /// Directory for optimize.csv, optimize.json and best.toml (created if missing; what an earlier agora command wrote there is replaced, other files kept).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
 }
@@ -72,6 +72,14 @@ pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
         crate::messages::warn(args.exec.quiet, &w);
     }
 
+    let (report, quiet) = (args.exec.report, args.exec.quiet);
+    let mut out = crate::folder::open(
+        &args.out,
+        &["optimize.csv", "optimize.json", "best.toml"],
+        report,
+        &args.source,
+        quiet,
+    )?;
     let bar = crate::counting_bar(args.budget as u64, args.exec.quiet, "evaluation");
     let pool = crate::thread_pool(args.exec.threads)?;
     let started = Instant::now();
@@ -89,21 +97,18 @@ pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let best = found.best_scenario(&scenario)?;
     let best_toml = best.to_toml_keeping_layout()?.into_bytes();
-    let written = agora::output::write_atomically(
-        &args.out,
-        &[
-            ("optimize.csv", found.to_csv()?),
-            ("optimize.json", found.to_json()?),
-            ("best.toml", best_toml),
-        ],
-    )?;
-    if !args.exec.quiet {
+    out.write("optimize.csv", &found.to_csv()?)?;
+    out.write("optimize.json", &found.to_json()?)?;
+    out.write("best.toml", &best_toml)?;
+    let options = agora_report::ReportOptions::default();
+    let written = crate::folder::commit(out, report.then_some(&options), quiet)?;
+    if !quiet {
         crate::quiet_pipe(print_result(&scenario, &found, started.elapsed(), &written))?;
     }
     for b in found.best_on_bounds() {
         let range = found.params.iter().find(|p| p.path == b.path);
         crate::messages::warn(
-            args.exec.quiet,
+            quiet,
             &format!(
                 "the best {} = {} is the {} bound of its range{}: the optimum may lie beyond it (widen the range if the scenario allows)",
                 b.path,
@@ -112,9 +117,6 @@ pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
                 range.map_or_else(String::new, |r| format!(" {}..{}", r.lo, r.hi)),
             ),
         );
-    }
-    if args.exec.report {
-        crate::report::write_after(&args.out, args.exec.quiet)?;
     }
     Ok(())
 }

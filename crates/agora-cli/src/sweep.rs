@@ -4,10 +4,11 @@
 //! `DIR/points/<i>/`.
 
 use agora::experiment::sweep::{parse_axis, sweep_csv, sweep_keeping, Grid};
+use agora::output::OutputDir;
 use agora::{RunOutput, Scenario};
 use clap::Args;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -33,7 +34,7 @@ pub struct SweepArgs {
     /// Run only the i-th of n near-equal parts of the grid (for array jobs).
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
-    /// Directory for sweep.csv (created if missing).
+    /// Directory for sweep.csv (created if missing; what an earlier agora command wrote there is replaced, other files kept).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// The sweep table as CSV (default), Parquet (`sweep.parquet`), or both.
@@ -64,83 +65,36 @@ fn parse_shard(text: &str) -> agora::Result<(usize, usize)> {
     ))
 }
 
-/// Refuses a `points` folder that holds anything but an earlier sweep's
-/// per-point folders (named by their index), which `--keep-runs` replaces.
-fn check_points_dir(dir: &Path) -> anyhow::Result<()> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(());
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| agora::Error::io(dir, "reading", e))?;
-        let name = entry.file_name();
-        let ours =
-            entry.path().is_dir() && name.to_str().is_some_and(|n| n.parse::<usize>().is_ok());
-        if !ours {
-            return Err(agora::Error::usage(format!(
-                "{}: --keep-runs replaces this folder, but it holds {:?}, which no sweep wrote; move it or choose another --out",
-                dir.display(),
-                name
-            ))
-            .into());
-        }
-    }
-    Ok(())
-}
-
-/// Writes each point's records into a staging folder as the sweep goes,
-/// then switches the staging folder into place as `points` at the end.
-struct KeptRuns {
-    staging: PathBuf,
-    target: PathBuf,
+/// Writes each point's records into `points/<i>/` of the output folder's
+/// staging folder as the sweep goes: they are switched into place with
+/// the sweep table, and listed in the folder's manifest (so that the next
+/// command into the folder replaces them, and refuses a file of the
+/// user's put among them).
+struct KeptRuns<'a> {
+    out: &'a OutputDir,
     format: crate::format::Format,
     /// The first failure to write (the sweep stops with a plain marker
     /// error; this is the real one).
     failure: Mutex<Option<anyhow::Error>>,
 }
 
-impl KeptRuns {
-    fn new(out: &Path, format: crate::format::Format) -> anyhow::Result<Self> {
-        let target = out.join(POINTS_DIR);
-        check_points_dir(&target)?;
-        let staging = out.join(format!(".{POINTS_DIR}.tmp-{}", std::process::id()));
-        std::fs::create_dir_all(&staging)
-            .map_err(|e| agora::Error::io(&staging, "creating the per-point folder", e))?;
-        Ok(KeptRuns {
-            staging,
-            target,
-            format,
-            failure: Mutex::new(None),
-        })
-    }
-
+impl KeptRuns<'_> {
     fn keep(&self, point: usize, scenario: &Scenario, runs: &[RunOutput]) -> agora::Result<()> {
-        let dir = self.staging.join(point.to_string());
-        crate::format::write_outputs(&dir, scenario, runs, self.format, None)
-            .map(|_| ())
-            .map_err(|e| {
-                let message = format!("writing the records of grid point {point}: {e}");
-                self.failure
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_or_insert(e);
-                agora::Error::usage(message)
-            })
-    }
-
-    /// Replaces `points` with the staging folder.
-    fn finish(&self) -> anyhow::Result<PathBuf> {
-        if self.target.exists() {
-            std::fs::remove_dir_all(&self.target)
-                .map_err(|e| agora::Error::io(&self.target, "replacing", e))?;
-        }
-        std::fs::rename(&self.staging, &self.target)
-            .map_err(|e| agora::Error::io(&self.target, "renaming into place", e))?;
-        Ok(self.target.clone())
-    }
-
-    /// Removes the staging folder after a failure.
-    fn abandon(&self) {
-        let _ = std::fs::remove_dir_all(&self.staging);
+        let write = || -> anyhow::Result<()> {
+            for (name, bytes) in crate::format::output_files(scenario, runs, self.format, None)? {
+                self.out
+                    .write_within(&format!("{POINTS_DIR}/{point}/{name}"), &bytes)?;
+            }
+            Ok(())
+        };
+        write().map_err(|e| {
+            let message = format!("writing the records of grid point {point}: {e}");
+            self.failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e);
+            agora::Error::usage(message)
+        })
     }
 }
 
@@ -161,22 +115,28 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         let (i, n) = parse_shard(shard)?;
         grid = grid.shard(i, n)?;
     }
-    if args.exec.report && args.format == crate::format::Format::Parquet {
-        return Err(agora::Error::usage(
-            "--report plots the CSV table: use --format both (or csv) with --report",
-        )
-        .into());
-    }
     // Every point is validated before anything runs.
     agora::experiment::sweep::scenarios(&scenario, &grid)?;
     for w in grid.warnings(&scenario) {
         crate::messages::warn(args.exec.quiet, &w);
     }
-    let kept = if args.keep_runs {
-        Some(KeptRuns::new(&args.out, args.format)?)
-    } else {
-        None
-    };
+    let mut names = Vec::new();
+    if args.format != crate::format::Format::Parquet {
+        names.push("sweep.csv");
+    }
+    if args.format != crate::format::Format::Csv {
+        names.push(agora_parquet::SWEEP_FILE);
+    }
+    if args.keep_runs {
+        names.push(POINTS_DIR);
+    }
+    let (report, quiet) = (args.exec.report, args.exec.quiet);
+    let mut out = crate::folder::open(&args.out, &names, report, &args.source, quiet)?;
+    let kept = args.keep_runs.then(|| KeptRuns {
+        out: &out,
+        format: args.format,
+        failure: Mutex::new(None),
+    });
 
     let total = grid.points.len() as u64 * scenario.simulation().runs;
     let bar = crate::counting_bar(total, args.exec.quiet, "run");
@@ -197,34 +157,27 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let table = match result {
         Ok(table) => table,
         Err(e) => {
-            let failure = kept.as_ref().and_then(|k| {
-                k.abandon();
-                k.failure.lock().unwrap_or_else(|p| p.into_inner()).take()
-            });
+            // Dropping `out` removes the staging folder, points and all.
+            let failure =
+                kept.and_then(|k| k.failure.into_inner().unwrap_or_else(|p| p.into_inner()));
             return Err(failure.unwrap_or_else(|| e.into()));
         }
     };
-    let mut files = Vec::new();
+    drop(kept);
     if args.format != crate::format::Format::Parquet {
-        files.push(("sweep.csv", sweep_csv(&table)?));
+        out.write("sweep.csv", &sweep_csv(&table)?)?;
     }
     if args.format != crate::format::Format::Csv {
         let bytes = agora_parquet::sweep_parquet(&table)
             .map_err(|e| anyhow::anyhow!("writing sweep.parquet: {e}"))?;
-        files.push(("sweep.parquet", bytes));
+        out.write(agora_parquet::SWEEP_FILE, &bytes)?;
     }
-    let points = match &kept {
-        Some(k) => match k.finish() {
-            Ok(p) => Some(p),
-            Err(e) => {
-                k.abandon();
-                return Err(e);
-            }
-        },
-        None => None,
-    };
-    let written = agora::output::write_atomically(&args.out, &files)?;
-    if !args.exec.quiet {
+    let options = crate::report::options(args.metrics.as_deref());
+    let mut written = crate::folder::commit(out, report.then_some(&options), quiet)?;
+    // The report's path, last, is listed after the points.
+    let report_path = if report { written.pop() } else { None };
+    let points = args.keep_runs.then(|| args.out.join(POINTS_DIR));
+    if !quiet {
         let mut w = std::io::stdout().lock();
         let printed = writeln!(
             w,
@@ -248,11 +201,12 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
                 grid.offset + grid.points.len().saturating_sub(1)
             ),
             None => Ok(()),
+        })
+        .and_then(|()| match &report_path {
+            Some(p) => writeln!(w, "  wrote {}", p.display()),
+            None => Ok(()),
         });
         crate::quiet_pipe(printed)?;
-    }
-    if args.exec.report {
-        crate::report::write_sweep_after(&args.out, args.exec.quiet, args.metrics.as_deref())?;
     }
     Ok(())
 }

@@ -56,8 +56,19 @@ fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&read(dir, "summary.json")).expect("summary.json is JSON")
 }
 
-/// The names of the entries in `dir` (none if it does not exist).
+/// The file in which Agora lists what it wrote into a folder.
+const MANIFEST: &str = ".agora-manifest";
+
+/// The names of the entries in `dir` (none if it does not exist), besides
+/// the manifest of what Agora wrote there.
 fn entries(dir: &Path) -> Vec<String> {
+    let mut names = all_entries(dir);
+    names.retain(|n| n != MANIFEST);
+    names
+}
+
+/// The names of all the entries in `dir`, the manifest included.
+fn all_entries(dir: &Path) -> Vec<String> {
     match fs::read_dir(dir) {
         Ok(rd) => {
             let mut names: Vec<String> = rd
@@ -361,20 +372,25 @@ fn a_scenario_that_is_not_toml_exits_2_with_one_line() {
 
 #[test]
 fn a_run_whose_outputs_cannot_all_be_written_writes_none_of_them() {
-    // A directory in the way of summary.json: the run itself succeeds, but
-    // its results cannot all be put in place, so none may appear.
+    // A folder of the user's in the way of summary.json: the results could
+    // not all be put in place, so the run is refused before it starts.
     let tmp = tempfile::tempdir().unwrap();
     let file = write_scenario(tmp.path(), "good.toml", GOOD);
     let dir = tmp.path().join("out");
     fs::create_dir_all(dir.join("summary.json")).unwrap();
     let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
-    assert_status(&out, 1);
+    assert_status(&out, 2);
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("summary.json"), "{}", stderr(&out));
     assert_eq!(
-        entries(&dir),
+        all_entries(&dir),
         vec!["summary.json".to_string()],
-        "nothing else written"
+        "nothing else written, no lock file left"
+    );
+    assert_eq!(
+        all_entries(tmp.path()),
+        ["good.toml", "out"],
+        "nothing beside it"
     );
 }
 
@@ -796,24 +812,32 @@ fn run_with_report_writes_a_report_whose_images_all_exist() {
     assert!(stdout(&out).contains(&html_name), "{}", stdout(&out));
     let html = read(&dir, "report.html");
     assert!(html.contains("TOKEN") && html.contains("noise"));
-    let mut images = 0;
-    for attr in ["src=\"", "href=\""] {
-        for piece in html.split(attr).skip(1) {
-            let link = &piece[..piece.find('"').unwrap()];
-            if link.starts_with('#') {
-                continue;
-            }
-            let bytes = fs::read(dir.join(link)).unwrap_or_else(|e| panic!("{link}: {e}"));
-            assert!(!bytes.is_empty(), "{link} is empty");
-            images += 1;
-        }
+    // Self-contained: the page names no file, and embeds every plot.
+    for attr in ["src=", "href=\"plots", "<link", "<script", "url("] {
+        assert!(!html.contains(attr), "the page has {attr}");
     }
-    assert!(images >= 4, "the report names {images} images");
+    let svgs = fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "svg")
+        .count();
+    assert!(svgs >= 2, "{svgs} plots");
+    assert_eq!(html.matches("<svg role=\"img\"").count(), svgs);
+    // Moved alone, the page is the same page: nothing it shows is elsewhere.
+    let alone = tmp.path().join("mailed");
+    fs::create_dir(&alone).unwrap();
+    fs::copy(&html_path, alone.join("report.html")).unwrap();
+    fs::remove_dir_all(dir.join("plots")).unwrap();
+    assert_eq!(read(&alone, "report.html"), html);
+    // The earlier report's plots are gone; `agora report` draws them again.
+    let earlier = html;
 
-    // `agora report DIR` on the same results prints the report's path.
+    // `agora report DIR` on the same results prints the report's path and
+    // writes the same page.
     let out = agora(&["report", path_str(&dir)]);
     assert_status(&out, 0);
     assert_eq!(stdout(&out).trim(), html_path.display().to_string());
+    assert_eq!(read(&dir, "report.html"), earlier);
+    assert!(dir.join("plots").is_dir());
 
     // Without summary.json: exit 2, one line naming it.
     fs::remove_file(dir.join("summary.json")).unwrap();
@@ -1011,17 +1035,43 @@ fn sweep_writes_parquet_on_request_and_report_needs_the_csv() {
     assert_eq!(entries(&dir), vec!["sweep.parquet".to_string()]);
     let bytes = fs::read(dir.join("sweep.parquet")).unwrap();
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    // Regression test: `agora report` read only CSV tables, so Parquet-only
+    // results had no report (and --report was refused with them).
+    let out = agora(&["report", path_str(&dir)]);
+    assert_status(&out, 0);
+    let html = read(&dir, "report.html");
+    assert!(
+        html.contains("assets.TOKEN.pricing.m"),
+        "the sweep table is shown"
+    );
     for cmd in ["run", "sweep"] {
-        let dir = tmp.path().join(format!("rejected-{cmd}"));
+        let dir = tmp.path().join(format!("parquet-{cmd}"));
         let mut args = vec![cmd, "--example", "curve-linear", "--steps", "3"];
         if cmd == "sweep" {
-            args.extend(["--set", "assets.TOKEN.pricing.m=0.001"]);
+            args.extend(["--set", "assets.TOKEN.pricing.m=0.001,0.002"]);
         }
         args.extend(["--format", "parquet", "--report", "--out", path_str(&dir)]);
         let out = agora(&args);
-        assert_status(&out, 2);
-        assert!(stderr(&out).contains("--format both"), "{}", stderr(&out));
-        assert!(!dir.exists(), "{cmd}: nothing written");
+        assert_status(&out, 0);
+        let names = entries(&dir);
+        assert!(
+            names.contains(&"report.html".to_string()),
+            "{cmd}: {names:?}"
+        );
+        assert!(
+            !names.iter().any(|n| n.ends_with(".csv")),
+            "{cmd}: {names:?}"
+        );
+        let svgs = fs::read_dir(dir.join("plots"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "svg")
+            .count();
+        assert!(svgs >= 1, "{cmd}: no plot");
+        assert_eq!(
+            read(&dir, "report.html").matches("<svg").count(),
+            svgs,
+            "{cmd}: every plot in the page"
+        );
     }
 }
 
@@ -1434,4 +1484,689 @@ fn output_agent_steps_writes_agent_steps_csv_and_parquet_and_refuses_too_many() 
     );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(!big.exists());
+}
+
+// ---------------------------------------------------------------------
+// Output folders: written whole, locked, never mixing runs, never losing
+// the user's files or the scenario being read.
+
+/// The manifest of `dir`: `(name, sha256 hex or "dir")`, sorted.
+fn manifest(dir: &Path) -> Vec<(String, String)> {
+    let text = read(dir, MANIFEST);
+    let mut out: Vec<(String, String)> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            if let Some(name) = l.strip_prefix("dir ") {
+                (name.to_string(), "dir".to_string())
+            } else {
+                let rest = l.strip_prefix("file sha256:").expect("a file line");
+                let (hash, name) = rest.split_once(' ').expect("hash and name");
+                (name.to_string(), hash.to_string())
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The sha256 of a file, in hex.
+fn sha256_hex(path: &Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(fs::read(path).unwrap());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every file under `dir` (recursively, the manifest included) with its
+/// content, to tell whether a folder changed.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let name = p.strip_prefix(dir).unwrap().display().to_string();
+                out.push((name, fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(unix)]
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).unwrap().ino()
+}
+
+/// Regression test: a second run into a folder left the first run's plots,
+/// report and (in another format) tables beside its own, so that `agora
+/// report` combined two scenarios.
+#[test]
+fn a_run_into_a_used_folder_leaves_exactly_its_own_results_and_the_users_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let d = path_str(&dir);
+    let out = agora(&[
+        "run",
+        "--example",
+        "token-economy",
+        "--steps",
+        "20",
+        "--runs",
+        "3",
+        "--report",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    assert!(dir.join("plots").is_dir() && dir.join("report.html").is_file());
+    fs::write(dir.join("notes.txt"), "my notes").unwrap();
+    #[cfg(unix)]
+    let notes = inode(&dir.join("notes.txt"));
+
+    let out = agora(&[
+        "run",
+        "--example",
+        "whale-dump",
+        "--steps",
+        "60",
+        "--format",
+        "parquet",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    assert_eq!(
+        entries(&dir),
+        [
+            "agents.parquet",
+            "assets.parquet",
+            "notes.txt",
+            "scenario.toml",
+            "summary.json"
+        ]
+    );
+    assert_eq!(summary(&dir)["scenario"], "<example whale-dump>");
+    assert_eq!(read(&dir, "notes.txt"), "my notes");
+    #[cfg(unix)]
+    assert_eq!(
+        inode(&dir.join("notes.txt")),
+        notes,
+        "the user's file itself"
+    );
+    // The manifest lists exactly what the run wrote, with its digests.
+    let listed = manifest(&dir);
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "agents.parquet",
+            "assets.parquet",
+            "scenario.toml",
+            "summary.json"
+        ]
+    );
+    for (name, hash) in &listed {
+        assert_eq!(*hash, sha256_hex(&dir.join(name)), "{name}");
+    }
+    // Nothing is left beside the folder.
+    assert_eq!(all_entries(tmp.path()), ["out"]);
+    // And its report is whale-dump's alone, from the Parquet tables.
+    let out = agora(&["report", d]);
+    assert_status(&out, 0);
+    let html = read(&dir, "report.html");
+    assert!(html.contains("whale-dump") && !html.contains("token-economy"));
+    assert_eq!(read(&dir, "notes.txt"), "my notes");
+}
+
+/// What `dir` holds besides the manifest and `user` (the user's files),
+/// found by walking it: `(path, sha256 hex or "dir")`, sorted, as
+/// [`manifest`] lists them.
+fn on_disk(dir: &Path, user: &[&str]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.strip_prefix(dir).unwrap().display().to_string();
+            if name == MANIFEST || user.contains(&name.as_str()) {
+                continue;
+            }
+            if p.is_dir() {
+                out.push((name, "dir".to_string()));
+                stack.push(p);
+            } else {
+                out.push((name, sha256_hex(&p)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A sweep that keeps its runs into a folder an earlier run (with per-agent
+/// records and a report) wrote leaves exactly its own results: its table
+/// and `points/`, every file of which the manifest lists; a later sweep
+/// replaces those points with its own, and a run removes them.
+#[test]
+fn a_sweep_keeping_runs_into_a_used_folder_leaves_exactly_its_own_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "s.toml",
+        &format!("{GOOD}\n[output]\nagent_steps = {{ every = 5, sample = 3 }}\n"),
+    );
+    let dir = tmp.path().join("out");
+    let d = path_str(&dir);
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--format",
+        "both",
+        "--report",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    assert!(dir.join("agent_steps.parquet").is_file() && dir.join("plots").is_dir());
+    fs::write(dir.join("notes.txt"), "my notes").unwrap();
+    #[cfg(unix)]
+    let notes = inode(&dir.join("notes.txt"));
+
+    let sweep = |values: &str, format: &str| {
+        let set = format!("assets.TOKEN.pricing.m={values}");
+        agora(&[
+            "sweep",
+            path_str(&file),
+            "--steps",
+            "4",
+            "--runs",
+            "2",
+            "--set",
+            &set,
+            "--keep-runs",
+            "--format",
+            format,
+            "--out",
+            d,
+        ])
+    };
+    let out = sweep("0.001,0.002,0.003", "csv");
+    assert_status(&out, 0);
+    assert_eq!(entries(&dir), ["notes.txt", "points", "sweep.csv"]);
+    assert_eq!(entries(&dir.join("points")), ["0", "1", "2"]);
+    // Each point as `agora run` writes it in CSV, per-agent records
+    // included (the scenario asks for them), and nothing else.
+    let mut point_files = OUTPUTS.to_vec();
+    point_files.push("agent_steps.csv");
+    point_files.sort();
+    for i in ["0", "1", "2"] {
+        assert_eq!(entries(&dir.join("points").join(i)), point_files, "{i}");
+    }
+    assert_eq!(manifest(&dir), on_disk(&dir, &["notes.txt"]));
+    assert!(manifest(&dir)
+        .iter()
+        .any(|(n, _)| n == "points/2/agent_steps.csv"));
+
+    // A second sweep: its one point replaces the three, in Parquet.
+    let out = sweep("0.004", "parquet");
+    assert_status(&out, 0);
+    assert_eq!(entries(&dir), ["notes.txt", "points", "sweep.parquet"]);
+    assert_eq!(entries(&dir.join("points")), ["0"]);
+    assert_eq!(
+        entries(&dir.join("points/0")),
+        [
+            "agent_steps.parquet",
+            "agents.parquet",
+            "assets.parquet",
+            "scenario.toml",
+            "summary.json"
+        ]
+    );
+    assert!(read(&dir.join("points/0"), "scenario.toml").contains("m = 0.004"));
+    assert_eq!(manifest(&dir), on_disk(&dir, &["notes.txt"]));
+
+    // A run removes the points; the user's file is the same file throughout.
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "3",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    let mut want = OUTPUTS.to_vec();
+    want.push("notes.txt");
+    want.sort();
+    assert_eq!(entries(&dir), want);
+    assert_eq!(manifest(&dir), on_disk(&dir, &["notes.txt"]));
+    assert_eq!(read(&dir, "notes.txt"), "my notes");
+    #[cfg(unix)]
+    assert_eq!(
+        inode(&dir.join("notes.txt")),
+        notes,
+        "the user's file itself"
+    );
+    assert_eq!(
+        all_entries(tmp.path()),
+        ["out", "s.toml"],
+        "nothing left beside it"
+    );
+}
+
+/// `agent_steps.csv` and `.parquet` are results like the others: a run
+/// without per-agent records removes an earlier run's, and a file of the
+/// user's of that name is kept by such a run but refused by one that
+/// would write it.
+#[test]
+fn a_run_without_agent_steps_removes_an_earlier_runs_agent_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let with = write_scenario(
+        tmp.path(),
+        "with.toml",
+        &format!("{GOOD}\n[output]\nagent_steps = {{ every = 5, sample = 3 }}\n"),
+    );
+    let without = write_scenario(tmp.path(), "without.toml", GOOD);
+    let dir = tmp.path().join("out");
+    let d = path_str(&dir);
+    let run = |scenario: &Path| agora(&["run", path_str(scenario), "--format", "both", "--out", d]);
+    let tables = [
+        "agents.csv",
+        "agents.parquet",
+        "assets.csv",
+        "assets.parquet",
+        "scenario.toml",
+        "summary.json",
+    ];
+    assert_status(&run(&with), 0);
+    let mut both = tables.to_vec();
+    both.extend(["agent_steps.csv", "agent_steps.parquet"]);
+    both.sort();
+    assert_eq!(entries(&dir), both);
+    assert_eq!(manifest(&dir), on_disk(&dir, &[]));
+
+    assert_status(&run(&without), 0);
+    assert_eq!(entries(&dir), tables);
+    assert_eq!(manifest(&dir), on_disk(&dir, &[]));
+
+    // The user's own agent_steps.csv: kept by a run that writes none,
+    // refused by one that would replace it, which writes nothing.
+    fs::write(dir.join("agent_steps.csv"), "mine").unwrap();
+    assert_status(&run(&without), 0);
+    assert_eq!(read(&dir, "agent_steps.csv"), "mine");
+    let before = snapshot(&dir);
+    let out = run(&with);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("agent_steps.csv"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(snapshot(&dir), before);
+}
+
+#[test]
+fn report_refuses_results_that_do_not_belong_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for (dir, example) in [(&a, "curve-linear"), (&b, "curve-power")] {
+        let out = agora(&[
+            "run",
+            "--example",
+            example,
+            "--steps",
+            "5",
+            "--out",
+            path_str(dir),
+        ]);
+        assert_status(&out, 0);
+    }
+    let refused = |what: &str, named: &str| {
+        let before = snapshot(&a);
+        let out = agora(&["report", path_str(&a)]);
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.contains(named), "{what}: {err}");
+        assert!(snapshot(&a) == before, "{what}: the folder changed");
+    };
+    // Another run's file over one of this run's: its digest differs.
+    fs::copy(b.join("assets.csv"), a.join("assets.csv")).unwrap();
+    refused("another assets.csv", "assets.csv");
+    // A results file the run did not write at all.
+    fs::copy(b.join("assets.csv"), a.join("assets.csv")).unwrap();
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "5",
+        "--out",
+        path_str(&a),
+    ]);
+    assert_status(&out, 0);
+    fs::write(a.join("sweep.csv"), "assets.TOKEN.pricing.m,x\n1,2\n").unwrap();
+    refused("a sweep.csv of its own", "sweep.csv");
+    fs::remove_file(a.join("sweep.csv")).unwrap();
+    // Without a manifest (put together by hand): the summary's
+    // scenario_hash must still be that of scenario.toml.
+    fs::remove_file(a.join(MANIFEST)).unwrap();
+    fs::copy(b.join("summary.json"), a.join("summary.json")).unwrap();
+    refused("another summary.json", "scenario_hash");
+    // The same files, consistent: the report is written.
+    fs::copy(b.join("scenario.toml"), a.join("scenario.toml")).unwrap();
+    let out = agora(&["report", path_str(&a)]);
+    assert_status(&out, 0);
+}
+
+/// Regression test: `agora run D/scenario.toml --out D` replaced the user's
+/// own scenario with the resolved one (comments lost, overrides baked in).
+#[test]
+fn a_command_never_replaces_the_scenario_it_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    fs::create_dir(&dir).unwrap();
+    let text = format!("# my scenario, my comments\n{GOOD}");
+    let file = write_scenario(&dir, "scenario.toml", &text);
+    let d = path_str(&dir);
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--out",
+        d,
+        "--steps",
+        "3",
+        "--seed",
+        "99",
+    ]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(path_str(&file)) && err.contains("being read"),
+        "{err}"
+    );
+    assert_eq!(read(&dir, "scenario.toml"), text);
+    assert_eq!(
+        all_entries(&dir),
+        ["scenario.toml"],
+        "nothing written, no lock left"
+    );
+    assert_eq!(all_entries(tmp.path()), ["d"]);
+
+    // Under another name it is one of the user's files: kept, unchanged.
+    let mine = dir.join("mine.toml");
+    fs::rename(&file, &mine).unwrap();
+    let out = agora(&["run", path_str(&mine), "--out", d, "--steps", "3"]);
+    assert_status(&out, 0);
+    assert_eq!(read(&dir, "mine.toml"), text);
+    let mut want: Vec<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
+    want.push("mine.toml".into());
+    want.sort();
+    assert_eq!(entries(&dir), want);
+
+    // The scenario.toml the run wrote, read back into the same folder, and
+    // an optimisation from its own best.toml: refused too.
+    let written = dir.join("scenario.toml");
+    let before = snapshot(&dir);
+    let out = agora(&["run", path_str(&written), "--out", d, "--steps", "4"]);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("being read"), "{}", stderr(&out));
+    assert!(snapshot(&dir) == before, "the folder changed");
+    let opt = tmp.path().join("opt");
+    let optimize = |scenario: &Path| {
+        agora(&[
+            "optimize",
+            path_str(scenario),
+            "--param",
+            "assets.TOKEN.pricing.m=0.0005..0.002",
+            "--objective",
+            "assets.TOKEN.volatility",
+            "--method",
+            "grid",
+            "--budget",
+            "3",
+            "--out",
+            path_str(&opt),
+        ])
+    };
+    assert_status(&optimize(&mine), 0);
+    let best = opt.join("best.toml");
+    let before = snapshot(&opt);
+    let out = optimize(&best);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("being read"), "{}", stderr(&out));
+    assert!(snapshot(&opt) == before, "the folder changed");
+}
+
+#[test]
+fn a_folder_that_cannot_be_switched_whole_is_refused_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let d = path_str(&dir);
+    let run = || {
+        agora(&[
+            "run",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "3",
+            "--out",
+            d,
+        ])
+    };
+    assert_status(&run(), 0);
+    let before = snapshot(&dir);
+
+    // A folder of the user's inside: it is never moved or deleted.
+    fs::create_dir(dir.join("mine")).unwrap();
+    fs::write(dir.join("mine/data.txt"), "x").unwrap();
+    let out = run();
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("mine"), "{}", stderr(&out));
+    fs::remove_dir_all(dir.join("mine")).unwrap();
+    assert!(snapshot(&dir) == before);
+
+    // A file of the user's named like a result.
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "3",
+        "--report",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    fs::write(dir.join("best.toml"), "mine").unwrap();
+    let before = snapshot(&dir);
+    let out = agora(&[
+        "optimize",
+        "--example",
+        "curve-linear",
+        "--param",
+        "assets.TOKEN.pricing.m=0.0005..0.002",
+        "--objective",
+        "assets.TOKEN.volatility",
+        "--budget",
+        "3",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("best.toml"), "{}", stderr(&out));
+    assert!(snapshot(&dir) == before);
+
+    // The folder the command runs in: switching it would leave the
+    // command's (and the shell's) working folder deleted.
+    let out = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args([
+            "run",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "3",
+            "--out",
+            ".",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("working folder"), "{}", stderr(&out));
+    assert!(snapshot(&dir) == before);
+}
+
+/// A scenario that runs for hours: one step of 200,000 agents, 100,000 times.
+fn endless(dir: &Path) -> PathBuf {
+    write_scenario(
+        dir,
+        "endless.toml",
+        &GOOD
+            .replace("steps = 10", "steps = 100000")
+            .replace("count = 50", "count = 200000"),
+    )
+}
+
+/// Waits until `agora` has staged its results beside `dir` (it holds the
+/// folder's lock from then on).
+fn wait_for_staging(dir: &Path, child: &mut std::process::Child) {
+    let prefix = format!(".{}.agora-tmp-", dir.file_name().unwrap().to_str().unwrap());
+    for _ in 0..6000 {
+        if all_entries(dir.parent().unwrap())
+            .iter()
+            .any(|n| n.starts_with(&prefix))
+        {
+            return;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "agora ended early");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("agora never staged its results");
+}
+
+/// Regression test: two runs into the same folder mixed their files and
+/// both exited 0; a killed run left `.NAME.tmp-PID` files behind.
+#[test]
+fn a_second_command_into_a_busy_folder_fails_and_a_killed_one_leaves_the_earlier_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let d = path_str(&dir);
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "5",
+        "--report",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    let earlier = snapshot(&dir);
+
+    let scenario = endless(tmp.path());
+    let mut long = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args(["run", path_str(&scenario), "--out", d, "--quiet"])
+        .env_remove("RAYON_NUM_THREADS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_staging(&dir, &mut long);
+
+    for args in [
+        vec!["run", "--example", "whale-dump", "--steps", "3", "--out", d],
+        vec!["report", d],
+        vec![
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "3",
+            "--set",
+            "assets.TOKEN.pricing.m=0.001,0.002",
+            "--out",
+            d,
+        ],
+    ] {
+        let out = agora(&args);
+        assert_status(&out, 1);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(d) && err.contains("another agora command"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(
+        snapshot(&dir) == earlier,
+        "the refused commands changed the folder"
+    );
+
+    long.kill().unwrap();
+    long.wait().unwrap();
+    assert!(
+        snapshot(&dir) == earlier,
+        "the killed run changed the folder"
+    );
+    let beside = all_entries(tmp.path());
+    assert_eq!(beside.len(), 3, "{beside:?}");
+    assert!(
+        beside[0].starts_with(".out.agora-tmp-"),
+        "its staging folder is left: {beside:?}"
+    );
+
+    // The next command cleans up after it.
+    let out = agora(&["run", "--example", "whale-dump", "--steps", "3", "--out", d]);
+    assert_status(&out, 0);
+    assert_eq!(all_entries(tmp.path()), ["endless.toml", "out"]);
+    let mut want: Vec<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(entries(&dir), want);
+    assert_eq!(summary(&dir)["scenario"], "<example whale-dump>");
+}
+
+/// Regression test: a constant price of 1e300 gave a null volatility (the
+/// variance overflowed).
+#[test]
+fn a_constant_price_of_1e300_has_volatility_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "huge.toml",
+        r#"
+[simulation]
+steps = 300
+seed = 3
+
+[[assets]]
+name = "C"
+kind = "resource"
+capacity = 5.0
+renewal = "renewing"
+allocation = "proportional"
+pricing = { kind = "fixed", price = 1e300 }
+
+[[agents]]
+group = "agents"
+count = 3
+balance = 1.0
+policy = { kind = "consumer", asset = "C", need = { distribution = "uniform", low = 0.5, high = 1.5 }, value = 3.0, demand = "linear" }
+"#,
+    );
+    let dir = tmp.path().join("out");
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir), "--report"]);
+    assert_status(&out, 0);
+    let s = summary(&dir);
+    let c = &s["assets"]["C"];
+    assert_eq!(c["volatility"], 0.0, "{c}");
+    assert_eq!(c["final_price"], 1e300);
+    let mean = c["mean_price"].as_f64().expect("a number, not null");
+    assert!((mean / 1e300 - 1.0).abs() < 1e-12, "{mean}");
 }

@@ -515,9 +515,11 @@ fn check_table(columns: &[String], lengths: impl Iterator<Item = usize>) -> Resu
 }
 
 /// Writes `assets.parquet` and `agents.parquet` (and `agent_steps.parquet`
-/// when the scenario asks for per-agent records) for `runs` into `dir`
-/// (created if missing), all or nothing, as [`write_atomically`] does.
-/// Returns the paths written.
+/// when the scenario asks for per-agent records) for `runs` as the results
+/// in `dir` (created if missing), all or nothing, as [`write_atomically`]
+/// does: they replace what an earlier Agora command wrote there (to write
+/// them beside the CSV tables, write all the files through one
+/// [`agora::output::OutputDir`]). Returns the paths written.
 pub fn write_parquet(
     dir: &Path,
     scenario: &Scenario,

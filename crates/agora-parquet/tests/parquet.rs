@@ -322,7 +322,7 @@ fn write_parquet_writes_both_tables_into_the_directory() -> TestResult {
     names.sort();
     assert_eq!(
         names,
-        ["agents.parquet", "assets.parquet"],
+        [agora::output::MANIFEST, "agents.parquet", "assets.parquet"],
         "no temporary files left"
     );
     Ok(())

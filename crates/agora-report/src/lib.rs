@@ -7,22 +7,26 @@
 //! Inputs, found by column name so that extra columns do no harm:
 //! - `assets.csv` (`run,step,asset,price,supply,…`), `agents.csv`
 //!   (`run,step,group,agents,…,wealth`), `summary.json` and
-//!   `scenario.toml`: the results of a run or a Monte Carlo ensemble. An
+//!   `scenario.toml`: the results of a run or a Monte Carlo ensemble
+//!   (where a CSV table is missing, its Parquet twin `assets.parquet` or
+//!   `agents.parquet` is read instead, to the same values). An
 //!   empty `price` (a step without one, e.g. no market equilibrium) is a
 //!   gap in the plots; the optional `best_bid`/`best_ask` (an order book)
 //!   and `capacity`/`requested`/`allocated` (a resource) columns add the
 //!   best quotes to the price panel and a panel of units. The summary's
 //!   text values show as text, its nulls as a dash;
-//! - `sweep.csv` (one column per varied parameter path, then metric
-//!   columns named by summary path, then each metric's spread,
-//!   `<metric>.std`, `.p5`, `.p50`, `.p95`) and `optimize.csv`
+//! - `sweep.csv` (or `sweep.parquet`; one column per varied parameter
+//!   path, then metric columns named by summary path, then each metric's
+//!   spread, `<metric>.std`, `.p5`, `.p50`, `.p95`) and `optimize.csv`
 //!   (`evaluation`, the parameters, `objective`), each optional. The sweep
 //!   metrics plotted are a short list unless [`ReportOptions`] chooses.
 //!
 //! Outputs: `plots/NAME.png` and `plots/NAME.svg` for every plot, and
-//! `report.html`, which needs no network access to open (inline CSS, no
-//! scripts, images by relative path). Every file is written under a
-//! temporary name and renamed into place.
+//! `report.html`, a single self-contained file: inline CSS, no scripts, and
+//! every plot embedded as inline SVG, so the page shows whole when moved
+//! or mailed alone. Every file is written under a temporary name and
+//! renamed into place (the `agora` command writes the whole results folder
+//! this way, see `agora::output::OutputDir`).
 //!
 //! ```no_run
 //! let html = agora_report::write_report(std::path::Path::new("out/token-economy"))?;
@@ -84,10 +88,10 @@ struct RunData {
 
 /// A plot written, for the report.
 struct PlotEntry {
-    /// File stem inside `plots/`.
-    name: String,
     /// Caption.
     title: String,
+    /// The SVG document, embedded in the page.
+    svg: String,
 }
 
 /// The plots of one section of the report.
@@ -154,17 +158,41 @@ pub fn write_report(dir: &Path) -> Result<PathBuf, ReportError> {
 
 /// As [`write_report`], with the choices of `options`.
 pub fn write_report_with(dir: &Path, options: &ReportOptions) -> Result<PathBuf, ReportError> {
+    write_report_into(dir, dir, &dir.display().to_string(), options)
+}
+
+/// Reads the results in `results` and writes their plots (into
+/// `out/plots/`) and `out/report.html`, as [`write_report_with`] does into
+/// one folder; `title` names the results in the page when no summary names
+/// the scenario. `out` may be `results`, or a staging folder that is
+/// switched into place afterwards.
+pub fn write_report_into(
+    results: &Path,
+    out: &Path,
+    title: &str,
+    options: &ReportOptions,
+) -> Result<PathBuf, ReportError> {
+    let dir = results;
     if !dir.is_dir() {
         return Err(ReportError::Missing {
             path: dir.to_path_buf(),
             what: "the results directory written by `agora run`",
         });
     }
-    let sweep_path = dir.join("sweep.csv");
+    let sweep_path = ["sweep.csv", "sweep.parquet"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file());
     let optimize_path = dir.join("optimize.csv");
-    let has_sweep = sweep_path.is_file();
+    let has_sweep = sweep_path.is_some();
     let has_optimize = optimize_path.is_file();
-    let run_files = ["summary.json", "assets.csv", "agents.csv"];
+    let run_files = [
+        "summary.json",
+        "assets.csv",
+        "agents.csv",
+        "assets.parquet",
+        "agents.parquet",
+    ];
     let has_run = run_files.iter().any(|f| dir.join(f).exists()) || !(has_sweep || has_optimize);
 
     let run = if has_run { Some(load_run(dir)?) } else { None };
@@ -178,7 +206,15 @@ pub fn write_report_with(dir: &Path, options: &ReportOptions) -> Result<PathBuf,
     } else {
         None
     };
-    let sweep = has_sweep.then(|| Csv::read(&sweep_path)).transpose()?;
+    let sweep = sweep_path
+        .map(|p| {
+            if p.extension().is_some_and(|e| e == "parquet") {
+                Csv::read_parquet(&p)
+            } else {
+                Csv::read(&p)
+            }
+        })
+        .transpose()?;
     let optimize = has_optimize
         .then(|| Csv::read(&optimize_path))
         .transpose()?;
@@ -190,10 +226,10 @@ pub fn write_report_with(dir: &Path, options: &ReportOptions) -> Result<PathBuf,
     }
 
     plot::register_font().map_err(|message| ReportError::Plot {
-        path: dir.join(PLOTS_DIR),
+        path: out.join(PLOTS_DIR),
         message,
     })?;
-    let plots_dir = dir.join(PLOTS_DIR);
+    let plots_dir = out.join(PLOTS_DIR);
     std::fs::create_dir_all(&plots_dir)
         .map_err(|e| ReportError::io(&plots_dir, "creating the plots directory", e))?;
     let mut names = HashSet::new();
@@ -201,8 +237,8 @@ pub fn write_report_with(dir: &Path, options: &ReportOptions) -> Result<PathBuf,
     let mut emit =
         |stem: String, title: String, figure: Figure| -> Result<PlotEntry, ReportError> {
             let name = unique_name(&mut names, &stem);
-            plot::render(&plots_dir, &name, &figure)?;
-            Ok(PlotEntry { name, title })
+            let svg = plot::render(&plots_dir, &name, &figure)?;
+            Ok(PlotEntry { title, svg })
         };
 
     if let Some(run) = &run {
@@ -236,14 +272,14 @@ pub fn write_report_with(dir: &Path, options: &ReportOptions) -> Result<PathBuf,
     }
 
     let page = html::page(&html::Inputs {
-        dir,
+        title,
         summary: run.as_ref().map(|r| &r.summary),
         scenario: scenario.as_deref(),
         sweep: sweep.as_ref(),
         optimize: optimize.as_ref(),
         plots: &plots,
     });
-    let report = dir.join(REPORT_FILE);
+    let report = out.join(REPORT_FILE);
     write_atomically(&report, page.as_bytes())?;
     Ok(report)
 }
@@ -264,10 +300,16 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
         &dir.join("summary.json"),
         "the run's summary, written by `agora run`",
     )?)?;
-    let assets_csv = Csv::read(&require(
-        &dir.join("assets.csv"),
-        "the per-step asset records, written by `agora run`",
-    )?)?;
+    let table = |stem: &str, what: &'static str| -> Result<Csv, ReportError> {
+        Csv::read_either(dir, stem)?.ok_or_else(|| ReportError::Missing {
+            path: dir.join(format!("{stem}.csv")),
+            what,
+        })
+    };
+    let assets_csv = table(
+        "assets",
+        "the per-step asset records, written by `agora run` (or assets.parquet)",
+    )?;
     let assets = Trajectories::from_csv(
         &assets_csv,
         "asset",
@@ -275,10 +317,10 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
         &ASSET_OPTIONAL,
         ASSETS_EXPECTED,
     )?;
-    let agents_csv = Csv::read(&require(
-        &dir.join("agents.csv"),
-        "the per-step group records, written by `agora run`",
-    )?)?;
+    let agents_csv = table(
+        "agents",
+        "the per-step group records, written by `agora run` (or agents.parquet)",
+    )?;
     let has_agent_count = agents_csv.find("agents").is_some();
     let values: &[&str] = if has_agent_count {
         &["wealth", "agents"]

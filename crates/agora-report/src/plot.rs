@@ -9,7 +9,7 @@ use crate::error::ReportError;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Once;
 
 /// Width and height of every plot, in pixels.
@@ -161,6 +161,54 @@ fn axis_label(x: f64, lo: f64, hi: f64) -> String {
         return if s == "-0" { "0".into() } else { s };
     }
     scientific(x, 4)
+}
+
+/// The largest magnitude drawn on an axis. Near `f64::MAX` the padded
+/// range of an axis overflows, and the plotting library's tick arithmetic
+/// then loops for ever; values beyond this bound (prices of 1e307 money
+/// units and more, which no economy reaches but an unstable rule can) are
+/// left out as gaps, and the panel's title says so.
+const AXIS_LIMIT: f64 = 1e307;
+
+/// What a panel's title gains when values beyond [`AXIS_LIMIT`] are left out.
+const BEYOND_LIMIT: &str = " (values beyond ±1e307 not drawn)";
+
+/// `x`, or NaN (a gap) when its magnitude is beyond [`AXIS_LIMIT`].
+fn plottable(x: f64, left_out: &mut bool) -> f64 {
+    if x.is_finite() && x.abs() > AXIS_LIMIT {
+        *left_out = true;
+        f64::NAN
+    } else {
+        x
+    }
+}
+
+/// `panel` with every value beyond [`AXIS_LIMIT`] turned into a gap, and a
+/// note in its title when there were any.
+fn within_limits(panel: &Panel) -> Panel {
+    let mut left_out = false;
+    let mut p = panel.clone();
+    for s in &mut p.series {
+        for pt in &mut s.points {
+            *pt = (
+                plottable(pt.0, &mut left_out),
+                plottable(pt.1, &mut left_out),
+            );
+        }
+    }
+    if let Some(band) = &mut p.band {
+        for pt in &mut band.points {
+            *pt = (
+                plottable(pt.0, &mut left_out),
+                plottable(pt.1, &mut left_out),
+                plottable(pt.2, &mut left_out),
+            );
+        }
+    }
+    if left_out {
+        p.title.push_str(BEYOND_LIMIT);
+    }
+    p
 }
 
 /// The range of finite values, padded by 5% (and widened when flat).
@@ -509,10 +557,20 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, figure: &Figure) -> Re
         Figure::Panels(panels) => {
             let areas = root.split_evenly((panels.len().max(1), 1));
             for (area, panel) in areas.iter().zip(panels) {
-                draw_panel(area, panel)?;
+                draw_panel(area, &within_limits(panel))?;
             }
         }
-        Figure::Heat(heat) => draw_heat(&root, heat)?,
+        Figure::Heat(heat) => {
+            let mut heat = heat.clone();
+            let mut left_out = false;
+            for v in heat.values.iter_mut().flatten() {
+                *v = plottable(*v, &mut left_out);
+            }
+            if left_out {
+                heat.title.push_str(BEYOND_LIMIT);
+            }
+            draw_heat(&root, &heat)?;
+        }
     }
     root.present().map_err(err)
 }
@@ -526,8 +584,9 @@ fn size(figure: &Figure) -> (u32, u32) {
 }
 
 /// Writes `figure` as `dir/NAME.svg` and `dir/NAME.png`, each under a
-/// temporary name first, then renamed into place. Returns both paths.
-pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<[PathBuf; 2], ReportError> {
+/// temporary name first, then renamed into place. Returns the SVG
+/// document, for the page to embed.
+pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<String, ReportError> {
     let svg_path = dir.join(format!("{name}.svg"));
     let png_path = dir.join(format!("{name}.png"));
     let plot_err = |path: &Path| {
@@ -557,5 +616,5 @@ pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<[PathBuf
         let _ = std::fs::remove_file(&temp);
     }
     moved?;
-    Ok([svg_path, png_path])
+    Ok(svg)
 }

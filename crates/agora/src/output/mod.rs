@@ -1,18 +1,21 @@
 //! Writing results: `assets.csv`, `agents.csv`, `summary.json`, the
-//! effective `scenario.toml` and, when asked for, `agent_steps.csv`,
-//! atomically.
+//! effective `scenario.toml` and, when asked for, `agent_steps.csv`, into
+//! an output folder written whole.
 //!
-//! Every file is first written in full under a temporary name in the output
-//! directory; only when all of them are complete are they renamed into place.
-//! An interrupted run therefore never leaves a file that looks complete.
+//! The files are rendered in memory, written into a staging folder beside
+//! the output folder and switched into place together ([`OutputDir`]): a
+//! reader sees the earlier results or the new ones, never a mix, and the
+//! folder then holds exactly the new results (and the user's own files).
 //! Numbers are written as the shortest text that reads back as the same f64.
+
+mod folder;
+
+pub use folder::{check_written, sha256, Committed, Manifest, ManifestEntry, OutputDir, MANIFEST};
 
 use crate::engine::RunOutput;
 use crate::error::{Error, Result};
 use crate::ledger::{to_units, wide_to_units};
 use crate::scenario::Scenario;
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The library's version, written into every summary.
@@ -399,45 +402,16 @@ pub fn scenario_toml(scenario: &Scenario) -> Result<Vec<u8>> {
         .map_err(|e| Error::usage(format!("writing scenario.toml: {e}")))
 }
 
-/// Writes `files` (name, content) into `dir` all or nothing: each is written
-/// and synced under a temporary name, then all are renamed into place.
+/// Writes `files` (name, content) as the results in `dir` (created if
+/// missing), all or nothing: they are written and synced in a staging
+/// folder and switched into place together, replacing what an earlier
+/// Agora command wrote there and keeping every other file (see
+/// [`OutputDir`]). Returns the paths written.
 pub fn write_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>> {
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating the output directory", e))?;
-    // A directory in the way would fail its rename after others succeeded:
-    // refuse before anything is written.
-    for (name, _) in files {
-        let target = dir.join(name);
-        if target.is_dir() {
-            return Err(Error::io(
-                &target,
-                "writing results",
-                std::io::Error::new(
-                    std::io::ErrorKind::IsADirectory,
-                    "a directory is in the way",
-                ),
-            ));
-        }
+    let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+    let mut out = OutputDir::open(dir, &names)?;
+    for (name, bytes) in files {
+        out.write(name, bytes)?;
     }
-    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let result = (|| {
-        for (name, bytes) in files {
-            let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-            let target = dir.join(name);
-            temps.push((temp.clone(), target));
-            let mut f = fs::File::create(&temp).map_err(|e| Error::io(&temp, "creating", e))?;
-            f.write_all(bytes)
-                .and_then(|()| f.sync_all())
-                .map_err(|e| Error::io(&temp, "writing", e))?;
-        }
-        for (temp, target) in &temps {
-            fs::rename(temp, target).map_err(|e| Error::io(target, "renaming into place", e))?;
-        }
-        Ok(temps.iter().map(|(_, t)| t.clone()).collect())
-    })();
-    if result.is_err() {
-        for (temp, _) in &temps {
-            let _ = fs::remove_file(temp);
-        }
-    }
-    result
+    Ok(out.commit()?.paths)
 }

@@ -328,16 +328,8 @@ fn parse_shares(text: &str, field: &str) -> agora::Result<Vec<Rational>> {
 
 /// Writes one file atomically (temporary name, then renamed into place).
 fn write_file(file: &Path, bytes: Vec<u8>) -> agora::Result<PathBuf> {
-    let name = file
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| agora::Error::usage(format!("out: {} names no file", file.display())))?;
-    let dir = match file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut written = agora::output::write_atomically(dir, &[(name, bytes)])?;
-    Ok(written.pop().unwrap_or_else(|| file.to_path_buf()))
+    agora::output::write_file_atomically(file, &bytes)?;
+    Ok(file.to_path_buf())
 }
 
 /// Prints on stdout; a reader that closed the pipe is not an error.

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 mod folder;
 mod format;
-mod messages;
 mod game;
+mod messages;
 mod optimize;
 mod report;
 mod sweep;

@@ -402,6 +402,35 @@ pub fn scenario_toml(scenario: &Scenario) -> Result<Vec<u8>> {
         .map_err(|e| Error::usage(format!("writing scenario.toml: {e}")))
 }
 
+/// Writes one file at `path` that is not part of a results folder (a
+/// game's equilibria, say): under a temporary name beside it, synced, then
+/// renamed into place (its folder created if missing), so that a reader
+/// sees the old file or the new one, never a part; nothing else in its
+/// folder is touched.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::usage(format!("{}: names no file", path.display())))?;
+    let temp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let io = |what: &str, p: &Path, e: std::io::Error| {
+        Error::usage(format!("{}: {what}: {e}", p.display()))
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| io("creating the folder", parent, e))?;
+    }
+    let result = std::fs::File::create(&temp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, bytes).and_then(|()| f.sync_all()))
+        .map_err(|e| io("writing", &temp, e))
+        .and_then(|()| {
+            std::fs::rename(&temp, path).map_err(|e| io("renaming into place", path, e))
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
 /// Writes `files` (name, content) as the results in `dir` (created if
 /// missing), all or nothing: they are written and synced in a staging
 /// folder and switched into place together, replacing what an earlier

@@ -90,18 +90,18 @@ pub(crate) fn print_result(
     written: &[PathBuf],
 ) -> std::io::Result<()> {
     let mut w = std::io::stdout().lock();
-    let runs = scenario.simulation.runs;
+    let runs = scenario.simulation().runs;
     let agent_steps =
-        scenario.agent_count() as f64 * scenario.simulation.steps as f64 * runs as f64;
+        scenario.agent_count() as f64 * scenario.simulation().steps as f64 * runs as f64;
     writeln!(
         w,
         "{}: {} agents x {} steps x {} run{}, seed {}, in {:.3} s ({:.3e} agent-steps/s)",
-        scenario.origin,
+        scenario.origin(),
         scenario.agent_count(),
-        scenario.simulation.steps,
+        scenario.simulation().steps,
         runs,
         if runs == 1 { "" } else { "s" },
-        scenario.simulation.seed,
+        scenario.simulation().seed,
         elapsed.as_secs_f64(),
         agent_steps / elapsed.as_secs_f64().max(1e-9),
     )?;
@@ -114,7 +114,7 @@ pub(crate) fn print_result(
     };
     let of_runs = if runs == 1 { "" } else { " (means over runs)" };
     let over_runs = if runs == 1 { "" } else { "; means over runs" };
-    for a in &scenario.assets {
+    for a in scenario.assets() {
         let m = |k: &str| mean(&format!("assets.{}.{k}", a.name)).unwrap_or(f64::NAN);
         let mut line = format!(
             "  asset {} ({}{over_runs}): final price {}, mean {}, volatility {}, log-return volatility {}",
@@ -183,7 +183,7 @@ pub(crate) fn print_result(
             }
         }
     }
-    for g in &scenario.groups {
+    for g in scenario.groups() {
         let m = |k: &str| mean(&format!("groups.{}.{k}", g.name)).unwrap_or(f64::NAN);
         let mut line = format!(
             "  group {}{of_runs}: {} agents, mean wealth {}, pnl {}, gini {}, utility ({}) {}",

@@ -11,7 +11,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 mod console;
+mod folder;
 mod format;
+mod game;
+mod messages;
 mod optimize;
 mod report;
 mod sweep;
@@ -46,7 +49,12 @@ enum Command {
     Report {
         /// The results directory (written by run, sweep or optimize).
         dir: PathBuf,
+        /// The sweep metrics to plot: names or globs, e.g. `assets.*.final_price,groups.*.pnl`.
+        #[arg(long, value_name = "METRIC,...", value_delimiter = ',')]
+        metrics: Option<Vec<String>>,
     },
+    /// Two-player normal-form games: equilibria, best responses, dynamics.
+    Game(game::GameArgs),
 }
 
 #[derive(Debug, Args)]
@@ -55,7 +63,7 @@ struct RunArgs {
     source: ScenarioArgs,
     #[command(flatten)]
     exec: ExecArgs,
-    /// Directory for the outputs (created if missing; files of a previous run are replaced).
+    /// Directory for the outputs (created if missing; what an earlier agora command wrote there is replaced, other files kept).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Format of the tables: assets.csv and agents.csv, or assets.parquet and agents.parquet, or both (summary.json and scenario.toml are always written).
@@ -215,7 +223,7 @@ fn duration_words(seconds: f64) -> String {
 fn time_estimate(scenario: &Scenario, threads: usize) -> (f64, f64) {
     let agent_steps = agora::limits::agent_steps(scenario) as f64;
     let parallel = (threads as f64)
-        .min(scenario.simulation.runs as f64)
+        .min(scenario.simulation().runs as f64)
         .max(1.0);
     (
         agent_steps,
@@ -234,12 +242,13 @@ fn main() -> ExitCode {
         Command::Optimize(args) => optimize::run(args),
         Command::Validate { scenario } => validate(scenario),
         Command::Examples { name } => list_examples(name),
-        Command::Report { dir } => report::run(&dir),
+        Command::Report { dir, metrics } => report::run(&dir, metrics.as_deref()),
+        Command::Game(args) => game::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", messages::error_line(&e));
             let input = e
                 .downcast_ref::<agora::Error>()
                 .is_some_and(agora::Error::is_input_error);
@@ -296,14 +305,9 @@ fn counting_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    if args.exec.report && args.format == format::Format::Parquet {
-        return Err(agora::Error::usage(
-            "--report plots the CSV tables: use --format both (or csv) with --report",
-        )
-        .into());
-    }
     let scenario = args.source.load()?;
     print_warnings(&scenario, args.exec.quiet);
+    let (report, quiet) = (args.exec.report, args.exec.quiet);
     let pool = thread_pool(args.exec.threads)?;
     let threads = pool.current_num_threads();
     let tables = if args.format == format::Format::Both {
@@ -312,7 +316,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         1
     };
     args.exec.check_memory(
-        &scenario.origin,
+        scenario.origin(),
         &agora::limits::run_footprint(&scenario, threads, tables),
         threads,
     )?;
@@ -320,32 +324,46 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     if seconds > 3600.0 && !args.exec.quiet {
         eprintln!(
             "warning: {}: {agent_steps:.2e} agent-steps will take about {} at {AGENT_STEPS_PER_SECOND:.0e} agent-steps/s per thread",
-            scenario.origin,
+            scenario.origin(),
             duration_words(seconds)
         );
     }
+    let mut out = folder::open(
+        &args.out,
+        &args.format.run_files(&scenario),
+        report,
+        &args.source,
+        quiet,
+    )?;
     let started = Instant::now();
-    let outputs: Vec<RunOutput> = if scenario.simulation.runs == 1 {
-        let mut progress = Progress::new(scenario.simulation.steps, args.exec.quiet);
+    let outputs: Vec<RunOutput> = if scenario.simulation().runs == 1 {
+        let mut progress = Progress::new(scenario.simulation().steps, args.exec.quiet);
         let out = pool.install(|| Simulation::new(&scenario, 0)?.run_with(&mut progress))?;
         progress.bar.finish_and_clear();
         vec![out]
     } else {
-        let bar = counting_bar(scenario.simulation.runs, args.exec.quiet, "run");
+        let bar = counting_bar(scenario.simulation().runs, args.exec.quiet, "run");
         let outs = pool.install(|| agora::experiment::monte_carlo(&scenario, &|_| bar.inc(1)))?;
         bar.finish_and_clear();
         outs
     };
     let elapsed = started.elapsed();
-    let written = format::write_outputs(&args.out, &scenario, &outputs, args.format)?;
-    if !args.exec.quiet {
+    let performance =
+        agora::output::Performance::measured(&scenario, elapsed, pool.current_num_threads());
+    format::write_outputs(
+        &mut out,
+        &scenario,
+        &outputs,
+        args.format,
+        Some(&performance),
+    )?;
+    let options = agora_report::ReportOptions::default();
+    let written = folder::commit(out, report.then_some(&options), quiet)?;
+    if !quiet {
         let ensemble = agora::experiment::aggregate(&outputs)?;
         quiet_pipe(console::print_result(
             &scenario, &ensemble, elapsed, &written,
         ))?;
-    }
-    if args.exec.report {
-        report::write_after(&args.out, args.exec.quiet)?;
     }
     Ok(())
 }
@@ -370,22 +388,22 @@ fn validate(path: PathBuf) -> anyhow::Result<()> {
         report: false,
         max_memory: None,
     };
-    if let Err(e) = exec.check_memory(&scenario.origin, &footprint, threads) {
+    if let Err(e) = exec.check_memory(scenario.origin(), &footprint, threads) {
         eprintln!("warning: a run would fail here: {e}");
     }
     let mut w = std::io::stdout().lock();
-    let runs = scenario.simulation.runs;
+    let runs = scenario.simulation().runs;
     let printed = writeln!(
         w,
         "{}: ok ({} assets, {} groups, {} agents, {} steps, {runs} run{}, seed {}; \
          a run needs about {} of memory and {agent_steps:.2e} agent-steps, some {} on {threads} thread{})",
         path.display(),
-        scenario.assets.len(),
-        scenario.groups.len(),
+        scenario.assets().len(),
+        scenario.groups().len(),
         scenario.agent_count(),
-        scenario.simulation.steps,
+        scenario.simulation().steps,
         if runs == 1 { "" } else { "s" },
-        scenario.simulation.seed,
+        scenario.simulation().seed,
         agora::limits::Bytes(footprint.total()),
         duration_words(seconds),
         if threads == 1 { "" } else { "s" },

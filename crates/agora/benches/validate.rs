@@ -67,7 +67,7 @@ fn main() -> common::BenchResult<()> {
             let started = Instant::now();
             let s = Scenario::from_toml_str(&text, "generated")?;
             best = best.min(started.elapsed());
-            assert_eq!(s.groups.len(), n);
+            assert_eq!(s.groups().len(), n);
         }
         println!(
             "| {n} | {} | {:.1} MB | {:.3} s | {:.2} µs |",

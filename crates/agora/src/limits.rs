@@ -17,7 +17,7 @@
 //! let scenario = agora::scenario::example("reference")?;
 //! let footprint = agora::limits::run_footprint(&scenario, 2, 1);
 //! assert!(footprint.total() > 10_000 * 16); // at least the accounts
-//! agora::limits::check(&scenario.origin, &footprint, 1 << 30)?;
+//! agora::limits::check(scenario.origin(), &footprint, 1 << 30)?;
 //! # Ok::<(), agora::Error>(())
 //! ```
 
@@ -216,15 +216,23 @@ fn state(scenario: &Scenario) -> (String, u128) {
     (format!("agents.{}.count", heaviest.1), total)
 }
 
-/// Memory of one run's records: every step's asset and group rows and the
-/// price history agents see.
+/// Memory of one run's records: every step's asset and group rows, the
+/// price history agents see and the per-agent records asked for.
 fn records_per_run(scenario: &Scenario) -> u128 {
     let m = scenario.assets.len() as u128;
     let g = scenario.groups.len() as u128;
     let holdings = (16 * m + 8).div_ceil(16) * 16 + ALLOCATION;
     let per_step = m * (size_of::<AssetRecord>() as u128 + 8)
         + g * (size_of::<GroupRecord>() as u128 + holdings);
-    (u128::from(scenario.simulation.steps) + 1).saturating_mul(per_step)
+    // `[output.agent_steps]`: the per-agent records of a run, held and
+    // rendered (the scenario caps them all at AGENT_STEPS_MEMORY_BUDGET).
+    let agent_rows = scenario.agent_step_rows() / u128::from(scenario.simulation.runs.max(1));
+    let agent_steps = agent_rows.saturating_mul(u128::from(crate::scenario::agent_step_bytes(
+        scenario.assets.len(),
+    )));
+    (u128::from(scenario.simulation.steps) + 1)
+        .saturating_mul(per_step)
+        .saturating_add(agent_steps)
 }
 
 /// Memory of one run's rendered tables (the CSV text; as much again for

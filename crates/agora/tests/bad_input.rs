@@ -59,7 +59,7 @@ fn assert_names(msg: &str, path: &str, parts: &[&str]) {
 fn the_good_scenario_is_accepted() {
     let s = Scenario::from_toml_str(GOOD, ORIGIN).expect("valid");
     assert_eq!(s.agent_count(), 10);
-    assert_eq!(s.simulation.steps, 10);
+    assert_eq!(s.simulation().steps, 10);
 }
 
 // ---- unknown keys ----
@@ -69,7 +69,7 @@ fn an_unknown_top_level_key_is_named_with_the_known_ones() {
     let msg = error_of(&format!("colour = \"red\"\n{GOOD}"));
     assert_eq!(
         msg,
-        "bad.toml: colour: unknown field; expected one of: agents, assets, description, events, name, simulation, stability"
+        "bad.toml: colour: unknown field; expected one of: agents, assets, description, events, name, output, simulation, stability"
     );
 }
 
@@ -512,7 +512,7 @@ fn overriding_steps_with_zero_is_an_input_error() {
     let e = s.set_steps(0).unwrap_err();
     assert!(e.is_input_error());
     assert!(e.to_string().contains("steps"), "{e}");
-    assert_eq!(s.simulation.steps, 10, "unchanged on error");
+    assert_eq!(s.simulation().steps, 10, "unchanged on error");
 }
 
 /// Regression test for a bug found in review: scheduled changes that are
@@ -872,7 +872,7 @@ fn many_groups(n: usize, extra: &str) -> String {
 fn checks_over_many_groups_still_find_duplicates_and_unknown_names() {
     let n = 20_000;
     let s = Scenario::from_toml_str(&many_groups(n, ""), ORIGIN).expect("valid");
-    assert_eq!(s.groups.len(), n);
+    assert_eq!(s.groups().len(), n);
 
     let dup = many_groups(
         n,

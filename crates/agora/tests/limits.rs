@@ -4,6 +4,7 @@
 
 use agora::experiment::sweep::{Axis, Grid};
 use agora::limits::{check, run_footprint, sweep_footprint, Bytes};
+use agora::scenario::ParamValue;
 use agora::{Scenario, Simulation};
 
 fn reference() -> Scenario {
@@ -28,7 +29,7 @@ fn the_examples_fit_in_a_gigabyte() {
     for e in agora::scenario::examples() {
         let s = agora::scenario::example(e.name).unwrap();
         let f = run_footprint(&s, 2, 2);
-        check(&s.origin, &f, GIB).unwrap_or_else(|err| panic!("{}: {err}", e.name));
+        check(s.origin(), &f, GIB).unwrap_or_else(|err| panic!("{}: {err}", e.name));
     }
 }
 
@@ -57,7 +58,7 @@ fn the_estimate_covers_the_accounts_and_the_records() {
 #[test]
 fn oversized_scenarios_are_refused_naming_the_field() {
     let steps = with("steps = 100", "steps = 9223372036854775807");
-    let e = check(&steps.origin, &run_footprint(&steps, 2, 1), 2 * GIB).unwrap_err();
+    let e = check(steps.origin(), &run_footprint(&steps, 2, 1), 2 * GIB).unwrap_err();
     assert!(e.is_input_error());
     let msg = e.to_string();
     assert!(
@@ -70,7 +71,7 @@ fn oversized_scenarios_are_refused_naming_the_field() {
     let mut runs = reference();
     runs.set_runs(1_000_000_000).unwrap();
     runs.set_steps(2).unwrap();
-    let msg = check(&runs.origin, &run_footprint(&runs, 2, 1), 2 * GIB)
+    let msg = check(runs.origin(), &run_footprint(&runs, 2, 1), 2 * GIB)
         .unwrap_err()
         .to_string();
     assert!(
@@ -80,7 +81,7 @@ fn oversized_scenarios_are_refused_naming_the_field() {
     );
 
     let agents = with("count = 10000", "count = 80000000");
-    let msg = check(&agents.origin, &run_footprint(&agents, 2, 1), 2 * GIB)
+    let msg = check(agents.origin(), &run_footprint(&agents, 2, 1), 2 * GIB)
         .unwrap_err()
         .to_string();
     assert!(
@@ -89,14 +90,14 @@ fn oversized_scenarios_are_refused_naming_the_field() {
         "{msg}"
     );
     // the accounts alone are 80M × 16 bytes = 1.28 GB: more than 1 GiB
-    assert!(check(&agents.origin, &run_footprint(&agents, 1, 1), GIB).is_err());
+    assert!(check(agents.origin(), &run_footprint(&agents, 1, 1), GIB).is_err());
 }
 
 #[test]
 fn a_billion_point_sweep_is_refused() {
     let s = reference();
     let f = sweep_footprint(&s, 1_000_000_000, 3, 2);
-    let msg = check(&s.origin, &f, 64 * GIB).unwrap_err().to_string();
+    let msg = check(s.origin(), &f, 64 * GIB).unwrap_err().to_string();
     assert!(
         msg.starts_with("<example reference>: the sweep needs about ")
             && msg.contains("1000000000 grid points × 1 runs")
@@ -104,7 +105,7 @@ fn a_billion_point_sweep_is_refused() {
         "{msg}"
     );
     // a thousand points fit easily
-    check(&s.origin, &sweep_footprint(&s, 1000, 1, 2), GIB).unwrap();
+    check(s.origin(), &sweep_footprint(&s, 1000, 1, 2), GIB).unwrap();
 }
 
 /// The estimate can miss; the vectors it sizes are reserved fallibly, so
@@ -125,7 +126,9 @@ fn records_beyond_memory_are_an_error_when_the_run_is_set_up() {
 fn a_grid_beyond_memory_is_an_error_before_a_point_is_made() {
     let axis = |p: &str| Axis {
         path: p.to_string(),
-        values: (0..100_000).map(f64::from).collect(),
+        values: (0..100_000)
+            .map(|i| ParamValue::Number(f64::from(i)))
+            .collect(),
     };
     // 10^15 points of 24 bytes and more
     let e = Grid::cartesian(&[axis("a"), axis("b"), axis("c")]).unwrap_err();
@@ -136,16 +139,28 @@ fn a_grid_beyond_memory_is_an_error_before_a_point_is_made() {
     let small = Grid::cartesian(&[
         Axis {
             path: "a".into(),
-            values: vec![1.0, 2.0],
+            values: [1.0, 2.0].map(ParamValue::Number).to_vec(),
         },
         Axis {
             path: "b".into(),
-            values: vec![10.0, 20.0, 30.0],
+            values: [10.0, 20.0, 30.0].map(ParamValue::Number).to_vec(),
         },
     ])
     .unwrap();
+    let numbers: Vec<Vec<f64>> = small
+        .points
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|v| match v {
+                    ParamValue::Number(x) => *x,
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        })
+        .collect();
     assert_eq!(
-        small.points,
+        numbers,
         [
             [1.0, 10.0],
             [1.0, 20.0],
@@ -174,4 +189,35 @@ fn available_memory_reads_the_machine_on_linux() {
         );
     }
     assert_eq!(Bytes(2_147_483_648).to_string(), "2.1 GB");
+}
+
+/// Per-agent records (`[output] agent_steps`) count in the estimate: every
+/// agent of the reference example at every step adds at least the rows
+/// times the record's size.
+#[test]
+fn per_agent_records_count_in_the_estimate() {
+    let text = &agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "reference")
+        .unwrap()
+        .toml;
+    let plain = Scenario::from_toml_str(text, "plain.toml").unwrap();
+    let with_rows = Scenario::from_toml_str(
+        &format!("{text}\n[output]\nagent_steps = {{}}\n"),
+        "rows.toml",
+    )
+    .unwrap();
+    let rows = with_rows.agent_step_rows();
+    assert_eq!(
+        rows,
+        u128::from(with_rows.agent_count())
+            * u128::from(with_rows.simulation().steps + 1)
+            * u128::from(with_rows.simulation().runs)
+    );
+    let extra = run_footprint(&with_rows, 1, 1).total() - run_footprint(&plain, 1, 1).total();
+    let per_row = u128::from(agora::scenario::agent_step_bytes(plain.assets().len()));
+    assert!(
+        extra >= rows / u128::from(with_rows.simulation().runs) * per_row,
+        "{extra}"
+    );
 }

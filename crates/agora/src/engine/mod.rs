@@ -123,18 +123,50 @@ pub struct AssetRecord {
 }
 
 /// One recorded row of a group's totals.
+///
+/// Money and tokens locked in open orders (an order book's resting orders)
+/// still belong to the agent that placed them: `balance` and `holdings`
+/// count them, and `locked_balance` and `locked_holdings` say how much of
+/// them is locked (what the agents can spend now is the difference).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRecord {
     /// Step (0 is the initial state).
     pub step: u64,
     /// Index of the group.
     pub group: u32,
-    /// Σ balances, base units.
+    /// Σ balances, locked money included, base units.
     pub balance: u128,
-    /// Σ holdings per asset, base units.
+    /// Σ holdings per asset, locked tokens included, base units.
     pub holdings: Box<[u128]>,
-    /// Σ wealth (balance + holdings at spot prices), money units.
+    /// Σ wealth (balance + holdings at spot prices, locked amounts
+    /// included), money units.
     pub wealth: f64,
+    /// The part of `balance` locked in open buy orders, base units.
+    pub locked_balance: u128,
+    /// The part of `holdings` locked in open sell orders, per asset, base
+    /// units.
+    pub locked_holdings: Box<[u128]>,
+}
+
+/// One recorded row of an agent's account (`[output.agent_steps]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentStepRecord {
+    /// Step (0 is the initial state).
+    pub step: u64,
+    /// The agent (its index in the run: agents are numbered group by group).
+    pub agent: u32,
+    /// Index of its group.
+    pub group: u32,
+    /// Its balance, locked money included, base units.
+    pub balance: u128,
+    /// Its holdings per asset, locked tokens included, base units.
+    pub holdings: Box<[u128]>,
+    /// Its wealth (balance + holdings at spot prices), money units.
+    pub wealth: f64,
+    /// The part of `balance` locked in open buy orders, base units.
+    pub locked_balance: u128,
+    /// The part of `holdings` locked in open sell orders, base units.
+    pub locked_holdings: Box<[u128]>,
 }
 
 /// Everything recorded during a run.
@@ -144,6 +176,10 @@ pub struct Records {
     pub assets: Vec<AssetRecord>,
     /// Group rows: for each step from 0, one row per group.
     pub groups: Vec<GroupRecord>,
+    /// Per-agent rows, when the scenario asks for them
+    /// (`[output.agent_steps]`): for each recorded step, one row per
+    /// recorded agent, in agent order.
+    pub agent_steps: Vec<AgentStepRecord>,
 }
 
 /// The outcome of a run.
@@ -956,13 +992,23 @@ impl Simulation {
             });
         }
         let prices: Vec<f64> = (0..m).map(|j| self.mark(j)).collect();
+        let locked = self.group_locks()?;
+        let stride = 1 + m;
         let mut all_balances: u128 = 0;
         let mut all_holdings = vec![0u128; m];
         for (g, group) in self.groups.iter().enumerate() {
-            let sums = account_sums(&self.ledger, group.start as usize..group.end as usize);
-            all_balances += sums[0];
-            for (total, s) in all_holdings.iter_mut().zip(&sums[1..]) {
+            let free = account_sums(&self.ledger, group.start as usize..group.end as usize);
+            all_balances += free[0];
+            for (total, s) in all_holdings.iter_mut().zip(&free[1..]) {
                 *total += s;
+            }
+            let locked = locked
+                .as_ref()
+                .map_or(&[][..], |l| &l[g * stride..(g + 1) * stride]);
+            // What the group owns: free and locked.
+            let mut sums = free;
+            for (s, l) in sums.iter_mut().zip(locked) {
+                *s += l;
             }
             let wealth = wide_to_units(sums[0])
                 + sums[1..]
@@ -976,9 +1022,107 @@ impl Simulation {
                 balance: sums[0],
                 holdings: sums[1..].into(),
                 wealth,
+                locked_balance: locked.first().copied().unwrap_or(0),
+                locked_holdings: if locked.is_empty() {
+                    vec![0; m].into()
+                } else {
+                    locked[1..].into()
+                },
             });
         }
+        if let Some(spec) = self.scenario.output.agent_steps {
+            if spec.records(self.step, self.scenario.simulation.steps) {
+                self.record_agents(spec, &prices);
+            }
+        }
         self.check(all_balances, &all_holdings)
+    }
+
+    /// Records the accounts of the agents `spec` samples.
+    fn record_agents(&mut self, spec: crate::scenario::AgentStepsSpec, prices: &[f64]) {
+        let locks = self.locks();
+        let m = prices.len();
+        for (g, group) in self.groups.iter().enumerate() {
+            for member in spec.members(group.end - group.start) {
+                let agent = group.start + member;
+                let account = self
+                    .ledger
+                    .account_cells(agent as usize..agent as usize + 1);
+                let owned = locks.owned(agent, account);
+                let mut locked = vec![0u128; 1 + m];
+                for &(_, asset, money, tokens) in locks.of_agent(agent) {
+                    locked[0] += u128::from(money);
+                    locked[1 + asset as usize] += u128::from(tokens);
+                }
+                let wealth = wide_to_units(owned[0])
+                    + owned[1..]
+                        .iter()
+                        .zip(prices)
+                        .map(|(h, p)| wide_to_units(*h) * p)
+                        .sum::<f64>();
+                self.records.agent_steps.push(AgentStepRecord {
+                    step: self.step,
+                    agent,
+                    group: g as u32,
+                    balance: owned[0],
+                    holdings: owned[1..].into(),
+                    wealth,
+                    locked_balance: locked[0],
+                    locked_holdings: locked[1..].into(),
+                });
+            }
+        }
+    }
+
+    /// What every agent has locked in the markets' open orders now, sorted
+    /// by agent (empty when every asset is priced by a curve, which locks
+    /// nothing).
+    pub(crate) fn locks(&self) -> Locks {
+        if self.markets.iter().all(Market::is_curve) {
+            return Locks::default();
+        }
+        Locks::of(&self.markets)
+    }
+
+    /// Per group, what its agents have locked in open orders, as
+    /// `[money, tokens of asset 0, …]` per group, base units; `None` when
+    /// nothing can be locked (every asset on a curve). The totals must
+    /// equal the ledger's escrow of each asset: a market that lost track of
+    /// a lock is a broken invariant.
+    fn group_locks(&self) -> Result<Option<Vec<u128>>> {
+        if self.markets.iter().all(Market::is_curve) {
+            return Ok(None);
+        }
+        let m = self.markets.len();
+        let stride = 1 + m;
+        let mut sums = vec![0u128; self.groups.len() * stride];
+        let mut escrow = vec![(0u128, 0u128); m];
+        for (j, market) in self.markets.iter().enumerate() {
+            market.for_each_lock(|agent, money, tokens| {
+                let g = self.groups.partition_point(|g| g.end <= agent);
+                if let Some(cell) = sums.get_mut(g * stride..(g + 1) * stride) {
+                    cell[0] += u128::from(money);
+                    cell[1 + j] += u128::from(tokens);
+                }
+                escrow[j].0 += u128::from(money);
+                escrow[j].1 += u128::from(tokens);
+            });
+        }
+        for (j, (money, tokens)) in escrow.into_iter().enumerate() {
+            let books = self.ledger.books(j);
+            if money != u128::from(books.escrow_money) || tokens != u128::from(books.escrow_tokens)
+            {
+                return Err(Error::invariant(
+                    self.step,
+                    format!(
+                        "the open orders of {} lock {money} base units of money and {tokens} of \
+                         tokens, but the ledger's escrow holds {} and {}",
+                        self.scenario.assets[j].name, books.escrow_money, books.escrow_tokens
+                    ),
+                ));
+            }
+        }
+        Ok(Some(sums))
     }
 
     fn check(&self, balances: u128, holdings: &[u128]) -> Result<()> {
@@ -1027,20 +1171,37 @@ impl Simulation {
         summary::summarize(self)
     }
 
-    /// Each agent's wealth (balance + holdings at spot prices), money units,
-    /// for agents `range`.
+    /// Each agent's wealth (balance + holdings at spot prices, what it has
+    /// locked in open orders included), money units, for agents `range`.
     pub fn wealth_of(&self, range: std::ops::Range<usize>) -> Vec<f64> {
         let prices: Vec<f64> = (0..self.markets.len()).map(|j| self.mark(j)).collect();
         let stride = 1 + prices.len();
-        self.ledger
-            .account_cells(range)
+        let locks = self.locks();
+        let first = range.start;
+        let cells = self.ledger.account_cells(range);
+        if locks.is_empty() {
+            return cells
+                .chunks_exact(stride)
+                .map(|a| {
+                    to_units(a[0])
+                        + a[1..]
+                            .iter()
+                            .zip(&prices)
+                            .map(|(h, p)| to_units(*h) * p)
+                            .sum::<f64>()
+                })
+                .collect();
+        }
+        cells
             .chunks_exact(stride)
-            .map(|a| {
-                to_units(a[0])
-                    + a[1..]
+            .enumerate()
+            .map(|(k, a)| {
+                let owned = locks.owned((first + k) as AgentId, a);
+                wide_to_units(owned[0])
+                    + owned[1..]
                         .iter()
                         .zip(&prices)
-                        .map(|(h, p)| to_units(*h) * p)
+                        .map(|(h, p)| wide_to_units(*h) * p)
                         .sum::<f64>()
             })
             .collect()
@@ -1096,6 +1257,51 @@ fn reserve_records(scenario: &Scenario) -> Result<(Records, Vec<Vec<f64>>)> {
         history.push(h);
     }
     Ok((records, history))
+}
+
+/// What agents have locked in open orders at one moment, as `(agent,
+/// asset, money, tokens)` entries sorted by agent, base units.
+#[derive(Debug, Default)]
+pub(crate) struct Locks {
+    entries: Vec<(AgentId, u32, u64, u64)>,
+}
+
+impl Locks {
+    /// The locks the markets hold now.
+    fn of(markets: &[Market]) -> Self {
+        let mut entries = Vec::new();
+        for (j, market) in markets.iter().enumerate() {
+            market.for_each_lock(|agent, money, tokens| {
+                entries.push((agent, j as u32, money, tokens));
+            });
+        }
+        entries.sort_unstable();
+        Locks { entries }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries of `agent`.
+    pub(crate) fn of_agent(&self, agent: AgentId) -> &[(AgentId, u32, u64, u64)] {
+        let start = self.entries.partition_point(|e| e.0 < agent);
+        let end = self.entries.partition_point(|e| e.0 <= agent);
+        &self.entries[start..end]
+    }
+
+    /// What `agent` owns, as `[balance, holdings…]` (its free `account`
+    /// cells plus what it has locked), base units.
+    pub(crate) fn owned(&self, agent: AgentId, account: &[u64]) -> Vec<u128> {
+        let mut owned: Vec<u128> = account.iter().map(|&x| u128::from(x)).collect();
+        for &(_, asset, money, tokens) in self.of_agent(agent) {
+            owned[0] += u128::from(money);
+            if let Some(h) = owned.get_mut(1 + asset as usize) {
+                *h += u128::from(tokens);
+            }
+        }
+        owned
+    }
 }
 
 /// The traders whose policies hold private values, with their starting

@@ -184,6 +184,29 @@ pub fn aggregate(outputs: &[RunOutput]) -> Result<Ensemble> {
     })
 }
 
+/// Warnings for varied parameters (dotted paths) that the scenario itself
+/// changes during a run, by a `schedule` entry or a `parameter` event of
+/// the same curve parameter: a value given to such a parameter holds only
+/// until then, so varying it shows less than it seems to. One line per
+/// parameter, naming what changes it.
+pub fn override_warnings<'a>(
+    scenario: &Scenario,
+    paths: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let overrides = scenario.overrides(path);
+            (!overrides.is_empty()).then(|| {
+                format!(
+                    "{path} is varied, but {}: the varied value holds only until then",
+                    overrides.join(", and ")
+                )
+            })
+        })
+        .collect()
+}
+
 /// Rebuilds a nested JSON object from dotted paths.
 pub fn nest<T: serde::Serialize>(pairs: &[(String, T)]) -> Value {
     let mut root = Map::new();

@@ -27,13 +27,18 @@
 //! [`Error`] naming the file, the dotted field path (e.g.
 //! `agents.noise.policy.p_buy`) and what is expected.
 
+mod build;
+mod edit;
 mod examples;
 mod fields;
 mod paths;
 
+pub use build::ScenarioBuilder;
 pub use examples::{example, examples, Example};
 use fields::name_list;
 pub use fields::{describe, Fields, Range};
+pub(crate) use paths::toml_value;
+pub use paths::ParamValue;
 
 use crate::agents::{
     BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
@@ -61,22 +66,41 @@ pub const MAX_AGENTS: u64 = u32::MAX as u64 - 1;
 pub const MAX_SCENARIO_BYTES: u64 = 64 << 20;
 
 /// A validated scenario, ready to run.
+///
+/// Read-only once validated: its parts are read through getters, and the
+/// only changes are the ones that validate again and keep the TOML it is
+/// written as (`scenario.toml`) and its hash in step ([`Scenario::set_seed`],
+/// [`Scenario::set_steps`], [`Scenario::set_runs`], [`Scenario::with_param`]).
+/// To make one in code, see [`Scenario::builder`].
+///
+/// ```
+/// let mut s = agora::scenario::example("reference")?;
+/// s.set_steps(5)?; // validated; scenario.toml and the hash follow
+/// assert_eq!(s.simulation().steps, 5);
+/// assert_eq!(s.param("simulation.steps")?, 5.0);
+/// # Ok::<(), agora::Error>(())
+/// ```
+///
+/// Its parts cannot be changed behind the validation's back:
+///
+/// ```compile_fail
+/// let mut s = agora::scenario::example("reference").unwrap();
+/// s.simulation.steps = 5;
+/// ```
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    /// Where the scenario came from (a path, or `<example NAME>`), used in
-    /// error messages.
-    pub origin: String,
-    /// Steps and seed.
-    pub simulation: SimulationSpec,
-    /// The assets, in file order (their index is their id).
-    pub assets: Vec<AssetSpec>,
-    /// The agent groups, in file order; agents are numbered group by group.
-    pub groups: Vec<GroupSpec>,
-    /// Scheduled events (`[[events]]`), in file order.
-    pub events: Vec<EventSpec>,
-    /// How stability after the first shock is measured (`[stability]`).
-    pub stability: StabilitySpec,
+    pub(crate) origin: String,
+    pub(crate) simulation: SimulationSpec,
+    pub(crate) assets: Vec<AssetSpec>,
+    pub(crate) groups: Vec<GroupSpec>,
+    pub(crate) events: Vec<EventSpec>,
+    pub(crate) stability: StabilitySpec,
+    pub(crate) output: OutputSpec,
     source: toml::Table,
+    /// The text the scenario was read from, if it was read from text: kept
+    /// so that an edited scenario can be written as the user's own file
+    /// with only the changed values replaced.
+    text: Option<Arc<str>>,
     registry: PolicyRegistry,
 }
 
@@ -386,6 +410,60 @@ impl Default for StabilitySpec {
     }
 }
 
+/// The `[output]` table: optional outputs beyond the group totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutputSpec {
+    /// Per-agent records (`[output.agent_steps]`), written to
+    /// `agent_steps.csv`; none by default.
+    pub agent_steps: Option<AgentStepsSpec>,
+}
+
+/// `[output.agent_steps]`: which agents' accounts are recorded at which
+/// steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentStepsSpec {
+    /// Record at step 0, every `every`-th step and the last step (≥ 1,
+    /// default 1: every step).
+    pub every: u64,
+    /// At most this many agents of each group, evenly spaced within it
+    /// (the first, then every `count / sample`-th); all agents if `None`.
+    pub sample: Option<u32>,
+}
+
+impl AgentStepsSpec {
+    /// Whether step `t` of a run of `steps` steps is recorded.
+    pub fn records(&self, t: u64, steps: u64) -> bool {
+        t % self.every == 0 || t == steps
+    }
+
+    /// The number of steps recorded in a run of `steps` steps (step 0
+    /// included).
+    pub fn recorded_steps(&self, steps: u64) -> u64 {
+        steps / self.every + 1 + u64::from(steps % self.every != 0)
+    }
+
+    /// The members (0-based, within the group) recorded of a group of
+    /// `count` agents: all, or `sample` of them evenly spaced.
+    pub fn members(&self, count: u32) -> impl Iterator<Item = u32> {
+        let k = self.sample.map_or(count, |s| s.min(count));
+        (0..k).map(move |i| (u64::from(i) * u64::from(count) / u64::from(k.max(1))) as u32)
+    }
+}
+
+/// The most memory the per-agent records of a run (all its Monte Carlo
+/// runs together) may take, bytes: they are held until the files are
+/// written.
+pub const AGENT_STEPS_MEMORY_BUDGET: u64 = 1 << 30;
+
+/// Bytes one per-agent record takes with `assets` assets, held and then
+/// written: `304 + 72·assets` (in memory and as text).
+pub fn agent_step_bytes(assets: usize) -> u64 {
+    // the record (u128 amounts, two boxed slices and their heap headers),
+    // then its CSV line (about 20 bytes a number)
+    let m = assets as u64;
+    (64 + 32 * (1 + m) + 48) + 20 * (8 + 2 * m)
+}
+
 /// One `[[agents]]` entry: a group of agents sharing a policy.
 #[derive(Debug, Clone)]
 pub struct GroupSpec {
@@ -576,7 +654,9 @@ impl Scenario {
                 message: e.to_string(),
             })
         })?;
-        Self::from_table(table, origin, registry)
+        let mut scenario = Self::from_table(table, origin, registry)?;
+        scenario.text = Some(Arc::from(text));
+        Ok(scenario)
     }
 
     /// Validates a scenario given as a TOML table.
@@ -584,9 +664,46 @@ impl Scenario {
         let parsed = parse(&table, origin, registry)?;
         Ok(Scenario {
             source: table,
+            text: None,
             registry: registry.clone(),
             ..parsed
         })
+    }
+
+    /// Where the scenario came from (a path, `<example NAME>`, or what the
+    /// builder was given), as error messages name it.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Steps, seed and Monte Carlo runs (`[simulation]`).
+    pub fn simulation(&self) -> &SimulationSpec {
+        &self.simulation
+    }
+
+    /// The assets, in file order (their index is their id).
+    pub fn assets(&self) -> &[AssetSpec] {
+        &self.assets
+    }
+
+    /// The agent groups, in file order; agents are numbered group by group.
+    pub fn groups(&self) -> &[GroupSpec] {
+        &self.groups
+    }
+
+    /// Scheduled events (`[[events]]`), in file order.
+    pub fn events(&self) -> &[EventSpec] {
+        &self.events
+    }
+
+    /// How stability after the first shock is measured (`[stability]`).
+    pub fn stability(&self) -> &StabilitySpec {
+        &self.stability
+    }
+
+    /// Optional outputs (`[output]`).
+    pub fn output(&self) -> &OutputSpec {
+        &self.output
     }
 
     /// The scenario as a TOML table (with any overrides applied).
@@ -623,6 +740,14 @@ impl Scenario {
                     i64::MAX
                 ))
             })?;
+        check_agent_steps_budget(
+            &self.origin,
+            &self.output,
+            &self.groups,
+            self.assets.len(),
+            steps,
+            self.simulation.runs,
+        )?;
         self.simulation.steps = steps;
         self.set_simulation_key("steps", value);
         Ok(())
@@ -636,9 +761,28 @@ impl Scenario {
             .ok_or_else(|| {
                 Error::usage(format!("runs must be from 1 to 1000000000, found {runs}"))
             })?;
+        check_agent_steps_budget(
+            &self.origin,
+            &self.output,
+            &self.groups,
+            self.assets.len(),
+            self.simulation.steps,
+            runs,
+        )?;
         self.simulation.runs = runs;
         self.set_simulation_key("runs", value);
         Ok(())
+    }
+
+    /// The number of per-agent records (`[output.agent_steps]`) a run of
+    /// the scenario and all its Monte Carlo runs hold (0 without them).
+    pub fn agent_step_rows(&self) -> u128 {
+        agent_step_rows(
+            &self.output,
+            &self.groups,
+            self.simulation.steps,
+            self.simulation.runs,
+        )
     }
 
     /// Returns the value of the numeric field at a dotted parameter path,
@@ -655,10 +799,15 @@ impl Scenario {
     /// wrong kind (a fraction for a count) or one that makes the scenario
     /// invalid is an error naming the path.
     pub fn with_param(&self, path: &str, value: f64) -> Result<Scenario> {
-        let mut table = self.source.clone();
-        paths::set(&mut table, path, value)
-            .map_err(|m| Error::usage(format!("{}: {path}: {m}", self.origin)))?;
-        Scenario::from_table(table, &self.origin, &self.registry)
+        self.with_value(path, &ParamValue::Number(value))
+    }
+
+    /// Validates `table` as this scenario changed: same origin, policies
+    /// and original text.
+    fn revalidated(&self, table: toml::Table) -> Result<Scenario> {
+        let mut s = Scenario::from_table(table, &self.origin, &self.registry)?;
+        s.text = self.text.clone();
+        Ok(s)
     }
 
     fn set_simulation_key(&mut self, key: &str, value: i64) {
@@ -819,7 +968,16 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         events.push(event);
     }
     check_parameter_sequence(&root, &assets, &events)?;
+    let output = parse_output(&mut root)?;
     root.finish()?;
+    check_agent_steps_budget(
+        origin,
+        &output,
+        &groups,
+        assets.len(),
+        simulation.steps,
+        simulation.runs,
+    )?;
 
     Ok(Scenario {
         origin: origin.to_string(),
@@ -828,9 +986,71 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         groups,
         events,
         stability,
+        output,
         source: toml::Table::new(),
+        text: None,
         registry: PolicyRegistry::new(),
     })
+}
+
+/// Reads the optional `[output]` table.
+fn parse_output(root: &mut Fields<'_>) -> Result<OutputSpec> {
+    let Some(mut o) = root.opt_table("output")? else {
+        return Ok(OutputSpec::default());
+    };
+    let agent_steps = match o.opt_table("agent_steps")? {
+        None => None,
+        Some(mut a) => {
+            let spec = AgentStepsSpec {
+                every: a.opt_whole("every", 1, i64::MAX as u64)?.unwrap_or(1),
+                sample: a.opt_whole("sample", 1, MAX_AGENTS)?.map(|n| n as u32),
+            };
+            a.finish()?;
+            Some(spec)
+        }
+    };
+    o.finish()?;
+    Ok(OutputSpec { agent_steps })
+}
+
+fn agent_step_rows(output: &OutputSpec, groups: &[GroupSpec], steps: u64, runs: u64) -> u128 {
+    let Some(spec) = output.agent_steps else {
+        return 0;
+    };
+    let agents: u128 = groups
+        .iter()
+        .map(|g| u128::from(spec.sample.map_or(g.count, |s| s.min(g.count))))
+        .sum();
+    agents * u128::from(spec.recorded_steps(steps)) * u128::from(runs)
+}
+
+/// Refuses per-agent records that would not fit in
+/// [`AGENT_STEPS_MEMORY_BUDGET`], before anything runs.
+fn check_agent_steps_budget(
+    origin: &str,
+    output: &OutputSpec,
+    groups: &[GroupSpec],
+    assets: usize,
+    steps: u64,
+    runs: u64,
+) -> Result<()> {
+    let rows = agent_step_rows(output, groups, steps, runs);
+    let bytes = rows.saturating_mul(u128::from(agent_step_bytes(assets)));
+    if bytes <= u128::from(AGENT_STEPS_MEMORY_BUDGET) {
+        return Ok(());
+    }
+    Err(Error::scenario(
+        origin,
+        "output.agent_steps".to_string(),
+        format!(
+            "{rows} per-agent records ({steps} steps, {runs} run{}) need about {} MB, more than \
+             the {} MB allowed; record every few steps (`every`) or a sample of each group's \
+             agents (`sample`)",
+            if runs == 1 { "" } else { "s" },
+            bytes >> 20,
+            AGENT_STEPS_MEMORY_BUDGET >> 20
+        ),
+    ))
 }
 
 /// Entry `i` of the array of tables `key` (or the single table written in
@@ -1713,13 +1933,32 @@ fn parse_builtin(p: &mut Fields<'_>, kind: &str, assets: &[String]) -> Result<Bu
             let units = token_amount(p, "units", Some(1.0))?;
             let lot = token_amount(p, "lot", Some(1.0))?;
             let min_price = p.number_or("min_price", Range::NonNegative, 0.0)?;
-            let max_price = p.number_or("max_price", Range::Positive, 1e6)?;
-            if max_price <= min_price {
-                return Err(p.error(
-                    "max_price",
-                    format!("expected more than min_price ({min_price}), found {max_price}"),
-                ));
-            }
+            // Asks stay within the values' range unless told otherwise: a
+            // fixed cap far above it (it was 1e6) has sellers ask prices no
+            // buyer pays, and almost nothing trades.
+            let max_price = match p.opt_number("max_price", Range::Positive)? {
+                Some(max_price) if max_price <= min_price => {
+                    return Err(p.error(
+                        "max_price",
+                        format!("expected more than min_price ({min_price}), found {max_price}"),
+                    ))
+                }
+                Some(max_price) => max_price,
+                None => {
+                    let top = value.upper_end();
+                    let usable = top.is_finite() && top > min_price;
+                    if side == Side::Sell && !usable {
+                        return Err(p.error(
+                            "max_price",
+                            format!(
+                                "missing, and its default, the top of the value distribution ({top}), \
+                                 is not a price above min_price ({min_price}); set max_price, the highest price a seller asks"
+                            ),
+                        ));
+                    }
+                    top
+                }
+            };
             BuiltinPolicy::ZiC(ZiCPolicy {
                 asset,
                 side,

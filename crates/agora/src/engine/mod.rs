@@ -29,6 +29,13 @@
 //! unless a user policy could profit from parallel threads
 //! ([`Simulation::set_parallel_decide`] forces the parallel pass).
 //!
+//! Outside callers step a run themselves: [`Simulation::observe`] (what
+//! agents see before the next step), [`Simulation::advance_with`] (the next
+//! step with chosen agents' actions set from outside, replacing their
+//! decisions in phase 2), [`Simulation::agent`], [`Simulation::summary`]
+//! without ending the run, [`Simulation::drain_records`] as it goes
+//! (bounded memory), [`Simulation::finish`] and [`Simulation::reset`].
+//!
 //! The same scenario, seed and run index give the same results, bit for bit,
 //! whatever the number of threads: the decide phase draws from streams keyed
 //! by (seed, run, step, agent), sums are exact integers, and everything else
@@ -240,6 +247,37 @@ impl MarketSeries {
     }
 }
 
+/// What agents see before a step ([`Simulation::observe`]).
+#[derive(Debug, Clone)]
+pub struct StepObservation<'a> {
+    /// The step about to run, from 1.
+    pub step: u64,
+    /// One entry per asset, in scenario order.
+    pub assets: Vec<AssetObservation<'a>>,
+}
+
+impl StepObservation<'_> {
+    /// As the [`Observation`] a policy or controller is given.
+    pub fn as_observation(&self) -> Observation<'_> {
+        Observation {
+            step: self.step,
+            assets: &self.assets,
+        }
+    }
+}
+
+/// The action set from outside for `agent` this step, if any.
+#[inline]
+fn overridden(overrides: &[(AgentId, Action)], agent: AgentId) -> Option<Action> {
+    if overrides.is_empty() {
+        return None;
+    }
+    overrides
+        .binary_search_by_key(&agent, |&(a, _)| a)
+        .ok()
+        .map(|k| overrides[k].1)
+}
+
 /// One simulation run of a scenario.
 pub struct Simulation {
     scenario: Scenario,
@@ -265,6 +303,12 @@ pub struct Simulation {
     /// Per asset: what a market's summary needs of every step after step
     /// 0 (empty for curves and resources).
     series: Vec<MarketSeries>,
+    /// Whether every step's records are reserved up front
+    /// ([`Simulation::new`]) or drained as the run goes.
+    reserve_all: bool,
+    /// Actions set from outside for this step ([`Simulation::advance_with`]),
+    /// by agent; empty otherwise.
+    overrides: Vec<(AgentId, Action)>,
     valued: Vec<Valued>,
     /// Unmet need per agent over the run, base units (empty without
     /// consumers).
@@ -445,6 +489,8 @@ impl Simulation {
             records,
             totals: vec![(0, 0); m],
             series: vec![MarketSeries::default(); m],
+            reserve_all,
+            overrides: Vec::new(),
             initial_wealth: Vec::with_capacity(scenario.groups.len()),
             valued,
             unmet: Vec::new(),
@@ -522,6 +568,97 @@ impl Simulation {
     /// The recorded price series of asset `j` (from step 0).
     pub fn prices(&self, j: usize) -> &[f64] {
         &self.history[j]
+    }
+
+    /// Sets the simulation back to the start of run `run` (step 0, the
+    /// initial accounts and markets, no records), as
+    /// [`new`](Self::new) would for the same scenario, without reading or
+    /// validating the scenario again. Policies set with
+    /// [`set_policy`](Self::set_policy) and controllers added with
+    /// [`add_controller`](Self::add_controller) are kept as they are (a
+    /// controller keeps its own state). For episodes of a learning loop:
+    /// `reset(k)` then stepping gives run `k` exactly.
+    pub fn reset(&mut self, run: u64) -> Result<()> {
+        let mut fresh = Self::setup(&self.scenario, run, self.reserve_all)?;
+        for (g, old) in fresh.groups.iter_mut().zip(&self.groups) {
+            g.policy = old.policy.clone();
+        }
+        fresh.controllers = std::mem::take(&mut self.controllers);
+        fresh.force_parallel_decide = self.force_parallel_decide;
+        *self = fresh;
+        Ok(())
+    }
+
+    /// What agents see before the next step: its number and, per asset,
+    /// the observation policies decide on (price, supply, the price
+    /// history, an order book's best quotes, the last trade).
+    pub fn observe(&self) -> StepObservation<'_> {
+        StepObservation {
+            step: self.step + 1,
+            assets: self.observation_assets(),
+        }
+    }
+
+    /// Agent `agent`'s account now: its balance and holdings (locked
+    /// amounts included, as in `agent_steps.csv`), what is locked in its
+    /// open orders, and its wealth at the current prices.
+    pub fn agent(&self, agent: AgentId) -> Result<AgentStepRecord> {
+        let agents = self.ledger.agents();
+        if agent as usize >= agents {
+            return Err(Error::usage(format!(
+                "{}: agent {agent} does not exist: the agents are 0 to {}",
+                self.scenario.origin,
+                agents.saturating_sub(1)
+            )));
+        }
+        let prices: Vec<f64> = (0..self.markets.len()).map(|j| self.mark(j)).collect();
+        let g = self.groups.partition_point(|g| g.end <= agent);
+        Ok(self.agent_record(&self.locks(), agent, g, &prices))
+    }
+
+    /// Runs the next step with the actions of some agents set from
+    /// outside (an RL environment's, a test's): each `(agent, action)`
+    /// replaces what that agent's policy would do in the step; the other
+    /// agents decide as usual. The actions are executed as a policy's
+    /// would be, at the agent's place in the step's random order, and an
+    /// impossible one (more than the agent has, an order on a curve) is
+    /// rejected and counted like a policy's. `advance_with(&[])` is
+    /// [`advance`](Self::advance). An agent that does not exist, an agent
+    /// listed twice or an asset index that does not exist is an error, and
+    /// the step is not run.
+    pub fn advance_with(&mut self, actions: &[(AgentId, Action)]) -> Result<()> {
+        let agents = self.ledger.agents();
+        let m = self.markets.len();
+        let mut overrides = actions.to_vec();
+        overrides.sort_by_key(|&(a, _)| a);
+        for (k, &(agent, action)) in overrides.iter().enumerate() {
+            let problem = if agent as usize >= agents {
+                Some(format!(
+                    "agent {agent} does not exist: the agents are 0 to {}",
+                    agents.saturating_sub(1)
+                ))
+            } else if k > 0 && overrides[k - 1].0 == agent {
+                Some(format!("agent {agent} is given more than one action"))
+            } else {
+                action.asset().filter(|&j| j >= m).map(|j| {
+                    format!(
+                        "agent {agent}'s action names asset {j}: the assets are 0 to {}",
+                        m.saturating_sub(1)
+                    )
+                })
+            };
+            if let Some(problem) = problem {
+                return Err(Error::usage(format!(
+                    "{}: step {}: {problem}",
+                    self.scenario.origin,
+                    self.step + 1
+                )));
+            }
+        }
+        self.overrides = overrides;
+        let result = self.advance();
+        self.overrides.clear();
+        result
     }
 
     /// Everything recorded so far (since the last
@@ -886,6 +1023,9 @@ impl Simulation {
                         *slot = deciding.decide(ledger, g, id);
                     }
                 });
+            for &(agent, action) in &self.overrides {
+                self.actions[agent as usize] = action;
+            }
         }
         // At a million agents the accounts no longer fit in the cache. The
         // accounts (and actions) of a block of trades are loaded first, in a
@@ -902,8 +1042,13 @@ impl Simulation {
             }
             for &agent in block {
                 let action = if lazily {
-                    let g = self.groups.partition_point(|g| g.end <= agent);
-                    deciding.decide(exec.ledger, g, agent)
+                    match overridden(&self.overrides, agent) {
+                        Some(action) => action,
+                        None => {
+                            let g = self.groups.partition_point(|g| g.end <= agent);
+                            deciding.decide(exec.ledger, g, agent)
+                        }
+                    }
                 } else {
                     self.actions[agent as usize]
                 };
@@ -1130,36 +1275,48 @@ impl Simulation {
     /// Records the accounts of the agents `spec` samples.
     fn record_agents(&mut self, spec: crate::scenario::AgentStepsSpec, prices: &[f64]) {
         let locks = self.locks();
-        let m = prices.len();
+        let mut rows = Vec::new();
         for (g, group) in self.groups.iter().enumerate() {
             for member in spec.members(group.end - group.start) {
-                let agent = group.start + member;
-                let account = self
-                    .ledger
-                    .account_cells(agent as usize..agent as usize + 1);
-                let owned = locks.owned(agent, account);
-                let mut locked = vec![0u128; 1 + m];
-                for &(_, asset, money, tokens) in locks.of_agent(agent) {
-                    locked[0] += u128::from(money);
-                    locked[1 + asset as usize] += u128::from(tokens);
-                }
-                let wealth = wide_to_units(owned[0])
-                    + owned[1..]
-                        .iter()
-                        .zip(prices)
-                        .map(|(h, p)| wide_to_units(*h) * p)
-                        .sum::<f64>();
-                self.records.agent_steps.push(AgentStepRecord {
-                    step: self.step,
-                    agent,
-                    group: g as u32,
-                    balance: owned[0],
-                    holdings: owned[1..].into(),
-                    wealth,
-                    locked_balance: locked[0],
-                    locked_holdings: locked[1..].into(),
-                });
+                rows.push(self.agent_record(&locks, group.start + member, g, prices));
             }
+        }
+        self.records.agent_steps.append(&mut rows);
+    }
+
+    /// Agent `agent` (of group `g`) now, at the marks `prices`.
+    fn agent_record(
+        &self,
+        locks: &Locks,
+        agent: AgentId,
+        g: usize,
+        prices: &[f64],
+    ) -> AgentStepRecord {
+        let m = prices.len();
+        let account = self
+            .ledger
+            .account_cells(agent as usize..agent as usize + 1);
+        let owned = locks.owned(agent, account);
+        let mut locked = vec![0u128; 1 + m];
+        for &(_, asset, money, tokens) in locks.of_agent(agent) {
+            locked[0] += u128::from(money);
+            locked[1 + asset as usize] += u128::from(tokens);
+        }
+        let wealth = wide_to_units(owned[0])
+            + owned[1..]
+                .iter()
+                .zip(prices)
+                .map(|(h, p)| wide_to_units(*h) * p)
+                .sum::<f64>();
+        AgentStepRecord {
+            step: self.step,
+            agent,
+            group: g as u32,
+            balance: owned[0],
+            holdings: owned[1..].into(),
+            wealth,
+            locked_balance: locked[0],
+            locked_holdings: locked[1..].into(),
         }
     }
 

@@ -2040,6 +2040,17 @@ fn a_folder_that_cannot_be_switched_whole_is_refused_before_anything_runs() {
     assert!(snapshot(&dir) == before);
 }
 
+/// A child process killed when the test ends, however it ends: a failed
+/// assertion would otherwise leave an endless run behind, using a core.
+struct KilledAtTheEnd(std::process::Child);
+
+impl Drop for KilledAtTheEnd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A scenario that runs for hours: one step of 200,000 agents, 100,000 times.
 fn endless(dir: &Path) -> PathBuf {
     write_scenario(
@@ -2089,14 +2100,16 @@ fn a_second_command_into_a_busy_folder_fails_and_a_killed_one_leaves_the_earlier
     let earlier = snapshot(&dir);
 
     let scenario = endless(tmp.path());
-    let mut long = Command::new(env!("CARGO_BIN_EXE_agora"))
-        .args(["run", path_str(&scenario), "--out", d, "--quiet"])
-        .env_remove("RAYON_NUM_THREADS")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_staging(&dir, &mut long);
+    let mut long = KilledAtTheEnd(
+        Command::new(env!("CARGO_BIN_EXE_agora"))
+            .args(["run", path_str(&scenario), "--out", d, "--quiet"])
+            .env_remove("RAYON_NUM_THREADS")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_staging(&dir, &mut long.0);
 
     for args in [
         vec!["run", "--example", "reference", "--steps", "3", "--out", d],
@@ -2127,8 +2140,8 @@ fn a_second_command_into_a_busy_folder_fails_and_a_killed_one_leaves_the_earlier
         "the refused commands changed the folder"
     );
 
-    long.kill().unwrap();
-    long.wait().unwrap();
+    long.0.kill().unwrap();
+    long.0.wait().unwrap();
     assert!(
         snapshot(&dir) == earlier,
         "the killed run changed the folder"

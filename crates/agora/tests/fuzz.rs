@@ -301,3 +301,20 @@ fn structural_mutations_reach_the_validation_and_the_engine() {
     assert!(share("Rejected") >= 0.2, "{counts:?}");
     assert!(share("Ran") >= 0.1, "{counts:?}");
 }
+
+/// Replays a folder of `run_scenario` inputs (a campaign's corpus, a
+/// crash) and prints how each ended:
+/// `AGORA_FUZZ_REPLAY=DIR cargo test -p agora --test main replay_fuzz_inputs -- --ignored --nocapture`.
+#[test]
+#[ignore = "needs AGORA_FUZZ_REPLAY=DIR"]
+fn replay_fuzz_inputs() {
+    let dir = std::env::var("AGORA_FUZZ_REPLAY").expect("AGORA_FUZZ_REPLAY=DIR");
+    let mut counts = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).expect("a folder") {
+        let path = entry.expect("an entry").path();
+        let data = std::fs::read(&path).expect("a file");
+        let outcome = mutate::run_input(&data);
+        *counts.entry(format!("{outcome:?}")).or_insert(0u32) += 1;
+    }
+    eprintln!("{dir}: {counts:?}");
+}

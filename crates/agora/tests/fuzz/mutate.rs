@@ -16,7 +16,7 @@
 #![allow(dead_code)]
 
 use agora::scenario::examples;
-use agora::{ErrorKind, Scenario, Simulation};
+use agora::{ErrorKind, RunOutput, Scenario, Simulation};
 use std::sync::OnceLock;
 use toml::{Table, Value};
 
@@ -682,8 +682,9 @@ pub fn assert_input_error(err: &agora::Error, text: &str) {
 /// - a run fails only with a one-line error that is not a broken invariant
 ///   (the engine checks conservation after every step);
 /// - a run that completes conserves value to the base unit, gives the same
-///   outputs whether agents decide lazily or all in a parallel phase, and
-///   writes a `scenario.toml` that reads back as the same scenario.
+///   outputs whether agents decide lazily or all in a parallel phase,
+///   writes a `scenario.toml` that reads back as the same scenario, and
+///   makes a two-run ensemble with the next run whose outputs are written.
 pub fn check(text: &str, run: u64) -> Outcome {
     let scenario = match Scenario::from_toml_str(text, ORIGIN) {
         Err(e) => {
@@ -710,14 +711,21 @@ pub fn check(text: &str, run: u64) -> Outcome {
     if scenario.agent_count() > MAX_RUN_AGENTS {
         return Outcome::NotRun;
     }
-    let Some(lazy) = run_once(&scenario, run, false, &capped) else {
+    let Some((out, lazy)) = run_once(&scenario, run, false, &capped) else {
         return Outcome::RunFailed;
     };
-    let eager = run_once(&scenario, run, true, &capped);
+    let eager = run_once(&scenario, run, true, &capped).map(|(_, files)| files);
     assert!(
         eager.as_ref() == Some(&lazy),
         "outputs differ when agents decide in a parallel phase\n{capped}"
     );
+    // A Monte Carlo ensemble of this run and the next (another random
+    // draw, which may fail where this one did not) writes its summary too.
+    if let Some((next, _)) = run_once(&scenario, run + 1, false, &capped) {
+        if let Err(e) = agora::output::run_files(&scenario, &[out, next]) {
+            panic!("a completed ensemble cannot write its outputs: {e}\n{capped}");
+        }
+    }
     let (_, written) = lazy
         .iter()
         .find(|(name, _)| *name == "scenario.toml")
@@ -737,7 +745,12 @@ pub fn check(text: &str, run: u64) -> Outcome {
 type Files = Vec<(&'static str, Vec<u8>)>;
 
 /// Runs once; `None` when the run ends in an (allowed) error.
-fn run_once(scenario: &Scenario, run: u64, parallel: bool, text: &str) -> Option<Files> {
+fn run_once(
+    scenario: &Scenario,
+    run: u64,
+    parallel: bool,
+    text: &str,
+) -> Option<(RunOutput, Files)> {
     let mut sim = match Simulation::new(scenario, run) {
         Ok(sim) => sim,
         Err(e) => {
@@ -768,7 +781,7 @@ fn run_once(scenario: &Scenario, run: u64, parallel: bool, text: &str) -> Option
     );
     assert_eq!(ledger.reserve_shortfall, 0.0, "reserve short\n{text}");
     match agora::output::run_files(scenario, std::slice::from_ref(&out)) {
-        Ok(files) => Some(files),
+        Ok(files) => Some((out, files)),
         Err(e) => panic!("a completed run cannot write its outputs: {e}\n{text}"),
     }
 }

@@ -286,7 +286,7 @@ proptest! {
             .map_err(|e| TestCaseError::fail(format!("generated scenario rejected: {e}\n{text}")))?;
         let mut sim = Simulation::new(&scenario, 0)
             .map_err(|e| TestCaseError::fail(format!("set-up failed: {e}\n{text}")))?;
-        let assets = scenario.assets.len();
+        let assets = scenario.assets().len();
         let check = |sim: &Simulation| -> Result<(), TestCaseError> {
             let c = sim.ledger().conservation();
             prop_assert_eq!(c.money_error(), 0, "money after step {}:\n{}", sim.step(), text);
@@ -303,11 +303,11 @@ proptest! {
             Ok(())
         };
         check(&sim)?;
-        for _ in 0..scenario.simulation.steps {
+        for _ in 0..scenario.simulation().steps {
             sim.advance()
                 .map_err(|e| TestCaseError::fail(format!("step {}: {e}\n{text}", sim.step())))?;
             check(&sim)?;
         }
-        prop_assert_eq!(sim.step(), scenario.simulation.steps);
+        prop_assert_eq!(sim.step(), scenario.simulation().steps);
     }
 }

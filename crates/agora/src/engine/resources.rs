@@ -53,6 +53,8 @@ pub(crate) struct ResourceMarket {
     pub(super) allocations: Vec<(AgentId, u64)>,
     /// Totals over the run.
     pub(super) totals: ResourceTotals,
+    /// Steps whose `|ln(D/O)|` a logarithmic price rule capped.
+    pub(super) log_ratio_capped: u64,
 }
 
 /// Sums over a run, for the resource's summary.
@@ -94,6 +96,7 @@ impl ResourceMarket {
             allocated: 0,
             allocations: Vec::new(),
             totals: ResourceTotals::default(),
+            log_ratio_capped: 0,
         }
     }
 
@@ -337,6 +340,7 @@ impl ResourceMarket {
                 } else {
                     self.spec.capacity
                 };
+                self.log_ratio_capped += u64::from(rule.caps_log_ratio(d, o));
                 let next = rule.next(self.state.mark, d, o, size);
                 self.state.set(next, PriceSource::Posted);
             }

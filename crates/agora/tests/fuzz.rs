@@ -205,6 +205,7 @@ fn dictionary() -> String {
         "[[assets]]",
         "[[agents]]",
         "[[events]]",
+        "[output]",
         "[simulation]",
         "[stability]",
         " = {",
@@ -222,14 +223,28 @@ fn dictionary() -> String {
 /// `cargo test -p agora --test main rebuild_seed_corpus -- --ignored`.
 #[test]
 fn seed_corpus_is_up_to_date() {
-    for (path, text) in seed_corpus() {
-        let found = std::fs::read_to_string(&path).unwrap_or_default();
+    let expected = seed_corpus();
+    for (path, text) in &expected {
+        let found = std::fs::read_to_string(path).unwrap_or_default();
         assert!(
-            found == text,
+            found == *text,
             "{} is out of date: rebuild the seed corpus with \
              `cargo test -p agora --test main rebuild_seed_corpus -- --ignored`",
             path.display()
         );
+    }
+    // No seed of an example that is gone.
+    for target in ["parse_scenario", "run_scenario"] {
+        let dir = fuzz_dir().join("corpus").join(target);
+        for entry in std::fs::read_dir(&dir).expect("the corpus folder") {
+            let path = entry.expect("a corpus entry").path();
+            assert!(
+                expected.iter().any(|(p, _)| *p == path),
+                "{} is not an example's seed: delete it and rebuild the seed corpus with \
+                 `cargo test -p agora --test main rebuild_seed_corpus -- --ignored`",
+                path.display()
+            );
+        }
     }
 }
 
@@ -237,6 +252,12 @@ fn seed_corpus_is_up_to_date() {
 #[test]
 #[ignore = "writes fuzz/corpus; run on purpose after changing the examples"]
 fn rebuild_seed_corpus() {
+    for target in ["parse_scenario", "run_scenario"] {
+        let dir = fuzz_dir().join("corpus").join(target);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).expect("the old seeds removed");
+        }
+    }
     for (path, text) in seed_corpus() {
         std::fs::create_dir_all(path.parent().expect("a corpus folder")).expect("corpus folder");
         std::fs::write(&path, text).expect("corpus file");

@@ -40,6 +40,7 @@ const MAX_EDITS: usize = 24;
 pub const WORDS: &[&str] = &[
     "a",
     "activity",
+    "agent_steps",
     "agents",
     "allocation",
     "alpha",
@@ -77,6 +78,7 @@ pub const WORDS: &[&str] = &[
     "elasticity",
     "equilibrium",
     "events",
+    "every",
     "exponential",
     "fee",
     "final_wealth",
@@ -126,6 +128,7 @@ pub const WORDS: &[&str] = &[
     "objective",
     "order_book",
     "outage",
+    "output",
     "p_buy",
     "p_sell",
     "p_trade",
@@ -151,6 +154,7 @@ pub const WORDS: &[&str] = &[
     "role",
     "rule",
     "runs",
+    "sample",
     "scale",
     "schedule",
     "seed",
@@ -192,16 +196,27 @@ pub const WORDS: &[&str] = &[
 ];
 
 /// The built-in examples, made small enough to run in a fuzzer's loop:
-/// steps, group sizes and event times capped, Monte Carlo runs dropped.
-/// These are the seed corpus of the `run_scenario` target.
+/// steps, group sizes and event times capped, Monte Carlo runs dropped;
+/// every other one also asks for per-agent records (`[output] agent_steps`,
+/// which no example uses). These are the seed corpus of the `run_scenario`
+/// target.
 pub fn seed_texts() -> &'static [(String, String)] {
     static SEEDS: OnceLock<Vec<(String, String)>> = OnceLock::new();
     SEEDS.get_or_init(|| {
         examples()
             .iter()
-            .filter_map(|e| {
+            .enumerate()
+            .filter_map(|(i, e)| {
                 let mut table: Table = e.toml.parse().ok()?;
                 shrink(&mut table);
+                if i % 2 == 1 && !table.contains_key("output") {
+                    let mut records = Table::new();
+                    records.insert("every".into(), Value::Integer(3));
+                    records.insert("sample".into(), Value::Integer(5));
+                    let mut output = Table::new();
+                    output.insert("agent_steps".into(), Value::Table(records));
+                    table.insert("output".into(), Value::Table(output));
+                }
                 Some((e.name.to_string(), toml::to_string(&table).ok()?))
             })
             .collect()

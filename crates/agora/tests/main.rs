@@ -6,6 +6,7 @@ mod bad_input;
 mod conservation;
 mod curves;
 mod determinism;
+mod distributions;
 mod experiments;
 mod fuzz;
 mod games;

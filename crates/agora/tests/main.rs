@@ -18,4 +18,5 @@ mod optimize;
 mod posted_price;
 mod resources;
 mod shocks;
+mod support;
 mod theory;

@@ -467,7 +467,7 @@ fn zi_c_traders_never_trade_at_a_loss_in_a_book_with_makers_and_noise() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(super::support::proptest_config(256))]
 
     /// Random mixes of ZI-C traders, market makers and noise traders: the
     /// engine checks money and tokens (escrow included) after every step,

@@ -11,6 +11,7 @@ mod experiments;
 mod fuzz;
 mod games;
 mod learners;
+mod ledger_exact;
 mod library;
 mod markets;
 mod numbers;

@@ -3,6 +3,7 @@
 //! blind.
 
 use agora::ledger::{to_base, Conservation, LedgerError, SCALE};
+use agora::Ledger;
 
 #[test]
 fn to_base_refuses_an_amount_that_rounds_to_two_to_the_64_base_units() {
@@ -53,4 +54,93 @@ fn a_ledger_refusal_says_what_was_short() {
     ] {
         assert_eq!(e.to_string(), text);
     }
+}
+
+#[test]
+fn every_account_cell_holds_its_own_agent_and_asset() {
+    // 3 agents × 3 assets, every cell a different amount: agent i holds
+    // 100·i + 10·j + 1 of asset j and has a balance of 1000 + i
+    let mut l = Ledger::new(3, 3);
+    for i in 0..3u32 {
+        l.fund_balance(i, 1000 + u64::from(i)).unwrap();
+        for j in 0..3usize {
+            l.fund_supply(j, Some(i), 100 * u64::from(i) + 10 * j as u64 + 1, 7)
+                .unwrap();
+        }
+    }
+    l.fund_supply(2, None, 5, 0).unwrap();
+    for i in 0..3u32 {
+        let n = u64::from(i);
+        let expected = [100 * n + 1, 100 * n + 11, 100 * n + 21];
+        assert_eq!(l.balance(i), 1000 + n);
+        for (j, &h) in expected.iter().enumerate() {
+            assert_eq!(l.holding(i, j), h, "agent {i}, asset {j}");
+        }
+        assert_eq!(l.holdings(i), &expected);
+    }
+    let accounts: Vec<Vec<u64>> = l.accounts().map(<[u64]>::to_vec).collect();
+    assert_eq!(
+        accounts,
+        vec![
+            vec![1000, 1, 11, 21],
+            vec![1001, 101, 111, 121],
+            vec![1002, 201, 211, 221]
+        ]
+    );
+    assert_eq!(
+        l.account_cells(1..3),
+        &[1001, 101, 111, 121, 1002, 201, 211, 221]
+    );
+    // supply per asset: Σ_i (100·i + 10·j + 1) = 300 + 30·j + 3, plus the
+    // 5 unheld tokens of asset 2
+    for (j, supply) in [303, 333, 368].into_iter().enumerate() {
+        assert_eq!(l.books(j).supply, supply, "asset {j}");
+        assert_eq!(l.books(j).reserve, 21);
+    }
+    assert_eq!(l.books(2).treasury, 5);
+    assert_eq!(l.money_in().initial_balances, 3003);
+    assert_eq!(l.money_in().reserve_funding, 63);
+    let c = l.conservation();
+    assert_eq!((c.money_error(), c.token_error()), (0, 0));
+    assert_eq!(c.money_held, 3003 + 63);
+    assert_eq!(c.tokens_held, vec![303, 333, 368]);
+    assert_eq!((l.agents(), l.assets()), (3, 3));
+}
+
+#[test]
+fn curve_trades_rewards_and_refusals_move_and_count_exactly() {
+    let mut l = Ledger::new(2, 1);
+    l.fund_balance(0, 1000).unwrap();
+    // a buy of 50 tokens for 300, no fee; then 10 for 60 plus a fee of 5
+    l.buy(0, 0, 50, 300, 0).unwrap();
+    assert_eq!((l.balance(0), l.holding(0, 0)), (700, 50));
+    assert_eq!((l.counts().mints, l.counts().fees), (1, 0));
+    l.buy(0, 0, 10, 60, 5).unwrap();
+    assert_eq!((l.balance(0), l.holding(0, 0)), (635, 60));
+    let b = *l.books(0);
+    assert_eq!((b.supply, b.reserve, b.fee_pool), (60, 360, 5));
+    assert_eq!((l.counts().mints, l.counts().fees), (2, 1));
+    // a sell of 20 for a refund of 100, no fee; then 5 for 30 less 3
+    l.sell(0, 0, 20, 100, 0).unwrap();
+    assert_eq!((l.balance(0), l.holding(0, 0)), (735, 40));
+    assert_eq!((l.counts().burns, l.counts().fees), (1, 1));
+    l.sell(0, 0, 5, 30, 3).unwrap();
+    assert_eq!((l.balance(0), l.holding(0, 0)), (762, 35));
+    let b = *l.books(0);
+    assert_eq!((b.supply, b.reserve, b.fee_pool), (35, 230, 8));
+    assert_eq!((l.counts().burns, l.counts().fees), (2, 2));
+    // a reward is paid in from outside
+    l.reward(1, 40).unwrap();
+    assert_eq!(l.balance(1), 40);
+    assert_eq!((l.money_in().rewards, l.counts().rewards), (40, 1));
+    assert_eq!(l.money_in().total(), 1040);
+    // refusals and clips are counted one by one
+    l.count_rejected();
+    l.count_rejected();
+    l.count_clipped();
+    l.count_clipped();
+    l.count_clipped();
+    assert_eq!((l.counts().rejected, l.counts().clipped), (2, 3));
+    let c = l.conservation();
+    assert_eq!((c.money_error(), c.token_error()), (0, 0));
 }

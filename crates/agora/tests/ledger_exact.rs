@@ -144,3 +144,93 @@ fn curve_trades_rewards_and_refusals_move_and_count_exactly() {
     let c = l.conservation();
     assert_eq!((c.money_error(), c.token_error()), (0, 0));
 }
+
+/// Balances and holdings of asset 1 of agents 0, 1 and 2.
+fn state(l: &Ledger) -> ([u64; 3], [u64; 3]) {
+    (
+        [l.balance(0), l.balance(1), l.balance(2)],
+        [l.holding(0, 1), l.holding(1, 1), l.holding(2, 1)],
+    )
+}
+
+#[test]
+fn transfers_orders_and_outside_trades_on_a_second_asset_move_exactly_what_they_say() {
+    // asset 1 of two, so that an account's cells are found by offset
+    let mut l = Ledger::new(3, 2);
+    l.fund_balance(0, 1000).unwrap();
+    l.fund_balance(1, 500).unwrap();
+    l.fund_supply(0, Some(0), 3, 0).unwrap();
+    l.fund_supply(1, Some(1), 80, 0).unwrap();
+    l.transfer_money(0, 2, 100).unwrap();
+    l.transfer_tokens(1, 2, 1, 30).unwrap();
+    l.transfer_tokens(2, 2, 1, 10).unwrap(); // to itself: nothing moves
+    assert_eq!(state(&l), ([900, 500, 100], [0, 50, 30]));
+    assert_eq!((l.holding(0, 0), l.holding(1, 0)), (3, 0));
+    assert_eq!(l.counts().transfers, 3);
+    // orders: 0 locks 200 to buy, 1 locks 20 tokens to sell; they trade 20
+    // for 150 from their locks, and 0 gets the 50 left back
+    l.lock(0, 1, 200, 0).unwrap();
+    l.lock(1, 1, 0, 20).unwrap();
+    assert_eq!(state(&l), ([700, 500, 100], [0, 30, 30]));
+    assert_eq!(
+        (l.books(1).escrow_money, l.books(1).escrow_tokens),
+        (200, 20)
+    );
+    l.settle(0, 1, 1, 20, 150, true, true).unwrap();
+    assert_eq!(state(&l), ([700, 650, 100], [20, 30, 30]));
+    assert_eq!((l.books(1).escrow_money, l.books(1).escrow_tokens), (50, 0));
+    l.release(0, 1, 50, 0).unwrap();
+    assert_eq!(state(&l), ([750, 650, 100], [20, 30, 30]));
+    assert_eq!((l.counts().locks, l.counts().settlements), (3, 1));
+    // the outside sells 5 to agent 2 for 40, then buys 10 from it for 70:
+    // 40 of that is what it received, 30 is paid in
+    l.sell_from_outside(2, 1, 5, 40, false).unwrap();
+    assert_eq!(state(&l), ([750, 650, 60], [20, 30, 35]));
+    assert_eq!((l.books(1).outside, l.books(1).supply), (40, 85));
+    l.buy_from_outside(2, 1, 10, 70, false).unwrap();
+    assert_eq!(state(&l), ([750, 650, 130], [20, 30, 25]));
+    assert_eq!((l.books(1).outside, l.books(1).supply), (0, 75));
+    assert_eq!(l.money_in().outside, 30);
+    // agent 1 pays the outside 25, is paid 35: 25 back and 10 paid in
+    l.pay_outside(1, 1, 25).unwrap();
+    assert_eq!((l.balance(1), l.books(1).outside), (625, 25));
+    l.pay_from_outside(1, 1, 35).unwrap();
+    assert_eq!((l.balance(1), l.books(1).outside), (660, 0));
+    assert_eq!(l.money_in().outside, 40);
+    // the treasury: 12 minted, 4 sold to agent 0 for 16, 3 burned; agent 0
+    // consumes 4
+    l.mint_to_treasury(1, 12).unwrap();
+    assert_eq!((l.books(1).treasury, l.books(1).supply), (12, 87));
+    l.sell_from_treasury(0, 1, 4, 16, false).unwrap();
+    assert_eq!(state(&l), ([734, 660, 130], [24, 30, 25]));
+    assert_eq!((l.books(1).treasury, l.books(1).outside), (8, 16));
+    l.burn_from_treasury(1, 3).unwrap();
+    assert_eq!((l.books(1).treasury, l.books(1).supply), (5, 84));
+    l.consume(0, 1, 4).unwrap();
+    assert_eq!((l.holding(0, 1), l.books(1).supply), (20, 80));
+    l.top_up_reserve(1, 9).unwrap();
+    assert_eq!((l.books(1).reserve, l.money_in().reserve_top_ups), (9, 9));
+    // outside trades paid from locks: agent 2 locks 30 and pays it for 1
+    // token; agent 1 locks 6 tokens and is paid 50 for them (46 of it what
+    // the outside holds, 4 paid in)
+    l.lock(2, 1, 30, 0).unwrap();
+    l.sell_from_outside(2, 1, 1, 30, true).unwrap();
+    assert_eq!(state(&l), ([734, 660, 100], [20, 30, 26]));
+    assert_eq!((l.books(1).escrow_money, l.books(1).outside), (0, 46));
+    l.lock(1, 1, 0, 6).unwrap();
+    l.buy_from_outside(1, 1, 6, 50, true).unwrap();
+    assert_eq!(state(&l), ([734, 710, 100], [20, 24, 26]));
+    assert_eq!((l.books(1).escrow_tokens, l.books(1).outside), (0, 0));
+    assert_eq!((l.books(1).supply, l.money_in().outside), (75, 44));
+    let c = l.counts();
+    assert_eq!(
+        (c.outside_trades, c.mints, c.burns, c.top_ups, c.locks),
+        (7, 1, 2, 1, 5)
+    );
+    // asset 0 untouched throughout
+    assert_eq!((l.holding(0, 0), l.books(0).supply), (3, 3));
+    let c = l.conservation();
+    assert_eq!((c.money_error(), c.token_error()), (0, 0));
+    assert_eq!(c.money_held, 734 + 710 + 100 + 9);
+    assert_eq!(c.tokens_held, vec![3, 75]);
+}

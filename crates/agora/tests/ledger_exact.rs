@@ -181,7 +181,13 @@ fn transfers_orders_and_outside_trades_on_a_second_asset_move_exactly_what_they_
     assert_eq!((l.books(1).escrow_money, l.books(1).escrow_tokens), (50, 0));
     l.release(0, 1, 50, 0).unwrap();
     assert_eq!(state(&l), ([750, 650, 100], [20, 30, 30]));
-    assert_eq!((l.counts().locks, l.counts().settlements), (3, 1));
+    // tokens alone locked and released
+    l.lock(1, 1, 0, 4).unwrap();
+    assert_eq!(state(&l), ([750, 650, 100], [20, 26, 30]));
+    l.release(1, 1, 0, 4).unwrap();
+    assert_eq!(state(&l), ([750, 650, 100], [20, 30, 30]));
+    assert_eq!(l.books(1).escrow_tokens, 0);
+    assert_eq!((l.counts().locks, l.counts().settlements), (5, 1));
     // the outside sells 5 to agent 2 for 40, then buys 10 from it for 70:
     // 40 of that is what it received, 30 is paid in
     l.sell_from_outside(2, 1, 5, 40, false).unwrap();
@@ -239,7 +245,7 @@ fn transfers_orders_and_outside_trades_on_a_second_asset_move_exactly_what_they_
             c.locks,
             c.settlements
         ),
-        (7, 1, 2, 1, 6, 2)
+        (7, 1, 2, 1, 8, 2)
     );
     // the check from sums computed elsewhere (the engine's, in parallel)
     // is the ledger's own

@@ -68,6 +68,8 @@ pub mod pricing;
 pub mod resource;
 pub mod rng;
 pub mod scenario;
+#[cfg(test)]
+mod test_support;
 
 pub use agents::{Action, AgentView, Observation, Policy};
 pub use engine::{RunOutput, Simulation};

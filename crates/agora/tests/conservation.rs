@@ -272,11 +272,7 @@ fn scenario_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 64,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(super::support::proptest_config(256))]
 
     #[test]
     fn money_and_tokens_are_conserved_and_reserves_cover_supply_after_every_step(

@@ -368,11 +368,106 @@ fn book_scenario(seed: u64, makers: u32, zic: u32, noise: u32, ttl: u32) -> Scen
             h = 3.0 * noise as f64
         ));
     }
+    // every agent's account at every step
+    text.push_str("\n[output]\nagent_steps = {}\n");
     Scenario::from_toml_str(&text, "prop").unwrap()
 }
 
+/// Checks every ZI-C trade for a loss: the ZI-C traders (the first
+/// `2 · zic` agents, buyers then sellers) only buy (buyers) or only sell
+/// (sellers), so the change of an agent's account over a step (locked
+/// money and tokens included) is the sum of its trades in that step, each
+/// at a price at most its value (buyers) or at least its cost (sellers).
+/// The money paid for `Δh` tokens must therefore be at most `v · Δh`, the
+/// money received for them at least `c · Δh`, up to the rounding of a
+/// price to the base unit (half a base unit per token). Returns the number
+/// of agent-steps with a trade, and the first losing one found.
+fn zi_c_losses(s: &Scenario, seed: u64, out: &RunOutput, zic: usize) -> (usize, Option<String>) {
+    let agents = s.agent_count() as usize;
+    let private = agora::rng::StreamFamily::new(seed, 0, 0, agora::rng::Stream::Private);
+    let values: Vec<f64> = (0..2 * zic)
+        .map(|id| {
+            let group = &s.groups()[id / zic];
+            let held = [0u64];
+            let me = AgentView::new(
+                id as u32,
+                (id % zic) as u32,
+                0,
+                &held,
+                private.key(id as u64),
+            );
+            group.policy.private_value(&me).unwrap().value
+        })
+        .collect();
+    let mut trading = 0;
+    for (before, after) in out
+        .records
+        .agent_steps
+        .chunks(agents)
+        .zip(out.records.agent_steps.chunks(agents).skip(1))
+    {
+        for id in 0..2 * zic {
+            let (b, a) = (&before[id], &after[id]);
+            let money = a.balance as f64 - b.balance as f64;
+            let tokens = a.holdings[0] as f64 - b.holdings[0] as f64;
+            if tokens == 0.0 {
+                if money != 0.0 {
+                    return (
+                        trading,
+                        Some(format!(
+                            "agent {id} paid {money} for nothing at step {}",
+                            a.step
+                        )),
+                    );
+                }
+                continue;
+            }
+            trading += 1;
+            let v = values[id];
+            // money at price v for |tokens| base units, base units
+            let fair = v * tokens.abs();
+            let slack = 0.5 * tokens.abs() / SCALE as f64 + 1.0;
+            let buyer = id < zic;
+            let loss = if buyer {
+                tokens < 0.0 || -money > fair + slack
+            } else {
+                tokens > 0.0 || money < fair - slack
+            };
+            if loss {
+                let role = if buyer { "buyer" } else { "seller" };
+                return (
+                    trading,
+                    Some(format!(
+                        "{role} {id} (value {v}) moved {tokens} token base units for {money} money \
+                         base units at step {}: {} per token",
+                        a.step,
+                        -money / tokens
+                    )),
+                );
+            }
+        }
+    }
+    (trading, None)
+}
+
+#[test]
+fn zi_c_traders_never_trade_at_a_loss_in_a_book_with_makers_and_noise() {
+    // The check of every trade, on fixed mixes, with enough trades that a
+    // trader bidding above its value (or asking below its cost) would be
+    // seen: many of the ZI-C traders trade in these runs.
+    let mut trading = 0;
+    for seed in 1..=4 {
+        let s = book_scenario(seed, 2, 25, 6, 2);
+        let out = run(&s);
+        let (n, loss) = zi_c_losses(&s, seed, &out, 25);
+        assert_eq!(loss, None);
+        trading += n;
+    }
+    assert!(trading >= 100, "only {trading} trading agent-steps");
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(super::support::proptest_config(256))]
 
     /// Random mixes of ZI-C traders, market makers and noise traders: the
     /// engine checks money and tokens (escrow included) after every step,
@@ -399,6 +494,8 @@ proptest! {
         if let Some(e) = out.summary.assets["G"].market.as_ref().unwrap().allocative_efficiency {
             prop_assert!((-1e-9..=1.0 + 1e-9).contains(&e), "efficiency out of [0, 1]: {}", e);
         }
+        let (_, loss) = zi_c_losses(&s, seed, &out, zic as usize);
+        prop_assert!(loss.is_none(), "{}", loss.unwrap());
     }
 
     /// The same for the batch markets: a call auction and an equilibrium

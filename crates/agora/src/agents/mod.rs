@@ -450,8 +450,12 @@ mod tests {
         };
         let holdings = [1000];
         let me = AgentView::new(0, 0, 1000, &holdings, 0);
-        let (mut buys, mut sells) = (0, 0);
-        let n = 20_000;
+        let (mut buys, mut sells) = (0u64, 0u64);
+        // Buys and sells are binomial counts, Binomial(n, p) with sd
+        // √(n·p·(1 − p)). At n = 400,000 a 5% error in p moves the count by
+        // 0.05·n·p (6,000 buys, 4,000 sells), over 15 sd (sd 290 and 253),
+        // so a 4-sd bound fails it: the loop below shows that.
+        let n = 400_000u64;
         for i in 0..n {
             let mut rng = AgentRng::seed_from_u64(i);
             match p.decide(&obs, &me, &mut rng) {
@@ -467,11 +471,15 @@ mod tests {
                 other => panic!("a random trader never places {other:?}"),
             }
         }
-        // binomial sd: sqrt(n p (1-p)) ≈ 65 and 57; allow 5 sd
-        assert!((buys as f64 - 0.3 * n as f64).abs() < 5.0 * 65.0, "{buys}");
-        assert!(
-            (sells as f64 - 0.2 * n as f64).abs() < 5.0 * 57.0,
-            "{sells}"
-        );
+        let within = |count: u64, p: f64| {
+            let (mean, sd) = (n as f64 * p, (n as f64 * p * (1.0 - p)).sqrt());
+            (count as f64 - mean).abs() < 4.0 * sd
+        };
+        assert!(within(buys, 0.3), "{buys} buys of {n}");
+        assert!(within(sells, 0.2), "{sells} sells of {n}");
+        for moved in [0.95, 1.05] {
+            assert!(!within(buys, 0.3 * moved), "p_buy × {moved} passes too");
+            assert!(!within(sells, 0.2 * moved), "p_sell × {moved} passes too");
+        }
     }
 }

@@ -1980,12 +1980,35 @@ mod schedule_tests {
     }
 
     #[test]
-    fn raising_a_curve_tops_up_the_reserve_and_lowering_it_leaves_a_surplus() {
-        let up = Simulation::new(&scenario(r#"{ param = "m", at = 6, value = 0.01 }"#), 0)
-            .unwrap()
-            .run()
-            .unwrap();
-        assert!(up.summary.ledger.reserve_top_ups > 0.0);
+    fn raising_a_curve_tops_up_the_reserve_by_the_closed_form_and_lowering_it_leaves_a_surplus() {
+        let raise = scenario(r#"{ param = "m", at = 6, value = 0.01 }"#);
+        let mut sim = Simulation::new(&raise, 0).unwrap();
+        for _ in 0..5 {
+            sim.advance().unwrap();
+        }
+        let books = *sim.ledger().books(0);
+        let (s, r) = (u128::from(books.supply), u128::from(books.reserve));
+        assert!(s > 0);
+        // The linear curve's reserve at supply s tokens is F(s) = m/2·s² +
+        // b·s; in base units (S = s·1e9), rounded up: with m = 0.001, b = 1
+        // it is ⌈S²/(2·10¹²)⌉ + S, which the trades so far have kept.
+        let reserve = |s: u128, denominator: u128| {
+            s * s / denominator + u128::from(s * s % denominator != 0) + s
+        };
+        assert_eq!(r, reserve(s, 2_000_000_000_000));
+        assert_eq!(sim.ledger().money_in().reserve_top_ups, 0);
+        // step 6 raises m to 0.01 before anyone trades: the top-up is the
+        // new reserve ⌈S²/(2·10¹¹)⌉ + S less the old one
+        sim.advance().unwrap();
+        assert_eq!(
+            sim.ledger().money_in().reserve_top_ups,
+            reserve(s, 200_000_000_000) - r
+        );
+        let up = sim.run().unwrap();
+        assert_eq!(
+            up.summary.ledger.reserve_top_ups,
+            (reserve(s, 200_000_000_000) - r) as f64 / SCALE as f64
+        );
         assert_eq!(up.summary.ledger.reserve_shortfall, 0.0);
         assert_eq!(up.summary.ledger.conservation_error, 0.0);
         let down = Simulation::new(&scenario(r#"{ param = "m", at = 6, value = 0.0001 }"#), 0)

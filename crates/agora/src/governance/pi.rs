@@ -409,6 +409,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::test_support::proptest_config(256))]
+
         #[test]
         fn the_leak_bounds_the_integral(
             leak in 0.0f64..0.99,

@@ -967,3 +967,37 @@ mod tests {
         assert_eq!(l.conservation().money_error(), 1);
     }
 }
+
+#[cfg(test)]
+mod conversion_tests {
+    //! The fast integer ↔ float conversions on both sides of 2⁶³, where
+    //! they switch paths, against plain `as` casts.
+    use super::*;
+
+    #[test]
+    fn to_whole_truncates_on_both_sides_of_two_to_the_63() {
+        let two_63 = 9_223_372_036_854_775_808.0_f64;
+        let below = f64::from_bits(two_63.to_bits() - 1);
+        let above = f64::from_bits(two_63.to_bits() + 1);
+        assert_eq!(to_whole(below), (1u64 << 63) - 1024);
+        assert_eq!(to_whole(two_63), 1u64 << 63);
+        assert_eq!(to_whole(above), (1u64 << 63) + 2048);
+        assert_eq!(to_whole(1e19), 10_000_000_000_000_000_000);
+        assert_eq!(to_whole(2.0 * two_63), u64::MAX);
+        assert_eq!(to_whole(12.75), 12);
+        assert_eq!(to_whole(0.0), 0);
+    }
+
+    #[test]
+    fn from_whole_is_exact_or_correctly_rounded_on_both_sides_of_two_to_the_63() {
+        let two_63 = 9_223_372_036_854_775_808.0_f64;
+        assert_eq!(from_whole(i64::MAX as u64), two_63);
+        assert_eq!(from_whole(1u64 << 63), two_63);
+        assert_eq!(from_whole((1u64 << 63) + 2048), two_63 + 2048.0);
+        assert_eq!(from_whole(u64::MAX), 2.0 * two_63);
+        assert_eq!(from_whole(12), 12.0);
+        for n in [0u64, 1, 1 << 53, (1 << 53) + 1, u64::MAX - 1] {
+            assert_eq!(from_whole(n), n as f64);
+        }
+    }
+}

@@ -575,6 +575,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::test_support::proptest_config(256))]
+
         #[test]
         fn swaps_never_decrease_k_nor_empty_a_reserve(
             mut p in any_pool(),

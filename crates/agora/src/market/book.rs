@@ -1850,7 +1850,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(400))]
+        #![proptest_config(crate::test_support::proptest_config(400))]
 
         #[test]
         fn no_input_panics_or_breaks_the_invariants(

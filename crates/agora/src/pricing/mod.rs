@@ -293,6 +293,19 @@ mod tests {
     }
 
     #[test]
+    fn ceil_base_rounds_a_fraction_of_a_base_unit_up_and_refuses_what_it_cannot_count() {
+        // 1.5 and 2.25 base units round up to 2 and 3; 2 is 2
+        assert_eq!(ceil_base(1.5e-9), 2);
+        assert_eq!(ceil_base(2.25e-9), 3);
+        assert_eq!(ceil_base(2e-9), 2);
+        assert_eq!(ceil_base(0.0), 0);
+        assert_eq!(ceil_base(-1.0), 0);
+        // nothing is free by accident: NaN and amounts past u64 saturate
+        assert_eq!(ceil_base(f64::NAN), u64::MAX);
+        assert_eq!(ceil_base(1e30), u64::MAX);
+    }
+
+    #[test]
     fn a_buy_costs_the_integral_to_the_base_unit_scale() {
         let mut m = linear();
         let q = m.quote_buy(0, 100 * SCALE).unwrap();

@@ -11,7 +11,7 @@
 
 use super::resources::ResourceMarket;
 use crate::agents::{Action, Side};
-use crate::ledger::{to_base, to_units, AgentId, Ledger, LedgerError, SCALE};
+use crate::ledger::{range_advice, to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError, SCALE};
 use crate::market::book::{Fill, Order, OrderBook, OrderId};
 use crate::market::clearing::{
     call_auction, closed_form_equilibrium, excess_demand, find_equilibrium, money_quantity, ration,
@@ -19,7 +19,7 @@ use crate::market::clearing::{
 };
 use crate::market::{pairs_in_order, value};
 use crate::pricing::CurveMarket;
-use crate::scenario::{AdjustmentSpec, BookSpec, EquilibriumSpec, PricingSpec};
+use crate::scenario::{AdjustmentSpec, BookSpec, EquilibriumSpec, PricingSpec, Scenario};
 
 /// Where a step's recorded price comes from (`price_source` in
 /// `assets.csv`).
@@ -198,14 +198,17 @@ impl PriceState {
 /// Per-step counters of one asset.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct StepStats {
-    pub volume: u64,
+    /// Tokens traded, base units: a pool-level sum over the step's trades.
+    pub volume: u128,
     pub trades: u64,
 }
 
 impl StepStats {
     #[inline]
     pub fn add(&mut self, tokens: u64) {
-        self.volume = self.volume.saturating_add(tokens);
+        // Cannot overflow: a step has fewer than 2⁶⁴ trades of at most
+        // 2⁶⁴ base units each.
+        self.volume += u128::from(tokens);
         self.trades += 1;
     }
 }
@@ -311,7 +314,7 @@ impl Market {
 
     /// The price recorded now (NaN for a step with no equilibrium).
     #[inline]
-    pub fn price(&self, supply: u64) -> f64 {
+    pub fn price(&self, supply: u128) -> f64 {
         match self {
             Market::Curve(c) => c.spot_price(supply),
             other => other.state().map_or(f64::NAN, |s| s.price),
@@ -321,29 +324,32 @@ impl Market {
     /// The price holdings are valued at: the recorded price, or the last
     /// finite one.
     #[inline]
-    pub fn mark(&self, supply: u64) -> f64 {
+    pub fn mark(&self, supply: u128) -> f64 {
         match self {
             Market::Curve(c) => c.spot_price(supply),
             other => other.state().map_or(0.0, |s| s.mark),
         }
     }
 
-    /// The reserve that must back `supply` (0 unless a curve).
-    pub fn required_reserve(&self, supply: u64) -> u64 {
+    /// The reserve that must back `supply` (0 unless a curve); `None` past
+    /// the ledger's range.
+    pub fn required_reserve(&self, supply: u128) -> Option<u128> {
         match self {
             Market::Curve(c) => c.required_reserve(supply),
-            _ => 0,
+            _ => Some(0),
         }
     }
 
     /// The money that backs the supply going from `from` to `to` (0 unless
-    /// a curve).
-    pub fn reserve_between(&self, from: u64, to: u64) -> u64 {
+    /// a curve): `R(to) − R(from)`, at least 0 (an `R` not monotone to the
+    /// last ulp asks nothing for the step); `None` past the ledger's range.
+    pub fn reserve_between(&self, from: u128, to: u128) -> Option<u128> {
         match self {
-            Market::Curve(c) => c
-                .reserve_function(to)
-                .saturating_sub(c.reserve_function(from)),
-            _ => 0,
+            Market::Curve(c) => {
+                let (low, high) = (c.reserve_function(from)?, c.reserve_function(to)?);
+                Some(high.checked_sub(low).unwrap_or(0))
+            }
+            _ => Some(0),
         }
     }
 
@@ -588,14 +594,29 @@ fn coverable(
 pub(crate) struct Fault {
     message: String,
     overflow: bool,
+    /// The asset concerned, when known.
+    asset: Option<usize>,
 }
 
 impl Fault {
     /// The ledger refused `what` with `e`.
     pub fn ledger(what: &str, e: LedgerError) -> Self {
+        if e == LedgerError::Overflow {
+            return Fault::overflow(what);
+        }
         Fault {
             message: format!("{what}: {e}"),
-            overflow: e == LedgerError::Overflow,
+            overflow: false,
+            asset: None,
+        }
+    }
+
+    /// `what` would take an amount past the ledger's range.
+    pub fn overflow(what: &str) -> Self {
+        Fault {
+            message: what.to_string(),
+            overflow: true,
+            asset: None,
         }
     }
 
@@ -604,20 +625,30 @@ impl Fault {
         Fault {
             message,
             overflow: false,
+            asset: None,
         }
     }
 
-    /// The error a run stops with at `step` of the scenario from `origin`.
-    pub fn into_error(self, origin: &str, step: u64) -> crate::error::Error {
+    /// The same fault, on asset `asset`.
+    pub fn on(mut self, asset: usize) -> Self {
+        self.asset.get_or_insert(asset);
+        self
+    }
+
+    /// The error a run of `scenario` stops with at `step`.
+    pub fn into_error(self, scenario: &Scenario, step: u64) -> crate::error::Error {
+        let origin = &scenario.origin;
+        let name = self.asset.and_then(|j| scenario.assets.get(j)).map(|a| &a.name);
         if self.overflow {
+            let asset = name.map_or(String::new(), |name| format!(", asset {name}"));
             crate::error::Error::usage(format!(
-                "{origin}: at step {step}, {}: amounts grew beyond the ledger's range \
-                 (about 1.8e10 units of money or tokens); scale the scenario's prices, \
-                 balances or quantities down",
-                self.message
+                "{origin}: at step {step}{asset}: {}: an amount exceeds {}",
+                self.message,
+                range_advice("money or token")
             ))
         } else {
-            crate::error::Error::invariant(step, self.message)
+            let asset = name.map_or(String::new(), |name| format!("asset {name}: "));
+            crate::error::Error::invariant(step, format!("{asset}{}", self.message))
         }
     }
 }
@@ -931,7 +962,7 @@ impl BatchMarket {
         stats: &mut StepStats,
     ) -> Result<(), Fault> {
         let lot = self.lot;
-        let supply_units = to_units(ledger.books(asset).supply);
+        let supply_units = wide_to_units(ledger.books(asset).supply);
         match &self.kind {
             BatchKind::Auction { tick } => {
                 let tick = *tick;
@@ -952,9 +983,8 @@ impl BatchMarket {
                     .map(|p| p / tick);
                 match call_auction(&orders, tick, lot, last) {
                     Some(c) if c.volume > 0 => {
-                        let price_base = (u128::from(c.price) * u128::from(tick))
-                            .min(u128::from(u64::MAX))
-                            as u64;
+                        let price_base = u64::try_from(u128::from(c.price) * u128::from(tick))
+                            .map_err(|_| Fault::overflow("the call auction's price"))?;
                         let buys: Vec<(Option<usize>, u64)> = (0..self.orders.len())
                             .filter(|&i| self.orders[i].side == Side::Buy)
                             .map(|i| (Some(i), c.fills[i]))
@@ -1065,8 +1095,14 @@ impl BatchMarket {
             .collect();
         let exo_d_units = demand.map_or(0.0, |s| s.demand_at(p));
         let exo_o_units = supply.map_or(0.0, |s| s.supply_at(p));
-        let lots = |q: f64| to_base(q).unwrap_or(if q > 0.0 { u64::MAX } else { 0 }) / lot * lot;
-        let (exo_d, exo_o) = (lots(exo_d_units), lots(exo_o_units));
+        let lots = |q: f64, what: &str| match to_base(q) {
+            Some(q) => Ok(q / lot * lot),
+            None if q > 0.0 => Err(Fault::overflow(&format!(
+                "the exogenous {what} of {q:e} tokens at price {p}"
+            ))),
+            None => Ok(0),
+        };
+        let (exo_d, exo_o) = (lots(exo_d_units, "demand")?, lots(exo_o_units, "supply")?);
         let mut buys: Vec<(Option<usize>, u64)> = Vec::new();
         let mut sells: Vec<(Option<usize>, u64)> = Vec::new();
         for (i, o) in self.orders.iter().enumerate() {
@@ -1088,7 +1124,8 @@ impl BatchMarket {
         // what the agents asked for, before rationing (the rule sees it)
         let asked = |total: u128, exo: u64| (total - u128::from(exo)) as f64 / SCALE as f64;
         let (agents_d, agents_o) = (asked(d, exo_d), asked(o, exo_o));
-        let volume = d.min(o).min(u128::from(u64::MAX)) as u64;
+        let volume = u64::try_from(d.min(o))
+            .map_err(|_| Fault::overflow("the step's volume of trade"))?;
         for side in [&mut buys, &mut sells] {
             if total(side) > u128::from(volume) {
                 let requests: Vec<u64> = side.iter().map(|x| x.1).collect();
@@ -1120,7 +1157,8 @@ impl BatchMarket {
         let buy_qty: Vec<u64> = buys.iter().map(|b| b.1).collect();
         let sell_qty: Vec<u64> = sells.iter().map(|s| s.1).collect();
         for (i, k, q) in pairs_in_order(&buy_qty, &sell_qty) {
-            let money = value(price_base, 1, q).min(u128::from(u64::MAX)) as u64;
+            let money = u64::try_from(value(price_base, 1, q))
+                .map_err(|_| Fault::overflow("the payment for a batch trade"))?;
             let (b, s) = (buys[i].0, sells[k].0);
             let r = match (b, s) {
                 (Some(b), Some(s)) => {

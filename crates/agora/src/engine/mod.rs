@@ -47,7 +47,7 @@ pub use summary::{
 
 use crate::agents::{fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Observation};
 use crate::error::{Error, Result};
-use crate::ledger::{to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError};
+use crate::ledger::{range_advice, to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError};
 use crate::pricing::CurveMarket;
 use crate::rng::{engine_rng, Stream, StreamFamily};
 use crate::scenario::{Change, EventKind, Objective, Scenario, ShareDistribution};
@@ -98,11 +98,12 @@ pub struct AssetRecord {
     /// Spot price at the end of the step.
     pub price: f64,
     /// Supply, base units.
-    pub supply: u64,
+    pub supply: u128,
     /// Reserve, base units.
-    pub reserve: u64,
-    /// Tokens minted and burned during the step, base units.
-    pub volume: u64,
+    pub reserve: u128,
+    /// Tokens traded (minted, burned or changing hands) during the step,
+    /// base units.
+    pub volume: u128,
     /// Trades executed during the step.
     pub trades: u64,
     /// Where the price comes from.
@@ -216,11 +217,14 @@ impl std::fmt::Debug for Simulation {
     }
 }
 
-fn setup_error(scenario: &Scenario, path: String, e: LedgerError) -> Error {
+/// A scenario's amount at `path` that does not fit the ledger: `found`
+/// says what it is, `what` the kind of amount to scale (`"money"`,
+/// `"token"`).
+fn range_error(scenario: &Scenario, path: String, found: &str, what: &str) -> Error {
     Error::scenario(
         &scenario.origin,
         path,
-        format!("cannot be set up: {e} (amounts too large for the ledger)"),
+        format!("{found} exceeds {}", range_advice(what)),
     )
 }
 
@@ -253,44 +257,59 @@ impl Simulation {
             .collect();
 
         for (j, asset) in scenario.assets.iter().enumerate() {
-            let tokens = to_base(asset.initial_supply).unwrap_or(u64::MAX);
-            let money = markets[j].required_reserve(tokens);
-            ledger.fund_supply(j, None, tokens, money).map_err(|e| {
-                setup_error(
-                    &scenario,
-                    format!("assets.{}.initial_supply", asset.name),
-                    e,
-                )
+            let path = format!("assets.{}.initial_supply", asset.name);
+            let supply = asset.initial_supply;
+            let tokens = to_base(supply).ok_or_else(|| {
+                range_error(&scenario, path.clone(), &format!("{supply:e}"), "token")
             })?;
+            let backing = || format!("{supply:e} tokens (the reserve backing them)");
+            let money = markets[j]
+                .required_reserve(u128::from(tokens))
+                .ok_or_else(|| range_error(&scenario, path.clone(), &backing(), "money"))?;
+            ledger
+                .fund_supply(j, None, tokens, money)
+                .map_err(|_| range_error(&scenario, path.clone(), &backing(), "money"))?;
         }
 
         let mut groups = Vec::with_capacity(scenario.groups.len());
         let mut start: u32 = 0;
         for (g, spec) in scenario.groups.iter().enumerate() {
             let end = start + spec.count;
-            let balance = to_base(spec.balance).unwrap_or(u64::MAX);
+            let path = format!("agents.{}.balance", spec.name);
+            let found = format!("{:e}", spec.balance);
+            let balance = to_base(spec.balance)
+                .ok_or_else(|| range_error(&scenario, path.clone(), &found, "money"))?;
             for agent in start..end {
-                ledger.fund_balance(agent, balance).map_err(|e| {
-                    setup_error(&scenario, format!("agents.{}.balance", spec.name), e)
-                })?;
+                ledger
+                    .fund_balance(agent, balance)
+                    .map_err(|_| range_error(&scenario, path.clone(), &found, "money"))?;
             }
             for drop in &spec.holdings {
-                let total = to_base(drop.total).unwrap_or(u64::MAX);
+                let path = format!("agents.{}.holdings", spec.name);
+                let found = format!("an airdrop of {:e} tokens", drop.total);
+                let too_large = |what| range_error(&scenario, path.clone(), &found, what);
+                let total = to_base(drop.total).ok_or_else(|| too_large("token"))?;
                 let mut rng =
                     engine_rng(seed, run, 0, Stream::Airdrop, (g * m + drop.asset) as u64);
                 let amounts =
                     apportion(total, &shares(&drop.shares, spec.count as usize, &mut rng));
                 let j = drop.asset;
                 for (k, amount) in amounts.into_iter().enumerate() {
+                    let holder = start + k as u32;
                     let supply = ledger.books(j).supply;
-                    let after = supply.checked_add(amount).ok_or(LedgerError::Overflow);
-                    let r = after.and_then(|after| {
-                        let money = markets[j].reserve_between(supply, after);
-                        ledger.fund_supply(j, Some(start + k as u32), amount, money)
-                    });
-                    r.map_err(|e| {
-                        setup_error(&scenario, format!("agents.{}.holdings", spec.name), e)
-                    })?;
+                    let after = supply.checked_add(u128::from(amount));
+                    let money = after
+                        .and_then(|after| markets[j].reserve_between(supply, after))
+                        .ok_or_else(|| too_large("money"))?;
+                    ledger
+                        .fund_supply(j, Some(holder), amount, money)
+                        .map_err(|_| {
+                            if ledger.holding(holder, j).checked_add(amount).is_none() {
+                                too_large("token")
+                            } else {
+                                too_large("money")
+                            }
+                        })?;
                 }
             }
             if let Some(j) = spec.policy.assets().into_iter().find(|&j| j >= m) {
@@ -480,18 +499,18 @@ impl Simulation {
             }
             market
                 .begin_step(t, j, &mut self.ledger)
-                .map_err(|f| f.into_error(&self.scenario.origin, t))?;
+                .map_err(|f| f.on(j).into_error(&self.scenario, t))?;
         }
         self.external()?;
         self.trade()?;
         for (j, market) in self.markets.iter_mut().enumerate() {
             market
                 .end_step(j, &mut self.ledger, &mut self.stats[j])
-                .map_err(|f| f.into_error(&self.scenario.origin, self.step))?;
+                .map_err(|f| f.on(j).into_error(&self.scenario, self.step))?;
         }
         if self.markets.iter().any(|m| m.resource().is_some()) {
             self.consume()
-                .map_err(|f| f.into_error(&self.scenario.origin, self.step))?;
+                .map_err(|f| f.into_error(&self.scenario, self.step))?;
         }
         self.record()
     }
@@ -617,6 +636,7 @@ impl Simulation {
         shuffle(&mut order, &mut rng);
         let mut exec = Executor {
             step: self.step,
+            scenario: &self.scenario,
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
@@ -636,7 +656,7 @@ impl Simulation {
                 }
             }
         }
-        exec.finish(&self.scenario.origin, self.step)
+        exec.finish()
     }
 
     fn apply_changes(&mut self, changes: &[ParamChange], by: &str) -> Result<()> {
@@ -654,11 +674,25 @@ impl Simulation {
                 ))
             })?;
             let books = *self.ledger.books(c.asset);
-            let required = market.required_reserve(books.supply);
-            if required > books.reserve {
+            let past_range = || {
+                Error::usage(format!(
+                    "{}: {by} at step {}, asset {}: the reserve backing the supply after \
+                     setting {} to {} exceeds {}",
+                    self.scenario.origin,
+                    self.step,
+                    self.scenario.assets[c.asset].name,
+                    c.param,
+                    c.value,
+                    range_advice("money")
+                ))
+            };
+            let required = market
+                .required_reserve(books.supply)
+                .ok_or_else(past_range)?;
+            if let Some(top_up) = required.checked_sub(books.reserve).filter(|&t| t > 0) {
                 self.ledger
-                    .top_up_reserve(c.asset, required - books.reserve)
-                    .map_err(|e| Error::invariant(self.step, format!("reserve top-up: {e}")))?;
+                    .top_up_reserve(c.asset, top_up)
+                    .map_err(|_| past_range())?;
             }
         }
         Ok(())
@@ -700,6 +734,7 @@ impl Simulation {
         };
         let mut exec = Executor {
             step: self.step,
+            scenario: &self.scenario,
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
@@ -750,7 +785,7 @@ impl Simulation {
             }
         }
         std::hint::black_box(touched);
-        exec.finish(&self.scenario.origin, self.step)
+        exec.finish()
     }
 
     /// Consumers use up what they received, up to their need, resource by
@@ -825,7 +860,7 @@ impl Simulation {
                     if used > 0 {
                         self.ledger
                             .consume(id, j, used)
-                            .map_err(|e| Fault::ledger("consuming", e))?;
+                            .map_err(|e| Fault::ledger("consuming", e).on(j))?;
                     }
                     left -= used;
                     need_sum[j] += u128::from(need.units);
@@ -863,7 +898,7 @@ impl Simulation {
                     if held > 0 {
                         self.ledger
                             .consume(id, j, held)
-                            .map_err(|e| Fault::ledger("expiring unused capacity", e))?;
+                            .map_err(|e| Fault::ledger("expiring unused capacity", e).on(j))?;
                     }
                 }
             }
@@ -887,7 +922,7 @@ impl Simulation {
             let (capacity, requested, allocated) = match self.markets[j].resource() {
                 Some(r) => (
                     Some(to_units(r.available)),
-                    Some(to_units(r.requested)),
+                    Some(wide_to_units(r.requested)),
                     Some(to_units(r.allocated)),
                 ),
                 None => (None, None, None),
@@ -938,44 +973,63 @@ impl Simulation {
 
     fn check(&self, balances: u128, holdings: &[u128]) -> Result<()> {
         let c = self.ledger.conservation_from_sums(balances, holdings);
+        let amount = |x: Option<u128>| x.map_or("more than 2^128".into(), |x| x.to_string());
         if c.money_error() != 0 {
             return Err(Error::invariant(
                 self.step,
                 format!(
                     "money is not conserved: held {} base units, paid in {}",
-                    c.money_held, c.money_in
+                    amount(c.money_held),
+                    amount(c.money_in)
                 ),
             ));
         }
         if c.token_error() != 0 {
+            let held: Vec<String> = c.tokens_held.iter().map(|h| amount(*h)).collect();
             return Err(Error::invariant(
                 self.step,
                 format!(
-                    "tokens are not conserved: held {:?}, supply {:?} (base units)",
-                    c.tokens_held, c.supply
+                    "tokens are not conserved: held [{}], supply {:?} (base units)",
+                    held.join(", "),
+                    c.supply
                 ),
             ));
         }
         for (j, market) in self.markets.iter().enumerate() {
-            let shortfall = self.shortfall(j, market);
-            if shortfall != 0 {
-                return Err(Error::invariant(
-                    self.step,
-                    format!(
-                        "the reserve of {} is {shortfall} base units short of a full sell-back",
-                        self.scenario.assets[j].name
-                    ),
-                ));
+            let name = &self.scenario.assets[j].name;
+            match self.shortfall(j, market) {
+                Some(0) => {}
+                Some(shortfall) => {
+                    return Err(Error::invariant(
+                        self.step,
+                        format!(
+                            "the reserve of {name} is {shortfall} base units short of a full \
+                             sell-back"
+                        ),
+                    ))
+                }
+                None => {
+                    return Err(Error::invariant(
+                        self.step,
+                        format!(
+                            "the reserve that backs the supply of {name} is past the \
+                             ledger's range"
+                        ),
+                    ))
+                }
             }
         }
         Ok(())
     }
 
-    fn shortfall(&self, j: usize, market: &Market) -> u64 {
+    /// How far the reserve of asset `j` is below what backs its supply,
+    /// base units (0 unless a curve); `None` if what backs it is past the
+    /// ledger's range.
+    fn shortfall(&self, j: usize, market: &Market) -> Option<u128> {
         let books = self.ledger.books(j);
-        market
-            .required_reserve(books.supply)
-            .saturating_sub(books.reserve)
+        let required = market.required_reserve(books.supply)?;
+        // Zero when the reserve covers it (a surplus is no shortfall).
+        Some(required.checked_sub(books.reserve).unwrap_or(0))
     }
 
     fn summarize(&self) -> RunSummary {
@@ -1078,6 +1132,8 @@ impl Deciding<'_> {
 /// through the ledger's operations.
 struct Executor<'a> {
     step: u64,
+    /// The scenario, for errors.
+    scenario: &'a Scenario,
     ledger: &'a mut Ledger,
     markets: &'a mut [Market],
     stats: &'a mut [StepStats],
@@ -1088,10 +1144,24 @@ struct Executor<'a> {
 
 impl Executor<'_> {
     /// The first fault of the actions executed, as the run's error.
-    fn finish(self, origin: &str, step: u64) -> Result<()> {
+    fn finish(self) -> Result<()> {
         match self.fault {
-            Some(f) => Err(f.into_error(origin, step)),
+            Some(f) => Err(f.into_error(self.scenario, self.step)),
             None => Ok(()),
+        }
+    }
+
+    /// Records a curve trade the ledger refused: past the ledger's range,
+    /// a fault that stops the run; otherwise a rejected action (a trade
+    /// the agent cannot pay for). Out of line: the curve path stays small.
+    #[cold]
+    #[inline(never)]
+    fn refused(&mut self, agent: AgentId, j: usize, what: &str, e: LedgerError) {
+        if e == LedgerError::Overflow {
+            let fault = Fault::overflow(&format!("{what} (agent {agent})")).on(j);
+            self.fault.get_or_insert(fault);
+        } else {
+            self.ledger.count_rejected();
         }
     }
 
@@ -1106,7 +1176,7 @@ impl Executor<'_> {
         if let Err(e) =
             self.markets[j].execute(step, agent, action, j, self.ledger, &mut self.stats[j])
         {
-            self.fault.get_or_insert(e);
+            self.fault.get_or_insert(e.on(j));
         }
     }
 
@@ -1146,9 +1216,13 @@ impl Executor<'_> {
                 let Some(quote) = curve.quote_buy(supply, budget) else {
                     return ledger.count_rejected();
                 };
-                match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
-                    Ok(()) => self.stats[j].add(quote.tokens),
-                    Err(_) => ledger.count_rejected(),
+                let bought = match u64::try_from(quote.tokens) {
+                    Ok(t) => ledger.buy(agent, j, t, quote.cost, quote.fee).map(|()| t),
+                    Err(_) => Err(LedgerError::Overflow),
+                };
+                match bought {
+                    Ok(tokens) => self.stats[j].add(tokens),
+                    Err(e) => self.refused(agent, j, "buying", e),
                 }
             }
             Action::Sell { amount, .. } => {
@@ -1160,13 +1234,13 @@ impl Executor<'_> {
                     amount
                 };
                 let books = *ledger.books(j);
-                let quote = curve.quote_sell(books.supply, books.reserve, tokens);
-                if tokens == 0 || quote.refund == 0 {
-                    return ledger.count_rejected();
-                }
+                let quote = match curve.quote_sell(books.supply, books.reserve, tokens) {
+                    Some(q) if tokens > 0 && q.refund > 0 => q,
+                    _ => return ledger.count_rejected(),
+                };
                 match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
                     Ok(()) => self.stats[j].add(tokens),
-                    Err(_) => ledger.count_rejected(),
+                    Err(e) => self.refused(agent, j, "selling", e),
                 }
             }
         }
@@ -1211,7 +1285,7 @@ fn observe<'a>(
             AssetObservation {
                 name: &a.name,
                 price: markets[j].mark(supply),
-                supply: to_units(supply),
+                supply: wide_to_units(supply),
                 history: &history[j],
                 best_bid,
                 best_ask,

@@ -20,17 +20,31 @@
 
 use super::markets::{Fault, PriceSource, PriceState, StepStats};
 use crate::agents::Action;
-use crate::ledger::{to_base, to_units, AgentId, Ledger, SCALE};
+use crate::ledger::{to_base, to_units, wide_to_units, AgentId, Ledger, SCALE};
 use crate::market::value;
 use crate::resource::alloc::{Mechanism, Request};
 use crate::scenario::{ResourcePricing, ResourceSpec};
 use std::collections::BTreeMap;
 
 /// The whole base units `money` pays for at `price` base units per whole
-/// unit, exactly: `⌊money · SCALE / price⌋` (all of `u64` when free).
+/// unit, exactly: `⌊money · SCALE / price⌋`, or all of `u64` when that is
+/// more (every caller takes the minimum with a `u64` quantity, so the cap
+/// never shortens what was asked for).
 fn units_for(money: u64, price: u64) -> u64 {
-    (u128::from(money) * u128::from(SCALE) / u128::from(price.max(1))).min(u128::from(u64::MAX))
-        as u64
+    let units = u128::from(money) * u128::from(SCALE) / u128::from(price.max(1));
+    u64::try_from(units).unwrap_or(u64::MAX)
+}
+
+/// `x + y` for amounts of units of a resource in one step, or a fault
+/// naming `what`.
+fn add_units(x: u64, y: u64, what: &str) -> Result<u64, Fault> {
+    x.checked_add(y).ok_or_else(|| Fault::overflow(what))
+}
+
+/// A resource's stock (its unheld supply) as an account-sized amount: what
+/// a step can allocate or decay.
+fn stock_of(ledger: &Ledger, asset: usize) -> Result<u64, Fault> {
+    u64::try_from(ledger.books(asset).treasury).map_err(|_| Fault::overflow("the stock"))
 }
 
 /// A resource and its state.
@@ -46,8 +60,9 @@ pub(crate) struct ResourceMarket {
     pub(super) outage: f64,
     /// Units available this step.
     pub(super) available: u64,
-    /// Units requested and allocated this step.
-    pub(super) requested: u64,
+    /// Units requested this step (a sum over agents).
+    pub(super) requested: u128,
+    /// Units allocated this step (at most the units available).
     pub(super) allocated: u64,
     /// This step's allocations, by agent (agents with none are absent).
     pub(super) allocations: Vec<(AgentId, u64)>,
@@ -97,9 +112,15 @@ impl ResourceMarket {
         }
     }
 
-    /// The price in money base units per whole unit.
-    fn price_base(&self) -> u64 {
-        to_base(self.state.mark).unwrap_or(0)
+    /// The price in money base units per whole unit; a price past the
+    /// ledger's range is a fault, never a price of 0.
+    fn price_base(&self) -> Result<u64, Fault> {
+        let mark = self.state.mark;
+        match to_base(mark) {
+            Some(price) => Ok(price),
+            None if mark > 0.0 => Err(Fault::overflow(&format!("the price {mark:e}"))),
+            None => Ok(0),
+        }
     }
 
     /// The start of a step: decay and holding costs of a stock, arriving
@@ -121,19 +142,21 @@ impl ResourceMarket {
         let mut arrived: u64 = 0;
         for (producer, units) in self.arrivals.remove(&step).unwrap_or_default() {
             self.pay_producer(producer, units, asset, ledger)?;
-            arrived = arrived.saturating_add(units);
+            arrived = add_units(arrived, units, "the production arriving")?;
         }
         if self.spec.renewing {
-            let base = to_base(self.spec.capacity).unwrap_or(0);
-            self.available =
-                crate::agents::fraction_of(base, 1.0 - self.outage).saturating_add(arrived);
+            let capacity = self.spec.capacity;
+            let base = to_base(capacity)
+                .ok_or_else(|| Fault::overflow(&format!("the capacity {capacity:e}")))?;
+            let up = crate::agents::fraction_of(base, 1.0 - self.outage);
+            self.available = add_units(up, arrived, "the capacity with production")?;
         } else {
             if arrived > 0 {
                 ledger
                     .mint_to_treasury(asset, arrived)
                     .map_err(|e| Fault::ledger("adding production to the stock", e))?;
             }
-            let stock = ledger.books(asset).treasury;
+            let stock = stock_of(ledger, asset)?;
             self.available = crate::agents::fraction_of(stock, 1.0 - self.outage);
         }
         Ok(())
@@ -147,7 +170,8 @@ impl ResourceMarket {
         asset: usize,
         ledger: &mut Ledger,
     ) -> Result<(), Fault> {
-        let money = value(self.price_base(), 1, units).min(u128::from(u64::MAX)) as u64;
+        let money = u64::try_from(value(self.price_base()?, 1, units))
+            .map_err(|_| Fault::overflow("paying a producer"))?;
         ledger
             .pay_from_outside(producer, asset, money)
             .map_err(|e| Fault::ledger("paying a producer", e))
@@ -158,7 +182,7 @@ impl ResourceMarket {
     fn decay_and_charge(&mut self, asset: usize, ledger: &mut Ledger) -> Result<(), Fault> {
         let decay = self.spec.decay;
         if decay > 0.0 {
-            let lost = crate::agents::fraction_of(ledger.books(asset).treasury, decay);
+            let lost = crate::agents::fraction_of(stock_of(ledger, asset)?, decay);
             ledger
                 .burn_from_treasury(asset, lost)
                 .map_err(|e| Fault::ledger("decaying the stock", e))?;
@@ -205,7 +229,7 @@ impl ResourceMarket {
                 ..
             } => {
                 let auction = self.spec.allocation == Mechanism::Auction;
-                let price = self.price_base();
+                let price = self.price_base()?;
                 if !auction && max_price < price {
                     // will not pay the posted price
                     ledger.count_rejected();
@@ -228,7 +252,8 @@ impl ResourceMarket {
                 ledger
                     .lock(agent, asset, lock as u64, 0)
                     .map_err(|e| Fault::ledger("locking a request's payment", e))?;
-                self.requested = self.requested.saturating_add(quantity);
+                // At most one request per agent and step: far below 2¹²⁸.
+                self.requested += u128::from(quantity);
                 self.requests.push((
                     agent,
                     Request {
@@ -268,7 +293,7 @@ impl ResourceMarket {
                             .mint_to_treasury(asset, quantity)
                             .map_err(|e| Fault::ledger("adding production to the stock", e))?;
                     }
-                    self.available = self.available.saturating_add(quantity);
+                    self.available = add_units(self.available, quantity, "the capacity")?;
                 } else {
                     self.arrivals
                         .entry(due)
@@ -301,13 +326,17 @@ impl ResourceMarket {
             .spec
             .allocation
             .allocate(&requests, self.available, &order, reserve);
-        let price = outcome.price.unwrap_or_else(|| self.price_base());
+        let price = match outcome.price {
+            Some(price) => price,
+            None => self.price_base()?,
+        };
         let mut allocated: u64 = 0;
         for ((agent, _, lock), units) in self.requests.iter().zip(&outcome.allocations) {
             let (agent, lock, units) = (*agent, *lock, *units);
             let mut paid = 0;
             if units > 0 {
-                paid = (value(price, 1, units) as u64).min(lock);
+                // Within the lock, so it fits a u64.
+                paid = value(price, 1, units).min(u128::from(lock)) as u64;
                 let r = if self.spec.renewing {
                     ledger.sell_from_outside(agent, asset, units, paid, true)
                 } else {
@@ -315,7 +344,7 @@ impl ResourceMarket {
                 };
                 r.map_err(|e| Fault::ledger("delivering an allocation", e))?;
                 stats.add(units);
-                allocated += units;
+                allocated = add_units(allocated, units, "the allocations")?;
                 self.allocations.push((agent, units));
             }
             ledger
@@ -324,11 +353,11 @@ impl ResourceMarket {
         }
         self.allocated = allocated;
         self.totals.available += u128::from(self.available);
-        self.totals.requested += u128::from(self.requested);
+        self.totals.requested += self.requested;
         self.totals.allocated += u128::from(allocated);
         match self.spec.pricing {
             ResourcePricing::Adjustment { rule, .. } => {
-                let d = to_units(self.requested);
+                let d = wide_to_units(self.requested);
                 let o = to_units(self.available);
                 // S: the capacity available, or the nominal capacity when
                 // none is (a depleted stock, a total outage)

@@ -161,7 +161,8 @@ pub struct LedgerSummary {
     pub conservation_error: f64,
     /// Largest |Σ holdings + treasury − supply| over assets, token units.
     pub token_conservation_error: f64,
-    /// Largest shortfall of a reserve below a full sell-back, money units.
+    /// Largest shortfall of a reserve below a full sell-back, money units
+    /// (infinite if what backs a supply is past the ledger's range).
     pub reserve_shortfall: f64,
     /// Actions that could not be carried out at all.
     pub rejected_actions: u64,
@@ -199,7 +200,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
     let scenario = &sim.scenario;
     let ledger = &sim.ledger;
     let mut assets = BTreeMap::new();
-    let mut shortfall: u64 = 0;
+    let mut shortfall: Option<u128> = Some(0);
     // A shock after the last step never happened: nothing to measure.
     let shock_step = scenario.shock_step().filter(|&s| s <= sim.step);
     for (j, spec) in scenario.assets.iter().enumerate() {
@@ -225,11 +226,14 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
             PriceStats::of(&finite)
         };
         let rows = sim.records.assets.iter().filter(|r| r.asset as usize == j);
-        let (volume, trades) = rows.fold((0u128, 0u64), |(v, t), r| {
-            (v + u128::from(r.volume), t + r.trades)
-        });
+        // Per-step volumes and trade counts are each far below 2⁶⁴ steps'
+        // worth of their range: these sums cannot overflow.
+        let (volume, trades) = rows.fold((0u128, 0u64), |(v, t), r| (v + r.volume, t + r.trades));
         let books = ledger.books(j);
-        shortfall = shortfall.max(sim.shortfall(j, &sim.markets[j]));
+        shortfall = match (shortfall, sim.shortfall(j, &sim.markets[j])) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
         assets.insert(
             spec.name.clone(),
             AssetSummary {
@@ -242,9 +246,9 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 max_drawdown: stats.max_drawdown,
                 volume: wide_to_units(volume),
                 trades,
-                final_supply: to_units(books.supply),
-                final_reserve: to_units(books.reserve),
-                fees: to_units(books.fee_pool),
+                final_supply: wide_to_units(books.supply),
+                final_reserve: wide_to_units(books.reserve),
+                fees: wide_to_units(books.fee_pool),
                 market: market_summary(sim, j),
                 resource: sim.markets[j].resource().map(|r| {
                     let t = &r.totals;
@@ -333,7 +337,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         ledger: LedgerSummary {
             conservation_error: wide_to_units(conservation.money_error()),
             token_conservation_error: wide_to_units(conservation.token_error()),
-            reserve_shortfall: to_units(shortfall),
+            reserve_shortfall: shortfall.map_or(f64::INFINITY, wide_to_units),
             rejected_actions: counts.rejected,
             clipped_actions: counts.clipped,
             mints: counts.mints,

@@ -1,6 +1,6 @@
 //! The integer ledger: every unit of money and every token, in base units.
 //!
-//! Money and tokens are kept as `u64` counts of base units, [`SCALE`] base
+//! Money and tokens are kept as integer counts of base units, [`SCALE`] base
 //! units to one unit, as on-chain contracts keep them. Floating point may be
 //! used to *price* a trade, but what moves is always an integer, moved by one
 //! of a handful of explicit operations ([`Ledger::buy`], [`Ledger::sell`],
@@ -25,11 +25,44 @@
 //!
 //! Accounts are laid out agent by agent, `[balance, holding_0, …, holding_{M-1}]`,
 //! so that a trade touches one cache line.
+//!
+//! # Range
+//!
+//! An agent's balance and each of its holdings are `u64` cells: at most
+//! [`ACCOUNT_RANGE`] (about 1.8e10) units each, so that an account of a
+//! million agents stays small and a trade stays one cache line. Everything
+//! that sums over agents — a curve's reserve, a supply, a fee pool, the
+//! escrow of open orders, what the outside world holds, the treasury and
+//! the counters of money paid in — is a `u128` (about 3.4e29 units). Every
+//! operation is checked: one that would take an amount past its range is
+//! refused with [`LedgerError::Overflow`] and changes nothing; nothing
+//! saturates or wraps.
 
 use std::fmt;
 
 /// Base units per unit of money or of a token: a base unit is 1e-9 of a unit.
 pub const SCALE: u64 = 1_000_000_000;
+
+/// The most units (money or tokens) one account cell holds: `u64::MAX` base
+/// units, about 1.8e10 units.
+pub const ACCOUNT_RANGE: f64 = u64::MAX as f64 / SCALE as f64;
+
+/// The most units a pool-level amount (a reserve, a supply, a fee pool, the
+/// escrow, the treasury, what the outside world holds, money paid in)
+/// holds: `u128::MAX` base units, about 3.4e29 units.
+pub const POOL_RANGE: f64 = u128::MAX as f64 / SCALE as f64;
+
+/// The ledger's range for amounts of `what` (`"money"`, `"token"`, `"money
+/// or token"`) and what a user can do past it, for error messages: "the
+/// ledger's range of 1.8e10 money units per account (3.4e29 per asset) at
+/// 1e-9 base units; scale money amounts down (e.g. work in thousands)".
+pub fn range_advice(what: &str) -> String {
+    format!(
+        "the ledger's range of {ACCOUNT_RANGE:.1e} {what} units per account \
+         ({POOL_RANGE:.1e} per asset) at 1e-9 base units; scale {what} amounts down \
+         (e.g. work in thousands)"
+    )
+}
 
 /// Index of an agent in the ledger (and in the simulation).
 pub type AgentId = u32;
@@ -53,7 +86,8 @@ pub fn to_units(base: u64) -> f64 {
     base as f64 / SCALE as f64
 }
 
-/// Converts a wide (summed) amount of base units to units.
+/// Converts a wide (pool-level or summed) amount of base units to units;
+/// the same as [`to_units`] below `u64::MAX`.
 pub fn wide_to_units(base: u128) -> f64 {
     base as f64 / SCALE as f64
 }
@@ -81,6 +115,37 @@ pub(crate) fn from_whole(n: u64) -> f64 {
     } else {
         n as f64
     }
+}
+
+/// `x as u128` (truncating) for `x ≥ 0`; saturates at `u128::MAX` from
+/// 2¹²⁸ on (callers cap the result or check it against a range).
+#[inline]
+pub(crate) fn to_wide(x: f64) -> u128 {
+    if x < I64_RANGE {
+        u128::from(x as i64 as u64)
+    } else {
+        x as u128
+    }
+}
+
+/// `n as f64` (correctly rounded; one instruction below 2⁶³, where a
+/// `u128` conversion is a library call).
+#[inline]
+pub(crate) fn from_wide(n: u128) -> f64 {
+    if n <= i64::MAX as u128 {
+        n as i64 as f64
+    } else {
+        from_wide_slow(n)
+    }
+}
+
+/// The library call of [`from_wide`], out of line: inline, LLVM computes
+/// it before the branch (it deems it free of effects) and pays for it on
+/// every call, a tenth more instructions on the reference scenario.
+#[cold]
+#[inline(never)]
+fn from_wide_slow(n: u128) -> f64 {
+    n as f64
 }
 
 /// How many times each ledger operation ran, and how many actions were
@@ -123,7 +188,9 @@ pub enum LedgerError {
     InsufficientHoldings,
     /// The reserve holds less than the refund.
     InsufficientReserve,
-    /// A total would exceed `u64::MAX` base units.
+    /// An amount would leave its range: an account cell past `u64::MAX`
+    /// base units, a pool-level amount or the money paid in past
+    /// `u128::MAX` (see the [module documentation](self)).
     Overflow,
 }
 
@@ -141,24 +208,25 @@ impl fmt::Display for LedgerError {
 impl std::error::Error for LedgerError {}
 
 /// Per-asset books: supply, the reserve behind it, fees and unheld tokens.
+/// Pool-level amounts, each a `u128` (they sum over agents).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AssetBooks {
     /// Tokens in existence, base units.
-    pub supply: u64,
+    pub supply: u128,
     /// Money held by the asset's pricing mechanism (a curve's reserve), base units.
-    pub reserve: u64,
+    pub reserve: u128,
     /// Fees collected on this asset, base units of money.
-    pub fee_pool: u64,
+    pub fee_pool: u128,
     /// Tokens in the supply that no agent holds (an initial supply with no
     /// holder), base units.
-    pub treasury: u64,
+    pub treasury: u128,
     /// Money locked by open buy orders on this asset's market, base units.
-    pub escrow_money: u64,
+    pub escrow_money: u128,
     /// Tokens locked by open sell orders on this asset's market, base units.
-    pub escrow_tokens: u64,
+    pub escrow_tokens: u128,
     /// Money the outside world (a market's exogenous demand and supply) has
     /// received from agents, net of what it paid them, base units.
-    pub outside: u64,
+    pub outside: u128,
 }
 
 /// Where the money in the economy came from, base units; the right-hand side
@@ -179,42 +247,69 @@ pub struct MoneyIn {
 }
 
 impl MoneyIn {
-    /// Total money paid into the economy.
-    pub fn total(&self) -> u128 {
+    /// Total money paid into the economy; `None` past `u128::MAX` base
+    /// units (never for a ledger's own counters: the ledger refuses a
+    /// pay-in that would take the total there).
+    pub fn total(&self) -> Option<u128> {
         self.initial_balances
-            + self.reserve_funding
-            + self.reserve_top_ups
-            + self.rewards
-            + self.outside
+            .checked_add(self.reserve_funding)?
+            .checked_add(self.reserve_top_ups)?
+            .checked_add(self.rewards)?
+            .checked_add(self.outside)
+    }
+
+    /// A copy with `amount` added to the counter `field` picks, or
+    /// [`LedgerError::Overflow`] if the counter or the total would pass
+    /// `u128::MAX`. Keeping the total in range keeps every pool-level
+    /// amount and every sum of the money identity in range too (each is
+    /// part of the money paid in), as long as money is conserved.
+    fn plus(
+        mut self,
+        field: fn(&mut MoneyIn) -> &mut u128,
+        amount: u128,
+    ) -> Result<MoneyIn, LedgerError> {
+        let counter = field(&mut self);
+        *counter = counter.checked_add(amount).ok_or(LedgerError::Overflow)?;
+        self.total().ok_or(LedgerError::Overflow)?;
+        Ok(self)
     }
 }
 
 /// The result of a conservation check: both sides of each identity.
+///
+/// A side is `None` when its sum passes `u128::MAX` base units, which can
+/// only happen if the identity is already broken (every amount held is part
+/// of the money paid in, or of a supply, each kept in range by the ledger).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conservation {
     /// Σ balances + Σ reserves + Σ fee pools + Σ locked money + Σ money
     /// held by the outside world, base units.
-    pub money_held: u128,
+    pub money_held: Option<u128>,
     /// Money paid in, base units.
-    pub money_in: u128,
+    pub money_in: Option<u128>,
     /// Per asset: Σ holdings + treasury + locked tokens.
-    pub tokens_held: Vec<u128>,
+    pub tokens_held: Vec<Option<u128>>,
     /// Per asset: supply.
     pub supply: Vec<u128>,
 }
 
 impl Conservation {
-    /// |money held − money paid in|, base units: 0 when money is conserved.
+    /// |money held − money paid in|, base units: 0 when money is conserved
+    /// (`u128::MAX` when a side could not be summed).
     pub fn money_error(&self) -> u128 {
-        self.money_held.abs_diff(self.money_in)
+        match (self.money_held, self.money_in) {
+            (Some(held), Some(paid_in)) => held.abs_diff(paid_in),
+            _ => u128::MAX,
+        }
     }
 
-    /// The largest |tokens held − supply| over assets, base units.
+    /// The largest |tokens held − supply| over assets, base units
+    /// (`u128::MAX` when a side could not be summed).
     pub fn token_error(&self) -> u128 {
         self.tokens_held
             .iter()
             .zip(&self.supply)
-            .map(|(h, s)| h.abs_diff(*s))
+            .map(|(h, s)| h.map_or(u128::MAX, |h| h.abs_diff(*s)))
             .max()
             .unwrap_or(0)
     }
@@ -331,10 +426,12 @@ impl Ledger {
     /// Credits an initial balance, paid in from outside (setup only).
     pub fn fund_balance(&mut self, agent: AgentId, money: u64) -> Result<(), LedgerError> {
         let at = agent as usize * self.stride;
-        self.cells[at] = self.cells[at]
-            .checked_add(money)
-            .ok_or(LedgerError::Overflow)?;
-        self.money_in.initial_balances += u128::from(money);
+        let balance = add(self.cells[at], money)?;
+        let money_in = self
+            .money_in
+            .plus(|m| &mut m.initial_balances, u128::from(money))?;
+        self.cells[at] = balance;
+        self.money_in = money_in;
         Ok(())
     }
 
@@ -346,29 +443,26 @@ impl Ledger {
         asset: usize,
         holder: Option<AgentId>,
         tokens: u64,
-        reserve_money: u64,
+        reserve_money: u128,
     ) -> Result<(), LedgerError> {
-        let books = self.books[asset];
-        let supply = books
-            .supply
-            .checked_add(tokens)
-            .ok_or(LedgerError::Overflow)?;
-        let reserve = books
+        let mut books = self.books[asset];
+        books.supply = add_wide(books.supply, tokens)?;
+        books.reserve = books
             .reserve
             .checked_add(reserve_money)
             .ok_or(LedgerError::Overflow)?;
+        let money_in = self
+            .money_in
+            .plus(|m| &mut m.reserve_funding, reserve_money)?;
         match holder {
             Some(agent) => {
                 let at = agent as usize * self.stride + 1 + asset;
-                self.cells[at] = self.cells[at]
-                    .checked_add(tokens)
-                    .ok_or(LedgerError::Overflow)?;
+                self.cells[at] = add(self.cells[at], tokens)?;
             }
-            None => self.books[asset].treasury += tokens,
+            None => books.treasury = add_wide(books.treasury, tokens)?,
         }
-        self.books[asset].supply = supply;
-        self.books[asset].reserve = reserve;
-        self.money_in.reserve_funding += u128::from(reserve_money);
+        self.books[asset] = books;
+        self.money_in = money_in;
         Ok(())
     }
 
@@ -387,25 +481,21 @@ impl Ledger {
         fee: u64,
     ) -> Result<(), LedgerError> {
         let at = agent as usize * self.stride;
-        let pay = cost.checked_add(fee).ok_or(LedgerError::Overflow)?;
-        let balance = self.cells[at]
-            .checked_sub(pay)
-            .ok_or(LedgerError::InsufficientBalance)?;
-        let holding = self.cells[at + 1 + asset]
-            .checked_add(tokens)
-            .ok_or(LedgerError::Overflow)?;
+        let pay = add(cost, fee)?;
+        let balance = sub(self.cells[at], pay, LedgerError::InsufficientBalance)?;
+        let holding = add(self.cells[at + 1 + asset], tokens)?;
         let books = &mut self.books[asset];
         let supply = books
             .supply
-            .checked_add(tokens)
+            .checked_add(u128::from(tokens))
             .ok_or(LedgerError::Overflow)?;
         let reserve = books
             .reserve
-            .checked_add(cost)
+            .checked_add(u128::from(cost))
             .ok_or(LedgerError::Overflow)?;
         let fee_pool = books
             .fee_pool
-            .checked_add(fee)
+            .checked_add(u128::from(fee))
             .ok_or(LedgerError::Overflow)?;
         books.supply = supply;
         books.reserve = reserve;
@@ -418,24 +508,27 @@ impl Ledger {
     }
 
     /// Sells on a curve: `tokens` of `agent` are burned, `refund` leaves the
-    /// reserve, `fee` of it goes to the fee pool and the rest to the agent.
+    /// reserve, `fee` of it goes to the fee pool and the rest to the agent
+    /// (refused with [`LedgerError::Overflow`] if that rest does not fit the
+    /// agent's balance).
     #[inline(always)]
     pub fn sell(
         &mut self,
         agent: AgentId,
         asset: usize,
         tokens: u64,
-        refund: u64,
-        fee: u64,
+        refund: u128,
+        fee: u128,
     ) -> Result<(), LedgerError> {
         let at = agent as usize * self.stride;
         let net = refund.checked_sub(fee).ok_or(LedgerError::Overflow)?;
-        let holding = self.cells[at + 1 + asset]
-            .checked_sub(tokens)
-            .ok_or(LedgerError::InsufficientHoldings)?;
-        let balance = self.cells[at]
-            .checked_add(net)
-            .ok_or(LedgerError::Overflow)?;
+        let net = u64::try_from(net).map_err(|_| LedgerError::Overflow)?;
+        let holding = sub(
+            self.cells[at + 1 + asset],
+            tokens,
+            LedgerError::InsufficientHoldings,
+        )?;
+        let balance = add(self.cells[at], net)?;
         let books = &mut self.books[asset];
         let reserve = books
             .reserve
@@ -443,7 +536,7 @@ impl Ledger {
             .ok_or(LedgerError::InsufficientReserve)?;
         let supply = books
             .supply
-            .checked_sub(tokens)
+            .checked_sub(u128::from(tokens))
             .ok_or(LedgerError::InsufficientHoldings)?;
         let fee_pool = books
             .fee_pool
@@ -462,10 +555,10 @@ impl Ledger {
     /// Pays `money` to `agent` from outside the economy (an incentive).
     pub fn reward(&mut self, agent: AgentId, money: u64) -> Result<(), LedgerError> {
         let at = agent as usize * self.stride;
-        self.cells[at] = self.cells[at]
-            .checked_add(money)
-            .ok_or(LedgerError::Overflow)?;
-        self.money_in.rewards += u128::from(money);
+        let balance = add(self.cells[at], money)?;
+        let money_in = self.money_in.plus(|m| &mut m.rewards, u128::from(money))?;
+        self.cells[at] = balance;
+        self.money_in = money_in;
         self.counts.rewards += 1;
         Ok(())
     }
@@ -552,8 +645,8 @@ impl Ledger {
         let mut s = self.stage(agent, asset);
         s.balance = sub(s.balance, money, LedgerError::InsufficientBalance)?;
         s.holding = sub(s.holding, tokens, LedgerError::InsufficientHoldings)?;
-        s.books.escrow_money = add(s.books.escrow_money, money)?;
-        s.books.escrow_tokens = add(s.books.escrow_tokens, tokens)?;
+        s.books.escrow_money = add_wide(s.books.escrow_money, money)?;
+        s.books.escrow_tokens = add_wide(s.books.escrow_tokens, tokens)?;
         self.commit(s);
         self.counts.locks += 1;
         Ok(())
@@ -633,8 +726,8 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut s = self.stage(agent, asset);
         s.pay(money, locked)?;
-        s.books.outside = add(s.books.outside, money)?;
-        s.books.supply = add(s.books.supply, tokens)?;
+        s.books.outside = add_wide(s.books.outside, money)?;
+        s.books.supply = add_wide(s.books.supply, tokens)?;
         s.holding = add(s.holding, tokens)?;
         self.commit(s);
         self.counts.outside_trades += 1;
@@ -656,10 +749,11 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut s = self.stage(agent, asset);
         s.deliver(tokens, locked)?;
-        s.books.supply = sub(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
+        s.books.supply = sub_wide(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
         let paid_in = s.receive_from_outside(money)?;
+        let money_in = self.money_in.plus(|m| &mut m.outside, u128::from(paid_in))?;
         self.commit(s);
-        self.money_in.outside += u128::from(paid_in);
+        self.money_in = money_in;
         self.counts.outside_trades += 1;
         Ok(())
     }
@@ -674,7 +768,7 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut s = self.stage(agent, asset);
         s.pay(money, false)?;
-        s.books.outside = add(s.books.outside, money)?;
+        s.books.outside = add_wide(s.books.outside, money)?;
         self.commit(s);
         self.counts.outside_trades += 1;
         Ok(())
@@ -691,8 +785,9 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut s = self.stage(agent, asset);
         let paid_in = s.receive_from_outside(money)?;
+        let money_in = self.money_in.plus(|m| &mut m.outside, u128::from(paid_in))?;
         self.commit(s);
-        self.money_in.outside += u128::from(paid_in);
+        self.money_in = money_in;
         self.counts.outside_trades += 1;
         Ok(())
     }
@@ -710,8 +805,8 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut s = self.stage(agent, asset);
         s.pay(money, locked)?;
-        s.books.outside = add(s.books.outside, money)?;
-        s.books.treasury = sub(s.books.treasury, tokens, LedgerError::InsufficientHoldings)?;
+        s.books.outside = add_wide(s.books.outside, money)?;
+        s.books.treasury = sub_wide(s.books.treasury, tokens, LedgerError::InsufficientHoldings)?;
         s.holding = add(s.holding, tokens)?;
         self.commit(s);
         self.counts.outside_trades += 1;
@@ -722,8 +817,8 @@ impl Ledger {
     /// replenished by production).
     pub fn mint_to_treasury(&mut self, asset: usize, tokens: u64) -> Result<(), LedgerError> {
         let books = &mut self.books[asset];
-        let supply = add(books.supply, tokens)?;
-        books.treasury = add(books.treasury, tokens)?;
+        let supply = add_wide(books.supply, tokens)?;
+        books.treasury = add_wide(books.treasury, tokens)?;
         books.supply = supply;
         self.counts.mints += 1;
         Ok(())
@@ -732,9 +827,11 @@ impl Ledger {
     /// Burns `tokens` of the unheld supply (a stock's decay).
     pub fn burn_from_treasury(&mut self, asset: usize, tokens: u64) -> Result<(), LedgerError> {
         let books = &mut self.books[asset];
-        let treasury = sub(books.treasury, tokens, LedgerError::InsufficientHoldings)?;
+        let short = LedgerError::InsufficientHoldings;
+        let treasury = sub_wide(books.treasury, tokens, short)?;
         // the treasury is part of the supply, so the supply covers it
-        books.supply -= tokens;
+        // unless the books are already broken
+        books.supply = sub_wide(books.supply, tokens, short)?;
         books.treasury = treasury;
         self.counts.burns += 1;
         Ok(())
@@ -750,7 +847,7 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut s = self.stage(agent, asset);
         s.deliver(tokens, false)?;
-        s.books.supply = sub(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
+        s.books.supply = sub_wide(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
         self.commit(s);
         self.counts.burns += 1;
         Ok(())
@@ -758,13 +855,14 @@ impl Ledger {
 
     /// Pays `money` into the reserve of `asset` from outside, so that the
     /// reserve keeps covering the supply after a curve was raised.
-    pub fn top_up_reserve(&mut self, asset: usize, money: u64) -> Result<(), LedgerError> {
-        let books = &mut self.books[asset];
-        books.reserve = books
+    pub fn top_up_reserve(&mut self, asset: usize, money: u128) -> Result<(), LedgerError> {
+        let reserve = self.books[asset]
             .reserve
             .checked_add(money)
             .ok_or(LedgerError::Overflow)?;
-        self.money_in.reserve_top_ups += u128::from(money);
+        let money_in = self.money_in.plus(|m| &mut m.reserve_top_ups, money)?;
+        self.books[asset].reserve = reserve;
+        self.money_in = money_in;
         self.counts.top_ups += 1;
         Ok(())
     }
@@ -772,6 +870,7 @@ impl Ledger {
     /// Sums every account and compares with the counters: both sides of the
     /// money identity and, per asset, of the token identity.
     pub fn conservation(&self) -> Conservation {
+        // At most 2³² agents of `u64` cells: these sums stay below 2⁹⁶.
         let mut money: u128 = 0;
         let mut tokens = vec![0u128; self.assets];
         for account in self.accounts() {
@@ -786,22 +885,21 @@ impl Ledger {
     /// Like [`Ledger::conservation`], from account sums the caller already
     /// computed (Σ balances and Σ holdings per asset), to avoid a second pass.
     pub fn conservation_from_sums(&self, balances: u128, holdings: &[u128]) -> Conservation {
-        let mut money_held = balances;
-        for books in &self.books {
-            money_held += u128::from(books.reserve)
-                + u128::from(books.fee_pool)
-                + u128::from(books.escrow_money)
-                + u128::from(books.outside);
-        }
+        let money_held = self.books.iter().try_fold(balances, |sum, b| {
+            sum.checked_add(b.reserve)?
+                .checked_add(b.fee_pool)?
+                .checked_add(b.escrow_money)?
+                .checked_add(b.outside)
+        });
         Conservation {
             money_held,
             money_in: self.money_in.total(),
             tokens_held: holdings
                 .iter()
                 .zip(&self.books)
-                .map(|(h, b)| h + u128::from(b.treasury) + u128::from(b.escrow_tokens))
+                .map(|(h, b)| h.checked_add(b.treasury)?.checked_add(b.escrow_tokens))
                 .collect(),
-            supply: self.books.iter().map(|b| u128::from(b.supply)).collect(),
+            supply: self.books.iter().map(|b| b.supply).collect(),
         }
     }
 }
@@ -816,6 +914,18 @@ fn sub(x: u64, y: u64, short: LedgerError) -> Result<u64, LedgerError> {
 #[inline]
 fn add(x: u64, y: u64) -> Result<u64, LedgerError> {
     x.checked_add(y).ok_or(LedgerError::Overflow)
+}
+
+/// A pool-level `x + y` of an account-sized `y`, or [`LedgerError::Overflow`].
+#[inline]
+fn add_wide(x: u128, y: u64) -> Result<u128, LedgerError> {
+    x.checked_add(u128::from(y)).ok_or(LedgerError::Overflow)
+}
+
+/// A pool-level `x − y` of an account-sized `y`, or `short` when `y > x`.
+#[inline]
+fn sub_wide(x: u128, y: u64, short: LedgerError) -> Result<u128, LedgerError> {
+    x.checked_sub(u128::from(y)).ok_or(short)
 }
 
 /// A staged copy of one agent's balance and holding of one asset, and of
@@ -835,7 +945,7 @@ impl Stage {
     fn pay(&mut self, money: u64, locked: bool) -> Result<(), LedgerError> {
         let short = LedgerError::InsufficientBalance;
         if locked {
-            self.books.escrow_money = sub(self.books.escrow_money, money, short)?;
+            self.books.escrow_money = sub_wide(self.books.escrow_money, money, short)?;
         } else {
             self.balance = sub(self.balance, money, short)?;
         }
@@ -846,7 +956,7 @@ impl Stage {
     fn deliver(&mut self, tokens: u64, locked: bool) -> Result<(), LedgerError> {
         let short = LedgerError::InsufficientHoldings;
         if locked {
-            self.books.escrow_tokens = sub(self.books.escrow_tokens, tokens, short)?;
+            self.books.escrow_tokens = sub_wide(self.books.escrow_tokens, tokens, short)?;
         } else {
             self.holding = sub(self.holding, tokens, short)?;
         }
@@ -857,9 +967,10 @@ impl Stage {
     /// rest paid in. Returns what was paid in.
     fn receive_from_outside(&mut self, money: u64) -> Result<u64, LedgerError> {
         self.balance = add(self.balance, money)?;
-        let from_outside = money.min(self.books.outside);
+        // min(money, outside) fits a u64 and the outside holds it
+        let from_outside = self.books.outside.min(u128::from(money));
         self.books.outside -= from_outside;
-        Ok(money - from_outside)
+        Ok(money - from_outside as u64)
     }
 }
 

@@ -6,29 +6,42 @@
 //! # Exact settlement on a curve
 //!
 //! Let `F(S) = ∫₀^S f` be the curve's reserve function and, in base units,
-//! `R(S) = ⌈F(S) · SCALE⌉` (up to a relative slack of 2⁻⁴⁸ for float noise), a deterministic, non-decreasing function of the
-//! integer supply. A buy from supply `S` to `S + d` costs `R(S + d) − R(S)`;
-//! a sell back refunds `R(S) − R(S − d)`. The costs telescope, so after any
-//! sequence of trades the reserve holds exactly `R(S) − R(0)` plus what was
-//! funded, whatever the floating-point error of each evaluation of `F`:
-//! the reserve always covers burning the whole supply, to the base unit, and
-//! buying then selling the same amount never profits. A refund is also
-//! capped so that the reserve never falls below `R(S′) − R(0)` for the
-//! remaining supply `S′` (this only binds if `F` is not monotone to the last
-//! ulp). Fees are rounded up, in favour of the pool.
+//! `R(S) = ⌈F(S) · SCALE⌉` (up to a relative slack of 2⁻⁴⁸ for float noise), a
+//! deterministic, non-decreasing function of the integer supply, with
+//! `R(0) = 0` (every curve has `F(0) = 0`). A buy from supply `S` to `S + d`
+//! costs `R(S + d) − R(S)`; a sell back refunds `R(S) − R(S − d)`. The costs
+//! telescope, so after any sequence of trades the reserve holds exactly
+//! `R(S)` plus what was funded, whatever the floating-point error of each
+//! evaluation of `F`: the reserve always covers burning the whole supply,
+//! to the base unit, and buying then selling the same amount never profits.
+//! A refund is also capped so that the reserve never falls below `R(S′)`
+//! for the remaining supply `S′` (this only binds if `F` is not monotone to
+//! the last ulp). Fees are rounded up, in favour of the pool.
+//!
+//! # Range
+//!
+//! Supplies and `R` are `u128` counts of base units, like the reserve they
+//! back: a reserve may grow far past what one account holds (about 1.8e10
+//! units). Where `F(S) · SCALE` passes `u128::MAX` (about 3.4e29 units),
+//! `R(S)` is `None`: a buy that would reach such a supply is not quoted,
+//! and the engine refuses to fund or top up a reserve to it. A buy costs at
+//! most the buyer's budget, so its cost and fee always fit an account; a
+//! sell's refund may not, and the ledger refuses to credit it.
 
 pub mod curve;
 
 pub use curve::{BondingCurve, Curve, CurveError};
 
-use crate::ledger::{from_whole, to_whole, SCALE};
+use crate::ledger::{from_whole, from_wide, to_whole, to_wide, SCALE};
 
 /// A buy on a curve, as quoted: tokens minted, cost paid into the reserve and
-/// fee paid into the fee pool, all in base units.
+/// fee paid into the fee pool, all in base units. The cost and fee fit the
+/// budget; the tokens may be more than one account holds (the ledger
+/// refuses those).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BuyQuote {
     /// Tokens minted, base units.
-    pub tokens: u64,
+    pub tokens: u128,
     /// Money paid into the reserve, base units.
     pub cost: u64,
     /// Money paid into the fee pool, base units.
@@ -40,9 +53,9 @@ pub struct BuyQuote {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SellQuote {
     /// Money leaving the reserve, base units.
-    pub refund: u64,
+    pub refund: u128,
     /// Part of the refund paid into the fee pool, base units.
-    pub fee: u64,
+    pub fee: u128,
 }
 
 /// A bonding curve with its fee, settling trades in base units.
@@ -52,9 +65,8 @@ pub struct CurveMarket {
     fee: f64,
     /// `R` at two supplies: where the last trade started and where it ended
     /// (the next trade starts there), so each trade evaluates `F` once.
-    cache: [(u64, u64); 2],
-    /// `R(0)` under the current parameters.
-    r_zero: u64,
+    /// `(0, 0)` is always true (`R(0) = 0`), so it stands for an empty entry.
+    cache: [(u128, u128); 2],
 }
 
 /// Relative slack for float noise: a value within this share of a whole
@@ -62,26 +74,44 @@ pub struct CurveMarket {
 /// base units, the float image of an exact 1000, is not rounded up to 1001).
 const SLACK: f64 = 1.0 / (1u64 << 48) as f64;
 
+/// 2¹²⁸, the first amount of base units past the range of `R`.
+const WIDE_RANGE: f64 = 340_282_366_920_938_463_463_374_607_431_768_211_456.0;
+
+/// 2⁶³: below it, float ↔ integer conversions are one instruction.
+const I64_RANGE: f64 = 9_223_372_036_854_775_808.0;
+
+/// An amount past the ledger's range, as the settlement computes it: more
+/// than any budget pays, and never an amount in range (no `f64` below 2¹²⁸
+/// rounds to it). A marker rather than an `Option` on the hot path, where
+/// it is only ever compared with a budget; [`CurveMarket::reserve_function`]
+/// turns it into `None`.
+const PAST: u128 = u128::MAX;
+
 /// Converts a non-negative amount of units to base units, rounding up;
-/// saturates at `u64::MAX` (and maps NaN there, so that nothing is ever
+/// [`PAST`] for NaN or from 2¹²⁸ base units on (so that nothing is ever
 /// free by accident).
 #[inline]
-fn ceil_base(units: f64) -> u64 {
+fn ceil_base(units: f64) -> u128 {
     let exact = units * SCALE as f64;
     let x = exact - exact * SLACK;
-    if x.is_nan() || x >= u64::MAX as f64 {
-        u64::MAX
-    } else if x <= 0.0 {
-        0
-    } else {
+    if x < I64_RANGE {
+        if x <= 0.0 {
+            return 0;
+        }
         // Truncation then a correction: a ceiling without a libm call, which
         // x86-64 without SSE4.1 would need for f64::ceil.
         let t = to_whole(x);
-        t + u64::from(from_whole(t) < x)
+        u128::from(t + u64::from(from_whole(t) < x))
+    } else if x < WIDE_RANGE {
+        // From 2⁵³ on every f64 is a whole number: the truncation is exact.
+        to_wide(x)
+    } else {
+        PAST
     }
 }
 
-/// `floor(x)` for `x ≥ 0` as a whole number of base units, saturating.
+/// `floor(x)` for `x ≥ 0` as a whole number of base units that fits a
+/// `u64` (the callers' `x` is at most a `u64` budget).
 #[inline]
 fn floor_base(x: f64) -> u64 {
     if x > 0.0 {
@@ -91,26 +121,43 @@ fn floor_base(x: f64) -> u64 {
     }
 }
 
+/// `floor(x)` for `x ≥ 0` as a wide whole number of base units; from 2¹²⁸
+/// on it is `u128::MAX`, a first guess of an amount of tokens that the
+/// callers cap at the room left in the supply and then price exactly.
 #[inline]
-fn units(base: u64) -> f64 {
+fn floor_wide(x: f64) -> u128 {
+    if x > 0.0 {
+        to_wide(x)
+    } else {
+        0
+    }
+}
+
+#[inline]
+fn units(base: u128) -> f64 {
     // A multiplication rather than a division: this is on the chain of
     // dependent trades, and the result differs by at most an ulp.
-    from_whole(base) * (1.0 / SCALE as f64)
+    from_wide(base) * (1.0 / SCALE as f64)
+}
+
+/// `a · b < c`, exactly, without overflow.
+#[inline]
+fn product_below(a: u64, b: u128, c: u128) -> bool {
+    match u64::try_from(b) {
+        // One multiplication in the common case.
+        Ok(b) => u128::from(a) * u128::from(b) < c,
+        Err(_) => u128::from(a).checked_mul(b).is_some_and(|p| p < c),
+    }
 }
 
 impl CurveMarket {
     /// A market on `curve` taking `fee` (a share in `[0, 1)`) of each trade.
     pub fn new(curve: Curve, fee: f64) -> Self {
-        let mut market = CurveMarket {
+        CurveMarket {
             curve,
             fee,
             cache: [(0, 0); 2],
-            r_zero: 0,
-        };
-        let r0 = market.reserve_function(0);
-        market.cache = [(0, r0); 2];
-        market.r_zero = r0;
-        market
+        }
     }
 
     /// The curve.
@@ -125,58 +172,72 @@ impl CurveMarket {
 
     /// Spot price at `supply` base units.
     #[inline]
-    pub fn spot_price(&self, supply: u64) -> f64 {
+    pub fn spot_price(&self, supply: u128) -> f64 {
         self.curve.spot_price(units(supply))
     }
 
-    /// `R(S)`: the reserve function in base units, `⌈F(S)·SCALE⌉`.
+    /// `R(S)`: the reserve function in base units, `⌈F(S)·SCALE⌉`; `None`
+    /// past `u128::MAX` base units.
+    pub fn reserve_function(&self, supply: u128) -> Option<u128> {
+        Some(self.r(supply)).filter(|&r| r != PAST)
+    }
+
+    /// `R(S)`, or [`PAST`].
     #[inline]
-    pub fn reserve_function(&self, supply: u64) -> u64 {
+    fn r(&self, supply: u128) -> u128 {
         ceil_base(self.curve.integral(units(supply)))
     }
 
-    /// The reserve that backs `supply` under the current parameters,
-    /// `R(S) − R(0)`, base units.
-    pub fn required_reserve(&self, supply: u64) -> u64 {
-        self.reserve_function(supply).saturating_sub(self.r_zero)
+    /// The reserve that backs `supply` under the current parameters, base
+    /// units: `R(S) − R(0)`, which is `R(S)` since `R(0) = 0`; `None` past
+    /// `u128::MAX` base units.
+    pub fn required_reserve(&self, supply: u128) -> Option<u128> {
+        self.reserve_function(supply)
     }
 
+    /// `R(S)` (or [`PAST`]), from the cache when it holds it.
     #[inline]
-    fn r_at(&mut self, supply: u64) -> u64 {
+    fn r_at(&mut self, supply: u128) -> u128 {
         // Newest first: a trade usually starts where the last one ended.
         if let Some(&(_, r)) = self.cache.iter().rev().find(|(s, _)| *s == supply) {
             return r;
         }
-        let r = self.reserve_function(supply);
+        let r = self.r(supply);
         self.remember(supply, r);
         r
     }
 
     /// Remembers `R(supply) = r`, evicting the older entry.
     #[inline]
-    fn remember(&mut self, supply: u64, r: u64) {
+    fn remember(&mut self, supply: u128, r: u128) {
         self.cache = [self.cache[1], (supply, r)];
     }
 
     #[inline]
-    fn fee_on(&self, amount: u64) -> u64 {
+    fn fee_on(&self, amount: u128) -> u128 {
         if self.fee == 0.0 {
             0
         } else {
+            // Past the range only through rounding up to 2¹²⁸ (the fee is
+            // below the amount): the fee is then capped at the amount.
             ceil_base(units(amount) * self.fee).min(amount)
         }
     }
 
     /// Quotes a buy of as many tokens as `budget` (fees included) pays for,
-    /// from `supply`. `None` if the budget buys no whole base unit.
+    /// from `supply`. `None` if the budget buys no whole base unit (or the
+    /// supply is past the range of `R`).
     ///
     /// The float inverse of the curve is accurate to about 1e-12 relative;
     /// the quote then settles in integers, stepping back if the integer cost
     /// exceeds the budget and forward by what the money left over still
     /// buys, so that the buyer gets within a base unit or two of the most
     /// the budget pays for (and splitting a buy never pays).
-    pub fn quote_buy(&mut self, supply: u64, budget: u64) -> Option<BuyQuote> {
+    pub fn quote_buy(&mut self, supply: u128, budget: u64) -> Option<BuyQuote> {
         let r0 = self.r_at(supply);
+        if r0 == PAST {
+            return None;
+        }
         let curve_budget = if self.fee == 0.0 {
             from_whole(budget)
         } else {
@@ -188,37 +249,57 @@ impl CurveMarket {
         if ds.is_nan() || ds <= 0.0 {
             return None;
         }
-        let room = u64::MAX - supply;
+        let room = u128::MAX - supply;
         let exact = ds * SCALE as f64;
-        let mut tokens = floor_base(exact + exact * SLACK).min(room);
+        let mut tokens = floor_wide(exact + exact * SLACK).min(room);
         // The float inverse may overshoot by a few ulps: step back until the
         // integer cost fits the budget. Converges in one or two rounds.
         for _ in 0..64 {
             if tokens == 0 {
                 return None;
             }
-            let quote = self.price_tokens(supply, r0, tokens);
-            let total = quote.cost.saturating_add(quote.fee);
-            if total <= budget {
+            let (quote, total) = self.price_tokens(supply, r0, tokens);
+            if total <= u128::from(budget) {
                 return Some(self.spend_leftover(supply, r0, budget, quote));
             }
-            let scaled = floor_base(from_whole(tokens) * (from_whole(budget) / from_whole(total)));
+            let scaled = if total == PAST {
+                // Past the range of R (or not priceable): halve the guess.
+                tokens / 2
+            } else {
+                floor_wide(from_wide(tokens) * (from_whole(budget) / from_wide(total)))
+            };
             let step = (tokens >> 40).max(1);
             tokens = scaled.min(tokens - step);
         }
         None
     }
 
+    /// Prices `tokens` from `supply` (where `R = r0`): the quote and its
+    /// total (cost and fee), the quote's amounts meaningful only when the
+    /// total fits a `u64` budget. The total is [`PAST`] if `R(S + tokens)`
+    /// is past the range, below `R(S)` (an `F` not monotone to the last
+    /// ulp: such a buy is never quoted) or the total passes `u128::MAX`.
     #[inline]
-    fn price_tokens(&mut self, supply: u64, r0: u64, tokens: u64) -> BuyQuote {
-        let r1 = self.reserve_function(supply + tokens);
-        self.remember(supply + tokens, r1);
-        let cost = r1.saturating_sub(r0);
-        BuyQuote {
+    fn price_tokens(&mut self, supply: u128, r0: u128, tokens: u128) -> (BuyQuote, u128) {
+        // `tokens` is at most the room left below u128::MAX.
+        let at = supply + tokens;
+        let r1 = self.r(at);
+        self.remember(at, r1);
+        let (cost, fee, total) = match r1.checked_sub(r0) {
+            Some(cost) if r1 != PAST => {
+                let fee = self.fee_on(cost);
+                (cost, fee, cost.checked_add(fee).unwrap_or(PAST))
+            }
+            _ => (0, 0, PAST),
+        };
+        // Both fit a u64 whenever the total does (they are parts of it),
+        // the only case in which the quote is used.
+        let quote = BuyQuote {
             tokens,
-            cost,
-            fee: self.fee_on(cost),
-        }
+            cost: cost as u64,
+            fee: fee as u64,
+        };
+        (quote, total)
     }
 
     /// Extends a quote that fits the budget by the tokens the money left over
@@ -226,14 +307,14 @@ impl CurveMarket {
     /// on the way so that it does not overshoot; a step that does (through
     /// rounding) is halved.
     #[inline]
-    fn spend_leftover(&mut self, supply: u64, r0: u64, budget: u64, fits: BuyQuote) -> BuyQuote {
+    fn spend_leftover(&mut self, supply: u128, r0: u128, budget: u64, fits: BuyQuote) -> BuyQuote {
         let mut best = fits;
         for _ in 0..8 {
             let leftover = budget - best.cost - best.fee;
             // On an increasing curve the price at the end of the buy is at
             // least its average price, cost / tokens: below that the
             // leftover buys nothing, and the price need not be evaluated.
-            if u128::from(leftover) * u128::from(best.tokens) < u128::from(best.cost) {
+            if product_below(leftover, best.tokens, u128::from(best.cost)) {
                 return best;
             }
             let at = supply + best.tokens;
@@ -242,15 +323,16 @@ impl CurveMarket {
             if per_token.is_nan() || per_token <= 0.0 || from_whole(leftover) < per_token {
                 return best;
             }
-            let guess = floor_base(from_whole(leftover) / per_token).min(u64::MAX - at);
+            let room = u128::MAX - at;
+            let guess = floor_wide(from_whole(leftover) / per_token).min(room);
             let highest = self.spot_price(at + guess) * (1.0 + self.fee);
-            let mut extra = floor_base(from_whole(leftover) / highest).min(u64::MAX - at);
+            let mut extra = floor_wide(from_whole(leftover) / highest).min(room);
             loop {
                 if extra == 0 {
                     return best;
                 }
-                let more = self.price_tokens(supply, r0, best.tokens + extra);
-                if more.cost.saturating_add(more.fee) <= budget {
+                let (more, total) = self.price_tokens(supply, r0, best.tokens + extra);
+                if total <= u128::from(budget) {
                     best = more;
                     break;
                 }
@@ -260,26 +342,36 @@ impl CurveMarket {
         best
     }
 
-    /// Quotes selling `tokens` from `supply` with `reserve` in the reserve.
-    pub fn quote_sell(&mut self, supply: u64, reserve: u64, tokens: u64) -> SellQuote {
-        let tokens = tokens.min(supply);
+    /// Quotes selling `tokens` from `supply` with `reserve` in the reserve;
+    /// `None` if `R` at the supply is past its range (which the engine
+    /// never lets a supply reach).
+    pub fn quote_sell(&mut self, supply: u128, reserve: u128, tokens: u64) -> Option<SellQuote> {
+        let tokens = u128::from(tokens).min(supply);
         let r0 = self.r_at(supply);
-        let r1 = self.reserve_function(supply - tokens);
+        let r1 = self.r(supply - tokens);
+        if r0 == PAST || r1 == PAST {
+            return None;
+        }
         self.remember(supply - tokens, r1);
-        let floor = r1.saturating_sub(self.r_zero);
-        let refund = r0.saturating_sub(r1).min(reserve.saturating_sub(floor));
-        SellQuote {
+        // Both differences stop at zero on purpose: a step down on which `R`
+        // is not monotone to the last ulp refunds nothing, and a reserve
+        // already at or below `R(S′)` pays nothing out (it keeps covering
+        // the remaining supply).
+        let gross = r0.checked_sub(r1).unwrap_or(0);
+        let room = reserve.checked_sub(r1).unwrap_or(0);
+        let refund = gross.min(room);
+        Some(SellQuote {
             refund,
             fee: self.fee_on(refund),
-        }
+        })
     }
 
     /// Changes a curve parameter (validated; on error nothing changes).
     pub fn set_param(&mut self, name: &str, value: f64) -> Result<(), CurveError> {
         self.curve.set_param(name, value)?;
         let [(a, _), (b, _)] = self.cache;
-        self.cache = [(a, self.reserve_function(a)), (b, self.reserve_function(b))];
-        self.r_zero = self.reserve_function(0);
+        let entry = |s: u128| (s, self.r(s));
+        self.cache = [entry(a), entry(b)];
         Ok(())
     }
 }

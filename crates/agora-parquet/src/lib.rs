@@ -242,7 +242,7 @@ pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
             Arc::new(Float64Array::from_iter(
                 rows.iter().map(|r| number(r.price)),
             )),
-            units(|r| r.supply),
+            units(|r| u128::from(r.supply)),
             units(|r| r.reserve),
             units(|r| r.volume),
             Arc::new(Int64Array::from(trades)),

@@ -11,7 +11,7 @@
 
 use super::resources::ResourceMarket;
 use crate::agents::{Action, Side};
-use crate::ledger::{range_advice, to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError, SCALE};
+use crate::ledger::{range_advice, to_base, to_units, AgentId, Ledger, LedgerError, SCALE};
 use crate::market::book::{Fill, Order, OrderBook, OrderId};
 use crate::market::clearing::{
     call_auction, closed_form_equilibrium, excess_demand, find_equilibrium, money_quantity, ration,
@@ -314,7 +314,7 @@ impl Market {
 
     /// The price recorded now (NaN for a step with no equilibrium).
     #[inline]
-    pub fn price(&self, supply: u128) -> f64 {
+    pub fn price(&self, supply: u64) -> f64 {
         match self {
             Market::Curve(c) => c.spot_price(supply),
             other => other.state().map_or(f64::NAN, |s| s.price),
@@ -324,7 +324,7 @@ impl Market {
     /// The price holdings are valued at: the recorded price, or the last
     /// finite one.
     #[inline]
-    pub fn mark(&self, supply: u128) -> f64 {
+    pub fn mark(&self, supply: u64) -> f64 {
         match self {
             Market::Curve(c) => c.spot_price(supply),
             other => other.state().map_or(0.0, |s| s.mark),
@@ -333,7 +333,7 @@ impl Market {
 
     /// The reserve that must back `supply` (0 unless a curve); `None` past
     /// the ledger's range.
-    pub fn required_reserve(&self, supply: u128) -> Option<u128> {
+    pub fn required_reserve(&self, supply: u64) -> Option<u128> {
         match self {
             Market::Curve(c) => c.required_reserve(supply),
             _ => Some(0),
@@ -343,7 +343,7 @@ impl Market {
     /// The money that backs the supply going from `from` to `to` (0 unless
     /// a curve): `R(to) − R(from)`, at least 0 (an `R` not monotone to the
     /// last ulp asks nothing for the step); `None` past the ledger's range.
-    pub fn reserve_between(&self, from: u128, to: u128) -> Option<u128> {
+    pub fn reserve_between(&self, from: u64, to: u64) -> Option<u128> {
         match self {
             Market::Curve(c) => {
                 let (low, high) = (c.reserve_function(from)?, c.reserve_function(to)?);
@@ -962,7 +962,7 @@ impl BatchMarket {
         stats: &mut StepStats,
     ) -> Result<(), Fault> {
         let lot = self.lot;
-        let supply_units = wide_to_units(ledger.books(asset).supply);
+        let supply_units = to_units(ledger.books(asset).supply);
         match &self.kind {
             BatchKind::Auction { tick } => {
                 let tick = *tick;

@@ -98,7 +98,7 @@ pub struct AssetRecord {
     /// Spot price at the end of the step.
     pub price: f64,
     /// Supply, base units.
-    pub supply: u128,
+    pub supply: u64,
     /// Reserve, base units.
     pub reserve: u128,
     /// Tokens traded (minted, burned or changing hands) during the step,
@@ -264,7 +264,7 @@ impl Simulation {
             })?;
             let backing = || format!("{supply:e} tokens (the reserve backing them)");
             let money = markets[j]
-                .required_reserve(u128::from(tokens))
+                .required_reserve(tokens)
                 .ok_or_else(|| range_error(&scenario, path.clone(), &backing(), "money"))?;
             ledger
                 .fund_supply(j, None, tokens, money)
@@ -297,7 +297,7 @@ impl Simulation {
                 for (k, amount) in amounts.into_iter().enumerate() {
                     let holder = start + k as u32;
                     let supply = ledger.books(j).supply;
-                    let after = supply.checked_add(u128::from(amount));
+                    let after = supply.checked_add(amount);
                     let money = after
                         .and_then(|after| markets[j].reserve_between(supply, after))
                         .ok_or_else(|| too_large("money"))?;
@@ -985,13 +985,11 @@ impl Simulation {
             ));
         }
         if c.token_error() != 0 {
-            let held: Vec<String> = c.tokens_held.iter().map(|h| amount(*h)).collect();
             return Err(Error::invariant(
                 self.step,
                 format!(
-                    "tokens are not conserved: held [{}], supply {:?} (base units)",
-                    held.join(", "),
-                    c.supply
+                    "tokens are not conserved: held {:?}, supply {:?} (base units)",
+                    c.tokens_held, c.supply
                 ),
             ));
         }
@@ -1213,15 +1211,13 @@ impl Executor<'_> {
                     spend
                 };
                 let supply = ledger.books(j).supply;
-                let Some(quote) = curve.quote_buy(supply, budget) else {
-                    return ledger.count_rejected();
+                let quote = match curve.quote_buy(supply, budget) {
+                    Ok(Some(quote)) => quote,
+                    Ok(None) => return ledger.count_rejected(),
+                    Err(e) => return self.refused(agent, j, "buying", e),
                 };
-                let bought = match u64::try_from(quote.tokens) {
-                    Ok(t) => ledger.buy(agent, j, t, quote.cost, quote.fee).map(|()| t),
-                    Err(_) => Err(LedgerError::Overflow),
-                };
-                match bought {
-                    Ok(tokens) => self.stats[j].add(tokens),
+                match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
+                    Ok(()) => self.stats[j].add(quote.tokens),
                     Err(e) => self.refused(agent, j, "buying", e),
                 }
             }
@@ -1233,10 +1229,11 @@ impl Executor<'_> {
                 } else {
                     amount
                 };
-                let books = *ledger.books(j);
+                let books = ledger.books(j);
                 let quote = match curve.quote_sell(books.supply, books.reserve, tokens) {
-                    Some(q) if tokens > 0 && q.refund > 0 => q,
-                    _ => return ledger.count_rejected(),
+                    Ok(q) if tokens > 0 && q.refund > 0 => q,
+                    Ok(_) => return ledger.count_rejected(),
+                    Err(e) => return self.refused(agent, j, "selling", e),
                 };
                 match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
                     Ok(()) => self.stats[j].add(tokens),
@@ -1285,7 +1282,7 @@ fn observe<'a>(
             AssetObservation {
                 name: &a.name,
                 price: markets[j].mark(supply),
-                supply: wide_to_units(supply),
+                supply: to_units(supply),
                 history: &history[j],
                 best_bid,
                 best_ask,

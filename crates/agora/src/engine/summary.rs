@@ -246,7 +246,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 max_drawdown: stats.max_drawdown,
                 volume: wide_to_units(volume),
                 trades,
-                final_supply: wide_to_units(books.supply),
+                final_supply: to_units(books.supply),
                 final_reserve: wide_to_units(books.reserve),
                 fees: wide_to_units(books.fee_pool),
                 market: market_summary(sim, j),

@@ -28,12 +28,14 @@
 //!
 //! # Range
 //!
-//! An agent's balance and each of its holdings are `u64` cells: at most
-//! [`ACCOUNT_RANGE`] (about 1.8e10) units each, so that an account of a
-//! million agents stays small and a trade stays one cache line. Everything
-//! that sums over agents — a curve's reserve, a supply, a fee pool, the
-//! escrow of open orders, what the outside world holds, the treasury and
-//! the counters of money paid in — is a `u128` (about 3.4e29 units). Every
+//! Every amount of tokens is a `u64` count of base units: at most
+//! [`ACCOUNT_RANGE`] (about 1.8e10) tokens in an account and in an asset's
+//! whole supply (which every holding, the treasury and the locked tokens
+//! are parts of). Money in an account is a `u64` too, so that the accounts
+//! of a million agents stay small and a trade touches one cache line; money
+//! that sums over agents — a curve's reserve, a fee pool, the escrow of open
+//! orders, what the outside world holds, and the counters of money paid in
+//! — is a `u128`, at most [`POOL_RANGE`] (about 3.4e29) units. Every
 //! operation is checked: one that would take an amount past its range is
 //! refused with [`LedgerError::Overflow`] and changes nothing; nothing
 //! saturates or wraps.
@@ -43,24 +45,28 @@ use std::fmt;
 /// Base units per unit of money or of a token: a base unit is 1e-9 of a unit.
 pub const SCALE: u64 = 1_000_000_000;
 
-/// The most units (money or tokens) one account cell holds: `u64::MAX` base
-/// units, about 1.8e10 units.
+/// The most units one account cell holds, and the most tokens of an asset
+/// (its supply): `u64::MAX` base units, about 1.8e10 units.
 pub const ACCOUNT_RANGE: f64 = u64::MAX as f64 / SCALE as f64;
 
-/// The most units a pool-level amount (a reserve, a supply, a fee pool, the
-/// escrow, the treasury, what the outside world holds, money paid in)
-/// holds: `u128::MAX` base units, about 3.4e29 units.
+/// The most money a pool holds (a reserve, a fee pool, the escrow, what the
+/// outside world holds, money paid in): `u128::MAX` base units, about
+/// 3.4e29 units.
 pub const POOL_RANGE: f64 = u128::MAX as f64 / SCALE as f64;
 
 /// The ledger's range for amounts of `what` (`"money"`, `"token"`, `"money
 /// or token"`) and what a user can do past it, for error messages: "the
-/// ledger's range of 1.8e10 money units per account (3.4e29 per asset) at
-/// 1e-9 base units; scale money amounts down (e.g. work in thousands)".
+/// ledger's range of 1.8e10 money units per account at 1e-9 base units;
+/// scale money amounts down (e.g. work in thousands)".
 pub fn range_advice(what: &str) -> String {
+    let pools = match what {
+        "money" => format!(" ({POOL_RANGE:.1e} in a reserve or pool)"),
+        "token" => " and per asset".to_string(),
+        _ => format!(" ({ACCOUNT_RANGE:.1e} tokens per asset, {POOL_RANGE:.1e} money units per pool)"),
+    };
     format!(
-        "the ledger's range of {ACCOUNT_RANGE:.1e} {what} units per account \
-         ({POOL_RANGE:.1e} per asset) at 1e-9 base units; scale {what} amounts down \
-         (e.g. work in thousands)"
+        "the ledger's range of {ACCOUNT_RANGE:.1e} {what} units per account{pools} at 1e-9 \
+         base units; scale {what} amounts down (e.g. work in thousands)"
     )
 }
 
@@ -208,22 +214,23 @@ impl fmt::Display for LedgerError {
 impl std::error::Error for LedgerError {}
 
 /// Per-asset books: supply, the reserve behind it, fees and unheld tokens.
-/// Pool-level amounts, each a `u128` (they sum over agents).
+/// Tokens are `u64` (the supply bounds them all); money sums over agents,
+/// so it is `u128`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AssetBooks {
     /// Tokens in existence, base units.
-    pub supply: u128,
+    pub supply: u64,
     /// Money held by the asset's pricing mechanism (a curve's reserve), base units.
     pub reserve: u128,
     /// Fees collected on this asset, base units of money.
     pub fee_pool: u128,
     /// Tokens in the supply that no agent holds (an initial supply with no
     /// holder), base units.
-    pub treasury: u128,
+    pub treasury: u64,
     /// Money locked by open buy orders on this asset's market, base units.
     pub escrow_money: u128,
     /// Tokens locked by open sell orders on this asset's market, base units.
-    pub escrow_tokens: u128,
+    pub escrow_tokens: u64,
     /// Money the outside world (a market's exogenous demand and supply) has
     /// received from agents, net of what it paid them, base units.
     pub outside: u128,
@@ -277,9 +284,9 @@ impl MoneyIn {
 
 /// The result of a conservation check: both sides of each identity.
 ///
-/// A side is `None` when its sum passes `u128::MAX` base units, which can
-/// only happen if the identity is already broken (every amount held is part
-/// of the money paid in, or of a supply, each kept in range by the ledger).
+/// A money side is `None` when its sum passes `u128::MAX` base units, which
+/// can only happen if the identity is already broken (every amount held is
+/// part of the money paid in, which the ledger keeps in range).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conservation {
     /// Σ balances + Σ reserves + Σ fee pools + Σ locked money + Σ money
@@ -288,7 +295,7 @@ pub struct Conservation {
     /// Money paid in, base units.
     pub money_in: Option<u128>,
     /// Per asset: Σ holdings + treasury + locked tokens.
-    pub tokens_held: Vec<Option<u128>>,
+    pub tokens_held: Vec<u128>,
     /// Per asset: supply.
     pub supply: Vec<u128>,
 }
@@ -303,13 +310,12 @@ impl Conservation {
         }
     }
 
-    /// The largest |tokens held − supply| over assets, base units
-    /// (`u128::MAX` when a side could not be summed).
+    /// The largest |tokens held − supply| over assets, base units.
     pub fn token_error(&self) -> u128 {
         self.tokens_held
             .iter()
             .zip(&self.supply)
-            .map(|(h, s)| h.map_or(u128::MAX, |h| h.abs_diff(*s)))
+            .map(|(h, s)| h.abs_diff(*s))
             .max()
             .unwrap_or(0)
     }
@@ -446,7 +452,7 @@ impl Ledger {
         reserve_money: u128,
     ) -> Result<(), LedgerError> {
         let mut books = self.books[asset];
-        books.supply = add_wide(books.supply, tokens)?;
+        books.supply = add(books.supply, tokens)?;
         books.reserve = books
             .reserve
             .checked_add(reserve_money)
@@ -459,7 +465,7 @@ impl Ledger {
                 let at = agent as usize * self.stride + 1 + asset;
                 self.cells[at] = add(self.cells[at], tokens)?;
             }
-            None => books.treasury = add_wide(books.treasury, tokens)?,
+            None => books.treasury = add(books.treasury, tokens)?,
         }
         self.books[asset] = books;
         self.money_in = money_in;
@@ -487,7 +493,7 @@ impl Ledger {
         let books = &mut self.books[asset];
         let supply = books
             .supply
-            .checked_add(u128::from(tokens))
+            .checked_add(tokens)
             .ok_or(LedgerError::Overflow)?;
         let reserve = books
             .reserve
@@ -508,21 +514,18 @@ impl Ledger {
     }
 
     /// Sells on a curve: `tokens` of `agent` are burned, `refund` leaves the
-    /// reserve, `fee` of it goes to the fee pool and the rest to the agent
-    /// (refused with [`LedgerError::Overflow`] if that rest does not fit the
-    /// agent's balance).
+    /// reserve, `fee` of it goes to the fee pool and the rest to the agent.
     #[inline(always)]
     pub fn sell(
         &mut self,
         agent: AgentId,
         asset: usize,
         tokens: u64,
-        refund: u128,
-        fee: u128,
+        refund: u64,
+        fee: u64,
     ) -> Result<(), LedgerError> {
         let at = agent as usize * self.stride;
         let net = refund.checked_sub(fee).ok_or(LedgerError::Overflow)?;
-        let net = u64::try_from(net).map_err(|_| LedgerError::Overflow)?;
         let holding = sub(
             self.cells[at + 1 + asset],
             tokens,
@@ -532,15 +535,15 @@ impl Ledger {
         let books = &mut self.books[asset];
         let reserve = books
             .reserve
-            .checked_sub(refund)
+            .checked_sub(u128::from(refund))
             .ok_or(LedgerError::InsufficientReserve)?;
         let supply = books
             .supply
-            .checked_sub(u128::from(tokens))
+            .checked_sub(tokens)
             .ok_or(LedgerError::InsufficientHoldings)?;
         let fee_pool = books
             .fee_pool
-            .checked_add(fee)
+            .checked_add(u128::from(fee))
             .ok_or(LedgerError::Overflow)?;
         books.supply = supply;
         books.reserve = reserve;
@@ -646,7 +649,7 @@ impl Ledger {
         s.balance = sub(s.balance, money, LedgerError::InsufficientBalance)?;
         s.holding = sub(s.holding, tokens, LedgerError::InsufficientHoldings)?;
         s.books.escrow_money = add_wide(s.books.escrow_money, money)?;
-        s.books.escrow_tokens = add_wide(s.books.escrow_tokens, tokens)?;
+        s.books.escrow_tokens = add(s.books.escrow_tokens, tokens)?;
         self.commit(s);
         self.counts.locks += 1;
         Ok(())
@@ -727,7 +730,7 @@ impl Ledger {
         let mut s = self.stage(agent, asset);
         s.pay(money, locked)?;
         s.books.outside = add_wide(s.books.outside, money)?;
-        s.books.supply = add_wide(s.books.supply, tokens)?;
+        s.books.supply = add(s.books.supply, tokens)?;
         s.holding = add(s.holding, tokens)?;
         self.commit(s);
         self.counts.outside_trades += 1;
@@ -749,7 +752,7 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut s = self.stage(agent, asset);
         s.deliver(tokens, locked)?;
-        s.books.supply = sub_wide(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
+        s.books.supply = sub(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
         let paid_in = s.receive_from_outside(money)?;
         let money_in = self.money_in.plus(|m| &mut m.outside, u128::from(paid_in))?;
         self.commit(s);
@@ -806,7 +809,7 @@ impl Ledger {
         let mut s = self.stage(agent, asset);
         s.pay(money, locked)?;
         s.books.outside = add_wide(s.books.outside, money)?;
-        s.books.treasury = sub_wide(s.books.treasury, tokens, LedgerError::InsufficientHoldings)?;
+        s.books.treasury = sub(s.books.treasury, tokens, LedgerError::InsufficientHoldings)?;
         s.holding = add(s.holding, tokens)?;
         self.commit(s);
         self.counts.outside_trades += 1;
@@ -817,8 +820,8 @@ impl Ledger {
     /// replenished by production).
     pub fn mint_to_treasury(&mut self, asset: usize, tokens: u64) -> Result<(), LedgerError> {
         let books = &mut self.books[asset];
-        let supply = add_wide(books.supply, tokens)?;
-        books.treasury = add_wide(books.treasury, tokens)?;
+        let supply = add(books.supply, tokens)?;
+        books.treasury = add(books.treasury, tokens)?;
         books.supply = supply;
         self.counts.mints += 1;
         Ok(())
@@ -828,10 +831,10 @@ impl Ledger {
     pub fn burn_from_treasury(&mut self, asset: usize, tokens: u64) -> Result<(), LedgerError> {
         let books = &mut self.books[asset];
         let short = LedgerError::InsufficientHoldings;
-        let treasury = sub_wide(books.treasury, tokens, short)?;
+        let treasury = sub(books.treasury, tokens, short)?;
         // the treasury is part of the supply, so the supply covers it
         // unless the books are already broken
-        books.supply = sub_wide(books.supply, tokens, short)?;
+        books.supply = sub(books.supply, tokens, short)?;
         books.treasury = treasury;
         self.counts.burns += 1;
         Ok(())
@@ -847,7 +850,7 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut s = self.stage(agent, asset);
         s.deliver(tokens, false)?;
-        s.books.supply = sub_wide(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
+        s.books.supply = sub(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
         self.commit(s);
         self.counts.burns += 1;
         Ok(())
@@ -894,12 +897,14 @@ impl Ledger {
         Conservation {
             money_held,
             money_in: self.money_in.total(),
+            // Σ holdings is below 2⁹⁶ (2³² agents): adding two u64s cannot
+            // overflow.
             tokens_held: holdings
                 .iter()
                 .zip(&self.books)
-                .map(|(h, b)| h.checked_add(b.treasury)?.checked_add(b.escrow_tokens))
+                .map(|(h, b)| h + u128::from(b.treasury) + u128::from(b.escrow_tokens))
                 .collect(),
-            supply: self.books.iter().map(|b| b.supply).collect(),
+            supply: self.books.iter().map(|b| u128::from(b.supply)).collect(),
         }
     }
 }
@@ -956,7 +961,7 @@ impl Stage {
     fn deliver(&mut self, tokens: u64, locked: bool) -> Result<(), LedgerError> {
         let short = LedgerError::InsufficientHoldings;
         if locked {
-            self.books.escrow_tokens = sub_wide(self.books.escrow_tokens, tokens, short)?;
+            self.books.escrow_tokens = sub(self.books.escrow_tokens, tokens, short)?;
         } else {
             self.holding = sub(self.holding, tokens, short)?;
         }

@@ -8,7 +8,7 @@
 
 use crate::engine::RunOutput;
 use crate::error::{Error, Result};
-use crate::ledger::wide_to_units;
+use crate::ledger::{to_units, wide_to_units};
 use crate::scenario::Scenario;
 use std::fs;
 use std::io::Write;
@@ -67,7 +67,7 @@ pub fn assets_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
                 r.step.to_string(),
                 scenario.assets[r.asset as usize].name.clone(),
                 num(&mut buf, r.price),
-                num(&mut buf, wide_to_units(r.supply)),
+                num(&mut buf, to_units(r.supply)),
                 num(&mut buf, wide_to_units(r.reserve)),
                 num(&mut buf, wide_to_units(r.volume)),
                 r.trades.to_string(),

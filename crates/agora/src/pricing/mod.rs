@@ -20,28 +20,28 @@
 //!
 //! # Range
 //!
-//! Supplies and `R` are `u128` counts of base units, like the reserve they
-//! back: a reserve may grow far past what one account holds (about 1.8e10
-//! units). Where `F(S) · SCALE` passes `u128::MAX` (about 3.4e29 units),
-//! `R(S)` is `None`: a buy that would reach such a supply is not quoted,
-//! and the engine refuses to fund or top up a reserve to it. A buy costs at
-//! most the buyer's budget, so its cost and fee always fit an account; a
-//! sell's refund may not, and the ledger refuses to credit it.
+//! `R` is a `u128` count of base units, like the reserve it backs: a
+//! reserve may grow far past what one account holds (about 1.8e10 units).
+//! Where `F(S) · SCALE` passes `u128::MAX` (about 3.4e29 units), `R(S)` is
+//! past the range: a buy that would reach such a supply costs more than any
+//! budget, and the engine refuses to fund or top up a reserve to it. A
+//! supply is a `u64` (about 1.8e10 tokens): a budget that would buy the
+//! supply to `u64::MAX` base units or past it is refused as past the range.
+//! A buy costs at most the buyer's budget, so its cost and fee always fit
+//! an account; a sell's refund may not, and the ledger refuses to credit it.
 
 pub mod curve;
 
 pub use curve::{BondingCurve, Curve, CurveError};
 
-use crate::ledger::{from_whole, from_wide, to_whole, to_wide, SCALE};
+use crate::ledger::{from_whole, from_wide, to_whole, to_wide, LedgerError, SCALE};
 
 /// A buy on a curve, as quoted: tokens minted, cost paid into the reserve and
-/// fee paid into the fee pool, all in base units. The cost and fee fit the
-/// budget; the tokens may be more than one account holds (the ledger
-/// refuses those).
+/// fee paid into the fee pool, all in base units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BuyQuote {
     /// Tokens minted, base units.
-    pub tokens: u128,
+    pub tokens: u64,
     /// Money paid into the reserve, base units.
     pub cost: u64,
     /// Money paid into the fee pool, base units.
@@ -53,9 +53,9 @@ pub struct BuyQuote {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SellQuote {
     /// Money leaving the reserve, base units.
-    pub refund: u128,
+    pub refund: u64,
     /// Part of the refund paid into the fee pool, base units.
-    pub fee: u128,
+    pub fee: u64,
 }
 
 /// A bonding curve with its fee, settling trades in base units.
@@ -66,7 +66,7 @@ pub struct CurveMarket {
     /// `R` at two supplies: where the last trade started and where it ended
     /// (the next trade starts there), so each trade evaluates `F` once.
     /// `(0, 0)` is always true (`R(0) = 0`), so it stands for an empty entry.
-    cache: [(u128, u128); 2],
+    cache: [(u64, u128); 2],
 }
 
 /// Relative slack for float noise: a value within this share of a whole
@@ -110,8 +110,9 @@ fn ceil_base(units: f64) -> u128 {
     }
 }
 
-/// `floor(x)` for `x ≥ 0` as a whole number of base units that fits a
-/// `u64` (the callers' `x` is at most a `u64` budget).
+/// `floor(x)` for `x ≥ 0` as a whole number of base units, saturating at
+/// `u64::MAX` (the callers' `x` is at most a `u64` budget, or they cap the
+/// result at the room left in the supply).
 #[inline]
 fn floor_base(x: f64) -> u64 {
     if x > 0.0 {
@@ -121,9 +122,8 @@ fn floor_base(x: f64) -> u64 {
     }
 }
 
-/// `floor(x)` for `x ≥ 0` as a wide whole number of base units; from 2¹²⁸
-/// on it is `u128::MAX`, a first guess of an amount of tokens that the
-/// callers cap at the room left in the supply and then price exactly.
+/// `floor(x)` for `x ≥ 0`, wide enough to tell an amount of tokens past the
+/// room left in a supply from one that fills it.
 #[inline]
 fn floor_wide(x: f64) -> u128 {
     if x > 0.0 {
@@ -133,21 +133,18 @@ fn floor_wide(x: f64) -> u128 {
     }
 }
 
+/// Base units (a supply) to units.
 #[inline]
-fn units(base: u128) -> f64 {
+fn units(base: u64) -> f64 {
     // A multiplication rather than a division: this is on the chain of
     // dependent trades, and the result differs by at most an ulp.
-    from_wide(base) * (1.0 / SCALE as f64)
+    from_whole(base) * (1.0 / SCALE as f64)
 }
 
-/// `a · b < c`, exactly, without overflow.
+/// Wide base units (an amount of money) to units.
 #[inline]
-fn product_below(a: u64, b: u128, c: u128) -> bool {
-    match u64::try_from(b) {
-        // One multiplication in the common case.
-        Ok(b) => u128::from(a) * u128::from(b) < c,
-        Err(_) => u128::from(a).checked_mul(b).is_some_and(|p| p < c),
-    }
+fn wide_units(base: u128) -> f64 {
+    from_wide(base) * (1.0 / SCALE as f64)
 }
 
 impl CurveMarket {
@@ -172,32 +169,34 @@ impl CurveMarket {
 
     /// Spot price at `supply` base units.
     #[inline]
-    pub fn spot_price(&self, supply: u128) -> f64 {
+    pub fn spot_price(&self, supply: u64) -> f64 {
         self.curve.spot_price(units(supply))
     }
 
     /// `R(S)`: the reserve function in base units, `⌈F(S)·SCALE⌉`; `None`
     /// past `u128::MAX` base units.
-    pub fn reserve_function(&self, supply: u128) -> Option<u128> {
+    pub fn reserve_function(&self, supply: u64) -> Option<u128> {
         Some(self.r(supply)).filter(|&r| r != PAST)
-    }
-
-    /// `R(S)`, or [`PAST`].
-    #[inline]
-    fn r(&self, supply: u128) -> u128 {
-        ceil_base(self.curve.integral(units(supply)))
     }
 
     /// The reserve that backs `supply` under the current parameters, base
     /// units: `R(S) − R(0)`, which is `R(S)` since `R(0) = 0`; `None` past
     /// `u128::MAX` base units.
-    pub fn required_reserve(&self, supply: u128) -> Option<u128> {
+    pub fn required_reserve(&self, supply: u64) -> Option<u128> {
         self.reserve_function(supply)
     }
 
+    /// `R(S)`, or [`PAST`]. Never inlined: the curve's integral, inlined
+    /// into the quotes, has LLVM evaluate other curves' `exp` and `ln`
+    /// before it knows which curve it prices.
+    #[inline(never)]
+    fn r(&self, supply: u64) -> u128 {
+        ceil_base(self.curve.integral(units(supply)))
+    }
+
     /// `R(S)` (or [`PAST`]), from the cache when it holds it.
-    #[inline]
-    fn r_at(&mut self, supply: u128) -> u128 {
+    #[inline(always)]
+    fn r_at(&mut self, supply: u64) -> u128 {
         // Newest first: a trade usually starts where the last one ended.
         if let Some(&(_, r)) = self.cache.iter().rev().find(|(s, _)| *s == supply) {
             return r;
@@ -209,7 +208,7 @@ impl CurveMarket {
 
     /// Remembers `R(supply) = r`, evicting the older entry.
     #[inline]
-    fn remember(&mut self, supply: u128, r: u128) {
+    fn remember(&mut self, supply: u64, r: u128) {
         self.cache = [self.cache[1], (supply, r)];
     }
 
@@ -220,23 +219,24 @@ impl CurveMarket {
         } else {
             // Past the range only through rounding up to 2¹²⁸ (the fee is
             // below the amount): the fee is then capped at the amount.
-            ceil_base(units(amount) * self.fee).min(amount)
+            ceil_base(wide_units(amount) * self.fee).min(amount)
         }
     }
 
     /// Quotes a buy of as many tokens as `budget` (fees included) pays for,
-    /// from `supply`. `None` if the budget buys no whole base unit (or the
-    /// supply is past the range of `R`).
+    /// from `supply`. `Ok(None)` if the budget buys no whole base unit;
+    /// [`LedgerError::Overflow`] if it buys the supply to `u64::MAX` base
+    /// units or past it.
     ///
     /// The float inverse of the curve is accurate to about 1e-12 relative;
     /// the quote then settles in integers, stepping back if the integer cost
     /// exceeds the budget and forward by what the money left over still
     /// buys, so that the buyer gets within a base unit or two of the most
     /// the budget pays for (and splitting a buy never pays).
-    pub fn quote_buy(&mut self, supply: u128, budget: u64) -> Option<BuyQuote> {
+    pub fn quote_buy(&mut self, supply: u64, budget: u64) -> Result<Option<BuyQuote>, LedgerError> {
         let r0 = self.r_at(supply);
         if r0 == PAST {
-            return None;
+            return Ok(None);
         }
         let curve_budget = if self.fee == 0.0 {
             from_whole(budget)
@@ -247,31 +247,47 @@ impl CurveMarket {
             .curve
             .mint_for_budget(units(supply), curve_budget * (1.0 / SCALE as f64));
         if ds.is_nan() || ds <= 0.0 {
-            return None;
+            return Ok(None);
         }
-        let room = u128::MAX - supply;
+        let room = u64::MAX - supply;
         let exact = ds * SCALE as f64;
-        let mut tokens = floor_wide(exact + exact * SLACK).min(room);
+        let guess = floor_base(exact + exact * SLACK);
+        if guess >= room {
+            self.check_room(supply, r0, budget)?;
+        }
+        let mut tokens = guess.min(room);
         // The float inverse may overshoot by a few ulps: step back until the
         // integer cost fits the budget. Converges in one or two rounds.
         for _ in 0..64 {
             if tokens == 0 {
-                return None;
+                return Ok(None);
             }
             let (quote, total) = self.price_tokens(supply, r0, tokens);
             if total <= u128::from(budget) {
-                return Some(self.spend_leftover(supply, r0, budget, quote));
+                return self.spend_leftover(supply, r0, budget, quote).map(Some);
             }
             let scaled = if total == PAST {
                 // Past the range of R (or not priceable): halve the guess.
                 tokens / 2
             } else {
-                floor_wide(from_wide(tokens) * (from_whole(budget) / from_wide(total)))
+                floor_base(from_whole(tokens) * (from_whole(budget) / from_wide(total)))
             };
             let step = (tokens >> 40).max(1);
             tokens = scaled.min(tokens - step);
         }
-        None
+        Ok(None)
+    }
+
+    /// [`LedgerError::Overflow`] if `budget` buys all the room left above
+    /// `supply` (or there is none): the buy would take the supply to the
+    /// end of its range or past it.
+    #[cold]
+    fn check_room(&mut self, supply: u64, r0: u128, budget: u64) -> Result<(), LedgerError> {
+        let room = u64::MAX - supply;
+        if room == 0 || self.price_tokens(supply, r0, room).1 <= u128::from(budget) {
+            return Err(LedgerError::Overflow);
+        }
+        Ok(())
     }
 
     /// Prices `tokens` from `supply` (where `R = r0`): the quote and its
@@ -279,15 +295,16 @@ impl CurveMarket {
     /// total fits a `u64` budget. The total is [`PAST`] if `R(S + tokens)`
     /// is past the range, below `R(S)` (an `F` not monotone to the last
     /// ulp: such a buy is never quoted) or the total passes `u128::MAX`.
-    #[inline]
-    fn price_tokens(&mut self, supply: u128, r0: u128, tokens: u128) -> (BuyQuote, u128) {
-        // `tokens` is at most the room left below u128::MAX.
+    #[inline(always)]
+    fn price_tokens(&mut self, supply: u64, r0: u128, tokens: u64) -> (BuyQuote, u128) {
+        // `tokens` is at most the room left below u64::MAX.
         let at = supply + tokens;
         let r1 = self.r(at);
         self.remember(at, r1);
         let (cost, fee, total) = match r1.checked_sub(r0) {
             Some(cost) if r1 != PAST => {
                 let fee = self.fee_on(cost);
+                // Past u128::MAX is past any budget: the marker says so.
                 (cost, fee, cost.checked_add(fee).unwrap_or(PAST))
             }
             _ => (0, 0, PAST),
@@ -307,29 +324,39 @@ impl CurveMarket {
     /// on the way so that it does not overshoot; a step that does (through
     /// rounding) is halved.
     #[inline]
-    fn spend_leftover(&mut self, supply: u128, r0: u128, budget: u64, fits: BuyQuote) -> BuyQuote {
+    fn spend_leftover(
+        &mut self,
+        supply: u64,
+        r0: u128,
+        budget: u64,
+        fits: BuyQuote,
+    ) -> Result<BuyQuote, LedgerError> {
         let mut best = fits;
         for _ in 0..8 {
             let leftover = budget - best.cost - best.fee;
             // On an increasing curve the price at the end of the buy is at
             // least its average price, cost / tokens: below that the
             // leftover buys nothing, and the price need not be evaluated.
-            if product_below(leftover, best.tokens, u128::from(best.cost)) {
-                return best;
+            if u128::from(leftover) * u128::from(best.tokens) < u128::from(best.cost) {
+                return Ok(best);
             }
             let at = supply + best.tokens;
             let per_token = self.spot_price(at) * (1.0 + self.fee);
             // Most quotes end here: the leftover does not buy one base unit.
             if per_token.is_nan() || per_token <= 0.0 || from_whole(leftover) < per_token {
-                return best;
+                return Ok(best);
             }
-            let room = u128::MAX - at;
-            let guess = floor_wide(from_whole(leftover) / per_token).min(room);
+            let room = u64::MAX - at;
+            let guess = floor_base(from_whole(leftover) / per_token).min(room);
             let highest = self.spot_price(at + guess) * (1.0 + self.fee);
-            let mut extra = floor_wide(from_whole(leftover) / highest).min(room);
+            let wanted = floor_wide(from_whole(leftover) / highest);
+            if wanted >= u128::from(room) {
+                self.check_room(supply, r0, budget)?;
+            }
+            let mut extra = floor_base(from_whole(leftover) / highest).min(room);
             loop {
                 if extra == 0 {
-                    return best;
+                    return Ok(best);
                 }
                 let (more, total) = self.price_tokens(supply, r0, best.tokens + extra);
                 if total <= u128::from(budget) {
@@ -339,18 +366,24 @@ impl CurveMarket {
                 extra /= 2;
             }
         }
-        best
+        Ok(best)
     }
 
-    /// Quotes selling `tokens` from `supply` with `reserve` in the reserve;
-    /// `None` if `R` at the supply is past its range (which the engine
+    /// Quotes selling `tokens` from `supply` with `reserve` in the reserve.
+    /// [`LedgerError::Overflow`] if the refund is more than an account
+    /// holds (or `R` at the supply is past its range, which the engine
     /// never lets a supply reach).
-    pub fn quote_sell(&mut self, supply: u128, reserve: u128, tokens: u64) -> Option<SellQuote> {
-        let tokens = u128::from(tokens).min(supply);
+    pub fn quote_sell(
+        &mut self,
+        supply: u64,
+        reserve: u128,
+        tokens: u64,
+    ) -> Result<SellQuote, LedgerError> {
+        let tokens = tokens.min(supply);
         let r0 = self.r_at(supply);
         let r1 = self.r(supply - tokens);
         if r0 == PAST || r1 == PAST {
-            return None;
+            return Err(LedgerError::Overflow);
         }
         self.remember(supply - tokens, r1);
         // Both differences stop at zero on purpose: a step down on which `R`
@@ -359,10 +392,11 @@ impl CurveMarket {
         // the remaining supply).
         let gross = r0.checked_sub(r1).unwrap_or(0);
         let room = reserve.checked_sub(r1).unwrap_or(0);
-        let refund = gross.min(room);
-        Some(SellQuote {
+        let refund = u64::try_from(gross.min(room)).map_err(|_| LedgerError::Overflow)?;
+        Ok(SellQuote {
             refund,
-            fee: self.fee_on(refund),
+            // At most the refund.
+            fee: self.fee_on(u128::from(refund)) as u64,
         })
     }
 
@@ -370,8 +404,7 @@ impl CurveMarket {
     pub fn set_param(&mut self, name: &str, value: f64) -> Result<(), CurveError> {
         self.curve.set_param(name, value)?;
         let [(a, _), (b, _)] = self.cache;
-        let entry = |s: u128| (s, self.r(s));
-        self.cache = [entry(a), entry(b)];
+        self.cache = [(a, self.r(a)), (b, self.r(b))];
         Ok(())
     }
 }

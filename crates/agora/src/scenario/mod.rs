@@ -40,7 +40,7 @@ use crate::agents::{
     ThresholdPolicy, ValuationPolicy, ValueDistribution, ZiCPolicy,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::ledger::to_base;
+use crate::ledger::{range_advice, to_base};
 use crate::market::clearing::{Adjustment, PriceRule, Shape, DEFAULT_PRICE_RANGE};
 use crate::pricing::{Curve, CurveError};
 use crate::resource::alloc::Mechanism;
@@ -954,10 +954,7 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &[String]) -> Result<AssetSpec> {
     }
     let initial_supply = f.number_or("initial_supply", Range::NonNegative, 0.0)?;
     if to_base(initial_supply).is_none() {
-        return Err(f.error(
-            "initial_supply",
-            "too large for the ledger (at most 1.8e10 tokens)",
-        ));
+        return Err(f.error("initial_supply", past_range(initial_supply, "token")));
     }
     let mut p = f.table("pricing")?;
     let kind = p.choice("kind", PRICING_KINDS)?;
@@ -1098,10 +1095,7 @@ fn parse_price_rule(p: &mut Fields<'_>) -> Result<(PriceRule, f64)> {
 fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
     let capacity = f.number("capacity", Range::NonNegative)?;
     if to_base(capacity).is_none() {
-        return Err(f.error(
-            "capacity",
-            "too large for the ledger (at most 1.8e10 units)",
-        ));
+        return Err(f.error("capacity", past_range(capacity, "token")));
     }
     let renewing = f
         .opt_string("renewal")?
@@ -1239,6 +1233,12 @@ fn parse_lot(p: &mut Fields<'_>) -> Result<f64> {
     Ok(lot)
 }
 
+/// What an amount `x` of `what` (`"money"`, `"token"`) past the ledger's
+/// range is told.
+fn past_range(x: f64, what: &str) -> String {
+    format!("{x:e} exceeds {}", range_advice(what))
+}
+
 /// A size that must be at least one base unit and fit the ledger.
 fn check_base(p: &Fields<'_>, key: &str, x: f64, what: &str) -> Result<()> {
     match to_base(x) {
@@ -1342,10 +1342,7 @@ fn parse_group(
     let count = f.whole("count", 1, MAX_AGENTS)? as u32;
     let balance = f.number("balance", Range::NonNegative)?;
     if to_base(balance).is_none() {
-        return Err(f.error(
-            "balance",
-            "too large for the ledger (at most 1.8e10 per agent)",
-        ));
+        return Err(f.error("balance", past_range(balance, "money")));
     }
     let mut holdings = Vec::new();
     for mut h in f.tables("holdings", Some("asset"))? {
@@ -1390,7 +1387,7 @@ fn parse_airdrop(h: &mut Fields<'_>, assets: &[String]) -> Result<AirdropSpec> {
     let asset = h.asset("asset", assets)?;
     let total = h.number("total", Range::NonNegative)?;
     if to_base(total).is_none() {
-        return Err(h.error("total", "too large for the ledger (at most 1.8e10 tokens)"));
+        return Err(h.error("total", past_range(total, "token")));
     }
     let kind = h.choice(
         "distribution",

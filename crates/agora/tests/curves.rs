@@ -173,7 +173,12 @@ fn every_curve_kind_round_trips_a_buy_and_a_sell_at_the_same_cost_without_fee() 
                     continue;
                 };
                 assert!(q.cost <= budget && q.fee == 0, "{curve:?}: {q:?}");
-                let s = sell(&mut m, supply + q.tokens, reserve + u128::from(q.cost), q.tokens);
+                let s = sell(
+                    &mut m,
+                    supply + q.tokens,
+                    reserve + u128::from(q.cost),
+                    q.tokens,
+                );
                 assert_eq!(
                     s.refund,
                     q.cost,
@@ -208,7 +213,12 @@ fn with_a_fee_a_round_trip_loses_both_fees_for_every_curve_kind() {
         // the budget is spent to within one token base unit's price
         let unit_price = (curve.spot_price(units(supply + q.tokens)) * 1.003).ceil() as u64 + 1;
         assert!(budget - (q.cost + q.fee) <= unit_price, "{curve:?}: {q:?}");
-        let s = sell(&mut m, supply + q.tokens, reserve + u128::from(q.cost), q.tokens);
+        let s = sell(
+            &mut m,
+            supply + q.tokens,
+            reserve + u128::from(q.cost),
+            q.tokens,
+        );
         assert_eq!(s.refund, q.cost, "{}", curve.kind_name());
         let received = s.refund - s.fee;
         let paid = q.cost + q.fee;

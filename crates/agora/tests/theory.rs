@@ -44,7 +44,10 @@ fn check_single_buy(sim: &Simulation, m: f64, b: f64, c: f64, balance: f64) {
         "the buyer holds it all"
     );
     // The reserve is what was paid, exactly: R(S) − R(0) …
-    assert_eq!(books.reserve, market.required_reserve(books.supply).unwrap());
+    assert_eq!(
+        books.reserve,
+        market.required_reserve(books.supply).unwrap()
+    );
     assert_eq!(books.fee_pool, 0);
     let c_base = (c * SCALE as f64).round() as u128;
     let spent = (balance * SCALE as f64).round() as u64 - sim.ledger().balance(0);

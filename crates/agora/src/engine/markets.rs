@@ -11,7 +11,9 @@
 
 use super::resources::ResourceMarket;
 use crate::agents::{Action, Side};
-use crate::ledger::{range_advice, to_base, to_units, AgentId, Ledger, LedgerError, SCALE};
+use crate::ledger::{
+    range_advice, to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError, SCALE,
+};
 use crate::market::book::{Fill, Order, OrderBook, OrderId};
 use crate::market::clearing::{
     call_auction, closed_form_equilibrium, excess_demand, find_equilibrium, money_quantity, ration,
@@ -347,7 +349,8 @@ impl Market {
         match self {
             Market::Curve(c) => {
                 let (low, high) = (c.reserve_function(from)?, c.reserve_function(to)?);
-                Some(high.checked_sub(low).unwrap_or(0))
+                // A clamp at zero (see above), not an overflow guard.
+                Some(high.saturating_sub(low))
             }
             _ => Some(0),
         }
@@ -574,7 +577,10 @@ fn coverable(
                 ledger.count_clipped();
                 qty = money_quantity(balance, price, tick, lot).min(qty);
             }
-            (qty, value(price, tick, qty) as u64)
+            // Within the balance after the clip: the `min` only makes the
+            // conversion provably lossless.
+            let locked = value(price, tick, qty).min(u128::from(balance));
+            (qty, locked as u64)
         }
         Side::Sell => {
             let held = ledger.holding(agent, asset);
@@ -593,7 +599,8 @@ fn coverable(
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Fault {
     message: String,
-    overflow: bool,
+    /// Past the ledger's range: the kind of amount (`"money"`, `"token"`).
+    overflow: Option<&'static str>,
     /// The asset concerned, when known.
     asset: Option<usize>,
 }
@@ -602,20 +609,21 @@ impl Fault {
     /// The ledger refused `what` with `e`.
     pub fn ledger(what: &str, e: LedgerError) -> Self {
         if e == LedgerError::Overflow {
-            return Fault::overflow(what);
+            return Fault::overflow(what, "money or token");
         }
         Fault {
             message: format!("{what}: {e}"),
-            overflow: false,
+            overflow: None,
             asset: None,
         }
     }
 
-    /// `what` would take an amount past the ledger's range.
-    pub fn overflow(what: &str) -> Self {
+    /// `what` would take an amount of `kind` (`"money"`, `"token"`) past
+    /// the ledger's range.
+    pub fn overflow(what: &str, kind: &'static str) -> Self {
         Fault {
             message: what.to_string(),
-            overflow: true,
+            overflow: Some(kind),
             asset: None,
         }
     }
@@ -624,7 +632,7 @@ impl Fault {
     pub fn bug(message: String) -> Self {
         Fault {
             message,
-            overflow: false,
+            overflow: None,
             asset: None,
         }
     }
@@ -638,13 +646,16 @@ impl Fault {
     /// The error a run of `scenario` stops with at `step`.
     pub fn into_error(self, scenario: &Scenario, step: u64) -> crate::error::Error {
         let origin = &scenario.origin;
-        let name = self.asset.and_then(|j| scenario.assets.get(j)).map(|a| &a.name);
-        if self.overflow {
+        let name = self
+            .asset
+            .and_then(|j| scenario.assets.get(j))
+            .map(|a| &a.name);
+        if let Some(kind) = self.overflow {
             let asset = name.map_or(String::new(), |name| format!(", asset {name}"));
             crate::error::Error::usage(format!(
                 "{origin}: at step {step}{asset}: {}: an amount exceeds {}",
                 self.message,
-                range_advice("money or token")
+                range_advice(kind)
             ))
         } else {
             let asset = name.map_or(String::new(), |name| format!("asset {name}: "));
@@ -819,8 +830,8 @@ impl BookMarket {
         state.quotes.best_bid = bid;
         state.quotes.best_ask = ask;
         let (bids, asks) = (
-            to_units(self.book.bid_depth()),
-            to_units(self.book.ask_depth()),
+            wide_to_units(self.book.bid_depth()),
+            wide_to_units(self.book.ask_depth()),
         );
         state.quotes.depth = match (bid, ask) {
             (Some(_), Some(_)) => Some(0.5 * (bids + asks)),
@@ -984,7 +995,7 @@ impl BatchMarket {
                 match call_auction(&orders, tick, lot, last) {
                     Some(c) if c.volume > 0 => {
                         let price_base = u64::try_from(u128::from(c.price) * u128::from(tick))
-                            .map_err(|_| Fault::overflow("the call auction's price"))?;
+                            .map_err(|_| Fault::overflow("the call auction's price", "money"))?;
                         let buys: Vec<(Option<usize>, u64)> = (0..self.orders.len())
                             .filter(|&i| self.orders[i].side == Side::Buy)
                             .map(|i| (Some(i), c.fills[i]))
@@ -1097,9 +1108,10 @@ impl BatchMarket {
         let exo_o_units = supply.map_or(0.0, |s| s.supply_at(p));
         let lots = |q: f64, what: &str| match to_base(q) {
             Some(q) => Ok(q / lot * lot),
-            None if q > 0.0 => Err(Fault::overflow(&format!(
-                "the exogenous {what} of {q:e} tokens at price {p}"
-            ))),
+            None if q > 0.0 => Err(Fault::overflow(
+                &format!("the exogenous {what} of {q:e} tokens at price {p}"),
+                "token",
+            )),
             None => Ok(0),
         };
         let (exo_d, exo_o) = (lots(exo_d_units, "demand")?, lots(exo_o_units, "supply")?);
@@ -1125,7 +1137,7 @@ impl BatchMarket {
         let asked = |total: u128, exo: u64| (total - u128::from(exo)) as f64 / SCALE as f64;
         let (agents_d, agents_o) = (asked(d, exo_d), asked(o, exo_o));
         let volume = u64::try_from(d.min(o))
-            .map_err(|_| Fault::overflow("the step's volume of trade"))?;
+            .map_err(|_| Fault::overflow("the step's volume of trade", "token"))?;
         for side in [&mut buys, &mut sells] {
             if total(side) > u128::from(volume) {
                 let requests: Vec<u64> = side.iter().map(|x| x.1).collect();
@@ -1158,7 +1170,7 @@ impl BatchMarket {
         let sell_qty: Vec<u64> = sells.iter().map(|s| s.1).collect();
         for (i, k, q) in pairs_in_order(&buy_qty, &sell_qty) {
             let money = u64::try_from(value(price_base, 1, q))
-                .map_err(|_| Fault::overflow("the payment for a batch trade"))?;
+                .map_err(|_| Fault::overflow("the payment for a batch trade", "money"))?;
             let (b, s) = (buys[i].0, sells[k].0);
             let r = match (b, s) {
                 (Some(b), Some(s)) => {

@@ -47,7 +47,10 @@ pub use summary::{
 
 use crate::agents::{fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Observation};
 use crate::error::{Error, Result};
-use crate::ledger::{range_advice, to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError};
+use crate::ledger::{
+    range_advice, reserve_range_advice, to_base, to_units, wide_to_units, AgentId, Ledger,
+    LedgerError,
+};
 use crate::pricing::CurveMarket;
 use crate::rng::{engine_rng, Stream, StreamFamily};
 use crate::scenario::{Change, EventKind, Objective, Scenario, ShareDistribution};
@@ -262,13 +265,20 @@ impl Simulation {
             let tokens = to_base(supply).ok_or_else(|| {
                 range_error(&scenario, path.clone(), &format!("{supply:e}"), "token")
             })?;
-            let backing = || format!("{supply:e} tokens (the reserve backing them)");
-            let money = markets[j]
-                .required_reserve(tokens)
-                .ok_or_else(|| range_error(&scenario, path.clone(), &backing(), "money"))?;
+            let too_much = || {
+                Error::scenario(
+                    &scenario.origin,
+                    path.clone(),
+                    format!(
+                        "the reserve backing {supply:e} tokens exceeds {}",
+                        reserve_range_advice()
+                    ),
+                )
+            };
+            let money = markets[j].required_reserve(tokens).ok_or_else(too_much)?;
             ledger
                 .fund_supply(j, None, tokens, money)
-                .map_err(|_| range_error(&scenario, path.clone(), &backing(), "money"))?;
+                .map_err(|_| too_much())?;
         }
 
         let mut groups = Vec::with_capacity(scenario.groups.len());
@@ -677,13 +687,13 @@ impl Simulation {
             let past_range = || {
                 Error::usage(format!(
                     "{}: {by} at step {}, asset {}: the reserve backing the supply after \
-                     setting {} to {} exceeds {}",
+                     setting {} to {:?} exceeds {}",
                     self.scenario.origin,
                     self.step,
                     self.scenario.assets[c.asset].name,
                     c.param,
                     c.value,
-                    range_advice("money")
+                    reserve_range_advice()
                 ))
             };
             let required = market
@@ -871,7 +881,10 @@ impl Simulation {
                         fair[j].1.push(need.units);
                     }
                 }
-                self.unmet[id as usize] = self.unmet[id as usize].saturating_add(left);
+                let unmet = &mut self.unmet[id as usize];
+                *unmet = unmet.checked_add(left).ok_or_else(|| {
+                    Fault::overflow(&format!("the unmet need of agent {id}"), "token")
+                })?;
                 let gn = &mut self.group_needs[g];
                 gn.0 += u128::from(need.units);
                 gn.1 += u128::from(left);
@@ -1026,8 +1039,9 @@ impl Simulation {
     fn shortfall(&self, j: usize, market: &Market) -> Option<u128> {
         let books = self.ledger.books(j);
         let required = market.required_reserve(books.supply)?;
-        // Zero when the reserve covers it (a surplus is no shortfall).
-        Some(required.checked_sub(books.reserve).unwrap_or(0))
+        // Zero when the reserve covers it (a surplus is no shortfall): a
+        // clamp at zero, not an overflow guard.
+        Some(required.saturating_sub(books.reserve))
     }
 
     fn summarize(&self) -> RunSummary {
@@ -1126,6 +1140,13 @@ impl Deciding<'_> {
     }
 }
 
+/// A trade on a curve, for [`Executor::refused`].
+#[derive(Debug, Clone, Copy)]
+enum Trade {
+    Buy,
+    Sell,
+}
+
 /// The execute and apply phases: settles actions against the markets,
 /// through the ledger's operations.
 struct Executor<'a> {
@@ -1154,9 +1175,15 @@ impl Executor<'_> {
     /// the agent cannot pay for). Out of line: the curve path stays small.
     #[cold]
     #[inline(never)]
-    fn refused(&mut self, agent: AgentId, j: usize, what: &str, e: LedgerError) {
+    fn refused(&mut self, agent: AgentId, j: usize, what: Trade, e: LedgerError) {
         if e == LedgerError::Overflow {
-            let fault = Fault::overflow(&format!("{what} (agent {agent})")).on(j);
+            // A buy's cost fits the budget: what passes the range is the
+            // tokens (holdings or supply). A sell's refund is money.
+            let (what, kind) = match what {
+                Trade::Buy => ("buying", "token"),
+                Trade::Sell => ("selling", "money"),
+            };
+            let fault = Fault::overflow(&format!("{what} (agent {agent})"), kind).on(j);
             self.fault.get_or_insert(fault);
         } else {
             self.ledger.count_rejected();
@@ -1214,11 +1241,11 @@ impl Executor<'_> {
                 let quote = match curve.quote_buy(supply, budget) {
                     Ok(Some(quote)) => quote,
                     Ok(None) => return ledger.count_rejected(),
-                    Err(e) => return self.refused(agent, j, "buying", e),
+                    Err(e) => return self.refused(agent, j, Trade::Buy, e),
                 };
                 match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
                     Ok(()) => self.stats[j].add(quote.tokens),
-                    Err(e) => self.refused(agent, j, "buying", e),
+                    Err(e) => self.refused(agent, j, Trade::Buy, e),
                 }
             }
             Action::Sell { amount, .. } => {
@@ -1233,11 +1260,11 @@ impl Executor<'_> {
                 let quote = match curve.quote_sell(books.supply, books.reserve, tokens) {
                     Ok(q) if tokens > 0 && q.refund > 0 => q,
                     Ok(_) => return ledger.count_rejected(),
-                    Err(e) => return self.refused(agent, j, "selling", e),
+                    Err(e) => return self.refused(agent, j, Trade::Sell, e),
                 };
                 match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
                     Ok(()) => self.stats[j].add(tokens),
-                    Err(e) => self.refused(agent, j, "selling", e),
+                    Err(e) => self.refused(agent, j, Trade::Sell, e),
                 }
             }
         }

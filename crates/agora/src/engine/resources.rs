@@ -38,13 +38,8 @@ fn units_for(money: u64, price: u64) -> u64 {
 /// `x + y` for amounts of units of a resource in one step, or a fault
 /// naming `what`.
 fn add_units(x: u64, y: u64, what: &str) -> Result<u64, Fault> {
-    x.checked_add(y).ok_or_else(|| Fault::overflow(what))
-}
-
-/// A resource's stock (its unheld supply) as an account-sized amount: what
-/// a step can allocate or decay.
-fn stock_of(ledger: &Ledger, asset: usize) -> Result<u64, Fault> {
-    u64::try_from(ledger.books(asset).treasury).map_err(|_| Fault::overflow("the stock"))
+    x.checked_add(y)
+        .ok_or_else(|| Fault::overflow(what, "token"))
 }
 
 /// A resource and its state.
@@ -118,7 +113,7 @@ impl ResourceMarket {
         let mark = self.state.mark;
         match to_base(mark) {
             Some(price) => Ok(price),
-            None if mark > 0.0 => Err(Fault::overflow(&format!("the price {mark:e}"))),
+            None if mark > 0.0 => Err(Fault::overflow(&format!("the price {mark:e}"), "money")),
             None => Ok(0),
         }
     }
@@ -147,7 +142,7 @@ impl ResourceMarket {
         if self.spec.renewing {
             let capacity = self.spec.capacity;
             let base = to_base(capacity)
-                .ok_or_else(|| Fault::overflow(&format!("the capacity {capacity:e}")))?;
+                .ok_or_else(|| Fault::overflow(&format!("the capacity {capacity:e}"), "token"))?;
             let up = crate::agents::fraction_of(base, 1.0 - self.outage);
             self.available = add_units(up, arrived, "the capacity with production")?;
         } else {
@@ -156,7 +151,7 @@ impl ResourceMarket {
                     .mint_to_treasury(asset, arrived)
                     .map_err(|e| Fault::ledger("adding production to the stock", e))?;
             }
-            let stock = stock_of(ledger, asset)?;
+            let stock = ledger.books(asset).treasury;
             self.available = crate::agents::fraction_of(stock, 1.0 - self.outage);
         }
         Ok(())
@@ -171,7 +166,7 @@ impl ResourceMarket {
         ledger: &mut Ledger,
     ) -> Result<(), Fault> {
         let money = u64::try_from(value(self.price_base()?, 1, units))
-            .map_err(|_| Fault::overflow("paying a producer"))?;
+            .map_err(|_| Fault::overflow("paying a producer", "money"))?;
         ledger
             .pay_from_outside(producer, asset, money)
             .map_err(|e| Fault::ledger("paying a producer", e))
@@ -182,7 +177,7 @@ impl ResourceMarket {
     fn decay_and_charge(&mut self, asset: usize, ledger: &mut Ledger) -> Result<(), Fault> {
         let decay = self.spec.decay;
         if decay > 0.0 {
-            let lost = crate::agents::fraction_of(stock_of(ledger, asset)?, decay);
+            let lost = crate::agents::fraction_of(ledger.books(asset).treasury, decay);
             ledger
                 .burn_from_treasury(asset, lost)
                 .map_err(|e| Fault::ledger("decaying the stock", e))?;
@@ -202,6 +197,7 @@ impl ResourceMarket {
                     .consume(agent, asset, lost)
                     .map_err(|e| Fault::ledger("decaying a holding", e))?;
             }
+            // Clipped to the balance, so it fits a u64.
             let charge = value(cost, 1, held - lost).min(u128::from(ledger.balance(agent))) as u64;
             if charge > 0 {
                 ledger
@@ -245,12 +241,15 @@ impl ResourceMarket {
                     quantity = units_for(balance, pay).min(quantity);
                     lock = value(pay, 1, quantity);
                 }
+                // Within the balance after the clip: the `min` only makes
+                // the conversion provably lossless.
+                let lock = lock.min(u128::from(balance)) as u64;
                 if quantity == 0 {
                     ledger.count_rejected();
                     return Ok(());
                 }
                 ledger
-                    .lock(agent, asset, lock as u64, 0)
+                    .lock(agent, asset, lock, 0)
                     .map_err(|e| Fault::ledger("locking a request's payment", e))?;
                 // At most one request per agent and step: far below 2¹²⁸.
                 self.requested += u128::from(quantity);
@@ -260,7 +259,7 @@ impl ResourceMarket {
                         quantity,
                         max_price,
                     },
-                    lock as u64,
+                    lock,
                 ));
             }
             Action::Produce {
@@ -279,7 +278,8 @@ impl ResourceMarket {
                     ledger.count_rejected();
                     return Ok(());
                 }
-                let money = value(cost, 1, quantity) as u64;
+                // Within the balance after the clip (see the lock above).
+                let money = value(cost, 1, quantity).min(u128::from(balance)) as u64;
                 ledger
                     .pay_outside(agent, asset, money)
                     .map_err(|e| Fault::ledger("paying for production", e))?;

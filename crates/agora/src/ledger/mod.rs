@@ -62,11 +62,22 @@ pub fn range_advice(what: &str) -> String {
     let pools = match what {
         "money" => format!(" ({POOL_RANGE:.1e} in a reserve or pool)"),
         "token" => " and per asset".to_string(),
-        _ => format!(" ({ACCOUNT_RANGE:.1e} tokens per asset, {POOL_RANGE:.1e} money units per pool)"),
+        _ => format!(
+            " ({ACCOUNT_RANGE:.1e} tokens per asset, {POOL_RANGE:.1e} money units per pool)"
+        ),
     };
     format!(
         "the ledger's range of {ACCOUNT_RANGE:.1e} {what} units per account{pools} at 1e-9 \
          base units; scale {what} amounts down (e.g. work in thousands)"
+    )
+}
+
+/// The range of a curve's reserve and what a user can do past it, for error
+/// messages.
+pub fn reserve_range_advice() -> String {
+    format!(
+        "the ledger's range of {POOL_RANGE:.1e} money units per reserve at 1e-9 base units; \
+         lower the curve's prices or the supply"
     )
 }
 
@@ -754,7 +765,9 @@ impl Ledger {
         s.deliver(tokens, locked)?;
         s.books.supply = sub(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
         let paid_in = s.receive_from_outside(money)?;
-        let money_in = self.money_in.plus(|m| &mut m.outside, u128::from(paid_in))?;
+        let money_in = self
+            .money_in
+            .plus(|m| &mut m.outside, u128::from(paid_in))?;
         self.commit(s);
         self.money_in = money_in;
         self.counts.outside_trades += 1;
@@ -788,7 +801,9 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut s = self.stage(agent, asset);
         let paid_in = s.receive_from_outside(money)?;
-        let money_in = self.money_in.plus(|m| &mut m.outside, u128::from(paid_in))?;
+        let money_in = self
+            .money_in
+            .plus(|m| &mut m.outside, u128::from(paid_in))?;
         self.commit(s);
         self.money_in = money_in;
         self.counts.outside_trades += 1;

@@ -386,12 +386,12 @@ impl CurveMarket {
             return Err(LedgerError::Overflow);
         }
         self.remember(supply - tokens, r1);
-        // Both differences stop at zero on purpose: a step down on which `R`
-        // is not monotone to the last ulp refunds nothing, and a reserve
-        // already at or below `R(S′)` pays nothing out (it keeps covering
-        // the remaining supply).
-        let gross = r0.checked_sub(r1).unwrap_or(0);
-        let room = reserve.checked_sub(r1).unwrap_or(0);
+        // Both differences stop at zero on purpose (clamps, not overflow
+        // guards): a step down on which `R` is not monotone to the last ulp
+        // refunds nothing, and a reserve already at or below `R(S′)` pays
+        // nothing out (it keeps covering the remaining supply).
+        let gross = r0.saturating_sub(r1);
+        let room = reserve.saturating_sub(r1);
         let refund = u64::try_from(gross.min(room)).map_err(|_| LedgerError::Overflow)?;
         Ok(SellQuote {
             refund,
@@ -436,7 +436,9 @@ mod tests {
     fn buy_then_sell_returns_exactly_the_cost_without_fee() {
         let mut m = linear();
         let q = m.quote_buy(5 * SCALE, 37 * SCALE).unwrap().unwrap();
-        let s = m.quote_sell(5 * SCALE + q.tokens, u128::MAX, q.tokens).unwrap();
+        let s = m
+            .quote_sell(5 * SCALE + q.tokens, u128::MAX, q.tokens)
+            .unwrap();
         assert_eq!(s.refund, q.cost);
     }
 
@@ -447,7 +449,9 @@ mod tests {
         let q = m.quote_buy(0, budget).unwrap().unwrap();
         assert!(q.cost + q.fee <= budget);
         assert!(q.fee >= (q.cost as f64 * 0.003) as u64);
-        let s = m.quote_sell(q.tokens, u128::from(q.cost), q.tokens).unwrap();
+        let s = m
+            .quote_sell(q.tokens, u128::from(q.cost), q.tokens)
+            .unwrap();
         assert_eq!(s.refund, q.cost);
         assert!(s.fee > 0 && s.fee <= s.refund);
     }

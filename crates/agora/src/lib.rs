@@ -62,6 +62,27 @@ pub mod resource;
 pub mod rng;
 pub mod scenario;
 
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers shared by the unit tests.
+
+    /// A property test's configuration: `default_cases` cases, or
+    /// `PROPTEST_CASES` when set (the scheduled job runs thousands), and
+    /// failures kept in the test report, never written as
+    /// `proptest-regressions/` files into the source tree.
+    pub fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default_cases);
+        proptest::test_runner::Config {
+            cases,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        }
+    }
+}
+
 pub use agents::{Action, AgentView, Observation, Policy};
 pub use engine::{RunOutput, Simulation};
 pub use error::{Error, ErrorKind, Result};

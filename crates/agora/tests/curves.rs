@@ -259,12 +259,7 @@ fn sensitivity(curve: &Curve, s: f64) -> f64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 1000,
-        // keep failures in the report, not in files beside the sources
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::proptest_config(1000))]
 
     #[test]
     fn buying_with_a_budget_then_selling_the_tokens_never_returns_more_than_was_paid(

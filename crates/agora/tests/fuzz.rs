@@ -105,11 +105,7 @@ fn mutated() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 400,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::proptest_config(400))]
 
     #[test]
     fn mutated_scenarios_are_rejected_or_run_without_panicking(text in mutated()) {

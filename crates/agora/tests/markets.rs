@@ -372,7 +372,7 @@ fn book_scenario(seed: u64, makers: u32, zic: u32, noise: u32, ttl: u32) -> Scen
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(crate::proptest_config(24))]
 
     /// Random mixes of ZI-C traders, market makers and noise traders: the
     /// engine checks money and tokens (escrow included) after every step,

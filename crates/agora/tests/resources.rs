@@ -269,7 +269,7 @@ fn a_stock_depletes_and_production_replenishes_it() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(crate::proptest_config(32))]
 
     /// Random resource economies: no allocation exceeds its request or the
     /// capacity, utilisation ≤ 1, needs met ≤ needs, money and units

@@ -376,10 +376,15 @@ impl Market {
         self.state().map_or_else(Quotes::default, |s| s.quotes)
     }
 
-    /// Sets a parameter (curves only).
-    pub fn set_param(&mut self, name: &str, value: f64) -> std::result::Result<(), String> {
+    /// The curve with a parameter changed (curves only), a copy: the engine
+    /// puts it in place once the reserve can back the supply under it.
+    pub fn with_param(&self, name: &str, value: f64) -> std::result::Result<CurveMarket, String> {
         match self {
-            Market::Curve(c) => c.set_param(name, value).map_err(|e| e.to_string()),
+            Market::Curve(c) => {
+                let mut changed = c.clone();
+                changed.set_param(name, value).map_err(|e| e.to_string())?;
+                Ok(changed)
+            }
             _ => Err(format!(
                 "parameter {name:?}: only bonding curves have parameters that change during a run"
             )),

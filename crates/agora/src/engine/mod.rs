@@ -677,7 +677,7 @@ impl Simulation {
                     self.step, c.asset
                 ))
             })?;
-            market.set_param(&c.param, c.value).map_err(|e| {
+            let changed = market.with_param(&c.param, c.value).map_err(|e| {
                 Error::usage(format!(
                     "{by} at step {}: asset {}: {e}",
                     self.step, c.asset
@@ -696,7 +696,9 @@ impl Simulation {
                     reserve_range_advice()
                 ))
             };
-            let required = market
+            // All or nothing: the curve changes only with the top-up that
+            // backs its supply.
+            let required = changed
                 .required_reserve(books.supply)
                 .ok_or_else(past_range)?;
             if let Some(top_up) = required.checked_sub(books.reserve).filter(|&t| t > 0) {
@@ -704,6 +706,7 @@ impl Simulation {
                     .top_up_reserve(c.asset, top_up)
                     .map_err(|_| past_range())?;
             }
+            *market = Market::Curve(changed);
         }
         Ok(())
     }

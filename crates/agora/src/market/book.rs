@@ -1864,7 +1864,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(400))]
+        #![proptest_config(crate::testing::proptest_config(400))]
 
         #[test]
         fn no_input_panics_or_breaks_the_invariants(

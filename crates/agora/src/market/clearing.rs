@@ -1132,7 +1132,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #![proptest_config(crate::testing::proptest_config(1000))]
 
         #[test]
         fn call_auction_keeps_its_invariants_and_matches_brute_force(
@@ -1404,7 +1404,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(crate::testing::proptest_config(2000))]
 
         #[test]
         fn ration_is_exact_and_proportional(
@@ -1552,7 +1552,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(crate::testing::proptest_config(2000))]
 
         #[test]
         fn price_rule_is_never_nan_nor_below_the_floor(

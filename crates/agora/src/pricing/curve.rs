@@ -1584,7 +1584,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(crate::testing::proptest_config(2000))]
 
         #[test]
         fn price_and_integral_are_monotone(

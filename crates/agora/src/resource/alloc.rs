@@ -787,7 +787,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(crate::testing::proptest_config(2000))]
 
         #[test]
         fn every_mechanism_keeps_the_invariants(

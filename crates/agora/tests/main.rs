@@ -8,6 +8,7 @@ mod curves;
 mod determinism;
 mod experiments;
 mod fuzz;
+mod ledger_range;
 mod markets;
 mod optimize;
 mod resources;

@@ -1104,7 +1104,11 @@ mod tests {
 
     /// Asserts that `op` is refused as past the range and leaves the ledger
     /// exactly as it was.
-    fn refuses(l: &mut Ledger, what: &str, op: impl FnOnce(&mut Ledger) -> Result<(), LedgerError>) {
+    fn refuses(
+        l: &mut Ledger,
+        what: &str,
+        op: impl FnOnce(&mut Ledger) -> Result<(), LedgerError>,
+    ) {
         let before = l.clone();
         assert_eq!(op(l), Err(LedgerError::Overflow), "{what}");
         assert_eq!(*l, before, "{what} changed the ledger");
@@ -1126,7 +1130,9 @@ mod tests {
         refuses(&mut l, "reward", |l| l.reward(0, 1));
         let mut room = l.clone();
         room.books[0].supply = 0;
-        refuses(&mut room, "fund_supply to a holder", |l| l.fund_supply(0, Some(1), 1, 0));
+        refuses(&mut room, "fund_supply to a holder", |l| {
+            l.fund_supply(0, Some(1), 1, 0)
+        });
         // agent 1 holds CELL tokens, agent 0 has CELL money: a transfer the
         // other way would overflow the receiver
         l.fund_balance(1, 1).unwrap();
@@ -1207,19 +1213,27 @@ mod tests {
         // holding, and both in a self-trade
         let mut full = l.clone();
         full.cells[full.stride] = CELL;
-        refuses(&mut full, "seller's balance", |l| l.settle(0, 1, 0, 1, 1, true, true));
+        refuses(&mut full, "seller's balance", |l| {
+            l.settle(0, 1, 0, 1, 1, true, true)
+        });
         let mut full = l.clone();
         full.cells[1] = CELL;
-        refuses(&mut full, "buyer's holding", |l| l.settle(0, 1, 0, 1, 1, true, true));
+        refuses(&mut full, "buyer's holding", |l| {
+            l.settle(0, 1, 0, 1, 1, true, true)
+        });
         let mut own = l.clone();
         own.fund_supply(0, Some(0), 5, 0).unwrap();
         own.lock(0, 0, 0, 5).unwrap();
         let mut full = own.clone();
         full.cells[0] = CELL;
-        refuses(&mut full, "self-trade balance", |l| l.settle(0, 0, 0, 1, 1, true, true));
+        refuses(&mut full, "self-trade balance", |l| {
+            l.settle(0, 0, 0, 1, 1, true, true)
+        });
         let mut full = own.clone();
         full.cells[1] = CELL;
-        refuses(&mut full, "self-trade holding", |l| l.settle(0, 0, 0, 1, 1, true, true));
+        refuses(&mut full, "self-trade holding", |l| {
+            l.settle(0, 0, 0, 1, 1, true, true)
+        });
         // the outside world: what it holds, the supply it mints, the
         // holdings and balances it credits, what it pays in
         let mut out = l.clone();
@@ -1227,7 +1241,9 @@ mod tests {
         refuses(&mut out, "outside (sell_from_outside)", |l| {
             l.sell_from_outside(0, 0, 1, 1, false)
         });
-        refuses(&mut out, "outside (pay_outside)", |l| l.pay_outside(0, 0, 1));
+        refuses(&mut out, "outside (pay_outside)", |l| {
+            l.pay_outside(0, 0, 1)
+        });
         out.books[0].treasury = 1;
         refuses(&mut out, "outside (sell_from_treasury)", |l| {
             l.sell_from_treasury(0, 0, 1, 1, false)
@@ -1251,7 +1267,9 @@ mod tests {
         refuses(&mut out, "balance (buy_from_outside)", |l| {
             l.buy_from_outside(1, 0, 1, 1, false)
         });
-        refuses(&mut out, "balance (pay_from_outside)", |l| l.pay_from_outside(1, 0, 1));
+        refuses(&mut out, "balance (pay_from_outside)", |l| {
+            l.pay_from_outside(1, 0, 1)
+        });
     }
 
     #[test]
@@ -1260,24 +1278,36 @@ mod tests {
             supply: CELL,
             ..AssetBooks::default()
         });
-        refuses(&mut l, "supply (mint_to_treasury)", |l| l.mint_to_treasury(0, 1));
-        refuses(&mut l, "supply (fund_supply)", |l| l.fund_supply(0, None, 1, 0));
+        refuses(&mut l, "supply (mint_to_treasury)", |l| {
+            l.mint_to_treasury(0, 1)
+        });
+        refuses(&mut l, "supply (fund_supply)", |l| {
+            l.fund_supply(0, None, 1, 0)
+        });
         // the treasury is part of the supply; a treasury at the edge with
         // room in the supply (books already broken) is still refused
         let mut l = with_books(AssetBooks {
             treasury: CELL,
             ..AssetBooks::default()
         });
-        refuses(&mut l, "treasury (mint_to_treasury)", |l| l.mint_to_treasury(0, 1));
-        refuses(&mut l, "treasury (fund_supply)", |l| l.fund_supply(0, None, 1, 0));
+        refuses(&mut l, "treasury (mint_to_treasury)", |l| {
+            l.mint_to_treasury(0, 1)
+        });
+        refuses(&mut l, "treasury (fund_supply)", |l| {
+            l.fund_supply(0, None, 1, 0)
+        });
         let mut l = Ledger::new(1, 1);
         l.fund_supply(0, None, 0, POOL).unwrap();
-        refuses(&mut l, "reserve (fund_supply)", |l| l.fund_supply(0, None, 0, 1));
+        refuses(&mut l, "reserve (fund_supply)", |l| {
+            l.fund_supply(0, None, 0, 1)
+        });
         let mut l = with_books(AssetBooks {
             reserve: POOL,
             ..AssetBooks::default()
         });
-        refuses(&mut l, "reserve (top_up_reserve)", |l| l.top_up_reserve(0, 1));
+        refuses(&mut l, "reserve (top_up_reserve)", |l| {
+            l.top_up_reserve(0, 1)
+        });
     }
 
     #[test]
@@ -1288,19 +1318,25 @@ mod tests {
             *field(&mut l.money_in) = POOL;
             l
         };
-        refuses(&mut edge(|m| &mut m.initial_balances), "initial balances", |l| {
-            l.fund_balance(0, 1)
-        });
-        refuses(&mut edge(|m| &mut m.reserve_funding), "reserve funding", |l| {
-            l.fund_supply(0, None, 1, 1)
-        });
+        refuses(
+            &mut edge(|m| &mut m.initial_balances),
+            "initial balances",
+            |l| l.fund_balance(0, 1),
+        );
+        refuses(
+            &mut edge(|m| &mut m.reserve_funding),
+            "reserve funding",
+            |l| l.fund_supply(0, None, 1, 1),
+        );
         refuses(&mut edge(|m| &mut m.reserve_top_ups), "top-ups", |l| {
             l.top_up_reserve(0, 1)
         });
         refuses(&mut edge(|m| &mut m.rewards), "rewards", |l| l.reward(0, 1));
-        refuses(&mut edge(|m| &mut m.outside), "outside (pay_from_outside)", |l| {
-            l.pay_from_outside(0, 0, 1)
-        });
+        refuses(
+            &mut edge(|m| &mut m.outside),
+            "outside (pay_from_outside)",
+            |l| l.pay_from_outside(0, 0, 1),
+        );
         let mut seller = edge(|m| &mut m.outside);
         seller.fund_supply(0, Some(0), 1, 0).unwrap();
         refuses(&mut seller, "outside (buy_from_outside)", |l| {

@@ -473,4 +473,124 @@ mod tests {
         assert_eq!(m.quote_buy(0, 999), Ok(None));
         assert_eq!(m.quote_buy(0, 1000).unwrap().map(|q| q.tokens), Some(1));
     }
+
+    #[test]
+    fn ceil_base_is_exact_across_the_u64_edge_and_marks_what_is_past_u128() {
+        // whole numbers of base units below 2⁵³: exact
+        assert_eq!(ceil_base(1000.0), 1_000_000_000_000);
+        assert_eq!(ceil_base(1e-9), 1);
+        assert_eq!(ceil_base(1.5e-9), 2);
+        assert_eq!(ceil_base(0.0), 0);
+        assert_eq!(ceil_base(-5.0), 0);
+        // across 2⁶³ and 2⁶⁴ base units (9.2e9 and 1.8e10 units): the
+        // value, within the documented slack of 2⁻⁴⁸, and no saturation
+        for units in [9.3e9, 1.8e10, 2e10, 5.001e10, 1e20, 3.4e29] {
+            let exact = units * SCALE as f64;
+            let r = ceil_base(units) as f64;
+            assert!(r <= exact && r >= exact * (1.0 - 2.0 * SLACK), "{units}: {r} vs {exact}");
+            assert!(ceil_base(units) > u128::from(u64::MAX) || units < 1.8e10);
+        }
+        // past 2¹²⁸ base units, and NaN: the marker, never a small number
+        assert_eq!(ceil_base(3.5e29), PAST);
+        assert_eq!(ceil_base(f64::INFINITY), PAST);
+        assert_eq!(ceil_base(f64::NAN), PAST);
+    }
+
+    /// Regression test for issue 14: once `R` passed `u64::MAX` base units
+    /// (1.8e10 money units) it saturated and a buy cost `R(S + d) − R(S)`
+    /// of two capped values, nothing. At supply 1e7 on `0.001·S + 1`,
+    /// `R(S) = 5.001e10` units: a budget of 1e6 buys d with
+    /// `m/2·((S + d)² − S²) + b·d = 1e6`, paid to the base unit.
+    #[test]
+    fn a_buy_from_a_reserve_past_u64_costs_the_integral_not_nothing() {
+        let mut m = linear();
+        let supply = 10_000_000 * SCALE;
+        let r0 = m.reserve_function(supply).unwrap();
+        assert!(r0 > u128::from(u64::MAX));
+        let budget = 1_000_000 * SCALE;
+        let q = m.quote_buy(supply, budget).unwrap().unwrap();
+        assert_eq!(
+            u128::from(q.cost),
+            m.reserve_function(supply + q.tokens).unwrap() - r0
+        );
+        // d = (−p + sqrt(p² + 2·m·c)) / m with p = m·S + b the spot price
+        let p = 0.001 * 1e7 + 1.0;
+        let d = (-p + (p * p + 2.0 * 0.001 * 1e6f64).sqrt()) / 0.001;
+        assert!((units(q.tokens) - d).abs() <= 1e-6 * d, "{q:?} vs {d}");
+        // the budget is spent to within a token base unit's price (1e-5
+        // money per base unit here) plus the float noise of R at 5e19
+        assert!(budget - q.cost < 200_000, "{q:?}");
+        // and selling the tokens back refunds exactly the cost
+        let s = m.quote_sell(supply + q.tokens, r0 + u128::from(q.cost), q.tokens).unwrap();
+        assert_eq!(s.refund, q.cost);
+    }
+
+    #[test]
+    fn a_budget_that_buys_the_supply_to_the_end_of_its_range_is_refused() {
+        // one money base unit per token base unit
+        let mut m = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.0);
+        let supply = u64::MAX - 1_000;
+        assert_eq!(m.quote_buy(supply, 500).unwrap().map(|q| q.tokens), Some(500));
+        assert_eq!(m.quote_buy(supply, 999).unwrap().map(|q| q.tokens), Some(999));
+        assert_eq!(m.quote_buy(supply, 1_000), Err(LedgerError::Overflow));
+        assert_eq!(m.quote_buy(supply, 5_000), Err(LedgerError::Overflow));
+        assert_eq!(m.quote_buy(u64::MAX, 1), Err(LedgerError::Overflow));
+        // a nanomoney token: a budget of 1e9 money buys 1e18 tokens,
+        // 1e27 base units, past any supply
+        let mut cheap = CurveMarket::new(Curve::Linear { m: 0.0, b: 1e-9 }, 0.0);
+        assert_eq!(cheap.quote_buy(0, 1_000_000_000 * SCALE), Err(LedgerError::Overflow));
+        // and the leftover of a budget near the end of the range, too:
+        // the float inverse stops short of the room, the rest would fill it
+        let mut fee = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.5);
+        assert_eq!(fee.quote_buy(supply, 1_600), Err(LedgerError::Overflow));
+        assert_eq!(fee.quote_buy(supply, 1_400).unwrap().map(|q| q.tokens), Some(933));
+    }
+
+    #[test]
+    fn a_refund_that_no_account_can_hold_is_refused() {
+        let mut m = linear();
+        // supply 1e9 tokens: R = 0.0005·1e18 + 1e9 ≈ 5e14 money units
+        let supply = 1_000_000_000 * SCALE;
+        let reserve = m.reserve_function(supply).unwrap();
+        // selling 1e8 tokens refunds about 9.5e13 units, past 1.8e10
+        assert_eq!(m.quote_sell(supply, reserve, 100_000_000 * SCALE), Err(LedgerError::Overflow));
+        // ten tokens refund about 1e7 units, exactly R(S) − R(S − d)
+        let s = m.quote_sell(supply, reserve, 10 * SCALE).unwrap();
+        let r1 = m.reserve_function(supply - 10 * SCALE).unwrap();
+        assert_eq!(u128::from(s.refund), reserve - r1);
+        // the largest refund an account holds passes; one more does not
+        let edge = u128::from(u64::MAX);
+        let mut flat = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.0);
+        let big = u64::MAX;
+        assert_eq!(flat.quote_sell(big, edge, big).map(|q| q.refund), Ok(u64::MAX));
+        let mut two = CurveMarket::new(Curve::Linear { m: 0.0, b: 2.0 }, 0.0);
+        assert_eq!(two.quote_sell(big, 2 * edge, big), Err(LedgerError::Overflow));
+    }
+
+    #[test]
+    fn the_reserve_function_is_none_past_u128_and_such_a_supply_buys_nothing() {
+        let mut m = CurveMarket::new(Curve::Exponential { a: 1.0, k: 1.0 }, 0.0);
+        // e^100 ≈ 2.7e43 money units, past 3.4e29
+        let supply = 100 * SCALE;
+        assert_eq!(m.reserve_function(supply), None);
+        assert_eq!(m.required_reserve(supply), None);
+        assert_eq!(m.quote_buy(supply, u64::MAX), Ok(None));
+        assert_eq!(m.quote_sell(supply, u128::MAX, 1), Err(LedgerError::Overflow));
+        // e^60 ≈ 1.1e26 money units: in range, past u64
+        let r = m.reserve_function(60 * SCALE).unwrap() as f64;
+        let want = 60f64.exp_m1() * SCALE as f64;
+        assert!((r - want).abs() <= 1e-12 * want, "{r} vs {want}");
+        // a budget whose float inverse lands past the range of R steps
+        // back in integers: from just below the edge, the budget buys what
+        // it pays for and no more
+        let edge = (3.0e29f64).ln();
+        let supply = (edge * SCALE as f64) as u64;
+        let r0 = m.reserve_function(supply).unwrap();
+        let q = m.quote_buy(supply, u64::MAX).unwrap().unwrap();
+        assert!(q.cost <= u64::MAX && q.tokens > 0);
+        assert_eq!(
+            u128::from(q.cost),
+            m.reserve_function(supply + q.tokens).unwrap() - r0
+        );
+    }
 }

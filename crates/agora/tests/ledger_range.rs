@@ -1,0 +1,289 @@
+//! The ledger at the edges of its range: economies whose reserves pass what
+//! one account holds (1.8e10 money units) run exactly, every token minted
+//! paid for to the base unit; amounts past the range stop the run with an
+//! input error that names the field, or the step and the asset, and says
+//! what to scale — never a saturated amount, never a free token.
+
+use agora::ledger::SCALE;
+use agora::{Scenario, Simulation};
+
+/// The reference scenario (`reference.toml`), with the given changes.
+fn reference(changes: &[(&str, &str)]) -> Scenario {
+    let mut text = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "reference")
+        .expect("the reference example")
+        .toml
+        .to_string();
+    for (from, to) in changes {
+        assert_eq!(text.matches(from).count(), 1, "{from:?} must occur once");
+        text = text.replacen(from, to, 1);
+    }
+    Scenario::from_toml_str(&text, "reference.toml").expect("valid")
+}
+
+/// `F(S) = m/2·S² + b·S` for the reference curve, money units.
+fn linear_integral(m: f64, b: f64, s: f64) -> f64 {
+    s * (m / 2.0 * s + b)
+}
+
+/// Runs `sim` to its end, checking after every step that money and tokens
+/// are conserved and that the reserve is exactly `R(S)`, the price of every
+/// token in the supply (nothing minted for free), and that the money the
+/// agents spent is exactly what the reserve gained (`reserve − funding`,
+/// no fees on the reference curve). Returns the largest reserve seen, base
+/// units.
+fn run_paying_for_every_token(mut sim: Simulation) -> u128 {
+    let initial: u128 = (0..sim.ledger().agents() as u32)
+        .map(|i| u128::from(sim.ledger().balance(i)))
+        .sum();
+    let funding = sim.ledger().money_in().reserve_funding;
+    let mut largest = 0;
+    loop {
+        let c = sim.ledger().conservation();
+        assert_eq!(
+            (c.money_error(), c.token_error()),
+            (0, 0),
+            "step {}",
+            sim.step()
+        );
+        let books = *sim.ledger().books(0);
+        let r = sim.curve(0).unwrap().required_reserve(books.supply);
+        assert_eq!(
+            Some(books.reserve),
+            r,
+            "reserve is R(S) at step {}",
+            sim.step()
+        );
+        let balances: u128 = (0..sim.ledger().agents() as u32)
+            .map(|i| u128::from(sim.ledger().balance(i)))
+            .sum();
+        assert_eq!(
+            initial - balances,
+            books.reserve - funding,
+            "what the agents spent is what the reserve gained, step {}",
+            sim.step()
+        );
+        largest = largest.max(books.reserve);
+        if sim.step() == sim.scenario().simulation.steps {
+            return largest;
+        }
+        sim.advance().expect("runs inside the ledger's range");
+    }
+}
+
+/// Regression test for issue 14: with balances of 1e7 the reference
+/// economy's reserve passes 1.8e10 money units (the range of a `u64` of
+/// base units) within a few steps; the reserve then saturated, later buys
+/// cost the difference of two capped values — nothing — and the supply
+/// grew from 6.0M to 33.6M tokens for free. Now the reserve is a `u128`
+/// and every token is paid for.
+#[test]
+fn the_reference_economy_with_balances_of_1e7_pays_for_every_token_it_mints() {
+    let scenario = reference(&[
+        ("balance = 1000.0", "balance = 10000000.0"),
+        ("steps = 100", "steps = 20"),
+    ]);
+    let sim = Simulation::new(&scenario, 0).expect("set up");
+    let largest = run_paying_for_every_token(sim);
+    assert!(
+        largest > u128::from(u64::MAX),
+        "the test must reach the regime that used to saturate: {largest}"
+    );
+    // and the closed form: the reserve is F(S) of the final supply
+    let out = Simulation::new(&scenario, 0).unwrap().run().unwrap();
+    let t = &out.summary.assets["TOKEN"];
+    let want = linear_integral(0.001, 1.0, t.final_supply);
+    assert!(
+        (t.final_reserve - want).abs() <= 1e-9 * want,
+        "reserve {} vs F(S) = {want}",
+        t.final_reserve
+    );
+    // the supply the issue saw minted for free is not reached: 1e4 agents
+    // with 1e7 each hold 1e11 money, which buys sqrt(2e11/m) = 1.4e7 tokens
+    // at most from supply 0
+    let most = (-1.0 + (1.0 + 2.0 * 0.001 * 1e11f64).sqrt()) / 0.001;
+    assert!(t.final_supply < most, "supply {} > {most}", t.final_supply);
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    assert_eq!(out.summary.ledger.reserve_shortfall, 0.0);
+}
+
+/// Regression test for issue 14: an initial supply of 1e7 on the reference
+/// curve needs a reserve of F(1e7) = 5.001e10 money units, past 1.8e10; it
+/// was funded with a saturated 1.8e10 and left silently short.
+#[test]
+fn an_initial_supply_of_1e7_is_backed_by_its_whole_integral() {
+    let scenario = reference(&[
+        ("initial_supply = 0.0", "initial_supply = 1e7"),
+        ("steps = 100", "steps = 10"),
+    ]);
+    let sim = Simulation::new(&scenario, 0).expect("set up");
+    let books = *sim.ledger().books(0);
+    assert_eq!(books.supply, 10_000_000 * SCALE);
+    // F(1e7) = 0.0005·1e14 + 1e7 = 5.001e10 money units, to float accuracy
+    let want = linear_integral(0.001, 1.0, 1e7) * SCALE as f64;
+    let reserve = books.reserve as f64;
+    assert!(
+        (reserve - want).abs() <= 1e-12 * want,
+        "{reserve} vs {want}"
+    );
+    assert_eq!(sim.ledger().money_in().reserve_funding, books.reserve);
+    assert!(books.reserve > u128::from(u64::MAX));
+    run_paying_for_every_token(sim);
+}
+
+/// An economy of 1.5e10 money units in all, near the top of the range of
+/// one account (1.8e10): a whale holding 1.5e9, traders buying and selling
+/// the reserve up to billions — exact throughout.
+#[test]
+fn an_economy_of_1_5e10_money_units_runs_exactly() {
+    let scenario = reference(&[
+        ("count = 10000", "count = 10"),
+        ("balance = 1000.0", "balance = 1.5e9"),
+        ("steps = 100", "steps = 50"),
+    ]);
+    let sim = Simulation::new(&scenario, 0).expect("set up");
+    let largest = run_paying_for_every_token(sim);
+    assert!(largest > 1_000_000_000 * u128::from(SCALE), "{largest}");
+}
+
+/// The error a run stops with, checked to be the ledger's range error: an
+/// input error (exit 2), one line, containing every one of `parts`.
+fn range_error(e: agora::Error, parts: &[&str]) {
+    let msg = e.to_string();
+    assert!(e.is_input_error(), "not an input error: {msg}");
+    assert!(!msg.contains('\n'), "not one line: {msg}");
+    assert!(msg.contains("exceeds the ledger's range"), "{msg}");
+    for part in parts {
+        assert!(msg.contains(part), "expected {part:?} in {msg}");
+    }
+}
+
+const WHALE: &str = r#"
+[simulation]
+steps = 5
+seed = 1
+
+[[assets]]
+name = "T"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+
+[[agents]]
+group = "whale"
+count = 1
+balance = 0.0
+holdings = [{ asset = "T", total = 1e9, distribution = "uniform" }]
+policy = { kind = "random", asset = "T", p_buy = 0.0, p_sell = 1.0, buy_fraction = 0.0, sell_fraction = 1.0 }
+"#;
+
+/// Selling 1e9 tokens of the reference curve refunds F(1e9) = 5e14 money
+/// units, more than one account holds: the run stops at that step with the
+/// range error, and the books are left whole (the sell did not happen).
+#[test]
+fn a_sell_whose_refund_no_account_can_hold_stops_the_run_naming_step_and_asset() {
+    let scenario = Scenario::from_toml_str(WHALE, "whale.toml").unwrap();
+    let mut sim = Simulation::new(&scenario, 0).expect("set up: the reserve is a u128");
+    let before = *sim.ledger().books(0);
+    assert_eq!(
+        Some(before.reserve),
+        sim.curve(0).unwrap().required_reserve(before.supply)
+    );
+    let e = sim.advance().unwrap_err();
+    range_error(
+        e,
+        &["whale.toml", "at step 1", "asset T", "selling", "money"],
+    );
+    assert_eq!(*sim.ledger().books(0), before, "nothing was sold");
+    assert_eq!(sim.ledger().conservation().money_error(), 0);
+}
+
+/// Tokens at 1e-9 money each: a budget of 1e9 money buys 1e18 tokens, past
+/// what an account (and a supply) holds.
+#[test]
+fn a_buy_of_more_tokens_than_an_account_holds_stops_the_run() {
+    let text = WHALE
+        .replace("m = 0.001, b = 1.0", "m = 0.0, b = 1e-9")
+        .replace("balance = 0.0", "balance = 1e9")
+        .replace(
+            r#"holdings = [{ asset = "T", total = 1e9, distribution = "uniform" }]"#,
+            "",
+        )
+        .replace(
+            "p_buy = 0.0, p_sell = 1.0, buy_fraction = 0.0",
+            "p_buy = 1.0, p_sell = 0.0, buy_fraction = 1.0",
+        );
+    let scenario = Scenario::from_toml_str(&text, "cheap.toml").unwrap();
+    let mut sim = Simulation::new(&scenario, 0).unwrap();
+    range_error(
+        sim.advance().unwrap_err(),
+        &["at step 1", "asset T", "buying", "token"],
+    );
+    assert_eq!(sim.ledger().books(0).supply, 0, "nothing was minted");
+    assert_eq!(
+        sim.ledger().balance(0),
+        1_000_000_000 * SCALE,
+        "nothing was paid"
+    );
+}
+
+#[test]
+fn amounts_past_the_range_at_set_up_name_the_field_and_what_to_scale() {
+    // a balance past one account, refused when the file is read
+    let text = WHALE.replace("balance = 0.0", "balance = 2e10");
+    let e = Scenario::from_toml_str(&text, "rich.toml").unwrap_err();
+    range_error(
+        e,
+        &[
+            "rich.toml: agents.whale.balance: 2e10",
+            "money",
+            "work in thousands",
+        ],
+    );
+    // two airdrops of 1e10 tokens into one account: 2e10 does not fit it
+    let text = WHALE.replace(
+        r#"holdings = [{ asset = "T", total = 1e9, distribution = "uniform" }]"#,
+        r#"holdings = [{ asset = "T", total = 1e10, distribution = "uniform" }, { asset = "T", total = 1e10, distribution = "uniform" }]"#,
+    );
+    let scenario = Scenario::from_toml_str(&text, "drop.toml").unwrap();
+    range_error(
+        Simulation::new(&scenario, 0).unwrap_err(),
+        &["drop.toml: agents.whale.holdings", "token"],
+    );
+    // a reserve past u128: F(1e6) on a steep exponential curve
+    let text = WHALE.replace(
+        r#"pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }"#,
+        "initial_supply = 1e6\npricing = { kind = \"bonding_curve\", curve = \"exponential\", a = 1.0, k = 0.01 }",
+    );
+    let scenario = Scenario::from_toml_str(&text, "steep.toml").unwrap();
+    range_error(
+        Simulation::new(&scenario, 0).unwrap_err(),
+        &[
+            "steep.toml: assets.T.initial_supply: the reserve backing 1e6 tokens",
+            "per reserve",
+        ],
+    );
+}
+
+/// Raising a curve past what a reserve can hold stops the run at that step;
+/// the curve keeps its old parameters (a change and its top-up are all or
+/// nothing).
+#[test]
+fn a_top_up_past_the_range_stops_the_run_and_leaves_the_curve_unchanged() {
+    let text = WHALE
+        .replace(
+            r#"m = 0.001, b = 1.0 }"#,
+            r#"m = 0.001, b = 1.0 }
+schedule = [{ param = "m", at = 2, value = 1e30 }]"#,
+        )
+        .replace("p_buy = 0.0, p_sell = 1.0", "p_buy = 0.0, p_sell = 0.0");
+    let scenario = Scenario::from_toml_str(&text, "raise.toml").unwrap();
+    let mut sim = Simulation::new(&scenario, 0).unwrap();
+    sim.advance().unwrap();
+    let before = *sim.ledger().books(0);
+    range_error(
+        sim.advance().unwrap_err(),
+        &["schedule at step 2", "asset T", "setting m to 1e30"],
+    );
+    assert_eq!(sim.curve(0).unwrap().curve().param("m"), Some(0.001));
+    assert_eq!(*sim.ledger().books(0), before, "no top-up");
+}

@@ -1,34 +1,57 @@
-//! `--format csv|parquet|both`: which tables `agora run` writes.
+//! `--format csv|parquet|both`: which tables `agora run` and `agora sweep` write.
 //!
 //! `summary.json` and `scenario.toml` are written in every format. All the
-//! files of a run are written together, all or nothing, as with CSV alone.
+//! files of a run are switched into place together (see [`crate::folder`]).
 
-use agora::output::{run_files, write_atomically};
+use agora::output::{run_files_with, OutputDir, Performance, AGENT_STEPS_FILE};
 use agora::{RunOutput, Scenario};
-use std::path::{Path, PathBuf};
 
-/// The formats of the `assets` and `agents` tables.
+/// The formats of the tables a command writes (`run`: `assets` and
+/// `agents`; `sweep`: `sweep`). The value help is shared by the commands,
+/// so it names formats, not files.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// `assets.csv` and `agents.csv`.
+    /// CSV files (`.csv`)
     #[default]
     Csv,
-    /// `assets.parquet` and `agents.parquet` (no CSV).
+    /// Parquet files (`.parquet`) instead of CSV
     Parquet,
-    /// Both the CSV and the Parquet files.
+    /// Both the CSV and the Parquet files
     Both,
 }
 
-/// Writes the outputs of `runs` into `dir` in `format`, beside
-/// `summary.json` and `scenario.toml`, all or nothing. Returns the paths
-/// written.
-pub fn write_outputs(
-    dir: &Path,
+impl Format {
+    /// The files a run of `scenario` writes in this format (the per-agent
+    /// records only when the scenario asks for them).
+    pub fn run_files(self, scenario: &Scenario) -> Vec<&'static str> {
+        let agent_steps = scenario.output().agent_steps.is_some();
+        let mut names = Vec::new();
+        if self != Format::Parquet {
+            names.extend(["assets.csv", "agents.csv"]);
+            if agent_steps {
+                names.push(AGENT_STEPS_FILE);
+            }
+        }
+        names.extend(["summary.json", "scenario.toml"]);
+        if self != Format::Csv {
+            names.extend([agora_parquet::ASSETS_FILE, agora_parquet::AGENTS_FILE]);
+            if agent_steps {
+                names.push(agora_parquet::AGENT_STEPS_FILE);
+            }
+        }
+        names
+    }
+}
+
+/// The files of `runs` in `format`, rendered: the tables, `summary.json`
+/// (with the measured `performance`, if given) and `scenario.toml`.
+pub fn output_files(
     scenario: &Scenario,
     runs: &[RunOutput],
     format: Format,
-) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = run_files(scenario, runs)?;
+    performance: Option<&Performance>,
+) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
+    let mut files = run_files_with(scenario, runs, performance)?;
     if format == Format::Parquet {
         files.retain(|(name, _)| !name.ends_with(".csv"));
     }
@@ -41,6 +64,25 @@ pub fn write_outputs(
             agora_parquet::AGENTS_FILE,
             agora_parquet::agents_parquet(scenario, runs)?,
         ));
+        if let Some(bytes) = agora_parquet::agent_steps_parquet(scenario, runs)? {
+            files.push((agora_parquet::AGENT_STEPS_FILE, bytes));
+        }
     }
-    Ok(write_atomically(dir, &files)?)
+    Ok(files)
+}
+
+/// Writes the outputs of `runs` in `format` into the staging folder of
+/// `out`, beside `summary.json` (with the measured `performance`) and
+/// `scenario.toml`.
+pub fn write_outputs(
+    out: &mut OutputDir,
+    scenario: &Scenario,
+    runs: &[RunOutput],
+    format: Format,
+    performance: Option<&Performance>,
+) -> anyhow::Result<()> {
+    for (name, bytes) in &output_files(scenario, runs, format, performance)? {
+        out.write(name, bytes)?;
+    }
+    Ok(())
 }

@@ -1,7 +1,6 @@
 //! `agora`: run, validate and list agent-based economy scenarios.
 
 use agora::engine::{Observer, RunOutput};
-use agora::experiment::Ensemble;
 use agora::scenario::{example, examples};
 use agora::{Scenario, Simulation};
 use clap::{Args, Parser, Subcommand};
@@ -11,7 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod console;
+mod folder;
 mod format;
+mod game;
+mod messages;
 mod optimize;
 mod report;
 mod sweep;
@@ -46,7 +49,12 @@ enum Command {
     Report {
         /// The results directory (written by run, sweep or optimize).
         dir: PathBuf,
+        /// The sweep metrics to plot: names or globs, e.g. `assets.*.final_price,groups.*.pnl`.
+        #[arg(long, value_name = "METRIC,...", value_delimiter = ',')]
+        metrics: Option<Vec<String>>,
     },
+    /// Two-player normal-form games: equilibria, best responses, dynamics.
+    Game(game::GameArgs),
 }
 
 #[derive(Debug, Args)]
@@ -55,10 +63,10 @@ struct RunArgs {
     source: ScenarioArgs,
     #[command(flatten)]
     exec: ExecArgs,
-    /// Directory for the outputs (created if missing; files of a previous run are replaced).
+    /// Directory for the outputs (created if missing; what an earlier agora command wrote there is replaced, other files kept).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Format of the assets and agents tables (summary.json and scenario.toml are always written).
+    /// Format of the tables: assets.csv and agents.csv, or assets.parquet and agents.parquet, or both (summary.json and scenario.toml are always written).
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = format::Format::Csv)]
     format: format::Format,
 }
@@ -78,8 +86,9 @@ pub(crate) struct ScenarioArgs {
     /// Override the scenario's number of steps.
     #[arg(long, value_name = "T")]
     steps: Option<u64>,
-    /// Monte Carlo runs (overrides `runs` in the scenario); runs execute in
-    /// parallel, and every candidate or grid point runs the same seeds.
+    /// Monte Carlo runs of the scenario (overrides `runs` in the scenario),
+    /// executed in parallel; run r draws every random stream from the seed
+    /// and r.
     #[arg(long, value_name = "R")]
     runs: Option<u64>,
 }
@@ -121,6 +130,105 @@ pub(crate) struct ExecArgs {
     /// Also write plots and a self-contained report.html into the output directory.
     #[arg(long)]
     report: bool,
+    /// Refuse a command estimated to need more memory than SIZE (e.g. 512M,
+    /// 16G; `unlimited` to skip the check). Default: AGORA_MAX_MEMORY, else
+    /// the memory this process may still use (available memory, cgroup and
+    /// ulimit limits).
+    #[arg(long, value_name = "SIZE")]
+    max_memory: Option<String>,
+}
+
+/// The environment variable that sets `--max-memory` when it is not given.
+const MAX_MEMORY_ENV: &str = "AGORA_MAX_MEMORY";
+
+impl ExecArgs {
+    /// The memory limit to check estimates against, and where it comes
+    /// from; `None` for `unlimited` or where nothing can be read.
+    fn memory_limit(&self, threads: usize) -> agora::Result<Option<(u64, String)>> {
+        let given = match &self.max_memory {
+            Some(v) => Some((v.clone(), "--max-memory")),
+            None => std::env::var(MAX_MEMORY_ENV)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (v, MAX_MEMORY_ENV)),
+        };
+        match given {
+            Some((v, _)) if v.trim().eq_ignore_ascii_case("unlimited") => Ok(None),
+            Some((v, from)) => match agora::limits::parse_size(&v) {
+                Some(bytes) => Ok(Some((bytes, from.to_string()))),
+                None => Err(agora::Error::usage(format!(
+                    "{from} {v:?}: expected a size such as 512M or 16G, or unlimited"
+                ))),
+            },
+            None => Ok(agora::limits::available_memory(threads).map(|a| {
+                (
+                    a.bytes,
+                    format!(
+                        "{}; set --max-memory or {MAX_MEMORY_ENV} to change the limit",
+                        a.source
+                    ),
+                )
+            })),
+        }
+    }
+
+    /// Refuses `footprint` when it exceeds the memory limit (exit 2).
+    pub(crate) fn check_memory(
+        &self,
+        origin: &str,
+        footprint: &agora::limits::Footprint,
+        threads: usize,
+    ) -> agora::Result<()> {
+        let Some((limit, from)) = self.memory_limit(threads)? else {
+            return Ok(());
+        };
+        agora::limits::check(origin, footprint, limit)
+            .map_err(|e| agora::Error::usage(format!("{e} (the limit: {from})")))
+    }
+}
+
+/// Prints the scenario's warnings on stderr (`warning: FILE: PATH: …`).
+pub(crate) fn print_warnings(scenario: &Scenario, quiet: bool) {
+    if quiet {
+        return;
+    }
+    for w in scenario.warnings() {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// Agent-steps per second per thread the time estimate assumes: about the
+/// reference model's speed (README, Performance); markets and resources
+/// are slower, so the estimate is a floor.
+const AGENT_STEPS_PER_SECOND: f64 = 1e7;
+
+/// A rough duration: `40 s`, `3.2 h`, `2.1 years`.
+fn duration_words(seconds: f64) -> String {
+    if seconds < 1.0 {
+        "under a second".to_string()
+    } else if seconds < 120.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 7200.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else if seconds < 2.0 * 86400.0 {
+        format!("{:.1} h", seconds / 3600.0)
+    } else if seconds < 2.0 * 365.25 * 86400.0 {
+        format!("{:.0} days", seconds / 86400.0)
+    } else {
+        format!("{:.1e} years", seconds / (365.25 * 86400.0))
+    }
+}
+
+/// The time a scenario would take at [`AGENT_STEPS_PER_SECOND`] on `threads`.
+fn time_estimate(scenario: &Scenario, threads: usize) -> (f64, f64) {
+    let agent_steps = agora::limits::agent_steps(scenario) as f64;
+    let parallel = (threads as f64)
+        .min(scenario.simulation().runs as f64)
+        .max(1.0);
+    (
+        agent_steps,
+        agent_steps / (AGENT_STEPS_PER_SECOND * parallel),
+    )
 }
 
 /// Exit status for bad input (scenario or arguments), as clap uses.
@@ -134,12 +242,13 @@ fn main() -> ExitCode {
         Command::Optimize(args) => optimize::run(args),
         Command::Validate { scenario } => validate(scenario),
         Command::Examples { name } => list_examples(name),
-        Command::Report { dir } => report::run(&dir),
+        Command::Report { dir, metrics } => report::run(&dir, metrics.as_deref()),
+        Command::Game(args) => game::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", messages::error_line(&e));
             let input = e
                 .downcast_ref::<agora::Error>()
                 .is_some_and(agora::Error::is_input_error);
@@ -196,34 +305,65 @@ fn counting_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    if args.exec.report && args.format == format::Format::Parquet {
-        return Err(agora::Error::usage(
-            "--report plots the CSV tables: use --format both (or csv) with --report",
-        )
-        .into());
-    }
     let scenario = args.source.load()?;
+    print_warnings(&scenario, args.exec.quiet);
+    let (report, quiet) = (args.exec.report, args.exec.quiet);
     let pool = thread_pool(args.exec.threads)?;
+    let threads = pool.current_num_threads();
+    let tables = if args.format == format::Format::Both {
+        2
+    } else {
+        1
+    };
+    args.exec.check_memory(
+        scenario.origin(),
+        &agora::limits::run_footprint(&scenario, threads, tables),
+        threads,
+    )?;
+    let (agent_steps, seconds) = time_estimate(&scenario, threads);
+    if seconds > 3600.0 && !args.exec.quiet {
+        eprintln!(
+            "warning: {}: {agent_steps:.2e} agent-steps will take about {} at {AGENT_STEPS_PER_SECOND:.0e} agent-steps/s per thread",
+            scenario.origin(),
+            duration_words(seconds)
+        );
+    }
+    let mut out = folder::open(
+        &args.out,
+        &args.format.run_files(&scenario),
+        report,
+        &args.source,
+        quiet,
+    )?;
     let started = Instant::now();
-    let outputs: Vec<RunOutput> = if scenario.simulation.runs == 1 {
-        let mut progress = Progress::new(scenario.simulation.steps, args.exec.quiet);
+    let outputs: Vec<RunOutput> = if scenario.simulation().runs == 1 {
+        let mut progress = Progress::new(scenario.simulation().steps, args.exec.quiet);
         let out = pool.install(|| Simulation::new(&scenario, 0)?.run_with(&mut progress))?;
         progress.bar.finish_and_clear();
         vec![out]
     } else {
-        let bar = counting_bar(scenario.simulation.runs, args.exec.quiet, "run");
+        let bar = counting_bar(scenario.simulation().runs, args.exec.quiet, "run");
         let outs = pool.install(|| agora::experiment::monte_carlo(&scenario, &|_| bar.inc(1)))?;
         bar.finish_and_clear();
         outs
     };
     let elapsed = started.elapsed();
-    let written = format::write_outputs(&args.out, &scenario, &outputs, args.format)?;
-    if !args.exec.quiet {
+    let performance =
+        agora::output::Performance::measured(&scenario, elapsed, pool.current_num_threads());
+    format::write_outputs(
+        &mut out,
+        &scenario,
+        &outputs,
+        args.format,
+        Some(&performance),
+    )?;
+    let options = agora_report::ReportOptions::default();
+    let written = folder::commit(out, report.then_some(&options), quiet)?;
+    if !quiet {
         let ensemble = agora::experiment::aggregate(&outputs)?;
-        quiet_pipe(print_result(&scenario, &ensemble, elapsed, &written))?;
-    }
-    if args.exec.report {
-        report::write_after(&args.out, args.exec.quiet)?;
+        quiet_pipe(console::print_result(
+            &scenario, &ensemble, elapsed, &written,
+        ))?;
     }
     Ok(())
 }
@@ -236,89 +376,37 @@ fn quiet_pipe(result: std::io::Result<()>) -> std::io::Result<()> {
     }
 }
 
-fn print_result(
-    scenario: &Scenario,
-    ensemble: &Ensemble,
-    elapsed: Duration,
-    written: &[PathBuf],
-) -> std::io::Result<()> {
-    let mut w = std::io::stdout().lock();
-    let runs = scenario.simulation.runs;
-    let agent_steps =
-        scenario.agent_count() as f64 * scenario.simulation.steps as f64 * runs as f64;
-    writeln!(
-        w,
-        "{}: {} agents x {} steps x {} run{}, seed {}, in {:.3} s ({:.3e} agent-steps/s)",
-        scenario.origin,
-        scenario.agent_count(),
-        scenario.simulation.steps,
-        runs,
-        if runs == 1 { "" } else { "s" },
-        scenario.simulation.seed,
-        elapsed.as_secs_f64(),
-        agent_steps / elapsed.as_secs_f64().max(1e-9),
-    )?;
-    let mean = |path: String| {
-        ensemble
-            .means
-            .iter()
-            .find(|(p, _)| *p == path)
-            .map_or(f64::NAN, |(_, v)| *v)
-    };
-    let of_runs = if runs == 1 { "" } else { " (means over runs)" };
-    for a in &scenario.assets {
-        let m = |k: &str| mean(format!("assets.{}.{k}", a.name));
-        writeln!(
-            w,
-            "  asset {}{of_runs}: final price {:.6}, mean {:.6}, volatility {:.6}, log-return volatility {:.6}, trades {}",
-            a.name,
-            m("final_price"),
-            m("mean_price"),
-            m("volatility"),
-            m("log_return_volatility"),
-            m("trades")
-        )?;
-    }
-    for g in &scenario.groups {
-        let m = |k: &str| mean(format!("groups.{}.{k}", g.name));
-        writeln!(
-            w,
-            "  group {}{of_runs}: mean wealth {:.4}, pnl {:+.4}, gini {:.4}, utility ({}) {:.4}",
-            g.name,
-            m("mean_wealth"),
-            m("pnl"),
-            m("gini"),
-            g.objective.name(),
-            m("utility")
-        )?;
-    }
-    let m = |k: &str| mean(format!("ledger.{k}"));
-    writeln!(
-        w,
-        "  ledger{of_runs}: conservation error {}, reserve shortfall {}, rejected {}, clipped {}",
-        m("conservation_error"),
-        m("reserve_shortfall"),
-        m("rejected_actions"),
-        m("clipped_actions")
-    )?;
-    for path in written {
-        writeln!(w, "  wrote {}", path.display())?;
-    }
-    Ok(())
-}
-
 fn validate(path: PathBuf) -> anyhow::Result<()> {
     let scenario = Scenario::from_path(&path)?;
+    print_warnings(&scenario, false);
+    let threads = rayon::current_num_threads();
+    let footprint = agora::limits::run_footprint(&scenario, threads, 1);
+    let (agent_steps, seconds) = time_estimate(&scenario, threads);
+    let exec = ExecArgs {
+        threads: None,
+        quiet: false,
+        report: false,
+        max_memory: None,
+    };
+    if let Err(e) = exec.check_memory(scenario.origin(), &footprint, threads) {
+        eprintln!("warning: a run would fail here: {e}");
+    }
     let mut w = std::io::stdout().lock();
+    let runs = scenario.simulation().runs;
     let printed = writeln!(
         w,
-        "{}: ok ({} assets, {} groups, {} agents, {} steps, seed {})",
+        "{}: ok ({} assets, {} groups, {} agents, {} steps, {runs} run{}, seed {}; \
+         a run needs about {} of memory and {agent_steps:.2e} agent-steps, some {} on {threads} thread{})",
         path.display(),
-        scenario.assets.len(),
-        scenario.groups.len(),
+        scenario.assets().len(),
+        scenario.groups().len(),
         scenario.agent_count(),
-        scenario.simulation.steps,
-        scenario.simulation.seed
+        scenario.simulation().steps,
+        if runs == 1 { "" } else { "s" },
+        scenario.simulation().seed,
+        agora::limits::Bytes(footprint.total()),
+        duration_words(seconds),
+        if threads == 1 { "" } else { "s" },
     );
     quiet_pipe(printed)?;
     Ok(())

@@ -1,6 +1,8 @@
 //! `agora optimize`: search parameter ranges for the values that minimise
 //! (or maximise) a summary metric; every evaluation in `DIR/optimize.csv`,
-//! the best scenario in `DIR/best.toml`.
+//! the outcome (why the search stopped, the best, its bounds) in
+//! `DIR/optimize.json`, the best scenario in `DIR/best.toml` (the user's
+//! file with only the optimised values changed).
 
 use agora::experiment::optimize::{optimize, Method, Optimization, ParamRange};
 use agora::Scenario;
@@ -52,7 +54,7 @@ pub struct OptimizeArgs {
     /// Most evaluations in all, the baseline (the scenario's own values) included.
     #[arg(long, value_name = "N")]
     budget: usize,
-    /// Directory for optimize.csv and best.toml (created if missing).
+    /// Directory for optimize.csv, optimize.json and best.toml (created if missing; what an earlier agora command wrote there is replaced, other files kept).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
 }
@@ -65,9 +67,26 @@ pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
         .iter()
         .map(|s| s.parse::<ParamRange>())
         .collect::<agora::Result<Vec<_>>>()?;
+    let paths = params.iter().map(|p| p.path.as_str());
+    for w in agora::experiment::override_warnings(&scenario, paths) {
+        crate::messages::warn(args.exec.quiet, &w);
+    }
 
-    let bar = crate::counting_bar(args.budget as u64, args.exec.quiet, "evaluation");
     let pool = crate::thread_pool(args.exec.threads)?;
+    let threads = pool.current_num_threads();
+    // Each evaluation holds its runs' records until it is aggregated.
+    let footprint = agora::limits::run_footprint(&scenario, threads, 0);
+    args.exec
+        .check_memory(scenario.origin(), &footprint, threads)?;
+    let (report, quiet) = (args.exec.report, args.exec.quiet);
+    let mut out = crate::folder::open(
+        &args.out,
+        &["optimize.csv", "optimize.json", "best.toml"],
+        report,
+        &args.source,
+        quiet,
+    )?;
+    let bar = crate::counting_bar(args.budget as u64, args.exec.quiet, "evaluation");
     let started = Instant::now();
     let found = pool.install(|| {
         optimize(
@@ -82,16 +101,27 @@ pub fn run(args: OptimizeArgs) -> anyhow::Result<()> {
     })?;
     bar.finish_and_clear();
     let best = found.best_scenario(&scenario)?;
-    let best_toml = agora::output::scenario_toml(&best)?;
-    let written = agora::output::write_atomically(
-        &args.out,
-        &[("optimize.csv", found.to_csv()?), ("best.toml", best_toml)],
-    )?;
-    if !args.exec.quiet {
+    let best_toml = best.to_toml_keeping_layout()?.into_bytes();
+    out.write("optimize.csv", &found.to_csv()?)?;
+    out.write("optimize.json", &found.to_json()?)?;
+    out.write("best.toml", &best_toml)?;
+    let options = agora_report::ReportOptions::default();
+    let written = crate::folder::commit(out, report.then_some(&options), quiet)?;
+    if !quiet {
         crate::quiet_pipe(print_result(&scenario, &found, started.elapsed(), &written))?;
     }
-    if args.exec.report {
-        crate::report::write_after(&args.out, args.exec.quiet)?;
+    for b in found.best_on_bounds() {
+        let range = found.params.iter().find(|p| p.path == b.path);
+        crate::messages::warn(
+            quiet,
+            &format!(
+                "the best {} = {} is the {} bound of its range{}: the optimum may lie beyond it (widen the range if the scenario allows)",
+                b.path,
+                b.value,
+                b.bound.name(),
+                range.map_or_else(String::new, |r| format!(" {}..{}", r.lo, r.hi)),
+            ),
+        );
     }
     Ok(())
 }
@@ -116,7 +146,7 @@ fn print_result(
     writeln!(
         w,
         "{}: {} {} {} by {}: {} evaluations x {} runs, seed {}, in {:.3} s",
-        scenario.origin,
+        scenario.origin(),
         if found.maximize {
             "maximise"
         } else {
@@ -130,8 +160,8 @@ fn print_result(
         },
         found.method,
         found.evaluations.len(),
-        scenario.simulation.runs,
-        scenario.simulation.seed,
+        scenario.simulation().runs,
+        scenario.simulation().seed,
         elapsed.as_secs_f64(),
     )?;
     let baseline = found.baseline();
@@ -154,6 +184,13 @@ fn print_result(
         "  improvement: {:+} ({:+.2}%)",
         found.improvement(),
         100.0 * found.relative_improvement()
+    )?;
+    writeln!(
+        w,
+        "  stopped after {} of {} evaluations: {}",
+        found.evaluations.len(),
+        found.budget,
+        found.stop
     )?;
     for path in written {
         writeln!(w, "  wrote {}", path.display())?;

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const ASSETS_HEADER: &str = "run,step,asset,price,supply,reserve,volume,trades,price_source,best_bid,best_ask,capacity,requested,allocated";
-const AGENTS_HEADER: &str = "run,step,group,agents,balance,holdings,wealth";
+const AGENTS_HEADER: &str =
+    "run,step,group,agents,balance,holdings,wealth,locked_balance,locked_holdings";
 const OUTPUTS: [&str; 4] = ["assets.csv", "agents.csv", "summary.json", "scenario.toml"];
 
 /// Runs the built `agora` with `args`, stdout and stderr piped.
@@ -55,8 +56,19 @@ fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&read(dir, "summary.json")).expect("summary.json is JSON")
 }
 
-/// The names of the entries in `dir` (none if it does not exist).
+/// The file in which Agora lists what it wrote into a folder.
+const MANIFEST: &str = ".agora-manifest";
+
+/// The names of the entries in `dir` (none if it does not exist), besides
+/// the manifest of what Agora wrote there.
 fn entries(dir: &Path) -> Vec<String> {
+    let mut names = all_entries(dir);
+    names.retain(|n| n != MANIFEST);
+    names
+}
+
+/// The names of all the entries in `dir`, the manifest included.
+fn all_entries(dir: &Path) -> Vec<String> {
     match fs::read_dir(dir) {
         Ok(rd) => {
             let mut names: Vec<String> = rd
@@ -145,7 +157,9 @@ fn run_example_token_economy_writes_the_four_files_with_the_documented_columns()
     assert_eq!(agent_rows.len(), (steps + 1) * groups.len());
     for (i, row) in agent_rows.iter().enumerate() {
         let (group, count) = groups[i % groups.len()];
-        assert_eq!(row.len(), 7);
+        assert_eq!(row.len(), 9);
+        // a curve locks nothing
+        assert_eq!(&row[7..], ["0.0", "0.0"]);
         assert_eq!(row[1], (i / groups.len()).to_string());
         assert_eq!(row[2], group);
         assert_eq!(row[3], count.to_string());
@@ -247,10 +261,21 @@ fn seed_and_steps_override_the_scenario() {
     assert_ne!(s["scenario_hash"], summary(&b)["scenario_hash"]);
 }
 
+/// A results file without the measured speed, the one part of
+/// `summary.json` that differs between two runs (`performance`, last).
+fn results(path: &Path) -> Vec<u8> {
+    let bytes = fs::read(path).unwrap();
+    let key = b",\n  \"performance\": {";
+    match bytes.windows(key.len()).position(|w| w == key) {
+        Some(at) => [&bytes[..at], b"\n}\n"].concat(),
+        None => bytes,
+    }
+}
+
 fn assert_same_files(a: &Path, b: &Path, what: &str) {
     for name in OUTPUTS {
         assert!(
-            fs::read(a.join(name)).unwrap() == fs::read(b.join(name)).unwrap(),
+            results(&a.join(name)) == results(&b.join(name)),
             "{what}: {name} differs"
         );
     }
@@ -345,7 +370,12 @@ fn amounts_past_the_ledgers_range_exit_2_saying_what_to_scale_and_write_nothing(
     assert_status(&out, 2);
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "one line: {err:?}");
-    for part in ["agents.noise.balance", "2e10", "ledger's range", "scale money"] {
+    for part in [
+        "agents.noise.balance",
+        "2e10",
+        "ledger's range",
+        "scale money",
+    ] {
         assert!(err.contains(part), "expected {part:?} in {err}");
     }
     // during the run: a refund no account can hold, at step 1
@@ -386,20 +416,25 @@ fn a_scenario_that_is_not_toml_exits_2_with_one_line() {
 
 #[test]
 fn a_run_whose_outputs_cannot_all_be_written_writes_none_of_them() {
-    // A directory in the way of summary.json: the run itself succeeds, but
-    // its results cannot all be put in place, so none may appear.
+    // A folder of the user's in the way of summary.json: the results could
+    // not all be put in place, so the run is refused before it starts.
     let tmp = tempfile::tempdir().unwrap();
     let file = write_scenario(tmp.path(), "good.toml", GOOD);
     let dir = tmp.path().join("out");
     fs::create_dir_all(dir.join("summary.json")).unwrap();
     let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
-    assert_status(&out, 1);
+    assert_status(&out, 2);
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("summary.json"), "{}", stderr(&out));
     assert_eq!(
-        entries(&dir),
+        all_entries(&dir),
         vec!["summary.json".to_string()],
-        "nothing else written"
+        "nothing else written, no lock file left"
+    );
+    assert_eq!(
+        all_entries(tmp.path()),
+        ["good.toml", "out"],
+        "nothing beside it"
     );
 }
 
@@ -687,9 +722,7 @@ fn runs_write_a_run_column_means_and_distributions_identically_at_any_thread_cou
             path_str(&dir),
         ]);
         assert_status(&out, 0);
-        files.push(
-            ["assets.csv", "agents.csv", "summary.json"].map(|f| fs::read(dir.join(f)).unwrap()),
-        );
+        files.push(["assets.csv", "agents.csv", "summary.json"].map(|f| results(&dir.join(f))));
     }
     assert_eq!(files[0], files[1]);
     let assets = String::from_utf8(files[0][0].clone()).unwrap();
@@ -823,24 +856,32 @@ fn run_with_report_writes_a_report_whose_images_all_exist() {
     assert!(stdout(&out).contains(&html_name), "{}", stdout(&out));
     let html = read(&dir, "report.html");
     assert!(html.contains("TOKEN") && html.contains("noise"));
-    let mut images = 0;
-    for attr in ["src=\"", "href=\""] {
-        for piece in html.split(attr).skip(1) {
-            let link = &piece[..piece.find('"').unwrap()];
-            if link.starts_with('#') {
-                continue;
-            }
-            let bytes = fs::read(dir.join(link)).unwrap_or_else(|e| panic!("{link}: {e}"));
-            assert!(!bytes.is_empty(), "{link} is empty");
-            images += 1;
-        }
+    // Self-contained: the page names no file, and embeds every plot.
+    for attr in ["src=", "href=\"plots", "<link", "<script", "url("] {
+        assert!(!html.contains(attr), "the page has {attr}");
     }
-    assert!(images >= 4, "the report names {images} images");
+    let svgs = fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "svg")
+        .count();
+    assert!(svgs >= 2, "{svgs} plots");
+    assert_eq!(html.matches("<svg role=\"img\"").count(), svgs);
+    // Moved alone, the page is the same page: nothing it shows is elsewhere.
+    let alone = tmp.path().join("mailed");
+    fs::create_dir(&alone).unwrap();
+    fs::copy(&html_path, alone.join("report.html")).unwrap();
+    fs::remove_dir_all(dir.join("plots")).unwrap();
+    assert_eq!(read(&alone, "report.html"), html);
+    // The earlier report's plots are gone; `agora report` draws them again.
+    let earlier = html;
 
-    // `agora report DIR` on the same results prints the report's path.
+    // `agora report DIR` on the same results prints the report's path and
+    // writes the same page.
     let out = agora(&["report", path_str(&dir)]);
     assert_status(&out, 0);
     assert_eq!(stdout(&out).trim(), html_path.display().to_string());
+    assert_eq!(read(&dir, "report.html"), earlier);
+    assert!(dir.join("plots").is_dir());
 
     // Without summary.json: exit 2, one line naming it.
     fs::remove_file(dir.join("summary.json")).unwrap();
@@ -892,8 +933,8 @@ fn format_both_writes_csv_and_parquet_and_format_parquet_writes_no_csv() {
     assert!(printed.contains("assets.parquet"), "{printed}");
     for name in tables {
         assert_eq!(
-            fs::read(csv.join(name)).unwrap(),
-            fs::read(both.join(name)).unwrap(),
+            results(&csv.join(name)),
+            results(&both.join(name)),
             "{name}: --format both writes what --format csv writes"
         );
     }
@@ -903,8 +944,8 @@ fn format_both_writes_csv_and_parquet_and_format_parquet_writes_no_csv() {
         "agents.parquet",
         "assets.parquet",
     ] {
-        let bytes = fs::read(parquet.join(name)).unwrap();
-        assert_eq!(bytes, fs::read(both.join(name)).unwrap(), "{name}");
+        let bytes = results(&parquet.join(name));
+        assert_eq!(bytes, results(&both.join(name)), "{name}");
         if name.ends_with(".parquet") {
             assert!(
                 bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
@@ -1038,17 +1079,43 @@ fn sweep_writes_parquet_on_request_and_report_needs_the_csv() {
     assert_eq!(entries(&dir), vec!["sweep.parquet".to_string()]);
     let bytes = fs::read(dir.join("sweep.parquet")).unwrap();
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    // Regression test: `agora report` read only CSV tables, so Parquet-only
+    // results had no report (and --report was refused with them).
+    let out = agora(&["report", path_str(&dir)]);
+    assert_status(&out, 0);
+    let html = read(&dir, "report.html");
+    assert!(
+        html.contains("assets.TOKEN.pricing.m"),
+        "the sweep table is shown"
+    );
     for cmd in ["run", "sweep"] {
-        let dir = tmp.path().join(format!("rejected-{cmd}"));
+        let dir = tmp.path().join(format!("parquet-{cmd}"));
         let mut args = vec![cmd, "--example", "curve-linear", "--steps", "3"];
         if cmd == "sweep" {
-            args.extend(["--set", "assets.TOKEN.pricing.m=0.001"]);
+            args.extend(["--set", "assets.TOKEN.pricing.m=0.001,0.002"]);
         }
         args.extend(["--format", "parquet", "--report", "--out", path_str(&dir)]);
         let out = agora(&args);
-        assert_status(&out, 2);
-        assert!(stderr(&out).contains("--format both"), "{}", stderr(&out));
-        assert!(!dir.exists(), "{cmd}: nothing written");
+        assert_status(&out, 0);
+        let names = entries(&dir);
+        assert!(
+            names.contains(&"report.html".to_string()),
+            "{cmd}: {names:?}"
+        );
+        assert!(
+            !names.iter().any(|n| n.ends_with(".csv")),
+            "{cmd}: {names:?}"
+        );
+        let svgs = fs::read_dir(dir.join("plots"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "svg")
+            .count();
+        assert!(svgs >= 1, "{cmd}: no plot");
+        assert_eq!(
+            read(&dir, "report.html").matches("<svg").count(),
+            svgs,
+            "{cmd}: every plot in the page"
+        );
     }
 }
 
@@ -1065,10 +1132,1456 @@ fn a_scenario_too_large_for_memory_is_an_error_not_an_abort() {
     let dir = tmp.path().join("out");
     let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
     assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("agents.noise.count") && err.contains("4294967294 agents"),
+        "{err}"
+    );
+    assert!(!dir.exists());
+    // past the estimate, the accounts are still reserved fallibly
+    // (4294967294 × 16 bytes is more than this machine's address space
+    // holds) and named when they do not fit
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--out",
+        path_str(&dir),
+        "--max-memory",
+        "unlimited",
+    ]);
+    assert_status(&out, 2);
     assert!(
         stderr(&out).contains("4294967294 agents need about"),
         "{}",
         stderr(&out)
     );
     assert!(!dir.exists());
+}
+
+#[test]
+fn sweep_keep_runs_writes_each_points_records_as_run_writes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    let sweep = |values: &str| {
+        let set = format!("assets.TOKEN.pricing.m={values}");
+        agora(&[
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "4",
+            "--runs",
+            "2",
+            "--set",
+            &set,
+            "--keep-runs",
+            "--out",
+            path_str(&dir),
+        ])
+    };
+    let out = sweep("0.001,0.002");
+    assert_status(&out, 0);
+    assert_eq!(entries(&dir), ["points", "sweep.csv"]);
+    assert_eq!(entries(&dir.join("points")), ["0", "1"]);
+    let point = dir.join("points/1");
+    let mut outputs: Vec<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
+    outputs.sort();
+    assert_eq!(entries(&point), outputs);
+    assert!(read(&point, "scenario.toml").contains("m = 0.002"));
+    // Each point holds what `agora run` writes for that point's scenario.
+    let again = tmp.path().join("again");
+    let scenario = point.join("scenario.toml");
+    assert_status(
+        &agora(&["run", path_str(&scenario), "--out", path_str(&again)]),
+        0,
+    );
+    for name in ["assets.csv", "agents.csv"] {
+        assert_eq!(read(&point, name), read(&again, name), "{name}");
+    }
+    assert_eq!(summary(&point)["runs"], 2);
+
+    // sweep.csv: the means as before, then every metric's spread.
+    let csv = read(&dir, "sweep.csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let first_spread = header.iter().position(|c| c.ends_with(".std")).unwrap();
+    let spread = |c: &str| {
+        [".std", ".p5", ".p50", ".p95"]
+            .iter()
+            .any(|s| c.ends_with(s))
+    };
+    assert!(
+        !header[..first_spread].iter().any(|c| spread(c)),
+        "{header:?}"
+    );
+    assert!(
+        header[first_spread..].iter().all(|c| spread(c)),
+        "{header:?}"
+    );
+    assert_eq!(header.len(), 1 + 5 * (first_spread - 1));
+    assert!(header.contains(&"assets.TOKEN.volatility.p95"));
+
+    // A second sweep replaces the points; a folder with a user's file is refused.
+    assert_status(&sweep("0.003"), 0);
+    assert_eq!(entries(&dir.join("points")), ["0"]);
+    fs::write(dir.join("points/notes.txt"), "mine").unwrap();
+    let before = read(&dir, "sweep.csv");
+    let out = sweep("0.004");
+    assert_status(&out, 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("notes.txt"), "{}", stderr(&out));
+    assert_eq!(read(&dir, "sweep.csv"), before);
+    assert_eq!(
+        entries(&dir),
+        ["points", "sweep.csv"],
+        "no staging folder left"
+    );
+}
+
+#[test]
+fn experiment_argument_errors_name_their_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["sweep", "--set", "assets.TOKEN.pricing.m=1,inf"],
+            "error: --set assets.TOKEN.pricing.m: \"inf\" is not a finite number",
+        ),
+        (
+            &[
+                "sweep",
+                "--set",
+                "assets.TOKEN.pricing.m=1",
+                "--shard",
+                "0/3",
+            ],
+            "error: --shard takes i/n with 1 <= i <= n, found 0/3",
+        ),
+        (
+            &[
+                "sweep",
+                "--zip",
+                "--set",
+                "assets.TOKEN.pricing.m=1,2",
+                "--set",
+                "assets.TOKEN.pricing.b=1",
+            ],
+            "error: --zip needs lists of equal length",
+        ),
+        (
+            &[
+                "optimize",
+                "--param",
+                "assets.TOKEN.pricing.m=1..x",
+                "--objective",
+                "assets.TOKEN.volatility",
+                "--budget",
+                "5",
+            ],
+            "error: --param assets.TOKEN.pricing.m=1..x: \"x\" is not a number",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--example", "curve-linear", "--out", path_str(&out_dir)]);
+        let out = agora(&all);
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(expected), "{err}");
+    }
+    assert!(!out_dir.exists());
+}
+
+/// GOOD with a step change of `m` at step 3.
+const SCHEDULED: &str = r#"
+[simulation]
+steps = 5
+seed = 1
+
+[[assets]]
+name = "TOKEN"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+schedule = [ { param = "m", at = 3, value = 0.003 } ]
+
+[[agents]]
+group = "noise"
+count = 50
+balance = 100.0
+policy = { kind = "random", asset = "TOKEN", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }
+"#;
+
+#[test]
+fn sweeping_a_parameter_a_schedule_overrides_warns_and_schedules_sweep_by_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(tmp.path(), "s.toml", SCHEDULED);
+    let dir = tmp.path().join("out");
+    let sweep = |set: &str, quiet: bool| {
+        let mut args = vec![
+            "sweep",
+            path_str(&file),
+            "--set",
+            set,
+            "--out",
+            path_str(&dir),
+        ];
+        if quiet {
+            args.push("--quiet");
+        }
+        agora(&args)
+    };
+    let out = sweep("assets.TOKEN.pricing.m=0.001,0.002", false);
+    assert_status(&out, 0);
+    assert_eq!(
+        stderr(&out),
+        "warning: assets.TOKEN.pricing.m is varied, but assets.TOKEN.schedule[0] sets it to 0.003 at step 3: the varied value holds only until then\n"
+    );
+    assert_eq!(stderr(&sweep("assets.TOKEN.pricing.m=0.001", true)), "");
+    let out = sweep("assets.TOKEN.schedule.0.value=0.002,0.004", false);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), "");
+    let csv = read(&dir, "sweep.csv");
+    let firsts: Vec<String> = rows(&csv).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(firsts, ["0.002", "0.004"]);
+    // The later value of m gives a steeper curve, so a higher final price.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let price = header
+        .iter()
+        .position(|c| *c == "assets.TOKEN.final_price")
+        .unwrap();
+    let prices: Vec<f64> = rows(&csv)
+        .iter()
+        .map(|r| r[price].parse().unwrap())
+        .collect();
+    assert!(prices[1] > prices[0], "{prices:?}");
+}
+
+#[test]
+fn optimize_says_why_it_stopped_warns_of_a_bound_and_keeps_the_users_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!("# my economy: keep this comment\n{GOOD}");
+    let file = write_scenario(tmp.path(), "s.toml", &text);
+    let dir = tmp.path().join("opt");
+    let out = agora(&[
+        "optimize",
+        path_str(&file),
+        "--param",
+        "assets.TOKEN.pricing.m=0.0002..0.002",
+        "--objective",
+        "assets.TOKEN.log_return_volatility",
+        "--method",
+        "grid",
+        "--budget",
+        "5",
+        "--runs",
+        "2",
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 0);
+    assert!(
+        stdout(&out).contains("stopped after 5 of 5 evaluations: the grid is complete: 4 points"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        stderr(&out),
+        "warning: the best assets.TOKEN.pricing.m = 0.0002 is the lower bound of its range 0.0002..0.002: the optimum may lie beyond it (widen the range if the scenario allows)\n"
+    );
+    assert_eq!(
+        entries(&dir),
+        ["best.toml", "optimize.csv", "optimize.json"]
+    );
+    let json: serde_json::Value = serde_json::from_str(&read(&dir, "optimize.json")).unwrap();
+    assert_eq!(json["stop"]["reason"], "grid_complete");
+    assert_eq!(json["best"]["on_bounds"][0]["bound"], "lower");
+    // best.toml: the user's file, with only the optimised value (and the
+    // runs it was optimised over) changed.
+    let expected = text
+        .replace("m = 0.001,", "m = 0.0002,")
+        .replace("seed = 1\n", "seed = 1\nruns = 2\n");
+    assert_eq!(read(&dir, "best.toml"), expected);
+}
+
+#[test]
+fn sweep_report_plots_the_metrics_chosen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    let sweep = |metrics: Option<&str>, report: bool| {
+        let mut args = vec![
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "4",
+            "--set",
+            "assets.TOKEN.pricing.m=0.001,0.002",
+            "--out",
+            path_str(&dir),
+        ];
+        if report {
+            args.push("--report");
+        }
+        if let Some(m) = metrics {
+            args.extend(["--metrics", m]);
+        }
+        agora(&args)
+    };
+    assert_status(&sweep(Some("assets.TOKEN.volume,groups.*.gini"), true), 0);
+    let mut plots = entries(&dir.join("plots"));
+    plots.retain(|p| p.ends_with(".svg"));
+    assert_eq!(
+        plots,
+        [
+            "sweep_assets_TOKEN_volume.svg",
+            "sweep_groups_fundamental_gini.svg",
+            "sweep_groups_noise_gini.svg"
+        ]
+    );
+    // `agora report` takes the same choice.
+    let out = agora(&[
+        "report",
+        path_str(&dir),
+        "--metrics",
+        "assets.TOKEN.nothing",
+    ]);
+    assert_status(&out, 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("assets.TOKEN.nothing"),
+        "{}",
+        stderr(&out)
+    );
+    // --metrics chooses what --report draws: alone it is an error.
+    assert_status(&sweep(Some("assets.TOKEN.volume"), false), 2);
+}
+
+#[test]
+fn summary_json_ends_with_the_measured_performance_which_the_report_leaves_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let out = agora(&[
+        "run",
+        "--example",
+        "reference",
+        "--steps",
+        "4",
+        "--runs",
+        "2",
+        "--threads",
+        "1",
+        "--out",
+        path_str(&dir),
+        "--report",
+    ]);
+    assert_status(&out, 0);
+    let s = summary(&dir);
+    let keys: Vec<&String> = s.as_object().unwrap().keys().collect();
+    assert_eq!(keys.last().map(|k| k.as_str()), Some("performance"));
+    let p = &s["performance"];
+    assert_eq!(p["threads"], 1);
+    // 10,000 agents × 4 steps × 2 runs
+    assert_eq!(p["agent_steps"], 80_000.0);
+    let wall = p["wall_seconds"].as_f64().unwrap();
+    let rate = p["agent_steps_per_second"].as_f64().unwrap();
+    assert!(wall > 0.0);
+    assert!(
+        (rate * wall / 80_000.0 - 1.0).abs() < 1e-9,
+        "{rate} × {wall}"
+    );
+    let report = read(&dir, "report.html");
+    assert!(!report.contains("performance"), "the report shows it");
+    assert!(!report.contains("wall_seconds"));
+}
+
+#[test]
+fn output_agent_steps_writes_agent_steps_csv_and_parquet_and_refuses_too_many() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "s.toml",
+        &format!("{GOOD}\n[output]\nagent_steps = {{ every = 5, sample = 3 }}\n"),
+    );
+    let dir = tmp.path().join("out");
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--format",
+        "both",
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 0);
+    let csv = read(&dir, "agent_steps.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("run,step,group,agent,balance,holdings,wealth,locked_balance,locked_holdings")
+    );
+    // steps 0, 5 and 10; agents 0, 16 and 33 of the 50
+    let keys: Vec<String> = lines
+        .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(","))
+        .collect();
+    let expected: Vec<String> = [0, 5, 10]
+        .iter()
+        .flat_map(|t| [0, 16, 33].map(|a| format!("0,{t},noise,{a}")))
+        .collect();
+    assert_eq!(keys, expected);
+    assert!(dir.join("agent_steps.parquet").exists());
+    // 3 agents at 2,000,001 steps of 10,000,000 is beyond the budget:
+    // exit 2, one line naming the table, before anything is written
+    let big = tmp.path().join("big");
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--steps",
+        "10000000",
+        "--out",
+        path_str(&big),
+    ]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("s.toml: output.agent_steps: 6000003 per-agent records"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!big.exists());
+}
+
+// ---------------------------------------------------------------------
+// Output folders: written whole, locked, never mixing runs, never losing
+// the user's files or the scenario being read.
+
+/// The manifest of `dir`: `(name, sha256 hex or "dir")`, sorted.
+fn manifest(dir: &Path) -> Vec<(String, String)> {
+    let text = read(dir, MANIFEST);
+    let mut out: Vec<(String, String)> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            if let Some(name) = l.strip_prefix("dir ") {
+                (name.to_string(), "dir".to_string())
+            } else {
+                let rest = l.strip_prefix("file sha256:").expect("a file line");
+                let (hash, name) = rest.split_once(' ').expect("hash and name");
+                (name.to_string(), hash.to_string())
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The sha256 of a file, in hex.
+fn sha256_hex(path: &Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(fs::read(path).unwrap());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every file under `dir` (recursively, the manifest included) with its
+/// content, to tell whether a folder changed.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let name = p.strip_prefix(dir).unwrap().display().to_string();
+                out.push((name, fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(unix)]
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).unwrap().ino()
+}
+
+/// Regression test: a second run into a folder left the first run's plots,
+/// report and (in another format) tables beside its own, so that `agora
+/// report` combined two scenarios.
+#[test]
+fn a_run_into_a_used_folder_leaves_exactly_its_own_results_and_the_users_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let d = path_str(&dir);
+    let out = agora(&[
+        "run",
+        "--example",
+        "token-economy",
+        "--steps",
+        "20",
+        "--runs",
+        "3",
+        "--report",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    assert!(dir.join("plots").is_dir() && dir.join("report.html").is_file());
+    fs::write(dir.join("notes.txt"), "my notes").unwrap();
+    #[cfg(unix)]
+    let notes = inode(&dir.join("notes.txt"));
+
+    let out = agora(&[
+        "run",
+        "--example",
+        "whale-dump",
+        "--steps",
+        "60",
+        "--format",
+        "parquet",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    assert_eq!(
+        entries(&dir),
+        [
+            "agents.parquet",
+            "assets.parquet",
+            "notes.txt",
+            "scenario.toml",
+            "summary.json"
+        ]
+    );
+    assert_eq!(summary(&dir)["scenario"], "<example whale-dump>");
+    assert_eq!(read(&dir, "notes.txt"), "my notes");
+    #[cfg(unix)]
+    assert_eq!(
+        inode(&dir.join("notes.txt")),
+        notes,
+        "the user's file itself"
+    );
+    // The manifest lists exactly what the run wrote, with its digests.
+    let listed = manifest(&dir);
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "agents.parquet",
+            "assets.parquet",
+            "scenario.toml",
+            "summary.json"
+        ]
+    );
+    for (name, hash) in &listed {
+        assert_eq!(*hash, sha256_hex(&dir.join(name)), "{name}");
+    }
+    // Nothing is left beside the folder.
+    assert_eq!(all_entries(tmp.path()), ["out"]);
+    // And its report is whale-dump's alone, from the Parquet tables.
+    let out = agora(&["report", d]);
+    assert_status(&out, 0);
+    let html = read(&dir, "report.html");
+    assert!(html.contains("whale-dump") && !html.contains("token-economy"));
+    assert_eq!(read(&dir, "notes.txt"), "my notes");
+}
+
+/// What `dir` holds besides the manifest and `user` (the user's files),
+/// found by walking it: `(path, sha256 hex or "dir")`, sorted, as
+/// [`manifest`] lists them.
+fn on_disk(dir: &Path, user: &[&str]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.strip_prefix(dir).unwrap().display().to_string();
+            if name == MANIFEST || user.contains(&name.as_str()) {
+                continue;
+            }
+            if p.is_dir() {
+                out.push((name, "dir".to_string()));
+                stack.push(p);
+            } else {
+                out.push((name, sha256_hex(&p)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A sweep that keeps its runs into a folder an earlier run (with per-agent
+/// records and a report) wrote leaves exactly its own results: its table
+/// and `points/`, every file of which the manifest lists; a later sweep
+/// replaces those points with its own, and a run removes them.
+#[test]
+fn a_sweep_keeping_runs_into_a_used_folder_leaves_exactly_its_own_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "s.toml",
+        &format!("{GOOD}\n[output]\nagent_steps = {{ every = 5, sample = 3 }}\n"),
+    );
+    let dir = tmp.path().join("out");
+    let d = path_str(&dir);
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--format",
+        "both",
+        "--report",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    assert!(dir.join("agent_steps.parquet").is_file() && dir.join("plots").is_dir());
+    fs::write(dir.join("notes.txt"), "my notes").unwrap();
+    #[cfg(unix)]
+    let notes = inode(&dir.join("notes.txt"));
+
+    let sweep = |values: &str, format: &str| {
+        let set = format!("assets.TOKEN.pricing.m={values}");
+        agora(&[
+            "sweep",
+            path_str(&file),
+            "--steps",
+            "4",
+            "--runs",
+            "2",
+            "--set",
+            &set,
+            "--keep-runs",
+            "--format",
+            format,
+            "--out",
+            d,
+        ])
+    };
+    let out = sweep("0.001,0.002,0.003", "csv");
+    assert_status(&out, 0);
+    assert_eq!(entries(&dir), ["notes.txt", "points", "sweep.csv"]);
+    assert_eq!(entries(&dir.join("points")), ["0", "1", "2"]);
+    // Each point as `agora run` writes it in CSV, per-agent records
+    // included (the scenario asks for them), and nothing else.
+    let mut point_files = OUTPUTS.to_vec();
+    point_files.push("agent_steps.csv");
+    point_files.sort();
+    for i in ["0", "1", "2"] {
+        assert_eq!(entries(&dir.join("points").join(i)), point_files, "{i}");
+    }
+    assert_eq!(manifest(&dir), on_disk(&dir, &["notes.txt"]));
+    assert!(manifest(&dir)
+        .iter()
+        .any(|(n, _)| n == "points/2/agent_steps.csv"));
+
+    // A second sweep: its one point replaces the three, in Parquet.
+    let out = sweep("0.004", "parquet");
+    assert_status(&out, 0);
+    assert_eq!(entries(&dir), ["notes.txt", "points", "sweep.parquet"]);
+    assert_eq!(entries(&dir.join("points")), ["0"]);
+    assert_eq!(
+        entries(&dir.join("points/0")),
+        [
+            "agent_steps.parquet",
+            "agents.parquet",
+            "assets.parquet",
+            "scenario.toml",
+            "summary.json"
+        ]
+    );
+    assert!(read(&dir.join("points/0"), "scenario.toml").contains("m = 0.004"));
+    assert_eq!(manifest(&dir), on_disk(&dir, &["notes.txt"]));
+
+    // A run removes the points; the user's file is the same file throughout.
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "3",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    let mut want = OUTPUTS.to_vec();
+    want.push("notes.txt");
+    want.sort();
+    assert_eq!(entries(&dir), want);
+    assert_eq!(manifest(&dir), on_disk(&dir, &["notes.txt"]));
+    assert_eq!(read(&dir, "notes.txt"), "my notes");
+    #[cfg(unix)]
+    assert_eq!(
+        inode(&dir.join("notes.txt")),
+        notes,
+        "the user's file itself"
+    );
+    assert_eq!(
+        all_entries(tmp.path()),
+        ["out", "s.toml"],
+        "nothing left beside it"
+    );
+}
+
+/// `agent_steps.csv` and `.parquet` are results like the others: a run
+/// without per-agent records removes an earlier run's, and a file of the
+/// user's of that name is kept by such a run but refused by one that
+/// would write it.
+#[test]
+fn a_run_without_agent_steps_removes_an_earlier_runs_agent_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let with = write_scenario(
+        tmp.path(),
+        "with.toml",
+        &format!("{GOOD}\n[output]\nagent_steps = {{ every = 5, sample = 3 }}\n"),
+    );
+    let without = write_scenario(tmp.path(), "without.toml", GOOD);
+    let dir = tmp.path().join("out");
+    let d = path_str(&dir);
+    let run = |scenario: &Path| agora(&["run", path_str(scenario), "--format", "both", "--out", d]);
+    let tables = [
+        "agents.csv",
+        "agents.parquet",
+        "assets.csv",
+        "assets.parquet",
+        "scenario.toml",
+        "summary.json",
+    ];
+    assert_status(&run(&with), 0);
+    let mut both = tables.to_vec();
+    both.extend(["agent_steps.csv", "agent_steps.parquet"]);
+    both.sort();
+    assert_eq!(entries(&dir), both);
+    assert_eq!(manifest(&dir), on_disk(&dir, &[]));
+
+    assert_status(&run(&without), 0);
+    assert_eq!(entries(&dir), tables);
+    assert_eq!(manifest(&dir), on_disk(&dir, &[]));
+
+    // The user's own agent_steps.csv: kept by a run that writes none,
+    // refused by one that would replace it, which writes nothing.
+    fs::write(dir.join("agent_steps.csv"), "mine").unwrap();
+    assert_status(&run(&without), 0);
+    assert_eq!(read(&dir, "agent_steps.csv"), "mine");
+    let before = snapshot(&dir);
+    let out = run(&with);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("agent_steps.csv"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(snapshot(&dir), before);
+}
+
+#[test]
+fn report_refuses_results_that_do_not_belong_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for (dir, example) in [(&a, "curve-linear"), (&b, "curve-power")] {
+        let out = agora(&[
+            "run",
+            "--example",
+            example,
+            "--steps",
+            "5",
+            "--out",
+            path_str(dir),
+        ]);
+        assert_status(&out, 0);
+    }
+    let refused = |what: &str, named: &str| {
+        let before = snapshot(&a);
+        let out = agora(&["report", path_str(&a)]);
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.contains(named), "{what}: {err}");
+        assert!(snapshot(&a) == before, "{what}: the folder changed");
+    };
+    // Another run's file over one of this run's: its digest differs.
+    fs::copy(b.join("assets.csv"), a.join("assets.csv")).unwrap();
+    refused("another assets.csv", "assets.csv");
+    // A results file the run did not write at all.
+    fs::copy(b.join("assets.csv"), a.join("assets.csv")).unwrap();
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "5",
+        "--out",
+        path_str(&a),
+    ]);
+    assert_status(&out, 0);
+    fs::write(a.join("sweep.csv"), "assets.TOKEN.pricing.m,x\n1,2\n").unwrap();
+    refused("a sweep.csv of its own", "sweep.csv");
+    fs::remove_file(a.join("sweep.csv")).unwrap();
+    // Without a manifest (put together by hand): the summary's
+    // scenario_hash must still be that of scenario.toml.
+    fs::remove_file(a.join(MANIFEST)).unwrap();
+    fs::copy(b.join("summary.json"), a.join("summary.json")).unwrap();
+    refused("another summary.json", "scenario_hash");
+    // The same files, consistent: the report is written.
+    fs::copy(b.join("scenario.toml"), a.join("scenario.toml")).unwrap();
+    let out = agora(&["report", path_str(&a)]);
+    assert_status(&out, 0);
+}
+
+/// Regression test: `agora run D/scenario.toml --out D` replaced the user's
+/// own scenario with the resolved one (comments lost, overrides baked in).
+#[test]
+fn a_command_never_replaces_the_scenario_it_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    fs::create_dir(&dir).unwrap();
+    let text = format!("# my scenario, my comments\n{GOOD}");
+    let file = write_scenario(&dir, "scenario.toml", &text);
+    let d = path_str(&dir);
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--out",
+        d,
+        "--steps",
+        "3",
+        "--seed",
+        "99",
+    ]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(path_str(&file)) && err.contains("being read"),
+        "{err}"
+    );
+    assert_eq!(read(&dir, "scenario.toml"), text);
+    assert_eq!(
+        all_entries(&dir),
+        ["scenario.toml"],
+        "nothing written, no lock left"
+    );
+    assert_eq!(all_entries(tmp.path()), ["d"]);
+
+    // Under another name it is one of the user's files: kept, unchanged.
+    let mine = dir.join("mine.toml");
+    fs::rename(&file, &mine).unwrap();
+    let out = agora(&["run", path_str(&mine), "--out", d, "--steps", "3"]);
+    assert_status(&out, 0);
+    assert_eq!(read(&dir, "mine.toml"), text);
+    let mut want: Vec<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
+    want.push("mine.toml".into());
+    want.sort();
+    assert_eq!(entries(&dir), want);
+
+    // The scenario.toml the run wrote, read back into the same folder, and
+    // an optimisation from its own best.toml: refused too.
+    let written = dir.join("scenario.toml");
+    let before = snapshot(&dir);
+    let out = agora(&["run", path_str(&written), "--out", d, "--steps", "4"]);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("being read"), "{}", stderr(&out));
+    assert!(snapshot(&dir) == before, "the folder changed");
+    let opt = tmp.path().join("opt");
+    let optimize = |scenario: &Path| {
+        agora(&[
+            "optimize",
+            path_str(scenario),
+            "--param",
+            "assets.TOKEN.pricing.m=0.0005..0.002",
+            "--objective",
+            "assets.TOKEN.volatility",
+            "--method",
+            "grid",
+            "--budget",
+            "3",
+            "--out",
+            path_str(&opt),
+        ])
+    };
+    assert_status(&optimize(&mine), 0);
+    let best = opt.join("best.toml");
+    let before = snapshot(&opt);
+    let out = optimize(&best);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("being read"), "{}", stderr(&out));
+    assert!(snapshot(&opt) == before, "the folder changed");
+}
+
+#[test]
+fn a_folder_that_cannot_be_switched_whole_is_refused_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let d = path_str(&dir);
+    let run = || {
+        agora(&[
+            "run",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "3",
+            "--out",
+            d,
+        ])
+    };
+    assert_status(&run(), 0);
+    let before = snapshot(&dir);
+
+    // A folder of the user's inside: it is never moved or deleted.
+    fs::create_dir(dir.join("mine")).unwrap();
+    fs::write(dir.join("mine/data.txt"), "x").unwrap();
+    let out = run();
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("mine"), "{}", stderr(&out));
+    fs::remove_dir_all(dir.join("mine")).unwrap();
+    assert!(snapshot(&dir) == before);
+
+    // A file of the user's named like a result.
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "3",
+        "--report",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    fs::write(dir.join("best.toml"), "mine").unwrap();
+    let before = snapshot(&dir);
+    let out = agora(&[
+        "optimize",
+        "--example",
+        "curve-linear",
+        "--param",
+        "assets.TOKEN.pricing.m=0.0005..0.002",
+        "--objective",
+        "assets.TOKEN.volatility",
+        "--budget",
+        "3",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("best.toml"), "{}", stderr(&out));
+    assert!(snapshot(&dir) == before);
+
+    // The folder the command runs in: switching it would leave the
+    // command's (and the shell's) working folder deleted.
+    let out = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args([
+            "run",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "3",
+            "--out",
+            ".",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("working folder"), "{}", stderr(&out));
+    assert!(snapshot(&dir) == before);
+}
+
+/// A scenario that runs for hours: one step of 200,000 agents, 100,000 times.
+fn endless(dir: &Path) -> PathBuf {
+    write_scenario(
+        dir,
+        "endless.toml",
+        &GOOD
+            .replace("steps = 10", "steps = 100000")
+            .replace("count = 50", "count = 200000"),
+    )
+}
+
+/// Waits until `agora` has staged its results beside `dir` (it holds the
+/// folder's lock from then on).
+fn wait_for_staging(dir: &Path, child: &mut std::process::Child) {
+    let prefix = format!(".{}.agora-tmp-", dir.file_name().unwrap().to_str().unwrap());
+    for _ in 0..6000 {
+        if all_entries(dir.parent().unwrap())
+            .iter()
+            .any(|n| n.starts_with(&prefix))
+        {
+            return;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "agora ended early");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("agora never staged its results");
+}
+
+/// Regression test: two runs into the same folder mixed their files and
+/// both exited 0; a killed run left `.NAME.tmp-PID` files behind.
+#[test]
+fn a_second_command_into_a_busy_folder_fails_and_a_killed_one_leaves_the_earlier_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let d = path_str(&dir);
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "5",
+        "--report",
+        "--out",
+        d,
+    ]);
+    assert_status(&out, 0);
+    let earlier = snapshot(&dir);
+
+    let scenario = endless(tmp.path());
+    let mut long = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args(["run", path_str(&scenario), "--out", d, "--quiet"])
+        .env_remove("RAYON_NUM_THREADS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_staging(&dir, &mut long);
+
+    for args in [
+        vec!["run", "--example", "reference", "--steps", "3", "--out", d],
+        vec!["report", d],
+        vec![
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "3",
+            "--set",
+            "assets.TOKEN.pricing.m=0.001,0.002",
+            "--out",
+            d,
+        ],
+    ] {
+        let out = agora(&args);
+        assert_status(&out, 1);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(d) && err.contains("another agora command"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(
+        snapshot(&dir) == earlier,
+        "the refused commands changed the folder"
+    );
+
+    long.kill().unwrap();
+    long.wait().unwrap();
+    assert!(
+        snapshot(&dir) == earlier,
+        "the killed run changed the folder"
+    );
+    let beside = all_entries(tmp.path());
+    assert_eq!(beside.len(), 3, "{beside:?}");
+    assert!(
+        beside[0].starts_with(".out.agora-tmp-"),
+        "its staging folder is left: {beside:?}"
+    );
+
+    // The next command cleans up after it.
+    let out = agora(&["run", "--example", "whale-dump", "--steps", "3", "--out", d]);
+    assert_status(&out, 0);
+    assert_eq!(all_entries(tmp.path()), ["endless.toml", "out"]);
+    let mut want: Vec<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(entries(&dir), want);
+    assert_eq!(summary(&dir)["scenario"], "<example whale-dump>");
+}
+
+/// Regression test: a constant price of 1e300 gave a null volatility (the
+/// variance overflowed).
+#[test]
+fn a_constant_price_of_1e300_has_volatility_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "huge.toml",
+        r#"
+[simulation]
+steps = 300
+seed = 3
+
+[[assets]]
+name = "C"
+kind = "resource"
+capacity = 5.0
+renewal = "renewing"
+allocation = "proportional"
+pricing = { kind = "fixed", price = 1e300 }
+
+[[agents]]
+group = "agents"
+count = 3
+balance = 1.0
+policy = { kind = "consumer", asset = "C", need = { distribution = "uniform", low = 0.5, high = 1.5 }, value = 3.0, demand = "linear" }
+"#,
+    );
+    let dir = tmp.path().join("out");
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir), "--report"]);
+    assert_status(&out, 0);
+    let s = summary(&dir);
+    let c = &s["assets"]["C"];
+    assert_eq!(c["volatility"], 0.0, "{c}");
+    assert_eq!(c["final_price"], 1e300);
+    let mean = c["mean_price"].as_f64().expect("a number, not null");
+    assert!((mean / 1e300 - 1.0).abs() < 1e-12, "{mean}");
+}
+
+/// Regression tests: steps = 9223372036854775807, a billion runs, a
+/// billion-point sweep and 80 million agents under a 2 GB limit aborted
+/// with an allocation failure (exit 134). They are refused before anything
+/// runs, with the field, the estimate and how to change the limit.
+#[test]
+fn runs_beyond_memory_are_refused_up_front_naming_the_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let file = write_scenario(
+        tmp.path(),
+        "steps.toml",
+        &GOOD.replace("steps = 10", "steps = 9223372036854775807"),
+    );
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: {}: simulation.steps: the run needs about ",
+            path_str(&file)
+        )) && err.contains("set --max-memory or AGORA_MAX_MEMORY"),
+        "{err}"
+    );
+
+    let out = agora(&[
+        "run",
+        "--example",
+        "reference",
+        "--steps",
+        "2",
+        "--runs",
+        "1000000000",
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("simulation.runs: the run needs about"),
+        "{}",
+        stderr(&out)
+    );
+
+    let thousand: String = (1..=1000)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = agora(&[
+        "sweep",
+        "--example",
+        "reference",
+        "--steps",
+        "2",
+        "--set",
+        &format!("simulation.seed={thousand}"),
+        "--set",
+        &format!("agents.noise.count={thousand}"),
+        "--set",
+        &format!("simulation.steps={thousand}"),
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("the sweep needs about")
+            && stderr(&out).contains("1000000000 grid points"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.exists(), "nothing written");
+}
+
+/// The limit is the memory the process may use: under `ulimit -v` (2 GB)
+/// 80 million agents (1.3 GB of accounts, 0.6 GB for the summary, 0.3 GB
+/// of execution order) are refused, where they fit without the limit.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_address_space_limit_is_the_memory_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "big.toml",
+        &GOOD
+            .replace("count = 50", "count = 80000000")
+            .replace("steps = 10", "steps = 1"),
+    );
+    let dir = tmp.path().join("out");
+    let script = "ulimit -v 2000000 && exec \"$0\" run \"$1\" --out \"$2\"";
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            script,
+            env!("CARGO_BIN_EXE_agora"),
+            path_str(&file),
+            path_str(&dir),
+        ])
+        .output()
+        .expect("sh runs");
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("agents.noise.count: the run needs about")
+            && err.contains("the state of 80000000 agents")
+            && err.contains("address-space limit"),
+        "{err}"
+    );
+    assert!(!dir.exists());
+}
+
+#[test]
+fn the_memory_limit_can_be_set_and_is_checked_as_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let args = ["run", "--example", "reference", "--out", path_str(&dir)];
+    let out = agora(&[&args[..], &["--max-memory", "1M"]].concat());
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("more than the 1.0 MB available") && err.contains("(the limit: --max-memory)"),
+        "{err}"
+    );
+    let out = agora_env(&args, &[("AGORA_MAX_MEMORY", "1M")]);
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("(the limit: AGORA_MAX_MEMORY)"),
+        "{}",
+        stderr(&out)
+    );
+    // the flag wins over the variable
+    let out = agora_env(
+        &[&args[..], &["--max-memory", "1G", "--quiet"]].concat(),
+        &[("AGORA_MAX_MEMORY", "1M")],
+    );
+    assert_status(&out, 0);
+    let out = agora(&[&args[..], &["--max-memory", "lots"]].concat());
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("--max-memory \"lots\": expected a size"),
+        "{}",
+        stderr(&out)
+    );
+    let out = agora_env(
+        &[&args[..], &["--quiet"]].concat(),
+        &[("AGORA_MAX_MEMORY", "unlimited")],
+    );
+    assert_status(&out, 0);
+}
+
+/// Regression test: control characters in names reached the terminal and
+/// the CSV files raw.
+#[test]
+fn a_name_with_a_control_character_exits_2_with_it_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "esc.toml",
+        &GOOD.replace("group = \"noise\"", "group = \"noise\\u001b[2J\""),
+    );
+    let dir = tmp.path().join("out");
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(!err.contains('\u{1b}'), "raw ESC on the terminal: {err:?}");
+    assert!(
+        err.contains("agents[0].group: expected a string without control characters, found \"noise\\u{1b}[2J\""),
+        "{err}"
+    );
+    assert!(!dir.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_scenario_path_to_an_endless_file_stops_at_the_cap() {
+    let out = agora(&["validate", "/dev/zero"]);
+    assert_status(&out, 2);
+    assert_eq!(
+        stderr(&out),
+        "error: /dev/zero: the file is larger than 64 MiB, the most a scenario file may be; is it the scenario?\n"
+    );
+}
+
+/// Regression test: an event after the last step validated silently.
+#[test]
+fn an_event_after_the_last_step_is_a_warning_from_validate_and_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "late.toml",
+        &format!("{GOOD}\n[[events]]\nat = 11\nkind = \"dump\"\ngroup = \"noise\"\nasset = \"TOKEN\"\nshare = 0.5\n"),
+    );
+    let warning = format!(
+        "warning: {}: events[0].at: step 11 is after the last step (10): the dump event never happens\n",
+        path_str(&file)
+    );
+    let out = agora(&["validate", path_str(&file)]);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), warning);
+    let dir = tmp.path().join("out");
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), warning);
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--out",
+        path_str(&dir),
+        "--steps",
+        "11",
+    ]);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), "", "reached with --steps 11");
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir), "--quiet"]);
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), "", "--quiet prints nothing but errors");
+}
+
+#[test]
+fn validate_prints_the_memory_and_work_a_run_needs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(tmp.path(), "good.toml", GOOD);
+    let out = agora(&["validate", path_str(&file)]);
+    assert_status(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!(
+            "{}: ok (1 assets, 1 groups, 50 agents, 10 steps, 1 run, seed 1; a run needs about ",
+            path_str(&file)
+        )) && text.contains(" of memory and 5.00e2 agent-steps"),
+        "{text}"
+    );
+}
+
+/// The line of `text` that starts with `prefix` (after the indent).
+fn line<'t>(text: &'t str, prefix: &str) -> &'t str {
+    text.lines()
+        .map(str::trim_start)
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{text}"))
+}
+
+/// Regression test: the console left out each example's headline metric
+/// and printed a curve's fields (`final_supply 0`, `fees 0`) for markets
+/// and resources. Figures are the summary's, rounded for display.
+#[test]
+fn the_console_shows_what_matters_for_each_kind_of_asset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |example: &str, extra: &[&str]| {
+        let dir = tmp.path().join(example);
+        let out = agora(
+            &[
+                &["run", "--example", example, "--out", path_str(&dir)],
+                extra,
+            ]
+            .concat(),
+        );
+        assert_status(&out, 0);
+        (stdout(&out), summary(&dir))
+    };
+    let four = |x: &serde_json::Value| format!("{:.4}", x.as_f64().expect("a number"));
+
+    let (text, s) = run("market-clearing", &[]);
+    let good = line(&text, "asset GOOD");
+    assert!(
+        good.starts_with("asset GOOD (order book): final price "),
+        "{good}"
+    );
+    let efficiency = four(&s["assets"]["GOOD"]["allocative_efficiency"]);
+    assert!(
+        good.contains(&format!("allocative efficiency {efficiency}")),
+        "{good}"
+    );
+    assert!(!good.contains("fees") && !good.contains("supply"), "{good}");
+
+    let (text, s) = run("resource-economy", &[]);
+    let compute = line(&text, "asset COMPUTE");
+    let a = &s["assets"]["COMPUTE"];
+    for (label, key) in [
+        ("utilisation", "utilization"),
+        ("unmet share", "unmet_share"),
+        ("Jain", "jain_index"),
+        ("Gini", "gini"),
+    ] {
+        assert!(
+            compute.contains(&format!("{label} {}", four(&a[key]))),
+            "{label}: {compute}"
+        );
+    }
+    // the summary holds the noise (1 − 3e-16, 4e-10); the console does not
+    assert!(compute.contains("Jain 1.0000, Gini 0.0000"), "{compute}");
+    assert!(compute.contains("welfare "), "{compute}");
+    assert!(
+        !compute.contains("fees") && !compute.contains("supply"),
+        "{compute}"
+    );
+    let shock = line(&text, "shock at step 60");
+    let recovery = s["assets"]["COMPUTE"]["recovery_steps"]
+        .as_u64()
+        .expect("recovered");
+    assert!(
+        shock.ends_with(&format!("recovered after {recovery} steps")),
+        "{shock}"
+    );
+    let agents = line(&text, "group agents");
+    assert!(
+        agents.contains("1000 agents") && agents.contains("needs met "),
+        "{agents}"
+    );
+
+    let (text, _) = run("token-economy", &[]);
+    let agt = line(&text, "asset AGT");
+    assert!(
+        agt.starts_with("asset AGT (bonding curve): ")
+            && agt.contains(", supply ")
+            && agt.contains(", fees "),
+        "{agt}"
+    );
+
+    let (text, s) = run("whale-dump", &["--steps", "84", "--runs", "16"]);
+    let d = &s["distribution"]["assets"]["TOKEN"]["recovery_steps"];
+    let recovered = d["count"].as_u64().expect("count");
+    let shock = line(&text, "shock at step 50");
+    assert!(
+        shock.contains(&format!("recovered in {recovered} of 16 runs")),
+        "{shock}"
+    );
+    // counts stay integers in an ensemble's summary
+    assert_eq!(s["groups"]["whales"]["agents"], serde_json::json!(5));
+    assert!(
+        line(&text, "group whales").contains(": 5 agents,"),
+        "{text}"
+    );
+}
+
+#[test]
+fn help_describes_each_command_in_its_own_words() {
+    let out = agora(&["run", "--help"]);
+    assert_status(&out, 0);
+    let run_help = stdout(&out);
+    assert!(
+        !run_help.contains("grid point") && !run_help.contains("candidate"),
+        "{run_help}"
+    );
+    assert!(run_help.contains("--max-memory"), "{run_help}");
+    let out = agora(&["sweep", "--help"]);
+    let sweep_help = stdout(&out);
+    let format = &sweep_help[sweep_help.find("--format").expect("--format")..];
+    assert!(
+        !format.contains("assets.csv") && !format.contains("agents"),
+        "{format}"
+    );
+    assert!(format.contains("sweep.parquet"), "{format}");
 }

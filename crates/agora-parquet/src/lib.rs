@@ -1,5 +1,6 @@
-//! Parquet output for Agora: `assets.parquet`, `agents.parquet` and sweep
-//! tables, beside the CSV files of [`agora::output`].
+//! Parquet output for Agora: `assets.parquet`, `agents.parquet`,
+//! `agent_steps.parquet` and sweep tables, beside the CSV files of
+//! [`agora::output`].
 //!
 //! The tables are the CSV tables with types: the same columns in the same
 //! order and the same values, so that a script can switch from
@@ -26,6 +27,7 @@
 //! # }
 //! ```
 
+use agora::experiment::sweep::SweepTable;
 use agora::ledger::wide_to_units;
 use agora::output::{write_atomically, AGENT_COLUMNS, ASSET_COLUMNS};
 use agora::{RunOutput, Scenario};
@@ -47,6 +49,9 @@ pub const AGENTS_FILE: &str = "agents.parquet";
 
 /// File name of a sweep table.
 pub const SWEEP_FILE: &str = "sweep.parquet";
+
+/// File name of the per-agent table (`[output.agent_steps]`).
+pub const AGENT_STEPS_FILE: &str = "agent_steps.parquet";
 
 /// The error of every function of this crate.
 #[derive(Debug)]
@@ -187,8 +192,9 @@ pub fn assets_schema() -> SchemaRef {
 }
 
 /// Returns the schema of `agents.parquet` for `scenario`: the columns of
-/// `agents.csv` ([`AGENT_COLUMNS`], then with more than one asset one
-/// `holdings_<ASSET>` column per asset) with their types.
+/// `agents.csv` ([`agora::output::agent_columns`]: [`AGENT_COLUMNS`], with
+/// more than one asset one `holdings_<ASSET>` column per asset, then the
+/// locked amounts) with their types.
 pub fn agents_schema(scenario: &Scenario) -> SchemaRef {
     use DataType::{Float64, Int64, Utf8};
     let types = [Int64, Int64, Utf8, Int64, Float64, Float64, Float64];
@@ -197,14 +203,13 @@ pub fn agents_schema(scenario: &Scenario) -> SchemaRef {
         .zip(types)
         .map(|(name, t)| field(name, t))
         .collect();
-    if scenario.assets.len() > 1 {
-        fields.extend(
-            scenario
-                .assets
-                .iter()
-                .map(|a| field(&format!("holdings_{}", a.name), Float64)),
-        );
-    }
+    // every column after the first seven is a number of units
+    fields.extend(
+        agora::output::agent_columns(scenario)
+            .iter()
+            .skip(AGENT_COLUMNS.len())
+            .map(|name| field(name, Float64)),
+    );
     Arc::new(Schema::new(fields))
 }
 
@@ -237,7 +242,7 @@ pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
             Arc::new(Int64Array::from(steps)),
             Arc::new(StringArray::from_iter_values(
                 rows.iter()
-                    .map(|r| scenario.assets[r.asset as usize].name.as_str()),
+                    .map(|r| scenario.assets()[r.asset as usize].name.as_str()),
             )),
             Arc::new(Float64Array::from_iter(
                 rows.iter().map(|r| number(r.price)),
@@ -262,7 +267,7 @@ pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
 /// Renders `agents.parquet` (group totals) for `runs`: the rows and values
 /// of [`agora::output::agents_csv`], typed (see [`agents_schema`]).
 pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>, Error> {
-    let per_asset = scenario.assets.len() > 1;
+    let per_asset = scenario.assets().len() > 1;
     let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
         let rows = &out.records.groups;
         let run = count(AGENTS_FILE, "run", out.run)?;
@@ -272,14 +277,14 @@ pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
             .collect::<Result<Vec<_>, _>>()?;
         let agents: Vec<i64> = rows
             .iter()
-            .map(|r| i64::from(scenario.groups[r.group as usize].count))
+            .map(|r| i64::from(scenario.groups()[r.group as usize].count))
             .collect();
         let mut columns: Vec<ArrayRef> = vec![
             Arc::new(Int64Array::from(vec![run; rows.len()])),
             Arc::new(Int64Array::from(steps)),
             Arc::new(StringArray::from_iter_values(
                 rows.iter()
-                    .map(|r| scenario.groups[r.group as usize].name.as_str()),
+                    .map(|r| scenario.groups()[r.group as usize].name.as_str()),
             )),
             Arc::new(Int64Array::from(agents)),
             Arc::new(Float64Array::from_iter(
@@ -294,16 +299,109 @@ pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
             )),
         ];
         if per_asset {
-            for asset in 0..scenario.assets.len() {
+            for asset in 0..scenario.assets().len() {
                 columns.push(Arc::new(Float64Array::from_iter(
                     rows.iter()
                         .map(|r| number(wide_to_units(r.holdings[asset]))),
                 )));
             }
         }
+        columns.push(Arc::new(Float64Array::from_iter(
+            rows.iter().map(|r| number(wide_to_units(r.locked_balance))),
+        )));
+        columns.push(Arc::new(Float64Array::from_iter(rows.iter().map(|r| {
+            let total: u128 = r.locked_holdings.iter().sum();
+            number(wide_to_units(total))
+        }))));
+        if per_asset {
+            for asset in 0..scenario.assets().len() {
+                columns.push(Arc::new(Float64Array::from_iter(
+                    rows.iter()
+                        .map(|r| number(wide_to_units(r.locked_holdings[asset]))),
+                )));
+            }
+        }
         Ok(columns)
     });
     encode(AGENTS_FILE, agents_schema(scenario), batches)
+}
+
+/// Returns the schema of `agent_steps.parquet` for `scenario`: the columns
+/// of `agent_steps.csv` ([`agora::output::agent_step_columns`]), `run`,
+/// `step` and `agent` `Int64`, `group` `Utf8`, the amounts `Float64`.
+pub fn agent_steps_schema(scenario: &Scenario) -> SchemaRef {
+    use DataType::{Float64, Int64, Utf8};
+    let fields: Vec<Field> = agora::output::agent_step_columns(scenario)
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            field(
+                name,
+                [Int64, Int64, Utf8, Int64]
+                    .get(i)
+                    .cloned()
+                    .unwrap_or(Float64),
+            )
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Renders `agent_steps.parquet` for `runs`: the rows and values of
+/// [`agora::output::agent_steps_csv`], typed (see [`agent_steps_schema`]);
+/// `None` when the scenario asks for no per-agent records.
+pub fn agent_steps_parquet(
+    scenario: &Scenario,
+    runs: &[RunOutput],
+) -> Result<Option<Vec<u8>>, Error> {
+    if scenario.output().agent_steps.is_none() {
+        return Ok(None);
+    }
+    let assets = scenario.assets().len();
+    let per_asset = assets > 1;
+    let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
+        let rows = &out.records.agent_steps;
+        let run = count(AGENT_STEPS_FILE, "run", out.run)?;
+        let steps = rows
+            .iter()
+            .map(|r| count(AGENT_STEPS_FILE, "step", r.step))
+            .collect::<Result<Vec<_>, _>>()?;
+        let units = |f: &dyn Fn(&agora::engine::AgentStepRecord) -> u128| -> ArrayRef {
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| number(wide_to_units(f(r)))),
+            ))
+        };
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![run; rows.len()])),
+            Arc::new(Int64Array::from(steps)),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter()
+                    .map(|r| scenario.groups()[r.group as usize].name.as_str()),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| i64::from(r.agent)),
+            )),
+            units(&|r| r.balance),
+            units(&|r| r.holdings.iter().sum()),
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| number(r.wealth)),
+            )),
+        ];
+        if per_asset {
+            for j in 0..assets {
+                columns.push(units(&|r| r.holdings[j]));
+            }
+        }
+        columns.push(units(&|r| r.locked_balance));
+        columns.push(units(&|r| r.locked_holdings.iter().sum()));
+        if per_asset {
+            for j in 0..assets {
+                columns.push(units(&|r| r.locked_holdings[j]));
+            }
+        }
+        Ok(columns)
+    });
+    encode(AGENT_STEPS_FILE, agent_steps_schema(scenario), batches).map(Some)
 }
 
 /// Renders a table of numbers with the given column names, e.g. a sweep's
@@ -313,33 +411,7 @@ pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
 /// Every row must have one number per column, and the names must be
 /// distinct (polars and DuckDB refuse duplicated names).
 pub fn table_parquet(columns: &[String], rows: &[Vec<f64>]) -> Result<Vec<u8>, Error> {
-    if columns.is_empty() {
-        return Err(Error::table(
-            SWEEP_FILE,
-            "a table needs at least one column",
-        ));
-    }
-    let mut seen = HashSet::new();
-    if let Some(dup) = columns.iter().find(|c| !seen.insert(c.as_str())) {
-        return Err(Error::table(
-            SWEEP_FILE,
-            format!("column {dup:?} appears twice; column names must be distinct"),
-        ));
-    }
-    if let Some((i, row)) = rows
-        .iter()
-        .enumerate()
-        .find(|(_, row)| row.len() != columns.len())
-    {
-        return Err(Error::table(
-            SWEEP_FILE,
-            format!(
-                "row {i} has {} numbers, expected one per column ({})",
-                row.len(),
-                columns.len()
-            ),
-        ));
-    }
+    check_table(columns, rows.iter().map(Vec::len))?;
     let schema = Arc::new(Schema::new(
         columns
             .iter()
@@ -356,17 +428,109 @@ pub fn table_parquet(columns: &[String], rows: &[Vec<f64>]) -> Result<Vec<u8>, E
     encode(SWEEP_FILE, schema, [Ok(arrays)])
 }
 
-/// Writes `assets.parquet` and `agents.parquet` for `runs` into `dir`
-/// (created if missing), all or nothing, as [`write_atomically`] does.
-/// Returns the paths written.
+/// Renders a sweep's `sweep.parquet`: the columns of `sweep.csv`, a varied
+/// parameter's `Float64` when all its values are numbers, else `Utf8` (the
+/// values as `sweep.csv` writes them: a curve's name, an inline table);
+/// every metric `Float64`, non-finite numbers null.
+pub fn sweep_parquet(table: &SweepTable) -> Result<Vec<u8>, Error> {
+    let params = table.points.first().map_or(0, Vec::len);
+    check_table(
+        &table.columns,
+        table
+            .points
+            .iter()
+            .zip(&table.metrics)
+            .map(|(p, m)| p.len() + m.len()),
+    )?;
+    let numeric: Vec<bool> = (0..params)
+        .map(|j| table.points.iter().all(|p| p[j].as_number().is_some()))
+        .collect();
+    let schema = Arc::new(Schema::new(
+        table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(j, c)| {
+                let text = j < params && !numeric[j];
+                field(
+                    c,
+                    if text {
+                        DataType::Utf8
+                    } else {
+                        DataType::Float64
+                    },
+                )
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let arrays: Vec<ArrayRef> = (0..table.columns.len())
+        .map(|j| -> ArrayRef {
+            if j < params && !numeric[j] {
+                Arc::new(StringArray::from_iter_values(
+                    table.points.iter().map(|p| p[j].to_string()),
+                ))
+            } else if j < params {
+                Arc::new(Float64Array::from_iter(
+                    table
+                        .points
+                        .iter()
+                        .map(|p| p[j].as_number().and_then(number)),
+                ))
+            } else {
+                Arc::new(Float64Array::from_iter(
+                    table.metrics.iter().map(|m| number(m[j - params])),
+                ))
+            }
+        })
+        .collect();
+    encode(SWEEP_FILE, schema, [Ok(arrays)])
+}
+
+/// Checks a table's shape: at least one column, distinct names, and rows
+/// of `lengths` as long as the header.
+fn check_table(columns: &[String], lengths: impl Iterator<Item = usize>) -> Result<(), Error> {
+    if columns.is_empty() {
+        return Err(Error::table(
+            SWEEP_FILE,
+            "a table needs at least one column",
+        ));
+    }
+    let mut seen = HashSet::new();
+    if let Some(dup) = columns.iter().find(|c| !seen.insert(c.as_str())) {
+        return Err(Error::table(
+            SWEEP_FILE,
+            format!("column {dup:?} appears twice; column names must be distinct"),
+        ));
+    }
+    if let Some((i, len)) = lengths.enumerate().find(|(_, len)| *len != columns.len()) {
+        return Err(Error::table(
+            SWEEP_FILE,
+            format!(
+                "row {i} has {len} numbers, expected one per column ({})",
+                columns.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `assets.parquet` and `agents.parquet` (and `agent_steps.parquet`
+/// when the scenario asks for per-agent records) for `runs` as the results
+/// in `dir` (created if missing), all or nothing, as [`write_atomically`]
+/// does: they replace what an earlier Agora command wrote there (to write
+/// them beside the CSV tables, write all the files through one
+/// [`agora::output::OutputDir`]). Returns the paths written.
 pub fn write_parquet(
     dir: &Path,
     scenario: &Scenario,
     runs: &[RunOutput],
 ) -> Result<Vec<PathBuf>, Error> {
-    let files = [
+    let mut files = vec![
         (ASSETS_FILE, assets_parquet(scenario, runs)?),
         (AGENTS_FILE, agents_parquet(scenario, runs)?),
     ];
+    if let Some(bytes) = agent_steps_parquet(scenario, runs)? {
+        files.push((AGENT_STEPS_FILE, bytes));
+    }
     Ok(write_atomically(dir, &files)?)
 }

@@ -1,7 +1,7 @@
 //! The Parquet tables are the CSV tables, typed: same columns, same rows,
 //! bit-identical numbers.
 
-use agora::output::{agents_csv, assets_csv};
+use agora::output::{agent_steps_csv, agents_csv, assets_csv};
 use agora::{RunOutput, Scenario, Simulation};
 use arrow_array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::DataType;
@@ -30,7 +30,12 @@ fn token_economy() -> (Scenario, Vec<RunOutput>) {
 
 /// Two assets, so that `agents` has `holdings_<ASSET>` columns.
 fn two_assets() -> (Scenario, Vec<RunOutput>) {
-    let text = r#"
+    let s = Scenario::from_toml_str(TWO_ASSETS, "two-assets.toml").unwrap();
+    let outs = runs(&s, 2);
+    (s, outs)
+}
+
+const TWO_ASSETS: &str = r#"
 [simulation]
 steps = 15
 seed = 3
@@ -56,10 +61,6 @@ count = 100
 balance = 500.0
 policy = { kind = "random", asset = "B", p_buy = 0.5, p_sell = 0.3, buy_fraction = 0.2, sell_fraction = 0.1 }
 "#;
-    let s = Scenario::from_toml_str(text, "two-assets.toml").unwrap();
-    let outs = runs(&s, 2);
-    (s, outs)
-}
 
 fn read(bytes: &[u8]) -> TestResult<Vec<RecordBatch>> {
     let reader =
@@ -148,7 +149,7 @@ fn assets_parquet_has_every_cell_of_assets_csv() -> TestResult {
     let (s, outs) = token_economy();
     let bytes = agora_parquet::assets_parquet(&s, &outs)?;
     let rows = assert_same_table(&bytes, &assets_csv(&s, &outs)?)?;
-    assert_eq!(rows, 2 * 21 * s.assets.len());
+    assert_eq!(rows, 2 * 21 * s.assets().len());
     let (s, outs) = two_assets();
     let rows = assert_same_table(
         &agora_parquet::assets_parquet(&s, &outs)?,
@@ -163,13 +164,46 @@ fn agents_parquet_has_every_cell_of_agents_csv() -> TestResult {
     let (s, outs) = token_economy();
     let bytes = agora_parquet::agents_parquet(&s, &outs)?;
     let rows = assert_same_table(&bytes, &agents_csv(&s, &outs)?)?;
-    assert_eq!(rows, 2 * 21 * s.groups.len());
+    assert_eq!(rows, 2 * 21 * s.groups().len());
     let (s, outs) = two_assets();
     let bytes = agora_parquet::agents_parquet(&s, &outs)?;
     let rows = assert_same_table(&bytes, &agents_csv(&s, &outs)?)?;
     assert_eq!(rows, 2 * 16 * 2);
     let names: Vec<String> = types(&bytes)?.into_iter().map(|t| t.0).collect();
-    assert_eq!(&names[7..], ["holdings_A", "holdings_B"]);
+    assert_eq!(
+        &names[7..],
+        [
+            "holdings_A",
+            "holdings_B",
+            "locked_balance",
+            "locked_holdings",
+            "locked_holdings_A",
+            "locked_holdings_B"
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn agent_steps_parquet_has_every_cell_of_agent_steps_csv() -> TestResult {
+    // two assets (per-asset columns), every other step, 7 agents a group
+    let s = Scenario::from_toml_str(
+        &format!("{TWO_ASSETS}\n[output.agent_steps]\nevery = 2\nsample = 7\n"),
+        "t.toml",
+    )?;
+    let outs = runs(&s, 2);
+    let bytes = agora_parquet::agent_steps_parquet(&s, &outs)?.expect("a table");
+    let csv = agent_steps_csv(&s, &outs)?.expect("a table");
+    let rows = assert_same_table(&bytes, &csv)?;
+    // steps 0, 2, …, 14 and the last, 15; two groups of 7; two runs
+    assert_eq!(rows, 2 * 9 * 2 * 7);
+    let t = types(&bytes)?;
+    let names: Vec<&str> = t.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(names[..5], ["run", "step", "group", "agent", "balance"]);
+    assert_eq!(t[3].1, DataType::Int64);
+    assert_eq!(names.last(), Some(&"locked_holdings_B"));
+    let (plain, outs) = two_assets();
+    assert!(agora_parquet::agent_steps_parquet(&plain, &outs)?.is_none());
     Ok(())
 }
 
@@ -211,6 +245,8 @@ fn columns_are_typed() -> TestResult {
             ("balance", Float64),
             ("holdings", Float64),
             ("wealth", Float64),
+            ("locked_balance", Float64),
+            ("locked_holdings", Float64),
         ])
     );
     Ok(())
@@ -286,7 +322,7 @@ fn write_parquet_writes_both_tables_into_the_directory() -> TestResult {
     names.sort();
     assert_eq!(
         names,
-        ["agents.parquet", "assets.parquet"],
+        [agora::output::MANIFEST, "agents.parquet", "assets.parquet"],
         "no temporary files left"
     );
     Ok(())
@@ -349,4 +385,25 @@ fn table_parquet_refuses_ragged_rows_and_duplicated_names() {
     assert!(err.to_string().contains("\"a\" appears twice"), "{err}");
     let err = agora_parquet::table_parquet(&[], &[]).unwrap_err();
     assert!(err.to_string().contains("at least one column"), "{err}");
+}
+
+#[test]
+fn sweep_parquet_has_every_cell_of_sweep_csv_with_names_as_text() -> TestResult {
+    use agora::experiment::sweep::{parse_axis, sweep, sweep_csv, Grid};
+    let mut s = agora::scenario::example("resource-proportional")?;
+    s.set_steps(3)?;
+    s.set_runs(2)?;
+    let grid = Grid::cartesian(&[
+        parse_axis("assets.COMPUTE.allocation=proportional,max_min")?,
+        parse_axis("assets.COMPUTE.capacity=500,600")?,
+    ])?;
+    let table = sweep(&s, &grid, &|| {})?;
+    let bytes = agora_parquet::sweep_parquet(&table)?;
+    let rows = assert_same_table(&bytes, &sweep_csv(&table)?)?;
+    assert_eq!(rows, 4);
+    let types = types(&bytes)?;
+    assert_eq!(types[0].1, DataType::Utf8, "the rule's names");
+    assert_eq!(types[1].1, DataType::Float64, "the capacities");
+    assert!(types[2..].iter().all(|t| t.1 == DataType::Float64));
+    Ok(())
 }

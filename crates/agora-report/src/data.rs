@@ -8,13 +8,17 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// A CSV file read whole, as text, with the line of each row for errors.
+/// A table read whole, as text, with where each row is for errors: a CSV
+/// file, or a Parquet file turned into the same text (see
+/// [`Csv::read_parquet`]).
 #[derive(Debug)]
 pub(crate) struct Csv {
     pub path: PathBuf,
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
     lines: Vec<u64>,
+    /// What `lines` count: `line` (CSV) or `row` (Parquet).
+    unit: &'static str,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ReportError> {
@@ -50,7 +54,124 @@ impl Csv {
             header,
             rows,
             lines,
+            unit: "line",
         })
+    }
+
+    /// Reads the Parquet file `path` (as `agora run --format parquet` and
+    /// `agora sweep` write it) as the text its CSV twin holds: counts and
+    /// names as they are, numbers as the shortest text that reads back as
+    /// the same f64 (as the CSV writer writes them), nulls empty.
+    pub fn read_parquet(path: &Path) -> Result<Csv, ReportError> {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type, UInt64Type};
+        use arrow_array::Array;
+        use arrow_schema::DataType;
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+        let invalid = |e: &dyn std::fmt::Display| {
+            ReportError::invalid(path, format!("not a readable Parquet table: {e}"))
+        };
+        let file = std::fs::File::open(path).map_err(|e| ReportError::io(path, "reading", e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.build())
+            .map_err(|e| invalid(&e))?;
+        let schema = arrow_array::RecordBatchReader::schema(&reader);
+        let header: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut buf = ryu::Buffer::new();
+        for batch in reader {
+            let batch = batch.map_err(|e| invalid(&e))?;
+            let first = rows.len();
+            rows.resize_with(first + batch.num_rows(), || {
+                Vec::with_capacity(header.len())
+            });
+            for (c, column) in batch.columns().iter().enumerate() {
+                for r in 0..batch.num_rows() {
+                    let cell = if column.is_null(r) {
+                        String::new()
+                    } else {
+                        match column.data_type() {
+                            DataType::Float64 => {
+                                let x = column.as_primitive::<Float64Type>().value(r);
+                                if x.is_finite() {
+                                    buf.format_finite(x).to_string()
+                                } else {
+                                    String::new()
+                                }
+                            }
+                            DataType::Float32 => {
+                                let x = f64::from(column.as_primitive::<Float32Type>().value(r));
+                                if x.is_finite() {
+                                    buf.format_finite(x).to_string()
+                                } else {
+                                    String::new()
+                                }
+                            }
+                            DataType::Int64 => {
+                                column.as_primitive::<Int64Type>().value(r).to_string()
+                            }
+                            DataType::Int32 => {
+                                column.as_primitive::<Int32Type>().value(r).to_string()
+                            }
+                            DataType::UInt64 => {
+                                column.as_primitive::<UInt64Type>().value(r).to_string()
+                            }
+                            DataType::Utf8 => column.as_string::<i32>().value(r).to_string(),
+                            DataType::LargeUtf8 => column.as_string::<i64>().value(r).to_string(),
+                            DataType::Boolean => column.as_boolean().value(r).to_string(),
+                            other => {
+                                return Err(ReportError::invalid(
+                                    path,
+                                    format!(
+                                        "column `{}` is of type {other}: expected numbers or text",
+                                        header[c]
+                                    ),
+                                ))
+                            }
+                        }
+                    };
+                    rows[first + r].push(cell);
+                }
+            }
+        }
+        let lines = (1..=rows.len() as u64).collect();
+        Ok(Csv {
+            path: path.to_path_buf(),
+            header,
+            rows,
+            lines,
+            unit: "row",
+        })
+    }
+
+    /// Reads the table `stem` of `dir`: `STEM.csv`, or where there is none
+    /// `STEM.parquet`. `None` when neither exists.
+    pub fn read_either(dir: &Path, stem: &str) -> Result<Option<Csv>, ReportError> {
+        let csv = dir.join(format!("{stem}.csv"));
+        let parquet = dir.join(format!("{stem}.parquet"));
+        if csv.exists() {
+            Csv::read(&csv).map(Some)
+        } else if parquet.exists() {
+            Csv::read_parquet(&parquet).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The same table with only the columns `keep`, in that order.
+    pub fn select(&self, keep: &[usize]) -> Csv {
+        Csv {
+            path: self.path.clone(),
+            header: keep.iter().map(|&c| self.header[c].clone()).collect(),
+            rows: self
+                .rows
+                .iter()
+                .map(|row| keep.iter().map(|&c| row[c].clone()).collect())
+                .collect(),
+            lines: self.lines.clone(),
+            unit: self.unit,
+        }
     }
 
     /// Returns the index of column `name`, if present.
@@ -83,8 +204,8 @@ impl Csv {
             ReportError::invalid(
                 &self.path,
                 format!(
-                    "line {}, column `{}`: expected a number, found `{cell}`",
-                    self.lines[row], self.header[col]
+                    "{} {}, column `{}`: expected a number, found `{cell}`",
+                    self.unit, self.lines[row], self.header[col]
                 ),
             )
         })
@@ -102,8 +223,8 @@ impl Csv {
             ReportError::invalid(
                 &self.path,
                 format!(
-                    "line {}, column `{}`: expected a whole number >= 0, found `{cell}`",
-                    self.lines[row], self.header[col]
+                    "{} {}, column `{}`: expected a whole number >= 0, found `{cell}`",
+                    self.unit, self.lines[row], self.header[col]
                 ),
             )
         })

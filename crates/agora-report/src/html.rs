@@ -1,12 +1,12 @@
 //! The HTML report: one self-contained page (inline CSS, no scripts, no
-//! external fonts), with the plots referenced by relative path.
+//! external fonts, every plot an inline SVG), whole when moved or mailed
+//! alone.
 
 use crate::data::Csv;
 use crate::plot::fmt_num;
-use crate::{PlotEntry, Plots, PLOTS_DIR};
+use crate::{PlotEntry, Plots};
 use serde_json::Value;
 use std::fmt::Write;
-use std::path::Path;
 
 /// What a metric without a value (JSON null) shows as.
 const NO_VALUE: &str = "–";
@@ -16,7 +16,8 @@ const MAX_ROWS: usize = 1000;
 
 /// What the page shows.
 pub(crate) struct Inputs<'a> {
-    pub dir: &'a Path,
+    /// Names the results when the summary does not name the scenario.
+    pub title: &'a str,
     pub summary: Option<&'a Value>,
     pub scenario: Option<&'a str>,
     pub sweep: Option<&'a Csv>,
@@ -30,7 +31,7 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bo
 table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.88em;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #d6d6d6;padding:.25em .6em;text-align:right;white-space:nowrap}
 th{background:#f3f3f3}td.k,th.k{text-align:left}tr.best td{background:#e8f5e9;font-weight:600}
-figure{margin:1em 0 2em}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figure{margin:1em 0 2em}figure svg{display:block;max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:#444}pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:1em;overflow-x:auto;font-size:.85em}
 .note{color:#555;font-style:italic}td.na{color:#888;text-align:center}nav a{margin-right:1em}
 ";
@@ -201,20 +202,35 @@ fn csv_table(out: &mut String, csv: &Csv, best: Option<usize>) {
             out,
             "<p class=\"note\">The first {MAX_ROWS} of {} rows; all are in {}.</p>",
             csv.rows.len(),
-            escape(&csv.path.display().to_string())
+            escape(
+                &csv.path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            )
         );
     }
 }
 
+/// The plots, each embedded as an inline SVG (labelled for screen
+/// readers) with its caption.
 fn figures(out: &mut String, plots: &[PlotEntry]) {
     for p in plots {
+        let title = escape(&p.title);
+        // The document as plotters writes it: an `<svg …>` element, after
+        // an XML declaration at most (which HTML does not take).
+        let svg = p.svg.trim_start();
+        let svg = match svg.strip_prefix("<?xml") {
+            Some(rest) => rest.split_once("?>").map_or("", |(_, s)| s).trim_start(),
+            None => svg,
+        };
+        let svg = match svg.strip_prefix("<svg") {
+            Some(rest) => format!("<svg role=\"img\" aria-label=\"{title}\"{rest}"),
+            None => svg.to_string(),
+        };
         let _ = writeln!(
             out,
-            "<figure><img src=\"{PLOTS_DIR}/{name}.svg\" alt=\"{title}\"><figcaption>{title} \
-             (<a href=\"{PLOTS_DIR}/{name}.png\">PNG</a>, <a href=\"{PLOTS_DIR}/{name}.svg\">SVG</a>)\
-             </figcaption></figure>",
-            name = p.name,
-            title = escape(&p.title),
+            "<figure>{}<figcaption>{title}</figcaption></figure>",
+            svg.trim_end()
         );
     }
 }
@@ -223,10 +239,7 @@ fn figures(out: &mut String, plots: &[PlotEntry]) {
 pub(crate) fn page(inputs: &Inputs) -> String {
     let summary = inputs.summary;
     let str_field = |k: &str| summary.and_then(|s| s.get(k)).and_then(Value::as_str);
-    let title = str_field("scenario").map_or_else(
-        || inputs.dir.display().to_string(),
-        std::string::ToString::to_string,
-    );
+    let title = str_field("scenario").unwrap_or(inputs.title).to_string();
     let mut out = String::new();
     let _ = write!(
         out,
@@ -318,6 +331,8 @@ pub(crate) fn page(inputs: &Inputs) -> String {
             "groups",
             "ledger",
             "distribution",
+            // measured speed: not a result, and not reproducible
+            "performance",
         ];
         if let Value::Object(map) = s {
             for (k, v) in map.iter().filter(|(k, _)| !known.contains(&k.as_str())) {

@@ -7,20 +7,26 @@
 //! Inputs, found by column name so that extra columns do no harm:
 //! - `assets.csv` (`run,step,asset,price,supply,…`), `agents.csv`
 //!   (`run,step,group,agents,…,wealth`), `summary.json` and
-//!   `scenario.toml`: the results of a run or a Monte Carlo ensemble. An
+//!   `scenario.toml`: the results of a run or a Monte Carlo ensemble
+//!   (where a CSV table is missing, its Parquet twin `assets.parquet` or
+//!   `agents.parquet` is read instead, to the same values). An
 //!   empty `price` (a step without one, e.g. no market equilibrium) is a
 //!   gap in the plots; the optional `best_bid`/`best_ask` (an order book)
 //!   and `capacity`/`requested`/`allocated` (a resource) columns add the
 //!   best quotes to the price panel and a panel of units. The summary's
 //!   text values show as text, its nulls as a dash;
-//! - `sweep.csv` (one column per varied parameter path, then metric
-//!   columns named by summary path) and `optimize.csv` (`evaluation`, the
-//!   parameters, `objective`), each optional.
+//! - `sweep.csv` (or `sweep.parquet`; one column per varied parameter
+//!   path, then metric columns named by summary path, then each metric's
+//!   spread, `<metric>.std`, `.p5`, `.p50`, `.p95`) and `optimize.csv`
+//!   (`evaluation`, the parameters, `objective`), each optional. The sweep
+//!   metrics plotted are a short list unless [`ReportOptions`] chooses.
 //!
 //! Outputs: `plots/NAME.png` and `plots/NAME.svg` for every plot, and
-//! `report.html`, which needs no network access to open (inline CSS, no
-//! scripts, images by relative path). Every file is written under a
-//! temporary name and renamed into place.
+//! `report.html`, a single self-contained file: inline CSS, no scripts, and
+//! every plot embedded as inline SVG, so the page shows whole when moved
+//! or mailed alone. Every file is written under a temporary name and
+//! renamed into place (the `agora` command writes the whole results folder
+//! this way, see `agora::output::OutputDir`).
 //!
 //! ```no_run
 //! let html = agora_report::write_report(std::path::Path::new("out/token-economy"))?;
@@ -32,11 +38,13 @@ mod data;
 mod error;
 mod html;
 mod plot;
+mod sweep;
+mod text;
 
 pub use error::ReportError;
 
 use data::{Csv, Trajectories};
-use plot::{Band, Figure, HeatMap, Panel, Series};
+use plot::{Band, Figure, Panel, Series};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
@@ -80,10 +88,10 @@ struct RunData {
 
 /// A plot written, for the report.
 struct PlotEntry {
-    /// File stem inside `plots/`.
-    name: String,
     /// Caption.
     title: String,
+    /// The SVG document, embedded in the page.
+    svg: String,
 }
 
 /// The plots of one section of the report.
@@ -97,6 +105,45 @@ struct Plots {
     sweep_note: Option<String>,
 }
 
+/// What a report draws, beyond what the directory holds.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    sweep_metrics: Option<Vec<String>>,
+}
+
+impl ReportOptions {
+    /// Chooses the sweep metrics to plot: exact column names of
+    /// `sweep.csv` (`assets.TOKEN.volatility`) or globs, where `*` stands
+    /// for any run of characters and `?` for one (`assets.*.final_price`,
+    /// `*volatility*`), in the order given. An exact name is drawn even
+    /// where it does not vary; a glob draws the metrics it matches that
+    /// vary. A name or glob that matches no metric is an error listing
+    /// them. Without a choice, [`DEFAULT_SWEEP_METRICS`] are drawn.
+    pub fn with_sweep_metrics(mut self, metrics: Vec<String>) -> Self {
+        self.sweep_metrics = Some(metrics);
+        self
+    }
+}
+
+/// The sweep metrics drawn when none are chosen (those that vary across
+/// the grid, in the order of `sweep.csv`): each asset's final price,
+/// volatility and log-return volatility, the headline metric of its kind
+/// (allocative efficiency, utilisation, unmet share, Jain index, welfare,
+/// recovery), and each group's P&L. When none of them varies, the first six
+/// metrics that do are drawn instead.
+pub const DEFAULT_SWEEP_METRICS: [&str; 10] = [
+    "assets.*.final_price",
+    "assets.*.volatility",
+    "assets.*.log_return_volatility",
+    "assets.*.allocative_efficiency",
+    "assets.*.utilization",
+    "assets.*.unmet_share",
+    "assets.*.jain_index",
+    "assets.*.welfare",
+    "assets.*.recovery_steps",
+    "groups.*.pnl",
+];
+
 /// Writes the plots of the results in `dir` (as PNG and SVG, in
 /// `dir/plots/`) and a self-contained `dir/report.html`, and returns the
 /// path of the report.
@@ -106,17 +153,46 @@ struct Plots {
 /// or an optimisation (`sweep.csv`, `optimize.csv`). A missing or malformed
 /// file is an error naming it.
 pub fn write_report(dir: &Path) -> Result<PathBuf, ReportError> {
+    write_report_with(dir, &ReportOptions::default())
+}
+
+/// As [`write_report`], with the choices of `options`.
+pub fn write_report_with(dir: &Path, options: &ReportOptions) -> Result<PathBuf, ReportError> {
+    write_report_into(dir, dir, &dir.display().to_string(), options)
+}
+
+/// Reads the results in `results` and writes their plots (into
+/// `out/plots/`) and `out/report.html`, as [`write_report_with`] does into
+/// one folder; `title` names the results in the page when no summary names
+/// the scenario. `out` may be `results`, or a staging folder that is
+/// switched into place afterwards.
+pub fn write_report_into(
+    results: &Path,
+    out: &Path,
+    title: &str,
+    options: &ReportOptions,
+) -> Result<PathBuf, ReportError> {
+    let dir = results;
     if !dir.is_dir() {
         return Err(ReportError::Missing {
             path: dir.to_path_buf(),
             what: "the results directory written by `agora run`",
         });
     }
-    let sweep_path = dir.join("sweep.csv");
+    let sweep_path = ["sweep.csv", "sweep.parquet"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file());
     let optimize_path = dir.join("optimize.csv");
-    let has_sweep = sweep_path.is_file();
+    let has_sweep = sweep_path.is_some();
     let has_optimize = optimize_path.is_file();
-    let run_files = ["summary.json", "assets.csv", "agents.csv"];
+    let run_files = [
+        "summary.json",
+        "assets.csv",
+        "agents.csv",
+        "assets.parquet",
+        "agents.parquet",
+    ];
     let has_run = run_files.iter().any(|f| dir.join(f).exists()) || !(has_sweep || has_optimize);
 
     let run = if has_run { Some(load_run(dir)?) } else { None };
@@ -130,7 +206,15 @@ pub fn write_report(dir: &Path) -> Result<PathBuf, ReportError> {
     } else {
         None
     };
-    let sweep = has_sweep.then(|| Csv::read(&sweep_path)).transpose()?;
+    let sweep = sweep_path
+        .map(|p| {
+            if p.extension().is_some_and(|e| e == "parquet") {
+                Csv::read_parquet(&p)
+            } else {
+                Csv::read(&p)
+            }
+        })
+        .transpose()?;
     let optimize = has_optimize
         .then(|| Csv::read(&optimize_path))
         .transpose()?;
@@ -142,10 +226,10 @@ pub fn write_report(dir: &Path) -> Result<PathBuf, ReportError> {
     }
 
     plot::register_font().map_err(|message| ReportError::Plot {
-        path: dir.join(PLOTS_DIR),
+        path: out.join(PLOTS_DIR),
         message,
     })?;
-    let plots_dir = dir.join(PLOTS_DIR);
+    let plots_dir = out.join(PLOTS_DIR);
     std::fs::create_dir_all(&plots_dir)
         .map_err(|e| ReportError::io(&plots_dir, "creating the plots directory", e))?;
     let mut names = HashSet::new();
@@ -153,8 +237,8 @@ pub fn write_report(dir: &Path) -> Result<PathBuf, ReportError> {
     let mut emit =
         |stem: String, title: String, figure: Figure| -> Result<PlotEntry, ReportError> {
             let name = unique_name(&mut names, &stem);
-            plot::render(&plots_dir, &name, &figure)?;
-            Ok(PlotEntry { name, title })
+            let svg = plot::render(&plots_dir, &name, &figure)?;
+            Ok(PlotEntry { title, svg })
         };
 
     if let Some(run) = &run {
@@ -174,29 +258,28 @@ pub fn write_report(dir: &Path) -> Result<PathBuf, ReportError> {
         })
         .unwrap_or_default();
     if let Some(sweep) = &sweep {
-        match sweep_figures(sweep, &metric_paths) {
-            Ok(figures) => {
-                for (stem, title, figure) in figures {
-                    plots.sweep.push(emit(stem, title, figure)?);
-                }
-            }
-            Err(note) => plots.sweep_note = Some(note),
+        let drawn = sweep::figures(sweep, &metric_paths, options.sweep_metrics.as_deref())?;
+        for (stem, title, figure) in drawn.figures {
+            plots.sweep.push(emit(stem, title, figure)?);
         }
+        plots.sweep_note = drawn.note;
     }
+    // The page shows the means; the spreads are in sweep.csv.
+    let sweep = sweep.map(|s| sweep::without_spread(&s));
     if let Some(opt) = &optimize {
         let (stem, title, figure) = optimize_figure(opt);
         plots.optimize.push(emit(stem, title, figure)?);
     }
 
     let page = html::page(&html::Inputs {
-        dir,
+        title,
         summary: run.as_ref().map(|r| &r.summary),
         scenario: scenario.as_deref(),
         sweep: sweep.as_ref(),
         optimize: optimize.as_ref(),
         plots: &plots,
     });
-    let report = dir.join(REPORT_FILE);
+    let report = out.join(REPORT_FILE);
     write_atomically(&report, page.as_bytes())?;
     Ok(report)
 }
@@ -217,10 +300,16 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
         &dir.join("summary.json"),
         "the run's summary, written by `agora run`",
     )?)?;
-    let assets_csv = Csv::read(&require(
-        &dir.join("assets.csv"),
-        "the per-step asset records, written by `agora run`",
-    )?)?;
+    let table = |stem: &str, what: &'static str| -> Result<Csv, ReportError> {
+        Csv::read_either(dir, stem)?.ok_or_else(|| ReportError::Missing {
+            path: dir.join(format!("{stem}.csv")),
+            what,
+        })
+    };
+    let assets_csv = table(
+        "assets",
+        "the per-step asset records, written by `agora run` (or assets.parquet)",
+    )?;
     let assets = Trajectories::from_csv(
         &assets_csv,
         "asset",
@@ -228,10 +317,10 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
         &ASSET_OPTIONAL,
         ASSETS_EXPECTED,
     )?;
-    let agents_csv = Csv::read(&require(
-        &dir.join("agents.csv"),
-        "the per-step group records, written by `agora run`",
-    )?)?;
+    let agents_csv = table(
+        "agents",
+        "the per-step group records, written by `agora run` (or agents.parquet)",
+    )?;
     let has_agent_count = agents_csv.find("agents").is_some();
     let values: &[&str] = if has_agent_count {
         &["wealth", "agents"]
@@ -350,15 +439,19 @@ fn asset_figure(run: &RunData, i: usize, first: u64, note: &str) -> (String, Str
         );
     }
     let mut caption = vec![price_what.clone()];
-    let mut panels = vec![panel(&price_what, "price (money per token)", price_series)];
     let resource = has(col::CAPACITY);
+    let mut panels = vec![panel(&price_what, price_label(resource), price_series)];
     let supply = points(col::SUPPLY);
     // A resource's supply is not a stock of tokens: shown only when used.
     if !resource || supply.iter().any(|p| p.1.is_finite() && p.1 != 0.0) {
         caption.push("supply".to_string());
         panels.push(panel(
             "supply",
-            "supply (tokens)",
+            if resource {
+                "supply (units)"
+            } else {
+                "supply (tokens)"
+            },
             vec![line("supply", 1, supply)],
         ));
     }
@@ -454,6 +547,16 @@ fn run_figures(run: &RunData) -> Vec<(String, String, Figure)> {
     out
 }
 
+/// The price axis' label: a resource is priced per unit, a token per
+/// token.
+fn price_label(resource: bool) -> &'static str {
+    if resource {
+        "price (money per unit)"
+    } else {
+        "price (money per token)"
+    }
+}
+
 /// For more than one run: per asset, the p5–p95 band and the median of the
 /// price at each step across runs.
 fn fan_figures(run: &RunData) -> Vec<(String, String, Figure)> {
@@ -463,6 +566,8 @@ fn fan_figures(run: &RunData) -> Vec<(String, String, Figure)> {
     }
     let mut out = Vec::new();
     for (i, name) in run.assets.names.iter().enumerate() {
+        let first = run.assets.runs.iter().next().copied().unwrap_or(0);
+        let resource = run.assets.has_values(i, first, col::CAPACITY);
         let mut by_step: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
         for rows in run.assets.series[i].values() {
             for (step, v) in rows {
@@ -492,7 +597,7 @@ fn fan_figures(run: &RunData) -> Vec<(String, String, Figure)> {
             Figure::Panels(vec![Panel {
                 title,
                 x_label: "step".into(),
-                y_label: "price (money per token)".into(),
+                y_label: price_label(resource).into(),
                 series: vec![Series {
                     label: "median".into(),
                     color: plot::color(0),
@@ -510,129 +615,6 @@ fn fan_figures(run: &RunData) -> Vec<(String, String, Figure)> {
         ));
     }
     out
-}
-
-/// Whether a sweep column holds a metric (a summary path) rather than a
-/// varied parameter. Metrics are `assets.A.M`, `groups.G.M`, `ledger.M`
-/// (and any path of the directory's own summary); parameters are the
-/// scenario's paths, e.g. `assets.A.pricing.m` or `agents.G.count`.
-fn is_metric(name: &str, summary_paths: &HashSet<String>) -> bool {
-    if summary_paths.contains(name) {
-        return true;
-    }
-    let parts: Vec<&str> = name.split('.').collect();
-    match parts.first().copied() {
-        Some("groups" | "ledger" | "distribution") => true,
-        Some("assets") => parts.len() == 3 && !matches!(parts[2], "initial_supply" | "kind"),
-        _ => false,
-    }
-}
-
-fn distinct(values: &[f64]) -> Vec<f64> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    v.sort_by(f64::total_cmp);
-    v.dedup();
-    v
-}
-
-/// Lines of each metric against the single varied parameter, or heat maps
-/// over two. Returns why there are none when the grid has another shape.
-fn sweep_figures(
-    sweep: &Csv,
-    summary_paths: &HashSet<String>,
-) -> Result<Vec<(String, String, Figure)>, String> {
-    let column = |c: usize| -> Vec<f64> {
-        (0..sweep.rows.len())
-            .map(|r| sweep.num_lenient(r, c))
-            .collect()
-    };
-    let (metrics, params): (Vec<usize>, Vec<usize>) =
-        (0..sweep.header.len()).partition(|&c| is_metric(&sweep.header[c], summary_paths));
-    let varied: Vec<usize> = params
-        .into_iter()
-        .filter(|&c| distinct(&column(c)).len() > 1)
-        .collect();
-    let plotted: Vec<usize> = metrics
-        .into_iter()
-        .filter(|&c| distinct(&column(c)).len() > 1)
-        .collect();
-    if sweep.rows.is_empty() {
-        return Err("sweep.csv has no rows.".into());
-    }
-    if varied.is_empty() {
-        return Err("no parameter varies across the rows of sweep.csv.".into());
-    }
-    if plotted.is_empty() {
-        return Err("no metric varies across the grid.".into());
-    }
-    let rows = sweep.rows.len();
-    let zipped = varied.iter().all(|&c| distinct(&column(c)).len() == rows);
-    let mut out = Vec::new();
-    if varied.len() == 1 || zipped {
-        let p = varied[0];
-        let mut x_label = sweep.header[p].clone();
-        if varied.len() > 1 {
-            x_label.push_str(" (paired with the other parameters)");
-        }
-        let xs = column(p);
-        for &m in &plotted {
-            let metric = &sweep.header[m];
-            let mut points: Vec<(f64, f64)> = xs.iter().copied().zip(column(m)).collect();
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            out.push((
-                format!("sweep_{metric}"),
-                format!("{metric} against {}", sweep.header[p]),
-                Figure::Panels(vec![Panel {
-                    title: format!("{metric} against {}", sweep.header[p]),
-                    x_label: x_label.clone(),
-                    y_label: metric.clone(),
-                    series: vec![Series {
-                        label: metric.clone(),
-                        color: plot::color(0),
-                        points,
-                        markers: true,
-                        line: true,
-                    }],
-                    band: None,
-                    integer_x: false,
-                }]),
-            ));
-        }
-    } else if varied.len() == 2 {
-        let (px, py) = (varied[0], varied[1]);
-        let (cx, cy) = (column(px), column(py));
-        let (xs, ys) = (distinct(&cx), distinct(&cy));
-        let at = |values: &[f64], v: f64| values.iter().position(|x| *x == v);
-        for &m in &plotted {
-            let metric = &sweep.header[m];
-            let mut values = vec![vec![f64::NAN; xs.len()]; ys.len()];
-            for (r, v) in column(m).into_iter().enumerate() {
-                if let (Some(i), Some(j)) = (at(&xs, cx[r]), at(&ys, cy[r])) {
-                    values[j][i] = v;
-                }
-            }
-            let title = format!("{metric} over {} × {}", sweep.header[px], sweep.header[py]);
-            out.push((
-                format!("sweep_{metric}"),
-                title.clone(),
-                Figure::Heat(HeatMap {
-                    title,
-                    x_label: sweep.header[px].clone(),
-                    y_label: sweep.header[py].clone(),
-                    value_label: metric.rsplit('.').next().unwrap_or(metric).to_string(),
-                    xs: xs.clone(),
-                    ys: ys.clone(),
-                    values,
-                }),
-            ));
-        }
-    } else {
-        return Err(format!(
-            "{} parameters vary; plots are drawn for one (lines) or two (heat maps).",
-            varied.len()
-        ));
-    }
-    Ok(out)
 }
 
 /// The objective at each evaluation and the best found so far: the file's

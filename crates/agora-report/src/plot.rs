@@ -8,13 +8,14 @@
 use crate::error::ReportError;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::{Path, PathBuf};
+use plotters::style::text_anchor;
+use std::path::Path;
 use std::sync::Once;
 
 /// Width and height of every plot, in pixels.
 const SIZE: (u32, u32) = (900, 520);
 const FONT: &str = "sans-serif";
-static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+pub(crate) static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 /// Colours of successive series (colour-blind friendly, after Okabe–Ito).
 const PALETTE: [RGBColor; 8] = [
@@ -77,7 +78,8 @@ pub(crate) struct Panel {
     pub integer_x: bool,
 }
 
-/// A heat map of `values[y][x]` over two parameters' values.
+/// A heat map of `values[y][x]` over two parameters' values, each cell
+/// labelled with its value where the label fits.
 #[derive(Debug, Clone)]
 pub(crate) struct HeatMap {
     pub title: String,
@@ -86,6 +88,10 @@ pub(crate) struct HeatMap {
     pub value_label: String,
     pub xs: Vec<f64>,
     pub ys: Vec<f64>,
+    /// Names shown instead of `xs` (a categorical parameter).
+    pub x_names: Option<Vec<String>>,
+    /// Names shown instead of `ys`.
+    pub y_names: Option<Vec<String>>,
     /// NaN where there is no grid point.
     pub values: Vec<Vec<f64>>,
 }
@@ -155,6 +161,54 @@ fn axis_label(x: f64, lo: f64, hi: f64) -> String {
         return if s == "-0" { "0".into() } else { s };
     }
     scientific(x, 4)
+}
+
+/// The largest magnitude drawn on an axis. Near `f64::MAX` the padded
+/// range of an axis overflows, and the plotting library's tick arithmetic
+/// then loops for ever; values beyond this bound (prices of 1e307 money
+/// units and more, which no economy reaches but an unstable rule can) are
+/// left out as gaps, and the panel's title says so.
+const AXIS_LIMIT: f64 = 1e307;
+
+/// What a panel's title gains when values beyond [`AXIS_LIMIT`] are left out.
+const BEYOND_LIMIT: &str = " (values beyond ±1e307 not drawn)";
+
+/// `x`, or NaN (a gap) when its magnitude is beyond [`AXIS_LIMIT`].
+fn plottable(x: f64, left_out: &mut bool) -> f64 {
+    if x.is_finite() && x.abs() > AXIS_LIMIT {
+        *left_out = true;
+        f64::NAN
+    } else {
+        x
+    }
+}
+
+/// `panel` with every value beyond [`AXIS_LIMIT`] turned into a gap, and a
+/// note in its title when there were any.
+fn within_limits(panel: &Panel) -> Panel {
+    let mut left_out = false;
+    let mut p = panel.clone();
+    for s in &mut p.series {
+        for pt in &mut s.points {
+            *pt = (
+                plottable(pt.0, &mut left_out),
+                plottable(pt.1, &mut left_out),
+            );
+        }
+    }
+    if let Some(band) = &mut p.band {
+        for pt in &mut band.points {
+            *pt = (
+                plottable(pt.0, &mut left_out),
+                plottable(pt.1, &mut left_out),
+                plottable(pt.2, &mut left_out),
+            );
+        }
+    }
+    if left_out {
+        p.title.push_str(BEYOND_LIMIT);
+    }
+    p
 }
 
 /// The range of finite values, padded by 5% (and widened when flat).
@@ -372,10 +426,13 @@ fn draw_heat<DB: DrawingBackend>(
         // A segmented i32 range `0..n` has the n + 1 segments 0..=n.
         .build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented())
         .map_err(err)?;
-    let label = |values: &[f64], v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i) => values
-            .get(*i as usize)
-            .map_or(String::new(), |x| fmt_num(*x, 4)),
+    let label = |values: &[f64], names: &Option<Vec<String>>, v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) => match names {
+            Some(names) => names.get(*i as usize).cloned().unwrap_or_default(),
+            None => values
+                .get(*i as usize)
+                .map_or(String::new(), |x| fmt_num(*x, 4)),
+        },
         _ => String::new(),
     };
     chart
@@ -385,8 +442,8 @@ fn draw_heat<DB: DrawingBackend>(
         .y_desc(heat.y_label.as_str())
         .x_labels(heat.xs.len().min(15))
         .y_labels(heat.ys.len().min(15))
-        .x_label_formatter(&|v| label(&heat.xs, v))
-        .y_label_formatter(&|v| label(&heat.ys, v))
+        .x_label_formatter(&|v| label(&heat.xs, &heat.x_names, v))
+        .y_label_formatter(&|v| label(&heat.ys, &heat.y_names, v))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 15))
         .draw()
@@ -407,6 +464,7 @@ fn draw_heat<DB: DrawingBackend>(
         }
     }
     chart.draw_series(cells).map_err(err)?;
+    draw_cell_labels(&mut chart, heat, &scale)?;
 
     // The colour bar: the value scale, top = highest.
     let mut scale_chart = ChartBuilder::on(&bar)
@@ -441,16 +499,78 @@ fn draw_heat<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Writes each cell's value in it (4 significant digits), dark on light
+/// cells and light on dark ones, when the cells are large enough for the
+/// text; the colour bar alone would leave the reader guessing.
+fn draw_cell_labels<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    heat: &HeatMap,
+    scale: &dyn Fn(f64) -> f64,
+) -> Result<(), String>
+where
+    X: Ranged<ValueType = SegmentValue<i32>>,
+    Y: Ranged<ValueType = SegmentValue<i32>>,
+{
+    let (width, height) = chart.plotting_area().dim_in_pixel();
+    let columns = heat.xs.len().max(1) as u32;
+    let rows = heat.ys.len().max(1) as u32;
+    let (cell_w, cell_h) = (width / columns, height / rows);
+    let size = (cell_h / 3).clamp(9, 14);
+    let texts: Vec<(usize, usize, String)> = heat
+        .values
+        .iter()
+        .enumerate()
+        .flat_map(|(j, row)| {
+            row.iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(move |(i, v)| (i, j, fmt_num(*v, 4)))
+        })
+        .collect();
+    // About 0.6 em per character of DejaVu Sans's digits.
+    let widest = texts.iter().map(|t| t.2.len()).max().unwrap_or(0) as u32;
+    if cell_h < size + 4 || cell_w < widest * size * 6 / 10 + 4 {
+        return Ok(());
+    }
+    let anchor = text_anchor::Pos::new(text_anchor::HPos::Center, text_anchor::VPos::Center);
+    let labels = texts.into_iter().map(|(i, j, text)| {
+        let light = scale(heat.values[j][i]) < 0.55;
+        let color: &'static RGBColor = if light { &WHITE } else { &BLACK };
+        Text::new(
+            text,
+            (
+                SegmentValue::CenterOf(i as i32),
+                SegmentValue::CenterOf(j as i32),
+            ),
+            TextStyle::from((FONT, size).into_font())
+                .color(color)
+                .pos(anchor),
+        )
+    });
+    chart.draw_series(labels).map_err(err)?;
+    Ok(())
+}
+
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, figure: &Figure) -> Result<(), String> {
     root.fill(&WHITE).map_err(err)?;
     match figure {
         Figure::Panels(panels) => {
             let areas = root.split_evenly((panels.len().max(1), 1));
             for (area, panel) in areas.iter().zip(panels) {
-                draw_panel(area, panel)?;
+                draw_panel(area, &within_limits(panel))?;
             }
         }
-        Figure::Heat(heat) => draw_heat(&root, heat)?,
+        Figure::Heat(heat) => {
+            let mut heat = heat.clone();
+            let mut left_out = false;
+            for v in heat.values.iter_mut().flatten() {
+                *v = plottable(*v, &mut left_out);
+            }
+            if left_out {
+                heat.title.push_str(BEYOND_LIMIT);
+            }
+            draw_heat(&root, &heat)?;
+        }
     }
     root.present().map_err(err)
 }
@@ -464,8 +584,9 @@ fn size(figure: &Figure) -> (u32, u32) {
 }
 
 /// Writes `figure` as `dir/NAME.svg` and `dir/NAME.png`, each under a
-/// temporary name first, then renamed into place. Returns both paths.
-pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<[PathBuf; 2], ReportError> {
+/// temporary name first, then renamed into place. Returns the SVG
+/// document, for the page to embed.
+pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<String, ReportError> {
     let svg_path = dir.join(format!("{name}.svg"));
     let png_path = dir.join(format!("{name}.png"));
     let plot_err = |path: &Path| {
@@ -483,7 +604,7 @@ pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<[PathBuf
     // The bitmap backend picks the encoder from the extension: keep `.png`.
     let temp = dir.join(format!(".{name}.tmp-{}.png", std::process::id()));
     let drawn = draw(
-        BitMapBackend::new(&temp, size(figure)).into_drawing_area(),
+        crate::text::GlyphText(BitMapBackend::new(&temp, size(figure))).into_drawing_area(),
         figure,
     )
     .map_err(plot_err(&png_path));
@@ -495,5 +616,5 @@ pub(crate) fn render(dir: &Path, name: &str, figure: &Figure) -> Result<[PathBuf
         let _ = std::fs::remove_file(&temp);
     }
     moved?;
-    Ok([svg_path, png_path])
+    Ok(svg)
 }

@@ -3,7 +3,7 @@
 
 use agora::engine::RunOutput;
 use agora::{Scenario, Simulation};
-use agora_report::{write_report, ReportError};
+use agora_report::{write_report, write_report_with, ReportError, ReportOptions};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -50,36 +50,46 @@ fn linked(html: &str) -> Vec<String> {
     out
 }
 
-/// Checks that every file the page names exists and is a real image; returns them.
+/// Checks that the page is whole on its own (it names no file, and embeds
+/// every plot of `plots/` as the same SVG), and that every plot file is a
+/// real image; returns the plot files as `plots/NAME.EXT`.
 fn check_images(dir: &Path, html: &str) -> Vec<String> {
-    let links = linked(html);
-    assert!(!links.is_empty(), "the report names no image");
-    for link in &links {
-        assert!(
-            !link.contains("://") && !link.starts_with('/'),
-            "{link} is not a relative path"
-        );
-        let path = dir.join(link);
+    assert_eq!(linked(html), Vec::<String>::new(), "the page names files");
+    let mut files: Vec<String> = fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no plot written");
+    let mut svgs = 0;
+    for name in &files {
+        let path = dir.join("plots").join(name);
         let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(!bytes.is_empty(), "{link} is empty");
-        if link.ends_with(".png") {
-            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{link} is not a PNG");
-        } else if link.ends_with(".svg") {
+        assert!(!bytes.is_empty(), "{name} is empty");
+        if name.ends_with(".png") {
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{name} is not a PNG");
+            let svg = name.replace(".png", ".svg");
+            assert!(files.contains(&svg), "{name} has no SVG twin");
+        } else if name.ends_with(".svg") {
             let text = String::from_utf8(bytes).unwrap();
-            let text = text.trim_start();
-            assert!(
-                text.starts_with("<svg") || text.starts_with("<?xml"),
-                "{link}"
-            );
-            assert!(
-                text.trim_end().ends_with("</svg>"),
-                "{link} is not a whole SVG"
-            );
+            let text = text.trim();
+            assert!(text.starts_with("<svg"), "{name}");
+            assert!(text.ends_with("</svg>"), "{name} is not a whole SVG");
+            // The page holds the drawing itself: everything after the
+            // root element's attributes, to the end.
+            let body = &text[text.find('>').unwrap() + 1..];
+            assert!(html.contains(body), "{name} is not embedded in the page");
+            svgs += 1;
         } else {
-            panic!("{link}: not an image");
+            panic!("{name}: not an image");
         }
     }
-    links
+    assert_eq!(
+        html.matches("<svg role=\"img\"").count(),
+        svgs,
+        "one inline SVG per plot"
+    );
+    files.into_iter().map(|f| format!("plots/{f}")).collect()
 }
 
 fn report(dir: &Path) -> (PathBuf, String) {
@@ -94,12 +104,12 @@ fn single_run_report_names_existing_images_and_the_run() {
     let (path, html) = report(dir.path());
     assert_eq!(path, dir.path().join("report.html"));
     let links = check_images(dir.path(), &html);
-    for asset in &s.assets {
+    for asset in s.assets() {
         assert!(html.contains(&asset.name));
         assert!(links.contains(&format!("plots/asset_{}.svg", asset.name)));
         assert!(links.contains(&format!("plots/asset_{}.png", asset.name)));
     }
-    for group in &s.groups {
+    for group in s.groups() {
         assert!(
             html.contains(&group.name),
             "{} not in the report",
@@ -273,6 +283,269 @@ fn a_directory_with_only_a_sweep_gets_a_report() {
             "plots/sweep_assets_T_volatility.png",
             "plots/sweep_assets_T_volatility.svg"
         ]
+    );
+}
+
+/// The page and every plot file of a report of `dir`, by name.
+fn report_files(dir: &Path) -> (String, Vec<(String, Vec<u8>)>) {
+    let (_, html) = report(dir);
+    let mut plots: Vec<(String, Vec<u8>)> = fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    plots.sort();
+    (html, plots)
+}
+
+/// Regression test: `agora run --format parquet` wrote results that the
+/// report could not read (it looked for the CSV files only).
+#[test]
+fn parquet_only_results_give_the_report_of_the_same_results_in_csv() {
+    let s = scenario();
+    let outs: Vec<RunOutput> = (0..3)
+        .map(|r| Simulation::new(&s, r).unwrap().run().unwrap())
+        .collect();
+    let csv = tempfile::tempdir().unwrap();
+    agora::output::write_runs(csv.path(), &s, &outs).unwrap();
+    let parquet = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        (
+            "summary.json",
+            agora::output::summary_json(&s, &outs).unwrap(),
+        ),
+        ("scenario.toml", agora::output::scenario_toml(&s).unwrap()),
+        (
+            "assets.parquet",
+            agora_parquet::assets_parquet(&s, &outs).unwrap(),
+        ),
+        (
+            "agents.parquet",
+            agora_parquet::agents_parquet(&s, &outs).unwrap(),
+        ),
+    ] {
+        fs::write(parquet.path().join(name), bytes).unwrap();
+    }
+    let (csv_page, csv_plots) = report_files(csv.path());
+    let (parquet_page, parquet_plots) = report_files(parquet.path());
+    assert!(csv_plots.len() >= 6, "{} plots", csv_plots.len());
+    assert_eq!(
+        csv_plots.iter().map(|p| &p.0).collect::<Vec<_>>(),
+        parquet_plots.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
+    for ((name, a), (_, b)) in csv_plots.iter().zip(&parquet_plots) {
+        assert!(
+            a == b,
+            "{name} differs between the CSV and the Parquet results"
+        );
+    }
+    assert_eq!(csv_page, parquet_page);
+
+    // Neither table: an error naming the CSV file and its Parquet twin.
+    fs::remove_file(parquet.path().join("agents.parquet")).unwrap();
+    let err = write_report(parquet.path()).unwrap_err();
+    assert!(err.is_input_error());
+    let text = err.to_string();
+    assert!(
+        text.contains("agents.csv") && text.contains("agents.parquet"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_sweep_in_parquet_gives_the_report_of_the_same_sweep_in_csv() {
+    // Two of the metrics a sweep's report draws by default.
+    let columns: Vec<String> = ["assets.T.pricing.m", "assets.T.volatility", "groups.g.pnl"]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let rows = vec![
+        vec![0.001, 0.25, 3.0],
+        vec![0.002, f64::NAN, 4.0],
+        vec![0.004, 1.5e-7, 8.0],
+    ];
+    let csv = tempfile::tempdir().unwrap();
+    let mut text = columns.join(",");
+    text.push('\n');
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|x| {
+                if x.is_finite() {
+                    format!("{x:?}")
+                } else {
+                    String::new()
+                }
+            })
+            .collect();
+        text.push_str(&cells.join(","));
+        text.push('\n');
+    }
+    fs::write(csv.path().join("sweep.csv"), text).unwrap();
+    let parquet = tempfile::tempdir().unwrap();
+    fs::write(
+        parquet.path().join("sweep.parquet"),
+        agora_parquet::table_parquet(&columns, &rows).unwrap(),
+    )
+    .unwrap();
+    let (csv_page, csv_plots) = report_files(csv.path());
+    let (parquet_page, parquet_plots) = report_files(parquet.path());
+    assert_eq!(
+        csv_plots.len(),
+        4,
+        "two metrics vary: a PNG and an SVG each"
+    );
+    assert!(csv_plots == parquet_plots, "the plots differ");
+    // The title names the folder; the rest is the same page.
+    let strip = |page: &str, dir: &Path| page.replace(&dir.display().to_string(), "DIR");
+    assert_eq!(
+        strip(&csv_page, csv.path()),
+        strip(&parquet_page, parquet.path())
+    );
+}
+
+// ---------------------------------------------------------------------
+// Sweep plots: the metrics drawn, spreads, categories, labelled heat maps.
+
+/// A sweep over `param` (values `xs`) with the given metrics (name, one
+/// value per row), each with the spread columns `agora sweep` writes after
+/// all the means: std 0.5, p5 = value − 1, p50 = value, p95 = value + 1.
+fn sweep_csv(param: &str, xs: &[&str], metrics: &[(&str, Vec<f64>)]) -> String {
+    let mut header = vec![param.to_string()];
+    header.extend(metrics.iter().map(|m| m.0.to_string()));
+    for (m, _) in metrics {
+        header.extend(["std", "p5", "p50", "p95"].map(|s| format!("{m}.{s}")));
+    }
+    let mut out = header.join(",") + "\n";
+    for (r, x) in xs.iter().enumerate() {
+        let mut row = vec![x.to_string()];
+        row.extend(metrics.iter().map(|m| m.1[r].to_string()));
+        for (_, v) in metrics {
+            let v = v[r];
+            row.extend([0.5, v - 1.0, v, v + 1.0].map(|x| x.to_string()));
+        }
+        out.push_str(&(row.join(",") + "\n"));
+    }
+    out
+}
+
+/// The metrics plotted: the `plots/sweep_*.svg` files of `dir` whose
+/// drawing the page embeds (those of an earlier report of the same folder
+/// stay beside them, unembedded).
+fn sweep_plots(dir: &Path, html: &str) -> Vec<String> {
+    let mut out: Vec<String> = fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            let metric = name
+                .strip_prefix("sweep_")?
+                .strip_suffix(".svg")?
+                .to_string();
+            let text = fs::read_to_string(e.path()).unwrap();
+            let body = &text[text.find('>').unwrap() + 1..];
+            html.contains(body.trim()).then_some(metric)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn with_metrics(dir: &Path, metrics: &[&str]) -> Result<String, ReportError> {
+    let options = ReportOptions::default()
+        .with_sweep_metrics(metrics.iter().map(|m| m.to_string()).collect());
+    let path = write_report_with(dir, &options)?;
+    Ok(fs::read_to_string(path).unwrap())
+}
+
+#[test]
+fn a_sweep_draws_a_short_list_by_default_and_the_metrics_chosen_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let rising = |k: f64| vec![k, 2.0 * k, 3.0 * k];
+    let csv = sweep_csv(
+        "assets.T.pricing.m",
+        &["0.001", "0.002", "0.003"],
+        &[
+            ("assets.T.final_price", rising(1.0)),
+            ("assets.T.volume", rising(2.0)),
+            ("assets.T.mean_price", rising(3.0)),
+            ("groups.g.pnl", rising(4.0)),
+            ("groups.g.gini", rising(0.1)),
+            ("ledger.mints", vec![7.0, 7.0, 7.0]),
+        ],
+    );
+    fs::write(dir.path().join("sweep.csv"), csv).unwrap();
+    // The default list: final price and P&L, drawn as lines (the spread
+    // columns are neither metrics nor parameters).
+    let (_, html) = report(dir.path());
+    assert_eq!(
+        sweep_plots(dir.path(), &html),
+        ["assets_T_final_price", "groups_g_pnl"]
+    );
+    let svg = fs::read_to_string(dir.path().join("plots/sweep_assets_T_final_price.svg")).unwrap();
+    assert!(svg.contains("5th–95th percentile across runs"), "no band");
+    // The page's table shows the means; the spreads stay in sweep.csv.
+    assert!(html.contains("assets.T.volume") && !html.contains("assets.T.volume.p95"));
+    // Chosen: an exact name (drawn even where flat) and a glob.
+    let html = with_metrics(dir.path(), &["ledger.mints", "groups.*"]).unwrap();
+    assert_eq!(
+        sweep_plots(dir.path(), &html),
+        ["groups_g_gini", "groups_g_pnl", "ledger_mints"]
+    );
+    let html = with_metrics(dir.path(), &["*price"]).unwrap();
+    assert_eq!(
+        sweep_plots(dir.path(), &html),
+        ["assets_T_final_price", "assets_T_mean_price"]
+    );
+    // A name that matches nothing: an input error naming it and the metrics.
+    let e = with_metrics(dir.path(), &["assets.T.volatilty"]).unwrap_err();
+    assert!(e.is_input_error());
+    let e = e.to_string();
+    assert!(
+        e.contains("assets.T.volatilty") && e.contains("assets.T.volume"),
+        "{e}"
+    );
+}
+
+#[test]
+fn heat_map_cells_are_labelled_with_their_values() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("sweep.csv"),
+        "assets.T.pricing.m,agents.g.count,assets.T.volatility\n\
+         10,100,11.25\n10,200,12.75\n20,100,13.25\n20,200,14.75\n",
+    )
+    .unwrap();
+    report(dir.path());
+    let svg = fs::read_to_string(dir.path().join("plots/sweep_assets_T_volatility.svg")).unwrap();
+    // The texts of the SVG, one per line between the tags; the colour
+    // bar's ticks fall on whole and half numbers: these are the cells.
+    let texts: Vec<&str> = svg.lines().map(str::trim).collect();
+    for v in ["11.25", "12.75", "13.25", "14.75"] {
+        assert!(texts.contains(&v), "no label {v}");
+    }
+}
+
+#[test]
+fn a_categorical_parameter_is_drawn_by_category() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = sweep_csv(
+        "assets.C.allocation",
+        &["proportional", "max_min", "fcfs"],
+        &[("assets.C.jain_index", vec![0.9, 1.0, 0.7])],
+    );
+    fs::write(dir.path().join("sweep.csv"), csv).unwrap();
+    let (_, html) = report(dir.path());
+    assert_eq!(sweep_plots(dir.path(), &html), ["assets_C_jain_index"]);
+    let svg = fs::read_to_string(dir.path().join("plots/sweep_assets_C_jain_index.svg")).unwrap();
+    assert!(
+        svg.contains("assets.C.allocation (0 = proportional, 1 = max_min, 2 = fcfs)"),
+        "the categories are not named"
     );
 }
 
@@ -455,6 +728,7 @@ fn an_order_book_asset_shows_its_best_bid_and_ask() {
     );
     let plain = svg(dir.path(), "asset_PLAIN");
     assert!(!plain.contains("best bid") && !plain.contains("best ask"));
+    assert!(plain.contains("price (money per token)"), "{plain}");
     assert!(html.contains("PLAIN: price and supply over steps"));
 }
 
@@ -486,6 +760,9 @@ fn a_resource_asset_gets_a_capacity_panel_beside_its_price() {
     }
     // A resource's supply (zero throughout) is not drawn.
     assert!(!compute.contains("COMPUTE: supply"));
+    // Regression test: a resource's price axis said "money per token".
+    assert!(compute.contains("price (money per unit)"), "{compute}");
+    assert!(!compute.contains("per token"));
     // Allocated units: one line through the 4 steps (plus the legend's).
     let allocated = polylines(&compute, GREEN);
     assert!(allocated.iter().any(|p| p.len() == 4), "{allocated:?}");
@@ -585,4 +862,48 @@ fn a_run_without_agents_has_no_wealth_plot() {
     let links = check_images(dir.path(), &html);
     assert!(!links.iter().any(|l| l.contains("wealth")), "{links:?}");
     assert!(html.contains("No groups in this run."));
+}
+
+/// Runs `write_report(dir)` on another thread and fails the test, rather
+/// than hanging it, if no answer comes within a generous bound (drawing
+/// these fixtures takes well under a second; the bound only turns an
+/// endless loop into a failure, it measures nothing).
+fn report_or_fail_if_it_hangs(dir: &Path) -> Result<PathBuf, ReportError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(write_report(&dir));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(300))
+        .expect("the report did not finish: drawing the axes loops")
+}
+
+/// Regression test: a price near the top of the f64 range (~1.76e308) made
+/// the plotting library loop for ever computing the axis ticks.
+#[test]
+fn prices_near_the_top_of_the_f64_range_are_left_out_with_a_note_not_drawn_for_ever() {
+    for (price, other, left_out) in [
+        ("1.76e308", "1.76e308", true),
+        ("1.7976931348623157e308", "1e308", true),
+        ("-1e308", "1e308", true),
+        // At the bound: drawn, the widest axis there is.
+        ("-1e307", "1e307", false),
+        ("1e307", "1e307", false),
+    ] {
+        let assets = format!(
+            "{ASSETS_HEADER}\n\
+             0,0,BIG,{price},5.0,0.0,0.0,0,initial,,,,,\n\
+             0,1,BIG,{other},5.0,0.0,0.0,0,trade,,,,,\n\
+             0,2,BIG,2.0,5.0,0.0,0.0,0,trade,,,,,\n"
+        );
+        let dir = fixture(&assets, AGENTS, SUMMARY);
+        let path = report_or_fail_if_it_hangs(dir.path()).unwrap();
+        assert!(path.exists());
+        let svg = svg(dir.path(), "asset_BIG");
+        assert_eq!(
+            svg.contains("values beyond ±1e307 not drawn"),
+            left_out,
+            "{price}, {other}: the panel says what it leaves out"
+        );
+    }
 }

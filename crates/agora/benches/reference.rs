@@ -6,7 +6,7 @@
 //! 10 steps through the public engine API, at one thread and at the default
 //! number of threads, and beside it a single-threaded plain-Rust loop of the
 //! same model (f64 balances and holdings, closed-form curve integrals, the
-//! same as `shared/peers/plain_python.py`). It prints agent-steps per second
+//! same as `bench/peers/plain_python.py`). It prints agent-steps per second
 //! of the simulation loop (set-up excluded, timed and shown apart), the
 //! ratio engine / minimal loop (target ≥ 30%), the final prices of both, and
 //! the engine's peak heap bytes per agent (target ≤ 100 at a million agents),

@@ -158,7 +158,7 @@ fn main() -> agora::Result<()> {
         r.allocation, r.utilization, r.unmet_share, r.jain_index, r.welfare
     );
     // the closing price of each hour of the last full day (hours 0 to 23)
-    let steps = scenario.simulation.steps;
+    let steps = scenario.simulation().steps;
     let last_day: Vec<String> = (out.records.assets.iter())
         .filter(|rec| (steps - DAY..steps).contains(&rec.step))
         .map(|rec| format!("{:.2}", rec.price))

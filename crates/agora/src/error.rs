@@ -60,6 +60,43 @@ pub enum ErrorKind {
     /// A request to the library that does not fit the simulation, e.g. an
     /// unknown group name when installing a policy.
     Usage(String),
+    /// An experiment's argument is malformed or does not fit (a sweep axis,
+    /// a shard, a parameter range). A front end names the argument its own
+    /// way (a command line adds its flag); `Display` names it in words.
+    Argument {
+        /// Which argument.
+        argument: Argument,
+        /// What was found and what is expected, e.g. `assets.TOKEN.pricing.m:
+        /// "x" is not a number`.
+        message: String,
+    },
+}
+
+/// The arguments of an experiment that [`ErrorKind::Argument`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Argument {
+    /// A sweep axis, `PATH=v1,v2,...` ([`crate::experiment::sweep::parse_axis`]).
+    Axis,
+    /// The element-by-element pairing of sweep axes ([`crate::experiment::sweep::Grid::zip`]).
+    Zip,
+    /// A part `i` of `n` of a sweep's grid ([`crate::experiment::sweep::Grid::shard`]).
+    Shard,
+    /// A parameter range to optimise over, `PATH=lo..hi`
+    /// ([`crate::experiment::optimize::ParamRange`]).
+    Range,
+}
+
+impl Argument {
+    /// The argument in words, as [`Error`]'s `Display` names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Argument::Axis => "sweep axis",
+            Argument::Zip => "pairing of sweep axes",
+            Argument::Shard => "sweep shard",
+            Argument::Range => "parameter range",
+        }
+    }
 }
 
 impl Error {
@@ -106,11 +143,23 @@ impl Error {
         ErrorKind::Usage(message.into()).into()
     }
 
+    /// Builds an error about an experiment's `argument`.
+    pub fn argument(argument: Argument, message: impl Into<String>) -> Self {
+        ErrorKind::Argument {
+            argument,
+            message: message.into(),
+        }
+        .into()
+    }
+
     /// True if the error is about the user's input (a scenario's syntax or
     /// content) rather than the machine or the engine.
     pub fn is_input_error(&self) -> bool {
         match &*self.0 {
-            ErrorKind::Scenario { .. } | ErrorKind::Syntax { .. } | ErrorKind::Usage(_) => true,
+            ErrorKind::Scenario { .. }
+            | ErrorKind::Syntax { .. }
+            | ErrorKind::Usage(_)
+            | ErrorKind::Argument { .. } => true,
             // A scenario file that cannot be read is the user's input too.
             ErrorKind::Io { action, .. } => *action == READING_SCENARIO,
             ErrorKind::Invariant { .. } => false,
@@ -139,8 +188,21 @@ impl fmt::Display for Error {
                 }
             }
             ErrorKind::Syntax { origin, message } => {
-                // toml's messages span several lines; keep ours to one.
-                let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+                // toml's messages span several lines; keep ours to one, and
+                // escape what the quoted source line may hold raw (ESC, NUL).
+                let one_line: String = message
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .chars()
+                    .map(|c| {
+                        if c.is_control() {
+                            c.escape_default().to_string()
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect();
                 write!(f, "{origin}: not valid TOML: {one_line}")
             }
             ErrorKind::Io {
@@ -152,6 +214,9 @@ impl fmt::Display for Error {
                 write!(f, "invariant violated after step {step}: {message}")
             }
             ErrorKind::Usage(message) => f.write_str(message),
+            ErrorKind::Argument { argument, message } => {
+                write!(f, "{} {message}", argument.describe())
+            }
         }
     }
 }

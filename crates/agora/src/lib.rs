@@ -16,13 +16,17 @@
 //! |---|---|
 //! | scenario files and validation | [`scenario`] |
 //! | bonding curves and settlement | [`pricing`] |
-//! | order books, auctions, equilibrium, price adjustment | [`market`] |
+//! | order books, auctions, equilibrium, price adjustment, posted prices, AMMs | [`market`] |
+//! | feedback controllers and other governance rules | [`governance`] |
 //! | allocation of scarce resources | [`resource`] |
 //! | agents, actions, policies | [`agents`] |
+//! | learning algorithms: Q-learning, bandits, policy gradient | [`agents::learners`] |
 //! | the integer ledger | [`ledger`] |
 //! | the step loop, records, summaries | [`engine`] |
 //! | series statistics | [`metrics`] |
 //! | CSV / JSON output | [`output`] |
+//! | normal-form games: equilibria, best responses, dynamics | [`games`] |
+//! | memory estimates and limits | [`limits`] |
 //!
 //! ```
 //! use agora::{Scenario, Simulation};
@@ -53,7 +57,10 @@ pub mod agents;
 pub mod engine;
 mod error;
 pub mod experiment;
+pub mod games;
+pub mod governance;
 pub mod ledger;
+pub mod limits;
 pub mod market;
 pub mod metrics;
 pub mod output;
@@ -85,6 +92,6 @@ pub(crate) mod testing {
 
 pub use agents::{Action, AgentView, Observation, Policy};
 pub use engine::{RunOutput, Simulation};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Argument, Error, ErrorKind, Result};
 pub use ledger::Ledger;
 pub use scenario::Scenario;

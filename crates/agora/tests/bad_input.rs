@@ -59,7 +59,7 @@ fn assert_names(msg: &str, path: &str, parts: &[&str]) {
 fn the_good_scenario_is_accepted() {
     let s = Scenario::from_toml_str(GOOD, ORIGIN).expect("valid");
     assert_eq!(s.agent_count(), 10);
-    assert_eq!(s.simulation.steps, 10);
+    assert_eq!(s.simulation().steps, 10);
 }
 
 // ---- unknown keys ----
@@ -69,7 +69,7 @@ fn an_unknown_top_level_key_is_named_with_the_known_ones() {
     let msg = error_of(&format!("colour = \"red\"\n{GOOD}"));
     assert_eq!(
         msg,
-        "bad.toml: colour: unknown field; expected one of: agents, assets, description, events, name, simulation, stability"
+        "bad.toml: colour: unknown field; expected one of: agents, assets, description, events, name, output, simulation, stability"
     );
 }
 
@@ -512,7 +512,7 @@ fn overriding_steps_with_zero_is_an_input_error() {
     let e = s.set_steps(0).unwrap_err();
     assert!(e.is_input_error());
     assert!(e.to_string().contains("steps"), "{e}");
-    assert_eq!(s.simulation.steps, 10, "unchanged on error");
+    assert_eq!(s.simulation().steps, 10, "unchanged on error");
 }
 
 /// Regression test for a bug found in review: scheduled changes that are
@@ -708,4 +708,243 @@ fn an_outage_needs_a_resource() {
     let text = format!("{GOOD}\n[[events]]\nat = 2\nkind = \"outage\"\nasset = \"TOKEN\"\nshare = 0.5\nduration = 3\n");
     let msg = error_of(&text);
     assert_names(&msg, "events[0].asset", &["token", "resource"]);
+}
+
+// ---- names: control characters ----
+
+/// Asserts `msg` holds no control character (it is shown escaped).
+fn assert_printable(msg: &str) {
+    assert!(
+        !msg.chars().any(char::is_control),
+        "a raw control character in {msg:?}"
+    );
+}
+
+/// Regression test: ESC, CR and NUL in names were echoed raw to the
+/// terminal and into the CSV files. Every name and label is refused, the
+/// character shown escaped.
+#[test]
+fn control_characters_in_names_are_refused_and_shown_escaped() {
+    // (the text in the file, the path of the error, the escaped character)
+    let cases = [
+        (
+            with("name = \"TOKEN\"", "name = \"TO\\u001b[31mKEN\""),
+            "assets[0].name",
+            "'\\u{1b}'",
+        ),
+        (
+            with("group = \"noise\"", "group = \"noise\\r\""),
+            "agents[0].group",
+            "'\\r'",
+        ),
+        (
+            with("group = \"noise\"", "group = \"no\\u0000ise\""),
+            "agents[0].group",
+            "'\\0'",
+        ),
+        (
+            with("kind = \"random\"", "kind = \"random\\u007f\""),
+            "agents.noise.policy.kind",
+            "'\\u{7f}'",
+        ),
+        (
+            format!("name = \"run\\u001b]0;title\\u0007\"\n{GOOD}"),
+            "name",
+            "'\\u{1b}'",
+        ),
+        (
+            format!("description = \"a \\u202e reversed\"\n{GOOD}"),
+            "description",
+            "'\\u{202e}'",
+        ),
+        (
+            with("asset = \"TOKEN\"", "asset = \"TOKEN\\u001b\""),
+            "agents.noise.policy.asset",
+            "'\\u{1b}'",
+        ),
+    ];
+    for (text, path, escaped) in cases {
+        let msg = error_of(&text);
+        assert_names(&msg, path, &["without control characters", escaped]);
+        assert_printable(&msg);
+    }
+    // free text may span lines
+    let text = format!("description = \"line one\\nline two\\tand a tab\"\n{GOOD}");
+    Scenario::from_toml_str(&text, ORIGIN).expect("a description may hold newlines and tabs");
+}
+
+#[test]
+fn an_unknown_key_with_a_control_character_is_shown_escaped() {
+    let msg = error_of(&with("seed = 1", "seed = 1\n\"th\\u001breads\" = 4"));
+    assert_eq!(
+        msg,
+        "bad.toml: simulation.\"th\\u{1b}reads\": unknown field; expected one of: runs, seed, steps"
+    );
+}
+
+#[test]
+fn a_raw_control_character_in_the_file_is_escaped_in_the_syntax_error() {
+    let msg = error_of(&with("seed = 1", "seed = 1\x1b"));
+    assert!(msg.starts_with("bad.toml: not valid TOML: "), "{msg}");
+    assert_printable(&msg);
+}
+
+// ---- whole numbers written as floats ----
+
+/// Regression test: `steps = 150.0` said "expected a whole number … found
+/// 150", which reads as if 150 were wrong.
+#[test]
+fn a_float_for_a_whole_number_is_shown_as_written_with_the_fix() {
+    let msg = error_of(&with("steps = 10", "steps = 150.0"));
+    assert_eq!(
+        msg,
+        "bad.toml: simulation.steps: expected a whole number from 1 to 9223372036854775807, \
+         found 150.0 (a float); write 150"
+    );
+    let msg = error_of(&with("count = 10", "count = 1e3"));
+    assert_names(
+        &msg,
+        "agents.noise.count",
+        &["found 1000.0 (a float); write 1000"],
+    );
+    // out of range or fractional: no suggestion that would fail again
+    let msg = error_of(&with("count = 10", "count = 5e9"));
+    assert_names(&msg, "agents.noise.count", &["found 5000000000.0"]);
+    assert!(!msg.contains("write"), "{msg}");
+    let msg = error_of(&with("count = 10", "count = 1.5"));
+    assert!(msg.ends_with("found 1.5"), "{msg}");
+}
+
+// ---- the size of a scenario file ----
+
+/// Regression test: a scenario path naming `/dev/zero` was read until
+/// memory ran out (2 GB).
+#[cfg(unix)]
+#[test]
+fn reading_a_scenario_stops_at_the_size_cap() {
+    let cap = agora::scenario::MAX_SCENARIO_BYTES;
+    assert_eq!(cap, 64 << 20, "the README states 64 MiB");
+    let e = Scenario::from_path("/dev/zero").unwrap_err();
+    assert!(e.is_input_error());
+    assert_eq!(
+        e.to_string(),
+        "/dev/zero: the file is larger than 64 MiB, the most a scenario file may be; is it the scenario?"
+    );
+    // a file of exactly the cap is read (and then parsed: TOML comments)
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.toml");
+    let mut text = GOOD.to_string();
+    let filler = cap as usize - text.len();
+    text.push('#');
+    text.push_str(&" ".repeat(filler - 1));
+    assert_eq!(text.len() as u64, cap);
+    std::fs::write(&path, &text).unwrap();
+    Scenario::from_path(&path).expect("a file of 64 MiB is read");
+    text.push(' ');
+    std::fs::write(&path, &text).unwrap();
+    let msg = Scenario::from_path(&path).unwrap_err().to_string();
+    assert!(msg.contains("larger than 64 MiB"), "{msg}");
+}
+
+// ---- many groups ----
+
+/// `n` groups of one agent named `g0`, `g1`, …, then `extra`.
+fn many_groups(n: usize, extra: &str) -> String {
+    let mut text = String::from(
+        "[simulation]\nsteps = 10\nseed = 1\n[[assets]]\nname = \"T\"\n\
+         pricing = { kind = \"bonding_curve\", curve = \"linear\", m = 0.001, b = 1.0 }\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "[[agents]]\ngroup = \"g{i}\"\ncount = 1\nbalance = 10.0\npolicy = {{ kind = \"random\", \
+             asset = \"T\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }}\n"
+        ));
+    }
+    text + extra
+}
+
+/// The checks that looked names up by scanning (quadratic in the number of
+/// groups; 200,000 groups took over 60 s) now use maps: they still find a
+/// duplicate far from its twin, an unknown group, and a second join, and
+/// a list of 20,000 names is not pasted into the message. (The time is
+/// measured by `cargo bench -p agora --bench validate`.)
+#[test]
+fn checks_over_many_groups_still_find_duplicates_and_unknown_names() {
+    let n = 20_000;
+    let s = Scenario::from_toml_str(&many_groups(n, ""), ORIGIN).expect("valid");
+    assert_eq!(s.groups().len(), n);
+
+    let dup = many_groups(
+        n,
+        "[[agents]]\ngroup = \"g7\"\ncount = 1\nbalance = 1.0\npolicy = { kind = \"random\", \
+         asset = \"T\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }\n",
+    );
+    assert_eq!(
+        error_of(&dup),
+        "bad.toml: agents.g7.group: duplicate group name \"g7\""
+    );
+
+    let unknown = many_groups(
+        n,
+        "[[events]]\nat = 2\nkind = \"join\"\ngroup = \"nobody\"\n",
+    );
+    let msg = error_of(&unknown);
+    assert_eq!(
+        msg,
+        "bad.toml: events[0].group: unknown group \"nobody\"; expected one of the scenario's \
+         groups: g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, … (20000 in all)"
+    );
+
+    let twice = many_groups(
+        n,
+        "[[events]]\nat = 2\nkind = \"join\"\ngroup = \"g19999\"\n\
+         [[events]]\nat = 3\nkind = \"leave\"\ngroup = \"g5\"\n\
+         [[events]]\nat = 4\nkind = \"join\"\ngroup = \"g19999\"\n",
+    );
+    assert_names(
+        &error_of(&twice),
+        "events[2].group",
+        &["group \"g19999\" already has a join event (events[0])"],
+    );
+    let backwards = many_groups(
+        n,
+        "[[events]]\nat = 5\nkind = \"leave\"\ngroup = \"g3\"\n\
+         [[events]]\nat = 9\nkind = \"join\"\ngroup = \"g3\"\n",
+    );
+    assert_names(
+        &error_of(&backwards),
+        "events[1].at",
+        &["joins at step 9 and leaves at step 5"],
+    );
+}
+
+// ---- warnings ----
+
+/// Regression test: an event after the last step validated silently. It is
+/// valid (a later `--steps` may reach it) but never happens: a warning.
+#[test]
+fn events_and_changes_after_the_last_step_are_warnings() {
+    let text = with(
+        "name = \"TOKEN\"",
+        "name = \"TOKEN\"\nschedule = [ { param = \"m\", at = 11, value = 0.002 }, \
+         { param = \"m\", at = 10, value = 0.003 }, { param = \"b\", from = 10, to = 20, value = 2.0 }, \
+         { param = \"b\", from = 9, to = 20, value = 2.0 } ]",
+    ) + "[[events]]\nat = 10\nkind = \"join\"\ngroup = \"noise\"\n\
+         [[events]]\nat = 12\nkind = \"dump\"\ngroup = \"noise\"\nasset = \"TOKEN\"\nshare = 0.5\n";
+    let mut s = Scenario::from_toml_str(&text, ORIGIN).expect("valid, with warnings");
+    let warnings: Vec<String> = s.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "bad.toml: assets.TOKEN.schedule[0].at: step 11 is after the last step (10): the change never happens",
+            "bad.toml: assets.TOKEN.schedule[2].from: the ramp starts at step 10, and the last step is 10: the parameter never moves",
+            "bad.toml: events[1].at: step 12 is after the last step (10): the dump event never happens",
+        ]
+    );
+    s.set_steps(20).unwrap();
+    assert!(s.warnings().is_empty(), "{:?}", s.warnings());
+    assert!(Scenario::from_toml_str(GOOD, ORIGIN)
+        .unwrap()
+        .warnings()
+        .is_empty());
 }

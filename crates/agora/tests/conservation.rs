@@ -357,7 +357,7 @@ proptest! {
     ) {
         let scenario = Scenario::from_toml_str(&text, "random.toml")
             .map_err(|e| TestCaseError::fail(format!("generated scenario rejected: {e}\n{text}")))?;
-        let scheduled: Vec<bool> = scenario.assets.iter().map(|a| !a.schedule.is_empty()).collect();
+        let scheduled: Vec<bool> = scenario.assets().iter().map(|a| !a.schedule.is_empty()).collect();
         let mut sim = match Simulation::new(&scenario, 0) {
             Ok(sim) => sim,
             // Amounts past the range: refused up front, with the advice.
@@ -365,7 +365,7 @@ proptest! {
             Err(e) => return Err(TestCaseError::fail(format!("set-up failed: {e}\n{text}"))),
         };
         check_books(&sim, &scheduled, &text)?;
-        for _ in 0..scenario.simulation.steps {
+        for _ in 0..scenario.simulation().steps {
             match sim.advance() {
                 Ok(()) => check_books(&sim, &scheduled, &text)?,
                 Err(e) if is_range_error(&e) => {
@@ -378,6 +378,6 @@ proptest! {
                 }
             }
         }
-        prop_assert_eq!(sim.step(), scenario.simulation.steps);
+        prop_assert_eq!(sim.step(), scenario.simulation().steps);
     }
 }

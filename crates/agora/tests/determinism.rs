@@ -54,11 +54,11 @@ fn big_token_economy() -> Scenario {
     let scaled = text.replacen("count = 2000", "count = 7000", 1);
     let scenario = Scenario::from_toml_str(&scaled, "<token-economy x9000>").expect("valid");
     assert!(scenario.agent_count() > 2 * 4096);
-    assert!(scenario.groups.len() >= 3);
+    assert!(scenario.groups().len() >= 3);
     // the unscaled example still parses and is the same model
     assert_eq!(
-        example("token-economy").expect("example").groups.len(),
-        scenario.groups.len()
+        example("token-economy").expect("example").groups().len(),
+        scenario.groups().len()
     );
     scenario
 }
@@ -157,11 +157,13 @@ fn two_asset_scenario_is_byte_identical_when_run_twice_and_at_one_and_four_threa
     assert_same(&default_pool, &again, "two assets, run twice");
     assert_same(&one, &four, "two assets, 1 vs 4 threads");
     assert_same(&default_pool, &one, "two assets, default pool vs 1 thread");
-    // one holdings column per asset follows the common columns
+    // one holdings column per asset follows the common columns, then the
+    // locked amounts, likewise
     let header = default_pool.agents.split(|&b| b == b'\n').next().unwrap();
     assert_eq!(
         header,
-        b"run,step,group,agents,balance,holdings,wealth,holdings_LIN,holdings_SIG"
+        &b"run,step,group,agents,balance,holdings,wealth,holdings_LIN,holdings_SIG,\
+           locked_balance,locked_holdings,locked_holdings_LIN,locked_holdings_SIG"[..]
     );
 }
 

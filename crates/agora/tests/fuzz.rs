@@ -116,7 +116,7 @@ proptest! {
                 prop_assert!(!msg.contains('\n'), "one line: {msg}");
             }
             Ok(scenario) => {
-                if scenario.agent_count() <= 10_000 && scenario.simulation.steps <= 50 {
+                if scenario.agent_count() <= 10_000 && scenario.simulation().steps <= 50 {
                     if let Ok(sim) = Simulation::new(&scenario, 0) {
                         // A run may end in an error (e.g. amounts beyond the
                         // ledger's range) but never in a panic, and a run

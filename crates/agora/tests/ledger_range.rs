@@ -65,7 +65,7 @@ fn run_paying_for_every_token(mut sim: Simulation) -> u128 {
             sim.step()
         );
         largest = largest.max(books.reserve);
-        if sim.step() == sim.scenario().simulation.steps {
+        if sim.step() == sim.scenario().simulation().steps {
             return largest;
         }
         sim.advance().expect("runs inside the ledger's range");

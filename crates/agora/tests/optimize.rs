@@ -1,7 +1,9 @@
 //! The optimiser against a known optimum, its determinism, its errors, and
 //! the `curve-optimization` example on seeds the search never saw.
 
-use agora::experiment::optimize::{optimize, Method, Optimization, ParamRange};
+use agora::experiment::optimize::{
+    optimize, Bound, Method, OnBound, Optimization, ParamRange, StopReason,
+};
 use agora::experiment::{aggregate, monte_carlo};
 use agora::scenario::example;
 use agora::Scenario;
@@ -241,7 +243,7 @@ fn curve_optimization_lowers_volatility_on_fresh_seeds() {
     .unwrap();
     assert!(found.improvement() > 0.0);
     let mut fresh = scenario.clone();
-    fresh.set_seed(scenario.simulation.seed + 1000).unwrap();
+    fresh.set_seed(scenario.simulation().seed + 1000).unwrap();
     fresh.set_runs(8).unwrap();
     let default = mean_volatility(&fresh);
     let best = mean_volatility(&found.best_scenario(&fresh).unwrap());
@@ -249,5 +251,139 @@ fn curve_optimization_lowers_volatility_on_fresh_seeds() {
         best < 0.9 * default,
         "fresh seeds: best {best} vs default {default} at {:?}",
         found.best().values
+    );
+}
+
+#[test]
+fn the_stop_reason_says_why_a_search_ended() {
+    // A grid of 21 points fits a budget of 22 with the baseline, which is
+    // one of them: 21 evaluations, the grid complete.
+    let found = find_known(Method::Grid, 22);
+    assert_eq!(found.evaluations.len(), 21);
+    assert_eq!(
+        found.stop,
+        StopReason::GridComplete {
+            side: 21,
+            points: 21,
+            finer_budget: 23
+        }
+    );
+    // A budget too small to converge is spent.
+    for method in [Method::NelderMead, Method::ParticleSwarm] {
+        let found = find_known(method, 6);
+        assert_eq!(found.evaluations.len(), 6, "{method}");
+        assert_eq!(found.stop, StopReason::BudgetSpent, "{method}");
+    }
+    // The reported regression: on curve-optimization the searches end on a
+    // corner of the ranges, well before the budget, proposing only
+    // candidates already evaluated.
+    let mut scenario = example("curve-optimization").unwrap();
+    scenario.set_runs(2).unwrap();
+    scenario.set_steps(30).unwrap();
+    let found = optimize(
+        &scenario,
+        &curve_params(),
+        VOLATILITY,
+        false,
+        Method::NelderMead,
+        30,
+        &|_| {},
+    )
+    .unwrap();
+    assert!(found.evaluations.len() < 30);
+    match found.stop {
+        StopReason::Stalled {
+            iterations,
+            repeats,
+        } => {
+            assert!(iterations > 30 && repeats > 0, "{iterations} {repeats}");
+        }
+        ref other => panic!("expected a stall, found {other:?}"),
+    }
+    assert!(found.stop.to_string().contains("already evaluated"));
+}
+
+#[test]
+fn a_best_on_a_bound_of_its_range_is_reported() {
+    // Inside: the known optimum 0.5 of [0, 1].
+    assert!(find_known(Method::Grid, 22).best_on_bounds().is_empty());
+    // The upper bound: maximising over [0.5, 1] ends at 1.
+    let range = [ParamRange::new(FRACTION, 0.5, 1.0)];
+    let found = optimize(&known(), &range, WEALTH, true, Method::Grid, 5, &|_| {}).unwrap();
+    assert_eq!(
+        found.best_on_bounds(),
+        vec![OnBound {
+            path: FRACTION.into(),
+            bound: Bound::Upper,
+            value: 1.0
+        }]
+    );
+    // The lower bound: minimising over [0.6, 1] ends at 0.6 (the parabola
+    // rises from its minimum at 0.5).
+    let range = [ParamRange::new(FRACTION, 0.6, 1.0)];
+    let found = optimize(&known(), &range, WEALTH, false, Method::Grid, 5, &|_| {}).unwrap();
+    let on = found.best_on_bounds();
+    assert_eq!(on.len(), 1);
+    assert_eq!((on[0].bound, on[0].value), (Bound::Lower, 0.6));
+}
+
+#[test]
+fn optimize_json_records_the_outcome() {
+    let range = [ParamRange::new(FRACTION, 0.5, 1.0)];
+    let found = optimize(&known(), &range, WEALTH, true, Method::Grid, 5, &|_| {}).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&found.to_json().unwrap()).unwrap();
+    assert_eq!(json["objective"], WEALTH);
+    assert_eq!(json["maximize"], true);
+    assert_eq!(json["method"], "grid");
+    assert_eq!(json["budget"], 5);
+    assert_eq!(json["evaluations"], found.evaluations.len());
+    assert_eq!(json["stop"]["reason"], "grid_complete");
+    assert_eq!(json["stop"]["message"], found.stop.to_string());
+    assert_eq!(json["baseline"]["values"][FRACTION], 0.1);
+    assert_eq!(json["best"]["evaluation"], found.best);
+    assert_eq!(json["best"]["values"][FRACTION], 1.0);
+    let best = json["best"]["objective"].as_f64().unwrap();
+    assert!((best - found.best().objective).abs() < 1e-9);
+    assert_eq!(
+        json["best"]["on_bounds"],
+        serde_json::json!([{"path": FRACTION, "bound": "upper", "value": 1.0}])
+    );
+    // serde_json reads floats back to within an ulp (without its
+    // float_roundtrip feature); the file holds the shortest exact text.
+    let improvement = json["improvement"].as_f64().unwrap();
+    assert!((improvement - found.improvement()).abs() < 1e-12);
+}
+
+#[test]
+fn range_errors_name_the_range_not_a_flag() {
+    let e = "assets.TOKEN.pricing.m=1..x"
+        .parse::<ParamRange>()
+        .unwrap_err();
+    assert!(matches!(
+        e.kind(),
+        agora::ErrorKind::Argument {
+            argument: agora::Argument::Range,
+            ..
+        }
+    ));
+    assert!(!e.to_string().contains("--"), "{e}");
+}
+
+#[test]
+fn the_best_scenario_keeps_the_users_text_with_only_the_optimised_value_changed() {
+    let text = format!("# the known optimum\n{KNOWN_OPTIMUM}");
+    let s = Scenario::from_toml_str(&text, "known.toml").unwrap();
+    let found = find_known(Method::Grid, 22);
+    let best = found.best_scenario(&s).unwrap();
+    let written = best.to_toml_keeping_layout().unwrap();
+    assert_eq!(
+        written,
+        text.replace("buy_fraction = 0.1,", "buy_fraction = 0.5,")
+    );
+    assert_eq!(
+        Scenario::from_toml_str(&written, "best.toml")
+            .unwrap()
+            .hash(),
+        best.hash()
     );
 }

@@ -440,7 +440,7 @@ fn events_give_the_same_results_deciding_in_parallel_or_at_each_turn_at_any_thre
 #[test]
 fn the_whale_dump_example_shows_a_dump_and_its_recovery() {
     let s = example("whale-dump").expect("whale-dump is a built-in example");
-    assert!(!s.events.is_empty());
+    assert!(!s.events().is_empty());
     let out = run(&s);
     assert_conserved(&out);
     let shock = out.summary.assets["TOKEN"].shock.clone().expect("metrics");
@@ -468,8 +468,8 @@ mod bad_input {
              [stability]\nband = 0.1\nwindow = 3\n"
         );
         let s = Scenario::from_toml_str(&text, "ok.toml").expect("valid");
-        assert_eq!(s.events.len(), 1);
-        assert_eq!((s.stability.band, s.stability.window), (0.1, 3));
+        assert_eq!(s.events().len(), 1);
+        assert_eq!((s.stability().band, s.stability().window), (0.1, 3));
     }
 
     #[test]

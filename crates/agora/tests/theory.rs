@@ -163,11 +163,11 @@ policy = {{ kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_fra
 
 #[test]
 fn the_reference_scenario_ends_near_the_peers_published_final_price() {
-    // ../shared/peers/README.md: plain Python 82.18, Mesa and radCAD 82.16
+    // bench/peers/README.md: plain Python 82.18, Mesa and radCAD 82.16
     // at 10,000 agents × 100 steps. The random streams differ, so agree to 1%.
     let scenario = example("reference").expect("reference example");
     assert_eq!(scenario.agent_count(), 10_000);
-    assert_eq!(scenario.simulation.steps, 100);
+    assert_eq!(scenario.simulation().steps, 100);
     let out = Simulation::new(&scenario, 0)
         .expect("set up")
         .run()

@@ -233,6 +233,19 @@ impl ValueDistribution {
                 .unwrap_or(mu.exp()),
         }
     }
+
+    /// The top of the values drawn: the upper end of the support (the
+    /// constant; `high` of a uniform), or for an unbounded distribution
+    /// the value three standard deviations above the mean (of the normal,
+    /// or of the logarithm for a log-normal: its 99.87th percentile).
+    pub fn upper_end(&self) -> f64 {
+        match *self {
+            ValueDistribution::Constant { value } => value,
+            ValueDistribution::Uniform { high, .. } => high,
+            ValueDistribution::Normal { mean, std } => (mean + 3.0 * std).max(0.0),
+            ValueDistribution::LogNormal { mu, sigma } => (mu + 3.0 * sigma).exp(),
+        }
+    }
 }
 
 /// Fundamental traders: each agent holds a private valuation `v` of the

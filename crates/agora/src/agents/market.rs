@@ -17,7 +17,12 @@ fn price_base(price: f64) -> u64 {
 /// Zero-intelligence traders constrained by budget (ZI-C, Gode and Sunder
 /// 1993): a buyer with private value `v` bids a price drawn uniformly from
 /// `[min_price, v]`, a seller with cost `c` asks a price drawn uniformly
-/// from `[c, max_price]`, so neither ever trades at a loss. Each step, an
+/// from `[c, max_price]`, so neither ever trades at a loss (a seller whose
+/// cost is above `max_price` does not ask). In a scenario `max_price`
+/// defaults to the top of the value distribution
+/// ([`ValueDistribution::upper_end`]), as Gode and Sunder's asks stay within
+/// the range of values: a far higher cap would have sellers ask prices no
+/// buyer pays, and almost nothing would trade. Each step, an
 /// agent that still has units to trade posts one limit order of `lot`
 /// tokens (a new random price every step, replacing its earlier order). A
 /// buyer trades until it holds `units`; a seller sells what it holds.

@@ -14,6 +14,7 @@
 //! trade: see [`RuleBased`].
 
 mod builtin;
+pub mod learners;
 mod market;
 mod resource;
 

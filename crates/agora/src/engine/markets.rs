@@ -116,6 +116,30 @@ pub(crate) struct BatchMarket {
     orders: Vec<Pending>,
     state: PriceState,
     surplus: Surplus,
+    clamps: Clamps,
+}
+
+/// How many steps a bound changed a market's path, so that none binds
+/// silently: a linear exogenous demand `a − b·P` or supply `c + d·P` that
+/// is negative at the step's price counts as 0, and the logarithmic rule
+/// caps `|ln(D/O)|` at `ln 10⁶`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Clamps {
+    /// Steps at whose clearing or posted price a linear exogenous demand or
+    /// supply was floored at 0.
+    pub exogenous_floor: u64,
+    /// Steps whose `|ln(D/O)|` the logarithmic rule capped.
+    pub log_ratio_cap: u64,
+}
+
+/// Whether a linear exogenous demand or supply is floored at 0 at `p`.
+fn floored(demand: Option<Shape>, supply: Option<Shape>, p: f64) -> bool {
+    demand.is_some_and(|d| d.demand_floored_at(p)) || supply.is_some_and(|s| s.supply_floored_at(p))
+}
+
+/// Whether a shape is linear (the only kind a floor can bind on).
+fn linear(shape: Option<Shape>) -> bool {
+    matches!(shape, Some(Shape::Linear { .. }))
 }
 
 /// The gains from trade realised between traders with private values:
@@ -243,6 +267,7 @@ impl Market {
                     orders: Vec::new(),
                     state: PriceState::new(b.initial_price, PriceSource::Initial),
                     surplus: Surplus::default(),
+                    clamps: Clamps::default(),
                 })
             }
             PricingSpec::Equilibrium(e) => {
@@ -261,6 +286,7 @@ impl Market {
                     orders: Vec::new(),
                     state: PriceState::new(price, source),
                     surplus: Surplus::default(),
+                    clamps: Clamps::default(),
                 })
             }
             PricingSpec::Resource(r) => Market::Resource(ResourceMarket::new(r)),
@@ -270,6 +296,7 @@ impl Market {
                 orders: Vec::new(),
                 state: PriceState::new(a.initial_price, PriceSource::Initial),
                 surplus: Surplus::default(),
+                clamps: Clamps::default(),
             }),
         }
     }
@@ -473,6 +500,62 @@ impl Market {
                 ..
             }) => exogenous_equilibrium(a.demand, a.supply, (a.rule.min_price, 1e12)),
             _ => None,
+        }
+    }
+
+    /// Calls `f(agent, money, tokens)` for what the market holds locked for
+    /// an agent now (base units): an order book's resting orders, a batch
+    /// market's orders collected and not yet cleared. A resource's requests
+    /// lock only within a step (released when it ends), and a curve locks
+    /// nothing. The engine checks the totals against the ledger's escrow.
+    pub fn for_each_lock(&self, mut f: impl FnMut(AgentId, u64, u64)) {
+        match self {
+            Market::Curve(_) | Market::Resource(_) => {}
+            Market::Book(b) => {
+                for o in b.book.orders() {
+                    let (money, tokens) = split_lock(o.side, o.locked);
+                    f(o.owner, money, tokens);
+                }
+            }
+            Market::Batch(b) => {
+                for o in &b.orders {
+                    let (money, tokens) = split_lock(o.side, o.locked.saturating_sub(o.used));
+                    f(o.agent, money, tokens);
+                }
+            }
+        }
+    }
+
+    /// How many steps each silent bound changed the path, as
+    /// `(exogenous floor, log-ratio cap)`; `None` for a bound the market
+    /// does not have (no linear exogenous demand or supply; no logarithmic
+    /// rule).
+    pub fn clamps(&self) -> (Option<u64>, Option<u64>) {
+        let logarithmic = |rule: &crate::market::clearing::PriceRule| {
+            matches!(
+                rule.adjustment,
+                crate::market::clearing::Adjustment::Logarithmic { .. }
+            )
+        };
+        match self {
+            Market::Batch(b) => {
+                let (demand, supply, log) = match &b.kind {
+                    BatchKind::Auction { .. } => (None, None, false),
+                    BatchKind::Equilibrium(e) => (e.demand, e.supply, false),
+                    BatchKind::Adjustment(a) => (a.demand, a.supply, logarithmic(&a.rule)),
+                };
+                (
+                    (linear(demand) || linear(supply)).then_some(b.clamps.exogenous_floor),
+                    log.then_some(b.clamps.log_ratio_cap),
+                )
+            }
+            Market::Resource(r) => match &r.spec.pricing {
+                crate::scenario::ResourcePricing::Adjustment { rule, .. } if logarithmic(rule) => {
+                    (None, Some(r.log_ratio_capped))
+                }
+                _ => (None, None),
+            },
+            Market::Curve(_) | Market::Book(_) => (None, None),
         }
     }
 
@@ -1037,6 +1120,7 @@ impl BatchMarket {
                         let p = found.unwrap_or(0.0);
                         self.trade_at(p, price_base, demand, supply, asset, ledger, stats)?;
                         self.state.set(p, PriceSource::Equilibrium);
+                        self.clamps.exogenous_floor += u64::from(floored(demand, supply, p));
                     }
                     None => self.state.set(f64::NAN, PriceSource::NoEquilibrium),
                 }
@@ -1046,6 +1130,8 @@ impl BatchMarket {
                 let p = self.state.price;
                 let price_base = to_base(p).unwrap_or(0).max(1);
                 let (d, o) = self.trade_at(p, price_base, demand, supply, asset, ledger, stats)?;
+                self.clamps.exogenous_floor += u64::from(floored(demand, supply, p));
+                self.clamps.log_ratio_cap += u64::from(rule.caps_log_ratio(d, o));
                 let next = rule.next(p, d, o, supply_units);
                 self.state.set(next, PriceSource::Posted);
             }

@@ -127,18 +127,50 @@ pub struct AssetRecord {
 }
 
 /// One recorded row of a group's totals.
+///
+/// Money and tokens locked in open orders (an order book's resting orders)
+/// still belong to the agent that placed them: `balance` and `holdings`
+/// count them, and `locked_balance` and `locked_holdings` say how much of
+/// them is locked (what the agents can spend now is the difference).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRecord {
     /// Step (0 is the initial state).
     pub step: u64,
     /// Index of the group.
     pub group: u32,
-    /// Σ balances, base units.
+    /// Σ balances, locked money included, base units.
     pub balance: u128,
-    /// Σ holdings per asset, base units.
+    /// Σ holdings per asset, locked tokens included, base units.
     pub holdings: Box<[u128]>,
-    /// Σ wealth (balance + holdings at spot prices), money units.
+    /// Σ wealth (balance + holdings at spot prices, locked amounts
+    /// included), money units.
     pub wealth: f64,
+    /// The part of `balance` locked in open buy orders, base units.
+    pub locked_balance: u128,
+    /// The part of `holdings` locked in open sell orders, per asset, base
+    /// units.
+    pub locked_holdings: Box<[u128]>,
+}
+
+/// One recorded row of an agent's account (`[output.agent_steps]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentStepRecord {
+    /// Step (0 is the initial state).
+    pub step: u64,
+    /// The agent (its index in the run: agents are numbered group by group).
+    pub agent: u32,
+    /// Index of its group.
+    pub group: u32,
+    /// Its balance, locked money included, base units.
+    pub balance: u128,
+    /// Its holdings per asset, locked tokens included, base units.
+    pub holdings: Box<[u128]>,
+    /// Its wealth (balance + holdings at spot prices), money units.
+    pub wealth: f64,
+    /// The part of `balance` locked in open buy orders, base units.
+    pub locked_balance: u128,
+    /// The part of `holdings` locked in open sell orders, base units.
+    pub locked_holdings: Box<[u128]>,
 }
 
 /// Everything recorded during a run.
@@ -148,6 +180,10 @@ pub struct Records {
     pub assets: Vec<AssetRecord>,
     /// Group rows: for each step from 0, one row per group.
     pub groups: Vec<GroupRecord>,
+    /// Per-agent rows, when the scenario asks for them
+    /// (`[output.agent_steps]`): for each recorded step, one row per
+    /// recorded agent, in agent order.
+    pub agent_steps: Vec<AgentStepRecord>,
 }
 
 /// The outcome of a run.
@@ -281,6 +317,18 @@ impl Simulation {
                 .map_err(|_| too_much())?;
         }
 
+        // The steps each group acts at, from its `join` and `leave` events
+        // (one pass over the events, whatever the number of groups).
+        let mut active = vec![(0, u64::MAX); scenario.groups.len()];
+        for event in &scenario.events {
+            match event.kind {
+                EventKind::Join { group } if group < active.len() => active[group].0 = event.at,
+                EventKind::Leave { group, .. } if group < active.len() => {
+                    active[group].1 = event.at
+                }
+                _ => {}
+            }
+        }
         let mut groups = Vec::with_capacity(scenario.groups.len());
         let mut start: u32 = 0;
         for (g, spec) in scenario.groups.iter().enumerate() {
@@ -329,14 +377,7 @@ impl Simulation {
                     format!("the policy trades asset index {j}, but the scenario has {m} assets"),
                 ));
             }
-            let (mut active_from, mut active_until) = (0, u64::MAX);
-            for event in &scenario.events {
-                match event.kind {
-                    EventKind::Join { group } if group == g => active_from = event.at,
-                    EventKind::Leave { group, .. } if group == g => active_until = event.at,
-                    _ => {}
-                }
-            }
+            let (active_from, active_until) = active[g];
             groups.push(GroupState {
                 start,
                 end,
@@ -364,6 +405,7 @@ impl Simulation {
             .iter()
             .map(|a| vec![None; a.schedule.len()])
             .collect();
+        let (records, history) = reserve_records(&scenario)?;
         let mut sim = Simulation {
             seed,
             run,
@@ -371,14 +413,14 @@ impl Simulation {
             ledger,
             markets,
             groups,
-            history: vec![Vec::new(); m],
+            history,
             ramp_starts,
             controllers: Vec::new(),
             actions: Vec::new(),
             order,
             force_parallel_decide: false,
             stats: vec![StepStats::default(); m],
-            records: Records::default(),
+            records,
             valued,
             unmet: Vec::new(),
             group_needs: vec![(0, 0); scenario.groups.len()],
@@ -473,12 +515,42 @@ impl Simulation {
             self.advance()?;
             observer.on_step(&self);
         }
+        self.check_summary_memory()?;
         let summary = self.summarize();
         Ok(RunOutput {
             run: self.run,
             records: self.records,
             summary,
         })
+    }
+
+    /// The summary lists the wealth of every agent of a group at once (for
+    /// its Gini coefficient): for a group beyond what memory holds, an
+    /// error naming it rather than an abort. The probe is freed just before
+    /// the list is made, on the same thread.
+    fn check_summary_memory(&self) -> Result<()> {
+        let Some((g, spec)) = self
+            .scenario
+            .groups
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, s)| s.count)
+        else {
+            return Ok(());
+        };
+        let n = self.group_range(g).len();
+        let mut probe: Vec<f64> = Vec::new();
+        probe.try_reserve_exact(n).map_err(|_| {
+            Error::scenario(
+                &self.scenario.origin,
+                format!("agents.{}.count", spec.name),
+                format!(
+                    "the summary of {n} agents needs {}, more than this machine can allocate",
+                    crate::limits::Bytes(n as u128 * 8)
+                ),
+            )
+        })?;
+        Ok(())
     }
 
     /// Runs one step through all five phases.
@@ -756,7 +828,16 @@ impl Simulation {
         if !lazily {
             let agents = exec.ledger.agents();
             if self.actions.len() != agents {
-                self.actions = vec![Action::Hold; agents];
+                let mut actions = Vec::new();
+                actions.try_reserve_exact(agents).map_err(|_| {
+                    Error::usage(format!(
+                        "{}: the actions of {agents} agents need about {}, more than this machine can allocate",
+                        self.scenario.origin,
+                        crate::limits::Bytes((agents * std::mem::size_of::<Action>()) as u128)
+                    ))
+                })?;
+                actions.resize(agents, Action::Hold);
+                self.actions = actions;
             }
             let ledger = &*exec.ledger;
             self.actions
@@ -962,13 +1043,23 @@ impl Simulation {
             });
         }
         let prices: Vec<f64> = (0..m).map(|j| self.mark(j)).collect();
+        let locked = self.group_locks()?;
+        let stride = 1 + m;
         let mut all_balances: u128 = 0;
         let mut all_holdings = vec![0u128; m];
         for (g, group) in self.groups.iter().enumerate() {
-            let sums = account_sums(&self.ledger, group.start as usize..group.end as usize);
-            all_balances += sums[0];
-            for (total, s) in all_holdings.iter_mut().zip(&sums[1..]) {
+            let free = account_sums(&self.ledger, group.start as usize..group.end as usize);
+            all_balances += free[0];
+            for (total, s) in all_holdings.iter_mut().zip(&free[1..]) {
                 *total += s;
+            }
+            let locked = locked
+                .as_ref()
+                .map_or(&[][..], |l| &l[g * stride..(g + 1) * stride]);
+            // What the group owns: free and locked.
+            let mut sums = free;
+            for (s, l) in sums.iter_mut().zip(locked) {
+                *s += l;
             }
             let wealth = wide_to_units(sums[0])
                 + sums[1..]
@@ -982,9 +1073,107 @@ impl Simulation {
                 balance: sums[0],
                 holdings: sums[1..].into(),
                 wealth,
+                locked_balance: locked.first().copied().unwrap_or(0),
+                locked_holdings: if locked.is_empty() {
+                    vec![0; m].into()
+                } else {
+                    locked[1..].into()
+                },
             });
         }
+        if let Some(spec) = self.scenario.output.agent_steps {
+            if spec.records(self.step, self.scenario.simulation.steps) {
+                self.record_agents(spec, &prices);
+            }
+        }
         self.check(all_balances, &all_holdings)
+    }
+
+    /// Records the accounts of the agents `spec` samples.
+    fn record_agents(&mut self, spec: crate::scenario::AgentStepsSpec, prices: &[f64]) {
+        let locks = self.locks();
+        let m = prices.len();
+        for (g, group) in self.groups.iter().enumerate() {
+            for member in spec.members(group.end - group.start) {
+                let agent = group.start + member;
+                let account = self
+                    .ledger
+                    .account_cells(agent as usize..agent as usize + 1);
+                let owned = locks.owned(agent, account);
+                let mut locked = vec![0u128; 1 + m];
+                for &(_, asset, money, tokens) in locks.of_agent(agent) {
+                    locked[0] += u128::from(money);
+                    locked[1 + asset as usize] += u128::from(tokens);
+                }
+                let wealth = wide_to_units(owned[0])
+                    + owned[1..]
+                        .iter()
+                        .zip(prices)
+                        .map(|(h, p)| wide_to_units(*h) * p)
+                        .sum::<f64>();
+                self.records.agent_steps.push(AgentStepRecord {
+                    step: self.step,
+                    agent,
+                    group: g as u32,
+                    balance: owned[0],
+                    holdings: owned[1..].into(),
+                    wealth,
+                    locked_balance: locked[0],
+                    locked_holdings: locked[1..].into(),
+                });
+            }
+        }
+    }
+
+    /// What every agent has locked in the markets' open orders now, sorted
+    /// by agent (empty when every asset is priced by a curve, which locks
+    /// nothing).
+    pub(crate) fn locks(&self) -> Locks {
+        if self.markets.iter().all(Market::is_curve) {
+            return Locks::default();
+        }
+        Locks::of(&self.markets)
+    }
+
+    /// Per group, what its agents have locked in open orders, as
+    /// `[money, tokens of asset 0, …]` per group, base units; `None` when
+    /// nothing can be locked (every asset on a curve). The totals must
+    /// equal the ledger's escrow of each asset: a market that lost track of
+    /// a lock is a broken invariant.
+    fn group_locks(&self) -> Result<Option<Vec<u128>>> {
+        if self.markets.iter().all(Market::is_curve) {
+            return Ok(None);
+        }
+        let m = self.markets.len();
+        let stride = 1 + m;
+        let mut sums = vec![0u128; self.groups.len() * stride];
+        let mut escrow = vec![(0u128, 0u128); m];
+        for (j, market) in self.markets.iter().enumerate() {
+            market.for_each_lock(|agent, money, tokens| {
+                let g = self.groups.partition_point(|g| g.end <= agent);
+                if let Some(cell) = sums.get_mut(g * stride..(g + 1) * stride) {
+                    cell[0] += u128::from(money);
+                    cell[1 + j] += u128::from(tokens);
+                }
+                escrow[j].0 += u128::from(money);
+                escrow[j].1 += u128::from(tokens);
+            });
+        }
+        for (j, (money, tokens)) in escrow.into_iter().enumerate() {
+            let books = self.ledger.books(j);
+            if money != u128::from(books.escrow_money) || tokens != u128::from(books.escrow_tokens)
+            {
+                return Err(Error::invariant(
+                    self.step,
+                    format!(
+                        "the open orders of {} lock {money} base units of money and {tokens} of \
+                         tokens, but the ledger's escrow holds {} and {}",
+                        self.scenario.assets[j].name, books.escrow_money, books.escrow_tokens
+                    ),
+                ));
+            }
+        }
+        Ok(Some(sums))
     }
 
     fn check(&self, balances: u128, holdings: &[u128]) -> Result<()> {
@@ -1051,20 +1240,37 @@ impl Simulation {
         summary::summarize(self)
     }
 
-    /// Each agent's wealth (balance + holdings at spot prices), money units,
-    /// for agents `range`.
+    /// Each agent's wealth (balance + holdings at spot prices, what it has
+    /// locked in open orders included), money units, for agents `range`.
     pub fn wealth_of(&self, range: std::ops::Range<usize>) -> Vec<f64> {
         let prices: Vec<f64> = (0..self.markets.len()).map(|j| self.mark(j)).collect();
         let stride = 1 + prices.len();
-        self.ledger
-            .account_cells(range)
+        let locks = self.locks();
+        let first = range.start;
+        let cells = self.ledger.account_cells(range);
+        if locks.is_empty() {
+            return cells
+                .chunks_exact(stride)
+                .map(|a| {
+                    to_units(a[0])
+                        + a[1..]
+                            .iter()
+                            .zip(&prices)
+                            .map(|(h, p)| to_units(*h) * p)
+                            .sum::<f64>()
+                })
+                .collect();
+        }
+        cells
             .chunks_exact(stride)
-            .map(|a| {
-                to_units(a[0])
-                    + a[1..]
+            .enumerate()
+            .map(|(k, a)| {
+                let owned = locks.owned((first + k) as AgentId, a);
+                wide_to_units(owned[0])
+                    + owned[1..]
                         .iter()
                         .zip(&prices)
-                        .map(|(h, p)| to_units(*h) * p)
+                        .map(|(h, p)| wide_to_units(*h) * p)
                         .sum::<f64>()
             })
             .collect()
@@ -1076,6 +1282,94 @@ impl Simulation {
 
     fn objective_of(&self, g: usize) -> Objective {
         self.scenario.groups[g].objective
+    }
+}
+
+/// The record vectors and price histories of a run, reserved for every
+/// step up front and fallibly: steps beyond what memory holds are an error
+/// naming `simulation.steps`, not an abort halfway through the run (and the
+/// vectors never reallocate, which would need their old and new copies at
+/// once).
+fn reserve_records(scenario: &Scenario) -> Result<(Records, Vec<Vec<f64>>)> {
+    let steps = scenario.simulation.steps;
+    let m = scenario.assets.len();
+    let g = scenario.groups.len();
+    let rows = usize::try_from(steps).ok().and_then(|s| s.checked_add(1));
+    let too_many = || {
+        let per_step = (m * std::mem::size_of::<AssetRecord>()
+            + g * (std::mem::size_of::<GroupRecord>() + 16 * m)) as u128;
+        Error::scenario(
+            &scenario.origin,
+            "simulation.steps",
+            format!(
+                "the records of {steps} steps ({m} assets, {g} groups) need about {}, more than this machine can allocate",
+                crate::limits::Bytes(u128::from(steps).saturating_mul(per_step))
+            ),
+        )
+    };
+    let rows = rows.ok_or_else(too_many)?;
+    let mut records = Records::default();
+    let asset_rows = rows.checked_mul(m).ok_or_else(too_many)?;
+    let group_rows = rows.checked_mul(g).ok_or_else(too_many)?;
+    records
+        .assets
+        .try_reserve_exact(asset_rows)
+        .map_err(|_| too_many())?;
+    records
+        .groups
+        .try_reserve_exact(group_rows)
+        .map_err(|_| too_many())?;
+    let mut history = Vec::with_capacity(m);
+    for _ in 0..m {
+        let mut h = Vec::new();
+        h.try_reserve_exact(rows).map_err(|_| too_many())?;
+        history.push(h);
+    }
+    Ok((records, history))
+}
+
+/// What agents have locked in open orders at one moment, as `(agent,
+/// asset, money, tokens)` entries sorted by agent, base units.
+#[derive(Debug, Default)]
+pub(crate) struct Locks {
+    entries: Vec<(AgentId, u32, u64, u64)>,
+}
+
+impl Locks {
+    /// The locks the markets hold now.
+    fn of(markets: &[Market]) -> Self {
+        let mut entries = Vec::new();
+        for (j, market) in markets.iter().enumerate() {
+            market.for_each_lock(|agent, money, tokens| {
+                entries.push((agent, j as u32, money, tokens));
+            });
+        }
+        entries.sort_unstable();
+        Locks { entries }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries of `agent`.
+    pub(crate) fn of_agent(&self, agent: AgentId) -> &[(AgentId, u32, u64, u64)] {
+        let start = self.entries.partition_point(|e| e.0 < agent);
+        let end = self.entries.partition_point(|e| e.0 <= agent);
+        &self.entries[start..end]
+    }
+
+    /// What `agent` owns, as `[balance, holdings…]` (its free `account`
+    /// cells plus what it has locked), base units.
+    pub(crate) fn owned(&self, agent: AgentId, account: &[u64]) -> Vec<u128> {
+        let mut owned: Vec<u128> = account.iter().map(|&x| u128::from(x)).collect();
+        for &(_, asset, money, tokens) in self.of_agent(agent) {
+            owned[0] += u128::from(money);
+            if let Some(h) = owned.get_mut(1 + asset as usize) {
+                *h += u128::from(tokens);
+            }
+        }
+        owned
     }
 }
 

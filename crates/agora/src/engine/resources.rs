@@ -63,6 +63,8 @@ pub(crate) struct ResourceMarket {
     pub(super) allocations: Vec<(AgentId, u64)>,
     /// Totals over the run.
     pub(super) totals: ResourceTotals,
+    /// Steps whose `|ln(D/O)|` a logarithmic price rule capped.
+    pub(super) log_ratio_capped: u64,
 }
 
 /// Sums over a run, for the resource's summary.
@@ -104,18 +106,26 @@ impl ResourceMarket {
             allocated: 0,
             allocations: Vec::new(),
             totals: ResourceTotals::default(),
+            log_ratio_capped: 0,
         }
     }
 
-    /// The price in money base units per whole unit; a price past the
-    /// ledger's range is a fault, never a price of 0.
-    fn price_base(&self) -> Result<u64, Fault> {
+    /// The price in money base units per whole unit; `None` for a price
+    /// past the ledger's range (never a price of 0). No account can pay
+    /// such a price: it is a fault only when a payment at it is due.
+    fn price_base(&self) -> Option<u64> {
         let mark = self.state.mark;
         match to_base(mark) {
-            Some(price) => Ok(price),
-            None if mark > 0.0 => Err(Fault::overflow(&format!("the price {mark:e}"), "money")),
-            None => Ok(0),
+            Some(price) => Some(price),
+            None if mark > 0.0 => None,
+            None => Some(0),
         }
+    }
+
+    /// The fault of a payment due at a price past the ledger's range.
+    #[cold]
+    fn price_fault(&self) -> Fault {
+        Fault::overflow(&format!("the price {:e}", self.state.mark), "money")
     }
 
     /// The start of a step: decay and holding costs of a stock, arriving
@@ -165,8 +175,13 @@ impl ResourceMarket {
         asset: usize,
         ledger: &mut Ledger,
     ) -> Result<(), Fault> {
-        let money = u64::try_from(value(self.price_base()?, 1, units))
-            .map_err(|_| Fault::overflow("paying a producer", "money"))?;
+        let money = if units == 0 {
+            0
+        } else {
+            let price = self.price_base().ok_or_else(|| self.price_fault())?;
+            u64::try_from(value(price, 1, units))
+                .map_err(|_| Fault::overflow("paying a producer", "money"))?
+        };
         ledger
             .pay_from_outside(producer, asset, money)
             .map_err(|e| Fault::ledger("paying a producer", e))
@@ -225,13 +240,19 @@ impl ResourceMarket {
                 ..
             } => {
                 let auction = self.spec.allocation == Mechanism::Auction;
-                let price = self.price_base()?;
-                if !auction && max_price < price {
-                    // will not pay the posted price
-                    ledger.count_rejected();
-                    return Ok(());
-                }
-                let pay = if auction { max_price } else { price };
+                let pay = if auction {
+                    max_price
+                } else {
+                    match self.price_base() {
+                        Some(price) if max_price >= price => price,
+                        // will not pay the posted price (nobody can pay one
+                        // past the ledger's range)
+                        _ => {
+                            ledger.count_rejected();
+                            return Ok(());
+                        }
+                    }
+                };
                 let balance = ledger.balance(agent);
                 let mut quantity = quantity;
                 let mut lock = value(pay, 1, quantity);
@@ -327,14 +348,15 @@ impl ResourceMarket {
             .allocation
             .allocate(&requests, self.available, &order, reserve);
         let price = match outcome.price {
-            Some(price) => price,
-            None => self.price_base()?,
+            Some(price) => Some(price),
+            None => self.price_base(),
         };
         let mut allocated: u64 = 0;
         for ((agent, _, lock), units) in self.requests.iter().zip(&outcome.allocations) {
             let (agent, lock, units) = (*agent, *lock, *units);
             let mut paid = 0;
             if units > 0 {
+                let price = price.ok_or_else(|| self.price_fault())?;
                 // Within the lock, so it fits a u64.
                 paid = value(price, 1, units).min(u128::from(lock)) as u64;
                 let r = if self.spec.renewing {
@@ -366,11 +388,12 @@ impl ResourceMarket {
                 } else {
                     self.spec.capacity
                 };
+                self.log_ratio_capped += u64::from(rule.caps_log_ratio(d, o));
                 let next = rule.next(self.state.mark, d, o, size);
                 self.state.set(next, PriceSource::Posted);
             }
             ResourcePricing::Auction { .. } => {
-                if allocated > 0 {
+                if let (true, Some(price)) = (allocated > 0, price) {
                     self.state.set(to_units(price), PriceSource::Trade);
                 } else {
                     self.state.quotes.source = PriceSource::Last;
@@ -378,7 +401,8 @@ impl ResourceMarket {
             }
             ResourcePricing::Fixed { .. } => self.state.quotes.source = PriceSource::Fixed,
         }
-        if allocated > 0 {
+        if let (true, Some(price)) = (allocated > 0, price) {
+            // Some whenever anything was allocated (it was paid for).
             self.state.last_trade = Some(to_units(price));
         }
         Ok(())

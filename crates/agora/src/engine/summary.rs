@@ -11,9 +11,13 @@ use std::collections::BTreeMap;
 /// Metrics of one asset over a run (`assets.<name>` in `summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssetSummary {
-    /// Price at the end of the last step.
+    /// The last recorded price: the price at the end of the last step, or,
+    /// if that step has none (an equilibrium market with no equilibrium),
+    /// the price of the latest step that has one (the price holdings are
+    /// valued at); `null` if no step has a price.
     pub final_price: f64,
-    /// Mean of the recorded prices (step 0 included).
+    /// Mean of the recorded prices (step 0 included; steps without a price
+    /// skipped).
     pub mean_price: f64,
     /// Lowest recorded price.
     pub min_price: f64,
@@ -21,7 +25,9 @@ pub struct AssetSummary {
     pub max_price: f64,
     /// Population standard deviation of the recorded prices.
     pub volatility: f64,
-    /// Population standard deviation of the per-step log returns.
+    /// Population standard deviation of the one-step log returns
+    /// `ln(P_t / P_{t−1})`, over the steps that have a price and follow one
+    /// that has one (a step without a price is not bridged).
     pub log_return_volatility: f64,
     /// Largest fall from a running peak, as a share of the peak.
     pub max_drawdown: f64,
@@ -75,6 +81,9 @@ pub struct ResourceSummary {
     pub value_of_needs_met: f64,
     /// What producers paid to make units, money units.
     pub production_cost: f64,
+    /// Steps at which a logarithmic price rule capped `|ln(D/O)|` at
+    /// `ln 10⁶` (nothing requested, say); `null` for other pricing.
+    pub log_ratio_cap_steps: Option<u64>,
 }
 
 /// The metrics of a market-clearing asset (flattened into
@@ -107,6 +116,14 @@ pub struct MarketSummary {
     /// Steps from 1 with no equilibrium in the price range (equilibrium
     /// markets; step 0, the initial state, is not a clearing).
     pub no_equilibrium_steps: u64,
+    /// Steps at whose clearing (equilibrium) or posted (price adjustment)
+    /// price a linear exogenous demand `a − b·P` or supply `c + d·P` was
+    /// negative and counted as 0; `null` without a linear exogenous shape.
+    pub exogenous_floor_steps: Option<u64>,
+    /// Steps at which the logarithmic price rule capped `|ln(D/O)|` at
+    /// `ln 10⁶` (a side empty, or one more than 10⁶ times the other);
+    /// `null` for the other rules.
+    pub log_ratio_cap_steps: Option<u64>,
 }
 
 /// Stability of an asset's price after the scenario's first shock, the
@@ -123,6 +140,10 @@ pub struct ShockSummary {
     /// (relative) of the pre-shock price after leaving it (0 if it never
     /// left); `null` if it never comes back within the run.
     pub recovery_steps: Option<u64>,
+    /// 1 if the price came back (`recovery_steps` has a value), else 0: over
+    /// an ensemble, its mean is the share of runs that recovered, and
+    /// `recovery_steps`' mean is over those runs only.
+    pub recovered_share: f64,
     /// Largest fall below the pre-shock price at steps `t ≥ s`, as a share
     /// of it.
     pub shock_drawdown: f64,
@@ -133,7 +154,8 @@ pub struct ShockSummary {
 pub struct GroupSummary {
     /// Number of agents.
     pub agents: u32,
-    /// Mean final wealth (balance + holdings at final prices), money units.
+    /// Mean final wealth (balance + holdings at final prices, what is
+    /// locked in open orders included), money units.
     pub mean_wealth: f64,
     /// Mean wealth at step 0, money units.
     pub initial_mean_wealth: f64,
@@ -143,7 +165,8 @@ pub struct GroupSummary {
     pub gini: f64,
     /// The group's objective.
     pub objective: &'static str,
-    /// Mean utility under the objective.
+    /// Mean utility under the objective (wealth and holdings count what is
+    /// locked in open orders).
     pub utility: f64,
     /// Mean unmet need per agent over the run, units (consumers only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -223,7 +246,12 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 max_drawdown: f64::NAN,
             }
         } else {
-            PriceStats::of(&finite)
+            PriceStats {
+                // Only genuine one-step returns: a step without a price
+                // breaks the series instead of being bridged.
+                log_return_volatility: crate::metrics::log_return_volatility(&sim.history[j]),
+                ..PriceStats::of(&finite)
+            }
         };
         let rows = sim.records.assets.iter().filter(|r| r.asset as usize == j);
         // Per-step volumes and trade counts are each far below 2⁶⁴ steps'
@@ -270,6 +298,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                         welfare: t.value_met - t.production_cost,
                         value_of_needs_met: t.value_met,
                         production_cost: t.production_cost,
+                        log_ratio_cap_steps: sim.markets[j].clamps().1,
                     }
                 }),
                 shock: shock_step.map(|s| {
@@ -279,6 +308,11 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                         pre_shock_price: stats.pre_shock_price,
                         max_deviation: stats.max_deviation,
                         recovery_steps: stats.recovery_steps,
+                        recovered_share: if stats.recovery_steps.is_some() {
+                            1.0
+                        } else {
+                            0.0
+                        },
                         shock_drawdown: stats.shock_drawdown,
                     }
                 }),
@@ -301,9 +335,19 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 wealth.iter().map(|w| w.max(floor).ln()).sum::<f64>() / count
             }
             Objective::Holdings(j) => {
+                // tokens locked in open sell orders are still the agent's
+                let locks = sim.locks();
                 range
                     .clone()
-                    .map(|a| to_units(ledger.holding(a as u32, j)))
+                    .map(|a| {
+                        let locked: u128 = locks
+                            .of_agent(a as u32)
+                            .iter()
+                            .filter(|e| e.1 as usize == j)
+                            .map(|e| u128::from(e.3))
+                            .sum();
+                        wide_to_units(u128::from(ledger.holding(a as u32, j)) + locked)
+                    })
                     .sum::<f64>()
                     / count
             }
@@ -407,6 +451,8 @@ fn market_summary(sim: &Simulation, j: usize) -> Option<MarketSummary> {
             .iter()
             .filter(|r| r.source == PriceSource::NoEquilibrium)
             .count() as u64,
+        exogenous_floor_steps: market.clamps().0,
+        log_ratio_cap_steps: market.clamps().1,
     })
 }
 

@@ -19,6 +19,18 @@ use serde_json::{Map, Value};
 /// after each run, for progress reporting.
 pub fn monte_carlo(scenario: &Scenario, done: &(dyn Fn(u64) + Sync)) -> Result<Vec<RunOutput>> {
     let runs = scenario.simulation.runs;
+    // The outputs of every run are held together: a count beyond what
+    // memory holds is an error before any run, not an abort after many.
+    let fits = usize::try_from(runs)
+        .ok()
+        .is_some_and(|n| Vec::<RunOutput>::new().try_reserve_exact(n).is_ok());
+    if !fits {
+        return Err(Error::scenario(
+            &scenario.origin,
+            "simulation.runs",
+            format!("the outputs of {runs} runs need more memory than this machine can allocate"),
+        ));
+    }
     (0..runs)
         .into_par_iter()
         .map(|run| {
@@ -170,6 +182,29 @@ pub fn aggregate(outputs: &[RunOutput]) -> Result<Ensemble> {
         means,
         distributions,
     })
+}
+
+/// Warnings for varied parameters (dotted paths) that the scenario itself
+/// changes during a run, by a `schedule` entry or a `parameter` event of
+/// the same curve parameter: a value given to such a parameter holds only
+/// until then, so varying it shows less than it seems to. One line per
+/// parameter, naming what changes it.
+pub fn override_warnings<'a>(
+    scenario: &Scenario,
+    paths: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let overrides = scenario.overrides(path);
+            (!overrides.is_empty()).then(|| {
+                format!(
+                    "{path} is varied, but {}: the varied value holds only until then",
+                    overrides.join(", and ")
+                )
+            })
+        })
+        .collect()
 }
 
 /// Rebuilds a nested JSON object from dotted paths.

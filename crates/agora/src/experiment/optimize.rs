@@ -15,6 +15,12 @@
 //! its boundary. Evaluations are remembered: a candidate seen before is not
 //! run again and does not count against the budget.
 //!
+//! The result says why the search ended ([`StopReason`]: the budget spent,
+//! the grid complete, argmin's convergence, or a search that only revisits
+//! evaluated candidates, typically held on a bound) and which of the best
+//! values sit on a bound of their range ([`Optimization::best_on_bounds`]),
+//! where the optimum may lie beyond it.
+//!
 //! ```
 //! use agora::experiment::optimize::{optimize, Method, ParamRange};
 //!
@@ -39,10 +45,10 @@
 //! ```
 
 use crate::engine::Simulation;
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::experiment::{aggregate, metrics, monte_carlo};
 use crate::scenario::Scenario;
-use argmin::core::{CostFunction, Executor};
+use argmin::core::{CostFunction, Executor, State, TerminationReason};
 use argmin::solver::neldermead::NelderMead;
 use argmin::solver::particleswarm::ParticleSwarm;
 use argmin_rng::rand_core::SeedableRng;
@@ -103,9 +109,12 @@ impl FromStr for ParamRange {
     /// Parses `PATH=lo..hi`, e.g. `assets.TOKEN.pricing.m=0.0005..0.002`.
     fn from_str(s: &str) -> Result<Self> {
         let bad = |what: &str| {
-            Error::usage(format!(
-                "--param {s}: {what}; expected PATH=lo..hi, e.g. assets.TOKEN.pricing.m=0.0005..0.002"
-            ))
+            Error::argument(
+                Argument::Range,
+                format!(
+                    "{s}: {what}; expected PATH=lo..hi, e.g. assets.TOKEN.pricing.m=0.0005..0.002"
+                ),
+            )
         };
         let (path, range) = s.split_once('=').ok_or_else(|| bad("no '='"))?;
         let (lo, hi) = range.split_once("..").ok_or_else(|| bad("no '..'"))?;
@@ -194,6 +203,114 @@ pub struct Optimization {
     /// The index in `evaluations` of the best candidate inside the ranges
     /// (the earliest of equals).
     pub best: usize,
+    /// The most evaluations allowed.
+    pub budget: usize,
+    /// Why the search stopped.
+    pub stop: StopReason,
+}
+
+/// Why a search stopped.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// Every evaluation the budget allows was made.
+    BudgetSpent,
+    /// Every point of the grid was evaluated: `side` points per parameter,
+    /// `points` in all (the largest grid that fits in the budget).
+    GridComplete {
+        /// Points per parameter.
+        side: usize,
+        /// Points of the grid.
+        points: usize,
+        /// The budget a grid of `side + 1` points per parameter needs.
+        finer_budget: usize,
+    },
+    /// The search converged (argmin's `SolverConverged`).
+    Converged,
+    /// The search stopped proposing new candidates: argmin's iteration cap
+    /// was reached after `repeats` proposals in a row of candidates already
+    /// evaluated (which cost nothing), typically a simplex or a swarm held
+    /// on a bound of the ranges, where candidates are clamped.
+    Stalled {
+        /// Iterations argmin made.
+        iterations: u64,
+        /// Proposals since the last new candidate.
+        repeats: u64,
+    },
+    /// argmin stopped for another reason, in its words.
+    Solver(String),
+}
+
+impl StopReason {
+    /// A short name: `budget_spent`, `grid_complete`, `converged`,
+    /// `stalled` or `solver`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StopReason::BudgetSpent => "budget_spent",
+            StopReason::GridComplete { .. } => "grid_complete",
+            StopReason::Converged => "converged",
+            StopReason::Stalled { .. } => "stalled",
+            StopReason::Solver(_) => "solver",
+        }
+    }
+}
+
+impl fmt::Display for StopReason {
+    /// A sentence for a person.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::BudgetSpent => f.write_str("the budget of evaluations is spent"),
+            StopReason::GridComplete {
+                side,
+                points,
+                finer_budget,
+            } => write!(
+                f,
+                "the grid is complete: {points} points, {side} per parameter (a budget of {finer_budget} allows {} per parameter)",
+                side + 1
+            ),
+            StopReason::Converged => f.write_str("the search converged"),
+            StopReason::Stalled {
+                iterations,
+                repeats,
+            } => write!(
+                f,
+                "the search stalled: its last {repeats} proposals were all candidates already evaluated (argmin stopped at its cap of {iterations} iterations); a search held on a bound of the ranges proposes nothing new"
+            ),
+            StopReason::Solver(reason) => write!(f, "argmin stopped: {reason}"),
+        }
+    }
+}
+
+/// Which end of its range a value sits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// The range's `lo`.
+    Lower,
+    /// The range's `hi`.
+    Upper,
+}
+
+impl Bound {
+    /// `lower` or `upper`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bound::Lower => "lower",
+            Bound::Upper => "upper",
+        }
+    }
+}
+
+/// A parameter of the best candidate that sits on a bound of its range:
+/// the optimum may lie beyond it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnBound {
+    /// The parameter's path.
+    pub path: String,
+    /// Which bound.
+    pub bound: Bound,
+    /// The value (the bound itself).
+    pub value: f64,
 }
 
 impl Optimization {
@@ -233,6 +350,81 @@ impl Optimization {
     /// Returns `scenario` with the best parameters set.
     pub fn best_scenario(&self, scenario: &Scenario) -> Result<Scenario> {
         with_values(scenario, &self.params, &self.best().values)
+    }
+
+    /// Returns the parameters of the best candidate that sit on a bound of
+    /// their range, in the order of the ranges: there the search could go
+    /// no further, so the optimum may lie outside the range.
+    pub fn best_on_bounds(&self) -> Vec<OnBound> {
+        self.params
+            .iter()
+            .zip(&self.best().values)
+            .filter_map(|(p, &v)| {
+                let bound = if v == p.lo {
+                    Bound::Lower
+                } else if v == p.hi {
+                    Bound::Upper
+                } else {
+                    return None;
+                };
+                Some(OnBound {
+                    path: p.path.clone(),
+                    bound,
+                    value: v,
+                })
+            })
+            .collect()
+    }
+
+    /// Renders `optimize.json`: the objective, `maximize`, `method`,
+    /// `budget`, `evaluations` (how many were made), `stop` (`reason`, one
+    /// of the [`StopReason`] names, and `message`), `baseline` and `best`
+    /// (`evaluation`, `objective` and `values` by path; `best` also
+    /// `on_bounds`: `path`, `bound` (`lower` or `upper`) and `value` of each
+    /// parameter on a bound of its range), `improvement` and
+    /// `relative_improvement` (null when not finite).
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        use serde_json::{json, Map, Value};
+        let number = |x: f64| {
+            if x.is_finite() {
+                json!(x)
+            } else {
+                Value::Null
+            }
+        };
+        let candidate = |i: usize| {
+            let e = &self.evaluations[i];
+            let values: Map<String, Value> = self
+                .params
+                .iter()
+                .zip(&e.values)
+                .map(|(p, &v)| (p.path.clone(), number(v)))
+                .collect();
+            json!({"evaluation": i, "objective": number(e.objective), "values": values})
+        };
+        let mut best = candidate(self.best);
+        let on_bounds: Vec<Value> = self
+            .best_on_bounds()
+            .into_iter()
+            .map(|b| json!({"path": b.path, "bound": b.bound.name(), "value": number(b.value)}))
+            .collect();
+        best["on_bounds"] = Value::Array(on_bounds);
+        let doc = json!({
+            "objective": self.objective,
+            "maximize": self.maximize,
+            "method": self.method.name(),
+            "budget": self.budget,
+            "evaluations": self.evaluations.len(),
+            "stop": {"reason": self.stop.name(), "message": self.stop.to_string()},
+            "baseline": candidate(0),
+            "best": best,
+            "improvement": number(self.improvement()),
+            "relative_improvement": number(self.relative_improvement()),
+        });
+        let mut bytes = serde_json::to_vec_pretty(&doc)
+            .map_err(|e| Error::usage(format!("writing optimize.json: {e}")))?;
+        bytes.push(b'\n');
+        Ok(bytes)
     }
 
     /// Renders `optimize.csv`: `evaluation`, each parameter by its path,
@@ -306,12 +498,23 @@ pub fn optimize(
         .zip(&baseline)
         .map(|(p, &x)| p.unit(x))
         .collect();
-    match method {
+    let stop = match method {
         Method::Grid => {
-            for point in grid(dims, budget - 1) {
-                if let Outcome::Stop = eval.evaluate_unit(&point) {
+            // The grid fits in the budget with the baseline: only a failed
+            // run stops it early, and that is returned below.
+            let points = grid(dims, budget - 1);
+            for point in &points {
+                if let Outcome::Stop = eval.evaluate_unit(point) {
                     break;
                 }
+            }
+            let side = grid_side(dims, budget - 1);
+            StopReason::GridComplete {
+                side,
+                points: points.len(),
+                finer_budget: (side + 1)
+                    .checked_pow(dims as u32)
+                    .map_or(usize::MAX, |n| n.saturating_add(1)),
             }
         }
         Method::NelderMead => {
@@ -338,7 +541,10 @@ pub fn optimize(
             let run = Executor::new(problem, solver)
                 .configure(|s| s.max_iters(iteration_cap(budget)))
                 .run();
-            eval.finish(run.map(|_| ()))?;
+            eval.finish(run.map(|r| {
+                let state = r.state();
+                (state.get_termination_reason().cloned(), state.get_iter())
+            }))?
         }
         Method::ParticleSwarm => {
             let particles = swarm_size(budget);
@@ -355,9 +561,12 @@ pub fn optimize(
             let run = Executor::new(problem, solver)
                 .configure(|s| s.max_iters(iteration_cap(budget)))
                 .run();
-            eval.finish(run.map(|_| ()))?;
+            eval.finish(run.map(|r| {
+                let state = r.state();
+                (state.get_termination_reason().cloned(), state.get_iter())
+            }))?
         }
-    }
+    };
     let log = eval.log.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(e) = log.failure {
         return Err(e);
@@ -377,6 +586,8 @@ pub fn optimize(
         method,
         best: best.unwrap_or(0),
         evaluations: log.evaluations,
+        budget,
+        stop,
     })
 }
 
@@ -547,6 +758,10 @@ struct Log {
     seen: HashMap<Vec<u64>, f64>,
     failure: Option<Error>,
     stopped: bool,
+    /// Candidates proposed so far, new or not.
+    proposals: u64,
+    /// `proposals` when the last new candidate was proposed.
+    last_new: u64,
 }
 
 /// Runs candidates and keeps the log; shared by the searches.
@@ -570,6 +785,7 @@ impl Evaluator<'_> {
         let key: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
         {
             let mut log = self.lock();
+            log.proposals += 1;
             if let Some(&cost) = log.seen.get(&key) {
                 return Outcome::Cost(cost);
             }
@@ -583,6 +799,7 @@ impl Evaluator<'_> {
                 let cost = to_cost(objective, self.maximize);
                 let done = {
                     let mut log = self.lock();
+                    log.last_new = log.proposals;
                     log.seen.insert(key, cost);
                     log.evaluations.push(Evaluation {
                         values: values.to_vec(),
@@ -618,12 +835,28 @@ impl Evaluator<'_> {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Ends an argmin search: stopping on purpose is not an error.
-    fn finish(&self, run: std::result::Result<(), argmin::core::Error>) -> Result<()> {
+    /// Ends an argmin search with why it stopped (argmin's termination
+    /// reason and iterations, or an error): stopping on purpose (the budget
+    /// spent) is not an error; a failed run is returned by the caller.
+    fn finish(
+        &self,
+        run: std::result::Result<(Option<TerminationReason>, u64), argmin::core::Error>,
+    ) -> Result<StopReason> {
+        let log = self.lock();
         match run {
-            Ok(()) => Ok(()),
-            Err(_) if self.lock().stopped => Ok(()),
+            Err(_) if log.stopped => Ok(StopReason::BudgetSpent),
             Err(e) => Err(argmin_failure(e)),
+            // A solver that unwraps its first costs gets an infinite cost
+            // instead of the stop, so it may end normally with none left.
+            Ok(_) if log.stopped => Ok(StopReason::BudgetSpent),
+            Ok((Some(TerminationReason::MaxItersReached), iterations)) => Ok(StopReason::Stalled {
+                iterations,
+                repeats: log.proposals - log.last_new,
+            }),
+            Ok((Some(TerminationReason::SolverConverged), _)) => Ok(StopReason::Converged),
+            Ok((reason, _)) => Ok(StopReason::Solver(
+                reason.map_or_else(|| "no reason given".to_string(), |r| r.text().to_string()),
+            )),
         }
     }
 

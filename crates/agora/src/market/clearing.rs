@@ -400,9 +400,13 @@ impl Book {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Shape {
     /// Demand `D = a − b·P` (`intercept` = a, `slope` = b), supply
-    /// `O = c + d·P` (`intercept` = c, `slope` = d), both floored at 0; the
-    /// coefficients are named as in the scenario file. Slopes are expected
-    /// non-negative, so demand falls and supply rises with the price.
+    /// `O = c + d·P` (`intercept` = c, `slope` = d), both floored at 0 (a
+    /// demand never turns into supply above `a/b`, nor a supply into demand
+    /// below `−c/d`; [`Shape::demand_floored_at`] and
+    /// [`Shape::supply_floored_at`] say where the floor binds, and the
+    /// engine counts those steps); the coefficients are named as in the
+    /// scenario file. Slopes are expected non-negative, so demand falls and
+    /// supply rises with the price.
     Linear {
         /// `a` for demand, `c` for supply: the quantity at price 0.
         intercept: f64,
@@ -435,6 +439,25 @@ impl Shape {
         match *self {
             Shape::Linear { intercept, slope } => (intercept + slope * p).max(0.0),
             Shape::ConstantElasticity { scale, exponent } => (scale * p.powf(exponent)).max(0.0),
+        }
+    }
+
+    /// Returns whether [`Shape::demand_at`] floors the formula at 0 at price
+    /// `p`: a linear demand with `a − b·p < 0` (a constant-elasticity one is
+    /// never negative).
+    pub fn demand_floored_at(&self, p: f64) -> bool {
+        match *self {
+            Shape::Linear { intercept, slope } => intercept - slope * p < 0.0,
+            Shape::ConstantElasticity { .. } => false,
+        }
+    }
+
+    /// Returns whether [`Shape::supply_at`] floors the formula at 0 at price
+    /// `p`: a linear supply with `c + d·p < 0`.
+    pub fn supply_floored_at(&self, p: f64) -> bool {
+        match *self {
+            Shape::Linear { intercept, slope } => intercept + slope * p < 0.0,
+            Shape::ConstantElasticity { .. } => false,
         }
     }
 }
@@ -727,6 +750,8 @@ pub enum Adjustment {
     /// to `±`[`MAX_LOG_RATIO`], so a market with one side empty (`D/O` = 0
     /// or ∞) moves as if the ratio were `10⁻⁶` or `10⁶` — bound the step with
     /// [`PriceRule::max_relative_change`] for a gentler move.
+    /// [`PriceRule::caps_log_ratio`] says when the cap binds (the engine
+    /// counts those steps).
     Logarithmic {
         /// λ, dimensionless.
         lambda: f64,
@@ -754,6 +779,20 @@ pub struct PriceRule {
 }
 
 impl PriceRule {
+    /// Returns whether [`PriceRule::next`] caps `|ln(D/O)|` at
+    /// [`MAX_LOG_RATIO`] for these quantities: a logarithmic rule with one
+    /// side empty, or one more than 10⁶ times the other (always false for
+    /// the other rules, which have no such cap).
+    pub fn caps_log_ratio(&self, demand: f64, supply: f64) -> bool {
+        match self.adjustment {
+            Adjustment::Logarithmic { .. } => {
+                let (d, o) = (quantity(demand), quantity(supply));
+                !(d == 0.0 && o == 0.0) && (d.ln() - o.ln()).abs() > MAX_LOG_RATIO
+            }
+            _ => false,
+        }
+    }
+
     /// Returns the price after one step from `price` given demand `demand`,
     /// supply `supply` and size `size` (the asset's supply, or a resource's
     /// capacity).
@@ -1532,6 +1571,10 @@ mod tests {
         assert_eq!(r.next(10.0, 0.0, 0.0, 1.0), 10.0);
         // One side empty moves as if the ratio were 1e6 (λ = 1).
         assert!(rel(r.next(1.0, 5.0, 0.0, 1.0), 1e6) < 1e-12);
+        // and the cap says so; a ratio within 10⁶ is not capped
+        assert!(r.caps_log_ratio(5.0, 0.0) && r.caps_log_ratio(0.0, 5.0));
+        assert!(r.caps_log_ratio(2e6, 1.0) && !r.caps_log_ratio(5e5, 1.0));
+        assert!(!r.caps_log_ratio(0.0, 0.0));
         assert!(rel(r.next(1.0, 0.0, 5.0, 1.0), 1e-6) < 1e-9);
         let mut bounded = r;
         bounded.max_relative_change = Some(0.2);

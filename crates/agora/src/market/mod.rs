@@ -4,13 +4,20 @@
 //! integer ticks and base units, and report fills; the engine settles the
 //! fills through the [`Ledger`](crate::ledger::Ledger).
 //!
+//! - [`amm`]: an automated market maker, a constant-product pool, and the
+//!   sandwich attack's optimum against it.
 //! - [`book`]: a continuous double auction, a limit order book matched by
 //!   price-time priority.
 //! - [`clearing`]: the batch mechanisms: the call auction, Walrasian
 //!   equilibrium, rationing and the price-adjustment rule.
+//! - [`posted`]: the posted-price market's economics: logit demand, the
+//!   Bertrand–Nash and joint-monopoly prices, the learners' price grid and
+//!   the collusion index.
 
+pub mod amm;
 pub mod book;
 pub mod clearing;
+pub mod posted;
 
 /// The side of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -5,28 +5,80 @@
 //! empty series gives 0), so that a summary never holds a NaN.
 
 /// Mean of `xs` (0 for an empty slice).
+///
+/// Finite values always give a finite mean: when their sum overflows (a
+/// price near 1e300 held for a few hundred steps), the mean is taken of the
+/// values scaled down by a power of two instead, by running updates.
 pub fn mean(xs: &[f64]) -> f64 {
     if xs.is_empty() {
-        0.0
-    } else {
-        xs.iter().sum::<f64>() / xs.len() as f64
+        return 0.0;
     }
+    let m = xs.iter().sum::<f64>() / xs.len() as f64;
+    if m.is_finite() || !xs.iter().all(|x| x.is_finite()) {
+        return m;
+    }
+    scaled_mean(xs, power_of_two_scale(xs))
 }
 
 /// Population standard deviation of `xs` (0 for fewer than two values).
 ///
 /// Two passes (mean, then squared deviations), which is accurate for the
-/// series lengths of a simulation.
+/// series lengths of a simulation. Finite values always give a finite
+/// result, 0 for a constant series: when a sum overflows (deviations beyond
+/// about 1e154, or a mean of values near the largest f64), both passes are
+/// taken over the values scaled down by a power of two, which is exact, and
+/// the mean by running updates, which stay exactly on a constant.
 pub fn std_dev(xs: &[f64]) -> f64 {
     if xs.len() < 2 {
         return 0.0;
     }
     let m = mean(xs);
-    (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / xs.len() as f64).sqrt()
+    let sd = (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / xs.len() as f64).sqrt();
+    if sd.is_finite() || !xs.iter().all(|x| x.is_finite()) {
+        return sd;
+    }
+    let scale = power_of_two_scale(xs);
+    let m = scaled_mean(xs, scale) / scale;
+    let var = xs
+        .iter()
+        .map(|x| (x / scale - m) * (x / scale - m))
+        .sum::<f64>()
+        / xs.len() as f64;
+    var.sqrt() * scale
+}
+
+/// The power of two at or below the largest magnitude of `xs` (finite,
+/// not all zero): dividing by it is exact and brings every value into
+/// (−2, 2), where no sum of a simulation's length can overflow.
+fn power_of_two_scale(xs: &[f64]) -> f64 {
+    let top = xs.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    // Keep only the exponent bits: 2^⌊log2 top⌋ (1 for subnormal or zero).
+    let scale = f64::from_bits(top.to_bits() & 0x7ff0_0000_0000_0000);
+    if scale.is_normal() {
+        scale
+    } else {
+        1.0
+    }
+}
+
+/// The mean of `xs / scale` by running updates `m += (x − m) / k`, times
+/// `scale`, within the range of `xs` (rounding may not leave it).
+fn scaled_mean(xs: &[f64], scale: f64) -> f64 {
+    let mut m = 0.0;
+    for (k, x) in xs.iter().enumerate() {
+        m += (x / scale - m) / (k + 1) as f64;
+    }
+    let (lo, hi) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        });
+    (m * scale).clamp(lo, hi)
 }
 
 /// Log returns `ln(p_t / p_{t−1})` of a price series, skipping pairs where
-/// either price is not positive (a log return is undefined there).
+/// either price is not positive or NaN (a log return is undefined there):
+/// a gap in the series (NaN, a step without a price) is never bridged.
 pub fn log_returns(prices: &[f64]) -> Vec<f64> {
     prices
         .windows(2)
@@ -268,6 +320,47 @@ mod tests {
         assert_eq!(std_dev(&[3.0]), 0.0);
     }
 
+    /// Regression test: a constant price of 1e300 gave a null volatility
+    /// (the sum of the prices overflowed to infinity, and the deviations
+    /// from an infinite mean are NaN).
+    #[test]
+    fn a_constant_series_near_the_top_of_the_f64_range_has_its_value_as_mean_and_no_spread() {
+        for c in [1e300, -1e300, 1.7e308, f64::MAX] {
+            for n in [2, 3, 10, 179, 180, 1000] {
+                let xs = vec![c; n];
+                // Exact where the sum overflows; within the rounding of
+                // n additions elsewhere, as for any series.
+                let m = mean(&xs);
+                assert!(
+                    (m - c).abs() <= c.abs() * n as f64 * f64::EPSILON,
+                    "mean of {n} × {c}: {m:e}"
+                );
+                assert_eq!(std_dev(&xs), 0.0, "std of {n} × {c:e}");
+            }
+        }
+        let stats = PriceStats::of(&[1e300; 500]);
+        assert!((stats.mean_price / 1e300 - 1.0).abs() < 500.0 * f64::EPSILON);
+        assert_eq!(stats.volatility, 0.0);
+    }
+
+    #[test]
+    fn spread_beyond_the_square_root_of_the_f64_range_matches_the_closed_form() {
+        // ±a around 0: mean 0, population sd a; a² overflows for a = 1e200.
+        let a = 1e200;
+        let xs = [a, -a, a, -a];
+        assert_eq!(mean(&xs), 0.0);
+        assert_eq!(std_dev(&xs), a);
+        // c − d and c + d: mean c, sd d (c near the top of the range, so
+        // the plain sum overflows; d a power of two, so all is exact).
+        let (c, d) = (1.5e308, 2f64.powi(1000));
+        let xs = [c - d, c + d, c - d, c + d];
+        assert_eq!(mean(&xs), c);
+        assert_eq!(std_dev(&xs), d);
+        // Values that are not finite still propagate.
+        assert!(std_dev(&[1.0, f64::INFINITY]).is_nan());
+        assert_eq!(mean(&[1.0, f64::INFINITY]), f64::INFINITY);
+    }
+
     #[test]
     fn log_return_volatility_of_constant_growth_is_zero() {
         let prices: Vec<f64> = (0..50).map(|t| 1.01f64.powi(t)).collect();
@@ -275,6 +368,9 @@ mod tests {
         // alternating ×2, ÷2: returns ±ln 2, population sd ln 2
         let zigzag = [1.0, 2.0, 1.0, 2.0, 1.0];
         assert!((log_return_volatility(&zigzag) - 2f64.ln()).abs() < 1e-15);
+        // a gap is not bridged: 1 → 2 and 4 → 8 only, both ln 2
+        assert_eq!(log_returns(&[1.0, 2.0, f64::NAN, 4.0, 8.0]).len(), 2);
+        assert_eq!(log_return_volatility(&[1.0, 2.0, f64::NAN, 4.0, 8.0]), 0.0);
     }
 
     #[test]

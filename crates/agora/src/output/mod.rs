@@ -1,17 +1,21 @@
-//! Writing results: `assets.csv`, `agents.csv`, `summary.json` and the
-//! effective `scenario.toml`, atomically.
+//! Writing results: `assets.csv`, `agents.csv`, `summary.json`, the
+//! effective `scenario.toml` and, when asked for, `agent_steps.csv`, into
+//! an output folder written whole.
 //!
-//! Every file is first written in full under a temporary name in the output
-//! directory; only when all of them are complete are they renamed into place.
-//! An interrupted run therefore never leaves a file that looks complete.
+//! The files are rendered in memory, written into a staging folder beside
+//! the output folder and switched into place together ([`OutputDir`]): a
+//! reader sees the earlier results or the new ones, never a mix, and the
+//! folder then holds exactly the new results (and the user's own files).
 //! Numbers are written as the shortest text that reads back as the same f64.
+
+mod folder;
+
+pub use folder::{check_written, sha256, Committed, Manifest, ManifestEntry, OutputDir, MANIFEST};
 
 use crate::engine::RunOutput;
 use crate::error::{Error, Result};
 use crate::ledger::{to_units, wide_to_units};
 use crate::scenario::Scenario;
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The library's version, written into every summary.
@@ -41,10 +45,44 @@ pub const ASSET_COLUMNS: [&str; 14] = [
 ];
 
 /// Column names of `agents.csv` (with more than one asset, one
-/// `holdings_<ASSET>` column per asset follows).
+/// `holdings_<ASSET>` column per asset follows, then
+/// [`AGENT_LOCKED_COLUMNS`]). `balance`, `holdings` and `wealth` count what
+/// the group's agents have locked in open orders: it is still theirs.
 pub const AGENT_COLUMNS: [&str; 7] = [
     "run", "step", "group", "agents", "balance", "holdings", "wealth",
 ];
+
+/// The columns `agents.csv` appends after [`AGENT_COLUMNS`] and the
+/// `holdings_<ASSET>` columns: the part of `balance` and of `holdings`
+/// locked in open orders (with more than one asset, one
+/// `locked_holdings_<ASSET>` column per asset follows).
+pub const AGENT_LOCKED_COLUMNS: [&str; 2] = ["locked_balance", "locked_holdings"];
+
+/// The header of `agents.csv` for `scenario`: [`AGENT_COLUMNS`], the
+/// `holdings_<ASSET>` columns (more than one asset), then
+/// [`AGENT_LOCKED_COLUMNS`] and the `locked_holdings_<ASSET>` columns.
+pub fn agent_columns(scenario: &Scenario) -> Vec<String> {
+    let per_asset = scenario.assets.len() > 1;
+    let mut header: Vec<String> = AGENT_COLUMNS.iter().map(|c| c.to_string()).collect();
+    if per_asset {
+        header.extend(
+            scenario
+                .assets
+                .iter()
+                .map(|a| format!("holdings_{}", a.name)),
+        );
+    }
+    header.extend(AGENT_LOCKED_COLUMNS.iter().map(|c| c.to_string()));
+    if per_asset {
+        header.extend(
+            scenario
+                .assets
+                .iter()
+                .map(|a| format!("locked_holdings_{}", a.name)),
+        );
+    }
+    header
+}
 
 fn num(buf: &mut ryu::Buffer, x: f64) -> String {
     if x.is_finite() {
@@ -91,16 +129,7 @@ pub fn agents_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
     let mut buf = ryu::Buffer::new();
     let csv_err = |e: csv::Error| Error::usage(format!("writing agents.csv: {e}"));
     let per_asset = scenario.assets.len() > 1;
-    let mut header: Vec<String> = AGENT_COLUMNS.iter().map(|c| c.to_string()).collect();
-    if per_asset {
-        header.extend(
-            scenario
-                .assets
-                .iter()
-                .map(|a| format!("holdings_{}", a.name)),
-        );
-    }
-    w.write_record(&header).map_err(csv_err)?;
+    w.write_record(agent_columns(scenario)).map_err(csv_err)?;
     for out in runs {
         for r in &out.records.groups {
             let group = &scenario.groups[r.group as usize];
@@ -117,11 +146,122 @@ pub fn agents_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
             if per_asset {
                 row.extend(r.holdings.iter().map(|h| num(&mut buf, wide_to_units(*h))));
             }
+            let locked: u128 = r.locked_holdings.iter().sum();
+            row.push(num(&mut buf, wide_to_units(r.locked_balance)));
+            row.push(num(&mut buf, wide_to_units(locked)));
+            if per_asset {
+                row.extend(
+                    r.locked_holdings
+                        .iter()
+                        .map(|h| num(&mut buf, wide_to_units(*h))),
+                );
+            }
             w.write_record(&row).map_err(csv_err)?;
         }
     }
     w.into_inner()
         .map_err(|e| Error::usage(format!("writing agents.csv: {e}")))
+}
+
+/// The key of the measured speed in `summary.json`: the one part of the
+/// results that is not reproducible (it differs from run to run and with
+/// the threads), always last, so that comparisons of results leave it out.
+pub const PERFORMANCE_KEY: &str = "performance";
+
+/// The measured speed of a run or an ensemble (`performance` in
+/// `summary.json`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Performance {
+    /// Wall-clock seconds the runs took: set-up and every step, not
+    /// writing the files.
+    pub wall_seconds: f64,
+    /// Worker threads of the pool the runs ran on.
+    pub threads: u64,
+    /// Agents × steps × runs.
+    pub agent_steps: f64,
+    /// `agent_steps / wall_seconds`.
+    pub agent_steps_per_second: f64,
+}
+
+impl Performance {
+    /// The speed of running every run of `scenario` in `elapsed` on
+    /// `threads` threads.
+    pub fn measured(scenario: &Scenario, elapsed: std::time::Duration, threads: usize) -> Self {
+        let agent_steps = scenario.agent_count() as f64
+            * scenario.simulation.steps as f64
+            * scenario.simulation.runs as f64;
+        let wall_seconds = elapsed.as_secs_f64();
+        Performance {
+            wall_seconds,
+            threads: threads as u64,
+            agent_steps,
+            agent_steps_per_second: agent_steps / wall_seconds.max(1e-9),
+        }
+    }
+}
+
+/// The file of per-agent records (`[output.agent_steps]`).
+pub const AGENT_STEPS_FILE: &str = "agent_steps.csv";
+
+/// The header of `agent_steps.csv` for `scenario`: `run,step,group,agent`,
+/// then the amount columns of `agents.csv` (`balance,holdings,wealth`,
+/// `holdings_<ASSET>` with more than one asset, the locked amounts).
+pub fn agent_step_columns(scenario: &Scenario) -> Vec<String> {
+    let mut header: Vec<String> = ["run", "step", "group", "agent"]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    header.extend(agent_columns(scenario).into_iter().skip(4));
+    header
+}
+
+/// Renders `agent_steps.csv` for `runs`: one row per recorded agent and
+/// step (`[output.agent_steps]`), or `None` when the scenario asks for no
+/// per-agent records. `agent` numbers agents from 0, group by group, in
+/// file order.
+pub fn agent_steps_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<Vec<u8>>> {
+    if scenario.output.agent_steps.is_none() {
+        return Ok(None);
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut buf = ryu::Buffer::new();
+    let csv_err = |e: csv::Error| Error::usage(format!("writing {AGENT_STEPS_FILE}: {e}"));
+    let per_asset = scenario.assets.len() > 1;
+    w.write_record(agent_step_columns(scenario))
+        .map_err(csv_err)?;
+    let mut row: Vec<String> = Vec::new();
+    for out in runs {
+        for r in &out.records.agent_steps {
+            row.clear();
+            let total: u128 = r.holdings.iter().sum();
+            let locked: u128 = r.locked_holdings.iter().sum();
+            row.extend([
+                out.run.to_string(),
+                r.step.to_string(),
+                scenario.groups[r.group as usize].name.clone(),
+                r.agent.to_string(),
+                num(&mut buf, wide_to_units(r.balance)),
+                num(&mut buf, wide_to_units(total)),
+                num(&mut buf, r.wealth),
+            ]);
+            if per_asset {
+                row.extend(r.holdings.iter().map(|h| num(&mut buf, wide_to_units(*h))));
+            }
+            row.push(num(&mut buf, wide_to_units(r.locked_balance)));
+            row.push(num(&mut buf, wide_to_units(locked)));
+            if per_asset {
+                row.extend(
+                    r.locked_holdings
+                        .iter()
+                        .map(|h| num(&mut buf, wide_to_units(*h))),
+                );
+            }
+            w.write_record(&row).map_err(csv_err)?;
+        }
+    }
+    w.into_inner()
+        .map(Some)
+        .map_err(|e| Error::usage(format!("writing {AGENT_STEPS_FILE}: {e}")))
 }
 
 /// Renders `summary.json` for one run or a Monte Carlo ensemble (`runs` in
@@ -130,8 +270,20 @@ pub fn agents_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
 /// The layout is a single run's: run metadata, then `assets`, `groups` and
 /// `ledger`. For one run these are its metrics; for several, each metric's
 /// mean across runs. Beside them, `distribution.<same path>` holds each
-/// metric's `mean`, `std`, `p5`, `p50` and `p95` across runs.
+/// metric's `count` (the runs that have it), `mean`, `std`, `p5`, `p50` and
+/// `p95` across runs. The same inputs give the same bytes.
 pub fn summary_json(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
+    summary_json_with(scenario, runs, None)
+}
+
+/// Like [`summary_json`], with the measured speed last, under
+/// [`PERFORMANCE_KEY`] (the only part that differs between two runs of the
+/// same scenario).
+pub fn summary_json_with(
+    scenario: &Scenario,
+    runs: &[RunOutput],
+    performance: Option<&Performance>,
+) -> Result<Vec<u8>> {
     let json_err = |e: serde_json::Error| Error::usage(format!("writing summary.json: {e}"));
     let ensemble = crate::experiment::aggregate(runs)?;
     // The first run's layout (names, strings), with every number replaced
@@ -161,6 +313,12 @@ pub fn summary_json(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> 
         "distribution".into(),
         crate::experiment::nest(&ensemble.distributions),
     );
+    if let Some(p) = performance {
+        doc.insert(
+            PERFORMANCE_KEY.into(),
+            serde_json::to_value(p).map_err(json_err)?,
+        );
+    }
     let mut bytes = serde_json::to_vec_pretty(&serde_json::Value::Object(doc)).map_err(json_err)?;
     bytes.push(b'\n');
     Ok(bytes)
@@ -185,8 +343,15 @@ fn replace_numbers(
         // A null in the first run (no value there) takes the mean of the
         // runs that have one; a mean over no runs is NaN, written as null.
         serde_json::Value::Number(_) | serde_json::Value::Null => {
-            if let Some(mean) = means.get(path) {
-                *value = serde_json::Value::from(*mean);
+            if let Some(&mean) = means.get(path) {
+                // A count (an integer in a run) whose mean is whole, such
+                // as a group's `agents`, stays an integer.
+                let count = value.is_u64() && mean.fract() == 0.0 && (0.0..9.0e15).contains(&mean);
+                *value = if count {
+                    serde_json::Value::from(mean as u64)
+                } else {
+                    serde_json::Value::from(mean)
+                };
             }
         }
         _ => {}
@@ -208,15 +373,33 @@ pub fn write_runs(dir: &Path, scenario: &Scenario, runs: &[RunOutput]) -> Result
 }
 
 /// The files of a run or an ensemble, rendered: `assets.csv`, `agents.csv`,
-/// `summary.json` and `scenario.toml`, in that order (for writers that add
-/// formats beside them).
+/// `summary.json` and `scenario.toml`, in that order, then
+/// `agent_steps.csv` if the scenario asks for per-agent records (for
+/// writers that add formats beside them).
 pub fn run_files(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<(&'static str, Vec<u8>)>> {
-    Ok(vec![
+    run_files_with(scenario, runs, None)
+}
+
+/// Like [`run_files`], with the measured speed in `summary.json` (see
+/// [`summary_json_with`]).
+pub fn run_files_with(
+    scenario: &Scenario,
+    runs: &[RunOutput],
+    performance: Option<&Performance>,
+) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    let mut files = vec![
         ("assets.csv", assets_csv(scenario, runs)?),
         ("agents.csv", agents_csv(scenario, runs)?),
-        ("summary.json", summary_json(scenario, runs)?),
+        (
+            "summary.json",
+            summary_json_with(scenario, runs, performance)?,
+        ),
         ("scenario.toml", scenario_toml(scenario)?),
-    ])
+    ];
+    if let Some(bytes) = agent_steps_csv(scenario, runs)? {
+        files.push((AGENT_STEPS_FILE, bytes));
+    }
+    Ok(files)
 }
 
 /// Renders a scenario as the TOML it runs (overrides applied).
@@ -226,45 +409,45 @@ pub fn scenario_toml(scenario: &Scenario) -> Result<Vec<u8>> {
         .map_err(|e| Error::usage(format!("writing scenario.toml: {e}")))
 }
 
-/// Writes `files` (name, content) into `dir` all or nothing: each is written
-/// and synced under a temporary name, then all are renamed into place.
-pub fn write_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>> {
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating the output directory", e))?;
-    // A directory in the way would fail its rename after others succeeded:
-    // refuse before anything is written.
-    for (name, _) in files {
-        let target = dir.join(name);
-        if target.is_dir() {
-            return Err(Error::io(
-                &target,
-                "writing results",
-                std::io::Error::new(
-                    std::io::ErrorKind::IsADirectory,
-                    "a directory is in the way",
-                ),
-            ));
-        }
+/// Writes one file at `path` that is not part of a results folder (a
+/// game's equilibria, say): under a temporary name beside it, synced, then
+/// renamed into place (its folder created if missing), so that a reader
+/// sees the old file or the new one, never a part; nothing else in its
+/// folder is touched.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::usage(format!("{}: names no file", path.display())))?;
+    let temp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let io = |what: &str, p: &Path, e: std::io::Error| {
+        Error::usage(format!("{}: {what}: {e}", p.display()))
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| io("creating the folder", parent, e))?;
     }
-    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let result = (|| {
-        for (name, bytes) in files {
-            let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-            let target = dir.join(name);
-            temps.push((temp.clone(), target));
-            let mut f = fs::File::create(&temp).map_err(|e| Error::io(&temp, "creating", e))?;
-            f.write_all(bytes)
-                .and_then(|()| f.sync_all())
-                .map_err(|e| Error::io(&temp, "writing", e))?;
-        }
-        for (temp, target) in &temps {
-            fs::rename(temp, target).map_err(|e| Error::io(target, "renaming into place", e))?;
-        }
-        Ok(temps.iter().map(|(_, t)| t.clone()).collect())
-    })();
+    let result = std::fs::File::create(&temp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, bytes).and_then(|()| f.sync_all()))
+        .map_err(|e| io("writing", &temp, e))
+        .and_then(|()| {
+            std::fs::rename(&temp, path).map_err(|e| io("renaming into place", path, e))
+        });
     if result.is_err() {
-        for (temp, _) in &temps {
-            let _ = fs::remove_file(temp);
-        }
+        let _ = std::fs::remove_file(&temp);
     }
     result
+}
+
+/// Writes `files` (name, content) as the results in `dir` (created if
+/// missing), all or nothing: they are written and synced in a staging
+/// folder and switched into place together, replacing what an earlier
+/// Agora command wrote there and keeping every other file (see
+/// [`OutputDir`]). Returns the paths written.
+pub fn write_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>> {
+    let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+    let mut out = OutputDir::open(dir, &names)?;
+    for (name, bytes) in files {
+        out.write(name, bytes)?;
+    }
+    Ok(out.commit()?.paths)
 }

@@ -487,8 +487,15 @@ mod tests {
         for units in [9.3e9, 1.8e10, 2e10, 5.001e10, 1e20, 3.4e29] {
             let exact = units * SCALE as f64;
             let r = ceil_base(units) as f64;
-            assert!(r <= exact && r >= exact * (1.0 - 2.0 * SLACK), "{units}: {r} vs {exact}");
-            assert!(ceil_base(units) > u128::from(u64::MAX) || units < 1.8e10);
+            assert!(
+                r <= exact && r >= exact * (1.0 - 2.0 * SLACK),
+                "{units}: {r} vs {exact}"
+            );
+            assert_eq!(
+                ceil_base(units) > u128::from(u64::MAX),
+                exact > u64::MAX as f64,
+                "{units}"
+            );
         }
         // past 2¹²⁸ base units, and NaN: the marker, never a small number
         assert_eq!(ceil_base(3.5e29), PAST);
@@ -521,29 +528,52 @@ mod tests {
         // money per base unit here) plus the float noise of R at 5e19
         assert!(budget - q.cost < 200_000, "{q:?}");
         // and selling the tokens back refunds exactly the cost
-        let s = m.quote_sell(supply + q.tokens, r0 + u128::from(q.cost), q.tokens).unwrap();
+        let s = m
+            .quote_sell(supply + q.tokens, r0 + u128::from(q.cost), q.tokens)
+            .unwrap();
         assert_eq!(s.refund, q.cost);
     }
 
     #[test]
     fn a_budget_that_buys_the_supply_to_the_end_of_its_range_is_refused() {
-        // one money base unit per token base unit
+        // one money unit per token, 1000 tokens of room left in the supply:
+        // the room costs 1000 money (R is a float of about 1.8e19 base
+        // units here, so costs are whole to within its ulp of 4096)
         let mut m = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.0);
-        let supply = u64::MAX - 1_000;
-        assert_eq!(m.quote_buy(supply, 500).unwrap().map(|q| q.tokens), Some(500));
-        assert_eq!(m.quote_buy(supply, 999).unwrap().map(|q| q.tokens), Some(999));
-        assert_eq!(m.quote_buy(supply, 1_000), Err(LedgerError::Overflow));
-        assert_eq!(m.quote_buy(supply, 5_000), Err(LedgerError::Overflow));
-        assert_eq!(m.quote_buy(u64::MAX, 1), Err(LedgerError::Overflow));
+        let room = 1_000 * SCALE;
+        let supply = u64::MAX - room;
+        let r0 = m.reserve_function(supply).unwrap();
+        for budget in [500 * SCALE, 999 * SCALE] {
+            let q = m.quote_buy(supply, budget).unwrap().unwrap();
+            assert!(q.cost <= budget && budget - q.cost <= 8192, "{q:?}");
+            assert!(q.tokens.abs_diff(budget) <= 8192, "{q:?}");
+            let r1 = m.reserve_function(supply + q.tokens).unwrap();
+            assert_eq!(u128::from(q.cost), r1 - r0);
+        }
+        assert_eq!(
+            m.quote_buy(supply, 1_001 * SCALE),
+            Err(LedgerError::Overflow)
+        );
+        assert_eq!(m.quote_buy(supply, u64::MAX), Err(LedgerError::Overflow));
+        assert_eq!(m.quote_buy(u64::MAX, SCALE), Err(LedgerError::Overflow));
         // a nanomoney token: a budget of 1e9 money buys 1e18 tokens,
         // 1e27 base units, past any supply
         let mut cheap = CurveMarket::new(Curve::Linear { m: 0.0, b: 1e-9 }, 0.0);
-        assert_eq!(cheap.quote_buy(0, 1_000_000_000 * SCALE), Err(LedgerError::Overflow));
-        // and the leftover of a budget near the end of the range, too:
-        // the float inverse stops short of the room, the rest would fill it
+        assert_eq!(
+            cheap.quote_buy(0, 1_000_000_000 * SCALE),
+            Err(LedgerError::Overflow)
+        );
+        // with a fee of one half a budget pays 2/3 of itself to the curve:
+        // 1600 money would buy 1067 tokens, past the room; 1400 buys 933
         let mut fee = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.5);
-        assert_eq!(fee.quote_buy(supply, 1_600), Err(LedgerError::Overflow));
-        assert_eq!(fee.quote_buy(supply, 1_400).unwrap().map(|q| q.tokens), Some(933));
+        assert_eq!(
+            fee.quote_buy(supply, 1_600 * SCALE),
+            Err(LedgerError::Overflow)
+        );
+        let q = fee.quote_buy(supply, 1_400 * SCALE).unwrap().unwrap();
+        assert!(q.cost + q.fee <= 1_400 * SCALE, "{q:?}");
+        let want = 1_400 * SCALE * 2 / 3;
+        assert!(q.tokens.abs_diff(want) <= 16384, "{q:?} vs {want}");
     }
 
     #[test]
@@ -553,18 +583,31 @@ mod tests {
         let supply = 1_000_000_000 * SCALE;
         let reserve = m.reserve_function(supply).unwrap();
         // selling 1e8 tokens refunds about 9.5e13 units, past 1.8e10
-        assert_eq!(m.quote_sell(supply, reserve, 100_000_000 * SCALE), Err(LedgerError::Overflow));
+        assert_eq!(
+            m.quote_sell(supply, reserve, 100_000_000 * SCALE),
+            Err(LedgerError::Overflow)
+        );
         // ten tokens refund about 1e7 units, exactly R(S) − R(S − d)
         let s = m.quote_sell(supply, reserve, 10 * SCALE).unwrap();
         let r1 = m.reserve_function(supply - 10 * SCALE).unwrap();
         assert_eq!(u128::from(s.refund), reserve - r1);
-        // the largest refund an account holds passes; one more does not
-        let edge = u128::from(u64::MAX);
+        // a refund of the whole reserve at one money per token, just below
+        // what an account holds, passes; at two per token it does not fit
         let mut flat = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.0);
         let big = u64::MAX;
-        assert_eq!(flat.quote_sell(big, edge, big).map(|q| q.refund), Ok(u64::MAX));
+        let all = flat.reserve_function(big).unwrap();
+        assert!(all <= u128::from(u64::MAX) && all > u128::from(u64::MAX) - (1 << 20));
+        assert_eq!(
+            flat.quote_sell(big, all, big).map(|q| u128::from(q.refund)),
+            Ok(all)
+        );
         let mut two = CurveMarket::new(Curve::Linear { m: 0.0, b: 2.0 }, 0.0);
-        assert_eq!(two.quote_sell(big, 2 * edge, big), Err(LedgerError::Overflow));
+        let all = two.reserve_function(big).unwrap();
+        assert_eq!(two.quote_sell(big, all, big), Err(LedgerError::Overflow));
+        // part of it still fits
+        let half = two.quote_sell(big, all, big / 4).unwrap();
+        let r1 = two.reserve_function(big - big / 4).unwrap();
+        assert_eq!(u128::from(half.refund), all - r1);
     }
 
     #[test]
@@ -575,22 +618,31 @@ mod tests {
         assert_eq!(m.reserve_function(supply), None);
         assert_eq!(m.required_reserve(supply), None);
         assert_eq!(m.quote_buy(supply, u64::MAX), Ok(None));
-        assert_eq!(m.quote_sell(supply, u128::MAX, 1), Err(LedgerError::Overflow));
+        assert_eq!(
+            m.quote_sell(supply, u128::MAX, 1),
+            Err(LedgerError::Overflow)
+        );
         // e^60 ≈ 1.1e26 money units: in range, past u64
         let r = m.reserve_function(60 * SCALE).unwrap() as f64;
         let want = 60f64.exp_m1() * SCALE as f64;
         assert!((r - want).abs() <= 1e-12 * want, "{r} vs {want}");
-        // a budget whose float inverse lands past the range of R steps
-        // back in integers: from just below the edge, the budget buys what
-        // it pays for and no more
+        // just below the edge one token base unit costs e^S·1e-9 ≈ 3e20
+        // money, more than any account holds: the largest budget buys
+        // nothing (never a quote that reaches past the range)
         let edge = (3.0e29f64).ln();
         let supply = (edge * SCALE as f64) as u64;
-        let r0 = m.reserve_function(supply).unwrap();
-        let q = m.quote_buy(supply, u64::MAX).unwrap().unwrap();
-        assert!(q.cost <= u64::MAX && q.tokens > 0);
+        assert!(m.reserve_function(supply).is_some());
+        assert_eq!(m.quote_buy(supply, u64::MAX), Ok(None));
+        // a flat curve at 2e19 money per token: R(S) for 1.8e10 tokens,
+        // 3.7e29 money units, is past the range; half of that supply is in
+        // it, and one token base unit there (2e10 money) is past any budget
+        let mut dear = CurveMarket::new(Curve::Linear { m: 0.0, b: 2e19 }, 0.0);
+        assert_eq!(dear.reserve_function(u64::MAX), None);
+        assert!(dear.reserve_function(u64::MAX / 2).is_some());
+        assert_eq!(dear.quote_buy(u64::MAX / 2, u64::MAX), Ok(None));
         assert_eq!(
-            u128::from(q.cost),
-            m.reserve_function(supply + q.tokens).unwrap() - r0
+            dear.quote_sell(u64::MAX, u128::MAX, 1),
+            Err(LedgerError::Overflow)
         );
     }
 }

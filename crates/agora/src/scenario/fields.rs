@@ -56,11 +56,46 @@ pub fn describe(value: &Value) -> String {
     match value {
         Value::String(s) => format!("the string {s:?}"),
         Value::Integer(i) => i.to_string(),
-        Value::Float(x) => x.to_string(),
+        // As written in TOML: `150.0`, not `150` (which would read as a
+        // whole number in a message about one).
+        Value::Float(x) => format!("{x:?}"),
         Value::Boolean(b) => b.to_string(),
         Value::Datetime(d) => format!("the date {d}"),
         Value::Array(_) => "an array".into(),
         Value::Table(_) => "a table".into(),
+    }
+}
+
+/// The first character of `s` that would garble a terminal or a CSV file
+/// if echoed raw: a control character (ESC, CR, NUL, DEL, …; a line feed or
+/// tab too unless `text` allows them, for free text) or a bidirectional
+/// override, which reorders what follows it on screen.
+pub(crate) fn control_character(s: &str, text: bool) -> Option<char> {
+    s.chars().find(|&c| {
+        let allowed = text && matches!(c, '\n' | '\t');
+        (c.is_control() && !allowed)
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+/// The error message for a string holding control character `c`: the
+/// string and the character escaped, never raw.
+pub(crate) fn control_message(what: &str, s: &str, c: char) -> String {
+    format!(
+        "expected {what} without control characters, found {s:?} (it holds {c:?}, U+{:04X})",
+        u32::from(c)
+    )
+}
+
+/// Names for a message, at most the first 10 of them: a list of 200,000
+/// groups is not a one-line error.
+pub(crate) fn name_list(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let head = names[..names.len().min(SHOWN)].join(", ");
+    if names.len() > SHOWN {
+        format!("{head}, … ({} in all)", names.len())
+    } else {
+        head
     }
 }
 
@@ -204,6 +239,18 @@ impl<'a> Fields<'a> {
             Value::Integer(i) if *i >= 0 && (*i as u64) >= min && (*i as u64) <= max => {
                 Ok(Some(*i as u64))
             }
+            // `150.0` is a float in TOML: say so, and what to write instead.
+            Value::Float(x)
+                if x.fract() == 0.0 && *x >= min as f64 && *x <= max as f64 && *x < 9.007e15 =>
+            {
+                Err(self.error(
+                    key,
+                    format!(
+                        "expected {expected}, found {x:?} (a float); write {}",
+                        *x as u64
+                    ),
+                ))
+            }
             other => Err(self.error(
                 key,
                 format!("expected {expected}, found {}", describe(other)),
@@ -217,11 +264,27 @@ impl<'a> Fields<'a> {
             .ok_or_else(|| self.missing(key, &format!("a whole number >= {min}")))
     }
 
-    /// Reads an optional string.
+    /// Reads an optional string: a name or label, without control
+    /// characters (ESC, CR, NUL, DEL, line feeds, tabs, …) or bidirectional
+    /// overrides, which would otherwise be echoed raw to terminals and into
+    /// CSV files.
     pub fn opt_string(&mut self, key: &'static str) -> Result<Option<&'a str>> {
+        self.opt_str(key, false)
+    }
+
+    /// Reads an optional free text (a description): like
+    /// [`Fields::opt_string`], but line feeds and tabs are allowed.
+    pub fn opt_text(&mut self, key: &'static str) -> Result<Option<&'a str>> {
+        self.opt_str(key, true)
+    }
+
+    fn opt_str(&mut self, key: &'static str, text: bool) -> Result<Option<&'a str>> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
+            Some(Value::String(s)) => match control_character(s, text) {
+                None => Ok(Some(s)),
+                Some(c) => Err(self.error(key, control_message("a string", s, c))),
+            },
             Some(other) => {
                 Err(self.error(key, format!("expected a string, found {}", describe(other))))
             }
@@ -258,7 +321,7 @@ impl<'a> Fields<'a> {
                 key,
                 format!(
                     "unknown asset {name:?}; expected one of the scenario's assets: {}",
-                    assets.join(", ")
+                    name_list(assets)
                 ),
             )
         })
@@ -312,7 +375,12 @@ impl<'a> Fields<'a> {
             .iter()
             .enumerate()
             .map(|(i, v)| match v {
-                Value::String(s) => Ok(s.as_str()),
+                Value::String(s) => match control_character(s, false) {
+                    None => Ok(s.as_str()),
+                    Some(c) => {
+                        Err(self.error(&format!("{key}[{i}]"), control_message("a name", s, c)))
+                    }
+                },
                 other => Err(self.error(
                     &format!("{key}[{i}]"),
                     format!("expected a name, found {}", describe(other)),
@@ -362,7 +430,11 @@ impl<'a> Fields<'a> {
                     let name = name_key
                         .and_then(|k| t.get(k))
                         .and_then(Value::as_str)
-                        .filter(|n| !n.is_empty() && !n.contains('.'));
+                        .filter(|n| {
+                            !n.is_empty()
+                                && !n.contains('.')
+                                && control_character(n, false).is_none()
+                        });
                     let path = match name {
                         Some(n) => format!("{base}.{n}"),
                         None => format!("{base}[{i}]"),
@@ -384,8 +456,15 @@ impl<'a> Fields<'a> {
             if !self.known.iter().any(|k| k == key) {
                 let mut known = self.known.clone();
                 known.sort_unstable();
-                return Err(self.error(
-                    key,
+                // A key is the user's text: escaped if it would garble the
+                // terminal.
+                let shown = match control_character(key, false) {
+                    Some(_) => format!("{key:?}"),
+                    None => key.clone(),
+                };
+                return Err(Error::scenario(
+                    self.origin,
+                    self.path_of(&shown),
                     format!("unknown field; expected one of: {}", known.join(", ")),
                 ));
             }

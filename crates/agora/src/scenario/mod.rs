@@ -27,12 +27,18 @@
 //! [`Error`] naming the file, the dotted field path (e.g.
 //! `agents.noise.policy.p_buy`) and what is expected.
 
+mod build;
+mod edit;
 mod examples;
 mod fields;
 mod paths;
 
+pub use build::ScenarioBuilder;
 pub use examples::{example, examples, Example};
+use fields::name_list;
 pub use fields::{describe, Fields, Range};
+pub(crate) use paths::toml_value;
+pub use paths::ParamValue;
 
 use crate::agents::{
     BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
@@ -45,7 +51,7 @@ use crate::market::clearing::{Adjustment, PriceRule, Shape, DEFAULT_PRICE_RANGE}
 use crate::pricing::{Curve, CurveError};
 use crate::resource::alloc::Mechanism;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -53,24 +59,68 @@ use std::sync::Arc;
 /// The most agents a scenario may hold in all.
 pub const MAX_AGENTS: u64 = u32::MAX as u64 - 1;
 
+/// The largest scenario file read, bytes (64 MiB: some 400,000 groups of
+/// agents written out one by one). Reading stops there, so that a wrong
+/// path (`/dev/zero`, a multi-gigabyte data file) is an error, not an
+/// exhausted memory.
+pub const MAX_SCENARIO_BYTES: u64 = 64 << 20;
+
 /// A validated scenario, ready to run.
+///
+/// Read-only once validated: its parts are read through getters, and the
+/// only changes are the ones that validate again and keep the TOML it is
+/// written as (`scenario.toml`) and its hash in step ([`Scenario::set_seed`],
+/// [`Scenario::set_steps`], [`Scenario::set_runs`], [`Scenario::with_param`]).
+/// To make one in code, see [`Scenario::builder`].
+///
+/// ```
+/// let mut s = agora::scenario::example("reference")?;
+/// s.set_steps(5)?; // validated; scenario.toml and the hash follow
+/// assert_eq!(s.simulation().steps, 5);
+/// assert_eq!(s.param("simulation.steps")?, 5.0);
+/// # Ok::<(), agora::Error>(())
+/// ```
+///
+/// Its parts cannot be changed behind the validation's back:
+///
+/// ```compile_fail
+/// let mut s = agora::scenario::example("reference").unwrap();
+/// s.simulation.steps = 5;
+/// ```
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    /// Where the scenario came from (a path, or `<example NAME>`), used in
-    /// error messages.
-    pub origin: String,
-    /// Steps and seed.
-    pub simulation: SimulationSpec,
-    /// The assets, in file order (their index is their id).
-    pub assets: Vec<AssetSpec>,
-    /// The agent groups, in file order; agents are numbered group by group.
-    pub groups: Vec<GroupSpec>,
-    /// Scheduled events (`[[events]]`), in file order.
-    pub events: Vec<EventSpec>,
-    /// How stability after the first shock is measured (`[stability]`).
-    pub stability: StabilitySpec,
+    pub(crate) origin: String,
+    pub(crate) simulation: SimulationSpec,
+    pub(crate) assets: Vec<AssetSpec>,
+    pub(crate) groups: Vec<GroupSpec>,
+    pub(crate) events: Vec<EventSpec>,
+    pub(crate) stability: StabilitySpec,
+    pub(crate) output: OutputSpec,
     source: toml::Table,
+    /// The text the scenario was read from, if it was read from text: kept
+    /// so that an edited scenario can be written as the user's own file
+    /// with only the changed values replaced.
+    text: Option<Arc<str>>,
     registry: PolicyRegistry,
+}
+
+/// Something in a valid scenario that is probably not what was meant (see
+/// [`Scenario::warnings`]). Displays as one line, like an error:
+/// `FILE: PATH: MESSAGE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The file the scenario came from, or a label such as `<example NAME>`.
+    pub origin: String,
+    /// The dotted path of the field concerned, e.g. `events[0].at`.
+    pub path: String,
+    /// What was found and why it is probably not meant.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.origin, self.path, self.message)
+    }
 }
 
 /// The `[simulation]` table.
@@ -360,6 +410,60 @@ impl Default for StabilitySpec {
     }
 }
 
+/// The `[output]` table: optional outputs beyond the group totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutputSpec {
+    /// Per-agent records (`[output.agent_steps]`), written to
+    /// `agent_steps.csv`; none by default.
+    pub agent_steps: Option<AgentStepsSpec>,
+}
+
+/// `[output.agent_steps]`: which agents' accounts are recorded at which
+/// steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentStepsSpec {
+    /// Record at step 0, every `every`-th step and the last step (≥ 1,
+    /// default 1: every step).
+    pub every: u64,
+    /// At most this many agents of each group, evenly spaced within it
+    /// (the first, then every `count / sample`-th); all agents if `None`.
+    pub sample: Option<u32>,
+}
+
+impl AgentStepsSpec {
+    /// Whether step `t` of a run of `steps` steps is recorded.
+    pub fn records(&self, t: u64, steps: u64) -> bool {
+        t % self.every == 0 || t == steps
+    }
+
+    /// The number of steps recorded in a run of `steps` steps (step 0
+    /// included).
+    pub fn recorded_steps(&self, steps: u64) -> u64 {
+        steps / self.every + 1 + u64::from(steps % self.every != 0)
+    }
+
+    /// The members (0-based, within the group) recorded of a group of
+    /// `count` agents: all, or `sample` of them evenly spaced.
+    pub fn members(&self, count: u32) -> impl Iterator<Item = u32> {
+        let k = self.sample.map_or(count, |s| s.min(count));
+        (0..k).map(move |i| (u64::from(i) * u64::from(count) / u64::from(k.max(1))) as u32)
+    }
+}
+
+/// The most memory the per-agent records of a run (all its Monte Carlo
+/// runs together) may take, bytes: they are held until the files are
+/// written.
+pub const AGENT_STEPS_MEMORY_BUDGET: u64 = 1 << 30;
+
+/// Bytes one per-agent record takes with `assets` assets, held and then
+/// written: `304 + 72·assets` (in memory and as text).
+pub fn agent_step_bytes(assets: usize) -> u64 {
+    // the record (u128 amounts, two boxed slices and their heap headers),
+    // then its CSV line (about 20 bytes a number)
+    let m = assets as u64;
+    (64 + 32 * (1 + m) + 48) + 20 * (8 + 2 * m)
+}
+
 /// One `[[agents]]` entry: a group of agents sharing a policy.
 #[derive(Debug, Clone)]
 pub struct GroupSpec {
@@ -508,10 +612,33 @@ impl Scenario {
 
     /// Reads and validates a scenario file, with the policies of `registry`.
     pub fn from_path_with(path: impl AsRef<Path>, registry: &PolicyRegistry) -> Result<Self> {
+        use std::io::Read;
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(path, crate::error::READING_SCENARIO, e))?;
-        Self::from_toml_str_with(&text, &path.display().to_string(), registry)
+        let origin = path.display().to_string();
+        let io = |e| Error::io(path, crate::error::READING_SCENARIO, e);
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_SCENARIO_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+            return Err(Error::scenario(
+                origin,
+                "",
+                format!(
+                    "the file is larger than {} MiB, the most a scenario file may be; \
+                     is it the scenario?",
+                    MAX_SCENARIO_BYTES >> 20
+                ),
+            ));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not UTF-8 text (at byte {})", e.utf8_error().valid_up_to()),
+            ))
+        })?;
+        Self::from_toml_str_with(&text, &origin, registry)
     }
 
     /// Parses and validates scenario text; `origin` names it in errors.
@@ -527,7 +654,9 @@ impl Scenario {
                 message: e.to_string(),
             })
         })?;
-        Self::from_table(table, origin, registry)
+        let mut scenario = Self::from_table(table, origin, registry)?;
+        scenario.text = Some(Arc::from(text));
+        Ok(scenario)
     }
 
     /// Validates a scenario given as a TOML table.
@@ -535,9 +664,46 @@ impl Scenario {
         let parsed = parse(&table, origin, registry)?;
         Ok(Scenario {
             source: table,
+            text: None,
             registry: registry.clone(),
             ..parsed
         })
+    }
+
+    /// Where the scenario came from (a path, `<example NAME>`, or what the
+    /// builder was given), as error messages name it.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Steps, seed and Monte Carlo runs (`[simulation]`).
+    pub fn simulation(&self) -> &SimulationSpec {
+        &self.simulation
+    }
+
+    /// The assets, in file order (their index is their id).
+    pub fn assets(&self) -> &[AssetSpec] {
+        &self.assets
+    }
+
+    /// The agent groups, in file order; agents are numbered group by group.
+    pub fn groups(&self) -> &[GroupSpec] {
+        &self.groups
+    }
+
+    /// Scheduled events (`[[events]]`), in file order.
+    pub fn events(&self) -> &[EventSpec] {
+        &self.events
+    }
+
+    /// How stability after the first shock is measured (`[stability]`).
+    pub fn stability(&self) -> &StabilitySpec {
+        &self.stability
+    }
+
+    /// Optional outputs (`[output]`).
+    pub fn output(&self) -> &OutputSpec {
+        &self.output
     }
 
     /// The scenario as a TOML table (with any overrides applied).
@@ -574,6 +740,14 @@ impl Scenario {
                     i64::MAX
                 ))
             })?;
+        check_agent_steps_budget(
+            &self.origin,
+            &self.output,
+            &self.groups,
+            self.assets.len(),
+            steps,
+            self.simulation.runs,
+        )?;
         self.simulation.steps = steps;
         self.set_simulation_key("steps", value);
         Ok(())
@@ -587,9 +761,28 @@ impl Scenario {
             .ok_or_else(|| {
                 Error::usage(format!("runs must be from 1 to 1000000000, found {runs}"))
             })?;
+        check_agent_steps_budget(
+            &self.origin,
+            &self.output,
+            &self.groups,
+            self.assets.len(),
+            self.simulation.steps,
+            runs,
+        )?;
         self.simulation.runs = runs;
         self.set_simulation_key("runs", value);
         Ok(())
+    }
+
+    /// The number of per-agent records (`[output.agent_steps]`) a run of
+    /// the scenario and all its Monte Carlo runs hold (0 without them).
+    pub fn agent_step_rows(&self) -> u128 {
+        agent_step_rows(
+            &self.output,
+            &self.groups,
+            self.simulation.steps,
+            self.simulation.runs,
+        )
     }
 
     /// Returns the value of the numeric field at a dotted parameter path,
@@ -606,16 +799,66 @@ impl Scenario {
     /// wrong kind (a fraction for a count) or one that makes the scenario
     /// invalid is an error naming the path.
     pub fn with_param(&self, path: &str, value: f64) -> Result<Scenario> {
-        let mut table = self.source.clone();
-        paths::set(&mut table, path, value)
-            .map_err(|m| Error::usage(format!("{}: {path}: {m}", self.origin)))?;
-        Scenario::from_table(table, &self.origin, &self.registry)
+        self.with_value(path, &ParamValue::Number(value))
+    }
+
+    /// Validates `table` as this scenario changed: same origin, policies
+    /// and original text.
+    fn revalidated(&self, table: toml::Table) -> Result<Scenario> {
+        let mut s = Scenario::from_table(table, &self.origin, &self.registry)?;
+        s.text = self.text.clone();
+        Ok(s)
     }
 
     fn set_simulation_key(&mut self, key: &str, value: i64) {
         if let Some(toml::Value::Table(sim)) = self.source.get_mut("simulation") {
             sim.insert(key.to_string(), toml::Value::Integer(value));
         }
+    }
+
+    /// What is valid but probably not meant: events and scheduled changes
+    /// after the last step, which never happen. Computed from the current
+    /// steps (after any [`Scenario::set_steps`]); for the caller to show.
+    pub fn warnings(&self) -> Vec<Warning> {
+        let steps = self.simulation.steps;
+        let mut out = Vec::new();
+        let mut warn = |path: String, message: String| {
+            out.push(Warning {
+                origin: self.origin.clone(),
+                path,
+                message,
+            })
+        };
+        for asset in &self.assets {
+            for (i, c) in asset.schedule.iter().enumerate() {
+                let path = format!("assets.{}.schedule[{i}]", asset.name);
+                match c.change {
+                    Change::Step { at, .. } if at > steps => warn(
+                        format!("{path}.at"),
+                        format!("step {at} is after the last step ({steps}): the change never happens"),
+                    ),
+                    // the parameter first moves at step from + 1
+                    Change::Ramp { from, .. } if from >= steps => warn(
+                        format!("{path}.from"),
+                        format!("the ramp starts at step {from}, and the last step is {steps}: the parameter never moves"),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            if e.at > steps {
+                warn(
+                    format!("events[{i}].at"),
+                    format!(
+                        "step {} is after the last step ({steps}): the {} event never happens",
+                        e.at,
+                        e.kind.name()
+                    ),
+                );
+            }
+        }
+        out
     }
 
     /// Total number of agents.
@@ -638,7 +881,7 @@ impl Scenario {
 fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result<Scenario> {
     let mut root = Fields::new(origin, "", table);
     root.opt_string("name")?;
-    root.opt_string("description")?;
+    root.opt_text("description")?;
 
     let mut sim = root.table("simulation")?;
     let simulation = SimulationSpec {
@@ -652,23 +895,30 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     if asset_tables.is_empty() {
         return Err(root.error("assets", "missing; expected at least one [[assets]] table"));
     }
+    // Names are checked for duplicates and looked up through sets and maps,
+    // never by scanning the earlier entries: a scenario may hold hundreds
+    // of thousands of groups.
     let mut names: Vec<String> = Vec::new();
+    let mut asset_set: HashSet<String> = HashSet::new();
     let mut assets = Vec::new();
     for mut f in asset_tables {
-        let asset = parse_asset(&mut f, &names)?;
+        let asset = parse_asset(&mut f, &asset_set)?;
         f.finish()?;
+        asset_set.insert(asset.name.clone());
         names.push(asset.name.clone());
         assets.push(asset);
     }
 
     let group_tables = root.tables("agents", Some("group"))?;
     let mut groups: Vec<GroupSpec> = Vec::new();
+    let mut group_index: HashMap<String, usize> = HashMap::new();
     let mut total: u64 = 0;
     for mut f in group_tables {
         let group = parse_group(&mut f, &names, registry)?;
-        if groups.iter().any(|g| g.name == group.name) {
+        if group_index.contains_key(&group.name) {
             return Err(f.error("group", format!("duplicate group name {:?}", group.name)));
         }
+        group_index.insert(group.name.clone(), groups.len());
         total += u64::from(group.count);
         if total > MAX_AGENTS {
             return Err(f.error(
@@ -696,15 +946,38 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         }
     };
     let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+    let groups_by_name = Names {
+        list: &group_names,
+        index: &group_index,
+    };
     let mut events = Vec::new();
+    let mut membership: HashMap<usize, Membership> = HashMap::new();
     for (i, mut e) in root.tables("events", None)?.into_iter().enumerate() {
         let raw = raw_entry(table, "events", i);
-        let event = parse_event(&mut e, raw, &names, &group_names, &assets, &events)?;
+        let event = parse_event(&mut e, raw, &names, &groups_by_name, &assets, &membership)?;
         e.finish()?;
+        match event.kind {
+            EventKind::Join { group } => {
+                membership.entry(group).or_default().join = Some((i, event.at))
+            }
+            EventKind::Leave { group, .. } => {
+                membership.entry(group).or_default().leave = Some((i, event.at))
+            }
+            _ => {}
+        }
         events.push(event);
     }
     check_parameter_sequence(&root, &assets, &events)?;
+    let output = parse_output(&mut root)?;
     root.finish()?;
+    check_agent_steps_budget(
+        origin,
+        &output,
+        &groups,
+        assets.len(),
+        simulation.steps,
+        simulation.runs,
+    )?;
 
     Ok(Scenario {
         origin: origin.to_string(),
@@ -713,9 +986,71 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         groups,
         events,
         stability,
+        output,
         source: toml::Table::new(),
+        text: None,
         registry: PolicyRegistry::new(),
     })
+}
+
+/// Reads the optional `[output]` table.
+fn parse_output(root: &mut Fields<'_>) -> Result<OutputSpec> {
+    let Some(mut o) = root.opt_table("output")? else {
+        return Ok(OutputSpec::default());
+    };
+    let agent_steps = match o.opt_table("agent_steps")? {
+        None => None,
+        Some(mut a) => {
+            let spec = AgentStepsSpec {
+                every: a.opt_whole("every", 1, i64::MAX as u64)?.unwrap_or(1),
+                sample: a.opt_whole("sample", 1, MAX_AGENTS)?.map(|n| n as u32),
+            };
+            a.finish()?;
+            Some(spec)
+        }
+    };
+    o.finish()?;
+    Ok(OutputSpec { agent_steps })
+}
+
+fn agent_step_rows(output: &OutputSpec, groups: &[GroupSpec], steps: u64, runs: u64) -> u128 {
+    let Some(spec) = output.agent_steps else {
+        return 0;
+    };
+    let agents: u128 = groups
+        .iter()
+        .map(|g| u128::from(spec.sample.map_or(g.count, |s| s.min(g.count))))
+        .sum();
+    agents * u128::from(spec.recorded_steps(steps)) * u128::from(runs)
+}
+
+/// Refuses per-agent records that would not fit in
+/// [`AGENT_STEPS_MEMORY_BUDGET`], before anything runs.
+fn check_agent_steps_budget(
+    origin: &str,
+    output: &OutputSpec,
+    groups: &[GroupSpec],
+    assets: usize,
+    steps: u64,
+    runs: u64,
+) -> Result<()> {
+    let rows = agent_step_rows(output, groups, steps, runs);
+    let bytes = rows.saturating_mul(u128::from(agent_step_bytes(assets)));
+    if bytes <= u128::from(AGENT_STEPS_MEMORY_BUDGET) {
+        return Ok(());
+    }
+    Err(Error::scenario(
+        origin,
+        "output.agent_steps".to_string(),
+        format!(
+            "{rows} per-agent records ({steps} steps, {runs} run{}) need about {} MB, more than \
+             the {} MB allowed; record every few steps (`every`) or a sample of each group's \
+             agents (`sample`)",
+            if runs == 1 { "" } else { "s" },
+            bytes >> 20,
+            AGENT_STEPS_MEMORY_BUDGET >> 20
+        ),
+    ))
 }
 
 /// Entry `i` of the array of tables `key` (or the single table written in
@@ -728,28 +1063,42 @@ fn raw_entry<'t>(table: &'t toml::Table, key: &str, i: usize) -> Option<&'t toml
     }
 }
 
-/// Reads the name of a group and returns its index in `groups`.
-fn parse_group_ref(e: &mut Fields<'_>, groups: &[String]) -> Result<usize> {
+/// The scenario's group names, in file order and by name.
+struct Names<'a> {
+    list: &'a [String],
+    index: &'a HashMap<String, usize>,
+}
+
+/// A group's `join` and `leave` events so far: (index in `events`, step).
+#[derive(Debug, Default, Clone, Copy)]
+struct Membership {
+    join: Option<(usize, u64)>,
+    leave: Option<(usize, u64)>,
+}
+
+/// Reads the name of a group and returns its index.
+fn parse_group_ref(e: &mut Fields<'_>, groups: &Names<'_>) -> Result<usize> {
     let name = e.string("group")?;
-    groups.iter().position(|g| g == name).ok_or_else(|| {
+    groups.index.get(name).copied().ok_or_else(|| {
         e.error(
             "group",
             format!(
                 "unknown group {name:?}; expected one of the scenario's groups: {}",
-                groups.join(", ")
+                name_list(groups.list)
             ),
         )
     })
 }
 
-/// Reads one `[[events]]` entry; `earlier` are the entries before it.
+/// Reads one `[[events]]` entry; `membership` holds the `join` and `leave`
+/// events before it.
 fn parse_event(
     e: &mut Fields<'_>,
     raw: Option<&toml::Table>,
     asset_names: &[String],
-    group_names: &[String],
+    group_names: &Names<'_>,
     assets: &[AssetSpec],
-    earlier: &[EventSpec],
+    membership: &HashMap<usize, Membership>,
 ) -> Result<EventSpec> {
     let kind = e.choice("kind", &["dump", "join", "leave", "parameter", "outage"])?;
     let at = e.whole("at", 1, u64::MAX)?;
@@ -779,26 +1128,24 @@ fn parse_event(
         "join" | "leave" => {
             let group = parse_group_ref(e, group_names)?;
             let joining = kind == "join";
-            for (k, other) in earlier.iter().enumerate() {
-                let (g, other_joins) = match other.kind {
-                    EventKind::Join { group } => (group, true),
-                    EventKind::Leave { group, .. } => (group, false),
-                    _ => continue,
-                };
-                if g != group {
-                    continue;
-                }
-                let name = &group_names[group];
-                if other_joins == joining {
-                    return Err(e.error(
-                        "group",
-                        format!("group {name:?} already has a {kind} event (events[{k}]); expected at most one per group"),
-                    ));
-                }
+            let before = membership.get(&group).copied().unwrap_or_default();
+            let (same, other) = if joining {
+                (before.join, before.leave)
+            } else {
+                (before.leave, before.join)
+            };
+            let name = &group_names.list[group];
+            if let Some((k, _)) = same {
+                return Err(e.error(
+                    "group",
+                    format!("group {name:?} already has a {kind} event (events[{k}]); expected at most one per group"),
+                ));
+            }
+            if let Some((_, other_at)) = other {
                 let (join_at, leave_at) = if joining {
-                    (at, other.at)
+                    (at, other_at)
                 } else {
-                    (other.at, at)
+                    (other_at, at)
                 };
                 if leave_at <= join_at {
                     return Err(e.error(
@@ -876,27 +1223,29 @@ fn check_parameter_sequence(
     assets: &[AssetSpec],
     events: &[EventSpec],
 ) -> Result<()> {
-    for (j, asset) in assets.iter().enumerate() {
-        // (step, 0 for the schedule or 1 for an event, index, param, value)
-        let mut changes: Vec<(u64, u8, usize, &str, f64)> = Vec::new();
+    // (step, 0 for the schedule or 1 for an event, index, param, value),
+    // per asset; the events sorted to their asset in one pass.
+    type Changes<'s> = Vec<(u64, u8, usize, &'s str, f64)>;
+    let mut per_asset: Vec<Changes<'_>> = vec![Vec::new(); assets.len()];
+    for (i, e) in events.iter().enumerate() {
+        if let EventKind::Parameter {
+            asset,
+            param,
+            value,
+        } = &e.kind
+        {
+            if let Some(changes) = per_asset.get_mut(*asset) {
+                changes.push((e.at, 1, i, param, *value));
+            }
+        }
+    }
+    for (asset, mut changes) in assets.iter().zip(per_asset) {
         for (i, c) in asset.schedule.iter().enumerate() {
             let (step, value) = match c.change {
                 Change::Step { at, value } => (at, value),
                 Change::Ramp { to, value, .. } => (to, value),
             };
             changes.push((step, 0, i, &c.param, value));
-        }
-        for (i, e) in events.iter().enumerate() {
-            if let EventKind::Parameter {
-                asset,
-                param,
-                value,
-            } = &e.kind
-            {
-                if *asset == j {
-                    changes.push((e.at, 1, i, param, *value));
-                }
-            }
         }
         changes.sort_by_key(|c| (c.0, c.1, c.2));
         let changes_have_events = changes.iter().any(|c| c.1 == 1);
@@ -934,7 +1283,7 @@ fn parse_name(f: &mut Fields<'_>, key: &'static str) -> Result<String> {
     Ok(name.to_string())
 }
 
-fn parse_asset(f: &mut Fields<'_>, earlier: &[String]) -> Result<AssetSpec> {
+fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Result<AssetSpec> {
     let name = parse_name(f, "name")?;
     if earlier.contains(&name) {
         return Err(f.error("name", format!("duplicate asset name {name:?}")));
@@ -1581,13 +1930,32 @@ fn parse_builtin(p: &mut Fields<'_>, kind: &str, assets: &[String]) -> Result<Bu
             let units = token_amount(p, "units", Some(1.0))?;
             let lot = token_amount(p, "lot", Some(1.0))?;
             let min_price = p.number_or("min_price", Range::NonNegative, 0.0)?;
-            let max_price = p.number_or("max_price", Range::Positive, 1e6)?;
-            if max_price <= min_price {
-                return Err(p.error(
-                    "max_price",
-                    format!("expected more than min_price ({min_price}), found {max_price}"),
-                ));
-            }
+            // Asks stay within the values' range unless told otherwise: a
+            // fixed cap far above it (it was 1e6) has sellers ask prices no
+            // buyer pays, and almost nothing trades.
+            let max_price = match p.opt_number("max_price", Range::Positive)? {
+                Some(max_price) if max_price <= min_price => {
+                    return Err(p.error(
+                        "max_price",
+                        format!("expected more than min_price ({min_price}), found {max_price}"),
+                    ))
+                }
+                Some(max_price) => max_price,
+                None => {
+                    let top = value.upper_end();
+                    let usable = top.is_finite() && top > min_price;
+                    if side == Side::Sell && !usable {
+                        return Err(p.error(
+                            "max_price",
+                            format!(
+                                "missing, and its default, the top of the value distribution ({top}), \
+                                 is not a price above min_price ({min_price}); set max_price, the highest price a seller asks"
+                            ),
+                        ));
+                    }
+                    top
+                }
+            };
             BuiltinPolicy::ZiC(ZiCPolicy {
                 asset,
                 side,

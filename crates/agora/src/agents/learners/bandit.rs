@@ -1,0 +1,535 @@
+//! Multi-armed bandits: learners with one state and `k` actions ("arms").
+//!
+//! Each step the learner pulls an arm ([`Bandit::select`]) and is told the
+//! reward ([`Bandit::update`]); it trades off pulling the arm that looks
+//! best against learning more about the others. Performance is measured by
+//! the (pseudo-)regret `Σ_t (μ* − μ_{a_t})`, `μ_i` the arm means.
+//!
+//! - [`EpsilonGreedy`]: the best-looking arm, or with probability `ε` a
+//!   uniformly random one. With a fixed `ε` the regret grows linearly,
+//!   `≈ ε t · mean gap`.
+//! - [`Ucb1`] (Auer, Cesa-Bianchi & Fischer, *Machine Learning* 2002): the
+//!   arm with the highest upper confidence bound
+//!   `x̄_i + √(2 ln t / n_i)`; for rewards in `[0, 1]` its expected regret
+//!   after `t` pulls is at most
+//!   `Σ_{i: Δ_i>0} 8 ln t / Δ_i + (1 + π²/3) Σ_i Δ_i` (their Theorem 1).
+//! - [`Thompson`] sampling (Thompson 1933; Agrawal & Goyal, COLT 2012):
+//!   draw each arm's mean from its posterior and pull the arm with the
+//!   largest draw; Beta–Bernoulli for rewards in `{0, 1}`, Normal–Gamma for
+//!   real rewards.
+//!
+//! Every bandit first pulls each arm it has never pulled (the lowest index
+//! first), without drawing randomness, then follows its rule; ties go to the
+//! lowest index.
+
+use rand::{Rng, RngExt};
+use rand_distr::{Beta, Distribution, Gamma, Normal};
+use serde::{Deserialize, Serialize};
+
+use super::{check_count, check_index, check_reward, check_unit};
+use crate::error::{Error, Result};
+
+/// A multi-armed bandit learner.
+pub trait Bandit {
+    /// The number of arms.
+    fn arms(&self) -> usize;
+
+    /// Returns the arm to pull next, drawing any randomness from `rng`.
+    fn select<R: Rng + ?Sized>(&self, rng: &mut R) -> usize;
+
+    /// Learns that pulling `arm` earned `reward`.
+    ///
+    /// Errors (changing nothing) if `arm` is out of range or the reward is
+    /// not finite, or not in `[0, 1]` for a Beta–Bernoulli Thompson sampler.
+    fn update(&mut self, arm: usize, reward: f64) -> Result<()>;
+}
+
+/// Pull counts and sample means of the arms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Tally {
+    counts: Vec<u64>,
+    means: Vec<f64>,
+}
+
+impl Tally {
+    fn new(arms: usize) -> Result<Self> {
+        check_count("arms", arms)?;
+        Ok(Tally {
+            counts: vec![0; arms],
+            means: vec![0.0; arms],
+        })
+    }
+
+    /// The first arm never pulled.
+    fn untried(&self) -> Option<usize> {
+        self.counts.iter().position(|&n| n == 0)
+    }
+
+    fn record(&mut self, arm: usize, reward: f64) -> Result<()> {
+        check_index("arm", arm, self.counts.len())?;
+        check_reward(reward)?;
+        self.counts[arm] += 1;
+        // Welford's running mean: exact for constant rewards, no growing sum.
+        self.means[arm] += (reward - self.means[arm]) / self.counts[arm] as f64;
+        Ok(())
+    }
+}
+
+/// ε-greedy: with probability `ε` a uniformly random arm, else the arm
+/// with the highest sample mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpsilonGreedy {
+    epsilon: f64,
+    tally: Tally,
+}
+
+impl EpsilonGreedy {
+    /// Returns the learner over `arms` arms exploring with probability
+    /// `epsilon`.
+    ///
+    /// Errors if there is no arm or `epsilon` is not in `[0, 1]`.
+    pub fn new(arms: usize, epsilon: f64) -> Result<Self> {
+        check_unit("epsilon", epsilon)?;
+        Ok(EpsilonGreedy {
+            epsilon,
+            tally: Tally::new(arms)?,
+        })
+    }
+
+    /// The number of pulls of each arm.
+    pub fn counts(&self) -> &[u64] {
+        &self.tally.counts
+    }
+
+    /// The sample mean reward of each arm (0 before its first pull).
+    pub fn means(&self) -> &[f64] {
+        &self.tally.means
+    }
+}
+
+impl Bandit for EpsilonGreedy {
+    fn arms(&self) -> usize {
+        self.tally.counts.len()
+    }
+
+    /// An untried arm if any; else, drawing a uniform `f64`, a uniformly
+    /// random arm with probability `ε` (a second draw), otherwise the arm
+    /// of highest sample mean.
+    fn select<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+        if let Some(arm) = self.tally.untried() {
+            return arm;
+        }
+        if self.epsilon > 0.0 && rng.random::<f64>() < self.epsilon {
+            rng.random_range(0..self.arms())
+        } else {
+            super::argmax(&self.tally.means).unwrap_or(0)
+        }
+    }
+
+    fn update(&mut self, arm: usize, reward: f64) -> Result<()> {
+        self.tally.record(arm, reward)
+    }
+}
+
+/// UCB1: the arm maximising `x̄_i + √(2 ln t / n_i)`, `t` the total pulls
+/// and `n_i` the arm's. Deterministic: it never draws from the generator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ucb1 {
+    tally: Tally,
+    total: u64,
+}
+
+impl Ucb1 {
+    /// Returns the learner over `arms` arms.
+    ///
+    /// Errors if there is no arm.
+    pub fn new(arms: usize) -> Result<Self> {
+        Ok(Ucb1 {
+            tally: Tally::new(arms)?,
+            total: 0,
+        })
+    }
+
+    /// The number of pulls of each arm.
+    pub fn counts(&self) -> &[u64] {
+        &self.tally.counts
+    }
+
+    /// The sample mean reward of each arm (0 before its first pull).
+    pub fn means(&self) -> &[f64] {
+        &self.tally.means
+    }
+
+    /// Returns the upper confidence bound `x̄_i + √(2 ln t / n_i)` of each
+    /// arm (`∞` for an untried arm).
+    pub fn bounds(&self) -> Vec<f64> {
+        let log_t = (self.total as f64).ln();
+        self.tally
+            .counts
+            .iter()
+            .zip(&self.tally.means)
+            .map(|(&n, &m)| {
+                if n == 0 {
+                    f64::INFINITY
+                } else {
+                    m + (2.0 * log_t / n as f64).sqrt()
+                }
+            })
+            .collect()
+    }
+}
+
+impl Bandit for Ucb1 {
+    fn arms(&self) -> usize {
+        self.tally.counts.len()
+    }
+
+    fn select<R: Rng + ?Sized>(&self, _rng: &mut R) -> usize {
+        if let Some(arm) = self.tally.untried() {
+            return arm;
+        }
+        let log_t = (self.total as f64).ln();
+        let mut best = 0;
+        let mut top = f64::NEG_INFINITY;
+        for (i, (&n, &m)) in self.tally.counts.iter().zip(&self.tally.means).enumerate() {
+            let b = m + (2.0 * log_t / n as f64).sqrt();
+            if b > top {
+                best = i;
+                top = b;
+            }
+        }
+        best
+    }
+
+    fn update(&mut self, arm: usize, reward: f64) -> Result<()> {
+        self.tally.record(arm, reward)?;
+        self.total += 1;
+        Ok(())
+    }
+}
+
+/// The Normal–Gamma prior of a Gaussian Thompson sampler: the arm's mean
+/// `μ` and precision `τ` (inverse variance) of its rewards are a priori
+/// `τ ~ Gamma(shape, rate)`, `μ | τ ~ N(mean, 1/(κ τ))`.
+///
+/// The default (`mean = 0`, `κ = 1`, `shape = 1`, `rate = 1`) is worth one
+/// observation of the mean and two of the variance, centred on rewards of
+/// size and spread about 1: it washes out after a few pulls for such
+/// rewards. For rewards on another scale, set `mean` to a typical reward and
+/// `rate` to about `shape` times a typical variance, or rescale the rewards.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GaussianPrior {
+    /// Prior mean of the arm mean.
+    pub mean: f64,
+    /// `κ > 0`: how many observations the prior mean is worth.
+    pub kappa: f64,
+    /// Gamma shape of the precision, `> 0`.
+    pub shape: f64,
+    /// Gamma rate of the precision, `> 0`.
+    pub rate: f64,
+}
+
+impl Default for GaussianPrior {
+    fn default() -> Self {
+        GaussianPrior {
+            mean: 0.0,
+            kappa: 1.0,
+            shape: 1.0,
+            rate: 1.0,
+        }
+    }
+}
+
+impl GaussianPrior {
+    fn validate(&self) -> Result<()> {
+        let positive = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::usage(format!(
+                    "the Gaussian prior's `{name}` must be positive, found {v}"
+                )))
+            }
+        };
+        if !self.mean.is_finite() {
+            return Err(Error::usage(format!(
+                "the Gaussian prior's `mean` must be finite, found {}",
+                self.mean
+            )));
+        }
+        positive("kappa", self.kappa)?;
+        positive("shape", self.shape)?;
+        positive("rate", self.rate)
+    }
+
+    /// The posterior after one more reward `x` (conjugate update):
+    /// `κ' = κ + 1`, `mean' = (κ mean + x)/(κ + 1)`, `shape' = shape + ½`,
+    /// `rate' = rate + κ (x − mean)² / (2(κ + 1))`.
+    fn updated(&self, x: f64) -> GaussianPrior {
+        let k1 = self.kappa + 1.0;
+        let d = x - self.mean;
+        GaussianPrior {
+            mean: self.mean + d / k1,
+            kappa: k1,
+            shape: self.shape + 0.5,
+            rate: self.rate + self.kappa * d * d / (2.0 * k1),
+        }
+    }
+
+    /// A draw of the mean from the posterior: `τ` from its Gamma, then `μ`
+    /// given `τ`.
+    fn sample_mean<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        let tau = match Gamma::new(self.shape, 1.0 / self.rate) {
+            Ok(g) => g.sample(rng),
+            Err(_) => return self.mean,
+        };
+        match Normal::new(self.mean, 1.0 / (self.kappa * tau).sqrt()) {
+            Ok(n) => n.sample(rng),
+            Err(_) => self.mean,
+        }
+    }
+}
+
+/// The posterior of one arm of a Thompson sampler.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Posterior {
+    /// Beta(`a`, `b`) over the success probability.
+    Beta { a: f64, b: f64 },
+    /// Normal–Gamma over the mean and precision.
+    NormalGamma(GaussianPrior),
+}
+
+/// Thompson sampling: each step, draw a mean for every arm from its
+/// posterior and pull the arm with the largest draw.
+///
+/// - [`Thompson::bernoulli`]: rewards in `{0, 1}`, prior Beta(1, 1)
+///   (uniform); a reward `r` adds `r` successes and `1 − r` failures, so a
+///   reward in `[0, 1]` counts fractionally.
+/// - [`Thompson::gaussian`]: real rewards, a Normal–Gamma prior
+///   ([`GaussianPrior`]) updated by conjugacy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thompson {
+    posteriors: Vec<Posterior>,
+    counts: Vec<u64>,
+}
+
+impl Thompson {
+    /// Returns a Beta–Bernoulli sampler over `arms` arms with uniform priors.
+    ///
+    /// Errors if there is no arm.
+    pub fn bernoulli(arms: usize) -> Result<Self> {
+        check_count("arms", arms)?;
+        Ok(Thompson {
+            posteriors: vec![Posterior::Beta { a: 1.0, b: 1.0 }; arms],
+            counts: vec![0; arms],
+        })
+    }
+
+    /// Returns a Gaussian sampler over `arms` arms, each with the prior
+    /// `prior`.
+    ///
+    /// Errors if there is no arm or the prior is invalid.
+    pub fn gaussian(arms: usize, prior: GaussianPrior) -> Result<Self> {
+        check_count("arms", arms)?;
+        prior.validate()?;
+        Ok(Thompson {
+            posteriors: vec![Posterior::NormalGamma(prior); arms],
+            counts: vec![0; arms],
+        })
+    }
+
+    /// The number of pulls of each arm.
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// The posterior mean of each arm's mean reward.
+    pub fn posterior_means(&self) -> Vec<f64> {
+        self.posteriors
+            .iter()
+            .map(|p| match *p {
+                Posterior::Beta { a, b } => a / (a + b),
+                Posterior::NormalGamma(g) => g.mean,
+            })
+            .collect()
+    }
+}
+
+impl Bandit for Thompson {
+    fn arms(&self) -> usize {
+        self.posteriors.len()
+    }
+
+    /// An untried arm if any; else one posterior draw per arm (a Beta draw,
+    /// or a Gamma then a Normal draw), the arm of the largest.
+    fn select<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+        if let Some(arm) = self.counts.iter().position(|&n| n == 0) {
+            return arm;
+        }
+        let mut best = 0;
+        let mut top = f64::NEG_INFINITY;
+        for (i, p) in self.posteriors.iter().enumerate() {
+            let draw = match *p {
+                Posterior::Beta { a, b } => match Beta::new(a, b) {
+                    Ok(d) => d.sample(rng),
+                    Err(_) => a / (a + b),
+                },
+                Posterior::NormalGamma(g) => g.sample_mean(rng),
+            };
+            if draw > top {
+                best = i;
+                top = draw;
+            }
+        }
+        best
+    }
+
+    fn update(&mut self, arm: usize, reward: f64) -> Result<()> {
+        check_index("arm", arm, self.posteriors.len())?;
+        check_reward(reward)?;
+        let p = &mut self.posteriors[arm];
+        *p = match *p {
+            Posterior::Beta { a, b } => {
+                if !(0.0..=1.0).contains(&reward) {
+                    return Err(Error::usage(format!(
+                        "a Beta–Bernoulli Thompson sampler needs rewards in [0, 1], found {reward}"
+                    )));
+                }
+                Posterior::Beta {
+                    a: a + reward,
+                    b: b + (1.0 - reward),
+                }
+            }
+            Posterior::NormalGamma(g) => Posterior::NormalGamma(g.updated(reward)),
+        };
+        self.counts[arm] += 1;
+        Ok(())
+    }
+}
+
+/// One of the built-in bandits, for code that picks the algorithm at run
+/// time (a scenario's `bandit` kind).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BanditLearner {
+    /// ε-greedy.
+    EpsilonGreedy(EpsilonGreedy),
+    /// UCB1.
+    Ucb1(Ucb1),
+    /// Thompson sampling.
+    Thompson(Thompson),
+}
+
+impl Bandit for BanditLearner {
+    fn arms(&self) -> usize {
+        match self {
+            BanditLearner::EpsilonGreedy(b) => b.arms(),
+            BanditLearner::Ucb1(b) => b.arms(),
+            BanditLearner::Thompson(b) => b.arms(),
+        }
+    }
+
+    fn select<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+        match self {
+            BanditLearner::EpsilonGreedy(b) => b.select(rng),
+            BanditLearner::Ucb1(b) => b.select(rng),
+            BanditLearner::Thompson(b) => b.select(rng),
+        }
+    }
+
+    fn update(&mut self, arm: usize, reward: f64) -> Result<()> {
+        match self {
+            BanditLearner::EpsilonGreedy(b) => b.update(arm, reward),
+            BanditLearner::Ucb1(b) => b.update(arm, reward),
+            BanditLearner::Thompson(b) => b.update(arm, reward),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::AgentRng;
+    use rand::SeedableRng;
+
+    #[test]
+    fn every_bandit_tries_each_arm_first() {
+        let mut rng = AgentRng::seed_from_u64(1);
+        let mut learners = [
+            BanditLearner::EpsilonGreedy(EpsilonGreedy::new(3, 0.5).unwrap()),
+            BanditLearner::Ucb1(Ucb1::new(3).unwrap()),
+            BanditLearner::Thompson(Thompson::bernoulli(3).unwrap()),
+            BanditLearner::Thompson(Thompson::gaussian(3, GaussianPrior::default()).unwrap()),
+        ];
+        for l in &mut learners {
+            for expected in 0..3 {
+                let arm = l.select(&mut rng);
+                assert_eq!(arm, expected);
+                l.update(arm, 0.0).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn ucb1_bounds_follow_the_formula() {
+        let mut u = Ucb1::new(2).unwrap();
+        for (arm, r) in [(0, 1.0), (1, 0.0), (0, 0.0), (0, 1.0)] {
+            u.update(arm, r).unwrap();
+        }
+        let b = u.bounds();
+        let ln4 = 4f64.ln();
+        assert!((b[0] - (2.0 / 3.0 + (2.0 * ln4 / 3.0).sqrt())).abs() < 1e-15);
+        assert!((b[1] - (2.0 * ln4).sqrt()).abs() < 1e-15);
+        // Arm 1's bound (1.665) beats arm 0's (1.628).
+        assert_eq!(u.select(&mut AgentRng::seed_from_u64(0)), 1);
+    }
+
+    #[test]
+    fn conjugate_updates_match_the_closed_forms() {
+        let mut t = Thompson::bernoulli(1).unwrap();
+        for r in [1.0, 0.0, 1.0, 0.5] {
+            t.update(0, r).unwrap();
+        }
+        // Beta(1 + 2.5, 1 + 1.5).
+        assert_eq!(t.posterior_means(), vec![3.5 / 6.0]);
+        assert!(t.update(0, 2.0).is_err() && t.update(1, 1.0).is_err());
+        // Normal–Gamma after x = 1, 3 from (0, 1, 1, 1): batch form
+        // κ = 3, mean = (0 + 4)/3, shape = 2,
+        // rate = 1 + ½ Σ(x − x̄)² + κ₀ n (x̄ − μ₀)² / (2(κ₀ + n)) = 1 + 1 + 4/3.
+        let mut g = GaussianPrior::default();
+        for x in [1.0, 3.0] {
+            g = g.updated(x);
+        }
+        assert!((g.kappa - 3.0).abs() < 1e-15 && (g.mean - 4.0 / 3.0).abs() < 1e-15);
+        assert!((g.shape - 2.0).abs() < 1e-15 && (g.rate - 10.0 / 3.0).abs() < 1e-14);
+        let bad = GaussianPrior {
+            rate: 0.0,
+            ..GaussianPrior::default()
+        };
+        assert!(Thompson::gaussian(2, bad).is_err());
+        assert!(EpsilonGreedy::new(2, 1.5).is_err() && Ucb1::new(0).is_err());
+        let mut u = Ucb1::new(2).unwrap();
+        assert!(u.update(0, f64::NAN).is_err());
+        assert_eq!(u.counts(), &[0, 0]);
+    }
+
+    #[test]
+    fn gaussian_thompson_draws_spread_as_the_posterior() {
+        // After many rewards of mean 2 and variance 1 the posterior of the
+        // mean concentrates near 2 with sd ≈ 1/√n.
+        let mut rng = AgentRng::seed_from_u64(9);
+        let normal = Normal::new(2.0, 1.0).unwrap();
+        let mut g = GaussianPrior::default();
+        let n = 10_000;
+        for _ in 0..n {
+            g = g.updated(normal.sample(&mut rng));
+        }
+        let draws: Vec<f64> = (0..4000).map(|_| g.sample_mean(&mut rng)).collect();
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        let sd =
+            (draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64).sqrt();
+        assert!((mean - 2.0).abs() < 0.05, "{mean}");
+        assert!((sd * (n as f64).sqrt() - 1.0).abs() < 0.1, "{sd}");
+    }
+}

@@ -1,0 +1,491 @@
+//! Tabular Q-learning with ε-greedy exploration and Calvano et al.'s
+//! convergence test.
+//!
+//! The learner keeps `Q(s, a)`, the discounted value of taking action `a`
+//! in state `s` and acting optimally afterwards, in a flat table (row `s`,
+//! column `a`). After taking `a` in `s`, earning `r` and landing in `s'` it
+//! moves the entry toward the one-step target (Watkins & Dayan 1992):
+//!
+//! ```text
+//! Q(s, a) ← (1 − α) Q(s, a) + α (r + δ max_a' Q(s', a'))
+//! ```
+//!
+//! It acts ε-greedily: with probability `ε_t` a uniformly random action,
+//! else the greedy action `argmax_a Q(s, a)` (the lowest index among
+//! equals). `ε_t` is constant or decays as `ε_t = exp(−β t)`, `t` the number
+//! of updates so far.
+//!
+//! The greedy action of every state is cached and kept up to date as the
+//! table changes, so acting greedily and `max_a' Q(s', a')` cost one lookup,
+//! and the learner knows for how many consecutive updates no state's greedy
+//! action has changed: Calvano, Calzolari, Denicolò and Pastorello (*AER*
+//! 2020) deem a session converged when that count reaches `K = 100 000`
+//! for every player ([`QLearner::converged`]). Since each learner counts its
+//! own stable updates, a group of learners that update once per step has
+//! converged when the smallest of their counts reaches `K`.
+
+use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
+
+use super::{argmax, check_index, check_reward, check_unit};
+use crate::error::{Error, Result};
+
+/// How much a Q-learner explores.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exploration {
+    /// A fixed probability `ε ∈ [0, 1]` of a random action.
+    Constant(f64),
+    /// `ε_t = exp(−β t)`, `β ≥ 0`: exploration at first, greedy play later
+    /// (Calvano et al.'s baseline has `β = 4 × 10⁻⁶`).
+    Decaying {
+        /// The decay rate `β` per update.
+        beta: f64,
+    },
+}
+
+impl Exploration {
+    /// Returns `ε_t` after `t` updates.
+    #[inline]
+    pub fn epsilon(&self, t: u64) -> f64 {
+        match *self {
+            Exploration::Constant(e) => e,
+            Exploration::Decaying { beta } => (-beta * t as f64).exp(),
+        }
+    }
+
+    /// Errors unless `ε ∈ [0, 1]`, or `β` is finite and at least 0.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Exploration::Constant(e) => check_unit("epsilon", e),
+            Exploration::Decaying { beta } if beta.is_finite() && beta >= 0.0 => Ok(()),
+            Exploration::Decaying { beta } => Err(Error::usage(format!(
+                "`beta` must be at least 0, found {beta}"
+            ))),
+        }
+    }
+}
+
+/// The parameters of a Q-learner.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct QParams {
+    /// Learning rate `α ∈ [0, 1]`: the weight of the new target.
+    pub alpha: f64,
+    /// Discount factor `δ ∈ [0, 1)`.
+    pub delta: f64,
+    /// How the learner explores.
+    pub exploration: Exploration,
+}
+
+impl QParams {
+    /// Errors unless `α ∈ [0, 1]`, `δ ∈ [0, 1)` and the exploration is valid.
+    pub fn validate(&self) -> Result<()> {
+        check_unit("alpha", self.alpha)?;
+        if !(0.0..1.0).contains(&self.delta) {
+            return Err(Error::usage(format!(
+                "`delta` must be in [0, 1), found {}",
+                self.delta
+            )));
+        }
+        self.exploration.validate()
+    }
+}
+
+/// How a Q-table starts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitialQ {
+    /// The same value for every state and action.
+    Constant(f64),
+    /// For a player of a repeated game, the expected discounted payoff of
+    /// playing `a` forever against opponents who play uniformly at random
+    /// (Calvano et al.'s `Q₀`), the same in every state: see
+    /// [`uniform_opponents_row`].
+    UniformOpponents,
+}
+
+impl InitialQ {
+    /// Returns the initial row (one value per action) of player `player` of
+    /// `players` with `actions` actions each and discount `delta`;
+    /// `payoff(profile)` is the player's one-period payoff when player `j`
+    /// plays `profile[j]` (used by [`InitialQ::UniformOpponents`] only).
+    pub fn row(
+        &self,
+        actions: usize,
+        players: usize,
+        player: usize,
+        delta: f64,
+        payoff: impl FnMut(&[usize]) -> f64,
+    ) -> Result<Vec<f64>> {
+        match *self {
+            InitialQ::Constant(v) if v.is_finite() => Ok(vec![v; actions]),
+            InitialQ::Constant(v) => Err(Error::usage(format!(
+                "the initial Q value must be finite, found {v}"
+            ))),
+            InitialQ::UniformOpponents => {
+                uniform_opponents_row(actions, players, player, delta, payoff)
+            }
+        }
+    }
+}
+
+/// Returns Calvano et al.'s initial Q row of player `player` in a game of
+/// `players` players with `actions` actions each:
+///
+/// ```text
+/// Q₀(a) = Σ_{a₋ᵢ} π_i(a, a₋ᵢ) / ((1 − δ) |A|^(n−1))
+/// ```
+///
+/// the payoff of `a` averaged over the opponents' action profiles (each
+/// equally likely) and discounted over an infinite horizon. `payoff(profile)`
+/// is the player's one-period payoff at a full profile (`profile[player]`
+/// is the player's own action). Enumerates all `|A|^n` profiles.
+///
+/// Errors if there is no action or player, `player` is not one, `δ` is not
+/// in `[0, 1)`, the profiles are too many to count, or a payoff is not
+/// finite.
+pub fn uniform_opponents_row(
+    actions: usize,
+    players: usize,
+    player: usize,
+    delta: f64,
+    mut payoff: impl FnMut(&[usize]) -> f64,
+) -> Result<Vec<f64>> {
+    super::check_count("actions", actions)?;
+    check_index("player", player, players)?;
+    if !(0.0..1.0).contains(&delta) {
+        return Err(Error::usage(format!(
+            "`delta` must be in [0, 1), found {delta}"
+        )));
+    }
+    let profiles = crate::market::posted::profile_count(actions, players)?;
+    let opponents = profiles / actions;
+    let mut sums = vec![0.0; actions];
+    let mut profile = vec![0usize; players];
+    for _ in 0..profiles {
+        let v = payoff(&profile);
+        if !v.is_finite() {
+            return Err(Error::usage(format!(
+                "the payoff of profile {profile:?} is {v}, not a finite number"
+            )));
+        }
+        sums[profile[player]] += v;
+        for d in profile.iter_mut() {
+            *d += 1;
+            if *d < actions {
+                break;
+            }
+            *d = 0;
+        }
+    }
+    let scale = 1.0 / ((1.0 - delta) * opponents as f64);
+    Ok(sums.into_iter().map(|s| s * scale).collect())
+}
+
+/// A tabular Q-learner: the table, the cached greedy policy, the update
+/// count and the convergence counter. See the [module](self) for the
+/// algorithm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QLearner {
+    params: QParams,
+    states: usize,
+    actions: usize,
+    /// `Q(s, a)` at `s · actions + a`.
+    q: Vec<f64>,
+    /// The greedy action of each state (lowest index among equals).
+    greedy: Vec<u32>,
+    /// Updates so far (`t` of `ε_t`).
+    updates: u64,
+    /// Consecutive updates that changed no state's greedy action.
+    stable: u64,
+}
+
+impl QLearner {
+    /// Returns a learner over `states` states whose every row starts as
+    /// `row` (one value per action; see [`InitialQ::row`]).
+    ///
+    /// Errors if the parameters are invalid, there is no state or action,
+    /// the table would not fit in memory's address space, or a value of
+    /// `row` is not finite.
+    pub fn new(params: QParams, states: usize, row: &[f64]) -> Result<Self> {
+        params.validate()?;
+        let actions = row.len();
+        super::check_count("states", states)?;
+        super::check_count("actions", actions)?;
+        if u32::try_from(actions).is_err() {
+            return Err(Error::usage(format!("{actions} actions are too many")));
+        }
+        if let Some(v) = row.iter().find(|v| !v.is_finite()) {
+            return Err(Error::usage(format!(
+                "initial Q values must be finite, found {v}"
+            )));
+        }
+        let len = states.checked_mul(actions).ok_or_else(|| {
+            Error::usage(format!(
+                "a Q-table of {states} states × {actions} actions is too large"
+            ))
+        })?;
+        let mut q = Vec::new();
+        q.try_reserve_exact(len).map_err(|_| {
+            Error::usage(format!(
+                "a Q-table of {states} states × {actions} actions does not fit in memory"
+            ))
+        })?;
+        for _ in 0..states {
+            q.extend_from_slice(row);
+        }
+        let g = argmax(row).unwrap_or(0) as u32;
+        Ok(QLearner {
+            params,
+            states,
+            actions,
+            q,
+            greedy: vec![g; states],
+            updates: 0,
+            stable: 0,
+        })
+    }
+
+    /// The learner's parameters.
+    pub fn params(&self) -> &QParams {
+        &self.params
+    }
+
+    /// The number of states.
+    pub fn states(&self) -> usize {
+        self.states
+    }
+
+    /// The number of actions.
+    pub fn actions(&self) -> usize {
+        self.actions
+    }
+
+    /// The table, row `s` (one value per action) at `s · actions`.
+    pub fn table(&self) -> &[f64] {
+        &self.q
+    }
+
+    /// `Q(s, a)`.
+    pub fn value(&self, state: usize, action: usize) -> Result<f64> {
+        check_index("state", state, self.states)?;
+        check_index("action", action, self.actions)?;
+        Ok(self.q[state * self.actions + action])
+    }
+
+    /// The greedy action of every state.
+    pub fn policy(&self) -> &[u32] {
+        &self.greedy
+    }
+
+    /// The greedy action in `state`: `argmax_a Q(state, a)`, the lowest
+    /// index among equals.
+    #[inline]
+    pub fn greedy(&self, state: usize) -> Result<usize> {
+        check_index("state", state, self.states)?;
+        Ok(self.greedy[state] as usize)
+    }
+
+    /// The number of updates so far.
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// The current exploration probability `ε_t`.
+    #[inline]
+    pub fn epsilon(&self) -> f64 {
+        self.params.exploration.epsilon(self.updates)
+    }
+
+    /// The number of consecutive updates, up to now, that left every state's
+    /// greedy action unchanged.
+    pub fn stable_for(&self) -> u64 {
+        self.stable
+    }
+
+    /// Whether no state's greedy action has changed for the last `k`
+    /// updates (Calvano et al.'s convergence criterion, `k = 100 000`).
+    pub fn converged(&self, k: u64) -> bool {
+        self.stable >= k
+    }
+
+    /// Returns the action to take in `state`, ε-greedily: with probability
+    /// `ε_t` one drawn uniformly from `rng`, else the greedy action. Draws a
+    /// uniform `f64` from `rng` (and, when exploring, the random action)
+    /// unless `ε_t = 0`, when it draws nothing.
+    #[inline]
+    pub fn act<R: Rng + ?Sized>(&self, state: usize, rng: &mut R) -> Result<usize> {
+        let greedy = self.greedy(state)?;
+        let eps = self.epsilon();
+        if eps > 0.0 && rng.random::<f64>() < eps {
+            Ok(rng.random_range(0..self.actions))
+        } else {
+            Ok(greedy)
+        }
+    }
+
+    /// Learns from taking `action` in `state`, earning `reward` and moving
+    /// to `next`: `Q(s, a) ← (1 − α) Q(s, a) + α (r + δ max_a' Q(s', a'))`,
+    /// then advances `t`. Returns whether the greedy action of `state`
+    /// changed.
+    ///
+    /// Errors (changing nothing) if a state or the action is out of range or
+    /// the reward is not finite.
+    #[inline]
+    pub fn learn(&mut self, state: usize, action: usize, reward: f64, next: usize) -> Result<bool> {
+        check_index("state", state, self.states)?;
+        check_index("state", next, self.states)?;
+        check_index("action", action, self.actions)?;
+        check_reward(reward)?;
+        let m = self.actions;
+        let QParams { alpha, delta, .. } = self.params;
+        let best_next = self.q[next * m + self.greedy[next] as usize];
+        let row = &mut self.q[state * m..(state + 1) * m];
+        let old = row[action];
+        let new = (1.0 - alpha) * old + alpha * (reward + delta * best_next);
+        row[action] = new;
+        let g = self.greedy[state] as usize;
+        let new_greedy = if action == g {
+            if new >= old {
+                g
+            } else {
+                argmax(row).unwrap_or(g)
+            }
+        } else if new > row[g] || (new == row[g] && action < g) {
+            action
+        } else {
+            g
+        };
+        let changed = new_greedy != g;
+        self.greedy[state] = new_greedy as u32;
+        self.updates += 1;
+        self.stable = if changed { 0 } else { self.stable + 1 };
+        Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::AgentRng;
+    use rand::SeedableRng;
+
+    fn params(alpha: f64, delta: f64, eps: f64) -> QParams {
+        QParams {
+            alpha,
+            delta,
+            exploration: Exploration::Constant(eps),
+        }
+    }
+
+    #[test]
+    fn one_update_follows_the_formula() {
+        let mut l = QLearner::new(params(0.15, 0.95, 0.0), 2, &[1.0, 2.0, 0.5]).unwrap();
+        // Q(0, 2) ← 0.85 · 0.5 + 0.15 · (3 + 0.95 · max(1, 2, 0.5)).
+        let changed = l.learn(0, 2, 3.0, 1).unwrap();
+        let expected = 0.85 * 0.5 + 0.15 * (3.0 + 0.95 * 2.0);
+        assert_eq!(l.value(0, 2).unwrap(), expected);
+        assert!(!changed && l.greedy(0).unwrap() == 1, "{expected} < 2");
+        assert_eq!((l.updates(), l.stable_for()), (1, 1));
+        // A large reward makes action 2 greedy in state 0 only.
+        assert!(l.learn(0, 2, 100.0, 1).unwrap());
+        assert_eq!(l.policy(), &[2, 1]);
+        assert_eq!(l.stable_for(), 0);
+    }
+
+    #[test]
+    fn the_greedy_cache_always_equals_the_argmax() {
+        // Random updates, some lowering the greedy entry, some creating ties.
+        let mut rng = AgentRng::seed_from_u64(3);
+        let mut l = QLearner::new(params(0.5, 0.5, 0.3), 4, &[0.0; 5]).unwrap();
+        for _ in 0..20_000 {
+            let s = rng.random_range(0..4);
+            let a = l.act(s, &mut rng).unwrap();
+            let r = [-1.0, 0.0, 1.0][rng.random_range(0..3)];
+            let before = l.policy().to_vec();
+            let changed = l.learn(s, a, r, rng.random_range(0..4)).unwrap();
+            assert_eq!(changed, before != l.policy());
+            for st in 0..4 {
+                let row = &l.table()[st * 5..st * 5 + 5];
+                assert_eq!(l.greedy(st).unwrap(), argmax(row).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn ties_go_to_the_lowest_action() {
+        let l = QLearner::new(params(0.1, 0.9, 0.0), 3, &[1.0, 4.0, 4.0, 4.0]).unwrap();
+        assert_eq!(l.policy(), &[1, 1, 1]);
+        let mut l = QLearner::new(params(1.0, 0.0, 0.0), 1, &[0.0, 0.0, 0.0]).unwrap();
+        // α = 1, δ = 0: Q(s, a) becomes the reward.
+        l.learn(0, 2, 1.0, 0).unwrap();
+        l.learn(0, 1, 1.0, 0).unwrap();
+        assert_eq!(
+            l.greedy(0).unwrap(),
+            1,
+            "a tie with a lower action moves to it"
+        );
+        l.learn(0, 1, 0.5, 0).unwrap();
+        assert_eq!(
+            l.greedy(0).unwrap(),
+            2,
+            "the greedy action falls below another"
+        );
+    }
+
+    #[test]
+    fn epsilon_decays_exponentially_and_zero_draws_nothing() {
+        let e = Exploration::Decaying { beta: 4e-6 };
+        assert_eq!(e.epsilon(0), 1.0);
+        assert!((e.epsilon(250_000) - (-1.0f64).exp()).abs() < 1e-15);
+        let l = QLearner::new(params(0.1, 0.9, 0.0), 1, &[0.0, 1.0]).unwrap();
+        let mut rng = AgentRng::seed_from_u64(1);
+        let untouched = rng.clone();
+        assert_eq!(l.act(0, &mut rng).unwrap(), 1);
+        assert_eq!(rng, untouched);
+    }
+
+    #[test]
+    fn bad_parameters_and_indices_are_refused() {
+        let row = [0.0, 0.0];
+        assert!(QLearner::new(params(1.5, 0.9, 0.1), 1, &row).is_err());
+        assert!(QLearner::new(params(0.1, 1.0, 0.1), 1, &row).is_err());
+        assert!(QLearner::new(params(0.1, -0.1, 0.1), 1, &row).is_err());
+        assert!(QLearner::new(params(0.1, 0.9, 1.1), 1, &row).is_err());
+        assert!(QLearner::new(params(0.1, 0.9, f64::NAN), 1, &row).is_err());
+        let p = QParams {
+            exploration: Exploration::Decaying { beta: -1.0 },
+            ..params(0.1, 0.9, 0.0)
+        };
+        assert!(QLearner::new(p, 1, &row).is_err());
+        assert!(QLearner::new(params(0.1, 0.9, 0.1), 0, &row).is_err());
+        assert!(QLearner::new(params(0.1, 0.9, 0.1), 1, &[]).is_err());
+        assert!(QLearner::new(params(0.1, 0.9, 0.1), usize::MAX, &row).is_err());
+        assert!(QLearner::new(params(0.1, 0.9, 0.1), 1, &[f64::INFINITY]).is_err());
+        let mut l = QLearner::new(params(0.1, 0.9, 0.1), 2, &row).unwrap();
+        assert!(l.learn(2, 0, 1.0, 0).is_err());
+        assert!(l.learn(0, 2, 1.0, 0).is_err());
+        assert!(l.learn(0, 0, 1.0, 2).is_err());
+        assert!(l.learn(0, 0, f64::NAN, 1).is_err());
+        assert_eq!(l.updates(), 0);
+        assert!(l.act(2, &mut AgentRng::seed_from_u64(1)).is_err());
+    }
+
+    #[test]
+    fn uniform_opponents_averages_over_the_opponents() {
+        // Two players, two actions; player 1's payoff is 10·a1 + a0.
+        let pay = |p: &[usize]| 10.0 * p[1] as f64 + p[0] as f64;
+        let row = uniform_opponents_row(2, 2, 1, 0.5, pay).unwrap();
+        // Q₀(a) = (mean over a0 of 10a + a0)/(1 − δ) = (10a + 0.5)/0.5.
+        assert_eq!(row, vec![1.0, 21.0]);
+        // Three players, three actions, payoff = own action: no averaging.
+        let row = uniform_opponents_row(3, 3, 2, 0.0, |p| p[2] as f64).unwrap();
+        assert_eq!(row, vec![0.0, 1.0, 2.0]);
+        assert!(uniform_opponents_row(2, 2, 2, 0.5, pay).is_err());
+        assert!(uniform_opponents_row(2, 2, 0, 1.0, pay).is_err());
+        assert!(uniform_opponents_row(2, 2, 0, 0.5, |_| f64::NAN).is_err());
+        assert!(uniform_opponents_row(1 << 20, 4, 0, 0.5, pay).is_err());
+        let c = InitialQ::Constant(2.5).row(3, 2, 0, 0.9, pay).unwrap();
+        assert_eq!(c, vec![2.5; 3]);
+    }
+}

@@ -1,0 +1,305 @@
+//! What library users build on: the measured performance kept apart from
+//! the reproducible results, per-agent records, and scenarios built in code.
+
+use agora::output::{summary_json, summary_json_with, Performance, PERFORMANCE_KEY};
+use agora::scenario::example;
+use agora::Simulation;
+use std::time::Duration;
+
+#[test]
+fn the_measured_performance_is_appended_last_and_the_rest_of_the_summary_is_unchanged() {
+    let mut s = example("curve-linear").unwrap();
+    s.set_steps(3).unwrap();
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    let runs = std::slice::from_ref(&out);
+    let agents = s.agent_count() as f64;
+    let p = Performance::measured(&s, Duration::from_millis(1500), 2);
+    assert_eq!(p.agent_steps, agents * 3.0);
+    assert_eq!(p.agent_steps_per_second, agents * 3.0 / 1.5);
+    assert_eq!((p.wall_seconds, p.threads), (1.5, 2));
+    let plain = summary_json(&s, runs).unwrap();
+    let with = summary_json_with(&s, runs, Some(&p)).unwrap();
+    // the same document with one more key at the end
+    let cut = plain.len() - "\n}\n".len();
+    assert_eq!(&with[..cut], &plain[..cut]);
+    let tail = std::str::from_utf8(&with[cut..]).unwrap();
+    assert!(
+        tail.starts_with(&format!(",\n  \"{PERFORMANCE_KEY}\": {{")),
+        "{tail}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&with).unwrap();
+    assert_eq!(doc[PERFORMANCE_KEY]["agent_steps_per_second"], agents * 2.0);
+}
+
+fn with_agent_steps(name: &str, table: &str) -> agora::Scenario {
+    let text = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap()
+        .toml;
+    agora::Scenario::from_toml_str(&format!("{text}\n[output]\nagent_steps = {table}\n"), name)
+        .unwrap()
+}
+
+#[test]
+fn per_agent_records_sum_to_the_group_records_locked_amounts_included() {
+    // An order book, so that agents have money and tokens locked at the
+    // end of a step; every agent at every step.
+    let mut s = with_agent_steps("market-clearing", "{}");
+    s.set_steps(12).unwrap();
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    let agents = s.agent_count() as usize;
+    assert_eq!(out.records.agent_steps.len(), agents * 13);
+    let mut locked_seen = false;
+    for (rows, groups) in out
+        .records
+        .agent_steps
+        .chunks(agents)
+        .zip(out.records.groups.chunks(s.groups().len()))
+    {
+        for g in groups {
+            let mine: Vec<_> = rows.iter().filter(|r| r.group == g.group).collect();
+            assert!(mine.iter().all(|r| r.step == g.step));
+            let sum = |f: &dyn Fn(&&agora::engine::AgentStepRecord) -> u128| -> u128 {
+                mine.iter().map(f).sum()
+            };
+            assert_eq!(sum(&|r| r.balance), g.balance, "step {}", g.step);
+            assert_eq!(sum(&|r| r.holdings[0]), g.holdings[0]);
+            assert_eq!(sum(&|r| r.locked_balance), g.locked_balance);
+            assert_eq!(sum(&|r| r.locked_holdings[0]), g.locked_holdings[0]);
+            let wealth: f64 = mine.iter().map(|r| r.wealth).sum();
+            assert!((wealth - g.wealth).abs() <= 1e-9 * g.wealth.max(1.0));
+            locked_seen |= g.locked_balance > 0 && g.step > 0;
+        }
+    }
+    assert!(locked_seen, "no step had money locked: not a test of locks");
+}
+
+#[test]
+fn per_agent_records_take_every_kth_step_and_a_sample_of_each_group() {
+    // curve-linear: two groups; every 3rd step of 7 (0, 3, 6 and the last,
+    // 7), two agents of each group, the first and the one halfway
+    let mut s = with_agent_steps("curve-linear", "{ every = 3, sample = 2 }");
+    s.set_steps(7).unwrap();
+    let counts: Vec<u32> = s.groups().iter().map(|g| g.count).collect();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let mut expected = Vec::new();
+    let starts: Vec<u32> = counts
+        .iter()
+        .scan(0, |at, c| {
+            let start = *at;
+            *at += c;
+            Some(start)
+        })
+        .collect();
+    let sampled: Vec<u32> = starts
+        .iter()
+        .zip(&counts)
+        .flat_map(|(start, c)| [*start, start + c / 2])
+        .collect();
+    for step in 0..=7u64 {
+        if step > 0 {
+            sim.advance().unwrap();
+        }
+        if [0, 3, 6, 7].contains(&step) {
+            for &a in &sampled {
+                let l = sim.ledger();
+                expected.push((
+                    step,
+                    a,
+                    u128::from(l.balance(a)),
+                    u128::from(l.holding(a, 0)),
+                ));
+            }
+        }
+    }
+    let got: Vec<_> = sim
+        .records()
+        .agent_steps
+        .iter()
+        .map(|r| (r.step, r.agent, r.balance, r.holdings[0]))
+        .collect();
+    assert_eq!(got, expected);
+    let out = sim.run().unwrap();
+    let csv = agora::output::agent_steps_csv(&s, std::slice::from_ref(&out))
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("run,step,group,agent,balance,holdings,wealth,locked_balance,locked_holdings")
+    );
+    assert_eq!(lines.count(), 4 * 4);
+    // without the table, nothing is recorded and no file is written
+    let plain = example("curve-linear").unwrap();
+    let mut short = plain.clone();
+    short.set_steps(2).unwrap();
+    let out = Simulation::new(&short, 0).unwrap().run().unwrap();
+    assert!(out.records.agent_steps.is_empty());
+    assert!(agora::output::agent_steps_csv(&short, &[out])
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn per_agent_records_beyond_the_memory_budget_are_refused_before_anything_runs() {
+    let text = "[simulation]\nsteps = 1000000\nseed = 1\n\
+                [[assets]]\nname = \"T\"\n\
+                pricing = { kind = \"bonding_curve\", curve = \"linear\", m = 0.001, b = 1.0 }\n\
+                [[agents]]\ngroup = \"g\"\ncount = 1000\nbalance = 1.0\n\
+                policy = { kind = \"random\", asset = \"T\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }\n";
+    // 1000 agents × 1,000,001 steps: 1e9 records, far beyond 1 GB
+    let e = agora::Scenario::from_toml_str(
+        &format!("{text}[output]\nagent_steps = {{}}\n"),
+        "big.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("big.toml: output.agent_steps: 1000001000 per-agent records"),
+        "{e}"
+    );
+    assert!(e.contains("`every`") && e.contains("`sample`"), "{e}");
+    // every 1000th step of 10 agents fits; --steps or --runs past the
+    // budget are refused and leave the scenario as it was
+    let mut s = agora::Scenario::from_toml_str(
+        &format!("{text}[output]\nagent_steps = {{ every = 1000, sample = 10 }}\n"),
+        "big.toml",
+    )
+    .unwrap();
+    assert_eq!(s.agent_step_rows(), 10 * 1001);
+    let e = s.set_runs(1_000_000).unwrap_err().to_string();
+    assert!(e.contains("output.agent_steps"), "{e}");
+    assert_eq!(s.simulation().runs, 1);
+    s.set_steps(10).unwrap();
+    assert_eq!(s.agent_step_rows(), 10 * 2);
+}
+
+/// Rebuilds a scenario from its parts with the builder.
+fn rebuilt(s: &agora::Scenario) -> agora::scenario::ScenarioBuilder {
+    let mut b = agora::Scenario::builder()
+        .origin(s.origin())
+        .steps(s.simulation().steps)
+        .seed(s.simulation().seed)
+        .runs(s.simulation().runs)
+        .stability(*s.stability())
+        .output(*s.output());
+    for a in s.assets() {
+        b = b.asset(a.clone());
+    }
+    for g in s.groups() {
+        b = b.group(g.clone());
+    }
+    for e in s.events() {
+        b = b.event(e.clone());
+    }
+    b
+}
+
+#[test]
+fn every_example_rebuilt_with_the_builder_is_the_same_scenario() {
+    for ex in agora::scenario::examples() {
+        let s = example(ex.name).unwrap();
+        let b = rebuilt(&s);
+        let table = b.to_table().unwrap();
+        let built = b.build().unwrap();
+        assert_eq!(built.assets(), s.assets(), "{}", ex.name);
+        assert_eq!(built.events(), s.events(), "{}", ex.name);
+        assert_eq!(built.simulation(), s.simulation(), "{}", ex.name);
+        assert_eq!(built.stability(), s.stability(), "{}", ex.name);
+        assert_eq!(built.output(), s.output(), "{}", ex.name);
+        assert_eq!(
+            format!("{:?}", built.groups()),
+            format!("{:?}", s.groups()),
+            "{}",
+            ex.name
+        );
+        // hashed and written as the equivalent file: scenario.toml reads
+        // back as the same scenario with the same hash
+        assert_eq!(built.to_table(), &table);
+        let written = String::from_utf8(agora::output::scenario_toml(&built).unwrap()).unwrap();
+        let again = agora::Scenario::from_toml_str(&written, "scenario.toml").unwrap();
+        assert_eq!(again.hash(), built.hash(), "{}", ex.name);
+        // and it runs to the same results
+        if ex.name == "market-clearing" || ex.name == "curve-linear" {
+            let run = |s: &agora::Scenario| Simulation::new(s, 0).unwrap().run().unwrap();
+            assert_eq!(run(&built).summary, run(&s).summary, "{}", ex.name);
+        }
+    }
+}
+
+#[test]
+fn the_builder_refuses_what_a_file_refuses_with_the_same_message() {
+    let s = example("token-economy").unwrap();
+    let mut bad = s.groups()[0].clone();
+    bad.name = "broke".into();
+    bad.balance = -1.0;
+    let b = rebuilt(&s).origin("mine").group(bad);
+    let from_builder = b.to_table().unwrap();
+    let e = b.build().unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "mine: agents.broke.balance: expected a finite number >= 0, found -1"
+    );
+    // the same table as a file gives the same message, but for the origin
+    let text = toml::to_string(&from_builder).unwrap();
+    let file = agora::Scenario::from_toml_str(&text, "mine").unwrap_err();
+    assert_eq!(file.to_string(), e);
+    // steps and seed are required, as in a file
+    let e = agora::Scenario::builder().seed(1).build().unwrap_err();
+    assert!(e.to_string().contains("simulation.steps"), "{e}");
+}
+
+/// Buys nothing: a user policy, registered as `idle`.
+#[derive(Debug)]
+struct Idle;
+
+impl agora::Policy for Idle {
+    fn decide(
+        &self,
+        _: &agora::Observation<'_>,
+        _: &agora::AgentView<'_>,
+        _: &mut agora::agents::AgentRng,
+    ) -> agora::Action {
+        agora::Action::Hold
+    }
+}
+
+#[test]
+fn a_group_with_a_custom_policy_is_built_from_its_table_and_its_registered_kind() {
+    use agora::scenario::{Fields, PolicyRegistry};
+    use std::sync::Arc;
+    let mut registry = PolicyRegistry::new();
+    registry
+        .register("idle", |f: &mut Fields<'_>, _: &[String]| {
+            f.has("note");
+            Ok(Arc::new(Idle) as Arc<dyn agora::Policy>)
+        })
+        .unwrap();
+    let s = example("curve-linear").unwrap();
+    let mut group = s.groups()[0].clone();
+    group.name = "idle".into();
+    group.policy = agora::agents::GroupPolicy::Custom(Arc::new(Idle));
+    // without its table a custom policy cannot be written: an error, not a
+    // silently different scenario
+    let e = rebuilt(&s).group(group.clone()).build().unwrap_err();
+    assert!(
+        e.to_string().starts_with(
+            "<example curve-linear>: agents.idle.policy: a custom policy has no table"
+        ),
+        "{e}"
+    );
+    let mut policy = toml::Table::new();
+    policy.insert("kind".into(), "idle".into());
+    policy.insert("note".into(), "holds".into());
+    let built = rebuilt(&s)
+        .registry(&registry)
+        .group_with_policy_table(group, policy)
+        .build()
+        .unwrap();
+    assert_eq!(built.groups().last().unwrap().policy_kind, "idle");
+    assert!(agora::output::scenario_toml(&built)
+        .map(|b| String::from_utf8(b).unwrap().contains("kind = \"idle\""))
+        .unwrap());
+}

@@ -4,7 +4,9 @@
 //! input error that names the field, or the step and the asset, and says
 //! what to scale — never a saturated amount, never a free token.
 
+use agora::experiment::optimize::{optimize, Method, ParamRange};
 use agora::ledger::SCALE;
+use agora::pricing::{Curve, CurveMarket};
 use agora::{Scenario, Simulation};
 
 /// The reference scenario (`reference.toml`), with the given changes.
@@ -106,6 +108,143 @@ fn the_reference_economy_with_balances_of_1e7_pays_for_every_token_it_mints() {
     assert!(t.final_supply < most, "supply {} > {most}", t.final_supply);
     assert_eq!(out.summary.ledger.conservation_error, 0.0);
     assert_eq!(out.summary.ledger.reserve_shortfall, 0.0);
+    // No free profit: with no fee and no initial supply, the agents paid
+    // F(S) for the S tokens they hold, worth S·P(S) at the final price, so
+    // the mean P&L is (S·P(S) − F(S)) / N = m·S²/(2N) exactly, at most
+    // the balance B (m/2·S² ≤ F(S) ≤ N·B). The issue saw 1.1e8 = 11·B.
+    let pnl = out.summary.groups["noise"].pnl;
+    let s = t.final_supply;
+    let want = 0.001 * s * s / 2.0 / 10_000.0;
+    assert!(
+        (pnl - want).abs() <= 1e-9 * want,
+        "P&L {pnl} vs m·S²/2N = {want}"
+    );
+    assert!(pnl < 1e7, "{pnl}");
+}
+
+/// The reference economy at the edge of an account: balances of
+/// 18446744073 money units (the range is 18446744073.709551615) run the
+/// first step exactly, every token paid for, the reserve passing 5e12
+/// money units; at step 2 an early buyer's refund (its tokens, bought near
+/// a price of 1, now sell near 1e5) no longer fits its account, and the
+/// run stops there with the range error, the books whole. One unit more
+/// balance is refused when the file is read, naming the field and range.
+#[test]
+fn the_reference_economy_runs_exactly_up_to_the_account_range_and_is_refused_past_it() {
+    let edge = |steps: &str| {
+        reference(&[
+            ("balance = 1000.0", "balance = 18446744073.0"),
+            ("steps = 100", steps),
+        ])
+    };
+    let largest = run_paying_for_every_token(Simulation::new(&edge("steps = 1"), 0).unwrap());
+    assert!(largest > 5_000_000_000_000 * u128::from(SCALE), "{largest}");
+    let mut sim = Simulation::new(&edge("steps = 5"), 0).unwrap();
+    sim.advance().unwrap();
+    let e = sim.advance().unwrap_err();
+    range_error(e, &["at step 2", "asset TOKEN", "selling", "money"]);
+    let books = *sim.ledger().books(0);
+    assert_eq!(sim.ledger().conservation().money_error(), 0);
+    assert_eq!(
+        Some(books.reserve),
+        sim.curve(0).unwrap().required_reserve(books.supply)
+    );
+    let text = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "reference")
+        .unwrap()
+        .toml
+        .replace("balance = 1000.0", "balance = 18446744074.0");
+    let e = Scenario::from_toml_str(&text, "reference.toml").unwrap_err();
+    range_error(
+        e,
+        &[
+            "reference.toml: agents.noise.balance",
+            "1.8e10 money units per account",
+            "scale money amounts down",
+        ],
+    );
+}
+
+/// Regression test for issue 14: a schedule raising a curve past the old
+/// `u64` range got a capped top-up. Raising `m` from 0.001 to 0.002 over a
+/// supply of 1e7 tokens tops the reserve up by (0.002 − 0.001)/2·(1e7)² =
+/// 5e10 money units: exactly `R'(S) − R(S)` of the two curves, to the base
+/// unit, after which the reserve is `R'(S)`.
+#[test]
+fn a_schedule_raising_a_curve_past_u64_gets_the_exact_top_up() {
+    let scenario = reference(&[
+        ("initial_supply = 0.0", "initial_supply = 1e7"),
+        (
+            "m = 0.001, b = 1.0 }",
+            "m = 0.001, b = 1.0 }\nschedule = [{ param = \"m\", at = 2, value = 0.002 }]",
+        ),
+        ("p_buy = 0.5, p_sell = 0.5", "p_buy = 0.0, p_sell = 0.0"),
+        ("steps = 100", "steps = 3"),
+    ]);
+    let mut sim = Simulation::new(&scenario, 0).expect("set up");
+    let supply = 10_000_000 * SCALE;
+    let before = Curve::Linear { m: 0.001, b: 1.0 };
+    let after = Curve::Linear { m: 0.002, b: 1.0 };
+    let r = |c: Curve| CurveMarket::new(c, 0.0).required_reserve(supply).unwrap();
+    let (r0, r1) = (r(before), r(after));
+    sim.advance().unwrap();
+    assert_eq!(sim.ledger().books(0).reserve, r0);
+    sim.advance().unwrap();
+    assert_eq!(sim.ledger().money_in().reserve_top_ups, r1 - r0);
+    assert_eq!(sim.ledger().books(0).reserve, r1);
+    assert_eq!(sim.ledger().conservation().money_error(), 0);
+    // the closed form, to within what f64 resolves at 5e19 base units
+    let want = 5e10 * SCALE as f64;
+    let got = (r1 - r0) as f64;
+    assert!((got - want).abs() <= 1e-12 * want, "{got} vs {want}");
+    assert!(r1 - r0 > u128::from(u64::MAX));
+}
+
+/// Regression test for issue 14: `optimize` found 1.7e9 profit per agent
+/// in balances the reserve could not hold. Maximising the mean P&L over
+/// balances up to 5e9 (reserves up to 2.5e11 money units, past the old
+/// 1.8e10), every evaluation stays within the theory's bound, P&L ≤ B
+/// (see above), and the best one is m·S²/(2N) of its own run.
+#[test]
+fn optimize_finds_no_free_profit_past_the_old_range() {
+    let scenario = reference(&[
+        ("count = 10000", "count = 50"),
+        ("steps = 100", "steps = 20"),
+    ]);
+    let range = [ParamRange::new("agents.noise.balance", 1e3, 5e9)];
+    let found = optimize(
+        &scenario,
+        &range,
+        "groups.noise.pnl",
+        true,
+        Method::Grid,
+        6,
+        &|_| {},
+    )
+    .expect("every evaluation runs inside the ledger's range");
+    assert!(found.evaluations.len() >= 5);
+    for e in &found.evaluations {
+        let balance = e.values[0];
+        assert!(
+            e.objective <= balance,
+            "free profit: P&L {} on a balance of {balance}",
+            e.objective
+        );
+    }
+    let best = found.best();
+    assert!(best.values[0] > 1e9, "{best:?}");
+    let out = Simulation::new(&found.best_scenario(&scenario).unwrap(), 0)
+        .unwrap()
+        .run()
+        .unwrap();
+    let s = out.summary.assets["TOKEN"].final_supply;
+    let want = 0.001 * s * s / 2.0 / 50.0;
+    assert!(
+        (best.objective - want).abs() <= 1e-9 * want,
+        "{best:?} vs m·S²/2N = {want}"
+    );
+    assert!(out.summary.assets["TOKEN"].final_reserve > 1.8e10);
 }
 
 /// Regression test for issue 14: an initial supply of 1e7 on the reference

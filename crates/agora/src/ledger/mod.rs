@@ -1381,6 +1381,9 @@ mod tests {
         Mint(u64),
         Pay(u32, u64),
         Paid(u32, u64),
+        OutsideSells(u32, u64, u64),
+        OutsideBuys(u32, u64, u64),
+        TreasurySells(u32, u64, u64),
     }
 
     /// Amounts from 0 to the edge of an account cell: small ones, round
@@ -1426,7 +1429,12 @@ mod tests {
             pool_amount().prop_map(Op::TopUp),
             cell_amount().prop_map(Op::Mint),
             (a.clone(), cell_amount()).prop_map(|(x, m)| Op::Pay(x, m)),
-            (a, cell_amount()).prop_map(|(x, m)| Op::Paid(x, m)),
+            (a.clone(), cell_amount()).prop_map(|(x, m)| Op::Paid(x, m)),
+            (a.clone(), cell_amount(), cell_amount())
+                .prop_map(|(x, t, m)| Op::OutsideSells(x, t, m)),
+            (a.clone(), cell_amount(), cell_amount())
+                .prop_map(|(x, t, m)| Op::OutsideBuys(x, t, m)),
+            (a, cell_amount(), cell_amount()).prop_map(|(x, t, m)| Op::TreasurySells(x, t, m)),
         ]
     }
 
@@ -1540,6 +1548,32 @@ mod tests {
                 money_in(&mut e, |m| &mut m.outside, u128::from(m) - from_outside)?;
                 e.counts.outside_trades += 1;
             }
+            Op::OutsideSells(x, t, m) => {
+                // minted to the agent, paid to the outside
+                cell(&mut e, x, 0, -wide(m))?;
+                cell(&mut e, x, 1, wide(t))?;
+                b(&mut e).supply = b(&mut e).supply.checked_add(t)?;
+                b(&mut e).outside = b(&mut e).outside.checked_add(u128::from(m))?;
+                e.counts.outside_trades += 1;
+            }
+            Op::OutsideBuys(x, t, m) => {
+                // burned from the agent, paid from what the outside holds
+                // and the rest paid in
+                cell(&mut e, x, 1, -wide(t))?;
+                cell(&mut e, x, 0, wide(m))?;
+                b(&mut e).supply = b(&mut e).supply.checked_sub(t)?;
+                let from_outside = b(&mut e).outside.min(u128::from(m));
+                b(&mut e).outside -= from_outside;
+                money_in(&mut e, |m| &mut m.outside, u128::from(m) - from_outside)?;
+                e.counts.outside_trades += 1;
+            }
+            Op::TreasurySells(x, t, m) => {
+                cell(&mut e, x, 0, -wide(m))?;
+                cell(&mut e, x, 1, wide(t))?;
+                b(&mut e).treasury = b(&mut e).treasury.checked_sub(t)?;
+                b(&mut e).outside = b(&mut e).outside.checked_add(u128::from(m))?;
+                e.counts.outside_trades += 1;
+            }
         }
         Some(e)
     }
@@ -1560,6 +1594,9 @@ mod tests {
             Op::Mint(t) => l.mint_to_treasury(0, t),
             Op::Pay(x, m) => l.pay_outside(x, 0, m),
             Op::Paid(x, m) => l.pay_from_outside(x, 0, m),
+            Op::OutsideSells(x, t, m) => l.sell_from_outside(x, 0, t, m, false),
+            Op::OutsideBuys(x, t, m) => l.buy_from_outside(x, 0, t, m, false),
+            Op::TreasurySells(x, t, m) => l.sell_from_treasury(x, 0, t, m, false),
         }
     }
 

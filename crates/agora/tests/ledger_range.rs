@@ -249,7 +249,8 @@ fn optimize_finds_no_free_profit_past_the_old_range() {
 
 /// Regression test for issue 14: an initial supply of 1e7 on the reference
 /// curve needs a reserve of F(1e7) = 5.001e10 money units, past 1.8e10; it
-/// was funded with a saturated 1.8e10 and left silently short.
+/// was funded with a saturated 1.8e10 and left silently short. Now it holds
+/// the closed form to the base unit, and every later trade keeps it R(S).
 #[test]
 fn an_initial_supply_of_1e7_is_backed_by_its_whole_integral() {
     let scenario = reference(&[
@@ -259,13 +260,8 @@ fn an_initial_supply_of_1e7_is_backed_by_its_whole_integral() {
     let sim = Simulation::new(&scenario, 0).expect("set up");
     let books = *sim.ledger().books(0);
     assert_eq!(books.supply, 10_000_000 * SCALE);
-    // F(1e7) = 0.0005·1e14 + 1e7 = 5.001e10 money units, to float accuracy
-    let want = linear_integral(0.001, 1.0, 1e7) * SCALE as f64;
-    let reserve = books.reserve as f64;
-    assert!(
-        (reserve - want).abs() <= 1e-12 * want,
-        "{reserve} vs {want}"
-    );
+    // F(1e7) = 0.0005·1e14 + 1e7 = 5.001e10 money units, to the base unit
+    assert_eq!(books.reserve, 50_010_000_000_000_000_000);
     assert_eq!(sim.ledger().money_in().reserve_funding, books.reserve);
     assert!(books.reserve > u128::from(u64::MAX));
     run_paying_for_every_token(sim);

@@ -6,7 +6,8 @@
 //! # Exact settlement on a curve
 //!
 //! Let `F(S) = ∫₀^S f` be the curve's reserve function and, in base units,
-//! `R(S) = ⌈F(S) · SCALE⌉` (up to a relative slack of 2⁻⁴⁸ for float noise), a
+//! `R(S) = ⌈F(S) · SCALE⌉` (below 2⁵³ base units up to a relative slack of
+//! 2⁻⁴⁸ for float noise; from 2⁵³ on, the whole number `F(S) · SCALE` is), a
 //! deterministic, non-decreasing function of the integer supply, with
 //! `R(0) = 0` (every curve has `F(0) = 0`). A buy from supply `S` to `S + d`
 //! costs `R(S + d) − R(S)`; a sell back refunds `R(S) − R(S − d)`. The costs
@@ -77,8 +78,8 @@ const SLACK: f64 = 1.0 / (1u64 << 48) as f64;
 /// 2¹²⁸, the first amount of base units past the range of `R`.
 const WIDE_RANGE: f64 = 340_282_366_920_938_463_463_374_607_431_768_211_456.0;
 
-/// 2⁶³: below it, float ↔ integer conversions are one instruction.
-const I64_RANGE: f64 = 9_223_372_036_854_775_808.0;
+/// 2⁵³: from it on, every `f64` is a whole number.
+const EXACT_RANGE: f64 = 9_007_199_254_740_992.0;
 
 /// An amount past the ledger's range, as the settlement computes it: more
 /// than any budget pays, and never an amount in range (no `f64` below 2¹²⁸
@@ -87,14 +88,19 @@ const I64_RANGE: f64 = 9_223_372_036_854_775_808.0;
 /// turns it into `None`.
 const PAST: u128 = u128::MAX;
 
-/// Converts a non-negative amount of units to base units, rounding up;
-/// [`PAST`] for NaN or from 2¹²⁸ base units on (so that nothing is ever
-/// free by accident).
+/// Converts a non-negative amount of units to base units, rounding up
+/// (within the relative slack of [`SLACK`]) below 2⁵³ base units; from 2⁵³
+/// on every `f64` is a whole number and the amount is taken as it is (the
+/// slack would only move it off an exact value: `F = 5.001e10` units is
+/// 50,010,000,000,000,000,000 base units, not 180,224 fewer). [`PAST`] for
+/// NaN or from 2¹²⁸ base units on (so that nothing is ever free by
+/// accident). Non-decreasing in `units`: below 2⁵³ the result is at most
+/// the amount, from 2⁵³ on it is the amount.
 #[inline]
 fn ceil_base(units: f64) -> u128 {
     let exact = units * SCALE as f64;
-    let x = exact - exact * SLACK;
-    if x < I64_RANGE {
+    if exact < EXACT_RANGE {
+        let x = exact - exact * SLACK;
         if x <= 0.0 {
             return 0;
         }
@@ -102,9 +108,9 @@ fn ceil_base(units: f64) -> u128 {
         // x86-64 without SSE4.1 would need for f64::ceil.
         let t = to_whole(x);
         u128::from(t + u64::from(from_whole(t) < x))
-    } else if x < WIDE_RANGE {
-        // From 2⁵³ on every f64 is a whole number: the truncation is exact.
-        to_wide(x)
+    } else if exact < WIDE_RANGE {
+        // A whole number: the conversion is exact.
+        to_wide(exact)
     } else {
         PAST
     }
@@ -482,6 +488,13 @@ mod tests {
         assert_eq!(ceil_base(1.5e-9), 2);
         assert_eq!(ceil_base(0.0), 0);
         assert_eq!(ceil_base(-5.0), 0);
+        // from 2⁵³ base units on, the whole number the f64 is: F(1e7) of
+        // 0.001·S + 1, 5.001e10 units, to the base unit
+        assert_eq!(ceil_base(5.001e10), 50_010_000_000_000_000_000);
+        assert_eq!(ceil_base(9_007_199.254740992), 1 << 53);
+        // and non-decreasing across 2⁵³: just below it, at most the amount
+        let below = 9_007_199.254_740_99;
+        assert!(ceil_base(below) <= 1 << 53 && ceil_base(below) > (1 << 53) - 100);
         // across 2⁶³ and 2⁶⁴ base units (9.2e9 and 1.8e10 units): the
         // value, within the documented slack of 2⁻⁴⁸, and no saturation
         for units in [9.3e9, 1.8e10, 2e10, 5.001e10, 1e20, 3.4e29] {
@@ -594,9 +607,9 @@ mod tests {
         // a refund of the whole reserve at one money per token, just below
         // what an account holds, passes; at two per token it does not fit
         let mut flat = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.0);
-        let big = u64::MAX;
+        let big = 18_000_000_000 * SCALE;
         let all = flat.reserve_function(big).unwrap();
-        assert!(all <= u128::from(u64::MAX) && all > u128::from(u64::MAX) - (1 << 20));
+        assert_eq!(all, u128::from(big));
         assert_eq!(
             flat.quote_sell(big, all, big).map(|q| u128::from(q.refund)),
             Ok(all)

@@ -86,3 +86,20 @@ pub fn write_outputs(
     }
     Ok(())
 }
+
+/// Writes `summary.json` (with the measured `performance`) and
+/// `scenario.toml` of `runs` into the staging folder of `out`, for a run
+/// whose tables were written as it went.
+pub fn write_summary_files(
+    out: &mut OutputDir,
+    scenario: &Scenario,
+    runs: &[RunOutput],
+    performance: Option<&Performance>,
+) -> anyhow::Result<()> {
+    out.write(
+        "summary.json",
+        &agora::output::summary_json_with(scenario, runs, performance)?,
+    )?;
+    out.write("scenario.toml", &agora::output::scenario_toml(scenario)?)?;
+    Ok(())
+}

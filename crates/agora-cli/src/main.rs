@@ -310,16 +310,25 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let (report, quiet) = (args.exec.report, args.exec.quiet);
     let pool = thread_pool(args.exec.threads)?;
     let threads = pool.current_num_threads();
-    let tables = if args.format == format::Format::Both {
-        2
-    } else {
-        1
-    };
-    args.exec.check_memory(
-        scenario.origin(),
-        &agora::limits::run_footprint(&scenario, threads, tables),
-        threads,
-    )?;
+    let drained = drains_records(&scenario, args.format);
+    args.exec
+        .check_memory(
+            scenario.origin(),
+            &run_footprint(&scenario, threads, args.format),
+            threads,
+        )
+        .map_err(|e| {
+            // One run written as CSV holds a few steps' records at a time.
+            let csv = agora::limits::drained_run_footprint(&scenario).total();
+            if scenario.simulation().runs == 1 && !drained {
+                agora::Error::usage(format!(
+                    "{e}; as CSV only (--format csv) the tables are written as the run goes and it needs about {}",
+                    agora::limits::Bytes(csv)
+                ))
+            } else {
+                e
+            }
+        })?;
     let (agent_steps, seconds) = time_estimate(&scenario, threads);
     if seconds > 3600.0 && !args.exec.quiet {
         eprintln!(
@@ -336,7 +345,14 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         quiet,
     )?;
     let started = Instant::now();
-    let outputs: Vec<RunOutput> = if scenario.simulation().runs == 1 {
+    let mut writing = Duration::ZERO;
+    let outputs: Vec<RunOutput> = if drained {
+        let mut progress = Progress::new(scenario.simulation().steps, args.exec.quiet);
+        let (run, spent) = pool.install(|| run_drained(&scenario, &mut out, &mut progress))?;
+        progress.bar.finish_and_clear();
+        writing = spent;
+        vec![run]
+    } else if scenario.simulation().runs == 1 {
         let mut progress = Progress::new(scenario.simulation().steps, args.exec.quiet);
         let out = pool.install(|| Simulation::new(&scenario, 0)?.run_with(&mut progress))?;
         progress.bar.finish_and_clear();
@@ -347,16 +363,21 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         bar.finish_and_clear();
         outs
     };
-    let elapsed = started.elapsed();
+    // the run alone, not the writing of its tables
+    let elapsed = started.elapsed().saturating_sub(writing);
     let performance =
         agora::output::Performance::measured(&scenario, elapsed, pool.current_num_threads());
-    format::write_outputs(
-        &mut out,
-        &scenario,
-        &outputs,
-        args.format,
-        Some(&performance),
-    )?;
+    if drained {
+        format::write_summary_files(&mut out, &scenario, &outputs, Some(&performance))?;
+    } else {
+        format::write_outputs(
+            &mut out,
+            &scenario,
+            &outputs,
+            args.format,
+            Some(&performance),
+        )?;
+    }
     let options = agora_report::ReportOptions::default();
     let written = folder::commit(out, report.then_some(&options), quiet)?;
     if !quiet {
@@ -366,6 +387,75 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// Whether `agora run` writes the tables of `scenario` as the run goes
+/// (one run, CSV only), holding a few steps' records at a time, rather
+/// than holding every step's until the end (Monte Carlo runs finish out of
+/// order; Parquet is written from whole columns).
+fn drains_records(scenario: &Scenario, format: format::Format) -> bool {
+    scenario.simulation().runs == 1 && format == format::Format::Csv
+}
+
+/// The memory `agora run` needs for `scenario` in `format` on `threads`.
+fn run_footprint(
+    scenario: &Scenario,
+    threads: usize,
+    format: format::Format,
+) -> agora::limits::Footprint {
+    if drains_records(scenario, format) {
+        return agora::limits::drained_run_footprint(scenario);
+    }
+    let tables = if format == format::Format::Both { 2 } else { 1 };
+    agora::limits::run_footprint(scenario, threads, tables)
+}
+
+/// Runs the one run of `scenario`, writing `assets.csv`, `agents.csv`
+/// (and `agent_steps.csv`) into `out` as it goes, every
+/// [`DRAIN_ROWS`](agora::limits::DRAIN_ROWS) rows: the bytes are those
+/// the whole run renders at once. Returns the run (its records drained)
+/// and the time spent writing.
+fn run_drained(
+    scenario: &Scenario,
+    out: &mut agora::output::OutputDir,
+    progress: &mut Progress,
+) -> anyhow::Result<(RunOutput, Duration)> {
+    use agora::output::{Table, TableWriter};
+    let mut tables = Vec::new();
+    for table in Table::of(scenario) {
+        tables.push(TableWriter::new(
+            scenario,
+            table,
+            out.create(table.file())?,
+        )?);
+    }
+    let mut sim = Simulation::new_drained(scenario, 0)?;
+    let mut writing = Duration::ZERO;
+    let mut drain = |sim: &mut Simulation, writing: &mut Duration| -> agora::Result<()> {
+        let started = Instant::now();
+        let records = sim.drain_records();
+        for t in &mut tables {
+            t.append(0, &records)?;
+        }
+        *writing += started.elapsed();
+        Ok(())
+    };
+    let steps = scenario.simulation().steps;
+    while sim.step() < steps {
+        sim.advance()?;
+        progress.on_step(&sim);
+        let r = sim.records();
+        if r.assets.len() + r.groups.len() + r.agent_steps.len() >= agora::limits::DRAIN_ROWS {
+            drain(&mut sim, &mut writing)?;
+        }
+    }
+    drain(&mut sim, &mut writing)?;
+    let started = Instant::now();
+    for t in tables {
+        out.close(t.finish()?)?;
+    }
+    writing += started.elapsed();
+    Ok((sim.finish()?, writing))
 }
 
 /// A reader that closed the pipe early (`agora … | head`) is not an error.
@@ -380,7 +470,7 @@ fn validate(path: PathBuf) -> anyhow::Result<()> {
     let scenario = Scenario::from_path(&path)?;
     print_warnings(&scenario, false);
     let threads = rayon::current_num_threads();
-    let footprint = agora::limits::run_footprint(&scenario, threads, 1);
+    let footprint = run_footprint(&scenario, threads, format::Format::Csv);
     let (agent_steps, seconds) = time_estimate(&scenario, threads);
     let exec = ExecArgs {
         threads: None,

@@ -2585,3 +2585,70 @@ fn help_describes_each_command_in_its_own_words() {
     );
     assert!(format.contains("sweep.parquet"), "{format}");
 }
+
+/// One run written as CSV writes its tables as it goes, holding a few
+/// steps' records at a time: under a memory limit that the records of
+/// every step would exceed, it runs and writes every row; as Parquet,
+/// which needs the whole columns, it is refused up front, with the way out
+/// named.
+#[test]
+fn one_run_as_csv_writes_its_tables_as_it_goes_within_a_memory_limit_the_whole_run_exceeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "long.toml",
+        r#"name = "long"
+
+[simulation]
+steps = 60000
+seed = 1
+
+[[assets]]
+name = "TOKEN"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+
+[[agents]]
+group = "noise"
+count = 2
+balance = 1000.0
+policy = { kind = "random", asset = "TOKEN", p_buy = 0.4, p_sell = 0.4, buy_fraction = 0.1, sell_fraction = 0.1 }
+"#,
+    );
+    let csv = tmp.path().join("csv");
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--out",
+        path_str(&csv),
+        "--max-memory",
+        "40MB",
+        "--quiet",
+    ]);
+    assert_status(&out, 0);
+    let assets = std::fs::read_to_string(csv.join("assets.csv")).unwrap();
+    let agents = std::fs::read_to_string(csv.join("agents.csv")).unwrap();
+    assert_eq!(assets.lines().count(), 1 + 60_001);
+    assert_eq!(agents.lines().count(), 1 + 60_001);
+    assert!(assets.ends_with('\n') && assets.lines().last().unwrap().starts_with("0,60000,TOKEN,"));
+
+    let both = tmp.path().join("both");
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--out",
+        path_str(&both),
+        "--max-memory",
+        "40MB",
+        "--format",
+        "both",
+    ]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("simulation.steps: the run needs about")
+            && err.contains("as CSV only (--format csv) the tables are written as the run goes"),
+        "{err}"
+    );
+    assert!(!both.exists());
+}

@@ -331,6 +331,74 @@ pub fn run_footprint(scenario: &Scenario, threads: usize, tables: u32) -> Footpr
     f.sorted()
 }
 
+/// Rows of records a caller of [`Simulation::new_drained`] holds at most
+/// before it drains them (`agora run` writes them out every this many
+/// rows).
+///
+/// [`Simulation::new_drained`]: crate::Simulation::new_drained
+pub const DRAIN_ROWS: usize = 1 << 16;
+
+/// The memory of one run whose records are written out as it goes
+/// ([`Simulation::new_drained`](crate::Simulation::new_drained), what
+/// `agora run` does for a single run written as CSV): the run's state, its
+/// price history (8 bytes per asset and step, which the summary needs) and
+/// at most [`DRAIN_ROWS`] rows of records at a time.
+pub fn drained_run_footprint(scenario: &Scenario) -> Footprint {
+    let steps = scenario.simulation.steps;
+    let m = scenario.assets.len() as u128;
+    let mut f = Footprint {
+        what: Work::Run,
+        parts: Vec::new(),
+    };
+    let (field, bytes) = state(scenario);
+    f.push(
+        &field,
+        format!("the state of {} agents", scenario.agent_count()),
+        bytes,
+    );
+    f.push(
+        "simulation.steps",
+        format!("the price history of {steps} steps"),
+        (u128::from(steps) + 1).saturating_mul(m * 8),
+    );
+    let row = (size_of::<AssetRecord>() as u128)
+        .max(size_of::<GroupRecord>() as u128 + (16 * m + 8).div_ceil(16) * 16 + ALLOCATION)
+        + ASSET_ROW_TEXT.max(GROUP_ROW_TEXT + GROUP_ROW_TEXT_PER_ASSET * m);
+    f.push(
+        "",
+        format!("{DRAIN_ROWS} rows of records at a time"),
+        row * DRAIN_ROWS as u128,
+    );
+    if let Some(spec) = scenario.output.agent_steps {
+        // a step's per-agent records are drained after the step, all at once
+        let agents: u128 = scenario
+            .groups
+            .iter()
+            .map(|g| u128::from(spec.sample.map_or(g.count, |n| n.min(g.count))))
+            .sum();
+        f.push(
+            "output.agent_steps",
+            format!("the per-agent records of a step ({agents} agents)"),
+            agents.saturating_mul(u128::from(crate::scenario::agent_step_bytes(
+                scenario.assets.len(),
+            ))),
+        );
+    }
+    f.push("simulation.runs", "the summary", summary_per_run(scenario));
+    f.push("", "the program itself", PROGRAM);
+    let (field, bytes) = fixed(scenario);
+    f.push(
+        field,
+        format!(
+            "the scenario and summary of {} assets and {} groups",
+            scenario.assets.len(),
+            scenario.groups.len()
+        ),
+        bytes,
+    );
+    f.sorted()
+}
+
 /// The memory `agora sweep` needs for `points` grid points of `scenario`
 /// varying `axes` parameters: each point's validated scenario and the
 /// summaries of all its runs, held until the table is written, the table

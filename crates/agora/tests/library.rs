@@ -303,3 +303,88 @@ fn a_group_with_a_custom_policy_is_built_from_its_table_and_its_registered_kind(
         .map(|b| String::from_utf8(b).unwrap().contains("kind = \"idle\""))
         .unwrap());
 }
+
+/// Drains the records of a run of `s` every `every` steps into the three
+/// tables, as `agora run` does, and returns the tables and the run.
+fn drained_run(s: &agora::Scenario, every: u64) -> (Vec<Vec<u8>>, agora::RunOutput) {
+    use agora::output::{Table, TableWriter};
+    let mut tables: Vec<TableWriter<'_, Vec<u8>>> = Table::of(s)
+        .into_iter()
+        .map(|t| TableWriter::new(s, t, Vec::new()).unwrap())
+        .collect();
+    let mut sim = Simulation::new_drained(s, 0).unwrap();
+    let mut drained_rows = 0;
+    while sim.step() < s.simulation().steps {
+        sim.advance().unwrap();
+        if sim.step() % every == 0 {
+            let records = sim.drain_records();
+            drained_rows += records.assets.len();
+            assert!(sim.records().assets.is_empty());
+            for t in &mut tables {
+                t.append(0, &records).unwrap();
+            }
+        }
+    }
+    assert!(drained_rows > 0, "drained during the run");
+    let rest = sim.drain_records();
+    for t in &mut tables {
+        t.append(0, &rest).unwrap();
+    }
+    let out = sim.finish().unwrap();
+    assert_eq!(out.records, agora::engine::Records::default());
+    let bytes = tables.into_iter().map(|t| t.finish().unwrap()).collect();
+    (bytes, out)
+}
+
+/// A run whose records are drained as it goes (a curve, an order book with
+/// spreads, depths and locked amounts, and per-agent records) writes the
+/// same tables and the same summary as the run that holds every step.
+#[test]
+fn a_run_drained_as_it_goes_writes_the_same_tables_and_summary_as_a_whole_run() {
+    for name in [
+        "token-economy",
+        "market-clearing",
+        "equilibrium",
+        "whale-dump",
+    ] {
+        let mut s = with_agent_steps(name, "{ every = 3, sample = 4 }");
+        s.set_steps(40).unwrap();
+        let whole = Simulation::new(&s, 0).unwrap().run().unwrap();
+        let runs = std::slice::from_ref(&whole);
+        let expected = [
+            agora::output::assets_csv(&s, runs).unwrap(),
+            agora::output::agents_csv(&s, runs).unwrap(),
+            agora::output::agent_steps_csv(&s, runs).unwrap().unwrap(),
+        ];
+        for every in [1, 7] {
+            let (tables, out) = drained_run(&s, every);
+            assert_eq!(tables.len(), 3);
+            for (got, want) in tables.iter().zip(&expected) {
+                assert!(got == want, "{name}, drained every {every} steps");
+            }
+            assert_eq!(out.summary, whole.summary, "{name}");
+            assert_eq!(
+                summary_json(&s, std::slice::from_ref(&out)).unwrap(),
+                summary_json(&s, runs).unwrap(),
+                "{name}"
+            );
+        }
+    }
+}
+
+/// The market metrics that come from every step (mean spread and depth,
+/// the distance to the equilibrium, steps without one) are there for a
+/// drained run too, not left out for want of records.
+#[test]
+fn a_drained_run_keeps_the_market_metrics_of_every_step() {
+    let mut s = example("market-clearing").unwrap();
+    s.set_steps(30).unwrap();
+    let (_, out) = drained_run(&s, 1);
+    let market = out.summary.assets["GOOD"]
+        .market
+        .as_ref()
+        .expect("an order book's metrics");
+    assert!(market.mean_spread.is_some_and(|x| x > 0.0), "{market:?}");
+    assert!(market.mean_depth.is_some_and(|x| x >= 1.0), "{market:?}");
+    assert!(market.equilibrium_error.is_some(), "{market:?}");
+}

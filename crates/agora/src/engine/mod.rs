@@ -220,6 +220,30 @@ struct Valued {
     units: u64,
 }
 
+/// What a market's summary needs of each step after step 0, kept as the
+/// run goes (the records may be drained): the sums of the spreads and
+/// depths quoted, in step order, and each step's price source.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MarketSeries {
+    pub spread: (f64, u64),
+    pub depth: (f64, u64),
+    pub sources: Vec<PriceSource>,
+}
+
+impl MarketSeries {
+    fn add(&mut self, quotes: &markets::Quotes) {
+        if let (Some(ask), Some(bid)) = (quotes.best_ask, quotes.best_bid) {
+            self.spread.0 += ask - bid;
+            self.spread.1 += 1;
+        }
+        if let Some(d) = quotes.depth {
+            self.depth.0 += d;
+            self.depth.1 += 1;
+        }
+        self.sources.push(quotes.source);
+    }
+}
+
 /// One simulation run of a scenario.
 pub struct Simulation {
     scenario: Scenario,
@@ -237,6 +261,14 @@ pub struct Simulation {
     force_parallel_decide: bool,
     stats: Vec<StepStats>,
     records: Records,
+    /// Per asset: volume (base units) and trades over the run so far, kept
+    /// apart from the records, which a caller may drain.
+    totals: Vec<(u128, u64)>,
+    /// Per group: its wealth at step 0 (for its P&L).
+    initial_wealth: Vec<f64>,
+    /// Per asset: what a market's summary needs of every step after step
+    /// 0 (empty for curves and resources).
+    series: Vec<MarketSeries>,
     valued: Vec<Valued>,
     /// Unmet need per agent over the run, base units (empty without
     /// consumers).
@@ -270,7 +302,26 @@ fn range_error(scenario: &Scenario, path: String, found: &str, what: &str) -> Er
 impl Simulation {
     /// Sets up run `run` of `scenario`: opens the accounts, funds the initial
     /// balances, initial supplies and airdrops, and records step 0.
+    ///
+    /// The records of every step are reserved up front (fallibly: steps
+    /// beyond what memory holds are an error naming `simulation.steps`).
+    /// A caller that drains them as the run goes
+    /// ([`drain_records`](Self::drain_records)) starts with
+    /// [`new_drained`](Self::new_drained) instead.
     pub fn new(scenario: &Scenario, run: u64) -> Result<Self> {
+        Self::setup(scenario, run, true)
+    }
+
+    /// Like [`new`](Self::new), for a caller that takes the records away
+    /// with [`drain_records`](Self::drain_records) every few steps: only
+    /// the price history (8 bytes per asset and step) is reserved for the
+    /// whole run, so a run of millions of steps holds a few steps' records
+    /// at a time. The run and its summary are the same as with `new`.
+    pub fn new_drained(scenario: &Scenario, run: u64) -> Result<Self> {
+        Self::setup(scenario, run, false)
+    }
+
+    fn setup(scenario: &Scenario, run: u64, reserve_all: bool) -> Result<Self> {
         let scenario = scenario.clone();
         let seed = scenario.simulation.seed;
         let agents = scenario.agent_count() as usize;
@@ -405,7 +456,7 @@ impl Simulation {
             .iter()
             .map(|a| vec![None; a.schedule.len()])
             .collect();
-        let (records, history) = reserve_records(&scenario)?;
+        let (records, history) = reserve_records(&scenario, reserve_all)?;
         let mut sim = Simulation {
             seed,
             run,
@@ -421,6 +472,9 @@ impl Simulation {
             force_parallel_decide: false,
             stats: vec![StepStats::default(); m],
             records,
+            totals: vec![(0, 0); m],
+            series: vec![MarketSeries::default(); m],
+            initial_wealth: Vec::with_capacity(scenario.groups.len()),
             valued,
             unmet: Vec::new(),
             group_needs: vec![(0, 0); scenario.groups.len()],
@@ -499,9 +553,41 @@ impl Simulation {
         &self.history[j]
     }
 
-    /// Everything recorded so far.
+    /// Everything recorded so far (since the last
+    /// [`drain_records`](Self::drain_records)).
     pub fn records(&self) -> &Records {
         &self.records
+    }
+
+    /// Takes the records made since the last call (or since the start),
+    /// in step order, leaving none: a caller that writes them out as the
+    /// run goes holds only a few steps' records at a time. The summary
+    /// does not need them ([`summary`](Self::summary),
+    /// [`finish`](Self::finish)).
+    pub fn drain_records(&mut self) -> Records {
+        Records {
+            assets: std::mem::take(&mut self.records.assets),
+            groups: std::mem::take(&mut self.records.groups),
+            agent_steps: std::mem::take(&mut self.records.agent_steps),
+        }
+    }
+
+    /// The metrics of the run so far, without ending it: after the last
+    /// step, the run's summary (what [`run`](Self::run) returns).
+    pub fn summary(&self) -> Result<RunSummary> {
+        self.check_summary_memory()?;
+        Ok(self.summarize())
+    }
+
+    /// Ends the run where it is: its records not yet drained and its
+    /// summary.
+    pub fn finish(self) -> Result<RunOutput> {
+        let summary = self.summary()?;
+        Ok(RunOutput {
+            run: self.run,
+            records: self.records,
+            summary,
+        })
     }
 
     /// Runs every remaining step and returns the records and the summary.
@@ -515,13 +601,7 @@ impl Simulation {
             self.advance()?;
             observer.on_step(&self);
         }
-        self.check_summary_memory()?;
-        let summary = self.summarize();
-        Ok(RunOutput {
-            run: self.run,
-            records: self.records,
-            summary,
-        })
+        self.finish()
     }
 
     /// The summary lists the wealth of every agent of a group at once (for
@@ -1025,6 +1105,14 @@ impl Simulation {
                 None => (None, None, None),
             };
             self.history[j].push(price);
+            // Cannot overflow: a run has fewer than 2⁶⁴ agent-steps of
+            // trades of at most 2⁶⁴ base units each.
+            self.totals[j].0 += self.stats[j].volume;
+            self.totals[j].1 += self.stats[j].trades;
+            if self.step > 0 && !self.markets[j].is_curve() && self.markets[j].resource().is_none()
+            {
+                self.series[j].add(&quotes);
+            }
             self.records.assets.push(AssetRecord {
                 step: self.step,
                 asset: j as u32,
@@ -1067,6 +1155,9 @@ impl Simulation {
                     .zip(&prices)
                     .map(|(h, p)| wide_to_units(*h) * p)
                     .sum::<f64>();
+            if self.step == 0 {
+                self.initial_wealth.push(wealth);
+            }
             self.records.groups.push(GroupRecord {
                 step: self.step,
                 group: g as u32,
@@ -1290,7 +1381,7 @@ impl Simulation {
 /// naming `simulation.steps`, not an abort halfway through the run (and the
 /// vectors never reallocate, which would need their old and new copies at
 /// once).
-fn reserve_records(scenario: &Scenario) -> Result<(Records, Vec<Vec<f64>>)> {
+fn reserve_records(scenario: &Scenario, reserve_all: bool) -> Result<(Records, Vec<Vec<f64>>)> {
     let steps = scenario.simulation.steps;
     let m = scenario.assets.len();
     let g = scenario.groups.len();
@@ -1309,8 +1400,9 @@ fn reserve_records(scenario: &Scenario) -> Result<(Records, Vec<Vec<f64>>)> {
     };
     let rows = rows.ok_or_else(too_many)?;
     let mut records = Records::default();
-    let asset_rows = rows.checked_mul(m).ok_or_else(too_many)?;
-    let group_rows = rows.checked_mul(g).ok_or_else(too_many)?;
+    let rows_reserved = if reserve_all { rows } else { 1 };
+    let asset_rows = rows_reserved.checked_mul(m).ok_or_else(too_many)?;
+    let group_rows = rows_reserved.checked_mul(g).ok_or_else(too_many)?;
     records
         .assets
         .try_reserve_exact(asset_rows)

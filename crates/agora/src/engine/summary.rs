@@ -253,10 +253,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 ..PriceStats::of(&finite)
             }
         };
-        let rows = sim.records.assets.iter().filter(|r| r.asset as usize == j);
-        // Per-step volumes and trade counts are each far below 2⁶⁴ steps'
-        // worth of their range: these sums cannot overflow.
-        let (volume, trades) = rows.fold((0u128, 0u64), |(v, t), r| (v + r.volume, t + r.trades));
+        let (volume, trades) = sim.totals[j];
         let books = ledger.books(j);
         shortfall = match (shortfall, sim.shortfall(j, &sim.markets[j])) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -326,8 +323,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         let count = range.len() as f64;
         let mut wealth = sim.wealth_of(range.clone());
         let mean_wealth = wealth.iter().sum::<f64>() / count;
-        // The first rows recorded are step 0's, one per group in order.
-        let initial = sim.records.groups.get(g).map_or(0.0, |r| r.wealth / count);
+        let initial = sim.initial_wealth.get(g).map_or(0.0, |w| w / count);
         let utility = match sim.objective_of(g) {
             Objective::FinalWealth => mean_wealth,
             Objective::LogWealth => {
@@ -401,23 +397,14 @@ fn market_summary(sim: &Simulation, j: usize) -> Option<MarketSummary> {
     if market.is_curve() || market.resource().is_some() {
         return None;
     }
-    let rows: Vec<_> = sim
-        .records
-        .assets
-        .iter()
-        .filter(|r| r.asset as usize == j && r.step > 0)
-        .collect();
+    // Steps 1.. of the run: their price sources and prices.
+    let series = &sim.series[j];
+    let steps = series.sources.iter().zip(sim.history[j].iter().skip(1));
     let mean_of = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
+    let mean = |(sum, n): (f64, u64)| (n > 0).then(|| sum / n as f64);
     let is_book = matches!(sim.scenario.assets[j].pricing, PricingSpec::OrderBook(_));
     let (mean_spread, mean_depth) = if is_book {
-        (
-            mean_of(
-                rows.iter()
-                    .filter_map(|r| Some(r.best_ask? - r.best_bid?))
-                    .collect(),
-            ),
-            mean_of(rows.iter().filter_map(|r| r.depth).collect()),
-        )
+        (mean(series.spread), mean(series.depth))
     } else {
         (None, None)
     };
@@ -428,14 +415,15 @@ fn market_summary(sim: &Simulation, j: usize) -> Option<MarketSummary> {
         .or(surplus.as_ref().and_then(|s| s.equilibrium));
     let equilibrium_error = equilibrium_price.and_then(|pe| {
         mean_of(
-            rows.iter()
-                .filter(|r| {
+            steps
+                .clone()
+                .filter(|(source, price)| {
                     matches!(
-                        r.source,
+                        source,
                         PriceSource::Trade | PriceSource::Equilibrium | PriceSource::Posted
-                    ) && r.price.is_finite()
+                    ) && price.is_finite()
                 })
-                .map(|r| (r.price - pe).abs())
+                .map(|(_, price)| (price - pe).abs())
                 .collect(),
         )
     });
@@ -447,9 +435,10 @@ fn market_summary(sim: &Simulation, j: usize) -> Option<MarketSummary> {
         mean_depth,
         equilibrium_price,
         equilibrium_error,
-        no_equilibrium_steps: rows
+        no_equilibrium_steps: series
+            .sources
             .iter()
-            .filter(|r| r.source == PriceSource::NoEquilibrium)
+            .filter(|&&source| source == PriceSource::NoEquilibrium)
             .count() as u64,
         exogenous_floor_steps: market.clamps().0,
         log_ratio_cap_steps: market.clamps().1,

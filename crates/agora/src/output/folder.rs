@@ -181,6 +181,36 @@ pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
+/// A file of the results being written piece by piece
+/// ([`OutputDir::create`]); `Write` appends to it. A file never handed to
+/// [`OutputDir::close`] is not part of the results.
+pub struct StagedFile {
+    name: String,
+    path: PathBuf,
+    file: std::io::BufWriter<File>,
+    hasher: Sha256,
+}
+
+impl std::fmt::Debug for StagedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Write for StagedFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(bytes)?;
+        self.hasher.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// Checks that the files `names` of `dir` are the ones the last Agora
 /// command wrote there: when `dir` has a manifest, each present file must
 /// be listed with its current sha256. A folder without a manifest (written
@@ -423,6 +453,46 @@ impl OutputDir {
             .and_then(|()| f.sync_all())
             .map_err(|e| Error::io(&path, "writing", e))?;
         self.written.push((name.to_string(), sha256(bytes)));
+        Ok(())
+    }
+
+    /// Starts the file `name` of the results, to be written piece by piece
+    /// (e.g. a table as the run goes, rather than rendered whole in
+    /// memory) and then handed to [`close`](Self::close), which syncs it
+    /// and lists it like [`write`](Self::write). Its digest is computed as
+    /// it is written.
+    pub fn create(&self, name: &str) -> Result<StagedFile> {
+        check_name(name)?;
+        let path = self.staging.join(name);
+        let file = File::create(&path).map_err(|e| Error::io(&path, "creating", e))?;
+        Ok(StagedFile {
+            name: name.to_string(),
+            file: std::io::BufWriter::with_capacity(1 << 16, file),
+            hasher: Sha256::new(),
+            path,
+        })
+    }
+
+    /// Ends a file started with [`create`](Self::create): written out,
+    /// synced to disk and listed in the manifest.
+    pub fn close(&mut self, staged: StagedFile) -> Result<()> {
+        let StagedFile {
+            name,
+            path,
+            file,
+            hasher,
+        } = staged;
+        let file = file
+            .into_inner()
+            .map_err(|e| Error::io(&path, "writing", e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| Error::io(&path, "writing", e))?;
+        let hex: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.written.push((name, format!("sha256:{hex}")));
         Ok(())
     }
 

@@ -10,9 +10,11 @@
 
 mod folder;
 
-pub use folder::{check_written, sha256, Committed, Manifest, ManifestEntry, OutputDir, MANIFEST};
+pub use folder::{
+    check_written, sha256, Committed, Manifest, ManifestEntry, OutputDir, StagedFile, MANIFEST,
+};
 
-use crate::engine::RunOutput;
+use crate::engine::{AgentStepRecord, AssetRecord, GroupRecord, Records, RunOutput};
 use crate::error::{Error, Result};
 use crate::ledger::{to_units, wide_to_units};
 use crate::scenario::Scenario;
@@ -94,73 +96,227 @@ fn num(buf: &mut ryu::Buffer, x: f64) -> String {
 
 /// Renders `assets.csv` for `runs`.
 pub fn assets_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut buf = ryu::Buffer::new();
-    let csv_err = |e: csv::Error| Error::usage(format!("writing assets.csv: {e}"));
-    w.write_record(ASSET_COLUMNS).map_err(csv_err)?;
-    for out in runs {
-        for r in &out.records.assets {
-            w.write_record([
-                out.run.to_string(),
-                r.step.to_string(),
-                scenario.assets[r.asset as usize].name.clone(),
-                num(&mut buf, r.price),
-                num(&mut buf, to_units(r.supply)),
-                num(&mut buf, wide_to_units(r.reserve)),
-                num(&mut buf, wide_to_units(r.volume)),
-                r.trades.to_string(),
-                r.source.name().to_string(),
-                num(&mut buf, r.best_bid.unwrap_or(f64::NAN)),
-                num(&mut buf, r.best_ask.unwrap_or(f64::NAN)),
-                num(&mut buf, r.capacity.unwrap_or(f64::NAN)),
-                num(&mut buf, r.requested.unwrap_or(f64::NAN)),
-                num(&mut buf, r.allocated.unwrap_or(f64::NAN)),
-            ])
-            .map_err(csv_err)?;
-        }
-    }
-    w.into_inner()
-        .map_err(|e| Error::usage(format!("writing assets.csv: {e}")))
+    render(scenario, runs, Table::Assets)
 }
 
 /// Renders `agents.csv` (group totals) for `runs`.
 pub fn agents_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut buf = ryu::Buffer::new();
-    let csv_err = |e: csv::Error| Error::usage(format!("writing agents.csv: {e}"));
-    let per_asset = scenario.assets.len() > 1;
-    w.write_record(agent_columns(scenario)).map_err(csv_err)?;
-    for out in runs {
-        for r in &out.records.groups {
-            let group = &scenario.groups[r.group as usize];
-            let total: u128 = r.holdings.iter().sum();
-            let mut row = vec![
-                out.run.to_string(),
-                r.step.to_string(),
-                group.name.clone(),
-                group.count.to_string(),
-                num(&mut buf, wide_to_units(r.balance)),
-                num(&mut buf, wide_to_units(total)),
-                num(&mut buf, r.wealth),
-            ];
-            if per_asset {
-                row.extend(r.holdings.iter().map(|h| num(&mut buf, wide_to_units(*h))));
-            }
-            let locked: u128 = r.locked_holdings.iter().sum();
-            row.push(num(&mut buf, wide_to_units(r.locked_balance)));
-            row.push(num(&mut buf, wide_to_units(locked)));
-            if per_asset {
-                row.extend(
-                    r.locked_holdings
-                        .iter()
-                        .map(|h| num(&mut buf, wide_to_units(*h))),
-                );
-            }
-            w.write_record(&row).map_err(csv_err)?;
+    render(scenario, runs, Table::Agents)
+}
+
+/// The per-step tables of a run, as [`RunTables`] writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// `assets.csv`: one row per asset and step.
+    Assets,
+    /// `agents.csv`: one row per group and step.
+    Agents,
+    /// `agent_steps.csv`: one row per recorded agent and step.
+    AgentSteps,
+}
+
+impl Table {
+    /// The file the table is written to.
+    pub fn file(self) -> &'static str {
+        match self {
+            Table::Assets => "assets.csv",
+            Table::Agents => "agents.csv",
+            Table::AgentSteps => AGENT_STEPS_FILE,
         }
     }
-    w.into_inner()
-        .map_err(|e| Error::usage(format!("writing agents.csv: {e}")))
+
+    /// The header for `scenario`.
+    pub fn columns(self, scenario: &Scenario) -> Vec<String> {
+        match self {
+            Table::Assets => ASSET_COLUMNS.iter().map(|c| c.to_string()).collect(),
+            Table::Agents => agent_columns(scenario),
+            Table::AgentSteps => agent_step_columns(scenario),
+        }
+    }
+
+    /// The tables a run of `scenario` writes: `assets.csv`, `agents.csv`
+    /// and, with `[output.agent_steps]`, `agent_steps.csv`.
+    pub fn of(scenario: &Scenario) -> Vec<Table> {
+        let mut tables = vec![Table::Assets, Table::Agents];
+        if scenario.output.agent_steps.is_some() {
+            tables.push(Table::AgentSteps);
+        }
+        tables
+    }
+}
+
+fn render(scenario: &Scenario, runs: &[RunOutput], table: Table) -> Result<Vec<u8>> {
+    let mut w = TableWriter::new(scenario, table, Vec::new())?;
+    for out in runs {
+        w.append(out.run, &out.records)?;
+    }
+    w.finish()
+}
+
+/// One CSV table written as a run goes: the header first, then the rows of
+/// each batch of records appended ([`append`](Self::append)). The bytes
+/// are those of [`assets_csv`], [`agents_csv`] and [`agent_steps_csv`],
+/// however the records are split into batches.
+pub struct TableWriter<'s, W: std::io::Write> {
+    scenario: &'s Scenario,
+    table: Table,
+    csv: csv::Writer<W>,
+    buf: ryu::Buffer,
+    row: Vec<String>,
+}
+
+impl<W: std::io::Write> std::fmt::Debug for TableWriter<'_, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableWriter")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'s, W: std::io::Write> TableWriter<'s, W> {
+    /// Starts `table` for `scenario` on `out`, writing its header.
+    pub fn new(scenario: &'s Scenario, table: Table, out: W) -> Result<Self> {
+        let mut w = TableWriter {
+            scenario,
+            table,
+            csv: csv::Writer::from_writer(out),
+            buf: ryu::Buffer::new(),
+            row: Vec::new(),
+        };
+        let header = table.columns(scenario);
+        w.csv.write_record(&header).map_err(|e| w.error(e))?;
+        Ok(w)
+    }
+
+    fn error(&self, e: csv::Error) -> Error {
+        Error::usage(format!("writing {}: {e}", self.table.file()))
+    }
+
+    /// Appends the rows of `records` (of run `run`) that belong to this
+    /// table.
+    pub fn append(&mut self, run: u64, records: &Records) -> Result<()> {
+        match self.table {
+            Table::Assets => {
+                for r in &records.assets {
+                    self.asset_row(run, r);
+                    self.flush_row()?;
+                }
+            }
+            Table::Agents => {
+                for r in &records.groups {
+                    self.group_row(run, r);
+                    self.flush_row()?;
+                }
+            }
+            Table::AgentSteps => {
+                for r in &records.agent_steps {
+                    self.agent_row(run, r);
+                    self.flush_row()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_row(&mut self) -> Result<()> {
+        let result = self.csv.write_record(&self.row);
+        result.map_err(|e| self.error(e))
+    }
+
+    fn asset_row(&mut self, run: u64, r: &AssetRecord) {
+        let buf = &mut self.buf;
+        self.row.clear();
+        self.row.extend([
+            run.to_string(),
+            r.step.to_string(),
+            self.scenario.assets[r.asset as usize].name.clone(),
+            num(buf, r.price),
+            num(buf, to_units(r.supply)),
+            num(buf, wide_to_units(r.reserve)),
+            num(buf, wide_to_units(r.volume)),
+            r.trades.to_string(),
+            r.source.name().to_string(),
+            num(buf, r.best_bid.unwrap_or(f64::NAN)),
+            num(buf, r.best_ask.unwrap_or(f64::NAN)),
+            num(buf, r.capacity.unwrap_or(f64::NAN)),
+            num(buf, r.requested.unwrap_or(f64::NAN)),
+            num(buf, r.allocated.unwrap_or(f64::NAN)),
+        ]);
+    }
+
+    fn group_row(&mut self, run: u64, r: &GroupRecord) {
+        let group = &self.scenario.groups[r.group as usize];
+        self.row.clear();
+        self.row.extend([
+            run.to_string(),
+            r.step.to_string(),
+            group.name.clone(),
+            group.count.to_string(),
+        ]);
+        self.amounts(
+            r.balance,
+            &r.holdings,
+            r.wealth,
+            r.locked_balance,
+            &r.locked_holdings,
+        );
+    }
+
+    fn agent_row(&mut self, run: u64, r: &AgentStepRecord) {
+        self.row.clear();
+        self.row.extend([
+            run.to_string(),
+            r.step.to_string(),
+            self.scenario.groups[r.group as usize].name.clone(),
+            r.agent.to_string(),
+        ]);
+        self.amounts(
+            r.balance,
+            &r.holdings,
+            r.wealth,
+            r.locked_balance,
+            &r.locked_holdings,
+        );
+    }
+
+    /// The amount columns `agents.csv` and `agent_steps.csv` share.
+    fn amounts(
+        &mut self,
+        balance: u128,
+        holdings: &[u128],
+        wealth: f64,
+        locked_balance: u128,
+        locked_holdings: &[u128],
+    ) {
+        let buf = &mut self.buf;
+        let per_asset = self.scenario.assets.len() > 1;
+        let total: u128 = holdings.iter().sum();
+        self.row.extend([
+            num(buf, wide_to_units(balance)),
+            num(buf, wide_to_units(total)),
+            num(buf, wealth),
+        ]);
+        if per_asset {
+            self.row
+                .extend(holdings.iter().map(|h| num(buf, wide_to_units(*h))));
+        }
+        let locked: u128 = locked_holdings.iter().sum();
+        self.row.push(num(buf, wide_to_units(locked_balance)));
+        self.row.push(num(buf, wide_to_units(locked)));
+        if per_asset {
+            self.row
+                .extend(locked_holdings.iter().map(|h| num(buf, wide_to_units(*h))));
+        }
+    }
+
+    /// Ends the table: everything written to the output, which is
+    /// returned.
+    pub fn finish(self) -> Result<W> {
+        let table = self.table;
+        self.csv
+            .into_inner()
+            .map_err(|e| Error::usage(format!("writing {}: {e}", table.file())))
+    }
 }
 
 /// The key of the measured speed in `summary.json`: the one part of the
@@ -223,45 +379,7 @@ pub fn agent_steps_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option
     if scenario.output.agent_steps.is_none() {
         return Ok(None);
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut buf = ryu::Buffer::new();
-    let csv_err = |e: csv::Error| Error::usage(format!("writing {AGENT_STEPS_FILE}: {e}"));
-    let per_asset = scenario.assets.len() > 1;
-    w.write_record(agent_step_columns(scenario))
-        .map_err(csv_err)?;
-    let mut row: Vec<String> = Vec::new();
-    for out in runs {
-        for r in &out.records.agent_steps {
-            row.clear();
-            let total: u128 = r.holdings.iter().sum();
-            let locked: u128 = r.locked_holdings.iter().sum();
-            row.extend([
-                out.run.to_string(),
-                r.step.to_string(),
-                scenario.groups[r.group as usize].name.clone(),
-                r.agent.to_string(),
-                num(&mut buf, wide_to_units(r.balance)),
-                num(&mut buf, wide_to_units(total)),
-                num(&mut buf, r.wealth),
-            ]);
-            if per_asset {
-                row.extend(r.holdings.iter().map(|h| num(&mut buf, wide_to_units(*h))));
-            }
-            row.push(num(&mut buf, wide_to_units(r.locked_balance)));
-            row.push(num(&mut buf, wide_to_units(locked)));
-            if per_asset {
-                row.extend(
-                    r.locked_holdings
-                        .iter()
-                        .map(|h| num(&mut buf, wide_to_units(*h))),
-                );
-            }
-            w.write_record(&row).map_err(csv_err)?;
-        }
-    }
-    w.into_inner()
-        .map(Some)
-        .map_err(|e| Error::usage(format!("writing {AGENT_STEPS_FILE}: {e}")))
+    render(scenario, runs, Table::AgentSteps).map(Some)
 }
 
 /// Renders `summary.json` for one run or a Monte Carlo ensemble (`runs` in

@@ -777,7 +777,7 @@ fn arb_game(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(crate::proptest_config(96))]
 
     /// Small integer payoffs make many ties, so many of these games are
     /// degenerate; every equilibrium must still be one.

@@ -422,3 +422,59 @@ schedule = [{ param = "m", at = 2, value = 1e30 }]"#,
     assert_eq!(sim.curve(0).unwrap().curve().param("m"), Some(0.001));
     assert_eq!(*sim.ledger().books(0), before, "no top-up");
 }
+
+const RESOURCE: &str = r#"
+[simulation]
+steps = 3
+seed = 3
+
+[[assets]]
+name = "C"
+kind = "resource"
+capacity = 5.0
+renewal = "renewing"
+allocation = "proportional"
+pricing = { kind = "fixed", price = 1.0 }
+
+[[agents]]
+group = "users"
+count = 3
+balance = 1.0
+policy = { kind = "consumer", asset = "C", need = { distribution = "uniform", low = 0.5, high = 1.5 }, value = 3.0, demand = "linear" }
+"#;
+
+/// Money a run charges per unit — a holding cost, an auction's reserve
+/// price, a producer's cost — past the range of an account was charged as
+/// 0 (`to_base(x).unwrap_or(0)`): it is refused when the file is read,
+/// naming the field. At the edge it is accepted.
+#[test]
+fn costs_and_reserve_prices_past_the_range_are_refused_naming_the_field() {
+    let cases = [
+        (
+            "capacity = 5.0",
+            "capacity = 5.0\nholding_cost = VALUE",
+            "assets.C.holding_cost",
+        ),
+        (
+            r#"allocation = "proportional"
+pricing = { kind = "fixed", price = 1.0 }"#,
+            r#"allocation = "auction"
+pricing = { kind = "auction", reserve_price = VALUE }"#,
+            "assets.C.pricing.reserve_price",
+        ),
+        (
+            "demand = \"linear\" }\n",
+            "demand = \"linear\" }\n\n[[agents]]\ngroup = \"makers\"\ncount = 1\nbalance = 1.0\npolicy = { kind = \"producer\", asset = \"C\", cost = VALUE, max_output = 1.0 }\n",
+            "agents.makers.policy.cost",
+        ),
+    ];
+    for (from, to, field) in cases {
+        assert_eq!(RESOURCE.matches(from).count(), 1, "{from}");
+        let past = RESOURCE.replace(from, &to.replace("VALUE", "2e10"));
+        let e = Scenario::from_toml_str(&past, "costs.toml").unwrap_err();
+        range_error(e, &[field, "2e10", "money"]);
+        let edge = RESOURCE.replace(from, &to.replace("VALUE", "1.8e10"));
+        Scenario::from_toml_str(&edge, "costs.toml")
+            .unwrap_or_else(|e| panic!("{field} = 1.8e10 is in range: {e}"));
+    }
+}

@@ -1460,6 +1460,7 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
         .unwrap_or(true);
     let decay = f.number_or("decay", Range::Unit, 0.0)?;
     let holding_cost = f.number_or("holding_cost", Range::NonNegative, 0.0)?;
+    money_in_range(f, "holding_cost", holding_cost)?;
     let allocation_name = f.opt_string("allocation")?;
     let mut p = f.table("pricing")?;
     let kind = p.choice("kind", &["price_adjustment", "auction", "fixed"])?;
@@ -1471,9 +1472,11 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
                 initial_price,
             }
         }
-        "auction" => ResourcePricing::Auction {
-            reserve_price: p.number_or("reserve_price", Range::NonNegative, 0.0)?,
-        },
+        "auction" => {
+            let reserve_price = p.number_or("reserve_price", Range::NonNegative, 0.0)?;
+            money_in_range(&p, "reserve_price", reserve_price)?;
+            ResourcePricing::Auction { reserve_price }
+        }
         _ => ResourcePricing::Fixed {
             price: p.number("price", Range::NonNegative)?,
         },
@@ -1586,6 +1589,16 @@ fn parse_lot(p: &mut Fields<'_>) -> Result<f64> {
 /// range is told.
 fn past_range(x: f64, what: &str) -> String {
     format!("{x:e} exceeds {}", range_advice(what))
+}
+
+/// An amount of money per unit that a run pays (a cost, a reserve price):
+/// within the ledger's range, or an error naming the field and the range
+/// (past it, the amount would have been charged as 0).
+fn money_in_range(p: &Fields<'_>, key: &str, x: f64) -> Result<()> {
+    match to_base(x) {
+        Some(_) => Ok(()),
+        None => Err(p.error(key, past_range(x, "money"))),
+    }
 }
 
 /// A size that must be at least one base unit and fit the ledger.
@@ -1916,7 +1929,11 @@ fn parse_builtin(p: &mut Fields<'_>, kind: &str, assets: &[String]) -> Result<Bu
     Ok(match kind {
         "producer" => BuiltinPolicy::Producer(ProducerPolicy {
             asset,
-            cost: p.number("cost", Range::NonNegative)?,
+            cost: {
+                let cost = p.number("cost", Range::NonNegative)?;
+                money_in_range(p, "cost", cost)?;
+                cost
+            },
             max_output: token_amount(p, "max_output", None)?,
             lead_time: p.opt_whole("lead_time", 0, 1_000_000)?.unwrap_or(1) as u32,
             margin: p.number_or("margin", Range::NonNegative, 0.0)?,

@@ -626,7 +626,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        #![proptest_config(crate::testing::proptest_config(48))]
 
         #[test]
         fn the_exact_optimum_matches_a_brute_force_search(

@@ -478,3 +478,42 @@ pricing = { kind = "auction", reserve_price = VALUE }"#,
             .unwrap_or_else(|e| panic!("{field} = 1.8e10 is in range: {e}"));
     }
 }
+
+/// A posted price past the ledger's range was traded at one base unit
+/// (`to_base(p).unwrap_or(0).max(1)`): the exogenous side bought tokens
+/// for nothing. It stops the run at that step naming the price.
+#[test]
+fn a_posted_price_past_the_range_stops_the_run_instead_of_trading_at_one_base_unit() {
+    let text = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "price-adjustment")
+        .unwrap()
+        .toml
+        .replace("initial_price = 10.0", "initial_price = 2e10");
+    let scenario = Scenario::from_toml_str(&text, "posted.toml").unwrap();
+    let mut sim = Simulation::new(&scenario, 0).unwrap();
+    let before = sim.ledger().clone();
+    range_error(
+        sim.advance().unwrap_err(),
+        &[
+            "posted.toml",
+            "at step 1",
+            "asset GOOD",
+            "the price 2e10",
+            "money",
+        ],
+    );
+    assert_eq!(sim.ledger().conservation().money_error(), 0);
+    // the orders were placed (their money and tokens locked), nothing was
+    // traded with the outside world
+    let books = sim.ledger().books(0);
+    assert_eq!(books.supply, before.books(0).supply, "nothing traded");
+    assert_eq!(books.outside, 0);
+    assert_eq!(sim.ledger().money_in().outside, 0);
+    // at 1.8e10 the same market runs (nobody can pay that price: the
+    // agents' orders are clipped or rejected, and the rule lowers it)
+    let text = text.replace("initial_price = 2e10", "initial_price = 1.8e10");
+    let scenario = Scenario::from_toml_str(&text, "posted.toml").unwrap();
+    let out = Simulation::new(&scenario, 0).unwrap().run().unwrap();
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+}

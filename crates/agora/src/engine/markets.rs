@@ -1128,7 +1128,15 @@ impl BatchMarket {
             BatchKind::Adjustment(a) => {
                 let (rule, demand, supply) = (a.rule, a.demand, a.supply);
                 let p = self.state.price;
-                let price_base = to_base(p).unwrap_or(0).max(1);
+                // At least one base unit; a posted price past the ledger's
+                // range is a fault, never a price of one base unit.
+                let price_base = match to_base(p) {
+                    Some(base) => base.max(1),
+                    None if p > 0.0 => {
+                        return Err(Fault::overflow(&format!("the price {p:e}"), "money"))
+                    }
+                    None => 1,
+                };
                 let (d, o) = self.trade_at(p, price_base, demand, supply, asset, ledger, stats)?;
                 self.clamps.exogenous_floor += u64::from(floored(demand, supply, p));
                 self.clamps.log_ratio_cap += u64::from(rule.caps_log_ratio(d, o));

@@ -69,6 +69,12 @@ pub mod resource;
 pub mod rng;
 pub mod scenario;
 
+pub use agents::{Action, AgentView, Observation, Policy};
+pub use engine::{RunOutput, Simulation};
+pub use error::{Argument, Error, ErrorKind, Result};
+pub use ledger::Ledger;
+pub use scenario::Scenario;
+
 #[cfg(test)]
 pub(crate) mod testing {
     //! Helpers shared by the unit tests.
@@ -89,9 +95,3 @@ pub(crate) mod testing {
         }
     }
 }
-
-pub use agents::{Action, AgentView, Observation, Policy};
-pub use engine::{RunOutput, Simulation};
-pub use error::{Argument, Error, ErrorKind, Result};
-pub use ledger::Ledger;
-pub use scenario::Scenario;

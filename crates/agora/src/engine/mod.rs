@@ -1252,8 +1252,7 @@ impl Simulation {
         }
         for (j, (money, tokens)) in escrow.into_iter().enumerate() {
             let books = self.ledger.books(j);
-            if money != u128::from(books.escrow_money) || tokens != u128::from(books.escrow_tokens)
-            {
+            if money != books.escrow_money || tokens != u128::from(books.escrow_tokens) {
                 return Err(Error::invariant(
                     self.step,
                     format!(

@@ -104,7 +104,7 @@ pub fn agents_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>> {
     render(scenario, runs, Table::Agents)
 }
 
-/// The per-step tables of a run, as [`RunTables`] writes them.
+/// The per-step tables of a run, as a [`TableWriter`] writes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     /// `assets.csv`: one row per asset and step.

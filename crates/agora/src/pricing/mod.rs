@@ -105,9 +105,10 @@ fn ceil_base(units: f64) -> u128 {
             return 0;
         }
         // Truncation then a correction: a ceiling without a libm call, which
-        // x86-64 without SSE4.1 would need for f64::ceil.
-        let t = to_whole(x);
-        u128::from(t + u64::from(from_whole(t) < x))
+        // x86-64 without SSE4.1 would need for f64::ceil. 0 < x < 2⁵³: the
+        // conversions through i64 are exact and one instruction each.
+        let t = x as i64;
+        u128::from((t + i64::from((t as f64) < x)) as u64)
     } else if exact < WIDE_RANGE {
         // A whole number: the conversion is exact.
         to_wide(exact)

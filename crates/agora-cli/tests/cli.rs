@@ -357,6 +357,50 @@ fn a_bad_scenario_exits_2_with_one_line_naming_the_file_and_field_and_writes_not
 }
 
 #[test]
+fn amounts_past_the_ledgers_range_exit_2_saying_what_to_scale_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    // at set-up: a balance past one account
+    let file = write_scenario(
+        tmp.path(),
+        "rich.toml",
+        &GOOD.replace("balance = 100.0", "balance = 2e10"),
+    );
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+    for part in [
+        "agents.noise.balance",
+        "2e10",
+        "ledger's range",
+        "scale money",
+    ] {
+        assert!(err.contains(part), "expected {part:?} in {err}");
+    }
+    // during the run: a refund no account can hold, at step 1
+    let file = write_scenario(
+        tmp.path(),
+        "whale.toml",
+        &GOOD.replace(
+            "balance = 100.0",
+            "balance = 0.0\nholdings = [{ asset = \"TOKEN\", total = 1e9, distribution = \"uniform\" }]",
+        )
+        .replace("count = 50", "count = 1")
+        .replace("p_buy = 0.5, p_sell = 0.5", "p_buy = 0.0, p_sell = 1.0")
+        .replace("sell_fraction = 0.1", "sell_fraction = 1.0"),
+    );
+    let out = agora(&["run", path_str(&file), "--out", path_str(&dir)]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+    for part in ["at step 1", "asset TOKEN", "ledger's range", "scale money"] {
+        assert!(err.contains(part), "expected {part:?} in {err}");
+    }
+    assert_eq!(entries(&dir), Vec::<String>::new(), "nothing written");
+}
+
+#[test]
 fn a_scenario_that_is_not_toml_exits_2_with_one_line() {
     let tmp = tempfile::tempdir().unwrap();
     let file = write_scenario(tmp.path(), "junk.toml", "this is [not toml\n");

@@ -28,7 +28,7 @@
 //! ```
 
 use agora::experiment::sweep::SweepTable;
-use agora::ledger::{to_units, wide_to_units};
+use agora::ledger::wide_to_units;
 use agora::output::{write_atomically, AGENT_COLUMNS, ASSET_COLUMNS};
 use agora::{RunOutput, Scenario};
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
@@ -232,9 +232,9 @@ pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
                 rows.iter().map(|r| f(r).and_then(number)),
             ))
         };
-        let units = |f: fn(&agora::engine::AssetRecord) -> u64| -> ArrayRef {
+        let units = |f: fn(&agora::engine::AssetRecord) -> u128| -> ArrayRef {
             Arc::new(Float64Array::from_iter(
-                rows.iter().map(|r| number(to_units(f(r)))),
+                rows.iter().map(|r| number(wide_to_units(f(r)))),
             ))
         };
         Ok(vec![
@@ -247,7 +247,7 @@ pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
             Arc::new(Float64Array::from_iter(
                 rows.iter().map(|r| number(r.price)),
             )),
-            units(|r| r.supply),
+            units(|r| u128::from(r.supply)),
             units(|r| r.reserve),
             units(|r| r.volume),
             Arc::new(Int64Array::from(trades)),

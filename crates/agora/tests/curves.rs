@@ -4,7 +4,7 @@
 //! buy gains nothing; the price rises with supply.
 
 use agora::ledger::SCALE;
-use agora::pricing::{BondingCurve, Curve, CurveMarket};
+use agora::pricing::{BondingCurve, BuyQuote, Curve, CurveMarket, SellQuote};
 use proptest::prelude::*;
 
 /// Money in the reserve function that the generated supplies stay below,
@@ -13,6 +13,24 @@ const MAX_RESERVE: f64 = 1e9;
 
 fn units(base: u64) -> f64 {
     base as f64 / SCALE as f64
+}
+
+/// A buy quote; every amount here is inside the ledger's range.
+fn buy(m: &mut CurveMarket, supply: u64, budget: u64) -> Option<BuyQuote> {
+    m.quote_buy(supply, budget)
+        .expect("inside the ledger's range")
+}
+
+/// A sell quote; every amount here is inside the ledger's range.
+fn sell(m: &mut CurveMarket, supply: u64, reserve: u128, tokens: u64) -> SellQuote {
+    m.quote_sell(supply, reserve, tokens)
+        .expect("inside the ledger's range")
+}
+
+/// `R(S)`; every supply here is inside its range.
+fn r(m: &CurveMarket, supply: u64) -> u128 {
+    m.reserve_function(supply)
+        .expect("inside the ledger's range")
 }
 
 fn curve_strategy() -> impl Strategy<Value = Curve> {
@@ -150,12 +168,17 @@ fn every_curve_kind_round_trips_a_buy_and_a_sell_at_the_same_cost_without_fee() 
         for supply in [0, 1, 1234 * SCALE + 567, 50_000 * SCALE] {
             for budget in [1, 1000, SCALE / 3, 1000 * SCALE] {
                 let mut m = CurveMarket::new(curve.clone(), 0.0);
-                let reserve = m.required_reserve(supply);
-                let Some(q) = m.quote_buy(supply, budget) else {
+                let reserve = r(&m, supply);
+                let Some(q) = buy(&mut m, supply, budget) else {
                     continue;
                 };
                 assert!(q.cost <= budget && q.fee == 0, "{curve:?}: {q:?}");
-                let s = m.quote_sell(supply + q.tokens, reserve + q.cost, q.tokens);
+                let s = sell(
+                    &mut m,
+                    supply + q.tokens,
+                    reserve + u128::from(q.cost),
+                    q.tokens,
+                );
                 assert_eq!(
                     s.refund,
                     q.cost,
@@ -174,9 +197,9 @@ fn with_a_fee_a_round_trip_loses_both_fees_for_every_curve_kind() {
     for curve in all_kinds() {
         let mut m = CurveMarket::new(curve.clone(), 0.003);
         let supply = 700 * SCALE;
-        let reserve = m.required_reserve(supply);
+        let reserve = r(&m, supply);
         let budget = 1000 * SCALE;
-        let q = m.quote_buy(supply, budget).expect("buys");
+        let q = buy(&mut m, supply, budget).expect("buys");
         assert!(q.cost + q.fee <= budget, "{curve:?}: {q:?}");
         // the fee is 0.3% of the cost, rounded up to the base unit
         let want = (q.cost as f64 * 0.003).ceil();
@@ -190,7 +213,12 @@ fn with_a_fee_a_round_trip_loses_both_fees_for_every_curve_kind() {
         // the budget is spent to within one token base unit's price
         let unit_price = (curve.spot_price(units(supply + q.tokens)) * 1.003).ceil() as u64 + 1;
         assert!(budget - (q.cost + q.fee) <= unit_price, "{curve:?}: {q:?}");
-        let s = m.quote_sell(supply + q.tokens, reserve + q.cost, q.tokens);
+        let s = sell(
+            &mut m,
+            supply + q.tokens,
+            reserve + u128::from(q.cost),
+            q.tokens,
+        );
         assert_eq!(s.refund, q.cost, "{}", curve.kind_name());
         let received = s.refund - s.fee;
         let paid = q.cost + q.fee;
@@ -211,7 +239,7 @@ fn with_a_fee_a_round_trip_loses_both_fees_for_every_curve_kind() {
 /// that resolution (or less than a money base unit) cannot be told apart.
 fn token_resolution(m: &CurveMarket, supply: u64, tokens: u64) -> u64 {
     let end = supply + tokens;
-    let r = m.reserve_function(end) as f64;
+    let r = r(m, end) as f64;
     let money = 8.0 * f64::EPSILON * r * sensitivity(m.curve(), units(end)) + 4.0;
     let price = m.spot_price(end).max(1e-300);
     2 + (money / price).ceil().min(1e18) as u64
@@ -239,11 +267,11 @@ proptest! {
         budget in budget_strategy(),
     ) {
         let mut m = CurveMarket::new(curve.clone(), fee);
-        let reserve = m.required_reserve(supply);
-        if let Some(q) = m.quote_buy(supply, budget) {
+        let reserve = r(&m, supply);
+        if let Some(q) = buy(&mut m, supply, budget) {
             let paid = q.cost + q.fee;
             prop_assert!(paid <= budget, "{:?} fee {}: paid {} > budget {}", curve, fee, paid, budget);
-            let s = m.quote_sell(supply + q.tokens, reserve + q.cost, q.tokens);
+            let s = sell(&mut m, supply + q.tokens, reserve + u128::from(q.cost), q.tokens);
             prop_assert!(s.fee <= s.refund);
             let received = s.refund - s.fee;
             prop_assert!(
@@ -264,11 +292,11 @@ proptest! {
         budget in budget_strategy(),
     ) {
         let mut m = CurveMarket::new(curve.clone(), 0.0);
-        if let Some(q) = m.quote_buy(supply, budget) {
+        if let Some(q) = buy(&mut m, supply, budget) {
             let exact = integral_increment(&curve, units(supply), units(q.tokens)) * SCALE as f64;
             // R(S) is ⌈F(S)·SCALE⌉ of an f64 F(S): the cost carries the
             // rounding of two absolute values of F, a few ulps of F(S + d).
-            let r_end = m.reserve_function(supply + q.tokens) as f64;
+            let r_end = r(&m, supply + q.tokens) as f64;
             let sens = sensitivity(&curve, units(supply + q.tokens));
             let tolerance = 1e-9 * exact + 4.0 + 8.0 * f64::EPSILON * r_end * sens;
             prop_assert!(
@@ -278,8 +306,8 @@ proptest! {
             );
             // the cost is R(S + d) − R(S), whatever path computed it
             prop_assert_eq!(
-                q.cost,
-                m.reserve_function(supply + q.tokens) - m.reserve_function(supply)
+                u128::from(q.cost),
+                r(&m, supply + q.tokens) - r(&m, supply)
             );
         }
     }
@@ -294,12 +322,12 @@ proptest! {
         budget in budget_strategy(),
     ) {
         let mut m = CurveMarket::new(curve.clone(), 0.0);
-        let tokens = m.quote_buy(supply, budget).map_or(0, |q| q.tokens);
+        let tokens = buy(&mut m, supply, budget).map_or(0, |q| q.tokens);
         let slack = token_resolution(&m, supply, tokens);
-        let r0 = m.reserve_function(supply);
-        let more = m.reserve_function(supply.saturating_add(tokens + slack)) - r0;
+        let r0 = r(&m, supply);
+        let more = r(&m, supply.saturating_add(tokens + slack)) - r0;
         prop_assert!(
-            more > budget,
+            more > u128::from(budget),
             "{:?} at supply {}: budget {} bought {} tokens, but {} tokens cost only {}",
             curve, supply, budget, tokens, tokens + slack, more
         );
@@ -315,13 +343,10 @@ proptest! {
     ) {
         let mut m = CurveMarket::new(curve.clone(), fee);
         let first_budget = (budget as f64 * share) as u64;
-        let whole = m.quote_buy(supply, budget).map_or(0, |q| q.tokens);
-        let (first, spent) = m
-            .quote_buy(supply, first_budget)
+        let whole = buy(&mut m, supply, budget).map_or(0, |q| q.tokens);
+        let (first, spent) = buy(&mut m, supply, first_budget)
             .map_or((0, 0), |q| (q.tokens, q.cost + q.fee));
-        let second = m
-            .quote_buy(supply + first, budget - spent)
-            .map_or(0, |q| q.tokens);
+        let second = buy(&mut m, supply + first, budget - spent).map_or(0, |q| q.tokens);
         let slack = token_resolution(&m, supply, whole);
         prop_assert!(
             first + second <= whole + slack,
@@ -342,7 +367,7 @@ proptest! {
             "{:?}: price {} at {} > price {} at {}",
             curve, m.spot_price(supply), supply, m.spot_price(above), above
         );
-        prop_assert!(m.reserve_function(above) >= m.reserve_function(supply));
+        prop_assert!(r(&m, above) >= r(&m, supply));
         // and the spot price is the textbook formula
         let s = units(supply);
         let want = price_formula(&curve, s);

@@ -12,6 +12,7 @@ mod fuzz;
 mod games;
 mod learners;
 mod ledger_exact;
+mod ledger_range;
 mod library;
 mod limits;
 mod markets;

@@ -229,7 +229,7 @@ fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_vol
     sim.advance().unwrap();
     let r = sim.records().assets[1];
     assert_eq!(r.price, 10.0);
-    assert_eq!(r.volume, 25 * SCALE);
+    assert_eq!(r.volume, u128::from(25 * SCALE));
     // Everyone at 10: the three buyers at 12, 11, 10 get 10, 10 and 5 (the
     // long side, in price priority), the sellers at 8 and 10 get 15 and 10.
     let got: Vec<i64> = (0..8)

@@ -209,7 +209,10 @@ fn a_dump_sells_exactly_the_floor_of_share_times_holdings_per_agent() {
     let sold: u64 = expected.iter().sum();
     assert_eq!(supply_before - sim.ledger().books(0).supply, sold);
     let row = sim.records().assets.last().expect("a row");
-    assert_eq!((row.step, row.volume, row.trades), (30, sold, 7));
+    assert_eq!(
+        (row.step, row.volume, row.trades),
+        (30, u128::from(sold), 7)
+    );
     assert_eq!(sim.ledger().counts().burns, 7);
     let out = sim.run().expect("rest of the run");
     assert_conserved(&out);

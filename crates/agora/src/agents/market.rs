@@ -63,6 +63,8 @@ impl Policy for ZiCPolicy {
             Side::Buy => (
                 self.min_price,
                 v,
+                // Nothing once it holds all the units it wants (a clamp at
+                // zero, not an overflow guard).
                 self.lot.min(self.units.saturating_sub(held)),
             ),
             Side::Sell => (v, self.max_price, self.lot.min(held)),
@@ -151,7 +153,10 @@ impl Policy for MarketMakerPolicy {
         let mut bid = price_base(centre * (1.0 - self.spread / 2.0));
         let mut ask = price_base(centre * (1.0 + self.spread / 2.0));
         let cost = value(bid, 1, self.size);
-        if held.saturating_add(self.size) > self.max_inventory || cost > u128::from(me.balance) {
+        let over_inventory = held
+            .checked_add(self.size)
+            .is_none_or(|after| after > self.max_inventory);
+        if over_inventory || cost > u128::from(me.balance) {
             bid = 0;
         }
         if held < self.size {

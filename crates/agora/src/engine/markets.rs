@@ -11,7 +11,9 @@
 
 use super::resources::ResourceMarket;
 use crate::agents::{Action, Side};
-use crate::ledger::{to_base, to_units, AgentId, Ledger, LedgerError, SCALE};
+use crate::ledger::{
+    range_advice, to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError, SCALE,
+};
 use crate::market::book::{Fill, Order, OrderBook, OrderId};
 use crate::market::clearing::{
     call_auction, closed_form_equilibrium, excess_demand, find_equilibrium, money_quantity, ration,
@@ -19,7 +21,7 @@ use crate::market::clearing::{
 };
 use crate::market::{pairs_in_order, value};
 use crate::pricing::CurveMarket;
-use crate::scenario::{AdjustmentSpec, BookSpec, EquilibriumSpec, PricingSpec};
+use crate::scenario::{AdjustmentSpec, BookSpec, EquilibriumSpec, PricingSpec, Scenario};
 
 /// Where a step's recorded price comes from (`price_source` in
 /// `assets.csv`).
@@ -222,14 +224,17 @@ impl PriceState {
 /// Per-step counters of one asset.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct StepStats {
-    pub volume: u64,
+    /// Tokens traded, base units: a pool-level sum over the step's trades.
+    pub volume: u128,
     pub trades: u64,
 }
 
 impl StepStats {
     #[inline]
     pub fn add(&mut self, tokens: u64) {
-        self.volume = self.volume.saturating_add(tokens);
+        // Cannot overflow: a step has fewer than 2⁶⁴ trades of at most
+        // 2⁶⁴ base units each.
+        self.volume += u128::from(tokens);
         self.trades += 1;
     }
 }
@@ -355,22 +360,26 @@ impl Market {
         }
     }
 
-    /// The reserve that must back `supply` (0 unless a curve).
-    pub fn required_reserve(&self, supply: u64) -> u64 {
+    /// The reserve that must back `supply` (0 unless a curve); `None` past
+    /// the ledger's range.
+    pub fn required_reserve(&self, supply: u64) -> Option<u128> {
         match self {
             Market::Curve(c) => c.required_reserve(supply),
-            _ => 0,
+            _ => Some(0),
         }
     }
 
     /// The money that backs the supply going from `from` to `to` (0 unless
-    /// a curve).
-    pub fn reserve_between(&self, from: u64, to: u64) -> u64 {
+    /// a curve): `R(to) − R(from)`, at least 0 (an `R` not monotone to the
+    /// last ulp asks nothing for the step); `None` past the ledger's range.
+    pub fn reserve_between(&self, from: u64, to: u64) -> Option<u128> {
         match self {
-            Market::Curve(c) => c
-                .reserve_function(to)
-                .saturating_sub(c.reserve_function(from)),
-            _ => 0,
+            Market::Curve(c) => {
+                let (low, high) = (c.reserve_function(from)?, c.reserve_function(to)?);
+                // A clamp at zero (see above), not an overflow guard.
+                Some(high.saturating_sub(low))
+            }
+            _ => Some(0),
         }
     }
 
@@ -394,10 +403,15 @@ impl Market {
         self.state().map_or_else(Quotes::default, |s| s.quotes)
     }
 
-    /// Sets a parameter (curves only).
-    pub fn set_param(&mut self, name: &str, value: f64) -> std::result::Result<(), String> {
+    /// The curve with a parameter changed (curves only), a copy: the engine
+    /// puts it in place once the reserve can back the supply under it.
+    pub fn with_param(&self, name: &str, value: f64) -> std::result::Result<CurveMarket, String> {
         match self {
-            Market::Curve(c) => c.set_param(name, value).map_err(|e| e.to_string()),
+            Market::Curve(c) => {
+                let mut changed = c.clone();
+                changed.set_param(name, value).map_err(|e| e.to_string())?;
+                Ok(changed)
+            }
             _ => Err(format!(
                 "parameter {name:?}: only bonding curves have parameters that change during a run"
             )),
@@ -651,7 +665,10 @@ fn coverable(
                 ledger.count_clipped();
                 qty = money_quantity(balance, price, tick, lot).min(qty);
             }
-            (qty, value(price, tick, qty) as u64)
+            // Within the balance after the clip: the `min` only makes the
+            // conversion provably lossless.
+            let locked = value(price, tick, qty).min(u128::from(balance));
+            (qty, locked as u64)
         }
         Side::Sell => {
             let held = ledger.holding(agent, asset);
@@ -670,15 +687,32 @@ fn coverable(
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Fault {
     message: String,
-    overflow: bool,
+    /// Past the ledger's range: the kind of amount (`"money"`, `"token"`).
+    overflow: Option<&'static str>,
+    /// The asset concerned, when known.
+    asset: Option<usize>,
 }
 
 impl Fault {
     /// The ledger refused `what` with `e`.
     pub fn ledger(what: &str, e: LedgerError) -> Self {
+        if e == LedgerError::Overflow {
+            return Fault::overflow(what, "money or token");
+        }
         Fault {
             message: format!("{what}: {e}"),
-            overflow: e == LedgerError::Overflow,
+            overflow: None,
+            asset: None,
+        }
+    }
+
+    /// `what` would take an amount of `kind` (`"money"`, `"token"`) past
+    /// the ledger's range.
+    pub fn overflow(what: &str, kind: &'static str) -> Self {
+        Fault {
+            message: what.to_string(),
+            overflow: Some(kind),
+            asset: None,
         }
     }
 
@@ -686,21 +720,34 @@ impl Fault {
     pub fn bug(message: String) -> Self {
         Fault {
             message,
-            overflow: false,
+            overflow: None,
+            asset: None,
         }
     }
 
-    /// The error a run stops with at `step` of the scenario from `origin`.
-    pub fn into_error(self, origin: &str, step: u64) -> crate::error::Error {
-        if self.overflow {
+    /// The same fault, on asset `asset`.
+    pub fn on(mut self, asset: usize) -> Self {
+        self.asset.get_or_insert(asset);
+        self
+    }
+
+    /// The error a run of `scenario` stops with at `step`.
+    pub fn into_error(self, scenario: &Scenario, step: u64) -> crate::error::Error {
+        let origin = &scenario.origin;
+        let name = self
+            .asset
+            .and_then(|j| scenario.assets.get(j))
+            .map(|a| &a.name);
+        if let Some(kind) = self.overflow {
+            let asset = name.map_or(String::new(), |name| format!(", asset {name}"));
             crate::error::Error::usage(format!(
-                "{origin}: at step {step}, {}: amounts grew beyond the ledger's range \
-                 (about 1.8e10 units of money or tokens); scale the scenario's prices, \
-                 balances or quantities down",
-                self.message
+                "{origin}: at step {step}{asset}: {}: an amount exceeds {}",
+                self.message,
+                range_advice(kind)
             ))
         } else {
-            crate::error::Error::invariant(step, self.message)
+            let asset = name.map_or(String::new(), |name| format!("asset {name}: "));
+            crate::error::Error::invariant(step, format!("{asset}{}", self.message))
         }
     }
 }
@@ -871,8 +918,8 @@ impl BookMarket {
         state.quotes.best_bid = bid;
         state.quotes.best_ask = ask;
         let (bids, asks) = (
-            to_units(self.book.bid_depth()),
-            to_units(self.book.ask_depth()),
+            wide_to_units(self.book.bid_depth()),
+            wide_to_units(self.book.ask_depth()),
         );
         state.quotes.depth = match (bid, ask) {
             (Some(_), Some(_)) => Some(0.5 * (bids + asks)),
@@ -1035,9 +1082,8 @@ impl BatchMarket {
                     .map(|p| p / tick);
                 match call_auction(&orders, tick, lot, last) {
                     Some(c) if c.volume > 0 => {
-                        let price_base = (u128::from(c.price) * u128::from(tick))
-                            .min(u128::from(u64::MAX))
-                            as u64;
+                        let price_base = u64::try_from(u128::from(c.price) * u128::from(tick))
+                            .map_err(|_| Fault::overflow("the call auction's price", "money"))?;
                         let buys: Vec<(Option<usize>, u64)> = (0..self.orders.len())
                             .filter(|&i| self.orders[i].side == Side::Buy)
                             .map(|i| (Some(i), c.fills[i]))
@@ -1082,7 +1128,15 @@ impl BatchMarket {
             BatchKind::Adjustment(a) => {
                 let (rule, demand, supply) = (a.rule, a.demand, a.supply);
                 let p = self.state.price;
-                let price_base = to_base(p).unwrap_or(0).max(1);
+                // At least one base unit; a posted price past the ledger's
+                // range is a fault, never a price of one base unit.
+                let price_base = match to_base(p) {
+                    Some(base) => base.max(1),
+                    None if p > 0.0 => {
+                        return Err(Fault::overflow(&format!("the price {p:e}"), "money"))
+                    }
+                    None => 1,
+                };
                 let (d, o) = self.trade_at(p, price_base, demand, supply, asset, ledger, stats)?;
                 self.clamps.exogenous_floor += u64::from(floored(demand, supply, p));
                 self.clamps.log_ratio_cap += u64::from(rule.caps_log_ratio(d, o));
@@ -1151,8 +1205,15 @@ impl BatchMarket {
             .collect();
         let exo_d_units = demand.map_or(0.0, |s| s.demand_at(p));
         let exo_o_units = supply.map_or(0.0, |s| s.supply_at(p));
-        let lots = |q: f64| to_base(q).unwrap_or(if q > 0.0 { u64::MAX } else { 0 }) / lot * lot;
-        let (exo_d, exo_o) = (lots(exo_d_units), lots(exo_o_units));
+        let lots = |q: f64, what: &str| match to_base(q) {
+            Some(q) => Ok(q / lot * lot),
+            None if q > 0.0 => Err(Fault::overflow(
+                &format!("the exogenous {what} of {q:e} tokens at price {p}"),
+                "token",
+            )),
+            None => Ok(0),
+        };
+        let (exo_d, exo_o) = (lots(exo_d_units, "demand")?, lots(exo_o_units, "supply")?);
         let mut buys: Vec<(Option<usize>, u64)> = Vec::new();
         let mut sells: Vec<(Option<usize>, u64)> = Vec::new();
         for (i, o) in self.orders.iter().enumerate() {
@@ -1174,7 +1235,8 @@ impl BatchMarket {
         // what the agents asked for, before rationing (the rule sees it)
         let asked = |total: u128, exo: u64| (total - u128::from(exo)) as f64 / SCALE as f64;
         let (agents_d, agents_o) = (asked(d, exo_d), asked(o, exo_o));
-        let volume = d.min(o).min(u128::from(u64::MAX)) as u64;
+        let volume = u64::try_from(d.min(o))
+            .map_err(|_| Fault::overflow("the step's volume of trade", "token"))?;
         for side in [&mut buys, &mut sells] {
             if total(side) > u128::from(volume) {
                 let requests: Vec<u64> = side.iter().map(|x| x.1).collect();
@@ -1206,7 +1268,8 @@ impl BatchMarket {
         let buy_qty: Vec<u64> = buys.iter().map(|b| b.1).collect();
         let sell_qty: Vec<u64> = sells.iter().map(|s| s.1).collect();
         for (i, k, q) in pairs_in_order(&buy_qty, &sell_qty) {
-            let money = value(price_base, 1, q).min(u128::from(u64::MAX)) as u64;
+            let money = u64::try_from(value(price_base, 1, q))
+                .map_err(|_| Fault::overflow("the payment for a batch trade", "money"))?;
             let (b, s) = (buys[i].0, sells[k].0);
             let r = match (b, s) {
                 (Some(b), Some(s)) => {

@@ -54,7 +54,10 @@ pub use summary::{
 
 use crate::agents::{fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Observation};
 use crate::error::{Error, Result};
-use crate::ledger::{to_base, to_units, wide_to_units, AgentId, Ledger, LedgerError};
+use crate::ledger::{
+    range_advice, reserve_range_advice, to_base, to_units, wide_to_units, AgentId, Ledger,
+    LedgerError,
+};
 use crate::pricing::CurveMarket;
 use crate::rng::{engine_rng, Stream, StreamFamily};
 use crate::scenario::{Change, EventKind, Objective, Scenario, ShareDistribution};
@@ -107,9 +110,10 @@ pub struct AssetRecord {
     /// Supply, base units.
     pub supply: u64,
     /// Reserve, base units.
-    pub reserve: u64,
-    /// Tokens minted and burned during the step, base units.
-    pub volume: u64,
+    pub reserve: u128,
+    /// Tokens traded (minted, burned or changing hands) during the step,
+    /// base units.
+    pub volume: u128,
     /// Trades executed during the step.
     pub trades: u64,
     /// Where the price comes from.
@@ -328,11 +332,14 @@ impl std::fmt::Debug for Simulation {
     }
 }
 
-fn setup_error(scenario: &Scenario, path: String, e: LedgerError) -> Error {
+/// A scenario's amount at `path` that does not fit the ledger: `found`
+/// says what it is, `what` the kind of amount to scale (`"money"`,
+/// `"token"`).
+fn range_error(scenario: &Scenario, path: String, found: &str, what: &str) -> Error {
     Error::scenario(
         &scenario.origin,
         path,
-        format!("cannot be set up: {e} (amounts too large for the ledger)"),
+        format!("{found} exceeds {}", range_advice(what)),
     )
 }
 
@@ -384,15 +391,25 @@ impl Simulation {
             .collect();
 
         for (j, asset) in scenario.assets.iter().enumerate() {
-            let tokens = to_base(asset.initial_supply).unwrap_or(u64::MAX);
-            let money = markets[j].required_reserve(tokens);
-            ledger.fund_supply(j, None, tokens, money).map_err(|e| {
-                setup_error(
-                    &scenario,
-                    format!("assets.{}.initial_supply", asset.name),
-                    e,
-                )
+            let path = format!("assets.{}.initial_supply", asset.name);
+            let supply = asset.initial_supply;
+            let tokens = to_base(supply).ok_or_else(|| {
+                range_error(&scenario, path.clone(), &format!("{supply:e}"), "token")
             })?;
+            let too_much = || {
+                Error::scenario(
+                    &scenario.origin,
+                    path.clone(),
+                    format!(
+                        "the reserve backing {supply:e} tokens exceeds {}",
+                        reserve_range_advice()
+                    ),
+                )
+            };
+            let money = markets[j].required_reserve(tokens).ok_or_else(too_much)?;
+            ledger
+                .fund_supply(j, None, tokens, money)
+                .map_err(|_| too_much())?;
         }
 
         // The steps each group acts at, from its `join` and `leave` events
@@ -411,29 +428,41 @@ impl Simulation {
         let mut start: u32 = 0;
         for (g, spec) in scenario.groups.iter().enumerate() {
             let end = start + spec.count;
-            let balance = to_base(spec.balance).unwrap_or(u64::MAX);
+            let path = format!("agents.{}.balance", spec.name);
+            let found = format!("{:e}", spec.balance);
+            let balance = to_base(spec.balance)
+                .ok_or_else(|| range_error(&scenario, path.clone(), &found, "money"))?;
             for agent in start..end {
-                ledger.fund_balance(agent, balance).map_err(|e| {
-                    setup_error(&scenario, format!("agents.{}.balance", spec.name), e)
-                })?;
+                ledger
+                    .fund_balance(agent, balance)
+                    .map_err(|_| range_error(&scenario, path.clone(), &found, "money"))?;
             }
             for drop in &spec.holdings {
-                let total = to_base(drop.total).unwrap_or(u64::MAX);
+                let path = format!("agents.{}.holdings", spec.name);
+                let found = format!("an airdrop of {:e} tokens", drop.total);
+                let too_large = |what| range_error(&scenario, path.clone(), &found, what);
+                let total = to_base(drop.total).ok_or_else(|| too_large("token"))?;
                 let mut rng =
                     engine_rng(seed, run, 0, Stream::Airdrop, (g * m + drop.asset) as u64);
                 let amounts =
                     apportion(total, &shares(&drop.shares, spec.count as usize, &mut rng));
                 let j = drop.asset;
                 for (k, amount) in amounts.into_iter().enumerate() {
+                    let holder = start + k as u32;
                     let supply = ledger.books(j).supply;
-                    let after = supply.checked_add(amount).ok_or(LedgerError::Overflow);
-                    let r = after.and_then(|after| {
-                        let money = markets[j].reserve_between(supply, after);
-                        ledger.fund_supply(j, Some(start + k as u32), amount, money)
-                    });
-                    r.map_err(|e| {
-                        setup_error(&scenario, format!("agents.{}.holdings", spec.name), e)
-                    })?;
+                    let after = supply.checked_add(amount);
+                    let money = after
+                        .and_then(|after| markets[j].reserve_between(supply, after))
+                        .ok_or_else(|| too_large("money"))?;
+                    ledger
+                        .fund_supply(j, Some(holder), amount, money)
+                        .map_err(|_| {
+                            if ledger.holding(holder, j).checked_add(amount).is_none() {
+                                too_large("token")
+                            } else {
+                                too_large("money")
+                            }
+                        })?;
                 }
             }
             if let Some(j) = spec.policy.assets().into_iter().find(|&j| j >= m) {
@@ -769,18 +798,18 @@ impl Simulation {
             }
             market
                 .begin_step(t, j, &mut self.ledger)
-                .map_err(|f| f.into_error(&self.scenario.origin, t))?;
+                .map_err(|f| f.on(j).into_error(&self.scenario, t))?;
         }
         self.external()?;
         self.trade()?;
         for (j, market) in self.markets.iter_mut().enumerate() {
             market
                 .end_step(j, &mut self.ledger, &mut self.stats[j])
-                .map_err(|f| f.into_error(&self.scenario.origin, self.step))?;
+                .map_err(|f| f.on(j).into_error(&self.scenario, self.step))?;
         }
         if self.markets.iter().any(|m| m.resource().is_some()) {
             self.consume()
-                .map_err(|f| f.into_error(&self.scenario.origin, self.step))?;
+                .map_err(|f| f.into_error(&self.scenario, self.step))?;
         }
         self.record()
     }
@@ -906,6 +935,7 @@ impl Simulation {
         shuffle(&mut order, &mut rng);
         let mut exec = Executor {
             step: self.step,
+            scenario: &self.scenario,
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
@@ -925,7 +955,7 @@ impl Simulation {
                 }
             }
         }
-        exec.finish(&self.scenario.origin, self.step)
+        exec.finish()
     }
 
     fn apply_changes(&mut self, changes: &[ParamChange], by: &str) -> Result<()> {
@@ -936,19 +966,36 @@ impl Simulation {
                     self.step, c.asset
                 ))
             })?;
-            market.set_param(&c.param, c.value).map_err(|e| {
+            let changed = market.with_param(&c.param, c.value).map_err(|e| {
                 Error::usage(format!(
                     "{by} at step {}: asset {}: {e}",
                     self.step, c.asset
                 ))
             })?;
             let books = *self.ledger.books(c.asset);
-            let required = market.required_reserve(books.supply);
-            if required > books.reserve {
+            let past_range = || {
+                Error::usage(format!(
+                    "{}: {by} at step {}, asset {}: the reserve backing the supply after \
+                     setting {} to {:?} exceeds {}",
+                    self.scenario.origin,
+                    self.step,
+                    self.scenario.assets[c.asset].name,
+                    c.param,
+                    c.value,
+                    reserve_range_advice()
+                ))
+            };
+            // All or nothing: the curve changes only with the top-up that
+            // backs its supply.
+            let required = changed
+                .required_reserve(books.supply)
+                .ok_or_else(past_range)?;
+            if let Some(top_up) = required.checked_sub(books.reserve).filter(|&t| t > 0) {
                 self.ledger
-                    .top_up_reserve(c.asset, required - books.reserve)
-                    .map_err(|e| Error::invariant(self.step, format!("reserve top-up: {e}")))?;
+                    .top_up_reserve(c.asset, top_up)
+                    .map_err(|_| past_range())?;
             }
+            *market = Market::Curve(changed);
         }
         Ok(())
     }
@@ -989,6 +1036,7 @@ impl Simulation {
         };
         let mut exec = Executor {
             step: self.step,
+            scenario: &self.scenario,
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
@@ -1056,7 +1104,7 @@ impl Simulation {
             }
         }
         std::hint::black_box(touched);
-        exec.finish(&self.scenario.origin, self.step)
+        exec.finish()
     }
 
     /// Consumers use up what they received, up to their need, resource by
@@ -1131,7 +1179,7 @@ impl Simulation {
                     if used > 0 {
                         self.ledger
                             .consume(id, j, used)
-                            .map_err(|e| Fault::ledger("consuming", e))?;
+                            .map_err(|e| Fault::ledger("consuming", e).on(j))?;
                     }
                     left -= used;
                     need_sum[j] += u128::from(need.units);
@@ -1142,7 +1190,10 @@ impl Simulation {
                         fair[j].1.push(need.units);
                     }
                 }
-                self.unmet[id as usize] = self.unmet[id as usize].saturating_add(left);
+                let unmet = &mut self.unmet[id as usize];
+                *unmet = unmet.checked_add(left).ok_or_else(|| {
+                    Fault::overflow(&format!("the unmet need of agent {id}"), "token")
+                })?;
                 let gn = &mut self.group_needs[g];
                 gn.0 += u128::from(need.units);
                 gn.1 += u128::from(left);
@@ -1169,7 +1220,7 @@ impl Simulation {
                     if held > 0 {
                         self.ledger
                             .consume(id, j, held)
-                            .map_err(|e| Fault::ledger("expiring unused capacity", e))?;
+                            .map_err(|e| Fault::ledger("expiring unused capacity", e).on(j))?;
                     }
                 }
             }
@@ -1193,13 +1244,15 @@ impl Simulation {
             let (capacity, requested, allocated) = match self.markets[j].resource() {
                 Some(r) => (
                     Some(to_units(r.available)),
-                    Some(to_units(r.requested)),
+                    Some(wide_to_units(r.requested)),
                     Some(to_units(r.allocated)),
                 ),
                 None => (None, None, None),
             };
             self.history[j].push(price);
-            self.totals[j].0 += u128::from(self.stats[j].volume);
+            // Cannot overflow: a run has fewer than 2⁶⁴ agent-steps of
+            // trades of at most 2⁶⁴ base units each.
+            self.totals[j].0 += self.stats[j].volume;
             self.totals[j].1 += self.stats[j].trades;
             if self.step > 0 && !self.markets[j].is_curve() && self.markets[j].resource().is_none()
             {
@@ -1356,8 +1409,7 @@ impl Simulation {
         }
         for (j, (money, tokens)) in escrow.into_iter().enumerate() {
             let books = self.ledger.books(j);
-            if money != u128::from(books.escrow_money) || tokens != u128::from(books.escrow_tokens)
-            {
+            if money != books.escrow_money || tokens != u128::from(books.escrow_tokens) {
                 return Err(Error::invariant(
                     self.step,
                     format!(
@@ -1373,12 +1425,14 @@ impl Simulation {
 
     fn check(&self, balances: u128, holdings: &[u128]) -> Result<()> {
         let c = self.ledger.conservation_from_sums(balances, holdings);
+        let amount = |x: Option<u128>| x.map_or("more than 2^128".into(), |x| x.to_string());
         if c.money_error() != 0 {
             return Err(Error::invariant(
                 self.step,
                 format!(
                     "money is not conserved: held {} base units, paid in {}",
-                    c.money_held, c.money_in
+                    amount(c.money_held),
+                    amount(c.money_in)
                 ),
             ));
         }
@@ -1392,25 +1446,41 @@ impl Simulation {
             ));
         }
         for (j, market) in self.markets.iter().enumerate() {
-            let shortfall = self.shortfall(j, market);
-            if shortfall != 0 {
-                return Err(Error::invariant(
-                    self.step,
-                    format!(
-                        "the reserve of {} is {shortfall} base units short of a full sell-back",
-                        self.scenario.assets[j].name
-                    ),
-                ));
+            let name = &self.scenario.assets[j].name;
+            match self.shortfall(j, market) {
+                Some(0) => {}
+                Some(shortfall) => {
+                    return Err(Error::invariant(
+                        self.step,
+                        format!(
+                            "the reserve of {name} is {shortfall} base units short of a full \
+                             sell-back"
+                        ),
+                    ))
+                }
+                None => {
+                    return Err(Error::invariant(
+                        self.step,
+                        format!(
+                            "the reserve that backs the supply of {name} is past the \
+                             ledger's range"
+                        ),
+                    ))
+                }
             }
         }
         Ok(())
     }
 
-    fn shortfall(&self, j: usize, market: &Market) -> u64 {
+    /// How far the reserve of asset `j` is below what backs its supply,
+    /// base units (0 unless a curve); `None` if what backs it is past the
+    /// ledger's range.
+    fn shortfall(&self, j: usize, market: &Market) -> Option<u128> {
         let books = self.ledger.books(j);
-        market
-            .required_reserve(books.supply)
-            .saturating_sub(books.reserve)
+        let required = market.required_reserve(books.supply)?;
+        // Zero when the reserve covers it (a surplus is no shortfall): a
+        // clamp at zero, not an overflow guard.
+        Some(required.saturating_sub(books.reserve))
     }
 
     fn summarize(&self) -> RunSummary {
@@ -1615,10 +1685,19 @@ impl Deciding<'_> {
     }
 }
 
+/// A trade on a curve, for [`Executor::refused`].
+#[derive(Debug, Clone, Copy)]
+enum Trade {
+    Buy,
+    Sell,
+}
+
 /// The execute and apply phases: settles actions against the markets,
 /// through the ledger's operations.
 struct Executor<'a> {
     step: u64,
+    /// The scenario, for errors.
+    scenario: &'a Scenario,
     ledger: &'a mut Ledger,
     markets: &'a mut [Market],
     stats: &'a mut [StepStats],
@@ -1629,10 +1708,30 @@ struct Executor<'a> {
 
 impl Executor<'_> {
     /// The first fault of the actions executed, as the run's error.
-    fn finish(self, origin: &str, step: u64) -> Result<()> {
+    fn finish(self) -> Result<()> {
         match self.fault {
-            Some(f) => Err(f.into_error(origin, step)),
+            Some(f) => Err(f.into_error(self.scenario, self.step)),
             None => Ok(()),
+        }
+    }
+
+    /// Records a curve trade the ledger refused: past the ledger's range,
+    /// a fault that stops the run; otherwise a rejected action (a trade
+    /// the agent cannot pay for). Out of line: the curve path stays small.
+    #[cold]
+    #[inline(never)]
+    fn refused(&mut self, agent: AgentId, j: usize, what: Trade, e: LedgerError) {
+        if e == LedgerError::Overflow {
+            // A buy's cost fits the budget: what passes the range is the
+            // tokens (holdings or supply). A sell's refund is money.
+            let (what, kind) = match what {
+                Trade::Buy => ("buying", "token"),
+                Trade::Sell => ("selling", "money"),
+            };
+            let fault = Fault::overflow(&format!("{what} (agent {agent})"), kind).on(j);
+            self.fault.get_or_insert(fault);
+        } else {
+            self.ledger.count_rejected();
         }
     }
 
@@ -1647,7 +1746,7 @@ impl Executor<'_> {
         if let Err(e) =
             self.markets[j].execute(step, agent, action, j, self.ledger, &mut self.stats[j])
         {
-            self.fault.get_or_insert(e);
+            self.fault.get_or_insert(e.on(j));
         }
     }
 
@@ -1684,12 +1783,14 @@ impl Executor<'_> {
                     spend
                 };
                 let supply = ledger.books(j).supply;
-                let Some(quote) = curve.quote_buy(supply, budget) else {
-                    return ledger.count_rejected();
+                let quote = match curve.quote_buy(supply, budget) {
+                    Ok(Some(quote)) => quote,
+                    Ok(None) => return ledger.count_rejected(),
+                    Err(e) => return self.refused(agent, j, Trade::Buy, e),
                 };
                 match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
                     Ok(()) => self.stats[j].add(quote.tokens),
-                    Err(_) => ledger.count_rejected(),
+                    Err(e) => self.refused(agent, j, Trade::Buy, e),
                 }
             }
             Action::Sell { amount, .. } => {
@@ -1700,14 +1801,15 @@ impl Executor<'_> {
                 } else {
                     amount
                 };
-                let books = *ledger.books(j);
-                let quote = curve.quote_sell(books.supply, books.reserve, tokens);
-                if tokens == 0 || quote.refund == 0 {
-                    return ledger.count_rejected();
-                }
+                let books = ledger.books(j);
+                let quote = match curve.quote_sell(books.supply, books.reserve, tokens) {
+                    Ok(q) if tokens > 0 && q.refund > 0 => q,
+                    Ok(_) => return ledger.count_rejected(),
+                    Err(e) => return self.refused(agent, j, Trade::Sell, e),
+                };
                 match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
                     Ok(()) => self.stats[j].add(tokens),
-                    Err(_) => ledger.count_rejected(),
+                    Err(e) => self.refused(agent, j, Trade::Sell, e),
                 }
             }
         }

@@ -20,17 +20,26 @@
 
 use super::markets::{Fault, PriceSource, PriceState, StepStats};
 use crate::agents::Action;
-use crate::ledger::{to_base, to_units, AgentId, Ledger, SCALE};
+use crate::ledger::{to_base, to_units, wide_to_units, AgentId, Ledger, SCALE};
 use crate::market::value;
 use crate::resource::alloc::{Mechanism, Request};
 use crate::scenario::{ResourcePricing, ResourceSpec};
 use std::collections::BTreeMap;
 
 /// The whole base units `money` pays for at `price` base units per whole
-/// unit, exactly: `⌊money · SCALE / price⌋` (all of `u64` when free).
+/// unit, exactly: `⌊money · SCALE / price⌋`, or all of `u64` when that is
+/// more (every caller takes the minimum with a `u64` quantity, so the cap
+/// never shortens what was asked for).
 fn units_for(money: u64, price: u64) -> u64 {
-    (u128::from(money) * u128::from(SCALE) / u128::from(price.max(1))).min(u128::from(u64::MAX))
-        as u64
+    let units = u128::from(money) * u128::from(SCALE) / u128::from(price.max(1));
+    u64::try_from(units).unwrap_or(u64::MAX)
+}
+
+/// `x + y` for amounts of units of a resource in one step, or a fault
+/// naming `what`.
+fn add_units(x: u64, y: u64, what: &str) -> Result<u64, Fault> {
+    x.checked_add(y)
+        .ok_or_else(|| Fault::overflow(what, "token"))
 }
 
 /// A resource and its state.
@@ -46,8 +55,9 @@ pub(crate) struct ResourceMarket {
     pub(super) outage: f64,
     /// Units available this step.
     pub(super) available: u64,
-    /// Units requested and allocated this step.
-    pub(super) requested: u64,
+    /// Units requested this step (a sum over agents).
+    pub(super) requested: u128,
+    /// Units allocated this step (at most the units available).
     pub(super) allocated: u64,
     /// This step's allocations, by agent (agents with none are absent).
     pub(super) allocations: Vec<(AgentId, u64)>,
@@ -100,9 +110,22 @@ impl ResourceMarket {
         }
     }
 
-    /// The price in money base units per whole unit.
-    fn price_base(&self) -> u64 {
-        to_base(self.state.mark).unwrap_or(0)
+    /// The price in money base units per whole unit; `None` for a price
+    /// past the ledger's range (never a price of 0). No account can pay
+    /// such a price: it is a fault only when a payment at it is due.
+    fn price_base(&self) -> Option<u64> {
+        let mark = self.state.mark;
+        match to_base(mark) {
+            Some(price) => Some(price),
+            None if mark > 0.0 => None,
+            None => Some(0),
+        }
+    }
+
+    /// The fault of a payment due at a price past the ledger's range.
+    #[cold]
+    fn price_fault(&self) -> Fault {
+        Fault::overflow(&format!("the price {:e}", self.state.mark), "money")
     }
 
     /// The start of a step: decay and holding costs of a stock, arriving
@@ -124,12 +147,14 @@ impl ResourceMarket {
         let mut arrived: u64 = 0;
         for (producer, units) in self.arrivals.remove(&step).unwrap_or_default() {
             self.pay_producer(producer, units, asset, ledger)?;
-            arrived = arrived.saturating_add(units);
+            arrived = add_units(arrived, units, "the production arriving")?;
         }
         if self.spec.renewing {
-            let base = to_base(self.spec.capacity).unwrap_or(0);
-            self.available =
-                crate::agents::fraction_of(base, 1.0 - self.outage).saturating_add(arrived);
+            let capacity = self.spec.capacity;
+            let base = to_base(capacity)
+                .ok_or_else(|| Fault::overflow(&format!("the capacity {capacity:e}"), "token"))?;
+            let up = crate::agents::fraction_of(base, 1.0 - self.outage);
+            self.available = add_units(up, arrived, "the capacity with production")?;
         } else {
             if arrived > 0 {
                 ledger
@@ -150,7 +175,13 @@ impl ResourceMarket {
         asset: usize,
         ledger: &mut Ledger,
     ) -> Result<(), Fault> {
-        let money = value(self.price_base(), 1, units).min(u128::from(u64::MAX)) as u64;
+        let money = if units == 0 {
+            0
+        } else {
+            let price = self.price_base().ok_or_else(|| self.price_fault())?;
+            u64::try_from(value(price, 1, units))
+                .map_err(|_| Fault::overflow("paying a producer", "money"))?
+        };
         ledger
             .pay_from_outside(producer, asset, money)
             .map_err(|e| Fault::ledger("paying a producer", e))
@@ -181,6 +212,7 @@ impl ResourceMarket {
                     .consume(agent, asset, lost)
                     .map_err(|e| Fault::ledger("decaying a holding", e))?;
             }
+            // Clipped to the balance, so it fits a u64.
             let charge = value(cost, 1, held - lost).min(u128::from(ledger.balance(agent))) as u64;
             if charge > 0 {
                 ledger
@@ -208,13 +240,19 @@ impl ResourceMarket {
                 ..
             } => {
                 let auction = self.spec.allocation == Mechanism::Auction;
-                let price = self.price_base();
-                if !auction && max_price < price {
-                    // will not pay the posted price
-                    ledger.count_rejected();
-                    return Ok(());
-                }
-                let pay = if auction { max_price } else { price };
+                let pay = if auction {
+                    max_price
+                } else {
+                    match self.price_base() {
+                        Some(price) if max_price >= price => price,
+                        // will not pay the posted price (nobody can pay one
+                        // past the ledger's range)
+                        _ => {
+                            ledger.count_rejected();
+                            return Ok(());
+                        }
+                    }
+                };
                 let balance = ledger.balance(agent);
                 let mut quantity = quantity;
                 let mut lock = value(pay, 1, quantity);
@@ -224,21 +262,25 @@ impl ResourceMarket {
                     quantity = units_for(balance, pay).min(quantity);
                     lock = value(pay, 1, quantity);
                 }
+                // Within the balance after the clip: the `min` only makes
+                // the conversion provably lossless.
+                let lock = lock.min(u128::from(balance)) as u64;
                 if quantity == 0 {
                     ledger.count_rejected();
                     return Ok(());
                 }
                 ledger
-                    .lock(agent, asset, lock as u64, 0)
+                    .lock(agent, asset, lock, 0)
                     .map_err(|e| Fault::ledger("locking a request's payment", e))?;
-                self.requested = self.requested.saturating_add(quantity);
+                // At most one request per agent and step: far below 2¹²⁸.
+                self.requested += u128::from(quantity);
                 self.requests.push((
                     agent,
                     Request {
                         quantity,
                         max_price,
                     },
-                    lock as u64,
+                    lock,
                 ));
             }
             Action::Produce {
@@ -257,7 +299,8 @@ impl ResourceMarket {
                     ledger.count_rejected();
                     return Ok(());
                 }
-                let money = value(cost, 1, quantity) as u64;
+                // Within the balance after the clip (see the lock above).
+                let money = value(cost, 1, quantity).min(u128::from(balance)) as u64;
                 ledger
                     .pay_outside(agent, asset, money)
                     .map_err(|e| Fault::ledger("paying for production", e))?;
@@ -271,7 +314,7 @@ impl ResourceMarket {
                             .mint_to_treasury(asset, quantity)
                             .map_err(|e| Fault::ledger("adding production to the stock", e))?;
                     }
-                    self.available = self.available.saturating_add(quantity);
+                    self.available = add_units(self.available, quantity, "the capacity")?;
                 } else {
                     self.arrivals
                         .entry(due)
@@ -304,13 +347,18 @@ impl ResourceMarket {
             .spec
             .allocation
             .allocate(&requests, self.available, &order, reserve);
-        let price = outcome.price.unwrap_or_else(|| self.price_base());
+        let price = match outcome.price {
+            Some(price) => Some(price),
+            None => self.price_base(),
+        };
         let mut allocated: u64 = 0;
         for ((agent, _, lock), units) in self.requests.iter().zip(&outcome.allocations) {
             let (agent, lock, units) = (*agent, *lock, *units);
             let mut paid = 0;
             if units > 0 {
-                paid = (value(price, 1, units) as u64).min(lock);
+                let price = price.ok_or_else(|| self.price_fault())?;
+                // Within the lock, so it fits a u64.
+                paid = value(price, 1, units).min(u128::from(lock)) as u64;
                 let r = if self.spec.renewing {
                     ledger.sell_from_outside(agent, asset, units, paid, true)
                 } else {
@@ -318,7 +366,7 @@ impl ResourceMarket {
                 };
                 r.map_err(|e| Fault::ledger("delivering an allocation", e))?;
                 stats.add(units);
-                allocated += units;
+                allocated = add_units(allocated, units, "the allocations")?;
                 self.allocations.push((agent, units));
             }
             ledger
@@ -327,11 +375,11 @@ impl ResourceMarket {
         }
         self.allocated = allocated;
         self.totals.available += u128::from(self.available);
-        self.totals.requested += u128::from(self.requested);
+        self.totals.requested += self.requested;
         self.totals.allocated += u128::from(allocated);
         match self.spec.pricing {
             ResourcePricing::Adjustment { rule, .. } => {
-                let d = to_units(self.requested);
+                let d = wide_to_units(self.requested);
                 let o = to_units(self.available);
                 // S: the capacity available, or the nominal capacity when
                 // none is (a depleted stock, a total outage)
@@ -345,7 +393,7 @@ impl ResourceMarket {
                 self.state.set(next, PriceSource::Posted);
             }
             ResourcePricing::Auction { .. } => {
-                if allocated > 0 {
+                if let (true, Some(price)) = (allocated > 0, price) {
                     self.state.set(to_units(price), PriceSource::Trade);
                 } else {
                     self.state.quotes.source = PriceSource::Last;
@@ -353,7 +401,8 @@ impl ResourceMarket {
             }
             ResourcePricing::Fixed { .. } => self.state.quotes.source = PriceSource::Fixed,
         }
-        if allocated > 0 {
+        if let (true, Some(price)) = (allocated > 0, price) {
+            // Some whenever anything was allocated (it was paid for).
             self.state.last_trade = Some(to_units(price));
         }
         Ok(())

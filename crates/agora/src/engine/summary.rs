@@ -184,7 +184,8 @@ pub struct LedgerSummary {
     pub conservation_error: f64,
     /// Largest |Σ holdings + treasury − supply| over assets, token units.
     pub token_conservation_error: f64,
-    /// Largest shortfall of a reserve below a full sell-back, money units.
+    /// Largest shortfall of a reserve below a full sell-back, money units
+    /// (infinite if what backs a supply is past the ledger's range).
     pub reserve_shortfall: f64,
     /// Actions that could not be carried out at all.
     pub rejected_actions: u64,
@@ -222,7 +223,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
     let scenario = &sim.scenario;
     let ledger = &sim.ledger;
     let mut assets = BTreeMap::new();
-    let mut shortfall: u64 = 0;
+    let mut shortfall: Option<u128> = Some(0);
     // A shock after the last step never happened: nothing to measure.
     let shock_step = scenario.shock_step().filter(|&s| s <= sim.step);
     for (j, spec) in scenario.assets.iter().enumerate() {
@@ -254,7 +255,10 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         };
         let (volume, trades) = sim.totals[j];
         let books = ledger.books(j);
-        shortfall = shortfall.max(sim.shortfall(j, &sim.markets[j]));
+        shortfall = match (shortfall, sim.shortfall(j, &sim.markets[j])) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
         assets.insert(
             spec.name.clone(),
             AssetSummary {
@@ -268,8 +272,8 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 volume: wide_to_units(volume),
                 trades,
                 final_supply: to_units(books.supply),
-                final_reserve: to_units(books.reserve),
-                fees: to_units(books.fee_pool),
+                final_reserve: wide_to_units(books.reserve),
+                fees: wide_to_units(books.fee_pool),
                 market: market_summary(sim, j),
                 resource: sim.markets[j].resource().map(|r| {
                     let t = &r.totals;
@@ -373,7 +377,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         ledger: LedgerSummary {
             conservation_error: wide_to_units(conservation.money_error()),
             token_conservation_error: wide_to_units(conservation.token_error()),
-            reserve_shortfall: to_units(shortfall),
+            reserve_shortfall: shortfall.map_or(f64::INFINITY, wide_to_units),
             rejected_actions: counts.rejected,
             clipped_actions: counts.clipped,
             mints: counts.mints,

@@ -45,7 +45,7 @@
 //! assert_eq!(fills[0].price, 10_000); // the maker's price
 //! assert_eq!(out.money, 100_000_000_000); // 100 money
 //! assert_eq!(out.released, locked - out.money); // the price improvement
-//! assert_eq!((book.best_ask(), book.ask_depth()), (Some(10_000), one));
+//! assert_eq!((book.best_ask(), book.ask_depth()), (Some(10_000), u128::from(one)));
 //! ```
 //!
 //! # Design
@@ -453,6 +453,8 @@ impl OrderBook {
             Side::Buy => t.money,
             Side::Sell => t.filled,
         };
+        // Never below zero: `take` pays at most the budget (`left`) and
+        // fills at most the quantity, both within the lock.
         let mut released = locked.saturating_sub(spent);
         let mut rested = None;
         if t.want > 0 && expires >= self.now && !self.crosses(side, price) {
@@ -576,27 +578,27 @@ impl OrderBook {
     }
 
     /// Returns the total remaining quantity at the best bid level (0 if
-    /// there is none; `u64::MAX` if it does not fit).
-    pub fn bid_depth(&self) -> u64 {
+    /// there is none): a sum over orders, so a `u128`.
+    pub fn bid_depth(&self) -> u128 {
         self.best_total(&self.bids)
     }
 
     /// Returns the total remaining quantity at the best ask level (0 if
-    /// there is none; `u64::MAX` if it does not fit).
-    pub fn ask_depth(&self) -> u64 {
+    /// there is none): a sum over orders, so a `u128`.
+    pub fn ask_depth(&self) -> u128 {
         self.best_total(&self.asks)
     }
 
     /// Returns the price levels of one side, best first, as (price, total
-    /// remaining quantity) with totals capped at `u64::MAX`.
-    pub fn levels(&self, side: Side) -> impl Iterator<Item = (u64, u64)> + '_ {
+    /// remaining quantity).
+    pub fn levels(&self, side: Side) -> impl Iterator<Item = (u64, u128)> + '_ {
         let ladder = match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
         };
         ladder.iter().map(move |l| {
             let level = &self.levels[l as usize];
-            (level.price, saturate(level.total))
+            (level.price, level.total)
         })
     }
 
@@ -624,10 +626,8 @@ impl OrderBook {
             .map(|s| &s.order)
     }
 
-    fn best_total(&self, ladder: &Ladder) -> u64 {
-        ladder
-            .best()
-            .map_or(0, |l| saturate(self.levels[l as usize].total))
+    fn best_total(&self, ladder: &Ladder) -> u128 {
+        ladder.best().map_or(0, |l| self.levels[l as usize].total)
     }
 
     /// Whether the other side's best price crosses `price` for an order on
@@ -688,6 +688,9 @@ impl OrderBook {
             let paid = paid as u64;
             let o = &mut self.slots[s as usize].order;
             o.remaining -= qty;
+            // Never below zero: a resting order's lock covers the value of
+            // its remaining quantity (checked by `check`), and `value` rounds
+            // down, so the value of a part never exceeds its share.
             o.locked = o.locked.saturating_sub(match o.side {
                 Side::Buy => paid,
                 Side::Sell => qty,
@@ -872,7 +875,8 @@ impl OrderBook {
     }
 }
 
-/// `x` capped at `u64::MAX`.
+/// `x` capped at `u64::MAX`: for `affordable`, whose callers
+/// take the minimum with a `u64` quantity, so the cap never shortens one.
 #[inline]
 fn saturate(x: u128) -> u64 {
     u64::try_from(x).unwrap_or(u64::MAX)
@@ -991,13 +995,11 @@ mod tests {
                 };
                 assert!(u128::from(o.locked) >= need, "lock short: {o:?}");
             }
-            let at = |side: Side, price: Option<u64>| -> u64 {
-                saturate(
-                    self.orders()
-                        .filter(|o| o.side == side && Some(o.price) == price)
-                        .map(|o| u128::from(o.remaining))
-                        .sum(),
-                )
+            let at = |side: Side, price: Option<u64>| -> u128 {
+                self.orders()
+                    .filter(|o| o.side == side && Some(o.price) == price)
+                    .map(|o| u128::from(o.remaining))
+                    .sum()
             };
             assert_eq!(self.bid_depth(), at(Side::Buy, self.best_bid()));
             assert_eq!(self.ask_depth(), at(Side::Sell, self.best_ask()));
@@ -1011,7 +1013,10 @@ mod tests {
         let b = rest(&mut book, 2, Side::Sell, 100, T);
         let c = rest(&mut book, 3, Side::Sell, 100, T);
         assert!(a < b && b < c);
-        assert_eq!((book.best_ask(), book.ask_depth()), (Some(100), 2 * T));
+        assert_eq!(
+            (book.best_ask(), book.ask_depth()),
+            (Some(100), u128::from(2 * T))
+        );
         let mut out = Out::default();
         let o = place(&mut book, &mut out, 9, Side::Buy, 101, 25 * LOT);
         let got: Vec<_> = out
@@ -1057,7 +1062,7 @@ mod tests {
         assert_eq!(book.get(b), None);
         assert_eq!(
             (book.best_ask(), book.ask_depth(), book.len()),
-            (Some(101), T / 2, 1)
+            (Some(101), u128::from(T / 2), 1)
         );
         book.check();
     }
@@ -1077,7 +1082,7 @@ mod tests {
         assert_eq!((r.price, r.remaining, r.locked), (102, 2 * T, 204 * T));
         assert_eq!(
             (book.best_bid(), book.bid_depth(), book.best_ask()),
-            (Some(102), 2 * T, None)
+            (Some(102), u128::from(2 * T), None)
         );
         // A sell that crosses trades at the maker's 102, not at its own 101.
         out.clear();
@@ -1135,7 +1140,10 @@ mod tests {
             (o.filled, o.money, o.rested, o.released),
             (6 * T, 605 * T, None, 0)
         );
-        assert_eq!((book.best_ask(), book.ask_depth()), (Some(102), 4 * T));
+        assert_eq!(
+            (book.best_ask(), book.ask_depth()),
+            (Some(102), u128::from(4 * T))
+        );
 
         // More than the side holds: takes it all, the rest vanishes.
         rest(&mut book, 4, Side::Buy, 99, T);
@@ -1184,7 +1192,7 @@ mod tests {
         let c = rest(&mut book, 3, Side::Buy, 98, T);
         assert_eq!(
             (book.best_bid(), book.bid_depth(), book.len()),
-            (Some(99), 3 * T, 3)
+            (Some(99), u128::from(3 * T), 3)
         );
         let got = book.cancel(a).expect("live");
         assert_eq!(
@@ -1192,9 +1200,15 @@ mod tests {
             (a, 1, T, 99 * T)
         );
         assert_eq!(book.cancel(a), None);
-        assert_eq!((book.best_bid(), book.bid_depth()), (Some(99), 2 * T));
+        assert_eq!(
+            (book.best_bid(), book.bid_depth()),
+            (Some(99), u128::from(2 * T))
+        );
         assert!(book.cancel(b).is_some());
-        assert_eq!((book.best_bid(), book.bid_depth()), (Some(98), T));
+        assert_eq!(
+            (book.best_bid(), book.bid_depth()),
+            (Some(98), u128::from(T))
+        );
         assert_eq!(book.cancel(999), None);
         // A filled order cannot be cancelled.
         let mut out = Out::default();
@@ -1810,9 +1824,9 @@ mod tests {
             prop_assert_eq!(book.len(), live.len());
             book.check();
             let levels: Vec<_> = book.levels(Side::Buy).collect();
-            let mut by_price = BTreeMap::<u64, u64>::new();
+            let mut by_price = BTreeMap::<u64, u128>::new();
             for o in live.iter().filter(|o| o.side == Side::Buy) {
-                *by_price.entry(o.price).or_default() += o.remaining;
+                *by_price.entry(o.price).or_default() += u128::from(o.remaining);
             }
             prop_assert_eq!(levels, by_price.into_iter().rev().collect::<Vec<_>>());
         }

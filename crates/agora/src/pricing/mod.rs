@@ -6,22 +6,36 @@
 //! # Exact settlement on a curve
 //!
 //! Let `F(S) = ∫₀^S f` be the curve's reserve function and, in base units,
-//! `R(S) = ⌈F(S) · SCALE⌉` (up to a relative slack of 2⁻⁴⁸ for float noise), a deterministic, non-decreasing function of the
-//! integer supply. A buy from supply `S` to `S + d` costs `R(S + d) − R(S)`;
-//! a sell back refunds `R(S) − R(S − d)`. The costs telescope, so after any
-//! sequence of trades the reserve holds exactly `R(S) − R(0)` plus what was
-//! funded, whatever the floating-point error of each evaluation of `F`:
-//! the reserve always covers burning the whole supply, to the base unit, and
-//! buying then selling the same amount never profits. A refund is also
-//! capped so that the reserve never falls below `R(S′) − R(0)` for the
-//! remaining supply `S′` (this only binds if `F` is not monotone to the last
-//! ulp). Fees are rounded up, in favour of the pool.
+//! `R(S) = ⌈F(S) · SCALE⌉` (below 2⁵³ base units up to a relative slack of
+//! 2⁻⁴⁸ for float noise; from 2⁵³ on, the whole number `F(S) · SCALE` is), a
+//! deterministic, non-decreasing function of the integer supply, with
+//! `R(0) = 0` (every curve has `F(0) = 0`). A buy from supply `S` to `S + d`
+//! costs `R(S + d) − R(S)`; a sell back refunds `R(S) − R(S − d)`. The costs
+//! telescope, so after any sequence of trades the reserve holds exactly
+//! `R(S)` plus what was funded, whatever the floating-point error of each
+//! evaluation of `F`: the reserve always covers burning the whole supply,
+//! to the base unit, and buying then selling the same amount never profits.
+//! A refund is also capped so that the reserve never falls below `R(S′)`
+//! for the remaining supply `S′` (this only binds if `F` is not monotone to
+//! the last ulp). Fees are rounded up, in favour of the pool.
+//!
+//! # Range
+//!
+//! `R` is a `u128` count of base units, like the reserve it backs: a
+//! reserve may grow far past what one account holds (about 1.8e10 units).
+//! Where `F(S) · SCALE` passes `u128::MAX` (about 3.4e29 units), `R(S)` is
+//! past the range: a buy that would reach such a supply costs more than any
+//! budget, and the engine refuses to fund or top up a reserve to it. A
+//! supply is a `u64` (about 1.8e10 tokens): a budget that would buy the
+//! supply to `u64::MAX` base units or past it is refused as past the range.
+//! A buy costs at most the buyer's budget, so its cost and fee always fit
+//! an account; a sell's refund may not, and the ledger refuses to credit it.
 
 pub mod curve;
 
 pub use curve::{BondingCurve, Curve, CurveError};
 
-use crate::ledger::{from_whole, to_whole, SCALE};
+use crate::ledger::{from_whole, from_wide, to_whole, to_wide, LedgerError, SCALE};
 
 /// A buy on a curve, as quoted: tokens minted, cost paid into the reserve and
 /// fee paid into the fee pool, all in base units.
@@ -52,9 +66,8 @@ pub struct CurveMarket {
     fee: f64,
     /// `R` at two supplies: where the last trade started and where it ended
     /// (the next trade starts there), so each trade evaluates `F` once.
-    cache: [(u64, u64); 2],
-    /// `R(0)` under the current parameters.
-    r_zero: u64,
+    /// `(0, 0)` is always true (`R(0) = 0`), so it stands for an empty entry.
+    cache: [(u64, u128); 2],
 }
 
 /// Relative slack for float noise: a value within this share of a whole
@@ -62,26 +75,51 @@ pub struct CurveMarket {
 /// base units, the float image of an exact 1000, is not rounded up to 1001).
 const SLACK: f64 = 1.0 / (1u64 << 48) as f64;
 
-/// Converts a non-negative amount of units to base units, rounding up;
-/// saturates at `u64::MAX` (and maps NaN there, so that nothing is ever
-/// free by accident).
+/// 2¹²⁸, the first amount of base units past the range of `R`.
+const WIDE_RANGE: f64 = 340_282_366_920_938_463_463_374_607_431_768_211_456.0;
+
+/// 2⁵³: from it on, every `f64` is a whole number.
+const EXACT_RANGE: f64 = 9_007_199_254_740_992.0;
+
+/// An amount past the ledger's range, as the settlement computes it: more
+/// than any budget pays, and never an amount in range (no `f64` below 2¹²⁸
+/// rounds to it). A marker rather than an `Option` on the hot path, where
+/// it is only ever compared with a budget; [`CurveMarket::reserve_function`]
+/// turns it into `None`.
+const PAST: u128 = u128::MAX;
+
+/// Converts a non-negative amount of units to base units, rounding up
+/// (within the relative slack of [`SLACK`]) below 2⁵³ base units; from 2⁵³
+/// on every `f64` is a whole number and the amount is taken as it is (the
+/// slack would only move it off an exact value: `F = 5.001e10` units is
+/// 50,010,000,000,000,000,000 base units, not 180,224 fewer). [`PAST`] for
+/// NaN or from 2¹²⁸ base units on (so that nothing is ever free by
+/// accident). Non-decreasing in `units`: below 2⁵³ the result is at most
+/// the amount, from 2⁵³ on it is the amount.
 #[inline]
-fn ceil_base(units: f64) -> u64 {
+fn ceil_base(units: f64) -> u128 {
     let exact = units * SCALE as f64;
-    let x = exact - exact * SLACK;
-    if x.is_nan() || x >= u64::MAX as f64 {
-        u64::MAX
-    } else if x <= 0.0 {
-        0
-    } else {
+    if exact < EXACT_RANGE {
+        let x = exact - exact * SLACK;
+        if x <= 0.0 {
+            return 0;
+        }
         // Truncation then a correction: a ceiling without a libm call, which
-        // x86-64 without SSE4.1 would need for f64::ceil.
-        let t = to_whole(x);
-        t + u64::from(from_whole(t) < x)
+        // x86-64 without SSE4.1 would need for f64::ceil. 0 < x < 2⁵³: the
+        // conversions through i64 are exact and one instruction each.
+        let t = x as i64;
+        u128::from((t + i64::from((t as f64) < x)) as u64)
+    } else if exact < WIDE_RANGE {
+        // A whole number: the conversion is exact.
+        to_wide(exact)
+    } else {
+        PAST
     }
 }
 
-/// `floor(x)` for `x ≥ 0` as a whole number of base units, saturating.
+/// `floor(x)` for `x ≥ 0` as a whole number of base units, saturating at
+/// `u64::MAX` (the callers' `x` is at most a `u64` budget, or they cap the
+/// result at the room left in the supply).
 #[inline]
 fn floor_base(x: f64) -> u64 {
     if x > 0.0 {
@@ -91,6 +129,18 @@ fn floor_base(x: f64) -> u64 {
     }
 }
 
+/// `floor(x)` for `x ≥ 0`, wide enough to tell an amount of tokens past the
+/// room left in a supply from one that fills it.
+#[inline]
+fn floor_wide(x: f64) -> u128 {
+    if x > 0.0 {
+        to_wide(x)
+    } else {
+        0
+    }
+}
+
+/// Base units (a supply) to units.
 #[inline]
 fn units(base: u64) -> f64 {
     // A multiplication rather than a division: this is on the chain of
@@ -98,19 +148,20 @@ fn units(base: u64) -> f64 {
     from_whole(base) * (1.0 / SCALE as f64)
 }
 
+/// Wide base units (an amount of money) to units.
+#[inline]
+fn wide_units(base: u128) -> f64 {
+    from_wide(base) * (1.0 / SCALE as f64)
+}
+
 impl CurveMarket {
     /// A market on `curve` taking `fee` (a share in `[0, 1)`) of each trade.
     pub fn new(curve: Curve, fee: f64) -> Self {
-        let mut market = CurveMarket {
+        CurveMarket {
             curve,
             fee,
             cache: [(0, 0); 2],
-            r_zero: 0,
-        };
-        let r0 = market.reserve_function(0);
-        market.cache = [(0, r0); 2];
-        market.r_zero = r0;
-        market
+        }
     }
 
     /// The curve.
@@ -129,54 +180,71 @@ impl CurveMarket {
         self.curve.spot_price(units(supply))
     }
 
-    /// `R(S)`: the reserve function in base units, `⌈F(S)·SCALE⌉`.
-    #[inline]
-    pub fn reserve_function(&self, supply: u64) -> u64 {
+    /// `R(S)`: the reserve function in base units, `⌈F(S)·SCALE⌉`; `None`
+    /// past `u128::MAX` base units.
+    pub fn reserve_function(&self, supply: u64) -> Option<u128> {
+        Some(self.r(supply)).filter(|&r| r != PAST)
+    }
+
+    /// The reserve that backs `supply` under the current parameters, base
+    /// units: `R(S) − R(0)`, which is `R(S)` since `R(0) = 0`; `None` past
+    /// `u128::MAX` base units.
+    pub fn required_reserve(&self, supply: u64) -> Option<u128> {
+        self.reserve_function(supply)
+    }
+
+    /// `R(S)`, or [`PAST`]. Never inlined: the curve's integral, inlined
+    /// into the quotes, has LLVM evaluate other curves' `exp` and `ln`
+    /// before it knows which curve it prices.
+    #[inline(never)]
+    fn r(&self, supply: u64) -> u128 {
         ceil_base(self.curve.integral(units(supply)))
     }
 
-    /// The reserve that backs `supply` under the current parameters,
-    /// `R(S) − R(0)`, base units.
-    pub fn required_reserve(&self, supply: u64) -> u64 {
-        self.reserve_function(supply).saturating_sub(self.r_zero)
-    }
-
-    #[inline]
-    fn r_at(&mut self, supply: u64) -> u64 {
+    /// `R(S)` (or [`PAST`]), from the cache when it holds it.
+    #[inline(always)]
+    fn r_at(&mut self, supply: u64) -> u128 {
         // Newest first: a trade usually starts where the last one ended.
         if let Some(&(_, r)) = self.cache.iter().rev().find(|(s, _)| *s == supply) {
             return r;
         }
-        let r = self.reserve_function(supply);
+        let r = self.r(supply);
         self.remember(supply, r);
         r
     }
 
     /// Remembers `R(supply) = r`, evicting the older entry.
     #[inline]
-    fn remember(&mut self, supply: u64, r: u64) {
+    fn remember(&mut self, supply: u64, r: u128) {
         self.cache = [self.cache[1], (supply, r)];
     }
 
     #[inline]
-    fn fee_on(&self, amount: u64) -> u64 {
+    fn fee_on(&self, amount: u128) -> u128 {
         if self.fee == 0.0 {
             0
         } else {
-            ceil_base(units(amount) * self.fee).min(amount)
+            // Past the range only through rounding up to 2¹²⁸ (the fee is
+            // below the amount): the fee is then capped at the amount.
+            ceil_base(wide_units(amount) * self.fee).min(amount)
         }
     }
 
     /// Quotes a buy of as many tokens as `budget` (fees included) pays for,
-    /// from `supply`. `None` if the budget buys no whole base unit.
+    /// from `supply`. `Ok(None)` if the budget buys no whole base unit;
+    /// [`LedgerError::Overflow`] if it buys the supply to `u64::MAX` base
+    /// units or past it.
     ///
     /// The float inverse of the curve is accurate to about 1e-12 relative;
     /// the quote then settles in integers, stepping back if the integer cost
     /// exceeds the budget and forward by what the money left over still
     /// buys, so that the buyer gets within a base unit or two of the most
     /// the budget pays for (and splitting a buy never pays).
-    pub fn quote_buy(&mut self, supply: u64, budget: u64) -> Option<BuyQuote> {
+    pub fn quote_buy(&mut self, supply: u64, budget: u64) -> Result<Option<BuyQuote>, LedgerError> {
         let r0 = self.r_at(supply);
+        if r0 == PAST {
+            return Ok(None);
+        }
         let curve_budget = if self.fee == 0.0 {
             from_whole(budget)
         } else {
@@ -186,39 +254,76 @@ impl CurveMarket {
             .curve
             .mint_for_budget(units(supply), curve_budget * (1.0 / SCALE as f64));
         if ds.is_nan() || ds <= 0.0 {
-            return None;
+            return Ok(None);
         }
         let room = u64::MAX - supply;
         let exact = ds * SCALE as f64;
-        let mut tokens = floor_base(exact + exact * SLACK).min(room);
+        let guess = floor_base(exact + exact * SLACK);
+        if guess >= room {
+            self.check_room(supply, r0, budget)?;
+        }
+        let mut tokens = guess.min(room);
         // The float inverse may overshoot by a few ulps: step back until the
         // integer cost fits the budget. Converges in one or two rounds.
         for _ in 0..64 {
             if tokens == 0 {
-                return None;
+                return Ok(None);
             }
-            let quote = self.price_tokens(supply, r0, tokens);
-            let total = quote.cost.saturating_add(quote.fee);
-            if total <= budget {
-                return Some(self.spend_leftover(supply, r0, budget, quote));
+            let (quote, total) = self.price_tokens(supply, r0, tokens);
+            if total <= u128::from(budget) {
+                return self.spend_leftover(supply, r0, budget, quote).map(Some);
             }
-            let scaled = floor_base(from_whole(tokens) * (from_whole(budget) / from_whole(total)));
+            let scaled = if total == PAST {
+                // Past the range of R (or not priceable): halve the guess.
+                tokens / 2
+            } else {
+                floor_base(from_whole(tokens) * (from_whole(budget) / from_wide(total)))
+            };
             let step = (tokens >> 40).max(1);
             tokens = scaled.min(tokens - step);
         }
-        None
+        Ok(None)
     }
 
-    #[inline]
-    fn price_tokens(&mut self, supply: u64, r0: u64, tokens: u64) -> BuyQuote {
-        let r1 = self.reserve_function(supply + tokens);
-        self.remember(supply + tokens, r1);
-        let cost = r1.saturating_sub(r0);
-        BuyQuote {
-            tokens,
-            cost,
-            fee: self.fee_on(cost),
+    /// [`LedgerError::Overflow`] if `budget` buys all the room left above
+    /// `supply` (or there is none): the buy would take the supply to the
+    /// end of its range or past it.
+    #[cold]
+    fn check_room(&mut self, supply: u64, r0: u128, budget: u64) -> Result<(), LedgerError> {
+        let room = u64::MAX - supply;
+        if room == 0 || self.price_tokens(supply, r0, room).1 <= u128::from(budget) {
+            return Err(LedgerError::Overflow);
         }
+        Ok(())
+    }
+
+    /// Prices `tokens` from `supply` (where `R = r0`): the quote and its
+    /// total (cost and fee), the quote's amounts meaningful only when the
+    /// total fits a `u64` budget. The total is [`PAST`] if `R(S + tokens)`
+    /// is past the range, below `R(S)` (an `F` not monotone to the last
+    /// ulp: such a buy is never quoted) or the total passes `u128::MAX`.
+    #[inline(always)]
+    fn price_tokens(&mut self, supply: u64, r0: u128, tokens: u64) -> (BuyQuote, u128) {
+        // `tokens` is at most the room left below u64::MAX.
+        let at = supply + tokens;
+        let r1 = self.r(at);
+        self.remember(at, r1);
+        let (cost, fee, total) = match r1.checked_sub(r0) {
+            Some(cost) if r1 != PAST => {
+                let fee = self.fee_on(cost);
+                // Past u128::MAX is past any budget: the marker says so.
+                (cost, fee, cost.checked_add(fee).unwrap_or(PAST))
+            }
+            _ => (0, 0, PAST),
+        };
+        // Both fit a u64 whenever the total does (they are parts of it),
+        // the only case in which the quote is used.
+        let quote = BuyQuote {
+            tokens,
+            cost: cost as u64,
+            fee: fee as u64,
+        };
+        (quote, total)
     }
 
     /// Extends a quote that fits the budget by the tokens the money left over
@@ -226,7 +331,13 @@ impl CurveMarket {
     /// on the way so that it does not overshoot; a step that does (through
     /// rounding) is halved.
     #[inline]
-    fn spend_leftover(&mut self, supply: u64, r0: u64, budget: u64, fits: BuyQuote) -> BuyQuote {
+    fn spend_leftover(
+        &mut self,
+        supply: u64,
+        r0: u128,
+        budget: u64,
+        fits: BuyQuote,
+    ) -> Result<BuyQuote, LedgerError> {
         let mut best = fits;
         for _ in 0..8 {
             let leftover = budget - best.cost - best.fee;
@@ -234,52 +345,73 @@ impl CurveMarket {
             // least its average price, cost / tokens: below that the
             // leftover buys nothing, and the price need not be evaluated.
             if u128::from(leftover) * u128::from(best.tokens) < u128::from(best.cost) {
-                return best;
+                return Ok(best);
             }
             let at = supply + best.tokens;
             let per_token = self.spot_price(at) * (1.0 + self.fee);
             // Most quotes end here: the leftover does not buy one base unit.
             if per_token.is_nan() || per_token <= 0.0 || from_whole(leftover) < per_token {
-                return best;
+                return Ok(best);
             }
-            let guess = floor_base(from_whole(leftover) / per_token).min(u64::MAX - at);
+            let room = u64::MAX - at;
+            let guess = floor_base(from_whole(leftover) / per_token).min(room);
             let highest = self.spot_price(at + guess) * (1.0 + self.fee);
-            let mut extra = floor_base(from_whole(leftover) / highest).min(u64::MAX - at);
+            let wanted = floor_wide(from_whole(leftover) / highest);
+            if wanted >= u128::from(room) {
+                self.check_room(supply, r0, budget)?;
+            }
+            let mut extra = floor_base(from_whole(leftover) / highest).min(room);
             loop {
                 if extra == 0 {
-                    return best;
+                    return Ok(best);
                 }
-                let more = self.price_tokens(supply, r0, best.tokens + extra);
-                if more.cost.saturating_add(more.fee) <= budget {
+                let (more, total) = self.price_tokens(supply, r0, best.tokens + extra);
+                if total <= u128::from(budget) {
                     best = more;
                     break;
                 }
                 extra /= 2;
             }
         }
-        best
+        Ok(best)
     }
 
     /// Quotes selling `tokens` from `supply` with `reserve` in the reserve.
-    pub fn quote_sell(&mut self, supply: u64, reserve: u64, tokens: u64) -> SellQuote {
+    /// [`LedgerError::Overflow`] if the refund is more than an account
+    /// holds (or `R` at the supply is past its range, which the engine
+    /// never lets a supply reach).
+    pub fn quote_sell(
+        &mut self,
+        supply: u64,
+        reserve: u128,
+        tokens: u64,
+    ) -> Result<SellQuote, LedgerError> {
         let tokens = tokens.min(supply);
         let r0 = self.r_at(supply);
-        let r1 = self.reserve_function(supply - tokens);
-        self.remember(supply - tokens, r1);
-        let floor = r1.saturating_sub(self.r_zero);
-        let refund = r0.saturating_sub(r1).min(reserve.saturating_sub(floor));
-        SellQuote {
-            refund,
-            fee: self.fee_on(refund),
+        let r1 = self.r(supply - tokens);
+        if r0 == PAST || r1 == PAST {
+            return Err(LedgerError::Overflow);
         }
+        self.remember(supply - tokens, r1);
+        // Both differences stop at zero on purpose (clamps, not overflow
+        // guards): a step down on which `R` is not monotone to the last ulp
+        // refunds nothing, and a reserve already at or below `R(S′)` pays
+        // nothing out (it keeps covering the remaining supply).
+        let gross = r0.saturating_sub(r1);
+        let room = reserve.saturating_sub(r1);
+        let refund = u64::try_from(gross.min(room)).map_err(|_| LedgerError::Overflow)?;
+        Ok(SellQuote {
+            refund,
+            // At most the refund.
+            fee: self.fee_on(u128::from(refund)) as u64,
+        })
     }
 
     /// Changes a curve parameter (validated; on error nothing changes).
     pub fn set_param(&mut self, name: &str, value: f64) -> Result<(), CurveError> {
         self.curve.set_param(name, value)?;
         let [(a, _), (b, _)] = self.cache;
-        self.cache = [(a, self.reserve_function(a)), (b, self.reserve_function(b))];
-        self.r_zero = self.reserve_function(0);
+        self.cache = [(a, self.r(a)), (b, self.r(b))];
         Ok(())
     }
 }
@@ -308,7 +440,7 @@ mod tests {
     #[test]
     fn a_buy_costs_the_integral_to_the_base_unit_scale() {
         let mut m = linear();
-        let q = m.quote_buy(0, 100 * SCALE).unwrap();
+        let q = m.quote_buy(0, 100 * SCALE).unwrap().unwrap();
         // closed form: m/2 d² + b d = 100 → d = (-1 + sqrt(1 + 0.2)) / 0.001
         let d = (-1.0 + (1.0f64 + 2.0 * 0.001 * 100.0).sqrt()) / 0.001;
         assert!(
@@ -323,8 +455,10 @@ mod tests {
     #[test]
     fn buy_then_sell_returns_exactly_the_cost_without_fee() {
         let mut m = linear();
-        let q = m.quote_buy(5 * SCALE, 37 * SCALE).unwrap();
-        let s = m.quote_sell(5 * SCALE + q.tokens, u64::MAX, q.tokens);
+        let q = m.quote_buy(5 * SCALE, 37 * SCALE).unwrap().unwrap();
+        let s = m
+            .quote_sell(5 * SCALE + q.tokens, u128::MAX, q.tokens)
+            .unwrap();
         assert_eq!(s.refund, q.cost);
     }
 
@@ -332,10 +466,12 @@ mod tests {
     fn fees_are_taken_on_both_sides_and_fit_the_budget() {
         let mut m = CurveMarket::new(Curve::Linear { m: 0.001, b: 1.0 }, 0.003);
         let budget = 1000 * SCALE;
-        let q = m.quote_buy(0, budget).unwrap();
+        let q = m.quote_buy(0, budget).unwrap().unwrap();
         assert!(q.cost + q.fee <= budget);
         assert!(q.fee >= (q.cost as f64 * 0.003) as u64);
-        let s = m.quote_sell(q.tokens, q.cost, q.tokens);
+        let s = m
+            .quote_sell(q.tokens, u128::from(q.cost), q.tokens)
+            .unwrap();
         assert_eq!(s.refund, q.cost);
         assert!(s.fee > 0 && s.fee <= s.refund);
     }
@@ -345,16 +481,195 @@ mod tests {
         let mut m = linear();
         // A reserve short of R(S) (as if underfunded): the refund is capped.
         let supply = 1000 * SCALE;
-        let needed = m.required_reserve(supply);
-        let s = m.quote_sell(supply, needed - 5, 10 * SCALE);
-        let remaining = m.required_reserve(supply - 10 * SCALE);
-        assert!(needed - 5 - s.refund >= remaining);
+        let needed = m.required_reserve(supply).unwrap();
+        let s = m.quote_sell(supply, needed - 5, 10 * SCALE).unwrap();
+        let remaining = m.required_reserve(supply - 10 * SCALE).unwrap();
+        assert!(needed - 5 - u128::from(s.refund) >= remaining);
     }
 
     #[test]
     fn a_budget_too_small_for_one_base_unit_buys_nothing() {
         let mut m = CurveMarket::new(Curve::Linear { m: 0.0, b: 1000.0 }, 0.0);
-        assert_eq!(m.quote_buy(0, 999), None);
-        assert_eq!(m.quote_buy(0, 1000).map(|q| q.tokens), Some(1));
+        assert_eq!(m.quote_buy(0, 999), Ok(None));
+        assert_eq!(m.quote_buy(0, 1000).unwrap().map(|q| q.tokens), Some(1));
+    }
+
+    #[test]
+    fn ceil_base_is_exact_across_the_u64_edge_and_marks_what_is_past_u128() {
+        // whole numbers of base units below 2⁵³: exact
+        assert_eq!(ceil_base(1000.0), 1_000_000_000_000);
+        assert_eq!(ceil_base(1e-9), 1);
+        assert_eq!(ceil_base(1.5e-9), 2);
+        assert_eq!(ceil_base(0.0), 0);
+        assert_eq!(ceil_base(-5.0), 0);
+        // from 2⁵³ base units on, the whole number the f64 is: F(1e7) of
+        // 0.001·S + 1, 5.001e10 units, to the base unit
+        assert_eq!(ceil_base(5.001e10), 50_010_000_000_000_000_000);
+        assert_eq!(ceil_base(9_007_199.254740992), 1 << 53);
+        // and non-decreasing across 2⁵³: just below it, at most the amount
+        let below = 9_007_199.254_740_99;
+        assert!(ceil_base(below) <= 1 << 53 && ceil_base(below) > (1 << 53) - 100);
+        // across 2⁶³ and 2⁶⁴ base units (9.2e9 and 1.8e10 units): the
+        // value, within the documented slack of 2⁻⁴⁸, and no saturation
+        for units in [9.3e9, 1.8e10, 2e10, 5.001e10, 1e20, 3.4e29] {
+            let exact = units * SCALE as f64;
+            let r = ceil_base(units) as f64;
+            assert!(
+                r <= exact && r >= exact * (1.0 - 2.0 * SLACK),
+                "{units}: {r} vs {exact}"
+            );
+            assert_eq!(
+                ceil_base(units) > u128::from(u64::MAX),
+                exact > u64::MAX as f64,
+                "{units}"
+            );
+        }
+        // past 2¹²⁸ base units, and NaN: the marker, never a small number
+        assert_eq!(ceil_base(3.5e29), PAST);
+        assert_eq!(ceil_base(f64::INFINITY), PAST);
+        assert_eq!(ceil_base(f64::NAN), PAST);
+    }
+
+    /// Regression test for issue 14: once `R` passed `u64::MAX` base units
+    /// (1.8e10 money units) it saturated and a buy cost `R(S + d) − R(S)`
+    /// of two capped values, nothing. At supply 1e7 on `0.001·S + 1`,
+    /// `R(S) = 5.001e10` units: a budget of 1e6 buys d with
+    /// `m/2·((S + d)² − S²) + b·d = 1e6`, paid to the base unit.
+    #[test]
+    fn a_buy_from_a_reserve_past_u64_costs_the_integral_not_nothing() {
+        let mut m = linear();
+        let supply = 10_000_000 * SCALE;
+        let r0 = m.reserve_function(supply).unwrap();
+        assert!(r0 > u128::from(u64::MAX));
+        let budget = 1_000_000 * SCALE;
+        let q = m.quote_buy(supply, budget).unwrap().unwrap();
+        assert_eq!(
+            u128::from(q.cost),
+            m.reserve_function(supply + q.tokens).unwrap() - r0
+        );
+        // d = (−p + sqrt(p² + 2·m·c)) / m with p = m·S + b the spot price
+        let p = 0.001 * 1e7 + 1.0;
+        let d = (-p + (p * p + 2.0 * 0.001 * 1e6f64).sqrt()) / 0.001;
+        assert!((units(q.tokens) - d).abs() <= 1e-6 * d, "{q:?} vs {d}");
+        // the budget is spent to within a token base unit's price (1e-5
+        // money per base unit here) plus the float noise of R at 5e19
+        assert!(budget - q.cost < 200_000, "{q:?}");
+        // and selling the tokens back refunds exactly the cost
+        let s = m
+            .quote_sell(supply + q.tokens, r0 + u128::from(q.cost), q.tokens)
+            .unwrap();
+        assert_eq!(s.refund, q.cost);
+    }
+
+    #[test]
+    fn a_budget_that_buys_the_supply_to_the_end_of_its_range_is_refused() {
+        // one money unit per token, 1000 tokens of room left in the supply:
+        // the room costs 1000 money (R is a float of about 1.8e19 base
+        // units here, so costs are whole to within its ulp of 4096)
+        let mut m = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.0);
+        let room = 1_000 * SCALE;
+        let supply = u64::MAX - room;
+        let r0 = m.reserve_function(supply).unwrap();
+        for budget in [500 * SCALE, 999 * SCALE] {
+            let q = m.quote_buy(supply, budget).unwrap().unwrap();
+            assert!(q.cost <= budget && budget - q.cost <= 8192, "{q:?}");
+            assert!(q.tokens.abs_diff(budget) <= 8192, "{q:?}");
+            let r1 = m.reserve_function(supply + q.tokens).unwrap();
+            assert_eq!(u128::from(q.cost), r1 - r0);
+        }
+        assert_eq!(
+            m.quote_buy(supply, 1_001 * SCALE),
+            Err(LedgerError::Overflow)
+        );
+        assert_eq!(m.quote_buy(supply, u64::MAX), Err(LedgerError::Overflow));
+        assert_eq!(m.quote_buy(u64::MAX, SCALE), Err(LedgerError::Overflow));
+        // a nanomoney token: a budget of 1e9 money buys 1e18 tokens,
+        // 1e27 base units, past any supply
+        let mut cheap = CurveMarket::new(Curve::Linear { m: 0.0, b: 1e-9 }, 0.0);
+        assert_eq!(
+            cheap.quote_buy(0, 1_000_000_000 * SCALE),
+            Err(LedgerError::Overflow)
+        );
+        // with a fee of one half a budget pays 2/3 of itself to the curve:
+        // 1600 money would buy 1067 tokens, past the room; 1400 buys 933
+        let mut fee = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.5);
+        assert_eq!(
+            fee.quote_buy(supply, 1_600 * SCALE),
+            Err(LedgerError::Overflow)
+        );
+        let q = fee.quote_buy(supply, 1_400 * SCALE).unwrap().unwrap();
+        assert!(q.cost + q.fee <= 1_400 * SCALE, "{q:?}");
+        let want = 1_400 * SCALE * 2 / 3;
+        assert!(q.tokens.abs_diff(want) <= 16384, "{q:?} vs {want}");
+    }
+
+    #[test]
+    fn a_refund_that_no_account_can_hold_is_refused() {
+        let mut m = linear();
+        // supply 1e9 tokens: R = 0.0005·1e18 + 1e9 ≈ 5e14 money units
+        let supply = 1_000_000_000 * SCALE;
+        let reserve = m.reserve_function(supply).unwrap();
+        // selling 1e8 tokens refunds about 9.5e13 units, past 1.8e10
+        assert_eq!(
+            m.quote_sell(supply, reserve, 100_000_000 * SCALE),
+            Err(LedgerError::Overflow)
+        );
+        // ten tokens refund about 1e7 units, exactly R(S) − R(S − d)
+        let s = m.quote_sell(supply, reserve, 10 * SCALE).unwrap();
+        let r1 = m.reserve_function(supply - 10 * SCALE).unwrap();
+        assert_eq!(u128::from(s.refund), reserve - r1);
+        // a refund of the whole reserve at one money per token, just below
+        // what an account holds, passes; at two per token it does not fit
+        let mut flat = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.0);
+        let big = 18_000_000_000 * SCALE;
+        let all = flat.reserve_function(big).unwrap();
+        assert_eq!(all, u128::from(big));
+        assert_eq!(
+            flat.quote_sell(big, all, big).map(|q| u128::from(q.refund)),
+            Ok(all)
+        );
+        let mut two = CurveMarket::new(Curve::Linear { m: 0.0, b: 2.0 }, 0.0);
+        let all = two.reserve_function(big).unwrap();
+        assert_eq!(two.quote_sell(big, all, big), Err(LedgerError::Overflow));
+        // part of it still fits
+        let half = two.quote_sell(big, all, big / 4).unwrap();
+        let r1 = two.reserve_function(big - big / 4).unwrap();
+        assert_eq!(u128::from(half.refund), all - r1);
+    }
+
+    #[test]
+    fn the_reserve_function_is_none_past_u128_and_such_a_supply_buys_nothing() {
+        let mut m = CurveMarket::new(Curve::Exponential { a: 1.0, k: 1.0 }, 0.0);
+        // e^100 ≈ 2.7e43 money units, past 3.4e29
+        let supply = 100 * SCALE;
+        assert_eq!(m.reserve_function(supply), None);
+        assert_eq!(m.required_reserve(supply), None);
+        assert_eq!(m.quote_buy(supply, u64::MAX), Ok(None));
+        assert_eq!(
+            m.quote_sell(supply, u128::MAX, 1),
+            Err(LedgerError::Overflow)
+        );
+        // e^60 ≈ 1.1e26 money units: in range, past u64
+        let r = m.reserve_function(60 * SCALE).unwrap() as f64;
+        let want = 60f64.exp_m1() * SCALE as f64;
+        assert!((r - want).abs() <= 1e-12 * want, "{r} vs {want}");
+        // just below the edge one token base unit costs e^S·1e-9 ≈ 3e20
+        // money, more than any account holds: the largest budget buys
+        // nothing (never a quote that reaches past the range)
+        let edge = (3.0e29f64).ln();
+        let supply = (edge * SCALE as f64) as u64;
+        assert!(m.reserve_function(supply).is_some());
+        assert_eq!(m.quote_buy(supply, u64::MAX), Ok(None));
+        // a flat curve at 2e19 money per token: R(S) for 1.8e10 tokens,
+        // 3.7e29 money units, is past the range; half of that supply is in
+        // it, and one token base unit there (2e10 money) is past any budget
+        let mut dear = CurveMarket::new(Curve::Linear { m: 0.0, b: 2e19 }, 0.0);
+        assert_eq!(dear.reserve_function(u64::MAX), None);
+        assert!(dear.reserve_function(u64::MAX / 2).is_some());
+        assert_eq!(dear.quote_buy(u64::MAX / 2, u64::MAX), Ok(None));
+        assert_eq!(
+            dear.quote_sell(u64::MAX, u128::MAX, 1),
+            Err(LedgerError::Overflow)
+        );
     }
 }

@@ -46,7 +46,7 @@ use crate::agents::{
     ThresholdPolicy, ValuationPolicy, ValueDistribution, ZiCPolicy,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::ledger::to_base;
+use crate::ledger::{range_advice, to_base};
 use crate::market::clearing::{Adjustment, PriceRule, Shape, DEFAULT_PRICE_RANGE};
 use crate::pricing::{Curve, CurveError};
 use crate::resource::alloc::Mechanism;
@@ -1303,10 +1303,7 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Result<AssetSpe
     }
     let initial_supply = f.number_or("initial_supply", Range::NonNegative, 0.0)?;
     if to_base(initial_supply).is_none() {
-        return Err(f.error(
-            "initial_supply",
-            "too large for the ledger (at most 1.8e10 tokens)",
-        ));
+        return Err(f.error("initial_supply", past_range(initial_supply, "token")));
     }
     let mut p = f.table("pricing")?;
     let kind = p.choice("kind", PRICING_KINDS)?;
@@ -1447,10 +1444,7 @@ fn parse_price_rule(p: &mut Fields<'_>) -> Result<(PriceRule, f64)> {
 fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
     let capacity = f.number("capacity", Range::NonNegative)?;
     if to_base(capacity).is_none() {
-        return Err(f.error(
-            "capacity",
-            "too large for the ledger (at most 1.8e10 units)",
-        ));
+        return Err(f.error("capacity", past_range(capacity, "token")));
     }
     let renewing = f
         .opt_string("renewal")?
@@ -1466,6 +1460,7 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
         .unwrap_or(true);
     let decay = f.number_or("decay", Range::Unit, 0.0)?;
     let holding_cost = f.number_or("holding_cost", Range::NonNegative, 0.0)?;
+    money_in_range(f, "holding_cost", holding_cost)?;
     let allocation_name = f.opt_string("allocation")?;
     let mut p = f.table("pricing")?;
     let kind = p.choice("kind", &["price_adjustment", "auction", "fixed"])?;
@@ -1477,9 +1472,11 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
                 initial_price,
             }
         }
-        "auction" => ResourcePricing::Auction {
-            reserve_price: p.number_or("reserve_price", Range::NonNegative, 0.0)?,
-        },
+        "auction" => {
+            let reserve_price = p.number_or("reserve_price", Range::NonNegative, 0.0)?;
+            money_in_range(&p, "reserve_price", reserve_price)?;
+            ResourcePricing::Auction { reserve_price }
+        }
         _ => ResourcePricing::Fixed {
             price: p.number("price", Range::NonNegative)?,
         },
@@ -1588,6 +1585,22 @@ fn parse_lot(p: &mut Fields<'_>) -> Result<f64> {
     Ok(lot)
 }
 
+/// What an amount `x` of `what` (`"money"`, `"token"`) past the ledger's
+/// range is told.
+fn past_range(x: f64, what: &str) -> String {
+    format!("{x:e} exceeds {}", range_advice(what))
+}
+
+/// An amount of money per unit that a run pays (a cost, a reserve price):
+/// within the ledger's range, or an error naming the field and the range
+/// (past it, the amount would have been charged as 0).
+fn money_in_range(p: &Fields<'_>, key: &str, x: f64) -> Result<()> {
+    match to_base(x) {
+        Some(_) => Ok(()),
+        None => Err(p.error(key, past_range(x, "money"))),
+    }
+}
+
 /// A size that must be at least one base unit and fit the ledger.
 fn check_base(p: &Fields<'_>, key: &str, x: f64, what: &str) -> Result<()> {
     match to_base(x) {
@@ -1691,10 +1704,7 @@ fn parse_group(
     let count = f.whole("count", 1, MAX_AGENTS)? as u32;
     let balance = f.number("balance", Range::NonNegative)?;
     if to_base(balance).is_none() {
-        return Err(f.error(
-            "balance",
-            "too large for the ledger (at most 1.8e10 per agent)",
-        ));
+        return Err(f.error("balance", past_range(balance, "money")));
     }
     let mut holdings = Vec::new();
     for mut h in f.tables("holdings", Some("asset"))? {
@@ -1739,7 +1749,7 @@ fn parse_airdrop(h: &mut Fields<'_>, assets: &[String]) -> Result<AirdropSpec> {
     let asset = h.asset("asset", assets)?;
     let total = h.number("total", Range::NonNegative)?;
     if to_base(total).is_none() {
-        return Err(h.error("total", "too large for the ledger (at most 1.8e10 tokens)"));
+        return Err(h.error("total", past_range(total, "token")));
     }
     let kind = h.choice(
         "distribution",
@@ -1919,7 +1929,11 @@ fn parse_builtin(p: &mut Fields<'_>, kind: &str, assets: &[String]) -> Result<Bu
     Ok(match kind {
         "producer" => BuiltinPolicy::Producer(ProducerPolicy {
             asset,
-            cost: p.number("cost", Range::NonNegative)?,
+            cost: {
+                let cost = p.number("cost", Range::NonNegative)?;
+                money_in_range(p, "cost", cost)?;
+                cost
+            },
             max_output: token_amount(p, "max_output", None)?,
             lead_time: p.opt_whole("lead_time", 0, 1_000_000)?.unwrap_or(1) as u32,
             margin: p.number_or("margin", Range::NonNegative, 0.0)?,

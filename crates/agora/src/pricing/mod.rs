@@ -78,8 +78,9 @@ const SLACK: f64 = 1.0 / (1u64 << 48) as f64;
 /// 2¹²⁸, the first amount of base units past the range of `R`.
 const WIDE_RANGE: f64 = 340_282_366_920_938_463_463_374_607_431_768_211_456.0;
 
-/// 2⁵³: from it on, every `f64` is a whole number.
-const EXACT_RANGE: f64 = 9_007_199_254_740_992.0;
+/// 2⁵²: from it on, every `f64` is a whole number (the spacing of `f64`s
+/// is 1 from 2⁵² to 2⁵³, and more beyond).
+const EXACT_RANGE: f64 = 4_503_599_627_370_496.0;
 
 /// An amount past the ledger's range, as the settlement computes it: more
 /// than any budget pays, and never an amount in range (no `f64` below 2¹²⁸
@@ -100,12 +101,16 @@ const PAST: u128 = u128::MAX;
 fn ceil_base(units: f64) -> u128 {
     let exact = units * SCALE as f64;
     if exact < EXACT_RANGE {
-        let x = exact - exact * SLACK;
+        // The slack is relative, but at most half a base unit: from 2⁴⁸
+        // base units on it took whole units off (16 near 2⁵²). Below 2⁵²
+        // half a unit is a multiple of the spacing of `f64`s, so `x` is
+        // exact there.
+        let x = exact - (exact * SLACK).min(0.5);
         if x <= 0.0 {
             return 0;
         }
         // Truncation then a correction: a ceiling without a libm call, which
-        // x86-64 without SSE4.1 would need for f64::ceil. 0 < x < 2⁵³: the
+        // x86-64 without SSE4.1 would need for f64::ceil. 0 < x < 2⁵²: the
         // conversions through i64 are exact and one instruction each.
         let t = x as i64;
         u128::from((t + i64::from((t as f64) < x)) as u64)
@@ -432,9 +437,36 @@ mod tests {
         assert_eq!(ceil_base(2e-9), 2);
         assert_eq!(ceil_base(0.0), 0);
         assert_eq!(ceil_base(-1.0), 0);
-        // nothing is free by accident: NaN and amounts past u64 saturate
-        assert_eq!(ceil_base(f64::NAN), u64::MAX);
-        assert_eq!(ceil_base(1e30), u64::MAX);
+        // nothing is free by accident: NaN and amounts past the range are
+        // PAST, more than any budget
+        assert_eq!(ceil_base(f64::NAN), PAST);
+        assert_eq!(ceil_base(1e30), PAST);
+    }
+
+    /// Regression test: the float-noise slack is relative, and from 2⁴⁸
+    /// base units on it took one or more whole base units off a whole
+    /// amount (R(S) up to 32 base units short near 2⁵³). The result is
+    /// never below the floor of the amount, nor above its ceiling.
+    #[test]
+    fn ceil_base_is_between_the_floor_and_the_ceiling_at_every_magnitude() {
+        let mut exact = 1.0f64;
+        while exact < 2.0 * EXACT_RANGE {
+            for k in [1.0, 1.0 + 1e-16, 1.25, 1.5, 1.999_999_9] {
+                let units = exact * k / SCALE as f64;
+                let e = units * SCALE as f64;
+                let got = ceil_base(units);
+                assert!(
+                    got >= e.floor() as u128 && got <= e.ceil() as u128,
+                    "{e}: {got}"
+                );
+            }
+            exact *= 2.0;
+        }
+        // a whole amount near 2⁵³ is itself
+        let n = (1u64 << 52) + 12_345;
+        let units = n as f64 / SCALE as f64;
+        let e = units * SCALE as f64;
+        assert_eq!(ceil_base(units), e.ceil() as u128);
     }
 
     #[test]

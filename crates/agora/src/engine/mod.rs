@@ -2089,7 +2089,7 @@ mod schedule_tests {
             sim.advance().unwrap();
         }
         let books = *sim.ledger().books(0);
-        let (s, r) = (u128::from(books.supply), u128::from(books.reserve));
+        let (s, r) = (u128::from(books.supply), books.reserve);
         assert!(s > 0);
         // The linear curve's reserve at supply s tokens is F(s) = m/2·s² +
         // b·s; in base units (S = s·1e9), rounded up: with m = 0.001, b = 1

@@ -346,17 +346,17 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     )?;
     let started = Instant::now();
     let mut writing = Duration::ZERO;
-    let outputs: Vec<RunOutput> = if drained {
+    let outputs: Vec<RunOutput> = if scenario.simulation().runs == 1 {
         let mut progress = Progress::new(scenario.simulation().steps, args.exec.quiet);
-        let (run, spent) = pool.install(|| run_drained(&scenario, &mut out, &mut progress))?;
+        let run = if drained {
+            let (run, spent) = pool.install(|| run_drained(&scenario, &mut out, &mut progress))?;
+            writing = spent;
+            run
+        } else {
+            pool.install(|| Simulation::new(&scenario, 0)?.run_with(&mut progress))?
+        };
         progress.bar.finish_and_clear();
-        writing = spent;
         vec![run]
-    } else if scenario.simulation().runs == 1 {
-        let mut progress = Progress::new(scenario.simulation().steps, args.exec.quiet);
-        let out = pool.install(|| Simulation::new(&scenario, 0)?.run_with(&mut progress))?;
-        progress.bar.finish_and_clear();
-        vec![out]
     } else {
         let bar = counting_bar(scenario.simulation().runs, args.exec.quiet, "run");
         let outs = pool.install(|| agora::experiment::monte_carlo(&scenario, &|_| bar.inc(1)))?;

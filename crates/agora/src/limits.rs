@@ -216,14 +216,34 @@ fn state(scenario: &Scenario) -> (String, u128) {
     (format!("agents.{}.count", heaviest.1), total)
 }
 
+/// Memory of one group row of records with `m` assets: the record and its
+/// boxed per-asset holdings.
+fn group_record_bytes(m: u128) -> u128 {
+    size_of::<GroupRecord>() as u128 + (16 * m + 8).div_ceil(16) * 16 + ALLOCATION
+}
+
+/// The parts every command's footprint has: the program itself and what
+/// grows with the assets and groups only.
+fn push_fixed(f: &mut Footprint, scenario: &Scenario) {
+    f.push("", "the program itself", PROGRAM);
+    let (field, bytes) = fixed(scenario);
+    f.push(
+        field,
+        format!(
+            "the scenario and summary of {} assets and {} groups",
+            scenario.assets.len(),
+            scenario.groups.len()
+        ),
+        bytes,
+    );
+}
+
 /// Memory of one run's records: every step's asset and group rows, the
 /// price history agents see and the per-agent records asked for.
 fn records_per_run(scenario: &Scenario) -> u128 {
     let m = scenario.assets.len() as u128;
     let g = scenario.groups.len() as u128;
-    let holdings = (16 * m + 8).div_ceil(16) * 16 + ALLOCATION;
-    let per_step = m * (size_of::<AssetRecord>() as u128 + 8)
-        + g * (size_of::<GroupRecord>() as u128 + holdings);
+    let per_step = m * (size_of::<AssetRecord>() as u128 + 8) + g * group_record_bytes(m);
     // `[output.agent_steps]`: the per-agent records of a run, held and
     // rendered (the scenario caps them all at AGENT_STEPS_MEMORY_BUDGET).
     let agent_rows = scenario.agent_step_rows() / u128::from(scenario.simulation.runs.max(1));
@@ -317,17 +337,7 @@ pub fn run_footprint(scenario: &Scenario, threads: usize, tables: u32) -> Footpr
         format!("summaries of {runs} {}", run_word(runs)),
         summary_per_run(scenario).saturating_mul(runs),
     );
-    f.push("", "the program itself", PROGRAM);
-    let (field, bytes) = fixed(scenario);
-    f.push(
-        field,
-        format!(
-            "the scenario and summary of {} assets and {} groups",
-            scenario.assets.len(),
-            scenario.groups.len()
-        ),
-        bytes,
-    );
+    push_fixed(&mut f, scenario);
     f.sorted()
 }
 
@@ -361,8 +371,7 @@ pub fn drained_run_footprint(scenario: &Scenario) -> Footprint {
         format!("the price history of {steps} steps"),
         (u128::from(steps) + 1).saturating_mul(m * 8),
     );
-    let row = (size_of::<AssetRecord>() as u128)
-        .max(size_of::<GroupRecord>() as u128 + (16 * m + 8).div_ceil(16) * 16 + ALLOCATION)
+    let row = (size_of::<AssetRecord>() as u128).max(group_record_bytes(m))
         + ASSET_ROW_TEXT.max(GROUP_ROW_TEXT + GROUP_ROW_TEXT_PER_ASSET * m);
     f.push(
         "",
@@ -371,11 +380,7 @@ pub fn drained_run_footprint(scenario: &Scenario) -> Footprint {
     );
     if let Some(spec) = scenario.output.agent_steps {
         // a step's per-agent records are drained after the step, all at once
-        let agents: u128 = scenario
-            .groups
-            .iter()
-            .map(|g| u128::from(spec.sample.map_or(g.count, |n| n.min(g.count))))
-            .sum();
+        let agents = spec.recorded_agents(&scenario.groups);
         f.push(
             "output.agent_steps",
             format!("the per-agent records of a step ({agents} agents)"),
@@ -385,17 +390,7 @@ pub fn drained_run_footprint(scenario: &Scenario) -> Footprint {
         );
     }
     f.push("simulation.runs", "the summary", summary_per_run(scenario));
-    f.push("", "the program itself", PROGRAM);
-    let (field, bytes) = fixed(scenario);
-    f.push(
-        field,
-        format!(
-            "the scenario and summary of {} assets and {} groups",
-            scenario.assets.len(),
-            scenario.groups.len()
-        ),
-        bytes,
-    );
+    push_fixed(&mut f, scenario);
     f.sorted()
 }
 

@@ -270,18 +270,6 @@ impl StepObservation<'_> {
     }
 }
 
-/// The action set from outside for `agent` this step, if any.
-#[inline]
-fn overridden(overrides: &[(AgentId, Action)], agent: AgentId) -> Option<Action> {
-    if overrides.is_empty() {
-        return None;
-    }
-    overrides
-        .binary_search_by_key(&agent, |&(a, _)| a)
-        .ok()
-        .map(|k| overrides[k].1)
-}
-
 /// One simulation run of a scenario.
 pub struct Simulation {
     scenario: Scenario,
@@ -1022,7 +1010,10 @@ impl Simulation {
     fn trade(&mut self) -> Result<()> {
         let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
         shuffle(&mut self.order, &mut rng);
-        let lazily = self.decide_lazily();
+        // Actions set from outside go through the parallel pass (it gives
+        // the same result as deciding lazily), so that the lazy loop pays
+        // nothing for them.
+        let lazily = self.overrides.is_empty() && self.decide_lazily();
         let assets = observe(&self.scenario, &self.ledger, &self.markets, &self.history);
         let obs = Observation {
             step: self.step,
@@ -1090,13 +1081,8 @@ impl Simulation {
             }
             for &agent in block {
                 let action = if lazily {
-                    match overridden(&self.overrides, agent) {
-                        Some(action) => action,
-                        None => {
-                            let g = self.groups.partition_point(|g| g.end <= agent);
-                            deciding.decide(exec.ledger, g, agent)
-                        }
-                    }
+                    let g = self.groups.partition_point(|g| g.end <= agent);
+                    deciding.decide(exec.ledger, g, agent)
                 } else {
                     self.actions[agent as usize]
                 };

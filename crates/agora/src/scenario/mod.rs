@@ -431,6 +431,14 @@ pub struct AgentStepsSpec {
 }
 
 impl AgentStepsSpec {
+    /// How many agents of `groups` are recorded at a recorded step.
+    pub fn recorded_agents(&self, groups: &[GroupSpec]) -> u128 {
+        groups
+            .iter()
+            .map(|g| u128::from(self.sample.map_or(g.count, |s| s.min(g.count))))
+            .sum()
+    }
+
     /// Whether step `t` of a run of `steps` steps is recorded.
     pub fn records(&self, t: u64, steps: u64) -> bool {
         t % self.every == 0 || t == steps
@@ -1017,11 +1025,7 @@ fn agent_step_rows(output: &OutputSpec, groups: &[GroupSpec], steps: u64, runs: 
     let Some(spec) = output.agent_steps else {
         return 0;
     };
-    let agents: u128 = groups
-        .iter()
-        .map(|g| u128::from(spec.sample.map_or(g.count, |s| s.min(g.count))))
-        .sum();
-    agents * u128::from(spec.recorded_steps(steps)) * u128::from(runs)
+    spec.recorded_agents(groups) * u128::from(spec.recorded_steps(steps)) * u128::from(runs)
 }
 
 /// Refuses per-agent records that would not fit in

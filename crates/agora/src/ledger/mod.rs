@@ -42,6 +42,10 @@
 
 use std::fmt;
 
+pub mod trades;
+
+pub use trades::{TradeKind, TradeLog, TradeRecord};
+
 /// Base units per unit of money or of a token: a base unit is 1e-9 of a unit.
 pub const SCALE: u64 = 1_000_000_000;
 

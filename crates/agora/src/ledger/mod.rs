@@ -42,6 +42,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 pub mod trades;
 
 pub use trades::{TradeKind, TradeLog, TradeRecord};
@@ -171,7 +173,7 @@ fn from_wide_slow(n: u128) -> f64 {
 
 /// How many times each ledger operation ran, and how many actions were
 /// rejected or clipped because they could not be paid for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpCounts {
     /// Tokens minted against payment into a curve's reserve (buys).
     pub mints: u64,
@@ -231,7 +233,7 @@ impl std::error::Error for LedgerError {}
 /// Per-asset books: supply, the reserve behind it, fees and unheld tokens.
 /// Tokens are `u64` (the supply bounds them all); money sums over agents,
 /// so it is `u128`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssetBooks {
     /// Tokens in existence, base units.
     pub supply: u64,
@@ -253,7 +255,7 @@ pub struct AssetBooks {
 
 /// Where the money in the economy came from, base units; the right-hand side
 /// of the conservation identity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MoneyIn {
     /// Agents' initial balances.
     pub initial_balances: u128,
@@ -337,7 +339,13 @@ impl Conservation {
 }
 
 /// The ledger of one simulation: agents' accounts and assets' books.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It serialises with serde (for checkpoints and saved states); loading
+/// checks the shape — the number of account cells is a whole number of
+/// accounts of `1 + assets` cells, and there is one book per asset — and
+/// refuses a ledger that does not have it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "LedgerState")]
 pub struct Ledger {
     assets: usize,
     stride: usize,
@@ -345,6 +353,54 @@ pub struct Ledger {
     books: Vec<AssetBooks>,
     money_in: MoneyIn,
     counts: OpCounts,
+}
+
+/// A ledger as read from a saved state, before its shape is checked.
+#[derive(Deserialize)]
+struct LedgerState {
+    assets: usize,
+    stride: usize,
+    cells: Vec<u64>,
+    books: Vec<AssetBooks>,
+    money_in: MoneyIn,
+    counts: OpCounts,
+}
+
+impl TryFrom<LedgerState> for Ledger {
+    type Error = String;
+
+    fn try_from(s: LedgerState) -> Result<Self, String> {
+        if s.stride != s.assets.wrapping_add(1) || s.assets == usize::MAX {
+            return Err(format!(
+                "a saved ledger with {} assets must have accounts of {} cells, not {}",
+                s.assets,
+                s.assets.saturating_add(1),
+                s.stride
+            ));
+        }
+        if s.cells.len() % s.stride != 0 {
+            return Err(format!(
+                "a saved ledger's {} account cells are not a whole number of accounts of {} cells",
+                s.cells.len(),
+                s.stride
+            ));
+        }
+        if s.books.len() != s.assets {
+            return Err(format!(
+                "a saved ledger with {} assets has {} asset books",
+                s.assets,
+                s.books.len()
+            ));
+        }
+        Ok(Ledger {
+            assets: s.assets,
+            stride: s.stride,
+            cells: s.cells,
+            books: s.books,
+            money_in: s.money_in,
+            counts: s.counts,
+        })
+    }
 }
 
 impl Ledger {
@@ -1667,5 +1723,60 @@ mod conversion_tests {
         for n in [0u64, 1, 1 << 53, (1 << 53) + 1, u64::MAX - 1] {
             assert_eq!(from_whole(n), n as f64);
         }
+    }
+}
+
+#[cfg(test)]
+mod serde_tests {
+    use super::*;
+
+    fn busy_ledger() -> Ledger {
+        let mut l = Ledger::new(3, 2);
+        l.fund_balance(0, 5 * SCALE).unwrap();
+        l.fund_balance(1, u64::MAX - 7).unwrap();
+        l.fund_supply(1, Some(2), 40 * SCALE, u128::from(u64::MAX) + 9)
+            .unwrap();
+        l.buy(0, 1, 3 * SCALE, 2 * SCALE, 17).unwrap();
+        l.lock(2, 1, 0, 4 * SCALE).unwrap();
+        l
+    }
+
+    #[test]
+    fn a_ledger_survives_a_round_trip_through_postcard_and_json_exactly() {
+        let l = busy_ledger();
+        let bytes = postcard::to_stdvec(&l).unwrap();
+        let back: Ledger = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, l);
+        assert_eq!(back.conservation(), l.conservation());
+        let json = serde_json::to_string(&l).unwrap();
+        let back: Ledger = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, l);
+        // The u128 reserve past u64::MAX keeps its last base unit.
+        assert_eq!(
+            back.books(1).reserve,
+            u128::from(u64::MAX) + 9 + 2 * SCALE as u128
+        );
+    }
+
+    #[test]
+    fn a_saved_ledger_of_the_wrong_shape_is_refused_with_the_reason() {
+        // serde_json's `Value` holds no u128 past u64::MAX: a small ledger.
+        let mut l = Ledger::new(3, 2);
+        l.fund_balance(1, 5 * SCALE).unwrap();
+        let mut v = serde_json::to_value(&l).unwrap();
+        v["cells"].as_array_mut().unwrap().pop();
+        let e = serde_json::from_value::<Ledger>(v).unwrap_err().to_string();
+        assert!(
+            e.contains("not a whole number of accounts of 3 cells"),
+            "{e}"
+        );
+        let mut v = serde_json::to_value(&l).unwrap();
+        v["stride"] = 2.into();
+        let e = serde_json::from_value::<Ledger>(v).unwrap_err().to_string();
+        assert!(e.contains("accounts of 3 cells, not 2"), "{e}");
+        let mut v = serde_json::to_value(&l).unwrap();
+        v["books"].as_array_mut().unwrap().pop();
+        let e = serde_json::from_value::<Ledger>(v).unwrap_err().to_string();
+        assert!(e.contains("2 assets has 1 asset books"), "{e}");
     }
 }

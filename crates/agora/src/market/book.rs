@@ -98,6 +98,8 @@ use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use serde::{Deserialize, Serialize};
+
 use super::Side;
 use crate::ledger::{AgentId, SCALE};
 
@@ -109,7 +111,7 @@ use super::value;
 pub type OrderId = u64;
 
 /// A resting order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     /// The order's id (its time priority).
     pub id: OrderId,
@@ -175,7 +177,7 @@ pub struct Outcome {
 }
 
 /// A slot of the slab: an order and its place in its level's FIFO.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Slot {
     order: Order,
     /// Previous (older) order of the level, or [`NIL`].
@@ -193,7 +195,7 @@ const NIL: u32 = u32::MAX;
 const FREE: OrderId = 0;
 
 /// A price level: the FIFO of its orders and their total quantity.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Level {
     price: u64,
     /// Σ remaining of the level's orders (`u128`: many large orders).
@@ -205,7 +207,7 @@ struct Level {
 }
 
 /// The live levels of one side, sorted worst → best by key, best last.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Ladder {
     keys: Vec<u64>,
     levels: Vec<u32>,
@@ -326,7 +328,13 @@ struct Taker {
 
 /// A limit order book with price-time priority; see the [module
 /// documentation](self).
-#[derive(Clone)]
+///
+/// It serialises with serde (for checkpoints and saved states) without its
+/// id index, which loading rebuilds; loading checks every structural
+/// invariant (levels, FIFOs, ladders, free lists, totals) and refuses a book
+/// that breaks one, so a corrupted state is an error, not a panic later.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(try_from = "BookState")]
 pub struct OrderBook {
     tick: u64,
     lot: u64,
@@ -335,12 +343,58 @@ pub struct OrderBook {
     now: u64,
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
+    #[serde(skip)]
     ids: IdMap,
     levels: Vec<Level>,
     free_levels: Vec<u32>,
     bids: Ladder,
     asks: Ladder,
     expiry: BinaryHeap<Reverse<(u64, OrderId)>>,
+}
+
+/// An order book as read from a saved state, before it is checked.
+#[derive(Deserialize)]
+struct BookState {
+    tick: u64,
+    lot: u64,
+    next_id: OrderId,
+    now: u64,
+    slots: Vec<Slot>,
+    free_slots: Vec<u32>,
+    levels: Vec<Level>,
+    free_levels: Vec<u32>,
+    bids: Ladder,
+    asks: Ladder,
+    expiry: BinaryHeap<Reverse<(u64, OrderId)>>,
+}
+
+impl TryFrom<BookState> for OrderBook {
+    type Error = String;
+
+    fn try_from(s: BookState) -> Result<Self, String> {
+        let mut ids = IdMap::default();
+        for (i, slot) in s.slots.iter().enumerate() {
+            if slot.order.id != FREE && ids.insert(slot.order.id, i as u32).is_some() {
+                return Err(format!("order {} is in the book twice", slot.order.id));
+            }
+        }
+        let book = OrderBook {
+            tick: s.tick,
+            lot: s.lot,
+            next_id: s.next_id,
+            now: s.now,
+            slots: s.slots,
+            free_slots: s.free_slots,
+            ids,
+            levels: s.levels,
+            free_levels: s.free_levels,
+            bids: s.bids,
+            asks: s.asks,
+            expiry: s.expiry,
+        };
+        book.validate()?;
+        Ok(book)
+    }
 }
 
 impl fmt::Debug for OrderBook {
@@ -358,6 +412,86 @@ impl fmt::Debug for OrderBook {
 }
 
 impl OrderBook {
+    /// Checks the book's structure: every order of the ladders' levels is
+    /// in its level's FIFO in time order, at its level's price and side,
+    /// a positive multiple of the lot, indexed by its id; levels' totals
+    /// add up; every other slot is free; ids are below `next_id`. Returns
+    /// what is wrong.
+    fn validate(&self) -> Result<(), String> {
+        if self.tick == 0 || self.lot == 0 {
+            return Err("a book's tick and lot must be positive".into());
+        }
+        let slot_at = |s: u32| {
+            self.slots
+                .get(s as usize)
+                .ok_or_else(|| format!("slot {s} is past the {} slots", self.slots.len()))
+        };
+        let mut seen = 0usize;
+        let mut level_seen = vec![false; self.levels.len()];
+        for (side, ladder) in [(Side::Buy, &self.bids), (Side::Sell, &self.asks)] {
+            if ladder.keys.len() != ladder.levels.len()
+                || !ladder.keys.windows(2).all(|w| w[0] < w[1])
+            {
+                return Err("a price ladder is not sorted".into());
+            }
+            for (&k, &l) in ladder.keys.iter().zip(&ladder.levels) {
+                let level = self
+                    .levels
+                    .get(l as usize)
+                    .ok_or_else(|| format!("level {l} is past the {} levels", self.levels.len()))?;
+                if std::mem::replace(&mut level_seen[l as usize], true) {
+                    return Err(format!("level {l} is in the ladders twice"));
+                }
+                if key(side, level.price) != k || level.head == NIL {
+                    return Err(format!("level {l} does not match its ladder entry"));
+                }
+                let (mut s, mut prev, mut total, mut last_id) = (level.head, NIL, 0u128, 0);
+                while s != NIL {
+                    seen += 1;
+                    if seen > self.slots.len() {
+                        return Err("a level's FIFO loops".into());
+                    }
+                    let slot = slot_at(s)?;
+                    let o = &slot.order;
+                    if slot.prev != prev
+                        || slot.level != l
+                        || o.id == FREE
+                        || o.id <= last_id
+                        || o.id >= self.next_id
+                        || (o.side, o.price) != (side, level.price)
+                        || o.remaining == 0
+                        || o.remaining % self.lot != 0
+                        || self.ids.get(&o.id) != Some(&s)
+                    {
+                        return Err(format!("order {} in slot {s} is out of place", o.id));
+                    }
+                    last_id = o.id;
+                    total += u128::from(o.remaining);
+                    prev = s;
+                    s = slot.next;
+                }
+                if level.tail != prev || level.total != total {
+                    return Err(format!("level {l}'s tail or total is wrong"));
+                }
+            }
+        }
+        if seen != self.ids.len() || self.free_slots.len() + seen != self.slots.len() {
+            return Err("the book's orders, index and free slots do not add up".into());
+        }
+        for &f in &self.free_slots {
+            if slot_at(f)?.order.id != FREE {
+                return Err(format!("slot {f} is listed free but holds an order"));
+            }
+        }
+        for &f in &self.free_levels {
+            match level_seen.get(f as usize) {
+                Some(false) => {}
+                _ => return Err(format!("level {f} is listed free but is in use or missing")),
+            }
+        }
+        Ok(())
+    }
+
     /// Returns an empty book whose prices are in ticks of `tick` money base
     /// units per whole token and whose quantities are multiples of `lot`
     /// token base units. Both should be positive; 0 is taken as 1.
@@ -949,6 +1083,7 @@ mod tests {
     impl OrderBook {
         /// Checks every structural invariant; panics with what is wrong.
         fn check(&self) {
+            assert_eq!(self.validate(), Ok(()));
             let mut seen = 0;
             for (side, ladder) in [(Side::Buy, &self.bids), (Side::Sell, &self.asks)] {
                 assert_eq!(ladder.keys.len(), ladder.levels.len());
@@ -1863,6 +1998,40 @@ mod tests {
         ]
     }
 
+    /// A book through postcard and back.
+    fn round_trip(book: &OrderBook) -> OrderBook {
+        postcard::from_bytes(&postcard::to_stdvec(book).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_saved_book_that_breaks_an_invariant_is_refused_not_trusted() {
+        let mut book = OrderBook::new(TICK, LOT);
+        rest(&mut book, 1, Side::Sell, 101, T);
+        rest(&mut book, 2, Side::Sell, 100, T);
+        rest(&mut book, 3, Side::Buy, 99, T);
+        let good = serde_json::to_value(&book).unwrap();
+        let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good.clone();
+            edit(&mut v);
+            serde_json::from_value::<OrderBook>(v)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            refused(&|v| v["slots"][0]["order"]["remaining"] = 7.into()).contains("out of place")
+        );
+        let e = refused(&|v| v["slots"][1]["next"] = 0.into());
+        assert!(e.contains("loops"), "{e}");
+        assert!(refused(&|v| v["levels"][0]["total"] = 1.into()).contains("total is wrong"));
+        assert!(refused(&|v| v["bids"]["levels"][0] = 9.into()).contains("past the"));
+        assert!(refused(&|v| v["next_id"] = 2.into()).contains("out of place"));
+        assert!(refused(&|v| v["lot"] = 0.into()).contains("positive"));
+        let mut truncated = postcard::to_stdvec(&book).unwrap();
+        truncated.truncate(truncated.len() / 2);
+        assert!(postcard::from_bytes::<OrderBook>(&truncated).is_err());
+        assert_eq!(serde_json::from_value::<OrderBook>(good).unwrap().len(), 3);
+    }
+
     proptest! {
         #![proptest_config(crate::test_support::proptest_config(400))]
 
@@ -1873,13 +2042,20 @@ mod tests {
             ops in prop::collection::vec(wild_op(), 1..60),
         ) {
             let mut book = OrderBook::new(tick, lot);
+            // A twin that goes through postcard and back before every
+            // operation must do exactly what the book does.
+            let mut twin = book.clone();
             let (mut fills, mut gone) = (Vec::new(), Vec::new());
+            let (mut twin_fills, mut twin_gone) = (Vec::new(), Vec::new());
             for op in ops {
                 let before = book.len();
+                twin = round_trip(&twin);
                 match op {
                     Wild::Limit(owner, buy, price, qty, expires, locked) => {
                         let side = if buy { Side::Buy } else { Side::Sell };
                         let o = book.limit(owner, side, price, qty, expires, locked, &mut fills, &mut gone);
+                        let t = twin.limit(owner, side, price, qty, expires, locked, &mut twin_fills, &mut twin_gone);
+                        prop_assert_eq!(o, t);
                         prop_assert!(o.released <= locked);
                         if side == Side::Buy {
                             prop_assert!(u128::from(o.money) + u128::from(o.released) <= u128::from(locked));
@@ -1888,18 +2064,27 @@ mod tests {
                     Wild::Market(owner, buy, qty) => {
                         let side = if buy { Side::Buy } else { Side::Sell };
                         let o = book.market(owner, side, qty, &mut fills, &mut gone);
+                        prop_assert_eq!(o, twin.market(owner, side, qty, &mut twin_fills, &mut twin_gone));
                         prop_assert!(o.filled <= qty);
                     }
                     Wild::Spend(owner, budget) => {
                         let o = book.market_buy_spending(owner, budget, &mut fills, &mut gone);
+                        prop_assert_eq!(o, twin.market_buy_spending(owner, budget, &mut twin_fills, &mut twin_gone));
                         prop_assert!(o.money <= budget);
                     }
                     Wild::Cancel(id) => {
                         let o = book.cancel(id);
+                        prop_assert_eq!(o, twin.cancel(id));
                         prop_assert_eq!(o.is_some(), book.len() + 1 == before);
                     }
-                    Wild::Expire(now) => book.expire(now, &mut gone),
+                    Wild::Expire(now) => {
+                        book.expire(now, &mut gone);
+                        twin.expire(now, &mut twin_gone);
+                    }
                 }
+                prop_assert_eq!(&fills, &twin_fills);
+                prop_assert_eq!(&gone, &twin_gone);
+                twin_fills.clear();
                 for f in &fills {
                     prop_assert_eq!(u128::from(f.money), money(f.price, book.tick(), f.qty));
                     prop_assert!(f.qty > 0 && f.qty % book.lot() == 0);

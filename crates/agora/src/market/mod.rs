@@ -20,7 +20,9 @@ pub mod clearing;
 pub mod posted;
 
 /// The side of an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Side {
     /// Buys tokens for money.
     Buy,

@@ -21,6 +21,7 @@ mod optimize;
 mod posted_price;
 mod resources;
 mod shocks;
+mod state;
 mod step_api;
 mod support;
 mod theory;

@@ -25,7 +25,7 @@ use crate::scenario::{AdjustmentSpec, BookSpec, EquilibriumSpec, PricingSpec, Sc
 
 /// Where a step's recorded price comes from (`price_source` in
 /// `assets.csv`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum PriceSource {
     /// The spot price of a bonding curve.
     #[default]

@@ -43,10 +43,12 @@
 
 mod markets;
 mod resources;
+mod state;
 mod summary;
 
 pub use markets::PriceSource;
 use markets::{Fault, Market, StepStats};
+pub use state::{SimState, STATE_VERSION};
 pub use summary::{
     AssetSummary, GroupSummary, LedgerSummary, MarketSummary, ResourceSummary, RunSummary,
     ShockSummary,
@@ -85,6 +87,19 @@ pub struct ParamChange {
 pub trait Controller: Send {
     /// Returns the changes to make at the start of `step`.
     fn control(&mut self, step: u64, obs: &Observation<'_>) -> Vec<ParamChange>;
+
+    /// The controller's own state, for [`Simulation::state`] (e.g. a PI
+    /// controller's integral), in any encoding the controller reads back in
+    /// [`load_state`](Self::load_state). The default: none kept.
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Puts back a state saved by [`save_state`](Self::save_state), or says
+    /// why it cannot. The default accepts and ignores it.
+    fn load_state(&mut self, _state: &[u8]) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Called by [`Simulation::run_with`] after every step (progress bars,
@@ -99,7 +114,7 @@ impl Observer for () {
 }
 
 /// One recorded row of an asset's series.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AssetRecord {
     /// Step (0 is the initial state).
     pub step: u64,
@@ -139,7 +154,7 @@ pub struct AssetRecord {
 /// still belong to the agent that placed them: `balance` and `holdings`
 /// count them, and `locked_balance` and `locked_holdings` say how much of
 /// them is locked (what the agents can spend now is the difference).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GroupRecord {
     /// Step (0 is the initial state).
     pub step: u64,
@@ -160,7 +175,7 @@ pub struct GroupRecord {
 }
 
 /// One recorded row of an agent's account (`[output.agent_steps]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentStepRecord {
     /// Step (0 is the initial state).
     pub step: u64,
@@ -181,7 +196,7 @@ pub struct AgentStepRecord {
 }
 
 /// Everything recorded during a run.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Records {
     /// Asset rows: for each step from 0, one row per asset.
     pub assets: Vec<AssetRecord>,
@@ -230,7 +245,7 @@ struct Valued {
 /// What a market's summary needs of each step after step 0, kept as the
 /// run goes (the records may be drained): the sums of the spreads and
 /// depths quoted, in step order, and each step's price source.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct MarketSeries {
     pub spread: (f64, u64),
     pub depth: (f64, u64),

@@ -1,0 +1,181 @@
+//! A simulation's state between two steps, as plain serialisable data.
+//!
+//! [`Simulation::state`] takes everything that changes as a run goes — the
+//! ledger, the markets, the execution order, the price history, ramp
+//! starts, the records not yet drained, the running totals the summary is
+//! made of — and [`Simulation::from_state`] puts it back on a simulation
+//! built from the same scenario. Everything else (groups, policies, the
+//! random streams) follows from the scenario, the seed, the run and the
+//! step: the streams are counter-based, keyed by (seed, run, step, stream,
+//! index), so a stream's position is the step number. The continuation of
+//! a restored state is byte-identical to the run it was taken from.
+//!
+//! The state holds no trait objects: a user's controller saves and loads
+//! its own state through [`Controller::save_state`](super::Controller::save_state)
+//! and [`Controller::load_state`](super::Controller::load_state).
+
+use serde::{Deserialize, Serialize};
+
+use super::{MarketSeries, Records, Simulation};
+use crate::error::{Error, Result};
+use crate::ledger::{AgentId, Ledger};
+
+/// Identifies the state format; a state of another version is refused.
+pub const STATE_VERSION: u32 = 1;
+
+/// A simulation's state after a step; see the [module documentation](self).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimState {
+    /// [`STATE_VERSION`] when the state was taken.
+    pub version: u32,
+    /// The scenario's seed (checked against the scenario on load).
+    pub seed: u64,
+    /// The run index.
+    pub run: u64,
+    /// The last step done.
+    pub step: u64,
+    pub(crate) ledger: Ledger,
+    pub(crate) order: Vec<AgentId>,
+    pub(crate) history: Vec<Vec<f64>>,
+    pub(crate) ramp_starts: Vec<Vec<Option<f64>>>,
+    pub(crate) records: Records,
+    pub(crate) totals: Vec<(u128, u64)>,
+    pub(crate) initial_wealth: Vec<f64>,
+    pub(crate) series: Vec<MarketSeries>,
+    pub(crate) unmet: Vec<u64>,
+    pub(crate) group_needs: Vec<(u128, u128)>,
+    /// Each controller's own state, in the order they were added (`None`
+    /// for a controller that keeps none).
+    pub(crate) controllers: Vec<Option<Vec<u8>>>,
+}
+
+impl Simulation {
+    /// The state after the last step, to continue from later with
+    /// [`from_state`](Self::from_state) (a checkpoint, a fork for a
+    /// what-if run).
+    pub fn state(&self) -> SimState {
+        SimState {
+            version: STATE_VERSION,
+            seed: self.seed,
+            run: self.run,
+            step: self.step,
+            ledger: self.ledger.clone(),
+            order: self.order.clone(),
+            history: self.history.clone(),
+            ramp_starts: self.ramp_starts.clone(),
+            records: self.records.clone(),
+            totals: self.totals.clone(),
+            initial_wealth: self.initial_wealth.clone(),
+            series: self.series.clone(),
+            unmet: self.unmet.clone(),
+            group_needs: self.group_needs.clone(),
+            controllers: self.controllers.iter().map(|c| c.save_state()).collect(),
+        }
+    }
+
+    /// Puts a state taken with [`state`](Self::state) back on this
+    /// simulation, which must have been built from the same scenario (with
+    /// the same controllers added, in the same order). Checks that the
+    /// state fits — version, seed, the number of agents, assets, groups
+    /// and controllers, the execution order being a permutation of the
+    /// agents — and changes nothing when it does not (except controllers
+    /// before one that refuses its saved state).
+    pub fn restore(&mut self, state: SimState) -> Result<()> {
+        let origin = &self.scenario.origin;
+        let refuse =
+            |what: String| Error::usage(format!("{origin}: cannot restore the state: {what}"));
+        if state.version != STATE_VERSION {
+            return Err(refuse(format!(
+                "it is of format version {}, this build reads version {STATE_VERSION}",
+                state.version
+            )));
+        }
+        if state.run != self.run {
+            return Err(refuse(format!(
+                "it was taken in run {}, this simulation is run {} (build it for run {})",
+                state.run, self.run, state.run
+            )));
+        }
+        if state.seed != self.seed {
+            return Err(refuse(format!(
+                "it was taken with seed {}, the scenario has seed {}",
+                state.seed, self.seed
+            )));
+        }
+        let agents = self.ledger.agents();
+        let assets = self.ledger.assets();
+        if state.ledger.agents() != agents || state.ledger.assets() != assets {
+            return Err(refuse(format!(
+                "it has {} agents and {} assets, the scenario {agents} and {assets}",
+                state.ledger.agents(),
+                state.ledger.assets()
+            )));
+        }
+        let mut seen = vec![false; agents];
+        let permutation = state.order.len() == agents
+            && state.order.iter().all(|&a| {
+                seen.get_mut(a as usize)
+                    .is_some_and(|s| !std::mem::replace(s, true))
+            });
+        if !permutation {
+            return Err(refuse(
+                "its execution order is not a permutation of the agents".into(),
+            ));
+        }
+        let per_asset = [
+            state.history.len(),
+            state.ramp_starts.len(),
+            state.totals.len(),
+            state.series.len(),
+        ];
+        if per_asset.iter().any(|&n| n != assets) {
+            return Err(refuse(format!(
+                "its per-asset tables have {per_asset:?} entries, not {assets}"
+            )));
+        }
+        let groups = self.groups.len();
+        if state.initial_wealth.len() != groups || state.group_needs.len() != self.group_needs.len()
+        {
+            return Err(refuse(format!(
+                "it has {} groups, the scenario {groups}",
+                state.initial_wealth.len()
+            )));
+        }
+        // Empty until the first consumption.
+        if !(state.unmet.is_empty() || state.unmet.len() == agents) {
+            return Err(refuse(
+                "its unmet-need table does not fit the agents".into(),
+            ));
+        }
+        if state.controllers.len() != self.controllers.len() {
+            return Err(refuse(format!(
+                "it has the state of {} controllers, the simulation has {}",
+                state.controllers.len(),
+                self.controllers.len()
+            )));
+        }
+        for (i, (c, saved)) in self
+            .controllers
+            .iter_mut()
+            .zip(&state.controllers)
+            .enumerate()
+        {
+            if let Some(bytes) = saved {
+                c.load_state(bytes)
+                    .map_err(|e| refuse(format!("controller {i}: {e}")))?;
+            }
+        }
+        self.step = state.step;
+        self.ledger = state.ledger;
+        self.order = state.order;
+        self.history = state.history;
+        self.ramp_starts = state.ramp_starts;
+        self.records = state.records;
+        self.totals = state.totals;
+        self.initial_wealth = state.initial_wealth;
+        self.series = state.series;
+        self.unmet = state.unmet;
+        self.group_needs = state.group_needs;
+        Ok(())
+    }
+}

@@ -3,7 +3,7 @@
 //! [`Simulation::state`] takes everything that changes as a run goes — the
 //! ledger, the markets, the execution order, the price history, ramp
 //! starts, the records not yet drained, the running totals the summary is
-//! made of — and [`Simulation::from_state`] puts it back on a simulation
+//! made of — and [`Simulation::restore`] puts it back on a simulation
 //! built from the same scenario. Everything else (groups, policies, the
 //! random streams) follows from the scenario, the seed, the run and the
 //! step: the streams are counter-based, keyed by (seed, run, step, stream,
@@ -23,7 +23,10 @@ use crate::ledger::{AgentId, Ledger};
 /// Identifies the state format; a state of another version is refused.
 pub const STATE_VERSION: u32 = 1;
 
-/// A simulation's state after a step; see the [module documentation](self).
+/// A simulation's state after a step: what [`Simulation::state`] takes and
+/// [`Simulation::restore`] puts back. The random streams are counter-based
+/// (keyed by seed, run, step, stream and index), so their position is the
+/// step number and nothing else of them is saved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimState {
     /// [`STATE_VERSION`] when the state was taken.
@@ -51,7 +54,7 @@ pub struct SimState {
 
 impl Simulation {
     /// The state after the last step, to continue from later with
-    /// [`from_state`](Self::from_state) (a checkpoint, a fork for a
+    /// [`restore`](Self::restore) (a checkpoint, a fork for a
     /// what-if run).
     pub fn state(&self) -> SimState {
         SimState {

@@ -5,11 +5,16 @@
 //! values; the engine decides what a value controls (a curve parameter, a
 //! posted price, a fee) and applies it.
 //!
+//! - [`action`]: [`GovernanceAction`], what every rule may do (set a typed
+//!   parameter of any mechanism, halt or resume a market, pay an agent),
+//!   and the [`CircuitBreaker`] rule;
 //! - [`pi`]: a proportional–integral controller with a leaky integral,
 //!   clamps and an update period, as in RAI's redemption-rate controller.
 
+pub mod action;
 pub mod pi;
 
+pub use action::{CircuitBreaker, GovernanceAction, Param};
 pub use pi::{PiConfig, PiController};
 
 /// A governance rule's setting is outside its allowed range.

@@ -8,6 +8,7 @@
 //! too, so their errors look like the built-ins'.
 
 use crate::error::{Error, Result};
+use crate::ledger::{range_advice, to_base};
 use toml::{Table, Value};
 
 /// A range a number must lie in.
@@ -470,6 +471,63 @@ impl<'a> Fields<'a> {
             }
         }
         Ok(())
+    }
+}
+
+pub(super) fn parse_name(f: &mut Fields<'_>, key: &'static str) -> Result<String> {
+    let name = f.string(key)?;
+    if name.is_empty() || name.contains(['.', ',', '"', '\n']) || name.trim() != name {
+        return Err(f.error(
+            key,
+            format!("expected a non-empty name without '.', ',', quotes or surrounding spaces, found {name:?}"),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// What an amount `x` of `what` (`"money"`, `"token"`) past the ledger's
+/// range is told.
+pub(super) fn past_range(x: f64, what: &str) -> String {
+    format!("{x:e} exceeds {}", range_advice(what))
+}
+
+/// An amount of money per unit that a run pays (a cost, a reserve price):
+/// within the ledger's range, or an error naming the field and the range
+/// (past it, the amount would have been charged as 0).
+pub(super) fn money_in_range(p: &Fields<'_>, key: &str, x: f64) -> Result<()> {
+    match to_base(x) {
+        Some(_) => Ok(()),
+        None => Err(p.error(key, past_range(x, "money"))),
+    }
+}
+
+/// A size that must be at least one base unit and fit the ledger.
+pub(super) fn check_base(p: &Fields<'_>, key: &str, x: f64, what: &str) -> Result<()> {
+    match to_base(x) {
+        Some(b) if b > 0 => Ok(()),
+        _ => Err(p.error(
+            key,
+            format!("expected a size between 1e-9 (one base unit of {what}) and 1.8e10, found {x}"),
+        )),
+    }
+}
+
+/// A token amount in base units, at least one base unit.
+pub(super) fn token_amount(
+    p: &mut Fields<'_>,
+    key: &'static str,
+    default: Option<f64>,
+) -> Result<u64> {
+    let x = match default {
+        Some(d) => p.number_or(key, Range::Positive, d)?,
+        None => p.number(key, Range::Positive)?,
+    };
+    match to_base(x) {
+        Some(b) if b > 0 => Ok(b),
+        _ => Err(p.error(
+            key,
+            format!("expected an amount between 1e-9 and 1.8e10 tokens, found {x}"),
+        )),
     }
 }
 

@@ -1,0 +1,72 @@
+//! The kinds a scenario may name beyond the built-in ones.
+
+use super::Fields;
+use crate::agents::Policy;
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Builds a user policy from its table (`kind` already read), given the
+/// scenario's asset names.
+pub type PolicyFactory =
+    Arc<dyn Fn(&mut Fields<'_>, &[String]) -> Result<Arc<dyn Policy>> + Send + Sync>;
+
+/// The policy kinds a scenario may name beyond the built-in ones.
+#[derive(Clone, Default)]
+pub struct PolicyRegistry {
+    pub(super) custom: BTreeMap<String, PolicyFactory>,
+}
+
+impl fmt::Debug for PolicyRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.custom.keys()).finish()
+    }
+}
+
+/// The built-in policy kinds.
+pub const BUILTIN_POLICIES: &[&str] = &[
+    "random",
+    "threshold",
+    "momentum",
+    "mean_reversion",
+    "valuation",
+    "zi_c",
+    "market_maker",
+    "fundamental",
+    "consumer",
+    "producer",
+];
+
+impl PolicyRegistry {
+    /// A registry with only the built-in policies.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a policy kind. The factory reads the policy's fields with
+    /// [`Fields`] (so that its errors name the field) and must read every
+    /// field it accepts: unread fields are rejected as unknown.
+    ///
+    /// Returns an error if `kind` is a built-in kind or already registered.
+    pub fn register<F>(&mut self, kind: &str, factory: F) -> Result<()>
+    where
+        F: Fn(&mut Fields<'_>, &[String]) -> Result<Arc<dyn Policy>> + Send + Sync + 'static,
+    {
+        if BUILTIN_POLICIES.contains(&kind) || self.custom.contains_key(kind) {
+            return Err(Error::usage(format!(
+                "policy kind {kind:?} is already defined"
+            )));
+        }
+        self.custom.insert(kind.to_string(), Arc::new(factory));
+        Ok(())
+    }
+
+    pub(super) fn kinds(&self) -> Vec<&str> {
+        BUILTIN_POLICIES
+            .iter()
+            .copied()
+            .chain(self.custom.keys().map(String::as_str))
+            .collect()
+    }
+}

@@ -10,6 +10,7 @@ mod distributions;
 mod experiments;
 mod fuzz;
 mod games;
+mod governance;
 mod learners;
 mod ledger_exact;
 mod ledger_range;

@@ -34,6 +34,7 @@ mod edit;
 mod events;
 mod examples;
 mod fields;
+pub mod governance;
 mod output;
 mod paths;
 mod registry;
@@ -48,6 +49,7 @@ pub use build::ScenarioBuilder;
 pub use events::{Change, EventKind, EventSpec, ScheduledChange};
 pub use examples::{example, examples, Example};
 pub use fields::{describe, Fields, Range};
+pub use governance::{GovernanceRule, GovernanceSpec, GOVERNANCE_KINDS};
 pub use output::{agent_step_bytes, AgentStepsSpec, OutputSpec, AGENT_STEPS_MEMORY_BUDGET};
 pub(crate) use paths::toml_value;
 pub use paths::ParamValue;
@@ -104,6 +106,7 @@ pub struct Scenario {
     pub(crate) assets: Vec<AssetSpec>,
     pub(crate) groups: Vec<GroupSpec>,
     pub(crate) events: Vec<EventSpec>,
+    pub(crate) governance: Vec<GovernanceSpec>,
     pub(crate) stability: StabilitySpec,
     pub(crate) output: OutputSpec,
     source: toml::Table,
@@ -218,6 +221,11 @@ impl Scenario {
     /// The agent groups, in file order; agents are numbered group by group.
     pub fn groups(&self) -> &[GroupSpec] {
         &self.groups
+    }
+
+    /// Governance rules (`[[governance]]`), in file order.
+    pub fn governance(&self) -> &[GovernanceSpec] {
+        &self.governance
     }
 
     /// Scheduled events (`[[events]]`), in file order.
@@ -497,6 +505,21 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         events.push(event);
     }
     check_parameter_sequence(&root, &assets, &events)?;
+    let mut governance: Vec<GovernanceSpec> = Vec::new();
+    for mut g in root.tables("governance", Some("name"))? {
+        let rule = governance::parse_governance(&mut g, &names, &assets)?;
+        if governance.iter().any(|r| r.name == rule.name) {
+            return Err(g.error(
+                "name",
+                format!(
+                    "{:?} names another governance rule too; names must differ",
+                    rule.name
+                ),
+            ));
+        }
+        g.finish()?;
+        governance.push(rule);
+    }
     let output = parse_output(&mut root)?;
     root.finish()?;
     check_agent_steps_budget(
@@ -514,6 +537,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         assets,
         groups,
         events,
+        governance,
         stability,
         output,
         source: toml::Table::new(),

@@ -124,6 +124,7 @@ fn name_key(array: &str) -> Option<&'static str> {
     match array {
         "assets" => Some("name"),
         "agents" => Some("group"),
+        "governance" => Some("name"),
         _ => None,
     }
 }
@@ -207,7 +208,11 @@ fn entry(array: &str, items: &[Value], seg: &Seg) -> Result<usize, String> {
                         .collect();
                     Err(format!(
                         "no {} {name:?} in {array}; expected one of: {}",
-                        if array == "assets" { "asset" } else { "group" },
+                        match array {
+                            "assets" => "asset",
+                            "agents" => "group",
+                            _ => "rule",
+                        },
                         super::fields::name_list(&known)
                     ))
                 }

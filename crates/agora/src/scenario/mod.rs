@@ -34,20 +34,23 @@ mod edit;
 mod events;
 mod examples;
 mod fields;
+mod kinds;
 mod output;
 mod paths;
 mod registry;
 mod simulation;
 
-pub use agents::{AirdropSpec, GroupSpec, Objective, ShareDistribution};
+pub use agents::{AirdropSpec, GroupSpec, Objective, PolicyKind, ShareDistribution};
 pub use assets::{
-    AdjustmentSpec, AssetSpec, BookSpec, EquilibriumSpec, PricingSpec, ResourcePricing,
-    ResourceSpec, PRICING_KINDS,
+    AdjustmentSpec, AssetSpec, BookSpec, EquilibriumSpec, PricingKind, PricingSpec,
+    ResourcePricing, ResourceSpec, PRICING_KINDS,
 };
 pub use build::ScenarioBuilder;
-pub use events::{Change, EventKind, EventSpec, ScheduledChange};
+pub use events::{Change, EventKind, EventSpec, EventType, ScheduledChange};
 pub use examples::{example, examples, Example};
 pub use fields::{describe, Fields, Range};
+pub(crate) use kinds::kinds;
+pub use kinds::Kind;
 pub use output::{agent_step_bytes, AgentStepsSpec, OutputSpec, AGENT_STEPS_MEMORY_BUDGET};
 pub(crate) use paths::toml_value;
 pub use paths::ParamValue;

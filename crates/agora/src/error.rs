@@ -10,6 +10,9 @@ use std::path::PathBuf;
 /// What [`ErrorKind::Io`] says when a scenario file cannot be read.
 pub(crate) const READING_SCENARIO: &str = "reading the scenario";
 
+/// What [`ErrorKind::Io`] says when an output cannot be written.
+const WRITING: &str = "writing";
+
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -127,6 +130,12 @@ impl Error {
             source,
         }
         .into()
+    }
+
+    /// Builds an I/O error for writing `file` (a table, a JSON or TOML
+    /// document): the writer's or serialiser's error as the source.
+    pub fn writing(file: impl Into<PathBuf>, source: impl Into<std::io::Error>) -> Self {
+        Self::io(file, WRITING, source.into())
     }
 
     /// Builds an invariant error for `step`.

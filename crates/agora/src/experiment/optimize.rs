@@ -421,8 +421,8 @@ impl Optimization {
             "improvement": number(self.improvement()),
             "relative_improvement": number(self.relative_improvement()),
         });
-        let mut bytes = serde_json::to_vec_pretty(&doc)
-            .map_err(|e| Error::usage(format!("writing optimize.json: {e}")))?;
+        let mut bytes =
+            serde_json::to_vec_pretty(&doc).map_err(|e| Error::writing("optimize.json", e))?;
         bytes.push(b'\n');
         Ok(bytes)
     }
@@ -432,7 +432,7 @@ impl Optimization {
     /// the shortest text that reads back as the same f64.
     pub fn to_csv(&self) -> Result<Vec<u8>> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let csv_err = |e: csv::Error| Error::usage(format!("writing optimize.csv: {e}"));
+        let csv_err = |e: csv::Error| Error::writing("optimize.csv", e);
         let mut header = vec!["evaluation".to_string()];
         header.extend(self.params.iter().map(|p| p.path.clone()));
         header.push("objective".to_string());
@@ -452,7 +452,7 @@ impl Optimization {
             w.write_record(&row).map_err(csv_err)?;
         }
         w.into_inner()
-            .map_err(|e| Error::usage(format!("writing optimize.csv: {e}")))
+            .map_err(|e| Error::writing("optimize.csv", e.into_error()))
     }
 }
 

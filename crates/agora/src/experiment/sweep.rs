@@ -310,7 +310,7 @@ pub fn sweep_keeping(
 /// back as the same f64; strings as they are, inline tables as TOML).
 pub fn sweep_csv(table: &SweepTable) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| Error::usage(format!("writing sweep.csv: {e}"));
+    let err = |e: csv::Error| Error::writing("sweep.csv", e);
     w.write_record(&table.columns).map_err(err)?;
     let mut buf = ryu::Buffer::new();
     for (point, metrics) in table.points.iter().zip(&table.metrics) {
@@ -327,7 +327,7 @@ pub fn sweep_csv(table: &SweepTable) -> Result<Vec<u8>> {
         w.write_record(&row).map_err(err)?;
     }
     w.into_inner()
-        .map_err(|e| Error::usage(format!("writing sweep.csv: {e}")))
+        .map_err(|e| Error::writing("sweep.csv", e.into_error()))
 }
 
 #[cfg(test)]

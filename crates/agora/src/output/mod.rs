@@ -189,7 +189,7 @@ impl<'s, W: std::io::Write> TableWriter<'s, W> {
     }
 
     fn error(&self, e: csv::Error) -> Error {
-        Error::usage(format!("writing {}: {e}", self.table.file()))
+        Error::writing(self.table.file(), e)
     }
 
     /// Appends the rows of `records` (of run `run`) that belong to this
@@ -315,7 +315,7 @@ impl<'s, W: std::io::Write> TableWriter<'s, W> {
         let table = self.table;
         self.csv
             .into_inner()
-            .map_err(|e| Error::usage(format!("writing {}: {e}", table.file())))
+            .map_err(|e| Error::writing(table.file(), e.into_error()))
     }
 }
 
@@ -402,7 +402,7 @@ pub fn summary_json_with(
     runs: &[RunOutput],
     performance: Option<&Performance>,
 ) -> Result<Vec<u8>> {
-    let json_err = |e: serde_json::Error| Error::usage(format!("writing summary.json: {e}"));
+    let json_err = |e: serde_json::Error| Error::writing("summary.json", e);
     let ensemble = crate::experiment::aggregate(runs)?;
     // The first run's layout (names, strings), with every number replaced
     // by its mean across runs (for one run, the mean is the value itself,
@@ -524,7 +524,7 @@ pub fn run_files_with(
 pub fn scenario_toml(scenario: &Scenario) -> Result<Vec<u8>> {
     toml::to_string(scenario.to_table())
         .map(String::into_bytes)
-        .map_err(|e| Error::usage(format!("writing scenario.toml: {e}")))
+        .map_err(|e| Error::writing("scenario.toml", std::io::Error::other(e)))
 }
 
 /// Writes one file at `path` that is not part of a results folder (a
@@ -538,9 +538,7 @@ pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| Error::usage(format!("{}: names no file", path.display())))?;
     let temp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let io = |what: &str, p: &Path, e: std::io::Error| {
-        Error::usage(format!("{}: {what}: {e}", p.display()))
-    };
+    let io = |what: &'static str, p: &Path, e: std::io::Error| Error::io(p, what, e);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| io("creating the folder", parent, e))?;
     }

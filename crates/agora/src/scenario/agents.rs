@@ -2,7 +2,7 @@
 //! the built-in policies' fields.
 
 use super::fields::{money_in_range, parse_name, past_range, token_amount};
-use super::{AssetSpec, Fields, PolicyRegistry, PricingSpec, Range, MAX_AGENTS};
+use super::{kinds, AssetSpec, Fields, Kind, PolicyRegistry, PricingSpec, Range, MAX_AGENTS};
 use crate::agents::{
     BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
     MeanReversionPolicy, MomentumPolicy, Policy, ProducerPolicy, RandomPolicy, Side,
@@ -87,9 +87,103 @@ impl Objective {
     }
 }
 
-/// A built-in policy trades only the kind of asset it is made for: consumers
-/// and producers resources, limit-order traders market-clearing assets, and
-/// the rule-based traders tokens (on a curve or a market).
+kinds! {
+    /// The built-in policy kinds, as a group's `policy.kind` names them.
+    pub enum PolicyKind {
+        /// `random` ([`RandomPolicy`]).
+        Random = "random",
+        /// `threshold` ([`ThresholdPolicy`]).
+        Threshold = "threshold",
+        /// `momentum` ([`MomentumPolicy`]).
+        Momentum = "momentum",
+        /// `mean_reversion` ([`MeanReversionPolicy`]).
+        MeanReversion = "mean_reversion",
+        /// `valuation` ([`ValuationPolicy`]).
+        Valuation = "valuation",
+        /// `zi_c` ([`ZiCPolicy`]).
+        ZiC = "zi_c",
+        /// `market_maker` ([`MarketMakerPolicy`]).
+        MarketMaker = "market_maker",
+        /// `fundamental` ([`FundamentalPolicy`]).
+        Fundamental = "fundamental",
+        /// `consumer` ([`ConsumerPolicy`]).
+        Consumer = "consumer",
+        /// `producer` ([`ProducerPolicy`]).
+        Producer = "producer",
+    }
+}
+
+/// The kinds of asset a built-in policy trades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trades {
+    /// Resources (`kind = "resource"`).
+    Resources,
+    /// Assets priced by a market that clears orders: not a curve, not a
+    /// resource.
+    MarketClearing,
+    /// Tokens, on a curve or a market.
+    Tokens,
+}
+
+impl Trades {
+    fn fits(self, pricing: &PricingSpec) -> bool {
+        let resource = matches!(pricing, PricingSpec::Resource(_));
+        let curve = matches!(pricing, PricingSpec::BondingCurve { .. });
+        match self {
+            Trades::Resources => resource,
+            Trades::MarketClearing => !resource && !curve,
+            Trades::Tokens => !resource,
+        }
+    }
+
+    fn wanted(self) -> &'static str {
+        match self {
+            Trades::Resources => "a resource (kind = \"resource\")",
+            Trades::MarketClearing => {
+                "a market-clearing asset (order_book, call_auction, equilibrium or price_adjustment)"
+            }
+            Trades::Tokens => "a token (on a curve or a market)",
+        }
+    }
+}
+
+impl PolicyKind {
+    /// The kind of a built-in policy.
+    pub fn of(policy: &BuiltinPolicy) -> PolicyKind {
+        match policy {
+            BuiltinPolicy::Random(_) => PolicyKind::Random,
+            BuiltinPolicy::Threshold(_) => PolicyKind::Threshold,
+            BuiltinPolicy::Momentum(_) => PolicyKind::Momentum,
+            BuiltinPolicy::MeanReversion(_) => PolicyKind::MeanReversion,
+            BuiltinPolicy::Valuation(_) => PolicyKind::Valuation,
+            BuiltinPolicy::ZiC(_) => PolicyKind::ZiC,
+            BuiltinPolicy::MarketMaker(_) => PolicyKind::MarketMaker,
+            BuiltinPolicy::Fundamental(_) => PolicyKind::Fundamental,
+            BuiltinPolicy::Consumer(_) => PolicyKind::Consumer,
+            BuiltinPolicy::Producer(_) => PolicyKind::Producer,
+        }
+    }
+
+    /// The kinds of asset a policy of this kind trades: consumers and
+    /// producers resources, limit-order traders market-clearing assets, and
+    /// the rule-based traders tokens (on a curve or a market).
+    fn trades(self) -> Trades {
+        match self {
+            PolicyKind::Consumer | PolicyKind::Producer => Trades::Resources,
+            PolicyKind::ZiC | PolicyKind::MarketMaker | PolicyKind::Fundamental => {
+                Trades::MarketClearing
+            }
+            PolicyKind::Random
+            | PolicyKind::Threshold
+            | PolicyKind::Momentum
+            | PolicyKind::MeanReversion
+            | PolicyKind::Valuation => Trades::Tokens,
+        }
+    }
+}
+
+/// A built-in policy trades only the kind of asset it is made for (see
+/// [`PolicyKind::trades`]).
 pub(super) fn check_policy_fits_assets(
     f: &Fields<'_>,
     group: &GroupSpec,
@@ -98,24 +192,15 @@ pub(super) fn check_policy_fits_assets(
     let GroupPolicy::Builtin(policy) = &group.policy else {
         return Ok(());
     };
-    let kind = group.policy_kind.as_str();
+    let kind = PolicyKind::of(policy);
+    let trades = kind.trades();
     for j in policy.assets() {
         let Some(asset) = assets.get(j) else {
             continue;
         };
         let pricing = &asset.pricing;
-        let resource = matches!(pricing, PricingSpec::Resource(_));
-        let curve = matches!(pricing, PricingSpec::BondingCurve { .. });
-        let (fits, wanted) = match kind {
-            "consumer" | "producer" => (resource, "a resource (kind = \"resource\")"),
-            "zi_c" | "market_maker" | "fundamental" => (
-                !resource && !curve,
-                "a market-clearing asset (order_book, call_auction, equilibrium or price_adjustment)",
-            ),
-            _ => (!resource, "a token (on a curve or a market)"),
-        };
-        if !fits {
-            let key = if kind == "consumer" && policy.assets().len() > 1 {
+        if !trades.fits(pricing) {
+            let key = if kind == PolicyKind::Consumer && policy.assets().len() > 1 {
                 "policy.assets"
             } else {
                 "policy.asset"
@@ -123,7 +208,9 @@ pub(super) fn check_policy_fits_assets(
             return Err(f.error(
                 key,
                 format!(
-                    "a {kind} policy trades {wanted}, and {:?} is priced by {}",
+                    "a {} policy trades {}, and {:?} is priced by {}",
+                    kind.name(),
+                    trades.wanted(),
                     asset.name,
                     pricing.kind_name()
                 ),
@@ -151,19 +238,15 @@ pub(super) fn parse_group(
     }
     let mut p = f.table("policy")?;
     let kind = p.string("kind")?;
-    let policy = match kind {
-        "consumer" => GroupPolicy::Builtin(parse_consumer(&mut p, assets)?),
-        "random" | "threshold" | "momentum" | "mean_reversion" | "valuation" | "zi_c"
-        | "market_maker" | "fundamental" | "producer" => {
-            GroupPolicy::Builtin(parse_builtin(&mut p, kind, assets)?)
-        }
-        other => match registry.custom.get(other) {
+    let policy = match PolicyKind::from_name(kind) {
+        Some(builtin) => GroupPolicy::Builtin(parse_builtin(&mut p, builtin, assets)?),
+        None => match registry.custom.get(kind) {
             Some(factory) => GroupPolicy::Custom(factory(&mut p, assets)?),
             None => {
                 return Err(p.error(
                     "kind",
                     format!(
-                        "unknown policy kind {other:?}; expected one of: {}",
+                        "unknown policy kind {kind:?}; expected one of: {}",
                         registry.kinds().join(", ")
                     ),
                 ))
@@ -183,19 +266,41 @@ pub(super) fn parse_group(
     })
 }
 
+kinds! {
+    /// `holdings.distribution`.
+    enum ShareKind {
+        Uniform = "uniform",
+        Weighted = "weighted",
+        LogNormal = "lognormal",
+        Pareto = "pareto",
+    }
+}
+
+impl ShareDistribution {
+    fn kind(&self) -> ShareKind {
+        match self {
+            ShareDistribution::Uniform => ShareKind::Uniform,
+            ShareDistribution::Weighted(_) => ShareKind::Weighted,
+            ShareDistribution::LogNormal { .. } => ShareKind::LogNormal,
+            ShareDistribution::Pareto { .. } => ShareKind::Pareto,
+        }
+    }
+
+    /// The distribution's name as written in a scenario.
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+}
+
 fn parse_airdrop(h: &mut Fields<'_>, assets: &[String]) -> Result<AirdropSpec> {
     let asset = h.asset("asset", assets)?;
     let total = h.number("total", Range::NonNegative)?;
     if to_base(total).is_none() {
         return Err(h.error("total", past_range(total, "token")));
     }
-    let kind = h.choice(
-        "distribution",
-        &["uniform", "weighted", "lognormal", "pareto"],
-    )?;
-    let shares = match kind {
-        "uniform" => ShareDistribution::Uniform,
-        "weighted" => {
+    let shares = match h.kind("distribution")? {
+        ShareKind::Uniform => ShareDistribution::Uniform,
+        ShareKind::Weighted => {
             let weights = h
                 .opt_numbers("weights", Range::NonNegative)?
                 .ok_or_else(|| {
@@ -209,10 +314,10 @@ fn parse_airdrop(h: &mut Fields<'_>, assets: &[String]) -> Result<AirdropSpec> {
             }
             ShareDistribution::Weighted(weights)
         }
-        "lognormal" => ShareDistribution::LogNormal {
+        ShareKind::LogNormal => ShareDistribution::LogNormal {
             sigma: h.number("sigma", Range::Closed(0.0, 20.0))?,
         },
-        _ => ShareDistribution::Pareto {
+        ShareKind::Pareto => ShareDistribution::Pareto {
             alpha: h.number("alpha", Range::Closed(0.01, 1e6))?,
         },
     };
@@ -223,15 +328,23 @@ fn parse_airdrop(h: &mut Fields<'_>, assets: &[String]) -> Result<AirdropSpec> {
     })
 }
 
+kinds! {
+    /// `objective.kind`.
+    enum ObjectiveKind {
+        FinalWealth = "final_wealth",
+        LogWealth = "log_wealth",
+        Holdings = "holdings",
+    }
+}
+
 fn parse_objective(f: &mut Fields<'_>, assets: &[String]) -> Result<Objective> {
     let Some(mut o) = f.opt_table("objective")? else {
         return Ok(Objective::default());
     };
-    let kind = o.choice("kind", &["final_wealth", "log_wealth", "holdings"])?;
-    let objective = match kind {
-        "final_wealth" => Objective::FinalWealth,
-        "log_wealth" => Objective::LogWealth,
-        _ => Objective::Holdings(o.asset("asset", assets)?),
+    let objective = match o.kind("kind")? {
+        ObjectiveKind::FinalWealth => Objective::FinalWealth,
+        ObjectiveKind::LogWealth => Objective::LogWealth,
+        ObjectiveKind::Holdings => Objective::Holdings(o.asset("asset", assets)?),
     };
     o.finish()?;
     Ok(objective)
@@ -244,18 +357,24 @@ fn fractions(p: &mut Fields<'_>) -> Result<(f64, f64)> {
     ))
 }
 
+kinds! {
+    /// The `distribution` of a `value`, `valuation` or `need` table.
+    enum ValueKind {
+        Constant = "constant",
+        Uniform = "uniform",
+        Normal = "normal",
+        LogNormal = "lognormal",
+    }
+}
+
 /// Reads a distribution of private values (`valuation` or `value`).
 fn parse_value_distribution(p: &mut Fields<'_>, key: &'static str) -> Result<ValueDistribution> {
     let mut v = p.table(key)?;
-    let dist = v.choice(
-        "distribution",
-        &["constant", "uniform", "normal", "lognormal"],
-    )?;
-    let valuation = match dist {
-        "constant" => ValueDistribution::Constant {
+    let valuation = match v.kind("distribution")? {
+        ValueKind::Constant => ValueDistribution::Constant {
             value: v.number("value", Range::NonNegative)?,
         },
-        "uniform" => {
+        ValueKind::Uniform => {
             let low = v.number("low", Range::NonNegative)?;
             let high = v.number("high", Range::NonNegative)?;
             if high < low {
@@ -266,11 +385,11 @@ fn parse_value_distribution(p: &mut Fields<'_>, key: &'static str) -> Result<Val
             }
             ValueDistribution::Uniform { low, high }
         }
-        "normal" => ValueDistribution::Normal {
+        ValueKind::Normal => ValueDistribution::Normal {
             mean: v.number("mean", Range::Any)?,
             std: v.number("std", Range::NonNegative)?,
         },
-        _ => ValueDistribution::LogNormal {
+        ValueKind::LogNormal => ValueDistribution::LogNormal {
             mu: v.number("mu", Range::Closed(-700.0, 700.0))?,
             sigma: v.number("sigma", Range::Closed(0.0, 100.0))?,
         },
@@ -347,75 +466,33 @@ fn parse_ttl(p: &mut Fields<'_>) -> Result<u32> {
     Ok(p.opt_whole("ttl", 1, u64::from(u32::MAX))?.unwrap_or(1) as u32)
 }
 
-fn parse_builtin(p: &mut Fields<'_>, kind: &str, assets: &[String]) -> Result<BuiltinPolicy> {
-    let asset = p.asset("asset", assets)?;
+/// Reads the fields of a built-in policy of kind `kind` (its `kind` already
+/// read).
+fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Result<BuiltinPolicy> {
+    let traded = |p: &mut Fields<'_>| p.asset("asset", assets);
     Ok(match kind {
-        "producer" => BuiltinPolicy::Producer(ProducerPolicy {
-            asset,
-            cost: {
-                let cost = p.number("cost", Range::NonNegative)?;
-                money_in_range(p, "cost", cost)?;
-                cost
-            },
-            max_output: token_amount(p, "max_output", None)?,
-            lead_time: p.opt_whole("lead_time", 0, 1_000_000)?.unwrap_or(1) as u32,
-            margin: p.number_or("margin", Range::NonNegative, 0.0)?,
-        }),
-        "zi_c" => {
-            let side = match p.choice("role", &["buyer", "seller"])? {
-                "buyer" => Side::Buy,
-                _ => Side::Sell,
-            };
-            let value = parse_value_distribution(p, "value")?;
-            let units = token_amount(p, "units", Some(1.0))?;
-            let lot = token_amount(p, "lot", Some(1.0))?;
-            let min_price = p.number_or("min_price", Range::NonNegative, 0.0)?;
-            // Asks stay within the values' range unless told otherwise: a
-            // fixed cap far above it (it was 1e6) has sellers ask prices no
-            // buyer pays, and almost nothing trades.
-            let max_price = match p.opt_number("max_price", Range::Positive)? {
-                Some(max_price) if max_price <= min_price => {
-                    return Err(p.error(
-                        "max_price",
-                        format!("expected more than min_price ({min_price}), found {max_price}"),
-                    ))
-                }
-                Some(max_price) => max_price,
-                None => {
-                    let top = value.upper_end();
-                    let usable = top.is_finite() && top > min_price;
-                    if side == Side::Sell && !usable {
-                        return Err(p.error(
-                            "max_price",
-                            format!(
-                                "missing, and its default, the top of the value distribution ({top}), \
-                                 is not a price above min_price ({min_price}); set max_price, the highest price a seller asks"
-                            ),
-                        ));
-                    }
-                    top
-                }
-            };
-            BuiltinPolicy::ZiC(ZiCPolicy {
+        PolicyKind::Consumer => parse_consumer(p, assets)?,
+        PolicyKind::Producer => {
+            let asset = traded(p)?;
+            parse_producer(p, asset)?
+        }
+        PolicyKind::ZiC => {
+            let asset = traded(p)?;
+            parse_zi_c(p, asset)?
+        }
+        PolicyKind::MarketMaker => {
+            let asset = traded(p)?;
+            BuiltinPolicy::MarketMaker(MarketMakerPolicy {
                 asset,
-                side,
-                value,
-                units,
-                lot,
-                min_price,
-                max_price,
+                spread: p.number("spread", Range::HalfOpen(0.0, 2.0))?,
+                size: token_amount(p, "size", None)?,
+                max_inventory: token_amount(p, "max_inventory", None)?,
+                skew: p.number_or("skew", Range::Closed(0.0, 1.0), 0.0)?,
                 ttl: parse_ttl(p)?,
             })
         }
-        "market_maker" => BuiltinPolicy::MarketMaker(MarketMakerPolicy {
-            asset,
-            spread: p.number("spread", Range::HalfOpen(0.0, 2.0))?,
-            size: token_amount(p, "size", None)?,
-            max_inventory: token_amount(p, "max_inventory", None)?,
-            skew: p.number_or("skew", Range::Closed(0.0, 1.0), 0.0)?,
-            ttl: parse_ttl(p)?,
-        }),
-        "fundamental" => {
+        PolicyKind::Fundamental => {
+            let asset = traded(p)?;
             let value = parse_value_distribution(p, "value")?;
             let activity = p.number_or("activity", Range::Unit, 1.0)?;
             let (buy_fraction, sell_fraction) = fractions(p)?;
@@ -428,73 +505,44 @@ fn parse_builtin(p: &mut Fields<'_>, kind: &str, assets: &[String]) -> Result<Bu
                 ttl: parse_ttl(p)?,
             })
         }
-        "random" => {
-            let p_buy = p.number("p_buy", Range::Unit)?;
-            let p_sell = p.number("p_sell", Range::Unit)?;
-            if p_buy + p_sell > 1.0 {
-                return Err(p.error(
-                    "p_sell",
-                    format!(
-                        "p_buy + p_sell must be at most 1, found {p_buy} + {p_sell} = {}",
-                        p_buy + p_sell
-                    ),
-                ));
-            }
-            let (buy_fraction, sell_fraction) = fractions(p)?;
-            BuiltinPolicy::Random(RandomPolicy {
-                asset,
-                p_buy,
-                p_sell,
-                buy_fraction,
-                sell_fraction,
+        PolicyKind::Random => {
+            let asset = traded(p)?;
+            parse_random(p, asset)?
+        }
+        PolicyKind::Threshold => {
+            let asset = traded(p)?;
+            parse_threshold(p, asset)?
+        }
+        PolicyKind::Momentum => {
+            let t = {
+                let asset = traded(p)?;
+                parse_trend(p, asset)?
+            };
+            BuiltinPolicy::Momentum(MomentumPolicy {
+                asset: t.asset,
+                lookback: t.lookback,
+                threshold: t.threshold,
+                p_trade: t.p_trade,
+                buy_fraction: t.buy_fraction,
+                sell_fraction: t.sell_fraction,
             })
         }
-        "threshold" => {
-            let buy_below = p.number("buy_below", Range::NonNegative)?;
-            let sell_above = p.number("sell_above", Range::NonNegative)?;
-            if buy_below > sell_above {
-                return Err(p.error(
-                    "sell_above",
-                    format!("expected sell_above >= buy_below ({buy_below}), found {sell_above}"),
-                ));
-            }
-            let p_trade = p.number_or("p_trade", Range::Unit, 1.0)?;
-            let (buy_fraction, sell_fraction) = fractions(p)?;
-            BuiltinPolicy::Threshold(ThresholdPolicy {
-                asset,
-                buy_below,
-                sell_above,
-                p_trade,
-                buy_fraction,
-                sell_fraction,
+        PolicyKind::MeanReversion => {
+            let t = {
+                let asset = traded(p)?;
+                parse_trend(p, asset)?
+            };
+            BuiltinPolicy::MeanReversion(MeanReversionPolicy {
+                asset: t.asset,
+                lookback: t.lookback,
+                threshold: t.threshold,
+                p_trade: t.p_trade,
+                buy_fraction: t.buy_fraction,
+                sell_fraction: t.sell_fraction,
             })
         }
-        "momentum" | "mean_reversion" => {
-            let lookback = p.whole("lookback", 1, 1_000_000)? as usize;
-            let threshold = p.number_or("threshold", Range::NonNegative, 0.0)?;
-            let p_trade = p.number_or("p_trade", Range::Unit, 1.0)?;
-            let (buy_fraction, sell_fraction) = fractions(p)?;
-            if kind == "momentum" {
-                BuiltinPolicy::Momentum(MomentumPolicy {
-                    asset,
-                    lookback,
-                    threshold,
-                    p_trade,
-                    buy_fraction,
-                    sell_fraction,
-                })
-            } else {
-                BuiltinPolicy::MeanReversion(MeanReversionPolicy {
-                    asset,
-                    lookback,
-                    threshold,
-                    p_trade,
-                    buy_fraction,
-                    sell_fraction,
-                })
-            }
-        }
-        _ => {
+        PolicyKind::Valuation => {
+            let asset = traded(p)?;
             let valuation = parse_value_distribution(p, "valuation")?;
             let beta = p.number("beta", Range::Positive)?;
             let activity = p.number_or("activity", Range::Unit, 1.0)?;
@@ -509,4 +557,285 @@ fn parse_builtin(p: &mut Fields<'_>, kind: &str, assets: &[String]) -> Result<Bu
             })
         }
     })
+}
+
+fn parse_producer(p: &mut Fields<'_>, asset: usize) -> Result<BuiltinPolicy> {
+    Ok(BuiltinPolicy::Producer(ProducerPolicy {
+        asset,
+        cost: {
+            let cost = p.number("cost", Range::NonNegative)?;
+            money_in_range(p, "cost", cost)?;
+            cost
+        },
+        max_output: token_amount(p, "max_output", None)?,
+        lead_time: p.opt_whole("lead_time", 0, 1_000_000)?.unwrap_or(1) as u32,
+        margin: p.number_or("margin", Range::NonNegative, 0.0)?,
+    }))
+}
+
+kinds! {
+    /// A `zi_c` trader's `role`.
+    enum Role {
+        Buyer = "buyer",
+        Seller = "seller",
+    }
+}
+
+fn parse_zi_c(p: &mut Fields<'_>, asset: usize) -> Result<BuiltinPolicy> {
+    let side = match p.kind("role")? {
+        Role::Buyer => Side::Buy,
+        Role::Seller => Side::Sell,
+    };
+    let value = parse_value_distribution(p, "value")?;
+    let units = token_amount(p, "units", Some(1.0))?;
+    let lot = token_amount(p, "lot", Some(1.0))?;
+    let min_price = p.number_or("min_price", Range::NonNegative, 0.0)?;
+    // Asks stay within the values' range unless told otherwise: a
+    // fixed cap far above it (it was 1e6) has sellers ask prices no
+    // buyer pays, and almost nothing trades.
+    let max_price = match p.opt_number("max_price", Range::Positive)? {
+        Some(max_price) if max_price <= min_price => {
+            return Err(p.error(
+                "max_price",
+                format!("expected more than min_price ({min_price}), found {max_price}"),
+            ))
+        }
+        Some(max_price) => max_price,
+        None => {
+            let top = value.upper_end();
+            let usable = top.is_finite() && top > min_price;
+            if side == Side::Sell && !usable {
+                return Err(p.error(
+                    "max_price",
+                    format!(
+                        "missing, and its default, the top of the value distribution ({top}), \
+                         is not a price above min_price ({min_price}); set max_price, the highest price a seller asks"
+                    ),
+                ));
+            }
+            top
+        }
+    };
+    Ok(BuiltinPolicy::ZiC(ZiCPolicy {
+        asset,
+        side,
+        value,
+        units,
+        lot,
+        min_price,
+        max_price,
+        ttl: parse_ttl(p)?,
+    }))
+}
+
+fn parse_random(p: &mut Fields<'_>, asset: usize) -> Result<BuiltinPolicy> {
+    let p_buy = p.number("p_buy", Range::Unit)?;
+    let p_sell = p.number("p_sell", Range::Unit)?;
+    if p_buy + p_sell > 1.0 {
+        return Err(p.error(
+            "p_sell",
+            format!(
+                "p_buy + p_sell must be at most 1, found {p_buy} + {p_sell} = {}",
+                p_buy + p_sell
+            ),
+        ));
+    }
+    let (buy_fraction, sell_fraction) = fractions(p)?;
+    Ok(BuiltinPolicy::Random(RandomPolicy {
+        asset,
+        p_buy,
+        p_sell,
+        buy_fraction,
+        sell_fraction,
+    }))
+}
+
+fn parse_threshold(p: &mut Fields<'_>, asset: usize) -> Result<BuiltinPolicy> {
+    let buy_below = p.number("buy_below", Range::NonNegative)?;
+    let sell_above = p.number("sell_above", Range::NonNegative)?;
+    if buy_below > sell_above {
+        return Err(p.error(
+            "sell_above",
+            format!("expected sell_above >= buy_below ({buy_below}), found {sell_above}"),
+        ));
+    }
+    let p_trade = p.number_or("p_trade", Range::Unit, 1.0)?;
+    let (buy_fraction, sell_fraction) = fractions(p)?;
+    Ok(BuiltinPolicy::Threshold(ThresholdPolicy {
+        asset,
+        buy_below,
+        sell_above,
+        p_trade,
+        buy_fraction,
+        sell_fraction,
+    }))
+}
+
+/// The fields `momentum` and `mean_reversion` share.
+struct Trend {
+    asset: usize,
+    lookback: usize,
+    threshold: f64,
+    p_trade: f64,
+    buy_fraction: f64,
+    sell_fraction: f64,
+}
+
+fn parse_trend(p: &mut Fields<'_>, asset: usize) -> Result<Trend> {
+    let lookback = p.whole("lookback", 1, 1_000_000)? as usize;
+    let threshold = p.number_or("threshold", Range::NonNegative, 0.0)?;
+    let p_trade = p.number_or("p_trade", Range::Unit, 1.0)?;
+    let (buy_fraction, sell_fraction) = fractions(p)?;
+    Ok(Trend {
+        asset,
+        lookback,
+        threshold,
+        p_trade,
+        buy_fraction,
+        sell_fraction,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every name of every kind family reads as its own variant: a name
+    //! listed but matched by no arm cannot fall through to another kind.
+    //! The samples are exhaustive matches, so a new kind needs a sample.
+
+    use super::*;
+
+    /// Reads `text` with `parse` and checks that it reads every field.
+    fn read<T>(text: &str, parse: impl FnOnce(&mut Fields<'_>) -> Result<T>) -> T {
+        let table: toml::Table = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+        let mut f = Fields::new("test", "", &table);
+        let out = parse(&mut f).unwrap_or_else(|e| panic!("{text}: {e}"));
+        f.finish().unwrap_or_else(|e| panic!("{text}: {e}"));
+        out
+    }
+
+    fn assets() -> Vec<String> {
+        vec!["A".to_string()]
+    }
+
+    fn policy_sample(kind: PolicyKind) -> &'static str {
+        let fractions = "buy_fraction = 0.1, sell_fraction = 0.1";
+        let value = "{ distribution = \"constant\", value = 1.0 }";
+        match kind {
+            PolicyKind::Random => "p_buy = 0.5, p_sell = 0.5, FRACTIONS",
+            PolicyKind::Threshold => "buy_below = 1.0, sell_above = 2.0, FRACTIONS",
+            PolicyKind::Momentum | PolicyKind::MeanReversion => "lookback = 3, FRACTIONS",
+            PolicyKind::Valuation => "valuation = VALUE, beta = 1.0, FRACTIONS",
+            PolicyKind::ZiC => "role = \"seller\", value = VALUE",
+            PolicyKind::MarketMaker => "spread = 0.1, size = 1.0, max_inventory = 10.0",
+            PolicyKind::Fundamental => "value = VALUE, FRACTIONS",
+            PolicyKind::Consumer => "need = VALUE, value = 1.0",
+            PolicyKind::Producer => "cost = 1.0, max_output = 1.0",
+        }
+        .replace("FRACTIONS", fractions)
+        .replace("VALUE", value)
+        .leak()
+    }
+
+    #[test]
+    fn every_policy_kind_reads_as_its_own_variant() {
+        for &kind in PolicyKind::ALL {
+            let text = format!(
+                "group = \"g\"\ncount = 1\nbalance = 1.0\npolicy = {{ kind = \"{}\", asset = \"A\", {} }}",
+                kind.name(),
+                policy_sample(kind)
+            );
+            let group = read(&text, |f| parse_group(f, &assets(), &PolicyRegistry::new()));
+            let GroupPolicy::Builtin(policy) = &group.policy else {
+                panic!("{text}: not a built-in policy");
+            };
+            assert_eq!(PolicyKind::of(policy), kind, "{text}");
+            assert_eq!(group.policy_kind, kind.name());
+            assert_eq!(PolicyKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(PolicyKind::from_name("valuations"), None);
+    }
+
+    #[test]
+    fn every_role_reads_as_its_own_side() {
+        for &role in Role::ALL {
+            let text = format!(
+                "kind = \"zi_c\"\nasset = \"A\"\nrole = \"{}\"\nvalue = {{ distribution = \"constant\", value = 1.0 }}",
+                role.name()
+            );
+            let policy = read(&text, |p| {
+                p.string("kind")?;
+                parse_builtin(p, PolicyKind::ZiC, &assets())
+            });
+            let BuiltinPolicy::ZiC(z) = policy else {
+                panic!("{text}: not zi_c");
+            };
+            let expected = match role {
+                Role::Buyer => Side::Buy,
+                Role::Seller => Side::Sell,
+            };
+            assert_eq!(z.side, expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_share_distribution_reads_as_its_own_variant() {
+        for &kind in ShareKind::ALL {
+            let sample = match kind {
+                ShareKind::Uniform => "",
+                ShareKind::Weighted => "weights = [1.0, 2.0]",
+                ShareKind::LogNormal => "sigma = 1.0",
+                ShareKind::Pareto => "alpha = 1.5",
+            };
+            let text = format!(
+                "asset = \"A\"\ntotal = 10.0\ndistribution = \"{}\"\n{sample}",
+                kind.name()
+            );
+            let airdrop = read(&text, |h| parse_airdrop(h, &assets()));
+            assert_eq!(airdrop.shares.kind(), kind, "{text}");
+            assert_eq!(airdrop.shares.name(), kind.name());
+        }
+    }
+
+    #[test]
+    fn every_objective_reads_as_its_own_variant() {
+        for &kind in ObjectiveKind::ALL {
+            let text = format!(
+                "objective = {{ kind = \"{}\"{} }}",
+                kind.name(),
+                match kind {
+                    ObjectiveKind::Holdings => ", asset = \"A\"",
+                    ObjectiveKind::FinalWealth | ObjectiveKind::LogWealth => "",
+                }
+            );
+            let objective = read(&text, |f| parse_objective(f, &assets()));
+            let read_kind = match objective {
+                Objective::FinalWealth => ObjectiveKind::FinalWealth,
+                Objective::LogWealth => ObjectiveKind::LogWealth,
+                Objective::Holdings(_) => ObjectiveKind::Holdings,
+            };
+            assert_eq!(read_kind, kind, "{text}");
+            assert_eq!(objective.name(), kind.name());
+        }
+    }
+
+    #[test]
+    fn every_value_distribution_reads_as_its_own_variant() {
+        for &kind in ValueKind::ALL {
+            let sample = match kind {
+                ValueKind::Constant => "value = 1.0",
+                ValueKind::Uniform => "low = 0.0, high = 1.0",
+                ValueKind::Normal => "mean = 0.0, std = 1.0",
+                ValueKind::LogNormal => "mu = 0.0, sigma = 1.0",
+            };
+            let text = format!("value = {{ distribution = \"{}\", {sample} }}", kind.name());
+            let value = read(&text, |p| parse_value_distribution(p, "value"));
+            let read_kind = match value {
+                ValueDistribution::Constant { .. } => ValueKind::Constant,
+                ValueDistribution::Uniform { .. } => ValueKind::Uniform,
+                ValueDistribution::Normal { .. } => ValueKind::Normal,
+                ValueDistribution::LogNormal { .. } => ValueKind::LogNormal,
+            };
+            assert_eq!(read_kind, kind, "{text}");
+        }
+    }
 }

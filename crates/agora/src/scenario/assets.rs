@@ -4,7 +4,7 @@
 use super::events::parse_schedule;
 use super::fields::{check_base, money_in_range, parse_name, past_range};
 use super::ScheduledChange;
-use super::{Fields, Range};
+use super::{kinds, Fields, Kind, Range};
 use crate::error::{Error, Result};
 use crate::ledger::to_base;
 use crate::market::clearing::{Adjustment, PriceRule, Shape, DEFAULT_PRICE_RANGE};
@@ -104,11 +104,11 @@ impl PricingSpec {
     /// The `kind` as written in the scenario file.
     pub fn kind_name(&self) -> &'static str {
         match self {
-            PricingSpec::BondingCurve { .. } => "bonding_curve",
-            PricingSpec::OrderBook(_) => "order_book",
-            PricingSpec::CallAuction(_) => "call_auction",
-            PricingSpec::Equilibrium(_) => "equilibrium",
-            PricingSpec::PriceAdjustment(_) => "price_adjustment",
+            PricingSpec::BondingCurve { .. } => PricingKind::BondingCurve.name(),
+            PricingSpec::OrderBook(_) => PricingKind::OrderBook.name(),
+            PricingSpec::CallAuction(_) => PricingKind::CallAuction.name(),
+            PricingSpec::Equilibrium(_) => PricingKind::Equilibrium.name(),
+            PricingSpec::PriceAdjustment(_) => PricingKind::PriceAdjustment.name(),
             PricingSpec::Resource(_) => "resource",
         }
     }
@@ -186,27 +186,27 @@ pub(super) fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Resu
         return Err(f.error("initial_supply", past_range(initial_supply, "token")));
     }
     let mut p = f.table("pricing")?;
-    let kind = p.choice("kind", PRICING_KINDS)?;
+    let kind = p.kind("kind")?;
     let pricing = match kind {
-        "bonding_curve" => {
+        PricingKind::BondingCurve => {
             let curve = parse_curve(&mut p)?;
             let fee = p.number_or("fee", Range::HalfOpen(0.0, 1.0), 0.0)?;
             PricingSpec::BondingCurve { curve, fee }
         }
-        "order_book" | "call_auction" => {
+        PricingKind::OrderBook | PricingKind::CallAuction => {
             let spec = BookSpec {
                 tick_size: p.number_or("tick_size", Range::Positive, 0.01)?,
                 lot_size: parse_lot(&mut p)?,
                 initial_price: p.number("initial_price", Range::Positive)?,
             };
             check_base(&p, "tick_size", spec.tick_size, "money")?;
-            if kind == "order_book" {
+            if kind == PricingKind::OrderBook {
                 PricingSpec::OrderBook(spec)
             } else {
                 PricingSpec::CallAuction(spec)
             }
         }
-        "equilibrium" => {
+        PricingKind::Equilibrium => {
             let demand = parse_shape(&mut p, "demand")?;
             let supply = parse_shape(&mut p, "supply")?;
             let price_range = match p.opt_numbers("price_range", Range::NonNegative)? {
@@ -227,7 +227,7 @@ pub(super) fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Resu
                 initial_price: p.opt_number("initial_price", Range::Positive)?,
             })
         }
-        _ => {
+        PricingKind::PriceAdjustment => {
             let (rule, initial_price) = parse_price_rule(&mut p)?;
             PricingSpec::PriceAdjustment(AdjustmentSpec {
                 rule,
@@ -248,15 +248,24 @@ pub(super) fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Resu
     })
 }
 
+kinds! {
+    /// A price-adjustment `rule`.
+    enum RuleForm {
+        Linear = "linear",
+        Proportional = "proportional",
+        Logarithmic = "logarithmic",
+    }
+}
+
 /// Reads a price-adjustment rule (`rule`, `lambda`, the bounds) and the
 /// `initial_price` it starts from.
 fn parse_price_rule(p: &mut Fields<'_>) -> Result<(PriceRule, f64)> {
-    let form = p.choice("rule", &["linear", "proportional", "logarithmic"])?;
+    let form = p.kind("rule")?;
     let lambda = p.number("lambda", Range::Positive)?;
     let adjustment = match form {
-        "linear" => Adjustment::Linear { lambda },
-        "proportional" => Adjustment::Proportional { lambda },
-        _ => Adjustment::Logarithmic { lambda },
+        RuleForm::Linear => Adjustment::Linear { lambda },
+        RuleForm::Proportional => Adjustment::Proportional { lambda },
+        RuleForm::Logarithmic => Adjustment::Logarithmic { lambda },
     };
     let initial_price = p.number("initial_price", Range::Positive)?;
     let rule = PriceRule {
@@ -275,6 +284,15 @@ fn parse_price_rule(p: &mut Fields<'_>) -> Result<(PriceRule, f64)> {
         ));
     }
     Ok((rule, initial_price))
+}
+
+kinds! {
+    /// A resource's `pricing.kind`.
+    enum ResourcePricingKind {
+        PriceAdjustment = "price_adjustment",
+        Auction = "auction",
+        Fixed = "fixed",
+    }
 }
 
 fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
@@ -299,21 +317,21 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
     money_in_range(f, "holding_cost", holding_cost)?;
     let allocation_name = f.opt_string("allocation")?;
     let mut p = f.table("pricing")?;
-    let kind = p.choice("kind", &["price_adjustment", "auction", "fixed"])?;
+    let kind: ResourcePricingKind = p.kind("kind")?;
     let pricing = match kind {
-        "price_adjustment" => {
+        ResourcePricingKind::PriceAdjustment => {
             let (rule, initial_price) = parse_price_rule(&mut p)?;
             ResourcePricing::Adjustment {
                 rule,
                 initial_price,
             }
         }
-        "auction" => {
+        ResourcePricingKind::Auction => {
             let reserve_price = p.number_or("reserve_price", Range::NonNegative, 0.0)?;
             money_in_range(&p, "reserve_price", reserve_price)?;
             ResourcePricing::Auction { reserve_price }
         }
-        _ => ResourcePricing::Fixed {
+        ResourcePricingKind::Fixed => ResourcePricing::Fixed {
             price: p.number("price", Range::NonNegative)?,
         },
     };
@@ -337,8 +355,9 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
         return Err(f.error(
             "allocation",
             format!(
-                "allocation {:?} with pricing {kind:?}: the uniform-price auction both prices and allocates; use allocation = \"auction\" with pricing kind \"auction\", and only then",
-                allocation.name()
+                "allocation {:?} with pricing {:?}: the uniform-price auction both prices and allocates; use allocation = \"auction\" with pricing kind \"auction\", and only then",
+                allocation.name(),
+                kind.name()
             ),
         ));
     }
@@ -364,19 +383,38 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
     })
 }
 
-/// The pricing kinds an asset may name.
-pub const PRICING_KINDS: &[&str] = &[
-    "bonding_curve",
-    "order_book",
-    "call_auction",
-    "equilibrium",
-    "price_adjustment",
-];
+kinds! {
+    /// The pricing kinds of a token (`pricing.kind`); a resource is an
+    /// asset of `kind = "resource"`, with its own pricing kinds.
+    pub enum PricingKind {
+        /// `bonding_curve` ([`PricingSpec::BondingCurve`]).
+        BondingCurve = "bonding_curve",
+        /// `order_book` ([`PricingSpec::OrderBook`]).
+        OrderBook = "order_book",
+        /// `call_auction` ([`PricingSpec::CallAuction`]).
+        CallAuction = "call_auction",
+        /// `equilibrium` ([`PricingSpec::Equilibrium`]).
+        Equilibrium = "equilibrium",
+        /// `price_adjustment` ([`PricingSpec::PriceAdjustment`]).
+        PriceAdjustment = "price_adjustment",
+    }
+}
+
+/// The pricing kinds an asset may name (the names of [`PricingKind`]).
+pub const PRICING_KINDS: &[&str] = PricingKind::NAMES;
 
 fn parse_lot(p: &mut Fields<'_>) -> Result<f64> {
     let lot = p.number_or("lot_size", Range::Positive, 1.0)?;
     check_base(p, "lot_size", lot, "token")?;
     Ok(lot)
+}
+
+kinds! {
+    /// The `shape` of an exogenous demand or supply.
+    enum ShapeKind {
+        Linear = "linear",
+        ConstantElasticity = "constant_elasticity",
+    }
 }
 
 /// Reads an exogenous `demand` or `supply` table: `shape = "linear"` with
@@ -387,8 +425,8 @@ fn parse_shape(p: &mut Fields<'_>, key: &'static str) -> Result<Option<Shape>> {
     let Some(mut t) = p.opt_table(key)? else {
         return Ok(None);
     };
-    let shape = match t.choice("shape", &["linear", "constant_elasticity"])? {
-        "linear" => {
+    let shape = match t.kind("shape")? {
+        ShapeKind::Linear => {
             let (i, s) = if key == "demand" {
                 ("a", "b")
             } else {
@@ -399,7 +437,7 @@ fn parse_shape(p: &mut Fields<'_>, key: &'static str) -> Result<Option<Shape>> {
                 slope: t.number(s, Range::NonNegative)?,
             }
         }
-        _ => {
+        ShapeKind::ConstantElasticity => {
             let scale = t.number("scale", Range::Positive)?;
             let elasticity = t.number("elasticity", Range::Closed(0.0, 100.0))?;
             Shape::ConstantElasticity {
@@ -416,31 +454,39 @@ fn parse_shape(p: &mut Fields<'_>, key: &'static str) -> Result<Option<Shape>> {
     Ok(Some(shape))
 }
 
+kinds! {
+    /// A bonding curve's `curve`; each name is the [`Curve::kind_name`] of
+    /// the variant it reads (checked by a test).
+    enum CurveKind {
+        Linear = "linear",
+        Exponential = "exponential",
+        Sigmoid = "sigmoid",
+        Power = "power",
+        Bancor = "bancor",
+    }
+}
+
 fn parse_curve(p: &mut Fields<'_>) -> Result<Curve> {
-    let kind = p.choice(
-        "curve",
-        &["linear", "exponential", "sigmoid", "power", "bancor"],
-    )?;
     let any = Range::Any;
-    let curve = match kind {
-        "linear" => Curve::Linear {
+    let curve = match p.kind("curve")? {
+        CurveKind::Linear => Curve::Linear {
             m: p.number("m", any)?,
             b: p.number("b", any)?,
         },
-        "exponential" => Curve::Exponential {
+        CurveKind::Exponential => Curve::Exponential {
             a: p.number("a", any)?,
             k: p.number("k", any)?,
         },
-        "sigmoid" => Curve::Sigmoid {
+        CurveKind::Sigmoid => Curve::Sigmoid {
             K: p.number("K", any)?,
             k: p.number("k", any)?,
             s0: p.number("S0", any)?,
         },
-        "power" => Curve::Power {
+        CurveKind::Power => Curve::Power {
             a: p.number("a", any)?,
             n: p.number("n", any)?,
         },
-        _ => Curve::Bancor {
+        CurveKind::Bancor => Curve::Bancor {
             reserve_ratio: p.number("reserve_ratio", any)?,
             p0: p.number("p0", any)?,
             s0: p.number("s0", any)?,
@@ -459,5 +505,129 @@ fn curve_error(p: &Fields<'_>, e: CurveError) -> Error {
             ..
         } => p.error(param, format!("expected {expected}, found {found}")),
         other => p.error("", other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every name of every kind family reads as its own variant (see the
+    //! tests of `agents`).
+
+    use super::*;
+
+    fn read<T>(text: &str, parse: impl FnOnce(&mut Fields<'_>) -> Result<T>) -> T {
+        let table: toml::Table = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+        let mut f = Fields::new("test", "", &table);
+        let out = parse(&mut f).unwrap_or_else(|e| panic!("{text}: {e}"));
+        f.finish().unwrap_or_else(|e| panic!("{text}: {e}"));
+        out
+    }
+
+    const RULE: &str = "rule = \"linear\", lambda = 0.1, initial_price = 1.0";
+
+    #[test]
+    fn every_pricing_kind_reads_as_its_own_variant() {
+        for &kind in PricingKind::ALL {
+            let sample = match kind {
+                PricingKind::BondingCurve => "curve = \"linear\", m = 0.001, b = 1.0",
+                PricingKind::OrderBook | PricingKind::CallAuction => "initial_price = 1.0",
+                PricingKind::Equilibrium => "lot_size = 1.0",
+                PricingKind::PriceAdjustment => RULE,
+            };
+            let text = format!(
+                "name = \"X\"\npricing = {{ kind = \"{}\", {sample} }}",
+                kind.name()
+            );
+            let asset = read(&text, |f| parse_asset(f, &HashSet::new()));
+            let read_kind = match asset.pricing {
+                PricingSpec::BondingCurve { .. } => Some(PricingKind::BondingCurve),
+                PricingSpec::OrderBook(_) => Some(PricingKind::OrderBook),
+                PricingSpec::CallAuction(_) => Some(PricingKind::CallAuction),
+                PricingSpec::Equilibrium(_) => Some(PricingKind::Equilibrium),
+                PricingSpec::PriceAdjustment(_) => Some(PricingKind::PriceAdjustment),
+                PricingSpec::Resource(_) => None,
+            };
+            assert_eq!(read_kind, Some(kind), "{text}");
+            assert_eq!(asset.pricing.kind_name(), kind.name());
+        }
+    }
+
+    #[test]
+    fn every_curve_reads_as_its_own_variant() {
+        for &kind in CurveKind::ALL {
+            let sample = match kind {
+                CurveKind::Linear => "m = 0.001, b = 1.0",
+                CurveKind::Exponential => "a = 1.0, k = 0.0002",
+                CurveKind::Sigmoid => "K = 50.0, k = 0.002, S0 = 2000.0",
+                CurveKind::Power => "a = 0.01, n = 1.5",
+                CurveKind::Bancor => "reserve_ratio = 0.5, p0 = 1.0, s0 = 1000.0",
+            };
+            let text = format!(
+                "curve = \"{}\"\n{}",
+                kind.name(),
+                sample.replace(", ", "\n")
+            );
+            let curve = read(&text, parse_curve);
+            assert_eq!(curve.kind_name(), kind.name(), "{text}");
+        }
+    }
+
+    #[test]
+    fn every_price_rule_reads_as_its_own_variant() {
+        for &form in RuleForm::ALL {
+            let text = format!(
+                "rule = \"{}\"\nlambda = 0.1\ninitial_price = 1.0",
+                form.name()
+            );
+            let (rule, _) = read(&text, parse_price_rule);
+            let read_form = match rule.adjustment {
+                Adjustment::Linear { .. } => RuleForm::Linear,
+                Adjustment::Proportional { .. } => RuleForm::Proportional,
+                Adjustment::Logarithmic { .. } => RuleForm::Logarithmic,
+            };
+            assert_eq!(read_form, form, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_resource_pricing_reads_as_its_own_variant() {
+        for &kind in ResourcePricingKind::ALL {
+            let sample = match kind {
+                ResourcePricingKind::PriceAdjustment => RULE,
+                ResourcePricingKind::Auction => "reserve_price = 0.5",
+                ResourcePricingKind::Fixed => "price = 2.0",
+            };
+            let text = format!(
+                "capacity = 10.0\npricing = {{ kind = \"{}\", {sample} }}",
+                kind.name()
+            );
+            let asset = read(&text, |f| parse_resource(f, "R".to_string()));
+            let PricingSpec::Resource(spec) = asset.pricing else {
+                panic!("{text}: not a resource");
+            };
+            let read_kind = match spec.pricing {
+                ResourcePricing::Adjustment { .. } => ResourcePricingKind::PriceAdjustment,
+                ResourcePricing::Auction { .. } => ResourcePricingKind::Auction,
+                ResourcePricing::Fixed { .. } => ResourcePricingKind::Fixed,
+            };
+            assert_eq!(read_kind, kind, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_shape_reads_as_its_own_variant() {
+        for &kind in ShapeKind::ALL {
+            let sample = match kind {
+                ShapeKind::Linear => "a = 10.0, b = 1.0",
+                ShapeKind::ConstantElasticity => "scale = 10.0, elasticity = 0.5",
+            };
+            let text = format!("demand = {{ shape = \"{}\", {sample} }}", kind.name());
+            let shape = read(&text, |p| parse_shape(p, "demand")).expect("a shape");
+            let read_kind = match shape {
+                Shape::Linear { .. } => ShapeKind::Linear,
+                Shape::ConstantElasticity { .. } => ShapeKind::ConstantElasticity,
+            };
+            assert_eq!(read_kind, kind, "{text}");
+        }
     }
 }

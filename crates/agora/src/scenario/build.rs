@@ -7,8 +7,8 @@
 
 use super::{
     AgentStepsSpec, AirdropSpec, AssetSpec, BookSpec, Change, EventKind, EventSpec, GroupSpec,
-    Objective, OutputSpec, PolicyRegistry, PricingSpec, ResourcePricing, ResourceSpec, Scenario,
-    ShareDistribution, StabilitySpec,
+    Kind, Objective, OutputSpec, PolicyKind, PolicyRegistry, PricingSpec, ResourcePricing,
+    ResourceSpec, Scenario, ShareDistribution, StabilitySpec,
 };
 use crate::agents::{BuiltinPolicy, DemandForm, GroupPolicy, Side, ValueDistribution};
 use crate::error::{Error, Result};
@@ -133,25 +133,10 @@ impl GroupSpec {
             count,
             balance,
             holdings: Vec::new(),
-            policy_kind: policy_kind(&policy).to_string(),
+            policy_kind: PolicyKind::of(&policy).name().to_string(),
             policy: GroupPolicy::Builtin(policy),
             objective: Objective::default(),
         }
-    }
-}
-
-fn policy_kind(policy: &BuiltinPolicy) -> &'static str {
-    match policy {
-        BuiltinPolicy::Random(_) => "random",
-        BuiltinPolicy::Threshold(_) => "threshold",
-        BuiltinPolicy::Momentum(_) => "momentum",
-        BuiltinPolicy::MeanReversion(_) => "mean_reversion",
-        BuiltinPolicy::Valuation(_) => "valuation",
-        BuiltinPolicy::ZiC(_) => "zi_c",
-        BuiltinPolicy::MarketMaker(_) => "market_maker",
-        BuiltinPolicy::Fundamental(_) => "fundamental",
-        BuiltinPolicy::Consumer(_) => "consumer",
-        BuiltinPolicy::Producer(_) => "producer",
     }
 }
 
@@ -628,7 +613,7 @@ fn tokens(base: u64) -> Value {
 
 fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result<Table> {
     let asset_path = format!("{path}.asset");
-    let mut t = table([("kind", text(policy_kind(policy)))]);
+    let mut t = table([("kind", text(PolicyKind::of(policy).name()))]);
     let mut put = |k: &str, v: Value| {
         t.insert(k.to_string(), v);
     };

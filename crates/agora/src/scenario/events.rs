@@ -2,8 +2,9 @@
 //! what changes the economy from outside during a run.
 
 use super::fields::name_list;
-use super::{describe, AssetSpec, Fields, PricingSpec, Range};
+use super::{describe, kinds, AssetSpec, Fields, Kind, PricingSpec, Range};
 use crate::error::Result;
+use crate::pricing::Curve;
 use std::collections::HashMap;
 
 /// A scheduled change of a pricing parameter.
@@ -97,17 +98,60 @@ pub enum EventKind {
     },
 }
 
+kinds! {
+    /// The kinds of event (`events[i].kind`), without their fields.
+    pub enum EventType {
+        /// `dump` ([`EventKind::Dump`]).
+        Dump = "dump",
+        /// `join` ([`EventKind::Join`]).
+        Join = "join",
+        /// `leave` ([`EventKind::Leave`]).
+        Leave = "leave",
+        /// `parameter` ([`EventKind::Parameter`]).
+        Parameter = "parameter",
+        /// `outage` ([`EventKind::Outage`]).
+        Outage = "outage",
+    }
+}
+
 impl EventKind {
-    /// The kind's name as written in a scenario.
-    pub fn name(&self) -> &'static str {
+    /// The event's kind without its fields.
+    pub fn event_type(&self) -> EventType {
         match self {
-            EventKind::Dump { .. } => "dump",
-            EventKind::Join { .. } => "join",
-            EventKind::Leave { .. } => "leave",
-            EventKind::Parameter { .. } => "parameter",
-            EventKind::Outage { .. } => "outage",
+            EventKind::Dump { .. } => EventType::Dump,
+            EventKind::Join { .. } => EventType::Join,
+            EventKind::Leave { .. } => EventType::Leave,
+            EventKind::Parameter { .. } => EventType::Parameter,
+            EventKind::Outage { .. } => EventType::Outage,
         }
     }
+
+    /// The kind's name as written in a scenario.
+    pub fn name(&self) -> &'static str {
+        self.event_type().name()
+    }
+}
+
+/// Checks that `param` names a parameter of `curve`, then reads the new
+/// `value` and checks that the curve stays valid with it (on its own; see
+/// [`check_parameter_sequence`] for the changes together).
+fn parse_curve_change(f: &mut Fields<'_>, curve: &Curve, param: &str) -> Result<f64> {
+    if curve.param(param).is_none() {
+        return Err(f.error(
+            "param",
+            format!(
+                "unknown parameter {param:?} of the {} curve; expected one of: {}",
+                curve.kind_name(),
+                curve.param_names().join(", ")
+            ),
+        ));
+    }
+    let value = f.number("value", Range::Any)?;
+    let mut probe = curve.clone();
+    if let Err(e) = probe.set_param(param, value) {
+        return Err(f.error("value", e.to_string()));
+    }
+    Ok(value)
 }
 
 /// Reads an asset's `schedule` (parameter changes of its curve).
@@ -125,21 +169,7 @@ pub(super) fn parse_schedule(
                 format!("parameter schedules apply to bonding curves only, and {name:?} is priced by {}", pricing.kind_name()),
             ));
         };
-        if curve.param(param).is_none() {
-            return Err(s.error(
-                "param",
-                format!(
-                    "unknown parameter {param:?} of the {} curve; expected one of: {}",
-                    curve.kind_name(),
-                    curve.param_names().join(", ")
-                ),
-            ));
-        }
-        let value = s.number("value", Range::Any)?;
-        let mut probe = curve.clone();
-        if let Err(e) = probe.set_param(param, value) {
-            return Err(s.error("value", e.to_string()));
-        }
+        let value = parse_curve_change(&mut s, curve, param)?;
         let change = if s.has("at") {
             Change::Step {
                 at: s.whole("at", 1, u64::MAX)?,
@@ -215,10 +245,10 @@ pub(super) fn parse_event(
     assets: &[AssetSpec],
     membership: &HashMap<usize, Membership>,
 ) -> Result<EventSpec> {
-    let kind = e.choice("kind", &["dump", "join", "leave", "parameter", "outage"])?;
+    let kind: EventType = e.kind("kind")?;
     let at = e.whole("at", 1, u64::MAX)?;
     let kind = match kind {
-        "outage" => {
+        EventType::Outage => {
             let asset = e.asset("asset", asset_names)?;
             if !matches!(assets[asset].pricing, PricingSpec::Resource(_)) {
                 return Err(e.error(
@@ -235,14 +265,14 @@ pub(super) fn parse_event(
                 duration: e.whole("duration", 1, u64::MAX)?,
             }
         }
-        "dump" => EventKind::Dump {
+        EventType::Dump => EventKind::Dump {
             group: parse_group_ref(e, group_names)?,
             asset: e.asset("asset", asset_names)?,
             share: e.number("share", Range::Unit)?,
         },
-        "join" | "leave" => {
+        EventType::Join | EventType::Leave => {
             let group = parse_group_ref(e, group_names)?;
-            let joining = kind == "join";
+            let joining = kind == EventType::Join;
             let before = membership.get(&group).copied().unwrap_or_default();
             let (same, other) = if joining {
                 (before.join, before.leave)
@@ -253,7 +283,7 @@ pub(super) fn parse_event(
             if let Some((k, _)) = same {
                 return Err(e.error(
                     "group",
-                    format!("group {name:?} already has a {kind} event (events[{k}]); expected at most one per group"),
+                    format!("group {name:?} already has a {} event (events[{k}]); expected at most one per group", kind.name()),
                 ));
             }
             if let Some((_, other_at)) = other {
@@ -288,7 +318,7 @@ pub(super) fn parse_event(
                 EventKind::Leave { group, sell_all }
             }
         }
-        _ => {
+        EventType::Parameter => {
             let asset = e.asset("asset", asset_names)?;
             let param = e.string("param")?;
             let Some(curve) = assets[asset].pricing.curve() else {
@@ -301,21 +331,7 @@ pub(super) fn parse_event(
                     ),
                 ));
             };
-            if curve.param(param).is_none() {
-                return Err(e.error(
-                    "param",
-                    format!(
-                        "unknown parameter {param:?} of the {} curve; expected one of: {}",
-                        curve.kind_name(),
-                        curve.param_names().join(", ")
-                    ),
-                ));
-            }
-            let value = e.number("value", Range::Any)?;
-            let mut probe = curve.clone();
-            if let Err(err) = probe.set_param(param, value) {
-                return Err(e.error("value", err.to_string()));
-            }
+            let value = parse_curve_change(e, curve, param)?;
             EventKind::Parameter {
                 asset,
                 param: param.to_string(),
@@ -385,4 +401,57 @@ pub(super) fn check_parameter_sequence(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    #[test]
+    fn every_event_type_reads_as_its_own_variant() {
+        for &kind in EventType::ALL {
+            let sample = match kind {
+                EventType::Dump => "group = \"g\", asset = \"T\", share = 0.5",
+                EventType::Join | EventType::Leave => "group = \"g\"",
+                EventType::Parameter => "asset = \"T\", param = \"m\", value = 0.002",
+                EventType::Outage => "asset = \"R\", share = 0.5, duration = 2",
+            };
+            let text = format!(
+                r#"
+[simulation]
+steps = 5
+seed = 1
+
+[[assets]]
+name = "T"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+
+[[assets]]
+name = "R"
+kind = "resource"
+capacity = 10.0
+pricing = {{ kind = "fixed", price = 1.0 }}
+
+[[agents]]
+group = "g"
+count = 2
+balance = 10.0
+policy = {{ kind = "random", asset = "T", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }}
+
+[[events]]
+at = 2
+kind = "{}"
+{}
+"#,
+                kind.name(),
+                sample.replace(", ", "\n")
+            );
+            let scenario =
+                Scenario::from_toml_str(&text, "test").unwrap_or_else(|e| panic!("{text}: {e}"));
+            let event = &scenario.events()[0];
+            assert_eq!(event.kind.event_type(), kind, "{text}");
+            assert_eq!(event.kind.name(), kind.name());
+        }
+    }
 }

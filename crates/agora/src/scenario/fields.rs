@@ -7,6 +7,7 @@
 //! keys that are allowed. User-defined policies read their parameters with it
 //! too, so their errors look like the built-ins'.
 
+use super::Kind;
 use crate::error::{Error, Result};
 use crate::ledger::{range_advice, to_base};
 use toml::{Table, Value};
@@ -312,6 +313,18 @@ impl<'a> Fields<'a> {
                 ),
             ))
         }
+    }
+
+    /// Reads a required string naming one of the kinds `K` and returns the
+    /// kind; any other string is an error listing the kinds' names.
+    pub fn kind<K: Kind>(&mut self, key: &'static str) -> Result<K> {
+        let s = self.string(key)?;
+        K::from_name(s).ok_or_else(|| {
+            self.error(
+                key,
+                format!("unknown value {s:?}; expected one of: {}", K::name_list()),
+            )
+        })
     }
 
     /// Reads the name of an asset and returns its index in `assets`.

@@ -25,8 +25,18 @@ use super::{AssetSpec, Fields, PricingSpec, Range};
 use crate::error::Result;
 use crate::governance::{GovernanceError, Param, PiConfig};
 
-/// The governance kinds a scenario may name.
-pub const GOVERNANCE_KINDS: &[&str] = &["pi_controller", "circuit_breaker"];
+super::kinds! {
+    /// The governance kinds a scenario may name (`kind = "…"`).
+    pub enum GovernanceKind {
+        /// A PI controller on a parameter.
+        PiController = "pi_controller",
+        /// A circuit breaker.
+        CircuitBreaker = "circuit_breaker",
+    }
+}
+
+/// The governance kinds' names.
+pub const GOVERNANCE_KINDS: &[&str] = GovernanceKind::NAMES;
 
 /// One governance rule of a scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,20 +78,11 @@ pub(crate) fn parse_governance(
     asset_names: &[String],
     assets: &[AssetSpec],
 ) -> Result<GovernanceSpec> {
-    let kind = match g.choice("kind", GOVERNANCE_KINDS)? {
-        "pi_controller" => Kind::PiController,
-        "circuit_breaker" => Kind::CircuitBreaker,
-        other => {
-            return Err(g.error(
-                "kind",
-                format!("{other:?} is listed but not parsed (a bug)"),
-            ))
-        }
-    };
+    let kind: GovernanceKind = g.kind("kind")?;
     let name = g.string("name")?.to_string();
     let asset = g.asset("asset", asset_names)?;
     let rule = match kind {
-        Kind::PiController => {
+        GovernanceKind::PiController => {
             let param_name = g.string("param")?;
             let param = Param::from_name(param_name);
             check_param(g, &param, &assets[asset])?;
@@ -106,20 +107,13 @@ pub(crate) fn parse_governance(
                 config,
             }
         }
-        Kind::CircuitBreaker => GovernanceRule::CircuitBreaker {
+        GovernanceKind::CircuitBreaker => GovernanceRule::CircuitBreaker {
             asset,
             max_move: g.number("max_move", Range::Positive)?,
             halt_steps: g.whole("halt_steps", 1, u64::MAX)?,
         },
     };
     Ok(GovernanceSpec { name, rule })
-}
-
-/// The kinds, matched exhaustively.
-#[derive(Clone, Copy)]
-enum Kind {
-    PiController,
-    CircuitBreaker,
 }
 
 /// Checks that the asset's mechanism has the parameter.

@@ -35,21 +35,24 @@ mod events;
 mod examples;
 mod fields;
 pub mod governance;
+mod kinds;
 mod output;
 mod paths;
 mod registry;
 mod simulation;
 
-pub use agents::{AirdropSpec, GroupSpec, Objective, ShareDistribution};
+pub use agents::{AirdropSpec, GroupSpec, Objective, PolicyKind, ShareDistribution};
 pub use assets::{
-    AdjustmentSpec, AssetSpec, BookSpec, EquilibriumSpec, PricingSpec, ResourcePricing,
-    ResourceSpec, PRICING_KINDS,
+    AdjustmentSpec, AssetSpec, BookSpec, EquilibriumSpec, PricingKind, PricingSpec,
+    ResourcePricing, ResourceSpec, PRICING_KINDS,
 };
 pub use build::ScenarioBuilder;
-pub use events::{Change, EventKind, EventSpec, ScheduledChange};
+pub use events::{Change, EventKind, EventSpec, EventType, ScheduledChange};
 pub use examples::{example, examples, Example};
 pub use fields::{describe, Fields, Range};
-pub use governance::{GovernanceRule, GovernanceSpec, GOVERNANCE_KINDS};
+pub use governance::{GovernanceKind, GovernanceRule, GovernanceSpec, GOVERNANCE_KINDS};
+pub(crate) use kinds::kinds;
+pub use kinds::Kind;
 pub use output::{agent_step_bytes, AgentStepsSpec, OutputSpec, AGENT_STEPS_MEMORY_BUDGET};
 pub(crate) use paths::toml_value;
 pub use paths::ParamValue;

@@ -1,6 +1,6 @@
 //! The kinds a scenario may name beyond the built-in ones.
 
-use super::Fields;
+use super::{Fields, PolicyKind};
 use crate::agents::Policy;
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -24,19 +24,8 @@ impl fmt::Debug for PolicyRegistry {
     }
 }
 
-/// The built-in policy kinds.
-pub const BUILTIN_POLICIES: &[&str] = &[
-    "random",
-    "threshold",
-    "momentum",
-    "mean_reversion",
-    "valuation",
-    "zi_c",
-    "market_maker",
-    "fundamental",
-    "consumer",
-    "producer",
-];
+/// The built-in policy kinds (the names of [`PolicyKind`]).
+pub const BUILTIN_POLICIES: &[&str] = PolicyKind::NAMES;
 
 impl PolicyRegistry {
     /// A registry with only the built-in policies.

@@ -136,3 +136,121 @@ fn bad_governance_is_refused_naming_the_field() {
         assert!(msg.contains(part), "{part:?} in {msg}");
     }
 }
+
+/// A market with no trades, whose only mover is the controller: a curve
+/// `P = m·S + b` with a fixed supply `S`, steered by a P-only controller
+/// on `b`. Each update sets `b = base + kp·(r − P)` from the price after
+/// the step before, so the price follows `P' = m·S + base + kp·(r − P)`,
+/// whose fixed point is `P* = (m·S + base + kp·r) / (1 + kp)`: the
+/// proportional controller's steady-state error (Åström & Murray §11.1).
+#[test]
+fn a_p_only_controller_settles_at_its_closed_form_steady_state() {
+    let (m, s0, base, kp, r) = (0.001, 1000.0, 0.5, 0.6, 3.0);
+    let text = format!(
+        r#"
+[simulation]
+steps = 120
+seed = 3
+
+[[assets]]
+name = "TOKEN"
+initial_supply = {s0}
+pricing = {{ kind = "bonding_curve", curve = "linear", m = {m}, b = 1.0 }}
+
+[[agents]]
+group = "idle"
+count = 3
+balance = 10.0
+policy = {{ kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+
+[[governance]]
+name = "peg"
+kind = "pi_controller"
+asset = "TOKEN"
+param = "b"
+target = {r}
+kp = {kp}
+ki = 0.0
+base = {base}
+"#
+    );
+    let s = Scenario::from_toml_str(&text, "peg.toml").unwrap();
+    let out = agora::Simulation::new(&s, 0).unwrap().run().unwrap();
+    let fixed = (m * s0 + base + kp * r) / (1.0 + kp);
+    // The first step's price, from b = base + kp·(r − P0) with P0 = m·S + 1.
+    let p0 = m * s0 + 1.0;
+    let p1 = m * s0 + base + kp * (r - p0);
+    let prices: Vec<f64> = out.records.assets.iter().map(|a| a.price).collect();
+    assert!((prices[1] - p1).abs() < 1e-12, "{} vs {p1}", prices[1]);
+    // The error shrinks by kp each step: after 120 steps, 0.6^120 ≈ 1e-27.
+    assert!(
+        (prices[120] - fixed).abs() < 1e-12,
+        "{} vs {fixed}",
+        prices[120]
+    );
+    assert_ne!(fixed, r, "a P-only controller leaves an error");
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+}
+
+/// With an integral term the error goes to zero: the price reaches the
+/// target itself.
+#[test]
+fn an_integral_term_removes_the_steady_state_error() {
+    let text = format!(
+        "{GOOD}{}",
+        r#"
+[[governance]]
+name = "peg"
+kind = "pi_controller"
+asset = "TOKEN"
+param = "b"
+target = 2.5
+kp = 0.3
+ki = 0.2
+base = 1.0
+min = 0.0
+max = 5.0
+"#
+    )
+    .replace("steps = 10", "steps = 200");
+    let s = Scenario::from_toml_str(&text, "pi.toml").unwrap();
+    let out = agora::Simulation::new(&s, 0).unwrap().run().unwrap();
+    let late: Vec<f64> = out.records.assets[150..].iter().map(|a| a.price).collect();
+    let mean = late.iter().sum::<f64>() / late.len() as f64;
+    assert!((mean - 2.5).abs() < 0.01, "mean price {mean}");
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+}
+
+/// The whales' dump at the start of step 50 moves the price by far more
+/// than 20%. The breaker, checked in the same govern phase after the
+/// events, halts trading at once: step 50 has the whales' five sales and
+/// nothing else, steps 51 and 52 no trade at all (every action is
+/// rejected), and trading resumes at step 53.
+#[test]
+fn a_circuit_breaker_halts_trading_after_a_crash_and_resumes_it() {
+    let mut s = agora::scenario::example("whale-dump").unwrap();
+    s.set_steps(60).unwrap();
+    let text = format!(
+        "{}\n[[governance]]\nname = \"breaker\"\nkind = \"circuit_breaker\"\nasset = \"TOKEN\"\nmax_move = 0.2\nhalt_steps = 3\n",
+        agora::scenario::examples().iter().find(|e| e.name == "whale-dump").unwrap().toml
+    )
+    .replace("steps = 150", "steps = 60");
+    let governed = Scenario::from_toml_str(&text, "breaker.toml").unwrap();
+    let free = agora::Simulation::new(&s, 0).unwrap().run().unwrap();
+    let out = agora::Simulation::new(&governed, 0).unwrap().run().unwrap();
+    let trades = |o: &agora::RunOutput, t: usize| o.records.assets[t].trades;
+    let price = |o: &agora::RunOutput, t: usize| o.records.assets[t].price;
+    // Identical up to the crash.
+    for t in 0..50 {
+        assert_eq!(out.records.assets[t], free.records.assets[t], "step {t}");
+    }
+    assert!(price(&out, 50) / price(&out, 49) < 0.8);
+    assert_eq!(trades(&out, 50), 5, "the five whales' sales only");
+    for t in 51..=52 {
+        assert_eq!(trades(&out, t), 0, "step {t} is halted");
+        assert_eq!(price(&out, t), price(&out, 50), "step {t}");
+    }
+    assert!(trades(&out, 53) > 100, "trading resumes");
+    assert!(out.summary.ledger.rejected_actions > free.summary.ledger.rejected_actions);
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+}

@@ -41,6 +41,7 @@
 //! by (seed, run, step, agent), sums are exact integers, and everything else
 //! runs in a fixed order.
 
+mod govern;
 mod markets;
 mod resources;
 mod state;
@@ -56,9 +57,10 @@ pub use summary::{
 
 use crate::agents::{fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Observation};
 use crate::error::{Error, Result};
+use crate::governance::GovernanceAction;
 use crate::ledger::{
     range_advice, reserve_range_advice, to_base, to_units, wide_to_units, AgentId, Ledger,
-    LedgerError,
+    LedgerError, TradeLog,
 };
 use crate::pricing::CurveMarket;
 use crate::rng::{engine_rng, Stream, StreamFamily};
@@ -81,12 +83,24 @@ pub struct ParamChange {
     pub value: f64,
 }
 
-/// A parameter controller: called in the external phase of every step,
-/// after the schedule, with the observation agents will see; returns the
-/// parameter changes to make (e.g. a PID controller steering a curve).
+impl From<ParamChange> for GovernanceAction {
+    fn from(c: ParamChange) -> Self {
+        GovernanceAction::SetParam {
+            asset: c.asset,
+            param: crate::governance::Param::from_name(&c.param),
+            value: c.value,
+        }
+    }
+}
+
+/// A controller: called in the govern phase of every step, after the
+/// schedule and events, with the observation agents will see; returns the
+/// governance actions to take (e.g. a PID controller steering a curve's
+/// parameter, a circuit breaker halting a market). A [`ParamChange`]
+/// converts into an action with `.into()`.
 pub trait Controller: Send {
-    /// Returns the changes to make at the start of `step`.
-    fn control(&mut self, step: u64, obs: &Observation<'_>) -> Vec<ParamChange>;
+    /// Returns the actions to take at the start of `step`.
+    fn control(&mut self, step: u64, obs: &Observation<'_>) -> Vec<GovernanceAction>;
 
     /// The controller's own state, for [`Simulation::state`] (e.g. a PI
     /// controller's integral), in any encoding the controller reads back in
@@ -297,6 +311,13 @@ pub struct Simulation {
     history: Vec<Vec<f64>>,
     ramp_starts: Vec<Vec<Option<f64>>>,
     controllers: Vec<Box<dyn Controller>>,
+    /// The scenario's governance rules with their running state.
+    rules: Vec<govern::RuleState>,
+    /// Per asset, whether trading is halted, and whether any is.
+    halted: Vec<bool>,
+    any_halted: bool,
+    /// The step's trade log.
+    trades: TradeLog,
     actions: Vec<Action>,
     order: Vec<AgentId>,
     force_parallel_decide: bool,
@@ -514,6 +535,10 @@ impl Simulation {
             history,
             ramp_starts,
             controllers: Vec::new(),
+            rules: govern::rules_of(&scenario)?,
+            halted: vec![false; m],
+            any_halted: false,
+            trades: TradeLog::off(),
             actions: Vec::new(),
             order,
             force_parallel_decide: false,
@@ -866,11 +891,11 @@ impl Simulation {
                 };
                 let wanted = c.control(t, &obs);
                 drop(assets);
-                self.apply_changes(&wanted, "controller")?;
+                self.apply_governance(&wanted, "controller")?;
             }
             self.controllers = controllers;
         }
-        Ok(())
+        self.govern_rules()
     }
 
     /// The scheduled events of the current step, after the schedule:
@@ -942,6 +967,7 @@ impl Simulation {
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
+            halted: self.any_halted.then_some(&self.halted[..]),
             fault: None,
         };
         for j in assets {
@@ -1046,6 +1072,7 @@ impl Simulation {
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
+            halted: self.any_halted.then_some(&self.halted[..]),
             fault: None,
         };
         if !lazily {
@@ -1702,6 +1729,9 @@ struct Executor<'a> {
     ledger: &'a mut Ledger,
     markets: &'a mut [Market],
     stats: &'a mut [StepStats],
+    /// Per asset, whether trading is halted; `None` when no asset is (the
+    /// usual case, one predictable branch per action).
+    halted: Option<&'a [bool]>,
     /// The first settlement a market computed and the ledger refused (a
     /// bug, reported as an invariant error after the step's trades).
     fault: Option<Fault>,
@@ -1757,7 +1787,7 @@ impl Executor<'_> {
         let Some(j) = action.asset() else {
             return;
         };
-        if j >= self.markets.len() {
+        if j >= self.markets.len() || self.halted.is_some_and(|h| h[j]) {
             return ledger.count_rejected();
         }
         let curve = match &mut self.markets[j] {
@@ -2133,14 +2163,15 @@ mod schedule_tests {
     }
 
     impl Controller for PegB {
-        fn control(&mut self, step: u64, obs: &Observation<'_>) -> Vec<ParamChange> {
+        fn control(&mut self, step: u64, obs: &Observation<'_>) -> Vec<GovernanceAction> {
             self.calls.push(step);
             assert_eq!(obs.assets[0].history.len() as u64, step);
             vec![ParamChange {
                 asset: 0,
                 param: "b".into(),
                 value: 1.0 + step as f64,
-            }]
+            }
+            .into()]
         }
     }
 
@@ -2156,10 +2187,10 @@ mod schedule_tests {
         let mut bad = Simulation::new(&scenario(""), 0).unwrap();
         struct Wrong;
         impl Controller for Wrong {
-            fn control(&mut self, _: u64, _: &Observation<'_>) -> Vec<ParamChange> {
-                vec![ParamChange {
+            fn control(&mut self, _: u64, _: &Observation<'_>) -> Vec<GovernanceAction> {
+                vec![GovernanceAction::SetParam {
                     asset: 0,
-                    param: "slope".into(),
+                    param: crate::governance::Param::Curve("slope".into()),
                     value: 1.0,
                 }]
             }

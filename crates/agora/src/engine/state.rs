@@ -47,6 +47,8 @@ pub struct SimState {
     pub(crate) series: Vec<MarketSeries>,
     pub(crate) unmet: Vec<u64>,
     pub(crate) group_needs: Vec<(u128, u128)>,
+    pub(crate) rules: Vec<super::govern::RuleState>,
+    pub(crate) halted: Vec<bool>,
     /// Each controller's own state, in the order they were added (`None`
     /// for a controller that keeps none).
     pub(crate) controllers: Vec<Option<Vec<u8>>>,
@@ -72,6 +74,8 @@ impl Simulation {
             series: self.series.clone(),
             unmet: self.unmet.clone(),
             group_needs: self.group_needs.clone(),
+            rules: self.rules.clone(),
+            halted: self.halted.clone(),
             controllers: self.controllers.iter().map(|c| c.save_state()).collect(),
         }
     }
@@ -150,6 +154,21 @@ impl Simulation {
                 "its unmet-need table does not fit the agents".into(),
             ));
         }
+        if state.halted.len() != assets {
+            return Err(refuse(format!(
+                "it has halt flags for {} assets, not {assets}",
+                state.halted.len()
+            )));
+        }
+        let same_rules = state.rules.len() == self.rules.len()
+            && state
+                .rules
+                .iter()
+                .zip(&self.rules)
+                .all(|(a, b)| std::mem::discriminant(a) == std::mem::discriminant(b));
+        if !same_rules {
+            return Err(refuse("its governance rules are not the scenario's".into()));
+        }
         if state.controllers.len() != self.controllers.len() {
             return Err(refuse(format!(
                 "it has the state of {} controllers, the simulation has {}",
@@ -179,6 +198,9 @@ impl Simulation {
         self.series = state.series;
         self.unmet = state.unmet;
         self.group_needs = state.group_needs;
+        self.any_halted = state.halted.iter().any(|&h| h);
+        self.halted = state.halted;
+        self.rules = state.rules;
         Ok(())
     }
 }

@@ -26,3 +26,4 @@ mod state;
 mod step_api;
 mod support;
 mod theory;
+mod trade_log;

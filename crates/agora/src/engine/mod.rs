@@ -42,13 +42,13 @@
 //! runs in a fixed order.
 
 mod govern;
-mod markets;
-mod resources;
+mod mechanisms;
 mod state;
 mod summary;
 
-pub use markets::PriceSource;
-use markets::{Fault, Market, StepStats};
+pub use crate::market::mechanism::PriceSource;
+use crate::market::mechanism::{Fault, MarketStep, Quotes, StepStats};
+use mechanisms::Market;
 pub use state::{SimState, STATE_VERSION};
 pub use summary::{
     AssetSummary, GroupSummary, LedgerSummary, MarketSummary, ResourceSummary, RunSummary,
@@ -267,7 +267,7 @@ pub(crate) struct MarketSeries {
 }
 
 impl MarketSeries {
-    fn add(&mut self, quotes: &markets::Quotes) {
+    fn add(&mut self, quotes: &Quotes) {
         if let (Some(ask), Some(bid)) = (quotes.best_ask, quotes.best_bid) {
             self.spread.0 += ask - bid;
             self.spread.1 += 1;
@@ -316,8 +316,6 @@ pub struct Simulation {
     /// Per asset, whether trading is halted, and whether any is.
     halted: Vec<bool>,
     any_halted: bool,
-    /// The step's trade log.
-    trades: TradeLog,
     actions: Vec<Action>,
     order: Vec<AgentId>,
     force_parallel_decide: bool,
@@ -343,6 +341,8 @@ pub struct Simulation {
     unmet: Vec<u64>,
     /// Per group: Σ need and Σ unmet need over the run, base units.
     group_needs: Vec<(u128, u128)>,
+    /// The current step's trade log (off unless a caller turns it on).
+    trades: TradeLog,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -517,7 +517,9 @@ impl Simulation {
 
         let valued = valued_traders(&groups, &ledger, seed, run);
         for v in &valued {
-            markets[v.asset].set_private_value(v.agent, v.value);
+            markets[v.asset]
+                .mechanism_mut()
+                .set_private_value(v.agent, v.value);
         }
         let ramp_starts = scenario
             .assets
@@ -538,7 +540,6 @@ impl Simulation {
             rules: govern::rules_of(&scenario)?,
             halted: vec![false; m],
             any_halted: false,
-            trades: TradeLog::off(),
             actions: Vec::new(),
             order,
             force_parallel_decide: false,
@@ -552,6 +553,7 @@ impl Simulation {
             valued,
             unmet: Vec::new(),
             group_needs: vec![(0, 0); scenario.groups.len()],
+            trades: TradeLog::off(),
             scenario,
         };
         sim.record()?;
@@ -588,6 +590,18 @@ impl Simulation {
     /// this is for policies whose decisions are expensive.
     pub fn set_parallel_decide(&mut self, parallel: bool) {
         self.force_parallel_decide = parallel;
+    }
+
+    /// The trade log of the last step run: every fill, allocation and
+    /// producer payment, one record per agent side, in the order the
+    /// ledger moved them (empty while the log is off, the default).
+    pub fn trade_log(&self) -> &crate::ledger::trades::TradeLog {
+        &self.trades
+    }
+
+    /// Turns the trade log on or off (from the next step).
+    pub fn set_trade_log(&mut self, on: bool) {
+        self.trades.set_on(on);
     }
 
     /// The last step run (0 before the first).
@@ -642,6 +656,7 @@ impl Simulation {
         }
         fresh.controllers = std::mem::take(&mut self.controllers);
         fresh.force_parallel_decide = self.force_parallel_decide;
+        fresh.trades.set_on(self.trades.is_on());
         *self = fresh;
         Ok(())
     }
@@ -798,55 +813,95 @@ impl Simulation {
         Ok(())
     }
 
-    /// Runs one step through all five phases.
+    /// Runs one step, one call per phase of the design (see the module
+    /// doc): open the markets, govern, decide, execute, clear, consume,
+    /// learn, record and check.
     pub fn advance(&mut self) -> Result<()> {
         self.step += 1;
-        // Reset before the external phase: an event's sales count in the
-        // step's volume and trades.
+        self.open_markets()?;
+        self.govern()?;
+        let lazily = self.decide()?;
+        self.execute(lazily)?;
+        self.clear()?;
+        self.consume()?;
+        self.learn();
+        self.record()
+    }
+
+    /// Phase 0, the opening of the step: the step's counters and trade log
+    /// start empty, and each market does its start-of-step housekeeping
+    /// ([`Mechanism::begin_step`](crate::market::mechanism::Mechanism::begin_step)).
+    ///
+    /// This phase moves money, before governance: an order book releases
+    /// the locks of orders that expired; a resource stock decays and its
+    /// holders pay the holding cost; production due this step arrives and
+    /// its producers are paid; a resource's capacity for the step is set,
+    /// less the outage of the step's `outage` events (read here, where the
+    /// capacity is set, rather than in [`govern`](Self::govern)). It runs
+    /// first so that governance and agents see the step's markets: moving
+    /// it after governance would change every run's results.
+    fn open_markets(&mut self) -> Result<()> {
+        // Reset before governance: an event's sales count in the step's
+        // volume and trades.
         for s in &mut self.stats {
             *s = StepStats::default();
         }
+        self.trades.clear();
         let t = self.step;
         for (j, market) in self.markets.iter_mut().enumerate() {
             if market.resource().is_some() {
-                let out: f64 = self
-                    .scenario
-                    .events
-                    .iter()
-                    .filter_map(|e| match e.kind {
-                        EventKind::Outage {
-                            asset,
-                            share,
-                            duration,
-                        } if asset == j && e.at <= t && t - e.at < duration => Some(share),
-                        _ => None,
-                    })
-                    .sum();
-                market.set_outage(out.min(1.0));
+                market
+                    .mechanism_mut()
+                    .set_outage(outage(&self.scenario, j, t));
             }
+            let mut m = MarketStep {
+                step: t,
+                asset: j,
+                ledger: &mut self.ledger,
+                stats: &mut self.stats[j],
+                trades: &mut self.trades,
+            };
             market
-                .begin_step(t, j, &mut self.ledger)
+                .begin_step(&mut m)
                 .map_err(|f| f.on(j).into_error(&self.scenario, t))?;
         }
-        self.external()?;
-        self.trade()?;
+        Ok(())
+    }
+
+    /// The clear phase, after every agent has acted: each market's
+    /// clearing ([`Mechanism::end_step`](crate::market::mechanism::Mechanism::end_step)):
+    /// a batch market clears and settles the orders it collected, a
+    /// resource allocates its capacity and delivers, a book records its
+    /// quotes.
+    fn clear(&mut self) -> Result<()> {
         for (j, market) in self.markets.iter_mut().enumerate() {
+            let mut m = MarketStep {
+                step: self.step,
+                asset: j,
+                ledger: &mut self.ledger,
+                stats: &mut self.stats[j],
+                trades: &mut self.trades,
+            };
             market
-                .end_step(j, &mut self.ledger, &mut self.stats[j])
+                .end_step(&mut m)
                 .map_err(|f| f.on(j).into_error(&self.scenario, self.step))?;
         }
-        if self.markets.iter().any(|m| m.resource().is_some()) {
-            self.consume()
-                .map_err(|f| f.into_error(&self.scenario, self.step))?;
-        }
-        self.record()
+        Ok(())
     }
+
+    /// The learn phase, after settlement and consumption: where policies
+    /// will see what happened to their agents in the step (their fills in
+    /// the trade log, their rewards). A hook with nothing to do yet.
+    fn learn(&mut self) {}
 
     fn observation_assets(&self) -> Vec<AssetObservation<'_>> {
         observe(&self.scenario, &self.ledger, &self.markets, &self.history)
     }
 
-    fn external(&mut self) -> Result<()> {
+    /// The govern phase: scheduled parameter changes, then the scenario's
+    /// events (parameter jumps, which groups act, the sales of dumps), then
+    /// the controllers.
+    fn govern(&mut self) -> Result<()> {
         let t = self.step;
         let mut changes: Vec<ParamChange> = Vec::new();
         for (j, asset) in self.scenario.assets.iter().enumerate() {
@@ -968,6 +1023,7 @@ impl Simulation {
             markets: &mut self.markets,
             stats: &mut self.stats,
             halted: self.any_halted.then_some(&self.halted[..]),
+            trades: &mut self.trades,
             fault: None,
         };
         for j in assets {
@@ -995,12 +1051,27 @@ impl Simulation {
                     self.step, c.asset
                 ))
             })?;
-            let changed = market.with_param(&c.param, c.value).map_err(|e| {
+            let refused = |e: String| {
                 Error::usage(format!(
                     "{by} at step {}: asset {}: {e}",
                     self.step, c.asset
                 ))
-            })?;
+            };
+            let Market::Curve(curve) = market else {
+                // A mechanism without a reserve to back: the change is its
+                // own to make.
+                market
+                    .mechanism_mut()
+                    .set_param(&c.param, c.value)
+                    .map_err(refused)?;
+                continue;
+            };
+            // A copy: the curve changes only once the reserve can back the
+            // supply under it.
+            let mut changed = curve.clone();
+            changed
+                .set_param(&c.param, c.value)
+                .map_err(|e| refused(e.to_string()))?;
             let books = *self.ledger.books(c.asset);
             let past_range = || {
                 Error::usage(format!(
@@ -1024,7 +1095,7 @@ impl Simulation {
                     .top_up_reserve(c.asset, top_up)
                     .map_err(|_| past_range())?;
             }
-            *market = Market::Curve(changed);
+            *curve = changed;
         }
         Ok(())
     }
@@ -1047,15 +1118,74 @@ impl Simulation {
         !(self.force_parallel_decide || custom && rayon::current_num_threads() > 1)
     }
 
-    /// Runs the decide, execute and apply phases of a step.
-    fn trade(&mut self) -> Result<()> {
-        let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
-        shuffle(&mut self.order, &mut rng);
+    /// The decide phase: every agent reads the same observation and its
+    /// own account and returns its action (actions set from outside replace
+    /// their agents' decisions). Returns `true` when the decisions are made
+    /// lazily instead, each agent deciding at its turn in
+    /// [`execute`](Self::execute) (the same result: see the module doc).
+    fn decide(&mut self) -> Result<bool> {
         // Actions set from outside go through the parallel pass (it gives
         // the same result as deciding lazily), so that the lazy loop pays
         // nothing for them.
-        let lazily = self.overrides.is_empty() && self.decide_lazily();
+        if self.overrides.is_empty() && self.decide_lazily() {
+            return Ok(true);
+        }
         let assets = observe(&self.scenario, &self.ledger, &self.markets, &self.history);
+        let obs = Observation {
+            step: self.step,
+            assets: &assets,
+        };
+        let deciding = Deciding {
+            groups: &self.groups,
+            decide: StreamFamily::new(self.seed, self.run, self.step, Stream::Decide),
+            private: StreamFamily::new(self.seed, self.run, 0, Stream::Private),
+            obs: &obs,
+        };
+        let agents = self.ledger.agents();
+        if self.actions.len() != agents {
+            let mut actions = Vec::new();
+            actions.try_reserve_exact(agents).map_err(|_| {
+                Error::usage(format!(
+                    "{}: the actions of {agents} agents need about {}, more than this machine can allocate",
+                    self.scenario.origin,
+                    crate::limits::Bytes((agents * std::mem::size_of::<Action>()) as u128)
+                ))
+            })?;
+            actions.resize(agents, Action::Hold);
+            self.actions = actions;
+        }
+        let ledger = &self.ledger;
+        self.actions
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                let first = c * CHUNK;
+                let mut g = deciding.groups.partition_point(|g| g.end as usize <= first);
+                for (k, slot) in chunk.iter_mut().enumerate() {
+                    let id = (first + k) as AgentId;
+                    while deciding.groups[g].end <= id {
+                        g += 1;
+                    }
+                    *slot = deciding.decide(ledger, g, id);
+                }
+            });
+        for &(agent, action) in &self.overrides {
+            self.actions[agent as usize] = action;
+        }
+        Ok(false)
+    }
+
+    /// The execute phase: the actions are executed one by one in a seeded
+    /// random order, each against its asset's market through the ledger
+    /// (deciding each agent's action at its turn when `lazily`).
+    fn execute(&mut self, lazily: bool) -> Result<()> {
+        let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
+        shuffle(&mut self.order, &mut rng);
+        let assets = if lazily {
+            observe(&self.scenario, &self.ledger, &self.markets, &self.history)
+        } else {
+            Vec::new()
+        };
         let obs = Observation {
             step: self.step,
             assets: &assets,
@@ -1073,41 +1203,9 @@ impl Simulation {
             markets: &mut self.markets,
             stats: &mut self.stats,
             halted: self.any_halted.then_some(&self.halted[..]),
+            trades: &mut self.trades,
             fault: None,
         };
-        if !lazily {
-            let agents = exec.ledger.agents();
-            if self.actions.len() != agents {
-                let mut actions = Vec::new();
-                actions.try_reserve_exact(agents).map_err(|_| {
-                    Error::usage(format!(
-                        "{}: the actions of {agents} agents need about {}, more than this machine can allocate",
-                        self.scenario.origin,
-                        crate::limits::Bytes((agents * std::mem::size_of::<Action>()) as u128)
-                    ))
-                })?;
-                actions.resize(agents, Action::Hold);
-                self.actions = actions;
-            }
-            let ledger = &*exec.ledger;
-            self.actions
-                .par_chunks_mut(CHUNK)
-                .enumerate()
-                .for_each(|(c, chunk)| {
-                    let first = c * CHUNK;
-                    let mut g = deciding.groups.partition_point(|g| g.end as usize <= first);
-                    for (k, slot) in chunk.iter_mut().enumerate() {
-                        let id = (first + k) as AgentId;
-                        while deciding.groups[g].end <= id {
-                            g += 1;
-                        }
-                        *slot = deciding.decide(ledger, g, id);
-                    }
-                });
-            for &(agent, action) in &self.overrides {
-                self.actions[agent as usize] = action;
-            }
-        }
         // At a million agents the accounts no longer fit in the cache. The
         // accounts (and actions) of a block of trades are loaded first, in a
         // loop of independent loads that the CPU overlaps, so that the trades
@@ -1135,10 +1233,20 @@ impl Simulation {
         exec.finish()
     }
 
+    /// The settle-and-consume phase, with resources: consumers use up what
+    /// they were allocated (see [`consume_resources`](Self::consume_resources)).
+    fn consume(&mut self) -> Result<()> {
+        if self.markets.iter().any(|m| m.resource().is_some()) {
+            self.consume_resources()
+                .map_err(|f| f.into_error(&self.scenario, self.step))?;
+        }
+        Ok(())
+    }
+
     /// Consumers use up what they received, up to their need, resource by
     /// resource in the order their policy lists them; unmet need is counted
     /// per agent; a renewing resource's leftover holdings expire.
-    fn consume(&mut self) -> std::result::Result<(), Fault> {
+    fn consume_resources(&mut self) -> std::result::Result<(), Fault> {
         let t = self.step;
         let n = self.ledger.agents();
         let m = self.markets.len();
@@ -1282,8 +1390,7 @@ impl Simulation {
             // trades of at most 2⁶⁴ base units each.
             self.totals[j].0 += self.stats[j].volume;
             self.totals[j].1 += self.stats[j].trades;
-            if self.step > 0 && !self.markets[j].is_curve() && self.markets[j].resource().is_none()
-            {
+            if self.step > 0 && self.markets[j].clears() {
                 self.series[j].add(&quotes);
             }
             self.records.assets.push(AssetRecord {
@@ -1732,6 +1839,8 @@ struct Executor<'a> {
     /// Per asset, whether trading is halted; `None` when no asset is (the
     /// usual case, one predictable branch per action).
     halted: Option<&'a [bool]>,
+    /// The step's trade log.
+    trades: &'a mut TradeLog,
     /// The first settlement a market computed and the ledger refused (a
     /// bug, reported as an invariant error after the step's trades).
     fault: Option<Fault>,
@@ -1773,10 +1882,14 @@ impl Executor<'_> {
     /// they were not).
     #[inline(never)]
     fn execute_market(&mut self, agent: AgentId, action: Action, j: usize) {
-        let step = self.step;
-        if let Err(e) =
-            self.markets[j].execute(step, agent, action, j, self.ledger, &mut self.stats[j])
-        {
+        let mut m = MarketStep {
+            step: self.step,
+            asset: j,
+            ledger: self.ledger,
+            stats: &mut self.stats[j],
+            trades: self.trades,
+        };
+        if let Err(e) = self.markets[j].execute(agent, action, &mut m) {
             self.fault.get_or_insert(e.on(j));
         }
     }
@@ -1847,6 +1960,24 @@ impl Executor<'_> {
     }
 }
 
+/// The share of asset `j`'s capacity out at step `t`: the sum of the
+/// shares of the `outage` events on it that cover `t`, at most 1.
+fn outage(scenario: &Scenario, j: usize, t: u64) -> f64 {
+    let out: f64 = scenario
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Outage {
+                asset,
+                share,
+                duration,
+            } if asset == j && e.at <= t && t - e.at < duration => Some(share),
+            _ => None,
+        })
+        .sum();
+    out.min(1.0)
+}
+
 /// Shuffles `items` uniformly: Fisher–Yates with Lemire's nearly
 /// divisionless bounded draws (exactly uniform: the rare draws that would
 /// bias an index are rejected). Measured 5% faster per agent-step on the
@@ -1881,15 +2012,15 @@ fn observe<'a>(
         .enumerate()
         .map(|(j, a)| {
             let supply = ledger.books(j).supply;
-            let (best_bid, best_ask, last_trade) = markets[j].observed();
+            let observed = markets[j].observed();
             AssetObservation {
                 name: &a.name,
                 price: markets[j].mark(supply),
                 supply: to_units(supply),
                 history: &history[j],
-                best_bid,
-                best_ask,
-                last_trade,
+                best_bid: observed.best_bid,
+                best_ask: observed.best_ask,
+                last_trade: observed.last_trade,
             }
         })
         .collect()

@@ -295,7 +295,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                         welfare: t.value_met - t.production_cost,
                         value_of_needs_met: t.value_met,
                         production_cost: t.production_cost,
-                        log_ratio_cap_steps: sim.markets[j].clamps().1,
+                        log_ratio_cap_steps: sim.markets[j].mechanism().clamps().1,
                     }
                 }),
                 shock: shock_step.map(|s| {
@@ -393,8 +393,8 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
 
 /// The market metrics of asset `j`, or `None` for a curve.
 fn market_summary(sim: &Simulation, j: usize) -> Option<MarketSummary> {
-    let market = &sim.markets[j];
-    if market.is_curve() || market.resource().is_some() {
+    let market = sim.markets[j].mechanism();
+    if !sim.markets[j].clears() {
         return None;
     }
     // Steps 1.. of the run: their price sources and prices.
@@ -459,7 +459,7 @@ fn efficiency(sim: &Simulation, j: usize, valued: &[&Valued]) -> Option<Surplus>
     if valued.is_empty() {
         return None;
     }
-    let realised = sim.markets[j].realised_surplus();
+    let realised = sim.markets[j].mechanism().realised_surplus();
     // The largest surplus: the highest values matched with the lowest costs
     // while value > cost.
     let mut buyers: Vec<(f64, u64)> = valued

@@ -1,9 +1,17 @@
 //! Market clearing: prices that emerge from orders instead of a curve.
 //!
-//! The mechanisms here are pure: they match and clear orders expressed in
-//! integer ticks and base units, and report fills; the engine settles the
-//! fills through the [`Ledger`](crate::ledger::Ledger).
+//! The kernels here are pure: they match and clear orders expressed in
+//! integer ticks and base units, and report fills. The markets beside them
+//! ([`book_market`], [`batch`]) hold each market's state and settle the
+//! fills through the [`Ledger`](crate::ledger::Ledger), as
+//! [`Mechanism`](mechanism::Mechanism)s the engine loops over.
 //!
+//! - [`mechanism`]: the [`Mechanism`](mechanism::Mechanism) trait, what the
+//!   engine asks of every market, and the price state markets share.
+//! - [`book_market`]: the order book market (locks, settlement, quotes) on
+//!   the pure [`book`].
+//! - [`batch`]: the batch markets (call auction, equilibrium, price
+//!   adjustment) on the pure [`clearing`] kernels.
 //! - [`amm`]: an automated market maker, a constant-product pool, and the
 //!   sandwich attack's optimum against it.
 //! - [`book`]: a continuous double auction, a limit order book matched by
@@ -15,9 +23,14 @@
 //!   the collusion index.
 
 pub mod amm;
+pub mod batch;
 pub mod book;
+pub mod book_market;
 pub mod clearing;
+pub mod mechanism;
 pub mod posted;
+
+pub use mechanism::Mechanism;
 
 /// The side of an order.
 #[derive(

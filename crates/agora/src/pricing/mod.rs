@@ -35,7 +35,10 @@ pub mod curve;
 
 pub use curve::{BondingCurve, Curve, CurveError};
 
-use crate::ledger::{from_whole, from_wide, to_whole, to_wide, LedgerError, SCALE};
+use crate::agents::Action;
+use crate::ledger::trades::TradeKind;
+use crate::ledger::{from_whole, from_wide, to_whole, to_wide, AgentId, LedgerError, SCALE};
+use crate::market::mechanism::{Fault, MarketStep, Mechanism};
 
 /// A buy on a curve, as quoted: tokens minted, cost paid into the reserve and
 /// fee paid into the fee pool, all in base units.
@@ -418,6 +421,112 @@ impl CurveMarket {
         let [(a, _), (b, _)] = self.cache;
         self.cache = [(a, self.r(a)), (b, self.r(b))];
         Ok(())
+    }
+}
+
+/// A bonding curve as a [`Mechanism`]. The engine settles curve trades on
+/// its own fast path (the same operations, inlined into its loop); this
+/// implementation is the same settlement for callers that step a curve
+/// through the trait, and gives the engine everything else (price, reserve,
+/// parameters).
+impl Mechanism for CurveMarket {
+    fn kind(&self) -> &str {
+        "bonding_curve"
+    }
+
+    fn execute(
+        &mut self,
+        agent: AgentId,
+        action: Action,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        let (j, ledger) = (m.asset, &mut *m.ledger);
+        let refused = |e: LedgerError, ledger: &mut crate::ledger::Ledger, kind| {
+            if e == LedgerError::Overflow {
+                Err(Fault::overflow(&format!("trading (agent {agent})"), kind))
+            } else {
+                ledger.count_rejected();
+                Ok(())
+            }
+        };
+        match action {
+            Action::Hold => Ok(()),
+            Action::Buy { spend, .. } => {
+                let balance = ledger.balance(agent);
+                if spend > balance {
+                    ledger.count_clipped();
+                }
+                let supply = ledger.books(j).supply;
+                let quote = match self.quote_buy(supply, spend.min(balance)) {
+                    Ok(Some(quote)) => quote,
+                    Ok(None) => {
+                        ledger.count_rejected();
+                        return Ok(());
+                    }
+                    Err(e) => return refused(e, ledger, "token"),
+                };
+                match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
+                    Ok(()) => {
+                        m.stats.add(quote.tokens);
+                        let money = quote.cost + quote.fee;
+                        m.record(agent, None, TradeKind::Mint, true, quote.tokens, money);
+                        Ok(())
+                    }
+                    Err(e) => refused(e, ledger, "token"),
+                }
+            }
+            Action::Sell { amount, .. } => {
+                let held = ledger.holding(agent, j);
+                if amount > held {
+                    ledger.count_clipped();
+                }
+                let tokens = amount.min(held);
+                let books = ledger.books(j);
+                let quote = match self.quote_sell(books.supply, books.reserve, tokens) {
+                    Ok(q) if tokens > 0 && q.refund > 0 => q,
+                    Ok(_) => {
+                        ledger.count_rejected();
+                        return Ok(());
+                    }
+                    Err(e) => return refused(e, ledger, "money"),
+                };
+                match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
+                    Ok(()) => {
+                        m.stats.add(tokens);
+                        let money = quote.refund - quote.fee;
+                        m.record(agent, None, TradeKind::Burn, false, tokens, money);
+                        Ok(())
+                    }
+                    Err(e) => refused(e, ledger, "money"),
+                }
+            }
+            // Orders need a market that clears, requests a resource; a
+            // curve has neither.
+            _ => {
+                ledger.count_rejected();
+                Ok(())
+            }
+        }
+    }
+
+    fn price(&self, supply: u64) -> f64 {
+        self.spot_price(supply)
+    }
+
+    fn set_param(&mut self, name: &str, value: f64) -> Result<(), String> {
+        CurveMarket::set_param(self, name, value).map_err(|e| e.to_string())
+    }
+
+    fn required_reserve(&self, supply: u64) -> Option<u128> {
+        CurveMarket::required_reserve(self, supply)
+    }
+
+    /// `R(to) − R(from)`, at least 0 (an `R` not monotone to the last ulp
+    /// asks nothing for the step).
+    fn reserve_between(&self, from: u64, to: u64) -> Option<u128> {
+        let (low, high) = (self.reserve_function(from)?, self.reserve_function(to)?);
+        // A clamp at zero (see above), not an overflow guard.
+        Some(high.saturating_sub(low))
     }
 }
 

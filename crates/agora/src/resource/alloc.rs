@@ -345,7 +345,7 @@ pub fn uniform_price_auction(bids: &[Request], capacity: u64, reserve_price: u64
 
 /// The allocation mechanisms, by the names scenarios use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Mechanism {
+pub enum Rule {
     /// [`proportional`] rationing, `"proportional"`.
     Proportional,
     /// [`priority`] by willingness to pay, `"priority"`.
@@ -358,7 +358,7 @@ pub enum Mechanism {
     Auction,
 }
 
-/// What a [`Mechanism`] decided.
+/// What a [`Rule`] decided.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Outcome {
     /// Quantity allocated to each request, in base units, in input order.
@@ -368,38 +368,38 @@ pub struct Outcome {
     pub price: Option<u64>,
 }
 
-impl Mechanism {
+impl Rule {
     /// Every mechanism, in declaration order.
-    pub const ALL: [Mechanism; 5] = [
-        Mechanism::Proportional,
-        Mechanism::Priority,
-        Mechanism::MaxMin,
-        Mechanism::Fcfs,
-        Mechanism::Auction,
+    pub const ALL: [Rule; 5] = [
+        Rule::Proportional,
+        Rule::Priority,
+        Rule::MaxMin,
+        Rule::Fcfs,
+        Rule::Auction,
     ];
 
     /// The scenario name of the mechanism.
     pub fn name(&self) -> &'static str {
         match self {
-            Mechanism::Proportional => "proportional",
-            Mechanism::Priority => "priority",
-            Mechanism::MaxMin => "max_min",
-            Mechanism::Fcfs => "fcfs",
-            Mechanism::Auction => "auction",
+            Rule::Proportional => "proportional",
+            Rule::Priority => "priority",
+            Rule::MaxMin => "max_min",
+            Rule::Fcfs => "fcfs",
+            Rule::Auction => "auction",
         }
     }
 
     /// The mechanism with scenario name `name` (exact, lower case), or
     /// `None`.
     pub fn from_name(name: &str) -> Option<Self> {
-        Mechanism::ALL.into_iter().find(|m| m.name() == name)
+        Rule::ALL.into_iter().find(|m| m.name() == name)
     }
 
     /// Returns what this mechanism allocates to `requests` from `capacity`.
     ///
-    /// `order` is used by [`Mechanism::Fcfs`] only and `reserve_price` by
-    /// [`Mechanism::Auction`] only; [`Mechanism::Proportional`],
-    /// [`Mechanism::MaxMin`] and [`Mechanism::Fcfs`] look at the quantities
+    /// `order` is used by [`Rule::Fcfs`] only and `reserve_price` by
+    /// [`Rule::Auction`] only; [`Rule::Proportional`],
+    /// [`Rule::MaxMin`] and [`Rule::Fcfs`] look at the quantities
     /// alone.
     pub fn allocate(
         &self,
@@ -410,11 +410,11 @@ impl Mechanism {
     ) -> Outcome {
         let quantities = || requests.iter().map(|r| r.quantity).collect::<Vec<u64>>();
         let (allocations, price) = match self {
-            Mechanism::Proportional => (proportional(&quantities(), capacity), None),
-            Mechanism::Priority => (priority(requests, capacity), None),
-            Mechanism::MaxMin => (max_min(&quantities(), capacity), None),
-            Mechanism::Fcfs => (fcfs(&quantities(), order, capacity), None),
-            Mechanism::Auction => {
+            Rule::Proportional => (proportional(&quantities(), capacity), None),
+            Rule::Priority => (priority(requests, capacity), None),
+            Rule::MaxMin => (max_min(&quantities(), capacity), None),
+            Rule::Fcfs => (fcfs(&quantities(), order, capacity), None),
+            Rule::Auction => {
                 let r = uniform_price_auction(requests, capacity, reserve_price);
                 (r.allocations, Some(r.price))
             }
@@ -423,7 +423,7 @@ impl Mechanism {
     }
 }
 
-impl fmt::Display for Mechanism {
+impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -642,33 +642,33 @@ mod tests {
 
     #[test]
     fn mechanism_names_round_trip() {
-        let names: Vec<&str> = Mechanism::ALL.iter().map(|m| m.name()).collect();
+        let names: Vec<&str> = Rule::ALL.iter().map(|m| m.name()).collect();
         assert_eq!(
             names,
             ["proportional", "priority", "max_min", "fcfs", "auction"]
         );
-        for m in Mechanism::ALL {
-            assert_eq!(Mechanism::from_name(m.name()), Some(m));
+        for m in Rule::ALL {
+            assert_eq!(Rule::from_name(m.name()), Some(m));
             assert_eq!(m.to_string(), m.name());
         }
-        assert_eq!(Mechanism::from_name("MaxMin"), None);
-        assert_eq!(Mechanism::from_name(""), None);
+        assert_eq!(Rule::from_name("MaxMin"), None);
+        assert_eq!(Rule::from_name(""), None);
     }
 
     #[test]
     fn mechanism_allocate_dispatches() {
         let r = reqs(&[(4, 10), (3, 8), (5, 6), (2, 5)]);
-        let out = Mechanism::Auction.allocate(&r, 9, &[], 0);
+        let out = Rule::Auction.allocate(&r, 9, &[], 0);
         assert_eq!(out.price, Some(6));
         assert_eq!(out.allocations, vec![4, 3, 2, 0]);
-        let out = Mechanism::MaxMin.allocate(&r, 9, &[], 0);
+        let out = Rule::MaxMin.allocate(&r, 9, &[], 0);
         // Level 2 (2 + 2 + 2 + 2 = 8), 1 unit left: to the first request.
         assert_eq!((out.allocations, out.price), (vec![3, 2, 2, 2], None));
-        let out = Mechanism::Fcfs.allocate(&r, 9, &[3, 2, 1, 0], 0);
+        let out = Rule::Fcfs.allocate(&r, 9, &[3, 2, 1, 0], 0);
         assert_eq!(out.allocations, vec![0, 2, 5, 2]);
-        let out = Mechanism::Priority.allocate(&r, 9, &[], 0);
+        let out = Rule::Priority.allocate(&r, 9, &[], 0);
         assert_eq!(out.allocations, vec![4, 3, 2, 0]);
-        let out = Mechanism::Proportional.allocate(&r, 7, &[], 0);
+        let out = Rule::Proportional.allocate(&r, 7, &[], 0);
         // 4·7/14 = 2, 3·7/14 = 1.5, 5·7/14 = 2.5, 2·7/14 = 1: one unit left,
         // remainders equal for the second and third: input order.
         assert_eq!(out.allocations, vec![2, 2, 2, 1]);
@@ -797,9 +797,9 @@ mod tests {
         ) {
             let q: Vec<u64> = reqs.iter().map(|r| r.quantity).collect();
             let all = vec![true; q.len()];
-            for m in Mechanism::ALL {
+            for m in Rule::ALL {
                 let out = m.allocate(&reqs, capacity, &order, reserve);
-                let served: Vec<bool> = if m == Mechanism::Auction {
+                let served: Vec<bool> = if m == Rule::Auction {
                     reqs.iter().map(|r| r.max_price >= reserve).collect()
                 } else {
                     all.clone()

@@ -9,4 +9,9 @@
 //! mechanisms are pure, exact integer functions, so the same requests always
 //! give the same allocations to the base unit; [`alloc`] also measures how
 //! fair an allocation is (Jain's index, Gini coefficient of shares).
+//!
+//! [`market`] holds a resource's state during a run (capacity, requests,
+//! production in transit) and settles it, as a
+//! [`Mechanism`](crate::market::mechanism::Mechanism).
 pub mod alloc;
+pub mod market;

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::ledger::to_base;
 use crate::market::clearing::{Adjustment, PriceRule, Shape, DEFAULT_PRICE_RANGE};
 use crate::pricing::{Curve, CurveError};
-use crate::resource::alloc::Mechanism;
+use crate::resource::alloc::Rule;
 use std::collections::HashSet;
 
 /// One `[[assets]]` entry.
@@ -71,7 +71,7 @@ pub struct ResourceSpec {
     /// resources).
     pub holding_cost: f64,
     /// How requests are served when they exceed the capacity.
-    pub allocation: Mechanism,
+    pub allocation: Rule,
     /// How the price is set.
     pub pricing: ResourcePricing,
 }
@@ -338,10 +338,10 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
     p.finish()?;
     let is_auction = matches!(pricing, ResourcePricing::Auction { .. });
     let allocation = match allocation_name {
-        None if is_auction => Mechanism::Auction,
-        None => Mechanism::Proportional,
-        Some(n) => Mechanism::from_name(n).ok_or_else(|| {
-            let names: Vec<&str> = Mechanism::ALL.iter().map(|m| m.name()).collect();
+        None if is_auction => Rule::Auction,
+        None => Rule::Proportional,
+        Some(n) => Rule::from_name(n).ok_or_else(|| {
+            let names: Vec<&str> = Rule::ALL.iter().map(|m| m.name()).collect();
             f.error(
                 "allocation",
                 format!(
@@ -351,7 +351,7 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
             )
         })?,
     };
-    if is_auction != (allocation == Mechanism::Auction) {
+    if is_auction != (allocation == Rule::Auction) {
         return Err(f.error(
             "allocation",
             format!(

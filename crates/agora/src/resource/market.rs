@@ -1,4 +1,5 @@
-//! Resource markets: a capacity (renewing each step, or a stock that
+//! The resource market ([`ResourceMarket`], a
+//! [`Mechanism`](crate::market::mechanism::Mechanism)): a capacity (renewing each step, or a stock that
 //! depletes), requests allocated against it, producers that add to it.
 //!
 //! A step of a resource, in the engine's phases:
@@ -18,11 +19,14 @@
 //! this, since needs belong to policies); what a renewing resource's holders
 //! have left expires.
 
-use super::markets::{Fault, PriceSource, PriceState, StepStats};
 use crate::agents::Action;
+use crate::ledger::trades::TradeKind;
 use crate::ledger::{to_base, to_units, wide_to_units, AgentId, Ledger, SCALE};
+use crate::market::mechanism::{
+    Fault, MarketStep, Mechanism, Observed, PriceSource, PriceState, Quotes,
+};
 use crate::market::value;
-use crate::resource::alloc::{Mechanism, Request};
+use crate::resource::alloc::{Request, Rule};
 use crate::scenario::{ResourcePricing, ResourceSpec};
 use std::collections::BTreeMap;
 
@@ -44,27 +48,27 @@ fn add_units(x: u64, y: u64, what: &str) -> Result<u64, Fault> {
 
 /// A resource and its state.
 #[derive(Debug)]
-pub(crate) struct ResourceMarket {
-    pub(super) spec: ResourceSpec,
-    pub(super) state: PriceState,
+pub struct ResourceMarket {
+    pub(crate) spec: ResourceSpec,
+    pub(crate) state: PriceState,
     /// This step's requests: (agent, request, money locked).
     requests: Vec<(AgentId, Request, u64)>,
     /// Production due at a step: (producer, units).
     arrivals: BTreeMap<u64, Vec<(AgentId, u64)>>,
     /// Share of capacity out this step.
-    pub(super) outage: f64,
+    pub(crate) outage: f64,
     /// Units available this step.
-    pub(super) available: u64,
+    pub(crate) available: u64,
     /// Units requested this step (a sum over agents).
-    pub(super) requested: u128,
+    pub(crate) requested: u128,
     /// Units allocated this step (at most the units available).
-    pub(super) allocated: u64,
+    pub(crate) allocated: u64,
     /// This step's allocations, by agent (agents with none are absent).
-    pub(super) allocations: Vec<(AgentId, u64)>,
+    pub(crate) allocations: Vec<(AgentId, u64)>,
     /// Totals over the run.
-    pub(super) totals: ResourceTotals,
+    pub(crate) totals: ResourceTotals,
     /// Steps whose `|ln(D/O)|` a logarithmic price rule capped.
-    pub(super) log_ratio_capped: u64,
+    pub(crate) log_ratio_capped: u64,
 }
 
 /// Sums over a run, for the resource's summary.
@@ -87,6 +91,7 @@ pub(crate) struct ResourceTotals {
 }
 
 impl ResourceMarket {
+    /// The resource of `spec`, before any step.
     pub fn new(spec: &ResourceSpec) -> Self {
         let price = match spec.pricing {
             ResourcePricing::Adjustment { initial_price, .. } => initial_price,
@@ -130,23 +135,19 @@ impl ResourceMarket {
 
     /// The start of a step: decay and holding costs of a stock, arriving
     /// production, and the capacity available.
-    pub fn begin_step(
-        &mut self,
-        step: u64,
-        asset: usize,
-        ledger: &mut Ledger,
-    ) -> Result<(), Fault> {
+    fn start(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        let (step, asset) = (m.step, m.asset);
         self.requests.clear();
         self.allocations.clear();
         self.requested = 0;
         self.allocated = 0;
         if !self.spec.renewing && step > 1 {
-            self.decay_and_charge(asset, ledger)?;
+            self.decay_and_charge(asset, m.ledger)?;
         }
         // production due now
         let mut arrived: u64 = 0;
         for (producer, units) in self.arrivals.remove(&step).unwrap_or_default() {
-            self.pay_producer(producer, units, asset, ledger)?;
+            self.pay_producer(producer, units, m)?;
             arrived = add_units(arrived, units, "the production arriving")?;
         }
         if self.spec.renewing {
@@ -157,23 +158,23 @@ impl ResourceMarket {
             self.available = add_units(up, arrived, "the capacity with production")?;
         } else {
             if arrived > 0 {
-                ledger
+                m.ledger
                     .mint_to_treasury(asset, arrived)
                     .map_err(|e| Fault::ledger("adding production to the stock", e))?;
             }
-            let stock = ledger.books(asset).treasury;
+            let stock = m.ledger.books(asset).treasury;
             self.available = crate::agents::fraction_of(stock, 1.0 - self.outage);
         }
         Ok(())
     }
 
-    /// The provider pays `producer` the price for `units` it delivered.
+    /// The provider pays `producer` the price for `units` it delivered
+    /// (a [`TradeKind::Production`] record: the producer sold them).
     fn pay_producer(
         &self,
         producer: AgentId,
         units: u64,
-        asset: usize,
-        ledger: &mut Ledger,
+        m: &mut MarketStep<'_>,
     ) -> Result<(), Fault> {
         let money = if units == 0 {
             0
@@ -182,9 +183,11 @@ impl ResourceMarket {
             u64::try_from(value(price, 1, units))
                 .map_err(|_| Fault::overflow("paying a producer", "money"))?
         };
-        ledger
-            .pay_from_outside(producer, asset, money)
-            .map_err(|e| Fault::ledger("paying a producer", e))
+        m.ledger
+            .pay_from_outside(producer, m.asset, money)
+            .map_err(|e| Fault::ledger("paying a producer", e))?;
+        m.record(producer, None, TradeKind::Production, false, units, money);
+        Ok(())
     }
 
     /// A stock's decay (of the unallocated stock and of every holding) and
@@ -225,21 +228,21 @@ impl ResourceMarket {
 
     /// Executes a resource action: a request is collected (and its payment
     /// locked); production is paid for and scheduled.
-    pub fn execute(
+    fn take(
         &mut self,
-        step: u64,
         agent: AgentId,
         action: Action,
-        asset: usize,
-        ledger: &mut Ledger,
+        m: &mut MarketStep<'_>,
     ) -> Result<(), Fault> {
+        let (step, asset) = (m.step, m.asset);
+        let ledger = &mut *m.ledger;
         match action {
             Action::Request {
                 quantity,
                 max_price,
                 ..
             } => {
-                let auction = self.spec.allocation == Mechanism::Auction;
+                let auction = self.spec.allocation == Rule::Auction;
                 let pay = if auction {
                     max_price
                 } else {
@@ -308,9 +311,9 @@ impl ResourceMarket {
                 let due = step.saturating_add(u64::from(lead_time));
                 if lead_time == 0 {
                     // arrives now: adds to what this step allocates
-                    self.pay_producer(agent, quantity, asset, ledger)?;
+                    self.pay_producer(agent, quantity, m)?;
                     if !self.spec.renewing {
-                        ledger
+                        m.ledger
                             .mint_to_treasury(asset, quantity)
                             .map_err(|e| Fault::ledger("adding production to the stock", e))?;
                     }
@@ -329,12 +332,8 @@ impl ResourceMarket {
 
     /// The end of a step: allocates, settles, releases the locks and moves
     /// the price.
-    pub fn end_step(
-        &mut self,
-        asset: usize,
-        ledger: &mut Ledger,
-        stats: &mut StepStats,
-    ) -> Result<(), Fault> {
+    fn allocate(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        let asset = m.asset;
         let requests: Vec<Request> = self.requests.iter().map(|r| r.1).collect();
         // Requests arrived in the step's seeded random order: first come,
         // first served takes them in it.
@@ -360,16 +359,17 @@ impl ResourceMarket {
                 // Within the lock, so it fits a u64.
                 paid = value(price, 1, units).min(u128::from(lock)) as u64;
                 let r = if self.spec.renewing {
-                    ledger.sell_from_outside(agent, asset, units, paid, true)
+                    m.ledger.sell_from_outside(agent, asset, units, paid, true)
                 } else {
-                    ledger.sell_from_treasury(agent, asset, units, paid, true)
+                    m.ledger.sell_from_treasury(agent, asset, units, paid, true)
                 };
                 r.map_err(|e| Fault::ledger("delivering an allocation", e))?;
-                stats.add(units);
+                m.stats.add(units);
+                m.record(agent, None, TradeKind::Allocation, true, units, paid);
                 allocated = add_units(allocated, units, "the allocations")?;
                 self.allocations.push((agent, units));
             }
-            ledger
+            m.ledger
                 .release(agent, asset, lock - paid, 0)
                 .map_err(|e| Fault::ledger("releasing a request's lock", e))?;
         }
@@ -406,5 +406,65 @@ impl ResourceMarket {
             self.state.last_trade = Some(to_units(price));
         }
         Ok(())
+    }
+}
+
+impl Mechanism for ResourceMarket {
+    fn kind(&self) -> &str {
+        "resource"
+    }
+
+    /// Decay and holding costs of a stock, arriving production (paid to its
+    /// producers), and the capacity available.
+    fn begin_step(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        self.start(m)
+    }
+
+    /// A request is collected (and its payment locked); production is paid
+    /// for and scheduled.
+    fn execute(
+        &mut self,
+        agent: AgentId,
+        action: Action,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        self.take(agent, action, m)
+    }
+
+    /// Allocates, settles, releases the locks and moves the price.
+    fn end_step(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        self.allocate(m)
+    }
+
+    fn price(&self, _supply: u64) -> f64 {
+        self.state.price
+    }
+
+    fn mark(&self, _supply: u64) -> f64 {
+        self.state.mark
+    }
+
+    fn observed(&self) -> Observed {
+        Observed {
+            last_trade: self.state.last_trade,
+            ..Observed::default()
+        }
+    }
+
+    fn quotes(&self) -> Quotes {
+        self.state.quotes
+    }
+
+    fn clamps(&self) -> (Option<u64>, Option<u64>) {
+        match &self.spec.pricing {
+            ResourcePricing::Adjustment { rule, .. } if crate::market::batch::logarithmic(rule) => {
+                (None, Some(self.log_ratio_capped))
+            }
+            _ => (None, None),
+        }
+    }
+
+    fn set_outage(&mut self, share: f64) {
+        self.outage = share;
     }
 }

@@ -1,0 +1,172 @@
+//! The markets of a run: each asset's [`Mechanism`], held so that the
+//! engine loops over them without knowing their kinds.
+//!
+//! The built-in mechanisms are enum variants (static dispatch, and the
+//! bonding curve's trades settle on the engine's own fast path in
+//! `Executor::execute`); a user mechanism is the [`Market::Custom`] door.
+//! Everything else the engine asks of a market goes through the trait
+//! ([`Market::mechanism`]), so a new mechanism needs no edit here.
+
+use crate::ledger::AgentId;
+use crate::market::batch::BatchMarket;
+use crate::market::book_market::BookMarket;
+use crate::market::mechanism::{Fault, MarketStep, Mechanism, Observed, Quotes};
+use crate::pricing::CurveMarket;
+use crate::resource::market::ResourceMarket;
+use crate::scenario::PricingSpec;
+
+/// An asset's pricing mechanism and its state.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Market {
+    /// A bonding curve: settled on the engine's fast path.
+    Curve(CurveMarket),
+    Book(BookMarket),
+    Batch(BatchMarket),
+    Resource(ResourceMarket),
+    /// A user mechanism, registered by name.
+    #[allow(dead_code)] // built from scenario files by the registry (next)
+    Custom(Box<dyn Mechanism>),
+}
+
+impl Market {
+    /// The mechanism of `spec`, before any trade.
+    pub fn new(spec: &PricingSpec) -> Market {
+        match spec {
+            PricingSpec::BondingCurve { curve, fee } => {
+                Market::Curve(CurveMarket::new(curve.clone(), *fee))
+            }
+            PricingSpec::OrderBook(b) => Market::Book(BookMarket::new(b)),
+            PricingSpec::CallAuction(b) => Market::Batch(BatchMarket::call_auction(b)),
+            PricingSpec::Equilibrium(e) => Market::Batch(BatchMarket::equilibrium(e)),
+            PricingSpec::PriceAdjustment(a) => Market::Batch(BatchMarket::price_adjustment(a)),
+            PricingSpec::Resource(r) => Market::Resource(ResourceMarket::new(r)),
+        }
+    }
+
+    /// The mechanism, whatever its kind.
+    #[inline]
+    pub fn mechanism(&self) -> &dyn Mechanism {
+        match self {
+            Market::Curve(c) => c,
+            Market::Book(b) => b,
+            Market::Batch(b) => b,
+            Market::Resource(r) => r,
+            Market::Custom(c) => c.as_ref(),
+        }
+    }
+
+    /// The mechanism, mutably.
+    #[inline]
+    pub fn mechanism_mut(&mut self) -> &mut dyn Mechanism {
+        match self {
+            Market::Curve(c) => c,
+            Market::Book(b) => b,
+            Market::Batch(b) => b,
+            Market::Resource(r) => r,
+            Market::Custom(c) => c.as_mut(),
+        }
+    }
+
+    /// The curve, for a bonding-curve asset.
+    pub fn curve(&self) -> Option<&CurveMarket> {
+        match self {
+            Market::Curve(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The resource, for a resource asset.
+    pub fn resource(&self) -> Option<&ResourceMarket> {
+        match self {
+            Market::Resource(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The resource, mutably.
+    pub fn resource_mut(&mut self) -> Option<&mut ResourceMarket> {
+        match self {
+            Market::Resource(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether one agent's trade can change another agent's account (no:
+    /// a curve settles each trade against its reserve alone).
+    pub fn is_curve(&self) -> bool {
+        matches!(self, Market::Curve(_))
+    }
+
+    /// Whether the market has the metrics of a market-clearing asset (a
+    /// book, a batch market, a user mechanism): not a curve nor a resource.
+    pub fn clears(&self) -> bool {
+        !matches!(self, Market::Curve(_) | Market::Resource(_))
+    }
+
+    /// The price recorded now (NaN for a step with no equilibrium).
+    #[inline]
+    pub fn price(&self, supply: u64) -> f64 {
+        match self {
+            Market::Curve(c) => c.spot_price(supply),
+            other => other.mechanism().price(supply),
+        }
+    }
+
+    /// The price holdings are valued at: the recorded price, or the last
+    /// finite one.
+    #[inline]
+    pub fn mark(&self, supply: u64) -> f64 {
+        match self {
+            Market::Curve(c) => c.spot_price(supply),
+            other => other.mechanism().mark(supply),
+        }
+    }
+
+    /// The reserve that must back `supply` (0 unless a curve); `None` past
+    /// the ledger's range.
+    pub fn required_reserve(&self, supply: u64) -> Option<u128> {
+        self.mechanism().required_reserve(supply)
+    }
+
+    /// The money that backs the supply going from `from` to `to`.
+    pub fn reserve_between(&self, from: u64, to: u64) -> Option<u128> {
+        self.mechanism().reserve_between(from, to)
+    }
+
+    /// What the market shows agents beside the price.
+    pub fn observed(&self) -> Observed {
+        self.mechanism().observed()
+    }
+
+    /// The step's price source and quotes.
+    pub fn quotes(&self) -> Quotes {
+        self.mechanism().quotes()
+    }
+
+    /// See [`Mechanism::begin_step`].
+    pub fn begin_step(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        self.mechanism_mut().begin_step(m)
+    }
+
+    /// See [`Mechanism::end_step`].
+    pub fn end_step(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        self.mechanism_mut().end_step(m)
+    }
+
+    /// Executes an action of `agent` through the mechanism (the engine
+    /// settles curve trades on its own fast path before calling this).
+    pub fn execute(
+        &mut self,
+        agent: AgentId,
+        action: crate::agents::Action,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        self.mechanism_mut().execute(agent, action, m)
+    }
+
+    /// Calls `f(agent, money, tokens)` for what the market holds locked.
+    pub fn for_each_lock(&self, mut f: impl FnMut(AgentId, u64, u64)) {
+        self.mechanism().for_each_lock(&mut f)
+    }
+}

@@ -1,0 +1,530 @@
+//! The batch markets: orders collected through a step and cleared
+//! together after every agent has acted ([`BatchMarket`], a
+//! [`Mechanism`]): the call auction, the Walrasian equilibrium and the
+//! price-adjustment market, on the pure kernels of [`clearing`](super::clearing).
+//!
+//! Every collected order locks what it could spend; the clearing settles
+//! the fills from the locks (with the outside world for exogenous demand
+//! and supply) and releases the rest, so no lock outlives its step.
+
+use super::clearing::{
+    call_auction, excess_demand, find_equilibrium, money_quantity, ration, Amount, BatchOrder,
+    ScheduleAmount, ScheduleEntry, Shape,
+};
+use super::mechanism::{
+    coverable, exogenous_equilibrium, lot_of, split_lock, tick_lot, ticks_to_units, to_ticks,
+    Fault, MarketStep, Mechanism, Observed, PriceSource, PriceState, Quotes, Surplus,
+};
+use super::{pairs_in_order, value};
+use crate::agents::{Action, Side};
+use crate::ledger::{to_base, to_units, AgentId, Ledger, SCALE};
+use crate::scenario::{AdjustmentSpec, BookSpec, EquilibriumSpec};
+
+/// A market cleared once a step from the orders collected through it.
+#[derive(Debug)]
+pub struct BatchMarket {
+    kind: BatchKind,
+    lot: u64,
+    orders: Vec<Pending>,
+    state: PriceState,
+    surplus: Surplus,
+    clamps: Clamps,
+}
+
+/// How many steps a bound changed a market's path, so that none binds
+/// silently: a linear exogenous demand `a − b·P` or supply `c + d·P` that
+/// is negative at the step's price counts as 0, and the logarithmic rule
+/// caps `|ln(D/O)|` at `ln 10⁶`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Clamps {
+    /// Steps at whose clearing or posted price a linear exogenous demand or
+    /// supply was floored at 0.
+    pub exogenous_floor: u64,
+    /// Steps whose `|ln(D/O)|` the logarithmic rule capped.
+    pub log_ratio_cap: u64,
+}
+
+/// Whether a linear exogenous demand or supply is floored at 0 at `p`.
+fn floored(demand: Option<Shape>, supply: Option<Shape>, p: f64) -> bool {
+    demand.is_some_and(|d| d.demand_floored_at(p)) || supply.is_some_and(|s| s.supply_floored_at(p))
+}
+
+/// Whether a shape is linear (the only kind a floor can bind on).
+fn linear(shape: Option<Shape>) -> bool {
+    matches!(shape, Some(Shape::Linear { .. }))
+}
+
+#[derive(Debug)]
+enum BatchKind {
+    Auction { tick: u64 },
+    Equilibrium(EquilibriumSpec),
+    Adjustment(AdjustmentSpec),
+}
+
+/// A collected order of a batch market, with what it locked.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    agent: AgentId,
+    side: Side,
+    /// Limit price, money base units per whole token (None: market order).
+    limit: Option<u64>,
+    amount: Amount,
+    /// Money (buys) or tokens (sells) locked for it.
+    locked: u64,
+    /// Money paid or tokens delivered so far.
+    used: u64,
+}
+
+impl BatchMarket {
+    /// A call auction with the tick, lot and initial price of `spec`.
+    pub fn call_auction(spec: &BookSpec) -> Self {
+        let (tick, lot) = tick_lot(spec);
+        Self::with(
+            BatchKind::Auction { tick },
+            lot,
+            PriceState::new(spec.initial_price, PriceSource::Initial),
+        )
+    }
+
+    /// An equilibrium market: its initial price is the one given, else the
+    /// equilibrium of the exogenous demand and supply (none: no price).
+    pub fn equilibrium(spec: &EquilibriumSpec) -> Self {
+        let price = spec
+            .initial_price
+            .or_else(|| exogenous_equilibrium(spec.demand, spec.supply, spec.price_range))
+            .unwrap_or(f64::NAN);
+        let source = if price.is_finite() {
+            PriceSource::Initial
+        } else {
+            PriceSource::NoEquilibrium
+        };
+        Self::with(
+            BatchKind::Equilibrium(spec.clone()),
+            lot_of(spec.lot_size),
+            PriceState::new(price, source),
+        )
+    }
+
+    /// A price-adjustment market.
+    pub fn price_adjustment(spec: &AdjustmentSpec) -> Self {
+        Self::with(
+            BatchKind::Adjustment(spec.clone()),
+            lot_of(spec.lot_size),
+            PriceState::new(spec.initial_price, PriceSource::Initial),
+        )
+    }
+
+    fn with(kind: BatchKind, lot: u64, state: PriceState) -> Self {
+        BatchMarket {
+            kind,
+            lot,
+            orders: Vec::new(),
+            state,
+            surplus: Surplus::default(),
+            clamps: Clamps::default(),
+        }
+    }
+
+    /// Collects an order for the step's clearing, locking what it could
+    /// spend: a market buy its budget, a limit buy its value at the limit,
+    /// a sell its tokens (each clipped to what the agent has).
+    fn collect(&mut self, agent: AgentId, action: Action, asset: usize, ledger: &mut Ledger) {
+        let lot = self.lot;
+        let push = |side: Side, limit: Option<u64>, amount: Amount, ledger: &mut Ledger| {
+            let (locked, amount) = match (side, amount) {
+                (Side::Buy, Amount::Money(spend)) => {
+                    let balance = ledger.balance(agent);
+                    if spend > balance {
+                        ledger.count_clipped();
+                    }
+                    let spend = spend.min(balance);
+                    (spend, Amount::Money(spend))
+                }
+                (_, Amount::Tokens(qty)) => {
+                    // a limit price in base units is a price in ticks of 1
+                    let price = limit.unwrap_or(0);
+                    let (qty, locked) = coverable(ledger, agent, asset, side, price, 1, qty, lot);
+                    (locked, Amount::Tokens(qty))
+                }
+                (Side::Sell, Amount::Money(_)) => (0, Amount::Tokens(0)),
+            };
+            let (money, tokens) = split_lock(side, locked);
+            let empty = match amount {
+                Amount::Money(m) => m == 0,
+                Amount::Tokens(q) => q == 0,
+            };
+            if empty || (limit == Some(0)) || ledger.lock(agent, asset, money, tokens).is_err() {
+                ledger.count_rejected();
+                return None;
+            }
+            Some(Pending {
+                agent,
+                side,
+                limit,
+                amount,
+                locked,
+                used: 0,
+            })
+        };
+        let mut orders = Vec::new();
+        match action {
+            Action::Hold | Action::Cancel { .. } => {}
+            Action::Request { .. } | Action::Produce { .. } => ledger.count_rejected(),
+            Action::Buy { spend, .. } => {
+                orders.extend(push(Side::Buy, None, Amount::Money(spend), ledger))
+            }
+            Action::Sell { amount, .. } => {
+                orders.extend(push(Side::Sell, None, Amount::Tokens(amount), ledger))
+            }
+            Action::Limit {
+                side,
+                price,
+                amount,
+                ..
+            } => orders.extend(push(side, Some(price), Amount::Tokens(amount), ledger)),
+            Action::Quote {
+                bid, ask, amount, ..
+            } => {
+                if bid > 0 {
+                    orders.extend(push(Side::Buy, Some(bid), Amount::Tokens(amount), ledger));
+                }
+                if ask > 0 {
+                    orders.extend(push(Side::Sell, Some(ask), Amount::Tokens(amount), ledger));
+                }
+            }
+        }
+        self.orders.extend(orders);
+    }
+
+    /// Clears the step's orders, settles the trades and releases every lock.
+    fn clear(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        let (asset, lot) = (m.asset, self.lot);
+        let supply_units = to_units(m.ledger.books(asset).supply);
+        match &self.kind {
+            BatchKind::Auction { tick } => {
+                let tick = *tick;
+                let orders: Vec<BatchOrder> = self
+                    .orders
+                    .iter()
+                    .map(|o| BatchOrder {
+                        side: o.side,
+                        limit: o.limit.map(|p| to_ticks(o.side, p, tick)),
+                        amount: o.amount,
+                    })
+                    .collect();
+                let last = self
+                    .state
+                    .last_trade
+                    .or(Some(self.state.mark))
+                    .and_then(to_base)
+                    .map(|p| p / tick);
+                match call_auction(&orders, tick, lot, last) {
+                    Some(c) if c.volume > 0 => {
+                        let price_base = u64::try_from(u128::from(c.price) * u128::from(tick))
+                            .map_err(|_| Fault::overflow("the call auction's price", "money"))?;
+                        let buys: Vec<(Option<usize>, u64)> = (0..self.orders.len())
+                            .filter(|&i| self.orders[i].side == Side::Buy)
+                            .map(|i| (Some(i), c.fills[i]))
+                            .collect();
+                        let sells: Vec<(Option<usize>, u64)> = (0..self.orders.len())
+                            .filter(|&i| self.orders[i].side == Side::Sell)
+                            .map(|i| (Some(i), c.fills[i]))
+                            .collect();
+                        self.pair(&buys, &sells, price_base, m)?;
+                        let p = ticks_to_units(c.price, tick);
+                        self.state.last_trade = Some(p);
+                        self.state.set(p, PriceSource::Trade);
+                    }
+                    _ => self.state.quotes.source = PriceSource::Last,
+                }
+            }
+            BatchKind::Equilibrium(e)
+                if self.orders.is_empty() && e.demand.is_none() && e.supply.is_none() =>
+            {
+                // No demand and no supply at all: every price "clears", so
+                // none is chosen; the price stays.
+                self.state.quotes.source = PriceSource::Last;
+            }
+            BatchKind::Equilibrium(e) => {
+                let entries = self.schedule();
+                let (demand, supply) = (e.demand, e.supply);
+                let found = find_equilibrium(
+                    |p| excess_demand(p, &entries, demand.as_ref(), supply.as_ref()),
+                    e.price_range.0,
+                    e.price_range.1,
+                );
+                match found.and_then(to_base).filter(|&p| p > 0) {
+                    Some(price_base) => {
+                        let p = found.unwrap_or(0.0);
+                        self.trade_at(p, price_base, demand, supply, m)?;
+                        self.state.set(p, PriceSource::Equilibrium);
+                        self.clamps.exogenous_floor += u64::from(floored(demand, supply, p));
+                    }
+                    None => self.state.set(f64::NAN, PriceSource::NoEquilibrium),
+                }
+            }
+            BatchKind::Adjustment(a) => {
+                let (rule, demand, supply) = (a.rule, a.demand, a.supply);
+                let p = self.state.price;
+                // At least one base unit; a posted price past the ledger's
+                // range is a fault, never a price of one base unit.
+                let price_base = match to_base(p) {
+                    Some(base) => base.max(1),
+                    None if p > 0.0 => {
+                        return Err(Fault::overflow(&format!("the price {p:e}"), "money"))
+                    }
+                    None => 1,
+                };
+                let (d, o) = self.trade_at(p, price_base, demand, supply, m)?;
+                self.clamps.exogenous_floor += u64::from(floored(demand, supply, p));
+                self.clamps.log_ratio_cap += u64::from(rule.caps_log_ratio(d, o));
+                let next = rule.next(p, d, o, supply_units);
+                self.state.set(next, PriceSource::Posted);
+            }
+        }
+        // release what the fills did not use
+        for o in &self.orders {
+            let left = o.locked.checked_sub(o.used).ok_or_else(|| {
+                Fault::bug(format!(
+                    "a batch order of agent {} used {} base units, more than the {} it locked",
+                    o.agent, o.used, o.locked
+                ))
+            })?;
+            let (money, tokens) = split_lock(o.side, left);
+            m.ledger
+                .release(o.agent, asset, money, tokens)
+                .map_err(|e| Fault::ledger("releasing a batch order's lock", e))?;
+        }
+        self.orders.clear();
+        Ok(())
+    }
+
+    /// The agents' orders as demand and supply schedules, token units.
+    fn schedule(&self) -> Vec<ScheduleEntry> {
+        self.orders
+            .iter()
+            .map(|o| ScheduleEntry {
+                side: o.side,
+                limit: o.limit.map(to_units),
+                amount: match o.amount {
+                    Amount::Tokens(q) => ScheduleAmount::Tokens(to_units(q)),
+                    Amount::Money(m) => ScheduleAmount::Money(to_units(m)),
+                },
+            })
+            .collect()
+    }
+
+    /// Trades at price `p` (`price_base` money base units per whole token):
+    /// each order's quantity at that price, plus the exogenous demand and
+    /// supply at `p`; the short side is filled, the long side rationed in
+    /// proportion. Returns the total demand and supply at `p`, token units,
+    /// with the exogenous parts before rounding to lots.
+    #[allow(clippy::too_many_arguments)]
+    fn trade_at(
+        &mut self,
+        p: f64,
+        price_base: u64,
+        demand: Option<Shape>,
+        supply: Option<Shape>,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(f64, f64), Fault> {
+        let lot = self.lot;
+        let wanted: Vec<u64> = self
+            .orders
+            .iter()
+            .map(|o| match (o.side, o.amount, o.limit) {
+                (Side::Buy, _, Some(l)) if l < price_base => 0,
+                (Side::Sell, _, Some(l)) if l > price_base => 0,
+                (_, Amount::Tokens(q), _) => q,
+                (_, Amount::Money(m), _) => money_quantity(m, price_base, 1, lot),
+            })
+            .collect();
+        let exo_d_units = demand.map_or(0.0, |s| s.demand_at(p));
+        let exo_o_units = supply.map_or(0.0, |s| s.supply_at(p));
+        let lots = |q: f64, what: &str| match to_base(q) {
+            Some(q) => Ok(q / lot * lot),
+            None if q > 0.0 => Err(Fault::overflow(
+                &format!("the exogenous {what} of {q:e} tokens at price {p}"),
+                "token",
+            )),
+            None => Ok(0),
+        };
+        let (exo_d, exo_o) = (lots(exo_d_units, "demand")?, lots(exo_o_units, "supply")?);
+        let mut buys: Vec<(Option<usize>, u64)> = Vec::new();
+        let mut sells: Vec<(Option<usize>, u64)> = Vec::new();
+        for (i, o) in self.orders.iter().enumerate() {
+            if wanted[i] > 0 {
+                match o.side {
+                    Side::Buy => buys.push((Some(i), wanted[i])),
+                    Side::Sell => sells.push((Some(i), wanted[i])),
+                }
+            }
+        }
+        if exo_d > 0 {
+            buys.push((None, exo_d));
+        }
+        if exo_o > 0 {
+            sells.push((None, exo_o));
+        }
+        let total = |v: &[(Option<usize>, u64)]| v.iter().map(|x| u128::from(x.1)).sum::<u128>();
+        let (d, o) = (total(&buys), total(&sells));
+        // what the agents asked for, before rationing (the rule sees it)
+        let asked = |total: u128, exo: u64| (total - u128::from(exo)) as f64 / SCALE as f64;
+        let (agents_d, agents_o) = (asked(d, exo_d), asked(o, exo_o));
+        let volume = u64::try_from(d.min(o))
+            .map_err(|_| Fault::overflow("the step's volume of trade", "token"))?;
+        for side in [&mut buys, &mut sells] {
+            if total(side) > u128::from(volume) {
+                let requests: Vec<u64> = side.iter().map(|x| x.1).collect();
+                for (x, q) in side.iter_mut().zip(ration(&requests, volume, lot)) {
+                    x.1 = q;
+                }
+            }
+        }
+        self.pair(&buys, &sells, price_base, m)?;
+        if volume > 0 {
+            self.state.last_trade = Some(p);
+        }
+        // The rule sees the exogenous quantities before rounding to lots.
+        Ok((agents_d + exo_d_units, agents_o + exo_o_units))
+    }
+
+    /// Pairs the filled buys and sells in order and settles each pair at
+    /// `price_base`: between agents through escrow, with the outside world
+    /// (`None`) by minting or burning.
+    fn pair(
+        &mut self,
+        buys: &[(Option<usize>, u64)],
+        sells: &[(Option<usize>, u64)],
+        price_base: u64,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        let asset = m.asset;
+        let buy_qty: Vec<u64> = buys.iter().map(|b| b.1).collect();
+        let sell_qty: Vec<u64> = sells.iter().map(|s| s.1).collect();
+        for (i, k, q) in pairs_in_order(&buy_qty, &sell_qty) {
+            let money = u64::try_from(value(price_base, 1, q))
+                .map_err(|_| Fault::overflow("the payment for a batch trade", "money"))?;
+            let (b, s) = (buys[i].0, sells[k].0);
+            let (buyer, seller) = (
+                b.map(|b| self.orders[b].agent),
+                s.map(|s| self.orders[s].agent),
+            );
+            let ledger = &mut *m.ledger;
+            let r = match (buyer, seller) {
+                (Some(buyer), Some(seller)) => {
+                    self.surplus.add(buyer, seller, q);
+                    ledger.settle(buyer, seller, asset, q, money, true, true)
+                }
+                (Some(buyer), None) => ledger.sell_from_outside(buyer, asset, q, money, true),
+                (None, Some(seller)) => ledger.buy_from_outside(seller, asset, q, money, true),
+                (None, None) => Ok(()),
+            };
+            r.map_err(|e| Fault::ledger("settling a batch trade", e))?;
+            if let Some(b) = b {
+                self.orders[b].used += money;
+            }
+            if let Some(s) = s {
+                self.orders[s].used += q;
+            }
+            m.fill(buyer, seller, q, money);
+        }
+        Ok(())
+    }
+}
+
+impl Mechanism for BatchMarket {
+    fn kind(&self) -> &str {
+        match self.kind {
+            BatchKind::Auction { .. } => "call_auction",
+            BatchKind::Equilibrium(_) => "equilibrium",
+            BatchKind::Adjustment(_) => "price_adjustment",
+        }
+    }
+
+    /// Forgets the previous step's orders (all settled or released).
+    fn begin_step(&mut self, _m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        self.orders.clear();
+        Ok(())
+    }
+
+    /// Collects the order for the step's clearing.
+    fn execute(
+        &mut self,
+        agent: AgentId,
+        action: Action,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        self.collect(agent, action, m.asset, m.ledger);
+        Ok(())
+    }
+
+    /// Clears the step's orders.
+    fn end_step(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        self.clear(m)
+    }
+
+    fn price(&self, _supply: u64) -> f64 {
+        self.state.price
+    }
+
+    fn mark(&self, _supply: u64) -> f64 {
+        self.state.mark
+    }
+
+    fn observed(&self) -> Observed {
+        Observed {
+            last_trade: self.state.last_trade,
+            ..Observed::default()
+        }
+    }
+
+    fn quotes(&self) -> Quotes {
+        self.state.quotes
+    }
+
+    fn for_each_lock(&self, f: &mut dyn FnMut(AgentId, u64, u64)) {
+        for o in &self.orders {
+            let (money, tokens) = split_lock(o.side, o.locked.saturating_sub(o.used));
+            f(o.agent, money, tokens);
+        }
+    }
+
+    fn set_private_value(&mut self, agent: AgentId, value: f64) {
+        self.surplus.values.insert(agent, value);
+    }
+
+    fn realised_surplus(&self) -> f64 {
+        self.surplus.realised
+    }
+
+    fn exogenous_equilibrium(&self) -> Option<f64> {
+        match &self.kind {
+            BatchKind::Auction { .. } => None,
+            BatchKind::Equilibrium(e) => exogenous_equilibrium(e.demand, e.supply, e.price_range),
+            BatchKind::Adjustment(a) => {
+                exogenous_equilibrium(a.demand, a.supply, (a.rule.min_price, 1e12))
+            }
+        }
+    }
+
+    fn clamps(&self) -> (Option<u64>, Option<u64>) {
+        let (demand, supply, log) = match &self.kind {
+            BatchKind::Auction { .. } => (None, None, false),
+            BatchKind::Equilibrium(e) => (e.demand, e.supply, false),
+            BatchKind::Adjustment(a) => (a.demand, a.supply, logarithmic(&a.rule)),
+        };
+        (
+            (linear(demand) || linear(supply)).then_some(self.clamps.exogenous_floor),
+            log.then_some(self.clamps.log_ratio_cap),
+        )
+    }
+}
+
+/// Whether a price rule is the logarithmic one (which caps `|ln(D/O)|`).
+pub(crate) fn logarithmic(rule: &super::clearing::PriceRule) -> bool {
+    matches!(
+        rule.adjustment,
+        super::clearing::Adjustment::Logarithmic { .. }
+    )
+}

@@ -1,0 +1,345 @@
+//! The order book market: a continuous double auction on the pure
+//! [`OrderBook`](super::book::OrderBook), with the locks, settlement and
+//! price state the engine needs ([`BookMarket`], a [`Mechanism`]).
+//!
+//! Each order is matched as it arrives, in the step's shuffled order. A
+//! limit order locks the money or tokens it could spend (in the ledger's
+//! escrow), fills settle from the locks, and what a fill did not need is
+//! released, so nothing is ever over-spent. Resting orders stay locked
+//! across steps until they fill, expire or their owner replaces them.
+
+use super::book::{Fill, Order, OrderBook, OrderId};
+use super::mechanism::{
+    coverable, release_orders, split_lock, tick_lot, ticks_to_units, to_ticks, Fault, MarketStep,
+    Mechanism, Observed, PriceSource, PriceState, Quotes, Surplus,
+};
+use crate::agents::{Action, Side};
+use crate::ledger::{wide_to_units, AgentId, Ledger};
+use crate::scenario::BookSpec;
+
+/// A continuous double auction.
+#[derive(Debug)]
+pub struct BookMarket {
+    book: OrderBook,
+    /// Money base units per whole token per tick.
+    tick: u64,
+    /// Each agent's open bid and ask on this book (0: none). An entry may
+    /// name an order that has since filled; cancelling it is then a no-op.
+    open: Vec<[OrderId; 2]>,
+    fills: Vec<Fill>,
+    cancelled: Vec<Order>,
+    /// Whether a trade happened in the current step.
+    traded: bool,
+    state: PriceState,
+    surplus: Surplus,
+}
+
+impl BookMarket {
+    /// An order book with the tick, lot and initial price of `spec`.
+    pub fn new(spec: &BookSpec) -> Self {
+        let (tick, lot) = tick_lot(spec);
+        BookMarket {
+            book: OrderBook::new(tick, lot),
+            tick,
+            open: Vec::new(),
+            fills: Vec::new(),
+            cancelled: Vec::new(),
+            traded: false,
+            state: PriceState::new(spec.initial_price, PriceSource::Initial),
+            surplus: Surplus::default(),
+        }
+    }
+
+    /// The order book.
+    pub fn book(&self) -> &OrderBook {
+        &self.book
+    }
+
+    fn slot(&mut self, agent: AgentId) -> &mut [OrderId; 2] {
+        let i = agent as usize;
+        if self.open.len() <= i {
+            self.open.resize(i + 1, [0, 0]);
+        }
+        &mut self.open[i]
+    }
+
+    /// Cancels the agent's open orders and releases their locks.
+    fn cancel_own(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        ledger: &mut Ledger,
+    ) -> Result<(), Fault> {
+        let ids = std::mem::take(self.slot(agent));
+        for id in ids {
+            if id == 0 {
+                continue;
+            }
+            if let Some(o) = self.book.cancel(id) {
+                release_orders(ledger, asset, &[o])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn trade(
+        &mut self,
+        agent: AgentId,
+        action: Action,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        let (step, asset) = (m.step, m.asset);
+        let ledger = &mut *m.ledger;
+        match action {
+            Action::Hold => return Ok(()),
+            Action::Request { .. } | Action::Produce { .. } => {
+                ledger.count_rejected();
+                return Ok(());
+            }
+            Action::Buy { spend, .. } => {
+                let balance = ledger.balance(agent);
+                if spend > balance {
+                    ledger.count_clipped();
+                }
+                let budget = spend.min(balance);
+                let out = self.book.market_buy_spending(
+                    agent,
+                    budget,
+                    &mut self.fills,
+                    &mut self.cancelled,
+                );
+                if out.filled == 0 {
+                    ledger.count_rejected();
+                }
+            }
+            Action::Sell { amount, .. } => {
+                let held = ledger.holding(agent, asset);
+                if amount > held {
+                    ledger.count_clipped();
+                }
+                let out = self.book.market(
+                    agent,
+                    Side::Sell,
+                    amount.min(held),
+                    &mut self.fills,
+                    &mut self.cancelled,
+                );
+                if out.filled == 0 {
+                    ledger.count_rejected();
+                }
+            }
+            Action::Limit {
+                side,
+                price,
+                amount,
+                ttl,
+                ..
+            } => {
+                self.cancel_own(agent, asset, ledger)?;
+                self.place(step, agent, side, price, amount, ttl, asset, ledger)?;
+            }
+            Action::Quote {
+                bid,
+                ask,
+                amount,
+                ttl,
+                ..
+            } => {
+                self.cancel_own(agent, asset, ledger)?;
+                if bid > 0 {
+                    self.place(step, agent, Side::Buy, bid, amount, ttl, asset, ledger)?;
+                }
+                if ask > 0 {
+                    self.place(step, agent, Side::Sell, ask, amount, ttl, asset, ledger)?;
+                }
+            }
+            Action::Cancel { .. } => {
+                self.cancel_own(agent, asset, ledger)?;
+            }
+        }
+        let taker_locked = !matches!(action, Action::Buy { .. } | Action::Sell { .. });
+        self.settle(taker_locked, m)
+    }
+
+    /// Settles the fills of the last action through the ledger and releases
+    /// the locks of orders that left the book.
+    fn settle(&mut self, taker_locked: bool, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        let asset = m.asset;
+        for f in &self.fills {
+            let ledger = &mut *m.ledger;
+            let (buyer, seller, buyer_locked, seller_locked) = match f.taker_side {
+                Side::Buy => (f.taker_owner, f.maker_owner, taker_locked, true),
+                Side::Sell => (f.maker_owner, f.taker_owner, true, taker_locked),
+            };
+            ledger
+                .settle(
+                    buyer,
+                    seller,
+                    asset,
+                    f.qty,
+                    f.money,
+                    buyer_locked,
+                    seller_locked,
+                )
+                .map_err(|e| Fault::ledger("settling a fill", e))?;
+            self.surplus.add(buyer, seller, f.qty);
+            m.fill(Some(buyer), Some(seller), f.qty, f.money);
+            self.state.last_trade = Some(ticks_to_units(f.price, self.tick));
+            self.traded = true;
+            if let Some(left) = f.maker_done {
+                let (money, tokens) = split_lock(f.taker_side.opposite(), left);
+                m.ledger
+                    .release(f.maker_owner, asset, money, tokens)
+                    .map_err(|e| Fault::ledger("releasing a filled order's lock", e))?;
+            }
+        }
+        self.fills.clear();
+        let r = release_orders(m.ledger, asset, &self.cancelled);
+        self.cancelled.clear();
+        r
+    }
+
+    /// Records the step's price and quotes.
+    fn close_step(&mut self) {
+        let bid = self.book.best_bid().map(|p| ticks_to_units(p, self.tick));
+        let ask = self.book.best_ask().map(|p| ticks_to_units(p, self.tick));
+        let state = &mut self.state;
+        match (self.traded, bid, ask) {
+            (true, _, _) => {
+                let p = state.last_trade.unwrap_or(state.price);
+                state.set(p, PriceSource::Trade)
+            }
+            (false, Some(b), Some(a)) => state.set(0.5 * (a + b), PriceSource::Mid),
+            _ => state.quotes.source = PriceSource::Last,
+        }
+        state.quotes.best_bid = bid;
+        state.quotes.best_ask = ask;
+        let (bids, asks) = (
+            wide_to_units(self.book.bid_depth()),
+            wide_to_units(self.book.ask_depth()),
+        );
+        state.quotes.depth = match (bid, ask) {
+            (Some(_), Some(_)) => Some(0.5 * (bids + asks)),
+            (Some(_), None) => Some(bids),
+            (None, Some(_)) => Some(asks),
+            (None, None) => None,
+        };
+    }
+
+    /// Locks and submits a limit order (fills are settled by the caller).
+    #[allow(clippy::too_many_arguments)]
+    fn place(
+        &mut self,
+        step: u64,
+        agent: AgentId,
+        side: Side,
+        price: u64,
+        amount: u64,
+        ttl: u32,
+        asset: usize,
+        ledger: &mut Ledger,
+    ) -> Result<(), Fault> {
+        let (tick, lot) = (self.tick, self.book.lot());
+        let ticks = to_ticks(side, price, tick);
+        if ticks == 0 || amount / lot == 0 {
+            ledger.count_rejected();
+            return Ok(());
+        }
+        let (qty, locked) = coverable(ledger, agent, asset, side, ticks, tick, amount, lot);
+        if qty == 0 {
+            ledger.count_rejected();
+            return Ok(());
+        }
+        let (money, tokens) = split_lock(side, locked);
+        ledger
+            .lock(agent, asset, money, tokens)
+            .map_err(|e| Fault::ledger("locking an order", e))?;
+        let expires = step.saturating_add(u64::from(ttl.max(1)) - 1);
+        let out = self.book.limit(
+            agent,
+            side,
+            ticks,
+            qty,
+            expires,
+            locked,
+            &mut self.fills,
+            &mut self.cancelled,
+        );
+        // What the fills did not need goes back now; the fills themselves
+        // settle from the escrow after the action.
+        let (money, tokens) = split_lock(side, out.released);
+        ledger
+            .release(agent, asset, money, tokens)
+            .map_err(|e| Fault::ledger("releasing an order's unused lock", e))?;
+        if let Some(id) = out.rested {
+            self.slot(agent)[usize::from(side == Side::Sell)] = id;
+        }
+        Ok(())
+    }
+}
+
+impl Mechanism for BookMarket {
+    fn kind(&self) -> &str {
+        "order_book"
+    }
+
+    /// Drops expired orders and releases their locks; forgets the previous
+    /// step's trades.
+    fn begin_step(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        self.traded = false;
+        self.book.expire(m.step, &mut self.cancelled);
+        let r = release_orders(m.ledger, m.asset, &self.cancelled);
+        self.cancelled.clear();
+        r
+    }
+
+    fn execute(
+        &mut self,
+        agent: AgentId,
+        action: Action,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        self.trade(agent, action, m)
+    }
+
+    /// Records the step's price and quotes.
+    fn end_step(&mut self, _m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        self.close_step();
+        Ok(())
+    }
+
+    fn price(&self, _supply: u64) -> f64 {
+        self.state.price
+    }
+
+    fn mark(&self, _supply: u64) -> f64 {
+        self.state.mark
+    }
+
+    fn observed(&self) -> Observed {
+        Observed {
+            best_bid: self.book.best_bid().map(|p| ticks_to_units(p, self.tick)),
+            best_ask: self.book.best_ask().map(|p| ticks_to_units(p, self.tick)),
+            last_trade: self.state.last_trade,
+        }
+    }
+
+    fn quotes(&self) -> Quotes {
+        self.state.quotes
+    }
+
+    fn for_each_lock(&self, f: &mut dyn FnMut(AgentId, u64, u64)) {
+        for o in self.book.orders() {
+            let (money, tokens) = split_lock(o.side, o.locked);
+            f(o.owner, money, tokens);
+        }
+    }
+
+    fn set_private_value(&mut self, agent: AgentId, value: f64) {
+        self.surplus.values.insert(agent, value);
+    }
+
+    fn realised_surplus(&self) -> f64 {
+        self.surplus.realised
+    }
+}

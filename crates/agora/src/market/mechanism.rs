@@ -1,0 +1,551 @@
+//! The price mechanism of an asset, as the engine sees it: the
+//! [`Mechanism`] trait, and what every mechanism shares (its price state,
+//! quotes, per-step counters, and the [`Fault`] it stops a run with).
+//!
+//! The engine loops over its assets' mechanisms without knowing their
+//! kinds. Each step it calls, for every mechanism:
+//!
+//! 1. [`Mechanism::begin_step`] — housekeeping at the start of the step
+//!    (an order book drops expired orders; a resource decays its stock and
+//!    pays arriving production);
+//! 2. [`Mechanism::execute`] — once per agent action on the asset, in the
+//!    step's seeded random order;
+//! 3. [`Mechanism::end_step`] — the clearing: a batch market clears the
+//!    orders it collected, a resource allocates its capacity, a book
+//!    records its quotes.
+//!
+//! Between steps it reads the price ([`Mechanism::price`],
+//! [`Mechanism::mark`]), what agents see ([`Mechanism::observed`]), what is
+//! recorded ([`Mechanism::quotes`]), what is locked in open orders
+//! ([`Mechanism::for_each_lock`], checked against the ledger's escrow), and
+//! the summary metrics a mechanism keeps.
+//!
+//! Every money and token movement goes through the [`Ledger`]'s explicit
+//! operations, so a mechanism cannot break conservation; what it moves it
+//! also appends to the step's [`TradeLog`] (one record per agent side).
+//!
+//! The built-in mechanisms are the bonding curve
+//! ([`CurveMarket`](crate::pricing::CurveMarket)), the order book
+//! ([`BookMarket`](super::book_market::BookMarket)), the batch markets
+//! ([`BatchMarket`](super::batch::BatchMarket): call auction, equilibrium,
+//! price adjustment) and the resource market
+//! ([`ResourceMarket`](crate::resource::market::ResourceMarket)). A user
+//! mechanism implements the trait and is registered by name
+//! ([`Registry::register_mechanism`](crate::scenario::Registry::register_mechanism)).
+
+use crate::agents::{Action, Side};
+use crate::ledger::trades::{TradeKind, TradeLog, TradeRecord};
+use crate::ledger::{range_advice, to_base, to_units, AgentId, Ledger, LedgerError, SCALE};
+use crate::market::book::Order;
+use crate::market::clearing::{
+    closed_form_equilibrium, excess_demand, find_equilibrium, money_quantity, Shape,
+};
+use crate::market::value;
+use crate::scenario::{BookSpec, Scenario};
+
+/// What a mechanism works on while a step runs: the step, its asset, the
+/// ledger, the step's counters and the trade log.
+#[derive(Debug)]
+pub struct MarketStep<'a> {
+    /// The step being run (from 1).
+    pub step: u64,
+    /// Index of the mechanism's asset.
+    pub asset: usize,
+    /// The ledger: every money and token movement goes through it.
+    pub ledger: &'a mut Ledger,
+    /// The asset's counters for the step (volume and trades).
+    pub stats: &'a mut StepStats,
+    /// The step's trade log (recording nothing when it is off).
+    pub trades: &'a mut TradeLog,
+}
+
+impl MarketStep<'_> {
+    /// Records a fill of `quantity` base units for `money` base units:
+    /// one record for each agent side (`buyer`, `seller`; `None` is the
+    /// outside world, which gets no record), each naming the other side as
+    /// its counterpart, and counts the trade in the step's volume.
+    #[inline]
+    pub fn fill(
+        &mut self,
+        buyer: Option<AgentId>,
+        seller: Option<AgentId>,
+        quantity: u64,
+        money: u64,
+    ) {
+        self.stats.add(quantity);
+        if !self.trades.is_on() {
+            return;
+        }
+        for (agent, counterpart, buy) in [(buyer, seller, true), (seller, buyer, false)] {
+            if let Some(agent) = agent {
+                self.record(agent, counterpart, TradeKind::Fill, buy, quantity, money);
+            }
+        }
+    }
+
+    /// Appends one record to the trade log (if it is on).
+    #[inline]
+    pub fn record(
+        &mut self,
+        agent: AgentId,
+        counterpart: Option<AgentId>,
+        kind: TradeKind,
+        buy: bool,
+        quantity: u64,
+        money: u64,
+    ) {
+        self.trades.push(TradeRecord {
+            step: self.step,
+            agent,
+            counterpart,
+            asset: self.asset as u32,
+            kind,
+            buy,
+            quantity,
+            money: u128::from(money),
+        });
+    }
+}
+
+/// What a market shows agents beside the price (money units).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Observed {
+    /// The best bid now.
+    pub best_bid: Option<f64>,
+    /// The best ask now.
+    pub best_ask: Option<f64>,
+    /// The price of the last trade.
+    pub last_trade: Option<f64>,
+}
+
+/// A price mechanism: an asset's market, with its state, settling agents'
+/// actions through the ledger.
+///
+/// Only [`kind`](Self::kind), [`execute`](Self::execute) and
+/// [`price`](Self::price) are required; every other method has a default
+/// for a mechanism that does not have the feature (no start-of-step
+/// housekeeping, no clearing, no locks, no parameters, no reserve, no
+/// summary metrics). A mechanism that locks money or tokens in the
+/// ledger's escrow across steps must report them in
+/// [`for_each_lock`](Self::for_each_lock): the engine checks them against
+/// the escrow after every step.
+pub trait Mechanism: Send + std::fmt::Debug {
+    /// The mechanism's kind, as named in scenario files (`order_book`, …).
+    fn kind(&self) -> &str;
+
+    /// The start of a step, before the external phase: housekeeping that
+    /// may move money (expiring orders, a stock's decay and holding costs,
+    /// arriving production).
+    fn begin_step(&mut self, _m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        Ok(())
+    }
+
+    /// Executes one action of `agent` on this asset. An action the
+    /// mechanism does not take is counted as rejected
+    /// ([`Ledger::count_rejected`]); one cut to what the agent has as
+    /// clipped. Returns an error only for a settlement past the ledger's
+    /// range or refused by it (a bug).
+    fn execute(
+        &mut self,
+        agent: AgentId,
+        action: Action,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault>;
+
+    /// The clearing at the end of the step's trades: a batch market clears
+    /// the orders collected, a resource allocates its capacity.
+    fn end_step(&mut self, _m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        Ok(())
+    }
+
+    /// The price recorded now (NaN for a step with no price), at `supply`
+    /// base units in existence.
+    fn price(&self, supply: u64) -> f64;
+
+    /// The price holdings are valued at: the price, or the last finite one
+    /// (0 before any).
+    fn mark(&self, supply: u64) -> f64 {
+        let p = self.price(supply);
+        if p.is_finite() {
+            p
+        } else {
+            0.0
+        }
+    }
+
+    /// What agents see beside the price.
+    fn observed(&self) -> Observed {
+        Observed::default()
+    }
+
+    /// The step's price source and quotes, for the records.
+    fn quotes(&self) -> Quotes {
+        Quotes::default()
+    }
+
+    /// Sets a parameter during a run (a schedule, an event, a controller).
+    /// The error says what went wrong (e.g. the parameters there are).
+    fn set_param(&mut self, name: &str, _value: f64) -> Result<(), String> {
+        Err(format!(
+            "parameter {name:?}: only bonding curves have parameters that change during a run \
+             (a {} market has none)",
+            self.kind()
+        ))
+    }
+
+    /// Calls `f(agent, money, tokens)` for what the mechanism holds locked
+    /// in the ledger's escrow for an agent now, base units.
+    fn for_each_lock(&self, _f: &mut dyn FnMut(AgentId, u64, u64)) {}
+
+    /// The reserve that must back `supply`, base units (0 unless the
+    /// mechanism keeps a reserve); `None` past the ledger's range.
+    fn required_reserve(&self, _supply: u64) -> Option<u128> {
+        Some(0)
+    }
+
+    /// The money that backs the supply going from `from` to `to` (an
+    /// airdrop at the start), base units; `None` past the ledger's range.
+    fn reserve_between(&self, _from: u64, _to: u64) -> Option<u128> {
+        Some(0)
+    }
+
+    /// Registers a trader's private value (a buyer's) or cost (a seller's),
+    /// money units per token, for the realised surplus.
+    fn set_private_value(&mut self, _agent: AgentId, _value: f64) {}
+
+    /// The surplus realised so far in trades between traders with private
+    /// values, money units.
+    fn realised_surplus(&self) -> f64 {
+        0.0
+    }
+
+    /// The theoretical equilibrium price of the mechanism's exogenous
+    /// demand and supply, if known.
+    fn exogenous_equilibrium(&self) -> Option<f64> {
+        None
+    }
+
+    /// How many steps each silent bound changed the path, as
+    /// `(exogenous floor, log-ratio cap)`; `None` for a bound the mechanism
+    /// does not have.
+    fn clamps(&self) -> (Option<u64>, Option<u64>) {
+        (None, None)
+    }
+
+    /// Sets the share of a capacity that is out this step (resources).
+    fn set_outage(&mut self, _share: f64) {}
+}
+
+/// Where a step's recorded price comes from (`price_source` in
+/// `assets.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum PriceSource {
+    /// The spot price of a bonding curve.
+    #[default]
+    Curve,
+    /// The price before any trade (step 0 of a market).
+    Initial,
+    /// The last trade of the step.
+    Trade,
+    /// The midpoint of the best bid and ask (an order book step with no
+    /// trade).
+    Mid,
+    /// The previous step's price (no trade and no two-sided quote, or a call
+    /// auction that did not cross).
+    Last,
+    /// The equilibrium price of the step.
+    Equilibrium,
+    /// No equilibrium in the price range: no price is recorded.
+    NoEquilibrium,
+    /// The posted price of a price-adjustment market, after the step's
+    /// adjustment.
+    Posted,
+    /// A resource's fixed price.
+    Fixed,
+}
+
+impl PriceSource {
+    /// The name written in `assets.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PriceSource::Curve => "curve",
+            PriceSource::Initial => "initial",
+            PriceSource::Trade => "trade",
+            PriceSource::Mid => "mid",
+            PriceSource::Last => "last",
+            PriceSource::Equilibrium => "equilibrium",
+            PriceSource::NoEquilibrium => "no_equilibrium",
+            PriceSource::Posted => "posted",
+            PriceSource::Fixed => "fixed",
+        }
+    }
+}
+
+/// What a market-clearing asset records each step, beside the ledger's
+/// books.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Quotes {
+    /// Where the price comes from.
+    pub source: PriceSource,
+    /// Best bid and ask after the step, money units.
+    pub best_bid: Option<f64>,
+    /// See `best_bid`.
+    pub best_ask: Option<f64>,
+    /// Mean of the remaining quantity at the best bid and the best ask,
+    /// token units (none when the book has no side).
+    pub depth: Option<f64>,
+}
+
+/// The price a market shows and records.
+#[derive(Debug, Clone, Copy)]
+pub struct PriceState {
+    /// The recorded price (NaN for a step with no equilibrium).
+    pub price: f64,
+    /// The last finite price, at which holdings are valued.
+    pub mark: f64,
+    /// The price of the last trade so far.
+    pub last_trade: Option<f64>,
+    /// The price source and quotes of the step.
+    pub quotes: Quotes,
+}
+
+impl PriceState {
+    /// A price state at `price`, from `source`.
+    pub fn new(price: f64, source: PriceSource) -> Self {
+        PriceState {
+            price,
+            mark: if price.is_finite() { price } else { 0.0 },
+            last_trade: None,
+            quotes: Quotes {
+                source,
+                ..Quotes::default()
+            },
+        }
+    }
+
+    /// Sets the price (and the mark, if finite) and its source.
+    pub fn set(&mut self, price: f64, source: PriceSource) {
+        self.price = price;
+        if price.is_finite() {
+            self.mark = price;
+        }
+        self.quotes.source = source;
+    }
+}
+
+/// Per-step counters of one asset.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepStats {
+    /// Tokens traded, base units: a pool-level sum over the step's trades.
+    pub volume: u128,
+    /// Trades executed.
+    pub trades: u64,
+}
+
+impl StepStats {
+    /// Counts one trade of `tokens` base units.
+    #[inline]
+    pub fn add(&mut self, tokens: u64) {
+        // Cannot overflow: a step has fewer than 2⁶⁴ trades of at most
+        // 2⁶⁴ base units each.
+        self.volume += u128::from(tokens);
+        self.trades += 1;
+    }
+}
+
+pub(crate) fn lot_of(lot_size: f64) -> u64 {
+    to_base(lot_size).unwrap_or(1).max(1)
+}
+
+pub(crate) fn tick_lot(b: &BookSpec) -> (u64, u64) {
+    (lot_of(b.tick_size), lot_of(b.lot_size))
+}
+
+pub(crate) fn ticks_to_units(ticks: u64, tick: u64) -> f64 {
+    (u128::from(ticks) * u128::from(tick)) as f64 / SCALE as f64
+}
+
+/// The equilibrium of exogenous demand and supply alone: in closed form for
+/// two linear or two constant-elasticity shapes, else by root finding.
+pub(crate) fn exogenous_equilibrium(
+    demand: Option<Shape>,
+    supply: Option<Shape>,
+    range: (f64, f64),
+) -> Option<f64> {
+    let (d, s) = (demand?, supply?);
+    if let Some(p) = closed_form_equilibrium(&d, &s) {
+        return (p >= range.0 && p <= range.1).then_some(p);
+    }
+    find_equilibrium(
+        |p| excess_demand(p, &[], Some(&d), Some(&s)),
+        range.0,
+        range.1,
+    )
+}
+
+pub(crate) fn release_orders(
+    ledger: &mut Ledger,
+    asset: usize,
+    orders: &[Order],
+) -> Result<(), Fault> {
+    for o in orders {
+        let (money, tokens) = split_lock(o.side, o.locked);
+        ledger
+            .release(o.owner, asset, money, tokens)
+            .map_err(|e| Fault::ledger(&format!("releasing the lock of order {}", o.id), e))?;
+    }
+    Ok(())
+}
+
+/// An order's lock as (money, tokens): a buy locks money, a sell tokens.
+#[inline]
+pub(crate) fn split_lock(side: Side, amount: u64) -> (u64, u64) {
+    match side {
+        Side::Buy => (amount, 0),
+        Side::Sell => (0, amount),
+    }
+}
+
+/// A limit price in whole ticks, rounded in the trader's favour: a bid
+/// down, an ask up.
+#[inline]
+pub(crate) fn to_ticks(side: Side, price: u64, tick: u64) -> u64 {
+    match side {
+        Side::Buy => price / tick,
+        Side::Sell => price.div_ceil(tick),
+    }
+}
+
+/// A limit order clipped to what the agent can cover, and what it locks:
+/// a buy of `qty` (whole lots) at `price` ticks of `tick` locks its value,
+/// cut to the lots the balance pays for; a sell locks its tokens, cut to
+/// the whole lots held. Counts a clip. Returns `(qty, locked)`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn coverable(
+    ledger: &mut Ledger,
+    agent: AgentId,
+    asset: usize,
+    side: Side,
+    price: u64,
+    tick: u64,
+    qty: u64,
+    lot: u64,
+) -> (u64, u64) {
+    let mut qty = qty / lot * lot;
+    match side {
+        Side::Buy => {
+            let balance = ledger.balance(agent);
+            if value(price, tick, qty) > u128::from(balance) {
+                ledger.count_clipped();
+                qty = money_quantity(balance, price, tick, lot).min(qty);
+            }
+            // Within the balance after the clip: the `min` only makes the
+            // conversion provably lossless.
+            let locked = value(price, tick, qty).min(u128::from(balance));
+            (qty, locked as u64)
+        }
+        Side::Sell => {
+            let held = ledger.holding(agent, asset);
+            if qty > held {
+                ledger.count_clipped();
+                qty = held / lot * lot;
+            }
+            (qty, qty)
+        }
+    }
+}
+
+/// Why a market could not carry out what it computed: amounts beyond the
+/// ledger's range (the scenario's scale, an input error) or a refused
+/// settlement (a bug, reported as a broken invariant).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    message: String,
+    /// Past the ledger's range: the kind of amount (`"money"`, `"token"`).
+    overflow: Option<&'static str>,
+    /// The asset concerned, when known.
+    asset: Option<usize>,
+}
+
+impl Fault {
+    /// The ledger refused `what` with `e`.
+    pub fn ledger(what: &str, e: LedgerError) -> Self {
+        if e == LedgerError::Overflow {
+            return Fault::overflow(what, "money or token");
+        }
+        Fault {
+            message: format!("{what}: {e}"),
+            overflow: None,
+            asset: None,
+        }
+    }
+
+    /// `what` would take an amount of `kind` (`"money"`, `"token"`) past
+    /// the ledger's range.
+    pub fn overflow(what: &str, kind: &'static str) -> Self {
+        Fault {
+            message: what.to_string(),
+            overflow: Some(kind),
+            asset: None,
+        }
+    }
+
+    /// Something that cannot happen did.
+    pub fn bug(message: String) -> Self {
+        Fault {
+            message,
+            overflow: None,
+            asset: None,
+        }
+    }
+
+    /// The same fault, on asset `asset`.
+    pub fn on(mut self, asset: usize) -> Self {
+        self.asset.get_or_insert(asset);
+        self
+    }
+
+    /// The error a run of `scenario` stops with at `step`.
+    pub(crate) fn into_error(self, scenario: &Scenario, step: u64) -> crate::error::Error {
+        let origin = &scenario.origin;
+        let name = self
+            .asset
+            .and_then(|j| scenario.assets.get(j))
+            .map(|a| &a.name);
+        if let Some(kind) = self.overflow {
+            let asset = name.map_or(String::new(), |name| format!(", asset {name}"));
+            crate::error::Error::usage(format!(
+                "{origin}: at step {step}{asset}: {}: an amount exceeds {}",
+                self.message,
+                range_advice(kind)
+            ))
+        } else {
+            let asset = name.map_or(String::new(), |name| format!("asset {name}: "));
+            crate::error::Error::invariant(step, format!("{asset}{}", self.message))
+        }
+    }
+}
+
+/// The gains from trade realised between traders with private values:
+/// `Σ (v_buyer − c_seller)·q` over their trades with each other (Gode and
+/// Sunder's measure; a trade with a trader without a private value adds
+/// nothing).
+#[derive(Debug, Default)]
+pub(crate) struct Surplus {
+    /// Private values (buyers) and costs (sellers), money units per token.
+    pub values: std::collections::HashMap<AgentId, f64>,
+    /// Realised so far, money units.
+    pub realised: f64,
+}
+
+impl Surplus {
+    #[inline]
+    pub fn add(&mut self, buyer: AgentId, seller: AgentId, tokens: u64) {
+        if self.values.is_empty() {
+            return;
+        }
+        if let (Some(v), Some(c)) = (self.values.get(&buyer), self.values.get(&seller)) {
+            self.realised += (v - c) * to_units(tokens);
+        }
+    }
+}

@@ -30,11 +30,14 @@
 mod build;
 mod edit;
 mod examples;
+mod extend;
 mod fields;
 mod paths;
 
 pub use build::ScenarioBuilder;
 pub use examples::{example, examples, Example};
+use extend::Extensions;
+pub use extend::{CustomPricing, Registry};
 use fields::name_list;
 pub use fields::{describe, Fields, Range};
 pub(crate) use paths::toml_value;
@@ -49,7 +52,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::{range_advice, to_base};
 use crate::market::clearing::{Adjustment, PriceRule, Shape, DEFAULT_PRICE_RANGE};
 use crate::pricing::{Curve, CurveError};
-use crate::resource::alloc::Rule;
+use crate::resource::alloc::{AllocationRule, Rule};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -175,6 +178,8 @@ pub enum PricingSpec {
     /// A resource (`kind = "resource"` on the asset): requests allocated
     /// against a capacity each step.
     Resource(ResourceSpec),
+    /// A user mechanism (`kind` = the name it is registered under).
+    Custom(CustomPricing),
 }
 
 /// A resource asset: its capacity, how it is priced and allocated.
@@ -194,7 +199,7 @@ pub struct ResourceSpec {
     /// resources).
     pub holding_cost: f64,
     /// How requests are served when they exceed the capacity.
-    pub allocation: Rule,
+    pub allocation: AllocationRule,
     /// How the price is set.
     pub pricing: ResourcePricing,
 }
@@ -233,6 +238,7 @@ impl PricingSpec {
             PricingSpec::Equilibrium(_) => "equilibrium",
             PricingSpec::PriceAdjustment(_) => "price_adjustment",
             PricingSpec::Resource(_) => "resource",
+            PricingSpec::Custom(_) => "custom",
         }
     }
 
@@ -557,6 +563,8 @@ pub type PolicyFactory =
 #[derive(Clone, Default)]
 pub struct PolicyRegistry {
     custom: BTreeMap<String, PolicyFactory>,
+    /// User curves, mechanisms and allocation rules (`extend.rs`).
+    extensions: Extensions,
 }
 
 impl fmt::Debug for PolicyRegistry {
@@ -910,7 +918,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     let mut asset_set: HashSet<String> = HashSet::new();
     let mut assets = Vec::new();
     for mut f in asset_tables {
-        let asset = parse_asset(&mut f, &asset_set)?;
+        let asset = parse_asset(&mut f, &asset_set, registry)?;
         f.finish()?;
         asset_set.insert(asset.name.clone());
         names.push(asset.name.clone());
@@ -1287,7 +1295,11 @@ fn parse_name(f: &mut Fields<'_>, key: &'static str) -> Result<String> {
     Ok(name.to_string())
 }
 
-fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Result<AssetSpec> {
+fn parse_asset(
+    f: &mut Fields<'_>,
+    earlier: &HashSet<String>,
+    registry: &PolicyRegistry,
+) -> Result<AssetSpec> {
     let name = parse_name(f, "name")?;
     if earlier.contains(&name) {
         return Err(f.error("name", format!("duplicate asset name {name:?}")));
@@ -1303,17 +1315,17 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Result<AssetSpe
         }
     };
     if resource {
-        return parse_resource(f, name);
+        return parse_resource(f, name, registry);
     }
     let initial_supply = f.number_or("initial_supply", Range::NonNegative, 0.0)?;
     if to_base(initial_supply).is_none() {
         return Err(f.error("initial_supply", past_range(initial_supply, "token")));
     }
     let mut p = f.table("pricing")?;
-    let kind = p.choice("kind", PRICING_KINDS)?;
+    let kind = p.choice("kind", &registry.pricing_kinds())?;
     let pricing = match kind {
         "bonding_curve" => {
-            let curve = parse_curve(&mut p)?;
+            let curve = parse_curve(&mut p, registry)?;
             let fee = p.number_or("fee", Range::HalfOpen(0.0, 1.0), 0.0)?;
             PricingSpec::BondingCurve { curve, fee }
         }
@@ -1351,7 +1363,7 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Result<AssetSpe
                 initial_price: p.opt_number("initial_price", Range::Positive)?,
             })
         }
-        _ => {
+        "price_adjustment" => {
             let (rule, initial_price) = parse_price_rule(&mut p)?;
             PricingSpec::PriceAdjustment(AdjustmentSpec {
                 rule,
@@ -1361,6 +1373,7 @@ fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Result<AssetSpe
                 lot_size: parse_lot(&mut p)?,
             })
         }
+        custom => registry.mechanism(custom, &mut p)?,
     };
     p.finish()?;
     let mut schedule = Vec::new();
@@ -1445,7 +1458,11 @@ fn parse_price_rule(p: &mut Fields<'_>) -> Result<(PriceRule, f64)> {
     Ok((rule, initial_price))
 }
 
-fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
+fn parse_resource(
+    f: &mut Fields<'_>,
+    name: String,
+    registry: &PolicyRegistry,
+) -> Result<AssetSpec> {
     let capacity = f.number("capacity", Range::NonNegative)?;
     if to_base(capacity).is_none() {
         return Err(f.error("capacity", past_range(capacity, "token")));
@@ -1488,20 +1505,19 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
     p.finish()?;
     let is_auction = matches!(pricing, ResourcePricing::Auction { .. });
     let allocation = match allocation_name {
-        None if is_auction => Rule::Auction,
-        None => Rule::Proportional,
-        Some(n) => Rule::from_name(n).ok_or_else(|| {
-            let names: Vec<&str> = Rule::ALL.iter().map(|m| m.name()).collect();
+        None if is_auction => AllocationRule::Builtin(Rule::Auction),
+        None => AllocationRule::Builtin(Rule::Proportional),
+        Some(n) => registry.allocation(n).ok_or_else(|| {
             f.error(
                 "allocation",
                 format!(
                     "unknown allocation {n:?}; expected one of: {}",
-                    names.join(", ")
+                    registry.allocation_names().join(", ")
                 ),
             )
         })?,
     };
-    if is_auction != (allocation == Rule::Auction) {
+    if is_auction != allocation.sets_price() {
         return Err(f.error(
             "allocation",
             format!(
@@ -1653,11 +1669,8 @@ fn parse_shape(p: &mut Fields<'_>, key: &'static str) -> Result<Option<Shape>> {
     Ok(Some(shape))
 }
 
-fn parse_curve(p: &mut Fields<'_>) -> Result<Curve> {
-    let kind = p.choice(
-        "curve",
-        &["linear", "exponential", "sigmoid", "power", "bancor"],
-    )?;
+fn parse_curve(p: &mut Fields<'_>, registry: &PolicyRegistry) -> Result<Curve> {
+    let kind = p.choice("curve", &registry.curve_names())?;
     let any = Range::Any;
     let curve = match kind {
         "linear" => Curve::Linear {
@@ -1677,11 +1690,12 @@ fn parse_curve(p: &mut Fields<'_>) -> Result<Curve> {
             a: p.number("a", any)?,
             n: p.number("n", any)?,
         },
-        _ => Curve::Bancor {
+        "bancor" => Curve::Bancor {
             reserve_ratio: p.number("reserve_ratio", any)?,
             p0: p.number("p0", any)?,
             s0: p.number("s0", any)?,
         },
+        custom => registry.curve(custom, p)?,
     };
     curve.validate().map_err(|e| curve_error(p, e))?;
     Ok(curve)

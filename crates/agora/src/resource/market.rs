@@ -1,5 +1,5 @@
 //! The resource market ([`ResourceMarket`], a
-//! [`Mechanism`](crate::market::mechanism::Mechanism)): a capacity (renewing each step, or a stock that
+//! [`Mechanism`]): a capacity (renewing each step, or a stock that
 //! depletes), requests allocated against it, producers that add to it.
 //!
 //! A step of a resource, in the engine's phases:

@@ -126,6 +126,8 @@ fn integral_increment(curve: &Curve, s: f64, d: f64) -> f64 {
             p0,
             s0,
         } => r * p0 * s0 * power_increment(s / s0, d / s0, 1.0 / r),
+        // A user curve's cost is its own.
+        Curve::Custom(ref u) => u.curve().cost_to_mint(s, d),
     }
 }
 
@@ -141,6 +143,7 @@ fn price_formula(curve: &Curve, s: f64) -> f64 {
             p0,
             s0,
         } => p0 * (s / s0).powf(1.0 / r - 1.0),
+        Curve::Custom(ref u) => u.curve().spot_price(s),
     }
 }
 

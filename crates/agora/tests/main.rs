@@ -8,6 +8,7 @@ mod curves;
 mod determinism;
 mod distributions;
 mod experiments;
+mod extend;
 mod fuzz;
 mod games;
 mod governance;

@@ -25,7 +25,6 @@ pub(crate) enum Market {
     Batch(BatchMarket),
     Resource(ResourceMarket),
     /// A user mechanism, registered by name.
-    #[allow(dead_code)] // built from scenario files by the registry (next)
     Custom(Box<dyn Mechanism>),
 }
 
@@ -41,6 +40,7 @@ impl Market {
             PricingSpec::Equilibrium(e) => Market::Batch(BatchMarket::equilibrium(e)),
             PricingSpec::PriceAdjustment(a) => Market::Batch(BatchMarket::price_adjustment(a)),
             PricingSpec::Resource(r) => Market::Resource(ResourceMarket::new(r)),
+            PricingSpec::Custom(c) => Market::Custom(c.make()),
         }
     }
 

@@ -1,32 +1,57 @@
 //! The engine: one simulation run, step by step, in a fixed phase order.
 //!
-//! Each step runs the phases of the design, in this order:
+//! Each step runs the phases of the design, one call each in
+//! [`Simulation::advance`], in this order:
 //!
-//! 1. **external** — scheduled parameter changes, then the scenario's
-//!    events (parameter jumps; which groups act, after `join` and `leave`;
-//!    the sales of dumps, settled like ordinary sells in a seeded order),
-//!    then [`Controller`]s; if a change raises a curve, the reserve is
-//!    topped up (recorded) so that it keeps covering the supply;
-//! 2. **observe + decide** — every agent reads the same immutable
-//!    [`Observation`] (prices at the start of the step) and its own account,
-//!    and returns one [`Action`], drawing from its own seeded stream;
+//! 0. **open** — the step's counters and trade log start empty, and every
+//!    market does its start-of-step housekeeping
+//!    ([`Mechanism::begin_step`](crate::market::Mechanism::begin_step)). This
+//!    moves money before governance, on purpose: an order book releases
+//!    the locks of expired orders; a resource stock decays and its holders
+//!    pay the holding cost; production due this step arrives and its
+//!    producers are paid; a resource's capacity for the step is set, less
+//!    the step's outages. Governance and agents then see the step's
+//!    markets;
+//! 1. **govern** — scheduled parameter changes, then the scenario's events
+//!    (parameter jumps; which groups act, after `join` and `leave`; the
+//!    sales of dumps, settled like ordinary sells in a seeded order), then
+//!    [`Controller`]s; if a change raises a curve, the reserve is topped up
+//!    (recorded) so that it keeps covering the supply;
+//! 2. **decide** — every agent reads the same immutable [`Observation`]
+//!    (prices at the start of the step) and its own account, and returns
+//!    one [`Action`], drawing from its own seeded stream;
 //! 3. **execute** — actions are executed one by one in a seeded random order
 //!    (a fresh shuffle of all agents; those that hold are skipped), each
-//!    trade seeing the price the previous one left;
-//! 4. **apply** — each executed trade moves money and tokens through the
-//!    [`Ledger`]'s explicit operations (the only writes to the world);
-//! 5. **record** — prices, supplies and group totals are recorded, and the
-//!    conservation and solvency invariants are checked.
+//!    against its asset's market, moving money and tokens only through the
+//!    [`Ledger`]'s explicit operations: a curve trade settles at once, each
+//!    seeing the price the previous one left; a book matches each order as
+//!    it arrives; a batch market or a resource collects it;
+//! 4. **clear** — each market's clearing
+//!    ([`Mechanism::end_step`](crate::market::Mechanism::end_step)): batch
+//!    markets clear and settle the orders collected, resources allocate
+//!    their capacity and deliver;
+//! 5. **consume** — consumers use up what they hold, up to their need; what
+//!    a renewing resource's holders have left expires;
+//! 6. **learn** — where policies will see what happened to their agents in
+//!    the step (a hook with nothing to do yet);
+//! 7. **record and check** — prices, supplies and group totals are
+//!    recorded, and the conservation and solvency invariants are checked.
 //!
-//! Phases 3 and 4 are interleaved trade by trade, since each trade on a curve
-//! is priced on the supply the previous one left. Phase 2 runs either as a
-//! parallel pass over all agents before any trade, or lazily, each agent
-//! deciding just before its turn: a curve trade touches only the trader's
-//! own account, so at its turn an agent's account is still what it was at
-//! the start of the step, and both ways give the same result, bit for bit (a
-//! test checks it). The lazy way is faster (the decision overlaps the
-//! previous trade's pricing, and no action buffer is needed), so it is used
-//! unless a user policy could profit from parallel threads
+//! Every fill, allocation and producer payment of the step is also a
+//! record of the step's trade log ([`Simulation::trade_log`], off unless
+//! turned on with [`Simulation::set_trade_log`]).
+//!
+//! The engine loops over the markets without knowing their kinds: each is
+//! a [`Mechanism`](crate::market::Mechanism), the built-in ones enum
+//! variants with the bonding curve settled on a fast path in the execute
+//! loop, a user one registered by name. Phase 2 runs either as a parallel
+//! pass over all agents before any trade, or lazily, each agent deciding
+//! just before its turn in phase 3: a curve trade touches only the
+//! trader's own account, so at its turn an agent's account is still what
+//! it was at the start of the step, and both ways give the same result,
+//! bit for bit (a test checks it). The lazy way is faster (the decision
+//! overlaps the previous trade's pricing, and no action buffer is needed),
+//! so it is used unless a user policy could profit from parallel threads
 //! ([`Simulation::set_parallel_decide`] forces the parallel pass).
 //!
 //! Outside callers step a run themselves: [`Simulation::observe`] (what

@@ -58,7 +58,7 @@ pub struct AssetSummary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResourceSummary {
     /// The allocation mechanism.
-    pub allocation: &'static str,
+    pub allocation: String,
     /// Units allocated over units available, over the run (never above 1).
     pub utilization: f64,
     /// Units requested over the run.
@@ -92,7 +92,7 @@ pub struct ResourceSummary {
 pub struct MarketSummary {
     /// The pricing mechanism (`order_book`, `call_auction`, `equilibrium`,
     /// `price_adjustment`).
-    pub mechanism: &'static str,
+    pub mechanism: String,
     /// The surplus `Σ (v_buyer − c_seller)·q` realised in trades between
     /// traders with private values (`zi_c`), over the largest surplus their
     /// values and costs allow (Gode and Sunder 1993); `null` without such
@@ -280,7 +280,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                     let ratio = |a: u128, b: u128| if b == 0 { 0.0 } else { a as f64 / b as f64 };
                     let steps = t.fairness_steps.max(1) as f64;
                     ResourceSummary {
-                        allocation: r.spec.allocation.name(),
+                        allocation: r.spec.allocation.name().to_string(),
                         utilization: ratio(t.allocated, t.available),
                         requested: wide_to_units(t.requested),
                         allocated: wide_to_units(t.allocated),
@@ -428,7 +428,7 @@ fn market_summary(sim: &Simulation, j: usize) -> Option<MarketSummary> {
         )
     });
     Some(MarketSummary {
-        mechanism: sim.scenario.assets[j].pricing.kind_name(),
+        mechanism: market.kind().to_string(),
         allocative_efficiency: surplus.as_ref().and_then(|s| s.efficiency),
         max_surplus: surplus.as_ref().map(|s| s.max),
         mean_spread,

@@ -1,5 +1,5 @@
 //! The order book market: a continuous double auction on the pure
-//! [`OrderBook`](super::book::OrderBook), with the locks, settlement and
+//! [`OrderBook`], with the locks, settlement and
 //! price state the engine needs ([`BookMarket`], a [`Mechanism`]).
 //!
 //! Each order is matched as it arrives, in the step's shuffled order. A

@@ -4,9 +4,9 @@
 //! integer ticks and base units, and report fills. The markets beside them
 //! ([`book_market`], [`batch`]) hold each market's state and settle the
 //! fills through the [`Ledger`](crate::ledger::Ledger), as
-//! [`Mechanism`](mechanism::Mechanism)s the engine loops over.
+//! [`Mechanism`]s the engine loops over.
 //!
-//! - [`mechanism`]: the [`Mechanism`](mechanism::Mechanism) trait, what the
+//! - [`mechanism`]: the [`Mechanism`] trait, what the
 //!   engine asks of every market, and the price state markets share.
 //! - [`book_market`]: the order book market (locks, settlement, quotes) on
 //!   the pure [`book`].

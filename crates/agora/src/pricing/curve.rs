@@ -51,6 +51,7 @@
 //! NaN for a valid curve and finite inputs (they may be `+∞` on overflow).
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Relative tolerance targeted by the default root finder.
 const ROOT_REL_TOL: f64 = 1e-12;
@@ -235,6 +236,56 @@ pub enum Curve {
         /// Reference supply `s0 > 0`.
         s0: f64,
     },
+    /// A user curve ([`BondingCurve`]), registered by name
+    /// ([`Registry::register_curve`](crate::scenario::Registry::register_curve)):
+    /// settled by the same exact integer rules as the built-in curves (the
+    /// reserve rounded in its favour, covering a full sell-back). It has no
+    /// parameters that change during a run, and is not serialized.
+    #[serde(skip)]
+    Custom(Arc<UserCurve>),
+}
+
+/// A user curve and the name it is registered under.
+pub struct UserCurve {
+    name: String,
+    curve: Box<dyn BondingCurve>,
+}
+
+impl UserCurve {
+    /// The curve `curve`, named `name` (as in scenario files).
+    pub fn new(name: &str, curve: Box<dyn BondingCurve>) -> Self {
+        UserCurve {
+            name: name.to_string(),
+            curve,
+        }
+    }
+
+    /// The name it is registered under.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The curve.
+    pub fn curve(&self) -> &dyn BondingCurve {
+        self.curve.as_ref()
+    }
+}
+
+impl std::fmt::Debug for UserCurve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCurve")
+            .field("name", &self.name)
+            .field("curve", &self.curve)
+            .finish()
+    }
+}
+
+/// Two user curves are equal when they are the same object (a scenario and
+/// its copies share it).
+impl PartialEq for UserCurve {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && std::ptr::eq(self, other)
+    }
 }
 
 const LINEAR_PARAMS: &[&str] = &["m", "b"];
@@ -258,6 +309,16 @@ impl Curve {
             Self::Sigmoid { .. } => "sigmoid",
             Self::Power { .. } => "power",
             Self::Bancor { .. } => "bancor",
+            Self::Custom(_) => "custom",
+        }
+    }
+
+    /// The curve's name as written in scenario files: the kind of a
+    /// built-in curve, the registered name of a user curve.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Custom(u) => &u.name,
+            other => other.kind_name(),
         }
     }
 
@@ -271,6 +332,7 @@ impl Curve {
             Self::Sigmoid { .. } => SIGMOID_PARAMS,
             Self::Power { .. } => POWER_PARAMS,
             Self::Bancor { .. } => BANCOR_PARAMS,
+            Self::Custom(_) => &[],
         }
     }
 
@@ -332,6 +394,8 @@ impl Curve {
                 check("p0", p0, EXPECT_POS)?;
                 check("s0", s0, EXPECT_POS)
             }
+            // Its factory validated it.
+            Self::Custom(_) => Ok(()),
         }
     }
 
@@ -426,6 +490,7 @@ impl BondingCurve for Curve {
             Self::Power { .. } | Self::Bancor { .. } => {
                 self.power_form().map_or(0.0, |p| p.spot(s))
             }
+            Self::Custom(ref u) => u.curve.spot_price(s),
         }
     }
 
@@ -448,6 +513,7 @@ impl BondingCurve for Curve {
             Self::Power { .. } | Self::Bancor { .. } => {
                 self.power_form().map_or(0.0, |p| p.integral(s))
             }
+            Self::Custom(ref u) => u.curve.integral(s),
         }
     }
 
@@ -463,6 +529,7 @@ impl BondingCurve for Curve {
             Self::Power { .. } | Self::Bancor { .. } => self
                 .power_form()
                 .map_or(0.0, |p| p.mint_for_budget(0.0, value)),
+            Self::Custom(ref u) => u.curve.supply_at_integral(value),
         }
     }
 
@@ -489,6 +556,7 @@ impl BondingCurve for Curve {
             Self::Power { .. } | Self::Bancor { .. } => {
                 self.power_form().map_or(0.0, |p| p.cost_to_mint(s, d))
             }
+            Self::Custom(ref u) => u.curve.cost_to_mint(s, d),
         }
     }
 
@@ -519,6 +587,7 @@ impl BondingCurve for Curve {
             Self::Power { .. } | Self::Bancor { .. } => {
                 self.power_form().map_or(0.0, |p| p.refund_for_burn(s, d))
             }
+            Self::Custom(ref u) => u.curve.refund_for_burn(s, d),
         }
     }
 
@@ -572,11 +641,15 @@ impl BondingCurve for Curve {
             Self::Power { .. } | Self::Bancor { .. } => {
                 self.power_form().map_or(0.0, |p| p.mint_for_budget(s, c))
             }
+            Self::Custom(ref u) => u.curve.mint_for_budget(s, c),
         }
     }
 
     fn is_increasing(&self) -> bool {
-        true
+        match self {
+            Self::Custom(u) => u.curve.is_increasing(),
+            _ => true,
+        }
     }
 }
 
@@ -1027,6 +1100,7 @@ mod tests {
                 p0,
                 s0,
             } => power_reference(p0, s0, 1.0 / reserve_ratio - 1.0),
+            Curve::Custom(_) => unreachable!("the strategies make built-in curves only"),
         }
     }
 
@@ -1580,6 +1654,7 @@ mod tests {
             Curve::Sigmoid { k, s0, .. } => 2.0 + k * (s + s0.abs()),
             Curve::Power { n, .. } => 2.0 + n,
             Curve::Bancor { reserve_ratio, .. } => 1.0 + 1.0 / reserve_ratio,
+            Curve::Custom(_) => unreachable!("the strategies make built-in curves only"),
         }
     }
 

@@ -33,7 +33,7 @@
 
 pub mod curve;
 
-pub use curve::{BondingCurve, Curve, CurveError};
+pub use curve::{BondingCurve, Curve, CurveError, UserCurve};
 
 use crate::agents::Action;
 use crate::ledger::trades::TradeKind;

@@ -343,7 +343,8 @@ pub fn uniform_price_auction(bids: &[Request], capacity: u64, reserve_price: u64
     }
 }
 
-/// The allocation mechanisms, by the names scenarios use.
+/// The built-in allocation rules, by the names scenarios use (each an
+/// [`Allocation`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
     /// [`proportional`] rationing, `"proportional"`.
@@ -420,6 +421,108 @@ impl Rule {
             }
         };
         Outcome { allocations, price }
+    }
+}
+
+/// An allocation rule: what each request receives from a capacity. The
+/// door for user rules (registered by name with
+/// [`Registry::register_allocation`](crate::scenario::Registry::register_allocation)),
+/// with the built-in rules ([`Rule`]) implemented on it.
+///
+/// A rule must be pure (the same requests give the same allocations) and
+/// must not allocate more than the capacity in total nor more than a
+/// request asked for: the resource market checks both and stops the run
+/// with an error naming the rule otherwise.
+pub trait Allocation: Send + Sync + fmt::Debug {
+    /// The rule's name, as scenario files write it (`allocation = "…"`).
+    fn name(&self) -> &str;
+
+    /// What each of `requests` receives from `capacity` base units, in
+    /// input order. `order` is the order the requests arrived in (the
+    /// step's seeded random order: indices into `requests`);
+    /// `reserve_price` is the lowest price the provider accepts, money base
+    /// units per whole unit (an auction's).
+    fn allocate(
+        &self,
+        requests: &[Request],
+        capacity: u64,
+        order: &[u32],
+        reserve_price: u64,
+    ) -> Outcome;
+
+    /// Whether the rule sets the price ([`Outcome::price`], an auction):
+    /// a request then locks its willingness to pay and is charged the
+    /// rule's price; otherwise requests pay the posted price.
+    fn sets_price(&self) -> bool {
+        false
+    }
+}
+
+impl Allocation for Rule {
+    fn name(&self) -> &str {
+        Rule::name(self)
+    }
+
+    fn allocate(
+        &self,
+        requests: &[Request],
+        capacity: u64,
+        order: &[u32],
+        reserve_price: u64,
+    ) -> Outcome {
+        Rule::allocate(self, requests, capacity, order, reserve_price)
+    }
+
+    fn sets_price(&self) -> bool {
+        *self == Rule::Auction
+    }
+}
+
+/// A resource's allocation rule: a built-in one, or a user rule.
+#[derive(Debug, Clone)]
+pub enum AllocationRule {
+    /// A built-in rule.
+    Builtin(Rule),
+    /// A user rule, registered by name.
+    Custom(std::sync::Arc<dyn Allocation>),
+}
+
+impl AllocationRule {
+    /// The rule as the trait.
+    pub fn rule(&self) -> &dyn Allocation {
+        match self {
+            AllocationRule::Builtin(r) => r,
+            AllocationRule::Custom(r) => r.as_ref(),
+        }
+    }
+
+    /// The rule's name.
+    pub fn name(&self) -> &str {
+        self.rule().name()
+    }
+
+    /// Whether the rule sets the price (see [`Allocation::sets_price`]).
+    pub fn sets_price(&self) -> bool {
+        self.rule().sets_price()
+    }
+}
+
+/// Two user rules are equal when they are the same object.
+impl PartialEq for AllocationRule {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (AllocationRule::Builtin(a), AllocationRule::Builtin(b)) => a == b,
+            (AllocationRule::Custom(a), AllocationRule::Custom(b)) => {
+                std::ptr::addr_eq(std::sync::Arc::as_ptr(a), std::sync::Arc::as_ptr(b))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl From<Rule> for AllocationRule {
+    fn from(rule: Rule) -> Self {
+        AllocationRule::Builtin(rule)
     }
 }
 

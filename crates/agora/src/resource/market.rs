@@ -1,5 +1,5 @@
 //! The resource market ([`ResourceMarket`], a
-//! [`Mechanism`](crate::market::mechanism::Mechanism)): a capacity (renewing each step, or a stock that
+//! [`Mechanism`]): a capacity (renewing each step, or a stock that
 //! depletes), requests allocated against it, producers that add to it.
 //!
 //! A step of a resource, in the engine's phases:
@@ -26,7 +26,7 @@ use crate::market::mechanism::{
     Fault, MarketStep, Mechanism, Observed, PriceSource, PriceState, Quotes,
 };
 use crate::market::value;
-use crate::resource::alloc::{Request, Rule};
+use crate::resource::alloc::{AllocationRule, Outcome, Request};
 use crate::scenario::{ResourcePricing, ResourceSpec};
 use std::collections::BTreeMap;
 
@@ -44,6 +44,42 @@ fn units_for(money: u64, price: u64) -> u64 {
 fn add_units(x: u64, y: u64, what: &str) -> Result<u64, Fault> {
     x.checked_add(y)
         .ok_or_else(|| Fault::overflow(what, "token"))
+}
+
+/// A user rule's outcome, checked: one allocation per request, none above
+/// its request, in total at most the capacity, and a price where the rule
+/// sets one.
+fn check_outcome(
+    name: &str,
+    requests: &[Request],
+    capacity: u64,
+    outcome: &Outcome,
+) -> Result<(), Fault> {
+    let total: u128 = outcome.allocations.iter().map(|&x| u128::from(x)).sum();
+    let problem = if outcome.allocations.len() != requests.len() {
+        Some(format!(
+            "{} allocations for {} requests",
+            outcome.allocations.len(),
+            requests.len()
+        ))
+    } else if let Some(i) =
+        (0..requests.len()).find(|&i| outcome.allocations[i] > requests[i].quantity)
+    {
+        Some(format!(
+            "request {i} asked for {} base units and was allocated {}",
+            requests[i].quantity, outcome.allocations[i]
+        ))
+    } else if total > u128::from(capacity) {
+        Some(format!(
+            "allocated {total} base units of a capacity of {capacity}"
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => Err(Fault::bug(format!("the allocation rule {name:?}: {p}"))),
+        None => Ok(()),
+    }
 }
 
 /// A resource and its state.
@@ -242,7 +278,7 @@ impl ResourceMarket {
                 max_price,
                 ..
             } => {
-                let auction = self.spec.allocation == Rule::Auction;
+                let auction = self.spec.allocation.sets_price();
                 let pay = if auction {
                     max_price
                 } else {
@@ -342,10 +378,16 @@ impl ResourceMarket {
             ResourcePricing::Auction { reserve_price } => to_base(reserve_price).unwrap_or(0),
             _ => 0,
         };
-        let outcome = self
-            .spec
-            .allocation
-            .allocate(&requests, self.available, &order, reserve);
+        let outcome = match &self.spec.allocation {
+            AllocationRule::Builtin(rule) => {
+                rule.allocate(&requests, self.available, &order, reserve)
+            }
+            AllocationRule::Custom(rule) => {
+                let outcome = rule.allocate(&requests, self.available, &order, reserve);
+                check_outcome(rule.name(), &requests, self.available, &outcome)?;
+                outcome
+            }
+        };
         let price = match outcome.price {
             Some(price) => Some(price),
             None => self.price_base(),

@@ -4,12 +4,12 @@
 use super::events::parse_schedule;
 use super::fields::{check_base, money_in_range, parse_name, past_range};
 use super::ScheduledChange;
-use super::{kinds, Fields, Kind, Range};
+use super::{kinds, Fields, Kind, PolicyRegistry, Range};
 use crate::error::{Error, Result};
 use crate::ledger::to_base;
 use crate::market::clearing::{Adjustment, PriceRule, Shape, DEFAULT_PRICE_RANGE};
 use crate::pricing::{Curve, CurveError};
-use crate::resource::alloc::Rule;
+use crate::resource::alloc::{AllocationRule, Rule};
 use std::collections::HashSet;
 
 /// One `[[assets]]` entry.
@@ -52,6 +52,8 @@ pub enum PricingSpec {
     /// A resource (`kind = "resource"` on the asset): requests allocated
     /// against a capacity each step.
     Resource(ResourceSpec),
+    /// A user mechanism (`kind` = the name it is registered under).
+    Custom(super::CustomPricing),
 }
 
 /// A resource asset: its capacity, how it is priced and allocated.
@@ -71,7 +73,7 @@ pub struct ResourceSpec {
     /// resources).
     pub holding_cost: f64,
     /// How requests are served when they exceed the capacity.
-    pub allocation: Rule,
+    pub allocation: AllocationRule,
     /// How the price is set.
     pub pricing: ResourcePricing,
 }
@@ -110,6 +112,7 @@ impl PricingSpec {
             PricingSpec::Equilibrium(_) => PricingKind::Equilibrium.name(),
             PricingSpec::PriceAdjustment(_) => PricingKind::PriceAdjustment.name(),
             PricingSpec::Resource(_) => "resource",
+            PricingSpec::Custom(_) => "custom",
         }
     }
 
@@ -163,7 +166,11 @@ pub struct AdjustmentSpec {
     pub lot_size: f64,
 }
 
-pub(super) fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Result<AssetSpec> {
+pub(super) fn parse_asset(
+    f: &mut Fields<'_>,
+    earlier: &HashSet<String>,
+    registry: &PolicyRegistry,
+) -> Result<AssetSpec> {
     let name = parse_name(f, "name")?;
     if earlier.contains(&name) {
         return Err(f.error("name", format!("duplicate asset name {name:?}")));
@@ -179,34 +186,36 @@ pub(super) fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Resu
         }
     };
     if resource {
-        return parse_resource(f, name);
+        return parse_resource(f, name, registry);
     }
     let initial_supply = f.number_or("initial_supply", Range::NonNegative, 0.0)?;
     if to_base(initial_supply).is_none() {
         return Err(f.error("initial_supply", past_range(initial_supply, "token")));
     }
     let mut p = f.table("pricing")?;
-    let kind = p.kind("kind")?;
+    let kind_name = p.choice("kind", &registry.pricing_kinds())?;
+    let kind = PricingKind::from_name(kind_name);
     let pricing = match kind {
-        PricingKind::BondingCurve => {
-            let curve = parse_curve(&mut p)?;
+        None => registry.mechanism(kind_name, &mut p)?,
+        Some(PricingKind::BondingCurve) => {
+            let curve = parse_curve(&mut p, registry)?;
             let fee = p.number_or("fee", Range::HalfOpen(0.0, 1.0), 0.0)?;
             PricingSpec::BondingCurve { curve, fee }
         }
-        PricingKind::OrderBook | PricingKind::CallAuction => {
+        Some(PricingKind::OrderBook | PricingKind::CallAuction) => {
             let spec = BookSpec {
                 tick_size: p.number_or("tick_size", Range::Positive, 0.01)?,
                 lot_size: parse_lot(&mut p)?,
                 initial_price: p.number("initial_price", Range::Positive)?,
             };
             check_base(&p, "tick_size", spec.tick_size, "money")?;
-            if kind == PricingKind::OrderBook {
+            if kind == Some(PricingKind::OrderBook) {
                 PricingSpec::OrderBook(spec)
             } else {
                 PricingSpec::CallAuction(spec)
             }
         }
-        PricingKind::Equilibrium => {
+        Some(PricingKind::Equilibrium) => {
             let demand = parse_shape(&mut p, "demand")?;
             let supply = parse_shape(&mut p, "supply")?;
             let price_range = match p.opt_numbers("price_range", Range::NonNegative)? {
@@ -227,7 +236,7 @@ pub(super) fn parse_asset(f: &mut Fields<'_>, earlier: &HashSet<String>) -> Resu
                 initial_price: p.opt_number("initial_price", Range::Positive)?,
             })
         }
-        PricingKind::PriceAdjustment => {
+        Some(PricingKind::PriceAdjustment) => {
             let (rule, initial_price) = parse_price_rule(&mut p)?;
             PricingSpec::PriceAdjustment(AdjustmentSpec {
                 rule,
@@ -295,7 +304,11 @@ kinds! {
     }
 }
 
-fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
+fn parse_resource(
+    f: &mut Fields<'_>,
+    name: String,
+    registry: &PolicyRegistry,
+) -> Result<AssetSpec> {
     let capacity = f.number("capacity", Range::NonNegative)?;
     if to_base(capacity).is_none() {
         return Err(f.error("capacity", past_range(capacity, "token")));
@@ -338,20 +351,19 @@ fn parse_resource(f: &mut Fields<'_>, name: String) -> Result<AssetSpec> {
     p.finish()?;
     let is_auction = matches!(pricing, ResourcePricing::Auction { .. });
     let allocation = match allocation_name {
-        None if is_auction => Rule::Auction,
-        None => Rule::Proportional,
-        Some(n) => Rule::from_name(n).ok_or_else(|| {
-            let names: Vec<&str> = Rule::ALL.iter().map(|m| m.name()).collect();
+        None if is_auction => AllocationRule::Builtin(Rule::Auction),
+        None => AllocationRule::Builtin(Rule::Proportional),
+        Some(n) => registry.allocation(n).ok_or_else(|| {
             f.error(
                 "allocation",
                 format!(
                     "unknown allocation {n:?}; expected one of: {}",
-                    names.join(", ")
+                    registry.allocation_names().join(", ")
                 ),
             )
         })?,
     };
-    if is_auction != (allocation == Rule::Auction) {
+    if is_auction != allocation.sets_price() {
         return Err(f.error(
             "allocation",
             format!(
@@ -457,7 +469,7 @@ fn parse_shape(p: &mut Fields<'_>, key: &'static str) -> Result<Option<Shape>> {
 kinds! {
     /// A bonding curve's `curve`; each name is the [`Curve::kind_name`] of
     /// the variant it reads (checked by a test).
-    enum CurveKind {
+    pub(super) enum CurveKind {
         Linear = "linear",
         Exponential = "exponential",
         Sigmoid = "sigmoid",
@@ -466,9 +478,15 @@ kinds! {
     }
 }
 
-fn parse_curve(p: &mut Fields<'_>) -> Result<Curve> {
+fn parse_curve(p: &mut Fields<'_>, registry: &PolicyRegistry) -> Result<Curve> {
     let any = Range::Any;
-    let curve = match p.kind("curve")? {
+    let name = p.choice("curve", &registry.curve_names())?;
+    let Some(kind) = CurveKind::from_name(name) else {
+        let curve = registry.curve(name, p)?;
+        curve.validate().map_err(|e| curve_error(p, e))?;
+        return Ok(curve);
+    };
+    let curve = match kind {
         CurveKind::Linear => Curve::Linear {
             m: p.number("m", any)?,
             b: p.number("b", any)?,
@@ -538,14 +556,16 @@ mod tests {
                 "name = \"X\"\npricing = {{ kind = \"{}\", {sample} }}",
                 kind.name()
             );
-            let asset = read(&text, |f| parse_asset(f, &HashSet::new()));
+            let asset = read(&text, |f| {
+                parse_asset(f, &HashSet::new(), &PolicyRegistry::new())
+            });
             let read_kind = match asset.pricing {
                 PricingSpec::BondingCurve { .. } => Some(PricingKind::BondingCurve),
                 PricingSpec::OrderBook(_) => Some(PricingKind::OrderBook),
                 PricingSpec::CallAuction(_) => Some(PricingKind::CallAuction),
                 PricingSpec::Equilibrium(_) => Some(PricingKind::Equilibrium),
                 PricingSpec::PriceAdjustment(_) => Some(PricingKind::PriceAdjustment),
-                PricingSpec::Resource(_) => None,
+                PricingSpec::Resource(_) | PricingSpec::Custom(_) => None,
             };
             assert_eq!(read_kind, Some(kind), "{text}");
             assert_eq!(asset.pricing.kind_name(), kind.name());
@@ -567,7 +587,7 @@ mod tests {
                 kind.name(),
                 sample.replace(", ", "\n")
             );
-            let curve = read(&text, parse_curve);
+            let curve = read(&text, |p| parse_curve(p, &PolicyRegistry::new()));
             assert_eq!(curve.kind_name(), kind.name(), "{text}");
         }
     }
@@ -601,7 +621,9 @@ mod tests {
                 "capacity = 10.0\npricing = {{ kind = \"{}\", {sample} }}",
                 kind.name()
             );
-            let asset = read(&text, |f| parse_resource(f, "R".to_string()));
+            let asset = read(&text, |f| {
+                parse_resource(f, "R".to_string(), &PolicyRegistry::new())
+            });
             let PricingSpec::Resource(spec) = asset.pricing else {
                 panic!("{text}: not a resource");
             };

@@ -404,7 +404,7 @@ fn pricing_table(pricing: &PricingSpec) -> Table {
         PricingSpec::BondingCurve { curve, fee } => {
             let mut t = table([
                 ("kind", text("bonding_curve")),
-                ("curve", text(curve.kind_name())),
+                ("curve", text(curve.name())),
             ]);
             for &p in curve.param_names() {
                 t.insert(p.to_string(), float(curve.param(p).unwrap_or(f64::NAN)));
@@ -438,6 +438,9 @@ fn pricing_table(pricing: &PricingSpec) -> Table {
         }
         // written by `resource_fields`, beside the asset's own fields
         PricingSpec::Resource(_) => Table::new(),
+        // A user mechanism's fields are its factory's: only its kind is
+        // known here.
+        PricingSpec::Custom(c) => table([("kind", text(c.kind()))]),
     }
 }
 

@@ -33,6 +33,7 @@ mod build;
 mod edit;
 mod events;
 mod examples;
+mod extend;
 mod fields;
 pub mod governance;
 mod kinds;
@@ -49,6 +50,8 @@ pub use assets::{
 pub use build::ScenarioBuilder;
 pub use events::{Change, EventKind, EventSpec, EventType, ScheduledChange};
 pub use examples::{example, examples, Example};
+use extend::Extensions;
+pub use extend::{CustomPricing, Registry};
 pub use fields::{describe, Fields, Range};
 pub use governance::{GovernanceKind, GovernanceRule, GovernanceSpec, GOVERNANCE_KINDS};
 pub(crate) use kinds::kinds;
@@ -442,7 +445,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     let mut asset_set: HashSet<String> = HashSet::new();
     let mut assets = Vec::new();
     for mut f in asset_tables {
-        let asset = parse_asset(&mut f, &asset_set)?;
+        let asset = parse_asset(&mut f, &asset_set, registry)?;
         f.finish()?;
         asset_set.insert(asset.name.clone());
         names.push(asset.name.clone());

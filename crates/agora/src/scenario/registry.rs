@@ -16,6 +16,8 @@ pub type PolicyFactory =
 #[derive(Clone, Default)]
 pub struct PolicyRegistry {
     pub(super) custom: BTreeMap<String, PolicyFactory>,
+    /// User curves, mechanisms and allocation rules (`extend.rs`).
+    pub(super) extensions: super::Extensions,
 }
 
 impl fmt::Debug for PolicyRegistry {

@@ -254,3 +254,31 @@ fn a_circuit_breaker_halts_trading_after_a_crash_and_resumes_it() {
     assert!(out.summary.ledger.rejected_actions > free.summary.ledger.rejected_actions);
     assert_eq!(out.summary.ledger.conservation_error, 0.0);
 }
+
+/// Governance sets a curve's fee like any other parameter: trades after it
+/// pay the new share into the fee pool; a share of 1 or more is refused
+/// and changes nothing.
+#[test]
+fn governance_sets_a_curves_fee_and_refuses_an_impossible_one() {
+    use agora::governance::GovernanceAction;
+    let s = Scenario::from_toml_str(GOOD, "fee.toml").unwrap();
+    let mut sim = agora::Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    assert_eq!(sim.ledger().books(0).fee_pool, 0, "no fee yet");
+    let set = |value| GovernanceAction::SetParam {
+        asset: 0,
+        param: Param::Fee,
+        value,
+    };
+    let e = sim
+        .apply_governance(&[set(1.0)], "test")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("fee") && e.contains("[0, 1)"), "{e}");
+    assert_eq!(sim.curve(0).unwrap().fee(), 0.0);
+    sim.apply_governance(&[set(0.25)], "test").unwrap();
+    assert_eq!(sim.curve(0).unwrap().fee(), 0.25);
+    sim.advance().unwrap();
+    assert!(sim.ledger().books(0).fee_pool > 0);
+    assert_eq!(sim.ledger().conservation().money_error(), 0);
+}

@@ -415,8 +415,21 @@ impl CurveMarket {
         })
     }
 
-    /// Changes a curve parameter (validated; on error nothing changes).
+    /// Changes a curve parameter, or the fee share (`"fee"`, in `[0, 1)`),
+    /// validated; on error nothing changes.
     pub fn set_param(&mut self, name: &str, value: f64) -> Result<(), CurveError> {
+        if name == "fee" {
+            if !(0.0..1.0).contains(&value) {
+                return Err(CurveError::InvalidParameter {
+                    curve: self.curve.kind_name(),
+                    param: "fee",
+                    expected: "a fee share in [0, 1)",
+                    found: value,
+                });
+            }
+            self.fee = value;
+            return Ok(());
+        }
         self.curve.set_param(name, value)?;
         let [(a, _), (b, _)] = self.cache;
         self.cache = [(a, self.r(a)), (b, self.r(b))];

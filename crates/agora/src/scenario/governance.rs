@@ -7,7 +7,7 @@
 //! name = "peg"                 # names the rule in paths: governance.peg.kp
 //! kind = "pi_controller"
 //! asset = "TOKEN"              # the asset it measures and steers
-//! param = "m"                  # the curve parameter it sets
+//! param = "m"                  # the parameter it sets: a curve's, or fee
 //! target = 2.0                 # the price it holds
 //! kp = -0.0005                 # gains (a price falls as m falls: negative)
 //! ki = -0.00001
@@ -122,6 +122,7 @@ fn check_param(g: &Fields<'_>, param: &Param, asset: &AssetSpec) -> Result<()> {
         (PricingSpec::BondingCurve { curve, .. }, Param::Curve(name)) => {
             curve.param_names().contains(&name.as_str())
         }
+        (PricingSpec::BondingCurve { .. }, Param::Fee) => true,
         _ => false,
     };
     if fits {
@@ -129,9 +130,11 @@ fn check_param(g: &Fields<'_>, param: &Param, asset: &AssetSpec) -> Result<()> {
     }
     let expected = match &asset.pricing {
         PricingSpec::BondingCurve { curve, .. } => {
-            format!("one of {:?}", curve.param_names())
+            let mut names: Vec<&str> = curve.param_names().to_vec();
+            names.push("fee");
+            format!("one of {names:?}")
         }
-        _ => "a bonding curve's parameter (rules set curve parameters)".into(),
+        _ => "a bonding curve's parameter (rules set curve parameters and fees)".into(),
     };
     Err(g.error(
         "param",

@@ -41,16 +41,6 @@ fn every_example_continues_exactly_after_a_round_trip_of_its_state() {
         let name = ex.name;
         let s = scenario(name, 40);
         let whole = Simulation::new(&s, 1).unwrap().run().unwrap();
-        // Markets other than curves keep state of their own (resting
-        // orders, queues, production in flight); it joins the saved state
-        // with the mechanism trait.
-        let curves_only = s
-            .assets()
-            .iter()
-            .all(|a| matches!(a.pricing, agora::scenario::PricingSpec::BondingCurve { .. }));
-        if !curves_only {
-            continue;
-        }
         for stop in [0, 1, 17] {
             let resumed = stopped_and_resumed(&s, 1, stop);
             assert_eq!(resumed, whole, "{name}, stopped after step {stop}");
@@ -110,4 +100,44 @@ fn a_state_that_does_not_fit_is_refused_with_the_reason() {
         fresh.run().unwrap(),
         Simulation::new(&s, 0).unwrap().run().unwrap()
     );
+}
+
+/// Governance's running state travels with the simulation's: a circuit
+/// breaker stopped in the middle of a halt, and a PI controller's
+/// integral, continue exactly.
+#[test]
+fn governance_continues_exactly_after_a_round_trip_in_the_middle_of_a_halt() {
+    let text = examples()
+        .iter()
+        .find(|e| e.name == "whale-dump")
+        .unwrap()
+        .toml
+        .replace("steps = 150", "steps = 70")
+        + r#"
+[[governance]]
+name = "breaker"
+kind = "circuit_breaker"
+asset = "TOKEN"
+max_move = 0.2
+halt_steps = 3
+
+[[governance]]
+name = "peg"
+kind = "pi_controller"
+asset = "TOKEN"
+param = "b"
+target = 6.0
+kp = 0.05
+ki = 0.01
+base = 1.0
+min = 0.5
+max = 2.0
+period = 5
+"#;
+    let s = Scenario::from_toml_str(&text, "governed.toml").unwrap();
+    let whole = Simulation::new(&s, 0).unwrap().run().unwrap();
+    // Step 50 trips the breaker; 51 is in the halt.
+    for stop in [51, 52, 63] {
+        assert_eq!(stopped_and_resumed(&s, 0, stop), whole, "stopped after step {stop}");
+    }
 }

@@ -38,6 +38,8 @@ pub struct SimState {
     /// The last step done.
     pub step: u64,
     pub(crate) ledger: Ledger,
+    /// Each market's own state ([`Mechanism::save_state`](crate::market::mechanism::Mechanism::save_state)).
+    pub(crate) markets: Vec<Option<Vec<u8>>>,
     pub(crate) order: Vec<AgentId>,
     pub(crate) history: Vec<Vec<f64>>,
     pub(crate) ramp_starts: Vec<Vec<Option<f64>>>,
@@ -65,6 +67,11 @@ impl Simulation {
             run: self.run,
             step: self.step,
             ledger: self.ledger.clone(),
+            markets: self
+                .markets
+                .iter()
+                .map(|m| m.mechanism().save_state())
+                .collect(),
             order: self.order.clone(),
             history: self.history.clone(),
             ramp_starts: self.ramp_starts.clone(),
@@ -85,8 +92,8 @@ impl Simulation {
     /// the same controllers added, in the same order). Checks that the
     /// state fits — version, seed, the number of agents, assets, groups
     /// and controllers, the execution order being a permutation of the
-    /// agents — and changes nothing when it does not (except controllers
-    /// before one that refuses its saved state).
+    /// agents — and changes nothing when it does not (except markets and
+    /// controllers before one that refuses its saved state).
     pub fn restore(&mut self, state: SimState) -> Result<()> {
         let origin = &self.scenario.origin;
         let refuse =
@@ -130,6 +137,7 @@ impl Simulation {
             ));
         }
         let per_asset = [
+            state.markets.len(),
             state.history.len(),
             state.ramp_starts.len(),
             state.totals.len(),
@@ -175,6 +183,13 @@ impl Simulation {
                 state.controllers.len(),
                 self.controllers.len()
             )));
+        }
+        for (j, (m, saved)) in self.markets.iter_mut().zip(&state.markets).enumerate() {
+            if let Some(bytes) = saved {
+                m.mechanism_mut()
+                    .load_state(bytes)
+                    .map_err(|e| refuse(format!("asset {j}: {e}")))?;
+            }
         }
         for (i, (c, saved)) in self
             .controllers

@@ -35,7 +35,7 @@ pub struct BatchMarket {
 /// silently: a linear exogenous demand `a − b·P` or supply `c + d·P` that
 /// is negative at the step's price counts as 0, and the logarithmic rule
 /// caps `|ln(D/O)|` at `ln 10⁶`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Clamps {
     /// Steps at whose clearing or posted price a linear exogenous demand or
     /// supply was floored at 0.
@@ -62,7 +62,7 @@ enum BatchKind {
 }
 
 /// A collected order of a batch market, with what it locked.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Pending {
     agent: AgentId,
     side: Side,
@@ -433,7 +433,34 @@ impl BatchMarket {
     }
 }
 
+/// What of a batch market changes as a run goes.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BatchMarketState {
+    orders: Vec<Pending>,
+    state: PriceState,
+    realised: f64,
+    clamps: Clamps,
+}
+
 impl Mechanism for BatchMarket {
+    fn save_state(&self) -> Option<Vec<u8>> {
+        super::mechanism::encode_state(&BatchMarketState {
+            orders: self.orders.clone(),
+            state: self.state,
+            realised: self.surplus.realised,
+            clamps: self.clamps,
+        })
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let s: BatchMarketState = super::mechanism::decode_state(self.kind(), bytes)?;
+        self.orders = s.orders;
+        self.state = s.state;
+        self.surplus.realised = s.realised;
+        self.clamps = s.clamps;
+        Ok(())
+    }
+
     fn kind(&self) -> &str {
         match self.kind {
             BatchKind::Auction { .. } => "call_auction",

@@ -278,7 +278,40 @@ impl BookMarket {
     }
 }
 
+/// What of an order book market changes as a run goes.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BookMarketState {
+    book: OrderBook,
+    open: Vec<[OrderId; 2]>,
+    traded: bool,
+    state: PriceState,
+    realised: f64,
+}
+
 impl Mechanism for BookMarket {
+    fn save_state(&self) -> Option<Vec<u8>> {
+        super::mechanism::encode_state(&BookMarketState {
+            book: self.book.clone(),
+            open: self.open.clone(),
+            traded: self.traded,
+            state: self.state,
+            realised: self.surplus.realised,
+        })
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let s: BookMarketState = super::mechanism::decode_state("order_book", bytes)?;
+        if s.book.tick() != self.book.tick() || s.book.lot() != self.book.lot() {
+            return Err("the saved order book has another tick or lot than the scenario's".into());
+        }
+        self.book = s.book;
+        self.open = s.open;
+        self.traded = s.traded;
+        self.state = s.state;
+        self.surplus.realised = s.realised;
+        Ok(())
+    }
+
     fn kind(&self) -> &str {
         "order_book"
     }

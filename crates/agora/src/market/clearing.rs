@@ -31,7 +31,7 @@ use crate::ledger::SCALE;
 // ---------------------------------------------------------------------------
 
 /// How much an order of a call auction trades.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Amount {
     /// Token base units. An amount that is not a multiple of the lot trades
     /// only its whole lots.

@@ -183,6 +183,24 @@ pub trait Mechanism: Send + std::fmt::Debug {
         Quotes::default()
     }
 
+    /// The mechanism's state that changes as a run goes (resting orders,
+    /// queues, production in flight, running totals), in any encoding the
+    /// mechanism reads back in [`load_state`](Self::load_state), for
+    /// [`Simulation::state`](crate::Simulation::state). What follows from
+    /// the scenario (its settings) is not part of it. The default, `None`,
+    /// is for a mechanism with no such state: one that has some must
+    /// implement both, or a restored run will not continue as the original.
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Puts back a state saved by [`save_state`](Self::save_state) on a
+    /// mechanism built from the same scenario, or says why it cannot
+    /// (nothing changes then).
+    fn load_state(&mut self, _state: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Sets a parameter during a run (a schedule, an event, a controller).
     /// The error says what went wrong (e.g. the parameters there are).
     fn set_param(&mut self, name: &str, _value: f64) -> Result<(), String> {
@@ -283,7 +301,7 @@ impl PriceSource {
 
 /// What a market-clearing asset records each step, beside the ledger's
 /// books.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Quotes {
     /// Where the price comes from.
     pub source: PriceSource,
@@ -296,8 +314,24 @@ pub struct Quotes {
     pub depth: Option<f64>,
 }
 
+/// Encodes a mechanism's saved state (postcard: compact, exact for every
+/// integer and float).
+pub(crate) fn encode_state<T: serde::Serialize>(state: &T) -> Option<Vec<u8>> {
+    postcard::to_stdvec(state).ok()
+}
+
+/// Decodes a state saved with [`encode_state`], naming the mechanism on
+/// failure.
+pub(crate) fn decode_state<'a, T: serde::Deserialize<'a>>(
+    kind: &str,
+    bytes: &'a [u8],
+) -> Result<T, String> {
+    postcard::from_bytes(bytes)
+        .map_err(|e| format!("the saved state of a {kind} market is unreadable: {e}"))
+}
+
 /// The price a market shows and records.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct PriceState {
     /// The recorded price (NaN for a step with no equilibrium).
     pub price: f64,

@@ -442,7 +442,43 @@ impl CurveMarket {
 /// implementation is the same settlement for callers that step a curve
 /// through the trait, and gives the engine everything else (price, reserve,
 /// parameters).
+/// What of a curve market changes as a run goes: its fee and its curve's
+/// parameters (schedules, events and governance set them).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CurveMarketState {
+    fee: f64,
+    params: Vec<(String, f64)>,
+}
+
 impl Mechanism for CurveMarket {
+    fn save_state(&self) -> Option<Vec<u8>> {
+        let params = self
+            .curve
+            .param_names()
+            .iter()
+            .filter_map(|&n| Some((n.to_string(), self.curve.param(n)?)))
+            .collect();
+        crate::market::mechanism::encode_state(&CurveMarketState {
+            fee: self.fee,
+            params,
+        })
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let s: CurveMarketState = crate::market::mechanism::decode_state("bonding_curve", bytes)?;
+        let mut restored = self.clone();
+        restored
+            .set_param("fee", s.fee)
+            .map_err(|e| e.to_string())?;
+        for (name, value) in &s.params {
+            restored
+                .set_param(name, *value)
+                .map_err(|e| e.to_string())?;
+        }
+        *self = restored;
+        Ok(())
+    }
+
     fn kind(&self) -> &str {
         "bonding_curve"
     }

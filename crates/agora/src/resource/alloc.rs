@@ -29,7 +29,9 @@ use std::cmp::Reverse;
 use std::fmt;
 
 /// One request for a resource in a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct Request {
     /// Quantity wanted, in base units of the resource.
     pub quantity: u64,

@@ -108,7 +108,7 @@ pub struct ResourceMarket {
 }
 
 /// Sums over a run, for the resource's summary.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ResourceTotals {
     pub available: u128,
     pub requested: u128,
@@ -451,7 +451,52 @@ impl ResourceMarket {
     }
 }
 
+/// What of a resource market changes as a run goes.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ResourceMarketState {
+    state: PriceState,
+    requests: Vec<(AgentId, Request, u64)>,
+    arrivals: BTreeMap<u64, Vec<(AgentId, u64)>>,
+    outage: f64,
+    available: u64,
+    requested: u128,
+    allocated: u64,
+    allocations: Vec<(AgentId, u64)>,
+    totals: ResourceTotals,
+    log_ratio_capped: u64,
+}
+
 impl Mechanism for ResourceMarket {
+    fn save_state(&self) -> Option<Vec<u8>> {
+        crate::market::mechanism::encode_state(&ResourceMarketState {
+            state: self.state,
+            requests: self.requests.clone(),
+            arrivals: self.arrivals.clone(),
+            outage: self.outage,
+            available: self.available,
+            requested: self.requested,
+            allocated: self.allocated,
+            allocations: self.allocations.clone(),
+            totals: self.totals.clone(),
+            log_ratio_capped: self.log_ratio_capped,
+        })
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let s: ResourceMarketState = crate::market::mechanism::decode_state("resource", bytes)?;
+        self.state = s.state;
+        self.requests = s.requests;
+        self.arrivals = s.arrivals;
+        self.outage = s.outage;
+        self.available = s.available;
+        self.requested = s.requested;
+        self.allocated = s.allocated;
+        self.allocations = s.allocations;
+        self.totals = s.totals;
+        self.log_ratio_capped = s.log_ratio_capped;
+        Ok(())
+    }
+
     fn kind(&self) -> &str {
         "resource"
     }

@@ -318,6 +318,11 @@ pub(crate) fn page(inputs: &Inputs) -> String {
             out.push_str("<h3>Ledger</h3>\n");
             leaf_table(&mut out, "", ledger);
         }
+        // The scenario's own metrics (`[[metrics]]`), by name.
+        if let Some(metrics) = s.get("metrics") {
+            out.push_str("<h3>Metrics</h3>\n");
+            leaf_table(&mut out, "", metrics);
+        }
         // Metrics added after this report was written still show.
         let known = [
             "version",
@@ -330,6 +335,7 @@ pub(crate) fn page(inputs: &Inputs) -> String {
             "assets",
             "groups",
             "ledger",
+            "metrics",
             "distribution",
             // measured speed: not a result, and not reproducible
             "performance",

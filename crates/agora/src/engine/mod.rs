@@ -307,6 +307,8 @@ pub struct Simulation {
     unmet: Vec<u64>,
     /// Per group: Σ need and Σ unmet need over the run, base units.
     group_needs: Vec<(u128, u128)>,
+    /// The scenario's summary metrics (`[[metrics]]`), in its order.
+    metrics: Vec<Box<dyn crate::metrics::Metric>>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -489,6 +491,16 @@ impl Simulation {
             .map(|a| vec![None; a.schedule.len()])
             .collect();
         let (records, history) = reserve_records(&scenario, reserve_all)?;
+        let metrics = if scenario.metrics.is_empty() {
+            Vec::new()
+        } else {
+            let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
+            scenario
+                .metrics
+                .iter()
+                .map(|m| m.build(&scenario.origin, &names))
+                .collect::<Result<_>>()?
+        };
         let mut sim = Simulation {
             seed,
             run,
@@ -512,9 +524,11 @@ impl Simulation {
             valued,
             unmet: Vec::new(),
             group_needs: vec![(0, 0); scenario.groups.len()],
+            metrics,
             scenario,
         };
         sim.record()?;
+        sim.update_metrics();
         Ok(sim)
     }
 
@@ -799,7 +813,31 @@ impl Simulation {
             self.consume()
                 .map_err(|f| f.into_error(&self.scenario, self.step))?;
         }
-        self.record()
+        self.record()?;
+        self.update_metrics();
+        Ok(())
+    }
+
+    /// Shows the step just recorded to the summary metrics.
+    fn update_metrics(&mut self) {
+        if self.metrics.is_empty() {
+            return;
+        }
+        let mut metrics = std::mem::take(&mut self.metrics);
+        for m in &mut metrics {
+            m.on_step(self);
+        }
+        self.metrics = metrics;
+    }
+
+    /// The summary metrics' values, by name.
+    pub(crate) fn metric_values(&self) -> std::collections::BTreeMap<String, f64> {
+        self.scenario
+            .metrics
+            .iter()
+            .zip(&self.metrics)
+            .map(|(spec, m)| (spec.name.clone(), m.value()))
+            .collect()
     }
 
     fn observation_assets(&self) -> Vec<AssetObservation<'_>> {

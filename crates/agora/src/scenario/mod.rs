@@ -21,6 +21,8 @@
 //!
 //! Optional `[[events]]` (dumps, joins, leaves, parameter jumps) and a
 //! `[stability]` table add shocks and the metrics of recovery from them.
+//! `[[metrics]]` entries name summary metrics registered by the program
+//! ([`PolicyRegistry::register_metric`], [`crate::metrics::Metric`]).
 //!
 //! The README lists every field. Reading is strict: an unknown key, a missing
 //! field, a value of the wrong type or out of range is an
@@ -35,6 +37,7 @@ mod events;
 mod examples;
 mod fields;
 mod kinds;
+mod metrics;
 mod output;
 mod paths;
 mod registry;
@@ -51,6 +54,7 @@ pub use examples::{example, examples, Example};
 pub use fields::{describe, Fields, Range};
 pub(crate) use kinds::kinds;
 pub use kinds::Kind;
+pub use metrics::MetricSpec;
 pub use output::{agent_step_bytes, AgentStepsSpec, OutputSpec, AGENT_STEPS_MEMORY_BUDGET};
 pub(crate) use paths::toml_value;
 pub use paths::ParamValue;
@@ -60,6 +64,7 @@ pub use simulation::{SimulationSpec, StabilitySpec};
 use agents::{check_policy_fits_assets, parse_group};
 use assets::parse_asset;
 use events::{check_parameter_sequence, parse_event, raw_entry, Membership, Names};
+use metrics::parse_metrics;
 use output::{agent_step_rows, check_agent_steps_budget, parse_output};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -109,6 +114,7 @@ pub struct Scenario {
     pub(crate) events: Vec<EventSpec>,
     pub(crate) stability: StabilitySpec,
     pub(crate) output: OutputSpec,
+    pub(crate) metrics: Vec<MetricSpec>,
     source: toml::Table,
     /// The text the scenario was read from, if it was read from text: kept
     /// so that an edited scenario can be written as the user's own file
@@ -236,6 +242,11 @@ impl Scenario {
     /// Optional outputs (`[output]`).
     pub fn output(&self) -> &OutputSpec {
         &self.output
+    }
+
+    /// The summary metrics asked for (`[[metrics]]`), in file order.
+    pub fn metrics(&self) -> &[MetricSpec] {
+        &self.metrics
     }
 
     /// The scenario as a TOML table (with any overrides applied).
@@ -501,6 +512,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     }
     check_parameter_sequence(&root, &assets, &events)?;
     let output = parse_output(&mut root)?;
+    let metrics = parse_metrics(&mut root, table, &names, registry)?;
     root.finish()?;
     check_agent_steps_budget(
         origin,
@@ -519,6 +531,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         events,
         stability,
         output,
+        metrics,
         source: toml::Table::new(),
         text: None,
         registry: PolicyRegistry::new(),

@@ -28,8 +28,9 @@
 //! ```
 
 use agora::experiment::sweep::SweepTable;
-use agora::ledger::wide_to_units;
-use agora::output::{write_atomically, AGENT_COLUMNS, ASSET_COLUMNS};
+use agora::output::{
+    agent_step_table, group_table, write_atomically, Column, ColumnType, Get, Row, ASSET_TABLE,
+};
 use agora::{RunOutput, Scenario};
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -174,92 +175,95 @@ fn field(name: &str, data_type: DataType) -> Field {
     Field::new(name, data_type, nullable)
 }
 
-/// Returns the schema of `assets.parquet`: the columns of `assets.csv`
-/// ([`ASSET_COLUMNS`]) with their types.
-pub fn assets_schema() -> SchemaRef {
-    use DataType::{Float64, Int64, Utf8};
-    let types = [
-        Int64, Int64, Utf8, Float64, Float64, Float64, Float64, Int64, Utf8, Float64, Float64,
-        Float64, Float64, Float64,
-    ];
+/// The Arrow type of a column of the shared table: counts `Int64`, names
+/// `Utf8`, numbers `Float64`.
+fn data_type(t: ColumnType) -> DataType {
+    match t {
+        ColumnType::Count => DataType::Int64,
+        ColumnType::Name => DataType::Utf8,
+        ColumnType::Number => DataType::Float64,
+    }
+}
+
+/// The schema of a table of `columns` (see [`agora::output::Column`]).
+fn schema_of<R>(scenario: &Scenario, columns: &[Column<R>]) -> SchemaRef {
     Arc::new(Schema::new(
-        ASSET_COLUMNS
+        columns
             .iter()
-            .zip(types)
-            .map(|(name, t)| field(name, t))
+            .map(|c| field(&c.header(scenario), data_type(c.column_type())))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The arrays of `records` (of run `run`), one per column of `columns`,
+/// with the values the CSV writer writes (a number it leaves empty null).
+fn arrays<R>(
+    table: &str,
+    scenario: &Scenario,
+    columns: &[Column<R>],
+    run: u64,
+    records: &[R],
+) -> Result<Vec<ArrayRef>, Error> {
+    let rows: Vec<Row<'_, R>> = records
+        .iter()
+        .map(|record| Row {
+            run,
+            scenario,
+            record,
+        })
+        .collect();
+    columns
+        .iter()
+        .map(|c| -> Result<ArrayRef, Error> {
+            let j = c.asset.unwrap_or(0);
+            Ok(match c.get {
+                Get::Count(f) => Arc::new(Int64Array::from(
+                    rows.iter()
+                        .map(|r| count(table, c.name, f(r, j)))
+                        .collect::<Result<Vec<_>, _>>()?,
+                )),
+                Get::Name(f) => {
+                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| f(r, j))))
+                }
+                Get::Number(f) => Arc::new(Float64Array::from_iter(
+                    rows.iter().map(|r| number(f(r, j))),
+                )),
+            })
+        })
+        .collect()
+}
+
+/// Returns the schema of `assets.parquet`: the columns of `assets.csv`
+/// ([`ASSET_TABLE`]) with their types.
+pub fn assets_schema() -> SchemaRef {
+    // the asset table has no per-asset columns: any scenario names them
+    Arc::new(Schema::new(
+        ASSET_TABLE
+            .iter()
+            .map(|c| field(c.name, data_type(c.column_type())))
             .collect::<Vec<_>>(),
     ))
 }
 
 /// Returns the schema of `agents.parquet` for `scenario`: the columns of
-/// `agents.csv` ([`agora::output::agent_columns`]: [`AGENT_COLUMNS`], with
-/// more than one asset one `holdings_<ASSET>` column per asset, then the
-/// locked amounts) with their types.
+/// `agents.csv` ([`agora::output::group_table`]: `run,step,group,agents`,
+/// the amounts, with more than one asset one `holdings_<ASSET>` column per
+/// asset, then the locked amounts) with their types.
 pub fn agents_schema(scenario: &Scenario) -> SchemaRef {
-    use DataType::{Float64, Int64, Utf8};
-    let types = [Int64, Int64, Utf8, Int64, Float64, Float64, Float64];
-    let mut fields: Vec<Field> = AGENT_COLUMNS
-        .iter()
-        .zip(types)
-        .map(|(name, t)| field(name, t))
-        .collect();
-    // every column after the first seven is a number of units
-    fields.extend(
-        agora::output::agent_columns(scenario)
-            .iter()
-            .skip(AGENT_COLUMNS.len())
-            .map(|name| field(name, Float64)),
-    );
-    Arc::new(Schema::new(fields))
+    schema_of(scenario, &group_table(scenario))
 }
 
 /// Renders `assets.parquet` for `runs`: the rows and values of
 /// [`agora::output::assets_csv`], typed (see [`assets_schema`]).
 pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>, Error> {
-    let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
-        let rows = &out.records.assets;
-        let run = count(ASSETS_FILE, "run", out.run)?;
-        let steps = rows
-            .iter()
-            .map(|r| count(ASSETS_FILE, "step", r.step))
-            .collect::<Result<Vec<_>, _>>()?;
-        let trades = rows
-            .iter()
-            .map(|r| count(ASSETS_FILE, "trades", r.trades))
-            .collect::<Result<Vec<_>, _>>()?;
-        let floats = |f: fn(&agora::engine::AssetRecord) -> Option<f64>| -> ArrayRef {
-            Arc::new(Float64Array::from_iter(
-                rows.iter().map(|r| f(r).and_then(number)),
-            ))
-        };
-        let units = |f: fn(&agora::engine::AssetRecord) -> u128| -> ArrayRef {
-            Arc::new(Float64Array::from_iter(
-                rows.iter().map(|r| number(wide_to_units(f(r)))),
-            ))
-        };
-        Ok(vec![
-            Arc::new(Int64Array::from(vec![run; rows.len()])),
-            Arc::new(Int64Array::from(steps)),
-            Arc::new(StringArray::from_iter_values(
-                rows.iter()
-                    .map(|r| scenario.assets()[r.asset as usize].name.as_str()),
-            )),
-            Arc::new(Float64Array::from_iter(
-                rows.iter().map(|r| number(r.price)),
-            )),
-            units(|r| u128::from(r.supply)),
-            units(|r| r.reserve),
-            units(|r| r.volume),
-            Arc::new(Int64Array::from(trades)),
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.source.name()),
-            )),
-            floats(|r| r.best_bid),
-            floats(|r| r.best_ask),
-            floats(|r| r.capacity),
-            floats(|r| r.requested),
-            floats(|r| r.allocated),
-        ])
+    let batches = runs.iter().map(|out| {
+        arrays(
+            ASSETS_FILE,
+            scenario,
+            &ASSET_TABLE,
+            out.run,
+            &out.records.assets,
+        )
     });
     encode(ASSETS_FILE, assets_schema(), batches)
 }
@@ -267,84 +271,24 @@ pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
 /// Renders `agents.parquet` (group totals) for `runs`: the rows and values
 /// of [`agora::output::agents_csv`], typed (see [`agents_schema`]).
 pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>, Error> {
-    let per_asset = scenario.assets().len() > 1;
-    let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
-        let rows = &out.records.groups;
-        let run = count(AGENTS_FILE, "run", out.run)?;
-        let steps = rows
-            .iter()
-            .map(|r| count(AGENTS_FILE, "step", r.step))
-            .collect::<Result<Vec<_>, _>>()?;
-        let agents: Vec<i64> = rows
-            .iter()
-            .map(|r| i64::from(scenario.groups()[r.group as usize].count))
-            .collect();
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(Int64Array::from(vec![run; rows.len()])),
-            Arc::new(Int64Array::from(steps)),
-            Arc::new(StringArray::from_iter_values(
-                rows.iter()
-                    .map(|r| scenario.groups()[r.group as usize].name.as_str()),
-            )),
-            Arc::new(Int64Array::from(agents)),
-            Arc::new(Float64Array::from_iter(
-                rows.iter().map(|r| number(wide_to_units(r.balance))),
-            )),
-            Arc::new(Float64Array::from_iter(rows.iter().map(|r| {
-                let total: u128 = r.holdings.iter().sum();
-                number(wide_to_units(total))
-            }))),
-            Arc::new(Float64Array::from_iter(
-                rows.iter().map(|r| number(r.wealth)),
-            )),
-        ];
-        if per_asset {
-            for asset in 0..scenario.assets().len() {
-                columns.push(Arc::new(Float64Array::from_iter(
-                    rows.iter()
-                        .map(|r| number(wide_to_units(r.holdings[asset]))),
-                )));
-            }
-        }
-        columns.push(Arc::new(Float64Array::from_iter(
-            rows.iter().map(|r| number(wide_to_units(r.locked_balance))),
-        )));
-        columns.push(Arc::new(Float64Array::from_iter(rows.iter().map(|r| {
-            let total: u128 = r.locked_holdings.iter().sum();
-            number(wide_to_units(total))
-        }))));
-        if per_asset {
-            for asset in 0..scenario.assets().len() {
-                columns.push(Arc::new(Float64Array::from_iter(
-                    rows.iter()
-                        .map(|r| number(wide_to_units(r.locked_holdings[asset]))),
-                )));
-            }
-        }
-        Ok(columns)
+    let columns = group_table(scenario);
+    let batches = runs.iter().map(|out| {
+        arrays(
+            AGENTS_FILE,
+            scenario,
+            &columns,
+            out.run,
+            &out.records.groups,
+        )
     });
-    encode(AGENTS_FILE, agents_schema(scenario), batches)
+    encode(AGENTS_FILE, schema_of(scenario, &columns), batches)
 }
 
 /// Returns the schema of `agent_steps.parquet` for `scenario`: the columns
-/// of `agent_steps.csv` ([`agora::output::agent_step_columns`]), `run`,
+/// of `agent_steps.csv` ([`agora::output::agent_step_table`]), `run`,
 /// `step` and `agent` `Int64`, `group` `Utf8`, the amounts `Float64`.
 pub fn agent_steps_schema(scenario: &Scenario) -> SchemaRef {
-    use DataType::{Float64, Int64, Utf8};
-    let fields: Vec<Field> = agora::output::agent_step_columns(scenario)
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            field(
-                name,
-                [Int64, Int64, Utf8, Int64]
-                    .get(i)
-                    .cloned()
-                    .unwrap_or(Float64),
-            )
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
+    schema_of(scenario, &agent_step_table(scenario))
 }
 
 /// Renders `agent_steps.parquet` for `runs`: the rows and values of
@@ -357,51 +301,17 @@ pub fn agent_steps_parquet(
     if scenario.output().agent_steps.is_none() {
         return Ok(None);
     }
-    let assets = scenario.assets().len();
-    let per_asset = assets > 1;
-    let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
-        let rows = &out.records.agent_steps;
-        let run = count(AGENT_STEPS_FILE, "run", out.run)?;
-        let steps = rows
-            .iter()
-            .map(|r| count(AGENT_STEPS_FILE, "step", r.step))
-            .collect::<Result<Vec<_>, _>>()?;
-        let units = |f: &dyn Fn(&agora::engine::AgentStepRecord) -> u128| -> ArrayRef {
-            Arc::new(Float64Array::from_iter(
-                rows.iter().map(|r| number(wide_to_units(f(r)))),
-            ))
-        };
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(Int64Array::from(vec![run; rows.len()])),
-            Arc::new(Int64Array::from(steps)),
-            Arc::new(StringArray::from_iter_values(
-                rows.iter()
-                    .map(|r| scenario.groups()[r.group as usize].name.as_str()),
-            )),
-            Arc::new(Int64Array::from_iter_values(
-                rows.iter().map(|r| i64::from(r.agent)),
-            )),
-            units(&|r| r.balance),
-            units(&|r| r.holdings.iter().sum()),
-            Arc::new(Float64Array::from_iter(
-                rows.iter().map(|r| number(r.wealth)),
-            )),
-        ];
-        if per_asset {
-            for j in 0..assets {
-                columns.push(units(&|r| r.holdings[j]));
-            }
-        }
-        columns.push(units(&|r| r.locked_balance));
-        columns.push(units(&|r| r.locked_holdings.iter().sum()));
-        if per_asset {
-            for j in 0..assets {
-                columns.push(units(&|r| r.locked_holdings[j]));
-            }
-        }
-        Ok(columns)
+    let columns = agent_step_table(scenario);
+    let batches = runs.iter().map(|out| {
+        arrays(
+            AGENT_STEPS_FILE,
+            scenario,
+            &columns,
+            out.run,
+            &out.records.agent_steps,
+        )
     });
-    encode(AGENT_STEPS_FILE, agent_steps_schema(scenario), batches).map(Some)
+    encode(AGENT_STEPS_FILE, schema_of(scenario, &columns), batches).map(Some)
 }
 
 /// Renders a table of numbers with the given column names, e.g. a sweep's

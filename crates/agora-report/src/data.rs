@@ -328,26 +328,39 @@ pub(crate) fn read_text(path: &Path) -> Result<String, ReportError> {
     String::from_utf8(bytes).map_err(|_| ReportError::invalid(path, "not valid UTF-8 text"))
 }
 
+/// Walks `value` depth-first in document order, calling `visit` with each
+/// node's dotted path (`prefix` for `value` itself, then `prefix.key…`);
+/// an object's members are visited when `visit` returns true for it. The
+/// one walk over a summary's JSON of this crate (Agora's own, for sweeps,
+/// lives in `agora::experiment`: this crate does not depend on `agora`).
+pub(crate) fn walk<'v>(
+    prefix: &str,
+    value: &'v Value,
+    visit: &mut dyn FnMut(&str, &'v Value) -> bool,
+) {
+    if !visit(prefix, value) {
+        return;
+    }
+    if let Value::Object(map) = value {
+        for (k, v) in map {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            walk(&path, v, visit);
+        }
+    }
+}
+
 /// Flattens the numeric leaves of `value` into `(dotted path, value)` pairs.
 pub(crate) fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, f64)>) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                let path = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&path, v, out);
-            }
+    walk(prefix, value, &mut |path, v| {
+        if let Some(x) = v.as_f64() {
+            out.push((path.to_string(), x));
         }
-        Value::Number(n) => {
-            if let Some(x) = n.as_f64() {
-                out.push((prefix.to_string(), x));
-            }
-        }
-        _ => {}
-    }
+        v.is_object()
+    });
 }
 
 /// Quantile `q` of `sorted` values, interpolating linearly between order

@@ -111,23 +111,13 @@ fn entity_table(out: &mut String, key: &str, map: &serde_json::Map<String, Value
 
 /// A two-column table of the leaves of `value`, by dotted path.
 fn leaf_table(out: &mut String, prefix: &str, value: &Value) {
-    fn walk(prefix: &str, value: &Value, rows: &mut Vec<(String, String)>) {
-        match value {
-            Value::Object(map) => {
-                for (k, v) in map {
-                    let path = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&path, v, rows);
-                }
-            }
-            other => rows.push((prefix.to_string(), td(Some(other)))),
-        }
-    }
     let mut rows = Vec::new();
-    walk(prefix, value, &mut rows);
+    crate::data::walk(prefix, value, &mut |path, v| {
+        if !v.is_object() {
+            rows.push((path.to_string(), td(Some(v))));
+        }
+        v.is_object()
+    });
     out.push_str(
         "<table><thead><tr><th class=\"k\">metric</th><th>value</th></tr></thead><tbody>\n",
     );
@@ -140,24 +130,17 @@ fn leaf_table(out: &mut String, prefix: &str, value: &Value) {
 /// The distribution table: every `{mean, std, p5, p50, p95}` object.
 fn distribution_table(out: &mut String, value: &Value) {
     const STATS: [&str; 5] = ["mean", "std", "p5", "p50", "p95"];
-    fn walk<'v>(prefix: &str, value: &'v Value, rows: &mut Vec<(String, &'v Value)>) {
-        if let Value::Object(map) = value {
-            if map.contains_key("mean") && map.contains_key("p50") {
-                rows.push((prefix.to_string(), value));
-                return;
-            }
-            for (k, v) in map {
-                let path = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                walk(&path, v, rows);
-            }
-        }
-    }
     let mut rows = Vec::new();
-    walk("", value, &mut rows);
+    crate::data::walk("", value, &mut |path, v| {
+        let Value::Object(map) = v else {
+            return false;
+        };
+        if map.contains_key("mean") && map.contains_key("p50") {
+            rows.push((path.to_string(), v));
+            return false;
+        }
+        true
+    });
     out.push_str("<table><thead><tr><th class=\"k\">metric</th>");
     for s in STATS {
         let _ = write!(out, "<th>{s}</th>");
@@ -318,6 +301,11 @@ pub(crate) fn page(inputs: &Inputs) -> String {
             out.push_str("<h3>Ledger</h3>\n");
             leaf_table(&mut out, "", ledger);
         }
+        // The scenario's own metrics (`[[metrics]]`), by name.
+        if let Some(metrics) = s.get("metrics") {
+            out.push_str("<h3>Metrics</h3>\n");
+            leaf_table(&mut out, "", metrics);
+        }
         // Metrics added after this report was written still show.
         let known = [
             "version",
@@ -330,6 +318,7 @@ pub(crate) fn page(inputs: &Inputs) -> String {
             "assets",
             "groups",
             "ledger",
+            "metrics",
             "distribution",
             // measured speed: not a result, and not reproducible
             "performance",

@@ -60,26 +60,59 @@ pub const PLOTS_DIR: &str = "plots";
 const ASSETS_EXPECTED: &str = "columns run,step,asset,price,supply as written by `agora run`";
 const AGENTS_EXPECTED: &str = "columns run,step,group,wealth as written by `agora run`";
 
-/// The optional columns of `assets.csv` read after `price` and `supply`:
-/// the order book's best quotes and a resource's units (empty, or absent
-/// in older files, for assets of other kinds).
-const ASSET_OPTIONAL: [&str; 5] = ["best_bid", "best_ask", "capacity", "requested", "allocated"];
+/// The columns of `assets.csv` the report reads, by header name (wherever
+/// they are in the file): `price` and `supply`, which every file has, then
+/// the optional ones, the order book's best quotes and a resource's units
+/// (empty, or absent in older files, for assets of other kinds).
+const ASSET_VALUES: [&str; 7] = [
+    "price",
+    "supply",
+    "best_bid",
+    "best_ask",
+    "capacity",
+    "requested",
+    "allocated",
+];
 
-/// Indices of the values of an asset row (see [`RunData::assets`]).
+/// How many of [`ASSET_VALUES`] every file has.
+const ASSET_REQUIRED: usize = 2;
+
+/// Indices of the values of an asset row (see [`RunData::assets`]), found
+/// by name in [`ASSET_VALUES`] (a name missing there does not compile).
 mod col {
-    pub const PRICE: usize = 0;
-    pub const SUPPLY: usize = 1;
-    pub const BEST_BID: usize = 2;
-    pub const BEST_ASK: usize = 3;
-    pub const CAPACITY: usize = 4;
-    pub const REQUESTED: usize = 5;
-    pub const ALLOCATED: usize = 6;
+    use super::ASSET_VALUES;
+
+    const fn index(name: &str) -> usize {
+        let mut i = 0;
+        while i < ASSET_VALUES.len() {
+            let (a, b) = (ASSET_VALUES[i].as_bytes(), name.as_bytes());
+            if a.len() == b.len() {
+                let mut k = 0;
+                while k < a.len() && a[k] == b[k] {
+                    k += 1;
+                }
+                if k == a.len() {
+                    return i;
+                }
+            }
+            i += 1;
+        }
+        panic!("not a column of ASSET_VALUES")
+    }
+
+    pub const PRICE: usize = index("price");
+    pub const SUPPLY: usize = index("supply");
+    pub const BEST_BID: usize = index("best_bid");
+    pub const BEST_ASK: usize = index("best_ask");
+    pub const CAPACITY: usize = index("capacity");
+    pub const REQUESTED: usize = index("requested");
+    pub const ALLOCATED: usize = index("allocated");
 }
 
 /// The results of a run or an ensemble, as read from the directory.
 struct RunData {
     summary: Value,
-    /// Values: price, supply, then [`ASSET_OPTIONAL`] (NaN where empty).
+    /// Values: [`ASSET_VALUES`] (NaN where empty), indexed by [`col`].
     assets: Trajectories,
     /// Values: wealth, then agents when the column is present.
     agents: Trajectories,
@@ -313,8 +346,8 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
     let assets = Trajectories::from_csv(
         &assets_csv,
         "asset",
-        &["price", "supply"],
-        &ASSET_OPTIONAL,
+        &ASSET_VALUES[..ASSET_REQUIRED],
+        &ASSET_VALUES[ASSET_REQUIRED..],
         ASSETS_EXPECTED,
     )?;
     let agents_csv = table(

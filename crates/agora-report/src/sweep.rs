@@ -36,9 +36,10 @@ impl Drawn {
 
 /// Whether a column of a file without spread columns holds a metric (a
 /// summary path) rather than a varied parameter. Metrics are
-/// `assets.A.M`, `groups.G.M`, `ledger.M` (and any path of the directory's
-/// own summary); parameters are the scenario's paths, e.g.
-/// `assets.A.pricing.m` or `agents.G.count`.
+/// `assets.A.M`, `groups.G.M`, `ledger.M`, the scenario's own metrics
+/// `metrics.NAME` (and any path of the directory's own summary);
+/// parameters are the scenario's paths, e.g. `assets.A.pricing.m`,
+/// `agents.G.count` or a metric's field `metrics.NAME.level`.
 fn looks_like_metric(name: &str, summary_paths: &HashSet<String>) -> bool {
     if summary_paths.contains(name) {
         return true;
@@ -47,6 +48,7 @@ fn looks_like_metric(name: &str, summary_paths: &HashSet<String>) -> bool {
     match parts.first().copied() {
         Some("groups" | "ledger" | "distribution") => true,
         Some("assets") => parts.len() == 3 && !matches!(parts[2], "initial_supply" | "kind"),
+        Some("metrics") => parts.len() == 2,
         _ => false,
     }
 }

@@ -907,3 +907,60 @@ fn prices_near_the_top_of_the_f64_range_are_left_out_with_a_note_not_drawn_for_e
         );
     }
 }
+
+/// The last price of asset 0, as a user metric (`[[metrics]]`).
+struct LastPrice(f64);
+
+impl agora::metrics::Metric for LastPrice {
+    fn on_step(&mut self, sim: &Simulation) {
+        self.0 = sim.price(0);
+    }
+    fn value(&self) -> f64 {
+        self.0
+    }
+}
+
+#[test]
+fn a_scenario_metric_is_in_the_summary_table_and_a_sweep_plots_it() {
+    let mut registry = agora::scenario::PolicyRegistry::new();
+    registry
+        .register_metric(
+            "last_price",
+            |_: &mut agora::scenario::Fields<'_>, _: &[String]| {
+                Ok(Box::new(LastPrice(f64::NAN)) as Box<dyn agora::metrics::Metric>)
+            },
+        )
+        .unwrap();
+    let text = String::from_utf8(agora::output::scenario_toml(&scenario()).unwrap()).unwrap()
+        + "\n[[metrics]]\nkind = \"last_price\"\nname = \"closing\"\n";
+    let s = Scenario::from_toml_str_with(&text, "t", &registry).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    let closing = out.summary.metrics["closing"];
+    assert_eq!(closing, out.summary.assets["AGT"].final_price);
+    agora::output::write_run(dir.path(), &s, &out).unwrap();
+    let (_, html) = report(dir.path());
+    let section = &html[html.find("<h3>Metrics</h3>").expect("a Metrics section")..];
+    let row = &section[..section.find("</table>").unwrap()];
+    assert!(row.contains("closing"), "{row}");
+
+    // In a sweep, `metrics.NAME` is a metric (plotted), and a metric's own
+    // field `metrics.NAME.level` a parameter.
+    let sweep = tempfile::tempdir().unwrap();
+    fs::write(
+        sweep.path().join("sweep.csv"),
+        "metrics.closing.level,metrics.closing\n1,2\n2,3\n",
+    )
+    .unwrap();
+    let (_, html) = report(sweep.path());
+    let mut links = check_images(sweep.path(), &html);
+    links.sort();
+    links.dedup();
+    assert_eq!(
+        links,
+        [
+            "plots/sweep_metrics_closing.png",
+            "plots/sweep_metrics_closing.svg"
+        ]
+    );
+}

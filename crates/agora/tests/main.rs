@@ -5,6 +5,7 @@
 mod bad_input;
 mod conservation;
 mod curves;
+mod custom_metrics;
 mod determinism;
 mod distributions;
 mod experiments;

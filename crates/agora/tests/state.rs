@@ -138,6 +138,10 @@ period = 5
     let whole = Simulation::new(&s, 0).unwrap().run().unwrap();
     // Step 50 trips the breaker; 51 is in the halt.
     for stop in [51, 52, 63] {
-        assert_eq!(stopped_and_resumed(&s, 0, stop), whole, "stopped after step {stop}");
+        assert_eq!(
+            stopped_and_resumed(&s, 0, stop),
+            whole,
+            "stopped after step {stop}"
+        );
     }
 }

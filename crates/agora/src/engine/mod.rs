@@ -368,6 +368,8 @@ pub struct Simulation {
     group_needs: Vec<(u128, u128)>,
     /// The current step's trade log (off unless a caller turns it on).
     trades: TradeLog,
+    /// The scenario's summary metrics (`[[metrics]]`), in its order.
+    metrics: Vec<Box<dyn crate::metrics::Metric>>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -552,6 +554,16 @@ impl Simulation {
             .map(|a| vec![None; a.schedule.len()])
             .collect();
         let (records, history) = reserve_records(&scenario, reserve_all)?;
+        let metrics = if scenario.metrics.is_empty() {
+            Vec::new()
+        } else {
+            let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
+            scenario
+                .metrics
+                .iter()
+                .map(|m| m.build(&scenario.origin, &names))
+                .collect::<Result<_>>()?
+        };
         let mut sim = Simulation {
             seed,
             run,
@@ -579,9 +591,11 @@ impl Simulation {
             unmet: Vec::new(),
             group_needs: vec![(0, 0); scenario.groups.len()],
             trades: TradeLog::off(),
+            metrics,
             scenario,
         };
         sim.record()?;
+        sim.update_metrics();
         Ok(sim)
     }
 
@@ -850,7 +864,9 @@ impl Simulation {
         self.clear()?;
         self.consume()?;
         self.learn();
-        self.record()
+        self.record()?;
+        self.update_metrics();
+        Ok(())
     }
 
     /// Phase 0, the opening of the step: the step's counters and trade log
@@ -912,6 +928,28 @@ impl Simulation {
                 .map_err(|f| f.on(j).into_error(&self.scenario, self.step))?;
         }
         Ok(())
+    }
+
+    /// Shows the step just recorded to the summary metrics.
+    fn update_metrics(&mut self) {
+        if self.metrics.is_empty() {
+            return;
+        }
+        let mut metrics = std::mem::take(&mut self.metrics);
+        for m in &mut metrics {
+            m.on_step(self);
+        }
+        self.metrics = metrics;
+    }
+
+    /// The summary metrics' values, by name.
+    pub(crate) fn metric_values(&self) -> std::collections::BTreeMap<String, f64> {
+        self.scenario
+            .metrics
+            .iter()
+            .zip(&self.metrics)
+            .map(|(spec, m)| (spec.name.clone(), m.value()))
+            .collect()
     }
 
     /// The learn phase, after settlement and consumption: where policies

@@ -51,6 +51,8 @@ pub struct SimState {
     pub(crate) group_needs: Vec<(u128, u128)>,
     pub(crate) rules: Vec<super::govern::RuleState>,
     pub(crate) halted: Vec<bool>,
+    /// Each summary metric's own state, in the scenario's order.
+    pub(crate) metrics: Vec<Option<Vec<u8>>>,
     /// Each controller's own state, in the order they were added (`None`
     /// for a controller that keeps none).
     pub(crate) controllers: Vec<Option<Vec<u8>>>,
@@ -83,6 +85,7 @@ impl Simulation {
             group_needs: self.group_needs.clone(),
             rules: self.rules.clone(),
             halted: self.halted.clone(),
+            metrics: self.metrics.iter().map(|m| m.save_state()).collect(),
             controllers: self.controllers.iter().map(|c| c.save_state()).collect(),
         }
     }
@@ -92,8 +95,8 @@ impl Simulation {
     /// the same controllers added, in the same order). Checks that the
     /// state fits — version, seed, the number of agents, assets, groups
     /// and controllers, the execution order being a permutation of the
-    /// agents — and changes nothing when it does not (except markets and
-    /// controllers before one that refuses its saved state).
+    /// agents — and changes nothing when it does not (except markets,
+    /// metrics and controllers before one that refuses its saved state).
     pub fn restore(&mut self, state: SimState) -> Result<()> {
         let origin = &self.scenario.origin;
         let refuse =
@@ -189,6 +192,19 @@ impl Simulation {
                 m.mechanism_mut()
                     .load_state(bytes)
                     .map_err(|e| refuse(format!("asset {j}: {e}")))?;
+            }
+        }
+        if state.metrics.len() != self.metrics.len() {
+            return Err(refuse(format!(
+                "it has the state of {} metrics, the scenario has {}",
+                state.metrics.len(),
+                self.metrics.len()
+            )));
+        }
+        for (k, (m, saved)) in self.metrics.iter_mut().zip(&state.metrics).enumerate() {
+            if let Some(bytes) = saved {
+                m.load_state(bytes)
+                    .map_err(|e| refuse(format!("metric {k}: {e}")))?;
             }
         }
         for (i, (c, saved)) in self

@@ -217,6 +217,11 @@ pub struct RunSummary {
     pub groups: BTreeMap<String, GroupSummary>,
     /// Ledger checks and counts.
     pub ledger: LedgerSummary,
+    /// The scenario's own summary metrics (`[[metrics]]`, see
+    /// [`Metric`](crate::metrics::Metric)), by name; left out of
+    /// `summary.json` when there are none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
 }
 
 pub(super) fn summarize(sim: &Simulation) -> RunSummary {
@@ -374,6 +379,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
     RunSummary {
         assets,
         groups,
+        metrics: sim.metric_values(),
         ledger: LedgerSummary {
             conservation_error: wide_to_units(conservation.money_error()),
             token_conservation_error: wide_to_units(conservation.token_error()),

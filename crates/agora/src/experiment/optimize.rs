@@ -655,13 +655,19 @@ fn check(
     }
     for (i, p) in params.iter().enumerate() {
         if params[..i].iter().any(|q| q.path == p.path) {
-            return Err(Error::usage(format!("{}: varied twice", p.path)));
+            return Err(Error::argument(
+                Argument::Range,
+                format!("{}: varied twice", p.path),
+            ));
         }
         if !(p.lo.is_finite() && p.hi.is_finite() && p.lo < p.hi) {
-            return Err(Error::usage(format!(
-                "{}: the range must be finite with lo < hi, found {}..{}",
-                p.path, p.lo, p.hi
-            )));
+            return Err(Error::argument(
+                Argument::Range,
+                format!(
+                    "{}: the range must be finite with lo < hi, found {}..{}",
+                    p.path, p.lo, p.hi
+                ),
+            ));
         }
     }
     let baseline = params

@@ -4,6 +4,9 @@
 //! Every function takes a plain slice and is defined for every input (an
 //! empty series gives 0), so that a summary never holds a NaN.
 
+mod custom;
+pub use custom::{Metric, MetricFactory};
+
 /// Mean of `xs` (0 for an empty slice).
 ///
 /// Finite values always give a finite mean: when their sum overflows (a

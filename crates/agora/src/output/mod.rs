@@ -8,43 +8,27 @@
 //! folder then holds exactly the new results (and the user's own files).
 //! Numbers are written as the shortest text that reads back as the same f64.
 
+mod columns;
 mod folder;
+
+pub use columns::{
+    agent_step_table, group_table, Amounts, Column, ColumnType, Get, Row, ASSET_TABLE,
+};
 
 pub use folder::{
     check_written, sha256, Committed, Manifest, ManifestEntry, OutputDir, StagedFile, MANIFEST,
 };
 
-use crate::engine::{AgentStepRecord, AssetRecord, GroupRecord, Records, RunOutput};
+use crate::engine::{AgentStepRecord, GroupRecord, Records, RunOutput};
 use crate::error::{Error, Result};
-use crate::ledger::{to_units, wide_to_units};
 use crate::scenario::Scenario;
 use std::path::{Path, PathBuf};
 
 /// The library's version, written into every summary.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Column names of `assets.csv`. `price_source` says where the price
-/// comes from (`curve`, `initial`, `trade`, `mid`, `last`, `equilibrium`,
-/// `no_equilibrium` with an empty price, `posted`); `best_bid` and
-/// `best_ask` are an order book's quotes after the step; `capacity`,
-/// `requested` and `allocated` are a resource's (empty where they do not
-/// apply).
-pub const ASSET_COLUMNS: [&str; 14] = [
-    "run",
-    "step",
-    "asset",
-    "price",
-    "supply",
-    "reserve",
-    "volume",
-    "trades",
-    "price_source",
-    "best_bid",
-    "best_ask",
-    "capacity",
-    "requested",
-    "allocated",
-];
+/// Column names of `assets.csv` (of [`ASSET_TABLE`], which defines them).
+pub const ASSET_COLUMNS: [&str; 14] = columns::ASSET_NAMES;
 
 /// Column names of `agents.csv` (with more than one asset, one
 /// `holdings_<ASSET>` column per asset follows, then
@@ -64,26 +48,11 @@ pub const AGENT_LOCKED_COLUMNS: [&str; 2] = ["locked_balance", "locked_holdings"
 /// `holdings_<ASSET>` columns (more than one asset), then
 /// [`AGENT_LOCKED_COLUMNS`] and the `locked_holdings_<ASSET>` columns.
 pub fn agent_columns(scenario: &Scenario) -> Vec<String> {
-    let per_asset = scenario.assets.len() > 1;
-    let mut header: Vec<String> = AGENT_COLUMNS.iter().map(|c| c.to_string()).collect();
-    if per_asset {
-        header.extend(
-            scenario
-                .assets
-                .iter()
-                .map(|a| format!("holdings_{}", a.name)),
-        );
-    }
-    header.extend(AGENT_LOCKED_COLUMNS.iter().map(|c| c.to_string()));
-    if per_asset {
-        header.extend(
-            scenario
-                .assets
-                .iter()
-                .map(|a| format!("locked_holdings_{}", a.name)),
-        );
-    }
-    header
+    headers(scenario, &group_table(scenario))
+}
+
+fn headers<R>(scenario: &Scenario, columns: &[Column<R>]) -> Vec<String> {
+    columns.iter().map(|c| c.header(scenario)).collect()
 }
 
 fn num(buf: &mut ryu::Buffer, x: f64) -> String {
@@ -145,6 +114,19 @@ impl Table {
     }
 }
 
+/// Writes the cells of `row` for `columns` into `out`.
+fn fill<R>(out: &mut Vec<String>, buf: &mut ryu::Buffer, columns: &[Column<R>], row: &Row<'_, R>) {
+    out.clear();
+    out.extend(columns.iter().map(|c| {
+        let j = c.asset.unwrap_or(0);
+        match c.get {
+            Get::Count(f) => f(row, j).to_string(),
+            Get::Name(f) => f(row, j).to_string(),
+            Get::Number(f) => num(buf, f(row, j)),
+        }
+    }));
+}
+
 fn render(scenario: &Scenario, runs: &[RunOutput], table: Table) -> Result<Vec<u8>> {
     let mut w = TableWriter::new(scenario, table, Vec::new())?;
     for out in runs {
@@ -163,6 +145,10 @@ pub struct TableWriter<'s, W: std::io::Write> {
     csv: csv::Writer<W>,
     buf: ryu::Buffer,
     row: Vec<String>,
+    /// The columns of `agents.csv` or `agent_steps.csv` (empty for the
+    /// other tables).
+    group_columns: Vec<Column<GroupRecord>>,
+    agent_columns: Vec<Column<AgentStepRecord>>,
 }
 
 impl<W: std::io::Write> std::fmt::Debug for TableWriter<'_, W> {
@@ -182,6 +168,14 @@ impl<'s, W: std::io::Write> TableWriter<'s, W> {
             csv: csv::Writer::from_writer(out),
             buf: ryu::Buffer::new(),
             row: Vec::new(),
+            group_columns: match table {
+                Table::Agents => group_table(scenario),
+                Table::Assets | Table::AgentSteps => Vec::new(),
+            },
+            agent_columns: match table {
+                Table::AgentSteps => agent_step_table(scenario),
+                Table::Assets | Table::Agents => Vec::new(),
+            },
         };
         let header = table.columns(scenario);
         w.csv.write_record(&header).map_err(|e| w.error(e))?;
@@ -195,22 +189,38 @@ impl<'s, W: std::io::Write> TableWriter<'s, W> {
     /// Appends the rows of `records` (of run `run`) that belong to this
     /// table.
     pub fn append(&mut self, run: u64, records: &Records) -> Result<()> {
+        let scenario = self.scenario;
         match self.table {
             Table::Assets => {
-                for r in &records.assets {
-                    self.asset_row(run, r);
+                for record in &records.assets {
+                    let row = Row {
+                        run,
+                        scenario,
+                        record,
+                    };
+                    fill(&mut self.row, &mut self.buf, &ASSET_TABLE, &row);
                     self.flush_row()?;
                 }
             }
             Table::Agents => {
-                for r in &records.groups {
-                    self.group_row(run, r);
+                for record in &records.groups {
+                    let row = Row {
+                        run,
+                        scenario,
+                        record,
+                    };
+                    fill(&mut self.row, &mut self.buf, &self.group_columns, &row);
                     self.flush_row()?;
                 }
             }
             Table::AgentSteps => {
-                for r in &records.agent_steps {
-                    self.agent_row(run, r);
+                for record in &records.agent_steps {
+                    let row = Row {
+                        run,
+                        scenario,
+                        record,
+                    };
+                    fill(&mut self.row, &mut self.buf, &self.agent_columns, &row);
                     self.flush_row()?;
                 }
             }
@@ -221,92 +231,6 @@ impl<'s, W: std::io::Write> TableWriter<'s, W> {
     fn flush_row(&mut self) -> Result<()> {
         let result = self.csv.write_record(&self.row);
         result.map_err(|e| self.error(e))
-    }
-
-    fn asset_row(&mut self, run: u64, r: &AssetRecord) {
-        let buf = &mut self.buf;
-        self.row.clear();
-        self.row.extend([
-            run.to_string(),
-            r.step.to_string(),
-            self.scenario.assets[r.asset as usize].name.clone(),
-            num(buf, r.price),
-            num(buf, to_units(r.supply)),
-            num(buf, wide_to_units(r.reserve)),
-            num(buf, wide_to_units(r.volume)),
-            r.trades.to_string(),
-            r.source.name().to_string(),
-            num(buf, r.best_bid.unwrap_or(f64::NAN)),
-            num(buf, r.best_ask.unwrap_or(f64::NAN)),
-            num(buf, r.capacity.unwrap_or(f64::NAN)),
-            num(buf, r.requested.unwrap_or(f64::NAN)),
-            num(buf, r.allocated.unwrap_or(f64::NAN)),
-        ]);
-    }
-
-    fn group_row(&mut self, run: u64, r: &GroupRecord) {
-        let group = &self.scenario.groups[r.group as usize];
-        self.row.clear();
-        self.row.extend([
-            run.to_string(),
-            r.step.to_string(),
-            group.name.clone(),
-            group.count.to_string(),
-        ]);
-        self.amounts(
-            r.balance,
-            &r.holdings,
-            r.wealth,
-            r.locked_balance,
-            &r.locked_holdings,
-        );
-    }
-
-    fn agent_row(&mut self, run: u64, r: &AgentStepRecord) {
-        self.row.clear();
-        self.row.extend([
-            run.to_string(),
-            r.step.to_string(),
-            self.scenario.groups[r.group as usize].name.clone(),
-            r.agent.to_string(),
-        ]);
-        self.amounts(
-            r.balance,
-            &r.holdings,
-            r.wealth,
-            r.locked_balance,
-            &r.locked_holdings,
-        );
-    }
-
-    /// The amount columns `agents.csv` and `agent_steps.csv` share.
-    fn amounts(
-        &mut self,
-        balance: u128,
-        holdings: &[u128],
-        wealth: f64,
-        locked_balance: u128,
-        locked_holdings: &[u128],
-    ) {
-        let buf = &mut self.buf;
-        let per_asset = self.scenario.assets.len() > 1;
-        let total: u128 = holdings.iter().sum();
-        self.row.extend([
-            num(buf, wide_to_units(balance)),
-            num(buf, wide_to_units(total)),
-            num(buf, wealth),
-        ]);
-        if per_asset {
-            self.row
-                .extend(holdings.iter().map(|h| num(buf, wide_to_units(*h))));
-        }
-        let locked: u128 = locked_holdings.iter().sum();
-        self.row.push(num(buf, wide_to_units(locked_balance)));
-        self.row.push(num(buf, wide_to_units(locked)));
-        if per_asset {
-            self.row
-                .extend(locked_holdings.iter().map(|h| num(buf, wide_to_units(*h))));
-        }
     }
 
     /// Ends the table: everything written to the output, which is
@@ -363,12 +287,7 @@ pub const AGENT_STEPS_FILE: &str = "agent_steps.csv";
 /// then the amount columns of `agents.csv` (`balance,holdings,wealth`,
 /// `holdings_<ASSET>` with more than one asset, the locked amounts).
 pub fn agent_step_columns(scenario: &Scenario) -> Vec<String> {
-    let mut header: Vec<String> = ["run", "step", "group", "agent"]
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    header.extend(agent_columns(scenario).into_iter().skip(4));
-    header
+    headers(scenario, &agent_step_table(scenario))
 }
 
 /// Renders `agent_steps.csv` for `runs`: one row per recorded agent and

@@ -21,6 +21,8 @@
 //!
 //! Optional `[[events]]` (dumps, joins, leaves, parameter jumps) and a
 //! `[stability]` table add shocks and the metrics of recovery from them.
+//! `[[metrics]]` entries name summary metrics registered by the program
+//! ([`PolicyRegistry::register_metric`], [`crate::metrics::Metric`]).
 //!
 //! The README lists every field. Reading is strict: an unknown key, a missing
 //! field, a value of the wrong type or out of range is an
@@ -37,6 +39,7 @@ mod extend;
 mod fields;
 pub mod governance;
 mod kinds;
+mod metrics;
 mod output;
 mod paths;
 mod registry;
@@ -56,6 +59,7 @@ pub use fields::{describe, Fields, Range};
 pub use governance::{GovernanceKind, GovernanceRule, GovernanceSpec, GOVERNANCE_KINDS};
 pub(crate) use kinds::kinds;
 pub use kinds::Kind;
+pub use metrics::MetricSpec;
 pub use output::{agent_step_bytes, AgentStepsSpec, OutputSpec, AGENT_STEPS_MEMORY_BUDGET};
 pub(crate) use paths::toml_value;
 pub use paths::ParamValue;
@@ -65,6 +69,7 @@ pub use simulation::{SimulationSpec, StabilitySpec};
 use agents::{check_policy_fits_assets, parse_group};
 use assets::parse_asset;
 use events::{check_parameter_sequence, parse_event, raw_entry, Membership, Names};
+use metrics::parse_metrics;
 use output::{agent_step_rows, check_agent_steps_budget, parse_output};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -115,6 +120,7 @@ pub struct Scenario {
     pub(crate) governance: Vec<GovernanceSpec>,
     pub(crate) stability: StabilitySpec,
     pub(crate) output: OutputSpec,
+    pub(crate) metrics: Vec<MetricSpec>,
     source: toml::Table,
     /// The text the scenario was read from, if it was read from text: kept
     /// so that an edited scenario can be written as the user's own file
@@ -247,6 +253,11 @@ impl Scenario {
     /// Optional outputs (`[output]`).
     pub fn output(&self) -> &OutputSpec {
         &self.output
+    }
+
+    /// The summary metrics asked for (`[[metrics]]`), in file order.
+    pub fn metrics(&self) -> &[MetricSpec] {
+        &self.metrics
     }
 
     /// The scenario as a TOML table (with any overrides applied).
@@ -527,6 +538,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         governance.push(rule);
     }
     let output = parse_output(&mut root)?;
+    let metrics = parse_metrics(&mut root, table, &names, registry)?;
     root.finish()?;
     check_agent_steps_budget(
         origin,
@@ -546,6 +558,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         governance,
         stability,
         output,
+        metrics,
         source: toml::Table::new(),
         text: None,
         registry: PolicyRegistry::new(),

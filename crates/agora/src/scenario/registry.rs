@@ -1,8 +1,10 @@
-//! The kinds a scenario may name beyond the built-in ones.
+//! The kinds a scenario may name beyond the built-in ones: policies and
+//! summary metrics.
 
 use super::{Fields, PolicyKind};
 use crate::agents::Policy;
 use crate::error::{Error, Result};
+use crate::metrics::{Metric, MetricFactory};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -12,17 +14,22 @@ use std::sync::Arc;
 pub type PolicyFactory =
     Arc<dyn Fn(&mut Fields<'_>, &[String]) -> Result<Arc<dyn Policy>> + Send + Sync>;
 
-/// The policy kinds a scenario may name beyond the built-in ones.
+/// The policy kinds a scenario may name beyond the built-in ones, and the
+/// summary metrics (`[[metrics]]`) it may name.
 #[derive(Clone, Default)]
 pub struct PolicyRegistry {
     pub(super) custom: BTreeMap<String, PolicyFactory>,
     /// User curves, mechanisms and allocation rules (`extend.rs`).
     pub(super) extensions: super::Extensions,
+    pub(super) metrics: BTreeMap<String, MetricFactory>,
 }
 
 impl fmt::Debug for PolicyRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.custom.keys()).finish()
+        f.debug_set()
+            .entries(self.custom.keys())
+            .entries(self.metrics.keys())
+            .finish()
     }
 }
 
@@ -50,6 +57,24 @@ impl PolicyRegistry {
             )));
         }
         self.custom.insert(kind.to_string(), Arc::new(factory));
+        Ok(())
+    }
+
+    /// Registers a summary metric kind that `[[metrics]]` entries may
+    /// name (see [`Metric`]). The factory reads the metric's fields with
+    /// [`Fields`] and must read every field it accepts.
+    ///
+    /// Returns an error if `kind` is already registered.
+    pub fn register_metric<F>(&mut self, kind: &str, factory: F) -> Result<()>
+    where
+        F: Fn(&mut Fields<'_>, &[String]) -> Result<Box<dyn Metric>> + Send + Sync + 'static,
+    {
+        if self.metrics.contains_key(kind) {
+            return Err(Error::usage(format!(
+                "metric kind {kind:?} is already defined"
+            )));
+        }
+        self.metrics.insert(kind.to_string(), Arc::new(factory));
         Ok(())
     }
 

@@ -1,0 +1,370 @@
+//! The columns of the per-step tables (`assets`, `agents`, `agent_steps`),
+//! defined once: each column's name, the type of its values and how a
+//! value is read from a record. The CSV writer ([`super::TableWriter`])
+//! and the Parquet writer (crate `agora-parquet`) both write these lists,
+//! so the two formats have the same columns in the same order with the same
+//! values by construction; a new column is one entry here.
+
+use crate::engine::{AgentStepRecord, AssetRecord, GroupRecord};
+use crate::ledger::{to_units, wide_to_units};
+use crate::scenario::Scenario;
+
+/// One row of a table being written: the record, its run and the scenario
+/// (for names).
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'s, R> {
+    /// The run the record belongs to.
+    pub run: u64,
+    /// The scenario run.
+    pub scenario: &'s Scenario,
+    /// The record.
+    pub record: &'s R,
+}
+
+/// How a column's value is read from a row, by the type of its values.
+/// A per-asset column's function gets the asset's index, the others 0.
+pub enum Get<R: 'static> {
+    /// A count (`run`, `step`, `trades`, `agents`): an integer, `Int64` in
+    /// Parquet.
+    Count(fn(&Row<'_, R>, usize) -> u64),
+    /// A name (`asset`, `group`, `price_source`): text, `Utf8` in Parquet.
+    Name(for<'s> fn(&Row<'s, R>, usize) -> &'s str),
+    /// A number of units or a price: `Float64`, written as the shortest
+    /// text that reads back as the same f64; not finite is an empty cell
+    /// (null in Parquet).
+    Number(fn(&Row<'_, R>, usize) -> f64),
+}
+
+impl<R> Clone for Get<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Get<R> {}
+
+/// The type of a column's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// An integer ([`Get::Count`]).
+    Count,
+    /// Text ([`Get::Name`]).
+    Name,
+    /// A float ([`Get::Number`]).
+    Number,
+}
+
+/// One column of a per-step table.
+pub struct Column<R: 'static> {
+    /// The header; for a per-asset column, the stem before `_<ASSET>`.
+    pub name: &'static str,
+    /// The asset of a per-asset column (`holdings_<ASSET>`).
+    pub asset: Option<usize>,
+    /// How its value is read.
+    pub get: Get<R>,
+}
+
+impl<R> Clone for Column<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Column<R> {}
+
+impl<R> Column<R> {
+    const fn fixed(name: &'static str, get: Get<R>) -> Self {
+        Column {
+            name,
+            asset: None,
+            get,
+        }
+    }
+
+    /// The column's header in `scenario`'s table.
+    pub fn header(&self, scenario: &Scenario) -> String {
+        match self.asset {
+            None => self.name.to_string(),
+            Some(j) => format!("{}_{}", self.name, scenario.assets()[j].name),
+        }
+    }
+
+    /// The type of the column's values.
+    pub fn column_type(&self) -> ColumnType {
+        match self.get {
+            Get::Count(_) => ColumnType::Count,
+            Get::Name(_) => ColumnType::Name,
+            Get::Number(_) => ColumnType::Number,
+        }
+    }
+}
+
+fn asset_name<'s>(row: &Row<'s, AssetRecord>, _: usize) -> &'s str {
+    &row.scenario.assets()[row.record.asset as usize].name
+}
+
+fn price_source<'s>(row: &Row<'s, AssetRecord>, _: usize) -> &'s str {
+    row.record.source.name()
+}
+
+/// The columns of `assets.csv` / `assets.parquet`, one row per asset and
+/// step. `price_source` says where the price comes from (`curve`,
+/// `initial`, `trade`, `mid`, `last`, `equilibrium`, `no_equilibrium` with
+/// an empty price, `posted`, `fixed`); `best_bid` and `best_ask` are an
+/// order book's quotes after the step; `capacity`, `requested` and
+/// `allocated` are a resource's (empty where they do not apply).
+pub const ASSET_TABLE: [Column<AssetRecord>; 14] = [
+    Column::fixed("run", Get::Count(|r, _| r.run)),
+    Column::fixed("step", Get::Count(|r, _| r.record.step)),
+    Column::fixed("asset", Get::Name(asset_name)),
+    Column::fixed("price", Get::Number(|r, _| r.record.price)),
+    Column::fixed("supply", Get::Number(|r, _| to_units(r.record.supply))),
+    Column::fixed(
+        "reserve",
+        Get::Number(|r, _| wide_to_units(r.record.reserve)),
+    ),
+    Column::fixed("volume", Get::Number(|r, _| wide_to_units(r.record.volume))),
+    Column::fixed("trades", Get::Count(|r, _| r.record.trades)),
+    Column::fixed("price_source", Get::Name(price_source)),
+    Column::fixed(
+        "best_bid",
+        Get::Number(|r, _| r.record.best_bid.unwrap_or(f64::NAN)),
+    ),
+    Column::fixed(
+        "best_ask",
+        Get::Number(|r, _| r.record.best_ask.unwrap_or(f64::NAN)),
+    ),
+    Column::fixed(
+        "capacity",
+        Get::Number(|r, _| r.record.capacity.unwrap_or(f64::NAN)),
+    ),
+    Column::fixed(
+        "requested",
+        Get::Number(|r, _| r.record.requested.unwrap_or(f64::NAN)),
+    ),
+    Column::fixed(
+        "allocated",
+        Get::Number(|r, _| r.record.allocated.unwrap_or(f64::NAN)),
+    ),
+];
+
+/// The names of `columns`, in a const context.
+const fn names<R, const N: usize>(columns: &[Column<R>; N]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = columns[i].name;
+        i += 1;
+    }
+    out
+}
+
+/// The header of [`ASSET_TABLE`].
+pub(super) const ASSET_NAMES: [&str; 14] = names(&ASSET_TABLE);
+
+/// The amounts of an account (a group's total or one agent's), in base
+/// units, as `agents.csv` and `agent_steps.csv` write them.
+pub trait Amounts {
+    /// Money, locked money included.
+    fn balance(&self) -> u128;
+    /// Holdings per asset, locked tokens included.
+    fn holdings(&self) -> &[u128];
+    /// Wealth at the step's prices, money units.
+    fn wealth(&self) -> f64;
+    /// Money locked in open orders.
+    fn locked_balance(&self) -> u128;
+    /// Tokens locked in open orders, per asset.
+    fn locked_holdings(&self) -> &[u128];
+}
+
+macro_rules! amounts {
+    ($record:ty) => {
+        impl Amounts for $record {
+            fn balance(&self) -> u128 {
+                self.balance
+            }
+            fn holdings(&self) -> &[u128] {
+                &self.holdings
+            }
+            fn wealth(&self) -> f64 {
+                self.wealth
+            }
+            fn locked_balance(&self) -> u128 {
+                self.locked_balance
+            }
+            fn locked_holdings(&self) -> &[u128] {
+                &self.locked_holdings
+            }
+        }
+    };
+}
+amounts!(GroupRecord);
+amounts!(AgentStepRecord);
+
+fn balance<R: Amounts>(r: &Row<'_, R>, _: usize) -> f64 {
+    wide_to_units(r.record.balance())
+}
+
+fn holdings<R: Amounts>(r: &Row<'_, R>, _: usize) -> f64 {
+    wide_to_units(r.record.holdings().iter().sum())
+}
+
+fn wealth<R: Amounts>(r: &Row<'_, R>, _: usize) -> f64 {
+    r.record.wealth()
+}
+
+fn holding<R: Amounts>(r: &Row<'_, R>, j: usize) -> f64 {
+    wide_to_units(r.record.holdings()[j])
+}
+
+fn locked_balance<R: Amounts>(r: &Row<'_, R>, _: usize) -> f64 {
+    wide_to_units(r.record.locked_balance())
+}
+
+fn locked_holdings<R: Amounts>(r: &Row<'_, R>, _: usize) -> f64 {
+    wide_to_units(r.record.locked_holdings().iter().sum())
+}
+
+fn locked_holding<R: Amounts>(r: &Row<'_, R>, j: usize) -> f64 {
+    wide_to_units(r.record.locked_holdings()[j])
+}
+
+/// The amount columns `agents` and `agent_steps` share after their first
+/// four: `balance,holdings,wealth` (`balance`, `holdings` and `wealth`
+/// count what is locked in open orders: it is still the owner's), with more
+/// than one asset one `holdings_<ASSET>` column per asset, then
+/// `locked_balance,locked_holdings` and, with more than one asset,
+/// `locked_holdings_<ASSET>`.
+fn amount_columns<R: Amounts>(scenario: &Scenario, out: &mut Vec<Column<R>>) {
+    let assets = scenario.assets().len();
+    let per_asset = |name, get| {
+        (0..assets).map(move |j| Column {
+            name,
+            asset: Some(j),
+            get,
+        })
+    };
+    out.extend([
+        Column::fixed("balance", Get::Number(balance::<R>)),
+        Column::fixed("holdings", Get::Number(holdings::<R>)),
+        Column::fixed("wealth", Get::Number(wealth::<R>)),
+    ]);
+    if assets > 1 {
+        out.extend(per_asset("holdings", Get::Number(holding::<R>)));
+    }
+    out.extend([
+        Column::fixed("locked_balance", Get::Number(locked_balance::<R>)),
+        Column::fixed("locked_holdings", Get::Number(locked_holdings::<R>)),
+    ]);
+    if assets > 1 {
+        out.extend(per_asset(
+            "locked_holdings",
+            Get::Number(locked_holding::<R>),
+        ));
+    }
+}
+
+fn group_name<'s>(r: &Row<'s, GroupRecord>, _: usize) -> &'s str {
+    &r.scenario.groups()[r.record.group as usize].name
+}
+
+fn agent_group_name<'s>(r: &Row<'s, AgentStepRecord>, _: usize) -> &'s str {
+    &r.scenario.groups()[r.record.group as usize].name
+}
+
+/// The columns of `agents.csv` / `agents.parquet` for `scenario` (group
+/// totals, one row per group and step): `run,step,group,agents`, then the
+/// amounts.
+pub fn group_table(scenario: &Scenario) -> Vec<Column<GroupRecord>> {
+    let mut out: Vec<Column<GroupRecord>> = vec![
+        Column::fixed("run", Get::Count(|r, _| r.run)),
+        Column::fixed("step", Get::Count(|r, _| r.record.step)),
+        Column::fixed("group", Get::Name(group_name)),
+        Column::fixed(
+            "agents",
+            Get::Count(|r, _| u64::from(r.scenario.groups()[r.record.group as usize].count)),
+        ),
+    ];
+    amount_columns(scenario, &mut out);
+    out
+}
+
+/// The columns of `agent_steps.csv` / `agent_steps.parquet` for
+/// `scenario` (one row per recorded agent and step):
+/// `run,step,group,agent`, then the amounts.
+pub fn agent_step_table(scenario: &Scenario) -> Vec<Column<AgentStepRecord>> {
+    let mut out: Vec<Column<AgentStepRecord>> = vec![
+        Column::fixed("run", Get::Count(|r, _| r.run)),
+        Column::fixed("step", Get::Count(|r, _| r.record.step)),
+        Column::fixed("group", Get::Name(agent_group_name)),
+        Column::fixed("agent", Get::Count(|r, _| u64::from(r.record.agent))),
+    ];
+    amount_columns(scenario, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{
+        agent_columns, agent_step_columns, AGENT_COLUMNS, AGENT_LOCKED_COLUMNS, ASSET_COLUMNS,
+    };
+
+    fn scenario(assets: &[&str]) -> Scenario {
+        let mut text = String::from("[simulation]\nsteps = 1\nseed = 1\n");
+        for a in assets {
+            text += &format!(
+                "[[assets]]\nname = \"{a}\"\npricing = {{ kind = \"bonding_curve\", curve = \"linear\", m = 0.001, b = 1.0 }}\n"
+            );
+        }
+        text += "[[agents]]\ngroup = \"g\"\ncount = 1\nbalance = 1.0\npolicy = { kind = \"random\", asset = \"A\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }\n";
+        Scenario::from_toml_str(&text, "t").unwrap()
+    }
+
+    /// The headers documented in the README (Outputs), written out.
+    #[test]
+    fn the_tables_have_the_documented_headers_and_types() {
+        assert_eq!(
+            ASSET_COLUMNS.join(","),
+            "run,step,asset,price,supply,reserve,volume,trades,price_source,best_bid,best_ask,capacity,requested,allocated"
+        );
+        let one = scenario(&["A"]);
+        assert_eq!(
+            agent_columns(&one).join(","),
+            "run,step,group,agents,balance,holdings,wealth,locked_balance,locked_holdings"
+        );
+        assert_eq!(
+            agent_columns(&one),
+            [&AGENT_COLUMNS[..], &AGENT_LOCKED_COLUMNS[..]].concat()
+        );
+        let two = scenario(&["A", "B"]);
+        assert_eq!(
+            agent_columns(&two).join(","),
+            "run,step,group,agents,balance,holdings,wealth,holdings_A,holdings_B,\
+             locked_balance,locked_holdings,locked_holdings_A,locked_holdings_B"
+        );
+        assert_eq!(
+            agent_step_columns(&two).join(","),
+            "run,step,group,agent,balance,holdings,wealth,holdings_A,holdings_B,\
+             locked_balance,locked_holdings,locked_holdings_A,locked_holdings_B"
+        );
+        let types = |t: &[ColumnType]| -> String {
+            t.iter()
+                .map(|t| match t {
+                    ColumnType::Count => 'c',
+                    ColumnType::Name => 'n',
+                    ColumnType::Number => 'x',
+                })
+                .collect()
+        };
+        let asset_types: Vec<_> = ASSET_TABLE.iter().map(|c| c.column_type()).collect();
+        assert_eq!(types(&asset_types), "ccnxxxxcnxxxxx");
+        let group_types: Vec<_> = group_table(&two).iter().map(|c| c.column_type()).collect();
+        assert_eq!(types(&group_types), "ccncxxxxxxxxx");
+        let agent_types: Vec<_> = agent_step_table(&two)
+            .iter()
+            .map(|c| c.column_type())
+            .collect();
+        assert_eq!(types(&agent_types), "ccncxxxxxxxxx");
+    }
+}

@@ -24,3 +24,4 @@ mod shocks;
 mod step_api;
 mod support;
 mod theory;
+mod trade_log;

@@ -54,6 +54,7 @@ pub use summary::{
 
 use crate::agents::{fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Observation};
 use crate::error::{Error, Result};
+use crate::ledger::trades::{TradeKind, TradeLog, TradeRecord};
 use crate::ledger::{
     range_advice, reserve_range_advice, to_base, to_units, wide_to_units, AgentId, Ledger,
     LedgerError,
@@ -307,6 +308,10 @@ pub struct Simulation {
     unmet: Vec<u64>,
     /// Per group: Σ need and Σ unmet need over the run, base units.
     group_needs: Vec<(u128, u128)>,
+    /// The current step's fills, transfers and payments; on when
+    /// `[output] trades = true` or a group learns, off (recording nothing)
+    /// otherwise.
+    trades: TradeLog,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -512,8 +517,10 @@ impl Simulation {
             valued,
             unmet: Vec::new(),
             group_needs: vec![(0, 0); scenario.groups.len()],
+            trades: TradeLog::off(),
             scenario,
         };
+        sim.trades.set_on(sim.wants_trade_log());
         sim.record()?;
         Ok(sim)
     }
@@ -540,6 +547,21 @@ impl Simulation {
         }
         self.groups[g].policy = policy;
         Ok(())
+    }
+
+    /// The fills, transfers and payments of the last step run, in the
+    /// order the ledger moved them (empty before the first step, and
+    /// always empty when the log is off: it is on when the scenario asks
+    /// for `trades.csv` (`[output] trades = true`) or a group's policy
+    /// learns). For observers and callers stepping the run themselves.
+    pub fn trades(&self) -> &[TradeRecord] {
+        self.trades.records()
+    }
+
+    /// Whether the run keeps a trade log: the scenario writes it out, or a
+    /// group's policy learns from it.
+    fn wants_trade_log(&self) -> bool {
+        self.scenario.output.trades
     }
 
     /// Makes every agent decide in a parallel phase before any trade
@@ -762,10 +784,11 @@ impl Simulation {
     pub fn advance(&mut self) -> Result<()> {
         self.step += 1;
         // Reset before the external phase: an event's sales count in the
-        // step's volume and trades.
+        // step's volume and trades, and are in its trade log.
         for s in &mut self.stats {
             *s = StepStats::default();
         }
+        self.trades.clear();
         let t = self.step;
         for (j, market) in self.markets.iter_mut().enumerate() {
             if market.resource().is_some() {
@@ -927,6 +950,7 @@ impl Simulation {
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
+            trades: &mut self.trades,
             fault: None,
         };
         for j in assets {
@@ -1031,6 +1055,7 @@ impl Simulation {
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
+            trades: &mut self.trades,
             fault: None,
         };
         if !lazily {
@@ -1687,6 +1712,8 @@ struct Executor<'a> {
     ledger: &'a mut Ledger,
     markets: &'a mut [Market],
     stats: &'a mut [StepStats],
+    /// The step's trade log (the curve path pushes its mints and burns).
+    trades: &'a mut TradeLog,
     /// The first settlement a market computed and the ledger refused (a
     /// bug, reported as an invariant error after the step's trades).
     fault: Option<Fault>,
@@ -1775,7 +1802,22 @@ impl Executor<'_> {
                     Err(e) => return self.refused(agent, j, Trade::Buy, e),
                 };
                 match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
-                    Ok(()) => self.stats[j].add(quote.tokens),
+                    Ok(()) => {
+                        self.stats[j].add(quote.tokens);
+                        if self.trades.is_on() {
+                            // What the agent paid: the cost and the fee
+                            // (their sum fits, the ledger took it).
+                            let money = u128::from(quote.cost) + u128::from(quote.fee);
+                            self.trades.push(curve_record(
+                                self.step,
+                                agent,
+                                j,
+                                TradeKind::Mint,
+                                quote.tokens,
+                                money,
+                            ));
+                        }
+                    }
                     Err(e) => self.refused(agent, j, Trade::Buy, e),
                 }
             }
@@ -1794,11 +1836,49 @@ impl Executor<'_> {
                     Err(e) => return self.refused(agent, j, Trade::Sell, e),
                 };
                 match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
-                    Ok(()) => self.stats[j].add(tokens),
+                    Ok(()) => {
+                        self.stats[j].add(tokens);
+                        if self.trades.is_on() {
+                            // What the agent received: the refund less the
+                            // fee (the ledger checked fee ≤ refund).
+                            let money = u128::from(quote.refund - quote.fee);
+                            self.trades.push(curve_record(
+                                self.step,
+                                agent,
+                                j,
+                                TradeKind::Burn,
+                                tokens,
+                                money,
+                            ));
+                        }
+                    }
                     Err(e) => self.refused(agent, j, Trade::Sell, e),
                 }
             }
         }
+    }
+}
+
+/// A mint (buy) or burn (sell) on a curve, from the trader's side: the
+/// mechanism is the counterpart.
+#[inline]
+fn curve_record(
+    step: u64,
+    agent: AgentId,
+    j: usize,
+    kind: TradeKind,
+    quantity: u64,
+    money: u128,
+) -> TradeRecord {
+    TradeRecord {
+        step,
+        agent,
+        counterpart: None,
+        asset: j as u32,
+        kind,
+        buy: kind == TradeKind::Mint,
+        quantity,
+        money,
     }
 }
 

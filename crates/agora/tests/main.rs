@@ -2,6 +2,7 @@
 //! behaviour: reproducibility, conservation, curve settlement, bad input and
 //! agreement with theory.
 
+mod adaptive;
 mod bad_input;
 mod conservation;
 mod curves;

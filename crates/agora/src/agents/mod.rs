@@ -13,11 +13,14 @@
 //! `h_buy(P, state, π)` and `h_sell(P, state, π)`, and the fractions they
 //! trade: see [`RuleBased`].
 
+mod adaptive;
 mod builtin;
 pub mod learners;
 mod market;
 mod resource;
 
+pub use adaptive::{Actions, Adaptive, AdaptivePolicy, Feedback, OpenOrder};
+pub(crate) use adaptive::{Lesson, StateColumn};
 pub use market::{FundamentalPolicy, MarketMakerPolicy, ZiCPolicy};
 pub use resource::{ConsumerPolicy, DemandForm, ProducerPolicy};
 
@@ -367,23 +370,33 @@ pub fn fraction_of(amount: u64, fraction: f64) -> u64 {
     }
 }
 
-/// A group's policy: a built-in one (dispatched without a virtual call) or a
-/// user's.
+/// A group's policy: a built-in one (dispatched without a virtual call), a
+/// user's, or a user's with per-agent state that learns.
 #[derive(Debug, Clone)]
 pub enum GroupPolicy {
     /// One of the built-in policies.
     Builtin(BuiltinPolicy),
     /// A policy implemented outside the library.
     Custom(Arc<dyn Policy>),
+    /// A policy with per-agent state, several actions per step and a
+    /// learning phase ([`AdaptivePolicy`]).
+    Adaptive(Adaptive),
 }
 
 impl GroupPolicy {
-    /// Returns this agent's action for the step.
+    /// A group policy of `policy`, an [`AdaptivePolicy`].
+    pub fn adaptive<P: AdaptivePolicy>(policy: P) -> Self {
+        GroupPolicy::Adaptive(Adaptive::new(policy))
+    }
+
+    /// Returns this agent's action for the step (a hold for an
+    /// [`Adaptive`] policy, which decides on its state in the engine).
     #[inline]
     pub fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, rng: &mut AgentRng) -> Action {
         match self {
             GroupPolicy::Builtin(p) => p.decide(obs, me, rng),
             GroupPolicy::Custom(p) => p.decide(obs, me, rng),
+            GroupPolicy::Adaptive(_) => Action::Hold,
         }
     }
 
@@ -392,6 +405,7 @@ impl GroupPolicy {
         match self {
             GroupPolicy::Builtin(p) => p.assets(),
             GroupPolicy::Custom(p) => p.assets(),
+            GroupPolicy::Adaptive(p) => p.assets(),
         }
     }
 
@@ -400,6 +414,7 @@ impl GroupPolicy {
         match self {
             GroupPolicy::Builtin(p) => p.need(me, step),
             GroupPolicy::Custom(p) => p.need(me, step),
+            GroupPolicy::Adaptive(_) => None,
         }
     }
 
@@ -408,6 +423,7 @@ impl GroupPolicy {
         match self {
             GroupPolicy::Builtin(p) => p.private_value(me),
             GroupPolicy::Custom(p) => p.private_value(me),
+            GroupPolicy::Adaptive(_) => None,
         }
     }
 }

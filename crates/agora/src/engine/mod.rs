@@ -52,7 +52,10 @@ pub use summary::{
     ShockSummary,
 };
 
-use crate::agents::{fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Observation};
+use crate::agents::{
+    fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Lesson, Observation, OpenOrder,
+    StateColumn,
+};
 use crate::error::{Error, Result};
 use crate::ledger::trades::{TradeKind, TradeLog, TradeRecord};
 use crate::ledger::{
@@ -312,6 +315,9 @@ pub struct Simulation {
     /// `[output] trades = true` or a group learns, off (recording nothing)
     /// otherwise.
     trades: TradeLog,
+    /// Per group: the states of its agents, for a group whose policy is
+    /// adaptive ([`GroupPolicy::Adaptive`]); `None` for stateless ones.
+    columns: Vec<Option<Box<dyn StateColumn>>>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -518,11 +524,37 @@ impl Simulation {
             unmet: Vec::new(),
             group_needs: vec![(0, 0); scenario.groups.len()],
             trades: TradeLog::off(),
+            columns: Vec::new(),
             scenario,
         };
-        sim.trades.set_on(sim.wants_trade_log());
+        sim.init_columns();
         sim.record()?;
         Ok(sim)
+    }
+
+    /// Makes the per-agent states of every group with an adaptive policy
+    /// from the accounts now, and turns the trade log on where it is
+    /// wanted.
+    fn init_columns(&mut self) {
+        self.columns = (0..self.groups.len()).map(|g| self.column(g)).collect();
+        self.trades.set_on(self.wants_trade_log());
+    }
+
+    /// Group `g`'s states, if its policy is adaptive, from the accounts now.
+    fn column(&self, g: usize) -> Option<Box<dyn StateColumn>> {
+        let GroupPolicy::Adaptive(policy) = &self.groups[g].policy else {
+            return None;
+        };
+        let mut column = policy.column();
+        let group = &self.groups[g];
+        column.init(
+            &self.ledger,
+            group.start,
+            group.end,
+            StreamFamily::new(self.seed, self.run, 0, Stream::Private),
+            self.objectives(g),
+        );
+        Some(column)
     }
 
     /// Adds a parameter controller, called at every step after the schedule.
@@ -546,6 +578,9 @@ impl Simulation {
             )));
         }
         self.groups[g].policy = policy;
+        // An adaptive policy starts from the accounts now.
+        self.columns[g] = self.column(g);
+        self.trades.set_on(self.wants_trade_log());
         Ok(())
     }
 
@@ -558,10 +593,19 @@ impl Simulation {
         self.trades.records()
     }
 
+    /// The per-agent states of group `group` (by name), one per agent in
+    /// agent order, if its policy is the adaptive policy `P`
+    /// ([`GroupPolicy::Adaptive`]); `None` otherwise. For reading what
+    /// learners learned, between steps or after the last.
+    pub fn states<P: crate::agents::AdaptivePolicy>(&self, group: &str) -> Option<&[P::State]> {
+        let g = self.scenario.groups.iter().position(|s| s.name == group)?;
+        self.columns.get(g)?.as_deref()?.states::<P>()
+    }
+
     /// Whether the run keeps a trade log: the scenario writes it out, or a
     /// group's policy learns from it.
     fn wants_trade_log(&self) -> bool {
-        self.scenario.output.trades
+        self.scenario.output.trades || self.columns.iter().any(Option::is_some)
     }
 
     /// Makes every agent decide in a parallel phase before any trade
@@ -622,6 +666,7 @@ impl Simulation {
         for (g, old) in fresh.groups.iter_mut().zip(&self.groups) {
             g.policy = old.policy.clone();
         }
+        fresh.init_columns();
         fresh.controllers = std::mem::take(&mut self.controllers);
         fresh.force_parallel_decide = self.force_parallel_decide;
         *self = fresh;
@@ -822,7 +867,107 @@ impl Simulation {
             self.consume()
                 .map_err(|f| f.into_error(&self.scenario, self.step))?;
         }
-        self.record()
+        self.record()?;
+        self.learn();
+        Ok(())
+    }
+
+    /// The learn phase, last in a step (after it is settled, recorded and
+    /// checked): every agent of an adaptive group that acted in the step
+    /// learns from its [`Feedback`](crate::agents::Feedback) — its fills
+    /// (the step's trade log, from its side), its orders still open, its
+    /// reward (the change of its group's objective since it last learned)
+    /// and the observation the next step starts from. In parallel over the
+    /// agents of each group; nothing at all without adaptive groups.
+    fn learn(&mut self) {
+        if self.columns.iter().all(Option::is_none) {
+            return;
+        }
+        // Each record from the side of each agent it concerns, sorted by
+        // agent (stably: in the order they happened), so that every agent
+        // finds its own by a binary search.
+        let mut fills = Vec::with_capacity(self.trades.records().len() * 2);
+        for r in self.trades.records() {
+            fills.push(*r);
+            if let Some(other) = r.counterpart.filter(|&c| c != r.agent) {
+                fills.push(TradeRecord {
+                    agent: other,
+                    counterpart: Some(r.agent),
+                    buy: !r.buy,
+                    ..*r
+                });
+            }
+        }
+        fills.sort_by_key(|r| r.agent);
+        let locks = self.locks();
+        let open: Vec<AgentId> = locks.entries.iter().map(|e| e.0).collect();
+        let open_orders: Vec<OpenOrder> = locks
+            .entries
+            .iter()
+            .map(|&(_, asset, money, tokens)| OpenOrder {
+                asset,
+                money,
+                tokens,
+            })
+            .collect();
+        let objectives: Vec<Option<Vec<f64>>> = (0..self.groups.len())
+            .map(|g| {
+                (self.columns[g].is_some() && self.groups[g].active).then(|| self.objectives(g))
+            })
+            .collect();
+        let assets = observe(&self.scenario, &self.ledger, &self.markets, &self.history);
+        let obs = Observation {
+            step: self.step + 1,
+            assets: &assets,
+        };
+        let private = StreamFamily::new(self.seed, self.run, 0, Stream::Private);
+        for (column, objective) in self.columns.iter_mut().zip(&objectives) {
+            if let (Some(column), Some(objective)) = (column, objective) {
+                column.learn(&Lesson {
+                    step: self.step,
+                    ledger: &self.ledger,
+                    private,
+                    obs: &obs,
+                    fills: &fills,
+                    open: &open,
+                    open_orders: &open_orders,
+                    objective,
+                });
+            }
+        }
+    }
+
+    /// The objective of each agent of group `g` now, as the summary's
+    /// utility counts it: its wealth (locked amounts included, at the
+    /// marks), the logarithm of it (at least one base unit), or its
+    /// holdings of an asset (locked tokens included), units.
+    fn objectives(&self, g: usize) -> Vec<f64> {
+        let range = self.group_range(g);
+        match self.objective_of(g) {
+            Objective::FinalWealth => self.wealth_of(range),
+            Objective::LogWealth => {
+                let floor = 1.0 / crate::ledger::SCALE as f64;
+                let mut w = self.wealth_of(range);
+                for x in &mut w {
+                    *x = x.max(floor).ln();
+                }
+                w
+            }
+            Objective::Holdings(j) => {
+                let locks = self.locks();
+                range
+                    .map(|a| {
+                        let locked: u128 = locks
+                            .of_agent(a as AgentId)
+                            .iter()
+                            .filter(|e| e.1 as usize == j)
+                            .map(|e| u128::from(e.3))
+                            .sum();
+                        wide_to_units(u128::from(self.ledger.holding(a as AgentId, j)) + locked)
+                    })
+                    .collect()
+            }
+        }
     }
 
     fn observation_assets(&self) -> Vec<AssetObservation<'_>> {
@@ -1023,6 +1168,10 @@ impl Simulation {
         if !self.markets.iter().all(Market::is_curve) {
             return false;
         }
+        if self.columns.iter().any(Option::is_some) {
+            // adaptive policies decide on their states, in parallel
+            return false;
+        }
         let custom = self
             .groups
             .iter()
@@ -1087,8 +1236,22 @@ impl Simulation {
                         *slot = deciding.decide(ledger, g, id);
                     }
                 });
+            for (g, column) in self.columns.iter_mut().enumerate() {
+                let Some(column) = column else {
+                    continue;
+                };
+                if deciding.groups[g].active {
+                    column.decide(ledger, &obs, deciding.decide, deciding.private);
+                } else {
+                    column.hold();
+                }
+            }
             for &(agent, action) in &self.overrides {
                 self.actions[agent as usize] = action;
+                let g = self.groups.partition_point(|g| g.end <= agent);
+                if let Some(column) = &mut self.columns[g] {
+                    column.set(agent, action);
+                }
             }
         }
         // At a million agents the accounts no longer fit in the cache. The
@@ -1097,6 +1260,22 @@ impl Simulation {
         // themselves, a chain that cannot overlap, find them in the cache.
         const BLOCK: usize = 64;
         let mut touched: u64 = 0;
+        if self.columns.iter().any(Option::is_some) {
+            // Agents of adaptive groups execute their actions in the order
+            // they gave them, at their turn.
+            for &agent in &self.order {
+                let g = self.groups.partition_point(|g| g.end <= agent);
+                match &self.columns[g] {
+                    Some(column) => {
+                        for &action in column.actions(agent) {
+                            exec.execute(agent, action);
+                        }
+                    }
+                    None => exec.execute(agent, self.actions[agent as usize]),
+                }
+            }
+            return exec.finish();
+        }
         for block in self.order.chunks(BLOCK) {
             for &agent in block {
                 touched ^= exec.ledger.balance(agent);

@@ -41,9 +41,9 @@ pub(crate) use paths::toml_value;
 pub use paths::ParamValue;
 
 use crate::agents::{
-    BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
-    MeanReversionPolicy, MomentumPolicy, Policy, ProducerPolicy, RandomPolicy, Side,
-    ThresholdPolicy, ValuationPolicy, ValueDistribution, ZiCPolicy,
+    AdaptivePolicy, BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy,
+    MarketMakerPolicy, MeanReversionPolicy, MomentumPolicy, Policy, ProducerPolicy, RandomPolicy,
+    Side, ThresholdPolicy, ValuationPolicy, ValueDistribution, ZiCPolicy,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::{range_advice, to_base};
@@ -559,8 +559,11 @@ pub type PolicyFactory =
 /// The policy kinds a scenario may name beyond the built-in ones.
 #[derive(Clone, Default)]
 pub struct PolicyRegistry {
-    custom: BTreeMap<String, PolicyFactory>,
+    custom: BTreeMap<String, GroupFactory>,
 }
+
+/// Builds a group's policy (stateless or adaptive) from its table.
+type GroupFactory = Arc<dyn Fn(&mut Fields<'_>, &[String]) -> Result<GroupPolicy> + Send + Sync>;
 
 impl fmt::Debug for PolicyRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -597,12 +600,39 @@ impl PolicyRegistry {
     where
         F: Fn(&mut Fields<'_>, &[String]) -> Result<Arc<dyn Policy>> + Send + Sync + 'static,
     {
+        self.insert(
+            kind,
+            Arc::new(move |f: &mut Fields<'_>, assets: &[String]| {
+                Ok(GroupPolicy::Custom(factory(f, assets)?))
+            }),
+        )
+    }
+
+    /// Registers an adaptive policy kind ([`AdaptivePolicy`]: per-agent
+    /// state, several actions per step, a learning phase), as
+    /// [`register`](Self::register) does a stateless one.
+    ///
+    /// Returns an error if `kind` is a built-in kind or already registered.
+    pub fn register_adaptive<P, F>(&mut self, kind: &str, factory: F) -> Result<()>
+    where
+        P: AdaptivePolicy,
+        F: Fn(&mut Fields<'_>, &[String]) -> Result<P> + Send + Sync + 'static,
+    {
+        self.insert(
+            kind,
+            Arc::new(move |f: &mut Fields<'_>, assets: &[String]| {
+                Ok(GroupPolicy::adaptive(factory(f, assets)?))
+            }),
+        )
+    }
+
+    fn insert(&mut self, kind: &str, factory: GroupFactory) -> Result<()> {
         if BUILTIN_POLICIES.contains(&kind) || self.custom.contains_key(kind) {
             return Err(Error::usage(format!(
                 "policy kind {kind:?} is already defined"
             )));
         }
-        self.custom.insert(kind.to_string(), Arc::new(factory));
+        self.custom.insert(kind.to_string(), factory);
         Ok(())
     }
 
@@ -1731,7 +1761,7 @@ fn parse_group(
             GroupPolicy::Builtin(parse_builtin(&mut p, kind, assets)?)
         }
         other => match registry.custom.get(other) {
-            Some(factory) => GroupPolicy::Custom(factory(&mut p, assets)?),
+            Some(factory) => factory(&mut p, assets)?,
             None => {
                 return Err(p.error(
                     "kind",

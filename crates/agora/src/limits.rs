@@ -180,7 +180,7 @@ fn state(scenario: &Scenario) -> (String, u128) {
     let custom = scenario
         .groups
         .iter()
-        .any(|g| matches!(g.policy, GroupPolicy::Custom(_) | GroupPolicy::Adaptive(_)));
+        .any(|g| matches!(g.policy, GroupPolicy::Custom(_)));
     // accounts (balance and one holding per asset), the execution order,
     // and the buffers every agent has a slot in
     let mut per_agent = (1 + m) * 8 + 4;
@@ -208,7 +208,7 @@ fn state(scenario: &Scenario) -> (String, u128) {
         if matches!(g.policy, GroupPolicy::Builtin(BuiltinPolicy::ZiC(_))) {
             bytes += n * PRIVATE_VALUE;
         }
-        if matches!(g.policy, GroupPolicy::Adaptive(_)) {
+        if g.policy.as_adaptive().is_some() {
             // each agent's action list and objective (its state, the
             // policy's own type, is not known here)
             bytes += n * (size_of::<crate::agents::Actions>() as u128 + 8);

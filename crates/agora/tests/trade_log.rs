@@ -8,11 +8,15 @@ use agora::{Scenario, Simulation};
 
 /// Buyers and sellers on a curve with a fee, and whales that dump at step 5.
 fn curve_scenario(trades: bool) -> Scenario {
-    let output = if trades {
+    curve_scenario_with(if trades {
         "[output]\ntrades = true"
     } else {
         ""
-    };
+    })
+}
+
+/// The same, with `output` as its `[output]` table.
+fn curve_scenario_with(output: &str) -> Scenario {
     Scenario::from_toml_str(
         &format!(
             r#"
@@ -139,4 +143,106 @@ fn a_run_without_the_log_records_nothing_and_runs_the_same() {
     let (on, off) = (on.finish().expect("end"), off.finish().expect("end"));
     assert_eq!(on.records.assets, off.records.assets);
     assert_eq!(on.summary, off.summary);
+}
+
+/// The CSV file `name` of `files`, as rows of fields (header dropped).
+fn rows_of(files: &[(&str, Vec<u8>)], name: &str) -> Vec<Vec<String>> {
+    let (_, bytes) = files
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no {name}"));
+    let text = std::str::from_utf8(bytes).expect("text");
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+/// A number of units written by the CSV writer, back in base units (exact:
+/// the text reads back as the f64 of `base / 1e9`, which rounds back to
+/// `base` below 2⁵³ base units).
+fn base(text: &str) -> i128 {
+    let x: f64 = text.parse().expect("a number");
+    (x * SCALE as f64).round() as i128
+}
+
+use agora::ledger::SCALE;
+
+#[test]
+fn trades_csv_summed_per_agent_is_each_agents_change_of_balance_and_holdings() {
+    let s = curve_scenario_with("[output]\ntrades = true\n[output.agent_steps]\nevery = 12");
+    let out = Simulation::new(&s, 0).expect("set up").run().expect("run");
+    let files = agora::output::run_files(&s, std::slice::from_ref(&out)).expect("files");
+    let header = files
+        .iter()
+        .find(|(n, _)| *n == "trades.csv")
+        .map(|(_, b)| {
+            std::str::from_utf8(b)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .to_string()
+        });
+    assert_eq!(
+        header.as_deref(),
+        Some("run,step,agent,counterpart,asset,kind,side,quantity,price,money")
+    );
+    let n = s.agent_count() as usize;
+    // Σ per agent of (money, tokens of T, tokens of U) the rows moved
+    let mut moved = vec![(0i128, [0i128; 2]); n];
+    let trades = rows_of(&files, "trades.csv");
+    assert_eq!(trades.len(), out.records.trades.len());
+    for r in &trades {
+        let agent: usize = r[2].parse().expect("agent");
+        let asset = ["T", "U"].iter().position(|a| *a == r[4]).expect("asset");
+        let sign = match (r[5].as_str(), r[6].as_str()) {
+            ("mint", "buy") => 1,
+            ("burn", "sell") => -1,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(r[3], "", "the curve is the counterpart");
+        let (money, quantity) = (base(&r[9]), base(&r[7]));
+        // price = money / quantity, per whole unit
+        let price: f64 = r[8].parse().expect("price");
+        assert_eq!(price, money as f64 / quantity as f64);
+        moved[agent].0 -= sign * money;
+        moved[agent].1[asset] += sign * quantity;
+    }
+    // agent_steps.csv: run,step,group,agent,balance,holdings,wealth,holdings_T,holdings_U,...
+    let mut start = vec![(0i128, [0i128; 2]); n];
+    let mut end = start.clone();
+    for r in rows_of(&files, "agent_steps.csv") {
+        let agent: usize = r[3].parse().expect("agent");
+        let account = (base(&r[4]), [base(&r[7]), base(&r[8])]);
+        match r[1].as_str() {
+            "0" => start[agent] = account,
+            "12" => end[agent] = account,
+            other => panic!("step {other}"),
+        }
+    }
+    for a in 0..n {
+        assert_eq!(start[a].0 + moved[a].0, end[a].0, "agent {a}'s balance");
+        for j in 0..2 {
+            assert_eq!(
+                start[a].1[j] + moved[a].1[j],
+                end[a].1[j],
+                "agent {a}'s holdings of asset {j}"
+            );
+        }
+    }
+    // Without the log: no trades.csv, and the same tables.
+    let off = curve_scenario(false);
+    let out_off = Simulation::new(&off, 0)
+        .expect("set up")
+        .run()
+        .expect("run");
+    assert!(out_off.records.trades.is_empty());
+    let files_off = agora::output::run_files(&off, std::slice::from_ref(&out_off)).expect("files");
+    assert!(files_off.iter().all(|(name, _)| *name != "trades.csv"));
+    for name in ["assets.csv", "agents.csv"] {
+        let of =
+            |files: &[(&str, Vec<u8>)]| files.iter().find(|(n, _)| *n == name).unwrap().1.clone();
+        assert_eq!(of(&files), of(&files_off), "{name}");
+    }
 }

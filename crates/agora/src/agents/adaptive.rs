@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{Action, AgentRng, AgentView, Observation};
+use super::{Action, AgentRng, AgentView, Observation, Policy};
 use crate::ledger::trades::TradeRecord;
 use crate::ledger::{AgentId, Ledger};
 use crate::rng::StreamFamily;
@@ -172,8 +172,9 @@ pub trait AdaptivePolicy: Send + Sync + fmt::Debug + 'static {
 }
 
 /// An [`AdaptivePolicy`] with its state type erased, as a group holds it
-/// ([`GroupPolicy::Adaptive`](super::GroupPolicy::Adaptive)). Cheap to
-/// clone: the policy is shared, each run makes its own states.
+/// (a [`Policy`] whose [`as_adaptive`](Policy::as_adaptive) is itself;
+/// [`GroupPolicy::adaptive`](super::GroupPolicy::adaptive) makes one). Cheap
+/// to clone: the policy is shared, each run makes its own states.
 #[derive(Clone)]
 pub struct Adaptive {
     inner: Arc<dyn Erased>,
@@ -200,6 +201,22 @@ impl Adaptive {
     /// A fresh column of states for agents `start..end` of a run.
     pub(crate) fn column(&self) -> Box<dyn StateColumn> {
         self.inner.column()
+    }
+}
+
+impl Policy for Adaptive {
+    /// A hold: the engine has the agents of an adaptive policy decide on
+    /// their states ([`AdaptivePolicy::decide`]).
+    fn decide(&self, _: &Observation<'_>, _: &AgentView<'_>, _: &mut AgentRng) -> Action {
+        Action::Hold
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        self.inner.assets()
+    }
+
+    fn as_adaptive(&self) -> Option<&Adaptive> {
+        Some(self)
     }
 }
 

@@ -290,6 +290,14 @@ pub trait Policy: Send + Sync + fmt::Debug {
     fn need(&self, _me: &AgentView<'_>, _step: u64) -> Option<Need> {
         None
     }
+
+    /// The adaptive policy this one is, for the wrapper
+    /// [`GroupPolicy::adaptive`] makes ([`Adaptive`]), whose agents the
+    /// engine has decide on their states; `None` (the default) for every
+    /// other policy.
+    fn as_adaptive(&self) -> Option<&Adaptive> {
+        None
+    }
 }
 
 /// A consumer's need for a resource in one step.
@@ -370,33 +378,39 @@ pub fn fraction_of(amount: u64, fraction: f64) -> u64 {
     }
 }
 
-/// A group's policy: a built-in one (dispatched without a virtual call), a
-/// user's, or a user's with per-agent state that learns.
+/// A group's policy: a built-in one (dispatched without a virtual call) or a
+/// user's (stateless, or [adaptive](AdaptivePolicy), with per-agent state).
 #[derive(Debug, Clone)]
 pub enum GroupPolicy {
     /// One of the built-in policies.
     Builtin(BuiltinPolicy),
-    /// A policy implemented outside the library.
+    /// A policy implemented outside the library; an [`AdaptivePolicy`] is
+    /// one too, wrapped ([`GroupPolicy::adaptive`]).
     Custom(Arc<dyn Policy>),
-    /// A policy with per-agent state, several actions per step and a
-    /// learning phase ([`AdaptivePolicy`]).
-    Adaptive(Adaptive),
 }
 
 impl GroupPolicy {
-    /// A group policy of `policy`, an [`AdaptivePolicy`].
+    /// A group policy of `policy`, an [`AdaptivePolicy`]: per-agent state,
+    /// several actions per step and a learning phase.
     pub fn adaptive<P: AdaptivePolicy>(policy: P) -> Self {
-        GroupPolicy::Adaptive(Adaptive::new(policy))
+        GroupPolicy::Custom(Arc::new(Adaptive::new(policy)))
     }
 
-    /// Returns this agent's action for the step (a hold for an
-    /// [`Adaptive`] policy, which decides on its state in the engine).
+    /// The adaptive policy of the group, if it has one.
+    pub fn as_adaptive(&self) -> Option<&Adaptive> {
+        match self {
+            GroupPolicy::Builtin(_) => None,
+            GroupPolicy::Custom(p) => p.as_adaptive(),
+        }
+    }
+
+    /// Returns this agent's action for the step (a hold for an adaptive
+    /// policy, which decides on its state in the engine).
     #[inline]
     pub fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, rng: &mut AgentRng) -> Action {
         match self {
             GroupPolicy::Builtin(p) => p.decide(obs, me, rng),
             GroupPolicy::Custom(p) => p.decide(obs, me, rng),
-            GroupPolicy::Adaptive(_) => Action::Hold,
         }
     }
 
@@ -405,7 +419,6 @@ impl GroupPolicy {
         match self {
             GroupPolicy::Builtin(p) => p.assets(),
             GroupPolicy::Custom(p) => p.assets(),
-            GroupPolicy::Adaptive(p) => p.assets(),
         }
     }
 
@@ -414,7 +427,6 @@ impl GroupPolicy {
         match self {
             GroupPolicy::Builtin(p) => p.need(me, step),
             GroupPolicy::Custom(p) => p.need(me, step),
-            GroupPolicy::Adaptive(_) => None,
         }
     }
 
@@ -423,7 +435,6 @@ impl GroupPolicy {
         match self {
             GroupPolicy::Builtin(p) => p.private_value(me),
             GroupPolicy::Custom(p) => p.private_value(me),
-            GroupPolicy::Adaptive(_) => None,
         }
     }
 }

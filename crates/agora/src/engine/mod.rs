@@ -195,6 +195,9 @@ pub struct Records {
     /// (`[output.agent_steps]`): for each recorded step, one row per
     /// recorded agent, in agent order.
     pub agent_steps: Vec<AgentStepRecord>,
+    /// Every fill, transfer and payment, when the scenario asks for them
+    /// (`[output] trades = true`): each step's trade log, in step order.
+    pub trades: Vec<TradeRecord>,
 }
 
 /// The outcome of a run.
@@ -316,7 +319,7 @@ pub struct Simulation {
     /// otherwise.
     trades: TradeLog,
     /// Per group: the states of its agents, for a group whose policy is
-    /// adaptive ([`GroupPolicy::Adaptive`]); `None` for stateless ones.
+    /// adaptive ([`GroupPolicy::adaptive`]); `None` for stateless ones.
     columns: Vec<Option<Box<dyn StateColumn>>>,
 }
 
@@ -542,9 +545,7 @@ impl Simulation {
 
     /// Group `g`'s states, if its policy is adaptive, from the accounts now.
     fn column(&self, g: usize) -> Option<Box<dyn StateColumn>> {
-        let GroupPolicy::Adaptive(policy) = &self.groups[g].policy else {
-            return None;
-        };
+        let policy = self.groups[g].policy.as_adaptive()?;
         let mut column = policy.column();
         let group = &self.groups[g];
         column.init(
@@ -595,7 +596,7 @@ impl Simulation {
 
     /// The per-agent states of group `group` (by name), one per agent in
     /// agent order, if its policy is the adaptive policy `P`
-    /// ([`GroupPolicy::Adaptive`]); `None` otherwise. For reading what
+    /// ([`GroupPolicy::adaptive`]); `None` otherwise. For reading what
     /// learners learned, between steps or after the last.
     pub fn states<P: crate::agents::AdaptivePolicy>(&self, group: &str) -> Option<&[P::State]> {
         let g = self.scenario.groups.iter().position(|s| s.name == group)?;
@@ -761,6 +762,7 @@ impl Simulation {
             assets: std::mem::take(&mut self.records.assets),
             groups: std::mem::take(&mut self.records.groups),
             agent_steps: std::mem::take(&mut self.records.agent_steps),
+            trades: std::mem::take(&mut self.records.trades),
         }
     }
 
@@ -857,7 +859,13 @@ impl Simulation {
                 .map_err(|f| f.on(j).into_error(&self.scenario, t))?;
         }
         self.external()?;
-        self.trade()?;
+        // The curve path records its trades only where a log is kept: two
+        // copies of the phase, so that a run without a log pays nothing.
+        if self.trades.is_on() {
+            self.trade::<true>()?;
+        } else {
+            self.trade::<false>()?;
+        }
         for (j, market) in self.markets.iter_mut().enumerate() {
             market
                 .end_step(j, &mut self.ledger, &mut self.stats[j])
@@ -868,6 +876,9 @@ impl Simulation {
                 .map_err(|f| f.into_error(&self.scenario, self.step))?;
         }
         self.record()?;
+        if self.scenario.output.trades {
+            self.records.trades.extend_from_slice(self.trades.records());
+        }
         self.learn();
         Ok(())
     }
@@ -1089,7 +1100,7 @@ impl Simulation {
         let mut order: Vec<AgentId> = (self.groups[g].start..self.groups[g].end).collect();
         let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Shock, e as u64);
         shuffle(&mut order, &mut rng);
-        let mut exec = Executor {
+        let mut exec = Executor::<true> {
             step: self.step,
             scenario: &self.scenario,
             ledger: &mut self.ledger,
@@ -1180,7 +1191,7 @@ impl Simulation {
     }
 
     /// Runs the decide, execute and apply phases of a step.
-    fn trade(&mut self) -> Result<()> {
+    fn trade<const LOG: bool>(&mut self) -> Result<()> {
         let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
         shuffle(&mut self.order, &mut rng);
         // Actions set from outside go through the parallel pass (it gives
@@ -1198,7 +1209,7 @@ impl Simulation {
             private: StreamFamily::new(self.seed, self.run, 0, Stream::Private),
             obs: &obs,
         };
-        let mut exec = Executor {
+        let mut exec = Executor::<LOG> {
             step: self.step,
             scenario: &self.scenario,
             ledger: &mut self.ledger,
@@ -1883,8 +1894,9 @@ enum Trade {
 }
 
 /// The execute and apply phases: settles actions against the markets,
-/// through the ledger's operations.
-struct Executor<'a> {
+/// through the ledger's operations; with `LOG`, curve trades are recorded
+/// in the trade log (if it is on).
+struct Executor<'a, const LOG: bool> {
     step: u64,
     /// The scenario, for errors.
     scenario: &'a Scenario,
@@ -1898,7 +1910,7 @@ struct Executor<'a> {
     fault: Option<Fault>,
 }
 
-impl Executor<'_> {
+impl<const LOG: bool> Executor<'_, LOG> {
     /// The first fault of the actions executed, as the run's error.
     fn finish(self) -> Result<()> {
         match self.fault {
@@ -1983,7 +1995,7 @@ impl Executor<'_> {
                 match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
                     Ok(()) => {
                         self.stats[j].add(quote.tokens);
-                        if self.trades.is_on() {
+                        if LOG && self.trades.is_on() {
                             // What the agent paid: the cost and the fee
                             // (their sum fits, the ledger took it).
                             let money = u128::from(quote.cost) + u128::from(quote.fee);
@@ -2017,7 +2029,7 @@ impl Executor<'_> {
                 match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
                     Ok(()) => {
                         self.stats[j].add(tokens);
-                        if self.trades.is_on() {
+                        if LOG && self.trades.is_on() {
                             // What the agent received: the refund less the
                             // fee (the ledger checked fee ≤ refund).
                             let money = u128::from(quote.refund - quote.fee);

@@ -547,7 +547,7 @@ fn group_table(g: &GroupSpec, policy: Option<&Table>, names: &Names<'_>) -> Resu
     let policy = match (policy, &g.policy) {
         (Some(p), _) => p.clone(),
         (None, GroupPolicy::Builtin(p)) => policy_table(p, &path("policy"), names)?,
-        (None, GroupPolicy::Custom(_) | GroupPolicy::Adaptive(_)) => {
+        (None, GroupPolicy::Custom(_)) => {
             return Err(Error::scenario(
                 names.origin,
                 path("policy"),

@@ -328,3 +328,34 @@ fn a_cancel_then_a_new_quote_leaves_the_new_quote_alone_on_the_book() {
         );
     }
 }
+
+#[test]
+fn reset_starts_the_states_afresh_and_an_outside_action_replaces_all_of_an_agents() {
+    let s = curve_scenario(5, 4);
+    let mut sim = Simulation::new(&s, 0).expect("set up");
+    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
+        .expect("set");
+    let run = |sim: &mut Simulation| {
+        while sim.step() < 4 {
+            sim.advance().expect("step");
+        }
+        sim.states::<Tracker>("learners").expect("states").to_vec()
+    };
+    let first = run(&mut sim);
+    sim.reset(0).expect("reset");
+    assert!(sim
+        .states::<Tracker>("learners")
+        .expect("states")
+        .iter()
+        .all(|k| k.rewards.is_empty()));
+    assert_eq!(run(&mut sim), first, "run 0 again, from fresh states");
+    // Learner 0 (agent 20) is made to hold at step 1, whatever it pushed.
+    sim.reset(0).expect("reset");
+    let pushed_before = first[0].pushed[0];
+    assert!(pushed_before > 0, "agent 20 acts at step 1 on its own");
+    sim.advance_with(&[(20, Action::Hold)]).expect("step 1");
+    assert!(sim.trades().iter().all(|r| r.agent != 20));
+    let k = &sim.states::<Tracker>("learners").expect("states")[0];
+    assert_eq!((k.per_step[0], k.fills), (0, 0));
+    assert_eq!(sim.ledger().balance(20), 200 * SCALE);
+}

@@ -135,8 +135,35 @@ impl Feedback<'_> {
     }
 }
 
-/// A policy with per-agent state, fed back what happened after each step
-/// (see the [module documentation](self)).
+/// A policy with per-agent state, fed back what happened after each step.
+///
+/// A [`Policy`] is a pure function of what an agent sees. An
+/// `AdaptivePolicy` keeps one [`State`](AdaptivePolicy::State) per agent,
+/// held by the engine in one contiguous column per group (10,000 learners
+/// of a group learn independently, each from its own state); every step it
+///
+/// 1. **decides** on its state, the observation and its account, pushing
+///    any number of actions (none is a hold; e.g. a cancel then a new
+///    quote), which the engine executes in the order given at the agent's
+///    turn in the step's random order; then
+/// 2. **learns**, after the step is settled and recorded, from a
+///    [`Feedback`]: its fills of the step (from the trade log), its orders
+///    still open, its reward (the change of its group's objective over the
+///    step) and the observation the next step will start from.
+///
+/// Both phases run in parallel over the agents of a group (in fixed
+/// chunks, each agent drawing from its own seeded stream), so results are
+/// the same at any number of threads. Groups of stateless policies pay
+/// nothing for any of this.
+///
+/// Give it to a group with
+/// [`GroupPolicy::adaptive`](super::GroupPolicy::adaptive) and
+/// [`Simulation::set_policy`](crate::Simulation::set_policy), or register
+/// it by name for scenario files with
+/// [`PolicyRegistry::register_adaptive`](crate::scenario::PolicyRegistry::register_adaptive);
+/// read the states with [`Simulation::states`](crate::Simulation::states).
+/// A stateless policy that needs several actions per step implements this
+/// trait with `State = ()`.
 ///
 /// `decide` and `learn` run in parallel over agents: everything an agent
 /// keeps is in its `State`, all randomness comes from `rng` (seeded for the

@@ -8,7 +8,9 @@
 //! executes the actions in a seeded random order.
 //!
 //! Implement [`Policy`] to bring your own behaviour (see the `custom_policy`
-//! example). The built-in rule-based policies are defined, as in the
+//! example), or [`AdaptivePolicy`] for agents that keep state from step to
+//! step, take several actions in a step and learn from what happened to
+//! them. The built-in rule-based policies are defined, as in the
 //! framework, by their probabilities of buying and selling,
 //! `h_buy(P, state, π)` and `h_sell(P, state, π)`, and the fractions they
 //! trade: see [`RuleBased`].

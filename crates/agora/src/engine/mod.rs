@@ -16,7 +16,19 @@
 //! 4. **apply** — each executed trade moves money and tokens through the
 //!    [`Ledger`]'s explicit operations (the only writes to the world);
 //! 5. **record** — prices, supplies and group totals are recorded, and the
-//!    conservation and solvency invariants are checked.
+//!    conservation and solvency invariants are checked;
+//! 6. **learn** — with groups of [adaptive](crate::agents::AdaptivePolicy)
+//!    policies only: each of their agents learns from its
+//!    [`Feedback`](crate::agents::Feedback) (its fills from the step's
+//!    trade log, its open orders, its reward, the next observation), in
+//!    parallel.
+//!
+//! Agents of adaptive groups decide on their own states (in parallel, in
+//! phase 2) and may take several actions, executed in the order given at
+//! their turn. Every trade the ledger settles is recorded in the step's
+//! trade log ([`Simulation::trades`]) when the log is on
+//! (`[output] trades = true`, or an adaptive group); off, nothing is
+//! recorded and the curve path is compiled without it.
 //!
 //! Phases 3 and 4 are interleaved trade by trade, since each trade on a curve
 //! is priced on the supply the previous one left. Phase 2 runs either as a
@@ -827,7 +839,7 @@ impl Simulation {
         Ok(())
     }
 
-    /// Runs one step through all five phases.
+    /// Runs one step through all its phases.
     pub fn advance(&mut self) -> Result<()> {
         self.step += 1;
         // Reset before the external phase: an event's sales count in the

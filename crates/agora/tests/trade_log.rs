@@ -246,3 +246,55 @@ fn trades_csv_summed_per_agent_is_each_agents_change_of_balance_and_holdings() {
         assert_eq!(of(&files), of(&files_off), "{name}");
     }
 }
+
+#[test]
+fn the_builder_and_scenario_toml_keep_trades_on_and_a_non_boolean_is_refused() {
+    use agora::agents::{BuiltinPolicy, RandomPolicy};
+    use agora::pricing::Curve;
+    use agora::scenario::{AssetSpec, GroupSpec, OutputSpec, PricingSpec};
+    let built = Scenario::builder()
+        .steps(3)
+        .seed(1)
+        .asset(AssetSpec::new(
+            "T",
+            PricingSpec::BondingCurve {
+                curve: Curve::Linear { m: 0.001, b: 1.0 },
+                fee: 0.0,
+            },
+        ))
+        .group(GroupSpec::new(
+            "g",
+            4,
+            10.0,
+            BuiltinPolicy::Random(RandomPolicy {
+                asset: 0,
+                p_buy: 1.0,
+                p_sell: 0.0,
+                buy_fraction: 0.5,
+                sell_fraction: 0.0,
+            }),
+        ))
+        .output(OutputSpec {
+            trades: true,
+            ..OutputSpec::default()
+        })
+        .build()
+        .expect("valid");
+    assert!(built.output().trades);
+    let toml = String::from_utf8(agora::output::scenario_toml(&built).expect("toml")).unwrap();
+    let again = Scenario::from_toml_str(&toml, "again").expect("reads back");
+    assert!(again.output().trades);
+    let out = Simulation::new(&again, 0)
+        .expect("set up")
+        .run()
+        .expect("run");
+    // everyone buys at every step
+    assert_eq!(out.records.trades.len(), 12);
+    let e = Scenario::from_toml_str(&toml.replace("trades = true", "trades = 1"), "bad")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("output.trades") && e.contains("expected true or false"),
+        "{e}"
+    );
+}

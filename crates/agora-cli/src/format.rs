@@ -3,7 +3,7 @@
 //! `summary.json` and `scenario.toml` are written in every format. All the
 //! files of a run are switched into place together (see [`crate::folder`]).
 
-use agora::output::{run_files_with, OutputDir, Performance, AGENT_STEPS_FILE};
+use agora::output::{run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, TRADES_FILE};
 use agora::{RunOutput, Scenario};
 
 /// The formats of the tables a command writes (`run`: `assets` and
@@ -25,11 +25,15 @@ impl Format {
     /// records only when the scenario asks for them).
     pub fn run_files(self, scenario: &Scenario) -> Vec<&'static str> {
         let agent_steps = scenario.output().agent_steps.is_some();
+        let trades = scenario.output().trades;
         let mut names = Vec::new();
         if self != Format::Parquet {
             names.extend(["assets.csv", "agents.csv"]);
             if agent_steps {
                 names.push(AGENT_STEPS_FILE);
+            }
+            if trades {
+                names.push(TRADES_FILE);
             }
         }
         names.extend(["summary.json", "scenario.toml"]);
@@ -37,6 +41,9 @@ impl Format {
             names.extend([agora_parquet::ASSETS_FILE, agora_parquet::AGENTS_FILE]);
             if agent_steps {
                 names.push(agora_parquet::AGENT_STEPS_FILE);
+            }
+            if trades {
+                names.push(agora_parquet::TRADES_FILE);
             }
         }
         names
@@ -66,6 +73,9 @@ pub fn output_files(
         ));
         if let Some(bytes) = agora_parquet::agent_steps_parquet(scenario, runs)? {
             files.push((agora_parquet::AGENT_STEPS_FILE, bytes));
+        }
+        if let Some(bytes) = agora_parquet::trades_parquet(scenario, runs)? {
+            files.push((agora_parquet::TRADES_FILE, bytes));
         }
     }
     Ok(files)

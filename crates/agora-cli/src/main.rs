@@ -411,7 +411,7 @@ fn run_footprint(
 }
 
 /// Runs the one run of `scenario`, writing `assets.csv`, `agents.csv`
-/// (and `agent_steps.csv`) into `out` as it goes, every
+/// (and `agent_steps.csv`, `trades.csv`) into `out` as it goes, every
 /// [`DRAIN_ROWS`](agora::limits::DRAIN_ROWS) rows: the bytes are those
 /// the whole run renders at once. Returns the run (its records drained)
 /// and the time spent writing.
@@ -445,7 +445,8 @@ fn run_drained(
         sim.advance()?;
         progress.on_step(&sim);
         let r = sim.records();
-        if r.assets.len() + r.groups.len() + r.agent_steps.len() >= agora::limits::DRAIN_ROWS {
+        let rows = r.assets.len() + r.groups.len() + r.agent_steps.len() + r.trades.len();
+        if rows >= agora::limits::DRAIN_ROWS {
             drain(&mut sim, &mut writing)?;
         }
     }

@@ -2665,3 +2665,56 @@ policy = { kind = "random", asset = "TOKEN", p_buy = 0.4, p_sell = 0.4, buy_frac
     );
     assert!(!both.exists());
 }
+
+#[test]
+fn output_trades_writes_trades_csv_as_the_run_goes_and_trades_parquet_beside_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        tmp.path(),
+        "s.toml",
+        &format!("{GOOD}\n[output]\ntrades = true\n"),
+    );
+    let drained = tmp.path().join("csv");
+    let out = agora(&["run", path_str(&file), "--out", path_str(&drained)]);
+    assert_status(&out, 0);
+    let both = tmp.path().join("both");
+    let out = agora(&[
+        "run",
+        path_str(&file),
+        "--format",
+        "both",
+        "--out",
+        path_str(&both),
+    ]);
+    assert_status(&out, 0);
+    let csv = read(&drained, "trades.csv");
+    // written as the run goes or at the end, the same bytes
+    assert_eq!(csv, read(&both, "trades.csv"));
+    assert!(both.join("trades.parquet").is_file());
+    assert!(!drained.join("trades.parquet").exists());
+    assert!(read(&drained, ".agora-manifest").contains(" trades.csv\n"));
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("run,step,agent,counterpart,asset,kind,side,quantity,price,money")
+    );
+    // one row per trade the asset table counts, step by step
+    let mut per_step = vec![0u64; 11];
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        assert_eq!((f[0], f[3], f[4]), ("0", "", "TOKEN"), "{l}");
+        assert!(
+            matches!((f[5], f[6]), ("mint", "buy") | ("burn", "sell")),
+            "{l}"
+        );
+        per_step[f[1].parse::<usize>().unwrap()] += 1;
+    }
+    let assets = read(&drained, "assets.csv");
+    let counted: Vec<u64> = assets
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(7).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(per_step, counted);
+    assert!(per_step[1..].iter().all(|&n| n > 0));
+}

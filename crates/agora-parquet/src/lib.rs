@@ -1,5 +1,5 @@
 //! Parquet output for Agora: `assets.parquet`, `agents.parquet`,
-//! `agent_steps.parquet` and sweep tables, beside the CSV files of
+//! `agent_steps.parquet`, `trades.parquet` and sweep tables, beside the CSV files of
 //! [`agora::output`].
 //!
 //! The tables are the CSV tables with types: the same columns in the same
@@ -28,8 +28,10 @@
 //! ```
 
 use agora::experiment::sweep::SweepTable;
+use agora::ledger::trades::TradeRecord;
 use agora::output::{
     agent_step_table, group_table, write_atomically, Column, ColumnType, Get, Row, ASSET_TABLE,
+    TRADE_COLUMNS,
 };
 use agora::{RunOutput, Scenario};
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
@@ -53,6 +55,9 @@ pub const SWEEP_FILE: &str = "sweep.parquet";
 
 /// File name of the per-agent table (`[output.agent_steps]`).
 pub const AGENT_STEPS_FILE: &str = "agent_steps.parquet";
+
+/// File name of the trade log (`[output] trades = true`).
+pub const TRADES_FILE: &str = "trades.parquet";
 
 /// The error of every function of this crate.
 #[derive(Debug)]
@@ -314,6 +319,80 @@ pub fn agent_steps_parquet(
     encode(AGENT_STEPS_FILE, schema_of(scenario, &columns), batches).map(Some)
 }
 
+/// Returns the schema of `trades.parquet`: the columns of `trades.csv`
+/// ([`TRADE_COLUMNS`]), `run`, `step` and `agent` `Int64`, `counterpart`
+/// `Int64` (null for the mechanism or the outside world), `asset`, `kind`
+/// and `side` `Utf8`, `quantity`, `price` and `money` `Float64`.
+pub fn trades_schema() -> SchemaRef {
+    use DataType::{Float64, Int64, Utf8};
+    let types = [
+        Int64, Int64, Int64, Int64, Utf8, Utf8, Utf8, Float64, Float64, Float64,
+    ];
+    Arc::new(Schema::new(
+        TRADE_COLUMNS
+            .iter()
+            .zip(types)
+            .map(|(name, t)| {
+                if *name == "counterpart" {
+                    Field::new(*name, t, true)
+                } else {
+                    field(name, t)
+                }
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Renders `trades.parquet` for `runs`: the rows and values of
+/// [`agora::output::trades_csv`], typed (see [`trades_schema`]); `None`
+/// when the scenario does not ask for the trade log.
+pub fn trades_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<Vec<u8>>, Error> {
+    if !scenario.output().trades {
+        return Ok(None);
+    }
+    let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
+        let rows = &out.records.trades;
+        let run = count(TRADES_FILE, "run", out.run)?;
+        let steps = rows
+            .iter()
+            .map(|r| count(TRADES_FILE, "step", r.step))
+            .collect::<Result<Vec<_>, _>>()?;
+        let floats = |f: fn(&TradeRecord) -> f64| -> ArrayRef {
+            Arc::new(Float64Array::from_iter(rows.iter().map(|r| number(f(r)))))
+        };
+        Ok(vec![
+            Arc::new(Int64Array::from(vec![run; rows.len()])),
+            Arc::new(Int64Array::from(steps)),
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| i64::from(r.agent)),
+            )),
+            Arc::new(Int64Array::from_iter(
+                rows.iter().map(|r| r.counterpart.map(i64::from)),
+            )),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| {
+                scenario
+                    .assets()
+                    .get(r.asset as usize)
+                    .map_or("", |a| a.name.as_str())
+            }))),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.kind.name()),
+            )),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| {
+                if r.buy {
+                    "buy"
+                } else {
+                    "sell"
+                }
+            }))),
+            floats(TradeRecord::quantity_units),
+            floats(TradeRecord::price),
+            floats(TradeRecord::money_units),
+        ])
+    });
+    encode(TRADES_FILE, trades_schema(), batches).map(Some)
+}
+
 /// Renders a table of numbers with the given column names, e.g. a sweep's
 /// `sweep.parquet` (one column per varied parameter, then one per metric):
 /// every column `Float64`, non-finite numbers null, rows in order.
@@ -425,7 +504,8 @@ fn check_table(columns: &[String], lengths: impl Iterator<Item = usize>) -> Resu
 }
 
 /// Writes `assets.parquet` and `agents.parquet` (and `agent_steps.parquet`
-/// when the scenario asks for per-agent records) for `runs` as the results
+/// when the scenario asks for per-agent records, `trades.parquet` when it
+/// asks for the trade log) for `runs` as the results
 /// in `dir` (created if missing), all or nothing, as [`write_atomically`]
 /// does: they replace what an earlier Agora command wrote there (to write
 /// them beside the CSV tables, write all the files through one
@@ -441,6 +521,9 @@ pub fn write_parquet(
     ];
     if let Some(bytes) = agent_steps_parquet(scenario, runs)? {
         files.push((AGENT_STEPS_FILE, bytes));
+    }
+    if let Some(bytes) = trades_parquet(scenario, runs)? {
+        files.push((TRADES_FILE, bytes));
     }
     Ok(write_atomically(dir, &files)?)
 }

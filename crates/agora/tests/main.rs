@@ -2,6 +2,7 @@
 //! behaviour: reproducibility, conservation, curve settlement, bad input and
 //! agreement with theory.
 
+mod adaptive;
 mod bad_input;
 mod conservation;
 mod curves;
@@ -29,3 +30,4 @@ mod step_api;
 mod support;
 mod theory;
 mod trade_log;
+mod trade_log_engine;

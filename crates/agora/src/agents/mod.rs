@@ -8,16 +8,21 @@
 //! executes the actions in a seeded random order.
 //!
 //! Implement [`Policy`] to bring your own behaviour (see the `custom_policy`
-//! example). The built-in rule-based policies are defined, as in the
+//! example), or [`AdaptivePolicy`] for agents that keep state from step to
+//! step, take several actions in a step and learn from what happened to
+//! them. The built-in rule-based policies are defined, as in the
 //! framework, by their probabilities of buying and selling,
 //! `h_buy(P, state, π)` and `h_sell(P, state, π)`, and the fractions they
 //! trade: see [`RuleBased`].
 
+mod adaptive;
 mod builtin;
 pub mod learners;
 mod market;
 mod resource;
 
+pub use adaptive::{Actions, Adaptive, AdaptivePolicy, Feedback, OpenOrder};
+pub(crate) use adaptive::{Lesson, StateColumn};
 pub use market::{FundamentalPolicy, MarketMakerPolicy, ZiCPolicy};
 pub use resource::{ConsumerPolicy, DemandForm, ProducerPolicy};
 
@@ -287,6 +292,14 @@ pub trait Policy: Send + Sync + fmt::Debug {
     fn need(&self, _me: &AgentView<'_>, _step: u64) -> Option<Need> {
         None
     }
+
+    /// The adaptive policy this one is, for the wrapper
+    /// [`GroupPolicy::adaptive`] makes ([`Adaptive`]), whose agents the
+    /// engine has decide on their states; `None` (the default) for every
+    /// other policy.
+    fn as_adaptive(&self) -> Option<&Adaptive> {
+        None
+    }
 }
 
 /// A consumer's need for a resource in one step.
@@ -368,17 +381,33 @@ pub fn fraction_of(amount: u64, fraction: f64) -> u64 {
 }
 
 /// A group's policy: a built-in one (dispatched without a virtual call) or a
-/// user's.
+/// user's (stateless, or [adaptive](AdaptivePolicy), with per-agent state).
 #[derive(Debug, Clone)]
 pub enum GroupPolicy {
     /// One of the built-in policies.
     Builtin(BuiltinPolicy),
-    /// A policy implemented outside the library.
+    /// A policy implemented outside the library; an [`AdaptivePolicy`] is
+    /// one too, wrapped ([`GroupPolicy::adaptive`]).
     Custom(Arc<dyn Policy>),
 }
 
 impl GroupPolicy {
-    /// Returns this agent's action for the step.
+    /// A group policy of `policy`, an [`AdaptivePolicy`]: per-agent state,
+    /// several actions per step and a learning phase.
+    pub fn adaptive<P: AdaptivePolicy>(policy: P) -> Self {
+        GroupPolicy::Custom(Arc::new(Adaptive::new(policy)))
+    }
+
+    /// The adaptive policy of the group, if it has one.
+    pub fn as_adaptive(&self) -> Option<&Adaptive> {
+        match self {
+            GroupPolicy::Builtin(_) => None,
+            GroupPolicy::Custom(p) => p.as_adaptive(),
+        }
+    }
+
+    /// Returns this agent's action for the step (a hold for an adaptive
+    /// policy, which decides on its state in the engine).
     #[inline]
     pub fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, rng: &mut AgentRng) -> Action {
         match self {

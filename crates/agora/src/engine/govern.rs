@@ -162,7 +162,7 @@ impl Simulation {
                         step: self.step,
                         agent: *agent,
                         counterpart: None,
-                        asset: 0,
+                        asset: crate::ledger::trades::NO_ASSET,
                         kind: TradeKind::Payment,
                         buy: false,
                         quantity: 0,

@@ -32,10 +32,20 @@
 //!    their capacity and deliver;
 //! 5. **consume** — consumers use up what they hold, up to their need; what
 //!    a renewing resource's holders have left expires;
-//! 6. **learn** — where policies will see what happened to their agents in
-//!    the step (a hook with nothing to do yet);
-//! 7. **record and check** — prices, supplies and group totals are
-//!    recorded, and the conservation and solvency invariants are checked.
+//! 6. **record and check** — prices, supplies and group totals are
+//!    recorded, and the conservation and solvency invariants are checked;
+//! 7. **learn** — with groups of [adaptive](crate::agents::AdaptivePolicy)
+//!    policies only: each of their agents learns from its
+//!    [`Feedback`](crate::agents::Feedback) (its fills from the step's
+//!    trade log, its open orders, its reward, the next observation), in
+//!    parallel. Last, so that the next observation holds the step's close.
+//!
+//! Agents of adaptive groups decide on their own states (in parallel, in
+//! the decide phase) and may take several actions, executed in the order
+//! given at their turn. Every trade the ledger settles is recorded in the
+//! step's trade log ([`Simulation::trades`]) when the log is on
+//! (`[output] trades = true`, or an adaptive group); off, nothing is
+//! recorded and the curve path is compiled without it.
 //!
 //! Every fill, allocation and producer payment of the step is also a
 //! record of the step's trade log ([`Simulation::trade_log`], off unless
@@ -80,9 +90,13 @@ pub use summary::{
     ShockSummary,
 };
 
-use crate::agents::{fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Observation};
+use crate::agents::{
+    fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Lesson, Observation, OpenOrder,
+    StateColumn,
+};
 use crate::error::{Error, Result};
 use crate::governance::GovernanceAction;
+use crate::ledger::trades::{TradeKind, TradeRecord};
 use crate::ledger::{
     range_advice, reserve_range_advice, to_base, to_units, wide_to_units, AgentId, Ledger,
     LedgerError, TradeLog,
@@ -245,6 +259,9 @@ pub struct Records {
     /// (`[output.agent_steps]`): for each recorded step, one row per
     /// recorded agent, in agent order.
     pub agent_steps: Vec<AgentStepRecord>,
+    /// Every fill, transfer and payment, when the scenario asks for them
+    /// (`[output] trades = true`): each step's trade log, in step order.
+    pub trades: Vec<TradeRecord>,
 }
 
 /// The outcome of a run.
@@ -366,8 +383,13 @@ pub struct Simulation {
     unmet: Vec<u64>,
     /// Per group: Σ need and Σ unmet need over the run, base units.
     group_needs: Vec<(u128, u128)>,
-    /// The current step's trade log (off unless a caller turns it on).
+    /// The current step's fills, transfers and payments; on when
+    /// `[output] trades = true` or a group learns, off (recording nothing)
+    /// otherwise.
     trades: TradeLog,
+    /// Per group: the states of its agents, for a group whose policy is
+    /// adaptive ([`GroupPolicy::adaptive`]); `None` for stateless ones.
+    columns: Vec<Option<Box<dyn StateColumn>>>,
     /// The scenario's summary metrics (`[[metrics]]`), in its order.
     metrics: Vec<Box<dyn crate::metrics::Metric>>,
 }
@@ -592,11 +614,36 @@ impl Simulation {
             group_needs: vec![(0, 0); scenario.groups.len()],
             trades: TradeLog::off(),
             metrics,
+            columns: Vec::new(),
             scenario,
         };
+        sim.init_columns();
         sim.record()?;
         sim.update_metrics();
         Ok(sim)
+    }
+
+    /// Makes the per-agent states of every group with an adaptive policy
+    /// from the accounts now, and turns the trade log on where it is
+    /// wanted.
+    fn init_columns(&mut self) {
+        self.columns = (0..self.groups.len()).map(|g| self.column(g)).collect();
+        self.trades.set_on(self.wants_trade_log());
+    }
+
+    /// Group `g`'s states, if its policy is adaptive, from the accounts now.
+    fn column(&self, g: usize) -> Option<Box<dyn StateColumn>> {
+        let policy = self.groups[g].policy.as_adaptive()?;
+        let mut column = policy.column();
+        let group = &self.groups[g];
+        column.init(
+            &self.ledger,
+            group.start,
+            group.end,
+            StreamFamily::new(self.seed, self.run, 0, Stream::Private),
+            self.objectives(g),
+        );
+        Some(column)
     }
 
     /// Adds a parameter controller, called at every step after the schedule.
@@ -620,7 +667,34 @@ impl Simulation {
             )));
         }
         self.groups[g].policy = policy;
+        // An adaptive policy starts from the accounts now.
+        self.columns[g] = self.column(g);
+        self.trades.set_on(self.wants_trade_log());
         Ok(())
+    }
+
+    /// The fills, transfers and payments of the last step run, in the
+    /// order the ledger moved them (empty before the first step, and
+    /// always empty when the log is off: it is on when the scenario asks
+    /// for `trades.csv` (`[output] trades = true`) or a group's policy
+    /// learns). For observers and callers stepping the run themselves.
+    pub fn trades(&self) -> &[TradeRecord] {
+        self.trades.records()
+    }
+
+    /// The per-agent states of group `group` (by name), one per agent in
+    /// agent order, if its policy is the adaptive policy `P`
+    /// ([`GroupPolicy::adaptive`]); `None` otherwise. For reading what
+    /// learners learned, between steps or after the last.
+    pub fn states<P: crate::agents::AdaptivePolicy>(&self, group: &str) -> Option<&[P::State]> {
+        let g = self.scenario.groups.iter().position(|s| s.name == group)?;
+        self.columns.get(g)?.as_deref()?.states::<P>()
+    }
+
+    /// Whether the run keeps a trade log: the scenario writes it out, or a
+    /// group's policy learns from it.
+    fn wants_trade_log(&self) -> bool {
+        self.scenario.output.trades || self.columns.iter().any(Option::is_some)
     }
 
     /// Makes every agent decide in a parallel phase before any trade
@@ -693,6 +767,7 @@ impl Simulation {
         for (g, old) in fresh.groups.iter_mut().zip(&self.groups) {
             g.policy = old.policy.clone();
         }
+        fresh.init_columns();
         fresh.controllers = std::mem::take(&mut self.controllers);
         fresh.force_parallel_decide = self.force_parallel_decide;
         fresh.trades.set_on(self.trades.is_on());
@@ -788,6 +863,7 @@ impl Simulation {
             assets: std::mem::take(&mut self.records.assets),
             groups: std::mem::take(&mut self.records.groups),
             agent_steps: std::mem::take(&mut self.records.agent_steps),
+            trades: std::mem::take(&mut self.records.trades),
         }
     }
 
@@ -860,12 +936,21 @@ impl Simulation {
         self.open_markets()?;
         self.govern()?;
         let lazily = self.decide()?;
-        self.execute(lazily)?;
+        // The curve path records its trades only where a log is kept: two
+        // copies of the phase, so that a run without a log pays nothing.
+        if self.trades.is_on() {
+            self.execute::<true>(lazily)?;
+        } else {
+            self.execute::<false>(lazily)?;
+        }
         self.clear()?;
         self.consume()?;
-        self.learn();
         self.record()?;
+        if self.scenario.output.trades {
+            self.records.trades.extend_from_slice(self.trades.records());
+        }
         self.update_metrics();
+        self.learn();
         Ok(())
     }
 
@@ -930,6 +1015,94 @@ impl Simulation {
         Ok(())
     }
 
+    /// The learn phase, last in a step (after it is settled, recorded and
+    /// checked): every agent of an adaptive group that acted in the step
+    /// learns from its [`Feedback`](crate::agents::Feedback) — its fills
+    /// (the step's trade log, from its side), its orders still open, its
+    /// reward (the change of its group's objective since it last learned)
+    /// and the observation the next step starts from. In parallel over the
+    /// agents of each group; nothing at all without adaptive groups.
+    fn learn(&mut self) {
+        if self.columns.iter().all(Option::is_none) {
+            return;
+        }
+        // Mechanisms log a fill between two agents once from each side, so
+        // an agent's fills are the records of its own side: sorted by agent
+        // (stably: in the order they happened), each agent finds its own by
+        // a binary search.
+        let mut fills = self.trades.records().to_vec();
+        fills.sort_by_key(|r| r.agent);
+        let locks = self.locks();
+        let open: Vec<AgentId> = locks.entries.iter().map(|e| e.0).collect();
+        let open_orders: Vec<OpenOrder> = locks
+            .entries
+            .iter()
+            .map(|&(_, asset, money, tokens)| OpenOrder {
+                asset,
+                money,
+                tokens,
+            })
+            .collect();
+        let objectives: Vec<Option<Vec<f64>>> = (0..self.groups.len())
+            .map(|g| {
+                (self.columns[g].is_some() && self.groups[g].active).then(|| self.objectives(g))
+            })
+            .collect();
+        let assets = observe(&self.scenario, &self.ledger, &self.markets, &self.history);
+        let obs = Observation {
+            step: self.step + 1,
+            assets: &assets,
+        };
+        let private = StreamFamily::new(self.seed, self.run, 0, Stream::Private);
+        for (column, objective) in self.columns.iter_mut().zip(&objectives) {
+            if let (Some(column), Some(objective)) = (column, objective) {
+                column.learn(&Lesson {
+                    step: self.step,
+                    ledger: &self.ledger,
+                    private,
+                    obs: &obs,
+                    fills: &fills,
+                    open: &open,
+                    open_orders: &open_orders,
+                    objective,
+                });
+            }
+        }
+    }
+
+    /// The objective of each agent of group `g` now, as the summary's
+    /// utility counts it: its wealth (locked amounts included, at the
+    /// marks), the logarithm of it (at least one base unit), or its
+    /// holdings of an asset (locked tokens included), units.
+    fn objectives(&self, g: usize) -> Vec<f64> {
+        let range = self.group_range(g);
+        match self.objective_of(g) {
+            Objective::FinalWealth => self.wealth_of(range),
+            Objective::LogWealth => {
+                let floor = 1.0 / crate::ledger::SCALE as f64;
+                let mut w = self.wealth_of(range);
+                for x in &mut w {
+                    *x = x.max(floor).ln();
+                }
+                w
+            }
+            Objective::Holdings(j) => {
+                let locks = self.locks();
+                range
+                    .map(|a| {
+                        let locked: u128 = locks
+                            .of_agent(a as AgentId)
+                            .iter()
+                            .filter(|e| e.1 as usize == j)
+                            .map(|e| u128::from(e.3))
+                            .sum();
+                        wide_to_units(u128::from(self.ledger.holding(a as AgentId, j)) + locked)
+                    })
+                    .collect()
+            }
+        }
+    }
+
     /// Shows the step just recorded to the summary metrics.
     fn update_metrics(&mut self) {
         if self.metrics.is_empty() {
@@ -951,11 +1124,6 @@ impl Simulation {
             .map(|(spec, m)| (spec.name.clone(), m.value()))
             .collect()
     }
-
-    /// The learn phase, after settlement and consumption: where policies
-    /// will see what happened to their agents in the step (their fills in
-    /// the trade log, their rewards). A hook with nothing to do yet.
-    fn learn(&mut self) {}
 
     fn observation_assets(&self) -> Vec<AssetObservation<'_>> {
         observe(&self.scenario, &self.ledger, &self.markets, &self.history)
@@ -1079,7 +1247,7 @@ impl Simulation {
         let mut order: Vec<AgentId> = (self.groups[g].start..self.groups[g].end).collect();
         let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Shock, e as u64);
         shuffle(&mut order, &mut rng);
-        let mut exec = Executor {
+        let mut exec = Executor::<true> {
             step: self.step,
             scenario: &self.scenario,
             ledger: &mut self.ledger,
@@ -1174,6 +1342,10 @@ impl Simulation {
         if !self.markets.iter().all(Market::is_curve) {
             return false;
         }
+        if self.columns.iter().any(Option::is_some) {
+            // adaptive policies decide on their states, in parallel
+            return false;
+        }
         let custom = self
             .groups
             .iter()
@@ -1232,8 +1404,22 @@ impl Simulation {
                     *slot = deciding.decide(ledger, g, id);
                 }
             });
+        for (g, column) in self.columns.iter_mut().enumerate() {
+            let Some(column) = column else {
+                continue;
+            };
+            if deciding.groups[g].active {
+                column.decide(ledger, &obs, deciding.decide, deciding.private);
+            } else {
+                column.hold();
+            }
+        }
         for &(agent, action) in &self.overrides {
             self.actions[agent as usize] = action;
+            let g = self.groups.partition_point(|g| g.end <= agent);
+            if let Some(column) = &mut self.columns[g] {
+                column.set(agent, action);
+            }
         }
         Ok(false)
     }
@@ -1241,7 +1427,7 @@ impl Simulation {
     /// The execute phase: the actions are executed one by one in a seeded
     /// random order, each against its asset's market through the ledger
     /// (deciding each agent's action at its turn when `lazily`).
-    fn execute(&mut self, lazily: bool) -> Result<()> {
+    fn execute<const LOG: bool>(&mut self, lazily: bool) -> Result<()> {
         let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
         shuffle(&mut self.order, &mut rng);
         let assets = if lazily {
@@ -1259,7 +1445,7 @@ impl Simulation {
             private: StreamFamily::new(self.seed, self.run, 0, Stream::Private),
             obs: &obs,
         };
-        let mut exec = Executor {
+        let mut exec = Executor::<LOG> {
             step: self.step,
             scenario: &self.scenario,
             ledger: &mut self.ledger,
@@ -1275,6 +1461,22 @@ impl Simulation {
         // themselves, a chain that cannot overlap, find them in the cache.
         const BLOCK: usize = 64;
         let mut touched: u64 = 0;
+        if self.columns.iter().any(Option::is_some) {
+            // Agents of adaptive groups execute their actions in the order
+            // they gave them, at their turn.
+            for &agent in &self.order {
+                let g = self.groups.partition_point(|g| g.end <= agent);
+                match &self.columns[g] {
+                    Some(column) => {
+                        for &action in column.actions(agent) {
+                            exec.execute(agent, action);
+                        }
+                    }
+                    None => exec.execute(agent, self.actions[agent as usize]),
+                }
+            }
+            return exec.finish();
+        }
         for block in self.order.chunks(BLOCK) {
             for &agent in block {
                 touched ^= exec.ledger.balance(agent);
@@ -1891,8 +2093,9 @@ enum Trade {
 }
 
 /// The execute and apply phases: settles actions against the markets,
-/// through the ledger's operations.
-struct Executor<'a> {
+/// through the ledger's operations; with `LOG`, curve trades are recorded
+/// in the trade log (if it is on).
+struct Executor<'a, const LOG: bool> {
     step: u64,
     /// The scenario, for errors.
     scenario: &'a Scenario,
@@ -1909,7 +2112,7 @@ struct Executor<'a> {
     fault: Option<Fault>,
 }
 
-impl Executor<'_> {
+impl<const LOG: bool> Executor<'_, LOG> {
     /// The first fault of the actions executed, as the run's error.
     fn finish(self) -> Result<()> {
         match self.fault {
@@ -1996,7 +2199,22 @@ impl Executor<'_> {
                     Err(e) => return self.refused(agent, j, Trade::Buy, e),
                 };
                 match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
-                    Ok(()) => self.stats[j].add(quote.tokens),
+                    Ok(()) => {
+                        self.stats[j].add(quote.tokens);
+                        if LOG && self.trades.is_on() {
+                            // What the agent paid: the cost and the fee
+                            // (their sum fits, the ledger took it).
+                            let money = u128::from(quote.cost) + u128::from(quote.fee);
+                            self.trades.push(curve_record(
+                                self.step,
+                                agent,
+                                j,
+                                TradeKind::Mint,
+                                quote.tokens,
+                                money,
+                            ));
+                        }
+                    }
                     Err(e) => self.refused(agent, j, Trade::Buy, e),
                 }
             }
@@ -2015,7 +2233,22 @@ impl Executor<'_> {
                     Err(e) => return self.refused(agent, j, Trade::Sell, e),
                 };
                 match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
-                    Ok(()) => self.stats[j].add(tokens),
+                    Ok(()) => {
+                        self.stats[j].add(tokens);
+                        if LOG && self.trades.is_on() {
+                            // What the agent received: the refund less the
+                            // fee (the ledger checked fee ≤ refund).
+                            let money = u128::from(quote.refund - quote.fee);
+                            self.trades.push(curve_record(
+                                self.step,
+                                agent,
+                                j,
+                                TradeKind::Burn,
+                                tokens,
+                                money,
+                            ));
+                        }
+                    }
                     Err(e) => self.refused(agent, j, Trade::Sell, e),
                 }
             }
@@ -2039,6 +2272,29 @@ fn outage(scenario: &Scenario, j: usize, t: u64) -> f64 {
         })
         .sum();
     out.min(1.0)
+}
+
+/// A mint (buy) or burn (sell) on a curve, from the trader's side: the
+/// mechanism is the counterpart.
+#[inline]
+fn curve_record(
+    step: u64,
+    agent: AgentId,
+    j: usize,
+    kind: TradeKind,
+    quantity: u64,
+    money: u128,
+) -> TradeRecord {
+    TradeRecord {
+        step,
+        agent,
+        counterpart: None,
+        asset: j as u32,
+        kind,
+        buy: kind == TradeKind::Mint,
+        quantity,
+        money,
+    }
 }
 
 /// Shuffles `items` uniformly: Fisher–Yates with Lemire's nearly

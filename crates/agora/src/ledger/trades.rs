@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{AgentId, SCALE};
 
+/// The `asset` of a record that moved money only (a payment): no asset.
+pub const NO_ASSET: u32 = u32::MAX;
+
 /// What a record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,7 +66,7 @@ pub struct TradeRecord {
     /// The other side: an agent, or none for the mechanism itself or the
     /// outside world.
     pub counterpart: Option<AgentId>,
-    /// Index of the asset.
+    /// Index of the asset ([`NO_ASSET`] for a payment of money only).
     pub asset: u32,
     /// What it is.
     pub kind: TradeKind,

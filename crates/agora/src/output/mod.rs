@@ -1,5 +1,6 @@
 //! Writing results: `assets.csv`, `agents.csv`, `summary.json`, the
-//! effective `scenario.toml` and, when asked for, `agent_steps.csv`, into
+//! effective `scenario.toml` and, when asked for, `agent_steps.csv` and
+//! `trades.csv`, into
 //! an output folder written whole.
 //!
 //! The files are rendered in memory, written into a staging folder beside
@@ -21,6 +22,7 @@ pub use folder::{
 
 use crate::engine::{AgentStepRecord, GroupRecord, Records, RunOutput};
 use crate::error::{Error, Result};
+use crate::ledger::trades::TradeRecord;
 use crate::scenario::Scenario;
 use std::path::{Path, PathBuf};
 
@@ -82,6 +84,9 @@ pub enum Table {
     Agents,
     /// `agent_steps.csv`: one row per recorded agent and step.
     AgentSteps,
+    /// `trades.csv`: one row per fill, transfer or payment
+    /// (`[output] trades = true`).
+    Trades,
 }
 
 impl Table {
@@ -91,6 +96,7 @@ impl Table {
             Table::Assets => "assets.csv",
             Table::Agents => "agents.csv",
             Table::AgentSteps => AGENT_STEPS_FILE,
+            Table::Trades => TRADES_FILE,
         }
     }
 
@@ -100,15 +106,20 @@ impl Table {
             Table::Assets => ASSET_COLUMNS.iter().map(|c| c.to_string()).collect(),
             Table::Agents => agent_columns(scenario),
             Table::AgentSteps => agent_step_columns(scenario),
+            Table::Trades => TRADE_COLUMNS.iter().map(|c| c.to_string()).collect(),
         }
     }
 
     /// The tables a run of `scenario` writes: `assets.csv`, `agents.csv`
-    /// and, with `[output.agent_steps]`, `agent_steps.csv`.
+    /// and, with `[output.agent_steps]`, `agent_steps.csv`, and with
+    /// `[output] trades = true`, `trades.csv`.
     pub fn of(scenario: &Scenario) -> Vec<Table> {
         let mut tables = vec![Table::Assets, Table::Agents];
         if scenario.output.agent_steps.is_some() {
             tables.push(Table::AgentSteps);
+        }
+        if scenario.output.trades {
+            tables.push(Table::Trades);
         }
         tables
     }
@@ -170,11 +181,11 @@ impl<'s, W: std::io::Write> TableWriter<'s, W> {
             row: Vec::new(),
             group_columns: match table {
                 Table::Agents => group_table(scenario),
-                Table::Assets | Table::AgentSteps => Vec::new(),
+                Table::Assets | Table::AgentSteps | Table::Trades => Vec::new(),
             },
             agent_columns: match table {
                 Table::AgentSteps => agent_step_table(scenario),
-                Table::Assets | Table::Agents => Vec::new(),
+                Table::Assets | Table::Agents | Table::Trades => Vec::new(),
             },
         };
         let header = table.columns(scenario);
@@ -224,8 +235,34 @@ impl<'s, W: std::io::Write> TableWriter<'s, W> {
                     self.flush_row()?;
                 }
             }
+            Table::Trades => {
+                for r in &records.trades {
+                    self.trade_row(run, r);
+                    self.flush_row()?;
+                }
+            }
         }
         Ok(())
+    }
+
+    fn trade_row(&mut self, run: u64, r: &TradeRecord) {
+        let buf = &mut self.buf;
+        self.row.clear();
+        self.row.extend([
+            run.to_string(),
+            r.step.to_string(),
+            r.agent.to_string(),
+            r.counterpart.map_or_else(String::new, |c| c.to_string()),
+            self.scenario
+                .assets
+                .get(r.asset as usize)
+                .map_or_else(String::new, |a| a.name.clone()),
+            r.kind.name().to_string(),
+            if r.buy { "buy" } else { "sell" }.to_string(),
+            num(buf, r.quantity_units()),
+            num(buf, r.price()),
+            num(buf, r.money_units()),
+        ]);
     }
 
     fn flush_row(&mut self) -> Result<()> {
@@ -282,6 +319,41 @@ impl Performance {
 
 /// The file of per-agent records (`[output.agent_steps]`).
 pub const AGENT_STEPS_FILE: &str = "agent_steps.csv";
+
+/// The file of the trade log (`[output] trades = true`).
+pub const TRADES_FILE: &str = "trades.csv";
+
+/// Column names of `trades.csv`: the run, the step, the agent (numbered
+/// from 0, group by group, as in `agent_steps.csv`), the counterpart (an
+/// agent, or empty for the mechanism or the outside world), the asset's
+/// name, the kind (`mint`, `burn`, `fill`, `allocation`, `production`,
+/// `transfer`, `payment`), the agent's side (`buy`: it received the
+/// tokens or units and paid the money; `sell`: the other way round), the
+/// quantity (units), the price (money per unit, `money / quantity`) and the
+/// money that moved (units; exactly the base units the ledger moved,
+/// fees included in what a buyer paid and taken out of what a seller
+/// received).
+pub const TRADE_COLUMNS: [&str; 10] = [
+    "run",
+    "step",
+    "agent",
+    "counterpart",
+    "asset",
+    "kind",
+    "side",
+    "quantity",
+    "price",
+    "money",
+];
+
+/// Renders `trades.csv` for `runs`, or `None` when the scenario does not
+/// ask for it (`[output] trades = true`).
+pub fn trades_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<Vec<u8>>> {
+    if !scenario.output.trades {
+        return Ok(None);
+    }
+    render(scenario, runs, Table::Trades).map(Some)
+}
 
 /// The header of `agent_steps.csv` for `scenario`: `run,step,group,agent`,
 /// then the amount columns of `agents.csv` (`balance,holdings,wealth`,
@@ -411,8 +483,9 @@ pub fn write_runs(dir: &Path, scenario: &Scenario, runs: &[RunOutput]) -> Result
 
 /// The files of a run or an ensemble, rendered: `assets.csv`, `agents.csv`,
 /// `summary.json` and `scenario.toml`, in that order, then
-/// `agent_steps.csv` if the scenario asks for per-agent records (for
-/// writers that add formats beside them).
+/// `agent_steps.csv` if the scenario asks for per-agent records and
+/// `trades.csv` if it asks for the trade log (for writers that add formats
+/// beside them).
 pub fn run_files(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<(&'static str, Vec<u8>)>> {
     run_files_with(scenario, runs, None)
 }
@@ -435,6 +508,9 @@ pub fn run_files_with(
     ];
     if let Some(bytes) = agent_steps_csv(scenario, runs)? {
         files.push((AGENT_STEPS_FILE, bytes));
+    }
+    if let Some(bytes) = trades_csv(scenario, runs)? {
+        files.push((TRADES_FILE, bytes));
     }
     Ok(files)
 }

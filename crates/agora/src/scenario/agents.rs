@@ -241,7 +241,7 @@ pub(super) fn parse_group(
     let policy = match PolicyKind::from_name(kind) {
         Some(builtin) => GroupPolicy::Builtin(parse_builtin(&mut p, builtin, assets)?),
         None => match registry.custom.get(kind) {
-            Some(factory) => GroupPolicy::Custom(factory(&mut p, assets)?),
+            Some(factory) => factory(&mut p, assets)?,
             None => {
                 return Err(p.error(
                     "kind",

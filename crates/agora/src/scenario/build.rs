@@ -6,9 +6,9 @@
 //! would be: there is one definition of what is valid, not two.
 
 use super::{
-    AgentStepsSpec, AirdropSpec, AssetSpec, BookSpec, Change, EventKind, EventSpec, GroupSpec,
-    Kind, Objective, OutputSpec, PolicyKind, PolicyRegistry, PricingSpec, ResourcePricing,
-    ResourceSpec, Scenario, ShareDistribution, StabilitySpec,
+    AirdropSpec, AssetSpec, BookSpec, Change, EventKind, EventSpec, GroupSpec, Kind, Objective,
+    OutputSpec, PolicyKind, PolicyRegistry, PricingSpec, ResourcePricing, ResourceSpec, Scenario,
+    ShareDistribution, StabilitySpec,
 };
 use crate::agents::{BuiltinPolicy, DemandForm, GroupPolicy, Side, ValueDistribution};
 use crate::error::{Error, Result};
@@ -275,8 +275,8 @@ impl ScenarioBuilder {
             t.insert("window".into(), whole(s.window));
             root.insert("stability".into(), Value::Table(t));
         }
-        if let Some(a) = self.output.agent_steps {
-            root.insert("output".into(), Value::Table(output_table(a)));
+        if self.output.agent_steps.is_some() || self.output.trades {
+            root.insert("output".into(), Value::Table(output_table(&self.output)));
         }
         Ok(root)
     }
@@ -777,10 +777,17 @@ fn event_table(i: usize, e: &EventSpec, names: &Names<'_>) -> Result<Table> {
     Ok(t)
 }
 
-fn output_table(a: AgentStepsSpec) -> Table {
-    let mut steps = table([("every", whole(a.every))]);
-    if let Some(n) = a.sample {
-        steps.insert("sample".into(), whole(u64::from(n)));
+fn output_table(output: &OutputSpec) -> Table {
+    let mut t = Table::new();
+    if let Some(a) = output.agent_steps {
+        let mut steps = table([("every", whole(a.every))]);
+        if let Some(n) = a.sample {
+            steps.insert("sample".into(), whole(u64::from(n)));
+        }
+        t.insert("agent_steps".into(), Value::Table(steps));
     }
-    table([("agent_steps", Value::Table(steps))])
+    if output.trades {
+        t.insert("trades".into(), Value::Boolean(true));
+    }
+    t
 }

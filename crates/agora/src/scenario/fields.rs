@@ -227,6 +227,18 @@ impl<'a> Fields<'a> {
         Ok(self.opt_number(key, range)?.unwrap_or(default))
     }
 
+    /// Reads an optional `true` or `false`.
+    pub fn opt_bool(&mut self, key: &'static str) -> Result<Option<bool>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Boolean(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.error(
+                key,
+                format!("expected true or false, found {}", describe(other)),
+            )),
+        }
+    }
+
     /// Reads an optional whole number `≥ min` (and `≤ max`).
     pub fn opt_whole(&mut self, key: &'static str, min: u64, max: u64) -> Result<Option<u64>> {
         let Some(value) = self.get(key) else {

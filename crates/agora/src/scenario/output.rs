@@ -9,6 +9,9 @@ pub struct OutputSpec {
     /// Per-agent records (`[output.agent_steps]`), written to
     /// `agent_steps.csv`; none by default.
     pub agent_steps: Option<AgentStepsSpec>,
+    /// Every fill, transfer and payment of the run (`trades = true`),
+    /// written to `trades.csv` (and `trades.parquet`); off by default.
+    pub trades: bool,
 }
 
 /// `[output.agent_steps]`: which agents' accounts are recorded at which
@@ -81,8 +84,12 @@ pub(super) fn parse_output(root: &mut Fields<'_>) -> Result<OutputSpec> {
             Some(spec)
         }
     };
+    let trades = o.opt_bool("trades")?.unwrap_or(false);
     o.finish()?;
-    Ok(OutputSpec { agent_steps })
+    Ok(OutputSpec {
+        agent_steps,
+        trades,
+    })
 }
 
 pub(super) fn agent_step_rows(

@@ -2,12 +2,16 @@
 //! summary metrics.
 
 use super::{Fields, PolicyKind};
-use crate::agents::Policy;
+use crate::agents::{AdaptivePolicy, GroupPolicy, Policy};
 use crate::error::{Error, Result};
 use crate::metrics::{Metric, MetricFactory};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+
+/// Builds a group's policy (stateless or adaptive) from its table.
+pub(super) type GroupFactory =
+    Arc<dyn Fn(&mut Fields<'_>, &[String]) -> Result<GroupPolicy> + Send + Sync>;
 
 /// Builds a user policy from its table (`kind` already read), given the
 /// scenario's asset names.
@@ -18,7 +22,7 @@ pub type PolicyFactory =
 /// summary metrics (`[[metrics]]`) it may name.
 #[derive(Clone, Default)]
 pub struct PolicyRegistry {
-    pub(super) custom: BTreeMap<String, PolicyFactory>,
+    pub(super) custom: BTreeMap<String, GroupFactory>,
     /// User curves, mechanisms and allocation rules (`extend.rs`).
     pub(super) extensions: super::Extensions,
     pub(super) metrics: BTreeMap<String, MetricFactory>,
@@ -51,12 +55,39 @@ impl PolicyRegistry {
     where
         F: Fn(&mut Fields<'_>, &[String]) -> Result<Arc<dyn Policy>> + Send + Sync + 'static,
     {
+        self.insert(
+            kind,
+            Arc::new(move |f: &mut Fields<'_>, assets: &[String]| {
+                Ok(GroupPolicy::Custom(factory(f, assets)?))
+            }),
+        )
+    }
+
+    /// Registers an adaptive policy kind ([`AdaptivePolicy`]: per-agent
+    /// state, several actions per step, a learning phase), as
+    /// [`register`](Self::register) does a stateless one.
+    ///
+    /// Returns an error if `kind` is a built-in kind or already registered.
+    pub fn register_adaptive<P, F>(&mut self, kind: &str, factory: F) -> Result<()>
+    where
+        P: AdaptivePolicy,
+        F: Fn(&mut Fields<'_>, &[String]) -> Result<P> + Send + Sync + 'static,
+    {
+        self.insert(
+            kind,
+            Arc::new(move |f: &mut Fields<'_>, assets: &[String]| {
+                Ok(GroupPolicy::adaptive(factory(f, assets)?))
+            }),
+        )
+    }
+
+    fn insert(&mut self, kind: &str, factory: GroupFactory) -> Result<()> {
         if BUILTIN_POLICIES.contains(&kind) || self.custom.contains_key(kind) {
             return Err(Error::usage(format!(
                 "policy kind {kind:?} is already defined"
             )));
         }
-        self.custom.insert(kind.to_string(), Arc::new(factory));
+        self.custom.insert(kind.to_string(), factory);
         Ok(())
     }
 

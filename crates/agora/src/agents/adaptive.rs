@@ -1,0 +1,479 @@
+//! Policies with per-agent state that learn from what happened to them.
+//!
+//! A [`Policy`](super::Policy) is a pure function of what an agent sees. An
+//! [`AdaptivePolicy`] keeps one [`State`](AdaptivePolicy::State) per agent,
+//! held by the engine in one contiguous column per group (10,000 learners
+//! of a group learn independently, each from its own state); every step it
+//!
+//! 1. **decides** on its state, the observation and its account, pushing
+//!    any number of actions (none is a hold; e.g. a cancel then a new
+//!    quote), which the engine executes in the order given at the agent's
+//!    turn in the step's random order; then
+//! 2. **learns**, after the step is settled and recorded, from a
+//!    [`Feedback`]: its fills of the step (from the trade log), its orders
+//!    still open, its reward (the change of its group's objective over the
+//!    step) and the observation the next step will start from.
+//!
+//! Both phases run in parallel over the agents of a group (in fixed chunks,
+//! each agent drawing from its own seeded stream), so results are the same
+//! at any number of threads. Groups of stateless policies pay nothing for
+//! any of this.
+//!
+//! Wrap a policy with [`GroupPolicy::adaptive`](super::GroupPolicy::adaptive)
+//! to give it to a group ([`Simulation::set_policy`](crate::Simulation::set_policy)),
+//! or register it by name for scenario files with
+//! [`PolicyRegistry::register_adaptive`](crate::scenario::PolicyRegistry::register_adaptive).
+//! A stateless policy that needs several actions per step implements this
+//! trait with `State = ()`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::{Action, AgentRng, AgentView, Observation, Policy};
+use crate::ledger::trades::TradeRecord;
+use crate::ledger::{AgentId, Ledger};
+use crate::rng::StreamFamily;
+
+/// Agents decided or taught per parallel task: fixed, so that nothing
+/// depends on the number of threads.
+const CHUNK: usize = 1024;
+
+/// The actions an agent takes in a step, executed in the order pushed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Actions {
+    list: Vec<Action>,
+}
+
+impl Actions {
+    /// No actions (the agent holds).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an action after those pushed so far ([`Action::Hold`] is
+    /// skipped: it does nothing).
+    #[inline]
+    pub fn push(&mut self, action: Action) {
+        if action != Action::Hold {
+            self.list.push(action);
+        }
+    }
+
+    /// The actions, in order.
+    pub fn as_slice(&self) -> &[Action] {
+        &self.list
+    }
+
+    /// The number of actions.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// True when the agent holds.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Removes every action (keeping the memory for the next step).
+    pub fn clear(&mut self) {
+        self.list.clear();
+    }
+}
+
+/// What an agent has locked in one of its open orders (an order book's
+/// resting order), base units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOrder {
+    /// Index of the asset.
+    pub asset: u32,
+    /// Money locked (a buy order), base units.
+    pub money: u64,
+    /// Tokens locked (a sell order), base units.
+    pub tokens: u64,
+}
+
+/// What happened to an agent in the step just run, given to
+/// [`AdaptivePolicy::learn`].
+#[derive(Debug, Clone, Copy)]
+pub struct Feedback<'a> {
+    /// The step just run.
+    pub step: u64,
+    /// The agent's fills of the step, in the order they happened, each from
+    /// the agent's side (`agent` is this agent, `buy` true when it
+    /// received the tokens; a fill in which it was the counterpart is shown
+    /// mirrored). Asset, side, quantity and price are
+    /// [`TradeRecord::asset`], [`TradeRecord::buy`],
+    /// [`TradeRecord::quantity`] and [`TradeRecord::price`].
+    pub fills: &'a [TradeRecord],
+    /// Its orders still open after the step, one entry per open order, by
+    /// asset (empty where every asset is priced by a curve).
+    pub open_orders: &'a [OpenOrder],
+    /// The change of its objective over the step: its group's `objective`
+    /// (wealth marked to market with what is locked in open orders, its
+    /// logarithm, or the holdings of an asset, as the summary's utility)
+    /// at the end of this step less at the end of the previous one.
+    pub reward: f64,
+    /// Its objective now.
+    pub objective: f64,
+    /// What the next step's decision starts from (the prices after this
+    /// step; the next step's external events not yet applied).
+    pub obs: &'a Observation<'a>,
+    /// Its account now (balance and free holdings; locked amounts are in
+    /// `open_orders`).
+    pub me: &'a AgentView<'a>,
+}
+
+impl Feedback<'_> {
+    /// The number of open orders on `asset`.
+    pub fn open_on(&self, asset: usize) -> usize {
+        self.open_orders
+            .iter()
+            .filter(|o| o.asset as usize == asset)
+            .count()
+    }
+}
+
+/// A policy with per-agent state, fed back what happened after each step.
+///
+/// A [`Policy`] is a pure function of what an agent sees. An
+/// `AdaptivePolicy` keeps one [`State`](AdaptivePolicy::State) per agent,
+/// held by the engine in one contiguous column per group (10,000 learners
+/// of a group learn independently, each from its own state); every step it
+///
+/// 1. **decides** on its state, the observation and its account, pushing
+///    any number of actions (none is a hold; e.g. a cancel then a new
+///    quote), which the engine executes in the order given at the agent's
+///    turn in the step's random order; then
+/// 2. **learns**, after the step is settled and recorded, from a
+///    [`Feedback`]: its fills of the step (from the trade log), its orders
+///    still open, its reward (the change of its group's objective over the
+///    step) and the observation the next step will start from.
+///
+/// Both phases run in parallel over the agents of a group (in fixed
+/// chunks, each agent drawing from its own seeded stream), so results are
+/// the same at any number of threads. Groups of stateless policies pay
+/// nothing for any of this.
+///
+/// Give it to a group with
+/// [`GroupPolicy::adaptive`](super::GroupPolicy::adaptive) and
+/// [`Simulation::set_policy`](crate::Simulation::set_policy), or register
+/// it by name for scenario files with
+/// [`PolicyRegistry::register_adaptive`](crate::scenario::PolicyRegistry::register_adaptive);
+/// read the states with [`Simulation::states`](crate::Simulation::states).
+/// A stateless policy that needs several actions per step implements this
+/// trait with `State = ()`.
+///
+/// `decide` and `learn` run in parallel over agents: everything an agent
+/// keeps is in its `State`, all randomness comes from `rng` (seeded for the
+/// agent and the step).
+pub trait AdaptivePolicy: Send + Sync + fmt::Debug + 'static {
+    /// What one agent keeps from step to step.
+    type State: Send + Sync + 'static;
+
+    /// The state of agent `me` at the start of the run (after its balance
+    /// and airdrops are funded).
+    fn init(&self, me: &AgentView<'_>) -> Self::State;
+
+    /// Pushes this agent's actions for the step onto `out` (empty on entry;
+    /// none pushed is a hold).
+    fn decide(
+        &self,
+        state: &mut Self::State,
+        obs: &Observation<'_>,
+        me: &AgentView<'_>,
+        rng: &mut AgentRng,
+        out: &mut Actions,
+    );
+
+    /// Learns from what happened to the agent in the step. The default
+    /// learns nothing.
+    fn learn(&self, _state: &mut Self::State, _feedback: &Feedback<'_>) {}
+
+    /// The indices of the assets the policy trades, so that a scenario can
+    /// be checked before it runs. The default is "none declared".
+    fn assets(&self) -> Vec<usize> {
+        Vec::new()
+    }
+}
+
+/// An [`AdaptivePolicy`] with its state type erased, as a group holds it
+/// (a [`Policy`] whose [`as_adaptive`](Policy::as_adaptive) is itself;
+/// [`GroupPolicy::adaptive`](super::GroupPolicy::adaptive) makes one). Cheap
+/// to clone: the policy is shared, each run makes its own states.
+#[derive(Clone)]
+pub struct Adaptive {
+    inner: Arc<dyn Erased>,
+}
+
+impl Adaptive {
+    /// Wraps `policy`.
+    pub fn new<P: AdaptivePolicy>(policy: P) -> Self {
+        Self::from_arc(Arc::new(policy))
+    }
+
+    /// Wraps a shared `policy`.
+    pub fn from_arc<P: AdaptivePolicy>(policy: Arc<P>) -> Self {
+        Adaptive {
+            inner: Arc::new(Holder(policy)),
+        }
+    }
+
+    /// The assets the policy trades, where it declares them.
+    pub fn assets(&self) -> Vec<usize> {
+        self.inner.assets()
+    }
+
+    /// A fresh column of states for agents `start..end` of a run.
+    pub(crate) fn column(&self) -> Box<dyn StateColumn> {
+        self.inner.column()
+    }
+}
+
+impl Policy for Adaptive {
+    /// A hold: the engine has the agents of an adaptive policy decide on
+    /// their states ([`AdaptivePolicy::decide`]).
+    fn decide(&self, _: &Observation<'_>, _: &AgentView<'_>, _: &mut AgentRng) -> Action {
+        Action::Hold
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        self.inner.assets()
+    }
+
+    fn as_adaptive(&self) -> Option<&Adaptive> {
+        Some(self)
+    }
+}
+
+impl fmt::Debug for Adaptive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+trait Erased: Send + Sync + fmt::Debug {
+    fn assets(&self) -> Vec<usize>;
+    fn column(&self) -> Box<dyn StateColumn>;
+}
+
+struct Holder<P>(Arc<P>);
+
+impl<P: AdaptivePolicy> fmt::Debug for Holder<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<P: AdaptivePolicy> Erased for Holder<P> {
+    fn assets(&self) -> Vec<usize> {
+        self.0.assets()
+    }
+
+    fn column(&self) -> Box<dyn StateColumn> {
+        Box::new(Column {
+            policy: Arc::clone(&self.0),
+            start: 0,
+            states: Vec::new(),
+            actions: Vec::new(),
+            objective: Vec::new(),
+        })
+    }
+}
+
+/// What the learn phase gives a group's column: per agent of the group, its
+/// fills, open orders and objective, and the next observation.
+pub(crate) struct Lesson<'a> {
+    pub step: u64,
+    pub ledger: &'a Ledger,
+    pub private: StreamFamily,
+    pub obs: &'a Observation<'a>,
+    /// Every fill of the step from the side of the agent it concerns,
+    /// sorted by agent (stably: in the order they happened).
+    pub fills: &'a [TradeRecord],
+    /// The agent of each open order, sorted.
+    pub open: &'a [AgentId],
+    /// The open orders, in the same order.
+    pub open_orders: &'a [OpenOrder],
+    /// The objective of each agent of the group now.
+    pub objective: &'a [f64],
+}
+
+/// One group's states, laid out contiguously, with the actions its agents
+/// chose in the current step.
+pub(crate) trait StateColumn: Send + Sync {
+    /// Makes the states of agents `start..end` from their accounts, with
+    /// their objectives at the start of the run.
+    fn init(
+        &mut self,
+        ledger: &Ledger,
+        start: AgentId,
+        end: AgentId,
+        private: StreamFamily,
+        objective: Vec<f64>,
+    );
+
+    /// Every agent of the group decides, in parallel.
+    fn decide(
+        &mut self,
+        ledger: &Ledger,
+        obs: &Observation<'_>,
+        decide: StreamFamily,
+        private: StreamFamily,
+    );
+
+    /// Clears every agent's actions (a step the group does not act at).
+    fn hold(&mut self);
+
+    /// Replaces the actions of `agent` with `action` (set from outside).
+    fn set(&mut self, agent: AgentId, action: Action);
+
+    /// The actions of `agent` in the current step.
+    fn actions(&self, agent: AgentId) -> &[Action];
+
+    /// Every agent of the group learns, in parallel.
+    fn learn(&mut self, lesson: &Lesson<'_>);
+
+    /// For [`states`](StateColumn::states): the column as `Any`.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+impl dyn StateColumn {
+    /// The states, if the column's policy is `P`.
+    pub(crate) fn states<P: AdaptivePolicy>(&self) -> Option<&[P::State]> {
+        self.as_any()
+            .downcast_ref::<Column<P>>()
+            .map(|c| c.states.as_slice())
+    }
+}
+
+struct Column<P: AdaptivePolicy> {
+    policy: Arc<P>,
+    start: AgentId,
+    states: Vec<P::State>,
+    actions: Vec<Actions>,
+    /// Each agent's objective at the end of the previous step.
+    objective: Vec<f64>,
+}
+
+/// Where the entries of `agent` are in `items`, sorted by agent.
+fn of_agent<T>(items: &[T], agent: AgentId, key: impl Fn(&T) -> AgentId) -> std::ops::Range<usize> {
+    let start = items.partition_point(|e| key(e) < agent);
+    start..start + items[start..].partition_point(|e| key(e) <= agent)
+}
+
+impl<P: AdaptivePolicy> StateColumn for Column<P> {
+    fn init(
+        &mut self,
+        ledger: &Ledger,
+        start: AgentId,
+        end: AgentId,
+        private: StreamFamily,
+        objective: Vec<f64>,
+    ) {
+        let policy = &*self.policy;
+        self.start = start;
+        self.states = (start..end)
+            .map(|id| {
+                let view = AgentView::keyed(
+                    id,
+                    id - start,
+                    ledger.balance(id),
+                    ledger.holdings(id),
+                    private,
+                );
+                policy.init(&view)
+            })
+            .collect();
+        self.actions = vec![Actions::new(); (end - start) as usize];
+        self.objective = objective;
+    }
+
+    fn decide(
+        &mut self,
+        ledger: &Ledger,
+        obs: &Observation<'_>,
+        decide: StreamFamily,
+        private: StreamFamily,
+    ) {
+        let policy = &*self.policy;
+        let start = self.start;
+        self.states
+            .par_chunks_mut(CHUNK)
+            .zip(self.actions.par_chunks_mut(CHUNK))
+            .enumerate()
+            .for_each(|(c, (states, actions))| {
+                let first = start + (c * CHUNK) as AgentId;
+                for (k, (state, out)) in states.iter_mut().zip(actions).enumerate() {
+                    let id = first + k as AgentId;
+                    let view = AgentView::keyed(
+                        id,
+                        id - start,
+                        ledger.balance(id),
+                        ledger.holdings(id),
+                        private,
+                    );
+                    let mut rng = decide.rng(u64::from(id));
+                    out.clear();
+                    policy.decide(state, obs, &view, &mut rng, out);
+                }
+            });
+    }
+
+    fn hold(&mut self) {
+        for a in &mut self.actions {
+            a.clear();
+        }
+    }
+
+    fn set(&mut self, agent: AgentId, action: Action) {
+        let out = &mut self.actions[(agent - self.start) as usize];
+        out.clear();
+        out.push(action);
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    #[inline]
+    fn actions(&self, agent: AgentId) -> &[Action] {
+        self.actions[(agent - self.start) as usize].as_slice()
+    }
+
+    fn learn(&mut self, lesson: &Lesson<'_>) {
+        let policy = &*self.policy;
+        let start = self.start;
+        self.states
+            .par_chunks_mut(CHUNK)
+            .zip(self.objective.par_chunks_mut(CHUNK))
+            .enumerate()
+            .for_each(|(c, (states, before))| {
+                let first = (c * CHUNK) as AgentId;
+                for (k, (state, before)) in states.iter_mut().zip(before).enumerate() {
+                    let member = first + k as AgentId;
+                    let id = start + member;
+                    let now = lesson.objective[member as usize];
+                    let view = AgentView::keyed(
+                        id,
+                        member,
+                        lesson.ledger.balance(id),
+                        lesson.ledger.holdings(id),
+                        lesson.private,
+                    );
+                    let feedback = Feedback {
+                        step: lesson.step,
+                        fills: &lesson.fills[of_agent(lesson.fills, id, |r| r.agent)],
+                        open_orders: &lesson.open_orders[of_agent(lesson.open, id, |&a| a)],
+                        reward: now - *before,
+                        objective: now,
+                        obs: lesson.obs,
+                        me: &view,
+                    };
+                    policy.learn(state, &feedback);
+                    *before = now;
+                }
+            });
+    }
+}

@@ -1,0 +1,361 @@
+//! Adaptive policies: per-agent state held by the engine, several actions
+//! per step, and the learn phase's feedback (fills, open orders, reward,
+//! next observation), checked against the ledger's accounts and the run's
+//! own per-agent records.
+
+use agora::agents::{
+    Action, Actions, AdaptivePolicy, AgentRng, AgentView, Feedback, GroupPolicy, Observation, Side,
+};
+use agora::ledger::trades::TradeKind;
+use agora::ledger::SCALE;
+use agora::scenario::{Fields, PolicyRegistry, Range};
+use agora::{Scenario, Simulation};
+use rand::RngExt;
+
+/// Trades on asset 0 at random (sometimes a buy and a sell in one step) and
+/// keeps what the feedback tells it.
+#[derive(Debug)]
+struct Tracker;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Kept {
+    /// Fills seen.
+    fills: u64,
+    /// Money received less money paid, base units.
+    money: i128,
+    /// Tokens received less tokens given, base units.
+    tokens: i128,
+    /// The reward of each step learned.
+    rewards: Vec<f64>,
+    /// The fills of each step learned.
+    per_step: Vec<u64>,
+    /// Actions pushed per step.
+    pushed: Vec<usize>,
+    /// The member index and balance `init` saw.
+    start: (u32, u64),
+}
+
+impl AdaptivePolicy for Tracker {
+    type State = Kept;
+
+    fn init(&self, me: &AgentView<'_>) -> Kept {
+        Kept {
+            start: (me.member, me.balance),
+            ..Kept::default()
+        }
+    }
+
+    fn decide(
+        &self,
+        state: &mut Kept,
+        _obs: &Observation<'_>,
+        me: &AgentView<'_>,
+        rng: &mut AgentRng,
+        out: &mut Actions,
+    ) {
+        let u: f64 = rng.random();
+        let buy = Action::Buy {
+            asset: 0,
+            spend: me.balance / 5,
+        };
+        let sell = Action::Sell {
+            asset: 0,
+            amount: me.holdings[0] / 2,
+        };
+        if u < 0.4 {
+            out.push(buy);
+        } else if u < 0.7 {
+            out.push(sell);
+        } else if u < 0.9 {
+            // a buy then a sell of half of what it held before the buy
+            out.push(buy);
+            out.push(sell);
+        }
+        state.pushed.push(out.len());
+    }
+
+    fn learn(&self, state: &mut Kept, feedback: &Feedback<'_>) {
+        for f in feedback.fills {
+            assert_eq!(f.agent, feedback.me.id);
+            assert_eq!(f.step, feedback.step);
+            state.fills += 1;
+            let (sign, kind) = if f.buy {
+                (-1, TradeKind::Mint)
+            } else {
+                (1, TradeKind::Burn)
+            };
+            assert_eq!(f.kind, kind);
+            state.money += sign * f.money as i128;
+            state.tokens -= sign * i128::from(f.quantity);
+        }
+        assert!(feedback.open_orders.is_empty(), "a curve locks nothing");
+        assert_eq!(feedback.obs.step, feedback.step + 1);
+        state.rewards.push(feedback.reward);
+        state.per_step.push(feedback.fills.len() as u64);
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![0]
+    }
+}
+
+fn curve_scenario(learners: u32, steps: u64) -> Scenario {
+    Scenario::from_toml_str(
+        &format!(
+            r#"
+            [simulation]
+            steps = {steps}
+            seed = 5
+            [[assets]]
+            name = "T"
+            pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0, fee = 0.02 }}
+            [[agents]]
+            group = "noise"
+            count = 20
+            balance = 500.0
+            policy = {{ kind = "random", asset = "T", p_buy = 0.5, p_sell = 0.4, buy_fraction = 0.2, sell_fraction = 0.5 }}
+            [[agents]]
+            group = "learners"
+            count = {learners}
+            balance = 200.0
+            holdings = {{ asset = "T", total = 100.0, distribution = "lognormal", sigma = 0.5 }}
+            policy = {{ kind = "random", asset = "T", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+            [output.agent_steps]
+            every = 1
+            "#
+        ),
+        "test",
+    )
+    .expect("a valid scenario")
+}
+
+#[test]
+fn a_learner_sees_exactly_its_fills_and_the_change_of_its_wealth() {
+    let s = curve_scenario(25, 15);
+    let mut sim = Simulation::new(&s, 0).expect("set up");
+    let first = 20u32;
+    let start: Vec<(u64, u64)> = (first..first + 25)
+        .map(|a| (sim.ledger().balance(a), sim.ledger().holding(a, 0)))
+        .collect();
+    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
+        .expect("set");
+    let mut logged = vec![Vec::new(); 25];
+    while sim.step() < 15 {
+        sim.advance().expect("step");
+        for (k, seen) in logged.iter_mut().enumerate() {
+            let a = first + k as u32;
+            seen.push(sim.trades().iter().filter(|r| r.agent == a).count() as u64);
+        }
+    }
+    let states = sim
+        .states::<Tracker>("learners")
+        .expect("the learners' states");
+    assert_eq!(states.len(), 25);
+    assert!(sim.states::<Tracker>("noise").is_none());
+    let rows = &sim.records().agent_steps;
+    let (mut two, mut fills) = (0, 0);
+    for (k, state) in states.iter().enumerate() {
+        let a = first + k as u32;
+        assert_eq!(state.start, (k as u32, 200 * SCALE));
+        // What the fills moved is what the ledger moved, exactly.
+        let (balance, holding) = start[k];
+        assert_eq!(
+            i128::from(balance) + state.money,
+            i128::from(sim.ledger().balance(a)),
+            "learner {k}'s balance"
+        );
+        assert_eq!(
+            i128::from(holding) + state.tokens,
+            i128::from(sim.ledger().holding(a, 0)),
+            "learner {k}'s holdings"
+        );
+        assert_eq!(state.per_step, logged[k], "learner {k}'s fills by step");
+        // Each step's reward is the change of the wealth the run records
+        // for the agent, to the bit.
+        let wealth: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.agent == a)
+            .map(|r| r.wealth)
+            .collect();
+        assert_eq!(wealth.len(), 16);
+        let changes: Vec<f64> = wealth.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(state.rewards, changes, "learner {k}'s rewards");
+        two += state.pushed.iter().filter(|&&n| n == 2).count();
+        fills += state.fills;
+    }
+    assert!(two > 20, "{two} steps with two actions");
+    assert!(fills > 200, "{fills} fills");
+}
+
+#[test]
+fn learners_decide_and_learn_the_same_at_one_and_four_threads() {
+    // 2,500 learners: three parallel chunks.
+    let s = curve_scenario(2500, 6);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool")
+            .install(|| {
+                let mut sim = Simulation::new(&s, 0).expect("set up");
+                sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
+                    .expect("set");
+                while sim.step() < 6 {
+                    sim.advance().expect("step");
+                }
+                let states = sim.states::<Tracker>("learners").expect("states").to_vec();
+                (states, sim.finish().expect("end"))
+            })
+    };
+    let (one, four) = (run(1), run(4));
+    assert_eq!(one.0, four.0);
+    assert_eq!(one.1.records, four.1.records);
+    assert_eq!(one.1.summary, four.1.summary);
+    assert!(one.0.iter().map(|s| s.fills).sum::<u64>() > 2500);
+}
+
+/// Every step: cancels its orders and quotes a new bid (`requote`), or the
+/// same two actions the other way round.
+#[derive(Debug)]
+struct Requoter {
+    price: f64,
+    cancel_first: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Quoted {
+    /// Per step: (open orders on asset 0, money locked) after the step.
+    open: Vec<(usize, u64)>,
+}
+
+impl AdaptivePolicy for Requoter {
+    type State = Quoted;
+
+    fn init(&self, _: &AgentView<'_>) -> Quoted {
+        Quoted::default()
+    }
+
+    fn decide(
+        &self,
+        _: &mut Quoted,
+        obs: &Observation<'_>,
+        _: &AgentView<'_>,
+        _: &mut AgentRng,
+        out: &mut Actions,
+    ) {
+        // a lower bid every step: price − step/10
+        let bid = Action::Limit {
+            asset: 0,
+            side: Side::Buy,
+            price: ((self.price - obs.step as f64 / 10.0) * SCALE as f64) as u64,
+            amount: 2 * SCALE,
+            ttl: 100,
+        };
+        let cancel = Action::Cancel { asset: 0 };
+        if self.cancel_first {
+            out.push(cancel);
+            out.push(bid);
+        } else {
+            out.push(bid);
+            out.push(cancel);
+        }
+    }
+
+    fn learn(&self, state: &mut Quoted, feedback: &Feedback<'_>) {
+        let money = feedback.open_orders.iter().map(|o| o.money).sum();
+        state.open.push((feedback.open_on(0), money));
+    }
+}
+
+#[test]
+fn a_cancel_then_a_new_quote_leaves_the_new_quote_alone_on_the_book() {
+    let mut registry = PolicyRegistry::new();
+    registry
+        .register_adaptive("requote", |f: &mut Fields<'_>, _: &[String]| {
+            Ok(Requoter {
+                price: f.number("price", Range::Positive)?,
+                cancel_first: f.string("order")? == "cancel_first",
+            })
+        })
+        .expect("registered");
+    let s = Scenario::from_toml_str_with(
+        r#"
+        [simulation]
+        steps = 5
+        seed = 3
+        [[assets]]
+        name = "G"
+        pricing = { kind = "order_book", tick_size = 0.01, lot_size = 0.01, initial_price = 10.0 }
+        [[agents]]
+        group = "requoters"
+        count = 3
+        balance = 1000.0
+        policy = { kind = "requote", price = 9.0, order = "cancel_first" }
+        [[agents]]
+        group = "backwards"
+        count = 2
+        balance = 1000.0
+        policy = { kind = "requote", price = 9.0, order = "quote_first" }
+        "#,
+        "test",
+        &registry,
+    )
+    .expect("a valid scenario");
+    let mut sim = Simulation::new(&s, 0).expect("set up");
+    while sim.step() < 5 {
+        sim.advance().expect("step");
+        // Only the three requoters' last bids rest: 2 tokens at 9 − t/10.
+        let t = sim.step();
+        let locked = 3 * 2 * (90 - t) * SCALE / 10;
+        assert_eq!(sim.ledger().books(0).escrow_money, u128::from(locked));
+        assert_eq!(
+            sim.records().assets.last().unwrap().best_bid,
+            Some(9.0 - t as f64 / 10.0)
+        );
+    }
+    let requoters = sim.states::<Requoter>("requoters").expect("states");
+    for q in requoters {
+        let expected: Vec<(usize, u64)> = (1..=5).map(|t| (1, 2 * (90 - t) * SCALE / 10)).collect();
+        assert_eq!(q.open, expected);
+    }
+    for q in sim.states::<Requoter>("backwards").expect("states") {
+        assert_eq!(q.open, vec![(0, 0); 5]);
+    }
+    for a in 0..5 {
+        assert_eq!(
+            sim.ledger().balance(a),
+            1000 * SCALE - if a < 3 { 2 * 85 * SCALE / 10 } else { 0 }
+        );
+    }
+}
+
+#[test]
+fn reset_starts_the_states_afresh_and_an_outside_action_replaces_all_of_an_agents() {
+    let s = curve_scenario(5, 4);
+    let mut sim = Simulation::new(&s, 0).expect("set up");
+    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
+        .expect("set");
+    let run = |sim: &mut Simulation| {
+        while sim.step() < 4 {
+            sim.advance().expect("step");
+        }
+        sim.states::<Tracker>("learners").expect("states").to_vec()
+    };
+    let first = run(&mut sim);
+    sim.reset(0).expect("reset");
+    assert!(sim
+        .states::<Tracker>("learners")
+        .expect("states")
+        .iter()
+        .all(|k| k.rewards.is_empty()));
+    assert_eq!(run(&mut sim), first, "run 0 again, from fresh states");
+    // Learner 0 (agent 20) is made to hold at step 1, whatever it pushed.
+    sim.reset(0).expect("reset");
+    let pushed_before = first[0].pushed[0];
+    assert!(pushed_before > 0, "agent 20 acts at step 1 on its own");
+    sim.advance_with(&[(20, Action::Hold)]).expect("step 1");
+    assert!(sim.trades().iter().all(|r| r.agent != 20));
+    let k = &sim.states::<Tracker>("learners").expect("states")[0];
+    assert_eq!((k.per_step[0], k.fills), (0, 0));
+    assert_eq!(sim.ledger().balance(20), 200 * SCALE);
+}

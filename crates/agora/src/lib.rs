@@ -3,22 +3,22 @@
 //! Fast, exact, reproducible agent-based simulation of economies of
 //! autonomous agents.
 //!
-//! A [`Scenario`] holds *assets* (tokens priced by bonding curves) and
-//! *groups of agents* (a count, an initial balance and holdings, a
-//! [`Policy`]). A [`Simulation`] runs it in discrete steps, each in the fixed
-//! phase order of the design (external events, decide, execute, apply,
-//! record); money and tokens live in an integer [`Ledger`] and are conserved
+//! A [`Scenario`] holds *assets* (tokens priced by a bonding curve or a
+//! market, and resources) and *groups of agents* (a count, an initial
+//! balance and holdings, a [`Policy`]). A [`Simulation`] runs it in discrete
+//! steps, each in the fixed phase order of the design (open the markets,
+//! govern, decide, execute, clear, consume, learn, record and check); money and tokens live in an integer [`Ledger`] and are conserved
 //! to the base unit, which the engine checks after every step. The same
 //! scenario, seed and run index give bit-identical results at any number of
 //! threads.
 //!
 //! | concept | module |
 //! |---|---|
-//! | scenario files and validation | [`scenario`] |
+//! | scenario files and validation; user kinds registered by name ([`scenario::Registry`]) | [`scenario`] |
 //! | bonding curves and settlement | [`pricing`] |
-//! | order books, auctions, equilibrium, price adjustment, posted prices, AMMs | [`market`] |
+//! | price mechanisms ([`market::Mechanism`]): order books, auctions, equilibrium, price adjustment, posted prices, AMMs | [`market`] |
 //! | feedback controllers and other governance rules | [`governance`] |
-//! | allocation of scarce resources | [`resource`] |
+//! | resource markets and allocation rules ([`resource::alloc::Allocation`]) | [`resource`] |
 //! | agents, actions, policies | [`agents`] |
 //! | learning algorithms: Q-learning, bandits, policy gradient | [`agents::learners`] |
 //! | the integer ledger | [`ledger`] |

@@ -9,10 +9,11 @@
 //!    moves money before governance, on purpose: an order book releases
 //!    the locks of expired orders; a resource stock decays and its holders
 //!    pay the holding cost; production due this step arrives and its
-//!    producers are paid; a resource's capacity for the step is set, less
-//!    the step's outages. Governance and agents then see the step's
+//!    producers are paid. Governance and agents then see the step's
 //!    markets;
-//! 1. **govern** — scheduled parameter changes, then the scenario's events
+//! 1. **govern** — the step's outages (each resource's capacity for the
+//!    step, less the share out), scheduled parameter changes, then the
+//!    scenario's events
 //!    (parameter jumps; which groups act, after `join` and `leave`; the
 //!    sales of dumps, settled like ordinary sells in a seeded order), then
 //!    [`Controller`]s; if a change raises a curve, the reserve is topped up
@@ -961,11 +962,9 @@ impl Simulation {
     /// This phase moves money, before governance: an order book releases
     /// the locks of orders that expired; a resource stock decays and its
     /// holders pay the holding cost; production due this step arrives and
-    /// its producers are paid; a resource's capacity for the step is set,
-    /// less the outage of the step's `outage` events (read here, where the
-    /// capacity is set, rather than in [`govern`](Self::govern)). It runs
-    /// first so that governance and agents see the step's markets: moving
-    /// it after governance would change every run's results.
+    /// its producers are paid. It runs first so that governance and agents
+    /// see the step's markets (the book without its expired orders):
+    /// moving it after governance would change every run's results.
     fn open_markets(&mut self) -> Result<()> {
         // Reset before governance: an event's sales count in the step's
         // volume and trades.
@@ -975,11 +974,6 @@ impl Simulation {
         self.trades.clear();
         let t = self.step;
         for (j, market) in self.markets.iter_mut().enumerate() {
-            if market.resource().is_some() {
-                market
-                    .mechanism_mut()
-                    .set_outage(outage(&self.scenario, j, t));
-            }
             let mut m = MarketStep {
                 step: t,
                 asset: j,
@@ -1129,11 +1123,25 @@ impl Simulation {
         observe(&self.scenario, &self.ledger, &self.markets, &self.history)
     }
 
-    /// The govern phase: scheduled parameter changes, then the scenario's
-    /// events (parameter jumps, which groups act, the sales of dumps), then
-    /// the controllers.
+    /// The govern phase: the step's outages (each resource's capacity for
+    /// the step), scheduled parameter changes, then the scenario's events
+    /// (parameter jumps, which groups act, the sales of dumps), then the
+    /// controllers.
     fn govern(&mut self) -> Result<()> {
         let t = self.step;
+        for (j, market) in self.markets.iter_mut().enumerate() {
+            let mut m = MarketStep {
+                step: t,
+                asset: j,
+                ledger: &mut self.ledger,
+                stats: &mut self.stats[j],
+                trades: &mut self.trades,
+            };
+            market
+                .mechanism_mut()
+                .set_outage(outage(&self.scenario, j, t), &mut m)
+                .map_err(|f| f.on(j).into_error(&self.scenario, t))?;
+        }
         let mut changes: Vec<ParamChange> = Vec::new();
         for (j, asset) in self.scenario.assets.iter().enumerate() {
             for (e, entry) in asset.schedule.iter().enumerate() {

@@ -4,7 +4,7 @@ use super::{PriceSource, Simulation, Valued};
 use crate::agents::Side;
 use crate::ledger::{to_units, wide_to_units, SCALE};
 use crate::metrics::{gini, PriceStats, ShockStats};
-use crate::scenario::{Objective, PricingSpec};
+use crate::scenario::Objective;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -408,12 +408,9 @@ fn market_summary(sim: &Simulation, j: usize) -> Option<MarketSummary> {
     let steps = series.sources.iter().zip(sim.history[j].iter().skip(1));
     let mean_of = |xs: Vec<f64>| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
     let mean = |(sum, n): (f64, u64)| (n > 0).then(|| sum / n as f64);
-    let is_book = matches!(sim.scenario.assets[j].pricing, PricingSpec::OrderBook(_));
-    let (mean_spread, mean_depth) = if is_book {
-        (mean(series.spread), mean(series.depth))
-    } else {
-        (None, None)
-    };
+    // Only a mechanism that quotes both sides (or a depth) has them: a
+    // batch market's steps quote none, so its means are none.
+    let (mean_spread, mean_depth) = (mean(series.spread), mean(series.depth));
     let valued: Vec<&Valued> = sim.valued.iter().filter(|v| v.asset == j).collect();
     let surplus = efficiency(sim, j, &valued);
     let equilibrium_price = market

@@ -7,7 +7,8 @@
 //!
 //! 1. [`Mechanism::begin_step`] — housekeeping at the start of the step
 //!    (an order book drops expired orders; a resource decays its stock and
-//!    pays arriving production);
+//!    pays arriving production); then, in the govern phase,
+//!    [`Mechanism::set_outage`] (a resource sets its capacity);
 //! 2. [`Mechanism::execute`] — once per agent action on the asset, in the
 //!    step's seeded random order;
 //! 3. [`Mechanism::end_step`] — the clearing: a batch market clears the
@@ -250,8 +251,13 @@ pub trait Mechanism: Send + std::fmt::Debug {
         (None, None)
     }
 
-    /// Sets the share of a capacity that is out this step (resources).
-    fn set_outage(&mut self, _share: f64) {}
+    /// In the govern phase of every step: the share of the mechanism's
+    /// capacity that is out this step (the sum of the step's `outage`
+    /// events on the asset, at most 1; 0 without). A resource sets its
+    /// capacity for the step here.
+    fn set_outage(&mut self, _share: f64, _m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        Ok(())
+    }
 }
 
 /// Where a step's recorded price comes from (`price_source` in

@@ -4,13 +4,14 @@
 //!
 //! A step of a resource, in the engine's phases:
 //!
-//! 1. **start** — a stock decays and its holders pay the holding cost;
+//! 1. **open** — a stock decays and its holders pay the holding cost;
 //!    production due this step arrives (the provider pays the producer the
-//!    price for it); the capacity available is set, less any outage;
-//! 2. **execute** — each request locks the money it could pay (its
+//!    price for it);
+//! 2. **govern** — the capacity available is set, less the step's outage;
+//! 3. **execute** — each request locks the money it could pay (its
 //!    willingness to pay in an auction, the posted price otherwise); each
 //!    production order pays its cost now and is scheduled to arrive;
-//! 3. **end** — the mechanism allocates the capacity among the requests;
+//! 4. **clear** — the mechanism allocates the capacity among the requests;
 //!    each allocation is paid from the lock to the provider and delivered
 //!    (minted for a renewing resource, taken from the stock otherwise); the
 //!    price moves (price adjustment) or is the auction's.
@@ -95,6 +96,8 @@ pub struct ResourceMarket {
     pub(crate) outage: f64,
     /// Units available this step.
     pub(crate) available: u64,
+    /// Units of production that arrived at the start of this step.
+    arrived: u64,
     /// Units requested this step (a sum over agents).
     pub(crate) requested: u128,
     /// Units allocated this step (at most the units available).
@@ -143,6 +146,7 @@ impl ResourceMarket {
             // step 0 shows the capacity (the initial stock is the asset's
             // unheld initial supply)
             available: to_base(spec.capacity).unwrap_or(0),
+            arrived: 0,
             requested: 0,
             allocated: 0,
             allocations: Vec::new(),
@@ -169,8 +173,8 @@ impl ResourceMarket {
         Fault::overflow(&format!("the price {:e}", self.state.mark), "money")
     }
 
-    /// The start of a step: decay and holding costs of a stock, arriving
-    /// production, and the capacity available.
+    /// The start of a step: decay and holding costs of a stock, and
+    /// arriving production (paid to its producers; added to a stock).
     fn start(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
         let (step, asset) = (m.step, m.asset);
         self.requests.clear();
@@ -186,19 +190,28 @@ impl ResourceMarket {
             self.pay_producer(producer, units, m)?;
             arrived = add_units(arrived, units, "the production arriving")?;
         }
+        self.arrived = arrived;
+        if !self.spec.renewing && arrived > 0 {
+            m.ledger
+                .mint_to_treasury(asset, arrived)
+                .map_err(|e| Fault::ledger("adding production to the stock", e))?;
+        }
+        Ok(())
+    }
+
+    /// The capacity available this step, in the govern phase: the nominal
+    /// capacity plus the production that arrived (a renewing resource) or
+    /// the stock (a depleting one), less the share `outage` that is out.
+    fn set_capacity(&mut self, outage: f64, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        self.outage = outage;
         if self.spec.renewing {
             let capacity = self.spec.capacity;
             let base = to_base(capacity)
                 .ok_or_else(|| Fault::overflow(&format!("the capacity {capacity:e}"), "token"))?;
             let up = crate::agents::fraction_of(base, 1.0 - self.outage);
-            self.available = add_units(up, arrived, "the capacity with production")?;
+            self.available = add_units(up, self.arrived, "the capacity with production")?;
         } else {
-            if arrived > 0 {
-                m.ledger
-                    .mint_to_treasury(asset, arrived)
-                    .map_err(|e| Fault::ledger("adding production to the stock", e))?;
-            }
-            let stock = m.ledger.books(asset).treasury;
+            let stock = m.ledger.books(m.asset).treasury;
             self.available = crate::agents::fraction_of(stock, 1.0 - self.outage);
         }
         Ok(())
@@ -551,7 +564,8 @@ impl Mechanism for ResourceMarket {
         }
     }
 
-    fn set_outage(&mut self, share: f64) {
-        self.outage = share;
+    /// Sets the capacity available this step, less the outage.
+    fn set_outage(&mut self, share: f64, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        self.set_capacity(share, m)
     }
 }

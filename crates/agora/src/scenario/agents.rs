@@ -398,6 +398,14 @@ fn parse_value_distribution(p: &mut Fields<'_>, key: &'static str) -> Result<Val
     Ok(valuation)
 }
 
+kinds! {
+    /// A consumer's `demand` form (elastic by default).
+    enum DemandKind {
+        Linear = "linear",
+        Elastic = "elastic",
+    }
+}
+
 /// Reads a `consumer` policy: `asset = "A"`, or `assets = ["A", "B"]` with
 /// optional `preferences`.
 fn parse_consumer(p: &mut Fields<'_>, names: &[String]) -> Result<BuiltinPolicy> {
@@ -438,18 +446,15 @@ fn parse_consumer(p: &mut Fields<'_>, names: &[String]) -> Result<BuiltinPolicy>
         .opt_numbers("need_schedule", Range::NonNegative)?
         .unwrap_or_default();
     let value = p.number("value", Range::NonNegative)?;
-    let demand = match p.opt_string("demand")?.unwrap_or("elastic") {
-        "linear" => DemandForm::Linear,
-        "elastic" => DemandForm::Elastic {
+    let demand = match p
+        .opt_kind("demand", "demand form")?
+        .unwrap_or(DemandKind::Elastic)
+    {
+        DemandKind::Linear => DemandForm::Linear,
+        DemandKind::Elastic => DemandForm::Elastic {
             elasticity: p.number_or("elasticity", Range::Closed(0.0, 100.0), 0.0)?,
             reference: p.number_or("reference_price", Range::Positive, value.max(1e-9))?,
         },
-        other => {
-            return Err(p.error(
-                "demand",
-                format!("unknown demand form {other:?}; expected one of: linear, elastic"),
-            ))
-        }
     };
     Ok(BuiltinPolicy::Consumer(ConsumerPolicy {
         assets,
@@ -774,6 +779,28 @@ mod tests {
                 Role::Seller => Side::Sell,
             };
             assert_eq!(z.side, expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_demand_form_reads_as_its_own_variant() {
+        for &kind in DemandKind::ALL {
+            let text = format!(
+                "kind = \"consumer\"\nasset = \"A\"\nneed = {{ distribution = \"constant\", value = 1.0 }}\nvalue = 1.0\ndemand = \"{}\"",
+                kind.name()
+            );
+            let policy = read(&text, |p| {
+                p.string("kind")?;
+                parse_builtin(p, PolicyKind::Consumer, &assets())
+            });
+            let BuiltinPolicy::Consumer(c) = policy else {
+                panic!("{text}: not a consumer");
+            };
+            let read_kind = match c.demand {
+                DemandForm::Linear => DemandKind::Linear,
+                DemandForm::Elastic { .. } => DemandKind::Elastic,
+            };
+            assert_eq!(read_kind, kind, "{text}");
         }
     }
 

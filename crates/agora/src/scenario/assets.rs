@@ -175,18 +175,12 @@ pub(super) fn parse_asset(
     if earlier.contains(&name) {
         return Err(f.error("name", format!("duplicate asset name {name:?}")));
     }
-    let resource = match f.opt_string("kind")? {
-        None | Some("token") => false,
-        Some("resource") => true,
-        Some(kind) => {
-            return Err(f.error(
-                "kind",
-                format!("unknown asset kind {kind:?}; expected one of: token, resource"),
-            ))
-        }
-    };
-    if resource {
-        return parse_resource(f, name, registry);
+    match f
+        .opt_kind("kind", "asset kind")?
+        .unwrap_or(AssetKind::Token)
+    {
+        AssetKind::Token => {}
+        AssetKind::Resource => return parse_resource(f, name, registry),
     }
     let initial_supply = f.number_or("initial_supply", Range::NonNegative, 0.0)?;
     if to_base(initial_supply).is_none() {
@@ -296,6 +290,22 @@ fn parse_price_rule(p: &mut Fields<'_>) -> Result<(PriceRule, f64)> {
 }
 
 kinds! {
+    /// An asset's `kind` (a token by default).
+    enum AssetKind {
+        Token = "token",
+        Resource = "resource",
+    }
+}
+
+kinds! {
+    /// A resource's `renewal` (renewing by default).
+    enum Renewal {
+        Renewing = "renewing",
+        Stock = "stock",
+    }
+}
+
+kinds! {
     /// A resource's `pricing.kind`.
     enum ResourcePricingKind {
         PriceAdjustment = "price_adjustment",
@@ -313,18 +323,10 @@ fn parse_resource(
     if to_base(capacity).is_none() {
         return Err(f.error("capacity", past_range(capacity, "token")));
     }
-    let renewing = f
-        .opt_string("renewal")?
-        .map(|r| match r {
-            "renewing" => Ok(true),
-            "stock" => Ok(false),
-            other => Err(f.error(
-                "renewal",
-                format!("unknown renewal {other:?}; expected one of: renewing, stock"),
-            )),
-        })
-        .transpose()?
-        .unwrap_or(true);
+    let renewing = match f.opt_kind("renewal", "renewal")? {
+        None | Some(Renewal::Renewing) => true,
+        Some(Renewal::Stock) => false,
+    };
     let decay = f.number_or("decay", Range::Unit, 0.0)?;
     let holding_cost = f.number_or("holding_cost", Range::NonNegative, 0.0)?;
     money_in_range(f, "holding_cost", holding_cost)?;
@@ -569,6 +571,39 @@ mod tests {
             };
             assert_eq!(read_kind, Some(kind), "{text}");
             assert_eq!(asset.pricing.kind_name(), kind.name());
+        }
+    }
+
+    #[test]
+    fn every_asset_kind_and_renewal_reads_as_its_own_variant() {
+        for &kind in AssetKind::ALL {
+            let text = match kind {
+                AssetKind::Token => "kind = \"token\"\nname = \"X\"\npricing = { kind = \"order_book\", initial_price = 1.0 }",
+                AssetKind::Resource => "kind = \"resource\"\nname = \"X\"\ncapacity = 1.0\npricing = { kind = \"fixed\", price = 1.0 }",
+            };
+            let asset = read(text, |f| {
+                parse_asset(f, &HashSet::new(), &PolicyRegistry::new())
+            });
+            let resource = matches!(asset.pricing, PricingSpec::Resource(_));
+            assert_eq!(resource, kind == AssetKind::Resource, "{text}");
+        }
+        for &renewal in Renewal::ALL {
+            let text = format!(
+                "capacity = 10.0\nrenewal = \"{}\"\npricing = {{ kind = \"fixed\", price = 1.0 }}",
+                renewal.name()
+            );
+            let asset = read(&text, |f| {
+                parse_resource(f, "R".to_string(), &PolicyRegistry::new())
+            });
+            let PricingSpec::Resource(spec) = asset.pricing else {
+                panic!("{text}: not a resource");
+            };
+            let read_renewal = if spec.renewing {
+                Renewal::Renewing
+            } else {
+                Renewal::Stock
+            };
+            assert_eq!(read_renewal, renewal, "{text}");
         }
     }
 

@@ -126,7 +126,7 @@ impl Scenario {
     pub fn to_toml_keeping_layout(&self) -> Result<String> {
         let plain = || {
             toml::to_string(&self.source)
-                .map_err(|e| Error::usage(format!("writing the scenario as TOML: {e}")))
+                .map_err(|e| Error::writing("scenario.toml", std::io::Error::other(e)))
         };
         let Some(text) = &self.text else {
             return plain();

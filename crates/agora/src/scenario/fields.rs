@@ -339,6 +339,20 @@ impl<'a> Fields<'a> {
         })
     }
 
+    /// Reads an optional string naming one of the kinds `K`; any other
+    /// string is an error `unknown WHAT "…"; expected one of: …`.
+    pub fn opt_kind<K: Kind>(&mut self, key: &'static str, what: &str) -> Result<Option<K>> {
+        let Some(s) = self.opt_string(key)? else {
+            return Ok(None);
+        };
+        K::from_name(s).map(Some).ok_or_else(|| {
+            self.error(
+                key,
+                format!("unknown {what} {s:?}; expected one of: {}", K::name_list()),
+            )
+        })
+    }
+
     /// Reads the name of an asset and returns its index in `assets`.
     pub fn asset(&mut self, key: &'static str, assets: &[String]) -> Result<usize> {
         let name = self.string(key)?;

@@ -344,8 +344,7 @@ impl Scenario {
     /// `agents.noise.policy.p_buy`, `simulation.steps`. Entries of `assets`
     /// and `agents` are named by their `name` and `group`.
     pub fn param(&self, path: &str) -> Result<f64> {
-        paths::get(&self.source, path)
-            .map_err(|m| Error::usage(format!("{}: {path}: {m}", self.origin)))
+        paths::get(&self.source, path).map_err(|m| Error::scenario(&self.origin, path, m))
     }
 
     /// Returns a copy of the scenario with the numeric field at `path` set to

@@ -349,8 +349,7 @@ impl Scenario {
     /// the path.
     pub fn with_value(&self, path: &str, value: &ParamValue) -> crate::Result<Scenario> {
         let mut table = self.to_table().clone();
-        set(&mut table, path, value)
-            .map_err(|m| crate::Error::usage(format!("{}: {path}: {m}", self.origin)))?;
+        set(&mut table, path, value).map_err(|m| crate::Error::scenario(&self.origin, path, m))?;
         self.revalidated(table)
     }
 

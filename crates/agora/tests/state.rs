@@ -145,3 +145,101 @@ period = 5
         );
     }
 }
+
+/// A learner whose decisions depend on what it learned: it buys while its
+/// rewards so far add up to less than zero, sells otherwise, and counts its
+/// fills. Its state saves and loads through postcard when `saves` is set.
+#[derive(Debug)]
+struct Learner {
+    saves: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+struct Learned {
+    fills: u64,
+    reward: f64,
+}
+
+impl agora::agents::AdaptivePolicy for Learner {
+    type State = Learned;
+
+    fn init(&self, _me: &agora::agents::AgentView<'_>) -> Learned {
+        Learned::default()
+    }
+
+    fn decide(
+        &self,
+        state: &mut Learned,
+        _obs: &agora::agents::Observation<'_>,
+        me: &agora::agents::AgentView<'_>,
+        _rng: &mut agora::agents::AgentRng,
+        out: &mut agora::agents::Actions,
+    ) {
+        out.push(if state.reward <= 0.0 {
+            agora::Action::Buy {
+                asset: 0,
+                spend: me.balance / 4,
+            }
+        } else {
+            agora::Action::Sell {
+                asset: 0,
+                amount: me.holdings[0] / 3,
+            }
+        });
+    }
+
+    fn learn(&self, state: &mut Learned, feedback: &agora::agents::Feedback<'_>) {
+        state.fills += feedback.fills.len() as u64;
+        state.reward += feedback.reward;
+    }
+
+    fn save_state(&self, state: &Learned) -> Option<Vec<u8>> {
+        self.saves
+            .then(|| postcard::to_stdvec(state).ok())
+            .flatten()
+    }
+
+    fn load_state(&self, bytes: &[u8]) -> Result<Learned, String> {
+        postcard::from_bytes(bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// Learners' states travel with the simulation's: a restored run of
+/// learners that save their states continues exactly (records, summary and
+/// every agent's state), and one of learners that do not differs — the
+/// check can fail.
+#[test]
+fn learners_continue_exactly_when_their_states_are_saved() {
+    let s = scenario("curve-linear", 30);
+    let group = s.groups()[0].name.clone();
+    let run = |saves: bool, stop: Option<u64>| {
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.set_policy(
+            &group,
+            agora::agents::GroupPolicy::adaptive(Learner { saves }),
+        )
+        .unwrap();
+        if let Some(stop) = stop {
+            while sim.step() < stop {
+                sim.advance().unwrap();
+            }
+            let bytes = postcard::to_stdvec(&sim.state()).unwrap();
+            sim = Simulation::new(&s, 0).unwrap();
+            sim.set_policy(
+                &group,
+                agora::agents::GroupPolicy::adaptive(Learner { saves }),
+            )
+            .unwrap();
+            sim.restore(postcard::from_bytes(&bytes).unwrap()).unwrap();
+        }
+        while sim.step() < 30 {
+            sim.advance().unwrap();
+        }
+        let states = sim.states::<Learner>(&group).unwrap().to_vec();
+        (states, sim.finish().unwrap())
+    };
+    let whole = run(true, None);
+    assert!(whole.0.iter().any(|l| l.fills > 0 && l.reward != 0.0));
+    assert_eq!(run(true, Some(11)), whole);
+    assert_ne!(run(false, Some(11)).0, whole.0);
+}

@@ -196,6 +196,30 @@ pub trait AdaptivePolicy: Send + Sync + fmt::Debug + 'static {
     fn assets(&self) -> Vec<usize> {
         Vec::new()
     }
+
+    /// One agent's state in bytes, for [`Simulation::state`](crate::Simulation::state)
+    /// (e.g. `postcard::to_stdvec(state).ok()` for a state that derives
+    /// serde). The default, `None`, saves nothing: a restored run then
+    /// starts its agents' states afresh, and does not continue as the
+    /// original (a policy whose state matters implements both hooks).
+    fn save_state(&self, _state: &Self::State) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// An agent's state from bytes saved by [`save_state`](Self::save_state),
+    /// or why it cannot be read.
+    fn load_state(&self, _bytes: &[u8]) -> Result<Self::State, String> {
+        Err("this adaptive policy does not load saved states".into())
+    }
+}
+
+/// A group's adaptive states as saved: each agent's objective at the end of
+/// the last step (what its next reward is measured from) and, where the
+/// policy saves them, each agent's state.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ColumnState {
+    pub objective: Vec<f64>,
+    pub states: Option<Vec<Vec<u8>>>,
 }
 
 /// An [`AdaptivePolicy`] with its state type erased, as a group holds it
@@ -337,6 +361,13 @@ pub(crate) trait StateColumn: Send + Sync {
 
     /// For [`states`](StateColumn::states): the column as `Any`.
     fn as_any(&self) -> &dyn std::any::Any;
+
+    /// The column's state, for a saved simulation.
+    fn save(&self) -> ColumnState;
+
+    /// Puts back a saved column (of the same group's size), or says why it
+    /// cannot (nothing changes then).
+    fn load(&mut self, saved: &ColumnState) -> Result<(), String>;
 }
 
 impl dyn StateColumn {
@@ -431,6 +462,48 @@ impl<P: AdaptivePolicy> StateColumn for Column<P> {
         let out = &mut self.actions[(agent - self.start) as usize];
         out.clear();
         out.push(action);
+    }
+
+    fn save(&self) -> ColumnState {
+        let states: Option<Vec<Vec<u8>>> = self
+            .states
+            .iter()
+            .map(|st| self.policy.save_state(st))
+            .collect();
+        ColumnState {
+            objective: self.objective.clone(),
+            states,
+        }
+    }
+
+    fn load(&mut self, saved: &ColumnState) -> Result<(), String> {
+        let n = self.states.len();
+        if saved.objective.len() != n {
+            return Err(format!(
+                "the saved group has {} agents, the scenario's {n}",
+                saved.objective.len()
+            ));
+        }
+        let states = match &saved.states {
+            Some(bytes) if bytes.len() == n => Some(
+                bytes
+                    .iter()
+                    .map(|b| self.policy.load_state(b))
+                    .collect::<Result<Vec<_>, String>>()?,
+            ),
+            Some(bytes) => {
+                return Err(format!(
+                    "the saved group has {} agent states, the scenario {n} agents",
+                    bytes.len()
+                ))
+            }
+            None => None,
+        };
+        self.objective = saved.objective.clone();
+        if let Some(states) = states {
+            self.states = states;
+        }
+        Ok(())
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

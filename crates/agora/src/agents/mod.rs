@@ -22,7 +22,7 @@ mod market;
 mod resource;
 
 pub use adaptive::{Actions, Adaptive, AdaptivePolicy, Feedback, OpenOrder};
-pub(crate) use adaptive::{Lesson, StateColumn};
+pub(crate) use adaptive::{ColumnState, Lesson, StateColumn};
 pub use market::{FundamentalPolicy, MarketMakerPolicy, ZiCPolicy};
 pub use resource::{ConsumerPolicy, DemandForm, ProducerPolicy};
 

@@ -51,6 +51,8 @@ pub struct SimState {
     pub(crate) group_needs: Vec<(u128, u128)>,
     pub(crate) rules: Vec<super::govern::RuleState>,
     pub(crate) halted: Vec<bool>,
+    /// Per group, its adaptive agents' states (none for a stateless group).
+    pub(crate) columns: Vec<Option<crate::agents::ColumnState>>,
     /// Each summary metric's own state, in the scenario's order.
     pub(crate) metrics: Vec<Option<Vec<u8>>>,
     /// Each controller's own state, in the order they were added (`None`
@@ -85,6 +87,11 @@ impl Simulation {
             group_needs: self.group_needs.clone(),
             rules: self.rules.clone(),
             halted: self.halted.clone(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| c.as_ref().map(|c| c.save()))
+                .collect(),
             metrics: self.metrics.iter().map(|m| m.save_state()).collect(),
             controllers: self.controllers.iter().map(|c| c.save_state()).collect(),
         }
@@ -192,6 +199,23 @@ impl Simulation {
                 m.mechanism_mut()
                     .load_state(bytes)
                     .map_err(|e| refuse(format!("asset {j}: {e}")))?;
+            }
+        }
+        let fits = state.columns.len() == self.columns.len()
+            && state
+                .columns
+                .iter()
+                .zip(&self.columns)
+                .all(|(a, b)| a.is_some() == b.is_some());
+        if !fits {
+            return Err(refuse(
+                "its adaptive groups are not the simulation's (set the same policies first)".into(),
+            ));
+        }
+        for (g, (c, saved)) in self.columns.iter_mut().zip(&state.columns).enumerate() {
+            if let (Some(c), Some(saved)) = (c, saved) {
+                c.load(saved)
+                    .map_err(|e| refuse(format!("group {g}: {e}")))?;
             }
         }
         if state.metrics.len() != self.metrics.len() {

@@ -282,3 +282,51 @@ fn governance_sets_a_curves_fee_and_refuses_an_impossible_one() {
     assert!(sim.ledger().books(0).fee_pool > 0);
     assert_eq!(sim.ledger().conservation().money_error(), 0);
 }
+
+/// Governance sets a renewing resource's capacity and its fixed price:
+/// from the step it is set, the step's capacity is the new one and every
+/// allocated unit is paid at the new price; an auction's price and a
+/// negative capacity are refused.
+#[test]
+fn governance_sets_a_resources_capacity_and_price() {
+    use agora::governance::GovernanceAction;
+    let mut s = agora::scenario::example("resource-fcfs").unwrap();
+    s.set_steps(6).unwrap();
+    let mut sim = agora::Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    let set = |param, value| GovernanceAction::SetParam {
+        asset: 0,
+        param,
+        value,
+    };
+    sim.apply_governance(
+        &[set(Param::Capacity, 250.0), set(Param::Price, 0.75)],
+        "test",
+    )
+    .unwrap();
+    let e = sim
+        .apply_governance(&[set(Param::Capacity, -1.0)], "test")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("capacity"), "{e}");
+    while sim.step() < 6 {
+        sim.advance().unwrap();
+    }
+    let out = sim.finish().unwrap();
+    for r in &out.records.assets[2..] {
+        // demand is 1.6 × the original 600: the 250 are all taken.
+        assert_eq!(r.capacity, Some(250.0), "step {}", r.step);
+        assert_eq!(r.allocated, Some(250.0), "step {}", r.step);
+        assert_eq!(r.price, 0.75, "step {}", r.step);
+    }
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+
+    let mut auction = agora::scenario::example("resource-auction").unwrap();
+    auction.set_steps(2).unwrap();
+    let mut sim = agora::Simulation::new(&auction, 0).unwrap();
+    let e = sim
+        .apply_governance(&[set(Param::Price, 1.0)], "test")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("auction"), "{e}");
+}

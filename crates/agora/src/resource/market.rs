@@ -22,7 +22,7 @@
 
 use crate::agents::Action;
 use crate::ledger::trades::TradeKind;
-use crate::ledger::{to_base, to_units, wide_to_units, AgentId, Ledger, SCALE};
+use crate::ledger::{range_advice, to_base, to_units, wide_to_units, AgentId, Ledger, SCALE};
 use crate::market::mechanism::{
     Fault, MarketStep, Mechanism, Observed, PriceSource, PriceState, Quotes,
 };
@@ -467,6 +467,9 @@ impl ResourceMarket {
 /// What of a resource market changes as a run goes.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ResourceMarketState {
+    /// The capacity and fixed price, which governance may have set.
+    capacity: f64,
+    fixed_price: Option<f64>,
     state: PriceState,
     requests: Vec<(AgentId, Request, u64)>,
     arrivals: BTreeMap<u64, Vec<(AgentId, u64)>>,
@@ -482,6 +485,11 @@ struct ResourceMarketState {
 impl Mechanism for ResourceMarket {
     fn save_state(&self) -> Option<Vec<u8>> {
         crate::market::mechanism::encode_state(&ResourceMarketState {
+            capacity: self.spec.capacity,
+            fixed_price: match self.spec.pricing {
+                ResourcePricing::Fixed { price } => Some(price),
+                _ => None,
+            },
             state: self.state,
             requests: self.requests.clone(),
             arrivals: self.arrivals.clone(),
@@ -497,6 +505,14 @@ impl Mechanism for ResourceMarket {
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), String> {
         let s: ResourceMarketState = crate::market::mechanism::decode_state("resource", bytes)?;
+        match (&mut self.spec.pricing, s.fixed_price) {
+            (ResourcePricing::Fixed { price }, Some(saved)) => *price = saved,
+            (ResourcePricing::Fixed { .. }, None) | (_, Some(_)) => {
+                return Err("the saved resource is priced another way than the scenario's".into())
+            }
+            _ => {}
+        }
+        self.spec.capacity = s.capacity;
         self.state = s.state;
         self.requests = s.requests;
         self.arrivals = s.arrivals;
@@ -512,6 +528,62 @@ impl Mechanism for ResourceMarket {
 
     fn kind(&self) -> &str {
         "resource"
+    }
+
+    /// `capacity` (a renewing resource's units per step, from this step on)
+    /// and `price` (a fixed price, or the posted price of a price-adjustment
+    /// rule, from which it moves on).
+    fn set_param(&mut self, name: &str, value: f64) -> Result<(), String> {
+        match name {
+            "capacity" => {
+                if !self.spec.renewing {
+                    return Err(
+                        "a stock resource's capacity is its initial stock; production \
+                                replenishes it (only a renewing resource's capacity is set)"
+                            .into(),
+                    );
+                }
+                let base = to_base(value)
+                    .filter(|_| value.is_finite())
+                    .ok_or_else(|| {
+                        format!(
+                            "capacity {value}: expected a number of units >= 0 within {}",
+                            range_advice("token")
+                        )
+                    })?;
+                let up = crate::agents::fraction_of(base, 1.0 - self.outage);
+                let available = up
+                    .checked_add(self.arrived)
+                    .ok_or_else(|| format!("capacity {value}: with production, past the range"))?;
+                self.spec.capacity = value;
+                self.available = available;
+                Ok(())
+            }
+            "price" => {
+                if !(value.is_finite() && value > 0.0 && to_base(value).is_some()) {
+                    return Err(format!(
+                        "price {value}: expected a positive number of money units within {}",
+                        range_advice("money")
+                    ));
+                }
+                match &mut self.spec.pricing {
+                    ResourcePricing::Fixed { price } => *price = value,
+                    ResourcePricing::Adjustment { .. } => {}
+                    ResourcePricing::Auction { .. } => {
+                        return Err("an auction's price is set by its bids (its reserve price \
+                                    is not a parameter that changes during a run)"
+                            .into())
+                    }
+                }
+                let source = self.state.quotes.source;
+                self.state.set(value, source);
+                Ok(())
+            }
+            other => Err(format!(
+                "parameter {other:?}: a resource's parameters that change during a run are \
+                 capacity and price"
+            )),
+        }
     }
 
     /// Decay and holding costs of a stock, arriving production (paid to its

@@ -123,6 +123,10 @@ fn check_param(g: &Fields<'_>, param: &Param, asset: &AssetSpec) -> Result<()> {
             curve.param_names().contains(&name.as_str())
         }
         (PricingSpec::BondingCurve { .. }, Param::Fee) => true,
+        (PricingSpec::Resource(r), Param::Capacity) => r.renewing,
+        (PricingSpec::Resource(r), Param::Price) => {
+            !matches!(r.pricing, crate::scenario::ResourcePricing::Auction { .. })
+        }
         _ => false,
     };
     if fits {
@@ -134,7 +138,10 @@ fn check_param(g: &Fields<'_>, param: &Param, asset: &AssetSpec) -> Result<()> {
             names.push("fee");
             format!("one of {names:?}")
         }
-        _ => "a bonding curve's parameter (rules set curve parameters and fees)".into(),
+        PricingSpec::Resource(_) => {
+            "capacity (a renewing resource) or price (a fixed or adjusted price)".into()
+        }
+        _ => "a bonding curve's or a resource's parameter".into(),
     };
     Err(g.error(
         "param",

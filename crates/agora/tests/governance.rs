@@ -330,3 +330,65 @@ fn governance_sets_a_resources_capacity_and_price() {
         .to_string();
     assert!(e.contains("auction"), "{e}");
 }
+
+/// Governance sets a price-adjustment market's posted price: the step
+/// trades at it, and the rule moves on from it.
+#[test]
+fn governance_sets_a_posted_price() {
+    use agora::governance::GovernanceAction;
+    let mut s = agora::scenario::example("price-adjustment").unwrap();
+    s.set_steps(4).unwrap();
+    let mut sim = agora::Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    let posted = 123.5;
+    sim.apply_governance(
+        &[GovernanceAction::SetParam {
+            asset: 0,
+            param: Param::Price,
+            value: posted,
+        }],
+        "test",
+    )
+    .unwrap();
+    assert_eq!(sim.price(0), posted);
+    sim.advance().unwrap();
+    // Every fill of step 2 is at the posted price.
+    let fills: Vec<_> = sim.trades().to_vec();
+    let mut sim_log = agora::Simulation::new(&s, 0).unwrap();
+    sim_log.set_trade_log(true);
+    sim_log.advance().unwrap();
+    sim_log
+        .apply_governance(
+            &[GovernanceAction::SetParam {
+                asset: 0,
+                param: Param::Price,
+                value: posted,
+            }],
+            "test",
+        )
+        .unwrap();
+    sim_log.advance().unwrap();
+    let logged = sim_log.trades();
+    assert!(
+        fills.is_empty() && !logged.is_empty(),
+        "the log is off, then on"
+    );
+    for f in logged {
+        assert!((f.price() - posted).abs() < 1e-6, "{f:?}");
+    }
+    let mut book = agora::scenario::example("market-clearing").unwrap();
+    book.set_steps(2).unwrap();
+    let e = agora::Simulation::new(&book, 0)
+        .unwrap()
+        .apply_governance(
+            &[GovernanceAction::SetParam {
+                asset: 0,
+                param: Param::Price,
+                value: 1.0,
+            }],
+            "test",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("order_book"), "{e}");
+}

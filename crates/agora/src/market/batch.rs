@@ -469,6 +469,27 @@ impl Mechanism for BatchMarket {
         }
     }
 
+    /// `price`: a price-adjustment market's posted price, at which the
+    /// step trades and from which the rule moves on. The other batch
+    /// markets find their price by clearing, so they have no such
+    /// parameter.
+    fn set_param(&mut self, name: &str, value: f64) -> Result<(), String> {
+        if !matches!(self.kind, BatchKind::Adjustment(_)) || name != "price" {
+            return Err(format!(
+                "parameter {name:?}: a {} market has none that changes during a run \
+                 (a price_adjustment market's posted price is `price`)",
+                self.kind()
+            ));
+        }
+        if !(value.is_finite() && value > 0.0 && to_base(value).is_some()) {
+            return Err(format!(
+                "price {value}: expected a positive number of money units within the ledger's range"
+            ));
+        }
+        self.state.set(value, PriceSource::Posted);
+        Ok(())
+    }
+
     /// Forgets the previous step's orders (all settled or released).
     fn begin_step(&mut self, _m: &mut MarketStep<'_>) -> Result<(), Fault> {
         self.orders.clear();

@@ -123,6 +123,7 @@ fn check_param(g: &Fields<'_>, param: &Param, asset: &AssetSpec) -> Result<()> {
             curve.param_names().contains(&name.as_str())
         }
         (PricingSpec::BondingCurve { .. }, Param::Fee) => true,
+        (PricingSpec::PriceAdjustment(_), Param::Price) => true,
         (PricingSpec::Resource(r), Param::Capacity) => r.renewing,
         (PricingSpec::Resource(r), Param::Price) => {
             !matches!(r.pricing, crate::scenario::ResourcePricing::Auction { .. })
@@ -141,7 +142,10 @@ fn check_param(g: &Fields<'_>, param: &Param, asset: &AssetSpec) -> Result<()> {
         PricingSpec::Resource(_) => {
             "capacity (a renewing resource) or price (a fixed or adjusted price)".into()
         }
-        _ => "a bonding curve's or a resource's parameter".into(),
+        PricingSpec::PriceAdjustment(_) => "price (the posted price)".into(),
+        _ => "a bonding curve's, a resource's or a posted price's parameter (this \
+              market's price comes from clearing)"
+            .into(),
     };
     Err(g.error(
         "param",

@@ -392,3 +392,47 @@ fn governance_sets_a_posted_price() {
         .to_string();
     assert!(e.contains("order_book"), "{e}");
 }
+
+/// `Simulation::halted` says which markets a halt holds, step by step, and
+/// governance aimed at an asset or an agent that does not exist is refused
+/// without touching anything.
+#[test]
+fn halts_are_visible_and_actions_on_missing_assets_or_agents_are_refused() {
+    use agora::governance::GovernanceAction;
+    let s = Scenario::from_toml_str(GOOD, "halt.toml").unwrap();
+    let mut sim = agora::Simulation::new(&s, 0).unwrap();
+    assert!(!sim.halted(0));
+    sim.apply_governance(&[GovernanceAction::Halt { asset: 0 }], "test")
+        .unwrap();
+    assert!(sim.halted(0));
+    sim.advance().unwrap();
+    assert_eq!(
+        sim.records().assets[1].trades,
+        0,
+        "a halted market trades nothing"
+    );
+    sim.apply_governance(&[GovernanceAction::Resume { asset: 0 }], "test")
+        .unwrap();
+    assert!(!sim.halted(0));
+    for bad in [
+        GovernanceAction::Halt { asset: 1 },
+        GovernanceAction::Pay {
+            agent: 10,
+            money: 1,
+        },
+    ] {
+        let e = sim
+            .apply_governance(&[bad], "test")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no asset with index 1") || e.contains("no agent with index 10"),
+            "{e}"
+        );
+    }
+    let before = sim.ledger().clone();
+    sim.apply_governance(&[GovernanceAction::Pay { agent: 3, money: 7 }], "test")
+        .unwrap();
+    assert_eq!(sim.ledger().balance(3), before.balance(3) + 7);
+    assert_eq!(sim.ledger().conservation().money_error(), 0);
+}

@@ -209,6 +209,35 @@ mod tests {
     }
 
     #[test]
+    fn a_move_of_exactly_the_limit_does_not_trip_and_a_zero_price_is_no_base() {
+        let mut b = CircuitBreaker::new(0, 0.25, 2).unwrap();
+        assert_eq!(b.check(1, 100.0), None);
+        // 125 / 100 − 1 is exactly 0.25: not more than the limit.
+        assert_eq!(b.check(2, 125.0), None);
+        // A price of 0 gives no base to measure a move from.
+        assert_eq!(b.check(3, 0.0), Some(GovernanceAction::Halt { asset: 0 }));
+        let mut z = CircuitBreaker::new(0, 0.25, 2).unwrap();
+        assert_eq!(z.check(1, 0.0), None);
+        assert_eq!(z.check(2, 5.0), None);
+        assert_eq!(z.trips(), 0);
+    }
+
+    #[test]
+    fn an_action_names_its_asset_and_a_param_displays_its_name() {
+        assert_eq!(GovernanceAction::Halt { asset: 3 }.asset(), Some(3));
+        assert_eq!(GovernanceAction::Resume { asset: 2 }.asset(), Some(2));
+        let set = GovernanceAction::SetParam {
+            asset: 4,
+            param: Param::Fee,
+            value: 0.1,
+        };
+        assert_eq!(set.asset(), Some(4));
+        assert_eq!(GovernanceAction::Pay { agent: 1, money: 5 }.asset(), None);
+        assert_eq!(Param::Curve("S0".into()).to_string(), "S0");
+        assert_eq!(format!("{}", Param::Capacity), "capacity");
+    }
+
+    #[test]
     fn a_breaker_needs_a_positive_limit_and_at_least_one_step() {
         assert!(CircuitBreaker::new(0, 0.0, 1).is_none());
         assert!(CircuitBreaker::new(0, f64::NAN, 1).is_none());

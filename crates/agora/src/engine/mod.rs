@@ -972,6 +972,21 @@ impl Simulation {
             *s = StepStats::default();
         }
         self.trades.clear();
+        self.each_market(|_, _, market, m| market.begin_step(m))
+    }
+
+    /// Runs `phase` on every market, in asset order, with the step's view
+    /// of the ledger, the asset's counters and the trade log; the first
+    /// fault stops the run.
+    fn each_market(
+        &mut self,
+        mut phase: impl FnMut(
+            &Scenario,
+            usize,
+            &mut Market,
+            &mut MarketStep<'_>,
+        ) -> std::result::Result<(), Fault>,
+    ) -> Result<()> {
         let t = self.step;
         for (j, market) in self.markets.iter_mut().enumerate() {
             let mut m = MarketStep {
@@ -981,8 +996,7 @@ impl Simulation {
                 stats: &mut self.stats[j],
                 trades: &mut self.trades,
             };
-            market
-                .begin_step(&mut m)
+            phase(&self.scenario, j, market, &mut m)
                 .map_err(|f| f.on(j).into_error(&self.scenario, t))?;
         }
         Ok(())
@@ -994,19 +1008,7 @@ impl Simulation {
     /// resource allocates its capacity and delivers, a book records its
     /// quotes.
     fn clear(&mut self) -> Result<()> {
-        for (j, market) in self.markets.iter_mut().enumerate() {
-            let mut m = MarketStep {
-                step: self.step,
-                asset: j,
-                ledger: &mut self.ledger,
-                stats: &mut self.stats[j],
-                trades: &mut self.trades,
-            };
-            market
-                .end_step(&mut m)
-                .map_err(|f| f.on(j).into_error(&self.scenario, self.step))?;
-        }
-        Ok(())
+        self.each_market(|_, _, market, m| market.end_step(m))
     }
 
     /// The learn phase, last in a step (after it is settled, recorded and
@@ -1129,19 +1131,9 @@ impl Simulation {
     /// controllers.
     fn govern(&mut self) -> Result<()> {
         let t = self.step;
-        for (j, market) in self.markets.iter_mut().enumerate() {
-            let mut m = MarketStep {
-                step: t,
-                asset: j,
-                ledger: &mut self.ledger,
-                stats: &mut self.stats[j],
-                trades: &mut self.trades,
-            };
-            market
-                .mechanism_mut()
-                .set_outage(outage(&self.scenario, j, t), &mut m)
-                .map_err(|f| f.on(j).into_error(&self.scenario, t))?;
-        }
+        self.each_market(|scenario, j, market, m| {
+            market.mechanism_mut().set_outage(outage(scenario, j, t), m)
+        })?;
         let mut changes: Vec<ParamChange> = Vec::new();
         for (j, asset) in self.scenario.assets.iter().enumerate() {
             for (e, entry) in asset.schedule.iter().enumerate() {
@@ -2209,7 +2201,7 @@ impl<const LOG: bool> Executor<'_, LOG> {
                 match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
                     Ok(()) => {
                         self.stats[j].add(quote.tokens);
-                        if LOG && self.trades.is_on() {
+                        if LOG {
                             // What the agent paid: the cost and the fee
                             // (their sum fits, the ledger took it).
                             let money = u128::from(quote.cost) + u128::from(quote.fee);
@@ -2243,7 +2235,7 @@ impl<const LOG: bool> Executor<'_, LOG> {
                 match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
                     Ok(()) => {
                         self.stats[j].add(tokens);
-                        if LOG && self.trades.is_on() {
+                        if LOG {
                             // What the agent received: the refund less the
                             // fee (the ledger checked fee ≤ refund).
                             let money = u128::from(quote.refund - quote.fee);

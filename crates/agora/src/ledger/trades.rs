@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AgentId, SCALE};
+use super::{to_units, wide_to_units, AgentId};
 
 /// The `asset` of a record that moved money only (a payment): no asset.
 pub const NO_ASSET: u32 = u32::MAX;
@@ -90,12 +90,12 @@ impl TradeRecord {
 
     /// The money in units (for output).
     pub fn money_units(&self) -> f64 {
-        self.money as f64 / SCALE as f64
+        wide_to_units(self.money)
     }
 
     /// The quantity in units (for output).
     pub fn quantity_units(&self) -> f64 {
-        self.quantity as f64 / SCALE as f64
+        to_units(self.quantity)
     }
 }
 

@@ -205,16 +205,21 @@ impl ResourceMarket {
     fn set_capacity(&mut self, outage: f64, m: &mut MarketStep<'_>) -> Result<(), Fault> {
         self.outage = outage;
         if self.spec.renewing {
-            let capacity = self.spec.capacity;
-            let base = to_base(capacity)
-                .ok_or_else(|| Fault::overflow(&format!("the capacity {capacity:e}"), "token"))?;
-            let up = crate::agents::fraction_of(base, 1.0 - self.outage);
-            self.available = add_units(up, self.arrived, "the capacity with production")?;
+            self.available = self.renewing_available(self.spec.capacity)?;
         } else {
             let stock = m.ledger.books(m.asset).treasury;
             self.available = crate::agents::fraction_of(stock, 1.0 - self.outage);
         }
         Ok(())
+    }
+
+    /// A renewing resource's units this step at nominal `capacity`: the
+    /// capacity less the outage, plus the production that arrived.
+    fn renewing_available(&self, capacity: f64) -> Result<u64, Fault> {
+        let base = to_base(capacity)
+            .ok_or_else(|| Fault::overflow(&format!("the capacity {capacity:e}"), "token"))?;
+        let up = crate::agents::fraction_of(base, 1.0 - self.outage);
+        add_units(up, self.arrived, "the capacity with production")
     }
 
     /// The provider pays `producer` the price for `units` it delivered
@@ -543,18 +548,15 @@ impl Mechanism for ResourceMarket {
                             .into(),
                     );
                 }
-                let base = to_base(value)
-                    .filter(|_| value.is_finite())
-                    .ok_or_else(|| {
-                        format!(
-                            "capacity {value}: expected a number of units >= 0 within {}",
-                            range_advice("token")
-                        )
-                    })?;
-                let up = crate::agents::fraction_of(base, 1.0 - self.outage);
-                let available = up
-                    .checked_add(self.arrived)
-                    .ok_or_else(|| format!("capacity {value}: with production, past the range"))?;
+                if to_base(value).is_none() {
+                    return Err(format!(
+                        "capacity {value}: expected a number of units >= 0 within {}",
+                        range_advice("token")
+                    ));
+                }
+                let available = self
+                    .renewing_available(value)
+                    .map_err(|_| format!("capacity {value}: with production, past the range"))?;
                 self.spec.capacity = value;
                 self.available = available;
                 Ok(())

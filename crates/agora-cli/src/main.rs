@@ -14,6 +14,7 @@ mod console;
 mod folder;
 mod format;
 mod game;
+mod merge;
 mod messages;
 mod optimize;
 mod report;
@@ -33,6 +34,8 @@ enum Command {
     Run(RunArgs),
     /// Run a grid of parameter values, each point a Monte Carlo ensemble; write sweep.csv.
     Sweep(sweep::SweepArgs),
+    /// Put the shards of a sweep (`sweep --shard i/n`) together into the whole sweep's sweep.csv.
+    Merge(merge::MergeArgs),
     /// Search parameter ranges for the best value of a metric; write optimize.csv and best.toml.
     Optimize(optimize::OptimizeArgs),
     /// Check a scenario file without running it.
@@ -239,6 +242,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Optimize(args) => optimize::run(args),
         Command::Validate { scenario } => validate(scenario),
         Command::Examples { name } => list_examples(name),

@@ -810,6 +810,128 @@ fn sweep_writes_a_row_per_grid_point_and_shards_concatenate_to_it() {
     assert_eq!(text.lines().count(), 3);
 }
 
+/// Runs `agora sweep` over a 3 × 2 grid of `curve-linear` (with `extra`
+/// arguments) into `dir`, expecting success.
+fn small_sweep(dir: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "sweep",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "5",
+        "--runs",
+        "2",
+        "--quiet",
+        "--set",
+        "assets.TOKEN.pricing.m=0.001,0.002,0.004",
+        "--set",
+        "agents.noise.policy.p_buy=0.3,0.4",
+        "--out",
+        path_str(dir),
+    ];
+    args.extend_from_slice(extra);
+    assert_status(&agora(&args), 0);
+}
+
+#[test]
+fn merged_shards_give_the_whole_sweep_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    small_sweep(&whole, &["--keep-runs"]);
+    let shard = |i: usize| tmp.path().join(format!("shard{i}"));
+    for i in 1..=4 {
+        small_sweep(&shard(i), &["--keep-runs", "--shard", &format!("{i}/4")]);
+    }
+    let merged = tmp.path().join("merged");
+    // in any order
+    let out = agora(&[
+        "merge",
+        path_str(&shard(3)),
+        path_str(&shard(1)),
+        path_str(&shard(4)),
+        path_str(&shard(2)),
+        "--out",
+        path_str(&merged),
+    ]);
+    assert_status(&out, 0);
+    for name in ["sweep.csv", "shard.json"] {
+        assert_eq!(
+            fs::read(whole.join(name)).unwrap(),
+            fs::read(merged.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    for point in 0..6 {
+        for name in OUTPUTS {
+            let file = format!("points/{point}/{name}");
+            assert_eq!(
+                fs::read(whole.join(&file)).unwrap(),
+                fs::read(merged.join(&file)).unwrap(),
+                "{file}"
+            );
+        }
+    }
+    let info: serde_json::Value = serde_json::from_str(&read(&shard(2), "shard.json")).unwrap();
+    assert_eq!(info["shard"], 2);
+    assert_eq!(info["shards"], 4);
+    assert_eq!(info["grid_points"], 6);
+    assert_eq!(info["first_point"], 1);
+    assert_eq!(info["points"], 2);
+}
+
+#[test]
+fn merge_refuses_missing_duplicated_foreign_and_edited_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shard = |i: usize| tmp.path().join(format!("shard{i}"));
+    for i in 1..=3 {
+        small_sweep(&shard(i), &["--shard", &format!("{i}/3")]);
+    }
+    let other_seed = tmp.path().join("other");
+    small_sweep(&other_seed, &["--seed", "99", "--shard", "3/3"]);
+    let out_dir = tmp.path().join("merged");
+    let merge = |dirs: &[&Path]| {
+        let mut args = vec!["merge"];
+        args.extend(dirs.iter().map(|d| path_str(d)));
+        args.extend(["--out", path_str(&out_dir)]);
+        agora(&args)
+    };
+    let expect_refusal = |out: Output, message: &str| {
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains(message), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!out_dir.exists(), "nothing is written");
+    };
+    let (s1, s2, s3) = (shard(1), shard(2), shard(3));
+    expect_refusal(merge(&[&s1, &s3]), "shard 2/3 missing");
+    expect_refusal(merge(&[&s1, &s2, &s2, &s3]), "shard 2/3 given twice");
+    expect_refusal(
+        merge(&[&s1, &s2, &other_seed]),
+        "shards of different sweeps",
+    );
+    expect_refusal(merge(&[&s1, tmp.path()]), "no shard.json");
+
+    // another version
+    let info = read(&s3, "shard.json");
+    let edited = info.replace(
+        &format!("\"agora_version\": \"{}\"", env!("CARGO_PKG_VERSION")),
+        "\"agora_version\": \"0.0.1\"",
+    );
+    assert_ne!(info, edited);
+    fs::write(s3.join("shard.json"), edited).unwrap();
+    expect_refusal(merge(&[&s1, &s2, &s3]), "written by Agora 0.0.1");
+    fs::write(s3.join("shard.json"), &info).unwrap();
+
+    // a sweep.csv cut short
+    let csv = read(&s3, "sweep.csv");
+    let cut: String = csv.lines().take(1).map(|l| format!("{l}\n")).collect();
+    fs::write(s3.join("sweep.csv"), cut).unwrap();
+    expect_refusal(merge(&[&s1, &s2, &s3]), "holds 0 rows");
+    fs::write(s3.join("sweep.csv"), &csv).unwrap();
+
+    assert_status(&merge(&[&s1, &s2, &s3]), 0);
+}
+
 #[test]
 fn a_sweep_with_an_invalid_point_or_an_unknown_path_exits_2_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1076,7 +1198,7 @@ fn sweep_writes_parquet_on_request_and_report_needs_the_csv() {
         path_str(&dir),
     ]);
     assert_status(&out, 0);
-    assert_eq!(entries(&dir), vec!["sweep.parquet".to_string()]);
+    assert_eq!(entries(&dir), ["shard.json", "sweep.parquet"]);
     let bytes = fs::read(dir.join("sweep.parquet")).unwrap();
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
     // Regression test: `agora report` read only CSV tables, so Parquet-only
@@ -1181,7 +1303,7 @@ fn sweep_keep_runs_writes_each_points_records_as_run_writes_them() {
     };
     let out = sweep("0.001,0.002");
     assert_status(&out, 0);
-    assert_eq!(entries(&dir), ["points", "sweep.csv"]);
+    assert_eq!(entries(&dir), ["points", "shard.json", "sweep.csv"]);
     assert_eq!(entries(&dir.join("points")), ["0", "1"]);
     let point = dir.join("points/1");
     let mut outputs: Vec<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
@@ -1232,7 +1354,7 @@ fn sweep_keep_runs_writes_each_points_records_as_run_writes_them() {
     assert_eq!(read(&dir, "sweep.csv"), before);
     assert_eq!(
         entries(&dir),
-        ["points", "sweep.csv"],
+        ["points", "shard.json", "sweep.csv"],
         "no staging folder left"
     );
 }
@@ -1760,7 +1882,10 @@ fn a_sweep_keeping_runs_into_a_used_folder_leaves_exactly_its_own_results() {
     };
     let out = sweep("0.001,0.002,0.003", "csv");
     assert_status(&out, 0);
-    assert_eq!(entries(&dir), ["notes.txt", "points", "sweep.csv"]);
+    assert_eq!(
+        entries(&dir),
+        ["notes.txt", "points", "shard.json", "sweep.csv"]
+    );
     assert_eq!(entries(&dir.join("points")), ["0", "1", "2"]);
     // Each point as `agora run` writes it in CSV, per-agent records
     // included (the scenario asks for them), and nothing else.
@@ -1778,7 +1903,10 @@ fn a_sweep_keeping_runs_into_a_used_folder_leaves_exactly_its_own_results() {
     // A second sweep: its one point replaces the three, in Parquet.
     let out = sweep("0.004", "parquet");
     assert_status(&out, 0);
-    assert_eq!(entries(&dir), ["notes.txt", "points", "sweep.parquet"]);
+    assert_eq!(
+        entries(&dir),
+        ["notes.txt", "points", "shard.json", "sweep.parquet"]
+    );
     assert_eq!(entries(&dir.join("points")), ["0"]);
     assert_eq!(
         entries(&dir.join("points/0")),

@@ -11,6 +11,7 @@
 
 mod columns;
 mod folder;
+pub mod shards;
 
 pub use columns::{
     agent_step_table, group_table, Amounts, Column, ColumnType, Get, Row, ASSET_TABLE,

@@ -21,6 +21,22 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format's name, as `--format` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Both => "both",
+        }
+    }
+
+    /// The format named `name` (as `--format` takes it).
+    pub fn from_name(name: &str) -> Option<Format> {
+        [Format::Csv, Format::Parquet, Format::Both]
+            .into_iter()
+            .find(|f| f.name() == name)
+    }
+
     /// The files a run of `scenario` writes in this format (the per-agent
     /// records only when the scenario asks for them).
     pub fn run_files(self, scenario: &Scenario) -> Vec<&'static str> {

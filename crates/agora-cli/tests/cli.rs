@@ -2846,3 +2846,170 @@ fn output_trades_writes_trades_csv_as_the_run_goes_and_trades_parquet_beside_it(
     assert_eq!(per_step, counted);
     assert!(per_step[1..].iter().all(|&n| n > 0));
 }
+
+/// The files of a run's folder that must be byte-identical between two
+/// runs (all but `summary.json`, whose `performance` is measured time).
+fn same_run_outputs(a: &Path, b: &Path) {
+    for name in ["assets.csv", "agents.csv", "scenario.toml"] {
+        assert_eq!(
+            fs::read(a.join(name)).unwrap(),
+            fs::read(b.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let mut sa = summary(a);
+    let mut sb = summary(b);
+    sa.as_object_mut().unwrap().remove("performance");
+    sb.as_object_mut().unwrap().remove("performance");
+    assert_eq!(sa, sb, "summary.json");
+}
+
+#[test]
+fn a_resumed_run_writes_what_the_uninterrupted_run_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (example, steps, every) in [
+        ("token-economy", "40", "15"),
+        ("market-clearing", "30", "7"),
+        ("call-auction", "20", "6"),
+        ("resource-economy", "30", "10"),
+        ("whale-dump", "40", "13"),
+    ] {
+        let whole = tmp.path().join(format!("{example}-whole"));
+        let first = tmp.path().join(format!("{example}-first"));
+        let resumed = tmp.path().join(format!("{example}-resumed"));
+        let run = |out: &Path, extra: &[&str]| {
+            let mut args = vec!["run", "--example", example, "--steps", steps, "--quiet"];
+            args.extend_from_slice(extra);
+            args.extend(["--out", path_str(out)]);
+            assert_status(&agora(&args), 0);
+        };
+        run(&whole, &[]);
+        run(&first, &["--checkpoint-every", every, "--threads", "1"]);
+        same_run_outputs(&whole, &first);
+        // The last checkpoint: the last multiple of `every` before the end.
+        let checkpoint = first.join("checkpoint");
+        assert!(checkpoint.is_file(), "{example}");
+        let out = agora(&[
+            "resume",
+            path_str(&checkpoint),
+            "--threads",
+            "3",
+            "--quiet",
+            "--out",
+            path_str(&resumed),
+        ]);
+        assert_status(&out, 0);
+        same_run_outputs(&whole, &resumed);
+    }
+}
+
+#[test]
+fn a_run_killed_mid_way_resumes_from_its_last_checkpoint_with_the_same_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (whole, killed, resumed) = (
+        tmp.path().join("whole"),
+        tmp.path().join("killed"),
+        tmp.path().join("resumed"),
+    );
+    let args = |out: &Path, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "run",
+            "--example",
+            "market-clearing",
+            "--steps",
+            "4000",
+            "--quiet",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.extend(["--out".to_string(), path_str(out).to_string()]);
+        v
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args(args(&killed, &["--checkpoint-every", "50"]))
+        .spawn()
+        .unwrap();
+    let checkpoint = killed.join("checkpoint");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !checkpoint.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SIGKILL: no chance to clean up or finish the file being written.
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(checkpoint.is_file(), "a checkpoint was written");
+    let out = agora(&[
+        "resume",
+        path_str(&checkpoint),
+        "--quiet",
+        "--out",
+        path_str(&resumed),
+    ]);
+    assert_status(&out, 0);
+    let whole_args = args(&whole, &[]);
+    let whole_args: Vec<&str> = whole_args.iter().map(String::as_str).collect();
+    assert_status(&agora(&whole_args), 0);
+    same_run_outputs(&whole, &resumed);
+    // Killed before the end, nothing but the checkpoint (and what an
+    // interrupted command leaves to be cleaned) is in its folder.
+    if !status.success() {
+        assert!(!killed.join("assets.csv").exists());
+    }
+}
+
+#[test]
+fn bad_checkpoints_and_checkpointed_ensembles_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("first");
+    assert_status(
+        &agora(&[
+            "run",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "10",
+            "--checkpoint-every",
+            "4",
+            "--quiet",
+            "--out",
+            path_str(&first),
+        ]),
+        0,
+    );
+    let good = fs::read(first.join("checkpoint")).unwrap();
+    let out_dir = tmp.path().join("resumed");
+    let resume = |bytes: &[u8]| {
+        let path = tmp.path().join("cp");
+        fs::write(&path, bytes).unwrap();
+        agora(&["resume", path_str(&path), "--out", path_str(&out_dir)])
+    };
+    let refused = |out: Output, message: &str| {
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains(message), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!out_dir.exists(), "nothing written");
+    };
+    refused(resume(&good[..good.len() / 2]), "truncated");
+    let mut flipped = good.clone();
+    let middle = good.len() / 2;
+    flipped[middle] ^= 0x40;
+    refused(resume(&flipped), "checksum");
+    refused(resume(b"assets.csv"), "not an Agora checkpoint");
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--runs",
+        "3",
+        "--steps",
+        "5",
+        "--checkpoint-every",
+        "2",
+        "--out",
+        path_str(&out_dir),
+    ]);
+    refused(out, "--checkpoint-every");
+}

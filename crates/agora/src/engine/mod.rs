@@ -77,6 +77,7 @@
 //! by (seed, run, step, agent), sums are exact integers, and everything else
 //! runs in a fixed order.
 
+pub mod checkpoint;
 mod govern;
 mod mechanisms;
 mod state;
@@ -84,6 +85,7 @@ mod summary;
 
 pub use crate::market::mechanism::PriceSource;
 use crate::market::mechanism::{Fault, MarketStep, Quotes, StepStats};
+pub use checkpoint::Checkpoint;
 use mechanisms::Market;
 pub use state::{SimState, STATE_VERSION};
 pub use summary::{

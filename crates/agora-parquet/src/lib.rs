@@ -297,7 +297,13 @@ pub fn assets_batches(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<Rec
     let schema = assets_schema();
     runs.iter()
         .map(|out| {
-            let columns = arrays(ASSETS_FILE, scenario, &ASSET_TABLE, out.run, &out.records.assets)?;
+            let columns = arrays(
+                ASSETS_FILE,
+                scenario,
+                &ASSET_TABLE,
+                out.run,
+                &out.records.assets,
+            )?;
             RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::encode(ASSETS_FILE, e))
         })
         .collect()
@@ -310,7 +316,13 @@ pub fn agents_batches(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<Rec
     let schema = schema_of(scenario, &columns);
     runs.iter()
         .map(|out| {
-            let arrays = arrays(AGENTS_FILE, scenario, &columns, out.run, &out.records.groups)?;
+            let arrays = arrays(
+                AGENTS_FILE,
+                scenario,
+                &columns,
+                out.run,
+                &out.records.groups,
+            )?;
             RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Error::encode(AGENTS_FILE, e))
         })
         .collect()

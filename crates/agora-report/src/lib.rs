@@ -114,9 +114,12 @@ struct RunData {
     summary: Value,
     /// Values: [`ASSET_VALUES`] (NaN where empty), indexed by [`col`].
     assets: Trajectories,
-    /// Values: wealth, then agents when the column is present.
+    /// Values: wealth, then agents when the column is present, then
+    /// mean_reward (NaN where the file has none), at [`RunData::reward`].
     agents: Trajectories,
     has_agent_count: bool,
+    /// The index of `mean_reward` among the values of `agents`.
+    reward: usize,
 }
 
 /// A plot written, for the report.
@@ -360,7 +363,13 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
     } else {
         &["wealth"]
     };
-    let agents = Trajectories::from_csv(&agents_csv, "group", values, &[], AGENTS_EXPECTED)?;
+    let agents = Trajectories::from_csv(
+        &agents_csv,
+        "group",
+        values,
+        &["mean_reward"],
+        AGENTS_EXPECTED,
+    )?;
     if assets.names.is_empty() {
         return Err(ReportError::invalid(
             &assets_csv.path,
@@ -372,6 +381,7 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
         assets,
         agents,
         has_agent_count,
+        reward: values.len(),
     })
 }
 
@@ -577,6 +587,81 @@ fn run_figures(run: &RunData) -> Vec<(String, String, Figure)> {
         format!("Wealth per group over steps{note}"),
         Figure::Panels(panels),
     ));
+    if let Some(figure) = learning_figure(run, first, &note) {
+        out.push(figure);
+    }
+    out
+}
+
+/// The learning curves, when a group learns (`agents.csv` has values of
+/// `mean_reward`): each learning group's mean reward per agent and step,
+/// and its moving average over a twentieth of the steps.
+fn learning_figure(run: &RunData, first: u64, note: &str) -> Option<(String, String, Figure)> {
+    let groups = &run.agents;
+    let learning: Vec<usize> = (0..groups.names.len())
+        .filter(|&i| groups.has_values(i, first, run.reward))
+        .collect();
+    if learning.is_empty() {
+        return None;
+    }
+    let curves: Vec<(usize, Vec<(f64, f64)>)> = learning
+        .iter()
+        .map(|&i| {
+            let points = groups.points(i, first, run.reward);
+            (i, points.into_iter().filter(|p| p.1.is_finite()).collect())
+        })
+        .collect();
+    let steps = curves.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+    let window = (steps / 20).max(1);
+    let series = |smooth: bool| -> Vec<Series> {
+        curves
+            .iter()
+            .map(|(i, points)| {
+                let points = if smooth {
+                    moving_average(points, window)
+                } else {
+                    points.clone()
+                };
+                line(&groups.names[*i], *i, points)
+            })
+            .collect()
+    };
+    let panel = |title: String, series: Vec<Series>| Panel {
+        title,
+        x_label: "step".into(),
+        y_label: "mean reward per agent".into(),
+        series,
+        band: None,
+        integer_x: true,
+    };
+    Some((
+        "learning".into(),
+        format!(
+            "Learning curves: each learning group's mean reward per agent and step (the change \
+             of its objective), and its moving average over {window} steps{note}"
+        ),
+        Figure::Panels(vec![
+            panel(format!("Mean reward per step{note}"), series(false)),
+            panel(
+                format!("Mean reward per step, moving average over {window} steps{note}"),
+                series(true),
+            ),
+        ]),
+    ))
+}
+
+/// The mean of each point's `window` last values (fewer at the start), at
+/// the point's step.
+fn moving_average(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
+    let mut sum = 0.0;
+    let mut out = Vec::with_capacity(points.len());
+    for (k, &(x, y)) in points.iter().enumerate() {
+        sum += y;
+        if k >= window {
+            sum -= points[k - window].1;
+        }
+        out.push((x, sum / (k + 1).min(window) as f64));
+    }
     out
 }
 

@@ -638,7 +638,8 @@ fn learning_figure(run: &RunData, first: u64, note: &str) -> Option<(String, Str
         "learning".into(),
         format!(
             "Learning curves: each learning group's mean reward per agent and step (the change \
-             of its objective), and its moving average over {window} steps{note}"
+             of its objective), and its moving average over {window} steps (from step \
+             {window} on){note}"
         ),
         Figure::Panels(vec![
             panel(format!("Mean reward per step{note}"), series(false)),
@@ -650,19 +651,18 @@ fn learning_figure(run: &RunData, first: u64, note: &str) -> Option<(String, Str
     ))
 }
 
-/// The mean of each point's `window` last values (fewer at the start), at
-/// the point's step.
+/// The mean of the `window` values up to each point, at the point's step,
+/// from the first full window on (the first steps' averages over fewer
+/// values would be as noisy as the values themselves).
 fn moving_average(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
-    let mut sum = 0.0;
-    let mut out = Vec::with_capacity(points.len());
-    for (k, &(x, y)) in points.iter().enumerate() {
-        sum += y;
-        if k >= window {
-            sum -= points[k - window].1;
-        }
-        out.push((x, sum / (k + 1).min(window) as f64));
-    }
-    out
+    let window = window.clamp(1, points.len().max(1));
+    points
+        .windows(window)
+        .map(|w| {
+            let mean = w.iter().map(|p| p.1).sum::<f64>() / window as f64;
+            (w[window - 1].0, mean)
+        })
+        .collect()
 }
 
 /// The price axis' label: a resource is priced per unit, a token per

@@ -488,6 +488,7 @@ fn examples_lists_the_required_examples() {
         "curve-sigmoid",
         "curve-power",
         "curve-bancor",
+        "learning-traders",
     ] {
         assert!(
             names.iter().any(|n| n == required),

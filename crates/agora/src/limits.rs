@@ -208,10 +208,13 @@ fn state(scenario: &Scenario) -> (String, u128) {
         if matches!(g.policy, GroupPolicy::Builtin(BuiltinPolicy::ZiC(_))) {
             bytes += n * PRIVATE_VALUE;
         }
-        if g.policy.as_adaptive().is_some() {
-            // each agent's action list and objective (its state, the
-            // policy's own type, is not known here)
-            bytes += n * (size_of::<crate::agents::Actions>() as u128 + 8);
+        if let Some(adaptive) = g.policy.as_adaptive() {
+            // each agent's action list, objective and state (as the policy
+            // estimates it)
+            bytes += n
+                * (size_of::<crate::agents::Actions>() as u128
+                    + 8
+                    + adaptive.state_bytes() as u128);
         }
         if bytes > heaviest.0 {
             heaviest = (bytes, &g.name);

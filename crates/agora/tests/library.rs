@@ -346,6 +346,7 @@ fn a_run_drained_as_it_goes_writes_the_same_tables_and_summary_as_a_whole_run() 
         "market-clearing",
         "equilibrium",
         "whale-dump",
+        "learning-traders",
     ] {
         let mut s = with_agent_steps(name, "{ every = 3, sample = 4 }");
         s.set_steps(40).unwrap();

@@ -197,6 +197,14 @@ pub trait AdaptivePolicy: Send + Sync + fmt::Debug + 'static {
         Vec::new()
     }
 
+    /// About how many bytes one agent's state takes in memory (its heap
+    /// allocations included), for the memory a scenario is estimated to
+    /// need before it runs ([`limits`](crate::limits)). The default, 0,
+    /// counts nothing beyond the engine's own per-agent buffers.
+    fn state_bytes(&self) -> usize {
+        0
+    }
+
     /// One agent's state in bytes, for [`Simulation::state`](crate::Simulation::state)
     /// (e.g. `postcard::to_stdvec(state).ok()` for a state that derives
     /// serde). The default, `None`, saves nothing: a restored run then
@@ -249,6 +257,12 @@ impl Adaptive {
         self.inner.assets()
     }
 
+    /// About how many bytes one agent's state takes
+    /// ([`AdaptivePolicy::state_bytes`]).
+    pub fn state_bytes(&self) -> usize {
+        self.inner.state_bytes()
+    }
+
     /// A fresh column of states for agents `start..end` of a run.
     pub(crate) fn column(&self) -> Box<dyn StateColumn> {
         self.inner.column()
@@ -279,6 +293,7 @@ impl fmt::Debug for Adaptive {
 
 trait Erased: Send + Sync + fmt::Debug {
     fn assets(&self) -> Vec<usize>;
+    fn state_bytes(&self) -> usize;
     fn column(&self) -> Box<dyn StateColumn>;
 }
 
@@ -293,6 +308,10 @@ impl<P: AdaptivePolicy> fmt::Debug for Holder<P> {
 impl<P: AdaptivePolicy> Erased for Holder<P> {
     fn assets(&self) -> Vec<usize> {
         self.0.assets()
+    }
+
+    fn state_bytes(&self) -> usize {
+        std::mem::size_of::<P::State>().max(self.0.state_bytes())
     }
 
     fn column(&self) -> Box<dyn StateColumn> {
@@ -356,8 +375,10 @@ pub(crate) trait StateColumn: Send + Sync {
     /// The actions of `agent` in the current step.
     fn actions(&self, agent: AgentId) -> &[Action];
 
-    /// Every agent of the group learns, in parallel.
-    fn learn(&mut self, lesson: &Lesson<'_>);
+    /// Every agent of the group learns, in parallel; returns the sum of
+    /// their rewards (summed in agent order within fixed chunks, then over
+    /// the chunks in order: the same at any number of threads).
+    fn learn(&mut self, lesson: &Lesson<'_>) -> f64;
 
     /// For [`states`](StateColumn::states): the column as `Any`.
     fn as_any(&self) -> &dyn std::any::Any;
@@ -515,14 +536,16 @@ impl<P: AdaptivePolicy> StateColumn for Column<P> {
         self.actions[(agent - self.start) as usize].as_slice()
     }
 
-    fn learn(&mut self, lesson: &Lesson<'_>) {
+    fn learn(&mut self, lesson: &Lesson<'_>) -> f64 {
         let policy = &*self.policy;
         let start = self.start;
-        self.states
+        let sums: Vec<f64> = self
+            .states
             .par_chunks_mut(CHUNK)
             .zip(self.objective.par_chunks_mut(CHUNK))
             .enumerate()
-            .for_each(|(c, (states, before))| {
+            .map(|(c, (states, before))| {
+                let mut sum = 0.0;
                 let first = (c * CHUNK) as AgentId;
                 for (k, (state, before)) in states.iter_mut().zip(before).enumerate() {
                     let member = first + k as AgentId;
@@ -545,8 +568,12 @@ impl<P: AdaptivePolicy> StateColumn for Column<P> {
                         me: &view,
                     };
                     policy.learn(state, &feedback);
+                    sum += feedback.reward;
                     *before = now;
                 }
-            });
+                sum
+            })
+            .collect();
+        sums.iter().sum()
     }
 }

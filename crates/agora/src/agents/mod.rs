@@ -18,6 +18,7 @@
 mod adaptive;
 mod builtin;
 pub mod learners;
+pub mod learning;
 mod market;
 mod resource;
 

@@ -228,6 +228,11 @@ pub struct GroupRecord {
     /// The part of `holdings` locked in open sell orders, per asset, base
     /// units.
     pub locked_holdings: Box<[u128]>,
+    /// The mean reward of the group's agents over the step (the change of
+    /// their objective, as each learned from it), for a group of
+    /// [adaptive](crate::agents::AdaptivePolicy) agents that learned in
+    /// the step; `None` otherwise (and at step 0).
+    pub mean_reward: Option<f64>,
 }
 
 /// One recorded row of an agent's account (`[output.agent_steps]`).
@@ -1052,9 +1057,12 @@ impl Simulation {
             assets: &assets,
         };
         let private = StreamFamily::new(self.seed, self.run, 0, Stream::Private);
-        for (column, objective) in self.columns.iter_mut().zip(&objectives) {
+        let mut rewards: Vec<Option<f64>> = vec![None; self.groups.len()];
+        for ((column, objective), reward) in
+            self.columns.iter_mut().zip(&objectives).zip(&mut rewards)
+        {
             if let (Some(column), Some(objective)) = (column, objective) {
-                column.learn(&Lesson {
+                let total = column.learn(&Lesson {
                     step: self.step,
                     ledger: &self.ledger,
                     private,
@@ -1064,6 +1072,22 @@ impl Simulation {
                     open_orders: &open_orders,
                     objective,
                 });
+                *reward = Some(total / objective.len().max(1) as f64);
+            }
+        }
+        self.record_rewards(&rewards);
+    }
+
+    /// Writes each learning group's mean reward into the group's record of
+    /// the step just recorded (the last rows, if the step was recorded).
+    fn record_rewards(&mut self, rewards: &[Option<f64>]) {
+        let step = self.step;
+        for record in self.records.groups.iter_mut().rev() {
+            if record.step != step {
+                break;
+            }
+            if let Some(&reward) = rewards.get(record.group as usize) {
+                record.mean_reward = reward;
             }
         }
     }
@@ -1717,6 +1741,8 @@ impl Simulation {
                 } else {
                     locked[1..].into()
                 },
+                // set by the learn phase, for the groups that learn
+                mean_reward: None,
             });
         }
         if let Some(spec) = self.scenario.output.agent_steps {

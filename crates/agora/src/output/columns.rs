@@ -272,9 +272,20 @@ fn agent_group_name<'s>(r: &Row<'s, AgentStepRecord>, _: usize) -> &'s str {
     &r.scenario.groups()[r.record.group as usize].name
 }
 
+/// Whether a group of `scenario` learns (has an adaptive policy, such as
+/// the built-in learners): `agents.csv` then has a `mean_reward` column.
+pub fn has_learners(scenario: &Scenario) -> bool {
+    scenario
+        .groups()
+        .iter()
+        .any(|g| g.policy.as_adaptive().is_some())
+}
+
 /// The columns of `agents.csv` / `agents.parquet` for `scenario` (group
 /// totals, one row per group and step): `run,step,group,agents`, then the
-/// amounts.
+/// amounts, and when a group learns ([`has_learners`]) `mean_reward`: the
+/// mean over the group's agents of the reward each learned from in the
+/// step (empty for a group that does not learn, and at step 0).
 pub fn group_table(scenario: &Scenario) -> Vec<Column<GroupRecord>> {
     let mut out: Vec<Column<GroupRecord>> = vec![
         Column::fixed("run", Get::Count(|r, _| r.run)),
@@ -286,6 +297,12 @@ pub fn group_table(scenario: &Scenario) -> Vec<Column<GroupRecord>> {
         ),
     ];
     amount_columns(scenario, &mut out);
+    if has_learners(scenario) {
+        out.push(Column::fixed(
+            "mean_reward",
+            Get::Number(|r, _| r.record.mean_reward.unwrap_or(f64::NAN)),
+        ));
+    }
     out
 }
 

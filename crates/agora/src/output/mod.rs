@@ -14,7 +14,7 @@ mod folder;
 pub mod shards;
 
 pub use columns::{
-    agent_step_table, group_table, Amounts, Column, ColumnType, Get, Row, ASSET_TABLE,
+    agent_step_table, group_table, has_learners, Amounts, Column, ColumnType, Get, Row, ASSET_TABLE,
 };
 
 pub use folder::{
@@ -49,7 +49,8 @@ pub const AGENT_LOCKED_COLUMNS: [&str; 2] = ["locked_balance", "locked_holdings"
 
 /// The header of `agents.csv` for `scenario`: [`AGENT_COLUMNS`], the
 /// `holdings_<ASSET>` columns (more than one asset), then
-/// [`AGENT_LOCKED_COLUMNS`] and the `locked_holdings_<ASSET>` columns.
+/// [`AGENT_LOCKED_COLUMNS`] and the `locked_holdings_<ASSET>` columns, and
+/// last, when a group of the scenario learns, `mean_reward`.
 pub fn agent_columns(scenario: &Scenario) -> Vec<String> {
     headers(scenario, &group_table(scenario))
 }

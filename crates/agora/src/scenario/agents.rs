@@ -110,6 +110,12 @@ kinds! {
         Consumer = "consumer",
         /// `producer` ([`ProducerPolicy`]).
         Producer = "producer",
+        /// `q_learning` ([`QLearningPolicy`](crate::agents::learning::QLearningPolicy)).
+        QLearning = "q_learning",
+        /// `bandit` ([`BanditPolicy`](crate::agents::learning::BanditPolicy)).
+        Bandit = "bandit",
+        /// `policy_gradient` ([`PolicyGradientPolicy`](crate::agents::learning::PolicyGradientPolicy)).
+        PolicyGradient = "policy_gradient",
     }
 }
 
@@ -164,11 +170,25 @@ impl PolicyKind {
         }
     }
 
+    /// Whether the kind is a learner's (`q_learning`, `bandit`,
+    /// `policy_gradient`): an adaptive policy with per-agent state, read by
+    /// `scenario::learners`.
+    pub fn learns(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::QLearning | PolicyKind::Bandit | PolicyKind::PolicyGradient
+        )
+    }
+
     /// The kinds of asset a policy of this kind trades: consumers and
     /// producers resources, limit-order traders market-clearing assets, and
-    /// the rule-based traders tokens (on a curve or a market).
+    /// the rule-based traders tokens (on a curve or a market). A learner's
+    /// actions are checked one by one against its asset as they are read.
     fn trades(self) -> Trades {
         match self {
+            PolicyKind::QLearning | PolicyKind::Bandit | PolicyKind::PolicyGradient => {
+                Trades::Tokens
+            }
             PolicyKind::Consumer | PolicyKind::Producer => Trades::Resources,
             PolicyKind::ZiC | PolicyKind::MarketMaker | PolicyKind::Fundamental => {
                 Trades::MarketClearing
@@ -223,6 +243,7 @@ pub(super) fn check_policy_fits_assets(
 pub(super) fn parse_group(
     f: &mut Fields<'_>,
     assets: &[String],
+    specs: &[AssetSpec],
     registry: &PolicyRegistry,
 ) -> Result<GroupSpec> {
     let name = parse_name(f, "group")?;
@@ -239,6 +260,9 @@ pub(super) fn parse_group(
     let mut p = f.table("policy")?;
     let kind = p.string("kind")?;
     let policy = match PolicyKind::from_name(kind) {
+        Some(learner) if learner.learns() => {
+            super::learners::parse_learner(&mut p, learner, assets, specs)?
+        }
         Some(builtin) => GroupPolicy::Builtin(parse_builtin(&mut p, builtin, assets)?),
         None => match registry.custom.get(kind) {
             Some(factory) => factory(&mut p, assets)?,
@@ -476,6 +500,15 @@ fn parse_ttl(p: &mut Fields<'_>) -> Result<u32> {
 fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Result<BuiltinPolicy> {
     let traded = |p: &mut Fields<'_>| p.asset("asset", assets);
     Ok(match kind {
+        PolicyKind::QLearning | PolicyKind::Bandit | PolicyKind::PolicyGradient => {
+            return Err(p.error(
+                "kind",
+                format!(
+                    "{:?} is a learner, with per-agent state, not a rule-based policy",
+                    kind.name()
+                ),
+            ))
+        }
         PolicyKind::Consumer => parse_consumer(p, assets)?,
         PolicyKind::Producer => {
             let asset = traded(p)?;
@@ -722,6 +755,23 @@ mod tests {
         vec!["A".to_string()]
     }
 
+    /// The asset `A`, a curve.
+    fn specs() -> Vec<AssetSpec> {
+        let text = "[simulation]\nsteps = 1\nseed = 1\n[[assets]]\nname = \"A\"\n\
+                    pricing = { kind = \"bonding_curve\", curve = \"linear\", m = 0.001, b = 1.0 }\n";
+        crate::Scenario::from_toml_str(text, "t")
+            .unwrap()
+            .assets()
+            .to_vec()
+    }
+
+    fn capitalised(word: &str) -> String {
+        let mut c = word.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
+    }
+
     fn policy_sample(kind: PolicyKind) -> &'static str {
         let fractions = "buy_fraction = 0.1, sell_fraction = 0.1";
         let value = "{ distribution = \"constant\", value = 1.0 }";
@@ -735,7 +785,13 @@ mod tests {
             PolicyKind::Fundamental => "value = VALUE, FRACTIONS",
             PolicyKind::Consumer => "need = VALUE, value = 1.0",
             PolicyKind::Producer => "cost = 1.0, max_output = 1.0",
+            PolicyKind::QLearning => {
+                "actions = ACTION_SET, alpha = 0.1, delta = 0.9, epsilon = 0.1"
+            }
+            PolicyKind::Bandit => "actions = ACTION_SET, algorithm = \"ucb1\"",
+            PolicyKind::PolicyGradient => "actions = ACTION_SET, learning_rate = 0.1",
         }
+        .replace("ACTION_SET", "[\"hold\", { buy = 0.1 }]")
         .replace("FRACTIONS", fractions)
         .replace("VALUE", value)
         .leak()
@@ -749,11 +805,24 @@ mod tests {
                 kind.name(),
                 policy_sample(kind)
             );
-            let group = read(&text, |f| parse_group(f, &assets(), &PolicyRegistry::new()));
-            let GroupPolicy::Builtin(policy) = &group.policy else {
-                panic!("{text}: not a built-in policy");
-            };
-            assert_eq!(PolicyKind::of(policy), kind, "{text}");
+            let group = read(&text, |f| {
+                parse_group(f, &assets(), &specs(), &PolicyRegistry::new())
+            });
+            if kind.learns() {
+                // A learner is adaptive; its type shows in its Debug.
+                let policy = group.policy.as_adaptive().expect("adaptive");
+                let name: String = kind.name().split('_').map(capitalised).collect();
+                let shown = format!("{policy:?}");
+                assert!(
+                    shown.to_lowercase().starts_with(&name.to_lowercase()),
+                    "{text}: {shown}"
+                );
+            } else {
+                let GroupPolicy::Builtin(policy) = &group.policy else {
+                    panic!("{text}: not a built-in policy");
+                };
+                assert_eq!(PolicyKind::of(policy), kind, "{text}");
+            }
             assert_eq!(group.policy_kind, kind.name());
             assert_eq!(PolicyKind::from_name(kind.name()), Some(kind));
         }

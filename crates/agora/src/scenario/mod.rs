@@ -39,6 +39,7 @@ mod extend;
 mod fields;
 pub mod governance;
 mod kinds;
+mod learners;
 mod metrics;
 mod output;
 mod paths;
@@ -467,7 +468,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     let mut group_index: HashMap<String, usize> = HashMap::new();
     let mut total: u64 = 0;
     for mut f in group_tables {
-        let group = parse_group(&mut f, &names, registry)?;
+        let group = parse_group(&mut f, &names, &assets, registry)?;
         if group_index.contains_key(&group.name) {
             return Err(f.error("group", format!("duplicate group name {:?}", group.name)));
         }

@@ -365,8 +365,12 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     // the run alone, not the writing of its tables
     let elapsed = started.elapsed().saturating_sub(writing);
-    let performance =
-        agora::output::Performance::measured(&scenario, elapsed, pool.current_num_threads());
+    let performance = agora::output::Performance::of_runs(
+        &scenario,
+        &outputs,
+        elapsed,
+        pool.current_num_threads(),
+    );
     if drained {
         format::write_summary_files(&mut out, &scenario, &outputs, Some(&performance))?;
     } else {
@@ -440,8 +444,7 @@ fn run_drained(
         *writing += started.elapsed();
         Ok(())
     };
-    let steps = scenario.simulation().steps;
-    while sim.step() < steps {
+    while !sim.done() {
         sim.advance()?;
         progress.on_step(&sim);
         let r = sim.records();

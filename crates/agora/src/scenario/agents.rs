@@ -3,6 +3,7 @@
 
 use super::fields::{money_in_range, parse_name, past_range, token_amount};
 use super::{kinds, AssetSpec, Fields, Kind, PolicyRegistry, PricingSpec, Range, MAX_AGENTS};
+use crate::agents::QSellerSpec;
 use crate::agents::{
     BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
     MeanReversionPolicy, MomentumPolicy, Policy, ProducerPolicy, RandomPolicy, Side,
@@ -28,6 +29,10 @@ pub struct GroupSpec {
     pub policy_kind: String,
     /// What the group's agents try to maximise; reported as mean utility.
     pub objective: Objective,
+    /// The marginal cost of each agent, money units per unit of the good:
+    /// required of a posted-price seller (a group whose policy trades a
+    /// `posted_price` asset), refused elsewhere.
+    pub cost: Option<f64>,
 }
 
 /// Initial holdings of one asset, minted on the curve's books (the reserve is
@@ -110,6 +115,9 @@ kinds! {
         Consumer = "consumer",
         /// `producer` ([`ProducerPolicy`]).
         Producer = "producer",
+        /// `q_learning`: on a `posted_price` asset, a Q-learning seller
+        /// ([`QSeller`](crate::agents::QSeller)).
+        QLearning = "q_learning",
     }
 }
 
@@ -129,10 +137,13 @@ impl Trades {
     fn fits(self, pricing: &PricingSpec) -> bool {
         let resource = matches!(pricing, PricingSpec::Resource(_));
         let curve = matches!(pricing, PricingSpec::BondingCurve { .. });
+        // A posted-price market takes posted prices only (its sellers'),
+        // which no rule-based policy sets.
+        let posted = matches!(pricing, PricingSpec::PostedPrice(_));
         match self {
             Trades::Resources => resource,
-            Trades::MarketClearing => !resource && !curve,
-            Trades::Tokens => !resource,
+            Trades::MarketClearing => !resource && !curve && !posted,
+            Trades::Tokens => !resource && !posted,
         }
     }
 
@@ -177,7 +188,8 @@ impl PolicyKind {
             | PolicyKind::Threshold
             | PolicyKind::Momentum
             | PolicyKind::MeanReversion
-            | PolicyKind::Valuation => Trades::Tokens,
+            | PolicyKind::Valuation
+            | PolicyKind::QLearning => Trades::Tokens,
         }
     }
 }
@@ -220,16 +232,24 @@ pub(super) fn check_policy_fits_assets(
     Ok(())
 }
 
+/// Reads one `[[agents]]` entry, with the Q-learning seller's parameters
+/// when its policy is one (its policy is built once every group is read:
+/// see [`posted::resolve`](super::posted::resolve)).
 pub(super) fn parse_group(
     f: &mut Fields<'_>,
     assets: &[String],
+    specs: &[AssetSpec],
     registry: &PolicyRegistry,
-) -> Result<GroupSpec> {
+) -> Result<(GroupSpec, Option<QSellerSpec>)> {
     let name = parse_name(f, "group")?;
     let count = f.whole("count", 1, MAX_AGENTS)? as u32;
     let balance = f.number("balance", Range::NonNegative)?;
     if to_base(balance).is_none() {
         return Err(f.error("balance", past_range(balance, "money")));
+    }
+    let cost = f.opt_number("cost", Range::NonNegative)?;
+    if let Some(c) = cost {
+        money_in_range(f, "cost", c)?;
     }
     let mut holdings = Vec::new();
     for mut h in f.tables("holdings", Some("asset"))? {
@@ -238,7 +258,13 @@ pub(super) fn parse_group(
     }
     let mut p = f.table("policy")?;
     let kind = p.string("kind")?;
+    let mut seller = None;
     let policy = match PolicyKind::from_name(kind) {
+        Some(PolicyKind::QLearning) => {
+            let (policy, spec) = parse_learner(&mut p, assets, specs)?;
+            seller = spec;
+            policy
+        }
         Some(builtin) => GroupPolicy::Builtin(parse_builtin(&mut p, builtin, assets)?),
         None => match registry.custom.get(kind) {
             Some(factory) => factory(&mut p, assets)?,
@@ -255,15 +281,42 @@ pub(super) fn parse_group(
     };
     p.finish()?;
     let objective = parse_objective(f, assets)?;
-    Ok(GroupSpec {
-        name,
-        count,
-        balance,
-        holdings,
-        policy,
-        policy_kind: kind.to_string(),
-        objective,
-    })
+    Ok((
+        GroupSpec {
+            name,
+            count,
+            balance,
+            holdings,
+            policy,
+            policy_kind: kind.to_string(),
+            objective,
+            cost,
+        },
+        seller,
+    ))
+}
+
+/// Reads a `q_learning` policy: on a `posted_price` asset a Q-learning
+/// seller, built once every group is read (a placeholder until then).
+fn parse_learner(
+    p: &mut Fields<'_>,
+    assets: &[String],
+    specs: &[AssetSpec],
+) -> Result<(GroupPolicy, Option<QSellerSpec>)> {
+    let asset = p.asset("asset", assets)?;
+    let pricing = &specs[asset].pricing;
+    if !matches!(pricing, PricingSpec::PostedPrice(_)) {
+        return Err(p.error(
+            "asset",
+            format!(
+                "a q_learning policy posts prices on a posted_price asset, and {:?} is priced by {}",
+                assets[asset],
+                pricing.kind_name()
+            ),
+        ));
+    }
+    let spec = super::learners_posted::parse_q_seller(p, asset)?;
+    Ok((super::learners_posted::placeholder(asset), Some(spec)))
 }
 
 kinds! {
@@ -476,6 +529,10 @@ fn parse_ttl(p: &mut Fields<'_>) -> Result<u32> {
 fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Result<BuiltinPolicy> {
     let traded = |p: &mut Fields<'_>| p.asset("asset", assets);
     Ok(match kind {
+        // An adaptive policy, read by `parse_learner`.
+        PolicyKind::QLearning => {
+            return Err(p.error("kind", "q_learning is a learner, not a rule-based policy"))
+        }
         PolicyKind::Consumer => parse_consumer(p, assets)?,
         PolicyKind::Producer => {
             let asset = traded(p)?;
@@ -735,6 +792,7 @@ mod tests {
             PolicyKind::Fundamental => "value = VALUE, FRACTIONS",
             PolicyKind::Consumer => "need = VALUE, value = 1.0",
             PolicyKind::Producer => "cost = 1.0, max_output = 1.0",
+            PolicyKind::QLearning => "alpha = 0.1, delta = 0.9, epsilon = 0.1",
         }
         .replace("FRACTIONS", fractions)
         .replace("VALUE", value)
@@ -743,19 +801,51 @@ mod tests {
 
     #[test]
     fn every_policy_kind_reads_as_its_own_variant() {
+        let curve = AssetSpec::new(
+            "A",
+            PricingSpec::BondingCurve {
+                curve: crate::pricing::Curve::Linear { m: 0.001, b: 1.0 },
+                fee: 0.0,
+            },
+        );
+        let posted = AssetSpec::new(
+            "A",
+            PricingSpec::PostedPrice(super::super::posted::PostedSpec {
+                demand: super::super::posted::LogitDemand {
+                    a: super::super::posted::Quality::Same(2.0),
+                    a0: 0.0,
+                    mu: 0.25,
+                    size: 1.0,
+                },
+                prices: crate::market::posted::GridSpec::Span { m: 15, xi: 0.1 },
+            }),
+        );
         for &kind in PolicyKind::ALL {
             let text = format!(
                 "group = \"g\"\ncount = 1\nbalance = 1.0\npolicy = {{ kind = \"{}\", asset = \"A\", {} }}",
                 kind.name(),
                 policy_sample(kind)
             );
-            let group = read(&text, |f| parse_group(f, &assets(), &PolicyRegistry::new()));
+            let specs = [if kind == PolicyKind::QLearning {
+                posted.clone()
+            } else {
+                curve.clone()
+            }];
+            let (group, seller) = read(&text, |f| {
+                parse_group(f, &assets(), &specs, &PolicyRegistry::new())
+            });
+            assert_eq!(group.policy_kind, kind.name());
+            assert_eq!(PolicyKind::from_name(kind.name()), Some(kind));
+            if kind == PolicyKind::QLearning {
+                // A Q-learning seller, built once its market is.
+                assert_eq!(seller.map(|s| s.asset), Some(0), "{text}");
+                continue;
+            }
             let GroupPolicy::Builtin(policy) = &group.policy else {
                 panic!("{text}: not a built-in policy");
             };
             assert_eq!(PolicyKind::of(policy), kind, "{text}");
-            assert_eq!(group.policy_kind, kind.name());
-            assert_eq!(PolicyKind::from_name(kind.name()), Some(kind));
+            assert!(seller.is_none());
         }
         assert_eq!(PolicyKind::from_name("valuations"), None);
     }

@@ -442,7 +442,7 @@ fn write_and_commit(
     quiet: bool,
 ) -> anyhow::Result<()> {
     let performance =
-        agora::output::Performance::measured(scenario, elapsed, pool.current_num_threads());
+        agora::output::Performance::of_runs(scenario, outputs, elapsed, pool.current_num_threads());
     if drained {
         format::write_summary_files(&mut out, scenario, outputs, Some(&performance))?;
     } else {
@@ -478,12 +478,11 @@ impl Checkpoints {
         mut sim: Simulation,
         progress: &mut Progress,
     ) -> anyhow::Result<RunOutput> {
-        let steps = scenario.simulation().steps;
         let settings = vec![("format".to_string(), self.format.name().to_string())];
-        while sim.step() < steps {
+        while !sim.done() {
             sim.advance()?;
             progress.on_step(&sim);
-            if sim.step() % self.every == 0 && sim.step() < steps {
+            if sim.step() % self.every == 0 && !sim.done() {
                 agora::engine::Checkpoint::of(scenario, &sim, settings.clone())?
                     .write_atomic(&self.path)?;
             }
@@ -607,8 +606,7 @@ fn run_drained(
         *writing += started.elapsed();
         Ok(())
     };
-    let steps = scenario.simulation().steps;
-    while sim.step() < steps {
+    while !sim.done() {
         sim.advance()?;
         progress.on_step(&sim);
         let r = sim.records();

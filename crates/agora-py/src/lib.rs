@@ -139,12 +139,11 @@ fn run_scenario(
         let stop = Arc::clone(&stop);
         pool.spawn(move || {
             let runs = scenario.simulation().runs;
-            let steps = scenario.simulation().steps;
             let result: agora::Result<Vec<Option<RunOutput>>> = (0..runs)
                 .into_par_iter()
                 .map(|r| {
                     let mut sim = Simulation::new(&scenario, r)?;
-                    while sim.step() < steps {
+                    while !sim.done() {
                         if stop.load(Ordering::Relaxed) {
                             return Ok(None);
                         }

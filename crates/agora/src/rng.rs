@@ -33,6 +33,8 @@ pub enum Stream {
     Private = 4,
     /// The order in which a scheduled event's sales (a dump) execute.
     Shock = 5,
+    /// A market's own draws (a posted-price market's starting prices).
+    Market = 6,
 }
 
 /// The SplitMix64 finaliser: a bijective mix of 64 bits.

@@ -383,6 +383,7 @@ mod tests {
             best_bid: None,
             best_ask: None,
             last_trade: None,
+            posted: None,
         }]
     }
 

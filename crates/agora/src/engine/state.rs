@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::ledger::{AgentId, Ledger};
 
 /// Identifies the state format; a state of another version is refused.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 
 /// A simulation's state after a step: what [`Simulation::state`] takes and
 /// [`Simulation::restore`] puts back. The random streams are counter-based
@@ -58,6 +58,8 @@ pub struct SimState {
     /// Each controller's own state, in the order they were added (`None`
     /// for a controller that keeps none).
     pub(crate) controllers: Vec<Option<Vec<u8>>>,
+    /// The run's phase (learning, evaluation, done).
+    pub(crate) session: super::Session,
 }
 
 impl Simulation {
@@ -94,6 +96,7 @@ impl Simulation {
                 .collect(),
             metrics: self.metrics.iter().map(|m| m.save_state()).collect(),
             controllers: self.controllers.iter().map(|c| c.save_state()).collect(),
+            session: self.session,
         }
     }
 
@@ -256,6 +259,7 @@ impl Simulation {
         self.any_halted = state.halted.iter().any(|&h| h);
         self.halted = state.halted;
         self.rules = state.rules;
+        self.session = state.session;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 
 use super::fields::{money_in_range, parse_name, past_range, token_amount};
 use super::{kinds, AssetSpec, Fields, Kind, PolicyRegistry, PricingSpec, Range, MAX_AGENTS};
+use crate::agents::QSellerSpec;
 use crate::agents::{
     BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
     MeanReversionPolicy, MomentumPolicy, Policy, ProducerPolicy, RandomPolicy, Side,
@@ -28,6 +29,10 @@ pub struct GroupSpec {
     pub policy_kind: String,
     /// What the group's agents try to maximise; reported as mean utility.
     pub objective: Objective,
+    /// The marginal cost of each agent, money units per unit of the good:
+    /// required of a posted-price seller (a group whose policy trades a
+    /// `posted_price` asset), refused elsewhere.
+    pub cost: Option<f64>,
 }
 
 /// Initial holdings of one asset, minted on the curve's books (the reserve is
@@ -135,10 +140,13 @@ impl Trades {
     fn fits(self, pricing: &PricingSpec) -> bool {
         let resource = matches!(pricing, PricingSpec::Resource(_));
         let curve = matches!(pricing, PricingSpec::BondingCurve { .. });
+        // A posted-price market takes posted prices only (its sellers'),
+        // which no rule-based policy sets.
+        let posted = matches!(pricing, PricingSpec::PostedPrice(_));
         match self {
             Trades::Resources => resource,
-            Trades::MarketClearing => !resource && !curve,
-            Trades::Tokens => !resource,
+            Trades::MarketClearing => !resource && !curve && !posted,
+            Trades::Tokens => !resource && !posted,
         }
     }
 
@@ -197,7 +205,8 @@ impl PolicyKind {
             | PolicyKind::Threshold
             | PolicyKind::Momentum
             | PolicyKind::MeanReversion
-            | PolicyKind::Valuation => Trades::Tokens,
+            | PolicyKind::Valuation
+            | PolicyKind::QLearning => Trades::Tokens,
         }
     }
 }
@@ -240,17 +249,24 @@ pub(super) fn check_policy_fits_assets(
     Ok(())
 }
 
+/// Reads one `[[agents]]` entry, with the Q-learning seller's parameters
+/// when its policy is one (its policy is built once every group is read:
+/// see [`posted::resolve`](super::posted::resolve)).
 pub(super) fn parse_group(
     f: &mut Fields<'_>,
     assets: &[String],
     specs: &[AssetSpec],
     registry: &PolicyRegistry,
-) -> Result<GroupSpec> {
+) -> Result<(GroupSpec, Option<QSellerSpec>)> {
     let name = parse_name(f, "group")?;
     let count = f.whole("count", 1, MAX_AGENTS)? as u32;
     let balance = f.number("balance", Range::NonNegative)?;
     if to_base(balance).is_none() {
         return Err(f.error("balance", past_range(balance, "money")));
+    }
+    let cost = f.opt_number("cost", Range::NonNegative)?;
+    if let Some(c) = cost {
+        money_in_range(f, "cost", c)?;
     }
     let mut holdings = Vec::new();
     for mut h in f.tables("holdings", Some("asset"))? {
@@ -259,7 +275,13 @@ pub(super) fn parse_group(
     }
     let mut p = f.table("policy")?;
     let kind = p.string("kind")?;
+    let mut seller = None;
     let policy = match PolicyKind::from_name(kind) {
+        Some(PolicyKind::QLearning) if on_posted_price(&mut p, assets, specs) => {
+            let (policy, spec) = parse_learner(&mut p, assets, specs)?;
+            seller = spec;
+            policy
+        }
         Some(learner) if learner.learns() => {
             super::learners::parse_learner(&mut p, learner, assets, specs)?
         }
@@ -279,15 +301,54 @@ pub(super) fn parse_group(
     };
     p.finish()?;
     let objective = parse_objective(f, assets)?;
-    Ok(GroupSpec {
-        name,
-        count,
-        balance,
-        holdings,
-        policy,
-        policy_kind: kind.to_string(),
-        objective,
-    })
+    Ok((
+        GroupSpec {
+            name,
+            count,
+            balance,
+            holdings,
+            policy,
+            policy_kind: kind.to_string(),
+            objective,
+            cost,
+        },
+        seller,
+    ))
+}
+
+/// Whether the policy's `asset` names a `posted_price` asset: there a
+/// `q_learning` policy is a Q-learning seller ([`parse_learner`]), on any
+/// other asset a learner over an action set
+/// ([`learners::parse_learner`](super::learners::parse_learner)).
+fn on_posted_price(p: &mut Fields<'_>, assets: &[String], specs: &[AssetSpec]) -> bool {
+    p.raw("asset")
+        .and_then(toml::Value::as_str)
+        .and_then(|name| assets.iter().position(|a| a == name))
+        .and_then(|j| specs.get(j))
+        .is_some_and(|spec| matches!(spec.pricing, PricingSpec::PostedPrice(_)))
+}
+
+/// Reads a `q_learning` policy: on a `posted_price` asset a Q-learning
+/// seller, built once every group is read (a placeholder until then).
+fn parse_learner(
+    p: &mut Fields<'_>,
+    assets: &[String],
+    specs: &[AssetSpec],
+) -> Result<(GroupPolicy, Option<QSellerSpec>)> {
+    let asset = p.asset("asset", assets)?;
+    let pricing = &specs[asset].pricing;
+    if !matches!(pricing, PricingSpec::PostedPrice(_)) {
+        return Err(p.error(
+            "asset",
+            format!(
+                "a q_learning policy posts prices on a posted_price asset, and {:?} is priced by {}",
+                assets[asset],
+                pricing.kind_name()
+            ),
+        ));
+    }
+    let spec = super::learners_posted::parse_q_seller(p, asset)?;
+    Ok((super::learners_posted::placeholder(asset), Some(spec)))
 }
 
 kinds! {
@@ -799,15 +860,35 @@ mod tests {
 
     #[test]
     fn every_policy_kind_reads_as_its_own_variant() {
+        let curve = AssetSpec::new(
+            "A",
+            PricingSpec::BondingCurve {
+                curve: crate::pricing::Curve::Linear { m: 0.001, b: 1.0 },
+                fee: 0.0,
+            },
+        );
+        let posted = AssetSpec::new(
+            "A",
+            PricingSpec::PostedPrice(super::super::posted::PostedSpec {
+                demand: super::super::posted::LogitDemand {
+                    a: super::super::posted::Quality::Same(2.0),
+                    a0: 0.0,
+                    mu: 0.25,
+                    size: 1.0,
+                },
+                prices: crate::market::posted::GridSpec::Span { m: 15, xi: 0.1 },
+            }),
+        );
         for &kind in PolicyKind::ALL {
             let text = format!(
                 "group = \"g\"\ncount = 1\nbalance = 1.0\npolicy = {{ kind = \"{}\", asset = \"A\", {} }}",
                 kind.name(),
                 policy_sample(kind)
             );
-            let group = read(&text, |f| {
-                parse_group(f, &assets(), &specs(), &PolicyRegistry::new())
+            let (group, seller) = read(&text, |f| {
+                parse_group(f, &assets(), &[curve.clone()], &PolicyRegistry::new())
             });
+            assert!(seller.is_none());
             if kind.learns() {
                 // A learner is adaptive; its type shows in its Debug.
                 let policy = group.policy.as_adaptive().expect("adaptive");
@@ -826,6 +907,15 @@ mod tests {
             assert_eq!(group.policy_kind, kind.name());
             assert_eq!(PolicyKind::from_name(kind.name()), Some(kind));
         }
+        // On a posted-price asset, q_learning is a Q-learning seller, built
+        // once its market is.
+        let text = "group = \"g\"\ncount = 1\nbalance = 1.0\ncost = 1.0\n\
+                    policy = { kind = \"q_learning\", asset = \"A\", alpha = 0.1, delta = 0.9, epsilon = 0.1 }";
+        let (group, seller) = read(text, |f| {
+            parse_group(f, &assets(), &[posted.clone()], &PolicyRegistry::new())
+        });
+        assert_eq!(group.policy_kind, "q_learning");
+        assert_eq!(seller.map(|s| s.asset), Some(0), "{text}");
         assert_eq!(PolicyKind::from_name("valuations"), None);
     }
 

@@ -5,6 +5,7 @@
 //! is validated, hashed and written (`scenario.toml`) exactly as a file
 //! would be: there is one definition of what is valid, not two.
 
+use super::Quality;
 use super::{
     AirdropSpec, AssetSpec, BookSpec, Change, EventKind, EventSpec, GroupSpec, Kind, Objective,
     OutputSpec, PolicyKind, PolicyRegistry, PricingSpec, ResourcePricing, ResourceSpec, Scenario,
@@ -14,6 +15,7 @@ use crate::agents::{BuiltinPolicy, DemandForm, GroupPolicy, Side, ValueDistribut
 use crate::error::{Error, Result};
 use crate::ledger::to_units;
 use crate::market::clearing::{Adjustment, PriceRule, Shape};
+use crate::market::posted::GridSpec;
 use toml::{Table, Value};
 
 /// Builds a [`Scenario`] from typed parts, validated exactly as a scenario
@@ -136,6 +138,7 @@ impl GroupSpec {
             policy_kind: PolicyKind::of(&policy).name().to_string(),
             policy: GroupPolicy::Builtin(policy),
             objective: Objective::default(),
+            cost: None,
         }
     }
 }
@@ -436,6 +439,31 @@ fn pricing_table(pricing: &PricingSpec) -> Table {
             t.insert("lot_size".into(), float(a.lot_size));
             t
         }
+        PricingSpec::PostedPrice(p) => {
+            let d = &p.demand;
+            let a = match &d.a {
+                Quality::Same(a) => float(*a),
+                Quality::PerSeller(a) => Value::Array(a.iter().copied().map(float).collect()),
+            };
+            let demand = table([
+                ("shape", text("logit")),
+                ("a", a),
+                ("a0", float(d.a0)),
+                ("mu", float(d.mu)),
+                ("size", float(d.size)),
+            ]);
+            let prices = match &p.prices {
+                GridSpec::Span { m, xi } => {
+                    Value::Table(table([("m", whole(*m as u64)), ("xi", float(*xi))]))
+                }
+                GridSpec::List(list) => Value::Array(list.iter().copied().map(float).collect()),
+            };
+            table([
+                ("kind", text("posted_price")),
+                ("demand", Value::Table(demand)),
+                ("prices", prices),
+            ])
+        }
         // written by `resource_fields`, beside the asset's own fields
         PricingSpec::Resource(_) => Table::new(),
         // A user mechanism's fields are its factory's: only its kind is
@@ -524,6 +552,9 @@ fn group_table(g: &GroupSpec, policy: Option<&Table>, names: &Names<'_>) -> Resu
         ("count", whole(u64::from(g.count))),
         ("balance", float(g.balance)),
     ]);
+    if let Some(c) = g.cost {
+        t.insert("cost".into(), float(c));
+    }
     if !g.holdings.is_empty() {
         let drops = g
             .holdings
@@ -772,6 +803,15 @@ fn event_table(i: usize, e: &EventSpec, names: &Names<'_>) -> Result<Table> {
             put("asset", names.asset(&at("asset"), *asset)?);
             put("param", text(param));
             put("value", float(*value));
+        }
+        EventKind::Deviation {
+            asset,
+            seller,
+            window,
+        } => {
+            put("asset", names.asset(&at("asset"), *asset)?);
+            put("seller", whole(*seller as u64));
+            put("window", whole(*window));
         }
     }
     Ok(t)

@@ -86,6 +86,11 @@ const EXAMPLES: &[Example] = &[
         toml: include_str!("../../scenarios/price-adjustment.toml"),
     },
     Example {
+        name: "algorithmic-collusion",
+        description: "two Q-learning firms price in a logit market (Calvano et al. 2020): they collude and punish a deviation",
+        toml: include_str!("../../scenarios/algorithmic-collusion.toml"),
+    },
+    Example {
         name: "resource-economy",
         description: "AI agents share compute priced by excess demand, with producers and an outage",
         toml: include_str!("../../scenarios/resource-economy.toml"),

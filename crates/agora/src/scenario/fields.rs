@@ -203,6 +203,12 @@ impl<'a> Fields<'a> {
         self.get(key)
     }
 
+    /// The value of `key` as written, if present (marks it as known), for
+    /// a field that takes more than one type (a number or a list).
+    pub(crate) fn raw(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.opt_value(key)
+    }
+
     /// Reads an optional number in `range`.
     pub fn opt_number(&mut self, key: &'static str, range: Range) -> Result<Option<f64>> {
         let Some(value) = self.get(key) else {

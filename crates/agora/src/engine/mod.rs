@@ -2755,7 +2755,9 @@ fn observe_one<'a>(
 }
 
 /// The assets of an observation, on the stack for a few assets: the
-/// decide and learn phases make one every step.
+/// decide and learn phases make one every step. (The inline variant is
+/// meant to be the large one: it saves an allocation per step.)
+#[allow(clippy::large_enum_variant)]
 enum ObsAssets<'a> {
     Few([AssetObservation<'a>; 4], usize),
     Many(Vec<AssetObservation<'a>>),

@@ -205,8 +205,7 @@ impl PolicyKind {
             | PolicyKind::Threshold
             | PolicyKind::Momentum
             | PolicyKind::MeanReversion
-            | PolicyKind::Valuation
-            | PolicyKind::QLearning => Trades::Tokens,
+            | PolicyKind::Valuation => Trades::Tokens,
         }
     }
 }
@@ -816,16 +815,6 @@ mod tests {
         vec!["A".to_string()]
     }
 
-    /// The asset `A`, a curve.
-    fn specs() -> Vec<AssetSpec> {
-        let text = "[simulation]\nsteps = 1\nseed = 1\n[[assets]]\nname = \"A\"\n\
-                    pricing = { kind = \"bonding_curve\", curve = \"linear\", m = 0.001, b = 1.0 }\n";
-        crate::Scenario::from_toml_str(text, "t")
-            .unwrap()
-            .assets()
-            .to_vec()
-    }
-
     fn capitalised(word: &str) -> String {
         let mut c = word.chars();
         c.next()
@@ -886,7 +875,12 @@ mod tests {
                 policy_sample(kind)
             );
             let (group, seller) = read(&text, |f| {
-                parse_group(f, &assets(), &[curve.clone()], &PolicyRegistry::new())
+                parse_group(
+                    f,
+                    &assets(),
+                    std::slice::from_ref(&curve),
+                    &PolicyRegistry::new(),
+                )
             });
             assert!(seller.is_none());
             if kind.learns() {
@@ -912,7 +906,12 @@ mod tests {
         let text = "group = \"g\"\ncount = 1\nbalance = 1.0\ncost = 1.0\n\
                     policy = { kind = \"q_learning\", asset = \"A\", alpha = 0.1, delta = 0.9, epsilon = 0.1 }";
         let (group, seller) = read(text, |f| {
-            parse_group(f, &assets(), &[posted.clone()], &PolicyRegistry::new())
+            parse_group(
+                f,
+                &assets(),
+                std::slice::from_ref(&posted),
+                &PolicyRegistry::new(),
+            )
         });
         assert_eq!(group.policy_kind, "q_learning");
         assert_eq!(seller.map(|s| s.asset), Some(0), "{text}");

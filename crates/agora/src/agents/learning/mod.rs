@@ -412,6 +412,7 @@ mod tests {
             best_bid: Some(9.0),
             best_ask: Some(11.0),
             last_trade: None,
+            posted: None,
         });
         Observation {
             step: history.len() as u64,

@@ -78,7 +78,7 @@ fn an_unknown_key_in_simulation_is_named_with_the_known_ones() {
     let msg = error_of(&with("seed = 1", "seed = 1\nthreads = 4"));
     assert_eq!(
         msg,
-        "bad.toml: simulation.threads: unknown field; expected one of: runs, seed, steps"
+        "bad.toml: simulation.threads: unknown field; expected one of: evaluation_steps, record_every, runs, seed, steps, stop"
     );
 }
 
@@ -778,7 +778,7 @@ fn an_unknown_key_with_a_control_character_is_shown_escaped() {
     let msg = error_of(&with("seed = 1", "seed = 1\n\"th\\u001breads\" = 4"));
     assert_eq!(
         msg,
-        "bad.toml: simulation.\"th\\u{1b}reads\": unknown field; expected one of: runs, seed, steps"
+        "bad.toml: simulation.\"th\\u{1b}reads\": unknown field; expected one of: evaluation_steps, record_every, runs, seed, steps, stop"
     );
 }
 

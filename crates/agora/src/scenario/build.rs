@@ -177,6 +177,34 @@ impl ScenarioBuilder {
         self.simulation_key("runs", runs)
     }
 
+    /// `simulation.stop` (none by default): `Stop::Converged(K)` writes
+    /// `stop = { converged = K }`.
+    pub fn stop(mut self, stop: Option<super::simulation::Stop>) -> Self {
+        match stop {
+            Some(super::simulation::Stop::Converged(k)) => {
+                self.simulation.insert(
+                    "stop".to_string(),
+                    Value::Table(table([("converged", whole(k))])),
+                );
+            }
+            None => {
+                self.simulation.remove("stop");
+            }
+        }
+        self
+    }
+
+    /// `simulation.evaluation_steps` (1000 by default with a `stop`, 0
+    /// without).
+    pub fn evaluation_steps(self, steps: u64) -> Self {
+        self.simulation_key("evaluation_steps", steps)
+    }
+
+    /// `simulation.record_every` (default 1).
+    pub fn record_every(self, every: u64) -> Self {
+        self.simulation_key("record_every", every)
+    }
+
     fn simulation_key(mut self, key: &str, value: u64) -> Self {
         self.simulation.insert(key.to_string(), whole(value));
         self

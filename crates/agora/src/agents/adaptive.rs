@@ -263,6 +263,11 @@ impl Adaptive {
         self.inner.state_bytes()
     }
 
+    /// The policy, if it is a `P`.
+    pub fn policy<P: AdaptivePolicy>(&self) -> Option<&P> {
+        self.inner.as_any().downcast_ref::<P>()
+    }
+
     /// A fresh column of states for agents `start..end` of a run.
     pub(crate) fn column(&self) -> Box<dyn StateColumn> {
         self.inner.column()
@@ -294,6 +299,7 @@ impl fmt::Debug for Adaptive {
 trait Erased: Send + Sync + fmt::Debug {
     fn assets(&self) -> Vec<usize>;
     fn state_bytes(&self) -> usize;
+    fn as_any(&self) -> &dyn std::any::Any;
     fn column(&self) -> Box<dyn StateColumn>;
 }
 
@@ -312,6 +318,10 @@ impl<P: AdaptivePolicy> Erased for Holder<P> {
 
     fn state_bytes(&self) -> usize {
         std::mem::size_of::<P::State>().max(self.0.state_bytes())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        &*self.0
     }
 
     fn column(&self) -> Box<dyn StateColumn> {

@@ -19,6 +19,7 @@ use crate::error::Result;
 pub struct PolicyGradientPolicy {
     actions: ActionSet,
     signals: Signals,
+    learning_rate: f64,
     prototype: Reinforce,
 }
 
@@ -53,6 +54,7 @@ impl PolicyGradientPolicy {
         Ok(PolicyGradientPolicy {
             actions,
             signals,
+            learning_rate,
             prototype,
         })
     }
@@ -65,6 +67,11 @@ impl PolicyGradientPolicy {
     /// What the agents see.
     pub fn signals(&self) -> &Signals {
         &self.signals
+    }
+
+    /// The step size `η`.
+    pub fn learning_rate(&self) -> f64 {
+        self.learning_rate
     }
 
     /// The most probable action of the agent in the state it is in (its

@@ -7,7 +7,7 @@
 //! of a group keeps its own learner (a Q-table, arm statistics, softmax
 //! weights) in the engine's state column, chooses one of a discrete
 //! [`ActionSet`] every step, and learns from its reward, the change of its
-//! group's objective over the step ([`Feedback::reward`](super::Feedback)).
+//! group's objective over the step ([`Feedback::reward`]).
 //!
 //! | kind | type | chooses by | state |
 //! |---|---|---|---|
@@ -17,7 +17,7 @@
 //!
 //! What the agent sees is computed from the price history of the asset it
 //! trades and its own account ([`Signals`]). The state an update moves to is
-//! the one computed from the [`Feedback`](super::Feedback) (the prices after
+//! the one computed from the [`Feedback`] (the prices after
 //! the step, the agent's account with what its open orders lock), and the
 //! next step decides in that same state: learner and market see one
 //! sequence of states.
@@ -33,7 +33,7 @@ mod q;
 
 pub use bandit::{BanditAlgorithm, BanditPolicy, BanditState};
 pub use gradient::{PolicyGradientPolicy, PolicyGradientState};
-pub use q::{QLearningPolicy, QLearningState};
+pub use q::{QLearningPolicy, QLearningState, MAX_Q_ENTRIES};
 
 use super::{fraction_of, Actions, AgentView, Feedback, Observation, Side};
 use crate::agents::Action;
@@ -171,6 +171,11 @@ impl ActionSet {
     /// The number of actions.
     pub fn len(&self) -> usize {
         self.actions.len()
+    }
+
+    /// The steps a limit order lives.
+    pub fn ttl(&self) -> u32 {
+        self.ttl
     }
 
     /// True when there is no action (never, for a set made by

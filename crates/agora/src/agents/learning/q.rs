@@ -92,6 +92,22 @@ impl QLearningPolicy {
         self.discretizer.states()
     }
 
+    /// The bins each value seen is cut into (the policy's `bins`; 1 when
+    /// nothing is seen).
+    pub fn bins(&self) -> usize {
+        self.discretizer.dims().first().map_or(1, |d| d.count)
+    }
+
+    /// The learning rate, discount and exploration.
+    pub fn params(&self) -> &QParams {
+        self.prototype.params()
+    }
+
+    /// The value every entry of a table starts at.
+    pub fn q0(&self) -> f64 {
+        self.prototype.table().first().copied().unwrap_or(0.0)
+    }
+
     /// The state of the values `values` (see [`Signals::values`]).
     pub fn state_of(&self, values: &[f64]) -> usize {
         // The values are finite and as many as the discretiser's bins.

@@ -40,6 +40,9 @@ pub(super) fn parse_learner(
 ) -> Result<GroupPolicy> {
     let j = p.asset("asset", names)?;
     let asset = &assets[j];
+    // The one dispatch point on the asset: a kind whose learner depends on
+    // the market (a posted-price market's sellers, with their price grid)
+    // is built here, before the action set every other market needs.
     let actions = parse_actions(p, j, asset)?;
     Ok(match kind {
         PolicyKind::QLearning => GroupPolicy::adaptive(parse_q_learning(p, actions, asset)?),

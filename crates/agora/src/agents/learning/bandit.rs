@@ -119,6 +119,10 @@ impl BanditPolicy {
         self.actions.push(state.arm as usize, obs, me, out);
     }
 
+    /// A bandit sees nothing: after a step without learning there is
+    /// nothing to move (for symmetry with the other kinds' `observe`).
+    pub fn observe(&self, _state: &mut BanditState, _feedback: &Feedback<'_>) {}
+
     fn means(learner: &BanditLearner) -> Vec<f64> {
         match learner {
             BanditLearner::EpsilonGreedy(b) => b.means().to_vec(),

@@ -105,6 +105,14 @@ impl PolicyGradientPolicy {
         self.actions.push(a, obs, me, out);
     }
 
+    /// Moves the agent to the features it sees after a step without
+    /// learning from the step (play with learning off).
+    pub fn observe(&self, state: &mut PolicyGradientState, feedback: &Feedback<'_>) {
+        let mut v = Vec::with_capacity(self.signals.len());
+        self.signals.values_after(feedback, &mut v);
+        self.signals.features(&v, &mut state.features);
+    }
+
     fn enter(&self, state: &mut PolicyGradientState, obs: &Observation<'_>, me: &AgentView<'_>) {
         if state.features.is_empty() {
             let mut v = Vec::with_capacity(self.signals.len());

@@ -143,6 +143,15 @@ impl QLearningPolicy {
         self.actions.push(a, obs, me, out);
     }
 
+    /// Moves the agent to the state it sees after a step without learning
+    /// from the step (play with learning off: the table stays as it is).
+    pub fn observe(&self, state: &mut QLearningState, feedback: &Feedback<'_>) {
+        let mut v = Vec::with_capacity(self.signals.len());
+        self.signals.values_after(feedback, &mut v);
+        state.state = self.state_of(&v) as u32;
+        state.seen = true;
+    }
+
     /// Sets the agent's state from what it sees, before its first step.
     fn enter(&self, state: &mut QLearningState, obs: &Observation<'_>, me: &AgentView<'_>) {
         if !state.seen {

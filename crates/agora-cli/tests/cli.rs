@@ -356,6 +356,75 @@ fn a_bad_scenario_exits_2_with_one_line_naming_the_file_and_field_and_writes_not
     assert!(!missing.exists());
 }
 
+/// A learner's bad settings exit 2 with one line naming the field; a good
+/// one runs, and `agents.csv` ends with the learners' `mean_reward`.
+#[test]
+fn learners_with_bad_settings_exit_2_naming_the_field_and_good_ones_record_their_reward() {
+    let tmp = tempfile::tempdir().unwrap();
+    let learner = |policy: &str| {
+        GOOD.to_string()
+            + &format!(
+                "\n[[agents]]\ngroup = \"q\"\ncount = 5\nbalance = 100.0\npolicy = {{ kind = \"q_learning\", asset = \"TOKEN\", {policy} }}\n"
+            )
+    };
+    let fine = "actions = [\"hold\", { buy = 0.1 }], alpha = 0.1, delta = 0.9, epsilon = 0.1";
+    for (policy, field, expected) in [
+        (
+            fine.replace("alpha = 0.1", "alpha = 1.5"),
+            "agents.q.policy.alpha",
+            "from 0 to 1",
+        ),
+        (
+            fine.replace("epsilon = 0.1", "epsilon = -0.1"),
+            "agents.q.policy.epsilon",
+            "from 0 to 1",
+        ),
+        (
+            fine.replace("delta = 0.9", "delta = 1.0"),
+            "agents.q.policy.delta",
+            "< 1",
+        ),
+        (
+            fine.replace("[\"hold\", { buy = 0.1 }]", "[]"),
+            "agents.q.policy.actions",
+            "at least one action",
+        ),
+        (
+            fine.replace("{ buy = 0.1 }", "{ bid = -0.01, size = 1.0 }"),
+            "agents.q.policy.actions[1]",
+            "does not fit \"TOKEN\"",
+        ),
+    ] {
+        let file = write_scenario(tmp.path(), "learner.toml", &learner(&policy));
+        let out = agora(&["validate", path_str(&file)]);
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+        assert!(err.contains(&format!("{field}: ")), "names {field}: {err}");
+        assert!(err.contains(expected), "says {expected:?}: {err}");
+    }
+    let file = write_scenario(tmp.path(), "learner.toml", &learner(fine));
+    let dir = tmp.path().join("out");
+    assert_status(
+        &agora(&["run", path_str(&file), "--out", path_str(&dir)]),
+        0,
+    );
+    let agents = read(&dir, "agents.csv");
+    let header = agents.lines().next().unwrap();
+    assert!(header.ends_with(",mean_reward"), "{header}");
+    let rewards: Vec<&str> = agents
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    // Rows of step 0 and of the noise traders are empty; the learners'
+    // rows of steps 1–10 hold a number.
+    assert_eq!(
+        rewards.iter().filter(|r| r.parse::<f64>().is_ok()).count(),
+        10
+    );
+}
+
 #[test]
 fn amounts_past_the_ledgers_range_exit_2_saying_what_to_scale_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();

@@ -556,3 +556,68 @@ fn a_lone_learner_on_a_curve_learns_what_marked_wealth_rewards() {
         );
     }
 }
+
+/// In the evaluation phase (`[simulation] evaluation_steps`) the built-in
+/// learners play greedily and learn nothing: every Q-table after the
+/// phase is the table at its start, while the agents keep trading; and a
+/// learner reports its convergence count (`stop = { converged = K }`).
+#[test]
+fn learners_learn_nothing_in_the_evaluation_phase_and_report_convergence() {
+    let text = Q_ON_A_CURVE.replace("steps = 40\n", "steps = 40\nevaluation_steps = 15\n");
+    let s = Scenario::from_toml_str(&text, "eval.toml").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    while sim.step() < 40 {
+        sim.advance().unwrap();
+    }
+    let tables = |sim: &Simulation| -> Vec<Vec<f64>> {
+        sim.states::<QLearningPolicy>("learners")
+            .unwrap()
+            .iter()
+            .map(|st| st.learner.table().to_vec())
+            .collect()
+    };
+    let learned = tables(&sim);
+    let updates: Vec<u64> = sim
+        .states::<QLearningPolicy>("learners")
+        .unwrap()
+        .iter()
+        .map(|st| st.learner.updates())
+        .collect();
+    assert!(updates.iter().all(|&u| u == 40), "{updates:?}");
+    while !sim.done() {
+        sim.advance().unwrap();
+    }
+    assert_eq!(sim.step(), 55);
+    assert_eq!(tables(&sim), learned, "the tables changed in evaluation");
+    let out = sim.finish().unwrap();
+    assert!(
+        out.records
+            .assets
+            .iter()
+            .filter(|r| r.step > 40)
+            .all(|r| r.step <= 55),
+        "records run to the end of the evaluation phase"
+    );
+
+    // Convergence: with epsilon = 0 a learner's greedy policy soon stops
+    // changing, and the learning phase ends on it before the cap.
+    let converging = Q_ON_A_CURVE
+        .replace(
+            "steps = 40\n",
+            "steps = 2000\nstop = { converged = 20 }\nevaluation_steps = 5\n",
+        )
+        .replace("epsilon = 0.3", "epsilon = 0.0");
+    let s = Scenario::from_toml_str(&converging, "stop.toml").unwrap();
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    let sim_summary = out
+        .summary
+        .simulation
+        .as_ref()
+        .expect("a simulation summary");
+    assert!(sim_summary.steps_run < 2005, "{sim_summary:?}");
+    assert_eq!(
+        sim_summary.steps_run,
+        sim_summary.learning_steps + 5,
+        "{sim_summary:?}"
+    );
+}

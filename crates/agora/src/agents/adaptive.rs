@@ -307,6 +307,11 @@ impl Adaptive {
         self.inner.state_bytes()
     }
 
+    /// The policy, if it is a `P`.
+    pub fn policy<P: AdaptivePolicy>(&self) -> Option<&P> {
+        self.inner.as_any().downcast_ref::<P>()
+    }
+
     /// A fresh column of states for agents `start..end` of a run.
     pub(crate) fn column(&self) -> Box<dyn StateColumn> {
         self.inner.column()
@@ -343,6 +348,7 @@ impl fmt::Debug for Adaptive {
 trait Erased: Send + Sync + fmt::Debug {
     fn assets(&self) -> Vec<usize>;
     fn state_bytes(&self) -> usize;
+    fn as_any(&self) -> &dyn std::any::Any;
     fn column(&self) -> Box<dyn StateColumn>;
     fn uses_fills(&self) -> bool;
 }
@@ -366,6 +372,10 @@ impl<P: AdaptivePolicy> Erased for Holder<P> {
 
     fn uses_fills(&self) -> bool {
         self.0.uses_fills()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        &*self.0
     }
 
     fn column(&self) -> Box<dyn StateColumn> {

@@ -217,7 +217,8 @@ impl ScenarioBuilder {
         self
     }
 
-    /// Adds a group of agents with a built-in policy. A custom policy
+    /// Adds a group of agents with a built-in policy (a learner kind's
+    /// too: `q_learning`, `bandit`, `policy_gradient`). A custom policy
     /// (`GroupPolicy::Custom`) has no table to write: add its group with
     /// [`ScenarioBuilder::group_with_policy_table`], or give the group a
     /// built-in policy here and replace it with `Simulation::set_policy`.
@@ -594,14 +595,22 @@ fn group_table(g: &GroupSpec, policy: Option<&Table>, names: &Names<'_>) -> Resu
     let policy = match (policy, &g.policy) {
         (Some(p), _) => p.clone(),
         (None, GroupPolicy::Builtin(p)) => policy_table(p, &path("policy"), names)?,
-        (None, GroupPolicy::Custom(_)) => {
-            return Err(Error::scenario(
-                names.origin,
-                path("policy"),
-                "a custom policy has no table to write; add the group with \
+        (None, GroupPolicy::Custom(custom)) => {
+            let learner = custom
+                .as_adaptive()
+                .and_then(super::learners::learner_table);
+            if let Some((j, mut table)) = learner {
+                table.insert("asset".into(), names.asset(&path("policy.asset"), j)?);
+                table
+            } else {
+                return Err(Error::scenario(
+                    names.origin,
+                    path("policy"),
+                    "a custom policy has no table to write; add the group with \
                  group_with_policy_table (its kind registered), or give it a built-in policy \
                  and replace it with Simulation::set_policy",
-            ))
+                ));
+            }
         }
     };
     t.insert("policy".into(), Value::Table(policy));

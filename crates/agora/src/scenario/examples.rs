@@ -61,11 +61,6 @@ const EXAMPLES: &[Example] = &[
         toml: include_str!("../../scenarios/whale-dump.toml"),
     },
     Example {
-        name: "learning-traders",
-        description: "Q-learning and bandit traders join noise and momentum traders on a curve; their mean reward per step is their learning curve",
-        toml: include_str!("../../scenarios/learning-traders.toml"),
-    },
-    Example {
         name: "market-clearing",
         description: "ZI-C traders on a continuous double auction (Gode and Sunder 1993); allocative efficiency",
         toml: include_str!("../../scenarios/market-clearing.toml"),
@@ -119,6 +114,11 @@ const EXAMPLES: &[Example] = &[
         name: "resource-auction",
         description: "compute sold each step in a uniform-price auction",
         toml: include_str!("../../scenarios/resource-auction.toml"),
+    },
+    Example {
+        name: "learning-traders",
+        description: "Q-learning and bandit traders join noise and momentum traders on a curve; their mean reward per step is their learning curve",
+        toml: include_str!("../../scenarios/learning-traders.toml"),
     },
 ];
 

@@ -12,7 +12,7 @@
 //! learner for it; the action set is checked against the asset's pricing,
 //! so that an action a market cannot take is an error naming the entry.
 
-use toml::Value;
+use toml::{Table, Value};
 
 use super::fields::{describe, money_in_range};
 use super::{kinds, AssetSpec, Fields, Kind, PolicyKind, PricingSpec, Range};
@@ -21,9 +21,9 @@ use crate::agents::learning::{
     ActionSet, BanditAlgorithm, BanditPolicy, LearnerAction, PolicyGradientPolicy, QLearningPolicy,
     Signals,
 };
-use crate::agents::GroupPolicy;
+use crate::agents::{Adaptive, GroupPolicy};
 use crate::error::Result;
-use crate::ledger::to_base;
+use crate::ledger::{to_base, to_units};
 
 /// The syntax of an action entry, for error messages.
 const ACTION_SYNTAX: &str = "\"hold\", { buy = f }, { sell = f }, { bid = x, size = q }, \
@@ -40,6 +40,9 @@ pub(super) fn parse_learner(
 ) -> Result<GroupPolicy> {
     let j = p.asset("asset", names)?;
     let asset = &assets[j];
+    // The one dispatch point on the asset: a kind whose learner depends on
+    // the market (a posted-price market's sellers, with their price grid)
+    // is built here, before the action set every other market needs.
     let actions = parse_actions(p, j, asset)?;
     Ok(match kind {
         PolicyKind::QLearning => GroupPolicy::adaptive(parse_q_learning(p, actions, asset)?),
@@ -47,6 +50,107 @@ pub(super) fn parse_learner(
         PolicyKind::PolicyGradient => GroupPolicy::adaptive(parse_policy_gradient(p, actions)?),
         other => return Err(p.error("kind", format!("{:?} is not a learner kind", other.name()))),
     })
+}
+
+/// The table a learner policy reads as (its `kind` and fields, without
+/// its `asset`, returned as an index), if `policy` is one of the learner
+/// kinds: what [`ScenarioBuilder`](super::ScenarioBuilder) writes for a
+/// group of learners.
+pub(super) fn learner_table(policy: &Adaptive) -> Option<(usize, Table)> {
+    let mut t = Table::new();
+    let actions = if let Some(q) = policy.policy::<QLearningPolicy>() {
+        t.insert("kind".into(), text(PolicyKind::QLearning.name()));
+        let params = q.params();
+        t.insert("alpha".into(), Value::Float(params.alpha));
+        t.insert("delta".into(), Value::Float(params.delta));
+        match params.exploration {
+            Exploration::Constant(e) => t.insert("epsilon".into(), Value::Float(e)),
+            Exploration::Decaying { beta } => t.insert("beta".into(), Value::Float(beta)),
+        };
+        t.insert("q0".into(), Value::Float(q.q0()));
+        t.insert("bins".into(), whole(q.bins() as u64));
+        signals_table(q.signals(), &mut t);
+        q.actions()
+    } else if let Some(b) = policy.policy::<BanditPolicy>() {
+        t.insert("kind".into(), text(PolicyKind::Bandit.name()));
+        let (algorithm, extra) = match b.algorithm() {
+            BanditAlgorithm::EpsilonGreedy { epsilon } => (
+                AlgorithmKind::EpsilonGreedy,
+                Some(("epsilon", Value::Float(epsilon))),
+            ),
+            BanditAlgorithm::Ucb1 => (AlgorithmKind::Ucb1, None),
+            BanditAlgorithm::Thompson { bernoulli } => {
+                let likelihood = if bernoulli {
+                    LikelihoodKind::Bernoulli
+                } else {
+                    LikelihoodKind::Gaussian
+                };
+                (
+                    AlgorithmKind::Thompson,
+                    Some(("likelihood", text(likelihood.name()))),
+                )
+            }
+        };
+        t.insert("algorithm".into(), text(algorithm.name()));
+        if let Some((key, value)) = extra {
+            t.insert(key.into(), value);
+        }
+        b.actions()
+    } else if let Some(g) = policy.policy::<PolicyGradientPolicy>() {
+        t.insert("kind".into(), text(PolicyKind::PolicyGradient.name()));
+        t.insert("learning_rate".into(), Value::Float(g.learning_rate()));
+        signals_table(g.signals(), &mut t);
+        g.actions()
+    } else {
+        return None;
+    };
+    let entries = actions.actions().iter().map(action_value).collect();
+    t.insert("actions".into(), Value::Array(entries));
+    t.insert("ttl".into(), whole(u64::from(actions.ttl())));
+    Some((actions.asset(), t))
+}
+
+fn text(s: &str) -> Value {
+    Value::String(s.to_string())
+}
+
+fn whole(n: u64) -> Value {
+    Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn signals_table(signals: &Signals, t: &mut Table) {
+    t.insert("memory".into(), whole(signals.memory as u64));
+    t.insert("scale".into(), Value::Float(signals.scale));
+    if let Some(w) = signals.trend {
+        t.insert("trend".into(), whole(w as u64));
+    }
+    t.insert("position".into(), Value::Boolean(signals.position));
+}
+
+/// An action entry as a scenario writes it.
+fn action_value(action: &LearnerAction) -> Value {
+    let entry = |pairs: &[(&str, f64)]| {
+        Value::Table(
+            pairs
+                .iter()
+                .map(|&(k, v)| (k.to_string(), Value::Float(v)))
+                .collect(),
+        )
+    };
+    match *action {
+        LearnerAction::Hold => text("hold"),
+        LearnerAction::Buy { fraction } => entry(&[("buy", fraction)]),
+        LearnerAction::Sell { fraction } => entry(&[("sell", fraction)]),
+        LearnerAction::Bid { offset, size } => entry(&[("bid", offset), ("size", to_units(size))]),
+        LearnerAction::Ask { offset, size } => entry(&[("ask", offset), ("size", to_units(size))]),
+        LearnerAction::Request {
+            quantity,
+            max_price,
+        } => entry(&[
+            ("request", to_units(quantity)),
+            ("max_price", to_units(max_price)),
+        ]),
+    }
 }
 
 kinds! {

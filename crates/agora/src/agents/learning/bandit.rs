@@ -119,6 +119,10 @@ impl BanditPolicy {
         self.actions.push(state.arm as usize, obs, me, out);
     }
 
+    /// A bandit sees nothing: after a step without learning there is
+    /// nothing to move (for symmetry with the other kinds' `observe`).
+    pub fn observe(&self, _state: &mut BanditState, _feedback: &Feedback<'_>) {}
+
     fn means(learner: &BanditLearner) -> Vec<f64> {
         match learner {
             BanditLearner::EpsilonGreedy(b) => b.means().to_vec(),
@@ -130,6 +134,27 @@ impl BanditPolicy {
 
 impl AdaptivePolicy for BanditPolicy {
     type State = BanditState;
+
+    /// The evaluation phase: the greedy action, nothing drawn.
+    fn evaluate(
+        &self,
+        state: &mut BanditState,
+        obs: &Observation<'_>,
+        me: &AgentView<'_>,
+        _rng: &mut AgentRng,
+        out: &mut Actions,
+    ) {
+        self.decide_greedy(state, obs, me, out);
+    }
+
+    /// The evaluation phase: moves to the next state, learning nothing.
+    fn track(&self, state: &mut BanditState, feedback: &Feedback<'_>) {
+        self.observe(state, feedback);
+    }
+
+    fn stable_for(&self, state: &BanditState) -> Option<u64> {
+        BanditPolicy::stable_for(self, state)
+    }
 
     fn init(&self, _me: &AgentView<'_>) -> BanditState {
         BanditState {

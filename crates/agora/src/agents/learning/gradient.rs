@@ -19,6 +19,7 @@ use crate::error::Result;
 pub struct PolicyGradientPolicy {
     actions: ActionSet,
     signals: Signals,
+    learning_rate: f64,
     prototype: Reinforce,
 }
 
@@ -53,6 +54,7 @@ impl PolicyGradientPolicy {
         Ok(PolicyGradientPolicy {
             actions,
             signals,
+            learning_rate,
             prototype,
         })
     }
@@ -65,6 +67,11 @@ impl PolicyGradientPolicy {
     /// What the agents see.
     pub fn signals(&self) -> &Signals {
         &self.signals
+    }
+
+    /// The step size `η`.
+    pub fn learning_rate(&self) -> f64 {
+        self.learning_rate
     }
 
     /// The most probable action of the agent in the state it is in (its
@@ -98,6 +105,14 @@ impl PolicyGradientPolicy {
         self.actions.push(a, obs, me, out);
     }
 
+    /// Moves the agent to the features it sees after a step without
+    /// learning from the step (play with learning off).
+    pub fn observe(&self, state: &mut PolicyGradientState, feedback: &Feedback<'_>) {
+        let mut v = Vec::with_capacity(self.signals.len());
+        self.signals.values_after(feedback, &mut v);
+        self.signals.features(&v, &mut state.features);
+    }
+
     fn enter(&self, state: &mut PolicyGradientState, obs: &Observation<'_>, me: &AgentView<'_>) {
         if state.features.is_empty() {
             let mut v = Vec::with_capacity(self.signals.len());
@@ -109,6 +124,27 @@ impl PolicyGradientPolicy {
 
 impl AdaptivePolicy for PolicyGradientPolicy {
     type State = PolicyGradientState;
+
+    /// The evaluation phase: the greedy action, nothing drawn.
+    fn evaluate(
+        &self,
+        state: &mut PolicyGradientState,
+        obs: &Observation<'_>,
+        me: &AgentView<'_>,
+        _rng: &mut AgentRng,
+        out: &mut Actions,
+    ) {
+        self.decide_greedy(state, obs, me, out);
+    }
+
+    /// The evaluation phase: moves to the next state, learning nothing.
+    fn track(&self, state: &mut PolicyGradientState, feedback: &Feedback<'_>) {
+        self.observe(state, feedback);
+    }
+
+    fn stable_for(&self, state: &PolicyGradientState) -> Option<u64> {
+        PolicyGradientPolicy::stable_for(self, state)
+    }
 
     fn init(&self, _me: &AgentView<'_>) -> PolicyGradientState {
         PolicyGradientState {

@@ -7,7 +7,7 @@
 //! of a group keeps its own learner (a Q-table, arm statistics, softmax
 //! weights) in the engine's state column, chooses one of a discrete
 //! [`ActionSet`] every step, and learns from its reward, the change of its
-//! group's objective over the step ([`Feedback::reward`](super::Feedback)).
+//! group's objective over the step ([`Feedback::reward`]).
 //!
 //! | kind | type | chooses by | state |
 //! |---|---|---|---|
@@ -17,15 +17,17 @@
 //!
 //! What the agent sees is computed from the price history of the asset it
 //! trades and its own account ([`Signals`]). The state an update moves to is
-//! the one computed from the [`Feedback`](super::Feedback) (the prices after
+//! the one computed from the [`Feedback`] (the prices after
 //! the step, the agent's account with what its open orders lock), and the
 //! next step decides in that same state: learner and market see one
 //! sequence of states.
 //!
 //! Each policy also has the inherent methods an outer loop needs: the greedy
-//! action of an agent ([`QLearningPolicy::greedy_action`] and kin, for play
-//! without exploration), how long its greedy policy has been stable
-//! (`stable_for`), and a decision without exploration (`decide_greedy`).
+//! action of an agent ([`QLearningPolicy::greedy_action`] and kin), how long
+//! its greedy policy has been stable (`stable_for`), and, for play with
+//! exploration and learning off, a decision without exploration
+//! (`decide_greedy`, drawing nothing) and a move to the state seen after a
+//! step without learning from it (`observe`, in place of `learn`).
 
 mod bandit;
 mod gradient;
@@ -33,7 +35,7 @@ mod q;
 
 pub use bandit::{BanditAlgorithm, BanditPolicy, BanditState};
 pub use gradient::{PolicyGradientPolicy, PolicyGradientState};
-pub use q::{QLearningPolicy, QLearningState};
+pub use q::{QLearningPolicy, QLearningState, MAX_Q_ENTRIES};
 
 use super::{fraction_of, Actions, AgentView, Feedback, Observation, Side};
 use crate::agents::Action;
@@ -171,6 +173,11 @@ impl ActionSet {
     /// The number of actions.
     pub fn len(&self) -> usize {
         self.actions.len()
+    }
+
+    /// The steps a limit order lives.
+    pub fn ttl(&self) -> u32 {
+        self.ttl
     }
 
     /// True when there is no action (never, for a set made by
@@ -451,6 +458,81 @@ mod tests {
         assert_eq!(x, vec![1.0, 1f64.tanh(), (-1f64).tanh(), 0.0, 0.0, 0.5]);
         let d = s.discretizer(3).unwrap();
         assert_eq!(d.states(), 3usize.pow(5));
+    }
+
+    #[test]
+    fn a_q_learner_learns_observes_and_plays_greedily() {
+        use crate::agents::learners::{Exploration, QParams};
+        use crate::agents::AdaptivePolicy;
+        use rand::SeedableRng;
+        let set = ActionSet::new(
+            0,
+            vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }],
+            1,
+        )
+        .unwrap();
+        let signals = Signals {
+            asset: 0,
+            memory: 1,
+            scale: 0.01,
+            trend: None,
+            position: false,
+        };
+        let params = QParams {
+            alpha: 0.5,
+            delta: 0.0,
+            exploration: Exploration::Constant(1.0),
+        };
+        let policy = QLearningPolicy::new(set, signals, 3, params, 0.0).unwrap();
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 1000, &holdings, 0);
+        let mut state = policy.init(&me);
+        // A flat market: the middle bin. ε = 1 explores.
+        let flat = [10.0, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&flat, &mut assets);
+        let mut rng = crate::rng::AgentRng::seed_from_u64(3);
+        let mut out = Actions::new();
+        policy.decide(&mut state, &o, &me, &mut rng, &mut out);
+        assert_eq!(state.state, 1);
+        let taken = state.action as usize;
+        // It learns the reward of its action in the flat state, then sees
+        // a rise (the top bin).
+        let up = [10.0, 10.0, 10.5];
+        let mut assets = Vec::new();
+        let next = obs(&up, &mut assets);
+        let feedback = Feedback {
+            step: 1,
+            fills: &[],
+            open_orders: &[],
+            reward: 4.0,
+            objective: 1004.0,
+            obs: &next,
+            me: &me,
+        };
+        policy.learn(&mut state, &feedback);
+        assert_eq!(state.learner.value(1, taken).unwrap(), 2.0, "½ · 4");
+        assert_eq!(state.state, 2);
+        // Observing moves the state and learns nothing.
+        let table = state.learner.table().to_vec();
+        let down = [10.0, 10.5, 10.0];
+        let mut assets = Vec::new();
+        let after = obs(&down, &mut assets);
+        policy.observe(
+            &mut state,
+            &Feedback {
+                obs: &after,
+                ..feedback
+            },
+        );
+        assert_eq!((state.state, state.learner.table()), (0, &table[..]));
+        // Greedy play in the flat state takes the learned action, without
+        // drawing.
+        state.state = 1;
+        assert_eq!(policy.greedy_action(&state), taken);
+        policy.decide_greedy(&mut state, &o, &me, &mut out);
+        assert_eq!(state.action as usize, taken);
+        assert_eq!(policy.stable_for(&state), Some(state.learner.stable_for()));
     }
 
     #[test]

@@ -92,6 +92,22 @@ impl QLearningPolicy {
         self.discretizer.states()
     }
 
+    /// The bins each value seen is cut into (the policy's `bins`; 1 when
+    /// nothing is seen).
+    pub fn bins(&self) -> usize {
+        self.discretizer.dims().first().map_or(1, |d| d.count)
+    }
+
+    /// The learning rate, discount and exploration.
+    pub fn params(&self) -> &QParams {
+        self.prototype.params()
+    }
+
+    /// The value every entry of a table starts at.
+    pub fn q0(&self) -> f64 {
+        self.prototype.table().first().copied().unwrap_or(0.0)
+    }
+
     /// The state of the values `values` (see [`Signals::values`]).
     pub fn state_of(&self, values: &[f64]) -> usize {
         // The values are finite and as many as the discretiser's bins.
@@ -127,6 +143,15 @@ impl QLearningPolicy {
         self.actions.push(a, obs, me, out);
     }
 
+    /// Moves the agent to the state it sees after a step without learning
+    /// from the step (play with learning off: the table stays as it is).
+    pub fn observe(&self, state: &mut QLearningState, feedback: &Feedback<'_>) {
+        let mut v = Vec::with_capacity(self.signals.len());
+        self.signals.values_after(feedback, &mut v);
+        state.state = self.state_of(&v) as u32;
+        state.seen = true;
+    }
+
     /// Sets the agent's state from what it sees, before its first step.
     fn enter(&self, state: &mut QLearningState, obs: &Observation<'_>, me: &AgentView<'_>) {
         if !state.seen {
@@ -140,6 +165,27 @@ impl QLearningPolicy {
 
 impl AdaptivePolicy for QLearningPolicy {
     type State = QLearningState;
+
+    /// The evaluation phase: the greedy action, nothing drawn.
+    fn evaluate(
+        &self,
+        state: &mut QLearningState,
+        obs: &Observation<'_>,
+        me: &AgentView<'_>,
+        _rng: &mut AgentRng,
+        out: &mut Actions,
+    ) {
+        self.decide_greedy(state, obs, me, out);
+    }
+
+    /// The evaluation phase: moves to the next state, learning nothing.
+    fn track(&self, state: &mut QLearningState, feedback: &Feedback<'_>) {
+        self.observe(state, feedback);
+    }
+
+    fn stable_for(&self, state: &QLearningState) -> Option<u64> {
+        QLearningPolicy::stable_for(self, state)
+    }
 
     fn init(&self, _me: &AgentView<'_>) -> QLearningState {
         QLearningState {

@@ -588,11 +588,23 @@ fn every_listed_example_runs_and_its_printed_text_validates() {
             Some(0.0),
             "{name}"
         );
-        let assets = s["assets"].as_object().expect("assets").len();
-        assert_eq!(rows(&read(&dir, "assets.csv")).len(), 6 * assets, "{name}");
-
         let printed = agora(&["examples", &name]);
         assert_status(&printed, 0);
+        // Rows are kept at step 0, every `record_every` steps and at the
+        // last step (an evaluation phase runs after the 5 learning steps).
+        let scenario = agora::Scenario::from_toml_str(&stdout(&printed), &name).unwrap();
+        let every = scenario.simulation().record_every.max(1);
+        let assets = s["assets"].as_object().expect("assets").len();
+        let table = rows(&read(&dir, "assets.csv"));
+        let mut steps: Vec<u64> = table.iter().map(|r| r[1].parse().unwrap()).collect();
+        steps.dedup();
+        assert_eq!(table.len(), steps.len() * assets, "{name}");
+        let last = *steps.last().unwrap();
+        assert!(last >= 5, "{name}: last recorded step {last}");
+        let expected: Vec<u64> = (0..=last)
+            .filter(|t| t % every == 0 || *t == last)
+            .collect();
+        assert_eq!(steps, expected, "{name}");
         let file = write_scenario(tmp.path(), &format!("{name}.toml"), &stdout(&printed));
         assert_status(&agora(&["validate", path_str(&file)]), 0);
     }

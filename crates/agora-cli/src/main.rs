@@ -17,6 +17,7 @@ mod game;
 mod merge;
 mod messages;
 mod optimize;
+mod ray;
 mod report;
 mod sweep;
 

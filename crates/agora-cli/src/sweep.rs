@@ -43,6 +43,16 @@ pub struct SweepArgs {
     /// `agora run` writes for grid point i (in --format).
     #[arg(long)]
     keep_runs: bool,
+    /// Where the grid runs: here, or as Ray tasks (`ray`: through a Python
+    /// that has the agora package and Ray, `pip install
+    /// './crates/agora-py[ray]'`, named by AGORA_PYTHON, else python3).
+    /// sweep.csv is the same either way.
+    #[arg(long, value_enum, value_name = "BACKEND", default_value_t = Backend::Local)]
+    backend: Backend,
+    /// With --backend ray: the cluster's address (HOST:PORT, ray://HOST:PORT
+    /// or auto); without it, a local Ray is started for the sweep.
+    #[arg(long, value_name = "ADDR")]
+    address: Option<String>,
     /// The metrics --report plots: names or globs, e.g.
     /// `assets.*.final_price,groups.*.pnl` (default: a short list of
     /// headline metrics).
@@ -53,6 +63,15 @@ pub struct SweepArgs {
         requires = "report"
     )]
     metrics: Option<Vec<String>>,
+}
+
+/// Where `agora sweep` runs the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    /// In this process, on --threads threads.
+    Local,
+    /// As Ray tasks, one per grid point, each on --threads cores (default 1).
+    Ray,
 }
 
 fn parse_shard(text: &str) -> agora::Result<(usize, usize)> {
@@ -105,6 +124,23 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         .iter()
         .map(|s| parse_axis(s))
         .collect::<agora::Result<Vec<_>>>()?;
+    if args.backend == Backend::Local && args.address.is_some() {
+        return Err(agora::Error::usage("--address: is for --backend ray").into());
+    }
+    if args.backend == Backend::Ray {
+        let refused = if args.shard.is_some() {
+            Some("--shard: --backend ray cuts the grid into tasks itself")
+        } else if args.keep_runs {
+            Some("--keep-runs: not available with --backend ray (run the shards with `agora sweep --shard i/n --keep-runs` and `agora merge`)")
+        } else if args.format != crate::format::Format::Csv {
+            Some("--format: --backend ray writes sweep.csv only")
+        } else {
+            None
+        };
+        if let Some(message) = refused {
+            return Err(agora::Error::usage(message).into());
+        }
+    }
     // The grid's memory is checked before the grid is made.
     let pool = crate::thread_pool(args.exec.threads)?;
     let threads = pool.current_num_threads();
@@ -146,6 +182,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     agora::experiment::sweep::scenarios(&scenario, &grid)?;
     for w in grid.warnings(&scenario) {
         crate::messages::warn(args.exec.quiet, &w);
+    }
+    if args.backend == Backend::Ray {
+        return run_on_ray(&args, &scenario, &grid);
     }
     let mut names = vec![SHARD_FILE];
     if args.format != crate::format::Format::Parquet {
@@ -232,6 +271,46 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         .and_then(|()| match &report_path {
             Some(p) => writeln!(w, "  wrote {}", p.display()),
             None => Ok(()),
+        });
+        crate::quiet_pipe(printed)?;
+    }
+    Ok(())
+}
+
+/// `agora sweep --backend ray`: the grid runs as Ray tasks (see
+/// [`crate::ray`]); the merged sweep.csv and shard.json are written, and
+/// reported, as a local sweep's are.
+fn run_on_ray(args: &SweepArgs, scenario: &Scenario, grid: &Grid) -> anyhow::Result<()> {
+    let (report, quiet) = (args.exec.report, args.exec.quiet);
+    let names = [SHARD_FILE, "sweep.csv"];
+    let mut out = crate::folder::open(&args.out, &names, report, &args.source, quiet)?;
+    let started = Instant::now();
+    let (csv, info) = crate::ray::sweep(&crate::ray::RaySweep {
+        scenario,
+        sets: &args.set,
+        zip: args.zip,
+        address: args.address.as_deref(),
+        threads: args.exec.threads,
+        quiet,
+    })?;
+    out.write("sweep.csv", &csv)?;
+    out.write(SHARD_FILE, &info)?;
+    let options = crate::report::options(args.metrics.as_deref());
+    let written = crate::folder::commit(out, report.then_some(&options), quiet)?;
+    if !quiet {
+        let mut w = std::io::stdout().lock();
+        let printed = writeln!(
+            w,
+            "{}: {} grid points x {} runs in {:.3} s on Ray",
+            scenario.origin(),
+            grid.points.len(),
+            scenario.simulation().runs,
+            started.elapsed().as_secs_f64(),
+        )
+        .and_then(|()| {
+            written
+                .iter()
+                .try_for_each(|p| writeln!(w, "  wrote {}", p.display()))
         });
         crate::quiet_pipe(printed)?;
     }

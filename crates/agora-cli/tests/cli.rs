@@ -962,6 +962,77 @@ fn merged_shards_give_the_whole_sweep_byte_for_byte() {
 }
 
 #[test]
+fn sweep_on_ray_refuses_what_it_cannot_do_and_names_a_missing_python() {
+    // The Ray sweep itself is tested from Python (crates/agora-py/tests,
+    // test_sweep.py), where Ray is installed; here, what fails before it.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let base = [
+        "sweep",
+        "--example",
+        "curve-linear",
+        "--set",
+        "assets.TOKEN.pricing.m=0.001,0.002",
+        "--out",
+        path_str(&out),
+    ];
+    let with = |extra: &[&str], env: &[(&str, &str)]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        agora_env(&args, env)
+    };
+    for (extra, expected) in [
+        (
+            &["--address", "127.0.0.1:6379"][..],
+            "--address: is for --backend ray",
+        ),
+        (
+            &["--backend", "ray", "--shard", "1/2"][..],
+            "--shard: --backend ray cuts the grid",
+        ),
+        (
+            &["--backend", "ray", "--keep-runs"][..],
+            "--keep-runs: not available with --backend ray",
+        ),
+        (
+            &["--backend", "ray", "--format", "parquet"][..],
+            "--format: --backend ray writes sweep.csv only",
+        ),
+    ] {
+        let o = with(extra, &[]);
+        assert_status(&o, 2);
+        assert!(stderr(&o).contains(expected), "{extra:?}: {}", stderr(&o));
+    }
+    let o = with(
+        &["--backend", "ray"],
+        &[("AGORA_PYTHON", "/nonexistent/python")],
+    );
+    assert_status(&o, 2);
+    let e = stderr(&o);
+    assert!(
+        e.contains("cannot start /nonexistent/python") && e.contains("AGORA_PYTHON"),
+        "{e}"
+    );
+    // A bad grid is refused before Python is started.
+    let o = agora_env(
+        &[
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--set",
+            "assets.NOPE.pricing.m=1",
+            "--out",
+            path_str(&out),
+            "--backend",
+            "ray",
+        ],
+        &[("AGORA_PYTHON", "/nonexistent/python")],
+    );
+    assert_status(&o, 2);
+    assert!(stderr(&o).contains("assets.NOPE"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing is written");
+}
+
+#[test]
 fn merge_refuses_missing_duplicated_foreign_and_edited_shards() {
     let tmp = tempfile::tempdir().unwrap();
     let shard = |i: usize| tmp.path().join(format!("shard{i}"));

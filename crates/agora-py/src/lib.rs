@@ -8,12 +8,15 @@
 //! pyarrow, polars and pandas read them without a copy.
 
 use std::ffi::CString;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use agora::engine::RunOutput;
+use agora::experiment::sweep::{parse_axis, sweep_csv, sweep_keeping, Grid};
+use agora::output::shards::ShardInfo;
 use agora::{Scenario, Simulation};
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{RecordBatch, RecordBatchIterator};
@@ -21,7 +24,7 @@ use arrow_schema::SchemaRef;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyCapsule;
+use pyo3::types::{PyBytes, PyCapsule};
 use rayon::prelude::*;
 
 create_exception!(
@@ -111,17 +114,16 @@ fn json_to_toml(json: &str) -> PyResult<String> {
     toml::to_string(&value).map_err(|e| ScenarioError::new_err(format!("the scenario dict: {e}")))
 }
 
-/// Runs every run of `scenario` on a pool of `threads` threads (rayon's
-/// default when `None`) while the calling thread — Python's main thread,
-/// the only one that sees signals — checks for Ctrl-C every 50 ms; on one,
-/// every run stops at its next step and `KeyboardInterrupt` is raised. Run
-/// r is built for run index r, as the command line's Monte Carlo does, so
-/// the outputs are the same.
-fn run_scenario(
+/// Runs `job` on a pool of `threads` threads (rayon's default when
+/// `None`) while the calling thread — Python's main thread, the only one
+/// that sees signals — checks for Ctrl-C every 50 ms with the GIL released;
+/// on one, the flag handed to `job` is set, `job` is expected to stop at
+/// its next step (returning `Ok(None)`), and `KeyboardInterrupt` is raised.
+fn interruptible<T: Send + 'static>(
     py: Python<'_>,
-    scenario: &Scenario,
     threads: Option<usize>,
-) -> PyResult<Vec<RunOutput>> {
+    job: impl FnOnce(Arc<AtomicBool>) -> agora::Result<Option<T>> + Send + 'static,
+) -> PyResult<T> {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
         if n == 0 {
@@ -135,24 +137,9 @@ fn run_scenario(
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel();
     {
-        let scenario = scenario.clone();
         let stop = Arc::clone(&stop);
         pool.spawn(move || {
-            let runs = scenario.simulation().runs;
-            let result: agora::Result<Vec<Option<RunOutput>>> = (0..runs)
-                .into_par_iter()
-                .map(|r| {
-                    let mut sim = Simulation::new(&scenario, r)?;
-                    while !sim.done() {
-                        if stop.load(Ordering::Relaxed) {
-                            return Ok(None);
-                        }
-                        sim.advance()?;
-                    }
-                    sim.finish().map(Some)
-                })
-                .collect();
-            let _ = tx.send(result);
+            let _ = tx.send(job(stop));
         });
     }
     let mut interrupted = None;
@@ -179,10 +166,37 @@ fn run_scenario(
         return Err(e);
     }
     let result = result.ok_or_else(|| PyRuntimeError::new_err("the run stopped unexpectedly"))?;
-    let outs = result.map_err(to_py)?;
-    outs.into_iter()
-        .map(|o| o.ok_or_else(|| PyKeyboardInterrupt::new_err("the run was interrupted")))
-        .collect()
+    result
+        .map_err(to_py)?
+        .ok_or_else(|| PyKeyboardInterrupt::new_err("the run was interrupted"))
+}
+
+/// Runs every run of `scenario` (see [`interruptible`]). Run r is built
+/// for run index r, as the command line's Monte Carlo does, so the outputs
+/// are the same.
+fn run_scenario(
+    py: Python<'_>,
+    scenario: &Scenario,
+    threads: Option<usize>,
+) -> PyResult<Vec<RunOutput>> {
+    let scenario = scenario.clone();
+    interruptible(py, threads, move |stop| {
+        let runs = scenario.simulation().runs;
+        let outs: Vec<Option<RunOutput>> = (0..runs)
+            .into_par_iter()
+            .map(|r| {
+                let mut sim = Simulation::new(&scenario, r)?;
+                while !sim.done() {
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(None);
+                    }
+                    sim.advance()?;
+                }
+                sim.finish().map(Some)
+            })
+            .collect::<agora::Result<_>>()?;
+        Ok(outs.into_iter().collect())
+    })
 }
 
 /// One table of a result, readable through Arrow's C stream interface.
@@ -318,6 +332,90 @@ fn run(
     })
 }
 
+/// The grid of `sets` (`PATH=V1,V2,...`, the command line's `--set`),
+/// zipped or as a product.
+fn grid_of(sets: &[String], zip: bool) -> agora::Result<Grid> {
+    let axes = sets
+        .iter()
+        .map(|s| parse_axis(s))
+        .collect::<agora::Result<Vec<_>>>()?;
+    if zip {
+        Grid::zip(&axes)
+    } else {
+        Grid::cartesian(&axes)
+    }
+}
+
+/// The number of points of the grid of `sets`; see `agora.sweep`.
+#[pyfunction]
+#[pyo3(signature = (sets, zip=false))]
+fn grid_points(sets: Vec<String>, zip: bool) -> PyResult<usize> {
+    Ok(grid_of(&sets, zip).map_err(to_py)?.points.len())
+}
+
+/// Sweeps scenario text over the grid of `sets`, or over shard `(i, n)` of
+/// it, as `agora sweep --shard i/n` does; returns the bytes of
+/// `sweep.csv` and of `shard.json`. Ctrl-C stops it after the points
+/// under way with `KeyboardInterrupt`.
+#[pyfunction]
+#[pyo3(signature = (text, origin, sets, zip=false, shard=None, seed=None, steps=None, runs=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn sweep<'py>(
+    py: Python<'py>,
+    text: &str,
+    origin: &str,
+    sets: Vec<String>,
+    zip: bool,
+    shard: Option<(usize, usize)>,
+    seed: Option<u64>,
+    steps: Option<u64>,
+    runs: Option<u64>,
+    threads: Option<usize>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let scenario = scenario_from(text, origin, seed, steps, runs).map_err(to_py)?;
+    let whole = grid_of(&sets, zip).map_err(to_py)?;
+    let (i, n) = shard.unwrap_or((1, 1));
+    let grid = whole.clone().shard(i, n).map_err(to_py)?;
+    let info = ShardInfo::sweep(&scenario, &whole, &grid, (i, n), true, false).map_err(to_py)?;
+    // Every point is validated before anything runs.
+    agora::experiment::sweep::scenarios(&scenario, &grid).map_err(to_py)?;
+    let (csv, json) = interruptible(py, threads, move |stop| {
+        let stopped = || agora::Error::usage("interrupted");
+        let table = sweep_keeping(&scenario, &grid, &|| {}, &|_, _, _| {
+            if stop.load(Ordering::Relaxed) {
+                Err(stopped())
+            } else {
+                Ok(())
+            }
+        });
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        Ok(Some((sweep_csv(&table?)?, info.to_json()?)))
+    })?;
+    Ok((PyBytes::new(py, &csv), PyBytes::new(py, &json)))
+}
+
+/// Merges the folders of a sweep's shards (each holding `sweep.csv` and
+/// `shard.json`), as `agora merge` does; returns the whole sweep's
+/// `sweep.csv` and `shard.json` bytes.
+#[pyfunction]
+fn merge_sweeps<'py>(
+    py: Python<'py>,
+    dirs: Vec<PathBuf>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let merged = py
+        .detach(|| agora::output::shards::merge_sweeps(&dirs))
+        .map_err(to_py)?;
+    if merged.info.keep_runs {
+        return Err(ScenarioError::new_err(
+            "merge_sweeps joins sweep.csv only; merge --keep-runs shards with `agora merge`",
+        ));
+    }
+    let json = merged.info.to_json().map_err(to_py)?;
+    Ok((PyBytes::new(py, &merged.csv), PyBytes::new(py, &json)))
+}
+
 /// The engine module.
 #[pymodule]
 fn _agora(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -328,6 +426,9 @@ fn _agora(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(examples, m)?)?;
     m.add_function(wrap_pyfunction!(example_toml, m)?)?;
     m.add_function(wrap_pyfunction!(json_to_toml, m)?)?;
+    m.add_function(wrap_pyfunction!(grid_points, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_sweeps, m)?)?;
     m.add_class::<Table>()?;
     m.add_class::<RunResult>()?;
     Ok(())

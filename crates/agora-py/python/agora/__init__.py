@@ -15,15 +15,20 @@ file or origin, the field, and what was expected).
 
 from __future__ import annotations
 
+import csv as _csv
+import io
 import json
+import math
 import os
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _agora
 from ._agora import ScenarioError, Table
 
 __all__ = [
     "run",
+    "sweep",
+    "SweepResult",
     "validate",
     "example",
     "examples",
@@ -184,3 +189,174 @@ def validate(scenario: Scenario) -> List[str]:
     warnings."""
     text, origin = _source(scenario)
     return list(_agora.validate(text, origin))
+
+
+Grid = Union[Mapping[str, Sequence[Any]], Sequence[str]]
+
+
+def _toml_literal(value: Any, where: str) -> str:
+    """``value`` as a TOML value (a number, string, bool, list or inline table)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: {value!r} is not a finite number")
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, Mapping):
+        items = (
+            f"{json.dumps(str(k))} = {_toml_literal(v, f'{where}.{k}')}" for k, v in value.items()
+        )
+        return "{ " + ", ".join(items) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_literal(v, where) for v in value) + "]"
+    raise TypeError(f"{where}: cannot use a {type(value).__name__} as a parameter value")
+
+
+def _sets(grid: Grid) -> List[str]:
+    """The grid as the command line's ``--set PATH=...`` arguments."""
+    if isinstance(grid, Mapping):
+        sets = []
+        for path, values in grid.items():
+            if not isinstance(path, str):
+                raise TypeError(f"grid keys are parameter paths (str), not {type(path).__name__}")
+            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+                raise TypeError(f"grid[{path!r}] must be a list of values")
+            literals = [_toml_literal(v, f"grid[{path!r}]") for v in values]
+            sets.append(f"{path}=[{', '.join(literals)}]")
+        return sets
+    if isinstance(grid, (str, bytes)) or not isinstance(grid, Sequence):
+        raise TypeError(
+            "grid must be a dict {path: [values]} or a list of 'PATH=V1,V2' strings, "
+            f"not {type(grid).__name__}"
+        )
+    for s in grid:
+        if not isinstance(s, str):
+            raise TypeError(f"grid entries must be 'PATH=V1,V2' strings, not {type(s).__name__}")
+    return list(grid)
+
+
+class SweepResult:
+    """The outcome of :func:`sweep`: ``sweep.csv`` (one row per grid point:
+    the varied parameters, then each metric's mean across the runs, then
+    its spread) and ``shard.json``, byte for byte what ``agora sweep``
+    writes."""
+
+    def __init__(self, csv: bytes, shard_json: bytes) -> None:
+        self.csv: bytes = csv
+        """``sweep.csv``'s bytes (``polars.read_csv(r.csv)``,
+        ``pyarrow.csv.read_csv(io.BytesIO(r.csv))``)."""
+        self.shard: Dict[str, Any] = json.loads(shard_json)
+        """``shard.json`` as a dict: the sweep's fingerprint, version and
+        the part of the grid this result holds."""
+        self._shard_json = shard_json
+        reader = _csv.reader(io.StringIO(csv.decode("utf-8")))
+        self.columns: List[str] = next(reader)
+        """The column names, in order."""
+        self._cells = list(reader)
+
+    @property
+    def rows(self) -> List[Dict[str, Any]]:
+        """One dict per grid point: a number as a float, a string as it is,
+        an empty cell (a metric no run of the point has) as ``None``."""
+
+        def cell(text: str) -> Any:
+            if text == "":
+                return None
+            try:
+                return float(text)
+            except ValueError:
+                return text
+
+        return [dict(zip(self.columns, map(cell, row))) for row in self._cells]
+
+    def write(self, dir: Union[str, "os.PathLike[str]"]) -> List[str]:
+        """Writes ``sweep.csv`` and ``shard.json`` into ``dir`` (created if
+        missing), each under a temporary name then renamed into place;
+        returns the paths."""
+        dir = os.fspath(dir)
+        os.makedirs(dir, exist_ok=True)
+        paths = []
+        for name, data in (("sweep.csv", self.csv), ("shard.json", self._shard_json)):
+            path = os.path.join(dir, name)
+            temp = os.path.join(dir, f".{name}.tmp-{os.getpid()}")
+            with open(temp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temp, path)
+            paths.append(path)
+        return paths
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    def __repr__(self) -> str:
+        return f"agora.SweepResult({len(self)} grid points, {len(self.columns)} columns)"
+
+
+def sweep(
+    scenario: Scenario,
+    grid: Grid,
+    *,
+    zip: bool = False,
+    seed: Optional[int] = None,
+    steps: Optional[int] = None,
+    runs: Optional[int] = None,
+    threads: Optional[int] = None,
+    shard: Optional[Tuple[int, int]] = None,
+    backend: str = "local",
+    address: Optional[str] = None,
+    tasks: Optional[int] = None,
+) -> SweepResult:
+    """Sweeps a scenario over a grid of parameter values, as ``agora sweep``
+    does: each point a Monte Carlo ensemble of ``runs`` runs, one row per
+    point.
+
+    ``grid`` is a dict ``{path: [values]}`` (the first path varies slowest;
+    values are numbers, strings or dicts for inline tables) or a list of
+    the command line's ``--set`` strings (``"assets.TOKEN.pricing.m=0.001,0.002"``);
+    ``zip=True`` pairs the lists element by element. ``shard=(i, n)`` runs
+    only the i-th of n parts (``--shard i/n``).
+
+    ``backend="ray"`` runs the grid as Ray tasks (``pip install 'agora[ray]'``)
+    on the cluster at ``address`` (``HOST:PORT``, ``ray://HOST:PORT`` or
+    ``"auto"``), or on a local Ray started for the call when ``address`` is
+    ``None`` (or in the Ray already initialised): ``tasks`` shards (default
+    one per grid point), each on ``threads`` cores (default 1). The result is
+    byte for byte the local one. An address that does not answer raises
+    ``ConnectionError`` naming it, within seconds.
+    """
+    text, origin = _source(scenario)
+    sets = _sets(grid)
+    seed, steps, runs = _count("seed", seed), _count("steps", steps), _count("runs", runs)
+    threads, tasks = _count("threads", threads), _count("tasks", tasks)
+    if backend == "local":
+        if address is not None or tasks is not None:
+            raise ValueError("address and tasks are for backend='ray'")
+        if shard is not None:
+            if (
+                not isinstance(shard, tuple)
+                or len(shard) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in shard)
+            ):
+                raise TypeError(f"shard must be a tuple (i, n) of ints, not {shard!r}")
+        csv, info = _agora.sweep(
+            text, origin, sets, zip=zip, shard=shard, seed=seed, steps=steps, runs=runs,
+            threads=threads,
+        )
+        return SweepResult(bytes(csv), bytes(info))
+    if backend == "ray":
+        if shard is not None:
+            raise ValueError("backend='ray' cuts the grid into shards itself: leave shard out")
+        from . import _ray
+
+        csv, info = _ray.sweep(
+            text, origin, sets, zip=zip, seed=seed, steps=steps, runs=runs, threads=threads,
+            address=address, tasks=tasks,
+        )
+        return SweepResult(csv, info)
+    raise ValueError(f"backend must be 'local' or 'ray', not {backend!r}")

@@ -1,6 +1,7 @@
 //! `agora`: run, validate and list agent-based economy scenarios.
 
 use agora::engine::{Observer, RunOutput};
+use agora::output::shards::{ShardInfo, RUNS_FILE, SHARD_FILE};
 use agora::scenario::{example, examples};
 use agora::{Scenario, Simulation};
 use clap::{Args, Parser, Subcommand};
@@ -78,6 +79,9 @@ struct RunArgs {
     /// Every K steps, write the run's whole state to DIR/checkpoint (replaced atomically), to continue with `agora resume DIR/checkpoint` after a crash (one run only).
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     checkpoint_every: Option<u64>,
+    /// Run only the i-th of n near-equal parts of the runs (each run exactly as in the whole ensemble), for array jobs; `agora merge` puts the shards' folders together.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
 }
 
 /// Arguments of `agora resume`.
@@ -344,9 +348,20 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
+    let shard = match &args.shard {
+        Some(text) => Some(run_shard(
+            &scenario,
+            text,
+            args.checkpoint_every.is_some(),
+            args.format != format::Format::Parquet,
+        )?),
+        None => None,
+    };
     // A checkpointed run holds its records until the end (the checkpoint
     // carries them), so that a resumed run writes the same tables.
-    let drained = drains_records(&scenario, args.format) && args.checkpoint_every.is_none();
+    let drained = drains_records(&scenario, args.format)
+        && args.checkpoint_every.is_none()
+        && shard.is_none();
     args.exec
         .check_memory(
             scenario.origin(),
@@ -377,16 +392,21 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             duration_words(seconds)
         );
     }
-    let mut out = folder::open(
-        &args.out,
-        &args.format.run_files(&scenario),
-        report,
-        &args.source,
-        quiet,
-    )?;
+    let mut names = args.format.run_files(&scenario);
+    if shard.is_some() {
+        names.extend([SHARD_FILE, RUNS_FILE]);
+    }
+    let mut out = folder::open(&args.out, &names, report, &args.source, quiet)?;
     let started = Instant::now();
     let mut writing = Duration::ZERO;
-    let outputs: Vec<RunOutput> = if scenario.simulation().runs == 1 {
+    let outputs: Vec<RunOutput> = if let Some((_, range)) = &shard {
+        let bar = counting_bar(range.end - range.start, args.exec.quiet, "run");
+        let outs = pool.install(|| {
+            agora::experiment::monte_carlo_runs(&scenario, range.clone(), &|_| bar.inc(1))
+        })?;
+        bar.finish_and_clear();
+        outs
+    } else if scenario.simulation().runs == 1 {
         let mut progress = Progress::new(scenario.simulation().steps, args.exec.quiet);
         let run = if let Some(every) = args.checkpoint_every {
             let checkpoints = Checkpoints {
@@ -415,6 +435,16 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     // the run alone, not the writing of its tables
     let elapsed = started.elapsed().saturating_sub(writing);
+    if let Some((info, _)) = &shard {
+        out.write(SHARD_FILE, &info.to_json()?)?;
+        let values = outputs
+            .iter()
+            .map(|o| serde_json::to_value(&o.summary))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut runs = serde_json::to_vec(&values)?;
+        runs.push(b'\n');
+        out.write(RUNS_FILE, &runs)?;
+    }
     write_and_commit(
         &scenario,
         &outputs,
@@ -426,6 +456,45 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         report,
         quiet,
     )
+}
+
+/// `--shard I/N` of `agora run`: the shard's record and its runs.
+fn run_shard(
+    scenario: &Scenario,
+    text: &str,
+    checkpoints: bool,
+    csv: bool,
+) -> anyhow::Result<(ShardInfo, std::ops::Range<u64>)> {
+    let (i, n) = sweep::parse_shard(text)?;
+    let runs = scenario.simulation().runs;
+    if checkpoints {
+        return Err(agora::Error::usage(
+            "--shard: a checkpointed run is one run; shard the runs of an ensemble without --checkpoint-every",
+        )
+        .into());
+    }
+    if n == 0 || i == 0 || i > n {
+        return Err(
+            agora::Error::usage(format!("--shard {text}: takes I/N with 1 <= I <= N")).into(),
+        );
+    }
+    if n as u64 > runs {
+        return Err(agora::Error::usage(format!(
+            "--shard {text}: {} has {runs} runs, too few for {n} shards (use --runs)",
+            scenario.origin()
+        ))
+        .into());
+    }
+    let start = (i as u64 - 1) * runs / n as u64;
+    let end = i as u64 * runs / n as u64;
+    let info = ShardInfo::runs(
+        scenario,
+        (i, n),
+        start as usize,
+        (end - start) as usize,
+        csv,
+    )?;
+    Ok((info, start..end))
 }
 
 /// Writes the tables (unless `drained` wrote them), `summary.json` and

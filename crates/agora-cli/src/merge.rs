@@ -1,8 +1,11 @@
-//! `agora merge`: the shards of a sweep (`agora sweep --shard i/n`, run on
-//! different machines or as array jobs) put together into the folder the
-//! whole sweep would have written.
+//! `agora merge`: the shards of a sweep (`agora sweep --shard i/n`) or of
+//! a Monte Carlo ensemble (`agora run --runs R --shard i/n`), run on
+//! different machines or as array jobs, put together into the folder the
+//! whole command would have written.
 
-use agora::output::shards::{merge_sweeps, POINTS_DIR, SHARD_FILE, SWEEP_CSV};
+use agora::output::shards::{
+    merge_runs, merge_sweeps, ShardInfo, POINTS_DIR, SHARD_FILE, SWEEP_CSV,
+};
 use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// Arguments of `agora merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The shards' output folders, in any order (each written by `agora sweep --shard i/n`).
+    /// The shards' output folders, in any order (each written by `agora sweep --shard i/n` or `agora run --shard i/n`).
     #[arg(required = true, value_name = "DIR")]
     shards: Vec<PathBuf>,
     /// Directory for the merged sweep.csv (created if missing; what an earlier agora command wrote there is replaced, other files kept).
@@ -32,6 +35,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
             .into());
         }
     }
+    if ShardInfo::read(&args.shards[0])?.command == "run" {
+        return merge_ensemble(&args);
+    }
     let merged = merge_sweeps(&args.shards)?;
     let mut names = vec![SHARD_FILE, SWEEP_CSV];
     if merged.info.keep_runs {
@@ -50,6 +56,38 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
         let printed = writeln!(
             w,
             "merged {} shards: {} grid points",
+            args.shards.len(),
+            merged.info.grid_points
+        )
+        .and_then(|()| {
+            written
+                .iter()
+                .try_for_each(|p| writeln!(w, "  wrote {}", p.display()))
+        });
+        crate::quiet_pipe(printed)?;
+    }
+    Ok(())
+}
+
+/// `agora merge` of Monte Carlo shards: the whole ensemble's tables,
+/// summary.json (without `performance`, measured per process) and
+/// scenario.toml.
+fn merge_ensemble(args: &MergeArgs) -> anyhow::Result<()> {
+    let merged = merge_runs(&args.shards)?;
+    let mut names: Vec<&str> = merged.files.iter().map(|(n, _)| n.as_str()).collect();
+    names.push(SHARD_FILE);
+    let mut out = agora::output::OutputDir::open(&args.out, &names)?;
+    crate::folder::warn(out.notes(), args.quiet);
+    for (name, bytes) in &merged.files {
+        out.write(name, bytes)?;
+    }
+    out.write(SHARD_FILE, &merged.info.to_json()?)?;
+    let written = crate::folder::commit(out, None, args.quiet)?;
+    if !args.quiet {
+        let mut w = std::io::stdout().lock();
+        let printed = writeln!(
+            w,
+            "merged {} shards: {} runs",
             args.shards.len(),
             merged.info.grid_points
         )

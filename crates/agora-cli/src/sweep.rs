@@ -74,7 +74,7 @@ enum Backend {
     Ray,
 }
 
-fn parse_shard(text: &str) -> agora::Result<(usize, usize)> {
+pub(crate) fn parse_shard(text: &str) -> agora::Result<(usize, usize)> {
     let bad = || agora::Error::usage(format!("--shard {text:?}: expected I/N, e.g. 2/8"));
     let (i, n) = text.split_once('/').ok_or_else(bad)?;
     Ok((

@@ -962,6 +962,171 @@ fn merged_shards_give_the_whole_sweep_byte_for_byte() {
 }
 
 #[test]
+fn merged_monte_carlo_shards_give_the_whole_ensemble_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    // whale-dump has a shock, so some metrics (recovery) are missing in
+    // some runs; 5 runs in 3 shards of 1, 2 and 2 runs.
+    let base = [
+        "run",
+        "--example",
+        "whale-dump",
+        "--steps",
+        "40",
+        "--runs",
+        "5",
+    ];
+    let whole = tmp.path().join("whole");
+    assert_status(
+        &agora(&[&base[..], &["--out", path_str(&whole), "--quiet"]].concat()),
+        0,
+    );
+    let shards: Vec<PathBuf> = (1..=3).map(|i| tmp.path().join(format!("s{i}"))).collect();
+    for (i, dir) in shards.iter().enumerate() {
+        let shard = format!("{}/3", i + 1);
+        let args = [
+            &base[..],
+            &[
+                "--shard",
+                &shard,
+                "--threads",
+                "1",
+                "--out",
+                path_str(dir),
+                "--quiet",
+            ],
+        ]
+        .concat();
+        assert_status(&agora(&args), 0);
+        assert!(dir.join("shard.json").is_file() && dir.join("runs.json").is_file());
+    }
+    // A shard's own summary is of its runs.
+    assert_eq!(summary(&shards[1])["runs"], 2);
+    let merged = tmp.path().join("merged");
+    let out = agora(&[
+        "merge",
+        path_str(&shards[2]),
+        path_str(&shards[0]),
+        path_str(&shards[1]),
+        "--out",
+        path_str(&merged),
+    ]);
+    assert_status(&out, 0);
+    assert!(
+        stdout(&out).contains("merged 3 shards: 5 runs"),
+        "{}",
+        stdout(&out)
+    );
+    assert_same_files(&whole, &merged, "merged ensemble");
+    assert!(!read(&merged, "summary.json").contains("performance"));
+
+    // Refused, naming what is wrong, nothing written.
+    let refused = |dirs: &[&Path], expected: &str| {
+        let bad = tmp.path().join("bad");
+        let mut args = vec!["merge"];
+        args.extend(dirs.iter().map(|d| path_str(d)));
+        args.extend(["--out", path_str(&bad)]);
+        let out = agora(&args);
+        assert_status(&out, 2);
+        assert!(
+            stderr(&out).contains(expected),
+            "{expected}: {}",
+            stderr(&out)
+        );
+        assert!(!bad.join("summary.json").exists());
+    };
+    refused(&[&shards[0], &shards[2]], "shard 2/3 missing");
+    refused(
+        &[&shards[0], &shards[1], &shards[1], &shards[2]],
+        "given twice",
+    );
+    let other = tmp.path().join("other");
+    let args = [
+        "run",
+        "--example",
+        "whale-dump",
+        "--steps",
+        "40",
+        "--runs",
+        "5",
+        "--seed",
+        "9",
+        "--shard",
+        "2/3",
+        "--out",
+        path_str(&other),
+        "--quiet",
+    ];
+    assert_status(&agora(&args), 0);
+    refused(
+        &[&shards[0], &other, &shards[2]],
+        "shards of different runs",
+    );
+    let sweep = tmp.path().join("sweep");
+    assert_status(
+        &agora(&[
+            "sweep",
+            "--example",
+            "whale-dump",
+            "--steps",
+            "5",
+            "--set",
+            "simulation.seed=1,2",
+            "--out",
+            path_str(&sweep),
+            "--quiet",
+        ]),
+        0,
+    );
+    refused(
+        &[&shards[0], &sweep],
+        "merge joins the shards of one command",
+    );
+    let runs = shards[1].join("runs.json");
+    let text = fs::read_to_string(&runs).unwrap();
+    fs::write(&runs, &text[..text.len() / 2]).unwrap();
+    refused(
+        &[&shards[0], &shards[1], &shards[2]],
+        "runs.json: not a shard's run metrics",
+    );
+
+    // What a shard cannot be.
+    let x = tmp.path().join("x");
+    for (extra, expected) in [
+        (&["--shard", "4/3"][..], "1 <= I <= N"),
+        (&["--shard", "x"][..], "expected I/N"),
+        (&["--shard", "1/6"][..], "has 5 runs, too few for 6 shards"),
+    ] {
+        let args = [&base[..], extra, &["--out", path_str(&x)]].concat();
+        let out = agora(&args);
+        assert_status(&out, 2);
+        assert!(
+            stderr(&out).contains(expected),
+            "{expected}: {}",
+            stderr(&out)
+        );
+    }
+    let out = agora(&[
+        "run",
+        "--example",
+        "whale-dump",
+        "--steps",
+        "40",
+        "--shard",
+        "1/1",
+        "--checkpoint-every",
+        "10",
+        "--out",
+        path_str(&tmp.path().join("y")),
+    ]);
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("--shard: a checkpointed run is one run"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn sweep_on_ray_refuses_what_it_cannot_do_and_names_a_missing_python() {
     // The Ray sweep itself is tested from Python (crates/agora-py/tests,
     // test_sweep.py), where Ray is installed; here, what fails before it.

@@ -18,7 +18,18 @@ use serde_json::{Map, Value};
 /// returns their outputs in run order. `done` is called (from any thread)
 /// after each run, for progress reporting.
 pub fn monte_carlo(scenario: &Scenario, done: &(dyn Fn(u64) + Sync)) -> Result<Vec<RunOutput>> {
-    let runs = scenario.simulation.runs;
+    monte_carlo_runs(scenario, 0..scenario.simulation.runs, done)
+}
+
+/// Runs the runs `range` of `scenario` (run `r` exactly as in the whole
+/// ensemble: a shard of a Monte Carlo, `agora run --shard i/n`) in
+/// parallel and returns their outputs in run order.
+pub fn monte_carlo_runs(
+    scenario: &Scenario,
+    range: std::ops::Range<u64>,
+    done: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<RunOutput>> {
+    let runs = range.end.saturating_sub(range.start);
     // The outputs of every run are held together: a count beyond what
     // memory holds is an error before any run, not an abort after many.
     let fits = usize::try_from(runs)
@@ -31,7 +42,7 @@ pub fn monte_carlo(scenario: &Scenario, done: &(dyn Fn(u64) + Sync)) -> Result<V
             format!("the outputs of {runs} runs need more memory than this machine can allocate"),
         ));
     }
-    (0..runs)
+    range
         .into_par_iter()
         .map(|run| {
             let out = Simulation::new(scenario, run)?.run()?;
@@ -147,17 +158,27 @@ pub struct Ensemble {
 
 /// Aggregates the metrics of `outputs` (at least one run).
 pub fn aggregate(outputs: &[RunOutput]) -> Result<Ensemble> {
-    if outputs.is_empty() {
-        return Err(Error::usage("an ensemble needs at least one run"));
-    }
+    aggregate_metrics(outputs.iter().map(|o| metrics(&o.summary)))
+}
+
+/// Aggregates runs' metrics given as their `summary.json` values (as
+/// `serde_json::to_value` of each [`RunSummary`] gives them: a merge of
+/// Monte Carlo shards reads them back from the shards' files).
+pub fn aggregate_values(summaries: &[Value]) -> Result<Ensemble> {
+    aggregate_metrics(summaries.iter().map(|v| {
+        let mut out = Vec::new();
+        flatten("", v, &mut out);
+        out
+    }))
+}
+
+fn aggregate_metrics(runs: impl Iterator<Item = Vec<(String, f64)>>) -> Result<Ensemble> {
     // Paths in first-seen order: a metric that only some runs have (a
     // shock the run did not reach) still gets its column.
     let mut paths: Vec<String> = Vec::new();
     let mut index = std::collections::HashMap::new();
-    let per_run: Vec<std::collections::HashMap<String, f64>> = outputs
-        .iter()
-        .map(|o| {
-            let m = metrics(&o.summary);
+    let per_run: Vec<std::collections::HashMap<String, f64>> = runs
+        .map(|m| {
             for (p, _) in &m {
                 if !index.contains_key(p) {
                     index.insert(p.clone(), paths.len());
@@ -167,6 +188,9 @@ pub fn aggregate(outputs: &[RunOutput]) -> Result<Ensemble> {
             m.into_iter().collect()
         })
         .collect();
+    if per_run.is_empty() {
+        return Err(Error::usage("an ensemble needs at least one run"));
+    }
     let mut means = Vec::with_capacity(paths.len());
     let mut distributions = Vec::with_capacity(paths.len());
     for path in &paths {

@@ -471,11 +471,29 @@ pub fn summary_json_with(
     performance: Option<&Performance>,
 ) -> Result<Vec<u8>> {
     let json_err = |e: serde_json::Error| Error::writing("summary.json", e);
-    let ensemble = crate::experiment::aggregate(runs)?;
+    let values = runs
+        .iter()
+        .map(|r| serde_json::to_value(&r.summary))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(json_err)?;
+    summary_json_of(scenario, &values, performance)
+}
+
+/// [`summary_json_with`] from the runs' metrics as `summary.json` values
+/// (each run's [`RunSummary`](crate::engine::RunSummary) through
+/// `serde_json::to_value`), in run order: what a merge of Monte Carlo
+/// shards has.
+pub fn summary_json_of(
+    scenario: &Scenario,
+    runs: &[serde_json::Value],
+    performance: Option<&Performance>,
+) -> Result<Vec<u8>> {
+    let json_err = |e: serde_json::Error| Error::writing("summary.json", e);
+    let ensemble = crate::experiment::aggregate_values(runs)?;
     // The first run's layout (names, strings), with every number replaced
     // by its mean across runs (for one run, the mean is the value itself,
     // which keeps whole numbers whole).
-    let mut metrics = serde_json::to_value(&runs[0].summary).map_err(json_err)?;
+    let mut metrics = runs[0].clone();
     if runs.len() > 1 {
         let means: std::collections::HashMap<&str, f64> = ensemble
             .means

@@ -1,4 +1,5 @@
-//! Shards of a sweep, and merging them into the whole.
+//! Shards of a sweep or of a Monte Carlo ensemble, and merging them into
+//! the whole.
 //!
 //! `agora sweep --shard i/n` runs the i-th of n near-equal contiguous parts
 //! of a grid (on another machine, as a Slurm array task or a Kubernetes
@@ -8,6 +9,12 @@
 //! reads a set of such folders and returns the `sweep.csv` the whole sweep
 //! would have written, byte for byte, refusing a set with a shard missing
 //! or given twice, or shards of different sweeps or versions.
+//!
+//! `agora run --runs R --shard i/n` runs the i-th of n near-equal
+//! contiguous parts of the R runs (run r exactly as in the whole
+//! ensemble), and writes [`SHARD_FILE`] (its "points" are runs) and
+//! [`RUNS_FILE`], each run's metrics; [`merge_runs`] puts the tables and
+//! `summary.json` of the whole ensemble back together.
 
 use super::{scenario_toml, sha256, VERSION};
 use crate::error::{Error, Result};
@@ -21,6 +28,12 @@ pub const SHARD_FILE: &str = "shard.json";
 
 /// The table of a sweep that [`merge_sweeps`] joins.
 pub const SWEEP_CSV: &str = "sweep.csv";
+
+/// Each run's metrics in a Monte Carlo shard's folder (`agora run
+/// --shard i/n`): a JSON array of the runs' `summary.json` values, in run
+/// order, from which the merge computes the whole ensemble's means and
+/// distributions.
+pub const RUNS_FILE: &str = "runs.json";
 
 /// The folder of a sweep's per-point records (`--keep-runs`).
 pub const POINTS_DIR: &str = "points";
@@ -82,6 +95,31 @@ impl ShardInfo {
         })
     }
 
+    /// The record of a Monte Carlo shard: runs `first_run..first_run +
+    /// runs` of `scenario`'s ensemble, as shard `shard` of `shards` (for
+    /// `agora run`, the "points" are runs and the fingerprint is the
+    /// effective scenario's).
+    pub fn runs(
+        scenario: &Scenario,
+        (shard, shards): (usize, usize),
+        first_run: usize,
+        runs: usize,
+        csv: bool,
+    ) -> Result<ShardInfo> {
+        Ok(ShardInfo {
+            agora_version: VERSION.to_string(),
+            command: "run".into(),
+            sweep_sha256: sha256(&scenario_toml(scenario)?),
+            grid_points: usize::try_from(scenario.simulation().runs).unwrap_or(usize::MAX),
+            shard,
+            shards,
+            first_point: first_run,
+            points: runs,
+            csv,
+            keep_runs: false,
+        })
+    }
+
     /// The record as JSON text.
     pub fn to_json(&self) -> Result<Vec<u8>> {
         let mut text = serde_json::to_vec_pretty(self)
@@ -138,24 +176,25 @@ pub struct MergedSweep {
     pub points: Vec<(usize, PathBuf)>,
 }
 
-/// Merges the output folders of a sweep's shards (in any order) into the
-/// whole sweep's `sweep.csv`. Refuses, naming the folders: a folder that
-/// no sweep wrote; shards of different sweeps (scenario, grid, or number
-/// of shards) or of another version of Agora; a shard given twice or
-/// missing; a folder whose `sweep.csv` is missing or does not hold the
-/// rows its record says.
-pub fn merge_sweeps(dirs: &[PathBuf]) -> Result<MergedSweep> {
+/// Reads the records of the shard folders `dirs`, written by `agora
+/// COMMAND --shard i/n`, and checks that they are every shard of one
+/// job, once each; returns the first record and the shards in shard order.
+fn read_shards<'a>(
+    dirs: &'a [PathBuf],
+    command: &str,
+) -> Result<(ShardInfo, Vec<(ShardInfo, &'a PathBuf)>)> {
     let Some(first_dir) = dirs.first() else {
         return Err(Error::usage("merge needs at least one shard folder"));
     };
     let mut shards: Vec<(ShardInfo, &PathBuf)> = Vec::with_capacity(dirs.len());
     for dir in dirs {
         let info = ShardInfo::read(dir)?;
-        if info.command != "sweep" {
+        if info.command != command {
             return Err(Error::usage(format!(
-                "{}: written by `agora {}`; merge joins the shards of `agora sweep`",
+                "{}: written by `agora {}`, {} by `agora {command}`: merge joins the shards of one command",
                 dir.display(),
-                info.command
+                info.command,
+                first_dir.display()
             )));
         }
         if info.agora_version != VERSION {
@@ -171,9 +210,10 @@ pub fn merge_sweeps(dirs: &[PathBuf]) -> Result<MergedSweep> {
     for (info, dir) in &shards[1..] {
         if info.sweep_sha256 != reference.sweep_sha256 {
             return Err(Error::usage(format!(
-                "{} and {}: shards of different sweeps (the scenario, its overrides or the grid differ)",
+                "{} and {}: shards of different {}s (the scenario, its overrides or the grid differ)",
                 first_dir.display(),
-                dir.display()
+                dir.display(),
+                command
             )));
         }
         if info.shards != reference.shards {
@@ -194,12 +234,6 @@ pub fn merge_sweeps(dirs: &[PathBuf]) -> Result<MergedSweep> {
                 dir.display()
             )));
         }
-    }
-    if !reference.csv {
-        return Err(Error::usage(format!(
-            "{}: holds no {SWEEP_CSV} (a --format parquet sweep); merge joins {SWEEP_CSV}: run the shards with --format csv or both",
-            first_dir.display()
-        )));
     }
     shards.sort_by_key(|(info, _)| info.shard);
     for pair in shards.windows(2) {
@@ -225,7 +259,23 @@ pub fn merge_sweeps(dirs: &[PathBuf]) -> Result<MergedSweep> {
             reference.shards
         )));
     }
+    Ok((reference, shards))
+}
 
+/// Merges the output folders of a sweep's shards (in any order) into the
+/// whole sweep's `sweep.csv`. Refuses, naming the folders: a folder that
+/// no sweep wrote; shards of different sweeps (scenario, grid, or number
+/// of shards) or of another version of Agora; a shard given twice or
+/// missing; a folder whose `sweep.csv` is missing or does not hold the
+/// rows its record says.
+pub fn merge_sweeps(dirs: &[PathBuf]) -> Result<MergedSweep> {
+    let (reference, shards) = read_shards(dirs, "sweep")?;
+    if !reference.csv {
+        return Err(Error::usage(format!(
+            "{}: holds no {SWEEP_CSV} (a --format parquet sweep); merge joins {SWEEP_CSV}: run the shards with --format csv or both",
+            shards[0].1.display()
+        )));
+    }
     let mut csv = Vec::new();
     let mut header: Option<(Vec<u8>, &PathBuf)> = None;
     let mut next_point = 0;
@@ -296,6 +346,162 @@ pub fn merge_sweeps(dirs: &[PathBuf]) -> Result<MergedSweep> {
         csv,
         points,
     })
+}
+
+/// The whole Monte Carlo ensemble put together from its shards by
+/// [`merge_runs`].
+#[derive(Debug, Clone)]
+pub struct MergedRuns {
+    /// The record of the whole (shard 1 of 1).
+    pub info: ShardInfo,
+    /// The files the whole `agora run` writes, by name: every CSV table
+    /// (the shards' rows in run order), `summary.json` (without the
+    /// measured `performance`, which belongs to one process) and
+    /// `scenario.toml`.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// Merges the output folders of a Monte Carlo ensemble's shards (`agora
+/// run --runs R --shard i/n`, in any order) into what the whole `agora run
+/// --runs R` writes: each CSV table's rows in run order, `summary.json`'s
+/// means and distributions over every run, `scenario.toml`. Refuses, as
+/// [`merge_sweeps`] does, shards of another command, scenario or version,
+/// missing or given twice, and a shard whose files do not match its
+/// record.
+pub fn merge_runs(dirs: &[PathBuf]) -> Result<MergedRuns> {
+    let (reference, shards) = read_shards(dirs, "run")?;
+    let first = shards[0].1;
+    if !reference.csv {
+        return Err(Error::usage(format!(
+            "{}: holds no CSV tables (a --format parquet run); merge joins the CSV tables: run the shards with --format csv or both",
+            first.display()
+        )));
+    }
+    // The CSV tables the first shard holds, by name; every shard must hold
+    // the same.
+    let tables = csv_names(first)?;
+    let mut joined: Vec<(String, Vec<u8>)> = Vec::with_capacity(tables.len());
+    let mut summaries: Vec<serde_json::Value> = Vec::new();
+    let mut next_run = 0;
+    for (info, dir) in &shards {
+        if info.first_point != next_run {
+            return Err(Error::usage(format!(
+                "{}: starts at run {}, expected {next_run}: {SHARD_FILE} was edited",
+                dir.display(),
+                info.first_point
+            )));
+        }
+        next_run += info.points;
+        let names = csv_names(dir)?;
+        if names != tables {
+            return Err(Error::usage(format!(
+                "{} holds the tables {}, {} holds {}: shards written with different outputs",
+                first.display(),
+                tables.join(", "),
+                dir.display(),
+                names.join(", ")
+            )));
+        }
+        for (k, name) in tables.iter().enumerate() {
+            let path = dir.join(name);
+            let text = std::fs::read(&path).map_err(|e| Error::io(&path, "reading", e))?;
+            let (head, rows) = split_header(&text).ok_or_else(|| {
+                Error::usage(format!("{}: empty, no header line", path.display()))
+            })?;
+            match joined.get_mut(k) {
+                None => joined.push((name.clone(), text)),
+                Some((_, whole)) => {
+                    if !whole.starts_with(head) {
+                        return Err(Error::usage(format!(
+                            "{} and {}: headers differ",
+                            first.join(name).display(),
+                            path.display()
+                        )));
+                    }
+                    whole.extend_from_slice(rows);
+                }
+            }
+        }
+        let path = dir.join(RUNS_FILE);
+        let text = std::fs::read(&path).map_err(|e| Error::io(&path, "reading", e))?;
+        let runs: Vec<serde_json::Value> = serde_json::from_slice(&text).map_err(|e| {
+            Error::usage(format!(
+                "{}: not a shard's run metrics ({e}); was it edited or cut short?",
+                path.display()
+            ))
+        })?;
+        if runs.len() != info.points {
+            return Err(Error::usage(format!(
+                "{}: holds {} runs, its {SHARD_FILE} says {}",
+                path.display(),
+                runs.len(),
+                info.points
+            )));
+        }
+        summaries.extend(runs);
+    }
+    if next_run != reference.grid_points {
+        return Err(Error::usage(format!(
+            "the shards hold {next_run} runs, the ensemble has {}: {SHARD_FILE} was edited",
+            reference.grid_points
+        )));
+    }
+    // The scenario, read back from the first shard's scenario.toml under
+    // the name its summary.json gives it.
+    let read = |name: &str| {
+        let path = first.join(name);
+        std::fs::read(&path).map_err(|e| Error::io(&path, "reading", e))
+    };
+    let toml_bytes = read("scenario.toml")?;
+    let summary: serde_json::Value = serde_json::from_slice(&read("summary.json")?)
+        .map_err(|e| Error::usage(format!("{}: {e}", first.join("summary.json").display())))?;
+    let origin = summary["scenario"].as_str().unwrap_or("scenario.toml");
+    let text = String::from_utf8(toml_bytes.clone()).map_err(|_| {
+        Error::usage(format!(
+            "{}: not UTF-8",
+            first.join("scenario.toml").display()
+        ))
+    })?;
+    let scenario = Scenario::from_toml_str(&text, origin)?;
+    if sha256(&scenario_toml(&scenario)?) != reference.sweep_sha256 {
+        return Err(Error::usage(format!(
+            "{}: scenario.toml is not the scenario its {SHARD_FILE} records: was it edited?",
+            first.display()
+        )));
+    }
+    joined.push((
+        "summary.json".into(),
+        super::summary_json_of(&scenario, &summaries, None)?,
+    ));
+    joined.push(("scenario.toml".into(), toml_bytes));
+    Ok(MergedRuns {
+        info: ShardInfo {
+            shard: 1,
+            shards: 1,
+            first_point: 0,
+            points: reference.grid_points,
+            ..reference
+        },
+        files: joined,
+    })
+}
+
+/// The names of the CSV files in `dir`, sorted.
+fn csv_names(dir: &Path) -> Result<Vec<String>> {
+    let read = |e| Error::io(dir, "reading", e);
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read)? {
+        let name = entry
+            .map_err(read)?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if name.ends_with(".csv") {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
 }
 
 /// The header line (with its `\n`) and the rest of a CSV text; `None`

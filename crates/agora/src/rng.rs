@@ -33,6 +33,11 @@ pub enum Stream {
     Private = 4,
     /// The order in which a scheduled event's sales (a dump) execute.
     Shock = 5,
+    /// A population game's matching and revisions, and its players'
+    /// initial strategies.
+    Game = 6,
+    /// The selection and mutation of evolving policy parameters.
+    Evolution = 7,
 }
 
 /// The SplitMix64 finaliser: a bijective mix of 64 bits.

@@ -22,6 +22,7 @@ mod limits;
 mod markets;
 mod numbers;
 mod optimize;
+mod population;
 mod posted_price;
 mod resources;
 mod shocks;

@@ -125,6 +125,13 @@ pub enum Action {
         /// Steps until the units arrive (0: this step).
         lead_time: u32,
     },
+    /// Play a population game this step with the strategy the agent
+    /// carries (see [`crate::games::population`]). Rejected on any other
+    /// asset.
+    Play {
+        /// Index of the game asset.
+        asset: u32,
+    },
 }
 
 impl Action {
@@ -138,6 +145,7 @@ impl Action {
             | Action::Quote { asset, .. }
             | Action::Request { asset, .. }
             | Action::Produce { asset, .. }
+            | Action::Play { asset }
             | Action::Cancel { asset } => Some(asset as usize),
         }
     }

@@ -7,6 +7,7 @@
 //! Everything else the engine asks of a market goes through the trait
 //! ([`Market::mechanism`]), so a new mechanism needs no edit here.
 
+use crate::games::population::GameMarket;
 use crate::ledger::AgentId;
 use crate::market::batch::BatchMarket;
 use crate::market::book_market::BookMarket;
@@ -24,6 +25,8 @@ pub(crate) enum Market {
     Book(BookMarket),
     Batch(BatchMarket),
     Resource(ResourceMarket),
+    /// A population game.
+    Game(GameMarket),
     /// A user mechanism, registered by name.
     Custom(Box<dyn Mechanism>),
 }
@@ -40,6 +43,7 @@ impl Market {
             PricingSpec::Equilibrium(e) => Market::Batch(BatchMarket::equilibrium(e)),
             PricingSpec::PriceAdjustment(a) => Market::Batch(BatchMarket::price_adjustment(a)),
             PricingSpec::Resource(r) => Market::Resource(ResourceMarket::new(r)),
+            PricingSpec::Game(g) => Market::Game(GameMarket::new(g)),
             PricingSpec::Custom(c) => Market::Custom(c.make()),
         }
     }
@@ -52,6 +56,7 @@ impl Market {
             Market::Book(b) => b,
             Market::Batch(b) => b,
             Market::Resource(r) => r,
+            Market::Game(g) => g,
             Market::Custom(c) => c.as_ref(),
         }
     }
@@ -64,6 +69,7 @@ impl Market {
             Market::Book(b) => b,
             Market::Batch(b) => b,
             Market::Resource(r) => r,
+            Market::Game(g) => g,
             Market::Custom(c) => c.as_mut(),
         }
     }
@@ -92,6 +98,22 @@ impl Market {
         }
     }
 
+    /// The population game, for a game asset.
+    pub fn game(&self) -> Option<&GameMarket> {
+        match self {
+            Market::Game(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The population game, mutably.
+    pub fn game_mut(&mut self) -> Option<&mut GameMarket> {
+        match self {
+            Market::Game(g) => Some(g),
+            _ => None,
+        }
+    }
+
     /// Whether one agent's trade can change another agent's account (no:
     /// a curve settles each trade against its reserve alone).
     pub fn is_curve(&self) -> bool {
@@ -99,9 +121,13 @@ impl Market {
     }
 
     /// Whether the market has the metrics of a market-clearing asset (a
-    /// book, a batch market, a user mechanism): not a curve nor a resource.
+    /// book, a batch market, a user mechanism): not a curve, a resource nor
+    /// a game.
     pub fn clears(&self) -> bool {
-        !matches!(self, Market::Curve(_) | Market::Resource(_))
+        !matches!(
+            self,
+            Market::Curve(_) | Market::Resource(_) | Market::Game(_)
+        )
     }
 
     /// The price recorded now (NaN for a step with no equilibrium).

@@ -87,8 +87,8 @@ use crate::market::mechanism::{Fault, MarketStep, Quotes, StepStats};
 use mechanisms::Market;
 pub use state::{SimState, STATE_VERSION};
 pub use summary::{
-    AssetSummary, GroupSummary, LedgerSummary, MarketSummary, ResourceSummary, RunSummary,
-    ShockSummary,
+    AssetSummary, GameSummary, GroupSummary, LedgerSummary, MarketSummary, ResourceSummary,
+    RunSummary, ShockSummary,
 };
 
 use crate::agents::{
@@ -168,7 +168,7 @@ impl Observer for () {
 }
 
 /// One recorded row of an asset's series.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AssetRecord {
     /// Step (0 is the initial state).
     pub step: u64,
@@ -200,6 +200,9 @@ pub struct AssetRecord {
     pub requested: Option<f64>,
     /// Units allocated in the step (resources).
     pub allocated: Option<f64>,
+    /// The shares of a population game's strategies after the step, in
+    /// the game's order (game assets).
+    pub shares: Option<Box<[f64]>>,
 }
 
 /// One recorded row of a group's totals.
@@ -557,6 +560,7 @@ impl Simulation {
             });
             start = end;
         }
+        enroll_players(&scenario, &groups, &mut markets, &mut ledger, seed, run)?;
         for (j, market) in markets.iter_mut().enumerate() {
             if let Market::Curve(curve) = market {
                 // warm the cache at the initial supply
@@ -1650,6 +1654,7 @@ impl Simulation {
                 ),
                 None => (None, None, None),
             };
+            let shares = self.markets[j].game().map(|g| g.shares().into());
             self.history[j].push(price);
             // Cannot overflow: a run has fewer than 2⁶⁴ agent-steps of
             // trades of at most 2⁶⁴ base units each.
@@ -1673,6 +1678,7 @@ impl Simulation {
                 capacity,
                 requested,
                 allocated,
+                shares,
             });
         }
         let prices: Vec<f64> = (0..m).map(|j| self.mark(j)).collect();
@@ -1937,6 +1943,37 @@ impl Simulation {
 /// naming `simulation.steps`, not an abort halfway through the run (and the
 /// vectors never reallocate, which would need their old and new copies at
 /// once).
+/// Funds each population game's pool from outside, and enrolls the agents
+/// of every `player` group in their game with their initial strategies.
+fn enroll_players(
+    scenario: &Scenario,
+    groups: &[GroupState],
+    markets: &mut [Market],
+    ledger: &mut Ledger,
+    seed: u64,
+    run: u64,
+) -> Result<()> {
+    for (j, asset) in scenario.assets.iter().enumerate() {
+        if let crate::scenario::PricingSpec::Game(g) = &asset.pricing {
+            let path = format!("assets.{}.pool", asset.name);
+            let found = format!("{:e}", g.pool);
+            let pool = to_base(g.pool)
+                .ok_or_else(|| range_error(scenario, path.clone(), &found, "money"))?;
+            ledger
+                .fund_supply(j, None, 0, u128::from(pool))
+                .map_err(|_| range_error(scenario, path, &found, "money"))?;
+        }
+    }
+    for (g, (spec, group)) in scenario.groups.iter().zip(groups).enumerate() {
+        if let GroupPolicy::Builtin(crate::agents::BuiltinPolicy::Player(p)) = &spec.policy {
+            if let Some(game) = markets.get_mut(p.asset).and_then(Market::game_mut) {
+                game.enroll(group.start, group.end, p, seed, run, g);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn reserve_records(scenario: &Scenario, reserve_all: bool) -> Result<(Records, Vec<Vec<f64>>)> {
     let steps = scenario.simulation.steps;
     let m = scenario.assets.len();
@@ -2179,7 +2216,8 @@ impl<const LOG: bool> Executor<'_, LOG> {
             | Action::Quote { .. }
             | Action::Cancel { .. }
             | Action::Request { .. }
-            | Action::Produce { .. } => {
+            | Action::Produce { .. }
+            | Action::Play { .. } => {
                 // Orders need a market that clears, requests a resource; a
                 // curve has neither.
                 ledger.count_rejected()

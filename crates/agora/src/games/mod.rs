@@ -39,6 +39,7 @@ pub mod dynamics;
 pub mod exact;
 pub mod examples;
 pub mod game;
+pub mod population;
 pub mod solve;
 
 pub use best_response::{best_responses, regret, BestResponses, Player};

@@ -92,7 +92,7 @@ impl BookMarket {
         let ledger = &mut *m.ledger;
         match action {
             Action::Hold => return Ok(()),
-            Action::Request { .. } | Action::Produce { .. } => {
+            Action::Request { .. } | Action::Produce { .. } | Action::Play { .. } => {
                 ledger.count_rejected();
                 return Ok(());
             }

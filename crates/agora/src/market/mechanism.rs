@@ -286,6 +286,8 @@ pub enum PriceSource {
     Posted,
     /// A resource's fixed price.
     Fixed,
+    /// A population game: the step's mean payoff per player.
+    Game,
 }
 
 impl PriceSource {
@@ -301,6 +303,7 @@ impl PriceSource {
             PriceSource::NoEquilibrium => "no_equilibrium",
             PriceSource::Posted => "posted",
             PriceSource::Fixed => "fixed",
+            PriceSource::Game => "game",
         }
     }
 }

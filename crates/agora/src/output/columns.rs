@@ -56,10 +56,14 @@ pub enum ColumnType {
 
 /// One column of a per-step table.
 pub struct Column<R: 'static> {
-    /// The header; for a per-asset column, the stem before `_<ASSET>`.
+    /// The header; for a per-asset column, the stem before `_<ASSET>`; for
+    /// a per-strategy column, the stem before `_<STRATEGY>`.
     pub name: &'static str,
     /// The asset of a per-asset column (`holdings_<ASSET>`).
     pub asset: Option<usize>,
+    /// The strategy of a per-strategy column (`share_<STRATEGY>`): its
+    /// index in [`strategy_labels`].
+    pub strategy: Option<usize>,
     /// How its value is read.
     pub get: Get<R>,
 }
@@ -77,16 +81,29 @@ impl<R> Column<R> {
         Column {
             name,
             asset: None,
+            strategy: None,
             get,
         }
     }
 
     /// The column's header in `scenario`'s table.
     pub fn header(&self, scenario: &Scenario) -> String {
-        match self.asset {
-            None => self.name.to_string(),
-            Some(j) => format!("{}_{}", self.name, scenario.assets()[j].name),
+        match (self.asset, self.strategy) {
+            (Some(j), _) => format!("{}_{}", self.name, scenario.assets()[j].name),
+            (None, Some(k)) => format!(
+                "{}_{}",
+                self.name,
+                nth_strategy(scenario, k).unwrap_or_default()
+            ),
+            (None, None) => self.name.to_string(),
         }
+    }
+
+    /// What the column's value function is given beside the row: the
+    /// asset of a per-asset column, the strategy of a per-strategy one, 0
+    /// for the others.
+    pub fn index(&self) -> usize {
+        self.asset.or(self.strategy).unwrap_or(0)
     }
 
     /// The type of the column's values.
@@ -147,6 +164,78 @@ pub const ASSET_TABLE: [Column<AssetRecord>; 14] = [
         Get::Number(|r, _| r.record.allocated.unwrap_or(f64::NAN)),
     ),
 ];
+
+/// The labels of the population games' strategies (`kind = "game"`
+/// assets), each once, in the order the games first name them: one
+/// `share_<STRATEGY>` column of `assets.csv` each.
+pub fn strategy_labels(scenario: &Scenario) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for label in game_labels(scenario) {
+        if !out.contains(&label) {
+            out.push(label);
+        }
+    }
+    out
+}
+
+fn game_labels(scenario: &Scenario) -> impl Iterator<Item = &str> {
+    scenario.assets().iter().flat_map(|a| {
+        match &a.pricing {
+            crate::scenario::PricingSpec::Game(g) => g.strategies(),
+            _ => &[],
+        }
+        .iter()
+        .map(String::as_str)
+    })
+}
+
+/// The `k`-th label of [`strategy_labels`], without collecting them.
+fn nth_strategy(scenario: &Scenario, k: usize) -> Option<&str> {
+    let mut seen = 0;
+    for (i, label) in game_labels(scenario).enumerate() {
+        if game_labels(scenario).take(i).any(|l| l == label) {
+            continue;
+        }
+        if seen == k {
+            return Some(label);
+        }
+        seen += 1;
+    }
+    None
+}
+
+/// A game asset's share of strategy `k` of [`strategy_labels`] after the
+/// step (empty for other assets and strategies the game does not have).
+fn share(r: &Row<'_, AssetRecord>, k: usize) -> f64 {
+    let (Some(shares), Some(label)) = (&r.record.shares, nth_strategy(r.scenario, k)) else {
+        return f64::NAN;
+    };
+    let crate::scenario::PricingSpec::Game(g) =
+        &r.scenario.assets()[r.record.asset as usize].pricing
+    else {
+        return f64::NAN;
+    };
+    g.strategies()
+        .iter()
+        .position(|l| l == label)
+        .and_then(|i| shares.get(i).copied())
+        .unwrap_or(f64::NAN)
+}
+
+/// The columns of `assets.csv` / `assets.parquet` for `scenario`: those of
+/// [`ASSET_TABLE`], then, with population games, one `share_<STRATEGY>`
+/// column per strategy ([`strategy_labels`]): the strategy's share among
+/// the game's players after the step (empty for other assets).
+pub fn asset_table(scenario: &Scenario) -> Vec<Column<AssetRecord>> {
+    let mut out = ASSET_TABLE.to_vec();
+    out.extend((0..strategy_labels(scenario).len()).map(|k| Column {
+        name: "share",
+        asset: None,
+        strategy: Some(k),
+        get: Get::Number(share),
+    }));
+    out
+}
 
 /// The names of `columns`, in a const context.
 const fn names<R, const N: usize>(columns: &[Column<R>; N]) -> [&'static str; N] {
@@ -241,6 +330,7 @@ fn amount_columns<R: Amounts>(scenario: &Scenario, out: &mut Vec<Column<R>>) {
         (0..assets).map(move |j| Column {
             name,
             asset: Some(j),
+            strategy: None,
             get,
         })
     };

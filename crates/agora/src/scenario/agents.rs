@@ -110,6 +110,8 @@ kinds! {
         Consumer = "consumer",
         /// `producer` ([`ProducerPolicy`]).
         Producer = "producer",
+        /// `player` ([`PlayerPolicy`](crate::games::population::PlayerPolicy)).
+        Player = "player",
     }
 }
 
@@ -123,16 +125,20 @@ enum Trades {
     MarketClearing,
     /// Tokens, on a curve or a market.
     Tokens,
+    /// Population games (`kind = "game"`).
+    Games,
 }
 
 impl Trades {
     fn fits(self, pricing: &PricingSpec) -> bool {
         let resource = matches!(pricing, PricingSpec::Resource(_));
         let curve = matches!(pricing, PricingSpec::BondingCurve { .. });
+        let game = matches!(pricing, PricingSpec::Game(_));
         match self {
             Trades::Resources => resource,
-            Trades::MarketClearing => !resource && !curve,
-            Trades::Tokens => !resource,
+            Trades::MarketClearing => !resource && !curve && !game,
+            Trades::Tokens => !resource && !game,
+            Trades::Games => game,
         }
     }
 
@@ -143,6 +149,7 @@ impl Trades {
                 "a market-clearing asset (order_book, call_auction, equilibrium or price_adjustment)"
             }
             Trades::Tokens => "a token (on a curve or a market)",
+            Trades::Games => "a population game (kind = \"game\")",
         }
     }
 }
@@ -161,6 +168,7 @@ impl PolicyKind {
             BuiltinPolicy::Fundamental(_) => PolicyKind::Fundamental,
             BuiltinPolicy::Consumer(_) => PolicyKind::Consumer,
             BuiltinPolicy::Producer(_) => PolicyKind::Producer,
+            BuiltinPolicy::Player(_) => PolicyKind::Player,
         }
     }
 
@@ -170,6 +178,7 @@ impl PolicyKind {
     fn trades(self) -> Trades {
         match self {
             PolicyKind::Consumer | PolicyKind::Producer => Trades::Resources,
+            PolicyKind::Player => Trades::Games,
             PolicyKind::ZiC | PolicyKind::MarketMaker | PolicyKind::Fundamental => {
                 Trades::MarketClearing
             }
@@ -216,6 +225,9 @@ pub(super) fn check_policy_fits_assets(
                 ),
             ));
         }
+    }
+    if let BuiltinPolicy::Player(p) = policy {
+        super::game::check_player(f, p, assets)?;
     }
     Ok(())
 }
@@ -481,6 +493,10 @@ fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Res
             let asset = traded(p)?;
             parse_producer(p, asset)?
         }
+        PolicyKind::Player => {
+            let asset = traded(p)?;
+            super::game::parse_player(p, asset)?
+        }
         PolicyKind::ZiC => {
             let asset = traded(p)?;
             parse_zi_c(p, asset)?
@@ -735,6 +751,7 @@ mod tests {
             PolicyKind::Fundamental => "value = VALUE, FRACTIONS",
             PolicyKind::Consumer => "need = VALUE, value = 1.0",
             PolicyKind::Producer => "cost = 1.0, max_output = 1.0",
+            PolicyKind::Player => "shares = { x = 1.0 }, revision = \"imitation\", rate = 0.5",
         }
         .replace("FRACTIONS", fractions)
         .replace("VALUE", value)

@@ -361,6 +361,10 @@ fn asset_table(a: &AssetSpec) -> Table {
             resource_fields(&mut t, r);
             return t;
         }
+        PricingSpec::Game(g) => {
+            game_fields(&mut t, g);
+            return t;
+        }
         pricing => {
             t.insert("initial_supply".into(), float(a.initial_supply));
             t.insert("pricing".into(), Value::Table(pricing_table(pricing)));
@@ -436,12 +440,29 @@ fn pricing_table(pricing: &PricingSpec) -> Table {
             t.insert("lot_size".into(), float(a.lot_size));
             t
         }
-        // written by `resource_fields`, beside the asset's own fields
-        PricingSpec::Resource(_) => Table::new(),
+        // written by `resource_fields` and `game_fields`, beside the
+        // asset's own fields
+        PricingSpec::Resource(_) | PricingSpec::Game(_) => Table::new(),
         // A user mechanism's fields are its factory's: only its kind is
         // known here.
         PricingSpec::Custom(c) => table([("kind", text(c.kind()))]),
     }
+}
+
+/// A game asset's fields, its matrix inline (a game file it was read from
+/// is written out, so that the table stands alone).
+fn game_fields(t: &mut Table, g: &crate::games::population::GameSpec) {
+    t.insert("kind".into(), text("game"));
+    let labels = g.strategies().iter().map(|l| text(l)).collect();
+    t.insert("strategies".into(), Value::Array(labels));
+    let a = g.game.row_payoffs();
+    let rows = (0..a.rows())
+        .map(|i| Value::Array(a.row(i).iter().copied().map(float).collect()))
+        .collect();
+    t.insert("payoffs".into(), Value::Array(rows));
+    t.insert("group_size".into(), whole(u64::from(g.group_size)));
+    t.insert("payoff_unit".into(), float(g.payoff_unit));
+    t.insert("pool".into(), float(g.pool));
 }
 
 fn resource_fields(t: &mut Table, r: &ResourceSpec) {
@@ -728,6 +749,23 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
             put("max_output", tokens(p.max_output));
             put("lead_time", whole(u64::from(p.lead_time)));
             put("margin", float(p.margin));
+        }
+        BuiltinPolicy::Player(p) => {
+            put("asset", names.asset(&asset_path, p.asset)?);
+            put(
+                "shares",
+                Value::Table(
+                    p.shares
+                        .iter()
+                        .map(|(label, x)| (label.clone(), float(*x)))
+                        .collect(),
+                ),
+            );
+            put("revision", text(p.revision.name()));
+            if let crate::games::population::Revision::Logit { eta } = p.revision {
+                put("eta", float(eta));
+            }
+            put("rate", float(p.rate));
         }
     }
     Ok(t)

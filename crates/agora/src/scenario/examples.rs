@@ -110,6 +110,11 @@ const EXAMPLES: &[Example] = &[
         description: "compute sold each step in a uniform-price auction",
         toml: include_str!("../../scenarios/resource-auction.toml"),
     },
+    Example {
+        name: "hawk-dove",
+        description: "a population game: hawks and doves imitate the more successful; the hawk share approaches 7/12 from either side",
+        toml: include_str!("../../scenarios/hawk-dove.toml"),
+    },
 ];
 
 /// Returns every built-in example.

@@ -190,6 +190,12 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The raw value of `key`, if present (marks it as known), for a
+    /// reader of its own (a matrix, a table of names).
+    pub fn raw(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.get(key)
+    }
+
     /// True if the table has `key` (marks it as known).
     pub fn has(&mut self, key: &'static str) -> bool {
         self.get(key).is_some()

@@ -38,6 +38,8 @@ pub enum Stream {
     Game = 6,
     /// The selection and mutation of evolving policy parameters.
     Evolution = 7,
+    /// An empirical game analysis's random starts and bootstrap.
+    Egta = 8,
 }
 
 /// The SplitMix64 finaliser: a bijective mix of 64 bits.

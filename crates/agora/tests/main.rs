@@ -9,6 +9,7 @@ mod curves;
 mod custom_metrics;
 mod determinism;
 mod distributions;
+mod egta;
 mod experiments;
 mod extend;
 mod fuzz;

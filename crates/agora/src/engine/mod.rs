@@ -1072,8 +1072,9 @@ impl Simulation {
 
     /// The objective of each agent of group `g` now, as the summary's
     /// utility counts it: its wealth (locked amounts included, at the
-    /// marks), the logarithm of it (at least one base unit), or its
-    /// holdings of an asset (locked tokens included), units.
+    /// marks), the logarithm of it (at least one base unit), its
+    /// holdings of an asset (locked tokens included), units, or its wealth
+    /// with the tokens it has a private value for valued at that value.
     fn objectives(&self, g: usize) -> Vec<f64> {
         let range = self.group_range(g);
         match self.objective_of(g) {
@@ -1099,6 +1100,28 @@ impl Simulation {
                         wide_to_units(u128::from(self.ledger.holding(a as AgentId, j)) + locked)
                     })
                     .collect()
+            }
+            Objective::Surplus => {
+                let first = range.start;
+                let mut w = self.wealth_of(range.clone());
+                let locks = self.locks();
+                // `valued` is in agent order: the group's traders are a run.
+                let from = self.valued.partition_point(|v| (v.agent as usize) < first);
+                for v in self.valued[from..]
+                    .iter()
+                    .take_while(|v| (v.agent as usize) < range.end)
+                {
+                    let locked: u128 = locks
+                        .of_agent(v.agent)
+                        .iter()
+                        .filter(|e| e.1 as usize == v.asset)
+                        .map(|e| u128::from(e.3))
+                        .sum();
+                    let held = u128::from(self.ledger.holding(v.agent, v.asset)) + locked;
+                    w[v.agent as usize - first] +=
+                        wide_to_units(held) * (v.value - self.mark(v.asset));
+                }
+                w
             }
         }
     }

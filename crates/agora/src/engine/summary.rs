@@ -401,6 +401,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                     .sum::<f64>()
                     / count
             }
+            Objective::Surplus => sim.objectives(g).iter().sum::<f64>() / count,
         };
         groups.insert(
             spec.name.clone(),

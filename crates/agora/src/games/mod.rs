@@ -36,6 +36,7 @@
 
 pub mod best_response;
 pub mod dynamics;
+pub mod egta;
 pub mod exact;
 pub mod examples;
 pub mod game;

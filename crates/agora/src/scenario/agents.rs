@@ -74,6 +74,12 @@ pub enum Objective {
     LogWealth,
     /// `holdings`: final holdings of an asset, token units.
     Holdings(usize),
+    /// `surplus`: final wealth with the tokens of the asset a trader has a
+    /// private value for (a `zi_c` trader's value or cost) valued at that
+    /// value instead of the price; its change over the run is the trader's
+    /// realised surplus. The same as `final_wealth` for agents without a
+    /// private value.
+    Surplus,
 }
 
 impl Objective {
@@ -83,6 +89,7 @@ impl Objective {
             Objective::FinalWealth => "final_wealth",
             Objective::LogWealth => "log_wealth",
             Objective::Holdings(_) => "holdings",
+            Objective::Surplus => "surplus",
         }
     }
 }
@@ -346,6 +353,7 @@ kinds! {
         FinalWealth = "final_wealth",
         LogWealth = "log_wealth",
         Holdings = "holdings",
+        Surplus = "surplus",
     }
 }
 
@@ -357,6 +365,7 @@ fn parse_objective(f: &mut Fields<'_>, assets: &[String]) -> Result<Objective> {
         ObjectiveKind::FinalWealth => Objective::FinalWealth,
         ObjectiveKind::LogWealth => Objective::LogWealth,
         ObjectiveKind::Holdings => Objective::Holdings(o.asset("asset", assets)?),
+        ObjectiveKind::Surplus => Objective::Surplus,
     };
     o.finish()?;
     Ok(objective)
@@ -646,6 +655,7 @@ fn parse_zi_c(p: &mut Fields<'_>, asset: usize) -> Result<BuiltinPolicy> {
         min_price,
         max_price,
         ttl: parse_ttl(p)?,
+        shade: p.opt_number("shade", Range::HalfOpen(0.0, 1.0))?,
     }))
 }
 
@@ -848,7 +858,9 @@ mod tests {
                 kind.name(),
                 match kind {
                     ObjectiveKind::Holdings => ", asset = \"A\"",
-                    ObjectiveKind::FinalWealth | ObjectiveKind::LogWealth => "",
+                    ObjectiveKind::FinalWealth
+                    | ObjectiveKind::LogWealth
+                    | ObjectiveKind::Surplus => "",
                 }
             );
             let objective = read(&text, |f| parse_objective(f, &assets()));
@@ -856,6 +868,7 @@ mod tests {
                 Objective::FinalWealth => ObjectiveKind::FinalWealth,
                 Objective::LogWealth => ObjectiveKind::LogWealth,
                 Objective::Holdings(_) => ObjectiveKind::Holdings,
+                Objective::Surplus => ObjectiveKind::Surplus,
             };
             assert_eq!(read_kind, kind, "{text}");
             assert_eq!(objective.name(), kind.name());

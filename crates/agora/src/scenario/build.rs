@@ -570,6 +570,7 @@ fn group_table(g: &GroupSpec, policy: Option<&Table>, names: &Names<'_>) -> Resu
     let objective = match g.objective {
         Objective::FinalWealth => table([("kind", text("final_wealth"))]),
         Objective::LogWealth => table([("kind", text("log_wealth"))]),
+        Objective::Surplus => table([("kind", text("surplus"))]),
         Objective::Holdings(j) => table([
             ("kind", text("holdings")),
             ("asset", names.asset(&path("objective.asset"), j)?),
@@ -694,6 +695,9 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
                 put("max_price", float(p.max_price));
             }
             put("ttl", whole(u64::from(p.ttl)));
+            if let Some(s) = p.shade {
+                put("shade", float(s));
+            }
         }
         BuiltinPolicy::MarketMaker(p) => {
             put("asset", names.asset(&asset_path, p.asset)?);

@@ -227,6 +227,12 @@ impl Scenario {
         })
     }
 
+    /// The registry the scenario was read with (its user policies and
+    /// kinds), to read variants of it.
+    pub(crate) fn registry(&self) -> &PolicyRegistry {
+        &self.registry
+    }
+
     /// Where the scenario came from (a path, `<example NAME>`, or what the
     /// builder was given), as error messages name it.
     pub fn origin(&self) -> &str {

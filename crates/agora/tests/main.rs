@@ -10,6 +10,7 @@ mod custom_metrics;
 mod determinism;
 mod distributions;
 mod egta;
+mod evolution;
 mod experiments;
 mod extend;
 mod fuzz;

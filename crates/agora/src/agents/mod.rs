@@ -17,6 +17,7 @@
 
 mod adaptive;
 mod builtin;
+pub mod evolution;
 pub mod learners;
 mod market;
 mod resource;

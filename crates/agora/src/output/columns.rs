@@ -54,6 +54,15 @@ pub enum ColumnType {
     Number,
 }
 
+/// What a per-strategy or per-parameter column is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// Strategy `k` of [`strategy_labels`].
+    Strategy(usize),
+    /// Parameter `k` of [`evolving_params`].
+    Param(usize),
+}
+
 /// One column of a per-step table.
 pub struct Column<R: 'static> {
     /// The header; for a per-asset column, the stem before `_<ASSET>`; for
@@ -61,9 +70,10 @@ pub struct Column<R: 'static> {
     pub name: &'static str,
     /// The asset of a per-asset column (`holdings_<ASSET>`).
     pub asset: Option<usize>,
-    /// The strategy of a per-strategy column (`share_<STRATEGY>`): its
-    /// index in [`strategy_labels`].
-    pub strategy: Option<usize>,
+    /// The strategy or parameter of a per-strategy column
+    /// (`share_<STRATEGY>`) or a per-parameter one (`<PARAM>`,
+    /// `<PARAM>_p10`).
+    pub key: Option<Key>,
     /// How its value is read.
     pub get: Get<R>,
 }
@@ -81,29 +91,41 @@ impl<R> Column<R> {
         Column {
             name,
             asset: None,
-            strategy: None,
+            key: None,
             get,
         }
     }
 
     /// The column's header in `scenario`'s table.
     pub fn header(&self, scenario: &Scenario) -> String {
-        match (self.asset, self.strategy) {
+        match (self.asset, self.key) {
             (Some(j), _) => format!("{}_{}", self.name, scenario.assets()[j].name),
-            (None, Some(k)) => format!(
+            (None, Some(Key::Strategy(k))) => format!(
                 "{}_{}",
                 self.name,
                 nth_strategy(scenario, k).unwrap_or_default()
+            ),
+            (None, Some(Key::Param(k))) => format!(
+                "{}{}",
+                evolving_params(scenario)
+                    .get(k)
+                    .copied()
+                    .unwrap_or_default(),
+                self.name
             ),
             (None, None) => self.name.to_string(),
         }
     }
 
     /// What the column's value function is given beside the row: the
-    /// asset of a per-asset column, the strategy of a per-strategy one, 0
-    /// for the others.
+    /// asset of a per-asset column, the strategy or parameter of a
+    /// per-strategy or per-parameter one, 0 for the others.
     pub fn index(&self) -> usize {
-        self.asset.or(self.strategy).unwrap_or(0)
+        match (self.asset, self.key) {
+            (Some(j), _) => j,
+            (None, Some(Key::Strategy(k) | Key::Param(k))) => k,
+            (None, None) => 0,
+        }
     }
 
     /// The type of the column's values.
@@ -231,10 +253,93 @@ pub fn asset_table(scenario: &Scenario) -> Vec<Column<AssetRecord>> {
     out.extend((0..strategy_labels(scenario).len()).map(|k| Column {
         name: "share",
         asset: None,
-        strategy: Some(k),
+        key: Some(Key::Strategy(k)),
         get: Get::Number(share),
     }));
     out
+}
+
+/// The evolving policy parameters of the scenario's groups (`evolution`'s
+/// `params`, e.g. `policy.threshold`), each once, in the order the groups
+/// first name them: the per-parameter columns of `agents.csv` and
+/// `agent_steps.csv`.
+pub fn evolving_params(scenario: &Scenario) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for g in scenario.groups() {
+        for p in g.evolution.iter().flat_map(|e| e.params.iter()) {
+            if !out.contains(&p.as_str()) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Where parameter `k` of [`evolving_params`] is in group `g`'s own list.
+fn param_position(scenario: &Scenario, g: u32, k: usize) -> Option<usize> {
+    let name = *evolving_params(scenario).get(k)?;
+    scenario.groups()[g as usize]
+        .evolution
+        .as_ref()?
+        .params
+        .iter()
+        .position(|p| p == name)
+}
+
+/// A group row's statistic `which` (0 mean, 1 p10, 2 p90) of parameter
+/// `k`.
+fn group_param(r: &Row<'_, GroupRecord>, k: usize, which: usize) -> f64 {
+    param_position(r.scenario, r.record.group, k)
+        .and_then(|i| r.record.params.get(3 * i + which).copied())
+        .unwrap_or(f64::NAN)
+}
+
+/// The per-parameter columns of `agents.csv`: for each evolving parameter
+/// `P`, `P` (the group's mean), `P_p10` and `P_p90` (its 10th and 90th
+/// percentiles over the group's agents); empty for groups where `P` does
+/// not evolve.
+fn group_param_columns(scenario: &Scenario, out: &mut Vec<Column<GroupRecord>>) {
+    for k in 0..evolving_params(scenario).len() {
+        out.extend([
+            Column {
+                name: "",
+                asset: None,
+                key: Some(Key::Param(k)),
+                get: Get::Number(|r, k| group_param(r, k, 0)),
+            },
+            Column {
+                name: "_p10",
+                asset: None,
+                key: Some(Key::Param(k)),
+                get: Get::Number(|r, k| group_param(r, k, 1)),
+            },
+            Column {
+                name: "_p90",
+                asset: None,
+                key: Some(Key::Param(k)),
+                get: Get::Number(|r, k| group_param(r, k, 2)),
+            },
+        ]);
+    }
+}
+
+/// The per-parameter columns of `agent_steps.csv`: each agent's own value
+/// of every evolving parameter `P`, in a column `P` (empty where `P` does
+/// not evolve).
+fn agent_param_columns(scenario: &Scenario, out: &mut Vec<Column<AgentStepRecord>>) {
+    out.extend((0..evolving_params(scenario).len()).map(|k| Column {
+        name: "",
+        asset: None,
+        key: Some(Key::Param(k)),
+        get: Get::Number(agent_param),
+    }));
+}
+
+/// An agent row's value of parameter `k`.
+fn agent_param(r: &Row<'_, AgentStepRecord>, k: usize) -> f64 {
+    param_position(r.scenario, r.record.group, k)
+        .and_then(|i| r.record.params.get(i).copied())
+        .unwrap_or(f64::NAN)
 }
 
 /// The names of `columns`, in a const context.
@@ -330,7 +435,7 @@ fn amount_columns<R: Amounts>(scenario: &Scenario, out: &mut Vec<Column<R>>) {
         (0..assets).map(move |j| Column {
             name,
             asset: Some(j),
-            strategy: None,
+            key: None,
             get,
         })
     };
@@ -364,7 +469,9 @@ fn agent_group_name<'s>(r: &Row<'s, AgentStepRecord>, _: usize) -> &'s str {
 
 /// The columns of `agents.csv` / `agents.parquet` for `scenario` (group
 /// totals, one row per group and step): `run,step,group,agents`, then the
-/// amounts.
+/// amounts, then with evolving groups each evolving parameter's mean and
+/// 10th and 90th percentiles (`policy.threshold`,
+/// `policy.threshold_p10`, `policy.threshold_p90`).
 pub fn group_table(scenario: &Scenario) -> Vec<Column<GroupRecord>> {
     let mut out: Vec<Column<GroupRecord>> = vec![
         Column::fixed("run", Get::Count(|r, _| r.run)),
@@ -376,6 +483,7 @@ pub fn group_table(scenario: &Scenario) -> Vec<Column<GroupRecord>> {
         ),
     ];
     amount_columns(scenario, &mut out);
+    group_param_columns(scenario, &mut out);
     out
 }
 
@@ -390,6 +498,7 @@ pub fn agent_step_table(scenario: &Scenario) -> Vec<Column<AgentStepRecord>> {
         Column::fixed("agent", Get::Count(|r, _| u64::from(r.record.agent))),
     ];
     amount_columns(scenario, &mut out);
+    agent_param_columns(scenario, &mut out);
     out
 }
 

@@ -3,6 +3,7 @@
 
 use super::fields::{money_in_range, parse_name, past_range, token_amount};
 use super::{kinds, AssetSpec, Fields, Kind, PolicyRegistry, PricingSpec, Range, MAX_AGENTS};
+use crate::agents::evolution::{self, EvolutionSpec};
 use crate::agents::{
     BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
     MeanReversionPolicy, MomentumPolicy, Policy, ProducerPolicy, RandomPolicy, Side,
@@ -28,6 +29,9 @@ pub struct GroupSpec {
     pub policy_kind: String,
     /// What the group's agents try to maximise; reported as mean utility.
     pub objective: Objective,
+    /// Per-agent copies of some policy parameters that evolve
+    /// (`evolution = { … }`; see [`crate::agents::evolution`]).
+    pub evolution: Option<EvolutionSpec>,
 }
 
 /// Initial holdings of one asset, minted on the curve's books (the reserve is
@@ -274,6 +278,7 @@ pub(super) fn parse_group(
     };
     p.finish()?;
     let objective = parse_objective(f, assets)?;
+    let evolution = parse_evolution(f, &policy)?;
     Ok(GroupSpec {
         name,
         count,
@@ -282,6 +287,7 @@ pub(super) fn parse_group(
         policy,
         policy_kind: kind.to_string(),
         objective,
+        evolution,
     })
 }
 
@@ -369,6 +375,72 @@ fn parse_objective(f: &mut Fields<'_>, assets: &[String]) -> Result<Objective> {
     };
     o.finish()?;
     Ok(objective)
+}
+
+/// Reads a group's `evolution` table: `every`, `select`, `mutate` and the
+/// `params` of its built-in policy that evolve.
+fn parse_evolution(f: &mut Fields<'_>, policy: &GroupPolicy) -> Result<Option<EvolutionSpec>> {
+    let Some(mut e) = f.opt_table("evolution")? else {
+        return Ok(None);
+    };
+    let every = e.whole("every", 1, i64::MAX as u64)?;
+    let select = e.number("select", Range::Closed(0.0, 0.5))?;
+    if select == 0.0 {
+        return Err(e.error(
+            "select",
+            "expected a share > 0 and at most 0.5 (the worst that copy the best)",
+        ));
+    }
+    let mutate = e.number("mutate", Range::NonNegative)?;
+    let params: Vec<String> = e
+        .strings("params")?
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let GroupPolicy::Builtin(builtin) = policy else {
+        return Err(e.error(
+            "params",
+            "only a built-in policy's parameters can evolve; this group's policy is a user's",
+        ));
+    };
+    let can = evolution::evolvable(builtin);
+    if params.is_empty() {
+        return Err(e.error(
+            "params",
+            format!(
+                "expected at least one parameter, e.g. [\"policy.{}\"]",
+                can.first().copied().unwrap_or("threshold")
+            ),
+        ));
+    }
+    for (i, p) in params.iter().enumerate() {
+        let name = p.strip_prefix("policy.").unwrap_or("");
+        if !can.contains(&name) {
+            let kind = PolicyKind::of(builtin).name();
+            let list: Vec<String> = can.iter().map(|c| format!("policy.{c}")).collect();
+            return Err(e.error(
+                &format!("params[{i}]"),
+                if list.is_empty() {
+                    format!("a {kind} policy has no parameters that can evolve, found {p:?}")
+                } else {
+                    format!(
+                        "{p:?} is not an evolvable parameter of a {kind} policy; expected one of: {}",
+                        list.join(", ")
+                    )
+                },
+            ));
+        }
+        if params[..i].contains(p) {
+            return Err(e.error(&format!("params[{i}]"), format!("{p:?} appears twice")));
+        }
+    }
+    e.finish()?;
+    Ok(Some(EvolutionSpec {
+        every,
+        select,
+        mutate,
+        params,
+    }))
 }
 
 fn fractions(p: &mut Fields<'_>) -> Result<(f64, f64)> {

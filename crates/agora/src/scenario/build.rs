@@ -136,6 +136,7 @@ impl GroupSpec {
             policy_kind: PolicyKind::of(&policy).name().to_string(),
             policy: GroupPolicy::Builtin(policy),
             objective: Objective::default(),
+            evolution: None,
         }
     }
 }
@@ -577,6 +578,18 @@ fn group_table(g: &GroupSpec, policy: Option<&Table>, names: &Names<'_>) -> Resu
         ]),
     };
     t.insert("objective".into(), Value::Table(objective));
+    if let Some(e) = &g.evolution {
+        let params = e.params.iter().map(|p| text(p)).collect();
+        t.insert(
+            "evolution".into(),
+            Value::Table(table([
+                ("every", whole(e.every)),
+                ("select", float(e.select)),
+                ("mutate", float(e.mutate)),
+                ("params", Value::Array(params)),
+            ])),
+        );
+    }
     Ok(t)
 }
 

@@ -115,6 +115,11 @@ const EXAMPLES: &[Example] = &[
         description: "a population game: hawks and doves imitate the more successful; the hawk share approaches 7/12 from either side",
         toml: include_str!("../../scenarios/hawk-dove.toml"),
     },
+    Example {
+        name: "strategy-arms-race",
+        description: "momentum and mean-reversion traders on a bonding curve evolve their threshold and buy fraction (copy the best, mutate)",
+        toml: include_str!("../../scenarios/strategy-arms-race.toml"),
+    },
 ];
 
 /// Returns every built-in example.

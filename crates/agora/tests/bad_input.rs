@@ -1095,6 +1095,15 @@ fn a_player_plays_only_a_game_and_a_game_is_only_played() {
         "agents.noise.policy.asset",
         &["a player policy trades a population game", "bonding_curve"],
     );
+    let held = game_with(
+        "balance = 100.0\npolicy = { kind = \"player\"",
+        "balance = 100.0\nholdings = { asset = \"HD\", total = 5.0, distribution = \"uniform\" }\npolicy = { kind = \"player\"",
+    );
+    assert_names(
+        &error_of(&held),
+        "agents.birds.holdings",
+        &["\"HD\" is a population game: it is played, not held"],
+    );
     let trader_on_game = game_with(
         "policy = { kind = \"player\", asset = \"HD\", shares = { hawk = 0.25, dove = 0.75 }, revision = \"imitation\", rate = 0.5 }",
         "policy = { kind = \"random\", asset = \"HD\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }",

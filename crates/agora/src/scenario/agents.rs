@@ -209,6 +209,20 @@ pub(super) fn check_policy_fits_assets(
     group: &GroupSpec,
     assets: &[AssetSpec],
 ) -> Result<()> {
+    if let Some(h) = group.holdings.iter().find(|h| {
+        matches!(
+            assets.get(h.asset).map(|a| &a.pricing),
+            Some(PricingSpec::Game(_))
+        )
+    }) {
+        return Err(f.error(
+            "holdings",
+            format!(
+                "{:?} is a population game: it is played, not held",
+                assets[h.asset].name
+            ),
+        ));
+    }
     let GroupPolicy::Builtin(policy) = &group.policy else {
         return Ok(());
     };

@@ -114,6 +114,19 @@ pub(crate) fn print_result(
     };
     let of_runs = if runs == 1 { "" } else { " (means over runs)" };
     let over_runs = if runs == 1 { "" } else { "; means over runs" };
+    if let (Some(converged), Some(learning), Some(run)) = (
+        mean("simulation.converged"),
+        mean("simulation.learning_steps"),
+        mean("simulation.steps_run"),
+    ) {
+        writeln!(
+            w,
+            "  learning{of_runs}: {} steps, converged {}; steps run {}",
+            count(learning),
+            share(converged),
+            count(run),
+        )?;
+    }
     for a in scenario.assets() {
         let m = |k: &str| mean(&format!("assets.{}.{k}", a.name)).unwrap_or(f64::NAN);
         if let PricingSpec::Game(g) = &a.pricing {
@@ -151,6 +164,15 @@ pub(crate) fn print_result(
                 amount(m("final_supply")),
                 amount(m("final_reserve")),
                 amount(m("fees")),
+            )),
+            PricingSpec::PostedPrice(_) => line.push_str(&format!(
+                "; Nash price {}, monopoly price {}, mean profit {} (Nash {}, monopoly {}), collusion index {}",
+                amount(m("nash_price")),
+                amount(m("monopoly_price")),
+                amount(m("mean_profit")),
+                amount(m("nash_profit")),
+                amount(m("monopoly_profit")),
+                share(m("collusion_index")),
             )),
             PricingSpec::Resource(_) => line.push_str(&format!(
                 ", utilisation {}, unmet share {}, Jain {}, Gini {}, welfare {}",

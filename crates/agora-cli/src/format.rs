@@ -3,7 +3,9 @@
 //! `summary.json` and `scenario.toml` are written in every format. All the
 //! files of a run are switched into place together (see [`crate::folder`]).
 
-use agora::output::{run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, TRADES_FILE};
+use agora::output::{
+    run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, DEVIATION_FILE, TRADES_FILE,
+};
 use agora::{RunOutput, Scenario};
 
 /// The formats of the tables a command writes (`run`: `assets` and
@@ -21,6 +23,22 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format's name, as `--format` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Both => "both",
+        }
+    }
+
+    /// The format named `name` (as `--format` takes it).
+    pub fn from_name(name: &str) -> Option<Format> {
+        [Format::Csv, Format::Parquet, Format::Both]
+            .into_iter()
+            .find(|f| f.name() == name)
+    }
+
     /// The files a run of `scenario` writes in this format (the per-agent
     /// records only when the scenario asks for them).
     pub fn run_files(self, scenario: &Scenario) -> Vec<&'static str> {
@@ -37,6 +55,11 @@ impl Format {
             }
         }
         names.extend(["summary.json", "scenario.toml"]);
+        // The impulse responses of deviation events: small, CSV in every
+        // format.
+        if has_deviation(scenario) {
+            names.push(DEVIATION_FILE);
+        }
         if self != Format::Csv {
             names.extend([agora_parquet::ASSETS_FILE, agora_parquet::AGENTS_FILE]);
             if agent_steps {
@@ -60,7 +83,7 @@ pub fn output_files(
 ) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
     let mut files = run_files_with(scenario, runs, performance)?;
     if format == Format::Parquet {
-        files.retain(|(name, _)| !name.ends_with(".csv"));
+        files.retain(|(name, _)| !name.ends_with(".csv") || *name == DEVIATION_FILE);
     }
     if format != Format::Csv {
         files.push((
@@ -111,5 +134,16 @@ pub fn write_summary_files(
         &agora::output::summary_json_with(scenario, runs, performance)?,
     )?;
     out.write("scenario.toml", &agora::output::scenario_toml(scenario)?)?;
+    if let Some(bytes) = agora::output::deviation_csv(scenario, runs)? {
+        out.write(DEVIATION_FILE, &bytes)?;
+    }
     Ok(())
+}
+
+/// Whether `scenario` has `deviation` events (and writes `deviation.csv`).
+fn has_deviation(scenario: &Scenario) -> bool {
+    scenario
+        .events()
+        .iter()
+        .any(|e| matches!(e.kind, agora::scenario::EventKind::Deviation { .. }))
 }

@@ -15,6 +15,7 @@ mod egta;
 mod folder;
 mod format;
 mod game;
+mod merge;
 mod messages;
 mod optimize;
 mod report;
@@ -32,8 +33,12 @@ struct Cli {
 enum Command {
     /// Run a scenario and write assets.csv, agents.csv and summary.json.
     Run(RunArgs),
+    /// Continue a run from its checkpoint (`run --checkpoint-every K`); the outputs are those the uninterrupted run writes.
+    Resume(ResumeArgs),
     /// Run a grid of parameter values, each point a Monte Carlo ensemble; write sweep.csv.
     Sweep(sweep::SweepArgs),
+    /// Put the shards of a sweep (`sweep --shard i/n`) together into the whole sweep's sweep.csv.
+    Merge(merge::MergeArgs),
     /// Search parameter ranges for the best value of a metric; write optimize.csv and best.toml.
     Optimize(optimize::OptimizeArgs),
     /// Check a scenario file without running it.
@@ -72,6 +77,24 @@ struct RunArgs {
     /// Format of the tables: assets.csv and agents.csv, or assets.parquet and agents.parquet, or both (summary.json and scenario.toml are always written).
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = format::Format::Csv)]
     format: format::Format,
+    /// Every K steps, write the run's whole state to DIR/checkpoint (replaced atomically), to continue with `agora resume DIR/checkpoint` after a crash (one run only).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: Option<u64>,
+}
+
+/// Arguments of `agora resume`.
+#[derive(Debug, Args)]
+struct ResumeArgs {
+    /// The checkpoint file (`DIR/checkpoint`, written by `agora run --checkpoint-every K`).
+    checkpoint: PathBuf,
+    #[command(flatten)]
+    exec: ExecArgs,
+    /// Directory for the outputs, as `agora run --out` (the run's --format is kept).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Go on writing checkpoints every K steps, to DIR/checkpoint of the new --out.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: Option<u64>,
 }
 
 /// Where the scenario comes from, and the overrides every command takes.
@@ -241,7 +264,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Resume(args) => resume(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Optimize(args) => optimize::run(args),
         Command::Validate { scenario } => validate(scenario),
         Command::Examples { name } => list_examples(name),
@@ -314,11 +339,25 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let (report, quiet) = (args.exec.report, args.exec.quiet);
     let pool = thread_pool(args.exec.threads)?;
     let threads = pool.current_num_threads();
-    let drained = drains_records(&scenario, args.format);
+    if args.checkpoint_every.is_some() && scenario.simulation().runs != 1 {
+        return Err(agora::Error::usage(format!(
+            "--checkpoint-every: {} has {} runs; checkpoints are of one run (run the Monte Carlo runs as a sweep's shards instead)",
+            scenario.origin(),
+            scenario.simulation().runs
+        ))
+        .into());
+    }
+    // A checkpointed run holds its records until the end (the checkpoint
+    // carries them), so that a resumed run writes the same tables.
+    let drained = drains_records(&scenario, args.format) && args.checkpoint_every.is_none();
     args.exec
         .check_memory(
             scenario.origin(),
-            &run_footprint(&scenario, threads, args.format),
+            &if args.checkpoint_every.is_some() {
+                held_run_footprint(&scenario, threads, args.format)
+            } else {
+                run_footprint(&scenario, threads, args.format)
+            },
             threads,
         )
         .map_err(|e| {
@@ -352,7 +391,17 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut writing = Duration::ZERO;
     let outputs: Vec<RunOutput> = if scenario.simulation().runs == 1 {
         let mut progress = Progress::new(scenario.simulation().steps, args.exec.quiet);
-        let run = if drained {
+        let run = if let Some(every) = args.checkpoint_every {
+            let checkpoints = Checkpoints {
+                every,
+                path: args.out.join(CHECKPOINT_FILE),
+                format: args.format,
+            };
+            pool.install(|| {
+                let sim = Simulation::new(&scenario, 0)?;
+                checkpoints.run(&scenario, sim, &mut progress)
+            })?
+        } else if drained {
             let (run, spent) = pool.install(|| run_drained(&scenario, &mut out, &mut progress))?;
             writing = spent;
             run
@@ -369,28 +418,135 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     // the run alone, not the writing of its tables
     let elapsed = started.elapsed().saturating_sub(writing);
+    write_and_commit(
+        &scenario,
+        &outputs,
+        out,
+        args.format,
+        drained,
+        elapsed,
+        &pool,
+        report,
+        quiet,
+    )
+}
+
+/// Writes the tables (unless `drained` wrote them), `summary.json` and
+/// `scenario.toml` of `outputs`, commits the folder, and prints the result.
+#[allow(clippy::too_many_arguments)]
+fn write_and_commit(
+    scenario: &Scenario,
+    outputs: &[RunOutput],
+    mut out: agora::output::OutputDir,
+    format: format::Format,
+    drained: bool,
+    elapsed: Duration,
+    pool: &rayon::ThreadPool,
+    report: bool,
+    quiet: bool,
+) -> anyhow::Result<()> {
     let performance =
-        agora::output::Performance::measured(&scenario, elapsed, pool.current_num_threads());
+        agora::output::Performance::of_runs(scenario, outputs, elapsed, pool.current_num_threads());
     if drained {
-        format::write_summary_files(&mut out, &scenario, &outputs, Some(&performance))?;
+        format::write_summary_files(&mut out, scenario, outputs, Some(&performance))?;
     } else {
-        format::write_outputs(
-            &mut out,
-            &scenario,
-            &outputs,
-            args.format,
-            Some(&performance),
-        )?;
+        format::write_outputs(&mut out, scenario, outputs, format, Some(&performance))?;
     }
     let options = agora_report::ReportOptions::default();
     let written = folder::commit(out, report.then_some(&options), quiet)?;
     if !quiet {
-        let ensemble = agora::experiment::aggregate(&outputs)?;
+        let ensemble = agora::experiment::aggregate(outputs)?;
         quiet_pipe(console::print_result(
-            &scenario, &ensemble, elapsed, &written,
+            scenario, &ensemble, elapsed, &written,
         ))?;
     }
     Ok(())
+}
+
+/// The checkpoint's file name in a run's output folder.
+const CHECKPOINT_FILE: &str = "checkpoint";
+
+/// A run that writes its state every `every` steps to `path`.
+struct Checkpoints {
+    every: u64,
+    path: PathBuf,
+    format: format::Format,
+}
+
+impl Checkpoints {
+    /// Runs `sim` to its last step, writing a checkpoint after every
+    /// `every`-th step (not after the last: the outputs are then written).
+    fn run(
+        &self,
+        scenario: &Scenario,
+        mut sim: Simulation,
+        progress: &mut Progress,
+    ) -> anyhow::Result<RunOutput> {
+        let settings = vec![("format".to_string(), self.format.name().to_string())];
+        while !sim.done() {
+            sim.advance()?;
+            progress.on_step(&sim);
+            if sim.step() % self.every == 0 && !sim.done() {
+                agora::engine::Checkpoint::of(scenario, &sim, settings.clone())?
+                    .write_atomic(&self.path)?;
+            }
+        }
+        Ok(sim.finish()?)
+    }
+}
+
+/// `agora resume`: continues a checkpointed run and writes what the
+/// uninterrupted run writes.
+fn resume(args: ResumeArgs) -> anyhow::Result<()> {
+    let checkpoint = agora::engine::Checkpoint::read(&args.checkpoint)?;
+    let format = match checkpoint.setting("format") {
+        Some(name) => format::Format::from_name(name).ok_or_else(|| {
+            agora::Error::usage(format!(
+                "{}: unknown output format {name:?}",
+                args.checkpoint.display()
+            ))
+        })?,
+        None => format::Format::Csv,
+    };
+    let (report, quiet) = (args.exec.report, args.exec.quiet);
+    let pool = thread_pool(args.exec.threads)?;
+    let (scenario, sim) = pool.install(|| checkpoint.resume())?;
+    let threads = pool.current_num_threads();
+    args.exec.check_memory(
+        scenario.origin(),
+        &held_run_footprint(&scenario, threads, format),
+        threads,
+    )?;
+    let inputs = [args.checkpoint.as_path()];
+    let out =
+        agora::output::OutputDir::open_reading(&args.out, &format.run_files(&scenario), &inputs)?;
+    folder::warn(out.notes(), quiet);
+    let started = Instant::now();
+    let mut progress = Progress::new(scenario.simulation().steps, quiet);
+    progress.bar.set_position(sim.step());
+    let run = match args.checkpoint_every {
+        Some(every) => {
+            let checkpoints = Checkpoints {
+                every,
+                path: args.out.join(CHECKPOINT_FILE),
+                format,
+            };
+            pool.install(|| checkpoints.run(&scenario, sim, &mut progress))?
+        }
+        None => pool.install(|| sim.run_with(&mut progress))?,
+    };
+    progress.bar.finish_and_clear();
+    write_and_commit(
+        &scenario,
+        &[run],
+        out,
+        format,
+        false,
+        started.elapsed(),
+        &pool,
+        report,
+        quiet,
+    )
 }
 
 /// Whether `agora run` writes the tables of `scenario` as the run goes
@@ -410,6 +566,16 @@ fn run_footprint(
     if drains_records(scenario, format) {
         return agora::limits::drained_run_footprint(scenario);
     }
+    held_run_footprint(scenario, threads, format)
+}
+
+/// The memory a run of `scenario` needs when it holds its records until
+/// the end (Monte Carlo, Parquet, checkpointed runs).
+fn held_run_footprint(
+    scenario: &Scenario,
+    threads: usize,
+    format: format::Format,
+) -> agora::limits::Footprint {
     let tables = if format == format::Format::Both { 2 } else { 1 };
     agora::limits::run_footprint(scenario, threads, tables)
 }
@@ -444,8 +610,7 @@ fn run_drained(
         *writing += started.elapsed();
         Ok(())
     };
-    let steps = scenario.simulation().steps;
-    while sim.step() < steps {
+    while !sim.done() {
         sim.advance()?;
         progress.on_step(&sim);
         let r = sim.records();

@@ -12,8 +12,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// The folder, inside the output directory, of the per-point records.
-const POINTS_DIR: &str = "points";
+use agora::output::shards::{ShardInfo, POINTS_DIR, SHARD_FILE};
 
 /// Arguments of `agora sweep`.
 #[derive(Debug, Args)]
@@ -127,16 +126,28 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     } else {
         Grid::cartesian(&axes)?
     };
-    if let Some(shard) = &args.shard {
-        let (i, n) = parse_shard(shard)?;
-        grid = grid.shard(i, n)?;
+    let whole = grid.clone();
+    let (shard, shards) = match &args.shard {
+        Some(text) => parse_shard(text)?,
+        None => (1, 1),
+    };
+    if args.shard.is_some() {
+        grid = grid.shard(shard, shards)?;
     }
+    let info = ShardInfo::sweep(
+        &scenario,
+        &whole,
+        &grid,
+        (shard, shards),
+        args.format != crate::format::Format::Parquet,
+        args.keep_runs,
+    )?;
     // Every point is validated before anything runs.
     agora::experiment::sweep::scenarios(&scenario, &grid)?;
     for w in grid.warnings(&scenario) {
         crate::messages::warn(args.exec.quiet, &w);
     }
-    let mut names = Vec::new();
+    let mut names = vec![SHARD_FILE];
     if args.format != crate::format::Format::Parquet {
         names.push("sweep.csv");
     }
@@ -187,6 +198,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("writing sweep.parquet: {e}"))?;
         out.write(agora_parquet::SWEEP_FILE, &bytes)?;
     }
+    out.write(SHARD_FILE, &info.to_json()?)?;
     let options = crate::report::options(args.metrics.as_deref());
     let mut written = crate::folder::commit(out, report.then_some(&options), quiet)?;
     // The report's path, last, is listed after the points.

@@ -356,6 +356,75 @@ fn a_bad_scenario_exits_2_with_one_line_naming_the_file_and_field_and_writes_not
     assert!(!missing.exists());
 }
 
+/// A learner's bad settings exit 2 with one line naming the field; a good
+/// one runs, and `agents.csv` ends with the learners' `mean_reward`.
+#[test]
+fn learners_with_bad_settings_exit_2_naming_the_field_and_good_ones_record_their_reward() {
+    let tmp = tempfile::tempdir().unwrap();
+    let learner = |policy: &str| {
+        GOOD.to_string()
+            + &format!(
+                "\n[[agents]]\ngroup = \"q\"\ncount = 5\nbalance = 100.0\npolicy = {{ kind = \"q_learning\", asset = \"TOKEN\", {policy} }}\n"
+            )
+    };
+    let fine = "actions = [\"hold\", { buy = 0.1 }], alpha = 0.1, delta = 0.9, epsilon = 0.1";
+    for (policy, field, expected) in [
+        (
+            fine.replace("alpha = 0.1", "alpha = 1.5"),
+            "agents.q.policy.alpha",
+            "from 0 to 1",
+        ),
+        (
+            fine.replace("epsilon = 0.1", "epsilon = -0.1"),
+            "agents.q.policy.epsilon",
+            "from 0 to 1",
+        ),
+        (
+            fine.replace("delta = 0.9", "delta = 1.0"),
+            "agents.q.policy.delta",
+            "< 1",
+        ),
+        (
+            fine.replace("[\"hold\", { buy = 0.1 }]", "[]"),
+            "agents.q.policy.actions",
+            "at least one action",
+        ),
+        (
+            fine.replace("{ buy = 0.1 }", "{ bid = -0.01, size = 1.0 }"),
+            "agents.q.policy.actions[1]",
+            "does not fit \"TOKEN\"",
+        ),
+    ] {
+        let file = write_scenario(tmp.path(), "learner.toml", &learner(&policy));
+        let out = agora(&["validate", path_str(&file)]);
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+        assert!(err.contains(&format!("{field}: ")), "names {field}: {err}");
+        assert!(err.contains(expected), "says {expected:?}: {err}");
+    }
+    let file = write_scenario(tmp.path(), "learner.toml", &learner(fine));
+    let dir = tmp.path().join("out");
+    assert_status(
+        &agora(&["run", path_str(&file), "--out", path_str(&dir)]),
+        0,
+    );
+    let agents = read(&dir, "agents.csv");
+    let header = agents.lines().next().unwrap();
+    assert!(header.ends_with(",mean_reward"), "{header}");
+    let rewards: Vec<&str> = agents
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    // Rows of step 0 and of the noise traders are empty; the learners'
+    // rows of steps 1–10 hold a number.
+    assert_eq!(
+        rewards.iter().filter(|r| r.parse::<f64>().is_ok()).count(),
+        10
+    );
+}
+
 #[test]
 fn amounts_past_the_ledgers_range_exit_2_saying_what_to_scale_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -488,6 +557,7 @@ fn examples_lists_the_required_examples() {
         "curve-sigmoid",
         "curve-power",
         "curve-bancor",
+        "learning-traders",
     ] {
         assert!(
             names.iter().any(|n| n == required),
@@ -518,11 +588,23 @@ fn every_listed_example_runs_and_its_printed_text_validates() {
             Some(0.0),
             "{name}"
         );
-        let assets = s["assets"].as_object().expect("assets").len();
-        assert_eq!(rows(&read(&dir, "assets.csv")).len(), 6 * assets, "{name}");
-
         let printed = agora(&["examples", &name]);
         assert_status(&printed, 0);
+        // Rows are kept at step 0, every `record_every` steps and at the
+        // last step (an evaluation phase runs after the 5 learning steps).
+        let scenario = agora::Scenario::from_toml_str(&stdout(&printed), &name).unwrap();
+        let every = scenario.simulation().record_every.max(1);
+        let assets = s["assets"].as_object().expect("assets").len();
+        let table = rows(&read(&dir, "assets.csv"));
+        let mut steps: Vec<u64> = table.iter().map(|r| r[1].parse().unwrap()).collect();
+        steps.dedup();
+        assert_eq!(table.len(), steps.len() * assets, "{name}");
+        let last = *steps.last().unwrap();
+        assert!(last >= 5, "{name}: last recorded step {last}");
+        let expected: Vec<u64> = (0..=last)
+            .filter(|t| t % every == 0 || *t == last)
+            .collect();
+        assert_eq!(steps, expected, "{name}");
         let file = write_scenario(tmp.path(), &format!("{name}.toml"), &stdout(&printed));
         assert_status(&agora(&["validate", path_str(&file)]), 0);
     }
@@ -810,6 +892,128 @@ fn sweep_writes_a_row_per_grid_point_and_shards_concatenate_to_it() {
     assert_eq!(text.lines().count(), 3);
 }
 
+/// Runs `agora sweep` over a 3 × 2 grid of `curve-linear` (with `extra`
+/// arguments) into `dir`, expecting success.
+fn small_sweep(dir: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "sweep",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "5",
+        "--runs",
+        "2",
+        "--quiet",
+        "--set",
+        "assets.TOKEN.pricing.m=0.001,0.002,0.004",
+        "--set",
+        "agents.noise.policy.p_buy=0.3,0.4",
+        "--out",
+        path_str(dir),
+    ];
+    args.extend_from_slice(extra);
+    assert_status(&agora(&args), 0);
+}
+
+#[test]
+fn merged_shards_give_the_whole_sweep_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    small_sweep(&whole, &["--keep-runs"]);
+    let shard = |i: usize| tmp.path().join(format!("shard{i}"));
+    for i in 1..=4 {
+        small_sweep(&shard(i), &["--keep-runs", "--shard", &format!("{i}/4")]);
+    }
+    let merged = tmp.path().join("merged");
+    // in any order
+    let out = agora(&[
+        "merge",
+        path_str(&shard(3)),
+        path_str(&shard(1)),
+        path_str(&shard(4)),
+        path_str(&shard(2)),
+        "--out",
+        path_str(&merged),
+    ]);
+    assert_status(&out, 0);
+    for name in ["sweep.csv", "shard.json"] {
+        assert_eq!(
+            fs::read(whole.join(name)).unwrap(),
+            fs::read(merged.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    for point in 0..6 {
+        for name in OUTPUTS {
+            let file = format!("points/{point}/{name}");
+            assert_eq!(
+                fs::read(whole.join(&file)).unwrap(),
+                fs::read(merged.join(&file)).unwrap(),
+                "{file}"
+            );
+        }
+    }
+    let info: serde_json::Value = serde_json::from_str(&read(&shard(2), "shard.json")).unwrap();
+    assert_eq!(info["shard"], 2);
+    assert_eq!(info["shards"], 4);
+    assert_eq!(info["grid_points"], 6);
+    assert_eq!(info["first_point"], 1);
+    assert_eq!(info["points"], 2);
+}
+
+#[test]
+fn merge_refuses_missing_duplicated_foreign_and_edited_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shard = |i: usize| tmp.path().join(format!("shard{i}"));
+    for i in 1..=3 {
+        small_sweep(&shard(i), &["--shard", &format!("{i}/3")]);
+    }
+    let other_seed = tmp.path().join("other");
+    small_sweep(&other_seed, &["--seed", "99", "--shard", "3/3"]);
+    let out_dir = tmp.path().join("merged");
+    let merge = |dirs: &[&Path]| {
+        let mut args = vec!["merge"];
+        args.extend(dirs.iter().map(|d| path_str(d)));
+        args.extend(["--out", path_str(&out_dir)]);
+        agora(&args)
+    };
+    let expect_refusal = |out: Output, message: &str| {
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains(message), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!out_dir.exists(), "nothing is written");
+    };
+    let (s1, s2, s3) = (shard(1), shard(2), shard(3));
+    expect_refusal(merge(&[&s1, &s3]), "shard 2/3 missing");
+    expect_refusal(merge(&[&s1, &s2, &s2, &s3]), "shard 2/3 given twice");
+    expect_refusal(
+        merge(&[&s1, &s2, &other_seed]),
+        "shards of different sweeps",
+    );
+    expect_refusal(merge(&[&s1, tmp.path()]), "no shard.json");
+
+    // another version
+    let info = read(&s3, "shard.json");
+    let edited = info.replace(
+        &format!("\"agora_version\": \"{}\"", env!("CARGO_PKG_VERSION")),
+        "\"agora_version\": \"0.0.1\"",
+    );
+    assert_ne!(info, edited);
+    fs::write(s3.join("shard.json"), edited).unwrap();
+    expect_refusal(merge(&[&s1, &s2, &s3]), "written by Agora 0.0.1");
+    fs::write(s3.join("shard.json"), &info).unwrap();
+
+    // a sweep.csv cut short
+    let csv = read(&s3, "sweep.csv");
+    let cut: String = csv.lines().take(1).map(|l| format!("{l}\n")).collect();
+    fs::write(s3.join("sweep.csv"), cut).unwrap();
+    expect_refusal(merge(&[&s1, &s2, &s3]), "holds 0 rows");
+    fs::write(s3.join("sweep.csv"), &csv).unwrap();
+
+    assert_status(&merge(&[&s1, &s2, &s3]), 0);
+}
+
 #[test]
 fn a_sweep_with_an_invalid_point_or_an_unknown_path_exits_2_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1076,7 +1280,7 @@ fn sweep_writes_parquet_on_request_and_report_needs_the_csv() {
         path_str(&dir),
     ]);
     assert_status(&out, 0);
-    assert_eq!(entries(&dir), vec!["sweep.parquet".to_string()]);
+    assert_eq!(entries(&dir), ["shard.json", "sweep.parquet"]);
     let bytes = fs::read(dir.join("sweep.parquet")).unwrap();
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
     // Regression test: `agora report` read only CSV tables, so Parquet-only
@@ -1181,7 +1385,7 @@ fn sweep_keep_runs_writes_each_points_records_as_run_writes_them() {
     };
     let out = sweep("0.001,0.002");
     assert_status(&out, 0);
-    assert_eq!(entries(&dir), ["points", "sweep.csv"]);
+    assert_eq!(entries(&dir), ["points", "shard.json", "sweep.csv"]);
     assert_eq!(entries(&dir.join("points")), ["0", "1"]);
     let point = dir.join("points/1");
     let mut outputs: Vec<String> = OUTPUTS.iter().map(|s| s.to_string()).collect();
@@ -1232,7 +1436,7 @@ fn sweep_keep_runs_writes_each_points_records_as_run_writes_them() {
     assert_eq!(read(&dir, "sweep.csv"), before);
     assert_eq!(
         entries(&dir),
-        ["points", "sweep.csv"],
+        ["points", "shard.json", "sweep.csv"],
         "no staging folder left"
     );
 }
@@ -1760,7 +1964,10 @@ fn a_sweep_keeping_runs_into_a_used_folder_leaves_exactly_its_own_results() {
     };
     let out = sweep("0.001,0.002,0.003", "csv");
     assert_status(&out, 0);
-    assert_eq!(entries(&dir), ["notes.txt", "points", "sweep.csv"]);
+    assert_eq!(
+        entries(&dir),
+        ["notes.txt", "points", "shard.json", "sweep.csv"]
+    );
     assert_eq!(entries(&dir.join("points")), ["0", "1", "2"]);
     // Each point as `agora run` writes it in CSV, per-agent records
     // included (the scenario asks for them), and nothing else.
@@ -1778,7 +1985,10 @@ fn a_sweep_keeping_runs_into_a_used_folder_leaves_exactly_its_own_results() {
     // A second sweep: its one point replaces the three, in Parquet.
     let out = sweep("0.004", "parquet");
     assert_status(&out, 0);
-    assert_eq!(entries(&dir), ["notes.txt", "points", "sweep.parquet"]);
+    assert_eq!(
+        entries(&dir),
+        ["notes.txt", "points", "shard.json", "sweep.parquet"]
+    );
     assert_eq!(entries(&dir.join("points")), ["0"]);
     assert_eq!(
         entries(&dir.join("points/0")),
@@ -2717,4 +2927,171 @@ fn output_trades_writes_trades_csv_as_the_run_goes_and_trades_parquet_beside_it(
         .collect();
     assert_eq!(per_step, counted);
     assert!(per_step[1..].iter().all(|&n| n > 0));
+}
+
+/// The files of a run's folder that must be byte-identical between two
+/// runs (all but `summary.json`, whose `performance` is measured time).
+fn same_run_outputs(a: &Path, b: &Path) {
+    for name in ["assets.csv", "agents.csv", "scenario.toml"] {
+        assert_eq!(
+            fs::read(a.join(name)).unwrap(),
+            fs::read(b.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let mut sa = summary(a);
+    let mut sb = summary(b);
+    sa.as_object_mut().unwrap().remove("performance");
+    sb.as_object_mut().unwrap().remove("performance");
+    assert_eq!(sa, sb, "summary.json");
+}
+
+#[test]
+fn a_resumed_run_writes_what_the_uninterrupted_run_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (example, steps, every) in [
+        ("token-economy", "40", "15"),
+        ("market-clearing", "30", "7"),
+        ("call-auction", "20", "6"),
+        ("resource-economy", "30", "10"),
+        ("whale-dump", "40", "13"),
+    ] {
+        let whole = tmp.path().join(format!("{example}-whole"));
+        let first = tmp.path().join(format!("{example}-first"));
+        let resumed = tmp.path().join(format!("{example}-resumed"));
+        let run = |out: &Path, extra: &[&str]| {
+            let mut args = vec!["run", "--example", example, "--steps", steps, "--quiet"];
+            args.extend_from_slice(extra);
+            args.extend(["--out", path_str(out)]);
+            assert_status(&agora(&args), 0);
+        };
+        run(&whole, &[]);
+        run(&first, &["--checkpoint-every", every, "--threads", "1"]);
+        same_run_outputs(&whole, &first);
+        // The last checkpoint: the last multiple of `every` before the end.
+        let checkpoint = first.join("checkpoint");
+        assert!(checkpoint.is_file(), "{example}");
+        let out = agora(&[
+            "resume",
+            path_str(&checkpoint),
+            "--threads",
+            "3",
+            "--quiet",
+            "--out",
+            path_str(&resumed),
+        ]);
+        assert_status(&out, 0);
+        same_run_outputs(&whole, &resumed);
+    }
+}
+
+#[test]
+fn a_run_killed_mid_way_resumes_from_its_last_checkpoint_with_the_same_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (whole, killed, resumed) = (
+        tmp.path().join("whole"),
+        tmp.path().join("killed"),
+        tmp.path().join("resumed"),
+    );
+    let args = |out: &Path, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "run",
+            "--example",
+            "market-clearing",
+            "--steps",
+            "4000",
+            "--quiet",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.extend(["--out".to_string(), path_str(out).to_string()]);
+        v
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args(args(&killed, &["--checkpoint-every", "50"]))
+        .spawn()
+        .unwrap();
+    let checkpoint = killed.join("checkpoint");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !checkpoint.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SIGKILL: no chance to clean up or finish the file being written.
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(checkpoint.is_file(), "a checkpoint was written");
+    let out = agora(&[
+        "resume",
+        path_str(&checkpoint),
+        "--quiet",
+        "--out",
+        path_str(&resumed),
+    ]);
+    assert_status(&out, 0);
+    let whole_args = args(&whole, &[]);
+    let whole_args: Vec<&str> = whole_args.iter().map(String::as_str).collect();
+    assert_status(&agora(&whole_args), 0);
+    same_run_outputs(&whole, &resumed);
+    // Killed before the end, nothing but the checkpoint (and what an
+    // interrupted command leaves to be cleaned) is in its folder.
+    if !status.success() {
+        assert!(!killed.join("assets.csv").exists());
+    }
+}
+
+#[test]
+fn bad_checkpoints_and_checkpointed_ensembles_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("first");
+    assert_status(
+        &agora(&[
+            "run",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "10",
+            "--checkpoint-every",
+            "4",
+            "--quiet",
+            "--out",
+            path_str(&first),
+        ]),
+        0,
+    );
+    let good = fs::read(first.join("checkpoint")).unwrap();
+    let out_dir = tmp.path().join("resumed");
+    let resume = |bytes: &[u8]| {
+        let path = tmp.path().join("cp");
+        fs::write(&path, bytes).unwrap();
+        agora(&["resume", path_str(&path), "--out", path_str(&out_dir)])
+    };
+    let refused = |out: Output, message: &str| {
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains(message), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!out_dir.exists(), "nothing written");
+    };
+    refused(resume(&good[..good.len() / 2]), "truncated");
+    let mut flipped = good.clone();
+    let middle = good.len() / 2;
+    flipped[middle] ^= 0x40;
+    refused(resume(&flipped), "checksum");
+    refused(resume(b"assets.csv"), "not an Agora checkpoint");
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--runs",
+        "3",
+        "--steps",
+        "5",
+        "--checkpoint-every",
+        "2",
+        "--out",
+        path_str(&out_dir),
+    ]);
+    refused(out, "--checkpoint-every");
 }

@@ -286,6 +286,40 @@ pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
     encode(AGENTS_FILE, schema_of(scenario, &columns), batches)
 }
 
+/// The rows of `assets.csv` for `runs` as Arrow record batches (one per
+/// run) of [`assets_schema`]: the tables `assets.parquet` holds, for a
+/// caller that hands them on in memory (the Python package's Arrow
+/// streams).
+pub fn assets_batches(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<RecordBatch>, Error> {
+    let table = asset_table(scenario);
+    let schema = schema_of(scenario, &table);
+    runs.iter()
+        .map(|out| {
+            let columns = arrays(ASSETS_FILE, scenario, &table, out.run, &out.records.assets)?;
+            RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::encode(ASSETS_FILE, e))
+        })
+        .collect()
+}
+
+/// The rows of `agents.csv` for `runs` as Arrow record batches (one per
+/// run) of [`agents_schema`].
+pub fn agents_batches(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<RecordBatch>, Error> {
+    let columns = group_table(scenario);
+    let schema = schema_of(scenario, &columns);
+    runs.iter()
+        .map(|out| {
+            let arrays = arrays(
+                AGENTS_FILE,
+                scenario,
+                &columns,
+                out.run,
+                &out.records.groups,
+            )?;
+            RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Error::encode(AGENTS_FILE, e))
+        })
+        .collect()
+}
+
 /// Returns the schema of `agent_steps.parquet` for `scenario`: the columns
 /// of `agent_steps.csv` ([`agora::output::agent_step_table`]), `run`,
 /// `step` and `agent` `Int64`, `group` `Utf8`, the amounts `Float64`.

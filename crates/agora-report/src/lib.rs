@@ -114,7 +114,8 @@ struct RunData {
     summary: Value,
     /// Values: [`ASSET_VALUES`] (NaN where empty), indexed by [`col`].
     assets: Trajectories,
-    /// Values: wealth, then agents when the column is present.
+    /// Values: wealth, then agents when the column is present, then
+    /// mean_reward (NaN where the file has none), at [`RunData::reward`].
     agents: Trajectories,
     has_agent_count: bool,
     /// The `share_<STRATEGY>` columns of `assets.csv` (population games)
@@ -124,6 +125,8 @@ struct RunData {
     /// and `P_p90` beside it) and, per group, their mean, 10th and 90th
     /// percentiles in that order.
     params: (Vec<String>, Trajectories),
+    /// The index of `mean_reward` among the values of `agents`.
+    reward: usize,
 }
 
 /// A plot written, for the report.
@@ -367,7 +370,13 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
     } else {
         &["wealth"]
     };
-    let agents = Trajectories::from_csv(&agents_csv, "group", values, &[], AGENTS_EXPECTED)?;
+    let agents = Trajectories::from_csv(
+        &agents_csv,
+        "group",
+        values,
+        &["mean_reward"],
+        AGENTS_EXPECTED,
+    )?;
     let share_names: Vec<String> = assets_csv
         .header
         .iter()
@@ -404,6 +413,7 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
         has_agent_count,
         shares: (share_names, shares),
         params: (param_names, params),
+        reward: values.len(),
     })
 }
 
@@ -609,6 +619,9 @@ fn run_figures(run: &RunData) -> Vec<(String, String, Figure)> {
         format!("Wealth per group over steps{note}"),
         Figure::Panels(panels),
     ));
+    if let Some(figure) = learning_figure(run, first, &note) {
+        out.push(figure);
+    }
     out.extend(share_figures(run));
     out.extend(param_figures(run));
     out
@@ -748,6 +761,78 @@ fn param_figures(run: &RunData) -> Vec<(String, String, Figure)> {
         }]),
     ));
     out
+}
+
+/// The learning curves, when a group learns (`agents.csv` has values of
+/// `mean_reward`): each learning group's mean reward per agent and step,
+/// and its moving average over a twentieth of the steps.
+fn learning_figure(run: &RunData, first: u64, note: &str) -> Option<(String, String, Figure)> {
+    let groups = &run.agents;
+    let learning: Vec<usize> = (0..groups.names.len())
+        .filter(|&i| groups.has_values(i, first, run.reward))
+        .collect();
+    if learning.is_empty() {
+        return None;
+    }
+    let curves: Vec<(usize, Vec<(f64, f64)>)> = learning
+        .iter()
+        .map(|&i| {
+            let points = groups.points(i, first, run.reward);
+            (i, points.into_iter().filter(|p| p.1.is_finite()).collect())
+        })
+        .collect();
+    let steps = curves.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+    let window = (steps / 20).max(1);
+    let series = |smooth: bool| -> Vec<Series> {
+        curves
+            .iter()
+            .map(|(i, points)| {
+                let points = if smooth {
+                    moving_average(points, window)
+                } else {
+                    points.clone()
+                };
+                line(&groups.names[*i], *i, points)
+            })
+            .collect()
+    };
+    let panel = |title: String, series: Vec<Series>| Panel {
+        title,
+        x_label: "step".into(),
+        y_label: "mean reward per agent".into(),
+        series,
+        band: None,
+        integer_x: true,
+    };
+    Some((
+        "learning".into(),
+        format!(
+            "Learning curves: each learning group's mean reward per agent and step (the change \
+             of its objective), and its moving average over {window} steps (from step \
+             {window} on){note}"
+        ),
+        Figure::Panels(vec![
+            panel(format!("Mean reward per step{note}"), series(false)),
+            panel(
+                format!("Mean reward per step, moving average over {window} steps{note}"),
+                series(true),
+            ),
+        ]),
+    ))
+}
+
+/// The mean of the `window` values up to each point, at the point's step,
+/// from the first full window on (the first steps' averages over fewer
+/// values would be as noisy as the values themselves).
+fn moving_average(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
+    let window = window.clamp(1, points.len().max(1));
+    points
+        .windows(window)
+        .map(|w| {
+            let mean = w.iter().map(|p| p.1).sum::<f64>() / window as f64;
+            (w[window - 1].0, mean)
+        })
+        .collect()
 }
 
 /// The price axis' label: a resource is priced per unit, a token per

@@ -1017,3 +1017,59 @@ fn evolving_parameters_get_their_distribution_and_the_volatility_over_time() {
         .iter()
         .any(|l| l.contains("param_") || l.contains("shares_")));
 }
+
+/// A group with a `mean_reward` gets a learning curve; one without (empty
+/// cells) is left out of it, and a run without learners has no such plot.
+#[test]
+fn learning_groups_get_their_learning_curves() {
+    let assets = format!(
+        "{ASSETS_HEADER}\n{}",
+        (0..=40)
+            .map(|t| format!("0,{t},GOOD,10.0,5.0,0.0,0.0,0,curve,,,,,\n"))
+            .collect::<String>()
+    );
+    let mut agents =
+        String::from("run,step,group,agents,balance,holdings,wealth,locked_balance,locked_holdings,mean_reward\n");
+    for t in 0..=40 {
+        let reward = if t == 0 {
+            String::new()
+        } else {
+            format!("{}", (t % 2) as f64)
+        };
+        agents += &format!("0,{t},learners,2,100.0,0.0,100.0,0,0,{reward}\n");
+        agents += &format!("0,{t},noise,2,100.0,0.0,100.0,0,0,\n");
+    }
+    let summary = SUMMARY.replace(
+        r#""groups": {"traders": {"agents": 2, "mean_wealth": 51.5}}"#,
+        r#""groups": {"learners": {"agents": 2}, "noise": {"agents": 2}}"#,
+    );
+    let dir = fixture(&assets, &agents, &summary);
+    let (_, html) = report(dir.path());
+    let links = check_images(dir.path(), &html);
+    assert!(
+        links.contains(&"plots/learning.svg".to_string()),
+        "{links:?}"
+    );
+    assert!(html.contains("Learning curves"));
+    let learning = svg(dir.path(), "learning");
+    // Text is drawn as glyphs: the groups are told apart by their colour
+    // (learners the first, noise the second).
+    assert!(polylines(&learning, ORANGE).is_empty(), "noise drawn");
+    // One line per panel for the one learning group: the rewards 1, 0,
+    // 1, … of steps 1–40 (40 points), and their moving average over 2
+    // steps (40 / 20) from the first full window, a flat line at 0.5 (39
+    // points).
+    let lines = polylines(&learning, BLUE);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!((lines[0].len(), lines[1].len()), (40, 39), "{lines:?}");
+    let heights: std::collections::BTreeSet<&str> = lines[1]
+        .iter()
+        .map(|p| p.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(heights.len(), 1, "{heights:?}");
+
+    let (plain, _) = single_run();
+    let (_, html) = report(plain.path());
+    let links = check_images(plain.path(), &html);
+    assert!(!links.iter().any(|l| l.contains("learning")), "{links:?}");
+}

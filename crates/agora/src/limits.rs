@@ -208,10 +208,13 @@ fn state(scenario: &Scenario) -> (String, u128) {
         if matches!(g.policy, GroupPolicy::Builtin(BuiltinPolicy::ZiC(_))) {
             bytes += n * PRIVATE_VALUE;
         }
-        if g.policy.as_adaptive().is_some() {
-            // each agent's action list and objective (its state, the
-            // policy's own type, is not known here)
-            bytes += n * (size_of::<crate::agents::Actions>() as u128 + 8);
+        if let Some(adaptive) = g.policy.as_adaptive() {
+            // each agent's action list, objective and state (as the policy
+            // estimates it)
+            bytes += n
+                * (size_of::<crate::agents::Actions>() as u128
+                    + 8
+                    + adaptive.state_bytes() as u128);
         }
         if bytes > heaviest.0 {
             heaviest = (bytes, &g.name);
@@ -248,15 +251,18 @@ fn push_fixed(f: &mut Footprint, scenario: &Scenario) {
 fn records_per_run(scenario: &Scenario) -> u128 {
     let m = scenario.assets.len() as u128;
     let g = scenario.groups.len() as u128;
-    let per_step = m * (size_of::<AssetRecord>() as u128 + 8) + g * group_record_bytes(m);
+    let per_row = m * size_of::<AssetRecord>() as u128 + g * group_record_bytes(m);
     // `[output.agent_steps]`: the per-agent records of a run, held and
     // rendered (the scenario caps them all at AGENT_STEPS_MEMORY_BUDGET).
     let agent_rows = scenario.agent_step_rows() / u128::from(scenario.simulation.runs.max(1));
     let agent_steps = agent_rows.saturating_mul(u128::from(crate::scenario::agent_step_bytes(
         scenario.assets.len(),
     )));
-    (u128::from(scenario.simulation.steps) + 1)
-        .saturating_mul(per_step)
+    // Rows every `record_every` steps; the price history every step.
+    let history = (u128::from(scenario.simulation.max_steps()) + 1).saturating_mul(m * 8);
+    u128::from(scenario.simulation.recorded_steps())
+        .saturating_mul(per_row)
+        .saturating_add(history)
         .saturating_add(agent_steps)
 }
 
@@ -266,7 +272,7 @@ fn tables_per_run(scenario: &Scenario) -> u128 {
     let m = scenario.assets.len() as u128;
     let g = scenario.groups.len() as u128;
     let per_step = m * ASSET_ROW_TEXT + g * (GROUP_ROW_TEXT + GROUP_ROW_TEXT_PER_ASSET * m);
-    (u128::from(scenario.simulation.steps) + 1).saturating_mul(per_step)
+    u128::from(scenario.simulation.recorded_steps()).saturating_mul(per_step)
 }
 
 /// Memory of one run's summary, and of its metrics while an ensemble is
@@ -374,7 +380,7 @@ pub fn drained_run_footprint(scenario: &Scenario) -> Footprint {
     f.push(
         "simulation.steps",
         format!("the price history of {steps} steps"),
-        (u128::from(steps) + 1).saturating_mul(m * 8),
+        (u128::from(scenario.simulation.max_steps()) + 1).saturating_mul(m * 8),
     );
     let row = (size_of::<AssetRecord>() as u128).max(group_record_bytes(m))
         + ASSET_ROW_TEXT.max(GROUP_ROW_TEXT + GROUP_ROW_TEXT_PER_ASSET * m);

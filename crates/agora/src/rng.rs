@@ -33,13 +33,15 @@ pub enum Stream {
     Private = 4,
     /// The order in which a scheduled event's sales (a dump) execute.
     Shock = 5,
+    /// A market's own draws (a posted-price market's starting prices).
+    Market = 6,
     /// A population game's matching and revisions, and its players'
     /// initial strategies.
-    Game = 6,
+    Game = 7,
     /// The selection and mutation of evolving policy parameters.
-    Evolution = 7,
+    Evolution = 8,
     /// An empirical game analysis's random starts and bootstrap.
-    Egta = 8,
+    Egta = 9,
 }
 
 /// The SplitMix64 finaliser: a bijective mix of 64 bits.

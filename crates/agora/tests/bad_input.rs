@@ -78,7 +78,7 @@ fn an_unknown_key_in_simulation_is_named_with_the_known_ones() {
     let msg = error_of(&with("seed = 1", "seed = 1\nthreads = 4"));
     assert_eq!(
         msg,
-        "bad.toml: simulation.threads: unknown field; expected one of: runs, seed, steps"
+        "bad.toml: simulation.threads: unknown field; expected one of: evaluation_steps, record_every, runs, seed, steps, stop"
     );
 }
 
@@ -363,7 +363,7 @@ fn an_unknown_policy_kind_lists_the_known_kinds() {
     let msg = error_of(&with("kind = \"random\"", "kind = \"genius\""));
     assert_eq!(
         msg,
-        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player"
+        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, q_learning, bandit, policy_gradient"
     );
 }
 
@@ -778,7 +778,7 @@ fn an_unknown_key_with_a_control_character_is_shown_escaped() {
     let msg = error_of(&with("seed = 1", "seed = 1\n\"th\\u001breads\" = 4"));
     assert_eq!(
         msg,
-        "bad.toml: simulation.\"th\\u{1b}reads\": unknown field; expected one of: runs, seed, steps"
+        "bad.toml: simulation.\"th\\u{1b}reads\": unknown field; expected one of: evaluation_steps, record_every, runs, seed, steps, stop"
     );
 }
 
@@ -1149,4 +1149,260 @@ fn a_game_file_must_exist_and_be_symmetric() {
     );
     let e = scenario("missing.toml", "c = 1.0").unwrap_err().to_string();
     assert!(e.contains("assets.HD.game: reading the game file"), "{e}");
+}
+
+// ---- learners ----
+
+/// `GOOD` with the noise traders replaced by learners of `policy`, and an
+/// order book `BOOK` and a resource `CPU` beside the curve `TOKEN`.
+fn learner(policy: &str) -> String {
+    with(
+        "policy = { kind = \"random\", asset = \"TOKEN\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }",
+        &format!("policy = {{ {policy} }}"),
+    )
+    .replace(
+        "[[agents]]",
+        "[[assets]]\nname = \"BOOK\"\npricing = { kind = \"order_book\", tick_size = 0.01, lot_size = 0.01, initial_price = 10.0 }\n\
+         [[assets]]\nname = \"CPU\"\nkind = \"resource\"\ncapacity = 10.0\nallocation = \"proportional\"\n\
+         pricing = { kind = \"fixed\", price = 1.0 }\n\n[[agents]]",
+    )
+}
+
+const Q: &str = "kind = \"q_learning\", asset = \"TOKEN\", actions = [\"hold\", { buy = 0.1 }]";
+
+#[test]
+fn the_learner_kinds_are_accepted_on_the_assets_their_actions_fit() {
+    for policy in [
+        format!("{Q}, alpha = 0.1, delta = 0.9, epsilon = 0.1"),
+        format!("{Q}, alpha = 0.1, delta = 0.9, beta = 1e-4, memory = 2, bins = 5, trend = 10, position = true, q0 = 1"),
+        "kind = \"bandit\", asset = \"BOOK\", actions = [{ bid = -0.01, size = 1.0 }, { ask = 0.01, size = 1.0 }, { buy = 0.1 }], algorithm = \"thompson\", likelihood = \"bernoulli\", ttl = 3".into(),
+        "kind = \"policy_gradient\", asset = \"CPU\", actions = [\"hold\", { request = 1.0, max_price = 2.0 }], learning_rate = 0.1".into(),
+    ] {
+        Scenario::from_toml_str(&learner(&policy), ORIGIN)
+            .unwrap_or_else(|e| panic!("{policy}: {e}"));
+    }
+}
+
+#[test]
+fn a_learning_rate_or_exploration_outside_the_unit_interval_is_named() {
+    let path = "agents.noise.policy";
+    let cases = [
+        (
+            "alpha = 1.5, delta = 0.9, epsilon = 0.1",
+            "alpha",
+            "expected a number from 0 to 1, found 1.5",
+        ),
+        (
+            "alpha = -0.1, delta = 0.9, epsilon = 0.1",
+            "alpha",
+            "expected a number from 0 to 1, found -0.1",
+        ),
+        (
+            "alpha = 0.1, delta = 0.9, epsilon = 1.01",
+            "epsilon",
+            "expected a number from 0 to 1, found 1.01",
+        ),
+        (
+            "alpha = 0.1, delta = 0.9, epsilon = -0.5",
+            "epsilon",
+            "expected a number from 0 to 1, found -0.5",
+        ),
+        (
+            "alpha = 0.1, delta = 1.0, epsilon = 0.1",
+            "delta",
+            "expected a number >= 0 and < 1, found 1",
+        ),
+        (
+            "alpha = 0.1, delta = -0.2, epsilon = 0.1",
+            "delta",
+            "expected a number >= 0 and < 1, found -0.2",
+        ),
+        (
+            "alpha = 0.1, delta = 0.9, beta = -1.0",
+            "beta",
+            "expected a finite number >= 0, found -1",
+        ),
+        (
+            "alpha = 0.1, delta = 0.9, epsilon = 0.1, beta = 1e-5",
+            "beta",
+            "not both",
+        ),
+        (
+            "alpha = 0.1, delta = 0.9",
+            "epsilon",
+            "missing field; expected epsilon",
+        ),
+    ];
+    for (fields, key, expected) in cases {
+        let msg = error_of(&learner(&format!("{Q}, {fields}")));
+        assert_names(&msg, &format!("{path}.{key}"), &[expected]);
+    }
+    let msg = error_of(&learner(
+        "kind = \"bandit\", asset = \"TOKEN\", actions = [\"hold\"], algorithm = \"epsilon_greedy\", epsilon = 2.0",
+    ));
+    assert_names(
+        &msg,
+        "agents.noise.policy.epsilon",
+        &["from 0 to 1, found 2"],
+    );
+}
+
+#[test]
+fn an_empty_or_malformed_action_set_is_named() {
+    let path = "agents.noise.policy";
+    let q = |actions: &str| {
+        format!("kind = \"q_learning\", asset = \"TOKEN\", actions = {actions}, alpha = 0.1, delta = 0.9, epsilon = 0.1")
+    };
+    let cases = [
+        (q("[]"), "actions", "expected at least one action"),
+        (q("\"hold\""), "actions", "expected an array of actions"),
+        (
+            q("[\"wait\"]"),
+            "actions[0]",
+            "expected an action, \"hold\", { buy = f }",
+        ),
+        (
+            q("[\"hold\", { buy = 0.1, sell = 0.1 }]"),
+            "actions[1]",
+            "one action per entry: this table has buy and sell",
+        ),
+        (
+            q("[{ buy = 0.0 }]"),
+            "actions[0].buy",
+            "above 0 and at most 1, found 0",
+        ),
+        (
+            q("[{ sell = 1.5 }]"),
+            "actions[0].sell",
+            "expected a number from 0 to 1, found 1.5",
+        ),
+        (
+            q("[{ buy = 0.1, size = 2.0 }]"),
+            "actions[0].size",
+            "unknown field; expected one of: buy",
+        ),
+        (
+            q("[{ size = 2.0 }]"),
+            "actions[0]",
+            "found a table without any",
+        ),
+        (
+            "kind = \"q_learning\", asset = \"TOKEN\", alpha = 0.1, delta = 0.9, epsilon = 0.1"
+                .into(),
+            "actions",
+            "missing field; expected an array of actions",
+        ),
+    ];
+    for (policy, key, expected) in cases {
+        let msg = error_of(&learner(&policy));
+        assert_names(&msg, &format!("{path}.{key}"), &[expected]);
+    }
+}
+
+#[test]
+fn an_action_that_does_not_fit_the_asset_is_named_with_what_fits() {
+    let bandit = |asset: &str, actions: &str| {
+        format!("kind = \"bandit\", asset = \"{asset}\", actions = {actions}, algorithm = \"ucb1\"")
+    };
+    let cases = [
+        (
+            bandit("TOKEN", "[\"hold\", { bid = -0.01, size = 1.0 }]"),
+            "actions[1]",
+            "a bid action does not fit \"TOKEN\", priced by bonding_curve: a curve takes market orders: { buy = f } and { sell = f }",
+        ),
+        (
+            bandit("TOKEN", "[{ request = 1.0, max_price = 2.0 }]"),
+            "actions[0]",
+            "a request action does not fit \"TOKEN\", priced by bonding_curve",
+        ),
+        (
+            bandit("BOOK", "[{ request = 1.0, max_price = 2.0 }]"),
+            "actions[0]",
+            "a request action does not fit \"BOOK\", priced by order_book: a market takes",
+        ),
+        (
+            bandit("CPU", "[{ buy = 0.5 }]"),
+            "actions[0]",
+            "a buy action does not fit \"CPU\", priced by resource: a resource takes { request = q, max_price = p }",
+        ),
+        (
+            bandit("CPU", "[\"hold\", { ask = 0.1, size = 1.0 }]"),
+            "actions[1]",
+            "an ask action",
+        ),
+        (
+            bandit("BOOK", "[{ bid = -1.0, size = 1.0 }]"),
+            "actions[0].bid",
+            "above -1 (a price above 0), found -1",
+        ),
+        (
+            bandit("BOOK", "[{ ask = 0.1, size = 0.0 }]"),
+            "actions[0].size",
+            "expected a finite number > 0, found 0",
+        ),
+    ];
+    for (policy, key, expected) in cases {
+        let msg = error_of(&learner(&policy));
+        assert_names(&msg, &format!("agents.noise.policy.{key}"), &[expected]);
+    }
+}
+
+#[test]
+fn a_learners_other_fields_are_checked() {
+    let cases = [
+        (
+            format!("{Q}, alpha = 0.1, delta = 0.9, epsilon = 0.1, q0 = \"uniform_opponents\""),
+            "q0",
+            "\"TOKEN\" is priced by bonding_curve, where a learner plays the market, not opponents: give a number",
+        ),
+        (
+            format!("{Q}, alpha = 0.1, delta = 0.9, epsilon = 0.1, q0 = \"zero\""),
+            "q0",
+            "expected a finite number or \"uniform_opponents\", found the string \"zero\"",
+        ),
+        (
+            format!("{Q}, alpha = 0.1, delta = 0.9, epsilon = 0.1, memory = 30, bins = 5"),
+            "memory",
+            "lower memory or bins",
+        ),
+        (
+            format!("{Q}, alpha = 0.1, delta = 0.9, epsilon = 0.1, bins = 0"),
+            "bins",
+            "expected a whole number from 1 to 1000, found 0",
+        ),
+        (
+            format!("{Q}, alpha = 0.1, delta = 0.9, epsilon = 0.1, trend = 1"),
+            "trend",
+            "expected a whole number from 2 to 1000000, found 1",
+        ),
+        (
+            "kind = \"bandit\", asset = \"TOKEN\", actions = [\"hold\"], algorithm = \"greedy\"".into(),
+            "algorithm",
+            "unknown value \"greedy\"; expected one of: epsilon_greedy, ucb1, thompson",
+        ),
+        (
+            "kind = \"bandit\", asset = \"TOKEN\", actions = [\"hold\"], algorithm = \"ucb1\", epsilon = 0.1".into(),
+            "epsilon",
+            "unknown field; expected one of: actions, algorithm, asset, kind, ttl",
+        ),
+        (
+            "kind = \"bandit\", asset = \"TOKEN\", actions = [\"hold\"], algorithm = \"thompson\", likelihood = \"poisson\"".into(),
+            "likelihood",
+            "unknown likelihood \"poisson\"; expected one of: gaussian, bernoulli",
+        ),
+        (
+            "kind = \"policy_gradient\", asset = \"TOKEN\", actions = [\"hold\"], learning_rate = 0.0".into(),
+            "learning_rate",
+            "expected a finite number > 0, found 0",
+        ),
+        (
+            "kind = \"policy_gradient\", asset = \"GOLD\", actions = [\"hold\"], learning_rate = 0.1".into(),
+            "asset",
+            "unknown asset \"GOLD\"",
+        ),
+    ];
+    for (policy, key, expected) in cases {
+        let msg = error_of(&learner(&policy));
+        assert_names(&msg, &format!("agents.noise.policy.{key}"), &[expected]);
+    }
 }

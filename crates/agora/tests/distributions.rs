@@ -475,6 +475,7 @@ fn maker_quote(spread: f64, skew: f64, held: u64) -> Action {
         best_bid: Some(9.9),
         best_ask: Some(10.1),
         last_trade: Some(9.0),
+        posted: None,
     }];
     let obs = Observation {
         step: 1,

@@ -93,12 +93,20 @@ fn fixed_epsilon_regret_grows_linearly() {
     // such pulls is Binomial(10⁴, ε/2), so the increment's sd over a seed is
     // Δ √(10⁴ · 0.05 · 0.95) ≈ 2.2 and its mean over 100 seeds has sd ≈ 0.22;
     // 4 standard errors (measured) bound the check.
-    let expected = PULLS as f64 * eps * gap / 2.0;
+    let expected = |eps: f64| PULLS as f64 * eps * gap / 2.0;
     let se = inc_sd / (SEEDS as f64).sqrt();
+    let fits = |eps: f64| (inc - expected(eps)).abs() < 4.0 * se;
     assert!(
-        (inc - expected).abs() < 4.0 * se,
-        "second 10⁴ pulls: regret {inc} ± {se}, expected {expected}"
+        fits(eps),
+        "second 10⁴ pulls: regret {inc} ± {se}, expected {}",
+        expected(eps)
     );
+    // The check is tight enough to tell ε from ε moved by 5% (a slope of
+    // 52.5 or 47.5 against 50, with 4 standard errors ≈ 0.9).
+    for moved in [0.95, 1.05] {
+        assert!(!fits(eps * moved), "ε × {moved} passes too");
+    }
+    let expected = expected(eps);
     // Linear, not logarithmic: R(2·10⁴)/R(10⁴) = 1 + I/(I + c), I the
     // increment above and c the regret of the early greedy mistakes, made
     // while the means rest on a handful of pulls. Exploration pulls the

@@ -183,13 +183,37 @@ fn rebuilt(s: &agora::Scenario) -> agora::scenario::ScenarioBuilder {
         .steps(s.simulation().steps)
         .seed(s.simulation().seed)
         .runs(s.simulation().runs)
+        .stop(s.simulation().stop)
+        .evaluation_steps(s.simulation().evaluation_steps)
+        .record_every(s.simulation().record_every)
         .stability(*s.stability())
         .output(*s.output());
     for a in s.assets() {
         b = b.asset(a.clone());
     }
+    // A learner (a built-in adaptive policy) has no table the builder can
+    // write from its spec: it is added with its table, as for a
+    // registered kind, taken from the example's text.
+    let text: Option<toml::Table> = agora::scenario::examples()
+        .iter()
+        .find(|e| s.origin() == format!("<example {}>", e.name))
+        .and_then(|e| e.toml.parse().ok());
+    let policy_table = |group: &str| -> Option<toml::Table> {
+        text.as_ref()?
+            .get("agents")?
+            .as_array()?
+            .iter()
+            .filter_map(toml::Value::as_table)
+            .find(|t| t.get("group").and_then(toml::Value::as_str) == Some(group))?
+            .get("policy")?
+            .as_table()
+            .cloned()
+    };
     for g in s.groups() {
-        b = b.group(g.clone());
+        match (g.policy.as_adaptive(), policy_table(&g.name)) {
+            (Some(_), Some(table)) => b = b.group_with_policy_table(g.clone(), table),
+            _ => b = b.group(g.clone()),
+        }
     }
     for e in s.events() {
         b = b.event(e.clone());
@@ -346,6 +370,7 @@ fn a_run_drained_as_it_goes_writes_the_same_tables_and_summary_as_a_whole_run() 
         "market-clearing",
         "equilibrium",
         "whale-dump",
+        "learning-traders",
     ] {
         let mut s = with_agent_steps(name, "{ every = 3, sample = 4 }");
         s.set_steps(40).unwrap();

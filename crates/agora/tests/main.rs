@@ -17,6 +17,7 @@ mod fuzz;
 mod games;
 mod governance;
 mod learners;
+mod learning;
 mod ledger_exact;
 mod ledger_range;
 mod library;

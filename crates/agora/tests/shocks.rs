@@ -476,7 +476,7 @@ mod bad_input {
     fn an_unknown_event_kind_is_named() {
         assert_eq!(
             event("at = 3\nkind = \"crash\""),
-            "bad.toml: events[0].kind: unknown value \"crash\"; expected one of: dump, join, leave, parameter, outage"
+            "bad.toml: events[0].kind: unknown value \"crash\"; expected one of: dump, join, leave, parameter, outage, deviation"
         );
         assert_eq!(
             event("at = 3"),

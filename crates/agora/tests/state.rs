@@ -25,7 +25,7 @@ fn stopped_and_resumed(s: &Scenario, run: u64, stop: u64) -> agora::RunOutput {
     let mut second = Simulation::new(s, run).unwrap();
     second.restore(state).unwrap();
     assert_eq!(second.step(), stop);
-    while second.step() < s.simulation().steps {
+    while !second.done() {
         second.advance().unwrap();
     }
     second.finish().unwrap()

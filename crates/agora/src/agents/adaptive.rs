@@ -188,13 +188,65 @@ pub trait AdaptivePolicy: Send + Sync + fmt::Debug + 'static {
     );
 
     /// Learns from what happened to the agent in the step. The default
-    /// learns nothing.
+    /// learns nothing. Not called in the evaluation phase (see
+    /// [`track`](Self::track)).
     fn learn(&self, _state: &mut Self::State, _feedback: &Feedback<'_>) {}
+
+    /// Pushes this agent's actions in the evaluation phase, which follows
+    /// the learning phase when a scenario asks for one (`[simulation]
+    /// evaluation_steps`, `stop`): the policy as learned, played greedily —
+    /// no exploration, and nothing learned ([`learn`](Self::learn) is not
+    /// called; [`track`](Self::track) is). The default decides as in the
+    /// learning phase, which is right for a policy that neither explores
+    /// nor learns.
+    fn evaluate(
+        &self,
+        state: &mut Self::State,
+        obs: &Observation<'_>,
+        me: &AgentView<'_>,
+        rng: &mut AgentRng,
+        out: &mut Actions,
+    ) {
+        self.decide(state, obs, me, rng, out)
+    }
+
+    /// In the evaluation phase, called after each step in place of
+    /// [`learn`](Self::learn): keeps track of what happened (a memory of
+    /// recent prices or actions) without learning from it. The default
+    /// does nothing.
+    fn track(&self, _state: &mut Self::State, _feedback: &Feedback<'_>) {}
+
+    /// For how many consecutive steps, up to now, this agent's greedy
+    /// action in every state it knows has stayed the same (Calvano et
+    /// al.'s convergence criterion); `None` (the default) for a policy that
+    /// is not a greedy learner. A run with `[simulation] stop = { converged
+    /// = K }` ends its learning phase once every agent that reports a
+    /// count has reported at least `K`.
+    fn stable_for(&self, _state: &Self::State) -> Option<u64> {
+        None
+    }
+
+    /// Whether the policy reads its fills ([`Feedback::fills`]). A run
+    /// keeps the step's trade log for the learn phase only if some
+    /// adaptive policy does (or `[output] trades = true`); a policy that
+    /// does not read them returns `false` and spares the run the log. The
+    /// default is `true`.
+    fn uses_fills(&self) -> bool {
+        true
+    }
 
     /// The indices of the assets the policy trades, so that a scenario can
     /// be checked before it runs. The default is "none declared".
     fn assets(&self) -> Vec<usize> {
         Vec::new()
+    }
+
+    /// About how many bytes one agent's state takes in memory (its heap
+    /// allocations included), for the memory a scenario is estimated to
+    /// need before it runs ([`limits`](crate::limits)). The default, 0,
+    /// counts nothing beyond the engine's own per-agent buffers.
+    fn state_bytes(&self) -> usize {
+        0
     }
 
     /// One agent's state in bytes, for [`Simulation::state`](crate::Simulation::state)
@@ -249,9 +301,25 @@ impl Adaptive {
         self.inner.assets()
     }
 
+    /// About how many bytes one agent's state takes
+    /// ([`AdaptivePolicy::state_bytes`]).
+    pub fn state_bytes(&self) -> usize {
+        self.inner.state_bytes()
+    }
+
+    /// The policy, if it is a `P`.
+    pub fn policy<P: AdaptivePolicy>(&self) -> Option<&P> {
+        self.inner.as_any().downcast_ref::<P>()
+    }
+
     /// A fresh column of states for agents `start..end` of a run.
     pub(crate) fn column(&self) -> Box<dyn StateColumn> {
         self.inner.column()
+    }
+
+    /// Whether the policy reads its fills ([`AdaptivePolicy::uses_fills`]).
+    pub fn uses_fills(&self) -> bool {
+        self.inner.uses_fills()
     }
 }
 
@@ -279,7 +347,10 @@ impl fmt::Debug for Adaptive {
 
 trait Erased: Send + Sync + fmt::Debug {
     fn assets(&self) -> Vec<usize>;
+    fn state_bytes(&self) -> usize;
+    fn as_any(&self) -> &dyn std::any::Any;
     fn column(&self) -> Box<dyn StateColumn>;
+    fn uses_fills(&self) -> bool;
 }
 
 struct Holder<P>(Arc<P>);
@@ -293,6 +364,18 @@ impl<P: AdaptivePolicy> fmt::Debug for Holder<P> {
 impl<P: AdaptivePolicy> Erased for Holder<P> {
     fn assets(&self) -> Vec<usize> {
         self.0.assets()
+    }
+
+    fn state_bytes(&self) -> usize {
+        std::mem::size_of::<P::State>().max(self.0.state_bytes())
+    }
+
+    fn uses_fills(&self) -> bool {
+        self.0.uses_fills()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        &*self.0
     }
 
     fn column(&self) -> Box<dyn StateColumn> {
@@ -322,6 +405,9 @@ pub(crate) struct Lesson<'a> {
     pub open_orders: &'a [OpenOrder],
     /// The objective of each agent of the group now.
     pub objective: &'a [f64],
+    /// The evaluation phase: agents keep track ([`AdaptivePolicy::track`])
+    /// instead of learning.
+    pub evaluation: bool,
 }
 
 /// One group's states, laid out contiguously, with the actions its agents
@@ -338,14 +424,20 @@ pub(crate) trait StateColumn: Send + Sync {
         objective: Vec<f64>,
     );
 
-    /// Every agent of the group decides, in parallel.
+    /// Every agent of the group decides, in parallel (evaluates, greedily,
+    /// in the evaluation phase).
     fn decide(
         &mut self,
         ledger: &Ledger,
         obs: &Observation<'_>,
         decide: StreamFamily,
         private: StreamFamily,
+        evaluation: bool,
     );
+
+    /// The fewest steps any agent of the group has been stable for
+    /// ([`AdaptivePolicy::stable_for`]); `None` when no agent reports it.
+    fn stable_for(&self) -> Option<u64>;
 
     /// Clears every agent's actions (a step the group does not act at).
     fn hold(&mut self);
@@ -356,8 +448,10 @@ pub(crate) trait StateColumn: Send + Sync {
     /// The actions of `agent` in the current step.
     fn actions(&self, agent: AgentId) -> &[Action];
 
-    /// Every agent of the group learns, in parallel.
-    fn learn(&mut self, lesson: &Lesson<'_>);
+    /// Every agent of the group learns, in parallel; returns the sum of
+    /// their rewards (summed in agent order within fixed chunks, then over
+    /// the chunks in order: the same at any number of threads).
+    fn learn(&mut self, lesson: &Lesson<'_>) -> f64;
 
     /// For [`states`](StateColumn::states): the column as `Any`.
     fn as_any(&self) -> &dyn std::any::Any;
@@ -427,29 +521,48 @@ impl<P: AdaptivePolicy> StateColumn for Column<P> {
         obs: &Observation<'_>,
         decide: StreamFamily,
         private: StreamFamily,
+        evaluation: bool,
     ) {
         let policy = &*self.policy;
         let start = self.start;
+        let chunk = |c: usize, states: &mut [P::State], actions: &mut [Actions]| {
+            let first = start + (c * CHUNK) as AgentId;
+            for (k, (state, out)) in states.iter_mut().zip(actions).enumerate() {
+                let id = first + k as AgentId;
+                let view = AgentView::keyed(
+                    id,
+                    id - start,
+                    ledger.balance(id),
+                    ledger.holdings(id),
+                    private,
+                );
+                let mut rng = decide.rng(u64::from(id));
+                out.clear();
+                if evaluation {
+                    policy.evaluate(state, obs, &view, &mut rng, out);
+                } else {
+                    policy.decide(state, obs, &view, &mut rng, out);
+                }
+            }
+        };
+        if self.states.len() <= CHUNK {
+            // One chunk: the same work on this thread, without waking the
+            // pool (which costs more than a small group's decisions).
+            chunk(0, &mut self.states, &mut self.actions);
+            return;
+        }
         self.states
             .par_chunks_mut(CHUNK)
             .zip(self.actions.par_chunks_mut(CHUNK))
             .enumerate()
-            .for_each(|(c, (states, actions))| {
-                let first = start + (c * CHUNK) as AgentId;
-                for (k, (state, out)) in states.iter_mut().zip(actions).enumerate() {
-                    let id = first + k as AgentId;
-                    let view = AgentView::keyed(
-                        id,
-                        id - start,
-                        ledger.balance(id),
-                        ledger.holdings(id),
-                        private,
-                    );
-                    let mut rng = decide.rng(u64::from(id));
-                    out.clear();
-                    policy.decide(state, obs, &view, &mut rng, out);
-                }
-            });
+            .for_each(|(c, (states, actions))| chunk(c, states, actions));
+    }
+
+    fn stable_for(&self) -> Option<u64> {
+        self.states
+            .iter()
+            .filter_map(|s| self.policy.stable_for(s))
+            .min()
     }
 
     fn hold(&mut self) {
@@ -515,38 +628,54 @@ impl<P: AdaptivePolicy> StateColumn for Column<P> {
         self.actions[(agent - self.start) as usize].as_slice()
     }
 
-    fn learn(&mut self, lesson: &Lesson<'_>) {
+    fn learn(&mut self, lesson: &Lesson<'_>) -> f64 {
         let policy = &*self.policy;
         let start = self.start;
-        self.states
+        let chunk = |c: usize, states: &mut [P::State], before: &mut [f64]| -> f64 {
+            let mut sum = 0.0;
+            let first = (c * CHUNK) as AgentId;
+            for (k, (state, before)) in states.iter_mut().zip(before).enumerate() {
+                let member = first + k as AgentId;
+                let id = start + member;
+                let now = lesson.objective[member as usize];
+                let view = AgentView::keyed(
+                    id,
+                    member,
+                    lesson.ledger.balance(id),
+                    lesson.ledger.holdings(id),
+                    lesson.private,
+                );
+                let feedback = Feedback {
+                    step: lesson.step,
+                    fills: &lesson.fills[of_agent(lesson.fills, id, |r| r.agent)],
+                    open_orders: &lesson.open_orders[of_agent(lesson.open, id, |&a| a)],
+                    reward: now - *before,
+                    objective: now,
+                    obs: lesson.obs,
+                    me: &view,
+                };
+                if lesson.evaluation {
+                    policy.track(state, &feedback);
+                } else {
+                    policy.learn(state, &feedback);
+                }
+                sum += feedback.reward;
+                *before = now;
+            }
+            sum
+        };
+        if self.states.len() <= CHUNK {
+            return chunk(0, &mut self.states, &mut self.objective);
+        }
+        // Summed within fixed chunks, then over the chunks in order: the
+        // same at any number of threads.
+        let sums: Vec<f64> = self
+            .states
             .par_chunks_mut(CHUNK)
             .zip(self.objective.par_chunks_mut(CHUNK))
             .enumerate()
-            .for_each(|(c, (states, before))| {
-                let first = (c * CHUNK) as AgentId;
-                for (k, (state, before)) in states.iter_mut().zip(before).enumerate() {
-                    let member = first + k as AgentId;
-                    let id = start + member;
-                    let now = lesson.objective[member as usize];
-                    let view = AgentView::keyed(
-                        id,
-                        member,
-                        lesson.ledger.balance(id),
-                        lesson.ledger.holdings(id),
-                        lesson.private,
-                    );
-                    let feedback = Feedback {
-                        step: lesson.step,
-                        fills: &lesson.fills[of_agent(lesson.fills, id, |r| r.agent)],
-                        open_orders: &lesson.open_orders[of_agent(lesson.open, id, |&a| a)],
-                        reward: now - *before,
-                        objective: now,
-                        obs: lesson.obs,
-                        me: &view,
-                    };
-                    policy.learn(state, &feedback);
-                    *before = now;
-                }
-            });
+            .map(|(c, (states, before))| chunk(c, states, before))
+            .collect();
+        sums.iter().sum()
     }
 }

@@ -387,6 +387,7 @@ mod tests {
             best_bid: None,
             best_ask: None,
             last_trade: None,
+            posted: None,
         }]
     }
 

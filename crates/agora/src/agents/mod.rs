@@ -19,12 +19,15 @@ mod adaptive;
 mod builtin;
 pub mod evolution;
 pub mod learners;
+pub mod learning;
 mod market;
+mod posted;
 mod resource;
 
 pub use adaptive::{Actions, Adaptive, AdaptivePolicy, Feedback, OpenOrder};
 pub(crate) use adaptive::{ColumnState, Lesson, StateColumn};
 pub use market::{FundamentalPolicy, MarketMakerPolicy, ZiCPolicy};
+pub use posted::{QSeller, QSellerSpec, QSellerState, MAX_Q_ENTRIES};
 pub use resource::{ConsumerPolicy, DemandForm, ProducerPolicy};
 
 pub use builtin::{
@@ -133,6 +136,16 @@ pub enum Action {
         /// Index of the game asset.
         asset: u32,
     },
+    /// Post the price at index `price` of a posted-price market's grid
+    /// ([`PostedView::grid`]) for this step and the next ones until the
+    /// seller posts again. Only a seller of that market (an agent of a
+    /// group whose policy trades it) can post; rejected on any other asset.
+    Post {
+        /// Index of the asset.
+        asset: u32,
+        /// Index of the price in the market's grid.
+        price: u32,
+    },
 }
 
 impl Action {
@@ -147,6 +160,7 @@ impl Action {
             | Action::Request { asset, .. }
             | Action::Produce { asset, .. }
             | Action::Play { asset }
+            | Action::Post { asset, .. }
             | Action::Cancel { asset } => Some(asset as usize),
         }
     }
@@ -188,6 +202,27 @@ pub struct AssetObservation<'a> {
     pub best_ask: Option<f64>,
     /// Price of the last trade on a market-clearing asset, if any yet.
     pub last_trade: Option<f64>,
+    /// A posted-price market's grid, last prices and profits (posted-price
+    /// markets only).
+    pub posted: Option<PostedView<'a>>,
+}
+
+/// What a posted-price market shows everyone before a step: its price
+/// grid, the price each seller posted in the previous step (before the
+/// first step, the prices it starts from) and the profit each earned.
+#[derive(Debug, Clone, Copy)]
+pub struct PostedView<'a> {
+    /// The prices a seller may post, money units per unit of the good.
+    pub grid: &'a [f64],
+    /// The grid index each seller posted, in seller order.
+    pub prices: &'a [u32],
+    /// Each seller's profit in the previous step, money units (0 before
+    /// the first): `(p_i − c_i) q_i`, or 0 for a sale it could not pay the
+    /// cost of.
+    pub profits: &'a [f64],
+    /// The sellers' agents, in seller order (ascending): seller `i` is
+    /// agent `sellers[i]`.
+    pub sellers: &'a [AgentId],
 }
 
 impl AssetObservation<'_> {
@@ -481,6 +516,7 @@ mod tests {
             best_bid: None,
             best_ask: None,
             last_trade: None,
+            posted: None,
         }];
         let obs = Observation {
             step: 1,

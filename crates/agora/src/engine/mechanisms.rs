@@ -12,6 +12,7 @@ use crate::ledger::AgentId;
 use crate::market::batch::BatchMarket;
 use crate::market::book_market::BookMarket;
 use crate::market::mechanism::{Fault, MarketStep, Mechanism, Observed, Quotes};
+use crate::market::posted_market::{PostedPriceMarket, PostedSetup};
 use crate::pricing::CurveMarket;
 use crate::resource::market::ResourceMarket;
 use crate::scenario::PricingSpec;
@@ -24,6 +25,7 @@ pub(crate) enum Market {
     Curve(CurveMarket),
     Book(BookMarket),
     Batch(BatchMarket),
+    Posted(PostedPriceMarket),
     Resource(ResourceMarket),
     /// A population game.
     Game(GameMarket),
@@ -32,8 +34,12 @@ pub(crate) enum Market {
 }
 
 impl Market {
-    /// The mechanism of `spec`, before any trade.
-    pub fn new(spec: &PricingSpec) -> Market {
+    /// The mechanism of `spec`, before any trade; a posted-price market is
+    /// the one built from its sellers (`posted`).
+    pub fn new(spec: &PricingSpec, posted: Option<&std::sync::Arc<PostedSetup>>) -> Market {
+        if let (PricingSpec::PostedPrice(_), Some(setup)) = (spec, posted) {
+            return Market::Posted(PostedPriceMarket::new(std::sync::Arc::clone(setup)));
+        }
         match spec {
             PricingSpec::BondingCurve { curve, fee } => {
                 Market::Curve(CurveMarket::new(curve.clone(), *fee))
@@ -42,6 +48,9 @@ impl Market {
             PricingSpec::CallAuction(b) => Market::Batch(BatchMarket::call_auction(b)),
             PricingSpec::Equilibrium(e) => Market::Batch(BatchMarket::equilibrium(e)),
             PricingSpec::PriceAdjustment(a) => Market::Batch(BatchMarket::price_adjustment(a)),
+            // A scenario always builds a posted-price asset's market from
+            // its sellers (above): one without is a market of none.
+            PricingSpec::PostedPrice(_) => Market::Custom(Box::new(NoSellers)),
             PricingSpec::Resource(r) => Market::Resource(ResourceMarket::new(r)),
             PricingSpec::Game(g) => Market::Game(GameMarket::new(g)),
             PricingSpec::Custom(c) => Market::Custom(c.make()),
@@ -55,6 +64,7 @@ impl Market {
             Market::Curve(c) => c,
             Market::Book(b) => b,
             Market::Batch(b) => b,
+            Market::Posted(p) => p,
             Market::Resource(r) => r,
             Market::Game(g) => g,
             Market::Custom(c) => c.as_ref(),
@@ -68,6 +78,7 @@ impl Market {
             Market::Curve(c) => c,
             Market::Book(b) => b,
             Market::Batch(b) => b,
+            Market::Posted(p) => p,
             Market::Resource(r) => r,
             Market::Game(g) => g,
             Market::Custom(c) => c.as_mut(),
@@ -80,6 +91,29 @@ impl Market {
             Market::Curve(c) => Some(c),
             _ => None,
         }
+    }
+
+    /// The posted-price market, for a posted-price asset.
+    pub fn posted(&self) -> Option<&PostedPriceMarket> {
+        match self {
+            Market::Posted(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The posted-price market, mutably.
+    pub fn posted_mut(&mut self) -> Option<&mut PostedPriceMarket> {
+        match self {
+            Market::Posted(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Whether the market never locks anything in the ledger's escrow (a
+    /// curve settles each trade at once, a posted-price market at its
+    /// clearing): there are then no open orders to track.
+    pub fn locks_nothing(&self) -> bool {
+        matches!(self, Market::Curve(_) | Market::Posted(_))
     }
 
     /// The resource, for a resource asset.
@@ -121,12 +155,12 @@ impl Market {
     }
 
     /// Whether the market has the metrics of a market-clearing asset (a
-    /// book, a batch market, a user mechanism): not a curve, a resource nor
-    /// a game.
+    /// book, a batch market, a user mechanism): not a curve, a posted-price
+    /// market, a resource nor a game.
     pub fn clears(&self) -> bool {
         !matches!(
             self,
-            Market::Curve(_) | Market::Resource(_) | Market::Game(_)
+            Market::Curve(_) | Market::Posted(_) | Market::Resource(_) | Market::Game(_)
         )
     }
 
@@ -194,5 +228,31 @@ impl Market {
     /// Calls `f(agent, money, tokens)` for what the market holds locked.
     pub fn for_each_lock(&self, mut f: impl FnMut(AgentId, u64, u64)) {
         self.mechanism().for_each_lock(&mut f)
+    }
+}
+
+/// The market of a posted-price asset without a setup (never built by a
+/// scenario, which builds every posted-price market from its sellers): it
+/// takes no action.
+#[derive(Debug)]
+struct NoSellers;
+
+impl Mechanism for NoSellers {
+    fn kind(&self) -> &str {
+        "posted_price"
+    }
+
+    fn execute(
+        &mut self,
+        _agent: AgentId,
+        _action: crate::agents::Action,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        m.ledger.count_rejected();
+        Ok(())
+    }
+
+    fn price(&self, _supply: u64) -> f64 {
+        f64::NAN
     }
 }

@@ -61,6 +61,8 @@ pub struct SimState {
     /// Per group, its agents' evolving parameters and baselines (none for
     /// a group without `evolution`).
     pub(crate) evolution: Vec<Option<crate::agents::evolution::EvolvingState>>,
+    /// The run's phase (learning, evaluation, done).
+    pub(crate) session: super::Session,
 }
 
 impl Simulation {
@@ -102,6 +104,7 @@ impl Simulation {
                 .iter()
                 .map(|g| g.evolving.as_ref().map(|e| e.save()))
                 .collect(),
+            session: self.session,
         }
     }
 
@@ -279,6 +282,7 @@ impl Simulation {
         self.any_halted = state.halted.iter().any(|&h| h);
         self.halted = state.halted;
         self.rules = state.rules;
+        self.session = state.session;
         Ok(())
     }
 }

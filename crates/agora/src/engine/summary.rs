@@ -17,7 +17,8 @@ pub struct AssetSummary {
     /// valued at); `null` if no step has a price.
     pub final_price: f64,
     /// Mean of the recorded prices (step 0 included; steps without a price
-    /// skipped).
+    /// skipped). For a posted-price market, the mean over the steps its
+    /// benchmarks are compared with: see [`PostedSummary`].
     pub mean_price: f64,
     /// Lowest recorded price.
     pub min_price: f64,
@@ -54,6 +55,9 @@ pub struct AssetSummary {
     /// The metrics of a population game (absent for other assets).
     #[serde(flatten)]
     pub game: Option<GameSummary>,
+    /// The metrics of a posted-price market (absent for other pricing).
+    #[serde(flatten)]
+    pub posted: Option<PostedSummary>,
 }
 
 /// The metrics of a population game over a run (flattened into
@@ -80,6 +84,34 @@ pub struct GameSummary {
     pub pool_short_steps: u64,
     /// Strategy revisions that changed a player's strategy.
     pub switches: u64,
+}
+
+/// The metrics of a posted-price market (flattened into `assets.<name>` in
+/// `summary.json`, beside its `mean_price`).
+///
+/// `mean_price` and `mean_profit` are means over the evaluation phase (up
+/// to its first `deviation`), or over every step from 1 when the scenario
+/// has no evaluation phase: each step's mean posted price, and each step's
+/// mean profit per seller, `(p_i − c_i) q_i`. The benchmarks are those of
+/// the continuous one-shot game, averaged over the sellers (one value each
+/// for identical sellers).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostedSummary {
+    /// Mean Bertrand–Nash price `p^N`.
+    pub nash_price: f64,
+    /// Mean profit per seller at the Nash prices, `π^N`.
+    pub nash_profit: f64,
+    /// Mean joint-profit-maximising price `p^M`.
+    pub monopoly_price: f64,
+    /// Mean profit per seller at the monopoly prices, `π^M`.
+    pub monopoly_profit: f64,
+    /// Mean profit per seller and step, `π̄`.
+    pub mean_profit: f64,
+    /// `Δ = (π̄ − π^N)/(π^M − π^N)`: 0 at the Nash profit, 1 at the
+    /// monopoly profit (Calvano et al.'s average profit gain).
+    pub collusion_index: f64,
+    /// Steps the means are over.
+    pub mean_steps: u64,
 }
 
 /// The metrics of a resource over a run (flattened into `assets.<name>` in
@@ -251,6 +283,10 @@ pub struct RunSummary {
     /// `summary.json` when there are none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub metrics: BTreeMap<String, f64>,
+    /// The run's phases, for a scenario with a `stop` or an evaluation
+    /// phase (left out of `summary.json` otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulation: Option<super::SimulationSummary>,
 }
 
 pub(super) fn summarize(sim: &Simulation) -> RunSummary {
@@ -309,6 +345,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 final_reserve: wide_to_units(books.reserve),
                 fees: wide_to_units(books.fee_pool),
                 market: market_summary(sim, j),
+                posted: posted_summary(sim, j),
                 resource: sim.markets[j].resource().map(|r| {
                     let t = &r.totals;
                     let ratio = |a: u128, b: u128| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -426,9 +463,26 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
     let conservation = ledger.conservation();
     let counts = ledger.counts();
     let money_in = ledger.money_in();
+    for (j, spec) in scenario.assets.iter().enumerate() {
+        if let (Some(p), Some(a)) = (sim.markets[j].posted(), assets.get_mut(&spec.name)) {
+            a.mean_price = p.counted().mean_price();
+        }
+    }
+    let phases = &scenario.simulation;
+    let simulation =
+        (phases.stop.is_some() || phases.evaluation_steps > 0).then(|| super::SimulationSummary {
+            converged: u64::from(sim.session.converged),
+            learning_steps: if sim.session.learning_steps > 0 {
+                sim.session.learning_steps
+            } else {
+                sim.step
+            },
+            steps_run: sim.step,
+        });
     RunSummary {
         assets,
         groups,
+        simulation,
         metrics: sim.metric_values(),
         ledger: LedgerSummary {
             conservation_error: wide_to_units(conservation.money_error()),
@@ -445,6 +499,28 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
             outside_paid_in: wide_to_units(money_in.outside),
         },
     }
+}
+
+/// The posted-price metrics of asset `j`, or `None` for other pricing.
+fn posted_summary(sim: &Simulation, j: usize) -> Option<PostedSummary> {
+    let market = sim.markets[j].posted()?;
+    let setup = market.setup();
+    let (nash, monopoly) = (setup.nash(), setup.monopoly());
+    let counted = market.counted();
+    let mean_profit = counted.mean_profit();
+    Some(PostedSummary {
+        nash_price: nash.mean_price(),
+        nash_profit: nash.mean_profit(),
+        monopoly_price: monopoly.mean_price(),
+        monopoly_profit: monopoly.mean_profit(),
+        mean_profit,
+        collusion_index: crate::market::posted::collusion_index(
+            mean_profit,
+            nash.mean_profit(),
+            monopoly.mean_profit(),
+        ),
+        mean_steps: counted.steps,
+    })
 }
 
 /// The market metrics of asset `j`, or `None` for a curve.

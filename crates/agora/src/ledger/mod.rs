@@ -902,6 +902,53 @@ impl Ledger {
         Ok(())
     }
 
+    /// A sale of goods the agent makes to order (a posted-price seller): the
+    /// outside world (its buyers) pays `revenue` for them, from what it
+    /// holds and beyond that paid in from outside (recorded in
+    /// [`MoneyIn::outside`]), and the agent pays `cost` to the outside
+    /// world for making them, from its balance after the revenue. No token
+    /// moves: the goods go from the maker straight to the buyers. All or
+    /// nothing: refused (changing nothing) if the balance and the revenue do
+    /// not cover the cost.
+    pub fn sell_made_to_outside(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        revenue: u64,
+        cost: u64,
+    ) -> Result<(), LedgerError> {
+        let mut s = self.stage(agent, asset);
+        let paid_in = s.receive_from_outside(revenue)?;
+        s.pay(cost, false)?;
+        s.books.outside = add_wide(s.books.outside, cost)?;
+        let money_in = self
+            .money_in
+            .plus(|m| &mut m.outside, u128::from(paid_in))?;
+        self.commit(s);
+        self.money_in = money_in;
+        self.counts.outside_trades += 1;
+        Ok(())
+    }
+
+    /// Whether money and tokens are conserved, from account sums the
+    /// caller computed (Σ balances and Σ holdings per asset): what
+    /// [`Ledger::conservation_from_sums`] reports, without its allocations
+    /// (for a check after every step).
+    pub fn conserved(&self, balances: u128, holdings: &[u128]) -> bool {
+        let held = self.books.iter().try_fold(balances, |sum, b| {
+            sum.checked_add(b.reserve)?
+                .checked_add(b.fee_pool)?
+                .checked_add(b.escrow_money)?
+                .checked_add(b.outside)
+        });
+        let money = matches!((held, self.money_in.total()), (Some(h), Some(i)) if h == i);
+        money
+            && holdings.len() == self.books.len()
+            && holdings.iter().zip(&self.books).all(|(h, b)| {
+                h + u128::from(b.treasury) + u128::from(b.escrow_tokens) == u128::from(b.supply)
+            })
+    }
+
     /// Delivers `tokens` of the unheld supply (a resource's stock, kept in
     /// the treasury) to the agent for `money` paid to the outside world
     /// (from the agent's locked money if `locked`, else its balance).

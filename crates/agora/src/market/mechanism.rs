@@ -29,7 +29,8 @@
 //! ([`CurveMarket`](crate::pricing::CurveMarket)), the order book
 //! ([`BookMarket`](super::book_market::BookMarket)), the batch markets
 //! ([`BatchMarket`](super::batch::BatchMarket): call auction, equilibrium,
-//! price adjustment) and the resource market
+//! price adjustment), the posted-price market
+//! ([`PostedPriceMarket`](super::posted_market::PostedPriceMarket)) and the resource market
 //! ([`ResourceMarket`](crate::resource::market::ResourceMarket)). A user
 //! mechanism implements the trait and is registered by name
 //! ([`Registry::register_mechanism`](crate::scenario::Registry::register_mechanism)).
@@ -282,7 +283,8 @@ pub enum PriceSource {
     /// No equilibrium in the price range: no price is recorded.
     NoEquilibrium,
     /// The posted price of a price-adjustment market, after the step's
-    /// adjustment.
+    /// adjustment; the mean of the prices a posted-price market's sellers
+    /// posted.
     Posted,
     /// A resource's fixed price.
     Fixed,

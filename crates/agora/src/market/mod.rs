@@ -21,6 +21,9 @@
 //! - [`posted`]: the posted-price market's economics: logit demand, the
 //!   Bertrand–Nash and joint-monopoly prices, the learners' price grid and
 //!   the collusion index.
+//! - [`posted_market`]: the posted-price market (a [`Mechanism`]): sellers
+//!   post prices from a grid, logit buyers split between them, every sale
+//!   settled exactly through the ledger.
 
 pub mod amm;
 pub mod batch;
@@ -29,6 +32,7 @@ pub mod book_market;
 pub mod clearing;
 pub mod mechanism;
 pub mod posted;
+pub mod posted_market;
 
 pub use mechanism::Mechanism;
 

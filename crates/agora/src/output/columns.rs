@@ -467,11 +467,23 @@ fn agent_group_name<'s>(r: &Row<'s, AgentStepRecord>, _: usize) -> &'s str {
     &r.scenario.groups()[r.record.group as usize].name
 }
 
+/// Whether a group of `scenario` learns (has an adaptive policy, such as
+/// the built-in learners): `agents.csv` then has a `mean_reward` column.
+pub fn has_learners(scenario: &Scenario) -> bool {
+    scenario
+        .groups()
+        .iter()
+        .any(|g| g.policy.as_adaptive().is_some())
+}
+
 /// The columns of `agents.csv` / `agents.parquet` for `scenario` (group
 /// totals, one row per group and step): `run,step,group,agents`, then the
-/// amounts, then with evolving groups each evolving parameter's mean and
-/// 10th and 90th percentiles (`policy.threshold`,
-/// `policy.threshold_p10`, `policy.threshold_p90`).
+/// amounts; when a group learns ([`has_learners`]) `mean_reward`: the
+/// mean over the group's agents of the reward each learned from in the
+/// step (empty for a group that does not learn, and at step 0); then with
+/// evolving groups each evolving parameter's mean and 10th and 90th
+/// percentiles (`policy.threshold`, `policy.threshold_p10`,
+/// `policy.threshold_p90`).
 pub fn group_table(scenario: &Scenario) -> Vec<Column<GroupRecord>> {
     let mut out: Vec<Column<GroupRecord>> = vec![
         Column::fixed("run", Get::Count(|r, _| r.run)),
@@ -483,6 +495,12 @@ pub fn group_table(scenario: &Scenario) -> Vec<Column<GroupRecord>> {
         ),
     ];
     amount_columns(scenario, &mut out);
+    if has_learners(scenario) {
+        out.push(Column::fixed(
+            "mean_reward",
+            Get::Number(|r, _| r.record.mean_reward.unwrap_or(f64::NAN)),
+        ));
+    }
     group_param_columns(scenario, &mut out);
     out
 }

@@ -11,10 +11,11 @@
 
 mod columns;
 mod folder;
+pub mod shards;
 
 pub use columns::{
-    agent_step_table, asset_table, group_table, strategy_labels, Amounts, Column, ColumnType, Get,
-    Row, ASSET_TABLE,
+    agent_step_table, asset_table, group_table, has_learners, strategy_labels, Amounts, Column,
+    ColumnType, Get, Row, ASSET_TABLE,
 };
 
 pub use folder::{
@@ -57,7 +58,8 @@ pub fn asset_columns(scenario: &Scenario) -> Vec<String> {
 
 /// The header of `agents.csv` for `scenario`: [`AGENT_COLUMNS`], the
 /// `holdings_<ASSET>` columns (more than one asset), then
-/// [`AGENT_LOCKED_COLUMNS`] and the `locked_holdings_<ASSET>` columns.
+/// [`AGENT_LOCKED_COLUMNS`] and the `locked_holdings_<ASSET>` columns, and
+/// last, when a group of the scenario learns, `mean_reward`.
 pub fn agent_columns(scenario: &Scenario) -> Vec<String> {
     headers(scenario, &group_table(scenario))
 }
@@ -330,6 +332,27 @@ impl Performance {
             agent_steps_per_second: agent_steps / wall_seconds.max(1e-9),
         }
     }
+
+    /// The speed of running `runs` of `scenario` in `elapsed` on `threads`
+    /// threads, counting the steps each run took (fewer than `steps` for
+    /// a run that stopped on convergence, more with an evaluation phase).
+    pub fn of_runs(
+        scenario: &Scenario,
+        runs: &[RunOutput],
+        elapsed: std::time::Duration,
+        threads: usize,
+    ) -> Self {
+        let mut p = Self::measured(scenario, elapsed, threads);
+        let steps: Option<u64> = runs
+            .iter()
+            .map(|r| r.summary.simulation.as_ref().map(|s| s.steps_run))
+            .sum();
+        if let Some(steps) = steps {
+            p.agent_steps = scenario.agent_count() as f64 * steps as f64;
+            p.agent_steps_per_second = p.agent_steps / p.wall_seconds.max(1e-9);
+        }
+        p
+    }
 }
 
 /// The file of per-agent records (`[output.agent_steps]`).
@@ -360,6 +383,60 @@ pub const TRADE_COLUMNS: [&str; 10] = [
     "price",
     "money",
 ];
+
+/// The file of the impulse responses of `deviation` events.
+pub const DEVIATION_FILE: &str = "deviation.csv";
+
+/// Renders `deviation.csv` for `runs`, or `None` when the scenario has no
+/// `deviation` event: one row per run, event and step around the
+/// deviation, with columns `run`, `event` (its index in `[[events]]`),
+/// `step`, `offset` (steps after the deviation: 0 at it, negative
+/// before), then `price_<i>` and `profit_<i>` for each seller `i` of the
+/// event's market (as many as the largest such market has; empty beyond a
+/// market's sellers).
+pub fn deviation_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<Vec<u8>>> {
+    let sellers = scenario
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            crate::scenario::EventKind::Deviation { asset, .. } => {
+                scenario.posted_market(asset).map(|p| p.sellers().len())
+            }
+            _ => None,
+        })
+        .max();
+    let Some(n) = sellers else {
+        return Ok(None);
+    };
+    let io = |e: csv::Error| Error::writing(DEVIATION_FILE, std::io::Error::other(e));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = ["run", "event", "step", "offset"]
+        .map(String::from)
+        .to_vec();
+    header.extend((0..n).map(|i| format!("price_{i}")));
+    header.extend((0..n).map(|i| format!("profit_{i}")));
+    w.write_record(&header).map_err(io)?;
+    let mut buf = ryu::Buffer::new();
+    for out in runs {
+        for r in &out.records.deviation {
+            let mut row = vec![
+                out.run.to_string(),
+                r.event.to_string(),
+                r.step.to_string(),
+                r.offset.to_string(),
+            ];
+            for values in [&r.prices, &r.profits] {
+                row.extend(
+                    (0..n).map(|i| values.get(i).map_or(String::new(), |&x| num(&mut buf, x))),
+                );
+            }
+            w.write_record(&row).map_err(io)?;
+        }
+    }
+    w.into_inner()
+        .map(Some)
+        .map_err(|e| Error::writing(DEVIATION_FILE, e.into_error()))
+}
 
 /// Renders `trades.csv` for `runs`, or `None` when the scenario does not
 /// ask for it (`[output] trades = true`).
@@ -498,9 +575,9 @@ pub fn write_runs(dir: &Path, scenario: &Scenario, runs: &[RunOutput]) -> Result
 
 /// The files of a run or an ensemble, rendered: `assets.csv`, `agents.csv`,
 /// `summary.json` and `scenario.toml`, in that order, then
-/// `agent_steps.csv` if the scenario asks for per-agent records and
-/// `trades.csv` if it asks for the trade log (for writers that add formats
-/// beside them).
+/// `agent_steps.csv` if the scenario asks for per-agent records,
+/// `trades.csv` if it asks for the trade log and `deviation.csv` if it has
+/// `deviation` events (for writers that add formats beside them).
 pub fn run_files(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<(&'static str, Vec<u8>)>> {
     run_files_with(scenario, runs, None)
 }
@@ -526,6 +603,9 @@ pub fn run_files_with(
     }
     if let Some(bytes) = trades_csv(scenario, runs)? {
         files.push((TRADES_FILE, bytes));
+    }
+    if let Some(bytes) = deviation_csv(scenario, runs)? {
+        files.push((DEVIATION_FILE, bytes));
     }
     Ok(files)
 }

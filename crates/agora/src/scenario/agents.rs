@@ -4,6 +4,7 @@
 use super::fields::{money_in_range, parse_name, past_range, token_amount};
 use super::{kinds, AssetSpec, Fields, Kind, PolicyRegistry, PricingSpec, Range, MAX_AGENTS};
 use crate::agents::evolution::{self, EvolutionSpec};
+use crate::agents::QSellerSpec;
 use crate::agents::{
     BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
     MeanReversionPolicy, MomentumPolicy, Policy, ProducerPolicy, RandomPolicy, Side,
@@ -32,6 +33,10 @@ pub struct GroupSpec {
     /// Per-agent copies of some policy parameters that evolve
     /// (`evolution = { … }`; see [`crate::agents::evolution`]).
     pub evolution: Option<EvolutionSpec>,
+    /// The marginal cost of each agent, money units per unit of the good:
+    /// required of a posted-price seller (a group whose policy trades a
+    /// `posted_price` asset), refused elsewhere.
+    pub cost: Option<f64>,
 }
 
 /// Initial holdings of one asset, minted on the curve's books (the reserve is
@@ -123,6 +128,12 @@ kinds! {
         Producer = "producer",
         /// `player` ([`PlayerPolicy`](crate::games::population::PlayerPolicy)).
         Player = "player",
+        /// `q_learning` ([`QLearningPolicy`](crate::agents::learning::QLearningPolicy)).
+        QLearning = "q_learning",
+        /// `bandit` ([`BanditPolicy`](crate::agents::learning::BanditPolicy)).
+        Bandit = "bandit",
+        /// `policy_gradient` ([`PolicyGradientPolicy`](crate::agents::learning::PolicyGradientPolicy)).
+        PolicyGradient = "policy_gradient",
     }
 }
 
@@ -145,10 +156,13 @@ impl Trades {
         let resource = matches!(pricing, PricingSpec::Resource(_));
         let curve = matches!(pricing, PricingSpec::BondingCurve { .. });
         let game = matches!(pricing, PricingSpec::Game(_));
+        // A posted-price market takes posted prices only (its sellers'),
+        // which no rule-based policy sets.
+        let posted = matches!(pricing, PricingSpec::PostedPrice(_));
         match self {
             Trades::Resources => resource,
-            Trades::MarketClearing => !resource && !curve && !game,
-            Trades::Tokens => !resource && !game,
+            Trades::MarketClearing => !resource && !curve && !posted && !game,
+            Trades::Tokens => !resource && !posted && !game,
             Trades::Games => game,
         }
     }
@@ -183,11 +197,25 @@ impl PolicyKind {
         }
     }
 
+    /// Whether the kind is a learner's (`q_learning`, `bandit`,
+    /// `policy_gradient`): an adaptive policy with per-agent state, read by
+    /// `scenario::learners`.
+    pub fn learns(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::QLearning | PolicyKind::Bandit | PolicyKind::PolicyGradient
+        )
+    }
+
     /// The kinds of asset a policy of this kind trades: consumers and
     /// producers resources, limit-order traders market-clearing assets, and
-    /// the rule-based traders tokens (on a curve or a market).
+    /// the rule-based traders tokens (on a curve or a market). A learner's
+    /// actions are checked one by one against its asset as they are read.
     fn trades(self) -> Trades {
         match self {
+            PolicyKind::QLearning | PolicyKind::Bandit | PolicyKind::PolicyGradient => {
+                Trades::Tokens
+            }
             PolicyKind::Consumer | PolicyKind::Producer => Trades::Resources,
             PolicyKind::Player => Trades::Games,
             PolicyKind::ZiC | PolicyKind::MarketMaker | PolicyKind::Fundamental => {
@@ -257,16 +285,24 @@ pub(super) fn check_policy_fits_assets(
     Ok(())
 }
 
+/// Reads one `[[agents]]` entry, with the Q-learning seller's parameters
+/// when its policy is one (its policy is built once every group is read:
+/// see [`posted::resolve`](super::posted::resolve)).
 pub(super) fn parse_group(
     f: &mut Fields<'_>,
     assets: &[String],
+    specs: &[AssetSpec],
     registry: &PolicyRegistry,
-) -> Result<GroupSpec> {
+) -> Result<(GroupSpec, Option<QSellerSpec>)> {
     let name = parse_name(f, "group")?;
     let count = f.whole("count", 1, MAX_AGENTS)? as u32;
     let balance = f.number("balance", Range::NonNegative)?;
     if to_base(balance).is_none() {
         return Err(f.error("balance", past_range(balance, "money")));
+    }
+    let cost = f.opt_number("cost", Range::NonNegative)?;
+    if let Some(c) = cost {
+        money_in_range(f, "cost", c)?;
     }
     let mut holdings = Vec::new();
     for mut h in f.tables("holdings", Some("asset"))? {
@@ -275,7 +311,16 @@ pub(super) fn parse_group(
     }
     let mut p = f.table("policy")?;
     let kind = p.string("kind")?;
+    let mut seller = None;
     let policy = match PolicyKind::from_name(kind) {
+        Some(PolicyKind::QLearning) if on_posted_price(&mut p, assets, specs) => {
+            let (policy, spec) = parse_learner(&mut p, assets, specs)?;
+            seller = spec;
+            policy
+        }
+        Some(learner) if learner.learns() => {
+            super::learners::parse_learner(&mut p, learner, assets, specs)?
+        }
         Some(builtin) => GroupPolicy::Builtin(parse_builtin(&mut p, builtin, assets)?),
         None => match registry.custom.get(kind) {
             Some(factory) => factory(&mut p, assets)?,
@@ -293,16 +338,55 @@ pub(super) fn parse_group(
     p.finish()?;
     let objective = parse_objective(f, assets)?;
     let evolution = parse_evolution(f, &policy)?;
-    Ok(GroupSpec {
-        name,
-        count,
-        balance,
-        holdings,
-        policy,
-        policy_kind: kind.to_string(),
-        objective,
-        evolution,
-    })
+    Ok((
+        GroupSpec {
+            name,
+            count,
+            balance,
+            holdings,
+            policy,
+            policy_kind: kind.to_string(),
+            objective,
+            cost,
+            evolution,
+        },
+        seller,
+    ))
+}
+
+/// Whether the policy's `asset` names a `posted_price` asset: there a
+/// `q_learning` policy is a Q-learning seller ([`parse_learner`]), on any
+/// other asset a learner over an action set
+/// ([`learners::parse_learner`](super::learners::parse_learner)).
+fn on_posted_price(p: &mut Fields<'_>, assets: &[String], specs: &[AssetSpec]) -> bool {
+    p.raw("asset")
+        .and_then(toml::Value::as_str)
+        .and_then(|name| assets.iter().position(|a| a == name))
+        .and_then(|j| specs.get(j))
+        .is_some_and(|spec| matches!(spec.pricing, PricingSpec::PostedPrice(_)))
+}
+
+/// Reads a `q_learning` policy: on a `posted_price` asset a Q-learning
+/// seller, built once every group is read (a placeholder until then).
+fn parse_learner(
+    p: &mut Fields<'_>,
+    assets: &[String],
+    specs: &[AssetSpec],
+) -> Result<(GroupPolicy, Option<QSellerSpec>)> {
+    let asset = p.asset("asset", assets)?;
+    let pricing = &specs[asset].pricing;
+    if !matches!(pricing, PricingSpec::PostedPrice(_)) {
+        return Err(p.error(
+            "asset",
+            format!(
+                "a q_learning policy posts prices on a posted_price asset, and {:?} is priced by {}",
+                assets[asset],
+                pricing.kind_name()
+            ),
+        ));
+    }
+    let spec = super::learners_posted::parse_q_seller(p, asset)?;
+    Ok((super::learners_posted::placeholder(asset), Some(spec)))
 }
 
 kinds! {
@@ -583,6 +667,15 @@ fn parse_ttl(p: &mut Fields<'_>) -> Result<u32> {
 fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Result<BuiltinPolicy> {
     let traded = |p: &mut Fields<'_>| p.asset("asset", assets);
     Ok(match kind {
+        PolicyKind::QLearning | PolicyKind::Bandit | PolicyKind::PolicyGradient => {
+            return Err(p.error(
+                "kind",
+                format!(
+                    "{:?} is a learner, with per-agent state, not a rule-based policy",
+                    kind.name()
+                ),
+            ))
+        }
         PolicyKind::Consumer => parse_consumer(p, assets)?,
         PolicyKind::Producer => {
             let asset = traded(p)?;
@@ -834,6 +927,13 @@ mod tests {
         vec!["A".to_string()]
     }
 
+    fn capitalised(word: &str) -> String {
+        let mut c = word.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
+    }
+
     fn policy_sample(kind: PolicyKind) -> &'static str {
         let fractions = "buy_fraction = 0.1, sell_fraction = 0.1";
         let value = "{ distribution = \"constant\", value = 1.0 }";
@@ -848,7 +948,13 @@ mod tests {
             PolicyKind::Consumer => "need = VALUE, value = 1.0",
             PolicyKind::Producer => "cost = 1.0, max_output = 1.0",
             PolicyKind::Player => "shares = { x = 1.0 }, revision = \"imitation\", rate = 0.5",
+            PolicyKind::QLearning => {
+                "actions = ACTION_SET, alpha = 0.1, delta = 0.9, epsilon = 0.1"
+            }
+            PolicyKind::Bandit => "actions = ACTION_SET, algorithm = \"ucb1\"",
+            PolicyKind::PolicyGradient => "actions = ACTION_SET, learning_rate = 0.1",
         }
+        .replace("ACTION_SET", "[\"hold\", { buy = 0.1 }]")
         .replace("FRACTIONS", fractions)
         .replace("VALUE", value)
         .leak()
@@ -856,20 +962,72 @@ mod tests {
 
     #[test]
     fn every_policy_kind_reads_as_its_own_variant() {
+        let curve = AssetSpec::new(
+            "A",
+            PricingSpec::BondingCurve {
+                curve: crate::pricing::Curve::Linear { m: 0.001, b: 1.0 },
+                fee: 0.0,
+            },
+        );
+        let posted = AssetSpec::new(
+            "A",
+            PricingSpec::PostedPrice(super::super::posted::PostedSpec {
+                demand: super::super::posted::LogitDemand {
+                    a: super::super::posted::Quality::Same(2.0),
+                    a0: 0.0,
+                    mu: 0.25,
+                    size: 1.0,
+                },
+                prices: crate::market::posted::GridSpec::Span { m: 15, xi: 0.1 },
+            }),
+        );
         for &kind in PolicyKind::ALL {
             let text = format!(
                 "group = \"g\"\ncount = 1\nbalance = 1.0\npolicy = {{ kind = \"{}\", asset = \"A\", {} }}",
                 kind.name(),
                 policy_sample(kind)
             );
-            let group = read(&text, |f| parse_group(f, &assets(), &PolicyRegistry::new()));
-            let GroupPolicy::Builtin(policy) = &group.policy else {
-                panic!("{text}: not a built-in policy");
-            };
-            assert_eq!(PolicyKind::of(policy), kind, "{text}");
+            let (group, seller) = read(&text, |f| {
+                parse_group(
+                    f,
+                    &assets(),
+                    std::slice::from_ref(&curve),
+                    &PolicyRegistry::new(),
+                )
+            });
+            assert!(seller.is_none());
+            if kind.learns() {
+                // A learner is adaptive; its type shows in its Debug.
+                let policy = group.policy.as_adaptive().expect("adaptive");
+                let name: String = kind.name().split('_').map(capitalised).collect();
+                let shown = format!("{policy:?}");
+                assert!(
+                    shown.to_lowercase().starts_with(&name.to_lowercase()),
+                    "{text}: {shown}"
+                );
+            } else {
+                let GroupPolicy::Builtin(policy) = &group.policy else {
+                    panic!("{text}: not a built-in policy");
+                };
+                assert_eq!(PolicyKind::of(policy), kind, "{text}");
+            }
             assert_eq!(group.policy_kind, kind.name());
             assert_eq!(PolicyKind::from_name(kind.name()), Some(kind));
         }
+        // On a posted-price asset, q_learning is a Q-learning seller, built
+        // once its market is.
+        let text = "group = \"g\"\ncount = 1\nbalance = 1.0\ncost = 1.0\n\
+                    policy = { kind = \"q_learning\", asset = \"A\", alpha = 0.1, delta = 0.9, epsilon = 0.1 }";
+        let (group, seller) = read(text, |f| {
+            parse_group(
+                f,
+                &assets(),
+                std::slice::from_ref(&posted),
+                &PolicyRegistry::new(),
+            )
+        });
+        assert_eq!(group.policy_kind, "q_learning");
+        assert_eq!(seller.map(|s| s.asset), Some(0), "{text}");
         assert_eq!(PolicyKind::from_name("valuations"), None);
     }
 

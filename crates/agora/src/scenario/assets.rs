@@ -1,5 +1,6 @@
 //! Assets: `[[assets]]` entries, their pricing (bonding curves, order
-//! books, auctions, equilibrium and price-adjustment markets) and resources.
+//! books, auctions, equilibrium, price-adjustment and posted-price
+//! markets) and resources.
 
 use super::events::parse_schedule;
 use super::fields::{check_base, money_in_range, parse_name, past_range};
@@ -49,6 +50,9 @@ pub enum PricingSpec {
     /// `kind = "price_adjustment"`: trades at a posted price, rationed on
     /// the short side; the price then moves by `ΔP = g(D − O, S)`.
     PriceAdjustment(AdjustmentSpec),
+    /// `kind = "posted_price"`: each seller posts a price from a grid, and
+    /// exogenous buyers split between them by logit demand.
+    PostedPrice(super::posted::PostedSpec),
     /// A resource (`kind = "resource"` on the asset): requests allocated
     /// against a capacity each step.
     Resource(ResourceSpec),
@@ -115,6 +119,7 @@ impl PricingSpec {
             PricingSpec::CallAuction(_) => PricingKind::CallAuction.name(),
             PricingSpec::Equilibrium(_) => PricingKind::Equilibrium.name(),
             PricingSpec::PriceAdjustment(_) => PricingKind::PriceAdjustment.name(),
+            PricingSpec::PostedPrice(_) => PricingKind::PostedPrice.name(),
             PricingSpec::Resource(_) => "resource",
             PricingSpec::Game(_) => "game",
             PricingSpec::Custom(_) => "custom",
@@ -245,6 +250,9 @@ pub(super) fn parse_asset(
                 supply: parse_shape(&mut p, "supply")?,
                 lot_size: parse_lot(&mut p)?,
             })
+        }
+        Some(PricingKind::PostedPrice) => {
+            PricingSpec::PostedPrice(super::posted::parse_posted(&mut p)?)
         }
     };
     p.finish()?;
@@ -418,6 +426,8 @@ kinds! {
         Equilibrium = "equilibrium",
         /// `price_adjustment` ([`PricingSpec::PriceAdjustment`]).
         PriceAdjustment = "price_adjustment",
+        /// `posted_price` ([`PricingSpec::PostedPrice`]).
+        PostedPrice = "posted_price",
     }
 }
 
@@ -560,6 +570,9 @@ mod tests {
                 PricingKind::OrderBook | PricingKind::CallAuction => "initial_price = 1.0",
                 PricingKind::Equilibrium => "lot_size = 1.0",
                 PricingKind::PriceAdjustment => RULE,
+                PricingKind::PostedPrice => {
+                    "demand = { shape = \"logit\", a = 2.0, mu = 0.25 }, prices = { m = 15, xi = 0.1 }"
+                }
             };
             let text = format!(
                 "name = \"X\"\npricing = {{ kind = \"{}\", {sample} }}",
@@ -574,6 +587,7 @@ mod tests {
                 PricingSpec::CallAuction(_) => Some(PricingKind::CallAuction),
                 PricingSpec::Equilibrium(_) => Some(PricingKind::Equilibrium),
                 PricingSpec::PriceAdjustment(_) => Some(PricingKind::PriceAdjustment),
+                PricingSpec::PostedPrice(_) => Some(PricingKind::PostedPrice),
                 PricingSpec::Resource(_) | PricingSpec::Game(_) | PricingSpec::Custom(_) => None,
             };
             assert_eq!(read_kind, Some(kind), "{text}");

@@ -5,6 +5,7 @@
 //! is validated, hashed and written (`scenario.toml`) exactly as a file
 //! would be: there is one definition of what is valid, not two.
 
+use super::Quality;
 use super::{
     AirdropSpec, AssetSpec, BookSpec, Change, EventKind, EventSpec, GroupSpec, Kind, Objective,
     OutputSpec, PolicyKind, PolicyRegistry, PricingSpec, ResourcePricing, ResourceSpec, Scenario,
@@ -14,6 +15,7 @@ use crate::agents::{BuiltinPolicy, DemandForm, GroupPolicy, Side, ValueDistribut
 use crate::error::{Error, Result};
 use crate::ledger::to_units;
 use crate::market::clearing::{Adjustment, PriceRule, Shape};
+use crate::market::posted::GridSpec;
 use toml::{Table, Value};
 
 /// Builds a [`Scenario`] from typed parts, validated exactly as a scenario
@@ -137,6 +139,7 @@ impl GroupSpec {
             policy: GroupPolicy::Builtin(policy),
             objective: Objective::default(),
             evolution: None,
+            cost: None,
         }
     }
 }
@@ -175,6 +178,34 @@ impl ScenarioBuilder {
         self.simulation_key("runs", runs)
     }
 
+    /// `simulation.stop` (none by default): `Stop::Converged(K)` writes
+    /// `stop = { converged = K }`.
+    pub fn stop(mut self, stop: Option<super::simulation::Stop>) -> Self {
+        match stop {
+            Some(super::simulation::Stop::Converged(k)) => {
+                self.simulation.insert(
+                    "stop".to_string(),
+                    Value::Table(table([("converged", whole(k))])),
+                );
+            }
+            None => {
+                self.simulation.remove("stop");
+            }
+        }
+        self
+    }
+
+    /// `simulation.evaluation_steps` (1000 by default with a `stop`, 0
+    /// without).
+    pub fn evaluation_steps(self, steps: u64) -> Self {
+        self.simulation_key("evaluation_steps", steps)
+    }
+
+    /// `simulation.record_every` (default 1).
+    pub fn record_every(self, every: u64) -> Self {
+        self.simulation_key("record_every", every)
+    }
+
     fn simulation_key(mut self, key: &str, value: u64) -> Self {
         self.simulation.insert(key.to_string(), whole(value));
         self
@@ -187,7 +218,8 @@ impl ScenarioBuilder {
         self
     }
 
-    /// Adds a group of agents with a built-in policy. A custom policy
+    /// Adds a group of agents with a built-in policy (a learner kind's
+    /// too: `q_learning`, `bandit`, `policy_gradient`). A custom policy
     /// (`GroupPolicy::Custom`) has no table to write: add its group with
     /// [`ScenarioBuilder::group_with_policy_table`], or give the group a
     /// built-in policy here and replace it with `Simulation::set_policy`.
@@ -441,6 +473,31 @@ fn pricing_table(pricing: &PricingSpec) -> Table {
             t.insert("lot_size".into(), float(a.lot_size));
             t
         }
+        PricingSpec::PostedPrice(p) => {
+            let d = &p.demand;
+            let a = match &d.a {
+                Quality::Same(a) => float(*a),
+                Quality::PerSeller(a) => Value::Array(a.iter().copied().map(float).collect()),
+            };
+            let demand = table([
+                ("shape", text("logit")),
+                ("a", a),
+                ("a0", float(d.a0)),
+                ("mu", float(d.mu)),
+                ("size", float(d.size)),
+            ]);
+            let prices = match &p.prices {
+                GridSpec::Span { m, xi } => {
+                    Value::Table(table([("m", whole(*m as u64)), ("xi", float(*xi))]))
+                }
+                GridSpec::List(list) => Value::Array(list.iter().copied().map(float).collect()),
+            };
+            table([
+                ("kind", text("posted_price")),
+                ("demand", Value::Table(demand)),
+                ("prices", prices),
+            ])
+        }
         // written by `resource_fields` and `game_fields`, beside the
         // asset's own fields
         PricingSpec::Resource(_) | PricingSpec::Game(_) => Table::new(),
@@ -546,6 +603,9 @@ fn group_table(g: &GroupSpec, policy: Option<&Table>, names: &Names<'_>) -> Resu
         ("count", whole(u64::from(g.count))),
         ("balance", float(g.balance)),
     ]);
+    if let Some(c) = g.cost {
+        t.insert("cost".into(), float(c));
+    }
     if !g.holdings.is_empty() {
         let drops = g
             .holdings
@@ -557,14 +617,22 @@ fn group_table(g: &GroupSpec, policy: Option<&Table>, names: &Names<'_>) -> Resu
     let policy = match (policy, &g.policy) {
         (Some(p), _) => p.clone(),
         (None, GroupPolicy::Builtin(p)) => policy_table(p, &path("policy"), names)?,
-        (None, GroupPolicy::Custom(_)) => {
-            return Err(Error::scenario(
-                names.origin,
-                path("policy"),
-                "a custom policy has no table to write; add the group with \
+        (None, GroupPolicy::Custom(custom)) => {
+            let learner = custom
+                .as_adaptive()
+                .and_then(super::learners::learner_table);
+            if let Some((j, mut table)) = learner {
+                table.insert("asset".into(), names.asset(&path("policy.asset"), j)?);
+                table
+            } else {
+                return Err(Error::scenario(
+                    names.origin,
+                    path("policy"),
+                    "a custom policy has no table to write; add the group with \
                  group_with_policy_table (its kind registered), or give it a built-in policy \
                  and replace it with Simulation::set_policy",
-            ))
+                ));
+            }
         }
     };
     t.insert("policy".into(), Value::Table(policy));
@@ -827,6 +895,15 @@ fn event_table(i: usize, e: &EventSpec, names: &Names<'_>) -> Result<Table> {
             put("asset", names.asset(&at("asset"), *asset)?);
             put("param", text(param));
             put("value", float(*value));
+        }
+        EventKind::Deviation {
+            asset,
+            seller,
+            window,
+        } => {
+            put("asset", names.asset(&at("asset"), *asset)?);
+            put("seller", whole(*seller as u64));
+            put("window", whole(*window));
         }
     }
     Ok(t)

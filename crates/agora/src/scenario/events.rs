@@ -96,6 +96,21 @@ pub enum EventKind {
         /// The new value.
         value: f64,
     },
+    /// `deviation`: in the evaluation phase, at its step `at` (1 is the
+    /// phase's first step), seller `seller` of a posted-price market posts
+    /// its static best response to the others' last prices on the grid for
+    /// that one step instead of its policy's price; the sellers' prices
+    /// from 5 steps before to `window` steps after are written to
+    /// `deviation.csv` (the impulse response), and the evaluation phase's
+    /// means stop before it.
+    Deviation {
+        /// Index of the posted-price asset.
+        asset: usize,
+        /// The seller, from 0, in agent order.
+        seller: usize,
+        /// Steps recorded after the deviation.
+        window: u64,
+    },
 }
 
 kinds! {
@@ -111,6 +126,8 @@ kinds! {
         Parameter = "parameter",
         /// `outage` ([`EventKind::Outage`]).
         Outage = "outage",
+        /// `deviation` ([`EventKind::Deviation`]).
+        Deviation = "deviation",
     }
 }
 
@@ -123,7 +140,14 @@ impl EventKind {
             EventKind::Leave { .. } => EventType::Leave,
             EventKind::Parameter { .. } => EventType::Parameter,
             EventKind::Outage { .. } => EventType::Outage,
+            EventKind::Deviation { .. } => EventType::Deviation,
         }
+    }
+
+    /// Whether the event's `at` counts steps of the evaluation phase (a
+    /// deviation) rather than of the run.
+    pub fn in_evaluation(&self) -> bool {
+        matches!(self, EventKind::Deviation { .. })
     }
 
     /// The kind's name as written in a scenario.
@@ -208,6 +232,13 @@ pub(super) fn raw_entry<'t>(
     }
 }
 
+/// What a deviation event is checked against: each asset's posted-price
+/// market and the length of the evaluation phase.
+pub(super) struct Posted<'a> {
+    pub(super) setups: &'a [Option<std::sync::Arc<crate::market::posted_market::PostedSetup>>],
+    pub(super) evaluation_steps: u64,
+}
+
 /// The scenario's group names, in file order and by name.
 pub(super) struct Names<'a> {
     pub(super) list: &'a [String],
@@ -244,10 +275,39 @@ pub(super) fn parse_event(
     group_names: &Names<'_>,
     assets: &[AssetSpec],
     membership: &HashMap<usize, Membership>,
+    posted: &Posted<'_>,
 ) -> Result<EventSpec> {
     let kind: EventType = e.kind("kind")?;
     let at = e.whole("at", 1, u64::MAX)?;
     let kind = match kind {
+        EventType::Deviation => {
+            let asset = e.asset("asset", asset_names)?;
+            let Some(Some(setup)) = posted.setups.get(asset) else {
+                return Err(e.error(
+                    "asset",
+                    format!(
+                        "{:?} is priced by {}; a deviation forces a seller's price on a \
+                         posted_price market",
+                        assets[asset].name,
+                        assets[asset].pricing.kind_name()
+                    ),
+                ));
+            };
+            let n = setup.sellers().len();
+            let seller = e.opt_whole("seller", 0, n as u64 - 1)?.unwrap_or(0) as usize;
+            if posted.evaluation_steps == 0 {
+                return Err(e.error(
+                    "kind",
+                    "a deviation happens in the evaluation phase, and the scenario has none; \
+                     set [simulation] stop = { converged = K } or evaluation_steps",
+                ));
+            }
+            EventKind::Deviation {
+                asset,
+                seller,
+                window: e.opt_whole("window", 1, 1_000_000)?.unwrap_or(25),
+            }
+        }
         EventType::Outage => {
             let asset = e.asset("asset", asset_names)?;
             if !matches!(assets[asset].pricing, PricingSpec::Resource(_)) {
@@ -416,12 +476,14 @@ mod tests {
                 EventType::Join | EventType::Leave => "group = \"g\"",
                 EventType::Parameter => "asset = \"T\", param = \"m\", value = 0.002",
                 EventType::Outage => "asset = \"R\", share = 0.5, duration = 2",
+                EventType::Deviation => "asset = \"P\", seller = 1",
             };
             let text = format!(
                 r#"
 [simulation]
 steps = 5
 seed = 1
+evaluation_steps = 3
 
 [[assets]]
 name = "T"
@@ -433,11 +495,22 @@ kind = "resource"
 capacity = 10.0
 pricing = {{ kind = "fixed", price = 1.0 }}
 
+[[assets]]
+name = "P"
+pricing = {{ kind = "posted_price", demand = {{ shape = "logit", a = 2.0, mu = 0.25 }}, prices = {{ m = 5, xi = 0.1 }} }}
+
 [[agents]]
 group = "g"
 count = 2
 balance = 10.0
 policy = {{ kind = "random", asset = "T", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }}
+
+[[agents]]
+group = "firms"
+count = 2
+balance = 10.0
+cost = 1.0
+policy = {{ kind = "q_learning", asset = "P", alpha = 0.1, delta = 0.9, epsilon = 0.1 }}
 
 [[events]]
 at = 2

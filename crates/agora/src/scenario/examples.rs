@@ -81,6 +81,11 @@ const EXAMPLES: &[Example] = &[
         toml: include_str!("../../scenarios/price-adjustment.toml"),
     },
     Example {
+        name: "algorithmic-collusion",
+        description: "two Q-learning firms price in a logit market (Calvano et al. 2020): they collude and punish a deviation",
+        toml: include_str!("../../scenarios/algorithmic-collusion.toml"),
+    },
+    Example {
         name: "resource-economy",
         description: "AI agents share compute priced by excess demand, with producers and an outage",
         toml: include_str!("../../scenarios/resource-economy.toml"),
@@ -109,6 +114,11 @@ const EXAMPLES: &[Example] = &[
         name: "resource-auction",
         description: "compute sold each step in a uniform-price auction",
         toml: include_str!("../../scenarios/resource-auction.toml"),
+    },
+    Example {
+        name: "learning-traders",
+        description: "Q-learning and bandit traders join noise and momentum traders on a curve; their mean reward per step is their learning curve",
+        toml: include_str!("../../scenarios/learning-traders.toml"),
     },
     Example {
         name: "hawk-dove",

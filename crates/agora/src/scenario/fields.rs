@@ -201,6 +201,14 @@ impl<'a> Fields<'a> {
         self.get(key).is_some()
     }
 
+    /// Reads an optional value as TOML holds it, of any type, for a field
+    /// whose entries mix types (a learner's `actions`: names and tables);
+    /// the caller checks it, and names the field in its errors with
+    /// [`Fields::error`].
+    pub fn opt_value(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.get(key)
+    }
+
     /// Reads an optional number in `range`.
     pub fn opt_number(&mut self, key: &'static str, range: Range) -> Result<Option<f64>> {
         let Some(value) = self.get(key) else {

@@ -40,9 +40,12 @@ mod fields;
 mod game;
 pub mod governance;
 mod kinds;
+mod learners;
+mod learners_posted;
 mod metrics;
 mod output;
 mod paths;
+mod posted;
 mod registry;
 mod simulation;
 
@@ -64,12 +67,13 @@ pub use metrics::MetricSpec;
 pub use output::{agent_step_bytes, AgentStepsSpec, OutputSpec, AGENT_STEPS_MEMORY_BUDGET};
 pub(crate) use paths::toml_value;
 pub use paths::ParamValue;
+pub use posted::{LogitDemand, PostedSpec, Quality};
 pub use registry::{PolicyFactory, PolicyRegistry, BUILTIN_POLICIES};
-pub use simulation::{SimulationSpec, StabilitySpec};
+pub use simulation::{SimulationSpec, StabilitySpec, Stop};
 
 use agents::{check_policy_fits_assets, parse_group};
 use assets::parse_asset;
-use events::{check_parameter_sequence, parse_event, raw_entry, Membership, Names};
+use events::{check_parameter_sequence, parse_event, raw_entry, Membership, Names, Posted};
 use metrics::parse_metrics;
 use output::{agent_step_rows, check_agent_steps_budget, parse_output};
 
@@ -122,6 +126,9 @@ pub struct Scenario {
     pub(crate) stability: StabilitySpec,
     pub(crate) output: OutputSpec,
     pub(crate) metrics: Vec<MetricSpec>,
+    /// Each asset's posted-price market, as built from its sellers (`None`
+    /// for other assets).
+    pub(crate) posted: Vec<Option<Arc<crate::market::posted_market::PostedSetup>>>,
     source: toml::Table,
     /// The text the scenario was read from, if it was read from text: kept
     /// so that an edited scenario can be written as the user's own file
@@ -279,6 +286,13 @@ impl Scenario {
         &self.metrics
     }
 
+    /// The posted-price market of asset `j` as built from its sellers
+    /// (their agents and costs, the benchmarks, the grid, every profile's
+    /// profits), if the asset is priced by one.
+    pub fn posted_market(&self, j: usize) -> Option<&crate::market::posted_market::PostedSetup> {
+        self.posted.get(j)?.as_deref()
+    }
+
     /// The scenario as a TOML table (with any overrides applied).
     pub fn to_table(&self) -> &toml::Table {
         &self.source
@@ -418,8 +432,21 @@ impl Scenario {
                 }
             }
         }
+        let evaluation = self.simulation.evaluation_steps;
         for (i, e) in self.events.iter().enumerate() {
-            if e.at > steps {
+            if e.kind.in_evaluation() {
+                if e.at > evaluation {
+                    warn(
+                        format!("events[{i}].at"),
+                        format!(
+                            "step {} of the evaluation phase is after its last ({evaluation}): \
+                             the {} event never happens",
+                            e.at,
+                            e.kind.name()
+                        ),
+                    );
+                }
+            } else if e.at > steps {
                 warn(
                     format!("events[{i}].at"),
                     format!(
@@ -444,9 +471,14 @@ impl Scenario {
     }
 
     /// The step of the shock that stability is measured from: the earliest
-    /// event's `at`, or `None` without events.
+    /// event's `at` (a deviation, timed in the evaluation phase, is not a
+    /// shock), or `None` without events.
     pub fn shock_step(&self) -> Option<u64> {
-        self.events.iter().map(|e| e.at).min()
+        self.events
+            .iter()
+            .filter(|e| !e.kind.in_evaluation())
+            .map(|e| e.at)
+            .min()
     }
 }
 
@@ -456,10 +488,29 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     root.opt_text("description")?;
 
     let mut sim = root.table("simulation")?;
+    let steps = sim.whole("steps", 1, i64::MAX as u64)?;
+    let seed = sim.whole("seed", 0, i64::MAX as u64)?;
+    let runs = sim.opt_whole("runs", 1, 1_000_000_000)?.unwrap_or(1);
+    let stop = match sim.opt_table("stop")? {
+        None => None,
+        Some(mut t) => {
+            let k = t.whole("converged", 1, i64::MAX as u64)?;
+            t.finish()?;
+            Some(Stop::Converged(k))
+        }
+    };
+    let default_evaluation = if stop.is_some() { 1000 } else { 0 };
     let simulation = SimulationSpec {
-        steps: sim.whole("steps", 1, i64::MAX as u64)?,
-        seed: sim.whole("seed", 0, i64::MAX as u64)?,
-        runs: sim.opt_whole("runs", 1, 1_000_000_000)?.unwrap_or(1),
+        steps,
+        seed,
+        runs,
+        stop,
+        evaluation_steps: sim
+            .opt_whole("evaluation_steps", 0, i64::MAX as u64 - steps)?
+            .unwrap_or(default_evaluation.min(i64::MAX as u64 - steps)),
+        record_every: sim
+            .opt_whole("record_every", 1, i64::MAX as u64)?
+            .unwrap_or(1),
     };
     sim.finish()?;
 
@@ -483,10 +534,11 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
 
     let group_tables = root.tables("agents", Some("group"))?;
     let mut groups: Vec<GroupSpec> = Vec::new();
+    let mut sellers = Vec::new();
     let mut group_index: HashMap<String, usize> = HashMap::new();
     let mut total: u64 = 0;
     for mut f in group_tables {
-        let group = parse_group(&mut f, &names, registry)?;
+        let (group, seller) = parse_group(&mut f, &names, &assets, registry)?;
         if group_index.contains_key(&group.name) {
             return Err(f.error("group", format!("duplicate group name {:?}", group.name)));
         }
@@ -501,7 +553,9 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         check_policy_fits_assets(&f, &group, &assets)?;
         f.finish()?;
         groups.push(group);
+        sellers.push(seller);
     }
+    let posted = posted::resolve(origin, &assets, &mut groups, &sellers)?;
 
     let stability = match root.opt_table("stability")? {
         None => StabilitySpec::default(),
@@ -526,7 +580,19 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     let mut membership: HashMap<usize, Membership> = HashMap::new();
     for (i, mut e) in root.tables("events", None)?.into_iter().enumerate() {
         let raw = raw_entry(table, "events", i);
-        let event = parse_event(&mut e, raw, &names, &groups_by_name, &assets, &membership)?;
+        let checks = Posted {
+            setups: &posted,
+            evaluation_steps: simulation.evaluation_steps,
+        };
+        let event = parse_event(
+            &mut e,
+            raw,
+            &names,
+            &groups_by_name,
+            &assets,
+            &membership,
+            &checks,
+        )?;
         e.finish()?;
         match event.kind {
             EventKind::Join { group } => {
@@ -577,6 +643,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         stability,
         output,
         metrics,
+        posted,
         source: toml::Table::new(),
         text: None,
         registry: PolicyRegistry::new(),

@@ -1,0 +1,615 @@
+//! The built-in learning policies: Q-learning, bandits and policy gradient
+//! as [`AdaptivePolicy`](super::AdaptivePolicy) types that trade on any
+//! market.
+//!
+//! The algorithms live in [`learners`](super::learners), as plain data that
+//! knows nothing of markets. This module turns them into agents: each agent
+//! of a group keeps its own learner (a Q-table, arm statistics, softmax
+//! weights) in the engine's state column, chooses one of a discrete
+//! [`ActionSet`] every step, and learns from its reward, the change of its
+//! group's objective over the step ([`Feedback::reward`]).
+//!
+//! | kind | type | chooses by | state |
+//! |---|---|---|---|
+//! | `q_learning` | [`QLearningPolicy`] | ε-greedy on `Q(s, ·)` | a discretisation of what the agent sees ([`Signals`]) |
+//! | `bandit` | [`BanditPolicy`] | ε-greedy, UCB1 or Thompson sampling | none (one state) |
+//! | `policy_gradient` | [`PolicyGradientPolicy`] | a softmax of linear scores of [`Signals`] | the features |
+//!
+//! What the agent sees is computed from the price history of the asset it
+//! trades and its own account ([`Signals`]). The state an update moves to is
+//! the one computed from the [`Feedback`] (the prices after
+//! the step, the agent's account with what its open orders lock), and the
+//! next step decides in that same state: learner and market see one
+//! sequence of states.
+//!
+//! Each policy also has the inherent methods an outer loop needs: the greedy
+//! action of an agent ([`QLearningPolicy::greedy_action`] and kin), how long
+//! its greedy policy has been stable (`stable_for`), and, for play with
+//! exploration and learning off, a decision without exploration
+//! (`decide_greedy`, drawing nothing) and a move to the state seen after a
+//! step without learning from it (`observe`, in place of `learn`).
+
+mod bandit;
+mod gradient;
+mod q;
+
+pub use bandit::{BanditAlgorithm, BanditPolicy, BanditState};
+pub use gradient::{PolicyGradientPolicy, PolicyGradientState};
+pub use q::{QLearningPolicy, QLearningState, MAX_Q_ENTRIES};
+
+use super::{fraction_of, Actions, AgentView, Feedback, Observation, Side};
+use crate::agents::Action;
+use crate::error::{Error, Result};
+use crate::ledger::{to_base, to_units};
+
+/// One entry of an [`ActionSet`]: what an agent may do in a step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LearnerAction {
+    /// `"hold"`: nothing.
+    Hold,
+    /// `{ buy = f }`: spend the share `f ∈ (0, 1]` of the balance on a
+    /// market buy (on a curve, a book, a batch market).
+    Buy {
+        /// Share of the balance spent.
+        fraction: f64,
+    },
+    /// `{ sell = f }`: sell the share `f ∈ (0, 1]` of the holdings.
+    Sell {
+        /// Share of the holdings sold.
+        fraction: f64,
+    },
+    /// `{ bid = x, size = q }`: a limit buy of `q` tokens at
+    /// `reference · (1 + x)`, the reference being the mid of the best
+    /// quotes where both exist, else the asset's price (a market-clearing
+    /// asset).
+    Bid {
+        /// Relative offset from the reference price, `> −1`.
+        offset: f64,
+        /// Tokens, base units.
+        size: u64,
+    },
+    /// `{ ask = x, size = q }`: a limit sell of `q` tokens at
+    /// `reference · (1 + x)`.
+    Ask {
+        /// Relative offset from the reference price, `> −1`.
+        offset: f64,
+        /// Tokens, base units.
+        size: u64,
+    },
+    /// `{ request = q, max_price = p }`: request `q` units of a resource,
+    /// paying at most `p` per unit.
+    Request {
+        /// Units, base units.
+        quantity: u64,
+        /// Most money per whole unit, base units.
+        max_price: u64,
+    },
+}
+
+impl LearnerAction {
+    /// The action's name as a scenario writes it (the key of its table).
+    pub fn name(&self) -> &'static str {
+        match self {
+            LearnerAction::Hold => "hold",
+            LearnerAction::Buy { .. } => "buy",
+            LearnerAction::Sell { .. } => "sell",
+            LearnerAction::Bid { .. } => "bid",
+            LearnerAction::Ask { .. } => "ask",
+            LearnerAction::Request { .. } => "request",
+        }
+    }
+}
+
+/// The discrete actions a learner chooses among, on one asset: action `i`
+/// of a learner is entry `i` of the set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionSet {
+    asset: usize,
+    actions: Vec<LearnerAction>,
+    ttl: u32,
+}
+
+impl ActionSet {
+    /// The set `actions` on asset `asset`; limit orders live `ttl` steps
+    /// (at least 1).
+    ///
+    /// Errors if the set is empty, holds more than 2³² actions, or an entry
+    /// is out of range (a fraction outside `(0, 1]`, an offset not above
+    /// −1, a size or price of zero).
+    pub fn new(asset: usize, actions: Vec<LearnerAction>, ttl: u32) -> Result<Self> {
+        if actions.is_empty() {
+            return Err(Error::usage("a learner needs at least one action"));
+        }
+        if u32::try_from(actions.len()).is_err() {
+            return Err(Error::usage(format!(
+                "{} actions are too many",
+                actions.len()
+            )));
+        }
+        for (i, a) in actions.iter().enumerate() {
+            let bad = match *a {
+                LearnerAction::Hold => None,
+                LearnerAction::Buy { fraction } | LearnerAction::Sell { fraction } => {
+                    (!(fraction > 0.0 && fraction <= 1.0))
+                        .then(|| format!("a fraction in (0, 1], found {fraction}"))
+                }
+                LearnerAction::Bid { offset, size } | LearnerAction::Ask { offset, size } => {
+                    if !(offset.is_finite() && offset > -1.0) {
+                        Some(format!("an offset above -1, found {offset}"))
+                    } else {
+                        (size == 0).then(|| "a size of at least one base unit".to_string())
+                    }
+                }
+                LearnerAction::Request {
+                    quantity,
+                    max_price,
+                } => (quantity == 0 || max_price == 0)
+                    .then(|| "a quantity and a max_price of at least one base unit".to_string()),
+            };
+            if let Some(expected) = bad {
+                return Err(Error::usage(format!(
+                    "action {i} ({}): expected {expected}",
+                    a.name()
+                )));
+            }
+        }
+        Ok(ActionSet {
+            asset,
+            actions,
+            ttl: ttl.max(1),
+        })
+    }
+
+    /// The asset traded.
+    pub fn asset(&self) -> usize {
+        self.asset
+    }
+
+    /// The actions, in order.
+    pub fn actions(&self) -> &[LearnerAction] {
+        &self.actions
+    }
+
+    /// The number of actions.
+    pub fn len(&self) -> usize {
+        self.actions.len()
+    }
+
+    /// The steps a limit order lives.
+    pub fn ttl(&self) -> u32 {
+        self.ttl
+    }
+
+    /// True when there is no action (never, for a set made by
+    /// [`ActionSet::new`]).
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    /// Pushes action `index` of the set, for this agent now, onto `out`.
+    /// A buy spends `fraction_of(balance)`, a sell offers
+    /// `fraction_of(holdings)`; a limit order is priced at
+    /// `reference · (1 + offset)` rounded to the base unit; nothing is
+    /// pushed where the amount or the price is zero or not a number (a
+    /// hold).
+    pub fn push(&self, index: usize, obs: &Observation<'_>, me: &AgentView<'_>, out: &mut Actions) {
+        let asset = self.asset as u32;
+        let Some(action) = self.actions.get(index) else {
+            return;
+        };
+        match *action {
+            LearnerAction::Hold => {}
+            LearnerAction::Buy { fraction } => {
+                let spend = fraction_of(me.balance, fraction);
+                if spend > 0 {
+                    out.push(Action::Buy { asset, spend });
+                }
+            }
+            LearnerAction::Sell { fraction } => {
+                let held = me.holdings.get(self.asset).copied().unwrap_or(0);
+                let amount = fraction_of(held, fraction);
+                if amount > 0 {
+                    out.push(Action::Sell { asset, amount });
+                }
+            }
+            LearnerAction::Bid { offset, size } | LearnerAction::Ask { offset, size } => {
+                let side = if matches!(action, LearnerAction::Bid { .. }) {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                };
+                let Some(seen) = obs.assets.get(self.asset) else {
+                    return;
+                };
+                match to_base(seen.mid() * (1.0 + offset)) {
+                    Some(price) if price > 0 => out.push(Action::Limit {
+                        asset,
+                        side,
+                        price,
+                        amount: size,
+                        ttl: self.ttl,
+                    }),
+                    _ => {}
+                }
+            }
+            LearnerAction::Request {
+                quantity,
+                max_price,
+            } => out.push(Action::Request {
+                asset,
+                quantity,
+                max_price,
+            }),
+        }
+    }
+}
+
+/// What a learner sees, as numbers: computed from the price history of the
+/// asset it trades and from its own account.
+///
+/// - the last `memory` price moves, most recent first: the returns
+///   `P_{t−l}/P_{t−l−1} − 1`, `l = 1 … memory`, of the prices recorded at
+///   the end of the steps (0 where the history is too short or a price is
+///   missing);
+/// - with `trend = Some(w)`: the last price relative to the mean of the last
+///   `w` prices, `P/MA_w − 1`;
+/// - with `position`: the share of the agent's wealth held in the asset,
+///   `h·P/(B + h·P)` (what its open orders lock included), in `[0, 1]`.
+///
+/// Q-learning cuts each value into `bins` equal bins: the moves and the
+/// trend over `[−scale, scale]` (beyond it, the end bins), the position
+/// over `[0, 1]`; policy gradient squashes them into features
+/// ([`Signals::features`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Signals {
+    /// The asset whose prices are watched.
+    pub asset: usize,
+    /// Price moves remembered.
+    pub memory: usize,
+    /// The size of a large move (relative), `> 0`.
+    pub scale: f64,
+    /// The window of the moving average, at least 2, if the trend is seen.
+    pub trend: Option<usize>,
+    /// Whether the agent's position is seen.
+    pub position: bool,
+}
+
+/// An agent's account as a learner measures its position: money and
+/// tokens of the asset, free and locked together, units.
+#[derive(Debug, Clone, Copy, Default)]
+struct Account {
+    money: f64,
+    tokens: f64,
+}
+
+impl Account {
+    fn of(me: &AgentView<'_>, asset: usize) -> Self {
+        Account {
+            money: to_units(me.balance),
+            tokens: to_units(me.holdings.get(asset).copied().unwrap_or(0)),
+        }
+    }
+
+    fn after(feedback: &Feedback<'_>, asset: usize) -> Self {
+        let mut a = Account::of(feedback.me, asset);
+        for o in feedback.open_orders {
+            a.money += to_units(o.money);
+            if o.asset as usize == asset {
+                a.tokens += to_units(o.tokens);
+            }
+        }
+        a
+    }
+}
+
+impl Signals {
+    /// The number of values: `memory`, plus one for the trend and one for
+    /// the position when seen.
+    pub fn len(&self) -> usize {
+        self.memory + usize::from(self.trend.is_some()) + usize::from(self.position)
+    }
+
+    /// True when nothing is seen.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes the values for an agent whose account is `me` now, seeing
+    /// `obs`, into `out` (cleared first).
+    pub fn values(&self, obs: &Observation<'_>, me: &AgentView<'_>, out: &mut Vec<f64>) {
+        self.values_of(obs, Account::of(me, self.asset), out);
+    }
+
+    /// The values after a step, from its feedback (what the agent's open
+    /// orders lock counts in its position).
+    fn values_after(&self, feedback: &Feedback<'_>, out: &mut Vec<f64>) {
+        self.values_of(feedback.obs, Account::after(feedback, self.asset), out);
+    }
+
+    fn values_of(&self, obs: &Observation<'_>, account: Account, out: &mut Vec<f64>) {
+        out.clear();
+        let (history, now) = match obs.assets.get(self.asset) {
+            Some(a) => (a.history, a.price),
+            None => (&[][..], f64::NAN),
+        };
+        let n = history.len();
+        for l in 1..=self.memory {
+            let r = if n > l {
+                let (p, before) = (history[n - l], history[n - l - 1]);
+                p / before - 1.0
+            } else {
+                0.0
+            };
+            out.push(if r.is_finite() { r } else { 0.0 });
+        }
+        if let Some(w) = self.trend {
+            let window = &history[n.saturating_sub(w)..];
+            let (sum, count) = window
+                .iter()
+                .filter(|p| p.is_finite())
+                .fold((0.0, 0usize), |(s, c), p| (s + p, c + 1));
+            let last = history.last().copied().unwrap_or(f64::NAN);
+            let t = last / (sum / count as f64) - 1.0;
+            out.push(if t.is_finite() { t } else { 0.0 });
+        }
+        if self.position {
+            let price = match history.last() {
+                Some(p) if p.is_finite() => *p,
+                _ => now,
+            };
+            let held = account.tokens * price;
+            let share = held / (account.money + held);
+            out.push(if share.is_finite() {
+                share.clamp(0.0, 1.0)
+            } else {
+                0.0
+            });
+        }
+    }
+
+    /// The bins a tabular learner cuts the values into: `bins` each, over
+    /// `[−scale, scale]` for the moves and the trend, `[0, 1]` for the
+    /// position.
+    pub(crate) fn discretizer(&self, bins: usize) -> Result<crate::agents::learners::Discretizer> {
+        use crate::agents::learners::{Bins, Discretizer};
+        let moves = Bins {
+            lo: -self.scale,
+            hi: self.scale,
+            count: bins,
+        };
+        let mut dims = vec![moves; self.memory + usize::from(self.trend.is_some())];
+        if self.position {
+            dims.push(Bins {
+                lo: 0.0,
+                hi: 1.0,
+                count: bins,
+            });
+        }
+        Discretizer::new(dims)
+    }
+
+    /// The features of a softmax policy from the values: a constant 1, then
+    /// `tanh(v/scale)` for each move and the trend, then `2·share − 1` for
+    /// the position: each in `[−1, 1]`.
+    pub fn features(&self, values: &[f64], out: &mut Vec<f64>) {
+        out.clear();
+        out.push(1.0);
+        let moves = self.memory + usize::from(self.trend.is_some());
+        for (i, v) in values.iter().enumerate() {
+            out.push(if i < moves {
+                (v / self.scale).tanh()
+            } else {
+                2.0 * v - 1.0
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::AssetObservation;
+
+    fn obs<'a>(history: &'a [f64], assets: &'a mut Vec<AssetObservation<'a>>) -> Observation<'a> {
+        assets.push(AssetObservation {
+            name: "T",
+            price: *history.last().unwrap(),
+            supply: 0.0,
+            history,
+            best_bid: Some(9.0),
+            best_ask: Some(11.0),
+            last_trade: None,
+            posted: None,
+        });
+        Observation {
+            step: history.len() as u64,
+            assets,
+        }
+    }
+
+    #[test]
+    fn signals_are_the_last_moves_the_trend_and_the_position() {
+        let history = [1.0, 2.0, 1.0, 1.5, 3.0];
+        let mut assets = Vec::new();
+        let o = obs(&history, &mut assets);
+        let holdings = [2_000_000_000];
+        let me = AgentView::new(0, 0, 4_000_000_000, &holdings, 0);
+        let s = Signals {
+            asset: 0,
+            memory: 3,
+            scale: 0.5,
+            trend: Some(4),
+            position: true,
+        };
+        let mut v = Vec::new();
+        s.values(&o, &me, &mut v);
+        // Moves: 3/1.5 − 1, 1.5/1 − 1, 1/2 − 1; trend 3 / mean(2, 1, 1.5, 3)
+        // − 1; position 2·3 / (4 + 2·3).
+        assert_eq!(v, vec![1.0, 0.5, -0.5, 3.0 / 1.875 - 1.0, 0.6]);
+        assert_eq!(s.len(), 5);
+        // Too short a history: the missing moves are 0.
+        let short = [2.0];
+        let mut assets = Vec::new();
+        let o = obs(&short, &mut assets);
+        s.values(&o, &me, &mut v);
+        assert_eq!(&v[..4], &[0.0, 0.0, 0.0, 0.0]);
+        let mut x = Vec::new();
+        s.features(&[0.5, -0.5, 0.0, 0.0, 0.75], &mut x);
+        assert_eq!(x, vec![1.0, 1f64.tanh(), (-1f64).tanh(), 0.0, 0.0, 0.5]);
+        let d = s.discretizer(3).unwrap();
+        assert_eq!(d.states(), 3usize.pow(5));
+    }
+
+    #[test]
+    fn a_q_learner_learns_observes_and_plays_greedily() {
+        use crate::agents::learners::{Exploration, QParams};
+        use crate::agents::AdaptivePolicy;
+        use rand::SeedableRng;
+        let set = ActionSet::new(
+            0,
+            vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }],
+            1,
+        )
+        .unwrap();
+        let signals = Signals {
+            asset: 0,
+            memory: 1,
+            scale: 0.01,
+            trend: None,
+            position: false,
+        };
+        let params = QParams {
+            alpha: 0.5,
+            delta: 0.0,
+            exploration: Exploration::Constant(1.0),
+        };
+        let policy = QLearningPolicy::new(set, signals, 3, params, 0.0).unwrap();
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 1000, &holdings, 0);
+        let mut state = policy.init(&me);
+        // A flat market: the middle bin. ε = 1 explores.
+        let flat = [10.0, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&flat, &mut assets);
+        let mut rng = crate::rng::AgentRng::seed_from_u64(3);
+        let mut out = Actions::new();
+        policy.decide(&mut state, &o, &me, &mut rng, &mut out);
+        assert_eq!(state.state, 1);
+        let taken = state.action as usize;
+        // It learns the reward of its action in the flat state, then sees
+        // a rise (the top bin).
+        let up = [10.0, 10.0, 10.5];
+        let mut assets = Vec::new();
+        let next = obs(&up, &mut assets);
+        let feedback = Feedback {
+            step: 1,
+            fills: &[],
+            open_orders: &[],
+            reward: 4.0,
+            objective: 1004.0,
+            obs: &next,
+            me: &me,
+        };
+        policy.learn(&mut state, &feedback);
+        assert_eq!(state.learner.value(1, taken).unwrap(), 2.0, "½ · 4");
+        assert_eq!(state.state, 2);
+        // Observing moves the state and learns nothing.
+        let table = state.learner.table().to_vec();
+        let down = [10.0, 10.5, 10.0];
+        let mut assets = Vec::new();
+        let after = obs(&down, &mut assets);
+        policy.observe(
+            &mut state,
+            &Feedback {
+                obs: &after,
+                ..feedback
+            },
+        );
+        assert_eq!((state.state, state.learner.table()), (0, &table[..]));
+        // Greedy play in the flat state takes the learned action, without
+        // drawing.
+        state.state = 1;
+        assert_eq!(policy.greedy_action(&state), taken);
+        policy.decide_greedy(&mut state, &o, &me, &mut out);
+        assert_eq!(state.action as usize, taken);
+        assert_eq!(policy.stable_for(&state), Some(state.learner.stable_for()));
+    }
+
+    #[test]
+    fn actions_become_orders_on_the_asset() {
+        let history = [10.0];
+        let mut assets = Vec::new();
+        let o = obs(&history, &mut assets);
+        let holdings = [1000];
+        let me = AgentView::new(0, 0, 2000, &holdings, 0);
+        let set = ActionSet::new(
+            0,
+            vec![
+                LearnerAction::Hold,
+                LearnerAction::Buy { fraction: 0.25 },
+                LearnerAction::Sell { fraction: 0.1 },
+                LearnerAction::Bid {
+                    offset: -0.1,
+                    size: 7,
+                },
+                LearnerAction::Ask {
+                    offset: 0.2,
+                    size: 5,
+                },
+                LearnerAction::Request {
+                    quantity: 3,
+                    max_price: 4,
+                },
+            ],
+            2,
+        )
+        .unwrap();
+        let pushed = |i: usize| {
+            let mut out = Actions::new();
+            set.push(i, &o, &me, &mut out);
+            out.as_slice().to_vec()
+        };
+        assert!(pushed(0).is_empty());
+        assert_eq!(
+            pushed(1),
+            vec![Action::Buy {
+                asset: 0,
+                spend: 500
+            }]
+        );
+        assert_eq!(
+            pushed(2),
+            vec![Action::Sell {
+                asset: 0,
+                amount: 100
+            }]
+        );
+        // The mid is 10: a bid at 9, an ask at 12, per whole token.
+        let limit = |side, price, amount| Action::Limit {
+            asset: 0,
+            side,
+            price,
+            amount,
+            ttl: 2,
+        };
+        assert_eq!(pushed(3), vec![limit(Side::Buy, 9_000_000_000, 7)]);
+        assert_eq!(pushed(4), vec![limit(Side::Sell, 12_000_000_000, 5)]);
+        assert_eq!(
+            pushed(5),
+            vec![Action::Request {
+                asset: 0,
+                quantity: 3,
+                max_price: 4
+            }]
+        );
+        assert!(pushed(6).is_empty());
+        assert!(ActionSet::new(0, vec![], 1).is_err());
+        assert!(ActionSet::new(0, vec![LearnerAction::Buy { fraction: 0.0 }], 1).is_err());
+        assert!(ActionSet::new(0, vec![LearnerAction::Sell { fraction: 1.5 }], 1).is_err());
+        let bad = LearnerAction::Bid {
+            offset: -1.0,
+            size: 1,
+        };
+        assert!(ActionSet::new(0, vec![bad], 1).is_err());
+    }
+}

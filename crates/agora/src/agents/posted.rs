@@ -1,0 +1,257 @@
+//! Sellers of a posted-price market that learn their prices: the
+//! Q-learning seller of Calvano, Calzolari, Denicolò and Pastorello
+//! (*AER* 2020), as an [`AdaptivePolicy`].
+//!
+//! Each seller is a tabular [`QLearner`] whose actions are the market's
+//! price grid and whose state is the prices every seller posted in the
+//! last `memory = k` steps ([`ActionMemory`]: `m^(n·k)` states for `n`
+//! sellers and `m` prices). Each step it
+//!
+//! 1. **decides**: reads the profile the sellers posted in the previous
+//!    step from the market's [`PostedView`], moves its memory state to
+//!    include it, and posts a grid index ε-greedily (greedily in the
+//!    evaluation phase, [`AdaptivePolicy::evaluate`]);
+//! 2. **learns** from the step's outcome: the profile actually played (its
+//!    own price included, in case it was forced) and its profit, from the
+//!    next observation's view, update `Q(s, a)` toward
+//!    `π + δ max_a' Q(s', a')`.
+//!
+//! Its reward is its profit `(p_i − c_i) q_i` as the market shows it
+//! ([`PostedView::profits`]), not the change of its objective. Its
+//! convergence ([`AdaptivePolicy::stable_for`]) is the learner's count of
+//! consecutive updates that changed no state's greedy price.
+//!
+//! The memory state moves in `decide`, from the observation, so that it
+//! follows the market in the evaluation phase too, where nothing is
+//! learned.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::learners::{ActionMemory, InitialQ, QLearner, QParams};
+use super::PostedView;
+use super::{Action, Actions, AdaptivePolicy, AgentRng, AgentView, Feedback, Observation};
+use crate::error::{Error, Result};
+use crate::market::posted_market::PostedSetup;
+
+/// The most entries of one seller's Q-table (16,777,216: 128 MB).
+pub const MAX_Q_ENTRIES: usize = 1 << 24;
+
+/// A Q-learning seller's parameters, as a scenario gives them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QSellerSpec {
+    /// Index of the posted-price asset it sells.
+    pub asset: usize,
+    /// Learning rate, discount and exploration.
+    pub params: QParams,
+    /// Steps of price profiles the state remembers (`k`).
+    pub memory: usize,
+    /// How its Q-table starts.
+    pub q0: InitialQ,
+}
+
+/// A group of Q-learning sellers of one posted-price market. Agent
+/// `member` of the group is seller `first + member` of the market.
+#[derive(Debug)]
+pub struct QSeller {
+    spec: QSellerSpec,
+    setup: Arc<PostedSetup>,
+    memory: ActionMemory,
+    first: usize,
+    /// The learner each of the group's sellers starts as.
+    start: Vec<QLearner>,
+}
+
+/// One Q-learning seller's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QSellerState {
+    /// The Q-table, its greedy prices and its convergence counter.
+    pub learner: QLearner,
+    /// The memory state of the current decision (none before the first).
+    pub state: Option<usize>,
+}
+
+impl QSeller {
+    /// The sellers `first .. first + count` of the market of `setup`, each
+    /// learning with `spec`.
+    ///
+    /// Errors (a usage error naming the parameter) if a parameter is out of
+    /// range, the sellers are not the market's, the memory makes more states
+    /// than can be counted or a Q-table of more than [`MAX_Q_ENTRIES`]
+    /// entries, or an initial Q value is not finite.
+    pub fn new(
+        spec: QSellerSpec,
+        setup: Arc<PostedSetup>,
+        first: usize,
+        count: usize,
+    ) -> Result<Self> {
+        spec.params.validate()?;
+        let n = setup.sellers().len();
+        let m = setup.grid().len();
+        if first.checked_add(count).is_none_or(|end| end > n) {
+            return Err(Error::usage(format!(
+                "sellers {first} to {} of a market of {n}",
+                first + count
+            )));
+        }
+        let memory = ActionMemory::new(n, m, spec.memory)?;
+        let entries = memory
+            .states()
+            .checked_mul(m)
+            .filter(|&e| e <= MAX_Q_ENTRIES);
+        if entries.is_none() {
+            return Err(Error::usage(format!(
+                "`memory` = {} with {n} sellers and {m} prices makes {m}^{} states: a Q-table \
+                 of more than the {MAX_Q_ENTRIES} entries a seller may have",
+                spec.memory,
+                n * spec.memory
+            )));
+        }
+        let start = (first..first + count)
+            .map(|i| {
+                let row = spec.q0.row(m, n, i, spec.params.delta, |profile| {
+                    let k = profile.iter().rev().fold(0, |k, &d| k * m + d);
+                    setup.profit(k, i)
+                })?;
+                QLearner::new(spec.params, memory.states(), &row)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(QSeller {
+            spec,
+            setup,
+            memory,
+            first,
+            start,
+        })
+    }
+
+    /// The parameters.
+    pub fn spec(&self) -> &QSellerSpec {
+        &self.spec
+    }
+
+    /// The market's view in `obs`, if the observation has it.
+    #[inline]
+    fn view<'a>(&self, obs: &Observation<'a>) -> Option<PostedView<'a>> {
+        obs.assets.get(self.spec.asset).and_then(|a| a.posted)
+    }
+
+    /// The memory state after `prev` once the profile of `view` is added
+    /// (at the first decision, every remembered step is that profile).
+    #[inline]
+    fn next_state(&self, prev: Option<usize>, view: &PostedView<'_>) -> usize {
+        let profile = self.setup.profile_of(view.prices);
+        // In range by construction: the view's prices are grid indices of
+        // the market's sellers.
+        match prev {
+            Some(s) => self.memory.push(s, profile).unwrap_or(0),
+            None => (0..self.spec.memory).fold(0, |s, _| self.memory.push(s, profile).unwrap_or(0)),
+        }
+    }
+
+    fn post(
+        &self,
+        state: &mut QSellerState,
+        obs: &Observation<'_>,
+        rng: Option<&mut AgentRng>,
+        out: &mut Actions,
+    ) {
+        let Some(view) = self.view(obs) else {
+            return;
+        };
+        let s = self.next_state(state.state, &view);
+        state.state = Some(s);
+        let price = match rng {
+            Some(rng) => state.learner.act(s, rng),
+            None => state.learner.greedy(s),
+        };
+        if let Ok(price) = price {
+            out.push(Action::Post {
+                asset: self.spec.asset as u32,
+                price: price as u32,
+            });
+        }
+    }
+}
+
+impl AdaptivePolicy for QSeller {
+    type State = QSellerState;
+
+    fn init(&self, me: &AgentView<'_>) -> QSellerState {
+        // One learner per member of the group (`new`); a policy given to a
+        // larger group starts the extra agents as its last seller.
+        let k = (me.member as usize).min(self.start.len().saturating_sub(1));
+        QSellerState {
+            learner: self.start[k].clone(),
+            state: None,
+        }
+    }
+
+    fn decide(
+        &self,
+        state: &mut QSellerState,
+        obs: &Observation<'_>,
+        _me: &AgentView<'_>,
+        rng: &mut AgentRng,
+        out: &mut Actions,
+    ) {
+        self.post(state, obs, Some(rng), out);
+    }
+
+    fn evaluate(
+        &self,
+        state: &mut QSellerState,
+        obs: &Observation<'_>,
+        _me: &AgentView<'_>,
+        _rng: &mut AgentRng,
+        out: &mut Actions,
+    ) {
+        self.post(state, obs, None, out);
+    }
+
+    fn learn(&self, state: &mut QSellerState, feedback: &Feedback<'_>) {
+        let (Some(s), Some(view)) = (state.state, self.view(feedback.obs)) else {
+            return;
+        };
+        let i = self.first + feedback.me.member as usize;
+        let (Some(&played), Some(&reward)) = (view.prices.get(i), view.profits.get(i)) else {
+            return;
+        };
+        let next = self.next_state(Some(s), &view);
+        // In range by construction; a non-finite profit cannot occur.
+        let _ = state.learner.learn(s, played as usize, reward, next);
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![self.spec.asset]
+    }
+
+    fn stable_for(&self, state: &QSellerState) -> Option<u64> {
+        Some(state.learner.stable_for())
+    }
+
+    fn uses_fills(&self) -> bool {
+        false
+    }
+
+    fn save_state(&self, state: &QSellerState) -> Option<Vec<u8>> {
+        postcard::to_stdvec(state).ok()
+    }
+
+    fn load_state(&self, bytes: &[u8]) -> std::result::Result<QSellerState, String> {
+        let state: QSellerState = postcard::from_bytes(bytes)
+            .map_err(|e| format!("a Q-learning seller's saved state is unreadable: {e}"))?;
+        let m = self.setup.grid().len();
+        let fits = state.learner.states() == self.memory.states()
+            && state.learner.actions() == m
+            && state.state.is_none_or(|s| s < self.memory.states());
+        if !fits {
+            return Err(format!(
+                "a Q-learning seller's saved table is not {} states × {m} prices",
+                self.memory.states()
+            ));
+        }
+        Ok(state)
+    }
+}

@@ -237,6 +237,15 @@ fn bad_evolution_tables_are_named() {
         e.starts_with("bad.toml: agents.traders.evolution.params: expected at least one"),
         "{e}"
     );
+    // a learner's parameters are learned, not evolved
+    let e = bad(
+        "kind = \"random\", asset = \"T\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.5, sell_fraction = 0.5",
+        "kind = \"bandit\", asset = \"T\", actions = [\"hold\", { buy = 0.1 }], algorithm = \"ucb1\"",
+    );
+    assert_eq!(
+        e,
+        "bad.toml: agents.traders.evolution.params: only a built-in rule-based policy's parameters can evolve; this group's policy is \"bandit\""
+    );
     let e = bad("mutate = 0.05", "mutate = 0.05, rate = 1");
     assert!(
         e.starts_with("bad.toml: agents.traders.evolution.rate: unknown field"),

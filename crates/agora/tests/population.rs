@@ -408,3 +408,75 @@ fn a_population_game_is_the_same_at_one_and_four_threads() {
     };
     assert_eq!(render(1), render(4));
 }
+
+/// Hawks and doves committed to their strategy (revision rate 0), matched
+/// in groups of three: a player's payoff is its mean payoff against the
+/// other two members. One hawk with two doves earns (50 + 50)/2 = 50 a
+/// step, each dove (0 + 15)/2 = 7.5 (summing instead of averaging would
+/// give 100 and 15). With a third dove, one of the four sits out each
+/// step: the hawk plays in a binomial(T, 3/4) number of steps, 50 points
+/// each time it does, and the game counts one match a step.
+#[test]
+fn groups_of_three_pay_the_mean_against_the_other_two_and_leave_one_out() {
+    let text = |doves: u32, steps: u64| {
+        format!(
+            r#"
+[simulation]
+steps = {steps}
+seed = 4
+
+[[assets]]
+name = "G"
+kind = "game"
+strategies = ["hawk", "dove"]
+payoffs = [[-25.0, 50.0], [0.0, 15.0]]
+payoff_unit = 0.01
+group_size = 3
+pool = 100000.0
+
+[[agents]]
+group = "hawks"
+count = 1
+balance = 100.0
+policy = {{ kind = "player", asset = "G", shares = {{ hawk = 1.0 }}, revision = "imitation", rate = 0.0 }}
+
+[[agents]]
+group = "doves"
+count = {doves}
+balance = 100.0
+policy = {{ kind = "player", asset = "G", shares = {{ dove = 1.0 }}, revision = "imitation", rate = 0.0 }}
+"#
+        )
+    };
+    let s = Scenario::from_toml_str(&text(2, 10), "<groups of three>").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    for _ in 0..10 {
+        sim.advance().unwrap();
+    }
+    // 100 + 10 · 50 · 0.01 and 100 + 10 · 7.5 · 0.01, in base units
+    assert_eq!(sim.ledger().balance(0), 105_000_000_000);
+    assert_eq!(sim.ledger().balance(1), 100_750_000_000);
+    assert_eq!(sim.ledger().balance(2), 100_750_000_000);
+    let out = sim.finish().unwrap();
+    assert_eq!(out.summary.assets["G"].game.as_ref().unwrap().matches, 10);
+
+    let steps = 400u64;
+    let s = Scenario::from_toml_str(&text(3, steps), "<groups of three>").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    for _ in 0..steps {
+        sim.advance().unwrap();
+    }
+    let gain = sim.ledger().balance(0) - 100_000_000_000;
+    // 0.5 money units (5·10⁸ base units) each step the hawk played
+    assert_eq!(gain % 500_000_000, 0, "{gain}");
+    let played = (gain / 500_000_000) as f64;
+    let (mean, sd) = (steps as f64 * 0.75, (steps as f64 * 0.75 * 0.25).sqrt());
+    assert!((played - mean).abs() < 4.0 * sd, "{played} of {steps}");
+    // a pairing (2 of 4 matched, 1/2) would be far outside
+    assert!((played - steps as f64 * 0.5).abs() > 4.0 * sd, "{played}");
+    let out = sim.finish().unwrap();
+    assert_eq!(
+        out.summary.assets["G"].game.as_ref().unwrap().matches,
+        steps
+    );
+}

@@ -337,7 +337,7 @@ pub(super) fn parse_group(
     };
     p.finish()?;
     let objective = parse_objective(f, assets)?;
-    let evolution = parse_evolution(f, &policy)?;
+    let evolution = parse_evolution(f, &policy, kind)?;
     Ok((
         GroupSpec {
             name,
@@ -477,7 +477,11 @@ fn parse_objective(f: &mut Fields<'_>, assets: &[String]) -> Result<Objective> {
 
 /// Reads a group's `evolution` table: `every`, `select`, `mutate` and the
 /// `params` of its built-in policy that evolve.
-fn parse_evolution(f: &mut Fields<'_>, policy: &GroupPolicy) -> Result<Option<EvolutionSpec>> {
+fn parse_evolution(
+    f: &mut Fields<'_>,
+    policy: &GroupPolicy,
+    kind: &str,
+) -> Result<Option<EvolutionSpec>> {
     let Some(mut e) = f.opt_table("evolution")? else {
         return Ok(None);
     };
@@ -498,7 +502,9 @@ fn parse_evolution(f: &mut Fields<'_>, policy: &GroupPolicy) -> Result<Option<Ev
     let GroupPolicy::Builtin(builtin) = policy else {
         return Err(e.error(
             "params",
-            "only a built-in policy's parameters can evolve; this group's policy is a user's",
+            format!(
+                "only a built-in rule-based policy's parameters can evolve; this group's policy is {kind:?}"
+            ),
         ));
     };
     let can = evolution::evolvable(builtin);

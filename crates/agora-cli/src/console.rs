@@ -129,6 +129,25 @@ pub(crate) fn print_result(
     }
     for a in scenario.assets() {
         let m = |k: &str| mean(&format!("assets.{}.{k}", a.name)).unwrap_or(f64::NAN);
+        if let PricingSpec::Game(g) = &a.pricing {
+            let shares: Vec<String> = g
+                .strategies()
+                .iter()
+                .map(|s| format!("{s} {}", share(m(&format!("final_shares.{s}")))))
+                .collect();
+            writeln!(
+                w,
+                "  asset {} (population game{over_runs}): final shares {}, matches {}, mean payoff {}, paid out {}, paid in {}, pool {}",
+                a.name,
+                shares.join(", "),
+                count(m("matches")),
+                amount(m("mean_payoff")),
+                amount(m("paid_out")),
+                amount(m("paid_in")),
+                amount(m("final_reserve")),
+            )?;
+            continue;
+        }
         let mut line = format!(
             "  asset {} ({}{over_runs}): final price {}, mean {}, volatility {}, log-return volatility {}",
             a.name,

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 mod console;
+mod egta;
 mod folder;
 mod format;
 mod game;
@@ -62,6 +63,8 @@ enum Command {
     },
     /// Two-player normal-form games: equilibria, best responses, dynamics.
     Game(game::GameArgs),
+    /// Empirical game analysis: a group's agents choosing among named policies; write egta.csv and equilibria.json.
+    Egta(egta::EgtaArgs),
 }
 
 #[derive(Debug, Args)]
@@ -274,6 +277,7 @@ fn main() -> ExitCode {
         Command::Examples { name } => list_examples(name),
         Command::Report { dir, metrics } => report::run(&dir, metrics.as_deref()),
         Command::Game(args) => game::run(args),
+        Command::Egta(args) => egta::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,7 +30,7 @@
 use agora::experiment::sweep::SweepTable;
 use agora::ledger::trades::TradeRecord;
 use agora::output::{
-    agent_step_table, group_table, write_atomically, Column, ColumnType, Get, Row, ASSET_TABLE,
+    agent_step_table, asset_table, group_table, write_atomically, Column, ColumnType, Get, Row,
     TRADE_COLUMNS,
 };
 use agora::{RunOutput, Scenario};
@@ -220,7 +220,7 @@ fn arrays<R>(
     columns
         .iter()
         .map(|c| -> Result<ArrayRef, Error> {
-            let j = c.asset.unwrap_or(0);
+            let j = c.index();
             Ok(match c.get {
                 Get::Count(f) => Arc::new(Int64Array::from(
                     rows.iter()
@@ -238,16 +238,12 @@ fn arrays<R>(
         .collect()
 }
 
-/// Returns the schema of `assets.parquet`: the columns of `assets.csv`
-/// ([`ASSET_TABLE`]) with their types.
-pub fn assets_schema() -> SchemaRef {
-    // the asset table has no per-asset columns: any scenario names them
-    Arc::new(Schema::new(
-        ASSET_TABLE
-            .iter()
-            .map(|c| field(c.name, data_type(c.column_type())))
-            .collect::<Vec<_>>(),
-    ))
+/// Returns the schema of `assets.parquet` for `scenario`: the columns of
+/// `assets.csv` ([`agora::output::asset_table`]: those of
+/// `ASSET_TABLE`, then with population games one `share_<STRATEGY>`
+/// column per strategy) with their types.
+pub fn assets_schema(scenario: &Scenario) -> SchemaRef {
+    schema_of(scenario, &asset_table(scenario))
 }
 
 /// Returns the schema of `agents.parquet` for `scenario`: the columns of
@@ -261,16 +257,17 @@ pub fn agents_schema(scenario: &Scenario) -> SchemaRef {
 /// Renders `assets.parquet` for `runs`: the rows and values of
 /// [`agora::output::assets_csv`], typed (see [`assets_schema`]).
 pub fn assets_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>, Error> {
+    let columns = asset_table(scenario);
     let batches = runs.iter().map(|out| {
         arrays(
             ASSETS_FILE,
             scenario,
-            &ASSET_TABLE,
+            &columns,
             out.run,
             &out.records.assets,
         )
     });
-    encode(ASSETS_FILE, assets_schema(), batches)
+    encode(ASSETS_FILE, schema_of(scenario, &columns), batches)
 }
 
 /// Renders `agents.parquet` (group totals) for `runs`: the rows and values
@@ -294,16 +291,11 @@ pub fn agents_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<u8>
 /// caller that hands them on in memory (the Python package's Arrow
 /// streams).
 pub fn assets_batches(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<RecordBatch>, Error> {
-    let schema = assets_schema();
+    let table = asset_table(scenario);
+    let schema = schema_of(scenario, &table);
     runs.iter()
         .map(|out| {
-            let columns = arrays(
-                ASSETS_FILE,
-                scenario,
-                &ASSET_TABLE,
-                out.run,
-                &out.records.assets,
-            )?;
+            let columns = arrays(ASSETS_FILE, scenario, &table, out.run, &out.records.assets)?;
             RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::encode(ASSETS_FILE, e))
         })
         .collect()

@@ -316,7 +316,7 @@ fn run(
         .map_err(|_| PyRuntimeError::new_err("summary.json is not UTF-8"))?;
     let parquet = |e: agora_parquet::Error| PyRuntimeError::new_err(e.to_string());
     let assets = Table {
-        schema: agora_parquet::assets_schema(),
+        schema: agora_parquet::assets_schema(&scenario),
         batches: agora_parquet::assets_batches(&scenario, &outputs).map_err(parquet)?,
     };
     let agents = Table {

@@ -118,6 +118,13 @@ struct RunData {
     /// mean_reward (NaN where the file has none), at [`RunData::reward`].
     agents: Trajectories,
     has_agent_count: bool,
+    /// The `share_<STRATEGY>` columns of `assets.csv` (population games)
+    /// and their values per asset, NaN on other assets' rows.
+    shares: (Vec<String>, Trajectories),
+    /// The evolving parameters of `agents.csv` (a column `P` with `P_p10`
+    /// and `P_p90` beside it) and, per group, their mean, 10th and 90th
+    /// percentiles in that order.
+    params: (Vec<String>, Trajectories),
     /// The index of `mean_reward` among the values of `agents`.
     reward: usize,
 }
@@ -370,6 +377,29 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
         &["mean_reward"],
         AGENTS_EXPECTED,
     )?;
+    let share_names: Vec<String> = assets_csv
+        .header
+        .iter()
+        .filter(|h| h.starts_with("share_"))
+        .cloned()
+        .collect();
+    let share_refs: Vec<&str> = share_names.iter().map(String::as_str).collect();
+    let shares = Trajectories::from_csv(&assets_csv, "asset", &[], &share_refs, ASSETS_EXPECTED)?;
+    let param_names: Vec<String> = agents_csv
+        .header
+        .iter()
+        .filter(|h| {
+            agents_csv.find(&format!("{h}_p10")).is_some()
+                && agents_csv.find(&format!("{h}_p90")).is_some()
+        })
+        .cloned()
+        .collect();
+    let param_columns: Vec<String> = param_names
+        .iter()
+        .flat_map(|p| [p.clone(), format!("{p}_p10"), format!("{p}_p90")])
+        .collect();
+    let param_refs: Vec<&str> = param_columns.iter().map(String::as_str).collect();
+    let params = Trajectories::from_csv(&agents_csv, "group", &[], &param_refs, AGENTS_EXPECTED)?;
     if assets.names.is_empty() {
         return Err(ReportError::invalid(
             &assets_csv.path,
@@ -381,6 +411,8 @@ fn load_run(dir: &Path) -> Result<RunData, ReportError> {
         assets,
         agents,
         has_agent_count,
+        shares: (share_names, shares),
+        params: (param_names, params),
         reward: values.len(),
     })
 }
@@ -590,6 +622,144 @@ fn run_figures(run: &RunData) -> Vec<(String, String, Figure)> {
     if let Some(figure) = learning_figure(run, first, &note) {
         out.push(figure);
     }
+    out.extend(share_figures(run));
+    out.extend(param_figures(run));
+    out
+}
+
+/// Per population game (an asset with `share_<STRATEGY>` values): the
+/// share of each strategy over steps.
+fn share_figures(run: &RunData) -> Vec<(String, String, Figure)> {
+    let (names, shares) = &run.shares;
+    let (first, note) = run_note(&run.assets);
+    let mut out = Vec::new();
+    for (i, asset) in shares.names.iter().enumerate() {
+        let series: Vec<Series> = names
+            .iter()
+            .enumerate()
+            .filter(|&(v, _)| shares.has_values(i, first, v))
+            .map(|(v, name)| {
+                line(
+                    name.trim_start_matches("share_"),
+                    v,
+                    shares.points(i, first, v),
+                )
+            })
+            .collect();
+        if series.is_empty() {
+            continue;
+        }
+        out.push((
+            format!("shares_{asset}"),
+            format!("{asset}: the strategies' shares over steps{note}"),
+            Figure::Panels(vec![Panel {
+                title: format!("{asset}: strategy shares{note}"),
+                x_label: "step".into(),
+                y_label: "share of the players".into(),
+                series,
+                band: None,
+                integer_x: true,
+            }]),
+        ));
+    }
+    out
+}
+
+/// Steps in the rolling window of the volatility-over-time figure.
+const VOLATILITY_WINDOW: usize = 20;
+
+/// With evolving parameters (`evolution`): per evolving parameter, each
+/// group's mean and its 10th–90th percentile band over steps; and the
+/// assets' volatility over time (the standard deviation of the one-step
+/// log returns over the last [`VOLATILITY_WINDOW`] steps).
+fn param_figures(run: &RunData) -> Vec<(String, String, Figure)> {
+    let (names, params) = &run.params;
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let (first, note) = run_note(&run.agents);
+    let mut out = Vec::new();
+    for (k, name) in names.iter().enumerate() {
+        let panels: Vec<Panel> = params
+            .names
+            .iter()
+            .enumerate()
+            .filter(|&(g, _)| params.has_values(g, first, 3 * k))
+            .map(|(g, group)| {
+                let mean = params.points(g, first, 3 * k);
+                let lo = params.points(g, first, 3 * k + 1);
+                let hi = params.points(g, first, 3 * k + 2);
+                Panel {
+                    title: format!("{group}: {name}{note}"),
+                    x_label: "step".into(),
+                    y_label: name.clone(),
+                    series: vec![line("mean", g, mean)],
+                    band: Some(Band {
+                        label: "10th–90th percentile".into(),
+                        color: plot::color(g),
+                        points: lo.iter().zip(&hi).map(|(l, h)| (l.0, l.1, h.1)).collect(),
+                    }),
+                    integer_x: true,
+                }
+            })
+            .collect();
+        if panels.is_empty() {
+            continue;
+        }
+        out.push((
+            format!("param_{name}"),
+            format!("{name}: its distribution over each evolving group's agents over steps (mean and 10th–90th percentile){note}"),
+            Figure::Panels(panels),
+        ));
+    }
+    let (first, note) = run_note(&run.assets);
+    let series: Vec<Series> = run
+        .assets
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, asset)| {
+            let prices = run.assets.points(i, first, col::PRICE);
+            let returns: Vec<(f64, f64)> = prices
+                .windows(2)
+                .map(|w| {
+                    let r = if w[0].1 > 0.0 && w[1].1 > 0.0 {
+                        (w[1].1 / w[0].1).ln()
+                    } else {
+                        f64::NAN
+                    };
+                    (w[1].0, r)
+                })
+                .collect();
+            let points = returns
+                .windows(VOLATILITY_WINDOW)
+                .map(|w| {
+                    let r: Vec<f64> = w.iter().map(|p| p.1).filter(|x| x.is_finite()).collect();
+                    let n = r.len() as f64;
+                    let sd = if r.len() < 2 {
+                        f64::NAN
+                    } else {
+                        let m = r.iter().sum::<f64>() / n;
+                        (r.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt()
+                    };
+                    (w[w.len() - 1].0, sd)
+                })
+                .collect();
+            line(asset, i, points)
+        })
+        .collect();
+    out.push((
+        "volatility".into(),
+        format!("Volatility over time: the standard deviation of the one-step log returns over the last {VOLATILITY_WINDOW} steps{note}"),
+        Figure::Panels(vec![Panel {
+            title: format!("Volatility over time ({VOLATILITY_WINDOW}-step window){note}"),
+            x_label: "step".into(),
+            y_label: "log-return volatility".into(),
+            series,
+            band: None,
+            integer_x: true,
+        }]),
+    ));
     out
 }
 

@@ -965,6 +965,59 @@ fn a_scenario_metric_is_in_the_summary_table_and_a_sweep_plots_it() {
     );
 }
 
+/// A directory holding one run of `example`, cut to `steps`.
+fn example_run(example: &str, steps: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = agora::scenario::example(example).unwrap();
+    s.set_steps(steps).unwrap();
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    agora::output::write_run(dir.path(), &s, &out).unwrap();
+    dir
+}
+
+#[test]
+fn a_population_game_gets_a_plot_of_its_strategy_shares() {
+    let dir = example_run("hawk-dove", 20);
+    let (_, html) = report(dir.path());
+    let links = check_images(dir.path(), &html);
+    for asset in ["few-hawks", "many-hawks"] {
+        assert!(
+            links.contains(&format!("plots/shares_{asset}.svg")),
+            "{links:?}"
+        );
+    }
+    assert!(html.contains("strategies"), "no caption");
+    // no evolving parameters: no parameter or volatility plots
+    assert!(!links
+        .iter()
+        .any(|l| l.contains("param_") || l.contains("volatility")));
+}
+
+#[test]
+fn evolving_parameters_get_their_distribution_and_the_volatility_over_time() {
+    let dir = example_run("strategy-arms-race", 60);
+    let (_, html) = report(dir.path());
+    let links = check_images(dir.path(), &html);
+    for plot in [
+        "param_policy_threshold",
+        "param_policy_buy_fraction",
+        "volatility",
+    ] {
+        assert!(
+            links.contains(&format!("plots/{plot}.svg")),
+            "{plot}: {links:?}"
+        );
+    }
+    assert!(html.contains("10th–90th percentile"));
+    // the token-economy run has neither
+    let (dir, _) = single_run();
+    let (_, html) = report(dir.path());
+    let links = check_images(dir.path(), &html);
+    assert!(!links
+        .iter()
+        .any(|l| l.contains("param_") || l.contains("shares_")));
+}
+
 /// A group with a `mean_reward` gets a learning curve; one without (empty
 /// cells) is left out of it, and a run without learners has no such plot.
 #[test]

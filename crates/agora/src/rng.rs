@@ -35,6 +35,13 @@ pub enum Stream {
     Shock = 5,
     /// A market's own draws (a posted-price market's starting prices).
     Market = 6,
+    /// A population game's matching and revisions, and its players'
+    /// initial strategies.
+    Game = 7,
+    /// The selection and mutation of evolving policy parameters.
+    Evolution = 8,
+    /// An empirical game analysis's random starts and bootstrap.
+    Egta = 9,
 }
 
 /// The SplitMix64 finaliser: a bijective mix of 64 bits.

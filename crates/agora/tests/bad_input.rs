@@ -363,7 +363,7 @@ fn an_unknown_policy_kind_lists_the_known_kinds() {
     let msg = error_of(&with("kind = \"random\"", "kind = \"genius\""));
     assert_eq!(
         msg,
-        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, q_learning, bandit, policy_gradient"
+        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, q_learning, bandit, policy_gradient"
     );
 }
 
@@ -947,6 +947,208 @@ fn events_and_changes_after_the_last_step_are_warnings() {
         .unwrap()
         .warnings()
         .is_empty());
+}
+
+// ---- population games ----
+
+/// A valid population game; each case below breaks one thing in it.
+const GAME: &str = r#"
+[simulation]
+steps = 10
+seed = 1
+
+[[assets]]
+name = "HD"
+kind = "game"
+strategies = ["hawk", "dove"]
+payoffs = [[-25.0, 50.0], [0.0, 15.0]]
+pool = 100.0
+
+[[agents]]
+group = "birds"
+count = 10
+balance = 100.0
+policy = { kind = "player", asset = "HD", shares = { hawk = 0.25, dove = 0.75 }, revision = "imitation", rate = 0.5 }
+"#;
+
+fn game_with(from: &str, to: &str) -> String {
+    assert_eq!(GAME.matches(from).count(), 1, "{from:?} must occur once");
+    GAME.replacen(from, to, 1)
+}
+
+#[test]
+fn population_game_input_errors_name_the_field() {
+    Scenario::from_toml_str(GAME, ORIGIN).expect("the good game is accepted");
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "[[-25.0, 50.0], [0.0, 15.0]]",
+            "[[-25.0, 50.0], [0.0]]",
+            "assets.HD.payoffs[1]",
+            &["the matrix must be rectangular", "expected 2 numbers"],
+        ),
+        (
+            "[[-25.0, 50.0], [0.0, 15.0]]",
+            "[[-25.0, 50.0, 1.0], [0.0, 15.0, 1.0]]",
+            "assets.HD.payoffs",
+            &["expected a square matrix", "2x3"],
+        ),
+        (
+            "[[-25.0, 50.0], [0.0, 15.0]]",
+            "[[-25.0, nan], [0.0, 15.0]]",
+            "assets.HD.payoffs[0][1]",
+            &["expected a finite number"],
+        ),
+        (
+            "strategies = [\"hawk\", \"dove\"]",
+            "strategies = [\"hawk\"]",
+            "assets.HD.strategies",
+            &["expected 2 labels"],
+        ),
+        (
+            "strategies = [\"hawk\", \"dove\"]",
+            "strategies = [\"hawk\", \"hawk\"]",
+            "assets.HD.strategies[1]",
+            &["appears twice"],
+        ),
+        (
+            "payoffs = [[-25.0, 50.0], [0.0, 15.0]]",
+            "",
+            "assets.HD.payoffs",
+            &["missing field", "game = \"FILE\""],
+        ),
+        ("pool = 100.0", "pool = -1.0", "assets.HD.pool", &[">= 0"]),
+        (
+            "pool = 100.0",
+            "pool = 100.0\ngroup_size = 1",
+            "assets.HD.group_size",
+            &["2"],
+        ),
+        (
+            "pool = 100.0",
+            "pool = 100.0\npricing = { kind = \"bonding_curve\" }",
+            "assets.HD.pricing",
+            &["played, not traded"],
+        ),
+        (
+            "hawk = 0.25, dove = 0.75",
+            "hawk = 0.25, dove = 0.5",
+            "agents.birds.policy.shares",
+            &["must sum to 1", "0.75"],
+        ),
+        (
+            "hawk = 0.25, dove = 0.75",
+            "hawk = -0.25, dove = 1.25",
+            "agents.birds.policy.shares.hawk",
+            &["-0.25", ">= 0"],
+        ),
+        (
+            "hawk = 0.25, dove = 0.75",
+            "hawk = 0.25, eagle = 0.75",
+            "agents.birds.policy.shares.eagle",
+            &["unknown strategy \"eagle\"", "hawk, dove"],
+        ),
+        (
+            "hawk = 0.25, dove = 0.75",
+            "hawk = 0.25, dove = \"most\"",
+            "agents.birds.policy.shares.dove",
+            &["expected a number"],
+        ),
+        (
+            "revision = \"imitation\"",
+            "revision = \"copy\"",
+            "agents.birds.policy.revision",
+            &["imitation, best_response, logit"],
+        ),
+        (
+            "revision = \"imitation\"",
+            "revision = \"logit\"",
+            "agents.birds.policy.eta",
+            &["missing field"],
+        ),
+        (
+            "rate = 0.5",
+            "rate = 1.5",
+            "agents.birds.policy.rate",
+            &["1.5"],
+        ),
+        (
+            "rate = 0.5",
+            "rate = 0.5, eta = 1.0",
+            "agents.birds.policy.eta",
+            &["unknown field"],
+        ),
+    ];
+    for (from, to, path, parts) in cases {
+        let msg = error_of(&game_with(from, to));
+        assert_names(&msg, path, parts);
+    }
+}
+
+#[test]
+fn a_player_plays_only_a_game_and_a_game_is_only_played() {
+    let player_on_token = with(
+        "policy = { kind = \"random\", asset = \"TOKEN\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }",
+        "policy = { kind = \"player\", asset = \"TOKEN\", shares = { a = 1.0 }, revision = \"imitation\", rate = 0.5 }",
+    );
+    assert_names(
+        &error_of(&player_on_token),
+        "agents.noise.policy.asset",
+        &["a player policy trades a population game", "bonding_curve"],
+    );
+    let held = game_with(
+        "balance = 100.0\npolicy = { kind = \"player\"",
+        "balance = 100.0\nholdings = { asset = \"HD\", total = 5.0, distribution = \"uniform\" }\npolicy = { kind = \"player\"",
+    );
+    assert_names(
+        &error_of(&held),
+        "agents.birds.holdings",
+        &["\"HD\" is a population game: it is played, not held"],
+    );
+    let trader_on_game = game_with(
+        "policy = { kind = \"player\", asset = \"HD\", shares = { hawk = 0.25, dove = 0.75 }, revision = \"imitation\", rate = 0.5 }",
+        "policy = { kind = \"random\", asset = \"HD\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }",
+    );
+    assert_names(
+        &error_of(&trader_on_game),
+        "agents.birds.policy.asset",
+        &["a random policy trades a token", "\"HD\" is priced by game"],
+    );
+}
+
+#[test]
+fn a_game_file_must_exist_and_be_symmetric() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, body: &str| {
+        std::fs::write(dir.path().join(name), body).unwrap();
+    };
+    write(
+        "pd.toml",
+        "[game]\nstrategies = [\"c\", \"d\"]\nrow = [[3, 0], [5, 1]]\ncolumn = [[3, 5], [0, 1]]\n",
+    );
+    write(
+        "bos.toml",
+        "[game]\nrow = [[2, 0], [0, 1]]\ncolumn = [[1, 0], [0, 2]]\n",
+    );
+    let scenario = |game: &str, shares: &str| {
+        let text = GAME
+            .replace(
+                "strategies = [\"hawk\", \"dove\"]\npayoffs = [[-25.0, 50.0], [0.0, 15.0]]",
+                &format!("game = \"{game}\""),
+            )
+            .replace("hawk = 0.25, dove = 0.75", shares);
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, text).unwrap();
+        Scenario::from_path(&path)
+    };
+    let s = scenario("pd.toml", "c = 0.5, d = 0.5").expect("a symmetric game file");
+    assert_eq!(s.to_table()["assets"][0].get("game"), None, "inlined");
+    let e = scenario("bos.toml", "1 = 1.0").unwrap_err().to_string();
+    assert!(
+        e.contains("assets.HD.game: the game in") && e.contains("is not symmetric"),
+        "{e}"
+    );
+    let e = scenario("missing.toml", "c = 1.0").unwrap_err().to_string();
+    assert!(e.contains("assets.HD.game: reading the game file"), "{e}");
 }
 
 // ---- learners ----

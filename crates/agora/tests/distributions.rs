@@ -40,7 +40,7 @@ fn erfc(x: f64) -> f64 {
 }
 
 /// The standard normal CDF Φ.
-fn phi(x: f64) -> f64 {
+pub fn phi(x: f64) -> f64 {
     0.5 * erfc(-x / std::f64::consts::SQRT_2)
 }
 

@@ -227,7 +227,7 @@ fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_vol
     sim.set_policy("all", GroupPolicy::Custom(Arc::new(Fixed(orders))))
         .unwrap();
     sim.advance().unwrap();
-    let r = sim.records().assets[1];
+    let r = sim.records().assets[1].clone();
     assert_eq!(r.price, 10.0);
     assert_eq!(r.volume, u128::from(25 * SCALE));
     // Everyone at 10: the three buyers at 12, 11, 10 get 10, 10 and 5 (the
@@ -482,7 +482,7 @@ proptest! {
         let mut sim = Simulation::new(&s, 0).unwrap();
         for _ in 0..25 {
             sim.advance().unwrap();
-            let r = sim.records().assets.last().copied().unwrap();
+            let r = sim.records().assets.last().cloned().unwrap();
             if let (Some(bid), Some(ask)) = (r.best_bid, r.best_ask) {
                 prop_assert!(bid < ask, "crossed: {:?}", r);
             }

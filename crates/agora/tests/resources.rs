@@ -181,7 +181,7 @@ fn a_uniform_price_auction_clears_where_the_demand_curve_crosses_capacity() {
     let s = Scenario::from_toml_str(&text, "test").unwrap();
     let mut sim = Simulation::new(&s, 0).unwrap();
     sim.advance().unwrap();
-    let r = sim.records().assets[1];
+    let r = sim.records().assets[1].clone();
     assert_eq!(r.price, 6.0);
     assert_eq!(r.allocated, Some(9.0));
     assert_eq!(r.requested, Some(14.0));

@@ -317,6 +317,8 @@ pub enum BuiltinPolicy {
     Consumer(ConsumerPolicy),
     /// `producer`
     Producer(ProducerPolicy),
+    /// `player` (a population game's players)
+    Player(crate::games::population::PlayerPolicy),
 }
 
 impl Policy for BuiltinPolicy {
@@ -333,6 +335,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Fundamental(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Consumer(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Producer(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Player(p) => p.decide(obs, me, rng),
         }
     }
 
@@ -350,6 +353,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::MarketMaker(p) => p.asset,
             BuiltinPolicy::Fundamental(p) => p.asset,
             BuiltinPolicy::Producer(p) => p.asset,
+            BuiltinPolicy::Player(p) => p.asset,
             BuiltinPolicy::Consumer(_) => unreachable!("returned above"),
         }]
     }

@@ -26,6 +26,11 @@ fn price_base(price: f64) -> u64 {
 /// agent that still has units to trade posts one limit order of `lot`
 /// tokens (a new random price every step, replacing its earlier order). A
 /// buyer trades until it holds `units`; a seller sells what it holds.
+///
+/// With `shade = Some(s)` the trader is not random: a buyer bids
+/// `v·(1 − s)` and a seller asks `c·(1 + s)` every step — `s = 0` is
+/// truth-telling, `s > 0` shading (the strategies of empirical game
+/// analyses of double auctions).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZiCPolicy {
     /// Asset traded.
@@ -46,6 +51,9 @@ pub struct ZiCPolicy {
     pub max_price: f64,
     /// Steps an order lives.
     pub ttl: u32,
+    /// A fixed shading of the value instead of a random price: `None` is
+    /// ZI-C.
+    pub shade: Option<f64>,
 }
 
 impl ZiCPolicy {
@@ -72,8 +80,14 @@ impl Policy for ZiCPolicy {
         if amount == 0 || hi.partial_cmp(&lo).is_none_or(|o| o.is_lt()) {
             return Action::Hold;
         }
-        let u: f64 = rng.random();
-        let price = price_base(lo + (hi - lo) * u);
+        let price = match (self.shade, self.side) {
+            (Some(s), Side::Buy) => price_base(v * (1.0 - s)),
+            (Some(s), Side::Sell) => price_base(v * (1.0 + s)),
+            (None, _) => {
+                let u: f64 = rng.random();
+                price_base(lo + (hi - lo) * u)
+            }
+        };
         if price == 0 {
             return Action::Hold;
         }

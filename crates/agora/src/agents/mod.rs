@@ -17,6 +17,7 @@
 
 mod adaptive;
 mod builtin;
+pub mod evolution;
 pub mod learners;
 pub mod learning;
 mod market;
@@ -128,6 +129,13 @@ pub enum Action {
         /// Steps until the units arrive (0: this step).
         lead_time: u32,
     },
+    /// Play a population game this step with the strategy the agent
+    /// carries (see [`crate::games::population`]). Rejected on any other
+    /// asset.
+    Play {
+        /// Index of the game asset.
+        asset: u32,
+    },
     /// Post the price at index `price` of a posted-price market's grid
     /// ([`PostedView::grid`]) for this step and the next ones until the
     /// seller posts again. Only a seller of that market (an agent of a
@@ -151,6 +159,7 @@ impl Action {
             | Action::Quote { asset, .. }
             | Action::Request { asset, .. }
             | Action::Produce { asset, .. }
+            | Action::Play { asset }
             | Action::Post { asset, .. }
             | Action::Cancel { asset } => Some(asset as usize),
         }

@@ -7,6 +7,7 @@
 //! Everything else the engine asks of a market goes through the trait
 //! ([`Market::mechanism`]), so a new mechanism needs no edit here.
 
+use crate::games::population::GameMarket;
 use crate::ledger::AgentId;
 use crate::market::batch::BatchMarket;
 use crate::market::book_market::BookMarket;
@@ -26,6 +27,8 @@ pub(crate) enum Market {
     Batch(BatchMarket),
     Posted(PostedPriceMarket),
     Resource(ResourceMarket),
+    /// A population game.
+    Game(GameMarket),
     /// A user mechanism, registered by name.
     Custom(Box<dyn Mechanism>),
 }
@@ -49,6 +52,7 @@ impl Market {
             // its sellers (above): one without is a market of none.
             PricingSpec::PostedPrice(_) => Market::Custom(Box::new(NoSellers)),
             PricingSpec::Resource(r) => Market::Resource(ResourceMarket::new(r)),
+            PricingSpec::Game(g) => Market::Game(GameMarket::new(g)),
             PricingSpec::Custom(c) => Market::Custom(c.make()),
         }
     }
@@ -62,6 +66,7 @@ impl Market {
             Market::Batch(b) => b,
             Market::Posted(p) => p,
             Market::Resource(r) => r,
+            Market::Game(g) => g,
             Market::Custom(c) => c.as_ref(),
         }
     }
@@ -75,6 +80,7 @@ impl Market {
             Market::Batch(b) => b,
             Market::Posted(p) => p,
             Market::Resource(r) => r,
+            Market::Game(g) => g,
             Market::Custom(c) => c.as_mut(),
         }
     }
@@ -126,6 +132,22 @@ impl Market {
         }
     }
 
+    /// The population game, for a game asset.
+    pub fn game(&self) -> Option<&GameMarket> {
+        match self {
+            Market::Game(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The population game, mutably.
+    pub fn game_mut(&mut self) -> Option<&mut GameMarket> {
+        match self {
+            Market::Game(g) => Some(g),
+            _ => None,
+        }
+    }
+
     /// Whether one agent's trade can change another agent's account (no:
     /// a curve settles each trade against its reserve alone).
     pub fn is_curve(&self) -> bool {
@@ -134,11 +156,11 @@ impl Market {
 
     /// Whether the market has the metrics of a market-clearing asset (a
     /// book, a batch market, a user mechanism): not a curve, a posted-price
-    /// market nor a resource.
+    /// market, a resource nor a game.
     pub fn clears(&self) -> bool {
         !matches!(
             self,
-            Market::Curve(_) | Market::Posted(_) | Market::Resource(_)
+            Market::Curve(_) | Market::Posted(_) | Market::Resource(_) | Market::Game(_)
         )
     }
 

@@ -92,8 +92,8 @@ pub use session::SimulationSummary;
 use session::{Phase, Session};
 pub use state::{SimState, STATE_VERSION};
 pub use summary::{
-    AssetSummary, GroupSummary, LedgerSummary, MarketSummary, PostedSummary, ResourceSummary,
-    RunSummary, ShockSummary,
+    AssetSummary, GameSummary, GroupSummary, LedgerSummary, MarketSummary, PostedSummary,
+    ResourceSummary, RunSummary, ShockSummary,
 };
 
 use crate::agents::{
@@ -173,7 +173,7 @@ impl Observer for () {
 }
 
 /// One recorded row of an asset's series.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AssetRecord {
     /// Step (0 is the initial state).
     pub step: u64,
@@ -205,6 +205,9 @@ pub struct AssetRecord {
     pub requested: Option<f64>,
     /// Units allocated in the step (resources).
     pub allocated: Option<f64>,
+    /// The shares of a population game's strategies after the step, in
+    /// the game's order (game assets).
+    pub shares: Option<Box<[f64]>>,
 }
 
 /// One recorded row of a group's totals.
@@ -231,6 +234,10 @@ pub struct GroupRecord {
     /// The part of `holdings` locked in open sell orders, per asset, base
     /// units.
     pub locked_holdings: Box<[u128]>,
+    /// For a group whose policy parameters evolve: per evolving parameter
+    /// (in its `params` order), the mean, 10th and 90th percentile over
+    /// the group's agents; empty for the other groups.
+    pub params: Box<[f64]>,
     /// The mean reward of the group's agents over the step (the change of
     /// their objective, as each learned from it), for a group of
     /// [adaptive](crate::agents::AdaptivePolicy) agents that learned in
@@ -257,6 +264,9 @@ pub struct AgentStepRecord {
     pub locked_balance: u128,
     /// The part of `holdings` locked in open sell orders, base units.
     pub locked_holdings: Box<[u128]>,
+    /// The agent's own value of each evolving parameter of its group (in
+    /// its `params` order); empty for a group without `evolution`.
+    pub params: Box<[f64]>,
 }
 
 /// Everything recorded during a run.
@@ -330,6 +340,9 @@ struct GroupState {
     active_until: u64,
     /// Whether the group acts at the current step.
     active: bool,
+    /// Each agent's own copy of the policy, for a group whose parameters
+    /// evolve (`evolution`); `None` for the others.
+    evolving: Option<Box<crate::agents::evolution::Evolving>>,
 }
 
 /// A trader with a private value (for allocative efficiency).
@@ -641,9 +654,11 @@ impl Simulation {
                 active_from,
                 active_until,
                 active: true,
+                evolving: None,
             });
             start = end;
         }
+        enroll_players(&scenario, &groups, &mut markets, &mut ledger, seed, run)?;
         for (j, market) in markets.iter_mut().enumerate() {
             if let Market::Curve(curve) = market {
                 // warm the cache at the initial supply
@@ -710,6 +725,7 @@ impl Simulation {
             scenario,
         };
         sim.init_columns();
+        sim.init_evolution();
         sim.record()?;
         sim.update_metrics();
         Ok(sim)
@@ -738,6 +754,40 @@ impl Simulation {
         Some(column)
     }
 
+    /// Gives every agent of each group with `evolution` its own copy of the
+    /// group's policy, with the objectives now as the first baselines.
+    fn init_evolution(&mut self) {
+        for g in 0..self.groups.len() {
+            let spec = &self.scenario.groups[g];
+            if let (Some(e), GroupPolicy::Builtin(p)) = (&spec.evolution, &self.groups[g].policy) {
+                let n = (self.groups[g].end - self.groups[g].start) as usize;
+                let evolving =
+                    crate::agents::evolution::Evolving::new(e.clone(), p, n, self.objectives(g));
+                self.groups[g].evolving = Some(Box::new(evolving));
+            }
+        }
+    }
+
+    /// The evolution phase, after learning: each evolving group whose
+    /// `every` divides the step replaces its worst agents' parameters by
+    /// mutated copies of its best ones' (see [`crate::agents::evolution`]).
+    fn evolve(&mut self) {
+        for g in 0..self.groups.len() {
+            let due = match &self.groups[g].evolving {
+                Some(e) => self.step % e.spec.every == 0 && self.groups[g].active,
+                None => false,
+            };
+            if !due {
+                continue;
+            }
+            let now = self.objectives(g);
+            let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Evolution, g as u64);
+            if let Some(e) = &mut self.groups[g].evolving {
+                e.evolve(now, &mut rng);
+            }
+        }
+    }
+
     /// Adds a parameter controller, called at every step after the schedule.
     pub fn add_controller(&mut self, controller: Box<dyn Controller>) {
         self.controllers.push(controller);
@@ -756,6 +806,11 @@ impl Simulation {
         if let Some(j) = policy.assets().into_iter().find(|&j| j >= m) {
             return Err(Error::usage(format!(
                 "the policy for group {group:?} trades asset index {j}, but the scenario has {m} assets"
+            )));
+        }
+        if self.groups[g].evolving.is_some() {
+            return Err(Error::usage(format!(
+                "group {group:?} evolves its policy's parameters (evolution): its policy cannot be replaced"
             )));
         }
         self.groups[g].policy = policy;
@@ -1082,6 +1137,7 @@ impl Simulation {
         }
         self.update_metrics();
         self.learn();
+        self.evolve();
         self.end_of_step()
     }
 
@@ -1289,8 +1345,9 @@ impl Simulation {
 
     /// The objective of each agent of group `g` now, as the summary's
     /// utility counts it: its wealth (locked amounts included, at the
-    /// marks), the logarithm of it (at least one base unit), or its
-    /// holdings of an asset (locked tokens included), units.
+    /// marks), the logarithm of it (at least one base unit), its
+    /// holdings of an asset (locked tokens included), units, or its wealth
+    /// with the tokens it has a private value for valued at that value.
     fn objectives(&self, g: usize) -> Vec<f64> {
         let mut out = Vec::new();
         self.objectives_into(g, &mut out);
@@ -1321,6 +1378,27 @@ impl Simulation {
                         .sum();
                     wide_to_units(u128::from(self.ledger.holding(a as AgentId, j)) + locked)
                 }));
+            }
+            Objective::Surplus => {
+                let first = range.start;
+                self.wealth_into(range.clone(), out);
+                let locks = self.locks();
+                // `valued` is in agent order: the group's traders are a run.
+                let from = self.valued.partition_point(|v| (v.agent as usize) < first);
+                for v in self.valued[from..]
+                    .iter()
+                    .take_while(|v| (v.agent as usize) < range.end)
+                {
+                    let locked: u128 = locks
+                        .of_agent(v.agent)
+                        .iter()
+                        .filter(|e| e.1 as usize == v.asset)
+                        .map(|e| u128::from(e.3))
+                        .sum();
+                    let held = u128::from(self.ledger.holding(v.agent, v.asset)) + locked;
+                    out[v.agent as usize - first] +=
+                        wide_to_units(held) * (v.value - self.mark(v.asset));
+                }
             }
         }
     }
@@ -1996,6 +2074,7 @@ impl Simulation {
                 ),
                 None => (None, None, None),
             };
+            let shares = self.markets[j].game().map(|g| g.shares().into());
             self.records.assets.push(AssetRecord {
                 step: self.step,
                 asset: j as u32,
@@ -2011,6 +2090,7 @@ impl Simulation {
                 capacity,
                 requested,
                 allocated,
+                shares,
             });
         }
         let prices: Vec<f64> = (0..m).map(|j| self.mark(j)).collect();
@@ -2040,6 +2120,10 @@ impl Simulation {
                     vec![0; m].into()
                 } else {
                     locked[1..].into()
+                },
+                params: match &self.groups[g].evolving {
+                    Some(e) => e.distribution().concat().into(),
+                    None => Box::new([]),
                 },
                 // set by the learn phase, for the groups that learn
                 mean_reward: None,
@@ -2118,6 +2202,10 @@ impl Simulation {
             wealth,
             locked_balance: locked[0],
             locked_holdings: locked[1..].into(),
+            params: match &self.groups[g].evolving {
+                Some(e) => e.params_of((agent - self.groups[g].start) as usize).into(),
+                None => Box::new([]),
+            },
         }
     }
 
@@ -2330,6 +2418,37 @@ impl Simulation {
 /// naming `simulation.steps`, not an abort halfway through the run (and the
 /// vectors never reallocate, which would need their old and new copies at
 /// once).
+/// Funds each population game's pool from outside, and enrolls the agents
+/// of every `player` group in their game with their initial strategies.
+fn enroll_players(
+    scenario: &Scenario,
+    groups: &[GroupState],
+    markets: &mut [Market],
+    ledger: &mut Ledger,
+    seed: u64,
+    run: u64,
+) -> Result<()> {
+    for (j, asset) in scenario.assets.iter().enumerate() {
+        if let crate::scenario::PricingSpec::Game(g) = &asset.pricing {
+            let path = format!("assets.{}.pool", asset.name);
+            let found = format!("{:e}", g.pool);
+            let pool = to_base(g.pool)
+                .ok_or_else(|| range_error(scenario, path.clone(), &found, "money"))?;
+            ledger
+                .fund_supply(j, None, 0, u128::from(pool))
+                .map_err(|_| range_error(scenario, path, &found, "money"))?;
+        }
+    }
+    for (g, (spec, group)) in scenario.groups.iter().zip(groups).enumerate() {
+        if let GroupPolicy::Builtin(crate::agents::BuiltinPolicy::Player(p)) = &spec.policy {
+            if let Some(game) = markets.get_mut(p.asset).and_then(Market::game_mut) {
+                game.enroll(group.start, group.end, p, seed, run, g);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn reserve_records(scenario: &Scenario, reserve_all: bool) -> Result<(Records, Vec<Vec<f64>>)> {
     let steps = scenario.simulation.max_steps();
     let m = scenario.assets.len();
@@ -2476,7 +2595,13 @@ impl Deciding<'_> {
             self.private,
         );
         let mut rng = self.decide.rng(u64::from(id));
-        group.policy.decide(self.obs, &view, &mut rng)
+        // One call site for both: the compiler inlines it (two cost 3.5%
+        // more instructions on the reference scenario).
+        let policy = match &group.evolving {
+            None => &group.policy,
+            Some(e) => &e.policies[(id - group.start) as usize],
+        };
+        policy.decide(self.obs, &view, &mut rng)
     }
 }
 
@@ -2575,9 +2700,11 @@ impl<const LOG: bool> Executor<'_, LOG> {
             | Action::Cancel { .. }
             | Action::Request { .. }
             | Action::Produce { .. }
+            | Action::Play { .. }
             | Action::Post { .. } => {
                 // Orders need a market that clears, requests a resource,
-                // posted prices a posted-price market; a curve has none.
+                // posted prices a posted-price market, plays a game; a
+                // curve has none.
                 ledger.count_rejected()
             }
             Action::Buy { spend, .. } => {

@@ -58,6 +58,9 @@ pub struct SimState {
     /// Each controller's own state, in the order they were added (`None`
     /// for a controller that keeps none).
     pub(crate) controllers: Vec<Option<Vec<u8>>>,
+    /// Per group, its agents' evolving parameters and baselines (none for
+    /// a group without `evolution`).
+    pub(crate) evolution: Vec<Option<crate::agents::evolution::EvolvingState>>,
     /// The run's phase (learning, evaluation, done).
     pub(crate) session: super::Session,
 }
@@ -96,6 +99,11 @@ impl Simulation {
                 .collect(),
             metrics: self.metrics.iter().map(|m| m.save_state()).collect(),
             controllers: self.controllers.iter().map(|c| c.save_state()).collect(),
+            evolution: self
+                .groups
+                .iter()
+                .map(|g| g.evolving.as_ref().map(|e| e.save()))
+                .collect(),
             session: self.session,
         }
     }
@@ -218,6 +226,21 @@ impl Simulation {
         for (g, (c, saved)) in self.columns.iter_mut().zip(&state.columns).enumerate() {
             if let (Some(c), Some(saved)) = (c, saved) {
                 c.load(saved)
+                    .map_err(|e| refuse(format!("group {g}: {e}")))?;
+            }
+        }
+        let evolving_fits = state.evolution.len() == self.groups.len()
+            && state
+                .evolution
+                .iter()
+                .zip(&self.groups)
+                .all(|(a, b)| a.is_some() == b.evolving.is_some());
+        if !evolving_fits {
+            return Err(refuse("its evolving groups are not the scenario's".into()));
+        }
+        for (g, (group, saved)) in self.groups.iter_mut().zip(&state.evolution).enumerate() {
+            if let (Some(e), Some(saved)) = (&mut group.evolving, saved) {
+                e.load(saved)
                     .map_err(|e| refuse(format!("group {g}: {e}")))?;
             }
         }

@@ -52,9 +52,38 @@ pub struct AssetSummary {
     /// The metrics of a resource (absent for a token).
     #[serde(flatten)]
     pub resource: Option<ResourceSummary>,
+    /// The metrics of a population game (absent for other assets).
+    #[serde(flatten)]
+    pub game: Option<GameSummary>,
     /// The metrics of a posted-price market (absent for other pricing).
     #[serde(flatten)]
     pub posted: Option<PostedSummary>,
+}
+
+/// The metrics of a population game over a run (flattened into
+/// `assets.<name>` in `summary.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GameSummary {
+    /// The share of each strategy among the game's players at the end.
+    pub final_shares: BTreeMap<String, f64>,
+    /// Matches played over the run.
+    pub matches: u64,
+    /// Mean game payoff per matched player and step (payoff points).
+    pub mean_payoff: f64,
+    /// Money paid out of the pool to players, money units.
+    pub paid_out: f64,
+    /// Money paid into the pool by players (negative payoffs), money units.
+    pub paid_in: f64,
+    /// Positive payoffs owed but not paid because the pool was short,
+    /// money units.
+    pub unpaid: f64,
+    /// Negative payoffs owed but not collected (players who could not pay
+    /// them in full), money units.
+    pub uncollected: f64,
+    /// Steps at which the pool could not pay every payoff in full.
+    pub pool_short_steps: u64,
+    /// Strategy revisions that changed a player's strategy.
+    pub switches: u64,
 }
 
 /// The metrics of a posted-price market (flattened into `assets.<name>` in
@@ -340,6 +369,26 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                         log_ratio_cap_steps: sim.markets[j].mechanism().clamps().1,
                     }
                 }),
+                game: sim.markets[j].game().map(|g| {
+                    let t = g.totals();
+                    GameSummary {
+                        final_shares: g
+                            .spec()
+                            .strategies()
+                            .iter()
+                            .cloned()
+                            .zip(g.shares())
+                            .collect(),
+                        matches: t.matches,
+                        mean_payoff: t.payoff_sum / t.player_steps.max(1) as f64,
+                        paid_out: wide_to_units(t.paid_out),
+                        paid_in: wide_to_units(t.paid_in),
+                        unpaid: wide_to_units(t.unpaid),
+                        uncollected: wide_to_units(t.uncollected),
+                        pool_short_steps: t.pool_short_steps,
+                        switches: t.switches,
+                    }
+                }),
                 shock: shock_step.map(|s| {
                     let stability = &scenario.stability;
                     let stats = ShockStats::of(&finite, s, stability.band, stability.window);
@@ -389,6 +438,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                     .sum::<f64>()
                     / count
             }
+            Objective::Surplus => sim.objectives(g).iter().sum::<f64>() / count,
         };
         groups.insert(
             spec.name.clone(),

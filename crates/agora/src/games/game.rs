@@ -384,7 +384,7 @@ fn check_labels(origin: &str, path: &str, labels: &[String], n: usize, side: &st
 }
 
 /// Reads an array of rows of finite numbers, all rows of the same length.
-fn read_matrix(origin: &str, path: &str, value: &Value) -> Result<Matrix> {
+pub(crate) fn read_matrix(origin: &str, path: &str, value: &Value) -> Result<Matrix> {
     let expected = "an array of rows of numbers, e.g. [[1.0, 0.0], [0.0, 1.0]]";
     let Value::Array(rows) = value else {
         return Err(Error::scenario(

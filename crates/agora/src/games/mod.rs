@@ -36,9 +36,11 @@
 
 pub mod best_response;
 pub mod dynamics;
+pub mod egta;
 pub mod exact;
 pub mod examples;
 pub mod game;
+pub mod population;
 pub mod solve;
 
 pub use best_response::{best_responses, regret, BestResponses, Player};

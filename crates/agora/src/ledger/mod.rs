@@ -179,7 +179,8 @@ pub struct OpCounts {
     pub mints: u64,
     /// Tokens burned against a refund from a curve's reserve (sells).
     pub burns: u64,
-    /// Transfers of money or tokens between agents.
+    /// Transfers of money or tokens between agents, and payments between
+    /// an agent and a population game's pool.
     pub transfers: u64,
     /// Rewards paid in from outside the economy.
     pub rewards: u64,
@@ -623,6 +624,37 @@ impl Ledger {
         self.cells[at + 1 + asset] = holding;
         self.counts.burns += 1;
         self.counts.fees += u64::from(fee > 0);
+        Ok(())
+    }
+
+    /// The agent pays `money` from its balance into the pool of `asset`
+    /// (a population game's pool, kept as the asset's reserve).
+    pub fn pay_into_pool(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        money: u64,
+    ) -> Result<(), LedgerError> {
+        let mut s = self.stage(agent, asset);
+        s.pay(money, false)?;
+        s.books.reserve = add_wide(s.books.reserve, money)?;
+        self.commit(s);
+        self.counts.transfers += 1;
+        Ok(())
+    }
+
+    /// The pool of `asset` (its reserve) pays `money` to the agent.
+    pub fn pay_from_pool(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        money: u64,
+    ) -> Result<(), LedgerError> {
+        let mut s = self.stage(agent, asset);
+        s.books.reserve = sub_wide(s.books.reserve, money, LedgerError::InsufficientReserve)?;
+        s.balance = add(s.balance, money)?;
+        self.commit(s);
+        self.counts.transfers += 1;
         Ok(())
     }
 

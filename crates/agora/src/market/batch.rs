@@ -169,9 +169,10 @@ impl BatchMarket {
         let mut orders = Vec::new();
         match action {
             Action::Hold | Action::Cancel { .. } => {}
-            Action::Request { .. } | Action::Produce { .. } | Action::Post { .. } => {
-                ledger.count_rejected()
-            }
+            Action::Request { .. }
+            | Action::Produce { .. }
+            | Action::Play { .. }
+            | Action::Post { .. } => ledger.count_rejected(),
             Action::Buy { spend, .. } => {
                 orders.extend(push(Side::Buy, None, Amount::Money(spend), ledger))
             }

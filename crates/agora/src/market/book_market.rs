@@ -92,7 +92,10 @@ impl BookMarket {
         let ledger = &mut *m.ledger;
         match action {
             Action::Hold => return Ok(()),
-            Action::Request { .. } | Action::Produce { .. } | Action::Post { .. } => {
+            Action::Request { .. }
+            | Action::Produce { .. }
+            | Action::Play { .. }
+            | Action::Post { .. } => {
                 ledger.count_rejected();
                 return Ok(());
             }

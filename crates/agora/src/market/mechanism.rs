@@ -288,6 +288,8 @@ pub enum PriceSource {
     Posted,
     /// A resource's fixed price.
     Fixed,
+    /// A population game: the step's mean payoff per player.
+    Game,
 }
 
 impl PriceSource {
@@ -303,6 +305,7 @@ impl PriceSource {
             PriceSource::NoEquilibrium => "no_equilibrium",
             PriceSource::Posted => "posted",
             PriceSource::Fixed => "fixed",
+            PriceSource::Game => "game",
         }
     }
 }

@@ -54,12 +54,26 @@ pub enum ColumnType {
     Number,
 }
 
+/// What a per-strategy or per-parameter column is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// Strategy `k` of [`strategy_labels`].
+    Strategy(usize),
+    /// Parameter `k` of [`evolving_params`].
+    Param(usize),
+}
+
 /// One column of a per-step table.
 pub struct Column<R: 'static> {
-    /// The header; for a per-asset column, the stem before `_<ASSET>`.
+    /// The header; for a per-asset column, the stem before `_<ASSET>`; for
+    /// a per-strategy column, the stem before `_<STRATEGY>`.
     pub name: &'static str,
     /// The asset of a per-asset column (`holdings_<ASSET>`).
     pub asset: Option<usize>,
+    /// The strategy or parameter of a per-strategy column
+    /// (`share_<STRATEGY>`) or a per-parameter one (`<PARAM>`,
+    /// `<PARAM>_p10`).
+    pub key: Option<Key>,
     /// How its value is read.
     pub get: Get<R>,
 }
@@ -77,15 +91,40 @@ impl<R> Column<R> {
         Column {
             name,
             asset: None,
+            key: None,
             get,
         }
     }
 
     /// The column's header in `scenario`'s table.
     pub fn header(&self, scenario: &Scenario) -> String {
-        match self.asset {
-            None => self.name.to_string(),
-            Some(j) => format!("{}_{}", self.name, scenario.assets()[j].name),
+        match (self.asset, self.key) {
+            (Some(j), _) => format!("{}_{}", self.name, scenario.assets()[j].name),
+            (None, Some(Key::Strategy(k))) => format!(
+                "{}_{}",
+                self.name,
+                nth_strategy(scenario, k).unwrap_or_default()
+            ),
+            (None, Some(Key::Param(k))) => format!(
+                "{}{}",
+                evolving_params(scenario)
+                    .get(k)
+                    .copied()
+                    .unwrap_or_default(),
+                self.name
+            ),
+            (None, None) => self.name.to_string(),
+        }
+    }
+
+    /// What the column's value function is given beside the row: the
+    /// asset of a per-asset column, the strategy or parameter of a
+    /// per-strategy or per-parameter one, 0 for the others.
+    pub fn index(&self) -> usize {
+        match (self.asset, self.key) {
+            (Some(j), _) => j,
+            (None, Some(Key::Strategy(k) | Key::Param(k))) => k,
+            (None, None) => 0,
         }
     }
 
@@ -147,6 +186,161 @@ pub const ASSET_TABLE: [Column<AssetRecord>; 14] = [
         Get::Number(|r, _| r.record.allocated.unwrap_or(f64::NAN)),
     ),
 ];
+
+/// The labels of the population games' strategies (`kind = "game"`
+/// assets), each once, in the order the games first name them: one
+/// `share_<STRATEGY>` column of `assets.csv` each.
+pub fn strategy_labels(scenario: &Scenario) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for label in game_labels(scenario) {
+        if !out.contains(&label) {
+            out.push(label);
+        }
+    }
+    out
+}
+
+fn game_labels(scenario: &Scenario) -> impl Iterator<Item = &str> {
+    scenario.assets().iter().flat_map(|a| {
+        match &a.pricing {
+            crate::scenario::PricingSpec::Game(g) => g.strategies(),
+            _ => &[],
+        }
+        .iter()
+        .map(String::as_str)
+    })
+}
+
+/// The `k`-th label of [`strategy_labels`], without collecting them.
+fn nth_strategy(scenario: &Scenario, k: usize) -> Option<&str> {
+    let mut seen = 0;
+    for (i, label) in game_labels(scenario).enumerate() {
+        if game_labels(scenario).take(i).any(|l| l == label) {
+            continue;
+        }
+        if seen == k {
+            return Some(label);
+        }
+        seen += 1;
+    }
+    None
+}
+
+/// A game asset's share of strategy `k` of [`strategy_labels`] after the
+/// step (empty for other assets and strategies the game does not have).
+fn share(r: &Row<'_, AssetRecord>, k: usize) -> f64 {
+    let (Some(shares), Some(label)) = (&r.record.shares, nth_strategy(r.scenario, k)) else {
+        return f64::NAN;
+    };
+    let crate::scenario::PricingSpec::Game(g) =
+        &r.scenario.assets()[r.record.asset as usize].pricing
+    else {
+        return f64::NAN;
+    };
+    g.strategies()
+        .iter()
+        .position(|l| l == label)
+        .and_then(|i| shares.get(i).copied())
+        .unwrap_or(f64::NAN)
+}
+
+/// The columns of `assets.csv` / `assets.parquet` for `scenario`: those of
+/// [`ASSET_TABLE`], then, with population games, one `share_<STRATEGY>`
+/// column per strategy ([`strategy_labels`]): the strategy's share among
+/// the game's players after the step (empty for other assets).
+pub fn asset_table(scenario: &Scenario) -> Vec<Column<AssetRecord>> {
+    let mut out = ASSET_TABLE.to_vec();
+    out.extend((0..strategy_labels(scenario).len()).map(|k| Column {
+        name: "share",
+        asset: None,
+        key: Some(Key::Strategy(k)),
+        get: Get::Number(share),
+    }));
+    out
+}
+
+/// The evolving policy parameters of the scenario's groups (`evolution`'s
+/// `params`, e.g. `policy.threshold`), each once, in the order the groups
+/// first name them: the per-parameter columns of `agents.csv` and
+/// `agent_steps.csv`.
+pub fn evolving_params(scenario: &Scenario) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for g in scenario.groups() {
+        for p in g.evolution.iter().flat_map(|e| e.params.iter()) {
+            if !out.contains(&p.as_str()) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Where parameter `k` of [`evolving_params`] is in group `g`'s own list.
+fn param_position(scenario: &Scenario, g: u32, k: usize) -> Option<usize> {
+    let name = *evolving_params(scenario).get(k)?;
+    scenario.groups()[g as usize]
+        .evolution
+        .as_ref()?
+        .params
+        .iter()
+        .position(|p| p == name)
+}
+
+/// A group row's statistic `which` (0 mean, 1 p10, 2 p90) of parameter
+/// `k`.
+fn group_param(r: &Row<'_, GroupRecord>, k: usize, which: usize) -> f64 {
+    param_position(r.scenario, r.record.group, k)
+        .and_then(|i| r.record.params.get(3 * i + which).copied())
+        .unwrap_or(f64::NAN)
+}
+
+/// The per-parameter columns of `agents.csv`: for each evolving parameter
+/// `P`, `P` (the group's mean), `P_p10` and `P_p90` (its 10th and 90th
+/// percentiles over the group's agents); empty for groups where `P` does
+/// not evolve.
+fn group_param_columns(scenario: &Scenario, out: &mut Vec<Column<GroupRecord>>) {
+    for k in 0..evolving_params(scenario).len() {
+        out.extend([
+            Column {
+                name: "",
+                asset: None,
+                key: Some(Key::Param(k)),
+                get: Get::Number(|r, k| group_param(r, k, 0)),
+            },
+            Column {
+                name: "_p10",
+                asset: None,
+                key: Some(Key::Param(k)),
+                get: Get::Number(|r, k| group_param(r, k, 1)),
+            },
+            Column {
+                name: "_p90",
+                asset: None,
+                key: Some(Key::Param(k)),
+                get: Get::Number(|r, k| group_param(r, k, 2)),
+            },
+        ]);
+    }
+}
+
+/// The per-parameter columns of `agent_steps.csv`: each agent's own value
+/// of every evolving parameter `P`, in a column `P` (empty where `P` does
+/// not evolve).
+fn agent_param_columns(scenario: &Scenario, out: &mut Vec<Column<AgentStepRecord>>) {
+    out.extend((0..evolving_params(scenario).len()).map(|k| Column {
+        name: "",
+        asset: None,
+        key: Some(Key::Param(k)),
+        get: Get::Number(agent_param),
+    }));
+}
+
+/// An agent row's value of parameter `k`.
+fn agent_param(r: &Row<'_, AgentStepRecord>, k: usize) -> f64 {
+    param_position(r.scenario, r.record.group, k)
+        .and_then(|i| r.record.params.get(i).copied())
+        .unwrap_or(f64::NAN)
+}
 
 /// The names of `columns`, in a const context.
 const fn names<R, const N: usize>(columns: &[Column<R>; N]) -> [&'static str; N] {
@@ -241,6 +435,7 @@ fn amount_columns<R: Amounts>(scenario: &Scenario, out: &mut Vec<Column<R>>) {
         (0..assets).map(move |j| Column {
             name,
             asset: Some(j),
+            key: None,
             get,
         })
     };
@@ -283,9 +478,12 @@ pub fn has_learners(scenario: &Scenario) -> bool {
 
 /// The columns of `agents.csv` / `agents.parquet` for `scenario` (group
 /// totals, one row per group and step): `run,step,group,agents`, then the
-/// amounts, and when a group learns ([`has_learners`]) `mean_reward`: the
+/// amounts; when a group learns ([`has_learners`]) `mean_reward`: the
 /// mean over the group's agents of the reward each learned from in the
-/// step (empty for a group that does not learn, and at step 0).
+/// step (empty for a group that does not learn, and at step 0); then with
+/// evolving groups each evolving parameter's mean and 10th and 90th
+/// percentiles (`policy.threshold`, `policy.threshold_p10`,
+/// `policy.threshold_p90`).
 pub fn group_table(scenario: &Scenario) -> Vec<Column<GroupRecord>> {
     let mut out: Vec<Column<GroupRecord>> = vec![
         Column::fixed("run", Get::Count(|r, _| r.run)),
@@ -303,6 +501,7 @@ pub fn group_table(scenario: &Scenario) -> Vec<Column<GroupRecord>> {
             Get::Number(|r, _| r.record.mean_reward.unwrap_or(f64::NAN)),
         ));
     }
+    group_param_columns(scenario, &mut out);
     out
 }
 
@@ -317,6 +516,7 @@ pub fn agent_step_table(scenario: &Scenario) -> Vec<Column<AgentStepRecord>> {
         Column::fixed("agent", Get::Count(|r, _| u64::from(r.record.agent))),
     ];
     amount_columns(scenario, &mut out);
+    agent_param_columns(scenario, &mut out);
     out
 }
 

@@ -14,7 +14,8 @@ mod folder;
 pub mod shards;
 
 pub use columns::{
-    agent_step_table, group_table, has_learners, Amounts, Column, ColumnType, Get, Row, ASSET_TABLE,
+    agent_step_table, asset_table, group_table, has_learners, strategy_labels, Amounts, Column,
+    ColumnType, Get, Row, ASSET_TABLE,
 };
 
 pub use folder::{
@@ -30,7 +31,9 @@ use std::path::{Path, PathBuf};
 /// The library's version, written into every summary.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Column names of `assets.csv` (of [`ASSET_TABLE`], which defines them).
+/// Column names of `assets.csv` (of [`ASSET_TABLE`], which defines them);
+/// with population games, one `share_<STRATEGY>` column per strategy
+/// follows ([`asset_columns`]).
 pub const ASSET_COLUMNS: [&str; 14] = columns::ASSET_NAMES;
 
 /// Column names of `agents.csv` (with more than one asset, one
@@ -46,6 +49,12 @@ pub const AGENT_COLUMNS: [&str; 7] = [
 /// locked in open orders (with more than one asset, one
 /// `locked_holdings_<ASSET>` column per asset follows).
 pub const AGENT_LOCKED_COLUMNS: [&str; 2] = ["locked_balance", "locked_holdings"];
+
+/// Column names of `assets.csv` for `scenario`: [`ASSET_COLUMNS`], then
+/// with population games one `share_<STRATEGY>` per strategy.
+pub fn asset_columns(scenario: &Scenario) -> Vec<String> {
+    headers(scenario, &asset_table(scenario))
+}
 
 /// The header of `agents.csv` for `scenario`: [`AGENT_COLUMNS`], the
 /// `holdings_<ASSET>` columns (more than one asset), then
@@ -105,7 +114,7 @@ impl Table {
     /// The header for `scenario`.
     pub fn columns(self, scenario: &Scenario) -> Vec<String> {
         match self {
-            Table::Assets => ASSET_COLUMNS.iter().map(|c| c.to_string()).collect(),
+            Table::Assets => asset_columns(scenario),
             Table::Agents => agent_columns(scenario),
             Table::AgentSteps => agent_step_columns(scenario),
             Table::Trades => TRADE_COLUMNS.iter().map(|c| c.to_string()).collect(),
@@ -131,7 +140,7 @@ impl Table {
 fn fill<R>(out: &mut Vec<String>, buf: &mut ryu::Buffer, columns: &[Column<R>], row: &Row<'_, R>) {
     out.clear();
     out.extend(columns.iter().map(|c| {
-        let j = c.asset.unwrap_or(0);
+        let j = c.index();
         match c.get {
             Get::Count(f) => f(row, j).to_string(),
             Get::Name(f) => f(row, j).to_string(),
@@ -158,6 +167,8 @@ pub struct TableWriter<'s, W: std::io::Write> {
     csv: csv::Writer<W>,
     buf: ryu::Buffer,
     row: Vec<String>,
+    /// The columns of `assets.csv` (empty for the other tables).
+    asset_columns: Vec<Column<crate::engine::AssetRecord>>,
     /// The columns of `agents.csv` or `agent_steps.csv` (empty for the
     /// other tables).
     group_columns: Vec<Column<GroupRecord>>,
@@ -181,6 +192,10 @@ impl<'s, W: std::io::Write> TableWriter<'s, W> {
             csv: csv::Writer::from_writer(out),
             buf: ryu::Buffer::new(),
             row: Vec::new(),
+            asset_columns: match table {
+                Table::Assets => asset_table(scenario),
+                Table::Agents | Table::AgentSteps | Table::Trades => Vec::new(),
+            },
             group_columns: match table {
                 Table::Agents => group_table(scenario),
                 Table::Assets | Table::AgentSteps | Table::Trades => Vec::new(),
@@ -211,7 +226,7 @@ impl<'s, W: std::io::Write> TableWriter<'s, W> {
                         scenario,
                         record,
                     };
-                    fill(&mut self.row, &mut self.buf, &ASSET_TABLE, &row);
+                    fill(&mut self.row, &mut self.buf, &self.asset_columns, &row);
                     self.flush_row()?;
                 }
             }

@@ -3,6 +3,7 @@
 
 use super::fields::{money_in_range, parse_name, past_range, token_amount};
 use super::{kinds, AssetSpec, Fields, Kind, PolicyRegistry, PricingSpec, Range, MAX_AGENTS};
+use crate::agents::evolution::{self, EvolutionSpec};
 use crate::agents::QSellerSpec;
 use crate::agents::{
     BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
@@ -29,6 +30,9 @@ pub struct GroupSpec {
     pub policy_kind: String,
     /// What the group's agents try to maximise; reported as mean utility.
     pub objective: Objective,
+    /// Per-agent copies of some policy parameters that evolve
+    /// (`evolution = { … }`; see [`crate::agents::evolution`]).
+    pub evolution: Option<EvolutionSpec>,
     /// The marginal cost of each agent, money units per unit of the good:
     /// required of a posted-price seller (a group whose policy trades a
     /// `posted_price` asset), refused elsewhere.
@@ -79,6 +83,12 @@ pub enum Objective {
     LogWealth,
     /// `holdings`: final holdings of an asset, token units.
     Holdings(usize),
+    /// `surplus`: final wealth with the tokens of the asset a trader has a
+    /// private value for (a `zi_c` trader's value or cost) valued at that
+    /// value instead of the price; its change over the run is the trader's
+    /// realised surplus. The same as `final_wealth` for agents without a
+    /// private value.
+    Surplus,
 }
 
 impl Objective {
@@ -88,6 +98,7 @@ impl Objective {
             Objective::FinalWealth => "final_wealth",
             Objective::LogWealth => "log_wealth",
             Objective::Holdings(_) => "holdings",
+            Objective::Surplus => "surplus",
         }
     }
 }
@@ -115,6 +126,8 @@ kinds! {
         Consumer = "consumer",
         /// `producer` ([`ProducerPolicy`]).
         Producer = "producer",
+        /// `player` ([`PlayerPolicy`](crate::games::population::PlayerPolicy)).
+        Player = "player",
         /// `q_learning` ([`QLearningPolicy`](crate::agents::learning::QLearningPolicy)).
         QLearning = "q_learning",
         /// `bandit` ([`BanditPolicy`](crate::agents::learning::BanditPolicy)).
@@ -134,19 +147,23 @@ enum Trades {
     MarketClearing,
     /// Tokens, on a curve or a market.
     Tokens,
+    /// Population games (`kind = "game"`).
+    Games,
 }
 
 impl Trades {
     fn fits(self, pricing: &PricingSpec) -> bool {
         let resource = matches!(pricing, PricingSpec::Resource(_));
         let curve = matches!(pricing, PricingSpec::BondingCurve { .. });
+        let game = matches!(pricing, PricingSpec::Game(_));
         // A posted-price market takes posted prices only (its sellers'),
         // which no rule-based policy sets.
         let posted = matches!(pricing, PricingSpec::PostedPrice(_));
         match self {
             Trades::Resources => resource,
-            Trades::MarketClearing => !resource && !curve && !posted,
-            Trades::Tokens => !resource && !posted,
+            Trades::MarketClearing => !resource && !curve && !posted && !game,
+            Trades::Tokens => !resource && !posted && !game,
+            Trades::Games => game,
         }
     }
 
@@ -157,6 +174,7 @@ impl Trades {
                 "a market-clearing asset (order_book, call_auction, equilibrium or price_adjustment)"
             }
             Trades::Tokens => "a token (on a curve or a market)",
+            Trades::Games => "a population game (kind = \"game\")",
         }
     }
 }
@@ -175,6 +193,7 @@ impl PolicyKind {
             BuiltinPolicy::Fundamental(_) => PolicyKind::Fundamental,
             BuiltinPolicy::Consumer(_) => PolicyKind::Consumer,
             BuiltinPolicy::Producer(_) => PolicyKind::Producer,
+            BuiltinPolicy::Player(_) => PolicyKind::Player,
         }
     }
 
@@ -198,6 +217,7 @@ impl PolicyKind {
                 Trades::Tokens
             }
             PolicyKind::Consumer | PolicyKind::Producer => Trades::Resources,
+            PolicyKind::Player => Trades::Games,
             PolicyKind::ZiC | PolicyKind::MarketMaker | PolicyKind::Fundamental => {
                 Trades::MarketClearing
             }
@@ -217,6 +237,20 @@ pub(super) fn check_policy_fits_assets(
     group: &GroupSpec,
     assets: &[AssetSpec],
 ) -> Result<()> {
+    if let Some(h) = group.holdings.iter().find(|h| {
+        matches!(
+            assets.get(h.asset).map(|a| &a.pricing),
+            Some(PricingSpec::Game(_))
+        )
+    }) {
+        return Err(f.error(
+            "holdings",
+            format!(
+                "{:?} is a population game: it is played, not held",
+                assets[h.asset].name
+            ),
+        ));
+    }
     let GroupPolicy::Builtin(policy) = &group.policy else {
         return Ok(());
     };
@@ -244,6 +278,9 @@ pub(super) fn check_policy_fits_assets(
                 ),
             ));
         }
+    }
+    if let BuiltinPolicy::Player(p) = policy {
+        super::game::check_player(f, p, assets)?;
     }
     Ok(())
 }
@@ -300,6 +337,7 @@ pub(super) fn parse_group(
     };
     p.finish()?;
     let objective = parse_objective(f, assets)?;
+    let evolution = parse_evolution(f, &policy, kind)?;
     Ok((
         GroupSpec {
             name,
@@ -310,6 +348,7 @@ pub(super) fn parse_group(
             policy_kind: kind.to_string(),
             objective,
             cost,
+            evolution,
         },
         seller,
     ))
@@ -418,6 +457,7 @@ kinds! {
         FinalWealth = "final_wealth",
         LogWealth = "log_wealth",
         Holdings = "holdings",
+        Surplus = "surplus",
     }
 }
 
@@ -429,9 +469,82 @@ fn parse_objective(f: &mut Fields<'_>, assets: &[String]) -> Result<Objective> {
         ObjectiveKind::FinalWealth => Objective::FinalWealth,
         ObjectiveKind::LogWealth => Objective::LogWealth,
         ObjectiveKind::Holdings => Objective::Holdings(o.asset("asset", assets)?),
+        ObjectiveKind::Surplus => Objective::Surplus,
     };
     o.finish()?;
     Ok(objective)
+}
+
+/// Reads a group's `evolution` table: `every`, `select`, `mutate` and the
+/// `params` of its built-in policy that evolve.
+fn parse_evolution(
+    f: &mut Fields<'_>,
+    policy: &GroupPolicy,
+    kind: &str,
+) -> Result<Option<EvolutionSpec>> {
+    let Some(mut e) = f.opt_table("evolution")? else {
+        return Ok(None);
+    };
+    let every = e.whole("every", 1, i64::MAX as u64)?;
+    let select = e.number("select", Range::Closed(0.0, 0.5))?;
+    if select == 0.0 {
+        return Err(e.error(
+            "select",
+            "expected a share > 0 and at most 0.5 (the worst that copy the best)",
+        ));
+    }
+    let mutate = e.number("mutate", Range::NonNegative)?;
+    let params: Vec<String> = e
+        .strings("params")?
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let GroupPolicy::Builtin(builtin) = policy else {
+        return Err(e.error(
+            "params",
+            format!(
+                "only a built-in rule-based policy's parameters can evolve; this group's policy is {kind:?}"
+            ),
+        ));
+    };
+    let can = evolution::evolvable(builtin);
+    if params.is_empty() {
+        return Err(e.error(
+            "params",
+            format!(
+                "expected at least one parameter, e.g. [\"policy.{}\"]",
+                can.first().copied().unwrap_or("threshold")
+            ),
+        ));
+    }
+    for (i, p) in params.iter().enumerate() {
+        let name = p.strip_prefix("policy.").unwrap_or("");
+        if !can.contains(&name) {
+            let kind = PolicyKind::of(builtin).name();
+            let list: Vec<String> = can.iter().map(|c| format!("policy.{c}")).collect();
+            return Err(e.error(
+                &format!("params[{i}]"),
+                if list.is_empty() {
+                    format!("a {kind} policy has no parameters that can evolve, found {p:?}")
+                } else {
+                    format!(
+                        "{p:?} is not an evolvable parameter of a {kind} policy; expected one of: {}",
+                        list.join(", ")
+                    )
+                },
+            ));
+        }
+        if params[..i].contains(p) {
+            return Err(e.error(&format!("params[{i}]"), format!("{p:?} appears twice")));
+        }
+    }
+    e.finish()?;
+    Ok(Some(EvolutionSpec {
+        every,
+        select,
+        mutate,
+        params,
+    }))
 }
 
 fn fractions(p: &mut Fields<'_>) -> Result<(f64, f64)> {
@@ -573,6 +686,10 @@ fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Res
         PolicyKind::Producer => {
             let asset = traded(p)?;
             parse_producer(p, asset)?
+        }
+        PolicyKind::Player => {
+            let asset = traded(p)?;
+            super::game::parse_player(p, asset)?
         }
         PolicyKind::ZiC => {
             let asset = traded(p)?;
@@ -723,6 +840,7 @@ fn parse_zi_c(p: &mut Fields<'_>, asset: usize) -> Result<BuiltinPolicy> {
         min_price,
         max_price,
         ttl: parse_ttl(p)?,
+        shade: p.opt_number("shade", Range::HalfOpen(0.0, 1.0))?,
     }))
 }
 
@@ -835,6 +953,7 @@ mod tests {
             PolicyKind::Fundamental => "value = VALUE, FRACTIONS",
             PolicyKind::Consumer => "need = VALUE, value = 1.0",
             PolicyKind::Producer => "cost = 1.0, max_output = 1.0",
+            PolicyKind::Player => "shares = { x = 1.0 }, revision = \"imitation\", rate = 0.5",
             PolicyKind::QLearning => {
                 "actions = ACTION_SET, alpha = 0.1, delta = 0.9, epsilon = 0.1"
             }
@@ -989,7 +1108,9 @@ mod tests {
                 kind.name(),
                 match kind {
                     ObjectiveKind::Holdings => ", asset = \"A\"",
-                    ObjectiveKind::FinalWealth | ObjectiveKind::LogWealth => "",
+                    ObjectiveKind::FinalWealth
+                    | ObjectiveKind::LogWealth
+                    | ObjectiveKind::Surplus => "",
                 }
             );
             let objective = read(&text, |f| parse_objective(f, &assets()));
@@ -997,6 +1118,7 @@ mod tests {
                 Objective::FinalWealth => ObjectiveKind::FinalWealth,
                 Objective::LogWealth => ObjectiveKind::LogWealth,
                 Objective::Holdings(_) => ObjectiveKind::Holdings,
+                Objective::Surplus => ObjectiveKind::Surplus,
             };
             assert_eq!(read_kind, kind, "{text}");
             assert_eq!(objective.name(), kind.name());

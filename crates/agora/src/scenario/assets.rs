@@ -56,6 +56,10 @@ pub enum PricingSpec {
     /// A resource (`kind = "resource"` on the asset): requests allocated
     /// against a capacity each step.
     Resource(ResourceSpec),
+    /// A population game (`kind = "game"` on the asset): agents of
+    /// `player` groups matched at random to play a normal-form game, paid
+    /// from a pool.
+    Game(crate::games::population::GameSpec),
     /// A user mechanism (`kind` = the name it is registered under).
     Custom(super::CustomPricing),
 }
@@ -117,6 +121,7 @@ impl PricingSpec {
             PricingSpec::PriceAdjustment(_) => PricingKind::PriceAdjustment.name(),
             PricingSpec::PostedPrice(_) => PricingKind::PostedPrice.name(),
             PricingSpec::Resource(_) => "resource",
+            PricingSpec::Game(_) => "game",
             PricingSpec::Custom(_) => "custom",
         }
     }
@@ -186,6 +191,7 @@ pub(super) fn parse_asset(
     {
         AssetKind::Token => {}
         AssetKind::Resource => return parse_resource(f, name, registry),
+        AssetKind::Game => return super::game::parse_game_asset(f, name),
     }
     let initial_supply = f.number_or("initial_supply", Range::NonNegative, 0.0)?;
     if to_base(initial_supply).is_none() {
@@ -302,6 +308,7 @@ kinds! {
     enum AssetKind {
         Token = "token",
         Resource = "resource",
+        Game = "game",
     }
 }
 
@@ -581,7 +588,7 @@ mod tests {
                 PricingSpec::Equilibrium(_) => Some(PricingKind::Equilibrium),
                 PricingSpec::PriceAdjustment(_) => Some(PricingKind::PriceAdjustment),
                 PricingSpec::PostedPrice(_) => Some(PricingKind::PostedPrice),
-                PricingSpec::Resource(_) | PricingSpec::Custom(_) => None,
+                PricingSpec::Resource(_) | PricingSpec::Game(_) | PricingSpec::Custom(_) => None,
             };
             assert_eq!(read_kind, Some(kind), "{text}");
             assert_eq!(asset.pricing.kind_name(), kind.name());
@@ -594,12 +601,15 @@ mod tests {
             let text = match kind {
                 AssetKind::Token => "kind = \"token\"\nname = \"X\"\npricing = { kind = \"order_book\", initial_price = 1.0 }",
                 AssetKind::Resource => "kind = \"resource\"\nname = \"X\"\ncapacity = 1.0\npricing = { kind = \"fixed\", price = 1.0 }",
+                AssetKind::Game => "kind = \"game\"\nname = \"X\"\npayoffs = [[1.0, 0.0], [0.0, 1.0]]",
             };
             let asset = read(text, |f| {
                 parse_asset(f, &HashSet::new(), &PolicyRegistry::new())
             });
             let resource = matches!(asset.pricing, PricingSpec::Resource(_));
             assert_eq!(resource, kind == AssetKind::Resource, "{text}");
+            let game = matches!(asset.pricing, PricingSpec::Game(_));
+            assert_eq!(game, kind == AssetKind::Game, "{text}");
         }
         for &renewal in Renewal::ALL {
             let text = format!(

@@ -138,6 +138,7 @@ impl GroupSpec {
             policy_kind: PolicyKind::of(&policy).name().to_string(),
             policy: GroupPolicy::Builtin(policy),
             objective: Objective::default(),
+            evolution: None,
             cost: None,
         }
     }
@@ -393,6 +394,10 @@ fn asset_table(a: &AssetSpec) -> Table {
             resource_fields(&mut t, r);
             return t;
         }
+        PricingSpec::Game(g) => {
+            game_fields(&mut t, g);
+            return t;
+        }
         pricing => {
             t.insert("initial_supply".into(), float(a.initial_supply));
             t.insert("pricing".into(), Value::Table(pricing_table(pricing)));
@@ -493,12 +498,29 @@ fn pricing_table(pricing: &PricingSpec) -> Table {
                 ("prices", prices),
             ])
         }
-        // written by `resource_fields`, beside the asset's own fields
-        PricingSpec::Resource(_) => Table::new(),
+        // written by `resource_fields` and `game_fields`, beside the
+        // asset's own fields
+        PricingSpec::Resource(_) | PricingSpec::Game(_) => Table::new(),
         // A user mechanism's fields are its factory's: only its kind is
         // known here.
         PricingSpec::Custom(c) => table([("kind", text(c.kind()))]),
     }
+}
+
+/// A game asset's fields, its matrix inline (a game file it was read from
+/// is written out, so that the table stands alone).
+fn game_fields(t: &mut Table, g: &crate::games::population::GameSpec) {
+    t.insert("kind".into(), text("game"));
+    let labels = g.strategies().iter().map(|l| text(l)).collect();
+    t.insert("strategies".into(), Value::Array(labels));
+    let a = g.game.row_payoffs();
+    let rows = (0..a.rows())
+        .map(|i| Value::Array(a.row(i).iter().copied().map(float).collect()))
+        .collect();
+    t.insert("payoffs".into(), Value::Array(rows));
+    t.insert("group_size".into(), whole(u64::from(g.group_size)));
+    t.insert("payoff_unit".into(), float(g.payoff_unit));
+    t.insert("pool".into(), float(g.pool));
 }
 
 fn resource_fields(t: &mut Table, r: &ResourceSpec) {
@@ -617,12 +639,25 @@ fn group_table(g: &GroupSpec, policy: Option<&Table>, names: &Names<'_>) -> Resu
     let objective = match g.objective {
         Objective::FinalWealth => table([("kind", text("final_wealth"))]),
         Objective::LogWealth => table([("kind", text("log_wealth"))]),
+        Objective::Surplus => table([("kind", text("surplus"))]),
         Objective::Holdings(j) => table([
             ("kind", text("holdings")),
             ("asset", names.asset(&path("objective.asset"), j)?),
         ]),
     };
     t.insert("objective".into(), Value::Table(objective));
+    if let Some(e) = &g.evolution {
+        let params = e.params.iter().map(|p| text(p)).collect();
+        t.insert(
+            "evolution".into(),
+            Value::Table(table([
+                ("every", whole(e.every)),
+                ("select", float(e.select)),
+                ("mutate", float(e.mutate)),
+                ("params", Value::Array(params)),
+            ])),
+        );
+    }
     Ok(t)
 }
 
@@ -741,6 +776,9 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
                 put("max_price", float(p.max_price));
             }
             put("ttl", whole(u64::from(p.ttl)));
+            if let Some(s) = p.shade {
+                put("shade", float(s));
+            }
         }
         BuiltinPolicy::MarketMaker(p) => {
             put("asset", names.asset(&asset_path, p.asset)?);
@@ -796,6 +834,23 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
             put("max_output", tokens(p.max_output));
             put("lead_time", whole(u64::from(p.lead_time)));
             put("margin", float(p.margin));
+        }
+        BuiltinPolicy::Player(p) => {
+            put("asset", names.asset(&asset_path, p.asset)?);
+            put(
+                "shares",
+                Value::Table(
+                    p.shares
+                        .iter()
+                        .map(|(label, x)| (label.clone(), float(*x)))
+                        .collect(),
+                ),
+            );
+            put("revision", text(p.revision.name()));
+            if let crate::games::population::Revision::Logit { eta } = p.revision {
+                put("eta", float(eta));
+            }
+            put("rate", float(p.rate));
         }
     }
     Ok(t)

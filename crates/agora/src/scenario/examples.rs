@@ -120,6 +120,16 @@ const EXAMPLES: &[Example] = &[
         description: "Q-learning and bandit traders join noise and momentum traders on a curve; their mean reward per step is their learning curve",
         toml: include_str!("../../scenarios/learning-traders.toml"),
     },
+    Example {
+        name: "hawk-dove",
+        description: "a population game: hawks and doves imitate the more successful; the hawk share approaches 7/12 from either side",
+        toml: include_str!("../../scenarios/hawk-dove.toml"),
+    },
+    Example {
+        name: "strategy-arms-race",
+        description: "momentum and mean-reversion traders on a bonding curve evolve their threshold and buy fraction (copy the best, mutate)",
+        toml: include_str!("../../scenarios/strategy-arms-race.toml"),
+    },
 ];
 
 /// Returns every built-in example.

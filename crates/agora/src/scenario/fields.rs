@@ -190,6 +190,12 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The raw value of `key`, if present (marks it as known), for a
+    /// reader of its own (a matrix, a table of names).
+    pub fn raw(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.get(key)
+    }
+
     /// True if the table has `key` (marks it as known).
     pub fn has(&mut self, key: &'static str) -> bool {
         self.get(key).is_some()
@@ -201,12 +207,6 @@ impl<'a> Fields<'a> {
     /// [`Fields::error`].
     pub fn opt_value(&mut self, key: &'static str) -> Option<&'a Value> {
         self.get(key)
-    }
-
-    /// The value of `key` as written, if present (marks it as known), for
-    /// a field that takes more than one type (a number or a list).
-    pub(crate) fn raw(&mut self, key: &'static str) -> Option<&'a Value> {
-        self.opt_value(key)
     }
 
     /// Reads an optional number in `range`.

@@ -37,6 +37,7 @@ mod events;
 mod examples;
 mod extend;
 mod fields;
+mod game;
 pub mod governance;
 mod kinds;
 mod learners;
@@ -206,19 +207,37 @@ impl Scenario {
             })
         })?;
         let mut scenario = Self::from_table(table, origin, registry)?;
-        scenario.text = Some(Arc::from(text));
+        // A game file read is written inline: the user's text is no longer
+        // the scenario's.
+        if !game::has_game_file(&scenario.assets) {
+            scenario.text = Some(Arc::from(text));
+        }
         Ok(scenario)
     }
 
-    /// Validates a scenario given as a TOML table.
-    pub fn from_table(table: toml::Table, origin: &str, registry: &PolicyRegistry) -> Result<Self> {
+    /// Validates a scenario given as a TOML table. A population game read
+    /// from a game file (`game = "FILE"`) is put into the table inline
+    /// (`strategies` and `payoffs`), so that the scenario, its hash and the
+    /// `scenario.toml` written with its results stand alone.
+    pub fn from_table(
+        mut table: toml::Table,
+        origin: &str,
+        registry: &PolicyRegistry,
+    ) -> Result<Self> {
         let parsed = parse(&table, origin, registry)?;
+        game::inline_game_files(&mut table, &parsed.assets);
         Ok(Scenario {
             source: table,
             text: None,
             registry: registry.clone(),
             ..parsed
         })
+    }
+
+    /// The registry the scenario was read with (its user policies and
+    /// kinds), to read variants of it.
+    pub(crate) fn registry(&self) -> &PolicyRegistry {
+        &self.registry
     }
 
     /// Where the scenario came from (a path, `<example NAME>`, or what the

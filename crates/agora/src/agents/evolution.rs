@@ -1,0 +1,344 @@
+//! Evolution of a group's policy parameters: each agent carries its own
+//! copy of some parameters of its group's built-in policy, and every few
+//! steps the worst performers copy the parameters of good ones, with
+//! mutation.
+//!
+//! A group asks for it with
+//! `evolution = { every = 20, select = 0.2, mutate = 0.05, params = ["policy.threshold", "policy.buy_fraction"] }`:
+//!
+//! - at the start every agent's copy is the group's policy;
+//! - after every `every`-th step (after it is recorded and the learners
+//!   have learned), the agents are ranked by their **performance**: the
+//!   change of the group's objective (its `utility`) since the previous
+//!   evolution (since step 0 the first time), ties by agent order;
+//! - the worst `⌊select·n⌋` agents each copy every parameter of an agent
+//!   drawn uniformly (with replacement) from the best `⌊select·n⌋`, and
+//!   each copied value `v` becomes `v·(1 + mutate·z)`, `z` a standard
+//!   normal draw (relative mutation: a parameter at 0 stays at 0), then
+//!   clamped into the parameter's range ([`param_range`]);
+//! - the draws come from one stream keyed by (seed, run, step, the
+//!   evolution's stream, group), in that order: parent, then one normal
+//!   draw per parameter, agent by agent from the worst.
+//!
+//! The engine keeps one copy of the policy per agent of an evolving group,
+//! and decides each agent on its own copy; a group without `evolution`
+//! decides on the shared policy as before (one predictable branch per
+//! agent). The parameters a policy kind can evolve are its real-valued
+//! ones ([`evolvable`]); integer ones (`lookback`, `ttl`) and
+//! distributions cannot.
+
+use super::{BuiltinPolicy, GroupPolicy};
+
+/// A group's `evolution` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvolutionSpec {
+    /// Steps between two evolutions (≥ 1).
+    pub every: u64,
+    /// The share of the group replaced (the worst) and copied from (the
+    /// best), in (0, 0.5].
+    pub select: f64,
+    /// The relative size of the Gaussian mutation (≥ 0).
+    pub mutate: f64,
+    /// The parameters that evolve, as written (`policy.threshold`).
+    pub params: Vec<String>,
+}
+
+impl EvolutionSpec {
+    /// The parameters' names within the policy (`threshold`).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.params
+            .iter()
+            .map(|p| p.strip_prefix("policy.").unwrap_or(p))
+    }
+}
+
+/// The parameters a built-in policy can evolve (its real-valued ones).
+pub fn evolvable(policy: &BuiltinPolicy) -> &'static [&'static str] {
+    const FRACTIONS_AND_TRADE: &[&str] = &["threshold", "p_trade", "buy_fraction", "sell_fraction"];
+    match policy {
+        BuiltinPolicy::Random(_) => &["p_buy", "p_sell", "buy_fraction", "sell_fraction"],
+        BuiltinPolicy::Threshold(_) => &[
+            "buy_below",
+            "sell_above",
+            "p_trade",
+            "buy_fraction",
+            "sell_fraction",
+        ],
+        BuiltinPolicy::Momentum(_) | BuiltinPolicy::MeanReversion(_) => FRACTIONS_AND_TRADE,
+        BuiltinPolicy::Valuation(_) => &["beta", "activity", "buy_fraction", "sell_fraction"],
+        BuiltinPolicy::Fundamental(_) => &["activity", "buy_fraction", "sell_fraction"],
+        BuiltinPolicy::MarketMaker(_) => &["spread", "skew"],
+        BuiltinPolicy::ZiC(z) if z.shade.is_some() => &["shade"],
+        BuiltinPolicy::ZiC(_)
+        | BuiltinPolicy::Consumer(_)
+        | BuiltinPolicy::Producer(_)
+        | BuiltinPolicy::Player(_) => &[],
+    }
+}
+
+/// The range a mutated parameter is clamped into: probabilities, shares
+/// and fractions in [0, 1], a market maker's spread in [0, 1.99], a
+/// shading in [0, 0.99], prices, thresholds and `beta` at least 0.
+pub fn param_range(name: &str) -> (f64, f64) {
+    match name {
+        "p_buy" | "p_sell" | "p_trade" | "buy_fraction" | "sell_fraction" | "activity" | "skew" => {
+            (0.0, 1.0)
+        }
+        "spread" => (0.0, 1.99),
+        "shade" => (0.0, 0.99),
+        _ => (0.0, f64::INFINITY),
+    }
+}
+
+/// The policy's parameter `name`, if it has one it can evolve.
+pub fn param(policy: &BuiltinPolicy, name: &str) -> Option<f64> {
+    let mut copy = policy.clone();
+    slot(&mut copy, name).map(|v| *v)
+}
+
+/// Sets the policy's parameter `name` to `value` clamped into its range;
+/// `false` if the policy has no such evolvable parameter.
+pub fn set_param(policy: &mut BuiltinPolicy, name: &str, value: f64) -> bool {
+    let (lo, hi) = param_range(name);
+    match slot(policy, name) {
+        Some(v) => {
+            *v = if value.is_nan() {
+                lo
+            } else {
+                value.clamp(lo, hi)
+            };
+            true
+        }
+        None => false,
+    }
+}
+
+fn slot<'a>(policy: &'a mut BuiltinPolicy, name: &str) -> Option<&'a mut f64> {
+    Some(match (policy, name) {
+        (BuiltinPolicy::Random(p), "p_buy") => &mut p.p_buy,
+        (BuiltinPolicy::Random(p), "p_sell") => &mut p.p_sell,
+        (BuiltinPolicy::Random(p), "buy_fraction") => &mut p.buy_fraction,
+        (BuiltinPolicy::Random(p), "sell_fraction") => &mut p.sell_fraction,
+        (BuiltinPolicy::Threshold(p), "buy_below") => &mut p.buy_below,
+        (BuiltinPolicy::Threshold(p), "sell_above") => &mut p.sell_above,
+        (BuiltinPolicy::Threshold(p), "p_trade") => &mut p.p_trade,
+        (BuiltinPolicy::Threshold(p), "buy_fraction") => &mut p.buy_fraction,
+        (BuiltinPolicy::Threshold(p), "sell_fraction") => &mut p.sell_fraction,
+        (BuiltinPolicy::Momentum(p), "threshold") => &mut p.threshold,
+        (BuiltinPolicy::Momentum(p), "p_trade") => &mut p.p_trade,
+        (BuiltinPolicy::Momentum(p), "buy_fraction") => &mut p.buy_fraction,
+        (BuiltinPolicy::Momentum(p), "sell_fraction") => &mut p.sell_fraction,
+        (BuiltinPolicy::MeanReversion(p), "threshold") => &mut p.threshold,
+        (BuiltinPolicy::MeanReversion(p), "p_trade") => &mut p.p_trade,
+        (BuiltinPolicy::MeanReversion(p), "buy_fraction") => &mut p.buy_fraction,
+        (BuiltinPolicy::MeanReversion(p), "sell_fraction") => &mut p.sell_fraction,
+        (BuiltinPolicy::Valuation(p), "beta") => &mut p.beta,
+        (BuiltinPolicy::Valuation(p), "activity") => &mut p.activity,
+        (BuiltinPolicy::Valuation(p), "buy_fraction") => &mut p.buy_fraction,
+        (BuiltinPolicy::Valuation(p), "sell_fraction") => &mut p.sell_fraction,
+        (BuiltinPolicy::Fundamental(p), "activity") => &mut p.activity,
+        (BuiltinPolicy::Fundamental(p), "buy_fraction") => &mut p.buy_fraction,
+        (BuiltinPolicy::Fundamental(p), "sell_fraction") => &mut p.sell_fraction,
+        (BuiltinPolicy::MarketMaker(p), "spread") => &mut p.spread,
+        (BuiltinPolicy::MarketMaker(p), "skew") => &mut p.skew,
+        (BuiltinPolicy::ZiC(p), "shade") => p.shade.as_mut()?,
+        _ => return None,
+    })
+}
+
+/// The state of an evolving group: each agent's copy of the policy and its
+/// objective at the last evolution.
+#[derive(Debug, Clone)]
+pub(crate) struct Evolving {
+    pub spec: EvolutionSpec,
+    /// One policy per agent of the group (always built-in: a
+    /// [`GroupPolicy`] so that the engine decides every agent through one
+    /// call).
+    pub policies: Box<[GroupPolicy]>,
+    /// Each agent's objective at the previous evolution (step 0 at first).
+    pub baseline: Vec<f64>,
+}
+
+/// What an evolving group saves between steps: the parameters, agent by
+/// agent (`params` in the spec's order), and the baselines.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct EvolvingState {
+    pub params: Vec<f64>,
+    pub baseline: Vec<f64>,
+}
+
+impl Evolving {
+    /// Every agent's copy of `policy`, with `baseline` objectives.
+    pub fn new(spec: EvolutionSpec, policy: &BuiltinPolicy, n: usize, baseline: Vec<f64>) -> Self {
+        Evolving {
+            spec,
+            policies: vec![GroupPolicy::Builtin(policy.clone()); n].into_boxed_slice(),
+            baseline,
+        }
+    }
+
+    /// Agent `k`'s policy.
+    fn builtin(&self, k: usize) -> &BuiltinPolicy {
+        match &self.policies[k] {
+            GroupPolicy::Builtin(p) => p,
+            GroupPolicy::Custom(_) => unreachable!("evolving policies are built-in"),
+        }
+    }
+
+    /// Agent `k`'s policy, mutably.
+    fn builtin_mut(&mut self, k: usize) -> &mut BuiltinPolicy {
+        match &mut self.policies[k] {
+            GroupPolicy::Builtin(p) => p,
+            GroupPolicy::Custom(_) => unreachable!("evolving policies are built-in"),
+        }
+    }
+
+    /// The value of each evolving parameter of agent `k` of the group.
+    pub fn params_of(&self, k: usize) -> Vec<f64> {
+        self.spec
+            .names()
+            .map(|n| param(self.builtin(k), n).unwrap_or(f64::NAN))
+            .collect()
+    }
+
+    /// Per evolving parameter: its mean, 10th and 90th percentiles over the
+    /// group's agents.
+    pub fn distribution(&self) -> Vec<[f64; 3]> {
+        self.spec
+            .names()
+            .map(|name| {
+                let mut v: Vec<f64> = (0..self.policies.len())
+                    .map(|k| param(self.builtin(k), name).unwrap_or(f64::NAN))
+                    .collect();
+                // About the first value: exact when all are equal.
+                let first = v.first().copied().unwrap_or(f64::NAN);
+                let mean = first + v.iter().map(|x| x - first).sum::<f64>() / v.len() as f64;
+                v.sort_by(f64::total_cmp);
+                [
+                    mean,
+                    crate::experiment::quantile(&v, 0.1),
+                    crate::experiment::quantile(&v, 0.9),
+                ]
+            })
+            .collect()
+    }
+
+    /// One evolution on the objectives `now` (see the module
+    /// documentation), drawing from `rng`; the baselines become `now`.
+    pub fn evolve(&mut self, now: Vec<f64>, rng: &mut crate::rng::EngineRng) {
+        use rand::RngExt;
+        use rand_distr::{Distribution, StandardNormal};
+        let n = self.policies.len();
+        let k = (self.spec.select * n as f64).floor() as usize;
+        if k > 0 && 2 * k <= n {
+            let performance: Vec<f64> =
+                now.iter().zip(&self.baseline).map(|(a, b)| a - b).collect();
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by(|&a, &b| performance[a].total_cmp(&performance[b]).then(a.cmp(&b)));
+            let best = &order[n - k..];
+            let names: Vec<String> = self.spec.names().map(str::to_string).collect();
+            let mutate = self.spec.mutate;
+            for &worst in &order[..k] {
+                let parent = best[rng.random_range(0..k)];
+                let values: Vec<f64> = names
+                    .iter()
+                    .map(|name| param(self.builtin(parent), name).unwrap_or(0.0))
+                    .collect();
+                for (name, v) in names.iter().zip(values) {
+                    let z: f64 = StandardNormal.sample(rng);
+                    set_param(self.builtin_mut(worst), name, v * (1.0 + mutate * z));
+                }
+            }
+        }
+        self.baseline = now;
+    }
+
+    /// The state to save.
+    pub fn save(&self) -> EvolvingState {
+        EvolvingState {
+            params: (0..self.policies.len())
+                .flat_map(|k| self.params_of(k))
+                .collect(),
+            baseline: self.baseline.clone(),
+        }
+    }
+
+    /// Puts back a saved state, or says why it does not fit.
+    pub fn load(&mut self, s: &EvolvingState) -> Result<(), String> {
+        let p = self.spec.params.len();
+        let n = self.policies.len();
+        if s.params.len() != n * p || s.baseline.len() != n {
+            return Err(format!(
+                "the saved evolution has {} parameter values and {} baselines, the group {} agents of {p} parameters",
+                s.params.len(),
+                s.baseline.len(),
+                n
+            ));
+        }
+        let names: Vec<String> = self.spec.names().map(str::to_string).collect();
+        for k in 0..n {
+            for (i, name) in names.iter().enumerate() {
+                set_param(self.builtin_mut(k), name, s.params[k * p + i]);
+            }
+        }
+        self.baseline = s.baseline.clone();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::MomentumPolicy;
+
+    fn momentum() -> BuiltinPolicy {
+        BuiltinPolicy::Momentum(MomentumPolicy {
+            asset: 0,
+            lookback: 3,
+            threshold: 0.05,
+            p_trade: 0.5,
+            buy_fraction: 0.2,
+            sell_fraction: 0.2,
+        })
+    }
+
+    #[test]
+    fn parameters_are_read_set_and_clamped_by_name() {
+        let mut p = momentum();
+        for name in evolvable(&p) {
+            assert!(param(&p, name).is_some(), "{name}");
+        }
+        assert_eq!(param(&p, "threshold"), Some(0.05));
+        assert!(set_param(&mut p, "buy_fraction", 1.7));
+        assert_eq!(param(&p, "buy_fraction"), Some(1.0));
+        assert!(set_param(&mut p, "threshold", -0.2));
+        assert_eq!(param(&p, "threshold"), Some(0.0));
+        assert!(!set_param(&mut p, "lookback", 2.0));
+        assert_eq!(param(&p, "beta"), None);
+    }
+
+    #[test]
+    fn the_worst_copy_the_best_with_relative_mutation() {
+        let spec = EvolutionSpec {
+            every: 1,
+            select: 0.25,
+            mutate: 0.0,
+            params: vec!["policy.threshold".into()],
+        };
+        let mut e = Evolving::new(spec, &momentum(), 8, vec![0.0; 8]);
+        for k in 0..8 {
+            set_param(e.builtin_mut(k), "threshold", k as f64 / 100.0);
+        }
+        // performance = agent index: 0 and 1 are the worst, 6 and 7 the best
+        let now: Vec<f64> = (0..8).map(f64::from).collect();
+        let mut rng = <crate::rng::EngineRng as rand::SeedableRng>::seed_from_u64(1);
+        e.evolve(now.clone(), &mut rng);
+        let t: Vec<f64> = (0..8).map(|k| e.params_of(k)[0]).collect();
+        assert!(
+            [0.06, 0.07].contains(&t[0]) && [0.06, 0.07].contains(&t[1]),
+            "{t:?}"
+        );
+        assert_eq!(&t[2..], &[0.02, 0.03, 0.04, 0.05, 0.06, 0.07]);
+        assert_eq!(e.baseline, now);
+    }
+}

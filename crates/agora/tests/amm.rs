@@ -258,3 +258,169 @@ fn bad_pools_are_named() {
     ));
     assert!(msg.contains("agents.g.policy"), "{msg}");
 }
+
+/// A scenario of one asset priced by `pricing` and scripted groups
+/// (`(group, count, balance, actions)`).
+fn scripted(pricing: &str, groups: &[(&str, u32, f64, &str)]) -> String {
+    let mut text = format!(
+        r#"
+[simulation]
+steps = 4
+seed = 3
+
+[[assets]]
+name = "X"
+pricing = {pricing}
+"#
+    );
+    for (group, count, balance, actions) in groups {
+        text.push_str(&format!(
+            r#"
+[[agents]]
+group = "{group}"
+count = {count}
+balance = {balance:?}
+policy = {{ kind = "scripted", asset = "X", actions = {actions} }}
+"#
+        ));
+    }
+    text
+}
+
+const POOL: &str = r#"{ kind = "amm", curve = "constant_product", reserve_money = 1000.0, reserve_token = 1000.0, fee = 0.003 }"#;
+
+#[test]
+fn a_scripted_swap_with_a_slippage_bound_executes_at_its_quote_or_not_at_all() {
+    // Two agents each buy with 100 at step 2 and sell 50 at step 3, with
+    // 10% slippage tolerated: the first buy of the step gets its quote,
+    // 0.997·100·1000/(1000 + 99.7) = 90.6610…; the second would get
+    // about 75.7 on the pool the first left, below 0.9 of its quote.
+    let text = scripted(
+        POOL,
+        &[(
+            "victims",
+            2,
+            200.0,
+            r#"[{ step = 2, action = "buy", spend = 100.0, max_slippage = 0.1 }, { step = 3, action = "sell", amount = 50.0, max_slippage = 0.1 }]"#,
+        )],
+    );
+    let s = Scenario::from_toml_str(&text, "scripted").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    assert_eq!(
+        sim.ledger().books(0).reserve,
+        1000 * UNIT,
+        "step 1: nothing scripted"
+    );
+    sim.advance().unwrap();
+    let quote = out(100 * UNIT, 1000 * UNIT, 1000 * UNIT, 3) as u64;
+    let mut got = [sim.ledger().holding(0, 0), sim.ledger().holding(1, 0)];
+    got.sort_unstable();
+    assert_eq!(got, [0, quote]);
+    // Step 3: only the buyer holds tokens; its sell of 50 is the only swap
+    // (the other's is clipped to nothing and rejected).
+    sim.advance().unwrap();
+    let out_summary = sim.run().unwrap();
+    let amm = out_summary.summary.assets["X"].amm.clone().unwrap();
+    assert_eq!((amm.swaps, amm.slippage_failures), (2, 1));
+    assert_eq!(out_summary.summary.ledger.conservation_error, 0.0);
+}
+
+#[test]
+fn a_scripted_buy_on_a_curve_is_a_market_buy() {
+    let text = scripted(
+        r#"{ kind = "bonding_curve", curve = "linear", m = 0.0, b = 2.0 }"#,
+        &[(
+            "g",
+            3,
+            100.0,
+            r#"[{ step = 1, action = "buy", spend = 20.0 }, { step = 2, action = "sell", amount = 4.0 }]"#,
+        )],
+    );
+    let s = Scenario::from_toml_str(&text, "scripted").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    // A flat curve at 2: 20 buys 10 tokens.
+    for a in 0..3 {
+        assert_eq!(sim.ledger().holding(a, 0), 10 * 1_000_000_000);
+    }
+    sim.advance().unwrap();
+    for a in 0..3 {
+        assert_eq!(sim.ledger().holding(a, 0), 6 * 1_000_000_000);
+        assert_eq!(sim.ledger().balance(a), 88 * 1_000_000_000);
+    }
+}
+
+#[test]
+fn a_scripted_policy_round_trips_through_the_builder() {
+    let text = scripted(
+        POOL,
+        &[(
+            "g",
+            1,
+            10.0,
+            r#"[{ step = 3, action = "sell", amount = 1.0 }, { step = 1, action = "buy", spend = 5.0, max_slippage = 0.25 }]"#,
+        )],
+    );
+    let s = Scenario::from_toml_str(&text, "scripted").unwrap();
+    let b = crate::library::rebuilt(&s);
+    let table = b.to_table().unwrap().to_string();
+    let built = b.build().unwrap();
+    let a = format!("{:?}", s.groups()[0].policy);
+    let c = format!("{:?}", built.groups()[0].policy);
+    assert_eq!(a, c);
+    assert!(table.contains("max_slippage = 0.25"), "{table}");
+}
+
+#[test]
+fn bad_scripts_are_named() {
+    let cases = [
+        (
+            r#"[{ step = 1, action = "buy", spend = 1.0 }, { step = 2, action = "sell", amount = 1.0 }, { step = 1, action = "sell", amount = 1.0 }]"#,
+            "agents.g.policy.actions[2].step",
+        ),
+        (
+            r#"[{ step = 1, action = "buy" }]"#,
+            "agents.g.policy.actions[0].spend",
+        ),
+        (
+            r#"[{ step = 0, action = "buy", spend = 1.0 }]"#,
+            "agents.g.policy.actions[0].step",
+        ),
+        (
+            r#"[{ step = 1, action = "hold" }]"#,
+            "agents.g.policy.actions[0].action",
+        ),
+        (
+            r#"[{ step = 1, action = "buy", spend = 1.0, asset = "Y" }]"#,
+            "agents.g.policy.actions[0].asset",
+        ),
+        (r#"[]"#, "agents.g.policy.actions"),
+        (
+            r#"[{ step = 1, action = "buy", spend = 1.0, max_slippage = 2.0 }]"#,
+            "agents.g.policy.actions[0].max_slippage",
+        ),
+    ];
+    for (actions, path) in cases {
+        let msg = error_of(&scripted(POOL, &[("g", 1, 10.0, actions)]));
+        assert!(
+            msg.starts_with(&format!("bad.toml: {path}: ")),
+            "{path}: {msg}"
+        );
+    }
+    // A slippage bound on a curve has no quote to hold to.
+    let msg = error_of(&scripted(
+        r#"{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }"#,
+        &[(
+            "g",
+            1,
+            10.0,
+            r#"[{ step = 1, action = "sell", amount = 1.0 }, { step = 2, action = "buy", spend = 1.0, max_slippage = 0.1 }]"#,
+        )],
+    ));
+    assert!(
+        msg.starts_with("bad.toml: agents.g.policy.actions[1].max_slippage: ")
+            && msg.contains("amm"),
+        "{msg}"
+    );
+}

@@ -319,6 +319,8 @@ pub enum BuiltinPolicy {
     Producer(ProducerPolicy),
     /// `player` (a population game's players)
     Player(crate::games::population::PlayerPolicy),
+    /// `scripted` (what-if runs and tests)
+    Scripted(super::ScriptedPolicy),
 }
 
 impl Policy for BuiltinPolicy {
@@ -336,12 +338,16 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Consumer(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Producer(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Player(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Scripted(p) => p.decide(obs, me, rng),
         }
     }
 
     fn assets(&self) -> Vec<usize> {
         if let BuiltinPolicy::Consumer(p) = self {
             return p.assets.clone();
+        }
+        if let BuiltinPolicy::Scripted(p) = self {
+            return p.assets();
         }
         vec![match self {
             BuiltinPolicy::Random(p) => p.asset,
@@ -354,7 +360,9 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Fundamental(p) => p.asset,
             BuiltinPolicy::Producer(p) => p.asset,
             BuiltinPolicy::Player(p) => p.asset,
-            BuiltinPolicy::Consumer(_) => unreachable!("returned above"),
+            BuiltinPolicy::Consumer(_) | BuiltinPolicy::Scripted(_) => {
+                unreachable!("returned above")
+            }
         }]
     }
 

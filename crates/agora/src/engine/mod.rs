@@ -2728,10 +2728,11 @@ impl<const LOG: bool> Executor<'_, LOG> {
             | Action::Request { .. }
             | Action::Produce { .. }
             | Action::Play { .. }
-            | Action::Post { .. } => {
+            | Action::Post { .. }
+            | Action::Swap { .. } => {
                 // Orders need a market that clears, requests a resource,
-                // posted prices a posted-price market, plays a game; a
-                // curve has none.
+                // posted prices a posted-price market, plays a game,
+                // swaps an AMM; a curve has none.
                 ledger.count_rejected()
             }
             Action::Buy { spend, .. } => {

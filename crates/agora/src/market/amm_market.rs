@@ -17,12 +17,14 @@
 //! output at its turn is below `⌈(1 − s)·quote⌉`, `quote` its output on
 //! the pool as it stood at the start of the step (when the agent
 //! decided), fails: nothing moves and it is counted in
-//! `slippage_failures` (and as a rejected action). Orders, requests and
-//! the like are rejected: a pool takes swaps only.
+//! `slippage_failures` (and as a rejected action). An
+//! [`Action::Swap`] names its own bound (a scripted policy's
+//! `max_slippage`). Orders, requests and the like are rejected: a pool
+//! takes swaps only.
 
 use serde::{Deserialize, Serialize};
 
-use super::amm::{min_output, AmmError, ConstantProductPool, Fee};
+use super::amm::{min_output, AmmError, ConstantProductPool, Fee, FEE_SCALE};
 use super::mechanism::{decode_state, encode_state, Fault, MarketStep, Mechanism, Observed};
 use super::mechanism::{PriceSource, Quotes};
 use crate::agents::{Action, Side};
@@ -123,6 +125,7 @@ impl AmmMarket {
         agent: AgentId,
         side: Side,
         input: u64,
+        max_slippage: Option<f64>,
         m: &mut MarketStep<'_>,
     ) -> Result<(), Fault> {
         if input == 0 {
@@ -130,7 +133,7 @@ impl AmmMarket {
             return Ok(());
         }
         let wide = u128::from(input);
-        let least = match self.max_slippage {
+        let least = match max_slippage {
             Some(s) => match self
                 .quoted
                 .quote_out(side, wide)
@@ -237,7 +240,7 @@ impl Mechanism for AmmMarket {
                 } else {
                     spend
                 };
-                self.swap(agent, Side::Buy, input, m)
+                self.swap(agent, Side::Buy, input, self.max_slippage, m)
             }
             Action::Sell { amount, .. } => {
                 let held = m.ledger.holding(agent, m.asset);
@@ -247,7 +250,26 @@ impl Mechanism for AmmMarket {
                 } else {
                     amount
                 };
-                self.swap(agent, Side::Sell, input, m)
+                self.swap(agent, Side::Sell, input, self.max_slippage, m)
+            }
+            Action::Swap {
+                side,
+                amount,
+                max_slippage,
+                ..
+            } => {
+                let has = match side {
+                    Side::Buy => m.ledger.balance(agent),
+                    Side::Sell => m.ledger.holding(agent, m.asset),
+                };
+                let input = if amount > has {
+                    m.ledger.count_clipped();
+                    has
+                } else {
+                    amount
+                };
+                let bound = f64::from(max_slippage.min(FEE_SCALE)) / f64::from(FEE_SCALE);
+                self.swap(agent, side, input, Some(bound), m)
             }
             Action::Hold => Ok(()),
             _ => {

@@ -40,6 +40,11 @@ const MAX_EDITS: usize = 24;
 pub const WORDS: &[&str] = &[
     "a",
     "amm",
+    "scripted",
+    "action",
+    "spend",
+    "amount",
+    "step",
     "constant_product",
     "max_slippage",
     "reserve_money",

@@ -16,6 +16,7 @@ mod extend;
 mod fuzz;
 mod games;
 mod governance;
+mod incentives;
 mod learners;
 mod learning;
 mod ledger_exact;

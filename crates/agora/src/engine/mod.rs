@@ -79,6 +79,7 @@
 
 pub mod checkpoint;
 mod govern;
+mod incentives;
 mod mechanisms;
 mod session;
 mod state;
@@ -287,6 +288,10 @@ pub struct Records {
     /// sellers' prices and profits around each (kept until the run ends:
     /// [`Simulation::drain_records`] leaves them).
     pub deviation: Vec<DeviationRecord>,
+    /// The incentive rules' payments, penalties, burns and stakes
+    /// (`incentives.csv`; kept until the run ends, like `deviation`).
+    #[serde(default)]
+    pub incentives: Vec<crate::incentives::IncentiveRecord>,
 }
 
 /// One step of a `deviation` event's impulse response (`deviation.csv`).
@@ -458,6 +463,8 @@ pub struct Simulation {
     group_sums: Vec<u128>,
     /// Per group, its agents' objectives, for the learn phase.
     objective_bufs: Vec<Vec<f64>>,
+    /// The scenario's incentive rules with their state (`[[incentives]]`).
+    incentives: crate::incentives::Incentives,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -667,6 +674,7 @@ impl Simulation {
             }
         }
 
+        let incentives = incentives::open(&scenario, &mut ledger, &markets, &groups)?;
         let valued = valued_traders(&groups, &ledger, seed, run);
         for v in &valued {
             markets[v.asset]
@@ -722,6 +730,7 @@ impl Simulation {
             deviations,
             group_sums: Vec::new(),
             objective_bufs: Vec::new(),
+            incentives,
             scenario,
         };
         sim.init_columns();
@@ -842,6 +851,7 @@ impl Simulation {
     /// group's policy learns from its fills.
     fn wants_trade_log(&self) -> bool {
         self.scenario.output.trades
+            || crate::incentives::Incentives::needs_trade_log(&self.scenario)
             || self
                 .groups
                 .iter()
@@ -1017,6 +1027,7 @@ impl Simulation {
             agent_steps: std::mem::take(&mut self.records.agent_steps),
             trades: std::mem::take(&mut self.records.trades),
             deviation: Vec::new(),
+            incentives: Vec::new(),
         }
     }
 
@@ -1131,6 +1142,7 @@ impl Simulation {
         }
         self.clear()?;
         self.consume()?;
+        self.settle_incentives()?;
         self.record()?;
         if self.scenario.output.trades {
             self.records.trades.extend_from_slice(self.trades.records());
@@ -1485,7 +1497,8 @@ impl Simulation {
             }
             self.controllers = controllers;
         }
-        self.govern_rules()
+        self.govern_rules()?;
+        self.pay_incentives()
     }
 
     /// The scheduled events of the current step, after the schedule:

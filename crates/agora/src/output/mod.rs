@@ -18,6 +18,7 @@ pub use columns::{
     ColumnType, Get, Row, ASSET_TABLE,
 };
 
+pub use crate::incentives::{incentives_csv, INCENTIVES_FILE, INCENTIVE_COLUMNS};
 pub use folder::{
     check_written, sha256, Committed, Manifest, ManifestEntry, OutputDir, StagedFile, MANIFEST,
 };
@@ -624,6 +625,9 @@ pub fn run_files_with(
     }
     if let Some(bytes) = deviation_csv(scenario, runs)? {
         files.push((DEVIATION_FILE, bytes));
+    }
+    if let Some(bytes) = incentives_csv(scenario, runs)? {
+        files.push((INCENTIVES_FILE, bytes));
     }
     Ok(files)
 }

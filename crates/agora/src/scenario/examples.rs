@@ -130,6 +130,11 @@ const EXAMPLES: &[Example] = &[
         description: "momentum and mean-reversion traders on a bonding curve evolve their threshold and buy fraction (copy the best, mutate)",
         toml: include_str!("../../scenarios/strategy-arms-race.toml"),
     },
+    Example {
+        name: "incentives",
+        description: "the token economy with a holding reward, staking rewarded by a halving emission, an early-sell penalty and half the fees burned",
+        toml: include_str!("../../scenarios/incentives.toml"),
+    },
 ];
 
 /// Returns every built-in example.

@@ -1,0 +1,371 @@
+//! `[[incentives]]`: incentive rules — rewards and penalties the engine
+//! applies every step — each paid from a named, finite funding source.
+//!
+//! ```toml
+//! [[incentives]]
+//! name = "hold"                 # names the rule in incentives.csv and summary.json
+//! kind = "holding_reward"       # see IncentiveKind
+//! asset = "AGT"                 # the asset held (traded, staked, …)
+//! rate = 0.001                  # reward per unit held per step, in the funding's currency
+//! min_holding = 10.0            # optional: only holdings of at least this many units
+//! min_hold_steps = 5            # optional: only holdings kept that long
+//! group = "holders"             # optional: the eligible group (default: every group)
+//! record = "totals"             # optional: "agents" for one incentives.csv row per agent
+//! funding = { kind = "treasury", currency = "money", amount = 5000.0 }
+//! # funding = { kind = "emission", asset = "AGT", schedule = "halving", per_step = 10.0, every = 100, cap = 2000.0 }
+//! ```
+
+use super::{Fields, Kind, Range};
+use crate::error::Result;
+use std::collections::HashMap;
+
+super::kinds! {
+    /// The incentive kinds a scenario may name (`kind = "…"`).
+    pub enum IncentiveKind {
+        /// A reward per unit held per step.
+        HoldingReward = "holding_reward",
+        /// Agents stake a share of their tokens for a reward per unit
+        /// staked per step; unstaked tokens unbond for some steps.
+        Staking = "staking",
+        /// A fee on selling within some steps of buying.
+        EarlySellPenalty = "early_sell_penalty",
+        /// A share of each step's trading fees burned.
+        Burn = "burn",
+        /// A reward in proportion to each agent's traded volume in a step.
+        VolumeReward = "volume_reward",
+    }
+}
+
+super::kinds! {
+    /// Emission schedules (`funding = { kind = "emission", schedule = "…" }`).
+    pub enum ScheduleKind {
+        /// `per_step` every step.
+        Constant = "constant",
+        /// `per_step·(1 − (t−1)/steps)`, floored, until step `steps`.
+        Linear = "linear",
+        /// `per_step / 2^⌊(t−1)/every⌋`, floored.
+        Halving = "halving",
+    }
+}
+
+/// One incentive rule of a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncentiveSpec {
+    /// Its name, unique among the rules.
+    pub name: String,
+    /// The asset it concerns (held, staked, sold, traded).
+    pub asset: usize,
+    /// The eligible groups' indices (every group when `group` is absent).
+    pub groups: Vec<usize>,
+    /// What it does.
+    pub rule: IncentiveRule,
+    /// Where its rewards come from (`None` for a penalty or a burn).
+    pub funding: Option<Funding>,
+    /// Whether `incentives.csv` gets one row per agent (`record =
+    /// "agents"`) rather than one per step and flow (`"totals"`, the
+    /// default).
+    pub record_agents: bool,
+}
+
+/// What a rule pays in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Currency {
+    /// Money.
+    Money,
+    /// Tokens of the asset with this index.
+    Token(usize),
+}
+
+/// A rule's funding source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Funding {
+    /// `kind = "treasury"`: an account funded with `amount` units at the
+    /// start of the run.
+    Treasury {
+        /// Money or tokens (`currency = "money"` or an asset's name).
+        currency: Currency,
+        /// Units paid in at the start.
+        amount: f64,
+    },
+    /// `kind = "emission"`: tokens of `asset` minted into the rule's
+    /// treasury every step by a schedule, `cap` units in all.
+    Emission {
+        /// The asset minted.
+        asset: usize,
+        /// The schedule.
+        schedule: ScheduleKind,
+        /// Units minted at step 1.
+        per_step: f64,
+        /// `linear`: steps to reach zero; `halving`: steps between halvings.
+        period: u64,
+        /// Units minted over the run at most.
+        cap: f64,
+    },
+}
+
+impl Funding {
+    /// What the funding pays in.
+    pub fn currency(&self) -> Currency {
+        match self {
+            Funding::Treasury { currency, .. } => *currency,
+            Funding::Emission { asset, .. } => Currency::Token(*asset),
+        }
+    }
+}
+
+/// Where a penalty goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PenaltyTo {
+    /// Into the rule's own treasury (money), reported as collected.
+    Treasury,
+    /// Burned: out of the economy, counted in the ledger's money burned.
+    Burn,
+}
+
+/// An incentive rule's kind and settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncentiveRule {
+    /// Pays `rate` per unit held per step to holdings of at least
+    /// `min_holding` units kept at least `min_hold_steps` steps.
+    HoldingReward {
+        /// Reward per unit held per step.
+        rate: f64,
+        /// Units below which a holding earns nothing.
+        min_holding: f64,
+        /// Steps a holding must have stayed at or above `min_holding`.
+        min_hold_steps: u64,
+    },
+    /// Each eligible agent keeps `share` of its tokens staked; `rate` per
+    /// unit staked per step; tokens unstaked are released `unbonding`
+    /// steps later.
+    Staking {
+        /// Reward per unit staked per step.
+        rate: f64,
+        /// The share of its tokens an agent keeps staked (its staking
+        /// policy).
+        share: f64,
+        /// Steps between unstaking and the tokens' return.
+        unbonding: u64,
+    },
+    /// A fee of `rate` times the proceeds of a sale made within `within`
+    /// steps of the seller's last buy.
+    EarlySellPenalty {
+        /// Share of the proceeds taken.
+        rate: f64,
+        /// Steps after a buy during which a sale is penalised.
+        within: u64,
+        /// Where the fee goes.
+        to: PenaltyTo,
+    },
+    /// Burns `share` of the trading fees the asset collects each step.
+    Burn {
+        /// Share of the fees burned.
+        share: f64,
+    },
+    /// Pays `rate` per unit of the asset an agent traded (bought or sold)
+    /// in the step.
+    VolumeReward {
+        /// Reward per unit traded.
+        rate: f64,
+    },
+}
+
+impl IncentiveRule {
+    /// The rule's kind.
+    pub fn kind(&self) -> IncentiveKind {
+        match self {
+            IncentiveRule::HoldingReward { .. } => IncentiveKind::HoldingReward,
+            IncentiveRule::Staking { .. } => IncentiveKind::Staking,
+            IncentiveRule::EarlySellPenalty { .. } => IncentiveKind::EarlySellPenalty,
+            IncentiveRule::Burn { .. } => IncentiveKind::Burn,
+            IncentiveRule::VolumeReward { .. } => IncentiveKind::VolumeReward,
+        }
+    }
+
+    /// Whether the rule pays rewards (and so needs `funding`).
+    pub fn pays(&self) -> bool {
+        matches!(
+            self,
+            IncentiveRule::HoldingReward { .. }
+                | IncentiveRule::Staking { .. }
+                | IncentiveRule::VolumeReward { .. }
+        )
+    }
+}
+
+/// Reads the `[[incentives]]` tables.
+pub(crate) fn parse_incentives(
+    root: &mut Fields<'_>,
+    asset_names: &[String],
+    group_names: &[String],
+    group_index: &HashMap<String, usize>,
+    steps: u64,
+) -> Result<Vec<IncentiveSpec>> {
+    let mut out: Vec<IncentiveSpec> = Vec::new();
+    for mut f in root.tables("incentives", Some("name"))? {
+        let spec = parse_one(&mut f, asset_names, group_names, group_index, steps)?;
+        if out.iter().any(|r| r.name == spec.name) {
+            return Err(f.error(
+                "name",
+                format!(
+                    "{:?} names another incentive rule too; names must differ",
+                    spec.name
+                ),
+            ));
+        }
+        f.finish()?;
+        out.push(spec);
+    }
+    Ok(out)
+}
+
+fn parse_one(
+    f: &mut Fields<'_>,
+    asset_names: &[String],
+    group_names: &[String],
+    group_index: &HashMap<String, usize>,
+    steps: u64,
+) -> Result<IncentiveSpec> {
+    let name = f.string("name")?.to_string();
+    let kind: IncentiveKind = f.kind("kind")?;
+    let asset = f.asset("asset", asset_names)?;
+    let groups = match f.opt_string("group")? {
+        None => (0..group_names.len()).collect(),
+        Some(g) => vec![*group_index.get(g).ok_or_else(|| {
+            f.error(
+                "group",
+                format!(
+                    "unknown group {g:?}; expected one of the scenario's groups: {}",
+                    group_names.join(", ")
+                ),
+            )
+        })?],
+    };
+    let rule = match kind {
+        IncentiveKind::HoldingReward => IncentiveRule::HoldingReward {
+            rate: f.number("rate", Range::NonNegative)?,
+            min_holding: f.number_or("min_holding", Range::NonNegative, 0.0)?,
+            min_hold_steps: f.opt_whole("min_hold_steps", 0, steps)?.unwrap_or(0),
+        },
+        IncentiveKind::Staking => IncentiveRule::Staking {
+            rate: f.number("rate", Range::NonNegative)?,
+            share: f.number("share", Range::Unit)?,
+            unbonding: f.opt_whole("unbonding", 0, i64::MAX as u64)?.unwrap_or(0),
+        },
+        IncentiveKind::EarlySellPenalty => IncentiveRule::EarlySellPenalty {
+            rate: f.number("rate", Range::Unit)?,
+            within: f.whole("within", 1, i64::MAX as u64)?,
+            to: match f.choice("to", &["treasury", "burn"])? {
+                "burn" => PenaltyTo::Burn,
+                _ => PenaltyTo::Treasury,
+            },
+        },
+        IncentiveKind::Burn => IncentiveRule::Burn {
+            share: f.number("share", Range::Unit)?,
+        },
+        IncentiveKind::VolumeReward => IncentiveRule::VolumeReward {
+            rate: f.number("rate", Range::NonNegative)?,
+        },
+    };
+    let funding = match f.opt_table("funding")? {
+        None if rule.pays() => {
+            return Err(f.error(
+                "funding",
+                format!(
+                    "missing field; a {} rule pays rewards and needs a funding source: \
+                     {{ kind = \"treasury\", currency = \"money\", amount = … }} or \
+                     {{ kind = \"emission\", asset = …, schedule = …, per_step = …, cap = … }}",
+                    kind.name()
+                ),
+            ))
+        }
+        None => None,
+        Some(_) if !rule.pays() => {
+            return Err(f.error(
+                "funding",
+                format!(
+                    "a {} rule pays nothing: it takes no funding; remove the field",
+                    kind.name()
+                ),
+            ))
+        }
+        Some(mut t) => {
+            let funding = parse_funding(&mut t, asset_names)?;
+            t.finish()?;
+            Some(funding)
+        }
+    };
+    let record_agents = match f.opt_string("record")? {
+        None | Some("totals") => false,
+        Some("agents") => true,
+        Some(other) => {
+            return Err(f.error(
+                "record",
+                format!("expected \"totals\" or \"agents\", found {other:?}"),
+            ))
+        }
+    };
+    Ok(IncentiveSpec {
+        name,
+        asset,
+        groups,
+        rule,
+        funding,
+        record_agents,
+    })
+}
+
+super::kinds! {
+    /// Funding sources (`funding = { kind = "…" }`).
+    pub enum FundingKind {
+        /// An account funded at the start.
+        Treasury = "treasury",
+        /// Tokens minted by a schedule.
+        Emission = "emission",
+    }
+}
+
+fn parse_funding(t: &mut Fields<'_>, asset_names: &[String]) -> Result<Funding> {
+    let kind: FundingKind = t.kind("kind")?;
+    Ok(match kind {
+        FundingKind::Treasury => {
+            let currency = match t.string("currency")? {
+                "money" => Currency::Money,
+                name => match asset_names.iter().position(|a| a == name) {
+                    Some(j) => Currency::Token(j),
+                    None => {
+                        return Err(t.error(
+                            "currency",
+                            format!(
+                                "unknown currency {name:?}; expected \"money\" or one of the \
+                                 scenario's assets: {}",
+                                asset_names.join(", ")
+                            ),
+                        ))
+                    }
+                },
+            };
+            Funding::Treasury {
+                currency,
+                amount: t.number("amount", Range::NonNegative)?,
+            }
+        }
+        FundingKind::Emission => {
+            let asset = t.asset("asset", asset_names)?;
+            let schedule: ScheduleKind = t.kind("schedule")?;
+            let per_step = t.number("per_step", Range::NonNegative)?;
+            let period = match schedule {
+                ScheduleKind::Constant => 1,
+                ScheduleKind::Linear => t.whole("steps", 1, i64::MAX as u64)?,
+                ScheduleKind::Halving => t.whole("every", 1, i64::MAX as u64)?,
+            };
+            Funding::Emission {
+                asset,
+                schedule,
+                per_step,
+                period,
+                cap: t.number("cap", Range::NonNegative)?,
+            }
+        }
+    })
+}

@@ -344,9 +344,26 @@ funding = { kind = "treasury", currency = "TOKEN", amount = 0.0 }
     // step 8: 25 come back, and it stakes half of 25 + 3.125 again
     sim.advance().unwrap();
     assert_eq!(sim.ledger().holding(0, 0), 14_062_500_000);
+    assert_eq!(sim.staked(1, 0), 50 * u128::from(SCALE));
     let out = sim.finish().unwrap();
     assert_eq!(out.summary.ledger.token_conservation_error, 0.0);
     assert_eq!(out.summary.incentives["stake"].paid, 0.0);
+    // staked tokens are still their owners': counted as locked holdings
+    let step1 = &out.records.groups[1];
+    assert_eq!(step1.step, 1);
+    assert_eq!(step1.holdings[0], 200 * u128::from(SCALE));
+    assert_eq!(step1.locked_holdings[0], 100 * u128::from(SCALE));
+    let agent = sim_agent_wealth(&s);
+    assert_eq!(agent.0, agent.1, "wealth counts the stake");
+}
+
+/// Agent 1's record after step 1 (half of its 100 tokens staked): its
+/// holdings with the stake, and 100.
+fn sim_agent_wealth(s: &Scenario) -> (u128, u128) {
+    let mut sim = Simulation::new(s, 0).unwrap();
+    sim.advance().unwrap();
+    let r = sim.agent(1).unwrap();
+    (r.holdings[0], 100 * u128::from(SCALE))
 }
 
 /// Every rule at once, with a volume reward, through the engine's

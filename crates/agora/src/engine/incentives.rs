@@ -5,7 +5,7 @@
 //! see them).
 
 use super::mechanisms::Market;
-use super::{GroupState, Simulation};
+use super::{GroupState, Locks, Simulation};
 use crate::error::Result;
 use crate::incentives::Incentives;
 use crate::ledger::{AgentId, Ledger};
@@ -32,6 +32,33 @@ impl Simulation {
     /// holdings, and still its own).
     pub fn staked(&self, agent: AgentId, j: usize) -> u128 {
         self.incentives.staked_by(&self.scenario, agent, j)
+    }
+
+    /// Adds every agent's staked and unbonding tokens to `locks` (they are
+    /// still the agent's: locked, like the tokens of an open order).
+    pub(super) fn add_stakes(&self, locks: &mut Locks) {
+        if !self.incentives.staking() {
+            return;
+        }
+        self.incentives
+            .for_each_stake(&self.scenario, |agent, j, tokens| {
+                locks.entries.push((agent, j as u32, 0, tokens));
+            });
+        locks.entries.sort_unstable();
+    }
+
+    /// Adds each group's staked and unbonding tokens to its locked sums
+    /// (`[money, tokens of asset 0, …]` per group).
+    pub(super) fn add_group_stakes(&self, sums: &mut [u128]) {
+        let stride = 1 + self.markets.len();
+        let groups = &self.groups;
+        self.incentives
+            .for_each_stake(&self.scenario, |agent, j, tokens| {
+                let g = groups.partition_point(|g| g.end <= agent);
+                if let Some(cell) = sums.get_mut(g * stride + 1 + j) {
+                    *cell += u128::from(tokens);
+                }
+            });
     }
 
     /// The govern phase's incentives: emissions, rewards for holdings and

@@ -2226,10 +2226,12 @@ impl Simulation {
     /// by agent (empty when every asset is priced by a curve, which locks
     /// nothing).
     pub(crate) fn locks(&self) -> Locks {
-        if self.markets.iter().all(Market::locks_nothing) {
+        if self.markets.iter().all(Market::locks_nothing) && !self.incentives.staking() {
             return Locks::default();
         }
-        Locks::of(&self.markets)
+        let mut locks = Locks::of(&self.markets);
+        self.add_stakes(&mut locks);
+        locks
     }
 
     /// Per group, what its agents have locked in open orders, as
@@ -2238,7 +2240,7 @@ impl Simulation {
     /// equal the ledger's escrow of each asset: a market that lost track of
     /// a lock is a broken invariant.
     fn group_locks(&self) -> Result<Option<Vec<u128>>> {
-        if self.markets.iter().all(Market::locks_nothing) {
+        if self.markets.iter().all(Market::locks_nothing) && !self.incentives.staking() {
             return Ok(None);
         }
         let m = self.markets.len();
@@ -2269,6 +2271,7 @@ impl Simulation {
                 ));
             }
         }
+        self.add_group_stakes(&mut sums);
         Ok(Some(sums))
     }
 

@@ -328,6 +328,31 @@ impl Incentives {
         self.rules = state;
     }
 
+    /// Whether any rule stakes (staked tokens count as locked in the
+    /// owners' records and wealth).
+    pub(crate) fn staking(&self) -> bool {
+        self.rules.iter().any(|r| !r.stakes.is_empty())
+    }
+
+    /// Calls `f(agent, asset, tokens)` for every stake and every unbonding
+    /// stake of every staking rule.
+    pub(crate) fn for_each_stake(
+        &self,
+        scenario: &Scenario,
+        mut f: impl FnMut(AgentId, usize, u64),
+    ) {
+        for (spec, rule) in scenario.incentives.iter().zip(&self.rules) {
+            for (a, &s) in rule.stakes.iter().enumerate() {
+                if s > 0 {
+                    f(a as AgentId, spec.asset, s);
+                }
+            }
+            for &(_, a, tokens) in &rule.unbonding {
+                f(a, spec.asset, tokens);
+            }
+        }
+    }
+
     /// Tokens of `asset` that `agent` has staked or is unbonding, over
     /// every staking rule, base units.
     pub fn staked_by(&self, scenario: &Scenario, agent: AgentId, asset: usize) -> u128 {

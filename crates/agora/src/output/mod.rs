@@ -47,7 +47,8 @@ pub const AGENT_COLUMNS: [&str; 7] = [
 
 /// The columns `agents.csv` appends after [`AGENT_COLUMNS`] and the
 /// `holdings_<ASSET>` columns: the part of `balance` and of `holdings`
-/// locked in open orders (with more than one asset, one
+/// locked in open orders (or, for tokens, staked or unbonding under an
+/// incentive rule) (with more than one asset, one
 /// `locked_holdings_<ASSET>` column per asset follows).
 pub const AGENT_LOCKED_COLUMNS: [&str; 2] = ["locked_balance", "locked_holdings"];
 

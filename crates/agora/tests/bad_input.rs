@@ -1518,3 +1518,19 @@ fn an_incentive_without_funding_or_with_funding_it_cannot_use_is_named() {
         &["unknown field", "min_holding"],
     );
 }
+
+#[test]
+fn a_slashing_without_its_staking_rule_or_a_participation_reward_without_a_book_is_named() {
+    let msg = error_of(&with_incentive(
+        "kind = \"slashing\"\nasset = \"TOKEN\"\nstaking = \"bond\"\nshare = 0.5\nsell_share = 0.5",
+    ));
+    assert_names(
+        &msg,
+        "incentives.hold.staking",
+        &["\"bond\"", "staking", "TOKEN"],
+    );
+    let msg = error_of(&with_incentive(&format!(
+        "kind = \"participation_reward\"\nasset = \"TOKEN\"\nrate = 0.1\n{MONEY}"
+    )));
+    assert_names(&msg, "incentives.hold.per", &["\"TOKEN\"", "order_book"]);
+}

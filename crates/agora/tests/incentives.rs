@@ -384,8 +384,20 @@ funding = { kind = "treasury", currency = "money", amount = 500.0 }
 "#,
     )
     .unwrap();
+    let slashing: toml::Table = toml::from_str(
+        r#"
+name = "slash"
+kind = "slashing"
+asset = "AGT"
+staking = "stake"
+share = 0.2
+sell_share = 0.01
+"#,
+    )
+    .unwrap();
     if let Some(toml::Value::Array(rules)) = text.get_mut("incentives") {
         rules.push(toml::Value::Table(volume));
+        rules.push(toml::Value::Table(slashing));
     }
     let mut s = Scenario::from_table(text, "every-rule", &Default::default()).unwrap();
     s.set_steps(60).unwrap();
@@ -403,6 +415,7 @@ funding = { kind = "treasury", currency = "money", amount = 500.0 }
                     assert!(r.paid >= 0.0, "{name}");
                 }
                 assert!(out.summary.incentives["volume"].paid > 0.0);
+                assert!(out.summary.incentives["slash"].slashed > Some(0.0));
                 agora::output::run_files(&s, &[out]).unwrap()
             })
     };
@@ -473,4 +486,160 @@ fn incentives_against_the_same_economy_without_them() {
     // early holders' tokens in their hands
     assert!(kept_with > kept_without);
     assert!(holders_with >= holders_without);
+}
+
+/// Policies see the rules: their terms, whether they still pay, what is
+/// left, and who is eligible.
+#[test]
+fn agents_observe_the_rules_they_are_eligible_for_and_when_they_stop_paying() {
+    let s = holders(
+        7,
+        20,
+        r#"
+[[incentives]]
+name = "hold"
+kind = "holding_reward"
+asset = "TOKEN"
+rate = 0.0123
+min_hold_steps = 2
+funding = { kind = "treasury", currency = "money", amount = 100.0 }
+"#,
+    );
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let seen = |sim: &Simulation| {
+        let obs = sim.observe();
+        let info = obs.as_observation().incentives[0].clone();
+        info
+    };
+    let info = seen(&sim);
+    assert_eq!(info.name, "hold");
+    assert_eq!(info.kind, agora::scenario::IncentiveKind::HoldingReward);
+    assert_eq!((info.rate, info.steps, info.asset), (0.0123, 2, 0));
+    assert!(info.active && info.eligible(6) && !info.eligible(7));
+    assert_eq!(info.budget_left, Some(100.0));
+    while sim.step() < 20 {
+        sim.advance().unwrap();
+        let info = seen(&sim);
+        // paid from step 3 (held since step 1, two steps kept): 11 full
+        // steps to step 13, exhausted at step 14
+        assert_eq!(info.active, sim.step() < 14, "step {}", sim.step());
+    }
+}
+
+/// A participation reward pays `rate` for each order resting on the book
+/// at the end of a step: one order per agent on this book, so exactly the
+/// agents with something locked are paid, `rate` each.
+#[test]
+fn a_participation_reward_pays_each_order_resting_on_the_book() {
+    let mut table = agora::scenario::example("market-clearing")
+        .unwrap()
+        .to_table()
+        .clone();
+    let rule: toml::Table = toml::from_str(
+        r#"
+name = "makers"
+kind = "participation_reward"
+asset = "GOOD"
+rate = 0.25
+per = "resting_order"
+record = "agents"
+funding = { kind = "treasury", currency = "money", amount = 1000.0 }
+"#,
+    )
+    .unwrap();
+    table.insert(
+        "incentives".into(),
+        toml::Value::Array(vec![toml::Value::Table(rule)]),
+    );
+    let mut s = Scenario::from_table(table, "makers", &Default::default()).unwrap();
+    s.set_steps(10).unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let agents = s.agent_count() as u32;
+    let mut seen = 0;
+    for _ in 0..10 {
+        sim.advance().unwrap();
+        let t = sim.step();
+        let mut paid: Vec<u32> = sim
+            .records()
+            .incentives
+            .iter()
+            .filter(|r| r.step == t)
+            .map(|r| {
+                assert_eq!(r.amount, base(0.25));
+                r.agent.unwrap()
+            })
+            .collect();
+        paid.sort_unstable();
+        let resting: Vec<u32> = (0..agents)
+            .filter(|&a| {
+                let r = sim.agent(a).unwrap();
+                r.locked_balance > 0 || r.locked_holdings.iter().any(|&h| h > 0)
+            })
+            .collect();
+        assert_eq!(paid, resting, "step {t}");
+        seen += paid.len();
+    }
+    assert!(seen > 0);
+    let out = sim.finish().unwrap();
+    assert_eq!(out.summary.incentives["makers"].paid, seen as f64 * 0.25);
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+}
+
+#[test]
+fn a_seller_of_more_than_its_share_loses_exactly_its_share_of_stake() {
+    let s = holders(
+        2,
+        10,
+        r#"
+[[incentives]]
+name = "stake"
+kind = "staking"
+asset = "TOKEN"
+rate = 0.0
+share = 0.5
+unbonding = 100
+funding = { kind = "treasury", currency = "money", amount = 0.0 }
+
+[[incentives]]
+name = "slash"
+kind = "slashing"
+asset = "TOKEN"
+staking = "stake"
+share = 0.3
+sell_share = 0.5
+"#,
+    );
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    sim.advance().unwrap();
+    let supply = sim.ledger().books(0).supply;
+    // step 3: agent 0 sells 30 of its 50 free tokens (60% > 50%): 30% of
+    // its 50 staked are burned; agent 1 sells 20 (40%): nothing
+    sim.advance_with(&[
+        (
+            0,
+            Action::Sell {
+                asset: 0,
+                amount: 30 * SCALE,
+            },
+        ),
+        (
+            1,
+            Action::Sell {
+                asset: 0,
+                amount: 20 * SCALE,
+            },
+        ),
+    ])
+    .unwrap();
+    assert_eq!(sim.staked(0, 0), 35 * u128::from(SCALE));
+    assert_eq!(sim.staked(1, 0), 50 * u128::from(SCALE));
+    assert_eq!(
+        supply - sim.ledger().books(0).supply,
+        50 * SCALE + 15 * SCALE
+    );
+    let out = sim.finish().unwrap();
+    assert_eq!(out.summary.incentives["slash"].slashed, Some(15.0));
+    assert_eq!(out.summary.ledger.token_conservation_error, 0.0);
+    assert_eq!(out.summary.ledger.reserve_shortfall, 0.0);
 }

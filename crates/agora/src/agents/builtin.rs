@@ -415,6 +415,7 @@ mod tests {
         let obs = Observation {
             step: 4,
             assets: &a,
+            incentives: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.8));
         let short = [1.0, 2.0];
@@ -422,6 +423,7 @@ mod tests {
         let obs = Observation {
             step: 2,
             assets: &b,
+            incentives: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.0), "history too short");
     }
@@ -441,6 +443,7 @@ mod tests {
         let obs = Observation {
             step: 4,
             assets: &a,
+            incentives: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (1.0, 0.0));
     }
@@ -460,6 +463,7 @@ mod tests {
         let obs = Observation {
             step: 1,
             assets: &a,
+            incentives: &[],
         };
         let (b, s) = p.probabilities(&obs, &ME);
         let expected = 0.5 / (1.0 + (-2.0f64).exp());

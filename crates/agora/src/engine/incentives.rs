@@ -84,11 +84,18 @@ impl Simulation {
         if self.scenario.incentives.is_empty() {
             return Ok(());
         }
+        let markets = &self.markets;
+        let resting = |j: usize| {
+            let mut owners = Vec::new();
+            markets[j].for_each_lock(|agent, _, _| owners.push(agent));
+            owners
+        };
         self.incentives.settle(
             &self.scenario,
             self.step,
             &mut self.ledger,
             self.trades.records(),
+            &resting,
             &mut self.records.incentives,
         )
     }

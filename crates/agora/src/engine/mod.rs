@@ -391,6 +391,8 @@ pub struct StepObservation<'a> {
     pub step: u64,
     /// One entry per asset, in scenario order.
     pub assets: Vec<AssetObservation<'a>>,
+    /// The incentive rules, as agents see them.
+    pub incentives: &'a [crate::incentives::IncentiveInfo],
 }
 
 impl StepObservation<'_> {
@@ -399,6 +401,7 @@ impl StepObservation<'_> {
         Observation {
             step: self.step,
             assets: &self.assets,
+            incentives: self.incentives,
         }
     }
 }
@@ -944,6 +947,7 @@ impl Simulation {
         StepObservation {
             step: self.step + 1,
             assets: self.observation_assets(),
+            incentives: self.incentives.infos(),
         }
     }
 
@@ -1310,6 +1314,7 @@ impl Simulation {
         let obs = Observation {
             step: self.step + 1,
             assets: assets.as_slice(),
+            incentives: self.incentives.infos(),
         };
         let private = StreamFamily::new(self.seed, self.run, 0, Stream::Private);
         let evaluation = self.session.evaluating();
@@ -1490,6 +1495,7 @@ impl Simulation {
                 let obs = Observation {
                     step: t,
                     assets: &assets,
+                    incentives: self.incentives.infos(),
                 };
                 let wanted = c.control(t, &obs);
                 drop(assets);
@@ -1686,6 +1692,7 @@ impl Simulation {
         let obs = Observation {
             step: self.step,
             assets: assets.as_slice(),
+            incentives: self.incentives.infos(),
         };
         let deciding = Deciding {
             groups: &self.groups,
@@ -1803,6 +1810,7 @@ impl Simulation {
         let obs = Observation {
             step: self.step,
             assets: &assets,
+            incentives: self.incentives.infos(),
         };
         let deciding = Deciding {
             groups: &self.groups,

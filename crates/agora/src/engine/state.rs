@@ -287,7 +287,8 @@ impl Simulation {
         self.halted = state.halted;
         self.rules = state.rules;
         self.session = state.session;
-        self.incentives.restore(state.incentives);
+        self.incentives
+            .restore(state.incentives, &self.scenario, &self.ledger);
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use super::{Flow, IncentiveRecord};
 use crate::engine::RunOutput;
 use crate::error::{Error, Result};
 use crate::ledger::wide_to_units;
-use crate::scenario::incentives::{Currency, Funding, IncentiveRule, PenaltyTo};
+use crate::scenario::incentives::{Currency, Funding, IncentiveRule, Participation, PenaltyTo};
 use crate::scenario::{Kind, Scenario};
 
 /// The file of the incentive rules' flows.
@@ -13,7 +13,7 @@ pub const INCENTIVES_FILE: &str = "incentives.csv";
 
 /// Column names of `incentives.csv`: the run, the step, the rule's name,
 /// the kind of flow (`reward`, `penalty`, `burn`, `mint`, `stake`,
-/// `unstake`, `release`, `exhausted`), the agent (empty for a row summed
+/// `unstake`, `release`, `slash`, `exhausted`), the agent (empty for a row summed
 /// over agents, the default; a rule with `record = "agents"` writes one
 /// row per agent), how many agents the row sums over, the amount (units),
 /// its currency (`money` or an asset's name), the reason, and what the
@@ -55,7 +55,25 @@ fn describe(scenario: &Scenario, r: &IncentiveRecord) -> (String, String) {
         (Flow::Reward, IncentiveRule::Staking { .. }) => {
             (currency_name(scenario, paid_in), format!("staked {asset}"))
         }
+        (Flow::Reward, IncentiveRule::ParticipationReward { per, .. }) => (
+            currency_name(scenario, paid_in),
+            match per {
+                Participation::RestingOrder => format!("orders resting on {asset}"),
+                Participation::RequestServed => format!("requests served by {asset}"),
+            },
+        ),
         (Flow::Reward, _) => (currency_name(scenario, paid_in), format!("traded {asset}")),
+        (
+            Flow::Slash,
+            IncentiveRule::Slashing {
+                share, sell_share, ..
+            },
+        ) => (
+            asset.into(),
+            format!(
+                "{share} of the stake burned: sold more than {sell_share} of its {asset} in a step"
+            ),
+        ),
         (Flow::Mint, _) => (currency_name(scenario, paid_in), "emission".into()),
         (Flow::Exhausted, _) => (
             currency_name(scenario, paid_in),

@@ -48,7 +48,7 @@ use std::ops::Range;
 use crate::error::{Error, Result};
 use crate::ledger::{to_base, wide_to_units, AgentId, Ledger, TradeKind, TradeRecord, SCALE};
 use crate::scenario::incentives::{
-    Currency, Funding, IncentiveRule, IncentiveSpec, PenaltyTo, ScheduleKind,
+    Currency, Funding, IncentiveRule, IncentiveSpec, Participation, PenaltyTo, ScheduleKind,
 };
 use crate::scenario::Scenario;
 
@@ -69,6 +69,8 @@ pub enum Flow {
     Unstake,
     /// Unbonded tokens returned to their owner.
     Release,
+    /// Staked tokens burned (a slashing).
+    Slash,
     /// The budget ran out: the rule pays nothing from now on.
     Exhausted,
 }
@@ -84,6 +86,7 @@ impl Flow {
             Flow::Stake => "stake",
             Flow::Unstake => "unstake",
             Flow::Release => "release",
+            Flow::Slash => "slash",
             Flow::Exhausted => "exhausted",
         }
     }
@@ -122,6 +125,8 @@ pub struct RuleState {
     collected: u128,
     /// Money burned, base units.
     burned: u128,
+    /// Staked tokens burned by a slashing, base units.
+    slashed: u128,
     /// Tokens minted by an emission, base units.
     minted: u128,
     /// The step the budget ran out.
@@ -155,6 +160,43 @@ pub struct Incentives {
     rules: Vec<RuleState>,
     /// Per rule, the agent ranges of its eligible groups.
     eligible: Vec<Vec<Range<AgentId>>>,
+    /// What agents see of the rules, refreshed after each of their calls.
+    infos: Vec<IncentiveInfo>,
+}
+
+/// What an agent sees of an incentive rule ([`Observation::incentives`](crate::agents::Observation::incentives)):
+/// its terms, whether it still pays, and who is eligible.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncentiveInfo {
+    /// The rule's name.
+    pub name: String,
+    /// Its kind.
+    pub kind: crate::scenario::IncentiveKind,
+    /// Index of the asset it concerns.
+    pub asset: u32,
+    /// Its rate: reward per unit held, staked or traded per step (in the
+    /// funding's currency), or the share of a sale's proceeds a penalty
+    /// takes, or the share of fees burned.
+    pub rate: f64,
+    /// Steps: `min_hold_steps` (holding), `unbonding` (staking),
+    /// `within` (early-sell penalty); 0 otherwise.
+    pub steps: u64,
+    /// The least holding rewarded (`min_holding`), or the share kept
+    /// staked (staking); 0 otherwise.
+    pub threshold: f64,
+    /// Whether it pays or charges now (false once its budget ran out).
+    pub active: bool,
+    /// What its funding holds and will still mint, units (`None` for a
+    /// rule that pays nothing).
+    pub budget_left: Option<f64>,
+    agents: Vec<Range<AgentId>>,
+}
+
+impl IncentiveInfo {
+    /// Whether `agent` is eligible (in one of the rule's groups).
+    pub fn eligible(&self, agent: AgentId) -> bool {
+        self.agents.iter().any(|r| r.contains(&agent))
+    }
 }
 
 /// The rules' state, for checkpoints.
@@ -265,6 +307,7 @@ impl Incentives {
                 paid: 0,
                 collected: 0,
                 burned: 0,
+                slashed: 0,
                 minted: 0,
                 exhausted: None,
                 received: vec![0; agents.div_ceil(64)],
@@ -284,7 +327,60 @@ impl Incentives {
             });
             eligible.push(spec.groups.iter().map(|&g| ranges[g].clone()).collect());
         }
-        Ok(Incentives { rules, eligible })
+        let mut incentives = Incentives {
+            rules,
+            eligible,
+            infos: Vec::new(),
+        };
+        incentives.refresh(scenario, ledger);
+        Ok(incentives)
+    }
+
+    /// What agents see of the rules now.
+    pub(crate) fn infos(&self) -> &[IncentiveInfo] {
+        &self.infos
+    }
+
+    /// Makes [`infos`](Self::infos) what the rules are now.
+    fn refresh(&mut self, scenario: &Scenario, ledger: &Ledger) {
+        let infos = scenario
+            .incentives
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                let (rate, steps, threshold) = match spec.rule {
+                    IncentiveRule::HoldingReward {
+                        rate,
+                        min_holding,
+                        min_hold_steps,
+                    } => (rate, min_hold_steps, min_holding),
+                    IncentiveRule::Staking {
+                        rate,
+                        share,
+                        unbonding,
+                    } => (rate, unbonding, share),
+                    IncentiveRule::EarlySellPenalty { rate, within, .. } => (rate, within, 0.0),
+                    IncentiveRule::Burn { share } => (share, 0, 0.0),
+                    IncentiveRule::VolumeReward { rate } => (rate, 0, 0.0),
+                    IncentiveRule::ParticipationReward { rate, .. } => (rate, 0, 0.0),
+                    IncentiveRule::Slashing {
+                        share, sell_share, ..
+                    } => (share, 0, sell_share),
+                };
+                IncentiveInfo {
+                    name: spec.name.clone(),
+                    kind: spec.rule.kind(),
+                    asset: spec.asset as u32,
+                    rate,
+                    steps,
+                    threshold,
+                    active: self.rules[i].exhausted.is_none(),
+                    budget_left: self.budget_left(spec, i, ledger).map(wide_to_units),
+                    agents: self.eligible[i].clone(),
+                }
+            })
+            .collect();
+        self.infos = infos;
     }
 
     /// Whether any rule reads the step's trade log.
@@ -292,7 +388,13 @@ impl Incentives {
         scenario.incentives.iter().any(|s| {
             matches!(
                 s.rule,
-                IncentiveRule::EarlySellPenalty { .. } | IncentiveRule::VolumeReward { .. }
+                IncentiveRule::EarlySellPenalty { .. }
+                    | IncentiveRule::VolumeReward { .. }
+                    | IncentiveRule::Slashing { .. }
+                    | IncentiveRule::ParticipationReward {
+                        per: Participation::RequestServed,
+                        ..
+                    }
             )
         })
     }
@@ -323,9 +425,11 @@ impl Incentives {
         }
     }
 
-    /// Puts a saved state back (checked with [`check`](Self::check)).
-    pub(crate) fn restore(&mut self, state: IncentiveState) {
+    /// Puts a saved state back (checked with [`check`](Self::check)), on
+    /// the restored `ledger`.
+    pub(crate) fn restore(&mut self, state: IncentiveState, scenario: &Scenario, ledger: &Ledger) {
         self.rules = state;
+        self.refresh(scenario, ledger);
     }
 
     /// Whether any rule stakes (staked tokens count as locked in the
@@ -442,6 +546,7 @@ impl Incentives {
                 _ => {}
             }
         }
+        self.refresh(scenario, ledger);
         Ok(())
     }
 
@@ -797,10 +902,48 @@ impl Incentives {
         step: u64,
         ledger: &mut Ledger,
         trades: &[TradeRecord],
+        resting: &dyn Fn(usize) -> Vec<AgentId>,
         out: &mut Vec<IncentiveRecord>,
     ) -> Result<()> {
         for (i, spec) in scenario.incentives.iter().enumerate() {
             match spec.rule {
+                IncentiveRule::ParticipationReward { rate, per } => {
+                    let eligible = &self.eligible[i];
+                    let mut count: BTreeMap<AgentId, u128> = BTreeMap::new();
+                    match per {
+                        Participation::RestingOrder => {
+                            for a in resting(spec.asset) {
+                                if eligible.iter().any(|r| r.contains(&a)) {
+                                    *count.entry(a).or_default() += 1;
+                                }
+                            }
+                        }
+                        Participation::RequestServed => {
+                            for t in trades {
+                                if t.kind == TradeKind::Allocation
+                                    && t.asset as usize == spec.asset
+                                    && eligible.iter().any(|r| r.contains(&t.agent))
+                                {
+                                    *count.entry(t.agent).or_default() += 1;
+                                }
+                            }
+                        }
+                    }
+                    let r = per_unit(rate);
+                    let dues: Vec<(AgentId, u128)> = count
+                        .into_iter()
+                        .map(|(a, n)| (a, n * r))
+                        .filter(|&(_, due)| due > 0)
+                        .collect();
+                    self.pay(scenario, i, spec, step, ledger, &dues, out)?;
+                }
+                IncentiveRule::Slashing {
+                    staking,
+                    share,
+                    sell_share,
+                } => self.slash(
+                    scenario, i, spec, step, staking, share, sell_share, ledger, trades, out,
+                )?,
                 IncentiveRule::EarlySellPenalty { rate, within, to } => self.penalise(
                     scenario, i, spec, step, rate, within, to, ledger, trades, out,
                 )?,
@@ -834,6 +977,73 @@ impl Incentives {
                 }
                 _ => {}
             }
+        }
+        self.refresh(scenario, ledger);
+        Ok(())
+    }
+
+    /// Burns `share` of the stake (under rule `staking`) of every eligible
+    /// agent that sold more than `sell_share` of what it held before the
+    /// step's trades (`held now + sold − bought`).
+    #[allow(clippy::too_many_arguments)]
+    fn slash(
+        &mut self,
+        scenario: &Scenario,
+        i: usize,
+        spec: &IncentiveSpec,
+        step: u64,
+        staking: usize,
+        share: f64,
+        sell_share: f64,
+        ledger: &mut Ledger,
+        trades: &[TradeRecord],
+        out: &mut Vec<IncentiveRecord>,
+    ) -> Result<()> {
+        let mut moved: BTreeMap<AgentId, (u128, u128)> = BTreeMap::new();
+        for t in trades.iter().filter(|t| counts(&self.eligible[i], spec, t)) {
+            let e = moved.entry(t.agent).or_default();
+            if t.buy {
+                e.0 += u128::from(t.quantity);
+            } else {
+                e.1 += u128::from(t.quantity);
+            }
+        }
+        let (flag, cut) = (per_unit(sell_share), per_unit(share));
+        let (mut total, mut n) = (0u128, 0u64);
+        for (a, (bought, sold)) in moved {
+            let before = (u128::from(ledger.holding(a, spec.asset)) + sold).saturating_sub(bought);
+            // sold / before > sell_share, exactly
+            if sold == 0 || sold * u128::from(SCALE) <= before * flag {
+                continue;
+            }
+            let stake = self.rules[staking].stakes[a as usize];
+            let burn = times(u128::from(stake), cut).unwrap_or(0) as u64;
+            if burn == 0 {
+                continue;
+            }
+            ledger
+                .slash(spec.asset, burn)
+                .map_err(|e| error(scenario, spec, step, &format!("slashing: {e}")))?;
+            self.rules[staking].stakes[a as usize] = stake - burn;
+            self.rules[i].slashed += u128::from(burn);
+            total += u128::from(burn);
+            n += 1;
+            if spec.record_agents {
+                out.push(self.row(
+                    i,
+                    step,
+                    Some(a),
+                    Flow::Slash,
+                    u128::from(burn),
+                    ledger,
+                    spec,
+                ));
+            }
+        }
+        if n > 0 && !spec.record_agents {
+            let mut row = self.row(i, step, None, Flow::Slash, total, ledger, spec);
+            row.agents = n;
+            out.push(row);
         }
         Ok(())
     }
@@ -940,9 +1150,15 @@ impl Incentives {
                             .then(|| wide_to_units(rule.minted)),
                         collected: (!pays && rule.treasury.is_some())
                             .then(|| wide_to_units(rule.collected)),
-                        burned: (!pays).then(|| wide_to_units(rule.burned)),
+                        burned: matches!(
+                            spec.rule,
+                            IncentiveRule::EarlySellPenalty { .. } | IncentiveRule::Burn { .. }
+                        )
+                        .then(|| wide_to_units(rule.burned)),
                         staked: matches!(spec.rule, IncentiveRule::Staking { .. })
                             .then(|| wide_to_units(staked)),
+                        slashed: matches!(spec.rule, IncentiveRule::Slashing { .. })
+                            .then(|| wide_to_units(rule.slashed)),
                     },
                 )
             })
@@ -979,4 +1195,7 @@ pub struct IncentiveSummary {
     /// Tokens staked at the end, units.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub staked: Option<f64>,
+    /// Staked tokens a slashing burned, units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slashed: Option<f64>,
 }

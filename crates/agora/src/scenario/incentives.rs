@@ -14,8 +14,15 @@
 //! funding = { kind = "treasury", currency = "money", amount = 5000.0 }
 //! # funding = { kind = "emission", asset = "AGT", schedule = "halving", per_step = 10.0, every = 100, cap = 2000.0 }
 //! ```
+//!
+//! Other kinds: `staking` (`rate`, `share`, `unbonding`),
+//! `early_sell_penalty` (`rate`, `within`, `to = "treasury" | "burn"`),
+//! `burn` (`share` of fees), `volume_reward` (`rate` per unit traded),
+//! `participation_reward` (`rate` per `per = "resting_order"` or
+//! `"request_served"`), `slashing` (`staking` = a staking rule's name,
+//! `share` of the stake burned, `sell_share` that flags a seller).
 
-use super::{Fields, Kind, Range};
+use super::{AssetSpec, Fields, Kind, PricingSpec, Range};
 use crate::error::Result;
 use std::collections::HashMap;
 
@@ -33,6 +40,23 @@ super::kinds! {
         Burn = "burn",
         /// A reward in proportion to each agent's traded volume in a step.
         VolumeReward = "volume_reward",
+        /// A reward per order resting on a book, or per request served.
+        ParticipationReward = "participation_reward",
+        /// A share of an agent's stake burned when it is flagged (it sold
+        /// more than a share of its holdings in one step).
+        Slashing = "slashing",
+    }
+}
+
+super::kinds! {
+    /// What a `participation_reward` pays for (`per = "…"`).
+    pub enum Participation {
+        /// Each of the agent's orders resting on the asset's order book
+        /// at the end of the step.
+        RestingOrder = "resting_order",
+        /// Each of the agent's requests the asset's resource market served
+        /// in the step (an allocation in the trade log).
+        RequestServed = "request_served",
     }
 }
 
@@ -168,6 +192,26 @@ pub enum IncentiveRule {
         /// Reward per unit traded.
         rate: f64,
     },
+    /// Pays `rate` per order resting or request served (`per`) in the
+    /// step.
+    ParticipationReward {
+        /// Reward per order or request.
+        rate: f64,
+        /// What it pays for.
+        per: Participation,
+    },
+    /// Burns `share` of the stake (under the staking rule with index
+    /// `staking`) of an agent that sold more than `sell_share` of what it
+    /// held before the step's trades.
+    Slashing {
+        /// Index of the staking rule in `[[incentives]]`.
+        staking: usize,
+        /// Share of the stake burned.
+        share: f64,
+        /// The share of its holdings an agent must sell in one step to be
+        /// flagged.
+        sell_share: f64,
+    },
 }
 
 impl IncentiveRule {
@@ -179,6 +223,8 @@ impl IncentiveRule {
             IncentiveRule::EarlySellPenalty { .. } => IncentiveKind::EarlySellPenalty,
             IncentiveRule::Burn { .. } => IncentiveKind::Burn,
             IncentiveRule::VolumeReward { .. } => IncentiveKind::VolumeReward,
+            IncentiveRule::ParticipationReward { .. } => IncentiveKind::ParticipationReward,
+            IncentiveRule::Slashing { .. } => IncentiveKind::Slashing,
         }
     }
 
@@ -189,6 +235,7 @@ impl IncentiveRule {
             IncentiveRule::HoldingReward { .. }
                 | IncentiveRule::Staking { .. }
                 | IncentiveRule::VolumeReward { .. }
+                | IncentiveRule::ParticipationReward { .. }
         )
     }
 }
@@ -196,6 +243,7 @@ impl IncentiveRule {
 /// Reads the `[[incentives]]` tables.
 pub(crate) fn parse_incentives(
     root: &mut Fields<'_>,
+    assets: &[AssetSpec],
     asset_names: &[String],
     group_names: &[String],
     group_index: &HashMap<String, usize>,
@@ -203,7 +251,8 @@ pub(crate) fn parse_incentives(
 ) -> Result<Vec<IncentiveSpec>> {
     let mut out: Vec<IncentiveSpec> = Vec::new();
     for mut f in root.tables("incentives", Some("name"))? {
-        let spec = parse_one(&mut f, asset_names, group_names, group_index, steps)?;
+        let spec = parse_one(&mut f, asset_names, group_names, group_index, steps, &out)?;
+        check_market(&f, &spec, assets)?;
         if out.iter().any(|r| r.name == spec.name) {
             return Err(f.error(
                 "name",
@@ -219,12 +268,45 @@ pub(crate) fn parse_incentives(
     Ok(out)
 }
 
+/// Checks that the rule's asset has what the rule counts: orders that rest
+/// or requests served.
+fn check_market(f: &Fields<'_>, spec: &IncentiveSpec, assets: &[AssetSpec]) -> Result<()> {
+    let IncentiveRule::ParticipationReward { per, .. } = spec.rule else {
+        return Ok(());
+    };
+    let pricing = &assets[spec.asset].pricing;
+    let fits = match per {
+        Participation::RestingOrder => matches!(pricing, PricingSpec::OrderBook(_)),
+        Participation::RequestServed => matches!(pricing, PricingSpec::Resource(_)),
+    };
+    if fits {
+        return Ok(());
+    }
+    Err(f.error(
+        "per",
+        format!(
+            "asset {:?} has no {}: {} needs {}",
+            assets[spec.asset].name,
+            match per {
+                Participation::RestingOrder => "orders resting on a book",
+                Participation::RequestServed => "requests served",
+            },
+            per.name(),
+            match per {
+                Participation::RestingOrder => "an order_book asset",
+                Participation::RequestServed => "a resource asset",
+            }
+        ),
+    ))
+}
+
 fn parse_one(
     f: &mut Fields<'_>,
     asset_names: &[String],
     group_names: &[String],
     group_index: &HashMap<String, usize>,
     steps: u64,
+    earlier: &[IncentiveSpec],
 ) -> Result<IncentiveSpec> {
     let name = f.string("name")?.to_string();
     let kind: IncentiveKind = f.kind("kind")?;
@@ -266,6 +348,35 @@ fn parse_one(
         IncentiveKind::VolumeReward => IncentiveRule::VolumeReward {
             rate: f.number("rate", Range::NonNegative)?,
         },
+        IncentiveKind::ParticipationReward => IncentiveRule::ParticipationReward {
+            rate: f.number("rate", Range::NonNegative)?,
+            per: f
+                .opt_kind("per", "participation")?
+                .unwrap_or(Participation::RestingOrder),
+        },
+        IncentiveKind::Slashing => {
+            let name = f.string("staking")?;
+            let staking = earlier
+                .iter()
+                .position(|r| r.name == name && matches!(r.rule, IncentiveRule::Staking { .. }))
+                .filter(|&k| earlier[k].asset == asset)
+                .ok_or_else(|| {
+                    f.error(
+                        "staking",
+                        format!(
+                            "{name:?} is not a staking rule of asset {:?} declared before this \
+                             one; expected the name of an earlier [[incentives]] of kind \
+                             \"staking\" on the same asset",
+                            asset_names[asset]
+                        ),
+                    )
+                })?;
+            IncentiveRule::Slashing {
+                staking,
+                share: f.number("share", Range::Unit)?,
+                sell_share: f.number("sell_share", Range::Unit)?,
+            }
+        }
     };
     let funding = match f.opt_table("funding")? {
         None if rule.pays() => {

@@ -632,6 +632,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     }
     let incentives = incentives::parse_incentives(
         &mut root,
+        &assets,
         &names,
         &group_names,
         &group_index,

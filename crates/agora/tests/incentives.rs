@@ -643,3 +643,77 @@ sell_share = 0.5
     assert_eq!(out.summary.ledger.token_conservation_error, 0.0);
     assert_eq!(out.summary.ledger.reserve_shortfall, 0.0);
 }
+
+/// Every kind of rule and funding goes through the builder and back.
+#[test]
+fn every_rule_round_trips_through_the_builder() {
+    let s = holders(
+        3,
+        10,
+        r#"
+[[incentives]]
+name = "hold"
+kind = "holding_reward"
+asset = "TOKEN"
+rate = 0.01
+min_holding = 2.5
+record = "agents"
+funding = { kind = "emission", asset = "TOKEN", schedule = "linear", per_step = 3.0, steps = 7, cap = 10.0 }
+
+[[incentives]]
+name = "stake"
+kind = "staking"
+asset = "TOKEN"
+group = "holders"
+rate = 0.01
+share = 0.4
+unbonding = 3
+funding = { kind = "emission", asset = "TOKEN", schedule = "constant", per_step = 1.0, cap = 5.0 }
+
+[[incentives]]
+name = "slash"
+kind = "slashing"
+asset = "TOKEN"
+staking = "stake"
+share = 0.5
+sell_share = 0.25
+
+[[incentives]]
+name = "early"
+kind = "early_sell_penalty"
+asset = "TOKEN"
+rate = 0.1
+within = 2
+to = "burn"
+
+[[incentives]]
+name = "fees"
+kind = "burn"
+asset = "TOKEN"
+share = 1.0
+
+[[incentives]]
+name = "volume"
+kind = "volume_reward"
+asset = "TOKEN"
+rate = 0.5
+funding = { kind = "treasury", currency = "TOKEN", amount = 50.0 }
+"#,
+    );
+    let mut b = Scenario::builder()
+        .steps(s.simulation().steps)
+        .seed(s.simulation().seed);
+    for a in s.assets() {
+        b = b.asset(a.clone());
+    }
+    for g in s.groups() {
+        b = b.group(g.clone());
+    }
+    for r in s.incentives() {
+        b = b.incentive(r.clone());
+    }
+    let built = b.build().unwrap();
+    assert_eq!(built.incentives(), s.incentives());
+    let run = |s: &Scenario| Simulation::new(s, 0).unwrap().run().unwrap().summary;
+    assert_eq!(run(&built), run(&s));
+}

@@ -480,3 +480,141 @@ fn parse_funding(t: &mut Fields<'_>, asset_names: &[String]) -> Result<Funding> 
         }
     })
 }
+
+/// The `[[incentives]]` table of `spec`, as a file holds it (for
+/// [`ScenarioBuilder`](super::ScenarioBuilder)): assets and groups named,
+/// every optional key written out. `None` when an index is out of range
+/// (the builder names it).
+pub(crate) fn incentive_table(
+    spec: &IncentiveSpec,
+    rules: &[IncentiveSpec],
+    assets: &[&str],
+    groups: &[&str],
+) -> std::result::Result<toml::Table, String> {
+    use toml::Value;
+    let asset_name = |j: usize| {
+        assets
+            .get(j)
+            .map(|n| Value::String((*n).to_string()))
+            .ok_or_else(|| {
+                format!(
+                    "asset index {j}, but the builder has {} assets",
+                    assets.len()
+                )
+            })
+    };
+    let whole = |n: u64| i64::try_from(n).map_or(Value::Float(n as f64), Value::Integer);
+    let mut t = toml::Table::new();
+    let mut put = |k: &str, v: Value| {
+        t.insert(k.to_string(), v);
+    };
+    put("name", Value::String(spec.name.clone()));
+    put("kind", Value::String(spec.rule.kind().name().into()));
+    put("asset", asset_name(spec.asset)?);
+    let every_group =
+        spec.groups.len() == groups.len() && spec.groups.iter().enumerate().all(|(k, &g)| k == g);
+    if !every_group {
+        let [g] = spec.groups[..] else {
+            return Err("an incentive rule names one group or every group".into());
+        };
+        let name = groups.get(g).ok_or_else(|| {
+            format!(
+                "group index {g}, but the builder has {} groups",
+                groups.len()
+            )
+        })?;
+        put("group", Value::String((*name).to_string()));
+    }
+    match &spec.rule {
+        IncentiveRule::HoldingReward {
+            rate,
+            min_holding,
+            min_hold_steps,
+        } => {
+            put("rate", Value::Float(*rate));
+            put("min_holding", Value::Float(*min_holding));
+            put("min_hold_steps", whole(*min_hold_steps));
+        }
+        IncentiveRule::Staking {
+            rate,
+            share,
+            unbonding,
+        } => {
+            put("rate", Value::Float(*rate));
+            put("share", Value::Float(*share));
+            put("unbonding", whole(*unbonding));
+        }
+        IncentiveRule::EarlySellPenalty { rate, within, to } => {
+            put("rate", Value::Float(*rate));
+            put("within", whole(*within));
+            let to = match to {
+                PenaltyTo::Treasury => "treasury",
+                PenaltyTo::Burn => "burn",
+            };
+            put("to", Value::String(to.into()));
+        }
+        IncentiveRule::Burn { share } => put("share", Value::Float(*share)),
+        IncentiveRule::VolumeReward { rate } => put("rate", Value::Float(*rate)),
+        IncentiveRule::ParticipationReward { rate, per } => {
+            put("rate", Value::Float(*rate));
+            put("per", Value::String(per.name().into()));
+        }
+        IncentiveRule::Slashing {
+            staking,
+            share,
+            sell_share,
+        } => {
+            let name = rules.get(*staking).ok_or_else(|| {
+                format!(
+                    "staking rule index {staking}, but the builder has {} rules",
+                    rules.len()
+                )
+            })?;
+            put("staking", Value::String(name.name.clone()));
+            put("share", Value::Float(*share));
+            put("sell_share", Value::Float(*sell_share));
+        }
+    }
+    if spec.record_agents {
+        put("record", Value::String("agents".into()));
+    }
+    if let Some(funding) = &spec.funding {
+        let mut f = toml::Table::new();
+        let mut fput = |k: &str, v: Value| {
+            f.insert(k.to_string(), v);
+        };
+        match funding {
+            Funding::Treasury { currency, amount } => {
+                fput("kind", Value::String("treasury".into()));
+                fput(
+                    "currency",
+                    match currency {
+                        Currency::Money => Value::String("money".into()),
+                        Currency::Token(j) => asset_name(*j)?,
+                    },
+                );
+                fput("amount", Value::Float(*amount));
+            }
+            Funding::Emission {
+                asset,
+                schedule,
+                per_step,
+                period,
+                cap,
+            } => {
+                fput("kind", Value::String("emission".into()));
+                fput("asset", asset_name(*asset)?);
+                fput("schedule", Value::String(schedule.name().into()));
+                fput("per_step", Value::Float(*per_step));
+                match schedule {
+                    ScheduleKind::Constant => {}
+                    ScheduleKind::Linear => fput("steps", whole(*period)),
+                    ScheduleKind::Halving => fput("every", whole(*period)),
+                }
+                fput("cap", Value::Float(*cap));
+            }
+        }
+        put("funding", Value::Table(f));
+    }
+    Ok(t)
+}

@@ -62,7 +62,7 @@ impl Format {
             names.push(DEVIATION_FILE);
         }
         // The incentive rules' flows: small (one row per step and flow),
-        // CSV in every format.
+        // CSV in every format (and Parquet beside it).
         if !scenario.incentives().is_empty() {
             names.push(INCENTIVES_FILE);
         }
@@ -73,6 +73,9 @@ impl Format {
             }
             if trades {
                 names.push(agora_parquet::TRADES_FILE);
+            }
+            if !scenario.incentives().is_empty() {
+                names.push(agora_parquet::INCENTIVES_FILE);
             }
         }
         names
@@ -107,6 +110,9 @@ pub fn output_files(
         }
         if let Some(bytes) = agora_parquet::trades_parquet(scenario, runs)? {
             files.push((agora_parquet::TRADES_FILE, bytes));
+        }
+        if let Some(bytes) = agora_parquet::incentives_parquet(scenario, runs)? {
+            files.push((agora_parquet::INCENTIVES_FILE, bytes));
         }
     }
     Ok(files)

@@ -39,6 +39,12 @@ fn currency_name(scenario: &Scenario, c: Currency) -> String {
     }
 }
 
+/// The `currency` and `reason` cells of a row of `incentives.csv` (for
+/// writers of other formats).
+pub fn currency_and_reason(scenario: &Scenario, r: &IncentiveRecord) -> (String, String) {
+    describe(scenario, r)
+}
+
 /// The currency and the reason of a row.
 fn describe(scenario: &Scenario, r: &IncentiveRecord) -> (String, String) {
     let spec = &scenario.incentives[r.rule as usize];

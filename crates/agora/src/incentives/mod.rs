@@ -39,7 +39,7 @@
 
 mod csv;
 
-pub use self::csv::{incentives_csv, INCENTIVES_FILE, INCENTIVE_COLUMNS};
+pub use self::csv::{currency_and_reason, incentives_csv, INCENTIVES_FILE, INCENTIVE_COLUMNS};
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};

@@ -4,7 +4,8 @@
 //! files of a run are switched into place together (see [`crate::folder`]).
 
 use agora::output::{
-    run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, DEVIATION_FILE, TRADES_FILE,
+    run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, DEVIATION_FILE, INCENTIVES_FILE,
+    TRADES_FILE,
 };
 use agora::{RunOutput, Scenario};
 
@@ -60,6 +61,11 @@ impl Format {
         if has_deviation(scenario) {
             names.push(DEVIATION_FILE);
         }
+        // The incentive rules' flows: small (one row per step and flow),
+        // CSV in every format (and Parquet beside it).
+        if !scenario.incentives().is_empty() {
+            names.push(INCENTIVES_FILE);
+        }
         if self != Format::Csv {
             names.extend([agora_parquet::ASSETS_FILE, agora_parquet::AGENTS_FILE]);
             if agent_steps {
@@ -67,6 +73,9 @@ impl Format {
             }
             if trades {
                 names.push(agora_parquet::TRADES_FILE);
+            }
+            if !scenario.incentives().is_empty() {
+                names.push(agora_parquet::INCENTIVES_FILE);
             }
         }
         names
@@ -83,7 +92,9 @@ pub fn output_files(
 ) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
     let mut files = run_files_with(scenario, runs, performance)?;
     if format == Format::Parquet {
-        files.retain(|(name, _)| !name.ends_with(".csv") || *name == DEVIATION_FILE);
+        files.retain(|(name, _)| {
+            !name.ends_with(".csv") || *name == DEVIATION_FILE || *name == INCENTIVES_FILE
+        });
     }
     if format != Format::Csv {
         files.push((
@@ -99,6 +110,9 @@ pub fn output_files(
         }
         if let Some(bytes) = agora_parquet::trades_parquet(scenario, runs)? {
             files.push((agora_parquet::TRADES_FILE, bytes));
+        }
+        if let Some(bytes) = agora_parquet::incentives_parquet(scenario, runs)? {
+            files.push((agora_parquet::INCENTIVES_FILE, bytes));
         }
     }
     Ok(files)
@@ -136,6 +150,9 @@ pub fn write_summary_files(
     out.write("scenario.toml", &agora::output::scenario_toml(scenario)?)?;
     if let Some(bytes) = agora::output::deviation_csv(scenario, runs)? {
         out.write(DEVIATION_FILE, &bytes)?;
+    }
+    if let Some(bytes) = agora::output::incentives_csv(scenario, runs)? {
+        out.write(INCENTIVES_FILE, &bytes)?;
     }
     Ok(())
 }

@@ -423,6 +423,7 @@ mod tests {
         let obs = Observation {
             step: 4,
             assets: &a,
+            incentives: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.8));
         let short = [1.0, 2.0];
@@ -430,6 +431,7 @@ mod tests {
         let obs = Observation {
             step: 2,
             assets: &b,
+            incentives: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.0), "history too short");
     }
@@ -449,6 +451,7 @@ mod tests {
         let obs = Observation {
             step: 4,
             assets: &a,
+            incentives: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (1.0, 0.0));
     }
@@ -468,6 +471,7 @@ mod tests {
         let obs = Observation {
             step: 1,
             assets: &a,
+            incentives: &[],
         };
         let (b, s) = p.probabilities(&obs, &ME);
         let expected = 0.5 / (1.0 + (-2.0f64).exp());

@@ -79,6 +79,7 @@
 
 pub mod checkpoint;
 mod govern;
+mod incentives;
 mod mechanisms;
 mod session;
 mod state;
@@ -287,6 +288,10 @@ pub struct Records {
     /// sellers' prices and profits around each (kept until the run ends:
     /// [`Simulation::drain_records`] leaves them).
     pub deviation: Vec<DeviationRecord>,
+    /// The incentive rules' payments, penalties, burns and stakes
+    /// (`incentives.csv`; kept until the run ends, like `deviation`).
+    #[serde(default)]
+    pub incentives: Vec<crate::incentives::IncentiveRecord>,
 }
 
 /// One step of a `deviation` event's impulse response (`deviation.csv`).
@@ -386,6 +391,8 @@ pub struct StepObservation<'a> {
     pub step: u64,
     /// One entry per asset, in scenario order.
     pub assets: Vec<AssetObservation<'a>>,
+    /// The incentive rules, as agents see them.
+    pub incentives: &'a [crate::incentives::IncentiveInfo],
 }
 
 impl StepObservation<'_> {
@@ -394,6 +401,7 @@ impl StepObservation<'_> {
         Observation {
             step: self.step,
             assets: &self.assets,
+            incentives: self.incentives,
         }
     }
 }
@@ -458,6 +466,8 @@ pub struct Simulation {
     group_sums: Vec<u128>,
     /// Per group, its agents' objectives, for the learn phase.
     objective_bufs: Vec<Vec<f64>>,
+    /// The scenario's incentive rules with their state (`[[incentives]]`).
+    incentives: crate::incentives::Incentives,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -694,6 +704,7 @@ impl Simulation {
             }
         }
 
+        let incentives = incentives::open(&scenario, &mut ledger, &markets, &groups)?;
         let valued = valued_traders(&groups, &ledger, seed, run);
         for v in &valued {
             markets[v.asset]
@@ -749,6 +760,7 @@ impl Simulation {
             deviations,
             group_sums: Vec::new(),
             objective_bufs: Vec::new(),
+            incentives,
             scenario,
         };
         sim.init_columns();
@@ -869,6 +881,7 @@ impl Simulation {
     /// group's policy learns from its fills.
     fn wants_trade_log(&self) -> bool {
         self.scenario.output.trades
+            || crate::incentives::Incentives::needs_trade_log(&self.scenario)
             || self
                 .groups
                 .iter()
@@ -961,6 +974,7 @@ impl Simulation {
         StepObservation {
             step: self.step + 1,
             assets: self.observation_assets(),
+            incentives: self.incentives.infos(),
         }
     }
 
@@ -1044,6 +1058,7 @@ impl Simulation {
             agent_steps: std::mem::take(&mut self.records.agent_steps),
             trades: std::mem::take(&mut self.records.trades),
             deviation: Vec::new(),
+            incentives: Vec::new(),
         }
     }
 
@@ -1158,6 +1173,7 @@ impl Simulation {
         }
         self.clear()?;
         self.consume()?;
+        self.settle_incentives()?;
         self.record()?;
         if self.scenario.output.trades {
             self.records.trades.extend_from_slice(self.trades.records());
@@ -1325,6 +1341,7 @@ impl Simulation {
         let obs = Observation {
             step: self.step + 1,
             assets: assets.as_slice(),
+            incentives: self.incentives.infos(),
         };
         let private = StreamFamily::new(self.seed, self.run, 0, Stream::Private);
         let evaluation = self.session.evaluating();
@@ -1505,6 +1522,7 @@ impl Simulation {
                 let obs = Observation {
                     step: t,
                     assets: &assets,
+                    incentives: self.incentives.infos(),
                 };
                 let wanted = c.control(t, &obs);
                 drop(assets);
@@ -1512,7 +1530,8 @@ impl Simulation {
             }
             self.controllers = controllers;
         }
-        self.govern_rules()
+        self.govern_rules()?;
+        self.pay_incentives()
     }
 
     /// The scheduled events of the current step, after the schedule:
@@ -1700,6 +1719,7 @@ impl Simulation {
         let obs = Observation {
             step: self.step,
             assets: assets.as_slice(),
+            incentives: self.incentives.infos(),
         };
         let deciding = Deciding {
             groups: &self.groups,
@@ -1817,6 +1837,7 @@ impl Simulation {
         let obs = Observation {
             step: self.step,
             assets: &assets,
+            incentives: self.incentives.infos(),
         };
         let deciding = Deciding {
             groups: &self.groups,
@@ -2240,10 +2261,12 @@ impl Simulation {
     /// by agent (empty when every asset is priced by a curve, which locks
     /// nothing).
     pub(crate) fn locks(&self) -> Locks {
-        if self.markets.iter().all(Market::locks_nothing) {
+        if self.markets.iter().all(Market::locks_nothing) && !self.incentives.staking() {
             return Locks::default();
         }
-        Locks::of(&self.markets)
+        let mut locks = Locks::of(&self.markets);
+        self.add_stakes(&mut locks);
+        locks
     }
 
     /// Per group, what its agents have locked in open orders, as
@@ -2252,7 +2275,7 @@ impl Simulation {
     /// equal the ledger's escrow of each asset: a market that lost track of
     /// a lock is a broken invariant.
     fn group_locks(&self) -> Result<Option<Vec<u128>>> {
-        if self.markets.iter().all(Market::locks_nothing) {
+        if self.markets.iter().all(Market::locks_nothing) && !self.incentives.staking() {
             return Ok(None);
         }
         let m = self.markets.len();
@@ -2283,6 +2306,7 @@ impl Simulation {
                 ));
             }
         }
+        self.add_group_stakes(&mut sums);
         Ok(Some(sums))
     }
 

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::ledger::{AgentId, Ledger};
 
 /// Identifies the state format; a state of another version is refused.
-pub const STATE_VERSION: u32 = 2;
+pub const STATE_VERSION: u32 = 3;
 
 /// A simulation's state after a step: what [`Simulation::state`] takes and
 /// [`Simulation::restore`] puts back. The random streams are counter-based
@@ -63,6 +63,8 @@ pub struct SimState {
     pub(crate) evolution: Vec<Option<crate::agents::evolution::EvolvingState>>,
     /// The run's phase (learning, evaluation, done).
     pub(crate) session: super::Session,
+    /// The incentive rules' running state (stakes, unbonding, budgets).
+    pub(crate) incentives: crate::incentives::IncentiveState,
 }
 
 impl Simulation {
@@ -105,6 +107,7 @@ impl Simulation {
                 .map(|g| g.evolving.as_ref().map(|e| e.save()))
                 .collect(),
             session: self.session,
+            incentives: self.incentives.state(),
         }
     }
 
@@ -198,6 +201,7 @@ impl Simulation {
         if !same_rules {
             return Err(refuse("its governance rules are not the scenario's".into()));
         }
+        self.incentives.check(&state.incentives).map_err(refuse)?;
         if state.controllers.len() != self.controllers.len() {
             return Err(refuse(format!(
                 "it has the state of {} controllers, the simulation has {}",
@@ -283,6 +287,8 @@ impl Simulation {
         self.halted = state.halted;
         self.rules = state.rules;
         self.session = state.session;
+        self.incentives
+            .restore(state.incentives, &self.scenario, &self.ledger);
         Ok(())
     }
 }

@@ -311,6 +311,11 @@ pub struct RunSummary {
     /// phase (left out of `summary.json` otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub simulation: Option<super::SimulationSummary>,
+    /// Per incentive rule (`[[incentives]]`), by name: paid, budget left,
+    /// the step its budget ran out (null if never), recipients; left out
+    /// of `summary.json` without rules.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub incentives: BTreeMap<String, crate::incentives::IncentiveSummary>,
 }
 
 pub(super) fn summarize(sim: &Simulation) -> RunSummary {
@@ -509,6 +514,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         groups,
         simulation,
         metrics: sim.metric_values(),
+        incentives: sim.incentives.summary(scenario, ledger),
         ledger: LedgerSummary {
             conservation_error: wide_to_units(conservation.money_error()),
             token_conservation_error: wide_to_units(conservation.token_error()),

@@ -40,6 +40,7 @@ mod extend;
 mod fields;
 mod game;
 pub mod governance;
+pub mod incentives;
 mod kinds;
 mod learners;
 mod learners_posted;
@@ -63,6 +64,7 @@ use extend::Extensions;
 pub use extend::{CustomPricing, Registry};
 pub use fields::{describe, Fields, Range};
 pub use governance::{GovernanceKind, GovernanceRule, GovernanceSpec, GOVERNANCE_KINDS};
+pub use incentives::{IncentiveKind, IncentiveRule, IncentiveSpec};
 pub(crate) use kinds::kinds;
 pub use kinds::Kind;
 pub use metrics::MetricSpec;
@@ -125,6 +127,8 @@ pub struct Scenario {
     pub(crate) groups: Vec<GroupSpec>,
     pub(crate) events: Vec<EventSpec>,
     pub(crate) governance: Vec<GovernanceSpec>,
+    /// Incentive rules (`[[incentives]]`), in file order.
+    pub(crate) incentives: Vec<IncentiveSpec>,
     pub(crate) stability: StabilitySpec,
     pub(crate) output: OutputSpec,
     pub(crate) metrics: Vec<MetricSpec>,
@@ -266,6 +270,11 @@ impl Scenario {
     /// Governance rules (`[[governance]]`), in file order.
     pub fn governance(&self) -> &[GovernanceSpec] {
         &self.governance
+    }
+
+    /// Incentive rules (`[[incentives]]`), in file order.
+    pub fn incentives(&self) -> &[IncentiveSpec] {
+        &self.incentives
     }
 
     /// Scheduled events (`[[events]]`), in file order.
@@ -623,6 +632,14 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         g.finish()?;
         governance.push(rule);
     }
+    let incentives = incentives::parse_incentives(
+        &mut root,
+        &assets,
+        &names,
+        &group_names,
+        &group_index,
+        simulation.steps,
+    )?;
     let output = parse_output(&mut root)?;
     let metrics = parse_metrics(&mut root, table, &names, registry)?;
     root.finish()?;
@@ -642,6 +659,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         groups,
         events,
         governance,
+        incentives,
         stability,
         output,
         metrics,

@@ -27,6 +27,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule};
 use rayon::prelude::*;
 
+mod sim;
+
 create_exception!(
     _agora,
     ScenarioError,
@@ -431,5 +433,6 @@ fn _agora(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merge_sweeps, m)?)?;
     m.add_class::<Table>()?;
     m.add_class::<RunResult>()?;
+    m.add_class::<sim::Simulation>()?;
     Ok(())
 }

@@ -27,6 +27,8 @@ from ._agora import ScenarioError, Table
 
 __all__ = [
     "run",
+    "Simulation",
+    "SCALE",
     "sweep",
     "SweepResult",
     "validate",
@@ -39,6 +41,8 @@ __all__ = [
 ]
 
 __version__: str = _agora.__version__
+
+from ._sim import SCALE, Simulation  # noqa: E402
 
 Scenario = Union[str, "os.PathLike[str]", Mapping[str, Any], "_Example"]
 

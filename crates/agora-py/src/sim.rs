@@ -199,14 +199,21 @@ fn action_of(scenario: &Scenario, value: &Bound<'_, PyAny>, what: &str) -> PyRes
     })
 }
 
-/// Little-endian bytes of a slice of plain numbers (for `numpy.frombuffer`).
+/// Native-endian bytes of `f64`s (for `numpy.frombuffer`).
 fn f64_bytes<'py>(py: Python<'py>, values: &[f64]) -> Bound<'py, PyBytes> {
-    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    let mut bytes = Vec::with_capacity(values.len() * 8);
+    for v in values {
+        bytes.extend_from_slice(&v.to_ne_bytes());
+    }
     PyBytes::new(py, &bytes)
 }
 
+/// Native-endian bytes of `u64`s (for `numpy.frombuffer`).
 fn u64_bytes<'py>(py: Python<'py>, values: impl Iterator<Item = u64>) -> Bound<'py, PyBytes> {
-    let bytes: Vec<u8> = values.flat_map(|v| v.to_ne_bytes()).collect();
+    let mut bytes = Vec::with_capacity(values.size_hint().0 * 8);
+    for v in values {
+        bytes.extend_from_slice(&v.to_ne_bytes());
+    }
     PyBytes::new(py, &bytes)
 }
 
@@ -396,43 +403,66 @@ impl Simulation {
         Ok(f64_bytes(py, &self.sim()?.objectives(g)))
     }
 
-    /// The state now as a dict of raw columns (see `agora.Simulation.state`).
-    fn state_raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    /// The markets now as a dict of float64 bytes, one per asset:
+    /// `prices`, `marks`, `supplies`, `best_bids`, `best_asks` (NaN where
+    /// none), and `step`, the last step run.
+    fn market_raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let sim = self.sim()?;
         let obs = sim.observe();
         let m = obs.assets.len();
-        let n = sim.ledger().agents();
         let d = PyDict::new(py);
         d.set_item("step", sim.step())?;
-        let prices: Vec<f64> = obs.assets.iter().map(|a| a.price).collect();
-        let marks: Vec<f64> = (0..m).map(|j| sim.mark(j)).collect();
-        let supplies: Vec<f64> = obs.assets.iter().map(|a| a.supply).collect();
         let nan = f64::NAN;
-        let bids: Vec<f64> = obs
-            .assets
-            .iter()
-            .map(|a| a.best_bid.unwrap_or(nan))
-            .collect();
-        let asks: Vec<f64> = obs
-            .assets
-            .iter()
-            .map(|a| a.best_ask.unwrap_or(nan))
-            .collect();
-        d.set_item("prices", f64_bytes(py, &prices))?;
-        d.set_item("marks", f64_bytes(py, &marks))?;
-        d.set_item("supplies", f64_bytes(py, &supplies))?;
+        let column = |f: &dyn Fn(usize) -> f64| (0..m).map(f).collect::<Vec<f64>>();
+        let a = &obs.assets;
+        d.set_item("prices", f64_bytes(py, &column(&|j| a[j].price)))?;
+        d.set_item("marks", f64_bytes(py, &column(&|j| sim.mark(j))))?;
+        d.set_item("supplies", f64_bytes(py, &column(&|j| a[j].supply)))?;
+        let bids = column(&|j| a[j].best_bid.unwrap_or(nan));
+        let asks = column(&|j| a[j].best_ask.unwrap_or(nan));
         d.set_item("best_bids", f64_bytes(py, &bids))?;
         d.set_item("best_asks", f64_bytes(py, &asks))?;
-        let ledger = sim.ledger();
-        d.set_item("balances", u64_bytes(py, ledger.accounts().map(|a| a[0])))?;
-        d.set_item(
-            "holdings",
-            u64_bytes(py, ledger.accounts().flat_map(|a| a[1..].iter().copied())),
-        )?;
-        d.set_item("wealth", f64_bytes(py, &sim.wealth_of(0..n)))?;
-        d.set_item("agents", n)?;
-        d.set_item("assets", m)?;
         Ok(d)
+    }
+
+    /// The accounts of agents `first..end` now: their free balances
+    /// (uint64 bytes), free holdings (uint64 bytes, agent-major) and
+    /// wealth (float64 bytes, locked amounts included, at the marks).
+    #[pyo3(signature = (first=0, end=None))]
+    fn accounts_raw<'py>(
+        &self,
+        py: Python<'py>,
+        first: usize,
+        end: Option<usize>,
+    ) -> PyResult<(
+        Bound<'py, PyBytes>,
+        Bound<'py, PyBytes>,
+        Bound<'py, PyBytes>,
+    )> {
+        let sim = self.sim()?;
+        let ledger = sim.ledger();
+        let n = ledger.agents();
+        let end = end.unwrap_or(n);
+        if first > end || end > n {
+            return Err(PyIndexError::new_err(format!(
+                "agents {first}..{end} do not exist: the agents are 0 to {}",
+                n.saturating_sub(1)
+            )));
+        }
+        let cells = ledger.account_cells(first..end);
+        let stride = 1 + ledger.assets();
+        let balances = u64_bytes(py, cells.iter().step_by(stride).copied());
+        let holdings = u64_bytes(
+            py,
+            cells
+                .chunks_exact(stride)
+                .flat_map(|a| a[1..].iter().copied()),
+        );
+        Ok((
+            balances,
+            holdings,
+            f64_bytes(py, &sim.wealth_of(first..end)),
+        ))
     }
 
     /// The recorded price history of asset `j` (from step 0; its last

@@ -133,20 +133,27 @@ class Simulation:
           the marks.
         """
         np = _np()
-        raw = self._inner.state_raw()
-        n, m = raw["agents"], raw["assets"]
-        f64 = lambda key: np.frombuffer(raw[key], dtype=np.float64)  # noqa: E731
-        return {
-            "step": raw["step"],
-            "prices": f64("prices"),
-            "marks": f64("marks"),
-            "supplies": f64("supplies"),
-            "best_bids": f64("best_bids"),
-            "best_asks": f64("best_asks"),
-            "balances": np.frombuffer(raw["balances"], dtype=np.uint64),
-            "holdings": np.frombuffer(raw["holdings"], dtype=np.uint64).reshape(n, m),
-            "wealth": f64("wealth"),
-        }
+        market = self._market()
+        balances, holdings, wealth = self._accounts(0, self.num_agents)
+        return {**market, "balances": balances, "holdings": holdings, "wealth": wealth}
+
+    def _market(self) -> Dict[str, Any]:
+        np = _np()
+        raw = self._inner.market_raw()
+        out: Dict[str, Any] = {"step": raw.pop("step")}
+        for key, value in raw.items():
+            out[key] = np.frombuffer(value, dtype=np.float64)
+        return out
+
+    def _accounts(self, first: int, end: int) -> Tuple[Any, Any, Any]:
+        """Free balances, free holdings ``(end-first, assets)`` and wealth of agents ``first..end``."""
+        np = _np()
+        b, h, w = self._inner.accounts_raw(first, end)
+        return (
+            np.frombuffer(b, dtype=np.uint64),
+            np.frombuffer(h, dtype=np.uint64).reshape(end - first, len(self.asset_names)),
+            np.frombuffer(w, dtype=np.float64),
+        )
 
     def objectives(self, group: Any) -> Any:
         """The objective of each agent of ``group`` (a name or an index) now,

@@ -166,32 +166,37 @@ class _Core:
         return out
 
     def observe(self) -> Tuple[Dict[str, Any], Dict[int, np.ndarray]]:
-        state = self.sim.state()
-        shared: List[float] = []
+        """The state the actions are read against (the markets and the
+        controlled agents' accounts) and each controlled agent's observation."""
+        sim = self.sim
+        state = sim._market()
+        first, end = self.ids[0], self.ids[-1] + 1
+        balances, holdings, wealth = sim._accounts(first, end)
+        state.update(first=first, balances=balances, holdings=holdings, wealth=wealth)
+        rows = np.empty((end - first, self.obs_size), dtype=np.float64)
+        rows[:, 0] = balances / SCALE
+        col = 1
         for j, book in zip(self.traded, self.books):
             mark = float(state["marks"][j])
-            hist = self.sim.history(j, last=self.window + 1)
+            rows[:, col] = holdings[:, j] / SCALE
+            rows[:, col + 1] = mark
+            hist = sim.history(j, last=self.window + 1)
             returns = np.zeros(self.window)
             if len(hist) > 1:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     r = np.diff(np.log(hist))
-                r = np.nan_to_num(r, nan=0.0, posinf=0.0, neginf=0.0)
                 returns[self.window - len(r):] = r
-            part = [mark, *returns.tolist()]
+            rows[:, col + 2:col + 2 + self.window] = returns
+            col += 2 + self.window
             if book:
                 bid, ask = float(state["best_bids"][j]), float(state["best_asks"][j])
-                part += [mark if math.isnan(bid) else bid, mark if math.isnan(ask) else ask]
-            shared.append(part)  # type: ignore[arg-type]
-        obs = {}
-        balances, holdings = state["balances"], state["holdings"]
-        for a in self.ids:
-            v = [balances[a] / SCALE]
-            for (j, part) in zip(self.traded, shared):
-                v.append(holdings[a, j] / SCALE)
-                v.extend(part)  # type: ignore[arg-type]
-            x = np.nan_to_num(np.asarray(v, dtype=np.float64), nan=0.0)
-            obs[a] = np.clip(x, self.low, np.finfo(np.float32).max).astype(np.float32)
-        return state, obs
+                rows[:, col] = mark if math.isnan(bid) else bid
+                rows[:, col + 1] = mark if math.isnan(ask) else ask
+                col += 2
+        np.nan_to_num(rows, copy=False, nan=0.0)
+        np.clip(rows, self.low, np.finfo(np.float32).max, out=rows)
+        rows = rows.astype(np.float32)
+        return state, {a: rows[a - first] for a in self.ids}
 
     def action(self, a: int, action: Any, name: str, state: Dict[str, Any]) -> Any:
         """The engine action of agent ``a`` for the environment's ``action``."""
@@ -212,9 +217,10 @@ class _Core:
                 return "hold"
             k, sell = divmod(action - 1, 2)
             j = self.traded[k]
+            k = a - state["first"]
             if sell:
-                return ("sell", j, int(int(state["holdings"][a, j]) * self.fraction))
-            return ("buy", j, int(int(state["balances"][a]) * self.fraction))
+                return ("sell", j, int(int(state["holdings"][k, j]) * self.fraction))
+            return ("buy", j, int(int(state["balances"][k]) * self.fraction))
         x = np.asarray(action, dtype=np.float32)
         if x.shape != (1,) or not np.all(np.isfinite(x)) or not self.action_space.contains(x):
             raise ValueError(
@@ -222,10 +228,11 @@ class _Core:
             )
         u = float(x[0])
         j = self.traded[0]
+        k = a - state["first"]
         if u > 0:
-            return ("buy", j, int(int(state["balances"][a]) * u))
+            return ("buy", j, int(int(state["balances"][k]) * u))
         if u < 0:
-            return ("sell", j, int(int(state["holdings"][a, j]) * -u))
+            return ("sell", j, int(int(state["holdings"][k, j]) * -u))
         return "hold"
 
     def step(self, chosen: Dict[int, Any], names: Dict[int, str], state: Dict[str, Any]):
@@ -338,12 +345,14 @@ def _make_parallel_class():
             self._state, obs = self._core.observe()
             done = self._core.sim.done
             live = self.agents
+            first = self._state["first"]
             out = (
                 {agent: obs[self._id[agent]] for agent in live},
                 {agent: rewards[self._id[agent]] for agent in live},
                 {agent: False for agent in live},
                 {agent: done for agent in live},
-                {agent: {"wealth": float(self._state["wealth"][self._id[agent]])} for agent in live},
+                {agent: {"wealth": float(self._state["wealth"][self._id[agent] - first])}
+                 for agent in live},
             )
             if done:
                 self.agents = []
@@ -354,8 +363,7 @@ def _make_parallel_class():
             if self._state is None:
                 raise RuntimeError("call reset() first")
             return np.concatenate(
-                [self._state["marks"].astype(np.float32)]
-                + [o for o in self._core.observe()[1].values()]
+                [self._state["marks"].astype(np.float32)] + list(self._core.observe()[1].values())
             )
 
         @property
@@ -408,7 +416,7 @@ def _make_gym_class():
             rewards = self._core.step({a: action}, {a: f"agent {a}"}, self._state)
             self._state, obs = self._core.observe()
             done = self._core.sim.done
-            info = {"wealth": float(self._state["wealth"][a])}
+            info = {"wealth": float(self._state["wealth"][0])}
             return obs[a], float(rewards[a]), False, done, info
 
         @property

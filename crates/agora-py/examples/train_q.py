@@ -134,9 +134,13 @@ def main():
     greedy = [episode(env, s, lambda st: int(np.argmax(q[st]))) for s in seeds]
     random_ = [episode(env, s, lambda st: int(rng.integers(env.action_space.n))) for s in seeds]
     hold = [episode(env, s, lambda st: 0) for s in seeds]
-    print(f"held-out seeds ({args.eval} episodes): greedy {np.mean(greedy):.2f} ± "
-          f"{np.std(greedy) / np.sqrt(len(greedy)):.2f}, random {np.mean(random_):.2f} ± "
-          f"{np.std(random_) / np.sqrt(len(random_)):.2f}, always hold {np.mean(hold):.2f}")
+    buy = [episode(env, s, lambda st: 1) for s in seeds]
+
+    def show(xs):
+        return f"{np.mean(xs):.2f} ± {np.std(xs) / np.sqrt(len(xs)):.2f}"
+
+    print(f"held-out seeds ({args.eval} episodes, mean return ± s.e.): greedy {show(greedy)}, "
+          f"random {show(random_)}, always hold {show(hold)}, always buy {show(buy)}")
 
     if args.out:
         with open(args.out, "w", newline="") as f:

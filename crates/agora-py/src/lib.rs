@@ -9,7 +9,7 @@
 
 use std::ffi::CString;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,14 +116,20 @@ fn json_to_toml(json: &str) -> PyResult<String> {
     toml::to_string(&value).map_err(|e| ScenarioError::new_err(format!("the scenario dict: {e}")))
 }
 
+/// A callback run at every Ctrl-C check of [`interruptible`].
+type Tick<'a> = Option<&'a dyn Fn(Python<'_>) -> PyResult<()>>;
+
 /// Runs `job` on a pool of `threads` threads (rayon's default when
 /// `None`) while the calling thread — Python's main thread, the only one
 /// that sees signals — checks for Ctrl-C every 50 ms with the GIL released;
 /// on one, the flag handed to `job` is set, `job` is expected to stop at
 /// its next step (returning `Ok(None)`), and `KeyboardInterrupt` is raised.
+/// `tick`, when given, is called (with the GIL) at each of those checks —
+/// a progress bar's update; an error from it stops the job like Ctrl-C.
 fn interruptible<T: Send + 'static>(
     py: Python<'_>,
     threads: Option<usize>,
+    tick: Tick<'_>,
     job: impl FnOnce(Arc<AtomicBool>) -> agora::Result<Option<T>> + Send + 'static,
 ) -> PyResult<T> {
     let mut builder = rayon::ThreadPoolBuilder::new();
@@ -156,7 +162,10 @@ fn interruptible<T: Send + 'static>(
             Err(mpsc::RecvTimeoutError::Disconnected) => break None,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if interrupted.is_none() {
-                    if let Err(e) = py.check_signals() {
+                    let checked = py
+                        .check_signals()
+                        .and_then(|()| tick.map_or(Ok(()), |tick| tick(py)));
+                    if let Err(e) = checked {
                         interrupted = Some(e);
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -175,14 +184,31 @@ fn interruptible<T: Send + 'static>(
 
 /// Runs every run of `scenario` (see [`interruptible`]). Run r is built
 /// for run index r, as the command line's Monte Carlo does, so the outputs
-/// are the same.
+/// are the same. `progress`, when given, is called as `progress(done,
+/// total)` with the steps run so far (over every run) every 50 ms and once
+/// at the end.
 fn run_scenario(
     py: Python<'_>,
     scenario: &Scenario,
     threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Vec<RunOutput>> {
     let scenario = scenario.clone();
-    interruptible(py, threads, move |stop| {
+    let sim = scenario.simulation();
+    let total = sim.runs.saturating_mul(sim.steps + sim.evaluation_steps);
+    let done = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&done);
+    let report = |py: Python<'_>| -> PyResult<()> {
+        if let Some(f) = &progress {
+            f.call1(py, (done.load(Ordering::Relaxed).min(total), total))?;
+        }
+        Ok(())
+    };
+    let tick: Tick<'_> = match progress {
+        Some(_) => Some(&report),
+        None => None,
+    };
+    let outputs = interruptible(py, threads, tick, move |stop| {
         let runs = scenario.simulation().runs;
         let outs: Vec<Option<RunOutput>> = (0..runs)
             .into_par_iter()
@@ -193,12 +219,18 @@ fn run_scenario(
                         return Ok(None);
                     }
                     sim.advance()?;
+                    counter.fetch_add(1, Ordering::Relaxed);
                 }
                 sim.finish().map(Some)
             })
             .collect::<agora::Result<_>>()?;
         Ok(outs.into_iter().collect())
-    })
+    })?;
+    if progress.is_some() {
+        done.store(total, Ordering::Relaxed);
+        report(py)?;
+    }
+    Ok(outputs)
 }
 
 /// One table of a result, readable through Arrow's C stream interface.
@@ -301,7 +333,8 @@ impl RunResult {
 
 /// Runs scenario text; see `agora.run`.
 #[pyfunction]
-#[pyo3(signature = (text, origin, seed=None, steps=None, runs=None, threads=None))]
+#[pyo3(signature = (text, origin, seed=None, steps=None, runs=None, threads=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
     text: &str,
@@ -310,9 +343,10 @@ fn run(
     steps: Option<u64>,
     runs: Option<u64>,
     threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<RunResult> {
     let scenario = scenario_from(text, origin, seed, steps, runs).map_err(to_py)?;
-    let outputs = run_scenario(py, &scenario, threads)?;
+    let outputs = run_scenario(py, &scenario, threads, progress)?;
     let summary = agora::output::summary_json_with(&scenario, &outputs, None).map_err(to_py)?;
     let summary_json = String::from_utf8(summary)
         .map_err(|_| PyRuntimeError::new_err("summary.json is not UTF-8"))?;
@@ -381,7 +415,7 @@ fn sweep<'py>(
     let info = ShardInfo::sweep(&scenario, &whole, &grid, (i, n), true, false).map_err(to_py)?;
     // Every point is validated before anything runs.
     agora::experiment::sweep::scenarios(&scenario, &grid).map_err(to_py)?;
-    let (csv, json) = interruptible(py, threads, move |stop| {
+    let (csv, json) = interruptible(py, threads, None, move |stop| {
         let stopped = || agora::Error::usage("interrupted");
         let table = sweep_keeping(&scenario, &grid, &|| {}, &|_, _, _| {
             if stop.load(Ordering::Relaxed) {

@@ -169,3 +169,19 @@ def test_parallel_env_refuses_unknown_or_finished_agents_and_stepping_after_the_
     assert all(truncated.values()) and env.agents == []
     with pytest.raises(RuntimeError, match="episode is over"):
         env.step({})
+
+
+def test_the_training_example_learns_and_prints_greedy_against_random(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    example = os.path.join(os.path.dirname(__file__), "..", "examples", "train_q.py")
+    out = subprocess.run(
+        [sys.executable, example, "--episodes", "6", "--eval", "2", "--out", str(tmp_path / "c.csv")],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    assert "trained 6 episodes, 300 steps" in out
+    assert "greedy" in out and "random" in out
+    rows = (tmp_path / "c.csv").read_text().splitlines()
+    assert rows[0] == "episode,return" and len(rows) == 7

@@ -121,3 +121,26 @@ def test_bad_input_raises_with_a_clear_message():
     assert sim.done
     with pytest.raises(RuntimeError, match="finished .*reset"):
         sim.step()
+
+
+def test_progress_reports_every_runs_steps_and_ends_at_the_total():
+    seen = []
+    plain = agora.run(agora.example("curve-linear"), steps=40, runs=3)
+    shown = agora.run(
+        agora.example("curve-linear"), steps=40, runs=3, progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen and seen[-1] == (120, 120)
+    assert all(t == 120 for _, t in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    # The bar changes nothing in the result.
+    assert pa.table(plain.assets).equals(pa.table(shown.assets))
+    with pytest.raises(TypeError, match="progress must be"):
+        agora.run(agora.example("curve-linear"), steps=2, progress="yes")
+
+
+def test_an_error_in_the_progress_callback_stops_the_run_and_is_raised():
+    def broken(done, total):
+        raise ZeroDivisionError("bar broke")
+
+    with pytest.raises(ZeroDivisionError, match="bar broke"):
+        agora.run(agora.example("curve-linear"), steps=5, progress=broken)

@@ -168,22 +168,30 @@ def run(
     steps: Optional[int] = None,
     runs: Optional[int] = None,
     threads: Optional[int] = None,
+    progress: Any = False,
 ) -> Result:
     """Runs a scenario, as ``agora run`` does, and returns its :class:`Result`.
 
     ``seed``, ``steps`` and ``runs`` override the scenario's; ``threads``
     sets the worker threads (results do not depend on it). The engine runs
     without the GIL; Ctrl-C stops it with ``KeyboardInterrupt``.
+    ``progress=True`` shows a progress bar over every run's steps (tqdm's,
+    a notebook widget in Jupyter, when tqdm is installed; else a line on
+    stderr); a callable ``progress(done, total)`` is called instead, every
+    50 ms and once at the end.
     """
+    from . import _progress
+
     text, origin = _source(scenario)
-    inner = _agora.run(
-        text,
-        origin,
-        seed=_count("seed", seed),
-        steps=_count("steps", steps),
-        runs=_count("runs", runs),
-        threads=_count("threads", threads),
-    )
+    seed, steps, runs = _count("seed", seed), _count("steps", steps), _count("runs", runs)
+    threads = _count("threads", threads)
+    update, close = _progress.bar(progress)
+    try:
+        inner = _agora.run(
+            text, origin, seed=seed, steps=steps, runs=runs, threads=threads, progress=update
+        )
+    finally:
+        close()
     return Result(inner)
 
 

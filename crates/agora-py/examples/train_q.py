@@ -8,7 +8,7 @@ balance or sells 10% of its holdings. Its reward is the change of its
 wealth. The state of the table is (the sign of the last return, whether the
 price is above its 5-step mean, how much of its wealth is in tokens).
 
-    python crates/agora-py/examples/train_q.py [--episodes 120] [--out curve.csv]
+    python crates/agora-py/examples/train_q.py [--episodes 300] [--out curve.csv]
 
 prints the learning curve (mean return per block of episodes), then the
 greedy policy's mean return against a random policy's on the same held-out
@@ -95,7 +95,7 @@ def episode(env, seed, choose, learn=None):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--episodes", type=int, default=120)
+    p.add_argument("--episodes", type=int, default=300)
     p.add_argument("--eval", type=int, default=20, help="held-out episodes for greedy vs random")
     p.add_argument("--out", default=None, help="CSV of the learning curve")
     args = p.parse_args()

@@ -180,11 +180,12 @@ class _Core:
             mark = float(state["marks"][j])
             rows[:, col] = holdings[:, j] / SCALE
             rows[:, col + 1] = mark
-            hist = sim.history(j, last=self.window + 1)
+            hist = np.frombuffer(sim._inner.history(j, self.window + 1), dtype=np.float64)
             returns = np.zeros(self.window)
             if len(hist) > 1:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     r = np.diff(np.log(hist))
+                r[~np.isfinite(r)] = 0.0
                 returns[self.window - len(r):] = r
             rows[:, col + 2:col + 2 + self.window] = returns
             col += 2 + self.window
@@ -193,7 +194,6 @@ class _Core:
                 rows[:, col] = mark if math.isnan(bid) else bid
                 rows[:, col + 1] = mark if math.isnan(ask) else ask
                 col += 2
-        np.nan_to_num(rows, copy=False, nan=0.0)
         np.clip(rows, self.low, np.finfo(np.float32).max, out=rows)
         rows = rows.astype(np.float32)
         return state, {a: rows[a - first] for a in self.ids}
@@ -206,7 +206,7 @@ class _Core:
             if (
                 isinstance(action, (bool, np.bool_))
                 or not isinstance(action, (int, np.integer))
-                or not self.action_space.contains(np.int64(action))
+                or not 0 <= action < self.action_space.n
             ):
                 raise ValueError(
                     f"{name}: action {action!r} is outside the action space "

@@ -45,7 +45,10 @@ import functools
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # pragma: no cover - the env extra installs it
+    raise ImportError("agora.env needs numpy and gymnasium: pip install 'agora[env]'") from None
 
 from ._sim import SCALE, Simulation
 
@@ -73,8 +76,7 @@ class _Core:
     def __init__(
         self,
         scenario: Any,
-        ids: Optional[Sequence[int]],
-        group: Optional[str],
+        ids: Sequence[int],
         *,
         seed: Optional[int],
         steps: Optional[int],
@@ -121,7 +123,7 @@ class _Core:
             )
         self.traded = traded
         self.books = [sim.asset_kinds[j] == "order_book" for j in traded]
-        self.ids = list(ids) if ids is not None else []
+        self.ids = list(ids)
         # Each controlled agent's group (for its objective) and place in it.
         self.group_of: Dict[int, Tuple[int, int]] = {}
         for a in self.ids:
@@ -286,7 +288,7 @@ def _make_parallel_class():
         def __init__(self, scenario, group, *, agents=None, **options):
             probe = Simulation(scenario, seed=options.get("seed"), steps=options.get("steps"))
             ids = _agent_ids(probe, group, agents)
-            self._core = _Core(scenario, ids, group, **options)
+            self._core = _Core(scenario, ids, **options)
             self.group = group
             self.possible_agents = [f"{group}_{a - ids[0]}" for a in ids]
             self._id = dict(zip(self.possible_agents, ids))
@@ -397,7 +399,7 @@ def _make_gym_class():
         def __init__(self, scenario, agent, **options):
             probe = Simulation(scenario, seed=options.get("seed"), steps=options.get("steps"))
             self.agent_id = _agent_id(probe, agent)
-            self._core = _Core(scenario, [self.agent_id], None, **options)
+            self._core = _Core(scenario, [self.agent_id], **options)
             self.observation_space = self._core.observation_space
             self.action_space = self._core.action_space
             self._state = None

@@ -452,6 +452,72 @@ fn merge_sweeps<'py>(
     Ok((PyBytes::new(py, &merged.csv), PyBytes::new(py, &json)))
 }
 
+/// Searches parameter ranges of scenario text for the best mean of a
+/// summary metric, as `agora optimize` does; returns the bytes of
+/// `optimize.csv` and `optimize.json` and the text of `best.toml`.
+/// `progress`, when given, is called as `progress(done, budget)` with the
+/// evaluations done every 50 ms and at the end. Ctrl-C raises
+/// `KeyboardInterrupt` once the evaluation under way ends.
+#[pyfunction]
+#[pyo3(signature = (text, origin, params, objective, budget, maximize=false, method="nelder-mead", seed=None, steps=None, runs=None, threads=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn optimize<'py>(
+    py: Python<'py>,
+    text: &str,
+    origin: &str,
+    params: Vec<String>,
+    objective: String,
+    budget: usize,
+    maximize: bool,
+    method: &str,
+    seed: Option<u64>,
+    steps: Option<u64>,
+    runs: Option<u64>,
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, String)> {
+    use agora::experiment::optimize::{Method, ParamRange};
+    let scenario = scenario_from(text, origin, seed, steps, runs).map_err(to_py)?;
+    let ranges = params
+        .iter()
+        .map(|s| s.parse::<ParamRange>())
+        .collect::<agora::Result<Vec<_>>>()
+        .map_err(to_py)?;
+    let method: Method = method.parse().map_err(to_py)?;
+    let done = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&done);
+    let report = |py: Python<'_>| -> PyResult<()> {
+        if let Some(f) = &progress {
+            f.call1(py, (done.load(Ordering::Relaxed), budget))?;
+        }
+        Ok(())
+    };
+    let tick: Tick<'_> = match progress {
+        Some(_) => Some(&report),
+        None => None,
+    };
+    let (csv, json, best) = interruptible(py, threads, tick, move |stop| {
+        let found = agora::experiment::optimize::optimize(
+            &scenario,
+            &ranges,
+            &objective,
+            maximize,
+            method,
+            budget,
+            &|n| counter.store(n as u64, Ordering::Relaxed),
+        )?;
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let best = found.best_scenario(&scenario)?.to_toml_keeping_layout()?;
+        Ok(Some((found.to_csv()?, found.to_json()?, best)))
+    })?;
+    if progress.is_some() {
+        report(py)?;
+    }
+    Ok((PyBytes::new(py, &csv), PyBytes::new(py, &json), best))
+}
+
 /// The engine module.
 #[pymodule]
 fn _agora(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -465,6 +531,7 @@ fn _agora(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(grid_points, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_function(wrap_pyfunction!(merge_sweeps, m)?)?;
+    m.add_function(wrap_pyfunction!(optimize, m)?)?;
     m.add_class::<Table>()?;
     m.add_class::<RunResult>()?;
     m.add_class::<sim::Simulation>()?;

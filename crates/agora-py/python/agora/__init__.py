@@ -31,6 +31,8 @@ __all__ = [
     "SCALE",
     "sweep",
     "SweepResult",
+    "optimize",
+    "OptimizeResult",
     "validate",
     "example",
     "examples",
@@ -372,3 +374,147 @@ def sweep(
         )
         return SweepResult(csv, info)
     raise ValueError(f"backend must be 'local' or 'ray', not {backend!r}")
+
+
+Ranges = Union[Mapping[str, Tuple[float, float]], Sequence[str]]
+
+
+def _ranges(params: Ranges) -> List[str]:
+    """The ranges as the command line's ``--param PATH=LO..HI`` arguments."""
+    if isinstance(params, Mapping):
+        out = []
+        for path, bounds in params.items():
+            if not isinstance(path, str):
+                raise TypeError(f"params keys are parameter paths (str), not {type(path).__name__}")
+            if (
+                isinstance(bounds, (str, bytes))
+                or not isinstance(bounds, Sequence)
+                or len(bounds) != 2
+            ):
+                raise TypeError(f"params[{path!r}] must be a pair (lo, hi)")
+            lo, hi = (_toml_literal(float(b), f"params[{path!r}]") for b in bounds)
+            out.append(f"{path}={lo}..{hi}")
+        return out
+    if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
+        raise TypeError(
+            "params must be a dict {path: (lo, hi)} or a list of 'PATH=LO..HI' strings, "
+            f"not {type(params).__name__}"
+        )
+    for s in params:
+        if not isinstance(s, str):
+            raise TypeError(f"params entries must be 'PATH=LO..HI' strings, not {type(s).__name__}")
+    return list(params)
+
+
+class OptimizeResult:
+    """The outcome of :func:`optimize`: ``optimize.csv`` (every evaluation,
+    the baseline first), ``optimize.json`` (why the search stopped, the
+    baseline, the best and its values on a bound) and ``best.toml`` (the
+    scenario with only the optimised values changed), byte for byte what
+    ``agora optimize`` writes."""
+
+    def __init__(self, csv: bytes, summary_json: bytes, best_toml: str) -> None:
+        self.csv: bytes = csv
+        """``optimize.csv``'s bytes."""
+        self.summary: Dict[str, Any] = json.loads(summary_json)
+        """``optimize.json`` as a dict."""
+        self.best_toml: str = best_toml
+        """``best.toml``: the scenario at the best values (pass it to :func:`run`)."""
+        self._json = summary_json
+        reader = _csv.reader(io.StringIO(csv.decode("utf-8")))
+        self.columns: List[str] = next(reader)
+        """The column names: ``evaluation``, each parameter's path, ``objective``."""
+        self.rows: List[Dict[str, Optional[float]]] = [
+            {c: (float(x) if x != "" else None) for c, x in zip(self.columns, row)}
+            for row in reader
+        ]
+        """One dict per evaluation (a non-finite objective as ``None``)."""
+
+    @property
+    def best(self) -> Dict[str, float]:
+        """The best values found, by parameter path."""
+        return dict(self.summary["best"]["values"])
+
+    @property
+    def best_objective(self) -> Optional[float]:
+        """The objective at the best values (its mean over the runs)."""
+        return self.summary["best"]["objective"]
+
+    def write(self, dir: Union[str, "os.PathLike[str]"]) -> List[str]:
+        """Writes ``optimize.csv``, ``optimize.json`` and ``best.toml`` into
+        ``dir`` (created if missing); returns the paths."""
+        dir = os.fspath(dir)
+        os.makedirs(dir, exist_ok=True)
+        paths = []
+        files = (
+            ("optimize.csv", self.csv),
+            ("optimize.json", self._json),
+            ("best.toml", self.best_toml.encode("utf-8")),
+        )
+        for name, data in files:
+            path = os.path.join(dir, name)
+            temp = os.path.join(dir, f".{name}.tmp-{os.getpid()}")
+            with open(temp, "wb") as f:
+                f.write(data)
+            os.replace(temp, path)
+            paths.append(path)
+        return paths
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return (
+            f"agora.OptimizeResult({len(self)} evaluations, best {self.best} "
+            f"-> {self.best_objective})"
+        )
+
+
+def optimize(
+    scenario: Scenario,
+    params: Ranges,
+    objective: str,
+    *,
+    budget: int,
+    maximize: bool = False,
+    method: str = "nelder-mead",
+    seed: Optional[int] = None,
+    steps: Optional[int] = None,
+    runs: Optional[int] = None,
+    threads: Optional[int] = None,
+    progress: Any = False,
+) -> OptimizeResult:
+    """Searches parameter ranges for the values that minimise (``maximize=True``:
+    maximise) the mean over the runs of a summary metric, as ``agora optimize``
+    does, with at most ``budget`` evaluations (the baseline, the scenario's own
+    values, first).
+
+    ``params`` is a dict ``{path: (lo, hi)}`` or a list of the command line's
+    ``--param`` strings (``"assets.TOKEN.pricing.m=0.0005..0.002"``);
+    ``objective`` a summary metric path (``"assets.TOKEN.log_return_volatility"``);
+    ``method`` ``"nelder-mead"``, ``"particle-swarm"`` or ``"grid"``.
+    Errors (an unknown path or metric, an empty range, a budget too small)
+    raise :class:`ScenarioError` before anything runs. ``progress`` as for
+    :func:`run` (over evaluations). Ctrl-C raises ``KeyboardInterrupt`` once
+    the evaluation under way ends.
+    """
+    from . import _progress
+
+    text, origin = _source(scenario)
+    ranges = _ranges(params)
+    if not isinstance(objective, str):
+        raise TypeError(f"objective must be a metric path (str), not {type(objective).__name__}")
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a str, not {type(method).__name__}")
+    budget = _count("budget", budget)
+    seed, steps, runs = _count("seed", seed), _count("steps", steps), _count("runs", runs)
+    threads = _count("threads", threads)
+    update, close = _progress.bar(progress, unit="evaluation")
+    try:
+        csv, info, best = _agora.optimize(
+            text, origin, ranges, objective, budget, maximize=bool(maximize), method=method,
+            seed=seed, steps=steps, runs=runs, threads=threads, progress=update,
+        )
+    finally:
+        close()
+    return OptimizeResult(bytes(csv), bytes(info), best)

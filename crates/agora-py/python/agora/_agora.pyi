@@ -58,6 +58,20 @@ def sweep(
     threads: Optional[int] = None,
 ) -> Tuple[bytes, bytes]: ...
 def merge_sweeps(dirs: List[str]) -> Tuple[bytes, bytes]: ...
+def optimize(
+    text: str,
+    origin: str,
+    params: List[str],
+    objective: str,
+    budget: int,
+    maximize: bool = False,
+    method: str = "nelder-mead",
+    seed: Optional[int] = None,
+    steps: Optional[int] = None,
+    runs: Optional[int] = None,
+    threads: Optional[int] = None,
+    progress: Optional[Callable[[int, int], Any]] = None,
+) -> Tuple[bytes, bytes, str]: ...
 
 class Simulation:
     """One run stepped from Python (wrapped by `agora.Simulation`)."""

@@ -10,7 +10,8 @@ from typing import Any, Callable, Optional, Tuple
 class _StderrBar:
     """A one-line bar on stderr, for when tqdm is not installed."""
 
-    def __init__(self, width: int = 30) -> None:
+    def __init__(self, unit: str, width: int = 30) -> None:
+        self.unit = unit
         self.width = width
         self.start = time.monotonic()
         self.shown = ""
@@ -20,8 +21,8 @@ class _StderrBar:
         filled = int(frac * self.width)
         rate = done / max(time.monotonic() - self.start, 1e-9)
         line = (
-            f"\ragora run [{'#' * filled}{'.' * (self.width - filled)}] "
-            f"{done}/{total} steps ({100 * frac:.0f}%, {rate:,.0f} steps/s)"
+            f"\ragora [{'#' * filled}{'.' * (self.width - filled)}] "
+            f"{done}/{total} {self.unit}s ({100 * frac:.0f}%, {rate:,.1f} {self.unit}s/s)"
         )
         if line != self.shown:
             sys.stderr.write(line)
@@ -37,8 +38,8 @@ class _StderrBar:
 class _TqdmBar:
     """tqdm's bar (``tqdm.auto``: a widget in Jupyter, text in a terminal)."""
 
-    def __init__(self, tqdm: Any) -> None:
-        self.bar = tqdm(total=None, unit="step", desc="agora run")
+    def __init__(self, tqdm: Any, unit: str) -> None:
+        self.bar = tqdm(total=None, unit=unit, desc="agora")
 
     def update(self, done: int, total: int) -> None:
         if self.bar.total != total:
@@ -49,7 +50,7 @@ class _TqdmBar:
         self.bar.close()
 
 
-def bar(progress: Any) -> Tuple[Optional[Callable[[int, int], None]], Callable[[], None]]:
+def bar(progress: Any, unit: str = "step") -> Tuple[Optional[Callable[[int, int], None]], Callable[[], None]]:
     """The callback ``(done, total)`` the engine calls every 50 ms for
     ``progress`` (``False``/``None``: none; ``True``: tqdm if installed, else
     a bar on stderr; a callable: itself), and what closes the bar."""
@@ -64,7 +65,7 @@ def bar(progress: Any) -> Tuple[Optional[Callable[[int, int], None]], Callable[[
     try:
         from tqdm.auto import tqdm
     except ImportError:
-        shown: Any = _StderrBar()
+        shown: Any = _StderrBar(unit)
     else:
-        shown = _TqdmBar(tqdm)
+        shown = _TqdmBar(tqdm, unit)
     return shown.update, shown.close

@@ -17,6 +17,7 @@ use std::time::Duration;
 use agora::engine::RunOutput;
 use agora::experiment::sweep::{parse_axis, sweep_csv, sweep_keeping, Grid};
 use agora::output::shards::ShardInfo;
+use agora::scenario::PolicyRegistry;
 use agora::{Scenario, Simulation};
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{RecordBatch, RecordBatchIterator};
@@ -27,6 +28,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule};
 use rayon::prelude::*;
 
+mod policy;
 mod sim;
 
 create_exception!(
@@ -46,16 +48,17 @@ fn to_py(e: agora::Error) -> PyErr {
     }
 }
 
-/// Reads scenario text (`origin` names it in errors) and applies the
-/// overrides.
+/// Reads scenario text (`origin` names it in errors) with the policies of
+/// `registry` and applies the overrides.
 fn scenario_from(
     text: &str,
     origin: &str,
     seed: Option<u64>,
     steps: Option<u64>,
     runs: Option<u64>,
+    registry: &agora::scenario::PolicyRegistry,
 ) -> agora::Result<Scenario> {
-    let mut scenario = Scenario::from_toml_str(text, origin)?;
+    let mut scenario = Scenario::from_toml_str_with(text, origin, registry)?;
     if let Some(seed) = seed {
         scenario.set_seed(seed)?;
     }
@@ -91,15 +94,18 @@ fn examples() -> Vec<(String, String)> {
 /// Checks scenario text; raises `ScenarioError` with the command line's
 /// message when it cannot run. Returns the scenario's warnings.
 #[pyfunction]
-#[pyo3(signature = (text, origin, seed=None, steps=None, runs=None))]
+#[pyo3(signature = (text, origin, seed=None, steps=None, runs=None, policies=None))]
 fn validate(
     text: &str,
     origin: &str,
     seed: Option<u64>,
     steps: Option<u64>,
     runs: Option<u64>,
+    policies: Option<crate::policy::Given>,
 ) -> PyResult<Vec<String>> {
-    let scenario = scenario_from(text, origin, seed, steps, runs).map_err(to_py)?;
+    let policies = policy::policies(policies)?;
+    let scenario =
+        scenario_from(text, origin, seed, steps, runs, &policies.registry).map_err(to_py)?;
     Ok(scenario
         .warnings()
         .iter()
@@ -192,8 +198,10 @@ fn run_scenario(
     scenario: &Scenario,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    failure: &policy::Failure,
 ) -> PyResult<Vec<RunOutput>> {
     let scenario = scenario.clone();
+    let failure = Arc::clone(failure);
     let sim = scenario.simulation();
     let total = sim.runs.saturating_mul(sim.steps + sim.evaluation_steps);
     let done = Arc::new(AtomicU64::new(0));
@@ -215,7 +223,9 @@ fn run_scenario(
             .map(|r| {
                 let mut sim = Simulation::new(&scenario, r)?;
                 while !sim.done() {
-                    if stop.load(Ordering::Relaxed) {
+                    // A Python policy's exception stops every run.
+                    if stop.load(Ordering::Relaxed) || failure.lock().map_or(true, |f| f.is_some())
+                    {
                         return Ok(None);
                     }
                     sim.advance()?;
@@ -333,7 +343,7 @@ impl RunResult {
 
 /// Runs scenario text; see `agora.run`.
 #[pyfunction]
-#[pyo3(signature = (text, origin, seed=None, steps=None, runs=None, threads=None, progress=None))]
+#[pyo3(signature = (text, origin, seed=None, steps=None, runs=None, threads=None, progress=None, policies=None))]
 #[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
@@ -344,9 +354,16 @@ fn run(
     runs: Option<u64>,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    policies: Option<crate::policy::Given>,
 ) -> PyResult<RunResult> {
-    let scenario = scenario_from(text, origin, seed, steps, runs).map_err(to_py)?;
-    let outputs = run_scenario(py, &scenario, threads, progress)?;
+    let policies = policy::policies(policies)?;
+    let scenario =
+        scenario_from(text, origin, seed, steps, runs, &policies.registry).map_err(to_py)?;
+    let outputs = run_scenario(py, &scenario, threads, progress, &policies.failure);
+    if let Some(e) = policies.take_failure() {
+        return Err(e);
+    }
+    let outputs = outputs?;
     let summary = agora::output::summary_json_with(&scenario, &outputs, None).map_err(to_py)?;
     let summary_json = String::from_utf8(summary)
         .map_err(|_| PyRuntimeError::new_err("summary.json is not UTF-8"))?;
@@ -408,7 +425,8 @@ fn sweep<'py>(
     runs: Option<u64>,
     threads: Option<usize>,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    let scenario = scenario_from(text, origin, seed, steps, runs).map_err(to_py)?;
+    let scenario =
+        scenario_from(text, origin, seed, steps, runs, &PolicyRegistry::new()).map_err(to_py)?;
     let whole = grid_of(&sets, zip).map_err(to_py)?;
     let (i, n) = shard.unwrap_or((1, 1));
     let grid = whole.clone().shard(i, n).map_err(to_py)?;
@@ -477,7 +495,8 @@ fn optimize<'py>(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, String)> {
     use agora::experiment::optimize::{Method, ParamRange};
-    let scenario = scenario_from(text, origin, seed, steps, runs).map_err(to_py)?;
+    let scenario =
+        scenario_from(text, origin, seed, steps, runs, &PolicyRegistry::new()).map_err(to_py)?;
     let ranges = params
         .iter()
         .map(|s| s.parse::<ParamRange>())

@@ -16,6 +16,7 @@ use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 
+use crate::policy::Policies;
 use crate::{scenario_from, to_py};
 
 /// One run of a scenario, stepped from Python.
@@ -25,8 +26,12 @@ pub struct Simulation {
     scenario: Scenario,
     /// The run being stepped (its scenario may have another seed).
     sim: Mutex<agora::Simulation>,
+    /// The asset names, in scenario order.
+    assets: Vec<String>,
     /// Actions set with `act` for the next step, by agent (sorted, one each).
     pending: Vec<(AgentId, Action)>,
+    /// The Python policies the scenario was read with.
+    policies: Policies,
 }
 
 impl Simulation {
@@ -37,19 +42,22 @@ impl Simulation {
     }
 }
 
-/// The index of the asset `value` names (an index or a name).
-fn asset_of(scenario: &Scenario, value: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
-    let m = scenario.assets().len();
+/// The index of the asset `value` names (an index or a name) among
+/// `assets`, the scenario's asset names.
+fn asset_of(assets: &[String], value: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
+    let m = assets.len();
     if let Ok(name) = value.cast::<PyString>() {
         let name: String = name.extract()?;
-        let name = name.as_str();
-        return scenario.asset_index(name).map(|j| j as u32).ok_or_else(|| {
-            let names: Vec<&str> = scenario.assets().iter().map(|a| a.name.as_str()).collect();
-            PyValueError::new_err(format!(
-                "{what}: no asset is named {name:?}; the assets are {}",
-                names.join(", ")
-            ))
-        });
+        return assets
+            .iter()
+            .position(|a| *a == name)
+            .map(|j| j as u32)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "{what}: no asset is named {name:?}; the assets are {}",
+                    assets.join(", ")
+                ))
+            });
     }
     let j: i64 = value.extract().map_err(|_| {
         PyTypeError::new_err(format!(
@@ -90,7 +98,11 @@ fn amount_of(value: &Bound<'_, PyAny>, what: &str, field: &str) -> PyResult<u64>
 /// `("limit", asset, "buy"|"sell", price, amount[, ttl])`,
 /// `("cancel", asset)` or `("request", asset, quantity, max_price)`; an
 /// asset is an index or a name, amounts are base units.
-fn action_of(scenario: &Scenario, value: &Bound<'_, PyAny>, what: &str) -> PyResult<Action> {
+pub(crate) fn action_of(
+    assets: &[String],
+    value: &Bound<'_, PyAny>,
+    what: &str,
+) -> PyResult<Action> {
     const FORMS: &str = "\"hold\", (\"buy\", asset, spend), (\"sell\", asset, amount), \
                          (\"limit\", asset, \"buy\"|\"sell\", price, amount[, ttl]), \
                          (\"cancel\", asset) or (\"request\", asset, quantity, max_price)";
@@ -128,7 +140,7 @@ fn action_of(scenario: &Scenario, value: &Bound<'_, PyAny>, what: &str) -> PyRes
             )))
         }
     };
-    let asset = |k: usize| asset_of(scenario, &parts[k], what);
+    let asset = |k: usize| asset_of(assets, &parts[k], what);
     let amount = |k: usize, field: &str| amount_of(&parts[k], what, field);
     Ok(match kind.as_str() {
         "hold" => {
@@ -222,24 +234,29 @@ impl Simulation {
     /// Sets up run `run` of scenario text (`origin` names it in errors),
     /// with the overrides.
     #[new]
-    #[pyo3(signature = (text, origin, seed=None, steps=None, run=0))]
+    #[pyo3(signature = (text, origin, seed=None, steps=None, run=0, policies=None))]
     fn new(
         text: &str,
         origin: &str,
         seed: Option<u64>,
         steps: Option<u64>,
         run: u64,
+        policies: Option<crate::policy::Given>,
     ) -> PyResult<Self> {
-        let scenario = scenario_from(text, origin, None, steps, None).map_err(to_py)?;
+        let policies = crate::policy::policies(policies)?;
+        let scenario =
+            scenario_from(text, origin, None, steps, None, &policies.registry).map_err(to_py)?;
         let mut seeded = scenario.clone();
         if let Some(seed) = seed {
             seeded.set_seed(seed).map_err(to_py)?;
         }
         let sim = agora::Simulation::new(&seeded, run).map_err(to_py)?;
         Ok(Simulation {
+            assets: scenario.assets().iter().map(|a| a.name.clone()).collect(),
             scenario,
             sim: Mutex::new(sim),
             pending: Vec::new(),
+            policies,
         })
     }
 
@@ -298,7 +315,7 @@ impl Simulation {
                 )));
             }
             let what = format!("act: agent {id}'s action");
-            parsed.push((id as AgentId, action_of(&self.scenario, action, &what)?));
+            parsed.push((id as AgentId, action_of(&self.assets, action, &what)?));
         }
         for (id, action) in parsed {
             match self.pending.binary_search_by_key(&id, |p| p.0) {
@@ -315,9 +332,10 @@ impl Simulation {
     fn step(&mut self, py: Python<'_>, steps: u64) -> PyResult<()> {
         let pending = std::mem::take(&mut self.pending);
         let total = self.scenario.simulation().steps;
+        let failure = &self.policies.failure;
         let mut sim = self.sim()?;
         let sim = &mut *sim;
-        py.detach(|| {
+        let stepped = py.detach(|| {
             for k in 0..steps {
                 if sim.done() {
                     return Err(PyRuntimeError::new_err(format!(
@@ -327,9 +345,16 @@ impl Simulation {
                 }
                 let actions: &[(AgentId, Action)] = if k == 0 { &pending } else { &[] };
                 sim.advance_with(actions).map_err(to_py)?;
+                if failure.lock().map_or(true, |f| f.is_some()) {
+                    break;
+                }
             }
             Ok(())
-        })
+        });
+        match self.policies.take_failure() {
+            Some(e) => Err(e),
+            None => stepped,
+        }
     }
 
     /// The last step run (0 before the first).

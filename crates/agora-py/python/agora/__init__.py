@@ -33,6 +33,8 @@ __all__ = [
     "SweepResult",
     "optimize",
     "OptimizeResult",
+    "register_policy",
+    "unregister_policy",
     "validate",
     "example",
     "examples",
@@ -110,6 +112,66 @@ def _read(path: str) -> str:
         raise ScenarioError(f"{path}: not UTF-8 text ({e})") from None
     except OSError as e:
         raise ScenarioError(f"{path}: cannot be read ({e.strerror})") from None
+
+
+_POLICIES: Dict[str, Tuple[Any, List[str]]] = {}
+
+
+def register_policy(kind: str, cls: Any = None) -> Any:
+    """Registers a policy written in Python under ``kind``, for scenarios'
+    ``policy = { kind = "KIND", ... }`` (in :func:`run`, :func:`validate`
+    and :class:`Simulation`). Usable as a decorator::
+
+        @agora.register_policy("dip_buyer")
+        class DipBuyer:
+            def __init__(self, asset, drop=0.02, fraction=0.1):
+                ...
+            def decide(self, obs, me):
+                return ("buy", self.asset, me["balance"] // 10)   # or "hold", ...
+
+    The group's ``policy`` table gives the constructor's arguments (the
+    names ``__init__`` takes; any other field is rejected as unknown, with
+    the command line's message). One object serves the whole group:
+    ``decide(obs, me)`` is called for every agent every step, with
+    ``obs = {"step", "assets": [{"name", "price", "supply", "best_bid",
+    "best_ask", "last_trade", "history"}]}`` (``history``: the last 20
+    recorded prices) and ``me = {"id", "member", "balance", "holdings",
+    "random"}`` (base units; ``random`` a uniform draw in [0, 1) from the
+    agent's own seeded stream: a policy drawing only from it is
+    reproducible). It returns an action as :meth:`Simulation.act` takes
+    them. Calls may come in any order (and from several threads, one at a
+    time): keep ``decide`` free of shared state. An exception in ``decide``
+    stops the run and is raised. Slower than the built-in Rust policies:
+    see the README for the measured factor.
+    """
+    if not isinstance(kind, str) or not kind:
+        raise TypeError("kind must be a non-empty str")
+
+    def register(cls: Any) -> Any:
+        import inspect
+
+        if not callable(getattr(cls, "decide", None)):
+            raise TypeError(f"a policy class needs a decide(obs, me) method: {cls!r} has none")
+        params = [
+            p.name
+            for p in list(inspect.signature(cls).parameters.values())
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        if "kind" in params:
+            raise TypeError("a policy's constructor cannot take 'kind' (the policy table's kind)")
+        _POLICIES[kind] = (cls, params)
+        return cls
+
+    return register if cls is None else register(cls)
+
+
+def unregister_policy(kind: str) -> None:
+    """Forgets the Python policy ``kind`` (``KeyError`` if none)."""
+    del _POLICIES[kind]
+
+
+def _policies() -> Optional[List[Tuple[str, Any, List[str]]]]:
+    return [(k, c, p) for k, (c, p) in _POLICIES.items()] or None
 
 
 def _count(name: str, value: Optional[int]) -> Optional[int]:
@@ -190,7 +252,8 @@ def run(
     update, close = _progress.bar(progress)
     try:
         inner = _agora.run(
-            text, origin, seed=seed, steps=steps, runs=runs, threads=threads, progress=update
+            text, origin, seed=seed, steps=steps, runs=runs, threads=threads, progress=update,
+            policies=_policies(),
         )
     finally:
         close()
@@ -202,7 +265,7 @@ def validate(scenario: Scenario) -> List[str]:
     (with the command line's message) when it cannot run. Returns its
     warnings."""
     text, origin = _source(scenario)
-    return list(_agora.validate(text, origin))
+    return list(_agora.validate(text, origin, policies=_policies()))
 
 
 Grid = Union[Mapping[str, Sequence[Any]], Sequence[str]]

@@ -34,6 +34,7 @@ def run(
     runs: Optional[int] = None,
     threads: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
+    policies: Optional[List[Tuple[str, Any, List[str]]]] = None,
 ) -> RunResult: ...
 def validate(
     text: str,
@@ -41,6 +42,7 @@ def validate(
     seed: Optional[int] = None,
     steps: Optional[int] = None,
     runs: Optional[int] = None,
+    policies: Optional[List[Tuple[str, Any, List[str]]]] = None,
 ) -> List[str]: ...
 def examples() -> List[Tuple[str, str]]: ...
 def example_toml(name: str) -> str: ...
@@ -83,6 +85,7 @@ class Simulation:
         seed: Optional[int] = None,
         steps: Optional[int] = None,
         run: int = 0,
+        policies: Optional[List[Tuple[str, Any, List[str]]]] = None,
     ) -> None: ...
     def reset(self, seed: Optional[int] = None, run: int = 0) -> None: ...
     def act(self, agents: Sequence[int], actions: Sequence[Any]) -> None: ...

@@ -61,13 +61,14 @@ class Simulation:
         steps: Optional[int] = None,
         run: int = 0,
     ) -> None:
-        from . import _count, _source
+        from . import _count, _policies, _source
 
         text, origin = _source(scenario)
         self._seed = _count("seed", seed)
         self._run = _count("run", run) or 0
         self._inner = _agora.Simulation(
-            text, origin, seed=self._seed, steps=_count("steps", steps), run=self._run
+            text, origin, seed=self._seed, steps=_count("steps", steps), run=self._run,
+            policies=_policies(),
         )
         self.asset_names: List[str] = list(self._inner.asset_names)
         """The asset names, in scenario order (an asset's index is its place here)."""

@@ -91,6 +91,12 @@ fn examples() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The built-in policy kinds (a Python policy cannot take their names).
+#[pyfunction]
+fn builtin_policies() -> Vec<&'static str> {
+    agora::scenario::BUILTIN_POLICIES.to_vec()
+}
+
 /// Checks scenario text; raises `ScenarioError` with the command line's
 /// message when it cannot run. Returns the scenario's warnings.
 #[pyfunction]
@@ -551,6 +557,7 @@ fn _agora(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_function(wrap_pyfunction!(merge_sweeps, m)?)?;
     m.add_function(wrap_pyfunction!(optimize, m)?)?;
+    m.add_function(wrap_pyfunction!(builtin_policies, m)?)?;
     m.add_class::<Table>()?;
     m.add_class::<RunResult>()?;
     m.add_class::<sim::Simulation>()?;

@@ -7,11 +7,16 @@
 //! built-in policy's would be). One object serves the whole group. An
 //! exception in `decide` makes the agent hold, every later call hold, and
 //! is raised by the call that ran the step.
+//!
+//! A class with a `learn(reward, obs)` method is a learner: each agent of
+//! the group gets its own object, made at the start of the run, and is
+//! told its reward (the change of its objective) and the next observation
+//! after every step of the learning phase.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use agora::agents::{Action, AgentView, Observation, Policy};
+use agora::agents::{Action, Actions, AdaptivePolicy, AgentView, Feedback, Observation, Policy};
 use agora::rng::AgentRng;
 use agora::scenario::PolicyRegistry;
 use pyo3::prelude::*;
@@ -23,8 +28,9 @@ use crate::sim::action_of;
 /// The first exception a Python policy raised in a run, if any.
 pub type Failure = Arc<Mutex<Option<PyErr>>>;
 
-/// The Python policies a call is given: `(kind, class, parameter names)`.
-pub type Given = Vec<(String, Py<PyAny>, Vec<String>)>;
+/// The Python policies a call is given: `(kind, class, parameter names,
+/// whether it learns)`.
+pub type Given = Vec<(String, Py<PyAny>, Vec<String>, bool)>;
 
 /// How many recorded prices `obs["assets"][j]["history"]` holds at most.
 const HISTORY: usize = 20;
@@ -43,63 +49,140 @@ impl fmt::Debug for PyPolicy {
     }
 }
 
-impl PyPolicy {
-    fn call(
-        &self,
-        py: Python<'_>,
-        obs: &Observation<'_>,
-        me: &AgentView<'_>,
-        random: f64,
-    ) -> PyResult<Action> {
-        let assets = PyList::empty(py);
-        for a in obs.assets {
-            let d = PyDict::new(py);
-            d.set_item("name", a.name)?;
-            d.set_item("price", a.price)?;
-            d.set_item("supply", a.supply)?;
-            d.set_item("best_bid", a.best_bid)?;
-            d.set_item("best_ask", a.best_ask)?;
-            d.set_item("last_trade", a.last_trade)?;
-            let from = a.history.len().saturating_sub(HISTORY);
-            d.set_item("history", a.history[from..].to_vec())?;
-            assets.append(d)?;
-        }
-        let o = PyDict::new(py);
-        o.set_item("step", obs.step)?;
-        o.set_item("assets", assets)?;
-        let m = PyDict::new(py);
-        m.set_item("id", me.id)?;
-        m.set_item("member", me.member)?;
-        m.set_item("balance", me.balance)?;
-        m.set_item("holdings", me.holdings.to_vec())?;
-        m.set_item("random", random)?;
-        let action = self.object.call_method1(py, "decide", (o, m))?;
-        let what = format!("policy {:?}: agent {}'s action", self.kind, me.id);
-        action_of(&self.assets, action.bind(py), &what)
+/// `obs` as Python sees it (see `agora.register_policy`).
+fn obs_dict<'py>(py: Python<'py>, obs: &Observation<'_>) -> PyResult<Bound<'py, PyDict>> {
+    let assets = PyList::empty(py);
+    for a in obs.assets {
+        let d = PyDict::new(py);
+        d.set_item("name", a.name)?;
+        d.set_item("price", a.price)?;
+        d.set_item("supply", a.supply)?;
+        d.set_item("best_bid", a.best_bid)?;
+        d.set_item("best_ask", a.best_ask)?;
+        d.set_item("last_trade", a.last_trade)?;
+        let from = a.history.len().saturating_sub(HISTORY);
+        d.set_item("history", a.history[from..].to_vec())?;
+        assets.append(d)?;
     }
+    let o = PyDict::new(py);
+    o.set_item("step", obs.step)?;
+    o.set_item("assets", assets)?;
+    Ok(o)
+}
+
+/// `me` as Python sees it, with its draw `random`.
+fn me_dict<'py>(py: Python<'py>, me: &AgentView<'_>, random: f64) -> PyResult<Bound<'py, PyDict>> {
+    let m = PyDict::new(py);
+    m.set_item("id", me.id)?;
+    m.set_item("member", me.member)?;
+    m.set_item("balance", me.balance)?;
+    m.set_item("holdings", me.holdings.to_vec())?;
+    m.set_item("random", random)?;
+    Ok(m)
+}
+
+/// A uniform draw in [0, 1) from the agent's own stream: a policy that
+/// takes its randomness from it is reproducible.
+fn uniform(rng: &mut AgentRng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Calls `object.decide(obs, me)` and reads the action it returns.
+fn decide_with(
+    py: Python<'_>,
+    kind: &str,
+    assets: &[String],
+    object: &Py<PyAny>,
+    obs: &Observation<'_>,
+    me: &AgentView<'_>,
+    random: f64,
+) -> PyResult<Action> {
+    let args = (obs_dict(py, obs)?, me_dict(py, me, random)?);
+    let action = object.call_method1(py, "decide", args)?;
+    let what = format!("policy {kind:?}: agent {}'s action", me.id);
+    action_of(assets, action.bind(py), &what)
+}
+
+/// Runs `f` with the GIL unless a policy already failed; its error becomes
+/// the failure.
+fn guarded<T>(failure: &Failure, f: impl FnOnce(Python<'_>) -> PyResult<T>) -> Option<T> {
+    Python::attach(|py| {
+        let mut slot = failure.lock().ok()?;
+        if slot.is_some() {
+            return None;
+        }
+        match f(py) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                *slot = Some(e);
+                None
+            }
+        }
+    })
 }
 
 impl Policy for PyPolicy {
     fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, rng: &mut AgentRng) -> Action {
-        // A uniform draw in [0, 1) from the agent's own stream: a policy
-        // that takes its randomness from it is reproducible.
-        let random = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        Python::attach(|py| {
-            let mut failure = match self.failure.lock() {
-                Ok(f) => f,
-                Err(_) => return Action::Hold,
-            };
-            if failure.is_some() {
-                return Action::Hold;
-            }
-            match self.call(py, obs, me, random) {
-                Ok(action) => action,
-                Err(e) => {
-                    *failure = Some(e);
-                    Action::Hold
-                }
-            }
+        let random = uniform(rng);
+        guarded(&self.failure, |py| {
+            decide_with(py, &self.kind, &self.assets, &self.object, obs, me, random)
         })
+        .unwrap_or(Action::Hold)
+    }
+}
+
+/// A learning group's Python class: one object per agent, made at the
+/// start of the run, told `learn(reward, obs)` after every step.
+struct PyLearner {
+    kind: String,
+    class: Py<PyAny>,
+    kwargs: Py<PyDict>,
+    assets: Arc<[String]>,
+    failure: Failure,
+}
+
+impl fmt::Debug for PyLearner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PyLearner({})", self.kind)
+    }
+}
+
+impl AdaptivePolicy for PyLearner {
+    /// The agent's own object (`None` if making it failed: the run stops).
+    type State = Option<Py<PyAny>>;
+
+    fn init(&self, _me: &AgentView<'_>) -> Self::State {
+        guarded(&self.failure, |py| {
+            self.class.call(py, (), Some(self.kwargs.bind(py)))
+        })
+    }
+
+    fn decide(
+        &self,
+        state: &mut Self::State,
+        obs: &Observation<'_>,
+        me: &AgentView<'_>,
+        rng: &mut AgentRng,
+        out: &mut Actions,
+    ) {
+        let random = uniform(rng);
+        let Some(object) = state else { return };
+        if let Some(action) = guarded(&self.failure, |py| {
+            decide_with(py, &self.kind, &self.assets, object, obs, me, random)
+        }) {
+            out.push(action);
+        }
+    }
+
+    fn learn(&self, state: &mut Self::State, feedback: &Feedback<'_>) {
+        let Some(object) = state else { return };
+        guarded(&self.failure, |py| {
+            object.call_method1(py, "learn", (feedback.reward, obs_dict(py, feedback.obs)?))
+        });
+    }
+
+    fn uses_fills(&self) -> bool {
+        false
     }
 }
 
@@ -144,12 +227,15 @@ fn interned(name: &str) -> &'static str {
 /// gets `class(**fields)`.
 pub fn policies(given: Option<crate::policy::Given>) -> PyResult<Policies> {
     let mut out = Policies::none();
-    for (kind, class, params) in given.unwrap_or_default() {
+    for (kind, class, params, learns) in given.unwrap_or_default() {
         let params: Vec<&'static str> = params.iter().map(|p| interned(p)).collect();
         let failure = Arc::clone(&out.failure);
         let name = kind.clone();
-        out.registry
-            .register(&kind, move |f, assets| {
+        let class = Arc::new(class);
+        // The group's fields as the constructor's keyword arguments.
+        let kwargs_of = {
+            let params = params.clone();
+            move |f: &mut agora::scenario::Fields<'_>| -> agora::Result<Py<PyDict>> {
                 let mut fields = Vec::new();
                 for &p in &params {
                     if let Some(value) = f.raw(p) {
@@ -158,28 +244,59 @@ pub fn policies(given: Option<crate::policy::Given>) -> PyResult<Policies> {
                         fields.push((p, json));
                     }
                 }
-                let object = Python::attach(|py| -> PyResult<Py<PyAny>> {
+                Python::attach(|py| -> PyResult<Py<PyDict>> {
                     let loads = py.import("json")?.getattr("loads")?;
                     let kwargs = PyDict::new(py);
                     for (p, json) in &fields {
                         kwargs.set_item(*p, loads.call1((json.as_str(),))?)?;
                     }
-                    class.call(py, (), Some(&kwargs))
+                    Ok(kwargs.unbind())
                 })
-                .map_err(|e| {
+                .map_err(|e| f.error("kind", format!("cannot be read: {e}")))
+            }
+        };
+        // The class is called once while the scenario is read, so that a
+        // wrong argument is the scenario's error, naming the policy.
+        let made = {
+            let name = name.clone();
+            let class = Arc::clone(&class);
+            move |f: &agora::scenario::Fields<'_>, kwargs: &Py<PyDict>| {
+                Python::attach(|py| class.call(py, (), Some(kwargs.bind(py)))).map_err(|e| {
                     f.error(
                         "kind",
                         format!("the Python policy {name:?} could not be made: {e}"),
                     )
-                })?;
-                Ok(Arc::new(PyPolicy {
-                    kind: name.clone(),
-                    object,
-                    assets: assets.to_vec().into(),
-                    failure: Arc::clone(&failure),
-                }) as Arc<dyn Policy>)
-            })
-            .map_err(crate::to_py)?;
+                })
+            }
+        };
+        if learns {
+            out.registry
+                .register_adaptive(&kind, move |f, assets| {
+                    let kwargs = kwargs_of(f)?;
+                    made(f, &kwargs)?;
+                    Ok(PyLearner {
+                        kind: name.clone(),
+                        class: Python::attach(|py| class.clone_ref(py)),
+                        kwargs,
+                        assets: assets.to_vec().into(),
+                        failure: Arc::clone(&failure),
+                    })
+                })
+                .map_err(crate::to_py)?;
+        } else {
+            out.registry
+                .register(&kind, move |f, assets| {
+                    let kwargs = kwargs_of(f)?;
+                    let object = made(f, &kwargs)?;
+                    Ok(Arc::new(PyPolicy {
+                        kind: name.clone(),
+                        object,
+                        assets: assets.to_vec().into(),
+                        failure: Arc::clone(&failure),
+                    }) as Arc<dyn Policy>)
+                })
+                .map_err(crate::to_py)?;
+        }
     }
     Ok(out)
 }

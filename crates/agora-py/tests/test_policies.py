@@ -131,6 +131,8 @@ def test_exceptions_bad_actions_and_bad_fields_raise(registered):
         agora.validate(scenario({"kind": "never_registered"}))
     with pytest.raises(TypeError, match="decide"):
         agora.register_policy("no_decide", object)
+    with pytest.raises(ValueError, match="built in"):
+        agora.register_policy("random", Wrong)
 
 
 class PyRandom:
@@ -160,3 +162,55 @@ def test_the_random_policy_written_in_python_gives_the_built_in_ones_run(registe
         for column in ("price", "supply", "balance", "holdings", "wealth"):
             if column in a.column_names:
                 assert a.column(column).to_pylist() == b.column(column).to_pylist(), column
+
+
+class Learner:
+    """A two-armed bandit (hold or buy 2 units' worth), epsilon-greedy on
+    its own draws, logging what it is told."""
+
+    log = {}
+
+    def __init__(self, asset, epsilon=0.2):
+        self.asset, self.epsilon = asset, epsilon
+        self.value, self.count, self.last, self.id = [0.0, 0.0], [0, 0], None, None
+
+    def decide(self, obs, me):
+        self.id = me["id"]
+        if me["random"] < self.epsilon:
+            arm = int(me["random"] * 2 / self.epsilon) % 2
+        else:
+            arm = int(self.value[1] > self.value[0])
+        self.last = arm
+        return ("buy", self.asset, 2 * agora.SCALE) if arm else "hold"
+
+    def learn(self, reward, obs):
+        self.count[self.last] += 1
+        self.value[self.last] += (reward - self.value[self.last]) / self.count[self.last]
+        Learner.log.setdefault(self.id, []).append((obs["step"], reward))
+
+
+def test_a_python_learner_has_one_object_per_agent_and_is_told_the_change_of_its_wealth(
+    registered,
+):
+    registered("py_bandit", Learner)
+    Learner.log = {}
+    sc = scenario({"kind": "py_bandit", "asset": "TOKEN"})
+    result = agora.run(sc, threads=1)
+    log = Learner.log
+    assert sorted(log) == list(range(40, 45))  # one object per agent of the group
+    for rows in log.values():
+        assert [step for step, _ in rows] == list(range(2, 17))  # the next step's obs
+    agents = pa.table(result.agents).to_pylist()
+    wealth = [r["wealth"] for r in agents if r["group"] == "mine"]
+    told = sum(r for rows in log.values() for _, r in rows)
+    # Rewards telescope: their sum is the group's final wealth less its initial wealth.
+    assert told == pytest.approx(wealth[-1] - wealth[0], rel=1e-9)
+    # Its own state and its own draws only: the same run at any thread count.
+    Learner.log = {}
+    four = agora.run(sc, threads=4)
+    assert pa.table(result.assets).equals(pa.table(four.assets))
+    # In an evaluation phase it is not told anything.
+    Learner.log = {}
+    sc["simulation"]["evaluation_steps"] = 5
+    agora.run(sc)
+    assert all(len(rows) == 15 for rows in Learner.log.values())

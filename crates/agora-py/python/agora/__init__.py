@@ -114,7 +114,7 @@ def _read(path: str) -> str:
         raise ScenarioError(f"{path}: cannot be read ({e.strerror})") from None
 
 
-_POLICIES: Dict[str, Tuple[Any, List[str]]] = {}
+_POLICIES: Dict[str, Tuple[Any, List[str], bool]] = {}
 
 
 def register_policy(kind: str, cls: Any = None) -> Any:
@@ -143,9 +143,18 @@ def register_policy(kind: str, cls: Any = None) -> Any:
     time): keep ``decide`` free of shared state. An exception in ``decide``
     stops the run and is raised. Slower than the built-in Rust policies:
     see the README for the measured factor.
+
+    A class that also has ``learn(reward, obs)`` is a learner: every agent
+    of the group gets its own object (made at the start of each run), whose
+    ``decide`` it calls and which is told, after each step of the learning
+    phase, its reward (the change of its objective, as the built-in
+    learners are) and the next step's ``obs``; in an evaluation phase
+    (``[simulation] evaluation_steps``) ``learn`` is not called.
     """
     if not isinstance(kind, str) or not kind:
         raise TypeError("kind must be a non-empty str")
+    if kind in _agora.builtin_policies():
+        raise ValueError(f"policy kind {kind!r} is built in: register the class under another name")
 
     def register(cls: Any) -> Any:
         import inspect
@@ -159,7 +168,7 @@ def register_policy(kind: str, cls: Any = None) -> Any:
         ]
         if "kind" in params:
             raise TypeError("a policy's constructor cannot take 'kind' (the policy table's kind)")
-        _POLICIES[kind] = (cls, params)
+        _POLICIES[kind] = (cls, params, callable(getattr(cls, "learn", None)))
         return cls
 
     return register if cls is None else register(cls)
@@ -170,8 +179,8 @@ def unregister_policy(kind: str) -> None:
     del _POLICIES[kind]
 
 
-def _policies() -> Optional[List[Tuple[str, Any, List[str]]]]:
-    return [(k, c, p) for k, (c, p) in _POLICIES.items()] or None
+def _policies() -> Optional[List[Tuple[str, Any, List[str], bool]]]:
+    return [(k, c, p, learns) for k, (c, p, learns) in _POLICIES.items()] or None
 
 
 def _count(name: str, value: Optional[int]) -> Optional[int]:

@@ -8,6 +8,7 @@ import pytest
 import agora
 
 pa = pytest.importorskip("pyarrow")
+pytest.importorskip("numpy", reason="agora.Simulation's state is NumPy arrays")
 
 
 def scenario(kind_table):

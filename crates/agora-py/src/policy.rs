@@ -104,19 +104,26 @@ fn decide_with(
 }
 
 /// Runs `f` with the GIL unless a policy already failed; its error becomes
-/// the failure.
+/// the failure (the first one kept). The failure's lock is never held
+/// while Python runs: Python code lets go of the GIL now and then, and a
+/// thread holding the GIL may be waiting for the lock.
 fn guarded<T>(failure: &Failure, f: impl FnOnce(Python<'_>) -> PyResult<T>) -> Option<T> {
-    Python::attach(|py| {
-        let mut slot = failure.lock().ok()?;
-        if slot.is_some() {
-            return None;
-        }
-        match f(py) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                *slot = Some(e);
-                None
+    let failed = || failure.lock().map_or(true, |slot| slot.is_some());
+    if failed() {
+        return None;
+    }
+    Python::attach(|py| match f(py) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let mut e = Some(e);
+            if let Ok(mut slot) = failure.lock() {
+                if slot.is_none() {
+                    *slot = e.take();
+                }
             }
+            // A later error is dropped (with the GIL) after the lock is let go.
+            drop(e);
+            None
         }
     })
 }

@@ -236,6 +236,7 @@ impl Simulation {
     #[new]
     #[pyo3(signature = (text, origin, seed=None, steps=None, run=0, policies=None))]
     fn new(
+        py: Python<'_>,
         text: &str,
         origin: &str,
         seed: Option<u64>,
@@ -250,7 +251,11 @@ impl Simulation {
         if let Some(seed) = seed {
             seeded.set_seed(seed).map_err(to_py)?;
         }
-        let sim = agora::Simulation::new(&seeded, run).map_err(to_py)?;
+        // Without the GIL: setting up may make Python learners' objects on
+        // other threads.
+        let sim = py
+            .detach(|| agora::Simulation::new(&seeded, run))
+            .map_err(to_py)?;
         Ok(Simulation {
             assets: scenario.assets().iter().map(|a| a.name.clone()).collect(),
             scenario,

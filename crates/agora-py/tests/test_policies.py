@@ -215,3 +215,58 @@ def test_a_python_learner_has_one_object_per_agent_and_is_told_the_change_of_its
     sc["simulation"]["evaluation_steps"] = 5
     agora.run(sc)
     assert all(len(rows) == 15 for rows in Learner.log.values())
+
+
+HANG_CHECK = """
+import agora
+
+@agora.register_policy("lrn")
+class L:
+    def __init__(self, asset):
+        self.asset = asset
+    def decide(self, obs, me):
+        return ("buy", self.asset, 10**8) if me["random"] < 0.2 else "hold"
+    def learn(self, reward, obs):
+        pass
+
+@agora.register_policy("fails")
+class F:
+    def __init__(self, asset):
+        pass
+    def decide(self, obs, me):
+        if obs["step"] == 2 and me["member"] % 7 == 3:
+            raise KeyError("many fail at once")
+        return "hold"
+
+def sc(kind):
+    return {"simulation": {"steps": 3, "seed": 1},
+            "assets": [{"name": "TOKEN", "pricing": {"kind": "bonding_curve", "curve": "linear",
+                                                     "m": 0.001, "b": 1.0}}],
+            "agents": [{"group": "a", "count": 4000, "balance": 10.0,
+                        "policy": {"kind": kind, "asset": "TOKEN"}}]}
+
+sim = agora.Simulation(sc("lrn"))
+sim.step(3)
+sim.reset(seed=2)
+agora.run(sc("lrn"), runs=2, threads=4)
+try:
+    agora.run(sc("fails"), threads=4)
+except KeyError:
+    print("raised")
+print("done")
+"""
+
+
+def test_thousands_of_python_agents_on_several_threads_finish(tmp_path):
+    # Python policies are called from the engine's threads, which take the
+    # GIL in turn: a run, a Simulation's set-up, steps and reset, and many
+    # agents failing at once must all finish (a deadlock would hang here;
+    # the generous timeout only turns a hang into a failure).
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", HANG_CHECK], capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["raised", "done"]

@@ -332,7 +332,8 @@ impl Simulation {
     }
 
     /// Runs `steps` steps (the first with the actions set by `act`);
-    /// raises `RuntimeError` on a finished run. The GIL is released.
+    /// raises `RuntimeError` on a finished run. The GIL is released while
+    /// a step runs; Ctrl-C between steps raises `KeyboardInterrupt`.
     #[pyo3(signature = (steps=1))]
     fn step(&mut self, py: Python<'_>, steps: u64) -> PyResult<()> {
         let pending = std::mem::take(&mut self.pending);
@@ -340,8 +341,9 @@ impl Simulation {
         let failure = &self.policies.failure;
         let mut sim = self.sim()?;
         let sim = &mut *sim;
-        let stepped = py.detach(|| {
-            for k in 0..steps {
+        let mut result = Ok(());
+        for k in 0..steps {
+            let stepped = py.detach(|| {
                 if sim.done() {
                     return Err(PyRuntimeError::new_err(format!(
                         "the simulation is finished (step {} of {total}): call reset() to run it again",
@@ -349,16 +351,22 @@ impl Simulation {
                     )));
                 }
                 let actions: &[(AgentId, Action)] = if k == 0 { &pending } else { &[] };
-                sim.advance_with(actions).map_err(to_py)?;
-                if failure.lock().map_or(true, |f| f.is_some()) {
+                sim.advance_with(actions).map_err(to_py)
+            });
+            if stepped.is_err() || failure.lock().map_or(true, |f| f.is_some()) {
+                result = stepped;
+                break;
+            }
+            if k + 1 < steps {
+                if let Err(e) = py.check_signals() {
+                    result = Err(e);
                     break;
                 }
             }
-            Ok(())
-        });
+        }
         match self.policies.take_failure() {
             Some(e) => Err(e),
-            None => stepped,
+            None => result,
         }
     }
 

@@ -144,3 +144,22 @@ def test_an_error_in_the_progress_callback_stops_the_run_and_is_raised():
 
     with pytest.raises(ZeroDivisionError, match="bar broke"):
         agora.run(agora.example("curve-linear"), steps=5, progress=broken)
+
+
+def test_ctrl_c_stops_a_long_step_with_keyboard_interrupt():
+    import subprocess
+    import sys
+
+    # The child interrupts itself after a moment: a SIGINT, as Ctrl-C sends.
+    code = (
+        "import agora, os, signal, threading\n"
+        "sim = agora.Simulation(agora.example('reference'), steps=100000)\n"
+        "threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        "try:\n"
+        "    sim.step(100000)\n"
+        "    print('finished')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', 0 < sim.step_index < 100000)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "interrupted True", out.stderr

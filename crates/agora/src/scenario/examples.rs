@@ -130,6 +130,11 @@ const EXAMPLES: &[Example] = &[
         description: "momentum and mean-reversion traders on a bonding curve evolve their threshold and buy fraction (copy the best, mutate)",
         toml: include_str!("../../scenarios/strategy-arms-race.toml"),
     },
+    Example {
+        name: "amm",
+        description: "noise, momentum and valuation traders swap with a constant-product AMM pool (0.3% fee kept in the pool, 5% slippage tolerance)",
+        toml: include_str!("../../scenarios/amm.toml"),
+    },
 ];
 
 /// Returns every built-in example.

@@ -61,6 +61,17 @@ def test_parallel_env_passes_pettingzoo_tests_on_an_order_book_with_quotes():
     pz.parallel_seed_test(lambda: agora.env.parallel_env(book, "buyers", agents=4, steps=8))
 
 
+def test_parallel_env_passes_pettingzoo_tests_on_an_amm():
+    pz = pettingzoo_test()
+    amm = agora.example("amm")
+    env = agora.env.parallel_env(amm, "trend", agents=3, steps=8)
+    obs, _ = env.reset(seed=0)
+    _, rewards, _, _, infos = env.step({a: 1 for a in env.agents})  # everyone buys
+    assert all(o[1] == 0 for o in obs.values())
+    pz.parallel_api_test(agora.env.parallel_env(amm, "trend", agents=3, steps=8), num_cycles=50)
+    pz.parallel_seed_test(lambda: agora.env.parallel_env(amm, "trend", agents=3, steps=8))
+
+
 def test_parallel_env_continuous_actions_pass_the_api_test():
     pz = pettingzoo_test()
     env = agora.env.parallel_env(SCENARIO, "learners", action_type="continuous")

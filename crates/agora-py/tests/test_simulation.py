@@ -12,7 +12,8 @@ pa = pytest.importorskip("pyarrow")
 
 
 @pytest.mark.parametrize(
-    "name,steps", [("token-economy", 25), ("market-clearing", 20), ("curve-linear", 15)]
+    "name,steps",
+    [("token-economy", 25), ("market-clearing", 20), ("curve-linear", 15), ("amm", 15)],
 )
 def test_stepping_equals_run_cell_for_cell(name, steps):
     table = pa.table(agora.run(agora.example(name), seed=11, steps=steps).assets)

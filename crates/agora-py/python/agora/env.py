@@ -55,7 +55,9 @@ from ._sim import SCALE, Simulation
 __all__ = ["parallel_env", "gym_env", "AgoraParallelEnv", "AgoraGymEnv", "TRADABLE_KINDS"]
 
 #: The pricing kinds an environment can trade on with market orders.
-TRADABLE_KINDS = ("bonding_curve", "order_book", "call_auction", "equilibrium", "price_adjustment")
+TRADABLE_KINDS = (
+    "bonding_curve", "amm", "order_book", "call_auction", "equilibrium", "price_adjustment"
+)
 
 
 def _spaces():

@@ -1392,7 +1392,9 @@ impl Simulation {
     /// marks), the logarithm of it (at least one base unit), its
     /// holdings of an asset (locked tokens included), units, or its wealth
     /// with the tokens it has a private value for valued at that value.
-    fn objectives(&self, g: usize) -> Vec<f64> {
+    /// The learn phase's reward is its change over a step (an RL
+    /// environment's, too).
+    pub fn objectives(&self, g: usize) -> Vec<f64> {
         let mut out = Vec::new();
         self.objectives_into(g, &mut out);
         out

@@ -159,9 +159,11 @@ impl Trades {
         // A posted-price market takes posted prices only (its sellers'),
         // which no rule-based policy sets.
         let posted = matches!(pricing, PricingSpec::PostedPrice(_));
+        // An AMM takes swaps (market buys and sells), no limit orders.
+        let amm = matches!(pricing, PricingSpec::Amm(_));
         match self {
             Trades::Resources => resource,
-            Trades::MarketClearing => !resource && !curve && !posted && !game,
+            Trades::MarketClearing => !resource && !curve && !posted && !game && !amm,
             Trades::Tokens => !resource && !posted && !game,
             Trades::Games => game,
         }

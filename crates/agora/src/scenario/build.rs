@@ -525,6 +525,19 @@ fn pricing_table(pricing: &PricingSpec) -> Table {
                 ("prices", prices),
             ])
         }
+        PricingSpec::Amm(a) => {
+            let mut t = table([
+                ("kind", text("amm")),
+                ("curve", text(a.curve.name())),
+                ("reserve_money", float(a.reserve_money)),
+                ("reserve_token", float(a.reserve_token)),
+                ("fee", float(a.fee)),
+            ]);
+            if let Some(s) = a.max_slippage {
+                t.insert("max_slippage".into(), float(s));
+            }
+            t
+        }
         // written by `resource_fields` and `game_fields`, beside the
         // asset's own fields
         PricingSpec::Resource(_) | PricingSpec::Game(_) => Table::new(),

@@ -765,3 +765,19 @@ funding = { kind = "emission", asset = "AGT", schedule = "linear", per_step = 50
     assert!(r["stake"].staked > Some(0.0));
     assert_eq!(r["stake"].minted, Some(400.0));
 }
+
+/// Sweeps and optimisation vary a rule's settings by its name, like any
+/// other field.
+#[test]
+fn a_rules_settings_are_parameters_named_by_the_rule() {
+    let s = agora::scenario::example("incentives").unwrap();
+    assert_eq!(s.param("incentives.hold.rate").unwrap(), 0.002);
+    assert_eq!(s.param("incentives.stake.funding.cap").unwrap(), 20000.0);
+    let t = s.with_param("incentives.hold.rate", 0.004).unwrap();
+    match t.incentives()[0].rule {
+        agora::scenario::IncentiveRule::HoldingReward { rate, .. } => assert_eq!(rate, 0.004),
+        ref other => panic!("{other:?}"),
+    }
+    let e = s.with_param("incentives.hold.rate", -1.0).unwrap_err();
+    assert!(e.to_string().contains("incentives.hold.rate"), "{e}");
+}

@@ -717,3 +717,67 @@ funding = { kind = "treasury", currency = "TOKEN", amount = 50.0 }
     let run = |s: &Scenario| Simulation::new(s, 0).unwrap().run().unwrap().summary;
     assert_eq!(run(&built), run(&s));
 }
+
+/// Rules on an AMM's asset: its swaps are fills of the trade log, so
+/// early sales are charged and volume rewarded; a token treasury and
+/// staking leave the pool's tokens (the asset's unheld supply) alone.
+#[test]
+fn rules_on_an_amm_asset_conserve_and_leave_the_pool_alone() {
+    let mut table = agora::scenario::example("amm").unwrap().to_table().clone();
+    let rules: toml::Table = toml::from_str(
+        r#"
+[[incentives]]
+name = "early"
+kind = "early_sell_penalty"
+asset = "AGT"
+rate = 0.02
+within = 5
+to = "burn"
+
+[[incentives]]
+name = "volume"
+kind = "volume_reward"
+asset = "AGT"
+rate = 0.01
+funding = { kind = "treasury", currency = "AGT", amount = 1000.0 }
+
+[[incentives]]
+name = "stake"
+kind = "staking"
+asset = "AGT"
+group = "noise"
+rate = 0.001
+share = 0.3
+unbonding = 3
+funding = { kind = "emission", asset = "AGT", schedule = "linear", per_step = 50.0, steps = 20, cap = 400.0 }
+"#,
+    )
+    .unwrap();
+    table.extend(rules);
+    let mut s = Scenario::from_table(table, "amm-incentives", &Default::default()).unwrap();
+    s.set_steps(30).unwrap();
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    assert_eq!(out.summary.ledger.token_conservation_error, 0.0);
+    let r = &out.summary.incentives;
+    assert!(r["early"].burned > Some(0.0));
+    assert!(r["volume"].paid > 0.0 && r["volume"].paid <= 1000.0);
+    assert!(r["stake"].staked > Some(0.0));
+    assert_eq!(r["stake"].minted, Some(400.0));
+}
+
+/// Sweeps and optimisation vary a rule's settings by its name, like any
+/// other field.
+#[test]
+fn a_rules_settings_are_parameters_named_by_the_rule() {
+    let s = agora::scenario::example("incentives").unwrap();
+    assert_eq!(s.param("incentives.hold.rate").unwrap(), 0.002);
+    assert_eq!(s.param("incentives.stake.funding.cap").unwrap(), 20000.0);
+    let t = s.with_param("incentives.hold.rate", 0.004).unwrap();
+    match t.incentives()[0].rule {
+        agora::scenario::IncentiveRule::HoldingReward { rate, .. } => assert_eq!(rate, 0.004),
+        ref other => panic!("{other:?}"),
+    }
+    let e = s.with_param("incentives.hold.rate", -1.0).unwrap_err();
+    assert!(e.to_string().contains("incentives.hold.rate"), "{e}");
+}

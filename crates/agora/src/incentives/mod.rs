@@ -4,12 +4,12 @@
 //! A scenario's `[[incentives]]` (see [`crate::scenario::incentives`]) are
 //! run by [`Incentives`], which the engine calls twice a step:
 //!
-//! - in the **govern** phase ([`Incentives::govern`]): emissions mint this
+//! - in the **govern** phase (`Incentives::govern`): emissions mint this
 //!   step's tokens into their rules' treasuries; unbonded stakes return to
 //!   their owners; `holding_reward` and `staking` pay for what agents hold
 //!   and stake at the start of the step; staking agents then stake or
 //!   unstake to keep their `share` staked;
-//! - after the step's trades are settled ([`Incentives::settle`]), from
+//! - after the step's trades are settled (`Incentives::settle`), from
 //!   the step's trade log: `early_sell_penalty` charges sales made within
 //!   `within` steps of the seller's last buy, `volume_reward` pays for
 //!   traded volume, and `burn` burns a share of the fees collected.

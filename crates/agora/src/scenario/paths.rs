@@ -125,6 +125,7 @@ fn name_key(array: &str) -> Option<&'static str> {
         "assets" => Some("name"),
         "agents" => Some("group"),
         "governance" => Some("name"),
+        "incentives" => Some("name"),
         _ => None,
     }
 }

@@ -4,7 +4,8 @@
 //! files of a run are switched into place together (see [`crate::folder`]).
 
 use agora::output::{
-    run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, DEVIATION_FILE, TRADES_FILE,
+    run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, CONTRACTS_FILE, DEVIATION_FILE,
+    TRADES_FILE,
 };
 use agora::{RunOutput, Scenario};
 
@@ -60,6 +61,10 @@ impl Format {
         if has_deviation(scenario) {
             names.push(DEVIATION_FILE);
         }
+        // The contracts' records too.
+        if !scenario.contracts().is_empty() {
+            names.push(CONTRACTS_FILE);
+        }
         if self != Format::Csv {
             names.extend([agora_parquet::ASSETS_FILE, agora_parquet::AGENTS_FILE]);
             if agent_steps {
@@ -83,7 +88,9 @@ pub fn output_files(
 ) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
     let mut files = run_files_with(scenario, runs, performance)?;
     if format == Format::Parquet {
-        files.retain(|(name, _)| !name.ends_with(".csv") || *name == DEVIATION_FILE);
+        files.retain(|(name, _)| {
+            !name.ends_with(".csv") || *name == DEVIATION_FILE || *name == CONTRACTS_FILE
+        });
     }
     if format != Format::Csv {
         files.push((
@@ -136,6 +143,9 @@ pub fn write_summary_files(
     out.write("scenario.toml", &agora::output::scenario_toml(scenario)?)?;
     if let Some(bytes) = agora::output::deviation_csv(scenario, runs)? {
         out.write(DEVIATION_FILE, &bytes)?;
+    }
+    if let Some(bytes) = agora::output::contracts_csv(scenario, runs)? {
+        out.write(CONTRACTS_FILE, &bytes)?;
     }
     Ok(())
 }

@@ -69,7 +69,7 @@ fn an_unknown_top_level_key_is_named_with_the_known_ones() {
     let msg = error_of(&format!("colour = \"red\"\n{GOOD}"));
     assert_eq!(
         msg,
-        "bad.toml: colour: unknown field; expected one of: agents, assets, description, events, governance, metrics, name, output, simulation, stability"
+        "bad.toml: colour: unknown field; expected one of: agents, assets, contracts, description, events, governance, metrics, name, output, simulation, stability"
     );
 }
 

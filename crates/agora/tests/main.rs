@@ -5,6 +5,7 @@
 mod adaptive;
 mod bad_input;
 mod conservation;
+mod contracts;
 mod curves;
 mod custom_metrics;
 mod determinism;

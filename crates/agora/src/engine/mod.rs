@@ -287,6 +287,10 @@ pub struct Records {
     /// sellers' prices and profits around each (kept until the run ends:
     /// [`Simulation::drain_records`] leaves them).
     pub deviation: Vec<DeviationRecord>,
+    /// Each affiliate's step under each contract (`contracts.csv`; kept
+    /// until the run ends: [`Simulation::drain_records`] leaves them).
+    #[serde(default)]
+    pub contracts: Vec<crate::contracts::ContractRecord>,
 }
 
 /// One step of a `deviation` event's impulse response (`deviation.csv`).
@@ -458,6 +462,8 @@ pub struct Simulation {
     group_sums: Vec<u128>,
     /// Per group, its agents' objectives, for the learn phase.
     objective_bufs: Vec<Vec<f64>>,
+    /// The affiliate contracts with their state (see [`crate::contracts`]).
+    contracts: crate::contracts::Contracts,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -659,6 +665,7 @@ impl Simulation {
             start = end;
         }
         enroll_players(&scenario, &groups, &mut markets, &mut ledger, seed, run)?;
+        let contracts = crate::contracts::Contracts::new(&scenario, &mut ledger, seed, run)?;
         for (j, market) in markets.iter_mut().enumerate() {
             if let Market::Curve(curve) = market {
                 // warm the cache at the initial supply
@@ -722,6 +729,7 @@ impl Simulation {
             deviations,
             group_sums: Vec::new(),
             objective_bufs: Vec::new(),
+            contracts,
             scenario,
         };
         sim.init_columns();
@@ -1017,6 +1025,9 @@ impl Simulation {
             agent_steps: std::mem::take(&mut self.records.agent_steps),
             trades: std::mem::take(&mut self.records.trades),
             deviation: Vec::new(),
+            // kept to the end, like the deviation records: small, and
+            // written with the summary (`contracts.csv`)
+            contracts: Vec::new(),
         }
     }
 
@@ -1130,6 +1141,11 @@ impl Simulation {
             self.execute::<false>(lazily)?;
         }
         self.clear()?;
+        if !self.contracts.is_empty() {
+            let records = &mut self.records.contracts;
+            self.contracts
+                .settle(self.step, &mut self.ledger, records)?;
+        }
         self.consume()?;
         self.record()?;
         if self.scenario.output.trades {
@@ -1485,7 +1501,8 @@ impl Simulation {
             }
             self.controllers = controllers;
         }
-        self.govern_rules()
+        self.govern_rules()?;
+        self.contracts.govern(self.step, &mut self.ledger)
     }
 
     /// The scheduled events of the current step, after the schedule:
@@ -1646,8 +1663,9 @@ impl Simulation {
         if !self.markets.iter().all(Market::is_curve) {
             return false;
         }
-        if self.columns.iter().any(Option::is_some) {
-            // adaptive policies decide on their states, in parallel
+        if self.columns.iter().any(Option::is_some) || !self.contracts.is_empty() {
+            // adaptive policies decide on their states, in parallel;
+            // contracts hold their dormant referrals after the decisions
             return false;
         }
         let custom = self
@@ -1724,6 +1742,8 @@ impl Simulation {
             }
         }
         drop(assets);
+        self.contracts
+            .override_actions(self.step, &self.ledger, &mut self.actions);
         if !self.deviations.is_empty() {
             self.deviate();
         }
@@ -2279,6 +2299,16 @@ impl Simulation {
         let (balances, holdings) = (totals[0], &totals[1..]);
         if !self.ledger.conserved(balances, holdings) {
             self.conservation_error(balances, holdings)?;
+        }
+        if self.contracts.escrow() != self.ledger.contracts().escrow {
+            return Err(Error::invariant(
+                self.step,
+                format!(
+                    "the contracts account for {} base units of escrow, the ledger holds {}",
+                    self.contracts.escrow(),
+                    self.ledger.contracts().escrow
+                ),
+            ));
         }
         self.check_reserves()
     }

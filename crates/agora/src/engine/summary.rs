@@ -287,6 +287,10 @@ pub struct RunSummary {
     /// phase (left out of `summary.json` otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub simulation: Option<super::SimulationSummary>,
+    /// Per affiliate contract (`[[contracts]]`), by name; left out of
+    /// `summary.json` when there are none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub contracts: BTreeMap<String, crate::contracts::ContractSummary>,
 }
 
 pub(super) fn summarize(sim: &Simulation) -> RunSummary {
@@ -484,6 +488,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         groups,
         simulation,
         metrics: sim.metric_values(),
+        contracts: sim.contracts.summaries(|j| sim.price(j)),
         ledger: LedgerSummary {
             conservation_error: wide_to_units(conservation.money_error()),
             token_conservation_error: wide_to_units(conservation.token_error()),

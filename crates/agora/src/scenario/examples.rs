@@ -130,6 +130,11 @@ const EXAMPLES: &[Example] = &[
         description: "momentum and mean-reversion traders on a bonding curve evolve their threshold and buy fraction (copy the best, mutate)",
         toml: include_str!("../../scenarios/strategy-arms-race.toml"),
     },
+    Example {
+        name: "affiliate-adoption",
+        description: "an issuer pays affiliates k = 0.5 per token their referrals buy, from an escrowed budget (a learning and a capped, vesting contract)",
+        toml: include_str!("../../scenarios/affiliate-adoption.toml"),
+    },
 ];
 
 /// Returns every built-in example.

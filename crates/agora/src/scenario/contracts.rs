@@ -328,7 +328,28 @@ pub(super) fn parse_contracts(
         table.insert("group".into(), toml::Value::String(pool_name));
         table.insert("count".into(), toml::Value::Integer(max as i64));
         table.insert("balance".into(), toml::Value::Float(0.0));
-        table.insert("policy".into(), policy.clone());
+        let mut policy = policy.clone();
+        if let toml::Value::Table(t) = &mut policy {
+            // A referral buys with its whole budget and sells everything
+            // unless the policy says otherwise (the example names
+            // only the thresholds).
+            let fractions = [
+                "random",
+                "threshold",
+                "momentum",
+                "mean_reversion",
+                "valuation",
+            ];
+            if t.get("kind")
+                .and_then(toml::Value::as_str)
+                .is_some_and(|k| fractions.contains(&k))
+            {
+                for key in ["buy_fraction", "sell_fraction"] {
+                    t.entry(key).or_insert(toml::Value::Float(1.0));
+                }
+            }
+        }
+        table.insert("policy".into(), policy);
         let mut g = Fields::new(f.origin(), r.path(), &table);
         let (pool, _) = parse_group(&mut g, assets, specs, registry)?;
         if pool.policy.as_adaptive().is_some() {

@@ -135,6 +135,11 @@ const EXAMPLES: &[Example] = &[
         description: "an issuer pays affiliates k = 0.5 per token their referrals buy, from an escrowed budget (a learning and a capped, vesting contract)",
         toml: include_str!("../../scenarios/affiliate-adoption.toml"),
     },
+    Example {
+        name: "affiliate-sybil",
+        description: "honest and sybil affiliates: fakes buy, collect k = 0.5 per token and sell back; sweep reward.clawback to see where gaming stops paying",
+        toml: include_str!("../../scenarios/affiliate-sybil.toml"),
+    },
 ];
 
 /// Returns every built-in example.

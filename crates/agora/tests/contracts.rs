@@ -10,6 +10,14 @@ use agora::{Scenario, Simulation};
 /// A constant-price token (price 1, no fee), an issuer, `n` affiliates and
 /// the contract `contract` (its TOML keys after `name`/`kind`/groups).
 fn scenario(steps: u64, n: u32, contract: &str) -> Scenario {
+    scenario_with(steps, n, contract, HOLDER)
+}
+
+/// A policy that never trades.
+const HOLDER: &str = r#"{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }"#;
+
+/// [`scenario`] with the promoters' policy `policy`.
+fn scenario_with(steps: u64, n: u32, contract: &str, policy: &str) -> Scenario {
     let text = format!(
         r#"
 [simulation]
@@ -30,7 +38,7 @@ policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fract
 group = "promoters"
 count = {n}
 balance = 1000.0
-policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+policy = {policy}
 
 [[contracts]]
 name = "promo"
@@ -74,9 +82,10 @@ referrals = {{ rate = 0.5, arrivals = "deterministic", budget = {{ kind = "fixed
     assert_eq!(last.len(), 5);
     let mut total = 0u128;
     for r in &last {
-        // 0.25 per step over 60 steps: 15 referrals of 7.3 tokens
+        // 0.25 per step over 60 steps: 15 referrals of 7.3 tokens, the
+        // last (joined at step 60) not yet trading
         assert_eq!(r.referrals, 15);
-        assert_eq!(r.attributed, 15 * 7_300_000_000);
+        assert_eq!(r.attributed, 14 * 7_300_000_000);
         let paid: u128 = rows
             .iter()
             .filter(|x| x.affiliate == r.affiliate)
@@ -88,7 +97,7 @@ referrals = {{ rate = 0.5, arrivals = "deterministic", budget = {{ kind = "fixed
     }
     let summary = &out.summary.contracts["promo"];
     assert_eq!(summary.rewards_paid, agora::ledger::wide_to_units(total));
-    assert_eq!(summary.attributed_supply, 5.0 * 15.0 * 7.3);
+    assert_eq!(summary.attributed_supply, 5.0 * 14.0 * 7.3);
     assert!((summary.cost_per_unit.unwrap() - 0.5).abs() < 1e-12);
     assert_eq!(summary.budget_exhausted_step, None);
 }
@@ -469,7 +478,8 @@ referrals = { rate = 0.2, budget = { kind = "uniform", low = 50.0, high = 150.0 
 
 #[test]
 fn tiered_rewards_pay_each_tier_at_its_rate() {
-    // 10-token buys, 1 per step: the first 25 tokens at 1.0, the rest at 0.2
+    // 10-token buys, 1 per step from step 2 (a referral trades from the
+    // step after it joins): the first 25 tokens at 1.0, the rest at 0.2
     let s = scenario(
         10,
         1,
@@ -482,6 +492,34 @@ referrals = {{ rate = 1.0, arrivals = "deterministic", budget = {{ kind = "fixed
     let (rows, _) = records(&s);
     let paid: Vec<u128> = rows.iter().map(|r| r.vested).collect();
     let unit = 1_000_000_000u128;
-    assert_eq!(paid[..4], [10 * unit, 10 * unit, 5 * unit + unit, 2 * unit]);
-    assert_eq!(paid.iter().sum::<u128>(), 25 * unit + 75 * unit / 5);
+    assert_eq!(
+        paid[..5],
+        [0, 10 * unit, 10 * unit, 5 * unit + unit, 2 * unit]
+    );
+    assert_eq!(paid.iter().sum::<u128>(), 25 * unit + 65 * unit / 5);
+}
+
+#[test]
+fn an_effort_action_replaces_the_contracts_effort_table() {
+    // the promoters' policy gives Action::Effort { level: 0.5 }; the
+    // contract's table says 2; deterministic arrivals at rate 1
+    let s = scenario_with(
+        8,
+        2,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.5 }}
+budget = 1000.0
+effort = {{ kind = "fixed", level = 2.0, cost = 4.0 }}
+referrals = {{ rate = 1.0, arrivals = "deterministic", budget = {{ kind = "fixed", value = 10.0 }}, {BUY_ONCE} }}"#
+        ),
+        r#"{ kind = "effort", level = 0.5 }"#,
+    );
+    let (rows, out) = records(&s);
+    assert!(rows.iter().all(|r| r.effort == 0.5));
+    // 0.5 referrals a step: 4 each over 8 steps; cost 4·0.25 = 1 a step
+    assert!(rows
+        .iter()
+        .filter(|r| r.step == 8)
+        .all(|r| r.referrals == 4));
+    assert_eq!(out.summary.contracts["promo"].effort_spent, 2.0 * 8.0);
 }

@@ -72,7 +72,8 @@ pub fn evolvable(policy: &BuiltinPolicy) -> &'static [&'static str] {
         BuiltinPolicy::ZiC(_)
         | BuiltinPolicy::Consumer(_)
         | BuiltinPolicy::Producer(_)
-        | BuiltinPolicy::Player(_) => &[],
+        | BuiltinPolicy::Player(_)
+        | BuiltinPolicy::Effort(_) => &[],
     }
 }
 

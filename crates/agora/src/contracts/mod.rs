@@ -10,20 +10,24 @@
 //!   is paid out of it ([`Ledger::escrow_pay`]), so no contract pays more
 //!   than it escrowed; clawed-back rewards return to it; what is left at
 //!   the end stays in it (reported as `budget_left`).
-//! - **Effort** (govern phase). Each affiliate chooses its effort `e`
-//!   ([`EffortKind`]: a fixed level, or an ε-greedy bandit over levels) and
-//!   spends `cost·e²` of its money ([`Ledger::spend`]; an affiliate that
-//!   cannot pay exerts no effort that step). Sybils use their own level.
-//! - **Referrals** (govern phase). `Poisson(λ·e)` referrals join per
-//!   affiliate, from the affiliate's own stream
+//! - **Effort** (after the decide phase). Each affiliate's effort `e` is
+//!   the [`Action::Effort`] it gave (the `effort` policy kind,
+//!   [`EffortPolicy`], or any policy or step-API caller), else the
+//!   contract's `effort` table ([`EffortKind`]: a fixed level, or an
+//!   ε-greedy bandit over levels); it spends `cost·e²` of its money
+//!   ([`Ledger::spend`]; an affiliate that cannot pay exerts no effort that
+//!   step). Sybils use their own level.
+//! - **Referrals** (after the decide phase). `Poisson(λ·e)` referrals join
+//!   per affiliate, from the affiliate's own stream
 //!   ([`Stream::Contract`](crate::rng::Stream::Contract)), or the whole part
 //!   of the accumulated `λ·e` with `arrivals = "deterministic"`. Each is the
 //!   next dormant member of the contract's hidden pool group: its budget
 //!   (drawn from the named distribution, floored to the base unit) is paid
 //!   in from outside ([`Ledger::pay_in`]); a sybil's fake is funded from
-//!   the sybil's own balance instead. Dormant members hold; joins past the
-//!   pool are lost (counted in `referrals_lost`). A referral stays its
-//!   first affiliate's (first-touch attribution).
+//!   the sybil's own balance instead. Dormant members and members that
+//!   joined in the step hold (a referral trades from the step after it
+//!   joins); joins past the pool are lost (counted in `referrals_lost`). A
+//!   referral stays its first affiliate's (first-touch attribution).
 //! - **Contribution** (after the clear phase). A referral's net buys in the
 //!   step — the rise of its holdings of the goal's asset — are credited to
 //!   its affiliate, referral by referral in pool order. The affiliate is
@@ -45,6 +49,9 @@
 //! - **Sybils.** The last `sybil.count` affiliates refer fakes that buy
 //!   with their whole budget at once and sell everything `hold` steps after;
 //!   the money they get back returns to the sybil.
+
+mod effort;
+pub use effort::EffortPolicy;
 
 use crate::agents::Action;
 use crate::error::{Error, Result};
@@ -135,6 +142,8 @@ struct Referral {
     left: bool,
     /// A fake has sold and returned its money.
     done: bool,
+    /// The step it joined.
+    joined: u64,
 }
 
 /// An affiliate's running state.
@@ -158,6 +167,15 @@ struct Affiliate {
     step_paid: u128,
     step_clawed: u128,
     step_cost: u128,
+    /// The arm pulled at the previous step and its cost, and the rewards
+    /// earned this step for the referrals that joined then (what the
+    /// bandit learns one step late: a referral trades from the step after
+    /// it joins).
+    last_pull: Option<(usize, u128)>,
+    earned_late: u128,
+    /// The step the bandit last chose the effort (not when the affiliate
+    /// gave an effort action).
+    pulled: Option<u64>,
 }
 
 /// An instalment of a vesting reward.
@@ -270,6 +288,9 @@ impl Contracts {
                     step_paid: 0,
                     step_clawed: 0,
                     step_cost: 0,
+                    last_pull: None,
+                    earned_late: 0,
+                    pulled: None,
                 })
                 .collect();
             out.starts.push(starts);
@@ -316,8 +337,17 @@ impl Contracts {
         spec.sybil.is_some_and(|s| a >= n - s.count as usize)
     }
 
-    /// The govern phase: efforts, their costs, and the referrals that join.
-    pub fn govern(&mut self, step: u64, ledger: &mut Ledger) -> Result<()> {
+    /// After the decide phase: each affiliate's effort (its
+    /// [`Action::Effort`] if it gave one, else the contract's `effort`
+    /// table) and its cost, the referrals that join (they act from the next
+    /// step: dormant and new members hold), and the fakes' scripted trades.
+    pub fn act(&mut self, step: u64, ledger: &mut Ledger, actions: &mut [Action]) -> Result<()> {
+        self.join(step, ledger, actions)?;
+        self.override_actions(step, ledger, actions);
+        Ok(())
+    }
+
+    fn join(&mut self, step: u64, ledger: &mut Ledger, actions: &[Action]) -> Result<()> {
         let family = StreamFamily::new(self.seed, self.run, step, Stream::Contract);
         for (c, spec) in self.specs.iter().enumerate() {
             let (aff0, pool0, _, _) = self.starts[c];
@@ -332,13 +362,19 @@ impl Contracts {
                 aff.step_earned = 0;
                 aff.step_paid = 0;
                 aff.step_clawed = 0;
-                let mut effort = match (&spec.effort.kind, sybil) {
-                    (_, true) => spec.sybil.map_or(0.0, |s| s.level),
-                    (EffortKind::Fixed { level }, false) => *level,
-                    (EffortKind::Bandit { levels, .. }, false) => {
+                let chosen = match actions[agent as usize] {
+                    Action::Effort { level } => Some(level),
+                    _ => None,
+                };
+                let mut effort = match (&spec.effort.kind, sybil, chosen) {
+                    (_, true, _) => spec.sybil.map_or(0.0, |s| s.level),
+                    (_, false, Some(level)) => crate::ledger::to_units(level),
+                    (EffortKind::Fixed { level }, false, None) => *level,
+                    (EffortKind::Bandit { levels, .. }, false, None) => {
                         use crate::agents::learners::bandit::Bandit;
                         let bandit = aff.bandit.as_ref().expect("a bandit affiliate has one");
                         aff.arm = bandit.select(&mut rng);
+                        aff.pulled = Some(step);
                         levels[aff.arm]
                     }
                 };
@@ -409,6 +445,7 @@ impl Contracts {
                         earned: 0,
                         left: false,
                         done: false,
+                        joined: step,
                     });
                 }
             }
@@ -416,9 +453,10 @@ impl Contracts {
         Ok(())
     }
 
-    /// After the decide phase: dormant pool members hold; fakes buy with
-    /// everything at once and sell everything `hold` steps after buying.
-    pub fn override_actions(&self, step: u64, ledger: &Ledger, actions: &mut [Action]) {
+    /// Dormant pool members and those that joined this step hold; fakes
+    /// buy with everything at once and sell everything `hold` steps after
+    /// buying.
+    fn override_actions(&self, step: u64, ledger: &Ledger, actions: &mut [Action]) {
         for (c, spec) in self.specs.iter().enumerate() {
             let (_, pool0, _, _) = self.starts[c];
             let state = &self.states[c];
@@ -426,10 +464,13 @@ impl Contracts {
                 continue;
             };
             for (i, r) in state.referrals.iter().enumerate() {
+                let member = pool0 + i as AgentId;
                 if !r.fake {
+                    if r.joined == step {
+                        actions[member as usize] = Action::Hold;
+                    }
                     continue;
                 }
-                let member = pool0 + i as AgentId;
                 let held = ledger.holding(member, asset);
                 let hold = spec.sybil.map_or(1, |s| s.hold);
                 actions[member as usize] = if r.done {
@@ -514,6 +555,9 @@ impl Contracts {
                         }
                         aff.earned += pay;
                         aff.step_earned += pay;
+                        if r.joined + 1 == step {
+                            aff.earned_late += pay;
+                        }
                         state.referrals[i].earned += pay;
                         let vesting = spec.reward.vesting;
                         if vesting == 0 {
@@ -605,20 +649,17 @@ impl Contracts {
                 aff.paid += amount;
                 aff.step_paid += amount;
             }
-            // bandits learn the step's profit, in units
+            // bandits learn the profit of the previous step's pull, in
+            // units: the rewards earned now for the referrals it brought in,
+            // less its cost
             if let EffortKind::Bandit { .. } = spec.effort.kind {
                 use crate::agents::learners::bandit::Bandit;
-                for a in 0..n {
-                    if Self::is_sybil(spec, a, n) {
-                        continue;
+                for aff in &mut state.affiliates {
+                    let late = std::mem::take(&mut aff.earned_late);
+                    if let (Some((arm, cost)), Some(b)) = (aff.last_pull, aff.bandit.as_mut()) {
+                        b.update(arm, (from_wide(late) - from_wide(cost)) / UNIT as f64)?;
                     }
-                    let aff = &mut state.affiliates[a];
-                    let profit =
-                        (from_wide(aff.step_earned) - from_wide(aff.step_cost)) / UNIT as f64;
-                    let arm = aff.arm;
-                    if let Some(b) = aff.bandit.as_mut() {
-                        b.update(arm, profit)?;
-                    }
+                    aff.last_pull = (aff.pulled == Some(step)).then_some((aff.arm, aff.step_cost));
                 }
             }
             let left = state.escrowed + state.clawed - state.paid;

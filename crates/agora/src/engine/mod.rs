@@ -1501,8 +1501,7 @@ impl Simulation {
             }
             self.controllers = controllers;
         }
-        self.govern_rules()?;
-        self.contracts.govern(self.step, &mut self.ledger)
+        self.govern_rules()
     }
 
     /// The scheduled events of the current step, after the schedule:
@@ -1665,7 +1664,7 @@ impl Simulation {
         }
         if self.columns.iter().any(Option::is_some) || !self.contracts.is_empty() {
             // adaptive policies decide on their states, in parallel;
-            // contracts hold their dormant referrals after the decisions
+            // contracts act on the decisions (efforts, referrals)
             return false;
         }
         let custom = self
@@ -1742,8 +1741,6 @@ impl Simulation {
             }
         }
         drop(assets);
-        self.contracts
-            .override_actions(self.step, &self.ledger, &mut self.actions);
         if !self.deviations.is_empty() {
             self.deviate();
         }
@@ -1753,6 +1750,10 @@ impl Simulation {
             if let Some(column) = &mut self.columns[g] {
                 column.set(agent, action);
             }
+        }
+        if !self.contracts.is_empty() {
+            self.contracts
+                .act(self.step, &mut self.ledger, &mut self.actions)?;
         }
         Ok(false)
     }
@@ -2724,7 +2725,8 @@ impl<const LOG: bool> Executor<'_, LOG> {
             _ => return self.execute_market(agent, action, j),
         };
         match action {
-            Action::Hold => {}
+            // an effort trades nothing (it has no asset: never reaches here)
+            Action::Hold | Action::Effort { .. } => {}
             Action::Limit { .. }
             | Action::Quote { .. }
             | Action::Cancel { .. }

@@ -835,6 +835,9 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
             put("lead_time", whole(u64::from(p.lead_time)));
             put("margin", float(p.margin));
         }
+        BuiltinPolicy::Effort(p) => {
+            put("level", tokens(p.level));
+        }
         BuiltinPolicy::Player(p) => {
             put("asset", names.asset(&asset_path, p.asset)?);
             put(

@@ -299,7 +299,16 @@ pub(super) fn parse_contracts(
         // The default pool: the mean arrivals at the largest effort, plus
         // five standard deviations and ten; joins past the pool are lost
         // (and counted).
-        let mean = rate * partial.max_effort() * steps as f64 * f64::from(groups[affiliates].count);
+        // an affiliate group whose policy gives an effort action may exceed
+        // the contract's own levels
+        let acted = match &groups[affiliates].policy {
+            crate::agents::GroupPolicy::Builtin(crate::agents::BuiltinPolicy::Effort(p)) => {
+                crate::ledger::to_units(p.level)
+            }
+            _ => 0.0,
+        };
+        let most = partial.max_effort().max(acted);
+        let mean = rate * most * steps as f64 * f64::from(groups[affiliates].count);
         let default = (mean + 5.0 * mean.sqrt() + 10.0).ceil();
         let max = match r.opt_whole("max", 1, MAX_REFERRALS)? {
             Some(m) => m,

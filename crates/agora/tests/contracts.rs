@@ -523,3 +523,46 @@ referrals = {{ rate = 1.0, arrivals = "deterministic", budget = {{ kind = "fixed
         .all(|r| r.referrals == 4));
     assert_eq!(out.summary.contracts["promo"].effort_spent, 2.0 * 8.0);
 }
+
+#[test]
+fn contracts_csv_keeps_the_recorded_steps_and_sums_between_them() {
+    let contract = format!(
+        r#"reward = {{ kind = "linear", k = 0.5, vesting = 3 }}
+budget = 100000.0
+referrals = {{ rate = 0.6, budget = {{ kind = "uniform", low = 1.0, high = 9.0 }}, {BUY_ONCE} }}"#
+    );
+    let every = scenario(23, 3, &contract);
+    let mut sparse_table = every.to_table().clone();
+    sparse_table["simulation"]
+        .as_table_mut()
+        .unwrap()
+        .insert("record_every".into(), toml::Value::Integer(5));
+    let sparse = Scenario::from_table(
+        sparse_table,
+        "sparse.toml",
+        &agora::scenario::PolicyRegistry::new(),
+    )
+    .unwrap();
+    let (all, _) = records(&every);
+    let (some, _) = records(&sparse);
+    let steps: std::collections::BTreeSet<u64> = some.iter().map(|r| r.step).collect();
+    assert_eq!(steps.into_iter().collect::<Vec<_>>(), [5, 10, 15, 20, 23]);
+    for a in 2..5u32 {
+        let total = |rows: &[ContractRecord], f: fn(&ContractRecord) -> u128| -> u128 {
+            rows.iter().filter(|r| r.affiliate == a).map(f).sum()
+        };
+        assert_eq!(total(&all, |r| r.vested), total(&some, |r| r.vested));
+        assert_eq!(total(&all, |r| r.reward), total(&some, |r| r.reward));
+    }
+    let csv = agora::output::contracts_csv(
+        &sparse,
+        std::slice::from_ref(&Simulation::new(&sparse, 0).unwrap().run().unwrap()),
+    )
+    .unwrap()
+    .unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    assert!(text.starts_with(
+        "run,step,contract,affiliate,referrals,attributed,effort,reward,vested,clawed_back,budget_left\n"
+    ));
+    assert_eq!(text.lines().count(), 1 + 5 * 3);
+}

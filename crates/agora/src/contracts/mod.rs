@@ -67,7 +67,8 @@ use serde::{Deserialize, Serialize};
 /// Base units per whole unit.
 const UNIT: u128 = 1_000_000_000;
 
-/// One step of one affiliate of a contract (`contracts.csv`).
+/// One recorded step of one affiliate of a contract (`contracts.csv`: the
+/// steps `assets.csv` records, see `record_every`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContractRecord {
     /// The step.
@@ -82,11 +83,11 @@ pub struct ContractRecord {
     pub attributed: u64,
     /// The effort chosen this step.
     pub effort: f64,
-    /// Reward earned this step, base units of money.
+    /// Reward earned since the previous record, base units of money.
     pub reward: u128,
-    /// Reward paid this step (vested), base units.
+    /// Reward paid (vested) since the previous record, base units.
     pub vested: u128,
-    /// Reward clawed back this step, base units.
+    /// Reward clawed back since the previous record, base units.
     pub clawed_back: u128,
     /// The contract's escrow left after the step, base units.
     pub budget_left: u128,
@@ -359,9 +360,6 @@ impl Contracts {
                 let mut rng = family.rng((c as u64) << 32 | u64::from(agent));
                 let sybil = Self::is_sybil(spec, a, n);
                 let aff = &mut state.affiliates[a];
-                aff.step_earned = 0;
-                aff.step_paid = 0;
-                aff.step_clawed = 0;
                 let chosen = match actions[agent as usize] {
                     Action::Effort { level } => Some(level),
                     _ => None,
@@ -499,12 +497,14 @@ impl Contracts {
 
     /// After the clear phase: contributions credited, clawbacks, rewards
     /// earned and paid, vesting instalments due, bandits told; one record
-    /// per affiliate.
+    /// per affiliate if `keep` (the step is recorded), its amounts summed
+    /// since the previous record.
     pub fn settle(
         &mut self,
         step: u64,
         ledger: &mut Ledger,
         records: &mut Vec<ContractRecord>,
+        keep: bool,
     ) -> Result<()> {
         for (c, spec) in self.specs.iter().enumerate() {
             let (aff0, pool0, _, _) = self.starts[c];
@@ -662,12 +662,20 @@ impl Contracts {
                     aff.last_pull = (aff.pulled == Some(step)).then_some((aff.arm, aff.step_cost));
                 }
             }
+            if !keep {
+                continue;
+            }
             let left = state.escrowed + state.clawed - state.paid;
             let mut attributed = vec![0u64; n];
             for r in &state.referrals {
                 attributed[r.affiliate as usize] += r.held;
             }
-            for (a, aff) in state.affiliates.iter().enumerate() {
+            for (a, aff) in state.affiliates.iter_mut().enumerate() {
+                let (reward, vested, clawed_back) = (
+                    std::mem::take(&mut aff.step_earned),
+                    std::mem::take(&mut aff.step_paid),
+                    std::mem::take(&mut aff.step_clawed),
+                );
                 records.push(ContractRecord {
                     step,
                     contract: c as u32,
@@ -675,9 +683,9 @@ impl Contracts {
                     referrals: aff.referrals,
                     attributed: attributed[a],
                     effort: aff.effort,
-                    reward: aff.step_earned,
-                    vested: aff.step_paid,
-                    clawed_back: aff.step_clawed,
+                    reward,
+                    vested,
+                    clawed_back,
                     budget_left: left,
                 });
             }

@@ -1142,9 +1142,10 @@ impl Simulation {
         }
         self.clear()?;
         if !self.contracts.is_empty() {
+            let keep = self.keeps_rows();
             let records = &mut self.records.contracts;
             self.contracts
-                .settle(self.step, &mut self.ledger, records)?;
+                .settle(self.step, &mut self.ledger, records, keep)?;
         }
         self.consume()?;
         self.record()?;

@@ -442,11 +442,13 @@ pub fn deviation_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<V
 pub const CONTRACTS_FILE: &str = "contracts.csv";
 
 /// Renders `contracts.csv` for `runs`, or `None` when the scenario has no
-/// `[[contracts]]`: one row per run, step, contract and affiliate, with
+/// `[[contracts]]`: one row per run, recorded step (as `assets.csv`,
+/// `record_every`), contract and affiliate, with
 /// columns `run`, `step`, `contract` (its name), `affiliate` (the agent,
 /// numbered from 0 across groups), `referrals` (brought in so far),
-/// `attributed` (tokens its referrals hold), `effort`, `reward` (earned in
-/// the step), `vested` (paid in the step), `clawed_back` and `budget_left`
+/// `attributed` (tokens its referrals hold), `effort`, `reward` (earned
+/// since the previous row), `vested` (paid since then), `clawed_back` (since
+/// then) and `budget_left`
 /// (the contract's escrow after the step), amounts in units.
 pub fn contracts_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<Vec<u8>>> {
     if scenario.contracts.is_empty() {

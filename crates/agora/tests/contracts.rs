@@ -18,6 +18,13 @@ const HOLDER: &str = r#"{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 
 
 /// [`scenario`] with the promoters' policy `policy`.
 fn scenario_with(steps: u64, n: u32, contract: &str, policy: &str) -> Scenario {
+    scenario_goal(steps, n, TOKEN_GOAL, contract, policy)
+}
+
+const TOKEN_GOAL: &str = r#"goal = { kind = "token_adoption", asset = "AGT" }"#;
+
+/// [`scenario_with`] with the goal line `goal`.
+fn scenario_goal(steps: u64, n: u32, goal: &str, contract: &str, policy: &str) -> Scenario {
     let text = format!(
         r#"
 [simulation]
@@ -45,7 +52,7 @@ name = "promo"
 kind = "affiliate"
 primary = "issuer"
 affiliates = "promoters"
-goal = {{ kind = "token_adoption", asset = "AGT" }}
+{goal}
 {contract}
 "#
     );
@@ -398,7 +405,7 @@ fn bad_contracts_are_refused_naming_the_field() {
                     .replace("k = 0.5 }", "k = 0.5, clawback = 3 }")
                     .replace(
                         "{ kind = \"token_adoption\", asset = \"AGT\" }",
-                        "{ kind = \"task_completion\" }"
+                        "{ kind = \"task_completion\", tasks = 5, capacity = 1.0 }"
                     )
             ),
             "contracts.promo.reward.clawback",
@@ -565,4 +572,40 @@ referrals = {{ rate = 0.6, budget = {{ kind = "uniform", low = 1.0, high = 9.0 }
         "run,step,contract,affiliate,referrals,attributed,effort,reward,vested,clawed_back,budget_left\n"
     ));
     assert_eq!(text.lines().count(), 1 + 5 * 3);
+}
+
+#[test]
+fn task_rewards_pay_k_per_completed_task_and_scarce_tasks_are_shared_out() {
+    // 3 affiliates at effort 1.5 and capacity 2: floor(3) = 3 tasks each a
+    // step when 20 are posted; 7 posted: all 7 done, none past a capacity
+    for (tasks, each) in [(20u64, 3u64), (7, 0)] {
+        let s = scenario_goal(
+            10,
+            3,
+            &format!(r#"goal = {{ kind = "task_completion", tasks = {tasks}, capacity = 2.0 }}"#),
+            r#"reward = { kind = "linear", k = 0.25 }
+budget = 1000.0
+effort = { kind = "fixed", level = 1.5, cost = 0.0 }"#,
+            HOLDER,
+        );
+        let (rows, out) = records(&s);
+        let unit = 1_000_000_000u128;
+        for step in 1..=10u64 {
+            let done: Vec<u64> = rows
+                .iter()
+                .filter(|r| r.step == step)
+                .map(|r| r.attributed / 1_000_000_000)
+                .collect();
+            let total: u64 = done.iter().sum();
+            assert_eq!(total, step * tasks.min(9), "step {step}");
+            if each > 0 {
+                assert!(done.iter().all(|&d| d == step * each));
+            }
+        }
+        let paid: u128 = rows.iter().map(|r| r.vested).sum();
+        assert_eq!(paid, u128::from(10 * tasks.min(9)) * unit / 4);
+        let c = &out.summary.contracts["promo"];
+        assert_eq!(c.attributed_supply, (10 * tasks.min(9)) as f64);
+        assert_eq!(c.primary_return, None);
+    }
 }

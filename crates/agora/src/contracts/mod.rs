@@ -100,12 +100,13 @@ pub struct ContractSummary {
     pub rewards_paid: f64,
     /// Rewards clawed back into the escrow, units.
     pub clawed_back: f64,
-    /// Tokens the referrals hold at the end (ΔS attributed), units.
+    /// Tokens the referrals hold at the end (ΔS attributed), units; for
+    /// `task_completion`, the tasks completed.
     pub attributed_supply: f64,
     /// Net rewards (paid less clawed back) per token of ΔS; `null` without ΔS.
     pub cost_per_unit: Option<f64>,
     /// The value of the attributed supply at the final price over the net
-    /// rewards; `null` when none were paid.
+    /// rewards; `null` when none were paid, and for `task_completion`.
     pub primary_return: Option<f64>,
     /// The Gini index of the affiliates' net rewards.
     pub earnings_gini: f64,
@@ -177,6 +178,8 @@ struct Affiliate {
     /// The step the bandit last chose the effort (not when the affiliate
     /// gave an effort action).
     pulled: Option<u64>,
+    /// Tasks completed (`task_completion`).
+    tasks: u64,
 }
 
 /// An instalment of a vesting reward.
@@ -241,7 +244,7 @@ impl Contracts {
             let n = scenario.groups[spec.affiliates].count;
             let starts = (
                 starts_of[spec.affiliates],
-                starts_of[spec.referrals.group],
+                starts_of.get(spec.referrals.group).copied().unwrap_or(0),
                 starts_of[spec.primary],
                 primary.count,
             );
@@ -292,6 +295,7 @@ impl Contracts {
                     last_pull: None,
                     earned_late: 0,
                     pulled: None,
+                    tasks: 0,
                 })
                 .collect();
             out.starts.push(starts);
@@ -508,9 +512,6 @@ impl Contracts {
     ) -> Result<()> {
         for (c, spec) in self.specs.iter().enumerate() {
             let (aff0, pool0, _, _) = self.starts[c];
-            let Goal::TokenAdoption { asset } = spec.goal else {
-                continue;
-            };
             let state = &mut self.states[c];
             let n = state.affiliates.len();
             let mut step_cap = vec![u128::MAX; n];
@@ -521,70 +522,64 @@ impl Contracts {
             {
                 step_cap.fill(u128::from(to_base(cap).unwrap_or(u64::MAX)));
             }
+            let asset = match spec.goal {
+                Goal::TokenAdoption { asset } => asset,
+                Goal::TaskCompletion { tasks, capacity } => {
+                    // the step's tasks, taken by the affiliates in a seeded
+                    // order, each up to floor(capacity · e)
+                    let mut order: Vec<usize> = (0..n).collect();
+                    let mut rng = StreamFamily::new(self.seed, self.run, step, Stream::Contract)
+                        .rng((c as u64) << 32 | u64::from(u32::MAX));
+                    for k in (1..n).rev() {
+                        order.swap(k, rng.random_range(0..=k));
+                    }
+                    let mut left = tasks;
+                    for a in order {
+                        let can = (capacity * state.affiliates[a].effort).floor();
+                        let done = left.min(if can > 0.0 { can as u64 } else { 0 });
+                        left -= done;
+                        state.affiliates[a].tasks += done;
+                        if done > 0 {
+                            let amount = u128::from(done) * UNIT;
+                            let credit_of = Credit {
+                                step,
+                                affiliate: a,
+                                referral: u32::MAX,
+                                amount,
+                            };
+                            let paid = credit(spec, state, credit_of, &mut step_cap, ledger, aff0)?;
+                            state.affiliates[a].earned_late += paid;
+                        }
+                    }
+                    usize::MAX
+                }
+            };
             for i in 0..state.referrals.len() {
+                if asset == usize::MAX {
+                    break;
+                }
                 let member = pool0 + i as AgentId;
                 let h = ledger.holding(member, asset);
                 let r = state.referrals[i].clone();
                 let a = r.affiliate as usize;
                 if h > r.held && !r.left {
-                    let d = h - r.held;
-                    let aff = &mut state.affiliates[a];
-                    let before = entitlement(&spec.reward.kind, aff.contribution)
-                        .ok_or_else(|| overflow(step, spec))?;
-                    aff.contribution += u128::from(d);
-                    let after = entitlement(&spec.reward.kind, aff.contribution)
-                        .ok_or_else(|| overflow(step, spec))?;
-                    let due = after - before;
-                    let mut pay = due.min(step_cap[a]);
-                    if let RewardKind::Capped {
-                        per_affiliate: Some(cap),
-                        ..
-                    } = spec.reward.kind
-                    {
-                        let cap = u128::from(to_base(cap).unwrap_or(u64::MAX));
-                        pay = pay.min(cap.saturating_sub(aff.earned));
-                    }
-                    let free = state.escrowed + state.clawed - state.paid - state.committed;
-                    if pay > free {
-                        pay = free;
-                        state.exhausted_at.get_or_insert(step);
-                    }
-                    if pay > 0 {
-                        if step_cap[a] != u128::MAX {
-                            step_cap[a] -= pay;
-                        }
-                        aff.earned += pay;
-                        aff.step_earned += pay;
-                        if r.joined + 1 == step {
-                            aff.earned_late += pay;
-                        }
-                        state.referrals[i].earned += pay;
-                        let vesting = spec.reward.vesting;
-                        if vesting == 0 {
-                            let money = u64::try_from(pay).map_err(|_| overflow(step, spec))?;
-                            ledger
-                                .escrow_pay(aff0 + a as AgentId, money)
-                                .map_err(|e| ledger_error(step, &spec.name, "a reward", e))?;
-                            state.paid += pay;
-                            aff.paid += pay;
-                            aff.step_paid += pay;
-                        } else {
-                            state.committed += pay;
-                            let part = pay / u128::from(vesting);
-                            for k in 1..=vesting {
-                                let amount = if k == vesting {
-                                    pay - part * u128::from(vesting - 1)
-                                } else {
-                                    part
-                                };
-                                state.pending.push(Instalment {
-                                    due: step + k,
-                                    affiliate: a as u32,
-                                    referral: i as u32,
-                                    amount,
-                                });
-                            }
-                        }
+                    let d = u128::from(h - r.held);
+                    let paid = credit(
+                        spec,
+                        state,
+                        Credit {
+                            step,
+                            affiliate: a,
+                            referral: i as u32,
+                            amount: d,
+                        },
+                        &mut step_cap,
+                        ledger,
+                        aff0,
+                    )?;
+                    state.referrals[i].earned += paid;
+                    if r.joined + 1 == step {
+                        state.affiliates[a].earned_late += paid;
                     }
                     state.referrals[i].bought_at = step;
                 } else if h < r.held && !r.left {
@@ -654,12 +649,16 @@ impl Contracts {
             // less its cost
             if let EffortKind::Bandit { .. } = spec.effort.kind {
                 use crate::agents::learners::bandit::Bandit;
+                // (a task's reward comes in the step of the effort)
+                let tasks = matches!(spec.goal, Goal::TaskCompletion { .. });
                 for aff in &mut state.affiliates {
                     let late = std::mem::take(&mut aff.earned_late);
-                    if let (Some((arm, cost)), Some(b)) = (aff.last_pull, aff.bandit.as_mut()) {
+                    let pull = (aff.pulled == Some(step)).then_some((aff.arm, aff.step_cost));
+                    let learn = if tasks { pull } else { aff.last_pull };
+                    if let (Some((arm, cost)), Some(b)) = (learn, aff.bandit.as_mut()) {
                         b.update(arm, (from_wide(late) - from_wide(cost)) / UNIT as f64)?;
                     }
-                    aff.last_pull = (aff.pulled == Some(step)).then_some((aff.arm, aff.step_cost));
+                    aff.last_pull = if tasks { None } else { pull };
                 }
             }
             if !keep {
@@ -669,6 +668,12 @@ impl Contracts {
             let mut attributed = vec![0u64; n];
             for r in &state.referrals {
                 attributed[r.affiliate as usize] += r.held;
+            }
+            if matches!(spec.goal, Goal::TaskCompletion { .. }) {
+                // tasks · 10⁹ fits: the scenario's reader bounds the tasks
+                for (at, aff) in attributed.iter_mut().zip(&state.affiliates) {
+                    *at = aff.tasks * UNIT as u64;
+                }
             }
             for (a, aff) in state.affiliates.iter_mut().enumerate() {
                 let (reward, vested, clawed_back) = (
@@ -711,12 +716,15 @@ impl Contracts {
         let units = |x: u128| from_wide(x) / UNIT as f64;
         let mut out = std::collections::BTreeMap::new();
         for (spec, state) in self.specs.iter().zip(&self.states) {
-            let Goal::TokenAdoption { asset } = spec.goal else {
-                continue;
+            let asset = match spec.goal {
+                Goal::TokenAdoption { asset } => Some(asset),
+                Goal::TaskCompletion { .. } => None,
             };
             let n = state.affiliates.len();
-            let attributed: u128 = state.referrals.iter().map(|r| u128::from(r.held)).sum();
-            let attributed = units(attributed);
+            let attributed = match asset {
+                Some(_) => units(state.referrals.iter().map(|r| u128::from(r.held)).sum()),
+                None => state.affiliates.iter().map(|a| a.tasks as f64).sum(),
+            };
             let net = units(state.paid) - units(state.clawed);
             let mut earnings: Vec<f64> = state
                 .affiliates
@@ -745,7 +753,9 @@ impl Contracts {
                     clawed_back: units(state.clawed),
                     attributed_supply: attributed,
                     cost_per_unit: (attributed > 0.0).then(|| net / attributed),
-                    primary_return: (net > 0.0).then(|| attributed * price(asset) / net),
+                    primary_return: asset
+                        .filter(|_| net > 0.0)
+                        .map(|j| attributed * price(j) / net),
                     earnings_gini: crate::metrics::gini(&mut earnings),
                     sybil_share: (total > 0.0).then(|| sybil_net / total),
                     sybil_pnl,
@@ -765,6 +775,85 @@ impl Contracts {
     pub fn specs(&self) -> &[ContractSpec] {
         &self.specs
     }
+}
+
+/// One contribution to credit to an affiliate.
+struct Credit {
+    step: u64,
+    affiliate: usize,
+    /// The referral it came from (`u32::MAX` for a task).
+    referral: u32,
+    /// Token (or task) base units.
+    amount: u128,
+}
+
+/// Credits `c` to its affiliate: it earns `R(C + d) − R(C)`, less what the
+/// caps and the uncommitted escrow leave, paid now or scheduled to vest.
+/// Returns what it earned.
+fn credit(
+    spec: &ContractSpec,
+    state: &mut ContractState,
+    c: Credit,
+    step_cap: &mut [u128],
+    ledger: &mut Ledger,
+    aff0: AgentId,
+) -> Result<u128> {
+    let (step, a) = (c.step, c.affiliate);
+    let aff = &mut state.affiliates[a];
+    let before =
+        entitlement(&spec.reward.kind, aff.contribution).ok_or_else(|| overflow(step, spec))?;
+    aff.contribution += c.amount;
+    let after =
+        entitlement(&spec.reward.kind, aff.contribution).ok_or_else(|| overflow(step, spec))?;
+    let mut pay = (after - before).min(step_cap[a]);
+    if let RewardKind::Capped {
+        per_affiliate: Some(cap),
+        ..
+    } = spec.reward.kind
+    {
+        let cap = u128::from(to_base(cap).unwrap_or(u64::MAX));
+        pay = pay.min(cap.saturating_sub(aff.earned));
+    }
+    let free = state.escrowed + state.clawed - state.paid - state.committed;
+    if pay > free {
+        pay = free;
+        state.exhausted_at.get_or_insert(step);
+    }
+    if pay == 0 {
+        return Ok(0);
+    }
+    if step_cap[a] != u128::MAX {
+        step_cap[a] -= pay;
+    }
+    aff.earned += pay;
+    aff.step_earned += pay;
+    let vesting = spec.reward.vesting;
+    if vesting == 0 {
+        let money = u64::try_from(pay).map_err(|_| overflow(step, spec))?;
+        ledger
+            .escrow_pay(aff0 + a as AgentId, money)
+            .map_err(|e| ledger_error(step, &spec.name, "a reward", e))?;
+        state.paid += pay;
+        aff.paid += pay;
+        aff.step_paid += pay;
+    } else {
+        state.committed += pay;
+        let part = pay / u128::from(vesting);
+        for k in 1..=vesting {
+            let amount = if k == vesting {
+                pay - part * u128::from(vesting - 1)
+            } else {
+                part
+            };
+            state.pending.push(Instalment {
+                due: step + k,
+                affiliate: a as u32,
+                referral: c.referral,
+                amount,
+            });
+        }
+    }
+    Ok(pay)
 }
 
 fn overflow(step: u64, spec: &ContractSpec) -> Error {

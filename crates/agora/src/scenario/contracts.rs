@@ -58,10 +58,17 @@ pub enum Goal {
         /// The asset's index.
         asset: usize,
     },
-    /// `task_completion`: read (so that a clawback on it is refused with
-    /// its own message) but not settled yet: a scenario naming it is
-    /// refused.
-    TaskCompletion,
+    /// `task_completion`: the primary posts `tasks` tasks each step; each
+    /// affiliate completes up to `floor(capacity · e)` of them (its
+    /// capacity scaled by its effort), the affiliates in a seeded order,
+    /// until they run out; unfinished tasks expire with the step. A task
+    /// counts as one unit of contribution.
+    TaskCompletion {
+        /// Tasks posted per step.
+        tasks: u64,
+        /// Tasks an affiliate completes per step at effort 1.
+        capacity: f64,
+    },
 }
 
 /// The shape of the reward as a function of an affiliate's cumulative
@@ -134,7 +141,8 @@ pub struct ReferralSpec {
     pub arrivals: Arrivals,
     /// `max`: the size of the dormant pool.
     pub max: u32,
-    /// The index of the hidden pool group.
+    /// The index of the hidden pool group (`usize::MAX` without one: a
+    /// `task_completion` contract).
     pub group: usize,
 }
 
@@ -230,17 +238,12 @@ pub(super) fn parse_contracts(
         if primary == affiliates {
             return Err(f.error("affiliates", "must be another group than primary"));
         }
-        let goal = parse_goal(&mut f, assets, specs)?;
+        let goal = parse_goal(&mut f, assets, specs, steps)?;
         let reward = parse_reward(&mut f, steps)?;
         if reward.clawback.is_some() && !goal_has_sales(&goal) {
             return Err(f.error("reward.clawback", "the goal has no sales to claw back"));
         }
-        if goal == Goal::TaskCompletion {
-            return Err(f.error(
-                "goal.kind",
-                "the goal \"task_completion\" is not implemented yet; expected token_adoption",
-            ));
-        }
+
         let budget = f.number("budget", Range::NonNegative)?;
         money_in_range(&f, "budget", budget)?;
         let effort = parse_effort(&mut f)?;
@@ -266,6 +269,39 @@ pub(super) fn parse_contracts(
                 Some(spec)
             }
         };
+        if matches!(goal, Goal::TaskCompletion { .. }) {
+            if sybil.is_some() {
+                return Err(f.error(
+                    "sybil",
+                    "a task_completion contract has no referrals for sybils to fake",
+                ));
+            }
+            if f.has("referrals") {
+                return Err(f.error(
+                    "referrals",
+                    "a task_completion contract has no referrals: the affiliates complete the tasks",
+                ));
+            }
+            f.finish()?;
+            contracts.push(ContractSpec {
+                name,
+                primary,
+                affiliates,
+                goal,
+                reward,
+                budget,
+                referrals: ReferralSpec {
+                    rate: 0.0,
+                    budget: BudgetDist::Fixed(0.0),
+                    arrivals: Arrivals::Deterministic,
+                    max: 0,
+                    group: usize::MAX,
+                },
+                effort,
+                sybil,
+            });
+            continue;
+        }
         let mut r = f.table("referrals")?;
         let rate = r.number("rate", Range::NonNegative)?;
         let budget_dist = parse_budget(&mut r)?;
@@ -379,11 +415,16 @@ pub(super) fn parse_contracts(
 fn goal_has_sales(goal: &Goal) -> bool {
     match goal {
         Goal::TokenAdoption { .. } => true,
-        Goal::TaskCompletion => false,
+        Goal::TaskCompletion { .. } => false,
     }
 }
 
-fn parse_goal(f: &mut Fields<'_>, assets: &[String], specs: &[AssetSpec]) -> Result<Goal> {
+fn parse_goal(
+    f: &mut Fields<'_>,
+    assets: &[String],
+    specs: &[AssetSpec],
+    steps: u64,
+) -> Result<Goal> {
     let mut g = f.table("goal")?;
     let kind = g.string("kind")?;
     let goal = match kind {
@@ -401,9 +442,12 @@ fn parse_goal(f: &mut Fields<'_>, assets: &[String], specs: &[AssetSpec]) -> Res
             Goal::TokenAdoption { asset }
         }
         "task_completion" => {
-            // Refused after the clawback check (see parse_contracts).
-            g.opt_string("asset")?;
-            Goal::TaskCompletion
+            // tasks · steps · 10⁹ base units stay within u64
+            let most = u64::MAX / 1_000_000_000 / steps.max(1);
+            Goal::TaskCompletion {
+                tasks: g.whole("tasks", 0, most)?,
+                capacity: g.number("capacity", Range::NonNegative)?,
+            }
         }
         "resource_usage" => {
             return Err(g.error(

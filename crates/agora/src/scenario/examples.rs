@@ -140,6 +140,11 @@ const EXAMPLES: &[Example] = &[
         description: "honest and sybil affiliates: fakes buy, collect k = 0.5 per token and sell back; sweep reward.clawback to see where gaming stops paying",
         toml: include_str!("../../scenarios/affiliate-sybil.toml"),
     },
+    Example {
+        name: "affiliate-tasks",
+        description: "a compute provider pays affiliates per completed task (tiered) from an escrowed budget; their efforts are learnt",
+        toml: include_str!("../../scenarios/affiliate-tasks.toml"),
+    },
 ];
 
 /// Returns every built-in example.

@@ -374,7 +374,15 @@ impl Contracts {
                     (EffortKind::Fixed { level }, false, None) => *level,
                     (EffortKind::Bandit { levels, .. }, false, None) => {
                         use crate::agents::learners::bandit::Bandit;
-                        let bandit = aff.bandit.as_ref().expect("a bandit affiliate has one");
+                        let Some(bandit) = aff.bandit.as_ref() else {
+                            return Err(Error::invariant(
+                                step,
+                                format!(
+                                    "contract {:?}: a bandit affiliate without its bandit",
+                                    spec.name
+                                ),
+                            ));
+                        };
                         aff.arm = bandit.select(&mut rng);
                         aff.pulled = Some(step);
                         levels[aff.arm]

@@ -609,3 +609,34 @@ effort = { kind = "fixed", level = 1.5, cost = 0.0 }"#,
         assert_eq!(c.primary_return, None);
     }
 }
+
+#[test]
+fn the_builder_adds_a_contract_from_its_table() {
+    let file = scenario(
+        5,
+        2,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.5 }}
+budget = 100.0
+referrals = {{ rate = 0.5, budget = {{ kind = "fixed", value = 10.0 }}, {BUY_ONCE} }}"#
+        ),
+    );
+    let contract = file.to_table()["contracts"].as_array().unwrap()[0]
+        .as_table()
+        .unwrap()
+        .clone();
+    let mut b = Scenario::builder()
+        .steps(5)
+        .seed(3)
+        .asset(file.assets()[0].clone());
+    // the scenario's own groups, not the contract's hidden pool
+    for g in &file.groups()[..2] {
+        b = b.group(g.clone());
+    }
+    let built = b.contract_table(contract).build().unwrap();
+    assert_eq!(built.contracts(), file.contracts());
+    assert_eq!(
+        format!("{:?}", built.groups()),
+        format!("{:?}", file.groups())
+    );
+}

@@ -84,6 +84,7 @@ pub struct ScenarioBuilder {
     stability: Option<StabilitySpec>,
     output: OutputSpec,
     registry: PolicyRegistry,
+    contracts: Vec<Table>,
 }
 
 impl Default for ScenarioBuilder {
@@ -99,6 +100,7 @@ impl Default for ScenarioBuilder {
             stability: None,
             output: OutputSpec::default(),
             registry: PolicyRegistry::new(),
+            contracts: Vec::new(),
         }
     }
 }
@@ -236,6 +238,15 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Adds an affiliate contract as the table a scenario file's
+    /// `[[contracts]]` entry holds (groups and assets by name); it is
+    /// validated with the rest in [`build`](Self::build). Its hidden
+    /// referral group is made from it: do not add that group too.
+    pub fn contract_table(mut self, contract: Table) -> Self {
+        self.contracts.push(contract);
+        self
+    }
+
     /// Adds an event; groups and assets are named by their index.
     pub fn event(mut self, event: EventSpec) -> Self {
         self.events.push(event);
@@ -310,6 +321,10 @@ impl ScenarioBuilder {
         }
         if self.output.agent_steps.is_some() || self.output.trades {
             root.insert("output".into(), Value::Table(output_table(&self.output)));
+        }
+        if !self.contracts.is_empty() {
+            let contracts = self.contracts.iter().cloned().map(Value::Table).collect();
+            root.insert("contracts".into(), Value::Array(contracts));
         }
         Ok(root)
     }

@@ -55,13 +55,23 @@
 //! implementation. `AGORA_BENCH_QUICK=1` runs 2 two-firm and 1 three-firm
 //! sessions capped at 200,000 periods, as a smoke test; its numbers mean
 //! nothing.
+//!
+//! 3. **The engine**: `agora::engine::Simulation` on the same market and
+//!    firms (the `algorithmic-collusion` example's, one thread, no
+//!    convergence stop), timed over a fixed number of periods against the
+//!    hand-written loop over as many, best of 3: the price of a general
+//!    simulation (ledger settlement, conservation check, records).
+//!    `AGORA_BENCH_ENGINE_ONLY=1` runs this comparison alone (for a
+//!    profiler: `valgrind --tool=callgrind --toggle-collect='*engine_session*'`).
 
 #[allow(dead_code)]
 mod common;
 
 use agora::agents::learners::{ActionMemory, Exploration, InitialQ, QLearner, QParams};
+use agora::engine::Simulation;
 use agora::market::posted::{collusion_index, price_grid, profile_count, GridSpec, PostedMarket};
 use agora::rng::AgentRng;
+use agora::scenario::Scenario;
 use common::BenchResult;
 use rand::{RngExt, SeedableRng};
 use std::time::{Duration, Instant};
@@ -311,6 +321,82 @@ fn library_session(cfg: &Config, econ: &Economics, seed: u64) -> BenchResult<Out
     Ok(outcome(econ, converged(&firms), t, cycle))
 }
 
+/// The engine's session: the `algorithmic-collusion` example's market and
+/// firms as a scenario, run for exactly `periods` steps (no convergence
+/// stop, no evaluation phase, one recorded row at the end) on one thread.
+/// Returns the time of the step loop (set-up excluded) and the last
+/// step's price (the sellers' mean posted price).
+fn engine_session(firms: usize, periods: u64, seed: u64) -> BenchResult<(Duration, f64)> {
+    let text = format!(
+        r#"
+[simulation]
+steps = {periods}
+seed = {seed}
+record_every = {periods}
+
+[[assets]]
+name = "GOOD"
+pricing = {{ kind = "posted_price", demand = {{ shape = "logit", a = 2.0, a0 = 0.0, mu = 0.25 }}, prices = {{ m = 15, xi = 0.1 }} }}
+
+[[agents]]
+group = "firms"
+count = {firms}
+balance = 0.0
+cost = 1.0
+policy = {{ kind = "q_learning", asset = "GOOD", alpha = 0.15, delta = 0.95, beta = 4e-6, memory = 1, q0 = "uniform_opponents" }}
+"#
+    );
+    let scenario = Scenario::from_toml_str(&text, "collusion bench")?;
+    let pool = common::pool(1)?;
+    pool.install(|| -> BenchResult<(Duration, f64)> {
+        let mut sim = Simulation::new(&scenario, 0)?;
+        let t0 = Instant::now();
+        while !sim.done() {
+            sim.advance()?;
+        }
+        let elapsed = t0.elapsed();
+        Ok((elapsed, sim.price(0)))
+    })
+}
+
+/// Times the engine's session against the hand-written loop over the same
+/// number of periods (the hand loop with its convergence stop out of
+/// reach), both on one thread, interleaved `reps` times, best of each, in
+/// nanoseconds per period.
+fn engine_vs_hand(firms: usize, periods: u64, reps: usize) -> BenchResult<(f64, f64)> {
+    let cfg = Config {
+        firms,
+        m: 15,
+        xi: 0.1,
+        alpha: 0.15,
+        delta: 0.95,
+        beta: 4e-6,
+        stable: u64::MAX,
+        cap: periods,
+    };
+    let econ = Economics::new(&cfg)?;
+    let (mut hand, mut engine) = (Duration::MAX, Duration::MAX);
+    for rep in 0..reps {
+        let t0 = Instant::now();
+        let h = hand_session(&cfg, &econ, rep as u64 + 1);
+        hand = hand.min(t0.elapsed());
+        if h.periods != periods {
+            return Err(format!(
+                "the hand-written loop ran {} periods, not {periods}",
+                h.periods
+            )
+            .into());
+        }
+        let (e, price) = engine_session(firms, periods, rep as u64 + 1)?;
+        engine = engine.min(e);
+        if !(econ.grid[0] - 1e-9..=econ.grid[cfg.m - 1] + 1e-9).contains(&price) {
+            return Err(format!("the engine's last price {price} is off the grid").into());
+        }
+    }
+    let per = |d: Duration| d.as_nanos() as f64 / periods as f64;
+    Ok((per(hand), per(engine)))
+}
+
 struct Summary {
     sessions: usize,
     converged: usize,
@@ -390,10 +476,11 @@ fn main() -> BenchResult<()> {
         cap: if quick { 200_000 } else { 1_000_000_000 },
     };
     let (two, three) = if quick { (2, 1) } else { (100, 40) };
+    let engine_only = std::env::var_os("AGORA_BENCH_ENGINE_ONLY").is_some();
     println!("Calvano et al. (2020) baseline: α = 0.15, δ = 0.95, β = 4e-6, m = 15, ξ = 0.1, k = 1, converged after 100000 stable periods, cap {} periods", baseline.cap);
     println!();
     let mut rows = Vec::new();
-    for (firms, sessions) in [(2, two), (3, three)] {
+    for (firms, sessions) in [(2, two), (3, three)].into_iter().filter(|_| !engine_only) {
         let cfg = Config { firms, ..baseline };
         rows.push((firms, run(&cfg, sessions)?));
     }
@@ -416,7 +503,22 @@ fn main() -> BenchResult<()> {
             s.library.as_secs_f64() / s.hand.as_secs_f64()
         );
     }
+    if !engine_only {
+        println!();
+        println!("Every session ended identically in both implementations.");
+    }
     println!();
-    println!("Every session ended identically in both implementations.");
+    let (periods, reps) = if quick { (20_000, 1) } else { (1_000_000, 3) };
+    println!("The engine (agora::engine::Simulation on the same model, one thread) against the hand-written loop, {periods} periods, best of {reps}:");
+    println!();
+    println!("| firms | hand ns/period | engine ns/period | engine/hand |");
+    println!("|---|---|---|---|");
+    for firms in [2, 3] {
+        let (hand, engine) = engine_vs_hand(firms, periods, reps)?;
+        println!(
+            "| {firms} | {hand:.1} | {engine:.1} | {:.2} |",
+            engine / hand
+        );
+    }
     Ok(())
 }

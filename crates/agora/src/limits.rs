@@ -199,7 +199,7 @@ fn state(scenario: &Scenario) -> (String, u128) {
         let mut bytes = n * per_agent;
         for j in g.policy.assets() {
             bytes += n * match scenario.assets.get(j).map(|a| &a.pricing) {
-                Some(PricingSpec::BondingCurve { .. }) | None => 0,
+                Some(PricingSpec::BondingCurve { .. } | PricingSpec::Amm(_)) | None => 0,
                 // requests, allocations and fairness lists, per step
                 Some(PricingSpec::Resource(_)) => 64,
                 Some(_) => ORDERS_PER_AGENT,

@@ -177,7 +177,7 @@ fn per_agent_records_beyond_the_memory_budget_are_refused_before_anything_runs()
 }
 
 /// Rebuilds a scenario from its parts with the builder.
-fn rebuilt(s: &agora::Scenario) -> agora::scenario::ScenarioBuilder {
+pub(crate) fn rebuilt(s: &agora::Scenario) -> agora::scenario::ScenarioBuilder {
     let mut b = agora::Scenario::builder()
         .origin(s.origin())
         .steps(s.simulation().steps)

@@ -3,6 +3,7 @@
 //! agreement with theory.
 
 mod adaptive;
+mod amm;
 mod bad_input;
 mod conservation;
 mod contracts;

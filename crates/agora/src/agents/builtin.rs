@@ -321,6 +321,8 @@ pub enum BuiltinPolicy {
     Player(crate::games::population::PlayerPolicy),
     /// `effort` (an affiliate's effort under a contract)
     Effort(crate::contracts::EffortPolicy),
+    /// `scripted` (what-if runs and tests)
+    Scripted(super::ScriptedPolicy),
 }
 
 impl Policy for BuiltinPolicy {
@@ -339,6 +341,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Producer(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Player(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Effort(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Scripted(p) => p.decide(obs, me, rng),
         }
     }
 
@@ -347,6 +350,9 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Consumer(p) => return p.assets.clone(),
             BuiltinPolicy::Effort(_) => return Vec::new(),
             _ => {}
+        }
+        if let BuiltinPolicy::Scripted(p) = self {
+            return p.assets();
         }
         vec![match self {
             BuiltinPolicy::Random(p) => p.asset,
@@ -359,7 +365,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Fundamental(p) => p.asset,
             BuiltinPolicy::Producer(p) => p.asset,
             BuiltinPolicy::Player(p) => p.asset,
-            BuiltinPolicy::Consumer(_) | BuiltinPolicy::Effort(_) => {
+            BuiltinPolicy::Consumer(_) | BuiltinPolicy::Effort(_) | BuiltinPolicy::Scripted(_) => {
                 unreachable!("returned above")
             }
         }]

@@ -23,12 +23,14 @@ pub mod learning;
 mod market;
 mod posted;
 mod resource;
+mod scripted;
 
 pub use adaptive::{Actions, Adaptive, AdaptivePolicy, Feedback, OpenOrder};
 pub(crate) use adaptive::{ColumnState, Lesson, StateColumn};
 pub use market::{FundamentalPolicy, MarketMakerPolicy, ZiCPolicy};
 pub use posted::{QSeller, QSellerSpec, QSellerState, MAX_Q_ENTRIES};
 pub use resource::{ConsumerPolicy, DemandForm, ProducerPolicy};
+pub use scripted::{ScriptedAction, ScriptedPolicy, ScriptedTrade};
 
 pub use builtin::{
     BuiltinPolicy, MeanReversionPolicy, MomentumPolicy, RandomPolicy, ThresholdPolicy,
@@ -155,6 +157,22 @@ pub enum Action {
         /// The effort, base units.
         level: u64,
     },
+    /// A swap with an automated market maker under a slippage bound: buy
+    /// with `amount` base units of money (`side` buy) or sell `amount`
+    /// base units of tokens, failing unexecuted when the output at the
+    /// agent's turn is below `(1 − max_slippage / 10⁹)` times its quote on
+    /// the pool as it stood at the start of the step (when the agent
+    /// decided). Rejected on any other asset (use `Buy` and `Sell` there).
+    Swap {
+        /// Index of the asset.
+        asset: u32,
+        /// Buy (money in) or sell (tokens in).
+        side: Side,
+        /// What goes in, base units of money (buy) or tokens (sell).
+        amount: u64,
+        /// The slippage tolerance, billionths of the quote (at most 10⁹).
+        max_slippage: u32,
+    },
 }
 
 impl Action {
@@ -170,6 +188,7 @@ impl Action {
             | Action::Produce { asset, .. }
             | Action::Play { asset }
             | Action::Post { asset, .. }
+            | Action::Swap { asset, .. }
             | Action::Cancel { asset } => Some(asset as usize),
         }
     }

@@ -9,6 +9,7 @@
 
 use crate::games::population::GameMarket;
 use crate::ledger::AgentId;
+use crate::market::amm_market::AmmMarket;
 use crate::market::batch::BatchMarket;
 use crate::market::book_market::BookMarket;
 use crate::market::mechanism::{Fault, MarketStep, Mechanism, Observed, Quotes};
@@ -29,18 +30,27 @@ pub(crate) enum Market {
     Resource(ResourceMarket),
     /// A population game.
     Game(GameMarket),
+    /// An automated market maker.
+    Amm(AmmMarket),
     /// A user mechanism, registered by name.
     Custom(Box<dyn Mechanism>),
 }
 
 impl Market {
     /// The mechanism of `spec`, before any trade; a posted-price market is
-    /// the one built from its sellers (`posted`).
-    pub fn new(spec: &PricingSpec, posted: Option<&std::sync::Arc<PostedSetup>>) -> Market {
+    /// the one built from its sellers (`posted`). An error names the
+    /// pricing field out of range and why (an AMM built in code with a
+    /// reserve past the ledger's range, say).
+    pub fn new(
+        spec: &PricingSpec,
+        posted: Option<&std::sync::Arc<PostedSetup>>,
+    ) -> Result<Market, (&'static str, String)> {
         if let (PricingSpec::PostedPrice(_), Some(setup)) = (spec, posted) {
-            return Market::Posted(PostedPriceMarket::new(std::sync::Arc::clone(setup)));
+            return Ok(Market::Posted(PostedPriceMarket::new(
+                std::sync::Arc::clone(setup),
+            )));
         }
-        match spec {
+        Ok(match spec {
             PricingSpec::BondingCurve { curve, fee } => {
                 Market::Curve(CurveMarket::new(curve.clone(), *fee))
             }
@@ -53,7 +63,16 @@ impl Market {
             PricingSpec::PostedPrice(_) => Market::Custom(Box::new(NoSellers)),
             PricingSpec::Resource(r) => Market::Resource(ResourceMarket::new(r)),
             PricingSpec::Game(g) => Market::Game(GameMarket::new(g)),
+            PricingSpec::Amm(a) => Market::Amm(AmmMarket::new(a)?),
             PricingSpec::Custom(c) => Market::Custom(c.make()),
+        })
+    }
+
+    /// The automated market maker, for an `amm` asset.
+    pub fn amm(&self) -> Option<&AmmMarket> {
+        match self {
+            Market::Amm(a) => Some(a),
+            _ => None,
         }
     }
 
@@ -67,6 +86,7 @@ impl Market {
             Market::Posted(p) => p,
             Market::Resource(r) => r,
             Market::Game(g) => g,
+            Market::Amm(a) => a,
             Market::Custom(c) => c.as_ref(),
         }
     }
@@ -81,6 +101,7 @@ impl Market {
             Market::Posted(p) => p,
             Market::Resource(r) => r,
             Market::Game(g) => g,
+            Market::Amm(a) => a,
             Market::Custom(c) => c.as_mut(),
         }
     }
@@ -113,7 +134,7 @@ impl Market {
     /// curve settles each trade at once, a posted-price market at its
     /// clearing): there are then no open orders to track.
     pub fn locks_nothing(&self) -> bool {
-        matches!(self, Market::Curve(_) | Market::Posted(_))
+        matches!(self, Market::Curve(_) | Market::Posted(_) | Market::Amm(_))
     }
 
     /// The resource, for a resource asset.
@@ -156,11 +177,15 @@ impl Market {
 
     /// Whether the market has the metrics of a market-clearing asset (a
     /// book, a batch market, a user mechanism): not a curve, a posted-price
-    /// market, a resource nor a game.
+    /// market, a resource, a game nor an AMM.
     pub fn clears(&self) -> bool {
         !matches!(
             self,
-            Market::Curve(_) | Market::Posted(_) | Market::Resource(_) | Market::Game(_)
+            Market::Curve(_)
+                | Market::Posted(_)
+                | Market::Resource(_)
+                | Market::Game(_)
+                | Market::Amm(_)
         )
     }
 

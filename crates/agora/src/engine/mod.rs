@@ -533,8 +533,18 @@ impl Simulation {
             .assets
             .iter()
             .enumerate()
-            .map(|(j, a)| Market::new(&a.pricing, scenario.posted.get(j).and_then(Option::as_ref)))
-            .collect();
+            .map(|(j, a)| {
+                Market::new(&a.pricing, scenario.posted.get(j).and_then(Option::as_ref)).map_err(
+                    |(field, message)| {
+                        Error::scenario(
+                            &scenario.origin,
+                            format!("assets.{}.pricing.{field}", a.name),
+                            message,
+                        )
+                    },
+                )
+            })
+            .collect::<Result<_>>()?;
         let evaluation = scenario.simulation.evaluation_steps > 0;
         for (j, market) in markets.iter_mut().enumerate() {
             if let Some(posted) = market.posted_mut() {
@@ -590,6 +600,23 @@ impl Simulation {
             ledger
                 .fund_supply(j, None, tokens, money)
                 .map_err(|_| too_much())?;
+            // An AMM's pool: its money is the asset's reserve, its tokens
+            // the treasury (the whole supply at the start).
+            if let Some(amm) = markets[j].amm() {
+                let (money, tokens) = amm.reserves();
+                let pool_error = |_| {
+                    Error::scenario(
+                        &scenario.origin,
+                        format!("assets.{}.pricing.reserve_money", asset.name),
+                        format!("the pool's reserves exceed {}", reserve_range_advice()),
+                    )
+                };
+                let tokens =
+                    u64::try_from(tokens).map_err(|_| pool_error(LedgerError::Overflow))?;
+                ledger
+                    .fund_supply(j, None, tokens, money)
+                    .map_err(pool_error)?;
+            }
         }
 
         // The steps each group acts at, from its `join` and `leave` events
@@ -2734,10 +2761,11 @@ impl<const LOG: bool> Executor<'_, LOG> {
             | Action::Request { .. }
             | Action::Produce { .. }
             | Action::Play { .. }
-            | Action::Post { .. } => {
+            | Action::Post { .. }
+            | Action::Swap { .. } => {
                 // Orders need a market that clears, requests a resource,
-                // posted prices a posted-price market, plays a game; a
-                // curve has none.
+                // posted prices a posted-price market, plays a game,
+                // swaps an AMM; a curve has none.
                 ledger.count_rejected()
             }
             Action::Buy { spend, .. } => {

@@ -58,6 +58,30 @@ pub struct AssetSummary {
     /// The metrics of a posted-price market (absent for other pricing).
     #[serde(flatten)]
     pub posted: Option<PostedSummary>,
+    /// The metrics of an automated market maker (absent for other pricing).
+    #[serde(flatten)]
+    pub amm: Option<AmmSummary>,
+}
+
+/// The metrics of an automated market maker over a run (flattened into
+/// `assets.<name>` in `summary.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AmmSummary {
+    /// The pool's money at the end, money units.
+    pub pool_money: f64,
+    /// The pool's tokens at the end, token units.
+    pub pool_tokens: f64,
+    /// `k = R_m · R_t` at the end over `k` at the start: at least 1, as
+    /// the fees stay in the pool.
+    pub k_growth: f64,
+    /// Swaps executed.
+    pub swaps: u64,
+    /// Swaps that failed their slippage bound, unexecuted.
+    pub slippage_failures: u64,
+    /// Fees kept in the pool from buys, money units.
+    pub fees_money: f64,
+    /// Fees kept in the pool from sells, token units.
+    pub fees_tokens: f64,
 }
 
 /// The metrics of a population game over a run (flattened into
@@ -350,6 +374,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 fees: wide_to_units(books.fee_pool),
                 market: market_summary(sim, j),
                 posted: posted_summary(sim, j),
+                amm: amm_summary(sim, j),
                 resource: sim.markets[j].resource().map(|r| {
                     let t = &r.totals;
                     let ratio = |a: u128, b: u128| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -503,6 +528,37 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
             rewards: wide_to_units(money_in.rewards),
             outside_paid_in: wide_to_units(money_in.outside),
         },
+    }
+}
+
+/// The AMM metrics of asset `j`, or `None` for other pricing.
+fn amm_summary(sim: &Simulation, j: usize) -> Option<AmmSummary> {
+    let amm = sim.markets[j].amm()?;
+    let (money, tokens) = amm.reserves();
+    let c = amm.counters();
+    let k_growth = match &scenario_pool(sim, j) {
+        Some((m0, t0)) => (money as f64 / *m0 as f64) * (tokens as f64 / *t0 as f64),
+        None => f64::NAN,
+    };
+    Some(AmmSummary {
+        pool_money: wide_to_units(money),
+        pool_tokens: wide_to_units(tokens),
+        k_growth,
+        swaps: c.swaps,
+        slippage_failures: c.slippage_failures,
+        fees_money: wide_to_units(c.fees_money),
+        fees_tokens: wide_to_units(c.fees_token),
+    })
+}
+
+/// The pool asset `j` started with, base units of money and tokens.
+fn scenario_pool(sim: &Simulation, j: usize) -> Option<(u64, u64)> {
+    match &sim.scenario.assets[j].pricing {
+        crate::scenario::PricingSpec::Amm(a) => Some((
+            crate::ledger::to_base(a.reserve_money)?,
+            crate::ledger::to_base(a.reserve_token)?,
+        )),
+        _ => None,
     }
 }
 

@@ -686,6 +686,38 @@ impl Ledger {
         Ok(())
     }
 
+    /// Swaps with the automated market maker of `asset`, whose pool keeps
+    /// its money as the asset's reserve and its tokens as the asset's
+    /// treasury: a buyer (`buy`) pays `input` base units of money into the
+    /// reserve and receives `output` tokens out of the treasury; a seller
+    /// pays `input` tokens into the treasury and receives `output` money
+    /// out of the reserve. All or nothing; counted as a transfer (between
+    /// the agent and the pool).
+    pub fn swap_with_pool(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        buy: bool,
+        input: u64,
+        output: u64,
+    ) -> Result<(), LedgerError> {
+        let mut s = self.stage(agent, asset);
+        if buy {
+            s.pay(input, false)?;
+            s.books.reserve = add_wide(s.books.reserve, input)?;
+            s.books.treasury = sub(s.books.treasury, output, LedgerError::InsufficientReserve)?;
+            s.holding = add(s.holding, output)?;
+        } else {
+            s.deliver(input, false)?;
+            s.books.treasury = add(s.books.treasury, input)?;
+            s.books.reserve = sub_wide(s.books.reserve, output, LedgerError::InsufficientReserve)?;
+            s.balance = add(s.balance, output)?;
+        }
+        self.commit(s);
+        self.counts.transfers += 1;
+        Ok(())
+    }
+
     /// Pays `money` to `agent` from outside the economy (an incentive).
     pub fn reward(&mut self, agent: AgentId, money: u64) -> Result<(), LedgerError> {
         let at = agent as usize * self.stride;

@@ -172,7 +172,8 @@ impl BatchMarket {
             Action::Request { .. }
             | Action::Produce { .. }
             | Action::Play { .. }
-            | Action::Post { .. } => ledger.count_rejected(),
+            | Action::Post { .. }
+            | Action::Swap { .. } => ledger.count_rejected(),
             Action::Buy { spend, .. } => {
                 orders.extend(push(Side::Buy, None, Amount::Money(spend), ledger))
             }

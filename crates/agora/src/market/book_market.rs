@@ -95,7 +95,8 @@ impl BookMarket {
             Action::Request { .. }
             | Action::Produce { .. }
             | Action::Play { .. }
-            | Action::Post { .. } => {
+            | Action::Post { .. }
+            | Action::Swap { .. } => {
                 ledger.count_rejected();
                 return Ok(());
             }

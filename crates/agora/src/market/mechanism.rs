@@ -290,6 +290,9 @@ pub enum PriceSource {
     Fixed,
     /// A population game: the step's mean payoff per player.
     Game,
+    /// An automated market maker's spot price, money reserve over token
+    /// reserve.
+    Pool,
 }
 
 impl PriceSource {
@@ -306,6 +309,7 @@ impl PriceSource {
             PriceSource::Posted => "posted",
             PriceSource::Fixed => "fixed",
             PriceSource::Game => "game",
+            PriceSource::Pool => "pool",
         }
     }
 }

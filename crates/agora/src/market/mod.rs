@@ -26,6 +26,7 @@
 //!   settled exactly through the ledger.
 
 pub mod amm;
+pub mod amm_market;
 pub mod batch;
 pub mod book;
 pub mod book_market;

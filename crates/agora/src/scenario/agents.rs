@@ -7,8 +7,9 @@ use crate::agents::evolution::{self, EvolutionSpec};
 use crate::agents::QSellerSpec;
 use crate::agents::{
     BuiltinPolicy, ConsumerPolicy, DemandForm, FundamentalPolicy, GroupPolicy, MarketMakerPolicy,
-    MeanReversionPolicy, MomentumPolicy, Policy, ProducerPolicy, RandomPolicy, Side,
-    ThresholdPolicy, ValuationPolicy, ValueDistribution, ZiCPolicy,
+    MeanReversionPolicy, MomentumPolicy, Policy, ProducerPolicy, RandomPolicy, ScriptedAction,
+    ScriptedPolicy, ScriptedTrade, Side, ThresholdPolicy, ValuationPolicy, ValueDistribution,
+    ZiCPolicy,
 };
 use crate::error::Result;
 use crate::ledger::to_base;
@@ -128,6 +129,8 @@ kinds! {
         Producer = "producer",
         /// `player` ([`PlayerPolicy`](crate::games::population::PlayerPolicy)).
         Player = "player",
+        /// `scripted` ([`ScriptedPolicy`](crate::agents::ScriptedPolicy)).
+        Scripted = "scripted",
         /// `q_learning` ([`QLearningPolicy`](crate::agents::learning::QLearningPolicy)).
         QLearning = "q_learning",
         /// `bandit` ([`BanditPolicy`](crate::agents::learning::BanditPolicy)).
@@ -161,9 +164,11 @@ impl Trades {
         // A posted-price market takes posted prices only (its sellers'),
         // which no rule-based policy sets.
         let posted = matches!(pricing, PricingSpec::PostedPrice(_));
+        // An AMM takes swaps (market buys and sells), no limit orders.
+        let amm = matches!(pricing, PricingSpec::Amm(_));
         match self {
             Trades::Resources => resource,
-            Trades::MarketClearing => !resource && !curve && !posted && !game,
+            Trades::MarketClearing => !resource && !curve && !posted && !game && !amm,
             Trades::Tokens => !resource && !posted && !game,
             Trades::Games => game,
         }
@@ -197,6 +202,7 @@ impl PolicyKind {
             BuiltinPolicy::Producer(_) => PolicyKind::Producer,
             BuiltinPolicy::Player(_) => PolicyKind::Player,
             BuiltinPolicy::Effort(_) => PolicyKind::Effort,
+            BuiltinPolicy::Scripted(_) => PolicyKind::Scripted,
         }
     }
 
@@ -230,7 +236,8 @@ impl PolicyKind {
             | PolicyKind::Threshold
             | PolicyKind::Momentum
             | PolicyKind::MeanReversion
-            | PolicyKind::Valuation => Trades::Tokens,
+            | PolicyKind::Valuation
+            | PolicyKind::Scripted => Trades::Tokens,
         }
     }
 }
@@ -268,12 +275,15 @@ pub(super) fn check_policy_fits_assets(
         let pricing = &asset.pricing;
         if !trades.fits(pricing) {
             let key = if kind == PolicyKind::Consumer && policy.assets().len() > 1 {
-                "policy.assets"
+                "policy.assets".to_string()
+            } else if let BuiltinPolicy::Scripted(s) = policy {
+                let i = s.source_index(j);
+                format!("policy.actions[{i}].asset")
             } else {
-                "policy.asset"
+                "policy.asset".to_string()
             };
             return Err(f.error(
-                key,
+                &key,
                 format!(
                     "a {} policy trades {}, and {:?} is priced by {}",
                     kind.name(),
@@ -286,6 +296,24 @@ pub(super) fn check_policy_fits_assets(
     }
     if let BuiltinPolicy::Player(p) = policy {
         super::game::check_player(f, p, assets)?;
+    }
+    if let BuiltinPolicy::Scripted(s) = policy {
+        // A slippage bound is an AMM's: a curve or a market has no quote
+        // to hold a swap to.
+        for (i, a) in s.entries().filter(|(_, a)| a.max_slippage.is_some()) {
+            if let Some(asset) = assets.get(a.asset) {
+                if !matches!(asset.pricing, PricingSpec::Amm(_)) {
+                    return Err(f.error(
+                        &format!("policy.actions[{i}].max_slippage"),
+                        format!(
+                            "a slippage bound applies to a swap on an amm, and {:?} is priced by {}",
+                            asset.name,
+                            asset.pricing.kind_name()
+                        ),
+                    ));
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -688,6 +716,7 @@ fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Res
             ))
         }
         PolicyKind::Consumer => parse_consumer(p, assets)?,
+        PolicyKind::Scripted => parse_scripted(p, assets)?,
         PolicyKind::Producer => {
             let asset = traded(p)?;
             parse_producer(p, asset)?
@@ -877,6 +906,85 @@ fn parse_random(p: &mut Fields<'_>, asset: usize) -> Result<BuiltinPolicy> {
     }))
 }
 
+kinds! {
+    /// What a scripted entry does (`action`).
+    enum ScriptedKind {
+        Buy = "buy",
+        Sell = "sell",
+    }
+}
+
+/// Reads a `scripted` policy: `actions`, a list of `{ step, action, asset,
+/// spend | amount, max_slippage }`, at most one per step; an entry without
+/// an `asset` trades the policy's own `asset`.
+fn parse_scripted(p: &mut Fields<'_>, assets: &[String]) -> Result<BuiltinPolicy> {
+    let default = if p.has("asset") {
+        Some(p.asset("asset", assets)?)
+    } else {
+        None
+    };
+    let entries = p.tables("actions", None)?;
+    if entries.is_empty() {
+        return Err(p.error(
+            "actions",
+            "expected at least one entry { step = 1, action = \"buy\", asset = \"X\", spend = 10.0 }",
+        ));
+    }
+    let mut actions = Vec::with_capacity(entries.len());
+    for mut e in entries {
+        let step = e.whole("step", 1, u64::MAX)?;
+        let kind: ScriptedKind = e.kind("action")?;
+        let asset = match default {
+            Some(a) if !e.has("asset") => a,
+            _ => e.asset("asset", assets)?,
+        };
+        let (trade, base) = match kind {
+            ScriptedKind::Buy => {
+                let spend = e.number("spend", Range::Positive)?;
+                (
+                    ScriptedTrade::Buy { spend },
+                    base_amount(&e, "spend", spend, "money")?,
+                )
+            }
+            ScriptedKind::Sell => {
+                let amount = e.number("amount", Range::Positive)?;
+                (
+                    ScriptedTrade::Sell { amount },
+                    base_amount(&e, "amount", amount, "token")?,
+                )
+            }
+        };
+        let max_slippage = e.opt_number("max_slippage", Range::Unit)?;
+        e.finish()?;
+        actions.push(ScriptedAction {
+            step,
+            asset,
+            trade,
+            base,
+            max_slippage,
+        });
+    }
+    match ScriptedPolicy::new(actions) {
+        Ok(policy) => Ok(BuiltinPolicy::Scripted(policy)),
+        Err(i) => Err(p.error(
+            &format!("actions[{i}].step"),
+            "an earlier entry has the same step: a scripted agent does one thing a step",
+        )),
+    }
+}
+
+/// `x` (money or token units) in base units: at least one, within the
+/// ledger's range.
+fn base_amount(e: &Fields<'_>, key: &str, x: f64, what: &str) -> Result<u64> {
+    match to_base(x) {
+        Some(b) if b > 0 => Ok(b),
+        _ => Err(e.error(
+            key,
+            format!("expected between 1e-9 (one base unit of {what}) and 1.8e10, found {x}"),
+        )),
+    }
+}
+
 fn parse_threshold(p: &mut Fields<'_>, asset: usize) -> Result<BuiltinPolicy> {
     let buy_below = p.number("buy_below", Range::NonNegative)?;
     let sell_above = p.number("sell_above", Range::NonNegative)?;
@@ -966,6 +1074,7 @@ mod tests {
             PolicyKind::Producer => "cost = 1.0, max_output = 1.0",
             PolicyKind::Player => "shares = { x = 1.0 }, revision = \"imitation\", rate = 0.5",
             PolicyKind::Effort => "level = 1.0",
+            PolicyKind::Scripted => "actions = [{ step = 1, action = \"buy\", spend = 1.0 }]",
             PolicyKind::QLearning => {
                 "actions = ACTION_SET, alpha = 0.1, delta = 0.9, epsilon = 0.1"
             }

@@ -60,6 +60,9 @@ pub enum PricingSpec {
     /// `player` groups matched at random to play a normal-form game, paid
     /// from a pool.
     Game(crate::games::population::GameSpec),
+    /// `kind = "amm"`: an automated market maker, a constant-product pool
+    /// agents swap with.
+    Amm(super::amm::AmmSpec),
     /// A user mechanism (`kind` = the name it is registered under).
     Custom(super::CustomPricing),
 }
@@ -120,6 +123,7 @@ impl PricingSpec {
             PricingSpec::Equilibrium(_) => PricingKind::Equilibrium.name(),
             PricingSpec::PriceAdjustment(_) => PricingKind::PriceAdjustment.name(),
             PricingSpec::PostedPrice(_) => PricingKind::PostedPrice.name(),
+            PricingSpec::Amm(_) => PricingKind::Amm.name(),
             PricingSpec::Resource(_) => "resource",
             PricingSpec::Game(_) => "game",
             PricingSpec::Custom(_) => "custom",
@@ -253,6 +257,18 @@ pub(super) fn parse_asset(
         }
         Some(PricingKind::PostedPrice) => {
             PricingSpec::PostedPrice(super::posted::parse_posted(&mut p)?)
+        }
+        Some(PricingKind::Amm) => {
+            if initial_supply > 0.0 {
+                return Err(f.error(
+                    "initial_supply",
+                    format!(
+                        "an amm's tokens start in its pool: give them as pricing.reserve_token \
+                         (found initial_supply = {initial_supply})"
+                    ),
+                ));
+            }
+            PricingSpec::Amm(super::amm::parse_amm(&mut p)?)
         }
     };
     p.finish()?;
@@ -428,6 +444,8 @@ kinds! {
         PriceAdjustment = "price_adjustment",
         /// `posted_price` ([`PricingSpec::PostedPrice`]).
         PostedPrice = "posted_price",
+        /// `amm` ([`PricingSpec::Amm`]).
+        Amm = "amm",
     }
 }
 
@@ -573,6 +591,9 @@ mod tests {
                 PricingKind::PostedPrice => {
                     "demand = { shape = \"logit\", a = 2.0, mu = 0.25 }, prices = { m = 15, xi = 0.1 }"
                 }
+                PricingKind::Amm => {
+                    "curve = \"constant_product\", reserve_money = 1000.0, reserve_token = 1000.0"
+                }
             };
             let text = format!(
                 "name = \"X\"\npricing = {{ kind = \"{}\", {sample} }}",
@@ -588,6 +609,7 @@ mod tests {
                 PricingSpec::Equilibrium(_) => Some(PricingKind::Equilibrium),
                 PricingSpec::PriceAdjustment(_) => Some(PricingKind::PriceAdjustment),
                 PricingSpec::PostedPrice(_) => Some(PricingKind::PostedPrice),
+                PricingSpec::Amm(_) => Some(PricingKind::Amm),
                 PricingSpec::Resource(_) | PricingSpec::Game(_) | PricingSpec::Custom(_) => None,
             };
             assert_eq!(read_kind, Some(kind), "{text}");

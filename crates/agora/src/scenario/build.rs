@@ -11,7 +11,9 @@ use super::{
     OutputSpec, PolicyKind, PolicyRegistry, PricingSpec, ResourcePricing, ResourceSpec, Scenario,
     ShareDistribution, StabilitySpec,
 };
-use crate::agents::{BuiltinPolicy, DemandForm, GroupPolicy, Side, ValueDistribution};
+use crate::agents::{
+    BuiltinPolicy, DemandForm, GroupPolicy, ScriptedTrade, Side, ValueDistribution,
+};
 use crate::error::{Error, Result};
 use crate::ledger::to_units;
 use crate::market::clearing::{Adjustment, PriceRule, Shape};
@@ -513,6 +515,19 @@ fn pricing_table(pricing: &PricingSpec) -> Table {
                 ("prices", prices),
             ])
         }
+        PricingSpec::Amm(a) => {
+            let mut t = table([
+                ("kind", text("amm")),
+                ("curve", text(a.curve.name())),
+                ("reserve_money", float(a.reserve_money)),
+                ("reserve_token", float(a.reserve_token)),
+                ("fee", float(a.fee)),
+            ]);
+            if let Some(s) = a.max_slippage {
+                t.insert("max_slippage".into(), float(s));
+            }
+            t
+        }
         // written by `resource_fields` and `game_fields`, beside the
         // asset's own fields
         PricingSpec::Resource(_) | PricingSpec::Game(_) => Table::new(),
@@ -869,6 +884,36 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
                 put("eta", float(eta));
             }
             put("rate", float(p.rate));
+        }
+        BuiltinPolicy::Scripted(p) => {
+            let mut entries = Vec::new();
+            for (i, a) in p.entries() {
+                let mut e = Table::new();
+                e.insert("step".into(), whole(a.step));
+                let asset = names.asset(&format!("{path}.actions[{i}].asset"), a.asset)?;
+                match a.trade {
+                    ScriptedTrade::Buy { spend } => {
+                        e.insert("action".into(), text("buy"));
+                        e.insert("asset".into(), asset);
+                        e.insert("spend".into(), float(spend));
+                    }
+                    ScriptedTrade::Sell { amount } => {
+                        e.insert("action".into(), text("sell"));
+                        e.insert("asset".into(), asset);
+                        e.insert("amount".into(), float(amount));
+                    }
+                }
+                if let Some(s) = a.max_slippage {
+                    e.insert("max_slippage".into(), float(s));
+                }
+                entries.push((i, Value::Table(e)));
+            }
+            // As written: the script's own order.
+            entries.sort_by_key(|(i, _)| *i);
+            put(
+                "actions",
+                Value::Array(entries.into_iter().map(|(_, v)| v).collect()),
+            );
         }
     }
     Ok(t)

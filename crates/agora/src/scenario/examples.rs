@@ -145,6 +145,11 @@ const EXAMPLES: &[Example] = &[
         description: "a compute provider pays affiliates per completed task (tiered) from an escrowed budget; their efforts are learnt",
         toml: include_str!("../../scenarios/affiliate-tasks.toml"),
     },
+    Example {
+        name: "amm",
+        description: "noise, momentum and valuation traders swap with a constant-product AMM pool (0.3% fee kept in the pool, 5% slippage tolerance)",
+        toml: include_str!("../../scenarios/amm.toml"),
+    },
 ];
 
 /// Returns every built-in example.

@@ -122,7 +122,7 @@ fn check_param(g: &Fields<'_>, param: &Param, asset: &AssetSpec) -> Result<()> {
         (PricingSpec::BondingCurve { curve, .. }, Param::Curve(name)) => {
             curve.param_names().contains(&name.as_str())
         }
-        (PricingSpec::BondingCurve { .. }, Param::Fee) => true,
+        (PricingSpec::BondingCurve { .. } | PricingSpec::Amm(_), Param::Fee) => true,
         (PricingSpec::PriceAdjustment(_), Param::Price) => true,
         (PricingSpec::Resource(r), Param::Capacity) => r.renewing,
         (PricingSpec::Resource(r), Param::Price) => {
@@ -143,6 +143,7 @@ fn check_param(g: &Fields<'_>, param: &Param, asset: &AssetSpec) -> Result<()> {
             "capacity (a renewing resource) or price (a fixed or adjusted price)".into()
         }
         PricingSpec::PriceAdjustment(_) => "price (the posted price)".into(),
+        PricingSpec::Amm(_) => "fee (the pool's swap fee)".into(),
         _ => "a bonding curve's, a resource's or a posted price's parameter (this \
               market's price comes from clearing)"
             .into(),

@@ -300,11 +300,12 @@ impl Fits {
     fn fits(self, pricing: &PricingSpec) -> bool {
         let resource = matches!(pricing, PricingSpec::Resource(_));
         let curve = matches!(pricing, PricingSpec::BondingCurve { .. });
+        let amm = matches!(pricing, PricingSpec::Amm(_));
         let custom = matches!(pricing, PricingSpec::Custom(_));
         custom
             || match self {
                 Fits::Tokens => !resource,
-                Fits::MarketClearing => !resource && !curve,
+                Fits::MarketClearing => !resource && !curve && !amm,
                 Fits::Resources => resource,
             }
     }
@@ -315,6 +316,7 @@ impl Fits {
             PricingSpec::BondingCurve { .. } => {
                 "a curve takes market orders: { buy = f } and { sell = f }"
             }
+            PricingSpec::Amm(_) => "an amm takes swaps: { buy = f } and { sell = f }",
             _ => {
                 "a market takes { buy = f }, { sell = f }, { bid = x, size = q } and \
                  { ask = x, size = q }"

@@ -30,6 +30,7 @@
 //! `agents.noise.policy.p_buy`) and what is expected.
 
 mod agents;
+mod amm;
 mod assets;
 mod build;
 pub mod contracts;
@@ -51,6 +52,7 @@ mod registry;
 mod simulation;
 
 pub use agents::{AirdropSpec, GroupSpec, Objective, PolicyKind, ShareDistribution};
+pub use amm::{AmmCurve, AmmSpec};
 pub use assets::{
     AdjustmentSpec, AssetSpec, BookSpec, EquilibriumSpec, PricingKind, PricingSpec,
     ResourcePricing, ResourceSpec, PRICING_KINDS,

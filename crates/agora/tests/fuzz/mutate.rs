@@ -39,6 +39,16 @@ const MAX_EDITS: usize = 24;
 /// swaps them in); also the libFuzzer dictionary's words.
 pub const WORDS: &[&str] = &[
     "a",
+    "amm",
+    "scripted",
+    "action",
+    "spend",
+    "amount",
+    "step",
+    "constant_product",
+    "max_slippage",
+    "reserve_money",
+    "reserve_token",
     "activity",
     "agent_steps",
     "agents",

@@ -5,7 +5,7 @@
 
 use agora::output::{
     run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, CONTRACTS_FILE, DEVIATION_FILE,
-    TRADES_FILE,
+    INCENTIVES_FILE, TRADES_FILE,
 };
 use agora::{RunOutput, Scenario};
 
@@ -65,6 +65,11 @@ impl Format {
         if !scenario.contracts().is_empty() {
             names.push(CONTRACTS_FILE);
         }
+        // The incentive rules' flows: small (one row per step and flow),
+        // CSV in every format (and Parquet beside it).
+        if !scenario.incentives().is_empty() {
+            names.push(INCENTIVES_FILE);
+        }
         if self != Format::Csv {
             names.extend([agora_parquet::ASSETS_FILE, agora_parquet::AGENTS_FILE]);
             if agent_steps {
@@ -72,6 +77,9 @@ impl Format {
             }
             if trades {
                 names.push(agora_parquet::TRADES_FILE);
+            }
+            if !scenario.incentives().is_empty() {
+                names.push(agora_parquet::INCENTIVES_FILE);
             }
         }
         names
@@ -89,7 +97,10 @@ pub fn output_files(
     let mut files = run_files_with(scenario, runs, performance)?;
     if format == Format::Parquet {
         files.retain(|(name, _)| {
-            !name.ends_with(".csv") || *name == DEVIATION_FILE || *name == CONTRACTS_FILE
+            !name.ends_with(".csv")
+                || *name == DEVIATION_FILE
+                || *name == CONTRACTS_FILE
+                || *name == INCENTIVES_FILE
         });
     }
     if format != Format::Csv {
@@ -106,6 +117,9 @@ pub fn output_files(
         }
         if let Some(bytes) = agora_parquet::trades_parquet(scenario, runs)? {
             files.push((agora_parquet::TRADES_FILE, bytes));
+        }
+        if let Some(bytes) = agora_parquet::incentives_parquet(scenario, runs)? {
+            files.push((agora_parquet::INCENTIVES_FILE, bytes));
         }
     }
     Ok(files)
@@ -146,6 +160,9 @@ pub fn write_summary_files(
     }
     if let Some(bytes) = agora::output::contracts_csv(scenario, runs)? {
         out.write(CONTRACTS_FILE, &bytes)?;
+    }
+    if let Some(bytes) = agora::output::incentives_csv(scenario, runs)? {
+        out.write(INCENTIVES_FILE, &bytes)?;
     }
     Ok(())
 }

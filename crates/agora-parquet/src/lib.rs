@@ -1,5 +1,5 @@
 //! Parquet output for Agora: `assets.parquet`, `agents.parquet`,
-//! `agent_steps.parquet`, `trades.parquet` and sweep tables, beside the CSV files of
+//! `agent_steps.parquet`, `trades.parquet`, `incentives.parquet` and sweep tables, beside the CSV files of
 //! [`agora::output`].
 //!
 //! The tables are the CSV tables with types: the same columns in the same
@@ -58,6 +58,9 @@ pub const AGENT_STEPS_FILE: &str = "agent_steps.parquet";
 
 /// File name of the trade log (`[output] trades = true`).
 pub const TRADES_FILE: &str = "trades.parquet";
+
+/// The file of the incentive rules' flows (`[[incentives]]`).
+pub const INCENTIVES_FILE: &str = "incentives.parquet";
 
 /// The error of every function of this crate.
 #[derive(Debug)]
@@ -422,6 +425,90 @@ pub fn trades_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<
         ])
     });
     encode(TRADES_FILE, trades_schema(), batches).map(Some)
+}
+
+/// Returns the schema of `incentives.parquet`: the columns of
+/// `incentives.csv` ([`agora::output::INCENTIVE_COLUMNS`]), `run`, `step`,
+/// `agents` `Int64`, `agent` `Int64` (null for a row summed over agents),
+/// `rule`, `kind`, `currency` and `reason` `Utf8`, `amount` and
+/// `budget_left` `Float64` (null for a rule that pays nothing).
+pub fn incentives_schema() -> SchemaRef {
+    use DataType::{Float64, Int64, Utf8};
+    let types = [
+        Int64, Int64, Utf8, Utf8, Int64, Int64, Float64, Utf8, Utf8, Float64,
+    ];
+    Arc::new(Schema::new(
+        agora::output::INCENTIVE_COLUMNS
+            .iter()
+            .zip(types)
+            .map(|(name, t)| {
+                if *name == "agent" {
+                    Field::new(*name, t, true)
+                } else {
+                    field(name, t)
+                }
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Renders `incentives.parquet` for `runs`: the rows and values of
+/// [`agora::output::incentives_csv`], typed (see [`incentives_schema`]);
+/// `None` for a scenario without `[[incentives]]`.
+pub fn incentives_parquet(
+    scenario: &Scenario,
+    runs: &[RunOutput],
+) -> Result<Option<Vec<u8>>, Error> {
+    use agora::ledger::wide_to_units;
+    if scenario.incentives().is_empty() {
+        return Ok(None);
+    }
+    let file = INCENTIVES_FILE;
+    let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
+        let rows = &out.records.incentives;
+        let run = count(file, "run", out.run)?;
+        let steps = rows
+            .iter()
+            .map(|r| count(file, "step", r.step))
+            .collect::<Result<Vec<_>, _>>()?;
+        let agents = rows
+            .iter()
+            .map(|r| count(file, "agents", r.agents))
+            .collect::<Result<Vec<_>, _>>()?;
+        let texts: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| agora::incentives::currency_and_reason(scenario, r))
+            .collect();
+        Ok(vec![
+            Arc::new(Int64Array::from(vec![run; rows.len()])),
+            Arc::new(Int64Array::from(steps)),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter()
+                    .map(|r| scenario.incentives()[r.rule as usize].name.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.flow.name()),
+            )),
+            Arc::new(Int64Array::from_iter(
+                rows.iter().map(|r| r.agent.map(i64::from)),
+            )),
+            Arc::new(Int64Array::from(agents)),
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| number(wide_to_units(r.amount))),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                texts.iter().map(|t| t.0.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                texts.iter().map(|t| t.1.as_str()),
+            )),
+            Arc::new(Float64Array::from_iter(
+                rows.iter()
+                    .map(|r| r.budget_left.and_then(|b| number(wide_to_units(b)))),
+            )),
+        ])
+    });
+    encode(file, incentives_schema(), batches).map(Some)
 }
 
 /// Renders a table of numbers with the given column names, e.g. a sweep's

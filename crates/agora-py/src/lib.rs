@@ -9,7 +9,7 @@
 
 use std::ffi::CString;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use std::time::Duration;
 use agora::engine::RunOutput;
 use agora::experiment::sweep::{parse_axis, sweep_csv, sweep_keeping, Grid};
 use agora::output::shards::ShardInfo;
+use agora::scenario::PolicyRegistry;
 use agora::{Scenario, Simulation};
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{RecordBatch, RecordBatchIterator};
@@ -26,6 +27,9 @@ use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyValue
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule};
 use rayon::prelude::*;
+
+mod policy;
+mod sim;
 
 create_exception!(
     _agora,
@@ -44,16 +48,17 @@ fn to_py(e: agora::Error) -> PyErr {
     }
 }
 
-/// Reads scenario text (`origin` names it in errors) and applies the
-/// overrides.
+/// Reads scenario text (`origin` names it in errors) with the policies of
+/// `registry` and applies the overrides.
 fn scenario_from(
     text: &str,
     origin: &str,
     seed: Option<u64>,
     steps: Option<u64>,
     runs: Option<u64>,
+    registry: &agora::scenario::PolicyRegistry,
 ) -> agora::Result<Scenario> {
-    let mut scenario = Scenario::from_toml_str(text, origin)?;
+    let mut scenario = Scenario::from_toml_str_with(text, origin, registry)?;
     if let Some(seed) = seed {
         scenario.set_seed(seed)?;
     }
@@ -86,18 +91,27 @@ fn examples() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The built-in policy kinds (a Python policy cannot take their names).
+#[pyfunction]
+fn builtin_policies() -> Vec<&'static str> {
+    agora::scenario::BUILTIN_POLICIES.to_vec()
+}
+
 /// Checks scenario text; raises `ScenarioError` with the command line's
 /// message when it cannot run. Returns the scenario's warnings.
 #[pyfunction]
-#[pyo3(signature = (text, origin, seed=None, steps=None, runs=None))]
+#[pyo3(signature = (text, origin, seed=None, steps=None, runs=None, policies=None))]
 fn validate(
     text: &str,
     origin: &str,
     seed: Option<u64>,
     steps: Option<u64>,
     runs: Option<u64>,
+    policies: Option<crate::policy::Given>,
 ) -> PyResult<Vec<String>> {
-    let scenario = scenario_from(text, origin, seed, steps, runs).map_err(to_py)?;
+    let policies = policy::policies(policies)?;
+    let scenario =
+        scenario_from(text, origin, seed, steps, runs, &policies.registry).map_err(to_py)?;
     Ok(scenario
         .warnings()
         .iter()
@@ -114,14 +128,20 @@ fn json_to_toml(json: &str) -> PyResult<String> {
     toml::to_string(&value).map_err(|e| ScenarioError::new_err(format!("the scenario dict: {e}")))
 }
 
+/// A callback run at every Ctrl-C check of [`interruptible`].
+type Tick<'a> = Option<&'a dyn Fn(Python<'_>) -> PyResult<()>>;
+
 /// Runs `job` on a pool of `threads` threads (rayon's default when
 /// `None`) while the calling thread — Python's main thread, the only one
 /// that sees signals — checks for Ctrl-C every 50 ms with the GIL released;
 /// on one, the flag handed to `job` is set, `job` is expected to stop at
 /// its next step (returning `Ok(None)`), and `KeyboardInterrupt` is raised.
+/// `tick`, when given, is called (with the GIL) at each of those checks —
+/// a progress bar's update; an error from it stops the job like Ctrl-C.
 fn interruptible<T: Send + 'static>(
     py: Python<'_>,
     threads: Option<usize>,
+    tick: Tick<'_>,
     job: impl FnOnce(Arc<AtomicBool>) -> agora::Result<Option<T>> + Send + 'static,
 ) -> PyResult<T> {
     let mut builder = rayon::ThreadPoolBuilder::new();
@@ -154,7 +174,10 @@ fn interruptible<T: Send + 'static>(
             Err(mpsc::RecvTimeoutError::Disconnected) => break None,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if interrupted.is_none() {
-                    if let Err(e) = py.check_signals() {
+                    let checked = py
+                        .check_signals()
+                        .and_then(|()| tick.map_or(Ok(()), |tick| tick(py)));
+                    if let Err(e) = checked {
                         interrupted = Some(e);
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -173,30 +196,57 @@ fn interruptible<T: Send + 'static>(
 
 /// Runs every run of `scenario` (see [`interruptible`]). Run r is built
 /// for run index r, as the command line's Monte Carlo does, so the outputs
-/// are the same.
+/// are the same. `progress`, when given, is called as `progress(done,
+/// total)` with the steps run so far (over every run) every 50 ms and once
+/// at the end.
 fn run_scenario(
     py: Python<'_>,
     scenario: &Scenario,
     threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+    failure: &policy::Failure,
 ) -> PyResult<Vec<RunOutput>> {
     let scenario = scenario.clone();
-    interruptible(py, threads, move |stop| {
+    let failure = Arc::clone(failure);
+    let sim = scenario.simulation();
+    let total = sim.runs.saturating_mul(sim.steps + sim.evaluation_steps);
+    let done = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&done);
+    let report = |py: Python<'_>| -> PyResult<()> {
+        if let Some(f) = &progress {
+            f.call1(py, (done.load(Ordering::Relaxed).min(total), total))?;
+        }
+        Ok(())
+    };
+    let tick: Tick<'_> = match progress {
+        Some(_) => Some(&report),
+        None => None,
+    };
+    let outputs = interruptible(py, threads, tick, move |stop| {
         let runs = scenario.simulation().runs;
         let outs: Vec<Option<RunOutput>> = (0..runs)
             .into_par_iter()
             .map(|r| {
                 let mut sim = Simulation::new(&scenario, r)?;
                 while !sim.done() {
-                    if stop.load(Ordering::Relaxed) {
+                    // A Python policy's exception stops every run.
+                    if stop.load(Ordering::Relaxed) || failure.lock().map_or(true, |f| f.is_some())
+                    {
                         return Ok(None);
                     }
                     sim.advance()?;
+                    counter.fetch_add(1, Ordering::Relaxed);
                 }
                 sim.finish().map(Some)
             })
             .collect::<agora::Result<_>>()?;
         Ok(outs.into_iter().collect())
-    })
+    })?;
+    if progress.is_some() {
+        done.store(total, Ordering::Relaxed);
+        report(py)?;
+    }
+    Ok(outputs)
 }
 
 /// One table of a result, readable through Arrow's C stream interface.
@@ -299,7 +349,8 @@ impl RunResult {
 
 /// Runs scenario text; see `agora.run`.
 #[pyfunction]
-#[pyo3(signature = (text, origin, seed=None, steps=None, runs=None, threads=None))]
+#[pyo3(signature = (text, origin, seed=None, steps=None, runs=None, threads=None, progress=None, policies=None))]
+#[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
     text: &str,
@@ -308,9 +359,17 @@ fn run(
     steps: Option<u64>,
     runs: Option<u64>,
     threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+    policies: Option<crate::policy::Given>,
 ) -> PyResult<RunResult> {
-    let scenario = scenario_from(text, origin, seed, steps, runs).map_err(to_py)?;
-    let outputs = run_scenario(py, &scenario, threads)?;
+    let policies = policy::policies(policies)?;
+    let scenario =
+        scenario_from(text, origin, seed, steps, runs, &policies.registry).map_err(to_py)?;
+    let outputs = run_scenario(py, &scenario, threads, progress, &policies.failure);
+    if let Some(e) = policies.take_failure() {
+        return Err(e);
+    }
+    let outputs = outputs?;
     let summary = agora::output::summary_json_with(&scenario, &outputs, None).map_err(to_py)?;
     let summary_json = String::from_utf8(summary)
         .map_err(|_| PyRuntimeError::new_err("summary.json is not UTF-8"))?;
@@ -372,14 +431,15 @@ fn sweep<'py>(
     runs: Option<u64>,
     threads: Option<usize>,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    let scenario = scenario_from(text, origin, seed, steps, runs).map_err(to_py)?;
+    let scenario =
+        scenario_from(text, origin, seed, steps, runs, &PolicyRegistry::new()).map_err(to_py)?;
     let whole = grid_of(&sets, zip).map_err(to_py)?;
     let (i, n) = shard.unwrap_or((1, 1));
     let grid = whole.clone().shard(i, n).map_err(to_py)?;
     let info = ShardInfo::sweep(&scenario, &whole, &grid, (i, n), true, false).map_err(to_py)?;
     // Every point is validated before anything runs.
     agora::experiment::sweep::scenarios(&scenario, &grid).map_err(to_py)?;
-    let (csv, json) = interruptible(py, threads, move |stop| {
+    let (csv, json) = interruptible(py, threads, None, move |stop| {
         let stopped = || agora::Error::usage("interrupted");
         let table = sweep_keeping(&scenario, &grid, &|| {}, &|_, _, _| {
             if stop.load(Ordering::Relaxed) {
@@ -416,6 +476,73 @@ fn merge_sweeps<'py>(
     Ok((PyBytes::new(py, &merged.csv), PyBytes::new(py, &json)))
 }
 
+/// Searches parameter ranges of scenario text for the best mean of a
+/// summary metric, as `agora optimize` does; returns the bytes of
+/// `optimize.csv` and `optimize.json` and the text of `best.toml`.
+/// `progress`, when given, is called as `progress(done, budget)` with the
+/// evaluations done every 50 ms and at the end. Ctrl-C raises
+/// `KeyboardInterrupt` once the evaluation under way ends.
+#[pyfunction]
+#[pyo3(signature = (text, origin, params, objective, budget, maximize=false, method="nelder-mead", seed=None, steps=None, runs=None, threads=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn optimize<'py>(
+    py: Python<'py>,
+    text: &str,
+    origin: &str,
+    params: Vec<String>,
+    objective: String,
+    budget: usize,
+    maximize: bool,
+    method: &str,
+    seed: Option<u64>,
+    steps: Option<u64>,
+    runs: Option<u64>,
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, String)> {
+    use agora::experiment::optimize::{Method, ParamRange};
+    let scenario =
+        scenario_from(text, origin, seed, steps, runs, &PolicyRegistry::new()).map_err(to_py)?;
+    let ranges = params
+        .iter()
+        .map(|s| s.parse::<ParamRange>())
+        .collect::<agora::Result<Vec<_>>>()
+        .map_err(to_py)?;
+    let method: Method = method.parse().map_err(to_py)?;
+    let done = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&done);
+    let report = |py: Python<'_>| -> PyResult<()> {
+        if let Some(f) = &progress {
+            f.call1(py, (done.load(Ordering::Relaxed), budget))?;
+        }
+        Ok(())
+    };
+    let tick: Tick<'_> = match progress {
+        Some(_) => Some(&report),
+        None => None,
+    };
+    let (csv, json, best) = interruptible(py, threads, tick, move |stop| {
+        let found = agora::experiment::optimize::optimize(
+            &scenario,
+            &ranges,
+            &objective,
+            maximize,
+            method,
+            budget,
+            &|n| counter.store(n as u64, Ordering::Relaxed),
+        )?;
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let best = found.best_scenario(&scenario)?.to_toml_keeping_layout()?;
+        Ok(Some((found.to_csv()?, found.to_json()?, best)))
+    })?;
+    if progress.is_some() {
+        report(py)?;
+    }
+    Ok((PyBytes::new(py, &csv), PyBytes::new(py, &json), best))
+}
+
 /// The engine module.
 #[pymodule]
 fn _agora(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -429,7 +556,10 @@ fn _agora(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(grid_points, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_function(wrap_pyfunction!(merge_sweeps, m)?)?;
+    m.add_function(wrap_pyfunction!(optimize, m)?)?;
+    m.add_function(wrap_pyfunction!(builtin_policies, m)?)?;
     m.add_class::<Table>()?;
     m.add_class::<RunResult>()?;
+    m.add_class::<sim::Simulation>()?;
     Ok(())
 }

@@ -60,6 +60,7 @@ mod error;
 pub mod experiment;
 pub mod games;
 pub mod governance;
+pub mod incentives;
 pub mod ledger;
 pub mod limits;
 pub mod market;

@@ -69,7 +69,7 @@ fn an_unknown_top_level_key_is_named_with_the_known_ones() {
     let msg = error_of(&format!("colour = \"red\"\n{GOOD}"));
     assert_eq!(
         msg,
-        "bad.toml: colour: unknown field; expected one of: agents, assets, contracts, description, events, governance, metrics, name, output, simulation, stability"
+        "bad.toml: colour: unknown field; expected one of: agents, assets, contracts, description, events, governance, incentives, metrics, name, output, simulation, stability"
     );
 }
 
@@ -1405,4 +1405,132 @@ fn a_learners_other_fields_are_checked() {
         let msg = error_of(&learner(&policy));
         assert_names(&msg, &format!("agents.noise.policy.{key}"), &[expected]);
     }
+}
+
+// ---- incentive rules ----
+
+/// `GOOD` with one `[[incentives]]` rule of `body`.
+fn with_incentive(body: &str) -> String {
+    format!("{GOOD}\n[[incentives]]\nname = \"hold\"\n{body}\n")
+}
+
+const HOLD: &str = "kind = \"holding_reward\"\nasset = \"TOKEN\"\nrate = 0.01";
+const MONEY: &str = "funding = { kind = \"treasury\", currency = \"money\", amount = 100.0 }";
+
+#[test]
+fn a_negative_incentive_rate_or_budget_is_named() {
+    let msg = error_of(&with_incentive(&format!(
+        "kind = \"holding_reward\"\nasset = \"TOKEN\"\nrate = -0.01\n{MONEY}"
+    )));
+    assert_eq!(
+        msg,
+        "bad.toml: incentives.hold.rate: expected a finite number >= 0, found -0.01"
+    );
+    let msg = error_of(&with_incentive(&format!(
+        "{HOLD}\nfunding = {{ kind = \"treasury\", currency = \"money\", amount = -5.0 }}"
+    )));
+    assert_eq!(
+        msg,
+        "bad.toml: incentives.hold.funding.amount: expected a finite number >= 0, found -5"
+    );
+    let msg = error_of(&with_incentive(&format!(
+        "{HOLD}\nfunding = {{ kind = \"emission\", asset = \"TOKEN\", schedule = \"halving\", per_step = 1.0, every = 10, cap = -1.0 }}"
+    )));
+    assert_names(&msg, "incentives.hold.funding.cap", &[">= 0", "-1"]);
+}
+
+#[test]
+fn an_unknown_incentive_group_asset_kind_or_currency_is_named() {
+    let msg = error_of(&with_incentive(&format!(
+        "{HOLD}\ngroup = \"whales\"\n{MONEY}"
+    )));
+    assert_eq!(
+        msg,
+        "bad.toml: incentives.hold.group: unknown group \"whales\"; expected one of the scenario's groups: noise"
+    );
+    let msg = error_of(&with_incentive(&format!(
+        "kind = \"holding_reward\"\nasset = \"GOLD\"\nrate = 0.01\n{MONEY}"
+    )));
+    assert_names(
+        &msg,
+        "incentives.hold.asset",
+        &["unknown asset \"GOLD\"", "TOKEN"],
+    );
+    let msg = error_of(&with_incentive(&format!(
+        "kind = \"airdrop\"\nasset = \"TOKEN\"\n{MONEY}"
+    )));
+    assert_names(
+        &msg,
+        "incentives.hold.kind",
+        &["\"airdrop\"", "holding_reward", "staking"],
+    );
+    let msg = error_of(&with_incentive(&format!(
+        "{HOLD}\nfunding = {{ kind = \"treasury\", currency = \"GOLD\", amount = 1.0 }}"
+    )));
+    assert_names(
+        &msg,
+        "incentives.hold.funding.currency",
+        &["\"GOLD\"", "money", "TOKEN"],
+    );
+    let msg = error_of(&with_incentive(&format!(
+        "{HOLD}\nfunding = {{ kind = \"emission\", asset = \"TOKEN\", schedule = \"cliff\", per_step = 1.0, cap = 1.0 }}"
+    )));
+    assert_names(
+        &msg,
+        "incentives.hold.funding.schedule",
+        &["\"cliff\"", "halving"],
+    );
+}
+
+#[test]
+fn an_incentive_without_funding_or_with_funding_it_cannot_use_is_named() {
+    let msg = error_of(&with_incentive(HOLD));
+    assert_names(
+        &msg,
+        "incentives.hold.funding",
+        &["missing field", "holding_reward"],
+    );
+    let msg = error_of(&with_incentive(&format!(
+        "kind = \"burn\"\nasset = \"TOKEN\"\nshare = 0.5\n{MONEY}"
+    )));
+    assert_names(&msg, "incentives.hold.funding", &["pays nothing"]);
+    let msg = error_of(&with_incentive(
+        "kind = \"early_sell_penalty\"\nasset = \"TOKEN\"\nrate = 0.1\nwithin = 3\nto = \"void\"",
+    ));
+    assert_names(&msg, "incentives.hold.to", &["treasury", "burn"]);
+    let msg = error_of(&with_incentive(
+        "kind = \"staking\"\nasset = \"TOKEN\"\nrate = 0.1\nshare = 1.5\nfunding = { kind = \"treasury\", currency = \"TOKEN\", amount = 1.0 }",
+    ));
+    assert_names(&msg, "incentives.hold.share", &["1.5"]);
+    let msg = error_of(&format!(
+        "{}\n[[incentives]]\nname = \"hold\"\n{HOLD}\n{MONEY}\n",
+        with_incentive(&format!("{HOLD}\n{MONEY}"))
+    ));
+    assert_names(
+        &msg,
+        "incentives.hold.name",
+        &["names another incentive rule"],
+    );
+    let msg = error_of(&with_incentive(&format!("{HOLD}\n{MONEY}\nbonus = 1")));
+    assert_names(
+        &msg,
+        "incentives.hold.bonus",
+        &["unknown field", "min_holding"],
+    );
+}
+
+#[test]
+fn a_slashing_without_its_staking_rule_or_a_participation_reward_without_a_book_is_named() {
+    let msg = error_of(&with_incentive(
+        "kind = \"slashing\"\nasset = \"TOKEN\"\nstaking = \"bond\"\nshare = 0.5\nsell_share = 0.5",
+    ));
+    assert_names(
+        &msg,
+        "incentives.hold.staking",
+        &["\"bond\"", "staking", "TOKEN"],
+    );
+    let msg = error_of(&with_incentive(&format!(
+        "kind = \"participation_reward\"\nasset = \"TOKEN\"\nrate = 0.1\n{MONEY}"
+    )));
+    assert_names(&msg, "incentives.hold.per", &["\"TOKEN\"", "order_book"]);
 }

@@ -480,6 +480,7 @@ fn maker_quote(spread: f64, skew: f64, held: u64) -> Action {
     let obs = Observation {
         step: 1,
         assets: &assets,
+        incentives: &[],
     };
     let holdings = [held * SCALE];
     let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 1);

@@ -218,6 +218,9 @@ pub(crate) fn rebuilt(s: &agora::Scenario) -> agora::scenario::ScenarioBuilder {
     for e in s.events() {
         b = b.event(e.clone());
     }
+    for r in s.incentives() {
+        b = b.incentive(r.clone());
+    }
     b
 }
 
@@ -230,6 +233,7 @@ fn every_example_rebuilt_with_the_builder_is_the_same_scenario() {
         let built = b.build().unwrap();
         assert_eq!(built.assets(), s.assets(), "{}", ex.name);
         assert_eq!(built.events(), s.events(), "{}", ex.name);
+        assert_eq!(built.incentives(), s.incentives(), "{}", ex.name);
         assert_eq!(built.simulation(), s.simulation(), "{}", ex.name);
         assert_eq!(built.stability(), s.stability(), "{}", ex.name);
         assert_eq!(built.output(), s.output(), "{}", ex.name);

@@ -27,8 +27,14 @@ from ._agora import ScenarioError, Table
 
 __all__ = [
     "run",
+    "Simulation",
+    "SCALE",
     "sweep",
     "SweepResult",
+    "optimize",
+    "OptimizeResult",
+    "register_policy",
+    "unregister_policy",
     "validate",
     "example",
     "examples",
@@ -39,6 +45,8 @@ __all__ = [
 ]
 
 __version__: str = _agora.__version__
+
+from ._sim import SCALE, Simulation  # noqa: E402
 
 Scenario = Union[str, "os.PathLike[str]", Mapping[str, Any], "_Example"]
 
@@ -106,6 +114,75 @@ def _read(path: str) -> str:
         raise ScenarioError(f"{path}: cannot be read ({e.strerror})") from None
 
 
+_POLICIES: Dict[str, Tuple[Any, List[str], bool]] = {}
+
+
+def register_policy(kind: str, cls: Any = None) -> Any:
+    """Registers a policy written in Python under ``kind``, for scenarios'
+    ``policy = { kind = "KIND", ... }`` (in :func:`run`, :func:`validate`
+    and :class:`Simulation`). Usable as a decorator::
+
+        @agora.register_policy("dip_buyer")
+        class DipBuyer:
+            def __init__(self, asset, drop=0.02, fraction=0.1):
+                ...
+            def decide(self, obs, me):
+                return ("buy", self.asset, me["balance"] // 10)   # or "hold", ...
+
+    The group's ``policy`` table gives the constructor's arguments (the
+    names ``__init__`` takes; any other field is rejected as unknown, with
+    the command line's message). One object serves the whole group:
+    ``decide(obs, me)`` is called for every agent every step, with
+    ``obs = {"step", "assets": [{"name", "price", "supply", "best_bid",
+    "best_ask", "last_trade", "history"}]}`` (``history``: the last 20
+    recorded prices) and ``me = {"id", "member", "balance", "holdings",
+    "random"}`` (base units; ``random`` a uniform draw in [0, 1) from the
+    agent's own seeded stream: a policy drawing only from it is
+    reproducible). It returns an action as :meth:`Simulation.act` takes
+    them. Calls may come in any order (and from several threads, one at a
+    time): keep ``decide`` free of shared state. An exception in ``decide``
+    stops the run and is raised. Slower than the built-in Rust policies:
+    see the README for the measured factor.
+
+    A class that also has ``learn(reward, obs)`` is a learner: every agent
+    of the group gets its own object (made at the start of each run), whose
+    ``decide`` it calls and which is told, after each step of the learning
+    phase, its reward (the change of its objective, as the built-in
+    learners are) and the next step's ``obs``; in an evaluation phase
+    (``[simulation] evaluation_steps``) ``learn`` is not called.
+    """
+    if not isinstance(kind, str) or not kind:
+        raise TypeError("kind must be a non-empty str")
+    if kind in _agora.builtin_policies():
+        raise ValueError(f"policy kind {kind!r} is built in: register the class under another name")
+
+    def register(cls: Any) -> Any:
+        import inspect
+
+        if not callable(getattr(cls, "decide", None)):
+            raise TypeError(f"a policy class needs a decide(obs, me) method: {cls!r} has none")
+        params = [
+            p.name
+            for p in list(inspect.signature(cls).parameters.values())
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        if "kind" in params:
+            raise TypeError("a policy's constructor cannot take 'kind' (the policy table's kind)")
+        _POLICIES[kind] = (cls, params, callable(getattr(cls, "learn", None)))
+        return cls
+
+    return register if cls is None else register(cls)
+
+
+def unregister_policy(kind: str) -> None:
+    """Forgets the Python policy ``kind`` (``KeyError`` if none)."""
+    del _POLICIES[kind]
+
+
+def _policies() -> Optional[List[Tuple[str, Any, List[str], bool]]]:
+    return [(k, c, p, learns) for k, (c, p, learns) in _POLICIES.items()] or None
+
+
 def _count(name: str, value: Optional[int]) -> Optional[int]:
     if value is None:
         return None
@@ -164,22 +241,31 @@ def run(
     steps: Optional[int] = None,
     runs: Optional[int] = None,
     threads: Optional[int] = None,
+    progress: Any = False,
 ) -> Result:
     """Runs a scenario, as ``agora run`` does, and returns its :class:`Result`.
 
     ``seed``, ``steps`` and ``runs`` override the scenario's; ``threads``
     sets the worker threads (results do not depend on it). The engine runs
     without the GIL; Ctrl-C stops it with ``KeyboardInterrupt``.
+    ``progress=True`` shows a progress bar over every run's steps (tqdm's,
+    a notebook widget in Jupyter, when tqdm is installed; else a line on
+    stderr); a callable ``progress(done, total)`` is called instead, every
+    50 ms and once at the end.
     """
+    from . import _progress
+
     text, origin = _source(scenario)
-    inner = _agora.run(
-        text,
-        origin,
-        seed=_count("seed", seed),
-        steps=_count("steps", steps),
-        runs=_count("runs", runs),
-        threads=_count("threads", threads),
-    )
+    seed, steps, runs = _count("seed", seed), _count("steps", steps), _count("runs", runs)
+    threads = _count("threads", threads)
+    update, close = _progress.bar(progress)
+    try:
+        inner = _agora.run(
+            text, origin, seed=seed, steps=steps, runs=runs, threads=threads, progress=update,
+            policies=_policies(),
+        )
+    finally:
+        close()
     return Result(inner)
 
 
@@ -188,7 +274,7 @@ def validate(scenario: Scenario) -> List[str]:
     (with the command line's message) when it cannot run. Returns its
     warnings."""
     text, origin = _source(scenario)
-    return list(_agora.validate(text, origin))
+    return list(_agora.validate(text, origin, policies=_policies()))
 
 
 Grid = Union[Mapping[str, Sequence[Any]], Sequence[str]]
@@ -360,3 +446,147 @@ def sweep(
         )
         return SweepResult(csv, info)
     raise ValueError(f"backend must be 'local' or 'ray', not {backend!r}")
+
+
+Ranges = Union[Mapping[str, Tuple[float, float]], Sequence[str]]
+
+
+def _ranges(params: Ranges) -> List[str]:
+    """The ranges as the command line's ``--param PATH=LO..HI`` arguments."""
+    if isinstance(params, Mapping):
+        out = []
+        for path, bounds in params.items():
+            if not isinstance(path, str):
+                raise TypeError(f"params keys are parameter paths (str), not {type(path).__name__}")
+            if (
+                isinstance(bounds, (str, bytes))
+                or not isinstance(bounds, Sequence)
+                or len(bounds) != 2
+            ):
+                raise TypeError(f"params[{path!r}] must be a pair (lo, hi)")
+            lo, hi = (_toml_literal(float(b), f"params[{path!r}]") for b in bounds)
+            out.append(f"{path}={lo}..{hi}")
+        return out
+    if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
+        raise TypeError(
+            "params must be a dict {path: (lo, hi)} or a list of 'PATH=LO..HI' strings, "
+            f"not {type(params).__name__}"
+        )
+    for s in params:
+        if not isinstance(s, str):
+            raise TypeError(f"params entries must be 'PATH=LO..HI' strings, not {type(s).__name__}")
+    return list(params)
+
+
+class OptimizeResult:
+    """The outcome of :func:`optimize`: ``optimize.csv`` (every evaluation,
+    the baseline first), ``optimize.json`` (why the search stopped, the
+    baseline, the best and its values on a bound) and ``best.toml`` (the
+    scenario with only the optimised values changed), byte for byte what
+    ``agora optimize`` writes."""
+
+    def __init__(self, csv: bytes, summary_json: bytes, best_toml: str) -> None:
+        self.csv: bytes = csv
+        """``optimize.csv``'s bytes."""
+        self.summary: Dict[str, Any] = json.loads(summary_json)
+        """``optimize.json`` as a dict."""
+        self.best_toml: str = best_toml
+        """``best.toml``: the scenario at the best values (pass it to :func:`run`)."""
+        self._json = summary_json
+        reader = _csv.reader(io.StringIO(csv.decode("utf-8")))
+        self.columns: List[str] = next(reader)
+        """The column names: ``evaluation``, each parameter's path, ``objective``."""
+        self.rows: List[Dict[str, Optional[float]]] = [
+            {c: (float(x) if x != "" else None) for c, x in zip(self.columns, row)}
+            for row in reader
+        ]
+        """One dict per evaluation (a non-finite objective as ``None``)."""
+
+    @property
+    def best(self) -> Dict[str, float]:
+        """The best values found, by parameter path."""
+        return dict(self.summary["best"]["values"])
+
+    @property
+    def best_objective(self) -> Optional[float]:
+        """The objective at the best values (its mean over the runs)."""
+        return self.summary["best"]["objective"]
+
+    def write(self, dir: Union[str, "os.PathLike[str]"]) -> List[str]:
+        """Writes ``optimize.csv``, ``optimize.json`` and ``best.toml`` into
+        ``dir`` (created if missing); returns the paths."""
+        dir = os.fspath(dir)
+        os.makedirs(dir, exist_ok=True)
+        paths = []
+        files = (
+            ("optimize.csv", self.csv),
+            ("optimize.json", self._json),
+            ("best.toml", self.best_toml.encode("utf-8")),
+        )
+        for name, data in files:
+            path = os.path.join(dir, name)
+            temp = os.path.join(dir, f".{name}.tmp-{os.getpid()}")
+            with open(temp, "wb") as f:
+                f.write(data)
+            os.replace(temp, path)
+            paths.append(path)
+        return paths
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return (
+            f"agora.OptimizeResult({len(self)} evaluations, best {self.best} "
+            f"-> {self.best_objective})"
+        )
+
+
+def optimize(
+    scenario: Scenario,
+    params: Ranges,
+    objective: str,
+    *,
+    budget: int,
+    maximize: bool = False,
+    method: str = "nelder-mead",
+    seed: Optional[int] = None,
+    steps: Optional[int] = None,
+    runs: Optional[int] = None,
+    threads: Optional[int] = None,
+    progress: Any = False,
+) -> OptimizeResult:
+    """Searches parameter ranges for the values that minimise (``maximize=True``:
+    maximise) the mean over the runs of a summary metric, as ``agora optimize``
+    does, with at most ``budget`` evaluations (the baseline, the scenario's own
+    values, first).
+
+    ``params`` is a dict ``{path: (lo, hi)}`` or a list of the command line's
+    ``--param`` strings (``"assets.TOKEN.pricing.m=0.0005..0.002"``);
+    ``objective`` a summary metric path (``"assets.TOKEN.log_return_volatility"``);
+    ``method`` ``"nelder-mead"``, ``"particle-swarm"`` or ``"grid"``.
+    Errors (an unknown path or metric, an empty range, a budget too small)
+    raise :class:`ScenarioError` before anything runs. ``progress`` as for
+    :func:`run` (over evaluations). Ctrl-C raises ``KeyboardInterrupt`` once
+    the evaluation under way ends.
+    """
+    from . import _progress
+
+    text, origin = _source(scenario)
+    ranges = _ranges(params)
+    if not isinstance(objective, str):
+        raise TypeError(f"objective must be a metric path (str), not {type(objective).__name__}")
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a str, not {type(method).__name__}")
+    budget = _count("budget", budget)
+    seed, steps, runs = _count("seed", seed), _count("steps", steps), _count("runs", runs)
+    threads = _count("threads", threads)
+    update, close = _progress.bar(progress, unit="evaluation")
+    try:
+        csv, info, best = _agora.optimize(
+            text, origin, ranges, objective, budget, maximize=bool(maximize), method=method,
+            seed=seed, steps=steps, runs=runs, threads=threads, progress=update,
+        )
+    finally:
+        close()
+    return OptimizeResult(bytes(csv), bytes(info), best)

@@ -428,6 +428,7 @@ mod tests {
         let obs = Observation {
             step: 4,
             assets: &a,
+            incentives: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.8));
         let short = [1.0, 2.0];
@@ -435,6 +436,7 @@ mod tests {
         let obs = Observation {
             step: 2,
             assets: &b,
+            incentives: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.0), "history too short");
     }
@@ -454,6 +456,7 @@ mod tests {
         let obs = Observation {
             step: 4,
             assets: &a,
+            incentives: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (1.0, 0.0));
     }
@@ -473,6 +476,7 @@ mod tests {
         let obs = Observation {
             step: 1,
             assets: &a,
+            incentives: &[],
         };
         let (b, s) = p.probabilities(&obs, &ME);
         let expected = 0.5 / (1.0 + (-2.0f64).exp());

@@ -270,6 +270,11 @@ pub struct Observation<'a> {
     pub step: u64,
     /// One entry per asset, in scenario order.
     pub assets: &'a [AssetObservation<'a>],
+    /// The scenario's incentive rules (`[[incentives]]`), in file order:
+    /// their terms, whether they still pay, and
+    /// [who is eligible](crate::incentives::IncentiveInfo::eligible);
+    /// empty without rules.
+    pub incentives: &'a [crate::incentives::IncentiveInfo],
 }
 
 /// One agent's own state, as it decides.
@@ -549,6 +554,7 @@ mod tests {
         let obs = Observation {
             step: 1,
             assets: &assets,
+            incentives: &[],
         };
         let holdings = [1000];
         let me = AgentView::new(0, 0, 1000, &holdings, 0);

@@ -79,6 +79,7 @@
 
 pub mod checkpoint;
 mod govern;
+mod incentives;
 mod mechanisms;
 mod session;
 mod state;
@@ -291,6 +292,10 @@ pub struct Records {
     /// until the run ends: [`Simulation::drain_records`] leaves them).
     #[serde(default)]
     pub contracts: Vec<crate::contracts::ContractRecord>,
+    /// The incentive rules' payments, penalties, burns and stakes
+    /// (`incentives.csv`; kept until the run ends, like `deviation`).
+    #[serde(default)]
+    pub incentives: Vec<crate::incentives::IncentiveRecord>,
 }
 
 /// One step of a `deviation` event's impulse response (`deviation.csv`).
@@ -390,6 +395,8 @@ pub struct StepObservation<'a> {
     pub step: u64,
     /// One entry per asset, in scenario order.
     pub assets: Vec<AssetObservation<'a>>,
+    /// The incentive rules, as agents see them.
+    pub incentives: &'a [crate::incentives::IncentiveInfo],
 }
 
 impl StepObservation<'_> {
@@ -398,6 +405,7 @@ impl StepObservation<'_> {
         Observation {
             step: self.step,
             assets: &self.assets,
+            incentives: self.incentives,
         }
     }
 }
@@ -464,6 +472,8 @@ pub struct Simulation {
     objective_bufs: Vec<Vec<f64>>,
     /// The affiliate contracts with their state (see [`crate::contracts`]).
     contracts: crate::contracts::Contracts,
+    /// The scenario's incentive rules with their state (`[[incentives]]`).
+    incentives: crate::incentives::Incentives,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -701,6 +711,7 @@ impl Simulation {
             }
         }
 
+        let incentives = incentives::open(&scenario, &mut ledger, &markets, &groups)?;
         let valued = valued_traders(&groups, &ledger, seed, run);
         for v in &valued {
             markets[v.asset]
@@ -757,6 +768,7 @@ impl Simulation {
             group_sums: Vec::new(),
             objective_bufs: Vec::new(),
             contracts,
+            incentives,
             scenario,
         };
         sim.init_columns();
@@ -877,6 +889,7 @@ impl Simulation {
     /// group's policy learns from its fills.
     fn wants_trade_log(&self) -> bool {
         self.scenario.output.trades
+            || crate::incentives::Incentives::needs_trade_log(&self.scenario)
             || self
                 .groups
                 .iter()
@@ -969,6 +982,7 @@ impl Simulation {
         StepObservation {
             step: self.step + 1,
             assets: self.observation_assets(),
+            incentives: self.incentives.infos(),
         }
     }
 
@@ -1055,6 +1069,7 @@ impl Simulation {
             // kept to the end, like the deviation records: small, and
             // written with the summary (`contracts.csv`)
             contracts: Vec::new(),
+            incentives: Vec::new(),
         }
     }
 
@@ -1175,6 +1190,7 @@ impl Simulation {
                 .settle(self.step, &mut self.ledger, records, keep)?;
         }
         self.consume()?;
+        self.settle_incentives()?;
         self.record()?;
         if self.scenario.output.trades {
             self.records.trades.extend_from_slice(self.trades.records());
@@ -1342,6 +1358,7 @@ impl Simulation {
         let obs = Observation {
             step: self.step + 1,
             assets: assets.as_slice(),
+            incentives: self.incentives.infos(),
         };
         let private = StreamFamily::new(self.seed, self.run, 0, Stream::Private);
         let evaluation = self.session.evaluating();
@@ -1392,7 +1409,9 @@ impl Simulation {
     /// marks), the logarithm of it (at least one base unit), its
     /// holdings of an asset (locked tokens included), units, or its wealth
     /// with the tokens it has a private value for valued at that value.
-    fn objectives(&self, g: usize) -> Vec<f64> {
+    /// The learn phase's reward is its change over a step (an RL
+    /// environment's, too).
+    pub fn objectives(&self, g: usize) -> Vec<f64> {
         let mut out = Vec::new();
         self.objectives_into(g, &mut out);
         out
@@ -1522,6 +1541,7 @@ impl Simulation {
                 let obs = Observation {
                     step: t,
                     assets: &assets,
+                    incentives: self.incentives.infos(),
                 };
                 let wanted = c.control(t, &obs);
                 drop(assets);
@@ -1529,7 +1549,8 @@ impl Simulation {
             }
             self.controllers = controllers;
         }
-        self.govern_rules()
+        self.govern_rules()?;
+        self.pay_incentives()
     }
 
     /// The scheduled events of the current step, after the schedule:
@@ -1718,6 +1739,7 @@ impl Simulation {
         let obs = Observation {
             step: self.step,
             assets: assets.as_slice(),
+            incentives: self.incentives.infos(),
         };
         let deciding = Deciding {
             groups: &self.groups,
@@ -1839,6 +1861,7 @@ impl Simulation {
         let obs = Observation {
             step: self.step,
             assets: &assets,
+            incentives: self.incentives.infos(),
         };
         let deciding = Deciding {
             groups: &self.groups,
@@ -2262,10 +2285,12 @@ impl Simulation {
     /// by agent (empty when every asset is priced by a curve, which locks
     /// nothing).
     pub(crate) fn locks(&self) -> Locks {
-        if self.markets.iter().all(Market::locks_nothing) {
+        if self.markets.iter().all(Market::locks_nothing) && !self.incentives.staking() {
             return Locks::default();
         }
-        Locks::of(&self.markets)
+        let mut locks = Locks::of(&self.markets);
+        self.add_stakes(&mut locks);
+        locks
     }
 
     /// Per group, what its agents have locked in open orders, as
@@ -2274,7 +2299,7 @@ impl Simulation {
     /// equal the ledger's escrow of each asset: a market that lost track of
     /// a lock is a broken invariant.
     fn group_locks(&self) -> Result<Option<Vec<u128>>> {
-        if self.markets.iter().all(Market::locks_nothing) {
+        if self.markets.iter().all(Market::locks_nothing) && !self.incentives.staking() {
             return Ok(None);
         }
         let m = self.markets.len();
@@ -2305,6 +2330,7 @@ impl Simulation {
                 ));
             }
         }
+        self.add_group_stakes(&mut sums);
         Ok(Some(sums))
     }
 

@@ -66,6 +66,8 @@ pub struct SimState {
     /// Each affiliate contract's state, in the scenario's order.
     #[serde(default)]
     pub(crate) contracts: Vec<crate::contracts::ContractState>,
+    /// The incentive rules' running state (stakes, unbonding, budgets).
+    pub(crate) incentives: crate::incentives::IncentiveState,
 }
 
 impl Simulation {
@@ -109,6 +111,7 @@ impl Simulation {
                 .collect(),
             session: self.session,
             contracts: self.contracts.save(),
+            incentives: self.incentives.state(),
         }
     }
 
@@ -202,6 +205,7 @@ impl Simulation {
         if !same_rules {
             return Err(refuse("its governance rules are not the scenario's".into()));
         }
+        self.incentives.check(&state.incentives).map_err(refuse)?;
         if state.controllers.len() != self.controllers.len() {
             return Err(refuse(format!(
                 "it has the state of {} controllers, the simulation has {}",
@@ -288,6 +292,8 @@ impl Simulation {
         self.halted = state.halted;
         self.rules = state.rules;
         self.session = state.session;
+        self.incentives
+            .restore(state.incentives, &self.scenario, &self.ledger);
         Ok(())
     }
 }

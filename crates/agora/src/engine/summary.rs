@@ -315,6 +315,11 @@ pub struct RunSummary {
     /// `summary.json` when there are none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub contracts: BTreeMap<String, crate::contracts::ContractSummary>,
+    /// Per incentive rule (`[[incentives]]`), by name: paid, budget left,
+    /// the step its budget ran out (null if never), recipients; left out
+    /// of `summary.json` without rules.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub incentives: BTreeMap<String, crate::incentives::IncentiveSummary>,
 }
 
 pub(super) fn summarize(sim: &Simulation) -> RunSummary {
@@ -514,6 +519,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         simulation,
         metrics: sim.metric_values(),
         contracts: sim.contracts.summaries(|j| sim.price(j)),
+        incentives: sim.incentives.summary(scenario, ledger),
         ledger: LedgerSummary {
             conservation_error: wide_to_units(conservation.money_error()),
             token_conservation_error: wide_to_units(conservation.token_error()),

@@ -15,16 +15,19 @@
 //!
 //! ```text
 //! Σ balances + Σ reserves + Σ fee pools + Σ escrow + Σ outside
-//!   + contract escrow + effort spent = money paid in
+//!     + Σ money treasuries + money burned
+//!     + contract escrow + effort spent = money paid in
 //! money paid in = initial balances + reserve funding (initial supply, airdrops)
 //!               + reserve top-ups + rewards + paid in by the outside world
-//!               + referral budgets
+//!               + money funded into incentive treasuries + referral budgets
 //! ```
 //!
 //! (the contract terms are [`ContractBooks`]: affiliate contracts' escrowed
-//! budgets and their affiliates' effort, see [`crate::contracts`]).
+//! budgets and their affiliates' effort, see [`crate::contracts`]),
 //!
-//! and, per asset, `Σ holdings + treasury + locked tokens = supply`. Both sides are computed
+//! and, per asset, `Σ holdings + treasury + locked tokens + Σ token
+//! treasuries + staked tokens = supply` (the incentive accounts are
+//! [`IncentiveBooks`]). Both sides are computed
 //! independently (the left from the accounts, the right from counters kept by
 //! the operations), so the check can and does catch a wrong operation.
 //!
@@ -50,8 +53,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub mod trades;
+mod treasury;
 
 pub use trades::{TradeKind, TradeLog, TradeRecord};
+pub use treasury::{IncentiveBooks, Treasury};
 
 /// Base units per unit of money or of a token: a base unit is 1e-9 of a unit.
 pub const SCALE: u64 = 1_000_000_000;
@@ -377,6 +382,9 @@ pub struct Ledger {
     counts: OpCounts,
     #[serde(default)]
     contracts: ContractBooks,
+    /// Incentive treasuries, stakes and burned money ([`IncentiveBooks`]).
+    #[serde(default)]
+    incentive: IncentiveBooks,
 }
 
 /// A ledger as read from a saved state, before its shape is checked.
@@ -390,6 +398,9 @@ struct LedgerState {
     counts: OpCounts,
     #[serde(default)]
     contracts: ContractBooks,
+    /// Incentive treasuries, stakes and burned money ([`IncentiveBooks`]).
+    #[serde(default)]
+    incentive: IncentiveBooks,
 }
 
 impl TryFrom<LedgerState> for Ledger {
@@ -426,6 +437,7 @@ impl TryFrom<LedgerState> for Ledger {
             money_in: s.money_in,
             counts: s.counts,
             contracts: s.contracts,
+            incentive: s.incentive,
         })
     }
 }
@@ -443,6 +455,7 @@ impl Ledger {
             money_in: MoneyIn::default(),
             counts: OpCounts::default(),
             contracts: ContractBooks::default(),
+            incentive: IncentiveBooks::default(),
         }
     }
 
@@ -462,6 +475,7 @@ impl Ledger {
             money_in: MoneyIn::default(),
             counts: OpCounts::default(),
             contracts: ContractBooks::default(),
+            incentive: IncentiveBooks::default(),
         })
     }
 
@@ -1069,12 +1083,20 @@ impl Ledger {
                     .checked_add(b.outside)
             })
         });
-        let money = matches!((held, self.money_in.total()), (Some(h), Some(i)) if h == i);
+        let held = held.and_then(|h| h.checked_add(self.incentive.money_held()?));
+        let money = matches!((held, self.money_paid_in()), (Some(h), Some(i)) if h == i);
         money
             && holdings.len() == self.books.len()
-            && holdings.iter().zip(&self.books).all(|(h, b)| {
-                h + u128::from(b.treasury) + u128::from(b.escrow_tokens) == u128::from(b.supply)
-            })
+            && holdings
+                .iter()
+                .zip(&self.books)
+                .enumerate()
+                .all(|(j, (h, b))| {
+                    h + u128::from(b.treasury)
+                        + u128::from(b.escrow_tokens)
+                        + self.incentive.tokens_held(j)
+                        == u128::from(b.supply)
+                })
     }
 
     /// Delivers `tokens` of the unheld supply (a resource's stock, kept in
@@ -1152,6 +1174,12 @@ impl Ledger {
         Ok(())
     }
 
+    /// Money paid into the economy: [`MoneyIn::total`] plus the money
+    /// funded into incentive treasuries (`None` past `u128::MAX`).
+    pub fn money_paid_in(&self) -> Option<u128> {
+        self.money_in.total()?.checked_add(self.incentive.funded())
+    }
+
     /// Sums every account and compares with the counters: both sides of the
     /// money identity and, per asset, of the token identity.
     pub fn conservation(&self) -> Conservation {
@@ -1178,15 +1206,22 @@ impl Ledger {
                     .checked_add(b.outside)
             })
         });
+        let money_held = money_held.and_then(|h| h.checked_add(self.incentive.money_held()?));
         Conservation {
             money_held,
-            money_in: self.money_in.total(),
-            // Σ holdings is below 2⁹⁶ (2³² agents): adding two u64s cannot
+            money_in: self.money_paid_in(),
+            // Σ holdings is below 2⁹⁶ (2³² agents): adding two u64s and
+            // the incentive tokens (each below 2⁶⁴ per treasury) cannot
             // overflow.
             tokens_held: holdings
                 .iter()
                 .zip(&self.books)
-                .map(|(h, b)| h + u128::from(b.treasury) + u128::from(b.escrow_tokens))
+                .enumerate()
+                .map(|(j, (h, b))| {
+                    h + u128::from(b.treasury)
+                        + u128::from(b.escrow_tokens)
+                        + self.incentive.tokens_held(j)
+                })
                 .collect(),
             supply: self.books.iter().map(|b| u128::from(b.supply)).collect(),
         }

@@ -18,6 +18,7 @@ pub use columns::{
     ColumnType, Get, Row, ASSET_TABLE,
 };
 
+pub use crate::incentives::{incentives_csv, INCENTIVES_FILE, INCENTIVE_COLUMNS};
 pub use folder::{
     check_written, sha256, Committed, Manifest, ManifestEntry, OutputDir, StagedFile, MANIFEST,
 };
@@ -46,7 +47,8 @@ pub const AGENT_COLUMNS: [&str; 7] = [
 
 /// The columns `agents.csv` appends after [`AGENT_COLUMNS`] and the
 /// `holdings_<ASSET>` columns: the part of `balance` and of `holdings`
-/// locked in open orders (with more than one asset, one
+/// locked in open orders (or, for tokens, staked or unbonding under an
+/// incentive rule) (with more than one asset, one
 /// `locked_holdings_<ASSET>` column per asset follows).
 pub const AGENT_LOCKED_COLUMNS: [&str; 2] = ["locked_balance", "locked_holdings"];
 
@@ -686,6 +688,9 @@ pub fn run_files_with(
     }
     if let Some(bytes) = contracts_csv(scenario, runs)? {
         files.push((CONTRACTS_FILE, bytes));
+    }
+    if let Some(bytes) = incentives_csv(scenario, runs)? {
+        files.push((INCENTIVES_FILE, bytes));
     }
     Ok(files)
 }

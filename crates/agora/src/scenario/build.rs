@@ -83,6 +83,7 @@ pub struct ScenarioBuilder {
     assets: Vec<AssetSpec>,
     groups: Vec<(GroupSpec, Option<Table>)>,
     events: Vec<EventSpec>,
+    incentives: Vec<super::IncentiveSpec>,
     stability: Option<StabilitySpec>,
     output: OutputSpec,
     registry: PolicyRegistry,
@@ -99,6 +100,7 @@ impl Default for ScenarioBuilder {
             assets: Vec::new(),
             groups: Vec::new(),
             events: Vec::new(),
+            incentives: Vec::new(),
             stability: None,
             output: OutputSpec::default(),
             registry: PolicyRegistry::new(),
@@ -255,6 +257,13 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Adds an incentive rule (`[[incentives]]`); assets, groups and a
+    /// slashing's staking rule are named by their index.
+    pub fn incentive(mut self, rule: super::IncentiveSpec) -> Self {
+        self.incentives.push(rule);
+        self
+    }
+
     /// Sets `[stability]`.
     pub fn stability(mut self, stability: StabilitySpec) -> Self {
         self.stability = Some(stability);
@@ -314,6 +323,24 @@ impl ScenarioBuilder {
                 .map(|(i, e)| event_table(i, e, &names).map(Value::Table))
                 .collect::<Result<Vec<_>>>()?;
             root.insert("events".into(), Value::Array(events));
+        }
+        if !self.incentives.is_empty() {
+            let rules = self
+                .incentives
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    super::incentives::incentive_table(
+                        r,
+                        &self.incentives,
+                        &asset_names,
+                        &group_names,
+                    )
+                    .map(Value::Table)
+                    .map_err(|m| Error::scenario(&self.origin, format!("incentives[{i}]"), m))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            root.insert("incentives".into(), Value::Array(rules));
         }
         if let Some(s) = self.stability {
             let mut t = Table::new();

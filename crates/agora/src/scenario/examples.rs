@@ -150,6 +150,11 @@ const EXAMPLES: &[Example] = &[
         description: "noise, momentum and valuation traders swap with a constant-product AMM pool (0.3% fee kept in the pool, 5% slippage tolerance)",
         toml: include_str!("../../scenarios/amm.toml"),
     },
+    Example {
+        name: "incentives",
+        description: "the token economy with a holding reward, staking rewarded by a halving emission, an early-sell penalty and half the fees burned",
+        toml: include_str!("../../scenarios/incentives.toml"),
+    },
 ];
 
 /// Returns every built-in example.

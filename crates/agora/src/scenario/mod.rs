@@ -41,6 +41,7 @@ mod extend;
 mod fields;
 mod game;
 pub mod governance;
+pub mod incentives;
 mod kinds;
 mod learners;
 mod learners_posted;
@@ -64,6 +65,7 @@ use extend::Extensions;
 pub use extend::{CustomPricing, Registry};
 pub use fields::{describe, Fields, Range};
 pub use governance::{GovernanceKind, GovernanceRule, GovernanceSpec, GOVERNANCE_KINDS};
+pub use incentives::{IncentiveKind, IncentiveRule, IncentiveSpec};
 pub(crate) use kinds::kinds;
 pub use kinds::Kind;
 pub use metrics::MetricSpec;
@@ -126,6 +128,8 @@ pub struct Scenario {
     pub(crate) groups: Vec<GroupSpec>,
     pub(crate) events: Vec<EventSpec>,
     pub(crate) governance: Vec<GovernanceSpec>,
+    /// Incentive rules (`[[incentives]]`), in file order.
+    pub(crate) incentives: Vec<IncentiveSpec>,
     pub(crate) stability: StabilitySpec,
     pub(crate) output: OutputSpec,
     pub(crate) metrics: Vec<MetricSpec>,
@@ -275,6 +279,11 @@ impl Scenario {
     /// Governance rules (`[[governance]]`), in file order.
     pub fn governance(&self) -> &[GovernanceSpec] {
         &self.governance
+    }
+
+    /// Incentive rules (`[[incentives]]`), in file order.
+    pub fn incentives(&self) -> &[IncentiveSpec] {
+        &self.incentives
     }
 
     /// Scheduled events (`[[events]]`), in file order.
@@ -651,6 +660,14 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         }
         groups.push(pool);
     }
+    let incentives = incentives::parse_incentives(
+        &mut root,
+        &assets,
+        &names,
+        &group_names,
+        &group_index,
+        simulation.steps,
+    )?;
     let output = parse_output(&mut root)?;
     let metrics = parse_metrics(&mut root, table, &names, registry)?;
     root.finish()?;
@@ -670,6 +687,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         groups,
         events,
         governance,
+        incentives,
         stability,
         output,
         metrics,

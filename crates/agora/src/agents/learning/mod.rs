@@ -424,6 +424,7 @@ mod tests {
         Observation {
             step: history.len() as u64,
             assets,
+            incentives: &[],
         }
     }
 

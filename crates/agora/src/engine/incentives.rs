@@ -1,0 +1,102 @@
+//! The engine's side of the incentive rules ([`crate::incentives`]): opening
+//! their treasuries at set-up, and their two calls a step — in the govern
+//! phase, after the governance rules, and after the step's trades are
+//! settled (before the record phase, so that the step's rows and checks
+//! see them).
+
+use super::mechanisms::Market;
+use super::{GroupState, Locks, Simulation};
+use crate::error::Result;
+use crate::incentives::Incentives;
+use crate::ledger::{AgentId, Ledger};
+use crate::scenario::Scenario;
+
+/// Opens and funds the incentive rules' treasuries.
+pub(super) fn open(
+    scenario: &Scenario,
+    ledger: &mut Ledger,
+    markets: &[Market],
+    groups: &[GroupState],
+) -> Result<Incentives> {
+    if scenario.incentives.is_empty() {
+        return Ok(Incentives::default());
+    }
+    let ranges: Vec<std::ops::Range<AgentId>> = groups.iter().map(|g| g.start..g.end).collect();
+    let backing = |j: usize, from: u64, to: u64| markets[j].reserve_between(from, to);
+    Incentives::new(scenario, ledger, &ranges, &backing)
+}
+
+impl Simulation {
+    /// Tokens of asset `j` that `agent` has staked or is unbonding under
+    /// the scenario's `staking` rules, base units (they are not in its
+    /// holdings, and still its own).
+    pub fn staked(&self, agent: AgentId, j: usize) -> u128 {
+        self.incentives.staked_by(&self.scenario, agent, j)
+    }
+
+    /// Adds every agent's staked and unbonding tokens to `locks` (they are
+    /// still the agent's: locked, like the tokens of an open order).
+    pub(super) fn add_stakes(&self, locks: &mut Locks) {
+        if !self.incentives.staking() {
+            return;
+        }
+        self.incentives
+            .for_each_stake(&self.scenario, |agent, j, tokens| {
+                locks.entries.push((agent, j as u32, 0, tokens));
+            });
+        locks.entries.sort_unstable();
+    }
+
+    /// Adds each group's staked and unbonding tokens to its locked sums
+    /// (`[money, tokens of asset 0, …]` per group).
+    pub(super) fn add_group_stakes(&self, sums: &mut [u128]) {
+        let stride = 1 + self.markets.len();
+        let groups = &self.groups;
+        self.incentives
+            .for_each_stake(&self.scenario, |agent, j, tokens| {
+                let g = groups.partition_point(|g| g.end <= agent);
+                if let Some(cell) = sums.get_mut(g * stride + 1 + j) {
+                    *cell += u128::from(tokens);
+                }
+            });
+    }
+
+    /// The govern phase's incentives: emissions, rewards for holdings and
+    /// stakes, staking and unbonding.
+    pub(super) fn pay_incentives(&mut self) -> Result<()> {
+        if self.scenario.incentives.is_empty() {
+            return Ok(());
+        }
+        let markets = &self.markets;
+        let backing = |j: usize, from: u64, to: u64| markets[j].reserve_between(from, to);
+        self.incentives.govern(
+            &self.scenario,
+            self.step,
+            &mut self.ledger,
+            &backing,
+            &mut self.records.incentives,
+        )
+    }
+
+    /// After the step's trades: early-sell penalties, volume rewards and
+    /// fee burns, from the step's trade log.
+    pub(super) fn settle_incentives(&mut self) -> Result<()> {
+        if self.scenario.incentives.is_empty() {
+            return Ok(());
+        }
+        let markets = &self.markets;
+        let resting = |j: usize| {
+            let mut owners = Vec::new();
+            markets[j].for_each_lock(|agent, _, _| owners.push(agent));
+            owners
+        };
+        self.incentives.settle(
+            &self.scenario,
+            self.step,
+            &mut self.ledger,
+            self.trades.records(),
+            &resting,
+            &mut self.records.incentives,
+        )
+    }
+}

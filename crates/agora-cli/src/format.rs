@@ -4,8 +4,8 @@
 //! files of a run are switched into place together (see [`crate::folder`]).
 
 use agora::output::{
-    run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, DEVIATION_FILE, INCENTIVES_FILE,
-    TRADES_FILE,
+    run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, CONTRACTS_FILE, DEVIATION_FILE,
+    INCENTIVES_FILE, TRADES_FILE,
 };
 use agora::{RunOutput, Scenario};
 
@@ -61,6 +61,10 @@ impl Format {
         if has_deviation(scenario) {
             names.push(DEVIATION_FILE);
         }
+        // The contracts' records too.
+        if !scenario.contracts().is_empty() {
+            names.push(CONTRACTS_FILE);
+        }
         // The incentive rules' flows: small (one row per step and flow),
         // CSV in every format (and Parquet beside it).
         if !scenario.incentives().is_empty() {
@@ -93,7 +97,10 @@ pub fn output_files(
     let mut files = run_files_with(scenario, runs, performance)?;
     if format == Format::Parquet {
         files.retain(|(name, _)| {
-            !name.ends_with(".csv") || *name == DEVIATION_FILE || *name == INCENTIVES_FILE
+            !name.ends_with(".csv")
+                || *name == DEVIATION_FILE
+                || *name == CONTRACTS_FILE
+                || *name == INCENTIVES_FILE
         });
     }
     if format != Format::Csv {
@@ -150,6 +157,9 @@ pub fn write_summary_files(
     out.write("scenario.toml", &agora::output::scenario_toml(scenario)?)?;
     if let Some(bytes) = agora::output::deviation_csv(scenario, runs)? {
         out.write(DEVIATION_FILE, &bytes)?;
+    }
+    if let Some(bytes) = agora::output::contracts_csv(scenario, runs)? {
+        out.write(CONTRACTS_FILE, &bytes)?;
     }
     if let Some(bytes) = agora::output::incentives_csv(scenario, runs)? {
         out.write(INCENTIVES_FILE, &bytes)?;

@@ -3331,3 +3331,60 @@ fn bad_checkpoints_and_checkpointed_ensembles_are_refused() {
     ]);
     refused(out, "--checkpoint-every");
 }
+
+/// An affiliate contract: a bad one exits 2 naming its field; a good one
+/// writes `contracts.csv` (rows at the recorded steps) beside the tables,
+/// and its summary under `contracts.<name>`.
+#[test]
+fn a_contract_writes_contracts_csv_and_a_bad_one_exits_2_naming_the_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let contract = |primary: &str| {
+        GOOD.replace("steps = 10", "steps = 10\nrecord_every = 5")
+            .to_string()
+            + &format!(
+                r#"
+[[agents]]
+group = "promoters"
+count = 3
+balance = 100.0
+policy = {{ kind = "effort", level = 1.0 }}
+
+[[contracts]]
+name = "promo"
+kind = "affiliate"
+primary = "{primary}"
+affiliates = "promoters"
+goal = {{ kind = "token_adoption", asset = "TOKEN" }}
+reward = {{ kind = "linear", k = 0.5 }}
+budget = 1000.0
+referrals = {{ rate = 0.5, budget = {{ kind = "fixed", value = 10.0 }}, policy = {{ kind = "threshold", asset = "TOKEN", buy_below = 5.0, sell_above = 8.0 }} }}
+"#
+            )
+    };
+    let bad = write_scenario(tmp.path(), "bad.toml", &contract("nobody"));
+    let dir = tmp.path().join("out");
+    let out = agora(&["run", path_str(&bad), "--out", path_str(&dir)]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+    assert!(err.contains("contracts.promo.primary"), "{err}");
+    assert!(!dir.exists());
+
+    let good = write_scenario(tmp.path(), "good.toml", &contract("noise"));
+    let out = agora(&["run", path_str(&good), "--out", path_str(&dir)]);
+    assert_status(&out, 0);
+    assert!(entries(&dir).contains(&"contracts.csv".to_string()));
+    let csv = fs::read_to_string(dir.join("contracts.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("run,step,contract,affiliate,referrals,attributed,effort,reward,vested,clawed_back,budget_left")
+    );
+    // steps 5 and 10, three affiliates each
+    assert_eq!(lines.count(), 2 * 3);
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let c = &summary["contracts"]["promo"];
+    assert_eq!(c["budget_exhausted_step"], serde_json::Value::Null);
+    assert!(c["rewards_paid"].as_f64().unwrap() <= 1000.0);
+}

@@ -54,6 +54,7 @@
 //! ```
 
 pub mod agents;
+pub mod contracts;
 pub mod engine;
 mod error;
 pub mod experiment;

@@ -42,6 +42,9 @@ pub enum Stream {
     Evolution = 8,
     /// An empirical game analysis's random starts and bootstrap.
     Egta = 9,
+    /// Affiliate contracts: an affiliate's effort choice and its
+    /// referrals' arrivals and budgets (numbered after issue 19).
+    Contract = 19,
 }
 
 /// The SplitMix64 finaliser: a bijective mix of 64 bits.

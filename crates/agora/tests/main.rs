@@ -6,6 +6,7 @@ mod adaptive;
 mod amm;
 mod bad_input;
 mod conservation;
+mod contracts;
 mod curves;
 mod custom_metrics;
 mod determinism;

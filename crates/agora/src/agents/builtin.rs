@@ -319,6 +319,8 @@ pub enum BuiltinPolicy {
     Producer(ProducerPolicy),
     /// `player` (a population game's players)
     Player(crate::games::population::PlayerPolicy),
+    /// `effort` (an affiliate's effort under a contract)
+    Effort(crate::contracts::EffortPolicy),
     /// `scripted` (what-if runs and tests)
     Scripted(super::ScriptedPolicy),
 }
@@ -338,13 +340,16 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Consumer(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Producer(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Player(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Effort(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Scripted(p) => p.decide(obs, me, rng),
         }
     }
 
     fn assets(&self) -> Vec<usize> {
-        if let BuiltinPolicy::Consumer(p) = self {
-            return p.assets.clone();
+        match self {
+            BuiltinPolicy::Consumer(p) => return p.assets.clone(),
+            BuiltinPolicy::Effort(_) => return Vec::new(),
+            _ => {}
         }
         if let BuiltinPolicy::Scripted(p) = self {
             return p.assets();
@@ -360,7 +365,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Fundamental(p) => p.asset,
             BuiltinPolicy::Producer(p) => p.asset,
             BuiltinPolicy::Player(p) => p.asset,
-            BuiltinPolicy::Consumer(_) | BuiltinPolicy::Scripted(_) => {
+            BuiltinPolicy::Consumer(_) | BuiltinPolicy::Effort(_) | BuiltinPolicy::Scripted(_) => {
                 unreachable!("returned above")
             }
         }]

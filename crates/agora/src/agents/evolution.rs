@@ -73,6 +73,7 @@ pub fn evolvable(policy: &BuiltinPolicy) -> &'static [&'static str] {
         | BuiltinPolicy::Consumer(_)
         | BuiltinPolicy::Producer(_)
         | BuiltinPolicy::Player(_)
+        | BuiltinPolicy::Effort(_)
         | BuiltinPolicy::Scripted(_) => &[],
     }
 }

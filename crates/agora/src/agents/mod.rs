@@ -148,6 +148,15 @@ pub enum Action {
         /// Index of the price in the market's grid.
         price: u32,
     },
+    /// An affiliate's effort this step under the affiliate contracts of
+    /// its group ([`crate::contracts`]): it pays `cost·e²` and brings in
+    /// referrals at rate `λ·e`. `level` is `e` in base units (10⁹ = an
+    /// effort of 1). Trades nothing; an agent of no contract's affiliate
+    /// group that gives it holds.
+    Effort {
+        /// The effort, base units.
+        level: u64,
+    },
     /// A swap with an automated market maker under a slippage bound: buy
     /// with `amount` base units of money (`side` buy) or sell `amount`
     /// base units of tokens, failing unexecuted when the output at the
@@ -170,7 +179,7 @@ impl Action {
     /// The asset the action trades, if any.
     pub fn asset(&self) -> Option<usize> {
         match *self {
-            Action::Hold => None,
+            Action::Hold | Action::Effort { .. } => None,
             Action::Buy { asset, .. }
             | Action::Sell { asset, .. }
             | Action::Limit { asset, .. }

@@ -288,6 +288,10 @@ pub struct Records {
     /// sellers' prices and profits around each (kept until the run ends:
     /// [`Simulation::drain_records`] leaves them).
     pub deviation: Vec<DeviationRecord>,
+    /// Each affiliate's step under each contract (`contracts.csv`; kept
+    /// until the run ends: [`Simulation::drain_records`] leaves them).
+    #[serde(default)]
+    pub contracts: Vec<crate::contracts::ContractRecord>,
     /// The incentive rules' payments, penalties, burns and stakes
     /// (`incentives.csv`; kept until the run ends, like `deviation`).
     #[serde(default)]
@@ -466,6 +470,8 @@ pub struct Simulation {
     group_sums: Vec<u128>,
     /// Per group, its agents' objectives, for the learn phase.
     objective_bufs: Vec<Vec<f64>>,
+    /// The affiliate contracts with their state (see [`crate::contracts`]).
+    contracts: crate::contracts::Contracts,
     /// The scenario's incentive rules with their state (`[[incentives]]`).
     incentives: crate::incentives::Incentives,
 }
@@ -696,6 +702,7 @@ impl Simulation {
             start = end;
         }
         enroll_players(&scenario, &groups, &mut markets, &mut ledger, seed, run)?;
+        let contracts = crate::contracts::Contracts::new(&scenario, &mut ledger, seed, run)?;
         for (j, market) in markets.iter_mut().enumerate() {
             if let Market::Curve(curve) = market {
                 // warm the cache at the initial supply
@@ -760,6 +767,7 @@ impl Simulation {
             deviations,
             group_sums: Vec::new(),
             objective_bufs: Vec::new(),
+            contracts,
             incentives,
             scenario,
         };
@@ -1058,6 +1066,9 @@ impl Simulation {
             agent_steps: std::mem::take(&mut self.records.agent_steps),
             trades: std::mem::take(&mut self.records.trades),
             deviation: Vec::new(),
+            // kept to the end, like the deviation records: small, and
+            // written with the summary (`contracts.csv`)
+            contracts: Vec::new(),
             incentives: Vec::new(),
         }
     }
@@ -1172,6 +1183,12 @@ impl Simulation {
             self.execute::<false>(lazily)?;
         }
         self.clear()?;
+        if !self.contracts.is_empty() {
+            let keep = self.keeps_rows();
+            let records = &mut self.records.contracts;
+            self.contracts
+                .settle(self.step, &mut self.ledger, records, keep)?;
+        }
         self.consume()?;
         self.settle_incentives()?;
         self.record()?;
@@ -1694,8 +1711,9 @@ impl Simulation {
         if !self.markets.iter().all(Market::is_curve) {
             return false;
         }
-        if self.columns.iter().any(Option::is_some) {
-            // adaptive policies decide on their states, in parallel
+        if self.columns.iter().any(Option::is_some) || !self.contracts.is_empty() {
+            // adaptive policies decide on their states, in parallel;
+            // contracts act on the decisions (efforts, referrals)
             return false;
         }
         let custom = self
@@ -1782,6 +1800,10 @@ impl Simulation {
             if let Some(column) = &mut self.columns[g] {
                 column.set(agent, action);
             }
+        }
+        if !self.contracts.is_empty() {
+            self.contracts
+                .act(self.step, &mut self.ledger, &mut self.actions)?;
         }
         Ok(false)
     }
@@ -2333,6 +2355,16 @@ impl Simulation {
         if !self.ledger.conserved(balances, holdings) {
             self.conservation_error(balances, holdings)?;
         }
+        if self.contracts.escrow() != self.ledger.contracts().escrow {
+            return Err(Error::invariant(
+                self.step,
+                format!(
+                    "the contracts account for {} base units of escrow, the ledger holds {}",
+                    self.contracts.escrow(),
+                    self.ledger.contracts().escrow
+                ),
+            ));
+        }
         self.check_reserves()
     }
 
@@ -2747,7 +2779,8 @@ impl<const LOG: bool> Executor<'_, LOG> {
             _ => return self.execute_market(agent, action, j),
         };
         match action {
-            Action::Hold => {}
+            // an effort trades nothing (it has no asset: never reaches here)
+            Action::Hold | Action::Effort { .. } => {}
             Action::Limit { .. }
             | Action::Quote { .. }
             | Action::Cancel { .. }

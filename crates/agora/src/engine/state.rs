@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::ledger::{AgentId, Ledger};
 
 /// Identifies the state format; a state of another version is refused.
-pub const STATE_VERSION: u32 = 3;
+pub const STATE_VERSION: u32 = 4;
 
 /// A simulation's state after a step: what [`Simulation::state`] takes and
 /// [`Simulation::restore`] puts back. The random streams are counter-based
@@ -63,6 +63,9 @@ pub struct SimState {
     pub(crate) evolution: Vec<Option<crate::agents::evolution::EvolvingState>>,
     /// The run's phase (learning, evaluation, done).
     pub(crate) session: super::Session,
+    /// Each affiliate contract's state, in the scenario's order.
+    #[serde(default)]
+    pub(crate) contracts: Vec<crate::contracts::ContractState>,
     /// The incentive rules' running state (stakes, unbonding, budgets).
     pub(crate) incentives: crate::incentives::IncentiveState,
 }
@@ -107,6 +110,7 @@ impl Simulation {
                 .map(|g| g.evolving.as_ref().map(|e| e.save()))
                 .collect(),
             session: self.session,
+            contracts: self.contracts.save(),
             incentives: self.incentives.state(),
         }
     }
@@ -272,6 +276,7 @@ impl Simulation {
                     .map_err(|e| refuse(format!("controller {i}: {e}")))?;
             }
         }
+        self.contracts.load(state.contracts).map_err(refuse)?;
         self.step = state.step;
         self.ledger = state.ledger;
         self.order = state.order;

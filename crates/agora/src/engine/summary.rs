@@ -311,6 +311,10 @@ pub struct RunSummary {
     /// phase (left out of `summary.json` otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub simulation: Option<super::SimulationSummary>,
+    /// Per affiliate contract (`[[contracts]]`), by name; left out of
+    /// `summary.json` when there are none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub contracts: BTreeMap<String, crate::contracts::ContractSummary>,
     /// Per incentive rule (`[[incentives]]`), by name: paid, budget left,
     /// the step its budget ran out (null if never), recipients; left out
     /// of `summary.json` without rules.
@@ -514,6 +518,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         groups,
         simulation,
         metrics: sim.metric_values(),
+        contracts: sim.contracts.summaries(|j| sim.price(j)),
         incentives: sim.incentives.summary(scenario, ledger),
         ledger: LedgerSummary {
             conservation_error: wide_to_units(conservation.money_error()),

@@ -15,11 +15,15 @@
 //!
 //! ```text
 //! Σ balances + Σ reserves + Σ fee pools + Σ escrow + Σ outside
-//!     + Σ money treasuries + money burned = money paid in
+//!     + Σ money treasuries + money burned
+//!     + contract escrow + effort spent = money paid in
 //! money paid in = initial balances + reserve funding (initial supply, airdrops)
 //!               + reserve top-ups + rewards + paid in by the outside world
-//!               + money funded into incentive treasuries
+//!               + money funded into incentive treasuries + referral budgets
 //! ```
+//!
+//! (the contract terms are [`ContractBooks`]: affiliate contracts' escrowed
+//! budgets and their affiliates' effort, see [`crate::contracts`]),
 //!
 //! and, per asset, `Σ holdings + treasury + locked tokens + Σ token
 //! treasuries + staked tokens = supply` (the incentive accounts are
@@ -275,6 +279,21 @@ pub struct MoneyIn {
     /// Money the outside world (exogenous demand) paid agents beyond what it
     /// had received from them.
     pub outside: u128,
+    /// The budgets of referrals an affiliate contract brought into the
+    /// economy ([`Ledger::pay_in`]).
+    #[serde(default)]
+    pub referrals: u128,
+}
+
+/// Money held apart by affiliate contracts, base units: part of the
+/// left-hand side of the money identity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractBooks {
+    /// Budgets escrowed from primaries and not yet paid out.
+    pub escrow: u128,
+    /// Money affiliates spent on effort (paid out of their balances to
+    /// nobody in the economy).
+    pub spent: u128,
 }
 
 impl MoneyIn {
@@ -286,7 +305,8 @@ impl MoneyIn {
             .checked_add(self.reserve_funding)?
             .checked_add(self.reserve_top_ups)?
             .checked_add(self.rewards)?
-            .checked_add(self.outside)
+            .checked_add(self.outside)?
+            .checked_add(self.referrals)
     }
 
     /// A copy with `amount` added to the counter `field` picks, or
@@ -360,6 +380,8 @@ pub struct Ledger {
     books: Vec<AssetBooks>,
     money_in: MoneyIn,
     counts: OpCounts,
+    #[serde(default)]
+    contracts: ContractBooks,
     /// Incentive treasuries, stakes and burned money ([`IncentiveBooks`]).
     #[serde(default)]
     incentive: IncentiveBooks,
@@ -374,6 +396,8 @@ struct LedgerState {
     books: Vec<AssetBooks>,
     money_in: MoneyIn,
     counts: OpCounts,
+    #[serde(default)]
+    contracts: ContractBooks,
     /// Incentive treasuries, stakes and burned money ([`IncentiveBooks`]).
     #[serde(default)]
     incentive: IncentiveBooks,
@@ -412,6 +436,7 @@ impl TryFrom<LedgerState> for Ledger {
             books: s.books,
             money_in: s.money_in,
             counts: s.counts,
+            contracts: s.contracts,
             incentive: s.incentive,
         })
     }
@@ -429,6 +454,7 @@ impl Ledger {
             books: vec![AssetBooks::default(); assets],
             money_in: MoneyIn::default(),
             counts: OpCounts::default(),
+            contracts: ContractBooks::default(),
             incentive: IncentiveBooks::default(),
         }
     }
@@ -448,6 +474,7 @@ impl Ledger {
             books: vec![AssetBooks::default(); assets],
             money_in: MoneyIn::default(),
             counts: OpCounts::default(),
+            contracts: ContractBooks::default(),
             incentive: IncentiveBooks::default(),
         })
     }
@@ -713,6 +740,72 @@ impl Ledger {
         self.cells[at] = balance;
         self.money_in = money_in;
         self.counts.rewards += 1;
+        Ok(())
+    }
+
+    /// The money affiliate contracts hold apart (escrow and effort spent).
+    pub fn contracts(&self) -> &ContractBooks {
+        &self.contracts
+    }
+
+    /// `balances` plus the money contracts hold (`None` past `u128::MAX`).
+    fn contracts_held(&self, balances: u128) -> Option<u128> {
+        balances
+            .checked_add(self.contracts.escrow)?
+            .checked_add(self.contracts.spent)
+    }
+
+    /// Moves `money` from the agent's balance into the contracts' escrow
+    /// (a primary's budget, or a reward clawed back).
+    pub fn escrow_deposit(&mut self, agent: AgentId, money: u64) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let balance = sub(self.cells[at], money, LedgerError::InsufficientBalance)?;
+        let escrow = add_wide(self.contracts.escrow, money)?;
+        self.cells[at] = balance;
+        self.contracts.escrow = escrow;
+        self.counts.transfers += 1;
+        Ok(())
+    }
+
+    /// Pays `money` out of the contracts' escrow to the agent (a reward);
+    /// [`LedgerError::InsufficientReserve`] if the escrow holds less.
+    pub fn escrow_pay(&mut self, agent: AgentId, money: u64) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let escrow = sub_wide(
+            self.contracts.escrow,
+            money,
+            LedgerError::InsufficientReserve,
+        )?;
+        let balance = add(self.cells[at], money)?;
+        self.cells[at] = balance;
+        self.contracts.escrow = escrow;
+        self.counts.transfers += 1;
+        Ok(())
+    }
+
+    /// The agent spends `money` of its balance outside the economy (an
+    /// affiliate's effort).
+    pub fn spend(&mut self, agent: AgentId, money: u64) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let balance = sub(self.cells[at], money, LedgerError::InsufficientBalance)?;
+        let spent = add_wide(self.contracts.spent, money)?;
+        self.cells[at] = balance;
+        self.contracts.spent = spent;
+        self.counts.transfers += 1;
+        Ok(())
+    }
+
+    /// Pays `money` into the agent's balance from outside the economy (a
+    /// referral's budget as it joins).
+    pub fn pay_in(&mut self, agent: AgentId, money: u64) -> Result<(), LedgerError> {
+        let at = agent as usize * self.stride;
+        let balance = add(self.cells[at], money)?;
+        let money_in = self
+            .money_in
+            .plus(|m| &mut m.referrals, u128::from(money))?;
+        self.cells[at] = balance;
+        self.money_in = money_in;
+        self.counts.transfers += 1;
         Ok(())
     }
 
@@ -982,11 +1075,13 @@ impl Ledger {
     /// [`Ledger::conservation_from_sums`] reports, without its allocations
     /// (for a check after every step).
     pub fn conserved(&self, balances: u128, holdings: &[u128]) -> bool {
-        let held = self.books.iter().try_fold(balances, |sum, b| {
-            sum.checked_add(b.reserve)?
-                .checked_add(b.fee_pool)?
-                .checked_add(b.escrow_money)?
-                .checked_add(b.outside)
+        let held = self.contracts_held(balances).and_then(|start| {
+            self.books.iter().try_fold(start, |sum, b| {
+                sum.checked_add(b.reserve)?
+                    .checked_add(b.fee_pool)?
+                    .checked_add(b.escrow_money)?
+                    .checked_add(b.outside)
+            })
         });
         let held = held.and_then(|h| h.checked_add(self.incentive.money_held()?));
         let money = matches!((held, self.money_paid_in()), (Some(h), Some(i)) if h == i);
@@ -1103,11 +1198,13 @@ impl Ledger {
     /// Like [`Ledger::conservation`], from account sums the caller already
     /// computed (Σ balances and Σ holdings per asset), to avoid a second pass.
     pub fn conservation_from_sums(&self, balances: u128, holdings: &[u128]) -> Conservation {
-        let money_held = self.books.iter().try_fold(balances, |sum, b| {
-            sum.checked_add(b.reserve)?
-                .checked_add(b.fee_pool)?
-                .checked_add(b.escrow_money)?
-                .checked_add(b.outside)
+        let money_held = self.contracts_held(balances).and_then(|start| {
+            self.books.iter().try_fold(start, |sum, b| {
+                sum.checked_add(b.reserve)?
+                    .checked_add(b.fee_pool)?
+                    .checked_add(b.escrow_money)?
+                    .checked_add(b.outside)
+            })
         });
         let money_held = money_held.and_then(|h| h.checked_add(self.incentive.money_held()?));
         Conservation {

@@ -168,7 +168,7 @@ impl BatchMarket {
         };
         let mut orders = Vec::new();
         match action {
-            Action::Hold | Action::Cancel { .. } => {}
+            Action::Hold | Action::Cancel { .. } | Action::Effort { .. } => {}
             Action::Request { .. }
             | Action::Produce { .. }
             | Action::Play { .. }

@@ -91,7 +91,7 @@ impl BookMarket {
         let (step, asset) = (m.step, m.asset);
         let ledger = &mut *m.ledger;
         match action {
-            Action::Hold => return Ok(()),
+            Action::Hold | Action::Effort { .. } => return Ok(()),
             Action::Request { .. }
             | Action::Produce { .. }
             | Action::Play { .. }

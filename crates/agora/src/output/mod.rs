@@ -440,6 +440,64 @@ pub fn deviation_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<V
         .map_err(|e| Error::writing(DEVIATION_FILE, e.into_error()))
 }
 
+/// The file of the affiliate contracts' per-step records.
+pub const CONTRACTS_FILE: &str = "contracts.csv";
+
+/// Renders `contracts.csv` for `runs`, or `None` when the scenario has no
+/// `[[contracts]]`: one row per run, recorded step (as `assets.csv`,
+/// `record_every`), contract and affiliate, with
+/// columns `run`, `step`, `contract` (its name), `affiliate` (the agent,
+/// numbered from 0 across groups), `referrals` (brought in so far),
+/// `attributed` (tokens its referrals hold), `effort`, `reward` (earned
+/// since the previous row), `vested` (paid since then), `clawed_back` (since
+/// then) and `budget_left`
+/// (the contract's escrow after the step), amounts in units.
+pub fn contracts_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<Vec<u8>>> {
+    if scenario.contracts.is_empty() {
+        return Ok(None);
+    }
+    let io = |e: csv::Error| Error::writing(CONTRACTS_FILE, std::io::Error::other(e));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "run",
+        "step",
+        "contract",
+        "affiliate",
+        "referrals",
+        "attributed",
+        "effort",
+        "reward",
+        "vested",
+        "clawed_back",
+        "budget_left",
+    ])
+    .map_err(io)?;
+    let mut buf = ryu::Buffer::new();
+    let units = |x: u128| crate::ledger::wide_to_units(x);
+    for out in runs {
+        for r in &out.records.contracts {
+            let name = &scenario.contracts[r.contract as usize].name;
+            let row = [
+                out.run.to_string(),
+                r.step.to_string(),
+                name.clone(),
+                r.affiliate.to_string(),
+                r.referrals.to_string(),
+                num(&mut buf, crate::ledger::to_units(r.attributed)),
+                num(&mut buf, r.effort),
+                num(&mut buf, units(r.reward)),
+                num(&mut buf, units(r.vested)),
+                num(&mut buf, units(r.clawed_back)),
+                num(&mut buf, units(r.budget_left)),
+            ];
+            w.write_record(&row).map_err(io)?;
+        }
+    }
+    w.into_inner()
+        .map(Some)
+        .map_err(|e| Error::writing(CONTRACTS_FILE, e.into_error()))
+}
+
 /// Renders `trades.csv` for `runs`, or `None` when the scenario does not
 /// ask for it (`[output] trades = true`).
 pub fn trades_csv(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<Vec<u8>>> {
@@ -596,8 +654,9 @@ pub fn write_runs(dir: &Path, scenario: &Scenario, runs: &[RunOutput]) -> Result
 /// The files of a run or an ensemble, rendered: `assets.csv`, `agents.csv`,
 /// `summary.json` and `scenario.toml`, in that order, then
 /// `agent_steps.csv` if the scenario asks for per-agent records,
-/// `trades.csv` if it asks for the trade log and `deviation.csv` if it has
-/// `deviation` events (for writers that add formats beside them).
+/// `trades.csv` if it asks for the trade log, `deviation.csv` if it has
+/// `deviation` events and `contracts.csv` if it has `[[contracts]]` (for
+/// writers that add formats beside them).
 pub fn run_files(scenario: &Scenario, runs: &[RunOutput]) -> Result<Vec<(&'static str, Vec<u8>)>> {
     run_files_with(scenario, runs, None)
 }
@@ -626,6 +685,9 @@ pub fn run_files_with(
     }
     if let Some(bytes) = deviation_csv(scenario, runs)? {
         files.push((DEVIATION_FILE, bytes));
+    }
+    if let Some(bytes) = contracts_csv(scenario, runs)? {
+        files.push((CONTRACTS_FILE, bytes));
     }
     if let Some(bytes) = incentives_csv(scenario, runs)? {
         files.push((INCENTIVES_FILE, bytes));

@@ -137,6 +137,8 @@ kinds! {
         Bandit = "bandit",
         /// `policy_gradient` ([`PolicyGradientPolicy`](crate::agents::learning::PolicyGradientPolicy)).
         PolicyGradient = "policy_gradient",
+        /// `effort` ([`EffortPolicy`](crate::contracts::EffortPolicy)).
+        Effort = "effort",
     }
 }
 
@@ -199,6 +201,7 @@ impl PolicyKind {
             BuiltinPolicy::Consumer(_) => PolicyKind::Consumer,
             BuiltinPolicy::Producer(_) => PolicyKind::Producer,
             BuiltinPolicy::Player(_) => PolicyKind::Player,
+            BuiltinPolicy::Effort(_) => PolicyKind::Effort,
             BuiltinPolicy::Scripted(_) => PolicyKind::Scripted,
         }
     }
@@ -224,6 +227,8 @@ impl PolicyKind {
             }
             PolicyKind::Consumer | PolicyKind::Producer => Trades::Resources,
             PolicyKind::Player => Trades::Games,
+            // trades nothing: it names no asset to check
+            PolicyKind::Effort => Trades::Tokens,
             PolicyKind::ZiC | PolicyKind::MarketMaker | PolicyKind::Fundamental => {
                 Trades::MarketClearing
             }
@@ -720,6 +725,12 @@ fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Res
             let asset = traded(p)?;
             super::game::parse_player(p, asset)?
         }
+        PolicyKind::Effort => {
+            let level = p.number("level", Range::NonNegative)?;
+            let level = crate::ledger::to_base(level)
+                .ok_or_else(|| p.error("level", past_range(level, "effort")))?;
+            BuiltinPolicy::Effort(crate::contracts::EffortPolicy { level })
+        }
         PolicyKind::ZiC => {
             let asset = traded(p)?;
             parse_zi_c(p, asset)?
@@ -1062,6 +1073,7 @@ mod tests {
             PolicyKind::Consumer => "need = VALUE, value = 1.0",
             PolicyKind::Producer => "cost = 1.0, max_output = 1.0",
             PolicyKind::Player => "shares = { x = 1.0 }, revision = \"imitation\", rate = 0.5",
+            PolicyKind::Effort => "level = 1.0",
             PolicyKind::Scripted => "actions = [{ step = 1, action = \"buy\", spend = 1.0 }]",
             PolicyKind::QLearning => {
                 "actions = ACTION_SET, alpha = 0.1, delta = 0.9, epsilon = 0.1"
@@ -1097,8 +1109,14 @@ mod tests {
             }),
         );
         for &kind in PolicyKind::ALL {
+            // an effort trades no asset
+            let asset = if kind == PolicyKind::Effort {
+                ""
+            } else {
+                "asset = \"A\", "
+            };
             let text = format!(
-                "group = \"g\"\ncount = 1\nbalance = 1.0\npolicy = {{ kind = \"{}\", asset = \"A\", {} }}",
+                "group = \"g\"\ncount = 1\nbalance = 1.0\npolicy = {{ kind = \"{}\", {asset}{} }}",
                 kind.name(),
                 policy_sample(kind)
             );

@@ -87,6 +87,7 @@ pub struct ScenarioBuilder {
     stability: Option<StabilitySpec>,
     output: OutputSpec,
     registry: PolicyRegistry,
+    contracts: Vec<Table>,
 }
 
 impl Default for ScenarioBuilder {
@@ -103,6 +104,7 @@ impl Default for ScenarioBuilder {
             stability: None,
             output: OutputSpec::default(),
             registry: PolicyRegistry::new(),
+            contracts: Vec::new(),
         }
     }
 }
@@ -240,6 +242,15 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Adds an affiliate contract as the table a scenario file's
+    /// `[[contracts]]` entry holds (groups and assets by name); it is
+    /// validated with the rest in [`build`](Self::build). Its hidden
+    /// referral group is made from it: do not add that group too.
+    pub fn contract_table(mut self, contract: Table) -> Self {
+        self.contracts.push(contract);
+        self
+    }
+
     /// Adds an event; groups and assets are named by their index.
     pub fn event(mut self, event: EventSpec) -> Self {
         self.events.push(event);
@@ -339,6 +350,10 @@ impl ScenarioBuilder {
         }
         if self.output.agent_steps.is_some() || self.output.trades {
             root.insert("output".into(), Value::Table(output_table(&self.output)));
+        }
+        if !self.contracts.is_empty() {
+            let contracts = self.contracts.iter().cloned().map(Value::Table).collect();
+            root.insert("contracts".into(), Value::Array(contracts));
         }
         Ok(root)
     }
@@ -876,6 +891,9 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
             put("max_output", tokens(p.max_output));
             put("lead_time", whole(u64::from(p.lead_time)));
             put("margin", float(p.margin));
+        }
+        BuiltinPolicy::Effort(p) => {
+            put("level", tokens(p.level));
         }
         BuiltinPolicy::Player(p) => {
             put("asset", names.asset(&asset_path, p.asset)?);

@@ -131,6 +131,21 @@ const EXAMPLES: &[Example] = &[
         toml: include_str!("../../scenarios/strategy-arms-race.toml"),
     },
     Example {
+        name: "affiliate-adoption",
+        description: "an issuer pays affiliates k = 0.5 per token their referrals buy, from an escrowed budget (a learning and a capped, vesting contract)",
+        toml: include_str!("../../scenarios/affiliate-adoption.toml"),
+    },
+    Example {
+        name: "affiliate-sybil",
+        description: "honest and sybil affiliates: fakes buy, collect k = 0.5 per token and sell back; sweep reward.clawback to see where gaming stops paying",
+        toml: include_str!("../../scenarios/affiliate-sybil.toml"),
+    },
+    Example {
+        name: "affiliate-tasks",
+        description: "a compute provider pays affiliates per completed task (tiered) from an escrowed budget; their efforts are learnt",
+        toml: include_str!("../../scenarios/affiliate-tasks.toml"),
+    },
+    Example {
         name: "amm",
         description: "noise, momentum and valuation traders swap with a constant-product AMM pool (0.3% fee kept in the pool, 5% slippage tolerance)",
         toml: include_str!("../../scenarios/amm.toml"),

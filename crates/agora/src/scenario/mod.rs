@@ -33,6 +33,7 @@ mod agents;
 mod amm;
 mod assets;
 mod build;
+pub mod contracts;
 mod edit;
 mod events;
 mod examples;
@@ -132,6 +133,8 @@ pub struct Scenario {
     pub(crate) stability: StabilitySpec,
     pub(crate) output: OutputSpec,
     pub(crate) metrics: Vec<MetricSpec>,
+    /// The affiliate contracts (`[[contracts]]`).
+    pub(crate) contracts: Vec<contracts::ContractSpec>,
     /// Each asset's posted-price market, as built from its sellers (`None`
     /// for other assets).
     pub(crate) posted: Vec<Option<Arc<crate::market::posted_market::PostedSetup>>>,
@@ -262,9 +265,15 @@ impl Scenario {
         &self.assets
     }
 
-    /// The agent groups, in file order; agents are numbered group by group.
+    /// The agent groups, in file order, then each contract's hidden
+    /// referral pool (`NAME:referrals`); agents are numbered group by group.
     pub fn groups(&self) -> &[GroupSpec] {
         &self.groups
+    }
+
+    /// The affiliate contracts (`[[contracts]]`), in file order.
+    pub fn contracts(&self) -> &[contracts::ContractSpec] {
+        &self.contracts
     }
 
     /// Governance rules (`[[governance]]`), in file order.
@@ -632,6 +641,25 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         g.finish()?;
         governance.push(rule);
     }
+    let (contracts, pools) = contracts::parse_contracts(
+        &mut root,
+        simulation.steps,
+        &names,
+        &assets,
+        &groups,
+        &group_index,
+        registry,
+    )?;
+    for pool in pools {
+        total += u64::from(pool.count);
+        if total > MAX_AGENTS {
+            return Err(root.error(
+                "contracts",
+                format!("the referral pools take the scenario past {MAX_AGENTS} agents"),
+            ));
+        }
+        groups.push(pool);
+    }
     let incentives = incentives::parse_incentives(
         &mut root,
         &assets,
@@ -663,6 +691,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         stability,
         output,
         metrics,
+        contracts,
         posted,
         source: toml::Table::new(),
         text: None,

@@ -1,0 +1,644 @@
+//! Affiliate contracts (`[[contracts]]`) against theory: rewards equal
+//! `floor(k·ΔS)` to the base unit and never exceed the escrow, vesting pays
+//! exactly its schedule, a clawback returns exactly what was paid for the
+//! referrals that left, a bandit over effort settles near
+//! `e* = k·λ·q̄ / (2·cost)`; determinism, resume, and bad input.
+
+use agora::contracts::ContractRecord;
+use agora::{Scenario, Simulation};
+
+/// A constant-price token (price 1, no fee), an issuer, `n` affiliates and
+/// the contract `contract` (its TOML keys after `name`/`kind`/groups).
+fn scenario(steps: u64, n: u32, contract: &str) -> Scenario {
+    scenario_with(steps, n, contract, HOLDER)
+}
+
+/// A policy that never trades.
+const HOLDER: &str = r#"{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }"#;
+
+/// [`scenario`] with the promoters' policy `policy`.
+fn scenario_with(steps: u64, n: u32, contract: &str, policy: &str) -> Scenario {
+    scenario_goal(steps, n, TOKEN_GOAL, contract, policy)
+}
+
+const TOKEN_GOAL: &str = r#"goal = { kind = "token_adoption", asset = "AGT" }"#;
+
+/// [`scenario_with`] with the goal line `goal`.
+fn scenario_goal(steps: u64, n: u32, goal: &str, contract: &str, policy: &str) -> Scenario {
+    let text = format!(
+        r#"
+[simulation]
+steps = {steps}
+seed = 3
+
+[[assets]]
+name = "AGT"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.0, b = 1.0 }}
+
+[[agents]]
+group = "issuer"
+count = 2
+balance = 1000000.0
+policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+
+[[agents]]
+group = "promoters"
+count = {n}
+balance = 1000.0
+policy = {policy}
+
+[[contracts]]
+name = "promo"
+kind = "affiliate"
+primary = "issuer"
+affiliates = "promoters"
+{goal}
+{contract}
+"#
+    );
+    Scenario::from_toml_str(&text, "contracts.toml").unwrap()
+}
+
+/// Referrals that buy with their whole budget once and never sell.
+const BUY_ONCE: &str = r#"policy = { kind = "random", asset = "AGT", p_buy = 1.0, p_sell = 0.0, buy_fraction = 1.0, sell_fraction = 0.0 }"#;
+
+fn records(s: &Scenario) -> (Vec<ContractRecord>, agora::RunOutput) {
+    let out = Simulation::new(s, 0).unwrap().run().unwrap();
+    (out.records.contracts.clone(), out)
+}
+
+const K_BASE: u128 = 500_000_000; // k = 0.5 in base units per whole token
+
+#[test]
+fn linear_rewards_equal_k_times_the_attributed_supply_to_the_base_unit() {
+    // budgets of 7.3 units at price 1: each referral buys 7.3 tokens;
+    // 0.25 referrals per step per affiliate (deterministic arrivals)
+    let s = scenario(
+        60,
+        5,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.5 }}
+budget = 100000.0
+effort = {{ kind = "fixed", level = 0.5, cost = 0.0 }}
+referrals = {{ rate = 0.5, arrivals = "deterministic", budget = {{ kind = "fixed", value = 7.3 }}, {BUY_ONCE} }}"#
+        ),
+    );
+    let (rows, out) = records(&s);
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    let last: Vec<&ContractRecord> = rows.iter().filter(|r| r.step == 60).collect();
+    assert_eq!(last.len(), 5);
+    let mut total = 0u128;
+    for r in &last {
+        // 0.25 per step over 60 steps: 15 referrals of 7.3 tokens, the
+        // last (joined at step 60) not yet trading
+        assert_eq!(r.referrals, 15);
+        assert_eq!(r.attributed, 14 * 7_300_000_000);
+        let paid: u128 = rows
+            .iter()
+            .filter(|x| x.affiliate == r.affiliate)
+            .map(|x| x.vested)
+            .sum();
+        // paid = floor(k·ΔS) exactly
+        assert_eq!(paid, K_BASE * u128::from(r.attributed) / 1_000_000_000);
+        total += paid;
+    }
+    let summary = &out.summary.contracts["promo"];
+    assert_eq!(summary.rewards_paid, agora::ledger::wide_to_units(total));
+    assert_eq!(summary.attributed_supply, 5.0 * 14.0 * 7.3);
+    assert!((summary.cost_per_unit.unwrap() - 0.5).abs() < 1e-12);
+    assert_eq!(summary.budget_exhausted_step, None);
+}
+
+#[test]
+fn rounding_is_down_per_affiliate_and_the_budget_is_never_exceeded() {
+    // k = 0.333333333 per token on 1.000000001-token buys: the floor bites;
+    // a budget of 20 runs out
+    let s = scenario(
+        40,
+        3,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.333333333 }}
+budget = 20.0
+effort = {{ kind = "fixed", level = 1.0, cost = 0.0 }}
+referrals = {{ rate = 1.0, arrivals = "deterministic", budget = {{ kind = "fixed", value = 1.000000001 }}, {BUY_ONCE} }}"#
+        ),
+    );
+    let (rows, out) = records(&s);
+    let budget: u128 = 20_000_000_000;
+    let mut paid_total = 0u128;
+    let mut step_total = std::collections::BTreeMap::<u64, u128>::new();
+    for r in &rows {
+        paid_total += r.vested;
+        *step_total.entry(r.step).or_default() += r.vested;
+    }
+    assert!(paid_total <= budget);
+    // the budget ran out, and every base unit of it was paid
+    let summary = &out.summary.contracts["promo"];
+    let exhausted = summary.budget_exhausted_step.expect("the budget ran out");
+    assert_eq!(paid_total, budget);
+    assert_eq!(summary.budget_left, 0.0);
+    // before it ran out, each affiliate's rewards were floor(k·C)
+    let before = exhausted - 1;
+    let k: u128 = 333_333_333;
+    let mut cumulative = 0u128;
+    for r in rows.iter().filter(|r| r.step == before) {
+        let paid: u128 = rows
+            .iter()
+            .filter(|x| x.affiliate == r.affiliate && x.step <= before)
+            .map(|x| x.vested)
+            .sum();
+        assert_eq!(paid, k * u128::from(r.attributed) / 1_000_000_000);
+        cumulative += paid;
+    }
+    assert_eq!(
+        cumulative,
+        step_total.range(..=before).map(|(_, v)| v).sum::<u128>()
+    );
+}
+
+#[test]
+fn vesting_pays_exactly_the_schedule() {
+    let n = 7u64;
+    let s = scenario(
+        50,
+        4,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.37, vesting = {n} }}
+budget = 100000.0
+effort = {{ kind = "fixed", level = 1.0, cost = 0.0 }}
+referrals = {{ rate = 0.4, arrivals = "deterministic", budget = {{ kind = "uniform", low = 1.0, high = 9.0 }}, {BUY_ONCE} }}"#
+        ),
+    );
+    let (rows, out) = records(&s);
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    let affiliates: std::collections::BTreeSet<u32> = rows.iter().map(|r| r.affiliate).collect();
+    let mut earned_any = false;
+    for a in affiliates {
+        let mine: Vec<&ContractRecord> = rows.iter().filter(|r| r.affiliate == a).collect();
+        for (t, r) in mine.iter().enumerate() {
+            // what each earlier step's earnings owe this step
+            let expected: u128 = mine[..t]
+                .iter()
+                .filter(|e| r.step - e.step <= n)
+                .map(|e| {
+                    let part = e.reward / u128::from(n);
+                    if r.step - e.step == n {
+                        e.reward - part * u128::from(n - 1)
+                    } else {
+                        part
+                    }
+                })
+                .sum();
+            assert_eq!(r.vested, expected, "affiliate {a}, step {}", r.step);
+            earned_any |= r.reward > 0;
+        }
+    }
+    assert!(earned_any);
+}
+
+/// Honest promoters and two sybils whose fakes buy and sell back one step
+/// later, with a clawback window of `window` steps.
+fn sybil_scenario(window: Option<u64>) -> Scenario {
+    let clawback = window.map_or(String::new(), |w| format!(", clawback = {w}"));
+    scenario(
+        40,
+        6,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.5{clawback} }}
+budget = 100000.0
+effort = {{ kind = "fixed", level = 1.0, cost = 0.1 }}
+sybil = {{ count = 2, hold = 1, level = 2.0 }}
+referrals = {{ rate = 0.5, budget = {{ kind = "uniform", low = 5.0, high = 15.0 }}, {BUY_ONCE} }}"#
+        ),
+    )
+}
+
+#[test]
+fn a_clawback_returns_exactly_what_was_paid_for_the_referrals_that_left() {
+    let (rows, out) = records(&sybil_scenario(Some(3)));
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    let sybils = [6u32, 7]; // agents 2..8 are the promoters; the last two
+    let sum = |a: u32, f: fn(&ContractRecord) -> u128| -> u128 {
+        rows.iter().filter(|r| r.affiliate == a).map(f).sum()
+    };
+    for a in 2..8u32 {
+        let paid = sum(a, |r| r.vested);
+        let clawed = sum(a, |r| r.clawed_back);
+        if sybils.contains(&a) {
+            // every fake sold the step after buying: all it earned went
+            // back, except what its last fakes (still holding) earned
+            let still: u128 = rows
+                .iter()
+                .filter(|r| r.affiliate == a && r.step == 40)
+                .map(|r| u128::from(r.attributed) * K_BASE / 1_000_000_000)
+                .sum();
+            assert!(paid > 0);
+            assert!(
+                (clawed + still).abs_diff(paid) <= 1,
+                "{a}: paid {paid}, clawed {clawed}, still held {still}"
+            );
+        } else {
+            assert_eq!(clawed, 0, "honest affiliate {a}");
+        }
+    }
+    let summary = &out.summary.contracts["promo"];
+    assert!(summary.sybil_pnl < 0.0, "{summary:?}");
+    // without a clawback the same sybils profit
+    let (_, free) = records(&sybil_scenario(None));
+    let open = &free.summary.contracts["promo"];
+    assert!(open.sybil_pnl > 0.0, "{open:?}");
+    assert!(open.sybil_share.unwrap() > summary.sybil_share.unwrap());
+}
+
+#[test]
+fn a_bandit_over_effort_settles_near_the_optimal_effort() {
+    // q̄ = 40 tokens (budget 40 at price 1), λ = 0.5, k = 0.5, cost = 2.5:
+    // e* = k·λ·q̄ / (2·cost) = 2
+    let s = scenario(
+        1000,
+        20,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.5 }}
+budget = 1500000.0
+effort = {{ kind = "bandit", levels = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0], epsilon = 0.1, cost = 2.5 }}
+referrals = {{ rate = 0.5, max = 25000, budget = {{ kind = "fixed", value = 40.0 }}, {BUY_ONCE} }}"#
+        ),
+    );
+    let (rows, out) = records(&s);
+    // about 20,700 referrals: the pool of 25,000 holds them all
+    assert_eq!(out.summary.contracts["promo"].referrals_lost, 0);
+    let late: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.step > 500)
+        .map(|r| r.effort)
+        .collect();
+    let mean = late.iter().sum::<f64>() / late.len() as f64;
+    // tolerance 0.3: ε = 0.1 explores levels averaging 2.07, the greedy
+    // choices sit on or next to e* (profits 9.4, 10, 9.4 at 1.5, 2, 2.5)
+    assert!((mean - 2.0).abs() < 0.3, "mean effort {mean}");
+}
+
+#[test]
+fn contracts_are_byte_identical_at_one_and_four_threads_and_resume_exactly() {
+    let s = sybil_scenario(Some(2));
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+                let runs = std::slice::from_ref(&out);
+                (
+                    agora::output::contracts_csv(&s, runs).unwrap().unwrap(),
+                    agora::output::summary_json(&s, runs).unwrap(),
+                )
+            })
+    };
+    assert_eq!(run(1), run(4));
+    let whole = Simulation::new(&s, 0).unwrap().run().unwrap();
+    let mut first = Simulation::new(&s, 0).unwrap();
+    for _ in 0..13 {
+        first.advance().unwrap();
+    }
+    let bytes = postcard::to_stdvec(&first.state()).unwrap();
+    let mut second = Simulation::new(&s, 0).unwrap();
+    second
+        .restore(postcard::from_bytes(&bytes).unwrap())
+        .unwrap();
+    while !second.done() {
+        second.advance().unwrap();
+    }
+    assert_eq!(second.finish().unwrap(), whole);
+}
+
+fn bad(contract: &str) -> String {
+    let text = format!(
+        r#"
+[simulation]
+steps = 10
+seed = 1
+
+[[assets]]
+name = "AGT"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+
+[[agents]]
+group = "issuer"
+count = 1
+balance = 1000.0
+policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+
+[[agents]]
+group = "promoters"
+count = 2
+balance = 100.0
+policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+
+[[contracts]]
+name = "promo"
+kind = "affiliate"
+{contract}
+"#
+    );
+    match Scenario::from_toml_str(&text, "bad.toml") {
+        Ok(_) => panic!("accepted {contract}"),
+        Err(e) => {
+            assert!(e.is_input_error(), "{e:?}");
+            let msg = e.to_string();
+            assert!(!msg.contains('\n'), "{msg}");
+            msg
+        }
+    }
+}
+
+const OK_REST: &str = r#"goal = { kind = "token_adoption", asset = "AGT" }
+reward = { kind = "linear", k = 0.5 }
+budget = 100.0
+referrals = { rate = 0.2, budget = { kind = "fixed", value = 10.0 }, policy = { kind = "random", asset = "AGT", p_buy = 1.0, p_sell = 0.0, buy_fraction = 1.0, sell_fraction = 0.0 } }"#;
+
+#[test]
+fn bad_contracts_are_refused_naming_the_field() {
+    let groups = "primary = \"issuer\"\naffiliates = \"promoters\"\n";
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            format!("primary = \"nobody\"\naffiliates = \"promoters\"\n{OK_REST}"),
+            "contracts.promo.primary",
+            "unknown group",
+        ),
+        (
+            format!("primary = \"issuer\"\naffiliates = \"ghosts\"\n{OK_REST}"),
+            "contracts.promo.affiliates",
+            "unknown group",
+        ),
+        (
+            format!("{groups}{}", OK_REST.replace("rate = 0.2", "rate = -0.2")),
+            "contracts.promo.referrals.rate",
+            "expected",
+        ),
+        (
+            format!(
+                "{groups}{}",
+                OK_REST.replace("budget = 100.0", "budget = -1.0")
+            ),
+            "contracts.promo.budget",
+            "expected",
+        ),
+        (
+            format!(
+                "{groups}{}",
+                OK_REST.replace("k = 0.5 }", "k = 0.5, vesting = 11 }")
+            ),
+            "contracts.promo.reward.vesting",
+            "at most the run's 10 steps",
+        ),
+        (
+            format!(
+                "{groups}{}",
+                OK_REST.replace("k = 0.5 }", "k = 0.5, asset = \"AGT\" }")
+            ),
+            "contracts.promo.reward.asset",
+            "money",
+        ),
+        (
+            format!(
+                "{groups}{}",
+                OK_REST
+                    .replace("k = 0.5 }", "k = 0.5, clawback = 3 }")
+                    .replace(
+                        "{ kind = \"token_adoption\", asset = \"AGT\" }",
+                        "{ kind = \"task_completion\", tasks = 5, capacity = 1.0 }"
+                    )
+            ),
+            "contracts.promo.reward.clawback",
+            "no sales",
+        ),
+    ];
+    for (contract, path, part) in cases {
+        let msg = bad(&contract);
+        assert!(
+            msg.starts_with(&format!("bad.toml: {path}: ")),
+            "expected {path} in {msg}"
+        );
+        assert!(msg.contains(part), "expected {part:?} in {msg}");
+    }
+}
+
+#[test]
+fn a_budget_the_primary_cannot_escrow_is_refused_naming_the_field() {
+    let text = scenario(
+        5,
+        1,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.5 }}
+budget = 3000000.0
+referrals = {{ rate = 0.2, budget = {{ kind = "fixed", value = 10.0 }}, {BUY_ONCE} }}"#
+        ),
+    );
+    let e = Simulation::new(&text, 0).unwrap_err();
+    assert!(e.is_input_error(), "{e:?}");
+    assert!(e.to_string().contains("contracts.promo.budget"), "{e}");
+}
+
+#[test]
+fn the_issues_example_contract_reads_as_written_and_runs_conserving_money() {
+    let text = r#"
+[simulation]
+steps = 30
+seed = 5
+
+[[assets]]
+name = "AGT"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.0001, b = 1.0 }
+
+[[agents]]
+group = "issuer"
+count = 1
+balance = 20000.0
+policy = { kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }
+
+[[agents]]
+group = "promoters"
+count = 5
+balance = 100.0
+policy = { kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }
+
+[[contracts]]
+name = "promo"
+kind = "affiliate"
+primary = "issuer"                                  # a group
+affiliates = "promoters"                            # a group
+goal = { kind = "token_adoption", asset = "AGT" }
+reward = { kind = "linear", k = 0.5 }               # money per token of ΔS
+budget = 10000.0                                    # escrowed from the primary at the start
+referrals = { rate = 0.2, budget = { kind = "uniform", low = 50.0, high = 150.0 }, policy = { kind = "threshold", asset = "AGT", buy_below = 5.0, sell_above = 8.0 } }
+"#;
+    let s = Scenario::from_toml_str(text, "issue.toml").unwrap();
+    assert_eq!(s.contracts().len(), 1);
+    // the hidden pool follows the scenario's groups
+    assert_eq!(s.groups()[2].name, "promo:referrals");
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    let c = &out.summary.contracts["promo"];
+    assert!(c.referrals > 0 && c.rewards_paid > 0.0, "{c:?}");
+    assert!(c.rewards_paid <= 10000.0);
+    assert!((c.budget_left + c.rewards_paid - c.clawed_back - 10000.0).abs() < 1e-6);
+}
+
+#[test]
+fn tiered_rewards_pay_each_tier_at_its_rate() {
+    // 10-token buys, 1 per step from step 2 (a referral trades from the
+    // step after it joins): the first 25 tokens at 1.0, the rest at 0.2
+    let s = scenario(
+        10,
+        1,
+        &format!(
+            r#"reward = {{ kind = "tiered", tiers = [{{ from = 0.0, k = 1.0 }}, {{ from = 25.0, k = 0.2 }}] }}
+budget = 1000.0
+referrals = {{ rate = 1.0, arrivals = "deterministic", budget = {{ kind = "fixed", value = 10.0 }}, {BUY_ONCE} }}"#
+        ),
+    );
+    let (rows, _) = records(&s);
+    let paid: Vec<u128> = rows.iter().map(|r| r.vested).collect();
+    let unit = 1_000_000_000u128;
+    assert_eq!(
+        paid[..5],
+        [0, 10 * unit, 10 * unit, 5 * unit + unit, 2 * unit]
+    );
+    assert_eq!(paid.iter().sum::<u128>(), 25 * unit + 65 * unit / 5);
+}
+
+#[test]
+fn an_effort_action_replaces_the_contracts_effort_table() {
+    // the promoters' policy gives Action::Effort { level: 0.5 }; the
+    // contract's table says 2; deterministic arrivals at rate 1
+    let s = scenario_with(
+        8,
+        2,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.5 }}
+budget = 1000.0
+effort = {{ kind = "fixed", level = 2.0, cost = 4.0 }}
+referrals = {{ rate = 1.0, arrivals = "deterministic", budget = {{ kind = "fixed", value = 10.0 }}, {BUY_ONCE} }}"#
+        ),
+        r#"{ kind = "effort", level = 0.5 }"#,
+    );
+    let (rows, out) = records(&s);
+    assert!(rows.iter().all(|r| r.effort == 0.5));
+    // 0.5 referrals a step: 4 each over 8 steps; cost 4·0.25 = 1 a step
+    assert!(rows
+        .iter()
+        .filter(|r| r.step == 8)
+        .all(|r| r.referrals == 4));
+    assert_eq!(out.summary.contracts["promo"].effort_spent, 2.0 * 8.0);
+}
+
+#[test]
+fn contracts_csv_keeps_the_recorded_steps_and_sums_between_them() {
+    let contract = format!(
+        r#"reward = {{ kind = "linear", k = 0.5, vesting = 3 }}
+budget = 100000.0
+referrals = {{ rate = 0.6, budget = {{ kind = "uniform", low = 1.0, high = 9.0 }}, {BUY_ONCE} }}"#
+    );
+    let every = scenario(23, 3, &contract);
+    let mut sparse_table = every.to_table().clone();
+    sparse_table["simulation"]
+        .as_table_mut()
+        .unwrap()
+        .insert("record_every".into(), toml::Value::Integer(5));
+    let sparse = Scenario::from_table(
+        sparse_table,
+        "sparse.toml",
+        &agora::scenario::PolicyRegistry::new(),
+    )
+    .unwrap();
+    let (all, _) = records(&every);
+    let (some, _) = records(&sparse);
+    let steps: std::collections::BTreeSet<u64> = some.iter().map(|r| r.step).collect();
+    assert_eq!(steps.into_iter().collect::<Vec<_>>(), [5, 10, 15, 20, 23]);
+    for a in 2..5u32 {
+        let total = |rows: &[ContractRecord], f: fn(&ContractRecord) -> u128| -> u128 {
+            rows.iter().filter(|r| r.affiliate == a).map(f).sum()
+        };
+        assert_eq!(total(&all, |r| r.vested), total(&some, |r| r.vested));
+        assert_eq!(total(&all, |r| r.reward), total(&some, |r| r.reward));
+    }
+    let csv = agora::output::contracts_csv(
+        &sparse,
+        std::slice::from_ref(&Simulation::new(&sparse, 0).unwrap().run().unwrap()),
+    )
+    .unwrap()
+    .unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    assert!(text.starts_with(
+        "run,step,contract,affiliate,referrals,attributed,effort,reward,vested,clawed_back,budget_left\n"
+    ));
+    assert_eq!(text.lines().count(), 1 + 5 * 3);
+}
+
+#[test]
+fn task_rewards_pay_k_per_completed_task_and_scarce_tasks_are_shared_out() {
+    // 3 affiliates at effort 1.5 and capacity 2: floor(3) = 3 tasks each a
+    // step when 20 are posted; 7 posted: all 7 done, none past a capacity
+    for (tasks, each) in [(20u64, 3u64), (7, 0)] {
+        let s = scenario_goal(
+            10,
+            3,
+            &format!(r#"goal = {{ kind = "task_completion", tasks = {tasks}, capacity = 2.0 }}"#),
+            r#"reward = { kind = "linear", k = 0.25 }
+budget = 1000.0
+effort = { kind = "fixed", level = 1.5, cost = 0.0 }"#,
+            HOLDER,
+        );
+        let (rows, out) = records(&s);
+        let unit = 1_000_000_000u128;
+        for step in 1..=10u64 {
+            let done: Vec<u64> = rows
+                .iter()
+                .filter(|r| r.step == step)
+                .map(|r| r.attributed / 1_000_000_000)
+                .collect();
+            let total: u64 = done.iter().sum();
+            assert_eq!(total, step * tasks.min(9), "step {step}");
+            if each > 0 {
+                assert!(done.iter().all(|&d| d == step * each));
+            }
+        }
+        let paid: u128 = rows.iter().map(|r| r.vested).sum();
+        assert_eq!(paid, u128::from(10 * tasks.min(9)) * unit / 4);
+        let c = &out.summary.contracts["promo"];
+        assert_eq!(c.attributed_supply, (10 * tasks.min(9)) as f64);
+        assert_eq!(c.primary_return, None);
+    }
+}
+
+#[test]
+fn the_builder_adds_a_contract_from_its_table() {
+    let file = scenario(
+        5,
+        2,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.5 }}
+budget = 100.0
+referrals = {{ rate = 0.5, budget = {{ kind = "fixed", value = 10.0 }}, {BUY_ONCE} }}"#
+        ),
+    );
+    let contract = file.to_table()["contracts"].as_array().unwrap()[0]
+        .as_table()
+        .unwrap()
+        .clone();
+    let mut b = Scenario::builder()
+        .steps(5)
+        .seed(3)
+        .asset(file.assets()[0].clone());
+    // the scenario's own groups, not the contract's hidden pool
+    for g in &file.groups()[..2] {
+        b = b.group(g.clone());
+    }
+    let built = b.contract_table(contract).build().unwrap();
+    assert_eq!(built.contracts(), file.contracts());
+    assert_eq!(
+        format!("{:?}", built.groups()),
+        format!("{:?}", file.groups())
+    );
+}

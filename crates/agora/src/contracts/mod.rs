@@ -19,7 +19,7 @@
 //!   step). Sybils use their own level.
 //! - **Referrals** (after the decide phase). `Poisson(λ·e)` referrals join
 //!   per affiliate, from the affiliate's own stream
-//!   ([`Stream::Contract`](crate::rng::Stream::Contract)), or the whole part
+//!   ([`Stream::Contract`]), or the whole part
 //!   of the accumulated `λ·e` with `arrivals = "deterministic"`. Each is the
 //!   next dormant member of the contract's hidden pool group: its budget
 //!   (drawn from the named distribution, floored to the base unit) is paid

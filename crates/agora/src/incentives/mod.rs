@@ -240,6 +240,75 @@ fn error(scenario: &Scenario, spec: &IncentiveSpec, step: u64, what: &str) -> Er
     )
 }
 
+/// One flow of a rule in a step (a stake, a release, a slash, a
+/// penalty), as recorded: a row per agent as it moves (`record =
+/// "agents"`, each with the budget left then), or one row of the total
+/// over the agents once the step's flow is done.
+struct Tally {
+    rule: usize,
+    step: u64,
+    flow: Flow,
+    total: u128,
+    agents: u64,
+}
+
+impl Tally {
+    fn new(rule: usize, step: u64, flow: Flow) -> Self {
+        Tally {
+            rule,
+            step,
+            flow,
+            total: 0,
+            agents: 0,
+        }
+    }
+
+    /// Counts `amount` base units moved for `agent`, and records its row
+    /// if the rule records agents.
+    fn add(
+        &mut self,
+        rules: &Incentives,
+        agent: AgentId,
+        amount: u64,
+        ledger: &Ledger,
+        spec: &IncentiveSpec,
+        out: &mut Vec<IncentiveRecord>,
+    ) {
+        let amount = u128::from(amount);
+        self.total += amount;
+        self.agents += 1;
+        if spec.record_agents {
+            out.push(rules.row(
+                self.rule,
+                self.step,
+                Some(agent),
+                self.flow,
+                amount,
+                ledger,
+                spec,
+            ));
+        }
+    }
+
+    /// Records the total row, for a rule that records totals and moved
+    /// something.
+    fn finish(
+        self,
+        rules: &Incentives,
+        ledger: &Ledger,
+        spec: &IncentiveSpec,
+        out: &mut Vec<IncentiveRecord>,
+    ) {
+        if self.agents > 0 && !spec.record_agents {
+            let mut row = rules.row(
+                self.rule, self.step, None, self.flow, self.total, ledger, spec,
+            );
+            row.agents = self.agents;
+            out.push(row);
+        }
+    }
+}
+
 impl Incentives {
     /// Opens and funds the rules' treasuries (`backing(asset, from, to)`:
     /// the reserve that backs the supply growing from `from` to `to`).
@@ -761,7 +830,7 @@ impl Incentives {
         ledger: &mut Ledger,
         out: &mut Vec<IncentiveRecord>,
     ) -> Result<()> {
-        let (mut total, mut n) = (0u128, 0u64);
+        let mut released = Tally::new(i, step, Flow::Release);
         while let Some(&(at, a, tokens)) = self.rules[i].unbonding.front() {
             if at > step {
                 break;
@@ -770,25 +839,9 @@ impl Incentives {
                 .unstake(a, spec.asset, tokens)
                 .map_err(|e| error(scenario, spec, step, &format!("unstaking: {e}")))?;
             self.rules[i].unbonding.pop_front();
-            total += u128::from(tokens);
-            n += 1;
-            if spec.record_agents {
-                out.push(self.row(
-                    i,
-                    step,
-                    Some(a),
-                    Flow::Release,
-                    u128::from(tokens),
-                    ledger,
-                    spec,
-                ));
-            }
+            released.add(self, a, tokens, ledger, spec, out);
         }
-        if n > 0 && !spec.record_agents {
-            let mut row = self.row(i, step, None, Flow::Release, total, ledger, spec);
-            row.agents = n;
-            out.push(row);
-        }
+        released.finish(self, ledger, spec, out);
         Ok(())
     }
 
@@ -830,7 +883,8 @@ impl Incentives {
         out: &mut Vec<IncentiveRecord>,
     ) -> Result<()> {
         let s = per_unit(share);
-        let (mut staked, mut n_staked, mut unstaked, mut n_unstaked) = (0u128, 0u64, 0u128, 0u64);
+        let mut staked = Tally::new(i, step, Flow::Stake);
+        let mut unstaked = Tally::new(i, step, Flow::Unstake);
         let ranges = self.eligible[i].clone();
         for range in ranges {
             for a in range {
@@ -843,53 +897,19 @@ impl Incentives {
                         .stake(a, spec.asset, more)
                         .map_err(|e| error(scenario, spec, step, &format!("staking: {e}")))?;
                     self.rules[i].stakes[a as usize] = target;
-                    staked += u128::from(more);
-                    n_staked += 1;
-                    if spec.record_agents {
-                        out.push(self.row(
-                            i,
-                            step,
-                            Some(a),
-                            Flow::Stake,
-                            u128::from(more),
-                            ledger,
-                            spec,
-                        ));
-                    }
+                    staked.add(self, a, more, ledger, spec, out);
                 } else if target < stake {
                     let less = stake - target;
                     self.rules[i].stakes[a as usize] = target;
                     self.rules[i]
                         .unbonding
                         .push_back((step.saturating_add(unbonding), a, less));
-                    unstaked += u128::from(less);
-                    n_unstaked += 1;
-                    if spec.record_agents {
-                        out.push(self.row(
-                            i,
-                            step,
-                            Some(a),
-                            Flow::Unstake,
-                            u128::from(less),
-                            ledger,
-                            spec,
-                        ));
-                    }
+                    unstaked.add(self, a, less, ledger, spec, out);
                 }
             }
         }
-        if !spec.record_agents {
-            for (flow, amount, n) in [
-                (Flow::Stake, staked, n_staked),
-                (Flow::Unstake, unstaked, n_unstaked),
-            ] {
-                if n > 0 {
-                    let mut row = self.row(i, step, None, flow, amount, ledger, spec);
-                    row.agents = n;
-                    out.push(row);
-                }
-            }
-        }
+        staked.finish(self, ledger, spec, out);
+        unstaked.finish(self, ledger, spec, out);
         Ok(())
     }
 
@@ -1009,7 +1029,7 @@ impl Incentives {
             }
         }
         let (flag, cut) = (per_unit(sell_share), per_unit(share));
-        let (mut total, mut n) = (0u128, 0u64);
+        let mut slashed = Tally::new(i, step, Flow::Slash);
         for (a, (bought, sold)) in moved {
             let before = (u128::from(ledger.holding(a, spec.asset)) + sold).saturating_sub(bought);
             // sold / before > sell_share, exactly
@@ -1026,25 +1046,9 @@ impl Incentives {
                 .map_err(|e| error(scenario, spec, step, &format!("slashing: {e}")))?;
             self.rules[staking].stakes[a as usize] = stake - burn;
             self.rules[i].slashed += u128::from(burn);
-            total += u128::from(burn);
-            n += 1;
-            if spec.record_agents {
-                out.push(self.row(
-                    i,
-                    step,
-                    Some(a),
-                    Flow::Slash,
-                    u128::from(burn),
-                    ledger,
-                    spec,
-                ));
-            }
+            slashed.add(self, a, burn, ledger, spec, out);
         }
-        if n > 0 && !spec.record_agents {
-            let mut row = self.row(i, step, None, Flow::Slash, total, ledger, spec);
-            row.agents = n;
-            out.push(row);
-        }
+        slashed.finish(self, ledger, spec, out);
         Ok(())
     }
 
@@ -1063,7 +1067,7 @@ impl Incentives {
         out: &mut Vec<IncentiveRecord>,
     ) -> Result<()> {
         let r = per_unit(rate);
-        let (mut total, mut n) = (0u128, 0u64);
+        let mut charged = Tally::new(i, step, Flow::Penalty);
         let eligible = self.eligible[i].clone();
         for t in trades.iter().filter(|t| counts(&eligible, spec, t)) {
             let a = t.agent as usize;
@@ -1097,25 +1101,9 @@ impl Incentives {
                     self.rules[i].burned += u128::from(fee);
                 }
             }
-            total += u128::from(fee);
-            n += 1;
-            if spec.record_agents {
-                out.push(self.row(
-                    i,
-                    step,
-                    Some(t.agent),
-                    Flow::Penalty,
-                    u128::from(fee),
-                    ledger,
-                    spec,
-                ));
-            }
+            charged.add(self, t.agent, fee, ledger, spec, out);
         }
-        if n > 0 && !spec.record_agents {
-            let mut row = self.row(i, step, None, Flow::Penalty, total, ledger, spec);
-            row.agents = n;
-            out.push(row);
-        }
+        charged.finish(self, ledger, spec, out);
         Ok(())
     }
 

@@ -542,30 +542,15 @@ fn amm_summary(sim: &Simulation, j: usize) -> Option<AmmSummary> {
     let amm = sim.markets[j].amm()?;
     let (money, tokens) = amm.reserves();
     let c = amm.counters();
-    let k_growth = match &scenario_pool(sim, j) {
-        Some((m0, t0)) => (money as f64 / *m0 as f64) * (tokens as f64 / *t0 as f64),
-        None => f64::NAN,
-    };
     Some(AmmSummary {
         pool_money: wide_to_units(money),
         pool_tokens: wide_to_units(tokens),
-        k_growth,
+        k_growth: amm.k_growth(),
         swaps: c.swaps,
         slippage_failures: c.slippage_failures,
         fees_money: wide_to_units(c.fees_money),
         fees_tokens: wide_to_units(c.fees_token),
     })
-}
-
-/// The pool asset `j` started with, base units of money and tokens.
-fn scenario_pool(sim: &Simulation, j: usize) -> Option<(u64, u64)> {
-    match &sim.scenario.assets[j].pricing {
-        crate::scenario::PricingSpec::Amm(a) => Some((
-            crate::ledger::to_base(a.reserve_money)?,
-            crate::ledger::to_base(a.reserve_token)?,
-        )),
-        _ => None,
-    }
 }
 
 /// The posted-price metrics of asset `j`, or `None` for other pricing.

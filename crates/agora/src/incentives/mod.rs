@@ -670,16 +670,7 @@ impl Incentives {
             .mint_to_incentive(t, tokens, money)
             .map_err(|_| refused())?;
         rule.minted += u128::from(tokens);
-        let left = self.budget_left(spec, i, ledger);
-        out.push(IncentiveRecord {
-            step,
-            rule: i as u32,
-            agent: None,
-            agents: 0,
-            flow: Flow::Mint,
-            amount: u128::from(tokens),
-            budget_left: left,
-        });
+        out.push(self.row(i, step, None, Flow::Mint, u128::from(tokens), ledger, spec));
         Ok(())
     }
 
@@ -744,9 +735,8 @@ impl Incentives {
             .unwrap_or(u128::MAX);
         let short = total > held;
         let last = short && self.no_more_funding(spec, i, step);
-        let per_agent = spec.record_agents;
         let overflow = || error(scenario, spec, step, "a reward exceeds the ledger's range");
-        let (mut paid, mut n) = (0u128, 0u64);
+        let mut paid = Tally::new(i, step, Flow::Reward);
         for &(a, due) in dues {
             let amount = if short {
                 // ⌊due · held / total⌋ ≤ due: a u128 product unless both
@@ -769,53 +759,22 @@ impl Incentives {
             ledger
                 .pay_from_treasury(t, a, amount)
                 .map_err(|_| overflow())?;
-            paid += u128::from(amount);
-            n += 1;
             let rule = &mut self.rules[i];
             let (word, bit) = (a as usize / 64, 1u64 << (a % 64));
             if rule.received[word] & bit == 0 {
                 rule.received[word] |= bit;
                 rule.recipients += 1;
             }
-            if per_agent {
-                let left = self.budget_left(spec, i, ledger);
-                out.push(IncentiveRecord {
-                    step,
-                    rule: i as u32,
-                    agent: Some(a),
-                    agents: 1,
-                    flow: Flow::Reward,
-                    amount: u128::from(amount),
-                    budget_left: left,
-                });
-            }
+            paid.add(self, a, amount, ledger, spec, out);
         }
-        self.rules[i].paid += paid;
+        self.rules[i].paid += paid.total;
         if last {
             self.rules[i].exhausted = Some(step);
         }
-        let left = self.budget_left(spec, i, ledger);
-        if !per_agent && paid > 0 {
-            out.push(IncentiveRecord {
-                step,
-                rule: i as u32,
-                agent: None,
-                agents: n,
-                flow: Flow::Reward,
-                amount: paid,
-                budget_left: left,
-            });
-        }
+        // after the exhaustion: the budget left counts no more emission
+        paid.finish(self, ledger, spec, out);
         if last {
-            out.push(IncentiveRecord {
-                step,
-                rule: i as u32,
-                agent: None,
-                agents: 0,
-                flow: Flow::Exhausted,
-                amount: 0,
-                budget_left: left,
-            });
+            out.push(self.row(i, step, None, Flow::Exhausted, 0, ledger, spec));
         }
         Ok(())
     }

@@ -40,6 +40,8 @@ pub struct AmmMarket {
     /// The pool at the start of the step: what agents' quotes are.
     quoted: ConstantProductPool,
     max_slippage: Option<f64>,
+    /// The pool's reserves at the start of the run, base units.
+    start: (u128, u128),
     counters: AmmCounters,
 }
 
@@ -96,6 +98,7 @@ impl AmmMarket {
         let pool = ConstantProductPool::new(u128::from(money), u128::from(tokens), fee)
             .map_err(|e| ("reserve_money", e.to_string()))?;
         Ok(AmmMarket {
+            start: (u128::from(money), u128::from(tokens)),
             quoted: pool.clone(),
             pool,
             max_slippage: spec.max_slippage,
@@ -106,6 +109,13 @@ impl AmmMarket {
     /// The pool's reserves, base units of money and tokens.
     pub fn reserves(&self) -> (u128, u128) {
         (self.pool.reserve_money(), self.pool.reserve_token())
+    }
+
+    /// `k` now over `k` at the start of the run: at least 1, as every
+    /// swap rounds in the pool's favour and its fee stays in it.
+    pub fn k_growth(&self) -> f64 {
+        let (money, tokens) = self.reserves();
+        (money as f64 / self.start.0 as f64) * (tokens as f64 / self.start.1 as f64)
     }
 
     /// The pool now.
@@ -231,52 +241,36 @@ impl Mechanism for AmmMarket {
         action: Action,
         m: &mut MarketStep<'_>,
     ) -> Result<(), Fault> {
-        match action {
-            Action::Buy { spend, .. } => {
-                let balance = m.ledger.balance(agent);
-                let input = if spend > balance {
-                    m.ledger.count_clipped();
-                    balance
-                } else {
-                    spend
-                };
-                self.swap(agent, Side::Buy, input, self.max_slippage, m)
-            }
-            Action::Sell { amount, .. } => {
-                let held = m.ledger.holding(agent, m.asset);
-                let input = if amount > held {
-                    m.ledger.count_clipped();
-                    held
-                } else {
-                    amount
-                };
-                self.swap(agent, Side::Sell, input, self.max_slippage, m)
-            }
+        let (side, amount, bound) = match action {
+            Action::Buy { spend, .. } => (Side::Buy, spend, self.max_slippage),
+            Action::Sell { amount, .. } => (Side::Sell, amount, self.max_slippage),
             Action::Swap {
                 side,
                 amount,
                 max_slippage,
                 ..
             } => {
-                let has = match side {
-                    Side::Buy => m.ledger.balance(agent),
-                    Side::Sell => m.ledger.holding(agent, m.asset),
-                };
-                let input = if amount > has {
-                    m.ledger.count_clipped();
-                    has
-                } else {
-                    amount
-                };
                 let bound = f64::from(max_slippage.min(FEE_SCALE)) / f64::from(FEE_SCALE);
-                self.swap(agent, side, input, Some(bound), m)
+                (side, amount, Some(bound))
             }
-            Action::Hold => Ok(()),
+            Action::Hold => return Ok(()),
             _ => {
                 m.ledger.count_rejected();
-                Ok(())
+                return Ok(());
             }
-        }
+        };
+        // At most what the agent has: money for a buy, tokens for a sell.
+        let has = match side {
+            Side::Buy => m.ledger.balance(agent),
+            Side::Sell => m.ledger.holding(agent, m.asset),
+        };
+        let input = if amount > has {
+            m.ledger.count_clipped();
+            has
+        } else {
+            amount
+        };
+        self.swap(agent, side, input, bound, m)
     }
 
     fn end_step(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {

@@ -130,8 +130,9 @@ fn the_empirical_hawk_dove_game_matches_its_closed_form_and_its_equilibrium_is_s
     assert!(lo <= hawk && hawk <= hi, "{e:?}");
     assert!(hi - lo < 0.2, "{e:?}");
     // A 95% interval misses 7/12 at one seed in twenty (measured over
-    // seeds 0-29: 25 of 30 intervals hold it; their estimates have mean
-    // 0.5835 and standard deviation 0.0048), so one seed is held to twice
+    // seeds 0-29 by `bootstrap_coverage` below: 28 of 30 intervals hold
+    // it, mean width 0.0199; the estimates have mean 0.5835 and standard
+    // deviation 0.0048, so 2 × 1.96 sd = 0.0188), so one seed is held to twice
     // its interval's half-width, about four standard errors: 7/12 passes,
     // while the equilibrium of a 5% larger prize, 37.5/62.5 = 0.6, does not.
     let within = |p: f64| (hawk - p).abs() < hi - lo;
@@ -281,4 +282,36 @@ objective = { kind = "surplus" }
         assert_eq!(seller, p);
         assert_eq!(out.summary.assets["GOOD"].trades, 1);
     }
+}
+
+/// The bootstrap intervals' coverage of the closed-form equilibrium 7/12
+/// over 30 scenario seeds (a measurement, not run by default:
+/// `cargo test --release -p agora --test main egta::bootstrap_coverage -- --ignored --nocapture`).
+/// A 95% interval should hold 7/12 at about 28.5 of 30 seeds; fewer than
+/// 25 (probability 0.3% for a true 95% interval) fails.
+#[test]
+#[ignore = "a measurement: 30 EGTA runs"]
+fn bootstrap_coverage() {
+    let strategies = Strategies::from_toml_str(STRATEGIES, "strategies.toml").unwrap();
+    let spec = EgtaSpec::new("birds", 4, 20);
+    let (mut held, mut widths, mut estimates) = (0, Vec::new(), Vec::new());
+    for seed in 0..30 {
+        let text = SCENARIO.replace("seed = 3", &format!("seed = {seed}"));
+        let base = Scenario::from_toml_str(&text, "<egta test>").unwrap();
+        let game = simulate(&base, &spec, &strategies, &|_| {}).unwrap();
+        let found = game.equilibria(&spec);
+        let e = &found[0];
+        let (lo, hi) = e.interval[1];
+        held += usize::from(lo <= 7.0 / 12.0 && 7.0 / 12.0 <= hi);
+        widths.push(hi - lo);
+        estimates.push(e.mix[1]);
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let m = mean(&estimates);
+    let sd = (estimates.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 29.0).sqrt();
+    println!(
+        "{held} of 30 intervals hold 7/12; mean width {:.4}; estimates mean {m:.4}, sd {sd:.4}",
+        mean(&widths)
+    );
+    assert!(held >= 25, "{held} of 30");
 }

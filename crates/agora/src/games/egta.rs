@@ -31,9 +31,10 @@
 //! the uniform mix and `starts` random mixes (seeded), keeps the rest
 //! points whose regret is at most [`REGRET_TOLERANCE`] times the payoff
 //! range, and merges those within 1e-3 of each other. Each is reported
-//! with its regret and a **bootstrap 95% interval** of each share: the
-//! samples of every profile and strategy are resampled with replacement
-//! `bootstrap` times (seeded), and in each resampled table the replicator
+//! with its regret and a **bootstrap 95% interval** of each share: whole
+//! samples are resampled with replacement `bootstrap` times (seeded; one
+//! draw of sample indices for every profile and strategy, as the samples
+//! share random streams across profiles), and in each resampled table the replicator
 //! runs from the equilibrium nudged 1% towards the uniform mix; the
 //! interval is the 2.5% and 97.5% quantiles of where it rests.
 
@@ -694,11 +695,27 @@ impl EmpiricalGame {
             return x.iter().map(|&v| (v, v)).collect();
         }
         let nudged: Vec<f64> = x.iter().map(|v| 0.99 * v + 0.01 / k as f64).collect();
+        // The samples are resampled as wholes: sample `i` of every profile
+        // comes from the same run index (common random numbers), and its
+        // strategies' payoffs share a run, so their payoffs are correlated
+        // within a sample and across profiles (in a contest, one player's
+        // win is another's loss). Drawing one set of sample indices per
+        // resample keeps those correlations; resampling each profile and
+        // strategy on its own would drop them, and its intervals were too
+        // narrow (25 of 30 held the closed-form equilibrium; see
+        // tests/egta.rs `bootstrap_coverage`).
+        let samples = self
+            .profiles
+            .iter()
+            .flat_map(|p| p.payoffs.iter().map(Vec::len))
+            .max()
+            .unwrap_or(0);
         let ends: Vec<Vec<f64>> = (0..resamples)
             .into_par_iter()
             .map(|b| {
                 let mut rng =
                     EngineRng::seed_from_u64(stream_key(self.seed, 0, 1, Stream::Egta, b));
+                let draw: Vec<usize> = (0..samples).map(|_| rng.random_range(0..samples)).collect();
                 let u: Vec<Vec<f64>> = self
                     .profiles
                     .iter()
@@ -709,8 +726,10 @@ impl EmpiricalGame {
                                 if xs.is_empty() {
                                     return f64::NAN;
                                 }
+                                // (every profile has `samples` samples; a
+                                // shorter list wraps the same draw)
                                 let n = xs.len();
-                                (0..n).map(|_| xs[rng.random_range(0..n)]).sum::<f64>() / n as f64
+                                draw.iter().map(|&i| xs[i % n]).sum::<f64>() / samples as f64
                             })
                             .collect()
                     })

@@ -642,3 +642,157 @@ referrals = {{ rate = 0.5, budget = {{ kind = "fixed", value = 10.0 }}, {BUY_ONC
         format!("{:?}", file.groups())
     );
 }
+
+/// A provider's compute (fixed price 0.5, ample capacity) promoted by one
+/// affiliate whose referrals each use 2 units a step from the step after
+/// they join.
+fn resource_scenario(steps: u64, contract: &str) -> Scenario {
+    let text = format!(
+        r#"
+[simulation]
+steps = {steps}
+seed = 4
+
+[[assets]]
+name = "GPU"
+kind = "resource"
+capacity = 1000.0
+allocation = "fcfs"
+pricing = {{ kind = "fixed", price = 0.5 }}
+
+[[assets]]
+name = "AGT"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.0, b = 1.0 }}
+
+[[agents]]
+group = "provider"
+count = 1
+balance = 10000.0
+policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+
+[[agents]]
+group = "promoters"
+count = 1
+balance = 100.0
+policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+
+[[contracts]]
+name = "promo"
+kind = "affiliate"
+primary = "provider"
+affiliates = "promoters"
+goal = {{ kind = "resource_usage", asset = "GPU" }}
+{contract}
+"#
+    );
+    Scenario::from_toml_str(&text, "contracts.toml").unwrap()
+}
+
+#[test]
+fn resource_usage_pays_k_per_unit_the_referrals_were_allocated() {
+    // one referral every other step (rate 0.5, effort 1, deterministic):
+    // they join at steps 2, 4, …, 20 and each uses 2 units a step from the
+    // step after it joins: 2 · (18 + 16 + … + 0) = 180 units by step 20
+    let s = resource_scenario(
+        20,
+        r#"reward = { kind = "linear", k = 0.25 }
+budget = 1000.0
+effort = { kind = "fixed", level = 1.0, cost = 0.0 }
+referrals = { rate = 0.5, arrivals = "deterministic", budget = { kind = "fixed", value = 100.0 }, policy = { kind = "consumer", asset = "GPU", need = { distribution = "constant", value = 2.0 }, value = 4.0 } }"#,
+    );
+    // the allocations in the trade log, counted independently
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let mut allocated = 0u128;
+    while !sim.done() {
+        sim.advance().unwrap();
+        allocated += sim
+            .trade_log()
+            .records()
+            .iter()
+            .filter(|t| t.kind == agora::ledger::trades::TradeKind::Allocation && t.agent >= 2)
+            .map(|t| u128::from(t.quantity))
+            .sum::<u128>();
+    }
+    assert_eq!(allocated, 180 * 1_000_000_000);
+    let out = sim.finish().unwrap();
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    let c = &out.summary.contracts["promo"];
+    assert_eq!(c.referrals, 10);
+    assert_eq!(c.attributed_supply, 180.0);
+    // R = k·units exactly: 0.25 · 180
+    assert_eq!(c.rewards_paid, 45.0);
+    assert_eq!(c.cost_per_unit, Some(0.25));
+    // the provider sold 180 units at 0.5 for 45 paid out: a return of 2
+    assert_eq!(c.primary_return, Some(2.0));
+    assert_eq!(c.budget_left, 1000.0 - 45.0);
+    // turning the trade log off does not silence the contract
+    let mut quiet = Simulation::new(&s, 0).unwrap();
+    quiet.set_trade_log(false);
+    let quiet = quiet.run().unwrap();
+    assert_eq!(quiet.summary.contracts["promo"].rewards_paid, 45.0);
+}
+
+#[test]
+fn resource_usage_is_refused_on_a_token_and_with_sybils_or_a_clawback() {
+    let refused = |goal_asset: &str, extra: &str, tail: &str| {
+        let t = format!(
+            r#"
+[simulation]
+steps = 10
+seed = 1
+
+[[assets]]
+name = "GPU"
+kind = "resource"
+capacity = 10.0
+pricing = {{ kind = "fixed", price = 0.5 }}
+
+[[assets]]
+name = "AGT"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.0, b = 1.0 }}
+
+[[agents]]
+group = "provider"
+count = 1
+balance = 100.0
+policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+
+[[agents]]
+group = "promoters"
+count = 2
+balance = 100.0
+policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+
+[[contracts]]
+name = "promo"
+kind = "affiliate"
+primary = "provider"
+affiliates = "promoters"
+goal = {{ kind = "resource_usage", asset = "{goal_asset}" }}
+reward = {{ kind = "linear", k = 0.25 {extra} }}
+budget = 10.0
+effort = {{ kind = "fixed", level = 1.0, cost = 0.0 }}
+referrals = {{ rate = 0.5, budget = {{ kind = "fixed", value = 1.0 }}, policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }} }}
+{tail}
+"#
+        );
+        Scenario::from_toml_str(&t, "c.toml")
+            .unwrap_err()
+            .to_string()
+    };
+    let e = refused("AGT", "", "");
+    assert!(
+        e.contains("contracts.promo.goal.asset") && e.contains("resource asset"),
+        "{e}"
+    );
+    let e = refused("GPU", ", clawback = 3", "");
+    assert!(
+        e.contains("contracts.promo.reward.clawback") && e.contains("no sales"),
+        "{e}"
+    );
+    let e = refused("GPU", "", "sybil = { count = 1, hold = 2, level = 1.0 }");
+    assert!(
+        e.contains("contracts.promo.sybil") && e.contains("nothing"),
+        "{e}"
+    );
+}

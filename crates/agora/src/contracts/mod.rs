@@ -38,6 +38,8 @@
 //!   (rounding in favour of the primary). A credit earns `R(C + d) − R(C)`,
 //!   less what the caps (`capped`: per affiliate and step, per affiliate)
 //!   and the escrow not yet committed leave; what is cut is forfeited.
+//!   Under `resource_usage`, a referral's allocations of the resource in
+//!   the step (from the trade log) are its contribution instead.
 //! - **Vesting.** An earned amount `x` is paid in `n = vesting` instalments
 //!   at the next `n` steps, `floor(x/n)` each and the remainder with the
 //!   last; unvested amounts stay committed in the escrow.
@@ -55,6 +57,7 @@ pub use effort::EffortPolicy;
 
 use crate::agents::Action;
 use crate::error::{Error, Result};
+use crate::ledger::trades::{TradeKind, TradeRecord};
 use crate::ledger::{from_wide, to_base, AgentId, Ledger, LedgerError};
 use crate::rng::{Stream, StreamFamily};
 use crate::scenario::contracts::{
@@ -470,8 +473,10 @@ impl Contracts {
         for (c, spec) in self.specs.iter().enumerate() {
             let (_, pool0, _, _) = self.starts[c];
             let state = &self.states[c];
-            let Goal::TokenAdoption { asset } = spec.goal else {
-                continue;
+            let asset = match spec.goal {
+                Goal::TokenAdoption { asset } => asset,
+                Goal::ResourceUsage { asset } => asset,
+                Goal::TaskCompletion { .. } => continue,
             };
             for (i, r) in state.referrals.iter().enumerate() {
                 let member = pool0 + i as AgentId;
@@ -515,6 +520,7 @@ impl Contracts {
         &mut self,
         step: u64,
         ledger: &mut Ledger,
+        trades: &[TradeRecord],
         records: &mut Vec<ContractRecord>,
         keep: bool,
     ) -> Result<()> {
@@ -532,6 +538,20 @@ impl Contracts {
             }
             let asset = match spec.goal {
                 Goal::TokenAdoption { asset } => asset,
+                Goal::ResourceUsage { asset } => {
+                    use_resources(
+                        step,
+                        spec,
+                        state,
+                        asset,
+                        pool0,
+                        aff0,
+                        trades,
+                        &mut step_cap,
+                        ledger,
+                    )?;
+                    usize::MAX
+                }
                 Goal::TaskCompletion { tasks, capacity } => {
                     // the step's tasks, taken by the affiliates in a seeded
                     // order, each up to floor(capacity · e)
@@ -725,10 +745,12 @@ impl Contracts {
         let mut out = std::collections::BTreeMap::new();
         for (spec, state) in self.specs.iter().zip(&self.states) {
             let asset = match spec.goal {
-                Goal::TokenAdoption { asset } => Some(asset),
+                Goal::TokenAdoption { asset } | Goal::ResourceUsage { asset } => Some(asset),
                 Goal::TaskCompletion { .. } => None,
             };
             let n = state.affiliates.len();
+            // (under resource_usage a referral's `held` counts the units
+            // allocated to it so far)
             let attributed = match asset {
                 Some(_) => units(state.referrals.iter().map(|r| u128::from(r.held)).sum()),
                 None => state.affiliates.iter().map(|a| a.tasks as f64).sum(),
@@ -779,10 +801,73 @@ impl Contracts {
         out
     }
 
+    /// Whether a contract of the scenario is settled from the trade log
+    /// (the `resource_usage` goal counts allocations).
+    pub(crate) fn needs_trade_log(scenario: &Scenario) -> bool {
+        scenario
+            .contracts
+            .iter()
+            .any(|c| matches!(c.goal, Goal::ResourceUsage { .. }))
+    }
+
     /// The specs, in scenario order.
     pub fn specs(&self) -> &[ContractSpec] {
         &self.specs
     }
+}
+
+/// The `resource_usage` goal's contributions of a step: each referral's
+/// allocations of `asset` in the step's trade log, in pool order, credited
+/// to its affiliate; a referral's `held` counts its units so far.
+#[allow(clippy::too_many_arguments)]
+fn use_resources(
+    step: u64,
+    spec: &ContractSpec,
+    state: &mut ContractState,
+    asset: usize,
+    pool0: AgentId,
+    aff0: AgentId,
+    trades: &[TradeRecord],
+    step_cap: &mut [u128],
+    ledger: &mut Ledger,
+) -> Result<()> {
+    let members = state.referrals.len();
+    if members == 0 {
+        return Ok(());
+    }
+    let mut used = vec![0u128; members];
+    for t in trades {
+        let i = t.agent.wrapping_sub(pool0) as usize;
+        if t.kind == TradeKind::Allocation && t.asset as usize == asset && i < members {
+            used[i] += u128::from(t.quantity);
+        }
+    }
+    for (i, &d) in used.iter().enumerate() {
+        if d == 0 {
+            continue;
+        }
+        let a = state.referrals[i].affiliate as usize;
+        let paid = credit(
+            spec,
+            state,
+            Credit {
+                step,
+                affiliate: a,
+                referral: i as u32,
+                amount: d,
+            },
+            step_cap,
+            ledger,
+            aff0,
+        )?;
+        let r = &mut state.referrals[i];
+        r.earned += paid;
+        r.held = u64::try_from(u128::from(r.held) + d).map_err(|_| overflow(step, spec))?;
+        if r.joined + 1 == step {
+            state.affiliates[a].earned_late += paid;
+        }
+    }
+    Ok(())
 }
 
 /// One contribution to credit to an affiliate.

@@ -884,11 +884,13 @@ impl Simulation {
         self.columns.get(g)?.as_deref()?.states::<P>()
     }
 
-    /// Whether the run keeps a trade log: the scenario writes it out, or a
-    /// group's policy learns from its fills.
+    /// Whether the run keeps a trade log: the scenario writes it out, an
+    /// incentive rule or a contract's goal is settled from it, or a group's
+    /// policy learns from its fills.
     fn wants_trade_log(&self) -> bool {
         self.scenario.output.trades
             || crate::incentives::Incentives::needs_trade_log(&self.scenario)
+            || crate::contracts::Contracts::needs_trade_log(&self.scenario)
             || self
                 .groups
                 .iter()
@@ -911,9 +913,12 @@ impl Simulation {
         &self.trades
     }
 
-    /// Turns the trade log on or off (from the next step).
+    /// Turns the trade log on or off (from the next step). It stays on
+    /// where the run needs it (an incentive rule or a contract settled
+    /// from it, a learner reading its fills): turning it off then only
+    /// stops nothing.
     pub fn set_trade_log(&mut self, on: bool) {
-        self.trades.set_on(on);
+        self.trades.set_on(on || self.wants_trade_log());
     }
 
     /// The last step run (0 before the first).
@@ -1185,8 +1190,13 @@ impl Simulation {
         if !self.contracts.is_empty() {
             let keep = self.keeps_rows();
             let records = &mut self.records.contracts;
-            self.contracts
-                .settle(self.step, &mut self.ledger, records, keep)?;
+            self.contracts.settle(
+                self.step,
+                &mut self.ledger,
+                self.trades.records(),
+                records,
+                keep,
+            )?;
         }
         self.consume()?;
         self.settle_incentives()?;

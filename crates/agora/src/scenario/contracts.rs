@@ -58,6 +58,13 @@ pub enum Goal {
         /// The asset's index.
         asset: usize,
     },
+    /// `resource_usage`: units of the resource `asset` allocated to the
+    /// referrals (what they bought of the primary's resource through the
+    /// affiliate), from the step's allocations.
+    ResourceUsage {
+        /// The resource asset's index.
+        asset: usize,
+    },
     /// `task_completion`: the primary posts `tasks` tasks each step; each
     /// affiliate completes up to `floor(capacity · e)` of them (its
     /// capacity scaled by its effort), the affiliates in a seeded order,
@@ -302,6 +309,13 @@ pub(super) fn parse_contracts(
             });
             continue;
         }
+        if matches!(goal, Goal::ResourceUsage { .. }) && sybil.is_some() {
+            return Err(f.error(
+                "sybil",
+                "a resource_usage contract's referrals use what they buy: there is nothing for \
+                 a sybil's fakes to sell back",
+            ));
+        }
         let mut r = f.table("referrals")?;
         let rate = r.number("rate", Range::NonNegative)?;
         let budget_dist = parse_budget(&mut r)?;
@@ -415,7 +429,7 @@ pub(super) fn parse_contracts(
 fn goal_has_sales(goal: &Goal) -> bool {
     match goal {
         Goal::TokenAdoption { .. } => true,
-        Goal::TaskCompletion { .. } => false,
+        Goal::ResourceUsage { .. } | Goal::TaskCompletion { .. } => false,
     }
 }
 
@@ -450,15 +464,19 @@ fn parse_goal(
             }
         }
         "resource_usage" => {
-            return Err(g.error(
-                "kind",
-                "the goal \"resource_usage\" is not implemented yet; expected token_adoption",
-            ));
+            let asset = g.asset("asset", assets)?;
+            if !matches!(specs[asset].pricing, super::PricingSpec::Resource(_)) {
+                return Err(g.error("asset", "resource_usage needs a resource asset"));
+            }
+            Goal::ResourceUsage { asset }
         }
         other => {
             return Err(g.error(
                 "kind",
-                format!("unknown goal kind {other:?}; expected token_adoption"),
+                format!(
+                    "unknown goal kind {other:?}; expected token_adoption, resource_usage \
+                     or task_completion"
+                ),
             ))
         }
     };

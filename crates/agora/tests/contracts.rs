@@ -796,3 +796,114 @@ referrals = {{ rate = 0.5, budget = {{ kind = "fixed", value = 1.0 }}, policy = 
         "{e}"
     );
 }
+
+#[test]
+fn last_touch_credits_the_affiliate_that_touched_a_referral_last() {
+    // Two affiliates accumulate 0.5 arrivals a step each (deterministic)
+    // and both touch at steps 2, 4, …; with retouch = 1 every touch after
+    // the first reaches the one referral there is. Affiliate 0 brings it
+    // in at step 2, affiliate 1 touches it right after (and again last at
+    // every even step): under last_touch all its buys — 50, 25, 12.5, …
+    // of its budget of 100 at price 1 — are affiliate 1's; under
+    // first_touch they stay affiliate 0's. The total is the same.
+    let run = |attribution: &str| {
+        let s = scenario(
+            12,
+            2,
+            &format!(
+                r#"reward = {{ kind = "linear", k = 0.5 }}
+budget = 1000.0
+effort = {{ kind = "fixed", level = 1.0, cost = 0.0 }}
+referrals = {{ rate = 0.5, arrivals = "deterministic", attribution = "{attribution}", retouch = 1.0, budget = {{ kind = "fixed", value = 100.0 }}, policy = {{ kind = "random", asset = "AGT", p_buy = 1.0, p_sell = 0.0, buy_fraction = 0.5, sell_fraction = 0.0 }} }}"#
+            ),
+        );
+        let (rows, out) = records(&s);
+        assert_eq!(out.summary.ledger.conservation_error, 0.0);
+        let c = out.summary.contracts["promo"].clone();
+        let paid = |affiliate: u32| -> u128 {
+            rows.iter()
+                .filter(|r| r.affiliate == affiliate)
+                .map(|r| r.vested)
+                .sum()
+        };
+        let last: Vec<u64> = rows
+            .iter()
+            .filter(|r| r.step == 12)
+            .map(|r| r.attributed)
+            .collect();
+        (c, [paid(2), paid(3)], last)
+    };
+    let (first, first_paid, first_attr) = run("first_touch");
+    let (last, last_paid, last_attr) = run("last_touch");
+    assert_eq!(first.referrals, 1);
+    assert_eq!(last.referrals, 1);
+    // the referral bought at steps 3..=12 with half its money each time
+    let bought: u64 = first_attr.iter().sum();
+    assert!(
+        bought > 99_000_000_000 && bought < 100_000_000_000,
+        "{bought}"
+    );
+    assert_eq!(first_attr, [bought, 0]);
+    assert_eq!(last_attr, [0, bought]);
+    let due = K_BASE * u128::from(bought) / 1_000_000_000;
+    assert_eq!(first_paid, [due, 0]);
+    assert_eq!(last_paid, [0, due]);
+    assert_eq!(first.rewards_paid, last.rewards_paid);
+}
+
+#[test]
+fn last_touch_without_retouches_and_an_unknown_attribution_are_refused() {
+    let text = |referrals_extra: &str| {
+        format!(
+            r#"
+[simulation]
+steps = 5
+seed = 1
+
+[[assets]]
+name = "AGT"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.0, b = 1.0 }}
+
+[[agents]]
+group = "issuer"
+count = 1
+balance = 1000.0
+policy = {HOLDER}
+
+[[agents]]
+group = "promoters"
+count = 1
+balance = 1000.0
+policy = {HOLDER}
+
+[[contracts]]
+name = "promo"
+kind = "affiliate"
+primary = "issuer"
+affiliates = "promoters"
+goal = {{ kind = "token_adoption", asset = "AGT" }}
+reward = {{ kind = "linear", k = 0.5 }}
+budget = 10.0
+referrals = {{ rate = 0.5, {referrals_extra} budget = {{ kind = "fixed", value = 1.0 }}, {BUY_ONCE} }}
+"#
+        )
+    };
+    let e = Scenario::from_toml_str(&text(r#"attribution = "last_touch","#), "c.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("contracts.promo.referrals.retouch") && e.contains("retouch > 0"),
+        "{e}"
+    );
+    let e = Scenario::from_toml_str(&text(r#"attribution = "latest","#), "c.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("contracts.promo.referrals.attribution") && e.contains("last_touch"),
+        "{e}"
+    );
+    let e = Scenario::from_toml_str(&text("retouch = 1.5,"), "c.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("contracts.promo.referrals.retouch"), "{e}");
+}

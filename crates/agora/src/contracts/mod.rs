@@ -27,7 +27,10 @@
 //!   the sybil's own balance instead. Dormant members and members that
 //!   joined in the step hold (a referral trades from the step after it
 //!   joins); joins past the pool are lost (counted in `referrals_lost`). A
-//!   referral stays its first affiliate's (first-touch attribution).
+//!   referral stays its first affiliate's (first-touch attribution), unless
+//!   `retouch > 0` and `attribution = "last_touch"`: then a share of the
+//!   arrivals are touches of existing referrals, and a touched referral
+//!   moves to the affiliate that touched it (see `retouched`).
 //! - **Contribution** (after the clear phase). A referral's net buys in the
 //!   step — the rise of its holdings of the goal's asset — are credited to
 //!   its affiliate, referral by referral in pool order. The affiliate is
@@ -61,7 +64,7 @@ use crate::ledger::trades::{TradeKind, TradeRecord};
 use crate::ledger::{from_wide, to_base, AgentId, Ledger, LedgerError};
 use crate::rng::{Stream, StreamFamily};
 use crate::scenario::contracts::{
-    Arrivals, BudgetDist, ContractSpec, EffortKind, Goal, RewardKind,
+    Arrivals, Attribution, BudgetDist, ContractSpec, EffortKind, Goal, RewardKind,
 };
 use crate::scenario::Scenario;
 use rand::RngExt;
@@ -426,6 +429,18 @@ impl Contracts {
                     Arrivals::Poisson => 0,
                 };
                 for _ in 0..joins {
+                    // a touch of an agent already referred (never a
+                    // sybil's: its fakes are its own)
+                    let retouch = spec.referrals.retouch;
+                    if retouch > 0.0
+                        && !sybil
+                        && !state.referrals.is_empty()
+                        && rng.random_bool(retouch)
+                    {
+                        let i = rng.random_range(0..state.referrals.len());
+                        retouched(spec, state, i, a as u32);
+                        continue;
+                    }
                     let index = state.referrals.len();
                     if index >= spec.referrals.max as usize {
                         state.lost += 1;
@@ -615,9 +630,11 @@ impl Contracts {
                     if window.is_some_and(|w| step - r.bought_at <= w) {
                         state.referrals[i].left = true;
                         // cancel what is pending for it
+                        // (only the current affiliate's: instalments
+                        // of one it moved from still vest to that one)
                         let mut cancelled = 0u128;
                         state.pending.retain(|p| {
-                            if p.referral as usize == i {
+                            if p.referral as usize == i && p.affiliate as usize == a {
                                 cancelled += p.amount;
                                 false
                             } else {
@@ -814,6 +831,20 @@ impl Contracts {
     pub fn specs(&self) -> &[ContractSpec] {
         &self.specs
     }
+}
+
+/// Affiliate `a` touched referral `i`. Under `last_touch` an honest
+/// referral moves to `a` (if it is not already its): what it earned the
+/// earlier affiliate stays with it (pending instalments still vest to it),
+/// and from now on its contributions — and a clawback of what they earn —
+/// are `a`'s. Under `first_touch` a touch changes nothing.
+fn retouched(spec: &ContractSpec, state: &mut ContractState, i: usize, a: u32) {
+    let r = &mut state.referrals[i];
+    if spec.referrals.attribution == Attribution::FirstTouch || r.fake || r.affiliate == a {
+        return;
+    }
+    r.affiliate = a;
+    r.earned = 0;
 }
 
 /// The `resource_usage` goal's contributions of a step: each referral's

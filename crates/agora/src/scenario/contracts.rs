@@ -137,9 +137,25 @@ pub enum Arrivals {
     Deterministic,
 }
 
+/// To which affiliate a referral's contributions are credited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attribution {
+    /// `first_touch` (the default): the affiliate that brought it in.
+    FirstTouch,
+    /// `last_touch`: the affiliate that touched it last (see
+    /// [`ReferralSpec::retouch`]).
+    LastTouch,
+}
+
 /// `referrals`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReferralSpec {
+    /// `attribution`.
+    pub attribution: Attribution,
+    /// `retouch`: the share of an affiliate's touches (its arrivals) that
+    /// reach an agent already referred — one of the contract's referrals,
+    /// drawn uniformly — instead of bringing a new one in; 0 by default.
+    pub retouch: f64,
     /// `rate`: λ, referrals per step per unit of effort.
     pub rate: f64,
     /// `budget`.
@@ -298,6 +314,8 @@ pub(super) fn parse_contracts(
                 reward,
                 budget,
                 referrals: ReferralSpec {
+                    attribution: Attribution::FirstTouch,
+                    retouch: 0.0,
                     rate: 0.0,
                     budget: BudgetDist::Fixed(0.0),
                     arrivals: Arrivals::Deterministic,
@@ -329,6 +347,24 @@ pub(super) fn parse_contracts(
                 ))
             }
         };
+        let attribution = match r.opt_string("attribution")? {
+            None | Some("first_touch") => Attribution::FirstTouch,
+            Some("last_touch") => Attribution::LastTouch,
+            Some(other) => {
+                return Err(r.error(
+                    "attribution",
+                    format!("expected first_touch or last_touch, found {other:?}"),
+                ))
+            }
+        };
+        let retouch = r.number_or("retouch", Range::Unit, 0.0)?;
+        if attribution == Attribution::LastTouch && retouch == 0.0 {
+            return Err(r.error(
+                "retouch",
+                "last_touch attribution needs retouch > 0 (the share of touches that reach an \
+                 agent already referred); without it every referral has one touch",
+            ));
+        }
         let mut partial = ContractSpec {
             name: name.clone(),
             primary,
@@ -337,6 +373,8 @@ pub(super) fn parse_contracts(
             reward,
             budget,
             referrals: ReferralSpec {
+                attribution,
+                retouch,
                 rate,
                 budget: budget_dist,
                 arrivals,

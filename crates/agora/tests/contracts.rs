@@ -907,3 +907,83 @@ referrals = {{ rate = 0.5, {referrals_extra} budget = {{ kind = "fixed", value =
         .to_string();
     assert!(e.contains("contracts.promo.referrals.retouch"), "{e}");
 }
+
+#[test]
+fn a_participation_reward_per_task_completed_pays_rate_per_task() {
+    // 3 affiliates at effort 1.5 and capacity 2 complete 3 tasks each a
+    // step (20 posted) for 10 steps: the contract pays 0.25 a task, the
+    // incentive rule 0.1 a task on top, exactly
+    let contract = r#"reward = { kind = "linear", k = 0.25 }
+budget = 1000.0
+effort = { kind = "fixed", level = 1.5, cost = 0.0 }
+
+[[incentives]]
+name = "tasks"
+kind = "participation_reward"
+asset = "AGT"
+group = "promoters"
+rate = 0.1
+per = "task_completed"
+record = "agents"
+funding = { kind = "treasury", currency = "money", amount = 100.0 }"#;
+    let s = scenario_goal(
+        10,
+        3,
+        r#"goal = { kind = "task_completion", tasks = 20, capacity = 2.0 }"#,
+        contract,
+        HOLDER,
+    );
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    while !sim.done() {
+        sim.advance().unwrap();
+    }
+    // every affiliate: 1000 + 30 tasks · (0.25 + 0.1)
+    for a in 2..5u32 {
+        assert_eq!(sim.agent(a).unwrap().balance, 1_010_500_000_000);
+    }
+    let out = sim.finish().unwrap();
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    let rows = &out.records.incentives;
+    assert_eq!(rows.len(), 30, "one row per affiliate and step");
+    for r in rows {
+        assert_eq!(r.amount, 300_000_000, "3 tasks at 0.1: {r:?}");
+        assert!((2..5).contains(&r.agent.unwrap()), "{r:?}");
+    }
+    assert_eq!(out.summary.incentives["tasks"].paid, 9.0);
+}
+
+#[test]
+fn a_participation_reward_per_task_completed_needs_a_task_contract() {
+    let text = format!(
+        r#"
+[simulation]
+steps = 5
+seed = 1
+
+[[assets]]
+name = "AGT"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.0, b = 1.0 }}
+
+[[agents]]
+group = "a"
+count = 1
+balance = 10.0
+policy = {HOLDER}
+
+[[incentives]]
+name = "tasks"
+kind = "participation_reward"
+asset = "AGT"
+rate = 0.1
+per = "task_completed"
+funding = {{ kind = "treasury", currency = "money", amount = 1.0 }}
+"#
+    );
+    let e = Scenario::from_toml_str(&text, "i.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("incentives.tasks.per") && e.contains("task_completion"),
+        "{e}"
+    );
+}

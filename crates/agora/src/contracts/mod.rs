@@ -220,6 +220,10 @@ pub struct Contracts {
     /// and of its primary group, and the primary's count.
     starts: Vec<(AgentId, AgentId, AgentId, u32)>,
     states: Vec<ContractState>,
+    /// The tasks each affiliate completed in the step just settled, by
+    /// agent (for `participation_reward` per `task_completed`; not state:
+    /// it is rebuilt every step).
+    step_tasks: Vec<(AgentId, u64)>,
     seed: u64,
     run: u64,
 }
@@ -539,6 +543,7 @@ impl Contracts {
         records: &mut Vec<ContractRecord>,
         keep: bool,
     ) -> Result<()> {
+        self.step_tasks.clear();
         for (c, spec) in self.specs.iter().enumerate() {
             let (aff0, pool0, _, _) = self.starts[c];
             let state = &mut self.states[c];
@@ -583,6 +588,7 @@ impl Contracts {
                         left -= done;
                         state.affiliates[a].tasks += done;
                         if done > 0 {
+                            self.step_tasks.push((aff0 + a as AgentId, done));
                             let amount = u128::from(done) * UNIT;
                             let credit_of = Credit {
                                 step,
@@ -825,6 +831,12 @@ impl Contracts {
             .contracts
             .iter()
             .any(|c| matches!(c.goal, Goal::ResourceUsage { .. }))
+    }
+
+    /// The tasks each affiliate completed in the step just settled, by
+    /// agent (an agent under two contracts appears twice).
+    pub(crate) fn step_tasks(&self) -> &[(AgentId, u64)] {
+        &self.step_tasks
     }
 
     /// The specs, in scenario order.

@@ -96,6 +96,7 @@ impl Simulation {
             &mut self.ledger,
             self.trades.records(),
             &resting,
+            self.contracts.step_tasks(),
             &mut self.records.incentives,
         )
     }

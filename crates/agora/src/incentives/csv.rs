@@ -66,6 +66,7 @@ fn describe(scenario: &Scenario, r: &IncentiveRecord) -> (String, String) {
             match per {
                 Participation::RestingOrder => format!("orders resting on {asset}"),
                 Participation::RequestServed => format!("requests served by {asset}"),
+                Participation::TaskCompleted => "tasks completed".to_string(),
             },
         ),
         (Flow::Reward, _) => (currency_name(scenario, paid_in), format!("traded {asset}")),

@@ -874,7 +874,9 @@ impl Incentives {
 
     /// The part of step `step` after its trades are settled, from the
     /// step's trade log `trades`: early-sell penalties, volume rewards,
-    /// fee burns.
+    /// fee burns, participation rewards (`tasks`: the tasks each agent
+    /// completed in the step under the contracts, by agent).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn settle(
         &mut self,
         scenario: &Scenario,
@@ -882,6 +884,7 @@ impl Incentives {
         ledger: &mut Ledger,
         trades: &[TradeRecord],
         resting: &dyn Fn(usize) -> Vec<AgentId>,
+        tasks: &[(AgentId, u64)],
         out: &mut Vec<IncentiveRecord>,
     ) -> Result<()> {
         for (i, spec) in scenario.incentives.iter().enumerate() {
@@ -894,6 +897,13 @@ impl Incentives {
                             for a in resting(spec.asset) {
                                 if eligible.iter().any(|r| r.contains(&a)) {
                                     *count.entry(a).or_default() += 1;
+                                }
+                            }
+                        }
+                        Participation::TaskCompleted => {
+                            for &(a, n) in tasks {
+                                if eligible.iter().any(|r| r.contains(&a)) {
+                                    *count.entry(a).or_default() += u128::from(n);
                                 }
                             }
                         }

@@ -18,8 +18,8 @@
 //! Other kinds: `staking` (`rate`, `share`, `unbonding`),
 //! `early_sell_penalty` (`rate`, `within`, `to = "treasury" | "burn"`),
 //! `burn` (`share` of fees), `volume_reward` (`rate` per unit traded),
-//! `participation_reward` (`rate` per `per = "resting_order"` or
-//! `"request_served"`), `slashing` (`staking` = a staking rule's name,
+//! `participation_reward` (`rate` per `per = "resting_order"`,
+//! `"request_served"` or `"task_completed"`), `slashing` (`staking` = a staking rule's name,
 //! `share` of the stake burned, `sell_share` that flags a seller).
 
 use super::{AssetSpec, Fields, Kind, PricingSpec, Range};
@@ -57,6 +57,9 @@ super::kinds! {
         /// Each of the agent's requests the asset's resource market served
         /// in the step (an allocation in the trade log).
         RequestServed = "request_served",
+        /// Each task the agent completed in the step as an affiliate of a
+        /// `task_completion` contract (see [`crate::contracts`]).
+        TaskCompleted = "task_completed",
     }
 }
 
@@ -243,6 +246,7 @@ impl IncentiveRule {
 /// Reads the `[[incentives]]` tables.
 pub(crate) fn parse_incentives(
     root: &mut Fields<'_>,
+    contracts: &[super::contracts::ContractSpec],
     assets: &[AssetSpec],
     asset_names: &[String],
     group_names: &[String],
@@ -252,7 +256,7 @@ pub(crate) fn parse_incentives(
     let mut out: Vec<IncentiveSpec> = Vec::new();
     for mut f in root.tables("incentives", Some("name"))? {
         let spec = parse_one(&mut f, asset_names, group_names, group_index, steps, &out)?;
-        check_market(&f, &spec, assets)?;
+        check_market(&f, &spec, assets, contracts)?;
         if out.iter().any(|r| r.name == spec.name) {
             return Err(f.error(
                 "name",
@@ -270,7 +274,12 @@ pub(crate) fn parse_incentives(
 
 /// Checks that the rule's asset has what the rule counts: orders that rest
 /// or requests served.
-fn check_market(f: &Fields<'_>, spec: &IncentiveSpec, assets: &[AssetSpec]) -> Result<()> {
+fn check_market(
+    f: &Fields<'_>,
+    spec: &IncentiveSpec,
+    assets: &[AssetSpec],
+    contracts: &[super::contracts::ContractSpec],
+) -> Result<()> {
     let IncentiveRule::ParticipationReward { per, .. } = spec.rule else {
         return Ok(());
     };
@@ -278,6 +287,19 @@ fn check_market(f: &Fields<'_>, spec: &IncentiveSpec, assets: &[AssetSpec]) -> R
     let fits = match per {
         Participation::RestingOrder => matches!(pricing, PricingSpec::OrderBook(_)),
         Participation::RequestServed => matches!(pricing, PricingSpec::Resource(_)),
+        Participation::TaskCompleted => {
+            if contracts
+                .iter()
+                .any(|c| matches!(c.goal, super::contracts::Goal::TaskCompletion { .. }))
+            {
+                return Ok(());
+            }
+            return Err(f.error(
+                "per",
+                "task_completed needs a [[contracts]] table with goal kind task_completion \
+                 (its affiliates complete the tasks)",
+            ));
+        }
     };
     if fits {
         return Ok(());
@@ -290,11 +312,13 @@ fn check_market(f: &Fields<'_>, spec: &IncentiveSpec, assets: &[AssetSpec]) -> R
             match per {
                 Participation::RestingOrder => "orders resting on a book",
                 Participation::RequestServed => "requests served",
+                Participation::TaskCompleted => "tasks completed",
             },
             per.name(),
             match per {
                 Participation::RestingOrder => "an order_book asset",
                 Participation::RequestServed => "a resource asset",
+                Participation::TaskCompleted => "a task_completion contract",
             }
         ),
     ))

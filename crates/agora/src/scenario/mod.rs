@@ -662,6 +662,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     }
     let incentives = incentives::parse_incentives(
         &mut root,
+        &contracts,
         &assets,
         &names,
         &group_names,

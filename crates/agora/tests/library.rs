@@ -186,6 +186,7 @@ pub(crate) fn rebuilt(s: &agora::Scenario) -> agora::scenario::ScenarioBuilder {
         .stop(s.simulation().stop)
         .evaluation_steps(s.simulation().evaluation_steps)
         .record_every(s.simulation().record_every)
+        .intelligence(s.simulation().intelligence)
         .stability(*s.stability())
         .output(*s.output());
     for a in s.assets() {

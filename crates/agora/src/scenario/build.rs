@@ -212,6 +212,19 @@ impl ScenarioBuilder {
         self.simulation_key("record_every", every)
     }
 
+    /// `simulation.intelligence`: the intelligence level to run (`None`,
+    /// the default: every table). The builder's tables carry no levels of
+    /// their own; this sets what a scenario read from a file selected.
+    pub fn intelligence(mut self, level: Option<u64>) -> Self {
+        match level {
+            Some(k) => self.simulation_key("intelligence", k),
+            None => {
+                self.simulation.remove("intelligence");
+                self
+            }
+        }
+    }
+
     fn simulation_key(mut self, key: &str, value: u64) -> Self {
         self.simulation.insert(key.to_string(), whole(value));
         self

@@ -45,6 +45,7 @@ pub mod incentives;
 mod kinds;
 mod learners;
 mod learners_posted;
+mod levels;
 mod metrics;
 mod output;
 mod paths;
@@ -503,6 +504,9 @@ impl Scenario {
 }
 
 fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result<Scenario> {
+    // the tables of the intelligence level selected, if any are marked
+    let selected = levels::select(table, origin)?;
+    let table = selected.as_ref().unwrap_or(table);
     let mut root = Fields::new(origin, "", table);
     root.opt_string("name")?;
     root.opt_text("description")?;
@@ -531,6 +535,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         record_every: sim
             .opt_whole("record_every", 1, i64::MAX as u64)?
             .unwrap_or(1),
+        intelligence: sim.opt_whole("intelligence", 0, i64::MAX as u64)?,
     };
     sim.finish()?;
 

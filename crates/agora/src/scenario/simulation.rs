@@ -22,6 +22,10 @@ pub struct SimulationSpec {
     /// many steps (≥ 1, default 1), from step 0, and for the last step;
     /// the summary uses every step.
     pub record_every: u64,
+    /// The intelligence level run (`intelligence`): the tables marked with
+    /// a higher level are left out (see the scenario's `levels` module);
+    /// `None` runs every table.
+    pub intelligence: Option<u64>,
 }
 
 /// When a run's learning phase ends (`[simulation] stop`).

@@ -87,7 +87,7 @@ fn an_unknown_key_in_an_asset_is_named_by_the_asset() {
     let msg = error_of(&with("name = \"TOKEN\"", "name = \"TOKEN\"\ncolour = 2"));
     assert_eq!(
         msg,
-        "bad.toml: assets.TOKEN.colour: unknown field; expected one of: initial_supply, kind, name, pricing, schedule"
+        "bad.toml: assets.TOKEN.colour: unknown field; expected one of: initial_supply, kind, name, ordering, pricing, schedule"
     );
 }
 
@@ -363,7 +363,7 @@ fn an_unknown_policy_kind_lists_the_known_kinds() {
     let msg = error_of(&with("kind = \"random\"", "kind = \"genius\""));
     assert_eq!(
         msg,
-        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, scripted, q_learning, bandit, policy_gradient, effort"
+        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, scripted, q_learning, bandit, policy_gradient, effort, sandwich"
     );
 }
 

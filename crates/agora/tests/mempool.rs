@@ -214,6 +214,10 @@ fn the_attack_metrics_report_the_profit_and_the_victims_shortfall() {
     // The victim received exactly its minimum: it lost all its tolerance.
     assert_eq!(got, 17_595_152_656);
     assert_eq!(unattacked - got, 1_955_016_961);
+    // The mempool counts the same shortfall on its own.
+    let mp = attacked.assets["X"].amm.clone().unwrap().mempool.unwrap();
+    assert_eq!(mp.victims_short_tokens, 1.955_016_961);
+    assert_eq!(mp.victims_short_money, 0.0);
     // Without an attacker group the metrics are not reported.
     let plain_summary = Simulation::new(&plain, 0).unwrap().run().unwrap().summary;
     assert_eq!(plain_summary.groups["victim"].extracted, None);
@@ -247,4 +251,246 @@ fn without_watchers_a_mempool_changes_nothing() {
     let mp = y.amm.as_mut().unwrap().mempool.take().unwrap();
     assert_eq!((mp.bundles, mp.priority_fees), (0, 0.0));
     assert_eq!(x, y);
+}
+
+/// The `sandwich` example, and the same market without its attacker.
+fn sandwich_example() -> (String, String) {
+    let text = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "sandwich")
+        .expect("the sandwich example")
+        .toml
+        .to_string();
+    let cut = text
+        .find("[[agents]]\ngroup = \"attacker\"")
+        .expect("the attacker group");
+    let plain = text[..cut].to_string();
+    (text, plain)
+}
+
+#[test]
+fn in_the_sandwich_example_the_attacker_extracts_its_profit_from_its_victims() {
+    let (text, plain) = sandwich_example();
+    let run = |text: &str| {
+        let s = Scenario::from_toml_str(text, "sandwich").unwrap();
+        Simulation::new(&s, 0).unwrap().run().unwrap()
+    };
+    let (attacked, unattacked) = (run(&text), run(&plain));
+    let s = &attacked.summary;
+    assert_eq!(s.ledger.conservation_error, 0.0);
+    let extracted = s.groups["attacker"].extracted.unwrap();
+    let loss = s.assets["AGT"].manipulation_loss.unwrap();
+    // Its whole P&L is what its bundles took: it holds money only.
+    assert!(extracted > 100.0, "{extracted}");
+    assert!((extracted - loss).abs() < 1e-6, "{extracted} vs {loss}");
+    let mp = s.assets["AGT"].amm.clone().unwrap().mempool.unwrap();
+    assert!(mp.bundles > 100 && mp.bundles_dropped == 0, "{mp:?}");
+    assert!(mp.victims_short_tokens > 0.0);
+    // The whale only buys (three times 200 at 10% slippage): attacked, it
+    // ends with fewer tokens than in the same market without the attacker.
+    let whale = |out: &agora::RunOutput| {
+        let last = out
+            .records
+            .groups
+            .iter()
+            .rev()
+            .find(|r| r.group == 1)
+            .unwrap();
+        last.holdings[0]
+    };
+    let (with, without) = (whale(&attacked), whale(&unattacked));
+    assert!(with < without, "{with} vs {without}");
+    assert_eq!(unattacked.summary.groups["whale"].extracted, None);
+}
+
+/// Parses `text`, expecting a one-line input error; returns its message.
+fn error_of(text: &str) -> String {
+    match Scenario::from_toml_str(text, "bad.toml") {
+        Ok(_) => panic!("accepted a bad scenario:\n{text}"),
+        Err(e) => {
+            assert!(e.is_input_error(), "{e:?}");
+            let msg = e.to_string();
+            assert!(!msg.contains('\n'), "{msg:?}");
+            msg
+        }
+    }
+}
+
+#[test]
+fn bad_mempool_input_is_named() {
+    let good = scenario_text(20.0, 0.1, 1000.0, "");
+    let cases = [
+        // A front-run needs pending orders to see.
+        (
+            good.replace("ordering = \"mempool\"\n", ""),
+            "bad.toml: agents.attacker.policy.asset: ",
+            "no mempool",
+        ),
+        (
+            good.replace("ordering = \"mempool\"", "ordering = \"first_come\""),
+            "bad.toml: assets.X.ordering: ",
+            "expected one of: arrival, mempool",
+        ),
+        // A mempool is an AMM's.
+        (
+            good.replace(
+                "pricing = { kind = \"amm\", curve = \"constant_product\", reserve_money = 1000.0, reserve_token = 1000.0, fee = 0.003 }",
+                "pricing = { kind = \"bonding_curve\", curve = \"linear\", m = 0.001, b = 1.0 }",
+            ),
+            "bad.toml: assets.X.ordering: ",
+            "needs an amm asset",
+        ),
+        (
+            good.replace("asset = \"X\" }", "asset = \"X\", min_profit = -1.0 }"),
+            "bad.toml: agents.attacker.policy.min_profit: ",
+            "",
+        ),
+        (
+            good.replace("asset = \"X\" }", "asset = \"X\", priority_fee = 1e300 }"),
+            "bad.toml: agents.attacker.policy.priority_fee: ",
+            "",
+        ),
+        (
+            good.replace("max_slippage = 0.1 }", "max_slippage = 0.1, priority_fee = -0.5 }"),
+            "bad.toml: agents.victim.policy.actions[0].priority_fee: ",
+            "",
+        ),
+        (
+            good.replace("asset = \"X\" }", "asset = \"X\", front_run = 3.0 }"),
+            "bad.toml: agents.attacker.policy",
+            "front_run",
+        ),
+    ];
+    for (text, prefix, part) in cases {
+        assert_ne!(text, good, "the case changes the scenario: {prefix}");
+        let msg = error_of(&text);
+        assert!(msg.starts_with(prefix), "expected {prefix:?}: {msg}");
+        assert!(msg.contains(part), "expected {part:?} in {msg}");
+    }
+}
+
+/// A pool of `(money, tokens)` with `fee`, a victim that swaps at every
+/// step (`trades`: buy or sell, amount, slippage) and holds money and
+/// tokens, and a sandwich attacker with money, tokens, a fee and a floor.
+#[allow(clippy::too_many_arguments)]
+fn random_market(
+    money: f64,
+    tokens: f64,
+    fee: f64,
+    trades: &[(bool, f64, f64)],
+    attacker_money: f64,
+    attacker_tokens: f64,
+    priority_fee: f64,
+    min_profit: f64,
+) -> Scenario {
+    let actions: Vec<String> = trades
+        .iter()
+        .enumerate()
+        .map(|(i, &(buy, amount, slippage))| {
+            let (action, key) = if buy { ("buy", "spend") } else { ("sell", "amount") };
+            format!(
+                "{{ step = {}, action = \"{action}\", asset = \"X\", {key} = {amount:?}, max_slippage = {slippage:?} }}",
+                i + 1
+            )
+        })
+        .collect();
+    let text = format!(
+        r#"
+[simulation]
+steps = {steps}
+seed = 5
+
+[[assets]]
+name = "X"
+ordering = "mempool"
+pricing = {{ kind = "amm", curve = "constant_product", reserve_money = {money:?}, reserve_token = {tokens:?}, fee = {fee:?} }}
+
+[[agents]]
+group = "victim"
+count = 1
+balance = 1000.0
+holdings = [ {{ asset = "X", total = 1000.0, distribution = "uniform" }} ]
+policy = {{ kind = "scripted", actions = [{actions}] }}
+
+[[agents]]
+group = "attacker"
+count = 1
+balance = {attacker_money:?}
+holdings = [ {{ asset = "X", total = {attacker_tokens:?}, distribution = "uniform" }} ]
+policy = {{ kind = "sandwich", asset = "X", priority_fee = {priority_fee:?}, min_profit = {min_profit:?} }}
+"#,
+        steps = trades.len(),
+        actions = actions.join(", "),
+    );
+    Scenario::from_toml_str(&text, "random market").expect("a valid scenario")
+}
+
+mod properties {
+    use super::*;
+    use agora::market::amm::{min_output, ConstantProductPool, Fee};
+    use agora::market::Side;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::support::proptest_config(48))]
+
+        /// Whatever the pool, the victim's trades and the attacker's
+        /// means, every step conserves money and tokens to the base unit
+        /// (the engine checks it after each step and would stop), and the
+        /// victim — alone in the queue, so unattacked it would get its
+        /// quote — always gets at least its minimum: its swap never fails.
+        #[test]
+        fn a_sandwich_never_breaks_the_ledger_or_the_victims_minimum(
+            money in 50.0f64..5000.0,
+            tokens in 50.0f64..5000.0,
+            fee in prop_oneof![Just(0.0), Just(0.003), 0.0f64..0.05],
+            trades in prop::collection::vec(
+                (any::<bool>(), 0.5f64..200.0, prop_oneof![Just(0.0), 0.0f64..0.5, Just(1.0)]),
+                1..6,
+            ),
+            attacker_money in prop_oneof![Just(0.0), 1.0f64..10_000.0],
+            attacker_tokens in prop_oneof![Just(0.0), 1.0f64..10_000.0],
+            priority_fee in prop_oneof![Just(0.0), 0.0f64..2.0],
+            min_profit in prop_oneof![Just(0.0), 0.0f64..1.0],
+        ) {
+            let s = random_market(
+                money, tokens, fee, &trades, attacker_money, attacker_tokens, priority_fee, min_profit,
+            );
+            let mut sim = Simulation::new(&s, 0).unwrap();
+            for &(buy, _, slippage) in &trades {
+                let books = sim.ledger().books(0);
+                let pool = ConstantProductPool::new(
+                    books.reserve,
+                    u128::from(books.treasury),
+                    Fee::from_fraction(fee).unwrap(),
+                )
+                .unwrap();
+                let side = if buy { Side::Buy } else { Side::Sell };
+                let before = (sim.ledger().balance(0), sim.ledger().holding(0, 0));
+                sim.advance().expect("every step's invariants hold");
+                let after = (sim.ledger().balance(0), sim.ledger().holding(0, 0));
+                let (input, output) = if buy {
+                    (before.0 - after.0, after.1.checked_sub(before.1))
+                } else {
+                    (before.1 - after.1, after.0.checked_sub(before.0))
+                };
+                let output = u128::from(output.expect("the victim never loses its output side"));
+                if input > 0 {
+                    let quote = pool.quote_out(side, u128::from(input)).unwrap();
+                    let least = min_output(quote, slippage).unwrap();
+                    prop_assert!(output >= least, "got {} below the minimum {}", output, least);
+                }
+            }
+            let out = sim.run().unwrap();
+            prop_assert_eq!(out.summary.ledger.conservation_error, 0.0);
+            prop_assert_eq!(out.summary.ledger.token_conservation_error, 0.0);
+            let amm = out.summary.assets["X"].amm.clone().unwrap();
+            prop_assert_eq!(amm.slippage_failures, 0);
+            // What the attacker took is what it gained, and never more than
+            // the victims lost plus nothing: it cannot lose money on a bundle
+            // it placed, as it placed only profitable ones on the pool it saw.
+            let extracted = out.summary.groups["attacker"].extracted.unwrap();
+            prop_assert!(extracted.is_finite());
+        }
+    }
 }

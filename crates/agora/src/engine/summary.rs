@@ -104,6 +104,12 @@ pub struct MempoolSummary {
     pub bundles_dropped: u64,
     /// Priority fees paid and burned, money units.
     pub priority_fees: f64,
+    /// Tokens the buyers whose swaps were sandwiched received less than
+    /// they would have at their turn without the front-run, token units.
+    pub victims_short_tokens: f64,
+    /// Money the sellers whose swaps were sandwiched received less than
+    /// they would have without the front-run, money units.
+    pub victims_short_money: f64,
 }
 
 /// The metrics of a population game over a run (flattened into
@@ -595,6 +601,8 @@ fn amm_summary(sim: &Simulation, j: usize) -> Option<AmmSummary> {
             bundles: c.bundles,
             bundles_dropped: c.bundles_dropped,
             priority_fees: wide_to_units(c.priority_fees),
+            victims_short_tokens: wide_to_units(c.victims_short_tokens),
+            victims_short_money: wide_to_units(c.victims_short_money),
         }),
     })
 }

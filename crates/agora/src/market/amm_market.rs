@@ -80,6 +80,12 @@ pub struct AmmCounters {
     pub bundles_dropped: u64,
     /// Priority fees paid and burned, base units of money (mempool only).
     pub priority_fees: u128,
+    /// What the targets of executed bundles received less than they would
+    /// have at their turn without the front-run (the same pool, the same
+    /// input): base units of tokens short for buyers (mempool only).
+    pub victims_short_tokens: u128,
+    /// The same for sellers, base units of money (mempool only).
+    pub victims_short_money: u128,
 }
 
 /// What an AMM saves in a simulation's state.
@@ -432,11 +438,23 @@ impl AmmMarket {
         let attacker = bundle.attacker;
         let broken = || Fault::bug(format!("a bundle of agent {attacker} that fitted failed"));
         let side = order.side;
+        // The target's output at its turn without the front-run.
+        let victim_input = Self::can_put(order.agent, side, order.priority_fee, m)
+            .map_or(0, |has| order.input.min(has));
+        let alone = self
+            .pool
+            .quote_out(side, u128::from(victim_input))
+            .map_err(|_| broken())?;
         let bought = self
             .settle(attacker, side, bundle.front_run, 0, m)?
             .ok_or_else(broken)?;
         self.burn_fee(attacker, bundle.priority_fee, m)?;
-        self.run_order(order, m)?.ok_or_else(broken)?;
+        let got = self.run_order(order, m)?.ok_or_else(broken)?;
+        let short = alone.checked_sub(u128::from(got)).ok_or_else(broken)?;
+        match side {
+            Side::Buy => self.counters.victims_short_tokens += short,
+            Side::Sell => self.counters.victims_short_money += short,
+        }
         let back = self
             .settle(attacker, side.opposite(), bought, 0, m)?
             .ok_or_else(broken)?;

@@ -97,6 +97,33 @@ fn the_issue_sandwich_is_reproduced_through_the_engine_to_the_printed_digits() {
 }
 
 #[test]
+fn a_seller_is_sandwiched_the_mirror_way_by_an_attacker_holding_tokens() {
+    // The pool is symmetric: a victim selling 20 tokens at 10% meets the
+    // same attack in tokens — sell 54.709504919 first, buy back after.
+    let text = scenario_text(20.0, 0.1, 10.0, "")
+        .replace("action = \"buy\", asset = \"X\", spend = 20.0", "action = \"sell\", asset = \"X\", amount = 20.0")
+        .replace(
+            "balance = 10.0\n",
+            "balance = 10.0\nholdings = [ { asset = \"X\", total = 500.0, distribution = \"uniform\" } ]\n",
+        )
+        .replace(
+            "group = \"victim\"\ncount = 1\nbalance = 100.0\n",
+            "group = \"victim\"\ncount = 1\nbalance = 100.0\nholdings = [ { asset = \"X\", total = 100.0, distribution = \"uniform\" } ]\n",
+        );
+    let s = Scenario::from_toml_str(&text, "sell test").unwrap();
+    let (sim, trades) = first_step(&s);
+    let who: Vec<(u32, bool)> = trades.iter().map(|t| (t.agent, t.buy)).collect();
+    assert_eq!(who, [(1, false), (0, false), (1, true)]);
+    assert_eq!(trades[0].quantity, 54_709_504_919);
+    let ledger = sim.ledger();
+    assert_eq!(ledger.holding(1, 0) - 500 * UNIT, 1_713_605_734);
+    assert_eq!(ledger.balance(1), 10 * UNIT, "money back to the base unit");
+    assert_eq!(ledger.balance(0) - 100 * UNIT, 17_595_152_656);
+    let found = find_sandwiches(sim.executed_swaps(0));
+    assert_eq!((found.len(), found[0].attacker), (1, 1));
+}
+
+#[test]
 fn nothing_happens_below_the_threshold_or_without_slippage_room() {
     for (spend, slippage, why) in [
         (3.0, 0.5, "a victim below the threshold of 3.0135"),
@@ -301,6 +328,21 @@ fn in_the_sandwich_example_the_attacker_extracts_its_profit_from_its_victims() {
     let (with, without) = (whale(&attacked), whale(&unattacked));
     assert!(with < without, "{with} vs {without}");
     assert_eq!(unattacked.summary.groups["whale"].extracted, None);
+    // Step by step, the detector finds every bundle and nothing else, and
+    // its scores add up to what the attacker extracted.
+    let s = Scenario::from_toml_str(&text, "sandwich").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let (mut found, mut score) = (0u64, 0.0);
+    while !sim.done() {
+        sim.advance().unwrap();
+        for f in find_sandwiches(sim.executed_swaps(0)) {
+            assert_eq!(f.attacker, 51, "the attacker is the last agent");
+            found += 1;
+            score += f.score;
+        }
+    }
+    assert_eq!(found, mp.bundles);
+    assert!((score - extracted).abs() < 1e-6, "{score} vs {extracted}");
 }
 
 /// Parses `text`, expecting a one-line input error; returns its message.

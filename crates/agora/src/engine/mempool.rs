@@ -75,6 +75,8 @@ impl Simulation {
                     self.ledger.holdings(agent),
                     private,
                 );
+                // Member 0 of the family keys the shuffle above: agents
+                // draw from members 1 + id.
                 let mut rng = draws.rng(u64::from(agent) + 1);
                 let placed = group.policy.watch(&obs, &me, &mut rng);
                 for ins in placed {

@@ -3388,3 +3388,37 @@ referrals = {{ rate = 0.5, budget = {{ kind = "fixed", value = 10.0 }}, policy =
     assert_eq!(c["budget_exhausted_step"], serde_json::Value::Null);
     assert!(c["rewards_paid"].as_f64().unwrap() <= 1000.0);
 }
+
+#[test]
+fn a_sandwich_on_an_asset_without_a_mempool_exits_2_naming_the_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = r#"
+[simulation]
+steps = 3
+seed = 1
+
+[[assets]]
+name = "X"
+pricing = { kind = "amm", curve = "constant_product", reserve_money = 1000.0, reserve_token = 1000.0, fee = 0.003 }
+
+[[agents]]
+group = "attacker"
+count = 1
+balance = 10.0
+policy = { kind = "sandwich", asset = "X" }
+"#;
+    for (text, field) in [
+        (text.to_string(), "agents.attacker.policy.asset: "),
+        (
+            text.replace("name = \"X\"\n", "name = \"X\"\nordering = \"fifo\"\n"),
+            "assets.X.ordering: ",
+        ),
+    ] {
+        let file = write_scenario(tmp.path(), "bad.toml", &text);
+        let out = agora(&["validate", path_str(&file)]);
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+        assert!(err.contains(field), "names {field}: {err}");
+    }
+}

@@ -45,6 +45,9 @@ pub enum Stream {
     /// Affiliate contracts: an affiliate's effort choice and its
     /// referrals' arrivals and budgets (numbered after issue 19).
     Contract = 19,
+    /// The order in which agents that watch a mempool claim its pending
+    /// orders, and their own draws while they do (numbered after issue 18).
+    Mempool = 20,
 }
 
 /// The SplitMix64 finaliser: a bijective mix of 64 bits.

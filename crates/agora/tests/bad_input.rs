@@ -78,7 +78,7 @@ fn an_unknown_key_in_simulation_is_named_with_the_known_ones() {
     let msg = error_of(&with("seed = 1", "seed = 1\nthreads = 4"));
     assert_eq!(
         msg,
-        "bad.toml: simulation.threads: unknown field; expected one of: evaluation_steps, record_every, runs, seed, steps, stop"
+        "bad.toml: simulation.threads: unknown field; expected one of: evaluation_steps, intelligence, record_every, runs, seed, steps, stop"
     );
 }
 
@@ -87,7 +87,7 @@ fn an_unknown_key_in_an_asset_is_named_by_the_asset() {
     let msg = error_of(&with("name = \"TOKEN\"", "name = \"TOKEN\"\ncolour = 2"));
     assert_eq!(
         msg,
-        "bad.toml: assets.TOKEN.colour: unknown field; expected one of: initial_supply, kind, name, pricing, schedule"
+        "bad.toml: assets.TOKEN.colour: unknown field; expected one of: initial_supply, kind, name, ordering, pricing, schedule"
     );
 }
 
@@ -363,7 +363,7 @@ fn an_unknown_policy_kind_lists_the_known_kinds() {
     let msg = error_of(&with("kind = \"random\"", "kind = \"genius\""));
     assert_eq!(
         msg,
-        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, scripted, q_learning, bandit, policy_gradient, effort"
+        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, scripted, q_learning, bandit, policy_gradient, effort, sandwich"
     );
 }
 
@@ -778,7 +778,7 @@ fn an_unknown_key_with_a_control_character_is_shown_escaped() {
     let msg = error_of(&with("seed = 1", "seed = 1\n\"th\\u001breads\" = 4"));
     assert_eq!(
         msg,
-        "bad.toml: simulation.\"th\\u{1b}reads\": unknown field; expected one of: evaluation_steps, record_every, runs, seed, steps, stop"
+        "bad.toml: simulation.\"th\\u{1b}reads\": unknown field; expected one of: evaluation_steps, intelligence, record_every, runs, seed, steps, stop"
     );
 }
 

@@ -481,6 +481,7 @@ fn maker_quote(spread: f64, skew: f64, held: u64) -> Action {
         step: 1,
         assets: &assets,
         incentives: &[],
+        mempool: &[],
     };
     let holdings = [held * SCALE];
     let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 1);

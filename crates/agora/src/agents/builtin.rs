@@ -323,6 +323,8 @@ pub enum BuiltinPolicy {
     Effort(crate::contracts::EffortPolicy),
     /// `scripted` (what-if runs and tests)
     Scripted(super::ScriptedPolicy),
+    /// `sandwich` (an attacker on a mempool AMM)
+    Sandwich(super::SandwichPolicy),
 }
 
 impl Policy for BuiltinPolicy {
@@ -342,6 +344,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Player(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Effort(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Scripted(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Sandwich(p) => p.decide(obs, me, rng),
         }
     }
 
@@ -365,6 +368,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Fundamental(p) => p.asset,
             BuiltinPolicy::Producer(p) => p.asset,
             BuiltinPolicy::Player(p) => p.asset,
+            BuiltinPolicy::Sandwich(p) => p.asset,
             BuiltinPolicy::Consumer(_) | BuiltinPolicy::Effort(_) | BuiltinPolicy::Scripted(_) => {
                 unreachable!("returned above")
             }
@@ -382,6 +386,22 @@ impl Policy for BuiltinPolicy {
         match self {
             BuiltinPolicy::ZiC(p) => p.private_value(me),
             _ => None,
+        }
+    }
+
+    fn watches_mempool(&self) -> bool {
+        matches!(self, BuiltinPolicy::Sandwich(_))
+    }
+
+    fn watch(
+        &self,
+        obs: &Observation<'_>,
+        me: &AgentView<'_>,
+        rng: &mut AgentRng,
+    ) -> Vec<crate::market::mempool::Insertion> {
+        match self {
+            BuiltinPolicy::Sandwich(p) => p.watch(obs, me, rng),
+            _ => Vec::new(),
         }
     }
 }
@@ -429,6 +449,7 @@ mod tests {
             step: 4,
             assets: &a,
             incentives: &[],
+            mempool: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.8));
         let short = [1.0, 2.0];
@@ -437,6 +458,7 @@ mod tests {
             step: 2,
             assets: &b,
             incentives: &[],
+            mempool: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.0), "history too short");
     }
@@ -457,6 +479,7 @@ mod tests {
             step: 4,
             assets: &a,
             incentives: &[],
+            mempool: &[],
         };
         assert_eq!(p.probabilities(&obs, &ME), (1.0, 0.0));
     }
@@ -477,6 +500,7 @@ mod tests {
             step: 1,
             assets: &a,
             incentives: &[],
+            mempool: &[],
         };
         let (b, s) = p.probabilities(&obs, &ME);
         let expected = 0.5 / (1.0 + (-2.0f64).exp());

@@ -23,6 +23,7 @@ pub mod learning;
 mod market;
 mod posted;
 mod resource;
+mod sandwich;
 mod scripted;
 
 pub use adaptive::{Actions, Adaptive, AdaptivePolicy, Feedback, OpenOrder};
@@ -30,6 +31,7 @@ pub(crate) use adaptive::{ColumnState, Lesson, StateColumn};
 pub use market::{FundamentalPolicy, MarketMakerPolicy, ZiCPolicy};
 pub use posted::{QSeller, QSellerSpec, QSellerState, MAX_Q_ENTRIES};
 pub use resource::{ConsumerPolicy, DemandForm, ProducerPolicy};
+pub use sandwich::SandwichPolicy;
 pub use scripted::{ScriptedAction, ScriptedPolicy, ScriptedTrade};
 
 pub use builtin::{
@@ -172,6 +174,11 @@ pub enum Action {
         amount: u64,
         /// The slippage tolerance, billionths of the quote (at most 10⁹).
         max_slippage: u32,
+        /// A priority fee, base units of money, bid for an earlier place
+        /// in the queue of an asset with `ordering = "mempool"` (orders
+        /// execute by fee, highest first); burned when the swap executes.
+        /// Ignored (never charged) on an asset without a mempool.
+        priority_fee: u64,
     },
 }
 
@@ -275,6 +282,11 @@ pub struct Observation<'a> {
     /// [who is eligible](crate::incentives::IncentiveInfo::eligible);
     /// empty without rules.
     pub incentives: &'a [crate::incentives::IncentiveInfo],
+    /// The pending orders of the assets with `ordering = "mempool"`, in
+    /// execution order: shown only to a policy that
+    /// [watches the mempool](Policy::watches_mempool), in the watch phase
+    /// (see [`crate::market::mempool`]); empty otherwise.
+    pub mempool: &'a [crate::market::mempool::MempoolView],
 }
 
 /// One agent's own state, as it decides.
@@ -376,6 +388,30 @@ pub trait Policy: Send + Sync + fmt::Debug {
     /// other policy.
     fn as_adaptive(&self) -> Option<&Adaptive> {
         None
+    }
+
+    /// Whether the policy watches the pending orders of mempool assets
+    /// (`ordering = "mempool"`): if so, its agents are also called in the
+    /// watch phase, after every swap of the step is queued and before any
+    /// executes, with [`Observation::mempool`] filled ([`Policy::watch`]).
+    /// The default is no.
+    fn watches_mempool(&self) -> bool {
+        false
+    }
+
+    /// Returns the bundles the agent places around pending orders, seeing
+    /// [`Observation::mempool`] (with what agents called before it
+    /// placed): a front-run just before a target and a back-run just after
+    /// it (see [`crate::market::mempool`]). Called only when
+    /// [`watches_mempool`](Policy::watches_mempool); the default places
+    /// none.
+    fn watch(
+        &self,
+        _obs: &Observation<'_>,
+        _me: &AgentView<'_>,
+        _rng: &mut AgentRng,
+    ) -> Vec<crate::market::mempool::Insertion> {
+        Vec::new()
     }
 }
 
@@ -516,6 +552,27 @@ impl GroupPolicy {
             GroupPolicy::Custom(p) => p.private_value(me),
         }
     }
+
+    /// Whether the policy watches mempools ([`Policy::watches_mempool`]).
+    pub fn watches_mempool(&self) -> bool {
+        match self {
+            GroupPolicy::Builtin(p) => p.watches_mempool(),
+            GroupPolicy::Custom(p) => p.watches_mempool(),
+        }
+    }
+
+    /// The bundles the agent places ([`Policy::watch`]).
+    pub fn watch(
+        &self,
+        obs: &Observation<'_>,
+        me: &AgentView<'_>,
+        rng: &mut AgentRng,
+    ) -> Vec<crate::market::mempool::Insertion> {
+        match self {
+            GroupPolicy::Builtin(p) => p.watch(obs, me, rng),
+            GroupPolicy::Custom(p) => p.watch(obs, me, rng),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -555,6 +612,7 @@ mod tests {
             step: 1,
             assets: &assets,
             incentives: &[],
+            mempool: &[],
         };
         let holdings = [1000];
         let me = AgentView::new(0, 0, 1000, &holdings, 0);

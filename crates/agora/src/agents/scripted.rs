@@ -14,6 +14,9 @@
 //! `max_slippage` (AMM assets only) makes the trade an
 //! [`Action::Swap`] that fails, unexecuted, when the pool pays less than
 //! `(1 − max_slippage)` times the quote the agent decided on.
+//! `priority_fee` (money units, AMM assets with `ordering = "mempool"`
+//! only) bids for an earlier place in the step's queue; it makes the trade
+//! a swap too (with `max_slippage = 1`, any output, unless one is given).
 
 use super::{Action, AgentRng, AgentView, Observation, Policy, Side};
 
@@ -45,6 +48,8 @@ pub struct ScriptedAction {
     pub base: u64,
     /// The slippage tolerance in [0, 1], for a swap on an AMM.
     pub max_slippage: Option<f64>,
+    /// The priority fee bid on a mempool AMM, base units of money (0: none).
+    pub priority_fee: u64,
 }
 
 impl ScriptedAction {
@@ -55,13 +60,18 @@ impl ScriptedAction {
             ScriptedTrade::Buy { .. } => Side::Buy,
             ScriptedTrade::Sell { .. } => Side::Sell,
         };
-        match (self.max_slippage, side) {
+        let slippage = match (self.max_slippage, self.priority_fee) {
+            (None, 0) => None,
+            (s, _) => Some(s.unwrap_or(1.0)),
+        };
+        match (slippage, side) {
             (Some(s), side) => Action::Swap {
                 asset,
                 side,
                 amount: self.base,
                 // In [0, 1]: the product is at most 10⁹, exact once rounded.
                 max_slippage: (s.clamp(0.0, 1.0) * 1e9).round() as u32,
+                priority_fee: self.priority_fee,
             },
             (None, Side::Buy) => Action::Buy {
                 asset,
@@ -157,6 +167,7 @@ mod tests {
             trade,
             base: 5_000_000_000,
             max_slippage,
+            priority_fee: 0,
         }
     }
 
@@ -174,7 +185,8 @@ mod tests {
                 asset: 0,
                 side: Side::Buy,
                 amount: 5_000_000_000,
-                max_slippage: 100_000_000
+                max_slippage: 100_000_000,
+                priority_fee: 0,
             })
         );
         assert_eq!(

@@ -76,6 +76,14 @@ impl Market {
         }
     }
 
+    /// The automated market maker, mutably.
+    pub fn amm_mut(&mut self) -> Option<&mut AmmMarket> {
+        match self {
+            Market::Amm(a) => Some(a),
+            _ => None,
+        }
+    }
+
     /// The mechanism, whatever its kind.
     #[inline]
     pub fn mechanism(&self) -> &dyn Mechanism {

@@ -81,6 +81,7 @@ pub mod checkpoint;
 mod govern;
 mod incentives;
 mod mechanisms;
+mod mempool;
 mod session;
 mod state;
 mod summary;
@@ -93,8 +94,8 @@ pub use session::SimulationSummary;
 use session::{Phase, Session};
 pub use state::{SimState, STATE_VERSION};
 pub use summary::{
-    AssetSummary, GameSummary, GroupSummary, LedgerSummary, MarketSummary, PostedSummary,
-    ResourceSummary, RunSummary, ShockSummary,
+    AssetSummary, GameSummary, GroupSummary, LedgerSummary, MarketSummary, MempoolSummary,
+    PostedSummary, ResourceSummary, RunSummary, ShockSummary,
 };
 
 use crate::agents::{
@@ -406,6 +407,7 @@ impl StepObservation<'_> {
             step: self.step,
             assets: &self.assets,
             incentives: self.incentives,
+            mempool: &[],
         }
     }
 }
@@ -1186,6 +1188,7 @@ impl Simulation {
         } else {
             self.execute::<false>(lazily)?;
         }
+        self.watch_mempools();
         self.clear()?;
         if !self.contracts.is_empty() {
             let keep = self.keeps_rows();
@@ -1368,6 +1371,7 @@ impl Simulation {
             step: self.step + 1,
             assets: assets.as_slice(),
             incentives: self.incentives.infos(),
+            mempool: &[],
         };
         let private = StreamFamily::new(self.seed, self.run, 0, Stream::Private);
         let evaluation = self.session.evaluating();
@@ -1551,6 +1555,7 @@ impl Simulation {
                     step: t,
                     assets: &assets,
                     incentives: self.incentives.infos(),
+                    mempool: &[],
                 };
                 let wanted = c.control(t, &obs);
                 drop(assets);
@@ -1749,6 +1754,7 @@ impl Simulation {
             step: self.step,
             assets: assets.as_slice(),
             incentives: self.incentives.infos(),
+            mempool: &[],
         };
         let deciding = Deciding {
             groups: &self.groups,
@@ -1871,6 +1877,7 @@ impl Simulation {
             step: self.step,
             assets: &assets,
             incentives: self.incentives.infos(),
+            mempool: &[],
         };
         let deciding = Deciding {
             groups: &self.groups,

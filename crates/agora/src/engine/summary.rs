@@ -61,6 +61,13 @@ pub struct AssetSummary {
     /// The metrics of an automated market maker (absent for other pricing).
     #[serde(flatten)]
     pub amm: Option<AmmSummary>,
+    /// The value attackers took through this asset, money units: Σ over
+    /// the agents of attacker groups of their P&L through trades in it
+    /// (money received selling − money paid buying − priority fees + net
+    /// tokens acquired × final price). Present when the scenario has an
+    /// attacker group (`sandwich`), absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manipulation_loss: Option<f64>,
 }
 
 /// The metrics of an automated market maker over a run (flattened into
@@ -82,6 +89,27 @@ pub struct AmmSummary {
     pub fees_money: f64,
     /// Fees kept in the pool from sells, token units.
     pub fees_tokens: f64,
+    /// The mempool's counts, for `ordering = "mempool"` (absent otherwise).
+    #[serde(flatten)]
+    pub mempool: Option<MempoolSummary>,
+}
+
+/// The metrics of an AMM's mempool over a run (flattened into
+/// `assets.<name>` in `summary.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MempoolSummary {
+    /// Bundles (front-run, target, back-run) executed.
+    pub bundles: u64,
+    /// Bundles dropped at their target's turn (the target executed alone).
+    pub bundles_dropped: u64,
+    /// Priority fees paid and burned, money units.
+    pub priority_fees: f64,
+    /// Tokens the buyers whose swaps were sandwiched received less than
+    /// they would have at their turn without the front-run, token units.
+    pub victims_short_tokens: f64,
+    /// Money the sellers whose swaps were sandwiched received less than
+    /// they would have without the front-run, money units.
+    pub victims_short_money: f64,
 }
 
 /// The metrics of a population game over a run (flattened into
@@ -246,6 +274,12 @@ pub struct GroupSummary {
     pub initial_mean_wealth: f64,
     /// `mean_wealth − initial_mean_wealth`, money units per agent.
     pub pnl: f64,
+    /// For an attacker group (`sandwich`), the value it took: Σ over its
+    /// agents of final wealth − initial wealth, money units; 0 for the
+    /// other groups. Present when the scenario has an attacker group,
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extracted: Option<f64>,
     /// Gini coefficient of final wealth within the group.
     pub gini: f64,
     /// The group's objective.
@@ -329,6 +363,8 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
     let mut shortfall: Option<u128> = Some(0);
     // A shock after the last step never happened: nothing to measure.
     let shock_step = scenario.shock_step().filter(|&s| s <= sim.step);
+    let attackers = attacker_groups(sim);
+    let attacked = attackers.iter().any(|&a| a);
     for (j, spec) in scenario.assets.iter().enumerate() {
         // A step with no equilibrium has no price; statistics skip it.
         let finite: Vec<f64> = sim.history[j]
@@ -380,6 +416,8 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 market: market_summary(sim, j),
                 posted: posted_summary(sim, j),
                 amm: amm_summary(sim, j),
+                manipulation_loss: attacked
+                    .then(|| manipulation_loss(sim, j, &attackers, stats.final_price)),
                 resource: sim.markets[j].resource().map(|r| {
                     let t = &r.totals;
                     let ratio = |a: u128, b: u128| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -447,7 +485,15 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         let range = sim.group_range(g);
         let count = range.len() as f64;
         let mut wealth = sim.wealth_of(range.clone());
-        let mean_wealth = wealth.iter().sum::<f64>() / count;
+        let total_wealth = wealth.iter().sum::<f64>();
+        let mean_wealth = total_wealth / count;
+        let extracted = attacked.then(|| {
+            if attackers[g] {
+                total_wealth - sim.initial_wealth.get(g).copied().unwrap_or(0.0)
+            } else {
+                0.0
+            }
+        });
         let initial = sim.initial_wealth.get(g).map_or(0.0, |w| w / count);
         let utility = match sim.objective_of(g) {
             Objective::FinalWealth => mean_wealth,
@@ -481,6 +527,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 mean_wealth,
                 initial_mean_wealth: initial,
                 pnl: mean_wealth - initial,
+                extracted,
                 gini: gini(&mut wealth),
                 objective: spec.objective.name(),
                 utility,
@@ -550,7 +597,47 @@ fn amm_summary(sim: &Simulation, j: usize) -> Option<AmmSummary> {
         slippage_failures: c.slippage_failures,
         fees_money: wide_to_units(c.fees_money),
         fees_tokens: wide_to_units(c.fees_token),
+        mempool: amm.mempool().map(|_| MempoolSummary {
+            bundles: c.bundles,
+            bundles_dropped: c.bundles_dropped,
+            priority_fees: wide_to_units(c.priority_fees),
+            victims_short_tokens: wide_to_units(c.victims_short_tokens),
+            victims_short_money: wide_to_units(c.victims_short_money),
+        }),
     })
+}
+
+/// Per group, whether its policy is an attacker's
+/// ([`PolicyKind::is_attacker`](crate::scenario::PolicyKind::is_attacker)).
+fn attacker_groups(sim: &Simulation) -> Vec<bool> {
+    use crate::scenario::Kind;
+    sim.scenario
+        .groups
+        .iter()
+        .map(|g| {
+            crate::scenario::PolicyKind::from_name(&g.policy_kind).is_some_and(|k| k.is_attacker())
+        })
+        .collect()
+}
+
+/// The value the agents of attacker groups took through asset `j` at
+/// `price`: Σ of their P&L through its trades, money units. The trades an
+/// attacker makes are its bundles on a mempool AMM, whose flows the
+/// mempool keeps ([`crate::market::mempool::Flow`]); other assets carry
+/// none here (0).
+fn manipulation_loss(sim: &Simulation, j: usize, attackers: &[bool], price: f64) -> f64 {
+    let Some(mempool) = sim.markets[j].amm().and_then(|a| a.mempool()) else {
+        return 0.0;
+    };
+    mempool
+        .flows()
+        .iter()
+        .filter(|(&agent, _)| {
+            let g = sim.groups.partition_point(|g| g.end <= agent);
+            attackers.get(g).copied().unwrap_or(false)
+        })
+        .map(|(_, flow)| flow.pnl(price))
+        .sum()
 }
 
 /// The posted-price metrics of asset `j`, or `None` for other pricing.

@@ -59,6 +59,7 @@
 //! # Ok::<(), agora::market::amm::AmmError>(())
 //! ```
 
+pub mod detect;
 pub mod sandwich;
 
 use ethnum::U256;

@@ -21,12 +21,22 @@
 //! [`Action::Swap`] names its own bound (a scripted policy's
 //! `max_slippage`). Orders, requests and the like are rejected: a pool
 //! takes swaps only.
+//!
+//! With `ordering = "mempool"` on the asset, a swap is queued at its turn
+//! instead of executed (cut to what the agent has then, its bound taken
+//! from the same quote), and the queue executes in the clear phase, by
+//! priority fee, with the bundles attackers placed around its orders: see
+//! [`crate::market::mempool`]. Either way the market keeps the swaps of
+//! its last step in execution order ([`AmmMarket::executed`]) for
+//! detectors ([`crate::market::amm::detect`]).
 
 use serde::{Deserialize, Serialize};
 
+use super::amm::detect::ExecutedSwap;
 use super::amm::{min_output, AmmError, ConstantProductPool, Fee, FEE_SCALE};
 use super::mechanism::{decode_state, encode_state, Fault, MarketStep, Mechanism, Observed};
 use super::mechanism::{PriceSource, Quotes};
+use super::mempool::{Bundle, Flow, Mempool, MempoolView, PendingOrder};
 use crate::agents::{Action, Side};
 use crate::ledger::trades::TradeKind;
 use crate::ledger::{to_base, to_units, AgentId, LedgerError};
@@ -43,6 +53,10 @@ pub struct AmmMarket {
     /// The pool's reserves at the start of the run, base units.
     start: (u128, u128),
     counters: AmmCounters,
+    /// The step's pending swaps, for `ordering = "mempool"`.
+    mempool: Option<Mempool>,
+    /// The swaps of the current (or last) step, in execution order.
+    executed: Vec<ExecutedSwap>,
 }
 
 /// What an AMM has done so far in a run.
@@ -59,6 +73,19 @@ pub struct AmmCounters {
     /// The price of the last swap, money per token (money over tokens of
     /// the swap), if any.
     pub last_trade: Option<f64>,
+    /// Bundles (front-run, target, back-run) executed (mempool only).
+    pub bundles: u64,
+    /// Bundles dropped at their target's turn, the target executed alone
+    /// (mempool only).
+    pub bundles_dropped: u64,
+    /// Priority fees paid and burned, base units of money (mempool only).
+    pub priority_fees: u128,
+    /// What the targets of executed bundles received less than they would
+    /// have at their turn without the front-run (the same pool, the same
+    /// input): base units of tokens short for buyers (mempool only).
+    pub victims_short_tokens: u128,
+    /// The same for sellers, base units of money (mempool only).
+    pub victims_short_money: u128,
 }
 
 /// What an AMM saves in a simulation's state.
@@ -66,6 +93,8 @@ pub struct AmmCounters {
 struct Saved {
     pool: ConstantProductPool,
     counters: AmmCounters,
+    /// The attackers' flows through a mempool (empty without one).
+    flows: Vec<(AgentId, Flow)>,
 }
 
 impl AmmMarket {
@@ -103,7 +132,41 @@ impl AmmMarket {
             pool,
             max_slippage: spec.max_slippage,
             counters: AmmCounters::default(),
+            mempool: (spec.ordering == crate::scenario::Ordering::Mempool).then(Mempool::default),
+            executed: Vec::new(),
         })
+    }
+
+    /// The mempool, for `ordering = "mempool"`.
+    pub fn mempool(&self) -> Option<&Mempool> {
+        self.mempool.as_ref()
+    }
+
+    /// The swaps of the current step so far, or of the last step once it
+    /// is cleared, in execution order (a mempool's execute in the clear
+    /// phase).
+    pub fn executed(&self) -> &[ExecutedSwap] {
+        &self.executed
+    }
+
+    /// What agents watching the mempool see of it now (asset `asset`):
+    /// `None` without a mempool or without pending orders.
+    pub fn mempool_view(&mut self, asset: usize) -> Option<MempoolView> {
+        let pool = self.pool.clone();
+        let mempool = self.mempool.as_mut().filter(|m| m.has_pending())?;
+        Some(MempoolView {
+            asset,
+            pool,
+            queue: mempool.queue().to_vec(),
+        })
+    }
+
+    /// Takes the bundles placed in `view`, this market's
+    /// [`mempool_view`](Self::mempool_view) after the watchers had it.
+    pub fn place_bundles(&mut self, view: &MempoolView) {
+        if let Some(m) = &mut self.mempool {
+            m.take_bundles(view);
+        }
     }
 
     /// The pool's reserves, base units of money and tokens.
@@ -142,29 +205,46 @@ impl AmmMarket {
             m.ledger.count_rejected();
             return Ok(());
         }
-        let wide = u128::from(input);
-        let least = match max_slippage {
-            Some(s) => match self
+        let least = self.least(side, input, max_slippage)?;
+        self.settle(agent, side, input, least, m).map(|_| ())
+    }
+
+    /// The least output a swap of `input` accepts under `max_slippage`,
+    /// from its quote on the pool at the start of the step.
+    fn least(&self, side: Side, input: u64, max_slippage: Option<f64>) -> Result<u128, Fault> {
+        match max_slippage {
+            Some(s) => self
                 .quoted
-                .quote_out(side, wide)
+                .quote_out(side, u128::from(input))
                 .and_then(|q| min_output(q, s))
-            {
-                Ok(least) => least,
-                Err(_) => return Err(Fault::overflow("an AMM quote", "money or token")),
-            },
-            None => 0,
-        };
+                .map_err(|_| Fault::overflow("an AMM quote", "money or token")),
+            None => Ok(0),
+        }
+    }
+
+    /// Executes a swap of `input` (already cut to what the agent has)
+    /// that must pay at least `least`: its output, or `None` if it failed
+    /// (counted: a slippage failure or an input that buys nothing).
+    fn settle(
+        &mut self,
+        agent: AgentId,
+        side: Side,
+        input: u64,
+        least: u128,
+        m: &mut MarketStep<'_>,
+    ) -> Result<Option<u64>, Fault> {
+        let wide = u128::from(input);
         let mut pool = self.pool.clone();
         let swap = match pool.swap(side, wide, least) {
             Ok(swap) => swap,
             Err(AmmError::Slippage { .. }) => {
                 self.counters.slippage_failures += 1;
                 m.ledger.count_rejected();
-                return Ok(());
+                return Ok(None);
             }
             Err(AmmError::ZeroOutput { .. }) => {
                 m.ledger.count_rejected();
-                return Ok(());
+                return Ok(None);
             }
             Err(_) => {
                 let kind = if side == Side::Buy { "money" } else { "token" };
@@ -221,6 +301,188 @@ impl AmmMarket {
         if m.trades.is_on() {
             m.record(agent, None, TradeKind::Fill, buy, tokens, money);
         }
+        self.executed.push(ExecutedSwap {
+            step: m.step,
+            asset: m.asset as u32,
+            agent,
+            side,
+            input,
+            output,
+        });
+        Ok(Some(output))
+    }
+
+    /// What `agent` can put into a swap on `side` that pays `fee`: its
+    /// balance less the fee for a buy, its holdings for a sell; `None` if
+    /// it cannot pay the fee.
+    fn can_put(agent: AgentId, side: Side, fee: u64, m: &MarketStep<'_>) -> Option<u64> {
+        let balance = m.ledger.balance(agent).checked_sub(fee)?;
+        Some(match side {
+            Side::Buy => balance,
+            Side::Sell => m.ledger.holding(agent, m.asset),
+        })
+    }
+
+    /// Burns a priority fee `agent` pays for a swap that executed.
+    fn burn_fee(&mut self, agent: AgentId, fee: u64, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        if fee == 0 {
+            return Ok(());
+        }
+        m.ledger.burn_money(agent, fee).map_err(|e| {
+            Fault::bug(format!(
+                "the ledger refused a priority fee the agent could pay (agent {agent}): {e}"
+            ))
+        })?;
+        self.counters.priority_fees += u128::from(fee);
+        Ok(())
+    }
+
+    /// Queues a swap in the mempool: cut to what the agent has once its
+    /// fee is set apart, with its bound from the step's quote.
+    fn enqueue(
+        &mut self,
+        agent: AgentId,
+        side: Side,
+        amount: u64,
+        bound: Option<f64>,
+        fee: u64,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        let Some(has) = Self::can_put(agent, side, fee, m) else {
+            m.ledger.count_rejected();
+            return Ok(());
+        };
+        let input = if amount > has {
+            m.ledger.count_clipped();
+            has
+        } else {
+            amount
+        };
+        if input == 0 {
+            m.ledger.count_rejected();
+            return Ok(());
+        }
+        let least = self.least(side, input, bound)?;
+        if let Some(mempool) = &mut self.mempool {
+            mempool.push(agent, side, input, least, fee);
+        }
+        Ok(())
+    }
+
+    /// Executes a pending order alone, cut to what its trader has now;
+    /// its output, if it executed.
+    fn run_order(
+        &mut self,
+        order: &PendingOrder,
+        m: &mut MarketStep<'_>,
+    ) -> Result<Option<u64>, Fault> {
+        let Some(has) = Self::can_put(order.agent, order.side, order.priority_fee, m) else {
+            m.ledger.count_rejected();
+            return Ok(None);
+        };
+        let input = order.input.min(has);
+        if input == 0 {
+            m.ledger.count_rejected();
+            return Ok(None);
+        }
+        let out = self.settle(order.agent, order.side, input, order.min_output, m)?;
+        if out.is_some() {
+            self.burn_fee(order.agent, order.priority_fee, m)?;
+        }
+        Ok(out)
+    }
+
+    /// Whether `bundle` around `order` goes through as a whole on the pool
+    /// now: the attacker can pay, and the front-run, the target (with its
+    /// own bound) and the back-run all execute.
+    fn bundle_fits(&self, order: &PendingOrder, bundle: &Bundle, m: &MarketStep<'_>) -> bool {
+        let fees = 2 * u128::from(bundle.priority_fee);
+        let balance = u128::from(m.ledger.balance(bundle.attacker));
+        if balance < fees {
+            return false;
+        }
+        let attacker_has = match order.side {
+            Side::Buy => balance - fees,
+            Side::Sell => u128::from(m.ledger.holding(bundle.attacker, m.asset)),
+        };
+        if u128::from(bundle.front_run) > attacker_has {
+            return false;
+        }
+        let Some(has) = Self::can_put(order.agent, order.side, order.priority_fee, m) else {
+            return false;
+        };
+        let victim = order.input.min(has);
+        let mut pool = self.pool.clone();
+        let Ok(front) = pool.swap(order.side, u128::from(bundle.front_run), 0) else {
+            return false;
+        };
+        victim > 0
+            && pool
+                .swap(order.side, u128::from(victim), order.min_output)
+                .is_ok()
+            && pool.swap(order.side.opposite(), front.output, 0).is_ok()
+    }
+
+    /// Executes `order` with `bundle` around it if the bundle goes through
+    /// as a whole, else `order` alone (the bundle dropped).
+    fn run_bundle(
+        &mut self,
+        order: &PendingOrder,
+        bundle: Bundle,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        if !self.bundle_fits(order, &bundle, m) {
+            self.counters.bundles_dropped += 1;
+            return self.run_order(order, m).map(|_| ());
+        }
+        let attacker = bundle.attacker;
+        let broken = || Fault::bug(format!("a bundle of agent {attacker} that fitted failed"));
+        let side = order.side;
+        // The target's output at its turn without the front-run.
+        let victim_input = Self::can_put(order.agent, side, order.priority_fee, m)
+            .map_or(0, |has| order.input.min(has));
+        let alone = self
+            .pool
+            .quote_out(side, u128::from(victim_input))
+            .map_err(|_| broken())?;
+        let bought = self
+            .settle(attacker, side, bundle.front_run, 0, m)?
+            .ok_or_else(broken)?;
+        self.burn_fee(attacker, bundle.priority_fee, m)?;
+        let got = self.run_order(order, m)?.ok_or_else(broken)?;
+        let short = alone.checked_sub(u128::from(got)).ok_or_else(broken)?;
+        match side {
+            Side::Buy => self.counters.victims_short_tokens += short,
+            Side::Sell => self.counters.victims_short_money += short,
+        }
+        let back = self
+            .settle(attacker, side.opposite(), bought, 0, m)?
+            .ok_or_else(broken)?;
+        self.burn_fee(attacker, bundle.priority_fee, m)?;
+        self.counters.bundles += 1;
+        if let Some(mempool) = &mut self.mempool {
+            let flow = mempool.flows.entry(attacker).or_default();
+            let (front, bought, back) = (
+                u128::from(bundle.front_run),
+                u128::from(bought),
+                u128::from(back),
+            );
+            flow.fees_paid += 2 * u128::from(bundle.priority_fee);
+            match side {
+                Side::Buy => {
+                    flow.money_paid += front;
+                    flow.tokens_bought += bought;
+                    flow.tokens_sold += bought;
+                    flow.money_received += back;
+                }
+                Side::Sell => {
+                    flow.tokens_sold += front;
+                    flow.money_received += bought;
+                    flow.money_paid += bought;
+                    flow.tokens_bought += back;
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -232,6 +494,7 @@ impl Mechanism for AmmMarket {
 
     fn begin_step(&mut self, _m: &mut MarketStep<'_>) -> Result<(), Fault> {
         self.quoted = self.pool.clone();
+        self.executed.clear();
         Ok(())
     }
 
@@ -241,17 +504,18 @@ impl Mechanism for AmmMarket {
         action: Action,
         m: &mut MarketStep<'_>,
     ) -> Result<(), Fault> {
-        let (side, amount, bound) = match action {
-            Action::Buy { spend, .. } => (Side::Buy, spend, self.max_slippage),
-            Action::Sell { amount, .. } => (Side::Sell, amount, self.max_slippage),
+        let (side, amount, bound, fee) = match action {
+            Action::Buy { spend, .. } => (Side::Buy, spend, self.max_slippage, 0),
+            Action::Sell { amount, .. } => (Side::Sell, amount, self.max_slippage, 0),
             Action::Swap {
                 side,
                 amount,
                 max_slippage,
+                priority_fee,
                 ..
             } => {
                 let bound = f64::from(max_slippage.min(FEE_SCALE)) / f64::from(FEE_SCALE);
-                (side, amount, Some(bound))
+                (side, amount, Some(bound), priority_fee)
             }
             Action::Hold => return Ok(()),
             _ => {
@@ -259,6 +523,9 @@ impl Mechanism for AmmMarket {
                 return Ok(());
             }
         };
+        if self.mempool.is_some() {
+            return self.enqueue(agent, side, amount, bound, fee, m);
+        }
         // At most what the agent has: money for a buy, tokens for a sell.
         let has = match side {
             Side::Buy => m.ledger.balance(agent),
@@ -274,6 +541,16 @@ impl Mechanism for AmmMarket {
     }
 
     fn end_step(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        if let Some(mempool) = &mut self.mempool {
+            for order in mempool.drain() {
+                match order.bundle {
+                    Some(bundle) => self.run_bundle(&order, bundle, m)?,
+                    None => {
+                        self.run_order(&order, m)?;
+                    }
+                }
+            }
+        }
         let books = m.ledger.books(m.asset);
         if books.reserve != self.pool.reserve_money()
             || u128::from(books.treasury) != self.pool.reserve_token()
@@ -313,6 +590,11 @@ impl Mechanism for AmmMarket {
         encode_state(&Saved {
             pool: self.pool.clone(),
             counters: self.counters,
+            flows: self
+                .mempool
+                .as_ref()
+                .map(|m| m.flows.iter().map(|(&a, &f)| (a, f)).collect())
+                .unwrap_or_default(),
         })
     }
 
@@ -328,6 +610,9 @@ impl Mechanism for AmmMarket {
         self.quoted = saved.pool.clone();
         self.pool = saved.pool;
         self.counters = saved.counters;
+        if let Some(m) = &mut self.mempool {
+            m.flows = saved.flows.into_iter().collect();
+        }
         Ok(())
     }
 

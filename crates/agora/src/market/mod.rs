@@ -32,6 +32,7 @@ pub mod book;
 pub mod book_market;
 pub mod clearing;
 pub mod mechanism;
+pub mod mempool;
 pub mod posted;
 pub mod posted_market;
 

@@ -139,6 +139,9 @@ kinds! {
         PolicyGradient = "policy_gradient",
         /// `effort` ([`EffortPolicy`](crate::contracts::EffortPolicy)).
         Effort = "effort",
+        /// `sandwich` ([`SandwichPolicy`](crate::agents::SandwichPolicy)),
+        /// an attacker on an AMM with `ordering = "mempool"`.
+        Sandwich = "sandwich",
     }
 }
 
@@ -203,7 +206,14 @@ impl PolicyKind {
             BuiltinPolicy::Player(_) => PolicyKind::Player,
             BuiltinPolicy::Effort(_) => PolicyKind::Effort,
             BuiltinPolicy::Scripted(_) => PolicyKind::Scripted,
+            BuiltinPolicy::Sandwich(_) => PolicyKind::Sandwich,
         }
+    }
+
+    /// Whether the kind is an attacker's (the ground truth that attack
+    /// metrics and detectors are measured against): `sandwich`.
+    pub fn is_attacker(self) -> bool {
+        matches!(self, PolicyKind::Sandwich)
     }
 
     /// Whether the kind is a learner's (`q_learning`, `bandit`,
@@ -237,7 +247,8 @@ impl PolicyKind {
             | PolicyKind::Momentum
             | PolicyKind::MeanReversion
             | PolicyKind::Valuation
-            | PolicyKind::Scripted => Trades::Tokens,
+            | PolicyKind::Scripted
+            | PolicyKind::Sandwich => Trades::Tokens,
         }
     }
 }
@@ -296,6 +307,22 @@ pub(super) fn check_policy_fits_assets(
     }
     if let BuiltinPolicy::Player(p) = policy {
         super::game::check_player(f, p, assets)?;
+    }
+    if let BuiltinPolicy::Sandwich(p) = policy {
+        // A sandwich needs pending orders to see: an AMM with a mempool.
+        if let Some(asset) = assets.get(p.asset) {
+            let mempool = matches!(&asset.pricing, PricingSpec::Amm(a) if a.ordering == super::Ordering::Mempool);
+            if !mempool {
+                return Err(f.error(
+                    "policy.asset",
+                    format!(
+                        "a sandwich attacker front-runs pending swaps, and {:?} has no mempool: \
+                         it needs an amm asset with ordering = \"mempool\"",
+                        asset.name
+                    ),
+                ));
+            }
+        }
     }
     if let BuiltinPolicy::Scripted(s) = policy {
         // A slippage bound is an AMM's: a curve or a market has no quote
@@ -717,6 +744,18 @@ fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Res
         }
         PolicyKind::Consumer => parse_consumer(p, assets)?,
         PolicyKind::Scripted => parse_scripted(p, assets)?,
+        PolicyKind::Sandwich => {
+            let asset = traded(p)?;
+            let money = |p: &mut Fields<'_>, key: &'static str| -> Result<u64> {
+                let x = p.number_or(key, Range::NonNegative, 0.0)?;
+                to_base(x).ok_or_else(|| p.error(key, past_range(x, "money")))
+            };
+            BuiltinPolicy::Sandwich(crate::agents::SandwichPolicy {
+                asset,
+                min_profit: money(p, "min_profit")?,
+                priority_fee: money(p, "priority_fee")?,
+            })
+        }
         PolicyKind::Producer => {
             let asset = traded(p)?;
             parse_producer(p, asset)?
@@ -955,6 +994,12 @@ fn parse_scripted(p: &mut Fields<'_>, assets: &[String]) -> Result<BuiltinPolicy
             }
         };
         let max_slippage = e.opt_number("max_slippage", Range::Unit)?;
+        let priority_fee = match e.opt_number("priority_fee", Range::NonNegative)? {
+            Some(fee) => {
+                to_base(fee).ok_or_else(|| e.error("priority_fee", past_range(fee, "money")))?
+            }
+            None => 0,
+        };
         e.finish()?;
         actions.push(ScriptedAction {
             step,
@@ -962,6 +1007,7 @@ fn parse_scripted(p: &mut Fields<'_>, assets: &[String]) -> Result<BuiltinPolicy
             trade,
             base,
             max_slippage,
+            priority_fee,
         });
     }
     match ScriptedPolicy::new(actions) {
@@ -1075,6 +1121,7 @@ mod tests {
             PolicyKind::Player => "shares = { x = 1.0 }, revision = \"imitation\", rate = 0.5",
             PolicyKind::Effort => "level = 1.0",
             PolicyKind::Scripted => "actions = [{ step = 1, action = \"buy\", spend = 1.0 }]",
+            PolicyKind::Sandwich => "min_profit = 0.0",
             PolicyKind::QLearning => {
                 "actions = ACTION_SET, alpha = 0.1, delta = 0.9, epsilon = 0.1"
             }

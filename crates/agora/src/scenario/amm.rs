@@ -15,10 +15,37 @@
 //! the tolerance every swap on the pool is executed with: a swap whose
 //! output at its turn falls below `(1 − max_slippage)` times its quote at
 //! the start of the step fails, unexecuted.
+//!
+//! `ordering` (on the asset, beside `pricing`) says in what order a step's
+//! swaps execute: `"arrival"` (the default), each at its turn in the
+//! step's seeded order; `"mempool"`, collected first as pending orders
+//! that agents watching the mempool (a `sandwich` attacker) see, then
+//! executed by priority fee, highest first, ties in arrival order, with
+//! any front-run and back-run an attacker placed around a target
+//! ([`crate::market::mempool`]).
+//!
+//! ```toml
+//! [[assets]]
+//! name = "AGT"
+//! ordering = "mempool"
+//! pricing = { kind = "amm", curve = "constant_product", reserve_money = 1000.0, reserve_token = 1000.0, fee = 0.003 }
+//! ```
 
 use super::fields::check_base;
 use super::{kinds, Fields, Range};
 use crate::error::Result;
+
+kinds! {
+    /// The order in which a step's swaps on an AMM execute (`ordering`,
+    /// on the asset).
+    pub enum Ordering {
+        /// Each swap at its turn in the step's seeded order.
+        Arrival = "arrival",
+        /// Collected first, visible to agents that watch the mempool,
+        /// executed by priority fee ([`crate::market::mempool`]).
+        Mempool = "mempool",
+    }
+}
 
 kinds! {
     /// An AMM's invariant (`curve`).
@@ -42,6 +69,8 @@ pub struct AmmSpec {
     pub fee: f64,
     /// The slippage tolerance of every swap, in [0, 1], if any.
     pub max_slippage: Option<f64>,
+    /// The order the step's swaps execute in (the asset's `ordering`).
+    pub ordering: Ordering,
 }
 
 /// Reads the fields of an `amm` pricing table (`kind` read).
@@ -67,5 +96,6 @@ pub(super) fn parse_amm(p: &mut Fields<'_>) -> Result<AmmSpec> {
         reserve_token,
         fee,
         max_slippage,
+        ordering: Ordering::Arrival,
     })
 }

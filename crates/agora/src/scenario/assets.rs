@@ -272,6 +272,22 @@ pub(super) fn parse_asset(
         }
     };
     p.finish()?;
+    let mut pricing = pricing;
+    if let Some(ordering) = f.opt_kind::<super::Ordering>("ordering", "ordering")? {
+        match &mut pricing {
+            PricingSpec::Amm(a) => a.ordering = ordering,
+            other if ordering == super::Ordering::Mempool => {
+                return Err(f.error(
+                    "ordering",
+                    format!(
+                        "a mempool (ordering = \"mempool\") needs an amm asset (pricing.kind = \"amm\"), and {name:?} is priced by {}",
+                        other.kind_name()
+                    ),
+                ))
+            }
+            _ => {}
+        }
+    }
     let schedule = parse_schedule(f, &name, &pricing)?;
     Ok(AssetSpec {
         name,

@@ -458,6 +458,11 @@ fn asset_table(a: &AssetSpec) -> Table {
         pricing => {
             t.insert("initial_supply".into(), float(a.initial_supply));
             t.insert("pricing".into(), Value::Table(pricing_table(pricing)));
+            if let PricingSpec::Amm(amm) = pricing {
+                if amm.ordering != super::Ordering::Arrival {
+                    t.insert("ordering".into(), text(amm.ordering.name()));
+                }
+            }
         }
     }
     if !a.schedule.is_empty() {
@@ -908,6 +913,11 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
         BuiltinPolicy::Effort(p) => {
             put("level", tokens(p.level));
         }
+        BuiltinPolicy::Sandwich(p) => {
+            put("asset", names.asset(&asset_path, p.asset)?);
+            put("min_profit", tokens(p.min_profit));
+            put("priority_fee", tokens(p.priority_fee));
+        }
         BuiltinPolicy::Player(p) => {
             put("asset", names.asset(&asset_path, p.asset)?);
             put(
@@ -945,6 +955,9 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
                 }
                 if let Some(s) = a.max_slippage {
                     e.insert("max_slippage".into(), float(s));
+                }
+                if a.priority_fee > 0 {
+                    e.insert("priority_fee".into(), tokens(a.priority_fee));
                 }
                 entries.push((i, Value::Table(e)));
             }

@@ -151,6 +151,11 @@ const EXAMPLES: &[Example] = &[
         toml: include_str!("../../scenarios/amm.toml"),
     },
     Example {
+        name: "sandwich",
+        description: "a sandwich attacker front-runs and back-runs retail swaps on an AMM with a public mempool (extracted value, victims' loss)",
+        toml: include_str!("../../scenarios/sandwich.toml"),
+    },
+    Example {
         name: "incentives",
         description: "the token economy with a holding reward, staking rewarded by a halving emission, an early-sell penalty and half the fees burned",
         toml: include_str!("../../scenarios/incentives.toml"),

@@ -54,7 +54,7 @@ mod registry;
 mod simulation;
 
 pub use agents::{AirdropSpec, GroupSpec, Objective, PolicyKind, ShareDistribution};
-pub use amm::{AmmCurve, AmmSpec};
+pub use amm::{AmmCurve, AmmSpec, Ordering};
 pub use assets::{
     AdjustmentSpec, AssetSpec, BookSpec, EquilibriumSpec, PricingKind, PricingSpec,
     ResourcePricing, ResourceSpec, PRICING_KINDS,

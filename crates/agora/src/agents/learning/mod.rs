@@ -425,6 +425,7 @@ mod tests {
             step: history.len() as u64,
             assets,
             incentives: &[],
+            mempool: &[],
         }
     }
 

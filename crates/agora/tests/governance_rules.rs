@@ -284,6 +284,76 @@ fn a_rate_limit_allows_each_agent_its_orders_per_window_and_no_more() {
     assert_eq!(out.summary.ledger.conservation_error, 0.0);
 }
 
+/// On an AMM: a 1% band, a position limit of 0.05% of the supply (100
+/// tokens) and a 1% tax on the `amm` example's swaps. No step moves the
+/// pool's price by more than 1%; no agent whose holdings grew in a step
+/// holds more than the limit after it; the treasury holds `Σ ⌊m · 0.01⌋`
+/// over the swaps' money, to the base unit; money and tokens are
+/// conserved.
+#[test]
+fn the_rules_on_trades_bind_on_an_amm_too() {
+    let text = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "amm")
+        .unwrap()
+        .toml
+        .replace("steps = 200", "steps = 40")
+        + "\n[[governance]]\nname = \"band\"\nkind = \"price_band\"\nasset = \"AGT\"\nmax_move = 0.01\n\
+           \n[[governance]]\nname = \"cap\"\nkind = \"position_limit\"\nasset = \"AGT\"\nmax_share = 0.0005\n\
+           \n[[governance]]\nname = \"tax\"\nkind = \"transaction_tax\"\nasset = \"AGT\"\nrate = 0.01\n";
+    let s = Scenario::from_toml_str(&text, "amm-rules.toml").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.set_trade_log(true);
+    let agents = sim.ledger().agents();
+    let mut held: Vec<u64> = (0..agents)
+        .map(|a| sim.ledger().holding(a as u32, 0))
+        .collect();
+    let (mut expected, mut swaps) = (0u128, 0u64);
+    let mut last = sim.price(0);
+    while !sim.done() {
+        sim.advance().unwrap();
+        let p = sim.price(0);
+        assert!(
+            (p / last - 1.0).abs() <= 0.01 * (1.0 + 1e-9),
+            "{last} -> {p}"
+        );
+        last = p;
+        let supply = u128::from(sim.ledger().books(0).supply);
+        for (a, before) in held.iter_mut().enumerate() {
+            let now = sim.ledger().holding(a as u32, 0);
+            if now > *before {
+                assert!(
+                    u128::from(now) * UNIT <= 500_000 * supply,
+                    "agent {a}: {now}"
+                );
+            }
+            *before = now;
+        }
+        for r in sim.trades() {
+            expected += tax_on(r.money, 10_000_000);
+            swaps += 1;
+        }
+    }
+    assert!(swaps > 1000, "{swaps}");
+    assert_eq!(
+        sim.ledger().incentive_books().treasuries()[0].held,
+        expected
+    );
+    let c = sim.ledger().conservation();
+    assert_eq!((c.money_error(), c.token_error()), (0, 0));
+    let out = sim.finish().unwrap();
+    let g = &out.summary.governance;
+    assert!(
+        g["band"].clipped.unwrap() + g["band"].refused.unwrap() > 0,
+        "{g:?}"
+    );
+    assert!(
+        g["cap"].clipped.unwrap() + g["cap"].refused.unwrap() > 0,
+        "{g:?}"
+    );
+    assert_eq!(g["tax"].taxed_trades, Some(swaps));
+}
+
 /// A circuit breaker's window: the whales' dump trips a breaker on a
 /// three-step window like a one-step one; a window of 1 is the breaker
 /// as it was (the same run as without the key).
@@ -523,15 +593,16 @@ fn bad_new_rules_are_refused_naming_the_field() {
         + "\n[[governance]]\nname = \"band\"\nkind = \"price_band\"\nasset = \"COMPUTE\"\nmax_move = 0.1\n";
     let msg = error_of(&book);
     assert!(
-        msg.contains("governance.band.asset") && msg.contains("bonding-curve"),
+        msg.contains("governance.band.asset") && msg.contains("bonding-curve or AMM"),
         "{msg}"
     );
 }
 
 proptest! {
-    #![proptest_config(crate::support::proptest_config(12))]
+    #![proptest_config(crate::support::proptest_config(48))]
 
-    /// Every guard, alone or all together, on random scripted trading:
+    /// Every guard, alone or all together, on random scripted trading on a
+    /// curve or an AMM:
     /// the run completes (the engine checks conservation and solvency
     /// after every step), the ledger is exact, and each rule's own
     /// invariant holds.
@@ -545,6 +616,7 @@ proptest! {
         early in 0.0f64..0.4,
         burn in any::<bool>(),
         orders in 1u64..3,
+        amm in any::<bool>(),
         trades in prop::collection::vec((1u64..15, any::<bool>(), 1.0f64..60.0), 1..8),
     ) {
         let mut rules = String::new();
@@ -573,6 +645,11 @@ proptest! {
                 }
             })
             .collect();
+        let pricing = if amm {
+            r#"pricing = { kind = "amm", curve = "constant_product", reserve_money = 1000.0, reserve_token = 500.0, fee = 0.003 }"#
+        } else {
+            "initial_supply = 500.0\npricing = { kind = \"bonding_curve\", curve = \"linear\", m = 0.002, b = 1.0, fee = 0.003 }"
+        };
         let text = format!(
             r#"
 [simulation]
@@ -581,8 +658,7 @@ seed = {seed}
 
 [[assets]]
 name = "X"
-initial_supply = 500.0
-pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.002, b = 1.0, fee = 0.003 }}
+{pricing}
 
 [[agents]]
 group = "script"

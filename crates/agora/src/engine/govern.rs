@@ -10,12 +10,15 @@
 //! - *guards* on an asset's trades, applied in the execute phase to every
 //!   action on the asset (agents' and events' sales alike), in file order:
 //!   `rate_limit` drops an agent's actions past its allowance; on a bonding
-//!   curve, `position_limit` clips a buy to what keeps the buyer at most
+//!   curve or an AMM, `position_limit` clips a buy to what keeps the buyer at most
 //!   its share of the supply, `price_band` clips a trade to what keeps the
 //!   price within the band around its value before the step's first trade,
 //!   and `transaction_tax` takes its rate of the trade's money (a buy's
 //!   budget is cut so that the buy and its tax fit it; a sell pays out of
-//!   its proceeds) into its treasury or burns it, through the ledger.
+//!   its proceeds) into its treasury or burns it, through the ledger. On
+//!   an AMM the swap's input is what is cut (the pool then swaps it as any
+//!   other, its slippage bound on the cut input's quote), and the tax is on
+//!   the money that moved.
 //!
 //! Amounts are exact: a rate is quantised to `round(rate · 10⁹)` parts
 //! per 10⁹, and a tax on `m` base units is `⌊m · rate⌋`.
@@ -25,7 +28,7 @@ use std::collections::BTreeMap;
 
 use super::mechanisms::Market;
 use super::{curve_record, Executor, ParamChange, Simulation, Trade};
-use crate::agents::Action;
+use crate::agents::{Action, Side};
 use crate::error::{Error, Result};
 use crate::governance::{CircuitBreaker, GovernanceAction, Param, PiController};
 use crate::ledger::{wide_to_units, AgentId, TradeKind, TradeRecord};
@@ -610,8 +613,10 @@ impl<const LOG: bool> Executor<'_, LOG> {
                 }
             }
         }
-        if !matches!(self.markets[j], Market::Curve(_)) {
-            return self.execute_market(agent, action, j);
+        match self.markets[j] {
+            Market::Curve(_) => {}
+            Market::Amm(_) => return self.guarded_swap(rules, agent, action, j),
+            _ => return self.execute_market(agent, action, j),
         }
         match action {
             Action::Buy { spend, .. } => self.guarded_buy(rules, agent, j, spend),
@@ -766,6 +771,131 @@ impl<const LOG: bool> Executor<'_, LOG> {
                 .push(curve_record(step, agent, j, TradeKind::Burn, tokens, money));
         }
         self.pay_taxes(rules, agent, j, money, true);
+    }
+
+    /// A swap on a guarded AMM: its input cut to what the agent has, less
+    /// what its taxes will take on a buy; clipped by position limits (the
+    /// tokens out) and price bands (the pool's price after it), then
+    /// executed by the pool as any swap (its slippage bound on the clipped
+    /// input's quote) and taxed on the money that moved.
+    fn guarded_swap(&mut self, rules: &mut [RuleState], agent: AgentId, action: Action, j: usize) {
+        let (side, amount) = match action {
+            Action::Buy { spend, .. } => (Side::Buy, spend),
+            Action::Sell { amount, .. } => (Side::Sell, amount),
+            Action::Swap { side, amount, .. } => (side, amount),
+            _ => return self.execute_market(agent, action, j),
+        };
+        let step = self.step;
+        let buy = side == Side::Buy;
+        let has = if buy {
+            self.ledger.balance(agent)
+        } else {
+            self.ledger.holding(agent, j)
+        };
+        let mut input = if amount > has {
+            self.ledger.count_clipped();
+            has
+        } else {
+            amount
+        };
+        if buy {
+            let tax_rate: u128 = rules
+                .iter()
+                .map(|r| match r {
+                    RuleState::Tax(t) if t.asset == j => u128::from(t.rate),
+                    _ => 0,
+                })
+                .sum();
+            input = u64::try_from(u128::from(input) * NANO / (NANO + tax_rate)).unwrap_or(input);
+        }
+        let Market::Amm(amm) = &self.markets[j] else {
+            return;
+        };
+        let pool = amm.pool();
+        let (r_money, r_token) = (pool.reserve_money(), pool.reserve_token());
+        // The pool's price after a swap of `x` (all the input stays in it).
+        let price_after = |x: u64| -> f64 {
+            let Ok(out) = pool.quote_out(side, u128::from(x)) else {
+                return f64::NAN;
+            };
+            if buy {
+                (r_money + u128::from(x)) as f64 / (r_token - out) as f64
+            } else {
+                (r_money - out) as f64 / (r_token + u128::from(x)) as f64
+            }
+        };
+        let held = self.ledger.holding(agent, j);
+        let supply = self.ledger.books(j).supply;
+        let mut bound = None;
+        for (i, rule) in rules.iter_mut().enumerate() {
+            let cap = match rule {
+                RuleState::Limit(l) if l.asset == j && buy => {
+                    // Swaps mint nothing: the supply stays; tokens out at
+                    // most ⌊share·S/10⁹⌋ − held.
+                    let most = u128::from(l.share) * u128::from(supply) / NANO;
+                    let room = most.saturating_sub(u128::from(held));
+                    last_fitting(input, |x| {
+                        pool.quote_out(side, u128::from(x))
+                            .is_ok_and(|out| out <= room)
+                    })
+                }
+                RuleState::Band(b) if b.asset == j => {
+                    let reference = b.reference(step, pool.spot_price());
+                    if !(reference > 0.0 && reference.is_finite()) {
+                        continue;
+                    }
+                    if buy {
+                        let upper = reference * (1.0 + b.max_move);
+                        last_fitting(input, |x| price_after(x) <= upper)
+                    } else {
+                        let lower = reference * (1.0 - b.max_move);
+                        last_fitting(input, |x| price_after(x) >= lower)
+                    }
+                }
+                _ => continue,
+            };
+            if cap < input {
+                input = cap;
+                bound = Some(Bound::Rule(i));
+            }
+        }
+        if let Some(b) = bound {
+            count_bound(rules, b, input == 0);
+            if input == 0 {
+                return self.ledger.count_rejected();
+            }
+        }
+        let asset = j as u32;
+        let clipped = match action {
+            Action::Buy { .. } => Action::Buy {
+                asset,
+                spend: input,
+            },
+            Action::Sell { .. } => Action::Sell {
+                asset,
+                amount: input,
+            },
+            Action::Swap { max_slippage, .. } => Action::Swap {
+                asset,
+                side,
+                amount: input,
+                max_slippage,
+            },
+            other => other,
+        };
+        let before = self.ledger.balance(agent);
+        self.execute_market(agent, clipped, j);
+        let after = self.ledger.balance(agent);
+        // The money that moved: paid in on a buy, paid out on a sell (none
+        // if the pool refused the swap).
+        let money = if buy {
+            before.checked_sub(after)
+        } else {
+            after.checked_sub(before)
+        };
+        if let Some(money) = money.filter(|&m| m > 0) {
+            self.pay_taxes(rules, agent, j, u128::from(money), !buy);
+        }
     }
 
     /// The transaction taxes on asset `j` of a trade of `money` base units

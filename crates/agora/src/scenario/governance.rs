@@ -50,7 +50,7 @@
 //! `"utilisation"` (a resource's allocated share of its capacity over the
 //! steps since its last update; its target is then in `[0, 1]`).
 //! `price_band`, `position_limit` and `transaction_tax` act on the trades of
-//! a bonding-curve asset; `rate_limit` on any asset's actions.
+//! a bonding-curve or AMM asset; `rate_limit` on any asset's actions.
 
 use super::{AssetSpec, Fields, Kind, PricingSpec, Range};
 use crate::error::Result;
@@ -118,7 +118,7 @@ pub enum GovernanceRule {
     /// within `±max_move` of its value before the step's first trade on the
     /// asset; a trade that cannot move it at all is refused.
     PriceBand {
-        /// Index of the asset (a bonding curve).
+        /// Index of the asset (a bonding curve or an AMM).
         asset: usize,
         /// The band's half-width, a share of the price, `> 0`.
         max_move: f64,
@@ -127,7 +127,7 @@ pub enum GovernanceRule {
     /// at most `max_share` of the supply after it; refused if it cannot buy
     /// any.
     PositionLimit {
-        /// Index of the asset (a bonding curve).
+        /// Index of the asset (a bonding curve or an AMM).
         asset: usize,
         /// The largest share of the supply an agent may buy up to, in
         /// `(0, 1]`.
@@ -138,7 +138,7 @@ pub enum GovernanceRule {
     /// sell within `within` steps of the seller's last buy, into a treasury
     /// or burned.
     TransactionTax {
-        /// Index of the asset (a bonding curve).
+        /// Index of the asset (a bonding curve or an AMM).
         asset: usize,
         /// The tax rate, `[0, 1)`.
         rate: f64,
@@ -359,16 +359,19 @@ pub(crate) fn parse_governance(
     Ok(GovernanceSpec { name, rule })
 }
 
-/// Checks that a rule acting on trades is on a bonding curve, whose buys
-/// and sells it can clip and tax.
+/// Checks that a rule acting on trades is on a bonding curve or an AMM,
+/// whose buys and sells it can clip and tax.
 fn on_curve(g: &Fields<'_>, kind: GovernanceKind, asset: &AssetSpec) -> Result<()> {
-    if matches!(asset.pricing, PricingSpec::BondingCurve { .. }) {
+    if matches!(
+        asset.pricing,
+        PricingSpec::BondingCurve { .. } | PricingSpec::Amm(_)
+    ) {
         return Ok(());
     }
     Err(g.error(
         "asset",
         format!(
-            "a {} rule needs a bonding-curve asset; {:?} is a {}",
+            "a {} rule needs a bonding-curve or AMM asset; {:?} is a {}",
             kind.name(),
             asset.name,
             asset.pricing.kind_name()

@@ -779,3 +779,38 @@ fn the_pi_controller_example_holds_utilisation_through_the_shock() {
     assert!((mean(&u, 150..200) - (0.8 - e_p)).abs() < 0.005);
     assert_eq!(pi.summary.ledger.conservation_error, 0.0);
 }
+
+/// The guards' running state (a band's reference, the rate limit's
+/// windows, the tax's treasury and the sellers' last buys) is part of the
+/// simulation's state: a run stopped mid-window, saved, read back and
+/// continued is the run straight through.
+#[test]
+fn guards_continue_exactly_after_a_round_trip_of_the_state() {
+    let text = format!(
+        "{GOOD}\n[[governance]]\nname = \"band\"\nkind = \"price_band\"\nasset = \"TOKEN\"\nmax_move = 0.02\n\
+         \n[[governance]]\nname = \"rate\"\nkind = \"rate_limit\"\nasset = \"TOKEN\"\nmax_orders = 2\nper_steps = 3\n\
+         \n[[governance]]\nname = \"tax\"\nkind = \"transaction_tax\"\nasset = \"TOKEN\"\nrate = 0.02\nearly_rate = 0.1\nwithin = 4\n"
+    )
+    .replace("steps = 10", "steps = 20");
+    let s = Scenario::from_toml_str(&text, "state.toml").unwrap();
+    let whole = Simulation::new(&s, 0).unwrap().run().unwrap();
+    for stop in [1, 7, 11] {
+        let mut first = Simulation::new(&s, 0).unwrap();
+        while first.step() < stop {
+            first.advance().unwrap();
+        }
+        let bytes = postcard::to_stdvec(&first.state()).unwrap();
+        let state: agora::engine::SimState = postcard::from_bytes(&bytes).unwrap();
+        let mut second = Simulation::new(&s, 0).unwrap();
+        second.restore(state).unwrap();
+        while !second.done() {
+            second.advance().unwrap();
+        }
+        assert_eq!(second.finish().unwrap(), whole, "stopped after step {stop}");
+    }
+    let g = &whole.summary.governance;
+    assert!(
+        g["rate"].refused.unwrap() > 0 && g["tax"].taxed.unwrap() > 0.0,
+        "{g:?}"
+    );
+}

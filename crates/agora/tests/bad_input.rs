@@ -1534,3 +1534,24 @@ fn a_slashing_without_its_staking_rule_or_a_participation_reward_without_a_book_
     )));
     assert_names(&msg, "incentives.hold.per", &["\"TOKEN\"", "order_book"]);
 }
+
+#[test]
+fn a_trade_guard_on_a_mempool_asset_is_refused_naming_the_asset() {
+    let base = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "sandwich")
+        .unwrap()
+        .toml;
+    for rule in [
+        "kind = \"transaction_tax\"\nrate = 0.01",
+        "kind = \"price_band\"\nmax_move = 0.1",
+        "kind = \"position_limit\"\nmax_share = 0.1",
+    ] {
+        let text = format!("{base}\n[[governance]]\nname = \"guard\"\nasset = \"AGT\"\n{rule}\n");
+        let msg = error_of(&text);
+        assert!(
+            msg.contains("governance.guard.asset") && msg.contains("mempool"),
+            "{msg}"
+        );
+    }
+}

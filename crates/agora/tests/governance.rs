@@ -44,6 +44,7 @@ fn governance_rules_are_read_with_their_settings() {
             asset,
             param,
             config,
+            ..
         } => {
             assert_eq!((*asset, param), (0, &Param::Curve("m".into())));
             assert_eq!((config.target, config.kp, config.ki), (1.05, -0.01, -0.001));
@@ -57,7 +58,8 @@ fn governance_rules_are_read_with_their_settings() {
         GovernanceRule::CircuitBreaker {
             asset: 0,
             max_move: 0.2,
-            halt_steps: 3
+            halt_steps: 3,
+            window: 1
         }
     );
 }

@@ -18,6 +18,7 @@ mod extend;
 mod fuzz;
 mod games;
 mod governance;
+mod governance_rules;
 mod incentives;
 mod learners;
 mod learning;

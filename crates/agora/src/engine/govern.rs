@@ -1,29 +1,257 @@
 //! The govern phase's rules and actions: the scenario's `[[governance]]`
-//! rules (PI controllers, circuit breakers) with their running state, and
-//! [`Simulation::apply_governance`], through which rules and
-//! [`Controller`](super::Controller)s act — set a typed parameter, halt or
-//! resume a market, pay an agent.
+//! rules with their running state, and [`Simulation::apply_governance`],
+//! through which rules and [`Controller`](super::Controller)s act — set a
+//! typed parameter, halt or resume a market, pay an agent.
+//!
+//! Two families of rules:
+//!
+//! - rules run at the start of a step (after the events): PI controllers
+//!   (on a price or a resource's utilisation) and circuit breakers;
+//! - *guards* on an asset's trades, applied in the execute phase to every
+//!   action on the asset (agents' and events' sales alike), in file order:
+//!   `rate_limit` drops an agent's actions past its allowance; on a bonding
+//!   curve or an AMM, `position_limit` clips a buy to what keeps the buyer at most
+//!   its share of the supply, `price_band` clips a trade to what keeps the
+//!   price within the band around its value before the step's first trade,
+//!   and `transaction_tax` takes its rate of the trade's money (a buy's
+//!   budget is cut so that the buy and its tax fit it; a sell pays out of
+//!   its proceeds) into its treasury or burns it, through the ledger. On
+//!   an AMM the swap's input is what is cut (the pool then swaps it as any
+//!   other, its slippage bound on the cut input's quote), and the tax is on
+//!   the money that moved.
+//!
+//! Amounts are exact: a rate is quantised to `round(rate · 10⁹)` parts
+//! per 10⁹, and a tax on `m` base units is `⌊m · rate⌋`.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-use super::{ParamChange, Simulation};
+use super::mechanisms::Market;
+use super::{curve_record, Executor, ParamChange, Simulation, Trade};
+use crate::agents::{Action, Side};
 use crate::error::{Error, Result};
 use crate::governance::{CircuitBreaker, GovernanceAction, Param, PiController};
-use crate::ledger::{TradeKind, TradeRecord};
-use crate::scenario::{GovernanceRule, Scenario};
+use crate::ledger::{wide_to_units, AgentId, TradeKind, TradeRecord};
+use crate::market::mechanism::Fault;
+use crate::scenario::{GovernanceRule, Measure, Scenario, TaxTo};
+
+/// Parts per unit of a quantised rate.
+const NANO: u128 = 1_000_000_000;
+
+/// A rate in `[0, 1]` as parts per 10⁹, rounded.
+fn nano(rate: f64) -> u64 {
+    (rate.clamp(0.0, 1.0) * 1e9).round() as u64
+}
+
+/// `⌊money · rate / 10⁹⌋`: at most `money`, since `rate ≤ 10⁹`.
+fn take(money: u128, rate: u64) -> u128 {
+    money * u128::from(rate) / NANO
+}
 
 /// A scenario rule with its running state (saved with the simulation's
 /// state).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) enum RuleState {
-    /// A PI controller holding `asset`'s price by setting `param`.
+    /// A PI controller holding `asset`'s price or utilisation by setting
+    /// `param`.
     Pi {
         asset: usize,
         param: Param,
         pi: PiController,
+        /// What it measures.
+        #[serde(default)]
+        measure: Measure,
+        /// A resource's (allocated, available) totals at the last update,
+        /// base units: utilisation is measured over the steps since.
+        #[serde(default)]
+        seen: (u128, u128),
+        /// Updates made.
+        #[serde(default)]
+        updates: u64,
     },
     /// A circuit breaker.
     Breaker(CircuitBreaker),
+    /// A price band.
+    Band(Band),
+    /// A position limit.
+    Limit(Limit),
+    /// A transaction tax.
+    Tax(Tax),
+    /// A rate limit.
+    Rate(RateLimit),
+}
+
+/// A price band's settings and counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Band {
+    asset: usize,
+    max_move: f64,
+    /// The step and the price before its first trade on the asset.
+    reference: Option<(u64, f64)>,
+    clipped: u64,
+    refused: u64,
+}
+
+/// A position limit's settings and counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Limit {
+    asset: usize,
+    /// The largest share of the supply, parts per 10⁹.
+    share: u64,
+    clipped: u64,
+    refused: u64,
+}
+
+/// A transaction tax's settings, state and counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Tax {
+    asset: usize,
+    /// Parts per 10⁹.
+    rate: u64,
+    /// Extra on early sells, parts per 10⁹.
+    early: u64,
+    within: u64,
+    to: TaxTo,
+    /// The ledger treasury it pays into, once opened (at its first tax).
+    treasury: Option<usize>,
+    /// Per agent, the step of its last buy (`u64::MAX`: none); empty
+    /// without an early rate.
+    last_buy: Vec<u64>,
+    /// Money taxed, base units.
+    taxed: u128,
+    /// Money of the trades taxed, base units.
+    volume: u128,
+    /// Trades taxed.
+    trades: u64,
+}
+
+/// A rate limit's settings, state and counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RateLimit {
+    asset: usize,
+    max_orders: u32,
+    per_steps: u64,
+    /// Per agent: the window it last acted in and its actions in it.
+    used: Vec<(u64, u32)>,
+    refused: u64,
+}
+
+impl RuleState {
+    /// Whether the rule acts on asset `j`'s trades (a guard).
+    fn guards(&self, j: usize) -> bool {
+        match self {
+            RuleState::Band(b) => b.asset == j,
+            RuleState::Limit(l) => l.asset == j,
+            RuleState::Tax(t) => t.asset == j,
+            RuleState::Rate(r) => r.asset == j,
+            RuleState::Pi { .. } | RuleState::Breaker(_) => false,
+        }
+    }
+}
+
+/// The rules, for the execute phase, when any guards trades; `None`
+/// otherwise (the usual case: one predictable branch per action).
+pub(super) fn guards(rules: &mut [RuleState]) -> Option<&mut [RuleState]> {
+    let any = rules.iter().any(|r| {
+        matches!(
+            r,
+            RuleState::Band(_) | RuleState::Limit(_) | RuleState::Tax(_) | RuleState::Rate(_)
+        )
+    });
+    any.then_some(rules)
+}
+
+/// Whether any rule guards asset `j`'s trades.
+#[inline]
+pub(super) fn guarded(rules: &[RuleState], j: usize) -> bool {
+    rules.iter().any(|r| r.guards(j))
+}
+
+/// What a governance rule did over the run (`governance.<name>` in
+/// `summary.json`); the fields that do not apply to its kind are left out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GovernanceSummary {
+    /// The rule's kind.
+    pub kind: &'static str,
+    /// Times a circuit breaker tripped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trips: Option<u64>,
+    /// Trades reduced by a price band or a position limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clipped: Option<u64>,
+    /// Actions refused (nothing of them allowed) by a band, a limit or a
+    /// rate limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<u64>,
+    /// Money a transaction tax took, money units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taxed: Option<f64>,
+    /// Money of the trades it taxed, money units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taxed_volume: Option<f64>,
+    /// Trades a transaction tax taxed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taxed_trades: Option<u64>,
+    /// Updates a PI controller made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updates: Option<u64>,
+    /// A PI controller's last output (the parameter's value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_value: Option<f64>,
+    /// A PI controller's integral at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integral: Option<f64>,
+}
+
+impl RuleState {
+    /// The rule's summary.
+    fn summary(&self) -> GovernanceSummary {
+        let mut s = GovernanceSummary {
+            kind: "",
+            trips: None,
+            clipped: None,
+            refused: None,
+            taxed: None,
+            taxed_volume: None,
+            taxed_trades: None,
+            updates: None,
+            final_value: None,
+            integral: None,
+        };
+        match self {
+            RuleState::Pi { pi, updates, .. } => {
+                s.kind = "pi_controller";
+                s.updates = Some(*updates);
+                s.final_value = Some(pi.output());
+                s.integral = Some(pi.integral());
+            }
+            RuleState::Breaker(b) => {
+                s.kind = "circuit_breaker";
+                s.trips = Some(b.trips());
+            }
+            RuleState::Band(b) => {
+                s.kind = "price_band";
+                s.clipped = Some(b.clipped);
+                s.refused = Some(b.refused);
+            }
+            RuleState::Limit(l) => {
+                s.kind = "position_limit";
+                s.clipped = Some(l.clipped);
+                s.refused = Some(l.refused);
+            }
+            RuleState::Tax(t) => {
+                s.kind = "transaction_tax";
+                s.taxed = Some(wide_to_units(t.taxed));
+                s.taxed_volume = Some(wide_to_units(t.volume));
+                s.taxed_trades = Some(t.trades);
+            }
+            RuleState::Rate(r) => {
+                s.kind = "rate_limit";
+                s.refused = Some(r.refused);
+            }
+        }
+        s
+    }
 }
 
 /// The running state of the scenario's rules, in file order.
@@ -35,6 +263,7 @@ pub(crate) fn rules_of(scenario: &Scenario) -> Result<Vec<RuleState>> {
             GovernanceRule::PiController {
                 asset,
                 param,
+                measure,
                 config,
             } => {
                 let pi = PiController::new(config.clone()).map_err(|e| {
@@ -48,21 +277,68 @@ pub(crate) fn rules_of(scenario: &Scenario) -> Result<Vec<RuleState>> {
                     asset: *asset,
                     param: param.clone(),
                     pi,
+                    measure: *measure,
+                    seen: (0, 0),
+                    updates: 0,
                 })
             }
             GovernanceRule::CircuitBreaker {
                 asset,
                 max_move,
                 halt_steps,
+                window,
             } => CircuitBreaker::new(*asset, *max_move, *halt_steps)
+                .and_then(|b| b.with_window(*window))
                 .map(RuleState::Breaker)
                 .ok_or_else(|| {
                     Error::scenario(
                         &scenario.origin,
                         format!("governance.{}", spec.name),
-                        "a circuit breaker needs max_move > 0 and halt_steps >= 1",
+                        "a circuit breaker needs max_move > 0, halt_steps >= 1 and window >= 1",
                     )
                 }),
+            GovernanceRule::PriceBand { asset, max_move } => Ok(RuleState::Band(Band {
+                asset: *asset,
+                max_move: *max_move,
+                reference: None,
+                clipped: 0,
+                refused: 0,
+            })),
+            GovernanceRule::PositionLimit { asset, max_share } => Ok(RuleState::Limit(Limit {
+                asset: *asset,
+                share: nano(*max_share),
+                clipped: 0,
+                refused: 0,
+            })),
+            GovernanceRule::TransactionTax {
+                asset,
+                rate,
+                early_rate,
+                within,
+                to,
+            } => Ok(RuleState::Tax(Tax {
+                asset: *asset,
+                rate: nano(*rate),
+                early: nano(*early_rate),
+                within: *within,
+                to: *to,
+                treasury: None,
+                last_buy: Vec::new(),
+                taxed: 0,
+                volume: 0,
+                trades: 0,
+            })),
+            GovernanceRule::RateLimit {
+                asset,
+                max_orders,
+                per_steps,
+            } => Ok(RuleState::Rate(RateLimit {
+                asset: *asset,
+                max_orders: u32::try_from(*max_orders).unwrap_or(u32::MAX),
+                per_steps: *per_steps,
+                used: Vec::new(),
+                refused: 0,
+            })),
         })
         .collect()
 }
@@ -80,15 +356,31 @@ impl Simulation {
         let mut result = Ok(());
         for (i, rule) in rules.iter_mut().enumerate() {
             let action = match rule {
-                RuleState::Pi { asset, param, pi } => {
-                    let price = self.price(*asset);
-                    pi.update(t, price).map(|value| GovernanceAction::SetParam {
+                RuleState::Pi {
+                    asset,
+                    param,
+                    pi,
+                    measure,
+                    seen,
+                    updates,
+                } => {
+                    let (measured, totals) = match measure {
+                        Measure::Price => (self.price(*asset), *seen),
+                        Measure::Utilisation => self.utilisation(*asset, *seen),
+                    };
+                    let value = pi.update(t, measured);
+                    if value.is_some() {
+                        *seen = totals;
+                        *updates += 1;
+                    }
+                    value.map(|value| GovernanceAction::SetParam {
                         asset: *asset,
                         param: param.clone(),
                         value,
                     })
                 }
                 RuleState::Breaker(b) => b.check(t, self.price(b.asset)),
+                _ => None,
             };
             if let Some(action) = action {
                 let by = format!("governance.{}", self.scenario.governance[i].name);
@@ -100,6 +392,36 @@ impl Simulation {
         }
         self.rules = rules;
         result
+    }
+
+    /// Resource `j`'s utilisation since the totals `seen` (allocated,
+    /// available), and the totals now; NaN (nothing to measure) when no
+    /// capacity was available since.
+    fn utilisation(&self, j: usize, seen: (u128, u128)) -> (f64, (u128, u128)) {
+        let Some(r) = self.markets[j].resource() else {
+            return (f64::NAN, seen);
+        };
+        let now = (r.totals.allocated, r.totals.available);
+        // Totals only grow; a saved state from elsewhere measures nothing.
+        let (Some(allocated), Some(available)) =
+            (now.0.checked_sub(seen.0), now.1.checked_sub(seen.1))
+        else {
+            return (f64::NAN, seen);
+        };
+        if available == 0 {
+            return (f64::NAN, seen);
+        }
+        (allocated as f64 / available as f64, now)
+    }
+
+    /// What each governance rule did, by name (`governance` in
+    /// `summary.json`).
+    pub(super) fn governance_summary(&self) -> BTreeMap<String, GovernanceSummary> {
+        self.rules
+            .iter()
+            .zip(&self.scenario.governance)
+            .map(|(rule, spec)| (spec.name.clone(), rule.summary()))
+            .collect()
     }
 
     /// Whether trading on asset `j` is halted (by a circuit breaker or a
@@ -172,5 +494,480 @@ impl Simulation {
             }
         }
         Ok(())
+    }
+}
+
+/// The largest `t ≤ hi` with `fits(t)`, for a `fits` true up to some point
+/// and false after it (a price against a band as the supply moves); 0 if
+/// not even `fits(0)`.
+fn last_fitting(hi: u64, fits: impl Fn(u64) -> bool) -> u64 {
+    if fits(hi) {
+        return hi;
+    }
+    if !fits(0) {
+        return 0;
+    }
+    let (mut lo, mut hi) = (0, hi - 1);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+/// The most tokens an agent holding `held` may buy from `supply` and hold
+/// at most `share` parts per 10⁹ of the supply after the buy:
+/// the largest `t` with `(held + t)·10⁹ ≤ share·(supply + t)`, exactly.
+fn limit_room(share: u64, held: u64, supply: u64) -> u64 {
+    let share = u128::from(share);
+    if share >= NANO {
+        return u64::MAX;
+    }
+    let allowed = share * u128::from(supply);
+    let has = u128::from(held) * NANO;
+    match allowed.checked_sub(has) {
+        Some(room) => u64::try_from(room / (NANO - share)).unwrap_or(u64::MAX),
+        None => 0,
+    }
+}
+
+impl Band {
+    /// The band's reference price at `step`: the price `now` at the step's
+    /// first trade on the asset, kept through the step.
+    fn reference(&mut self, step: u64, now: f64) -> f64 {
+        match self.reference {
+            Some((s, p)) if s == step => p,
+            _ => {
+                self.reference = Some((step, now));
+                now
+            }
+        }
+    }
+}
+
+impl RateLimit {
+    /// Counts one action of `agent` at `step`; false if its window's
+    /// allowance is used up.
+    fn admit(&mut self, agent: AgentId, step: u64, agents: usize) -> bool {
+        if self.used.len() != agents {
+            self.used.resize(agents, (u64::MAX, 0));
+        }
+        let window = step.saturating_sub(1) / self.per_steps;
+        let used = &mut self.used[agent as usize];
+        if used.0 != window {
+            *used = (window, 0);
+        }
+        if used.1 >= self.max_orders {
+            return false;
+        }
+        used.1 += 1;
+        true
+    }
+}
+
+/// A rule that reduced or refused a trade.
+#[derive(Clone, Copy)]
+enum Bound {
+    /// By its index.
+    Rule(usize),
+}
+
+/// Counts a clip (`tokens > 0` left) or a refusal by rule `i`.
+fn count_bound(rules: &mut [RuleState], Bound::Rule(i): Bound, refused: bool) {
+    let (clipped, refused_count) = match &mut rules[i] {
+        RuleState::Band(b) => (&mut b.clipped, &mut b.refused),
+        RuleState::Limit(l) => (&mut l.clipped, &mut l.refused),
+        _ => return,
+    };
+    if refused {
+        *refused_count += 1;
+    } else {
+        *clipped += 1;
+    }
+}
+
+impl<const LOG: bool> Executor<'_, LOG> {
+    /// Executes an action on an asset that governance guards (see the
+    /// module doc). Out of line: the unguarded path stays as it was.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn execute_guarded(&mut self, agent: AgentId, action: Action, j: usize) {
+        let Some(rules) = self.rules.take() else {
+            return;
+        };
+        self.guarded(rules, agent, action, j);
+        self.rules = Some(rules);
+    }
+
+    fn guarded(&mut self, rules: &mut [RuleState], agent: AgentId, action: Action, j: usize) {
+        let agents = self.ledger.agents();
+        for rule in rules.iter_mut() {
+            if let RuleState::Rate(r) = rule {
+                if r.asset == j && !r.admit(agent, self.step, agents) {
+                    r.refused += 1;
+                    return self.ledger.count_rejected();
+                }
+            }
+        }
+        match self.markets[j] {
+            Market::Curve(_) => {}
+            Market::Amm(_) => return self.guarded_swap(rules, agent, action, j),
+            _ => return self.execute_market(agent, action, j),
+        }
+        match action {
+            Action::Buy { spend, .. } => self.guarded_buy(rules, agent, j, spend),
+            Action::Sell { amount, .. } => self.guarded_sell(rules, agent, j, amount),
+            // As on an unguarded curve: nothing else trades on it.
+            _ => self.ledger.count_rejected(),
+        }
+    }
+
+    /// A buy on a guarded curve: the budget less what its taxes will take,
+    /// clipped by position limits and price bands, then taxed.
+    fn guarded_buy(&mut self, rules: &mut [RuleState], agent: AgentId, j: usize, spend: u64) {
+        let step = self.step;
+        let balance = self.ledger.balance(agent);
+        let budget = if spend > balance {
+            self.ledger.count_clipped();
+            balance
+        } else {
+            spend
+        };
+        let tax_rate: u128 = rules
+            .iter()
+            .map(|r| match r {
+                RuleState::Tax(t) if t.asset == j => u128::from(t.rate),
+                _ => 0,
+            })
+            .sum();
+        // m·(1 + rate) ≤ budget: the buy and its taxes fit the budget.
+        let curve_budget =
+            u64::try_from(u128::from(budget) * NANO / (NANO + tax_rate)).unwrap_or(budget);
+        let supply = self.ledger.books(j).supply;
+        let Market::Curve(curve) = &mut self.markets[j] else {
+            return;
+        };
+        let quote = match curve.quote_buy(supply, curve_budget) {
+            Ok(Some(quote)) => quote,
+            Ok(None) => return self.ledger.count_rejected(),
+            Err(e) => return self.refused(agent, j, Trade::Buy, e),
+        };
+        let mut tokens = quote.tokens;
+        let mut bound = None;
+        let held = self.ledger.holding(agent, j);
+        for (i, rule) in rules.iter_mut().enumerate() {
+            let cap = match rule {
+                RuleState::Limit(l) if l.asset == j => limit_room(l.share, held, supply),
+                RuleState::Band(b) if b.asset == j => {
+                    let reference = b.reference(step, curve.spot_price(supply));
+                    if !(reference > 0.0 && reference.is_finite()) {
+                        continue;
+                    }
+                    let upper = reference * (1.0 + b.max_move);
+                    // supply + tokens fits: the quote bought them.
+                    last_fitting(tokens, |t| curve.spot_price(supply + t) <= upper)
+                }
+                _ => continue,
+            };
+            if cap < tokens {
+                tokens = cap;
+                bound = Some(Bound::Rule(i));
+            }
+        }
+        let quote = match bound {
+            None => quote,
+            Some(b) if tokens == 0 => {
+                count_bound(rules, b, true);
+                return self.ledger.count_rejected();
+            }
+            Some(b) => {
+                count_bound(rules, b, false);
+                // Fewer tokens cost no more than the quote's: within budget.
+                match curve.quote_tokens(supply, tokens) {
+                    Some(q) => q,
+                    None => return self.ledger.count_rejected(),
+                }
+            }
+        };
+        if let Err(e) = self
+            .ledger
+            .buy(agent, j, quote.tokens, quote.cost, quote.fee)
+        {
+            return self.refused(agent, j, Trade::Buy, e);
+        }
+        self.stats[j].add(quote.tokens);
+        // What the agent paid the curve: the cost and the fee.
+        let money = u128::from(quote.cost) + u128::from(quote.fee);
+        if LOG {
+            self.trades.push(curve_record(
+                step,
+                agent,
+                j,
+                TradeKind::Mint,
+                quote.tokens,
+                money,
+            ));
+        }
+        self.pay_taxes(rules, agent, j, money, false);
+    }
+
+    /// A sell on a guarded curve: clipped by price bands, then taxed out of
+    /// its proceeds.
+    fn guarded_sell(&mut self, rules: &mut [RuleState], agent: AgentId, j: usize, amount: u64) {
+        let step = self.step;
+        let held = self.ledger.holding(agent, j);
+        let mut tokens = if amount > held {
+            self.ledger.count_clipped();
+            held
+        } else {
+            amount
+        };
+        let books = *self.ledger.books(j);
+        let Market::Curve(curve) = &mut self.markets[j] else {
+            return;
+        };
+        let mut bound = None;
+        for (i, rule) in rules.iter_mut().enumerate() {
+            if let RuleState::Band(b) = rule {
+                if b.asset != j {
+                    continue;
+                }
+                let reference = b.reference(step, curve.spot_price(books.supply));
+                if !(reference > 0.0 && reference.is_finite()) {
+                    continue;
+                }
+                let lower = reference * (1.0 - b.max_move);
+                // tokens ≤ held ≤ supply.
+                let cap = last_fitting(tokens, |t| curve.spot_price(books.supply - t) >= lower);
+                if cap < tokens {
+                    tokens = cap;
+                    bound = Some(Bound::Rule(i));
+                }
+            }
+        }
+        if let Some(b) = bound {
+            count_bound(rules, b, tokens == 0);
+            if tokens == 0 {
+                return self.ledger.count_rejected();
+            }
+        }
+        let quote = match curve.quote_sell(books.supply, books.reserve, tokens) {
+            Ok(q) if tokens > 0 && q.refund > 0 => q,
+            Ok(_) => return self.ledger.count_rejected(),
+            Err(e) => return self.refused(agent, j, Trade::Sell, e),
+        };
+        if let Err(e) = self.ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
+            return self.refused(agent, j, Trade::Sell, e);
+        }
+        self.stats[j].add(tokens);
+        // What the agent received: the refund less the fee.
+        let money = u128::from(quote.refund - quote.fee);
+        if LOG {
+            self.trades
+                .push(curve_record(step, agent, j, TradeKind::Burn, tokens, money));
+        }
+        self.pay_taxes(rules, agent, j, money, true);
+    }
+
+    /// A swap on a guarded AMM: its input cut to what the agent has, less
+    /// what its taxes will take on a buy; clipped by position limits (the
+    /// tokens out) and price bands (the pool's price after it), then
+    /// executed by the pool as any swap (its slippage bound on the clipped
+    /// input's quote) and taxed on the money that moved.
+    fn guarded_swap(&mut self, rules: &mut [RuleState], agent: AgentId, action: Action, j: usize) {
+        let (side, amount) = match action {
+            Action::Buy { spend, .. } => (Side::Buy, spend),
+            Action::Sell { amount, .. } => (Side::Sell, amount),
+            Action::Swap { side, amount, .. } => (side, amount),
+            _ => return self.execute_market(agent, action, j),
+        };
+        let step = self.step;
+        let buy = side == Side::Buy;
+        let has = if buy {
+            self.ledger.balance(agent)
+        } else {
+            self.ledger.holding(agent, j)
+        };
+        let mut input = if amount > has {
+            self.ledger.count_clipped();
+            has
+        } else {
+            amount
+        };
+        if buy {
+            let tax_rate: u128 = rules
+                .iter()
+                .map(|r| match r {
+                    RuleState::Tax(t) if t.asset == j => u128::from(t.rate),
+                    _ => 0,
+                })
+                .sum();
+            input = u64::try_from(u128::from(input) * NANO / (NANO + tax_rate)).unwrap_or(input);
+        }
+        let Market::Amm(amm) = &self.markets[j] else {
+            return;
+        };
+        let pool = amm.pool();
+        let (r_money, r_token) = (pool.reserve_money(), pool.reserve_token());
+        // The pool's price after a swap of `x` (all the input stays in it).
+        let price_after = |x: u64| -> f64 {
+            let Ok(out) = pool.quote_out(side, u128::from(x)) else {
+                return f64::NAN;
+            };
+            if buy {
+                (r_money + u128::from(x)) as f64 / (r_token - out) as f64
+            } else {
+                (r_money - out) as f64 / (r_token + u128::from(x)) as f64
+            }
+        };
+        let held = self.ledger.holding(agent, j);
+        let supply = self.ledger.books(j).supply;
+        let mut bound = None;
+        for (i, rule) in rules.iter_mut().enumerate() {
+            let cap = match rule {
+                RuleState::Limit(l) if l.asset == j && buy => {
+                    // Swaps mint nothing: the supply stays; tokens out at
+                    // most ⌊share·S/10⁹⌋ − held.
+                    let most = u128::from(l.share) * u128::from(supply) / NANO;
+                    let room = most.saturating_sub(u128::from(held));
+                    last_fitting(input, |x| {
+                        pool.quote_out(side, u128::from(x))
+                            .is_ok_and(|out| out <= room)
+                    })
+                }
+                RuleState::Band(b) if b.asset == j => {
+                    let reference = b.reference(step, pool.spot_price());
+                    if !(reference > 0.0 && reference.is_finite()) {
+                        continue;
+                    }
+                    if buy {
+                        let upper = reference * (1.0 + b.max_move);
+                        last_fitting(input, |x| price_after(x) <= upper)
+                    } else {
+                        let lower = reference * (1.0 - b.max_move);
+                        last_fitting(input, |x| price_after(x) >= lower)
+                    }
+                }
+                _ => continue,
+            };
+            if cap < input {
+                input = cap;
+                bound = Some(Bound::Rule(i));
+            }
+        }
+        if let Some(b) = bound {
+            count_bound(rules, b, input == 0);
+            if input == 0 {
+                return self.ledger.count_rejected();
+            }
+        }
+        let asset = j as u32;
+        let clipped = match action {
+            Action::Buy { .. } => Action::Buy {
+                asset,
+                spend: input,
+            },
+            Action::Sell { .. } => Action::Sell {
+                asset,
+                amount: input,
+            },
+            Action::Swap {
+                max_slippage,
+                priority_fee,
+                ..
+            } => Action::Swap {
+                asset,
+                side,
+                amount: input,
+                max_slippage,
+                priority_fee,
+            },
+            other => other,
+        };
+        let before = self.ledger.balance(agent);
+        self.execute_market(agent, clipped, j);
+        let after = self.ledger.balance(agent);
+        // The money that moved: paid in on a buy, paid out on a sell (none
+        // if the pool refused the swap).
+        let money = if buy {
+            before.checked_sub(after)
+        } else {
+            after.checked_sub(before)
+        };
+        if let Some(money) = money.filter(|&m| m > 0) {
+            self.pay_taxes(rules, agent, j, u128::from(money), !buy);
+        }
+    }
+
+    /// The transaction taxes on asset `j` of a trade of `money` base units
+    /// by `agent`: each rule's rate (and its early rate on a sell soon
+    /// after a buy) of it, into its treasury or burned.
+    fn pay_taxes(
+        &mut self,
+        rules: &mut [RuleState],
+        agent: AgentId,
+        j: usize,
+        money: u128,
+        sell: bool,
+    ) {
+        let step = self.step;
+        let agents = self.ledger.agents();
+        for rule in rules.iter_mut() {
+            let RuleState::Tax(t) = rule else {
+                continue;
+            };
+            if t.asset != j {
+                continue;
+            }
+            let mut rate = t.rate;
+            if t.early > 0 {
+                if t.last_buy.len() != agents {
+                    t.last_buy.resize(agents, u64::MAX);
+                }
+                let last = &mut t.last_buy[agent as usize];
+                if !sell {
+                    *last = step;
+                } else if *last != u64::MAX && step - *last <= t.within {
+                    rate += t.early;
+                }
+            }
+            // At most `money`, which fits a u64 (a budget or a refund).
+            let Ok(tax) = u64::try_from(take(money, rate)) else {
+                continue;
+            };
+            let paid = if tax == 0 {
+                Ok(())
+            } else {
+                match t.to {
+                    TaxTo::Treasury => {
+                        let id = match t.treasury {
+                            Some(id) => id,
+                            None => {
+                                let id = self.ledger.open_treasury(None);
+                                t.treasury = Some(id);
+                                id
+                            }
+                        };
+                        self.ledger.pay_into_treasury(id, agent, tax)
+                    }
+                    TaxTo::Burn => self.ledger.burn_money(agent, tax),
+                }
+            };
+            if let Err(e) = paid {
+                let fault = Fault::bug(format!(
+                    "a transaction tax of {tax} base units on agent {agent}: {e}"
+                ))
+                .on(j);
+                self.fault.get_or_insert(fault);
+                return;
+            }
+            t.taxed += u128::from(tax);
+            t.volume += money;
+            t.trades += 1;
+        }
     }
 }

@@ -89,6 +89,7 @@ mod summary;
 pub use crate::market::mechanism::PriceSource;
 use crate::market::mechanism::{Fault, MarketStep, Quotes, StepStats};
 pub use checkpoint::Checkpoint;
+pub use govern::GovernanceSummary;
 use mechanisms::Market;
 pub use session::SimulationSummary;
 use session::{Phase, Session};
@@ -1637,6 +1638,7 @@ impl Simulation {
             markets: &mut self.markets,
             stats: &mut self.stats,
             halted: self.any_halted.then_some(&self.halted[..]),
+            rules: govern::guards(&mut self.rules),
             trades: &mut self.trades,
             fault: None,
         };
@@ -1892,6 +1894,7 @@ impl Simulation {
             markets: &mut self.markets,
             stats: &mut self.stats,
             halted: self.any_halted.then_some(&self.halted[..]),
+            rules: govern::guards(&mut self.rules),
             trades: &mut self.trades,
             fault: None,
         };
@@ -2726,6 +2729,8 @@ struct Executor<'a, const LOG: bool> {
     /// Per asset, whether trading is halted; `None` when no asset is (the
     /// usual case, one predictable branch per action).
     halted: Option<&'a [bool]>,
+    /// The governance rules, when any guards trades ([`govern`]).
+    rules: Option<&'a mut [govern::RuleState]>,
     /// The step's trade log.
     trades: &'a mut TradeLog,
     /// The first settlement a market computed and the ledger refused (a
@@ -2789,6 +2794,9 @@ impl<const LOG: bool> Executor<'_, LOG> {
         };
         if j >= self.markets.len() || self.halted.is_some_and(|h| h[j]) {
             return ledger.count_rejected();
+        }
+        if self.rules.as_deref().is_some_and(|r| govern::guarded(r, j)) {
+            return self.execute_guarded(agent, action, j);
         }
         let curve = match &mut self.markets[j] {
             Market::Curve(c) => c,

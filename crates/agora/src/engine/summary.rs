@@ -354,6 +354,11 @@ pub struct RunSummary {
     /// of `summary.json` without rules.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub incentives: BTreeMap<String, crate::incentives::IncentiveSummary>,
+    /// Per governance rule (`[[governance]]`), by name: what it did
+    /// (trips, clips, refusals, taxes, updates); left out of
+    /// `summary.json` without rules.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub governance: BTreeMap<String, super::govern::GovernanceSummary>,
 }
 
 pub(super) fn summarize(sim: &Simulation) -> RunSummary {
@@ -567,6 +572,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         metrics: sim.metric_values(),
         contracts: sim.contracts.summaries(|j| sim.price(j)),
         incentives: sim.incentives.summary(scenario, ledger),
+        governance: sim.governance_summary(),
         ledger: LedgerSummary {
             conservation_error: wide_to_units(conservation.money_error()),
             token_conservation_error: wide_to_units(conservation.token_error()),

@@ -101,9 +101,11 @@ impl GovernanceAction {
 }
 
 /// A circuit breaker: halts an asset's trading for `halt_steps` steps when
-/// its price moved by more than `max_move` (a share: 0.1 is 10%) over one
-/// step, then resumes it. While halted the price does not move, so it
-/// cannot trip again until trading resumes.
+/// its price moved by more than `max_move` (a share: 0.1 is 10%) within
+/// `window` steps (from any of the last `window` prices seen to the
+/// current one; 1: over one step), then resumes it. While halted the price
+/// does not move, so it cannot trip again until trading resumes; the window
+/// starts afresh from the price at the resumption.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CircuitBreaker {
     /// Index of the asset watched and halted.
@@ -113,26 +115,54 @@ pub struct CircuitBreaker {
     pub max_move: f64,
     /// Steps trading stays halted once tripped, `≥ 1`.
     pub halt_steps: u64,
+    /// Steps over which a move is measured, `≥ 1`.
+    #[serde(default = "one")]
+    pub window: u64,
     /// The price at the last step seen.
     last: Option<f64>,
+    /// The prices seen before `last` within the window, oldest first (at
+    /// most `window − 1`).
+    #[serde(default)]
+    earlier: std::collections::VecDeque<f64>,
     /// The step trading resumes at, while halted.
     until: Option<u64>,
     /// Times it tripped.
     trips: u64,
 }
 
+/// The default window of a breaker read from an older saved state.
+fn one() -> u64 {
+    1
+}
+
 impl CircuitBreaker {
-    /// A breaker on `asset`; `None` unless `max_move > 0` (finite) and
-    /// `halt_steps ≥ 1`.
+    /// A breaker on `asset` measuring one step's move; `None` unless
+    /// `max_move > 0` (finite) and `halt_steps ≥ 1`.
     pub fn new(asset: usize, max_move: f64, halt_steps: u64) -> Option<Self> {
         (max_move.is_finite() && max_move > 0.0 && halt_steps >= 1).then_some(CircuitBreaker {
             asset,
             max_move,
             halt_steps,
+            window: 1,
             last: None,
+            earlier: std::collections::VecDeque::new(),
             until: None,
             trips: 0,
         })
+    }
+
+    /// The breaker measuring moves within `window` steps; `None` if
+    /// `window` is 0.
+    pub fn with_window(mut self, window: u64) -> Option<Self> {
+        (window >= 1).then(|| {
+            self.window = window;
+            self
+        })
+    }
+
+    /// Whether `price` moved more than the limit from `before`.
+    fn moved(&self, before: f64, price: f64) -> bool {
+        before > 0.0 && (price / before - 1.0).abs() > self.max_move
     }
 
     /// Times the breaker tripped so far.
@@ -154,18 +184,32 @@ impl CircuitBreaker {
             if step >= until {
                 self.until = None;
                 self.last = Some(price);
+                self.earlier.clear();
                 return Some(GovernanceAction::Resume { asset });
             }
             return None;
         }
         let last = self.last.replace(price);
-        match last {
-            Some(before) if before > 0.0 && (price / before - 1.0).abs() > self.max_move => {
-                self.until = Some(step.saturating_add(self.halt_steps));
-                self.trips += 1;
-                Some(GovernanceAction::Halt { asset })
+        let tripped = last.is_some_and(|before| self.moved(before, price))
+            || self.earlier.iter().any(|&before| self.moved(before, price));
+        if self.window > 1 {
+            if let Some(before) = last {
+                self.earlier.push_back(before);
             }
-            _ => None,
+            // The next step compares with `window` prices: `last` (this
+            // one) and the `window − 1` before it.
+            let keep = usize::try_from(self.window - 1).unwrap_or(usize::MAX);
+            while self.earlier.len() > keep {
+                self.earlier.pop_front();
+            }
+        }
+        if tripped {
+            self.until = Some(step.saturating_add(self.halt_steps));
+            self.trips += 1;
+            self.earlier.clear();
+            Some(GovernanceAction::Halt { asset })
+        } else {
+            None
         }
     }
 }
@@ -235,6 +279,41 @@ mod tests {
         assert_eq!(GovernanceAction::Pay { agent: 1, money: 5 }.asset(), None);
         assert_eq!(Param::Curve("S0".into()).to_string(), "S0");
         assert_eq!(format!("{}", Param::Capacity), "capacity");
+    }
+
+    #[test]
+    fn a_window_trips_on_a_slow_move_that_no_single_step_makes() {
+        // 4% a step: never past 10% in one step, 12.5% over three.
+        let prices = [100.0, 104.0, 108.16, 112.4864, 116.985856];
+        let mut one = CircuitBreaker::new(0, 0.1, 2).unwrap();
+        let mut three = CircuitBreaker::new(0, 0.1, 2)
+            .unwrap()
+            .with_window(3)
+            .unwrap();
+        let mut tripped = Vec::new();
+        for (t, &p) in prices.iter().enumerate() {
+            assert_eq!(one.check(t as u64 + 1, p), None);
+            if three.check(t as u64 + 1, p).is_some() {
+                tripped.push(t + 1);
+            }
+        }
+        // Step 4's price is 12.49% above step 1's (three steps back);
+        // step 3's only 8.16% above step 1's.
+        assert_eq!(tripped, [4]);
+        // A window of 2 compares with two steps back: 8.16% at step 3,
+        // 8.16% / 1.04 … never past 10% at any step.
+        let mut two = CircuitBreaker::new(0, 0.1, 2)
+            .unwrap()
+            .with_window(2)
+            .unwrap();
+        assert!(prices
+            .iter()
+            .enumerate()
+            .all(|(t, &p)| two.check(t as u64 + 1, p).is_none()));
+        assert!(CircuitBreaker::new(0, 0.1, 2)
+            .unwrap()
+            .with_window(0)
+            .is_none());
     }
 
     #[test]

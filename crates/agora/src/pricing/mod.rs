@@ -293,6 +293,19 @@ impl CurveMarket {
         Ok(None)
     }
 
+    /// Quotes a buy of exactly `tokens` from `supply` (its cost and fee),
+    /// for a buy clipped below what its budget paid for; `None` if the
+    /// supply after it or its total is past the ledger's range.
+    pub fn quote_tokens(&mut self, supply: u64, tokens: u64) -> Option<BuyQuote> {
+        supply.checked_add(tokens)?;
+        let r0 = self.r_at(supply);
+        if r0 == PAST {
+            return None;
+        }
+        let (quote, total) = self.price_tokens(supply, r0, tokens);
+        (total <= u128::from(u64::MAX)).then_some(quote)
+    }
+
     /// [`LedgerError::Overflow`] if `budget` buys all the room left above
     /// `supply` (or there is none): the buy would take the supply to the
     /// end of its range or past it.

@@ -160,6 +160,16 @@ const EXAMPLES: &[Example] = &[
         description: "the token economy with a holding reward, staking rewarded by a halving emission, an early-sell penalty and half the fees burned",
         toml: include_str!("../../scenarios/incentives.toml"),
     },
+    Example {
+        name: "circuit-breaker",
+        description: "the whale dump of whale-dump under a circuit breaker (a 15% move within 3 steps halts trading for 5): drawdown and recovery side by side",
+        toml: include_str!("../../scenarios/circuit-breaker.toml"),
+    },
+    Example {
+        name: "pi-controller",
+        description: "a PI controller prices compute to hold utilisation at 80% through a demand shock (250 more consumers for 100 steps)",
+        toml: include_str!("../../scenarios/pi-controller.toml"),
+    },
 ];
 
 /// Returns every built-in example.

@@ -17,11 +17,42 @@
 //! [[governance]]
 //! kind = "circuit_breaker"
 //! asset = "TOKEN"
-//! max_move = 0.1               # a 10% move in one step trips it
+//! max_move = 0.1               # a 10% move within `window` steps trips it
 //! halt_steps = 5
+//! window = 1                   # optional, steps (1: the last step's move)
+//!
+//! [[governance]]
+//! kind = "price_band"          # clips each step's move to ±max_move
+//! asset = "TOKEN"
+//! max_move = 0.05
+//!
+//! [[governance]]
+//! kind = "position_limit"      # no buy takes an agent past max_share of supply
+//! asset = "TOKEN"
+//! max_share = 0.02
+//!
+//! [[governance]]
+//! kind = "transaction_tax"     # rate × each trade's money, to a treasury or burned
+//! asset = "TOKEN"
+//! rate = 0.01
+//! to = "treasury"              # or "burn"
+//! early_rate = 0.05            # optional: extra on sells within `within` steps of a buy
+//! within = 10
+//!
+//! [[governance]]
+//! kind = "rate_limit"          # at most max_orders actions per agent every per_steps steps
+//! asset = "TOKEN"
+//! max_orders = 1
+//! per_steps = 1                # optional
 //! ```
+//!
+//! A PI controller measures `measure = "price"` (the default) or
+//! `"utilisation"` (a resource's allocated share of its capacity over the
+//! steps since its last update; its target is then in `[0, 1]`).
+//! `price_band`, `position_limit` and `transaction_tax` act on the trades of
+//! a bonding-curve or AMM asset; `rate_limit` on any asset's actions.
 
-use super::{AssetSpec, Fields, PricingSpec, Range};
+use super::{AssetSpec, Fields, Kind, PricingSpec, Range};
 use crate::error::Result;
 use crate::governance::{GovernanceError, Param, PiConfig};
 
@@ -32,6 +63,14 @@ super::kinds! {
         PiController = "pi_controller",
         /// A circuit breaker.
         CircuitBreaker = "circuit_breaker",
+        /// A band on each step's price move.
+        PriceBand = "price_band",
+        /// A cap on an agent's share of the supply.
+        PositionLimit = "position_limit",
+        /// A tax on trades.
+        TransactionTax = "transaction_tax",
+        /// A cap on an agent's actions per step.
+        RateLimit = "rate_limit",
     }
 }
 
@@ -57,11 +96,14 @@ pub enum GovernanceRule {
         asset: usize,
         /// The parameter set.
         param: Param,
+        /// What it measures.
+        measure: Measure,
         /// The controller's settings.
         config: PiConfig,
     },
     /// `kind = "circuit_breaker"`: halts the asset's trading for
-    /// `halt_steps` when its price moves by more than `max_move` in a step.
+    /// `halt_steps` when its price moves by more than `max_move` within
+    /// `window` steps.
     CircuitBreaker {
         /// Index of the asset watched.
         asset: usize,
@@ -69,7 +111,102 @@ pub enum GovernanceRule {
         max_move: f64,
         /// Steps trading stays halted, `≥ 1`.
         halt_steps: u64,
+        /// Steps over which a move is measured, `≥ 1` (1: one step's).
+        window: u64,
     },
+    /// `kind = "price_band"`: each trade is clipped so that the price stays
+    /// within `±max_move` of its value before the step's first trade on the
+    /// asset; a trade that cannot move it at all is refused.
+    PriceBand {
+        /// Index of the asset (a bonding curve or an AMM).
+        asset: usize,
+        /// The band's half-width, a share of the price, `> 0`.
+        max_move: f64,
+    },
+    /// `kind = "position_limit"`: a buy is clipped so that the buyer holds
+    /// at most `max_share` of the supply after it; refused if it cannot buy
+    /// any.
+    PositionLimit {
+        /// Index of the asset (a bonding curve or an AMM).
+        asset: usize,
+        /// The largest share of the supply an agent may buy up to, in
+        /// `(0, 1]`.
+        max_share: f64,
+    },
+    /// `kind = "transaction_tax"`: every trade pays `rate` of its money
+    /// (a buy's cost and fee, a sell's proceeds), plus `early_rate` on a
+    /// sell within `within` steps of the seller's last buy, into a treasury
+    /// or burned.
+    TransactionTax {
+        /// Index of the asset (a bonding curve or an AMM).
+        asset: usize,
+        /// The tax rate, `[0, 1)`.
+        rate: f64,
+        /// The extra rate on early sells, with `rate + early_rate < 1`.
+        early_rate: f64,
+        /// Steps after a buy within which a sell is early.
+        within: u64,
+        /// Where the tax goes.
+        to: TaxTo,
+    },
+    /// `kind = "rate_limit"`: each agent's actions on the asset beyond
+    /// `max_orders` in a window of `per_steps` steps are dropped (refused).
+    RateLimit {
+        /// Index of the asset.
+        asset: usize,
+        /// Actions allowed per agent per window, `≥ 1`.
+        max_orders: u64,
+        /// The window, steps `≥ 1` (aligned: steps 1..=n, n+1..=2n, …).
+        per_steps: u64,
+    },
+}
+
+impl GovernanceRule {
+    /// The index of the asset the rule is on.
+    pub fn asset(&self) -> usize {
+        match *self {
+            GovernanceRule::PiController { asset, .. }
+            | GovernanceRule::CircuitBreaker { asset, .. }
+            | GovernanceRule::PriceBand { asset, .. }
+            | GovernanceRule::PositionLimit { asset, .. }
+            | GovernanceRule::TransactionTax { asset, .. }
+            | GovernanceRule::RateLimit { asset, .. } => asset,
+        }
+    }
+
+    /// The rule's kind, as named in a scenario.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            GovernanceRule::PiController { .. } => "pi_controller",
+            GovernanceRule::CircuitBreaker { .. } => "circuit_breaker",
+            GovernanceRule::PriceBand { .. } => "price_band",
+            GovernanceRule::PositionLimit { .. } => "position_limit",
+            GovernanceRule::TransactionTax { .. } => "transaction_tax",
+            GovernanceRule::RateLimit { .. } => "rate_limit",
+        }
+    }
+}
+
+/// What a PI controller measures (`measure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// The asset's price after the step before.
+    #[default]
+    Price,
+    /// A resource's utilisation: units allocated over units available,
+    /// over the steps since the controller's last update.
+    Utilisation,
+}
+
+/// Where a transaction tax goes (`to`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxTo {
+    /// Into the rule's own money treasury in the ledger.
+    Treasury,
+    /// Burned: out of the economy, counted in the ledger's money burned.
+    Burn,
 }
 
 /// Reads one `[[governance]]` table.
@@ -77,6 +214,7 @@ pub(crate) fn parse_governance(
     g: &mut Fields<'_>,
     asset_names: &[String],
     assets: &[AssetSpec],
+    earlier: &[GovernanceSpec],
 ) -> Result<GovernanceSpec> {
     let kind: GovernanceKind = g.kind("kind")?;
     let name = g.string("name")?.to_string();
@@ -86,8 +224,34 @@ pub(crate) fn parse_governance(
             let param_name = g.string("param")?;
             let param = Param::from_name(param_name);
             check_param(g, &param, &assets[asset])?;
+            let measure = match g.opt_string("measure")? {
+                None | Some("price") => Measure::Price,
+                Some("utilisation") => Measure::Utilisation,
+                Some(other) => {
+                    return Err(g.error(
+                        "measure",
+                        format!("unknown value {other:?}; expected one of: price, utilisation"),
+                    ))
+                }
+            };
+            if measure == Measure::Utilisation
+                && !matches!(assets[asset].pricing, PricingSpec::Resource(_))
+            {
+                return Err(g.error(
+                    "measure",
+                    format!(
+                        "\"utilisation\" needs a resource; asset {:?} is a {}",
+                        assets[asset].name,
+                        assets[asset].pricing.kind_name()
+                    ),
+                ));
+            }
+            let target_range = match measure {
+                Measure::Price => Range::NonNegative,
+                Measure::Utilisation => Range::Unit,
+            };
             let config = PiConfig {
-                target: g.number("target", Range::Any)?,
+                target: g.number("target", target_range)?,
                 kp: g.number("kp", Range::Any)?,
                 ki: g.number_or("ki", Range::Any, 0.0)?,
                 leak: g.number_or("leak", Range::Unit, 1.0)?,
@@ -104,6 +268,7 @@ pub(crate) fn parse_governance(
             GovernanceRule::PiController {
                 asset,
                 param,
+                measure,
                 config,
             }
         }
@@ -111,9 +276,124 @@ pub(crate) fn parse_governance(
             asset,
             max_move: g.number("max_move", Range::Positive)?,
             halt_steps: g.whole("halt_steps", 1, u64::MAX)?,
+            window: g.opt_whole("window", 1, u64::MAX)?.unwrap_or(1),
+        },
+        GovernanceKind::PriceBand => {
+            on_curve(g, kind, &assets[asset])?;
+            GovernanceRule::PriceBand {
+                asset,
+                max_move: g.number("max_move", Range::Positive)?,
+            }
+        }
+        GovernanceKind::PositionLimit => {
+            on_curve(g, kind, &assets[asset])?;
+            let max_share = g.number("max_share", Range::Unit)?;
+            if max_share == 0.0 {
+                return Err(g.error("max_share", "expected a share in (0, 1], found 0"));
+            }
+            GovernanceRule::PositionLimit { asset, max_share }
+        }
+        GovernanceKind::TransactionTax => {
+            on_curve(g, kind, &assets[asset])?;
+            let rate = g.number("rate", Range::HalfOpen(0.0, 1.0))?;
+            let to = match g.opt_string("to")? {
+                None | Some("treasury") => TaxTo::Treasury,
+                Some("burn") => TaxTo::Burn,
+                Some(other) => {
+                    return Err(g.error(
+                        "to",
+                        format!("unknown value {other:?}; expected one of: treasury, burn"),
+                    ))
+                }
+            };
+            let early_rate = g.number_or("early_rate", Range::HalfOpen(0.0, 1.0), 0.0)?;
+            // Every tax on the asset together: a sell keeps some of its
+            // proceeds.
+            let others: f64 = earlier
+                .iter()
+                .filter_map(|r| match r.rule {
+                    GovernanceRule::TransactionTax {
+                        asset: a,
+                        rate,
+                        early_rate,
+                        ..
+                    } if a == asset => Some(rate + early_rate),
+                    _ => None,
+                })
+                .sum();
+            if others + rate + early_rate >= 1.0 {
+                return Err(g.error(
+                    "early_rate",
+                    format!(
+                        "expected rate + early_rate < 1 over the asset's transaction taxes \
+                         (a sell keeps some of its proceeds), found {}",
+                        others + rate + early_rate
+                    ),
+                ));
+            }
+            let within = match g.opt_whole("within", 1, u64::MAX)? {
+                Some(w) => w,
+                None if early_rate > 0.0 => {
+                    return Err(g.error(
+                        "within",
+                        "missing field; expected the steps after a buy within which a sell \
+                         pays early_rate (a whole number >= 1)",
+                    ))
+                }
+                None => 0,
+            };
+            GovernanceRule::TransactionTax {
+                asset,
+                rate,
+                early_rate,
+                within,
+                to,
+            }
+        }
+        GovernanceKind::RateLimit => GovernanceRule::RateLimit {
+            asset,
+            max_orders: g.whole("max_orders", 1, u64::from(u32::MAX))?,
+            per_steps: g.opt_whole("per_steps", 1, u64::MAX)?.unwrap_or(1),
         },
     };
     Ok(GovernanceSpec { name, rule })
+}
+
+/// Checks that a rule acting on trades is on a bonding curve or an AMM,
+/// whose buys and sells it can clip and tax.
+fn on_curve(g: &Fields<'_>, kind: GovernanceKind, asset: &AssetSpec) -> Result<()> {
+    if let PricingSpec::Amm(amm) = &asset.pricing {
+        if amm.ordering == super::amm::Ordering::Mempool {
+            // A mempool's swaps execute in the clear phase, in the order
+            // it settles, after the guards of the execute phase have run:
+            // a guard there would clip and tax against the wrong quotes.
+            return Err(g.error(
+                "asset",
+                format!(
+                    "a {} rule cannot guard {:?}: its swaps wait in a mempool (ordering = \
+                     \"mempool\") and execute after the rule would check them; expected an \
+                     asset without a mempool",
+                    kind.name(),
+                    asset.name
+                ),
+            ));
+        }
+    }
+    if matches!(
+        asset.pricing,
+        PricingSpec::BondingCurve { .. } | PricingSpec::Amm(_)
+    ) {
+        return Ok(());
+    }
+    Err(g.error(
+        "asset",
+        format!(
+            "a {} rule needs a bonding-curve or AMM asset; {:?} is a {}",
+            kind.name(),
+            asset.name,
+            asset.pricing.kind_name()
+        ),
+    ))
 }
 
 /// Checks that the asset's mechanism has the parameter.

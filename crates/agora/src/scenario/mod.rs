@@ -65,7 +65,9 @@ pub use examples::{example, examples, Example};
 use extend::Extensions;
 pub use extend::{CustomPricing, Registry};
 pub use fields::{describe, Fields, Range};
-pub use governance::{GovernanceKind, GovernanceRule, GovernanceSpec, GOVERNANCE_KINDS};
+pub use governance::{
+    GovernanceKind, GovernanceRule, GovernanceSpec, Measure, TaxTo, GOVERNANCE_KINDS,
+};
 pub use incentives::{IncentiveKind, IncentiveRule, IncentiveSpec};
 pub(crate) use kinds::kinds;
 pub use kinds::Kind;
@@ -633,7 +635,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
     check_parameter_sequence(&root, &assets, &events)?;
     let mut governance: Vec<GovernanceSpec> = Vec::new();
     for mut g in root.tables("governance", Some("name"))? {
-        let rule = governance::parse_governance(&mut g, &names, &assets)?;
+        let rule = governance::parse_governance(&mut g, &names, &assets, &governance)?;
         if governance.iter().any(|r| r.name == rule.name) {
             return Err(g.error(
                 "name",

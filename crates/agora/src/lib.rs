@@ -65,6 +65,7 @@ pub mod ledger;
 pub mod limits;
 pub mod market;
 pub mod metrics;
+pub mod monitor;
 pub mod output;
 pub mod pricing;
 pub mod resource;

@@ -323,6 +323,8 @@ pub enum BuiltinPolicy {
     Effort(crate::contracts::EffortPolicy),
     /// `scripted` (what-if runs and tests)
     Scripted(super::ScriptedPolicy),
+    /// `wash_trader`, `pump_and_dump`, `spoofer` (see [`super::attackers`])
+    Attacker(super::attackers::AttackerPolicy),
 }
 
 impl Policy for BuiltinPolicy {
@@ -342,6 +344,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Player(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Effort(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Scripted(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Attacker(p) => p.decide(obs, me, rng),
         }
     }
 
@@ -365,6 +368,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Fundamental(p) => p.asset,
             BuiltinPolicy::Producer(p) => p.asset,
             BuiltinPolicy::Player(p) => p.asset,
+            BuiltinPolicy::Attacker(p) => p.asset(),
             BuiltinPolicy::Consumer(_) | BuiltinPolicy::Effort(_) | BuiltinPolicy::Scripted(_) => {
                 unreachable!("returned above")
             }

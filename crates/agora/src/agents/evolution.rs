@@ -74,7 +74,8 @@ pub fn evolvable(policy: &BuiltinPolicy) -> &'static [&'static str] {
         | BuiltinPolicy::Producer(_)
         | BuiltinPolicy::Player(_)
         | BuiltinPolicy::Effort(_)
-        | BuiltinPolicy::Scripted(_) => &[],
+        | BuiltinPolicy::Scripted(_)
+        | BuiltinPolicy::Attacker(_) => &[],
     }
 }
 

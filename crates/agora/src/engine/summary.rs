@@ -61,6 +61,11 @@ pub struct AssetSummary {
     /// The metrics of an automated market maker (absent for other pricing).
     #[serde(flatten)]
     pub amm: Option<AmmSummary>,
+    /// The value attackers took through this asset's trades, money units
+    /// (see [`manipulation_loss`]); absent from a scenario without
+    /// attackers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manipulation_loss: Option<f64>,
 }
 
 /// The metrics of an automated market maker over a run (flattened into
@@ -259,6 +264,11 @@ pub struct GroupSummary {
     /// Share of the group's need met over the run (consumers only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub needs_met_share: Option<f64>,
+    /// For an attacker group, the value it took: the sum over its agents
+    /// of final less initial wealth (`pnl · agents`), money units; 0 for
+    /// other groups; absent from a scenario without attackers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extracted: Option<f64>,
 }
 
 /// The ledger's checks and counts (`ledger` in `summary.json`).
@@ -320,6 +330,11 @@ pub struct RunSummary {
     /// of `summary.json` without rules.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub incentives: BTreeMap<String, crate::incentives::IncentiveSummary>,
+    /// Per monitor (`[[monitors]]`), by name: alerts, agents flagged, and
+    /// precision and recall against the attackers it targets; left out of
+    /// `summary.json` without monitors.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub monitors: BTreeMap<String, crate::monitor::MonitorSummary>,
 }
 
 pub(super) fn summarize(sim: &Simulation) -> RunSummary {
@@ -438,6 +453,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                         shock_drawdown: stats.shock_drawdown,
                     }
                 }),
+                manipulation_loss: manipulation_loss(sim, j),
             },
         );
     }
@@ -490,6 +506,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                     let (need, unmet) = sim.group_needs[g];
                     (need - unmet) as f64 / need as f64
                 }),
+                extracted: extracted(scenario, spec, mean_wealth - initial),
             },
         );
     }
@@ -520,6 +537,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         metrics: sim.metric_values(),
         contracts: sim.contracts.summaries(|j| sim.price(j)),
         incentives: sim.incentives.summary(scenario, ledger),
+        monitors: sim.monitors.summary(scenario),
         ledger: LedgerSummary {
             conservation_error: wide_to_units(conservation.money_error()),
             token_conservation_error: wide_to_units(conservation.token_error()),
@@ -535,6 +553,34 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
             outside_paid_in: wide_to_units(money_in.outside),
         },
     }
+}
+
+/// `agents.<group>.extracted`: for a group whose policy is an attacker's,
+/// its total gain `pnl · agents` (final less initial wealth, marked at the
+/// final prices), money units; 0 for other groups; `None` (absent) when
+/// the scenario has no attacker.
+fn extracted(
+    scenario: &crate::scenario::Scenario,
+    group: &crate::scenario::GroupSpec,
+    pnl: f64,
+) -> Option<f64> {
+    if !scenario.has_attackers() {
+        return None;
+    }
+    Some(if group.is_attacker() {
+        pnl * f64::from(group.count)
+    } else {
+        0.0
+    })
+}
+
+/// `assets.<asset>.manipulation_loss`: the attackers' P&L through trades
+/// in asset `j` — money received selling it, less money paid buying it,
+/// plus the net tokens of it they acquired at its final price — money
+/// units; the value moved from other agents (and pools) to attackers
+/// through the asset. `None` (absent) when the scenario has no attacker.
+fn manipulation_loss(sim: &Simulation, j: usize) -> Option<f64> {
+    sim.attack_flows.manipulation_loss(j, sim.mark(j))
 }
 
 /// The AMM metrics of asset `j`, or `None` for other pricing.

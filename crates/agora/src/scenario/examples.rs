@@ -155,6 +155,11 @@ const EXAMPLES: &[Example] = &[
         description: "the token economy with a holding reward, staking rewarded by a halving emission, an early-sell penalty and half the fees burned",
         toml: include_str!("../../scenarios/incentives.toml"),
     },
+    Example {
+        name: "wash-trading",
+        description: "a ring of accounts wash-trades an order book to farm a volume reward; a wash-trading monitor flags it",
+        toml: include_str!("../../scenarios/wash-trading.toml"),
+    },
 ];
 
 /// Returns every built-in example.

@@ -26,6 +26,7 @@ mod ledger_range;
 mod library;
 mod limits;
 mod markets;
+mod monitors;
 mod numbers;
 mod optimize;
 mod population;

@@ -95,9 +95,9 @@ impl Detector for SpoofingDetector {
                     agents: vec![o.owner],
                     score,
                     message: format!(
-                        "agent {} cancelled a {} of {:.4} tokens, {:.1} times the mean resting order, before it filled",
+                        "agent {} cancelled {} of {:.4} tokens, {:.1} times the mean resting order, before it filled",
                         o.owner,
-                        if o.buy { "bid" } else { "ask" },
+                        if o.buy { "a bid" } else { "an ask" },
                         to_units(o.remaining),
                         score
                     ),

@@ -160,6 +160,16 @@ const EXAMPLES: &[Example] = &[
         description: "a ring of accounts wash-trades an order book to farm a volume reward; a wash-trading monitor flags it",
         toml: include_str!("../../scenarios/wash-trading.toml"),
     },
+    Example {
+        name: "pump-and-dump",
+        description: "insiders pump a bonding-curve token, momentum traders follow, the insiders dump; a pump-and-dump monitor flags them",
+        toml: include_str!("../../scenarios/pump-and-dump.toml"),
+    },
+    Example {
+        name: "spoofing",
+        description: "a spoofer places large orders on an order book and cancels them before they fill; a spoofing monitor flags it",
+        toml: include_str!("../../scenarios/spoofing.toml"),
+    },
 ];
 
 /// Returns every built-in example.

@@ -18,6 +18,7 @@
 //! | bonding curves and settlement | [`pricing`] |
 //! | price mechanisms ([`market::Mechanism`]): order books, auctions, equilibrium, price adjustment, posted prices, AMMs | [`market`] |
 //! | feedback controllers and other governance rules | [`governance`] |
+//! | monitors: detectors of manipulation, alerts, precision and recall against attackers ([`monitor::Detector`]) | [`monitor`] |
 //! | resource markets and allocation rules ([`resource::alloc::Allocation`]) | [`resource`] |
 //! | agents, actions, policies | [`agents`] |
 //! | learning algorithms: Q-learning, bandits, policy gradient | [`agents::learners`] |

@@ -61,9 +61,11 @@ pub struct AssetSummary {
     /// The metrics of an automated market maker (absent for other pricing).
     #[serde(flatten)]
     pub amm: Option<AmmSummary>,
-    /// The value attackers took through this asset's trades, money units
-    /// (see [`manipulation_loss`]); absent from a scenario without
-    /// attackers.
+    /// The value attackers took through this asset's trades, money units:
+    /// their money received selling it less paid buying it, plus the net
+    /// tokens they acquired at the final price
+    /// ([`AttackFlows`](crate::monitor::AttackFlows)); absent from a
+    /// scenario without attackers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manipulation_loss: Option<f64>,
 }

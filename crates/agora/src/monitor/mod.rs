@@ -16,7 +16,8 @@
 //! policy kind is one of the monitor's `targets`; by default the attack
 //! its kind detects), with precision `|flagged ∩ attackers| / |flagged|`
 //! and recall `|flagged ∩ attackers| / |attackers|`, each null when its
-//! denominator is 0.
+//! denominator is 0, and both null for a monitor without targets (no
+//! ground truth: `concentration` and `collusion` by default).
 //!
 //! A detector is a small trait ([`Detector`]): one call per step and its
 //! state as bytes for checkpoints. The built-in kinds live beside this
@@ -282,9 +283,10 @@ pub struct MonitorSummary {
     pub attackers: u64,
     /// Flagged agents that are attackers.
     pub true_positives: u64,
-    /// `true_positives / flagged`; null when nothing was flagged.
+    /// `true_positives / flagged`; null when nothing was flagged or the
+    /// monitor has no targets.
     pub precision: Option<f64>,
-    /// `true_positives / attackers`; null without attackers.
+    /// `true_positives / attackers`; null without attackers (or targets).
     pub recall: Option<f64>,
 }
 
@@ -299,7 +301,9 @@ impl MonitorSummary {
     ) -> Self {
         use crate::scenario::Kind;
         let tp = flagged.intersection(attackers).count() as u64;
-        let ratio = |n: u64, d: usize| (d > 0).then(|| n as f64 / d as f64);
+        // Without targets there is no ground truth to score against.
+        let scored = !spec.targets.is_empty();
+        let ratio = |n: u64, d: usize| (scored && d > 0).then(|| n as f64 / d as f64);
         MonitorSummary {
             kind: spec.rule.kind().name(),
             asset: asset.to_string(),
@@ -342,5 +346,12 @@ mod tests {
             .unwrap();
         assert!(json.contains("\"precision\":null"), "{json}");
         assert!(json.contains("\"recall\":0.0"), "{json}");
+        // No targets, no ground truth: nothing is scored.
+        let untargeted = MonitorSpec {
+            targets: Vec::new(),
+            ..spec
+        };
+        let s = MonitorSummary::score(&untargeted, "A", 2, &flagged, &attackers);
+        assert_eq!((s.precision, s.recall), (None, None));
     }
 }

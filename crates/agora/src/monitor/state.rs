@@ -7,18 +7,18 @@ use crate::scenario::monitors::Measure;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-/// When a state detector alerts: when its measure reaches the threshold,
-/// and again every `window` steps while it stays there.
+/// When a state detector alerts: when its measure is at the threshold or
+/// above and it has not alerted in the last `window` steps (so a measure
+/// that stays there, or goes back and forth across it, alerts once a
+/// window).
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Persist {
-    above: bool,
     last: Option<u64>,
 }
 
 impl Persist {
     fn due(&mut self, above: bool, t: u64, window: u64) -> bool {
-        let due = above && (!self.above || self.last.is_none_or(|l| t >= l + window));
-        self.above = above;
+        let due = above && self.last.is_none_or(|l| t >= l + window);
         if due {
             self.last = Some(t);
         }
@@ -29,7 +29,7 @@ impl Persist {
 /// Concentration of holdings: the Herfindahl index `Σ sᵢ²` of the agents'
 /// shares of the asset held (free holdings), or the Gini coefficient of
 /// the holdings over all agents. An alert when it reaches the threshold
-/// (and every `window` steps while it stays there), naming the largest
+/// (at most once every `window` steps), naming the largest
 /// holders that together hold half of what agents hold.
 #[derive(Debug)]
 pub struct ConcentrationDetector {
@@ -133,8 +133,7 @@ impl Detector for ConcentrationDetector {
 /// posted-price market, the collusion index `Δ = (π̄ − π^N)/(π^M − π^N)`
 /// of each step's profits (0 at the Nash prices, 1 at the monopoly ones),
 /// averaged over the last `window` steps; an alert when the mean reaches
-/// the threshold (and every `window` steps while it stays there), naming
-/// the sellers.
+/// the threshold (at most once every `window` steps), naming the sellers.
 #[derive(Debug)]
 pub struct CollusionDetector {
     threshold: f64,
@@ -215,14 +214,67 @@ mod tests {
         assert_eq!(herfindahl(&[0, 0]), 0.0);
     }
 
+    fn view(ledger: &crate::ledger::Ledger, step: u64, collusion: Option<f64>) -> StepView<'_> {
+        StepView {
+            step,
+            asset: 0,
+            trades: &[],
+            history: &[],
+            ledger,
+            book: None,
+            collusion,
+            sellers: &[3, 4],
+        }
+    }
+
     #[test]
-    fn a_persistent_state_alerts_on_entry_and_every_window() {
+    fn collusion_alerts_once_the_windows_mean_index_reaches_the_threshold() {
+        let ledger = crate::ledger::Ledger::new(5, 1);
+        let mut d = CollusionDetector::new(0.5, 4);
+        let mut alerts = Vec::new();
+        // Competitive for four steps, then at the monopoly prices: the
+        // mean of the last four reaches 0.5 at the second monopoly step.
+        for (t, x) in [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+            .iter()
+            .enumerate()
+        {
+            d.watch(&view(&ledger, t as u64 + 1, Some(*x)), &mut alerts);
+        }
+        let steps: Vec<u64> = alerts.iter().map(|a| a.step).collect();
+        assert_eq!(steps, [6]);
+        assert_eq!(alerts[0].agents, [3, 4]);
+        assert_eq!(alerts[0].score, 0.5);
+        // Not a posted-price market: nothing.
+        d.watch(&view(&ledger, 20, None), &mut alerts);
+        assert_eq!(alerts.len(), 1);
+    }
+
+    #[test]
+    fn concentration_names_the_holders_of_half() {
+        let mut ledger = crate::ledger::Ledger::new(4, 1);
+        for (a, h) in [(0, 10u64), (1, 60), (2, 20), (3, 10)] {
+            ledger.fund_supply(0, Some(a), h, 0).unwrap();
+        }
+        let mut d = ConcentrationDetector::new(0.3, 5, Measure::Herfindahl);
+        let mut alerts = Vec::new();
+        d.watch(&view(&ledger, 1, None), &mut alerts);
+        // 0.6² + 0.2² + 0.1² + 0.1² = 0.42; agent 1 holds 60%.
+        assert_eq!(alerts.len(), 1);
+        assert!((alerts[0].score - 0.42).abs() < 1e-12);
+        assert_eq!(alerts[0].agents, [1]);
+    }
+
+    #[test]
+    fn a_state_at_the_threshold_alerts_at_most_once_a_window() {
         let mut p = Persist::default();
-        let due: Vec<bool> = [false, true, true, true, true, false, true]
+        let due: Vec<bool> = [false, true, true, true, true, false, true, false, true]
             .iter()
             .enumerate()
             .map(|(t, &above)| p.due(above, t as u64, 3))
             .collect();
-        assert_eq!(due, [false, true, false, false, true, false, true]);
+        assert_eq!(
+            due,
+            [false, true, false, false, true, false, false, false, true]
+        );
     }
 }

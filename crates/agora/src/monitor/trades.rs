@@ -327,3 +327,95 @@ impl Detector for PumpAndDumpDetector {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::trades::TradeRecord;
+    use crate::ledger::Ledger;
+
+    /// A fill of `qty` from `seller` to `buyer`, both sides.
+    fn fill(step: u64, buyer: AgentId, seller: AgentId, qty: u64) -> [TradeRecord; 2] {
+        let side = |agent, counterpart, buy| TradeRecord {
+            step,
+            agent,
+            counterpart: Some(counterpart),
+            asset: 0,
+            kind: TradeKind::Fill,
+            buy,
+            quantity: qty,
+            money: u128::from(qty),
+        };
+        [side(buyer, seller, true), side(seller, buyer, false)]
+    }
+
+    fn watch(
+        d: &mut dyn Detector,
+        step: u64,
+        trades: &[TradeRecord],
+        history: &[f64],
+    ) -> Vec<Alert> {
+        let ledger = Ledger::new(10, 1);
+        let view = StepView {
+            step,
+            asset: 0,
+            trades,
+            history,
+            ledger: &ledger,
+            book: None,
+            collusion: None,
+            sellers: &[],
+        };
+        let mut out = Vec::new();
+        d.watch(&view, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_ring_trading_back_and_forth_is_flagged_and_a_one_way_trader_is_not() {
+        let mut d = WashTradingDetector::new(0.8, 4, 0.1);
+        // 1 and 2 swap 5 tokens back and forth; 3 buys from 4 every step.
+        let mut alerts = Vec::new();
+        for t in 1..=4 {
+            let (b, s) = if t % 2 == 1 { (1, 2) } else { (2, 1) };
+            let mut trades = fill(t, b, s, 5).to_vec();
+            trades.extend(fill(t, 3, 4, 2));
+            alerts.extend(watch(&mut d, t, &trades, &[]));
+        }
+        // Flat after two steps: 10 traded, all of it between them.
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].step, 2);
+        assert_eq!(alerts[0].agents, [1, 2]);
+        assert_eq!(alerts[0].score, 1.0);
+        // A self-trade is an alert of its own.
+        let mut d = WashTradingDetector::new(0.8, 4, 0.1);
+        let alerts = watch(&mut d, 1, &fill(1, 7, 7, 3), &[]);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(
+            (alerts[0].agents.as_slice(), alerts[0].score),
+            (&[7][..], 1.0)
+        );
+    }
+
+    #[test]
+    fn an_account_that_bought_the_rise_and_sells_is_flagged_and_a_small_buyer_is_not() {
+        let mut d = PumpAndDumpDetector::new(0.3, 5, 0.1, 0.1);
+        let history = [1.0, 1.1, 1.3, 1.5, 1.5, 1.4];
+        // Steps 1–3: agent 1 buys 90 tokens, agent 2 buys 10.
+        for t in 1..=3 {
+            let mut trades = fill(t, 1, 9, 30).to_vec();
+            if t == 1 {
+                trades.extend(fill(t, 2, 9, 10));
+            }
+            assert!(watch(&mut d, t, &trades, &history[..=t as usize]).is_empty());
+        }
+        // Step 4: both sell half.
+        let mut trades = fill(4, 9, 1, 45).to_vec();
+        trades.extend(fill(4, 9, 2, 5));
+        let alerts = watch(&mut d, 4, &trades, &history[..=4]);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].agents, [1]);
+        // 90 of the 100 bought (agent 9 bought nothing before).
+        assert!((alerts[0].score - 0.9).abs() < 1e-12);
+    }
+}

@@ -85,6 +85,9 @@ impl Format {
             if !scenario.incentives().is_empty() {
                 names.push(agora_parquet::INCENTIVES_FILE);
             }
+            if !scenario.monitors().is_empty() {
+                names.push(agora_parquet::ALERTS_FILE);
+            }
         }
         names
     }
@@ -125,6 +128,9 @@ pub fn output_files(
         }
         if let Some(bytes) = agora_parquet::incentives_parquet(scenario, runs)? {
             files.push((agora_parquet::INCENTIVES_FILE, bytes));
+        }
+        if let Some(bytes) = agora_parquet::alerts_parquet(scenario, runs)? {
+            files.push((agora_parquet::ALERTS_FILE, bytes));
         }
     }
     Ok(files)

@@ -29,7 +29,7 @@ mod flows;
 mod state;
 mod trades;
 
-pub use self::csv::{alerts_csv, ALERTS_FILE, ALERT_COLUMNS};
+pub use self::csv::{agents_cell, alerts_csv, ALERTS_FILE, ALERT_COLUMNS};
 pub use book::SpoofingDetector;
 pub use flows::AttackFlows;
 pub use state::{CollusionDetector, ConcentrationDetector};

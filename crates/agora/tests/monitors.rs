@@ -41,6 +41,12 @@ fn the_wash_trading_monitor_finds_the_whole_ring_and_nobody_else() {
     let ring = &out.summary.groups["ring"];
     assert!(ring.extracted.unwrap() > 0.0, "{ring:?}");
     assert_eq!(out.summary.groups["makers"].extracted, Some(0.0));
+    // A monitor's settings are parameters, named by the monitor (sweeps).
+    assert_eq!(s.param("monitors.wash.threshold").unwrap(), 0.8);
+    let strict = s.with_param("monitors.wash.threshold", 1.01).unwrap();
+    let none = run(&strict);
+    assert_eq!(monitor(&none, "wash").flagged, 0);
+    assert_eq!(monitor(&none, "wash").precision, None);
     // The concentration monitor targets no attacker: nothing to score.
     let c = monitor(&out, "concentration");
     assert_eq!((c.attackers, c.recall), (0, None));

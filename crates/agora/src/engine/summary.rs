@@ -508,7 +508,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                     let (need, unmet) = sim.group_needs[g];
                     (need - unmet) as f64 / need as f64
                 }),
-                extracted: extracted(scenario, spec, mean_wealth - initial),
+                extracted: extracted(sim.attack_flows.is_on(), spec, mean_wealth - initial),
             },
         );
     }
@@ -560,13 +560,9 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
 /// `agents.<group>.extracted`: for a group whose policy is an attacker's,
 /// its total gain `pnl · agents` (final less initial wealth, marked at the
 /// final prices), money units; 0 for other groups; `None` (absent) when
-/// the scenario has no attacker.
-fn extracted(
-    scenario: &crate::scenario::Scenario,
-    group: &crate::scenario::GroupSpec,
-    pnl: f64,
-) -> Option<f64> {
-    if !scenario.has_attackers() {
+/// the scenario has no attacker (`attackers` false).
+fn extracted(attackers: bool, group: &crate::scenario::GroupSpec, pnl: f64) -> Option<f64> {
+    if !attackers {
         return None;
     }
     Some(if group.is_attacker() {

@@ -7,8 +7,9 @@ use crate::monitor::StepView;
 
 impl Simulation {
     /// Whether the run needs the trade log for its monitors or attackers.
+    #[inline]
     pub(super) fn watches(&self) -> bool {
-        !self.scenario.monitors.is_empty() || self.scenario.has_attackers()
+        !self.monitors.is_empty() || self.attack_flows.is_on()
     }
 
     /// Runs every monitor on the step just recorded; adds the attackers'

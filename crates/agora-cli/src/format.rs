@@ -4,8 +4,8 @@
 //! files of a run are switched into place together (see [`crate::folder`]).
 
 use agora::output::{
-    run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, CONTRACTS_FILE, DEVIATION_FILE,
-    INCENTIVES_FILE, TRADES_FILE,
+    run_files_with, OutputDir, Performance, AGENT_STEPS_FILE, ALERTS_FILE, CONTRACTS_FILE,
+    DEVIATION_FILE, INCENTIVES_FILE, TRADES_FILE,
 };
 use agora::{RunOutput, Scenario};
 
@@ -70,6 +70,10 @@ impl Format {
         if !scenario.incentives().is_empty() {
             names.push(INCENTIVES_FILE);
         }
+        // The monitors' alerts: CSV in every format.
+        if !scenario.monitors().is_empty() {
+            names.push(ALERTS_FILE);
+        }
         if self != Format::Csv {
             names.extend([agora_parquet::ASSETS_FILE, agora_parquet::AGENTS_FILE]);
             if agent_steps {
@@ -80,6 +84,9 @@ impl Format {
             }
             if !scenario.incentives().is_empty() {
                 names.push(agora_parquet::INCENTIVES_FILE);
+            }
+            if !scenario.monitors().is_empty() {
+                names.push(agora_parquet::ALERTS_FILE);
             }
         }
         names
@@ -101,6 +108,7 @@ pub fn output_files(
                 || *name == DEVIATION_FILE
                 || *name == CONTRACTS_FILE
                 || *name == INCENTIVES_FILE
+                || *name == ALERTS_FILE
         });
     }
     if format != Format::Csv {
@@ -120,6 +128,9 @@ pub fn output_files(
         }
         if let Some(bytes) = agora_parquet::incentives_parquet(scenario, runs)? {
             files.push((agora_parquet::INCENTIVES_FILE, bytes));
+        }
+        if let Some(bytes) = agora_parquet::alerts_parquet(scenario, runs)? {
+            files.push((agora_parquet::ALERTS_FILE, bytes));
         }
     }
     Ok(files)
@@ -163,6 +174,9 @@ pub fn write_summary_files(
     }
     if let Some(bytes) = agora::output::incentives_csv(scenario, runs)? {
         out.write(INCENTIVES_FILE, &bytes)?;
+    }
+    if let Some(bytes) = agora::output::alerts_csv(scenario, runs)? {
+        out.write(ALERTS_FILE, &bytes)?;
     }
     Ok(())
 }

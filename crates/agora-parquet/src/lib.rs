@@ -1,5 +1,5 @@
 //! Parquet output for Agora: `assets.parquet`, `agents.parquet`,
-//! `agent_steps.parquet`, `trades.parquet`, `incentives.parquet` and sweep tables, beside the CSV files of
+//! `agent_steps.parquet`, `trades.parquet`, `incentives.parquet`, `alerts.parquet` and sweep tables, beside the CSV files of
 //! [`agora::output`].
 //!
 //! The tables are the CSV tables with types: the same columns in the same
@@ -61,6 +61,9 @@ pub const TRADES_FILE: &str = "trades.parquet";
 
 /// The file of the incentive rules' flows (`[[incentives]]`).
 pub const INCENTIVES_FILE: &str = "incentives.parquet";
+
+/// The file of the monitors' alerts (`[[monitors]]`).
+pub const ALERTS_FILE: &str = "alerts.parquet";
 
 /// The error of every function of this crate.
 #[derive(Debug)]
@@ -509,6 +512,59 @@ pub fn incentives_parquet(
         ])
     });
     encode(file, incentives_schema(), batches).map(Some)
+}
+
+/// Returns the schema of `alerts.parquet`: the columns of `alerts.csv`
+/// ([`agora::output::ALERT_COLUMNS`]), `step` `Int64`, `monitor`, `asset`,
+/// `agents` (ids joined by `;`) and `message` `Utf8`, `score` `Float64`.
+pub fn alerts_schema() -> SchemaRef {
+    use DataType::{Float64, Int64, Utf8};
+    let types = [Int64, Utf8, Utf8, Utf8, Float64, Utf8];
+    Arc::new(Schema::new(
+        agora::output::ALERT_COLUMNS
+            .iter()
+            .zip(types)
+            .map(|(name, t)| field(name, t))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Renders `alerts.parquet` for `runs`: the rows and values of
+/// [`agora::output::alerts_csv`], typed (see [`alerts_schema`]); `None`
+/// for a scenario without `[[monitors]]`.
+pub fn alerts_parquet(scenario: &Scenario, runs: &[RunOutput]) -> Result<Option<Vec<u8>>, Error> {
+    if scenario.monitors().is_empty() {
+        return Ok(None);
+    }
+    let file = ALERTS_FILE;
+    let batches = runs.iter().map(|out| -> Result<Vec<ArrayRef>, Error> {
+        let rows = &out.records.alerts;
+        let steps = rows
+            .iter()
+            .map(|a| count(file, "step", a.step))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(vec![
+            Arc::new(Int64Array::from(steps)),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter()
+                    .map(|a| scenario.monitors()[a.monitor as usize].name.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter()
+                    .map(|a| scenario.assets()[a.asset as usize].name.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|a| agora::monitor::agents_cell(&a.agents)),
+            )),
+            Arc::new(Float64Array::from_iter(
+                rows.iter().map(|a| number(a.score)),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|a| a.message.as_str()),
+            )),
+        ])
+    });
+    encode(file, alerts_schema(), batches).map(Some)
 }
 
 /// Renders a table of numbers with the given column names, e.g. a sweep's

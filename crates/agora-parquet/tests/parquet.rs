@@ -236,6 +236,24 @@ fn incentives_parquet_has_every_cell_of_incentives_csv() -> TestResult {
 }
 
 #[test]
+fn alerts_parquet_has_every_cell_of_alerts_csv() -> TestResult {
+    let mut s = agora::scenario::example("spoofing")?;
+    s.set_steps(30)?;
+    let outs = runs(&s, 1);
+    let bytes = agora_parquet::alerts_parquet(&s, &outs)?.expect("a table");
+    let csv = agora::output::alerts_csv(&s, &outs)?.expect("a table");
+    let rows = assert_same_table(&bytes, &csv)?;
+    assert!(rows > 0);
+    assert_eq!(rows, outs[0].records.alerts.len());
+    let names: Vec<String> = types(&bytes)?.into_iter().map(|t| t.0).collect();
+    assert_eq!(names, agora::output::ALERT_COLUMNS);
+    // without monitors, no table
+    let (s, outs) = token_economy();
+    assert!(agora_parquet::alerts_parquet(&s, &outs)?.is_none());
+    Ok(())
+}
+
+#[test]
 fn columns_are_typed() -> TestResult {
     use DataType::{Float64, Int64, Utf8};
     let (s, outs) = token_economy();

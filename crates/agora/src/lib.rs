@@ -18,6 +18,7 @@
 //! | bonding curves and settlement | [`pricing`] |
 //! | price mechanisms ([`market::Mechanism`]): order books, auctions, equilibrium, price adjustment, posted prices, AMMs | [`market`] |
 //! | feedback controllers and other governance rules | [`governance`] |
+//! | monitors: detectors of manipulation, alerts, precision and recall against attackers ([`monitor::Detector`]) | [`monitor`] |
 //! | resource markets and allocation rules ([`resource::alloc::Allocation`]) | [`resource`] |
 //! | agents, actions, policies | [`agents`] |
 //! | learning algorithms: Q-learning, bandits, policy gradient | [`agents::learners`] |
@@ -65,6 +66,7 @@ pub mod ledger;
 pub mod limits;
 pub mod market;
 pub mod metrics;
+pub mod monitor;
 pub mod output;
 pub mod pricing;
 pub mod resource;

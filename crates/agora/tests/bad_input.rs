@@ -69,7 +69,7 @@ fn an_unknown_top_level_key_is_named_with_the_known_ones() {
     let msg = error_of(&format!("colour = \"red\"\n{GOOD}"));
     assert_eq!(
         msg,
-        "bad.toml: colour: unknown field; expected one of: agents, assets, contracts, description, events, governance, incentives, metrics, name, output, simulation, stability"
+        "bad.toml: colour: unknown field; expected one of: agents, assets, contracts, description, events, governance, incentives, metrics, monitors, name, output, simulation, stability"
     );
 }
 
@@ -363,7 +363,7 @@ fn an_unknown_policy_kind_lists_the_known_kinds() {
     let msg = error_of(&with("kind = \"random\"", "kind = \"genius\""));
     assert_eq!(
         msg,
-        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, scripted, q_learning, bandit, policy_gradient, effort, sandwich"
+        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, scripted, q_learning, bandit, policy_gradient, effort, sandwich, wash_trader, pump_and_dump, spoofer"
     );
 }
 

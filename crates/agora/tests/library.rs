@@ -222,6 +222,9 @@ pub(crate) fn rebuilt(s: &agora::Scenario) -> agora::scenario::ScenarioBuilder {
     for r in s.incentives() {
         b = b.incentive(r.clone());
     }
+    for m in s.monitors() {
+        b = b.monitor(m.clone());
+    }
     b
 }
 
@@ -235,6 +238,7 @@ fn every_example_rebuilt_with_the_builder_is_the_same_scenario() {
         assert_eq!(built.assets(), s.assets(), "{}", ex.name);
         assert_eq!(built.events(), s.events(), "{}", ex.name);
         assert_eq!(built.incentives(), s.incentives(), "{}", ex.name);
+        assert_eq!(built.monitors(), s.monitors(), "{}", ex.name);
         assert_eq!(built.simulation(), s.simulation(), "{}", ex.name);
         assert_eq!(built.stability(), s.stability(), "{}", ex.name);
         assert_eq!(built.output(), s.output(), "{}", ex.name);

@@ -28,6 +28,7 @@ mod library;
 mod limits;
 mod markets;
 mod mempool;
+mod monitors;
 mod numbers;
 mod optimize;
 mod population;

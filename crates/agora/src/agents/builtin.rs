@@ -325,6 +325,8 @@ pub enum BuiltinPolicy {
     Scripted(super::ScriptedPolicy),
     /// `sandwich` (an attacker on a mempool AMM)
     Sandwich(super::SandwichPolicy),
+    /// `wash_trader`, `pump_and_dump`, `spoofer` (see [`super::attackers`])
+    Attacker(super::attackers::AttackerPolicy),
 }
 
 impl Policy for BuiltinPolicy {
@@ -345,6 +347,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Effort(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Scripted(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Sandwich(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Attacker(p) => p.decide(obs, me, rng),
         }
     }
 
@@ -369,6 +372,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Producer(p) => p.asset,
             BuiltinPolicy::Player(p) => p.asset,
             BuiltinPolicy::Sandwich(p) => p.asset,
+            BuiltinPolicy::Attacker(p) => p.asset(),
             BuiltinPolicy::Consumer(_) | BuiltinPolicy::Effort(_) | BuiltinPolicy::Scripted(_) => {
                 unreachable!("returned above")
             }

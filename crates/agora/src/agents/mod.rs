@@ -16,6 +16,7 @@
 //! trade: see [`RuleBased`].
 
 mod adaptive;
+pub mod attackers;
 mod builtin;
 pub mod evolution;
 pub mod learners;

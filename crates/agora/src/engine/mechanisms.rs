@@ -84,6 +84,14 @@ impl Market {
         }
     }
 
+    /// The order book market, for an `order_book` asset.
+    pub fn book(&self) -> Option<&BookMarket> {
+        match self {
+            Market::Book(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The mechanism, whatever its kind.
     #[inline]
     pub fn mechanism(&self) -> &dyn Mechanism {

@@ -85,6 +85,7 @@ mod mempool;
 mod session;
 mod state;
 mod summary;
+mod watch;
 
 pub use crate::market::mechanism::PriceSource;
 use crate::market::mechanism::{Fault, MarketStep, Quotes, StepStats};
@@ -298,6 +299,10 @@ pub struct Records {
     /// (`incentives.csv`; kept until the run ends, like `deviation`).
     #[serde(default)]
     pub incentives: Vec<crate::incentives::IncentiveRecord>,
+    /// The monitors' alerts (`alerts.csv`; kept until the run ends, like
+    /// `deviation`).
+    #[serde(default)]
+    pub alerts: Vec<crate::monitor::Alert>,
 }
 
 /// One step of a `deviation` event's impulse response (`deviation.csv`).
@@ -477,6 +482,10 @@ pub struct Simulation {
     contracts: crate::contracts::Contracts,
     /// The scenario's incentive rules with their state (`[[incentives]]`).
     incentives: crate::incentives::Incentives,
+    /// The scenario's monitors with their state (`[[monitors]]`).
+    monitors: crate::monitor::Monitors,
+    /// The attackers' net flows through each asset's trades.
+    attack_flows: crate::monitor::AttackFlows,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -771,6 +780,8 @@ impl Simulation {
             objective_bufs: Vec::new(),
             contracts,
             incentives,
+            monitors: crate::monitor::Monitors::new(&scenario),
+            attack_flows: crate::monitor::AttackFlows::new(&scenario),
             scenario,
         };
         sim.init_columns();
@@ -894,6 +905,7 @@ impl Simulation {
         self.scenario.output.trades
             || crate::incentives::Incentives::needs_trade_log(&self.scenario)
             || crate::contracts::Contracts::needs_trade_log(&self.scenario)
+            || self.watches()
             || self
                 .groups
                 .iter()
@@ -1077,6 +1089,7 @@ impl Simulation {
             // written with the summary (`contracts.csv`)
             contracts: Vec::new(),
             incentives: Vec::new(),
+            alerts: Vec::new(),
         }
     }
 
@@ -1205,6 +1218,9 @@ impl Simulation {
         self.consume()?;
         self.settle_incentives()?;
         self.record()?;
+        if self.watches() {
+            self.watch();
+        }
         if self.scenario.output.trades {
             self.records.trades.extend_from_slice(self.trades.records());
         }

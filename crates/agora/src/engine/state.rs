@@ -68,6 +68,12 @@ pub struct SimState {
     pub(crate) contracts: Vec<crate::contracts::ContractState>,
     /// The incentive rules' running state (stakes, unbonding, budgets).
     pub(crate) incentives: crate::incentives::IncentiveState,
+    /// The monitors' detectors' states and what they flagged.
+    #[serde(default)]
+    pub(crate) monitors: crate::monitor::MonitorState,
+    /// The attackers' flows through each asset's trades.
+    #[serde(default)]
+    pub(crate) attack_flows: crate::monitor::AttackFlows,
 }
 
 impl Simulation {
@@ -112,6 +118,8 @@ impl Simulation {
             session: self.session,
             contracts: self.contracts.save(),
             incentives: self.incentives.state(),
+            monitors: self.monitors.state(),
+            attack_flows: self.attack_flows.clone(),
         }
     }
 
@@ -276,6 +284,8 @@ impl Simulation {
                     .map_err(|e| refuse(format!("controller {i}: {e}")))?;
             }
         }
+        self.monitors.restore(state.monitors).map_err(refuse)?;
+        self.attack_flows = state.attack_flows;
         self.contracts.load(state.contracts).map_err(refuse)?;
         self.step = state.step;
         self.ledger = state.ledger;

@@ -61,11 +61,12 @@ pub struct AssetSummary {
     /// The metrics of an automated market maker (absent for other pricing).
     #[serde(flatten)]
     pub amm: Option<AmmSummary>,
-    /// The value attackers took through this asset, money units: Σ over
-    /// the agents of attacker groups of their P&L through trades in it
-    /// (money received selling − money paid buying − priority fees + net
-    /// tokens acquired × final price). Present when the scenario has an
-    /// attacker group (`sandwich`), absent otherwise.
+    /// The value attackers took through this asset's trades, money units:
+    /// their money received selling it less paid buying it (and less the
+    /// priority fees their bundles burned on a mempool), plus the net
+    /// tokens they acquired at the final price
+    /// ([`AttackFlows`](crate::monitor::AttackFlows)); absent from a
+    /// scenario without attackers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manipulation_loss: Option<f64>,
 }
@@ -274,10 +275,10 @@ pub struct GroupSummary {
     pub initial_mean_wealth: f64,
     /// `mean_wealth − initial_mean_wealth`, money units per agent.
     pub pnl: f64,
-    /// For an attacker group (`sandwich`), the value it took: Σ over its
-    /// agents of final wealth − initial wealth, money units; 0 for the
-    /// other groups. Present when the scenario has an attacker group,
-    /// absent otherwise.
+    /// For an attacker group (`sandwich`, `wash_trader`, `pump_and_dump`,
+    /// `spoofer`), the value it took: Σ over its agents of final wealth −
+    /// initial wealth, money units; 0 for the other groups. Present when
+    /// the scenario has an attacker group, absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extracted: Option<f64>,
     /// Gini coefficient of final wealth within the group.
@@ -359,6 +360,11 @@ pub struct RunSummary {
     /// `summary.json` without rules.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub governance: BTreeMap<String, super::govern::GovernanceSummary>,
+    /// Per monitor (`[[monitors]]`), by name: alerts, agents flagged, and
+    /// precision and recall against the attackers it targets; left out of
+    /// `summary.json` without monitors.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub monitors: BTreeMap<String, crate::monitor::MonitorSummary>,
 }
 
 pub(super) fn summarize(sim: &Simulation) -> RunSummary {
@@ -421,8 +427,6 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                 market: market_summary(sim, j),
                 posted: posted_summary(sim, j),
                 amm: amm_summary(sim, j),
-                manipulation_loss: attacked
-                    .then(|| manipulation_loss(sim, j, &attackers, stats.final_price)),
                 resource: sim.markets[j].resource().map(|r| {
                     let t = &r.totals;
                     let ratio = |a: u128, b: u128| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -481,6 +485,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                         shock_drawdown: stats.shock_drawdown,
                     }
                 }),
+                manipulation_loss: manipulation_loss(sim, j),
             },
         );
     }
@@ -573,6 +578,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
         contracts: sim.contracts.summaries(|j| sim.price(j)),
         incentives: sim.incentives.summary(scenario, ledger),
         governance: sim.governance_summary(),
+        monitors: sim.monitors.summary(scenario),
         ledger: LedgerSummary {
             conservation_error: wide_to_units(conservation.money_error()),
             token_conservation_error: wide_to_units(conservation.token_error()),
@@ -588,6 +594,22 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
             outside_paid_in: wide_to_units(money_in.outside),
         },
     }
+}
+
+/// `assets.<asset>.manipulation_loss`: the attackers' P&L through trades
+/// in asset `j` — money received selling it, less money paid buying it,
+/// plus the net tokens of it they acquired at its final price — money
+/// units; the value moved from other agents (and pools) to attackers
+/// through the asset. `None` (absent) when the scenario has no attacker.
+fn manipulation_loss(sim: &Simulation, j: usize) -> Option<f64> {
+    let loss = sim.attack_flows.manipulation_loss(j, sim.mark(j))?;
+    // the priority fees the attackers' bundles burned on a mempool are
+    // money they paid, though no trade's
+    let fees: u128 = sim.markets[j]
+        .amm()
+        .and_then(|a| a.mempool())
+        .map_or(0, |m| m.flows().values().map(|f| f.fees_paid).sum());
+    Some(loss - wide_to_units(fees))
 }
 
 /// The AMM metrics of asset `j`, or `None` for other pricing.
@@ -624,26 +646,6 @@ fn attacker_groups(sim: &Simulation) -> Vec<bool> {
             crate::scenario::PolicyKind::from_name(&g.policy_kind).is_some_and(|k| k.is_attacker())
         })
         .collect()
-}
-
-/// The value the agents of attacker groups took through asset `j` at
-/// `price`: Σ of their P&L through its trades, money units. The trades an
-/// attacker makes are its bundles on a mempool AMM, whose flows the
-/// mempool keeps ([`crate::market::mempool::Flow`]); other assets carry
-/// none here (0).
-fn manipulation_loss(sim: &Simulation, j: usize, attackers: &[bool], price: f64) -> f64 {
-    let Some(mempool) = sim.markets[j].amm().and_then(|a| a.mempool()) else {
-        return 0.0;
-    };
-    mempool
-        .flows()
-        .iter()
-        .filter(|(&agent, _)| {
-            let g = sim.groups.partition_point(|g| g.end <= agent);
-            attackers.get(g).copied().unwrap_or(false)
-        })
-        .map(|(_, flow)| flow.pnl(price))
-        .sum()
 }
 
 /// The posted-price metrics of asset `j`, or `None` for other pricing.

@@ -19,6 +19,7 @@ pub use columns::{
 };
 
 pub use crate::incentives::{incentives_csv, INCENTIVES_FILE, INCENTIVE_COLUMNS};
+pub use crate::monitor::{alerts_csv, ALERTS_FILE, ALERT_COLUMNS};
 pub use folder::{
     check_written, sha256, Committed, Manifest, ManifestEntry, OutputDir, StagedFile, MANIFEST,
 };
@@ -691,6 +692,9 @@ pub fn run_files_with(
     }
     if let Some(bytes) = incentives_csv(scenario, runs)? {
         files.push((INCENTIVES_FILE, bytes));
+    }
+    if let Some(bytes) = crate::monitor::alerts_csv(scenario, runs)? {
+        files.push((crate::monitor::ALERTS_FILE, bytes));
     }
     Ok(files)
 }

@@ -3,6 +3,7 @@
 
 use super::fields::{money_in_range, parse_name, past_range, token_amount};
 use super::{kinds, AssetSpec, Fields, Kind, PolicyRegistry, PricingSpec, Range, MAX_AGENTS};
+use crate::agents::attackers::AttackerPolicy;
 use crate::agents::evolution::{self, EvolutionSpec};
 use crate::agents::QSellerSpec;
 use crate::agents::{
@@ -38,6 +39,20 @@ pub struct GroupSpec {
     /// required of a posted-price seller (a group whose policy trades a
     /// `posted_price` asset), refused elsewhere.
     pub cost: Option<f64>,
+}
+
+impl GroupSpec {
+    /// The group's built-in policy kind, if its policy is a built-in one
+    /// (a user's kind is none of them).
+    pub fn kind(&self) -> Option<PolicyKind> {
+        PolicyKind::from_name(&self.policy_kind)
+    }
+
+    /// Whether the group's policy is an attacker's
+    /// ([`PolicyKind::is_attacker`]).
+    pub fn is_attacker(&self) -> bool {
+        self.kind().is_some_and(PolicyKind::is_attacker)
+    }
 }
 
 /// Initial holdings of one asset, minted on the curve's books (the reserve is
@@ -142,6 +157,12 @@ kinds! {
         /// `sandwich` ([`SandwichPolicy`](crate::agents::SandwichPolicy)),
         /// an attacker on an AMM with `ordering = "mempool"`.
         Sandwich = "sandwich",
+        /// `wash_trader` ([`WashTraderPolicy`](crate::agents::attackers::WashTraderPolicy)).
+        WashTrader = "wash_trader",
+        /// `pump_and_dump` ([`PumpAndDumpPolicy`](crate::agents::attackers::PumpAndDumpPolicy)).
+        PumpAndDump = "pump_and_dump",
+        /// `spoofer` ([`SpooferPolicy`](crate::agents::attackers::SpooferPolicy)).
+        Spoofer = "spoofer",
     }
 }
 
@@ -207,13 +228,25 @@ impl PolicyKind {
             BuiltinPolicy::Effort(_) => PolicyKind::Effort,
             BuiltinPolicy::Scripted(_) => PolicyKind::Scripted,
             BuiltinPolicy::Sandwich(_) => PolicyKind::Sandwich,
+            BuiltinPolicy::Attacker(a) => match a {
+                AttackerPolicy::WashTrader(_) => PolicyKind::WashTrader,
+                AttackerPolicy::PumpAndDump(_) => PolicyKind::PumpAndDump,
+                AttackerPolicy::Spoofer(_) => PolicyKind::Spoofer,
+            },
         }
     }
 
-    /// Whether the kind is an attacker's (the ground truth that attack
-    /// metrics and detectors are measured against): `sandwich`.
+    /// Whether the kind is an attacker's: a policy that manipulates a
+    /// market (the ground truth monitors are scored against, and the
+    /// groups whose gains `summary.json` reports as `extracted`).
     pub fn is_attacker(self) -> bool {
-        matches!(self, PolicyKind::Sandwich)
+        matches!(
+            self,
+            PolicyKind::Sandwich
+                | PolicyKind::WashTrader
+                | PolicyKind::PumpAndDump
+                | PolicyKind::Spoofer
+        )
     }
 
     /// Whether the kind is a learner's (`q_learning`, `bandit`,
@@ -248,7 +281,10 @@ impl PolicyKind {
             | PolicyKind::MeanReversion
             | PolicyKind::Valuation
             | PolicyKind::Scripted
-            | PolicyKind::Sandwich => Trades::Tokens,
+            | PolicyKind::Sandwich
+            | PolicyKind::WashTrader
+            | PolicyKind::PumpAndDump => Trades::Tokens,
+            PolicyKind::Spoofer => Trades::MarketClearing,
         }
     }
 }
@@ -380,6 +416,11 @@ pub(super) fn parse_group(
         }
         Some(learner) if learner.learns() => {
             super::learners::parse_learner(&mut p, learner, assets, specs)?
+        }
+        Some(attacker) if attacker.is_attacker() && attacker != PolicyKind::Sandwich => {
+            GroupPolicy::Builtin(super::attackers::parse_attacker(
+                &mut p, attacker, assets, specs, count,
+            )?)
         }
         Some(builtin) => GroupPolicy::Builtin(parse_builtin(&mut p, builtin, assets)?),
         None => match registry.custom.get(kind) {
@@ -738,6 +779,15 @@ fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Res
                 "kind",
                 format!(
                     "{:?} is a learner, with per-agent state, not a rule-based policy",
+                    kind.name()
+                ),
+            ))
+        }
+        PolicyKind::WashTrader | PolicyKind::PumpAndDump | PolicyKind::Spoofer => {
+            return Err(p.error(
+                "kind",
+                format!(
+                    "{:?} is an attacker, read with the scenario's assets",
                     kind.name()
                 ),
             ))
@@ -1122,6 +1172,9 @@ mod tests {
             PolicyKind::Effort => "level = 1.0",
             PolicyKind::Scripted => "actions = [{ step = 1, action = \"buy\", spend = 1.0 }]",
             PolicyKind::Sandwich => "min_profit = 0.0",
+            PolicyKind::WashTrader => "size = 1.0",
+            PolicyKind::PumpAndDump => "buy_until = 2, sell_from = 5, buy_fraction = 0.5",
+            PolicyKind::Spoofer => "size = 10.0, trade = 1.0",
             PolicyKind::QLearning => {
                 "actions = ACTION_SET, alpha = 0.1, delta = 0.9, epsilon = 0.1"
             }

@@ -84,6 +84,7 @@ pub struct ScenarioBuilder {
     groups: Vec<(GroupSpec, Option<Table>)>,
     events: Vec<EventSpec>,
     incentives: Vec<super::IncentiveSpec>,
+    monitors: Vec<super::MonitorSpec>,
     stability: Option<StabilitySpec>,
     output: OutputSpec,
     registry: PolicyRegistry,
@@ -101,6 +102,7 @@ impl Default for ScenarioBuilder {
             groups: Vec::new(),
             events: Vec::new(),
             incentives: Vec::new(),
+            monitors: Vec::new(),
             stability: None,
             output: OutputSpec::default(),
             registry: PolicyRegistry::new(),
@@ -277,6 +279,12 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Adds a monitor (`[[monitors]]`); its asset is named by its index.
+    pub fn monitor(mut self, monitor: super::MonitorSpec) -> Self {
+        self.monitors.push(monitor);
+        self
+    }
+
     /// Sets `[stability]`.
     pub fn stability(mut self, stability: StabilitySpec) -> Self {
         self.stability = Some(stability);
@@ -354,6 +362,18 @@ impl ScenarioBuilder {
                 })
                 .collect::<Result<Vec<_>>>()?;
             root.insert("incentives".into(), Value::Array(rules));
+        }
+        if !self.monitors.is_empty() {
+            let monitors = self
+                .monitors
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let asset = names.asset(&format!("monitors[{i}].asset"), m.asset)?;
+                    Ok(Value::Table(super::monitors::monitor_table(m, asset)))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            root.insert("monitors".into(), Value::Array(monitors));
         }
         if let Some(s) = self.stability {
             let mut t = Table::new();
@@ -917,6 +937,27 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
             put("asset", names.asset(&asset_path, p.asset)?);
             put("min_profit", tokens(p.min_profit));
             put("priority_fee", tokens(p.priority_fee));
+        }
+        BuiltinPolicy::Attacker(a) => {
+            use crate::agents::attackers::AttackerPolicy;
+            put("asset", names.asset(&asset_path, a.asset())?);
+            match a {
+                AttackerPolicy::WashTrader(p) => {
+                    put("size", tokens(p.size));
+                    put("every", whole(p.every));
+                }
+                AttackerPolicy::PumpAndDump(p) => {
+                    put("buy_until", whole(p.buy_until));
+                    put("sell_from", whole(p.sell_from));
+                    put("buy_fraction", float(p.buy_fraction));
+                    put("sell_fraction", float(p.sell_fraction));
+                }
+                AttackerPolicy::Spoofer(p) => {
+                    put("size", tokens(p.size));
+                    put("trade", tokens(p.trade));
+                    put("depth", float(p.depth));
+                }
+            }
         }
         BuiltinPolicy::Player(p) => {
             put("asset", names.asset(&asset_path, p.asset)?);

@@ -170,6 +170,21 @@ const EXAMPLES: &[Example] = &[
         description: "a PI controller prices compute to hold utilisation at 80% through a demand shock (250 more consumers for 100 steps)",
         toml: include_str!("../../scenarios/pi-controller.toml"),
     },
+    Example {
+        name: "wash-trading",
+        description: "a ring of accounts wash-trades an order book to farm a volume reward; a wash-trading monitor flags it",
+        toml: include_str!("../../scenarios/wash-trading.toml"),
+    },
+    Example {
+        name: "pump-and-dump",
+        description: "insiders pump a bonding-curve token, momentum traders follow, the insiders dump; a pump-and-dump monitor flags them",
+        toml: include_str!("../../scenarios/pump-and-dump.toml"),
+    },
+    Example {
+        name: "spoofing",
+        description: "a spoofer places large orders on an order book and cancels them before they fill; a spoofing monitor flags it",
+        toml: include_str!("../../scenarios/spoofing.toml"),
+    },
 ];
 
 /// Returns every built-in example.

@@ -32,6 +32,7 @@
 mod agents;
 mod amm;
 mod assets;
+mod attackers;
 mod build;
 pub mod contracts;
 mod edit;
@@ -47,6 +48,7 @@ mod learners;
 mod learners_posted;
 mod levels;
 mod metrics;
+pub mod monitors;
 mod output;
 mod paths;
 mod posted;
@@ -72,6 +74,7 @@ pub use incentives::{IncentiveKind, IncentiveRule, IncentiveSpec};
 pub(crate) use kinds::kinds;
 pub use kinds::Kind;
 pub use metrics::MetricSpec;
+pub use monitors::{MonitorKind, MonitorRule, MonitorSpec};
 pub use output::{agent_step_bytes, AgentStepsSpec, OutputSpec, AGENT_STEPS_MEMORY_BUDGET};
 pub(crate) use paths::toml_value;
 pub use paths::ParamValue;
@@ -133,6 +136,8 @@ pub struct Scenario {
     pub(crate) governance: Vec<GovernanceSpec>,
     /// Incentive rules (`[[incentives]]`), in file order.
     pub(crate) incentives: Vec<IncentiveSpec>,
+    /// Monitors (`[[monitors]]`), in file order.
+    pub(crate) monitors: Vec<MonitorSpec>,
     pub(crate) stability: StabilitySpec,
     pub(crate) output: OutputSpec,
     pub(crate) metrics: Vec<MetricSpec>,
@@ -287,6 +292,17 @@ impl Scenario {
     /// Incentive rules (`[[incentives]]`), in file order.
     pub fn incentives(&self) -> &[IncentiveSpec] {
         &self.incentives
+    }
+
+    /// Monitors (`[[monitors]]`), in file order.
+    pub fn monitors(&self) -> &[MonitorSpec] {
+        &self.monitors
+    }
+
+    /// Whether any group's policy is an attacker's
+    /// ([`PolicyKind::is_attacker`]).
+    pub fn has_attackers(&self) -> bool {
+        self.groups.iter().any(|g| g.is_attacker())
     }
 
     /// Scheduled events (`[[events]]`), in file order.
@@ -676,6 +692,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         &group_index,
         simulation.steps,
     )?;
+    let monitors = monitors::parse_monitors(&mut root, &assets, &names)?;
     let output = parse_output(&mut root)?;
     let metrics = parse_metrics(&mut root, table, &names, registry)?;
     root.finish()?;
@@ -696,6 +713,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         events,
         governance,
         incentives,
+        monitors,
         stability,
         output,
         metrics,

@@ -126,6 +126,7 @@ fn name_key(array: &str) -> Option<&'static str> {
         "agents" => Some("group"),
         "governance" => Some("name"),
         "incentives" => Some("name"),
+        "monitors" => Some("name"),
         _ => None,
     }
 }

@@ -1,0 +1,337 @@
+//! Attackers: built-in policies that manipulate a market, for the
+//! detectors of [`crate::monitor`] to catch and for the summary to measure
+//! what they take (`agents.<group>.extracted`,
+//! `assets.<asset>.manipulation_loss`).
+//!
+//! Each is stateless, like the other rule-based policies: what it does at a
+//! step follows from the step, its place in its group (`member`) and what
+//! it sees, so a ring of accounts or a timed campaign needs no memory.
+//!
+//! - [`WashTraderPolicy`] (`wash_trader`): a ring of accounts under one
+//!   owner trading with each other at no net position, to inflate volume
+//!   (and farm volume rewards).
+//! - [`PumpAndDumpPolicy`] (`pump_and_dump`): an insider buys early,
+//!   waits while followers pile in, then sells.
+//! - [`SpooferPolicy`] (`spoofer`): large orders on an order book it
+//!   cancels before they execute, trading small against the prices they
+//!   moved.
+
+use super::{fraction_of, Action, AgentRng, AgentView, Observation, Policy, Side};
+use crate::ledger::{from_whole, to_base};
+
+/// The three attacker policies, as one built-in variant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttackerPolicy {
+    /// `wash_trader`
+    WashTrader(WashTraderPolicy),
+    /// `pump_and_dump`
+    PumpAndDump(PumpAndDumpPolicy),
+    /// `spoofer`
+    Spoofer(SpooferPolicy),
+}
+
+impl AttackerPolicy {
+    /// The asset it attacks.
+    pub fn asset(&self) -> usize {
+        match self {
+            AttackerPolicy::WashTrader(p) => p.asset,
+            AttackerPolicy::PumpAndDump(p) => p.asset,
+            AttackerPolicy::Spoofer(p) => p.asset,
+        }
+    }
+}
+
+impl Policy for AttackerPolicy {
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, rng: &mut AgentRng) -> Action {
+        match self {
+            AttackerPolicy::WashTrader(p) => p.decide(obs, me, rng),
+            AttackerPolicy::PumpAndDump(p) => p.decide(obs, me, rng),
+            AttackerPolicy::Spoofer(p) => p.decide(obs, me, rng),
+        }
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![self.asset()]
+    }
+}
+
+/// Where a ring trades: on an order book, crossing its own members'
+/// orders, or against a pool (a bonding curve, an AMM), buying then
+/// selling back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Venue {
+    /// An order book with this tick (money base units per whole token).
+    Book {
+        /// The book's tick.
+        tick: u64,
+    },
+    /// A curve or an AMM (market buys and sells).
+    Pool,
+}
+
+/// A wash-trading ring: the group's accounts, one owner.
+///
+/// Every `every` steps is a round. On an order book the members pair up
+/// (0 with 1, 2 with 3, …; an odd last member holds): in each pair one
+/// sells `size` tokens and the other buys `size`, both as limit orders at
+/// the same price, a tick inside the spread (the mid of the best quotes,
+/// rounded to the tick), so that the two orders cross each other and not
+/// the book; the roles swap every round, so that each member's net
+/// position returns to zero every two rounds. On a curve or an AMM each
+/// member buys `size` tokens' worth at the spot price in one round and
+/// sells everything it holds in the next. Either way the volume is the
+/// ring's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WashTraderPolicy {
+    /// The asset traded.
+    pub asset: usize,
+    /// Tokens per trade, base units.
+    pub size: u64,
+    /// Steps between rounds (≥ 1).
+    pub every: u64,
+    /// Where it trades.
+    pub venue: Venue,
+    /// The group's size (a last, unpaired member of an odd ring holds).
+    pub count: u32,
+}
+
+impl WashTraderPolicy {
+    /// The price, base units per whole token, a whole number of ticks
+    /// strictly between the best bid and the best ask (either may be
+    /// missing), nearest the mid; `None` when no tick lies strictly inside.
+    pub fn cross_price(
+        best_bid: Option<f64>,
+        best_ask: Option<f64>,
+        last: f64,
+        tick: u64,
+    ) -> Option<u64> {
+        let tick = tick.max(1);
+        let bid = best_bid.and_then(to_base).map(|b| b / tick);
+        let ask = best_ask.and_then(to_base).map(|a| a.div_ceil(tick));
+        let centre = match (best_bid, best_ask) {
+            (Some(b), Some(a)) => 0.5 * (a + b),
+            _ => last,
+        };
+        let mut k = to_base(centre)? / tick;
+        if let Some(b) = bid {
+            k = k.max(b + 1);
+        }
+        if let Some(a) = ask {
+            k = k.min(a.checked_sub(1)?);
+        }
+        let inside = bid.is_none_or(|b| k > b) && ask.is_none_or(|a| k < a) && k > 0;
+        inside.then(|| k.checked_mul(tick)).flatten()
+    }
+}
+
+impl Policy for WashTraderPolicy {
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, _rng: &mut AgentRng) -> Action {
+        let every = self.every.max(1);
+        if obs.step % every != 0 {
+            return Action::Hold;
+        }
+        let round = obs.step / every;
+        let asset = self.asset as u32;
+        let a = &obs.assets[self.asset];
+        match self.venue {
+            Venue::Book { tick } => {
+                if me.member % 2 == 0 && me.member + 1 >= self.count {
+                    return Action::Hold;
+                }
+                let last = a.last_trade.unwrap_or(a.price);
+                let Some(price) = Self::cross_price(a.best_bid, a.best_ask, last, tick) else {
+                    return Action::Hold;
+                };
+                let sells = (u64::from(me.member) + round) % 2 == 0;
+                let (side, amount) = if sells {
+                    (Side::Sell, self.size.min(me.holdings[self.asset]))
+                } else {
+                    (Side::Buy, self.size)
+                };
+                if amount == 0 {
+                    return Action::Hold;
+                }
+                Action::Limit {
+                    asset,
+                    side,
+                    price,
+                    amount,
+                    ttl: 1,
+                }
+            }
+            Venue::Pool => {
+                if round % 2 == 1 {
+                    let spend = to_base(from_whole(self.size) * a.price).unwrap_or(0);
+                    let spend = spend.min(me.balance);
+                    if spend == 0 {
+                        return Action::Hold;
+                    }
+                    Action::Buy { asset, spend }
+                } else {
+                    let amount = me.holdings[self.asset];
+                    if amount == 0 {
+                        return Action::Hold;
+                    }
+                    Action::Sell { asset, amount }
+                }
+            }
+        }
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![self.asset]
+    }
+}
+
+/// A pump and dump: an insider buys `buy_fraction` of its balance at each
+/// step up to `buy_until` (the pump: the price rises on its buying, and
+/// momentum traders follow), holds, then from `sell_from` on sells
+/// `sell_fraction` of its holdings each step (the dump), as market orders
+/// (a curve, an AMM or an order book).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PumpAndDumpPolicy {
+    /// The asset pumped.
+    pub asset: usize,
+    /// The last step it buys (from 1).
+    pub buy_until: u64,
+    /// The first step it sells (after `buy_until`).
+    pub sell_from: u64,
+    /// Share of its balance spent at each buying step.
+    pub buy_fraction: f64,
+    /// Share of its holdings sold at each selling step.
+    pub sell_fraction: f64,
+}
+
+impl Policy for PumpAndDumpPolicy {
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, _rng: &mut AgentRng) -> Action {
+        let asset = self.asset as u32;
+        if obs.step <= self.buy_until {
+            let spend = fraction_of(me.balance, self.buy_fraction);
+            if spend > 0 {
+                return Action::Buy { asset, spend };
+            }
+        } else if obs.step >= self.sell_from {
+            let amount = fraction_of(me.holdings[self.asset], self.sell_fraction);
+            if amount > 0 {
+                return Action::Sell { asset, amount };
+            }
+        }
+        Action::Hold
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![self.asset]
+    }
+}
+
+/// A spoofer on an order book, in cycles of four steps:
+///
+/// 0. a large bid (`size` tokens) placed `depth` of the way from the best
+///    bid to the best ask (a tick below the ask at most), which raises the
+///    mid the other traders quote around;
+/// 1. the bid replaced (cancelled) by a sell of `trade` tokens at the best
+///    bid it sees, its own spoof's level at least;
+/// 2. a large ask (`size` tokens) `depth` of the way down from the best ask
+///    (a tick above the bid at least);
+/// 3. the ask replaced by a buy of `trade` tokens at the best ask it sees.
+///
+/// The large orders rest for one step, are seen by everyone deciding the
+/// next step, and are gone before the market reaches them: it means them
+/// not to fill (one may still fill, if another trader crosses it first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpooferPolicy {
+    /// The order book's asset.
+    pub asset: usize,
+    /// Tokens of each spoof order, base units.
+    pub size: u64,
+    /// Tokens of each real trade, base units.
+    pub trade: u64,
+    /// How far into the spread a spoof order goes, in `(0, 1)`.
+    pub depth: f64,
+    /// The book's tick, money base units per whole token.
+    pub tick: u64,
+}
+
+impl Policy for SpooferPolicy {
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, _rng: &mut AgentRng) -> Action {
+        let a = &obs.assets[self.asset];
+        let asset = self.asset as u32;
+        let tick = self.tick.max(1);
+        let (Some(bid), Some(ask)) = (a.best_bid.and_then(to_base), a.best_ask.and_then(to_base))
+        else {
+            return Action::Hold;
+        };
+        let (bid_t, ask_t) = (bid / tick, ask.div_ceil(tick));
+        let limit = |side, ticks: u64, amount: u64, ttl| {
+            if ticks == 0 || amount == 0 {
+                return Action::Hold;
+            }
+            match ticks.checked_mul(tick) {
+                Some(price) => Action::Limit {
+                    asset,
+                    side,
+                    price,
+                    amount,
+                    ttl,
+                },
+                None => Action::Hold,
+            }
+        };
+        let gap = ask_t.saturating_sub(bid_t);
+        // In ticks: a share of the gap, truncated.
+        let into = (gap as f64 * self.depth) as u64;
+        match (obs.step - 1) % 4 {
+            0 if gap >= 2 => {
+                let ticks = (bid_t + into.max(1)).min(ask_t - 1);
+                limit(Side::Buy, ticks, self.size, 2)
+            }
+            1 => limit(
+                Side::Sell,
+                bid_t,
+                self.trade.min(me.holdings[self.asset]),
+                1,
+            ),
+            2 if gap >= 2 => {
+                let ticks = ask_t.saturating_sub(into.max(1)).max(bid_t + 1);
+                limit(Side::Sell, ticks, self.size.min(me.holdings[self.asset]), 2)
+            }
+            3 => limit(Side::Buy, ask_t, self.trade, 1),
+            _ => Action::Hold,
+        }
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![self.asset]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: u64 = 10_000_000; // a tick of 0.01
+
+    #[test]
+    fn the_cross_price_is_a_tick_strictly_inside_the_spread() {
+        // 1.00 / 1.10: the mid 1.05, on the tick.
+        assert_eq!(
+            WashTraderPolicy::cross_price(Some(1.0), Some(1.1), 1.0, T),
+            Some(1_050_000_000)
+        );
+        // One tick apart: nothing strictly inside.
+        assert_eq!(
+            WashTraderPolicy::cross_price(Some(1.0), Some(1.01), 1.0, T),
+            None
+        );
+        // No ask: a tick above the bid at least.
+        assert_eq!(
+            WashTraderPolicy::cross_price(Some(1.0), None, 0.5, T),
+            Some(1_010_000_000)
+        );
+        // No quotes: the last price, on the tick.
+        assert_eq!(
+            WashTraderPolicy::cross_price(None, None, 2.0, T),
+            Some(2_000_000_000)
+        );
+    }
+}

@@ -304,3 +304,27 @@ proptest! {
         prop_assert!(extracted.is_some_and(f64::is_finite), "{}", text);
     }
 }
+
+#[test]
+fn alerts_and_scores_are_the_same_at_one_and_four_threads() {
+    for name in ["wash-trading", "pump-and-dump", "spoofing"] {
+        let s = example(name).unwrap();
+        let on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    let out = run(&s);
+                    let csv = agora::output::alerts_csv(&s, std::slice::from_ref(&out))
+                        .unwrap()
+                        .unwrap();
+                    (out, csv)
+                })
+        };
+        let (one, csv_one) = on(1);
+        let (four, csv_four) = on(4);
+        assert_eq!(one, four, "{name}");
+        assert_eq!(csv_one, csv_four, "{name}");
+    }
+}

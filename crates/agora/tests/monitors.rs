@@ -78,6 +78,38 @@ fn the_spoofing_monitor_flags_the_spoofer_only() {
     assert!(out.records.alerts.iter().all(|a| a.score >= 5.0));
 }
 
+#[test]
+fn the_sandwich_monitor_flags_the_attacker_at_every_bundle_and_nobody_else() {
+    let s = example("sandwich").unwrap();
+    let out = run(&s);
+    let m = monitor(&out, "sandwiches");
+    assert_eq!(m.attackers, 1);
+    assert_eq!(m.recall, Some(1.0), "{m:?}");
+    assert_eq!(m.precision, Some(1.0), "{m:?}");
+    // one alert per bundle the mempool executed, and the scores add up to
+    // what the attacker took
+    let mempool = out.summary.assets["AGT"]
+        .amm
+        .as_ref()
+        .and_then(|a| a.mempool.as_ref())
+        .unwrap();
+    assert_eq!(m.alerts, mempool.bundles - mempool.bundles_dropped);
+    let scores: f64 = out.records.alerts.iter().map(|a| a.score).sum();
+    let extracted = out.summary.groups["attacker"].extracted.unwrap();
+    assert!((scores - extracted).abs() < 1e-6, "{scores} vs {extracted}");
+    // the general manipulation_loss agrees with the attacker's gain
+    let loss = out.summary.assets["AGT"].manipulation_loss.unwrap();
+    assert!((loss - extracted).abs() < 1e-6, "{loss} vs {extracted}");
+    // the same AMM without the attacker: nothing to flag
+    let calm = example_text("sandwich").replace(
+        "policy = { kind = \"sandwich\", asset = \"AGT\", min_profit = 0.01 }",
+        "policy = { kind = \"random\", asset = \"AGT\", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }",
+    );
+    let calm = run(&Scenario::from_toml_str(&calm, "calm").unwrap());
+    assert!(calm.records.alerts.is_empty());
+    assert_eq!(monitor(&calm, "sandwiches").attackers, 0);
+}
+
 /// `text` with `[[monitors]]` tables appended.
 fn with_monitors(name: &str, asset: &str, kinds: &[&str]) -> Scenario {
     let mut text = example_text(name);

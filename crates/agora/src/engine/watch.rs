@@ -43,6 +43,7 @@ impl Simulation {
                 book: market.book().map(|b| b.book()),
                 collusion,
                 sellers: posted.map_or(&[][..], |p| p.setup().sellers()),
+                swaps: market.amm().map_or(&[][..], |a| a.executed()),
             };
             self.monitors.watch(i, &view, &mut self.records.alerts);
         }

@@ -26,12 +26,14 @@
 mod book;
 mod csv;
 mod flows;
+mod sandwich;
 mod state;
 mod trades;
 
 pub use self::csv::{agents_cell, alerts_csv, ALERTS_FILE, ALERT_COLUMNS};
 pub use book::SpoofingDetector;
 pub use flows::AttackFlows;
+pub use sandwich::SandwichDetector;
 pub use state::{CollusionDetector, ConcentrationDetector};
 pub use trades::{PumpAndDumpDetector, WashTradingDetector};
 
@@ -79,6 +81,8 @@ pub struct StepView<'a> {
     pub collusion: Option<f64>,
     /// The agents that post prices on the asset (a posted-price market).
     pub sellers: &'a [AgentId],
+    /// The step's swaps on the asset in the order they executed (an AMM).
+    pub swaps: &'a [crate::market::amm::detect::ExecutedSwap],
 }
 
 impl StepView<'_> {
@@ -133,6 +137,7 @@ pub fn detector(spec: &MonitorSpec) -> Box<dyn Detector> {
             measure,
         )),
         MonitorRule::Collusion => Box::new(CollusionDetector::new(spec.threshold, spec.window)),
+        MonitorRule::Sandwich => Box::new(SandwichDetector::new(spec.threshold)),
     }
 }
 

@@ -224,6 +224,7 @@ mod tests {
             book: None,
             collusion,
             sellers: &[3, 4],
+            swaps: &[],
         }
     }
 

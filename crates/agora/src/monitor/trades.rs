@@ -365,6 +365,7 @@ mod tests {
             book: None,
             collusion: None,
             sellers: &[],
+            swaps: &[],
         };
         let mut out = Vec::new();
         d.watch(&view, &mut out);

@@ -36,6 +36,9 @@ super::kinds! {
         /// Prices persistently above the competitive level (posted-price
         /// markets: the collusion index).
         Collusion = "collusion",
+        /// Front-runs and back-runs around a victim's swap on an AMM
+        /// ([`crate::market::amm::detect::find_sandwiches`]).
+        Sandwich = "sandwich",
     }
 }
 
@@ -58,6 +61,7 @@ impl MonitorKind {
             MonitorKind::WashTrading => vec![PolicyKind::WashTrader],
             MonitorKind::PumpAndDump => vec![PolicyKind::PumpAndDump],
             MonitorKind::Spoofing => vec![PolicyKind::Spoofer],
+            MonitorKind::Sandwich => vec![PolicyKind::Sandwich],
             MonitorKind::Concentration | MonitorKind::Collusion => Vec::new(),
         }
     }
@@ -70,6 +74,7 @@ impl MonitorKind {
             MonitorKind::Spoofing => 5.0,
             MonitorKind::Concentration => 0.25,
             MonitorKind::Collusion => 0.5,
+            MonitorKind::Sandwich => 0.0,
         }
     }
 }
@@ -120,6 +125,9 @@ pub enum MonitorRule {
     /// `collusion`: the threshold is the collusion index averaged over the
     /// window.
     Collusion,
+    /// `sandwich`: the threshold is the attacker's profit from a sandwich,
+    /// money units (0 by default: every sandwich that did not lose).
+    Sandwich,
 }
 
 impl MonitorRule {
@@ -131,6 +139,7 @@ impl MonitorRule {
             MonitorRule::Spoofing => MonitorKind::Spoofing,
             MonitorRule::Concentration { .. } => MonitorKind::Concentration,
             MonitorRule::Collusion => MonitorKind::Collusion,
+            MonitorRule::Sandwich => MonitorKind::Sandwich,
         }
     }
 }
@@ -171,6 +180,7 @@ fn parse_one(
     let fits = match kind {
         MonitorKind::Spoofing => matches!(pricing, PricingSpec::OrderBook(_)),
         MonitorKind::Collusion => matches!(pricing, PricingSpec::PostedPrice(_)),
+        MonitorKind::Sandwich => matches!(pricing, PricingSpec::Amm(_)),
         MonitorKind::WashTrading | MonitorKind::PumpAndDump | MonitorKind::Concentration => {
             !matches!(pricing, PricingSpec::Game(_) | PricingSpec::Resource(_))
         }
@@ -179,6 +189,7 @@ fn parse_one(
         let wanted = match kind {
             MonitorKind::Spoofing => "an order_book asset",
             MonitorKind::Collusion => "a posted_price asset",
+            MonitorKind::Sandwich => "an amm asset",
             _ => "a token (not a resource or a game)",
         };
         return Err(f.error(
@@ -235,6 +246,7 @@ fn parse_one(
                 .unwrap_or(Measure::Herfindahl),
         },
         MonitorKind::Collusion => MonitorRule::Collusion,
+        MonitorKind::Sandwich => MonitorRule::Sandwich,
     };
     Ok(MonitorSpec {
         name,
@@ -273,7 +285,7 @@ pub(crate) fn monitor_table(m: &MonitorSpec, asset: toml::Value) -> toml::Table 
         MonitorRule::Concentration { measure } => {
             t.insert("measure".into(), Value::String(measure.name().into()));
         }
-        MonitorRule::Spoofing | MonitorRule::Collusion => {}
+        MonitorRule::Spoofing | MonitorRule::Collusion | MonitorRule::Sandwich => {}
     }
     t
 }

@@ -1647,14 +1647,16 @@ impl Simulation {
         let mut order: Vec<AgentId> = (self.groups[g].start..self.groups[g].end).collect();
         let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Shock, e as u64);
         shuffle(&mut order, &mut rng);
+        let rules = govern::guards(&mut self.rules);
         let mut exec = Executor::<true> {
             step: self.step,
             scenario: &self.scenario,
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
-            halted: self.any_halted.then_some(&self.halted[..]),
-            rules: govern::guards(&mut self.rules),
+            // Checked only where some asset is halted or guarded.
+            halted: (self.any_halted || rules.is_some()).then_some(&self.halted[..]),
+            rules,
             trades: &mut self.trades,
             fault: None,
         };
@@ -1903,14 +1905,16 @@ impl Simulation {
             private: StreamFamily::new(self.seed, self.run, 0, Stream::Private),
             obs: &obs,
         };
+        let rules = govern::guards(&mut self.rules);
         let mut exec = Executor::<LOG> {
             step: self.step,
             scenario: &self.scenario,
             ledger: &mut self.ledger,
             markets: &mut self.markets,
             stats: &mut self.stats,
-            halted: self.any_halted.then_some(&self.halted[..]),
-            rules: govern::guards(&mut self.rules),
+            // Checked only where some asset is halted or guarded.
+            halted: (self.any_halted || rules.is_some()).then_some(&self.halted[..]),
+            rules,
             trades: &mut self.trades,
             fault: None,
         };
@@ -2742,8 +2746,9 @@ struct Executor<'a, const LOG: bool> {
     ledger: &'a mut Ledger,
     markets: &'a mut [Market],
     stats: &'a mut [StepStats],
-    /// Per asset, whether trading is halted; `None` when no asset is (the
-    /// usual case, one predictable branch per action).
+    /// Per asset, whether trading is halted; `None` when no asset is and
+    /// no governance rule guards trades (the usual case, one predictable
+    /// branch per action).
     halted: Option<&'a [bool]>,
     /// The governance rules, when any guards trades ([`govern`]).
     rules: Option<&'a mut [govern::RuleState]>,
@@ -2808,11 +2813,18 @@ impl<const LOG: bool> Executor<'_, LOG> {
         let Some(j) = action.asset() else {
             return;
         };
-        if j >= self.markets.len() || self.halted.is_some_and(|h| h[j]) {
+        if j >= self.markets.len() {
             return ledger.count_rejected();
         }
-        if self.rules.as_deref().is_some_and(|r| govern::guarded(r, j)) {
-            return self.execute_guarded(agent, action, j);
+        // One predictable branch in the usual case: nothing halted, no
+        // governance rule on trades.
+        if let Some(halted) = self.halted {
+            if halted[j] {
+                return ledger.count_rejected();
+            }
+            if self.rules.as_deref().is_some_and(|r| govern::guarded(r, j)) {
+                return self.execute_guarded(agent, action, j);
+            }
         }
         let curve = match &mut self.markets[j] {
             Market::Curve(c) => c,

@@ -17,7 +17,7 @@
 //!   moved.
 
 use super::{fraction_of, Action, AgentRng, AgentView, Observation, Policy, Side};
-use crate::ledger::{from_whole, to_base};
+use crate::ledger::{to_base, to_units};
 
 /// The three attacker policies, as one built-in variant.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,7 +161,9 @@ impl Policy for WashTraderPolicy {
             }
             Venue::Pool => {
                 if round % 2 == 1 {
-                    let spend = to_base(from_whole(self.size) * a.price).unwrap_or(0);
+                    // `size` is in token base units: its value in money
+                    // units at the quoted price, then in base units
+                    let spend = to_base(to_units(self.size) * a.price).unwrap_or(0);
                     let spend = spend.min(me.balance);
                     if spend == 0 {
                         return Action::Hold;

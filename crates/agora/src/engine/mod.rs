@@ -1355,12 +1355,20 @@ impl Simulation {
                 tokens,
             })
             .collect();
-        // Each group's objectives, in buffers kept from step to step.
+        // Each group's objectives, in buffers kept from step to step; for a
+        // policy that does not read its reward, only where they count.
+        let rows = ObjectiveSteps {
+            next: self.step + 1,
+            now: self.session.recorded == self.step,
+            next_may: self.may_keep_rows(self.step + 1),
+        };
         let mut objectives = std::mem::take(&mut self.objective_bufs);
         objectives.resize_with(self.groups.len(), Vec::new);
         for (g, out) in objectives.iter_mut().enumerate() {
-            if self.columns[g].is_some() && self.groups[g].active {
-                self.objectives_into(g, out);
+            if let (Some(column), true) = (&self.columns[g], self.groups[g].active) {
+                if rows.measure(column.as_ref(), &self.groups[g]) {
+                    self.objectives_into(g, out);
+                }
             }
         }
         let assets = observe_assets(&self.scenario, &self.ledger, &self.markets, &self.history);
@@ -1373,6 +1381,7 @@ impl Simulation {
         let evaluation = self.session.evaluating();
         for (g, (column, objective)) in self.columns.iter_mut().zip(&objectives).enumerate() {
             if let (Some(column), true) = (column, self.groups[g].active) {
+                let measured = rows.measure(column.as_ref(), &self.groups[g]);
                 let total = column.learn(&Lesson {
                     step: self.step,
                     ledger: &self.ledger,
@@ -1381,11 +1390,13 @@ impl Simulation {
                     fills: &fills,
                     open: &open,
                     open_orders: &open_orders,
-                    objective,
+                    objective: measured.then_some(objective.as_slice()),
                     evaluation,
                 });
-                let reward = total / objective.len().max(1) as f64;
-                record_reward(&mut self.records.groups, self.step, g, reward);
+                if measured {
+                    let reward = total / objective.len().max(1) as f64;
+                    record_reward(&mut self.records.groups, self.step, g, reward);
+                }
             }
         }
         drop(assets);
@@ -2096,6 +2107,27 @@ impl Simulation {
             Phase::Learning => sim.evaluation_steps == 0 && self.step >= sim.steps,
             Phase::Evaluation { from } => self.step + 1 >= from + sim.evaluation_steps,
             Phase::Done => false,
+        }
+    }
+
+    /// Whether the rows of step `t`, the next, may be recorded, as far as
+    /// the learn phase of step `t − 1` can tell (before
+    /// [`end_of_step`](Self::end_of_step) moves the phase on): true
+    /// whenever [`keeps_rows`](Self::keeps_rows) may be at `t`.
+    fn may_keep_rows(&self, t: u64) -> bool {
+        let sim = &self.scenario.simulation;
+        if sim.records_step(t) {
+            return true;
+        }
+        match self.session.phase {
+            // The learning phase may end now (on convergence, or at
+            // `steps`), and an evaluation phase of one step records it.
+            Phase::Learning => {
+                let may_end = sim.stop.is_some() || t > sim.steps;
+                (sim.evaluation_steps == 0 && t >= sim.steps)
+                    || (may_end && sim.evaluation_steps <= 1)
+            }
+            Phase::Evaluation { .. } | Phase::Done => true,
         }
     }
 
@@ -2953,6 +2985,29 @@ fn observe_one<'a>(
         best_ask: observed.best_ask,
         last_trade: observed.last_trade,
         posted,
+    }
+}
+
+/// Which steps the learn phase measures a group's objectives at. A group
+/// whose policy reads its reward is measured at every step; one whose
+/// policy does not ([`AdaptivePolicy::uses_reward`](crate::agents::AdaptivePolicy::uses_reward))
+/// only where its reward is recorded (the step's rows are kept, `now`),
+/// at the step before (the rows of the `next` may be kept, `next_may`),
+/// and at its last active step. Its objectives kept between steps are
+/// thus exact where they are read: at a recorded step's reward, and when
+/// saved (`Simulation::state` measures a stale column's objectives).
+struct ObjectiveSteps {
+    next: u64,
+    now: bool,
+    next_may: bool,
+}
+
+impl ObjectiveSteps {
+    fn measure(&self, column: &dyn StateColumn, group: &GroupState) -> bool {
+        column.uses_reward()
+            || self.now
+            || self.next_may
+            || !(group.active_from <= self.next && self.next < group.active_until)
     }
 }
 

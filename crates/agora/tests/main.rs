@@ -30,6 +30,7 @@ mod numbers;
 mod optimize;
 mod population;
 mod posted_price;
+mod posted_rewards;
 mod resources;
 mod shocks;
 mod state;

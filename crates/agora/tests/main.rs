@@ -33,6 +33,7 @@ mod numbers;
 mod optimize;
 mod population;
 mod posted_price;
+mod posted_rewards;
 mod resources;
 mod shocks;
 mod state;

@@ -235,6 +235,17 @@ pub trait AdaptivePolicy: Send + Sync + fmt::Debug + 'static {
         true
     }
 
+    /// Whether the policy reads its reward or objective
+    /// ([`Feedback::reward`], [`Feedback::objective`]). The default is
+    /// `true`. A policy that learns from something else (a posted-price
+    /// seller, from its profit) returns `false`, and the engine then
+    /// measures the group's objective only on the steps whose rows record
+    /// the mean reward (and the step before each), not every step: on the
+    /// other steps its feedback's `reward` and `objective` are NaN.
+    fn uses_reward(&self) -> bool {
+        true
+    }
+
     /// The indices of the assets the policy trades, so that a scenario can
     /// be checked before it runs. The default is "none declared".
     fn assets(&self) -> Vec<usize> {
@@ -385,6 +396,7 @@ impl<P: AdaptivePolicy> Erased for Holder<P> {
             states: Vec::new(),
             actions: Vec::new(),
             objective: Vec::new(),
+            stale: false,
         })
     }
 }
@@ -403,8 +415,12 @@ pub(crate) struct Lesson<'a> {
     pub open: &'a [AgentId],
     /// The open orders, in the same order.
     pub open_orders: &'a [OpenOrder],
-    /// The objective of each agent of the group now.
-    pub objective: &'a [f64],
+    /// The objective of each agent of the group now; `None` on a step the
+    /// engine did not measure it (a policy that does not read its reward,
+    /// [`AdaptivePolicy::uses_reward`]): the feedback's reward and
+    /// objective are then NaN, and each agent's objective at the end of
+    /// the previous step is kept as it was.
+    pub objective: Option<&'a [f64]>,
     /// The evaluation phase: agents keep track ([`AdaptivePolicy::track`])
     /// instead of learning.
     pub evaluation: bool,
@@ -448,8 +464,18 @@ pub(crate) trait StateColumn: Send + Sync {
     /// The actions of `agent` in the current step.
     fn actions(&self, agent: AgentId) -> &[Action];
 
+    /// Whether the column's policy reads its reward
+    /// ([`AdaptivePolicy::uses_reward`]).
+    fn uses_reward(&self) -> bool;
+
+    /// Whether the objectives the column keeps are older than the last
+    /// step it learned at (that step's objectives were not measured):
+    /// [`save`](StateColumn::save) then saves them as they are, and the
+    /// engine replaces them with the objectives now.
+    fn stale(&self) -> bool;
+
     /// Every agent of the group learns, in parallel; returns the sum of
-    /// their rewards (summed in agent order within fixed chunks, then over
+    /// their rewards (NaN when the lesson has no objectives) (summed in agent order within fixed chunks, then over
     /// the chunks in order: the same at any number of threads).
     fn learn(&mut self, lesson: &Lesson<'_>) -> f64;
 
@@ -478,8 +504,11 @@ struct Column<P: AdaptivePolicy> {
     start: AgentId,
     states: Vec<P::State>,
     actions: Vec<Actions>,
-    /// Each agent's objective at the end of the previous step.
+    /// Each agent's objective at the end of the previous step (at the
+    /// end of an earlier one when `stale`).
     objective: Vec<f64>,
+    /// The last lesson came without objectives.
+    stale: bool,
 }
 
 /// Where the entries of `agent` are in `items`, sorted by agent.
@@ -513,6 +542,7 @@ impl<P: AdaptivePolicy> StateColumn for Column<P> {
             .collect();
         self.actions = vec![Actions::new(); (end - start) as usize];
         self.objective = objective;
+        self.stale = false;
     }
 
     fn decide(
@@ -613,6 +643,7 @@ impl<P: AdaptivePolicy> StateColumn for Column<P> {
             None => None,
         };
         self.objective = saved.objective.clone();
+        self.stale = false;
         if let Some(states) = states {
             self.states = states;
         }
@@ -628,16 +659,26 @@ impl<P: AdaptivePolicy> StateColumn for Column<P> {
         self.actions[(agent - self.start) as usize].as_slice()
     }
 
+    fn uses_reward(&self) -> bool {
+        self.policy.uses_reward()
+    }
+
+    fn stale(&self) -> bool {
+        self.stale
+    }
+
     fn learn(&mut self, lesson: &Lesson<'_>) -> f64 {
         let policy = &*self.policy;
         let start = self.start;
+        let objective = lesson.objective;
+        self.stale = objective.is_none();
         let chunk = |c: usize, states: &mut [P::State], before: &mut [f64]| -> f64 {
             let mut sum = 0.0;
             let first = (c * CHUNK) as AgentId;
             for (k, (state, before)) in states.iter_mut().zip(before).enumerate() {
                 let member = first + k as AgentId;
                 let id = start + member;
-                let now = lesson.objective[member as usize];
+                let now = objective.map_or(f64::NAN, |o| o[member as usize]);
                 let view = AgentView::keyed(
                     id,
                     member,
@@ -660,7 +701,9 @@ impl<P: AdaptivePolicy> StateColumn for Column<P> {
                     policy.learn(state, &feedback);
                 }
                 sum += feedback.reward;
-                *before = now;
+                if objective.is_some() {
+                    *before = now;
+                }
             }
             sum
         };

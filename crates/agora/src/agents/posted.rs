@@ -235,6 +235,10 @@ impl AdaptivePolicy for QSeller {
         false
     }
 
+    fn uses_reward(&self) -> bool {
+        false
+    }
+
     fn save_state(&self, state: &QSellerState) -> Option<Vec<u8>> {
         postcard::to_stdvec(state).ok()
     }

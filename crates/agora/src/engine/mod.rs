@@ -1375,12 +1375,20 @@ impl Simulation {
                 tokens,
             })
             .collect();
-        // Each group's objectives, in buffers kept from step to step.
+        // Each group's objectives, in buffers kept from step to step; for a
+        // policy that does not read its reward, only where they count.
+        let rows = ObjectiveSteps {
+            next: self.step + 1,
+            now: self.session.recorded == self.step,
+            next_may: self.may_keep_rows(self.step + 1),
+        };
         let mut objectives = std::mem::take(&mut self.objective_bufs);
         objectives.resize_with(self.groups.len(), Vec::new);
         for (g, out) in objectives.iter_mut().enumerate() {
-            if self.columns[g].is_some() && self.groups[g].active {
-                self.objectives_into(g, out);
+            if let (Some(column), true) = (&self.columns[g], self.groups[g].active) {
+                if rows.measure(column.as_ref(), &self.groups[g]) {
+                    self.objectives_into(g, out);
+                }
             }
         }
         let assets = observe_assets(&self.scenario, &self.ledger, &self.markets, &self.history);
@@ -1392,15 +1400,9 @@ impl Simulation {
         };
         let private = StreamFamily::new(self.seed, self.run, 0, Stream::Private);
         let evaluation = self.session.evaluating();
-        let mut rewards: Vec<Option<f64>> = vec![None; self.groups.len()];
-        for (g, ((column, objective), reward)) in self
-            .columns
-            .iter_mut()
-            .zip(&objectives)
-            .zip(&mut rewards)
-            .enumerate()
-        {
+        for (g, (column, objective)) in self.columns.iter_mut().zip(&objectives).enumerate() {
             if let (Some(column), true) = (column, self.groups[g].active) {
+                let measured = rows.measure(column.as_ref(), &self.groups[g]);
                 let total = column.learn(&Lesson {
                     step: self.step,
                     ledger: &self.ledger,
@@ -1409,29 +1411,17 @@ impl Simulation {
                     fills: &fills,
                     open: &open,
                     open_orders: &open_orders,
-                    objective,
+                    objective: measured.then_some(objective.as_slice()),
                     evaluation,
                 });
-                *reward = Some(total / objective.len().max(1) as f64);
+                if measured {
+                    let reward = total / objective.len().max(1) as f64;
+                    record_reward(&mut self.records.groups, self.step, g, reward);
+                }
             }
         }
         drop(assets);
         self.objective_bufs = objectives;
-        self.record_rewards(&rewards);
-    }
-
-    /// Writes each learning group's mean reward into the group's record of
-    /// the step just recorded (the last rows, if the step was recorded).
-    fn record_rewards(&mut self, rewards: &[Option<f64>]) {
-        let step = self.step;
-        for record in self.records.groups.iter_mut().rev() {
-            if record.step != step {
-                break;
-            }
-            if let Some(&reward) = rewards.get(record.group as usize) {
-                record.mean_reward = reward;
-            }
-        }
     }
 
     /// The objective of each agent of group `g` now, as the summary's
@@ -2147,6 +2137,27 @@ impl Simulation {
             Phase::Learning => sim.evaluation_steps == 0 && self.step >= sim.steps,
             Phase::Evaluation { from } => self.step + 1 >= from + sim.evaluation_steps,
             Phase::Done => false,
+        }
+    }
+
+    /// Whether the rows of step `t`, the next, may be recorded, as far as
+    /// the learn phase of step `t − 1` can tell (before
+    /// [`end_of_step`](Self::end_of_step) moves the phase on): true
+    /// whenever [`keeps_rows`](Self::keeps_rows) may be at `t`.
+    fn may_keep_rows(&self, t: u64) -> bool {
+        let sim = &self.scenario.simulation;
+        if sim.records_step(t) {
+            return true;
+        }
+        match self.session.phase {
+            // The learning phase may end now (on convergence, or at
+            // `steps`), and an evaluation phase of one step records it.
+            Phase::Learning => {
+                let may_end = sim.stop.is_some() || t > sim.steps;
+                (sim.evaluation_steps == 0 && t >= sim.steps)
+                    || (may_end && sim.evaluation_steps <= 1)
+            }
+            Phase::Evaluation { .. } | Phase::Done => true,
         }
     }
 
@@ -3020,19 +3031,64 @@ fn observe_one<'a>(
     }
 }
 
+/// Which steps the learn phase measures a group's objectives at. A group
+/// whose policy reads its reward is measured at every step; one whose
+/// policy does not ([`AdaptivePolicy::uses_reward`](crate::agents::AdaptivePolicy::uses_reward))
+/// only where its reward is recorded (the step's rows are kept, `now`),
+/// at the step before (the rows of the `next` may be kept, `next_may`),
+/// and at its last active step. Its objectives kept between steps are
+/// thus exact where they are read: at a recorded step's reward, and when
+/// saved (`Simulation::state` measures a stale column's objectives).
+struct ObjectiveSteps {
+    next: u64,
+    now: bool,
+    next_may: bool,
+}
+
+impl ObjectiveSteps {
+    fn measure(&self, column: &dyn StateColumn, group: &GroupState) -> bool {
+        column.uses_reward()
+            || self.now
+            || self.next_may
+            || !(group.active_from <= self.next && self.next < group.active_until)
+    }
+}
+
+/// Writes group `g`'s mean reward into its record of step `step`, if the
+/// step's rows were recorded (they are the last rows then).
+fn record_reward(records: &mut [GroupRecord], step: u64, g: usize, reward: f64) {
+    for record in records.iter_mut().rev() {
+        if record.step != step {
+            break;
+        }
+        if record.group as usize == g {
+            record.mean_reward = Some(reward);
+        }
+    }
+}
+
 /// The assets of an observation, on the stack for a few assets: the
-/// decide and learn phases make one every step. (The inline variant is
-/// meant to be the large one: it saves an allocation per step.)
+/// decide and learn phases make one every step. Each variant holds
+/// exactly its assets, built in place: no padding to fill, and nothing
+/// copied (the copies of a padded array were 7% of a two-firm collusion
+/// run's instructions). (The inline variants are meant to be the large
+/// ones: they save an allocation per step.)
 #[allow(clippy::large_enum_variant)]
 enum ObsAssets<'a> {
-    Few([AssetObservation<'a>; 4], usize),
+    One([AssetObservation<'a>; 1]),
+    Two([AssetObservation<'a>; 2]),
+    Three([AssetObservation<'a>; 3]),
+    Four([AssetObservation<'a>; 4]),
     Many(Vec<AssetObservation<'a>>),
 }
 
 impl<'a> ObsAssets<'a> {
     fn as_slice(&self) -> &[AssetObservation<'a>] {
         match self {
-            ObsAssets::Few(a, n) => &a[..*n],
+            ObsAssets::One(a) => a,
+            ObsAssets::Two(a) => a,
+            ObsAssets::Three(a) => a,
+            ObsAssets::Four(a) => a,
             ObsAssets::Many(v) => v,
         }
     }
@@ -3046,19 +3102,17 @@ fn observe_assets<'a>(
     markets: &'a [Market],
     history: &'a [Vec<f64>],
 ) -> ObsAssets<'a> {
-    let m = scenario.assets.len();
-    if m == 0 || m > 4 {
-        return ObsAssets::Many(observe(scenario, ledger, markets, history));
-    }
     let one = |j: usize| {
         let posted = markets[j].posted().map(|p| p.view());
         observe_one(scenario, ledger, &markets[j], history, j, posted)
     };
-    let mut few = [one(0); 4];
-    for (j, slot) in few.iter_mut().enumerate().take(m).skip(1) {
-        *slot = one(j);
+    match scenario.assets.len() {
+        1 => ObsAssets::One([one(0)]),
+        2 => ObsAssets::Two([one(0), one(1)]),
+        3 => ObsAssets::Three([one(0), one(1), one(2)]),
+        4 => ObsAssets::Four([one(0), one(1), one(2), one(3)]),
+        _ => ObsAssets::Many(observe(scenario, ledger, markets, history)),
     }
-    ObsAssets::Few(few, m)
 }
 
 /// Writes Σ balances and Σ holdings per asset over agents `range` into

@@ -106,7 +106,8 @@ impl Simulation {
             columns: self
                 .columns
                 .iter()
-                .map(|c| c.as_ref().map(|c| c.save()))
+                .enumerate()
+                .map(|(g, c)| c.as_ref().map(|c| self.column_state(g, c.as_ref())))
                 .collect(),
             metrics: self.metrics.iter().map(|m| m.save_state()).collect(),
             controllers: self.controllers.iter().map(|c| c.save_state()).collect(),
@@ -121,6 +122,23 @@ impl Simulation {
             monitors: self.monitors.state(),
             attack_flows: self.attack_flows.clone(),
         }
+    }
+
+    /// Group `g`'s `column` as saved, its objectives those of the end of
+    /// the step it last learned at, as a run that measured them every step
+    /// keeps them: a column whose policy does not read its reward is
+    /// measured only where the reward is recorded (`ObjectiveSteps`), and
+    /// its kept objectives are then stale when it learned at this step.
+    fn column_state(
+        &self,
+        g: usize,
+        column: &dyn crate::agents::StateColumn,
+    ) -> crate::agents::ColumnState {
+        let mut saved = column.save();
+        if column.stale() {
+            self.objectives_into(g, &mut saved.objective);
+        }
+        saved
     }
 
     /// Puts a state taken with [`state`](Self::state) back on this

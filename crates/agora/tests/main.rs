@@ -20,6 +20,7 @@ mod games;
 mod governance;
 mod governance_rules;
 mod incentives;
+mod ladder;
 mod learners;
 mod learning;
 mod ledger_exact;

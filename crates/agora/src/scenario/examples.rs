@@ -185,6 +185,11 @@ const EXAMPLES: &[Example] = &[
         description: "a spoofer places large orders on an order book and cancels them before they fill; a spoofing monitor flags it",
         toml: include_str!("../../scenarios/spoofing.toml"),
     },
+    Example {
+        name: "intelligence-ladder",
+        description: "one economy (a curve token, a mempool AMM, compute) at four levels of agent intelligence: rule-based, + learners, + attackers, + governance and monitors; sweep simulation.intelligence = 0,1,2,3",
+        toml: include_str!("../../scenarios/intelligence-ladder.toml"),
+    },
 ];
 
 /// Returns every built-in example.

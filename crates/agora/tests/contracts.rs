@@ -643,11 +643,11 @@ referrals = {{ rate = 0.5, budget = {{ kind = "fixed", value = 10.0 }}, {BUY_ONC
     );
 }
 
-/// A provider's compute (fixed price 0.5, ample capacity) promoted by one
-/// affiliate whose referrals each use 2 units a step from the step after
-/// they join.
-fn resource_scenario(steps: u64, contract: &str) -> Scenario {
-    let text = format!(
+/// A provider's compute (fixed price 0.5, ample capacity) promoted by
+/// `promoters` affiliates under a contract whose goal is the resource
+/// usage of `goal_asset`, with the contract's other lines `contract`.
+fn resource_text(steps: u64, promoters: u32, goal_asset: &str, contract: &str) -> String {
+    format!(
         r#"
 [simulation]
 steps = {steps}
@@ -668,24 +668,29 @@ pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.0, b = 1.0 }}
 group = "provider"
 count = 1
 balance = 10000.0
-policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+policy = {HOLDER}
 
 [[agents]]
 group = "promoters"
-count = 1
+count = {promoters}
 balance = 100.0
-policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+policy = {HOLDER}
 
 [[contracts]]
 name = "promo"
 kind = "affiliate"
 primary = "provider"
 affiliates = "promoters"
-goal = {{ kind = "resource_usage", asset = "GPU" }}
+goal = {{ kind = "resource_usage", asset = "{goal_asset}" }}
 {contract}
 "#
-    );
-    Scenario::from_toml_str(&text, "contracts.toml").unwrap()
+    )
+}
+
+/// [`resource_text`] with one affiliate whose referrals each use 2 units a
+/// step from the step after they join.
+fn resource_scenario(steps: u64, contract: &str) -> Scenario {
+    Scenario::from_toml_str(&resource_text(steps, 1, "GPU", contract), "contracts.toml").unwrap()
 }
 
 #[test]
@@ -735,48 +740,14 @@ referrals = { rate = 0.5, arrivals = "deterministic", budget = { kind = "fixed",
 #[test]
 fn resource_usage_is_refused_on_a_token_and_with_sybils_or_a_clawback() {
     let refused = |goal_asset: &str, extra: &str, tail: &str| {
-        let t = format!(
-            r#"
-[simulation]
-steps = 10
-seed = 1
-
-[[assets]]
-name = "GPU"
-kind = "resource"
-capacity = 10.0
-pricing = {{ kind = "fixed", price = 0.5 }}
-
-[[assets]]
-name = "AGT"
-pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.0, b = 1.0 }}
-
-[[agents]]
-group = "provider"
-count = 1
-balance = 100.0
-policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
-
-[[agents]]
-group = "promoters"
-count = 2
-balance = 100.0
-policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
-
-[[contracts]]
-name = "promo"
-kind = "affiliate"
-primary = "provider"
-affiliates = "promoters"
-goal = {{ kind = "resource_usage", asset = "{goal_asset}" }}
-reward = {{ kind = "linear", k = 0.25 {extra} }}
+        let contract = format!(
+            r#"reward = {{ kind = "linear", k = 0.25 {extra} }}
 budget = 10.0
 effort = {{ kind = "fixed", level = 1.0, cost = 0.0 }}
-referrals = {{ rate = 0.5, budget = {{ kind = "fixed", value = 1.0 }}, policy = {{ kind = "random", asset = "AGT", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }} }}
-{tail}
-"#
+referrals = {{ rate = 0.5, budget = {{ kind = "fixed", value = 1.0 }}, policy = {HOLDER} }}
+{tail}"#
         );
-        Scenario::from_toml_str(&t, "c.toml")
+        Scenario::from_toml_str(&resource_text(10, 2, goal_asset, &contract), "c.toml")
             .unwrap_err()
             .to_string()
     };

@@ -25,7 +25,16 @@ const TOKEN_GOAL: &str = r#"goal = { kind = "token_adoption", asset = "AGT" }"#;
 
 /// [`scenario_with`] with the goal line `goal`.
 fn scenario_goal(steps: u64, n: u32, goal: &str, contract: &str, policy: &str) -> Scenario {
-    let text = format!(
+    Scenario::from_toml_str(
+        &goal_text(steps, n, goal, contract, policy),
+        "contracts.toml",
+    )
+    .unwrap()
+}
+
+/// The text [`scenario_goal`] reads.
+fn goal_text(steps: u64, n: u32, goal: &str, contract: &str, policy: &str) -> String {
+    format!(
         r#"
 [simulation]
 steps = {steps}
@@ -55,8 +64,7 @@ affiliates = "promoters"
 {goal}
 {contract}
 "#
-    );
-    Scenario::from_toml_str(&text, "contracts.toml").unwrap()
+    )
 }
 
 /// Referrals that buy with their whole budget once and never sell.
@@ -825,39 +833,12 @@ referrals = {{ rate = 0.5, arrivals = "deterministic", attribution = "{attributi
 #[test]
 fn last_touch_without_retouches_and_an_unknown_attribution_are_refused() {
     let text = |referrals_extra: &str| {
-        format!(
-            r#"
-[simulation]
-steps = 5
-seed = 1
-
-[[assets]]
-name = "AGT"
-pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.0, b = 1.0 }}
-
-[[agents]]
-group = "issuer"
-count = 1
-balance = 1000.0
-policy = {HOLDER}
-
-[[agents]]
-group = "promoters"
-count = 1
-balance = 1000.0
-policy = {HOLDER}
-
-[[contracts]]
-name = "promo"
-kind = "affiliate"
-primary = "issuer"
-affiliates = "promoters"
-goal = {{ kind = "token_adoption", asset = "AGT" }}
-reward = {{ kind = "linear", k = 0.5 }}
+        let contract = format!(
+            r#"reward = {{ kind = "linear", k = 0.5 }}
 budget = 10.0
-referrals = {{ rate = 0.5, {referrals_extra} budget = {{ kind = "fixed", value = 1.0 }}, {BUY_ONCE} }}
-"#
-        )
+referrals = {{ rate = 0.5, {referrals_extra} budget = {{ kind = "fixed", value = 1.0 }}, {BUY_ONCE} }}"#
+        );
+        goal_text(5, 1, TOKEN_GOAL, &contract, HOLDER)
     };
     let e = Scenario::from_toml_str(&text(r#"attribution = "last_touch","#), "c.toml")
         .unwrap_err()

@@ -225,6 +225,9 @@ pub(crate) fn rebuilt(s: &agora::Scenario) -> agora::scenario::ScenarioBuilder {
     for m in s.monitors() {
         b = b.monitor(m.clone());
     }
+    for g in s.governance() {
+        b = b.governance(g.clone());
+    }
     b
 }
 
@@ -239,6 +242,7 @@ fn every_example_rebuilt_with_the_builder_is_the_same_scenario() {
         assert_eq!(built.events(), s.events(), "{}", ex.name);
         assert_eq!(built.incentives(), s.incentives(), "{}", ex.name);
         assert_eq!(built.monitors(), s.monitors(), "{}", ex.name);
+        assert_eq!(built.governance(), s.governance(), "{}", ex.name);
         assert_eq!(built.simulation(), s.simulation(), "{}", ex.name);
         assert_eq!(built.stability(), s.stability(), "{}", ex.name);
         assert_eq!(built.output(), s.output(), "{}", ex.name);
@@ -421,4 +425,84 @@ fn a_drained_run_keeps_the_market_metrics_of_every_step() {
     assert!(market.mean_spread.is_some_and(|x| x > 0.0), "{market:?}");
     assert!(market.mean_depth.is_some_and(|x| x >= 1.0), "{market:?}");
     assert!(market.equilibrium_error.is_some(), "{market:?}");
+}
+
+/// Every governance kind and option, written by the builder, reads back as
+/// the same rules (the examples name only some of them).
+#[test]
+fn every_governance_rule_round_trips_through_the_builder() {
+    let text = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "token-economy")
+        .unwrap()
+        .toml
+        .to_string()
+        + r#"
+[[governance]]
+name = "peg"
+kind = "pi_controller"
+asset = "AGT"
+param = "m"
+target = 2.0
+kp = -0.0005
+ki = -0.00001
+leak = 0.9
+integral_clamp = 50.0
+base = 0.001
+min = 0.0001
+max = 0.01
+period = 3
+
+[[governance]]
+name = "breaker"
+kind = "circuit_breaker"
+asset = "AGT"
+max_move = 0.1
+halt_steps = 5
+window = 4
+
+[[governance]]
+name = "band"
+kind = "price_band"
+asset = "AGT"
+max_move = 0.05
+
+[[governance]]
+name = "cap"
+kind = "position_limit"
+asset = "AGT"
+max_share = 0.02
+
+[[governance]]
+name = "tax"
+kind = "transaction_tax"
+asset = "AGT"
+rate = 0.01
+to = "burn"
+early_rate = 0.05
+within = 10
+
+[[governance]]
+name = "flat_tax"
+kind = "transaction_tax"
+asset = "AGT"
+rate = 0.002
+
+[[governance]]
+name = "limit"
+kind = "rate_limit"
+asset = "AGT"
+max_orders = 2
+per_steps = 3
+"#;
+    let s = agora::Scenario::from_toml_str(&text, "all-rules.toml").unwrap();
+    assert_eq!(s.governance().len(), 7);
+    let built = rebuilt(&s).build().unwrap();
+    assert_eq!(built.governance(), s.governance());
+    // the rules' settings, not only their kinds, came through
+    let names: Vec<&str> = built.governance().iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["peg", "breaker", "band", "cap", "tax", "flat_tax", "limit"]
+    );
 }

@@ -85,6 +85,7 @@ pub struct ScenarioBuilder {
     events: Vec<EventSpec>,
     incentives: Vec<super::IncentiveSpec>,
     monitors: Vec<super::MonitorSpec>,
+    governance: Vec<super::GovernanceSpec>,
     stability: Option<StabilitySpec>,
     output: OutputSpec,
     registry: PolicyRegistry,
@@ -103,6 +104,7 @@ impl Default for ScenarioBuilder {
             events: Vec::new(),
             incentives: Vec::new(),
             monitors: Vec::new(),
+            governance: Vec::new(),
             stability: None,
             output: OutputSpec::default(),
             registry: PolicyRegistry::new(),
@@ -285,6 +287,13 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Adds a governance rule (`[[governance]]`); its asset is named by
+    /// its index.
+    pub fn governance(mut self, rule: super::GovernanceSpec) -> Self {
+        self.governance.push(rule);
+        self
+    }
+
     /// Sets `[stability]`.
     pub fn stability(mut self, stability: StabilitySpec) -> Self {
         self.stability = Some(stability);
@@ -374,6 +383,18 @@ impl ScenarioBuilder {
                 })
                 .collect::<Result<Vec<_>>>()?;
             root.insert("monitors".into(), Value::Array(monitors));
+        }
+        if !self.governance.is_empty() {
+            let rules = self
+                .governance
+                .iter()
+                .enumerate()
+                .map(|(i, g)| {
+                    let asset = names.asset(&format!("governance[{i}].asset"), g.rule.asset())?;
+                    Ok(Value::Table(super::governance::governance_table(g, asset)))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            root.insert("governance".into(), Value::Array(rules));
         }
         if let Some(s) = self.stability {
             let mut t = Table::new();

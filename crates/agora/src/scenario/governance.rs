@@ -437,3 +437,88 @@ fn check_param(g: &Fields<'_>, param: &Param, asset: &AssetSpec) -> Result<()> {
         ),
     ))
 }
+
+/// The `[[governance]]` table that reads back as `spec`, with its asset
+/// written as `asset` (a name, or an index the scenario's assets resolve).
+pub(crate) fn governance_table(spec: &GovernanceSpec, asset: toml::Value) -> toml::Table {
+    use toml::Value;
+    let whole = |n: u64| Value::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+    let mut t = toml::Table::new();
+    t.insert("name".into(), Value::String(spec.name.clone()));
+    t.insert("kind".into(), Value::String(spec.rule.kind_name().into()));
+    t.insert("asset".into(), asset);
+    match &spec.rule {
+        GovernanceRule::PiController {
+            param,
+            measure,
+            config,
+            ..
+        } => {
+            t.insert("param".into(), Value::String(param.name().into()));
+            let measure = match measure {
+                Measure::Price => "price",
+                Measure::Utilisation => "utilisation",
+            };
+            t.insert("measure".into(), Value::String(measure.into()));
+            t.insert("target".into(), Value::Float(config.target));
+            t.insert("kp".into(), Value::Float(config.kp));
+            t.insert("ki".into(), Value::Float(config.ki));
+            t.insert("leak".into(), Value::Float(config.leak));
+            if let Some(c) = config.integral_clamp {
+                t.insert("integral_clamp".into(), Value::Float(c));
+            }
+            t.insert("base".into(), Value::Float(config.base));
+            if let Some(min) = config.min {
+                t.insert("min".into(), Value::Float(min));
+            }
+            if let Some(max) = config.max {
+                t.insert("max".into(), Value::Float(max));
+            }
+            t.insert("period".into(), whole(config.period));
+        }
+        GovernanceRule::CircuitBreaker {
+            max_move,
+            halt_steps,
+            window,
+            ..
+        } => {
+            t.insert("max_move".into(), Value::Float(*max_move));
+            t.insert("halt_steps".into(), whole(*halt_steps));
+            t.insert("window".into(), whole(*window));
+        }
+        GovernanceRule::PriceBand { max_move, .. } => {
+            t.insert("max_move".into(), Value::Float(*max_move));
+        }
+        GovernanceRule::PositionLimit { max_share, .. } => {
+            t.insert("max_share".into(), Value::Float(*max_share));
+        }
+        GovernanceRule::TransactionTax {
+            rate,
+            early_rate,
+            within,
+            to,
+            ..
+        } => {
+            t.insert("rate".into(), Value::Float(*rate));
+            t.insert("early_rate".into(), Value::Float(*early_rate));
+            // 0 stands for "none" (no early rate): the file leaves it out.
+            if *within > 0 {
+                t.insert("within".into(), whole(*within));
+            }
+            let to = match to {
+                TaxTo::Treasury => "treasury",
+                TaxTo::Burn => "burn",
+            };
+            t.insert("to".into(), Value::String(to.into()));
+        }
+        GovernanceRule::RateLimit {
+            max_orders,
+            per_steps,
+            ..
+        } => {
+            t.insert("max_orders".into(), whole(*max_orders));
+            t.insert("per_steps".into(), whole(*per_steps));
+        }
+    }
+    t
+}

@@ -49,6 +49,11 @@ fn each_level_adds_its_agents_rules_and_monitors_and_the_ledger_holds() {
     }
     let m = &levels[3].summary.monitors["sandwiches"];
     assert_eq!((m.precision, m.recall), (Some(1.0), Some(1.0)), "{m:?}");
+    // the wash ring trades with the curve, not with itself: the detector
+    // finds its four accounts by their round trips in step, and no one else
+    let m = &levels[3].summary.monitors["wash"];
+    assert_eq!((m.flagged, m.attackers), (4, 4), "{m:?}");
+    assert_eq!((m.precision, m.recall), (Some(1.0), Some(1.0)), "{m:?}");
     // the PI controller holds compute at its 80% target through the surge;
     // at the fixed price the lower levels run hotter
     let util = |k: usize| {

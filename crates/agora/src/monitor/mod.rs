@@ -119,11 +119,16 @@ pub(crate) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, St
 /// The built-in detector of a monitor's spec.
 pub fn detector(spec: &MonitorSpec) -> Box<dyn Detector> {
     match spec.rule {
-        MonitorRule::WashTrading { net_tolerance } => Box::new(WashTradingDetector::new(
-            spec.threshold,
-            spec.window,
+        MonitorRule::WashTrading {
             net_tolerance,
-        )),
+            min_round_trips,
+        } => {
+            let d = WashTradingDetector::new(spec.threshold, spec.window, net_tolerance);
+            Box::new(match min_round_trips {
+                Some(n) => d.with_min_round_trips(n),
+                None => d,
+            })
+        }
         MonitorRule::PumpAndDump { rise, min_sell } => Box::new(PumpAndDumpDetector::new(
             spec.threshold,
             spec.window,
@@ -336,7 +341,10 @@ mod tests {
             threshold: 1.0,
             window: 1,
             targets: MonitorKind::WashTrading.default_targets(),
-            rule: MonitorRule::WashTrading { net_tolerance: 0.1 },
+            rule: MonitorRule::WashTrading {
+                net_tolerance: 0.1,
+                min_round_trips: None,
+            },
         };
         let none = BTreeSet::new();
         let s = MonitorSummary::score(&spec, "A", 0, &none, &none);

@@ -12,7 +12,8 @@
 //! targets = ["wash_trader"]    # optional: the attacker kinds it is scored against
 //! ```
 //!
-//! Kind-specific settings: `wash_trading` `net_tolerance` (default 0.1);
+//! Kind-specific settings: `wash_trading` `net_tolerance` (default 0.1)
+//! and `min_round_trips` (rings on a curve or an AMM; off by default);
 //! `pump_and_dump` `rise` (default 0.1) and `min_sell` (default 0.1);
 //! `concentration` `measure = "herfindahl" | "gini"` (default herfindahl);
 //! `spoofing` and `collusion` none beyond `window`.
@@ -104,6 +105,12 @@ pub enum MonitorRule {
     WashTrading {
         /// The tolerance, in `[0, 1]`.
         net_tolerance: f64,
+        /// On a bonding curve or an AMM (trades without a counterpart):
+        /// the round trips (a buy sold back, buys and sells alternating)
+        /// each account of a ring must make within the window, `≥ 1`;
+        /// none (the default): rings on a curve or an AMM are not looked
+        /// for.
+        min_round_trips: Option<u64>,
     },
     /// `pump_and_dump`: the price rose by `rise` or more over the window
     /// while the account bought, and it now sells at least `min_sell` of
@@ -234,6 +241,7 @@ fn parse_one(
     let rule = match kind {
         MonitorKind::WashTrading => MonitorRule::WashTrading {
             net_tolerance: f.number_or("net_tolerance", Range::Unit, 0.1)?,
+            min_round_trips: f.opt_whole("min_round_trips", 1, u64::from(u32::MAX))?,
         },
         MonitorKind::PumpAndDump => MonitorRule::PumpAndDump {
             rise: f.number_or("rise", Range::Positive, 0.1)?,
@@ -275,8 +283,15 @@ pub(crate) fn monitor_table(m: &MonitorSpec, asset: toml::Value) -> toml::Table 
         .collect();
     t.insert("targets".into(), Value::Array(targets));
     match m.rule {
-        MonitorRule::WashTrading { net_tolerance } => {
+        MonitorRule::WashTrading {
+            net_tolerance,
+            min_round_trips,
+        } => {
             t.insert("net_tolerance".into(), Value::Float(net_tolerance));
+            if let Some(n) = min_round_trips {
+                let n = i64::try_from(n).unwrap_or(i64::MAX);
+                t.insert("min_round_trips".into(), Value::Integer(n));
+            }
         }
         MonitorRule::PumpAndDump { rise, min_sell } => {
             t.insert("rise".into(), Value::Float(rise));

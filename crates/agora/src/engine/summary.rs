@@ -276,9 +276,13 @@ pub struct GroupSummary {
     /// `mean_wealth − initial_mean_wealth`, money units per agent.
     pub pnl: f64,
     /// For an attacker group (`sandwich`, `wash_trader`, `pump_and_dump`,
-    /// `spoofer`), the value it took: Σ over its agents of final wealth −
-    /// initial wealth, money units; 0 for the other groups. Present when
-    /// the scenario has an attacker group, absent otherwise.
+    /// `spoofer`, `cartel`, `hoarder`), the value it took: Σ over its
+    /// agents of final wealth − initial wealth, money units; 0 for the
+    /// other groups. Present when the scenario has an attacker group,
+    /// absent otherwise. A cartel's is its whole profit (in a posted-price
+    /// market, `Σ_t Σ_i π_i`; the part above competition is that less the
+    /// Nash profit `π^N` per member and step); a hoarder's is negative,
+    /// what it paid for the units it kept idle.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extracted: Option<f64>,
     /// Gini coefficient of final wealth within the group.

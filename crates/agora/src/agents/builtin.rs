@@ -325,7 +325,7 @@ pub enum BuiltinPolicy {
     Scripted(super::ScriptedPolicy),
     /// `sandwich` (an attacker on a mempool AMM)
     Sandwich(super::SandwichPolicy),
-    /// `wash_trader`, `pump_and_dump`, `spoofer` (see [`super::attackers`])
+    /// `wash_trader`, `pump_and_dump`, `spoofer`, `cartel`, `hoarder` (see [`super::attackers`])
     Attacker(super::attackers::AttackerPolicy),
     /// `best_response`: posted-price sellers that each post their static
     /// best response to the others' last prices (the competitive benchmark

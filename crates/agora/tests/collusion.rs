@@ -265,6 +265,10 @@ fn withholding_supply_raises_the_price_to_its_closed_form_and_the_cartels_take()
             "{revenue} vs {extracted}"
         );
         assert_eq!(out.summary.ledger.conservation_error, 0.0);
+        // Every unit made meets a need (once the price has come down to
+        // P*, nothing made goes unrequested).
+        let efficiency = r.allocative_efficiency.unwrap();
+        assert!(efficiency > 0.99 && efficiency <= 1.0, "w = {w}: {r:?}");
         // Each more withheld: a higher price, more profit, more unmet need.
         if let Some((price, take, unmet, paid)) = last {
             assert!(a.final_price > price);
@@ -329,6 +333,9 @@ fn a_hoarding_group_takes_its_proportional_share_and_the_others_go_short() {
     let out = run(&gpus(0, 0.0));
     let r = out.summary.assets["GPU"].resource.clone().unwrap();
     assert_eq!(r.unmet_share, 0.0);
+    assert_eq!(r.allocative_efficiency, Some(1.0));
+    // equal wealth: no inequality
+    assert_eq!(out.summary.wealth_gini, 0.0);
     for (count, quantity) in [(2u32, 50.0), (2, 150.0), (4, 25.0)] {
         let out = run(&gpus(count, quantity));
         let r = out.summary.assets["GPU"].resource.clone().unwrap();
@@ -349,6 +356,31 @@ fn a_hoarding_group_takes_its_proportional_share_and_the_others_go_short() {
         let users = &out.summary.groups["users"];
         assert!((users.needs_met_share.unwrap() - (1.0 - share)).abs() < 1e-9);
         assert_eq!(out.summary.ledger.conservation_error, 0.0);
+        // The capacity could have met every need (100 for 100): the
+        // hoarded share is what allocative efficiency loses.
+        let efficiency = r.allocative_efficiency.unwrap();
+        assert!((efficiency - (1.0 - share)).abs() < 1e-9, "{r:?}");
+        assert!((r.max_value_of_needs - 4.0 * 100.0 * steps).abs() < 1e-6);
+        // The wealth Gini across all agents, from its definition
+        // Σ_i Σ_j |x_i − x_j| / (2 n² μ) over every agent's wealth (equal
+        // within each group here).
+        let mut wealth = Vec::new();
+        for g in out.summary.groups.values() {
+            assert_eq!(g.gini, 0.0);
+            wealth.extend(std::iter::repeat_n(g.mean_wealth, g.agents as usize));
+        }
+        let n = wealth.len() as f64;
+        let mean = wealth.iter().sum::<f64>() / n;
+        let diff: f64 = wealth
+            .iter()
+            .flat_map(|x| wealth.iter().map(move |y| (x - y).abs()))
+            .sum();
+        let expected = diff / (2.0 * n * n * mean);
+        assert!(
+            (out.summary.wealth_gini - expected).abs() < 1e-9,
+            "{} vs {expected}",
+            out.summary.wealth_gini
+        );
     }
 }
 

@@ -1626,6 +1626,24 @@ fn a_cartels_unknown_keys_are_refused_for_each_market() {
 }
 
 #[test]
+fn a_best_response_seller_off_a_posted_price_market_is_refused() {
+    let msg = error_of(&with(
+        "kind = \"random\", asset = \"TOKEN\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1",
+        "kind = \"best_response\", asset = \"TOKEN\"",
+    ));
+    assert_names(
+        &msg,
+        "agents.noise.policy.asset",
+        &[
+            "best_response",
+            "posted_price",
+            "\"TOKEN\"",
+            "bonding_curve",
+        ],
+    );
+}
+
+#[test]
 fn a_hoarder_off_a_resource_or_without_a_price_is_refused() {
     let msg = error_of(&cartel_with(
         "kind = \"hoarder\", asset = \"GPU\"",

@@ -363,7 +363,7 @@ fn an_unknown_policy_kind_lists_the_known_kinds() {
     let msg = error_of(&with("kind = \"random\"", "kind = \"genius\""));
     assert_eq!(
         msg,
-        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, scripted, q_learning, bandit, policy_gradient, effort, sandwich, wash_trader, pump_and_dump, spoofer"
+        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, scripted, q_learning, bandit, policy_gradient, effort, sandwich, wash_trader, pump_and_dump, spoofer, cartel, hoarder, best_response"
     );
 }
 
@@ -1554,4 +1554,113 @@ fn a_trade_guard_on_a_mempool_asset_is_refused_naming_the_asset() {
             "{msg}"
         );
     }
+}
+
+// ---- collusion (cartel, hoarder) ----
+
+/// The `cartel` example with `from` replaced by `to` (once).
+fn cartel_with(from: &str, to: &str) -> String {
+    let text = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "cartel")
+        .map(|e| e.toml)
+        .unwrap();
+    assert_eq!(text.matches(from).count(), 1, "{from:?} must occur once");
+    text.replacen(from, to, 1)
+}
+
+#[test]
+fn a_cartel_on_a_curve_is_refused_naming_the_asset_and_its_pricing() {
+    let msg = error_of(&with(
+        "kind = \"random\", asset = \"TOKEN\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1",
+        "kind = \"cartel\", asset = \"TOKEN\"",
+    ));
+    assert_names(
+        &msg,
+        "agents.noise.policy.asset",
+        &[
+            "cartel",
+            "posted_price",
+            "resource",
+            "\"TOKEN\"",
+            "bonding_curve",
+        ],
+    );
+}
+
+#[test]
+fn a_withheld_share_outside_zero_to_one_is_refused() {
+    for bad in ["-0.1", "1.5"] {
+        let msg = error_of(&cartel_with(
+            "withhold = 0.375",
+            &format!("withhold = {bad}"),
+        ));
+        assert_names(
+            &msg,
+            "agents.producers.policy.withhold",
+            &["from 0 to 1", bad],
+        );
+    }
+    // Missing: named too.
+    let msg = error_of(&cartel_with(", withhold = 0.375", ""));
+    assert_names(&msg, "agents.producers.policy.withhold", &["missing"]);
+}
+
+#[test]
+fn a_cartels_unknown_keys_are_refused_for_each_market() {
+    // A posted-price cartel withholds nothing: its market sets quantities.
+    let msg = error_of(&cartel_with(
+        "policy = { kind = \"cartel\", asset = \"GOOD\" }",
+        "policy = { kind = \"cartel\", asset = \"GOOD\", withhold = 0.5 }",
+    ));
+    assert_names(&msg, "agents.firms.policy.withhold", &["unknown field"]);
+    // A resource cartel does not punish.
+    let msg = error_of(&cartel_with(
+        "withhold = 0.375",
+        "withhold = 0.375, punish = true",
+    ));
+    assert_names(&msg, "agents.producers.policy.punish", &["unknown field"]);
+    // A posted-price cartel's sellers need their cost, as every seller does.
+    let msg = error_of(&cartel_with("cost = 1.0\n", ""));
+    assert_names(&msg, "agents.firms.cost", &["missing", "marginal cost"]);
+}
+
+#[test]
+fn a_best_response_seller_off_a_posted_price_market_is_refused() {
+    let msg = error_of(&with(
+        "kind = \"random\", asset = \"TOKEN\", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1",
+        "kind = \"best_response\", asset = \"TOKEN\"",
+    ));
+    assert_names(
+        &msg,
+        "agents.noise.policy.asset",
+        &[
+            "best_response",
+            "posted_price",
+            "\"TOKEN\"",
+            "bonding_curve",
+        ],
+    );
+}
+
+#[test]
+fn a_hoarder_off_a_resource_or_without_a_price_is_refused() {
+    let msg = error_of(&cartel_with(
+        "kind = \"hoarder\", asset = \"GPU\"",
+        "kind = \"hoarder\", asset = \"GOOD\"",
+    ));
+    assert_names(
+        &msg,
+        "agents.hoarders.policy.asset",
+        &["hoarder", "resource", "\"GOOD\"", "posted_price"],
+    );
+    let msg = error_of(&cartel_with(", max_price = 4.0", ""));
+    assert_names(&msg, "agents.hoarders.policy.max_price", &["missing"]);
+    let msg = error_of(&cartel_with("quantity = 50.0", "quantity = 0.0"));
+    assert_names(&msg, "agents.hoarders.policy.quantity", &["0"]);
+    let msg = error_of(&cartel_with(
+        "max_price = 4.0",
+        "max_price = 4.0, need = 1.0",
+    ));
+    assert_names(&msg, "agents.hoarders.policy.need", &["unknown field"]);
 }

@@ -70,6 +70,22 @@ fn each_level_adds_its_agents_rules_and_monitors_and_the_ledger_holds() {
         util(0),
         util(2)
     );
+    // holding 80% costs allocative efficiency: at the fixed price the
+    // users' elastic requests already leave capacity idle while need goes
+    // unmet, the controller's higher price more so
+    let efficiency = |k: usize| {
+        levels[k].summary.assets["COMPUTE"]
+            .resource
+            .as_ref()
+            .unwrap()
+            .allocative_efficiency
+            .unwrap()
+    };
+    assert!(efficiency(0) < 1.0 && efficiency(0) == efficiency(2));
+    assert!(efficiency(3) < efficiency(0), "{}", efficiency(3));
+    // wealth grows more unequal with learners, and again with attackers
+    let gini = |k: usize| levels[k].summary.wealth_gini;
+    assert!(gini(0) > 0.0 && gini(0) < gini(1) && gini(1) < gini(2) && gini(2) < 1.0);
     // the position limit clipped the insiders' buying
     assert!(levels[3].summary.governance["cap"].clipped.unwrap_or(0) > 0);
 }

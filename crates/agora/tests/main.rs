@@ -5,6 +5,7 @@
 mod adaptive;
 mod amm;
 mod bad_input;
+mod collusion;
 mod conservation;
 mod contracts;
 mod curves;

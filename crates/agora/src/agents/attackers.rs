@@ -15,11 +15,15 @@
 //! - [`SpooferPolicy`] (`spoofer`): large orders on an order book it
 //!   cancels before they execute, trading small against the prices they
 //!   moved.
+//! - [`CartelPolicy`] (`cartel`) and [`HoarderPolicy`] (`hoarder`):
+//!   groups with a shared objective (see [`super::collusion`]).
 
+pub use super::collusion::{CartelPolicy, HoarderPolicy};
 use super::{fraction_of, Action, AgentRng, AgentView, Observation, Policy, Side};
 use crate::ledger::{to_base, to_units};
 
-/// The three attacker policies, as one built-in variant.
+/// The attacker policies (but `sandwich`, a variant of its own), as one
+/// built-in variant.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttackerPolicy {
     /// `wash_trader`
@@ -28,6 +32,10 @@ pub enum AttackerPolicy {
     PumpAndDump(PumpAndDumpPolicy),
     /// `spoofer`
     Spoofer(SpooferPolicy),
+    /// `cartel`
+    Cartel(CartelPolicy),
+    /// `hoarder`
+    Hoarder(HoarderPolicy),
 }
 
 impl AttackerPolicy {
@@ -37,6 +45,8 @@ impl AttackerPolicy {
             AttackerPolicy::WashTrader(p) => p.asset,
             AttackerPolicy::PumpAndDump(p) => p.asset,
             AttackerPolicy::Spoofer(p) => p.asset,
+            AttackerPolicy::Cartel(p) => p.asset(),
+            AttackerPolicy::Hoarder(p) => p.asset,
         }
     }
 }
@@ -47,6 +57,8 @@ impl Policy for AttackerPolicy {
             AttackerPolicy::WashTrader(p) => p.decide(obs, me, rng),
             AttackerPolicy::PumpAndDump(p) => p.decide(obs, me, rng),
             AttackerPolicy::Spoofer(p) => p.decide(obs, me, rng),
+            AttackerPolicy::Cartel(p) => p.decide(obs, me, rng),
+            AttackerPolicy::Hoarder(p) => p.decide(obs, me, rng),
         }
     }
 

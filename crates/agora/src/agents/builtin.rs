@@ -325,8 +325,12 @@ pub enum BuiltinPolicy {
     Scripted(super::ScriptedPolicy),
     /// `sandwich` (an attacker on a mempool AMM)
     Sandwich(super::SandwichPolicy),
-    /// `wash_trader`, `pump_and_dump`, `spoofer` (see [`super::attackers`])
+    /// `wash_trader`, `pump_and_dump`, `spoofer`, `cartel`, `hoarder` (see [`super::attackers`])
     Attacker(super::attackers::AttackerPolicy),
+    /// `best_response`: posted-price sellers that each post their static
+    /// best response to the others' last prices (the competitive benchmark
+    /// of a cartel; see [`super::collusion::PostedCartel`]).
+    BestResponse(super::collusion::PostedCartel),
 }
 
 impl Policy for BuiltinPolicy {
@@ -348,6 +352,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Scripted(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Sandwich(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Attacker(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::BestResponse(p) => p.decide(obs, me, rng),
         }
     }
 
@@ -373,6 +378,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Player(p) => p.asset,
             BuiltinPolicy::Sandwich(p) => p.asset,
             BuiltinPolicy::Attacker(p) => p.asset(),
+            BuiltinPolicy::BestResponse(p) => p.asset,
             BuiltinPolicy::Consumer(_) | BuiltinPolicy::Effort(_) | BuiltinPolicy::Scripted(_) => {
                 unreachable!("returned above")
             }

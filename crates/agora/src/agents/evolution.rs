@@ -76,7 +76,7 @@ pub fn evolvable(policy: &BuiltinPolicy) -> &'static [&'static str] {
         | BuiltinPolicy::Effort(_)
         | BuiltinPolicy::Scripted(_)
         | BuiltinPolicy::Sandwich(_) => &[],
-        BuiltinPolicy::Attacker(_) => &[],
+        BuiltinPolicy::Attacker(_) | BuiltinPolicy::BestResponse(_) => &[],
     }
 }
 

@@ -18,6 +18,7 @@
 mod adaptive;
 pub mod attackers;
 mod builtin;
+pub mod collusion;
 pub mod evolution;
 pub mod learners;
 pub mod learning;

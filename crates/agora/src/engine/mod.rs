@@ -1986,6 +1986,9 @@ impl Simulation {
         let mut met_value = vec![0.0f64; m];
         let mut need_sum = vec![0u128; m];
         let mut met_sum = vec![0u128; m];
+        // every need of each resource, (value, units): the best the
+        // capacity could have done ([`crate::resource::alloc::max_value_met`])
+        let mut demands: Vec<Vec<(f64, u64)>> = vec![Vec::new(); m];
         let private = StreamFamily::new(self.seed, self.run, 0, Stream::Private);
         for (g, group) in self.groups.iter().enumerate() {
             if !group.active || group.start == group.end {
@@ -2039,6 +2042,7 @@ impl Simulation {
                     need_sum[j] += u128::from(need.units);
                     met_sum[j] += u128::from(used);
                     met_value[j] += need.value * to_units(used);
+                    demands[j].push((need.value, need.units));
                     if let Some(v) = &alloc[j] {
                         fair[j].0.push(v[id as usize]);
                         fair[j].1.push(need.units);
@@ -2061,6 +2065,7 @@ impl Simulation {
             totals.need += need_sum[j];
             totals.met += met_sum[j];
             totals.value_met += met_value[j];
+            totals.max_value += crate::resource::alloc::max_value_met(&mut demands[j], r.available);
             let (allocated, needs) = &fair[j];
             if !needs.is_empty() {
                 totals.jain_sum += crate::resource::alloc::jain_index(allocated, needs);

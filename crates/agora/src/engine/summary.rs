@@ -193,6 +193,18 @@ pub struct ResourceSummary {
     pub welfare: f64,
     /// Value of needs met, money units.
     pub value_of_needs_met: f64,
+    /// The largest value of needs the units available could have met,
+    /// summed over steps: each step the units go to the needs of highest
+    /// value first (a consumer's need counted whole for each resource it
+    /// can use), money units.
+    pub max_value_of_needs: f64,
+    /// `value_of_needs_met / max_value_of_needs`: 1 when every unit that
+    /// could meet a need met the most valuable one (nothing idle while
+    /// needs go unmet, nothing to a lower value before a higher one);
+    /// lower when units sit unrequested (a price too high), go to requests
+    /// without a need (a hoarder), or to lower values first. `null` when
+    /// the maximum is 0 (no need, or no capacity).
+    pub allocative_efficiency: Option<f64>,
     /// What producers paid to make units, money units.
     pub production_cost: f64,
     /// Steps at which a logarithmic price rule capped `|ln(D/O)|` at
@@ -276,9 +288,13 @@ pub struct GroupSummary {
     /// `mean_wealth − initial_mean_wealth`, money units per agent.
     pub pnl: f64,
     /// For an attacker group (`sandwich`, `wash_trader`, `pump_and_dump`,
-    /// `spoofer`), the value it took: Σ over its agents of final wealth −
-    /// initial wealth, money units; 0 for the other groups. Present when
-    /// the scenario has an attacker group, absent otherwise.
+    /// `spoofer`, `cartel`, `hoarder`), the value it took: Σ over its
+    /// agents of final wealth − initial wealth, money units; 0 for the
+    /// other groups. Present when the scenario has an attacker group,
+    /// absent otherwise. A cartel's is its whole profit (in a posted-price
+    /// market, `Σ_t Σ_i π_i`; the part above competition is that less the
+    /// Nash profit `π^N` per member and step); a hoarder's is negative,
+    /// what it paid for the units it kept idle.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extracted: Option<f64>,
     /// Gini coefficient of final wealth within the group.
@@ -335,6 +351,11 @@ pub struct RunSummary {
     pub assets: BTreeMap<String, AssetSummary>,
     /// Per group, by name.
     pub groups: BTreeMap<String, GroupSummary>,
+    /// The Gini coefficient of final wealth across every agent of every
+    /// group (balance plus holdings at final prices, what is locked in open
+    /// orders included): 0 when all hold the same, `(n − 1)/n` when one
+    /// holds everything. Each group's own is `groups.<name>.gini`.
+    pub wealth_gini: f64,
     /// Ledger checks and counts.
     pub ledger: LedgerSummary,
     /// The scenario's own summary metrics (`[[metrics]]`, see
@@ -446,6 +467,9 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
                         gini: t.gini_sum / steps,
                         welfare: t.value_met - t.production_cost,
                         value_of_needs_met: t.value_met,
+                        max_value_of_needs: t.max_value,
+                        allocative_efficiency: (t.max_value > 0.0)
+                            .then(|| (t.value_met / t.max_value).min(1.0)),
                         production_cost: t.production_cost,
                         log_ratio_cap_steps: sim.markets[j].mechanism().clamps().1,
                     }
@@ -491,11 +515,13 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
     }
 
     let mut groups = BTreeMap::new();
+    let mut all_wealth = Vec::with_capacity(sim.ledger.agents());
     for (g, spec) in scenario.groups.iter().enumerate() {
         let range = sim.group_range(g);
         let count = range.len() as f64;
         let mut wealth = sim.wealth_of(range.clone());
         let total_wealth = wealth.iter().sum::<f64>();
+        all_wealth.extend_from_slice(&wealth);
         let mean_wealth = total_wealth / count;
         let extracted = attacked.then(|| {
             if attackers[g] {
@@ -573,6 +599,7 @@ pub(super) fn summarize(sim: &Simulation) -> RunSummary {
     RunSummary {
         assets,
         groups,
+        wealth_gini: gini(&mut all_wealth),
         simulation,
         metrics: sim.metric_values(),
         contracts: sim.contracts.summaries(|j| sim.price(j)),

@@ -9,6 +9,15 @@ use serde::{Deserialize, Serialize};
 /// Per asset, the attackers' net money from trading it (received selling
 /// less paid buying) and the net tokens they acquired, base units, summed
 /// over the run's trade logs.
+///
+/// Fills, mints and burns count both; on a resource the money of its
+/// records counts without the units (a producer never holds the units it
+/// is paid for, and allocated units are used up or expire): the money a
+/// producer is paid for its production counts as received, what an
+/// allocation costs as paid. A resource cartel's production cost is paid
+/// to the outside world, not traded, so its `manipulation_loss` is its
+/// revenue, gross of that cost (its `extracted`, a change of wealth, is
+/// net of it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AttackFlows {
     /// The attackers' agents, as ranges of ids (empty: none, and nothing
@@ -53,8 +62,12 @@ impl AttackFlows {
             return;
         }
         for r in trades {
-            let traded = matches!(r.kind, TradeKind::Fill | TradeKind::Mint | TradeKind::Burn);
-            if !traded || !self.is_attacker(r.agent) {
+            let units_count = match r.kind {
+                TradeKind::Fill | TradeKind::Mint | TradeKind::Burn => true,
+                TradeKind::Allocation | TradeKind::Production => false,
+                TradeKind::Transfer | TradeKind::Payment => continue,
+            };
+            if !self.is_attacker(r.agent) {
                 continue;
             }
             let Some(cell) = self.net.get_mut(r.asset as usize) else {
@@ -63,7 +76,11 @@ impl AttackFlows {
             // A record's amounts are at most 2¹²⁸ money and 2⁶⁴ tokens;
             // a run sums fewer than 2⁶³ of them.
             let money = i128::try_from(r.money).unwrap_or(i128::MAX);
-            let qty = i128::from(r.quantity);
+            let qty = if units_count {
+                i128::from(r.quantity)
+            } else {
+                0
+            };
             if r.buy {
                 cell.0 -= money;
                 cell.1 += qty;

@@ -13,11 +13,12 @@
 //! scored against that ground truth ([`MonitorSummary`], `summary.json`'s
 //! `monitors.<name>`): the agents it *flagged* (named in any of its
 //! alerts) against the *attackers* it targets (the agents of groups whose
-//! policy kind is one of the monitor's `targets`; by default the attack
-//! its kind detects), with precision `|flagged ∩ attackers| / |flagged|`
-//! and recall `|flagged ∩ attackers| / |attackers|`, each null when its
-//! denominator is 0, and both null for a monitor without targets (no
-//! ground truth: `concentration` and `collusion` by default).
+//! policy kind is one of the monitor's `targets` and whose policy trades
+//! the monitor's asset; by default the attack its kind detects:
+//! `cartel` for `collusion`), with precision `|flagged ∩ attackers| /
+//! |flagged|` and recall `|flagged ∩ attackers| / |attackers|`, each null
+//! when its denominator is 0, and both null for a monitor without targets
+//! (no ground truth: `concentration` by default).
 //!
 //! A detector is a small trait ([`Detector`]): one call per step and its
 //! state as bytes for checkpoints. The built-in kinds live beside this
@@ -247,7 +248,7 @@ impl Monitors {
             .iter()
             .enumerate()
             .map(|(i, spec)| {
-                let attackers = attackers_of(scenario, &spec.targets);
+                let attackers = attackers_of(scenario, &spec.targets, spec.asset);
                 let summary = MonitorSummary::score(
                     spec,
                     &scenario.assets()[spec.asset].name,
@@ -261,13 +262,19 @@ impl Monitors {
     }
 }
 
-/// The agents of the groups whose policy kind is one of `targets`.
-pub fn attackers_of(scenario: &Scenario, targets: &[PolicyKind]) -> BTreeSet<AgentId> {
+/// The agents of the groups whose policy kind is one of `targets` and
+/// whose policy trades asset `asset` (a detector watches one asset: the
+/// attackers of another are not its to find).
+pub fn attackers_of(
+    scenario: &Scenario,
+    targets: &[PolicyKind],
+    asset: usize,
+) -> BTreeSet<AgentId> {
     let mut out = BTreeSet::new();
     let mut start: AgentId = 0;
     for g in scenario.groups() {
         let end = start + g.count;
-        if g.kind().is_some_and(|k| targets.contains(&k)) {
+        if g.kind().is_some_and(|k| targets.contains(&k)) && g.policy.assets().contains(&asset) {
             out.extend(start..end);
         }
         start = end;

@@ -545,6 +545,40 @@ fn shares(allocated: &[u64], needs: &[u64]) -> Vec<f64> {
         .collect()
 }
 
+/// The largest value of needs `capacity` base units can meet: units go to
+/// the needs of highest value per unit first, `Σ value · met / SCALE` (money
+/// units) over `needs` (value per whole unit, units in base units). The
+/// denominator of a resource's allocative efficiency (the value of the needs
+/// actually met over this). `needs` is reordered (by value, highest first).
+///
+/// ```
+/// use agora::resource::alloc::max_value_met;
+/// // 3 units: the 2 worth 5 each, then 1 of the 4 worth 1 each
+/// let mut needs = vec![(1.0, 4_000_000_000), (5.0, 2_000_000_000)];
+/// assert_eq!(max_value_met(&mut needs, 3_000_000_000), 11.0);
+/// // capacity to spare: every need is met
+/// assert_eq!(max_value_met(&mut needs, 10_000_000_000), 14.0);
+/// ```
+pub fn max_value_met(needs: &mut [(f64, u64)], capacity: u64) -> f64 {
+    let scale = crate::ledger::SCALE as f64;
+    // One value (the common case): no need to sort.
+    let same = needs.windows(2).all(|w| w[0].0 == w[1].0);
+    if !same {
+        needs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    }
+    let mut left = capacity;
+    let mut value = 0.0;
+    for &(v, units) in needs.iter() {
+        if left == 0 {
+            break;
+        }
+        let met = units.min(left);
+        left -= met;
+        value += v.max(0.0) * (met as f64 / scale);
+    }
+    value
+}
+
 /// Jain's fairness index of the shares `xᵢ = allocatedᵢ / needᵢ`, over the
 /// `n` pairs with a positive need: `(Σx)² / (n · Σx²)`, in `[1/n, 1]`.
 ///

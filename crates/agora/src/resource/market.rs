@@ -120,6 +120,9 @@ pub(crate) struct ResourceTotals {
     pub met: u128,
     /// Money value of needs met, money units.
     pub value_met: f64,
+    /// Σ over steps of the largest value of needs the units available
+    /// could have met (the highest-valued needs first), money units.
+    pub max_value: f64,
     /// Money producers paid to make units, money units.
     pub production_cost: f64,
     /// Σ over steps with needs of Jain's index and the Gini coefficient of

@@ -163,6 +163,17 @@ kinds! {
         PumpAndDump = "pump_and_dump",
         /// `spoofer` ([`SpooferPolicy`](crate::agents::attackers::SpooferPolicy)).
         Spoofer = "spoofer",
+        /// `cartel` ([`CartelPolicy`](crate::agents::attackers::CartelPolicy)):
+        /// sellers of a posted-price market or producers of a resource
+        /// that maximise the group's joint profit.
+        Cartel = "cartel",
+        /// `hoarder` ([`HoarderPolicy`](crate::agents::attackers::HoarderPolicy)):
+        /// a group that corners a resource it does not need.
+        Hoarder = "hoarder",
+        /// `best_response` ([`PostedCartel`](crate::agents::collusion::PostedCartel)
+        /// without `joint`): posted-price sellers that each post their
+        /// static best response to the others' last prices.
+        BestResponse = "best_response",
     }
 }
 
@@ -178,6 +189,10 @@ enum Trades {
     Tokens,
     /// Population games (`kind = "game"`).
     Games,
+    /// What a seller sells: a posted-price market or a resource.
+    Sold,
+    /// A posted-price market.
+    Posted,
 }
 
 impl Trades {
@@ -195,6 +210,8 @@ impl Trades {
             Trades::MarketClearing => !resource && !curve && !posted && !game && !amm,
             Trades::Tokens => !resource && !posted && !game,
             Trades::Games => game,
+            Trades::Sold => posted || resource,
+            Trades::Posted => posted,
         }
     }
 
@@ -206,6 +223,8 @@ impl Trades {
             }
             Trades::Tokens => "a token (on a curve or a market)",
             Trades::Games => "a population game (kind = \"game\")",
+            Trades::Sold => "a posted_price asset or a resource (kind = \"resource\")",
+            Trades::Posted => "a posted_price asset",
         }
     }
 }
@@ -232,7 +251,10 @@ impl PolicyKind {
                 AttackerPolicy::WashTrader(_) => PolicyKind::WashTrader,
                 AttackerPolicy::PumpAndDump(_) => PolicyKind::PumpAndDump,
                 AttackerPolicy::Spoofer(_) => PolicyKind::Spoofer,
+                AttackerPolicy::Cartel(_) => PolicyKind::Cartel,
+                AttackerPolicy::Hoarder(_) => PolicyKind::Hoarder,
             },
+            BuiltinPolicy::BestResponse(_) => PolicyKind::BestResponse,
         }
     }
 
@@ -246,6 +268,8 @@ impl PolicyKind {
                 | PolicyKind::WashTrader
                 | PolicyKind::PumpAndDump
                 | PolicyKind::Spoofer
+                | PolicyKind::Cartel
+                | PolicyKind::Hoarder
         )
     }
 
@@ -268,7 +292,9 @@ impl PolicyKind {
             PolicyKind::QLearning | PolicyKind::Bandit | PolicyKind::PolicyGradient => {
                 Trades::Tokens
             }
-            PolicyKind::Consumer | PolicyKind::Producer => Trades::Resources,
+            PolicyKind::Consumer | PolicyKind::Producer | PolicyKind::Hoarder => Trades::Resources,
+            PolicyKind::Cartel => Trades::Sold,
+            PolicyKind::BestResponse => Trades::Posted,
             PolicyKind::Player => Trades::Games,
             // trades nothing: it names no asset to check
             PolicyKind::Effort => Trades::Tokens,
@@ -417,11 +443,9 @@ pub(super) fn parse_group(
         Some(learner) if learner.learns() => {
             super::learners::parse_learner(&mut p, learner, assets, specs)?
         }
-        Some(attacker) if attacker.is_attacker() && attacker != PolicyKind::Sandwich => {
-            GroupPolicy::Builtin(super::attackers::parse_attacker(
-                &mut p, attacker, assets, specs, count,
-            )?)
-        }
+        Some(attacker) if attacker.is_attacker() => GroupPolicy::Builtin(
+            super::attackers::parse_attacker(&mut p, attacker, assets, specs, count)?,
+        ),
         Some(builtin) => GroupPolicy::Builtin(parse_builtin(&mut p, builtin, assets)?),
         None => match registry.custom.get(kind) {
             Some(factory) => factory(&mut p, assets)?,
@@ -783,7 +807,12 @@ fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Res
                 ),
             ))
         }
-        PolicyKind::WashTrader | PolicyKind::PumpAndDump | PolicyKind::Spoofer => {
+        PolicyKind::Sandwich
+        | PolicyKind::WashTrader
+        | PolicyKind::PumpAndDump
+        | PolicyKind::Spoofer
+        | PolicyKind::Cartel
+        | PolicyKind::Hoarder => {
             return Err(p.error(
                 "kind",
                 format!(
@@ -793,19 +822,15 @@ fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Res
             ))
         }
         PolicyKind::Consumer => parse_consumer(p, assets)?,
-        PolicyKind::Scripted => parse_scripted(p, assets)?,
-        PolicyKind::Sandwich => {
-            let asset = traded(p)?;
-            let money = |p: &mut Fields<'_>, key: &'static str| -> Result<u64> {
-                let x = p.number_or(key, Range::NonNegative, 0.0)?;
-                to_base(x).ok_or_else(|| p.error(key, past_range(x, "money")))
-            };
-            BuiltinPolicy::Sandwich(crate::agents::SandwichPolicy {
-                asset,
-                min_profit: money(p, "min_profit")?,
-                priority_fee: money(p, "priority_fee")?,
+        PolicyKind::BestResponse => {
+            BuiltinPolicy::BestResponse(crate::agents::collusion::PostedCartel {
+                asset: traded(p)?,
+                punish: false,
+                joint: false,
+                market: None,
             })
         }
+        PolicyKind::Scripted => parse_scripted(p, assets)?,
         PolicyKind::Producer => {
             let asset = traded(p)?;
             parse_producer(p, asset)?
@@ -1175,6 +1200,9 @@ mod tests {
             PolicyKind::WashTrader => "size = 1.0",
             PolicyKind::PumpAndDump => "buy_until = 2, sell_from = 5, buy_fraction = 0.5",
             PolicyKind::Spoofer => "size = 10.0, trade = 1.0",
+            PolicyKind::Cartel => "cost = 1.0, max_output = 2.0, withhold = 0.5",
+            PolicyKind::Hoarder => "quantity = 5.0, max_price = 3.0",
+            PolicyKind::BestResponse => "",
             PolicyKind::QLearning => {
                 "actions = ACTION_SET, alpha = 0.1, delta = 0.9, epsilon = 0.1"
             }
@@ -1208,23 +1236,51 @@ mod tests {
                 prices: crate::market::posted::GridSpec::Span { m: 15, xi: 0.1 },
             }),
         );
+        let resource = AssetSpec::new(
+            "A",
+            PricingSpec::Resource(super::super::ResourceSpec {
+                capacity: 10.0,
+                renewing: true,
+                decay: 0.0,
+                holding_cost: 0.0,
+                allocation: crate::resource::alloc::AllocationRule::Builtin(
+                    crate::resource::alloc::Rule::Proportional,
+                ),
+                pricing: super::super::ResourcePricing::Fixed { price: 1.0 },
+            }),
+        );
         for &kind in PolicyKind::ALL {
-            // an effort trades no asset
-            let asset = if kind == PolicyKind::Effort {
-                ""
-            } else {
-                "asset = \"A\", "
+            // a cartel or a hoarder needs a resource (or a posted market)
+            let spec = match kind {
+                PolicyKind::Cartel | PolicyKind::Hoarder => &resource,
+                PolicyKind::BestResponse => &posted,
+                _ => &curve,
             };
+            // an effort trades no asset; a best_response seller has no
+            // other field
+            let asset = if kind == PolicyKind::Effort {
+                None
+            } else {
+                Some("asset = \"A\"")
+            };
+            let fields: Vec<&str> = [
+                Some(format!("kind = \"{}\"", kind.name()).leak() as &str),
+                asset,
+                Some(policy_sample(kind)),
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|f| !f.is_empty())
+            .collect();
             let text = format!(
-                "group = \"g\"\ncount = 1\nbalance = 1.0\npolicy = {{ kind = \"{}\", {asset}{} }}",
-                kind.name(),
-                policy_sample(kind)
+                "group = \"g\"\ncount = 1\nbalance = 1.0\npolicy = {{ {} }}",
+                fields.join(", ")
             );
             let (group, seller) = read(&text, |f| {
                 parse_group(
                     f,
                     &assets(),
-                    std::slice::from_ref(&curve),
+                    std::slice::from_ref(spec),
                     &PolicyRegistry::new(),
                 )
             });

@@ -959,8 +959,11 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
             put("min_profit", tokens(p.min_profit));
             put("priority_fee", tokens(p.priority_fee));
         }
+        BuiltinPolicy::BestResponse(p) => {
+            put("asset", names.asset(&asset_path, p.asset)?);
+        }
         BuiltinPolicy::Attacker(a) => {
-            use crate::agents::attackers::AttackerPolicy;
+            use crate::agents::attackers::{AttackerPolicy, CartelPolicy};
             put("asset", names.asset(&asset_path, a.asset())?);
             match a {
                 AttackerPolicy::WashTrader(p) => {
@@ -977,6 +980,20 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
                     put("size", tokens(p.size));
                     put("trade", tokens(p.trade));
                     put("depth", float(p.depth));
+                }
+                AttackerPolicy::Cartel(CartelPolicy::Posted(p)) => {
+                    put("punish", Value::Boolean(p.punish));
+                }
+                AttackerPolicy::Cartel(CartelPolicy::Supply(p)) => {
+                    put("cost", float(p.cost));
+                    put("max_output", tokens(p.max_output));
+                    put("lead_time", whole(u64::from(p.lead_time)));
+                    put("margin", float(p.margin));
+                    put("withhold", float(p.withhold));
+                }
+                AttackerPolicy::Hoarder(p) => {
+                    put("quantity", tokens(p.quantity));
+                    put("max_price", tokens(p.max_price));
                 }
             }
         }

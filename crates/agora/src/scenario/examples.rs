@@ -190,6 +190,11 @@ const EXAMPLES: &[Example] = &[
         description: "one economy (a curve token, a mempool AMM, compute) at four levels of agent intelligence: rule-based, + learners, + attackers, + governance and monitors; sweep simulation.intelligence = 0,1,2,3",
         toml: include_str!("../../scenarios/intelligence-ladder.toml"),
     },
+    Example {
+        name: "cartel",
+        description: "collusion: posted-price sellers pricing as one monopolist, producers withholding compute, a group hoarding GPUs it does not need",
+        toml: include_str!("../../scenarios/cartel.toml"),
+    },
 ];
 
 /// Returns every built-in example.

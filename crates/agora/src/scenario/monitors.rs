@@ -63,7 +63,8 @@ impl MonitorKind {
             MonitorKind::PumpAndDump => vec![PolicyKind::PumpAndDump],
             MonitorKind::Spoofing => vec![PolicyKind::Spoofer],
             MonitorKind::Sandwich => vec![PolicyKind::Sandwich],
-            MonitorKind::Concentration | MonitorKind::Collusion => Vec::new(),
+            MonitorKind::Collusion => vec![PolicyKind::Cartel],
+            MonitorKind::Concentration => Vec::new(),
         }
     }
 

@@ -21,7 +21,9 @@ use std::sync::Arc;
 
 use super::fields::{describe, money_in_range};
 use super::{kinds, AssetSpec, Fields, GroupSpec, PricingSpec, Range};
-use crate::agents::QSellerSpec;
+use crate::agents::attackers::{AttackerPolicy, CartelPolicy};
+use crate::agents::collusion::PostedCartel;
+use crate::agents::{BuiltinPolicy, GroupPolicy, QSellerSpec};
 use crate::error::{Error, Result};
 use crate::market::posted::{profile_count, GridSpec, PostedMarket};
 use crate::market::posted_market::{PostedSetup, MAX_TABLE};
@@ -130,9 +132,25 @@ pub(super) fn parse_posted(p: &mut Fields<'_>) -> Result<PostedSpec> {
     Ok(PostedSpec { demand, prices })
 }
 
+/// The posted-price cartel (or `best_response` sellers) of asset `j` a
+/// group's policy is, if it is one.
+fn posted_cartel(policy: &mut GroupPolicy, j: usize) -> Option<&mut PostedCartel> {
+    match policy {
+        GroupPolicy::Builtin(BuiltinPolicy::Attacker(AttackerPolicy::Cartel(
+            CartelPolicy::Posted(c),
+        )))
+        | GroupPolicy::Builtin(BuiltinPolicy::BestResponse(c))
+            if c.asset == j =>
+        {
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
 /// Builds the market of every `posted_price` asset from the groups that
 /// sell it, and gives each Q-learning seller group (`learners[g]`) its
-/// policy. Checks every group's `cost`: required of a seller, refused
+/// policy and each `cartel` or `best_response` group its market. Checks every group's `cost`: required of a seller, refused
 /// elsewhere. Returns each asset's market (`None` for other assets).
 pub(super) fn resolve(
     origin: &str,
@@ -228,6 +246,9 @@ pub(super) fn resolve(
         let mut first = 0;
         for &g in &sellers {
             let count = groups[g].count as usize;
+            if let Some(cartel) = posted_cartel(&mut groups[g].policy, j) {
+                cartel.bind(Arc::clone(&setup), first, count);
+            }
             if let Some(q) = learners.get(g).copied().flatten().filter(|q| q.asset == j) {
                 groups[g].policy =
                     super::learners_posted::build(q, Arc::clone(&setup), first, count).map_err(

@@ -37,6 +37,7 @@ mod posted_price;
 mod posted_rewards;
 mod resources;
 mod shocks;
+mod staking;
 mod state;
 mod step_api;
 mod support;

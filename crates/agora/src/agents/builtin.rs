@@ -323,6 +323,8 @@ pub enum BuiltinPolicy {
     Effort(crate::contracts::EffortPolicy),
     /// `scripted` (what-if runs and tests)
     Scripted(super::ScriptedPolicy),
+    /// `staker` (stakes under a staking rule)
+    Staker(crate::incentives::StakerPolicy),
     /// `sandwich` (an attacker on a mempool AMM)
     Sandwich(super::SandwichPolicy),
     /// `wash_trader`, `pump_and_dump`, `spoofer` (see [`super::attackers`])
@@ -346,6 +348,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Player(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Effort(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Scripted(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Staker(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Sandwich(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Attacker(p) => p.decide(obs, me, rng),
         }
@@ -372,6 +375,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Producer(p) => p.asset,
             BuiltinPolicy::Player(p) => p.asset,
             BuiltinPolicy::Sandwich(p) => p.asset,
+            BuiltinPolicy::Staker(p) => p.asset,
             BuiltinPolicy::Attacker(p) => p.asset(),
             BuiltinPolicy::Consumer(_) | BuiltinPolicy::Effort(_) | BuiltinPolicy::Scripted(_) => {
                 unreachable!("returned above")

@@ -75,6 +75,7 @@ pub fn evolvable(policy: &BuiltinPolicy) -> &'static [&'static str] {
         | BuiltinPolicy::Player(_)
         | BuiltinPolicy::Effort(_)
         | BuiltinPolicy::Scripted(_)
+        | BuiltinPolicy::Staker(_)
         | BuiltinPolicy::Sandwich(_) => &[],
         BuiltinPolicy::Attacker(_) => &[],
     }

@@ -160,6 +160,33 @@ pub enum Action {
         /// The effort, base units.
         level: u64,
     },
+    /// Lock `amount` base units of `asset` under the asset's staking rule
+    /// (the first `[[incentives]]` of kind `staking` on the asset whose
+    /// groups include the agent), executed right after the decide phase,
+    /// before the step's trades: the tokens leave the agent's holdings
+    /// (they cannot be sold) and earn the rule's `rate` per unit per step
+    /// from the next step's govern phase. An amount above the holdings is
+    /// cut to them (counted as clipped); rejected on an asset without a
+    /// staking rule the agent is eligible for. Trades nothing.
+    Stake {
+        /// Index of the asset.
+        asset: u32,
+        /// Tokens to stake, base units.
+        amount: u64,
+    },
+    /// Unstake `amount` base units of `asset` staked under the asset's
+    /// staking rule: they stop earning at once and return to the agent's
+    /// holdings after the rule's `unbonding` steps (in the govern phase of
+    /// step `t + unbonding` for an unstake at step `t`); until then they
+    /// cannot be sold. An amount above the stake is cut to it (counted as
+    /// clipped, except `u64::MAX`: the whole stake); rejected like
+    /// [`Action::Stake`]. Trades nothing.
+    Unstake {
+        /// Index of the asset.
+        asset: u32,
+        /// Tokens to unstake, base units (`u64::MAX`: all).
+        amount: u64,
+    },
     /// A swap with an automated market maker under a slippage bound: buy
     /// with `amount` base units of money (`side` buy) or sell `amount`
     /// base units of tokens, failing unexecuted when the output at the
@@ -187,7 +214,11 @@ impl Action {
     /// The asset the action trades, if any.
     pub fn asset(&self) -> Option<usize> {
         match *self {
-            Action::Hold | Action::Effort { .. } => None,
+            // staking trades nothing (the incentive rules execute it)
+            Action::Hold
+            | Action::Effort { .. }
+            | Action::Stake { .. }
+            | Action::Unstake { .. } => None,
             Action::Buy { asset, .. }
             | Action::Sell { asset, .. }
             | Action::Limit { asset, .. }

@@ -6,6 +6,7 @@
 
 use super::mechanisms::Market;
 use super::{GroupState, Locks, Simulation};
+use crate::agents::Action;
 use crate::error::Result;
 use crate::incentives::Incentives;
 use crate::ledger::{AgentId, Ledger};
@@ -59,6 +60,39 @@ impl Simulation {
                     *cell += u128::from(tokens);
                 }
             });
+    }
+
+    /// After the decide phase: the agents' [`Action::Stake`] and
+    /// [`Action::Unstake`], in agent order, go to their staking rules.
+    pub(super) fn stake(&mut self) -> Result<()> {
+        let mut staking: Vec<(AgentId, Action)> = Vec::new();
+        let wanted = |a: &Action| matches!(a, Action::Stake { .. } | Action::Unstake { .. });
+        for (g, group) in self.groups.iter().enumerate() {
+            match &self.columns[g] {
+                Some(column) => {
+                    for agent in group.start..group.end {
+                        for &a in column.actions(agent).iter().filter(|a| wanted(a)) {
+                            staking.push((agent, a));
+                        }
+                    }
+                }
+                None => {
+                    for agent in group.start..group.end {
+                        let a = self.actions[agent as usize];
+                        if wanted(&a) {
+                            staking.push((agent, a));
+                        }
+                    }
+                }
+            }
+        }
+        self.incentives.act(
+            &self.scenario,
+            self.step,
+            &mut self.ledger,
+            &staking,
+            &mut self.records.incentives,
+        )
     }
 
     /// The govern phase's incentives: emissions, rewards for holdings and

@@ -1735,9 +1735,13 @@ impl Simulation {
         if !self.markets.iter().all(Market::is_curve) {
             return false;
         }
-        if self.columns.iter().any(Option::is_some) || !self.contracts.is_empty() {
+        if self.columns.iter().any(Option::is_some)
+            || !self.contracts.is_empty()
+            || self.incentives.takes_actions()
+        {
             // adaptive policies decide on their states, in parallel;
-            // contracts act on the decisions (efforts, referrals)
+            // contracts act on the decisions (efforts, referrals), the
+            // staking rules on the stakes
             return false;
         }
         let custom = self
@@ -1829,6 +1833,9 @@ impl Simulation {
         if !self.contracts.is_empty() {
             self.contracts
                 .act(self.step, &mut self.ledger, &mut self.actions)?;
+        }
+        if self.incentives.takes_actions() {
+            self.stake()?;
         }
         Ok(false)
     }
@@ -2843,7 +2850,10 @@ impl<const LOG: bool> Executor<'_, LOG> {
         };
         match action {
             // an effort trades nothing (it has no asset: never reaches here)
-            Action::Hold | Action::Effort { .. } => {}
+            Action::Hold
+            | Action::Effort { .. }
+            | Action::Stake { .. }
+            | Action::Unstake { .. } => {}
             Action::Limit { .. }
             | Action::Quote { .. }
             | Action::Cancel { .. }

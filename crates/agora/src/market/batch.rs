@@ -168,7 +168,11 @@ impl BatchMarket {
         };
         let mut orders = Vec::new();
         match action {
-            Action::Hold | Action::Cancel { .. } | Action::Effort { .. } => {}
+            Action::Hold
+            | Action::Cancel { .. }
+            | Action::Effort { .. }
+            | Action::Stake { .. }
+            | Action::Unstake { .. } => {}
             Action::Request { .. }
             | Action::Produce { .. }
             | Action::Play { .. }

@@ -154,6 +154,8 @@ kinds! {
         PolicyGradient = "policy_gradient",
         /// `effort` ([`EffortPolicy`](crate::contracts::EffortPolicy)).
         Effort = "effort",
+        /// `staker` ([`StakerPolicy`](crate::incentives::StakerPolicy)).
+        Staker = "staker",
         /// `sandwich` ([`SandwichPolicy`](crate::agents::SandwichPolicy)),
         /// an attacker on an AMM with `ordering = "mempool"`.
         Sandwich = "sandwich",
@@ -227,6 +229,7 @@ impl PolicyKind {
             BuiltinPolicy::Player(_) => PolicyKind::Player,
             BuiltinPolicy::Effort(_) => PolicyKind::Effort,
             BuiltinPolicy::Scripted(_) => PolicyKind::Scripted,
+            BuiltinPolicy::Staker(_) => PolicyKind::Staker,
             BuiltinPolicy::Sandwich(_) => PolicyKind::Sandwich,
             BuiltinPolicy::Attacker(a) => match a {
                 AttackerPolicy::WashTrader(_) => PolicyKind::WashTrader,
@@ -281,6 +284,7 @@ impl PolicyKind {
             | PolicyKind::MeanReversion
             | PolicyKind::Valuation
             | PolicyKind::Scripted
+            | PolicyKind::Staker
             | PolicyKind::Sandwich
             | PolicyKind::WashTrader
             | PolicyKind::PumpAndDump => Trades::Tokens,
@@ -820,6 +824,16 @@ fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Res
                 .ok_or_else(|| p.error("level", past_range(level, "effort")))?;
             BuiltinPolicy::Effort(crate::contracts::EffortPolicy { level })
         }
+        PolicyKind::Staker => {
+            let asset = traded(p)?;
+            BuiltinPolicy::Staker(crate::incentives::StakerPolicy {
+                asset,
+                share: p.number("share", Range::Unit)?,
+                min_rate: p.number_or("min_rate", Range::NonNegative, 0.0)?,
+                exit_drawdown: p.opt_number("exit_drawdown", Range::Unit)?,
+                lookback: p.opt_whole("lookback", 1, 1 << 32)?.unwrap_or(10),
+            })
+        }
         PolicyKind::ZiC => {
             let asset = traded(p)?;
             parse_zi_c(p, asset)?
@@ -1170,6 +1184,7 @@ mod tests {
             PolicyKind::Producer => "cost = 1.0, max_output = 1.0",
             PolicyKind::Player => "shares = { x = 1.0 }, revision = \"imitation\", rate = 0.5",
             PolicyKind::Effort => "level = 1.0",
+            PolicyKind::Staker => "share = 0.5, min_rate = 0.001",
             PolicyKind::Scripted => "actions = [{ step = 1, action = \"buy\", spend = 1.0 }]",
             PolicyKind::Sandwich => "min_profit = 0.0",
             PolicyKind::WashTrader => "size = 1.0",

@@ -162,15 +162,19 @@ pub enum IncentiveRule {
         /// Steps a holding must have stayed at or above `min_holding`.
         min_hold_steps: u64,
     },
-    /// Each eligible agent keeps `share` of its tokens staked; `rate` per
-    /// unit staked per step; tokens unstaked are released `unbonding`
-    /// steps later.
+    /// `rate` per unit staked per step; tokens unstaked are released
+    /// `unbonding` steps later. With `share`, each eligible agent keeps
+    /// that share of its tokens staked (the rule stakes for it); without,
+    /// agents stake and unstake with their own actions
+    /// ([`Action::Stake`](crate::agents::Action::Stake),
+    /// [`Action::Unstake`](crate::agents::Action::Unstake)), e.g. a
+    /// `staker` policy.
     Staking {
         /// Reward per unit staked per step.
         rate: f64,
-        /// The share of its tokens an agent keeps staked (its staking
-        /// policy).
-        share: f64,
+        /// The share of its tokens an agent keeps staked (the rule's own
+        /// staking policy), or `None`: the agents' actions decide.
+        share: Option<f64>,
         /// Steps between unstaking and the tokens' return.
         unbonding: u64,
     },
@@ -241,6 +245,58 @@ impl IncentiveRule {
                 | IncentiveRule::ParticipationReward { .. }
         )
     }
+}
+
+/// Every group that stakes by its own actions (a `staker` policy, a
+/// learner with `{ stake = f }` or `{ unstake = f }` actions) stakes an
+/// asset with a staking rule that includes the group: else a one-line
+/// error naming the group's `policy.asset`.
+pub(crate) fn check_stakers(
+    origin: &str,
+    groups: &[super::GroupSpec],
+    incentives: &[IncentiveSpec],
+    asset_names: &[String],
+) -> Result<()> {
+    use crate::agents::learning::LearnerAction;
+    use crate::agents::{BuiltinPolicy, GroupPolicy};
+    for (g, group) in groups.iter().enumerate() {
+        let asset = match &group.policy {
+            GroupPolicy::Builtin(BuiltinPolicy::Staker(p)) => Some(p.asset),
+            GroupPolicy::Custom(_) => group
+                .policy
+                .as_adaptive()
+                .and_then(super::learners::learner_actions)
+                .filter(|set| {
+                    set.actions().iter().any(|a| {
+                        matches!(
+                            a,
+                            LearnerAction::Stake { .. } | LearnerAction::Unstake { .. }
+                        )
+                    })
+                })
+                .map(|set| set.asset()),
+            GroupPolicy::Builtin(_) => None,
+        };
+        let Some(j) = asset else {
+            continue;
+        };
+        let staked = incentives.iter().any(|r| {
+            r.asset == j && matches!(r.rule, IncentiveRule::Staking { .. }) && r.groups.contains(&g)
+        });
+        if !staked {
+            return Err(crate::error::Error::scenario(
+                origin,
+                format!("agents.{}.policy.asset", group.name),
+                format!(
+                    "the group stakes {:?}, but no [[incentives]] of kind \"staking\" on {:?} \
+                     includes the group; expected a staking rule on the asset (without `group`, \
+                     or with group = {:?})",
+                    asset_names[j], asset_names[j], group.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the `[[incentives]]` tables.
@@ -355,7 +411,7 @@ fn parse_one(
         },
         IncentiveKind::Staking => IncentiveRule::Staking {
             rate: f.number("rate", Range::NonNegative)?,
-            share: f.number("share", Range::Unit)?,
+            share: f.opt_number("share", Range::Unit)?,
             unbonding: f.opt_whole("unbonding", 0, i64::MAX as u64)?.unwrap_or(0),
         },
         IncentiveKind::EarlySellPenalty => IncentiveRule::EarlySellPenalty {
@@ -565,7 +621,9 @@ pub(crate) fn incentive_table(
             unbonding,
         } => {
             put("rate", Value::Float(*rate));
-            put("share", Value::Float(*share));
+            if let Some(share) = share {
+                put("share", Value::Float(*share));
+            }
             put("unbonding", whole(*unbonding));
         }
         IncentiveRule::EarlySellPenalty { rate, within, to } => {

@@ -27,6 +27,7 @@ mod ledger_exact;
 mod ledger_range;
 mod library;
 mod limits;
+mod liquidity;
 mod markets;
 mod mempool;
 mod monitors;

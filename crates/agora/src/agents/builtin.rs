@@ -325,6 +325,8 @@ pub enum BuiltinPolicy {
     Scripted(super::ScriptedPolicy),
     /// `staker` (stakes under a staking rule)
     Staker(crate::incentives::StakerPolicy),
+    /// `liquidity_provider` (deposits into an AMM's pool)
+    LiquidityProvider(crate::market::amm::liquidity::LiquidityProviderPolicy),
     /// `sandwich` (an attacker on a mempool AMM)
     Sandwich(super::SandwichPolicy),
     /// `wash_trader`, `pump_and_dump`, `spoofer` (see [`super::attackers`])
@@ -349,6 +351,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Effort(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Scripted(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Staker(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::LiquidityProvider(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Sandwich(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Attacker(p) => p.decide(obs, me, rng),
         }
@@ -376,6 +379,7 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Player(p) => p.asset,
             BuiltinPolicy::Sandwich(p) => p.asset,
             BuiltinPolicy::Staker(p) => p.asset,
+            BuiltinPolicy::LiquidityProvider(p) => p.asset,
             BuiltinPolicy::Attacker(p) => p.asset(),
             BuiltinPolicy::Consumer(_) | BuiltinPolicy::Effort(_) | BuiltinPolicy::Scripted(_) => {
                 unreachable!("returned above")

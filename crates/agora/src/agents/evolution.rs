@@ -76,6 +76,7 @@ pub fn evolvable(policy: &BuiltinPolicy) -> &'static [&'static str] {
         | BuiltinPolicy::Effort(_)
         | BuiltinPolicy::Scripted(_)
         | BuiltinPolicy::Staker(_)
+        | BuiltinPolicy::LiquidityProvider(_)
         | BuiltinPolicy::Sandwich(_) => &[],
         BuiltinPolicy::Attacker(_) => &[],
     }

@@ -187,6 +187,29 @@ pub enum Action {
         /// Tokens to unstake, base units (`u64::MAX`: all).
         amount: u64,
     },
+    /// Provide liquidity to `asset`'s automated market maker: deposit
+    /// `money` base units of money and the matching tokens at the pool's
+    /// ratio, `⌈money · R_t / R_m⌉`, for `⌊S · money / R_m⌋` new shares
+    /// of the pool (`S` its shares; see
+    /// [`crate::market::amm::liquidity`]). Cut to the balance, and to
+    /// what the agent's tokens match (counted as clipped); executed at the
+    /// agent's turn (also with a mempool); rejected on any other asset.
+    AddLiquidity {
+        /// Index of the asset.
+        asset: u32,
+        /// Money to deposit, base units.
+        money: u64,
+    },
+    /// Withdraw `shares` of the agent's liquidity from `asset`'s
+    /// automated market maker: `⌊R_m · s / S⌋` money and `⌊R_t · s / S⌋`
+    /// tokens. Cut to its shares (`u64::MAX`: all of them, uncounted;
+    /// otherwise counted as clipped); rejected on any other asset.
+    RemoveLiquidity {
+        /// Index of the asset.
+        asset: u32,
+        /// Shares to withdraw (`u64::MAX`: all).
+        shares: u64,
+    },
     /// A swap with an automated market maker under a slippage bound: buy
     /// with `amount` base units of money (`side` buy) or sell `amount`
     /// base units of tokens, failing unexecuted when the output at the
@@ -228,6 +251,8 @@ impl Action {
             | Action::Play { asset }
             | Action::Post { asset, .. }
             | Action::Swap { asset, .. }
+            | Action::AddLiquidity { asset, .. }
+            | Action::RemoveLiquidity { asset, .. }
             | Action::Cancel { asset } => Some(asset as usize),
         }
     }

@@ -35,6 +35,12 @@ impl Simulation {
         self.incentives.staked_by(&self.scenario, agent, j)
     }
 
+    /// The automated market maker of asset `j` (its pool and its
+    /// liquidity providers' shares), if `j` is priced by one.
+    pub fn amm(&self, j: usize) -> Option<&crate::market::amm_market::AmmMarket> {
+        self.markets.get(j)?.amm()
+    }
+
     /// Adds every agent's staked and unbonding tokens to `locks` (they are
     /// still the agent's: locked, like the tokens of an open order).
     pub(super) fn add_stakes(&self, locks: &mut Locks) {
@@ -124,12 +130,19 @@ impl Simulation {
             markets[j].for_each_lock(|agent, _, _| owners.push(agent));
             owners
         };
+        let liquidity = |j: usize| {
+            markets[j]
+                .amm()
+                .map(|a| a.lp().holders().collect())
+                .unwrap_or_default()
+        };
         self.incentives.settle(
             &self.scenario,
             self.step,
             &mut self.ledger,
             self.trades.records(),
             &resting,
+            &liquidity,
             self.contracts.step_tasks(),
             &mut self.records.incentives,
         )

@@ -2861,7 +2861,9 @@ impl<const LOG: bool> Executor<'_, LOG> {
             | Action::Produce { .. }
             | Action::Play { .. }
             | Action::Post { .. }
-            | Action::Swap { .. } => {
+            | Action::Swap { .. }
+            | Action::AddLiquidity { .. }
+            | Action::RemoveLiquidity { .. } => {
                 // Orders need a market that clears, requests a resource,
                 // posted prices a posted-price market, plays a game,
                 // swaps an AMM; a curve has none.

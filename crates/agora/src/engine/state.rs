@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::ledger::{AgentId, Ledger};
 
 /// Identifies the state format; a state of another version is refused.
-pub const STATE_VERSION: u32 = 5;
+pub const STATE_VERSION: u32 = 6;
 
 /// A simulation's state after a step: what [`Simulation::state`] takes and
 /// [`Simulation::restore`] puts back. The random streams are counter-based

@@ -51,6 +51,7 @@ use crate::error::{Error, Result};
 use crate::ledger::{to_base, wide_to_units, AgentId, Ledger, TradeKind, TradeRecord, SCALE};
 use crate::scenario::incentives::{
     Currency, Funding, IncentiveRule, IncentiveSpec, Participation, PenaltyTo, ScheduleKind,
+    VolumeBasis,
 };
 use crate::scenario::Scenario;
 
@@ -456,7 +457,7 @@ impl Incentives {
                     } => (rate, unbonding, share.unwrap_or(0.0)),
                     IncentiveRule::EarlySellPenalty { rate, within, .. } => (rate, within, 0.0),
                     IncentiveRule::Burn { share } => (share, 0, 0.0),
-                    IncentiveRule::VolumeReward { rate } => (rate, 0, 0.0),
+                    IncentiveRule::VolumeReward { rate, .. } => (rate, 0, 0.0),
                     IncentiveRule::ParticipationReward { rate, .. } => (rate, 0, 0.0),
                     IncentiveRule::Slashing {
                         share, sell_share, ..
@@ -1021,7 +1022,9 @@ impl Incentives {
     /// The part of step `step` after its trades are settled, from the
     /// step's trade log `trades`: early-sell penalties, volume rewards,
     /// fee burns, participation rewards (`tasks`: the tasks each agent
-    /// completed in the step under the contracts, by agent).
+    /// completed in the step under the contracts, by agent), liquidity
+    /// mining (`liquidity(asset)`: the AMM pool shares of each provider,
+    /// by agent).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn settle(
         &mut self,
@@ -1030,6 +1033,7 @@ impl Incentives {
         ledger: &mut Ledger,
         trades: &[TradeRecord],
         resting: &dyn Fn(usize) -> Vec<AgentId>,
+        liquidity: &dyn Fn(usize) -> Vec<(AgentId, u128)>,
         tasks: &[(AgentId, u64)],
         out: &mut Vec<IncentiveRecord>,
     ) -> Result<()> {
@@ -1082,11 +1086,23 @@ impl Incentives {
                 IncentiveRule::EarlySellPenalty { rate, within, to } => self.penalise(
                     scenario, i, spec, step, rate, within, to, ledger, trades, out,
                 )?,
-                IncentiveRule::VolumeReward { rate } => {
+                IncentiveRule::VolumeReward { rate, basis } => {
                     let r = per_unit(rate);
                     let mut volume: BTreeMap<AgentId, u128> = BTreeMap::new();
-                    for t in trades.iter().filter(|t| counts(&self.eligible[i], spec, t)) {
-                        *volume.entry(t.agent).or_default() += u128::from(t.quantity);
+                    match basis {
+                        VolumeBasis::Volume => {
+                            for t in trades.iter().filter(|t| counts(&self.eligible[i], spec, t)) {
+                                *volume.entry(t.agent).or_default() += u128::from(t.quantity);
+                            }
+                        }
+                        VolumeBasis::Liquidity => {
+                            let eligible = &self.eligible[i];
+                            for (a, shares) in liquidity(spec.asset) {
+                                if eligible.iter().any(|r| r.contains(&a)) {
+                                    volume.insert(a, shares);
+                                }
+                            }
+                        }
                     }
                     let dues: Vec<(AgentId, u128)> = volume
                         .into_iter()

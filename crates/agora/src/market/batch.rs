@@ -177,7 +177,9 @@ impl BatchMarket {
             | Action::Produce { .. }
             | Action::Play { .. }
             | Action::Post { .. }
-            | Action::Swap { .. } => ledger.count_rejected(),
+            | Action::Swap { .. }
+            | Action::AddLiquidity { .. }
+            | Action::RemoveLiquidity { .. } => ledger.count_rejected(),
             Action::Buy { spend, .. } => {
                 orders.extend(push(Side::Buy, None, Amount::Money(spend), ledger))
             }

@@ -99,7 +99,9 @@ impl BookMarket {
             | Action::Produce { .. }
             | Action::Play { .. }
             | Action::Post { .. }
-            | Action::Swap { .. } => {
+            | Action::Swap { .. }
+            | Action::AddLiquidity { .. }
+            | Action::RemoveLiquidity { .. } => {
                 ledger.count_rejected();
                 return Ok(());
             }

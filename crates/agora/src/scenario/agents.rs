@@ -156,6 +156,8 @@ kinds! {
         Effort = "effort",
         /// `staker` ([`StakerPolicy`](crate::incentives::StakerPolicy)).
         Staker = "staker",
+        /// `liquidity_provider` ([`LiquidityProviderPolicy`](crate::market::amm::liquidity::LiquidityProviderPolicy)).
+        LiquidityProvider = "liquidity_provider",
         /// `sandwich` ([`SandwichPolicy`](crate::agents::SandwichPolicy)),
         /// an attacker on an AMM with `ordering = "mempool"`.
         Sandwich = "sandwich",
@@ -180,6 +182,8 @@ enum Trades {
     Tokens,
     /// Population games (`kind = "game"`).
     Games,
+    /// Automated market makers (`kind = "amm"`).
+    Amm,
 }
 
 impl Trades {
@@ -197,6 +201,7 @@ impl Trades {
             Trades::MarketClearing => !resource && !curve && !posted && !game && !amm,
             Trades::Tokens => !resource && !posted && !game,
             Trades::Games => game,
+            Trades::Amm => amm,
         }
     }
 
@@ -208,6 +213,7 @@ impl Trades {
             }
             Trades::Tokens => "a token (on a curve or a market)",
             Trades::Games => "a population game (kind = \"game\")",
+            Trades::Amm => "an automated market maker (kind = \"amm\")",
         }
     }
 }
@@ -230,6 +236,7 @@ impl PolicyKind {
             BuiltinPolicy::Effort(_) => PolicyKind::Effort,
             BuiltinPolicy::Scripted(_) => PolicyKind::Scripted,
             BuiltinPolicy::Staker(_) => PolicyKind::Staker,
+            BuiltinPolicy::LiquidityProvider(_) => PolicyKind::LiquidityProvider,
             BuiltinPolicy::Sandwich(_) => PolicyKind::Sandwich,
             BuiltinPolicy::Attacker(a) => match a {
                 AttackerPolicy::WashTrader(_) => PolicyKind::WashTrader,
@@ -289,6 +296,7 @@ impl PolicyKind {
             | PolicyKind::WashTrader
             | PolicyKind::PumpAndDump => Trades::Tokens,
             PolicyKind::Spoofer => Trades::MarketClearing,
+            PolicyKind::LiquidityProvider => Trades::Amm,
         }
     }
 }
@@ -824,6 +832,28 @@ fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Res
                 .ok_or_else(|| p.error("level", past_range(level, "effort")))?;
             BuiltinPolicy::Effort(crate::contracts::EffortPolicy { level })
         }
+        PolicyKind::LiquidityProvider => {
+            let asset = traded(p)?;
+            let at = p.opt_whole("at", 1, i64::MAX as u64)?.unwrap_or(1);
+            let withdraw_at = p.opt_whole("withdraw_at", 1, i64::MAX as u64)?;
+            if withdraw_at.is_some_and(|w| w <= at) {
+                return Err(p.error(
+                    "withdraw_at",
+                    format!(
+                        "expected a step after `at` ({at}), found {}",
+                        withdraw_at.unwrap_or(0)
+                    ),
+                ));
+            }
+            BuiltinPolicy::LiquidityProvider(
+                crate::market::amm::liquidity::LiquidityProviderPolicy {
+                    asset,
+                    share: p.number("share", Range::Unit)?,
+                    at,
+                    withdraw_at,
+                },
+            )
+        }
         PolicyKind::Staker => {
             let asset = traded(p)?;
             BuiltinPolicy::Staker(crate::incentives::StakerPolicy {
@@ -1185,6 +1215,7 @@ mod tests {
             PolicyKind::Player => "shares = { x = 1.0 }, revision = \"imitation\", rate = 0.5",
             PolicyKind::Effort => "level = 1.0",
             PolicyKind::Staker => "share = 0.5, min_rate = 0.001",
+            PolicyKind::LiquidityProvider => "share = 0.5, at = 2, withdraw_at = 5",
             PolicyKind::Scripted => "actions = [{ step = 1, action = \"buy\", spend = 1.0 }]",
             PolicyKind::Sandwich => "min_profit = 0.0",
             PolicyKind::WashTrader => "size = 1.0",

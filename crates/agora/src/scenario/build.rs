@@ -933,6 +933,14 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
         BuiltinPolicy::Effort(p) => {
             put("level", tokens(p.level));
         }
+        BuiltinPolicy::LiquidityProvider(p) => {
+            put("asset", names.asset(&asset_path, p.asset)?);
+            put("share", float(p.share));
+            put("at", whole(p.at));
+            if let Some(w) = p.withdraw_at {
+                put("withdraw_at", whole(w));
+            }
+        }
         BuiltinPolicy::Staker(p) => {
             put("asset", names.asset(&asset_path, p.asset)?);
             put("share", float(p.share));

@@ -190,6 +190,11 @@ const EXAMPLES: &[Example] = &[
         description: "one economy (a curve token, a mempool AMM, compute) at four levels of agent intelligence: rule-based, + learners, + attackers, + governance and monitors; sweep simulation.intelligence = 0,1,2,3",
         toml: include_str!("../../scenarios/intelligence-ladder.toml"),
     },
+    Example {
+        name: "liquidity-mining",
+        description: "liquidity providers deposit into a constant-product AMM pool for its fees and a liquidity-mining reward per pool share, and withdraw at step 150",
+        toml: include_str!("../../scenarios/liquidity-mining.toml"),
+    },
 ];
 
 /// Returns every built-in example.

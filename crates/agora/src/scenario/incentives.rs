@@ -64,6 +64,19 @@ super::kinds! {
 }
 
 super::kinds! {
+    /// What a `volume_reward` pays for (`basis = "…"`).
+    pub enum VolumeBasis {
+        /// Each unit of the asset the agent traded (bought or sold) in the
+        /// step.
+        Volume = "volume",
+        /// Each unit of the shares of the asset's AMM pool the agent holds
+        /// at the end of the step (liquidity mining; see
+        /// [`crate::market::amm::liquidity`]).
+        Liquidity = "liquidity",
+    }
+}
+
+super::kinds! {
     /// Emission schedules (`funding = { kind = "emission", schedule = "…" }`).
     pub enum ScheduleKind {
         /// `per_step` every step.
@@ -194,10 +207,13 @@ pub enum IncentiveRule {
         share: f64,
     },
     /// Pays `rate` per unit of the asset an agent traded (bought or sold)
-    /// in the step.
+    /// in the step, or (`basis = "liquidity"`) per unit of the asset's
+    /// AMM pool shares it holds at the end of the step.
     VolumeReward {
-        /// Reward per unit traded.
+        /// Reward per unit traded (per share held).
         rate: f64,
+        /// What it pays for.
+        basis: VolumeBasis,
     },
     /// Pays `rate` per order resting or request served (`per`) in the
     /// step.
@@ -336,6 +352,22 @@ fn check_market(
     assets: &[AssetSpec],
     contracts: &[super::contracts::ContractSpec],
 ) -> Result<()> {
+    if let IncentiveRule::VolumeReward {
+        basis: VolumeBasis::Liquidity,
+        ..
+    } = spec.rule
+    {
+        if matches!(assets[spec.asset].pricing, PricingSpec::Amm(_)) {
+            return Ok(());
+        }
+        return Err(f.error(
+            "basis",
+            format!(
+                "asset {:?} has no AMM pool: basis = \"liquidity\" needs an asset with pricing kind \"amm\"",
+                assets[spec.asset].name
+            ),
+        ));
+    }
     let IncentiveRule::ParticipationReward { per, .. } = spec.rule else {
         return Ok(());
     };
@@ -427,6 +459,9 @@ fn parse_one(
         },
         IncentiveKind::VolumeReward => IncentiveRule::VolumeReward {
             rate: f.number("rate", Range::NonNegative)?,
+            basis: f
+                .opt_kind("basis", "volume basis")?
+                .unwrap_or(VolumeBasis::Volume),
         },
         IncentiveKind::ParticipationReward => IncentiveRule::ParticipationReward {
             rate: f.number("rate", Range::NonNegative)?,
@@ -636,7 +671,12 @@ pub(crate) fn incentive_table(
             put("to", Value::String(to.into()));
         }
         IncentiveRule::Burn { share } => put("share", Value::Float(*share)),
-        IncentiveRule::VolumeReward { rate } => put("rate", Value::Float(*rate)),
+        IncentiveRule::VolumeReward { rate, basis } => {
+            put("rate", Value::Float(*rate));
+            if *basis == VolumeBasis::Liquidity {
+                put("basis", Value::String(basis.name().into()));
+            }
+        }
         IncentiveRule::ParticipationReward { rate, per } => {
             put("rate", Value::Float(*rate));
             put("per", Value::String(per.name().into()));

@@ -101,6 +101,27 @@ impl Simulation {
         )
     }
 
+    /// Before the contracts act: an agent of an adaptive group (a learner)
+    /// that gave an [`Action::Effort`] among its actions has it in the
+    /// step's action slot, where the contracts read efforts (its other
+    /// actions execute from its group's column, as always).
+    pub(super) fn learners_efforts(&mut self) {
+        for (g, group) in self.groups.iter().enumerate() {
+            let Some(column) = &self.columns[g] else {
+                continue;
+            };
+            for agent in group.start..group.end {
+                if let Some(&effort) = column
+                    .actions(agent)
+                    .iter()
+                    .find(|a| matches!(a, Action::Effort { .. }))
+                {
+                    self.actions[agent as usize] = effort;
+                }
+            }
+        }
+    }
+
     /// The govern phase's incentives: emissions, rewards for holdings and
     /// stakes, staking and unbonding.
     pub(super) fn pay_incentives(&mut self) -> Result<()> {

@@ -1831,6 +1831,7 @@ impl Simulation {
             }
         }
         if !self.contracts.is_empty() {
+            self.learners_efforts();
             self.contracts
                 .act(self.step, &mut self.ledger, &mut self.actions)?;
         }

@@ -343,11 +343,17 @@ objective = { kind = "final_wealth" }
     assert_eq!(out.summary.ledger.token_conservation_error, 0.0);
     // and the builder writes the learner, the rule without a share and
     // a staker back
-    let s = stakers(
+    round_trips(&s);
+    round_trips(&stakers(
         "share = 0.5, min_rate = 0.005, exit_drawdown = 0.3",
         &rule(0.01, 2, 100.0),
         10,
-    );
+    ));
+}
+
+/// `s` built again through the builder reads the same rules and runs the
+/// same.
+fn round_trips(s: &Scenario) {
     let mut b = Scenario::builder()
         .steps(s.simulation().steps)
         .seed(s.simulation().seed);
@@ -363,7 +369,7 @@ objective = { kind = "final_wealth" }
     let built = b.build().unwrap();
     assert_eq!(built.incentives(), s.incentives());
     let run = |s: &Scenario| Simulation::new(s, 0).unwrap().run().unwrap().summary;
-    assert_eq!(run(&built), run(&s));
+    assert_eq!(run(&built), run(s));
 }
 
 #[test]

@@ -363,7 +363,7 @@ fn an_unknown_policy_kind_lists_the_known_kinds() {
     let msg = error_of(&with("kind = \"random\"", "kind = \"genius\""));
     assert_eq!(
         msg,
-        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, scripted, q_learning, bandit, policy_gradient, effort, sandwich, wash_trader, pump_and_dump, spoofer, cartel, hoarder, best_response"
+        "bad.toml: agents.noise.policy.kind: unknown policy kind \"genius\"; expected one of: random, threshold, momentum, mean_reversion, valuation, zi_c, market_maker, fundamental, consumer, producer, player, scripted, q_learning, bandit, policy_gradient, effort, staker, liquidity_provider, sandwich, wash_trader, pump_and_dump, spoofer, cartel, hoarder, best_response"
     );
 }
 

@@ -286,6 +286,46 @@ referrals = {{ rate = 0.5, max = 25000, budget = {{ kind = "fixed", value = 40.0
     assert!((mean - 2.0).abs() < 0.3, "mean effort {mean}");
 }
 
+/// A learner's `{ effort = e }` actions are its efforts under the
+/// contract: a bandit over the same levels as
+/// [`a_bandit_over_effort_settles_near_the_optimal_effort`], its reward
+/// its wealth's change each step. Prints the mean late effort
+/// (`cargo test -p agora --test main learner_efforts -- --nocapture`):
+/// 1.302, below e* = 2, as a referral buys the step after it joins, so
+/// an effort's income reaches the learner's reward one step late (credited
+/// to its next action) while its cost is immediate; the contract's own
+/// `effort = { kind = "bandit" }` credits each pull with its income.
+#[test]
+fn learner_efforts_are_the_affiliates_efforts() {
+    let policy = r#"{ kind = "bandit", asset = "AGT", actions = [{ effort = 0.5 }, { effort = 1.0 }, { effort = 1.5 }, { effort = 2.0 }, { effort = 2.5 }, { effort = 3.0 }, { effort = 4.0 }], algorithm = "epsilon_greedy", epsilon = 0.1 }
+objective = { kind = "final_wealth" }"#;
+    let s = scenario_with(
+        1000,
+        20,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.5 }}
+budget = 1500000.0
+effort = {{ kind = "fixed", level = 1.0, cost = 2.5 }}
+referrals = {{ rate = 0.5, max = 25000, budget = {{ kind = "fixed", value = 40.0 }}, {BUY_ONCE} }}"#
+        ),
+        policy,
+    );
+    let (rows, out) = records(&s);
+    let late: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.step > 500)
+        .map(|r| r.effort)
+        .collect();
+    let mean = late.iter().sum::<f64>() / late.len() as f64;
+    println!("mean late effort of the learners: {mean:.3} (e* = 2)");
+    // the efforts are the learners' levels, not the contract's fixed 1.0
+    assert!(late
+        .iter()
+        .all(|e| [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0].contains(e)));
+    assert!(late.iter().any(|&e| e != 1.0));
+    assert!(out.summary.contracts["promo"].rewards_paid > 0.0);
+}
+
 #[test]
 fn contracts_are_byte_identical_at_one_and_four_threads_and_resume_exactly() {
     let s = sybil_scenario(Some(2));

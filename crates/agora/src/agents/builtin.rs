@@ -323,6 +323,10 @@ pub enum BuiltinPolicy {
     Effort(crate::contracts::EffortPolicy),
     /// `scripted` (what-if runs and tests)
     Scripted(super::ScriptedPolicy),
+    /// `staker` (stakes under a staking rule)
+    Staker(crate::incentives::StakerPolicy),
+    /// `liquidity_provider` (deposits into an AMM's pool)
+    LiquidityProvider(crate::market::amm::liquidity::LiquidityProviderPolicy),
     /// `sandwich` (an attacker on a mempool AMM)
     Sandwich(super::SandwichPolicy),
     /// `wash_trader`, `pump_and_dump`, `spoofer`, `cartel`, `hoarder` (see [`super::attackers`])
@@ -350,6 +354,8 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Player(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Effort(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Scripted(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::Staker(p) => p.decide(obs, me, rng),
+            BuiltinPolicy::LiquidityProvider(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Sandwich(p) => p.decide(obs, me, rng),
             BuiltinPolicy::Attacker(p) => p.decide(obs, me, rng),
             BuiltinPolicy::BestResponse(p) => p.decide(obs, me, rng),
@@ -377,6 +383,8 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::Producer(p) => p.asset,
             BuiltinPolicy::Player(p) => p.asset,
             BuiltinPolicy::Sandwich(p) => p.asset,
+            BuiltinPolicy::Staker(p) => p.asset,
+            BuiltinPolicy::LiquidityProvider(p) => p.asset,
             BuiltinPolicy::Attacker(p) => p.asset(),
             BuiltinPolicy::BestResponse(p) => p.asset,
             BuiltinPolicy::Consumer(_) | BuiltinPolicy::Effort(_) | BuiltinPolicy::Scripted(_) => {

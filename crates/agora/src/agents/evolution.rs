@@ -75,6 +75,8 @@ pub fn evolvable(policy: &BuiltinPolicy) -> &'static [&'static str] {
         | BuiltinPolicy::Player(_)
         | BuiltinPolicy::Effort(_)
         | BuiltinPolicy::Scripted(_)
+        | BuiltinPolicy::Staker(_)
+        | BuiltinPolicy::LiquidityProvider(_)
         | BuiltinPolicy::Sandwich(_) => &[],
         BuiltinPolicy::Attacker(_) | BuiltinPolicy::BestResponse(_) => &[],
     }

@@ -161,6 +161,56 @@ pub enum Action {
         /// The effort, base units.
         level: u64,
     },
+    /// Lock `amount` base units of `asset` under the asset's staking rule
+    /// (the first `[[incentives]]` of kind `staking` on the asset whose
+    /// groups include the agent), executed right after the decide phase,
+    /// before the step's trades: the tokens leave the agent's holdings
+    /// (they cannot be sold) and earn the rule's `rate` per unit per step
+    /// from the next step's govern phase. An amount above the holdings is
+    /// cut to them (counted as clipped); rejected on an asset without a
+    /// staking rule the agent is eligible for. Trades nothing.
+    Stake {
+        /// Index of the asset.
+        asset: u32,
+        /// Tokens to stake, base units.
+        amount: u64,
+    },
+    /// Unstake `amount` base units of `asset` staked under the asset's
+    /// staking rule: they stop earning at once and return to the agent's
+    /// holdings after the rule's `unbonding` steps (in the govern phase of
+    /// step `t + unbonding` for an unstake at step `t`); until then they
+    /// cannot be sold. An amount above the stake is cut to it (counted as
+    /// clipped, except `u64::MAX`: the whole stake); rejected like
+    /// [`Action::Stake`]. Trades nothing.
+    Unstake {
+        /// Index of the asset.
+        asset: u32,
+        /// Tokens to unstake, base units (`u64::MAX`: all).
+        amount: u64,
+    },
+    /// Provide liquidity to `asset`'s automated market maker: deposit
+    /// `money` base units of money and the matching tokens at the pool's
+    /// ratio, `⌈money · R_t / R_m⌉`, for `⌊S · money / R_m⌋` new shares
+    /// of the pool (`S` its shares; see
+    /// [`crate::market::amm::liquidity`]). Cut to the balance, and to
+    /// what the agent's tokens match (counted as clipped); executed at the
+    /// agent's turn (also with a mempool); rejected on any other asset.
+    AddLiquidity {
+        /// Index of the asset.
+        asset: u32,
+        /// Money to deposit, base units.
+        money: u64,
+    },
+    /// Withdraw `shares` of the agent's liquidity from `asset`'s
+    /// automated market maker: `⌊R_m · s / S⌋` money and `⌊R_t · s / S⌋`
+    /// tokens. Cut to its shares (`u64::MAX`: all of them, uncounted;
+    /// otherwise counted as clipped); rejected on any other asset.
+    RemoveLiquidity {
+        /// Index of the asset.
+        asset: u32,
+        /// Shares to withdraw (`u64::MAX`: all).
+        shares: u64,
+    },
     /// A swap with an automated market maker under a slippage bound: buy
     /// with `amount` base units of money (`side` buy) or sell `amount`
     /// base units of tokens, failing unexecuted when the output at the
@@ -188,7 +238,11 @@ impl Action {
     /// The asset the action trades, if any.
     pub fn asset(&self) -> Option<usize> {
         match *self {
-            Action::Hold | Action::Effort { .. } => None,
+            // staking trades nothing (the incentive rules execute it)
+            Action::Hold
+            | Action::Effort { .. }
+            | Action::Stake { .. }
+            | Action::Unstake { .. } => None,
             Action::Buy { asset, .. }
             | Action::Sell { asset, .. }
             | Action::Limit { asset, .. }
@@ -198,6 +252,8 @@ impl Action {
             | Action::Play { asset }
             | Action::Post { asset, .. }
             | Action::Swap { asset, .. }
+            | Action::AddLiquidity { asset, .. }
+            | Action::RemoveLiquidity { asset, .. }
             | Action::Cancel { asset } => Some(asset as usize),
         }
     }

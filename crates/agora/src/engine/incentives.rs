@@ -6,6 +6,7 @@
 
 use super::mechanisms::Market;
 use super::{GroupState, Locks, Simulation};
+use crate::agents::Action;
 use crate::error::Result;
 use crate::incentives::Incentives;
 use crate::ledger::{AgentId, Ledger};
@@ -34,6 +35,12 @@ impl Simulation {
         self.incentives.staked_by(&self.scenario, agent, j)
     }
 
+    /// The automated market maker of asset `j` (its pool and its
+    /// liquidity providers' shares), if `j` is priced by one.
+    pub fn amm(&self, j: usize) -> Option<&crate::market::amm_market::AmmMarket> {
+        self.markets.get(j)?.amm()
+    }
+
     /// Adds every agent's staked and unbonding tokens to `locks` (they are
     /// still the agent's: locked, like the tokens of an open order).
     pub(super) fn add_stakes(&self, locks: &mut Locks) {
@@ -59,6 +66,60 @@ impl Simulation {
                     *cell += u128::from(tokens);
                 }
             });
+    }
+
+    /// After the decide phase: the agents' [`Action::Stake`] and
+    /// [`Action::Unstake`], in agent order, go to their staking rules.
+    pub(super) fn stake(&mut self) -> Result<()> {
+        let mut staking: Vec<(AgentId, Action)> = Vec::new();
+        let wanted = |a: &Action| matches!(a, Action::Stake { .. } | Action::Unstake { .. });
+        for (g, group) in self.groups.iter().enumerate() {
+            match &self.columns[g] {
+                Some(column) => {
+                    for agent in group.start..group.end {
+                        for &a in column.actions(agent).iter().filter(|a| wanted(a)) {
+                            staking.push((agent, a));
+                        }
+                    }
+                }
+                None => {
+                    for agent in group.start..group.end {
+                        let a = self.actions[agent as usize];
+                        if wanted(&a) {
+                            staking.push((agent, a));
+                        }
+                    }
+                }
+            }
+        }
+        self.incentives.act(
+            &self.scenario,
+            self.step,
+            &mut self.ledger,
+            &staking,
+            &mut self.records.incentives,
+        )
+    }
+
+    /// Before the contracts act: an agent of an adaptive group (a learner)
+    /// that gave an [`Action::Effort`] among its actions has it in the
+    /// step's action slot, where the contracts read efforts (its other
+    /// actions execute from its group's column, as always).
+    pub(super) fn learners_efforts(&mut self) {
+        for (g, group) in self.groups.iter().enumerate() {
+            let Some(column) = &self.columns[g] else {
+                continue;
+            };
+            for agent in group.start..group.end {
+                if let Some(&effort) = column
+                    .actions(agent)
+                    .iter()
+                    .find(|a| matches!(a, Action::Effort { .. }))
+                {
+                    self.actions[agent as usize] = effort;
+                }
+            }
+        }
     }
 
     /// The govern phase's incentives: emissions, rewards for holdings and
@@ -90,12 +151,19 @@ impl Simulation {
             markets[j].for_each_lock(|agent, _, _| owners.push(agent));
             owners
         };
+        let liquidity = |j: usize| {
+            markets[j]
+                .amm()
+                .map(|a| a.lp().holders().collect())
+                .unwrap_or_default()
+        };
         self.incentives.settle(
             &self.scenario,
             self.step,
             &mut self.ledger,
             self.trades.records(),
             &resting,
+            &liquidity,
             self.contracts.step_tasks(),
             &mut self.records.incentives,
         )

@@ -1735,9 +1735,13 @@ impl Simulation {
         if !self.markets.iter().all(Market::is_curve) {
             return false;
         }
-        if self.columns.iter().any(Option::is_some) || !self.contracts.is_empty() {
+        if self.columns.iter().any(Option::is_some)
+            || !self.contracts.is_empty()
+            || self.incentives.takes_actions()
+        {
             // adaptive policies decide on their states, in parallel;
-            // contracts act on the decisions (efforts, referrals)
+            // contracts act on the decisions (efforts, referrals), the
+            // staking rules on the stakes
             return false;
         }
         let custom = self
@@ -1827,8 +1831,12 @@ impl Simulation {
             }
         }
         if !self.contracts.is_empty() {
+            self.learners_efforts();
             self.contracts
                 .act(self.step, &mut self.ledger, &mut self.actions)?;
+        }
+        if self.incentives.takes_actions() {
+            self.stake()?;
         }
         Ok(false)
     }
@@ -2848,7 +2856,10 @@ impl<const LOG: bool> Executor<'_, LOG> {
         };
         match action {
             // an effort trades nothing (it has no asset: never reaches here)
-            Action::Hold | Action::Effort { .. } => {}
+            Action::Hold
+            | Action::Effort { .. }
+            | Action::Stake { .. }
+            | Action::Unstake { .. } => {}
             Action::Limit { .. }
             | Action::Quote { .. }
             | Action::Cancel { .. }
@@ -2856,7 +2867,9 @@ impl<const LOG: bool> Executor<'_, LOG> {
             | Action::Produce { .. }
             | Action::Play { .. }
             | Action::Post { .. }
-            | Action::Swap { .. } => {
+            | Action::Swap { .. }
+            | Action::AddLiquidity { .. }
+            | Action::RemoveLiquidity { .. } => {
                 // Orders need a market that clears, requests a resource,
                 // posted prices a posted-price market, plays a game,
                 // swaps an AMM; a curve has none.

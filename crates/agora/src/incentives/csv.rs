@@ -97,9 +97,10 @@ fn describe(scenario: &Scenario, r: &IncentiveRecord) -> (String, String) {
             ),
         ),
         (Flow::Burn, _) => ("money".into(), format!("fees of {asset} burned")),
-        (Flow::Stake, IncentiveRule::Staking { share, .. }) => {
-            (asset.into(), format!("keeps {share} of its {asset} staked"))
-        }
+        (Flow::Stake, IncentiveRule::Staking { share, .. }) => match share {
+            Some(share) => (asset.into(), format!("keeps {share} of its {asset} staked")),
+            None => (asset.into(), format!("staked {asset}")),
+        },
         (Flow::Unstake, IncentiveRule::Staking { unbonding, .. }) => {
             (asset.into(), format!("unbonding for {unbonding} steps"))
         }

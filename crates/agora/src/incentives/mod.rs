@@ -38,8 +38,10 @@
 //! `halving` `e₀ >> ⌊(t−1)/P⌋` (`P` = `steps` or `every`).
 
 mod csv;
+mod staker;
 
 pub use self::csv::{currency_and_reason, incentives_csv, INCENTIVES_FILE, INCENTIVE_COLUMNS};
+pub use self::staker::StakerPolicy;
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -49,6 +51,7 @@ use crate::error::{Error, Result};
 use crate::ledger::{to_base, wide_to_units, AgentId, Ledger, TradeKind, TradeRecord, SCALE};
 use crate::scenario::incentives::{
     Currency, Funding, IncentiveRule, IncentiveSpec, Participation, PenaltyTo, ScheduleKind,
+    VolumeBasis,
 };
 use crate::scenario::Scenario;
 
@@ -162,6 +165,9 @@ pub struct Incentives {
     eligible: Vec<Vec<Range<AgentId>>>,
     /// What agents see of the rules, refreshed after each of their calls.
     infos: Vec<IncentiveInfo>,
+    /// Whether the infos show the stakes (some group stakes by its own
+    /// actions).
+    show_stakes: bool,
 }
 
 /// What an agent sees of an incentive rule ([`Observation::incentives`](crate::agents::Observation::incentives)):
@@ -182,7 +188,7 @@ pub struct IncentiveInfo {
     /// `within` (early-sell penalty); 0 otherwise.
     pub steps: u64,
     /// The least holding rewarded (`min_holding`), or the share kept
-    /// staked (staking); 0 otherwise.
+    /// staked (staking with `share`); 0 otherwise.
     pub threshold: f64,
     /// Whether it pays or charges now (false once its budget ran out).
     pub active: bool,
@@ -190,12 +196,26 @@ pub struct IncentiveInfo {
     /// rule that pays nothing).
     pub budget_left: Option<f64>,
     agents: Vec<Range<AgentId>>,
+    /// Per agent, its stake (staking rules, in a scenario where some
+    /// group stakes by its own actions: a `staker` or a learner).
+    stakes: Option<std::sync::Arc<[u64]>>,
 }
 
 impl IncentiveInfo {
     /// Whether `agent` is eligible (in one of the rule's groups).
     pub fn eligible(&self, agent: AgentId) -> bool {
         self.agents.iter().any(|r| r.contains(&agent))
+    }
+
+    /// The tokens `agent` has staked under this rule (not counting what
+    /// it is unbonding), base units: 0 for any other kind of rule, and in
+    /// a scenario where no group stakes by its own actions (no `staker`,
+    /// no learner), where the stakes are not shown.
+    pub fn staked(&self, agent: AgentId) -> u64 {
+        self.stakes
+            .as_ref()
+            .and_then(|s| s.get(agent as usize).copied())
+            .unwrap_or(0)
     }
 }
 
@@ -396,10 +416,17 @@ impl Incentives {
             });
             eligible.push(spec.groups.iter().map(|&g| ranges[g].clone()).collect());
         }
+        let show_stakes = scenario.groups.iter().any(|g| match &g.policy {
+            crate::agents::GroupPolicy::Builtin(p) => {
+                matches!(p, crate::agents::BuiltinPolicy::Staker(_))
+            }
+            crate::agents::GroupPolicy::Custom(_) => g.policy.as_adaptive().is_some(),
+        });
         let mut incentives = Incentives {
             rules,
             eligible,
             infos: Vec::new(),
+            show_stakes,
         };
         incentives.refresh(scenario, ledger);
         Ok(incentives)
@@ -427,10 +454,10 @@ impl Incentives {
                         rate,
                         share,
                         unbonding,
-                    } => (rate, unbonding, share),
+                    } => (rate, unbonding, share.unwrap_or(0.0)),
                     IncentiveRule::EarlySellPenalty { rate, within, .. } => (rate, within, 0.0),
                     IncentiveRule::Burn { share } => (share, 0, 0.0),
-                    IncentiveRule::VolumeReward { rate } => (rate, 0, 0.0),
+                    IncentiveRule::VolumeReward { rate, .. } => (rate, 0, 0.0),
                     IncentiveRule::ParticipationReward { rate, .. } => (rate, 0, 0.0),
                     IncentiveRule::Slashing {
                         share, sell_share, ..
@@ -446,6 +473,8 @@ impl Incentives {
                     active: self.rules[i].exhausted.is_none(),
                     budget_left: self.budget_left(spec, i, ledger).map(wide_to_units),
                     agents: self.eligible[i].clone(),
+                    stakes: (self.show_stakes && !self.rules[i].stakes.is_empty())
+                        .then(|| self.rules[i].stakes.as_slice().into()),
                 }
             })
             .collect();
@@ -546,6 +575,122 @@ impl Incentives {
         total
     }
 
+    /// Whether agents can stake by their own actions (some rule stakes):
+    /// the engine then hands the step's [`Action::Stake`] and
+    /// [`Action::Unstake`] to [`act`](Self::act) after the decide phase.
+    ///
+    /// [`Action::Stake`]: crate::agents::Action::Stake
+    /// [`Action::Unstake`]: crate::agents::Action::Unstake
+    pub(crate) fn takes_actions(&self) -> bool {
+        self.staking()
+    }
+
+    /// The staking rule an action of `agent` on `asset` goes to: the
+    /// first staking rule on the asset whose groups include the agent.
+    fn staking_rule(&self, scenario: &Scenario, agent: AgentId, asset: usize) -> Option<usize> {
+        scenario
+            .incentives
+            .iter()
+            .enumerate()
+            .position(|(i, spec)| {
+                spec.asset == asset
+                    && matches!(spec.rule, IncentiveRule::Staking { .. })
+                    && self.eligible[i].iter().any(|r| r.contains(&agent))
+            })
+    }
+
+    /// Executes the step's staking actions, `(agent, action)` in agent
+    /// order (other actions are skipped): a stake moves the tokens from
+    /// the agent's holdings into the stakes at once; an unstake starts
+    /// their unbonding (they return in the govern phase of step `step +
+    /// unbonding`). An amount past the holdings (the stake) is cut to them
+    /// and counted as clipped (`u64::MAX` unstakes the whole stake,
+    /// uncounted); an action on an asset without a staking rule the agent
+    /// is eligible for is rejected. Records `stake` and `unstake` rows.
+    pub(crate) fn act(
+        &mut self,
+        scenario: &Scenario,
+        step: u64,
+        ledger: &mut Ledger,
+        actions: &[(AgentId, crate::agents::Action)],
+        out: &mut Vec<IncentiveRecord>,
+    ) -> Result<()> {
+        use crate::agents::Action;
+        if actions.is_empty() {
+            return Ok(());
+        }
+        let mut tallies: BTreeMap<(usize, bool), Tally> = BTreeMap::new();
+        for &(a, action) in actions {
+            let (asset, amount, stake) = match action {
+                Action::Stake { asset, amount } => (asset as usize, amount, true),
+                Action::Unstake { asset, amount } => (asset as usize, amount, false),
+                _ => continue,
+            };
+            let Some(i) = self.staking_rule(scenario, a, asset) else {
+                ledger.count_rejected();
+                continue;
+            };
+            let spec = &scenario.incentives[i];
+            let IncentiveRule::Staking { unbonding, .. } = spec.rule else {
+                unreachable!("a staking rule")
+            };
+            let flow = if stake { Flow::Stake } else { Flow::Unstake };
+            let moved = if stake {
+                let held = ledger.holding(a, asset);
+                if amount > held {
+                    ledger.count_clipped();
+                }
+                let tokens = amount.min(held);
+                if tokens == 0 {
+                    continue;
+                }
+                let staked = self.rules[i].stakes[a as usize]
+                    .checked_add(tokens)
+                    .ok_or_else(|| {
+                        error(scenario, spec, step, "a stake exceeds the ledger's range")
+                    })?;
+                ledger
+                    .stake(a, asset, tokens)
+                    .map_err(|e| error(scenario, spec, step, &format!("staking: {e}")))?;
+                self.rules[i].stakes[a as usize] = staked;
+                tokens
+            } else {
+                let stake = self.rules[i].stakes[a as usize];
+                if amount > stake && amount != u64::MAX {
+                    ledger.count_clipped();
+                }
+                let tokens = amount.min(stake);
+                if tokens == 0 {
+                    continue;
+                }
+                self.rules[i].stakes[a as usize] = stake - tokens;
+                self.rules[i]
+                    .unbonding
+                    .push_back((step.saturating_add(unbonding), a, tokens));
+                tokens
+            };
+            let mut tally = tallies
+                .remove(&(i, !stake))
+                .unwrap_or_else(|| Tally::new(i, step, flow));
+            tally.add(self, a, moved, ledger, spec, out);
+            tallies.insert((i, !stake), tally);
+        }
+        // totals in rule order, stakes before unstakes
+        let mut unstaked = Vec::new();
+        for ((i, unstake), tally) in tallies {
+            tally.finish(self, ledger, &scenario.incentives[i], out);
+            if unstake {
+                unstaked.push(i);
+            }
+        }
+        // an unbonding of zero steps returns at once
+        for i in unstaked {
+            self.release(scenario, i, &scenario.incentives[i], step, ledger, out)?;
+        }
+        self.refresh(scenario, ledger);
+        Ok(())
+    }
+
     /// The govern-phase part of step `step`: emissions, unbonding,
     /// rewards for holdings and stakes, staking.
     pub(crate) fn govern(
@@ -608,7 +753,9 @@ impl Incentives {
                         })
                         .collect();
                     self.pay(scenario, i, spec, step, ledger, &dues, out)?;
-                    self.restake(scenario, i, spec, step, share, unbonding, ledger, out)?;
+                    if let Some(share) = share {
+                        self.restake(scenario, i, spec, step, share, unbonding, ledger, out)?;
+                    }
                     // an unbonding of zero steps returns at once
                     self.release(scenario, i, spec, step, ledger, out)?;
                 }
@@ -875,7 +1022,9 @@ impl Incentives {
     /// The part of step `step` after its trades are settled, from the
     /// step's trade log `trades`: early-sell penalties, volume rewards,
     /// fee burns, participation rewards (`tasks`: the tasks each agent
-    /// completed in the step under the contracts, by agent).
+    /// completed in the step under the contracts, by agent), liquidity
+    /// mining (`liquidity(asset)`: the AMM pool shares of each provider,
+    /// by agent).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn settle(
         &mut self,
@@ -884,6 +1033,7 @@ impl Incentives {
         ledger: &mut Ledger,
         trades: &[TradeRecord],
         resting: &dyn Fn(usize) -> Vec<AgentId>,
+        liquidity: &dyn Fn(usize) -> Vec<(AgentId, u128)>,
         tasks: &[(AgentId, u64)],
         out: &mut Vec<IncentiveRecord>,
     ) -> Result<()> {
@@ -936,11 +1086,23 @@ impl Incentives {
                 IncentiveRule::EarlySellPenalty { rate, within, to } => self.penalise(
                     scenario, i, spec, step, rate, within, to, ledger, trades, out,
                 )?,
-                IncentiveRule::VolumeReward { rate } => {
+                IncentiveRule::VolumeReward { rate, basis } => {
                     let r = per_unit(rate);
                     let mut volume: BTreeMap<AgentId, u128> = BTreeMap::new();
-                    for t in trades.iter().filter(|t| counts(&self.eligible[i], spec, t)) {
-                        *volume.entry(t.agent).or_default() += u128::from(t.quantity);
+                    match basis {
+                        VolumeBasis::Volume => {
+                            for t in trades.iter().filter(|t| counts(&self.eligible[i], spec, t)) {
+                                *volume.entry(t.agent).or_default() += u128::from(t.quantity);
+                            }
+                        }
+                        VolumeBasis::Liquidity => {
+                            let eligible = &self.eligible[i];
+                            for (a, shares) in liquidity(spec.asset) {
+                                if eligible.iter().any(|r| r.contains(&a)) {
+                                    volume.insert(a, shares);
+                                }
+                            }
+                        }
                     }
                     let dues: Vec<(AgentId, u128)> = volume
                         .into_iter()

@@ -732,6 +732,47 @@ impl Ledger {
         Ok(())
     }
 
+    /// A liquidity provider's deposit into the automated market maker of
+    /// `asset` (see [`swap_with_pool`](Self::swap_with_pool)): `money`
+    /// from its balance into the reserve and `tokens` from its holdings
+    /// into the treasury. All or nothing; counted as a transfer.
+    pub fn deposit_to_pool(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        money: u64,
+        tokens: u64,
+    ) -> Result<(), LedgerError> {
+        let mut s = self.stage(agent, asset);
+        s.pay(money, false)?;
+        s.deliver(tokens, false)?;
+        s.books.reserve = add_wide(s.books.reserve, money)?;
+        s.books.treasury = add(s.books.treasury, tokens)?;
+        self.commit(s);
+        self.counts.transfers += 1;
+        Ok(())
+    }
+
+    /// A liquidity provider's withdrawal from the automated market maker
+    /// of `asset`: `money` out of the reserve and `tokens` out of the
+    /// treasury to the agent. All or nothing; counted as a transfer.
+    pub fn withdraw_from_pool(
+        &mut self,
+        agent: AgentId,
+        asset: usize,
+        money: u64,
+        tokens: u64,
+    ) -> Result<(), LedgerError> {
+        let mut s = self.stage(agent, asset);
+        s.books.reserve = sub_wide(s.books.reserve, money, LedgerError::InsufficientReserve)?;
+        s.books.treasury = sub(s.books.treasury, tokens, LedgerError::InsufficientReserve)?;
+        s.balance = add(s.balance, money)?;
+        s.holding = add(s.holding, tokens)?;
+        self.commit(s);
+        self.counts.transfers += 1;
+        Ok(())
+    }
+
     /// Pays `money` to `agent` from outside the economy (an incentive).
     pub fn reward(&mut self, agent: AgentId, money: u64) -> Result<(), LedgerError> {
         let at = agent as usize * self.stride;

@@ -60,6 +60,7 @@
 //! ```
 
 pub mod detect;
+pub mod liquidity;
 pub mod sandwich;
 
 use ethnum::U256;
@@ -276,6 +277,36 @@ impl ConstantProductPool {
     /// The pool's fee.
     pub fn fee(&self) -> Fee {
         self.fee
+    }
+
+    /// A liquidity provider's deposit joins the reserves (see
+    /// [`liquidity`]); `Overflow` (nothing changed) past `u128`.
+    pub fn deposit(&mut self, money: u128, tokens: u128) -> Result<(), AmmError> {
+        let m = self
+            .reserve_money
+            .checked_add(money)
+            .ok_or(AmmError::Overflow)?;
+        let t = self
+            .reserve_token
+            .checked_add(tokens)
+            .ok_or(AmmError::Overflow)?;
+        (self.reserve_money, self.reserve_token) = (m, t);
+        Ok(())
+    }
+
+    /// A liquidity provider's withdrawal leaves the reserves; refused
+    /// (nothing changed) unless both keep at least one base unit.
+    pub fn withdraw(&mut self, money: u128, tokens: u128) -> Result<(), AmmError> {
+        let short = |output, reserve| AmmError::InsufficientLiquidity { output, reserve };
+        if money >= self.reserve_money {
+            return Err(short(money, self.reserve_money));
+        }
+        if tokens >= self.reserve_token {
+            return Err(short(tokens, self.reserve_token));
+        }
+        self.reserve_money -= money;
+        self.reserve_token -= tokens;
+        Ok(())
     }
 
     /// The reserves a trader on `side` pays into and is paid out of:

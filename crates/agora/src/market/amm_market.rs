@@ -33,6 +33,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::amm::detect::ExecutedSwap;
+use super::amm::liquidity::LpShares;
 use super::amm::{min_output, AmmError, ConstantProductPool, Fee, FEE_SCALE};
 use super::mechanism::{decode_state, encode_state, Fault, MarketStep, Mechanism, Observed};
 use super::mechanism::{PriceSource, Quotes};
@@ -57,6 +58,8 @@ pub struct AmmMarket {
     mempool: Option<Mempool>,
     /// The swaps of the current (or last) step, in execution order.
     executed: Vec<ExecutedSwap>,
+    /// The liquidity providers' shares of the pool.
+    lp: LpShares,
 }
 
 /// What an AMM has done so far in a run.
@@ -95,6 +98,8 @@ struct Saved {
     counters: AmmCounters,
     /// The attackers' flows through a mempool (empty without one).
     flows: Vec<(AgentId, Flow)>,
+    /// The liquidity providers' shares.
+    lp: LpShares,
 }
 
 impl AmmMarket {
@@ -127,6 +132,7 @@ impl AmmMarket {
         let pool = ConstantProductPool::new(u128::from(money), u128::from(tokens), fee)
             .map_err(|e| ("reserve_money", e.to_string()))?;
         Ok(AmmMarket {
+            lp: LpShares::new(&pool),
             start: (u128::from(money), u128::from(tokens)),
             quoted: pool.clone(),
             pool,
@@ -189,6 +195,111 @@ impl AmmMarket {
     /// The running counters.
     pub fn counters(&self) -> &AmmCounters {
         &self.counters
+    }
+
+    /// The liquidity providers' shares of the pool.
+    pub fn lp(&self) -> &LpShares {
+        &self.lp
+    }
+
+    /// `agent` deposits `money` (and the matching tokens) into the pool:
+    /// cut to its balance and to what its tokens match (counted as
+    /// clipped); rejected where it would mint no share.
+    fn add_liquidity(
+        &mut self,
+        agent: AgentId,
+        money: u64,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        let overflow = |_| {
+            Fault::overflow(
+                &format!("a deposit of liquidity (agent {agent})"),
+                "money or token",
+            )
+        };
+        let balance = m.ledger.balance(agent);
+        let held = u128::from(m.ledger.holding(agent, m.asset));
+        let matched = LpShares::money_for_tokens(&self.pool, held).map_err(overflow)?;
+        let most = u128::from(balance).min(matched);
+        let money = if u128::from(money) > most {
+            m.ledger.count_clipped();
+            most
+        } else {
+            u128::from(money)
+        };
+        let Some(d) = self.lp.quote_deposit(&self.pool, money).map_err(overflow)? else {
+            m.ledger.count_rejected();
+            return Ok(());
+        };
+        // both fit: the money is at most the balance, the tokens (rounded
+        // up from ⌊held·R_m/R_t⌋·R_t/R_m) at most the holdings
+        let (cash, tokens) = (d.money as u64, d.tokens as u64);
+        let mut pool = self.pool.clone();
+        pool.deposit(d.money, d.tokens).map_err(overflow)?;
+        let mut lp = self.lp.clone();
+        lp.mint(agent, d.shares).map_err(overflow)?;
+        match m.ledger.deposit_to_pool(agent, m.asset, cash, tokens) {
+            Ok(()) => {
+                self.pool = pool;
+                self.lp = lp;
+                Ok(())
+            }
+            Err(LedgerError::Overflow) => Err(overflow(AmmError::Overflow)),
+            Err(_) => {
+                m.ledger.count_rejected();
+                Ok(())
+            }
+        }
+    }
+
+    /// `agent` withdraws `shares` (cut to its own; `u64::MAX`: all).
+    fn remove_liquidity(
+        &mut self,
+        agent: AgentId,
+        shares: u64,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        let overflow = |_| {
+            Fault::overflow(
+                &format!("a withdrawal of liquidity (agent {agent})"),
+                "money or token",
+            )
+        };
+        let own = self.lp.of(agent);
+        if own == 0 || shares == 0 {
+            m.ledger.count_rejected();
+            return Ok(());
+        }
+        if u128::from(shares) > own && shares != u64::MAX {
+            m.ledger.count_clipped();
+        }
+        let shares = u128::from(shares).min(own);
+        let (money, tokens) = self
+            .lp
+            .quote_withdrawal(&self.pool, shares)
+            .map_err(overflow)?;
+        let (Ok(cash), Ok(units)) = (u64::try_from(money), u64::try_from(tokens)) else {
+            return Err(overflow(AmmError::Overflow));
+        };
+        let mut pool = self.pool.clone();
+        if pool.withdraw(money, tokens).is_err() {
+            // the protocol's shares never leave: unreachable, refused
+            m.ledger.count_rejected();
+            return Ok(());
+        }
+        match m.ledger.withdraw_from_pool(agent, m.asset, cash, units) {
+            Ok(()) => {
+                self.pool = pool;
+                self.lp.burn(agent, shares);
+                Ok(())
+            }
+            Err(LedgerError::Overflow) => Err(overflow(AmmError::Overflow)),
+            Err(_) => Err(Fault::bug(format!(
+                "the ledger refused a withdrawal of ({money}, {tokens}) from a pool of ({}, {})",
+                self.pool.reserve_money(),
+                self.pool.reserve_token()
+            ))),
+        }
     }
 
     /// One swap of `input` base units (money for a buy, tokens for a sell)
@@ -518,6 +629,10 @@ impl Mechanism for AmmMarket {
                 (side, amount, Some(bound), priority_fee)
             }
             Action::Hold => return Ok(()),
+            Action::AddLiquidity { money, .. } => return self.add_liquidity(agent, money, m),
+            Action::RemoveLiquidity { shares, .. } => {
+                return self.remove_liquidity(agent, shares, m)
+            }
             _ => {
                 m.ledger.count_rejected();
                 return Ok(());
@@ -595,6 +710,7 @@ impl Mechanism for AmmMarket {
                 .as_ref()
                 .map(|m| m.flows.iter().map(|(&a, &f)| (a, f)).collect())
                 .unwrap_or_default(),
+            lp: self.lp.clone(),
         })
     }
 
@@ -610,6 +726,7 @@ impl Mechanism for AmmMarket {
         self.quoted = saved.pool.clone();
         self.pool = saved.pool;
         self.counters = saved.counters;
+        self.lp = saved.lp;
         if let Some(m) = &mut self.mempool {
             m.flows = saved.flows.into_iter().collect();
         }

@@ -168,12 +168,18 @@ impl BatchMarket {
         };
         let mut orders = Vec::new();
         match action {
-            Action::Hold | Action::Cancel { .. } | Action::Effort { .. } => {}
+            Action::Hold
+            | Action::Cancel { .. }
+            | Action::Effort { .. }
+            | Action::Stake { .. }
+            | Action::Unstake { .. } => {}
             Action::Request { .. }
             | Action::Produce { .. }
             | Action::Play { .. }
             | Action::Post { .. }
-            | Action::Swap { .. } => ledger.count_rejected(),
+            | Action::Swap { .. }
+            | Action::AddLiquidity { .. }
+            | Action::RemoveLiquidity { .. } => ledger.count_rejected(),
             Action::Buy { spend, .. } => {
                 orders.extend(push(Side::Buy, None, Amount::Money(spend), ledger))
             }

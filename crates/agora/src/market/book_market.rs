@@ -91,12 +91,17 @@ impl BookMarket {
         let (step, asset) = (m.step, m.asset);
         let ledger = &mut *m.ledger;
         match action {
-            Action::Hold | Action::Effort { .. } => return Ok(()),
+            Action::Hold
+            | Action::Effort { .. }
+            | Action::Stake { .. }
+            | Action::Unstake { .. } => return Ok(()),
             Action::Request { .. }
             | Action::Produce { .. }
             | Action::Play { .. }
             | Action::Post { .. }
-            | Action::Swap { .. } => {
+            | Action::Swap { .. }
+            | Action::AddLiquidity { .. }
+            | Action::RemoveLiquidity { .. } => {
                 ledger.count_rejected();
                 return Ok(());
             }

@@ -154,6 +154,10 @@ kinds! {
         PolicyGradient = "policy_gradient",
         /// `effort` ([`EffortPolicy`](crate::contracts::EffortPolicy)).
         Effort = "effort",
+        /// `staker` ([`StakerPolicy`](crate::incentives::StakerPolicy)).
+        Staker = "staker",
+        /// `liquidity_provider` ([`LiquidityProviderPolicy`](crate::market::amm::liquidity::LiquidityProviderPolicy)).
+        LiquidityProvider = "liquidity_provider",
         /// `sandwich` ([`SandwichPolicy`](crate::agents::SandwichPolicy)),
         /// an attacker on an AMM with `ordering = "mempool"`.
         Sandwich = "sandwich",
@@ -193,6 +197,8 @@ enum Trades {
     Sold,
     /// A posted-price market.
     Posted,
+    /// Automated market makers (`kind = "amm"`).
+    Amm,
 }
 
 impl Trades {
@@ -212,6 +218,7 @@ impl Trades {
             Trades::Games => game,
             Trades::Sold => posted || resource,
             Trades::Posted => posted,
+            Trades::Amm => amm,
         }
     }
 
@@ -225,6 +232,7 @@ impl Trades {
             Trades::Games => "a population game (kind = \"game\")",
             Trades::Sold => "a posted_price asset or a resource (kind = \"resource\")",
             Trades::Posted => "a posted_price asset",
+            Trades::Amm => "an automated market maker (kind = \"amm\")",
         }
     }
 }
@@ -246,6 +254,8 @@ impl PolicyKind {
             BuiltinPolicy::Player(_) => PolicyKind::Player,
             BuiltinPolicy::Effort(_) => PolicyKind::Effort,
             BuiltinPolicy::Scripted(_) => PolicyKind::Scripted,
+            BuiltinPolicy::Staker(_) => PolicyKind::Staker,
+            BuiltinPolicy::LiquidityProvider(_) => PolicyKind::LiquidityProvider,
             BuiltinPolicy::Sandwich(_) => PolicyKind::Sandwich,
             BuiltinPolicy::Attacker(a) => match a {
                 AttackerPolicy::WashTrader(_) => PolicyKind::WashTrader,
@@ -307,10 +317,12 @@ impl PolicyKind {
             | PolicyKind::MeanReversion
             | PolicyKind::Valuation
             | PolicyKind::Scripted
+            | PolicyKind::Staker
             | PolicyKind::Sandwich
             | PolicyKind::WashTrader
             | PolicyKind::PumpAndDump => Trades::Tokens,
             PolicyKind::Spoofer => Trades::MarketClearing,
+            PolicyKind::LiquidityProvider => Trades::Amm,
         }
     }
 }
@@ -845,6 +857,38 @@ fn parse_builtin(p: &mut Fields<'_>, kind: PolicyKind, assets: &[String]) -> Res
                 .ok_or_else(|| p.error("level", past_range(level, "effort")))?;
             BuiltinPolicy::Effort(crate::contracts::EffortPolicy { level })
         }
+        PolicyKind::LiquidityProvider => {
+            let asset = traded(p)?;
+            let at = p.opt_whole("at", 1, i64::MAX as u64)?.unwrap_or(1);
+            let withdraw_at = p.opt_whole("withdraw_at", 1, i64::MAX as u64)?;
+            if withdraw_at.is_some_and(|w| w <= at) {
+                return Err(p.error(
+                    "withdraw_at",
+                    format!(
+                        "expected a step after `at` ({at}), found {}",
+                        withdraw_at.unwrap_or(0)
+                    ),
+                ));
+            }
+            BuiltinPolicy::LiquidityProvider(
+                crate::market::amm::liquidity::LiquidityProviderPolicy {
+                    asset,
+                    share: p.number("share", Range::Unit)?,
+                    at,
+                    withdraw_at,
+                },
+            )
+        }
+        PolicyKind::Staker => {
+            let asset = traded(p)?;
+            BuiltinPolicy::Staker(crate::incentives::StakerPolicy {
+                asset,
+                share: p.number("share", Range::Unit)?,
+                min_rate: p.number_or("min_rate", Range::NonNegative, 0.0)?,
+                exit_drawdown: p.opt_number("exit_drawdown", Range::Unit)?,
+                lookback: p.opt_whole("lookback", 1, 1 << 32)?.unwrap_or(10),
+            })
+        }
         PolicyKind::ZiC => {
             let asset = traded(p)?;
             parse_zi_c(p, asset)?
@@ -1195,6 +1239,8 @@ mod tests {
             PolicyKind::Producer => "cost = 1.0, max_output = 1.0",
             PolicyKind::Player => "shares = { x = 1.0 }, revision = \"imitation\", rate = 0.5",
             PolicyKind::Effort => "level = 1.0",
+            PolicyKind::Staker => "share = 0.5, min_rate = 0.001",
+            PolicyKind::LiquidityProvider => "share = 0.5, at = 2, withdraw_at = 5",
             PolicyKind::Scripted => "actions = [{ step = 1, action = \"buy\", spend = 1.0 }]",
             PolicyKind::Sandwich => "min_profit = 0.0",
             PolicyKind::WashTrader => "size = 1.0",

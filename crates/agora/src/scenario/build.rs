@@ -954,6 +954,23 @@ fn policy_table(policy: &BuiltinPolicy, path: &str, names: &Names<'_>) -> Result
         BuiltinPolicy::Effort(p) => {
             put("level", tokens(p.level));
         }
+        BuiltinPolicy::LiquidityProvider(p) => {
+            put("asset", names.asset(&asset_path, p.asset)?);
+            put("share", float(p.share));
+            put("at", whole(p.at));
+            if let Some(w) = p.withdraw_at {
+                put("withdraw_at", whole(w));
+            }
+        }
+        BuiltinPolicy::Staker(p) => {
+            put("asset", names.asset(&asset_path, p.asset)?);
+            put("share", float(p.share));
+            put("min_rate", float(p.min_rate));
+            if let Some(d) = p.exit_drawdown {
+                put("exit_drawdown", float(d));
+            }
+            put("lookback", whole(p.lookback));
+        }
         BuiltinPolicy::Sandwich(p) => {
             put("asset", names.asset(&asset_path, p.asset)?);
             put("min_profit", tokens(p.min_profit));

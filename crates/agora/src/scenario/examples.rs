@@ -187,13 +187,18 @@ const EXAMPLES: &[Example] = &[
     },
     Example {
         name: "intelligence-ladder",
-        description: "one economy (a curve token, a mempool AMM, compute) at four levels of agent intelligence: rule-based, + learners, + attackers, + governance and monitors; sweep simulation.intelligence = 0,1,2,3",
+        description: "one economy (a curve token, a mempool AMM, compute) at four levels of agent intelligence: rule-based, + learners, + strategic agents (evolving strategies) and attackers, + governance and monitors; sweep simulation.intelligence = 0,1,2,3",
         toml: include_str!("../../scenarios/intelligence-ladder.toml"),
     },
     Example {
         name: "cartel",
         description: "collusion: posted-price sellers pricing as one monopolist, producers withholding compute, a group hoarding GPUs it does not need",
         toml: include_str!("../../scenarios/cartel.toml"),
+    },
+    Example {
+        name: "liquidity-mining",
+        description: "liquidity providers deposit into a constant-product AMM pool for its fees and a liquidity-mining reward per pool share, and withdraw at step 150",
+        toml: include_str!("../../scenarios/liquidity-mining.toml"),
     },
 ];
 

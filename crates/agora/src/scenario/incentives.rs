@@ -64,6 +64,19 @@ super::kinds! {
 }
 
 super::kinds! {
+    /// What a `volume_reward` pays for (`basis = "…"`).
+    pub enum VolumeBasis {
+        /// Each unit of the asset the agent traded (bought or sold) in the
+        /// step.
+        Volume = "volume",
+        /// Each unit of the shares of the asset's AMM pool the agent holds
+        /// at the end of the step (liquidity mining; see
+        /// [`crate::market::amm::liquidity`]).
+        Liquidity = "liquidity",
+    }
+}
+
+super::kinds! {
     /// Emission schedules (`funding = { kind = "emission", schedule = "…" }`).
     pub enum ScheduleKind {
         /// `per_step` every step.
@@ -162,15 +175,19 @@ pub enum IncentiveRule {
         /// Steps a holding must have stayed at or above `min_holding`.
         min_hold_steps: u64,
     },
-    /// Each eligible agent keeps `share` of its tokens staked; `rate` per
-    /// unit staked per step; tokens unstaked are released `unbonding`
-    /// steps later.
+    /// `rate` per unit staked per step; tokens unstaked are released
+    /// `unbonding` steps later. With `share`, each eligible agent keeps
+    /// that share of its tokens staked (the rule stakes for it); without,
+    /// agents stake and unstake with their own actions
+    /// ([`Action::Stake`](crate::agents::Action::Stake),
+    /// [`Action::Unstake`](crate::agents::Action::Unstake)), e.g. a
+    /// `staker` policy.
     Staking {
         /// Reward per unit staked per step.
         rate: f64,
-        /// The share of its tokens an agent keeps staked (its staking
-        /// policy).
-        share: f64,
+        /// The share of its tokens an agent keeps staked (the rule's own
+        /// staking policy), or `None`: the agents' actions decide.
+        share: Option<f64>,
         /// Steps between unstaking and the tokens' return.
         unbonding: u64,
     },
@@ -190,10 +207,13 @@ pub enum IncentiveRule {
         share: f64,
     },
     /// Pays `rate` per unit of the asset an agent traded (bought or sold)
-    /// in the step.
+    /// in the step, or (`basis = "liquidity"`) per unit of the asset's
+    /// AMM pool shares it holds at the end of the step.
     VolumeReward {
-        /// Reward per unit traded.
+        /// Reward per unit traded (per share held).
         rate: f64,
+        /// What it pays for.
+        basis: VolumeBasis,
     },
     /// Pays `rate` per order resting or request served (`per`) in the
     /// step.
@@ -243,6 +263,58 @@ impl IncentiveRule {
     }
 }
 
+/// Every group that stakes by its own actions (a `staker` policy, a
+/// learner with `{ stake = f }` or `{ unstake = f }` actions) stakes an
+/// asset with a staking rule that includes the group: else a one-line
+/// error naming the group's `policy.asset`.
+pub(crate) fn check_stakers(
+    origin: &str,
+    groups: &[super::GroupSpec],
+    incentives: &[IncentiveSpec],
+    asset_names: &[String],
+) -> Result<()> {
+    use crate::agents::learning::LearnerAction;
+    use crate::agents::{BuiltinPolicy, GroupPolicy};
+    for (g, group) in groups.iter().enumerate() {
+        let asset = match &group.policy {
+            GroupPolicy::Builtin(BuiltinPolicy::Staker(p)) => Some(p.asset),
+            GroupPolicy::Custom(_) => group
+                .policy
+                .as_adaptive()
+                .and_then(super::learners::learner_actions)
+                .filter(|set| {
+                    set.actions().iter().any(|a| {
+                        matches!(
+                            a,
+                            LearnerAction::Stake { .. } | LearnerAction::Unstake { .. }
+                        )
+                    })
+                })
+                .map(|set| set.asset()),
+            GroupPolicy::Builtin(_) => None,
+        };
+        let Some(j) = asset else {
+            continue;
+        };
+        let staked = incentives.iter().any(|r| {
+            r.asset == j && matches!(r.rule, IncentiveRule::Staking { .. }) && r.groups.contains(&g)
+        });
+        if !staked {
+            return Err(crate::error::Error::scenario(
+                origin,
+                format!("agents.{}.policy.asset", group.name),
+                format!(
+                    "the group stakes {:?}, but no [[incentives]] of kind \"staking\" on {:?} \
+                     includes the group; expected a staking rule on the asset (without `group`, \
+                     or with group = {:?})",
+                    asset_names[j], asset_names[j], group.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Reads the `[[incentives]]` tables.
 pub(crate) fn parse_incentives(
     root: &mut Fields<'_>,
@@ -280,6 +352,22 @@ fn check_market(
     assets: &[AssetSpec],
     contracts: &[super::contracts::ContractSpec],
 ) -> Result<()> {
+    if let IncentiveRule::VolumeReward {
+        basis: VolumeBasis::Liquidity,
+        ..
+    } = spec.rule
+    {
+        if matches!(assets[spec.asset].pricing, PricingSpec::Amm(_)) {
+            return Ok(());
+        }
+        return Err(f.error(
+            "basis",
+            format!(
+                "asset {:?} has no AMM pool: basis = \"liquidity\" needs an asset with pricing kind \"amm\"",
+                assets[spec.asset].name
+            ),
+        ));
+    }
     let IncentiveRule::ParticipationReward { per, .. } = spec.rule else {
         return Ok(());
     };
@@ -355,7 +443,7 @@ fn parse_one(
         },
         IncentiveKind::Staking => IncentiveRule::Staking {
             rate: f.number("rate", Range::NonNegative)?,
-            share: f.number("share", Range::Unit)?,
+            share: f.opt_number("share", Range::Unit)?,
             unbonding: f.opt_whole("unbonding", 0, i64::MAX as u64)?.unwrap_or(0),
         },
         IncentiveKind::EarlySellPenalty => IncentiveRule::EarlySellPenalty {
@@ -371,6 +459,9 @@ fn parse_one(
         },
         IncentiveKind::VolumeReward => IncentiveRule::VolumeReward {
             rate: f.number("rate", Range::NonNegative)?,
+            basis: f
+                .opt_kind("basis", "volume basis")?
+                .unwrap_or(VolumeBasis::Volume),
         },
         IncentiveKind::ParticipationReward => IncentiveRule::ParticipationReward {
             rate: f.number("rate", Range::NonNegative)?,
@@ -565,7 +656,9 @@ pub(crate) fn incentive_table(
             unbonding,
         } => {
             put("rate", Value::Float(*rate));
-            put("share", Value::Float(*share));
+            if let Some(share) = share {
+                put("share", Value::Float(*share));
+            }
             put("unbonding", whole(*unbonding));
         }
         IncentiveRule::EarlySellPenalty { rate, within, to } => {
@@ -578,7 +671,12 @@ pub(crate) fn incentive_table(
             put("to", Value::String(to.into()));
         }
         IncentiveRule::Burn { share } => put("share", Value::Float(*share)),
-        IncentiveRule::VolumeReward { rate } => put("rate", Value::Float(*rate)),
+        IncentiveRule::VolumeReward { rate, basis } => {
+            put("rate", Value::Float(*rate));
+            if *basis == VolumeBasis::Liquidity {
+                put("basis", Value::String(basis.name().into()));
+            }
+        }
         IncentiveRule::ParticipationReward { rate, per } => {
             put("rate", Value::Float(*rate));
             put("per", Value::String(per.name().into()));

@@ -27,7 +27,8 @@ use crate::ledger::{to_base, to_units};
 
 /// The syntax of an action entry, for error messages.
 const ACTION_SYNTAX: &str = "\"hold\", { buy = f }, { sell = f }, { bid = x, size = q }, \
-                             { ask = x, size = q } or { request = q, max_price = p }";
+                             { ask = x, size = q }, { request = q, max_price = p }, \
+                             { stake = f }, { unstake = f } or { effort = e }";
 
 /// Reads a learner policy of kind `kind` (its `kind` already read): its
 /// asset, then the kind's fields. `kind` is one of the learner kinds
@@ -50,6 +51,17 @@ pub(super) fn parse_learner(
         PolicyKind::PolicyGradient => GroupPolicy::adaptive(parse_policy_gradient(p, actions)?),
         other => return Err(p.error("kind", format!("{:?} is not a learner kind", other.name()))),
     })
+}
+
+/// The action set of a learner policy of one of the learner kinds.
+pub(super) fn learner_actions(policy: &Adaptive) -> Option<&ActionSet> {
+    if let Some(q) = policy.policy::<QLearningPolicy>() {
+        Some(q.actions())
+    } else if let Some(b) = policy.policy::<BanditPolicy>() {
+        Some(b.actions())
+    } else {
+        policy.policy::<PolicyGradientPolicy>().map(|g| g.actions())
+    }
 }
 
 /// The table a learner policy reads as (its `kind` and fields, without
@@ -150,6 +162,9 @@ fn action_value(action: &LearnerAction) -> Value {
             ("request", to_units(quantity)),
             ("max_price", to_units(max_price)),
         ]),
+        LearnerAction::Stake { fraction } => entry(&[("stake", fraction)]),
+        LearnerAction::Unstake { fraction } => entry(&[("unstake", fraction)]),
+        LearnerAction::Effort { level } => entry(&[("effort", to_units(level))]),
     }
 }
 
@@ -288,8 +303,12 @@ enum Fits {
 impl Fits {
     fn of(action: &LearnerAction) -> Option<Fits> {
         match action {
-            LearnerAction::Hold => None,
-            LearnerAction::Buy { .. } | LearnerAction::Sell { .. } => Some(Fits::Tokens),
+            // an effort trades nothing
+            LearnerAction::Hold | LearnerAction::Effort { .. } => None,
+            LearnerAction::Buy { .. }
+            | LearnerAction::Sell { .. }
+            | LearnerAction::Stake { .. }
+            | LearnerAction::Unstake { .. } => Some(Fits::Tokens),
             LearnerAction::Bid { .. } | LearnerAction::Ask { .. } => Some(Fits::MarketClearing),
             LearnerAction::Request { .. } => Some(Fits::Resources),
         }
@@ -384,6 +403,9 @@ kinds! {
         Bid = "bid",
         Ask = "ask",
         Request = "request",
+        Stake = "stake",
+        Unstake = "unstake",
+        Effort = "effort",
     }
 }
 
@@ -442,6 +464,15 @@ fn parse_action(p: &Fields<'_>, key: &str, item: &Value) -> Result<LearnerAction
             offset: offset(&mut a, "ask")?,
             size: units(&mut a, "size")?,
         },
+        ActionKind::Stake => LearnerAction::Stake {
+            fraction: fraction(&mut a, "stake", "holdings")?,
+        },
+        ActionKind::Unstake => LearnerAction::Unstake {
+            fraction: fraction(&mut a, "unstake", "stake")?,
+        },
+        ActionKind::Effort => LearnerAction::Effort {
+            level: effort(&mut a)?,
+        },
         ActionKind::Request => LearnerAction::Request {
             quantity: units(&mut a, "request")?,
             max_price: {
@@ -461,6 +492,17 @@ fn parse_action(p: &Fields<'_>, key: &str, item: &Value) -> Result<LearnerAction
     };
     a.finish()?;
     Ok(action)
+}
+
+/// An effort `e ≥ 0`, in base units.
+fn effort(a: &mut Fields<'_>) -> Result<u64> {
+    let x = a.number("effort", Range::NonNegative)?;
+    to_base(x).ok_or_else(|| {
+        a.error(
+            "effort",
+            format!("expected an effort between 0 and 1.8e10, found {x}"),
+        )
+    })
 }
 
 /// A share in `(0, 1]` of the balance or holdings.
@@ -510,7 +552,7 @@ mod tests {
     fn every_action_kind_and_algorithm_reads_as_its_own() {
         let table: toml::Table = toml::from_str(
             r#"
-            a = [{ buy = 0.5 }, { sell = 0.25 }, { bid = -0.1, size = 2.0 }, { ask = 0.1, size = 3.0 }, { request = 4.0, max_price = 5.0 }, "hold"]
+            a = [{ buy = 0.5 }, { sell = 0.25 }, { bid = -0.1, size = 2.0 }, { ask = 0.1, size = 3.0 }, { request = 4.0, max_price = 5.0 }, "hold", { stake = 0.5 }, { unstake = 1.0 }, { effort = 0.75 }]
             "#,
         )
         .unwrap();
@@ -540,6 +582,9 @@ mod tests {
                     max_price: 5_000_000_000
                 },
                 LearnerAction::Hold,
+                LearnerAction::Stake { fraction: 0.5 },
+                LearnerAction::Unstake { fraction: 1.0 },
+                LearnerAction::Effort { level: 750_000_000 },
             ]
         );
         // Each kind of action, by its name, is the action of that name.

@@ -692,6 +692,7 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         &group_index,
         simulation.steps,
     )?;
+    incentives::check_stakers(origin, &groups, &incentives, &names)?;
     let monitors = monitors::parse_monitors(&mut root, &assets, &names)?;
     let output = parse_output(&mut root)?;
     let metrics = parse_metrics(&mut root, table, &names, registry)?;

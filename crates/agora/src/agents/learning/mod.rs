@@ -84,6 +84,25 @@ pub enum LearnerAction {
         /// Most money per whole unit, base units.
         max_price: u64,
     },
+    /// `{ stake = f }`: stake the share `f ∈ (0, 1]` of the holdings
+    /// under the asset's staking rule ([`Action::Stake`]).
+    Stake {
+        /// Share of the holdings staked.
+        fraction: f64,
+    },
+    /// `{ unstake = f }`: unstake the share `f ∈ (0, 1]` of the stake
+    /// under the asset's staking rule ([`Action::Unstake`]; `f = 1`: all
+    /// of it).
+    Unstake {
+        /// Share of the stake unstaked.
+        fraction: f64,
+    },
+    /// `{ effort = e }`: an affiliate's effort `e ≥ 0` under the
+    /// contracts of its group ([`Action::Effort`]); it trades nothing.
+    Effort {
+        /// The effort, base units (10⁹ = an effort of 1).
+        level: u64,
+    },
 }
 
 impl LearnerAction {
@@ -96,6 +115,9 @@ impl LearnerAction {
             LearnerAction::Bid { .. } => "bid",
             LearnerAction::Ask { .. } => "ask",
             LearnerAction::Request { .. } => "request",
+            LearnerAction::Stake { .. } => "stake",
+            LearnerAction::Unstake { .. } => "unstake",
+            LearnerAction::Effort { .. } => "effort",
         }
     }
 }
@@ -128,11 +150,12 @@ impl ActionSet {
         }
         for (i, a) in actions.iter().enumerate() {
             let bad = match *a {
-                LearnerAction::Hold => None,
-                LearnerAction::Buy { fraction } | LearnerAction::Sell { fraction } => {
-                    (!(fraction > 0.0 && fraction <= 1.0))
-                        .then(|| format!("a fraction in (0, 1], found {fraction}"))
-                }
+                LearnerAction::Hold | LearnerAction::Effort { .. } => None,
+                LearnerAction::Buy { fraction }
+                | LearnerAction::Sell { fraction }
+                | LearnerAction::Stake { fraction }
+                | LearnerAction::Unstake { fraction } => (!(fraction > 0.0 && fraction <= 1.0))
+                    .then(|| format!("a fraction in (0, 1], found {fraction}")),
                 LearnerAction::Bid { offset, size } | LearnerAction::Ask { offset, size } => {
                     if !(offset.is_finite() && offset > -1.0) {
                         Some(format!("an offset above -1, found {offset}"))
@@ -240,6 +263,29 @@ impl ActionSet {
                 quantity,
                 max_price,
             }),
+            LearnerAction::Stake { fraction } => {
+                let held = me.holdings.get(self.asset).copied().unwrap_or(0);
+                let amount = fraction_of(held, fraction);
+                if amount > 0 {
+                    out.push(Action::Stake { asset, amount });
+                }
+            }
+            LearnerAction::Unstake { fraction } => {
+                let staked = obs
+                    .incentives
+                    .iter()
+                    .find(|r| {
+                        r.kind == crate::scenario::IncentiveKind::Staking
+                            && r.asset == asset
+                            && r.eligible(me.id)
+                    })
+                    .map_or(0, |r| r.staked(me.id));
+                let amount = fraction_of(staked, fraction);
+                if amount > 0 {
+                    out.push(Action::Unstake { asset, amount });
+                }
+            }
+            LearnerAction::Effort { level } => out.push(Action::Effort { level }),
         }
     }
 }

@@ -1867,8 +1867,14 @@ impl Simulation {
     /// random order, each against its asset's market through the ledger
     /// (deciding each agent's action at its turn when `lazily`).
     fn execute<const LOG: bool>(&mut self, lazily: bool) -> Result<()> {
-        let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
-        shuffle(&mut self.order, &mut rng);
+        // Where every market takes posted prices and no governance rule
+        // guards a trade, the order is unobservable (a post sets its
+        // seller's price, anything else is a rejected action, counted):
+        // no shuffle, nor its generator.
+        if !(self.rules.is_empty() && self.markets.iter().all(|m| m.posted().is_some())) {
+            let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
+            shuffle(&mut self.order, &mut rng);
+        }
         // Deciding lazily, every market is a curve: no posted-price view
         // (which would borrow the markets the trades change).
         let assets: Vec<AssetObservation<'_>> = if lazily {

@@ -22,7 +22,9 @@
 //!    (prices at the start of the step) and its own account, and returns
 //!    one [`Action`], drawing from its own seeded stream;
 //! 3. **execute** — actions are executed one by one in a seeded random order
-//!    (a fresh shuffle of all agents; those that hold are skipped), each
+//!    (a fresh shuffle of all agents; those that hold are skipped; no
+//!    shuffle where every market takes posted prices and no rule guards a
+//!    trade, the order being unobservable there), each
 //!    against its asset's market, moving money and tokens only through the
 //!    [`Ledger`]'s explicit operations: a curve trade settles at once, each
 //!    seeing the price the previous one left; a book matches each order as

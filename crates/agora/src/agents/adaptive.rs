@@ -512,7 +512,13 @@ struct Column<P: AdaptivePolicy> {
 }
 
 /// Where the entries of `agent` are in `items`, sorted by agent.
+#[inline]
 fn of_agent<T>(items: &[T], agent: AgentId, key: impl Fn(&T) -> AgentId) -> std::ops::Range<usize> {
+    if items.is_empty() {
+        // No fills or open orders this step (a posted-price seller's): no
+        // search.
+        return 0..0;
+    }
     let start = items.partition_point(|e| key(e) < agent);
     start..start + items[start..].partition_point(|e| key(e) <= agent)
 }

@@ -220,6 +220,8 @@ impl Market {
     pub fn mark(&self, supply: u64) -> f64 {
         match self {
             Market::Curve(c) => c.spot_price(supply),
+            // Read every step by the decide and learn phases' observations.
+            Market::Posted(p) => p.mark(supply),
             other => other.mechanism().mark(supply),
         }
     }
@@ -237,7 +239,10 @@ impl Market {
 
     /// What the market shows agents beside the price.
     pub fn observed(&self) -> Observed {
-        self.mechanism().observed()
+        match self {
+            Market::Posted(p) => p.observed(),
+            other => other.mechanism().observed(),
+        }
     }
 
     /// The step's price source and quotes.

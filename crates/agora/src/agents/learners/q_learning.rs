@@ -50,7 +50,7 @@ impl Exploration {
     pub fn epsilon(&self, t: u64) -> f64 {
         match *self {
             Exploration::Constant(e) => e,
-            Exploration::Decaying { beta } => (-beta * t as f64).exp(),
+            Exploration::Decaying { beta } => decaying(beta, t),
         }
     }
 
@@ -64,6 +64,28 @@ impl Exploration {
             ))),
         }
     }
+}
+
+/// `exp(−β t)`, remembered per thread for the last `(β, t)` asked: the
+/// learners of a group that update together ask for the same `t` in turn
+/// (two Calvano sellers: one `exp` per step instead of two). The value is
+/// the same computed or remembered.
+#[inline]
+fn decaying(beta: f64, t: u64) -> f64 {
+    use std::cell::Cell;
+    thread_local! {
+        static LAST: Cell<(u64, u64, f64)> = const { Cell::new((u64::MAX, u64::MAX, f64::NAN)) };
+    }
+    let key = beta.to_bits();
+    LAST.with(|last| {
+        let (b, at, eps) = last.get();
+        if b == key && at == t {
+            return eps;
+        }
+        let eps = (-beta * t as f64).exp();
+        last.set((key, t, eps));
+        eps
+    })
 }
 
 /// The parameters of a Q-learner.

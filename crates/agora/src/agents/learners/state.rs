@@ -116,12 +116,15 @@ impl ActionMemory {
     pub fn push(&self, state: usize, profile: usize) -> Result<usize> {
         check_index("state", state, self.states)?;
         check_index("action profile", profile, self.profiles)?;
-        if self.memory == 0 {
-            return Ok(0);
-        }
-        // Forget the oldest profile first, so the product cannot overflow.
-        let kept = self.states / self.profiles;
-        Ok((state % kept) * self.profiles + profile)
+        Ok(match self.memory {
+            0 => 0,
+            // The state is the last profile: nothing of `state` is kept
+            // (the general case's `state % 1`), without its divisions.
+            1 => profile,
+            // Forget the oldest profile first, so the product cannot
+            // overflow.
+            _ => (state % (self.states / self.profiles)) * self.profiles + profile,
+        })
     }
 
     /// Returns the state whose remembered profiles are `history`, oldest

@@ -1,6 +1,6 @@
 //! The intelligence ladder: one economy at four levels of agent
-//! intelligence (rule-based; + learners; + attackers; + governance and
-//! monitors), selected by `simulation.intelligence` — the README's table.
+//! intelligence (rule-based; + learners; + strategic agents and
+//! attackers; + governance and monitors), selected by `simulation.intelligence` — the README's table.
 
 use agora::scenario::example;
 use agora::{Scenario, Simulation};
@@ -27,7 +27,7 @@ fn each_level_adds_its_agents_rules_and_monitors_and_the_ledger_holds() {
         assert!(has("noise") && has("users"), "level {k}");
         assert_eq!(has("q_traders"), k >= 1, "level {k}");
         assert_eq!(
-            has("sandwicher") && has("insiders") && has("ring"),
+            has("sandwicher") && has("insiders") && has("ring") && has("evolvers"),
             k >= 2,
             "level {k}"
         );

@@ -2068,8 +2068,9 @@ impl Simulation {
             totals.value_met += met_value[j];
             let (allocated, needs) = &fair[j];
             if !needs.is_empty() {
-                totals.jain_sum += crate::resource::alloc::jain_index(allocated, needs);
-                totals.gini_sum += crate::resource::alloc::gini_of_shares(allocated, needs);
+                let (jain, gini) = crate::resource::alloc::fairness(allocated, needs);
+                totals.jain_sum += jain;
+                totals.gini_sum += gini;
                 totals.fairness_steps += 1;
             }
             if r.spec.renewing {

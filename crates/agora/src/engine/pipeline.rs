@@ -19,6 +19,9 @@
 //! read its accounts. Memory is two blocks of actions and one of accounts,
 //! whatever the number of agents.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
 use super::{Deciding, Executor};
 use crate::agents::Action;
 use crate::ledger::{AgentId, Ledger};
@@ -36,6 +39,11 @@ pub(super) const MIN_AGENTS: usize = 2 * BLOCK;
 /// Executes the agents of `order`, each deciding lazily through `deciding`,
 /// the decisions of each block made on another thread of rayon's pool while
 /// the block before it executes.
+///
+/// A block's decisions are made in pieces that either thread claims: when
+/// this thread has executed its block before the other has decided the
+/// next (the other was late to start, or the machine is busy), it decides
+/// the pieces left itself, and waits at most for the piece in hand.
 pub(super) fn execute<const LOG: bool>(
     order: &[AgentId],
     deciding: &Deciding<'_>,
@@ -49,18 +57,75 @@ pub(super) fn execute<const LOG: bool>(
     let mut current = Vec::with_capacity(BLOCK);
     let mut next = Vec::with_capacity(BLOCK);
     copy_accounts(exec.ledger, block, &mut accounts);
-    decide_block(deciding, block, &accounts, &mut current);
+    Pieces::new(block, &accounts, &mut current).decide(deciding);
     for upcoming in blocks {
         copy_accounts(exec.ledger, upcoming, &mut accounts);
-        let (copied, deciding_into) = (&accounts, &mut next);
+        let pieces = Pieces::new(upcoming, &accounts, &mut next);
         rayon::in_place_scope(|s| {
-            s.spawn(move |_| decide_block(deciding, upcoming, copied, deciding_into));
+            s.spawn(|_| pieces.decide(deciding));
             run_block(exec, block, &current);
+            pieces.decide(deciding);
         });
+        drop(pieces);
         std::mem::swap(&mut current, &mut next);
         block = upcoming;
     }
     run_block(exec, block, &current);
+}
+
+/// Agents per piece of a block's decisions.
+const PIECE: usize = 256;
+
+/// A block's decisions to make, in pieces claimed one at a time by
+/// whichever thread comes for one.
+struct Pieces<'a> {
+    block: &'a [AgentId],
+    /// The block's accounts, as [`copy_accounts`] lays them out.
+    accounts: &'a [u64],
+    /// Cells per account.
+    stride: usize,
+    /// Each piece's actions; the lock is never contended (a piece is
+    /// claimed once, through `claimed`): it lends the piece to one thread.
+    actions: Vec<Mutex<&'a mut [Action]>>,
+    /// Pieces claimed so far.
+    claimed: AtomicUsize,
+}
+
+impl<'a> Pieces<'a> {
+    /// The decisions to make of the agents of `block` on their
+    /// `accounts`, into `out` (resized to the block).
+    fn new(block: &'a [AgentId], accounts: &'a [u64], out: &'a mut Vec<Action>) -> Self {
+        out.clear();
+        out.resize(block.len(), Action::Hold);
+        Pieces {
+            block,
+            accounts,
+            stride: accounts.len() / block.len().max(1),
+            actions: out.chunks_mut(PIECE).map(Mutex::new).collect(),
+            claimed: AtomicUsize::new(0),
+        }
+    }
+
+    /// Claims pieces and decides them until none is left.
+    fn decide(&self, deciding: &Deciding<'_>) {
+        loop {
+            let i = self.claimed.fetch_add(1, Ordering::Relaxed);
+            let Some(piece) = self.actions.get(i) else {
+                return;
+            };
+            let mut out = piece.lock().unwrap_or_else(PoisonError::into_inner);
+            let agents = &self.block[i * PIECE..][..out.len()];
+            let accounts = &self.accounts[i * PIECE * self.stride..][..out.len() * self.stride];
+            for ((slot, &agent), account) in out
+                .iter_mut()
+                .zip(agents)
+                .zip(accounts.chunks_exact(self.stride))
+            {
+                let g = deciding.groups.partition_point(|g| g.end <= agent);
+                *slot = deciding.decide_on(g, agent, account[0], &account[1..]);
+            }
+        }
+    }
 }
 
 /// Copies the accounts (`[balance, holdings…]`) of the agents of `block`,
@@ -94,25 +159,6 @@ fn copy_fixed<const N: usize>(ledger: &Ledger, block: &[AgentId], out: &mut Vec<
         if let Ok(cells) = <&[u64; N]>::try_from(ledger.account_cells(a..a + 1)) {
             out.extend_from_slice(cells);
         }
-    }
-}
-
-/// The decisions of the agents of `block` on their `accounts` (as
-/// [`copy_accounts`] laid them out), in its order, into `out`.
-fn decide_block(
-    deciding: &Deciding<'_>,
-    block: &[AgentId],
-    accounts: &[u64],
-    out: &mut Vec<Action>,
-) {
-    out.clear();
-    if block.is_empty() {
-        return;
-    }
-    let stride = accounts.len() / block.len();
-    for (&agent, account) in block.iter().zip(accounts.chunks_exact(stride)) {
-        let g = deciding.groups.partition_point(|g| g.end <= agent);
-        out.push(deciding.decide_on(g, agent, account[0], &account[1..]));
     }
 }
 

@@ -12,7 +12,15 @@
 //! the engine's peak heap bytes per agent (target ≤ 100 at a million agents),
 //! counted by a wrapping global allocator.
 //!
+//! It also times the whole `agora run --example reference --threads N
+//! --quiet` process (parsing, set-up, the run and writing the outputs, from
+//! the command line's release binary: `AGORA_BIN`, else
+//! `target/release/agora` of the workspace, skipped if there is none),
+//! alternating with the minimal loop of the same size, and prints the ratio
+//! (target ≥ 0.35×).
+//!
 //! ```text
+//! cargo build --release -p agora-cli   # for the whole-process figures
 //! cargo bench -p agora --bench reference
 //! AGORA_BENCH_QUICK=1 cargo bench -p agora --bench reference   # smoke test
 //! ```
@@ -22,6 +30,8 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use agora::Scenario;
@@ -121,6 +131,79 @@ fn minimal(agents: usize, steps: u64, seed: u64) -> MinimalFigures {
     }
 }
 
+/// The command line's release binary: `AGORA_BIN`, else the workspace's
+/// `target/release/agora`; `None` if it does not exist.
+fn cli_binary() -> Option<PathBuf> {
+    let path = match std::env::var_os("AGORA_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/agora"),
+    };
+    path.is_file().then_some(path)
+}
+
+/// Wall time of one whole `agora run --example reference` process of
+/// `steps` steps at `threads` threads, writing into `out`.
+fn process_time(bin: &Path, steps: u64, threads: usize, out: &Path) -> BenchResult<Duration> {
+    let t0 = Instant::now();
+    let status = Command::new(bin)
+        .args(["run", "--example", "reference", "--quiet", "--steps"])
+        .arg(steps.to_string())
+        .arg("--threads")
+        .arg(threads.to_string())
+        .arg("--out")
+        .arg(out)
+        .status()?;
+    let took = t0.elapsed();
+    if !status.success() {
+        return Err(format!("{} run --example reference failed: {status}", bin.display()).into());
+    }
+    Ok(took)
+}
+
+/// The whole `agora run --example reference` process (10,000 agents) at 1
+/// and 2 threads against the minimal loop of the same size, best of `reps`
+/// of each, the three run in turn so that a drift of the machine's speed
+/// touches all of them.
+fn whole_process(bin: &Path, steps: u64, reps: usize) -> BenchResult<()> {
+    let out = std::env::temp_dir().join(format!("agora-bench-reference-{}", std::process::id()));
+    let (mut one, mut two, mut min) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    // one warm-up of each (page cache, CPU frequency)
+    process_time(bin, steps, 1, &out)?;
+    minimal(10_000, steps, 0);
+    for rep in 0..reps {
+        one = one.min(process_time(bin, steps, 1, &out)?);
+        two = two.min(process_time(bin, steps, 2, &out)?);
+        min = min.min(minimal(10_000, steps, rep as u64).run);
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    println!(
+        "whole process, `{} run --example reference --steps {steps} --threads N --quiet` (best of {reps}, in turn with the minimal loop):",
+        bin.display()
+    );
+    println!("| implementation | threads | seconds | agent-steps/s | process / minimal loop |");
+    println!("|---|---|---|---|---|");
+    let min_rate = rate(10_000, steps, min);
+    for (threads, d) in [(1, one), (2, two)] {
+        let r = rate(10_000, steps, d);
+        println!(
+            "| agora run (whole process) | {threads} | {:.4} | {r:.3e} | {:.3}× ({}) |",
+            d.as_secs_f64(),
+            r / min_rate,
+            if r / min_rate >= 0.35 {
+                "target 0.35×: met"
+            } else {
+                "target 0.35×: NOT met"
+            },
+        );
+    }
+    println!(
+        "| minimal loop (step loop only) | 1 | {:.4} | {min_rate:.3e} | 1 |",
+        min.as_secs_f64()
+    );
+    println!();
+    Ok(())
+}
+
 fn main() -> BenchResult<()> {
     let Some(quick) = common::quick_or_skip("reference") else {
         return Ok(());
@@ -212,6 +295,13 @@ fn main() -> BenchResult<()> {
         })
         .collect();
     common::print_heap_table("agents × steps", &heap_rows);
+
+    match cli_binary() {
+        Some(bin) => whole_process(&bin, if quick { 2 } else { 100 }, if quick { 1 } else { 5 })?,
+        None => println!(
+            "whole process: skipped (no agora binary: `cargo build --release -p agora-cli`, or set AGORA_BIN)\n"
+        ),
+    }
 
     println!("targets: engine >= 30% of the minimal loop; <= 100 peak heap bytes per agent at 1,000,000 agents");
     for (size, one, many, min) in &rows {

@@ -187,6 +187,63 @@ fn deciding_in_a_parallel_phase_or_at_each_turn_gives_the_same_bytes() {
     }
 }
 
+/// The reference example at 20,000 agents (five blocks of the two-thread
+/// pipeline, whose agents decide on a copy of their accounts on another
+/// thread while the block before them executes), with a second group that
+/// joins at step 3 and leaves at step 6 (its agents hold without drawing
+/// outside those steps) and holds the last agents of the last block.
+fn pipelined_reference() -> Scenario {
+    let text = examples()
+        .iter()
+        .find(|e| e.name == "reference")
+        .expect("reference is a built-in example")
+        .toml;
+    assert!(
+        text.contains("count = 10000"),
+        "the example changed: {text}"
+    );
+    let scaled = text.replacen("count = 10000", "count = 19000", 1).replacen(
+        "steps = 100",
+        "steps = 8",
+        1,
+    ) + r#"
+[[agents]]
+group = "late"
+count = 1000
+balance = 500.0
+policy = { kind = "random", asset = "TOKEN", p_buy = 0.7, p_sell = 0.3, buy_fraction = 0.2, sell_fraction = 0.5 }
+
+[[events]]
+kind = "join"
+group = "late"
+at = 3
+
+[[events]]
+kind = "leave"
+group = "late"
+at = 6
+"#;
+    Scenario::from_toml_str(&scaled, "<reference x20000>").expect("valid")
+}
+
+#[test]
+fn deciding_a_block_ahead_on_another_thread_gives_the_same_bytes() {
+    let scenario = pipelined_reference();
+    assert_eq!(scenario.agent_count(), 20_000);
+    let one = render_with_threads(&scenario, 1);
+    assert_trades_happened(&one);
+    for threads in [2, 3] {
+        let many = render_with_threads(&scenario, threads);
+        assert_same(&one, &many, "decided at each turn vs a block ahead");
+    }
+    let parallel = render_deciding(&scenario, true);
+    assert_same(
+        &one,
+        &parallel,
+        "decided at each turn vs in a parallel phase",
+    );
+}
+
 #[test]
 fn a_different_seed_gives_different_outputs() {
     let scenario = two_assets();

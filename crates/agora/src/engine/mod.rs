@@ -84,6 +84,7 @@ mod govern;
 mod incentives;
 mod mechanisms;
 mod mempool;
+mod pipeline;
 mod session;
 mod state;
 mod summary;
@@ -1950,6 +1951,10 @@ impl Simulation {
             }
             return exec.finish();
         }
+        if lazily && self.order.len() >= pipeline::MIN_AGENTS && rayon::current_num_threads() > 1 {
+            pipeline::execute(&self.order, &deciding, &mut exec);
+            return exec.finish();
+        }
         for block in self.order.chunks(BLOCK) {
             for &agent in block {
                 touched ^= exec.ledger.balance(agent);
@@ -2088,8 +2093,9 @@ impl Simulation {
             totals.max_value += crate::resource::alloc::max_value_met(&mut demands[j], r.available);
             let (allocated, needs) = &fair[j];
             if !needs.is_empty() {
-                totals.jain_sum += crate::resource::alloc::jain_index(allocated, needs);
-                totals.gini_sum += crate::resource::alloc::gini_of_shares(allocated, needs);
+                let (jain, gini) = crate::resource::alloc::fairness(allocated, needs);
+                totals.jain_sum += jain;
+                totals.gini_sum += gini;
                 totals.fairness_steps += 1;
             }
             if r.spec.renewing {
@@ -2749,19 +2755,20 @@ impl Deciding<'_> {
     /// Agent `id` (of group `g`) decides on its account in `ledger`.
     #[inline]
     fn decide(&self, ledger: &Ledger, g: usize, id: AgentId) -> Action {
+        self.decide_on(g, id, ledger.balance(id), ledger.holdings(id))
+    }
+
+    /// Agent `id` (of group `g`) decides on an account of `balance` and
+    /// `holdings` (its own, or a copy of it: see [`pipeline`]).
+    #[inline]
+    fn decide_on(&self, g: usize, id: AgentId, balance: u64, holdings: &[u64]) -> Action {
         let group = &self.groups[g];
         if !group.active {
             // Not joined yet, or left: no draw, so that both decide paths
             // (and every other agent's stream) are unaffected.
             return Action::Hold;
         }
-        let view = AgentView::keyed(
-            id,
-            id - group.start,
-            ledger.balance(id),
-            ledger.holdings(id),
-            self.private,
-        );
+        let view = AgentView::keyed(id, id - group.start, balance, holdings, self.private);
         let mut rng = self.decide.rng(u64::from(id));
         // One call site for both: the compiler inlines it (two cost 3.5%
         // more instructions on the reference scenario).

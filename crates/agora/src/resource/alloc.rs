@@ -595,7 +595,11 @@ pub fn max_value_met(needs: &mut [(f64, u64)], capacity: u64) -> f64 {
 /// assert_eq!(jain_index(&[10, 0], &[10, 10]), 0.5);
 /// ```
 pub fn jain_index(allocated: &[u64], needs: &[u64]) -> f64 {
-    let xs = shares(allocated, needs);
+    jain_of(&shares(allocated, needs))
+}
+
+/// [`jain_index`] of shares already computed.
+fn jain_of(xs: &[f64]) -> f64 {
     let n = xs.len() as f64;
     let total: f64 = xs.iter().sum();
     let squares: f64 = xs.iter().map(|x| x * x).sum();
@@ -617,6 +621,23 @@ pub fn jain_index(allocated: &[u64], needs: &[u64]) -> f64 {
 /// ```
 pub fn gini_of_shares(allocated: &[u64], needs: &[u64]) -> f64 {
     crate::metrics::gini(&mut shares(allocated, needs))
+}
+
+/// `(jain_index, gini_of_shares)` of the same allocation, the shares
+/// computed once (the same values, bit for bit, as the two calls).
+///
+/// ```
+/// use agora::resource::alloc::{fairness, gini_of_shares, jain_index};
+/// let (allocated, needs) = ([4, 2, 0], [4, 4, 5]);
+/// assert_eq!(
+///     fairness(&allocated, &needs),
+///     (jain_index(&allocated, &needs), gini_of_shares(&allocated, &needs))
+/// );
+/// ```
+pub fn fairness(allocated: &[u64], needs: &[u64]) -> (f64, f64) {
+    let mut xs = shares(allocated, needs);
+    let jain = jain_of(&xs);
+    (jain, crate::metrics::gini(&mut xs))
 }
 
 /// Utilisation `Σ allocations / capacity` of an allocation (0 when the
@@ -837,6 +858,19 @@ mod tests {
         assert_eq!(gini_of_shares(&[0, 0, 0, 6], &[1, 2, 3, 6]), 0.75);
         assert_eq!(gini_of_shares(&[], &[]), 0.0);
         assert_eq!(gini_of_shares(&[0, 0], &[3, 0]), 0.0);
+    }
+
+    proptest! {
+        #[test]
+        fn fairness_is_jain_and_gini_bit_for_bit(
+            pairs in proptest::collection::vec((0u64..1_000_000, 0u64..1_000_000), 0..200)
+        ) {
+            let allocated: Vec<u64> = pairs.iter().map(|p| p.0).collect();
+            let needs: Vec<u64> = pairs.iter().map(|p| p.1).collect();
+            let (jain, gini) = fairness(&allocated, &needs);
+            prop_assert_eq!(jain.to_bits(), jain_index(&allocated, &needs).to_bits());
+            prop_assert_eq!(gini.to_bits(), gini_of_shares(&allocated, &needs).to_bits());
+        }
     }
 
     #[test]

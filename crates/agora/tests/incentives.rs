@@ -12,6 +12,12 @@ use agora::{Action, Scenario, Simulation};
 
 /// `agents` holders of 100 TOKEN each who never trade, and `rules`.
 fn holders(agents: u32, steps: u64, rules: &str) -> Scenario {
+    holders_and(agents, steps, "", rules)
+}
+
+/// `agents` holders of 100 TOKEN each who never trade on their own, and
+/// `more` groups and `rules` (shared with `staking`).
+pub(crate) fn holders_and(agents: u32, steps: u64, more: &str, rules: &str) -> Scenario {
     let text = format!(
         r#"
 [simulation]
@@ -28,6 +34,8 @@ count = {agents}
 balance = 1000.0
 holdings = [ {{ asset = "TOKEN", total = {total}, distribution = "uniform" }} ]
 policy = {{ kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.1, sell_fraction = 0.1 }}
+
+{more}
 
 {rules}
 "#,

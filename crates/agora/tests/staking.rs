@@ -8,35 +8,6 @@ use agora::incentives::Flow;
 use agora::ledger::SCALE;
 use agora::{Action, Scenario, Simulation};
 
-/// `agents` holders of 100 TOKEN each who never trade on their own, and
-/// `rules` and `more` groups.
-fn holders(agents: u32, steps: u64, more: &str, rules: &str) -> Scenario {
-    let text = format!(
-        r#"
-[simulation]
-steps = {steps}
-seed = 3
-
-[[assets]]
-name = "TOKEN"
-pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0, fee = 0.01 }}
-
-[[agents]]
-group = "holders"
-count = {agents}
-balance = 1000.0
-holdings = [ {{ asset = "TOKEN", total = {total}, distribution = "uniform" }} ]
-policy = {{ kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.1, sell_fraction = 0.1 }}
-
-{more}
-
-{rules}
-"#,
-        total = 100 * agents,
-    );
-    Scenario::from_toml_str(&text, "holders.toml").unwrap()
-}
-
 /// A staking rule without `share` (the agents' actions decide): `rate`
 /// money per token staked per step from a treasury of `budget`, and
 /// `unbonding` steps.
@@ -66,7 +37,7 @@ fn unstake(amount: u64) -> Action {
 
 #[test]
 fn explicit_stakes_move_exact_amounts_pay_rate_times_stake_and_unbond_to_the_step() {
-    let s = holders(2, 12, "", &rule(0.01, 4, 1000.0));
+    let s = crate::incentives::holders_and(2, 12, "", &rule(0.01, 4, 1000.0));
     let mut sim = Simulation::new(&s, 0).unwrap();
     // step 1: agent 0 stakes exactly 30 tokens (after the govern phase:
     // nothing is paid this step)
@@ -153,7 +124,7 @@ fn explicit_stakes_move_exact_amounts_pay_rate_times_stake_and_unbond_to_the_ste
 
 #[test]
 fn past_the_holdings_or_the_stake_is_clipped_and_without_a_rule_rejected() {
-    let s = holders(2, 10, "", &rule(0.0, 0, 0.0));
+    let s = crate::incentives::holders_and(2, 10, "", &rule(0.0, 0, 0.0));
     let mut sim = Simulation::new(&s, 0).unwrap();
     sim.advance_with(&[(0, stake(500 * T))]).unwrap();
     assert_eq!(sim.staked(0, 0), u128::from(100 * T), "cut to the holdings");
@@ -193,7 +164,7 @@ policy = { kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_frac
         "asset = \"TOKEN\"\nrate",
         "asset = \"TOKEN\"\ngroup = \"holders\"\nrate",
     );
-    let s = holders(1, 5, more, &rules);
+    let s = crate::incentives::holders_and(1, 5, more, &rules);
     let mut sim = Simulation::new(&s, 0).unwrap();
     sim.advance_with(&[(1, stake(T))]).unwrap();
     sim.advance_with(&[(
@@ -222,7 +193,7 @@ holdings = [ {{ asset = "TOKEN", total = 400.0, distribution = "uniform" }} ]
 policy = {{ kind = "staker", asset = "TOKEN", {policy} }}
 "#
     );
-    holders(2, steps, &more, rules)
+    crate::incentives::holders_and(2, steps, &more, rules)
 }
 
 #[test]
@@ -334,7 +305,7 @@ holdings = [ { asset = "TOKEN", total = 300.0, distribution = "uniform" } ]
 policy = { kind = "bandit", asset = "TOKEN", actions = [{ stake = 0.5 }, { unstake = 1.0 }, "hold"], algorithm = "epsilon_greedy", epsilon = 0.2 }
 objective = { kind = "final_wealth" }
 "#;
-    let s = holders(2, 40, more, &rule(0.01, 2, 100.0));
+    let s = crate::incentives::holders_and(2, 40, more, &rule(0.01, 2, 100.0));
     let out = Simulation::new(&s, 0).unwrap().run().unwrap();
     let flows: Vec<Flow> = out.records.incentives.iter().map(|r| r.flow).collect();
     assert!(flows.contains(&Flow::Stake));

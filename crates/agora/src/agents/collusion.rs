@@ -25,7 +25,6 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::{fraction_of, Action, AgentRng, AgentView, Observation, Policy};
-use crate::market::clearing::money_quantity;
 use crate::market::posted_market::PostedSetup;
 
 /// A cartel: posted-price sellers or withholding producers.
@@ -227,23 +226,14 @@ impl SupplyCartel {
 
 impl Policy for SupplyCartel {
     fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, _rng: &mut AgentRng) -> Action {
-        let price = obs.assets[self.asset].price;
-        if price.partial_cmp(&(self.cost * (1.0 + self.margin)))
-            != Some(std::cmp::Ordering::Greater)
-        {
-            return Action::Hold;
-        }
-        let cost = crate::ledger::to_base(self.cost).unwrap_or(0);
-        let quantity = self.offered().min(money_quantity(me.balance, cost, 1, 1));
-        if quantity == 0 {
-            return Action::Hold;
-        }
-        Action::Produce {
-            asset: self.asset as u32,
-            quantity,
-            cost,
+        let producer = super::resource::ProducerPolicy {
+            asset: self.asset,
+            cost: self.cost,
+            max_output: self.max_output,
             lead_time: self.lead_time,
-        }
+            margin: self.margin,
+        };
+        producer.produce_up_to(self.offered(), obs, me)
     }
 
     fn assets(&self) -> Vec<usize> {

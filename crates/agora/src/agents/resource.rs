@@ -162,8 +162,16 @@ pub struct ProducerPolicy {
     pub margin: f64,
 }
 
-impl Policy for ProducerPolicy {
-    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, _rng: &mut AgentRng) -> Action {
+impl ProducerPolicy {
+    /// What a producer making at most `output` units does: produce as
+    /// many as it can pay for when the price is above its cost with the
+    /// margin, else hold (shared with the supply-withholding cartel).
+    pub(crate) fn produce_up_to(
+        &self,
+        output: u64,
+        obs: &Observation<'_>,
+        me: &AgentView<'_>,
+    ) -> Action {
         let price = obs.assets[self.asset].price;
         if price.partial_cmp(&(self.cost * (1.0 + self.margin)))
             != Some(std::cmp::Ordering::Greater)
@@ -171,7 +179,7 @@ impl Policy for ProducerPolicy {
             return Action::Hold;
         }
         let cost = to_base(self.cost).unwrap_or(0);
-        let quantity = self.max_output.min(money_quantity(me.balance, cost, 1, 1));
+        let quantity = output.min(money_quantity(me.balance, cost, 1, 1));
         if quantity == 0 {
             return Action::Hold;
         }
@@ -181,6 +189,12 @@ impl Policy for ProducerPolicy {
             cost,
             lead_time: self.lead_time,
         }
+    }
+}
+
+impl Policy for ProducerPolicy {
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, _rng: &mut AgentRng) -> Action {
+        self.produce_up_to(self.max_output, obs, me)
     }
 
     fn assets(&self) -> Vec<usize> {

@@ -708,22 +708,7 @@ rate = 0.5
 funding = { kind = "treasury", currency = "TOKEN", amount = 50.0 }
 "#,
     );
-    let mut b = Scenario::builder()
-        .steps(s.simulation().steps)
-        .seed(s.simulation().seed);
-    for a in s.assets() {
-        b = b.asset(a.clone());
-    }
-    for g in s.groups() {
-        b = b.group(g.clone());
-    }
-    for r in s.incentives() {
-        b = b.incentive(r.clone());
-    }
-    let built = b.build().unwrap();
-    assert_eq!(built.incentives(), s.incentives());
-    let run = |s: &Scenario| Simulation::new(s, 0).unwrap().run().unwrap().summary;
-    assert_eq!(run(&built), run(&s));
+    crate::staking::round_trips(&s);
 }
 
 /// Rules on an AMM's asset: its swaps are fills of the trade log, so

@@ -323,8 +323,8 @@ objective = { kind = "final_wealth" }
 }
 
 /// `s` built again through the builder reads the same rules and runs the
-/// same.
-fn round_trips(s: &Scenario) {
+/// same (shared with `incentives`).
+pub(crate) fn round_trips(s: &Scenario) {
     let mut b = Scenario::builder()
         .steps(s.simulation().steps)
         .seed(s.simulation().seed);

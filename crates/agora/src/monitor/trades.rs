@@ -116,6 +116,38 @@ impl WashTradingDetector {
 type Signature = Vec<(usize, bool)>;
 
 impl WashTradingDetector {
+    /// Alerts a group of two or more accounts whose score, `part / total`,
+    /// is at the threshold or above, unless it was alerted within the
+    /// window; `message` gets the group's size, the tokens it traded
+    /// (half of `total`), the window and the score.
+    fn raise(
+        &mut self,
+        t: u64,
+        members: Vec<AgentId>,
+        part: u128,
+        total: u128,
+        alerts: &mut Vec<Alert>,
+        message: impl FnOnce(usize, f64, u64, f64) -> String,
+    ) {
+        if members.len() < 2 || total == 0 {
+            return;
+        }
+        let score = part as f64 / total as f64;
+        if score < self.threshold || self.quiet(&members, t) {
+            return;
+        }
+        self.state.alerted.insert(members.clone(), t);
+        let tokens = to_units(u64::try_from(total / 2).unwrap_or(u64::MAX));
+        alerts.push(Alert {
+            step: t,
+            monitor: 0,
+            asset: 0,
+            message: message(members.len(), tokens, self.window, score),
+            agents: members,
+            score,
+        });
+    }
+
     /// Rings on a bonding curve or an AMM pool, whose trades have no
     /// counterpart to link accounts by: flat accounts that round-trip —
     /// their trades with the mechanism alternate buy and sell, with at
@@ -168,27 +200,11 @@ impl WashTradingDetector {
             r.2 += bought + sold;
         }
         for (members, round_trip, total) in rings.into_values() {
-            if members.len() < 2 {
-                continue;
-            }
-            let score = round_trip as f64 / total as f64;
-            if score < self.threshold || self.quiet(&members, t) {
-                continue;
-            }
-            self.state.alerted.insert(members.clone(), t);
-            alerts.push(Alert {
-                step: t,
-                monitor: 0,
-                asset: 0,
-                message: format!(
-                    "{} accounts traded {:.4} tokens with the pool over {} steps, all on the same steps and sides, {:.1}% of it bought and sold back",
-                    members.len(),
-                    to_units(u64::try_from(total / 2).unwrap_or(u64::MAX)),
-                    self.window,
+            self.raise(t, members, round_trip, total, alerts, |n, tokens, window, score| {
+                format!(
+                    "{n} accounts traded {tokens:.4} tokens with the pool over {window} steps, all on the same steps and sides, {:.1}% of it bought and sold back",
                     100.0 * score
-                ),
-                agents: members,
-                score,
+                )
             });
         }
     }
@@ -273,29 +289,13 @@ impl Detector for WashTradingDetector {
                 g.1 += qty;
             }
         }
+        let tolerance = self.net_tolerance;
         for (members, inside, total) in groups.into_values() {
-            if members.len() < 2 || total == 0 {
-                continue;
-            }
-            let score = inside as f64 / total as f64;
-            if score < self.threshold || self.quiet(&members, t) {
-                continue;
-            }
-            self.state.alerted.insert(members.clone(), t);
-            alerts.push(Alert {
-                step: t,
-                monitor: 0,
-                asset: 0,
-                message: format!(
-                    "{} accounts traded {:.4} tokens over {} steps, {:.1}% of it among themselves, at a net position within {}",
-                    members.len(),
-                    to_units(u64::try_from(total / 2).unwrap_or(u64::MAX)),
-                    self.window,
-                    100.0 * score,
-                    self.net_tolerance
-                ),
-                agents: members,
-                score,
+            self.raise(t, members, inside, total, alerts, |n, tokens, window, score| {
+                format!(
+                    "{n} accounts traded {tokens:.4} tokens over {window} steps, {:.1}% of it among themselves, at a net position within {tolerance}",
+                    100.0 * score
+                )
             });
         }
     }

@@ -2538,6 +2538,13 @@ impl Simulation {
 
     /// [`wealth_of`](Self::wealth_of) into `out` (its allocation kept).
     fn wealth_into(&self, range: std::ops::Range<usize>, out: &mut Vec<f64>) {
+        out.clear();
+        self.wealth_onto(range, out);
+    }
+
+    /// [`wealth_of`](Self::wealth_of) appended to `out` (the summary
+    /// gathers every group's into one vector, with no copy per group).
+    fn wealth_onto(&self, range: std::ops::Range<usize>, out: &mut Vec<f64>) {
         let m = self.markets.len();
         // On the stack for a few assets: the learn phase asks every step.
         let mut few = [0.0f64; 8];
@@ -2555,7 +2562,6 @@ impl Simulation {
         let locks = self.locks();
         let first = range.start;
         let cells = self.ledger.account_cells(range);
-        out.clear();
         if locks.is_empty() {
             out.extend(cells.chunks_exact(stride).map(|a| {
                 to_units(a[0])

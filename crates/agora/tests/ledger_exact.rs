@@ -257,3 +257,74 @@ fn transfers_orders_and_outside_trades_on_a_second_asset_move_exactly_what_they_
     assert_eq!(c.money_held, Some(734 + 710 + 100 + 9));
     assert_eq!(c.tokens_held, vec![3, 75]);
 }
+
+#[test]
+fn a_sale_made_to_the_outside_moves_exactly_its_revenue_and_cost() {
+    // Agent 1 of 2, asset 1 of 2 (the account's cell is not the first).
+    let mut l = Ledger::new(2, 2);
+    l.fund_balance(1, 5).unwrap();
+    // The first sale: the outside holds nothing, so all 700 are paid in;
+    // the cost of 300 goes to the outside.
+    l.sell_made_to_outside(1, 1, 700, 300).unwrap();
+    assert_eq!(l.balance(1), 5 + 700 - 300);
+    assert_eq!(l.balance(0), 0);
+    assert_eq!(l.books(1).outside, 300);
+    assert_eq!(l.books(0).outside, 0);
+    assert_eq!(l.money_in().outside, 700);
+    assert_eq!(l.counts().outside_trades, 1);
+    // The second: the outside pays all 200 from the 300 it holds, nothing
+    // is paid in; it then holds 100 + 100.
+    l.sell_made_to_outside(1, 1, 200, 100).unwrap();
+    assert_eq!(l.balance(1), 405 + 200 - 100);
+    assert_eq!(l.books(1).outside, 200);
+    assert_eq!(l.money_in().outside, 700);
+    // The third: the outside pays 200 of the 400 (all it holds), 200 are
+    // paid in; it then holds the cost, 50.
+    l.sell_made_to_outside(1, 1, 400, 50).unwrap();
+    assert_eq!(l.balance(1), 505 + 400 - 50);
+    assert_eq!(l.books(1).outside, 50);
+    assert_eq!(l.money_in().outside, 900);
+    assert_eq!(l.counts().outside_trades, 3);
+    let c = l.conservation();
+    assert_eq!((c.money_error(), c.token_error()), (0, 0));
+    assert_eq!(c.money_held, Some(5 + 900));
+
+    // A cost beyond the balance with the revenue: refused, nothing moves.
+    let before = (
+        l.balance(1),
+        *l.books(1),
+        *l.money_in(),
+        l.counts().outside_trades,
+    );
+    assert_eq!(
+        l.sell_made_to_outside(1, 1, 10, 866),
+        Err(LedgerError::InsufficientBalance)
+    );
+    assert_eq!(
+        (
+            l.balance(1),
+            *l.books(1),
+            *l.money_in(),
+            l.counts().outside_trades
+        ),
+        before
+    );
+    // A cost of exactly the balance with the revenue: taken.
+    l.sell_made_to_outside(1, 1, 10, 865).unwrap();
+    assert_eq!(l.balance(1), 0);
+    assert_eq!(l.books(1).outside, 50 - 10 + 865);
+
+    // A revenue that would take the balance past u64::MAX: refused,
+    // nothing moves.
+    let mut l = Ledger::new(1, 1);
+    l.fund_balance(0, u64::MAX - 1).unwrap();
+    let before = (l.balance(0), *l.books(0), *l.money_in());
+    assert_eq!(
+        l.sell_made_to_outside(0, 0, 2, 0),
+        Err(LedgerError::Overflow)
+    );
+    assert_eq!((l.balance(0), *l.books(0), *l.money_in()), before);
+    // One base unit less fits.
+    l.sell_made_to_outside(0, 0, 1, 0).unwrap();
+    assert_eq!(l.balance(0), u64::MAX);
+}

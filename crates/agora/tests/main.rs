@@ -37,6 +37,7 @@ mod optimize;
 mod population;
 mod posted_price;
 mod posted_rewards;
+mod posted_session;
 mod resources;
 mod shocks;
 mod staking;

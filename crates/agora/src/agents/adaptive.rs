@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{Action, AgentRng, AgentView, Observation, Policy};
+use super::{Action, AgentRng, AgentView, Observation, Policy, QSeller, QSellerState};
 use crate::ledger::trades::TradeRecord;
 use crate::ledger::{AgentId, Ledger};
 use crate::rng::StreamFamily;
@@ -482,6 +482,9 @@ pub(crate) trait StateColumn: Send + Sync {
     /// For [`states`](StateColumn::states): the column as `Any`.
     fn as_any(&self) -> &dyn std::any::Any;
 
+    /// For [`q_sellers`](StateColumn::q_sellers): the column as `Any`.
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+
     /// The column's state, for a saved simulation.
     fn save(&self) -> ColumnState;
 
@@ -497,6 +500,43 @@ impl dyn StateColumn {
             .downcast_ref::<Column<P>>()
             .map(|c| c.states.as_slice())
     }
+
+    /// Whether the column is a group of Q-learning posted-price sellers
+    /// ([`QSeller`]).
+    pub(crate) fn is_q_sellers(&self) -> bool {
+        self.as_any().is::<Column<QSeller>>()
+    }
+
+    /// The column's parts, if it is a group of Q-learning posted-price
+    /// sellers: for the engine's posted-price session
+    /// (`engine::posted`), which decides and learns for them directly.
+    pub(crate) fn q_sellers(&mut self) -> Option<QSellers<'_>> {
+        self.as_any_mut()
+            .downcast_mut::<Column<QSeller>>()
+            .map(|c| QSellers {
+                policy: &c.policy,
+                start: c.start,
+                states: &mut c.states,
+                stale: &mut c.stale,
+            })
+    }
+}
+
+/// A group of Q-learning posted-price sellers as the engine's posted-price
+/// session sees it ([`StateColumn::q_sellers`]): what
+/// [`StateColumn::decide`] and [`StateColumn::learn`] work on. (The
+/// column's actions are left as they are: they are read only within the
+/// step that sets them, by the general execute phase.)
+pub(crate) struct QSellers<'a> {
+    /// The group's policy.
+    pub policy: &'a QSeller,
+    /// The group's first agent.
+    pub start: AgentId,
+    /// Each agent's state.
+    pub states: &'a mut [QSellerState],
+    /// Whether the objectives kept are stale (see [`StateColumn::stale`]):
+    /// a lesson without objectives sets it.
+    pub stale: &'a mut bool,
 }
 
 struct Column<P: AdaptivePolicy> {
@@ -657,6 +697,10 @@ impl<P: AdaptivePolicy> StateColumn for Column<P> {
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
         self
     }
 

@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::learners::{ActionMemory, InitialQ, QLearner, QParams};
+use super::learners::{ActionMemory, EpsilonMemo, InitialQ, QLearner, QParams};
 use super::PostedView;
 use super::{Action, Actions, AdaptivePolicy, AgentRng, AgentView, Feedback, Observation};
 use crate::error::{Error, Result};
@@ -145,8 +145,8 @@ impl QSeller {
         // In range by construction: the view's prices are grid indices of
         // the market's sellers.
         match prev {
-            Some(s) => self.memory.push(s, profile).unwrap_or(0),
-            None => (0..self.spec.memory).fold(0, |s, _| self.memory.push(s, profile).unwrap_or(0)),
+            Some(s) => self.memory.push_in_range(s, profile),
+            None => (0..self.spec.memory).fold(0, |s, _| self.memory.push_in_range(s, profile)),
         }
     }
 
@@ -160,18 +160,55 @@ impl QSeller {
         let Some(view) = self.view(obs) else {
             return;
         };
-        let s = self.next_state(state.state, &view);
-        state.state = Some(s);
-        let price = match rng {
-            Some(rng) => state.learner.act(s, rng),
-            None => state.learner.greedy(s),
-        };
-        if let Ok(price) = price {
+        if let Some(price) = self.post_on(state, &view, rng, &mut EpsilonMemo::default()) {
             out.push(Action::Post {
                 asset: self.spec.asset as u32,
-                price: price as u32,
+                price,
             });
         }
+    }
+
+    /// The decision on the market's `view` (the last profile): moves the
+    /// memory state and returns the grid index to post, ε-greedily with
+    /// `rng` (its `ε_t` from `memo` where a seller before it had the same
+    /// `t`), greedily without. The decide phase's and the posted-price
+    /// session's (`engine::posted`) one decision.
+    #[inline]
+    pub(crate) fn post_on(
+        &self,
+        state: &mut QSellerState,
+        view: &PostedView<'_>,
+        rng: Option<&mut AgentRng>,
+        memo: &mut EpsilonMemo,
+    ) -> Option<u32> {
+        let s = self.next_state(state.state, view);
+        state.state = Some(s);
+        let price = match rng {
+            Some(rng) => state.learner.act_in_range(s, rng, memo),
+            None => state.learner.greedy(s).ok()?,
+        };
+        Some(price as u32)
+    }
+
+    /// Learns from the step the market's `view` shows (the profile played
+    /// and its profits), as group member `member`. The learn phase's and
+    /// the posted-price session's one update.
+    #[inline]
+    pub(crate) fn learn_on(&self, state: &mut QSellerState, member: u32, view: &PostedView<'_>) {
+        let Some(s) = state.state else {
+            return;
+        };
+        let i = self.first + member as usize;
+        let (Some(&played), Some(&reward)) = (view.prices.get(i), view.profits.get(i)) else {
+            return;
+        };
+        let next = self.next_state(Some(s), view);
+        // In range by construction (the grid's indices, the memory's
+        // states); a non-finite profit cannot occur (and would teach
+        // nothing).
+        state
+            .learner
+            .learn_in_range(s, played as usize, reward, next);
     }
 }
 
@@ -211,16 +248,9 @@ impl AdaptivePolicy for QSeller {
     }
 
     fn learn(&self, state: &mut QSellerState, feedback: &Feedback<'_>) {
-        let (Some(s), Some(view)) = (state.state, self.view(feedback.obs)) else {
-            return;
-        };
-        let i = self.first + feedback.me.member as usize;
-        let (Some(&played), Some(&reward)) = (view.prices.get(i), view.profits.get(i)) else {
-            return;
-        };
-        let next = self.next_state(Some(s), &view);
-        // In range by construction; a non-finite profit cannot occur.
-        let _ = state.learner.learn(s, played as usize, reward, next);
+        if let Some(view) = self.view(feedback.obs) {
+            self.learn_on(state, feedback.me.member, &view);
+        }
     }
 
     fn assets(&self) -> Vec<usize> {

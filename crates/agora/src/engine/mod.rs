@@ -85,6 +85,7 @@ mod incentives;
 mod mechanisms;
 mod mempool;
 mod pipeline;
+mod posted;
 mod session;
 mod state;
 mod summary;
@@ -444,6 +445,13 @@ pub struct Simulation {
     actions: Vec<Action>,
     order: Vec<AgentId>,
     force_parallel_decide: bool,
+    /// Whether the scenario's steps may run as posted-price session steps
+    /// (see [`posted`]); set once the simulation is set up.
+    posted_session: bool,
+    /// Every step runs the general way ([`Simulation::set_posted_session`]).
+    force_general_step: bool,
+    /// Steps run as posted-price session steps so far (not saved).
+    posted_steps: u64,
     stats: Vec<StepStats>,
     records: Records,
     /// Per asset: volume (base units) and trades over the run so far, kept
@@ -768,6 +776,9 @@ impl Simulation {
             actions: Vec::new(),
             order,
             force_parallel_decide: false,
+            posted_session: false,
+            force_general_step: false,
+            posted_steps: 0,
             stats: vec![StepStats::default(); m],
             records,
             totals: vec![(0, 0); m],
@@ -793,6 +804,7 @@ impl Simulation {
         };
         sim.init_columns();
         sim.init_evolution();
+        sim.posted_session = sim.posted_session_possible();
         sim.record()?;
         sim.update_metrics();
         Ok(sim)
@@ -928,6 +940,22 @@ impl Simulation {
         self.force_parallel_decide = parallel;
     }
 
+    /// Lets the steps of a posted-price session (every agent a Q-learning
+    /// seller of the one posted-price market) run on their own short path
+    /// (`true`, the default), or makes every step run through the general
+    /// phases (`false`). Results do not change (tests compare the two);
+    /// this is for those tests and for profiling.
+    pub fn set_posted_session(&mut self, allowed: bool) {
+        self.force_general_step = !allowed;
+    }
+
+    /// How many steps this simulation has run as posted-price session
+    /// steps (see [`set_posted_session`](Self::set_posted_session)); not
+    /// part of its saved state.
+    pub fn posted_session_steps(&self) -> u64 {
+        self.posted_steps
+    }
+
     /// The trade log of the last step run: every fill, allocation and
     /// producer payment, one record per agent side, in the order the
     /// ledger moved them (empty while the log is off, the default).
@@ -996,6 +1024,7 @@ impl Simulation {
         fresh.init_columns();
         fresh.controllers = std::mem::take(&mut self.controllers);
         fresh.force_parallel_decide = self.force_parallel_decide;
+        fresh.force_general_step = self.force_general_step;
         fresh.trades.set_on(self.trades.is_on());
         *self = fresh;
         Ok(())
@@ -1197,6 +1226,9 @@ impl Simulation {
     /// doc): open the markets, govern, decide, execute, clear, consume,
     /// learn, record and check.
     pub fn advance(&mut self) -> Result<()> {
+        if self.posted_step() {
+            return self.advance_posted();
+        }
         self.step += 1;
         self.count_posted();
         self.open_markets()?;

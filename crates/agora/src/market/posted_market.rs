@@ -362,36 +362,31 @@ impl PostedPriceMarket {
         &self.sums
     }
 
-    fn mean_price(&self, posted: &[u32]) -> f64 {
-        let sum: f64 = posted.iter().map(|&d| self.setup.grid[d as usize]).sum();
-        sum / posted.len() as f64
-    }
-}
-
-impl Mechanism for PostedPriceMarket {
-    fn kind(&self) -> &str {
-        "posted_price"
-    }
-
-    fn execute(
-        &mut self,
-        agent: AgentId,
-        action: Action,
-        m: &mut MarketStep<'_>,
-    ) -> Result<(), Fault> {
-        match action {
-            Action::Post { price, .. } if (price as usize) < self.setup.grid.len() => {
-                match self.setup.seller_of(agent) {
-                    Some(i) => self.posted[i] = price,
-                    None => m.ledger.count_rejected(),
-                }
-            }
-            _ => m.ledger.count_rejected(),
+    /// `agent` posts grid index `price` for this step; false (nothing
+    /// changes) if the agent is not a seller of the market or the index is
+    /// off the grid: the action is then rejected.
+    #[inline]
+    pub fn post(&mut self, agent: AgentId, price: u32) -> bool {
+        if (price as usize) >= self.setup.grid.len() {
+            return false;
         }
-        Ok(())
+        match self.setup.seller_of(agent) {
+            Some(i) => {
+                self.posted[i] = price;
+                true
+            }
+            None => false,
+        }
     }
 
-    fn end_step(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+    /// The clearing of the step (the mechanism's `end_step`): each
+    /// seller sells the quantity its price gets at the profile posted, at
+    /// that price, to the outside buyers, and pays its cost to make it,
+    /// through the ledger; the profile becomes the last one, and the step
+    /// counts in the sums. The engine's posted-price session calls it
+    /// directly.
+    #[inline]
+    pub(crate) fn settle(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
         let setup = &*self.setup;
         let n = setup.sellers.len();
         let k = setup.profile_of(&self.posted);
@@ -434,6 +429,43 @@ impl Mechanism for PostedPriceMarket {
             self.sums.steps += 1;
         }
         Ok(())
+    }
+
+    /// The mean posted price of the last step (the market's price).
+    #[inline]
+    pub(crate) fn last_price(&self) -> f64 {
+        self.price
+    }
+
+    fn mean_price(&self, posted: &[u32]) -> f64 {
+        let sum: f64 = posted.iter().map(|&d| self.setup.grid[d as usize]).sum();
+        sum / posted.len() as f64
+    }
+}
+
+impl Mechanism for PostedPriceMarket {
+    fn kind(&self) -> &str {
+        "posted_price"
+    }
+
+    fn execute(
+        &mut self,
+        agent: AgentId,
+        action: Action,
+        m: &mut MarketStep<'_>,
+    ) -> Result<(), Fault> {
+        let posted = match action {
+            Action::Post { price, .. } => self.post(agent, price),
+            _ => false,
+        };
+        if !posted {
+            m.ledger.count_rejected();
+        }
+        Ok(())
+    }
+
+    fn end_step(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
+        self.settle(m)
     }
 
     fn price(&self, _supply: u64) -> f64 {

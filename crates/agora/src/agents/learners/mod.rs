@@ -34,6 +34,7 @@ pub mod state;
 
 pub use bandit::{Bandit, BanditLearner, EpsilonGreedy, GaussianPrior, Thompson, Ucb1};
 pub use policy_gradient::{discounted_returns, Reinforce};
+pub(crate) use q_learning::EpsilonMemo;
 pub use q_learning::{uniform_opponents_row, Exploration, InitialQ, QLearner, QParams};
 pub use state::{ActionMemory, Bins, Discretizer};
 

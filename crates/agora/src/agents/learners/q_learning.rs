@@ -66,26 +66,52 @@ impl Exploration {
     }
 }
 
-/// `exp(−β t)`, remembered per thread for the last `(β, t)` asked: the
-/// learners of a group that update together ask for the same `t` in turn
-/// (two Calvano sellers: one `exp` per step instead of two). The value is
-/// the same computed or remembered.
+/// `exp(−β t)`.
 #[inline]
 fn decaying(beta: f64, t: u64) -> f64 {
-    use std::cell::Cell;
-    thread_local! {
-        static LAST: Cell<(u64, u64, f64)> = const { Cell::new((u64::MAX, u64::MAX, f64::NAN)) };
-    }
-    let key = beta.to_bits();
-    LAST.with(|last| {
-        let (b, at, eps) = last.get();
-        if b == key && at == t {
-            return eps;
+    (-beta * t as f64).exp()
+}
+
+/// The last `ε_t` computed, for learners that act in turn at the same `t`
+/// (the sellers of a posted-price session: one `exp` per step, not one per
+/// seller). The value is the same computed or remembered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EpsilonMemo {
+    /// `β`'s bits (never those of a valid `β` at first).
+    beta: u64,
+    t: u64,
+    eps: f64,
+}
+
+impl Default for EpsilonMemo {
+    fn default() -> Self {
+        EpsilonMemo {
+            beta: u64::MAX,
+            t: u64::MAX,
+            eps: f64::NAN,
         }
-        let eps = (-beta * t as f64).exp();
-        last.set((key, t, eps));
-        eps
-    })
+    }
+}
+
+impl EpsilonMemo {
+    /// `exploration`'s `ε_t`, remembered for a decaying one.
+    #[inline]
+    fn epsilon(&mut self, exploration: &Exploration, t: u64) -> f64 {
+        match *exploration {
+            Exploration::Constant(e) => e,
+            Exploration::Decaying { beta } => {
+                let key = beta.to_bits();
+                if key != self.beta || t != self.t {
+                    *self = EpsilonMemo {
+                        beta: key,
+                        t,
+                        eps: decaying(beta, t),
+                    };
+                }
+                self.eps
+            }
+        }
+    }
 }
 
 /// The parameters of a Q-learner.
@@ -337,12 +363,27 @@ impl QLearner {
     /// unless `ε_t = 0`, when it draws nothing.
     #[inline]
     pub fn act<R: Rng + ?Sized>(&self, state: usize, rng: &mut R) -> Result<usize> {
-        let greedy = self.greedy(state)?;
-        let eps = self.epsilon();
+        check_index("state", state, self.states)?;
+        Ok(self.act_in_range(state, rng, &mut EpsilonMemo::default()))
+    }
+
+    /// [`act`](Self::act) for a caller whose state is in range by
+    /// construction (checked in debug builds; indexing still panics
+    /// rather than read out of bounds).
+    #[inline]
+    pub(crate) fn act_in_range<R: Rng + ?Sized>(
+        &self,
+        state: usize,
+        rng: &mut R,
+        memo: &mut EpsilonMemo,
+    ) -> usize {
+        debug_assert!(state < self.states);
+        let greedy = self.greedy[state] as usize;
+        let eps = memo.epsilon(&self.params.exploration, self.updates);
         if eps > 0.0 && rng.random::<f64>() < eps {
-            Ok(rng.random_range(0..self.actions))
+            rng.random_range(0..self.actions)
         } else {
-            Ok(greedy)
+            greedy
         }
     }
 
@@ -359,6 +400,25 @@ impl QLearner {
         check_index("state", next, self.states)?;
         check_index("action", action, self.actions)?;
         check_reward(reward)?;
+        Ok(self.learn_in_range(state, action, reward, next))
+    }
+
+    /// [`learn`](Self::learn) for a caller whose states and action are in
+    /// range by construction (checked in debug builds; indexing still
+    /// panics rather than write out of bounds). A reward that is not
+    /// finite teaches nothing (returns false), as `learn` refuses it.
+    #[inline]
+    pub(crate) fn learn_in_range(
+        &mut self,
+        state: usize,
+        action: usize,
+        reward: f64,
+        next: usize,
+    ) -> bool {
+        debug_assert!(state < self.states && next < self.states && action < self.actions);
+        if !reward.is_finite() {
+            return false;
+        }
         let m = self.actions;
         let QParams { alpha, delta, .. } = self.params;
         let best_next = self.q[next * m + self.greedy[next] as usize];
@@ -382,7 +442,7 @@ impl QLearner {
         self.greedy[state] = new_greedy as u32;
         self.updates += 1;
         self.stable = if changed { 0 } else { self.stable + 1 };
-        Ok(changed)
+        changed
     }
 }
 

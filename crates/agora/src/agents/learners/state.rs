@@ -116,7 +116,17 @@ impl ActionMemory {
     pub fn push(&self, state: usize, profile: usize) -> Result<usize> {
         check_index("state", state, self.states)?;
         check_index("action profile", profile, self.profiles)?;
-        Ok(match self.memory {
+        Ok(self.push_in_range(state, profile))
+    }
+
+    /// [`push`](Self::push) for a caller whose state and profile are in
+    /// range by construction (a seller's own states and the market's
+    /// profiles; checked in debug builds): no `Result` to build and read
+    /// on the posted-price session's every step.
+    #[inline]
+    pub(crate) fn push_in_range(&self, state: usize, profile: usize) -> usize {
+        debug_assert!(state < self.states && profile < self.profiles);
+        match self.memory {
             0 => 0,
             // The state is the last profile: nothing of `state` is kept
             // (the general case's `state % 1`), without its divisions.
@@ -124,7 +134,7 @@ impl ActionMemory {
             // Forget the oldest profile first, so the product cannot
             // overflow.
             _ => (state % (self.states / self.profiles)) * self.profiles + profile,
-        })
+        }
     }
 
     /// Returns the state whose remembered profiles are `history`, oldest

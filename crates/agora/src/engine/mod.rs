@@ -364,24 +364,6 @@ struct GroupState {
     evolving: Option<Box<crate::agents::evolution::Evolving>>,
 }
 
-/// The consume phase's buffers ([`Simulation::consume_resources`]), kept
-/// from step to step instead of allocated each step; their contents do not
-/// outlive a step.
-#[derive(Debug, Default)]
-struct ConsumeScratch {
-    /// Per market: this step's allocations by agent (`None` for a market
-    /// that is not a resource).
-    alloc: Vec<Option<Vec<u64>>>,
-    /// Per market: (allocation, need) of each need, for the fairness indices.
-    fair: Vec<(Vec<u64>, Vec<u64>)>,
-    /// Per market: (value, units) of each need.
-    demands: Vec<Vec<(f64, u64)>>,
-    /// A group's needs this step.
-    needs: Vec<Option<crate::agents::Need>>,
-    /// The fairness indices' buffers.
-    shares: crate::resource::alloc::FairnessBuffers,
-}
-
 /// A trader with a private value (for allocative efficiency).
 #[derive(Debug, Clone, Copy)]
 struct Valued {
@@ -484,8 +466,6 @@ pub struct Simulation {
     unmet: Vec<u64>,
     /// Per group: Σ need and Σ unmet need over the run, base units.
     group_needs: Vec<(u128, u128)>,
-    /// The consume phase's buffers, kept from step to step.
-    consume_scratch: ConsumeScratch,
     /// The current step's fills, transfers and payments; on when
     /// `[output] trades = true` or a group learns, off (recording nothing)
     /// otherwise.
@@ -798,7 +778,6 @@ impl Simulation {
             valued,
             unmet: Vec::new(),
             group_needs: vec![(0, 0); scenario.groups.len()],
-            consume_scratch: ConsumeScratch::default(),
             trades: TradeLog::off(),
             metrics,
             columns: Vec::new(),
@@ -2011,57 +1990,35 @@ impl Simulation {
     /// resource in the order their policy lists them; unmet need is counted
     /// per agent; a renewing resource's leftover holdings expire.
     fn consume_resources(&mut self) -> std::result::Result<(), Fault> {
-        let mut scratch = std::mem::take(&mut self.consume_scratch);
-        let result = self.consume_resources_with(&mut scratch);
-        self.consume_scratch = scratch;
-        result
-    }
-
-    /// [`consume_resources`](Self::consume_resources) in the buffers of
-    /// `scratch` (emptied or zeroed here before use).
-    fn consume_resources_with(
-        &mut self,
-        scratch: &mut ConsumeScratch,
-    ) -> std::result::Result<(), Fault> {
         let t = self.step;
         let n = self.ledger.agents();
         let m = self.markets.len();
         if self.unmet.len() != n {
             self.unmet = vec![0; n];
         }
-        scratch.alloc.resize_with(m, || None);
-        scratch.fair.resize_with(m, Default::default);
-        scratch.demands.resize_with(m, Vec::new);
         // this step's allocations, by agent, per resource
-        let alloc = &mut scratch.alloc;
+        let mut alloc: Vec<Option<Vec<u64>>> = vec![None; m];
         for (j, market) in self.markets.iter().enumerate() {
             if let Some(r) = market.resource() {
-                let v = alloc[j].get_or_insert_with(Vec::new);
-                v.clear();
-                v.resize(n, 0);
+                let mut v = vec![0u64; n];
                 for &(a, x) in &r.allocations {
                     v[a as usize] += x;
                 }
-            } else {
-                alloc[j] = None;
+                alloc[j] = Some(v);
             }
         }
-        let alloc = &scratch.alloc;
-        let fair = &mut scratch.fair;
-        for (allocated, needs) in fair.iter_mut() {
-            allocated.clear();
-            needs.clear();
-        }
+        // Grown a group at a time (reserved for the whole group instead of
+        // doubling as they fill), and dropped once used (the allocations
+        // by agent and the demands before the fairness indices allocate
+        // theirs), so that the phase copies little and holds no more than
+        // it needs.
+        let mut fair: Vec<(Vec<u64>, Vec<u64>)> = vec![(Vec::new(), Vec::new()); m];
         let mut met_value = vec![0.0f64; m];
         let mut need_sum = vec![0u128; m];
         let mut met_sum = vec![0u128; m];
         // every need of each resource, (value, units): the best the
         // capacity could have done ([`crate::resource::alloc::max_value_met`])
-        let demands = &mut scratch.demands;
-        for d in demands.iter_mut() {
-            d.clear();
-        }
-        let needs = &mut scratch.needs;
+        let mut demands: Vec<Vec<(f64, u64)>> = vec![Vec::new(); m];
         let private = self.private;
         for (g, group) in self.groups.iter().enumerate() {
             if !group.active || group.start == group.end {
@@ -2090,19 +2047,23 @@ impl Simulation {
             if need_of(group.start).is_none() {
                 continue; // the group's policy has no needs
             }
-            needs.clear();
-            if group.end - group.start >= 1 << 15 {
-                needs.par_extend(
-                    (group.start..group.end)
-                        .into_par_iter()
-                        .with_min_len(CHUNK)
-                        .map(need_of),
-                );
+            let needs: Vec<Option<crate::agents::Need>> = if group.end - group.start >= 1 << 15 {
+                (group.start..group.end)
+                    .into_par_iter()
+                    .with_min_len(CHUNK)
+                    .map(need_of)
+                    .collect()
             } else {
-                needs.extend((group.start..group.end).map(need_of));
+                (group.start..group.end).map(need_of).collect()
+            };
+            let size = needs.len();
+            for &j in &assets {
+                demands[j].reserve(size);
+                fair[j].0.reserve(size);
+                fair[j].1.reserve(size);
             }
-            for (id, need) in (group.start..group.end).zip(needs.iter()) {
-                let Some(need) = *need else {
+            for (id, need) in (group.start..group.end).zip(needs) {
+                let Some(need) = need else {
                     continue;
                 };
                 let mut left = need.units;
@@ -2132,6 +2093,7 @@ impl Simulation {
                 gn.1 += u128::from(left);
             }
         }
+        drop(alloc);
         for (j, market) in self.markets.iter_mut().enumerate() {
             let Some(r) = market.resource_mut() else {
                 continue;
@@ -2141,10 +2103,10 @@ impl Simulation {
             totals.met += met_sum[j];
             totals.value_met += met_value[j];
             totals.max_value += crate::resource::alloc::max_value_met(&mut demands[j], r.available);
-            let (allocated, needs) = &fair[j];
+            demands[j] = Vec::new();
+            let (allocated, needs) = std::mem::take(&mut fair[j]);
             if !needs.is_empty() {
-                let (jain, gini) =
-                    crate::resource::alloc::fairness_with(allocated, needs, &mut scratch.shares);
+                let (jain, gini) = crate::resource::alloc::fairness(&allocated, &needs);
                 totals.jain_sum += jain;
                 totals.gini_sum += gini;
                 totals.fairness_steps += 1;

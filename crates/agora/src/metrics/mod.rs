@@ -124,16 +124,21 @@ pub fn gini(values: &mut [f64]) -> f64 {
 
 /// [`gini`] of values already in ascending order.
 pub(crate) fn gini_of_sorted(values: &[f64]) -> f64 {
-    let n = values.len();
+    gini_of_ascending(values.len(), values.iter().copied())
+}
+
+/// [`gini`] of the `n` values `values` yields in ascending order (the same
+/// sums in the same order as [`gini_of_sorted`], so the same coefficient
+/// bit for bit).
+pub(crate) fn gini_of_ascending(n: usize, values: impl Iterator<Item = f64> + Clone) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    let total: f64 = values.iter().sum();
+    let total: f64 = values.clone().sum();
     if total <= 0.0 {
         return 0.0;
     }
     let weighted: f64 = values
-        .iter()
         .enumerate()
         .map(|(i, x)| (2.0 * (i as f64 + 1.0) - n as f64 - 1.0) * x)
         .sum();

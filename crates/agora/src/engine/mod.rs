@@ -2039,6 +2039,11 @@ impl Simulation {
                 alloc[j] = Some(v);
             }
         }
+        // Grown a group at a time (reserved for the whole group instead of
+        // doubling as they fill), and dropped once used (the allocations
+        // by agent and the demands before the fairness indices allocate
+        // theirs), so that the phase copies little and holds no more than
+        // it needs.
         let mut fair: Vec<(Vec<u64>, Vec<u64>)> = vec![(Vec::new(), Vec::new()); m];
         let mut met_value = vec![0.0f64; m];
         let mut need_sum = vec![0u128; m];
@@ -2083,6 +2088,12 @@ impl Simulation {
             } else {
                 (group.start..group.end).map(need_of).collect()
             };
+            let size = needs.len();
+            for &j in &assets {
+                demands[j].reserve(size);
+                fair[j].0.reserve(size);
+                fair[j].1.reserve(size);
+            }
             for (id, need) in (group.start..group.end).zip(needs) {
                 let Some(need) = need else {
                     continue;
@@ -2114,6 +2125,7 @@ impl Simulation {
                 gn.1 += u128::from(left);
             }
         }
+        drop(alloc);
         for (j, market) in self.markets.iter_mut().enumerate() {
             let Some(r) = market.resource_mut() else {
                 continue;
@@ -2123,9 +2135,10 @@ impl Simulation {
             totals.met += met_sum[j];
             totals.value_met += met_value[j];
             totals.max_value += crate::resource::alloc::max_value_met(&mut demands[j], r.available);
-            let (allocated, needs) = &fair[j];
+            demands[j] = Vec::new();
+            let (allocated, needs) = std::mem::take(&mut fair[j]);
             if !needs.is_empty() {
-                let (jain, gini) = crate::resource::alloc::fairness(allocated, needs);
+                let (jain, gini) = crate::resource::alloc::fairness(&allocated, &needs);
                 totals.jain_sum += jain;
                 totals.gini_sum += gini;
                 totals.fairness_steps += 1;

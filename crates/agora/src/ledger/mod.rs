@@ -914,6 +914,13 @@ impl Ledger {
         }
     }
 
+    /// The cells of an agent's balance and of its holding of `asset`.
+    #[inline]
+    fn cells_of(&self, agent: AgentId, asset: usize) -> (usize, usize) {
+        let at = agent as usize * self.stride;
+        (at, at + 1 + asset)
+    }
+
     fn commit(&mut self, s: Stage) {
         self.cells[s.at] = s.balance;
         self.cells[s.holding_at] = s.holding;
@@ -929,12 +936,23 @@ impl Ledger {
         money: u64,
         tokens: u64,
     ) -> Result<(), LedgerError> {
-        let mut s = self.stage(agent, asset);
-        s.balance = sub(s.balance, money, LedgerError::InsufficientBalance)?;
-        s.holding = sub(s.holding, tokens, LedgerError::InsufficientHoldings)?;
-        s.books.escrow_money = add_wide(s.books.escrow_money, money)?;
-        s.books.escrow_tokens = add(s.books.escrow_tokens, tokens)?;
-        self.commit(s);
+        // As a [`Stage`] would, without copying the books in and out: the
+        // same checks in the same order, written only when all pass.
+        let (at, holding_at) = self.cells_of(agent, asset);
+        let books = &self.books[asset];
+        let balance = sub(self.cells[at], money, LedgerError::InsufficientBalance)?;
+        let holding = sub(
+            self.cells[holding_at],
+            tokens,
+            LedgerError::InsufficientHoldings,
+        )?;
+        let escrow_money = add_wide(books.escrow_money, money)?;
+        let escrow_tokens = add(books.escrow_tokens, tokens)?;
+        self.cells[at] = balance;
+        self.cells[holding_at] = holding;
+        let books = &mut self.books[asset];
+        books.escrow_money = escrow_money;
+        books.escrow_tokens = escrow_tokens;
         self.counts.locks += 1;
         Ok(())
     }
@@ -951,12 +969,23 @@ impl Ledger {
         if money == 0 && tokens == 0 {
             return Ok(());
         }
-        let mut s = self.stage(agent, asset);
-        s.pay(money, true)?;
-        s.deliver(tokens, true)?;
-        s.balance = add(s.balance, money)?;
-        s.holding = add(s.holding, tokens)?;
-        self.commit(s);
+        // As a [`Stage`] would (pay and deliver from the locks), without
+        // copying the books in and out.
+        let (at, holding_at) = self.cells_of(agent, asset);
+        let books = &self.books[asset];
+        let escrow_money = sub_wide(books.escrow_money, money, LedgerError::InsufficientBalance)?;
+        let escrow_tokens = sub(
+            books.escrow_tokens,
+            tokens,
+            LedgerError::InsufficientHoldings,
+        )?;
+        let balance = add(self.cells[at], money)?;
+        let holding = add(self.cells[holding_at], tokens)?;
+        self.cells[at] = balance;
+        self.cells[holding_at] = holding;
+        let books = &mut self.books[asset];
+        books.escrow_money = escrow_money;
+        books.escrow_tokens = escrow_tokens;
         self.counts.locks += 1;
         Ok(())
     }
@@ -1011,12 +1040,24 @@ impl Ledger {
         money: u64,
         locked: bool,
     ) -> Result<(), LedgerError> {
-        let mut s = self.stage(agent, asset);
-        s.pay(money, locked)?;
-        s.books.outside = add_wide(s.books.outside, money)?;
-        s.books.supply = add(s.books.supply, tokens)?;
-        s.holding = add(s.holding, tokens)?;
-        self.commit(s);
+        // As a [`Stage`] would, without copying the books in and out.
+        let (at, holding_at) = self.cells_of(agent, asset);
+        let books = &self.books[asset];
+        let short = LedgerError::InsufficientBalance;
+        let (balance, escrow_money) = if locked {
+            (self.cells[at], sub_wide(books.escrow_money, money, short)?)
+        } else {
+            (sub(self.cells[at], money, short)?, books.escrow_money)
+        };
+        let outside = add_wide(books.outside, money)?;
+        let supply = add(books.supply, tokens)?;
+        let holding = add(self.cells[holding_at], tokens)?;
+        self.cells[at] = balance;
+        self.cells[holding_at] = holding;
+        let books = &mut self.books[asset];
+        books.escrow_money = escrow_money;
+        books.outside = outside;
+        books.supply = supply;
         self.counts.outside_trades += 1;
         Ok(())
     }
@@ -1202,10 +1243,14 @@ impl Ledger {
         asset: usize,
         tokens: u64,
     ) -> Result<(), LedgerError> {
-        let mut s = self.stage(agent, asset);
-        s.deliver(tokens, false)?;
-        s.books.supply = sub(s.books.supply, tokens, LedgerError::InsufficientHoldings)?;
-        self.commit(s);
+        // As a [`Stage`] would, without copying the books in and out.
+        let (_, holding_at) = self.cells_of(agent, asset);
+        let books = &self.books[asset];
+        let short = LedgerError::InsufficientHoldings;
+        let holding = sub(self.cells[holding_at], tokens, short)?;
+        let supply = sub(books.supply, tokens, short)?;
+        self.cells[holding_at] = holding;
+        self.books[asset].supply = supply;
         self.counts.burns += 1;
         Ok(())
     }

@@ -68,8 +68,13 @@ impl Side {
 pub fn value(price: u64, tick: u64, qty: u64) -> u128 {
     // Saturates instead of overflowing for extreme inputs (2^64 ticks of
     // 2^64 base units of 2^64 tokens); callers cap at u64 where it matters.
-    (u128::from(price) * u128::from(tick)).saturating_mul(u128::from(qty))
-        / u128::from(crate::ledger::SCALE)
+    let product = (u128::from(price) * u128::from(tick)).saturating_mul(u128::from(qty));
+    match u64::try_from(product) {
+        // the same quotient: a u64 division by a constant is a multiply,
+        // where a u128 one is a library call
+        Ok(small) => u128::from(small / crate::ledger::SCALE),
+        Err(_) => product / u128::from(crate::ledger::SCALE),
+    }
 }
 
 /// Matches two queues of quantities in order, as a clearing house pairs the
@@ -132,5 +137,41 @@ impl Iterator for PairsInOrder<'_> {
         self.left_b -= q;
         self.left_s -= q;
         Some((self.i, self.k, q))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value;
+    use crate::ledger::SCALE;
+
+    /// `floor(price · tick · qty / SCALE)` in `u128`, saturating: the
+    /// definition, against which the fast path below 2⁶⁴ is checked.
+    fn by_definition(price: u64, tick: u64, qty: u64) -> u128 {
+        (u128::from(price) * u128::from(tick)).saturating_mul(u128::from(qty)) / u128::from(SCALE)
+    }
+
+    #[test]
+    fn value_is_the_floor_either_side_of_two_to_the_64() {
+        let cases = [
+            (0, 1, 5),
+            (1, 1, SCALE - 1),
+            (1, 1, SCALE),
+            (1_500_000_000, 1, 2_000_000_000),
+            // the product at 2⁶⁴ − 1, 2⁶⁴ and just above
+            (u64::MAX, 1, 1),
+            (1 << 32, 1 << 32, 1),
+            ((1 << 32) + 1, 1 << 32, 1),
+            (u64::MAX, u64::MAX, u64::MAX),
+        ];
+        for (p, t, q) in cases {
+            assert_eq!(value(p, t, q), by_definition(p, t, q), "{p} {t} {q}");
+        }
+        let mut state = 7u64;
+        for _ in 0..10_000 {
+            state = crate::rng::mix64(state);
+            let (p, q) = (state >> (state % 64), crate::rng::mix64(state) >> 20);
+            assert_eq!(value(p, 1, q), by_definition(p, 1, q), "{p} {q}");
+        }
     }
 }

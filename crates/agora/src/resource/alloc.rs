@@ -537,12 +537,16 @@ impl fmt::Display for Rule {
 /// The shares `xᵢ = allocatedᵢ / needᵢ` over the pairs with a positive need
 /// (pairs beyond the shorter slice are ignored).
 fn shares(allocated: &[u64], needs: &[u64]) -> Vec<f64> {
+    share_values(allocated, needs).collect()
+}
+
+/// The shares of [`shares`], one by one.
+fn share_values<'a>(allocated: &'a [u64], needs: &'a [u64]) -> impl Iterator<Item = f64> + 'a {
     allocated
         .iter()
         .zip(needs)
         .filter(|&(_, &need)| need > 0)
         .map(|(&a, &need)| a as f64 / need as f64)
-        .collect()
 }
 
 /// The largest value of needs `capacity` base units can meet: units go to
@@ -600,10 +604,16 @@ pub fn jain_index(allocated: &[u64], needs: &[u64]) -> f64 {
 
 /// [`jain_index`] of shares already computed.
 fn jain_of(xs: &[f64]) -> f64 {
-    let n = xs.len() as f64;
-    let total: f64 = xs.iter().sum();
-    let squares: f64 = xs.iter().map(|x| x * x).sum();
-    if xs.is_empty() || squares == 0.0 {
+    jain_of_values(xs.len(), xs.iter().copied())
+}
+
+/// [`jain_of`] the `len` shares `xs` yields (the same sums in the same
+/// order, so the same index bit for bit).
+fn jain_of_values(len: usize, xs: impl Iterator<Item = f64> + Clone) -> f64 {
+    let n = len as f64;
+    let total: f64 = xs.clone().sum();
+    let squares: f64 = xs.map(|x| x * x).sum();
+    if len == 0 || squares == 0.0 {
         return 1.0;
     }
     (total * total / (n * squares)).clamp(1.0 / n, 1.0)
@@ -635,9 +645,25 @@ pub fn gini_of_shares(allocated: &[u64], needs: &[u64]) -> f64 {
 /// );
 /// ```
 pub fn fairness(allocated: &[u64], needs: &[u64]) -> (f64, f64) {
-    let mut xs = shares(allocated, needs);
-    let jain = jain_of(&xs);
-    (jain, crate::metrics::gini(&mut xs))
+    // The shares' bit patterns: a share a / need with need > 0 is +0.0 or
+    // more, and such floats order as their bits do, so a radix sort of the
+    // bits gives the ascending order the Gini coefficient needs (the same
+    // order as any sort, so the same coefficient bit for bit), in about
+    // half the instructions of a comparison sort.
+    let mut keys = Vec::with_capacity(allocated.len().min(needs.len()));
+    keys.extend(share_values(allocated, needs).map(f64::to_bits));
+    let jain = jain_of_values(keys.len(), keys.iter().map(|&k| f64::from_bits(k)));
+    // Kept as a check, not assumed: a sign bit or a NaN sorts otherwise.
+    if keys
+        .iter()
+        .any(|&k| f64::from_bits(k).is_sign_negative() || f64::from_bits(k).is_nan())
+    {
+        return (jain, crate::metrics::gini(&mut shares(allocated, needs)));
+    }
+    crate::metrics::radix_sort(&mut keys, &mut Vec::new());
+    let gini =
+        crate::metrics::gini_of_ascending(keys.len(), keys.iter().map(|&k| f64::from_bits(k)));
+    (jain, gini)
 }
 
 /// Utilisation `Σ allocations / capacity` of an allocation (0 when the
@@ -863,7 +889,7 @@ mod tests {
     proptest! {
         #[test]
         fn fairness_is_jain_and_gini_bit_for_bit(
-            pairs in proptest::collection::vec((0u64..1_000_000, 0u64..1_000_000), 0..200)
+            pairs in proptest::collection::vec((0u64..1_000_000, 0u64..1_000_000), 0..1_000)
         ) {
             let allocated: Vec<u64> = pairs.iter().map(|p| p.0).collect();
             let needs: Vec<u64> = pairs.iter().map(|p| p.1).collect();

@@ -108,6 +108,9 @@ pub struct ResourceMarket {
     pub(crate) totals: ResourceTotals,
     /// Steps whose `|ln(D/O)|` a logarithmic price rule capped.
     pub(crate) log_ratio_capped: u64,
+    /// The last mark's bits and its [`price_base`](Self::price_base), so
+    /// that a step's requests convert the price once.
+    price_memo: Option<(u64, Option<u64>)>,
 }
 
 /// Sums over a run, for the resource's summary.
@@ -155,6 +158,7 @@ impl ResourceMarket {
             allocations: Vec::new(),
             totals: ResourceTotals::default(),
             log_ratio_capped: 0,
+            price_memo: None,
         }
     }
 
@@ -167,6 +171,19 @@ impl ResourceMarket {
             Some(price) => Some(price),
             None if mark > 0.0 => None,
             None => Some(0),
+        }
+    }
+
+    /// [`price_base`](Self::price_base), remembered for the current mark.
+    fn price_base_memo(&mut self) -> Option<u64> {
+        let bits = self.state.mark.to_bits();
+        match self.price_memo {
+            Some((memo, price)) if memo == bits => price,
+            _ => {
+                let price = self.price_base();
+                self.price_memo = Some((bits, price));
+                price
+            }
         }
     }
 
@@ -303,7 +320,7 @@ impl ResourceMarket {
                 let pay = if auction {
                     max_price
                 } else {
-                    match self.price_base() {
+                    match self.price_base_memo() {
                         Some(price) if max_price >= price => price,
                         // will not pay the posted price (nobody can pay one
                         // past the ledger's range)

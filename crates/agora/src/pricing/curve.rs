@@ -1373,6 +1373,144 @@ mod tests {
         assert_eq!(c.mint_for_budget(1.0, -3.0), 0.0);
     }
 
+    // ---------- the fallbacks of the closed forms ----------
+
+    /// The linear inverse `d = 2c / (p + sqrt(p² + 2mc))`: the plain square
+    /// root is exact where the answer is (a perfect square), and `hypot`
+    /// takes over where `p² + 2mc` overflows or underflows. At `p = 0` the
+    /// closed form is `d = sqrt(2c/m)`; `m ≠ 1` so that `2m` and `2/m`
+    /// differ.
+    #[test]
+    fn linear_inverse_is_exact_on_perfect_squares_and_survives_over_and_underflow() {
+        for (m, c, d) in [(1.0, 8.0, 4.0), (1.0, 2.0, 2.0), (3.0, 6.0, 2.0)] {
+            let got = Curve::Linear { m, b: 0.0 }.mint_for_budget(0.0, c);
+            assert_eq!(got, d, "m = {m}, c = {c}");
+        }
+        // 2mc overflows
+        let c = 1e308;
+        let got = Curve::Linear { m: 4.0, b: 0.0 }.mint_for_budget(0.0, c);
+        assert_rel(got, (2.0 * (c / 4.0)).sqrt(), REL, "2mc = inf");
+        // with an intercept p: sqrt(p² + 2mc) = p·sqrt(1 + 2mc/p²)
+        let (m, p) = (4.0, 1e100);
+        let h = p * (1.0 + 2.0 * m * (c / p) / p).sqrt();
+        let got = Curve::Linear { m, b: p }.mint_for_budget(0.0, c);
+        assert_rel(got, 2.0 * (c / (p + h)), REL, "p² + 2mc = inf");
+        // 2mc underflows to 0: sqrt(1/2), not c / 0
+        let got = Curve::Linear { m: 4e-200, b: 0.0 }.mint_for_budget(0.0, 1e-200);
+        assert_rel(got, 0.5f64.sqrt(), REL, "2mc = 0");
+    }
+
+    /// The exponential curve where `e^{kS}`, `e^{-kS}` or `ck/a` leave the
+    /// range of `f64` (the log-space fallbacks), and where `kd` underflows
+    /// to 0. Closed forms: spending `c` from `S` reaches
+    /// `S₂ = ln(e^{kS} + ck/a)/k`, and `d` tokens cost
+    /// `(a/k)·e^{kS}·expm1(kd)` and refund `(a/k)·e^{kS}·(1 − e^{-kd})`.
+    #[test]
+    fn exponential_closed_forms_hold_past_the_range_of_exp() {
+        // ck/a = 2e310: kS₂ = ln(ck/a) + ln1p(a·e^{kS}/(ck)), the last term below 1e-300
+        let (a, k, s, c): (f64, f64, f64, f64) = (1e-300, 2.0, 1.0, 1e10);
+        let want = (c.ln() + k.ln() - a.ln()) / k - s;
+        let got = Curve::Exponential { a, k }.mint_for_budget(s, c);
+        assert_rel(got, want, REL, "ck/a = inf");
+        // e^{-kS} = e^{-800} underflows: d = ln1p(ck·e^{-kS}/a)/k
+        let (a, k, s, c): (f64, f64, f64, f64) = (0.5, 2.0, 400.0, 1e300);
+        let want = ln1p_ref(((c * k / a).ln() - k * s).exp()) / k;
+        let got = Curve::Exponential { a, k }.mint_for_budget(s, c);
+        assert_rel(got, want, REL, "e^{-kS} = 0");
+        // where q = ck·e^{-kS}/a is a normal number, d = ln1p(q)/k directly,
+        // to 1e-14: the log-space form would lose |ln a|·ε, 4e-14 here
+        let (a, k, s, c): (f64, f64, f64, f64) = (1e-300, 2.0, 350.0, 1e5);
+        let want = ln1p_ref(c / a * k * (-k * s).exp()) / k;
+        let got = Curve::Exponential { a, k }.mint_for_budget(s, c);
+        assert_rel(got, want, 1e-14, "q = 19.7");
+        // e^{kS} = e^{750} overflows, the costs do not
+        let (a, k, s, d): (f64, f64, f64, f64) = (1e-300, 2.0, 375.0, 0.5);
+        let curve = Curve::Exponential { a, k };
+        let scale = ((a / k).ln() + k * s).exp();
+        let cost = scale * expm1_ref(k * d);
+        assert_rel(curve.cost_to_mint(s, d), cost, REL, "cost, e^{kS} = inf");
+        let refund = ((a / k).ln() + k * (s + d)).exp() * -expm1_ref(-k * d);
+        assert_rel(
+            curve.refund_for_burn(s + d, d),
+            refund,
+            REL,
+            "refund, e^{kS} = inf",
+        );
+        // kd = 1e-330 underflows to 0: the cost is a·e^{kS}·d, not 0
+        let curve = Curve::Exponential { a: 2.0, k: 1e-300 };
+        assert_rel(curve.cost_to_mint(0.0, 1e-30), 2e-30, REL, "cost, kd = 0");
+        assert_rel(
+            curve.refund_for_burn(1.0, 1e-30),
+            2e-30,
+            REL,
+            "refund, kd = 0",
+        );
+    }
+
+    /// The sigmoid where `σ(x₀)` underflows (`x₀ = k(S − S0) < −708`) or
+    /// `expm1(kd)` overflows (`kd > 709`): the reserve, the costs and the
+    /// inverse are taken in log space, with `ln expm1(h)` on both sides of
+    /// `h = 1`. Reference: `(K/k)·[sp(x₀ + kd) − sp(x₀)]` by `sp_incr_ref`.
+    #[test]
+    fn sigmoid_closed_forms_hold_in_log_space() {
+        // (K, k, S0, S, d)
+        let cases = [
+            (1e300, 1.0, 708.5, 0.0, 0.5),   // x₀ = −708.5, kd = 0.5
+            (1e300, 2.0, 354.25, 0.0, 5.0),  // x₀ = −708.5, kd = 10
+            (1.0, 0.5, 0.0, 0.0, 1600.0),    // x₀ = 0, kd = 800
+            (2.0, 1.0, 100.0, 200.0, 750.0), // x₀ = 100, kd = 750
+        ];
+        for (cap, k, s0, s, d) in cases {
+            let c = Curve::Sigmoid { K: cap, k, s0 };
+            let want = cap / k * sp_incr_ref(k * (s - s0), k * d);
+            let ctx = format!("{c:?} at S = {s}, d = {d}");
+            assert_rel(c.cost_to_mint(s, d), want, REL, &format!("cost {ctx}"));
+            assert_rel(
+                c.refund_for_burn(s + d, d),
+                want,
+                REL,
+                &format!("refund {ctx}"),
+            );
+            assert_rel(c.mint_for_budget(s, want), d, REL, &format!("mint {ctx}"));
+            if s == 0.0 {
+                assert_rel(c.integral(d), want, REL, &format!("F {ctx}"));
+                assert_rel(c.supply_at_integral(want), d, REL, &format!("F⁻¹ {ctx}"));
+            }
+        }
+    }
+
+    /// The softplus increment and its inverse are 0 for an increment that
+    /// is not positive (0, negative or NaN), whichever branch `σ(x₀)`
+    /// would take (x₀ = 0, or −750 where σ underflows).
+    #[test]
+    fn softplus_increments_of_nothing_are_nothing() {
+        for x0 in [0.0, -750.0] {
+            for h in [0.0, -1.0, -800.0, f64::NAN] {
+                assert_eq!(softplus_increment(x0, h), 0.0, "x0 = {x0}, h = {h}");
+                assert_eq!(softplus_increment_inv(x0, h), 0.0, "x0 = {x0}, w = {h}");
+            }
+        }
+    }
+
+    /// Negative supplies count as 0 (module docs), −0.0 too: every method
+    /// gives at −0.0 exactly what it gives at 0, to the sign bit (a Bancor
+    /// curve with r = 1/2 prices `p0·(S/s0)¹`, which is −0 at S = −0).
+    #[test]
+    fn a_supply_of_minus_zero_is_the_supply_zero() {
+        for c in sample_curves() {
+            let at = |s: f64| {
+                [
+                    c.spot_price(s),
+                    c.integral(s),
+                    c.cost_to_mint(s, 1.5),
+                    c.mint_for_budget(s, 1.5),
+                ]
+                .map(f64::to_bits)
+            };
+            assert_eq!(at(-0.0), at(0.0), "{c:?}");
+        }
+    }
+
     // ---------- default (root-finder) path ----------
 
     /// f = 1 + S²/1000, F = S + S³/3000; only the two required methods.
@@ -1466,6 +1604,17 @@ mod tests {
         assert_eq!(c.supply_at_integral(1.5), f64::INFINITY);
         assert_eq!(c.mint_for_budget(1.0, 1.0), f64::INFINITY);
         assert!(!c.is_increasing());
+    }
+
+    #[test]
+    fn a_user_curve_says_through_curve_whether_it_is_increasing() {
+        let user =
+            |name, c: Box<dyn BondingCurve>| Curve::Custom(Arc::new(UserCurve::new(name, c)));
+        assert!(!user("decaying", Box::new(Decaying)).is_increasing());
+        assert!(user("cubic", Box::new(Cubic)).is_increasing());
+        for c in sample_curves() {
+            assert!(c.is_increasing(), "{c:?}");
+        }
     }
 
     // ---------- validation and parameters ----------

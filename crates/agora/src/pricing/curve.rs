@@ -1479,6 +1479,115 @@ mod tests {
         }
     }
 
+    /// A buy far larger than the supply on a power curve (d > S) is priced
+    /// as `coef·[((S + d)/s0)^m − (S/s0)^m]`, where the first power is at
+    /// least 2^m times the second and the difference loses at most a bit:
+    /// to 1e-14. The form for d ≤ S, `x^m·expm1(m·ln1p(d/S))`, would lose
+    /// `m·ln(d/S)·ε` through the exponential (8e-14 at m = 5, d/S = 1e53).
+    #[test]
+    fn power_cost_of_a_buy_far_larger_than_the_supply_keeps_full_precision() {
+        // (a, n, S, d)
+        for (a, n, s, d) in [(2.0f64, 4.0, 1e-3f64, 1e50f64), (1.0, 9.0, 1.0, 3e29)] {
+            let c = Curve::Power { a, n };
+            let m = n + 1.0;
+            let want = a / m * ((s + d).powf(m) - s.powf(m));
+            assert_rel(
+                c.cost_to_mint(s, d),
+                want,
+                1e-14,
+                &format!("{c:?} S = {s}, d = {d}"),
+            );
+        }
+    }
+
+    /// A refund on a power curve whose `coef·(S/s0)^m` overflows though the
+    /// refund does not: `a·S^{n+1}/(n+1)` at a = 1e300, n = 1, S = 1e5 is
+    /// 5e309, while burning d = 1 refunds `(a/2)·d·(2S − d)`, about 1e305
+    /// (the difference of squares is exact here: 1e10 − 99,999²).
+    #[test]
+    fn power_refund_where_the_reserve_overflows_but_the_refund_does_not() {
+        let (a, s, d) = (1e300, 1e5, 1.0);
+        let c = Curve::Power { a, n: 1.0 };
+        assert_eq!(c.integral(s), f64::INFINITY);
+        assert_rel(
+            c.refund_for_burn(s, d),
+            a / 2.0 * d * (2.0 * s - d),
+            REL,
+            "refund",
+        );
+        assert_rel(
+            c.cost_to_mint(s - d, d),
+            a / 2.0 * d * (2.0 * s - d),
+            REL,
+            "cost",
+        );
+        // Bancor r = 1/2 (m = 2) with s0 = 2: F = p0·S²/(2·s0), a refund of
+        // d is p0·d·(2S − d)/(2·s0)
+        let (p0, s0, s, d) = (1e300, 2.0, 2e5, 2.0);
+        let c = Curve::Bancor {
+            reserve_ratio: 0.5,
+            p0,
+            s0,
+        };
+        assert_eq!(c.integral(s), f64::INFINITY);
+        let want = p0 / (2.0 * s0) * d * (2.0 * s - d);
+        assert_rel(c.refund_for_burn(s, d), want, REL, "Bancor refund");
+    }
+
+    /// The power form's inverse from S = 0, `S = s0·(c/coef)^{1/m}`
+    /// (coef = p0·s0/m), where `c/coef` overflows or its root underflows
+    /// (log space), and where it does not: a flat curve (m = 1) sells
+    /// exactly `c/a` tokens, to the last bit.
+    #[test]
+    fn power_inverse_from_zero_supply_in_and_past_the_range_of_f64() {
+        // m = 2: S = sqrt(2c/a), taken as sqrt(2c)/sqrt(a); c/coef = 2e310 and 2e-600
+        for (a, c) in [(1e-300f64, 1e10f64), (1e300, 1e-300)] {
+            let got = Curve::Power { a, n: 1.0 }.mint_for_budget(0.0, c);
+            assert_rel(
+                got,
+                (2.0 * c).sqrt() / a.sqrt(),
+                REL,
+                &format!("a = {a}, c = {c}"),
+            );
+        }
+        // Bancor r = 1/2, s0 = 4: S = s0·sqrt(c/coef), coef = p0·s0/2; c/coef = 5e309
+        let (p0, s0, c): (f64, f64, f64) = (1e-300, 4.0, 1e10);
+        let curve = Curve::Bancor {
+            reserve_ratio: 0.5,
+            p0,
+            s0,
+        };
+        let want = s0 * c.sqrt() / (p0 * s0 / 2.0).sqrt();
+        assert_rel(curve.mint_for_budget(0.0, c), want, REL, "Bancor");
+        // m = 1 in range: c/a itself, not exp(ln c − ln a) (|ln a|·ε off)
+        for (a, c) in [(1e-300, 1e-10), (3e-200, 7.0), (1e250, 1e300)] {
+            let got = Curve::Power { a, n: 0.0 }.mint_for_budget(0.0, c);
+            assert_eq!(got, c / a, "a = {a}, c = {c}");
+        }
+    }
+
+    /// The power form's inverse from S > 0, `d = S·expm1(ln1p(q)/m)` with
+    /// `q = (c/coef)/(S/s0)^m`, where q overflows or `(S/s0)^m` is
+    /// subnormal (ln1p(q) in log space), and where `S·e^{ln1p(q)/m}`
+    /// overflows though d does not. Closed form on `F = (a/2)·S²`:
+    /// `d = sqrt(S² + 2c/a) − S`.
+    #[test]
+    fn power_inverse_from_a_positive_supply_past_the_range_of_f64() {
+        // (a, S, c): q = 5e309; then (S/s0)² = 1e-320 and e^{713.8}
+        for (a, s, c) in [(1e-300f64, 2.0f64, 1e10f64), (8.0, 1e-160, 4e300)] {
+            let want = (2.0 * c).sqrt() / a.sqrt() - s;
+            let got = Curve::Power { a, n: 1.0 }.mint_for_budget(s, c);
+            assert_rel(got, want, REL, &format!("a = {a}, S = {s}, c = {c}"));
+        }
+        // in range, a flat curve (m = 1) sells c/a from any supply, to
+        // 1e-14: ln1p(q) directly, not softplus(ln c − ln a − ln S), which
+        // loses (|ln a| + |ln S|)·ε (about 1e-13 here)
+        for (a, s, c) in [(1e-300f64, 1e280f64, 1e-10f64), (1e-300, 3e287, 1e-9)] {
+            let got = Curve::Power { a, n: 0.0 }.mint_for_budget(s, c);
+            assert_rel(got, c / a, 1e-14, &format!("a = {a}, S = {s}, c = {c}"));
+        }
+    }
+
     /// The softplus increment and its inverse are 0 for an increment that
     /// is not positive (0, negative or NaN), whichever branch `σ(x₀)`
     /// would take (x₀ = 0, or −750 where σ underflows).

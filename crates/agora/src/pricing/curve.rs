@@ -1373,6 +1373,253 @@ mod tests {
         assert_eq!(c.mint_for_budget(1.0, -3.0), 0.0);
     }
 
+    // ---------- the fallbacks of the closed forms ----------
+
+    /// The linear inverse `d = 2c / (p + sqrt(p² + 2mc))`: the plain square
+    /// root is exact where the answer is (a perfect square), and `hypot`
+    /// takes over where `p² + 2mc` overflows or underflows. At `p = 0` the
+    /// closed form is `d = sqrt(2c/m)`; `m ≠ 1` so that `2m` and `2/m`
+    /// differ.
+    #[test]
+    fn linear_inverse_is_exact_on_perfect_squares_and_survives_over_and_underflow() {
+        for (m, c, d) in [(1.0, 8.0, 4.0), (1.0, 2.0, 2.0), (3.0, 6.0, 2.0)] {
+            let got = Curve::Linear { m, b: 0.0 }.mint_for_budget(0.0, c);
+            assert_eq!(got, d, "m = {m}, c = {c}");
+        }
+        // 2mc overflows
+        let c = 1e308;
+        let got = Curve::Linear { m: 4.0, b: 0.0 }.mint_for_budget(0.0, c);
+        assert_rel(got, (2.0 * (c / 4.0)).sqrt(), REL, "2mc = inf");
+        // with an intercept p: sqrt(p² + 2mc) = p·sqrt(1 + 2mc/p²)
+        let (m, p) = (4.0, 1e100);
+        let h = p * (1.0 + 2.0 * m * (c / p) / p).sqrt();
+        let got = Curve::Linear { m, b: p }.mint_for_budget(0.0, c);
+        assert_rel(got, 2.0 * (c / (p + h)), REL, "p² + 2mc = inf");
+        // 2mc underflows to 0: sqrt(1/2), not c / 0
+        let got = Curve::Linear { m: 4e-200, b: 0.0 }.mint_for_budget(0.0, 1e-200);
+        assert_rel(got, 0.5f64.sqrt(), REL, "2mc = 0");
+    }
+
+    /// The exponential curve where `e^{kS}`, `e^{-kS}` or `ck/a` leave the
+    /// range of `f64` (the log-space fallbacks), and where `kd` underflows
+    /// to 0. Closed forms: spending `c` from `S` reaches
+    /// `S₂ = ln(e^{kS} + ck/a)/k`, and `d` tokens cost
+    /// `(a/k)·e^{kS}·expm1(kd)` and refund `(a/k)·e^{kS}·(1 − e^{-kd})`.
+    #[test]
+    fn exponential_closed_forms_hold_past_the_range_of_exp() {
+        // ck/a = 2e310: kS₂ = ln(ck/a) + ln1p(a·e^{kS}/(ck)), the last term below 1e-300
+        let (a, k, s, c): (f64, f64, f64, f64) = (1e-300, 2.0, 1.0, 1e10);
+        let want = (c.ln() + k.ln() - a.ln()) / k - s;
+        let got = Curve::Exponential { a, k }.mint_for_budget(s, c);
+        assert_rel(got, want, REL, "ck/a = inf");
+        // e^{-kS} = e^{-800} underflows: d = ln1p(ck·e^{-kS}/a)/k
+        let (a, k, s, c): (f64, f64, f64, f64) = (0.5, 2.0, 400.0, 1e300);
+        let want = ln1p_ref(((c * k / a).ln() - k * s).exp()) / k;
+        let got = Curve::Exponential { a, k }.mint_for_budget(s, c);
+        assert_rel(got, want, REL, "e^{-kS} = 0");
+        // where q = ck·e^{-kS}/a is a normal number, d = ln1p(q)/k directly,
+        // to 1e-14: the log-space form would lose |ln a|·ε, 4e-14 here
+        let (a, k, s, c): (f64, f64, f64, f64) = (1e-300, 2.0, 350.0, 1e5);
+        let want = ln1p_ref(c / a * k * (-k * s).exp()) / k;
+        let got = Curve::Exponential { a, k }.mint_for_budget(s, c);
+        assert_rel(got, want, 1e-14, "q = 19.7");
+        // e^{kS} = e^{750} overflows, the costs do not
+        let (a, k, s, d): (f64, f64, f64, f64) = (1e-300, 2.0, 375.0, 0.5);
+        let curve = Curve::Exponential { a, k };
+        let scale = ((a / k).ln() + k * s).exp();
+        let cost = scale * expm1_ref(k * d);
+        assert_rel(curve.cost_to_mint(s, d), cost, REL, "cost, e^{kS} = inf");
+        let refund = ((a / k).ln() + k * (s + d)).exp() * -expm1_ref(-k * d);
+        assert_rel(
+            curve.refund_for_burn(s + d, d),
+            refund,
+            REL,
+            "refund, e^{kS} = inf",
+        );
+        // kd = 1e-330 underflows to 0: the cost is a·e^{kS}·d, not 0
+        let curve = Curve::Exponential { a: 2.0, k: 1e-300 };
+        assert_rel(curve.cost_to_mint(0.0, 1e-30), 2e-30, REL, "cost, kd = 0");
+        assert_rel(
+            curve.refund_for_burn(1.0, 1e-30),
+            2e-30,
+            REL,
+            "refund, kd = 0",
+        );
+    }
+
+    /// The sigmoid where `σ(x₀)` underflows (`x₀ = k(S − S0) < −708`) or
+    /// `expm1(kd)` overflows (`kd > 709`): the reserve, the costs and the
+    /// inverse are taken in log space, with `ln expm1(h)` on both sides of
+    /// `h = 1`. Reference: `(K/k)·[sp(x₀ + kd) − sp(x₀)]` by `sp_incr_ref`.
+    #[test]
+    fn sigmoid_closed_forms_hold_in_log_space() {
+        // (K, k, S0, S, d)
+        let cases = [
+            (1e300, 1.0, 708.5, 0.0, 0.5),   // x₀ = −708.5, kd = 0.5
+            (1e300, 2.0, 354.25, 0.0, 5.0),  // x₀ = −708.5, kd = 10
+            (1.0, 0.5, 0.0, 0.0, 1600.0),    // x₀ = 0, kd = 800
+            (2.0, 1.0, 100.0, 200.0, 750.0), // x₀ = 100, kd = 750
+        ];
+        for (cap, k, s0, s, d) in cases {
+            let c = Curve::Sigmoid { K: cap, k, s0 };
+            let want = cap / k * sp_incr_ref(k * (s - s0), k * d);
+            let ctx = format!("{c:?} at S = {s}, d = {d}");
+            assert_rel(c.cost_to_mint(s, d), want, REL, &format!("cost {ctx}"));
+            assert_rel(
+                c.refund_for_burn(s + d, d),
+                want,
+                REL,
+                &format!("refund {ctx}"),
+            );
+            assert_rel(c.mint_for_budget(s, want), d, REL, &format!("mint {ctx}"));
+            if s == 0.0 {
+                assert_rel(c.integral(d), want, REL, &format!("F {ctx}"));
+                assert_rel(c.supply_at_integral(want), d, REL, &format!("F⁻¹ {ctx}"));
+            }
+        }
+    }
+
+    /// A buy far larger than the supply on a power curve (d > S) is priced
+    /// as `coef·[((S + d)/s0)^m − (S/s0)^m]`, where the first power is at
+    /// least 2^m times the second and the difference loses at most a bit:
+    /// to 1e-14. The form for d ≤ S, `x^m·expm1(m·ln1p(d/S))`, would lose
+    /// `m·ln(d/S)·ε` through the exponential (8e-14 at m = 5, d/S = 1e53).
+    #[test]
+    fn power_cost_of_a_buy_far_larger_than_the_supply_keeps_full_precision() {
+        // (a, n, S, d)
+        for (a, n, s, d) in [(2.0f64, 4.0, 1e-3f64, 1e50f64), (1.0, 9.0, 1.0, 3e29)] {
+            let c = Curve::Power { a, n };
+            let m = n + 1.0;
+            let want = a / m * ((s + d).powf(m) - s.powf(m));
+            assert_rel(
+                c.cost_to_mint(s, d),
+                want,
+                1e-14,
+                &format!("{c:?} S = {s}, d = {d}"),
+            );
+        }
+    }
+
+    /// A refund on a power curve whose `coef·(S/s0)^m` overflows though the
+    /// refund does not: `a·S^{n+1}/(n+1)` at a = 1e300, n = 1, S = 1e5 is
+    /// 5e309, while burning d = 1 refunds `(a/2)·d·(2S − d)`, about 1e305
+    /// (the difference of squares is exact here: 1e10 − 99,999²).
+    #[test]
+    fn power_refund_where_the_reserve_overflows_but_the_refund_does_not() {
+        let (a, s, d) = (1e300, 1e5, 1.0);
+        let c = Curve::Power { a, n: 1.0 };
+        assert_eq!(c.integral(s), f64::INFINITY);
+        assert_rel(
+            c.refund_for_burn(s, d),
+            a / 2.0 * d * (2.0 * s - d),
+            REL,
+            "refund",
+        );
+        assert_rel(
+            c.cost_to_mint(s - d, d),
+            a / 2.0 * d * (2.0 * s - d),
+            REL,
+            "cost",
+        );
+        // Bancor r = 1/2 (m = 2) with s0 = 2: F = p0·S²/(2·s0), a refund of
+        // d is p0·d·(2S − d)/(2·s0)
+        let (p0, s0, s, d) = (1e300, 2.0, 2e5, 2.0);
+        let c = Curve::Bancor {
+            reserve_ratio: 0.5,
+            p0,
+            s0,
+        };
+        assert_eq!(c.integral(s), f64::INFINITY);
+        let want = p0 / (2.0 * s0) * d * (2.0 * s - d);
+        assert_rel(c.refund_for_burn(s, d), want, REL, "Bancor refund");
+    }
+
+    /// The power form's inverse from S = 0, `S = s0·(c/coef)^{1/m}`
+    /// (coef = p0·s0/m), where `c/coef` overflows or its root underflows
+    /// (log space), and where it does not: a flat curve (m = 1) sells
+    /// exactly `c/a` tokens, to the last bit.
+    #[test]
+    fn power_inverse_from_zero_supply_in_and_past_the_range_of_f64() {
+        // m = 2: S = sqrt(2c/a), taken as sqrt(2c)/sqrt(a); c/coef = 2e310 and 2e-600
+        for (a, c) in [(1e-300f64, 1e10f64), (1e300, 1e-300)] {
+            let got = Curve::Power { a, n: 1.0 }.mint_for_budget(0.0, c);
+            assert_rel(
+                got,
+                (2.0 * c).sqrt() / a.sqrt(),
+                REL,
+                &format!("a = {a}, c = {c}"),
+            );
+        }
+        // Bancor r = 1/2, s0 = 4: S = s0·sqrt(c/coef), coef = p0·s0/2; c/coef = 5e309
+        let (p0, s0, c): (f64, f64, f64) = (1e-300, 4.0, 1e10);
+        let curve = Curve::Bancor {
+            reserve_ratio: 0.5,
+            p0,
+            s0,
+        };
+        let want = s0 * c.sqrt() / (p0 * s0 / 2.0).sqrt();
+        assert_rel(curve.mint_for_budget(0.0, c), want, REL, "Bancor");
+        // m = 1 in range: c/a itself, not exp(ln c − ln a) (|ln a|·ε off)
+        for (a, c) in [(1e-300, 1e-10), (3e-200, 7.0), (1e250, 1e300)] {
+            let got = Curve::Power { a, n: 0.0 }.mint_for_budget(0.0, c);
+            assert_eq!(got, c / a, "a = {a}, c = {c}");
+        }
+    }
+
+    /// The power form's inverse from S > 0, `d = S·expm1(ln1p(q)/m)` with
+    /// `q = (c/coef)/(S/s0)^m`, where q overflows or `(S/s0)^m` is
+    /// subnormal (ln1p(q) in log space), and where `S·e^{ln1p(q)/m}`
+    /// overflows though d does not. Closed form on `F = (a/2)·S²`:
+    /// `d = sqrt(S² + 2c/a) − S`.
+    #[test]
+    fn power_inverse_from_a_positive_supply_past_the_range_of_f64() {
+        // (a, S, c): q = 5e309; then (S/s0)² = 1e-320 and e^{713.8}
+        for (a, s, c) in [(1e-300f64, 2.0f64, 1e10f64), (8.0, 1e-160, 4e300)] {
+            let want = (2.0 * c).sqrt() / a.sqrt() - s;
+            let got = Curve::Power { a, n: 1.0 }.mint_for_budget(s, c);
+            assert_rel(got, want, REL, &format!("a = {a}, S = {s}, c = {c}"));
+        }
+        // in range, a flat curve (m = 1) sells c/a from any supply, to
+        // 1e-14: ln1p(q) directly, not softplus(ln c − ln a − ln S), which
+        // loses (|ln a| + |ln S|)·ε (about 1e-13 here)
+        for (a, s, c) in [(1e-300f64, 1e280f64, 1e-10f64), (1e-300, 3e287, 1e-9)] {
+            let got = Curve::Power { a, n: 0.0 }.mint_for_budget(s, c);
+            assert_rel(got, c / a, 1e-14, &format!("a = {a}, S = {s}, c = {c}"));
+        }
+    }
+
+    /// The softplus increment and its inverse are 0 for an increment that
+    /// is not positive (0, negative or NaN), whichever branch `σ(x₀)`
+    /// would take (x₀ = 0, or −750 where σ underflows).
+    #[test]
+    fn softplus_increments_of_nothing_are_nothing() {
+        for x0 in [0.0, -750.0] {
+            for h in [0.0, -1.0, -800.0, f64::NAN] {
+                assert_eq!(softplus_increment(x0, h), 0.0, "x0 = {x0}, h = {h}");
+                assert_eq!(softplus_increment_inv(x0, h), 0.0, "x0 = {x0}, w = {h}");
+            }
+        }
+    }
+
+    /// Negative supplies count as 0 (module docs), −0.0 too: every method
+    /// gives at −0.0 exactly what it gives at 0, to the sign bit (a Bancor
+    /// curve with r = 1/2 prices `p0·(S/s0)¹`, which is −0 at S = −0).
+    #[test]
+    fn a_supply_of_minus_zero_is_the_supply_zero() {
+        for c in sample_curves() {
+            let at = |s: f64| {
+                [
+                    c.spot_price(s),
+                    c.integral(s),
+                    c.cost_to_mint(s, 1.5),
+                    c.mint_for_budget(s, 1.5),
+                ]
+                .map(f64::to_bits)
+            };
+            assert_eq!(at(-0.0), at(0.0), "{c:?}");
+        }
+    }
+
     // ---------- default (root-finder) path ----------
 
     /// f = 1 + S²/1000, F = S + S³/3000; only the two required methods.
@@ -1466,6 +1713,17 @@ mod tests {
         assert_eq!(c.supply_at_integral(1.5), f64::INFINITY);
         assert_eq!(c.mint_for_budget(1.0, 1.0), f64::INFINITY);
         assert!(!c.is_increasing());
+    }
+
+    #[test]
+    fn a_user_curve_says_through_curve_whether_it_is_increasing() {
+        let user =
+            |name, c: Box<dyn BondingCurve>| Curve::Custom(Arc::new(UserCurve::new(name, c)));
+        assert!(!user("decaying", Box::new(Decaying)).is_increasing());
+        assert!(user("cubic", Box::new(Cubic)).is_increasing());
+        for c in sample_curves() {
+            assert!(c.is_increasing(), "{c:?}");
+        }
     }
 
     // ---------- validation and parameters ----------

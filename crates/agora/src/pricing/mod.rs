@@ -600,6 +600,47 @@ mod tests {
         CurveMarket::new(Curve::Linear { m: 0.001, b: 1.0 }, 0.0)
     }
 
+    /// An amount within the relative slack above a whole number of base
+    /// units counts as that number: 2ᵏ·(1 + 2⁻⁴⁸) base units, whose slack
+    /// takes it to exactly 2ᵏ, is 2ᵏ (not 2ᵏ + 1).
+    #[test]
+    fn ceil_base_counts_a_whole_number_plus_float_noise_as_the_whole_number() {
+        let mut checked = 0;
+        for k in 0..40 {
+            let target = 2f64.powi(k) * (1.0 + SLACK);
+            let near = target / SCALE as f64;
+            for step in -3i64..=3 {
+                let units = f64::from_bits(near.to_bits().wrapping_add_signed(step));
+                if units * SCALE as f64 == target {
+                    assert_eq!(ceil_base(units), 1u128 << k, "2^{k}·(1 + 2^-48)");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 20, "{checked}");
+    }
+
+    #[test]
+    fn floor_wide_is_the_floor_past_u64_and_zero_for_what_is_not_positive() {
+        assert_eq!(floor_wide(2.75), 2);
+        assert_eq!(floor_wide(0.5), 0);
+        assert_eq!(floor_wide(0.0), 0);
+        assert_eq!(floor_wide(-3.0), 0);
+        assert_eq!(floor_wide(f64::NAN), 0);
+        // 2⁷⁰, past u64::MAX and exact in f64
+        assert_eq!(floor_wide(2f64.powi(70)), 1u128 << 70);
+    }
+
+    #[test]
+    fn a_market_reports_the_fee_it_was_made_with() {
+        for fee in [0.0, 0.003, 0.5] {
+            assert_eq!(
+                CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, fee).fee(),
+                fee
+            );
+        }
+    }
+
     #[test]
     fn ceil_base_rounds_a_fraction_of_a_base_unit_up_and_refuses_what_it_cannot_count() {
         // 1.5 and 2.25 base units round up to 2 and 3; 2 is 2

@@ -600,6 +600,24 @@ mod tests {
         CurveMarket::new(Curve::Linear { m: 0.001, b: 1.0 }, 0.0)
     }
 
+    /// The market's spot price at a supply in base units is the curve's
+    /// `P(S) = mS + b` at that supply in whole units.
+    #[test]
+    fn the_spot_price_is_the_curves_price_at_the_supply_in_whole_units() {
+        let market = linear();
+        for (supply, price) in [
+            (0, 1.0),
+            (2_000 * SCALE, 3.0),
+            (500 * SCALE + SCALE / 2, 1.5005),
+        ] {
+            let p = market.spot_price(supply);
+            assert!(
+                (p - price).abs() < 1e-12,
+                "P({supply} base units) = {p}, not {price}"
+            );
+        }
+    }
+
     /// An amount within the relative slack above a whole number of base
     /// units counts as that number: 2ᵏ·(1 + 2⁻⁴⁸) base units, whose slack
     /// takes it to exactly 2ᵏ, is 2ᵏ (not 2ᵏ + 1).

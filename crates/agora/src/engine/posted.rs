@@ -188,9 +188,9 @@ impl Simulation {
     /// The record phase of a posted-price session step: at a step whose
     /// rows are kept, [`record`](Self::record); else what it does then,
     /// without asking for what the scenario cannot have (locks of open
-    /// orders or stakes, per-agent records): the price history, the
-    /// market's totals and quotes, the deviation's impulse response, and
-    /// the conservation check.
+    /// orders or stakes, per-agent records; a posted-price market quotes
+    /// nothing): the price history, the market's totals, the deviation's
+    /// impulse response, and the conservation check.
     fn record_posted(&mut self) -> Result<()> {
         if self.keeps_rows() {
             return self.record();
@@ -198,7 +198,6 @@ impl Simulation {
         let Some(market) = self.markets[0].posted() else {
             return self.record();
         };
-        // A posted-price market does not clear orders: no quotes to add.
         self.history[0].push(market.last_price());
         self.totals[0].0 += self.stats[0].volume;
         self.totals[0].1 += self.stats[0].trades;
@@ -219,11 +218,9 @@ impl Simulation {
         // The groups' agents, as `check` sums them: the groups are
         // contiguous from agent 0.
         let end = self.groups.last().map_or(0, |g| g.end as usize);
-        let (mut balances, mut holdings) = (0u128, 0u128);
-        for account in self.ledger.account_cells(0..end).chunks_exact(2) {
-            balances += u128::from(account[0]);
-            holdings += u128::from(account[1]);
-        }
+        let mut totals = [0u128; 2];
+        super::add_account_sums(&self.ledger, 0..end, &mut totals);
+        let [balances, holdings] = totals;
         if !self.ledger.conserved(balances, &[holdings]) {
             self.conservation_error(balances, &[holdings])?;
         }

@@ -1143,7 +1143,7 @@ impl Ledger {
         // do, on the two cells it changes (the agent's balance and the
         // outside's holdings): a posted-price market makes two such sales
         // per step, where copying the books in and out was most of it.
-        let at = agent as usize * self.stride;
+        let (at, _) = self.cells_of(agent, asset);
         let outside = self.books[asset].outside;
         let balance = add(self.cells[at], revenue)?;
         // min(revenue, outside) fits a u64 and the outside holds it

@@ -244,6 +244,105 @@ fn deciding_a_block_ahead_on_another_thread_gives_the_same_bytes() {
     );
 }
 
+/// Two resources at 9,000 consumers (three blocks of the two-thread
+/// pipeline): renewing compute shared in proportion to the requests and
+/// priced by excess demand, with an outage; a depleting stock sold by a
+/// uniform-price auction, replenished by producers whose output arrives
+/// the same step (paid at once; their balances, 5 against a step's cost of
+/// up to 10, bound what they make) and by others two steps later. Consumers
+/// and producers of either decide at their turns, since a resource's
+/// requests and production touch only their own accounts until the
+/// allocation at the end of the step.
+const TWO_RESOURCES: &str = r#"
+[simulation]
+steps = 40
+seed = 5
+
+[[assets]]
+name = "COMPUTE"
+kind = "resource"
+capacity = 3000.0
+renewal = "renewing"
+allocation = "proportional"
+pricing = { kind = "price_adjustment", rule = "proportional", lambda = 0.5, initial_price = 1.0, min_price = 0.01, max_relative_change = 0.2 }
+
+[[assets]]
+name = "ENERGY"
+kind = "resource"
+renewal = "stock"
+capacity = 2000.0
+decay = 0.01
+holding_cost = 0.01
+allocation = "auction"
+pricing = { kind = "auction", reserve_price = 0.2 }
+
+[[agents]]
+group = "compute_users"
+count = 6000
+balance = 1000.0
+policy = { kind = "consumer", asset = "COMPUTE", need = { distribution = "uniform", low = 0.5, high = 1.5 }, value = 3.0, demand = "linear" }
+
+[[agents]]
+group = "energy_users"
+count = 3000
+balance = 200.0
+policy = { kind = "consumer", asset = "ENERGY", need = { distribution = "lognormal", mu = 0.0, sigma = 0.5 }, value = 4.0 }
+
+[[agents]]
+group = "compute_makers"
+count = 60
+balance = 1000.0
+policy = { kind = "producer", asset = "COMPUTE", cost = 1.0, max_output = 10.0, lead_time = 2 }
+
+[[agents]]
+group = "energy_makers"
+count = 40
+balance = 5.0
+policy = { kind = "producer", asset = "ENERGY", cost = 0.5, max_output = 20.0, lead_time = 0 }
+
+[[events]]
+kind = "outage"
+asset = "COMPUTE"
+at = 20
+duration = 5
+share = 0.5
+"#;
+
+#[test]
+fn resources_decided_at_each_turn_a_block_ahead_or_in_a_parallel_phase_give_the_same_bytes() {
+    let scenario = Scenario::from_toml_str(TWO_RESOURCES, "two-resources.toml").expect("valid");
+    assert!(scenario.agent_count() > 2 * 4096);
+    let one = render_with_threads(&scenario, 1);
+    // the resources were allocated, and the producers produced
+    let text = String::from_utf8(one.summary.clone()).expect("utf-8");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    for name in ["COMPUTE", "ENERGY"] {
+        let asset = &json["assets"][name];
+        let trades = asset["trades"].as_u64().expect("trades");
+        assert!(trades > 10_000, "{name} saw only {trades} trades: {asset}");
+    }
+    for threads in [2, 3] {
+        let many = render_with_threads(&scenario, threads);
+        assert_same(
+            &one,
+            &many,
+            "resources decided at each turn vs a block ahead",
+        );
+    }
+    for threads in [1, 4] {
+        let parallel = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool")
+            .install(|| render_deciding(&scenario, true));
+        assert_same(
+            &one,
+            &parallel,
+            "resources decided at each turn vs in a parallel phase",
+        );
+    }
+}
+
 #[test]
 fn a_different_seed_gives_different_outputs() {
     let scenario = two_assets();

@@ -185,10 +185,15 @@ impl Market {
         }
     }
 
-    /// Whether one agent's trade can change another agent's account (no:
-    /// a curve settles each trade against its reserve alone).
-    pub fn is_curve(&self) -> bool {
-        matches!(self, Market::Curve(_))
+    /// Whether a trade in the execute phase changes no account but its
+    /// trader's (and the market's own books): a curve settles each trade
+    /// against its reserve alone; a resource market only collects requests
+    /// (locking the requester's money) and production (paid from the
+    /// producer's balance) then, and allocates at the end of the step. An
+    /// agent's account is then the same at its turn as at the start of the
+    /// step, and it can decide at its turn.
+    pub fn trades_touch_only_the_trader(&self) -> bool {
+        matches!(self, Market::Curve(_) | Market::Resource(_))
     }
 
     /// Whether the market has the metrics of a market-clearing asset (a

@@ -59,9 +59,10 @@
 //! variants with the bonding curve settled on a fast path in the execute
 //! loop, a user one registered by name. Phase 2 runs either as a parallel
 //! pass over all agents before any trade, or lazily, each agent deciding
-//! just before its turn in phase 3: a curve trade touches only the
-//! trader's own account, so at its turn an agent's account is still what
-//! it was at the start of the step, and both ways give the same result,
+//! just before its turn in phase 3: a curve trade (or a resource request,
+//! allocated only at the end of the step) touches only the trader's own
+//! account, so at its turn an agent's account is still what it was at the
+//! start of the step, and both ways give the same result,
 //! bit for bit (a test checks it). The lazy way is faster (the decision
 //! overlaps the previous trade's pricing, and no action buffer is needed),
 //! so it is used unless a user policy could profit from parallel threads
@@ -1765,13 +1766,20 @@ impl Simulation {
 
     /// True when decisions can be made lazily, just before each agent's turn
     /// in the execution order, with the same result as deciding all agents
-    /// first: every mechanism is a curve, whose trades touch only the
-    /// trader's own account, so an agent's account is the same at its turn as
-    /// at the start of the step. Lazy deciding is faster (no action buffer,
-    /// and the decision overlaps the previous trade's pricing); deciding in
-    /// parallel first pays when policies are expensive and threads are many.
+    /// first: every mechanism is a curve or a resource, whose trades touch
+    /// only the trader's own account
+    /// ([`Market::trades_touch_only_the_trader`]), so an agent's account is
+    /// the same at its turn as at the start of the step, and the observation
+    /// is made once, before the first trade. Lazy deciding is faster (no
+    /// action buffer read in a random order, and the decision overlaps the
+    /// previous trade's pricing); deciding in parallel first pays when
+    /// policies are expensive and threads are many.
     fn decide_lazily(&self) -> bool {
-        if !self.markets.iter().all(Market::is_curve) {
+        if !self
+            .markets
+            .iter()
+            .all(Market::trades_touch_only_the_trader)
+        {
             return false;
         }
         if self.columns.iter().any(Option::is_some)
@@ -1918,8 +1926,9 @@ impl Simulation {
             let mut rng = engine_rng(self.seed, self.run, self.step, Stream::Execution, 0);
             shuffle(&mut self.order, &mut rng);
         }
-        // Deciding lazily, every market is a curve: no posted-price view
-        // (which would borrow the markets the trades change).
+        // Deciding lazily, every market is a curve or a resource: no
+        // posted-price view (which would borrow the markets the trades
+        // change).
         let assets: Vec<AssetObservation<'_>> = if lazily {
             (0..self.markets.len())
                 .map(|j| {
@@ -1965,8 +1974,12 @@ impl Simulation {
         // accounts (and actions) of a block of trades are loaded first, in a
         // loop of independent loads that the CPU overlaps, so that the trades
         // themselves, a chain that cannot overlap, find them in the cache.
+        // The actions are copied whole into the block's buffer: an action
+        // (40 bytes) often straddles two cache lines, and reading only its
+        // tag would leave the second line to a miss at the action's turn.
         const BLOCK: usize = 64;
         let mut touched: u64 = 0;
+        let mut block_actions: Vec<Action> = Vec::with_capacity(if lazily { 0 } else { BLOCK });
         if self.columns.iter().any(Option::is_some) {
             // Agents of adaptive groups execute their actions in the order
             // they gave them, at their turn.
@@ -1988,18 +2001,19 @@ impl Simulation {
             return exec.finish();
         }
         for block in self.order.chunks(BLOCK) {
+            block_actions.clear();
             for &agent in block {
                 touched ^= exec.ledger.balance(agent);
                 if !lazily {
-                    touched ^= u64::from(self.actions[agent as usize] == Action::Hold);
+                    block_actions.push(self.actions[agent as usize]);
                 }
             }
-            for &agent in block {
+            for (k, &agent) in block.iter().enumerate() {
                 let action = if lazily {
                     let g = self.groups.partition_point(|g| g.end <= agent);
                     deciding.decide(exec.ledger, g, agent)
                 } else {
-                    self.actions[agent as usize]
+                    block_actions[k]
                 };
                 exec.execute(agent, action);
             }

@@ -2,10 +2,11 @@
 //! the next block of the execution order decide on a second thread while
 //! the trades of the current block execute on this one.
 //!
-//! Deciding lazily (every market a bonding curve, see the module doc of
-//! [`engine`](super)), an agent decides just before its turn on its own
-//! account, which no earlier trade of the step has touched (a curve trade
-//! moves only its trader's account and the asset's books). So its decision
+//! Deciding lazily (every market a bonding curve or a resource, see the
+//! module doc of [`engine`](super)), an agent decides just before its turn
+//! on its own account, which no earlier trade of the step has touched (a
+//! curve trade or a resource request moves only its trader's account and
+//! the asset's books). So its decision
 //! is the same whenever it is made within the step, as long as it reads
 //! the account as it was at the start of the step: each block's accounts
 //! are copied before the block before it executes, and the block decides

@@ -2065,6 +2065,7 @@ impl Simulation {
         // every need of each resource, (value, units): the best the
         // capacity could have done ([`crate::resource::alloc::max_value_met`])
         let mut demands: Vec<Vec<(f64, u64)>> = vec![Vec::new(); m];
+        let mut needs: Vec<Option<crate::agents::Need>> = Vec::new();
         let private = self.private;
         for (g, group) in self.groups.iter().enumerate() {
             if !group.active || group.start == group.end {
@@ -2076,11 +2077,14 @@ impl Simulation {
                 .into_iter()
                 .filter(|&j| alloc.get(j).is_some_and(Option::is_some))
                 .collect();
-            // Needs are pure functions of the agent and the step: computed
-            // first, in parallel for a large group (the same at any thread
-            // count), then consumed in order.
-            let ledger = &self.ledger;
-            let need_of = |id: AgentId| {
+            // Needs are pure functions of the agent, its account and the
+            // step. They are computed a block of agents at a time (in
+            // parallel for a large group, the same at any thread count),
+            // then consumed in order. Consuming changes only the consumer's
+            // own account, so a block's needs are those its agents had at
+            // the start of the phase, whichever blocks were consumed first;
+            // and a block's buffer, reused, is all the phase holds of them.
+            let need_at = |ledger: &Ledger, id: AgentId| {
                 let view = AgentView::keyed(
                     id,
                     id - group.start,
@@ -2090,53 +2094,63 @@ impl Simulation {
                 );
                 group.policy.need(&view, t)
             };
-            if need_of(group.start).is_none() {
+            if need_at(&self.ledger, group.start).is_none() {
                 continue; // the group's policy has no needs
             }
-            let needs: Vec<Option<crate::agents::Need>> = if group.end - group.start >= 1 << 15 {
-                (group.start..group.end)
-                    .into_par_iter()
-                    .with_min_len(CHUNK)
-                    .map(need_of)
-                    .collect()
-            } else {
-                (group.start..group.end).map(need_of).collect()
-            };
-            let size = needs.len();
+            let size = (group.end - group.start) as usize;
             for &j in &assets {
                 demands[j].reserve(size);
                 fair[j].0.reserve(size);
                 fair[j].1.reserve(size);
             }
-            for (id, need) in (group.start..group.end).zip(needs) {
-                let Some(need) = need else {
-                    continue;
-                };
-                let mut left = need.units;
-                for &j in &assets {
-                    let used = left.min(self.ledger.holding(id, j));
-                    if used > 0 {
-                        self.ledger
-                            .consume(id, j, used)
-                            .map_err(|e| Fault::ledger("consuming", e).on(j))?;
-                    }
-                    left -= used;
-                    need_sum[j] += u128::from(need.units);
-                    met_sum[j] += u128::from(used);
-                    met_value[j] += need.value * to_units(used);
-                    demands[j].push((need.value, need.units));
-                    if let Some(v) = &alloc[j] {
-                        fair[j].0.push(v[id as usize]);
-                        fair[j].1.push(need.units);
-                    }
+            let parallel = size >= 1 << 15;
+            let block = (CHUNK * rayon::current_num_threads().max(2)) as AgentId;
+            let mut from = group.start;
+            while from < group.end {
+                let to = group.end.min(from.saturating_add(block));
+                let ledger = &self.ledger;
+                let need_of = |id: AgentId| need_at(ledger, id);
+                needs.clear();
+                if parallel {
+                    (from..to)
+                        .into_par_iter()
+                        .with_min_len(CHUNK)
+                        .map(need_of)
+                        .collect_into_vec(&mut needs);
+                } else {
+                    needs.extend((from..to).map(need_of));
                 }
-                let unmet = &mut self.unmet[id as usize];
-                *unmet = unmet.checked_add(left).ok_or_else(|| {
-                    Fault::overflow(&format!("the unmet need of agent {id}"), "token")
-                })?;
-                let gn = &mut self.group_needs[g];
-                gn.0 += u128::from(need.units);
-                gn.1 += u128::from(left);
+                for (id, need) in (from..to).zip(needs.drain(..)) {
+                    let Some(need) = need else {
+                        continue;
+                    };
+                    let mut left = need.units;
+                    for &j in &assets {
+                        let used = left.min(self.ledger.holding(id, j));
+                        if used > 0 {
+                            self.ledger
+                                .consume(id, j, used)
+                                .map_err(|e| Fault::ledger("consuming", e).on(j))?;
+                        }
+                        left -= used;
+                        need_sum[j] += u128::from(need.units);
+                        met_sum[j] += u128::from(used);
+                        met_value[j] += need.value * to_units(used);
+                        demands[j].push((need.value, need.units));
+                        if let Some(v) = &alloc[j] {
+                            fair[j].0.push(v[id as usize]);
+                            fair[j].1.push(need.units);
+                        }
+                    }
+                    let unmet = &mut self.unmet[id as usize];
+                    *unmet = unmet.checked_add(left).ok_or_else(|| {
+                        Fault::overflow(&format!("the unmet need of agent {id}"), "token")
+                    })?;
+                    let gn = &mut self.group_needs[g];
+                    gn.0 += u128::from(need.units);
+                    gn.1 += u128::from(left);
+                }
+                from = to;
             }
         }
         drop(alloc);

@@ -77,22 +77,48 @@ fn sum(xs: impl IntoIterator<Item = u64>) -> u128 {
 /// assert_eq!(proportional(&[1, 1, 1], 2), vec![1, 1, 0]);
 /// ```
 pub fn proportional(requests: &[u64], capacity: u64) -> Vec<u64> {
-    let total = sum(requests.iter().copied());
+    proportional_by(requests, |&r| r, capacity)
+}
+
+/// [`proportional`] of the quantities `quantity` reads from `requests`
+/// (without gathering them first).
+fn proportional_by<T>(requests: &[T], quantity: impl Fn(&T) -> u64, capacity: u64) -> Vec<u64> {
+    let total = sum(requests.iter().map(&quantity));
     if total <= u128::from(capacity) {
-        return requests.to_vec();
+        return requests.iter().map(quantity).collect();
     }
+    // The remainders are below the total: in a u64 whenever it is (any
+    // economy short of 2⁶⁴ base units requested), which halves the pairs
+    // the selection moves. The same pairs in the same order either way.
+    if u64::try_from(total).is_ok() {
+        largest_remainders(requests, quantity, capacity, total, |x| x as u64)
+    } else {
+        largest_remainders(requests, quantity, capacity, total, |x| x)
+    }
+}
+
+/// Hamilton's largest-remainder shares of `capacity` (below `total`, the
+/// sum of the requests' quantities), the remainders held as `K` by `key`
+/// (order-preserving on the remainders, which are below `total`).
+fn largest_remainders<T, K: Ord + Copy>(
+    requests: &[T],
+    quantity: impl Fn(&T) -> u64,
+    capacity: u64,
+    total: u128,
+    key: impl Fn(u128) -> K,
+) -> Vec<u64> {
     let cap = u128::from(capacity);
     let mut out = Vec::with_capacity(requests.len());
     let mut remainders = Vec::with_capacity(requests.len());
     let mut given: u128 = 0;
-    for (i, &r) in requests.iter().enumerate() {
-        let exact = u128::from(r) * cap;
+    for (i, r) in requests.iter().enumerate() {
+        let exact = u128::from(quantity(r)) * cap;
         // total > capacity ≥ 0, so the division is defined, and the quotient
         // is below r ≤ u64::MAX.
         let share = exact / total;
         given += share;
         out.push(u64::try_from(share).unwrap_or(u64::MAX));
-        remainders.push((Reverse(exact % total), i));
+        remainders.push((Reverse(key(exact % total)), i));
     }
     let leftover = usize::try_from(cap - given.min(cap)).unwrap_or(usize::MAX);
     if leftover > 0 {
@@ -413,7 +439,7 @@ impl Rule {
     ) -> Outcome {
         let quantities = || requests.iter().map(|r| r.quantity).collect::<Vec<u64>>();
         let (allocations, price) = match self {
-            Rule::Proportional => (proportional(&quantities(), capacity), None),
+            Rule::Proportional => (proportional_by(requests, |r| r.quantity, capacity), None),
             Rule::Priority => (priority(requests, capacity), None),
             Rule::MaxMin => (max_min(&quantities(), capacity), None),
             Rule::Fcfs => (fcfs(&quantities(), order, capacity), None),
@@ -713,6 +739,17 @@ mod tests {
         assert_eq!(a, vec![u64::MAX / 3; 3]);
         let a = proportional(&[u64::MAX, 1], u64::MAX);
         assert_eq!(sum(a.iter().copied()), u128::from(u64::MAX));
+    }
+
+    #[test]
+    fn proportional_compares_remainders_past_u64() {
+        // Σr = 2⁶⁴ + 5 > 2: every exact share is below one unit (2·2⁶³ =
+        // 2⁶⁴ < Σr), so the two units go to the two largest remainders,
+        // 2⁶⁴ and 2⁶⁴ against 10 — not to the third request, as remainders
+        // cut to 64 bits (0, 0, 10) would have it.
+        assert_eq!(proportional(&[1 << 63, 1 << 63, 5], 2), vec![1, 1, 0]);
+        // Σr below 2⁶⁴, the narrow remainders: 2⁶³ − 2, 2⁶³ and 10.
+        assert_eq!(proportional(&[(1 << 62) - 1, 1 << 62, 5], 2), vec![1, 1, 0]);
     }
 
     // ---- priority ----

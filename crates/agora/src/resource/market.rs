@@ -88,8 +88,15 @@ fn check_outcome(
 pub struct ResourceMarket {
     pub(crate) spec: ResourceSpec,
     pub(crate) state: PriceState,
-    /// This step's requests: (agent, request, money locked).
-    requests: Vec<(AgentId, Request, u64)>,
+    /// This step's requests, in the order they arrived: the agents, the
+    /// requests and the money each locked, three parallel vectors (the
+    /// requests are what an allocation rule reads, without a copy).
+    request_agents: Vec<AgentId>,
+    requests: Vec<Request>,
+    request_locks: Vec<u64>,
+    /// `0, 1, 2, …`: the order the requests arrived in, as an allocation
+    /// rule reads it (their indices), kept from step to step.
+    arrival_order: Vec<u32>,
     /// Production due at a step: (producer, units).
     arrivals: BTreeMap<u64, Vec<(AgentId, u64)>>,
     /// Share of capacity out this step.
@@ -146,7 +153,10 @@ impl ResourceMarket {
         ResourceMarket {
             spec: spec.clone(),
             state: PriceState::new(price, PriceSource::Initial),
+            request_agents: Vec::new(),
             requests: Vec::new(),
+            request_locks: Vec::new(),
+            arrival_order: Vec::new(),
             arrivals: BTreeMap::new(),
             outage: 0.0,
             // step 0 shows the capacity (the initial stock is the asset's
@@ -197,7 +207,9 @@ impl ResourceMarket {
     /// arriving production (paid to its producers; added to a stock).
     fn start(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
         let (step, asset) = (m.step, m.asset);
+        self.request_agents.clear();
         self.requests.clear();
+        self.request_locks.clear();
         self.allocations.clear();
         self.requested = 0;
         self.allocated = 0;
@@ -351,14 +363,12 @@ impl ResourceMarket {
                     .map_err(|e| Fault::ledger("locking a request's payment", e))?;
                 // At most one request per agent and step: far below 2¹²⁸.
                 self.requested += u128::from(quantity);
-                self.requests.push((
-                    agent,
-                    Request {
-                        quantity,
-                        max_price,
-                    },
-                    lock,
-                ));
+                self.request_agents.push(agent);
+                self.requests.push(Request {
+                    quantity,
+                    max_price,
+                });
+                self.request_locks.push(lock);
             }
             Action::Produce {
                 quantity,
@@ -408,21 +418,25 @@ impl ResourceMarket {
     /// the price.
     fn allocate(&mut self, m: &mut MarketStep<'_>) -> Result<(), Fault> {
         let asset = m.asset;
-        let requests: Vec<Request> = self.requests.iter().map(|r| r.1).collect();
+        let requests = &self.requests[..];
         // Requests arrived in the step's seeded random order: first come,
         // first served takes them in it.
-        let order: Vec<u32> = (0..requests.len() as u32).collect();
+        let n = requests.len();
+        if self.arrival_order.len() < n {
+            self.arrival_order = (0..n as u32).collect();
+        }
+        let order = &self.arrival_order[..n];
         let reserve = match self.spec.pricing {
             ResourcePricing::Auction { reserve_price } => to_base(reserve_price).unwrap_or(0),
             _ => 0,
         };
         let outcome = match &self.spec.allocation {
             AllocationRule::Builtin(rule) => {
-                rule.allocate(&requests, self.available, &order, reserve)
+                rule.allocate(requests, self.available, order, reserve)
             }
             AllocationRule::Custom(rule) => {
-                let outcome = rule.allocate(&requests, self.available, &order, reserve);
-                check_outcome(rule.name(), &requests, self.available, &outcome)?;
+                let outcome = rule.allocate(requests, self.available, order, reserve);
+                check_outcome(rule.name(), requests, self.available, &outcome)?;
                 outcome
             }
         };
@@ -437,15 +451,18 @@ impl ResourceMarket {
         // finds them in the cache (at 100,000 consumers, a miss each).
         const BLOCK: usize = 64;
         let mut touched: u64 = 0;
-        for (k, ((agent, _, lock), units)) in
-            self.requests.iter().zip(&outcome.allocations).enumerate()
+        let agents = &self.request_agents;
+        for (k, ((&agent, &lock), &units)) in agents
+            .iter()
+            .zip(&self.request_locks)
+            .zip(&outcome.allocations)
+            .enumerate()
         {
             if k % BLOCK == 0 {
-                for (a, _, _) in self.requests.iter().skip(k).take(BLOCK) {
-                    touched ^= m.ledger.balance(*a);
+                for &a in agents.iter().skip(k).take(BLOCK) {
+                    touched ^= m.ledger.balance(a);
                 }
             }
-            let (agent, lock, units) = (*agent, *lock, *units);
             let mut paid = 0;
             if units > 0 {
                 let price = price.ok_or_else(|| self.price_fault())?;
@@ -530,7 +547,10 @@ impl Mechanism for ResourceMarket {
                 _ => None,
             },
             state: self.state,
-            requests: self.requests.clone(),
+            requests: (self.request_agents.iter().zip(&self.requests))
+                .zip(&self.request_locks)
+                .map(|((&agent, &request), &lock)| (agent, request, lock))
+                .collect(),
             arrivals: self.arrivals.clone(),
             outage: self.outage,
             available: self.available,
@@ -553,7 +573,9 @@ impl Mechanism for ResourceMarket {
         }
         self.spec.capacity = s.capacity;
         self.state = s.state;
-        self.requests = s.requests;
+        self.request_agents = s.requests.iter().map(|r| r.0).collect();
+        self.requests = s.requests.iter().map(|r| r.1).collect();
+        self.request_locks = s.requests.iter().map(|r| r.2).collect();
         self.arrivals = s.arrivals;
         self.outage = s.outage;
         self.available = s.available;

@@ -1979,7 +1979,6 @@ impl Simulation {
         // tag would leave the second line to a miss at the action's turn.
         const BLOCK: usize = 64;
         let mut touched: u64 = 0;
-        let mut block_actions: Vec<Action> = Vec::with_capacity(if lazily { 0 } else { BLOCK });
         if self.columns.iter().any(Option::is_some) {
             // Agents of adaptive groups execute their actions in the order
             // they gave them, at their turn.
@@ -2000,22 +1999,28 @@ impl Simulation {
             pipeline::execute(&self.order, &deciding, &mut exec);
             return exec.finish();
         }
-        for block in self.order.chunks(BLOCK) {
-            block_actions.clear();
-            for &agent in block {
-                touched ^= exec.ledger.balance(agent);
-                if !lazily {
-                    block_actions.push(self.actions[agent as usize]);
+        if lazily {
+            for block in self.order.chunks(BLOCK) {
+                for &agent in block {
+                    touched ^= exec.ledger.balance(agent);
+                }
+                for &agent in block {
+                    let g = self.groups.partition_point(|g| g.end <= agent);
+                    let action = deciding.decide(exec.ledger, g, agent);
+                    exec.execute(agent, action);
                 }
             }
-            for (k, &agent) in block.iter().enumerate() {
-                let action = if lazily {
-                    let g = self.groups.partition_point(|g| g.end <= agent);
-                    deciding.decide(exec.ledger, g, agent)
-                } else {
-                    block_actions[k]
-                };
-                exec.execute(agent, action);
+        } else {
+            let mut actions: Vec<Action> = Vec::with_capacity(BLOCK);
+            for block in self.order.chunks(BLOCK) {
+                actions.clear();
+                for &agent in block {
+                    touched ^= exec.ledger.balance(agent);
+                    actions.push(self.actions[agent as usize]);
+                }
+                for (&agent, &action) in block.iter().zip(&actions) {
+                    exec.execute(agent, action);
+                }
             }
         }
         std::hint::black_box(touched);

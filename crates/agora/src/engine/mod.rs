@@ -2060,10 +2060,13 @@ impl Simulation {
         }
         // Grown a group at a time (reserved for the whole group instead of
         // doubling as they fill), and dropped once used (the allocations
-        // by agent and the demands before the fairness indices allocate
-        // theirs), so that the phase copies little and holds no more than
-        // it needs.
-        let mut fair: Vec<(Vec<u64>, Vec<u64>)> = vec![(Vec::new(), Vec::new()); m];
+        // by agent and the demands before the fairness indices sort the
+        // shares in place), so that the phase copies little and holds no
+        // more than it needs.
+        // Each resource's shares allocated / need (of the positive needs),
+        // as the bits the fairness indices sort, and whether it had any
+        // needs at all.
+        let mut fair: Vec<(Vec<u64>, bool)> = vec![(Vec::new(), false); m];
         let mut met_value = vec![0.0f64; m];
         let mut need_sum = vec![0u128; m];
         let mut met_sum = vec![0u128; m];
@@ -2106,7 +2109,6 @@ impl Simulation {
             for &j in &assets {
                 demands[j].reserve(size);
                 fair[j].0.reserve(size);
-                fair[j].1.reserve(size);
             }
             let parallel = size >= 1 << 15;
             let block = (CHUNK * rayon::current_num_threads().max(2)) as AgentId;
@@ -2143,8 +2145,13 @@ impl Simulation {
                         met_value[j] += need.value * to_units(used);
                         demands[j].push((need.value, need.units));
                         if let Some(v) = &alloc[j] {
-                            fair[j].0.push(v[id as usize]);
-                            fair[j].1.push(need.units);
+                            if need.units > 0 {
+                                fair[j].0.push(crate::resource::alloc::share_bits(
+                                    v[id as usize],
+                                    need.units,
+                                ));
+                            }
+                            fair[j].1 = true;
                         }
                     }
                     let unmet = &mut self.unmet[id as usize];
@@ -2169,9 +2176,10 @@ impl Simulation {
             totals.value_met += met_value[j];
             totals.max_value += crate::resource::alloc::max_value_met(&mut demands[j], r.available);
             demands[j] = Vec::new();
-            let (allocated, needs) = std::mem::take(&mut fair[j]);
-            if !needs.is_empty() {
-                let (jain, gini) = crate::resource::alloc::fairness(&allocated, &needs);
+            let (mut shares, any) = std::mem::take(&mut fair[j]);
+            if any {
+                let (jain, gini) = crate::resource::alloc::fairness_of_share_bits(&mut shares);
+                drop(shares);
                 totals.jain_sum += jain;
                 totals.gini_sum += gini;
                 totals.fairness_steps += 1;

@@ -572,7 +572,13 @@ fn share_values<'a>(allocated: &'a [u64], needs: &'a [u64]) -> impl Iterator<Ite
         .iter()
         .zip(needs)
         .filter(|&(_, &need)| need > 0)
-        .map(|(&a, &need)| a as f64 / need as f64)
+        .map(|(&a, &need)| f64::from_bits(share_bits(a, need)))
+}
+
+/// The bits of the share `allocated / need` (need > 0), as
+/// [`fairness_of_share_bits`] reads them.
+pub(crate) fn share_bits(allocated: u64, need: u64) -> u64 {
+    (allocated as f64 / need as f64).to_bits()
 }
 
 /// The largest value of needs `capacity` base units can meet: units go to
@@ -671,22 +677,29 @@ pub fn gini_of_shares(allocated: &[u64], needs: &[u64]) -> f64 {
 /// );
 /// ```
 pub fn fairness(allocated: &[u64], needs: &[u64]) -> (f64, f64) {
+    let mut keys = Vec::with_capacity(allocated.len().min(needs.len()));
+    keys.extend(share_values(allocated, needs).map(f64::to_bits));
+    fairness_of_share_bits(&mut keys)
+}
+
+/// [`fairness`] of the shares whose bits ([`share_bits`], of the pairs with
+/// a positive need, in order) are `keys`, which it sorts.
+pub(crate) fn fairness_of_share_bits(keys: &mut Vec<u64>) -> (f64, f64) {
     // The shares' bit patterns: a share a / need with need > 0 is +0.0 or
     // more, and such floats order as their bits do, so a radix sort of the
     // bits gives the ascending order the Gini coefficient needs (the same
     // order as any sort, so the same coefficient bit for bit), in about
     // half the instructions of a comparison sort.
-    let mut keys = Vec::with_capacity(allocated.len().min(needs.len()));
-    keys.extend(share_values(allocated, needs).map(f64::to_bits));
     let jain = jain_of_values(keys.len(), keys.iter().map(|&k| f64::from_bits(k)));
     // Kept as a check, not assumed: a sign bit or a NaN sorts otherwise.
     if keys
         .iter()
         .any(|&k| f64::from_bits(k).is_sign_negative() || f64::from_bits(k).is_nan())
     {
-        return (jain, crate::metrics::gini(&mut shares(allocated, needs)));
+        let mut shares: Vec<f64> = keys.iter().map(|&k| f64::from_bits(k)).collect();
+        return (jain, crate::metrics::gini(&mut shares));
     }
-    crate::metrics::radix_sort(&mut keys, &mut Vec::new());
+    crate::metrics::radix_sort(keys, &mut Vec::new());
     let gini =
         crate::metrics::gini_of_ascending(keys.len(), keys.iter().map(|&k| f64::from_bits(k)));
     (jain, gini)

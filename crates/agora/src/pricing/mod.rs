@@ -788,6 +788,125 @@ mod tests {
         }
     }
 
+    /// `e^{kS}` with k = 5e-9 (nearly flat for a million tokens; past the
+    /// range of `R`, 3.4e29 units, from 1.4e10 tokens on) with an inverse
+    /// off by the factor `.0`.
+    #[derive(Debug)]
+    struct BiasedExp(f64);
+
+    impl BondingCurve for BiasedExp {
+        fn spot_price(&self, supply: f64) -> f64 {
+            (5e-9 * supply).exp()
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            (5e-9 * supply).exp_m1() / 5e-9
+        }
+        fn mint_for_budget(&self, supply: f64, budget: f64) -> f64 {
+            self.0 * (budget * 5e-9 * (-5e-9 * supply).exp()).ln_1p() / 5e-9
+        }
+    }
+
+    /// A first guess past the range of `R` is halved until it is in range
+    /// and then scaled down to the budget: ten thousand times the root,
+    /// 1e10 tokens for a budget of a million, costs e^50/5e-9 ≈ 1e30 units.
+    #[test]
+    fn a_buy_whose_first_guess_is_past_the_range_gets_the_most_it_pays_for() {
+        for bias in [1.0, 1e4] {
+            let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
+                "biased-exp",
+                Box::new(BiasedExp(bias)),
+            )));
+            let mut m = CurveMarket::new(curve, 0.0);
+            let budget = 1_000_000 * SCALE;
+            let q = m.quote_buy(0, budget).unwrap().unwrap();
+            assert!(q.cost <= budget, "bias {bias}: {q:?}");
+            let more = m.quote_tokens(0, q.tokens + 3);
+            assert!(
+                more.is_none_or(|more| more.cost > budget),
+                "bias {bias}: {q:?}"
+            );
+            // d = ln(1 + c·k)/k for c = 1e6
+            let d = (1e6 * 5e-9f64).ln_1p() / 5e-9;
+            let tokens = units(q.tokens);
+            assert!(
+                (tokens - d).abs() <= 3e-9 + 1e-12 * d,
+                "bias {bias}: {tokens} vs {d}"
+            );
+        }
+        assert_eq!(
+            CurveMarket::new(
+                Curve::Custom(std::sync::Arc::new(UserCurve::new(
+                    "e",
+                    Box::new(BiasedExp(1.0))
+                ))),
+                0.0
+            )
+            .reserve_function(10_000_000_000 * SCALE),
+            None
+        );
+    }
+
+    /// A budget of a billion money units on a flat curve at one unit per
+    /// token buys a billion tokens, to 1e-12 relative (past 2⁵³ base units
+    /// `R` is a float, its ulp 128 base units here, and the quote is not to
+    /// the base unit): the step back from an overshoot within float
+    /// rounding of the budget (`tokens · budget/total` then rounds back to
+    /// `tokens`) still moves down, and a quote is found.
+    #[test]
+    fn a_buy_of_a_billion_tokens_at_one_unit_each_spends_the_budget() {
+        let mut m = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.0);
+        for k in 0..64u64 {
+            let budget = 1_000_000_000 * SCALE + k * 37;
+            let q = m.quote_buy(0, budget).unwrap().unwrap();
+            assert!(
+                q.cost <= budget && budget - q.cost <= budget / 1_000_000_000_000,
+                "{budget}: {q:?}"
+            );
+            assert!(
+                q.tokens.abs_diff(budget) <= budget / 1_000_000_000_000,
+                "{budget}: {q:?}"
+            );
+        }
+    }
+
+    /// A flat curve at 1000 money units per token (1000 money base units
+    /// per token base unit) whose inverse falls one token base unit short.
+    #[derive(Debug)]
+    struct OneShort;
+
+    impl BondingCurve for OneShort {
+        fn spot_price(&self, _supply: f64) -> f64 {
+            1000.0
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            1000.0 * supply
+        }
+        fn mint_for_budget(&self, _supply: f64, budget: f64) -> f64 {
+            budget / 1000.0 - 1e-9
+        }
+    }
+
+    /// When the money left over is exactly the price of one more token base
+    /// unit (fee included), the buy takes it: a budget of exactly d base
+    /// units' price buys d, not the d − 1 of the first guess.
+    #[test]
+    fn a_leftover_of_exactly_one_more_base_units_price_buys_it() {
+        for fee in [0.0, 0.5] {
+            let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
+                "one-short",
+                Box::new(OneShort),
+            )));
+            let mut m = CurveMarket::new(curve, fee);
+            for d in [1_000u64, 123_456] {
+                // cost 1000·d, fee ⌈1000·d·fee⌉ (whole here)
+                let budget = 1000 * d + (1000.0 * d as f64 * fee) as u64;
+                let q = m.quote_buy(0, budget).unwrap().unwrap();
+                assert_eq!(q.tokens, d, "fee {fee}: {q:?}");
+                assert_eq!(q.cost + q.fee, budget, "fee {fee}: {q:?}");
+            }
+        }
+    }
+
     /// The settlement steps back from a first guess that overshoots and
     /// forward from one that falls short (the Newton steps on the money
     /// left over): with an inverse off by −50% to +100%, a buy still gets
@@ -796,7 +915,7 @@ mod tests {
     #[test]
     fn a_buy_gets_the_most_its_budget_pays_for_whatever_the_first_guess() {
         for bias in [0.5, 0.9, 1.0, 1.1, 2.0] {
-            for fee in [0.0, 0.003] {
+            for fee in [0.0, 0.003, 0.5] {
                 for (supply, budget) in [(0, 100 * SCALE), (1_000 * SCALE, 12_345 * SCALE + 6)] {
                     let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
                         "biased",

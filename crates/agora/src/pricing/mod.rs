@@ -907,6 +907,44 @@ mod tests {
         }
     }
 
+    /// A flat curve at a quarter of a money unit per token whose inverse
+    /// gives half the root.
+    #[derive(Debug)]
+    struct HalfShort;
+
+    impl BondingCurve for HalfShort {
+        fn spot_price(&self, _supply: f64) -> f64 {
+            0.25
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            0.25 * supply
+        }
+        fn mint_for_budget(&self, _supply: f64, budget: f64) -> f64 {
+            0.5 * budget / 0.25
+        }
+    }
+
+    /// A budget that buys all the room left in the supply is refused when
+    /// the first guess falls short of the room and only the money left
+    /// over reaches it, as when the first guess reaches it: 1000 tokens of
+    /// room at 0.25, a budget of exactly their cost.
+    #[test]
+    fn a_budget_whose_leftover_buys_the_rest_of_the_room_is_refused() {
+        let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
+            "half-short",
+            Box::new(HalfShort),
+        )));
+        let mut m = CurveMarket::new(curve, 0.0);
+        let supply = u64::MAX - 1_000 * SCALE;
+        let all = m.reserve_function(u64::MAX).unwrap() - m.reserve_function(supply).unwrap();
+        let all = u64::try_from(all).unwrap();
+        assert!(all.abs_diff(250 * SCALE) <= 8192, "{all}");
+        assert_eq!(m.quote_buy(supply, all), Err(LedgerError::Overflow));
+        // half of it buys tokens, within the room
+        let q = m.quote_buy(supply, all / 2).unwrap().unwrap();
+        assert!(q.cost <= all / 2 && q.tokens < 1_000 * SCALE, "{q:?}");
+    }
+
     /// The settlement steps back from a first guess that overshoots and
     /// forward from one that falls short (the Newton steps on the money
     /// left over): with an inverse off by −50% to +100%, a buy still gets

@@ -812,26 +812,30 @@ mod tests {
     #[test]
     fn a_buy_whose_first_guess_is_past_the_range_gets_the_most_it_pays_for() {
         for bias in [1.0, 1e4] {
-            let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
-                "biased-exp",
-                Box::new(BiasedExp(bias)),
-            )));
-            let mut m = CurveMarket::new(curve, 0.0);
-            let budget = 1_000_000 * SCALE;
-            let q = m.quote_buy(0, budget).unwrap().unwrap();
-            assert!(q.cost <= budget, "bias {bias}: {q:?}");
-            let more = m.quote_tokens(0, q.tokens + 3);
-            assert!(
-                more.is_none_or(|more| more.cost > budget),
-                "bias {bias}: {q:?}"
-            );
-            // d = ln(1 + c·k)/k for c = 1e6
-            let d = (1e6 * 5e-9f64).ln_1p() / 5e-9;
-            let tokens = units(q.tokens);
-            assert!(
-                (tokens - d).abs() <= 3e-9 + 1e-12 * d,
-                "bias {bias}: {tokens} vs {d}"
-            );
+            // from 0, where R = 0, and from 1000 tokens, where it is not
+            // (the cost of a buy past the range is then PAST − R(S) unless
+            // the range is checked)
+            for supply in [0, 1_000 * SCALE] {
+                let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
+                    "biased-exp",
+                    Box::new(BiasedExp(bias)),
+                )));
+                let mut m = CurveMarket::new(curve, 0.0);
+                let budget = 1_000_000 * SCALE;
+                let what = format!("bias {bias}, from {supply}");
+                let q = m.quote_buy(supply, budget).unwrap().unwrap();
+                assert!(q.cost <= budget, "{what}: {q:?}");
+                let more = m.quote_tokens(supply, q.tokens + 3);
+                assert!(more.is_none_or(|more| more.cost > budget), "{what}: {q:?}");
+                // d = ln(1 + c·k·e^{−kS})/k for c = 1e6
+                let k = 5e-9;
+                let d = (1e6 * k * (-k * units(supply)).exp()).ln_1p() / k;
+                let tokens = units(q.tokens);
+                assert!(
+                    (tokens - d).abs() <= 3e-9 + 1e-12 * d,
+                    "{what}: {tokens} vs {d}"
+                );
+            }
         }
         assert_eq!(
             CurveMarket::new(

@@ -714,6 +714,281 @@ mod tests {
         assert_eq!(q.fee, 0);
     }
 
+    /// `quote_buy`'s promise: the buyer gets within a base unit or two of
+    /// the most the budget pays for. The quote is the integer price of its
+    /// tokens (`quote_tokens`), fits the budget, and three base units more
+    /// do not. (The reserves stay below 2⁵³ base units, where `R` is
+    /// counted to the base unit; past it the ulp of `F·SCALE` is more than
+    /// a few token base units' price.) On a steep curve (`e^S`, where one
+    /// token base unit costs about a thousandth of a money unit at the end
+    /// of a buy of 1e6) the first guess from the float inverse must be
+    /// right: stepping back from an overshoot lands far below, and the
+    /// leftover then buys too little.
+    /// The token count is also the closed form `d = ln(1 + c·k/a)/k` of
+    /// the exponential's inverse for `c` = the budget net of the fee, to
+    /// within the fee's rounding.
+    #[test]
+    fn a_buy_gets_the_most_tokens_its_budget_pays_for() {
+        let curves = [
+            Curve::Linear { m: 0.001, b: 1.0 },
+            Curve::Exponential { a: 1.0, k: 1.0 },
+            Curve::Sigmoid {
+                K: 10.0,
+                k: 0.01,
+                s0: 500.0,
+            },
+            Curve::Power { a: 2.0, n: 3.0 },
+        ];
+        for curve in curves {
+            for fee in [0.0, 0.003, 0.5] {
+                for (supply, budget) in [(0, 1_000_000 * SCALE), (3 * SCALE, 250 * SCALE + 7)] {
+                    let mut m = CurveMarket::new(curve.clone(), fee);
+                    let q = m.quote_buy(supply, budget).unwrap().unwrap();
+                    let what =
+                        format!("{curve:?}, fee {fee}, from {supply}, budget {budget}: {q:?}");
+                    assert!(q.cost + q.fee <= budget, "{what}");
+                    assert_eq!(m.quote_tokens(supply, q.tokens), Some(q), "{what}");
+                    let more = m.quote_tokens(supply, q.tokens + 3);
+                    assert!(
+                        more.is_none_or(|more| more.cost + more.fee > budget),
+                        "{what}: {more:?}"
+                    );
+                    if let Curve::Exponential { a, k } = curve {
+                        let s = units(supply);
+                        let c = units(budget) / (1.0 + fee);
+                        let d = ((c * k / a) * (-k * s).exp()).ln_1p() / k;
+                        let tokens = units(q.tokens);
+                        assert!(
+                            (tokens - d).abs() <= 3e-9 + 1e-12 * d,
+                            "{what}: {tokens} vs {d}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// `0.001·S + 1` with an inverse off by the factor `.0`: a user curve
+    /// whose `mint_for_budget` is not the root (the default root finder's
+    /// is to 1e-12, a user's own may be worse).
+    #[derive(Debug)]
+    struct Biased(f64);
+
+    impl BondingCurve for Biased {
+        fn spot_price(&self, supply: f64) -> f64 {
+            0.001 * supply + 1.0
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply * (0.0005 * supply + 1.0)
+        }
+        fn mint_for_budget(&self, supply: f64, budget: f64) -> f64 {
+            // the root 2c / (p + sqrt(p² + 2mc)) of m/2·d² + p·d = c
+            let p = self.spot_price(supply);
+            self.0 * 2.0 * budget / (p + (p * p + 0.002 * budget).sqrt())
+        }
+    }
+
+    /// `e^{kS}` with k = 5e-9 (nearly flat for a million tokens; past the
+    /// range of `R`, 3.4e29 units, from 1.4e10 tokens on) with an inverse
+    /// off by the factor `.0`.
+    #[derive(Debug)]
+    struct BiasedExp(f64);
+
+    impl BondingCurve for BiasedExp {
+        fn spot_price(&self, supply: f64) -> f64 {
+            (5e-9 * supply).exp()
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            (5e-9 * supply).exp_m1() / 5e-9
+        }
+        fn mint_for_budget(&self, supply: f64, budget: f64) -> f64 {
+            self.0 * (budget * 5e-9 * (-5e-9 * supply).exp()).ln_1p() / 5e-9
+        }
+    }
+
+    /// A first guess past the range of `R` is halved until it is in range
+    /// and then scaled down to the budget: ten thousand times the root,
+    /// 1e10 tokens for a budget of a million, costs e^50/5e-9 ≈ 1e30 units.
+    #[test]
+    fn a_buy_whose_first_guess_is_past_the_range_gets_the_most_it_pays_for() {
+        for bias in [1.0, 1e4] {
+            // from 0, where R = 0, and from 1000 tokens, where it is not
+            // (the cost of a buy past the range is then PAST − R(S) unless
+            // the range is checked)
+            for supply in [0, 1_000 * SCALE] {
+                let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
+                    "biased-exp",
+                    Box::new(BiasedExp(bias)),
+                )));
+                let mut m = CurveMarket::new(curve, 0.0);
+                let budget = 1_000_000 * SCALE;
+                let what = format!("bias {bias}, from {supply}");
+                let q = m.quote_buy(supply, budget).unwrap().unwrap();
+                assert!(q.cost <= budget, "{what}: {q:?}");
+                let more = m.quote_tokens(supply, q.tokens + 3);
+                assert!(more.is_none_or(|more| more.cost > budget), "{what}: {q:?}");
+                // d = ln(1 + c·k·e^{−kS})/k for c = 1e6
+                let k = 5e-9;
+                let d = (1e6 * k * (-k * units(supply)).exp()).ln_1p() / k;
+                let tokens = units(q.tokens);
+                assert!(
+                    (tokens - d).abs() <= 3e-9 + 1e-12 * d,
+                    "{what}: {tokens} vs {d}"
+                );
+            }
+        }
+        assert_eq!(
+            CurveMarket::new(
+                Curve::Custom(std::sync::Arc::new(UserCurve::new(
+                    "e",
+                    Box::new(BiasedExp(1.0))
+                ))),
+                0.0
+            )
+            .reserve_function(10_000_000_000 * SCALE),
+            None
+        );
+    }
+
+    /// A budget of a billion money units on a flat curve at one unit per
+    /// token buys a billion tokens, to 1e-12 relative (past 2⁵³ base units
+    /// `R` is a float, its ulp 128 base units here, and the quote is not to
+    /// the base unit): the step back from an overshoot within float
+    /// rounding of the budget (`tokens · budget/total` then rounds back to
+    /// `tokens`) still moves down, and a quote is found.
+    #[test]
+    fn a_buy_of_a_billion_tokens_at_one_unit_each_spends_the_budget() {
+        let mut m = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.0);
+        for k in 0..64u64 {
+            let budget = 1_000_000_000 * SCALE + k * 37;
+            let q = m.quote_buy(0, budget).unwrap().unwrap();
+            assert!(
+                q.cost <= budget && budget - q.cost <= budget / 1_000_000_000_000,
+                "{budget}: {q:?}"
+            );
+            assert!(
+                q.tokens.abs_diff(budget) <= budget / 1_000_000_000_000,
+                "{budget}: {q:?}"
+            );
+        }
+    }
+
+    /// A flat curve at 1000 money units per token (1000 money base units
+    /// per token base unit) whose inverse falls one token base unit short.
+    #[derive(Debug)]
+    struct OneShort;
+
+    impl BondingCurve for OneShort {
+        fn spot_price(&self, _supply: f64) -> f64 {
+            1000.0
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            1000.0 * supply
+        }
+        fn mint_for_budget(&self, _supply: f64, budget: f64) -> f64 {
+            budget / 1000.0 - 1e-9
+        }
+    }
+
+    /// When the money left over is exactly the price of one more token base
+    /// unit (fee included), the buy takes it: a budget of exactly d base
+    /// units' price buys d, not the d − 1 of the first guess.
+    #[test]
+    fn a_leftover_of_exactly_one_more_base_units_price_buys_it() {
+        for fee in [0.0, 0.5] {
+            let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
+                "one-short",
+                Box::new(OneShort),
+            )));
+            let mut m = CurveMarket::new(curve, fee);
+            for d in [1_000u64, 123_456] {
+                // cost 1000·d, fee ⌈1000·d·fee⌉ (whole here)
+                let budget = 1000 * d + (1000.0 * d as f64 * fee) as u64;
+                let q = m.quote_buy(0, budget).unwrap().unwrap();
+                assert_eq!(q.tokens, d, "fee {fee}: {q:?}");
+                assert_eq!(q.cost + q.fee, budget, "fee {fee}: {q:?}");
+            }
+        }
+    }
+
+    /// A flat curve at a quarter of a money unit per token whose inverse
+    /// gives half the root.
+    #[derive(Debug)]
+    struct HalfShort;
+
+    impl BondingCurve for HalfShort {
+        fn spot_price(&self, _supply: f64) -> f64 {
+            0.25
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            0.25 * supply
+        }
+        fn mint_for_budget(&self, _supply: f64, budget: f64) -> f64 {
+            0.5 * budget / 0.25
+        }
+    }
+
+    /// A budget that buys all the room left in the supply is refused when
+    /// the first guess falls short of the room and only the money left
+    /// over reaches it, as when the first guess reaches it: 1000 tokens of
+    /// room at 0.25, a budget of exactly their cost.
+    #[test]
+    fn a_budget_whose_leftover_buys_the_rest_of_the_room_is_refused() {
+        let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
+            "half-short",
+            Box::new(HalfShort),
+        )));
+        let mut m = CurveMarket::new(curve, 0.0);
+        let supply = u64::MAX - 1_000 * SCALE;
+        let all = m.reserve_function(u64::MAX).unwrap() - m.reserve_function(supply).unwrap();
+        let all = u64::try_from(all).unwrap();
+        assert!(all.abs_diff(250 * SCALE) <= 8192, "{all}");
+        assert_eq!(m.quote_buy(supply, all), Err(LedgerError::Overflow));
+        // half of it buys tokens, within the room
+        let q = m.quote_buy(supply, all / 2).unwrap().unwrap();
+        assert!(q.cost <= all / 2 && q.tokens < 1_000 * SCALE, "{q:?}");
+    }
+
+    /// The settlement steps back from a first guess that overshoots and
+    /// forward from one that falls short (the Newton steps on the money
+    /// left over): with an inverse off by −50% to +100%, a buy still gets
+    /// within a base unit or two of the most its budget pays for, as with
+    /// the exact inverse, and exactly the integer price of its tokens.
+    #[test]
+    fn a_buy_gets_the_most_its_budget_pays_for_whatever_the_first_guess() {
+        for bias in [0.5, 0.9, 1.0, 1.1, 2.0] {
+            for fee in [0.0, 0.003, 0.5] {
+                for (supply, budget) in [(0, 100 * SCALE), (1_000 * SCALE, 12_345 * SCALE + 6)] {
+                    let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
+                        "biased",
+                        Box::new(Biased(bias)),
+                    )));
+                    let mut m = CurveMarket::new(curve, fee);
+                    let q = m.quote_buy(supply, budget).unwrap().unwrap();
+                    let what =
+                        format!("bias {bias}, fee {fee}, from {supply}, budget {budget}: {q:?}");
+                    assert!(q.cost + q.fee <= budget, "{what}");
+                    assert_eq!(m.quote_tokens(supply, q.tokens), Some(q), "{what}");
+                    let more = m.quote_tokens(supply, q.tokens + 3);
+                    assert!(
+                        more.is_none_or(|more| more.cost + more.fee > budget),
+                        "{what}: {more:?}"
+                    );
+                    // the closed form of the exact inverse, to within three
+                    // token base units and the fee's rounding
+                    let p = 0.001 * units(supply) + 1.0;
+                    let c = units(budget) / (1.0 + fee);
+                    let d = 2.0 * c / (p + (p * p + 0.002 * c).sqrt());
+                    let tokens = units(q.tokens);
+                    assert!(
+                        (tokens - d).abs() <= 3e-9 + 1e-12 * d,
+                        "{what}: {tokens} vs {d}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn buy_then_sell_returns_exactly_the_cost_without_fee() {
         let mut m = linear();
@@ -754,6 +1029,18 @@ mod tests {
         let mut m = CurveMarket::new(Curve::Linear { m: 0.0, b: 1000.0 }, 0.0);
         assert_eq!(m.quote_buy(0, 999), Ok(None));
         assert_eq!(m.quote_buy(0, 1000).unwrap().map(|q| q.tokens), Some(1));
+    }
+
+    /// A budget of nothing buys nothing (`Ok(None)`, not a refusal), even
+    /// at a supply with no room left above it, and with a fee.
+    #[test]
+    fn a_budget_of_nothing_buys_nothing_even_with_no_room_left() {
+        for fee in [0.0, 0.003] {
+            let mut m = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, fee);
+            for supply in [0, u64::MAX / 2, u64::MAX] {
+                assert_eq!(m.quote_buy(supply, 0), Ok(None), "{supply}, fee {fee}");
+            }
+        }
     }
 
     #[test]
@@ -863,6 +1150,330 @@ mod tests {
         assert!(q.cost + q.fee <= 1_400 * SCALE, "{q:?}");
         let want = 1_400 * SCALE * 2 / 3;
         assert!(q.tokens.abs_diff(want) <= 16384, "{q:?} vs {want}");
+    }
+
+    /// A budget a base unit short of the cost of all the room left is not
+    /// refused: the float inverse, with its slack, says it buys the room
+    /// (2⁵⁰ base units of room: the slack alone is four base units), and
+    /// the integer price of the room says it does not. The whole cost of
+    /// the room is refused.
+    #[test]
+    fn a_budget_just_short_of_the_rooms_cost_buys_and_does_not_overflow() {
+        let mut m = CurveMarket::new(Curve::Linear { m: 0.0, b: 1.0 }, 0.0);
+        let supply = u64::MAX - (1 << 50) + 1;
+        let all = m.reserve_function(u64::MAX).unwrap() - m.reserve_function(supply).unwrap();
+        let all = u64::try_from(all).unwrap();
+        assert!(all.abs_diff(1 << 50) <= 8192, "{all}");
+        let q = m.quote_buy(supply, all - 1).unwrap().unwrap();
+        assert!(q.cost < all && q.tokens < u64::MAX - supply, "{q:?}");
+        assert_eq!(m.quote_buy(supply, all), Err(LedgerError::Overflow));
+    }
+
+    /// A sell from a supply whose `R` is past the range is refused even
+    /// when the supply after it is in range and the reserve is small (the
+    /// engine never lets a supply get there; nothing is paid out of it).
+    #[test]
+    fn a_sell_from_a_supply_past_the_range_is_refused_whatever_the_reserve() {
+        let mut m = CurveMarket::new(Curve::Exponential { a: 1.0, k: 1.0 }, 0.0);
+        // R(100) = e^100 − 1 ≈ 2.7e43 money units, past 3.4e29; R(50) is not
+        let after = m.reserve_function(50 * SCALE).unwrap();
+        assert_eq!(m.reserve_function(100 * SCALE), None);
+        assert_eq!(
+            m.quote_sell(100 * SCALE, after + 5, 50 * SCALE),
+            Err(LedgerError::Overflow)
+        );
+    }
+
+    /// A market remembers `R` at two supplies; its quotes are those of a
+    /// fresh market whatever it quoted before, across sells, buys at the
+    /// supplies it remembered and changes of its parameters.
+    #[test]
+    fn quotes_do_not_depend_on_what_the_market_quoted_before() {
+        let fresh = |curve: &Curve, fee: f64| CurveMarket::new(curve.clone(), fee);
+        let mut m = CurveMarket::new(Curve::Linear { m: 0.001, b: 1.0 }, 0.0);
+        // a sell of 5 tokens from 10, then quotes at supplies near it: 5
+        // (where it ended), 10, 15 and 2 base units (10 / 5 and 10 + 5)
+        let s = m.quote_sell(10 * SCALE, u128::MAX, 5 * SCALE).unwrap();
+        assert_eq!(
+            s,
+            fresh(m.curve(), 0.0)
+                .quote_sell(10 * SCALE, u128::MAX, 5 * SCALE)
+                .unwrap()
+        );
+        for supply in [2, 5 * SCALE, 10 * SCALE, 15 * SCALE, 2] {
+            let want = fresh(m.curve(), 0.0).quote_buy(supply, 7 * SCALE);
+            assert_eq!(m.quote_buy(supply, 7 * SCALE), want, "{supply}");
+            let want = fresh(m.curve(), 0.0).quote_sell(supply, u128::MAX, SCALE);
+            assert_eq!(m.quote_sell(supply, u128::MAX, SCALE), want, "{supply}");
+        }
+        // a new slope: R changes at every supply the market remembers
+        m.quote_buy(5 * SCALE, 7 * SCALE).unwrap();
+        m.set_param("m", 0.004).unwrap();
+        assert_eq!(m.curve(), &Curve::Linear { m: 0.004, b: 1.0 });
+        for supply in [5 * SCALE, 2, 10 * SCALE] {
+            let want = fresh(m.curve(), 0.0).quote_sell(supply, u128::MAX, SCALE);
+            assert_eq!(m.quote_sell(supply, u128::MAX, SCALE), want, "{supply}");
+        }
+        // the fee: a share in [0, 1), taken on the next trade
+        m.set_param("fee", 0.01).unwrap();
+        assert_eq!(m.fee(), 0.01);
+        let want = fresh(m.curve(), 0.01).quote_buy(5 * SCALE, 7 * SCALE);
+        assert_eq!(m.quote_buy(5 * SCALE, 7 * SCALE), want);
+        assert!(want.unwrap().unwrap().fee > 0);
+        for bad in [1.0, -0.01, f64::NAN] {
+            assert!(m.set_param("fee", bad).is_err(), "{bad}");
+            assert_eq!(m.fee(), 0.01);
+        }
+        assert!(m.set_param("slope", 1.0).is_err());
+        assert!(m.set_param("m", -1.0).is_err());
+        assert_eq!(m.curve(), &Curve::Linear { m: 0.004, b: 1.0 });
+    }
+
+    /// A curve stepped through the [`Mechanism`] trait settles a buy and a
+    /// sell as its quotes say, moving money and tokens in the ledger,
+    /// counting and recording the trades, clipping an order to what the
+    /// agent has and rejecting what buys or refunds nothing; a buy past
+    /// the supply's range is a fault, not a rejection.
+    #[test]
+    fn a_curve_through_the_mechanism_trait_settles_its_quotes() {
+        use crate::ledger::trades::TradeLog;
+        use crate::ledger::Ledger;
+        use crate::market::mechanism::StepStats;
+        let curve = Curve::Linear { m: 0.001, b: 1.0 };
+        struct Desk {
+            market: CurveMarket,
+            ledger: Ledger,
+            stats: StepStats,
+            trades: TradeLog,
+        }
+        impl Desk {
+            fn act(&mut self, agent: AgentId, action: Action) -> Result<(), Fault> {
+                let mut m = MarketStep {
+                    step: 1,
+                    asset: 0,
+                    ledger: &mut self.ledger,
+                    stats: &mut self.stats,
+                    trades: &mut self.trades,
+                };
+                self.market.execute(agent, action, &mut m)
+            }
+        }
+        let mut reference = CurveMarket::new(curve.clone(), 0.003);
+        let mut d = Desk {
+            market: CurveMarket::new(curve, 0.003),
+            ledger: Ledger::new(2, 1),
+            stats: StepStats::default(),
+            trades: TradeLog::on(),
+        };
+        d.ledger.fund_balance(0, 1_000 * SCALE).unwrap();
+        d.ledger.fund_balance(1, 500 * SCALE).unwrap();
+        let counts = |ledger: &Ledger| (ledger.counts().rejected, ledger.counts().clipped);
+
+        d.act(0, Action::Hold).unwrap();
+        assert_eq!(counts(&d.ledger), (0, 0));
+        // a buy of more than the balance is clipped to it
+        let q = reference.quote_buy(0, 1_000 * SCALE).unwrap().unwrap();
+        let buy = Action::Buy {
+            asset: 0,
+            spend: 2_000 * SCALE,
+        };
+        d.act(0, buy).unwrap();
+        assert_eq!(counts(&d.ledger), (0, 1));
+        assert_eq!(d.ledger.balance(0), 1_000 * SCALE - q.cost - q.fee);
+        assert_eq!(d.ledger.holding(0, 0), q.tokens);
+        let books = *d.ledger.books(0);
+        assert_eq!(
+            (books.supply, books.reserve, books.fee_pool),
+            (q.tokens, u128::from(q.cost), u128::from(q.fee))
+        );
+        // a buy of exactly the balance is not clipped
+        let q1 = reference.quote_buy(q.tokens, 500 * SCALE).unwrap().unwrap();
+        d.act(
+            1,
+            Action::Buy {
+                asset: 0,
+                spend: 500 * SCALE,
+            },
+        )
+        .unwrap();
+        assert_eq!(counts(&d.ledger), (0, 1));
+        assert_eq!(d.ledger.holding(1, 0), q1.tokens);
+        // a sell of more than is held is clipped to the holding
+        let supply = q.tokens + q1.tokens;
+        let reserve = u128::from(q.cost + q1.cost);
+        let s = reference.quote_sell(supply, reserve, q1.tokens).unwrap();
+        assert!(s.refund > 0 && s.fee > 0);
+        d.act(
+            1,
+            Action::Sell {
+                asset: 0,
+                amount: 2 * q1.tokens,
+            },
+        )
+        .unwrap();
+        assert_eq!(counts(&d.ledger), (0, 2));
+        assert_eq!(d.ledger.holding(1, 0), 0);
+        assert_eq!(
+            d.ledger.balance(1),
+            500 * SCALE - q1.cost - q1.fee + s.refund - s.fee
+        );
+        assert_eq!(d.ledger.books(0).supply, q.tokens);
+        assert_eq!(d.ledger.books(0).reserve, reserve - u128::from(s.refund));
+        // a sell of exactly the holding is not clipped
+        let s0 = reference
+            .quote_sell(q.tokens, reserve - u128::from(s.refund), q.tokens)
+            .unwrap();
+        d.act(
+            0,
+            Action::Sell {
+                asset: 0,
+                amount: q.tokens,
+            },
+        )
+        .unwrap();
+        assert_eq!(counts(&d.ledger), (0, 2));
+        assert_eq!(
+            d.ledger.balance(0),
+            1_000 * SCALE - q.cost - q.fee + s0.refund - s0.fee
+        );
+        assert_eq!(d.ledger.books(0).supply, 0);
+        // four trades: two mints, two burns, each recorded at what it paid
+        assert_eq!(
+            (d.stats.trades, d.stats.volume),
+            (4, 2 * u128::from(supply))
+        );
+        let got: Vec<_> = d
+            .trades
+            .records()
+            .iter()
+            .map(|r| (r.agent, r.kind, r.buy, r.quantity, r.money))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    0,
+                    TradeKind::Mint,
+                    true,
+                    q.tokens,
+                    u128::from(q.cost + q.fee)
+                ),
+                (
+                    1,
+                    TradeKind::Mint,
+                    true,
+                    q1.tokens,
+                    u128::from(q1.cost + q1.fee)
+                ),
+                (
+                    1,
+                    TradeKind::Burn,
+                    false,
+                    q1.tokens,
+                    u128::from(s.refund - s.fee)
+                ),
+                (
+                    0,
+                    TradeKind::Burn,
+                    false,
+                    q.tokens,
+                    u128::from(s0.refund - s0.fee)
+                ),
+            ]
+        );
+        // nothing to sell, nothing to spend, an order: rejected
+        d.act(
+            0,
+            Action::Sell {
+                asset: 0,
+                amount: SCALE,
+            },
+        )
+        .unwrap();
+        d.act(0, Action::Buy { asset: 0, spend: 0 }).unwrap();
+        let limit = Action::Limit {
+            asset: 0,
+            side: crate::agents::Side::Buy,
+            price: SCALE,
+            amount: SCALE,
+            ttl: 1,
+        };
+        d.act(0, limit).unwrap();
+        assert_eq!(counts(&d.ledger), (3, 3));
+        // tokens whose sell refunds nothing (a supply with no reserve
+        // behind it): rejected, nothing moves
+        d.ledger.fund_supply(0, Some(1), 5 * SCALE, 0).unwrap();
+        d.act(
+            1,
+            Action::Sell {
+                asset: 0,
+                amount: SCALE,
+            },
+        )
+        .unwrap();
+        assert_eq!(counts(&d.ledger), (4, 3));
+        assert_eq!(d.ledger.holding(1, 0), 5 * SCALE);
+        assert_eq!(d.stats.trades, 4);
+        // a buy at a supply with no room left is a fault
+        d.ledger
+            .fund_supply(0, None, u64::MAX - 5 * SCALE, 0)
+            .unwrap();
+        assert!(d
+            .act(
+                0,
+                Action::Buy {
+                    asset: 0,
+                    spend: SCALE
+                }
+            )
+            .is_err());
+        assert_eq!(counts(&d.ledger), (4, 3));
+    }
+
+    /// The rest of the trait: the kind, the price, the reserve, parameters
+    /// and a state that restores the fee and the curve's parameters.
+    #[test]
+    fn a_curve_as_a_mechanism_reports_its_price_reserve_and_state() {
+        let mut m = CurveMarket::new(Curve::Linear { m: 0.001, b: 1.0 }, 0.003);
+        let mech: &mut dyn Mechanism = &mut m;
+        assert_eq!(mech.kind(), "bonding_curve");
+        // P(S) = mS + b, R(S) = ⌈(m/2·S² + b·S)·SCALE⌉: at 2000 tokens 3
+        // and 4000 units, at 1000 tokens 1500
+        assert!((mech.price(2_000 * SCALE) - 3.0).abs() < 1e-12);
+        assert_eq!(
+            mech.required_reserve(2_000 * SCALE),
+            Some(4_000 * SCALE as u128)
+        );
+        assert_eq!(
+            mech.reserve_between(1_000 * SCALE, 2_000 * SCALE),
+            Some(2_500 * SCALE as u128)
+        );
+        assert_eq!(mech.reserve_between(2_000 * SCALE, 1_000 * SCALE), Some(0));
+        let saved = mech.save_state().unwrap();
+        mech.set_param("fee", 0.01).unwrap();
+        mech.set_param("m", 0.002).unwrap();
+        assert!(mech.set_param("fee", 2.0).is_err());
+        assert!((mech.price(2_000 * SCALE) - 5.0).abs() < 1e-12);
+        mech.load_state(&saved).unwrap();
+        assert_eq!(
+            m,
+            CurveMarket::new(Curve::Linear { m: 0.001, b: 1.0 }, 0.003)
+        );
+        // a state that does not decode, or names parameters the curve does
+        // not have (a sigmoid's, after its fee), changes nothing
+        let sigmoid = Curve::Sigmoid {
+            K: 1.0,
+            k: 1.0,
+            s0: 0.0,
+        };
+        let foreign = CurveMarket::new(sigmoid, 0.5).save_state().unwrap();
+        let mut other = CurveMarket::new(Curve::Linear { m: 0.004, b: 2.0 }, 0.0);
+        assert!(other.load_state(&[0xff, 0x01]).is_err());
+        assert!(other.load_state(&foreign).is_err());
+        assert_eq!(
+            other,
+            CurveMarket::new(Curve::Linear { m: 0.004, b: 2.0 }, 0.0)
+        );
     }
 
     #[test]

@@ -724,6 +724,72 @@ mod tests {
         pairs.iter().map(|&(q, p)| Request::new(q, p)).collect()
     }
 
+    /// A user rule that gives every request nothing and keeps the trait's
+    /// default `sets_price`.
+    #[derive(Debug)]
+    struct Nothing;
+
+    impl Allocation for Nothing {
+        fn name(&self) -> &str {
+            "nothing"
+        }
+        fn allocate(&self, requests: &[Request], _: u64, _: &[u32], _: u64) -> Outcome {
+            Outcome {
+                allocations: vec![0; requests.len()],
+                price: None,
+            }
+        }
+    }
+
+    /// A built-in rule through the `Allocation` trait and `AllocationRule`
+    /// is the rule itself: its name, its outcome, whether it prices; a
+    /// user rule keeps its own name and does not price unless it says so;
+    /// two rules are equal when they are the same built-in or the same
+    /// user object.
+    #[test]
+    fn rules_through_the_trait_are_the_rules_themselves() {
+        let requests = reqs(&[(4, 10), (3, 8), (5, 6)]);
+        let order = [2, 0, 1];
+        for rule in [
+            Rule::Proportional,
+            Rule::Priority,
+            Rule::MaxMin,
+            Rule::Fcfs,
+            Rule::Auction,
+        ] {
+            let via: &dyn Allocation = &rule;
+            assert_eq!(via.name(), rule.name());
+            assert_eq!(via.sets_price(), rule == Rule::Auction, "{rule}");
+            assert_eq!(
+                via.allocate(&requests, 9, &order, 7),
+                rule.allocate(&requests, 9, &order, 7),
+                "{rule}"
+            );
+            let wrapped = AllocationRule::from(rule);
+            assert_eq!(wrapped.name(), rule.name());
+            assert_eq!(wrapped.sets_price(), rule == Rule::Auction);
+            assert_eq!(wrapped, AllocationRule::Builtin(rule));
+        }
+        // the outcomes differ between rules here, so the above compares
+        // something: proportional splits 9 of 12 by size, FCFS serves the
+        // arrival order 2, 0 (5 + 4)
+        assert_eq!(
+            Rule::Fcfs.allocate(&requests, 9, &order, 0).allocations,
+            [4, 0, 5]
+        );
+        assert_ne!(
+            AllocationRule::from(Rule::Fcfs),
+            AllocationRule::from(Rule::Priority)
+        );
+        let user: std::sync::Arc<dyn Allocation> = std::sync::Arc::new(Nothing);
+        let custom = AllocationRule::Custom(user.clone());
+        assert_eq!(custom.name(), "nothing");
+        assert!(!custom.sets_price());
+        assert_eq!(custom, AllocationRule::Custom(user));
+        assert_ne!(custom, AllocationRule::Custom(std::sync::Arc::new(Nothing)));
+        assert_ne!(custom, AllocationRule::from(Rule::Fcfs));
+    }
+
     // ---- proportional ----
 
     #[test]

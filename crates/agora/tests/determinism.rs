@@ -35,11 +35,16 @@ fn render_deciding(scenario: &Scenario, parallel: bool) -> Outputs {
 
 /// Runs `scenario` inside a rayon pool of `threads` threads.
 fn render_with_threads(scenario: &Scenario, threads: usize) -> Outputs {
+    render_deciding_with_threads(scenario, false, threads)
+}
+
+/// [`render_deciding`] inside a rayon pool of `threads` threads.
+fn render_deciding_with_threads(scenario: &Scenario, parallel: bool, threads: usize) -> Outputs {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .expect("thread pool")
-        .install(|| render(scenario))
+        .install(|| render_deciding(scenario, parallel))
 }
 
 /// The `token-economy` example (five groups, a fee, a Pareto airdrop, a
@@ -173,11 +178,7 @@ fn deciding_in_a_parallel_phase_or_at_each_turn_gives_the_same_bytes() {
         let at_turn = render_deciding(&scenario, false);
         assert_trades_happened(&at_turn);
         for threads in [1, 4] {
-            let parallel = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("thread pool")
-                .install(|| render_deciding(&scenario, true));
+            let parallel = render_deciding_with_threads(&scenario, true, threads);
             assert_same(
                 &at_turn,
                 &parallel,
@@ -330,11 +331,7 @@ fn resources_decided_at_each_turn_a_block_ahead_or_in_a_parallel_phase_give_the_
         );
     }
     for threads in [1, 4] {
-        let parallel = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("thread pool")
-            .install(|| render_deciding(&scenario, true));
+        let parallel = render_deciding_with_threads(&scenario, true, threads);
         assert_same(
             &one,
             &parallel,

@@ -2058,14 +2058,13 @@ impl Simulation {
                 alloc[j] = Some(v);
             }
         }
-        // Grown a group at a time (reserved for the whole group instead of
-        // doubling as they fill), and dropped once used (the allocations
-        // by agent and the demands before the fairness indices sort the
-        // shares in place), so that the phase copies little and holds no
-        // more than it needs.
         // Each resource's shares allocated / need (of the positive needs),
         // as the bits the fairness indices sort, and whether it had any
-        // needs at all.
+        // needs at all. These buffers are grown a group at a time (reserved
+        // for the whole group instead of doubling as they fill) and dropped
+        // once used (the allocations by agent and the demands before the
+        // fairness indices sort the shares in place), so that the phase
+        // copies little and holds no more than it needs.
         let mut fair: Vec<(Vec<u64>, bool)> = vec![(Vec::new(), false); m];
         let mut met_value = vec![0.0f64; m];
         let mut need_sum = vec![0u128; m];

@@ -459,7 +459,7 @@ impl ResourceMarket {
             .enumerate()
         {
             if k % BLOCK == 0 {
-                for &a in agents.iter().skip(k).take(BLOCK) {
+                for &a in &agents[k..agents.len().min(k + BLOCK)] {
                     touched ^= m.ledger.balance(a);
                 }
             }

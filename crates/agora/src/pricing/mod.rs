@@ -247,7 +247,15 @@ impl CurveMarket {
     /// the quote then settles in integers, stepping back if the integer cost
     /// exceeds the budget and forward by what the money left over still
     /// buys, so that the buyer gets within a base unit or two of the most
-    /// the budget pays for (and splitting a buy never pays).
+    /// the budget pays for (and splitting a buy never pays). That holds
+    /// where `R` is exact, below 2⁵³ base units of reserve; past it `R` is
+    /// a float whose spacing is many base units (2¹¹ at 10¹⁹), and the buy
+    /// is within that spacing's share of its cost. A user curve's inverse
+    /// need not be accurate: where stepping back from it lands on nothing,
+    /// or the price at the end of it is 0 (a free stretch) or NaN, the
+    /// quote searches the integer costs themselves (doubling, then
+    /// bisection), and still gets the most the budget pays for. Where the
+    /// inverse gives less than a base unit, the budget buys nothing.
     pub fn quote_buy(&mut self, supply: u64, budget: u64) -> Result<Option<BuyQuote>, LedgerError> {
         let r0 = self.r_at(supply);
         if r0 == PAST {
@@ -267,16 +275,20 @@ impl CurveMarket {
         let room = u64::MAX - supply;
         let exact = ds * SCALE as f64;
         let guess = floor_base(exact + exact * SLACK);
-        if guess >= room {
+        // A guess of nothing at a full supply (room 0) is a budget that buys
+        // no base unit, not one that buys past the range.
+        if guess >= room && guess > 0 {
             self.check_room(supply, r0, budget)?;
         }
         let mut tokens = guess.min(room);
+        if tokens == 0 {
+            // The inverse gives less than a base unit: the budget buys nothing.
+            return Ok(None);
+        }
         // The float inverse may overshoot by a few ulps: step back until the
         // integer cost fits the budget. Converges in one or two rounds.
-        for _ in 0..64 {
-            if tokens == 0 {
-                return Ok(None);
-            }
+        let mut rounds = 0;
+        loop {
             let (quote, total) = self.price_tokens(supply, r0, tokens);
             if total <= u128::from(budget) {
                 return self.spend_leftover(supply, r0, budget, quote).map(Some);
@@ -288,9 +300,34 @@ impl CurveMarket {
                 floor_base(from_whole(tokens) * (from_whole(budget) / from_wide(total)))
             };
             let step = (tokens >> 40).max(1);
-            tokens = scaled.min(tokens - step);
+            let next = scaled.min(tokens - step);
+            rounds += 1;
+            if next == 0 || rounds == 64 {
+                // The inverse overshot so far on a convex curve that scaling
+                // back by `budget / total` went to nothing (or 64 rounds did
+                // not reach a fit): bisect below the tokens just priced.
+                return Ok(self.buy_below(supply, budget, tokens));
+            }
+            tokens = next;
         }
-        Ok(None)
+    }
+
+    /// The most tokens below `over` (which cost more than the budget) that
+    /// the budget pays for, `None` if not one base unit: a bisection, for
+    /// a first guess from which stepping back found nothing.
+    #[cold]
+    #[inline(never)]
+    fn buy_below(&mut self, supply: u64, budget: u64, over: u64) -> Option<BuyQuote> {
+        // Off the hot path, which keeps fewer values live: `R(S)` again,
+        // from the cache.
+        let r0 = self.r_at(supply);
+        let nothing = BuyQuote {
+            tokens: 0,
+            cost: 0,
+            fee: 0,
+        };
+        let q = self.most_below(supply, r0, budget, nothing, over);
+        (q.tokens > 0).then_some(q)
     }
 
     /// Quotes a buy of exactly `tokens` from `supply` (its cost and fee),
@@ -371,8 +408,13 @@ impl CurveMarket {
             let at = supply + best.tokens;
             let per_token = self.spot_price(at) * (1.0 + self.fee);
             // Most quotes end here: the leftover does not buy one base unit.
-            if per_token.is_nan() || per_token <= 0.0 || from_whole(leftover) < per_token {
+            if from_whole(leftover) < per_token {
                 return Ok(best);
+            }
+            // A price of 0 (a free stretch of a user curve) or NaN gives no
+            // Newton step: search the integer costs instead.
+            if per_token.is_nan() || per_token <= 0.0 {
+                return self.most_from(supply, budget, best.tokens);
             }
             let room = u64::MAX - at;
             let guess = floor_base(from_whole(leftover) / per_token).min(room);
@@ -395,6 +437,66 @@ impl CurveMarket {
             }
         }
         Ok(best)
+    }
+
+    /// The most tokens the budget pays for from `tokens` on (a buy that
+    /// fits the budget), by their integer costs alone: steps of 1, 2, 4, …
+    /// tokens until one costs too much, then [`Self::most_below`] it.
+    /// [`LedgerError::Overflow`] if the budget buys all the room left.
+    #[cold]
+    #[inline(never)]
+    fn most_from(
+        &mut self,
+        supply: u64,
+        budget: u64,
+        tokens: u64,
+    ) -> Result<BuyQuote, LedgerError> {
+        // Off the hot path, which keeps fewer values live: `R(S)` and the
+        // quote of `tokens` again.
+        let r0 = self.r_at(supply);
+        let mut fits = self.price_tokens(supply, r0, tokens).0;
+        let room = u64::MAX - supply;
+        let mut step = 1u64;
+        let over = loop {
+            // `fits.tokens` is below the room (the room itself is refused)
+            let tokens = fits.tokens.saturating_add(step);
+            if tokens >= room {
+                self.check_room(supply, r0, budget)?;
+                break room;
+            }
+            let (quote, total) = self.price_tokens(supply, r0, tokens);
+            if total > u128::from(budget) {
+                break tokens;
+            }
+            fits = quote;
+            step = step.saturating_mul(2);
+        };
+        Ok(self.most_below(supply, r0, budget, fits, over))
+    }
+
+    /// The most tokens the budget pays for between `fits` (a quote that fits
+    /// it) and `over` tokens (which cost more, or are the room left), by
+    /// bisection on the integer costs: at most 64 prices.
+    #[cold]
+    fn most_below(
+        &mut self,
+        supply: u64,
+        r0: u128,
+        budget: u64,
+        fits: BuyQuote,
+        over: u64,
+    ) -> BuyQuote {
+        let (mut fits, mut over) = (fits, over);
+        while over - fits.tokens > 1 {
+            let mid = fits.tokens + (over - fits.tokens) / 2;
+            let (quote, total) = self.price_tokens(supply, r0, mid);
+            if total <= u128::from(budget) {
+                fits = quote;
+            } else {
+                over = mid;
+            }
+        }
+        fits
     }
 
     /// Quotes selling `tokens` from `supply` with `reserve` in the reserve.
@@ -987,6 +1089,126 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `e^S` (steep: one more token costs e times the last) with an inverse
+    /// off by the factor `.0`.
+    #[derive(Debug)]
+    struct SteepExp(f64);
+
+    impl BondingCurve for SteepExp {
+        fn spot_price(&self, supply: f64) -> f64 {
+            supply.exp()
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply.exp_m1()
+        }
+        fn mint_for_budget(&self, supply: f64, budget: f64) -> f64 {
+            self.0 * (budget * (-supply).exp()).ln_1p()
+        }
+    }
+
+    /// Whether `q` is the most tokens `budget` pays for from `supply`: it
+    /// fits, is the integer price of its tokens, and one base unit more
+    /// does not fit (or is past the range).
+    fn is_the_most(m: &mut CurveMarket, supply: u64, budget: u64, q: BuyQuote) -> bool {
+        let more = m.quote_tokens(supply, q.tokens + 1);
+        q.cost + q.fee <= budget
+            && m.quote_tokens(supply, q.tokens) == Some(q)
+            && more.is_none_or(|more| more.cost + more.fee > budget)
+    }
+
+    /// An inverse that overshoots by 100 or 1000 times on a steep curve:
+    /// the first guess is past the range of `R` (e^1381), halving brings it
+    /// to about 43 tokens (e^43 ≈ 5e18 units), and scaling that back by
+    /// `budget / total` gives less than a base unit. The quote then bisects
+    /// below the 43 tokens and still gets the most the budget pays for,
+    /// `d = ln(1 + c·e^{−S})` (it used to buy nothing).
+    #[test]
+    fn a_buy_whose_first_guess_overshoots_a_steep_curve_by_far_gets_the_most_it_pays_for() {
+        for bias in [1.0, 100.0, 1_000.0] {
+            for fee in [0.0, 0.003] {
+                for supply in [0, 5 * SCALE] {
+                    let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
+                        "steep",
+                        Box::new(SteepExp(bias)),
+                    )));
+                    let mut m = CurveMarket::new(curve, fee);
+                    let budget = 1_000_000 * SCALE;
+                    let what = format!("bias {bias}, fee {fee}, from {supply}");
+                    let q = m.quote_buy(supply, budget).unwrap().unwrap();
+                    assert!(is_the_most(&mut m, supply, budget, q), "{what}: {q:?}");
+                    let c = units(budget) / (1.0 + fee);
+                    let d = (c * (-units(supply)).exp()).ln_1p();
+                    let tokens = units(q.tokens);
+                    assert!((tokens - d).abs() <= 3e-9, "{what}: {tokens} vs {d}");
+                }
+            }
+        }
+    }
+
+    /// Free for the first 10 tokens, then one money unit a token, with an
+    /// inverse that gives `.0` times the root (`10 − S + c` for `S < 10`).
+    #[derive(Debug)]
+    struct FreeFirst(f64);
+
+    impl BondingCurve for FreeFirst {
+        fn spot_price(&self, supply: f64) -> f64 {
+            if supply < 10.0 {
+                0.0
+            } else {
+                1.0
+            }
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            (supply - 10.0).max(0.0)
+        }
+        fn mint_for_budget(&self, supply: f64, budget: f64) -> f64 {
+            self.0 * ((10.0 - supply).max(0.0) + budget)
+        }
+    }
+
+    /// Where the price at the end of the first guess is 0 (a free stretch)
+    /// the Newton steps on the money left over have nothing to divide by:
+    /// the quote searches the integer costs instead, and the buyer gets the
+    /// free tokens and what the budget pays for past them, `10 − S + c`
+    /// (it used to stop at the first guess, in the free stretch, with the
+    /// budget unspent).
+    #[test]
+    fn a_buy_that_lands_where_the_curve_is_free_gets_the_most_it_pays_for() {
+        for bias in [0.1, 0.5, 1.0] {
+            for fee in [0.0, 0.5] {
+                for supply in [0, 4 * SCALE] {
+                    let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
+                        "free-first",
+                        Box::new(FreeFirst(bias)),
+                    )));
+                    let mut m = CurveMarket::new(curve, fee);
+                    let budget = 5 * SCALE;
+                    let what = format!("bias {bias}, fee {fee}, from {supply}");
+                    let q = m.quote_buy(supply, budget).unwrap().unwrap();
+                    assert!(is_the_most(&mut m, supply, budget, q), "{what}: {q:?}");
+                    // c + ⌈c·fee⌉ ≤ budget, in base units
+                    let c = (budget as f64 / (1.0 + fee)).floor() as u64;
+                    assert!(q.cost.abs_diff(c) <= 1, "{what}: {q:?}, c {c}");
+                    assert_eq!(q.tokens, 10 * SCALE - supply + q.cost, "{what}: {q:?}");
+                }
+            }
+        }
+    }
+
+    /// At a full supply (`u64::MAX` base units) a budget that buys no base
+    /// unit buys nothing, as a budget of nothing does; one that buys a base
+    /// unit would take the supply past its range and is refused.
+    #[test]
+    fn at_a_full_supply_a_budget_short_of_one_base_unit_buys_nothing() {
+        let mut m = CurveMarket::new(Curve::Linear { m: 0.0, b: 1000.0 }, 0.0);
+        assert_eq!(m.quote_buy(u64::MAX, 0), Ok(None));
+        assert_eq!(m.quote_buy(u64::MAX, 999), Ok(None));
+        assert_eq!(m.quote_buy(u64::MAX, 1000), Err(LedgerError::Overflow));
+        // one base unit short of the top: the last base unit is refused too
+        assert_eq!(m.quote_buy(u64::MAX - 1, 999), Ok(None));
+        assert_eq!(m.quote_buy(u64::MAX - 1, 1000), Err(LedgerError::Overflow));
     }
 
     #[test]

@@ -870,6 +870,12 @@ mod tests {
         }
     }
 
+    /// A market on the user curve `curve`, named `name`, taking `fee`.
+    fn user_market(name: &str, curve: impl BondingCurve + 'static, fee: f64) -> CurveMarket {
+        let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(name, Box::new(curve))));
+        CurveMarket::new(curve, fee)
+    }
+
     /// `0.001·S + 1` with an inverse off by the factor `.0`: a user curve
     /// whose `mint_for_budget` is not the root (the default root finder's
     /// is to 1e-12, a user's own may be worse).
@@ -918,11 +924,7 @@ mod tests {
             // (the cost of a buy past the range is then PAST − R(S) unless
             // the range is checked)
             for supply in [0, 1_000 * SCALE] {
-                let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
-                    "biased-exp",
-                    Box::new(BiasedExp(bias)),
-                )));
-                let mut m = CurveMarket::new(curve, 0.0);
+                let mut m = user_market("biased-exp", BiasedExp(bias), 0.0);
                 let budget = 1_000_000 * SCALE;
                 let what = format!("bias {bias}, from {supply}");
                 let q = m.quote_buy(supply, budget).unwrap().unwrap();
@@ -940,14 +942,7 @@ mod tests {
             }
         }
         assert_eq!(
-            CurveMarket::new(
-                Curve::Custom(std::sync::Arc::new(UserCurve::new(
-                    "e",
-                    Box::new(BiasedExp(1.0))
-                ))),
-                0.0
-            )
-            .reserve_function(10_000_000_000 * SCALE),
+            user_market("e", BiasedExp(1.0), 0.0).reserve_function(10_000_000_000 * SCALE),
             None
         );
     }
@@ -998,11 +993,7 @@ mod tests {
     #[test]
     fn a_leftover_of_exactly_one_more_base_units_price_buys_it() {
         for fee in [0.0, 0.5] {
-            let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
-                "one-short",
-                Box::new(OneShort),
-            )));
-            let mut m = CurveMarket::new(curve, fee);
+            let mut m = user_market("one-short", OneShort, fee);
             for d in [1_000u64, 123_456] {
                 // cost 1000·d, fee ⌈1000·d·fee⌉ (whole here)
                 let budget = 1000 * d + (1000.0 * d as f64 * fee) as u64;
@@ -1036,11 +1027,7 @@ mod tests {
     /// room at 0.25, a budget of exactly their cost.
     #[test]
     fn a_budget_whose_leftover_buys_the_rest_of_the_room_is_refused() {
-        let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
-            "half-short",
-            Box::new(HalfShort),
-        )));
-        let mut m = CurveMarket::new(curve, 0.0);
+        let mut m = user_market("half-short", HalfShort, 0.0);
         let supply = u64::MAX - 1_000 * SCALE;
         let all = m.reserve_function(u64::MAX).unwrap() - m.reserve_function(supply).unwrap();
         let all = u64::try_from(all).unwrap();
@@ -1061,11 +1048,7 @@ mod tests {
         for bias in [0.5, 0.9, 1.0, 1.1, 2.0] {
             for fee in [0.0, 0.003, 0.5] {
                 for (supply, budget) in [(0, 100 * SCALE), (1_000 * SCALE, 12_345 * SCALE + 6)] {
-                    let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
-                        "biased",
-                        Box::new(Biased(bias)),
-                    )));
-                    let mut m = CurveMarket::new(curve, fee);
+                    let mut m = user_market("biased", Biased(bias), fee);
                     let q = m.quote_buy(supply, budget).unwrap().unwrap();
                     let what =
                         format!("bias {bias}, fee {fee}, from {supply}, budget {budget}: {q:?}");
@@ -1129,11 +1112,7 @@ mod tests {
         for bias in [1.0, 100.0, 1_000.0] {
             for fee in [0.0, 0.003] {
                 for supply in [0, 5 * SCALE] {
-                    let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
-                        "steep",
-                        Box::new(SteepExp(bias)),
-                    )));
-                    let mut m = CurveMarket::new(curve, fee);
+                    let mut m = user_market("steep", SteepExp(bias), fee);
                     let budget = 1_000_000 * SCALE;
                     let what = format!("bias {bias}, fee {fee}, from {supply}");
                     let q = m.quote_buy(supply, budget).unwrap().unwrap();
@@ -1179,11 +1158,7 @@ mod tests {
         for bias in [0.1, 0.5, 1.0] {
             for fee in [0.0, 0.5] {
                 for supply in [0, 4 * SCALE] {
-                    let curve = Curve::Custom(std::sync::Arc::new(UserCurve::new(
-                        "free-first",
-                        Box::new(FreeFirst(bias)),
-                    )));
-                    let mut m = CurveMarket::new(curve, fee);
+                    let mut m = user_market("free-first", FreeFirst(bias), fee);
                     let budget = 5 * SCALE;
                     let what = format!("bias {bias}, fee {fee}, from {supply}");
                     let q = m.quote_buy(supply, budget).unwrap().unwrap();

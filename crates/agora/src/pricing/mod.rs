@@ -1126,6 +1126,47 @@ mod tests {
         }
     }
 
+    /// Where the budget buys not one base unit, an inverse that overshoots
+    /// by far still buys nothing: `e^S` at 30 tokens, where a base unit
+    /// costs e^30·1e-9 ≈ 1.1e4 money units, a budget of 1000 base units and
+    /// an inverse 10¹² times the root (a first guess of about 93 base
+    /// units).
+    #[test]
+    fn a_budget_short_of_one_base_unit_buys_nothing_whatever_the_first_guess() {
+        let mut m = user_market("steep", SteepExp(1e12), 0.0);
+        assert_eq!(m.quote_buy(30 * SCALE, 1_000), Ok(None));
+    }
+
+    /// Free everywhere, with an inverse that gives nine base units.
+    #[derive(Debug)]
+    struct FreeNine;
+
+    impl BondingCurve for FreeNine {
+        fn spot_price(&self, _supply: f64) -> f64 {
+            0.0
+        }
+        fn integral(&self, _supply: f64) -> f64 {
+            0.0
+        }
+        fn mint_for_budget(&self, _supply: f64, _budget: f64) -> f64 {
+            9e-9
+        }
+    }
+
+    /// Ten base units of room on a free curve: the first guess (nine) fits,
+    /// the search from it reaches the room, which the budget pays for, and
+    /// the buy is refused as past the range (never priced past the room).
+    #[test]
+    fn a_search_on_a_free_curve_that_reaches_the_room_is_refused() {
+        let mut m = user_market("free", FreeNine, 0.0);
+        assert_eq!(
+            m.quote_buy(u64::MAX - 10, 1_000),
+            Err(LedgerError::Overflow)
+        );
+        // and from further down: everything is free, so the room is reached
+        assert_eq!(m.quote_buy(u64::MAX - 1_000, 1), Err(LedgerError::Overflow));
+    }
+
     /// Free for the first 10 tokens, then one money unit a token, with an
     /// inverse that gives `.0` times the root (`10 − S + c` for `S < 10`).
     #[derive(Debug)]

@@ -1044,6 +1044,26 @@ mod tests {
     }
 
     #[test]
+    fn max_value_met_meets_the_most_valuable_needs_first() {
+        let unit = crate::ledger::SCALE;
+        // Values 1, 5, 3 per unit for 4, 2, 1 units, in no order. 4 units:
+        // the 2 worth 5, the 1 worth 3, then 1 of the 4 worth 1: 10 + 3 + 1.
+        let needs = [(1.0, 4 * unit), (5.0, 2 * unit), (3.0, unit)];
+        assert_eq!(max_value_met(&mut needs.clone(), 4 * unit), 14.0);
+        // Half a unit: half of one worth 5.
+        assert_eq!(max_value_met(&mut needs.clone(), unit / 2), 2.5);
+        // Room for all: 4 + 10 + 3; none: 0.
+        assert_eq!(max_value_met(&mut needs.clone(), 100 * unit), 17.0);
+        assert_eq!(max_value_met(&mut needs.clone(), 0), 0.0);
+        // One value for all (no sort): 3 units of 2 each; a negative value
+        // counts as nothing, and takes no room from the others (it is last).
+        let mut same = [(2.0, 2 * unit), (2.0, 2 * unit)];
+        assert_eq!(max_value_met(&mut same, 3 * unit), 6.0);
+        let mut negative = [(-4.0, unit), (2.0, unit)];
+        assert_eq!(max_value_met(&mut negative, unit), 2.0);
+    }
+
+    #[test]
     fn utilisation_is_share_of_capacity_used() {
         assert_eq!(utilisation(&[2, 3], 10), 0.5);
         assert_eq!(utilisation(&[], 0), 0.0);

@@ -268,6 +268,47 @@ fn a_stock_depletes_and_production_replenishes_it() {
     );
 }
 
+#[test]
+fn an_unused_stock_decays_by_its_rate_from_the_second_step() {
+    // Nobody needs the stock (need 0), so only decay takes from it: half of
+    // it a step from step 2 on (step 1 starts with the whole of it), 64 ·
+    // 2^-(t-1) units at step t, exact in base units down to 1/8.
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 10
+        seed = 1
+        [[assets]]
+        name = "ICE"
+        kind = "resource"
+        renewal = "stock"
+        capacity = 64.0
+        decay = 0.5
+        allocation = "proportional"
+        pricing = { kind = "fixed", price = 1.0 }
+        [[agents]]
+        group = "users"
+        count = 2
+        balance = 10.0
+        policy = { kind = "consumer", asset = "ICE", need = { distribution = "constant", value = 0.0 }, value = 5.0 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let out = run(&s);
+    let caps: Vec<(u64, f64)> = out
+        .records
+        .assets
+        .iter()
+        .map(|r| (r.step, r.capacity.unwrap()))
+        .collect();
+    for &(t, cap) in &caps[..caps.len().min(10)] {
+        let expected = 64.0 * 0.5f64.powi(t.saturating_sub(1) as i32);
+        assert_eq!(cap, expected, "step {t}: {caps:?}");
+    }
+    assert!(caps.len() >= 8, "{caps:?}");
+}
+
 proptest! {
     #![proptest_config(super::support::proptest_config(256))]
 

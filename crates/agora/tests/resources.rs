@@ -307,6 +307,14 @@ fn an_unused_stock_decays_by_its_rate_from_the_second_step() {
         assert_eq!(cap, expected, "step {t}: {caps:?}");
     }
     assert!(caps.len() >= 8, "{caps:?}");
+    // No production arrives: nothing is minted into the stock after setup.
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    let mints = sim.ledger().counts().mints;
+    for _ in 0..5 {
+        sim.advance().unwrap();
+    }
+    assert_eq!(sim.ledger().counts().mints, mints);
 }
 
 proptest! {

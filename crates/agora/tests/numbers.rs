@@ -87,6 +87,18 @@ fn money_and_tokens_locked_in_resting_orders_still_count_in_wealth_and_pnl() {
 }
 
 #[test]
+fn the_holdings_objective_counts_the_unit_locked_in_a_resting_ask() {
+    // The objective a learner reads (Simulation::objectives), not only the
+    // summary's utility: the seller's one unit, free before the step and
+    // locked in its ask of 120 after it, is one unit either way.
+    let mut sim = Simulation::new(&seller_and_buyer_who_never_trade(), 0).unwrap();
+    assert_eq!(sim.objectives(0), vec![1.0]);
+    sim.advance().unwrap();
+    assert_eq!(sim.ledger().holding(0, 0), 0, "the unit rests in the ask");
+    assert_eq!(sim.objectives(0), vec![1.0]);
+}
+
+#[test]
 fn on_an_order_book_group_holdings_sum_to_the_supply_and_pnl_to_the_price_change() {
     let s = example("market-clearing").unwrap();
     let out = run(&s);

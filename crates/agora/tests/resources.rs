@@ -268,6 +268,98 @@ fn a_stock_depletes_and_production_replenishes_it() {
     );
 }
 
+#[test]
+fn an_unused_stock_decays_by_its_rate_from_the_second_step() {
+    // Nobody needs the stock (need 0), so only decay takes from it: half of
+    // it a step from step 2 on (step 1 starts with the whole of it), 64 ·
+    // 2^-(t-1) units at step t, exact in base units down to 1/8.
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 10
+        seed = 1
+        [[assets]]
+        name = "ICE"
+        kind = "resource"
+        renewal = "stock"
+        capacity = 64.0
+        decay = 0.5
+        allocation = "proportional"
+        pricing = { kind = "fixed", price = 1.0 }
+        [[agents]]
+        group = "users"
+        count = 2
+        balance = 10.0
+        policy = { kind = "consumer", asset = "ICE", need = { distribution = "constant", value = 0.0 }, value = 5.0 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let out = run(&s);
+    let caps: Vec<(u64, f64)> = out
+        .records
+        .assets
+        .iter()
+        .map(|r| (r.step, r.capacity.unwrap()))
+        .collect();
+    for &(t, cap) in &caps[..caps.len().min(10)] {
+        let expected = 64.0 * 0.5f64.powi(t.saturating_sub(1) as i32);
+        assert_eq!(cap, expected, "step {t}: {caps:?}");
+    }
+    assert!(caps.len() >= 8, "{caps:?}");
+    // No production arrives: nothing is minted into the stock after setup.
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    let mints = sim.ledger().counts().mints;
+    for _ in 0..5 {
+        sim.advance().unwrap();
+    }
+    assert_eq!(sim.ledger().counts().mints, mints);
+}
+
+#[test]
+fn held_units_of_a_stock_decay_and_pay_the_holding_cost_on_what_is_left() {
+    // Two users hold 8 units each and need none: from step 2 each holding
+    // loses half, and its holder pays 0.125 a unit on the half kept, so
+    // after step 10 (nine decays) 8·2⁻⁹ units are left and 0.125 · 8 ·
+    // (2⁻¹ + … + 2⁻⁹) = 0.125 · 8 · (1 − 2⁻⁹) has been paid, all exact.
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 10
+        seed = 1
+        [[assets]]
+        name = "ICE"
+        kind = "resource"
+        renewal = "stock"
+        capacity = 64.0
+        decay = 0.5
+        holding_cost = 0.125
+        allocation = "proportional"
+        pricing = { kind = "fixed", price = 1.0 }
+        [[agents]]
+        group = "users"
+        count = 2
+        balance = 10.0
+        holdings = { asset = "ICE", total = 16.0, distribution = "uniform" }
+        policy = { kind = "consumer", asset = "ICE", need = { distribution = "constant", value = 0.0 }, value = 5.0 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    while sim.step() < 10 {
+        sim.advance().unwrap();
+    }
+    let paid = 0.125 * 8.0 * (1.0 - 0.5f64.powi(9));
+    for a in 0..2 {
+        let held = sim.ledger().holding(a, 0) as f64 / SCALE as f64;
+        let balance = sim.ledger().balance(a) as f64 / SCALE as f64;
+        assert_eq!(held, 8.0 * 0.5f64.powi(9), "agent {a}");
+        assert_eq!(balance, 10.0 - paid, "agent {a}");
+    }
+}
+
 proptest! {
     #![proptest_config(super::support::proptest_config(256))]
 

@@ -224,6 +224,27 @@ fn a_dump_sells_exactly_the_floor_of_share_times_holdings_per_agent() {
 }
 
 #[test]
+fn a_dump_too_small_to_sell_a_base_unit_sells_and_rejects_nothing() {
+    // 10,000 tokens (10¹³ base units) among 7 whales: 10⁻¹⁵ of a holding
+    // is below one base unit for every whale, so each skips (no sell of
+    // nothing, which the curve would count as a rejected action).
+    let dump = DUMP_AT_30.replace("share = 0.3", "share = 1e-15");
+    let mut sim = Simulation::new(&whales("", &dump), 0).expect("set up");
+    while sim.step() < 29 {
+        sim.advance().expect("step");
+    }
+    let before: Vec<u64> = (0..7).map(|a| sim.ledger().holding(a, 0)).collect();
+    assert!(before.iter().all(|&h| h > 0 && h < 1_000_000_000_000_000));
+    let rejected = sim.ledger().counts().rejected;
+    sim.advance().expect("step 30");
+    let after: Vec<u64> = (0..7).map(|a| sim.ledger().holding(a, 0)).collect();
+    assert_eq!(after, before);
+    assert_eq!(sim.ledger().counts().rejected, rejected);
+    let row = sim.records().assets.last().expect("a row");
+    assert_eq!((row.step, row.volume, row.trades), (30, 0, 0));
+}
+
+#[test]
 fn dip_buyers_buy_back_a_dump_and_the_price_recovers() {
     // 10,000 whale tokens: P = 11. Buyers buy below 10.9 only, so nothing
     // trades before the dump; the dump of half takes P to 6.

@@ -1016,6 +1016,54 @@ mod tests {
     }
 
     #[test]
+    fn fairness_of_share_bits_orders_a_negative_share_by_its_value() {
+        // share_bits never gives a sign bit, but the check is kept: a
+        // negative share's bits sort after every positive one's, so the
+        // radix sort would put it last. Gini by its definition, the mean
+        // absolute difference Σᵢ Σⱼ |xᵢ − xⱼ| / (2n²μ), in any order.
+        let gini_by_definition = |xs: &[f64]| {
+            let n = xs.len() as f64;
+            let mean = xs.iter().sum::<f64>() / n;
+            let diffs: f64 = xs
+                .iter()
+                .flat_map(|a| xs.iter().map(move |b| (a - b).abs()))
+                .sum();
+            diffs / (2.0 * n * n * mean)
+        };
+        let bits = |xs: &[f64]| -> Vec<u64> { xs.iter().map(|x| x.to_bits()).collect() };
+        // Shares 2, −1, 3: Σ|xᵢ − xⱼ| = 2·(3 + 4 + 1) = 16 over 2·9·4/3 = 24;
+        // Jain (Σx)² / (n·Σx²) = 16 / (3·14).
+        let (jain, gini) = fairness_of_share_bits(&mut bits(&[2.0, -1.0, 3.0]));
+        assert!((gini - 2.0 / 3.0).abs() < 1e-15, "gini {gini}");
+        assert!((gini - gini_by_definition(&[2.0, -1.0, 3.0])).abs() < 1e-15);
+        assert!((jain - 16.0 / 42.0).abs() < 1e-15, "jain {jain}");
+        // −0.0 is the share 0: shares 0 and 1 give Gini 1/2, Jain 1/2.
+        let (jain, gini) = fairness_of_share_bits(&mut bits(&[1.0, -0.0]));
+        assert_eq!((jain, gini), (0.5, 0.5));
+        assert_eq!(gini, gini_by_definition(&[1.0, 0.0]));
+    }
+
+    #[test]
+    fn max_value_met_meets_the_most_valuable_needs_first() {
+        let unit = crate::ledger::SCALE;
+        // Values 1, 5, 3 per unit for 4, 2, 1 units, in no order. 4 units:
+        // the 2 worth 5, the 1 worth 3, then 1 of the 4 worth 1: 10 + 3 + 1.
+        let needs = [(1.0, 4 * unit), (5.0, 2 * unit), (3.0, unit)];
+        assert_eq!(max_value_met(&mut needs.clone(), 4 * unit), 14.0);
+        // Half a unit: half of one worth 5.
+        assert_eq!(max_value_met(&mut needs.clone(), unit / 2), 2.5);
+        // Room for all: 4 + 10 + 3; none: 0.
+        assert_eq!(max_value_met(&mut needs.clone(), 100 * unit), 17.0);
+        assert_eq!(max_value_met(&mut needs.clone(), 0), 0.0);
+        // One value for all (no sort): 3 units of 2 each; a negative value
+        // counts as nothing, and takes no room from the others (it is last).
+        let mut same = [(2.0, 2 * unit), (2.0, 2 * unit)];
+        assert_eq!(max_value_met(&mut same, 3 * unit), 6.0);
+        let mut negative = [(-4.0, unit), (2.0, unit)];
+        assert_eq!(max_value_met(&mut negative, unit), 2.0);
+    }
+
+    #[test]
     fn utilisation_is_share_of_capacity_used() {
         assert_eq!(utilisation(&[2, 3], 10), 0.5);
         assert_eq!(utilisation(&[], 0), 0.0);

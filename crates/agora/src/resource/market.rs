@@ -699,3 +699,37 @@ impl Mechanism for ResourceMarket {
         self.set_capacity(share, m)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_for_is_the_floor_of_money_times_scale_over_price() {
+        // 3 money units at 2 a unit: 1.5 units; 1 base unit at 3 base units
+        // a unit: ⌊10⁹/3⌋ base units.
+        assert_eq!(units_for(3 * SCALE, 2 * SCALE), 3 * SCALE / 2);
+        assert_eq!(units_for(1, 3), 333_333_333);
+        // A price of 0 counts as 1 base unit; past u64 the cap.
+        assert_eq!(units_for(5, 0), 5 * SCALE);
+        assert_eq!(units_for(u64::MAX, 1), u64::MAX);
+        assert_eq!(units_for(0, 7), 0);
+    }
+
+    #[test]
+    fn check_outcome_refuses_only_what_breaks_the_rules_promise() {
+        let requests = [Request::new(5, 1), Request::new(3, 1)];
+        let outcome = |allocations: Vec<u64>| Outcome {
+            allocations,
+            price: None,
+        };
+        // Below or at each request, within the capacity: fine.
+        assert!(check_outcome("r", &requests, 6, &outcome(vec![5, 1])).is_ok());
+        assert!(check_outcome("r", &requests, 8, &outcome(vec![5, 3])).is_ok());
+        assert!(check_outcome("r", &requests, 0, &outcome(vec![0, 0])).is_ok());
+        // Above a request, above the capacity, or one allocation short.
+        assert!(check_outcome("r", &requests, 9, &outcome(vec![6, 0])).is_err());
+        assert!(check_outcome("r", &requests, 7, &outcome(vec![5, 3])).is_err());
+        assert!(check_outcome("r", &requests, 9, &outcome(vec![5])).is_err());
+    }
+}

@@ -244,6 +244,47 @@ fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_vol
 }
 
 #[test]
+fn a_call_auction_tied_over_a_range_of_prices_clears_at_the_last_price_or_the_limit_nearest_it() {
+    // A bid of 10 @ 12 and an ask of 10 @ 9 trade 10 at every price in
+    // [9, 12] with no surplus: the reference price decides, the last price
+    // (the initial one before any trade) if it lies within, else the limit
+    // nearest it.
+    for (initial, expected) in [(10.5, 10.5), (13.0, 12.0), (4.0, 9.0)] {
+        let s = Scenario::from_toml_str(
+            &format!(
+                r#"
+                [simulation]
+                steps = 2
+                seed = 1
+                [[assets]]
+                name = "G"
+                pricing = {{ kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = {initial:?} }}
+                [[agents]]
+                group = "all"
+                count = 2
+                balance = 1000.0
+                holdings = {{ asset = "G", total = 40.0, distribution = "uniform" }}
+                policy = {{ kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+                "#
+            ),
+            "test",
+        )
+        .unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        let orders = vec![(Side::Buy, 12.0, 10.0), (Side::Sell, 9.0, 10.0)];
+        sim.set_policy("all", GroupPolicy::Custom(Arc::new(Fixed(orders))))
+            .unwrap();
+        // The second step's reference is the first step's trade.
+        for step in 1..=2 {
+            sim.advance().unwrap();
+            let r = sim.records().assets[step].clone();
+            assert_eq!(r.price, expected, "initial price {initial}, step {step}");
+            assert_eq!(r.volume, u128::from(10 * SCALE));
+        }
+    }
+}
+
+#[test]
 fn zi_c_traders_on_a_continuous_double_auction_are_efficient_as_gode_and_sunder_found() {
     let base = example("market-clearing").unwrap();
     let at_default = run(&base).summary.assets["GOOD"].market.clone().unwrap();

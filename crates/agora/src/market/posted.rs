@@ -561,6 +561,8 @@ mod tests {
         assert!(g(GridSpec::Span { m: 1, xi: 0.1 }).is_err());
         assert!(g(GridSpec::Span { m: 5, xi: -0.1 }).is_err());
         assert!(price_grid(&GridSpec::Span { m: 5, xi: 0.1 }, &[2.0], &[2.0]).is_err());
+        // A span p_M − p_N past f64 (1e308 − (−1e308)) is refused too.
+        assert!(price_grid(&GridSpec::Span { m: 5, xi: 0.0 }, &[-1e308], &[1e308]).is_err());
         assert_eq!(
             g(GridSpec::Span { m: 3, xi: 0.5 }).unwrap(),
             vec![0.5, 1.5, 2.5]

@@ -72,6 +72,31 @@ fn a_buy_pays_the_constant_product_output_to_the_base_unit() {
 }
 
 #[test]
+fn the_last_trade_is_the_money_over_the_tokens_of_the_last_swap_and_the_counters_count_them() {
+    let s = scenario(1000.0, 1000.0, 0.003, "", 1, 200.0);
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    assert_eq!(sim.observe().assets[0].last_trade, None);
+    // Buys of 20 then 18 money (a tenth of 200, then of 180), each priced
+    // by the constant-product formula on the pool the last one left; the
+    // last trade is the money paid (the fee included) over the tokens.
+    sim.advance().unwrap();
+    let first = out(20 * UNIT, 1000 * UNIT, 1000 * UNIT, 3);
+    let last = sim.observe().assets[0].last_trade;
+    assert_eq!(last, Some((20 * UNIT) as f64 / first as f64));
+    sim.advance().unwrap();
+    let second = out(18 * UNIT, 1020 * UNIT, 1000 * UNIT - first, 3);
+    let last = sim.observe().assets[0].last_trade;
+    assert_eq!(last, Some((18 * UNIT) as f64 / second as f64));
+    // Three buys of 20, 18 and 16.2 money, each paying 0.3% of its input
+    // as the fee kept in the pool; none failed.
+    let out = sim.run().unwrap();
+    let amm = out.summary.assets["X"].amm.clone().unwrap();
+    assert_eq!((amm.swaps, amm.slippage_failures), (3, 0));
+    assert!((amm.fees_money - 0.003 * (20.0 + 18.0 + 16.2)).abs() < 1e-9);
+    assert_eq!(amm.fees_tokens, 0.0);
+}
+
+#[test]
 fn k_never_falls_and_without_a_fee_grows_only_by_rounding() {
     for (fee, thousandths) in [(0.0, 0), (0.003, 3), (0.05, 50)] {
         let s = scenario(5000.0, 2000.0, fee, "", 40, 100.0);

@@ -244,6 +244,47 @@ fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_vol
 }
 
 #[test]
+fn a_call_auction_tied_over_a_range_of_prices_clears_at_the_last_price_or_the_limit_nearest_it() {
+    // A bid of 10 @ 12 and an ask of 10 @ 9 trade 10 at every price in
+    // [9, 12] with no surplus: the reference price decides, the last price
+    // (the initial one before any trade) if it lies within, else the limit
+    // nearest it.
+    for (initial, expected) in [(10.5, 10.5), (13.0, 12.0), (4.0, 9.0)] {
+        let s = Scenario::from_toml_str(
+            &format!(
+                r#"
+                [simulation]
+                steps = 2
+                seed = 1
+                [[assets]]
+                name = "G"
+                pricing = {{ kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = {initial:?} }}
+                [[agents]]
+                group = "all"
+                count = 2
+                balance = 1000.0
+                holdings = {{ asset = "G", total = 40.0, distribution = "uniform" }}
+                policy = {{ kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+                "#
+            ),
+            "test",
+        )
+        .unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        let orders = vec![(Side::Buy, 12.0, 10.0), (Side::Sell, 9.0, 10.0)];
+        sim.set_policy("all", GroupPolicy::Custom(Arc::new(Fixed(orders))))
+            .unwrap();
+        // The second step's reference is the first step's trade.
+        for step in 1..=2 {
+            sim.advance().unwrap();
+            let r = sim.records().assets[step].clone();
+            assert_eq!(r.price, expected, "initial price {initial}, step {step}");
+            assert_eq!(r.volume, u128::from(10 * SCALE));
+        }
+    }
+}
+
+#[test]
 fn zi_c_traders_on_a_continuous_double_auction_are_efficient_as_gode_and_sunder_found() {
     let base = example("market-clearing").unwrap();
     let at_default = run(&base).summary.assets["GOOD"].market.clone().unwrap();
@@ -317,6 +358,54 @@ fn the_order_book_records_quotes_and_says_where_each_price_comes_from() {
     let m = out.summary.assets["GOOD"].market.clone().unwrap();
     assert_eq!(m.mechanism, "order_book");
     assert!(m.equilibrium_price.is_some());
+}
+
+#[test]
+fn the_depth_of_a_book_is_the_mean_quantity_at_its_best_bid_and_ask() {
+    // Bids of 3 and 2 at 9 and of 7 at 8; asks of 4 at 11 and 1 at 12:
+    // 5 at the best bid, 4 at the best ask, a mean of 4.5. With the asks
+    // alone, their depth 4; with the bids alone, 5.
+    let bids = [
+        (Side::Buy, 9.0, 3.0),
+        (Side::Buy, 9.0, 2.0),
+        (Side::Buy, 8.0, 7.0),
+    ];
+    let asks = [(Side::Sell, 11.0, 4.0), (Side::Sell, 12.0, 1.0)];
+    let both: Vec<_> = bids.iter().chain(&asks).copied().collect();
+    for (orders, depth, bid, ask) in [
+        (both, 4.5, Some(9.0), Some(11.0)),
+        (asks.to_vec(), 4.0, None, Some(11.0)),
+        (bids.to_vec(), 5.0, Some(9.0), None),
+    ] {
+        let s = Scenario::from_toml_str(
+            &format!(
+                r#"
+                [simulation]
+                steps = 1
+                seed = 1
+                [[assets]]
+                name = "G"
+                pricing = {{ kind = "order_book", tick_size = 0.01, lot_size = 1.0, initial_price = 10.0 }}
+                [[agents]]
+                group = "all"
+                count = {}
+                balance = 1000.0
+                holdings = {{ asset = "G", total = 100.0, distribution = "uniform" }}
+                policy = {{ kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+                "#,
+                orders.len()
+            ),
+            "test",
+        )
+        .unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.set_policy("all", GroupPolicy::Custom(Arc::new(Fixed(orders))))
+            .unwrap();
+        sim.advance().unwrap();
+        let r = sim.records().assets[1].clone();
+        assert_eq!((r.trades, r.best_bid, r.best_ask), (0, bid, ask));
+        assert_eq!(r.depth, Some(depth), "{r:?}");
+    }
 }
 
 fn book_scenario(seed: u64, makers: u32, zic: u32, noise: u32, ttl: u32) -> Scenario {

@@ -911,6 +911,31 @@ mod tests {
     }
 
     #[test]
+    fn a_linear_schedule_is_floored_where_its_line_is_negative_and_only_there() {
+        // Demand 10 − 2P is negative above P = 5, supply −6 + 3P below P = 2;
+        // a constant-elasticity schedule is never negative.
+        let demand = Shape::Linear {
+            intercept: 10.0,
+            slope: 2.0,
+        };
+        let supply = Shape::Linear {
+            intercept: -6.0,
+            slope: 3.0,
+        };
+        let elastic = Shape::ConstantElasticity {
+            scale: 4.0,
+            exponent: 1.5,
+        };
+        for p in [0.0, 1.0, 1.5, 2.0, 3.0, 5.0, 5.5, 8.0] {
+            assert_eq!(demand.demand_floored_at(p), p > 5.0, "demand at {p}");
+            assert_eq!(supply.supply_floored_at(p), p < 2.0, "supply at {p}");
+            assert_eq!(demand.demand_at(p), (10.0 - 2.0 * p).max(0.0));
+            assert_eq!(supply.supply_at(p), (3.0 * p - 6.0).max(0.0));
+            assert!(!elastic.demand_floored_at(p) && !elastic.supply_floored_at(p));
+        }
+    }
+
+    #[test]
     fn hand_computed_book_clears_at_the_volume_maximising_price() {
         // Bids: B1 3@105, B2 2@103, B3 4@101, B4 5@99
         // Asks: S1 2@98,  S2 3@100, S3 3@101, S4 5@104

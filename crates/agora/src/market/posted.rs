@@ -511,6 +511,24 @@ mod tests {
     }
 
     #[test]
+    fn a_market_reports_what_it_was_made_with_and_its_size_scales_the_quantities() {
+        let m = PostedMarket::new(vec![2.0, 1.5], vec![1.0, 0.5], 0.5, 0.25, 7.0).unwrap();
+        assert_eq!(
+            (m.sellers(), m.qualities(), m.costs()),
+            (2, &[2.0, 1.5][..], &[1.0, 0.5][..])
+        );
+        assert_eq!((m.a0(), m.mu(), m.size()), (0.5, 0.25, 7.0));
+        // The quantities are size times the logit shares.
+        let (p, mut q) = ([1.4, 1.2], [0.0; 2]);
+        m.quantities(&p, &mut q).unwrap();
+        let e = [(0.6f64 / 0.25).exp(), (0.3f64 / 0.25).exp()];
+        let total = e[0] + e[1] + (0.5f64 / 0.25).exp();
+        for i in 0..2 {
+            assert!((q[i] - 7.0 * e[i] / total).abs() < 1e-14, "seller {i}");
+        }
+    }
+
+    #[test]
     fn shares_sum_with_the_outside_good_to_one() {
         let m = PostedMarket::new(vec![2.0, 1.5, 3.0], vec![1.0; 3], 0.5, 0.25, 1.0).unwrap();
         let p = [1.4, 1.2, 2.5];
@@ -543,6 +561,8 @@ mod tests {
         assert!(g(GridSpec::Span { m: 1, xi: 0.1 }).is_err());
         assert!(g(GridSpec::Span { m: 5, xi: -0.1 }).is_err());
         assert!(price_grid(&GridSpec::Span { m: 5, xi: 0.1 }, &[2.0], &[2.0]).is_err());
+        // A span p_M − p_N past f64 (1e308 − (−1e308)) is refused too.
+        assert!(price_grid(&GridSpec::Span { m: 5, xi: 0.0 }, &[-1e308], &[1e308]).is_err());
         assert_eq!(
             g(GridSpec::Span { m: 3, xi: 0.5 }).unwrap(),
             vec![0.5, 1.5, 2.5]

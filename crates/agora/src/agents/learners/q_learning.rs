@@ -461,6 +461,30 @@ mod tests {
     }
 
     #[test]
+    fn the_remembered_epsilon_is_that_of_the_current_beta_and_t() {
+        // e^(−βt) for each (β, t) in turn, whether t, β or both changed
+        // since the last call; a constant ε whatever the memo holds.
+        let mut memo = EpsilonMemo::default();
+        for (beta, t) in [
+            (0.5, 0),
+            (0.5, 0),
+            (0.5, 1),
+            (0.5, 3),
+            (0.25, 3),
+            (0.25, 3),
+            (0.5, 4),
+        ] {
+            let eps = memo.epsilon(&Exploration::Decaying { beta }, t);
+            assert_eq!(eps, (-beta * t as f64).exp(), "beta {beta}, t {t}");
+        }
+        assert_eq!(memo.epsilon(&Exploration::Constant(0.2), 4), 0.2);
+        assert_eq!(
+            memo.epsilon(&Exploration::Decaying { beta: 0.5 }, 2),
+            (-1f64).exp()
+        );
+    }
+
+    #[test]
     fn one_update_follows_the_formula() {
         let mut l = QLearner::new(params(0.15, 0.95, 0.0), 2, &[1.0, 2.0, 0.5]).unwrap();
         // Q(0, 2) ← 0.85 · 0.5 + 0.15 · (3 + 0.95 · max(1, 2, 0.5)).

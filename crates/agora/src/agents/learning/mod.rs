@@ -584,6 +584,60 @@ mod tests {
     }
 
     #[test]
+    fn a_saved_q_table_loads_only_into_a_policy_of_as_many_states_and_actions() {
+        use crate::agents::learners::{Exploration, QParams};
+        use crate::agents::AdaptivePolicy;
+        let params = QParams {
+            alpha: 0.5,
+            delta: 0.0,
+            exploration: Exploration::Constant(1.0),
+        };
+        // `actions` actions on one signal cut in `bins` bins: `bins` states.
+        let policy = |actions: usize, bins: usize| {
+            let set = (1..actions)
+                .map(|k| LearnerAction::Buy {
+                    fraction: k as f64 / actions as f64,
+                })
+                .chain([LearnerAction::Hold])
+                .collect();
+            let signals = Signals {
+                asset: 0,
+                memory: 1,
+                scale: 0.01,
+                trend: None,
+                position: false,
+            };
+            QLearningPolicy::new(
+                ActionSet::new(0, set, 1).unwrap(),
+                signals,
+                bins,
+                params,
+                0.0,
+            )
+            .unwrap()
+        };
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 1000, &holdings, 0);
+        let two_by_three = policy(2, 3);
+        let mut state = two_by_three.init(&me);
+        state.state = 2;
+        let bytes = two_by_three.save_state(&state).unwrap();
+        assert_eq!(two_by_three.load_state(&bytes), Ok(state));
+        // Another number of actions, of states, or both: refused.
+        for (actions, bins) in [(3, 3), (2, 5), (3, 5)] {
+            let other = policy(actions, bins);
+            assert_eq!(
+                (other.init(&me).learner.actions(), other.states()),
+                (actions, bins)
+            );
+            assert!(
+                other.load_state(&bytes).is_err(),
+                "a 3 × 2 table loaded into a {bins} × {actions} policy"
+            );
+        }
+    }
+
+    #[test]
     fn actions_become_orders_on_the_asset() {
         let history = [10.0];
         let mut assets = Vec::new();

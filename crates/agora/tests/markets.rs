@@ -187,6 +187,42 @@ impl Policy for Fixed {
     }
 }
 
+/// One agent per order of `orders`, each placing its order every step
+/// (`Fixed`) on the asset G priced by `pricing` (a TOML inline table),
+/// each holding a share of `total` G and 1000 money; `steps` steps.
+fn fixed_orders(
+    pricing: &str,
+    steps: u32,
+    total: f64,
+    orders: Vec<(Side, f64, f64)>,
+) -> Simulation {
+    let s = Scenario::from_toml_str(
+        &format!(
+            r#"
+            [simulation]
+            steps = {steps}
+            seed = 1
+            [[assets]]
+            name = "G"
+            pricing = {pricing}
+            [[agents]]
+            group = "all"
+            count = {}
+            balance = 1000.0
+            holdings = {{ asset = "G", total = {total:?}, distribution = "uniform" }}
+            policy = {{ kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+            "#,
+            orders.len()
+        ),
+        "test",
+    )
+    .unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.set_policy("all", GroupPolicy::Custom(Arc::new(Fixed(orders))))
+        .unwrap();
+    sim
+}
+
 #[test]
 fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_volume() {
     // Bids: 10 @ 12, 10 @ 11, 10 @ 10, 10 @ 9.  Asks: 15 @ 8, 10 @ 10, 10 @ 11, 20 @ 13.
@@ -205,27 +241,12 @@ fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_vol
         (Side::Sell, 11.0, 10.0),
         (Side::Sell, 13.0, 20.0),
     ];
-    let s = Scenario::from_toml_str(
-        r#"
-        [simulation]
-        steps = 1
-        seed = 1
-        [[assets]]
-        name = "G"
-        pricing = { kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = 10.5 }
-        [[agents]]
-        group = "all"
-        count = 8
-        balance = 1000.0
-        holdings = { asset = "G", total = 160.0, distribution = "uniform" }
-        policy = { kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }
-        "#,
-        "test",
-    )
-    .unwrap();
-    let mut sim = Simulation::new(&s, 0).unwrap();
-    sim.set_policy("all", GroupPolicy::Custom(Arc::new(Fixed(orders))))
-        .unwrap();
+    let mut sim = fixed_orders(
+        r#"{ kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = 10.5 }"#,
+        1,
+        160.0,
+        orders,
+    );
     sim.advance().unwrap();
     let r = sim.records().assets[1].clone();
     assert_eq!(r.price, 10.0);
@@ -250,30 +271,11 @@ fn a_call_auction_tied_over_a_range_of_prices_clears_at_the_last_price_or_the_li
     // (the initial one before any trade) if it lies within, else the limit
     // nearest it.
     for (initial, expected) in [(10.5, 10.5), (13.0, 12.0), (4.0, 9.0)] {
-        let s = Scenario::from_toml_str(
-            &format!(
-                r#"
-                [simulation]
-                steps = 2
-                seed = 1
-                [[assets]]
-                name = "G"
-                pricing = {{ kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = {initial:?} }}
-                [[agents]]
-                group = "all"
-                count = 2
-                balance = 1000.0
-                holdings = {{ asset = "G", total = 40.0, distribution = "uniform" }}
-                policy = {{ kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
-                "#
-            ),
-            "test",
-        )
-        .unwrap();
-        let mut sim = Simulation::new(&s, 0).unwrap();
+        let pricing = format!(
+            "{{ kind = \"call_auction\", tick_size = 0.01, lot_size = 1.0, initial_price = {initial:?} }}"
+        );
         let orders = vec![(Side::Buy, 12.0, 10.0), (Side::Sell, 9.0, 10.0)];
-        sim.set_policy("all", GroupPolicy::Custom(Arc::new(Fixed(orders))))
-            .unwrap();
+        let mut sim = fixed_orders(&pricing, 2, 40.0, orders);
         // The second step's reference is the first step's trade.
         for step in 1..=2 {
             sim.advance().unwrap();
@@ -377,30 +379,12 @@ fn the_depth_of_a_book_is_the_mean_quantity_at_its_best_bid_and_ask() {
         (asks.to_vec(), 4.0, None, Some(11.0)),
         (bids.to_vec(), 5.0, Some(9.0), None),
     ] {
-        let s = Scenario::from_toml_str(
-            &format!(
-                r#"
-                [simulation]
-                steps = 1
-                seed = 1
-                [[assets]]
-                name = "G"
-                pricing = {{ kind = "order_book", tick_size = 0.01, lot_size = 1.0, initial_price = 10.0 }}
-                [[agents]]
-                group = "all"
-                count = {}
-                balance = 1000.0
-                holdings = {{ asset = "G", total = 100.0, distribution = "uniform" }}
-                policy = {{ kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
-                "#,
-                orders.len()
-            ),
-            "test",
-        )
-        .unwrap();
-        let mut sim = Simulation::new(&s, 0).unwrap();
-        sim.set_policy("all", GroupPolicy::Custom(Arc::new(Fixed(orders))))
-            .unwrap();
+        let mut sim = fixed_orders(
+            r#"{ kind = "order_book", tick_size = 0.01, lot_size = 1.0, initial_price = 10.0 }"#,
+            1,
+            100.0,
+            orders,
+        );
         sim.advance().unwrap();
         let r = sim.records().assets[1].clone();
         assert_eq!((r.trades, r.best_bid, r.best_ask), (0, bid, ask));

@@ -268,13 +268,13 @@ fn a_stock_depletes_and_production_replenishes_it() {
     );
 }
 
-#[test]
-fn an_unused_stock_decays_by_its_rate_from_the_second_step() {
-    // Nobody needs the stock (need 0), so only decay takes from it: half of
-    // it a step from step 2 on (step 1 starts with the whole of it), 64 ·
-    // 2^-(t-1) units at step t, exact in base units down to 1/8.
-    let s = Scenario::from_toml_str(
-        r#"
+/// A stock of 64 units of ICE, half of it decaying each step, at a fixed
+/// price of 1, and two users with 10 money each who need none of it; with
+/// `asset` and `agents` added to the asset's and the group's tables.
+fn idle_ice(asset: &str, agents: &str) -> Scenario {
+    Scenario::from_toml_str(
+        &format!(
+            r#"
         [simulation]
         steps = 10
         seed = 1
@@ -284,17 +284,28 @@ fn an_unused_stock_decays_by_its_rate_from_the_second_step() {
         renewal = "stock"
         capacity = 64.0
         decay = 0.5
+        {asset}
         allocation = "proportional"
-        pricing = { kind = "fixed", price = 1.0 }
+        pricing = {{ kind = "fixed", price = 1.0 }}
         [[agents]]
         group = "users"
         count = 2
         balance = 10.0
-        policy = { kind = "consumer", asset = "ICE", need = { distribution = "constant", value = 0.0 }, value = 5.0 }
-        "#,
+        {agents}
+        policy = {{ kind = "consumer", asset = "ICE", need = {{ distribution = "constant", value = 0.0 }}, value = 5.0 }}
+        "#
+        ),
         "test",
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn an_unused_stock_decays_by_its_rate_from_the_second_step() {
+    // Nobody needs the stock (need 0), so only decay takes from it: half of
+    // it a step from step 2 on (step 1 starts with the whole of it), 64 ·
+    // 2^-(t-1) units at step t, exact in base units down to 1/8.
+    let s = idle_ice("", "");
     let out = run(&s);
     let caps: Vec<(u64, f64)> = out
         .records
@@ -323,30 +334,10 @@ fn held_units_of_a_stock_decay_and_pay_the_holding_cost_on_what_is_left() {
     // loses half, and its holder pays 0.125 a unit on the half kept, so
     // after step 10 (nine decays) 8·2⁻⁹ units are left and 0.125 · 8 ·
     // (2⁻¹ + … + 2⁻⁹) = 0.125 · 8 · (1 − 2⁻⁹) has been paid, all exact.
-    let s = Scenario::from_toml_str(
-        r#"
-        [simulation]
-        steps = 10
-        seed = 1
-        [[assets]]
-        name = "ICE"
-        kind = "resource"
-        renewal = "stock"
-        capacity = 64.0
-        decay = 0.5
-        holding_cost = 0.125
-        allocation = "proportional"
-        pricing = { kind = "fixed", price = 1.0 }
-        [[agents]]
-        group = "users"
-        count = 2
-        balance = 10.0
-        holdings = { asset = "ICE", total = 16.0, distribution = "uniform" }
-        policy = { kind = "consumer", asset = "ICE", need = { distribution = "constant", value = 0.0 }, value = 5.0 }
-        "#,
-        "test",
-    )
-    .unwrap();
+    let s = idle_ice(
+        "holding_cost = 0.125",
+        r#"holdings = { asset = "ICE", total = 16.0, distribution = "uniform" }"#,
+    );
     let mut sim = Simulation::new(&s, 0).unwrap();
     while sim.step() < 10 {
         sim.advance().unwrap();

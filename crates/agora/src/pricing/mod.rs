@@ -970,22 +970,42 @@ mod tests {
         }
     }
 
-    /// A flat curve at 1000 money units per token (1000 money base units
-    /// per token base unit) whose inverse falls one token base unit short.
+    /// A flat curve at `price` money units per token whose inverse gives
+    /// `share` of the root less `short` tokens.
     #[derive(Debug)]
-    struct OneShort;
+    struct Flat {
+        price: f64,
+        share: f64,
+        short: f64,
+    }
 
-    impl BondingCurve for OneShort {
+    impl BondingCurve for Flat {
         fn spot_price(&self, _supply: f64) -> f64 {
-            1000.0
+            self.price
         }
         fn integral(&self, supply: f64) -> f64 {
-            1000.0 * supply
+            self.price * supply
         }
         fn mint_for_budget(&self, _supply: f64, budget: f64) -> f64 {
-            budget / 1000.0 - 1e-9
+            self.share * budget / self.price - self.short
         }
     }
+
+    /// At 1000 money units per token (1000 money base units per token base
+    /// unit), an inverse one token base unit short.
+    const ONE_SHORT: Flat = Flat {
+        price: 1000.0,
+        share: 1.0,
+        short: 1e-9,
+    };
+
+    /// At a quarter of a money unit per token, an inverse giving half the
+    /// root.
+    const HALF_SHORT: Flat = Flat {
+        price: 0.25,
+        share: 0.5,
+        short: 0.0,
+    };
 
     /// When the money left over is exactly the price of one more token base
     /// unit (fee included), the buy takes it: a budget of exactly d base
@@ -993,7 +1013,7 @@ mod tests {
     #[test]
     fn a_leftover_of_exactly_one_more_base_units_price_buys_it() {
         for fee in [0.0, 0.5] {
-            let mut m = user_market("one-short", OneShort, fee);
+            let mut m = user_market("one-short", ONE_SHORT, fee);
             for d in [1_000u64, 123_456] {
                 // cost 1000·d, fee ⌈1000·d·fee⌉ (whole here)
                 let budget = 1000 * d + (1000.0 * d as f64 * fee) as u64;
@@ -1004,30 +1024,13 @@ mod tests {
         }
     }
 
-    /// A flat curve at a quarter of a money unit per token whose inverse
-    /// gives half the root.
-    #[derive(Debug)]
-    struct HalfShort;
-
-    impl BondingCurve for HalfShort {
-        fn spot_price(&self, _supply: f64) -> f64 {
-            0.25
-        }
-        fn integral(&self, supply: f64) -> f64 {
-            0.25 * supply
-        }
-        fn mint_for_budget(&self, _supply: f64, budget: f64) -> f64 {
-            0.5 * budget / 0.25
-        }
-    }
-
     /// A budget that buys all the room left in the supply is refused when
     /// the first guess falls short of the room and only the money left
     /// over reaches it, as when the first guess reaches it: 1000 tokens of
     /// room at 0.25, a budget of exactly their cost.
     #[test]
     fn a_budget_whose_leftover_buys_the_rest_of_the_room_is_refused() {
-        let mut m = user_market("half-short", HalfShort, 0.0);
+        let mut m = user_market("half-short", HALF_SHORT, 0.0);
         let supply = u64::MAX - 1_000 * SCALE;
         let all = m.reserve_function(u64::MAX).unwrap() - m.reserve_function(supply).unwrap();
         let all = u64::try_from(all).unwrap();

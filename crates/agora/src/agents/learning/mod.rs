@@ -508,17 +508,11 @@ mod tests {
         assert_eq!(d.states(), 3usize.pow(5));
     }
 
-    #[test]
-    fn a_q_learner_learns_observes_and_plays_greedily() {
+    /// A Q-learning policy over `actions` on asset 0, its state the last
+    /// price move (memory 1, scale 0.01) cut in `bins` bins; α 0.5, δ 0,
+    /// always exploring.
+    fn one_signal_q_policy(actions: Vec<LearnerAction>, bins: usize) -> QLearningPolicy {
         use crate::agents::learners::{Exploration, QParams};
-        use crate::agents::AdaptivePolicy;
-        use rand::SeedableRng;
-        let set = ActionSet::new(
-            0,
-            vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }],
-            1,
-        )
-        .unwrap();
         let signals = Signals {
             asset: 0,
             memory: 1,
@@ -531,7 +525,24 @@ mod tests {
             delta: 0.0,
             exploration: Exploration::Constant(1.0),
         };
-        let policy = QLearningPolicy::new(set, signals, 3, params, 0.0).unwrap();
+        QLearningPolicy::new(
+            ActionSet::new(0, actions, 1).unwrap(),
+            signals,
+            bins,
+            params,
+            0.0,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_q_learner_learns_observes_and_plays_greedily() {
+        use crate::agents::AdaptivePolicy;
+        use rand::SeedableRng;
+        let policy = one_signal_q_policy(
+            vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }],
+            3,
+        );
         let holdings = [0];
         let me = AgentView::new(0, 0, 1000, &holdings, 0);
         let mut state = policy.init(&me);
@@ -585,13 +596,7 @@ mod tests {
 
     #[test]
     fn a_saved_q_table_loads_only_into_a_policy_of_as_many_states_and_actions() {
-        use crate::agents::learners::{Exploration, QParams};
         use crate::agents::AdaptivePolicy;
-        let params = QParams {
-            alpha: 0.5,
-            delta: 0.0,
-            exploration: Exploration::Constant(1.0),
-        };
         // `actions` actions on one signal cut in `bins` bins: `bins` states.
         let policy = |actions: usize, bins: usize| {
             let set = (1..actions)
@@ -600,21 +605,7 @@ mod tests {
                 })
                 .chain([LearnerAction::Hold])
                 .collect();
-            let signals = Signals {
-                asset: 0,
-                memory: 1,
-                scale: 0.01,
-                trend: None,
-                position: false,
-            };
-            QLearningPolicy::new(
-                ActionSet::new(0, set, 1).unwrap(),
-                signals,
-                bins,
-                params,
-                0.0,
-            )
-            .unwrap()
+            one_signal_q_policy(set, bins)
         };
         let holdings = [0];
         let me = AgentView::new(0, 0, 1000, &holdings, 0);

@@ -382,3 +382,99 @@ fn the_seed_is_part_of_the_scenario_hash_and_the_summary() {
     assert_eq!(json["seed"], 12);
     assert_eq!(json["scenario_hash"], reseeded.hash().as_str());
 }
+
+/// `assets` curves (a linear one with a fee, then exponential ones), each
+/// traded by a group of 4,200 agents (those of the first with dust
+/// balances, whose buys and sells are rejected), with whales dumping at
+/// step 4, and the trade log on.
+fn curves_scenario(assets: usize) -> Scenario {
+    let mut toml = String::from("[simulation]\nsteps = 6\nseed = 77\n[output]\ntrades = true\n");
+    for j in 0..assets {
+        let pricing = if j == 0 {
+            r#"{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0, fee = 0.01 }"#
+        } else {
+            r#"{ kind = "bonding_curve", curve = "exponential", a = 1.0, k = 0.00001 }"#
+        };
+        toml += &format!("[[assets]]\nname = \"C{j}\"\npricing = {pricing}\n");
+        toml += &format!(
+            "[[agents]]\ngroup = \"g{j}\"\ncount = 4200\nbalance = {}\n\
+             policy = {{ kind = \"random\", asset = \"C{j}\", p_buy = 0.6, p_sell = 0.35, \
+             buy_fraction = 1.0, sell_fraction = 1.0 }}\n",
+            if j == 0 { "0.00001" } else { "300.0" }
+        );
+    }
+    toml += "[[agents]]\ngroup = \"whales\"\ncount = 7\nbalance = 0.0\n\
+             holdings = { asset = \"C0\", total = 5000.0, distribution = \"uniform\" }\n\
+             policy = { kind = \"random\", asset = \"C0\", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }\n\
+             [[events]]\nat = 4\nkind = \"dump\"\ngroup = \"whales\"\nasset = \"C0\"\nshare = 0.5\n";
+    Scenario::from_toml_str(&toml, "<curves>").expect("valid")
+}
+
+/// Everything a run leaves that the two-thread curve path could change:
+/// the trade log of every step, every account and the operation counts.
+fn curve_run(
+    scenario: &Scenario,
+    threads: usize,
+) -> (Vec<agora::ledger::TradeRecord>, Vec<u64>, String) {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool")
+        .install(|| {
+            let mut sim = Simulation::new(scenario, 0).expect("set up");
+            let mut log = Vec::new();
+            while sim.step() < scenario.simulation().steps {
+                sim.advance().expect("step");
+                log.extend_from_slice(sim.trades());
+            }
+            let ledger = sim.ledger();
+            let cells = ledger.account_cells(0..ledger.agents()).to_vec();
+            (log, cells, format!("{:?}", ledger.counts()))
+        })
+}
+
+#[test]
+fn curve_trades_settled_on_copies_of_the_accounts_on_two_threads_give_the_same_trades() {
+    // 3 cells an account (the copies of a known size) and 5 (any size)
+    for assets in [2, 4] {
+        let scenario = curves_scenario(assets);
+        assert!(scenario.agent_count() > 2 * 4096);
+        let (log, cells, counts) = curve_run(&scenario, 1);
+        // buys and sells on every curve, and rejected actions
+        for j in 0..assets as u32 {
+            for buy in [true, false] {
+                let n = log.iter().filter(|r| r.asset == j && r.buy == buy).count();
+                assert!(
+                    n > 1000,
+                    "{assets} assets: curve {j}, buy {buy}: only {n} trades"
+                );
+            }
+        }
+        assert!(
+            log.iter().any(|r| r.agent >= 4200 * assets as u32),
+            "the whales dumped"
+        );
+        let counted = |name: &str| -> u64 {
+            let at = counts.find(&format!("{name}: ")).expect(name) + name.len() + 2;
+            counts[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        assert!(counted("rejected") > 100, "{counts}");
+        for threads in [2, 3] {
+            let (many_log, many_cells, many_counts) = curve_run(&scenario, threads);
+            assert!(
+                many_log == log,
+                "{assets} assets, {threads} threads: the trade log differs"
+            );
+            assert!(
+                many_cells == cells,
+                "{assets} assets, {threads} threads: the accounts differ"
+            );
+            assert_eq!(many_counts, counts, "{assets} assets, {threads} threads");
+        }
+    }
+}

@@ -113,8 +113,8 @@ use crate::error::{Error, Result};
 use crate::governance::GovernanceAction;
 use crate::ledger::trades::{TradeKind, TradeRecord};
 use crate::ledger::{
-    range_advice, reserve_range_advice, to_base, to_units, wide_to_units, AgentId, Ledger,
-    LedgerError, TradeLog,
+    range_advice, reserve_range_advice, to_base, to_units, wide_to_units, AgentId, BookSide,
+    Ledger, LedgerError, TradeLog,
 };
 use crate::pricing::CurveMarket;
 use crate::rng::{engine_rng, Stream, StreamFamily};
@@ -1996,7 +1996,13 @@ impl Simulation {
             return exec.finish();
         }
         if lazily && self.order.len() >= pipeline::MIN_AGENTS && rayon::current_num_threads() > 1 {
-            pipeline::execute(&self.order, &deciding, &mut exec);
+            // Only curves, nothing halted or guarded: the accounts are
+            // copied in and out on the other thread too.
+            if exec.halted.is_none() && exec.markets.iter().all(|m| matches!(m, Market::Curve(_))) {
+                pipeline::execute_curves(&self.order, &deciding, &mut exec);
+            } else {
+                pipeline::execute(&self.order, &deciding, &mut exec);
+            }
             return exec.finish();
         }
         if lazily {
@@ -2925,17 +2931,11 @@ impl<const LOG: bool> Executor<'_, LOG> {
     #[cold]
     #[inline(never)]
     fn refused(&mut self, agent: AgentId, j: usize, what: Trade, e: LedgerError) {
-        if e == LedgerError::Overflow {
-            // A buy's cost fits the budget: what passes the range is the
-            // tokens (holdings or supply). A sell's refund is money.
-            let (what, kind) = match what {
-                Trade::Buy => ("buying", "token"),
-                Trade::Sell => ("selling", "money"),
-            };
-            let fault = Fault::overflow(&format!("{what} (agent {agent})"), kind).on(j);
-            self.fault.get_or_insert(fault);
-        } else {
-            self.ledger.count_rejected();
+        match refusal(agent, j, what, e) {
+            Some(fault) => {
+                self.fault.get_or_insert(fault);
+            }
+            None => self.ledger.count_rejected(),
         }
     }
 
@@ -2981,97 +2981,147 @@ impl<const LOG: bool> Executor<'_, LOG> {
             Market::Curve(c) => c,
             _ => return self.execute_market(agent, action, j),
         };
-        match action {
-            // an effort trades nothing (it has no asset: never reaches here)
-            Action::Hold
-            | Action::Effort { .. }
-            | Action::Stake { .. }
-            | Action::Unstake { .. } => {}
-            Action::Limit { .. }
-            | Action::Quote { .. }
-            | Action::Cancel { .. }
-            | Action::Request { .. }
-            | Action::Produce { .. }
-            | Action::Play { .. }
-            | Action::Post { .. }
-            | Action::Swap { .. }
-            | Action::AddLiquidity { .. }
-            | Action::RemoveLiquidity { .. } => {
-                // Orders need a market that clears, requests a resource,
-                // posted prices a posted-price market, plays a game,
-                // swaps an AMM; a curve has none.
-                ledger.count_rejected()
-            }
-            Action::Buy { spend, .. } => {
-                let balance = ledger.balance(agent);
-                let budget = if spend > balance {
-                    ledger.count_clipped();
-                    balance
-                } else {
-                    spend
-                };
-                let supply = ledger.books(j).supply;
-                let quote = match curve.quote_buy(supply, budget) {
-                    Ok(Some(quote)) => quote,
-                    Ok(None) => return ledger.count_rejected(),
-                    Err(e) => return self.refused(agent, j, Trade::Buy, e),
-                };
-                match ledger.buy(agent, j, quote.tokens, quote.cost, quote.fee) {
-                    Ok(()) => {
-                        self.stats[j].add(quote.tokens);
-                        if LOG {
-                            // What the agent paid: the cost and the fee
-                            // (their sum fits, the ledger took it).
-                            let money = u128::from(quote.cost) + u128::from(quote.fee);
-                            self.trades.push(curve_record(
-                                self.step,
-                                agent,
-                                j,
-                                TradeKind::Mint,
-                                quote.tokens,
-                                money,
-                            ));
-                        }
-                    }
-                    Err(e) => self.refused(agent, j, Trade::Buy, e),
+        let (account, mut books) = ledger.account_and_books(agent);
+        let traded = curve_trade::<LOG>(
+            self.step,
+            curve,
+            &mut books,
+            account,
+            agent,
+            j,
+            action,
+            &mut self.stats[j],
+            self.trades,
+        );
+        if let Err((what, e)) = traded {
+            self.refused(agent, j, what, e);
+        }
+    }
+}
+
+/// Whether a curve trade the ledger refused stops the run: past the
+/// ledger's range it is a fault (returned); otherwise it is a rejected
+/// action (a trade the agent cannot pay for: `None`).
+fn refusal(agent: AgentId, j: usize, what: Trade, e: LedgerError) -> Option<Fault> {
+    (e == LedgerError::Overflow).then(|| {
+        // A buy's cost fits the budget: what passes the range is the
+        // tokens (holdings or supply). A sell's refund is money.
+        let (what, kind) = match what {
+            Trade::Buy => ("buying", "token"),
+            Trade::Sell => ("selling", "money"),
+        };
+        Fault::overflow(&format!("{what} (agent {agent})"), kind).on(j)
+    })
+}
+
+/// Executes `action` of `agent` on the curve of asset `j`: a buy or a sell
+/// clipped to the account (whose cells, `[balance, holdings…]`, are
+/// `account`), priced by `curve` and settled through `books`, counted in
+/// `stats` (and, with `LOG`, recorded in `trades`); any other action is
+/// rejected (or, trading nothing, ignored). A trade the ledger refused is
+/// returned with its refusal, for [`refusal`]. Shared by the one-thread
+/// execute phase (on the ledger's own cells) and the two-thread one (on
+/// copies of the accounts, [`pipeline`]).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn curve_trade<const LOG: bool>(
+    step: u64,
+    curve: &mut CurveMarket,
+    books: &mut BookSide<'_>,
+    account: &mut [u64],
+    agent: AgentId,
+    j: usize,
+    action: Action,
+    stats: &mut StepStats,
+    trades: &mut TradeLog,
+) -> std::result::Result<(), (Trade, LedgerError)> {
+    match action {
+        // an effort trades nothing (it has no asset: never reaches here)
+        Action::Hold | Action::Effort { .. } | Action::Stake { .. } | Action::Unstake { .. } => {}
+        Action::Limit { .. }
+        | Action::Quote { .. }
+        | Action::Cancel { .. }
+        | Action::Request { .. }
+        | Action::Produce { .. }
+        | Action::Play { .. }
+        | Action::Post { .. }
+        | Action::Swap { .. }
+        | Action::AddLiquidity { .. }
+        | Action::RemoveLiquidity { .. } => {
+            // Orders need a market that clears, requests a resource,
+            // posted prices a posted-price market, plays a game,
+            // swaps an AMM; a curve has none.
+            books.count_rejected()
+        }
+        Action::Buy { spend, .. } => {
+            let balance = account[0];
+            let budget = if spend > balance {
+                books.count_clipped();
+                balance
+            } else {
+                spend
+            };
+            let supply = books.books(j).supply;
+            let quote = match curve.quote_buy(supply, budget) {
+                Ok(Some(quote)) => quote,
+                Ok(None) => {
+                    books.count_rejected();
+                    return Ok(());
                 }
-            }
-            Action::Sell { amount, .. } => {
-                let held = ledger.holding(agent, j);
-                let tokens = if amount > held {
-                    ledger.count_clipped();
-                    held
-                } else {
-                    amount
-                };
-                let books = ledger.books(j);
-                let quote = match curve.quote_sell(books.supply, books.reserve, tokens) {
-                    Ok(q) if tokens > 0 && q.refund > 0 => q,
-                    Ok(_) => return ledger.count_rejected(),
-                    Err(e) => return self.refused(agent, j, Trade::Sell, e),
-                };
-                match ledger.sell(agent, j, tokens, quote.refund, quote.fee) {
-                    Ok(()) => {
-                        self.stats[j].add(tokens);
-                        if LOG {
-                            // What the agent received: the refund less the
-                            // fee (the ledger checked fee ≤ refund).
-                            let money = u128::from(quote.refund - quote.fee);
-                            self.trades.push(curve_record(
-                                self.step,
-                                agent,
-                                j,
-                                TradeKind::Burn,
-                                tokens,
-                                money,
-                            ));
-                        }
+                Err(e) => return Err((Trade::Buy, e)),
+            };
+            match books.buy(account, j, quote.tokens, quote.cost, quote.fee) {
+                Ok(()) => {
+                    stats.add(quote.tokens);
+                    if LOG {
+                        // What the agent paid: the cost and the fee
+                        // (their sum fits, the ledger took it).
+                        let money = u128::from(quote.cost) + u128::from(quote.fee);
+                        trades.push(curve_record(
+                            step,
+                            agent,
+                            j,
+                            TradeKind::Mint,
+                            quote.tokens,
+                            money,
+                        ));
                     }
-                    Err(e) => self.refused(agent, j, Trade::Sell, e),
                 }
+                Err(e) => return Err((Trade::Buy, e)),
+            }
+        }
+        Action::Sell { amount, .. } => {
+            let held = account[1 + j];
+            let tokens = if amount > held {
+                books.count_clipped();
+                held
+            } else {
+                amount
+            };
+            let asset = books.books(j);
+            let quote = match curve.quote_sell(asset.supply, asset.reserve, tokens) {
+                Ok(q) if tokens > 0 && q.refund > 0 => q,
+                Ok(_) => {
+                    books.count_rejected();
+                    return Ok(());
+                }
+                Err(e) => return Err((Trade::Sell, e)),
+            };
+            match books.sell(account, j, tokens, quote.refund, quote.fee) {
+                Ok(()) => {
+                    stats.add(tokens);
+                    if LOG {
+                        // What the agent received: the refund less the
+                        // fee (the ledger checked fee ≤ refund).
+                        let money = u128::from(quote.refund - quote.fee);
+                        trades.push(curve_record(step, agent, j, TradeKind::Burn, tokens, money));
+                    }
+                }
+                Err(e) => return Err((Trade::Sell, e)),
             }
         }
     }
+    Ok(())
 }
 
 /// The share of asset `j`'s capacity out at step `t`: the sum of the

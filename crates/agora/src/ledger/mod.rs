@@ -442,6 +442,114 @@ impl TryFrom<LedgerState> for Ledger {
     }
 }
 
+/// The books and operation counts of a [`Ledger`] without its accounts
+/// ([`Ledger::split`]): curve trades settled on an account given as its
+/// cells, `[balance, holdings…]`, with exactly the checks, changes and
+/// counts of [`Ledger::buy`] and [`Ledger::sell`] (which are these on the
+/// ledger's own cells).
+pub(crate) struct BookSide<'a> {
+    books: &'a mut [AssetBooks],
+    counts: &'a mut OpCounts,
+}
+
+impl BookSide<'_> {
+    /// One asset's books.
+    #[inline]
+    pub(crate) fn books(&self, asset: usize) -> &AssetBooks {
+        &self.books[asset]
+    }
+
+    /// [`Ledger::count_rejected`].
+    #[inline]
+    pub(crate) fn count_rejected(&mut self) {
+        self.counts.rejected += 1;
+    }
+
+    /// [`Ledger::count_clipped`].
+    #[inline]
+    pub(crate) fn count_clipped(&mut self) {
+        self.counts.clipped += 1;
+    }
+
+    /// [`Ledger::buy`] by the account whose cells are `account`. Nothing
+    /// changes unless every check passes.
+    #[inline(always)]
+    pub(crate) fn buy(
+        &mut self,
+        account: &mut [u64],
+        asset: usize,
+        tokens: u64,
+        cost: u64,
+        fee: u64,
+    ) -> Result<(), LedgerError> {
+        let pay = add(cost, fee)?;
+        let balance = sub(account[0], pay, LedgerError::InsufficientBalance)?;
+        let holding = add(account[1 + asset], tokens)?;
+        let books = &mut self.books[asset];
+        let supply = books
+            .supply
+            .checked_add(tokens)
+            .ok_or(LedgerError::Overflow)?;
+        let reserve = books
+            .reserve
+            .checked_add(u128::from(cost))
+            .ok_or(LedgerError::Overflow)?;
+        let fee_pool = books
+            .fee_pool
+            .checked_add(u128::from(fee))
+            .ok_or(LedgerError::Overflow)?;
+        books.supply = supply;
+        books.reserve = reserve;
+        books.fee_pool = fee_pool;
+        account[0] = balance;
+        account[1 + asset] = holding;
+        self.counts.mints += 1;
+        self.counts.fees += u64::from(fee > 0);
+        Ok(())
+    }
+
+    /// [`Ledger::sell`] by the account whose cells are `account`. Nothing
+    /// changes unless every check passes.
+    #[inline(always)]
+    pub(crate) fn sell(
+        &mut self,
+        account: &mut [u64],
+        asset: usize,
+        tokens: u64,
+        refund: u64,
+        fee: u64,
+    ) -> Result<(), LedgerError> {
+        let net = refund.checked_sub(fee).ok_or(LedgerError::Overflow)?;
+        let holding = sub(
+            account[1 + asset],
+            tokens,
+            LedgerError::InsufficientHoldings,
+        )?;
+        let balance = add(account[0], net)?;
+        let books = &mut self.books[asset];
+        let reserve = books
+            .reserve
+            .checked_sub(u128::from(refund))
+            .ok_or(LedgerError::InsufficientReserve)?;
+        let supply = books
+            .supply
+            .checked_sub(tokens)
+            .ok_or(LedgerError::InsufficientHoldings)?;
+        let fee_pool = books
+            .fee_pool
+            .checked_add(u128::from(fee))
+            .ok_or(LedgerError::Overflow)?;
+        books.supply = supply;
+        books.reserve = reserve;
+        books.fee_pool = fee_pool;
+        account[0] = balance;
+        account[1 + asset] = holding;
+        self.counts.burns += 1;
+        self.counts.fees += u64::from(fee > 0);
+        Ok(())
+    }
+}
+
 impl Ledger {
     /// Opens a ledger with `agents` empty accounts and `assets` assets of zero
     /// supply.
@@ -600,31 +708,8 @@ impl Ledger {
         cost: u64,
         fee: u64,
     ) -> Result<(), LedgerError> {
-        let at = agent as usize * self.stride;
-        let pay = add(cost, fee)?;
-        let balance = sub(self.cells[at], pay, LedgerError::InsufficientBalance)?;
-        let holding = add(self.cells[at + 1 + asset], tokens)?;
-        let books = &mut self.books[asset];
-        let supply = books
-            .supply
-            .checked_add(tokens)
-            .ok_or(LedgerError::Overflow)?;
-        let reserve = books
-            .reserve
-            .checked_add(u128::from(cost))
-            .ok_or(LedgerError::Overflow)?;
-        let fee_pool = books
-            .fee_pool
-            .checked_add(u128::from(fee))
-            .ok_or(LedgerError::Overflow)?;
-        books.supply = supply;
-        books.reserve = reserve;
-        books.fee_pool = fee_pool;
-        self.cells[at] = balance;
-        self.cells[at + 1 + asset] = holding;
-        self.counts.mints += 1;
-        self.counts.fees += u64::from(fee > 0);
-        Ok(())
+        let (account, mut books) = self.account_and_books(agent);
+        books.buy(account, asset, tokens, cost, fee)
     }
 
     /// Sells on a curve: `tokens` of `agent` are burned, `refund` leaves the
@@ -638,35 +723,37 @@ impl Ledger {
         refund: u64,
         fee: u64,
     ) -> Result<(), LedgerError> {
+        let (account, mut books) = self.account_and_books(agent);
+        books.sell(account, asset, tokens, refund, fee)
+    }
+
+    /// [`split`](Self::split) with the cells of one agent's account only.
+    #[inline(always)]
+    pub(crate) fn account_and_books(&mut self, agent: AgentId) -> (&mut [u64], BookSide<'_>) {
         let at = agent as usize * self.stride;
-        let net = refund.checked_sub(fee).ok_or(LedgerError::Overflow)?;
-        let holding = sub(
-            self.cells[at + 1 + asset],
-            tokens,
-            LedgerError::InsufficientHoldings,
-        )?;
-        let balance = add(self.cells[at], net)?;
-        let books = &mut self.books[asset];
-        let reserve = books
-            .reserve
-            .checked_sub(u128::from(refund))
-            .ok_or(LedgerError::InsufficientReserve)?;
-        let supply = books
-            .supply
-            .checked_sub(tokens)
-            .ok_or(LedgerError::InsufficientHoldings)?;
-        let fee_pool = books
-            .fee_pool
-            .checked_add(u128::from(fee))
-            .ok_or(LedgerError::Overflow)?;
-        books.supply = supply;
-        books.reserve = reserve;
-        books.fee_pool = fee_pool;
-        self.cells[at] = balance;
-        self.cells[at + 1 + asset] = holding;
-        self.counts.burns += 1;
-        self.counts.fees += u64::from(fee > 0);
-        Ok(())
+        (
+            &mut self.cells[at..at + self.stride],
+            BookSide {
+                books: &mut self.books,
+                counts: &mut self.counts,
+            },
+        )
+    }
+
+    /// The ledger in two parts that can be lent to two threads at once: the
+    /// accounts' cells (`[balance, holdings…]` per agent, in agent order)
+    /// and the rest, through which curve trades are settled on copies of
+    /// the accounts ([`BookSide`]). The engine's two-thread execute phase
+    /// copies accounts in and out on one thread while the other prices
+    /// and books the trades.
+    pub(crate) fn split(&mut self) -> (&mut [u64], BookSide<'_>) {
+        (
+            &mut self.cells,
+            BookSide {
+                books: &mut self.books,
+                counts: &mut self.counts,
+            },
+        )
     }
 
     /// The agent pays `money` from its balance into the pool of `asset`

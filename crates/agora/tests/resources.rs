@@ -147,11 +147,10 @@ fn price_adjustment_with_linear_demand_converges_to_where_demand_equals_capacity
     assert!(late.iter().any(|p| (p - 2.0).abs() > 0.1), "{late:?}");
 }
 
-#[test]
-fn a_uniform_price_auction_clears_where_the_demand_curve_crosses_capacity() {
-    // Bids (need @ value): 4 @ 10, 3 @ 8, 5 @ 6, 2 @ 5; capacity 9.
-    // Demand at p: p ≤ 5: 14, ≤ 6: 12, ≤ 8: 7 — it crosses 9 at p = 6:
-    // the bids at 10 and 8 are filled (7 units), the one at 6 gets 2.
+/// One step of a uniform-price auction of a capacity of 9 units among
+/// four consumers with 100 money each, bidding (need @ value) 4 @ 10,
+/// 3 @ 8, 5 @ 6 and 2 @ 5.
+fn four_bids() -> Scenario {
     let mut text = String::from(
         r#"
         [simulation]
@@ -178,7 +177,14 @@ fn a_uniform_price_auction_clears_where_the_demand_curve_crosses_capacity() {
             "#
         ));
     }
-    let s = Scenario::from_toml_str(&text, "test").unwrap();
+    Scenario::from_toml_str(&text, "test").unwrap()
+}
+
+#[test]
+fn a_uniform_price_auction_clears_where_the_demand_curve_crosses_capacity() {
+    // Demand at p: p ≤ 5: 14, ≤ 6: 12, ≤ 8: 7 — it crosses 9 at p = 6:
+    // the bids at 10 and 8 are filled (7 units), the one at 6 gets 2.
+    let s = four_bids();
     let mut sim = Simulation::new(&s, 0).unwrap();
     sim.advance().unwrap();
     let r = sim.records().assets[1].clone();
@@ -194,6 +200,131 @@ fn a_uniform_price_auction_clears_where_the_demand_curve_crosses_capacity() {
     assert_eq!(sim.ledger().books(0).supply, 0);
     assert_eq!(sim.unmet_need(2), 3 * SCALE);
     assert_eq!(sim.unmet_need(3), 2 * SCALE);
+}
+
+#[test]
+fn only_the_allocated_requests_of_an_auction_are_trades_and_the_summary_counts_every_request() {
+    // The bids at 10, 8 and 6 win 4, 3 and 2 units at 6; the bid at 5 is
+    // a request (its 2 units count as requested) allocated nothing, so it
+    // is no trade: 3 trades of 9 units, the last at 6.
+    let s = four_bids();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    assert_eq!(sim.observe().assets[0].last_trade, None);
+    sim.advance().unwrap();
+    let r = sim.records().assets[1].clone();
+    assert_eq!((r.trades, r.volume), (3, u128::from(9 * SCALE)));
+    assert_eq!(sim.observe().assets[0].last_trade, Some(6.0));
+    let out = sim.finish().unwrap();
+    let res = out.summary.assets["R"].resource.clone().unwrap();
+    assert_eq!((res.requested, res.allocated), (14.0, 9.0));
+}
+
+#[test]
+fn a_request_pays_the_posted_price_of_its_own_step_while_the_price_moves() {
+    // One consumer needing 1 unit a step, worth 1.5, against a capacity of
+    // 8 whose posted price moves by ΔP = (D − O)/8, floored at 1/16. Step
+    // 1: the price 2 is above 1.5, so the request is turned away (D = 0)
+    // and the price falls to 2 − 8/8 = 1. Step 2: it buys 1 unit at 1,
+    // and the price falls to 1 − 7/8 = 1/8; step 3: 1 unit at 1/8, and the
+    // price falls to the floor; step 4: 1 unit at 1/16. All exact.
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 4
+        seed = 1
+        [[assets]]
+        name = "R"
+        kind = "resource"
+        capacity = 8.0
+        allocation = "proportional"
+        pricing = { kind = "price_adjustment", rule = "linear", lambda = 0.125, initial_price = 2.0, min_price = 0.0625 }
+        [[agents]]
+        group = "c"
+        count = 1
+        balance = 10.0
+        policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, value = 1.5 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let mut balance = 10.0;
+    let mut last = None;
+    for (price, next, bought) in [
+        (2.0, 1.0, false),
+        (1.0, 0.125, true),
+        (0.125, 0.0625, true),
+        (0.0625, 0.0625, true),
+    ] {
+        let step = sim.step() + 1;
+        assert_eq!(sim.observe().assets[0].price, price, "step {step}");
+        sim.advance().unwrap();
+        if bought {
+            balance -= price;
+            last = Some(price);
+        }
+        let r = sim.records().assets.last().unwrap().clone();
+        assert_eq!(
+            r.allocated,
+            Some(if bought { 1.0 } else { 0.0 }),
+            "step {step}"
+        );
+        assert_eq!(r.price, next, "step {step}");
+        assert_eq!(
+            sim.ledger().balance(0),
+            (balance * SCALE as f64) as u64,
+            "step {step}"
+        );
+        // the last trade is the price paid, not the price moved to since
+        assert_eq!(sim.observe().assets[0].last_trade, last, "step {step}");
+    }
+}
+
+#[test]
+fn the_steps_a_logarithmic_price_rule_caps_are_counted_and_only_for_that_rule() {
+    // Needs of 1 unit every other step (need_schedule [1, 0]) against a
+    // capacity of 10: at steps 2, 4 and 6 nothing is requested, ln(0/10) =
+    // −∞ is capped; at steps 1, 3, 5 |ln(1/10)| is within ln 10⁶. A linear
+    // rule has no such cap: no count at all.
+    let scenario = |rule: &str| {
+        Scenario::from_toml_str(
+            &format!(
+                r#"
+                [simulation]
+                steps = 6
+                seed = 1
+                [[assets]]
+                name = "R"
+                kind = "resource"
+                capacity = 10.0
+                allocation = "proportional"
+                pricing = {{ kind = "price_adjustment", rule = "{rule}", lambda = 0.01, initial_price = 1.0, min_price = 0.01 }}
+                [[agents]]
+                group = "c"
+                count = 1
+                balance = 100.0
+                policy = {{ kind = "consumer", asset = "R", need = {{ distribution = "constant", value = 1.0 }}, need_schedule = [1.0, 0.0], value = 50.0 }}
+                "#
+            ),
+            "test",
+        )
+        .unwrap()
+    };
+    let capped = |rule: &str| {
+        let out = run(&scenario(rule));
+        let requested: Vec<f64> = out.records.assets[1..]
+            .iter()
+            .map(|r| r.requested.unwrap())
+            .collect();
+        assert_eq!(requested, [1.0, 0.0, 1.0, 0.0, 1.0, 0.0], "{rule}");
+        out.summary.assets["R"]
+            .resource
+            .as_ref()
+            .unwrap()
+            .log_ratio_cap_steps
+    };
+    assert_eq!(capped("logarithmic"), Some(3));
+    assert_eq!(capped("linear"), None);
 }
 
 #[test]

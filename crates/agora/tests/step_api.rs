@@ -91,6 +91,45 @@ fn a_buy_set_from_outside_pays_the_integral_of_the_curve() {
     assert!((sim.price(0) - (m * s1 + b)).abs() < 1e-9);
 }
 
+/// A sell set from outside by an agent that holds none of the token is
+/// clipped to nothing and rejected: no trade, no burn, and its account and
+/// the curve's books as they were.
+#[test]
+fn a_sell_of_nothing_is_a_rejection_not_a_trade() {
+    let s = scenario("curve-linear", 5);
+    let agents = s.agent_count() as u32;
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let mut actions: Vec<(u32, Action)> = (1..agents).map(|a| (a, Action::Hold)).collect();
+    actions.push((
+        0,
+        Action::Sell {
+            asset: 0,
+            amount: 5_000_000_000,
+        },
+    ));
+    let before = sim.agent(0).unwrap();
+    assert_eq!(before.holdings[0], 0);
+    let books = |sim: &Simulation| {
+        let b = sim.ledger().books(0);
+        (b.supply, b.reserve, b.fee_pool)
+    };
+    let (books_before, counts) = (books(&sim), *sim.ledger().counts());
+    sim.advance_with(&actions).unwrap();
+    let after = sim.agent(0).unwrap();
+    assert_eq!(
+        (after.balance, &after.holdings),
+        (before.balance, &before.holdings)
+    );
+    assert_eq!(books(&sim), books_before);
+    let now = sim.ledger().counts();
+    assert_eq!(
+        (now.clipped, now.rejected, now.burns),
+        (counts.clipped + 1, counts.rejected + 1, counts.burns)
+    );
+    let r = sim.records().assets.last().unwrap();
+    assert_eq!((r.step, r.trades, r.volume), (1, 0, 0));
+}
+
 /// Actions that cannot be meant are errors naming the agent, and the step
 /// does not run.
 #[test]

@@ -255,3 +255,50 @@ impl Policy for FundamentalPolicy {
         vec![self.asset]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::SCALE;
+    use rand::SeedableRng;
+
+    #[test]
+    fn a_zi_c_buyer_bids_when_its_balance_covers_the_bid_exactly() {
+        // Value 10, shaded by half: a bid of 5 a token for a lot of 2
+        // tokens, 10 money. A balance of exactly 10 pays for it; one base
+        // unit less does not, and the buyer holds.
+        let buyer = ZiCPolicy {
+            asset: 0,
+            side: Side::Buy,
+            value: ValueDistribution::Constant { value: 10.0 },
+            units: 10 * SCALE,
+            lot: 2 * SCALE,
+            min_price: 0.0,
+            max_price: 100.0,
+            ttl: 1,
+            shade: Some(0.5),
+        };
+        let obs = Observation {
+            step: 1,
+            assets: &[],
+            incentives: &[],
+            mempool: &[],
+        };
+        let holdings = [0];
+        let decide = |balance: u64| {
+            let me = AgentView::new(0, 0, balance, &holdings, 0);
+            buyer.decide(&obs, &me, &mut AgentRng::seed_from_u64(1))
+        };
+        assert_eq!(
+            decide(10 * SCALE),
+            Action::Limit {
+                asset: 0,
+                side: Side::Buy,
+                price: 5 * SCALE,
+                amount: 2 * SCALE,
+                ttl: 1,
+            }
+        );
+        assert_eq!(decide(10 * SCALE - 1), Action::Hold);
+    }
+}

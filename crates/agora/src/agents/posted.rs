@@ -289,3 +289,49 @@ impl AdaptivePolicy for QSeller {
         Ok(state)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::learners::Exploration;
+    use crate::market::posted::{GridSpec, PostedMarket};
+
+    /// Two sellers of a 15-price grid, both Q-learners remembering `memory`
+    /// steps of profiles.
+    fn sellers(memory: usize) -> QSeller {
+        let market = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 0.25).unwrap();
+        let setup = PostedSetup::new(market, &GridSpec::Span { m: 15, xi: 0.1 }, vec![3, 7]);
+        let spec = QSellerSpec {
+            asset: 0,
+            params: QParams {
+                alpha: 0.15,
+                delta: 0.95,
+                exploration: Exploration::Constant(0.0),
+            },
+            memory,
+            q0: InitialQ::Constant(0.0),
+        };
+        QSeller::new(spec, Arc::new(setup.unwrap()), 0, 2).unwrap()
+    }
+
+    #[test]
+    fn the_memory_state_is_the_last_profiles_in_base_m_to_the_n() {
+        // A profile (a_0, a_1) of 15 prices is a_0 + 15·a_1: (3, 7) is 108,
+        // (1, 2) is 31; the state of k = 2 steps is the last profile plus
+        // 15² times the one before (at the first decision, both the first).
+        let grid = sellers(1).setup.grid().to_vec();
+        let view = |prices: &'static [u32]| PostedView {
+            grid: &grid,
+            prices,
+            profits: &[0.0, 0.0],
+            sellers: &[3, 7],
+        };
+        let one = sellers(1);
+        assert_eq!(one.next_state(None, &view(&[3, 7])), 108);
+        assert_eq!(one.next_state(Some(108), &view(&[1, 2])), 31);
+        let two = sellers(2);
+        let first = two.next_state(None, &view(&[3, 7]));
+        assert_eq!(first, 108 + 225 * 108);
+        assert_eq!(two.next_state(Some(first), &view(&[1, 2])), 31 + 225 * 108);
+    }
+}

@@ -3471,6 +3471,30 @@ mod tests {
     }
 
     #[test]
+    fn the_escrow_check_refuses_books_that_disagree_in_money_or_in_tokens_alone() {
+        // Before the first step no order of the batch market locks
+        // anything, so the escrow of asset 0 must be 0 money and 0 tokens:
+        // money locked behind the markets' back (or tokens alone) is a
+        // broken invariant.
+        let s = crate::scenario::example("market-clearing").unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        assert!(sim.group_locks().unwrap().is_some());
+        sim.ledger.lock(0, 0, 3, 0).unwrap();
+        let e = sim.group_locks().unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "lock 0 base units of money and 0 of tokens, but the ledger's escrow holds 3 and 0"
+            ),
+            "{e}"
+        );
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        // agent 100, the first seller, holds a token's base unit to lock
+        sim.ledger.lock(100, 0, 0, 1).unwrap();
+        let e = sim.group_locks().unwrap_err().to_string();
+        assert!(e.contains("the ledger's escrow holds 0 and 1"), "{e}");
+    }
+
+    #[test]
     fn apportion_is_exact_and_proportional() {
         let parts = apportion(1000, &[1.0, 1.0, 2.0]);
         assert_eq!(parts, vec![250, 250, 500]);

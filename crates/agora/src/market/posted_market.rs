@@ -555,6 +555,39 @@ mod tests {
     }
 
     #[test]
+    fn the_profit_table_is_every_sellers_model_profit_at_every_profile() {
+        // Seller i's profit at profile k sits at k·n + i: (p_i − c) q_i of
+        // the logit demand at the profile's prices, c = 1.
+        let s = calvano();
+        let (n, m) = (2, 15);
+        let table = s.profit_table();
+        assert_eq!(table.len(), m * m * n);
+        for k in 0..m * m {
+            let prices = [s.grid()[k % m], s.grid()[k / m]];
+            let mut q = [0.0; 2];
+            s.market().quantities(&prices, &mut q).unwrap();
+            for i in 0..n {
+                let model = (prices[i] - 1.0) * q[i];
+                assert_eq!(table[k * n + i], s.profit(k, i));
+                assert!((table[k * n + i] - model).abs() <= 1e-12, "{k} {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_price_before_the_first_step_is_the_mean_of_the_starting_prices() {
+        let mut p = PostedPriceMarket::new(Arc::new(calvano()));
+        let grid = p.setup().grid().to_vec();
+        // new: every seller at grid index 0
+        assert_eq!(p.view().prices, [0, 0]);
+        assert_eq!(p.price(0), grid[0]);
+        p.start_at(&[3, 7]);
+        assert_eq!(p.view().prices, [3, 7]);
+        assert_eq!(p.price(0), (grid[3] + grid[7]) / 2.0);
+        assert!(grid[0] > 1.0 && grid[7] > grid[3]);
+    }
+
+    #[test]
     fn the_static_best_response_maximises_the_grid_profit() {
         let s = calvano();
         // Against a rival at the top of the grid the best response is

@@ -1786,4 +1786,66 @@ mod tests {
             Err(LedgerError::Overflow)
         );
     }
+
+    /// One money unit a token (`R(S) = S`), with a price that is NaN
+    /// everywhere and an inverse that gives half the root.
+    #[derive(Debug)]
+    struct NanPriced;
+
+    impl BondingCurve for NanPriced {
+        fn spot_price(&self, _supply: f64) -> f64 {
+            f64::NAN
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply
+        }
+        fn mint_for_budget(&self, _supply: f64, budget: f64) -> f64 {
+            0.5 * budget
+        }
+    }
+
+    /// Where the price at the end of the first guess is NaN the Newton
+    /// steps have no price to step by: the quote searches the integer
+    /// costs, and a budget of `c` buys `c` tokens at one unit each (`c`
+    /// net of the fee), not the half of it the inverse gave.
+    #[test]
+    fn a_buy_where_the_curves_price_is_nan_searches_the_integer_costs() {
+        for fee in [0.0, 0.5] {
+            for supply in [0, 4 * SCALE] {
+                let mut m = user_market("nan-priced", NanPriced, fee);
+                let budget = 15 * SCALE;
+                let what = format!("fee {fee}, from {supply}");
+                let q = m.quote_buy(supply, budget).unwrap().unwrap();
+                assert!(is_the_most(&mut m, supply, budget, q), "{what}: {q:?}");
+                // c + ⌈c·fee⌉ ≤ budget: c = 15 without a fee, 10 with 50%
+                let c = if fee == 0.0 { 15 * SCALE } else { 10 * SCALE };
+                assert_eq!((q.tokens, q.cost), (c, c), "{what}: {q:?}");
+            }
+        }
+    }
+
+    /// With a fee, the Newton steps on the money left over price a token
+    /// at the spot price times `1 + fee`: on a steep curve (`e^S`) whose
+    /// inverse falls 10% or 20% short, a price that leaves the fee out
+    /// sizes the steps past where the curve has risen, and eight rounds
+    /// no longer reach the most the budget pays for. It is
+    /// `d = ln(1 + c·e^{−S})` for `c` the budget net of the fee.
+    #[test]
+    fn a_buy_that_falls_short_on_a_steep_curve_with_a_fee_gets_the_most_it_pays_for() {
+        for (bias, supply, budget) in [(0.8, 0, 100 * SCALE), (0.9, 5 * SCALE, 1_000_000 * SCALE)] {
+            for fee in [0.0, 0.003, 0.05, 0.3, 0.5, 1.0] {
+                let mut m = user_market("steep", SteepExp(bias), fee);
+                let q = m.quote_buy(supply, budget).unwrap().unwrap();
+                let what = format!("bias {bias}, fee {fee}, from {supply}, budget {budget}");
+                assert!(is_the_most(&mut m, supply, budget, q), "{what}: {q:?}");
+                let c = units(budget) / (1.0 + fee);
+                let d = (c * (-units(supply)).exp()).ln_1p();
+                let tokens = units(q.tokens);
+                assert!(
+                    (tokens - d).abs() <= 3e-9 + 1e-12 * d,
+                    "{what}: {tokens} vs {d}"
+                );
+            }
+        }
+    }
 }

@@ -717,6 +717,32 @@ mod tests {
     }
 
     #[test]
+    fn a_fixed_price_set_during_a_run_survives_a_round_trip_of_the_state() {
+        use crate::resource::alloc::Rule;
+        let spec = |pricing| ResourceSpec {
+            capacity: 10.0,
+            renewing: true,
+            decay: 0.0,
+            holding_cost: 0.0,
+            allocation: AllocationRule::Builtin(Rule::Proportional),
+            pricing,
+        };
+        let fixed = spec(ResourcePricing::Fixed { price: 2.0 });
+        let mut a = ResourceMarket::new(&fixed);
+        a.set_param("price", 3.0).unwrap();
+        let bytes = a.save_state().unwrap();
+        let mut b = ResourceMarket::new(&fixed);
+        b.load_state(&bytes).unwrap();
+        assert_eq!(b.spec.pricing, ResourcePricing::Fixed { price: 3.0 });
+        assert_eq!(b.price(0), 3.0);
+        // A fixed price's state is not an auction's, nor the other way.
+        let auction = spec(ResourcePricing::Auction { reserve_price: 1.0 });
+        assert!(ResourceMarket::new(&auction).load_state(&bytes).is_err());
+        let other = ResourceMarket::new(&auction).save_state().unwrap();
+        assert!(ResourceMarket::new(&fixed).load_state(&other).is_err());
+    }
+
+    #[test]
     fn check_outcome_refuses_only_what_breaks_the_rules_promise() {
         let requests = [Request::new(5, 1), Request::new(3, 1)];
         let outcome = |allocations: Vec<u64>| Outcome {

@@ -424,6 +424,15 @@ impl CurveMarket {
                 self.check_room(supply, r0, budget)?;
             }
             let mut extra = floor_base(from_whole(leftover) / highest).min(room);
+            if extra < guess / 4 {
+                // A steep stretch: the price at the end of the step is
+                // over four times its price at the start (or past the
+                // range of `f64`), and steps priced at the highest price
+                // would buy slivers of what the leftover pays for (an
+                // inverse half the root of `e^S` left nearly all of a
+                // budget unspent). Search the integer costs.
+                return self.most_from(supply, budget, best.tokens);
+            }
             loop {
                 if extra == 0 {
                     return Ok(best);
@@ -436,7 +445,8 @@ impl CurveMarket {
                 extra /= 2;
             }
         }
-        Ok(best)
+        // Eight steps did not spend the leftover: search the integer costs.
+        self.most_from(supply, budget, best.tokens)
     }
 
     /// The most tokens the budget pays for from `tokens` on (a buy that
@@ -1114,6 +1124,31 @@ mod tests {
     fn a_buy_whose_first_guess_overshoots_a_steep_curve_by_far_gets_the_most_it_pays_for() {
         for bias in [1.0, 100.0, 1_000.0] {
             for fee in [0.0, 0.003] {
+                for supply in [0, 5 * SCALE] {
+                    let mut m = user_market("steep", SteepExp(bias), fee);
+                    let budget = 1_000_000 * SCALE;
+                    let what = format!("bias {bias}, fee {fee}, from {supply}");
+                    let q = m.quote_buy(supply, budget).unwrap().unwrap();
+                    assert!(is_the_most(&mut m, supply, budget, q), "{what}: {q:?}");
+                    let c = units(budget) / (1.0 + fee);
+                    let d = (c * (-units(supply)).exp()).ln_1p();
+                    let tokens = units(q.tokens);
+                    assert!((tokens - d).abs() <= 3e-9, "{what}: {tokens} vs {d}");
+                }
+            }
+        }
+    }
+
+    /// An inverse that falls short on a steep curve: from 7.06 of the 8.82
+    /// tokens a budget of a million pays for at 5 tokens (bias 0.8), each
+    /// Newton step of the leftover is priced at the highest price on its
+    /// way, e^16.8 for a step of 4.8 tokens, and buys a sliver (7.88 tokens
+    /// after eight steps). The quote still gets the most the budget pays
+    /// for, `d = ln(1 + c·e^{−S})`.
+    #[test]
+    fn a_buy_whose_first_guess_falls_short_on_a_steep_curve_gets_the_most_it_pays_for() {
+        for bias in [0.5, 0.8, 0.95] {
+            for fee in [0.0, 0.003, 1.0] {
                 for supply in [0, 5 * SCALE] {
                     let mut m = user_market("steep", SteepExp(bias), fee);
                     let budget = 1_000_000 * SCALE;

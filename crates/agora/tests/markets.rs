@@ -720,3 +720,45 @@ fn an_equilibrium_market_with_no_orders_and_no_exogenous_side_keeps_its_price() 
         assert_eq!((r.price, r.source, r.volume), (7.0, PriceSource::Last, 0));
     }
 }
+
+/// The market metrics of an asset's summary (`market`) are a
+/// market-clearing asset's only (a book, a call auction, an equilibrium
+/// market, price adjustment): a curve, an AMM, a resource, a posted-price
+/// market and a population game have none.
+#[test]
+fn only_a_market_clearing_asset_has_market_metrics() {
+    let mut kinds = std::collections::BTreeSet::new();
+    for name in [
+        "curve-linear",
+        "amm",
+        "resource-fcfs",
+        "hawk-dove",
+        "algorithmic-collusion",
+        "call-auction",
+        "market-clearing",
+        "price-adjustment",
+        "equilibrium",
+    ] {
+        let mut s = example(name).unwrap();
+        s.set_steps(3).unwrap();
+        let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+        for a in s.assets() {
+            let kind = a.pricing.kind_name();
+            let clears = !matches!(
+                kind,
+                "bonding_curve" | "amm" | "resource" | "posted_price" | "game"
+            );
+            let summary = &out.summary.assets[&a.name];
+            assert_eq!(
+                summary.market.is_some(),
+                clears,
+                "{name}: {} ({kind})",
+                a.name
+            );
+            kinds.insert((kind, clears));
+        }
+    }
+    // every kind above, both ways
+    assert!(kinds.iter().filter(|(_, c)| *c).count() >= 3, "{kinds:?}");
+    assert!(kinds.iter().filter(|(_, c)| !*c).count() >= 5, "{kinds:?}");
+}

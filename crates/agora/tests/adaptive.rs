@@ -100,12 +100,18 @@ impl AdaptivePolicy for Tracker {
 }
 
 fn curve_scenario(learners: u32, steps: u64) -> Scenario {
+    curve_scenario_with(learners, steps, "")
+}
+
+/// [`curve_scenario`] with more lines of `[simulation]`.
+fn curve_scenario_with(learners: u32, steps: u64, simulation: &str) -> Scenario {
     Scenario::from_toml_str(
         &format!(
             r#"
             [simulation]
             steps = {steps}
             seed = 5
+            {simulation}
             [[assets]]
             name = "T"
             pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0, fee = 0.02 }}
@@ -185,6 +191,28 @@ fn a_learner_sees_exactly_its_fills_and_the_change_of_its_wealth() {
     }
     assert!(two > 20, "{two} steps with two actions");
     assert!(fills > 200, "{fills} fills");
+}
+
+/// A policy that is not a greedy learner reports no convergence count
+/// (`AdaptivePolicy::stable_for`'s default, `None`): a run whose only
+/// adaptive group is such a policy has no count, and `stop = { converged
+/// = 1 }` never ends its learning phase, which runs all its `steps`
+/// before the evaluation phase's.
+#[test]
+fn a_policy_without_a_convergence_count_never_ends_learning_early() {
+    let s = curve_scenario_with(5, 6, "stop = { converged = 1 }\nevaluation_steps = 2");
+    let mut sim = Simulation::new(&s, 0).expect("set up");
+    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
+        .expect("set");
+    while !sim.done() {
+        sim.advance().expect("step");
+        assert_eq!(sim.stable_for(), None, "at step {}", sim.step());
+    }
+    assert!(!sim.converged());
+    assert_eq!(sim.step(), 6 + 2);
+    let out = sim.finish().expect("end");
+    let summary = out.summary.simulation.expect("a simulation summary");
+    assert_eq!((summary.learning_steps, summary.steps_run), (6, 8));
 }
 
 #[test]

@@ -530,3 +530,13 @@ fn a_market_maker_skews_its_quotes_away_from_a_heavy_inventory() {
     // 2 of 20 held: 0.4 below half, centre 10 × (1 + 0.4 × 0.5) = 12
     assert_quote(maker_quote(0.1, 0.5, 2), 11.4, 12.6);
 }
+
+#[test]
+fn a_market_maker_quotes_one_side_when_it_cannot_quote_the_other() {
+    // 20 of 20 held: a bid would take it past its maximum inventory, so it
+    // only asks; fill 0.5, centre 10 × (1 − 0.1 × 0.5) = 9.5, ask 9.5 × 1.02
+    assert_quote(maker_quote(0.04, 0.1, 20), 0.0, 9.69);
+    // nothing held: it cannot ask for a token, so it only bids; fill −0.5,
+    // centre 10 × (1 + 0.1 × 0.5) = 10.5, bid 10.5 × 0.98
+    assert_quote(maker_quote(0.04, 0.1, 0), 10.29, 0.0);
+}

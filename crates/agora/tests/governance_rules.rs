@@ -179,12 +179,19 @@ fn a_transaction_tax_collects_its_rate_of_every_trade_exactly() {
 /// A buy's budget covers the buy and its tax: an agent spending 50 of its
 /// 100 at a 25% tax pays the curve `m` and the tax `⌊m/4⌋`, at most 50 in
 /// all. A sell within `within` steps of the seller's buy pays the early
-/// rate on top; one after it only the rate.
+/// rate on top; one after it only the rate: bought at step 1 or 2, sold 2
+/// and 8 steps after (8 steps after step 2 is step 10, 5 times 2).
 #[test]
 fn a_buy_and_its_tax_fit_the_budget_and_an_early_sell_pays_more() {
+    for buy_at in [1, 2] {
+        early_sell_pays_more(buy_at);
+    }
+}
+
+fn early_sell_pays_more(buy_at: u64) {
     let script = |sell_at: u64| {
         format!(
-            r#"[{{ step = 1, action = "buy", spend = 50.0 }}, {{ step = {sell_at}, action = "sell", amount = 5.0 }}]"#
+            r#"[{{ step = {buy_at}, action = "buy", spend = 50.0 }}, {{ step = {sell_at}, action = "sell", amount = 5.0 }}]"#
         )
     };
     let text = format!(
@@ -217,8 +224,8 @@ rate = 0.25
 early_rate = 0.5
 within = 5
 "#,
-        script(3),
-        script(10)
+        script(buy_at + 2),
+        script(buy_at + 8)
     );
     let s = Scenario::from_toml_str(&text, "early.toml").unwrap();
     let mut sim = Simulation::new(&s, 0).unwrap();
@@ -354,6 +361,39 @@ fn the_rules_on_trades_bind_on_an_amm_too() {
     assert_eq!(g["tax"].taxed_trades, Some(swaps));
 }
 
+/// A band wider than any move (±100,000%) binds nothing, on a curve and
+/// on an AMM whose random traders sell all they hold (a sell of exactly
+/// the holding, which is not a clip): each run is the run without it,
+/// price for price, with as many clipped actions, and the band reports no
+/// clip and no refusal (a trade that fits it whole is not clipped).
+#[test]
+fn a_band_that_never_binds_clips_nothing() {
+    let amm = agora::scenario::examples()
+        .iter()
+        .find(|e| e.name == "amm")
+        .unwrap()
+        .toml
+        .replace("steps = 200", "steps = 40")
+        .replace(
+            "p_sell = 0.3, buy_fraction = 0.05, sell_fraction = 0.05",
+            "p_sell = 0.3, buy_fraction = 0.05, sell_fraction = 1.0",
+        );
+    assert!(amm.contains("sell_fraction = 1.0"));
+    for (free, asset) in [(whale_dump(70), "TOKEN"), (amm, "AGT")] {
+        let banded = format!(
+            "{free}\n[[governance]]\nname = \"band\"\nkind = \"price_band\"\nasset = \"{asset}\"\nmax_move = 1000.0\n"
+        );
+        let (free, out) = (run(&free), run(&banded));
+        assert_eq!(prices(&out), prices(&free), "{asset}");
+        assert_eq!(
+            out.summary.ledger.clipped_actions, free.summary.ledger.clipped_actions,
+            "{asset}"
+        );
+        let band = &out.summary.governance["band"];
+        assert_eq!((band.clipped, band.refused), (Some(0), Some(0)), "{band:?}");
+    }
+}
+
 /// A circuit breaker's window: the whales' dump trips a breaker on a
 /// three-step window like a one-step one; a window of 1 is the breaker
 /// as it was (the same run as without the key).
@@ -465,6 +505,9 @@ fn a_utilisation_controller_has_the_closed_form_steady_states() {
     ));
     let u = utilisation(&pi);
     assert!((u[300] - r).abs() < 1e-6, "{}", u[300]);
+    // It updates at every step's govern phase but the first, which has no
+    // allocation before it to measure: 299 of the 300.
+    assert_eq!(pi.summary.governance["util"].updates, Some(299));
     assert!((pi.records.assets[300].price - 1.08).abs() < 1e-5);
     let leaky = run(&utilisation_scenario(
         300,

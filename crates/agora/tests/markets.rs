@@ -720,3 +720,92 @@ fn an_equilibrium_market_with_no_orders_and_no_exogenous_side_keeps_its_price() 
         assert_eq!((r.price, r.source, r.volume), (7.0, PriceSource::Last, 0));
     }
 }
+
+/// The market metrics of an asset's summary (`market`) are a
+/// market-clearing asset's only (a book, a call auction, an equilibrium
+/// market, price adjustment): a curve, an AMM, a resource, a posted-price
+/// market and a population game have none.
+#[test]
+fn only_a_market_clearing_asset_has_market_metrics() {
+    let mut kinds = std::collections::BTreeSet::new();
+    for name in [
+        "curve-linear",
+        "amm",
+        "resource-fcfs",
+        "hawk-dove",
+        "algorithmic-collusion",
+        "call-auction",
+        "market-clearing",
+        "price-adjustment",
+        "equilibrium",
+    ] {
+        let mut s = example(name).unwrap();
+        s.set_steps(3).unwrap();
+        let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+        for a in s.assets() {
+            let kind = a.pricing.kind_name();
+            let clears = !matches!(
+                kind,
+                "bonding_curve" | "amm" | "resource" | "posted_price" | "game"
+            );
+            let summary = &out.summary.assets[&a.name];
+            assert_eq!(
+                summary.market.is_some(),
+                clears,
+                "{name}: {} ({kind})",
+                a.name
+            );
+            kinds.insert((kind, clears));
+        }
+    }
+    // every kind above, both ways
+    assert!(kinds.iter().filter(|(_, c)| *c).count() >= 3, "{kinds:?}");
+    assert!(kinds.iter().filter(|(_, c)| !*c).count() >= 5, "{kinds:?}");
+}
+
+/// The market metrics against the competitive equilibrium. Tâtonnement at
+/// λ = 2/3 on D = 100 − 2P, O = 10 + P flips the error e_{t+1} = −e_t
+/// around P* = 30 from 20: every step's price is 10 from it, so the mean
+/// error is 10. One ZI-C buyer who values a unit at 120 and one seller
+/// whose unit costs 80 on a book: the competitive range is [80, 120], its
+/// midpoint 100.
+#[test]
+fn the_equilibrium_error_is_the_mean_distance_and_the_equilibrium_the_ranges_midpoint() {
+    let s = exogenous(
+        "price_adjustment",
+        ", rule = \"linear\", lambda = 0.6666666666666666, initial_price = 20.0, min_price = 0.001",
+        50,
+    );
+    let out = run(&s);
+    let m = out.summary.assets["G"].market.as_ref().unwrap();
+    assert_eq!(m.equilibrium_price, Some(30.0));
+    let e = m.equilibrium_error.expect("an error");
+    assert!((e - 10.0).abs() < 1e-9, "{e}");
+
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 5
+        seed = 1
+        [[assets]]
+        name = "G"
+        pricing = { kind = "order_book", tick_size = 0.01, lot_size = 1.0, initial_price = 100.0 }
+        [[agents]]
+        group = "seller"
+        count = 1
+        balance = 0.0
+        holdings = { asset = "G", total = 1.0, distribution = "uniform" }
+        policy = { kind = "zi_c", asset = "G", role = "seller", value = { distribution = "constant", value = 80.0 }, max_price = 120.0, ttl = 5 }
+        [[agents]]
+        group = "buyer"
+        count = 1
+        balance = 200.0
+        policy = { kind = "zi_c", asset = "G", role = "buyer", value = { distribution = "constant", value = 120.0 }, min_price = 80.0, ttl = 5 }
+        "#,
+        "zic.toml",
+    )
+    .unwrap();
+    let out = run(&s);
+    let m = out.summary.assets["G"].market.as_ref().unwrap();
+    assert_eq!(m.equilibrium_price, Some(100.0));
+}

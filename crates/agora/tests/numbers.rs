@@ -449,3 +449,44 @@ fn floats_written_to_json_read_back_bit_for_bit() {
         checked += 1;
     }
 }
+
+/// A group of idle agents on a curve, four at 100 of money and three at
+/// 20, the first valued by log wealth: a group's utility is the mean over
+/// its agents, ln 100 and 20 (its mean wealth) — not the sum. A run
+/// without `stop` and evaluation steps has no simulation summary; with
+/// two evaluation steps it has one: 3 learning steps, 5 run.
+#[test]
+fn a_groups_log_wealth_utility_is_the_mean_over_its_agents() {
+    let text = |simulation: &str| {
+        format!(
+            r#"
+            [simulation]
+            steps = 3
+            seed = 1
+            {simulation}
+            [[assets]]
+            name = "T"
+            pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+            [[agents]]
+            group = "logs"
+            count = 4
+            balance = 100.0
+            policy = {{ kind = "random", asset = "T", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+            objective = {{ kind = "log_wealth" }}
+            [[agents]]
+            group = "plain"
+            count = 3
+            balance = 20.0
+            policy = {{ kind = "random", asset = "T", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+            "#
+        )
+    };
+    let out = run(&Scenario::from_toml_str(&text(""), "logs.toml").unwrap());
+    let logs = &out.summary.groups["logs"];
+    assert!((logs.utility - 100f64.ln()).abs() < 1e-12, "{logs:?}");
+    assert_eq!(out.summary.groups["plain"].utility, 20.0);
+    assert!(out.summary.simulation.is_none());
+    let out = run(&Scenario::from_toml_str(&text("evaluation_steps = 2"), "eval.toml").unwrap());
+    let phases = out.summary.simulation.expect("a simulation summary");
+    assert_eq!((phases.learning_steps, phases.steps_run), (3, 5));
+}

@@ -10,7 +10,16 @@ use agora::{RunOutput, Scenario, Simulation};
 /// A Calvano market of `firms` Q-learning sellers with fast exploration
 /// decay, a convergence stop, an evaluation phase and a deviation event.
 fn session(firms: u32, record_every: u64, memory: u32, extra: &str) -> Scenario {
-    let text = format!(
+    Scenario::from_toml_str(
+        &session_text(firms, record_every, memory, extra),
+        "session.toml",
+    )
+    .expect("a valid scenario")
+}
+
+/// The text of [`session`].
+fn session_text(firms: u32, record_every: u64, memory: u32, extra: &str) -> String {
+    format!(
         r#"
 [simulation]
 steps = 3000
@@ -38,8 +47,7 @@ seller = 0
 window = 10
 {extra}
 "#
-    );
-    Scenario::from_toml_str(&text, "session.toml").expect("a valid scenario")
+    )
 }
 
 /// Runs `s` to the end, letting the posted-price session take the steps
@@ -117,6 +125,35 @@ fn a_state_saved_mid_session_is_the_same_on_either_path() {
             "the state after step {stop} differs"
         );
     }
+}
+
+/// A Q-learning seller's saved table loads only into a seller with as
+/// many prices: without memory (one state) a state saved on a grid of 7
+/// prices restores into its own scenario but is refused by one of 9,
+/// whose market takes it (every price index saved is below 9).
+#[test]
+fn a_saved_seller_loads_only_into_a_market_of_as_many_prices() {
+    let text = session_text(2, 1, 0, "");
+    let seven = Scenario::from_toml_str(&text, "seven.toml").unwrap();
+    let nine = Scenario::from_toml_str(&text.replace("m = 7,", "m = 9,"), "nine.toml").unwrap();
+    let mut sim = Simulation::new(&seven, 0).unwrap();
+    while sim.step() < 5 {
+        sim.advance().unwrap();
+    }
+    let state = sim.state();
+    Simulation::new(&seven, 0)
+        .unwrap()
+        .restore(state.clone())
+        .expect("the state restores into its own scenario");
+    let e = Simulation::new(&nine, 0)
+        .unwrap()
+        .restore(state)
+        .expect_err("a table of 7 prices in a market of 9")
+        .to_string();
+    assert!(
+        e.contains("group 0: a Q-learning seller's saved table is not 1 states × 9 prices"),
+        "{e}"
+    );
 }
 
 #[test]

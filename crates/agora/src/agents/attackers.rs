@@ -348,4 +348,62 @@ mod tests {
             Some(2_000_000_000)
         );
     }
+
+    /// A spoofer on the second of two assets, quotes 9.90 / 10.10 (990 and
+    /// 1010 ticks of 0.01), depth 0.25 of the 20-tick gap (5 ticks), 30
+    /// tokens held: a 50-token spoof bid 5 ticks into the spread at 9.95,
+    /// a real sell of 2 at the bid, a spoof ask of what it holds (30)
+    /// 5 ticks into the spread at 10.05, a real buy of 2 at the ask; again
+    /// from step 5. It declares the asset it trades.
+    #[test]
+    fn a_spoofer_cycles_spoof_bid_real_sell_spoof_ask_real_buy() {
+        use crate::agents::AssetObservation;
+        use crate::ledger::SCALE;
+        use rand::SeedableRng;
+        let p = SpooferPolicy {
+            asset: 1,
+            size: 50 * SCALE,
+            trade: 2 * SCALE,
+            depth: 0.25,
+            tick: T,
+        };
+        assert_eq!(p.assets(), vec![1]);
+        let history = [10.0];
+        let quotes = |best_bid, best_ask| AssetObservation {
+            name: "X",
+            price: 10.0,
+            supply: 100.0,
+            history: &history,
+            best_bid,
+            best_ask,
+            last_trade: None,
+            posted: None,
+        };
+        let assets = [quotes(None, None), quotes(Some(9.9), Some(10.1))];
+        let holdings = [0, 30 * SCALE];
+        let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 1);
+        let limit = |side, ticks: u64, amount: u64, ttl| Action::Limit {
+            asset: 1,
+            side,
+            price: ticks * T,
+            amount,
+            ttl,
+        };
+        let cycle = [
+            limit(Side::Buy, 995, 50 * SCALE, 2),
+            limit(Side::Sell, 990, 2 * SCALE, 1),
+            limit(Side::Sell, 1005, 30 * SCALE, 2),
+            limit(Side::Buy, 1010, 2 * SCALE, 1),
+        ];
+        for step in 1..=8u64 {
+            let obs = Observation {
+                step,
+                assets: &assets,
+                incentives: &[],
+                mempool: &[],
+            };
+            let action = p.decide(&obs, &me, &mut AgentRng::seed_from_u64(step));
+            assert_eq!(action, cycle[(step as usize - 1) % 4], "step {step}");
+        }
+    }
 }

@@ -481,6 +481,81 @@ mod tests {
         assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.0), "history too short");
     }
 
+    /// A threshold trader buys with probability `p_trade` strictly below
+    /// `buy_below`, sells with it strictly above `sell_above`, and holds
+    /// between them and at them.
+    #[test]
+    fn threshold_buys_below_and_sells_above_its_bounds() {
+        let p = ThresholdPolicy {
+            asset: 0,
+            buy_below: 0.9,
+            sell_above: 1.1,
+            p_trade: 0.25,
+            buy_fraction: 0.1,
+            sell_fraction: 0.1,
+        };
+        let history = [1.0];
+        for (price, expected) in [
+            (0.8, (0.25, 0.0)),
+            (0.9, (0.0, 0.0)),
+            (1.0, (0.0, 0.0)),
+            (1.1, (0.0, 0.0)),
+            (1.2, (0.0, 0.25)),
+        ] {
+            let a = obs_with(&history, price);
+            let obs = Observation {
+                step: 1,
+                assets: &a,
+                incentives: &[],
+                mempool: &[],
+            };
+            assert_eq!(p.probabilities(&obs, &ME), expected, "at {price}");
+        }
+    }
+
+    /// A momentum trader that acts for sure (`p_trade` = 1) spends its
+    /// `buy_fraction` of the balance on a rise and offers its
+    /// `sell_fraction` of the holdings on a fall: floor(100 · 0.1) = 10 and
+    /// floor(100 · 0.3) = 30 base units of `ME`'s 100.
+    #[test]
+    fn momentum_trades_its_own_fractions() {
+        let p = MomentumPolicy {
+            asset: 0,
+            lookback: 1,
+            threshold: 0.05,
+            p_trade: 1.0,
+            buy_fraction: 0.1,
+            sell_fraction: 0.3,
+        };
+        let history = [1.0, 1.0];
+        for (price, action) in [
+            (
+                1.1,
+                Action::Buy {
+                    asset: 0,
+                    spend: 10,
+                },
+            ),
+            (
+                0.9,
+                Action::Sell {
+                    asset: 0,
+                    amount: 30,
+                },
+            ),
+        ] {
+            let a = obs_with(&history, price);
+            let obs = Observation {
+                step: 2,
+                assets: &a,
+                incentives: &[],
+                mempool: &[],
+            };
+            let mut rng = AgentRng::seed_from_u64(3);
+            assert_eq!(p.decide(&obs, &ME, &mut rng), action, "at {price}");
+        }
+    }
+
     #[test]
     fn mean_reversion_buys_below_its_average() {
         let p = MeanReversionPolicy {

@@ -323,6 +323,29 @@ mod tests {
         assert_eq!(param(&p, "beta"), None);
     }
 
+    /// The distribution of a parameter over the group: its mean and the
+    /// 10th and 90th percentiles (linear between order statistics), here
+    /// of thresholds 0.07, 0.00, 0.01, …, 0.06 (the first agent's is not
+    /// the mean): mean 0.035, p10 0 + 0.7 · 0.01, p90 0.06 + 0.3 · 0.01.
+    #[test]
+    fn the_distribution_is_the_mean_and_the_deciles_of_the_group() {
+        let spec = EvolutionSpec {
+            every: 1,
+            select: 0.25,
+            mutate: 0.0,
+            params: vec!["policy.threshold".into()],
+        };
+        let mut e = Evolving::new(spec, &momentum(), 8, vec![0.0; 8]);
+        for k in 0..8 {
+            set_param(e.builtin_mut(k), "threshold", ((k + 7) % 8) as f64 / 100.0);
+        }
+        let d = e.distribution();
+        assert_eq!(d.len(), 1);
+        for (found, expected) in d[0].into_iter().zip([0.035, 0.007, 0.063]) {
+            assert!((found - expected).abs() < 1e-15, "{:?}", d[0]);
+        }
+    }
+
     #[test]
     fn the_worst_copy_the_best_with_relative_mutation() {
         let spec = EvolutionSpec {

@@ -201,3 +201,59 @@ impl Policy for ProducerPolicy {
         vec![self.asset]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::AssetObservation;
+    use rand::SeedableRng;
+
+    /// A consumer of two resources (need 4 units a step, value 10, linear
+    /// demand, its whole balance to spend) skips a price that is negative,
+    /// infinite or NaN and requests the other resource, at 2: 1 − 2/10 =
+    /// 0.8 of its need, 3.2 units, bidding at most its value.
+    #[test]
+    fn a_consumer_skips_a_price_that_is_negative_or_not_finite() {
+        let p = ConsumerPolicy {
+            assets: vec![0, 1],
+            preferences: vec![1.0, 1.0],
+            need: ValueDistribution::Constant { value: 4.0 },
+            need_schedule: Vec::new(),
+            value: 10.0,
+            demand: DemandForm::Linear,
+            budget_share: 1.0,
+        };
+        let history = [1.0];
+        let at = |price| AssetObservation {
+            name: "R",
+            price,
+            supply: 0.0,
+            history: &history,
+            best_bid: None,
+            best_ask: None,
+            last_trade: None,
+            posted: None,
+        };
+        let holdings = [0, 0];
+        let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 1);
+        for first in [-1.0, f64::INFINITY, f64::NAN] {
+            let assets = [at(first), at(2.0)];
+            let obs = Observation {
+                step: 1,
+                assets: &assets,
+                incentives: &[],
+                mempool: &[],
+            };
+            let action = p.decide(&obs, &me, &mut AgentRng::seed_from_u64(1));
+            assert_eq!(
+                action,
+                Action::Request {
+                    asset: 1,
+                    quantity: 3_200_000_000,
+                    max_price: 10 * SCALE,
+                },
+                "beside a price of {first}"
+            );
+        }
+    }
+}

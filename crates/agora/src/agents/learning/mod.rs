@@ -535,6 +535,89 @@ mod tests {
         .unwrap()
     }
 
+    /// A policy-gradient agent's state is estimated (`state_bytes`, for
+    /// the memory check of `limits`) as the state itself and 8 bytes for
+    /// each of its weights, probabilities and features: 3 actions and
+    /// 1 + 2 moves + the position = 4 features, 3 · 4 + 3 + 4 = 19 numbers,
+    /// as many as a state that has decided holds.
+    #[test]
+    fn a_policy_gradient_state_is_estimated_with_its_weights_and_features() {
+        use crate::agents::AdaptivePolicy;
+        use rand::SeedableRng;
+        let signals = Signals {
+            asset: 0,
+            memory: 2,
+            scale: 0.01,
+            trend: None,
+            position: true,
+        };
+        let actions = vec![
+            LearnerAction::Hold,
+            LearnerAction::Buy { fraction: 0.5 },
+            LearnerAction::Sell { fraction: 0.5 },
+        ];
+        let policy =
+            PolicyGradientPolicy::new(ActionSet::new(0, actions, 1).unwrap(), signals, 0.1)
+                .unwrap();
+        let size = std::mem::size_of::<PolicyGradientState>();
+        assert_eq!(policy.state_bytes(), size + 19 * 8);
+        let holdings = [5];
+        let me = AgentView::new(0, 0, 1000, &holdings, 0);
+        let mut state = policy.init(&me);
+        let prices = [10.0, 10.5, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&prices, &mut assets);
+        let mut rng = crate::rng::AgentRng::seed_from_u64(3);
+        policy.decide(&mut state, &o, &me, &mut rng, &mut Actions::new());
+        assert_eq!(
+            (state.learner.weights().len(), state.features.len()),
+            (3 * 4, 4)
+        );
+    }
+
+    /// A Beta–Bernoulli Thompson bandit counts a positive reward as a
+    /// success and any other (0, negative) as a failure: from the uniform
+    /// prior Beta(1, 1), rewards 0, 0.3 and −1 on arm 0 give the posterior
+    /// means 1/3, 2/4 and 2/5; arm 1 stays at 1/2.
+    #[test]
+    fn a_bernoulli_thompson_bandit_counts_only_a_positive_reward_as_a_success() {
+        use crate::agents::learners::BanditLearner;
+        use crate::agents::AdaptivePolicy;
+        let actions = vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }];
+        let policy = BanditPolicy::new(
+            ActionSet::new(0, actions, 1).unwrap(),
+            BanditAlgorithm::Thompson { bernoulli: true },
+        )
+        .unwrap();
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 1000, &holdings, 0);
+        let mut state = policy.init(&me);
+        let prices = [10.0, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&prices, &mut assets);
+        for (reward, mean) in [(0.0, 1.0 / 3.0), (0.3, 0.5), (-1.0, 0.4)] {
+            state.arm = 0;
+            let feedback = Feedback {
+                step: 1,
+                fills: &[],
+                open_orders: &[],
+                reward,
+                objective: 0.0,
+                obs: &o,
+                me: &me,
+            };
+            policy.learn(&mut state, &feedback);
+            let BanditLearner::Thompson(t) = &state.learner else {
+                panic!("a Thompson sampler")
+            };
+            assert_eq!(
+                t.posterior_means(),
+                vec![mean, 0.5],
+                "after a reward of {reward}"
+            );
+        }
+    }
+
     #[test]
     fn a_q_learner_learns_observes_and_plays_greedily() {
         use crate::agents::AdaptivePolicy;

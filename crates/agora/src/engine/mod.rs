@@ -2175,31 +2175,51 @@ impl Simulation {
             let Some(r) = market.resource_mut() else {
                 continue;
             };
+            let demands = std::mem::take(&mut demands[j]);
+            let (shares, any) = std::mem::take(&mut fair[j]);
+            let available = r.available;
+            // The step's best possible value and fairness indices are
+            // pure functions of the needs and shares: on a second thread
+            // they are computed while this one expires the leftovers (the
+            // same results at any thread count; in turn on one).
+            let ledger = &mut self.ledger;
+            let (measures, expired) = rayon::join(
+                move || {
+                    let mut demands = demands;
+                    let max_value = crate::resource::alloc::max_value_met(&mut demands, available);
+                    drop(demands);
+                    let mut shares = shares;
+                    let fairness =
+                        any.then(|| crate::resource::alloc::fairness_of_share_bits(&mut shares));
+                    (max_value, fairness)
+                },
+                || -> std::result::Result<(), Fault> {
+                    if r.spec.renewing {
+                        // what was not used within the step expires
+                        for id in 0..n as AgentId {
+                            let held = ledger.holding(id, j);
+                            if held > 0 {
+                                ledger.consume(id, j, held).map_err(|e| {
+                                    Fault::ledger("expiring unused capacity", e).on(j)
+                                })?;
+                            }
+                        }
+                    }
+                    Ok(())
+                },
+            );
+            let (max_value, fairness) = measures;
             let totals = &mut r.totals;
             totals.need += need_sum[j];
             totals.met += met_sum[j];
             totals.value_met += met_value[j];
-            totals.max_value += crate::resource::alloc::max_value_met(&mut demands[j], r.available);
-            demands[j] = Vec::new();
-            let (mut shares, any) = std::mem::take(&mut fair[j]);
-            if any {
-                let (jain, gini) = crate::resource::alloc::fairness_of_share_bits(&mut shares);
-                drop(shares);
+            totals.max_value += max_value;
+            if let Some((jain, gini)) = fairness {
                 totals.jain_sum += jain;
                 totals.gini_sum += gini;
                 totals.fairness_steps += 1;
             }
-            if r.spec.renewing {
-                // what was not used within the step expires
-                for id in 0..n as AgentId {
-                    let held = self.ledger.holding(id, j);
-                    if held > 0 {
-                        self.ledger
-                            .consume(id, j, held)
-                            .map_err(|e| Fault::ledger("expiring unused capacity", e).on(j))?;
-                    }
-                }
-            }
+            expired?;
         }
         Ok(())
     }

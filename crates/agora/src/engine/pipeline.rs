@@ -199,11 +199,26 @@ fn copy_out_fixed<const N: usize>(cells: &mut [u64], block: &[AgentId], accounts
     }
 }
 
-/// Executes the actions of the agents of `block`, in its order.
+/// Agents whose accounts [`run_block`] loads ahead of their trades.
+const AHEAD: usize = 64;
+
+/// Executes the actions of the agents of `block`, in its order. The
+/// accounts of every [`AHEAD`] agents are read first, in independent loads
+/// the CPU overlaps, as the one-thread execute phase does: the copy of the
+/// block's accounts made for the decisions a block earlier no longer holds
+/// their pages in the TLB (a block's agents are scattered over the whole
+/// ledger), and the trades, a chain, would otherwise wait on each.
 fn run_block<const LOG: bool>(exec: &mut Executor<'_, LOG>, block: &[AgentId], actions: &[Action]) {
-    for (&agent, &action) in block.iter().zip(actions) {
-        exec.execute(agent, action);
+    let mut touched: u64 = 0;
+    for (agents, actions) in block.chunks(AHEAD).zip(actions.chunks(AHEAD)) {
+        for &agent in agents {
+            touched ^= exec.ledger.balance(agent);
+        }
+        for (&agent, &action) in agents.iter().zip(actions) {
+            exec.execute(agent, action);
+        }
     }
+    std::hint::black_box(touched);
 }
 
 /// Agents per block of [`execute_curves`]: an eighth of the agents, at

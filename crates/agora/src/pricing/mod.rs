@@ -1114,16 +1114,12 @@ mod tests {
             && more.is_none_or(|more| more.cost + more.fee > budget)
     }
 
-    /// An inverse that overshoots by 100 or 1000 times on a steep curve:
-    /// the first guess is past the range of `R` (e^1381), halving brings it
-    /// to about 43 tokens (e^43 ≈ 5e18 units), and scaling that back by
-    /// `budget / total` gives less than a base unit. The quote then bisects
-    /// below the 43 tokens and still gets the most the budget pays for,
-    /// `d = ln(1 + c·e^{−S})` (it used to buy nothing).
-    #[test]
-    fn a_buy_whose_first_guess_overshoots_a_steep_curve_by_far_gets_the_most_it_pays_for() {
-        for bias in [1.0, 100.0, 1_000.0] {
-            for fee in [0.0, 0.003] {
+    /// For each bias of [`SteepExp`] and fee, from supplies 0 and 5: a buy
+    /// with a budget of a million gets the most it pays for, and that is
+    /// `d = ln(1 + c·e^{−S})` tokens (`c` the budget less the fee).
+    fn buys_the_most_on_steep_curves(biases: &[f64], fees: &[f64]) {
+        for &bias in biases {
+            for &fee in fees {
                 for supply in [0, 5 * SCALE] {
                     let mut m = user_market("steep", SteepExp(bias), fee);
                     let budget = 1_000_000 * SCALE;
@@ -1139,6 +1135,17 @@ mod tests {
         }
     }
 
+    /// An inverse that overshoots by 100 or 1000 times on a steep curve:
+    /// the first guess is past the range of `R` (e^1381), halving brings it
+    /// to about 43 tokens (e^43 ≈ 5e18 units), and scaling that back by
+    /// `budget / total` gives less than a base unit. The quote then bisects
+    /// below the 43 tokens and still gets the most the budget pays for,
+    /// `d = ln(1 + c·e^{−S})` (it used to buy nothing).
+    #[test]
+    fn a_buy_whose_first_guess_overshoots_a_steep_curve_by_far_gets_the_most_it_pays_for() {
+        buys_the_most_on_steep_curves(&[1.0, 100.0, 1_000.0], &[0.0, 0.003]);
+    }
+
     /// An inverse that falls short on a steep curve: from 7.06 of the 8.82
     /// tokens a budget of a million pays for at 5 tokens (bias 0.8), each
     /// Newton step of the leftover is priced at the highest price on its
@@ -1147,21 +1154,7 @@ mod tests {
     /// for, `d = ln(1 + c·e^{−S})`.
     #[test]
     fn a_buy_whose_first_guess_falls_short_on_a_steep_curve_gets_the_most_it_pays_for() {
-        for bias in [0.5, 0.8, 0.95] {
-            for fee in [0.0, 0.003, 1.0] {
-                for supply in [0, 5 * SCALE] {
-                    let mut m = user_market("steep", SteepExp(bias), fee);
-                    let budget = 1_000_000 * SCALE;
-                    let what = format!("bias {bias}, fee {fee}, from {supply}");
-                    let q = m.quote_buy(supply, budget).unwrap().unwrap();
-                    assert!(is_the_most(&mut m, supply, budget, q), "{what}: {q:?}");
-                    let c = units(budget) / (1.0 + fee);
-                    let d = (c * (-units(supply)).exp()).ln_1p();
-                    let tokens = units(q.tokens);
-                    assert!((tokens - d).abs() <= 3e-9, "{what}: {tokens} vs {d}");
-                }
-            }
-        }
+        buys_the_most_on_steep_curves(&[0.5, 0.8, 0.95], &[0.0, 0.003, 1.0]);
     }
 
     /// Where the budget buys not one base unit, an inverse that overshoots

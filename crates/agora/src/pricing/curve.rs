@@ -1726,6 +1726,97 @@ mod tests {
         }
     }
 
+    /// f = 2S + 1, F = S² + S: only the two required methods, so every
+    /// inverse and difference goes through the defaults. The inverses are
+    /// the roots of quadratics, exact at the hand-picked points below.
+    #[derive(Debug)]
+    struct TwoSPlusOne;
+
+    impl BondingCurve for TwoSPlusOne {
+        fn spot_price(&self, supply: f64) -> f64 {
+            2.0 * supply + 1.0
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply * supply + supply
+        }
+    }
+
+    #[test]
+    fn default_methods_of_a_quadratic_reserve_match_the_quadratic_formula() {
+        let c = TwoSPlusOne;
+        // S² + S = V: S = 2 for V = 6, 3 for 12, 1/2 for 3/4 (exact roots;
+        // the Newton polish leaves at most an ulp or two).
+        for (v, s) in [(6.0, 2.0), (12.0, 3.0), (0.75, 0.5), (110.0, 10.0)] {
+            assert_rel(c.supply_at_integral(v), s, 4.0 * EPS, &format!("F^-1({v})"));
+        }
+        // A burn of d from S refunds (S² + S) − ((S−d)² + (S−d)) = d(2S − d + 1).
+        for (s, d) in [(3.0, 1.0), (10.0, 4.0), (2.5, 0.5)] {
+            let want: f64 = d * (2.0 * s - d + 1.0);
+            assert_eq!(c.refund_for_burn(s, d), want, "burn {d} from {s}");
+        }
+        // A budget B from S buys the d with d² + (2S + 1)d = B:
+        // S = 1, B = 10 gives d = 2; S = 2, B = 24 gives 3; S = 3, B = 8 gives 1;
+        // S = 1/2, B = 9/16 gives 1/4.
+        for (s, b, d) in [
+            (1.0, 10.0, 2.0),
+            (2.0, 24.0, 3.0),
+            (3.0, 8.0, 1.0),
+            (0.5, 0.5625, 0.25),
+        ] {
+            assert_rel(
+                c.mint_for_budget(s, b),
+                d,
+                4.0 * EPS,
+                &format!("mint at S={s} budget {b}"),
+            );
+        }
+        // No budget, a negative one or NaN buys nothing, not a crumb.
+        for b in [0.0, -1.0, f64::NAN] {
+            assert_eq!(c.mint_for_budget(1.0, b).to_bits(), 0, "budget {b}");
+            assert_eq!(c.supply_at_integral(b).to_bits(), 0, "value {b}");
+        }
+    }
+
+    /// f = p (a constant, far from 1), F = p·S, counting its evaluations of F.
+    #[derive(Debug)]
+    struct CountingFlat {
+        p: f64,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl BondingCurve for CountingFlat {
+        fn spot_price(&self, _supply: f64) -> f64 {
+            self.p
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            self.calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.p * supply
+        }
+    }
+
+    /// The default inverses start their bracket at `value / f(0)` (or
+    /// `budget / f(S)`), the root itself for a constant price, and then let
+    /// Brent's method finish: a handful of evaluations of the user's
+    /// integral, where a start at 1 (the root is 7/3·10⁻¹⁰⁰ here) needs
+    /// over 300 halvings and the bisection fallback over 50 steps.
+    #[test]
+    fn default_inverses_start_at_the_price_and_finish_with_brent() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = CountingFlat {
+            p: 3e100,
+            calls: 0.into(),
+        };
+        let want = 7.0 / 3e100;
+        assert_rel(c.supply_at_integral(7.0), want, 4.0 * EPS, "F^-1(7)");
+        let n = c.calls.swap(0, Relaxed);
+        assert!(n <= 20, "{n} evaluations of F for F^-1");
+        // cost_to_mint(S, d) = F(S + d) − F(S): two evaluations a try.
+        assert_rel(c.mint_for_budget(5e-100, 7.0), want, 1e-9, "mint");
+        let n = c.calls.swap(0, Relaxed);
+        assert!(n <= 40, "{n} evaluations of F for a mint");
+    }
+
     // ---------- validation and parameters ----------
 
     #[test]
@@ -1813,6 +1904,58 @@ mod tests {
         assert!(both_zero.to_string().contains("m, b"));
         for c in sample_curves() {
             assert_eq!(c.validate(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_user_curve_is_named_shown_and_equal_only_to_itself() {
+        let a = Arc::new(UserCurve::new("quadratic", Box::new(TwoSPlusOne)));
+        let twin = UserCurve::new("quadratic", Box::new(TwoSPlusOne));
+        let other = UserCurve::new("cubic", Box::new(Cubic));
+        assert_eq!(a.name(), "quadratic");
+        assert_eq!(other.name(), "cubic");
+        let shown = format!("{a:?}");
+        assert!(
+            shown.contains("UserCurve")
+                && shown.contains("\"quadratic\"")
+                && shown.contains("TwoSPlusOne"),
+            "{shown}"
+        );
+        assert!(*a == *a);
+        assert!(*a != twin, "same name, another object");
+        assert!(twin != other);
+        let custom = Curve::Custom(a.clone());
+        assert_eq!(custom.name(), "quadratic");
+        assert_eq!(custom, Curve::Custom(a));
+        assert_eq!(Curve::Linear { m: 1.0, b: 0.0 }.name(), "linear");
+        assert_eq!(
+            Curve::Bancor {
+                reserve_ratio: 1.0,
+                p0: 1.0,
+                s0: 1.0
+            }
+            .name(),
+            "bancor"
+        );
+    }
+
+    #[test]
+    fn a_reserve_ratio_of_zero_or_past_one_is_refused() {
+        let bancor = |reserve_ratio| Curve::Bancor {
+            reserve_ratio,
+            p0: 1.0,
+            s0: 1.0,
+        };
+        for r in [0.0, -0.0, -0.5, 1.0 + EPS, f64::NAN] {
+            match bancor(r).validate() {
+                Err(CurveError::InvalidParameter { param, .. }) => {
+                    assert_eq!(param, "reserve_ratio", "r = {r}")
+                }
+                other => panic!("r = {r}: expected an error, got {other:?}"),
+            }
+        }
+        for r in [f64::MIN_POSITIVE, 0.5, 1.0] {
+            assert_eq!(bancor(r).validate(), Ok(()), "r = {r}");
         }
     }
 

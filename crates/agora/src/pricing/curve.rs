@@ -1715,6 +1715,31 @@ mod tests {
         assert!(!c.is_increasing());
     }
 
+    /// f = 1 below S = 1 and 0 from there: F = min(S, 1) reaches 1 and stays.
+    #[derive(Debug)]
+    struct Capped;
+
+    impl BondingCurve for Capped {
+        fn spot_price(&self, supply: f64) -> f64 {
+            if supply < 1.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply.min(1.0)
+        }
+    }
+
+    #[test]
+    fn default_inverse_of_a_reserve_that_reaches_its_bound() {
+        // F = 1 is reached at S = 1 (the smallest such S): within the range.
+        assert_eq!(Capped.supply_at_integral(1.0), 1.0);
+        assert_eq!(Capped.supply_at_integral(0.25), 0.25);
+        assert_eq!(Capped.supply_at_integral(1.5), f64::INFINITY);
+    }
+
     #[test]
     fn a_user_curve_says_through_curve_whether_it_is_increasing() {
         let user =

@@ -1740,6 +1740,31 @@ mod tests {
         assert_eq!(Capped.supply_at_integral(1.5), f64::INFINITY);
     }
 
+    /// f = 2S, F = S²: free at zero supply, so `value / f(0)` is +inf.
+    #[derive(Debug)]
+    struct FreeAtZero;
+
+    impl BondingCurve for FreeAtZero {
+        fn spot_price(&self, supply: f64) -> f64 {
+            2.0 * supply
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply * supply
+        }
+    }
+
+    #[test]
+    fn default_inverses_of_a_curve_free_at_zero_start_at_one() {
+        // S² = 9 at S = 3; from S = 0 a budget of 4 buys 2.
+        assert_rel(
+            FreeAtZero.supply_at_integral(9.0),
+            3.0,
+            4.0 * EPS,
+            "F^-1(9)",
+        );
+        assert_rel(FreeAtZero.mint_for_budget(0.0, 4.0), 2.0, 4.0 * EPS, "mint");
+    }
+
     #[test]
     fn a_user_curve_says_through_curve_whether_it_is_increasing() {
         let user =

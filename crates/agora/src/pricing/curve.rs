@@ -1765,6 +1765,116 @@ mod tests {
         assert_rel(FreeAtZero.mint_for_budget(0.0, 4.0), 2.0, 4.0 * EPS, "mint");
     }
 
+    /// The default inverses end with one Newton step on Brent's root
+    /// (`ROOT_REL_TOL` = 1e-12 leaves up to a few hundred ulps): on F = S²
+    /// the result is within two ulps of the correctly rounded `sqrt(v)`.
+    /// A mint of budget B from S solves (S + d)² − S² = B, so
+    /// d = sqrt(S² + B) − S, with S² + B exact for these S and B and the
+    /// subtraction exact (Sterbenz); the step uses the price at S + d.
+    #[test]
+    fn default_inverses_are_polished_to_the_last_bits() {
+        for v in [0.5f64, 0.75, 2.0, 3.0, 12.0, 1e-9] {
+            assert_rel(
+                FreeAtZero.supply_at_integral(v),
+                v.sqrt(),
+                2.0 * EPS,
+                &format!("F^-1({v})"),
+            );
+        }
+        for (s, b) in [(0.125f64, 5.0f64), (0.375, 3.0)] {
+            let want: f64 = (s * s + b).sqrt() - s;
+            assert_rel(
+                FreeAtZero.mint_for_budget(s, b),
+                want,
+                2.0 * EPS,
+                &format!("mint at S={s} budget {b}"),
+            );
+        }
+    }
+
+    /// f = 2S + 1e-200, F = S² + 1e-200·S: the price at zero supply is
+    /// 1e-200 of the price near the root, so `value / f(0)` overshoots the
+    /// root by about 1e200 and the bracket is halved some 660 times to
+    /// [hi/2, hi] before Brent starts (from [0, 1e200] Brent's 400
+    /// iterations would not reach the root). The root is sqrt(v) − 5e-201,
+    /// which is sqrt(v) to the last bit for these v.
+    #[derive(Debug)]
+    struct AlmostFreeAtZero;
+
+    impl BondingCurve for AlmostFreeAtZero {
+        fn spot_price(&self, supply: f64) -> f64 {
+            2.0 * supply + 1e-200
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply * supply + 1e-200 * supply
+        }
+    }
+
+    #[test]
+    fn default_inverse_of_a_guess_far_past_the_root() {
+        for v in [2.0f64, 0.5, 1e6] {
+            assert_rel(
+                AlmostFreeAtZero.supply_at_integral(v),
+                v.sqrt(),
+                2.0 * EPS,
+                &format!("F^-1({v})"),
+            );
+        }
+    }
+
+    /// f = 1/(2·sqrt(S)), F = sqrt(S): the price at zero supply is +inf,
+    /// so `value / f(0)` is 0 and the bracket starts at 1. F⁻¹(v) = v².
+    #[derive(Debug)]
+    struct SqrtReserve;
+
+    impl BondingCurve for SqrtReserve {
+        fn spot_price(&self, supply: f64) -> f64 {
+            0.5 / supply.sqrt()
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply.sqrt()
+        }
+    }
+
+    #[test]
+    fn default_inverses_of_a_curve_infinitely_dear_at_zero_start_at_one() {
+        for v in [3.0f64, 0.5, 1e-3] {
+            assert_rel(
+                SqrtReserve.supply_at_integral(v),
+                v * v,
+                4.0 * EPS,
+                &format!("F^-1({v})"),
+            );
+            assert_rel(
+                SqrtReserve.mint_for_budget(0.0, v),
+                v * v,
+                4.0 * EPS,
+                &format!("mint {v}"),
+            );
+        }
+    }
+
+    /// The bisection fallback returns the first point of the bracket that
+    /// is not below: for `x < t` that is t itself, whatever the bracket,
+    /// down to t = 1e-300 in [0, f64::MAX] (about 2,080 halvings).
+    #[test]
+    fn bisection_returns_the_first_point_not_below() {
+        for (t, lo, hi) in [
+            (0.3, 0.0, 1.0),
+            (0.3, 0.25, 0.5),
+            (5.0, 1.0, 8.0),
+            (1e300, 0.0, f64::MAX),
+            (1e-300, 0.0, f64::MAX),
+            (7.0, 6.0, 7.0),
+        ] {
+            assert_eq!(bisect(&|x| x < t, lo, hi), t, "t = {t} in [{lo}, {hi}]");
+        }
+        // Adjacent ends: nothing between them, so hi.
+        let lo = 1.0f64;
+        let hi = f64::from_bits(lo.to_bits() + 1);
+        assert_eq!(bisect(&|x| x < hi, lo, hi), hi);
+    }
+
     #[test]
     fn a_user_curve_says_through_curve_whether_it_is_increasing() {
         let user =

@@ -1715,6 +1715,166 @@ mod tests {
         assert!(!c.is_increasing());
     }
 
+    /// f = 1 below S = 1 and 0 from there: F = min(S, 1) reaches 1 and stays.
+    #[derive(Debug)]
+    struct Capped;
+
+    impl BondingCurve for Capped {
+        fn spot_price(&self, supply: f64) -> f64 {
+            if supply < 1.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply.min(1.0)
+        }
+    }
+
+    #[test]
+    fn default_inverse_of_a_reserve_that_reaches_its_bound() {
+        // F = 1 is reached at S = 1 (the smallest such S): within the range.
+        assert_eq!(Capped.supply_at_integral(1.0), 1.0);
+        assert_eq!(Capped.supply_at_integral(0.25), 0.25);
+        assert_eq!(Capped.supply_at_integral(1.5), f64::INFINITY);
+    }
+
+    /// f = 2S, F = S²: free at zero supply, so `value / f(0)` is +inf.
+    #[derive(Debug)]
+    struct FreeAtZero;
+
+    impl BondingCurve for FreeAtZero {
+        fn spot_price(&self, supply: f64) -> f64 {
+            2.0 * supply
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply * supply
+        }
+    }
+
+    #[test]
+    fn default_inverses_of_a_curve_free_at_zero_start_at_one() {
+        // S² = 9 at S = 3; from S = 0 a budget of 4 buys 2.
+        assert_rel(
+            FreeAtZero.supply_at_integral(9.0),
+            3.0,
+            4.0 * EPS,
+            "F^-1(9)",
+        );
+        assert_rel(FreeAtZero.mint_for_budget(0.0, 4.0), 2.0, 4.0 * EPS, "mint");
+    }
+
+    /// The default inverses end with one Newton step on Brent's root
+    /// (`ROOT_REL_TOL` = 1e-12 leaves up to a few hundred ulps): on F = S²
+    /// the result is within two ulps of the correctly rounded `sqrt(v)`.
+    /// A mint of budget B from S solves (S + d)² − S² = B, so
+    /// d = sqrt(S² + B) − S, with S² + B exact for these S and B and the
+    /// subtraction exact (Sterbenz); the step uses the price at S + d.
+    #[test]
+    fn default_inverses_are_polished_to_the_last_bits() {
+        for v in [0.5f64, 0.75, 2.0, 3.0, 12.0, 1e-9] {
+            assert_rel(
+                FreeAtZero.supply_at_integral(v),
+                v.sqrt(),
+                2.0 * EPS,
+                &format!("F^-1({v})"),
+            );
+        }
+        for (s, b) in [(0.125f64, 5.0f64), (0.375, 3.0)] {
+            let want: f64 = (s * s + b).sqrt() - s;
+            assert_rel(
+                FreeAtZero.mint_for_budget(s, b),
+                want,
+                2.0 * EPS,
+                &format!("mint at S={s} budget {b}"),
+            );
+        }
+    }
+
+    /// f = 2S + 1e-200, F = S² + 1e-200·S: the price at zero supply is
+    /// 1e-200 of the price near the root, so `value / f(0)` overshoots the
+    /// root by about 1e200 and the bracket is halved some 660 times to
+    /// [hi/2, hi] before Brent starts (from [0, 1e200] Brent's 400
+    /// iterations would not reach the root). The root is sqrt(v) − 5e-201,
+    /// which is sqrt(v) to the last bit for these v.
+    #[derive(Debug)]
+    struct AlmostFreeAtZero;
+
+    impl BondingCurve for AlmostFreeAtZero {
+        fn spot_price(&self, supply: f64) -> f64 {
+            2.0 * supply + 1e-200
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply * supply + 1e-200 * supply
+        }
+    }
+
+    #[test]
+    fn default_inverse_of_a_guess_far_past_the_root() {
+        for v in [2.0f64, 0.5, 1e6] {
+            assert_rel(
+                AlmostFreeAtZero.supply_at_integral(v),
+                v.sqrt(),
+                2.0 * EPS,
+                &format!("F^-1({v})"),
+            );
+        }
+    }
+
+    /// f = 1/(2·sqrt(S)), F = sqrt(S): the price at zero supply is +inf,
+    /// so `value / f(0)` is 0 and the bracket starts at 1. F⁻¹(v) = v².
+    #[derive(Debug)]
+    struct SqrtReserve;
+
+    impl BondingCurve for SqrtReserve {
+        fn spot_price(&self, supply: f64) -> f64 {
+            0.5 / supply.sqrt()
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply.sqrt()
+        }
+    }
+
+    #[test]
+    fn default_inverses_of_a_curve_infinitely_dear_at_zero_start_at_one() {
+        for v in [3.0f64, 0.5, 1e-3] {
+            assert_rel(
+                SqrtReserve.supply_at_integral(v),
+                v * v,
+                4.0 * EPS,
+                &format!("F^-1({v})"),
+            );
+            assert_rel(
+                SqrtReserve.mint_for_budget(0.0, v),
+                v * v,
+                4.0 * EPS,
+                &format!("mint {v}"),
+            );
+        }
+    }
+
+    /// The bisection fallback returns the first point of the bracket that
+    /// is not below: for `x < t` that is t itself, whatever the bracket,
+    /// down to t = 1e-300 in [0, f64::MAX] (about 2,080 halvings).
+    #[test]
+    fn bisection_returns_the_first_point_not_below() {
+        for (t, lo, hi) in [
+            (0.3, 0.0, 1.0),
+            (0.3, 0.25, 0.5),
+            (5.0, 1.0, 8.0),
+            (1e300, 0.0, f64::MAX),
+            (1e-300, 0.0, f64::MAX),
+            (7.0, 6.0, 7.0),
+        ] {
+            assert_eq!(bisect(&|x| x < t, lo, hi), t, "t = {t} in [{lo}, {hi}]");
+        }
+        // Adjacent ends: nothing between them, so hi.
+        let lo = 1.0f64;
+        let hi = f64::from_bits(lo.to_bits() + 1);
+        assert_eq!(bisect(&|x| x < hi, lo, hi), hi);
+    }
+
     #[test]
     fn a_user_curve_says_through_curve_whether_it_is_increasing() {
         let user =
@@ -1724,6 +1884,97 @@ mod tests {
         for c in sample_curves() {
             assert!(c.is_increasing(), "{c:?}");
         }
+    }
+
+    /// f = 2S + 1, F = S² + S: only the two required methods, so every
+    /// inverse and difference goes through the defaults. The inverses are
+    /// the roots of quadratics, exact at the hand-picked points below.
+    #[derive(Debug)]
+    struct TwoSPlusOne;
+
+    impl BondingCurve for TwoSPlusOne {
+        fn spot_price(&self, supply: f64) -> f64 {
+            2.0 * supply + 1.0
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            supply * supply + supply
+        }
+    }
+
+    #[test]
+    fn default_methods_of_a_quadratic_reserve_match_the_quadratic_formula() {
+        let c = TwoSPlusOne;
+        // S² + S = V: S = 2 for V = 6, 3 for 12, 1/2 for 3/4 (exact roots;
+        // the Newton polish leaves at most an ulp or two).
+        for (v, s) in [(6.0, 2.0), (12.0, 3.0), (0.75, 0.5), (110.0, 10.0)] {
+            assert_rel(c.supply_at_integral(v), s, 4.0 * EPS, &format!("F^-1({v})"));
+        }
+        // A burn of d from S refunds (S² + S) − ((S−d)² + (S−d)) = d(2S − d + 1).
+        for (s, d) in [(3.0, 1.0), (10.0, 4.0), (2.5, 0.5)] {
+            let want: f64 = d * (2.0 * s - d + 1.0);
+            assert_eq!(c.refund_for_burn(s, d), want, "burn {d} from {s}");
+        }
+        // A budget B from S buys the d with d² + (2S + 1)d = B:
+        // S = 1, B = 10 gives d = 2; S = 2, B = 24 gives 3; S = 3, B = 8 gives 1;
+        // S = 1/2, B = 9/16 gives 1/4.
+        for (s, b, d) in [
+            (1.0, 10.0, 2.0),
+            (2.0, 24.0, 3.0),
+            (3.0, 8.0, 1.0),
+            (0.5, 0.5625, 0.25),
+        ] {
+            assert_rel(
+                c.mint_for_budget(s, b),
+                d,
+                4.0 * EPS,
+                &format!("mint at S={s} budget {b}"),
+            );
+        }
+        // No budget, a negative one or NaN buys nothing, not a crumb.
+        for b in [0.0, -1.0, f64::NAN] {
+            assert_eq!(c.mint_for_budget(1.0, b).to_bits(), 0, "budget {b}");
+            assert_eq!(c.supply_at_integral(b).to_bits(), 0, "value {b}");
+        }
+    }
+
+    /// f = p (a constant, far from 1), F = p·S, counting its evaluations of F.
+    #[derive(Debug)]
+    struct CountingFlat {
+        p: f64,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl BondingCurve for CountingFlat {
+        fn spot_price(&self, _supply: f64) -> f64 {
+            self.p
+        }
+        fn integral(&self, supply: f64) -> f64 {
+            self.calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.p * supply
+        }
+    }
+
+    /// The default inverses start their bracket at `value / f(0)` (or
+    /// `budget / f(S)`), the root itself for a constant price, and then let
+    /// Brent's method finish: a handful of evaluations of the user's
+    /// integral, where a start at 1 (the root is 7/3·10⁻¹⁰⁰ here) needs
+    /// over 300 halvings and the bisection fallback over 50 steps.
+    #[test]
+    fn default_inverses_start_at_the_price_and_finish_with_brent() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = CountingFlat {
+            p: 3e100,
+            calls: 0.into(),
+        };
+        let want = 7.0 / 3e100;
+        assert_rel(c.supply_at_integral(7.0), want, 4.0 * EPS, "F^-1(7)");
+        let n = c.calls.swap(0, Relaxed);
+        assert!(n <= 20, "{n} evaluations of F for F^-1");
+        // cost_to_mint(S, d) = F(S + d) − F(S): two evaluations a try.
+        assert_rel(c.mint_for_budget(5e-100, 7.0), want, 1e-9, "mint");
+        let n = c.calls.swap(0, Relaxed);
+        assert!(n <= 40, "{n} evaluations of F for a mint");
     }
 
     // ---------- validation and parameters ----------
@@ -1813,6 +2064,58 @@ mod tests {
         assert!(both_zero.to_string().contains("m, b"));
         for c in sample_curves() {
             assert_eq!(c.validate(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_user_curve_is_named_shown_and_equal_only_to_itself() {
+        let a = Arc::new(UserCurve::new("quadratic", Box::new(TwoSPlusOne)));
+        let twin = UserCurve::new("quadratic", Box::new(TwoSPlusOne));
+        let other = UserCurve::new("cubic", Box::new(Cubic));
+        assert_eq!(a.name(), "quadratic");
+        assert_eq!(other.name(), "cubic");
+        let shown = format!("{a:?}");
+        assert!(
+            shown.contains("UserCurve")
+                && shown.contains("\"quadratic\"")
+                && shown.contains("TwoSPlusOne"),
+            "{shown}"
+        );
+        assert!(*a == *a);
+        assert!(*a != twin, "same name, another object");
+        assert!(twin != other);
+        let custom = Curve::Custom(a.clone());
+        assert_eq!(custom.name(), "quadratic");
+        assert_eq!(custom, Curve::Custom(a));
+        assert_eq!(Curve::Linear { m: 1.0, b: 0.0 }.name(), "linear");
+        assert_eq!(
+            Curve::Bancor {
+                reserve_ratio: 1.0,
+                p0: 1.0,
+                s0: 1.0
+            }
+            .name(),
+            "bancor"
+        );
+    }
+
+    #[test]
+    fn a_reserve_ratio_of_zero_or_past_one_is_refused() {
+        let bancor = |reserve_ratio| Curve::Bancor {
+            reserve_ratio,
+            p0: 1.0,
+            s0: 1.0,
+        };
+        for r in [0.0, -0.0, -0.5, 1.0 + EPS, f64::NAN] {
+            match bancor(r).validate() {
+                Err(CurveError::InvalidParameter { param, .. }) => {
+                    assert_eq!(param, "reserve_ratio", "r = {r}")
+                }
+                other => panic!("r = {r}: expected an error, got {other:?}"),
+            }
+        }
+        for r in [f64::MIN_POSITIVE, 0.5, 1.0] {
+            assert_eq!(bancor(r).validate(), Ok(()), "r = {r}");
         }
     }
 

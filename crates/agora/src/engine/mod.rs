@@ -473,6 +473,10 @@ pub struct Simulation {
     /// Unmet need per agent over the run, base units (empty without
     /// consumers).
     unmet: Vec<u64>,
+    /// The consume phase's allocations by agent, one vector per resource
+    /// market (empty for others), all zero between steps: kept so that a
+    /// large run does not map and fault in fresh zeroed pages every step.
+    allocated_by_agent: Vec<Vec<u64>>,
     /// Per group: Σ need and Σ unmet need over the run, base units.
     group_needs: Vec<(u128, u128)>,
     /// The current step's fills, transfers and payments; on when
@@ -789,6 +793,7 @@ impl Simulation {
             initial_wealth: Vec::with_capacity(scenario.groups.len()),
             valued,
             unmet: Vec::new(),
+            allocated_by_agent: Vec::new(),
             group_needs: vec![(0, 0); scenario.groups.len()],
             trades: TradeLog::off(),
             metrics,
@@ -2053,11 +2058,14 @@ impl Simulation {
         if self.unmet.len() != n {
             self.unmet = vec![0; n];
         }
-        // this step's allocations, by agent, per resource
+        // this step's allocations, by agent, per resource (in buffers kept
+        // from step to step, zero outside this phase)
         let mut alloc: Vec<Option<Vec<u64>>> = vec![None; m];
+        self.allocated_by_agent.resize_with(m, Vec::new);
         for (j, market) in self.markets.iter().enumerate() {
             if let Some(r) = market.resource() {
-                let mut v = vec![0u64; n];
+                let mut v = std::mem::take(&mut self.allocated_by_agent[j]);
+                v.resize(n, 0);
                 for &(a, x) in &r.allocations {
                     v[a as usize] += x;
                 }
@@ -2170,7 +2178,15 @@ impl Simulation {
                 from = to;
             }
         }
-        drop(alloc);
+        // back to zero (only where this step allocated), for the next step
+        for (j, v) in alloc.into_iter().enumerate() {
+            if let (Some(mut v), Some(r)) = (v, self.markets[j].resource()) {
+                for &(a, _) in &r.allocations {
+                    v[a as usize] = 0;
+                }
+                self.allocated_by_agent[j] = v;
+            }
+        }
         for (j, market) in self.markets.iter_mut().enumerate() {
             let Some(r) = market.resource_mut() else {
                 continue;

@@ -473,10 +473,11 @@ pub struct Simulation {
     /// Unmet need per agent over the run, base units (empty without
     /// consumers).
     unmet: Vec<u64>,
-    /// The consume phase's allocations by agent, one vector per resource
-    /// market (empty for others), all zero between steps: kept so that a
-    /// large run does not map and fault in fresh zeroed pages every step.
-    allocated_by_agent: Vec<Vec<u64>>,
+    /// The consume phase's allocations by agent, per market (`None` for
+    /// markets that are not resources), all zero between steps: kept so
+    /// that a large run does not map and fault in fresh zeroed pages every
+    /// step.
+    allocated_by_agent: Vec<Option<Vec<u64>>>,
     /// Per group: Σ need and Σ unmet need over the run, base units.
     group_needs: Vec<(u128, u128)>,
     /// The current step's fills, transfers and payments; on when
@@ -2060,17 +2061,18 @@ impl Simulation {
         }
         // this step's allocations, by agent, per resource (in buffers kept
         // from step to step, zero outside this phase)
-        let mut alloc: Vec<Option<Vec<u64>>> = vec![None; m];
-        self.allocated_by_agent.resize_with(m, Vec::new);
-        for (j, market) in self.markets.iter().enumerate() {
-            if let Some(r) = market.resource() {
-                let mut v = std::mem::take(&mut self.allocated_by_agent[j]);
+        let mut alloc = std::mem::take(&mut self.allocated_by_agent);
+        alloc.resize(m, None);
+        for (kept, market) in alloc.iter_mut().zip(&self.markets) {
+            let buffer = kept.take();
+            *kept = market.resource().map(|r| {
+                let mut v = buffer.unwrap_or_default();
                 v.resize(n, 0);
                 for &(a, x) in &r.allocations {
                     v[a as usize] += x;
                 }
-                alloc[j] = Some(v);
-            }
+                v
+            });
         }
         // Each resource's shares allocated / need (of the positive needs),
         // as the bits the fairness indices sort, and whether it had any
@@ -2179,14 +2181,14 @@ impl Simulation {
             }
         }
         // back to zero (only where this step allocated), for the next step
-        for (j, v) in alloc.into_iter().enumerate() {
-            if let (Some(mut v), Some(r)) = (v, self.markets[j].resource()) {
+        for (kept, market) in alloc.iter_mut().zip(&self.markets) {
+            if let (Some(v), Some(r)) = (kept, market.resource()) {
                 for &(a, _) in &r.allocations {
                     v[a as usize] = 0;
                 }
-                self.allocated_by_agent[j] = v;
             }
         }
+        self.allocated_by_agent = alloc;
         for (j, market) in self.markets.iter_mut().enumerate() {
             let Some(r) = market.resource_mut() else {
                 continue;

@@ -581,6 +581,30 @@ referrals = {{ rate = 1.0, arrivals = "deterministic", budget = {{ kind = "fixed
     assert_eq!(out.summary.contracts["promo"].effort_spent, 2.0 * 8.0);
 }
 
+/// A learner's effort is its own, exactly: a bandit whose only action is
+/// `{ effort = 0.5 }` works at 0.5 every step, not at the contract's
+/// table's 2, and spends cost · e² = 4 · 0.25 = 1 a step: 2 learners over
+/// 8 steps spend 16.
+#[test]
+fn a_learner_with_one_effort_level_works_at_that_level_every_step() {
+    let s = scenario_with(
+        8,
+        2,
+        &format!(
+            r#"reward = {{ kind = "linear", k = 0.5 }}
+budget = 1000.0
+effort = {{ kind = "fixed", level = 2.0, cost = 4.0 }}
+referrals = {{ rate = 1.0, arrivals = "deterministic", budget = {{ kind = "fixed", value = 10.0 }}, {BUY_ONCE} }}"#
+        ),
+        r#"{ kind = "bandit", asset = "AGT", actions = [{ effort = 0.5 }], algorithm = "epsilon_greedy", epsilon = 0.1 }
+objective = { kind = "final_wealth" }"#,
+    );
+    let (rows, out) = records(&s);
+    assert_eq!(rows.len(), 2 * 8);
+    assert!(rows.iter().all(|r| r.effort == 0.5), "{rows:?}");
+    assert_eq!(out.summary.contracts["promo"].effort_spent, 2.0 * 8.0);
+}
+
 #[test]
 fn contracts_csv_keeps_the_recorded_steps_and_sums_between_them() {
     let contract = format!(

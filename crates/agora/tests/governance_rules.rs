@@ -172,6 +172,8 @@ fn a_transaction_tax_collects_its_rate_of_every_trade_exactly() {
         let tax = &out.summary.governance["tax"];
         assert_eq!(tax.taxed_trades, Some(trades));
         assert_eq!(tax.taxed, Some(agora::ledger::wide_to_units(expected)));
+        // the money of the taxed trades, summed from the trade log
+        assert_eq!(tax.taxed_volume, Some(agora::ledger::wide_to_units(volume)));
         assert_eq!(out.summary.ledger.conservation_error, 0.0);
     }
 }
@@ -856,4 +858,97 @@ fn guards_continue_exactly_after_a_round_trip_of_the_state() {
         g["rate"].refused.unwrap() > 0 && g["tax"].taxed.unwrap() > 0.0,
         "{g:?}"
     );
+}
+
+/// One asset priced by `pricing`, one scripted agent with 1000 of money
+/// and `actions`, and the rules in `governance`.
+fn one_scripted(pricing: &str, actions: &str, governance: &str) -> Scenario {
+    let text = format!(
+        r#"
+[simulation]
+steps = 3
+seed = 1
+
+[[assets]]
+name = "X"
+pricing = {pricing}
+
+[[agents]]
+group = "a"
+count = 1
+balance = 1000.0
+policy = {{ kind = "scripted", asset = "X", actions = {actions} }}
+{governance}"#
+    );
+    Scenario::from_toml_str(&text, "scripted.toml").unwrap()
+}
+
+/// A buy of 100 on a (1000, 1000) pool under a position limit of 1% of
+/// the supply: clipped once (not refused) to the largest input whose
+/// tokens out fit ⌊0.01 · S⌋, S the supply (1000 tokens: all in the
+/// pool), so the agent ends with that many tokens less at most one base
+/// unit (a base unit of money buys less than one of tokens here).
+#[test]
+fn a_position_limit_clips_an_amm_buy_to_its_share_of_the_supply() {
+    let s = one_scripted(
+        r#"{ kind = "amm", curve = "constant_product", reserve_money = 1000.0, reserve_token = 1000.0, fee = 0.003 }"#,
+        r#"[{ step = 1, action = "buy", spend = 100.0 }]"#,
+        "[[governance]]\nname = \"cap\"\nkind = \"position_limit\"\nasset = \"X\"\nmax_share = 0.01\n",
+    );
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let supply = u128::from(sim.ledger().books(0).supply);
+    assert_eq!(supply, 1000 * UNIT);
+    let most = supply / 100;
+    sim.advance().unwrap();
+    let held = u128::from(sim.ledger().holding(0, 0));
+    assert!(held <= most && held + 1 >= most, "{held} of at most {most}");
+    let out = sim.run().unwrap();
+    let cap = &out.summary.governance["cap"];
+    assert_eq!((cap.clipped, cap.refused), (Some(1), Some(0)), "{cap:?}");
+}
+
+/// On a guarded curve (a tax makes it so), a sell of more than the agent
+/// holds is cut to its holding, and executes: the only holder sells the
+/// whole supply back.
+#[test]
+fn a_guarded_sell_of_more_than_is_held_sells_the_holding() {
+    let s = one_scripted(
+        r#"{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }"#,
+        r#"[{ step = 1, action = "buy", spend = 50.0 }, { step = 2, action = "sell", amount = 1000.0 }]"#,
+        "[[governance]]\nname = \"tax\"\nkind = \"transaction_tax\"\nasset = \"X\"\nrate = 0.01\n",
+    );
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    let bought = sim.ledger().holding(0, 0);
+    assert!(
+        bought > 40 * UNIT as u64 && bought < 50 * UNIT as u64,
+        "{bought}"
+    );
+    sim.advance().unwrap();
+    assert_eq!(sim.ledger().holding(0, 0), 0);
+    assert_eq!(sim.ledger().books(0).supply, 0);
+    assert_eq!(sim.ledger().conservation().money_error(), 0);
+}
+
+/// On a guarded curve, a sell whose refund rounds to nothing (5 base
+/// units of tokens at a price of about 0.045: 0.2 of a base unit of
+/// money) is refused: the agent keeps its tokens rather than giving them
+/// for nothing.
+#[test]
+fn a_guarded_sell_that_would_refund_nothing_is_refused() {
+    let s = one_scripted(
+        r#"{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 0.0 }"#,
+        r#"[{ step = 1, action = "buy", spend = 1.0 }, { step = 2, action = "sell", amount = 0.000000005 }]"#,
+        "[[governance]]\nname = \"tax\"\nkind = \"transaction_tax\"\nasset = \"X\"\nrate = 0.01\n",
+    );
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    let bought = sim.ledger().holding(0, 0);
+    // m/2 · s² = 1/1.01: s = √(2/(1.01 · 0.001)) ≈ 44.5 tokens
+    let s_exact = (2.0 / (1.01 * 0.001f64)).sqrt() * UNIT as f64;
+    assert!((bought as f64 - s_exact).abs() < 1e-6 * s_exact, "{bought}");
+    let supply = sim.ledger().books(0).supply;
+    sim.advance().unwrap();
+    assert_eq!(sim.ledger().holding(0, 0), bought);
+    assert_eq!(sim.ledger().books(0).supply, supply);
 }

@@ -427,6 +427,35 @@ fn a_drained_run_keeps_the_market_metrics_of_every_step() {
     assert!(market.equilibrium_error.is_some(), "{market:?}");
 }
 
+/// The mean spread is the mean over the steps after step 0 that quote
+/// both sides of the best ask less the best bid, as the asset rows record
+/// them (not only some positive number).
+#[test]
+fn the_mean_spread_is_the_mean_of_ask_less_bid_over_the_steps_quoting_both() {
+    let mut s = example("market-clearing").unwrap();
+    s.set_steps(30).unwrap();
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    let spreads: Vec<f64> = out
+        .records
+        .assets
+        .iter()
+        .filter(|r| r.step > 0)
+        .filter_map(|r| Some(r.best_ask? - r.best_bid?))
+        .collect();
+    assert!(
+        spreads.len() >= 10,
+        "{} steps quote both sides",
+        spreads.len()
+    );
+    let expected = spreads.iter().sum::<f64>() / spreads.len() as f64;
+    let market = out.summary.assets["GOOD"].market.as_ref().unwrap();
+    let got = market.mean_spread.expect("a mean spread");
+    assert!(
+        (got - expected).abs() <= 1e-12 * expected.abs(),
+        "{got} vs {expected}"
+    );
+}
+
 /// Every governance kind and option, written by the builder, reads back as
 /// the same rules (the examples name only some of them).
 #[test]

@@ -122,6 +122,28 @@ fn records_beyond_memory_are_an_error_when_the_run_is_set_up() {
     );
 }
 
+/// That error's size is the records' estimate: per step, an asset row per
+/// asset and a group row per group, each with 16 bytes per asset for its
+/// holdings (the reference example: 1 asset, 1 group).
+#[test]
+fn the_records_error_gives_the_rows_estimated_size() {
+    let steps = 9_223_372_036_854_775_807u64;
+    let s = with("steps = 100", &format!("steps = {steps}"));
+    let (m, g) = (s.assets().len(), s.groups().len());
+    assert_eq!((m, g), (1, 1));
+    let per_step = m * std::mem::size_of::<agora::engine::AssetRecord>()
+        + g * (std::mem::size_of::<agora::engine::GroupRecord>() + 16 * m);
+    let bytes = Bytes(u128::from(steps) * per_step as u128);
+    let msg = Simulation::new(&s, 0).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        format!(
+            "big.toml: simulation.steps: the records of {steps} steps (1 assets, 1 groups) \
+             need about {bytes}, more than this machine can allocate"
+        )
+    );
+}
+
 #[test]
 fn a_grid_beyond_memory_is_an_error_before_a_point_is_made() {
     let axis = |p: &str| Axis {

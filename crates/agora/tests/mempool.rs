@@ -536,3 +536,24 @@ mod properties {
         }
     }
 }
+
+/// An attacker whose group joins at step 2 does not watch the mempool at
+/// step 1: the victim's buy is the step's only swap and gets what it gets
+/// on the untouched pool, the constant-product quote 0.997·20·1000/(1000 +
+/// 0.997·20), and the attacker's account is untouched.
+#[test]
+fn an_attacker_that_has_not_joined_does_not_watch_the_mempool() {
+    let text = scenario_text(20.0, 0.1, 1000.0, "")
+        + "\n[[events]]\nat = 2\nkind = \"join\"\ngroup = \"attacker\"\n";
+    let s = Scenario::from_toml_str(&text, "late attacker").unwrap();
+    let (sim, trades) = first_step(&s);
+    let who: Vec<(u32, bool)> = trades.iter().map(|t| (t.agent, t.buy)).collect();
+    assert_eq!(who, [(0, true)]);
+    let quote = 0.997 * 20.0 * 1000.0 / (1000.0 + 0.997 * 20.0);
+    let got = sim.ledger().holding(0, 0) as f64 / UNIT as f64;
+    assert!((got - quote).abs() < 1e-8, "{got} vs {quote}");
+    assert_eq!(
+        (sim.ledger().balance(1), sim.ledger().holding(1, 0)),
+        (1000 * UNIT, 0)
+    );
+}

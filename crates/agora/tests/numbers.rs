@@ -21,8 +21,11 @@ fn units(base: u128) -> f64 {
 /// is worth 80: the seller asks exactly 120, the buyer bids exactly 80, and
 /// they never trade.
 fn seller_and_buyer_who_never_trade() -> Scenario {
-    Scenario::from_toml_str(
-        r#"
+    Scenario::from_toml_str(SELLER_AND_BUYER, "test").unwrap()
+}
+
+/// The text of [`seller_and_buyer_who_never_trade`].
+const SELLER_AND_BUYER: &str = r#"
         [simulation]
         steps = 1
         seed = 1
@@ -42,11 +45,7 @@ fn seller_and_buyer_who_never_trade() -> Scenario {
         balance = 100.0
         policy = { kind = "zi_c", asset = "G", role = "buyer", value = { distribution = "constant", value = 80.0 }, min_price = 80.0, ttl = 5 }
         objective = { kind = "log_wealth" }
-        "#,
-        "test",
-    )
-    .unwrap()
-}
+        "#;
 
 #[test]
 fn money_and_tokens_locked_in_resting_orders_still_count_in_wealth_and_pnl() {
@@ -96,6 +95,26 @@ fn the_holdings_objective_counts_the_unit_locked_in_a_resting_ask() {
     sim.advance().unwrap();
     assert_eq!(sim.ledger().holding(0, 0), 0, "the unit rests in the ask");
     assert_eq!(sim.objectives(0), vec![1.0]);
+}
+
+#[test]
+fn the_surplus_objective_values_the_unit_locked_in_a_resting_ask_at_its_value() {
+    // The seller's surplus objective is its wealth with its unit valued at
+    // its own value: 0 money + 120, whether the unit is free (before the
+    // step, marked at 100: 100 + 1·(120 − 100)) or locked in its ask of 120
+    // after it (the mark is the mid, 100 again).
+    let text = SELLER_AND_BUYER.replace(
+        r#"objective = { kind = "holdings", asset = "G" }"#,
+        r#"objective = { kind = "surplus" }"#,
+    );
+    assert_ne!(text, SELLER_AND_BUYER);
+    let s = Scenario::from_toml_str(&text, "surplus").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    assert_eq!(sim.objectives(0), vec![120.0]);
+    sim.advance().unwrap();
+    assert_eq!(sim.ledger().holding(0, 0), 0, "the unit rests in the ask");
+    assert_eq!(sim.price(0), 100.0);
+    assert_eq!(sim.objectives(0), vec![120.0]);
 }
 
 #[test]

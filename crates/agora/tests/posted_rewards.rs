@@ -82,3 +82,39 @@ fn a_state_saved_between_recorded_steps_continues_exactly() {
         assert_eq!(second.finish().unwrap(), whole, "stopped after step {stop}");
     }
 }
+
+/// Not only the rewards that are there: every row recorded now and then
+/// has the reward the run recording every step has at that step (a step
+/// whose rows are kept is measured, whichever step the rows before it
+/// were kept at), and that run has one at every step of the learning
+/// phase.
+#[test]
+fn every_row_recorded_now_and_then_has_the_reward_of_the_run_recording_every_step() {
+    let every = Simulation::new(&collusion(1), 0).unwrap().run().unwrap();
+    let reward_at = |step: u64| {
+        every
+            .records
+            .groups
+            .iter()
+            .find(|r| r.step == step)
+            .and_then(|r| r.mean_reward)
+    };
+    assert!(
+        (1..=40).all(|t| reward_at(t).is_some_and(f64::is_finite)),
+        "a reward at every learning step"
+    );
+    for k in [3, 7] {
+        let out = Simulation::new(&collusion(k), 0).unwrap().run().unwrap();
+        let rows: Vec<_> = out.records.groups.iter().filter(|r| r.step > 0).collect();
+        // the steps k, 2k, ... of the 40 learning steps, and more
+        assert!(rows.len() as u64 >= 40 / k, "record_every = {k}");
+        for r in rows {
+            assert_eq!(
+                r.mean_reward,
+                reward_at(r.step),
+                "record_every = {k}, step {}",
+                r.step
+            );
+        }
+    }
+}

@@ -223,3 +223,34 @@ policy = { kind = "best_response", asset = "GOOD" }
     let (_, _, taken) = run(&s, |_| true);
     assert_eq!(taken, 0, "a group that joins");
 }
+
+/// A deviation's impulse response holds the 5 evaluation steps before it
+/// (as many as there are, from the phase's first step), its step and the
+/// `window` steps after it, one row each, in step order: offsets −5..=10
+/// for the deviation at 21 with a window of 10, −2..=2 for one at 3 with
+/// a window of 2 (only 2 steps precede it).
+#[test]
+fn an_impulse_response_holds_the_five_steps_before_its_deviation_through_its_window() {
+    let early = r#"
+[[events]]
+kind = "deviation"
+at = 3
+asset = "GOOD"
+seller = 1
+window = 2
+"#;
+    let (out, _, _) = run(&session(2, 1, 1, early), |_| true);
+    for (event, offsets) in [(0u32, -5i64..=10), (1, -2..=2)] {
+        let rows: Vec<_> = out
+            .records
+            .deviation
+            .iter()
+            .filter(|r| r.event == event)
+            .collect();
+        let got: Vec<i64> = rows.iter().map(|r| r.offset).collect();
+        assert_eq!(got, offsets.collect::<Vec<_>>(), "event {event}");
+        for w in rows.windows(2) {
+            assert_eq!(w[1].step, w[0].step + 1, "event {event}");
+        }
+    }
+}

@@ -590,3 +590,95 @@ fn amounts_beyond_the_ledger_are_an_input_error_not_a_broken_invariant() {
     );
     assert!(!msg.contains('\n'));
 }
+
+/// `count` consumers each needing 1 unit (worth 4, at a fixed price of
+/// 0.5: each requests its need) of a resource of `capacity` units a step,
+/// shared in proportion to the requests, for `steps` steps; `extra` added.
+fn unit_needs(count: u32, capacity: f64, steps: u64, extra: &str) -> Scenario {
+    Scenario::from_toml_str(
+        &format!(
+            r#"
+            [simulation]
+            steps = {steps}
+            seed = 4
+            [[assets]]
+            name = "R"
+            kind = "resource"
+            capacity = {capacity:?}
+            allocation = "proportional"
+            pricing = {{ kind = "fixed", price = 0.5 }}
+            [[agents]]
+            group = "c"
+            count = {count}
+            balance = 1000.0
+            policy = {{ kind = "consumer", asset = "R", need = {{ distribution = "constant", value = 1.0 }}, value = 4.0 }}
+            {extra}
+            "#
+        ),
+        "unit needs",
+    )
+    .unwrap()
+}
+
+/// 100 consumers needing a unit each from a capacity of 50 for 10 steps:
+/// each gets half a unit a step, so 10 · (100 − 50) = 500 units of need
+/// go unmet, half of the need; the group's unmet need is 500 / 100 = 5
+/// units an agent.
+#[test]
+fn the_unmet_demand_and_a_groups_unmet_need_are_the_needs_less_what_was_met() {
+    let out = run(&unit_needs(100, 50.0, 10, ""));
+    for r in out.records.assets.iter().filter(|r| r.step > 0) {
+        assert_eq!(
+            (r.requested, r.allocated),
+            (Some(100.0), Some(50.0)),
+            "{r:?}"
+        );
+    }
+    let r = out.summary.assets["R"].resource.as_ref().unwrap();
+    assert_eq!(r.unmet_demand, 500.0, "{r:?}");
+    assert_eq!(r.unmet_share, 0.5, "{r:?}");
+    let c = &out.summary.groups["c"];
+    assert_eq!(c.unmet_need, Some(5.0), "{c:?}");
+    assert_eq!(c.needs_met_share, Some(0.5), "{c:?}");
+}
+
+/// A group of consumers that joins at step 6 of 10 needs nothing before
+/// it acts: with capacity for everyone, its five steps' needs are all met
+/// (none of the five steps it sat out counts as unmet), as are the other
+/// group's.
+#[test]
+fn a_group_that_has_not_joined_yet_has_no_needs() {
+    let late = r#"
+            [[agents]]
+            group = "late"
+            count = 20
+            balance = 1000.0
+            policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, value = 4.0 }
+            [[events]]
+            at = 6
+            kind = "join"
+            group = "late"
+    "#;
+    let out = run(&unit_needs(10, 1000.0, 10, late));
+    let requested: Vec<f64> = out
+        .records
+        .assets
+        .iter()
+        .filter(|r| r.step > 0)
+        .map(|r| r.requested.unwrap())
+        .collect();
+    assert_eq!(
+        requested,
+        [10.0, 10.0, 10.0, 10.0, 10.0, 30.0, 30.0, 30.0, 30.0, 30.0]
+    );
+    for name in ["c", "late"] {
+        let g = &out.summary.groups[name];
+        assert_eq!(
+            (g.unmet_need, g.needs_met_share),
+            (Some(0.0), Some(1.0)),
+            "{name}: {g:?}"
+        );
+    }
+    let r = out.summary.assets["R"].resource.as_ref().unwrap();
+    assert_eq!((r.unmet_demand, r.unmet_share), (0.0, 0.0), "{r:?}");
+}

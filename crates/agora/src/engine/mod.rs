@@ -3546,6 +3546,49 @@ mod tests {
         );
         assert_eq!(apportion(7, &[0.0, 0.0]).iter().sum::<u64>(), 7);
     }
+
+    #[test]
+    fn a_failed_conservation_check_names_what_is_held_and_what_was_paid_in() {
+        // Two agents of 50 each and a curve nobody holds: 100 units paid
+        // in, 10^11 base units, and no token. A group sum one base unit of
+        // money too high (or 7 base units of tokens nobody minted) is a
+        // broken invariant, named with both sides.
+        let s = Scenario::from_toml_str(
+            r#"
+            [simulation]
+            steps = 1
+            seed = 1
+            [[assets]]
+            name = "T"
+            pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+            [[agents]]
+            group = "g"
+            count = 2
+            balance = 50.0
+            policy = { kind = "random", asset = "T", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }
+            "#,
+            "test",
+        )
+        .unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.sum_groups();
+        sim.check(true).unwrap();
+        sim.group_sums[0] += 1;
+        let e = sim.check(true).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "money is not conserved: held 100000000001 base units, paid in 100000000000"
+            ),
+            "{e}"
+        );
+        sim.group_sums[0] -= 1;
+        sim.group_sums[1] += 7;
+        let e = sim.check(true).unwrap_err().to_string();
+        assert!(
+            e.contains("tokens are not conserved: held [7], supply [0] (base units)"),
+            "{e}"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -268,8 +268,9 @@ fn the_recorded_profits_are_each_sellers_logit_profit_at_the_prices_posted() {
     for r in rows {
         let e: Vec<f64> = r.prices.iter().map(|p| ((2.0 - p) / 0.25).exp()).collect();
         let total = e.iter().sum::<f64>() + 1.0;
-        for i in 0..2 {
-            let model = (r.prices[i] - 1.0) * e[i] / total;
+        assert_eq!(r.profits.len(), 2);
+        for (i, (&p, &e)) in r.prices.iter().zip(&e).enumerate() {
+            let model = (p - 1.0) * e / total;
             assert!(
                 (r.profits[i] - model).abs() <= 1e-12,
                 "{r:?}: seller {i} {model}"

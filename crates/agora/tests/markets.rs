@@ -428,6 +428,24 @@ fn a_market_sell_on_a_book_is_clipped_only_when_it_asks_more_than_the_seller_hol
 }
 
 #[test]
+fn a_price_adjustment_market_fills_a_sell_limited_at_its_price_and_none_limited_above() {
+    // Posted price 10, exogenous demand 100 − 2·10 = 80 G: agent 0's sell
+    // of 2 limited at 12 takes no part, agent 1's sell of 3 limited at
+    // exactly 10 sells all 3, for 30.
+    let mut sim = fixed_orders(
+        r#"{ kind = "price_adjustment", rule = "proportional", lambda = 0.01, initial_price = 10.0, demand = { shape = "linear", a = 100.0, b = 2.0 } }"#,
+        1,
+        10.0,
+        vec![(Side::Sell, 12.0, 2.0), (Side::Sell, 10.0, 3.0)],
+    );
+    sim.advance().unwrap();
+    let t = SCALE;
+    let l = sim.ledger();
+    assert_eq!((l.holding(0, 0), l.balance(0)), (5 * t, 1000 * t));
+    assert_eq!((l.holding(1, 0), l.balance(1)), (2 * t, 1030 * t));
+}
+
+#[test]
 fn holdings_on_an_equilibrium_market_are_valued_at_its_clearing_price() {
     // D = 100 − 2P and O = 10 + P clear at P* = 90/3 = 30: an idle agent
     // with 5 money and 10 G is worth 5 + 10·30 = 305 after each step.

@@ -46,6 +46,29 @@ fn remove(shares: u64) -> Action {
 }
 
 #[test]
+fn a_withdrawal_of_exactly_the_shares_held_is_not_clipped_and_one_of_a_share_more_is() {
+    // After a deposit of 1000 money (and 1000 tokens) agent 0 holds
+    // 1000·10⁹ shares, half the pool: asking for them, or for everything
+    // (u64::MAX), is no clip; a share more is cut to them and counted.
+    let held = 1000 * 1_000_000_000;
+    for (shares, clipped) in [(held, 0), (held + 1, 1), (u64::MAX, 0)] {
+        let mut sim = Simulation::new(&pool(2, ""), 0).unwrap();
+        sim.advance_with(&[(0, add(1000 * U))]).unwrap();
+        assert_eq!(sim.amm(0).unwrap().lp().of(0), u128::from(held));
+        sim.advance_with(&[(0, remove(shares))]).unwrap();
+        let counts = sim.ledger().counts();
+        assert_eq!((counts.clipped, counts.rejected), (clipped, 0), "{shares}");
+        // every share burned either way, the deposit back to the base unit
+        assert_eq!(sim.amm(0).unwrap().lp().of(0), 0, "{shares}");
+        assert_eq!(
+            (sim.ledger().balance(0), sim.ledger().holding(0, 0)),
+            (2000 * U, 1000 * U),
+            "{shares}"
+        );
+    }
+}
+
+#[test]
 fn a_deposit_mints_its_shares_and_the_lp_earns_exactly_its_share_of_a_swaps_fee() {
     let s = pool(5, "");
     let mut sim = Simulation::new(&s, 0).unwrap();

@@ -392,6 +392,119 @@ fn the_depth_of_a_book_is_the_mean_quantity_at_its_best_bid_and_ask() {
     }
 }
 
+#[test]
+fn a_market_sell_on_a_book_is_clipped_only_when_it_asks_more_than_the_seller_holds() {
+    // Agent 0 bids 20 at 9 (its order of step 1 lives 5 steps, and at step
+    // 2 its policy bids the same again); agent 1 holds 5 G and sells at
+    // step 2: all 5, or 5 and a base unit, cut to 5. Either way it sells 5
+    // at 9 for 45; only the second is clipped.
+    let t = SCALE;
+    for (amount, clipped) in [(5 * t, 0), (5 * t + 1, 1)] {
+        let mut sim = fixed_orders(
+            r#"{ kind = "order_book", tick_size = 0.01, lot_size = 1.0, initial_price = 10.0 }"#,
+            2,
+            10.0,
+            vec![(Side::Buy, 9.0, 20.0), (Side::Buy, 8.0, 1.0)],
+        );
+        let bid = Action::Limit {
+            asset: 0,
+            side: Side::Buy,
+            price: 9 * t,
+            amount: 20 * t,
+            ttl: 5,
+        };
+        sim.advance_with(&[(0, bid)]).unwrap();
+        assert_eq!(sim.ledger().holding(1, 0), 5 * t);
+        sim.advance_with(&[(1, Action::Sell { asset: 0, amount })])
+            .unwrap();
+        let counts = sim.ledger().counts();
+        assert_eq!((counts.clipped, counts.rejected), (clipped, 0), "{amount}");
+        assert_eq!(
+            (sim.ledger().holding(1, 0), sim.ledger().balance(1)),
+            (0, 1045 * t),
+            "{amount}"
+        );
+    }
+}
+
+#[test]
+fn a_price_adjustment_market_fills_a_sell_limited_at_its_price_and_none_limited_above() {
+    // Posted price 10, exogenous demand 100 − 2·10 = 80 G: agent 0's sell
+    // of 2 limited at 12 takes no part, agent 1's sell of 3 limited at
+    // exactly 10 sells all 3, for 30.
+    let mut sim = fixed_orders(
+        r#"{ kind = "price_adjustment", rule = "proportional", lambda = 0.01, initial_price = 10.0, demand = { shape = "linear", a = 100.0, b = 2.0 } }"#,
+        1,
+        10.0,
+        vec![(Side::Sell, 12.0, 2.0), (Side::Sell, 10.0, 3.0)],
+    );
+    sim.advance().unwrap();
+    let t = SCALE;
+    let l = sim.ledger();
+    assert_eq!((l.holding(0, 0), l.balance(0)), (5 * t, 1000 * t));
+    assert_eq!((l.holding(1, 0), l.balance(1)), (2 * t, 1030 * t));
+}
+
+#[test]
+fn holdings_on_an_equilibrium_market_are_valued_at_its_clearing_price() {
+    // D = 100 − 2P and O = 10 + P clear at P* = 90/3 = 30: an idle agent
+    // with 5 money and 10 G is worth 5 + 10·30 = 305 after each step.
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 3
+        seed = 1
+        [[assets]]
+        name = "G"
+        pricing = { kind = "equilibrium", demand = { shape = "linear", a = 100.0, b = 2.0 }, supply = { shape = "linear", c = 10.0, d = 1.0 } }
+        [[agents]]
+        group = "idle"
+        count = 1
+        balance = 5.0
+        holdings = { asset = "G", total = 10.0, distribution = "uniform" }
+        policy = { kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let out = run(&s);
+    let rows = &out.records.groups;
+    assert_eq!(rows.len(), 4);
+    for r in &rows[1..] {
+        // the bisection's bracket is 1e-12 relative
+        let p = out.records.assets[r.step as usize].price;
+        assert!((p - 30.0).abs() <= 1e-9, "{p}");
+        assert!((r.wealth - 305.0).abs() <= 1e-8, "{r:?}");
+    }
+}
+
+#[test]
+fn an_exogenous_demand_past_the_ledgers_range_stops_the_run_instead_of_vanishing() {
+    // D = 40/P at a posted price of 1e-9 (one base unit) is 4e10 tokens,
+    // past the ledger's 1.8e10; at 1e-8 it is 4e9 tokens, in range.
+    let at = |price: &str| {
+        let pricing = format!(
+            r#"{{ kind = "price_adjustment", rule = "proportional", lambda = 0.5, initial_price = {price}, demand = {{ shape = "constant_elasticity", scale = 40.0, elasticity = 1.0 }} }}"#
+        );
+        let text = format!(
+            "[simulation]\nsteps = 1\nseed = 1\n[[assets]]\nname = \"G\"\npricing = {pricing}\n"
+        );
+        let s = Scenario::from_toml_str(&text, "test").unwrap();
+        Simulation::new(&s, 0).unwrap().advance()
+    };
+    let e = at("1e-9").unwrap_err().to_string();
+    // (40/1e-9 is 3.999999999999999e10 in floats)
+    for part in [
+        "at step 1, asset G",
+        "the exogenous demand of 3.99999",
+        "e10 tokens at price 0.000000001",
+        "1.8e10 token units",
+    ] {
+        assert!(e.contains(part), "{part}: {e}");
+    }
+    at("1e-8").unwrap();
+}
+
 fn book_scenario(seed: u64, makers: u32, zic: u32, noise: u32, ttl: u32) -> Scenario {
     let mut text = format!(
         r#"

@@ -8,7 +8,7 @@
 use agora::engine::Simulation;
 use agora::ledger::trades::TradeRecord;
 use agora::market::amm::detect::find_sandwiches;
-use agora::Scenario;
+use agora::{Action, Scenario};
 
 const UNIT: u64 = 1_000_000_000;
 
@@ -119,8 +119,31 @@ fn a_seller_is_sandwiched_the_mirror_way_by_an_attacker_holding_tokens() {
     assert_eq!(ledger.holding(1, 0) - 500 * UNIT, 1_713_605_734);
     assert_eq!(ledger.balance(1), 10 * UNIT, "money back to the base unit");
     assert_eq!(ledger.balance(0) - 100 * UNIT, 17_595_152_656);
+    // Alone it would have got 0.997·20·1000/(1000 + 0.997·20) =
+    // 19.550169617… money: the mempool counts the 1.955016961 it fell
+    // short, in money, and no tokens.
+    let c = sim.amm(0).unwrap().counters();
+    assert_eq!(
+        (c.victims_short_money, c.victims_short_tokens),
+        (19_550_169_617 - 17_595_152_656, 0)
+    );
     let found = find_sandwiches(sim.executed_swaps(0));
     assert_eq!((found.len(), found[0].attacker), (1, 1));
+}
+
+#[test]
+fn a_swap_queued_in_the_mempool_is_clipped_only_when_it_asks_more_than_the_agent_has() {
+    // The victim holds 100 money: a buy of all of it is not clipped, one of
+    // a base unit more is cut to it and counted, and either is queued and
+    // spends the 100.
+    for (spend, clipped) in [(100 * UNIT, 0), (100 * UNIT + 1, 1)] {
+        let mut sim = Simulation::new(&without_attacker(20.0, 0.1), 0).unwrap();
+        sim.advance_with(&[(0, Action::Buy { asset: 0, spend })])
+            .unwrap();
+        let counts = sim.ledger().counts();
+        assert_eq!((counts.clipped, counts.rejected), (clipped, 0), "{spend}");
+        assert_eq!(sim.ledger().balance(0), 0, "{spend}");
+    }
 }
 
 #[test]

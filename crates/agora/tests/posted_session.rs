@@ -5,6 +5,7 @@
 //! and it must not be taken where something else could act.
 
 use agora::agents::{QSeller, QSellerState};
+use agora::engine::PriceSource;
 use agora::{RunOutput, Scenario, Simulation};
 
 /// A Calvano market of `firms` Q-learning sellers with fast exploration
@@ -251,6 +252,60 @@ window = 2
         assert_eq!(got, offsets.collect::<Vec<_>>(), "event {event}");
         for w in rows.windows(2) {
             assert_eq!(w[1].step, w[0].step + 1, "event {event}");
+        }
+    }
+}
+
+#[test]
+fn a_posted_price_is_the_initial_one_before_the_first_step_and_posted_after() {
+    let text = r#"
+[simulation]
+steps = 3
+seed = 11
+
+[[assets]]
+name = "GOOD"
+pricing = { kind = "posted_price", demand = { shape = "logit", a = 2.0, a0 = 0.0, mu = 0.25 }, prices = { m = 7, xi = 0.1 } }
+
+[[agents]]
+group = "firms"
+count = 2
+balance = 0.0
+cost = 1.0
+policy = { kind = "q_learning", asset = "GOOD", alpha = 0.15, delta = 0.95, beta = 0.002, memory = 0, q0 = "uniform_opponents" }
+"#;
+    let s = Scenario::from_toml_str(text, "posted.toml").expect("a valid scenario");
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    let sources: Vec<PriceSource> = out.records.assets.iter().map(|r| r.source).collect();
+    assert_eq!(
+        sources,
+        [
+            PriceSource::Initial,
+            PriceSource::Posted,
+            PriceSource::Posted,
+            PriceSource::Posted
+        ]
+    );
+}
+
+#[test]
+fn the_recorded_profits_are_each_sellers_logit_profit_at_the_prices_posted() {
+    // Seller i's profit at prices p: (p_i − 1)·e^((2 − p_i)/0.25) /
+    // (Σ_j e^((2 − p_j)/0.25) + e^0), written out here.
+    let s = session(2, 1, 1, "");
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    let rows = &out.records.deviation;
+    assert!(rows.len() > 10, "{}", rows.len());
+    for r in rows {
+        let e: Vec<f64> = r.prices.iter().map(|p| ((2.0 - p) / 0.25).exp()).collect();
+        let total = e.iter().sum::<f64>() + 1.0;
+        assert_eq!(r.profits.len(), 2);
+        for (i, (&p, &e)) in r.prices.iter().zip(&e).enumerate() {
+            let model = (p - 1.0) * e / total;
+            assert!(
+                (r.profits[i] - model).abs() <= 1e-12,
+                "{r:?}: seller {i} {model}"
+            );
         }
     }
 }

@@ -1203,6 +1203,23 @@ mod tests {
     }
 
     #[test]
+    fn the_debug_form_counts_the_orders_and_each_sides_price_levels() {
+        let mut book = OrderBook::new(TICK, LOT);
+        rest(&mut book, 1, Side::Buy, 98, T);
+        rest(&mut book, 2, Side::Buy, 99, T);
+        rest(&mut book, 3, Side::Buy, 99, T);
+        rest(&mut book, 4, Side::Sell, 101, T);
+        // four orders on bid levels 98 and 99 and ask level 101
+        assert_eq!(
+            format!("{book:?}"),
+            format!(
+                "OrderBook {{ tick: {TICK}, lot: {LOT}, orders: 4, best_bid: Some(99), \
+                 best_ask: Some(101), bid_levels: 2, ask_levels: 1 }}"
+            )
+        );
+    }
+
+    #[test]
     fn partial_fill_rests_the_rest_and_releases_the_price_improvement() {
         let mut book = OrderBook::new(TICK, LOT);
         rest(&mut book, 1, Side::Sell, 100, T);

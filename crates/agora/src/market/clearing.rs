@@ -1392,6 +1392,17 @@ mod tests {
     }
 
     #[test]
+    fn a_range_whose_top_price_clears_exactly_is_searched_not_refused() {
+        // max(0, 10 − P) on [1, 20]: zero at the top and on all of [10, 20],
+        // so the answer is the boundary 10, not None.
+        let p = find_equilibrium(|p: f64| (10.0 - p).max(0.0), 1.0, 20.0).unwrap();
+        assert!((p - 10.0).abs() <= 1e-9, "{p}");
+        // 2 − P on [1, 2]: the only root is the top itself.
+        let p = find_equilibrium(|p: f64| 2.0 - p, 1.0, 2.0).unwrap();
+        assert!((p - 2.0).abs() <= 1e-9, "{p}");
+    }
+
+    #[test]
     fn shapes_and_entries_never_give_nan_or_negative_quantities() {
         let shapes = [
             linear(1.0, 1.0),
@@ -1452,6 +1463,16 @@ mod tests {
             ration(&[u64::MAX, u64::MAX], u64::MAX, 0),
             vec![u64::MAX / 2 + 1, u64::MAX / 2]
         );
+    }
+
+    #[test]
+    fn ration_hands_the_leftover_lots_one_each_in_input_order_before_any_second() {
+        // 10, 10, 10 of 26: exact shares 8⅔ each, floors 8, 8, 8 and 2 lots
+        // left: one to the first, one to the second (not two to the first).
+        assert_eq!(ration(&[10, 10, 10], 26, 1), vec![9, 9, 8]);
+        // The same in lots of 10: 100, 100, 100 of 260, floors 80 each and
+        // 20 left.
+        assert_eq!(ration(&[100, 100, 100], 260, 10), vec![90, 90, 80]);
     }
 
     #[test]

@@ -234,6 +234,28 @@ mod tests {
     use crate::market::amm::Fee;
 
     #[test]
+    fn an_attackers_pnl_is_money_in_less_money_out_and_fees_plus_its_tokens_at_the_price() {
+        let b = 1_000_000_000u128; // base units of one whole unit
+        let flow = Flow {
+            money_paid: 5 * b,
+            money_received: 7 * b,
+            tokens_bought: 3 * b,
+            tokens_sold: b,
+            fees_paid: b / 2,
+        };
+        // 7 − 5 − 0.5 + (3 − 1)·2 = 5.5; with the tokens worth nothing, 1.5.
+        assert_eq!(flow.pnl(2.0), 5.5);
+        assert_eq!(flow.pnl(0.0), 1.5);
+        // Sold more than bought: −(1 + 0.25) at a price of 4 is −5.
+        let short = Flow {
+            tokens_bought: 0,
+            tokens_sold: 5 * b / 4,
+            ..Flow::default()
+        };
+        assert_eq!(short.pnl(4.0), -5.0);
+    }
+
+    #[test]
     fn the_queue_runs_by_fee_then_arrival_and_a_target_takes_one_bundle() {
         let mut m = Mempool::default();
         m.push(0, Side::Buy, 10, 0, 0);

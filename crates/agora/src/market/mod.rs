@@ -142,8 +142,30 @@ impl Iterator for PairsInOrder<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::value;
+    use super::{pairs_in_order, value};
     use crate::ledger::SCALE;
+
+    #[test]
+    fn once_the_pairing_ends_its_position_is_the_first_entries_with_units_left() {
+        // Before the first pair: the first entries.
+        let p = pairs_in_order(&[3, 0, 2], &[1, 4]);
+        assert_eq!(p.position(), (0, 0));
+        // 3, 0, 2 against 1, 4: both queues run out, so the position is
+        // their lengths.
+        let mut p = pairs_in_order(&[3, 0, 2], &[1, 4]);
+        assert_eq!(p.by_ref().count(), 3);
+        assert_eq!(p.position(), (3, 2));
+        // 5 against 2, 1, 4: 2 + 1 + 2 units, the buys run out and the
+        // sells' entry 2 keeps 2 units.
+        let mut p = pairs_in_order(&[5], &[2, 1, 4]);
+        let pairs: Vec<_> = p.by_ref().collect();
+        assert_eq!(pairs, vec![(0, 0, 2), (0, 1, 1), (0, 2, 2)]);
+        assert_eq!(p.position(), (1, 2));
+        // 4 against 1: the sells run out, the buys' entry 0 keeps 3.
+        let mut p = pairs_in_order(&[4], &[1]);
+        assert_eq!(p.by_ref().collect::<Vec<_>>(), vec![(0, 0, 1)]);
+        assert_eq!(p.position(), (0, 1));
+    }
 
     /// `floor(price · tick · qty / SCALE)` in `u128`, saturating: the
     /// definition, against which the fast path below 2⁶⁴ is checked.

@@ -325,6 +325,80 @@ mod tests {
 
     const T: u64 = 10_000_000; // a tick of 0.01
 
+    /// Every attacker kind, given asset 0 or asset 2, declares that asset
+    /// and no other (what a scenario's asset indices are checked against),
+    /// through `AttackerPolicy` and, for those a user may run as a policy
+    /// of their own, directly.
+    #[test]
+    fn every_attacker_declares_the_asset_it_was_given() {
+        use crate::agents::collusion::{CartelPolicy, HoarderPolicy, PostedCartel, SupplyCartel};
+        for asset in [0usize, 2] {
+            let wash = WashTraderPolicy {
+                asset,
+                size: 1,
+                every: 1,
+                venue: Venue::Pool,
+                count: 2,
+            };
+            let pump = PumpAndDumpPolicy {
+                asset,
+                buy_until: 1,
+                sell_from: 2,
+                buy_fraction: 0.5,
+                sell_fraction: 0.5,
+            };
+            let spoofer = SpooferPolicy {
+                asset,
+                size: 1,
+                trade: 1,
+                depth: 0.5,
+                tick: T,
+            };
+            let posted = CartelPolicy::Posted(PostedCartel {
+                asset,
+                punish: false,
+                joint: true,
+                market: None,
+            });
+            let supply = CartelPolicy::Supply(SupplyCartel {
+                asset,
+                cost: 1.0,
+                max_output: 1,
+                lead_time: 0,
+                margin: 0.0,
+                withhold: 0.5,
+            });
+            let hoarder = HoarderPolicy {
+                asset,
+                quantity: 1,
+                max_price: 1,
+            };
+            assert_eq!(wash.assets(), vec![asset]);
+            assert_eq!(pump.assets(), vec![asset]);
+            assert_eq!(spoofer.assets(), vec![asset]);
+            assert_eq!(hoarder.assets(), vec![asset]);
+            for cartel in [&posted, &supply] {
+                assert_eq!(cartel.asset(), asset, "{cartel:?}");
+                assert_eq!(cartel.assets(), vec![asset], "{cartel:?}");
+            }
+            if let (CartelPolicy::Posted(p), CartelPolicy::Supply(s)) = (&posted, &supply) {
+                assert_eq!(p.assets(), vec![asset]);
+                assert_eq!(s.assets(), vec![asset]);
+            }
+            for p in [
+                AttackerPolicy::WashTrader(wash),
+                AttackerPolicy::PumpAndDump(pump),
+                AttackerPolicy::Spoofer(spoofer),
+                AttackerPolicy::Cartel(posted),
+                AttackerPolicy::Cartel(supply),
+                AttackerPolicy::Hoarder(hoarder),
+            ] {
+                assert_eq!(p.asset(), asset, "{p:?}");
+                assert_eq!(p.assets(), vec![asset], "{p:?}");
+            }
+        }
+    }
+
     #[test]
     fn the_cross_price_is_a_tick_strictly_inside_the_spread() {
         // 1.00 / 1.10: the mid 1.05, on the tick.

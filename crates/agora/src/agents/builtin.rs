@@ -577,6 +577,86 @@ mod tests {
         assert_eq!(p.probabilities(&obs, &ME), (1.0, 0.0));
     }
 
+    /// A mean-reversion trader over the last 3 of [9, 10, 11, 12] (mean
+    /// 11) with threshold 0.1 and `p_trade` 0.7: below 9.9 (a deviation
+    /// under −10%) it buys with probability 0.7, above 12.1 it sells with
+    /// it, between them it holds; with fewer than 3 prices recorded, or a
+    /// mean of 0, it holds whatever the price.
+    #[test]
+    fn mean_reversion_sells_above_its_average_and_holds_near_it_or_without_one() {
+        let p = MeanReversionPolicy {
+            asset: 0,
+            lookback: 3,
+            threshold: 0.1,
+            p_trade: 0.7,
+            buy_fraction: 0.1,
+            sell_fraction: 0.1,
+        };
+        let probabilities = |history: &[f64], price: f64| {
+            let a = obs_with(history, price);
+            let obs = Observation {
+                step: history.len() as u64,
+                assets: &a,
+                incentives: &[],
+                mempool: &[],
+            };
+            p.probabilities(&obs, &ME)
+        };
+        let history = [9.0, 10.0, 11.0, 12.0];
+        for (price, expected) in [
+            (9.8, (0.7, 0.0)),
+            (10.0, (0.0, 0.0)),
+            (11.0, (0.0, 0.0)),
+            (12.0, (0.0, 0.0)),
+            (12.2, (0.0, 0.7)),
+        ] {
+            assert_eq!(probabilities(&history, price), expected, "at {price}");
+        }
+        assert_eq!(probabilities(&[11.0, 11.0], 1.0), (0.0, 0.0), "2 prices");
+        assert_eq!(probabilities(&[0.0; 3], 1.0), (0.0, 0.0), "mean 0");
+    }
+
+    /// Threshold and mean-reversion traders that act for sure (`p_trade`
+    /// = 1) spend their own `buy_fraction` of `ME`'s 100 base units and
+    /// offer their own `sell_fraction` of its 100 tokens: 25 and 50 for
+    /// the first (fractions 0.25 and 0.5), 50 and 25 for the second.
+    #[test]
+    fn threshold_and_mean_reversion_trade_their_own_fractions() {
+        let threshold = ThresholdPolicy {
+            asset: 0,
+            buy_below: 0.9,
+            sell_above: 1.1,
+            p_trade: 1.0,
+            buy_fraction: 0.25,
+            sell_fraction: 0.5,
+        };
+        let reversion = MeanReversionPolicy {
+            asset: 0,
+            lookback: 1,
+            threshold: 0.05,
+            p_trade: 1.0,
+            buy_fraction: 0.5,
+            sell_fraction: 0.25,
+        };
+        let history = [1.0];
+        let decide = |p: &dyn Policy, price: f64| {
+            let a = obs_with(&history, price);
+            let obs = Observation {
+                step: 1,
+                assets: &a,
+                incentives: &[],
+                mempool: &[],
+            };
+            p.decide(&obs, &ME, &mut AgentRng::seed_from_u64(3))
+        };
+        let buy = |spend| Action::Buy { asset: 0, spend };
+        let sell = |amount| Action::Sell { asset: 0, amount };
+        assert_eq!(decide(&threshold, 0.8), buy(25));
+        assert_eq!(decide(&threshold, 1.2), sell(50));
+        assert_eq!(decide(&reversion, 0.9), buy(50));
+        assert_eq!(decide(&reversion, 1.1), sell(25));
+    }
+
     #[test]
     fn valuation_is_logistic_in_value_minus_price() {
         let p = ValuationPolicy {

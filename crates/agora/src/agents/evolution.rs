@@ -346,6 +346,125 @@ mod tests {
         }
     }
 
+    /// Every evolvable parameter of every kind that has one is read and
+    /// set by its own name: set to 0.25, 0.26, … in turn (inside every
+    /// range), each reads back as the value it was given, not another's.
+    /// The fundamental trader's three are also checked on its fields.
+    #[test]
+    fn every_evolvable_parameter_of_every_kind_is_set_and_read_by_name() {
+        use crate::agents::{
+            FundamentalPolicy, MarketMakerPolicy, MeanReversionPolicy, RandomPolicy, Side,
+            ThresholdPolicy, ValuationPolicy, ValueDistribution, ZiCPolicy,
+        };
+        let value = ValueDistribution::Constant { value: 1.0 };
+        let kinds = [
+            BuiltinPolicy::Random(RandomPolicy {
+                asset: 0,
+                p_buy: 0.1,
+                p_sell: 0.1,
+                buy_fraction: 0.1,
+                sell_fraction: 0.1,
+            }),
+            BuiltinPolicy::Threshold(ThresholdPolicy {
+                asset: 0,
+                buy_below: 0.1,
+                sell_above: 0.1,
+                p_trade: 0.1,
+                buy_fraction: 0.1,
+                sell_fraction: 0.1,
+            }),
+            momentum(),
+            BuiltinPolicy::MeanReversion(MeanReversionPolicy {
+                asset: 0,
+                lookback: 3,
+                threshold: 0.1,
+                p_trade: 0.1,
+                buy_fraction: 0.1,
+                sell_fraction: 0.1,
+            }),
+            BuiltinPolicy::Valuation(ValuationPolicy {
+                asset: 0,
+                valuation: value.clone(),
+                beta: 0.1,
+                activity: 0.1,
+                buy_fraction: 0.1,
+                sell_fraction: 0.1,
+            }),
+            BuiltinPolicy::Fundamental(FundamentalPolicy {
+                asset: 0,
+                value: value.clone(),
+                activity: 0.1,
+                buy_fraction: 0.1,
+                sell_fraction: 0.1,
+                ttl: 1,
+            }),
+            BuiltinPolicy::MarketMaker(MarketMakerPolicy {
+                asset: 0,
+                spread: 0.1,
+                size: 1,
+                max_inventory: 1,
+                skew: 0.1,
+                ttl: 1,
+            }),
+            BuiltinPolicy::ZiC(ZiCPolicy {
+                asset: 0,
+                side: Side::Buy,
+                value,
+                units: 1,
+                lot: 1,
+                min_price: 0.0,
+                max_price: 2.0,
+                ttl: 1,
+                shade: Some(0.1),
+            }),
+        ];
+        for mut p in kinds {
+            let names = evolvable(&p);
+            assert!(!names.is_empty(), "{p:?}");
+            let target = |i: usize| 0.25 + 0.01 * i as f64;
+            for (i, name) in names.iter().enumerate() {
+                assert!(set_param(&mut p, name, target(i)), "{name} of {p:?}");
+            }
+            for (i, name) in names.iter().enumerate() {
+                assert_eq!(param(&p, name), Some(target(i)), "{name} of {p:?}");
+            }
+            if let BuiltinPolicy::Fundamental(f) = &p {
+                let fields = (f.activity, f.buy_fraction, f.sell_fraction);
+                assert_eq!(fields, (target(0), target(1), target(2)));
+            }
+        }
+    }
+
+    /// A saved evolution put back on a fresh group gives every agent its
+    /// own saved parameters: 3 agents of 2 parameters (threshold and
+    /// `p_trade`), agent k's set to k/100 and 0.5 + k/10.
+    #[test]
+    fn a_saved_evolution_gives_each_agent_back_its_own_parameters() {
+        let spec = EvolutionSpec {
+            every: 1,
+            select: 0.25,
+            mutate: 0.0,
+            params: vec!["policy.threshold".into(), "policy.p_trade".into()],
+        };
+        let expected = |k: usize| vec![k as f64 / 100.0, 0.5 + k as f64 / 10.0];
+        let mut e = Evolving::new(spec.clone(), &momentum(), 3, vec![0.0; 3]);
+        for k in 0..3 {
+            let [t, p] = expected(k)[..] else {
+                unreachable!()
+            };
+            set_param(e.builtin_mut(k), "threshold", t);
+            set_param(e.builtin_mut(k), "p_trade", p);
+        }
+        e.baseline = vec![1.0, 2.0, 3.0];
+        let saved = e.save();
+        let mut fresh = Evolving::new(spec, &momentum(), 3, vec![0.0; 3]);
+        fresh.load(&saved).unwrap();
+        for k in 0..3 {
+            assert_eq!(fresh.params_of(k), expected(k), "agent {k}");
+        }
+        assert_eq!(fresh.baseline, vec![1.0, 2.0, 3.0]);
+    }
+
     #[test]
     fn the_worst_copy_the_best_with_relative_mutation() {
         let spec = EvolutionSpec {

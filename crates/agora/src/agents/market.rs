@@ -262,6 +262,59 @@ mod tests {
     use crate::ledger::SCALE;
     use rand::SeedableRng;
 
+    /// A fundamental trader of value 10 (acting for sure) bids its value
+    /// below it and asks it above: at a mid of 9.25 (quotes 9 / 9.5) a bid
+    /// at 10 for half the 10 tokens its 100 pays for, at a mid of 11 an
+    /// ask at 10 of half its 8 tokens; with no quote and no price (NaN) it
+    /// holds.
+    #[test]
+    fn a_fundamental_trader_bids_below_its_value_asks_above_and_holds_without_a_price() {
+        use crate::agents::AssetObservation;
+        let p = FundamentalPolicy {
+            asset: 0,
+            value: ValueDistribution::Constant { value: 10.0 },
+            activity: 1.0,
+            buy_fraction: 0.5,
+            sell_fraction: 0.5,
+            ttl: 3,
+        };
+        let history = [10.0];
+        let holdings = [8 * SCALE];
+        let me = AgentView::new(0, 0, 100 * SCALE, &holdings, 0);
+        let decide = |price: f64, best_bid: Option<f64>, best_ask: Option<f64>| {
+            let assets = [AssetObservation {
+                name: "T",
+                price,
+                supply: 0.0,
+                history: &history,
+                best_bid,
+                best_ask,
+                last_trade: None,
+                posted: None,
+            }];
+            let obs = Observation {
+                step: 1,
+                assets: &assets,
+                incentives: &[],
+                mempool: &[],
+            };
+            p.decide(&obs, &me, &mut AgentRng::seed_from_u64(1))
+        };
+        let limit = |side, amount| Action::Limit {
+            asset: 0,
+            side,
+            price: 10 * SCALE,
+            amount,
+            ttl: 3,
+        };
+        assert_eq!(
+            decide(9.0, Some(9.0), Some(9.5)),
+            limit(Side::Buy, 5 * SCALE)
+        );
+        assert_eq!(decide(11.0, None, None), limit(Side::Sell, 4 * SCALE));
+        assert_eq!(decide(f64::NAN, None, None), Action::Hold);
+    }
+
     #[test]
     fn a_zi_c_buyer_bids_when_its_balance_covers_the_bid_exactly() {
         // Value 10, shaded by half: a bid of 5 a token for a lot of 2

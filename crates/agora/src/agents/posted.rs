@@ -314,6 +314,50 @@ mod tests {
         QSeller::new(spec, Arc::new(setup.unwrap()), 0, 2).unwrap()
     }
 
+    /// In the evaluation phase a seller posts its greedy price in the state
+    /// of the last profile, without exploring: after the profile (3, 7),
+    /// state 108, where one update of reward 10 made price 4 the only
+    /// entry above 0 (0.15 · 10), it posts 4 and remembers state 108.
+    #[test]
+    fn an_evaluating_seller_posts_its_greedy_price_in_the_last_profiles_state() {
+        use crate::agents::{AdaptivePolicy, AssetObservation, PostedView};
+        use rand::SeedableRng;
+        let seller = sellers(1);
+        let grid = seller.setup.grid().to_vec();
+        let history = [1.0];
+        let assets = [AssetObservation {
+            name: "G",
+            price: 1.0,
+            supply: 0.0,
+            history: &history,
+            best_bid: None,
+            best_ask: None,
+            last_trade: None,
+            posted: Some(PostedView {
+                grid: &grid,
+                prices: &[3, 7],
+                profits: &[0.0, 0.0],
+                sellers: &[3, 7],
+            }),
+        }];
+        let obs = Observation {
+            step: 2,
+            assets: &assets,
+            incentives: &[],
+            mempool: &[],
+        };
+        let holdings = [0];
+        let me = AgentView::new(3, 0, 0, &holdings, 0);
+        let mut state = seller.init(&me);
+        state.learner.learn(108, 4, 10.0, 108).unwrap();
+        assert_eq!(state.learner.greedy(108).unwrap(), 4);
+        let mut out = Actions::new();
+        let mut rng = AgentRng::seed_from_u64(1);
+        seller.evaluate(&mut state, &obs, &me, &mut rng, &mut out);
+        assert_eq!(out.as_slice(), &[Action::Post { asset: 0, price: 4 }]);
+        assert_eq!(state.state, Some(108));
+    }
+
     #[test]
     fn the_memory_state_is_the_last_profiles_in_base_m_to_the_n() {
         // A profile (a_0, a_1) of 15 prices is a_0 + 15·a_1: (3, 7) is 108,

@@ -256,4 +256,92 @@ mod tests {
             );
         }
     }
+
+    /// One resource at `price`.
+    fn one_resource_at(price: f64, history: &[f64]) -> [AssetObservation<'_>; 1] {
+        [AssetObservation {
+            name: "R",
+            price,
+            supply: 0.0,
+            history,
+            best_bid: None,
+            best_ask: None,
+            last_trade: None,
+            posted: None,
+        }]
+    }
+
+    /// A preference scales what a consumer pays: value 8 and preference
+    /// 0.5 make a unit worth 4, so at price 1 linear demand asks
+    /// 1 − 1/4 = 0.75 of its need of 8 units (6) and bids at most 4 a unit.
+    #[test]
+    fn a_preference_scales_the_worth_the_demand_and_the_bid() {
+        let p = ConsumerPolicy {
+            assets: vec![0],
+            preferences: vec![0.5],
+            need: ValueDistribution::Constant { value: 8.0 },
+            need_schedule: Vec::new(),
+            value: 8.0,
+            demand: DemandForm::Linear,
+            budget_share: 1.0,
+        };
+        let history = [1.0];
+        let assets = one_resource_at(1.0, &history);
+        let obs = Observation {
+            step: 1,
+            assets: &assets,
+            incentives: &[],
+            mempool: &[],
+        };
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 1);
+        assert_eq!(
+            p.decide(&obs, &me, &mut AgentRng::seed_from_u64(1)),
+            Action::Request {
+                asset: 0,
+                quantity: 6 * SCALE,
+                max_price: 4 * SCALE,
+            }
+        );
+    }
+
+    /// A producer of cost 2 and margin 0.5 makes its 5 units only at a
+    /// price strictly above 2 · 1.5 = 3: it holds at 2.5 and at 3, and
+    /// produces at 3.5, paying 2 a unit.
+    #[test]
+    fn a_producer_produces_only_above_its_cost_with_the_margin() {
+        let p = ProducerPolicy {
+            asset: 0,
+            cost: 2.0,
+            max_output: 5 * SCALE,
+            lead_time: 1,
+            margin: 0.5,
+        };
+        let history = [1.0];
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 1);
+        for (price, expected) in [
+            (2.5, Action::Hold),
+            (3.0, Action::Hold),
+            (
+                3.5,
+                Action::Produce {
+                    asset: 0,
+                    quantity: 5 * SCALE,
+                    cost: 2 * SCALE,
+                    lead_time: 1,
+                },
+            ),
+        ] {
+            let assets = one_resource_at(price, &history);
+            let obs = Observation {
+                step: 1,
+                assets: &assets,
+                incentives: &[],
+                mempool: &[],
+            };
+            let action = p.decide(&obs, &me, &mut AgentRng::seed_from_u64(1));
+            assert_eq!(action, expected, "at {price}");
+        }
+    }
 }

@@ -166,6 +166,39 @@ mod tests {
         }
     }
 
+    /// Two buyers in the queue, the issue's victim and then one of 20
+    /// that takes any output, before an attacker of 30: it front-runs the
+    /// first with all its 30, and the second with 30 plus its profit on
+    /// the first, that profit found by playing the three swaps on the pool
+    /// (its 30 in, the victim's 20, the tokens it bought sold back).
+    #[test]
+    fn the_profit_on_one_victim_is_spent_on_the_next() {
+        let p = SandwichPolicy {
+            asset: 0,
+            min_profit: 0,
+            priority_fee: 0,
+        };
+        let mut view = issue_view(20 * UNIT, 0.1);
+        let first = view.queue[0];
+        let mut m = Mempool::default();
+        m.push(1, Side::Buy, first.input, first.min_output, 0);
+        m.push(2, Side::Buy, 20 * UNIT as u64, 0, 0);
+        view.queue = m.queue().to_vec();
+        let mut pool = view.pool.clone();
+        let bought = pool.swap(Side::Buy, 30 * UNIT, 0).unwrap().output;
+        pool.swap(Side::Buy, 20 * UNIT, first.min_output).unwrap();
+        let back = pool.swap(Side::Sell, bought, 0).unwrap().output;
+        let profit = back - 30 * UNIT;
+        assert!(profit > 0);
+        let placed = p.plan(&view, 0, 30 * UNIT as u64, 0);
+        let front: Vec<u64> = placed.iter().map(|i| i.front_run).collect();
+        assert_eq!(front, vec![30 * UNIT as u64, (30 * UNIT + profit) as u64]);
+        // Its budget binds on the second too: with more money it would
+        // have put in more.
+        let rich = p.plan(&view, 0, 1000 * UNIT as u64, 0);
+        assert!(u128::from(rich[1].front_run) > 30 * UNIT + profit);
+    }
+
     #[test]
     fn it_front_runs_the_issue_victim_by_the_optimum() {
         let p = SandwichPolicy {

@@ -199,6 +199,22 @@ mod tests {
         assert_eq!(p.at(3), None);
     }
 
+    /// The entry an error about an asset points at is the first one, as
+    /// written, that trades it: in a script of assets 1, 0, 1, 2 (steps 3,
+    /// 1, 2, 4), entry 0 for asset 1, entry 1 for asset 0, entry 3 for
+    /// asset 2, and 0 for an asset no entry trades.
+    #[test]
+    fn the_source_index_is_the_first_entry_as_written_on_the_asset() {
+        let buy = ScriptedTrade::Buy { spend: 1.0 };
+        let on = |step, asset| ScriptedAction {
+            asset,
+            ..entry(step, buy, None)
+        };
+        let p = ScriptedPolicy::new(vec![on(3, 1), on(1, 0), on(2, 1), on(4, 2)]).unwrap();
+        let found: Vec<usize> = [1, 0, 2, 5].map(|a| p.source_index(a)).to_vec();
+        assert_eq!(found, vec![0, 1, 3, 0]);
+    }
+
     #[test]
     fn two_entries_for_one_step_are_refused_naming_the_second() {
         let buy = ScriptedTrade::Buy { spend: 1.0 };

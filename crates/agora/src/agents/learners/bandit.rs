@@ -471,6 +471,48 @@ mod tests {
         }
     }
 
+    /// ε-greedy's and UCB1's means are the sample means of each arm's
+    /// rewards, 0 for an arm never pulled: arm 0 after 1, 2 and 6 has
+    /// mean 3, arm 1 after −0.5 has −0.5; and with ε = 0 ε-greedy then
+    /// plays arm 0, the best.
+    #[test]
+    fn the_means_are_the_sample_means_of_each_arm() {
+        let mut e = EpsilonGreedy::new(3, 0.0).unwrap();
+        let mut u = Ucb1::new(3).unwrap();
+        for (arm, r) in [(0, 1.0), (1, -0.5), (0, 2.0), (0, 6.0)] {
+            e.update(arm, r).unwrap();
+            u.update(arm, r).unwrap();
+        }
+        assert_eq!(e.means(), &[3.0, -0.5, 0.0]);
+        assert_eq!(u.means(), &[3.0, -0.5, 0.0]);
+        assert_eq!(e.counts(), &[3, 1, 0]);
+        let mut rng = AgentRng::seed_from_u64(2);
+        e.update(2, -1.0).unwrap();
+        assert_eq!(e.select(&mut rng), 0);
+    }
+
+    /// A Beta posterior that `Beta::new` refuses (b = 0: one the library
+    /// never makes, which only a saved state written or altered by hand
+    /// could hold) counts as its mean a/(a + b) = 1, above every draw of a
+    /// Beta(1, 1) arm: the sampler picks it whatever it draws.
+    #[test]
+    fn a_beta_posterior_that_cannot_be_sampled_counts_as_its_mean() {
+        let t = Thompson {
+            posteriors: vec![
+                Posterior::Beta { a: 1.0, b: 1.0 },
+                Posterior::Beta { a: 0.5, b: 0.0 },
+            ],
+            counts: vec![1, 1],
+        };
+        for seed in 0..20 {
+            assert_eq!(
+                t.select(&mut AgentRng::seed_from_u64(seed)),
+                1,
+                "seed {seed}"
+            );
+        }
+    }
+
     #[test]
     fn ucb1_bounds_follow_the_formula() {
         let mut u = Ucb1::new(2).unwrap();

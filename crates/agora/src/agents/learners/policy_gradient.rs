@@ -264,6 +264,35 @@ mod tests {
         assert_eq!(l.baseline(), 2.0);
     }
 
+    /// An action of probability 0 (its softmax weight underflows: θ = −10⁴
+    /// against 0) is never drawn, not even by the smallest uniform draw,
+    /// u = 0 (a generator of zeros): the first action of positive
+    /// probability is.
+    #[test]
+    fn an_action_of_probability_zero_is_never_drawn() {
+        struct Zeros;
+        impl rand::TryRng for Zeros {
+            type Error = std::convert::Infallible;
+            fn try_next_u32(&mut self) -> std::result::Result<u32, Self::Error> {
+                Ok(0)
+            }
+            fn try_next_u64(&mut self) -> std::result::Result<u64, Self::Error> {
+                Ok(0)
+            }
+            fn try_fill_bytes(&mut self, dst: &mut [u8]) -> std::result::Result<(), Self::Error> {
+                dst.fill(0);
+                Ok(())
+            }
+        }
+        let mut l = Reinforce::new(2, 1, 1.0).unwrap();
+        l.theta = vec![-1e4, 0.0];
+        let mut p = [0.0; 2];
+        l.probabilities(&[1.0], &mut p).unwrap();
+        assert_eq!(p, [0.0, 1.0]);
+        assert_eq!(Zeros.random::<f64>(), 0.0);
+        assert_eq!(l.select(&[1.0], &mut Zeros).unwrap(), 1);
+    }
+
     #[test]
     fn probabilities_are_a_softmax_and_sampling_follows_them() {
         let mut l = Reinforce::new(2, 1, 1.0).unwrap();

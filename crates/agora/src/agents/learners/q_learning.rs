@@ -499,6 +499,23 @@ mod tests {
         assert_eq!(l.stable_for(), 0);
     }
 
+    /// Converged after `k` updates means the last `k` updates left every
+    /// greedy action as it was: none before the first update; then 1, 2,
+    /// 3 after updates that keep Q(0, 2) below Q(0, 1) = 2 (a reward of 0:
+    /// 0.85 · q + 0.15 · 0.95 · 2 < 2); none again after one that makes
+    /// action 2 greedy.
+    #[test]
+    fn converged_counts_the_updates_since_a_greedy_action_last_changed() {
+        let mut l = QLearner::new(params(0.15, 0.95, 0.0), 2, &[1.0, 2.0, 0.5]).unwrap();
+        assert!(l.converged(0) && !l.converged(1), "before any update");
+        for k in 1..=3 {
+            assert!(!l.learn(0, 2, 0.0, 1).unwrap());
+            assert!(l.converged(k) && !l.converged(k + 1), "after {k}");
+        }
+        assert!(l.learn(0, 2, 100.0, 1).unwrap());
+        assert!(l.converged(0) && !l.converged(1), "after a change");
+    }
+
     #[test]
     fn the_greedy_cache_always_equals_the_argmax() {
         // Random updates, some lowering the greedy entry, some creating ties.

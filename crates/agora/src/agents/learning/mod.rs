@@ -512,6 +512,15 @@ mod tests {
     /// price move (memory 1, scale 0.01) cut in `bins` bins; α 0.5, δ 0,
     /// always exploring.
     fn one_signal_q_policy(actions: Vec<LearnerAction>, bins: usize) -> QLearningPolicy {
+        one_signal_q_policy_from(actions, bins, 0.0)
+    }
+
+    /// The same, every entry of its table starting at `q0`.
+    fn one_signal_q_policy_from(
+        actions: Vec<LearnerAction>,
+        bins: usize,
+        q0: f64,
+    ) -> QLearningPolicy {
         use crate::agents::learners::{Exploration, QParams};
         let signals = Signals {
             asset: 0,
@@ -530,7 +539,7 @@ mod tests {
             signals,
             bins,
             params,
-            0.0,
+            q0,
         )
         .unwrap()
     }
@@ -573,6 +582,126 @@ mod tests {
             (state.learner.weights().len(), state.features.len()),
             (3 * 4, 4)
         );
+    }
+
+    /// A Q-learning policy built with q0 = 2.5 reports it, and every entry
+    /// of an agent's table starts there; the agent's state is estimated as
+    /// the state itself and its table and greedy actions: 3 states × 2
+    /// actions of 8 bytes and 3 actions of 4, 60 bytes, what the state
+    /// made by `init` holds.
+    #[test]
+    fn a_q_table_starts_at_q0_and_its_state_is_estimated_by_its_table() {
+        use crate::agents::AdaptivePolicy;
+        use std::mem::{size_of, size_of_val};
+        let policy = one_signal_q_policy_from(
+            vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }],
+            3,
+            2.5,
+        );
+        assert_eq!(policy.q0(), 2.5);
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 1000, &holdings, 0);
+        let state = policy.init(&me);
+        assert_eq!(state.learner.table(), &[2.5; 6]);
+        let heap = size_of_val(state.learner.table()) + size_of_val(state.learner.policy());
+        assert_eq!(heap, 3 * 2 * 8 + 3 * 4);
+        assert_eq!(policy.state_bytes(), size_of::<QLearningState>() + heap);
+    }
+
+    /// A bandit agent's state is estimated as the state itself and 40
+    /// bytes an arm (a count and up to four numbers), whatever the
+    /// algorithm: 3 arms, 120 bytes; at least the 16 bytes an arm an
+    /// ε-greedy agent's counts and means take.
+    #[test]
+    fn a_bandit_state_is_estimated_at_forty_bytes_an_arm() {
+        use crate::agents::learners::BanditLearner;
+        use crate::agents::AdaptivePolicy;
+        use std::mem::size_of;
+        let actions = || {
+            let set = vec![
+                LearnerAction::Hold,
+                LearnerAction::Buy { fraction: 0.5 },
+                LearnerAction::Sell { fraction: 0.5 },
+            ];
+            ActionSet::new(0, set, 1).unwrap()
+        };
+        for algorithm in [
+            BanditAlgorithm::EpsilonGreedy { epsilon: 0.1 },
+            BanditAlgorithm::Ucb1,
+            BanditAlgorithm::Thompson { bernoulli: true },
+            BanditAlgorithm::Thompson { bernoulli: false },
+        ] {
+            let policy = BanditPolicy::new(actions(), algorithm).unwrap();
+            assert_eq!(
+                policy.state_bytes(),
+                size_of::<BanditState>() + 3 * 40,
+                "{algorithm:?}"
+            );
+        }
+        let policy =
+            BanditPolicy::new(actions(), BanditAlgorithm::EpsilonGreedy { epsilon: 0.1 }).unwrap();
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 1000, &holdings, 0);
+        let BanditLearner::EpsilonGreedy(b) = policy.init(&me).learner else {
+            panic!("an ε-greedy learner")
+        };
+        let heap = (b.counts().len() + b.means().len()) * 8;
+        assert!(size_of::<BanditState>() + heap <= policy.state_bytes());
+    }
+
+    /// Played greedily (the evaluation phase), a bandit agent pulls its
+    /// greedy arm, whatever it pulled last, and places that arm's action:
+    /// arm 1, a buy of half its balance of 1000.
+    #[test]
+    fn a_bandit_played_greedily_places_its_greedy_arm() {
+        use crate::agents::AdaptivePolicy;
+        let actions = vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }];
+        let policy = BanditPolicy::new(
+            ActionSet::new(0, actions, 1).unwrap(),
+            BanditAlgorithm::EpsilonGreedy { epsilon: 1.0 },
+        )
+        .unwrap();
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 1000, &holdings, 0);
+        let mut state = policy.init(&me);
+        (state.arm, state.greedy) = (0, 1);
+        let prices = [10.0, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&prices, &mut assets);
+        let mut out = Actions::new();
+        policy.decide_greedy(&mut state, &o, &me, &mut out);
+        assert_eq!(state.arm, 1);
+        assert_eq!(
+            out.as_slice(),
+            &[Action::Buy {
+                asset: 0,
+                spend: 500
+            }]
+        );
+    }
+
+    /// A policy-gradient agent has no finite set of states whose greedy
+    /// actions could stay the same: it reports no stable count, `None`
+    /// (a count of 0 would read as a learner that never settles).
+    #[test]
+    fn a_policy_gradient_agent_reports_no_stable_count() {
+        use crate::agents::AdaptivePolicy;
+        let signals = Signals {
+            asset: 0,
+            memory: 1,
+            scale: 0.01,
+            trend: None,
+            position: false,
+        };
+        let actions = vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }];
+        let policy =
+            PolicyGradientPolicy::new(ActionSet::new(0, actions, 1).unwrap(), signals, 0.1)
+                .unwrap();
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 1000, &holdings, 0);
+        let state = policy.init(&me);
+        assert_eq!(PolicyGradientPolicy::stable_for(&policy, &state), None);
+        assert_eq!(AdaptivePolicy::stable_for(&policy, &state), None);
     }
 
     /// A Beta–Bernoulli Thompson bandit counts a positive reward as a
@@ -709,6 +838,22 @@ mod tests {
                 "a 3 × 2 table loaded into a {bins} × {actions} policy"
             );
         }
+    }
+
+    /// A set's limit orders live the `ttl` it was given, at least 1: 5
+    /// for 5, 1 for 0 (as its bids are placed).
+    #[test]
+    fn an_action_set_keeps_its_ttl_at_least_one() {
+        let bid = || {
+            vec![LearnerAction::Bid {
+                offset: 0.0,
+                size: 1,
+            }]
+        };
+        let ttls: Vec<u32> = [5, 0]
+            .map(|ttl| ActionSet::new(0, bid(), ttl).unwrap().ttl())
+            .to_vec();
+        assert_eq!(ttls, vec![5, 1]);
     }
 
     #[test]

@@ -403,6 +403,11 @@ fn a_stock_depletes_and_production_replenishes_it() {
 /// price of 1, and two users with 10 money each who need none of it; with
 /// `asset` and `agents` added to the asset's and the group's tables.
 fn idle_ice(asset: &str, agents: &str) -> Scenario {
+    idle_ice_decaying(0.5, asset, agents)
+}
+
+/// [`idle_ice`] with the share `decay` of the stock lost each step.
+fn idle_ice_decaying(decay: f64, asset: &str, agents: &str) -> Scenario {
     Scenario::from_toml_str(
         &format!(
             r#"
@@ -414,7 +419,7 @@ fn idle_ice(asset: &str, agents: &str) -> Scenario {
         kind = "resource"
         renewal = "stock"
         capacity = 64.0
-        decay = 0.5
+        decay = {decay:?}
         {asset}
         allocation = "proportional"
         pricing = {{ kind = "fixed", price = 1.0 }}
@@ -480,6 +485,119 @@ fn held_units_of_a_stock_decay_and_pay_the_holding_cost_on_what_is_left() {
         assert_eq!(held, 8.0 * 0.5f64.powi(9), "agent {a}");
         assert_eq!(balance, 10.0 - paid, "agent {a}");
     }
+}
+
+#[test]
+fn a_stock_without_decay_loses_nothing_and_its_holders_pay_the_holding_cost_on_all_of_it() {
+    // No decay: the stock and the two holdings of 8 units stay whole, and
+    // from step 2 each holder pays 0.125 a unit on its 8 units, 1 a step:
+    // after step 10 (nine charges) 10 − 9 = 1 money is left. Nothing is
+    // consumed, decayed or expired, so the ledger burns nothing at all.
+    let s = idle_ice_decaying(
+        0.0,
+        "holding_cost = 0.125",
+        r#"holdings = { asset = "ICE", total = 16.0, distribution = "uniform" }"#,
+    );
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    while sim.step() < 10 {
+        sim.advance().unwrap();
+    }
+    for a in 0..2 {
+        assert_eq!(sim.ledger().holding(a, 0), 8 * SCALE, "agent {a}");
+        assert_eq!(sim.ledger().balance(a), SCALE, "agent {a}");
+    }
+    assert_eq!(sim.ledger().counts().burns, 0);
+    let out = sim.finish().unwrap();
+    let caps: Vec<f64> = out
+        .records
+        .assets
+        .iter()
+        .map(|r| r.capacity.unwrap())
+        .collect();
+    assert_eq!(caps, vec![caps[0]; 11]);
+    assert_eq!(out.summary.ledger.burns, 0);
+}
+
+#[test]
+fn production_due_at_a_step_adds_to_a_stock_at_that_step() {
+    // A stock of 10 units that nobody needs, at a fixed price of 2, and a
+    // producer whose cost is 1 (under the price): it makes 5 units every
+    // step, due 2 steps later. From step 3 on 5 units arrive each step, so
+    // the stock at step t is 10 + 5·(t − 2); the producer pays 5 a step and
+    // is paid 2·5 for each arrival: 100 − 5t + 10·(t − 2) after step t.
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 6
+        seed = 1
+        [[assets]]
+        name = "ICE"
+        kind = "resource"
+        renewal = "stock"
+        capacity = 10.0
+        allocation = "proportional"
+        pricing = { kind = "fixed", price = 2.0 }
+        [[agents]]
+        group = "plant"
+        count = 1
+        balance = 100.0
+        policy = { kind = "producer", asset = "ICE", cost = 1.0, max_output = 5.0, lead_time = 2 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    for t in 1..=6u64 {
+        sim.advance().unwrap();
+        let arrived = t.saturating_sub(2);
+        let r = sim.records().assets.last().unwrap().clone();
+        assert_eq!(r.step, t);
+        assert_eq!(r.capacity, Some(10.0 + 5.0 * arrived as f64), "step {t}");
+        assert_eq!(
+            sim.ledger().books(0).supply,
+            (10 + 5 * arrived) * SCALE,
+            "step {t}"
+        );
+        assert_eq!(
+            sim.ledger().balance(0),
+            (100 - 5 * t + 10 * arrived) * SCALE,
+            "step {t}"
+        );
+    }
+}
+
+#[test]
+fn a_request_its_balance_pays_exactly_is_not_clipped() {
+    // 6 money, a need of 3 units at a fixed price of 2: the payment locked,
+    // 3 · 2 = 6, is the whole balance and not more, so nothing is clipped
+    // (or rejected): 3 units bought, 0 money left.
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 1
+        seed = 1
+        [[assets]]
+        name = "R"
+        kind = "resource"
+        capacity = 10.0
+        allocation = "proportional"
+        pricing = { kind = "fixed", price = 2.0 }
+        [[agents]]
+        group = "c"
+        count = 1
+        balance = 6.0
+        policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 3.0 }, value = 5.0 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    let r = sim.records().assets.last().unwrap().clone();
+    assert_eq!((r.requested, r.allocated), (Some(3.0), Some(3.0)));
+    assert_eq!(sim.ledger().balance(0), 0);
+    assert_eq!(sim.ledger().counts().clipped, 0);
+    assert_eq!(sim.ledger().counts().rejected, 0);
 }
 
 proptest! {

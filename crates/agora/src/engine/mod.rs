@@ -354,8 +354,8 @@ pub struct RunOutput {
 /// cache lines, against the adjacent-line prefetch), so that the vector of
 /// groups, which the other thread reads for every decision in
 /// [`pipeline::execute_curves`], shares no cache line with the heap values
-/// the trading thread writes (measured: a third of that thread's deciding
-/// was the wait for the line holding `end`).
+/// the trading thread writes (measured with `perf`: 45% of that thread's
+/// deciding samples were the wait for the line holding `end`).
 #[derive(Debug, Clone)]
 #[repr(align(128))]
 struct GroupState {

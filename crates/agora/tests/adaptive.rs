@@ -387,3 +387,98 @@ fn reset_starts_the_states_afresh_and_an_outside_action_replaces_all_of_an_agent
     assert_eq!((k.per_step[0], k.fills), (0, 0));
     assert_eq!(sim.ledger().balance(20), 200 * SCALE);
 }
+
+/// Holds, and keeps the objective each step's feedback brings; declares
+/// that it does not read its reward.
+#[derive(Debug)]
+struct Deaf;
+
+impl AdaptivePolicy for Deaf {
+    type State = Vec<(u64, f64)>;
+
+    fn init(&self, _me: &AgentView<'_>) -> Self::State {
+        Vec::new()
+    }
+
+    fn decide(
+        &self,
+        _state: &mut Self::State,
+        _obs: &Observation<'_>,
+        _me: &AgentView<'_>,
+        _rng: &mut AgentRng,
+        _out: &mut Actions,
+    ) {
+    }
+
+    fn learn(&self, state: &mut Self::State, feedback: &Feedback<'_>) {
+        state.push((feedback.step, feedback.objective));
+    }
+
+    fn uses_reward(&self) -> bool {
+        false
+    }
+
+    fn uses_fills(&self) -> bool {
+        false
+    }
+}
+
+/// A policy that does not read its reward has its objective measured only
+/// on the steps whose rows are recorded and the step before each, as
+/// `AdaptivePolicy::uses_reward` says; NaN on the others. With rows every
+/// 4 steps over 12: measured at 3, 4, 7, 8, 11 and 12, where it is the
+/// agent's wealth (it holds: its balance and its tokens at the price).
+#[test]
+fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorded_steps() {
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 12
+        seed = 5
+        record_every = 4
+        [[assets]]
+        name = "T"
+        pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0, fee = 0.02 }
+        [[agents]]
+        group = "noise"
+        count = 20
+        balance = 500.0
+        policy = { kind = "random", asset = "T", p_buy = 0.5, p_sell = 0.4, buy_fraction = 0.2, sell_fraction = 0.5 }
+        [[agents]]
+        group = "deaf"
+        count = 2
+        balance = 200.0
+        holdings = { asset = "T", total = 10.0, distribution = "uniform" }
+        policy = { kind = "random", asset = "T", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.set_policy("deaf", GroupPolicy::adaptive(Deaf)).unwrap();
+    let mut wealth = vec![Vec::new(); 2];
+    while sim.step() < 12 {
+        sim.advance().unwrap();
+        for (k, w) in wealth.iter_mut().enumerate() {
+            let a = 20 + k as u32;
+            let (balance, held) = (sim.ledger().balance(a), sim.ledger().holding(a, 0));
+            w.push(balance as f64 / SCALE as f64 + held as f64 / SCALE as f64 * sim.price(0));
+        }
+    }
+    let states = sim.states::<Deaf>("deaf").unwrap();
+    for (k, seen) in states.iter().enumerate() {
+        let steps: Vec<u64> = seen.iter().map(|s| s.0).collect();
+        assert_eq!(steps, (1..=12).collect::<Vec<_>>());
+        for &(t, objective) in seen {
+            if t % 4 == 0 || (t + 1) % 4 == 0 {
+                let w = wealth[k][t as usize - 1];
+                assert!(
+                    (objective - w).abs() <= 1e-9 * w,
+                    "agent {k}, step {t}: {objective} vs {w}"
+                );
+            } else {
+                assert!(objective.is_nan(), "agent {k}, step {t}: {objective}");
+            }
+        }
+    }
+}

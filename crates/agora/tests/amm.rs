@@ -4,7 +4,7 @@
 //! in the pool (k never falls), slippage bounds that fail swaps cleanly,
 //! and the bad input an AMM can be given.
 
-use agora::engine::Simulation;
+use agora::engine::{PriceSource, Simulation};
 use agora::Scenario;
 
 const UNIT: u128 = 1_000_000_000;
@@ -94,6 +94,28 @@ fn the_last_trade_is_the_money_over_the_tokens_of_the_last_swap_and_the_counters
     assert_eq!((amm.swaps, amm.slippage_failures), (3, 0));
     assert!((amm.fees_money - 0.003 * (20.0 + 18.0 + 16.2)).abs() < 1e-9);
     assert_eq!(amm.fees_tokens, 0.0);
+}
+
+#[test]
+fn an_amm_records_its_spot_price_as_the_reserves_ratio_with_the_source_pool() {
+    let s = scenario(1000.0, 1000.0, 0.003, "", 3, 200.0);
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    for step in 1..=3 {
+        sim.advance().unwrap();
+        let b = sim.ledger().books(0);
+        let spot = b.reserve as f64 / u128::from(b.treasury) as f64;
+        let r = sim.records().assets.last().unwrap().clone();
+        assert_eq!(r.step, step);
+        assert_eq!(r.source, PriceSource::Pool, "step {step}");
+        assert_eq!(r.source.name(), "pool");
+        // three buys a step move the spot price off 1
+        assert!(spot > 1.0);
+        assert!(
+            (r.price - spot).abs() <= 1e-12 * spot,
+            "step {step}: {} against {spot}",
+            r.price
+        );
+    }
 }
 
 #[test]

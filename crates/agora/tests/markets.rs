@@ -264,6 +264,61 @@ fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_vol
     assert_eq!(sim.ledger().conservation().money_error(), 0);
 }
 
+/// [`Fixed`]'s orders, each decision also noting the step and the last
+/// trade price the agent observed.
+#[derive(Debug)]
+struct FixedWatching(Fixed, std::sync::Mutex<Vec<(u64, Option<f64>)>>);
+
+impl Policy for FixedWatching {
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, rng: &mut AgentRng) -> Action {
+        self.1
+            .lock()
+            .unwrap()
+            .push((obs.step, obs.assets[0].last_trade));
+        self.0.decide(obs, me, rng)
+    }
+}
+
+#[test]
+fn agents_observe_a_call_auctions_last_trade_price_from_the_step_after_it() {
+    // The order set of the test above clears at 10 at step 1 (by hand
+    // there): no trade is observed at step 1, 10 at step 2, and at step 3
+    // the price step 2 traded at (the sellers at 8 have 5 tokens left, so
+    // the orders differ).
+    let orders = vec![
+        (Side::Buy, 12.0, 10.0),
+        (Side::Buy, 11.0, 10.0),
+        (Side::Buy, 10.0, 10.0),
+        (Side::Buy, 9.0, 10.0),
+        (Side::Sell, 8.0, 15.0),
+        (Side::Sell, 10.0, 10.0),
+        (Side::Sell, 11.0, 10.0),
+        (Side::Sell, 13.0, 20.0),
+    ];
+    let mut sim = fixed_orders(
+        r#"{ kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = 10.5 }"#,
+        3,
+        160.0,
+        orders.clone(),
+    );
+    let seen = Arc::new(FixedWatching(Fixed(orders), Default::default()));
+    sim.set_policy("all", GroupPolicy::Custom(seen.clone()))
+        .unwrap();
+    let mut traded = vec![None];
+    for _ in 0..3 {
+        sim.advance().unwrap();
+        let r = sim.records().assets.last().unwrap().clone();
+        assert_eq!(r.source, PriceSource::Trade);
+        traded.push(Some(r.price));
+    }
+    assert_eq!(traded[1], Some(10.0));
+    let seen = seen.1.lock().unwrap();
+    assert_eq!(seen.len(), 3 * 8, "every agent decided at every step");
+    for &(step, last) in seen.iter() {
+        assert_eq!(last, traded[step as usize - 1], "step {step}");
+    }
+}
+
 #[test]
 fn a_call_auction_tied_over_a_range_of_prices_clears_at_the_last_price_or_the_limit_nearest_it() {
     // A bid of 10 @ 12 and an ask of 10 @ 9 trade 10 at every price in

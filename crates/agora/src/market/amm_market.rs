@@ -753,3 +753,79 @@ impl Mechanism for AmmMarket {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::SCALE;
+    use crate::scenario::{AmmCurve, Ordering};
+
+    fn spec(money: f64, tokens: f64, fee: f64, max_slippage: Option<f64>) -> AmmSpec {
+        AmmSpec {
+            curve: AmmCurve::ConstantProduct,
+            reserve_money: money,
+            reserve_token: tokens,
+            fee,
+            max_slippage,
+            ordering: Ordering::Arrival,
+        }
+    }
+
+    #[test]
+    fn a_pool_starts_with_its_reserves_in_base_units_and_a_mempool_only_when_asked() {
+        let m = AmmMarket::new(&spec(1000.0, 250.5, 0.003, Some(0.5))).unwrap();
+        let (money, tokens) = (1000 * u128::from(SCALE), 250_500_000_000);
+        assert_eq!(m.start, (money, tokens));
+        assert_eq!(m.reserves(), (money, tokens));
+        assert_eq!(m.max_slippage, Some(0.5));
+        assert_eq!(m.pool.fee().fraction(), 0.003);
+        assert!(m.mempool().is_none());
+        assert_eq!(m.quotes().source, PriceSource::Pool);
+        let with = AmmMarket::new(&AmmSpec {
+            ordering: Ordering::Mempool,
+            ..spec(1.0, 1.0, 0.0, None)
+        })
+        .unwrap();
+        assert!(with.mempool().is_some());
+        // Near the extremes of the range: one base unit, and 1.8e19 of
+        // them (u64::MAX itself, 2^64 - 1, is not a double: the nearest,
+        // 2^64, is past the range).
+        let m = AmmMarket::new(&spec(1e-9, 1.8e10, 0.0, Some(1.0))).unwrap();
+        assert_eq!(m.start, (1, 18_000_000_000_000_000_000));
+        assert!(AmmMarket::new(&spec(1.0, to_units(u64::MAX), 0.0, None)).is_err());
+    }
+
+    #[test]
+    fn a_pool_out_of_range_is_refused_naming_the_field_and_the_range() {
+        let range = |x: f64| {
+            format!(
+                "expected between 1e-9 (one base unit) and {:e}, found {x}",
+                to_units(u64::MAX)
+            )
+        };
+        for bad in [0.0, -1.0, 1e-10, f64::NAN, 1e300] {
+            let e = AmmMarket::new(&spec(bad, 1.0, 0.0, None)).unwrap_err();
+            assert_eq!(e, ("reserve_money", range(bad)));
+            let e = AmmMarket::new(&spec(1.0, bad, 0.0, None)).unwrap_err();
+            assert_eq!(e, ("reserve_token", range(bad)));
+        }
+        for bad in [-0.1, 1.5, f64::NAN] {
+            let e = AmmMarket::new(&spec(1.0, 1.0, 0.0, Some(bad))).unwrap_err();
+            assert_eq!(
+                e,
+                (
+                    "max_slippage",
+                    format!("expected a number in [0, 1], found {bad}")
+                )
+            );
+        }
+        for bad in [1.0, -0.5] {
+            let e = AmmMarket::new(&spec(1.0, 1.0, bad, None)).unwrap_err();
+            assert_eq!(e.0, "fee", "{e:?}");
+        }
+        // The bounds themselves are in the range.
+        for ok in [0.0, 1.0] {
+            assert!(AmmMarket::new(&spec(1.0, 1.0, 0.0, Some(ok))).is_ok());
+        }
+    }
+}

@@ -586,3 +586,73 @@ pub(crate) fn logarithmic(rule: &super::clearing::PriceRule) -> bool {
         super::clearing::Adjustment::Logarithmic { .. }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::PricingSpec;
+
+    /// The batch market of a one-asset scenario priced by `pricing`.
+    fn market(pricing: &str) -> BatchMarket {
+        let s = crate::Scenario::from_toml_str(
+            &format!("[simulation]\nsteps = 1\nseed = 1\n[[assets]]\nname = \"G\"\npricing = {pricing}\n"),
+            "t",
+        )
+        .unwrap();
+        match &s.assets[0].pricing {
+            PricingSpec::CallAuction(b) => BatchMarket::call_auction(b),
+            PricingSpec::Equilibrium(e) => BatchMarket::equilibrium(e),
+            PricingSpec::PriceAdjustment(a) => BatchMarket::price_adjustment(a),
+            other => panic!("not a batch market: {other:?}"),
+        }
+    }
+
+    const ADJUSTMENT: &str = r#"{ kind = "price_adjustment", rule = "linear", lambda = 0.01, initial_price = 2.0, supply = { shape = "linear", c = 10.0, d = 1.0 } }"#;
+
+    #[test]
+    fn only_a_price_adjustment_markets_posted_price_is_set_during_a_run() {
+        let mut m = market(ADJUSTMENT);
+        assert_eq!((m.price(0), m.quotes().source), (2.0, PriceSource::Initial));
+        m.set_param("price", 3.5).unwrap();
+        assert_eq!((m.price(0), m.mark(0)), (3.5, 3.5));
+        assert_eq!(m.quotes().source, PriceSource::Posted);
+        for bad in [0.0, -2.0, f64::NAN, f64::INFINITY, 1e300] {
+            let e = m.set_param("price", bad).unwrap_err();
+            assert_eq!(
+                e,
+                format!(
+                    "price {bad}: expected a positive number of money units within the ledger's range"
+                )
+            );
+            assert_eq!(m.price(0), 3.5);
+        }
+        let e = m.set_param("lambda", 0.5).unwrap_err();
+        assert_eq!(
+            e,
+            "parameter \"lambda\": a price_adjustment market has none that changes during a run \
+             (a price_adjustment market's posted price is `price`)"
+        );
+        for (pricing, kind) in [
+            (
+                r#"{ kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = 10.5 }"#,
+                "call_auction",
+            ),
+            (
+                r#"{ kind = "equilibrium", initial_price = 4.0, demand = { shape = "linear", a = 100.0, b = 2.0 }, supply = { shape = "linear", c = 10.0, d = 1.0 } }"#,
+                "equilibrium",
+            ),
+        ] {
+            let mut m = market(pricing);
+            let before = m.price(0);
+            let e = m.set_param("price", 3.0).unwrap_err();
+            assert_eq!(
+                e,
+                format!(
+                    "parameter \"price\": a {kind} market has none that changes during a run \
+                     (a price_adjustment market's posted price is `price`)"
+                )
+            );
+            assert_eq!((m.kind(), m.price(0)), (kind, before));
+        }
+    }
+}

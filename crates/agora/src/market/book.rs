@@ -2049,6 +2049,78 @@ mod tests {
         assert_eq!(serde_json::from_value::<OrderBook>(good).unwrap().len(), 3);
     }
 
+    #[test]
+    fn a_saved_book_with_a_broken_index_ladder_or_free_list_is_refused_naming_it() {
+        let mut book = OrderBook::new(TICK, LOT);
+        rest(&mut book, 1, Side::Sell, 101, T);
+        rest(&mut book, 2, Side::Sell, 100, T);
+        rest(&mut book, 3, Side::Buy, 99, T);
+        let good = serde_json::to_value(&book).unwrap();
+        let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good.clone();
+            edit(&mut v);
+            serde_json::from_value::<OrderBook>(v)
+                .unwrap_err()
+                .to_string()
+        };
+        let id = good["slots"][0]["order"]["id"].clone();
+        let e = refused(&|v| v["slots"][1]["order"]["id"] = id.clone());
+        assert!(
+            e.contains(&format!("order {id} is in the book twice")),
+            "{e}"
+        );
+        // the asks' two levels, best (lowest) first
+        let keys = good["asks"]["keys"].clone();
+        let levels = good["asks"]["levels"].clone();
+        assert_eq!(keys.as_array().unwrap().len(), 2);
+        let e = refused(&|v| {
+            v["asks"]["keys"][0] = keys[1].clone();
+            v["asks"]["keys"][1] = keys[0].clone();
+        });
+        assert!(e.contains("a price ladder is not sorted"), "{e}");
+        let e = refused(&|v| v["asks"]["keys"] = serde_json::json!([keys[0]]));
+        assert!(e.contains("a price ladder is not sorted"), "{e}");
+        let e = refused(&|v| v["asks"]["levels"][1] = levels[0].clone());
+        assert!(
+            e.contains(&format!("level {} is in the ladders twice", levels[0])),
+            "{e}"
+        );
+        let lower = keys[0].as_u64().unwrap() - 1;
+        let e = refused(&|v| v["asks"]["keys"][0] = lower.into());
+        assert!(
+            e.contains(&format!(
+                "level {} does not match its ladder entry",
+                levels[0]
+            )),
+            "{e}"
+        );
+        let e = refused(&|v| v["free_slots"] = serde_json::json!([0]));
+        assert!(
+            e.contains("the book's orders, index and free slots do not add up"),
+            "{e}"
+        );
+        let e = refused(&|v| v["free_levels"] = serde_json::json!([levels[0]]));
+        assert!(
+            e.contains(&format!(
+                "level {} is listed free but is in use or missing",
+                levels[0]
+            )),
+            "{e}"
+        );
+        let e = refused(&|v| v["free_levels"] = serde_json::json!([9]));
+        assert!(
+            e.contains("level 9 is listed free but is in use or missing"),
+            "{e}"
+        );
+        // untouched, it loads
+        assert_eq!(
+            serde_json::from_value::<OrderBook>(good.clone())
+                .unwrap()
+                .len(),
+            3
+        );
+    }
+
     proptest! {
         #![proptest_config(crate::test_support::proptest_config(400))]
 

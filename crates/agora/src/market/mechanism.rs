@@ -598,3 +598,99 @@ impl Surplus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mechanism with only the required methods: it takes nothing and
+    /// shows a fixed price.
+    #[derive(Debug)]
+    struct Still(f64);
+
+    impl Mechanism for Still {
+        fn kind(&self) -> &str {
+            "still"
+        }
+
+        fn execute(&mut self, _: AgentId, _: Action, _: &mut MarketStep<'_>) -> Result<(), Fault> {
+            Ok(())
+        }
+
+        fn price(&self, _supply: u64) -> f64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn a_mechanism_without_the_features_marks_at_its_last_finite_price_and_has_no_parameters() {
+        for p in [2.5, 0.0, -1.0, f64::MAX] {
+            assert_eq!(Still(p).mark(7), p);
+        }
+        for p in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(Still(p).mark(7), 0.0, "{p}");
+        }
+        let mut m = Still(1.0);
+        assert_eq!(
+            m.set_param("k", 2.0).unwrap_err(),
+            "parameter \"k\": only bonding curves have parameters that change during a run \
+             (a still market has none)"
+        );
+        assert_eq!(m.observed(), Observed::default());
+        assert_eq!(m.quotes().source, PriceSource::Curve);
+        assert_eq!((m.save_state(), m.load_state(b"x")), (None, Ok(())));
+        assert_eq!(m.required_reserve(u64::MAX), Some(0));
+        assert_eq!(m.reserve_between(0, u64::MAX), Some(0));
+        m.set_private_value(0, 3.0);
+        assert_eq!(m.realised_surplus(), 0.0);
+        assert_eq!(m.exogenous_equilibrium(), None);
+        let mut locks = 0;
+        m.for_each_lock(&mut |_, _, _| locks += 1);
+        assert_eq!(locks, 0);
+    }
+
+    #[test]
+    fn a_fault_names_its_asset_and_says_whether_it_is_past_the_range_or_a_bug() {
+        let scenario = crate::Scenario::from_toml_str(
+            "[simulation]\nsteps = 1\nseed = 1\n[[assets]]\nname = \"A\"\n\
+             pricing = { kind = \"bonding_curve\", curve = \"linear\", m = 1.0, b = 1.0 }\n\
+             [[assets]]\nname = \"B\"\n\
+             pricing = { kind = \"bonding_curve\", curve = \"linear\", m = 1.0, b = 1.0 }\n",
+            "f.toml",
+        )
+        .unwrap();
+        // The ledger's overflow is an amount past the range, of either kind.
+        let f = Fault::ledger("paying", LedgerError::Overflow);
+        assert_eq!(f, Fault::overflow("paying", "money or token"));
+        // Any other refusal is a bug: the message and the ledger's reason.
+        let f = Fault::ledger("paying", LedgerError::InsufficientReserve).on(1);
+        let e = f.clone().into_error(&scenario, 4).to_string();
+        assert_eq!(
+            e,
+            "invariant violated after step 4: asset B: paying: reserve too low"
+        );
+        // The first asset named is kept; past the scenario's assets, none.
+        assert_eq!(f.clone().on(0), f);
+        let e = Fault::bug("x".into()).on(9).into_error(&scenario, 1);
+        assert_eq!(e.to_string(), "invariant violated after step 1: x");
+        // Past the range: a usage error naming the file, step and asset.
+        let e = Fault::overflow("a swap", "money")
+            .on(0)
+            .into_error(&scenario, 2);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "f.toml: at step 2, asset A: a swap: an amount exceeds {}",
+                range_advice("money")
+            )
+        );
+        let e = Fault::overflow("a swap", "token").into_error(&scenario, 2);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "f.toml: at step 2: a swap: an amount exceeds {}",
+                range_advice("token")
+            )
+        );
+    }
+}

@@ -589,4 +589,87 @@ mod tests {
         assert!(m.profit_table(&[]).is_err());
         assert!(m.profit_table(&vec![1.0; 1 << 22]).is_err());
     }
+
+    #[test]
+    fn each_bad_market_is_refused_with_its_reason() {
+        let new = |a: Vec<f64>, c: Vec<f64>, a0: f64, mu: f64, size: f64| {
+            PostedMarket::new(a, c, a0, mu, size)
+                .unwrap_err()
+                .to_string()
+        };
+        let inf = f64::INFINITY;
+        assert_eq!(
+            new(vec![], vec![], 0.0, 0.25, 1.0),
+            "a posted-price market needs at least one seller"
+        );
+        assert_eq!(
+            new(vec![2.0], vec![1.0, 1.0], 0.0, 0.25, 1.0),
+            "a posted-price market needs one cost per seller: 1 qualities `a`, 2 costs"
+        );
+        assert_eq!(
+            new(vec![2.0, inf], vec![1.0, 1.0], 0.0, 0.25, 1.0),
+            "`a` must be finite, found inf"
+        );
+        assert_eq!(
+            new(vec![2.0], vec![f64::NAN], 0.0, 0.25, 1.0),
+            "`cost` must be finite, found NaN"
+        );
+        assert_eq!(
+            new(vec![2.0], vec![1.0], -inf, 0.25, 1.0),
+            "`a0` must be finite, found -inf"
+        );
+        for mu in [0.0, -0.25, f64::NAN, inf] {
+            assert_eq!(
+                new(vec![2.0], vec![1.0], 0.0, mu, 1.0),
+                format!("`mu` must be positive, found {mu}")
+            );
+        }
+        for size in [0.0, -1.0, inf] {
+            assert_eq!(
+                new(vec![2.0], vec![1.0], 0.0, 0.25, size),
+                format!("the market size must be positive, found {size}")
+            );
+        }
+        // The smallest good values pass.
+        assert!(PostedMarket::new(vec![0.0], vec![0.0], 0.0, 1e-300, 1e-300).is_ok());
+        let m = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 0.25).unwrap();
+        assert_eq!(
+            m.best_response(2, &[1.5, 1.5]).unwrap_err().to_string(),
+            "seller 2 of a market of 2 sellers"
+        );
+        assert_eq!(
+            m.best_response(0, &[1.5]).unwrap_err().to_string(),
+            "1 prices for a market of 2 sellers"
+        );
+        assert!(m.best_response(1, &[1.5, 1.5]).is_ok());
+    }
+
+    #[test]
+    fn the_helpers_edges_no_prices_infinite_and_huge_terms() {
+        let none = Outcome {
+            prices: vec![],
+            profits: vec![],
+        };
+        assert!(none.mean_price().is_nan() && none.mean_profit().is_nan());
+        let two = Outcome {
+            prices: vec![1.0, 2.0],
+            profits: vec![0.5, 1.5],
+        };
+        assert_eq!((two.mean_price(), two.mean_profit()), (1.5, 1.0));
+        // Calvano et al.'s Δ: 0 at Nash, 1 at monopoly, linear between.
+        assert_eq!(collusion_index(3.0, 1.0, 5.0), 0.5);
+        assert_eq!(collusion_index(1.0, 1.0, 5.0), 0.0);
+        assert_eq!(collusion_index(5.0, 1.0, 5.0), 1.0);
+        assert_eq!(collusion_index(0.0, 1.0, 5.0), -0.25);
+        // ln Σ eˣ: none is −∞; huge terms do not overflow; ∞ passes.
+        let lse = |x: &[f64]| log_sum_exp(x.iter().copied());
+        assert_eq!(lse(&[]), f64::NEG_INFINITY);
+        assert!((lse(&[0.0, 3f64.ln()]) - 4f64.ln()).abs() < 1e-15);
+        assert!((lse(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
+        assert_eq!(lse(&[f64::INFINITY, 0.0]), f64::INFINITY);
+        // ω at the ends of its domain.
+        assert!(wright_omega(f64::NAN).is_nan());
+        assert_eq!(wright_omega(f64::INFINITY), f64::INFINITY);
+        assert_eq!(wright_omega(f64::NEG_INFINITY), 0.0);
+    }
 }

@@ -615,4 +615,55 @@ mod tests {
         let e = PostedSetup::new(many, &span, (0..8).collect()).unwrap_err();
         assert!(e.to_string().contains("15^8"), "{e}");
     }
+
+    #[test]
+    fn only_a_seller_posts_and_only_a_price_on_the_grid() {
+        // sellers: agents 3 and 7; a grid of 15 prices
+        let mut m = PostedPriceMarket::new(Arc::new(calvano()));
+        assert!(m.post(3, 14));
+        assert_eq!(m.posted, [14, 0]);
+        assert!(!m.post(7, 15), "off the grid");
+        assert!(!m.post(5, 2), "not a seller");
+        assert!(!m.post(u32::MAX, 0), "not a seller");
+        assert_eq!(m.posted, [14, 0]);
+        assert!(m.post(7, 6));
+        assert_eq!(m.posted, [14, 6]);
+        // the last profile is what agents see until the step clears
+        assert_eq!(m.view().prices, &[0, 0]);
+    }
+
+    #[test]
+    fn a_saved_state_of_another_size_or_off_the_grid_is_refused_and_changes_nothing() {
+        let mut m = PostedPriceMarket::new(Arc::new(calvano()));
+        m.start_at(&[4, 9]);
+        let saved = |posted: Vec<u32>, last: Vec<u32>, profits: Vec<f64>| {
+            super::super::mechanism::encode_state(&Saved {
+                posted,
+                last,
+                profits,
+                price: 2.5,
+                started: true,
+                counting: false,
+                sums: PostedSums::default(),
+            })
+            .unwrap()
+        };
+        let refusal =
+            "the saved posted-price market does not have 2 sellers on a grid of 15 prices";
+        for bad in [
+            saved(vec![1], vec![1, 2], vec![0.0, 0.0]),
+            saved(vec![1, 2], vec![1, 2, 3], vec![0.0, 0.0]),
+            saved(vec![1, 2], vec![1, 2], vec![0.0]),
+            saved(vec![1, 15], vec![1, 2], vec![0.0, 0.0]),
+            saved(vec![1, 2], vec![15, 2], vec![0.0, 0.0]),
+        ] {
+            assert_eq!(m.load_state(&bad).unwrap_err(), refusal);
+            assert_eq!((&m.posted[..], &m.last[..]), (&[4, 9][..], &[4, 9][..]));
+        }
+        m.load_state(&saved(vec![14, 0], vec![3, 14], vec![0.5, 1.5]))
+            .unwrap();
+        assert_eq!((&m.posted[..], &m.last[..]), (&[14, 0][..], &[3, 14][..]));
+        assert_eq!((m.price, m.started, m.counting), (2.5, true, false));
+        assert_eq!(m.view().profits, &[0.5, 1.5]);
+    }
 }

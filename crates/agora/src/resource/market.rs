@@ -716,6 +716,94 @@ mod tests {
         assert_eq!(units_for(0, 7), 0);
     }
 
+    fn fixed_at(price: f64, renewing: bool) -> ResourceSpec {
+        ResourceSpec {
+            capacity: 10.0,
+            renewing,
+            decay: 0.0,
+            holding_cost: 0.0,
+            allocation: AllocationRule::Builtin(crate::resource::alloc::Rule::Proportional),
+            pricing: ResourcePricing::Fixed { price },
+        }
+    }
+
+    #[test]
+    fn a_renewing_capacity_set_during_a_run_is_what_the_step_allocates_and_a_stocks_is_refused() {
+        let mut a = ResourceMarket::new(&fixed_at(2.0, true));
+        assert_eq!(a.available, 10 * SCALE);
+        a.set_param("capacity", 250.0).unwrap();
+        assert_eq!((a.spec.capacity, a.available), (250.0, 250 * SCALE));
+        // Under an outage of a fifth, with 7 base units of production
+        // arrived this step: 4/5 of 100 units, and the 7.
+        a.outage = 0.2;
+        a.arrived = 7;
+        a.set_param("capacity", 100.0).unwrap();
+        assert_eq!((a.spec.capacity, a.available), (100.0, 80 * SCALE + 7));
+        // Not a number of units in range: refused, nothing changed.
+        for bad in [-1.0, f64::NAN, 1e300] {
+            let e = a.set_param("capacity", bad).unwrap_err();
+            assert!(
+                e.starts_with(&format!("capacity {bad}: expected a number of units >= 0")),
+                "{e}"
+            );
+            assert_eq!((a.spec.capacity, a.available), (100.0, 80 * SCALE + 7));
+        }
+        // Past the range only with the production added: refused.
+        a.arrived = u64::MAX;
+        let e = a.set_param("capacity", 1.0).unwrap_err();
+        assert_eq!(e, "capacity 1: with production, past the range");
+        assert_eq!(a.spec.capacity, 100.0);
+        // A stock's capacity is its initial stock.
+        let mut stock = ResourceMarket::new(&fixed_at(2.0, false));
+        let e = stock.set_param("capacity", 5.0).unwrap_err();
+        assert!(
+            e.starts_with("a stock resource's capacity is its initial stock"),
+            "{e}"
+        );
+        assert_eq!((stock.spec.capacity, stock.available), (10.0, 10 * SCALE));
+    }
+
+    #[test]
+    fn a_price_set_during_a_run_is_a_positive_number_in_range_and_never_an_auctions() {
+        let mut a = ResourceMarket::new(&fixed_at(2.0, true));
+        a.set_param("price", 3.0).unwrap();
+        assert_eq!(a.spec.pricing, ResourcePricing::Fixed { price: 3.0 });
+        assert_eq!((a.price(0), a.mark(0)), (3.0, 3.0));
+        // The source stays what it was (the initial price's, before step 1).
+        assert_eq!(a.quotes().source, PriceSource::Initial);
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300] {
+            let e = a.set_param("price", bad).unwrap_err();
+            assert!(
+                e.starts_with(&format!(
+                    "price {bad}: expected a positive number of money units"
+                )),
+                "{e}"
+            );
+            assert_eq!(a.spec.pricing, ResourcePricing::Fixed { price: 3.0 });
+            assert_eq!(a.price(0), 3.0);
+        }
+        // The smallest price: one base unit.
+        a.set_param("price", 1e-9).unwrap();
+        assert_eq!(a.price_base(), Some(1));
+        // An auction's price comes from its bids.
+        let mut auction = ResourceMarket::new(&ResourceSpec {
+            pricing: ResourcePricing::Auction { reserve_price: 1.5 },
+            ..fixed_at(2.0, true)
+        });
+        let e = auction.set_param("price", 3.0).unwrap_err();
+        assert!(
+            e.starts_with("an auction's price is set by its bids"),
+            "{e}"
+        );
+        assert_eq!(auction.price(0), 1.5);
+        // Anything else is not a parameter.
+        let e = a.set_param("fee", 0.1).unwrap_err();
+        assert_eq!(
+            e,
+            "parameter \"fee\": a resource's parameters that change during a run are capacity and price"
+        );
+    }
+
     #[test]
     fn a_fixed_price_set_during_a_run_survives_a_round_trip_of_the_state() {
         use crate::resource::alloc::Rule;

@@ -574,4 +574,54 @@ mod tests {
         assert!((mean - 2.0).abs() < 0.05, "{mean}");
         assert!((sd * (n as f64).sqrt() - 1.0).abs() < 0.1, "{sd}");
     }
+
+    /// A Gaussian prior needs a finite mean and a positive, finite κ,
+    /// shape and rate: each of these five is refused, the default and a
+    /// negative mean are not.
+    #[test]
+    fn a_gaussian_prior_needs_a_finite_mean_and_positive_kappa_shape_and_rate() {
+        let d = GaussianPrior::default();
+        let refused = [
+            GaussianPrior {
+                mean: f64::NAN,
+                ..d
+            },
+            GaussianPrior { kappa: 0.0, ..d },
+            GaussianPrior { shape: -1.0, ..d },
+            GaussianPrior {
+                rate: f64::INFINITY,
+                ..d
+            },
+            GaussianPrior {
+                kappa: f64::NAN,
+                ..d
+            },
+        ];
+        for prior in refused {
+            assert!(Thompson::gaussian(2, prior).is_err(), "{prior:?}");
+        }
+        let negative = GaussianPrior { mean: -3.0, ..d };
+        assert!(Thompson::gaussian(2, d).is_ok());
+        let t = Thompson::gaussian(2, negative).unwrap();
+        assert_eq!(t.posterior_means(), vec![-3.0, -3.0]);
+    }
+
+    /// A Thompson sampler counts the pulls of each arm, and every learner
+    /// reports its number of arms: 3 for each of these.
+    #[test]
+    fn a_thompson_sampler_counts_its_pulls_and_every_learner_its_arms() {
+        let mut t = Thompson::bernoulli(3).unwrap();
+        for arm in [0, 2, 2] {
+            t.update(arm, 1.0).unwrap();
+        }
+        assert_eq!(t.counts(), &[1, 0, 2]);
+        let learners = [
+            BanditLearner::EpsilonGreedy(EpsilonGreedy::new(3, 0.5).unwrap()),
+            BanditLearner::Ucb1(Ucb1::new(3).unwrap()),
+            BanditLearner::Thompson(t),
+        ];
+        for l in &learners {
+            assert_eq!(l.arms(), 3, "{l:?}");
+        }
+    }
 }

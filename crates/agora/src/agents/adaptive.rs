@@ -925,7 +925,7 @@ mod tests {
     #[test]
     fn actions_keep_their_order_skip_holds_and_clear() {
         let mut a = Actions::new();
-        assert!(a.is_empty() && a.len() == 0);
+        assert!(a.is_empty());
         let buy = Action::Buy { asset: 0, spend: 5 };
         let sell = Action::Sell {
             asset: 1,

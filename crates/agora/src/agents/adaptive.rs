@@ -1214,4 +1214,41 @@ mod tests {
         assert_eq!(fresh.save().objective, objective);
         assert_eq!(fresh.states::<Recorder>().unwrap()[3].id, START + 3);
     }
+
+    /// A column of Q-learning posted-price sellers is one: the posted-price
+    /// session takes its parts, the policy, its first agent (3) and the
+    /// states of its two sellers, none stale; a column of another policy
+    /// is not.
+    #[test]
+    fn a_column_of_q_sellers_is_handed_to_the_posted_session_whole() {
+        use crate::agents::learners::{Exploration, InitialQ, QParams};
+        use crate::agents::{QSeller, QSellerSpec};
+        use crate::market::posted::{GridSpec, PostedMarket};
+        use crate::market::posted_market::PostedSetup;
+        let market = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 0.25).unwrap();
+        let setup =
+            PostedSetup::new(market, &GridSpec::Span { m: 15, xi: 0.1 }, vec![3, 4]).unwrap();
+        let spec = QSellerSpec {
+            asset: 0,
+            params: QParams {
+                alpha: 0.15,
+                delta: 0.95,
+                exploration: Exploration::Constant(0.0),
+            },
+            memory: 1,
+            q0: InitialQ::Constant(0.0),
+        };
+        let seller = QSeller::new(spec, Arc::new(setup), 0, 2).unwrap();
+        let mut c = Adaptive::new(seller).column();
+        let l = Ledger::new(5, 1);
+        let private = StreamFamily::new(1, 0, 0, Stream::Private);
+        c.init(&l, 3, 5, private, vec![0.0; 2]);
+        assert!(c.is_q_sellers());
+        let sellers = c.q_sellers().unwrap();
+        assert_eq!((sellers.start, sellers.states.len()), (3, 2));
+        assert_eq!(sellers.policy.spec().memory, 1);
+        assert!(!*sellers.stale);
+        let other = Adaptive::new(Plain).column();
+        assert!(!other.is_q_sellers());
+    }
 }

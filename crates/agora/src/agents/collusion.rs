@@ -377,4 +377,37 @@ mod tests {
         assert_eq!(hoarder(5, 0).decide(&obs, &me, &mut rng), Action::Hold);
         assert_eq!(hoarder(5, 7).assets(), vec![0]);
     }
+
+    /// The joint best price maximises the members' joint profit, the
+    /// others' prices held: of two sellers on a 15-price grid, both
+    /// members (a monopoly) or one (its best response to the other at
+    /// price 0 or 14), the price found earns the members at least as much
+    /// as every price of the grid, strictly more than every lower one, and
+    /// it is not the lowest price.
+    #[test]
+    fn the_joint_best_price_maximises_the_members_joint_profit() {
+        use crate::market::posted::{GridSpec, PostedMarket};
+        let market = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 0.25).unwrap();
+        let setup =
+            PostedSetup::new(market, &GridSpec::Span { m: 15, xi: 0.1 }, vec![3, 4]).unwrap();
+        for (members, last) in [(0..2, [0, 0]), (0..1, [0, 0]), (0..1, [0, 14])] {
+            let joint = |d: u32| {
+                let mut profile = last.to_vec();
+                for i in members.clone() {
+                    profile[i] = d;
+                }
+                let k = setup.profile_of(&profile);
+                members.clone().map(|i| setup.profit(k, i)).sum::<f64>()
+            };
+            let best = PostedCartel::joint_best(&setup, members.clone(), &last);
+            assert!(best > 0, "{members:?} {last:?}");
+            for d in 0..15 {
+                if d < best {
+                    assert!(joint(d) < joint(best), "{members:?} {last:?}: {d}");
+                } else {
+                    assert!(joint(d) <= joint(best), "{members:?} {last:?}: {d}");
+                }
+            }
+        }
+    }
 }

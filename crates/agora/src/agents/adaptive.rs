@@ -772,3 +772,483 @@ impl<P: AdaptivePolicy> StateColumn for Column<P> {
         sums.iter().sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::trades::TradeKind;
+    use crate::rng::Stream;
+
+    /// A policy that records what the engine tells each agent: its id,
+    /// index in the group and balance at the start; each decision pushes a
+    /// buy of `1000 · id + member` (a sell of `id` when evaluating); each
+    /// lesson its reward, objective and the number of its fills and open
+    /// orders.
+    #[derive(Debug)]
+    struct Recorder;
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct Record {
+        id: AgentId,
+        member: u32,
+        balance: u64,
+        lessons: Vec<(f64, f64, usize, usize)>,
+        tracked: u32,
+    }
+
+    impl AdaptivePolicy for Recorder {
+        type State = Record;
+
+        fn init(&self, me: &AgentView<'_>) -> Record {
+            Record {
+                id: me.id,
+                member: me.member,
+                balance: me.balance,
+                lessons: Vec::new(),
+                tracked: 0,
+            }
+        }
+
+        fn decide(
+            &self,
+            _state: &mut Record,
+            _obs: &Observation<'_>,
+            me: &AgentView<'_>,
+            _rng: &mut AgentRng,
+            out: &mut Actions,
+        ) {
+            out.push(Action::Buy {
+                asset: 0,
+                spend: 1000 * u64::from(me.id) + u64::from(me.member),
+            });
+        }
+
+        fn evaluate(
+            &self,
+            _state: &mut Record,
+            _obs: &Observation<'_>,
+            me: &AgentView<'_>,
+            _rng: &mut AgentRng,
+            out: &mut Actions,
+        ) {
+            out.push(Action::Sell {
+                asset: 0,
+                amount: u64::from(me.id),
+            });
+        }
+
+        fn learn(&self, state: &mut Record, feedback: &Feedback<'_>) {
+            state.lessons.push((
+                feedback.reward,
+                feedback.objective,
+                feedback.fills.len(),
+                feedback.open_orders.len(),
+            ));
+        }
+
+        fn track(&self, state: &mut Record, _feedback: &Feedback<'_>) {
+            state.tracked += 1;
+        }
+
+        fn stable_for(&self, state: &Record) -> Option<u64> {
+            Some(2000 - u64::from(state.member))
+        }
+
+        fn uses_fills(&self) -> bool {
+            false
+        }
+
+        fn uses_reward(&self) -> bool {
+            false
+        }
+
+        fn assets(&self) -> Vec<usize> {
+            vec![0, 2]
+        }
+
+        fn state_bytes(&self) -> usize {
+            100_000
+        }
+
+        fn save_state(&self, state: &Record) -> Option<Vec<u8>> {
+            Some(state.member.to_le_bytes().to_vec())
+        }
+
+        fn load_state(&self, bytes: &[u8]) -> Result<Record, String> {
+            let member = u32::from_le_bytes(bytes.try_into().map_err(|_| "4 bytes")?);
+            Ok(Record {
+                id: 0,
+                member,
+                balance: 0,
+                lessons: Vec::new(),
+                tracked: 0,
+            })
+        }
+    }
+
+    /// A policy of the trait's defaults: it decides a hold-then-buy of 1.
+    #[derive(Debug)]
+    struct Plain;
+
+    impl AdaptivePolicy for Plain {
+        type State = [u64; 4];
+
+        fn init(&self, me: &AgentView<'_>) -> [u64; 4] {
+            [me.balance, 0, 0, 0]
+        }
+
+        fn decide(
+            &self,
+            state: &mut [u64; 4],
+            _obs: &Observation<'_>,
+            _me: &AgentView<'_>,
+            _rng: &mut AgentRng,
+            out: &mut Actions,
+        ) {
+            state[1] += 1;
+            out.push(Action::Hold);
+            out.push(Action::Buy { asset: 1, spend: 1 });
+        }
+    }
+
+    fn no_obs() -> Observation<'static> {
+        Observation {
+            step: 1,
+            assets: &[],
+            incentives: &[],
+            mempool: &[],
+        }
+    }
+
+    /// Actions are kept in the order pushed, a hold skipped; clearing
+    /// empties them.
+    #[test]
+    fn actions_keep_their_order_skip_holds_and_clear() {
+        let mut a = Actions::new();
+        assert!(a.is_empty());
+        let buy = Action::Buy { asset: 0, spend: 5 };
+        let sell = Action::Sell {
+            asset: 1,
+            amount: 2,
+        };
+        a.push(buy);
+        a.push(Action::Hold);
+        a.push(sell);
+        assert_eq!(a.as_slice(), &[buy, sell]);
+        assert_eq!(a.len(), 2);
+        assert!(!a.is_empty());
+        a.clear();
+        assert_eq!(a, Actions::new());
+    }
+
+    /// A feedback counts the open orders on each asset: 2 on asset 1, 1 on
+    /// asset 0, none on asset 2.
+    #[test]
+    fn a_feedback_counts_the_open_orders_on_each_asset() {
+        let order = |asset| OpenOrder {
+            asset,
+            money: 1,
+            tokens: 0,
+        };
+        let open = [order(1), order(0), order(1)];
+        let o = no_obs();
+        let holdings = [0; 3];
+        let me = AgentView::new(0, 0, 0, &holdings, 0);
+        let f = Feedback {
+            step: 1,
+            fills: &[],
+            open_orders: &open,
+            reward: 0.0,
+            objective: 0.0,
+            obs: &o,
+            me: &me,
+        };
+        assert_eq!((f.open_on(0), f.open_on(1), f.open_on(2)), (1, 2, 0));
+    }
+
+    /// The trait's defaults: evaluating decides as in learning, no stable
+    /// count, fills and reward read, no asset declared, 0 bytes, nothing
+    /// saved and nothing loaded; learning and tracking change nothing.
+    #[test]
+    fn the_adaptive_policy_defaults_decide_alike_save_nothing_and_declare_nothing() {
+        let p = Plain;
+        let holdings = [0; 2];
+        let me = AgentView::new(0, 0, 7, &holdings, 0);
+        let mut state = p.init(&me);
+        let o = no_obs();
+        let mut rng = crate::rng::agent_rng(1, 0, 1, 0);
+        let mut out = Actions::new();
+        p.evaluate(&mut state, &o, &me, &mut rng, &mut out);
+        assert_eq!(out.as_slice(), &[Action::Buy { asset: 1, spend: 1 }]);
+        assert_eq!(state, [7, 1, 0, 0]);
+        let f = Feedback {
+            step: 1,
+            fills: &[],
+            open_orders: &[],
+            reward: 1.0,
+            objective: 1.0,
+            obs: &o,
+            me: &me,
+        };
+        p.learn(&mut state, &f);
+        p.track(&mut state, &f);
+        assert_eq!(state, [7, 1, 0, 0]);
+        assert_eq!(p.stable_for(&state), None);
+        assert!(p.uses_fills() && p.uses_reward());
+        assert!(p.assets().is_empty());
+        assert_eq!(p.state_bytes(), 0);
+        assert_eq!(p.save_state(&state), None);
+        assert!(p.load_state(&[1, 2]).is_err());
+    }
+
+    /// The wrapper reports its policy's assets and fills, and its state's
+    /// size: the policy's estimate where larger than the state itself
+    /// (100 000 bytes), else the state's own (32 bytes for `[u64; 4]`,
+    /// above `Plain`'s 0). It holds as a policy, is its own adaptive, finds
+    /// its policy by type only, and prints as its policy.
+    #[test]
+    fn the_wrapper_reports_its_policys_assets_fills_size_and_type() {
+        let r = Adaptive::new(Recorder);
+        let p = Adaptive::from_arc(Arc::new(Plain));
+        assert_eq!(r.assets(), vec![0, 2]);
+        assert_eq!(Policy::assets(&r), vec![0, 2]);
+        assert!(Policy::assets(&p).is_empty());
+        assert!(!r.uses_fills() && p.uses_fills());
+        assert_eq!(r.state_bytes(), 100_000);
+        assert_eq!(p.state_bytes(), 32);
+        assert!(r.policy::<Recorder>().is_some() && r.policy::<Plain>().is_none());
+        assert!(p.policy::<Plain>().is_some());
+        assert!(std::ptr::eq(r.as_adaptive().unwrap(), &r));
+        let holdings = [0; 3];
+        let me = AgentView::new(0, 0, 7, &holdings, 0);
+        let mut rng = crate::rng::agent_rng(1, 0, 1, 0);
+        assert_eq!(Policy::decide(&r, &no_obs(), &me, &mut rng), Action::Hold);
+        assert_eq!(format!("{r:?}"), "Recorder");
+        assert_eq!(format!("{p:?}"), "Plain");
+    }
+
+    /// The entries of an agent in a list sorted by agent: agent 3's of
+    /// (1, 1, 3, 3, 3, 5) are 2..5, agent 1's 0..2, agent 2's and 6's none
+    /// (at 2 and at the end).
+    #[test]
+    fn the_entries_of_an_agent_are_its_run_in_the_sorted_list() {
+        let items: [AgentId; 6] = [1, 1, 3, 3, 3, 5];
+        let of = |agent| of_agent(&items, agent, |&a| a);
+        assert_eq!(of(3), 2..5);
+        assert_eq!(of(1), 0..2);
+        assert_eq!(of(5), 5..6);
+        assert_eq!(of(2), 2..2);
+        assert_eq!(of(6), 6..6);
+        assert_eq!(of_agent(&[] as &[AgentId], 3, |&a| a), 0..0);
+    }
+
+    /// Agents 5 to 5 + 1030 (two chunks of 1024): agent `id` funded with
+    /// `10 · id`.
+    const START: AgentId = 5;
+    const N: usize = 1030;
+
+    fn ledger() -> Ledger {
+        let mut l = Ledger::new(START as usize + N, 1);
+        for id in 0..(START as usize + N) as AgentId {
+            l.fund_balance(id, 10 * u64::from(id)).unwrap();
+        }
+        l
+    }
+
+    fn column(ledger: &Ledger, objective: Vec<f64>) -> Box<dyn StateColumn> {
+        let mut c = Adaptive::new(Recorder).column();
+        let private = StreamFamily::new(1, 0, 0, Stream::Private);
+        c.init(ledger, START, START + N as AgentId, private, objective);
+        c
+    }
+
+    /// Each agent of a column starts from its own account and index in the
+    /// group, and decides as itself, over more than one chunk: agent `id`
+    /// of member `id − 5` buys `1000 · id + id − 5`, evaluated sells `id`;
+    /// actions set from outside replace its own, and a hold clears all.
+    #[test]
+    fn each_agent_of_a_column_starts_and_decides_as_itself_across_chunks() {
+        let l = ledger();
+        let mut c = column(&l, vec![0.0; N]);
+        let states = c.states::<Recorder>().unwrap();
+        assert_eq!(states.len(), N);
+        for (k, s) in states.iter().enumerate() {
+            let id = START + k as AgentId;
+            assert_eq!(
+                (s.id, s.member, s.balance),
+                (id, k as u32, 10 * u64::from(id))
+            );
+        }
+        assert!(c.states::<Plain>().is_none());
+        assert!(!c.is_q_sellers() && c.q_sellers().is_none());
+        let o = no_obs();
+        let decide = StreamFamily::new(1, 0, 1, Stream::Decide);
+        let private = StreamFamily::new(1, 0, 0, Stream::Private);
+        c.decide(&l, &o, decide, private, false);
+        for k in [0, 1, 1023, 1024, N - 1] {
+            let id = START + k as AgentId;
+            let spend = 1000 * u64::from(id) + k as u64;
+            assert_eq!(c.actions(id), &[Action::Buy { asset: 0, spend }], "{k}");
+        }
+        c.decide(&l, &o, decide, private, true);
+        for k in [0, 1024, N - 1] {
+            let id = START + k as AgentId;
+            let amount = u64::from(id);
+            assert_eq!(c.actions(id), &[Action::Sell { asset: 0, amount }], "{k}");
+        }
+        let set = Action::Buy { asset: 0, spend: 1 };
+        c.set(START + 2, set);
+        assert_eq!(c.actions(START + 2), &[set]);
+        assert_eq!(c.actions(START + 3).len(), 1);
+        c.hold();
+        assert!((0..N).all(|k| c.actions(START + k as AgentId).is_empty()));
+        // The least stable count: 2000 − the last member.
+        assert_eq!(c.stable_for(), Some(2000 - (N as u64 - 1)));
+        assert!(!c.uses_reward());
+    }
+
+    /// Each agent learns its own reward, the change of its objective from
+    /// the last measured one, with its own fills and open orders; the
+    /// column returns their sum. Member k's objective goes 2k → 3k (reward
+    /// k; the sum Σk = N(N − 1)/2); a step not measured teaches NaN and
+    /// keeps 3k (stale); then 5k teaches 2k. In the evaluation phase the
+    /// agents track and learn nothing.
+    #[test]
+    fn each_agent_of_a_column_learns_its_own_reward_fills_and_open_orders() {
+        let l = ledger();
+        let n = N as f64;
+        let times = |m: f64| (0..N).map(|k| m * k as f64).collect::<Vec<f64>>();
+        let mut c = column(&l, times(2.0));
+        let o = no_obs();
+        let fill = |agent| TradeRecord {
+            step: 1,
+            agent,
+            counterpart: None,
+            asset: 0,
+            kind: TradeKind::Fill,
+            buy: true,
+            quantity: 1,
+            money: 1,
+        };
+        // Two fills of agent 6, one of agent 1030 (member 1025, chunk 2).
+        let fills = [fill(6), fill(6), fill(1030)];
+        let open = [START, 1030, 1030];
+        let order = OpenOrder {
+            asset: 0,
+            money: 1,
+            tokens: 0,
+        };
+        let open_orders = [order; 3];
+        let private = StreamFamily::new(1, 0, 0, Stream::Private);
+        let three = times(3.0);
+        let lesson = |objective: Option<&'static [f64]>, evaluation| Lesson {
+            step: 1,
+            ledger: &l,
+            private,
+            obs: &o,
+            fills: &fills,
+            open: &open,
+            open_orders: &open_orders,
+            objective,
+            evaluation,
+        };
+        let three: &'static [f64] = Box::leak(three.into_boxed_slice());
+        let sum = c.learn(&lesson(Some(three), false));
+        assert_eq!(sum, n * (n - 1.0) / 2.0);
+        assert!(!c.stale());
+        let states = c.states::<Recorder>().unwrap();
+        assert_eq!(states[0].lessons, vec![(0.0, 0.0, 0, 1)]);
+        assert_eq!(states[1].lessons, vec![(1.0, 3.0, 2, 0)]);
+        assert_eq!(states[1025].lessons, vec![(1025.0, 3075.0, 1, 2)]);
+        assert_eq!(states[1026].lessons, vec![(1026.0, 3078.0, 0, 0)]);
+        assert!(c.learn(&lesson(None, false)).is_nan());
+        assert!(c.stale());
+        let five: &'static [f64] = Box::leak(times(5.0).into_boxed_slice());
+        let sum = c.learn(&lesson(Some(five), false));
+        assert_eq!(sum, n * (n - 1.0));
+        let states = c.states::<Recorder>().unwrap();
+        assert_eq!(states[7].lessons.len(), 3);
+        assert_eq!(states[7].lessons[2], (14.0, 35.0, 0, 0));
+        assert!(states[7].lessons[1].0.is_nan());
+        c.learn(&lesson(Some(five), true));
+        let states = c.states::<Recorder>().unwrap();
+        assert_eq!((states[7].lessons.len(), states[7].tracked), (3, 1));
+    }
+
+    /// A column saves its agents' objectives and states and loads them
+    /// back into a column of as many agents; a save of other sizes is
+    /// refused and changes nothing; a save without states keeps the
+    /// column's own.
+    #[test]
+    fn a_column_loads_only_a_save_of_its_own_size() {
+        let l = ledger();
+        let objective: Vec<f64> = (0..N).map(|k| k as f64 / 2.0).collect();
+        let saved = column(&l, objective.clone()).save();
+        assert_eq!(saved.objective, objective);
+        let states = saved.states.clone().unwrap();
+        assert_eq!(states.len(), N);
+        assert_eq!(states[1027], 1027u32.to_le_bytes().to_vec());
+        let mut other = column(&l, vec![0.0; N]);
+        other.load(&saved).unwrap();
+        assert_eq!(other.save(), saved);
+        // Loaded states are the policy's `load_state`'s (id 0).
+        assert_eq!(other.states::<Recorder>().unwrap()[3].id, 0);
+        let mut fresh = column(&l, vec![0.0; N]);
+        let before = fresh.save();
+        let short = ColumnState {
+            objective: vec![0.0; N - 1],
+            states: None,
+        };
+        assert!(fresh.load(&short).is_err());
+        let few = ColumnState {
+            objective: objective.clone(),
+            states: Some(states[..N - 1].to_vec()),
+        };
+        assert!(fresh.load(&few).is_err());
+        assert_eq!(fresh.save(), before);
+        let bare = ColumnState {
+            objective: objective.clone(),
+            states: None,
+        };
+        fresh.load(&bare).unwrap();
+        assert_eq!(fresh.save().objective, objective);
+        assert_eq!(fresh.states::<Recorder>().unwrap()[3].id, START + 3);
+    }
+
+    /// A column of Q-learning posted-price sellers is one: the posted-price
+    /// session takes its parts, the policy, its first agent (3) and the
+    /// states of its two sellers, none stale; a column of another policy
+    /// is not.
+    #[test]
+    fn a_column_of_q_sellers_is_handed_to_the_posted_session_whole() {
+        use crate::agents::learners::{Exploration, InitialQ, QParams};
+        use crate::agents::{QSeller, QSellerSpec};
+        use crate::market::posted::{GridSpec, PostedMarket};
+        use crate::market::posted_market::PostedSetup;
+        let market = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 0.25).unwrap();
+        let setup =
+            PostedSetup::new(market, &GridSpec::Span { m: 15, xi: 0.1 }, vec![3, 4]).unwrap();
+        let spec = QSellerSpec {
+            asset: 0,
+            params: QParams {
+                alpha: 0.15,
+                delta: 0.95,
+                exploration: Exploration::Constant(0.0),
+            },
+            memory: 1,
+            q0: InitialQ::Constant(0.0),
+        };
+        let seller = QSeller::new(spec, Arc::new(setup), 0, 2).unwrap();
+        let mut c = Adaptive::new(seller).column();
+        let l = Ledger::new(5, 1);
+        let private = StreamFamily::new(1, 0, 0, Stream::Private);
+        c.init(&l, 3, 5, private, vec![0.0; 2]);
+        assert!(c.is_q_sellers());
+        let sellers = c.q_sellers().unwrap();
+        assert_eq!((sellers.start, sellers.states.len()), (3, 2));
+        assert_eq!(sellers.policy.spec().memory, 1);
+        assert!(!*sellers.stale);
+        let other = Adaptive::new(Plain).column();
+        assert!(!other.is_q_sellers());
+    }
+}

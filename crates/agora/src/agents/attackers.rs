@@ -480,4 +480,186 @@ mod tests {
             assert_eq!(action, cycle[(step as usize - 1) % 4], "step {step}");
         }
     }
+
+    fn book(
+        best_bid: Option<f64>,
+        best_ask: Option<f64>,
+        price: f64,
+    ) -> crate::agents::AssetObservation<'static> {
+        crate::agents::AssetObservation {
+            name: "X",
+            price,
+            supply: 100.0,
+            history: &[],
+            best_bid,
+            best_ask,
+            last_trade: None,
+            posted: None,
+        }
+    }
+
+    /// A ring of 3 wash traders on a book, every 2nd step, 4 tokens a
+    /// trade, quotes 1.00 / 1.10 (the cross at 1.05): at odd steps they
+    /// hold; at step 2 (round 1) member 0 buys 4 and member 1 sells 4
+    /// (its 4 of 9 at most), at step 4 (round 2) the other way round;
+    /// member 2, unpaired, always holds; a seller with nothing holds.
+    #[test]
+    fn wash_traders_pair_up_and_swap_sides_each_round_on_a_book() {
+        use crate::ledger::SCALE;
+        use rand::SeedableRng;
+        let p = WashTraderPolicy {
+            asset: 0,
+            size: 4 * SCALE,
+            every: 2,
+            venue: Venue::Book { tick: T },
+            count: 3,
+        };
+        let assets = [book(Some(1.0), Some(1.1), 1.0)];
+        let held = [9 * SCALE];
+        let none = [0];
+        let decide = |step: u64, member: u32, holdings: &[u64]| {
+            let obs = Observation {
+                step,
+                assets: &assets,
+                incentives: &[],
+                mempool: &[],
+            };
+            let me = AgentView::new(member, member, 100 * SCALE, holdings, 1);
+            p.decide(&obs, &me, &mut AgentRng::seed_from_u64(step))
+        };
+        let limit = |side| Action::Limit {
+            asset: 0,
+            side,
+            price: 1_050_000_000,
+            amount: 4 * SCALE,
+            ttl: 1,
+        };
+        for member in 0..3 {
+            assert_eq!(decide(1, member, &held), Action::Hold, "{member}");
+            assert_eq!(decide(3, member, &held), Action::Hold, "{member}");
+        }
+        assert_eq!(decide(2, 0, &held), limit(Side::Buy));
+        assert_eq!(decide(2, 1, &held), limit(Side::Sell));
+        assert_eq!(decide(4, 0, &held), limit(Side::Sell));
+        assert_eq!(decide(4, 1, &held), limit(Side::Buy));
+        assert_eq!(decide(2, 2, &held), Action::Hold);
+        assert_eq!(decide(4, 2, &held), Action::Hold);
+        assert_eq!(decide(2, 1, &none), Action::Hold);
+        // Of a ring of 4, member 2 has a partner (member 3).
+        let four = WashTraderPolicy { count: 4, ..p };
+        let obs = Observation {
+            step: 2,
+            assets: &assets,
+            incentives: &[],
+            mempool: &[],
+        };
+        let me = AgentView::new(2, 2, 100 * SCALE, &held, 1);
+        assert_eq!(
+            four.decide(&obs, &me, &mut AgentRng::seed_from_u64(2)),
+            limit(Side::Buy)
+        );
+    }
+
+    /// A wash trader on a pool buys the value of its size at the price in
+    /// odd rounds (2 tokens at 3: 6 units of money, or its balance of 5 if
+    /// less) and sells all it holds in even rounds; with nothing to spend
+    /// or sell it holds.
+    #[test]
+    fn a_wash_trader_on_a_pool_buys_its_size_then_sells_all_it_holds() {
+        use crate::ledger::SCALE;
+        use rand::SeedableRng;
+        let p = WashTraderPolicy {
+            asset: 0,
+            size: 2 * SCALE,
+            every: 1,
+            venue: Venue::Pool,
+            count: 1,
+        };
+        let assets = [book(None, None, 3.0)];
+        let decide = |step: u64, balance: u64, held: u64| {
+            let obs = Observation {
+                step,
+                assets: &assets,
+                incentives: &[],
+                mempool: &[],
+            };
+            let holdings = [held];
+            let me = AgentView::new(0, 0, balance, &holdings, 1);
+            p.decide(&obs, &me, &mut AgentRng::seed_from_u64(step))
+        };
+        let buy = |spend| Action::Buy { asset: 0, spend };
+        assert_eq!(decide(1, 100 * SCALE, 0), buy(6 * SCALE));
+        assert_eq!(decide(3, 5 * SCALE, 0), buy(5 * SCALE));
+        assert_eq!(decide(1, 0, 7), Action::Hold);
+        let sell = Action::Sell {
+            asset: 0,
+            amount: 7,
+        };
+        assert_eq!(decide(2, 100 * SCALE, 7), sell);
+        assert_eq!(decide(4, 100 * SCALE, 0), Action::Hold);
+    }
+
+    /// A pump and dump buys a quarter of its balance up to step 3 (from
+    /// 800: 200), holds at steps 4 and 5, sells half its holdings from step
+    /// 6 (of 90: 45); with nothing to spend or sell it holds.
+    #[test]
+    fn a_pump_and_dump_buys_until_its_step_holds_then_sells() {
+        use rand::SeedableRng;
+        let p = PumpAndDumpPolicy {
+            asset: 0,
+            buy_until: 3,
+            sell_from: 6,
+            buy_fraction: 0.25,
+            sell_fraction: 0.5,
+        };
+        let assets = [book(None, None, 1.0)];
+        let decide = |step: u64, balance: u64, held: u64| {
+            let obs = Observation {
+                step,
+                assets: &assets,
+                incentives: &[],
+                mempool: &[],
+            };
+            let holdings = [held];
+            let me = AgentView::new(0, 0, balance, &holdings, 1);
+            p.decide(&obs, &me, &mut AgentRng::seed_from_u64(step))
+        };
+        let buy = Action::Buy {
+            asset: 0,
+            spend: 200,
+        };
+        let sell = Action::Sell {
+            asset: 0,
+            amount: 45,
+        };
+        for step in 1..=3 {
+            assert_eq!(decide(step, 800, 90), buy, "step {step}");
+        }
+        for step in 4..=5 {
+            assert_eq!(decide(step, 800, 90), Action::Hold, "step {step}");
+        }
+        for step in 6..=8 {
+            assert_eq!(decide(step, 800, 90), sell, "step {step}");
+        }
+        assert_eq!(decide(2, 0, 90), Action::Hold);
+        assert_eq!(decide(7, 800, 0), Action::Hold);
+        assert_eq!(p.assets(), vec![0]);
+    }
+
+    /// The cross price needs a positive tick strictly inside: none at a
+    /// last price of 0 without quotes; with only an ask of 1.00 and a last
+    /// price above it, a tick below the ask, 0.99; a tick of 0 counts as 1
+    /// base unit.
+    #[test]
+    fn the_cross_price_stays_below_a_lone_ask_and_above_zero() {
+        assert_eq!(WashTraderPolicy::cross_price(None, None, 0.0, T), None);
+        assert_eq!(
+            WashTraderPolicy::cross_price(None, Some(1.0), 2.0, T),
+            Some(990_000_000)
+        );
+        assert_eq!(
+            WashTraderPolicy::cross_price(None, None, 1.5, 0),
+            Some(1_500_000_000)
+        );
+    }
 }

@@ -692,4 +692,242 @@ mod tests {
         let mean_log = (0..n).map(|k| d.draw(k).ln()).sum::<f64>() / n as f64;
         assert!(mean_log.abs() < 5.0 / (n as f64).sqrt(), "{mean_log}");
     }
+
+    /// The top of the values drawn: the constant, a uniform's `high`, three
+    /// standard deviations above a normal's mean (not below 0), e^(μ + 3σ)
+    /// for a log-normal.
+    #[test]
+    fn the_upper_end_is_the_support_top_or_three_sd_above_the_mean() {
+        use ValueDistribution::*;
+        assert_eq!(Constant { value: 5.0 }.upper_end(), 5.0);
+        assert_eq!(
+            Uniform {
+                low: 2.0,
+                high: 7.0
+            }
+            .upper_end(),
+            7.0
+        );
+        assert_eq!(
+            Normal {
+                mean: 10.0,
+                std: 2.0
+            }
+            .upper_end(),
+            16.0
+        );
+        assert_eq!(
+            Normal {
+                mean: -5.0,
+                std: 1.0
+            }
+            .upper_end(),
+            0.0
+        );
+        assert_eq!(
+            LogNormal {
+                mu: 0.5,
+                sigma: 0.5
+            }
+            .upper_end(),
+            2f64.exp()
+        );
+    }
+
+    /// A uniform value on [2, 7) over 20 000 keys: every draw in range,
+    /// the mean within 4 standard errors of 4.5 (sd 5/√12). A normal of
+    /// mean 1 and sd 2 truncated at 0: none negative, the share at 0
+    /// within 4 sd of Φ(−½) = 0.3085. Invalid parameters give the mean (a
+    /// normal) or e^μ (a log-normal).
+    #[test]
+    fn values_are_drawn_from_their_distribution() {
+        use ValueDistribution::*;
+        let n = 20_000u64;
+        let u = Uniform {
+            low: 2.0,
+            high: 7.0,
+        };
+        let draws: Vec<f64> = (0..n).map(|k| u.draw(k)).collect();
+        assert!(draws.iter().all(|x| (2.0..7.0).contains(x)));
+        let mean = draws.iter().sum::<f64>() / n as f64;
+        let se = 5.0 / 12f64.sqrt() / (n as f64).sqrt();
+        assert!((mean - 4.5).abs() < 4.0 * se, "{mean}");
+        let normal = Normal {
+            mean: 1.0,
+            std: 2.0,
+        };
+        let draws: Vec<f64> = (0..n).map(|k| normal.draw(k)).collect();
+        assert!(draws.iter().all(|&x| x >= 0.0));
+        let zeros = draws.iter().filter(|&&x| x == 0.0).count() as f64;
+        let p = 0.308_537_538_725_986_9;
+        let sd = (n as f64 * p * (1.0 - p)).sqrt();
+        assert!((zeros - n as f64 * p).abs() < 4.0 * sd, "{zeros}");
+        assert_eq!(
+            Normal {
+                mean: 3.0,
+                std: f64::NAN
+            }
+            .draw(1),
+            3.0
+        );
+        assert_eq!(
+            LogNormal {
+                mu: 0.5,
+                sigma: f64::NAN
+            }
+            .draw(1),
+            0.5f64.exp()
+        );
+    }
+
+    /// A momentum trader buys after a rise above its threshold (2 → 2.2 is
+    /// +10 % over 5 %), holds after a move within it (2 → 2.06, +3 %) and
+    /// when the past price is not positive.
+    #[test]
+    fn momentum_buys_after_a_rise_and_holds_within_its_threshold() {
+        let p = MomentumPolicy {
+            asset: 0,
+            lookback: 1,
+            threshold: 0.05,
+            p_trade: 0.8,
+            buy_fraction: 0.1,
+            sell_fraction: 0.1,
+        };
+        let at = |history: &[f64], price: f64| {
+            let a = obs_with(history, price);
+            let obs = Observation {
+                step: 1,
+                assets: &a,
+                incentives: &[],
+                mempool: &[],
+            };
+            p.probabilities(&obs, &ME)
+        };
+        assert_eq!(at(&[2.0, 5.0], 2.2), (0.8, 0.0));
+        assert_eq!(at(&[2.0, 5.0], 2.06), (0.0, 0.0));
+        assert_eq!(at(&[2.0, 5.0], 1.94), (0.0, 0.0));
+        assert_eq!(at(&[0.0, 5.0], 2.2), (0.0, 0.0));
+    }
+
+    /// A valuation trader of value 10 buys with probability σ(β(v − P)):
+    /// at P = 11, β = 2 the buy share is 1/(1 + e²), below one half.
+    #[test]
+    fn valuation_sells_more_above_its_value() {
+        let p = ValuationPolicy {
+            asset: 0,
+            valuation: ValueDistribution::Constant { value: 10.0 },
+            beta: 2.0,
+            activity: 1.0,
+            buy_fraction: 0.1,
+            sell_fraction: 0.1,
+        };
+        let history = [10.0];
+        let a = obs_with(&history, 11.0);
+        let obs = Observation {
+            step: 1,
+            assets: &a,
+            incentives: &[],
+            mempool: &[],
+        };
+        let (b, s) = p.probabilities(&obs, &ME);
+        let expected = 1.0 / (1.0 + 2f64.exp());
+        assert!((b - expected).abs() < 1e-15, "{b}");
+        assert!((s - (1.0 - expected)).abs() < 1e-15, "{s}");
+        assert_eq!(p.valuation_of(&ME), 10.0);
+    }
+
+    /// A built-in policy declares its asset (3 here for each of these
+    /// eight kinds); only a ZI-C trader has a private value, none of them a
+    /// need or a mempool watch.
+    #[test]
+    fn each_builtin_policy_declares_its_asset_and_only_zi_c_a_private_value() {
+        use crate::agents::Side;
+        let value = ValueDistribution::Constant { value: 10.0 };
+        let policies = [
+            BuiltinPolicy::Random(RandomPolicy {
+                asset: 3,
+                p_buy: 0.1,
+                p_sell: 0.1,
+                buy_fraction: 0.1,
+                sell_fraction: 0.1,
+            }),
+            BuiltinPolicy::Threshold(ThresholdPolicy {
+                asset: 3,
+                buy_below: 1.0,
+                sell_above: 2.0,
+                p_trade: 0.5,
+                buy_fraction: 0.1,
+                sell_fraction: 0.1,
+            }),
+            BuiltinPolicy::Momentum(MomentumPolicy {
+                asset: 3,
+                lookback: 1,
+                threshold: 0.1,
+                p_trade: 0.5,
+                buy_fraction: 0.1,
+                sell_fraction: 0.1,
+            }),
+            BuiltinPolicy::MeanReversion(MeanReversionPolicy {
+                asset: 3,
+                lookback: 1,
+                threshold: 0.1,
+                p_trade: 0.5,
+                buy_fraction: 0.1,
+                sell_fraction: 0.1,
+            }),
+            BuiltinPolicy::Valuation(ValuationPolicy {
+                asset: 3,
+                valuation: value.clone(),
+                beta: 1.0,
+                activity: 0.5,
+                buy_fraction: 0.1,
+                sell_fraction: 0.1,
+            }),
+            BuiltinPolicy::MarketMaker(MarketMakerPolicy {
+                asset: 3,
+                spread: 0.02,
+                size: 1,
+                max_inventory: 10,
+                skew: 0.0,
+                ttl: 1,
+            }),
+            BuiltinPolicy::Fundamental(FundamentalPolicy {
+                asset: 3,
+                value: value.clone(),
+                activity: 0.5,
+                buy_fraction: 0.1,
+                sell_fraction: 0.1,
+                ttl: 1,
+            }),
+            BuiltinPolicy::ZiC(ZiCPolicy {
+                asset: 3,
+                side: Side::Buy,
+                value: value.clone(),
+                units: 7,
+                lot: 1,
+                min_price: 1.0,
+                max_price: 20.0,
+                ttl: 1,
+                shade: None,
+            }),
+        ];
+        let holdings = [0; 4];
+        let me = AgentView::new(0, 0, 100, &holdings, 0);
+        let obs = Observation {
+            step: 1,
+            assets: &[],
+            incentives: &[],
+            mempool: &[],
+        };
+        let mut rng = AgentRng::seed_from_u64(1);
+        for p in &policies {
+            assert_eq!(p.assets(), vec![3], "{p:?}");
+            assert!(p.need(&me, 1).is_none() && !p.watches_mempool(), "{p:?}");
+            assert!(p.watch(&obs, &me, &mut rng).is_empty(), "{p:?}");
+            let zic = matches!(p, BuiltinPolicy::ZiC(_));
+            assert_eq!(p.private_value(&me).is_some(), zic, "{p:?}");
+        }
+        let v = policies[7].private_value(&me).unwrap();
+        assert_eq!((v.asset, v.value, v.units), (3, 10.0, 7));
+    }
 }

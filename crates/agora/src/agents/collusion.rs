@@ -312,4 +312,102 @@ mod tests {
         );
         assert_eq!(SupplyCartel { withhold: 1.0, ..c }.offered(), 0);
     }
+
+    /// A supply cartel produces only what it does not withhold: half of 4
+    /// units at cost 1 when the price (3) is above cost; a hoarder requests
+    /// its quantity at its price, and holds with a quantity or a price of
+    /// 0. Both declare their resource.
+    #[test]
+    fn a_supply_cartel_produces_its_offer_and_a_hoarder_requests_its_quantity() {
+        use crate::agents::AssetObservation;
+        use crate::ledger::SCALE;
+        use rand::SeedableRng;
+        let history = [1.0];
+        let assets = [AssetObservation {
+            name: "R",
+            price: 3.0,
+            supply: 0.0,
+            history: &history,
+            best_bid: None,
+            best_ask: None,
+            last_trade: None,
+            posted: None,
+        }];
+        let obs = Observation {
+            step: 1,
+            assets: &assets,
+            incentives: &[],
+            mempool: &[],
+        };
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 100 * SCALE, &holdings, 1);
+        let mut rng = AgentRng::seed_from_u64(1);
+        let cartel = CartelPolicy::Supply(SupplyCartel {
+            asset: 0,
+            cost: 1.0,
+            max_output: 4 * SCALE,
+            lead_time: 1,
+            margin: 0.0,
+            withhold: 0.5,
+        });
+        assert_eq!(
+            cartel.decide(&obs, &me, &mut rng),
+            Action::Produce {
+                asset: 0,
+                quantity: 2 * SCALE,
+                cost: SCALE,
+                lead_time: 1,
+            }
+        );
+        assert_eq!(cartel.assets(), vec![0]);
+        let hoarder = |quantity, max_price| HoarderPolicy {
+            asset: 0,
+            quantity,
+            max_price,
+        };
+        assert_eq!(
+            hoarder(5, 7).decide(&obs, &me, &mut rng),
+            Action::Request {
+                asset: 0,
+                quantity: 5,
+                max_price: 7
+            }
+        );
+        assert_eq!(hoarder(0, 7).decide(&obs, &me, &mut rng), Action::Hold);
+        assert_eq!(hoarder(5, 0).decide(&obs, &me, &mut rng), Action::Hold);
+        assert_eq!(hoarder(5, 7).assets(), vec![0]);
+    }
+
+    /// The joint best price maximises the members' joint profit, the
+    /// others' prices held: of two sellers on a 15-price grid, both
+    /// members (a monopoly) or one (its best response to the other at
+    /// price 0 or 14), the price found earns the members at least as much
+    /// as every price of the grid, strictly more than every lower one, and
+    /// it is not the lowest price.
+    #[test]
+    fn the_joint_best_price_maximises_the_members_joint_profit() {
+        use crate::market::posted::{GridSpec, PostedMarket};
+        let market = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 0.25).unwrap();
+        let setup =
+            PostedSetup::new(market, &GridSpec::Span { m: 15, xi: 0.1 }, vec![3, 4]).unwrap();
+        for (members, last) in [(0..2, [0, 0]), (0..1, [0, 0]), (0..1, [0, 14])] {
+            let joint = |d: u32| {
+                let mut profile = last.to_vec();
+                for i in members.clone() {
+                    profile[i] = d;
+                }
+                let k = setup.profile_of(&profile);
+                members.clone().map(|i| setup.profit(k, i)).sum::<f64>()
+            };
+            let best = PostedCartel::joint_best(&setup, members.clone(), &last);
+            assert!(best > 0, "{members:?} {last:?}");
+            for d in 0..15 {
+                if d < best {
+                    assert!(joint(d) < joint(best), "{members:?} {last:?}: {d}");
+                } else {
+                    assert!(joint(d) <= joint(best), "{members:?} {last:?}: {d}");
+                }
+            }
+        }
+    }
 }

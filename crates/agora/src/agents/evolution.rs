@@ -489,4 +489,130 @@ mod tests {
         assert_eq!(&t[2..], &[0.02, 0.03, 0.04, 0.05, 0.06, 0.07]);
         assert_eq!(e.baseline, now);
     }
+
+    /// The ranges mutated values are clamped into: shares in [0, 1] (a
+    /// skew too), a spread in [0, 1.99], a shading in [0, 0.99], anything
+    /// else at least 0; a NaN becomes the range's low end. Names are read
+    /// without their `policy.` prefix, as written otherwise.
+    #[test]
+    fn each_parameter_is_clamped_into_its_own_range_and_named_without_its_prefix() {
+        for name in [
+            "p_buy",
+            "p_sell",
+            "p_trade",
+            "buy_fraction",
+            "sell_fraction",
+            "activity",
+            "skew",
+        ] {
+            assert_eq!(param_range(name), (0.0, 1.0), "{name}");
+        }
+        assert_eq!(param_range("spread"), (0.0, 1.99));
+        assert_eq!(param_range("shade"), (0.0, 0.99));
+        assert_eq!(param_range("beta"), (0.0, f64::INFINITY));
+        let mut p = momentum();
+        assert!(set_param(&mut p, "p_trade", f64::NAN));
+        assert_eq!(param(&p, "p_trade"), Some(0.0));
+        assert!(set_param(&mut p, "threshold", 7.5));
+        assert_eq!(param(&p, "threshold"), Some(7.5));
+        let spec = EvolutionSpec {
+            every: 1,
+            select: 0.5,
+            mutate: 0.0,
+            params: vec!["policy.threshold".into(), "p_trade".into()],
+        };
+        assert_eq!(
+            spec.names().collect::<Vec<_>>(),
+            vec!["threshold", "p_trade"]
+        );
+        let zic = |shade| {
+            BuiltinPolicy::ZiC(crate::agents::ZiCPolicy {
+                asset: 0,
+                side: crate::agents::Side::Buy,
+                value: crate::agents::ValueDistribution::Constant { value: 1.0 },
+                units: 1,
+                lot: 1,
+                min_price: 0.0,
+                max_price: 2.0,
+                ttl: 1,
+                shade,
+            })
+        };
+        assert_eq!(evolvable(&zic(Some(0.1))), &["shade"]);
+        assert!(evolvable(&zic(None)).is_empty());
+        assert_eq!(param(&zic(Some(0.1)), "shade"), Some(0.1));
+        assert_eq!(param(&zic(None), "shade"), None);
+    }
+
+    /// Performance is the change of the objective since the last
+    /// evolution, not the objective: objectives (10, 1, 5, 3) from
+    /// baselines (10, 0, 0, 0) make agent 0 the worst (a change of 0) and
+    /// agent 2 the best (5). With select ¼ of 4 agents one copies, and its
+    /// copy is mutated relatively: the best's threshold 0.02 times
+    /// (1 + 0.1 z), z the normal drawn after the parent (replayed here).
+    #[test]
+    fn the_worst_by_change_copies_the_best_mutated_by_one_normal_draw() {
+        use rand::{RngExt, SeedableRng};
+        use rand_distr::{Distribution, StandardNormal};
+        let spec = EvolutionSpec {
+            every: 1,
+            select: 0.25,
+            mutate: 0.1,
+            params: vec!["policy.threshold".into()],
+        };
+        let mut e = Evolving::new(spec, &momentum(), 4, vec![10.0, 0.0, 0.0, 0.0]);
+        for (k, t) in [0.05, 0.03, 0.02, 0.04].into_iter().enumerate() {
+            set_param(e.builtin_mut(k), "threshold", t);
+        }
+        let now = vec![10.0, 1.0, 5.0, 3.0];
+        let mut rng = crate::rng::EngineRng::seed_from_u64(9);
+        let mut replay = rng.clone();
+        e.evolve(now.clone(), &mut rng);
+        assert_eq!(replay.random_range(0..1usize), 0);
+        let z: f64 = StandardNormal.sample(&mut replay);
+        let t: Vec<f64> = (0..4).map(|k| e.params_of(k)[0]).collect();
+        assert_eq!(t[0], 0.02 * (1.0 + 0.1 * z), "z = {z}");
+        assert_ne!(t[0], 0.02);
+        assert_eq!(&t[1..], &[0.03, 0.02, 0.04]);
+        assert_eq!(e.baseline, now);
+        // Too few agents to select one (⌊¼ · 3⌋ = 0): nothing copied, the
+        // baselines still move on.
+        let spec = EvolutionSpec {
+            every: 1,
+            select: 0.25,
+            mutate: 0.1,
+            params: vec!["policy.threshold".into()],
+        };
+        let mut small = Evolving::new(spec, &momentum(), 3, vec![0.0; 3]);
+        set_param(small.builtin_mut(0), "threshold", 0.5);
+        small.evolve(vec![0.0, 1.0, 2.0], &mut rng);
+        assert_eq!(small.params_of(0), vec![0.5]);
+        assert_eq!(small.baseline, vec![0.0, 1.0, 2.0]);
+    }
+
+    /// A saved evolution of another size is refused and changes nothing:
+    /// too few parameter values, or too few baselines.
+    #[test]
+    fn a_saved_evolution_of_another_size_is_refused() {
+        let spec = EvolutionSpec {
+            every: 1,
+            select: 0.25,
+            mutate: 0.0,
+            params: vec!["policy.threshold".into(), "policy.p_trade".into()],
+        };
+        let mut e = Evolving::new(spec, &momentum(), 3, vec![0.0; 3]);
+        let before = e.save();
+        assert_eq!(before.params, [0.05, 0.5].repeat(3));
+        let short = EvolvingState {
+            params: vec![0.1; 5],
+            baseline: vec![1.0; 3],
+        };
+        assert!(e.load(&short).is_err());
+        let few = EvolvingState {
+            params: vec![0.1; 6],
+            baseline: vec![1.0; 2],
+        };
+        assert!(e.load(&few).is_err());
+        assert_eq!(e.save(), before);
+    }
 }

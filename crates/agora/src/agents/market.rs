@@ -354,4 +354,259 @@ mod tests {
         );
         assert_eq!(decide(10 * SCALE - 1), Action::Hold);
     }
+
+    fn seen(
+        price: f64,
+        best_bid: Option<f64>,
+        best_ask: Option<f64>,
+        last_trade: Option<f64>,
+    ) -> crate::agents::AssetObservation<'static> {
+        crate::agents::AssetObservation {
+            name: "T",
+            price,
+            supply: 0.0,
+            history: &[],
+            best_bid,
+            best_ask,
+            last_trade,
+            posted: None,
+        }
+    }
+
+    /// A maker of spread 2 %, 2 tokens a side, at most 10 tokens, skew 0.1,
+    /// around a mid of 100 (quotes 99 / 101): at half its inventory (5
+    /// tokens) it quotes 99 / 101; full (10) it shifts the centre down by
+    /// 0.1 · ½ to 95 and only asks, 95 · 1.01 = 95.95 (a bid would take it
+    /// over 10); empty, the centre is 105 and it only bids, 105 · 0.99 =
+    /// 103.95 (no 2 tokens to sell); empty and unable to pay 2 · 103.95 it
+    /// cancels.
+    #[test]
+    fn a_market_maker_quotes_around_the_mid_skewed_by_its_inventory() {
+        let mm = MarketMakerPolicy {
+            asset: 0,
+            spread: 0.02,
+            size: 2 * SCALE,
+            max_inventory: 10 * SCALE,
+            skew: 0.1,
+            ttl: 4,
+        };
+        let assets = [seen(80.0, Some(99.0), Some(101.0), Some(90.0))];
+        let obs = Observation {
+            step: 1,
+            assets: &assets,
+            incentives: &[],
+            mempool: &[],
+        };
+        let quote = |balance: u64, held: u64| {
+            let holdings = [held];
+            let me = AgentView::new(0, 0, balance, &holdings, 0);
+            mm.decide(&obs, &me, &mut AgentRng::seed_from_u64(1))
+        };
+        let q = |bid, ask| Action::Quote {
+            asset: 0,
+            bid,
+            ask,
+            amount: 2 * SCALE,
+            ttl: 4,
+        };
+        let rich = 1000 * SCALE;
+        assert_eq!(quote(rich, 5 * SCALE), q(99 * SCALE, 101 * SCALE));
+        assert_eq!(quote(rich, 10 * SCALE), q(0, 95_950_000_000));
+        assert_eq!(quote(rich, 0), q(103_950_000_000, 0));
+        // 2 · 103.95 = 207.9 exactly pays; a base unit less does not.
+        assert_eq!(quote(207_900_000_000, 0), q(103_950_000_000, 0));
+        assert_eq!(quote(207_900_000_000 - 1, 0), Action::Cancel { asset: 0 });
+        assert_eq!(mm.assets(), vec![0]);
+    }
+
+    /// Without both quotes a maker centres on the last trade (50: quotes
+    /// 49.5 / 50.5 at half inventory), without a last trade on the price
+    /// (70: 69.3 / 70.7); a maker of no inventory limit (0) never bids; a
+    /// mid of 0 or NaN holds.
+    #[test]
+    fn a_market_maker_falls_back_on_the_last_trade_then_the_price() {
+        let mm = MarketMakerPolicy {
+            asset: 0,
+            spread: 0.02,
+            size: SCALE,
+            max_inventory: 10 * SCALE,
+            skew: 0.3,
+            ttl: 1,
+        };
+        let decide = |mm: &MarketMakerPolicy, a: crate::agents::AssetObservation<'static>| {
+            let assets = [a];
+            let obs = Observation {
+                step: 1,
+                assets: &assets,
+                incentives: &[],
+                mempool: &[],
+            };
+            let holdings = [5 * SCALE];
+            let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 0);
+            mm.decide(&obs, &me, &mut AgentRng::seed_from_u64(1))
+        };
+        let q = |bid, ask| Action::Quote {
+            asset: 0,
+            bid,
+            ask,
+            amount: SCALE,
+            ttl: 1,
+        };
+        let trade = seen(80.0, Some(99.0), None, Some(50.0));
+        assert_eq!(decide(&mm, trade), q(49_500_000_000, 50_500_000_000));
+        let price = seen(70.0, None, Some(101.0), None);
+        assert_eq!(decide(&mm, price), q(69_300_000_000, 70_700_000_000));
+        for bad in [0.0, f64::NAN] {
+            assert_eq!(decide(&mm, seen(bad, None, None, None)), Action::Hold);
+        }
+        let unlimited = MarketMakerPolicy {
+            max_inventory: 0,
+            ..mm
+        };
+        assert_eq!(decide(&unlimited, price), q(0, 70_700_000_000));
+    }
+
+    fn zic(side: Side, shade: Option<f64>) -> ZiCPolicy {
+        ZiCPolicy {
+            asset: 0,
+            side,
+            value: ValueDistribution::Constant { value: 4.0 },
+            units: 5 * SCALE,
+            lot: 2 * SCALE,
+            min_price: 1.0,
+            max_price: 10.0,
+            ttl: 2,
+            shade,
+        }
+    }
+
+    /// A ZI-C buyer of value 4 bids uniformly in [1, 4]; a seller of cost 4
+    /// asks uniformly in [4, 10]: over 4000 draws every price is in its
+    /// range and the mean within 4 standard errors of the midpoint (2.5,
+    /// sd 3/√12; 7, sd 6/√12), a test a shift of a tenth of the range
+    /// fails.
+    #[test]
+    fn a_zi_c_trader_draws_its_price_uniformly_between_its_bounds() {
+        let n = 4000;
+        let empty = [0];
+        let full = [5 * SCALE];
+        let obs = Observation {
+            step: 1,
+            assets: &[],
+            incentives: &[],
+            mempool: &[],
+        };
+        for (side, lo, hi, holdings) in [
+            (Side::Buy, 1.0, 4.0, &empty),
+            (Side::Sell, 4.0, 10.0, &full),
+        ] {
+            let p = zic(side, None);
+            let me = AgentView::new(0, 0, 1000 * SCALE, holdings, 0);
+            let mut sum = 0.0;
+            for i in 0..n {
+                let Action::Limit { price, amount, .. } =
+                    p.decide(&obs, &me, &mut AgentRng::seed_from_u64(i))
+                else {
+                    panic!("a ZI-C trader with units places a limit order")
+                };
+                assert_eq!(amount, 2 * SCALE);
+                let x = to_units(price);
+                assert!((lo..=hi).contains(&x), "{side:?} {x}");
+                sum += x;
+            }
+            let se = (hi - lo) / 12f64.sqrt() / (n as f64).sqrt();
+            let mean = sum / n as f64;
+            assert!((mean - (lo + hi) / 2.0).abs() < 4.0 * se, "{side:?} {mean}");
+            assert!(0.1 * (hi - lo) > 8.0 * se);
+        }
+    }
+
+    /// A ZI-C seller asks its cost shaded up, 4 · 1.25 = 5, for a lot of
+    /// at most what it holds (1 token), and holds when it has nothing or
+    /// its cost is above the highest ask; a buyer trades only what it
+    /// still wants (5 − 4 = 1 token) and nothing once it holds its units.
+    /// Their private values: the buyer's units, the seller's holdings.
+    #[test]
+    fn a_zi_c_trader_trades_what_it_still_wants_or_holds() {
+        let obs = Observation {
+            step: 1,
+            assets: &[],
+            incentives: &[],
+            mempool: &[],
+        };
+        let decide = |p: &ZiCPolicy, held: u64| {
+            let holdings = [held];
+            let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 0);
+            p.decide(&obs, &me, &mut AgentRng::seed_from_u64(3))
+        };
+        let seller = zic(Side::Sell, Some(0.25));
+        let limit = |side, price, amount| Action::Limit {
+            asset: 0,
+            side,
+            price,
+            amount,
+            ttl: 2,
+        };
+        assert_eq!(decide(&seller, SCALE), limit(Side::Sell, 5 * SCALE, SCALE));
+        assert_eq!(decide(&seller, 0), Action::Hold);
+        let dear = ZiCPolicy {
+            value: ValueDistribution::Constant { value: 11.0 },
+            ..zic(Side::Sell, None)
+        };
+        assert_eq!(decide(&dear, SCALE), Action::Hold);
+        let buyer = zic(Side::Buy, Some(0.25));
+        assert_eq!(
+            decide(&buyer, 4 * SCALE),
+            limit(Side::Buy, 3 * SCALE, SCALE)
+        );
+        assert_eq!(decide(&buyer, 5 * SCALE), Action::Hold);
+        assert_eq!(decide(&buyer, 6 * SCALE), Action::Hold);
+        let holdings = [3 * SCALE];
+        let me = AgentView::new(0, 0, 0, &holdings, 0);
+        let v = buyer.private_value(&me).unwrap();
+        assert_eq!(
+            (v.asset, v.side, v.value, v.units),
+            (0, Side::Buy, 4.0, 5 * SCALE)
+        );
+        let v = seller.private_value(&me).unwrap();
+        assert_eq!((v.side, v.units), (Side::Sell, 3 * SCALE));
+        assert_eq!(seller.assets(), vec![0]);
+    }
+
+    /// A fundamental trader acts with probability `activity`: at 0.3, on
+    /// about 30 % of 4000 steps (within 4 sd, √(4000 · 0.21) ≈ 29); at
+    /// the market price equal to its value it holds.
+    #[test]
+    fn a_fundamental_trader_acts_at_its_activity_and_holds_at_its_value() {
+        let p = FundamentalPolicy {
+            asset: 0,
+            value: ValueDistribution::Constant { value: 10.0 },
+            activity: 0.3,
+            buy_fraction: 0.5,
+            sell_fraction: 0.5,
+            ttl: 3,
+        };
+        let holdings = [8 * SCALE];
+        let me = AgentView::new(0, 0, 100 * SCALE, &holdings, 0);
+        let below = [seen(9.0, None, None, None)];
+        let obs = Observation {
+            step: 1,
+            assets: &below,
+            incentives: &[],
+            mempool: &[],
+        };
+        let n = 4000u64;
+        let acts = (0..n)
+            .filter(|&i| p.decide(&obs, &me, &mut AgentRng::seed_from_u64(i)) != Action::Hold)
+            .count() as f64;
+        assert!((acts - 0.3 * n as f64).abs() < 4.0 * 29.0, "{acts}");
+        let at = [seen(10.0, None, None, None)];
+        let obs = Observation { assets: &at, ..obs };
+        let sure = FundamentalPolicy { activity: 1.0, ..p };
+        assert_eq!(
+            sure.decide(&obs, &me, &mut AgentRng::seed_from_u64(1)),
+            Action::Hold
+        );
+        assert_eq!(sure.assets(), vec![0]);
+    }
 }

@@ -706,4 +706,284 @@ mod tests {
             assert!(!within(sells, 0.2 * moved), "p_sell × {moved} passes too");
         }
     }
+
+    /// Every action that trades names its asset; a hold, an effort, a
+    /// stake and an unstake trade nothing.
+    #[test]
+    fn an_action_names_the_asset_it_trades_and_staking_names_none() {
+        let trading = [
+            Action::Buy { asset: 3, spend: 1 },
+            Action::Sell {
+                asset: 3,
+                amount: 1,
+            },
+            Action::Limit {
+                asset: 3,
+                side: Side::Buy,
+                price: 1,
+                amount: 1,
+                ttl: 1,
+            },
+            Action::Quote {
+                asset: 3,
+                bid: 1,
+                ask: 2,
+                amount: 1,
+                ttl: 1,
+            },
+            Action::Cancel { asset: 3 },
+            Action::Request {
+                asset: 3,
+                quantity: 1,
+                max_price: 1,
+            },
+            Action::Produce {
+                asset: 3,
+                quantity: 1,
+                cost: 1,
+                lead_time: 0,
+            },
+            Action::Play { asset: 3 },
+            Action::Post { asset: 3, price: 0 },
+            Action::AddLiquidity { asset: 3, money: 1 },
+            Action::RemoveLiquidity {
+                asset: 3,
+                shares: 1,
+            },
+            Action::Swap {
+                asset: 3,
+                side: Side::Sell,
+                amount: 1,
+                max_slippage: 0,
+                priority_fee: 0,
+            },
+        ];
+        for a in trading {
+            assert_eq!(a.asset(), Some(3), "{a:?}");
+        }
+        let none = [
+            Action::Hold,
+            Action::Effort { level: 1 },
+            Action::Stake {
+                asset: 3,
+                amount: 1,
+            },
+            Action::Unstake {
+                asset: 3,
+                amount: 1,
+            },
+        ];
+        for a in none {
+            assert_eq!(a.asset(), None, "{a:?}");
+        }
+    }
+
+    /// The mid is the midpoint of the best quotes when both exist (9 and
+    /// 12: 10.5), else the asset's price (7).
+    #[test]
+    fn the_mid_is_the_midpoint_of_both_quotes_else_the_price() {
+        let seen = |best_bid, best_ask| AssetObservation {
+            name: "T",
+            price: 7.0,
+            supply: 0.0,
+            history: &[],
+            best_bid,
+            best_ask,
+            last_trade: None,
+            posted: None,
+        };
+        assert_eq!(seen(Some(9.0), Some(12.0)).mid(), 10.5);
+        assert_eq!(seen(Some(9.0), None).mid(), 7.0);
+        assert_eq!(seen(None, Some(12.0)).mid(), 7.0);
+    }
+
+    /// An agent's key is the one it was given, or its family's key of its
+    /// id: the same for the same agent, another for another.
+    #[test]
+    fn an_agents_key_is_its_own_or_its_familys_for_its_id() {
+        use crate::rng::{Stream, StreamFamily};
+        let holdings = [0];
+        assert_eq!(AgentView::new(4, 0, 0, &holdings, 77).key(), 77);
+        let f = StreamFamily::new(3, 0, 0, Stream::Private);
+        let keyed = |id| AgentView::keyed(id, 0, 0, &holdings, f).key();
+        assert_eq!(keyed(4), f.key(4));
+        assert_eq!(keyed(5), f.key(5));
+        assert_ne!(keyed(4), keyed(5));
+    }
+
+    /// A rule-based policy of fixed probabilities on asset 1, trading a
+    /// quarter of the balance and half of the holdings.
+    #[derive(Debug)]
+    struct Fixed(f64, f64);
+
+    impl RuleBased for Fixed {
+        fn asset(&self) -> usize {
+            1
+        }
+        fn probabilities(&self, _: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
+            (self.0, self.1)
+        }
+        fn buy_fraction(&self) -> f64 {
+            0.25
+        }
+        fn sell_fraction(&self) -> f64 {
+            0.5
+        }
+    }
+
+    /// A rule-based agent buys for sure at h_buy = 1 (a quarter of 1000),
+    /// sells for sure at h_sell = 1 (half of its 600 tokens of asset 1),
+    /// holds at (0, 0), and holds rather than trade nothing (no balance,
+    /// no tokens); it declares its asset.
+    #[test]
+    fn a_rule_based_agent_buys_sells_or_holds_by_its_probabilities() {
+        let obs = Observation {
+            step: 1,
+            assets: &[],
+            incentives: &[],
+            mempool: &[],
+        };
+        let holdings = [0, 600];
+        let me = AgentView::new(0, 0, 1000, &holdings, 0);
+        let empty = [0, 0];
+        let broke = AgentView::new(0, 0, 0, &empty, 0);
+        for seed in 0..50 {
+            let mut rng = AgentRng::seed_from_u64(seed);
+            let buy = Action::Buy {
+                asset: 1,
+                spend: 250,
+            };
+            assert_eq!(Fixed(1.0, 0.0).decide(&obs, &me, &mut rng), buy);
+            let sell = Action::Sell {
+                asset: 1,
+                amount: 300,
+            };
+            assert_eq!(Fixed(0.0, 1.0).decide(&obs, &me, &mut rng), sell);
+            assert_eq!(Fixed(0.0, 0.0).decide(&obs, &me, &mut rng), Action::Hold);
+            assert_eq!(Fixed(1.0, 0.0).decide(&obs, &broke, &mut rng), Action::Hold);
+            assert_eq!(Fixed(0.0, 1.0).decide(&obs, &broke, &mut rng), Action::Hold);
+        }
+        assert_eq!(Policy::assets(&Fixed(0.0, 0.0)), vec![1]);
+    }
+
+    /// A user's policy with a need, a private value, a mempool watch and
+    /// assets 2 and 4.
+    #[derive(Debug)]
+    struct Watcher;
+
+    impl Policy for Watcher {
+        fn decide(&self, _: &Observation<'_>, me: &AgentView<'_>, _: &mut AgentRng) -> Action {
+            Action::Effort {
+                level: u64::from(me.id),
+            }
+        }
+        fn assets(&self) -> Vec<usize> {
+            vec![2, 4]
+        }
+        fn private_value(&self, me: &AgentView<'_>) -> Option<PrivateValue> {
+            Some(PrivateValue {
+                asset: 2,
+                side: Side::Sell,
+                value: 1.5,
+                units: u64::from(me.member),
+            })
+        }
+        fn need(&self, _: &AgentView<'_>, step: u64) -> Option<Need> {
+            Some(Need {
+                units: step,
+                value: 2.5,
+            })
+        }
+        fn watches_mempool(&self) -> bool {
+            true
+        }
+        fn watch(
+            &self,
+            _: &Observation<'_>,
+            me: &AgentView<'_>,
+            _: &mut AgentRng,
+        ) -> Vec<crate::market::mempool::Insertion> {
+            vec![crate::market::mempool::Insertion {
+                asset: 2,
+                target: me.id,
+                front_run: 9,
+                priority_fee: 1,
+            }]
+        }
+    }
+
+    /// A group's policy passes each question to its policy: a user's
+    /// answers as it does, a built-in random trader has no need, private
+    /// value, watch or adaptive policy, and an adaptive one is found.
+    #[test]
+    fn a_group_policy_answers_as_its_policy() {
+        let obs = Observation {
+            step: 1,
+            assets: &[],
+            incentives: &[],
+            mempool: &[],
+        };
+        let holdings = [0; 5];
+        let me = AgentView::new(6, 3, 0, &holdings, 0);
+        let mut rng = AgentRng::seed_from_u64(1);
+        let user = GroupPolicy::Custom(Arc::new(Watcher));
+        assert_eq!(
+            user.decide(&obs, &me, &mut rng),
+            Action::Effort { level: 6 }
+        );
+        assert_eq!(user.assets(), vec![2, 4]);
+        assert_eq!(
+            user.need(&me, 8),
+            Some(Need {
+                units: 8,
+                value: 2.5
+            })
+        );
+        assert_eq!(user.private_value(&me).map(|v| v.units), Some(3));
+        assert!(user.watches_mempool());
+        assert_eq!(user.watch(&obs, &me, &mut rng)[0].target, 6);
+        assert!(user.as_adaptive().is_none());
+        let random = GroupPolicy::Builtin(BuiltinPolicy::Random(RandomPolicy {
+            asset: 1,
+            p_buy: 0.0,
+            p_sell: 0.0,
+            buy_fraction: 0.5,
+            sell_fraction: 0.5,
+        }));
+        assert_eq!(random.assets(), vec![1]);
+        assert_eq!(random.decide(&obs, &me, &mut rng), Action::Hold);
+        assert!(random.need(&me, 8).is_none() && random.private_value(&me).is_none());
+        assert!(!random.watches_mempool() && random.watch(&obs, &me, &mut rng).is_empty());
+        assert!(random.as_adaptive().is_none());
+        let learner = GroupPolicy::adaptive(
+            crate::agents::learning::BanditPolicy::new(
+                crate::agents::learning::ActionSet::new(
+                    2,
+                    vec![crate::agents::learning::LearnerAction::Hold],
+                    1,
+                )
+                .unwrap(),
+                crate::agents::learning::BanditAlgorithm::Ucb1,
+            )
+            .unwrap(),
+        );
+        let adaptive = learner.as_adaptive().unwrap();
+        assert_eq!(adaptive.assets(), vec![2]);
+        assert_eq!(learner.decide(&obs, &me, &mut rng), Action::Hold);
+        // The trait's defaults for a policy that overrides none.
+        assert!(Policy::assets(&Plain).is_empty());
+        assert!(Plain.private_value(&me).is_none() && Plain.need(&me, 1).is_none());
+        assert!(Plain.as_adaptive().is_none() && !Plain.watches_mempool());
+        assert!(Plain.watch(&obs, &me, &mut rng).is_empty());
+    }
+
+    /// A policy that overrides nothing but `decide`.
+    #[derive(Debug)]
+    struct Plain;
+
+    impl Policy for Plain {
+        fn decide(&self, _: &Observation<'_>, _: &AgentView<'_>, _: &mut AgentRng) -> Action {
+            Action::Hold
+        }
+    }
 }

@@ -378,4 +378,153 @@ mod tests {
         assert_eq!(first, 108 + 225 * 108);
         assert_eq!(two.next_state(Some(first), &view(&[1, 2])), 31 + 225 * 108);
     }
+
+    /// The market's view after the profile (3, 7), the sellers' profits
+    /// 2 and 6.
+    fn after<'a>(grid: &'a [f64]) -> [crate::agents::AssetObservation<'a>; 1] {
+        [crate::agents::AssetObservation {
+            name: "G",
+            price: 1.0,
+            supply: 0.0,
+            history: &[],
+            best_bid: None,
+            best_ask: None,
+            last_trade: None,
+            posted: Some(PostedView {
+                grid,
+                prices: &[3, 7],
+                profits: &[2.0, 6.0],
+                sellers: &[3, 7],
+            }),
+        }]
+    }
+
+    /// Seller 1 (member 1) learns its own price and profit of the step in
+    /// the state it posted from: from Q = 0, Q(108, 7) = 0.15 · (6 + 0.95 ·
+    /// 0) = 0.9, nothing else; two more lessons leave its greedy price 7 as
+    /// it is, a stable count of 2. Without a state (it never posted) it
+    /// learns nothing.
+    #[test]
+    fn a_q_seller_learns_its_own_profit_for_its_own_price() {
+        use crate::agents::AdaptivePolicy;
+        let seller = sellers(1);
+        let grid = seller.setup.grid().to_vec();
+        let assets = after(&grid);
+        let obs = Observation {
+            step: 2,
+            assets: &assets,
+            incentives: &[],
+            mempool: &[],
+        };
+        let holdings = [0];
+        let me = AgentView::new(7, 1, 0, &holdings, 0);
+        let feedback = Feedback {
+            step: 2,
+            fills: &[],
+            open_orders: &[],
+            reward: f64::NAN,
+            objective: f64::NAN,
+            obs: &obs,
+            me: &me,
+        };
+        let mut fresh = seller.init(&me);
+        let untouched = fresh.clone();
+        seller.learn(&mut fresh, &feedback);
+        assert_eq!(fresh, untouched);
+        let mut state = seller.init(&me);
+        state.state = Some(108);
+        seller.learn(&mut state, &feedback);
+        let q = state.learner.table();
+        assert!((q[108 * 15 + 7] - 0.9).abs() < 1e-15, "{}", q[108 * 15 + 7]);
+        assert_eq!(q.iter().filter(|&&v| v != 0.0).count(), 1);
+        assert_eq!(state.state, Some(108));
+        seller.learn(&mut state, &feedback);
+        seller.learn(&mut state, &feedback);
+        assert_eq!(seller.stable_for(&state), Some(2));
+        assert_eq!(state.learner.greedy(108).unwrap(), 7);
+    }
+
+    /// Deciding without exploration (ε = 0) a seller posts its greedy
+    /// price in the state of the profile it sees; without the market's
+    /// view it posts nothing. A seller reads neither fills nor reward.
+    #[test]
+    fn a_q_seller_posts_its_greedy_price_and_nothing_without_a_view() {
+        use crate::agents::AdaptivePolicy;
+        use rand::SeedableRng;
+        let seller = sellers(1);
+        let grid = seller.setup.grid().to_vec();
+        let assets = after(&grid);
+        let obs = Observation {
+            step: 2,
+            assets: &assets,
+            incentives: &[],
+            mempool: &[],
+        };
+        let holdings = [0];
+        let me = AgentView::new(3, 0, 0, &holdings, 0);
+        let mut state = seller.init(&me);
+        state.learner.learn(108, 9, 10.0, 108).unwrap();
+        let mut out = Actions::new();
+        let mut rng = AgentRng::seed_from_u64(1);
+        seller.decide(&mut state, &obs, &me, &mut rng, &mut out);
+        assert_eq!(out.as_slice(), &[Action::Post { asset: 0, price: 9 }]);
+        assert_eq!(state.state, Some(108));
+        let blind = Observation { assets: &[], ..obs };
+        let mut out = Actions::new();
+        seller.decide(&mut state, &blind, &me, &mut rng, &mut out);
+        assert!(out.is_empty());
+        assert!(!seller.uses_fills() && !seller.uses_reward());
+        assert_eq!(seller.spec().memory, 1);
+        assert_eq!(seller.assets(), vec![0]);
+    }
+
+    /// A saved seller loads back as it was (in state 108, or before its
+    /// first step); one of a state beyond its 225 states, or saved by
+    /// sellers of another memory (225² states), is refused.
+    #[test]
+    fn a_saved_q_seller_loads_only_into_sellers_of_its_states() {
+        use crate::agents::AdaptivePolicy;
+        let seller = sellers(1);
+        let holdings = [0];
+        let me = AgentView::new(3, 0, 0, &holdings, 0);
+        let mut state = seller.init(&me);
+        let bytes = seller.save_state(&state).unwrap();
+        assert_eq!(seller.load_state(&bytes), Ok(state.clone()));
+        state.state = Some(224);
+        state.learner.learn(224, 2, 1.0, 0).unwrap();
+        let bytes = seller.save_state(&state).unwrap();
+        assert_eq!(seller.load_state(&bytes), Ok(state.clone()));
+        state.state = Some(225);
+        let beyond = postcard::to_stdvec(&state).unwrap();
+        assert!(seller.load_state(&beyond).is_err());
+        let two = sellers(2);
+        let other = two.save_state(&two.init(&me)).unwrap();
+        assert!(seller.load_state(&other).is_err());
+        assert!(seller.load_state(&[1, 2, 3]).is_err());
+    }
+
+    /// A seller's table holds at most 2²⁴ entries: a memory of 3 steps of
+    /// two sellers of 15 prices is 15⁶ states × 15, too many; 2 steps,
+    /// 15⁴ · 15, is built.
+    #[test]
+    fn a_q_sellers_table_holds_at_most_two_to_the_24_entries() {
+        assert_eq!(MAX_Q_ENTRIES, 16_777_216);
+        let market = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 0.25).unwrap();
+        let setup = Arc::new(
+            PostedSetup::new(market, &GridSpec::Span { m: 15, xi: 0.1 }, vec![3, 7]).unwrap(),
+        );
+        let spec = |memory| QSellerSpec {
+            asset: 0,
+            params: QParams {
+                alpha: 0.15,
+                delta: 0.95,
+                exploration: Exploration::Constant(0.0),
+            },
+            memory,
+            q0: InitialQ::Constant(0.0),
+        };
+        assert!(QSeller::new(spec(3), Arc::clone(&setup), 0, 2).is_err());
+        assert!(QSeller::new(spec(2), Arc::clone(&setup), 0, 2).is_ok());
+        assert!(QSeller::new(spec(1), setup, 1, 2).is_err());
+    }
 }

@@ -344,4 +344,178 @@ mod tests {
             assert_eq!(action, expected, "at {price}");
         }
     }
+
+    fn consumer(need: f64, demand: DemandForm) -> ConsumerPolicy {
+        ConsumerPolicy {
+            assets: vec![0],
+            preferences: vec![1.0],
+            need: ValueDistribution::Constant { value: need },
+            need_schedule: Vec::new(),
+            value: 10.0,
+            demand,
+            budget_share: 1.0,
+        }
+    }
+
+    /// A need of 4 scaled by the schedule (1, ½, 2), step by step from step
+    /// 1 and round again: 4, 2, 8, 4 units; the need reports them with the
+    /// consumer's value.
+    #[test]
+    fn a_consumers_need_follows_its_schedule_round_and_round() {
+        let p = ConsumerPolicy {
+            need_schedule: vec![1.0, 0.5, 2.0],
+            ..consumer(4.0, DemandForm::Linear)
+        };
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 0, &holdings, 1);
+        let units: Vec<u64> = (1..=4).map(|t| p.need_at(&me, t)).collect();
+        assert_eq!(units, vec![4 * SCALE, 2 * SCALE, 8 * SCALE, 4 * SCALE]);
+        assert_eq!(
+            p.need(&me, 3),
+            Some(Need {
+                units: 8 * SCALE,
+                value: 10.0
+            })
+        );
+        assert_eq!(p.assets(), vec![0]);
+    }
+
+    /// A consumer requests the resource of the best preference per unit of
+    /// price: preferences 1 and 3 at prices 2 and 3 (½ and 1 a unit of
+    /// price) pick the second; at price 9 for it (⅓) the first.
+    #[test]
+    fn a_consumer_requests_the_best_preference_per_unit_of_price() {
+        let p = ConsumerPolicy {
+            assets: vec![0, 1],
+            preferences: vec![1.0, 3.0],
+            ..consumer(4.0, DemandForm::Linear)
+        };
+        let history = [1.0];
+        let holdings = [0, 0];
+        let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 1);
+        let asked = |second: f64| {
+            let [first] = one_resource_at(2.0, &history);
+            let [other] = one_resource_at(second, &history);
+            let assets = [first, other];
+            let obs = Observation {
+                step: 1,
+                assets: &assets,
+                incentives: &[],
+                mempool: &[],
+            };
+            match p.decide(&obs, &me, &mut AgentRng::seed_from_u64(1)) {
+                Action::Request { asset, .. } => asset,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(asked(3.0), 1);
+        assert_eq!(asked(9.0), 0);
+    }
+
+    /// Elastic demand asks (reference / price)^elasticity of the need, at
+    /// most all of it: reference 1, elasticity 1, price 2: half of 8
+    /// units; price ½: all 8; price 0: all 8. Linear demand at a price
+    /// above the worth asks nothing.
+    #[test]
+    fn elastic_demand_asks_the_reference_over_the_price_to_the_elasticity() {
+        let elastic = consumer(
+            8.0,
+            DemandForm::Elastic {
+                elasticity: 1.0,
+                reference: 1.0,
+            },
+        );
+        let history = [1.0];
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 1);
+        let decide = |p: &ConsumerPolicy, price: f64| {
+            let assets = one_resource_at(price, &history);
+            let obs = Observation {
+                step: 1,
+                assets: &assets,
+                incentives: &[],
+                mempool: &[],
+            };
+            p.decide(&obs, &me, &mut AgentRng::seed_from_u64(1))
+        };
+        let request = |quantity| Action::Request {
+            asset: 0,
+            quantity,
+            max_price: 10 * SCALE,
+        };
+        assert_eq!(decide(&elastic, 2.0), request(4 * SCALE));
+        assert_eq!(decide(&elastic, 0.5), request(8 * SCALE));
+        assert_eq!(decide(&elastic, 0.0), request(8 * SCALE));
+        let linear = consumer(8.0, DemandForm::Linear);
+        assert_eq!(decide(&linear, 12.0), Action::Hold);
+        // Linear at 2 with worth 10: 0.8 of 8 units.
+        assert_eq!(decide(&linear, 2.0), request(6_400_000_000));
+    }
+
+    /// A consumer never requests more than its budget share pays for at
+    /// the price: half of 10 units of money at price 2 buys 2.5 units, less
+    /// than the 8 · 0.8 = 6.4 its demand asks.
+    #[test]
+    fn a_consumer_requests_no_more_than_its_budget_share_pays_for() {
+        let p = ConsumerPolicy {
+            budget_share: 0.5,
+            ..consumer(8.0, DemandForm::Linear)
+        };
+        let history = [1.0];
+        let assets = one_resource_at(2.0, &history);
+        let obs = Observation {
+            step: 1,
+            assets: &assets,
+            incentives: &[],
+            mempool: &[],
+        };
+        let holdings = [0];
+        let me = AgentView::new(0, 0, 10 * SCALE, &holdings, 1);
+        assert_eq!(
+            p.decide(&obs, &me, &mut AgentRng::seed_from_u64(1)),
+            Action::Request {
+                asset: 0,
+                quantity: 2_500_000_000,
+                max_price: 10 * SCALE,
+            }
+        );
+    }
+
+    /// A producer makes no more than its balance pays for at its cost: 5
+    /// units of money at 2 a unit, 2.5 of its 5 units; nothing without
+    /// money. It declares its resource.
+    #[test]
+    fn a_producer_makes_no_more_than_its_balance_pays_for() {
+        let p = ProducerPolicy {
+            asset: 0,
+            cost: 2.0,
+            max_output: 5 * SCALE,
+            lead_time: 2,
+            margin: 0.0,
+        };
+        let history = [1.0];
+        let assets = one_resource_at(3.0, &history);
+        let obs = Observation {
+            step: 1,
+            assets: &assets,
+            incentives: &[],
+            mempool: &[],
+        };
+        let holdings = [0];
+        let decide = |balance| {
+            let me = AgentView::new(0, 0, balance, &holdings, 1);
+            p.decide(&obs, &me, &mut AgentRng::seed_from_u64(1))
+        };
+        assert_eq!(
+            decide(5 * SCALE),
+            Action::Produce {
+                asset: 0,
+                quantity: 2_500_000_000,
+                cost: 2 * SCALE,
+                lead_time: 2,
+            }
+        );
+        assert_eq!(decide(0), Action::Hold);
+        assert_eq!(p.assets(), vec![0]);
+    }
 }

@@ -236,4 +236,38 @@ mod tests {
             .plan(&issue_view(20 * UNIT, 0.1), 0, 1000 * UNIT as u64, 0)
             .is_empty());
     }
+
+    /// As a policy it holds in the decide phase, declares its asset and
+    /// watches mempools; its watch plans on the mempool of its own asset
+    /// with its balance (the issue's victim, front-run by 54.71 with 1000
+    /// to spend) and finds nothing on another asset's.
+    #[test]
+    fn it_watches_the_mempool_of_its_own_asset_with_its_balance() {
+        use crate::agents::{AgentRng, AgentView};
+        use rand::SeedableRng;
+        let p = SandwichPolicy {
+            asset: 0,
+            min_profit: 0,
+            priority_fee: 0,
+        };
+        let mempool = [issue_view(20 * UNIT, 0.1)];
+        let obs = Observation {
+            step: 1,
+            assets: &[],
+            incentives: &[],
+            mempool: &mempool,
+        };
+        let holdings = [0, 0];
+        let me = AgentView::new(5, 0, 1000 * UNIT as u64, &holdings, 1);
+        let mut rng = AgentRng::seed_from_u64(1);
+        assert_eq!(p.decide(&obs, &me, &mut rng), Action::Hold);
+        assert_eq!(p.assets(), vec![0]);
+        assert!(p.watches_mempool());
+        let placed = p.watch(&obs, &me, &mut rng);
+        assert_eq!(placed.len(), 1);
+        assert_eq!((placed[0].asset, placed[0].front_run), (0, 54_709_504_919));
+        let other = SandwichPolicy { asset: 1, ..p };
+        assert!(other.watch(&obs, &me, &mut rng).is_empty());
+        assert_eq!(other.assets(), vec![1]);
+    }
 }

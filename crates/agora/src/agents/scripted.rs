@@ -225,4 +225,17 @@ mod tests {
         ]);
         assert_eq!(r, Err(2));
     }
+
+    /// A script declares each asset it trades once, in order: entries on
+    /// assets 2, 0 and 2 declare 0 and 2.
+    #[test]
+    fn a_script_declares_each_asset_it_trades_once_in_order() {
+        let buy = ScriptedTrade::Buy { spend: 1.0 };
+        let on = |step, asset| ScriptedAction {
+            asset,
+            ..entry(step, buy, None)
+        };
+        let p = ScriptedPolicy::new(vec![on(1, 2), on(2, 0), on(3, 2)]).unwrap();
+        assert_eq!(p.assets(), vec![0, 2]);
+    }
 }

@@ -574,4 +574,107 @@ mod tests {
         assert!((mean - 2.0).abs() < 0.05, "{mean}");
         assert!((sd * (n as f64).sqrt() - 1.0).abs() < 0.1, "{sd}");
     }
+
+    /// A Gaussian prior needs a finite mean and a positive, finite κ,
+    /// shape and rate: each of these five is refused, the default and a
+    /// negative mean are not.
+    #[test]
+    fn a_gaussian_prior_needs_a_finite_mean_and_positive_kappa_shape_and_rate() {
+        let d = GaussianPrior::default();
+        let refused = [
+            GaussianPrior {
+                mean: f64::NAN,
+                ..d
+            },
+            GaussianPrior { kappa: 0.0, ..d },
+            GaussianPrior { shape: -1.0, ..d },
+            GaussianPrior {
+                rate: f64::INFINITY,
+                ..d
+            },
+            GaussianPrior {
+                kappa: f64::NAN,
+                ..d
+            },
+        ];
+        for prior in refused {
+            assert!(Thompson::gaussian(2, prior).is_err(), "{prior:?}");
+        }
+        let negative = GaussianPrior { mean: -3.0, ..d };
+        assert!(Thompson::gaussian(2, d).is_ok());
+        let t = Thompson::gaussian(2, negative).unwrap();
+        assert_eq!(t.posterior_means(), vec![-3.0, -3.0]);
+    }
+
+    /// A Thompson sampler counts the pulls of each arm, and every learner
+    /// reports its number of arms: 3 for each of these.
+    #[test]
+    fn a_thompson_sampler_counts_its_pulls_and_every_learner_its_arms() {
+        let mut t = Thompson::bernoulli(3).unwrap();
+        for arm in [0, 2, 2] {
+            t.update(arm, 1.0).unwrap();
+        }
+        assert_eq!(t.counts(), &[1, 0, 2]);
+        let learners = [
+            BanditLearner::EpsilonGreedy(EpsilonGreedy::new(3, 0.5).unwrap()),
+            BanditLearner::Ucb1(Ucb1::new(3).unwrap()),
+            BanditLearner::Thompson(t),
+        ];
+        for l in &learners {
+            assert_eq!(l.arms(), 3, "{l:?}");
+        }
+    }
+
+    /// ε-greedy with ε = 0.2 over two tried arms of means 1 and 0 plays
+    /// the better arm with probability 0.8 + 0.2/2 = 0.9: over 8000 pulls
+    /// within 4 sd (√(8000 · 0.09) ≈ 26.8) of 7200.
+    #[test]
+    fn epsilon_greedy_explores_uniformly_with_probability_epsilon() {
+        let mut e = EpsilonGreedy::new(2, 0.2).unwrap();
+        e.update(0, 1.0).unwrap();
+        e.update(1, 0.0).unwrap();
+        let mut rng = AgentRng::seed_from_u64(11);
+        let n = 8000;
+        let best = (0..n).filter(|_| e.select(&mut rng) == 0).count() as f64;
+        assert!((best - 0.9 * n as f64).abs() < 4.0 * 26.8, "{best}");
+    }
+
+    /// Thompson sampling picks the arm whose posterior lies higher:
+    /// Beta(41, 1) against Beta(1, 41), the first nearly always (the
+    /// second's draw beats the first's with probability below 10⁻²³).
+    #[test]
+    fn thompson_sampling_picks_the_arm_of_the_higher_posterior() {
+        let mut t = Thompson::bernoulli(2).unwrap();
+        for _ in 0..40 {
+            t.update(0, 1.0).unwrap();
+            t.update(1, 0.0).unwrap();
+        }
+        let mut rng = AgentRng::seed_from_u64(12);
+        assert!((0..500).all(|_| t.select(&mut rng) == 0));
+        let mut g = Thompson::gaussian(2, GaussianPrior::default()).unwrap();
+        for _ in 0..40 {
+            g.update(0, -5.0).unwrap();
+            g.update(1, 5.0).unwrap();
+        }
+        assert!((0..500).all(|_| g.select(&mut rng) == 1));
+    }
+
+    /// A posterior that cannot be sampled (a shape of 0 for the precision's
+    /// Gamma, or κ = 0, an infinite spread of the mean) draws its mean.
+    #[test]
+    fn a_gaussian_posterior_that_cannot_be_sampled_draws_its_mean() {
+        let mut rng = AgentRng::seed_from_u64(13);
+        let shapeless = GaussianPrior {
+            mean: 3.0,
+            shape: 0.0,
+            ..GaussianPrior::default()
+        };
+        assert_eq!(shapeless.sample_mean(&mut rng), 3.0);
+        let flat = GaussianPrior {
+            mean: -2.0,
+            kappa: 0.0,
+            ..GaussianPrior::default()
+        };
+        assert_eq!(flat.sample_mean(&mut rng), -2.0);
+    }
 }

@@ -113,4 +113,36 @@ mod tests {
         assert_eq!(argmax(&[f64::NAN, 0.5, 0.5]), Some(1));
         assert_eq!(argmax(&[-1.0]), Some(0));
     }
+
+    /// A NaN is never the largest while a number follows it, and all NaN
+    /// give index 0; a later larger value wins over an earlier one.
+    #[test]
+    fn argmax_skips_nans_unless_all_are() {
+        assert_eq!(argmax(&[f64::NAN, f64::NAN, 0.5]), Some(2));
+        assert_eq!(argmax(&[0.5, f64::NAN, 0.7]), Some(2));
+        assert_eq!(argmax(&[0.5, f64::NAN]), Some(0));
+        assert_eq!(argmax(&[f64::NAN, f64::NAN]), Some(0));
+        assert_eq!(argmax(&[1.0, 2.0, 5.0]), Some(2));
+    }
+
+    /// The checks' bounds: [0, 1] closed for a unit value, at least 1 for
+    /// a count, below the length for an index, finite for a reward.
+    #[test]
+    fn the_checks_accept_exactly_their_ranges() {
+        for v in [0.0, 0.5, 1.0] {
+            assert!(check_unit("u", v).is_ok(), "{v}");
+        }
+        for v in [-0.01, 1.01, f64::NAN] {
+            assert!(check_unit("u", v).is_err(), "{v}");
+        }
+        assert!(check_count("n", 0).is_err());
+        assert!(check_count("n", 1).is_ok());
+        assert!(check_index("i", 2, 3).is_ok());
+        assert!(check_index("i", 3, 3).is_err());
+        assert!(check_index("i", 0, 0).is_err());
+        assert!(check_reward(-1e300).is_ok());
+        for r in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(check_reward(r).is_err(), "{r}");
+        }
+    }
 }

@@ -327,4 +327,57 @@ mod tests {
         assert_eq!(g, vec![1.0 + 0.25 * 2.0, 0.5 * 2.0, 2.0]);
         assert!(discounted_returns(&[], 0.9).is_empty());
     }
+
+    /// The expected reward is Σ π(a) r_a: at π = (⅓, ⅔) and rewards
+    /// (3, 6), 1 + 4 = 5. Rewards, probabilities or features of the wrong
+    /// length, or a non-finite feature, are refused.
+    #[test]
+    fn the_expected_reward_weighs_each_reward_by_its_probability() {
+        let mut l = Reinforce::new(2, 1, 1.0).unwrap();
+        l.theta = vec![0.0, 2f64.ln()];
+        let e = l.expected(&[1.0], &[3.0, 6.0]).unwrap();
+        assert!((e - 5.0).abs() < 1e-14, "{e}");
+        assert!(l.expected(&[1.0], &[3.0]).is_err());
+        assert!(l.expected(&[1.0, 1.0], &[3.0, 6.0]).is_err());
+        let mut p = [0.0; 3];
+        assert!(l.probabilities(&[1.0], &mut p).is_err());
+        let mut p = [0.0; 2];
+        assert!(l.probabilities(&[f64::INFINITY], &mut p).is_err());
+        assert_eq!((l.actions(), l.features()), (2, 1));
+    }
+
+    /// Learners are equal when their state is, whatever their scratch
+    /// holds: one that has drawn (its probabilities computed) equals its
+    /// copy that has not; a different baseline, count of returns, weight
+    /// or learning rate makes them differ.
+    #[test]
+    fn learners_are_equal_when_their_state_is_whatever_their_scratch() {
+        let mut a = Reinforce::new(2, 1, 0.5).unwrap();
+        a.update(&[1.0], 0, 2.0).unwrap();
+        let b = a.clone();
+        let _ = a.select(&[1.0], &mut AgentRng::seed_from_u64(1)).unwrap();
+        assert_eq!(a, b);
+        let mut baseline = b.clone();
+        baseline.baseline += 1.0;
+        let mut seen = b.clone();
+        seen.returns_seen += 1;
+        let mut weight = b.clone();
+        weight.theta[1] += 1.0;
+        let mut rate = b.clone();
+        rate.learning_rate = 0.25;
+        for (other, what) in [
+            (baseline, "baseline"),
+            (seen, "returns seen"),
+            (weight, "weight"),
+            (rate, "learning rate"),
+        ] {
+            assert_ne!(a, other, "{what}");
+        }
+        // Another shape with the same (empty) weights is another learner.
+        let mut wide = Reinforce::new(1, 2, 0.5).unwrap();
+        let mut tall = Reinforce::new(2, 1, 0.5).unwrap();
+        wide.theta.clear();
+        tall.theta.clear();
+        assert_ne!(wide, tall);
+    }
 }

@@ -611,4 +611,55 @@ mod tests {
         let c = InitialQ::Constant(2.5).row(3, 2, 0, 0.9, pay).unwrap();
         assert_eq!(c, vec![2.5; 3]);
     }
+
+    /// A learner explores with the ε of its own update count: a decaying
+    /// ε = e^(−t/2) is 1 before any update and e^(−1) after two; a
+    /// constant one is the same at any t. It reports its parameters.
+    #[test]
+    fn a_learner_explores_with_the_epsilon_of_its_update_count() {
+        let p = QParams {
+            exploration: Exploration::Decaying { beta: 0.5 },
+            ..params(0.5, 0.5, 0.0)
+        };
+        let mut l = QLearner::new(p, 2, &[0.0, 0.0]).unwrap();
+        assert_eq!(l.params(), &p);
+        assert_eq!(l.epsilon(), 1.0);
+        l.learn(0, 1, 1.0, 1).unwrap();
+        l.learn(1, 0, 1.0, 0).unwrap();
+        assert_eq!(l.epsilon(), (-1f64).exp());
+        assert_eq!(Exploration::Constant(0.3).epsilon(7), 0.3);
+        assert_eq!(Exploration::Constant(0.3).epsilon(0), 0.3);
+    }
+
+    /// A reward that is not a number teaches the in-range update nothing:
+    /// false, the table, the update count and the stable count unchanged.
+    #[test]
+    fn a_non_finite_reward_teaches_the_in_range_update_nothing() {
+        let mut l = QLearner::new(params(0.5, 0.5, 0.0), 2, &[0.0, 1.0]).unwrap();
+        l.learn(0, 0, 0.0, 1).unwrap();
+        let before = l.clone();
+        for r in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(!l.learn_in_range(0, 0, r, 1), "{r}");
+            assert_eq!(l, before, "{r}");
+        }
+        // A finite one does: from Q(0, 0) = ½ · 0 + ½ · (0 + ½ · 1) = ¼,
+        // ½ · ¼ + ½ · (4 + ½ · 1).
+        let q = 0.5 * (0.5 * 1.0);
+        assert_eq!(l.value(0, 0).unwrap(), q);
+        assert!(l.learn_in_range(0, 0, 4.0, 1));
+        assert_eq!(l.value(0, 0).unwrap(), 0.5 * q + 0.5 * (4.0 + 0.5 * 1.0));
+    }
+
+    /// An initial constant row must be finite; the uniform-opponents row
+    /// is [`uniform_opponents_row`]'s: player 0 of two with payoff 3·a0 −
+    /// a1 and δ = 0.5 has Q₀(a) = (3a − ½)/½ = 6a − 1.
+    #[test]
+    fn an_initial_row_is_a_finite_constant_or_the_uniform_opponents_row() {
+        let pay = |p: &[usize]| 3.0 * p[0] as f64 - p[1] as f64;
+        for v in [f64::NAN, f64::INFINITY] {
+            assert!(InitialQ::Constant(v).row(2, 2, 0, 0.5, pay).is_err());
+        }
+        let row = InitialQ::UniformOpponents.row(2, 2, 0, 0.5, pay).unwrap();
+        assert_eq!(row, vec![-1.0, 5.0]);
+    }
 }

@@ -325,4 +325,35 @@ mod tests {
         assert!(bad(0.0, 1.0, 0) && bad(1.0, 1.0, 2) && bad(0.0, f64::INFINITY, 2));
         assert_eq!(Discretizer::new(vec![]).unwrap().state(&[]).unwrap(), 0);
     }
+
+    /// Three players of two actions remembering two steps: 2³ = 8
+    /// profiles, 8² = 64 states; the profile (1, 0, 1) is 1 + 0·2 + 1·4 = 5,
+    /// and the history (5, 3), oldest first, the state 5·8 + 3 = 43.
+    #[test]
+    fn an_action_memory_reports_its_players_actions_memory_profiles_and_states() {
+        let m = ActionMemory::new(3, 2, 2).unwrap();
+        assert_eq!(
+            (
+                m.players(),
+                m.actions(),
+                m.memory(),
+                m.profiles(),
+                m.states()
+            ),
+            (3, 2, 2, 8, 64)
+        );
+        let p = m.profile(&[1, 0, 1]).unwrap();
+        assert_eq!(p, 5);
+        assert_eq!(m.profile(&[0, 1, 1]).unwrap(), 2 + 4);
+        assert_eq!(m.encode(&[5, 3]).unwrap(), 43);
+        assert_eq!(m.push(43, 7).unwrap(), 3 * 8 + 7);
+        assert!(m.encode(&[5, 3, 1]).is_err());
+        // A finite lower edge is needed too.
+        let bins = Bins {
+            lo: f64::NEG_INFINITY,
+            hi: 1.0,
+            count: 2,
+        };
+        assert!(Discretizer::new(vec![bins]).is_err());
+    }
 }

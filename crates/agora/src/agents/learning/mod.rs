@@ -933,4 +933,760 @@ mod tests {
         };
         assert!(ActionSet::new(0, vec![bad], 1).is_err());
     }
+
+    /// Every kind of action is named as a scenario writes it (the key of
+    /// its table in `actions`), and a set reports its asset, its actions in
+    /// order and their number.
+    #[test]
+    fn each_action_is_named_as_written_and_a_set_reports_its_asset_and_actions() {
+        let all = [
+            (LearnerAction::Hold, "hold"),
+            (LearnerAction::Buy { fraction: 0.5 }, "buy"),
+            (LearnerAction::Sell { fraction: 0.5 }, "sell"),
+            (
+                LearnerAction::Bid {
+                    offset: 0.0,
+                    size: 1,
+                },
+                "bid",
+            ),
+            (
+                LearnerAction::Ask {
+                    offset: 0.0,
+                    size: 1,
+                },
+                "ask",
+            ),
+            (
+                LearnerAction::Request {
+                    quantity: 1,
+                    max_price: 1,
+                },
+                "request",
+            ),
+            (LearnerAction::Stake { fraction: 0.5 }, "stake"),
+            (LearnerAction::Unstake { fraction: 0.5 }, "unstake"),
+            (LearnerAction::Effort { level: 1 }, "effort"),
+        ];
+        for (a, name) in all {
+            assert_eq!(a.name(), name);
+        }
+        let actions: Vec<LearnerAction> = all.iter().map(|(a, _)| *a).collect();
+        let set = ActionSet::new(3, actions.clone(), 1).unwrap();
+        assert_eq!(set.asset(), 3);
+        assert_eq!(set.actions(), &actions[..]);
+        assert_eq!(set.len(), 9);
+        assert!(!set.is_empty());
+    }
+
+    /// An invalid entry is refused with its index and name: a request of
+    /// no unit or no price, a bid of size 0 or offset NaN, a stake or an
+    /// unstake of a fraction outside (0, 1]; a fraction of exactly 1 and
+    /// any effort are fine.
+    #[test]
+    fn an_action_set_refuses_each_kind_of_invalid_entry_by_index_and_name() {
+        let refused = |a: LearnerAction| {
+            ActionSet::new(0, vec![LearnerAction::Hold, a], 1)
+                .unwrap_err()
+                .to_string()
+        };
+        let request = |quantity, max_price| LearnerAction::Request {
+            quantity,
+            max_price,
+        };
+        for a in [request(0, 1), request(1, 0)] {
+            assert!(refused(a).contains("action 1 (request)"), "{a:?}");
+        }
+        let bid = LearnerAction::Bid {
+            offset: 0.1,
+            size: 0,
+        };
+        assert!(refused(bid).contains("action 1 (bid)"));
+        let ask = LearnerAction::Ask {
+            offset: f64::NAN,
+            size: 1,
+        };
+        assert!(refused(ask).contains("action 1 (ask)"));
+        assert!(refused(LearnerAction::Stake { fraction: 0.0 }).contains("(stake)"));
+        assert!(refused(LearnerAction::Unstake { fraction: 1.01 }).contains("(unstake)"));
+        for ok in [
+            LearnerAction::Stake { fraction: 1.0 },
+            LearnerAction::Unstake { fraction: 1.0 },
+            LearnerAction::Effort { level: 0 },
+            request(1, 1),
+        ] {
+            assert!(ActionSet::new(0, vec![ok], 1).is_ok(), "{ok:?}");
+        }
+    }
+
+    /// Nothing is pushed where the amount is zero: a buy of an agent of
+    /// balance 0, a sell or a stake of one of no tokens; a limit order
+    /// whose price rounds to 0 base units (a mid of 10 and an offset of
+    /// −1 + 10⁻¹¹: 10⁻¹⁰, a tenth of a base unit) or on an asset the agent
+    /// does not see. A stake of half of 1000 tokens is 500; an effort is
+    /// pushed as given.
+    #[test]
+    fn an_action_of_nothing_pushes_nothing_and_a_stake_and_an_effort_are_pushed_as_given() {
+        let history = [10.0];
+        let mut assets = Vec::new();
+        let o = obs(&history, &mut assets);
+        let set = |asset, a| ActionSet::new(asset, vec![a], 1).unwrap();
+        let pushed = |set: &ActionSet, me: &AgentView<'_>| {
+            let mut out = Actions::new();
+            set.push(0, &o, me, &mut out);
+            out.as_slice().to_vec()
+        };
+        let none = [0];
+        let poor = AgentView::new(0, 0, 0, &none, 0);
+        assert!(pushed(&set(0, LearnerAction::Buy { fraction: 1.0 }), &poor).is_empty());
+        assert!(pushed(&set(0, LearnerAction::Sell { fraction: 1.0 }), &poor).is_empty());
+        assert!(pushed(&set(0, LearnerAction::Stake { fraction: 1.0 }), &poor).is_empty());
+        let held = [1000];
+        let me = AgentView::new(0, 0, 1000, &held, 0);
+        let tiny = LearnerAction::Bid {
+            offset: -1.0 + 1e-11,
+            size: 1,
+        };
+        assert!(pushed(&set(0, tiny), &me).is_empty());
+        let bid = LearnerAction::Bid {
+            offset: 0.0,
+            size: 1,
+        };
+        assert!(pushed(&set(1, bid), &me).is_empty());
+        assert_eq!(
+            pushed(&set(0, LearnerAction::Stake { fraction: 0.5 }), &me),
+            vec![Action::Stake {
+                asset: 0,
+                amount: 500
+            }]
+        );
+        assert_eq!(
+            pushed(&set(0, LearnerAction::Effort { level: 7 }), &me),
+            vec![Action::Effort { level: 7 }]
+        );
+        // Unstaking with no staking rule in sight: nothing staked, nothing
+        // pushed.
+        assert!(pushed(&set(0, LearnerAction::Unstake { fraction: 1.0 }), &me).is_empty());
+    }
+
+    /// The number of values is `memory`, one more for the trend and one
+    /// for the position: 2, 3, 1, 0 (nothing seen: empty) for these four.
+    #[test]
+    fn the_values_are_the_moves_then_one_for_the_trend_and_one_for_the_position() {
+        let s = |memory, trend, position| Signals {
+            asset: 0,
+            memory,
+            scale: 0.1,
+            trend,
+            position,
+        };
+        let cases = [
+            (s(2, None, false), 2),
+            (s(2, Some(3), false), 3),
+            (s(0, None, true), 1),
+            (s(0, None, false), 0),
+        ];
+        for (signals, len) in cases {
+            assert_eq!(signals.len(), len, "{signals:?}");
+            assert_eq!(signals.is_empty(), len == 0, "{signals:?}");
+            let mut v = vec![9.0];
+            let history = [1.0, 2.0, 4.0];
+            let mut assets = Vec::new();
+            let o = obs(&history, &mut assets);
+            let held = [1];
+            signals.values(&o, &AgentView::new(0, 0, 1, &held, 0), &mut v);
+            assert_eq!(v.len(), len, "{signals:?}");
+        }
+    }
+
+    /// The position is valued at the last recorded price, or at the
+    /// asset's price now when the last recorded one is not a number: 1
+    /// token and 1 unit of money, at 4 a share of 4/5; at 5 (the last
+    /// recorded missing) 5/6. The trend's mean skips a missing price: the
+    /// window (2, NaN, 4) has mean 3, and the last price 4 is 1/3 above it.
+    #[test]
+    fn the_position_falls_back_on_the_price_now_and_the_trend_skips_a_missing_price() {
+        let position = Signals {
+            asset: 0,
+            memory: 0,
+            scale: 0.1,
+            trend: None,
+            position: true,
+        };
+        let held = [1_000_000_000];
+        let me = AgentView::new(0, 0, 1_000_000_000, &held, 0);
+        let at = |history: &[f64], price: f64| {
+            let mut assets = Vec::new();
+            let mut o = obs(history, &mut assets);
+            let mut seen = o.assets.to_vec();
+            seen[0].price = price;
+            o.assets = &seen;
+            let mut v = Vec::new();
+            position.values(&o, &me, &mut v);
+            v
+        };
+        assert_eq!(at(&[2.0, 4.0], 5.0), vec![0.8]);
+        assert_eq!(at(&[2.0, f64::NAN], 5.0), vec![5.0 / 6.0]);
+        let trend = Signals {
+            trend: Some(3),
+            position: false,
+            ..position
+        };
+        let history = [100.0, 2.0, f64::NAN, 4.0];
+        let mut assets = Vec::new();
+        let o = obs(&history, &mut assets);
+        let mut v = Vec::new();
+        trend.values(&o, &me, &mut v);
+        assert_eq!(v, vec![4.0 / 3.0 - 1.0]);
+    }
+
+    /// After a step the position counts what the agent's open orders lock
+    /// on the asset watched, and the money of all of them: free 1 unit of
+    /// money and 1 token, a buy order locking 2 units, a sell order of 3
+    /// tokens of the asset and one of 5 of another asset: tokens 1 + 3 = 4
+    /// at price 2, 8, against money 1 + 2 = 3: a share of 8/11.
+    #[test]
+    fn the_position_after_a_step_counts_what_the_open_orders_lock() {
+        use crate::agents::OpenOrder;
+        let signals = Signals {
+            asset: 0,
+            memory: 0,
+            scale: 0.1,
+            trend: None,
+            position: true,
+        };
+        let unit = 1_000_000_000;
+        let held = [unit, 0];
+        let me = AgentView::new(0, 0, unit, &held, 0);
+        let history = [2.0];
+        let mut assets = Vec::new();
+        let o = obs(&history, &mut assets);
+        let open = [
+            OpenOrder {
+                asset: 0,
+                money: 2 * unit,
+                tokens: 0,
+            },
+            OpenOrder {
+                asset: 0,
+                money: 0,
+                tokens: 3 * unit,
+            },
+            OpenOrder {
+                asset: 1,
+                money: 0,
+                tokens: 5 * unit,
+            },
+        ];
+        let feedback = Feedback {
+            step: 1,
+            fills: &[],
+            open_orders: &open,
+            reward: 0.0,
+            objective: 0.0,
+            obs: &o,
+            me: &me,
+        };
+        let mut v = Vec::new();
+        signals.values_after(&feedback, &mut v);
+        assert_eq!(v, vec![8.0 / 11.0]);
+    }
+
+    /// A tabular learner cuts the moves over [−scale, scale] and the
+    /// position over [0, 1]: with scale 0.5 and 4 bins, a move of −0.3 is
+    /// in bin ⌊(−0.3 + 0.5)/1 · 4⌋ = 0, of 0.1 in bin 2, a position of 0.8
+    /// in bin 3: state 0 + 2·4 + 3·16 for (−0.3, 0.1, 0.8).
+    #[test]
+    fn the_bins_cover_minus_scale_to_scale_for_moves_and_zero_to_one_for_the_position() {
+        use crate::agents::learners::Bins;
+        let s = Signals {
+            asset: 0,
+            memory: 2,
+            scale: 0.5,
+            trend: None,
+            position: true,
+        };
+        let d = s.discretizer(4).unwrap();
+        let moves = Bins {
+            lo: -0.5,
+            hi: 0.5,
+            count: 4,
+        };
+        let share = Bins {
+            lo: 0.0,
+            hi: 1.0,
+            count: 4,
+        };
+        assert_eq!(d.dims(), &[moves, moves, share]);
+        assert_eq!(d.state(&[-0.3, 0.1, 0.8]).unwrap(), 2 * 4 + 3 * 16);
+    }
+
+    /// A two-action policy-gradient policy on one move (scale 0.25): 3
+    /// actions hold, buy half, sell half; learning rate 0.1.
+    fn gradient_policy(asset: usize) -> PolicyGradientPolicy {
+        let signals = Signals {
+            asset,
+            memory: 1,
+            scale: 0.25,
+            trend: None,
+            position: false,
+        };
+        let actions = vec![
+            LearnerAction::Hold,
+            LearnerAction::Buy { fraction: 0.5 },
+            LearnerAction::Sell { fraction: 0.5 },
+        ];
+        PolicyGradientPolicy::new(ActionSet::new(asset, actions, 1).unwrap(), signals, 0.1).unwrap()
+    }
+
+    /// A policy-gradient policy reports what it was built with: its
+    /// actions, signals, learning rate and asset.
+    #[test]
+    fn a_policy_gradient_policy_reports_its_actions_signals_learning_rate_and_asset() {
+        use crate::agents::AdaptivePolicy;
+        let p = gradient_policy(2);
+        assert_eq!(p.actions().len(), 3);
+        assert_eq!(p.actions().asset(), 2);
+        assert_eq!(
+            p.actions().actions()[2],
+            LearnerAction::Sell { fraction: 0.5 }
+        );
+        assert_eq!((p.signals().asset, p.signals().memory), (2, 1));
+        assert_eq!(p.signals().scale, 0.25);
+        assert_eq!(p.learning_rate(), 0.1);
+        assert_eq!(p.assets(), vec![2]);
+    }
+
+    /// Played greedily, a policy-gradient agent takes its most probable
+    /// action in the features it sees, drawing nothing. One update from
+    /// θ = 0 (π = 1/3 each) of action 2 (sell) with reward 3 at the flat
+    /// features x = (1, 0) moves θ_c by 0.1 · 3 · (1[c = 2] − 1/3) · x:
+    /// θ_2 = (0.2, 0), θ_0 = θ_1 = (−0.1, 0): sell is the most probable.
+    /// Before it has seen anything its greedy action is the first.
+    #[test]
+    fn a_policy_gradient_agent_played_greedily_takes_its_most_probable_action() {
+        use crate::agents::AdaptivePolicy;
+        use rand::SeedableRng;
+        let policy = gradient_policy(0);
+        let held = [1000];
+        let me = AgentView::new(0, 0, 2000, &held, 0);
+        let mut state = policy.init(&me);
+        assert_eq!(policy.greedy_action(&state), 0);
+        state.learner.update(&[1.0, 0.0], 2, 3.0).unwrap();
+        let w = state.learner.weights();
+        for (c, expected) in [(0, -0.1), (1, -0.1), (2, 0.2)] {
+            assert!((w[2 * c] - expected).abs() < 1e-15, "θ_{c}");
+        }
+        let flat = [10.0, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&flat, &mut assets);
+        let mut out = Actions::new();
+        policy.decide_greedy(&mut state, &o, &me, &mut out);
+        assert_eq!(state.features, vec![1.0, 0.0]);
+        assert_eq!(policy.greedy_action(&state), 2);
+        assert_eq!(state.action, 2);
+        let sell = Action::Sell {
+            asset: 0,
+            amount: 500,
+        };
+        assert_eq!(out.as_slice(), &[sell]);
+        // The evaluation phase plays the same, the generator untouched.
+        state.action = 0;
+        let mut rng = crate::rng::AgentRng::seed_from_u64(1);
+        let before = rng.clone();
+        let mut out = Actions::new();
+        policy.evaluate(&mut state, &o, &me, &mut rng, &mut out);
+        assert_eq!((state.action, out.as_slice()), (2, &[sell][..]));
+        assert_eq!(rng, before);
+    }
+
+    /// Observing (and tracking, in the evaluation phase) moves a
+    /// policy-gradient agent to the features seen after the step and
+    /// learns nothing: a move of 10/8 − 1 = 0.25 at scale 0.25 is the
+    /// feature tanh 1.
+    #[test]
+    fn a_policy_gradient_agent_observes_and_tracks_without_learning() {
+        use crate::agents::AdaptivePolicy;
+        let policy = gradient_policy(0);
+        let held = [0];
+        let me = AgentView::new(0, 0, 1000, &held, 0);
+        let rise = [8.0, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&rise, &mut assets);
+        let feedback = Feedback {
+            step: 1,
+            fills: &[],
+            open_orders: &[],
+            reward: 5.0,
+            objective: 0.0,
+            obs: &o,
+            me: &me,
+        };
+        let mut state = policy.init(&me);
+        state.learner.update(&[1.0, 0.5], 1, 2.0).unwrap();
+        let learner = state.learner.clone();
+        policy.observe(&mut state, &feedback);
+        assert_eq!(state.features, vec![1.0, 1f64.tanh()]);
+        assert_eq!(state.learner, learner);
+        let mut tracked = policy.init(&me);
+        policy.track(&mut tracked, &feedback);
+        assert_eq!(tracked.features, vec![1.0, 1f64.tanh()]);
+        assert_eq!(tracked.learner, policy.init(&me).learner);
+    }
+
+    /// Learning takes one REINFORCE step for the action taken in the
+    /// features it was taken in, then moves to the features seen after:
+    /// from θ = 0 at x = (1, 0), action 1 and reward 3 give θ_1 = (0.2, 0),
+    /// θ_0 = θ_2 = (−0.1, 0), a baseline of 3, and the features (1, tanh 1)
+    /// after a rise of 0.25.
+    #[test]
+    fn a_policy_gradient_agent_learns_its_reward_for_the_action_taken_then_moves_on() {
+        use crate::agents::AdaptivePolicy;
+        let policy = gradient_policy(0);
+        let held = [0];
+        let me = AgentView::new(0, 0, 1000, &held, 0);
+        let mut state = policy.init(&me);
+        (state.features, state.action) = (vec![1.0, 0.0], 1);
+        let rise = [8.0, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&rise, &mut assets);
+        let feedback = Feedback {
+            step: 1,
+            fills: &[],
+            open_orders: &[],
+            reward: 3.0,
+            objective: 0.0,
+            obs: &o,
+            me: &me,
+        };
+        policy.learn(&mut state, &feedback);
+        let w = state.learner.weights();
+        for (c, expected) in [(0, -0.1), (1, 0.2), (2, -0.1)] {
+            assert!((w[2 * c] - expected).abs() < 1e-15, "θ_{c}");
+            assert_eq!(w[2 * c + 1], 0.0, "θ_{c}");
+        }
+        assert_eq!(state.learner.baseline(), 3.0);
+        assert_eq!(state.features, vec![1.0, 1f64.tanh()]);
+    }
+
+    /// Two policy-gradient states are equal when their learners, features
+    /// and actions are; a difference in any one of them makes them differ.
+    #[test]
+    fn policy_gradient_states_differ_in_any_of_learner_features_or_action() {
+        use crate::agents::AdaptivePolicy;
+        let policy = gradient_policy(0);
+        let held = [0];
+        let me = AgentView::new(0, 0, 1000, &held, 0);
+        let mut a = policy.init(&me);
+        a.features = vec![1.0, 0.0];
+        let b = a.clone();
+        assert_eq!(a, b);
+        let mut learner = b.clone();
+        learner.learner.update(&[1.0, 0.0], 0, 1.0).unwrap();
+        let mut features = b.clone();
+        features.features[1] = 0.5;
+        let mut action = b.clone();
+        action.action = 2;
+        for (other, what) in [
+            (learner, "learner"),
+            (features, "features"),
+            (action, "action"),
+        ] {
+            assert_ne!(a, other, "{what}");
+        }
+    }
+
+    /// A saved policy-gradient state loads back as it was (one that has
+    /// not decided yet, with no features, too) into a policy of as many
+    /// actions and features, and is refused by a policy of other actions,
+    /// other signals, or with features of another length than its own.
+    #[test]
+    fn a_saved_softmax_loads_only_into_a_policy_of_as_many_actions_and_features() {
+        use crate::agents::AdaptivePolicy;
+        let policy = gradient_policy(0);
+        let held = [0];
+        let me = AgentView::new(0, 0, 1000, &held, 0);
+        let fresh = policy.init(&me);
+        let bytes = policy.save_state(&fresh).unwrap();
+        assert_eq!(policy.load_state(&bytes), Ok(fresh.clone()));
+        let mut state = fresh;
+        state.features = vec![1.0, 0.5];
+        state.learner.update(&[1.0, 0.5], 1, 2.0).unwrap();
+        state.action = 1;
+        let bytes = policy.save_state(&state).unwrap();
+        assert_eq!(policy.load_state(&bytes), Ok(state.clone()));
+        let two = PolicyGradientPolicy::new(
+            ActionSet::new(
+                0,
+                vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }],
+                1,
+            )
+            .unwrap(),
+            *policy.signals(),
+            0.1,
+        )
+        .unwrap();
+        assert!(two.load_state(&bytes).is_err());
+        let wider = PolicyGradientPolicy::new(
+            policy.actions().clone(),
+            Signals {
+                memory: 2,
+                ..*policy.signals()
+            },
+            0.1,
+        )
+        .unwrap();
+        assert!(wider.load_state(&bytes).is_err());
+        state.features = vec![1.0, 0.5, 0.5];
+        let odd = postcard::to_stdvec(&state).unwrap();
+        assert!(policy.load_state(&odd).is_err());
+    }
+
+    /// A bandit policy over `actions` (hold, buy half) with `algorithm`.
+    fn bandit_policy(asset: usize, algorithm: BanditAlgorithm) -> BanditPolicy {
+        let actions = vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }];
+        BanditPolicy::new(ActionSet::new(asset, actions, 1).unwrap(), algorithm).unwrap()
+    }
+
+    /// A bandit policy reports its actions, algorithm and asset.
+    #[test]
+    fn a_bandit_policy_reports_its_actions_algorithm_and_asset() {
+        use crate::agents::AdaptivePolicy;
+        let algorithm = BanditAlgorithm::EpsilonGreedy { epsilon: 0.25 };
+        let p = bandit_policy(2, algorithm);
+        assert_eq!(p.algorithm(), algorithm);
+        assert_eq!(p.actions().asset(), 2);
+        assert_eq!(p.actions().len(), 2);
+        assert_eq!(p.assets(), vec![2]);
+        let ucb = bandit_policy(0, BanditAlgorithm::Ucb1);
+        assert_eq!(ucb.algorithm(), BanditAlgorithm::Ucb1);
+    }
+
+    /// A bandit agent counts the updates that left its greedy arm (the
+    /// highest sample mean) the same: rewards 1 and 1 on arm 0 keep arm 0
+    /// greedy (1, then 2 updates), 5 on arm 1 makes arm 1 greedy (0); a
+    /// non-finite reward teaches nothing and counts nothing.
+    #[test]
+    fn a_bandit_counts_the_updates_that_kept_its_greedy_arm() {
+        use crate::agents::AdaptivePolicy;
+        let policy = bandit_policy(0, BanditAlgorithm::EpsilonGreedy { epsilon: 0.1 });
+        let held = [0];
+        let me = AgentView::new(0, 0, 1000, &held, 0);
+        let mut state = policy.init(&me);
+        let flat = [10.0, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&flat, &mut assets);
+        let step = |state: &mut BanditState, arm: u32, reward: f64| {
+            state.arm = arm;
+            let feedback = Feedback {
+                step: 1,
+                fills: &[],
+                open_orders: &[],
+                reward,
+                objective: 0.0,
+                obs: &o,
+                me: &me,
+            };
+            policy.learn(state, &feedback);
+            (
+                policy.greedy_action(state),
+                BanditPolicy::stable_for(&policy, state),
+                AdaptivePolicy::stable_for(&policy, state),
+            )
+        };
+        assert_eq!(step(&mut state, 0, 1.0), (0, Some(1), Some(1)));
+        assert_eq!(step(&mut state, 0, 1.0), (0, Some(2), Some(2)));
+        assert_eq!(step(&mut state, 0, f64::NAN), (0, Some(2), Some(2)));
+        assert_eq!(step(&mut state, 1, 5.0), (1, Some(0), Some(0)));
+        assert_eq!(state.greedy, 1);
+    }
+
+    /// UCB1 tries its arms in order before anything else, drawing
+    /// nothing: a fresh agent pulls arm 0 (hold: nothing placed), then,
+    /// arm 0 learned, arm 1 (a buy of half its balance of 1000).
+    #[test]
+    fn a_ucb1_bandit_agent_pulls_its_untried_arms_in_order() {
+        use crate::agents::AdaptivePolicy;
+        use rand::SeedableRng;
+        let policy = bandit_policy(0, BanditAlgorithm::Ucb1);
+        let held = [0];
+        let me = AgentView::new(0, 0, 1000, &held, 0);
+        let mut state = policy.init(&me);
+        state.arm = 1;
+        let flat = [10.0, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&flat, &mut assets);
+        let mut rng = crate::rng::AgentRng::seed_from_u64(2);
+        let mut out = Actions::new();
+        policy.decide(&mut state, &o, &me, &mut rng, &mut out);
+        assert_eq!(state.arm, 0);
+        assert!(out.as_slice().is_empty());
+        let feedback = Feedback {
+            step: 1,
+            fills: &[],
+            open_orders: &[],
+            reward: 1.0,
+            objective: 0.0,
+            obs: &o,
+            me: &me,
+        };
+        policy.learn(&mut state, &feedback);
+        let mut out = Actions::new();
+        policy.decide(&mut state, &o, &me, &mut rng, &mut out);
+        assert_eq!(state.arm, 1);
+        assert_eq!(
+            out.as_slice(),
+            &[Action::Buy {
+                asset: 0,
+                spend: 500
+            }]
+        );
+    }
+
+    /// In the evaluation phase a bandit agent pulls its greedy arm whatever
+    /// it pulled last, drawing nothing, and tracking changes nothing.
+    #[test]
+    fn a_bandit_agent_evaluated_pulls_its_greedy_arm_and_tracks_nothing() {
+        use crate::agents::AdaptivePolicy;
+        use rand::SeedableRng;
+        let policy = bandit_policy(0, BanditAlgorithm::EpsilonGreedy { epsilon: 1.0 });
+        let held = [0];
+        let me = AgentView::new(0, 0, 1000, &held, 0);
+        let mut state = policy.init(&me);
+        (state.arm, state.greedy) = (0, 1);
+        let flat = [10.0, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&flat, &mut assets);
+        let mut rng = crate::rng::AgentRng::seed_from_u64(4);
+        let before = rng.clone();
+        let mut out = Actions::new();
+        policy.evaluate(&mut state, &o, &me, &mut rng, &mut out);
+        assert_eq!(state.arm, 1);
+        assert_eq!(
+            out.as_slice(),
+            &[Action::Buy {
+                asset: 0,
+                spend: 500
+            }]
+        );
+        assert_eq!(rng, before);
+        let kept = state.clone();
+        let feedback = Feedback {
+            step: 1,
+            fills: &[],
+            open_orders: &[],
+            reward: 1.0,
+            objective: 0.0,
+            obs: &o,
+            me: &me,
+        };
+        policy.track(&mut state, &feedback);
+        assert_eq!(state, kept);
+    }
+
+    /// A saved bandit loads back as it was into a policy of as many arms
+    /// and the same algorithm; one of another algorithm (same arms) or of
+    /// more arms (same algorithm) refuses it.
+    #[test]
+    fn a_saved_bandit_loads_only_into_a_policy_of_its_algorithm_and_arms() {
+        use crate::agents::AdaptivePolicy;
+        let policy = bandit_policy(0, BanditAlgorithm::Ucb1);
+        let held = [0];
+        let me = AgentView::new(0, 0, 1000, &held, 0);
+        let mut state = policy.init(&me);
+        state.arm = 1;
+        let feedback_obs = [10.0, 10.0];
+        let mut assets = Vec::new();
+        let o = obs(&feedback_obs, &mut assets);
+        let feedback = Feedback {
+            step: 1,
+            fills: &[],
+            open_orders: &[],
+            reward: 2.0,
+            objective: 0.0,
+            obs: &o,
+            me: &me,
+        };
+        policy.learn(&mut state, &feedback);
+        let bytes = policy.save_state(&state).unwrap();
+        assert_eq!(policy.load_state(&bytes), Ok(state));
+        let other = bandit_policy(0, BanditAlgorithm::EpsilonGreedy { epsilon: 0.1 });
+        assert!(other.load_state(&bytes).is_err());
+        let three = BanditPolicy::new(
+            ActionSet::new(
+                0,
+                vec![
+                    LearnerAction::Hold,
+                    LearnerAction::Buy { fraction: 0.5 },
+                    LearnerAction::Sell { fraction: 0.5 },
+                ],
+                1,
+            )
+            .unwrap(),
+            BanditAlgorithm::Ucb1,
+        )
+        .unwrap();
+        assert!(three.load_state(&bytes).is_err());
+    }
+
+    /// A Q-learning policy reports its actions, signals, bins, parameters
+    /// and asset: 2 actions, one move cut in 3 bins, α 0.5.
+    #[test]
+    fn a_q_learning_policy_reports_its_actions_signals_bins_and_parameters() {
+        use crate::agents::AdaptivePolicy;
+        let policy = one_signal_q_policy(
+            vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }],
+            3,
+        );
+        assert_eq!(policy.actions().len(), 2);
+        assert_eq!(policy.signals().scale, 0.01);
+        assert_eq!(policy.bins(), 3);
+        assert_eq!(policy.params().alpha, 0.5);
+        assert_eq!(policy.assets(), vec![0]);
+        // Nothing seen: one state, and bins reported as 1.
+        let blind = QLearningPolicy::new(
+            policy.actions().clone(),
+            Signals {
+                memory: 0,
+                ..*policy.signals()
+            },
+            3,
+            *policy.params(),
+            0.0,
+        )
+        .unwrap();
+        assert_eq!((blind.states(), blind.bins()), (1, 1));
+    }
+
+    /// A Q-table of more than 2²⁴ entries is refused: 2 actions over
+    /// 2¹² bins of two moves is 2²⁵; 2¹¹ bins, 2²³, is built.
+    #[test]
+    fn a_q_table_of_more_than_the_most_entries_is_refused() {
+        let q = |bins: usize| {
+            use crate::agents::learners::{Exploration, QParams};
+            let signals = Signals {
+                asset: 0,
+                memory: 2,
+                scale: 0.01,
+                trend: None,
+                position: false,
+            };
+            let params = QParams {
+                alpha: 0.5,
+                delta: 0.0,
+                exploration: Exploration::Constant(1.0),
+            };
+            let actions = vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }];
+            QLearningPolicy::new(
+                ActionSet::new(0, actions, 1).unwrap(),
+                signals,
+                bins,
+                params,
+                0.0,
+            )
+        };
+        assert!(q(1 << 12).is_err());
+        assert_eq!(q(1 << 11).unwrap().states(), 1 << 22);
+        assert_eq!(MAX_Q_ENTRIES, 1 << 24);
+    }
 }

@@ -971,3 +971,323 @@ impl<const LOG: bool> Executor<'_, LOG> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_is_quantised_to_its_rounded_parts_per_billion_within_zero_and_one() {
+        assert_eq!(nano(0.25), 250_000_000);
+        assert_eq!(nano(0.0), 0);
+        assert_eq!(nano(1.0), 1_000_000_000);
+        // Rounded to the nearest part, not cut: 0.6 and 1.4 parts.
+        assert_eq!(nano(0.6e-9), 1);
+        assert_eq!(nano(1.4e-9), 1);
+        assert_eq!(nano(2.5e-9 + 1e-12), 3);
+        // Clamped into [0, 1].
+        assert_eq!(nano(-0.5), 0);
+        assert_eq!(nano(7.0), 1_000_000_000);
+    }
+
+    #[test]
+    fn a_tax_takes_the_floor_of_money_times_rate_over_a_billion() {
+        // 1000 base units at a quarter: 250; at one part per billion: 0
+        // (1000/10⁹ floored); the whole at rate 1.
+        assert_eq!(take(1000, 250_000_000), 250);
+        assert_eq!(take(1000, 1), 0);
+        assert_eq!(take(3_000_000_000, 1), 3);
+        assert_eq!(take(1000, 1_000_000_000), 1000);
+        assert_eq!(take(0, 500_000_000), 0);
+        // 7 · 0.3 = 2.1: floored to 2; 9 · 0.5 = 4.5: 4.
+        assert_eq!(take(7, 300_000_000), 2);
+        assert_eq!(take(9, 500_000_000), 4);
+        // A money no u64 holds, exactly.
+        let big = u128::from(u64::MAX) * 10;
+        assert_eq!(take(big, 100_000_000), u128::from(u64::MAX));
+    }
+
+    /// `last_fitting` against a walk over every `t` for each threshold:
+    /// the largest `t ≤ hi` whose predicate `t ≤ k` holds, 0 if none.
+    #[test]
+    fn the_last_fitting_point_is_the_largest_fitting_one_below_the_bound() {
+        for hi in 0..=40u64 {
+            for k in -1..=45i64 {
+                let fits = |t: u64| (t as i64) <= k;
+                let naive = (0..=hi).filter(|&t| fits(t)).max().unwrap_or(0);
+                assert_eq!(last_fitting(hi, fits), naive, "hi {hi}, fitting up to {k}");
+            }
+        }
+        // At the top of the range: no overflow, and the exact point.
+        assert_eq!(last_fitting(u64::MAX, |t| t <= 12_345), 12_345);
+        assert_eq!(last_fitting(u64::MAX, |_| true), u64::MAX);
+        assert_eq!(last_fitting(u64::MAX, |t| t < u64::MAX), u64::MAX - 1);
+        assert_eq!(last_fitting(u64::MAX, |_| false), 0);
+        // Asked of a predicate false at 0 but true later (not monotone):
+        // 0, as documented, never a later point.
+        assert_eq!(last_fitting(10, |t| t == 10), 10);
+        assert_eq!(last_fitting(10, |t| t == 5), 0);
+    }
+
+    /// `limit_room(share, held, supply)` is the largest `t` with
+    /// `(held + t)·10⁹ ≤ share·(supply + t)`: checked by the inequality
+    /// itself at `t` and `t + 1`, in u128, over a grid; 0 when even `t = 0`
+    /// does not fit, and no limit at a share of the whole supply or more.
+    #[test]
+    fn the_room_under_a_position_limit_is_the_largest_buy_that_keeps_the_share() {
+        let fits = |share: u64, held: u64, supply: u64, t: u128| {
+            (u128::from(held) + t) * 1_000_000_000 <= u128::from(share) * (u128::from(supply) + t)
+        };
+        let shares = [0, 1, 10_000_000, 250_000_000, 500_000_000, 999_999_999];
+        for share in shares {
+            for held in [0u64, 1, 2, 3, 7, 50, 1_000, 123_456_789] {
+                for supply in [0u64, 1, 9, 10, 100, 1_000, 99_999, 10_000_000_000] {
+                    let t = limit_room(share, held, supply);
+                    if fits(share, held, supply, 0) {
+                        assert!(
+                            fits(share, held, supply, u128::from(t)),
+                            "share {share} held {held} supply {supply}: {t} does not fit"
+                        );
+                        assert!(
+                            !fits(share, held, supply, u128::from(t) + 1),
+                            "share {share} held {held} supply {supply}: {t} + 1 fits too"
+                        );
+                    } else {
+                        assert_eq!(t, 0, "share {share} held {held} supply {supply}");
+                    }
+                }
+            }
+        }
+        // By hand: 10% of 1000 with 40 held: (40 + t) ≤ 0.1 (1000 + t),
+        // t ≤ 60 / 0.9 = 66.7: 66.
+        assert_eq!(limit_room(100_000_000, 40, 1_000), 66);
+        // Already above the share: nothing.
+        assert_eq!(limit_room(100_000_000, 101, 1_000), 0);
+        // The whole supply or more: no limit.
+        assert_eq!(limit_room(1_000_000_000, 5, 10), u64::MAX);
+        assert_eq!(limit_room(2_000_000_000, 5, 10), u64::MAX);
+        // A room no u64 holds is u64::MAX: (10⁹ − 1)·S/1 with S = u64::MAX.
+        assert_eq!(limit_room(999_999_999, 0, u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn a_bands_reference_is_the_price_at_the_steps_first_trade() {
+        let mut b = Band {
+            asset: 0,
+            max_move: 0.1,
+            reference: None,
+            clipped: 0,
+            refused: 0,
+        };
+        assert_eq!(b.reference(3, 2.0), 2.0);
+        // Later in step 3 the price moved; the reference stays.
+        assert_eq!(b.reference(3, 2.5), 2.0);
+        assert_eq!(b.reference(3, 1.5), 2.0);
+        // Step 4's first trade sets it anew, kept through step 4.
+        assert_eq!(b.reference(4, 2.5), 2.5);
+        assert_eq!(b.reference(4, 9.0), 2.5);
+        assert_eq!(b.reference, Some((4, 2.5)));
+    }
+
+    /// A rate limit of `max` actions per `per` steps against a naive count
+    /// of each agent's actions in its window `⌊(step − 1)/per⌋`.
+    #[test]
+    fn a_rate_limit_admits_each_agent_its_allowance_per_window_and_no_more() {
+        for (max, per) in [(1u32, 1u64), (2, 3), (3, 2), (0, 4)] {
+            let mut r = RateLimit {
+                asset: 0,
+                max_orders: max,
+                per_steps: per,
+                used: Vec::new(),
+                refused: 0,
+            };
+            let mut naive = std::collections::BTreeMap::<(AgentId, u64), u32>::new();
+            for step in 1..=13u64 {
+                // Agent 0 tries three times a step, agent 2 once, agent 1
+                // on even steps only.
+                let tries: &[AgentId] = if step % 2 == 0 {
+                    &[0, 1, 2, 0, 0]
+                } else {
+                    &[0, 2, 0, 0]
+                };
+                for &a in tries {
+                    let used = naive.entry((a, (step - 1) / per)).or_insert(0);
+                    let expected = *used < max;
+                    if expected {
+                        *used += 1;
+                    }
+                    assert_eq!(
+                        r.admit(a, step, 3),
+                        expected,
+                        "{max} per {per}: agent {a} at step {step}"
+                    );
+                }
+            }
+            assert_eq!(r.used.len(), 3);
+        }
+    }
+
+    #[test]
+    fn a_clip_and_a_refusal_count_on_the_rule_that_bound_the_trade() {
+        let band = Band {
+            asset: 0,
+            max_move: 0.1,
+            reference: None,
+            clipped: 0,
+            refused: 0,
+        };
+        let limit = Limit {
+            asset: 1,
+            share: 1,
+            clipped: 0,
+            refused: 0,
+        };
+        let mut rules = vec![
+            RuleState::Band(band),
+            RuleState::Limit(limit),
+            RuleState::Rate(RateLimit {
+                asset: 0,
+                max_orders: 1,
+                per_steps: 1,
+                used: Vec::new(),
+                refused: 0,
+            }),
+        ];
+        count_bound(&mut rules, Bound::Rule(0), false);
+        count_bound(&mut rules, Bound::Rule(0), false);
+        count_bound(&mut rules, Bound::Rule(0), true);
+        count_bound(&mut rules, Bound::Rule(1), true);
+        count_bound(&mut rules, Bound::Rule(2), true);
+        let counts: Vec<_> = rules
+            .iter()
+            .map(|r| {
+                let s = r.summary();
+                (s.kind, s.clipped, s.refused)
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("price_band", Some(2), Some(1)),
+                ("position_limit", Some(0), Some(1)),
+                // A rate limit counts its own refusals, not bounds.
+                ("rate_limit", None, Some(0)),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_guards_on_an_asset_guard_its_trades() {
+        let breaker = CircuitBreaker::new(0, 0.5, 2).unwrap();
+        let mut rules = vec![RuleState::Breaker(breaker)];
+        assert!(
+            guards(&mut rules).is_none(),
+            "a breaker alone guards no trade"
+        );
+        assert!(!guarded(&rules, 0));
+        rules.push(RuleState::Limit(Limit {
+            asset: 2,
+            share: 1,
+            clipped: 0,
+            refused: 0,
+        }));
+        assert_eq!(guards(&mut rules).map(|r| r.len()), Some(2));
+        assert!(guarded(&rules, 2));
+        assert!(!guarded(&rules, 0) && !guarded(&rules, 1));
+        for rule in [
+            RuleState::Band(Band {
+                asset: 1,
+                max_move: 0.1,
+                reference: None,
+                clipped: 0,
+                refused: 0,
+            }),
+            RuleState::Tax(tax(1, 0)),
+            RuleState::Rate(RateLimit {
+                asset: 1,
+                max_orders: 1,
+                per_steps: 1,
+                used: Vec::new(),
+                refused: 0,
+            }),
+        ] {
+            let mut one = vec![rule];
+            assert!(guards(&mut one).is_some());
+            assert!(guarded(&one, 1) && !guarded(&one, 2) && !guarded(&one, 0));
+        }
+    }
+
+    fn tax(asset: usize, rate: u64) -> Tax {
+        Tax {
+            asset,
+            rate,
+            early: 0,
+            within: 0,
+            to: TaxTo::Burn,
+            treasury: None,
+            last_buy: Vec::new(),
+            taxed: 0,
+            volume: 0,
+            trades: 0,
+        }
+    }
+
+    #[test]
+    fn a_rules_summary_reports_its_own_counts_in_units() {
+        let mut t = tax(0, 1);
+        t.taxed = 1_500_000_000;
+        t.volume = 30_000_000_000;
+        t.trades = 7;
+        let s = RuleState::Tax(t).summary();
+        assert_eq!(s.kind, "transaction_tax");
+        assert_eq!(s.taxed, Some(1.5));
+        assert_eq!(s.taxed_volume, Some(30.0));
+        assert_eq!(s.taxed_trades, Some(7));
+        assert_eq!((s.clipped, s.refused, s.trips), (None, None, None));
+
+        let mut r = RateLimit {
+            asset: 0,
+            max_orders: 1,
+            per_steps: 1,
+            used: Vec::new(),
+            refused: 4,
+        };
+        r.refused += 1;
+        let s = RuleState::Rate(r).summary();
+        assert_eq!(
+            (s.kind, s.refused, s.clipped),
+            ("rate_limit", Some(5), None)
+        );
+
+        let s = RuleState::Limit(Limit {
+            asset: 0,
+            share: 1,
+            clipped: 3,
+            refused: 2,
+        })
+        .summary();
+        assert_eq!(
+            (s.kind, s.clipped, s.refused),
+            ("position_limit", Some(3), Some(2))
+        );
+
+        let s = RuleState::Band(Band {
+            asset: 0,
+            max_move: 0.1,
+            reference: None,
+            clipped: 6,
+            refused: 1,
+        })
+        .summary();
+        assert_eq!(
+            (s.kind, s.clipped, s.refused),
+            ("price_band", Some(6), Some(1))
+        );
+
+        let s = RuleState::Breaker(CircuitBreaker::new(0, 0.5, 2).unwrap()).summary();
+        assert_eq!(
+            (s.kind, s.trips, s.taxed),
+            ("circuit_breaker", Some(0), None)
+        );
+    }
+}

@@ -3707,6 +3707,47 @@ mod schedule_tests {
         );
     }
 
+    /// A curve raised behind the ledger's back (no top-up) backs its
+    /// supply no more: the check refuses it naming the shortfall, the
+    /// closed-form reserve at the new slope less the reserve held, and the
+    /// summary reports the same shortfall in money units.
+    #[test]
+    fn a_reserve_short_of_a_full_sell_back_is_refused_naming_the_shortfall() {
+        let mut sim = Simulation::new(&scenario(""), 0).unwrap();
+        for _ in 0..5 {
+            sim.advance().unwrap();
+        }
+        sim.sum_groups();
+        sim.check(true).unwrap();
+        sim.check(false).unwrap();
+        let books = *sim.ledger().books(0);
+        let (s, r) = (u128::from(books.supply), books.reserve);
+        assert!(s > 0);
+        let Market::Curve(c) = &mut sim.markets[0] else {
+            panic!("a curve");
+        };
+        c.set_param("m", 0.01).unwrap();
+        // ⌈S²/(2·10¹¹)⌉ + S at m = 0.01, b = 1 (S in base units).
+        let d = 200_000_000_000u128;
+        let required = s * s / d + u128::from(s * s % d != 0) + s;
+        let short = required - r;
+        assert!(short > 0);
+        for summed in [true, false] {
+            let e = sim.check(summed).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!(
+                    "the reserve of T is {short} base units short of a full sell-back"
+                )),
+                "{e}"
+            );
+        }
+        assert_eq!(sim.shortfall(0, &sim.markets[0]), Some(short));
+        assert_eq!(
+            sim.summarize().ledger.reserve_shortfall,
+            short as f64 / SCALE as f64
+        );
+    }
+
     struct PegB {
         calls: Vec<u64>,
     }

@@ -325,3 +325,174 @@ impl Simulation {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{example, Scenario};
+
+    /// The ladder at its top level: governance rules, learners (adaptive
+    /// columns), evolving groups, resources and monitors.
+    fn ladder() -> Scenario {
+        let mut s = example("intelligence-ladder").unwrap();
+        s.set_steps(6).unwrap();
+        s
+    }
+
+    /// The reason a fresh simulation of `s` refuses `state`, checking that
+    /// the refusal left it at step 0.
+    fn refusal(s: &Scenario, state: SimState) -> String {
+        let mut sim = Simulation::new(s, 0).unwrap();
+        let e = sim.restore(state).unwrap_err().to_string();
+        assert_eq!(sim.step(), 0, "refused, yet moved: {e}");
+        e
+    }
+
+    #[test]
+    fn a_state_that_fits_restores_and_continues_as_the_run_it_was_taken_from() {
+        let s = ladder();
+        let mut first = Simulation::new(&s, 0).unwrap();
+        for _ in 0..3 {
+            first.advance().unwrap();
+        }
+        let state = first.state();
+        assert!(state.rules.len() >= 2 && !state.halted.is_empty());
+        assert!(state.columns.iter().any(Option::is_some));
+        assert!(state.evolution.iter().any(Option::is_some));
+        let mut second = Simulation::new(&s, 0).unwrap();
+        second.restore(state.clone()).unwrap();
+        assert_eq!(second.step(), 3);
+        assert_eq!(second.state(), state);
+        first.advance().unwrap();
+        second.advance().unwrap();
+        assert_eq!(second.state(), first.state());
+        // An unmet-need table of one entry an agent fits too.
+        let mut with_unmet = state.clone();
+        with_unmet.unmet = vec![0; state.ledger.agents()];
+        Simulation::new(&s, 0).unwrap().restore(with_unmet).unwrap();
+    }
+
+    /// Each table of a state checked against the simulation's, one at a
+    /// time: a state wrong in that table alone is refused, naming it.
+    #[test]
+    fn a_state_wrong_in_any_one_table_is_refused_naming_that_table() {
+        let s = ladder();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        for _ in 0..3 {
+            sim.advance().unwrap();
+        }
+        let good = sim.state();
+        let agents = good.ledger.agents();
+        let bad = |change: &dyn Fn(&mut SimState)| {
+            let mut state = good.clone();
+            change(&mut state);
+            refusal(&s, state)
+        };
+        type Change = Box<dyn Fn(&mut SimState)>;
+        let cases: Vec<(&str, Change)> = vec![
+            ("format version 7", Box::new(|st| st.version += 1)),
+            ("taken in run 1", Box::new(|st| st.run = 1)),
+            ("seed", Box::new(|st| st.seed ^= 1)),
+            (
+                "not a permutation",
+                Box::new(|st| st.order[1] = st.order[0]),
+            ),
+            (
+                "not a permutation",
+                Box::new(|st| {
+                    st.order.pop();
+                }),
+            ),
+            (
+                "not a permutation",
+                Box::new(move |st| st.order[0] = agents as AgentId),
+            ),
+            (
+                "per-asset tables have [4, 3, 3, 3, 3]",
+                Box::new(|st| st.markets.push(None)),
+            ),
+            (
+                "per-asset tables have [3, 4, 3, 3, 3]",
+                Box::new(|st| st.history.push(Vec::new())),
+            ),
+            (
+                "per-asset tables have [3, 3, 4, 3, 3]",
+                Box::new(|st| st.ramp_starts.push(Vec::new())),
+            ),
+            (
+                "per-asset tables have [3, 3, 3, 2, 3]",
+                Box::new(|st| {
+                    st.totals.pop();
+                }),
+            ),
+            (
+                "per-asset tables have [3, 3, 3, 3, 2]",
+                Box::new(|st| {
+                    st.series.pop();
+                }),
+            ),
+            (
+                "groups, the scenario",
+                Box::new(|st| st.initial_wealth.push(0.0)),
+            ),
+            (
+                "groups, the scenario",
+                Box::new(|st| st.group_needs.push((0, 0))),
+            ),
+            (
+                "unmet-need table",
+                Box::new(move |st| st.unmet = vec![0; agents + 1]),
+            ),
+            (
+                "halt flags for 2 assets",
+                Box::new(|st| {
+                    st.halted.pop();
+                }),
+            ),
+            (
+                "governance rules are not",
+                Box::new(|st| {
+                    st.rules.pop();
+                }),
+            ),
+            (
+                "governance rules are not",
+                Box::new(|st| st.rules.swap(0, 1)),
+            ),
+            (
+                "the state of 1 controllers, the simulation has 0",
+                Box::new(|st| st.controllers.push(None)),
+            ),
+            (
+                "adaptive groups are not",
+                Box::new(|st| st.columns.push(None)),
+            ),
+            (
+                "adaptive groups are not",
+                Box::new(|st| {
+                    let g = st.columns.iter().position(Option::is_some).unwrap();
+                    st.columns[g] = None;
+                }),
+            ),
+            (
+                "evolving groups are not",
+                Box::new(|st| st.evolution.push(None)),
+            ),
+            (
+                "evolving groups are not",
+                Box::new(|st| {
+                    let g = st.evolution.iter().position(Option::is_some).unwrap();
+                    st.evolution[g] = None;
+                }),
+            ),
+            (
+                "metrics, the scenario has",
+                Box::new(|st| st.metrics.push(None)),
+            ),
+        ];
+        for (reason, change) in &cases {
+            let e = bad(change.as_ref());
+            assert!(e.contains(reason), "expected {reason:?}, got {e}");
+        }
+    }
+}

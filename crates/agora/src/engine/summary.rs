@@ -816,3 +816,137 @@ fn efficiency(sim: &Simulation, j: usize, valued: &[&Valued]) -> Option<Surplus>
         equilibrium,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Simulation;
+    use crate::ledger::SCALE;
+    use crate::scenario::Scenario;
+
+    fn close(a: f64, b: f64, what: &str) {
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+            "{what}: {a} vs {b}"
+        );
+    }
+
+    /// The Gini coefficient by its definition: the mean absolute difference
+    /// over all ordered pairs over twice the mean.
+    fn naive_gini(w: &[f64]) -> f64 {
+        let n = w.len() as f64;
+        let mean = w.iter().sum::<f64>() / n;
+        let pairs: f64 = w
+            .iter()
+            .flat_map(|a| w.iter().map(move |b| (a - b).abs()))
+            .sum();
+        pairs / (2.0 * n * n * mean)
+    }
+
+    /// Every figure of the groups and of the curve's asset in the summary,
+    /// against the accounts, prices and books read off the simulation at
+    /// its end and computed here.
+    #[test]
+    fn the_summary_of_groups_and_a_curve_is_what_the_accounts_and_prices_say() {
+        let s = Scenario::from_toml_str(
+            r#"
+            [simulation]
+            steps = 25
+            seed = 11
+            [[assets]]
+            name = "T"
+            pricing = { kind = "bonding_curve", curve = "linear", m = 0.002, b = 1.0, fee = 0.01 }
+            [[agents]]
+            group = "a"
+            count = 3
+            balance = 100.0
+            objective = { kind = "final_wealth" }
+            policy = { kind = "random", asset = "T", p_buy = 0.6, p_sell = 0.3, buy_fraction = 0.3, sell_fraction = 0.5 }
+            [[agents]]
+            group = "b"
+            count = 4
+            balance = 50.0
+            objective = { kind = "log_wealth" }
+            policy = { kind = "random", asset = "T", p_buy = 0.5, p_sell = 0.4, buy_fraction = 0.2, sell_fraction = 0.4 }
+            "#,
+            "test",
+        )
+        .unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        while !sim.done() {
+            sim.advance().unwrap();
+        }
+        let a = sim.wealth_of(0..3);
+        let b = sim.wealth_of(3..7);
+        let all: Vec<f64> = a.iter().chain(&b).copied().collect();
+        let prices = sim.prices(0).to_vec();
+        let books = *sim.ledger().books(0);
+        let counts = *sim.ledger().counts();
+        let out = sim.finish().unwrap();
+        let summary = &out.summary;
+
+        for (name, w, initial) in [("a", &a, 100.0), ("b", &b, 50.0)] {
+            let g = &summary.groups[name];
+            let mean = w.iter().sum::<f64>() / w.len() as f64;
+            assert_eq!(g.agents as usize, w.len());
+            close(g.mean_wealth, mean, "mean wealth");
+            close(g.initial_mean_wealth, initial, "initial mean wealth");
+            close(g.pnl, mean - initial, "pnl");
+            close(g.gini, naive_gini(w), "gini");
+            assert!(g.gini > 0.0, "the agents' wealths differ: {w:?}");
+            assert_eq!(
+                (g.unmet_need, g.needs_met_share, g.extracted),
+                (None, None, None)
+            );
+        }
+        close(
+            summary.groups["a"].utility,
+            summary.groups["a"].mean_wealth,
+            "utility a",
+        );
+        let log_mean = b.iter().map(|w| w.ln()).sum::<f64>() / 4.0;
+        close(summary.groups["b"].utility, log_mean, "log utility b");
+        close(summary.wealth_gini, naive_gini(&all), "wealth gini");
+
+        let t = &summary.assets["T"];
+        assert_eq!(prices.len(), 26, "a price at step 0 and after each step");
+        close(t.final_price, *prices.last().unwrap(), "final price");
+        close(
+            t.mean_price,
+            prices.iter().sum::<f64>() / 26.0,
+            "mean price",
+        );
+        close(
+            t.min_price,
+            prices.iter().copied().fold(f64::INFINITY, f64::min),
+            "min",
+        );
+        close(
+            t.max_price,
+            prices.iter().copied().fold(0.0, f64::max),
+            "max",
+        );
+        assert!(t.max_price > t.min_price);
+        close(t.final_supply, books.supply as f64 / SCALE as f64, "supply");
+        close(
+            t.final_reserve,
+            books.reserve as f64 / SCALE as f64,
+            "reserve",
+        );
+        close(t.fees, books.fee_pool as f64 / SCALE as f64, "fees");
+        assert!(t.fees > 0.0);
+        // On a curve every trade is a mint or a burn.
+        assert_eq!(t.trades, counts.mints + counts.burns);
+        assert!(counts.mints > 0 && counts.burns > 0);
+        assert_eq!(
+            (summary.ledger.mints, summary.ledger.burns),
+            (counts.mints, counts.burns)
+        );
+        close(
+            summary.ledger.initial_balances,
+            3.0 * 100.0 + 4.0 * 50.0,
+            "paid in",
+        );
+        assert_eq!(summary.ledger.reserve_shortfall, 0.0);
+        assert!(summary.simulation.is_none());
+    }
+}

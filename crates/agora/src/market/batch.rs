@@ -655,4 +655,48 @@ mod tests {
             assert_eq!((m.kind(), m.price(0)), (kind, before));
         }
     }
+
+    #[test]
+    fn the_floor_and_cap_counts_exist_only_where_a_linear_shape_or_the_log_rule_can_bind() {
+        let elastic = r#"{ shape = "constant_elasticity", scale = 10.0, elasticity = 1.0 }"#;
+        let linear = r#"{ shape = "linear", a = 100.0, b = 2.0 }"#;
+        let cases = [
+            // no exogenous shapes at all
+            (
+                r#"{ kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = 10.5 }"#.to_string(),
+                (None, None),
+            ),
+            // constant elasticity never hits a floor; no log rule
+            (
+                format!(r#"{{ kind = "equilibrium", demand = {elastic}, supply = {elastic} }}"#),
+                (None, None),
+            ),
+            // a linear demand can: its count, 0 before any step
+            (
+                format!(r#"{{ kind = "equilibrium", demand = {linear}, supply = {elastic} }}"#),
+                (Some(0), None),
+            ),
+            (
+                format!(
+                    r#"{{ kind = "price_adjustment", rule = "proportional", lambda = 0.5, initial_price = 4.0, demand = {elastic} }}"#
+                ),
+                (None, None),
+            ),
+            (
+                format!(
+                    r#"{{ kind = "price_adjustment", rule = "logarithmic", lambda = 0.01, initial_price = 1.0, demand = {elastic} }}"#
+                ),
+                (None, Some(0)),
+            ),
+            (
+                format!(
+                    r#"{{ kind = "price_adjustment", rule = "logarithmic", lambda = 0.01, initial_price = 1.0, demand = {elastic}, supply = {{ shape = "linear", c = 10.0, d = 1.0 }} }}"#
+                ),
+                (Some(0), Some(0)),
+            ),
+        ];
+        for (pricing, expected) in cases {
+            assert_eq!(market(&pricing).clamps(), expected, "{pricing}");
+        }
+    }
 }

@@ -952,3 +952,47 @@ fn a_guarded_sell_that_would_refund_nothing_is_refused() {
     assert_eq!(sim.ledger().holding(0, 0), bought);
     assert_eq!(sim.ledger().books(0).supply, supply);
 }
+
+/// Under a tax, a buy that spends exactly the balance is not clipped; one
+/// base unit more is (and both spend the whole balance, buy and tax).
+#[test]
+fn a_taxed_buy_of_exactly_the_balance_is_not_clipped_and_one_unit_more_is() {
+    for (spend, clipped) in [("100.0", 0), ("100.000000001", 1)] {
+        let text = format!(
+            r#"
+[simulation]
+steps = 1
+seed = 1
+
+[[assets]]
+name = "X"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+
+[[agents]]
+group = "buyer"
+count = 1
+balance = 100.0
+policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, action = "buy", spend = {spend} }}] }}
+
+[[governance]]
+name = "tax"
+kind = "transaction_tax"
+asset = "X"
+rate = 0.25
+"#
+        );
+        let s = Scenario::from_toml_str(&text, "exact.toml").unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.advance().unwrap();
+        let counts = sim.ledger().counts();
+        assert_eq!(counts.clipped, clipped, "spend {spend}");
+        assert_eq!(counts.rejected, 0, "spend {spend}");
+        assert!(sim.ledger().holding(0, 0) > 0, "spend {spend}: it bought");
+        // buy and tax within the balance
+        assert!(
+            u128::from(sim.ledger().balance(0)) < UNIT,
+            "spend {spend}: {}",
+            sim.ledger().balance(0)
+        );
+    }
+}

@@ -800,3 +800,39 @@ fn a_group_that_has_not_joined_yet_has_no_needs() {
     let r = out.summary.assets["R"].resource.as_ref().unwrap();
     assert_eq!((r.unmet_demand, r.unmet_share), (0.0, 0.0), "{r:?}");
 }
+
+#[test]
+fn allocative_efficiency_is_undefined_when_the_needs_are_worth_nothing() {
+    // Ten consumers needing one unit each of 100 a step, at a fixed price
+    // of 1. Valued at 0 a unit, the best allocation is worth 0: the
+    // efficiency (value met over the most that could be) is 0/0, reported
+    // as none, not as 1. Valued at 4, every need is met: 1.
+    for (value, expected) in [(0.0, None), (4.0, Some(1.0))] {
+        let s = Scenario::from_toml_str(
+            &format!(
+                r#"
+                [simulation]
+                steps = 3
+                seed = 5
+                [[assets]]
+                name = "GPU"
+                kind = "resource"
+                capacity = 100.0
+                renewal = "renewing"
+                allocation = "proportional"
+                pricing = {{ kind = "fixed", price = 1.0 }}
+                [[agents]]
+                group = "users"
+                count = 10
+                balance = 100.0
+                policy = {{ kind = "consumer", asset = "GPU", need = {{ distribution = "constant", value = 1.0 }}, value = {value:?} }}
+                "#
+            ),
+            "test",
+        )
+        .unwrap();
+        let r = run(&s).summary.assets["GPU"].resource.clone().unwrap();
+        assert_eq!(r.max_value_of_needs, 3.0 * 10.0 * value, "value {value}");
+        assert_eq!(r.allocative_efficiency, expected, "value {value}");
+    }
+}

@@ -223,15 +223,14 @@ fn fixed_orders(
     sim
 }
 
-#[test]
-fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_volume() {
-    // Bids: 10 @ 12, 10 @ 11, 10 @ 10, 10 @ 9.  Asks: 15 @ 8, 10 @ 10, 10 @ 11, 20 @ 13.
-    // Demand D(p) and supply O(p) at the limit prices:
-    //   p =  8: D 40, O 15 -> 15      p = 11: D 20, O 35 -> 20
-    //   p =  9: D 40, O 15 -> 15      p = 12: D 10, O 35 -> 10
-    //   p = 10: D 30, O 25 -> 25      p = 13: D  0, O 55 ->  0
-    // The most volume is 25, at p = 10 alone.
-    let orders = vec![
+/// The call auction the known order set is placed on.
+const KNOWN_AUCTION: &str =
+    r#"{ kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = 10.5 }"#;
+
+/// The known order set of the call-auction tests: bids 10 @ 12, 10 @ 11,
+/// 10 @ 10, 10 @ 9; asks 15 @ 8, 10 @ 10, 10 @ 11, 20 @ 13.
+fn known_orders() -> Vec<(Side, f64, f64)> {
+    vec![
         (Side::Buy, 12.0, 10.0),
         (Side::Buy, 11.0, 10.0),
         (Side::Buy, 10.0, 10.0),
@@ -240,13 +239,19 @@ fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_vol
         (Side::Sell, 10.0, 10.0),
         (Side::Sell, 11.0, 10.0),
         (Side::Sell, 13.0, 20.0),
-    ];
-    let mut sim = fixed_orders(
-        r#"{ kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = 10.5 }"#,
-        1,
-        160.0,
-        orders,
-    );
+    ]
+}
+
+#[test]
+fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_volume() {
+    // Bids: 10 @ 12, 10 @ 11, 10 @ 10, 10 @ 9.  Asks: 15 @ 8, 10 @ 10, 10 @ 11, 20 @ 13.
+    // Demand D(p) and supply O(p) at the limit prices:
+    //   p =  8: D 40, O 15 -> 15      p = 11: D 20, O 35 -> 20
+    //   p =  9: D 40, O 15 -> 15      p = 12: D 10, O 35 -> 10
+    //   p = 10: D 30, O 25 -> 25      p = 13: D  0, O 55 ->  0
+    // The most volume is 25, at p = 10 alone.
+    let orders = known_orders();
+    let mut sim = fixed_orders(KNOWN_AUCTION, 1, 160.0, orders);
     sim.advance().unwrap();
     let r = sim.records().assets[1].clone();
     assert_eq!(r.price, 10.0);
@@ -285,22 +290,8 @@ fn agents_observe_a_call_auctions_last_trade_price_from_the_step_after_it() {
     // there): no trade is observed at step 1, 10 at step 2, and at step 3
     // the price step 2 traded at (the sellers at 8 have 5 tokens left, so
     // the orders differ).
-    let orders = vec![
-        (Side::Buy, 12.0, 10.0),
-        (Side::Buy, 11.0, 10.0),
-        (Side::Buy, 10.0, 10.0),
-        (Side::Buy, 9.0, 10.0),
-        (Side::Sell, 8.0, 15.0),
-        (Side::Sell, 10.0, 10.0),
-        (Side::Sell, 11.0, 10.0),
-        (Side::Sell, 13.0, 20.0),
-    ];
-    let mut sim = fixed_orders(
-        r#"{ kind = "call_auction", tick_size = 0.01, lot_size = 1.0, initial_price = 10.5 }"#,
-        3,
-        160.0,
-        orders.clone(),
-    );
+    let orders = known_orders();
+    let mut sim = fixed_orders(KNOWN_AUCTION, 3, 160.0, orders.clone());
     let seen = Arc::new(FixedWatching(Fixed(orders), Default::default()));
     sim.set_policy("all", GroupPolicy::Custom(seen.clone()))
         .unwrap();

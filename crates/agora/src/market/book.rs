@@ -2020,20 +2020,29 @@ mod tests {
         postcard::from_bytes(&postcard::to_stdvec(book).unwrap()).unwrap()
     }
 
-    #[test]
-    fn a_saved_book_that_breaks_an_invariant_is_refused_not_trusted() {
+    /// Asks at 101 and 100 and a bid at 99, resting.
+    fn three_order_book() -> OrderBook {
         let mut book = OrderBook::new(TICK, LOT);
         rest(&mut book, 1, Side::Sell, 101, T);
         rest(&mut book, 2, Side::Sell, 100, T);
         rest(&mut book, 3, Side::Buy, 99, T);
+        book
+    }
+
+    /// Why the saved book `good`, changed by `edit`, is refused.
+    fn refusal(good: &serde_json::Value, edit: &dyn Fn(&mut serde_json::Value)) -> String {
+        let mut v = good.clone();
+        edit(&mut v);
+        serde_json::from_value::<OrderBook>(v)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_saved_book_that_breaks_an_invariant_is_refused_not_trusted() {
+        let book = three_order_book();
         let good = serde_json::to_value(&book).unwrap();
-        let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
-            let mut v = good.clone();
-            edit(&mut v);
-            serde_json::from_value::<OrderBook>(v)
-                .unwrap_err()
-                .to_string()
-        };
+        let refused = |edit: &dyn Fn(&mut serde_json::Value)| refusal(&good, edit);
         assert!(
             refused(&|v| v["slots"][0]["order"]["remaining"] = 7.into()).contains("out of place")
         );
@@ -2051,18 +2060,8 @@ mod tests {
 
     #[test]
     fn a_saved_book_with_a_broken_index_ladder_or_free_list_is_refused_naming_it() {
-        let mut book = OrderBook::new(TICK, LOT);
-        rest(&mut book, 1, Side::Sell, 101, T);
-        rest(&mut book, 2, Side::Sell, 100, T);
-        rest(&mut book, 3, Side::Buy, 99, T);
-        let good = serde_json::to_value(&book).unwrap();
-        let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
-            let mut v = good.clone();
-            edit(&mut v);
-            serde_json::from_value::<OrderBook>(v)
-                .unwrap_err()
-                .to_string()
-        };
+        let good = serde_json::to_value(three_order_book()).unwrap();
+        let refused = |edit: &dyn Fn(&mut serde_json::Value)| refusal(&good, edit);
         let id = good["slots"][0]["order"]["id"].clone();
         let e = refused(&|v| v["slots"][1]["order"]["id"] = id.clone());
         assert!(

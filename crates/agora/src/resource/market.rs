@@ -716,15 +716,22 @@ mod tests {
         assert_eq!(units_for(0, 7), 0);
     }
 
-    fn fixed_at(price: f64, renewing: bool) -> ResourceSpec {
+    /// 10 units, shared in proportion, priced by `pricing`; no decay or
+    /// holding cost.
+    fn spec(renewing: bool, pricing: ResourcePricing) -> ResourceSpec {
         ResourceSpec {
             capacity: 10.0,
             renewing,
             decay: 0.0,
             holding_cost: 0.0,
             allocation: AllocationRule::Builtin(crate::resource::alloc::Rule::Proportional),
-            pricing: ResourcePricing::Fixed { price },
+            pricing,
         }
+    }
+
+    /// [`spec`] at a fixed price.
+    fn fixed_at(price: f64, renewing: bool) -> ResourceSpec {
+        spec(renewing, ResourcePricing::Fixed { price })
     }
 
     #[test]
@@ -786,10 +793,8 @@ mod tests {
         a.set_param("price", 1e-9).unwrap();
         assert_eq!(a.price_base(), Some(1));
         // An auction's price comes from its bids.
-        let mut auction = ResourceMarket::new(&ResourceSpec {
-            pricing: ResourcePricing::Auction { reserve_price: 1.5 },
-            ..fixed_at(2.0, true)
-        });
+        let mut auction =
+            ResourceMarket::new(&spec(true, ResourcePricing::Auction { reserve_price: 1.5 }));
         let e = auction.set_param("price", 3.0).unwrap_err();
         assert!(
             e.starts_with("an auction's price is set by its bids"),
@@ -806,16 +811,7 @@ mod tests {
 
     #[test]
     fn a_fixed_price_set_during_a_run_survives_a_round_trip_of_the_state() {
-        use crate::resource::alloc::Rule;
-        let spec = |pricing| ResourceSpec {
-            capacity: 10.0,
-            renewing: true,
-            decay: 0.0,
-            holding_cost: 0.0,
-            allocation: AllocationRule::Builtin(Rule::Proportional),
-            pricing,
-        };
-        let fixed = spec(ResourcePricing::Fixed { price: 2.0 });
+        let fixed = fixed_at(2.0, true);
         let mut a = ResourceMarket::new(&fixed);
         a.set_param("price", 3.0).unwrap();
         let bytes = a.save_state().unwrap();
@@ -824,7 +820,7 @@ mod tests {
         assert_eq!(b.spec.pricing, ResourcePricing::Fixed { price: 3.0 });
         assert_eq!(b.price(0), 3.0);
         // A fixed price's state is not an auction's, nor the other way.
-        let auction = spec(ResourcePricing::Auction { reserve_price: 1.0 });
+        let auction = spec(true, ResourcePricing::Auction { reserve_price: 1.0 });
         assert!(ResourceMarket::new(&auction).load_state(&bytes).is_err());
         let other = ResourceMarket::new(&auction).save_state().unwrap();
         assert!(ResourceMarket::new(&fixed).load_state(&other).is_err());

@@ -5,6 +5,9 @@
 //! metrics, the detector on the executed swaps, and, without watchers, a
 //! mempool that changes nothing.
 
+use agora::agents::{
+    Actions, AdaptivePolicy, AgentRng, AgentView, Feedback, GroupPolicy, Observation, Side,
+};
 use agora::engine::Simulation;
 use agora::ledger::trades::TradeRecord;
 use agora::market::amm::detect::find_sandwiches;
@@ -579,4 +582,67 @@ fn an_attacker_that_has_not_joined_does_not_watch_the_mempool() {
         (sim.ledger().balance(1), sim.ledger().holding(1, 0)),
         (1000 * UNIT, 0)
     );
+}
+
+/// Queues two swaps buying with `spend` each at step 1 (a slippage
+/// tolerance of 30%), however much the agent holds; learns nothing.
+#[derive(Debug)]
+struct BuysTwice {
+    spend: u64,
+}
+
+impl AdaptivePolicy for BuysTwice {
+    type State = ();
+
+    fn init(&self, _me: &AgentView<'_>) {}
+
+    fn decide(
+        &self,
+        _state: &mut (),
+        obs: &Observation<'_>,
+        _me: &AgentView<'_>,
+        _rng: &mut AgentRng,
+        out: &mut Actions,
+    ) {
+        if obs.step == 1 {
+            for _ in 0..2 {
+                out.push(Action::Swap {
+                    asset: 0,
+                    side: Side::Buy,
+                    amount: self.spend,
+                    max_slippage: 300_000_000,
+                    priority_fee: 0,
+                });
+            }
+        }
+    }
+
+    fn learn(&self, _state: &mut (), _feedback: &Feedback<'_>) {}
+}
+
+#[test]
+fn a_bundle_whose_target_can_no_longer_pay_in_full_is_dropped_and_counted() {
+    // The victim (100 money) queues two buys of 60 in step 1 with a 30%
+    // tolerance: both are queued at 60 (nothing is spent before the clear
+    // phase), and the attacker bundles each. At the second's turn the
+    // victim has 40 left: its swap, cut to 40, cannot give the least
+    // output its bound asks for 60, so that bundle cannot go through as a
+    // whole: it is dropped and counted, and the target alone fails its
+    // bound (a slippage failure, rejected). The first bundle executes:
+    // three trades in all, and the victim keeps its 40.
+    let mut sim = Simulation::new(&scenario(60.0, 0.3, 1000.0, ""), 0).unwrap();
+    sim.set_policy(
+        "victim",
+        GroupPolicy::adaptive(BuysTwice { spend: 60 * UNIT }),
+    )
+    .unwrap();
+    sim.set_trade_log(true);
+    sim.advance().unwrap();
+    let who: Vec<(u32, bool)> = sim.trades().iter().map(|t| (t.agent, t.buy)).collect();
+    assert_eq!(who, [(1, true), (0, true), (1, false)]);
+    let c = sim.amm(0).unwrap().counters();
+    assert_eq!((c.bundles, c.bundles_dropped), (1, 1));
+    assert_eq!(c.slippage_failures, 1);
+    assert_eq!(sim.ledger().balance(0), 40 * UNIT);
+    assert_eq!(sim.ledger().counts().rejected, 1, "the second buy alone");
 }

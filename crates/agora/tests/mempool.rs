@@ -132,6 +132,14 @@ fn a_seller_is_sandwiched_the_mirror_way_by_an_attacker_holding_tokens() {
     );
     let found = find_sandwiches(sim.executed_swaps(0));
     assert_eq!((found.len(), found[0].attacker), (1, 1));
+    // The attacker's flows: the tokens it sold first and bought back with
+    // the money the front-run brought, 1.713605734 tokens more.
+    let flow = sim.amm(0).unwrap().mempool().unwrap().flows()[&1];
+    assert_eq!(flow.tokens_sold, 54_709_504_919);
+    assert_eq!(flow.tokens_bought, 54_709_504_919 + 1_713_605_734);
+    assert_eq!(flow.money_received, trades[0].money);
+    assert_eq!(flow.money_paid, trades[2].money);
+    assert_eq!(flow.money_paid, flow.money_received);
 }
 
 #[test]

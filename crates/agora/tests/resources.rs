@@ -836,3 +836,50 @@ fn allocative_efficiency_is_undefined_when_the_needs_are_worth_nothing() {
         assert_eq!(r.allocative_efficiency, expected, "value {value}");
     }
 }
+
+#[test]
+fn production_the_balance_cannot_pay_for_is_cut_to_what_it_pays_for() {
+    // A producer with 4 money asks to make 10 units at a cost of 1 each,
+    // arriving 2 steps later: cut to the 4 units its balance pays for
+    // (counted clipped), all 4 money paid; at step 3 the 4 units arrive
+    // and are paid at the fixed price of 2: 8 money. With 10 money the
+    // same order is not clipped: 10 paid, 20 received. (The agent is a
+    // consumer that needs nothing: it holds unless told.)
+    let produce = agora::Action::Produce {
+        asset: 0,
+        quantity: 10 * SCALE,
+        cost: SCALE,
+        lead_time: 2,
+    };
+    for (balance, clipped, made) in [(4u64, 1, 4), (10, 0, 10)] {
+        let s = Scenario::from_toml_str(
+            &format!(
+                r#"
+        [simulation]
+        steps = 3
+        seed = 1
+        [[assets]]
+        name = "R"
+        kind = "resource"
+        capacity = 10.0
+        allocation = "proportional"
+        pricing = {{ kind = "fixed", price = 2.0 }}
+        [[agents]]
+        group = "p"
+        count = 1
+        balance = {balance}.0
+        policy = {{ kind = "consumer", asset = "R", need = {{ distribution = "constant", value = 0.0 }}, value = 1.0 }}
+        "#
+            ),
+            "test",
+        )
+        .unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.advance_with(&[(0, produce)]).unwrap();
+        assert_eq!(sim.ledger().counts().clipped, clipped, "{balance}");
+        assert_eq!(sim.ledger().balance(0), 0, "{balance}");
+        sim.advance().unwrap();
+        sim.advance().unwrap();
+        assert_eq!(sim.ledger().balance(0), 2 * made * SCALE, "{balance}");
+    }
+}

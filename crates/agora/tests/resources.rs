@@ -1,6 +1,7 @@
 //! Resource economies in the engine: allocation against capacity, prices
 //! against theory, exact accounting.
 
+use agora::engine::PriceSource;
 use agora::engine::RunOutput;
 use agora::ledger::SCALE;
 use agora::scenario::example;
@@ -151,6 +152,11 @@ fn price_adjustment_with_linear_demand_converges_to_where_demand_equals_capacity
 /// four consumers with 100 money each, bidding (need @ value) 4 @ 10,
 /// 3 @ 8, 5 @ 6 and 2 @ 5.
 fn four_bids() -> Scenario {
+    Scenario::from_toml_str(&four_bids_text(), "test").unwrap()
+}
+
+/// The text of [`four_bids`].
+fn four_bids_text() -> String {
     let mut text = String::from(
         r#"
         [simulation]
@@ -177,7 +183,7 @@ fn four_bids() -> Scenario {
             "#
         ));
     }
-    Scenario::from_toml_str(&text, "test").unwrap()
+    text
 }
 
 #[test]
@@ -881,5 +887,34 @@ fn production_the_balance_cannot_pay_for_is_cut_to_what_it_pays_for() {
         sim.advance().unwrap();
         sim.advance().unwrap();
         assert_eq!(sim.ledger().balance(0), 2 * made * SCALE, "{balance}");
+    }
+}
+
+#[test]
+fn an_auction_that_allocates_nothing_keeps_its_price_as_the_last_one() {
+    // The four bids of `four_bids`, at most 10 a unit, against a reserve
+    // of 12: no bid clears, nothing is allocated, and the price stays
+    // the reserve, marked as the last price rather than a trade's. The
+    // same bids against a reserve of 1 clear at 6, a trade's price. Only
+    // then is there a last trade.
+    for (reserve, price, source, allocated) in [
+        (12.0, 12.0, PriceSource::Last, 0.0),
+        (1.0, 6.0, PriceSource::Trade, 9.0),
+    ] {
+        let text = four_bids_text().replace(
+            "reserve_price = 1.0",
+            &format!("reserve_price = {reserve:?}"),
+        );
+        let s = Scenario::from_toml_str(&text, "test").unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.advance().unwrap();
+        let r = sim.records().assets[1].clone();
+        assert_eq!(
+            (r.price, r.source, r.allocated),
+            (price, source, Some(allocated)),
+            "reserve {reserve}"
+        );
+        let last_trade = (allocated > 0.0).then_some(price);
+        assert_eq!(sim.observe().assets[0].last_trade, last_trade);
     }
 }

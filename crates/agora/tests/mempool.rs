@@ -99,11 +99,18 @@ fn the_issue_sandwich_is_reproduced_through_the_engine_to_the_printed_digits() {
     assert!((found[0].score - 1.713_605_734).abs() < 1e-12);
 }
 
-#[test]
-fn a_seller_is_sandwiched_the_mirror_way_by_an_attacker_holding_tokens() {
-    // The pool is symmetric: a victim selling 20 tokens at 10% meets the
-    // same attack in tokens — sell 54.709504919 first, buy back after.
-    let text = scenario_text(20.0, 0.1, 10.0, "")
+/// The issue's pool with a scripted victim selling 20 tokens (of its 100)
+/// at a 10% tolerance, and an attacker with 10 money and 500 tokens and
+/// `extra` policy fields.
+fn seller_scenario(extra: &str) -> Scenario {
+    let text = seller_scenario_text(&scenario_text(20.0, 0.1, 10.0, extra));
+    Scenario::from_toml_str(&text, "sell test").unwrap()
+}
+
+/// `text` of [`scenario_text`] with the victim selling 20 of its 100
+/// tokens and the attacker holding 500.
+fn seller_scenario_text(text: &str) -> String {
+    text
         .replace("action = \"buy\", asset = \"X\", spend = 20.0", "action = \"sell\", asset = \"X\", amount = 20.0")
         .replace(
             "balance = 10.0\n",
@@ -112,9 +119,38 @@ fn a_seller_is_sandwiched_the_mirror_way_by_an_attacker_holding_tokens() {
         .replace(
             "group = \"victim\"\ncount = 1\nbalance = 100.0\n",
             "group = \"victim\"\ncount = 1\nbalance = 100.0\nholdings = [ { asset = \"X\", total = 100.0, distribution = \"uniform\" } ]\n",
-        );
-    let s = Scenario::from_toml_str(&text, "sell test").unwrap();
-    let (sim, trades) = first_step(&s);
+        )
+}
+
+#[test]
+fn a_sellers_attacker_weighs_its_token_profit_against_its_floor_at_the_pools_price() {
+    // On a pool of 1000 money and 2000 tokens (a price of ½) the attack
+    // on the seller earns P tokens (measured without a floor); a floor of
+    // m money is 2m tokens at that price, so it attacks for m = 0.45 P
+    // (0.9 P tokens) and not for m = 0.75 P (1.5 P tokens).
+    let two_thousand = |extra: &str| {
+        let text = scenario_text(20.0, 0.1, 10.0, extra);
+        let s =
+            seller_scenario_text(&text).replace("reserve_token = 1000.0", "reserve_token = 2000.0");
+        Scenario::from_toml_str(&s, "sell test").unwrap()
+    };
+    let (sim, trades) = first_step(&two_thousand(""));
+    assert_eq!(trades.len(), 3, "attacked without a floor");
+    let gain = sim.ledger().holding(1, 0) - 500 * UNIT;
+    let p = gain as f64 / UNIT as f64;
+    assert!(p > 1.0, "{p}");
+    let floor = |m: f64| format!(", min_profit = {m:?}");
+    let (_, trades) = first_step(&two_thousand(&floor(0.45 * p)));
+    assert_eq!(trades.len(), 3, "a floor of 0.9 P tokens");
+    let (_, trades) = first_step(&two_thousand(&floor(0.75 * p)));
+    assert_eq!(trades.len(), 1, "a floor of 1.5 P tokens");
+}
+
+#[test]
+fn a_seller_is_sandwiched_the_mirror_way_by_an_attacker_holding_tokens() {
+    // The pool is symmetric: a victim selling 20 tokens at 10% meets the
+    // same attack in tokens — sell 54.709504919 first, buy back after.
+    let (sim, trades) = first_step(&seller_scenario(""));
     let who: Vec<(u32, bool)> = trades.iter().map(|t| (t.agent, t.buy)).collect();
     assert_eq!(who, [(1, false), (0, false), (1, true)]);
     assert_eq!(trades[0].quantity, 54_709_504_919);

@@ -383,7 +383,7 @@ mod tests {
     /// A consumer requests the resource of the best preference per unit of
     /// price: preferences 1 and 3 at prices 2 and 3 (½ and 1 a unit of
     /// price) pick the second; at price 9 for it (⅓) the first; at price 6
-    /// (½, a tie) the first listed.
+    /// (½, a tie) the first listed; at 5.5 (just over ½) the second.
     #[test]
     fn a_consumer_requests_the_best_preference_per_unit_of_price() {
         let p = ConsumerPolicy {
@@ -412,6 +412,8 @@ mod tests {
         assert_eq!(asked(3.0), 1);
         assert_eq!(asked(9.0), 0);
         assert_eq!(asked(6.0), 0);
+        // Just better than a tie: 3 / 5.5 ≈ 0.545 a unit of price.
+        assert_eq!(asked(5.5), 1);
     }
 
     /// Elastic demand asks (reference / price)^elasticity of the need, at

@@ -423,34 +423,35 @@ impl AdaptivePolicy for Deaf {
     }
 }
 
-/// A policy that does not read its reward has its objective measured only
-/// on the steps whose rows are recorded and the step before each, as
-/// `AdaptivePolicy::uses_reward` says; NaN on the others. With rows every
-/// 4 steps over 12: measured at 3, 4, 7, 8, 11 and 12, where it is the
-/// agent's wealth (it holds: its balance and its tokens at the price).
-#[test]
-fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorded_steps() {
+/// Runs 12 steps of 20 noise traders on a linear curve beside two `Deaf`
+/// holders (agents 20 and 21), rows every 4 steps and `extra` added to
+/// `[simulation]`; returns the run and each holder's wealth after each
+/// step (its balance and its tokens at the price, from the ledger).
+fn run_deaf(extra: &str) -> (Simulation, Vec<Vec<f64>>) {
     let s = Scenario::from_toml_str(
-        r#"
+        &format!(
+            r#"
         [simulation]
         steps = 12
         seed = 5
         record_every = 4
+        {extra}
         [[assets]]
         name = "T"
-        pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0, fee = 0.02 }
+        pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0, fee = 0.02 }}
         [[agents]]
         group = "noise"
         count = 20
         balance = 500.0
-        policy = { kind = "random", asset = "T", p_buy = 0.5, p_sell = 0.4, buy_fraction = 0.2, sell_fraction = 0.5 }
+        policy = {{ kind = "random", asset = "T", p_buy = 0.5, p_sell = 0.4, buy_fraction = 0.2, sell_fraction = 0.5 }}
         [[agents]]
         group = "deaf"
         count = 2
         balance = 200.0
-        holdings = { asset = "T", total = 10.0, distribution = "uniform" }
-        policy = { kind = "random", asset = "T", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }
-        "#,
+        holdings = {{ asset = "T", total = 10.0, distribution = "uniform" }}
+        policy = {{ kind = "random", asset = "T", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+        "#
+        ),
         "test",
     )
     .unwrap();
@@ -465,6 +466,17 @@ fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorde
             w.push(balance as f64 / SCALE as f64 + held as f64 / SCALE as f64 * sim.price(0));
         }
     }
+    (sim, wealth)
+}
+
+/// A policy that does not read its reward has its objective measured only
+/// on the steps whose rows are recorded and the step before each, as
+/// `AdaptivePolicy::uses_reward` says; NaN on the others. With rows every
+/// 4 steps over 12: measured at 3, 4, 7, 8, 11 and 12, where it is the
+/// agent's wealth (it holds: its balance and its tokens at the price).
+#[test]
+fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorded_steps() {
+    let (sim, wealth) = run_deaf("");
     let states = sim.states::<Deaf>("deaf").unwrap();
     for (k, seen) in states.iter().enumerate() {
         let steps: Vec<u64> = seen.iter().map(|s| s.0).collect();
@@ -479,6 +491,28 @@ fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorde
             } else {
                 assert!(objective.is_nan(), "agent {k}, step {t}: {objective}");
             }
+        }
+    }
+}
+
+/// With a convergence stop the learning phase may end at any step, and an
+/// evaluation phase of one step records the step it ends at: so a policy
+/// that does not read its reward has its objective measured at every
+/// learning step, not only around the recorded ones (rows every 4 steps
+/// here, as in the test above, which gives NaN between them).
+#[test]
+fn with_a_convergence_stop_an_objective_is_measured_at_every_learning_step() {
+    let (sim, wealth) = run_deaf("stop = { converged = 100 }\n        evaluation_steps = 1");
+    let states = sim.states::<Deaf>("deaf").unwrap();
+    for (k, seen) in states.iter().enumerate() {
+        let steps: Vec<u64> = seen.iter().map(|s| s.0).collect();
+        assert_eq!(steps, (1..=12).collect::<Vec<_>>());
+        for &(t, objective) in seen {
+            let w = wealth[k][t as usize - 1];
+            assert!(
+                (objective - w).abs() <= 1e-9 * w,
+                "agent {k}, step {t}: {objective} vs {w}"
+            );
         }
     }
 }

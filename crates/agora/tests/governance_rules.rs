@@ -996,3 +996,67 @@ rate = 0.25
         );
     }
 }
+
+/// A buy's budget makes room for the taxes on its own asset only: with a
+/// 25% tax on X and one of 0 on Y, a buy of Y spending 50 pays the curve
+/// (nearly) all 50 and no tax, and a buy of X spending 50 pays the curve
+/// at most 40 and the tax the rest.
+#[test]
+fn a_buy_makes_room_only_for_the_taxes_on_its_own_asset() {
+    let text = r#"
+[simulation]
+steps = 1
+seed = 1
+
+[[assets]]
+name = "X"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+
+[[assets]]
+name = "Y"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+
+[[agents]]
+group = "x_buyer"
+count = 1
+balance = 100.0
+policy = { kind = "scripted", asset = "X", actions = [{ step = 1, action = "buy", spend = 50.0 }] }
+
+[[agents]]
+group = "y_buyer"
+count = 1
+balance = 100.0
+policy = { kind = "scripted", asset = "Y", actions = [{ step = 1, action = "buy", spend = 50.0 }] }
+
+[[governance]]
+name = "tax_x"
+kind = "transaction_tax"
+asset = "X"
+rate = 0.25
+
+[[governance]]
+name = "tax_y"
+kind = "transaction_tax"
+asset = "Y"
+rate = 0.0
+"#;
+    let s = Scenario::from_toml_str(text, "two taxes").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.set_trade_log(true);
+    sim.advance().unwrap();
+    let paid = |agent: u32| {
+        let r: Vec<_> = sim.trades().iter().filter(|r| r.agent == agent).collect();
+        assert_eq!(r.len(), 1, "one buy of agent {agent}");
+        r[0].money
+    };
+    let (x, y) = (paid(0), paid(1));
+    // Y: the whole 50 less at most a base unit or two of rounding.
+    assert!(y > 50 * UNIT - 10 && y <= 50 * UNIT, "{y}");
+    assert_eq!(sim.ledger().balance(1) as u128, 100 * UNIT - y);
+    // X: 40 and its tax of a quarter, at most 50 in all.
+    assert!(x > 40 * UNIT - 10 && x <= 40 * UNIT, "{x}");
+    assert_eq!(
+        sim.ledger().balance(0) as u128,
+        100 * UNIT - x - tax_on(x, 250_000_000)
+    );
+}

@@ -968,3 +968,35 @@ fn the_equilibrium_error_is_the_mean_distance_and_the_equilibrium_the_ranges_mid
     let m = out.summary.assets["G"].market.as_ref().unwrap();
     assert_eq!(m.equilibrium_price, Some(100.0));
 }
+
+#[test]
+fn a_market_buy_on_a_book_is_clipped_only_when_it_asks_more_than_the_balance() {
+    // An agent with 10 money on an empty book: a market buy spending all
+    // 10 is not clipped, one spending a base unit more is (each is
+    // rejected too: nothing to fill).
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 1
+        seed = 1
+        [[assets]]
+        name = "G"
+        pricing = { kind = "order_book", tick_size = 0.05, lot_size = 0.5, initial_price = 10.0 }
+        [[agents]]
+        group = "a"
+        count = 1
+        balance = 10.0
+        policy = { kind = "random", asset = "G", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }
+        "#,
+        "book",
+    )
+    .unwrap();
+    for (spend, clipped) in [(10 * SCALE, 0), (10 * SCALE + 1, 1)] {
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.advance_with(&[(0, Action::Buy { asset: 0, spend })])
+            .unwrap();
+        let counts = sim.ledger().counts();
+        assert_eq!((counts.clipped, counts.rejected), (clipped, 1), "{spend}");
+        assert_eq!(sim.ledger().balance(0), 10 * SCALE, "{spend}");
+    }
+}

@@ -5,6 +5,9 @@
 //! metrics, the detector on the executed swaps, and, without watchers, a
 //! mempool that changes nothing.
 
+use agora::agents::{
+    Actions, AdaptivePolicy, AgentRng, AgentView, Feedback, GroupPolicy, Observation, Side,
+};
 use agora::engine::Simulation;
 use agora::ledger::trades::TradeRecord;
 use agora::market::amm::detect::find_sandwiches;
@@ -96,11 +99,18 @@ fn the_issue_sandwich_is_reproduced_through_the_engine_to_the_printed_digits() {
     assert!((found[0].score - 1.713_605_734).abs() < 1e-12);
 }
 
-#[test]
-fn a_seller_is_sandwiched_the_mirror_way_by_an_attacker_holding_tokens() {
-    // The pool is symmetric: a victim selling 20 tokens at 10% meets the
-    // same attack in tokens — sell 54.709504919 first, buy back after.
-    let text = scenario_text(20.0, 0.1, 10.0, "")
+/// The issue's pool with a scripted victim selling 20 tokens (of its 100)
+/// at a 10% tolerance, and an attacker with 10 money and 500 tokens and
+/// `extra` policy fields.
+fn seller_scenario(extra: &str) -> Scenario {
+    let text = seller_scenario_text(&scenario_text(20.0, 0.1, 10.0, extra));
+    Scenario::from_toml_str(&text, "sell test").unwrap()
+}
+
+/// `text` of [`scenario_text`] with the victim selling 20 of its 100
+/// tokens and the attacker holding 500.
+fn seller_scenario_text(text: &str) -> String {
+    text
         .replace("action = \"buy\", asset = \"X\", spend = 20.0", "action = \"sell\", asset = \"X\", amount = 20.0")
         .replace(
             "balance = 10.0\n",
@@ -109,9 +119,38 @@ fn a_seller_is_sandwiched_the_mirror_way_by_an_attacker_holding_tokens() {
         .replace(
             "group = \"victim\"\ncount = 1\nbalance = 100.0\n",
             "group = \"victim\"\ncount = 1\nbalance = 100.0\nholdings = [ { asset = \"X\", total = 100.0, distribution = \"uniform\" } ]\n",
-        );
-    let s = Scenario::from_toml_str(&text, "sell test").unwrap();
-    let (sim, trades) = first_step(&s);
+        )
+}
+
+#[test]
+fn a_sellers_attacker_weighs_its_token_profit_against_its_floor_at_the_pools_price() {
+    // On a pool of 1000 money and 2000 tokens (a price of ½) the attack
+    // on the seller earns P tokens (measured without a floor); a floor of
+    // m money is 2m tokens at that price, so it attacks for m = 0.45 P
+    // (0.9 P tokens) and not for m = 0.75 P (1.5 P tokens).
+    let two_thousand = |extra: &str| {
+        let text = scenario_text(20.0, 0.1, 10.0, extra);
+        let s =
+            seller_scenario_text(&text).replace("reserve_token = 1000.0", "reserve_token = 2000.0");
+        Scenario::from_toml_str(&s, "sell test").unwrap()
+    };
+    let (sim, trades) = first_step(&two_thousand(""));
+    assert_eq!(trades.len(), 3, "attacked without a floor");
+    let gain = sim.ledger().holding(1, 0) - 500 * UNIT;
+    let p = gain as f64 / UNIT as f64;
+    assert!(p > 1.0, "{p}");
+    let floor = |m: f64| format!(", min_profit = {m:?}");
+    let (_, trades) = first_step(&two_thousand(&floor(0.45 * p)));
+    assert_eq!(trades.len(), 3, "a floor of 0.9 P tokens");
+    let (_, trades) = first_step(&two_thousand(&floor(0.75 * p)));
+    assert_eq!(trades.len(), 1, "a floor of 1.5 P tokens");
+}
+
+#[test]
+fn a_seller_is_sandwiched_the_mirror_way_by_an_attacker_holding_tokens() {
+    // The pool is symmetric: a victim selling 20 tokens at 10% meets the
+    // same attack in tokens — sell 54.709504919 first, buy back after.
+    let (sim, trades) = first_step(&seller_scenario(""));
     let who: Vec<(u32, bool)> = trades.iter().map(|t| (t.agent, t.buy)).collect();
     assert_eq!(who, [(1, false), (0, false), (1, true)]);
     assert_eq!(trades[0].quantity, 54_709_504_919);
@@ -129,6 +168,14 @@ fn a_seller_is_sandwiched_the_mirror_way_by_an_attacker_holding_tokens() {
     );
     let found = find_sandwiches(sim.executed_swaps(0));
     assert_eq!((found.len(), found[0].attacker), (1, 1));
+    // The attacker's flows: the tokens it sold first and bought back with
+    // the money the front-run brought, 1.713605734 tokens more.
+    let flow = sim.amm(0).unwrap().mempool().unwrap().flows()[&1];
+    assert_eq!(flow.tokens_sold, 54_709_504_919);
+    assert_eq!(flow.tokens_bought, 54_709_504_919 + 1_713_605_734);
+    assert_eq!(flow.money_received, trades[0].money);
+    assert_eq!(flow.money_paid, trades[2].money);
+    assert_eq!(flow.money_paid, flow.money_received);
 }
 
 #[test]
@@ -579,4 +626,67 @@ fn an_attacker_that_has_not_joined_does_not_watch_the_mempool() {
         (sim.ledger().balance(1), sim.ledger().holding(1, 0)),
         (1000 * UNIT, 0)
     );
+}
+
+/// Queues two swaps buying with `spend` each at step 1 (a slippage
+/// tolerance of 30%), however much the agent holds; learns nothing.
+#[derive(Debug)]
+struct BuysTwice {
+    spend: u64,
+}
+
+impl AdaptivePolicy for BuysTwice {
+    type State = ();
+
+    fn init(&self, _me: &AgentView<'_>) {}
+
+    fn decide(
+        &self,
+        _state: &mut (),
+        obs: &Observation<'_>,
+        _me: &AgentView<'_>,
+        _rng: &mut AgentRng,
+        out: &mut Actions,
+    ) {
+        if obs.step == 1 {
+            for _ in 0..2 {
+                out.push(Action::Swap {
+                    asset: 0,
+                    side: Side::Buy,
+                    amount: self.spend,
+                    max_slippage: 300_000_000,
+                    priority_fee: 0,
+                });
+            }
+        }
+    }
+
+    fn learn(&self, _state: &mut (), _feedback: &Feedback<'_>) {}
+}
+
+#[test]
+fn a_bundle_whose_target_can_no_longer_pay_in_full_is_dropped_and_counted() {
+    // The victim (100 money) queues two buys of 60 in step 1 with a 30%
+    // tolerance: both are queued at 60 (nothing is spent before the clear
+    // phase), and the attacker bundles each. At the second's turn the
+    // victim has 40 left: its swap, cut to 40, cannot give the least
+    // output its bound asks for 60, so that bundle cannot go through as a
+    // whole: it is dropped and counted, and the target alone fails its
+    // bound (a slippage failure, rejected). The first bundle executes:
+    // three trades in all, and the victim keeps its 40.
+    let mut sim = Simulation::new(&scenario(60.0, 0.3, 1000.0, ""), 0).unwrap();
+    sim.set_policy(
+        "victim",
+        GroupPolicy::adaptive(BuysTwice { spend: 60 * UNIT }),
+    )
+    .unwrap();
+    sim.set_trade_log(true);
+    sim.advance().unwrap();
+    let who: Vec<(u32, bool)> = sim.trades().iter().map(|t| (t.agent, t.buy)).collect();
+    assert_eq!(who, [(1, true), (0, true), (1, false)]);
+    let c = sim.amm(0).unwrap().counters();
+    assert_eq!((c.bundles, c.bundles_dropped), (1, 1));
+    assert_eq!(c.slippage_failures, 1);
+    assert_eq!(sim.ledger().balance(0), 40 * UNIT);
+    assert_eq!(sim.ledger().counts().rejected, 1, "the second buy alone");
 }

@@ -1,6 +1,7 @@
 //! Resource economies in the engine: allocation against capacity, prices
 //! against theory, exact accounting.
 
+use agora::engine::PriceSource;
 use agora::engine::RunOutput;
 use agora::ledger::SCALE;
 use agora::scenario::example;
@@ -151,6 +152,11 @@ fn price_adjustment_with_linear_demand_converges_to_where_demand_equals_capacity
 /// four consumers with 100 money each, bidding (need @ value) 4 @ 10,
 /// 3 @ 8, 5 @ 6 and 2 @ 5.
 fn four_bids() -> Scenario {
+    Scenario::from_toml_str(&four_bids_text(), "test").unwrap()
+}
+
+/// The text of [`four_bids`].
+fn four_bids_text() -> String {
     let mut text = String::from(
         r#"
         [simulation]
@@ -177,7 +183,7 @@ fn four_bids() -> Scenario {
             "#
         ));
     }
-    Scenario::from_toml_str(&text, "test").unwrap()
+    text
 }
 
 #[test]
@@ -834,5 +840,81 @@ fn allocative_efficiency_is_undefined_when_the_needs_are_worth_nothing() {
         let r = run(&s).summary.assets["GPU"].resource.clone().unwrap();
         assert_eq!(r.max_value_of_needs, 3.0 * 10.0 * value, "value {value}");
         assert_eq!(r.allocative_efficiency, expected, "value {value}");
+    }
+}
+
+#[test]
+fn production_the_balance_cannot_pay_for_is_cut_to_what_it_pays_for() {
+    // A producer with 4 money asks to make 10 units at a cost of 1 each,
+    // arriving 2 steps later: cut to the 4 units its balance pays for
+    // (counted clipped), all 4 money paid; at step 3 the 4 units arrive
+    // and are paid at the fixed price of 2: 8 money. With 10 money the
+    // same order is not clipped: 10 paid, 20 received. (The agent is a
+    // consumer that needs nothing: it holds unless told.)
+    let produce = agora::Action::Produce {
+        asset: 0,
+        quantity: 10 * SCALE,
+        cost: SCALE,
+        lead_time: 2,
+    };
+    for (balance, clipped, made) in [(4u64, 1, 4), (10, 0, 10)] {
+        let s = Scenario::from_toml_str(
+            &format!(
+                r#"
+        [simulation]
+        steps = 3
+        seed = 1
+        [[assets]]
+        name = "R"
+        kind = "resource"
+        capacity = 10.0
+        allocation = "proportional"
+        pricing = {{ kind = "fixed", price = 2.0 }}
+        [[agents]]
+        group = "p"
+        count = 1
+        balance = {balance}.0
+        policy = {{ kind = "consumer", asset = "R", need = {{ distribution = "constant", value = 0.0 }}, value = 1.0 }}
+        "#
+            ),
+            "test",
+        )
+        .unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.advance_with(&[(0, produce)]).unwrap();
+        assert_eq!(sim.ledger().counts().clipped, clipped, "{balance}");
+        assert_eq!(sim.ledger().balance(0), 0, "{balance}");
+        sim.advance().unwrap();
+        sim.advance().unwrap();
+        assert_eq!(sim.ledger().balance(0), 2 * made * SCALE, "{balance}");
+    }
+}
+
+#[test]
+fn an_auction_that_allocates_nothing_keeps_its_price_as_the_last_one() {
+    // The four bids of `four_bids`, at most 10 a unit, against a reserve
+    // of 12: no bid clears, nothing is allocated, and the price stays
+    // the reserve, marked as the last price rather than a trade's. The
+    // same bids against a reserve of 1 clear at 6, a trade's price. Only
+    // then is there a last trade.
+    for (reserve, price, source, allocated) in [
+        (12.0, 12.0, PriceSource::Last, 0.0),
+        (1.0, 6.0, PriceSource::Trade, 9.0),
+    ] {
+        let text = four_bids_text().replace(
+            "reserve_price = 1.0",
+            &format!("reserve_price = {reserve:?}"),
+        );
+        let s = Scenario::from_toml_str(&text, "test").unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.advance().unwrap();
+        let r = sim.records().assets[1].clone();
+        assert_eq!(
+            (r.price, r.source, r.allocated),
+            (price, source, Some(allocated)),
+            "reserve {reserve}"
+        );
+        let last_trade = (allocated > 0.0).then_some(price);
+        assert_eq!(sim.observe().assets[0].last_trade, last_trade);
     }
 }

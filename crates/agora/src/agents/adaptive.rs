@@ -1175,6 +1175,41 @@ mod tests {
         assert_eq!((states[7].lessons.len(), states[7].tracked), (3, 1));
     }
 
+    /// The rewards are summed in agent order within chunks of 1024 and
+    /// then over the chunks, as `StateColumn::learn`'s doc says, whatever
+    /// the threads: with member 0's reward 2^53 and the last six members'
+    /// 1 (chunk 2), the chunks sum to 2^53 and 6, and the total is 2^53 + 6
+    /// exactly; one sum in agent order would lose each 1 to rounding
+    /// (2^53 + 1 rounds to 2^53) and give 2^53.
+    #[test]
+    fn a_columns_rewards_are_summed_within_chunks_then_over_them() {
+        let l = ledger();
+        let mut c = column(&l, vec![0.0; N]);
+        let big = 2f64.powi(53);
+        assert_eq!(big + 1.0, big, "the premise: 1 is lost next to 2^53");
+        let now: Vec<f64> = (0..N)
+            .map(|k| match k {
+                0 => big,
+                k if k >= CHUNK => 1.0,
+                _ => 0.0,
+            })
+            .collect();
+        let now: &'static [f64] = Box::leak(now.into_boxed_slice());
+        let o = no_obs();
+        let sum = c.learn(&Lesson {
+            step: 1,
+            ledger: &l,
+            private: StreamFamily::new(1, 0, 0, Stream::Private),
+            obs: &o,
+            fills: &[],
+            open: &[],
+            open_orders: &[],
+            objective: Some(now),
+            evaluation: false,
+        });
+        assert_eq!(sum, big + 6.0);
+    }
+
     /// A column saves its agents' objectives and states and loads them
     /// back into a column of as many agents; a save of other sizes is
     /// refused and changes nothing; a save without states keeps the

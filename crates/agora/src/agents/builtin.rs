@@ -614,6 +614,28 @@ mod tests {
         }
         assert_eq!(probabilities(&[11.0, 11.0], 1.0), (0.0, 0.0), "2 prices");
         assert_eq!(probabilities(&[0.0; 3], 1.0), (0.0, 0.0), "mean 0");
+        // It trades on a deviation of more than the threshold, not at it:
+        // over [2, 2, 2] the prices 1.5 and 2.5 deviate by exactly ∓25%
+        // (all exact in binary), and a threshold of 0.25 holds at both.
+        let at_edge = MeanReversionPolicy {
+            threshold: 0.25,
+            ..p
+        };
+        for (price, expected) in [
+            (1.5, (0.0, 0.0)),
+            (1.4999, (0.7, 0.0)),
+            (2.5, (0.0, 0.0)),
+            (2.5001, (0.0, 0.7)),
+        ] {
+            let a = obs_with(&[2.0, 2.0, 2.0], price);
+            let obs = Observation {
+                step: 3,
+                assets: &a,
+                incentives: &[],
+                mempool: &[],
+            };
+            assert_eq!(at_edge.probabilities(&obs, &ME), expected, "at {price}");
+        }
     }
 
     /// Threshold and mean-reversion traders that act for sure (`p_trade`

@@ -378,6 +378,62 @@ mod tests {
         assert_eq!(hoarder(5, 7).assets(), vec![0]);
     }
 
+    /// A best responder (`joint = false`) posts its own best response to
+    /// the others' last prices: member 1 of two bound at seller 0 is
+    /// seller 1, and against seller 0 at the grid's lowest price and
+    /// itself at the highest it posts `joint_best` of seller 1 alone,
+    /// which here differs from seller 0's; member 0 posts seller 0's.
+    #[test]
+    fn a_best_responder_posts_its_own_sellers_best_response() {
+        use crate::agents::{AssetObservation, PostedView};
+        use crate::market::posted::{GridSpec, PostedMarket};
+        use rand::SeedableRng;
+        let market = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 0.25).unwrap();
+        let setup = Arc::new(
+            PostedSetup::new(market, &GridSpec::Span { m: 15, xi: 0.1 }, vec![0, 1]).unwrap(),
+        );
+        let last = [0u32, 14];
+        let own = |i: usize| PostedCartel::joint_best(&setup, i..i + 1, &last);
+        assert_ne!(own(0), own(1), "the premise: the two best responses differ");
+        let mut p = PostedCartel {
+            asset: 0,
+            punish: false,
+            joint: false,
+            market: None,
+        };
+        p.bind(setup.clone(), 0, 2);
+        let grid = setup.grid().to_vec();
+        let history = [1.0];
+        let assets = [AssetObservation {
+            name: "G",
+            price: 1.0,
+            supply: 0.0,
+            history: &history,
+            best_bid: None,
+            best_ask: None,
+            last_trade: None,
+            posted: Some(PostedView {
+                grid: &grid,
+                prices: &last,
+                profits: &[0.0, 0.0],
+                sellers: &[0, 1],
+            }),
+        }];
+        let obs = Observation {
+            step: 2,
+            assets: &assets,
+            incentives: &[],
+            mempool: &[],
+        };
+        for member in [0u32, 1] {
+            let holdings = [0];
+            let me = AgentView::new(member, member, 0, &holdings, 0);
+            let action = p.decide(&obs, &me, &mut AgentRng::seed_from_u64(1));
+            let price = own(member as usize);
+            assert_eq!(action, Action::Post { asset: 0, price }, "member {member}");
+        }
+    }
+
     /// The joint best price maximises the members' joint profit, the
     /// others' prices held: of two sellers on a 15-price grid, both
     /// members (a monopoly) or one (its best response to the other at

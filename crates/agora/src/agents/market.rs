@@ -380,6 +380,23 @@ mod tests {
     /// over 10); empty, the centre is 105 and it only bids, 105 · 0.99 =
     /// 103.95 (no 2 tokens to sell); empty and unable to pay 2 · 103.95 it
     /// cancels.
+    /// A market maker trades only its own asset, whatever its index (the
+    /// engine checks the index against the scenario's assets with it).
+    #[test]
+    fn a_market_maker_trades_only_its_own_asset() {
+        for asset in [0, 3] {
+            let mm = MarketMakerPolicy {
+                asset,
+                spread: 0.02,
+                size: SCALE,
+                max_inventory: 10 * SCALE,
+                skew: 0.0,
+                ttl: 1,
+            };
+            assert_eq!(mm.assets(), vec![asset]);
+        }
+    }
+
     #[test]
     fn a_market_maker_quotes_around_the_mid_skewed_by_its_inventory() {
         let mm = MarketMakerPolicy {

@@ -39,7 +39,7 @@ pub enum DemandForm {
 /// afresh each step from its own stream, times the step's entry of
 /// `need_schedule` if given), each worth `value` when met. It
 /// requests from the resource with the best `preference / price` among
-/// `assets` (substitutes: a unit of any of them meets a unit of need; a
+/// `assets` (the first listed among equals; substitutes: a unit of any of them meets a unit of need; a
 /// preference scales what the agent will pay for that resource), the
 /// quantity its demand form gives at that price, at most what
 /// `budget_share` of its balance pays for, bidding its value as the most it
@@ -382,7 +382,8 @@ mod tests {
 
     /// A consumer requests the resource of the best preference per unit of
     /// price: preferences 1 and 3 at prices 2 and 3 (½ and 1 a unit of
-    /// price) pick the second; at price 9 for it (⅓) the first.
+    /// price) pick the second; at price 9 for it (⅓) the first; at price 6
+    /// (½, a tie) the first listed; at 5.5 (just over ½) the second.
     #[test]
     fn a_consumer_requests_the_best_preference_per_unit_of_price() {
         let p = ConsumerPolicy {
@@ -410,6 +411,9 @@ mod tests {
         };
         assert_eq!(asked(3.0), 1);
         assert_eq!(asked(9.0), 0);
+        assert_eq!(asked(6.0), 0);
+        // Just better than a tie: 3 / 5.5 ≈ 0.545 a unit of price.
+        assert_eq!(asked(5.5), 1);
     }
 
     /// Elastic demand asks (reference / price)^elasticity of the need, at

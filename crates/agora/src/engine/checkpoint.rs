@@ -257,6 +257,20 @@ mod tests {
         assert!(err(b"hello").contains("not an Agora checkpoint"));
         assert!(err(&bytes[..HEADER - 1]).contains("truncated"));
         assert!(err(&bytes[..bytes.len() - 1]).contains("truncated"));
+        // Cut inside the header, or after it: the header's own length is
+        // the edge (its body length read only when it is whole).
+        let n = bytes.len();
+        assert_eq!(
+            err(&bytes[..HEADER - 1]),
+            format!(
+                "cp: truncated: {} bytes, shorter than the header",
+                HEADER - 1
+            )
+        );
+        assert_eq!(
+            err(&bytes[..HEADER]),
+            format!("cp: truncated: {HEADER} of {n} bytes")
+        );
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(err(&longer).contains("appended"));

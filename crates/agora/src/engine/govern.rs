@@ -976,6 +976,60 @@ impl<const LOG: bool> Executor<'_, LOG> {
 mod tests {
     use super::*;
 
+    /// The last buys a tax keeps per agent, after two buyers bought at
+    /// step 1 and at step 2 (a 10% tax on a linear curve, with
+    /// `early_rate = early` when given).
+    fn last_buys(early: Option<f64>) -> Vec<u64> {
+        let early = early.map_or(String::new(), |r| format!("early_rate = {r:?}\nwithin = 3"));
+        let text = format!(
+            r#"
+[simulation]
+steps = 3
+seed = 1
+[[assets]]
+name = "X"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+[[agents]]
+group = "first"
+count = 1
+balance = 100.0
+policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, action = "buy", spend = 10.0 }}] }}
+[[agents]]
+group = "second"
+count = 1
+balance = 100.0
+policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 2, action = "buy", spend = 10.0 }}] }}
+[[governance]]
+name = "tax"
+kind = "transaction_tax"
+asset = "X"
+rate = 0.1
+{early}
+"#
+        );
+        let s = crate::Scenario::from_toml_str(&text, "tax.toml").unwrap();
+        let mut sim = crate::Simulation::new(&s, 0).unwrap();
+        while !sim.done() {
+            sim.advance().unwrap();
+        }
+        match &sim.rules[..] {
+            [RuleState::Tax(t)] => {
+                assert_eq!(t.trades, 2, "both buys taxed");
+                t.last_buy.clone()
+            }
+            other => panic!("one tax expected: {other:?}"),
+        }
+    }
+
+    /// `Tax::last_buy` is kept only where an early rate reads it, as its
+    /// doc says: empty without one (no 8 bytes per agent in the state and
+    /// its checkpoints), each agent's buy step with one.
+    #[test]
+    fn a_tax_keeps_its_buyers_last_buys_only_with_an_early_rate() {
+        assert_eq!(last_buys(None), Vec::<u64>::new());
+        assert_eq!(last_buys(Some(0.5)), vec![1, 2]);
+    }
+
     #[test]
     fn a_rate_is_quantised_to_its_rounded_parts_per_billion_within_zero_and_one() {
         assert_eq!(nano(0.25), 250_000_000);

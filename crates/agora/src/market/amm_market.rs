@@ -113,7 +113,7 @@ impl AmmMarket {
             _ => Err((
                 field,
                 format!(
-                    "expected between 1e-9 (one base unit) and {:e}, found {x}",
+                    "expected at least 1e-9 (one base unit) and below {:e}, found {x}",
                     to_units(u64::MAX)
                 ),
             )),
@@ -799,11 +799,12 @@ mod tests {
     fn a_pool_out_of_range_is_refused_naming_the_field_and_the_range() {
         let range = |x: f64| {
             format!(
-                "expected between 1e-9 (one base unit) and {:e}, found {x}",
+                "expected at least 1e-9 (one base unit) and below {:e}, found {x}",
                 to_units(u64::MAX)
             )
         };
-        for bad in [0.0, -1.0, 1e-10, f64::NAN, 1e300] {
+        // The bound itself (2^64 base units, just past u64::MAX) is out.
+        for bad in [0.0, -1.0, 1e-10, f64::NAN, 1e300, to_units(u64::MAX)] {
             let e = AmmMarket::new(&spec(bad, 1.0, 0.0, None)).unwrap_err();
             assert_eq!(e, ("reserve_money", range(bad)));
             let e = AmmMarket::new(&spec(1.0, bad, 0.0, None)).unwrap_err();

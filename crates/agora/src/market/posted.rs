@@ -444,8 +444,8 @@ pub fn price_grid(spec: &GridSpec, nash: &[f64], monopoly: &[f64]) -> Result<Vec
 /// Returns the collusion index (Calvano et al.'s "average profit gain")
 /// `Δ = (π̄ − π^N)/(π^M − π^N)`: 0 at the Nash profit, 1 at the monopoly
 /// profit, with `π̄` the mean profit per seller observed and `π^N`, `π^M`
-/// the mean profits per seller at the Nash and monopoly prices. NaN when
-/// `π^M = π^N`.
+/// the mean profits per seller at the Nash and monopoly prices. Undefined
+/// when `π^M = π^N`: ±∞ by the sign of `π̄ − π^N`, NaN when that is 0 too.
 pub fn collusion_index(mean_profit: f64, nash_profit: f64, monopoly_profit: f64) -> f64 {
     (mean_profit - nash_profit) / (monopoly_profit - nash_profit)
 }
@@ -661,6 +661,10 @@ mod tests {
         assert_eq!(collusion_index(1.0, 1.0, 5.0), 0.0);
         assert_eq!(collusion_index(5.0, 1.0, 5.0), 1.0);
         assert_eq!(collusion_index(0.0, 1.0, 5.0), -0.25);
+        // Undefined where the Nash and monopoly profits are equal.
+        assert_eq!(collusion_index(2.0, 1.0, 1.0), f64::INFINITY);
+        assert_eq!(collusion_index(0.5, 1.0, 1.0), f64::NEG_INFINITY);
+        assert!(collusion_index(1.0, 1.0, 1.0).is_nan());
         // ln Σ eˣ: none is −∞; huge terms do not overflow; ∞ passes.
         let lse = |x: &[f64]| log_sum_exp(x.iter().copied());
         assert_eq!(lse(&[]), f64::NEG_INFINITY);

@@ -809,6 +809,25 @@ mod tests {
         );
     }
 
+    /// A mark past the ledger's range has no price in base units (no
+    /// account could pay it: a fault only when a payment is due); one at
+    /// the range's top has; a mark below 0 is priced at 0.
+    #[test]
+    fn a_mark_past_the_range_has_no_price_in_base_units() {
+        let mut a = ResourceMarket::new(&fixed_at(2.0, true));
+        for (mark, base) in [
+            (2.0, Some(2 * SCALE)),
+            (1.8e10, Some(18_000_000_000_000_000_000)),
+            (2e10, None),
+            (f64::INFINITY, None),
+            (-1.0, Some(0)),
+        ] {
+            a.state.mark = mark;
+            assert_eq!(a.price_base(), base, "mark {mark}");
+            assert_eq!(a.price_base_memo(), base, "mark {mark}, remembered");
+        }
+    }
+
     #[test]
     fn a_fixed_price_set_during_a_run_survives_a_round_trip_of_the_state() {
         let fixed = fixed_at(2.0, true);

@@ -1689,4 +1689,35 @@ mod tests {
         assert_eq!(q(1 << 11).unwrap().states(), 1 << 22);
         assert_eq!(MAX_Q_ENTRIES, 1 << 24);
     }
+
+    /// A Q-learner trades only the asset of its actions, whatever its
+    /// index.
+    #[test]
+    fn a_q_learner_trades_the_asset_of_its_actions() {
+        use crate::agents::learners::{Exploration, QParams};
+        for asset in [0, 2] {
+            let signals = Signals {
+                asset,
+                memory: 1,
+                scale: 0.01,
+                trend: None,
+                position: false,
+            };
+            let params = QParams {
+                alpha: 0.5,
+                delta: 0.0,
+                exploration: Exploration::Constant(1.0),
+            };
+            let actions = vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }];
+            let q = QLearningPolicy::new(
+                ActionSet::new(asset, actions, 1).unwrap(),
+                signals,
+                2,
+                params,
+                0.0,
+            )
+            .unwrap();
+            assert_eq!(crate::agents::AdaptivePolicy::assets(&q), vec![asset]);
+        }
+    }
 }

@@ -1658,35 +1658,38 @@ mod tests {
         assert_eq!((blind.states(), blind.bins()), (1, 1));
     }
 
+    /// A Q-learning policy on `asset` with a hold and a buy of half,
+    /// seeing the last `memory` moves in `bins` bins each.
+    fn q_policy(asset: usize, memory: usize, bins: usize) -> Result<QLearningPolicy> {
+        use crate::agents::learners::{Exploration, QParams};
+        let signals = Signals {
+            asset,
+            memory,
+            scale: 0.01,
+            trend: None,
+            position: false,
+        };
+        let params = QParams {
+            alpha: 0.5,
+            delta: 0.0,
+            exploration: Exploration::Constant(1.0),
+        };
+        let actions = vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }];
+        QLearningPolicy::new(
+            ActionSet::new(asset, actions, 1).unwrap(),
+            signals,
+            bins,
+            params,
+            0.0,
+        )
+    }
+
     /// A Q-table of more than 2²⁴ entries is refused: 2 actions over
     /// 2¹² bins of two moves is 2²⁵; 2¹¹ bins, 2²³, is built.
     #[test]
     fn a_q_table_of_more_than_the_most_entries_is_refused() {
-        let q = |bins: usize| {
-            use crate::agents::learners::{Exploration, QParams};
-            let signals = Signals {
-                asset: 0,
-                memory: 2,
-                scale: 0.01,
-                trend: None,
-                position: false,
-            };
-            let params = QParams {
-                alpha: 0.5,
-                delta: 0.0,
-                exploration: Exploration::Constant(1.0),
-            };
-            let actions = vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }];
-            QLearningPolicy::new(
-                ActionSet::new(0, actions, 1).unwrap(),
-                signals,
-                bins,
-                params,
-                0.0,
-            )
-        };
-        assert!(q(1 << 12).is_err());
-        assert_eq!(q(1 << 11).unwrap().states(), 1 << 22);
+        assert!(q_policy(0, 2, 1 << 12).is_err());
+        assert_eq!(q_policy(0, 2, 1 << 11).unwrap().states(), 1 << 22);
         assert_eq!(MAX_Q_ENTRIES, 1 << 24);
     }
 
@@ -1694,29 +1697,8 @@ mod tests {
     /// index.
     #[test]
     fn a_q_learner_trades_the_asset_of_its_actions() {
-        use crate::agents::learners::{Exploration, QParams};
         for asset in [0, 2] {
-            let signals = Signals {
-                asset,
-                memory: 1,
-                scale: 0.01,
-                trend: None,
-                position: false,
-            };
-            let params = QParams {
-                alpha: 0.5,
-                delta: 0.0,
-                exploration: Exploration::Constant(1.0),
-            };
-            let actions = vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }];
-            let q = QLearningPolicy::new(
-                ActionSet::new(asset, actions, 1).unwrap(),
-                signals,
-                2,
-                params,
-                0.0,
-            )
-            .unwrap();
+            let q = q_policy(asset, 1, 2).unwrap();
             assert_eq!(crate::agents::AdaptivePolicy::assets(&q), vec![asset]);
         }
     }

@@ -385,7 +385,7 @@ mod tests {
     /// which here differs from seller 0's; member 0 posts seller 0's.
     #[test]
     fn a_best_responder_posts_its_own_sellers_best_response() {
-        use crate::agents::{AssetObservation, PostedView};
+        use crate::agents::{posted_asset, PostedView};
         use crate::market::posted::{GridSpec, PostedMarket};
         use rand::SeedableRng;
         let market = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 0.25).unwrap();
@@ -404,21 +404,15 @@ mod tests {
         p.bind(setup.clone(), 0, 2);
         let grid = setup.grid().to_vec();
         let history = [1.0];
-        let assets = [AssetObservation {
-            name: "G",
-            price: 1.0,
-            supply: 0.0,
-            history: &history,
-            best_bid: None,
-            best_ask: None,
-            last_trade: None,
-            posted: Some(PostedView {
+        let assets = [posted_asset(
+            PostedView {
                 grid: &grid,
                 prices: &last,
                 profits: &[0.0, 0.0],
                 sellers: &[0, 1],
-            }),
-        }];
+            },
+            &history,
+        )];
         let obs = Observation {
             step: 2,
             assets: &assets,

@@ -320,26 +320,20 @@ mod tests {
     /// entry above 0 (0.15 · 10), it posts 4 and remembers state 108.
     #[test]
     fn an_evaluating_seller_posts_its_greedy_price_in_the_last_profiles_state() {
-        use crate::agents::{AdaptivePolicy, AssetObservation, PostedView};
+        use crate::agents::{posted_asset, AdaptivePolicy, PostedView};
         use rand::SeedableRng;
         let seller = sellers(1);
         let grid = seller.setup.grid().to_vec();
         let history = [1.0];
-        let assets = [AssetObservation {
-            name: "G",
-            price: 1.0,
-            supply: 0.0,
-            history: &history,
-            best_bid: None,
-            best_ask: None,
-            last_trade: None,
-            posted: Some(PostedView {
+        let assets = [posted_asset(
+            PostedView {
                 grid: &grid,
                 prices: &[3, 7],
                 profits: &[0.0, 0.0],
                 sellers: &[3, 7],
-            }),
-        }];
+            },
+            &history,
+        )];
         let obs = Observation {
             step: 2,
             assets: &assets,
@@ -382,21 +376,15 @@ mod tests {
     /// The market's view after the profile (3, 7), the sellers' profits
     /// 2 and 6.
     fn after<'a>(grid: &'a [f64]) -> [crate::agents::AssetObservation<'a>; 1] {
-        [crate::agents::AssetObservation {
-            name: "G",
-            price: 1.0,
-            supply: 0.0,
-            history: &[],
-            best_bid: None,
-            best_ask: None,
-            last_trade: None,
-            posted: Some(PostedView {
+        [crate::agents::posted_asset(
+            PostedView {
                 grid,
                 prices: &[3, 7],
                 profits: &[2.0, 6.0],
                 sellers: &[3, 7],
-            }),
-        }]
+            },
+            &[],
+        )]
     }
 
     /// Seller 1 (member 1) learns its own price and profit of the step in

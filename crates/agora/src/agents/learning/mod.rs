@@ -521,10 +521,23 @@ mod tests {
         bins: usize,
         q0: f64,
     ) -> QLearningPolicy {
+        q_policy_with(0, 1, actions, bins, q0).unwrap()
+    }
+
+    /// A Q-learning policy on `asset` choosing among `actions`, seeing
+    /// the last `memory` moves in `bins` bins each (α = 0.5, no
+    /// discounting, always exploring), every entry starting at `q0`.
+    fn q_policy_with(
+        asset: usize,
+        memory: usize,
+        actions: Vec<LearnerAction>,
+        bins: usize,
+        q0: f64,
+    ) -> Result<QLearningPolicy> {
         use crate::agents::learners::{Exploration, QParams};
         let signals = Signals {
-            asset: 0,
-            memory: 1,
+            asset,
+            memory,
             scale: 0.01,
             trend: None,
             position: false,
@@ -535,13 +548,12 @@ mod tests {
             exploration: Exploration::Constant(1.0),
         };
         QLearningPolicy::new(
-            ActionSet::new(0, actions, 1).unwrap(),
+            ActionSet::new(asset, actions, 1).unwrap(),
             signals,
             bins,
             params,
             q0,
         )
-        .unwrap()
     }
 
     /// A policy-gradient agent's state is estimated (`state_bytes`, for
@@ -1658,30 +1670,10 @@ mod tests {
         assert_eq!((blind.states(), blind.bins()), (1, 1));
     }
 
-    /// A Q-learning policy on `asset` with a hold and a buy of half,
-    /// seeing the last `memory` moves in `bins` bins each.
+    /// [`q_policy_with`] a hold and a buy of half, from 0.
     fn q_policy(asset: usize, memory: usize, bins: usize) -> Result<QLearningPolicy> {
-        use crate::agents::learners::{Exploration, QParams};
-        let signals = Signals {
-            asset,
-            memory,
-            scale: 0.01,
-            trend: None,
-            position: false,
-        };
-        let params = QParams {
-            alpha: 0.5,
-            delta: 0.0,
-            exploration: Exploration::Constant(1.0),
-        };
         let actions = vec![LearnerAction::Hold, LearnerAction::Buy { fraction: 0.5 }];
-        QLearningPolicy::new(
-            ActionSet::new(asset, actions, 1).unwrap(),
-            signals,
-            bins,
-            params,
-            0.0,
-        )
+        q_policy_with(asset, memory, actions, bins, 0.0)
     }
 
     /// A Q-table of more than 2²⁴ entries is refused: 2 actions over

@@ -354,6 +354,70 @@ fn an_outage_cuts_capacity_for_its_duration_and_stability_is_measured() {
     assert!(r.production_cost > 0.0 && r.welfare < r.value_of_needs_met);
 }
 
+/// An outage of a share `q` of a stock leaves `(1 − q)` of what is in stock
+/// available: the same economy without the outage draws the same 10 units a
+/// step (the cut stock still covers them), so its capacity path is the
+/// stock's, and the outage's steps show `0.75 ×` it, the others the same.
+#[test]
+fn an_outage_of_a_stock_leaves_the_rest_of_the_stock_available() {
+    let text = |events: &str| {
+        format!(
+            r#"
+        [simulation]
+        steps = 6
+        seed = 2
+        [[assets]]
+        name = "R"
+        kind = "resource"
+        renewal = "stock"
+        capacity = 100.0
+        pricing = {{ kind = "fixed", price = 0.0 }}
+        [[agents]]
+        group = "c"
+        count = 10
+        balance = 10.0
+        policy = {{ kind = "consumer", asset = "R", need = {{ distribution = "constant", value = 1.0 }}, value = 1.0 }}
+        {events}
+        "#
+        )
+    };
+    let caps = |events: &str| -> Vec<f64> {
+        let s = Scenario::from_toml_str(&text(events), "stock.toml").unwrap();
+        let out = run(&s);
+        let allocated: Vec<f64> = out.records.assets[1..]
+            .iter()
+            .map(|r| r.allocated.unwrap())
+            .collect();
+        assert!(allocated.iter().all(|&a| a == 10.0), "{allocated:?}");
+        out.records
+            .assets
+            .iter()
+            .map(|r| r.capacity.unwrap())
+            .collect()
+    };
+    let stock = caps("");
+    // the stock falls by the 10 units drawn each step
+    for t in 2..stock.len() {
+        assert_eq!(stock[t], stock[t - 1] - 10.0, "{stock:?}");
+    }
+    let cut = caps(
+        r#"[[events]]
+        kind = "outage"
+        asset = "R"
+        at = 3
+        duration = 2
+        share = 0.25"#,
+    );
+    for t in 0..stock.len() {
+        let expected = if t == 3 || t == 4 {
+            0.75 * stock[t]
+        } else {
+            stock[t]
+        };
+        assert_eq!(cut[t], expected, "step {t}: {cut:?} against {stock:?}");
+    }
+}
+
 #[test]
 fn a_stock_depletes_and_production_replenishes_it() {
     let s = Scenario::from_toml_str(

@@ -637,12 +637,15 @@ fn production_due_at_a_step_adds_to_a_stock_at_that_step() {
 }
 
 #[test]
-fn a_request_its_balance_pays_exactly_is_not_clipped() {
-    // 6 money, a need of 3 units at a fixed price of 2: the payment locked,
-    // 3 · 2 = 6, is the whole balance and not more, so nothing is clipped
-    // (or rejected): 3 units bought, 0 money left.
-    let s = Scenario::from_toml_str(
-        r#"
+fn a_request_its_balance_pays_is_not_clipped() {
+    // A need of 3 units at a fixed price of 2 asks to lock 3 · 2 = 6 money:
+    // - with 6 or 7 the payment fits, nothing is clipped (or rejected), 3
+    //   units are bought and 0 or 1 money is left;
+    // - with 5 the consumer itself asks only what its balance pays for,
+    //   5/2 = 2.5 units: nothing clipped either, 0 money left.
+    let after = |balance: f64| {
+        let text = format!(
+            r#"
         [simulation]
         steps = 1
         seed = 1
@@ -651,23 +654,29 @@ fn a_request_its_balance_pays_exactly_is_not_clipped() {
         kind = "resource"
         capacity = 10.0
         allocation = "proportional"
-        pricing = { kind = "fixed", price = 2.0 }
+        pricing = {{ kind = "fixed", price = 2.0 }}
         [[agents]]
         group = "c"
         count = 1
-        balance = 6.0
-        policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 3.0 }, value = 5.0 }
-        "#,
-        "test",
-    )
-    .unwrap();
-    let mut sim = Simulation::new(&s, 0).unwrap();
-    sim.advance().unwrap();
-    let r = sim.records().assets.last().unwrap().clone();
-    assert_eq!((r.requested, r.allocated), (Some(3.0), Some(3.0)));
-    assert_eq!(sim.ledger().balance(0), 0);
-    assert_eq!(sim.ledger().counts().clipped, 0);
-    assert_eq!(sim.ledger().counts().rejected, 0);
+        balance = {balance:?}
+        policy = {{ kind = "consumer", asset = "R", need = {{ distribution = "constant", value = 3.0 }}, value = 5.0 }}
+        "#
+        );
+        let s = Scenario::from_toml_str(&text, "test").unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.advance().unwrap();
+        let r = sim.records().assets.last().unwrap().clone();
+        let counts = sim.ledger().counts();
+        (
+            r.allocated.unwrap(),
+            sim.ledger().balance(0),
+            counts.clipped,
+            counts.rejected,
+        )
+    };
+    assert_eq!(after(6.0), (3.0, 0, 0, 0));
+    assert_eq!(after(7.0), (3.0, SCALE, 0, 0));
+    assert_eq!(after(5.0), (2.5, 0, 0, 0));
 }
 
 proptest! {

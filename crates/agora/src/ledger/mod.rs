@@ -1538,6 +1538,33 @@ mod tests {
         check(&l, 9, 66 * U, [3 * U, 44 * U]);
     }
 
+    /// Staking moves the staked asset's tokens of the agent's own account
+    /// (asset 1 of 2, agent 1 of 2) into the stake and back, a slash burns
+    /// them out of the supply; each counts (a lock, a lock, a burn) and the
+    /// books stay whole.
+    #[test]
+    fn stakes_move_the_staked_assets_tokens_and_count() {
+        const U: u64 = SCALE;
+        let mut l = Ledger::new(2, 2);
+        l.fund_supply(0, Some(1), 10 * U, 0).unwrap();
+        l.fund_supply(1, Some(1), 50 * U, 0).unwrap();
+        let check = |l: &Ledger, held: [u64; 2], counts: (u64, u64)| {
+            assert_eq!([l.holding(1, 0), l.holding(1, 1)], held);
+            assert_eq!([l.holding(0, 0), l.holding(0, 1)], [0, 0]);
+            assert_eq!((l.counts().locks, l.counts().burns), counts);
+            let holds = [u128::from(held[0]), u128::from(held[1])];
+            assert!(l.conserved(0, &holds));
+        };
+        l.stake(1, 1, 20 * U).unwrap();
+        check(&l, [10 * U, 30 * U], (1, 0));
+        l.unstake(1, 1, 5 * U).unwrap();
+        check(&l, [10 * U, 35 * U], (2, 0));
+        l.slash(1, 6 * U).unwrap();
+        check(&l, [10 * U, 35 * U], (2, 1));
+        assert_eq!(l.books(1).supply, 44 * U);
+        assert_eq!(l.books(0).supply, 10 * U);
+    }
+
     #[test]
     fn market_operations_conserve_and_refuse_without_side_effects() {
         let mut l = Ledger::new(3, 1);

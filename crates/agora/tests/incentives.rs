@@ -711,6 +711,58 @@ funding = { kind = "treasury", currency = "TOKEN", amount = 50.0 }
     crate::staking::round_trips(&s);
 }
 
+/// A fee burn of share ½ burns, at each step, ⌊½ · the fees paid into the
+/// pool since the last burn⌋ and leaves the rest in the pool: with
+/// `pool_t` the pool after step t's burn and `b_t` that burn (its row), the
+/// fees of step t are `pool_t − pool_{t−1} + b_t`, and `b_t` is half of them
+/// rounded down. The ledger's fee pool falls by every burn (a burn the
+/// ledger skipped would leave it whole) and the rule's total is their sum.
+#[test]
+fn a_fee_burn_burns_its_share_of_each_steps_fees_out_of_the_pool() {
+    let buyers = r#"
+[[agents]]
+group = "buyers"
+count = 3
+balance = 1000.0
+policy = { kind = "random", asset = "TOKEN", p_buy = 0.9, p_sell = 0.0, buy_fraction = 0.05, sell_fraction = 0.0 }
+"#;
+    let burn = r#"
+[[incentives]]
+name = "fees"
+kind = "burn"
+asset = "TOKEN"
+share = 0.5
+"#;
+    let s = holders_and(2, 12, buyers, burn);
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let (mut pool, mut total, mut burns) = (sim.ledger().books(0).fee_pool, 0u128, 0u64);
+    for step in 1..=12u64 {
+        sim.advance().unwrap();
+        let b: u128 = sim
+            .records()
+            .incentives
+            .iter()
+            .filter(|r| r.step == step && r.flow == agora::incentives::Flow::Burn)
+            .map(|r| r.amount)
+            .sum();
+        let now = sim.ledger().books(0).fee_pool;
+        let fees = now + b - pool;
+        assert_eq!(b, fees / 2, "step {step}: fees {fees}");
+        burns += u64::from(b > 0);
+        total += b;
+        pool = now;
+    }
+    assert!(burns >= 6, "{burns} steps burned");
+    let out = sim.finish().unwrap();
+    assert_eq!(
+        out.summary.incentives["fees"].burned,
+        Some(total as f64 / SCALE as f64)
+    );
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    // nobody sells to the curve: the ledger's burns are the fee burns
+    assert_eq!(out.summary.ledger.burns, burns);
+}
+
 /// Rules on an AMM's asset: its swaps are fills of the trade log, so
 /// early sales are charged and volume rewarded; a token treasury and
 /// staking leave the pool's tokens (the asset's unheld supply) alone.

@@ -269,6 +269,49 @@ fn a_call_auction_on_a_known_order_set_clears_at_the_hand_computed_price_and_vol
     assert_eq!(sim.ledger().conservation().money_error(), 0);
 }
 
+#[test]
+fn a_posted_price_market_rations_the_long_side_in_proportion() {
+    // A price-adjustment market posting 10: limit orders that accept 10
+    // trade at 10; the short side fills, the long side shares the volume
+    // in proportion to what it asked. Each agent starts with 10 G.
+    const POSTED: &str =
+        r#"{ kind = "price_adjustment", rule = "linear", lambda = 0.01, initial_price = 10.0 }"#;
+    let after = |orders: Vec<(Side, f64, f64)>| {
+        let n = orders.len();
+        let mut sim = fixed_orders(POSTED, 1, 10.0 * n as f64, orders);
+        sim.advance().unwrap();
+        assert_eq!(sim.ledger().conservation().money_error(), 0);
+        (0..n as u32)
+            .map(|a| {
+                let held = sim.ledger().holding(a, 0) as i64 - 10 * SCALE as i64;
+                let paid = sim.ledger().balance(a) as i64 - 1000 * SCALE as i64;
+                (held as f64 / SCALE as f64, paid as f64 / SCALE as f64)
+            })
+            .collect::<Vec<_>>()
+    };
+    // demand 10 + 30 = 40 against a supply of 8: the buyers get 1/5 of
+    // what they asked, 2 and 6 tokens (whole lots: no rounding); the bid
+    // below 10 takes no part
+    assert_eq!(
+        after(vec![
+            (Side::Buy, 12.0, 10.0),
+            (Side::Buy, 11.0, 30.0),
+            (Side::Buy, 9.0, 10.0),
+            (Side::Sell, 8.0, 8.0),
+        ]),
+        vec![(2.0, -20.0), (6.0, -60.0), (0.0, 0.0), (-8.0, 80.0)]
+    );
+    // and the mirror: supply 4 + 4 against a demand of 2, 1 token each
+    assert_eq!(
+        after(vec![
+            (Side::Sell, 9.0, 4.0),
+            (Side::Sell, 10.0, 4.0),
+            (Side::Buy, 10.0, 2.0),
+        ]),
+        vec![(-1.0, 10.0), (-1.0, 10.0), (2.0, -20.0)]
+    );
+}
+
 /// [`Fixed`]'s orders, each decision also noting the step and the last
 /// trade price the agent observed.
 #[derive(Debug)]

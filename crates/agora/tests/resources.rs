@@ -354,6 +354,70 @@ fn an_outage_cuts_capacity_for_its_duration_and_stability_is_measured() {
     assert!(r.production_cost > 0.0 && r.welfare < r.value_of_needs_met);
 }
 
+/// An outage of a share `q` of a stock leaves `(1 − q)` of what is in stock
+/// available: the same economy without the outage draws the same 10 units a
+/// step (the cut stock still covers them), so its capacity path is the
+/// stock's, and the outage's steps show `0.75 ×` it, the others the same.
+#[test]
+fn an_outage_of_a_stock_leaves_the_rest_of_the_stock_available() {
+    let text = |events: &str| {
+        format!(
+            r#"
+        [simulation]
+        steps = 6
+        seed = 2
+        [[assets]]
+        name = "R"
+        kind = "resource"
+        renewal = "stock"
+        capacity = 100.0
+        pricing = {{ kind = "fixed", price = 0.0 }}
+        [[agents]]
+        group = "c"
+        count = 10
+        balance = 10.0
+        policy = {{ kind = "consumer", asset = "R", need = {{ distribution = "constant", value = 1.0 }}, value = 1.0 }}
+        {events}
+        "#
+        )
+    };
+    let caps = |events: &str| -> Vec<f64> {
+        let s = Scenario::from_toml_str(&text(events), "stock.toml").unwrap();
+        let out = run(&s);
+        let allocated: Vec<f64> = out.records.assets[1..]
+            .iter()
+            .map(|r| r.allocated.unwrap())
+            .collect();
+        assert!(allocated.iter().all(|&a| a == 10.0), "{allocated:?}");
+        out.records
+            .assets
+            .iter()
+            .map(|r| r.capacity.unwrap())
+            .collect()
+    };
+    let stock = caps("");
+    // the stock falls by the 10 units drawn each step
+    for t in 2..stock.len() {
+        assert_eq!(stock[t], stock[t - 1] - 10.0, "{stock:?}");
+    }
+    let cut = caps(
+        r#"[[events]]
+        kind = "outage"
+        asset = "R"
+        at = 3
+        duration = 2
+        share = 0.25"#,
+    );
+    for t in 0..stock.len() {
+        let expected = if t == 3 || t == 4 {
+            0.75 * stock[t]
+        } else {
+            stock[t]
+        };
+        assert_eq!(cut[t], expected, "step {t}: {cut:?} against {stock:?}");
+    }
+}
+
 #[test]
 fn a_stock_depletes_and_production_replenishes_it() {
     let s = Scenario::from_toml_str(
@@ -573,12 +637,15 @@ fn production_due_at_a_step_adds_to_a_stock_at_that_step() {
 }
 
 #[test]
-fn a_request_its_balance_pays_exactly_is_not_clipped() {
-    // 6 money, a need of 3 units at a fixed price of 2: the payment locked,
-    // 3 · 2 = 6, is the whole balance and not more, so nothing is clipped
-    // (or rejected): 3 units bought, 0 money left.
-    let s = Scenario::from_toml_str(
-        r#"
+fn a_request_its_balance_pays_is_not_clipped() {
+    // A need of 3 units at a fixed price of 2 asks to lock 3 · 2 = 6 money:
+    // - with 6 or 7 the payment fits, nothing is clipped (or rejected), 3
+    //   units are bought and 0 or 1 money is left;
+    // - with 5 the consumer itself asks only what its balance pays for,
+    //   5/2 = 2.5 units: nothing clipped either, 0 money left.
+    let after = |balance: f64| {
+        let text = format!(
+            r#"
         [simulation]
         steps = 1
         seed = 1
@@ -587,23 +654,29 @@ fn a_request_its_balance_pays_exactly_is_not_clipped() {
         kind = "resource"
         capacity = 10.0
         allocation = "proportional"
-        pricing = { kind = "fixed", price = 2.0 }
+        pricing = {{ kind = "fixed", price = 2.0 }}
         [[agents]]
         group = "c"
         count = 1
-        balance = 6.0
-        policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 3.0 }, value = 5.0 }
-        "#,
-        "test",
-    )
-    .unwrap();
-    let mut sim = Simulation::new(&s, 0).unwrap();
-    sim.advance().unwrap();
-    let r = sim.records().assets.last().unwrap().clone();
-    assert_eq!((r.requested, r.allocated), (Some(3.0), Some(3.0)));
-    assert_eq!(sim.ledger().balance(0), 0);
-    assert_eq!(sim.ledger().counts().clipped, 0);
-    assert_eq!(sim.ledger().counts().rejected, 0);
+        balance = {balance:?}
+        policy = {{ kind = "consumer", asset = "R", need = {{ distribution = "constant", value = 3.0 }}, value = 5.0 }}
+        "#
+        );
+        let s = Scenario::from_toml_str(&text, "test").unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.advance().unwrap();
+        let r = sim.records().assets.last().unwrap().clone();
+        let counts = sim.ledger().counts();
+        (
+            r.allocated.unwrap(),
+            sim.ledger().balance(0),
+            counts.clipped,
+            counts.rejected,
+        )
+    };
+    assert_eq!(after(6.0), (3.0, 0, 0, 0));
+    assert_eq!(after(7.0), (3.0, SCALE, 0, 0));
+    assert_eq!(after(5.0), (2.5, 0, 0, 0));
 }
 
 proptest! {

@@ -322,6 +322,55 @@ objective = { kind = "final_wealth" }
     ));
 }
 
+#[test]
+fn a_learner_unstakes_its_whole_stake_of_the_staking_rule_when_another_rule_is_listed_first() {
+    // A holding reward on the same asset, open to every agent, listed before
+    // the staking rule: a learner's unstake must find its stake in the
+    // staking rule (rule 1), not in the first rule it is eligible for, which
+    // holds no stake.
+    let more = r#"
+[[agents]]
+group = "learner"
+count = 1
+balance = 100.0
+holdings = [ { asset = "TOKEN", total = 100.0, distribution = "uniform" } ]
+policy = { kind = "bandit", asset = "TOKEN", actions = [{ stake = 0.5 }, { unstake = 1.0 }, "hold"], algorithm = "epsilon_greedy", epsilon = 0.2 }
+objective = { kind = "final_wealth" }
+"#;
+    let hold = r#"
+[[incentives]]
+name = "hold"
+kind = "holding_reward"
+asset = "TOKEN"
+rate = 0.0001
+funding = { kind = "treasury", currency = "money", amount = 10.0 }
+"#;
+    let s = crate::incentives::holders_and(2, 60, more, &format!("{hold}{}", rule(0.01, 2, 100.0)));
+    assert_eq!(s.incentives()[0].name, "hold");
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    // One learner, so the rule's rows (summed over agents) are its own:
+    // replay its active stake; `{ unstake = 1.0 }` takes all of it.
+    let (mut active, mut unstakes) = (0u128, 0);
+    for r in &out.records.incentives {
+        match r.flow {
+            Flow::Stake => {
+                assert_eq!((r.rule, r.agents), (1, 1), "{r:?}");
+                active += r.amount;
+            }
+            Flow::Unstake => {
+                assert_eq!((r.rule, r.agents), (1, 1), "{r:?}");
+                assert!(r.amount > 0 && r.amount == active, "{r:?}, stake {active}");
+                active = 0;
+                unstakes += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(unstakes >= 3, "{unstakes} unstakes");
+    assert!(out.summary.incentives["hold"].paid > 0.0);
+    assert_eq!(out.summary.ledger.token_conservation_error, 0.0);
+}
+
 /// `s` built again through the builder reads the same rules and runs the
 /// same (shared with `incentives`).
 pub(crate) fn round_trips(s: &Scenario) {

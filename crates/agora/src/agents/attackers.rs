@@ -481,6 +481,49 @@ mod tests {
         }
     }
 
+    /// Where its order would be empty or priced at 0 the spoofer holds: its
+    /// real sell (step 2) and spoof ask (step 3) with no tokens to sell,
+    /// and its real sell at a best bid below one tick (0 ticks).
+    #[test]
+    fn a_spoofer_holds_where_its_order_would_be_empty_or_priced_at_zero() {
+        use crate::ledger::SCALE;
+        use rand::SeedableRng;
+        let p = SpooferPolicy {
+            asset: 0,
+            size: 50 * SCALE,
+            trade: 2 * SCALE,
+            depth: 0.25,
+            tick: T,
+        };
+        let decide = |bid: f64, held: u64, step: u64| {
+            let assets = [book(Some(bid), Some(10.1), 10.0)];
+            let holdings = [held];
+            let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 1);
+            let obs = Observation {
+                step,
+                assets: &assets,
+                incentives: &[],
+                mempool: &[],
+            };
+            p.decide(&obs, &me, &mut AgentRng::seed_from_u64(step))
+        };
+        // nothing held: no sell of 0 tokens
+        assert_eq!(decide(9.9, 0, 2), Action::Hold);
+        assert_eq!(decide(9.9, 0, 3), Action::Hold);
+        // a bid of half a tick is 0 ticks: no sell at a price of 0
+        assert_eq!(decide(0.005, 30 * SCALE, 2), Action::Hold);
+        // the same with tokens and a bid of a tick or more do sell
+        let sell = |ticks: u64| Action::Limit {
+            asset: 0,
+            side: Side::Sell,
+            price: ticks * T,
+            amount: 2 * SCALE,
+            ttl: 1,
+        };
+        assert_eq!(decide(9.9, 30 * SCALE, 2), sell(990));
+        assert_eq!(decide(0.01, 30 * SCALE, 2), sell(1));
+    }
+
     fn book(
         best_bid: Option<f64>,
         best_ask: Option<f64>,

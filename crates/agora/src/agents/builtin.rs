@@ -690,17 +690,20 @@ mod tests {
             sell_fraction: 0.1,
         };
         let history = [10.0];
-        let a = obs_with(&history, 9.0);
-        let obs = Observation {
-            step: 1,
-            assets: &a,
-            incentives: &[],
-            mempool: &[],
-        };
-        let (b, s) = p.probabilities(&obs, &ME);
-        let expected = 0.5 / (1.0 + (-2.0f64).exp());
-        assert!((b - expected).abs() < 1e-15);
-        assert!((b + s - 0.5).abs() < 1e-15);
+        // v − P of ±1 alone would not tell β·(v − P) from β/(v − P)
+        for price in [9.0, 9.5, 6.0, 12.5] {
+            let a = obs_with(&history, price);
+            let obs = Observation {
+                step: 1,
+                assets: &a,
+                incentives: &[],
+                mempool: &[],
+            };
+            let (b, s) = p.probabilities(&obs, &ME);
+            let expected = 0.5 / (1.0 + (-2.0 * (10.0 - price)).exp());
+            assert!((b - expected).abs() < 1e-15, "P = {price}: {b}");
+            assert!((b + s - 0.5).abs() < 1e-15);
+        }
     }
 
     #[test]

@@ -588,6 +588,7 @@ mod tests {
         let v = seller.private_value(&me).unwrap();
         assert_eq!((v.side, v.units), (Side::Sell, 3 * SCALE));
         assert_eq!(seller.assets(), vec![0]);
+        assert_eq!(ZiCPolicy { asset: 2, ..seller }.assets(), vec![2]);
     }
 
     /// A fundamental trader acts with probability `activity`: at 0.3, on
@@ -625,5 +626,6 @@ mod tests {
             Action::Hold
         );
         assert_eq!(sure.assets(), vec![0]);
+        assert_eq!(FundamentalPolicy { asset: 3, ..sure }.assets(), vec![3]);
     }
 }

@@ -1494,6 +1494,77 @@ mod tests {
         assert_eq!(to_units(1_500_000_000), 1.5);
     }
 
+    /// The operations that move money or tokens to or from an agent outside
+    /// a trade each count one transfer, move exactly their amounts on the
+    /// agent's own account (agent 1 of 2: `agent · stride`, not agent 0's)
+    /// and keep the books whole (`conserved`, with tokens in the pool's
+    /// treasury).
+    #[test]
+    fn transfers_are_counted_move_their_amounts_and_conserve() {
+        const U: u64 = SCALE;
+        let mut l = Ledger::new(2, 1);
+        l.fund_balance(1, 100 * U).unwrap();
+        l.fund_supply(0, Some(1), 50 * U, 0).unwrap();
+        let check = |l: &Ledger, step: u64, balance: u64, held: [u64; 2]| {
+            assert_eq!(l.counts().transfers, step, "after operation {step}");
+            assert_eq!((l.balance(0), l.balance(1)), (0, balance), "after {step}");
+            assert_eq!(
+                (l.holding(0, 0), l.holding(1, 0)),
+                (held[0], held[1]),
+                "after {step}"
+            );
+            let sums = u128::from(l.balance(0)) + u128::from(l.balance(1));
+            let holds = u128::from(held[0]) + u128::from(held[1]);
+            assert!(l.conserved(sums, &[holds]), "after {step}");
+        };
+        l.pay_in(1, 10 * U).unwrap(); // a referral's budget, from outside
+        check(&l, 1, 110 * U, [0, 50 * U]);
+        l.spend(1, 5 * U).unwrap(); // effort, out of the economy
+        check(&l, 2, 105 * U, [0, 50 * U]);
+        l.escrow_deposit(1, 20 * U).unwrap();
+        check(&l, 3, 85 * U, [0, 50 * U]);
+        l.escrow_pay(1, 7 * U).unwrap();
+        check(&l, 4, 92 * U, [0, 50 * U]);
+        l.pay_into_pool(1, 0, 30 * U).unwrap();
+        check(&l, 5, 62 * U, [0, 50 * U]);
+        l.pay_from_pool(1, 0, 10 * U).unwrap();
+        check(&l, 6, 72 * U, [0, 50 * U]);
+        l.deposit_to_pool(1, 0, 10 * U, 5 * U).unwrap();
+        check(&l, 7, 62 * U, [0, 45 * U]);
+        assert_eq!(l.books(0).treasury, 5 * U);
+        l.withdraw_from_pool(1, 0, 4 * U, 2 * U).unwrap();
+        check(&l, 8, 66 * U, [0, 47 * U]);
+        l.transfer_tokens(1, 0, 0, 3 * U).unwrap();
+        check(&l, 9, 66 * U, [3 * U, 44 * U]);
+    }
+
+    /// Staking moves the staked asset's tokens of the agent's own account
+    /// (asset 1 of 2, agent 1 of 2) into the stake and back, a slash burns
+    /// them out of the supply; each counts (a lock, a lock, a burn) and the
+    /// books stay whole.
+    #[test]
+    fn stakes_move_the_staked_assets_tokens_and_count() {
+        const U: u64 = SCALE;
+        let mut l = Ledger::new(2, 2);
+        l.fund_supply(0, Some(1), 10 * U, 0).unwrap();
+        l.fund_supply(1, Some(1), 50 * U, 0).unwrap();
+        let check = |l: &Ledger, held: [u64; 2], counts: (u64, u64)| {
+            assert_eq!([l.holding(1, 0), l.holding(1, 1)], held);
+            assert_eq!([l.holding(0, 0), l.holding(0, 1)], [0, 0]);
+            assert_eq!((l.counts().locks, l.counts().burns), counts);
+            let holds = [u128::from(held[0]), u128::from(held[1])];
+            assert!(l.conserved(0, &holds));
+        };
+        l.stake(1, 1, 20 * U).unwrap();
+        check(&l, [10 * U, 30 * U], (1, 0));
+        l.unstake(1, 1, 5 * U).unwrap();
+        check(&l, [10 * U, 35 * U], (2, 0));
+        l.slash(1, 6 * U).unwrap();
+        check(&l, [10 * U, 35 * U], (2, 1));
+        assert_eq!(l.books(1).supply, 44 * U);
+        assert_eq!(l.books(0).supply, 10 * U);
+    }
+
     #[test]
     fn market_operations_conserve_and_refuse_without_side_effects() {
         let mut l = Ledger::new(3, 1);

@@ -795,6 +795,24 @@ mod tests {
         assert!(AmmMarket::new(&spec(1.0, to_units(u64::MAX), 0.0, None)).is_err());
     }
 
+    /// An AMM names itself `amm` (the summary's `mechanism`), and governance
+    /// sets its fee, the one parameter it has, keeping the reserves; any
+    /// other name or a fee out of range is refused and changes nothing.
+    #[test]
+    fn an_amm_is_named_amm_and_its_fee_is_the_parameter_governance_sets() {
+        let mut m = AmmMarket::new(&spec(1000.0, 250.0, 0.003, None)).unwrap();
+        assert_eq!(m.kind(), "amm");
+        let reserves = m.reserves();
+        m.set_param("fee", 0.01).unwrap();
+        assert_eq!(m.pool.fee().fraction(), 0.01);
+        assert_eq!(m.reserves(), reserves);
+        let e = m.set_param("spread", 0.01).unwrap_err();
+        assert!(e.contains("\"spread\"") && e.contains("\"fee\""), "{e}");
+        assert!(m.set_param("fee", 1.5).is_err());
+        assert_eq!(m.pool.fee().fraction(), 0.01);
+        assert_eq!(m.reserves(), reserves);
+    }
+
     #[test]
     fn a_pool_out_of_range_is_refused_naming_the_field_and_the_range() {
         let range = |x: f64| {

@@ -1529,15 +1529,51 @@ mod tests {
         book.check();
     }
 
+    /// The expiry heap keeps the entries of cancelled orders until it holds
+    /// `2n + 64`, `n` the live orders with the one being placed, then drops
+    /// them: after a placement it holds at most `2n + 64`, and reaches that
+    /// bound. (Orders that expire, unlike `rest`'s, which never do and never
+    /// enter it.)
     #[test]
     fn stale_expiry_entries_are_dropped() {
         let mut book = OrderBook::new(TICK, LOT);
-        for i in 0..10_000 {
-            let id = rest(&mut book, 1, Side::Buy, 50, T);
-            book.cancel(id);
-            assert!(book.expiry.len() <= 2 * book.len() + 65, "at {i}");
+        let mut out = Out::default();
+        let mut expiring = |book: &mut OrderBook, price: u64| {
+            let locked = lock(book, Side::Buy, price, T);
+            let o = book.limit(
+                1,
+                Side::Buy,
+                price,
+                T,
+                1_000_000,
+                locked,
+                &mut out.fills,
+                &mut out.cancelled,
+            );
+            o.rested.expect("rests")
+        };
+        for live in [0, 1, 5] {
+            let kept: Vec<OrderId> = (0..live).map(|_| expiring(&mut book, 40)).collect();
+            // n = live + 1 during each placement below
+            let bound = 2 * (live + 1) + 64;
+            let mut most = 0;
+            for i in 0..10_000 {
+                let id = expiring(&mut book, 50);
+                assert_eq!(book.len(), live + 1);
+                most = most.max(book.expiry.len());
+                assert!(
+                    book.expiry.len() <= bound,
+                    "{live} live, at {i}: {}",
+                    book.expiry.len()
+                );
+                book.cancel(id);
+            }
+            assert_eq!(most, bound, "{live} live");
+            for id in kept {
+                book.cancel(id);
+            }
+            assert!(book.is_empty());
         }
-        assert!(book.is_empty());
     }
 
     // ---- property tests against a naive book -------------------------------

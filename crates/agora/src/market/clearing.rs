@@ -1621,6 +1621,10 @@ mod tests {
         assert!(r.caps_log_ratio(5.0, 0.0) && r.caps_log_ratio(0.0, 5.0));
         assert!(r.caps_log_ratio(2e6, 1.0) && !r.caps_log_ratio(5e5, 1.0));
         assert!(!r.caps_log_ratio(0.0, 0.0));
+        // the ratio, not the sizes: equal large sides are not capped, and
+        // 3 against 6e6 is (ln 2e6 = 14.5 > ln 1e6)
+        assert!(!r.caps_log_ratio(2e6, 2e6) && !r.caps_log_ratio(1e-3, 1e-3));
+        assert!(r.caps_log_ratio(3.0, 6e6) && !r.caps_log_ratio(3.0, 1.5e6));
         assert!(rel(r.next(1.0, 0.0, 5.0, 1.0), 1e-6) < 1e-9);
         let mut bounded = r;
         bounded.max_relative_change = Some(0.2);

@@ -622,6 +622,39 @@ mod tests {
         }
     }
 
+    /// `coverable` cuts a limit order to what its agent covers, counting a
+    /// clip only when it asks more: a buy of 10 lots of 1 token at 3 money
+    /// a token (30 money) with 31, 30 and 29 money (the last clipped to the
+    /// 9 lots 29 pays for, 27 locked); a sell of 10 with 11, 10 and 9.5
+    /// tokens (the last clipped to 9 whole lots). Quantities in base units.
+    #[test]
+    fn a_limit_order_is_cut_to_what_its_agent_covers_and_counted_only_then() {
+        use crate::ledger::SCALE;
+        let (tick, lot) = (SCALE / 100, SCALE); // 0.01 a tick, 1-token lots
+        let (price, qty) = (300, 10 * SCALE); // 3.00 a token
+        let order = |side, balance: u64, held: u64| {
+            let mut ledger = Ledger::new(1, 1);
+            ledger.fund_balance(0, balance).unwrap();
+            ledger.fund_supply(0, Some(0), held, 0).unwrap();
+            let got = coverable(&mut ledger, 0, 0, side, price, tick, qty, lot);
+            (got.0 / SCALE, got.1, ledger.counts().clipped)
+        };
+        assert_eq!(order(Side::Buy, 31 * SCALE, 0), (10, 30 * SCALE, 0));
+        assert_eq!(order(Side::Buy, 30 * SCALE, 0), (10, 30 * SCALE, 0));
+        assert_eq!(order(Side::Buy, 29 * SCALE, 0), (9, 27 * SCALE, 1));
+        assert_eq!(order(Side::Sell, 0, 11 * SCALE), (10, 10 * SCALE, 0));
+        assert_eq!(order(Side::Sell, 0, 10 * SCALE), (10, 10 * SCALE, 0));
+        assert_eq!(order(Side::Sell, 0, 19 * SCALE / 2), (9, 9 * SCALE, 1));
+        // a book's tick and lot in base units, one at the least
+        let book = |tick_size, lot_size| crate::scenario::BookSpec {
+            tick_size,
+            lot_size,
+            initial_price: 1.0,
+        };
+        assert_eq!(tick_lot(&book(0.01, 0.5)), (SCALE / 100, SCALE / 2));
+        assert_eq!(tick_lot(&book(1e-12, 2.0)), (1, 2 * SCALE));
+    }
+
     #[test]
     fn a_mechanism_without_the_features_marks_at_its_last_finite_price_and_has_no_parameters() {
         for p in [2.5, 0.0, -1.0, f64::MAX] {

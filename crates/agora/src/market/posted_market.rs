@@ -562,6 +562,7 @@ mod tests {
         let (n, m) = (2, 15);
         let table = s.profit_table();
         assert_eq!(table.len(), m * m * n);
+        assert_eq!(s.profiles(), m * m);
         for k in 0..m * m {
             let prices = [s.grid()[k % m], s.grid()[k / m]];
             let mut q = [0.0; 2];

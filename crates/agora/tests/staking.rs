@@ -294,18 +294,27 @@ funding = { kind = "treasury", currency = "money", amount = 400.0 }
     assert_eq!(render(1), render(4));
 }
 
+/// A group of `count` bandit learners holding 100 tokens each whose
+/// actions stake half their tokens, unstake all their stake or hold.
+fn stake_learners(group: &str, count: u32) -> String {
+    format!(
+        r#"
+[[agents]]
+group = "{group}"
+count = {count}
+balance = 100.0
+holdings = [ {{ asset = "TOKEN", total = {total:?}, distribution = "uniform" }} ]
+policy = {{ kind = "bandit", asset = "TOKEN", actions = [{{ stake = 0.5 }}, {{ unstake = 1.0 }}, "hold"], algorithm = "epsilon_greedy", epsilon = 0.2 }}
+objective = {{ kind = "final_wealth" }}
+"#,
+        total = 100.0 * f64::from(count)
+    )
+}
+
 #[test]
 fn a_learner_names_stake_and_unstake_actions() {
-    let more = r#"
-[[agents]]
-group = "learners"
-count = 3
-balance = 100.0
-holdings = [ { asset = "TOKEN", total = 300.0, distribution = "uniform" } ]
-policy = { kind = "bandit", asset = "TOKEN", actions = [{ stake = 0.5 }, { unstake = 1.0 }, "hold"], algorithm = "epsilon_greedy", epsilon = 0.2 }
-objective = { kind = "final_wealth" }
-"#;
-    let s = crate::incentives::holders_and(2, 40, more, &rule(0.01, 2, 100.0));
+    let more = stake_learners("learners", 3);
+    let s = crate::incentives::holders_and(2, 40, &more, &rule(0.01, 2, 100.0));
     let out = Simulation::new(&s, 0).unwrap().run().unwrap();
     let flows: Vec<Flow> = out.records.incentives.iter().map(|r| r.flow).collect();
     assert!(flows.contains(&Flow::Stake));
@@ -328,15 +337,7 @@ fn a_learner_unstakes_its_whole_stake_of_the_staking_rule_when_another_rule_is_l
     // the staking rule: a learner's unstake must find its stake in the
     // staking rule (rule 1), not in the first rule it is eligible for, which
     // holds no stake.
-    let more = r#"
-[[agents]]
-group = "learner"
-count = 1
-balance = 100.0
-holdings = [ { asset = "TOKEN", total = 100.0, distribution = "uniform" } ]
-policy = { kind = "bandit", asset = "TOKEN", actions = [{ stake = 0.5 }, { unstake = 1.0 }, "hold"], algorithm = "epsilon_greedy", epsilon = 0.2 }
-objective = { kind = "final_wealth" }
-"#;
+    let more = stake_learners("learner", 1);
     let hold = r#"
 [[incentives]]
 name = "hold"
@@ -345,7 +346,8 @@ asset = "TOKEN"
 rate = 0.0001
 funding = { kind = "treasury", currency = "money", amount = 10.0 }
 "#;
-    let s = crate::incentives::holders_and(2, 60, more, &format!("{hold}{}", rule(0.01, 2, 100.0)));
+    let s =
+        crate::incentives::holders_and(2, 60, &more, &format!("{hold}{}", rule(0.01, 2, 100.0)));
     assert_eq!(s.incentives()[0].name, "hold");
     let out = Simulation::new(&s, 0).unwrap().run().unwrap();
     // One learner, so the rule's rows (summed over agents) are its own:

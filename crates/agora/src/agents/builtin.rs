@@ -679,6 +679,19 @@ mod tests {
         assert_eq!(decide(&reversion, 1.1), sell(25));
     }
 
+    /// A valuation trader's buy and sell probabilities at step 1 with the
+    /// market at `price` (a history of one price, 10).
+    fn valuation_at(p: &ValuationPolicy, price: f64) -> (f64, f64) {
+        let a = obs_with(&[10.0], price);
+        let obs = Observation {
+            step: 1,
+            assets: &a,
+            incentives: &[],
+            mempool: &[],
+        };
+        p.probabilities(&obs, &ME)
+    }
+
     #[test]
     fn valuation_is_logistic_in_value_minus_price() {
         let p = ValuationPolicy {
@@ -689,17 +702,9 @@ mod tests {
             buy_fraction: 0.1,
             sell_fraction: 0.1,
         };
-        let history = [10.0];
         // v − P of ±1 alone would not tell β·(v − P) from β/(v − P)
         for price in [9.0, 9.5, 6.0, 12.5] {
-            let a = obs_with(&history, price);
-            let obs = Observation {
-                step: 1,
-                assets: &a,
-                incentives: &[],
-                mempool: &[],
-            };
-            let (b, s) = p.probabilities(&obs, &ME);
+            let (b, s) = valuation_at(&p, price);
             let expected = 0.5 / (1.0 + (-2.0 * (10.0 - price)).exp());
             assert!((b - expected).abs() < 1e-15, "P = {price}: {b}");
             assert!((b + s - 0.5).abs() < 1e-15);
@@ -846,15 +851,7 @@ mod tests {
             buy_fraction: 0.1,
             sell_fraction: 0.1,
         };
-        let history = [10.0];
-        let a = obs_with(&history, 11.0);
-        let obs = Observation {
-            step: 1,
-            assets: &a,
-            incentives: &[],
-            mempool: &[],
-        };
-        let (b, s) = p.probabilities(&obs, &ME);
+        let (b, s) = valuation_at(&p, 11.0);
         let expected = 1.0 / (1.0 + 2f64.exp());
         assert!((b - expected).abs() < 1e-15, "{b}");
         assert!((s - (1.0 - expected)).abs() < 1e-15, "{s}");

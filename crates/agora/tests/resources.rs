@@ -636,18 +636,14 @@ fn production_due_at_a_step_adds_to_a_stock_at_that_step() {
     }
 }
 
-#[test]
-fn a_request_its_balance_pays_is_not_clipped() {
-    // A need of 3 units at a fixed price of 2 asks to lock 3 · 2 = 6 money:
-    // - with 6 or 7 the payment fits, nothing is clipped (or rejected), 3
-    //   units are bought and 0 or 1 money is left;
-    // - with 5 the consumer itself asks only what its balance pays for,
-    //   5/2 = 2.5 units: nothing clipped either, 0 money left.
-    let after = |balance: f64| {
-        let text = format!(
-            r#"
+/// `steps` steps of a resource of capacity 10 at a fixed price of 2,
+/// allocated in proportion, and one consumer with `balance` money and a
+/// constant need of `need` units, each worth `value`.
+fn one_consumer_at_two(steps: u64, balance: f64, need: f64, value: f64) -> Scenario {
+    let text = format!(
+        r#"
         [simulation]
-        steps = 1
+        steps = {steps}
         seed = 1
         [[assets]]
         name = "R"
@@ -659,10 +655,21 @@ fn a_request_its_balance_pays_is_not_clipped() {
         group = "c"
         count = 1
         balance = {balance:?}
-        policy = {{ kind = "consumer", asset = "R", need = {{ distribution = "constant", value = 3.0 }}, value = 5.0 }}
+        policy = {{ kind = "consumer", asset = "R", need = {{ distribution = "constant", value = {need:?} }}, value = {value:?} }}
         "#
-        );
-        let s = Scenario::from_toml_str(&text, "test").unwrap();
+    );
+    Scenario::from_toml_str(&text, "test").unwrap()
+}
+
+#[test]
+fn a_request_its_balance_pays_is_not_clipped() {
+    // A need of 3 units at a fixed price of 2 asks to lock 3 · 2 = 6 money:
+    // - with 6 or 7 the payment fits, nothing is clipped (or rejected), 3
+    //   units are bought and 0 or 1 money is left;
+    // - with 5 the consumer itself asks only what its balance pays for,
+    //   5/2 = 2.5 units: nothing clipped either, 0 money left.
+    let after = |balance: f64| {
+        let s = one_consumer_at_two(1, balance, 3.0, 5.0);
         let mut sim = Simulation::new(&s, 0).unwrap();
         sim.advance().unwrap();
         let r = sim.records().assets.last().unwrap().clone();
@@ -931,28 +938,7 @@ fn production_the_balance_cannot_pay_for_is_cut_to_what_it_pays_for() {
         lead_time: 2,
     };
     for (balance, clipped, made) in [(4u64, 1, 4), (10, 0, 10)] {
-        let s = Scenario::from_toml_str(
-            &format!(
-                r#"
-        [simulation]
-        steps = 3
-        seed = 1
-        [[assets]]
-        name = "R"
-        kind = "resource"
-        capacity = 10.0
-        allocation = "proportional"
-        pricing = {{ kind = "fixed", price = 2.0 }}
-        [[agents]]
-        group = "p"
-        count = 1
-        balance = {balance}.0
-        policy = {{ kind = "consumer", asset = "R", need = {{ distribution = "constant", value = 0.0 }}, value = 1.0 }}
-        "#
-            ),
-            "test",
-        )
-        .unwrap();
+        let s = one_consumer_at_two(3, balance as f64, 0.0, 1.0);
         let mut sim = Simulation::new(&s, 0).unwrap();
         sim.advance_with(&[(0, produce)]).unwrap();
         assert_eq!(sim.ledger().counts().clipped, clipped, "{balance}");

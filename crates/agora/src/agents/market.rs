@@ -373,13 +373,6 @@ mod tests {
         }
     }
 
-    /// A maker of spread 2 %, 2 tokens a side, at most 10 tokens, skew 0.1,
-    /// around a mid of 100 (quotes 99 / 101): at half its inventory (5
-    /// tokens) it quotes 99 / 101; full (10) it shifts the centre down by
-    /// 0.1 · ½ to 95 and only asks, 95 · 1.01 = 95.95 (a bid would take it
-    /// over 10); empty, the centre is 105 and it only bids, 105 · 0.99 =
-    /// 103.95 (no 2 tokens to sell); empty and unable to pay 2 · 103.95 it
-    /// cancels.
     /// A market maker trades only its own asset, whatever its index (the
     /// engine checks the index against the scenario's assets with it).
     #[test]
@@ -397,6 +390,13 @@ mod tests {
         }
     }
 
+    /// A maker of spread 2 %, 2 tokens a side, at most 10 tokens, skew 0.1,
+    /// around a mid of 100 (quotes 99 / 101): at half its inventory (5
+    /// tokens) it quotes 99 / 101; full (10) it shifts the centre down by
+    /// 0.1 · ½ to 95 and only asks, 95 · 1.01 = 95.95 (a bid would take it
+    /// over 10); empty, the centre is 105 and it only bids, 105 · 0.99 =
+    /// 103.95 (no 2 tokens to sell); empty and unable to pay 2 · 103.95 it
+    /// cancels.
     #[test]
     fn a_market_maker_quotes_around_the_mid_skewed_by_its_inventory() {
         let mm = MarketMakerPolicy {

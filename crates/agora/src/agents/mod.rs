@@ -300,22 +300,6 @@ pub struct AssetObservation<'a> {
     pub posted: Option<PostedView<'a>>,
 }
 
-/// For tests: good "G" of a posted-price market showing `view`, at a
-/// price of 1 with `history`.
-#[cfg(test)]
-pub(crate) fn posted_asset<'a>(view: PostedView<'a>, history: &'a [f64]) -> AssetObservation<'a> {
-    AssetObservation {
-        name: "G",
-        price: 1.0,
-        supply: 0.0,
-        history,
-        best_bid: None,
-        best_ask: None,
-        last_trade: None,
-        posted: Some(view),
-    }
-}
-
 /// What a posted-price market shows everyone before a step: its price
 /// grid, the price each seller posted in the previous step (before the
 /// first step, the prices it starts from) and the profit each earned.
@@ -646,6 +630,22 @@ impl GroupPolicy {
             GroupPolicy::Builtin(p) => p.watch(obs, me, rng),
             GroupPolicy::Custom(p) => p.watch(obs, me, rng),
         }
+    }
+}
+
+/// For tests: good "G" of a posted-price market showing `view`, at a
+/// price of 1 with `history`.
+#[cfg(test)]
+pub(crate) fn posted_asset<'a>(view: PostedView<'a>, history: &'a [f64]) -> AssetObservation<'a> {
+    AssetObservation {
+        name: "G",
+        price: 1.0,
+        supply: 0.0,
+        history,
+        best_bid: None,
+        best_ask: None,
+        last_trade: None,
+        posted: Some(view),
     }
 }
 

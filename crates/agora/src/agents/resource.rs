@@ -39,8 +39,9 @@ pub enum DemandForm {
 /// afresh each step from its own stream, times the step's entry of
 /// `need_schedule` if given), each worth `value` when met. It
 /// requests from the resource with the best `preference / price` among
-/// `assets` (the first listed among equals; substitutes: a unit of any of them meets a unit of need; a
-/// preference scales what the agent will pay for that resource), the
+/// `assets` (the first listed among equals; substitutes: a unit of any of
+/// them meets a unit of need; a preference scales what the agent will pay
+/// for that resource), the
 /// quantity its demand form gives at that price, at most what
 /// `budget_share` of its balance pays for, bidding its value as the most it
 /// will pay per unit. What it receives it consumes, up to its need.

@@ -177,7 +177,13 @@ mod tests {
     fn an_off_log_records_nothing_and_an_on_log_keeps_the_order() {
         let mut off = TradeLog::off();
         off.push(record(1, 1));
-        assert!(off.records().is_empty());
+        assert!(off.records().is_empty() && !off.is_on());
+        // switched on it records; switched off again it keeps what it has
+        off.set_on(true);
+        off.push(record(5, 6));
+        off.set_on(false);
+        off.push(record(7, 8));
+        assert_eq!((off.records(), off.is_on()), (&[record(5, 6)][..], false));
         let mut on = TradeLog::on();
         on.push(record(1, 2));
         on.push(record(3, 4));

@@ -190,6 +190,12 @@ mod tests {
         assert_eq!(on.records(), &[record(1, 2), record(3, 4)]);
         assert_eq!(on.take(), vec![record(1, 2), record(3, 4)]);
         assert!(on.records().is_empty() && on.is_on());
+        // a new step forgets the records, and the log stays on
+        on.push(record(9, 9));
+        on.clear();
+        assert!(on.records().is_empty() && on.is_on());
+        on.push(record(1, 1));
+        assert_eq!(on.records(), &[record(1, 1)]);
     }
 
     #[test]

@@ -331,6 +331,26 @@ mod tests {
         check(&l);
     }
 
+    /// Funding a money treasury counts as a reward paid in from outside and
+    /// a burn of an agent's money as a burn: each time, not only the first.
+    #[test]
+    fn fundings_and_money_burns_are_counted_each_time() {
+        let mut l = Ledger::new(1, 1);
+        l.fund_balance(0, 100).unwrap();
+        let money = l.open_treasury(None);
+        let before = *l.counts();
+        for n in 1..=3u64 {
+            l.fund_treasury(money, 10).unwrap();
+            l.burn_money(0, 3).unwrap();
+            let c = l.counts();
+            assert_eq!((c.rewards - before.rewards, c.burns - before.burns), (n, n));
+            assert_eq!(l.treasury_held(money), u128::from(10 * n));
+            assert_eq!(l.balance(0), 100 - 3 * n);
+            assert_eq!(l.incentive_books().burned(), u128::from(3 * n));
+            check(&l);
+        }
+    }
+
     /// A token treasury of asset 1 of 2 is paid from and into the payee's
     /// own holding of asset 1 (agent 1 of 2), never its balance or its
     /// asset 0; each payment in counts as a transfer, each out as a reward.

@@ -385,3 +385,31 @@ impl Mechanism for BookMarket {
         self.surplus.realised
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn market(tick_size: f64, lot_size: f64) -> BookMarket {
+        BookMarket::new(&BookSpec {
+            tick_size,
+            lot_size,
+            initial_price: 10.0,
+        })
+    }
+
+    /// A saved order book loads only into a market of its own tick and its
+    /// own lot: another tick, another lot or both are refused.
+    #[test]
+    fn a_saved_order_book_loads_only_with_its_own_tick_and_lot() {
+        let saved = market(0.01, 1.0).save_state().unwrap();
+        assert_eq!(market(0.01, 1.0).load_state(&saved), Ok(()));
+        for (tick, lot) in [(0.02, 1.0), (0.01, 0.5), (0.02, 0.5)] {
+            assert_eq!(
+                market(tick, lot).load_state(&saved),
+                Err("the saved order book has another tick or lot than the scenario's".into()),
+                "tick {tick}, lot {lot}"
+            );
+        }
+    }
+}

@@ -907,6 +907,26 @@ fn a_position_limit_clips_an_amm_buy_to_its_share_of_the_supply() {
     assert_eq!((cap.clipped, cap.refused), (Some(1), Some(0)), "{cap:?}");
 }
 
+/// On an AMM too, a buy's budget makes room for its tax: spending 50 at a
+/// 25% tax swaps exactly 40 into the pool (50 · 10⁹ / 1.25 · 10⁹ base
+/// units) and pays 10 of tax, 50 in all.
+#[test]
+fn an_amm_buy_under_a_tax_swaps_what_its_budget_leaves_after_the_tax() {
+    let s = one_scripted(
+        r#"{ kind = "amm", curve = "constant_product", reserve_money = 1000.0, reserve_token = 1000.0, fee = 0.003 }"#,
+        r#"[{ step = 1, action = "buy", spend = 50.0 }]"#,
+        "[[governance]]\nname = \"tax\"\nkind = \"transaction_tax\"\nasset = \"X\"\nrate = 0.25\n",
+    );
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.set_trade_log(true);
+    sim.advance().unwrap();
+    let money: Vec<u128> = sim.trades().iter().map(|r| r.money).collect();
+    assert_eq!(money, vec![40 * UNIT]);
+    assert_eq!(u128::from(sim.ledger().balance(0)), 950 * UNIT);
+    assert_eq!(sim.ledger().counts().clipped, 0);
+    assert_eq!(sim.ledger().conservation().money_error(), 0);
+}
+
 /// On a guarded curve (a tax makes it so), a sell of more than the agent
 /// holds is cut to its holding, and executes: the only holder sells the
 /// whole supply back.

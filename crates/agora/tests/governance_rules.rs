@@ -883,6 +883,16 @@ policy = {{ kind = "scripted", asset = "X", actions = {actions} }}
     Scenario::from_toml_str(&text, "scripted.toml").unwrap()
 }
 
+/// [`one_scripted`] on a (1000, 1000) constant-product pool with a 0.3%
+/// fee, its agent buying with `spend` at step 1.
+fn one_amm_buy(spend: f64, governance: &str) -> Scenario {
+    one_scripted(
+        r#"{ kind = "amm", curve = "constant_product", reserve_money = 1000.0, reserve_token = 1000.0, fee = 0.003 }"#,
+        &format!(r#"[{{ step = 1, action = "buy", spend = {spend:?} }}]"#),
+        governance,
+    )
+}
+
 /// A buy of 100 on a (1000, 1000) pool under a position limit of 1% of
 /// the supply: clipped once (not refused) to the largest input whose
 /// tokens out fit ⌊0.01 · S⌋, S the supply (1000 tokens: all in the
@@ -890,9 +900,8 @@ policy = {{ kind = "scripted", asset = "X", actions = {actions} }}
 /// unit (a base unit of money buys less than one of tokens here).
 #[test]
 fn a_position_limit_clips_an_amm_buy_to_its_share_of_the_supply() {
-    let s = one_scripted(
-        r#"{ kind = "amm", curve = "constant_product", reserve_money = 1000.0, reserve_token = 1000.0, fee = 0.003 }"#,
-        r#"[{ step = 1, action = "buy", spend = 100.0 }]"#,
+    let s = one_amm_buy(
+        100.0,
         "[[governance]]\nname = \"cap\"\nkind = \"position_limit\"\nasset = \"X\"\nmax_share = 0.01\n",
     );
     let mut sim = Simulation::new(&s, 0).unwrap();
@@ -905,6 +914,25 @@ fn a_position_limit_clips_an_amm_buy_to_its_share_of_the_supply() {
     let out = sim.run().unwrap();
     let cap = &out.summary.governance["cap"];
     assert_eq!((cap.clipped, cap.refused), (Some(1), Some(0)), "{cap:?}");
+}
+
+/// On an AMM too, a buy's budget makes room for its tax: spending 50 at a
+/// 25% tax swaps exactly 40 into the pool (50 · 10⁹ / 1.25 · 10⁹ base
+/// units) and pays 10 of tax, 50 in all.
+#[test]
+fn an_amm_buy_under_a_tax_swaps_what_its_budget_leaves_after_the_tax() {
+    let s = one_amm_buy(
+        50.0,
+        "[[governance]]\nname = \"tax\"\nkind = \"transaction_tax\"\nasset = \"X\"\nrate = 0.25\n",
+    );
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.set_trade_log(true);
+    sim.advance().unwrap();
+    let money: Vec<u128> = sim.trades().iter().map(|r| r.money).collect();
+    assert_eq!(money, vec![40 * UNIT]);
+    assert_eq!(u128::from(sim.ledger().balance(0)), 950 * UNIT);
+    assert_eq!(sim.ledger().counts().clipped, 0);
+    assert_eq!(sim.ledger().conservation().money_error(), 0);
 }
 
 /// On a guarded curve (a tax makes it so), a sell of more than the agent

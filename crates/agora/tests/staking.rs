@@ -46,6 +46,11 @@ fn explicit_stakes_move_exact_amounts_pay_rate_times_stake_and_unbond_to_the_ste
     assert_eq!(sim.staked(0, 0), u128::from(30 * T));
     assert_eq!(sim.ledger().incentive_books().staked(0), 30 * T);
     assert_eq!(sim.ledger().balance(0), 1000 * T);
+    // the group's row counts the stake as locked, and still owned
+    let row = sim.records().groups.last().unwrap();
+    assert_eq!((row.step, row.group), (1, 0));
+    let (held, locked) = (row.holdings[0], row.locked_holdings[0]);
+    assert_eq!((held, locked), (u128::from(200 * T), u128::from(30 * T)));
     // step 2: paid ⌊30 · 0.01⌋ = 0.3 a step, exactly
     sim.advance().unwrap();
     assert_eq!(sim.ledger().balance(0), 1000 * T + 300_000_000);

@@ -78,11 +78,14 @@ fn a_state_that_does_not_fit_is_refused_with_the_reason() {
 
     let mut reference = scenario("reference", 10);
     reference.set_seed(s.simulation().seed).unwrap();
-    let e = Simulation::new(&reference, 0)
-        .unwrap()
-        .restore(state.clone())
-        .unwrap_err();
-    assert!(e.to_string().contains("agents"), "{e}");
+    // the same one asset, other agents: refused for the agents, by the
+    // first check of the ledger's shape
+    let mut other = Simulation::new(&reference, 0).unwrap();
+    let (ours, theirs) = (sim.ledger().agents(), other.ledger().agents());
+    assert_ne!(ours, theirs);
+    let e = other.restore(state.clone()).unwrap_err();
+    let why = format!("it has {ours} agents and 1 assets, the scenario {theirs} and 1");
+    assert!(e.to_string().contains(&why), "{e}");
 
     // Truncated or flipped bytes never load as a state that passes.
     let bytes = postcard::to_stdvec(&state).unwrap();

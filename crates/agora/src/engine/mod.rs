@@ -3792,4 +3792,18 @@ mod schedule_tests {
             "{e}"
         );
     }
+
+    /// A controller that keeps no state (the trait's defaults) saves none,
+    /// so a saved state holds nothing for it, and accepts whatever it is
+    /// given back.
+    #[test]
+    fn a_controller_without_state_saves_none_and_accepts_any() {
+        let mut peg = PegB { calls: Vec::new() };
+        assert_eq!(peg.save_state(), None);
+        assert_eq!(peg.load_state(b"anything"), Ok(()));
+        let mut sim = Simulation::new(&scenario(""), 0).unwrap();
+        sim.add_controller(Box::new(peg));
+        sim.advance().unwrap();
+        assert_eq!(sim.state().controllers, vec![None]);
+    }
 }

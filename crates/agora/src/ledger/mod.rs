@@ -1536,6 +1536,92 @@ mod tests {
         check(&l, 8, 66 * U, [0, 47 * U]);
         l.transfer_tokens(1, 0, 0, 3 * U).unwrap();
         check(&l, 9, 66 * U, [3 * U, 44 * U]);
+        // a swap with the pool each way (reserve 26, treasury 3 by now)
+        l.swap_with_pool(1, 0, true, 6 * U, U).unwrap();
+        check(&l, 10, 60 * U, [3 * U, 45 * U]);
+        l.swap_with_pool(1, 0, false, 2 * U, 4 * U).unwrap();
+        check(&l, 11, 64 * U, [3 * U, 43 * U]);
+        assert_eq!(
+            (l.books(0).reserve, l.books(0).treasury),
+            (28 * u128::from(U), 4 * U)
+        );
+    }
+
+    /// The curve side of the ledger (lent to the execute phase) counts the
+    /// rejected and clipped actions into the ledger's own counts, one each.
+    #[test]
+    fn the_book_side_counts_rejections_and_clips_into_the_ledger() {
+        let mut l = Ledger::new(2, 1);
+        for n in 1..=3 {
+            let (_, mut books) = l.account_and_books(1);
+            books.count_rejected();
+            let (_, mut books) = l.split();
+            books.count_clipped();
+            assert_eq!((l.counts().rejected, l.counts().clipped), (n, n));
+        }
+    }
+
+    /// `from_wide` is `n as f64` on both of its paths: exact below 2⁵³,
+    /// correctly rounded above, and past `i64::MAX` (the out-of-line path)
+    /// up to `u128::MAX`, which rounds to 2¹²⁸.
+    #[test]
+    fn wide_amounts_convert_to_the_nearest_float_on_both_paths() {
+        let two = |e: i32| 2f64.powi(e);
+        assert_eq!(from_wide(0), 0.0);
+        assert_eq!(from_wide(12_345), 12_345.0);
+        assert_eq!(from_wide((1 << 53) + 1), two(53)); // ties to even
+        assert_eq!(from_wide(i64::MAX as u128), two(63));
+        assert_eq!(from_wide(1 << 63), two(63));
+        assert_eq!(from_wide(3 << 64), 3.0 * two(64));
+        assert_eq!(from_wide(5 << 100), 5.0 * two(100));
+        assert_eq!(from_wide(u128::MAX), two(128));
+    }
+
+    /// `to_wide` truncates on both of its paths, the fast one below 2⁶³
+    /// and the wide one from 2⁶³ exactly (where an `i64` would saturate),
+    /// and saturates at `u128::MAX` from 2¹²⁸ on.
+    #[test]
+    fn floats_convert_to_wide_amounts_by_truncation_on_both_paths() {
+        let two = |e: i32| 2f64.powi(e);
+        assert_eq!(to_wide(0.0), 0);
+        assert_eq!(to_wide(1.99), 1);
+        assert_eq!(to_wide(12_345.75), 12_345);
+        assert_eq!(to_wide(two(63) - 1024.0), (1 << 63) - 1024);
+        assert_eq!(to_wide(two(63)), 1 << 63);
+        assert_eq!(to_wide(3.0 * two(64) + two(20)), (3 << 64) + (1 << 20));
+        assert_eq!(to_wide(two(127)), 1 << 127);
+        assert_eq!(to_wide(two(128)), u128::MAX);
+        assert_eq!(to_wide(1e40), u128::MAX);
+    }
+
+    /// The ranges the error messages quote: `u64::MAX` base units per
+    /// account (1.8e10 units), `u128::MAX` per pool (3.4e29), and the
+    /// advice for each kind of amount, word for word.
+    #[test]
+    fn the_range_advice_quotes_the_ledgers_ranges() {
+        assert_eq!(ACCOUNT_RANGE, 18_446_744_073.709_553);
+        assert_eq!(POOL_RANGE, 3.402_823_669_209_385e29);
+        assert_eq!(
+            range_advice("money"),
+            "the ledger's range of 1.8e10 money units per account (3.4e29 in a reserve or \
+             pool) at 1e-9 base units; scale money amounts down (e.g. work in thousands)"
+        );
+        assert_eq!(
+            range_advice("token"),
+            "the ledger's range of 1.8e10 token units per account and per asset at 1e-9 base \
+             units; scale token amounts down (e.g. work in thousands)"
+        );
+        assert_eq!(
+            range_advice("money or token"),
+            "the ledger's range of 1.8e10 money or token units per account (1.8e10 tokens per \
+             asset, 3.4e29 money units per pool) at 1e-9 base units; scale money or token \
+             amounts down (e.g. work in thousands)"
+        );
+        assert_eq!(
+            reserve_range_advice(),
+            "the ledger's range of 3.4e29 money units per reserve at 1e-9 base units; lower \
+             the curve's prices or the supply"
+        );
     }
 
     /// Staking moves the staked asset's tokens of the agent's own account

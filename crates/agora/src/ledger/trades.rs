@@ -177,13 +177,25 @@ mod tests {
     fn an_off_log_records_nothing_and_an_on_log_keeps_the_order() {
         let mut off = TradeLog::off();
         off.push(record(1, 1));
-        assert!(off.records().is_empty());
+        assert!(off.records().is_empty() && !off.is_on());
+        // switched on it records; switched off again it keeps what it has
+        off.set_on(true);
+        off.push(record(5, 6));
+        off.set_on(false);
+        off.push(record(7, 8));
+        assert_eq!((off.records(), off.is_on()), (&[record(5, 6)][..], false));
         let mut on = TradeLog::on();
         on.push(record(1, 2));
         on.push(record(3, 4));
         assert_eq!(on.records(), &[record(1, 2), record(3, 4)]);
         assert_eq!(on.take(), vec![record(1, 2), record(3, 4)]);
         assert!(on.records().is_empty() && on.is_on());
+        // a new step forgets the records, and the log stays on
+        on.push(record(9, 9));
+        on.clear();
+        assert!(on.records().is_empty() && on.is_on());
+        on.push(record(1, 1));
+        assert_eq!(on.records(), &[record(1, 1)]);
     }
 
     #[test]

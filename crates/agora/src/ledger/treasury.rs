@@ -330,4 +330,50 @@ mod tests {
         assert_eq!(l.treasury_held(money), 320);
         check(&l);
     }
+
+    /// Funding a money treasury counts as a reward paid in from outside and
+    /// a burn of an agent's money as a burn: each time, not only the first.
+    #[test]
+    fn fundings_and_money_burns_are_counted_each_time() {
+        let mut l = Ledger::new(1, 1);
+        l.fund_balance(0, 100).unwrap();
+        let money = l.open_treasury(None);
+        let before = *l.counts();
+        for n in 1..=3u64 {
+            l.fund_treasury(money, 10).unwrap();
+            l.burn_money(0, 3).unwrap();
+            let c = l.counts();
+            assert_eq!((c.rewards - before.rewards, c.burns - before.burns), (n, n));
+            assert_eq!(l.treasury_held(money), u128::from(10 * n));
+            assert_eq!(l.balance(0), 100 - 3 * n);
+            assert_eq!(l.incentive_books().burned(), u128::from(3 * n));
+            check(&l);
+        }
+    }
+
+    /// A token treasury of asset 1 of 2 is paid from and into the payee's
+    /// own holding of asset 1 (agent 1 of 2), never its balance or its
+    /// asset 0; each payment in counts as a transfer, each out as a reward.
+    #[test]
+    fn a_token_treasury_moves_its_own_assets_tokens_of_the_agent_and_counts() {
+        let mut l = Ledger::new(2, 2);
+        l.fund_balance(1, 1_000).unwrap();
+        l.fund_supply(0, Some(1), 70, 0).unwrap();
+        l.fund_supply(1, Some(1), 50, 0).unwrap();
+        let tokens = l.open_treasury(Some(1));
+        let hold = |l: &Ledger| (l.balance(1), l.holding(1, 0), l.holding(1, 1));
+        l.pay_into_treasury(tokens, 1, 20).unwrap();
+        assert_eq!(hold(&l), (1_000, 70, 30));
+        assert_eq!(l.counts().transfers, 1);
+        l.pay_into_treasury(tokens, 1, 5).unwrap();
+        assert_eq!(hold(&l), (1_000, 70, 25));
+        assert_eq!(l.counts().transfers, 2);
+        assert_eq!(l.treasury_held(tokens), 25);
+        check(&l);
+        l.pay_from_treasury(tokens, 1, 15).unwrap();
+        assert_eq!(hold(&l), (1_000, 70, 40));
+        assert_eq!((l.counts().rewards, l.treasury_held(tokens)), (1, 10));
+        assert_eq!((l.holding(0, 0), l.holding(0, 1)), (0, 0));
+        check(&l);
+    }
 }

@@ -699,4 +699,46 @@ mod tests {
             assert_eq!(market(&pricing).clamps(), expected, "{pricing}");
         }
     }
+
+    /// A batch market's last trade (what its agents observe) is the price
+    /// of the last step that traded: set by a step with volume, kept
+    /// through a step without. A buy of 10 money at the posted 2 meets the
+    /// outside supply `10 + P` and trades 5 tokens; the next step has no
+    /// order and no demand, so no volume, at the adjusted price
+    /// 2 + 0.01·(5 − 12) = 1.93 (the linear rule, `λ = 0.01`).
+    #[test]
+    fn the_last_trade_is_the_price_of_the_last_step_with_volume() {
+        use crate::ledger::trades::TradeLog;
+        use crate::market::mechanism::StepStats;
+        let mut m = market(ADJUSTMENT);
+        let mut ledger = Ledger::new(1, 1);
+        ledger.fund_balance(0, 100 * SCALE).unwrap();
+        let mut step = |m: &mut BatchMarket, n: u64, action: Action| {
+            let (mut stats, mut trades) = (StepStats::default(), TradeLog::off());
+            let mut ms = MarketStep {
+                step: n,
+                asset: 0,
+                ledger: &mut ledger,
+                stats: &mut stats,
+                trades: &mut trades,
+            };
+            m.begin_step(&mut ms).unwrap();
+            m.execute(0, action, &mut ms).unwrap();
+            m.end_step(&mut ms).unwrap();
+            let held = ms.ledger.holding(0, 0);
+            (stats.volume, held)
+        };
+        assert_eq!(m.observed().last_trade, None);
+        let buy = Action::Buy {
+            asset: 0,
+            spend: 10 * SCALE,
+        };
+        assert_eq!(step(&mut m, 1, buy), (u128::from(5 * SCALE), 5 * SCALE));
+        assert_eq!(m.observed().last_trade, Some(2.0));
+        assert!((m.price(0) - 1.93).abs() < 1e-12, "{}", m.price(0));
+        assert_eq!(step(&mut m, 2, Action::Hold), (0, 5 * SCALE));
+        assert_eq!(m.observed().last_trade, Some(2.0));
+        // 1.93 + 0.01·(0 − 11.93)
+        assert!((m.price(0) - 1.8107).abs() < 1e-12, "{}", m.price(0));
+    }
 }

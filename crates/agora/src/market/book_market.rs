@@ -385,3 +385,73 @@ impl Mechanism for BookMarket {
         self.surplus.realised
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn market(tick_size: f64, lot_size: f64) -> BookMarket {
+        BookMarket::new(&BookSpec {
+            tick_size,
+            lot_size,
+            initial_price: 10.0,
+        })
+    }
+
+    /// A saved order book loads only into a market of its own tick and its
+    /// own lot: another tick, another lot or both are refused.
+    #[test]
+    fn a_saved_order_book_loads_only_with_its_own_tick_and_lot() {
+        let saved = market(0.01, 1.0).save_state().unwrap();
+        assert_eq!(market(0.01, 1.0).load_state(&saved), Ok(()));
+        for (tick, lot) in [(0.02, 1.0), (0.01, 0.5), (0.02, 0.5)] {
+            assert_eq!(
+                market(tick, lot).load_state(&saved),
+                Err("the saved order book has another tick or lot than the scenario's".into()),
+                "tick {tick}, lot {lot}"
+            );
+        }
+    }
+
+    /// A quote rests a bid and an ask of its amount at its two prices; a
+    /// price of 0 leaves that side out, and a new quote replaces the old.
+    #[test]
+    fn a_quote_rests_each_side_it_prices() {
+        use crate::ledger::trades::TradeLog;
+        use crate::ledger::SCALE;
+        use crate::market::mechanism::StepStats;
+        let mut m = market(0.01, 1.0);
+        let mut ledger = Ledger::new(1, 1);
+        ledger.fund_balance(0, 100 * SCALE).unwrap();
+        ledger.fund_supply(0, Some(0), 10 * SCALE, 0).unwrap();
+        let mut quote = |m: &mut BookMarket, bid: u64, ask: u64| {
+            let (mut stats, mut trades) = (StepStats::default(), TradeLog::off());
+            let mut ms = MarketStep {
+                step: 1,
+                asset: 0,
+                ledger: &mut ledger,
+                stats: &mut stats,
+                trades: &mut trades,
+            };
+            let amount = 2 * SCALE;
+            let q = Action::Quote {
+                asset: 0,
+                bid,
+                ask,
+                amount,
+                ttl: 5,
+            };
+            m.execute(0, q, &mut ms).unwrap();
+            let b = m.book();
+            (b.len(), b.best_bid(), b.best_ask())
+        };
+        // prices in ticks of 0.01: 9 and 11 money are 900 and 1,100
+        assert_eq!(
+            quote(&mut m, 9 * SCALE, 11 * SCALE),
+            (2, Some(900), Some(1_100))
+        );
+        assert_eq!(quote(&mut m, 8 * SCALE, 0), (1, Some(800), None));
+        assert_eq!(quote(&mut m, 0, 12 * SCALE), (1, None, Some(1_200)));
+        assert_eq!(quote(&mut m, 0, 0), (0, None, None));
+    }
+}

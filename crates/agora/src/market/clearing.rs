@@ -1280,6 +1280,29 @@ mod tests {
         }
         assert_eq!(constant_elasticity_equilibrium(1.0, 1.0, 2.0, 1.0), None);
         assert_eq!(constant_elasticity_equilibrium(0.0, -1.0, 2.0, 1.0), None);
+        // One scale negative: no equilibrium, even where 1/(α − β) = 2
+        // would square the negative ratio B/A into a positive "price".
+        assert_eq!(
+            constant_elasticity_equilibrium(-1.0, 0.25, 2.0, -0.25),
+            None
+        );
+        assert_eq!(
+            constant_elasticity_equilibrium(1.0, 0.25, -2.0, -0.25),
+            None
+        );
+        assert_eq!(
+            constant_elasticity_equilibrium(1.0, 0.25, 2.0, -0.25),
+            Some(4.0)
+        );
+        // P* past the floats (1e1000) or under them (1e-1000): none either.
+        assert_eq!(
+            constant_elasticity_equilibrium(1.0, -0.005, 1e-10, 0.005),
+            None
+        );
+        assert_eq!(
+            constant_elasticity_equilibrium(1.0, -0.005, 1e10, 0.005),
+            None
+        );
         assert_eq!(
             closed_form_equilibrium(
                 &linear(1.0, 1.0),

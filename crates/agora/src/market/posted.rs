@@ -451,9 +451,13 @@ pub fn collusion_index(mean_profit: f64, nash_profit: f64, monopoly_profit: f64)
 }
 
 /// Returns `ln Σ exp(x)` with the largest term factored out (`-∞` for no
-/// terms).
+/// terms, NaN if any term is NaN).
 fn log_sum_exp(x: impl Iterator<Item = f64> + Clone) -> f64 {
-    let top = x.clone().fold(f64::NEG_INFINITY, f64::max);
+    // `f64::max` would drop a NaN; a NaN is kept once met
+    let top = x.clone().fold(
+        f64::NEG_INFINITY,
+        |m, v| if v > m || v.is_nan() { v } else { m },
+    );
     if top == f64::NEG_INFINITY || !top.is_finite() {
         return top;
     }
@@ -671,6 +675,15 @@ mod tests {
         assert!((lse(&[0.0, 3f64.ln()]) - 4f64.ln()).abs() < 1e-15);
         assert!((lse(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
         assert_eq!(lse(&[f64::INFINITY, 0.0]), f64::INFINITY);
+        // a NaN term makes the sum NaN, wherever it is
+        for x in [
+            [f64::NAN, 1.0],
+            [1.0, f64::NAN],
+            [f64::NAN, f64::NEG_INFINITY],
+        ] {
+            assert!(lse(&x).is_nan(), "{x:?}");
+        }
+        assert!(lse(&[f64::NAN]).is_nan());
         // ω at the ends of its domain.
         assert!(wright_omega(f64::NAN).is_nan());
         assert_eq!(wright_omega(f64::INFINITY), f64::INFINITY);

@@ -528,6 +528,20 @@ mod tests {
         PostedSetup::new(market, &GridSpec::Span { m: 15, xi: 0.1 }, vec![3, 7]).unwrap()
     }
 
+    /// The running sums' means: each sum over the steps counted, NaN for
+    /// none.
+    #[test]
+    fn the_sums_means_are_per_step_counted() {
+        let none = PostedSums::default();
+        assert!(none.mean_price().is_nan() && none.mean_profit().is_nan());
+        let sums = PostedSums {
+            price: 7.5,
+            profit: 1.5,
+            steps: 3,
+        };
+        assert_eq!((sums.mean_price(), sums.mean_profit()), (2.5, 0.5));
+    }
+
     #[test]
     fn settlements_are_the_rounded_model_amounts() {
         let s = calvano();

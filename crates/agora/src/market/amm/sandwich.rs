@@ -514,6 +514,14 @@ mod tests {
         assert_eq!(min_victim_input(&free), 0.0);
         assert!(optimum(&free, &v, f64::INFINITY).is_none());
         assert!(optimum(&free, &v, 100.0).is_some());
+        // A sandwich that gains nothing is no attack: at a budget of the
+        // least float (5e-324) the three swaps give back exactly what the
+        // front-run put in; at 1e-320 they gain a little.
+        let v = victim(&pool, 20.0, 0.1);
+        let least = f64::from_bits(1);
+        assert_eq!(simulate(&pool, 20.0, least).profit(), 0.0);
+        assert!(optimum(&pool, &v, least).is_none());
+        assert!(optimum(&pool, &v, 1e-320).is_some_and(|s| s.profit() > 0.0));
     }
 
     /// The pool in base units, a victim buying with 20 at 10%.

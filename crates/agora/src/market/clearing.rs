@@ -1414,6 +1414,31 @@ mod tests {
         assert!(p < 1e-300);
     }
 
+    /// The search is geometric while the bracket spans more than a factor
+    /// 4: a root anywhere in [`DEFAULT_PRICE_RANGE`] takes 47 to 49
+    /// evaluations of the excess (2 at the ends, ~5 geometric halvings of
+    /// the 18 decades, ~42 arithmetic ones down to 1e-12 relative). Halving
+    /// arithmetically from the start would take 50 at a root of 1e6 and 90
+    /// at 1e-6.
+    #[test]
+    fn a_root_anywhere_in_the_default_range_takes_about_fifty_evaluations() {
+        let (lo, hi) = DEFAULT_PRICE_RANGE;
+        for root in [2e-9, 1e-6, 1e-3, 1.0, 3.7, 1e3, 1e6, 5e8] {
+            let mut calls = 0;
+            let p = find_equilibrium(
+                |p| {
+                    calls += 1;
+                    root - p
+                },
+                lo,
+                hi,
+            )
+            .unwrap();
+            assert!(rel(p, root) <= 1e-12, "{p} for {root}");
+            assert!((46..=50).contains(&calls), "{calls} evaluations for {root}");
+        }
+    }
+
     #[test]
     fn a_range_whose_top_price_clears_exactly_is_searched_not_refused() {
         // max(0, 10 − P) on [1, 20]: zero at the top and on all of [10, 20],

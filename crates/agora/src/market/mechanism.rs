@@ -715,6 +715,7 @@ mod tests {
         m.set_private_value(0, 3.0);
         assert_eq!(m.realised_surplus(), 0.0);
         assert_eq!(m.exogenous_equilibrium(), None);
+        assert_eq!(m.clamps(), (None, None), "no silent bound, so no count");
         let mut locks = 0;
         m.for_each_lock(&mut |_, _, _| locks += 1);
         assert_eq!(locks, 0);

@@ -1078,6 +1078,31 @@ mod tests {
         assert_eq!(call_auction(&orders, tick, T, None).unwrap().volume, 2 * T);
     }
 
+    /// A budget bounds nothing when tokens are free (a price or a tick of
+    /// 0) or when it would buy more than a `u64` holds: the quantity is then
+    /// the largest whole number of lots in `u64::MAX` (2⁶⁴ − 1, odd, a
+    /// multiple of 3 and 5), not `u64::MAX` itself.
+    #[test]
+    fn a_budget_without_a_bound_buys_the_most_whole_lots_a_u64_holds() {
+        for (lot, most) in [
+            (1, u64::MAX),
+            (2, u64::MAX - 1),
+            (3, u64::MAX),
+            (1 << 20, u64::MAX - (1 << 20) + 1),
+            (u64::MAX, u64::MAX),
+        ] {
+            assert_eq!(money_quantity(5, 0, 7, lot), most, "price 0, lot {lot}");
+            assert_eq!(money_quantity(5, 7, 0, lot), most, "tick 0, lot {lot}");
+            // u64::MAX money at one base unit a token: 2⁶⁴·SCALE − 1 of them
+            assert_eq!(money_quantity(u64::MAX, 1, 1, lot), most, "lot {lot}");
+        }
+        // bounded: 10 money at 3 money a token (300 ticks of 0.01) buys 3
+        // whole tokens, and 3.33… in lots of one base unit
+        let tick = SCALE / 100;
+        assert_eq!(money_quantity(10 * SCALE, 300, tick, T), 3 * T);
+        assert_eq!(money_quantity(10 * SCALE, 300, tick, 1), 10 * SCALE / 3);
+    }
+
     #[test]
     fn a_money_sell_trades_nothing() {
         let orders = [

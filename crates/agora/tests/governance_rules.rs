@@ -958,6 +958,52 @@ fn a_guarded_sell_of_more_than_is_held_sells_the_holding() {
     assert_eq!(sim.ledger().conservation().money_error(), 0);
 }
 
+/// On a guarded curve (a tax makes it so), a sell of exactly the holding
+/// is not clipped and sells it all; one base unit more is clipped once to
+/// the holding. The agent starts with 10 tokens, the whole supply.
+#[test]
+fn a_guarded_sell_of_exactly_the_holding_is_not_clipped_and_one_unit_more_is() {
+    for (amount, clipped) in [("10.0", 0), ("10.000000001", 1)] {
+        let text = format!(
+            r#"
+[simulation]
+steps = 1
+seed = 1
+
+[[assets]]
+name = "X"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+
+[[agents]]
+group = "seller"
+count = 1
+balance = 0.0
+holdings = {{ asset = "X", total = 10.0, distribution = "uniform" }}
+policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, action = "sell", amount = {amount} }}] }}
+
+[[governance]]
+name = "tax"
+kind = "transaction_tax"
+asset = "X"
+rate = 0.01
+"#
+        );
+        let s = Scenario::from_toml_str(&text, "exact.toml").unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        assert_eq!(sim.ledger().holding(0, 0), 10 * UNIT as u64);
+        sim.advance().unwrap();
+        let counts = sim.ledger().counts();
+        assert_eq!(
+            (counts.clipped, counts.rejected),
+            (clipped, 0),
+            "amount {amount}"
+        );
+        assert_eq!(sim.ledger().holding(0, 0), 0, "amount {amount}");
+        assert!(sim.ledger().balance(0) > 0, "amount {amount}: it was paid");
+        assert_eq!(sim.ledger().conservation().money_error(), 0);
+    }
+}
+
 /// On a guarded curve, a sell whose refund rounds to nothing (5 base
 /// units of tokens at a price of about 0.045: 0.2 of a base unit of
 /// money) is refused: the agent keeps its tokens rather than giving them

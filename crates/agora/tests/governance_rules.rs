@@ -958,14 +958,12 @@ fn a_guarded_sell_of_more_than_is_held_sells_the_holding() {
     assert_eq!(sim.ledger().conservation().money_error(), 0);
 }
 
-/// On a guarded curve (a tax makes it so), a sell of exactly the holding
-/// is not clipped and sells it all; one base unit more is clipped once to
-/// the holding. The agent starts with 10 tokens, the whole supply.
-#[test]
-fn a_guarded_sell_of_exactly_the_holding_is_not_clipped_and_one_unit_more_is() {
-    for (amount, clipped) in [("10.0", 0), ("10.000000001", 1)] {
-        let text = format!(
-            r#"
+/// One step of one agent (its `balance` and optional `holdings` lines)
+/// doing `action` (a scripted action's fields) on a linear curve (m =
+/// 0.001, b = 1) under a transaction tax of `rate`, which guards the curve.
+fn one_taxed_step(agent: &str, action: &str, rate: f64) -> Simulation {
+    let text = format!(
+        r#"
 [simulation]
 steps = 1
 seed = 1
@@ -975,23 +973,34 @@ name = "X"
 pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
 
 [[agents]]
-group = "seller"
+group = "a"
 count = 1
-balance = 0.0
-holdings = {{ asset = "X", total = 10.0, distribution = "uniform" }}
-policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, action = "sell", amount = {amount} }}] }}
+{agent}
+policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, {action} }}] }}
 
 [[governance]]
 name = "tax"
 kind = "transaction_tax"
 asset = "X"
-rate = 0.01
+rate = {rate:?}
 "#
-        );
-        let s = Scenario::from_toml_str(&text, "exact.toml").unwrap();
-        let mut sim = Simulation::new(&s, 0).unwrap();
-        assert_eq!(sim.ledger().holding(0, 0), 10 * UNIT as u64);
-        sim.advance().unwrap();
+    );
+    let s = Scenario::from_toml_str(&text, "taxed.toml").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    sim
+}
+
+/// On a guarded curve (a tax makes it so), a sell of exactly the holding
+/// is not clipped and sells it all; one base unit more is clipped once to
+/// the holding. The agent starts with 10 tokens, the whole supply.
+#[test]
+fn a_guarded_sell_of_exactly_the_holding_is_not_clipped_and_one_unit_more_is() {
+    let agent =
+        "balance = 0.0\nholdings = { asset = \"X\", total = 10.0, distribution = \"uniform\" }";
+    for (amount, clipped) in [("10.0", 0), ("10.000000001", 1)] {
+        let action = format!(r#"action = "sell", amount = {amount}"#);
+        let sim = one_taxed_step(agent, &action, 0.01);
         let counts = sim.ledger().counts();
         assert_eq!(
             (counts.clipped, counts.rejected),
@@ -1032,32 +1041,8 @@ fn a_guarded_sell_that_would_refund_nothing_is_refused() {
 #[test]
 fn a_taxed_buy_of_exactly_the_balance_is_not_clipped_and_one_unit_more_is() {
     for (spend, clipped) in [("100.0", 0), ("100.000000001", 1)] {
-        let text = format!(
-            r#"
-[simulation]
-steps = 1
-seed = 1
-
-[[assets]]
-name = "X"
-pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
-
-[[agents]]
-group = "buyer"
-count = 1
-balance = 100.0
-policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, action = "buy", spend = {spend} }}] }}
-
-[[governance]]
-name = "tax"
-kind = "transaction_tax"
-asset = "X"
-rate = 0.25
-"#
-        );
-        let s = Scenario::from_toml_str(&text, "exact.toml").unwrap();
-        let mut sim = Simulation::new(&s, 0).unwrap();
-        sim.advance().unwrap();
+        let action = format!(r#"action = "buy", spend = {spend}"#);
+        let sim = one_taxed_step("balance = 100.0", &action, 0.25);
         let counts = sim.ledger().counts();
         assert_eq!(counts.clipped, clipped, "spend {spend}");
         assert_eq!(counts.rejected, 0, "spend {spend}");

@@ -1556,12 +1556,14 @@ mod tests {
         let curve = Curve::Linear { m: 0.001, b: 1.0 };
         let mut reference = CurveMarket::new(curve.clone(), 0.003);
         let mut market = CurveMarket::new(curve, 0.003);
+        let mut act = |d: &mut Desk, agent, action| market.execute(agent, action, &mut d.step(1));
         let mut d = Desk::new(Ledger::new(2, 1), true);
         d.ledger.fund_balance(0, 1_000 * SCALE).unwrap();
         d.ledger.fund_balance(1, 500 * SCALE).unwrap();
         let counts = |ledger: &Ledger| (ledger.counts().rejected, ledger.counts().clipped);
+        let sell = |amount| Action::Sell { asset: 0, amount };
 
-        market.execute(0, Action::Hold, &mut d.step(1)).unwrap();
+        act(&mut d, 0, Action::Hold).unwrap();
         assert_eq!(counts(&d.ledger), (0, 0));
         // a buy of more than the balance is clipped to it
         let q = reference.quote_buy(0, 1_000 * SCALE).unwrap().unwrap();
@@ -1569,7 +1571,7 @@ mod tests {
             asset: 0,
             spend: 2_000 * SCALE,
         };
-        market.execute(0, buy, &mut d.step(1)).unwrap();
+        act(&mut d, 0, buy).unwrap();
         assert_eq!(counts(&d.ledger), (0, 1));
         assert_eq!(d.ledger.balance(0), 1_000 * SCALE - q.cost - q.fee);
         assert_eq!(d.ledger.holding(0, 0), q.tokens);
@@ -1580,16 +1582,15 @@ mod tests {
         );
         // a buy of exactly the balance is not clipped
         let q1 = reference.quote_buy(q.tokens, 500 * SCALE).unwrap().unwrap();
-        market
-            .execute(
-                1,
-                Action::Buy {
-                    asset: 0,
-                    spend: 500 * SCALE,
-                },
-                &mut d.step(1),
-            )
-            .unwrap();
+        act(
+            &mut d,
+            1,
+            Action::Buy {
+                asset: 0,
+                spend: 500 * SCALE,
+            },
+        )
+        .unwrap();
         assert_eq!(counts(&d.ledger), (0, 1));
         assert_eq!(d.ledger.holding(1, 0), q1.tokens);
         // a sell of more than is held is clipped to the holding
@@ -1597,16 +1598,7 @@ mod tests {
         let reserve = u128::from(q.cost + q1.cost);
         let s = reference.quote_sell(supply, reserve, q1.tokens).unwrap();
         assert!(s.refund > 0 && s.fee > 0);
-        market
-            .execute(
-                1,
-                Action::Sell {
-                    asset: 0,
-                    amount: 2 * q1.tokens,
-                },
-                &mut d.step(1),
-            )
-            .unwrap();
+        act(&mut d, 1, sell(2 * q1.tokens)).unwrap();
         assert_eq!(counts(&d.ledger), (0, 2));
         assert_eq!(d.ledger.holding(1, 0), 0);
         assert_eq!(
@@ -1619,16 +1611,7 @@ mod tests {
         let s0 = reference
             .quote_sell(q.tokens, reserve - u128::from(s.refund), q.tokens)
             .unwrap();
-        market
-            .execute(
-                0,
-                Action::Sell {
-                    asset: 0,
-                    amount: q.tokens,
-                },
-                &mut d.step(1),
-            )
-            .unwrap();
+        act(&mut d, 0, sell(q.tokens)).unwrap();
         assert_eq!(counts(&d.ledger), (0, 2));
         assert_eq!(
             d.ledger.balance(0),
@@ -1680,19 +1663,8 @@ mod tests {
             ]
         );
         // nothing to sell, nothing to spend, an order: rejected
-        market
-            .execute(
-                0,
-                Action::Sell {
-                    asset: 0,
-                    amount: SCALE,
-                },
-                &mut d.step(1),
-            )
-            .unwrap();
-        market
-            .execute(0, Action::Buy { asset: 0, spend: 0 }, &mut d.step(1))
-            .unwrap();
+        act(&mut d, 0, sell(SCALE)).unwrap();
+        act(&mut d, 0, Action::Buy { asset: 0, spend: 0 }).unwrap();
         let limit = Action::Limit {
             asset: 0,
             side: crate::agents::Side::Buy,
@@ -1700,21 +1672,12 @@ mod tests {
             amount: SCALE,
             ttl: 1,
         };
-        market.execute(0, limit, &mut d.step(1)).unwrap();
+        act(&mut d, 0, limit).unwrap();
         assert_eq!(counts(&d.ledger), (3, 3));
         // tokens whose sell refunds nothing (a supply with no reserve
         // behind it): rejected, nothing moves
         d.ledger.fund_supply(0, Some(1), 5 * SCALE, 0).unwrap();
-        market
-            .execute(
-                1,
-                Action::Sell {
-                    asset: 0,
-                    amount: SCALE,
-                },
-                &mut d.step(1),
-            )
-            .unwrap();
+        act(&mut d, 1, sell(SCALE)).unwrap();
         assert_eq!(counts(&d.ledger), (4, 3));
         assert_eq!(d.ledger.holding(1, 0), 5 * SCALE);
         assert_eq!(d.stats.trades, 4);
@@ -1726,7 +1689,7 @@ mod tests {
             asset: 0,
             spend: SCALE,
         };
-        assert!(market.execute(0, buy, &mut d.step(1)).is_err());
+        assert!(act(&mut d, 0, buy).is_err());
         assert_eq!(counts(&d.ledger), (4, 3));
     }
 

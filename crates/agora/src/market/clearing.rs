@@ -1464,6 +1464,29 @@ mod tests {
         }
     }
 
+    /// The first probe inside the bracket: geometric (`√(lo·hi)`) when it
+    /// spans more than a factor 4, arithmetic from a factor of exactly 4.
+    #[test]
+    fn the_search_halves_geometrically_only_past_a_factor_four() {
+        let first_probe = |lo: f64, hi: f64| {
+            let mut probes = vec![];
+            find_equilibrium(
+                |p| {
+                    probes.push(p);
+                    1.7 - p
+                },
+                lo,
+                hi,
+            )
+            .unwrap();
+            probes[2]
+        };
+        assert_eq!(first_probe(1.0, 4.0), 2.5);
+        assert_eq!(first_probe(1.0, 16.0), 4.0);
+        assert_eq!(first_probe(0.5, 2.0), 1.25);
+        assert_eq!(first_probe(0.25, 16.0), 2.0);
+    }
+
     #[test]
     fn a_range_whose_top_price_clears_exactly_is_searched_not_refused() {
         // max(0, 10 − P) on [1, 20]: zero at the top and on all of [10, 20],

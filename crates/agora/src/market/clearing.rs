@@ -1443,8 +1443,7 @@ mod tests {
     /// 4: a root anywhere in [`DEFAULT_PRICE_RANGE`] takes 47 to 49
     /// evaluations of the excess (2 at the ends, ~5 geometric halvings of
     /// the 18 decades, ~42 arithmetic ones down to 1e-12 relative). Halving
-    /// arithmetically from the start would take 50 at a root of 1e6 and 90
-    /// at 1e-6.
+    /// arithmetically from the start takes 101 at a root of 2e-9.
     #[test]
     fn a_root_anywhere_in_the_default_range_takes_about_fifty_evaluations() {
         let (lo, hi) = DEFAULT_PRICE_RANGE;

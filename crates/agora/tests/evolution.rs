@@ -136,6 +136,23 @@ policy = { kind = "random", asset = "T", p_buy = 0.0, p_sell = 0.0, buy_fraction
         .all(|r| r.params.is_empty()));
 }
 
+/// A group evolving `every = 3` replaces its worst agents' parameters at
+/// steps 3 and 6 only: recorded before each step's evolution, steps 1 to 3
+/// show the initial 0.5, steps 4 to 6 the first round's values, step 7 the
+/// second's.
+#[test]
+fn a_group_evolves_only_at_the_steps_its_every_divides() {
+    let text = traders_text(20, 0.5, 0.1, 7).replace("every = 1, select", "every = 3, select");
+    let s = Scenario::from_toml_str(&text, "<evolution test>").unwrap();
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    let at: Vec<Vec<f64>> = (1..=7).map(|t| fractions(&out, t)).collect();
+    assert!(at[0].len() == 20 && at[0].iter().all(|&v| v == 0.5));
+    assert_eq!((&at[1], &at[2]), (&at[0], &at[0]), "steps 2 and 3");
+    assert_ne!(at[3], at[2], "step 3 evolved");
+    assert_eq!((&at[4], &at[5]), (&at[3], &at[3]), "steps 5 and 6");
+    assert_ne!(at[6], at[5], "step 6 evolved");
+}
+
 #[test]
 fn agents_csv_and_agent_steps_csv_carry_the_parameters() {
     let mut s = example("strategy-arms-race").unwrap();

@@ -958,6 +958,59 @@ fn a_guarded_sell_of_more_than_is_held_sells_the_holding() {
     assert_eq!(sim.ledger().conservation().money_error(), 0);
 }
 
+/// One step of one agent (its `balance` and optional `holdings` lines)
+/// doing `action` (a scripted action's fields) on a linear curve (m =
+/// 0.001, b = 1), under a transaction tax of `tax` if given (which guards
+/// the curve: its trades take the rules' path, not the engine's fast one).
+fn one_curve_step(agent: &str, action: &str, tax: Option<f64>) -> Simulation {
+    let governance = tax.map_or(String::new(), |rate| {
+        format!("[[governance]]\nname = \"tax\"\nkind = \"transaction_tax\"\nasset = \"X\"\nrate = {rate:?}\n")
+    });
+    let text = format!(
+        r#"
+[simulation]
+steps = 1
+seed = 1
+
+[[assets]]
+name = "X"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+
+[[agents]]
+group = "a"
+count = 1
+{agent}
+policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, {action} }}] }}
+{governance}"#
+    );
+    let s = Scenario::from_toml_str(&text, "one.toml").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    sim
+}
+
+/// A sell of exactly the holding is not clipped and sells it all; one
+/// base unit more is clipped once to the holding: on a plain curve (the
+/// engine's fast path) and on one a tax guards (the rules' path). The
+/// agent starts with 10 tokens, the whole supply.
+#[test]
+fn a_sell_of_exactly_the_holding_is_not_clipped_and_one_unit_more_is() {
+    let agent =
+        "balance = 0.0\nholdings = { asset = \"X\", total = 10.0, distribution = \"uniform\" }";
+    for tax in [None, Some(0.01)] {
+        for (amount, clipped) in [("10.0", 0), ("10.000000001", 1)] {
+            let action = format!(r#"action = "sell", amount = {amount}"#);
+            let sim = one_curve_step(agent, &action, tax);
+            let why = format!("amount {amount}, tax {tax:?}");
+            let counts = sim.ledger().counts();
+            assert_eq!((counts.clipped, counts.rejected), (clipped, 0), "{why}");
+            assert_eq!(sim.ledger().holding(0, 0), 0, "{why}");
+            assert!(sim.ledger().balance(0) > 0, "{why}: it was paid");
+            assert_eq!(sim.ledger().conservation().money_error(), 0);
+        }
+    }
+}
+
 /// On a guarded curve, a sell whose refund rounds to nothing (5 base
 /// units of tokens at a price of about 0.045: 0.2 of a base unit of
 /// money) is refused: the agent keeps its tokens rather than giving them
@@ -986,32 +1039,8 @@ fn a_guarded_sell_that_would_refund_nothing_is_refused() {
 #[test]
 fn a_taxed_buy_of_exactly_the_balance_is_not_clipped_and_one_unit_more_is() {
     for (spend, clipped) in [("100.0", 0), ("100.000000001", 1)] {
-        let text = format!(
-            r#"
-[simulation]
-steps = 1
-seed = 1
-
-[[assets]]
-name = "X"
-pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
-
-[[agents]]
-group = "buyer"
-count = 1
-balance = 100.0
-policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, action = "buy", spend = {spend} }}] }}
-
-[[governance]]
-name = "tax"
-kind = "transaction_tax"
-asset = "X"
-rate = 0.25
-"#
-        );
-        let s = Scenario::from_toml_str(&text, "exact.toml").unwrap();
-        let mut sim = Simulation::new(&s, 0).unwrap();
-        sim.advance().unwrap();
+        let action = format!(r#"action = "buy", spend = {spend}"#);
+        let sim = one_curve_step("balance = 100.0", &action, Some(0.25));
         let counts = sim.ledger().counts();
         assert_eq!(counts.clipped, clipped, "spend {spend}");
         assert_eq!(counts.rejected, 0, "spend {spend}");

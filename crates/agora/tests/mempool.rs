@@ -237,6 +237,10 @@ fn priority_fees_are_burned_and_count_against_the_profit() {
     let mp = amm.mempool.expect("mempool metrics");
     assert_eq!((mp.bundles, mp.bundles_dropped), (1, 0));
     assert_eq!(mp.priority_fees, 1.0);
+    // The manipulation loss is the attackers' P&L: the trades' 1.713605734
+    // (as without fees) less the 1.0 of fees they burned.
+    let loss = out.summary.assets["X"].manipulation_loss.unwrap();
+    assert!((loss - 0.713_605_734).abs() < 1e-9, "{loss}");
     // Two fees of 0.9 eat the profit: no attack.
     let (_, trades) = first_step(&scenario(20.0, 0.1, 1000.0, ", priority_fee = 0.9"));
     assert_eq!(trades.len(), 1);

@@ -429,8 +429,15 @@ mod tests {
     use super::*;
     use crate::agents::AssetObservation;
 
-    fn obs_with(history: &[f64], price: f64) -> Vec<AssetObservation<'_>> {
-        vec![AssetObservation {
+    /// What `f` gives on the observation of step `step` with one asset at
+    /// `price` after `history` (no incentives, an empty mempool).
+    fn observed<R>(
+        step: u64,
+        history: &[f64],
+        price: f64,
+        f: impl FnOnce(&Observation<'_>) -> R,
+    ) -> R {
+        let asset = AssetObservation {
             name: "T",
             price,
             supply: 1.0,
@@ -439,7 +446,13 @@ mod tests {
             best_ask: None,
             last_trade: None,
             posted: None,
-        }]
+        };
+        f(&Observation {
+            step,
+            assets: &[asset],
+            incentives: &[],
+            mempool: &[],
+        })
     }
 
     const ME: AgentView<'static> = AgentView {
@@ -461,24 +474,17 @@ mod tests {
             sell_fraction: 0.1,
         };
         let history = [1.0, 2.0, 1.0, 1.04];
-        let a = obs_with(&history, 1.2);
         // reference is history[4 - 3] = 2.0: the price fell 40%
-        let obs = Observation {
-            step: 4,
-            assets: &a,
-            incentives: &[],
-            mempool: &[],
-        };
-        assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.8));
+        assert_eq!(
+            observed(4, &history, 1.2, |obs| p.probabilities(obs, &ME)),
+            (0.0, 0.8)
+        );
         let short = [1.0, 2.0];
-        let b = obs_with(&short, 3.0);
-        let obs = Observation {
-            step: 2,
-            assets: &b,
-            incentives: &[],
-            mempool: &[],
-        };
-        assert_eq!(p.probabilities(&obs, &ME), (0.0, 0.0), "history too short");
+        assert_eq!(
+            observed(2, &short, 3.0, |obs| p.probabilities(obs, &ME)),
+            (0.0, 0.0),
+            "history too short"
+        );
     }
 
     /// A threshold trader buys with probability `p_trade` strictly below
@@ -502,14 +508,11 @@ mod tests {
             (1.1, (0.0, 0.0)),
             (1.2, (0.0, 0.25)),
         ] {
-            let a = obs_with(&history, price);
-            let obs = Observation {
-                step: 1,
-                assets: &a,
-                incentives: &[],
-                mempool: &[],
-            };
-            assert_eq!(p.probabilities(&obs, &ME), expected, "at {price}");
+            assert_eq!(
+                observed(1, &history, price, |obs| p.probabilities(obs, &ME)),
+                expected,
+                "at {price}"
+            );
         }
     }
 
@@ -544,15 +547,12 @@ mod tests {
                 },
             ),
         ] {
-            let a = obs_with(&history, price);
-            let obs = Observation {
-                step: 2,
-                assets: &a,
-                incentives: &[],
-                mempool: &[],
-            };
             let mut rng = AgentRng::seed_from_u64(3);
-            assert_eq!(p.decide(&obs, &ME, &mut rng), action, "at {price}");
+            assert_eq!(
+                observed(2, &history, price, |obs| p.decide(obs, &ME, &mut rng)),
+                action,
+                "at {price}"
+            );
         }
     }
 
@@ -567,14 +567,11 @@ mod tests {
             sell_fraction: 0.1,
         };
         let history = [9.0, 10.0, 11.0, 12.0];
-        let a = obs_with(&history, 9.8); // mean 11, deviation -10.9%
-        let obs = Observation {
-            step: 4,
-            assets: &a,
-            incentives: &[],
-            mempool: &[],
-        };
-        assert_eq!(p.probabilities(&obs, &ME), (1.0, 0.0));
+        // mean 11, deviation -10.9%
+        assert_eq!(
+            observed(4, &history, 9.8, |obs| p.probabilities(obs, &ME)),
+            (1.0, 0.0)
+        );
     }
 
     /// A mean-reversion trader over the last 3 of [9, 10, 11, 12] (mean
@@ -593,14 +590,9 @@ mod tests {
             sell_fraction: 0.1,
         };
         let probabilities = |history: &[f64], price: f64| {
-            let a = obs_with(history, price);
-            let obs = Observation {
-                step: history.len() as u64,
-                assets: &a,
-                incentives: &[],
-                mempool: &[],
-            };
-            p.probabilities(&obs, &ME)
+            observed(history.len() as u64, history, price, |obs| {
+                p.probabilities(obs, &ME)
+            })
         };
         let history = [9.0, 10.0, 11.0, 12.0];
         for (price, expected) in [
@@ -627,14 +619,12 @@ mod tests {
             (2.5, (0.0, 0.0)),
             (2.5001, (0.0, 0.7)),
         ] {
-            let a = obs_with(&[2.0, 2.0, 2.0], price);
-            let obs = Observation {
-                step: 3,
-                assets: &a,
-                incentives: &[],
-                mempool: &[],
-            };
-            assert_eq!(at_edge.probabilities(&obs, &ME), expected, "at {price}");
+            assert_eq!(
+                observed(3, &[2.0, 2.0, 2.0], price, |obs| at_edge
+                    .probabilities(obs, &ME)),
+                expected,
+                "at {price}"
+            );
         }
     }
 
@@ -662,14 +652,9 @@ mod tests {
         };
         let history = [1.0];
         let decide = |p: &dyn Policy, price: f64| {
-            let a = obs_with(&history, price);
-            let obs = Observation {
-                step: 1,
-                assets: &a,
-                incentives: &[],
-                mempool: &[],
-            };
-            p.decide(&obs, &ME, &mut AgentRng::seed_from_u64(3))
+            observed(1, &history, price, |obs| {
+                p.decide(obs, &ME, &mut AgentRng::seed_from_u64(3))
+            })
         };
         let buy = |spend| Action::Buy { asset: 0, spend };
         let sell = |amount| Action::Sell { asset: 0, amount };
@@ -682,14 +667,7 @@ mod tests {
     /// A valuation trader's buy and sell probabilities at step 1 with the
     /// market at `price` (a history of one price, 10).
     fn valuation_at(p: &ValuationPolicy, price: f64) -> (f64, f64) {
-        let a = obs_with(&[10.0], price);
-        let obs = Observation {
-            step: 1,
-            assets: &a,
-            incentives: &[],
-            mempool: &[],
-        };
-        p.probabilities(&obs, &ME)
+        observed(1, &[10.0], price, |obs| p.probabilities(obs, &ME))
     }
 
     #[test]
@@ -824,14 +802,7 @@ mod tests {
             sell_fraction: 0.1,
         };
         let at = |history: &[f64], price: f64| {
-            let a = obs_with(history, price);
-            let obs = Observation {
-                step: 1,
-                assets: &a,
-                incentives: &[],
-                mempool: &[],
-            };
-            p.probabilities(&obs, &ME)
+            observed(1, history, price, |obs| p.probabilities(obs, &ME))
         };
         assert_eq!(at(&[2.0, 5.0], 2.2), (0.8, 0.0));
         assert_eq!(at(&[2.0, 5.0], 2.06), (0.0, 0.0));

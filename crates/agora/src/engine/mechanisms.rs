@@ -312,18 +312,16 @@ impl Mechanism for NoSellers {
 mod tests {
     use super::*;
     use crate::agents::Action;
-    use crate::ledger::trades::TradeLog;
     use crate::ledger::{Ledger, SCALE};
-    use crate::market::mechanism::StepStats;
+    use crate::market::mechanism::Desk;
 
     /// The market of a posted-price asset built without its sellers takes
     /// no action: each one it is given is rejected, and counted so, and
     /// nothing moves.
     #[test]
     fn a_posted_price_market_without_sellers_rejects_every_action() {
-        let mut ledger = Ledger::new(1, 1);
-        ledger.fund_balance(0, 10 * SCALE).unwrap();
-        let (mut stats, mut trades) = (StepStats::default(), TradeLog::on());
+        let mut desk = Desk::new(Ledger::new(1, 1), true);
+        desk.ledger.fund_balance(0, 10 * SCALE).unwrap();
         let mut market = NoSellers;
         for (k, action) in [
             Action::Buy {
@@ -338,17 +336,10 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let mut m = MarketStep {
-                step: 1,
-                asset: 0,
-                ledger: &mut ledger,
-                stats: &mut stats,
-                trades: &mut trades,
-            };
-            assert_eq!(market.execute(0, action, &mut m), Ok(()));
-            assert_eq!(ledger.counts().rejected, k as u64 + 1);
+            assert_eq!(market.execute(0, action, &mut desk.step(1)), Ok(()));
+            assert_eq!(desk.ledger.counts().rejected, k as u64 + 1);
         }
-        assert_eq!(ledger.balance(0), 10 * SCALE);
+        assert_eq!(desk.ledger.balance(0), 10 * SCALE);
         assert!(market.price(0).is_nan());
     }
 }

@@ -708,25 +708,17 @@ mod tests {
     /// 2 + 0.01·(5 − 12) = 1.93 (the linear rule, `λ = 0.01`).
     #[test]
     fn the_last_trade_is_the_price_of_the_last_step_with_volume() {
-        use crate::ledger::trades::TradeLog;
-        use crate::market::mechanism::StepStats;
+        use crate::market::mechanism::{Desk, StepStats};
         let mut m = market(ADJUSTMENT);
-        let mut ledger = Ledger::new(1, 1);
-        ledger.fund_balance(0, 100 * SCALE).unwrap();
+        let mut desk = Desk::new(Ledger::new(1, 1), false);
+        desk.ledger.fund_balance(0, 100 * SCALE).unwrap();
         let mut step = |m: &mut BatchMarket, n: u64, action: Action| {
-            let (mut stats, mut trades) = (StepStats::default(), TradeLog::off());
-            let mut ms = MarketStep {
-                step: n,
-                asset: 0,
-                ledger: &mut ledger,
-                stats: &mut stats,
-                trades: &mut trades,
-            };
+            desk.stats = StepStats::default();
+            let mut ms = desk.step(n);
             m.begin_step(&mut ms).unwrap();
             m.execute(0, action, &mut ms).unwrap();
             m.end_step(&mut ms).unwrap();
-            let held = ms.ledger.holding(0, 0);
-            (stats.volume, held)
+            (desk.stats.volume, desk.ledger.holding(0, 0))
         };
         assert_eq!(m.observed().last_trade, None);
         let buy = Action::Buy {

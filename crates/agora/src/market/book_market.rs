@@ -417,22 +417,13 @@ mod tests {
     /// price of 0 leaves that side out, and a new quote replaces the old.
     #[test]
     fn a_quote_rests_each_side_it_prices() {
-        use crate::ledger::trades::TradeLog;
         use crate::ledger::SCALE;
-        use crate::market::mechanism::StepStats;
+        use crate::market::mechanism::Desk;
         let mut m = market(0.01, 1.0);
-        let mut ledger = Ledger::new(1, 1);
-        ledger.fund_balance(0, 100 * SCALE).unwrap();
-        ledger.fund_supply(0, Some(0), 10 * SCALE, 0).unwrap();
+        let mut desk = Desk::new(Ledger::new(1, 1), false);
+        desk.ledger.fund_balance(0, 100 * SCALE).unwrap();
+        desk.ledger.fund_supply(0, Some(0), 10 * SCALE, 0).unwrap();
         let mut quote = |m: &mut BookMarket, bid: u64, ask: u64| {
-            let (mut stats, mut trades) = (StepStats::default(), TradeLog::off());
-            let mut ms = MarketStep {
-                step: 1,
-                asset: 0,
-                ledger: &mut ledger,
-                stats: &mut stats,
-                trades: &mut trades,
-            };
             let amount = 2 * SCALE;
             let q = Action::Quote {
                 asset: 0,
@@ -441,7 +432,7 @@ mod tests {
                 amount,
                 ttl: 5,
             };
-            m.execute(0, q, &mut ms).unwrap();
+            m.execute(0, q, &mut desk.step(1)).unwrap();
             let b = m.book();
             (b.len(), b.best_bid(), b.best_ask())
         };

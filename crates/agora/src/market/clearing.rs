@@ -1078,6 +1078,31 @@ mod tests {
         assert_eq!(call_auction(&orders, tick, T, None).unwrap().volume, 2 * T);
     }
 
+    /// A budget bounds nothing when tokens are free (a price or a tick of
+    /// 0) or when it would buy more than a `u64` holds: the quantity is then
+    /// the largest whole number of lots in `u64::MAX` (2⁶⁴ − 1, odd, a
+    /// multiple of 3 and 5), not `u64::MAX` itself.
+    #[test]
+    fn a_budget_without_a_bound_buys_the_most_whole_lots_a_u64_holds() {
+        for (lot, most) in [
+            (1, u64::MAX),
+            (2, u64::MAX - 1),
+            (3, u64::MAX),
+            (1 << 20, u64::MAX - (1 << 20) + 1),
+            (u64::MAX, u64::MAX),
+        ] {
+            assert_eq!(money_quantity(5, 0, 7, lot), most, "price 0, lot {lot}");
+            assert_eq!(money_quantity(5, 7, 0, lot), most, "tick 0, lot {lot}");
+            // u64::MAX money at one base unit a token: 2⁶⁴·SCALE − 1 of them
+            assert_eq!(money_quantity(u64::MAX, 1, 1, lot), most, "lot {lot}");
+        }
+        // bounded: 10 money at 3 money a token (300 ticks of 0.01) buys 3
+        // whole tokens, and 3.33… in lots of one base unit
+        let tick = SCALE / 100;
+        assert_eq!(money_quantity(10 * SCALE, 300, tick, T), 3 * T);
+        assert_eq!(money_quantity(10 * SCALE, 300, tick, 1), 10 * SCALE / 3);
+    }
+
     #[test]
     fn a_money_sell_trades_nothing() {
         let orders = [
@@ -1412,6 +1437,53 @@ mod tests {
         // Boundary at 0 with lo = 0: terminates.
         let p = find_equilibrium(|p| if p == 0.0 { 1.0 } else { -1.0 }, 0.0, 1e9).unwrap();
         assert!(p < 1e-300);
+    }
+
+    /// The search is geometric while the bracket spans more than a factor
+    /// 4: a root anywhere in [`DEFAULT_PRICE_RANGE`] takes 47 to 49
+    /// evaluations of the excess (2 at the ends, ~5 geometric halvings of
+    /// the 18 decades, ~42 arithmetic ones down to 1e-12 relative). Halving
+    /// arithmetically from the start takes 101 at a root of 2e-9.
+    #[test]
+    fn a_root_anywhere_in_the_default_range_takes_about_fifty_evaluations() {
+        let (lo, hi) = DEFAULT_PRICE_RANGE;
+        for root in [2e-9, 1e-6, 1e-3, 1.0, 3.7, 1e3, 1e6, 5e8] {
+            let mut calls = 0;
+            let p = find_equilibrium(
+                |p| {
+                    calls += 1;
+                    root - p
+                },
+                lo,
+                hi,
+            )
+            .unwrap();
+            assert!(rel(p, root) <= 1e-12, "{p} for {root}");
+            assert!((46..=50).contains(&calls), "{calls} evaluations for {root}");
+        }
+    }
+
+    /// The first probe inside the bracket: geometric (`√(lo·hi)`) when it
+    /// spans more than a factor 4, arithmetic from a factor of exactly 4.
+    #[test]
+    fn the_search_halves_geometrically_only_past_a_factor_four() {
+        let first_probe = |lo: f64, hi: f64| {
+            let mut probes = vec![];
+            find_equilibrium(
+                |p| {
+                    probes.push(p);
+                    1.7 - p
+                },
+                lo,
+                hi,
+            )
+            .unwrap();
+            probes[2]
+        };
+        assert_eq!(first_probe(1.0, 4.0), 2.5);
+        assert_eq!(first_probe(1.0, 16.0), 4.0);
+        assert_eq!(first_probe(0.5, 2.0), 1.25);
+        assert_eq!(first_probe(0.25, 16.0), 2.0);
     }
 
     #[test]

@@ -599,6 +599,44 @@ impl Surplus {
     }
 }
 
+/// What a test needs to run a mechanism by hand: a ledger, the step's
+/// counters and a trade log, lent to a [`MarketStep`] of asset 0.
+#[cfg(test)]
+pub(crate) struct Desk {
+    pub ledger: Ledger,
+    pub stats: StepStats,
+    pub trades: TradeLog,
+}
+
+#[cfg(test)]
+impl Desk {
+    /// A desk over `ledger` with fresh counters and a trade log that records
+    /// (`TradeLog::on`) or not.
+    pub fn new(ledger: Ledger, record: bool) -> Self {
+        let trades = if record {
+            TradeLog::on()
+        } else {
+            TradeLog::off()
+        };
+        Desk {
+            ledger,
+            stats: StepStats::default(),
+            trades,
+        }
+    }
+
+    /// The [`MarketStep`] of step `step` on asset 0 over this desk.
+    pub fn step(&mut self, step: u64) -> MarketStep<'_> {
+        MarketStep {
+            step,
+            asset: 0,
+            ledger: &mut self.ledger,
+            stats: &mut self.stats,
+            trades: &mut self.trades,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -677,6 +715,7 @@ mod tests {
         m.set_private_value(0, 3.0);
         assert_eq!(m.realised_surplus(), 0.0);
         assert_eq!(m.exogenous_equilibrium(), None);
+        assert_eq!(m.clamps(), (None, None), "no silent bound, so no count");
         let mut locks = 0;
         m.for_each_lock(&mut |_, _, _| locks += 1);
         assert_eq!(locks, 0);

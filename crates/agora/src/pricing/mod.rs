@@ -1551,40 +1551,19 @@ mod tests {
     /// the supply's range is a fault, not a rejection.
     #[test]
     fn a_curve_through_the_mechanism_trait_settles_its_quotes() {
-        use crate::ledger::trades::TradeLog;
         use crate::ledger::Ledger;
-        use crate::market::mechanism::StepStats;
+        use crate::market::mechanism::Desk;
         let curve = Curve::Linear { m: 0.001, b: 1.0 };
-        struct Desk {
-            market: CurveMarket,
-            ledger: Ledger,
-            stats: StepStats,
-            trades: TradeLog,
-        }
-        impl Desk {
-            fn act(&mut self, agent: AgentId, action: Action) -> Result<(), Fault> {
-                let mut m = MarketStep {
-                    step: 1,
-                    asset: 0,
-                    ledger: &mut self.ledger,
-                    stats: &mut self.stats,
-                    trades: &mut self.trades,
-                };
-                self.market.execute(agent, action, &mut m)
-            }
-        }
         let mut reference = CurveMarket::new(curve.clone(), 0.003);
-        let mut d = Desk {
-            market: CurveMarket::new(curve, 0.003),
-            ledger: Ledger::new(2, 1),
-            stats: StepStats::default(),
-            trades: TradeLog::on(),
-        };
+        let mut market = CurveMarket::new(curve, 0.003);
+        let mut act = |d: &mut Desk, agent, action| market.execute(agent, action, &mut d.step(1));
+        let mut d = Desk::new(Ledger::new(2, 1), true);
         d.ledger.fund_balance(0, 1_000 * SCALE).unwrap();
         d.ledger.fund_balance(1, 500 * SCALE).unwrap();
         let counts = |ledger: &Ledger| (ledger.counts().rejected, ledger.counts().clipped);
+        let sell = |amount| Action::Sell { asset: 0, amount };
 
-        d.act(0, Action::Hold).unwrap();
+        act(&mut d, 0, Action::Hold).unwrap();
         assert_eq!(counts(&d.ledger), (0, 0));
         // a buy of more than the balance is clipped to it
         let q = reference.quote_buy(0, 1_000 * SCALE).unwrap().unwrap();
@@ -1592,7 +1571,7 @@ mod tests {
             asset: 0,
             spend: 2_000 * SCALE,
         };
-        d.act(0, buy).unwrap();
+        act(&mut d, 0, buy).unwrap();
         assert_eq!(counts(&d.ledger), (0, 1));
         assert_eq!(d.ledger.balance(0), 1_000 * SCALE - q.cost - q.fee);
         assert_eq!(d.ledger.holding(0, 0), q.tokens);
@@ -1603,7 +1582,8 @@ mod tests {
         );
         // a buy of exactly the balance is not clipped
         let q1 = reference.quote_buy(q.tokens, 500 * SCALE).unwrap().unwrap();
-        d.act(
+        act(
+            &mut d,
             1,
             Action::Buy {
                 asset: 0,
@@ -1618,14 +1598,7 @@ mod tests {
         let reserve = u128::from(q.cost + q1.cost);
         let s = reference.quote_sell(supply, reserve, q1.tokens).unwrap();
         assert!(s.refund > 0 && s.fee > 0);
-        d.act(
-            1,
-            Action::Sell {
-                asset: 0,
-                amount: 2 * q1.tokens,
-            },
-        )
-        .unwrap();
+        act(&mut d, 1, sell(2 * q1.tokens)).unwrap();
         assert_eq!(counts(&d.ledger), (0, 2));
         assert_eq!(d.ledger.holding(1, 0), 0);
         assert_eq!(
@@ -1638,14 +1611,7 @@ mod tests {
         let s0 = reference
             .quote_sell(q.tokens, reserve - u128::from(s.refund), q.tokens)
             .unwrap();
-        d.act(
-            0,
-            Action::Sell {
-                asset: 0,
-                amount: q.tokens,
-            },
-        )
-        .unwrap();
+        act(&mut d, 0, sell(q.tokens)).unwrap();
         assert_eq!(counts(&d.ledger), (0, 2));
         assert_eq!(
             d.ledger.balance(0),
@@ -1697,15 +1663,8 @@ mod tests {
             ]
         );
         // nothing to sell, nothing to spend, an order: rejected
-        d.act(
-            0,
-            Action::Sell {
-                asset: 0,
-                amount: SCALE,
-            },
-        )
-        .unwrap();
-        d.act(0, Action::Buy { asset: 0, spend: 0 }).unwrap();
+        act(&mut d, 0, sell(SCALE)).unwrap();
+        act(&mut d, 0, Action::Buy { asset: 0, spend: 0 }).unwrap();
         let limit = Action::Limit {
             asset: 0,
             side: crate::agents::Side::Buy,
@@ -1713,19 +1672,12 @@ mod tests {
             amount: SCALE,
             ttl: 1,
         };
-        d.act(0, limit).unwrap();
+        act(&mut d, 0, limit).unwrap();
         assert_eq!(counts(&d.ledger), (3, 3));
         // tokens whose sell refunds nothing (a supply with no reserve
         // behind it): rejected, nothing moves
         d.ledger.fund_supply(0, Some(1), 5 * SCALE, 0).unwrap();
-        d.act(
-            1,
-            Action::Sell {
-                asset: 0,
-                amount: SCALE,
-            },
-        )
-        .unwrap();
+        act(&mut d, 1, sell(SCALE)).unwrap();
         assert_eq!(counts(&d.ledger), (4, 3));
         assert_eq!(d.ledger.holding(1, 0), 5 * SCALE);
         assert_eq!(d.stats.trades, 4);
@@ -1733,15 +1685,11 @@ mod tests {
         d.ledger
             .fund_supply(0, None, u64::MAX - 5 * SCALE, 0)
             .unwrap();
-        assert!(d
-            .act(
-                0,
-                Action::Buy {
-                    asset: 0,
-                    spend: SCALE
-                }
-            )
-            .is_err());
+        let buy = Action::Buy {
+            asset: 0,
+            spend: SCALE,
+        };
+        assert!(act(&mut d, 0, buy).is_err());
         assert_eq!(counts(&d.ledger), (4, 3));
     }
 

@@ -272,6 +272,25 @@ mod tests {
         assert_eq!(lp.total(), lp.protocol());
     }
 
+    /// A burn of part of an agent's shares leaves it the rest; a burn of
+    /// all of them takes it off the providers, whom the LP reward rules
+    /// pay by their shares.
+    #[test]
+    fn a_burn_leaves_the_rest_and_a_whole_burn_removes_the_provider() {
+        let pool = ConstantProductPool::new(1000 * U, 1000 * U, Fee::ZERO).unwrap();
+        let mut lp = LpShares::new(&pool);
+        lp.mint(1, 100).unwrap();
+        lp.mint(2, 50).unwrap();
+        assert_eq!(lp.total(), lp.protocol() + 150);
+        lp.burn(1, 40);
+        assert_eq!(lp.of(1), 60);
+        assert_eq!(lp.holders().collect::<Vec<_>>(), [(1, 60), (2, 50)]);
+        lp.burn(1, 60);
+        assert_eq!(lp.of(1), 0);
+        assert_eq!(lp.holders().collect::<Vec<_>>(), [(2, 50)]);
+        assert_eq!(lp.total(), lp.protocol() + 50);
+    }
+
     #[test]
     fn the_integer_square_root_is_exact() {
         for n in [0u128, 1, 2, 3, 4, 15, 16, 17, 1 << 100, u128::MAX] {

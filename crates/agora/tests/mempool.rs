@@ -222,6 +222,11 @@ fn the_attacker_spends_at_most_its_budget() {
     // No money, no attack.
     let (_, trades) = first_step(&scenario(20.0, 0.1, 0.0, ""));
     assert_eq!(trades.len(), 1);
+    // Its two priority fees come out of the budget first: 30 − 2 · 0.25
+    // for the front-run.
+    let (_, trades) = first_step(&scenario(20.0, 0.1, 30.0, ", priority_fee = 0.25"));
+    assert_eq!(trades.len(), 3);
+    assert_eq!(trades[0].money, 29_500_000_000);
 }
 
 #[test]

@@ -556,6 +556,53 @@ mod tests {
         }
     }
 
+    /// A momentum trader of asset 1 of 2 reads asset 1's trend and trades
+    /// asset 1, whatever asset 0 does: it buys on asset 1's rise (asset 0
+    /// falling), spending 10 of its 100 money, and sells 30 of its 100
+    /// tokens of asset 1 on asset 1's fall (asset 0 rising).
+    #[test]
+    fn momentum_trades_the_asset_it_names() {
+        let p = MomentumPolicy {
+            asset: 1,
+            lookback: 1,
+            threshold: 0.05,
+            p_trade: 1.0,
+            buy_fraction: 0.1,
+            sell_fraction: 0.3,
+        };
+        let holdings = [0, 100];
+        let me = AgentView::new(0, 0, 100, &holdings, 0);
+        let history = [1.0, 1.0];
+        let asset = |price| AssetObservation {
+            name: "T",
+            price,
+            supply: 1.0,
+            history: &history,
+            best_bid: None,
+            best_ask: None,
+            last_trade: None,
+            posted: None,
+        };
+        let buy = Action::Buy {
+            asset: 1,
+            spend: 10,
+        };
+        let sell = Action::Sell {
+            asset: 1,
+            amount: 30,
+        };
+        for (p0, p1, action) in [(0.9, 1.1, buy), (1.1, 0.9, sell)] {
+            let obs = Observation {
+                step: 2,
+                assets: &[asset(p0), asset(p1)],
+                incentives: &[],
+                mempool: &[],
+            };
+            let mut rng = AgentRng::seed_from_u64(3);
+            assert_eq!(p.decide(&obs, &me, &mut rng), action, "at {p0}, {p1}");
+        }
+    }
+
     #[test]
     fn mean_reversion_buys_below_its_average() {
         let p = MeanReversionPolicy {

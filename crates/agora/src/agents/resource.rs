@@ -256,6 +256,13 @@ mod tests {
                 "beside a price of {first}"
             );
         }
+        // it declares the resources it uses, in its order
+        assert_eq!(p.assets(), vec![0, 1]);
+        let reversed = ConsumerPolicy {
+            assets: vec![1, 0],
+            ..p
+        };
+        assert_eq!(reversed.assets(), vec![1, 0]);
     }
 
     /// One resource at `price`.

@@ -132,7 +132,8 @@ impl Bandit for EpsilonGreedy {
 }
 
 /// UCB1: the arm maximising `x̄_i + √(2 ln t / n_i)`, `t` the total pulls
-/// and `n_i` the arm's. Deterministic: it never draws from the generator.
+/// and `n_i` the arm's, the lowest-numbered of those tied. Deterministic:
+/// it never draws from the generator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ucb1 {
     tally: Tally,
@@ -525,6 +526,19 @@ mod tests {
         assert!((b[1] - (2.0 * ln4).sqrt()).abs() < 1e-15);
         // Arm 1's bound (1.665) beats arm 0's (1.628).
         assert_eq!(u.select(&mut AgentRng::seed_from_u64(0)), 1);
+        // Tied bounds (each arm pulled once, the same mean): the
+        // lowest-numbered of the tied arms.
+        for (rewards, k) in [
+            ([0.5, 0.5, 0.5, 0.5], 0),
+            ([0.0, 0.5, 0.5, 0.5], 1),
+            ([0.0, 0.0, 0.5, 0.5], 2),
+        ] {
+            let mut u = Ucb1::new(4).unwrap();
+            for (arm, r) in rewards.into_iter().enumerate() {
+                u.update(arm, r).unwrap();
+            }
+            assert_eq!(u.select(&mut AgentRng::seed_from_u64(0)), k, "{rewards:?}");
+        }
     }
 
     #[test]

@@ -537,3 +537,26 @@ proptest! {
         }
     }
 }
+
+/// A posted-price market of more sellers than it can tabulate is refused
+/// naming its prices, before anything is allocated per seller: two
+/// sellers' groups of 2,000,000,000 agents each (the fuzzer found a count
+/// like this aborting on a 29.5 GB allocation); and 3 sellers on 200
+/// prices, 200³ · 3 = 24,000,000 entries, past the 4,194,304 it tabulates,
+/// while 2 sellers on 13 prices are accepted.
+#[test]
+fn more_sellers_than_a_posted_market_tabulates_are_refused_before_allocating() {
+    let huge = sellers("a", 2_000_000_000, "kind = \"cartel\"")
+        + &sellers("b", 2_000_000_000, "kind = \"cartel\"");
+    let msg = crate::bad_input::error_of(&posted(13, 5, &huge));
+    assert!(
+        msg.contains("assets.GOOD.pricing.prices")
+            && msg.contains("13 prices for each of 4000000000 sellers"),
+        "{msg}"
+    );
+    let three = posted(13, 5, &sellers("firms", 3, "kind = \"cartel\""));
+    let msg = crate::bad_input::error_of(&three.replace("m = 13", "m = 200"));
+    assert!(msg.contains("200 prices for each of 3 sellers"), "{msg}");
+    let two = posted(13, 5, &sellers("firms", 2, "kind = \"cartel\""));
+    assert!(Scenario::from_toml_str(&two, "collusion.toml").is_ok());
+}

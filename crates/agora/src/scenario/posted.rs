@@ -184,8 +184,7 @@ pub(super) fn resolve(
                 ),
             ));
         }
-        let mut agents = Vec::new();
-        let mut costs = Vec::new();
+        let mut seller_costs = Vec::with_capacity(sellers.len());
         for &g in &sellers {
             let group = &groups[g];
             let cost = group.cost.ok_or_else(|| {
@@ -198,25 +197,15 @@ pub(super) fn resolve(
                     ),
                 )
             })?;
-            agents.extend(starts[g]..starts[g] + group.count);
-            costs.extend(std::iter::repeat_n(cost, group.count as usize));
+            seller_costs.push(cost);
         }
-        let n = agents.len();
-        let a = match &spec.demand.a {
-            Quality::Same(a) => vec![*a; n],
-            Quality::PerSeller(a) if a.len() == n => a.clone(),
-            Quality::PerSeller(a) => {
-                let names: Vec<&str> = sellers.iter().map(|&g| groups[g].name.as_str()).collect();
-                return Err(err(
-                    at("demand.a"),
-                    format!(
-                        "expected one quality per seller: {n} sellers (the agents of {}), found {}",
-                        names.join(", "),
-                        a.len()
-                    ),
-                ));
-            }
-        };
+        // The sellers, counted before any per-seller vector is built: the
+        // table bound refuses a count no market could tabulate before a
+        // vector of that many qualities, agents or costs is allocated.
+        let n = sellers
+            .iter()
+            .map(|&g| groups[g].count as usize)
+            .fold(0usize, usize::saturating_add);
         let m = match &spec.prices {
             GridSpec::Span { m, .. } => *m,
             GridSpec::List(list) => list.len(),
@@ -234,6 +223,28 @@ pub(super) fn resolve(
                      use fewer prices or sellers"
                 ),
             ));
+        }
+        let a = match &spec.demand.a {
+            Quality::Same(a) => vec![*a; n],
+            Quality::PerSeller(a) if a.len() == n => a.clone(),
+            Quality::PerSeller(a) => {
+                let names: Vec<&str> = sellers.iter().map(|&g| groups[g].name.as_str()).collect();
+                return Err(err(
+                    at("demand.a"),
+                    format!(
+                        "expected one quality per seller: {n} sellers (the agents of {}), found {}",
+                        names.join(", "),
+                        a.len()
+                    ),
+                ));
+            }
+        };
+        let mut agents = Vec::with_capacity(n);
+        let mut costs = Vec::with_capacity(n);
+        for (&g, &cost) in sellers.iter().zip(&seller_costs) {
+            let count = groups[g].count;
+            agents.extend(starts[g]..starts[g] + count);
+            costs.extend(std::iter::repeat_n(cost, count as usize));
         }
         let d = &spec.demand;
         let market = PostedMarket::new(a, costs, d.a0, d.mu, d.size)

@@ -428,11 +428,16 @@ impl AdaptivePolicy for Deaf {
 /// `[simulation]`; returns the run and each holder's wealth after each
 /// step (its balance and its tokens at the price, from the ledger).
 fn run_deaf(extra: &str) -> (Simulation, Vec<Vec<f64>>) {
+    run_deaf_for(12, extra)
+}
+
+/// [`run_deaf`] over `steps` steps.
+fn run_deaf_for(steps: u64, extra: &str) -> (Simulation, Vec<Vec<f64>>) {
     let s = Scenario::from_toml_str(
         &format!(
             r#"
         [simulation]
-        steps = 12
+        steps = {steps}
         seed = 5
         record_every = 4
         {extra}
@@ -458,7 +463,7 @@ fn run_deaf(extra: &str) -> (Simulation, Vec<Vec<f64>>) {
     let mut sim = Simulation::new(&s, 0).unwrap();
     sim.set_policy("deaf", GroupPolicy::adaptive(Deaf)).unwrap();
     let mut wealth = vec![Vec::new(); 2];
-    while sim.step() < 12 {
+    while sim.step() < steps {
         sim.advance().unwrap();
         for (k, w) in wealth.iter_mut().enumerate() {
             let a = 20 + k as u32;
@@ -483,6 +488,31 @@ fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorde
         assert_eq!(steps, (1..=12).collect::<Vec<_>>());
         for &(t, objective) in seen {
             if t % 4 == 0 || (t + 1) % 4 == 0 {
+                let w = wealth[k][t as usize - 1];
+                assert!(
+                    (objective - w).abs() <= 1e-9 * w,
+                    "agent {k}, step {t}: {objective} vs {w}"
+                );
+            } else {
+                assert!(objective.is_nan(), "agent {k}, step {t}: {objective}");
+            }
+        }
+    }
+}
+
+/// The last step's row is recorded even off the `record_every` grid, so a
+/// policy that does not read its reward is measured there and at the step
+/// before, as around every recorded row: over 10 steps with rows every 4,
+/// at 3, 4, 7, 8, 9 and 10; NaN at the others.
+#[test]
+fn the_last_step_off_the_rows_grid_is_measured_with_the_step_before() {
+    let (sim, wealth) = run_deaf_for(10, "");
+    let states = sim.states::<Deaf>("deaf").unwrap();
+    for (k, seen) in states.iter().enumerate() {
+        let steps: Vec<u64> = seen.iter().map(|s| s.0).collect();
+        assert_eq!(steps, (1..=10).collect::<Vec<_>>());
+        for &(t, objective) in seen {
+            if [3, 4, 7, 8, 9, 10].contains(&t) {
                 let w = wealth[k][t as usize - 1];
                 assert!(
                     (objective - w).abs() <= 1e-9 * w,

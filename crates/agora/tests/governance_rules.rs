@@ -1117,3 +1117,97 @@ rate = 0.0
         100 * UNIT - x - tax_on(x, 250_000_000)
     );
 }
+
+/// A band's bound on a sell is counted as clipped when some of the sell
+/// is left and as refused when none is. The only holder of the 10 tokens
+/// sells them all: a 0.5% band lets the price fall from 1.01 to 1.00495
+/// (5.05 of the 10 sold, clipped once); a band of 1e-13 lets no base unit
+/// go (a base unit moves the price by 1e-12: refused once).
+#[test]
+fn a_band_counts_a_cut_sell_as_clipped_and_a_sell_cut_to_nothing_as_refused() {
+    for (max_move, counts, expected) in [(0.005, (1, 0), 5_050_000_000u128), (1e-13, (0, 1), 0)] {
+        let text = format!(
+            r#"
+[simulation]
+steps = 1
+seed = 1
+
+[[assets]]
+name = "X"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+
+[[agents]]
+group = "a"
+count = 1
+balance = 0.0
+holdings = {{ asset = "X", total = 10.0, distribution = "uniform" }}
+policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, action = "sell", amount = 10.0 }}] }}
+
+[[governance]]
+name = "band"
+kind = "price_band"
+asset = "X"
+max_move = {max_move:?}
+"#
+        );
+        let s = Scenario::from_toml_str(&text, "band.toml").unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.advance().unwrap();
+        let sold = 10 * UNIT - u128::from(sim.ledger().holding(0, 0));
+        let out = sim.run().unwrap();
+        let band = &out.summary.governance["band"];
+        assert_eq!(
+            (band.clipped, band.refused),
+            (Some(counts.0), Some(counts.1)),
+            "{max_move}: {band:?}"
+        );
+        assert!(sold.abs_diff(expected) <= 1, "{max_move}: sold {sold}");
+    }
+}
+
+/// A position limit binds on its own asset only: with a limit of 1% on X,
+/// a buy of Y (guarded by a tax of 0) spends its whole 50 and the limit
+/// counts nothing.
+#[test]
+fn a_position_limit_leaves_the_other_assets_buys_alone() {
+    let text = r#"
+[simulation]
+steps = 1
+seed = 1
+
+[[assets]]
+name = "X"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+
+[[assets]]
+name = "Y"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+
+[[agents]]
+group = "y_buyer"
+count = 1
+balance = 100.0
+policy = { kind = "scripted", asset = "Y", actions = [{ step = 1, action = "buy", spend = 50.0 }] }
+
+[[governance]]
+name = "cap_x"
+kind = "position_limit"
+asset = "X"
+max_share = 0.01
+
+[[governance]]
+name = "tax_y"
+kind = "transaction_tax"
+asset = "Y"
+rate = 0.0
+"#;
+    let s = Scenario::from_toml_str(text, "limit on X").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    let spent = 100 * UNIT - u128::from(sim.ledger().balance(0));
+    assert!(spent > 50 * UNIT - 10 && spent <= 50 * UNIT, "{spent}");
+    assert!(sim.ledger().holding(0, 1) > 0);
+    let out = sim.run().unwrap();
+    let cap = &out.summary.governance["cap_x"];
+    assert_eq!((cap.clipped, cap.refused), (Some(0), Some(0)), "{cap:?}");
+}

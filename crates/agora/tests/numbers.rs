@@ -509,3 +509,37 @@ fn a_groups_log_wealth_utility_is_the_mean_over_its_agents() {
     let phases = out.summary.simulation.expect("a simulation summary");
     assert_eq!((phases.learning_steps, phases.steps_run), (3, 5));
 }
+
+/// Log wealth below one money unit: idle agents at 0.5 of money have a
+/// utility of ln 0.5, and agents at nothing count as one base unit,
+/// ln 1e-9 (the floor of `log_wealth`), not −∞ and not ln 1.
+#[test]
+fn log_wealth_below_one_unit_is_its_log_and_nothing_is_one_base_unit() {
+    let idle = r#"policy = { kind = "random", asset = "T", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }
+objective = { kind = "log_wealth" }"#;
+    let text = format!(
+        r#"
+[simulation]
+steps = 2
+seed = 1
+[[assets]]
+name = "T"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+[[agents]]
+group = "half"
+count = 2
+balance = 0.5
+{idle}
+[[agents]]
+group = "broke"
+count = 3
+balance = 0.0
+{idle}
+"#
+    );
+    let out = run(&Scenario::from_toml_str(&text, "small.toml").unwrap());
+    let half = out.summary.groups["half"].utility;
+    assert!((half - 0.5f64.ln()).abs() < 1e-12, "{half}");
+    let broke = out.summary.groups["broke"].utility;
+    assert!((broke - 1e-9f64.ln()).abs() < 1e-9, "{broke}");
+}

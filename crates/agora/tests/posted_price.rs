@@ -274,3 +274,56 @@ fn equilibria_hold_over_random_markets() {
         }
     }
 }
+
+#[test]
+fn sellers_alike_get_the_same_nash_price_to_the_bit() {
+    // The iteration runs to its float fixed point, so sellers with the same
+    // quality and cost end on the same price, not one an ulp off another
+    // (Calvano's market, a = 2, c = 1, μ = 0.25, did end an ulp apart when
+    // the iteration stopped at a relative move of 1e-15).
+    let mut cases = 0;
+    for n in 2..=5 {
+        for (a, c) in [
+            (2.0, 1.0),
+            (1.0, 0.0),
+            (10.0, 3.0),
+            (1000.0, 990.0),
+            (0.3, 0.7),
+        ] {
+            for a0 in [0.0, -1.0, 2.0] {
+                for mu in [0.01, 0.25, 1.0, 5.0] {
+                    let m = PostedMarket::symmetric(n, a, c, a0, mu).unwrap();
+                    let nash = m.nash().unwrap();
+                    let p = &nash.prices;
+                    assert!(
+                        p.iter().all(|x| x.to_bits() == p[0].to_bits()),
+                        "n {n}, a {a}, c {c}, a0 {a0}, μ {mu}: {p:?}"
+                    );
+                    assert!(m.foc_residual(p).unwrap() < 1e-12);
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 4 * 5 * 3 * 4);
+}
+
+#[test]
+fn a_market_whose_equilibrium_floats_cannot_hold_is_refused() {
+    // Qualities 1e308 apart on μ = 1e-300: every utility (a − p)/μ
+    // overflows, the first-order conditions cannot hold, and the search says
+    // so rather than return prices.
+    let m = PostedMarket::new(vec![1e308, 0.0], vec![0.0, 0.0], 0.0, 1e-300, 1.0).unwrap();
+    assert_eq!(
+        m.nash().unwrap_err().to_string(),
+        "the Nash equilibrium of the posted-price market was not found \
+         (first-order conditions off by inf)"
+    );
+    // Costs ±1e300 on an ordinary market: the same.
+    let m = PostedMarket::new(vec![2.0, 2.0], vec![1e300, -1e300], 0.0, 0.25, 1.0).unwrap();
+    assert!(m.nash().is_err());
+    // Next to them, μ = 1e-300 on an ordinary market is Bertrand's limit:
+    // both sellers price at cost.
+    let m = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 1e-300).unwrap();
+    assert_eq!(m.nash().unwrap().prices, vec![1.0, 1.0]);
+}

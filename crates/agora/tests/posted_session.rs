@@ -309,3 +309,23 @@ fn the_recorded_profits_are_each_sellers_logit_profit_at_the_prices_posted() {
         }
     }
 }
+
+/// An evaluation phase's means count its steps up to its first deviation:
+/// 20 of the 40 with a deviation at evaluation step 21, 12 with another at
+/// 13 (the earlier one counts), all 40 with none.
+#[test]
+fn the_means_count_the_evaluation_steps_before_the_first_deviation() {
+    let counted = |text: &str| {
+        let s = Scenario::from_toml_str(text, "means.toml").expect("a valid scenario");
+        let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+        let posted = out.summary.assets["GOOD"].posted.clone();
+        posted.expect("a posted-price summary").mean_steps
+    };
+    let text = session_text(2, 1, 1, "");
+    assert_eq!(counted(&text), 20);
+    let earlier =
+        "[[events]]\nkind = \"deviation\"\nat = 13\nasset = \"GOOD\"\nseller = 1\nwindow = 5\n";
+    assert_eq!(counted(&session_text(2, 1, 1, earlier)), 12);
+    let none = &text[..text.find("[[events]]").expect("the deviation")];
+    assert_eq!(counted(none), 40);
+}

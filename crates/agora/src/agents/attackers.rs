@@ -445,13 +445,10 @@ mod tests {
         let history = [10.0];
         let quotes = |best_bid, best_ask| AssetObservation {
             name: "X",
-            price: 10.0,
             supply: 100.0,
-            history: &history,
             best_bid,
             best_ask,
-            last_trade: None,
-            posted: None,
+            ..AssetObservation::at(10.0, &history)
         };
         let assets = [quotes(None, None), quotes(Some(9.9), Some(10.1))];
         let holdings = [0, 30 * SCALE];
@@ -531,13 +528,10 @@ mod tests {
     ) -> crate::agents::AssetObservation<'static> {
         crate::agents::AssetObservation {
             name: "X",
-            price,
             supply: 100.0,
-            history: &[],
             best_bid,
             best_ask,
-            last_trade: None,
-            posted: None,
+            ..crate::agents::AssetObservation::at(price, &[])
         }
     }
 

@@ -438,14 +438,8 @@ mod tests {
         f: impl FnOnce(&Observation<'_>) -> R,
     ) -> R {
         let asset = AssetObservation {
-            name: "T",
-            price,
             supply: 1.0,
-            history,
-            best_bid: None,
-            best_ask: None,
-            last_trade: None,
-            posted: None,
+            ..AssetObservation::at(price, history)
         };
         f(&Observation {
             step,
@@ -574,14 +568,8 @@ mod tests {
         let me = AgentView::new(0, 0, 100, &holdings, 0);
         let history = [1.0, 1.0];
         let asset = |price| AssetObservation {
-            name: "T",
-            price,
             supply: 1.0,
-            history: &history,
-            best_bid: None,
-            best_ask: None,
-            last_trade: None,
-            posted: None,
+            ..AssetObservation::at(price, &history)
         };
         let buy = Action::Buy {
             asset: 1,

@@ -325,13 +325,7 @@ mod tests {
         let history = [1.0];
         let assets = [AssetObservation {
             name: "R",
-            price: 3.0,
-            supply: 0.0,
-            history: &history,
-            best_bid: None,
-            best_ask: None,
-            last_trade: None,
-            posted: None,
+            ..AssetObservation::at(3.0, &history)
         }];
         let obs = Observation {
             step: 1,

@@ -283,14 +283,9 @@ mod tests {
         let me = AgentView::new(0, 0, 100 * SCALE, &holdings, 0);
         let decide = |price: f64, best_bid: Option<f64>, best_ask: Option<f64>| {
             let assets = [AssetObservation {
-                name: "T",
-                price,
-                supply: 0.0,
-                history: &history,
                 best_bid,
                 best_ask,
-                last_trade: None,
-                posted: None,
+                ..AssetObservation::at(price, &history)
             }];
             let obs = Observation {
                 step: 1,
@@ -362,14 +357,10 @@ mod tests {
         last_trade: Option<f64>,
     ) -> crate::agents::AssetObservation<'static> {
         crate::agents::AssetObservation {
-            name: "T",
-            price,
-            supply: 0.0,
-            history: &[],
             best_bid,
             best_ask,
             last_trade,
-            posted: None,
+            ..crate::agents::AssetObservation::at(price, &[])
         }
     }
 

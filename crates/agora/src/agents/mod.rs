@@ -633,19 +633,32 @@ impl GroupPolicy {
     }
 }
 
+#[cfg(test)]
+impl<'a> AssetObservation<'a> {
+    /// For tests: asset "T" at `price` after `history`, with supply 0 and
+    /// no quotes, last trade or posted prices; set other fields with `..`.
+    pub(crate) fn at(price: f64, history: &'a [f64]) -> Self {
+        AssetObservation {
+            name: "T",
+            price,
+            supply: 0.0,
+            history,
+            best_bid: None,
+            best_ask: None,
+            last_trade: None,
+            posted: None,
+        }
+    }
+}
+
 /// For tests: good "G" of a posted-price market showing `view`, at a
 /// price of 1 with `history`.
 #[cfg(test)]
 pub(crate) fn posted_asset<'a>(view: PostedView<'a>, history: &'a [f64]) -> AssetObservation<'a> {
     AssetObservation {
         name: "G",
-        price: 1.0,
-        supply: 0.0,
-        history,
-        best_bid: None,
-        best_ask: None,
-        last_trade: None,
         posted: Some(view),
+        ..AssetObservation::at(1.0, history)
     }
 }
 
@@ -672,16 +685,7 @@ mod tests {
             sell_fraction: 0.5,
         };
         let history = [1.0];
-        let assets = [AssetObservation {
-            name: "T",
-            price: 1.0,
-            supply: 0.0,
-            history: &history,
-            best_bid: None,
-            best_ask: None,
-            last_trade: None,
-            posted: None,
-        }];
+        let assets = [AssetObservation::at(1.0, &history)];
         let obs = Observation {
             step: 1,
             assets: &assets,
@@ -799,14 +803,9 @@ mod tests {
     #[test]
     fn the_mid_is_the_midpoint_of_both_quotes_else_the_price() {
         let seen = |best_bid, best_ask| AssetObservation {
-            name: "T",
-            price: 7.0,
-            supply: 0.0,
-            history: &[],
             best_bid,
             best_ask,
-            last_trade: None,
-            posted: None,
+            ..AssetObservation::at(7.0, &[])
         };
         assert_eq!(seen(Some(9.0), Some(12.0)).mid(), 10.5);
         assert_eq!(seen(Some(9.0), None).mid(), 7.0);

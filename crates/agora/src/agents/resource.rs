@@ -227,13 +227,7 @@ mod tests {
         let history = [1.0];
         let at = |price| AssetObservation {
             name: "R",
-            price,
-            supply: 0.0,
-            history: &history,
-            best_bid: None,
-            best_ask: None,
-            last_trade: None,
-            posted: None,
+            ..AssetObservation::at(price, &history)
         };
         let holdings = [0, 0];
         let me = AgentView::new(0, 0, 1000 * SCALE, &holdings, 1);
@@ -269,13 +263,7 @@ mod tests {
     fn one_resource_at(price: f64, history: &[f64]) -> [AssetObservation<'_>; 1] {
         [AssetObservation {
             name: "R",
-            price,
-            supply: 0.0,
-            history,
-            best_bid: None,
-            best_ask: None,
-            last_trade: None,
-            posted: None,
+            ..AssetObservation::at(price, history)
         }]
     }
 

@@ -255,6 +255,14 @@ mod tests {
         let bytes = cp.to_bytes().unwrap();
         let err = |b: &[u8]| Checkpoint::from_bytes(b, "cp").unwrap_err().to_string();
         assert!(err(b"hello").contains("not an Agora checkpoint"));
+        // The magic alone, or one byte short of it: a checkpoint cut short
+        // after its magic is a truncated one, not something else.
+        let magic = CHECKPOINT_MAGIC.len();
+        assert_eq!(
+            err(&bytes[..magic]),
+            format!("cp: truncated: {magic} bytes, shorter than the header")
+        );
+        assert_eq!(err(&bytes[..magic - 1]), "cp: not an Agora checkpoint");
         assert!(err(&bytes[..HEADER - 1]).contains("truncated"));
         assert!(err(&bytes[..bytes.len() - 1]).contains("truncated"));
         // Cut inside the header, or after it: the header's own length is

@@ -112,14 +112,8 @@ mod tests {
 
     fn decide(p: &StakerPolicy, history: &[f64], price: f64, info: IncentiveInfo) -> Action {
         let assets = [AssetObservation {
-            name: "T",
-            price,
             supply: 1.0,
-            history,
-            best_bid: None,
-            best_ask: None,
-            last_trade: None,
-            posted: None,
+            ..AssetObservation::at(price, history)
         }];
         let infos = [info];
         let obs = Observation {

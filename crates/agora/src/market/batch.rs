@@ -733,4 +733,69 @@ mod tests {
         // 1.93 + 0.01·(0 − 11.93)
         assert!((m.price(0) - 1.8107).abs() < 1e-12, "{}", m.price(0));
     }
+
+    /// A market buy locks its budget, clipped to the agent's balance and
+    /// counted as clipped only when it asked for more; a sell locks its
+    /// tokens, clipped to the holding. Until the step clears,
+    /// `for_each_lock` reports each order's lock: the money of a buy, the
+    /// tokens of a sell.
+    #[test]
+    fn a_buy_past_the_balance_is_clipped_counted_and_its_lock_reported() {
+        use crate::market::mechanism::Desk;
+        let mut m = market(ADJUSTMENT);
+        let mut desk = Desk::new(Ledger::new(3, 1), false);
+        for agent in 0..3 {
+            desk.ledger.fund_balance(agent, 100 * SCALE).unwrap();
+        }
+        desk.ledger.fund_supply(0, Some(2), 7 * SCALE, 0).unwrap();
+        let mut ms = desk.step(1);
+        m.begin_step(&mut ms).unwrap();
+        let buy = |spend| Action::Buy { asset: 0, spend };
+        // exactly the balance: not clipped
+        m.execute(0, buy(100 * SCALE), &mut ms).unwrap();
+        assert_eq!(ms.ledger.counts().clipped, 0);
+        // one base unit more: clipped to the balance, and counted
+        m.execute(1, buy(100 * SCALE + 1), &mut ms).unwrap();
+        assert_eq!(ms.ledger.counts().clipped, 1);
+        let sell = Action::Sell {
+            asset: 0,
+            amount: 7 * SCALE,
+        };
+        m.execute(2, sell, &mut ms).unwrap();
+        let mut locks = Vec::new();
+        m.for_each_lock(&mut |agent, money, tokens| locks.push((agent, money, tokens)));
+        assert_eq!(
+            locks,
+            [(0, 100 * SCALE, 0), (1, 100 * SCALE, 0), (2, 0, 7 * SCALE)]
+        );
+    }
+
+    /// An equilibrium below one base unit of money (here at 1e-12, the
+    /// crossing of `D = 1 − P` and `O = 1 − 2e-12 + P`, in a price range
+    /// from 0) cannot be a price in the ledger: the step has no
+    /// equilibrium and trades nothing, where a price of 0 would hand out
+    /// the exogenous supply for free.
+    #[test]
+    fn an_equilibrium_below_one_base_unit_is_no_equilibrium() {
+        use crate::market::mechanism::Desk;
+        let mut m = market(
+            r#"{ kind = "equilibrium", price_range = [0.0, 10.0], demand = { shape = "linear", a = 1.0, b = 1.0 }, supply = { shape = "linear", c = 0.999999999998, d = 1.0 } }"#,
+        );
+        let mut desk = Desk::new(Ledger::new(1, 1), false);
+        let mut ms = desk.step(1);
+        m.begin_step(&mut ms).unwrap();
+        m.end_step(&mut ms).unwrap();
+        assert_eq!(m.quotes().source, PriceSource::NoEquilibrium);
+        assert!(m.price(0).is_nan(), "{}", m.price(0));
+        assert_eq!(desk.stats.volume, 0);
+        // The same shapes crossing at 2e-9, two base units: an equilibrium.
+        let mut m = market(
+            r#"{ kind = "equilibrium", price_range = [0.0, 10.0], demand = { shape = "linear", a = 1.0, b = 1.0 }, supply = { shape = "linear", c = 0.999999996, d = 1.0 } }"#,
+        );
+        let mut ms = desk.step(2);
+        m.begin_step(&mut ms).unwrap();
+        m.end_step(&mut ms).unwrap();
+        assert_eq!(m.quotes().source, PriceSource::Equilibrium);
+        assert!((m.price(0) - 2e-9).abs() < 1e-15, "{}", m.price(0));
+    }
 }

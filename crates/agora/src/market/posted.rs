@@ -269,24 +269,26 @@ impl PostedMarket {
     /// [best response](Self::best_response) to the others'.
     ///
     /// Found by iterating best responses (each seller in turn, the latest
-    /// prices used: Gauss–Seidel) from the costs until no price moves by
-    /// more than 1e-15 of its size. Logit best responses are increasing with
-    /// slope below 1 (prices are strategic complements and own effects
-    /// dominate), so the iteration contracts to the unique equilibrium. The
-    /// first-order conditions are then checked ([`foc_residual`](Self::foc_residual)
-    /// at most 1e-9), and an error is returned rather than a wrong
-    /// equilibrium if they fail.
+    /// prices used: Gauss–Seidel) from the costs until a whole round leaves
+    /// every price as it was, bit for bit (or 100,000 rounds pass). Logit
+    /// best responses are increasing with slope below 1 (prices are
+    /// strategic complements and own effects dominate), so the iteration
+    /// contracts to the unique equilibrium, and it stops on its float fixed
+    /// point: sellers alike in quality and cost get the same price to the
+    /// bit. The first-order conditions are then checked
+    /// ([`foc_residual`](Self::foc_residual) at most 1e-9), and an error is
+    /// returned rather than a wrong equilibrium if they fail.
     pub fn nash(&self) -> Result<Outcome> {
         let n = self.sellers();
         let mut p = self.costs.clone();
         for _ in 0..100_000 {
-            let mut moved = 0.0f64;
+            let mut moved = false;
             for i in 0..n {
                 let new = self.best_response(i, &p)?;
-                moved = moved.max((new - p[i]).abs() / new.abs().max(1.0));
+                moved |= new.to_bits() != p[i].to_bits();
                 p[i] = new;
             }
-            if moved <= 1e-15 {
+            if !moved {
                 break;
             }
         }

@@ -57,6 +57,26 @@ use crate::ledger::{AgentId, LedgerError, SCALE};
 /// (4,194,304: some 130 MB with the settlements).
 pub const MAX_TABLE: usize = 1 << 22;
 
+/// The number of entries, `m^n · n`, in the tables of a posted-price market
+/// of `n` sellers on `m` prices.
+///
+/// Errors if that is more than [`MAX_TABLE`] (or past `usize`), naming `m`
+/// and `n`: the one check that both [`PostedSetup::new`] and the scenario
+/// reader (before it allocates anything per seller) make.
+pub fn table_entries(m: usize, n: usize) -> Result<usize> {
+    profile_count(m, n)
+        .ok()
+        .and_then(|k| k.checked_mul(n))
+        .filter(|&e| e <= MAX_TABLE)
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "{m} prices for each of {n} sellers make {m}^{n} price profiles, more than \
+                 the {MAX_TABLE} profile × seller entries a posted-price market tabulates; \
+                 use fewer prices or sellers"
+            ))
+        })
+}
+
 /// What one seller's sale at one profile moves, base units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Settlement {
@@ -111,17 +131,7 @@ impl PostedSetup {
             )));
         }
         let m = grid.len();
-        let entries = profile_count(m, n)
-            .ok()
-            .and_then(|k| k.checked_mul(n))
-            .filter(|&e| e <= MAX_TABLE)
-            .ok_or_else(|| {
-                Error::usage(format!(
-                    "{m} prices for each of {n} sellers make {m}^{n} price profiles, more than \
-                     the {MAX_TABLE} profile × seller entries a posted-price market tabulates; \
-                     use fewer prices or sellers"
-                ))
-            })?;
+        let entries = table_entries(m, n)?;
         let profits = market.profit_table(&grid)?;
         let mut settle = Vec::with_capacity(entries);
         let mut q = vec![0.0; n];
@@ -526,6 +536,33 @@ mod tests {
     fn calvano() -> PostedSetup {
         let market = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 0.25).unwrap();
         PostedSetup::new(market, &GridSpec::Span { m: 15, xi: 0.1 }, vec![3, 7]).unwrap()
+    }
+
+    /// The table bound: `m^n · n` entries up to [`MAX_TABLE`] pass, one
+    /// more is refused, and so are counts past `usize`.
+    #[test]
+    fn tables_up_to_the_bound_pass_and_past_it_are_refused() {
+        assert_eq!(table_entries(15, 2).unwrap(), 450);
+        assert_eq!(table_entries(MAX_TABLE, 1).unwrap(), MAX_TABLE);
+        assert_eq!(table_entries(1448, 2).unwrap(), 4_193_408);
+        assert_eq!(table_entries(2, 17).unwrap(), 17 << 17);
+        for (m, n) in [
+            (MAX_TABLE + 1, 1),
+            (1449, 2),
+            (2, 18),
+            (13, 4_000_000_000),
+            (usize::MAX, 2),
+        ] {
+            assert_eq!(
+                table_entries(m, n).unwrap_err().to_string(),
+                format!(
+                    "{m} prices for each of {n} sellers make {m}^{n} price profiles, more than \
+                     the 4194304 profile × seller entries a posted-price market tabulates; \
+                     use fewer prices or sellers"
+                ),
+                "{m}^{n}"
+            );
+        }
     }
 
     /// The running sums' means: each sum over the steps counted, NaN for

@@ -25,8 +25,8 @@ use crate::agents::attackers::{AttackerPolicy, CartelPolicy};
 use crate::agents::collusion::PostedCartel;
 use crate::agents::{BuiltinPolicy, GroupPolicy, QSellerSpec};
 use crate::error::{Error, Result};
-use crate::market::posted::{profile_count, GridSpec, PostedMarket};
-use crate::market::posted_market::{PostedSetup, MAX_TABLE};
+use crate::market::posted::{GridSpec, PostedMarket};
+use crate::market::posted_market::{table_entries, PostedSetup, MAX_TABLE};
 
 /// The quality index `a_i` of the sellers' goods.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,20 +210,7 @@ pub(super) fn resolve(
             GridSpec::Span { m, .. } => *m,
             GridSpec::List(list) => list.len(),
         };
-        if profile_count(m, n)
-            .ok()
-            .and_then(|k| k.checked_mul(n))
-            .is_none_or(|e| e > MAX_TABLE)
-        {
-            return Err(err(
-                at("prices"),
-                format!(
-                    "{m} prices for each of {n} sellers make {m}^{n} price profiles, more than \
-                     the {MAX_TABLE} profile × seller entries a posted-price market tabulates; \
-                     use fewer prices or sellers"
-                ),
-            ));
-        }
+        table_entries(m, n).map_err(|e| err(at("prices"), e.to_string()))?;
         let a = match &spec.demand.a {
             Quality::Same(a) => vec![*a; n],
             Quality::PerSeller(a) if a.len() == n => a.clone(),

@@ -458,14 +458,9 @@ mod tests {
 
     fn obs<'a>(history: &'a [f64], assets: &'a mut Vec<AssetObservation<'a>>) -> Observation<'a> {
         assets.push(AssetObservation {
-            name: "T",
-            price: *history.last().unwrap(),
-            supply: 0.0,
-            history,
             best_bid: Some(9.0),
             best_ask: Some(11.0),
-            last_trade: None,
-            posted: None,
+            ..AssetObservation::at(*history.last().unwrap(), history)
         });
         Observation {
             step: history.len() as u64,

@@ -578,6 +578,16 @@ mod tests {
         assert!(optimum_exact(&pool, Side::Buy, &v, u128::MAX, 2 * UNIT)
             .unwrap()
             .is_none());
+        // The floor is strict: a profit of exactly the floor is no attack,
+        // one base unit above it is.
+        assert_eq!(
+            optimum_exact(&pool, Side::Buy, &v, u128::MAX, profit),
+            Ok(None)
+        );
+        assert_eq!(
+            optimum_exact(&pool, Side::Buy, &v, u128::MAX, profit - 1),
+            Ok(Some(s))
+        );
         // A victim on the sell side of the mirrored pool meets the same attack.
         let sell = optimum_exact(&pool, Side::Sell, &v, u128::MAX, 0)
             .unwrap()

@@ -474,20 +474,22 @@ fn run_deaf_for(steps: u64, extra: &str) -> (Simulation, Vec<Vec<f64>>) {
     (sim, wealth)
 }
 
-/// A policy that does not read its reward has its objective measured only
-/// on the steps whose rows are recorded and the step before each, as
-/// `AdaptivePolicy::uses_reward` says; NaN on the others. With rows every
-/// 4 steps over 12: measured at 3, 4, 7, 8, 11 and 12, where it is the
-/// agent's wealth (it holds: its balance and its tokens at the price).
-#[test]
-fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorded_steps() {
-    let (sim, wealth) = run_deaf("");
+/// Checks that each `Deaf` holder of `sim` saw steps 1 to `steps`, its
+/// objective its wealth (from `wealth`, as [`run_deaf`] gives it) at the
+/// steps `measured` names and NaN at the others.
+fn assert_measured_at(
+    sim: &Simulation,
+    wealth: &[Vec<f64>],
+    steps: u64,
+    measured: impl Fn(u64) -> bool,
+) {
     let states = sim.states::<Deaf>("deaf").unwrap();
+    assert_eq!(states.len(), wealth.len());
     for (k, seen) in states.iter().enumerate() {
-        let steps: Vec<u64> = seen.iter().map(|s| s.0).collect();
-        assert_eq!(steps, (1..=12).collect::<Vec<_>>());
+        let seen_steps: Vec<u64> = seen.iter().map(|s| s.0).collect();
+        assert_eq!(seen_steps, (1..=steps).collect::<Vec<_>>());
         for &(t, objective) in seen {
-            if t % 4 == 0 || (t + 1) % 4 == 0 {
+            if measured(t) {
                 let w = wealth[k][t as usize - 1];
                 assert!(
                     (objective - w).abs() <= 1e-9 * w,
@@ -500,6 +502,17 @@ fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorde
     }
 }
 
+/// A policy that does not read its reward has its objective measured only
+/// on the steps whose rows are recorded and the step before each, as
+/// `AdaptivePolicy::uses_reward` says; NaN on the others. With rows every
+/// 4 steps over 12: measured at 3, 4, 7, 8, 11 and 12, where it is the
+/// agent's wealth (it holds: its balance and its tokens at the price).
+#[test]
+fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorded_steps() {
+    let (sim, wealth) = run_deaf("");
+    assert_measured_at(&sim, &wealth, 12, |t| t % 4 == 0 || (t + 1) % 4 == 0);
+}
+
 /// The last step's row is recorded even off the `record_every` grid, so a
 /// policy that does not read its reward is measured there and at the step
 /// before, as around every recorded row: over 10 steps with rows every 4,
@@ -507,22 +520,7 @@ fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorde
 #[test]
 fn the_last_step_off_the_rows_grid_is_measured_with_the_step_before() {
     let (sim, wealth) = run_deaf_for(10, "");
-    let states = sim.states::<Deaf>("deaf").unwrap();
-    for (k, seen) in states.iter().enumerate() {
-        let steps: Vec<u64> = seen.iter().map(|s| s.0).collect();
-        assert_eq!(steps, (1..=10).collect::<Vec<_>>());
-        for &(t, objective) in seen {
-            if [3, 4, 7, 8, 9, 10].contains(&t) {
-                let w = wealth[k][t as usize - 1];
-                assert!(
-                    (objective - w).abs() <= 1e-9 * w,
-                    "agent {k}, step {t}: {objective} vs {w}"
-                );
-            } else {
-                assert!(objective.is_nan(), "agent {k}, step {t}: {objective}");
-            }
-        }
-    }
+    assert_measured_at(&sim, &wealth, 10, |t| [3, 4, 7, 8, 9, 10].contains(&t));
 }
 
 /// With a convergence stop the learning phase may end at any step, and an
@@ -533,16 +531,5 @@ fn the_last_step_off_the_rows_grid_is_measured_with_the_step_before() {
 #[test]
 fn with_a_convergence_stop_an_objective_is_measured_at_every_learning_step() {
     let (sim, wealth) = run_deaf("stop = { converged = 100 }\n        evaluation_steps = 1");
-    let states = sim.states::<Deaf>("deaf").unwrap();
-    for (k, seen) in states.iter().enumerate() {
-        let steps: Vec<u64> = seen.iter().map(|s| s.0).collect();
-        assert_eq!(steps, (1..=12).collect::<Vec<_>>());
-        for &(t, objective) in seen {
-            let w = wealth[k][t as usize - 1];
-            assert!(
-                (objective - w).abs() <= 1e-9 * w,
-                "agent {k}, step {t}: {objective} vs {w}"
-            );
-        }
-    }
+    assert_measured_at(&sim, &wealth, 12, |_| true);
 }

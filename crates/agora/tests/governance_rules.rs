@@ -1054,25 +1054,35 @@ fn a_taxed_buy_of_exactly_the_balance_is_not_clipped_and_one_unit_more_is() {
     }
 }
 
-/// A buy's budget makes room for the taxes on its own asset only: with a
-/// 25% tax on X and one of 0 on Y, a buy of Y spending 50 pays the curve
-/// (nearly) all 50 and no tax, and a buy of X spending 50 pays the curve
-/// at most 40 and the tax the rest.
-#[test]
-fn a_buy_makes_room_only_for_the_taxes_on_its_own_asset() {
-    let text = r#"
+/// One step on two linear curves (m = 0.001, b = 1), X and Y, with
+/// `rest` (agents and rules) appended.
+fn two_curves(rest: &str) -> Scenario {
+    let text = format!(
+        r#"
 [simulation]
 steps = 1
 seed = 1
 
 [[assets]]
 name = "X"
-pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
 
 [[assets]]
 name = "Y"
-pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+{rest}"#
+    );
+    Scenario::from_toml_str(&text, "two_curves.toml").unwrap()
+}
 
+/// A buy's budget makes room for the taxes on its own asset only: with a
+/// 25% tax on X and one of 0 on Y, a buy of Y spending 50 pays the curve
+/// (nearly) all 50 and no tax, and a buy of X spending 50 pays the curve
+/// at most 40 and the tax the rest.
+#[test]
+fn a_buy_makes_room_only_for_the_taxes_on_its_own_asset() {
+    let s = two_curves(
+        r#"
 [[agents]]
 group = "x_buyer"
 count = 1
@@ -1096,8 +1106,8 @@ name = "tax_y"
 kind = "transaction_tax"
 asset = "Y"
 rate = 0.0
-"#;
-    let s = Scenario::from_toml_str(text, "two taxes").unwrap();
+"#,
+    );
     let mut sim = Simulation::new(&s, 0).unwrap();
     sim.set_trade_log(true);
     sim.advance().unwrap();
@@ -1170,19 +1180,8 @@ max_move = {max_move:?}
 /// counts nothing.
 #[test]
 fn a_position_limit_leaves_the_other_assets_buys_alone() {
-    let text = r#"
-[simulation]
-steps = 1
-seed = 1
-
-[[assets]]
-name = "X"
-pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
-
-[[assets]]
-name = "Y"
-pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
-
+    let s = two_curves(
+        r#"
 [[agents]]
 group = "y_buyer"
 count = 1
@@ -1200,8 +1199,8 @@ name = "tax_y"
 kind = "transaction_tax"
 asset = "Y"
 rate = 0.0
-"#;
-    let s = Scenario::from_toml_str(text, "limit on X").unwrap();
+"#,
+    );
     let mut sim = Simulation::new(&s, 0).unwrap();
     sim.advance().unwrap();
     let spent = 100 * UNIT - u128::from(sim.ledger().balance(0));

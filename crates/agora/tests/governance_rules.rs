@@ -958,6 +958,11 @@ fn a_guarded_sell_of_more_than_is_held_sells_the_holding() {
     assert_eq!(sim.ledger().conservation().money_error(), 0);
 }
 
+/// An agent of [`one_curve_step`] with no money and 10 tokens of X, the
+/// whole supply.
+const HOLDS_THE_SUPPLY: &str =
+    "balance = 0.0\nholdings = { asset = \"X\", total = 10.0, distribution = \"uniform\" }";
+
 /// One step of one agent (its `balance` and optional `holdings` lines)
 /// doing `action` (a scripted action's fields) on a linear curve (m =
 /// 0.001, b = 1), under a transaction tax of `tax` if given (which guards
@@ -966,6 +971,11 @@ fn one_curve_step(agent: &str, action: &str, tax: Option<f64>) -> Simulation {
     let governance = tax.map_or(String::new(), |rate| {
         format!("[[governance]]\nname = \"tax\"\nkind = \"transaction_tax\"\nasset = \"X\"\nrate = {rate:?}\n")
     });
+    one_curve_step_under(agent, action, &governance)
+}
+
+/// [`one_curve_step`] under the rules in `governance` (TOML).
+fn one_curve_step_under(agent: &str, action: &str, governance: &str) -> Simulation {
     let text = format!(
         r#"
 [simulation]
@@ -995,12 +1005,10 @@ policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, {action} }}]
 /// agent starts with 10 tokens, the whole supply.
 #[test]
 fn a_sell_of_exactly_the_holding_is_not_clipped_and_one_unit_more_is() {
-    let agent =
-        "balance = 0.0\nholdings = { asset = \"X\", total = 10.0, distribution = \"uniform\" }";
     for tax in [None, Some(0.01)] {
         for (amount, clipped) in [("10.0", 0), ("10.000000001", 1)] {
             let action = format!(r#"action = "sell", amount = {amount}"#);
-            let sim = one_curve_step(agent, &action, tax);
+            let sim = one_curve_step(HOLDS_THE_SUPPLY, &action, tax);
             let why = format!("amount {amount}, tax {tax:?}");
             let counts = sim.ledger().counts();
             assert_eq!((counts.clipped, counts.rejected), (clipped, 0), "{why}");
@@ -1054,6 +1062,22 @@ fn a_taxed_buy_of_exactly_the_balance_is_not_clipped_and_one_unit_more_is() {
     }
 }
 
+/// For [`two_curves`]: an agent with 100 of money buying Y with 50 at
+/// step 1, and a tax of 0 on Y, which puts Y's trades on the rules' path.
+const Y_BUYER_UNDER_A_ZERO_TAX: &str = r#"
+[[agents]]
+group = "y_buyer"
+count = 1
+balance = 100.0
+policy = { kind = "scripted", asset = "Y", actions = [{ step = 1, action = "buy", spend = 50.0 }] }
+
+[[governance]]
+name = "tax_y"
+kind = "transaction_tax"
+asset = "Y"
+rate = 0.0
+"#;
+
 /// One step on two linear curves (m = 0.001, b = 1), X and Y, with
 /// `rest` (agents and rules) appended.
 fn two_curves(rest: &str) -> Scenario {
@@ -1081,33 +1105,21 @@ pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
 /// at most 40 and the tax the rest.
 #[test]
 fn a_buy_makes_room_only_for_the_taxes_on_its_own_asset() {
-    let s = two_curves(
+    let s = two_curves(&format!(
         r#"
 [[agents]]
 group = "x_buyer"
 count = 1
 balance = 100.0
-policy = { kind = "scripted", asset = "X", actions = [{ step = 1, action = "buy", spend = 50.0 }] }
-
-[[agents]]
-group = "y_buyer"
-count = 1
-balance = 100.0
-policy = { kind = "scripted", asset = "Y", actions = [{ step = 1, action = "buy", spend = 50.0 }] }
+policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, action = "buy", spend = 50.0 }}] }}
 
 [[governance]]
 name = "tax_x"
 kind = "transaction_tax"
 asset = "X"
 rate = 0.25
-
-[[governance]]
-name = "tax_y"
-kind = "transaction_tax"
-asset = "Y"
-rate = 0.0
-"#,
-    );
+{Y_BUYER_UNDER_A_ZERO_TAX}"#
+    ));
     let mut sim = Simulation::new(&s, 0).unwrap();
     sim.set_trade_log(true);
     sim.advance().unwrap();
@@ -1136,33 +1148,11 @@ rate = 0.0
 #[test]
 fn a_band_counts_a_cut_sell_as_clipped_and_a_sell_cut_to_nothing_as_refused() {
     for (max_move, counts, expected) in [(0.005, (1, 0), 5_050_000_000u128), (1e-13, (0, 1), 0)] {
-        let text = format!(
-            r#"
-[simulation]
-steps = 1
-seed = 1
-
-[[assets]]
-name = "X"
-pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
-
-[[agents]]
-group = "a"
-count = 1
-balance = 0.0
-holdings = {{ asset = "X", total = 10.0, distribution = "uniform" }}
-policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, action = "sell", amount = 10.0 }}] }}
-
-[[governance]]
-name = "band"
-kind = "price_band"
-asset = "X"
-max_move = {max_move:?}
-"#
+        let band = format!(
+            "[[governance]]\nname = \"band\"\nkind = \"price_band\"\nasset = \"X\"\nmax_move = {max_move:?}\n"
         );
-        let s = Scenario::from_toml_str(&text, "band.toml").unwrap();
-        let mut sim = Simulation::new(&s, 0).unwrap();
-        sim.advance().unwrap();
+        let sim =
+            one_curve_step_under(HOLDS_THE_SUPPLY, r#"action = "sell", amount = 10.0"#, &band);
         let sold = 10 * UNIT - u128::from(sim.ledger().holding(0, 0));
         let out = sim.run().unwrap();
         let band = &out.summary.governance["band"];
@@ -1180,27 +1170,15 @@ max_move = {max_move:?}
 /// counts nothing.
 #[test]
 fn a_position_limit_leaves_the_other_assets_buys_alone() {
-    let s = two_curves(
+    let s = two_curves(&format!(
         r#"
-[[agents]]
-group = "y_buyer"
-count = 1
-balance = 100.0
-policy = { kind = "scripted", asset = "Y", actions = [{ step = 1, action = "buy", spend = 50.0 }] }
-
 [[governance]]
 name = "cap_x"
 kind = "position_limit"
 asset = "X"
 max_share = 0.01
-
-[[governance]]
-name = "tax_y"
-kind = "transaction_tax"
-asset = "Y"
-rate = 0.0
-"#,
-    );
+{Y_BUYER_UNDER_A_ZERO_TAX}"#
+    ));
     let mut sim = Simulation::new(&s, 0).unwrap();
     sim.advance().unwrap();
     let spent = 100 * UNIT - u128::from(sim.ledger().balance(0));

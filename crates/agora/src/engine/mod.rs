@@ -668,14 +668,15 @@ impl Simulation {
         }
 
         // The steps each group acts at, from its `join` and `leave` events
-        // (one pass over the events, whatever the number of groups).
+        // (one pass over the events, whatever the number of groups). An
+        // event names a group of the scenario: the parser looks it up by
+        // name, and `ScenarioBuilder::build` turns an index into a name
+        // first, refusing one past the last group.
         let mut active = vec![(0, u64::MAX); scenario.groups.len()];
         for event in &scenario.events {
             match event.kind {
-                EventKind::Join { group } if group < active.len() => active[group].0 = event.at,
-                EventKind::Leave { group, .. } if group < active.len() => {
-                    active[group].1 = event.at
-                }
+                EventKind::Join { group } => active[group].0 = event.at,
+                EventKind::Leave { group, .. } => active[group].1 = event.at,
                 _ => {}
             }
         }

@@ -204,15 +204,40 @@ fn a_policy_without_a_convergence_count_never_ends_learning_early() {
     let mut sim = Simulation::new(&s, 0).expect("set up");
     sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
         .expect("set");
+    let mut evaluating = vec![sim.evaluating()];
     while !sim.done() {
         sim.advance().expect("step");
         assert_eq!(sim.stable_for(), None, "at step {}", sim.step());
+        evaluating.push(sim.evaluating());
     }
+    // greedy from the first evaluation step on (once the sixth step has
+    // ended the learning), and still once done
+    let mut greedy_from_step_6 = vec![false; 6];
+    greedy_from_step_6.extend([true; 3]);
+    assert_eq!(evaluating, greedy_from_step_6);
     assert!(!sim.converged());
     assert_eq!(sim.step(), 6 + 2);
     let out = sim.finish().expect("end");
     let summary = out.summary.simulation.expect("a simulation summary");
     assert_eq!((summary.learning_steps, summary.steps_run), (6, 8));
+}
+
+/// Without an evaluation phase a run never plays greedily: not while it
+/// runs, not once it is done, not stepping on past its end.
+#[test]
+fn a_run_without_an_evaluation_phase_never_evaluates() {
+    let s = curve_scenario(5, 3);
+    let mut sim = Simulation::new(&s, 0).expect("set up");
+    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
+        .expect("set");
+    assert!(!sim.evaluating());
+    while !sim.done() {
+        sim.advance().expect("step");
+        assert!(!sim.evaluating(), "at step {}", sim.step());
+    }
+    assert_eq!(sim.step(), 3);
+    sim.advance().expect("a step past the end");
+    assert!(!sim.evaluating());
 }
 
 #[test]

@@ -1165,6 +1165,63 @@ fn a_band_counts_a_cut_sell_as_clipped_and_a_sell_cut_to_nothing_as_refused() {
     }
 }
 
+/// A band on an AMM cuts a swap at its edge, not short of it: on a pool
+/// of (10,000, 10,000) without a fee (price 1), a buy with 500, which
+/// alone would lift the price by about 10%, is cut to the most that keeps
+/// the price at or under 1.01; a sell of 500 tokens to the most that keeps
+/// it at or over 0.99. Each ends within 1e-9 of its edge, clipped once.
+#[test]
+fn a_band_on_an_amm_cuts_a_swap_at_its_edge() {
+    let seller =
+        "balance = 0.0\nholdings = { asset = \"X\", total = 1000.0, distribution = \"uniform\" }";
+    for (agent, action, edge) in [
+        ("balance = 1000.0", r#"action = "buy", spend = 500.0"#, 1.01),
+        (seller, r#"action = "sell", amount = 500.0"#, 0.99),
+    ] {
+        let text = format!(
+            r#"
+[simulation]
+steps = 1
+seed = 1
+
+[[assets]]
+name = "X"
+pricing = {{ kind = "amm", curve = "constant_product", reserve_money = 10000.0, reserve_token = 10000.0, fee = 0.0 }}
+
+[[agents]]
+group = "a"
+count = 1
+{agent}
+policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, {action} }}] }}
+
+[[governance]]
+name = "band"
+kind = "price_band"
+asset = "X"
+max_move = 0.01
+"#
+        );
+        let s = Scenario::from_toml_str(&text, "amm-band.toml").unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        assert_eq!(sim.price(0), 1.0);
+        sim.advance().unwrap();
+        let p = sim.price(0);
+        if edge > 1.0 {
+            assert!(p <= edge && p > edge * (1.0 - 1e-9), "{action}: {p}");
+        } else {
+            assert!(p >= edge && p < edge * (1.0 + 1e-9), "{action}: {p}");
+        }
+        let out = sim.run().unwrap();
+        let band = &out.summary.governance["band"];
+        assert_eq!(
+            (band.clipped, band.refused),
+            (Some(1), Some(0)),
+            "{action}: {band:?}"
+        );
+        assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    }
+}
+
 /// A position limit binds on its own asset only: with a limit of 1% on X,
 /// a buy of Y (guarded by a tax of 0) spends its whole 50 and the limit
 /// counts nothing.

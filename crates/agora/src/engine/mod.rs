@@ -3808,3 +3808,42 @@ mod schedule_tests {
         assert_eq!(sim.state().controllers, vec![None]);
     }
 }
+
+#[cfg(test)]
+mod account_sums_tests {
+    use super::*;
+
+    /// From 2^18 agents the sums are taken in chunks on rayon's threads;
+    /// each chunk must hold whole accounts, whatever their number of cells
+    /// (a chunk cut inside an account would add its holdings to the
+    /// balances). The sums equal the plain ones at one to four assets (an
+    /// account of 2 to 5 cells), from the first agent and from one inside
+    /// the first chunk.
+    #[test]
+    fn the_parallel_sums_are_the_plain_sums_at_any_account_size() {
+        let agents = (1 << 18) + 3;
+        for assets in 1..=4 {
+            let mut ledger = Ledger::try_new(agents, assets).unwrap();
+            for a in 0..agents as u64 {
+                ledger.fund_balance(a as AgentId, a * 7_919 % 1_000_003).unwrap();
+                for j in 0..assets {
+                    let tokens = (a * (j as u64 + 2)) % 9_973 + j as u64;
+                    ledger.fund_supply(j, Some(a as AgentId), tokens, 0).unwrap();
+                }
+            }
+            for start in [0, 5] {
+                let mut want = vec![0u128; 1 + assets];
+                for a in start..agents {
+                    let a = a as AgentId;
+                    want[0] += u128::from(ledger.balance(a));
+                    for (j, w) in want[1..].iter_mut().enumerate() {
+                        *w += u128::from(ledger.holding(a, j));
+                    }
+                }
+                let mut got = vec![7u128; 1 + assets];
+                account_sums(&ledger, start..agents, &mut got);
+                assert_eq!(got, want, "{assets} assets from agent {start}");
+            }
+        }
+    }
+}

@@ -3825,10 +3825,14 @@ mod account_sums_tests {
         for assets in 1..=4 {
             let mut ledger = Ledger::try_new(agents, assets).unwrap();
             for a in 0..agents as u64 {
-                ledger.fund_balance(a as AgentId, a * 7_919 % 1_000_003).unwrap();
+                ledger
+                    .fund_balance(a as AgentId, a * 7_919 % 1_000_003)
+                    .unwrap();
                 for j in 0..assets {
                     let tokens = (a * (j as u64 + 2)) % 9_973 + j as u64;
-                    ledger.fund_supply(j, Some(a as AgentId), tokens, 0).unwrap();
+                    ledger
+                        .fund_supply(j, Some(a as AgentId), tokens, 0)
+                        .unwrap();
                 }
             }
             for start in [0, 5] {

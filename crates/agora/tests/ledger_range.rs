@@ -361,6 +361,45 @@ fn a_buy_of_more_tokens_than_an_account_holds_stops_the_run() {
     );
 }
 
+/// The same buy past the range by 10,000 buyers: from 8,192 agents a run
+/// at two threads trades on a curve on copies of the accounts (the
+/// two-thread pipeline), where the ledger's refusal must stop the run
+/// too, with the error of one thread, not count as a rejected action.
+#[test]
+fn a_buy_past_the_range_stops_the_run_alike_at_one_and_two_threads() {
+    let text = WHALE
+        .replace("m = 0.001, b = 1.0", "m = 0.0, b = 1e-9")
+        .replace("count = 1", "count = 10000")
+        .replace("balance = 0.0", "balance = 1e5")
+        .replace(
+            r#"holdings = [{ asset = "T", total = 1e9, distribution = "uniform" }]"#,
+            "",
+        )
+        .replace(
+            "p_buy = 0.0, p_sell = 1.0, buy_fraction = 0.0",
+            "p_buy = 1.0, p_sell = 0.0, buy_fraction = 1.0",
+        );
+    let scenario = Scenario::from_toml_str(&text, "cheap.toml").unwrap();
+    let errors: Vec<String> = [1, 2]
+        .into_iter()
+        .map(|threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    let mut sim = Simulation::new(&scenario, 0).unwrap();
+                    let e = sim.advance().unwrap_err();
+                    assert_eq!(sim.ledger().books(0).supply, 0, "{threads} threads");
+                    let msg = e.to_string();
+                    range_error(e, &["at step 1", "asset T", "buying", "token"]);
+                    msg
+                })
+        })
+        .collect();
+    assert_eq!(errors[0], errors[1]);
+}
+
 #[test]
 fn amounts_past_the_range_at_set_up_name_the_field_and_what_to_scale() {
     // a balance past one account, refused when the file is read

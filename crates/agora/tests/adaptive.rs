@@ -458,6 +458,11 @@ fn run_deaf(extra: &str) -> (Simulation, Vec<Vec<f64>>) {
 
 /// [`run_deaf`] over `steps` steps.
 fn run_deaf_for(steps: u64, extra: &str) -> (Simulation, Vec<Vec<f64>>) {
+    run_deaf_with(steps, extra, "")
+}
+
+/// [`run_deaf_for`] with `tail` (say, events) after the groups.
+fn run_deaf_with(steps: u64, extra: &str, tail: &str) -> (Simulation, Vec<Vec<f64>>) {
     let s = Scenario::from_toml_str(
         &format!(
             r#"
@@ -480,6 +485,7 @@ fn run_deaf_for(steps: u64, extra: &str) -> (Simulation, Vec<Vec<f64>>) {
         balance = 200.0
         holdings = {{ asset = "T", total = 10.0, distribution = "uniform" }}
         policy = {{ kind = "random", asset = "T", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+        {tail}
         "#
         ),
         "test",
@@ -546,6 +552,17 @@ fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorde
 fn the_last_step_off_the_rows_grid_is_measured_with_the_step_before() {
     let (sim, wealth) = run_deaf_for(10, "");
     assert_measured_at(&sim, &wealth, 10, |t| [3, 4, 7, 8, 9, 10].contains(&t));
+}
+
+/// A group that leaves is measured at its last step too, whose objective
+/// no later step will give: holders leaving at step 6, rows every 4
+/// steps, are measured at 3 and 4 (around the row of 4) and at 5, their
+/// last; NaN at 1 and 2; and they learn nothing after 5.
+#[test]
+fn a_group_is_measured_at_its_last_step_before_it_leaves() {
+    let leave = "[[events]]\n        kind = \"leave\"\n        group = \"deaf\"\n        at = 6";
+    let (sim, wealth) = run_deaf_with(12, "", leave);
+    assert_measured_at(&sim, &wealth, 5, |t| (3..=5).contains(&t));
 }
 
 /// With a convergence stop the learning phase may end at any step, and an

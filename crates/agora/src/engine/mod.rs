@@ -3220,16 +3220,25 @@ fn curve_record(
 fn shuffle(items: &mut [AgentId], rng: &mut crate::rng::EngineRng) {
     use rand::Rng;
     for i in (1..items.len()).rev() {
-        let bound = (i + 1) as u64;
-        let mut wide = u128::from(rng.next_u64()) * u128::from(bound);
-        if (wide as u64) < bound {
-            let threshold = bound.wrapping_neg() % bound;
-            while (wide as u64) < threshold {
-                wide = u128::from(rng.next_u64()) * u128::from(bound);
-            }
-        }
-        items.swap(i, (wide >> 64) as usize);
+        items.swap(i, below((i + 1) as u64, || rng.next_u64()));
     }
+}
+
+/// An index below `bound` (> 0) from the 64-bit draws of `next`, exactly
+/// uniform: Lemire's draw takes the high word of `draw · bound` and rejects
+/// (draws again) while the low word is under `2⁶⁴ mod bound`, the one case
+/// that would favour some indices; the remainder is computed only when the
+/// low word is under `bound`, which it rarely is.
+#[inline(always)]
+fn below(bound: u64, mut next: impl FnMut() -> u64) -> usize {
+    let mut wide = u128::from(next()) * u128::from(bound);
+    if (wide as u64) < bound {
+        let threshold = bound.wrapping_neg() % bound;
+        while (wide as u64) < threshold {
+            wide = u128::from(next()) * u128::from(bound);
+        }
+    }
+    (wide >> 64) as usize
 }
 
 /// What every agent sees of the assets now.
@@ -3849,5 +3858,38 @@ mod account_sums_tests {
                 assert_eq!(got, want, "{assets} assets from agent {start}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod shuffle_tests {
+    use super::below;
+
+    /// Draws `draws` in turn (and panics past them).
+    fn from(draws: &[u64]) -> impl FnMut() -> u64 + '_ {
+        let mut at = 0;
+        move || {
+            at += 1;
+            draws[at - 1]
+        }
+    }
+
+    /// With a bound of 3, `2⁶⁴ mod 3 = 1`: a draw whose low word of
+    /// `draw · 3` is 0 (the draw 0) is rejected and the next one taken; one
+    /// whose low word is 1 or 2 (under the bound, but not under the
+    /// remainder) is kept. `0xAAAA…AB · 3 = 2·2⁶⁴ + 1`: index 2, kept;
+    /// `u64::MAX · 3` gives index 2 and `0x5555…55 · 3` index 0.
+    #[test]
+    fn a_draw_is_rejected_exactly_when_its_low_word_is_under_two_to_the_64_mod_the_bound() {
+        let kept = 0xAAAA_AAAA_AAAA_AAAB_u64;
+        assert_eq!(u128::from(kept) * 3, (2u128 << 64) + 1);
+        assert_eq!(below(3, from(&[kept, 0x5555_5555_5555_5555])), 2);
+        assert_eq!(below(3, from(&[0, u64::MAX])), 2);
+        assert_eq!(below(3, from(&[0x5555_5555_5555_5555])), 0);
+        // a power of two divides 2⁶⁴: nothing is rejected, the draw 0 gives 0
+        assert_eq!(below(4, from(&[0])), 0);
+        assert_eq!(below(4, from(&[u64::MAX])), 3);
+        // the bound 1 always gives 0
+        assert_eq!(below(1, from(&[u64::MAX])), 0);
     }
 }

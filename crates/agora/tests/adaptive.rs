@@ -222,6 +222,23 @@ fn a_policy_without_a_convergence_count_never_ends_learning_early() {
     assert_eq!((summary.learning_steps, summary.steps_run), (6, 8));
 }
 
+/// A run finished in its learning phase reports the steps it ran as its
+/// learning steps: 3 of a learning phase of 6 (and an evaluation phase of
+/// 2 never reached).
+#[test]
+fn a_run_finished_while_learning_counts_the_steps_it_ran_as_learning() {
+    let s = curve_scenario_with(5, 6, "evaluation_steps = 2");
+    let mut sim = Simulation::new(&s, 0).expect("set up");
+    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
+        .expect("set");
+    for _ in 0..3 {
+        sim.advance().expect("step");
+    }
+    assert!(!sim.evaluating() && !sim.done());
+    let summary = sim.finish().expect("end").summary.simulation.unwrap();
+    assert_eq!((summary.learning_steps, summary.steps_run), (3, 3));
+}
+
 /// Without an evaluation phase a run never plays greedily: not while it
 /// runs, not once it is done, not stepping on past its end.
 #[test]

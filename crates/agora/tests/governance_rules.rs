@@ -3,8 +3,9 @@
 //! breaker's window and the PI controller on a resource's utilisation:
 //! each binds where it should, exactly, and the ledger stays conserved.
 
+use agora::agents::Side;
 use agora::ledger::TradeKind;
-use agora::{RunOutput, Scenario, Simulation};
+use agora::{Action, RunOutput, Scenario, Simulation};
 use proptest::prelude::*;
 
 use crate::bad_input::{error_of, GOOD};
@@ -1169,15 +1170,26 @@ fn a_band_counts_a_cut_sell_as_clipped_and_a_sell_cut_to_nothing_as_refused() {
 /// of (10,000, 10,000) without a fee (price 1), a buy with 500, which
 /// alone would lift the price by about 10%, is cut to the most that keeps
 /// the price at or under 1.01; a sell of 500 tokens to the most that keeps
-/// it at or over 0.99. Each ends within 1e-9 of its edge, clipped once.
+/// it at or over 0.99. Each ends within 1e-9 of its edge, clipped once;
+/// and so do the same trades given as swaps (`Action::Swap`, from
+/// outside the policy).
 #[test]
 fn a_band_on_an_amm_cuts_a_swap_at_its_edge() {
     let seller =
         "balance = 0.0\nholdings = { asset = \"X\", total = 1000.0, distribution = \"uniform\" }";
-    for (agent, action, edge) in [
+    let swap = |side| Action::Swap {
+        asset: 0,
+        side,
+        amount: 500 * UNIT as u64,
+        max_slippage: 500_000_000,
+        priority_fee: 0,
+    };
+    let cases = [
         ("balance = 1000.0", r#"action = "buy", spend = 500.0"#, 1.01),
         (seller, r#"action = "sell", amount = 500.0"#, 0.99),
-    ] {
+    ];
+    for ((agent, action, edge), as_swap) in cases.into_iter().flat_map(|c| [(c, false), (c, true)])
+    {
         let text = format!(
             r#"
 [simulation]
@@ -1204,7 +1216,13 @@ max_move = 0.01
         let s = Scenario::from_toml_str(&text, "amm-band.toml").unwrap();
         let mut sim = Simulation::new(&s, 0).unwrap();
         assert_eq!(sim.price(0), 1.0);
-        sim.advance().unwrap();
+        if as_swap {
+            let side = if edge > 1.0 { Side::Buy } else { Side::Sell };
+            sim.advance_with(&[(0, swap(side))]).unwrap();
+        } else {
+            sim.advance().unwrap();
+        }
+        let action = format!("{action}, as a swap: {as_swap}");
         let p = sim.price(0);
         if edge > 1.0 {
             assert!(p <= edge && p > edge * (1.0 - 1e-9), "{action}: {p}");

@@ -977,6 +977,17 @@ fn one_curve_step(agent: &str, action: &str, tax: Option<f64>) -> Simulation {
 
 /// [`one_curve_step`] under the rules in `governance` (TOML).
 fn one_curve_step_under(agent: &str, action: &str, governance: &str) -> Simulation {
+    let pricing = r#"{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }"#;
+    let s = one_agent(pricing, agent, action, governance);
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    sim
+}
+
+/// A one-step scenario: asset X priced by `pricing` (TOML), one agent (its
+/// `balance` and optional `holdings` lines) doing `action` (a scripted
+/// action's fields) at step 1, and the rules in `governance` (TOML).
+fn one_agent(pricing: &str, agent: &str, action: &str, governance: &str) -> Scenario {
     let text = format!(
         r#"
 [simulation]
@@ -985,7 +996,7 @@ seed = 1
 
 [[assets]]
 name = "X"
-pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+pricing = {pricing}
 
 [[agents]]
 group = "a"
@@ -994,10 +1005,7 @@ count = 1
 policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, {action} }}] }}
 {governance}"#
     );
-    let s = Scenario::from_toml_str(&text, "one.toml").unwrap();
-    let mut sim = Simulation::new(&s, 0).unwrap();
-    sim.advance().unwrap();
-    sim
+    Scenario::from_toml_str(&text, "one.toml").unwrap()
 }
 
 /// A sell of exactly the holding is not clipped and sells it all; one
@@ -1184,36 +1192,16 @@ fn a_band_on_an_amm_cuts_a_swap_at_its_edge() {
         max_slippage: 500_000_000,
         priority_fee: 0,
     };
+    let pool = r#"{ kind = "amm", curve = "constant_product", reserve_money = 10000.0, reserve_token = 10000.0, fee = 0.0 }"#;
+    let band =
+        "[[governance]]\nname = \"band\"\nkind = \"price_band\"\nasset = \"X\"\nmax_move = 0.01\n";
     let cases = [
         ("balance = 1000.0", r#"action = "buy", spend = 500.0"#, 1.01),
         (seller, r#"action = "sell", amount = 500.0"#, 0.99),
     ];
     for ((agent, action, edge), as_swap) in cases.into_iter().flat_map(|c| [(c, false), (c, true)])
     {
-        let text = format!(
-            r#"
-[simulation]
-steps = 1
-seed = 1
-
-[[assets]]
-name = "X"
-pricing = {{ kind = "amm", curve = "constant_product", reserve_money = 10000.0, reserve_token = 10000.0, fee = 0.0 }}
-
-[[agents]]
-group = "a"
-count = 1
-{agent}
-policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, {action} }}] }}
-
-[[governance]]
-name = "band"
-kind = "price_band"
-asset = "X"
-max_move = 0.01
-"#
-        );
-        let s = Scenario::from_toml_str(&text, "amm-band.toml").unwrap();
+        let s = one_agent(pool, agent, action, band);
         let mut sim = Simulation::new(&s, 0).unwrap();
         assert_eq!(sim.price(0), 1.0);
         if as_swap {

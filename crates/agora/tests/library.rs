@@ -288,6 +288,23 @@ fn the_builder_refuses_what_a_file_refuses_with_the_same_message() {
     assert!(e.to_string().contains("simulation.steps"), "{e}");
 }
 
+/// A simulation's `Debug` says which run of which scenario it is and where
+/// it stands, and nothing of its (large) state.
+#[test]
+fn a_simulation_debugs_as_its_scenario_seed_run_and_step() {
+    let s = example("token-economy").unwrap();
+    let mut sim = agora::Simulation::new(&s, 3).unwrap();
+    sim.advance().unwrap();
+    sim.advance().unwrap();
+    assert_eq!(
+        format!("{sim:?}"),
+        format!(
+            "Simulation {{ origin: \"<example token-economy>\", seed: {}, run: 3, step: 2, .. }}",
+            s.simulation().seed
+        )
+    );
+}
+
 /// An event is built with its group by index; one past the last group is
 /// refused at `build`, naming the event, so that the engine (which looks
 /// groups up by index when it sets up who acts when) never meets one.

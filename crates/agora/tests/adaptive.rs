@@ -204,15 +204,57 @@ fn a_policy_without_a_convergence_count_never_ends_learning_early() {
     let mut sim = Simulation::new(&s, 0).expect("set up");
     sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
         .expect("set");
+    let mut evaluating = vec![sim.evaluating()];
     while !sim.done() {
         sim.advance().expect("step");
         assert_eq!(sim.stable_for(), None, "at step {}", sim.step());
+        evaluating.push(sim.evaluating());
     }
+    // greedy from the first evaluation step on (once the sixth step has
+    // ended the learning), and still once done
+    let mut greedy_from_step_6 = vec![false; 6];
+    greedy_from_step_6.extend([true; 3]);
+    assert_eq!(evaluating, greedy_from_step_6);
     assert!(!sim.converged());
     assert_eq!(sim.step(), 6 + 2);
     let out = sim.finish().expect("end");
     let summary = out.summary.simulation.expect("a simulation summary");
     assert_eq!((summary.learning_steps, summary.steps_run), (6, 8));
+}
+
+/// A run finished in its learning phase reports the steps it ran as its
+/// learning steps: 3 of a learning phase of 6 (and an evaluation phase of
+/// 2 never reached).
+#[test]
+fn a_run_finished_while_learning_counts_the_steps_it_ran_as_learning() {
+    let s = curve_scenario_with(5, 6, "evaluation_steps = 2");
+    let mut sim = Simulation::new(&s, 0).expect("set up");
+    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
+        .expect("set");
+    for _ in 0..3 {
+        sim.advance().expect("step");
+    }
+    assert!(!sim.evaluating() && !sim.done());
+    let summary = sim.finish().expect("end").summary.simulation.unwrap();
+    assert_eq!((summary.learning_steps, summary.steps_run), (3, 3));
+}
+
+/// Without an evaluation phase a run never plays greedily: not while it
+/// runs, not once it is done, not stepping on past its end.
+#[test]
+fn a_run_without_an_evaluation_phase_never_evaluates() {
+    let s = curve_scenario(5, 3);
+    let mut sim = Simulation::new(&s, 0).expect("set up");
+    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
+        .expect("set");
+    assert!(!sim.evaluating());
+    while !sim.done() {
+        sim.advance().expect("step");
+        assert!(!sim.evaluating(), "at step {}", sim.step());
+    }
+    assert_eq!(sim.step(), 3);
+    sim.advance().expect("a step past the end");
+    assert!(!sim.evaluating());
 }
 
 #[test]
@@ -433,6 +475,11 @@ fn run_deaf(extra: &str) -> (Simulation, Vec<Vec<f64>>) {
 
 /// [`run_deaf`] over `steps` steps.
 fn run_deaf_for(steps: u64, extra: &str) -> (Simulation, Vec<Vec<f64>>) {
+    run_deaf_with(steps, extra, "")
+}
+
+/// [`run_deaf_for`] with `tail` (say, events) after the groups.
+fn run_deaf_with(steps: u64, extra: &str, tail: &str) -> (Simulation, Vec<Vec<f64>>) {
     let s = Scenario::from_toml_str(
         &format!(
             r#"
@@ -455,6 +502,7 @@ fn run_deaf_for(steps: u64, extra: &str) -> (Simulation, Vec<Vec<f64>>) {
         balance = 200.0
         holdings = {{ asset = "T", total = 10.0, distribution = "uniform" }}
         policy = {{ kind = "random", asset = "T", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.0, sell_fraction = 0.0 }}
+        {tail}
         "#
         ),
         "test",
@@ -521,6 +569,17 @@ fn a_policy_that_does_not_read_its_reward_sees_its_objective_only_around_recorde
 fn the_last_step_off_the_rows_grid_is_measured_with_the_step_before() {
     let (sim, wealth) = run_deaf_for(10, "");
     assert_measured_at(&sim, &wealth, 10, |t| [3, 4, 7, 8, 9, 10].contains(&t));
+}
+
+/// A group that leaves is measured at its last step too, whose objective
+/// no later step will give: holders leaving at step 6, rows every 4
+/// steps, are measured at 3 and 4 (around the row of 4) and at 5, their
+/// last; NaN at 1 and 2; and they learn nothing after 5.
+#[test]
+fn a_group_is_measured_at_its_last_step_before_it_leaves() {
+    let leave = "[[events]]\n        kind = \"leave\"\n        group = \"deaf\"\n        at = 6";
+    let (sim, wealth) = run_deaf_with(12, "", leave);
+    assert_measured_at(&sim, &wealth, 5, |t| (3..=5).contains(&t));
 }
 
 /// With a convergence stop the learning phase may end at any step, and an

@@ -3,8 +3,9 @@
 //! breaker's window and the PI controller on a resource's utilisation:
 //! each binds where it should, exactly, and the ledger stays conserved.
 
+use agora::agents::Side;
 use agora::ledger::TradeKind;
-use agora::{RunOutput, Scenario, Simulation};
+use agora::{Action, RunOutput, Scenario, Simulation};
 use proptest::prelude::*;
 
 use crate::bad_input::{error_of, GOOD};
@@ -976,6 +977,17 @@ fn one_curve_step(agent: &str, action: &str, tax: Option<f64>) -> Simulation {
 
 /// [`one_curve_step`] under the rules in `governance` (TOML).
 fn one_curve_step_under(agent: &str, action: &str, governance: &str) -> Simulation {
+    let pricing = r#"{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }"#;
+    let s = one_agent(pricing, agent, action, governance);
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    sim.advance().unwrap();
+    sim
+}
+
+/// A one-step scenario: asset X priced by `pricing` (TOML), one agent (its
+/// `balance` and optional `holdings` lines) doing `action` (a scripted
+/// action's fields) at step 1, and the rules in `governance` (TOML).
+fn one_agent(pricing: &str, agent: &str, action: &str, governance: &str) -> Scenario {
     let text = format!(
         r#"
 [simulation]
@@ -984,7 +996,7 @@ seed = 1
 
 [[assets]]
 name = "X"
-pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+pricing = {pricing}
 
 [[agents]]
 group = "a"
@@ -993,10 +1005,7 @@ count = 1
 policy = {{ kind = "scripted", asset = "X", actions = [{{ step = 1, {action} }}] }}
 {governance}"#
     );
-    let s = Scenario::from_toml_str(&text, "one.toml").unwrap();
-    let mut sim = Simulation::new(&s, 0).unwrap();
-    sim.advance().unwrap();
-    sim
+    Scenario::from_toml_str(&text, "one.toml").unwrap()
 }
 
 /// A sell of exactly the holding is not clipped and sells it all; one
@@ -1162,6 +1171,60 @@ fn a_band_counts_a_cut_sell_as_clipped_and_a_sell_cut_to_nothing_as_refused() {
             "{max_move}: {band:?}"
         );
         assert!(sold.abs_diff(expected) <= 1, "{max_move}: sold {sold}");
+    }
+}
+
+/// A band on an AMM cuts a swap at its edge, not short of it: on a pool
+/// of (10,000, 10,000) without a fee (price 1), a buy with 500, which
+/// alone would lift the price by about 10%, is cut to the most that keeps
+/// the price at or under 1.01; a sell of 500 tokens to the most that keeps
+/// it at or over 0.99. Each ends within 1e-9 of its edge, clipped once;
+/// and so do the same trades given as swaps (`Action::Swap`, from
+/// outside the policy).
+#[test]
+fn a_band_on_an_amm_cuts_a_swap_at_its_edge() {
+    let seller =
+        "balance = 0.0\nholdings = { asset = \"X\", total = 1000.0, distribution = \"uniform\" }";
+    let swap = |side| Action::Swap {
+        asset: 0,
+        side,
+        amount: 500 * UNIT as u64,
+        max_slippage: 500_000_000,
+        priority_fee: 0,
+    };
+    let pool = r#"{ kind = "amm", curve = "constant_product", reserve_money = 10000.0, reserve_token = 10000.0, fee = 0.0 }"#;
+    let band =
+        "[[governance]]\nname = \"band\"\nkind = \"price_band\"\nasset = \"X\"\nmax_move = 0.01\n";
+    let cases = [
+        ("balance = 1000.0", r#"action = "buy", spend = 500.0"#, 1.01),
+        (seller, r#"action = "sell", amount = 500.0"#, 0.99),
+    ];
+    for ((agent, action, edge), as_swap) in cases.into_iter().flat_map(|c| [(c, false), (c, true)])
+    {
+        let s = one_agent(pool, agent, action, band);
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        assert_eq!(sim.price(0), 1.0);
+        if as_swap {
+            let side = if edge > 1.0 { Side::Buy } else { Side::Sell };
+            sim.advance_with(&[(0, swap(side))]).unwrap();
+        } else {
+            sim.advance().unwrap();
+        }
+        let action = format!("{action}, as a swap: {as_swap}");
+        let p = sim.price(0);
+        if edge > 1.0 {
+            assert!(p <= edge && p > edge * (1.0 - 1e-9), "{action}: {p}");
+        } else {
+            assert!(p >= edge && p < edge * (1.0 + 1e-9), "{action}: {p}");
+        }
+        let out = sim.run().unwrap();
+        let band = &out.summary.governance["band"];
+        assert_eq!(
+            (band.clipped, band.refused),
+            (Some(1), Some(0)),
+            "{action}: {band:?}"
+        );
+        assert_eq!(out.summary.ledger.conservation_error, 0.0);
     }
 }
 

@@ -332,13 +332,13 @@ fn a_sell_whose_refund_no_account_can_hold_stops_the_run_naming_step_and_asset()
     assert_eq!(sim.ledger().conservation().money_error(), 0);
 }
 
-/// Tokens at 1e-9 money each: a budget of 1e9 money buys 1e18 tokens, past
-/// what an account (and a supply) holds.
-#[test]
-fn a_buy_of_more_tokens_than_an_account_holds_stops_the_run() {
+/// `count` agents of `balance` (TOML) money each, buying with all of it at
+/// every step tokens at 1e-9 money each.
+fn cheap_buyers(count: u32, balance: &str) -> Scenario {
     let text = WHALE
         .replace("m = 0.001, b = 1.0", "m = 0.0, b = 1e-9")
-        .replace("balance = 0.0", "balance = 1e9")
+        .replace("count = 1", &format!("count = {count}"))
+        .replace("balance = 0.0", &format!("balance = {balance}"))
         .replace(
             r#"holdings = [{ asset = "T", total = 1e9, distribution = "uniform" }]"#,
             "",
@@ -347,7 +347,14 @@ fn a_buy_of_more_tokens_than_an_account_holds_stops_the_run() {
             "p_buy = 0.0, p_sell = 1.0, buy_fraction = 0.0",
             "p_buy = 1.0, p_sell = 0.0, buy_fraction = 1.0",
         );
-    let scenario = Scenario::from_toml_str(&text, "cheap.toml").unwrap();
+    Scenario::from_toml_str(&text, "cheap.toml").unwrap()
+}
+
+/// Tokens at 1e-9 money each: a budget of 1e9 money buys 1e18 tokens, past
+/// what an account (and a supply) holds.
+#[test]
+fn a_buy_of_more_tokens_than_an_account_holds_stops_the_run() {
+    let scenario = cheap_buyers(1, "1e9");
     let mut sim = Simulation::new(&scenario, 0).unwrap();
     range_error(
         sim.advance().unwrap_err(),
@@ -359,6 +366,33 @@ fn a_buy_of_more_tokens_than_an_account_holds_stops_the_run() {
         1_000_000_000 * SCALE,
         "nothing was paid"
     );
+}
+
+/// The same buy past the range by 10,000 buyers: from 8,192 agents a run
+/// at two threads trades on a curve on copies of the accounts (the
+/// two-thread pipeline), where the ledger's refusal must stop the run
+/// too, with the error of one thread, not count as a rejected action.
+#[test]
+fn a_buy_past_the_range_stops_the_run_alike_at_one_and_two_threads() {
+    let scenario = cheap_buyers(10_000, "1e5");
+    let errors: Vec<String> = [1, 2]
+        .into_iter()
+        .map(|threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    let mut sim = Simulation::new(&scenario, 0).unwrap();
+                    let e = sim.advance().unwrap_err();
+                    assert_eq!(sim.ledger().books(0).supply, 0, "{threads} threads");
+                    let msg = e.to_string();
+                    range_error(e, &["at step 1", "asset T", "buying", "token"]);
+                    msg
+                })
+        })
+        .collect();
+    assert_eq!(errors[0], errors[1]);
 }
 
 #[test]

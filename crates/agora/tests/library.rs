@@ -288,6 +288,70 @@ fn the_builder_refuses_what_a_file_refuses_with_the_same_message() {
     assert!(e.to_string().contains("simulation.steps"), "{e}");
 }
 
+/// A simulation's `Debug` says which run of which scenario it is and where
+/// it stands, and nothing of its (large) state.
+#[test]
+fn a_simulation_debugs_as_its_scenario_seed_run_and_step() {
+    let s = example("token-economy").unwrap();
+    let mut sim = agora::Simulation::new(&s, 3).unwrap();
+    sim.advance().unwrap();
+    sim.advance().unwrap();
+    assert_eq!(
+        format!("{sim:?}"),
+        format!(
+            "Simulation {{ origin: \"<example token-economy>\", seed: {}, run: 3, step: 2, .. }}",
+            s.simulation().seed
+        )
+    );
+}
+
+/// An event is built with its group by index; one past the last group is
+/// refused at `build`, naming the event, so that the engine (which looks
+/// groups up by index when it sets up who acts when) never meets one.
+#[test]
+fn the_builder_refuses_an_event_naming_a_group_past_the_last() {
+    use agora::scenario::{EventKind, EventSpec};
+    let s = example("token-economy").unwrap();
+    let n = s.groups().len();
+    let events = s.events().len();
+    for kind in [
+        EventKind::Join { group: n },
+        EventKind::Leave {
+            group: n,
+            sell_all: false,
+        },
+    ] {
+        let e = rebuilt(&s)
+            .origin("mine")
+            .event(EventSpec { at: 2, kind })
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "mine: events[{events}].group: group index {n}, but the builder has {n} groups"
+            )
+        );
+    }
+    // the last group itself is named, and kept
+    let built = rebuilt(&s)
+        .steps(3)
+        .event(EventSpec {
+            at: 2,
+            kind: EventKind::Join { group: n - 1 },
+        })
+        .event(EventSpec {
+            at: 3,
+            kind: EventKind::Leave {
+                group: n - 1,
+                sell_all: false,
+            },
+        })
+        .build()
+        .unwrap();
+    assert_eq!(built.events().len(), events + 2);
+}
+
 /// Buys nothing: a user policy, registered as `idle`.
 #[derive(Debug)]
 struct Idle;

@@ -124,24 +124,58 @@ fn records_beyond_memory_are_an_error_when_the_run_is_set_up() {
 
 /// That error's size is the records' estimate: per step, an asset row per
 /// asset and a group row per group, each with 16 bytes per asset for its
-/// holdings (the reference example: 1 asset, 1 group).
+/// holdings: the reference example (1 asset, 1 group) and one of 2 assets
+/// and 3 groups.
 #[test]
 fn the_records_error_gives_the_rows_estimated_size() {
     let steps = 9_223_372_036_854_775_807u64;
-    let s = with("steps = 100", &format!("steps = {steps}"));
-    let (m, g) = (s.assets().len(), s.groups().len());
-    assert_eq!((m, g), (1, 1));
-    let per_step = m * std::mem::size_of::<agora::engine::AssetRecord>()
-        + g * (std::mem::size_of::<agora::engine::GroupRecord>() + 16 * m);
-    let bytes = Bytes(u128::from(steps) * per_step as u128);
-    let msg = Simulation::new(&s, 0).unwrap_err().to_string();
-    assert_eq!(
-        msg,
-        format!(
-            "big.toml: simulation.steps: the records of {steps} steps (1 assets, 1 groups) \
-             need about {bytes}, more than this machine can allocate"
-        )
+    let three_groups = format!(
+        r#"
+[simulation]
+steps = {steps}
+seed = 1
+[[assets]]
+name = "X"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+[[assets]]
+name = "Y"
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
+[[agents]]
+group = "a"
+count = 1
+balance = 1.0
+policy = {{ kind = "random", asset = "X", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }}
+[[agents]]
+group = "b"
+count = 1
+balance = 1.0
+policy = {{ kind = "random", asset = "Y", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }}
+[[agents]]
+group = "c"
+count = 1
+balance = 1.0
+policy = {{ kind = "random", asset = "X", p_buy = 0.5, p_sell = 0.5, buy_fraction = 0.1, sell_fraction = 0.1 }}
+"#
     );
+    let scenarios = [
+        with("steps = 100", &format!("steps = {steps}")),
+        Scenario::from_toml_str(&three_groups, "big.toml").unwrap(),
+    ];
+    for (s, shape) in scenarios.iter().zip([(1, 1), (2, 3)]) {
+        let (m, g) = (s.assets().len(), s.groups().len());
+        assert_eq!((m, g), shape);
+        let per_step = m * std::mem::size_of::<agora::engine::AssetRecord>()
+            + g * (std::mem::size_of::<agora::engine::GroupRecord>() + 16 * m);
+        let bytes = Bytes(u128::from(steps) * per_step as u128);
+        let msg = Simulation::new(s, 0).unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            format!(
+                "big.toml: simulation.steps: the records of {steps} steps ({m} assets, {g} groups) \
+                 need about {bytes}, more than this machine can allocate"
+            )
+        );
+    }
 }
 
 #[test]

@@ -699,3 +699,63 @@ fn a_bundle_whose_target_can_no_longer_pay_in_full_is_dropped_and_counted() {
     assert_eq!(sim.ledger().balance(0), 40 * UNIT);
     assert_eq!(sim.ledger().counts().rejected, 1, "the second buy alone");
 }
+
+/// Watches the mempool and places nothing, keeping each watch's step,
+/// agent and first draw from the generator the engine hands it.
+#[derive(Debug, Default)]
+struct DrawsWhileWatching(std::sync::Mutex<Vec<(u64, u32, u64)>>);
+
+impl agora::Policy for DrawsWhileWatching {
+    fn decide(&self, _: &Observation<'_>, _: &AgentView<'_>, _: &mut AgentRng) -> Action {
+        Action::Hold
+    }
+
+    fn watches_mempool(&self) -> bool {
+        true
+    }
+
+    fn watch(
+        &self,
+        obs: &Observation<'_>,
+        me: &AgentView<'_>,
+        rng: &mut AgentRng,
+    ) -> Vec<agora::market::mempool::Insertion> {
+        use rand::RngExt;
+        let draw: u64 = rng.random();
+        self.0.lock().unwrap().push((obs.step, me.id, draw));
+        Vec::new()
+    }
+}
+
+/// In the watch phase an agent draws from its own stream of the step's
+/// `Stream::Mempool` family, member 1 + its id (member 0 keys the order
+/// in which the watchers are called): three watchers, each called once
+/// at each of two steps with a pending swap, each drawing what that
+/// member gives, all six draws different.
+#[test]
+fn a_watcher_draws_from_its_own_member_of_the_steps_mempool_streams() {
+    use agora::rng::{Stream, StreamFamily};
+    use rand::RngExt;
+    let text = scenario_text(20.0, 0.1, 1000.0, "")
+        .replace("step = 1, action = \"buy\"", "step = 1, action = \"buy\", asset = \"X\", spend = 5.0 }, { step = 2, action = \"buy\"")
+        .replace("group = \"attacker\"\ncount = 1", "group = \"attacker\"\ncount = 3");
+    let s = Scenario::from_toml_str(&text, "watchers").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let policy = std::sync::Arc::new(DrawsWhileWatching::default());
+    sim.set_policy("attacker", GroupPolicy::Custom(policy.clone()))
+        .unwrap();
+    sim.advance().unwrap();
+    sim.advance().unwrap();
+    let mut seen = policy.0.lock().unwrap().clone();
+    seen.sort_unstable();
+    let who: Vec<(u64, u32)> = seen.iter().map(|&(t, a, _)| (t, a)).collect();
+    assert_eq!(who, [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]);
+    for &(t, agent, draw) in &seen {
+        let mut own = StreamFamily::new(11, 0, t, Stream::Mempool).rng(u64::from(agent) + 1);
+        assert_eq!(draw, own.random::<u64>(), "agent {agent} at step {t}");
+    }
+    let mut draws: Vec<u64> = seen.iter().map(|s| s.2).collect();
+    draws.sort_unstable();
+    draws.dedup();
+    assert_eq!(draws.len(), 6);
+}

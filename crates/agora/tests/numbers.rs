@@ -103,18 +103,32 @@ fn the_surplus_objective_values_the_unit_locked_in_a_resting_ask_at_its_value() 
     // its own value: 0 money + 120, whether the unit is free (before the
     // step, marked at 100: 100 + 1·(120 − 100)) or locked in its ask of 120
     // after it (the mark is the mid, 100 again).
-    let text = SELLER_AND_BUYER.replace(
-        r#"objective = { kind = "holdings", asset = "G" }"#,
-        r#"objective = { kind = "surplus" }"#,
-    );
+    // The buyer, the second group's (and a trader with a value too), holds
+    // no unit: its surplus objective is its 100 of money, 80 of it locked
+    // in its bid after the step.
+    let text = SELLER_AND_BUYER
+        .replace(
+            r#"objective = { kind = "holdings", asset = "G" }"#,
+            r#"objective = { kind = "surplus" }"#,
+        )
+        .replace(
+            r#"objective = { kind = "log_wealth" }"#,
+            r#"objective = { kind = "surplus" }"#,
+        );
     assert_ne!(text, SELLER_AND_BUYER);
     let s = Scenario::from_toml_str(&text, "surplus").unwrap();
     let mut sim = Simulation::new(&s, 0).unwrap();
-    assert_eq!(sim.objectives(0), vec![120.0]);
+    assert_eq!(
+        (sim.objectives(0), sim.objectives(1)),
+        (vec![120.0], vec![100.0])
+    );
     sim.advance().unwrap();
     assert_eq!(sim.ledger().holding(0, 0), 0, "the unit rests in the ask");
     assert_eq!(sim.price(0), 100.0);
-    assert_eq!(sim.objectives(0), vec![120.0]);
+    assert_eq!(
+        (sim.objectives(0), sim.objectives(1)),
+        (vec![120.0], vec![100.0])
+    );
 }
 
 #[test]

@@ -851,6 +851,106 @@ fn the_unmet_demand_and_a_groups_unmet_need_are_the_needs_less_what_was_met() {
     assert_eq!(c.needs_met_share, Some(0.5), "{c:?}");
 }
 
+/// The summary's fairness indices are the means over the steps of each
+/// step's: one unit of capacity by priority to two consumers needing a
+/// unit each, the one paying more served in full and the other not at
+/// all, every step of ten: shares (1, 0), whose Jain index is
+/// (0 + 1)² / (2 · 1²) = 0.5 and whose Gini coefficient is that of
+/// `alloc::fairness` for the pair, in each step and so on average.
+#[test]
+fn the_fairness_indices_are_the_means_of_the_steps() {
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 10
+        seed = 2
+        [[assets]]
+        name = "R"
+        kind = "resource"
+        capacity = 1.0
+        allocation = "priority"
+        pricing = { kind = "fixed", price = 0.5 }
+        [[agents]]
+        group = "high"
+        count = 1
+        balance = 100.0
+        policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, value = 4.0 }
+        [[agents]]
+        group = "low"
+        count = 1
+        balance = 100.0
+        policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, value = 1.0 }
+        "#,
+        "two needs",
+    )
+    .unwrap();
+    let out = run(&s);
+    let met = |g: &str| out.summary.groups[g].needs_met_share;
+    assert_eq!((met("high"), met("low")), (Some(1.0), Some(0.0)));
+    let (jain, gini) = agora::resource::alloc::fairness(&[SCALE, 0], &[SCALE, SCALE]);
+    assert_eq!(jain, 0.5);
+    assert!(gini > 0.0);
+    let r = out.summary.assets["R"].resource.as_ref().unwrap();
+    assert_eq!((r.jain_index, r.gini), (jain, gini), "{r:?}");
+}
+
+/// Needs `1 + member` units (its index in its group) of asset 0,
+/// requesting nothing.
+#[derive(Debug)]
+struct NeedsByMember;
+
+impl agora::Policy for NeedsByMember {
+    fn decide(
+        &self,
+        _: &agora::Observation<'_>,
+        _: &agora::AgentView<'_>,
+        _: &mut agora::agents::AgentRng,
+    ) -> agora::Action {
+        agora::Action::Hold
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![0]
+    }
+
+    fn need(&self, me: &agora::AgentView<'_>, _: u64) -> Option<agora::agents::Need> {
+        Some(agora::agents::Need {
+            units: (1 + u64::from(me.member)) * SCALE,
+            value: 1.0,
+        })
+    }
+}
+
+/// The consume phase shows a policy's need each agent as a member of its
+/// own group: four agents of a second group (after ten consumers) needing
+/// `1 + member` units and requesting none leave 1 + 2 + 3 + 4 = 10 units
+/// unmet in a step, 2.5 an agent.
+#[test]
+fn a_need_sees_the_agent_as_a_member_of_its_own_group() {
+    let members = r#"
+            [[agents]]
+            group = "members"
+            count = 4
+            balance = 10.0
+            policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, value = 4.0 }
+    "#;
+    let mut sim = Simulation::new(&unit_needs(10, 1000.0, 1, members), 0).unwrap();
+    sim.set_policy(
+        "members",
+        agora::agents::GroupPolicy::Custom(std::sync::Arc::new(NeedsByMember)),
+    )
+    .unwrap();
+    let out = sim.run().unwrap();
+    let g = &out.summary.groups["members"];
+    assert_eq!(
+        (g.unmet_need, g.needs_met_share),
+        (Some(2.5), Some(0.0)),
+        "{g:?}"
+    );
+    let r = out.summary.assets["R"].resource.as_ref().unwrap();
+    assert_eq!(r.unmet_demand, 10.0, "{r:?}");
+}
+
 /// A group of consumers that joins at step 6 of 10 needs nothing before
 /// it acts: with capacity for everyone, its five steps' needs are all met
 /// (none of the five steps it sat out counts as unmet), as are the other

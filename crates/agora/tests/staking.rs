@@ -186,6 +186,41 @@ policy = { kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_frac
     assert_eq!(out.summary.ledger.rejected_actions, 2);
 }
 
+/// A stake is locked in its own group's row: an agent of the second group
+/// stakes 20 of its 50 tokens and then unstakes 5 (unbonding for 3
+/// steps); that group's row counts 20, then still 20 (15 staked, 5
+/// unbonding), as locked tokens and no locked money, and the first
+/// group's row, whose agent stakes nothing, counts none.
+#[test]
+fn a_stake_is_locked_in_its_own_groups_row() {
+    let more = r#"
+[[agents]]
+group = "others"
+count = 1
+balance = 1000.0
+holdings = [ { asset = "TOKEN", total = 50.0, distribution = "uniform" } ]
+policy = { kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.1, sell_fraction = 0.1 }
+"#;
+    let s = crate::incentives::holders_and(1, 5, more, &rule(0.0, 3, 0.0));
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let locked = |sim: &Simulation, g: u32| {
+        let row = sim
+            .records()
+            .groups
+            .iter()
+            .rev()
+            .find(|r| r.group == g)
+            .unwrap();
+        (row.locked_balance, row.locked_holdings[0], row.holdings[0])
+    };
+    sim.advance_with(&[(1, stake(20 * T))]).unwrap();
+    assert_eq!(locked(&sim, 1), (0, u128::from(20 * T), u128::from(50 * T)));
+    assert_eq!(locked(&sim, 0), (0, 0, u128::from(100 * T)));
+    sim.advance_with(&[(1, unstake(5 * T))]).unwrap();
+    assert_eq!(locked(&sim, 1), (0, u128::from(20 * T), u128::from(50 * T)));
+    assert_eq!(locked(&sim, 0), (0, 0, u128::from(100 * T)));
+}
+
 /// A `staker` group beside the holders: 4 stakers of 100 TOKEN each.
 fn stakers(policy: &str, rules: &str, steps: u64) -> Scenario {
     let more = format!(

@@ -668,14 +668,15 @@ impl Simulation {
         }
 
         // The steps each group acts at, from its `join` and `leave` events
-        // (one pass over the events, whatever the number of groups).
+        // (one pass over the events, whatever the number of groups). An
+        // event names a group of the scenario: the parser looks it up by
+        // name, and `ScenarioBuilder::build` turns an index into a name
+        // first, refusing one past the last group.
         let mut active = vec![(0, u64::MAX); scenario.groups.len()];
         for event in &scenario.events {
             match event.kind {
-                EventKind::Join { group } if group < active.len() => active[group].0 = event.at,
-                EventKind::Leave { group, .. } if group < active.len() => {
-                    active[group].1 = event.at
-                }
+                EventKind::Join { group } => active[group].0 = event.at,
+                EventKind::Leave { group, .. } => active[group].1 = event.at,
                 _ => {}
             }
         }
@@ -3219,16 +3220,25 @@ fn curve_record(
 fn shuffle(items: &mut [AgentId], rng: &mut crate::rng::EngineRng) {
     use rand::Rng;
     for i in (1..items.len()).rev() {
-        let bound = (i + 1) as u64;
-        let mut wide = u128::from(rng.next_u64()) * u128::from(bound);
-        if (wide as u64) < bound {
-            let threshold = bound.wrapping_neg() % bound;
-            while (wide as u64) < threshold {
-                wide = u128::from(rng.next_u64()) * u128::from(bound);
-            }
-        }
-        items.swap(i, (wide >> 64) as usize);
+        items.swap(i, below((i + 1) as u64, || rng.next_u64()));
     }
+}
+
+/// An index below `bound` (> 0) from the 64-bit draws of `next`, exactly
+/// uniform: Lemire's draw takes the high word of `draw · bound` and rejects
+/// (draws again) while the low word is under `2⁶⁴ mod bound`, the one case
+/// that would favour some indices; the remainder is computed only when the
+/// low word is under `bound`, which it rarely is.
+#[inline(always)]
+fn below(bound: u64, mut next: impl FnMut() -> u64) -> usize {
+    let mut wide = u128::from(next()) * u128::from(bound);
+    if (wide as u64) < bound {
+        let threshold = bound.wrapping_neg() % bound;
+        while (wide as u64) < threshold {
+            wide = u128::from(next()) * u128::from(bound);
+        }
+    }
+    (wide >> 64) as usize
 }
 
 /// What every agent sees of the assets now.
@@ -3805,5 +3815,81 @@ mod schedule_tests {
         sim.add_controller(Box::new(peg));
         sim.advance().unwrap();
         assert_eq!(sim.state().controllers, vec![None]);
+    }
+}
+
+#[cfg(test)]
+mod account_sums_tests {
+    use super::*;
+
+    /// From 2^18 agents the sums are taken in chunks on rayon's threads;
+    /// each chunk must hold whole accounts, whatever their number of cells
+    /// (a chunk cut inside an account would add its holdings to the
+    /// balances). The sums equal the plain ones at one to four assets (an
+    /// account of 2 to 5 cells), from the first agent and from one inside
+    /// the first chunk.
+    #[test]
+    fn the_parallel_sums_are_the_plain_sums_at_any_account_size() {
+        let agents = (1 << 18) + 3;
+        for assets in 1..=4 {
+            let mut ledger = Ledger::try_new(agents, assets).unwrap();
+            for a in 0..agents as u64 {
+                ledger
+                    .fund_balance(a as AgentId, a * 7_919 % 1_000_003)
+                    .unwrap();
+                for j in 0..assets {
+                    let tokens = (a * (j as u64 + 2)) % 9_973 + j as u64;
+                    ledger
+                        .fund_supply(j, Some(a as AgentId), tokens, 0)
+                        .unwrap();
+                }
+            }
+            for start in [0, 5] {
+                let mut want = vec![0u128; 1 + assets];
+                for a in start..agents {
+                    let a = a as AgentId;
+                    want[0] += u128::from(ledger.balance(a));
+                    for (j, w) in want[1..].iter_mut().enumerate() {
+                        *w += u128::from(ledger.holding(a, j));
+                    }
+                }
+                let mut got = vec![7u128; 1 + assets];
+                account_sums(&ledger, start..agents, &mut got);
+                assert_eq!(got, want, "{assets} assets from agent {start}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod shuffle_tests {
+    use super::below;
+
+    /// Draws `draws` in turn (and panics past them).
+    fn from(draws: &[u64]) -> impl FnMut() -> u64 + '_ {
+        let mut at = 0;
+        move || {
+            at += 1;
+            draws[at - 1]
+        }
+    }
+
+    /// With a bound of 3, `2⁶⁴ mod 3 = 1`: a draw whose low word of
+    /// `draw · 3` is 0 (the draw 0) is rejected and the next one taken; one
+    /// whose low word is 1 or 2 (under the bound, but not under the
+    /// remainder) is kept. `0xAAAA…AB · 3 = 2·2⁶⁴ + 1`: index 2, kept;
+    /// `u64::MAX · 3` gives index 2 and `0x5555…55 · 3` index 0.
+    #[test]
+    fn a_draw_is_rejected_exactly_when_its_low_word_is_under_two_to_the_64_mod_the_bound() {
+        let kept = 0xAAAA_AAAA_AAAA_AAAB_u64;
+        assert_eq!(u128::from(kept) * 3, (2u128 << 64) + 1);
+        assert_eq!(below(3, from(&[kept, 0x5555_5555_5555_5555])), 2);
+        assert_eq!(below(3, from(&[0, u64::MAX])), 2);
+        assert_eq!(below(3, from(&[0x5555_5555_5555_5555])), 0);
+        // a power of two divides 2⁶⁴: nothing is rejected, the draw 0 gives 0
+        assert_eq!(below(4, from(&[0])), 0);
+        assert_eq!(below(4, from(&[u64::MAX])), 3);
+        // the bound 1 always gives 0
+        assert_eq!(below(1, from(&[u64::MAX])), 0);
     }
 }

@@ -413,6 +413,17 @@ impl<'a, 'd> Conveyor<'a, 'd> {
         }
     }
 
+    /// The other thread's copy of block `b` into its slot: only once the
+    /// block that used the slot before it is copied out, and only if
+    /// nobody has claimed the copy. True if it copied the block.
+    fn try_copy_in(&self, b: usize) -> bool {
+        let free = b < SLOTS || self.copied_out[b - SLOTS].load(Ordering::Acquire) == DONE;
+        free && Self::claim(&self.copied_in[b]) && {
+            self.copy_in(b);
+            true
+        }
+    }
+
     /// The other thread: decides the blocks ahead, copies traded blocks
     /// out and the next ones in, until every block is traded.
     fn help(&self) {
@@ -439,14 +450,7 @@ impl<'a, 'd> Conveyor<'a, 'd> {
                 }
             }
             if !worked {
-                worked = ahead.clone().any(|b| {
-                    let free =
-                        b < SLOTS || self.copied_out[b - SLOTS].load(Ordering::Acquire) == DONE;
-                    free && Self::claim(&self.copied_in[b]) && {
-                        self.copy_in(b);
-                        true
-                    }
-                });
+                worked = ahead.clone().any(|b| self.try_copy_in(b));
             }
             if worked {
                 spins = 0;
@@ -580,4 +584,81 @@ pub(super) fn execute_curves<const LOG: bool>(
             conveyor.ensure_out(b);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::Observation;
+    use crate::rng::{Stream, StreamFamily};
+
+    /// Block `b`'s accounts of `STRIDE` cells as `cells` holds them: agent
+    /// `a` has `[a, 1000 + a]`.
+    const STRIDE: usize = 2;
+
+    fn accounts_of(block: &[AgentId]) -> Vec<u64> {
+        block
+            .iter()
+            .flat_map(|&a| [u64::from(a), 1000 + u64::from(a)])
+            .collect()
+    }
+
+    fn slot_holds(conveyor: &Conveyor<'_, '_>, b: usize) -> Vec<u64> {
+        conveyor
+            .slot(b)
+            .accounts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The other thread copies a block in only into a slot whose last
+    /// block is copied out, and only a block nobody has claimed: a copy
+    /// over a slot still in use would trade on another block's accounts
+    /// and write them back over it.
+    #[test]
+    fn a_block_is_copied_in_only_into_a_freed_slot_and_only_once() {
+        // Five blocks of 1,024 (an eighth of the agents is under the least
+        // block): block 4 reuses block 0's slot.
+        let agents = 5 * 1024;
+        let order: Vec<AgentId> = (0..agents as u32).rev().collect();
+        let mut cells: Vec<u64> = (0..agents as u64).flat_map(|a| [a, 1000 + a]).collect();
+        let obs = Observation {
+            step: 1,
+            assets: &[],
+            incentives: &[],
+            mempool: &[],
+        };
+        let deciding = Deciding {
+            groups: &[],
+            decide: StreamFamily::new(1, 0, 1, Stream::Decide),
+            private: StreamFamily::new(1, 0, 0, Stream::Private),
+            obs: &obs,
+        };
+        let conveyor = Conveyor::new(&order, STRIDE, &deciding, &mut cells);
+        assert_eq!(conveyor.blocks.len(), SLOTS + 1);
+        let block = |b: usize| conveyor.blocks[b];
+
+        // The first SLOTS blocks have slots of their own: each is copied
+        // in once, and a second try finds it claimed.
+        for b in 0..SLOTS {
+            assert!(conveyor.try_copy_in(b), "block {b} not copied in");
+            assert_eq!(conveyor.copied_in[b].load(Ordering::Acquire), DONE);
+            assert_eq!(slot_holds(&conveyor, b), accounts_of(block(b)));
+            assert!(!conveyor.try_copy_in(b), "block {b} copied in twice");
+        }
+        // Block 4's slot is block 0's, not yet copied out: left alone.
+        assert!(!conveyor.try_copy_in(SLOTS));
+        assert_eq!(conveyor.copied_in[SLOTS].load(Ordering::Acquire), FREE);
+        assert_eq!(slot_holds(&conveyor, 0), accounts_of(block(0)));
+        // Claimed for the copy out, but not yet copied: still left alone.
+        assert!(Conveyor::claim(&conveyor.copied_out[0]));
+        assert!(!conveyor.try_copy_in(SLOTS));
+        assert_eq!(conveyor.copied_in[SLOTS].load(Ordering::Acquire), FREE);
+        // Copied out: now block 4 is copied in, once.
+        conveyor.copy_out(0);
+        assert!(conveyor.try_copy_in(SLOTS));
+        assert_eq!(slot_holds(&conveyor, SLOTS), accounts_of(block(SLOTS)));
+        assert!(!conveyor.try_copy_in(SLOTS));
+    }
 }

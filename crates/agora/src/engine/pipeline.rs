@@ -592,10 +592,11 @@ mod tests {
     use crate::agents::Observation;
     use crate::rng::{Stream, StreamFamily};
 
-    /// Block `b`'s accounts of `STRIDE` cells as `cells` holds them: agent
-    /// `a` has `[a, 1000 + a]`.
+    /// Cells per account (one asset).
     const STRIDE: usize = 2;
 
+    /// The accounts of the agents of `block`, in its order, as the test's
+    /// ledger cells hold them: agent `a` has `[a, 1000 + a]`.
     fn accounts_of(block: &[AgentId]) -> Vec<u64> {
         block
             .iter()
@@ -603,6 +604,7 @@ mod tests {
             .collect()
     }
 
+    /// What the slot of block `b` holds now.
     fn slot_holds(conveyor: &Conveyor<'_, '_>, b: usize) -> Vec<u64> {
         conveyor
             .slot(b)

@@ -99,6 +99,14 @@ impl AdaptivePolicy for Tracker {
     }
 }
 
+/// Run 0 of `s` with its `learners` group played by [`Tracker`].
+fn tracked(s: &Scenario) -> Simulation {
+    let mut sim = Simulation::new(s, 0).expect("set up");
+    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
+        .expect("set");
+    sim
+}
+
 fn curve_scenario(learners: u32, steps: u64) -> Scenario {
     curve_scenario_with(learners, steps, "")
 }
@@ -201,9 +209,7 @@ fn a_learner_sees_exactly_its_fills_and_the_change_of_its_wealth() {
 #[test]
 fn a_policy_without_a_convergence_count_never_ends_learning_early() {
     let s = curve_scenario_with(5, 6, "stop = { converged = 1 }\nevaluation_steps = 2");
-    let mut sim = Simulation::new(&s, 0).expect("set up");
-    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
-        .expect("set");
+    let mut sim = tracked(&s);
     let mut evaluating = vec![sim.evaluating()];
     while !sim.done() {
         sim.advance().expect("step");
@@ -228,9 +234,7 @@ fn a_policy_without_a_convergence_count_never_ends_learning_early() {
 #[test]
 fn a_run_finished_while_learning_counts_the_steps_it_ran_as_learning() {
     let s = curve_scenario_with(5, 6, "evaluation_steps = 2");
-    let mut sim = Simulation::new(&s, 0).expect("set up");
-    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
-        .expect("set");
+    let mut sim = tracked(&s);
     for _ in 0..3 {
         sim.advance().expect("step");
     }
@@ -244,9 +248,7 @@ fn a_run_finished_while_learning_counts_the_steps_it_ran_as_learning() {
 #[test]
 fn a_run_without_an_evaluation_phase_never_evaluates() {
     let s = curve_scenario(5, 3);
-    let mut sim = Simulation::new(&s, 0).expect("set up");
-    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
-        .expect("set");
+    let mut sim = tracked(&s);
     assert!(!sim.evaluating());
     while !sim.done() {
         sim.advance().expect("step");
@@ -402,9 +404,7 @@ fn a_cancel_then_a_new_quote_leaves_the_new_quote_alone_on_the_book() {
 #[test]
 fn reset_starts_the_states_afresh_and_an_outside_action_replaces_all_of_an_agents() {
     let s = curve_scenario(5, 4);
-    let mut sim = Simulation::new(&s, 0).expect("set up");
-    sim.set_policy("learners", GroupPolicy::adaptive(Tracker))
-        .expect("set");
+    let mut sim = tracked(&s);
     let run = |sim: &mut Simulation| {
         while sim.step() < 4 {
             sim.advance().expect("step");

@@ -751,7 +751,8 @@ fn a_watcher_draws_from_its_own_member_of_the_steps_mempool_streams() {
     let who: Vec<(u64, u32)> = seen.iter().map(|&(t, a, _)| (t, a)).collect();
     assert_eq!(who, [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]);
     for &(t, agent, draw) in &seen {
-        let mut own = StreamFamily::new(11, 0, t, Stream::Mempool).rng(u64::from(agent) + 1);
+        let seed = s.simulation().seed;
+        let mut own = StreamFamily::new(seed, 0, t, Stream::Mempool).rng(u64::from(agent) + 1);
         assert_eq!(draw, own.random::<u64>(), "agent {agent} at step {t}");
     }
     let mut draws: Vec<u64> = seen.iter().map(|s| s.2).collect();

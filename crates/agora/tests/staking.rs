@@ -27,6 +27,17 @@ funding = {{ kind = "treasury", currency = "money", amount = {budget} }}
 
 const T: u64 = SCALE;
 
+/// A second group beside the holders: one agent with 1,000 money and 50
+/// TOKEN that trades nothing by itself.
+const SECOND_HOLDER: &str = r#"
+[[agents]]
+group = "second"
+count = 1
+balance = 1000.0
+holdings = [ { asset = "TOKEN", total = 50.0, distribution = "uniform" } ]
+policy = { kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.1, sell_fraction = 0.1 }
+"#;
+
 fn stake(amount: u64) -> Action {
     Action::Stake { asset: 0, amount }
 }
@@ -157,19 +168,11 @@ fn past_the_holdings_or_the_stake_is_clipped_and_without_a_rule_rejected() {
 
 #[test]
 fn a_stake_outside_the_rules_groups_or_on_another_asset_is_rejected() {
-    let more = r#"
-[[agents]]
-group = "outsiders"
-count = 1
-balance = 1000.0
-holdings = [ { asset = "TOKEN", total = 50.0, distribution = "uniform" } ]
-policy = { kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.1, sell_fraction = 0.1 }
-"#;
     let rules = rule(0.0, 0, 0.0).replace(
         "asset = \"TOKEN\"\nrate",
         "asset = \"TOKEN\"\ngroup = \"holders\"\nrate",
     );
-    let s = crate::incentives::holders_and(1, 5, more, &rules);
+    let s = crate::incentives::holders_and(1, 5, SECOND_HOLDER, &rules);
     let mut sim = Simulation::new(&s, 0).unwrap();
     sim.advance_with(&[(1, stake(T))]).unwrap();
     sim.advance_with(&[(
@@ -193,15 +196,7 @@ policy = { kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_frac
 /// group's row, whose agent stakes nothing, counts none.
 #[test]
 fn a_stake_is_locked_in_its_own_groups_row() {
-    let more = r#"
-[[agents]]
-group = "others"
-count = 1
-balance = 1000.0
-holdings = [ { asset = "TOKEN", total = 50.0, distribution = "uniform" } ]
-policy = { kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.1, sell_fraction = 0.1 }
-"#;
-    let s = crate::incentives::holders_and(1, 5, more, &rule(0.0, 3, 0.0));
+    let s = crate::incentives::holders_and(1, 5, SECOND_HOLDER, &rule(0.0, 3, 0.0));
     let mut sim = Simulation::new(&s, 0).unwrap();
     let locked = |sim: &Simulation, g: u32| {
         let row = sim

@@ -599,7 +599,8 @@ fn a_stock_without_decay_loses_nothing_and_its_holders_pay_the_holding_cost_on_a
 /// holding while it lasts: 8 − 3t units are left after step t (5, 2), then
 /// step 3 consumes the last 2 and leaves 1 unmet, and every later step
 /// leaves all 3 unmet. Over 5 steps each user needs 15, is served its 8
-/// and leaves 1 + 3 + 3 = 7 unmet; the 16 units consumed are burned.
+/// and leaves 1 + 3 + 3 = 7 unmet; the 16 units consumed are burned, in
+/// six burns (two users at steps 1 to 3), and nothing else is.
 #[test]
 fn a_consumer_uses_up_its_holding_of_a_stock_by_its_need_each_step() {
     let s = Scenario::from_toml_str(
@@ -637,6 +638,7 @@ fn a_consumer_uses_up_its_holding_of_a_stock_by_its_need_each_step() {
             assert_eq!(sim.ledger().balance(a), 0, "agent {a} after step {t}");
         }
     }
+    assert_eq!(sim.ledger().counts().burns, 6);
     let out = sim.finish().unwrap();
     let users = &out.summary.groups["users"];
     assert_eq!(users.unmet_need, Some(7.0), "{users:?}");

@@ -557,3 +557,42 @@ balance = 0.0
     let broke = out.summary.groups["broke"].utility;
     assert!((broke - 1e-9f64.ln()).abs() < 1e-9, "{broke}");
 }
+
+/// Wealth values every holding at its asset's price, however many assets
+/// there are: past the eight whose prices the engine keeps on the stack
+/// too. Nine order books with initial prices 1 to 9 and no trades, two
+/// agents with 10 money and one unit of each: 10 + (1 + … + 9) = 55 each,
+/// at the start and at the end, 110 for the group at every step.
+#[test]
+fn wealth_counts_every_asset_past_the_eighth() {
+    use std::fmt::Write;
+    let mut text = String::from("[simulation]\nsteps = 2\nseed = 1\n");
+    for j in 0..9 {
+        let _ = write!(
+            text,
+            "[[assets]]\nname = \"A{j}\"\npricing = {{ kind = \"order_book\", tick_size = 0.01, lot_size = 1.0, initial_price = {}.0 }}\n",
+            j + 1
+        );
+    }
+    text.push_str("[[agents]]\ngroup = \"h\"\ncount = 2\nbalance = 10.0\nholdings = [ ");
+    for j in 0..9 {
+        let _ = write!(
+            text,
+            "{}{{ asset = \"A{j}\", total = 2.0, distribution = \"uniform\" }}",
+            if j > 0 { ", " } else { "" }
+        );
+    }
+    // one scripted buy, after the run's last step: nothing trades
+    text.push_str(" ]\npolicy = { kind = \"scripted\", actions = [ { step = 3, action = \"buy\", asset = \"A0\", spend = 1.0 } ] }\n");
+    let s = Scenario::from_toml_str(&text, "nine assets").unwrap();
+    let out = run(&s);
+    let h = &out.summary.groups["h"];
+    assert_eq!((h.initial_mean_wealth, h.mean_wealth), (55.0, 55.0));
+    let wealth: Vec<(u64, f64)> = out
+        .records
+        .groups
+        .iter()
+        .map(|r| (r.step, r.wealth))
+        .collect();
+    assert_eq!(wealth, [(0, 110.0), (1, 110.0), (2, 110.0)]);
+}

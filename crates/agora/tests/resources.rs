@@ -593,6 +593,60 @@ fn a_stock_without_decay_loses_nothing_and_its_holders_pay_the_holding_cost_on_a
     assert_eq!(out.summary.ledger.burns, 0);
 }
 
+/// Two users hold 8 units each of a stock that does not decay, need 3
+/// units a step, and have no money to buy more (a consumer asks only what
+/// its balance pays for: nothing). Each step consumes the need from the
+/// holding while it lasts: 8 − 3t units are left after step t (5, 2), then
+/// step 3 consumes the last 2 and leaves 1 unmet, and every later step
+/// leaves all 3 unmet. Over 5 steps each user needs 15, is served its 8
+/// and leaves 1 + 3 + 3 = 7 unmet; the 16 units consumed are burned, in
+/// six burns (two users at steps 1 to 3), and nothing else is.
+#[test]
+fn a_consumer_uses_up_its_holding_of_a_stock_by_its_need_each_step() {
+    let s = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 5
+        seed = 1
+        [[assets]]
+        name = "ICE"
+        kind = "resource"
+        renewal = "stock"
+        capacity = 64.0
+        allocation = "proportional"
+        pricing = { kind = "fixed", price = 1.0 }
+        [[agents]]
+        group = "users"
+        count = 2
+        balance = 0.0
+        holdings = { asset = "ICE", total = 16.0, distribution = "uniform" }
+        policy = { kind = "consumer", asset = "ICE", need = { distribution = "constant", value = 3.0 }, value = 5.0 }
+        "#,
+        "test",
+    )
+    .unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    for (t, left) in [(1, 5), (2, 2), (3, 0), (4, 0), (5, 0)] {
+        sim.advance().unwrap();
+        assert_eq!(sim.step(), t);
+        for a in 0..2 {
+            assert_eq!(
+                sim.ledger().holding(a, 0),
+                left * SCALE,
+                "agent {a} after step {t}"
+            );
+            assert_eq!(sim.ledger().balance(a), 0, "agent {a} after step {t}");
+        }
+    }
+    assert_eq!(sim.ledger().counts().burns, 6);
+    let out = sim.finish().unwrap();
+    let users = &out.summary.groups["users"];
+    assert_eq!(users.unmet_need, Some(7.0), "{users:?}");
+    assert_eq!(users.needs_met_share, Some(8.0 / 15.0), "{users:?}");
+    let r = out.summary.assets["ICE"].resource.as_ref().unwrap();
+    assert_eq!(r.unmet_demand, 14.0, "{r:?}");
+}
+
 #[test]
 fn production_due_at_a_step_adds_to_a_stock_at_that_step() {
     // A stock of 10 units that nobody needs, at a fixed price of 2, and a

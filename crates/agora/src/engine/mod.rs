@@ -3696,6 +3696,7 @@ mod schedule_tests {
             sim.ledger().money_in().reserve_top_ups,
             reserve(s, 200_000_000_000) - r
         );
+        assert_eq!(sim.ledger().counts().top_ups, 1, "one top-up");
         let up = sim.run().unwrap();
         assert_eq!(
             up.summary.ledger.reserve_top_ups,
@@ -3703,10 +3704,25 @@ mod schedule_tests {
         );
         assert_eq!(up.summary.ledger.reserve_shortfall, 0.0);
         assert_eq!(up.summary.ledger.conservation_error, 0.0);
-        let down = Simulation::new(&scenario(r#"{ param = "m", at = 6, value = 0.0001 }"#), 0)
-            .unwrap()
-            .run()
-            .unwrap();
+        // lowering it needs no top-up: none is made, not even of nothing
+        let mut lowered =
+            Simulation::new(&scenario(r#"{ param = "m", at = 6, value = 0.0001 }"#), 0).unwrap();
+        for _ in 0..6 {
+            lowered.advance().unwrap();
+        }
+        assert_eq!(lowered.ledger().counts().top_ups, 0, "no top-up");
+        // nor does setting it to the value it has: the reserve is exactly
+        // the R(S) it asks for, and no top-up of nothing is made
+        let mut same =
+            Simulation::new(&scenario(r#"{ param = "m", at = 6, value = 0.001 }"#), 0).unwrap();
+        for _ in 0..6 {
+            same.advance().unwrap();
+        }
+        let books = *same.ledger().books(0);
+        let s6 = u128::from(books.supply);
+        assert_eq!(books.reserve, reserve(s6, 2_000_000_000_000));
+        assert_eq!(same.ledger().counts().top_ups, 0, "no top-up of nothing");
+        let down = lowered.run().unwrap();
         assert_eq!(down.summary.ledger.reserve_top_ups, 0.0);
         let t = &down.summary.assets["T"];
         let required = 0.0001 / 2.0 * t.final_supply * t.final_supply + t.final_supply;

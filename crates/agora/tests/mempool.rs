@@ -798,10 +798,10 @@ impl agora::Policy for Places {
 
 /// Every insertion the mempool refuses is counted as a rejected action,
 /// and only those: a watcher's bundle of one unit of money around the
-/// victim's buy of 20 (10% tolerance) goes through (nothing rejected), and the same bundle
-/// followed by one around the same order again (it has one), one around
-/// an order that does not exist and one in the mempool of an asset that
-/// has none counts three.
+/// victim's buy of 20 (10% tolerance) goes through with nothing
+/// rejected, and the same bundle followed by one around the same order
+/// again (it has one), one around an order that does not exist and one
+/// in the mempool of an asset that has none counts three.
 #[test]
 fn each_insertion_the_mempool_refuses_is_counted_as_rejected() {
     use agora::market::mempool::Insertion;

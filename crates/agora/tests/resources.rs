@@ -599,8 +599,9 @@ fn a_stock_without_decay_loses_nothing_and_its_holders_pay_the_holding_cost_on_a
 /// holding while it lasts: 8 − 3t units are left after step t (5, 2), then
 /// step 3 consumes the last 2 and leaves 1 unmet, and every later step
 /// leaves all 3 unmet. Over 5 steps each user needs 15, is served its 8
-/// and leaves 1 + 3 + 3 = 7 unmet; the 16 units consumed are burned, in
-/// six burns (two users at steps 1 to 3), and nothing else is.
+/// and leaves 1 + 3 + 3 = 7 unmet (14 of the resource's demand); the 16
+/// units consumed are burned, in six burns (two users at steps 1 to 3),
+/// and nothing else is.
 #[test]
 fn a_consumer_uses_up_its_holding_of_a_stock_by_its_need_each_step() {
     let s = Scenario::from_toml_str(

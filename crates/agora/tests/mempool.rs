@@ -761,12 +761,11 @@ fn a_watcher_draws_from_its_own_member_of_the_steps_mempool_streams() {
     assert_eq!(draws.len(), 6);
 }
 
-/// Watches the mempool and asks, at each watch, for a bundle of one unit
-/// of money around the first pending order, and then for each of `refused`:
-/// insertions the mempool must refuse.
+/// Watches the mempool and asks, at each watch, for the insertions
+/// `placed`, in order.
 #[derive(Debug)]
 struct Places {
-    refused: Vec<agora::market::mempool::Insertion>,
+    placed: Vec<agora::market::mempool::Insertion>,
 }
 
 impl agora::Policy for Places {
@@ -780,36 +779,29 @@ impl agora::Policy for Places {
 
     fn watch(
         &self,
-        obs: &Observation<'_>,
+        _: &Observation<'_>,
         _: &AgentView<'_>,
         _: &mut AgentRng,
     ) -> Vec<agora::market::mempool::Insertion> {
-        let first = obs.mempool[0].queue[0].id;
-        let mut placed = vec![agora::market::mempool::Insertion {
-            asset: 0,
-            target: first,
-            front_run: UNIT,
-            priority_fee: 0,
-        }];
-        placed.extend(&self.refused);
-        placed
+        self.placed.clone()
     }
 }
 
 /// Every insertion the mempool refuses is counted as a rejected action,
 /// and only those: a watcher's bundle of one unit of money around the
-/// victim's buy of 20 (10% tolerance) goes through with nothing
-/// rejected, and the same bundle followed by one around the same order
-/// again (it has one), one around an order that does not exist and one
-/// in the mempool of an asset that has none counts three.
+/// victim's buy of 20 (10% tolerance, the step's only pending order, id
+/// 0) goes through with nothing rejected, and the same bundle followed by
+/// one around the same order again (it has one), one around an order that
+/// does not exist and one in the mempool of an asset that has none counts
+/// three.
 #[test]
 fn each_insertion_the_mempool_refuses_is_counted_as_rejected() {
     use agora::market::mempool::Insertion;
-    let rejected_with = |refused: Vec<Insertion>| {
+    let rejected_with = |placed: Vec<Insertion>| {
         let mut sim = Simulation::new(&scenario(20.0, 0.1, 1000.0, ""), 0).unwrap();
         sim.set_policy(
             "attacker",
-            GroupPolicy::Custom(std::sync::Arc::new(Places { refused })),
+            GroupPolicy::Custom(std::sync::Arc::new(Places { placed })),
         )
         .unwrap();
         sim.advance().unwrap();
@@ -817,17 +809,14 @@ fn each_insertion_the_mempool_refuses_is_counted_as_rejected() {
         assert_eq!((c.bundles, c.bundles_dropped), (1, 0));
         sim.ledger().counts().rejected
     };
-    assert_eq!(rejected_with(Vec::new()), 0);
-    let again = Insertion {
+    let good = Insertion {
         asset: 0,
         target: 0,
         front_run: UNIT,
         priority_fee: 0,
     };
-    let missing = Insertion {
-        target: 99,
-        ..again
-    };
-    let elsewhere = Insertion { asset: 7, ..again };
-    assert_eq!(rejected_with(vec![again, missing, elsewhere]), 3);
+    assert_eq!(rejected_with(vec![good]), 0);
+    let missing = Insertion { target: 99, ..good };
+    let elsewhere = Insertion { asset: 7, ..good };
+    assert_eq!(rejected_with(vec![good, good, missing, elsewhere]), 3);
 }

@@ -574,16 +574,16 @@ fn wealth_counts_every_asset_past_the_eighth() {
             j + 1
         );
     }
-    text.push_str("[[agents]]\ngroup = \"h\"\ncount = 2\nbalance = 10.0\nholdings = [ ");
-    for j in 0..9 {
-        let _ = write!(
-            text,
-            "{}{{ asset = \"A{j}\", total = 2.0, distribution = \"uniform\" }}",
-            if j > 0 { ", " } else { "" }
-        );
-    }
+    let holdings: Vec<String> = (0..9)
+        .map(|j| format!("{{ asset = \"A{j}\", total = 2.0, distribution = \"uniform\" }}"))
+        .collect();
+    let _ = write!(
+        text,
+        "[[agents]]\ngroup = \"h\"\ncount = 2\nbalance = 10.0\nholdings = [ {} ]\n",
+        holdings.join(", ")
+    );
     // one scripted buy, after the run's last step: nothing trades
-    text.push_str(" ]\npolicy = { kind = \"scripted\", actions = [ { step = 3, action = \"buy\", asset = \"A0\", spend = 1.0 } ] }\n");
+    text.push_str("policy = { kind = \"scripted\", actions = [ { step = 3, action = \"buy\", asset = \"A0\", spend = 1.0 } ] }\n");
     let s = Scenario::from_toml_str(&text, "nine assets").unwrap();
     let out = run(&s);
     let h = &out.summary.groups["h"];

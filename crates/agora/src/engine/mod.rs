@@ -3704,20 +3704,21 @@ mod schedule_tests {
         );
         assert_eq!(up.summary.ledger.reserve_shortfall, 0.0);
         assert_eq!(up.summary.ledger.conservation_error, 0.0);
+        // m set to `value` at step 6, run through step 6
+        let set_at_step_6 = |value: f64| {
+            let change = format!(r#"{{ param = "m", at = 6, value = {value:?} }}"#);
+            let mut sim = Simulation::new(&scenario(&change), 0).unwrap();
+            for _ in 0..6 {
+                sim.advance().unwrap();
+            }
+            sim
+        };
         // lowering it needs no top-up: none is made, not even of nothing
-        let mut lowered =
-            Simulation::new(&scenario(r#"{ param = "m", at = 6, value = 0.0001 }"#), 0).unwrap();
-        for _ in 0..6 {
-            lowered.advance().unwrap();
-        }
+        let lowered = set_at_step_6(0.0001);
         assert_eq!(lowered.ledger().counts().top_ups, 0, "no top-up");
         // nor does setting it to the value it has: the reserve is exactly
         // the R(S) it asks for, and no top-up of nothing is made
-        let mut same =
-            Simulation::new(&scenario(r#"{ param = "m", at = 6, value = 0.001 }"#), 0).unwrap();
-        for _ in 0..6 {
-            same.advance().unwrap();
-        }
+        let same = set_at_step_6(0.001);
         let books = *same.ledger().books(0);
         let s6 = u128::from(books.supply);
         assert_eq!(books.reserve, reserve(s6, 2_000_000_000_000));

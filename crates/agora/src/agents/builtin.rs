@@ -247,21 +247,35 @@ pub enum ValueDistribution {
 impl ValueDistribution {
     /// Draws a value from the stream keyed by `key` (the same key always
     /// gives the same value).
+    #[inline]
     pub fn draw(&self, key: u64) -> f64 {
+        // The constant and the uniform inline (a consumer's need is drawn
+        // for every agent twice a step); the normals out of line.
+        match *self {
+            ValueDistribution::Constant { value } => value,
+            ValueDistribution::Uniform { low, high } => {
+                let mut rng = AgentRng::seed_from_u64(key);
+                low + (high - low) * rand::RngExt::random::<f64>(&mut rng)
+            }
+            _ => self.draw_normal(key),
+        }
+    }
+
+    /// [`draw`](Self::draw) of a normal or log-normal distribution.
+    #[inline(never)]
+    fn draw_normal(&self, key: u64) -> f64 {
         let mut rng = AgentRng::seed_from_u64(key);
         // Invalid parameters are rejected when the scenario is read; the
         // fallbacks keep this function total.
         match *self {
-            ValueDistribution::Constant { value } => value,
-            ValueDistribution::Uniform { low, high } => {
-                low + (high - low) * rand::RngExt::random::<f64>(&mut rng)
-            }
             ValueDistribution::Normal { mean, std } => Normal::new(mean, std)
                 .map(|d| d.sample(&mut rng).max(0.0))
                 .unwrap_or(mean),
             ValueDistribution::LogNormal { mu, sigma } => Normal::new(mu, sigma)
                 .map(|d| d.sample(&mut rng).exp())
                 .unwrap_or(mu.exp()),
+            ValueDistribution::Constant { value } => value,
+            ValueDistribution::Uniform { .. } => self.draw(key),
         }
     }
 

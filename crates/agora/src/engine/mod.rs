@@ -2950,9 +2950,8 @@ impl Deciding<'_> {
     }
 
     /// Agent `id` of `group` (active, without a step rule) decides through
-    /// its policy. Out of line: the step rule's path, the usual one, then
-    /// keeps its few values in registers (a tenth fewer instructions for
-    /// its decisions).
+    /// its policy. Out of line, so that the step rule's path, the usual
+    /// one, is small enough to be inlined into the execute loop.
     #[inline(never)]
     fn decide_by_policy(
         &self,

@@ -2,7 +2,9 @@
 
 use super::market::{FundamentalPolicy, MarketMakerPolicy, ZiCPolicy};
 use super::resource::{ConsumerPolicy, ProducerPolicy};
-use super::{Action, AgentRng, AgentView, Need, Observation, Policy, PrivateValue, RuleBased};
+use super::{
+    Action, AgentRng, AgentView, Need, Observation, Policy, PrivateValue, RuleBased, StepRule,
+};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 
@@ -22,13 +24,21 @@ pub struct RandomPolicy {
     pub sell_fraction: f64,
 }
 
+impl RandomPolicy {
+    /// `(h_buy, h_sell)`: the same for every agent and step.
+    #[inline]
+    fn on(&self, _: &Observation<'_>) -> (f64, f64) {
+        (self.p_buy, self.p_sell)
+    }
+}
+
 impl RuleBased for RandomPolicy {
     fn asset(&self) -> usize {
         self.asset
     }
     #[inline]
-    fn probabilities(&self, _: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
-        (self.p_buy, self.p_sell)
+    fn probabilities(&self, obs: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
+        self.on(obs)
     }
     fn buy_fraction(&self) -> f64 {
         self.buy_fraction
@@ -61,6 +71,19 @@ impl RuleBased for ThresholdPolicy {
         self.asset
     }
     fn probabilities(&self, obs: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
+        self.on(obs)
+    }
+    fn buy_fraction(&self) -> f64 {
+        self.buy_fraction
+    }
+    fn sell_fraction(&self) -> f64 {
+        self.sell_fraction
+    }
+}
+
+impl ThresholdPolicy {
+    /// `(h_buy, h_sell)`: the same for every agent at a step.
+    fn on(&self, obs: &Observation<'_>) -> (f64, f64) {
         let p = obs.assets[self.asset].price;
         let buy = if p < self.buy_below {
             self.p_trade
@@ -74,12 +97,6 @@ impl RuleBased for ThresholdPolicy {
         };
         // buy_below <= sell_above is validated, so at most one is non-zero.
         (buy, sell)
-    }
-    fn buy_fraction(&self) -> f64 {
-        self.buy_fraction
-    }
-    fn sell_fraction(&self) -> f64 {
-        self.sell_fraction
     }
 }
 
@@ -113,16 +130,23 @@ fn trailing_return(obs: &Observation<'_>, asset: usize, lookback: usize) -> Opti
     (past > 0.0).then(|| a.price / past - 1.0)
 }
 
-impl RuleBased for MomentumPolicy {
-    fn asset(&self) -> usize {
-        self.asset
-    }
-    fn probabilities(&self, obs: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
+impl MomentumPolicy {
+    /// `(h_buy, h_sell)`: the same for every agent at a step.
+    fn on(&self, obs: &Observation<'_>) -> (f64, f64) {
         match trailing_return(obs, self.asset, self.lookback) {
             Some(r) if r > self.threshold => (self.p_trade, 0.0),
             Some(r) if r < -self.threshold => (0.0, self.p_trade),
             _ => (0.0, 0.0),
         }
+    }
+}
+
+impl RuleBased for MomentumPolicy {
+    fn asset(&self) -> usize {
+        self.asset
+    }
+    fn probabilities(&self, obs: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
+        self.on(obs)
     }
     fn buy_fraction(&self) -> f64 {
         self.buy_fraction
@@ -151,11 +175,9 @@ pub struct MeanReversionPolicy {
     pub sell_fraction: f64,
 }
 
-impl RuleBased for MeanReversionPolicy {
-    fn asset(&self) -> usize {
-        self.asset
-    }
-    fn probabilities(&self, obs: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
+impl MeanReversionPolicy {
+    /// `(h_buy, h_sell)`: the same for every agent at a step.
+    fn on(&self, obs: &Observation<'_>) -> (f64, f64) {
         let a = &obs.assets[self.asset];
         if a.history.len() < self.lookback {
             return (0.0, 0.0);
@@ -173,6 +195,15 @@ impl RuleBased for MeanReversionPolicy {
         } else {
             (0.0, 0.0)
         }
+    }
+}
+
+impl RuleBased for MeanReversionPolicy {
+    fn asset(&self) -> usize {
+        self.asset
+    }
+    fn probabilities(&self, obs: &Observation<'_>, _: &AgentView<'_>) -> (f64, f64) {
+        self.on(obs)
     }
     fn buy_fraction(&self) -> f64 {
         self.buy_fraction
@@ -216,21 +247,35 @@ pub enum ValueDistribution {
 impl ValueDistribution {
     /// Draws a value from the stream keyed by `key` (the same key always
     /// gives the same value).
+    #[inline]
     pub fn draw(&self, key: u64) -> f64 {
+        // The constant and the uniform inline (a consumer's need is drawn
+        // for every agent twice a step); the normals out of line.
+        match *self {
+            ValueDistribution::Constant { value } => value,
+            ValueDistribution::Uniform { low, high } => {
+                let mut rng = AgentRng::seed_from_u64(key);
+                low + (high - low) * rand::RngExt::random::<f64>(&mut rng)
+            }
+            _ => self.draw_normal(key),
+        }
+    }
+
+    /// [`draw`](Self::draw) of a normal or log-normal distribution.
+    #[inline(never)]
+    fn draw_normal(&self, key: u64) -> f64 {
         let mut rng = AgentRng::seed_from_u64(key);
         // Invalid parameters are rejected when the scenario is read; the
         // fallbacks keep this function total.
         match *self {
-            ValueDistribution::Constant { value } => value,
-            ValueDistribution::Uniform { low, high } => {
-                low + (high - low) * rand::RngExt::random::<f64>(&mut rng)
-            }
             ValueDistribution::Normal { mean, std } => Normal::new(mean, std)
                 .map(|d| d.sample(&mut rng).max(0.0))
                 .unwrap_or(mean),
             ValueDistribution::LogNormal { mu, sigma } => Normal::new(mu, sigma)
                 .map(|d| d.sample(&mut rng).exp())
                 .unwrap_or(mu.exp()),
+            ValueDistribution::Constant { value } => value,
+            ValueDistribution::Uniform { .. } => self.draw(key),
         }
     }
 
@@ -335,6 +380,26 @@ pub enum BuiltinPolicy {
     /// best response to the others' last prices (the competitive benchmark
     /// of a cartel; see [`super::collusion::PostedCartel`]).
     BestResponse(super::collusion::PostedCartel),
+}
+
+impl BuiltinPolicy {
+    /// The rule every agent of a group with this policy decides by at a
+    /// step with the observation `obs`: `Some` for the rule-based policies
+    /// whose probabilities depend on the observation alone (`random`,
+    /// `threshold`, `momentum`, `mean_reversion`), so that the engine works
+    /// them out once per group and step instead of once per agent; `None`
+    /// for the others. Deciding by it gives the same action as
+    /// [`Policy::decide`] from the same stream.
+    #[inline]
+    pub fn step_rule(&self, obs: &Observation<'_>) -> Option<StepRule> {
+        Some(match self {
+            BuiltinPolicy::Random(p) => StepRule::of(p, p.on(obs)),
+            BuiltinPolicy::Threshold(p) => StepRule::of(p, p.on(obs)),
+            BuiltinPolicy::Momentum(p) => StepRule::of(p, p.on(obs)),
+            BuiltinPolicy::MeanReversion(p) => StepRule::of(p, p.on(obs)),
+            _ => return None,
+        })
+    }
 }
 
 impl Policy for BuiltinPolicy {
@@ -957,5 +1022,100 @@ mod tests {
         }
         let v = policies[7].private_value(&me).unwrap();
         assert_eq!((v.asset, v.value, v.units), (3, 10.0, 7));
+    }
+
+    /// The step rule the engine decides by is the policy's own decision:
+    /// for each rule-based policy whose probabilities depend on the
+    /// observation alone, at prices and histories that make it buy, sell
+    /// and hold, every agent (balances and holdings from 0 to past 2⁶³,
+    /// each drawing from its own stream) gets the same action from
+    /// `step_rule` as from `decide`. A policy whose probabilities depend on
+    /// the agent (a valuation) has no step rule.
+    #[test]
+    fn the_step_rule_decides_as_the_policy_does() {
+        let fractions = (0.25, 0.5);
+        let policies = [
+            BuiltinPolicy::Random(RandomPolicy {
+                asset: 1,
+                p_buy: 0.3,
+                p_sell: 0.45,
+                buy_fraction: fractions.0,
+                sell_fraction: fractions.1,
+            }),
+            BuiltinPolicy::Threshold(ThresholdPolicy {
+                asset: 1,
+                buy_below: 0.9,
+                sell_above: 1.1,
+                p_trade: 0.6,
+                buy_fraction: fractions.0,
+                sell_fraction: fractions.1,
+            }),
+            BuiltinPolicy::Momentum(MomentumPolicy {
+                asset: 1,
+                lookback: 1,
+                threshold: 0.05,
+                p_trade: 0.7,
+                buy_fraction: fractions.0,
+                sell_fraction: fractions.1,
+            }),
+            BuiltinPolicy::MeanReversion(MeanReversionPolicy {
+                asset: 1,
+                lookback: 2,
+                threshold: 0.05,
+                p_trade: 0.8,
+                buy_fraction: fractions.0,
+                sell_fraction: fractions.1,
+            }),
+        ];
+        let amounts = [0, 1, 3, 1000, 123_456_789, 1 << 63, u64::MAX];
+        let history = [1.0, 1.0];
+        let family = crate::rng::StreamFamily::new(5, 0, 3, crate::rng::Stream::Decide);
+        let (mut buys, mut sells, mut holds) = (0, 0, 0);
+        for price in [0.5, 1.0, 2.0] {
+            let other = AssetObservation::at(7.0, &history);
+            let asset = AssetObservation::at(price, &history);
+            let obs = Observation {
+                step: 3,
+                assets: &[other, asset],
+                incentives: &[],
+                mempool: &[],
+            };
+            for policy in &policies {
+                let rule = policy.step_rule(&obs).expect("a rule-based policy");
+                for id in 0..50u32 {
+                    let balance = amounts[id as usize % amounts.len()];
+                    let holdings = [9, amounts[(id as usize / 7) % amounts.len()]];
+                    let me = AgentView::new(id, id, balance, &holdings, 17);
+                    let by_rule = rule.decide(balance, &holdings, &mut family.rng(id.into()));
+                    let by_policy = policy.decide(&obs, &me, &mut family.rng(id.into()));
+                    assert_eq!(by_rule, by_policy, "{policy:?} at {price}, agent {id}");
+                    match by_rule {
+                        Action::Buy { .. } => buys += 1,
+                        Action::Sell { .. } => sells += 1,
+                        _ => holds += 1,
+                    }
+                }
+            }
+        }
+        // every branch was taken, many times
+        assert!(
+            buys > 50 && sells > 50 && holds > 50,
+            "{buys} {sells} {holds}"
+        );
+        let valuation = BuiltinPolicy::Valuation(ValuationPolicy {
+            asset: 0,
+            valuation: ValueDistribution::Uniform {
+                low: 0.5,
+                high: 1.5,
+            },
+            beta: 1.0,
+            activity: 1.0,
+            buy_fraction: 0.1,
+            sell_fraction: 0.1,
+        });
+        assert_eq!(
+            observed(1, &[1.0], 1.0, |obs| valuation.step_rule(obs)),
+            None
+        );
     }
 }

@@ -500,30 +500,73 @@ pub trait RuleBased: Send + Sync + fmt::Debug {
     fn sell_fraction(&self) -> f64;
 }
 
-impl<T: RuleBased> Policy for T {
+/// A rule-based decision with its probabilities fixed: what
+/// [`RuleBased`]'s blanket [`Policy::decide`] does once it has
+/// `(h_buy, h_sell)`. The engine makes one per group and step for the
+/// built-in policies whose probabilities depend on the observation alone
+/// ([`BuiltinPolicy::step_rule`]), so that each agent's decision is a draw
+/// and a comparison; the blanket implementation decides through it too, so
+/// that both give the same action from the same stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepRule {
+    /// The asset traded (its index).
+    pub asset: usize,
+    /// Probability of buying.
+    pub h_buy: f64,
+    /// Probability of selling.
+    pub h_sell: f64,
+    /// Share of the balance spent on a buy.
+    pub buy_fraction: f64,
+    /// Share of the holdings offered on a sell.
+    pub sell_fraction: f64,
+}
+
+impl StepRule {
+    /// The rule of `policy` for an agent whose probabilities are
+    /// `(h_buy, h_sell)`.
     #[inline]
-    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, rng: &mut AgentRng) -> Action {
-        let (h_buy, h_sell) = self.probabilities(obs, me);
+    pub fn of<T: RuleBased + ?Sized>(policy: &T, (h_buy, h_sell): (f64, f64)) -> Self {
+        StepRule {
+            asset: policy.asset(),
+            h_buy,
+            h_sell,
+            buy_fraction: policy.buy_fraction(),
+            sell_fraction: policy.sell_fraction(),
+        }
+    }
+
+    /// Draws one uniform number `u` from `rng`: buys `buy_fraction` of
+    /// `balance` if `u < h_buy`, sells `sell_fraction` of the holding if
+    /// `h_buy ≤ u < h_buy + h_sell`, holds otherwise (and when the amount
+    /// rounds down to nothing).
+    #[inline]
+    pub fn decide(&self, balance: u64, holdings: &[u64], rng: &mut AgentRng) -> Action {
         let u: f64 = rng.random();
-        let asset = self.asset();
-        if u < h_buy {
-            let spend = fraction_of(me.balance, self.buy_fraction());
+        if u < self.h_buy {
+            let spend = fraction_of(balance, self.buy_fraction);
             if spend > 0 {
                 return Action::Buy {
-                    asset: asset as u32,
+                    asset: self.asset as u32,
                     spend,
                 };
             }
-        } else if u < h_buy + h_sell {
-            let amount = fraction_of(me.holdings[asset], self.sell_fraction());
+        } else if u < self.h_buy + self.h_sell {
+            let amount = fraction_of(holdings[self.asset], self.sell_fraction);
             if amount > 0 {
                 return Action::Sell {
-                    asset: asset as u32,
+                    asset: self.asset as u32,
                     amount,
                 };
             }
         }
         Action::Hold
+    }
+}
+
+impl<T: RuleBased> Policy for T {
+    #[inline]
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, rng: &mut AgentRng) -> Action {
+        StepRule::of(self, self.probabilities(obs, me)).decide(me.balance, me.holdings, rng)
     }
 
     fn assets(&self) -> Vec<usize> {

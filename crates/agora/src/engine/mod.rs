@@ -107,7 +107,7 @@ pub use summary::{
 
 use crate::agents::{
     fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Lesson, Observation, OpenOrder,
-    StateColumn,
+    StateColumn, StepRule,
 };
 use crate::error::{Error, Result};
 use crate::governance::GovernanceAction;
@@ -371,6 +371,24 @@ struct GroupState {
     /// Each agent's own copy of the policy, for a group whose parameters
     /// evolve (`evolution`); `None` for the others.
     evolving: Option<Box<crate::agents::evolution::Evolving>>,
+    /// The rule every agent of the group decides by at the current step,
+    /// for a built-in policy whose probabilities depend on the observation
+    /// alone ([`BuiltinPolicy::step_rule`](crate::agents::BuiltinPolicy::step_rule)),
+    /// set by [`set_step_rules`] before each step's decisions; `None` for
+    /// the others, which decide through their policy.
+    rule: Option<StepRule>,
+}
+
+/// Works out each group's [`GroupState::rule`] for the observation `obs`,
+/// before the agents decide on it (a group whose agents evolve their own
+/// copies of the policy has none).
+fn set_step_rules(groups: &mut [GroupState], obs: &Observation<'_>) {
+    for g in groups {
+        g.rule = match (&g.policy, &g.evolving) {
+            (GroupPolicy::Builtin(p), None) => p.step_rule(obs),
+            _ => None,
+        };
+    }
 }
 
 /// A trader with a private value (for allocative efficiency).
@@ -737,6 +755,7 @@ impl Simulation {
                 active_until,
                 active: true,
                 evolving: None,
+                rule: None,
             });
             start = end;
         }
@@ -1831,6 +1850,7 @@ impl Simulation {
             incentives: self.incentives.infos(),
             mempool: &[],
         };
+        set_step_rules(&mut self.groups, &obs);
         let deciding = Deciding {
             groups: &self.groups,
             decide: StreamFamily::new(self.seed, self.run, self.step, Stream::Decide),
@@ -1965,6 +1985,9 @@ impl Simulation {
             incentives: self.incentives.infos(),
             mempool: &[],
         };
+        if lazily {
+            set_step_rules(&mut self.groups, &obs);
+        }
         let deciding = Deciding {
             groups: &self.groups,
             decide: StreamFamily::new(self.seed, self.run, self.step, Stream::Decide),
@@ -2920,8 +2943,25 @@ impl Deciding<'_> {
             // (and every other agent's stream) are unaffected.
             return Action::Hold;
         }
-        let view = AgentView::keyed(id, id - group.start, balance, holdings, self.private);
+        if let Some(rule) = &group.rule {
+            return rule.decide(balance, holdings, &mut self.decide.rng(u64::from(id)));
+        }
+        self.decide_by_policy(group, id, balance, holdings)
+    }
+
+    /// Agent `id` of `group` (active, without a step rule) decides through
+    /// its policy. Out of line, so that the step rule's path, the usual
+    /// one, is small enough to be inlined into the execute loop.
+    #[inline(never)]
+    fn decide_by_policy(
+        &self,
+        group: &GroupState,
+        id: AgentId,
+        balance: u64,
+        holdings: &[u64],
+    ) -> Action {
         let mut rng = self.decide.rng(u64::from(id));
+        let view = AgentView::keyed(id, id - group.start, balance, holdings, self.private);
         // One call site for both: the compiler inlines it (two cost 3.5%
         // more instructions on the reference scenario).
         let policy = match &group.evolving {

@@ -249,33 +249,16 @@ impl ValueDistribution {
     /// gives the same value).
     #[inline]
     pub fn draw(&self, key: u64) -> f64 {
-        // The constant and the uniform inline (a consumer's need is drawn
-        // for every agent twice a step); the normals out of line.
+        // Invalid parameters are rejected when the scenario is read; the
+        // fallbacks keep this function total.
         match *self {
             ValueDistribution::Constant { value } => value,
             ValueDistribution::Uniform { low, high } => {
                 let mut rng = AgentRng::seed_from_u64(key);
                 low + (high - low) * rand::RngExt::random::<f64>(&mut rng)
             }
-            _ => self.draw_normal(key),
-        }
-    }
-
-    /// [`draw`](Self::draw) of a normal or log-normal distribution.
-    #[inline(never)]
-    fn draw_normal(&self, key: u64) -> f64 {
-        let mut rng = AgentRng::seed_from_u64(key);
-        // Invalid parameters are rejected when the scenario is read; the
-        // fallbacks keep this function total.
-        match *self {
-            ValueDistribution::Normal { mean, std } => Normal::new(mean, std)
-                .map(|d| d.sample(&mut rng).max(0.0))
-                .unwrap_or(mean),
-            ValueDistribution::LogNormal { mu, sigma } => Normal::new(mu, sigma)
-                .map(|d| d.sample(&mut rng).exp())
-                .unwrap_or(mu.exp()),
-            ValueDistribution::Constant { value } => value,
-            ValueDistribution::Uniform { .. } => self.draw(key),
+            ValueDistribution::Normal { mean, std } => normal_draw(mean, std, key, false),
+            ValueDistribution::LogNormal { mu, sigma } => normal_draw(mu, sigma, key, true),
         }
     }
 
@@ -290,6 +273,22 @@ impl ValueDistribution {
             ValueDistribution::Normal { mean, std } => (mean + 3.0 * std).max(0.0),
             ValueDistribution::LogNormal { mu, sigma } => (mu + 3.0 * sigma).exp(),
         }
+    }
+}
+
+/// [`ValueDistribution::draw`] of a normal (`log`: false; truncated at 0)
+/// or a log-normal (`log`: true; `exp` of the normal draw) with parameters
+/// `mean` and `std`; for parameters `Normal` refuses, `mean` (or its
+/// `exp`). Out of line: the constant and the uniform draw inline (a
+/// consumer's need is drawn for every agent twice a step).
+#[inline(never)]
+fn normal_draw(mean: f64, std: f64, key: u64, log: bool) -> f64 {
+    let mut rng = AgentRng::seed_from_u64(key);
+    match Normal::new(mean, std) {
+        Ok(d) if log => d.sample(&mut rng).exp(),
+        Ok(d) => d.sample(&mut rng).max(0.0),
+        Err(_) if log => mean.exp(),
+        Err(_) => mean,
     }
 }
 

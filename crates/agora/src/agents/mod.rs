@@ -513,8 +513,9 @@ pub struct StepRule {
     pub asset: usize,
     /// Probability of buying.
     pub h_buy: f64,
-    /// Probability of selling.
-    pub h_sell: f64,
+    /// Probability of buying or selling, `h_buy + h_sell` (added once, not
+    /// at every agent's draw).
+    pub h_trade: f64,
     /// Share of the balance spent on a buy.
     pub buy_fraction: f64,
     /// Share of the holdings offered on a sell.
@@ -529,7 +530,7 @@ impl StepRule {
         StepRule {
             asset: policy.asset(),
             h_buy,
-            h_sell,
+            h_trade: h_buy + h_sell,
             buy_fraction: policy.buy_fraction(),
             sell_fraction: policy.sell_fraction(),
         }
@@ -537,8 +538,8 @@ impl StepRule {
 
     /// Draws one uniform number `u` from `rng`: buys `buy_fraction` of
     /// `balance` if `u < h_buy`, sells `sell_fraction` of the holding if
-    /// `h_buy ≤ u < h_buy + h_sell`, holds otherwise (and when the amount
-    /// rounds down to nothing).
+    /// `h_buy ≤ u < h_trade`, holds otherwise (and when the amount rounds
+    /// down to nothing).
     #[inline]
     pub fn decide(&self, balance: u64, holdings: &[u64], rng: &mut AgentRng) -> Action {
         let u: f64 = rng.random();
@@ -550,7 +551,7 @@ impl StepRule {
                     spend,
                 };
             }
-        } else if u < self.h_buy + self.h_sell {
+        } else if u < self.h_trade {
             let amount = fraction_of(holdings[self.asset], self.sell_fraction);
             if amount > 0 {
                 return Action::Sell {

@@ -106,8 +106,8 @@ pub use summary::{
 };
 
 use crate::agents::{
-    fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Lesson, Observation, OpenOrder,
-    StateColumn, StepRule,
+    fraction_of, Action, AgentView, AssetObservation, BuiltinPolicy, GroupPolicy, Lesson,
+    Observation, OpenOrder, RequestRule, StateColumn, StepRule,
 };
 use crate::error::{Error, Result};
 use crate::governance::GovernanceAction;
@@ -373,20 +373,29 @@ struct GroupState {
     evolving: Option<Box<crate::agents::evolution::Evolving>>,
     /// The rule every agent of the group decides by at the current step,
     /// for a built-in policy whose probabilities depend on the observation
-    /// alone ([`BuiltinPolicy::step_rule`](crate::agents::BuiltinPolicy::step_rule)),
-    /// set by [`set_step_rules`] before each step's decisions; `None` for
-    /// the others, which decide through their policy.
+    /// alone ([`BuiltinPolicy::step_rule`]), set by [`set_step_rules`]
+    /// before each step's decisions; `None` for the others, which decide
+    /// through their policy.
     rule: Option<StepRule>,
+    /// The same for a built-in consumer: its resource, share of the need
+    /// and bid at the current step
+    /// ([`ConsumerPolicy::request_rule`](crate::agents::ConsumerPolicy::request_rule)).
+    /// Apart from `rule`, so that the traders' path is one test.
+    request: Option<RequestRule>,
 }
 
-/// Works out each group's [`GroupState::rule`] for the observation `obs`,
-/// before the agents decide on it (a group whose agents evolve their own
-/// copies of the policy has none).
+/// Works out each group's [`GroupState::rule`] and
+/// [`GroupState::request`] for the observation `obs`, before the agents
+/// decide on it (a group whose agents evolve their own copies of the
+/// policy has neither).
 fn set_step_rules(groups: &mut [GroupState], obs: &Observation<'_>) {
     for g in groups {
-        g.rule = match (&g.policy, &g.evolving) {
-            (GroupPolicy::Builtin(p), None) => p.step_rule(obs),
-            _ => None,
+        (g.rule, g.request) = match (&g.policy, &g.evolving) {
+            (GroupPolicy::Builtin(BuiltinPolicy::Consumer(p)), None) => {
+                (None, Some(p.request_rule(obs)))
+            }
+            (GroupPolicy::Builtin(p), None) => (p.step_rule(obs), None),
+            _ => (None, None),
         };
     }
 }
@@ -756,6 +765,7 @@ impl Simulation {
                 active: true,
                 evolving: None,
                 rule: None,
+                request: None,
             });
             start = end;
         }
@@ -2138,7 +2148,19 @@ impl Simulation {
             // own account, so a block's needs are those its agents had at
             // the start of the phase, whichever blocks were consumed first;
             // and a block's buffer, reused, is all the phase holds of them.
+            // A built-in consumer's need is one keyed draw, its step's part
+            // worked out once (the same need as through the policy).
+            let consumer = match &group.policy {
+                GroupPolicy::Builtin(BuiltinPolicy::Consumer(p)) => Some((p.need_rule(t), p.value)),
+                _ => None,
+            };
             let need_at = |ledger: &Ledger, id: AgentId| {
+                if let Some((rule, value)) = consumer {
+                    return Some(crate::agents::Need {
+                        units: rule.at(private.key(u64::from(id))),
+                        value,
+                    });
+                }
                 let view = AgentView::keyed(
                     id,
                     id - group.start,
@@ -2949,9 +2971,10 @@ impl Deciding<'_> {
         self.decide_by_policy(group, id, balance, holdings)
     }
 
-    /// Agent `id` of `group` (active, without a step rule) decides through
-    /// its policy. Out of line, so that the step rule's path, the usual
-    /// one, is small enough to be inlined into the execute loop.
+    /// Agent `id` of `group` (active, without a step rule) decides by the
+    /// group's request rule (a consumer) or through its policy. Out of
+    /// line, so that the step rule's path, the usual one, is small enough
+    /// to be inlined into the execute loop.
     #[inline(never)]
     fn decide_by_policy(
         &self,
@@ -2960,6 +2983,9 @@ impl Deciding<'_> {
         balance: u64,
         holdings: &[u64],
     ) -> Action {
+        if let Some(request) = &group.request {
+            return request.decide(self.private.key(u64::from(id)), balance);
+        }
         let mut rng = self.decide.rng(u64::from(id));
         let view = AgentView::keyed(id, id - group.start, balance, holdings, self.private);
         // One call site for both: the compiler inlines it (two cost 3.5%

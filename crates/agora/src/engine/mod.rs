@@ -382,6 +382,12 @@ struct GroupState {
     /// ([`ConsumerPolicy::request_rule`](crate::agents::ConsumerPolicy::request_rule)).
     /// Apart from `rule`, so that the traders' path is one test.
     request: Option<RequestRule>,
+    /// The step whose observation `rule` and `request` were worked out on
+    /// (`u64::MAX` before the first): a debug build checks it at every
+    /// decision, so that a path that builds a [`Deciding`] without
+    /// [`set_step_rules`] fails its tests instead of deciding on the last
+    /// step's prices.
+    rules_step: u64,
 }
 
 /// Works out each group's [`GroupState::rule`] and
@@ -390,6 +396,7 @@ struct GroupState {
 /// policy has neither).
 fn set_step_rules(groups: &mut [GroupState], obs: &Observation<'_>) {
     for g in groups {
+        g.rules_step = obs.step;
         (g.rule, g.request) = match (&g.policy, &g.evolving) {
             (GroupPolicy::Builtin(BuiltinPolicy::Consumer(p)), None) => {
                 (None, Some(p.request_rule(obs)))
@@ -766,6 +773,7 @@ impl Simulation {
                 evolving: None,
                 rule: None,
                 request: None,
+                rules_step: u64::MAX,
             });
             start = end;
         }
@@ -2965,6 +2973,10 @@ impl Deciding<'_> {
             // (and every other agent's stream) are unaffected.
             return Action::Hold;
         }
+        debug_assert_eq!(
+            group.rules_step, self.obs.step,
+            "the group's step rules were not worked out for this step"
+        );
         if let Some(rule) = &group.rule {
             return rule.decide(balance, holdings, &mut self.decide.rng(u64::from(id)));
         }

@@ -2203,6 +2203,54 @@ impl Simulation {
                 } else {
                     needs.extend((from..to).map(need_of));
                 }
+                if let &[j] = assets.as_slice() {
+                    // One resource, the usual case: the block's tallies in
+                    // locals, added to the phase's after it (the same
+                    // integers, the value met summed in the same order).
+                    let (mut need_total, mut met_total, mut unmet_total) = (0u128, 0u128, 0u128);
+                    let mut value_met = met_value[j];
+                    let demands = &mut demands[j];
+                    let (shares, any) = &mut fair[j];
+                    let allocated = alloc[j].as_deref();
+                    let unmet = &mut self.unmet[from as usize..to as usize];
+                    for ((id, need), unmet) in (from..to).zip(needs.drain(..)).zip(unmet) {
+                        let Some(need) = need else {
+                            continue;
+                        };
+                        let used = need.units.min(self.ledger.holding(id, j));
+                        if used > 0 {
+                            self.ledger
+                                .consume(id, j, used)
+                                .map_err(|e| Fault::ledger("consuming", e).on(j))?;
+                        }
+                        let left = need.units - used;
+                        need_total += u128::from(need.units);
+                        met_total += u128::from(used);
+                        unmet_total += u128::from(left);
+                        value_met += need.value * to_units(used);
+                        demands.push((need.value, need.units));
+                        if let Some(v) = allocated {
+                            if need.units > 0 {
+                                shares.push(crate::resource::alloc::share_bits(
+                                    v[id as usize],
+                                    need.units,
+                                ));
+                            }
+                            *any = true;
+                        }
+                        *unmet = unmet.checked_add(left).ok_or_else(|| {
+                            Fault::overflow(&format!("the unmet need of agent {id}"), "token")
+                        })?;
+                    }
+                    need_sum[j] += need_total;
+                    met_sum[j] += met_total;
+                    met_value[j] = value_met;
+                    let gn = &mut self.group_needs[g];
+                    gn.0 += need_total;
+                    gn.1 += unmet_total;
+                    from = to;
+                    continue;
+                }
                 for (id, need) in (from..to).zip(needs.drain(..)) {
                     let Some(need) = need else {
                         continue;

@@ -855,6 +855,55 @@ fn amounts_beyond_the_ledger_are_an_input_error_not_a_broken_invariant() {
     assert!(!msg.contains('\n'));
 }
 
+/// A need of 10¹⁰ units a step (10¹⁹ base units, within a `u64`) from a
+/// capacity of 10 leaves nearly all of it unmet; the second step's unmet
+/// need passes 2⁶⁴ base units, and the run stops with a one-line error
+/// naming the agent, for a consumer of one resource and of two (the
+/// consume phase's two loops).
+#[test]
+fn an_unmet_need_past_the_ledgers_range_stops_the_run_naming_the_agent() {
+    let one = one_consumer_at_two(3, 1.0, 1e10, 5.0);
+    let two = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 3
+        seed = 1
+        [[assets]]
+        name = "R"
+        kind = "resource"
+        capacity = 10.0
+        allocation = "proportional"
+        pricing = { kind = "fixed", price = 2.0 }
+        [[assets]]
+        name = "S"
+        kind = "resource"
+        capacity = 10.0
+        allocation = "proportional"
+        pricing = { kind = "fixed", price = 3.0 }
+        [[agents]]
+        group = "c"
+        count = 1
+        balance = 1.0
+        policy = { kind = "consumer", assets = ["R", "S"], preferences = [1.0, 1.0], need = { distribution = "constant", value = 1e10 }, value = 5.0 }
+        "#,
+        "two resources",
+    )
+    .unwrap();
+    for s in [one, two] {
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.advance().unwrap();
+        assert!(
+            sim.unmet_need(0) > 9 * 10u64.pow(18),
+            "{}",
+            sim.unmet_need(0)
+        );
+        let e = sim.advance().unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("unmet need of agent 0"), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+    }
+}
+
 /// `count` consumers each needing 1 unit (worth 4, at a fixed price of
 /// 0.5: each requests its need) of a resource of `capacity` units a step,
 /// shared in proportion to the requests, for `steps` steps; `extra` added.

@@ -950,6 +950,17 @@ fn the_unmet_demand_and_a_groups_unmet_need_are_the_needs_less_what_was_met() {
     let r = out.summary.assets["R"].resource.as_ref().unwrap();
     assert_eq!(r.unmet_demand, 500.0, "{r:?}");
     assert_eq!(r.unmet_share, 0.5, "{r:?}");
+    // each step the 50 units meet half of each need worth 4 a unit: 200,
+    // all the capacity could have met
+    assert_eq!(
+        (
+            r.value_of_needs_met,
+            r.max_value_of_needs,
+            r.allocative_efficiency
+        ),
+        (2000.0, 2000.0, Some(1.0)),
+        "{r:?}"
+    );
     let c = &out.summary.groups["c"];
     assert_eq!(c.unmet_need, Some(5.0), "{c:?}");
     assert_eq!(c.needs_met_share, Some(0.5), "{c:?}");
@@ -960,7 +971,9 @@ fn the_unmet_demand_and_a_groups_unmet_need_are_the_needs_less_what_was_met() {
 /// unit each, the one paying more served in full and the other not at
 /// all, every step of ten: shares (1, 0), whose Jain index is
 /// (0 + 1)² / (2 · 1²) = 0.5 and whose Gini coefficient is that of
-/// `alloc::fairness` for the pair, in each step and so on average.
+/// `alloc::fairness` for the pair, in each step and so on average. A third
+/// consumer, needing nothing, has no share of a need and leaves the
+/// indices to the pair.
 #[test]
 fn the_fairness_indices_are_the_means_of_the_steps() {
     let s = Scenario::from_toml_str(
@@ -984,6 +997,11 @@ fn the_fairness_indices_are_the_means_of_the_steps() {
         count = 1
         balance = 100.0
         policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, value = 1.0 }
+        [[agents]]
+        group = "idle"
+        count = 1
+        balance = 100.0
+        policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 0.0 }, value = 1.0 }
         "#,
         "two needs",
     )
@@ -994,6 +1012,7 @@ fn the_fairness_indices_are_the_means_of_the_steps() {
     let (jain, gini) = agora::resource::alloc::fairness(&[SCALE, 0], &[SCALE, SCALE]);
     assert_eq!(jain, 0.5);
     assert!(gini > 0.0);
+    // the consumer without need has no share of one: the pair's indices
     let r = out.summary.assets["R"].resource.as_ref().unwrap();
     assert_eq!((r.jain_index, r.gini), (jain, gini), "{r:?}");
 }

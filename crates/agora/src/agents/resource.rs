@@ -467,6 +467,36 @@ mod tests {
         assert_eq!(p.assets(), vec![0]);
     }
 
+    /// An agent's need at a step is its distribution's draw keyed by the
+    /// agent's key mixed with the step's (`mix64(key ^ mix64(step))`), the
+    /// stream every version draws it from (the outputs of a scenario and
+    /// seed depend on it): different for each agent and step, the same for
+    /// the same pair.
+    #[test]
+    fn a_need_is_drawn_from_the_agents_key_mixed_with_the_steps() {
+        let need = ValueDistribution::Uniform {
+            low: 0.5,
+            high: 1.5,
+        };
+        let p = ConsumerPolicy {
+            need,
+            ..consumer(1.0, DemandForm::Linear)
+        };
+        let holdings = [0];
+        let mut seen = std::collections::BTreeSet::new();
+        for key in [0, 1, 0x9e37_79b9_7f4a_7c15, u64::MAX] {
+            let me = AgentView::new(0, 0, 0, &holdings, key);
+            for step in [0, 1, 2, 1000, u64::MAX] {
+                let drawn = need.draw(mix64(key ^ mix64(step)));
+                let units = p.need_at(&me, step);
+                assert_eq!(units, base_floor(drawn), "key {key:#x}, step {step}");
+                assert_eq!(p.need_rule(step).at(key), units);
+                seen.insert(units);
+            }
+        }
+        assert_eq!(seen.len(), 20, "{seen:?}");
+    }
+
     /// A consumer requests the resource of the best preference per unit of
     /// price: preferences 1 and 3 at prices 2 and 3 (½ and 1 a unit of
     /// price) pick the second; at price 9 for it (⅓) the first; at price 6

@@ -855,6 +855,55 @@ fn amounts_beyond_the_ledger_are_an_input_error_not_a_broken_invariant() {
     assert!(!msg.contains('\n'));
 }
 
+/// A need of 10¹⁰ units a step (10¹⁹ base units, within a `u64`) from a
+/// capacity of 10 leaves nearly all of it unmet; the second step's unmet
+/// need passes 2⁶⁴ base units, and the run stops with a one-line error
+/// naming the agent, for a consumer of one resource and of two (the
+/// consume phase's two loops).
+#[test]
+fn an_unmet_need_past_the_ledgers_range_stops_the_run_naming_the_agent() {
+    let one = one_consumer_at_two(3, 1.0, 1e10, 5.0);
+    let two = Scenario::from_toml_str(
+        r#"
+        [simulation]
+        steps = 3
+        seed = 1
+        [[assets]]
+        name = "R"
+        kind = "resource"
+        capacity = 10.0
+        allocation = "proportional"
+        pricing = { kind = "fixed", price = 2.0 }
+        [[assets]]
+        name = "S"
+        kind = "resource"
+        capacity = 10.0
+        allocation = "proportional"
+        pricing = { kind = "fixed", price = 3.0 }
+        [[agents]]
+        group = "c"
+        count = 1
+        balance = 1.0
+        policy = { kind = "consumer", assets = ["R", "S"], preferences = [1.0, 1.0], need = { distribution = "constant", value = 1e10 }, value = 5.0 }
+        "#,
+        "two resources",
+    )
+    .unwrap();
+    for s in [one, two] {
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.advance().unwrap();
+        assert!(
+            sim.unmet_need(0) > 9 * 10u64.pow(18),
+            "{}",
+            sim.unmet_need(0)
+        );
+        let e = sim.advance().unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("unmet need of agent 0"), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+    }
+}
+
 /// `count` consumers each needing 1 unit (worth 4, at a fixed price of
 /// 0.5: each requests its need) of a resource of `capacity` units a step,
 /// shared in proportion to the requests, for `steps` steps; `extra` added.
@@ -901,6 +950,17 @@ fn the_unmet_demand_and_a_groups_unmet_need_are_the_needs_less_what_was_met() {
     let r = out.summary.assets["R"].resource.as_ref().unwrap();
     assert_eq!(r.unmet_demand, 500.0, "{r:?}");
     assert_eq!(r.unmet_share, 0.5, "{r:?}");
+    // each step the 50 units meet half of each need worth 4 a unit: 200,
+    // all the capacity could have met
+    assert_eq!(
+        (
+            r.value_of_needs_met,
+            r.max_value_of_needs,
+            r.allocative_efficiency
+        ),
+        (2000.0, 2000.0, Some(1.0)),
+        "{r:?}"
+    );
     let c = &out.summary.groups["c"];
     assert_eq!(c.unmet_need, Some(5.0), "{c:?}");
     assert_eq!(c.needs_met_share, Some(0.5), "{c:?}");
@@ -911,7 +971,9 @@ fn the_unmet_demand_and_a_groups_unmet_need_are_the_needs_less_what_was_met() {
 /// unit each, the one paying more served in full and the other not at
 /// all, every step of ten: shares (1, 0), whose Jain index is
 /// (0 + 1)² / (2 · 1²) = 0.5 and whose Gini coefficient is that of
-/// `alloc::fairness` for the pair, in each step and so on average.
+/// `alloc::fairness` for the pair, in each step and so on average. A third
+/// consumer, needing nothing, has no share of a need and leaves the
+/// indices to the pair.
 #[test]
 fn the_fairness_indices_are_the_means_of_the_steps() {
     let s = Scenario::from_toml_str(
@@ -935,6 +997,11 @@ fn the_fairness_indices_are_the_means_of_the_steps() {
         count = 1
         balance = 100.0
         policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, value = 1.0 }
+        [[agents]]
+        group = "idle"
+        count = 1
+        balance = 100.0
+        policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 0.0 }, value = 1.0 }
         "#,
         "two needs",
     )
@@ -945,6 +1012,7 @@ fn the_fairness_indices_are_the_means_of_the_steps() {
     let (jain, gini) = agora::resource::alloc::fairness(&[SCALE, 0], &[SCALE, SCALE]);
     assert_eq!(jain, 0.5);
     assert!(gini > 0.0);
+    // the consumer without need has no share of one: the pair's indices
     let r = out.summary.assets["R"].resource.as_ref().unwrap();
     assert_eq!((r.jain_index, r.gini), (jain, gini), "{r:?}");
 }

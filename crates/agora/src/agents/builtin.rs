@@ -214,7 +214,7 @@ impl RuleBased for MeanReversionPolicy {
 }
 
 /// The distribution agents' private valuations are drawn from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ValueDistribution {
     /// Every agent values the asset at `value`.
     Constant {
@@ -969,7 +969,7 @@ mod tests {
             }),
             BuiltinPolicy::Valuation(ValuationPolicy {
                 asset: 3,
-                valuation: value.clone(),
+                valuation: value,
                 beta: 1.0,
                 activity: 0.5,
                 buy_fraction: 0.1,
@@ -985,7 +985,7 @@ mod tests {
             }),
             BuiltinPolicy::Fundamental(FundamentalPolicy {
                 asset: 3,
-                value: value.clone(),
+                value,
                 activity: 0.5,
                 buy_fraction: 0.1,
                 sell_fraction: 0.1,
@@ -994,7 +994,7 @@ mod tests {
             BuiltinPolicy::ZiC(ZiCPolicy {
                 asset: 3,
                 side: Side::Buy,
-                value: value.clone(),
+                value,
                 units: 7,
                 lot: 1,
                 min_price: 1.0,

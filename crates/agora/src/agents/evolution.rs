@@ -384,7 +384,7 @@ mod tests {
             }),
             BuiltinPolicy::Valuation(ValuationPolicy {
                 asset: 0,
-                valuation: value.clone(),
+                valuation: value,
                 beta: 0.1,
                 activity: 0.1,
                 buy_fraction: 0.1,
@@ -392,7 +392,7 @@ mod tests {
             }),
             BuiltinPolicy::Fundamental(FundamentalPolicy {
                 asset: 0,
-                value: value.clone(),
+                value,
                 activity: 0.1,
                 buy_fraction: 0.1,
                 sell_fraction: 0.1,

@@ -32,7 +32,7 @@ pub use adaptive::{Actions, Adaptive, AdaptivePolicy, Feedback, OpenOrder};
 pub(crate) use adaptive::{ColumnState, Lesson, StateColumn};
 pub use market::{FundamentalPolicy, MarketMakerPolicy, ZiCPolicy};
 pub use posted::{QSeller, QSellerSpec, QSellerState, MAX_Q_ENTRIES};
-pub use resource::{ConsumerPolicy, DemandForm, ProducerPolicy};
+pub use resource::{ConsumerPolicy, DemandForm, NeedRule, ProducerPolicy, RequestRule};
 pub use sandwich::SandwichPolicy;
 pub use scripted::{ScriptedAction, ScriptedPolicy, ScriptedTrade};
 

@@ -68,23 +68,42 @@ pub struct ConsumerPolicy {
 impl ConsumerPolicy {
     /// The need of this agent at `step`, base units (rounded down).
     pub fn need_at(&self, me: &AgentView<'_>, step: u64) -> u64 {
-        let mut need = self.need.draw(mix64(me.key() ^ mix64(step)));
-        if !self.need_schedule.is_empty() {
-            let len = self.need_schedule.len() as u64;
-            need *= self.need_schedule[(step.saturating_sub(1) % len) as usize];
-        }
-        base_floor(need)
+        self.need_rule(step).at(me.key())
     }
-}
 
-impl Policy for ConsumerPolicy {
-    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, _rng: &mut AgentRng) -> Action {
-        let need = self.need_at(me, obs.step);
-        if need == 0 {
-            return Action::Hold;
+    /// What this policy's agents need at `step`, worked out once for all
+    /// of them ([`NeedRule::at`] gives an agent's need from its key).
+    #[inline]
+    pub fn need_rule(&self, step: u64) -> NeedRule {
+        let factor = if self.need_schedule.is_empty() {
+            None
+        } else {
+            let len = self.need_schedule.len() as u64;
+            Some(self.need_schedule[(step.saturating_sub(1) % len) as usize])
+        };
+        NeedRule {
+            need: self.need,
+            step_key: mix64(step),
+            factor,
         }
-        // the resource with the best preference per unit of price (a free
-        // resource is best)
+    }
+
+    /// What this policy's agents request on the observation `obs`, worked
+    /// out once for all of them: the resource, the share of the need asked
+    /// for and the bid depend on the prices alone ([`RequestRule::decide`]
+    /// gives an agent's action from its key and balance, the same action
+    /// as [`Policy::decide`]).
+    pub fn request_rule(&self, obs: &Observation<'_>) -> RequestRule {
+        RequestRule {
+            need: self.need_rule(obs.step),
+            bid: self.bid(obs),
+        }
+    }
+
+    /// The resource with the best preference per unit of price (a free
+    /// resource is best), what share of the need to ask for there and the
+    /// bid; `None` when no resource has a usable price.
+    fn bid(&self, obs: &Observation<'_>) -> Option<Bid> {
         let mut best: Option<(usize, f64, f64)> = None;
         for (&j, &pref) in self.assets.iter().zip(&self.preferences) {
             let p = obs.assets[j].price;
@@ -95,9 +114,7 @@ impl Policy for ConsumerPolicy {
                 best = Some((j, p, pref));
             }
         }
-        let Some((j, price, pref)) = best else {
-            return Action::Hold;
-        };
+        let (j, price, pref) = best?;
         let worth = self.value * pref;
         // Above its value it still bids its value: an auction may clear
         // lower; a posted price above it turns the request away.
@@ -114,22 +131,96 @@ impl Policy for ConsumerPolicy {
                 }
             }
         };
-        let mut quantity = fraction_of(need, share);
+        Some(Bid {
+            asset: j as u32,
+            price,
+            share,
+            budget_share: self.budget_share,
+            max_price: base_floor(worth),
+        })
+    }
+}
+
+/// A consumer policy's need at one step: the distribution, the step's part
+/// of every agent's key and the schedule's factor, so that an agent's need
+/// is one keyed draw ([`ConsumerPolicy::need_rule`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NeedRule {
+    need: ValueDistribution,
+    step_key: u64,
+    factor: Option<f64>,
+}
+
+impl NeedRule {
+    /// The need, base units (rounded down), of the agent whose key
+    /// ([`AgentView::key`]) is `key`.
+    #[inline]
+    pub fn at(&self, key: u64) -> u64 {
+        let mut need = self.need.draw(mix64(key ^ self.step_key));
+        if let Some(factor) = self.factor {
+            need *= factor;
+        }
+        base_floor(need)
+    }
+}
+
+/// Where and how a consumer bids at a step (see [`ConsumerPolicy::bid`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Bid {
+    asset: u32,
+    /// The resource's price, units.
+    price: f64,
+    /// Share of the need requested.
+    share: f64,
+    budget_share: f64,
+    /// The most paid per whole unit, base units.
+    max_price: u64,
+}
+
+/// A consumer policy's decision at one step, worked out once for all its
+/// agents ([`ConsumerPolicy::request_rule`]); each agent's action is its
+/// need and two roundings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestRule {
+    need: NeedRule,
+    bid: Option<Bid>,
+}
+
+impl RequestRule {
+    /// The action of the agent whose key ([`AgentView::key`]) is `key` and
+    /// whose balance is `balance`: a request for the share of its need
+    /// that the budget pays for, or hold (no need, no priced resource,
+    /// nothing to request or to bid).
+    #[inline]
+    pub fn decide(&self, key: u64, balance: u64) -> Action {
+        let Some(bid) = self.bid else {
+            return Action::Hold;
+        };
+        let need = self.need.at(key);
+        if need == 0 {
+            return Action::Hold;
+        }
+        let mut quantity = fraction_of(need, bid.share);
         // never request more than the budget pays for at the price (in f64:
         // a bound, rounded down, not a settlement)
-        if price > 0.0 {
-            let budget = crate::ledger::to_units(fraction_of(me.balance, self.budget_share));
-            quantity = quantity.min(base_floor(budget / price));
+        if bid.price > 0.0 {
+            let budget = crate::ledger::to_units(fraction_of(balance, bid.budget_share));
+            quantity = quantity.min(base_floor(budget / bid.price));
         }
-        let max_price = base_floor(worth);
-        if quantity == 0 || max_price == 0 {
+        if quantity == 0 || bid.max_price == 0 {
             return Action::Hold;
         }
         Action::Request {
-            asset: j as u32,
+            asset: bid.asset,
             quantity,
-            max_price,
+            max_price: bid.max_price,
         }
+    }
+}
+
+impl Policy for ConsumerPolicy {
+    fn decide(&self, obs: &Observation<'_>, me: &AgentView<'_>, _rng: &mut AgentRng) -> Action {
+        self.request_rule(obs).decide(me.key(), me.balance)
     }
 
     fn assets(&self) -> Vec<usize> {
@@ -376,6 +467,36 @@ mod tests {
         assert_eq!(p.assets(), vec![0]);
     }
 
+    /// An agent's need at a step is its distribution's draw keyed by the
+    /// agent's key mixed with the step's (`mix64(key ^ mix64(step))`), the
+    /// stream every version draws it from (the outputs of a scenario and
+    /// seed depend on it): different for each agent and step, the same for
+    /// the same pair.
+    #[test]
+    fn a_need_is_drawn_from_the_agents_key_mixed_with_the_steps() {
+        let need = ValueDistribution::Uniform {
+            low: 0.5,
+            high: 1.5,
+        };
+        let p = ConsumerPolicy {
+            need,
+            ..consumer(1.0, DemandForm::Linear)
+        };
+        let holdings = [0];
+        let mut seen = std::collections::BTreeSet::new();
+        for key in [0, 1, 0x9e37_79b9_7f4a_7c15, u64::MAX] {
+            let me = AgentView::new(0, 0, 0, &holdings, key);
+            for step in [0, 1, 2, 1000, u64::MAX] {
+                let drawn = need.draw(mix64(key ^ mix64(step)));
+                let units = p.need_at(&me, step);
+                assert_eq!(units, base_floor(drawn), "key {key:#x}, step {step}");
+                assert_eq!(p.need_rule(step).at(key), units);
+                seen.insert(units);
+            }
+        }
+        assert_eq!(seen.len(), 20, "{seen:?}");
+    }
+
     /// A consumer requests the resource of the best preference per unit of
     /// price: preferences 1 and 3 at prices 2 and 3 (½ and 1 a unit of
     /// price) pick the second; at price 9 for it (⅓) the first; at price 6
@@ -517,5 +638,97 @@ mod tests {
         );
         assert_eq!(decide(0), Action::Hold);
         assert_eq!(p.assets(), vec![0]);
+    }
+
+    /// The step's rule, as the engine decides by it (an agent's key and
+    /// balance), gives each agent the request worked out by hand from the
+    /// policy's definition: the need drawn from the agent's key, times
+    /// `1 − P/value`, at most what half the balance pays for at `P`, a bid
+    /// of the value. Prices below, at and above the value, and free;
+    /// balances from nothing to past what any need costs; a schedule.
+    #[test]
+    fn the_request_rule_gives_each_agent_its_share_of_the_need_within_its_budget() {
+        let p = ConsumerPolicy {
+            need: ValueDistribution::Uniform {
+                low: 0.5,
+                high: 1.5,
+            },
+            need_schedule: vec![2.0, 0.5, 1.0],
+            value: 3.0,
+            budget_share: 0.5,
+            ..consumer(1.0, DemandForm::Linear)
+        };
+        let family = crate::rng::StreamFamily::new(11, 0, 0, crate::rng::Stream::Decide);
+        let balances = [0, 1, SCALE / 3, SCALE, 2 * SCALE, 1 << 63, u64::MAX];
+        let history = [1.0];
+        let (mut requests, mut clipped, mut holds) = (0, 0, 0);
+        for step in 1..=4u64 {
+            for price in [0.0, 0.75, 2.5, 3.0, 4.0] {
+                let assets = one_resource_at(price, &history);
+                let obs = Observation {
+                    step,
+                    assets: &assets,
+                    incentives: &[],
+                    mempool: &[],
+                };
+                let rule = p.request_rule(&obs);
+                for id in 0..40u32 {
+                    let balance = balances[id as usize % balances.len()];
+                    let key = family.key(id.into());
+                    let holdings = [0];
+                    let me = AgentView::keyed(id, id, balance, &holdings, family);
+                    // by hand: the need (its own draw, checked against the
+                    // distribution's bounds), the share, the budget
+                    let factor = [2.0, 0.5, 1.0][(step - 1) as usize % 3];
+                    let need = p.need_at(&me, step);
+                    let exact = need as f64 / SCALE as f64;
+                    assert!(
+                        exact >= 0.5 * factor - 1e-9 && exact < 1.5 * factor,
+                        "need {exact} at step {step}"
+                    );
+                    let wanted = (need as f64 * (1.0 - price / 3.0).max(0.0)).floor() as u64;
+                    let affordable = if price > 0.0 {
+                        ((balance / 2) as f64 / price).floor() as u64
+                    } else {
+                        u64::MAX
+                    };
+                    let quantity = wanted.min(affordable);
+                    let expected = if quantity == 0 {
+                        Action::Hold
+                    } else {
+                        Action::Request {
+                            asset: 0,
+                            quantity,
+                            max_price: 3 * SCALE,
+                        }
+                    };
+                    let action = rule.decide(key, balance);
+                    // within a base unit of the hand computation (f64
+                    // roundings of the balance and the need)
+                    match (action, expected) {
+                        (Action::Hold, Action::Hold) => holds += 1,
+                        (
+                            Action::Request {
+                                asset: 0,
+                                quantity: q,
+                                max_price,
+                            },
+                            Action::Request { quantity: e, .. },
+                        ) => {
+                            assert_eq!(max_price, 3 * SCALE);
+                            assert!(q.abs_diff(e) <= 1 + e / (1 << 50), "{q} vs {e}");
+                            requests += 1;
+                            clipped += usize::from(affordable < wanted);
+                        }
+                        other => panic!("step {step}, price {price}, agent {id}: {other:?}"),
+                    }
+                    assert_eq!(action, p.decide(&obs, &me, &mut AgentRng::seed_from_u64(0)));
+                }
+            }
+        }
+        assert!(
+            requests > 100 && clipped > 20 && holds > 40,
+            "{requests} {clipped} {holds}"
+        );
     }
 }

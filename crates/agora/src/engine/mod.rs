@@ -106,8 +106,8 @@ pub use summary::{
 };
 
 use crate::agents::{
-    fraction_of, Action, AgentView, AssetObservation, GroupPolicy, Lesson, Observation, OpenOrder,
-    StateColumn, StepRule,
+    fraction_of, Action, AgentView, AssetObservation, BuiltinPolicy, GroupPolicy, Lesson,
+    Observation, OpenOrder, RequestRule, StateColumn, StepRule,
 };
 use crate::error::{Error, Result};
 use crate::governance::GovernanceAction;
@@ -373,20 +373,36 @@ struct GroupState {
     evolving: Option<Box<crate::agents::evolution::Evolving>>,
     /// The rule every agent of the group decides by at the current step,
     /// for a built-in policy whose probabilities depend on the observation
-    /// alone ([`BuiltinPolicy::step_rule`](crate::agents::BuiltinPolicy::step_rule)),
-    /// set by [`set_step_rules`] before each step's decisions; `None` for
-    /// the others, which decide through their policy.
+    /// alone ([`BuiltinPolicy::step_rule`]), set by [`set_step_rules`]
+    /// before each step's decisions; `None` for the others, which decide
+    /// through their policy.
     rule: Option<StepRule>,
+    /// The same for a built-in consumer: its resource, share of the need
+    /// and bid at the current step
+    /// ([`ConsumerPolicy::request_rule`](crate::agents::ConsumerPolicy::request_rule)).
+    /// Apart from `rule`, so that the traders' path is one test.
+    request: Option<RequestRule>,
+    /// The step whose observation `rule` and `request` were worked out on
+    /// (`u64::MAX` before the first): a debug build checks it at every
+    /// decision, so that a path that builds a [`Deciding`] without
+    /// [`set_step_rules`] fails its tests instead of deciding on the last
+    /// step's prices.
+    rules_step: u64,
 }
 
-/// Works out each group's [`GroupState::rule`] for the observation `obs`,
-/// before the agents decide on it (a group whose agents evolve their own
-/// copies of the policy has none).
+/// Works out each group's [`GroupState::rule`] and
+/// [`GroupState::request`] for the observation `obs`, before the agents
+/// decide on it (a group whose agents evolve their own copies of the
+/// policy has neither).
 fn set_step_rules(groups: &mut [GroupState], obs: &Observation<'_>) {
     for g in groups {
-        g.rule = match (&g.policy, &g.evolving) {
-            (GroupPolicy::Builtin(p), None) => p.step_rule(obs),
-            _ => None,
+        g.rules_step = obs.step;
+        (g.rule, g.request) = match (&g.policy, &g.evolving) {
+            (GroupPolicy::Builtin(BuiltinPolicy::Consumer(p)), None) => {
+                (None, Some(p.request_rule(obs)))
+            }
+            (GroupPolicy::Builtin(p), None) => (p.step_rule(obs), None),
+            _ => (None, None),
         };
     }
 }
@@ -756,6 +772,8 @@ impl Simulation {
                 active: true,
                 evolving: None,
                 rule: None,
+                request: None,
+                rules_step: u64::MAX,
             });
             start = end;
         }
@@ -2138,7 +2156,19 @@ impl Simulation {
             // own account, so a block's needs are those its agents had at
             // the start of the phase, whichever blocks were consumed first;
             // and a block's buffer, reused, is all the phase holds of them.
+            // A built-in consumer's need is one keyed draw, its step's part
+            // worked out once (the same need as through the policy).
+            let consumer = match &group.policy {
+                GroupPolicy::Builtin(BuiltinPolicy::Consumer(p)) => Some((p.need_rule(t), p.value)),
+                _ => None,
+            };
             let need_at = |ledger: &Ledger, id: AgentId| {
+                if let Some((rule, value)) = consumer {
+                    return Some(crate::agents::Need {
+                        units: rule.at(private.key(u64::from(id))),
+                        value,
+                    });
+                }
                 let view = AgentView::keyed(
                     id,
                     id - group.start,
@@ -2172,6 +2202,54 @@ impl Simulation {
                         .collect_into_vec(&mut needs);
                 } else {
                     needs.extend((from..to).map(need_of));
+                }
+                if let &[j] = assets.as_slice() {
+                    // One resource, the usual case: the block's tallies in
+                    // locals, added to the phase's after it (the same
+                    // integers, the value met summed in the same order).
+                    let (mut need_total, mut met_total, mut unmet_total) = (0u128, 0u128, 0u128);
+                    let mut value_met = met_value[j];
+                    let demands = &mut demands[j];
+                    let (shares, any) = &mut fair[j];
+                    let allocated = alloc[j].as_deref();
+                    let unmet = &mut self.unmet[from as usize..to as usize];
+                    for ((id, need), unmet) in (from..to).zip(needs.drain(..)).zip(unmet) {
+                        let Some(need) = need else {
+                            continue;
+                        };
+                        let used = need.units.min(self.ledger.holding(id, j));
+                        if used > 0 {
+                            self.ledger
+                                .consume(id, j, used)
+                                .map_err(|e| Fault::ledger("consuming", e).on(j))?;
+                        }
+                        let left = need.units - used;
+                        need_total += u128::from(need.units);
+                        met_total += u128::from(used);
+                        unmet_total += u128::from(left);
+                        value_met += need.value * to_units(used);
+                        demands.push((need.value, need.units));
+                        if let Some(v) = allocated {
+                            if need.units > 0 {
+                                shares.push(crate::resource::alloc::share_bits(
+                                    v[id as usize],
+                                    need.units,
+                                ));
+                            }
+                            *any = true;
+                        }
+                        *unmet = unmet.checked_add(left).ok_or_else(|| {
+                            Fault::overflow(&format!("the unmet need of agent {id}"), "token")
+                        })?;
+                    }
+                    need_sum[j] += need_total;
+                    met_sum[j] += met_total;
+                    met_value[j] = value_met;
+                    let gn = &mut self.group_needs[g];
+                    gn.0 += need_total;
+                    gn.1 += unmet_total;
+                    from = to;
+                    continue;
                 }
                 for (id, need) in (from..to).zip(needs.drain(..)) {
                     let Some(need) = need else {
@@ -2943,15 +3021,20 @@ impl Deciding<'_> {
             // (and every other agent's stream) are unaffected.
             return Action::Hold;
         }
+        debug_assert_eq!(
+            group.rules_step, self.obs.step,
+            "the group's step rules were not worked out for this step"
+        );
         if let Some(rule) = &group.rule {
             return rule.decide(balance, holdings, &mut self.decide.rng(u64::from(id)));
         }
         self.decide_by_policy(group, id, balance, holdings)
     }
 
-    /// Agent `id` of `group` (active, without a step rule) decides through
-    /// its policy. Out of line, so that the step rule's path, the usual
-    /// one, is small enough to be inlined into the execute loop.
+    /// Agent `id` of `group` (active, without a step rule) decides by the
+    /// group's request rule (a consumer) or through its policy. Out of
+    /// line, so that the step rule's path, the usual one, is small enough
+    /// to be inlined into the execute loop.
     #[inline(never)]
     fn decide_by_policy(
         &self,
@@ -2960,6 +3043,9 @@ impl Deciding<'_> {
         balance: u64,
         holdings: &[u64],
     ) -> Action {
+        if let Some(request) = &group.request {
+            return request.decide(self.private.key(u64::from(id)), balance);
+        }
         let mut rng = self.decide.rng(u64::from(id));
         let view = AgentView::keyed(id, id - group.start, balance, holdings, self.private);
         // One call site for both: the compiler inlines it (two cost 3.5%

@@ -249,8 +249,6 @@ impl ValueDistribution {
     /// gives the same value).
     #[inline]
     pub fn draw(&self, key: u64) -> f64 {
-        // Invalid parameters are rejected when the scenario is read; the
-        // fallbacks keep this function total.
         match *self {
             ValueDistribution::Constant { value } => value,
             ValueDistribution::Uniform { low, high } => {
@@ -279,8 +277,10 @@ impl ValueDistribution {
 /// [`ValueDistribution::draw`] of a normal (`log`: false; truncated at 0)
 /// or a log-normal (`log`: true; `exp` of the normal draw) with parameters
 /// `mean` and `std`; for parameters `Normal` refuses, `mean` (or its
-/// `exp`). Out of line: the constant and the uniform draw inline (a
-/// consumer's need is drawn for every agent twice a step).
+/// `exp`: invalid parameters are refused when the scenario is read, the
+/// fallback keeps the function total). Out of line: the constant and the
+/// uniform draw inline (a consumer's need is drawn for every agent twice a
+/// step).
 #[inline(never)]
 fn normal_draw(mean: f64, std: f64, key: u64, log: bool) -> f64 {
     let mut rng = AgentRng::seed_from_u64(key);

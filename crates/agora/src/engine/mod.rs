@@ -3133,7 +3133,13 @@ impl<const LOG: bool> Executor<'_, LOG> {
             stats: &mut self.stats[j],
             trades: self.trades,
         };
-        if let Err(e) = self.markets[j].execute(agent, action, &mut m) {
+        // A resource's requests, most of a resource economy's actions, go
+        // to its market without the dynamic call.
+        let done = match &mut self.markets[j] {
+            Market::Resource(r) => r.take(agent, action, &mut m),
+            market => market.execute(agent, action, &mut m),
+        };
+        if let Err(e) = done {
             self.fault.get_or_insert(e.on(j));
         }
     }

@@ -1074,6 +1074,64 @@ fn a_need_sees_the_agent_as_a_member_of_its_own_group() {
     assert_eq!(r.unmet_demand, 10.0, "{r:?}");
 }
 
+/// Needs `1 + member` units of asset 0 for the odd members of its group
+/// only (the even ones, the first among them, need nothing), requesting
+/// nothing.
+#[derive(Debug)]
+struct NeedsOddMembers;
+
+impl agora::Policy for NeedsOddMembers {
+    fn decide(
+        &self,
+        _: &agora::Observation<'_>,
+        _: &agora::AgentView<'_>,
+        _: &mut agora::agents::AgentRng,
+    ) -> agora::Action {
+        agora::Action::Hold
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![0]
+    }
+
+    fn need(&self, me: &agora::AgentView<'_>, _: u64) -> Option<agora::agents::Need> {
+        (me.member % 2 == 1).then(|| agora::agents::Need {
+            units: (1 + u64::from(me.member)) * SCALE,
+            value: 1.0,
+        })
+    }
+}
+
+/// A user's policy whose first agent needs nothing does not speak for its
+/// group: of four agents requesting nothing, members 1 and 3 need 2 and 4
+/// units, so 6 units go unmet a step (1.5 an agent of the group), and none
+/// of the group's needs is met.
+#[test]
+fn a_group_whose_first_agent_needs_nothing_still_has_the_others_needs() {
+    let members = r#"
+            [[agents]]
+            group = "members"
+            count = 4
+            balance = 10.0
+            policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, value = 4.0 }
+    "#;
+    let mut sim = Simulation::new(&unit_needs(10, 1000.0, 1, members), 0).unwrap();
+    sim.set_policy(
+        "members",
+        agora::agents::GroupPolicy::Custom(std::sync::Arc::new(NeedsOddMembers)),
+    )
+    .unwrap();
+    let out = sim.run().unwrap();
+    let g = &out.summary.groups["members"];
+    assert_eq!(
+        (g.unmet_need, g.needs_met_share),
+        (Some(1.5), Some(0.0)),
+        "{g:?}"
+    );
+    let r = out.summary.assets["R"].resource.as_ref().unwrap();
+    assert_eq!(r.unmet_demand, 6.0, "{r:?}");
+}
+
 /// A group of consumers that joins at step 6 of 10 needs nothing before
 /// it acts: with capacity for everyone, its five steps' needs are all met
 /// (none of the five steps it sat out counts as unmet), as are the other

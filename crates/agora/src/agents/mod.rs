@@ -428,14 +428,18 @@ pub trait Policy: Send + Sync + fmt::Debug {
 
     /// The agent's private value, for policies that have one (zero-
     /// intelligence traders): the engine measures allocative efficiency
-    /// against it. The default is none.
+    /// against it. The engine asks each agent once a run, so some agents
+    /// of a group may have one and others none. The default is none.
     fn private_value(&self, _me: &AgentView<'_>) -> Option<PrivateValue> {
         None
     }
 
     /// The agent's need for a resource at `step`, for consumers: what it
-    /// consumes of what it received, and what the engine measures unmet
-    /// demand, fairness and welfare against. The default is none.
+    /// consumes of what it received (from the resources [`Policy::assets`]
+    /// names, in that order), and what the engine measures unmet demand,
+    /// fairness and welfare against. The engine asks each agent at each
+    /// step, so an agent may need nothing (`None`) while others of its
+    /// group have needs. The default is none.
     fn need(&self, _me: &AgentView<'_>, _step: u64) -> Option<Need> {
         None
     }

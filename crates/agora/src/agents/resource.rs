@@ -154,7 +154,7 @@ pub struct NeedRule {
 impl NeedRule {
     /// The need, base units (rounded down), of the agent whose key
     /// ([`AgentView::key`]) is `key`.
-    #[inline]
+    #[inline(always)]
     pub fn at(&self, key: u64) -> u64 {
         let mut need = self.need.draw(mix64(key ^ self.step_key));
         if let Some(factor) = self.factor {

@@ -2178,13 +2178,20 @@ impl Simulation {
                 );
                 group.policy.need(&view, t)
             };
-            if need_at(&self.ledger, group.start).is_none() {
-                continue; // the group's policy has no needs
-            }
+            // Of the built-in policies only a consumer has needs. A user's
+            // policy may have them for some agents or steps and not for
+            // others, so each of its agents is asked (none is taken to
+            // answer for the group).
             let size = (group.end - group.start) as usize;
-            for &j in &assets {
-                demands[j].reserve(size);
-                fair[j].0.reserve(size);
+            match (&group.policy, consumer) {
+                (GroupPolicy::Builtin(_), None) => continue,
+                (_, Some(_)) => {
+                    for &j in &assets {
+                        demands[j].reserve(size);
+                        fair[j].0.reserve(size);
+                    }
+                }
+                (GroupPolicy::Custom(_), None) => {}
             }
             let parallel = size >= 1 << 15;
             let block = (CHUNK * rayon::current_num_threads().max(2)) as AgentId;
@@ -2963,8 +2970,9 @@ impl Locks {
 }
 
 /// The traders whose policies hold private values, with their starting
-/// accounts. A group whose first agent has no private value is skipped
-/// whole (a policy either has them or not).
+/// accounts. Of the built-in policies only ZI-C has private values; every
+/// agent of a user's policy is asked (once a run), since it may give some
+/// of its agents one and not others.
 fn valued_traders(groups: &[GroupState], ledger: &Ledger, seed: u64, run: u64) -> Vec<Valued> {
     let private = StreamFamily::new(seed, run, 0, Stream::Private);
     let mut out = Vec::new();
@@ -2978,7 +2986,7 @@ fn valued_traders(groups: &[GroupState], ledger: &Ledger, seed: u64, run: u64) -
                 private,
             )
         };
-        if g.start == g.end || g.policy.private_value(&view(g.start)).is_none() {
+        if matches!(&g.policy, GroupPolicy::Builtin(p) if !matches!(p, BuiltinPolicy::ZiC(_))) {
             continue;
         }
         for id in g.start..g.end {
@@ -3125,7 +3133,13 @@ impl<const LOG: bool> Executor<'_, LOG> {
             stats: &mut self.stats[j],
             trades: self.trades,
         };
-        if let Err(e) = self.markets[j].execute(agent, action, &mut m) {
+        // A resource's requests, most of a resource economy's actions, go
+        // to its market without the dynamic call.
+        let done = match &mut self.markets[j] {
+            Market::Resource(r) => r.take(agent, action, &mut m),
+            market => market.execute(agent, action, &mut m),
+        };
+        if let Err(e) = done {
             self.fault.get_or_insert(e.on(j));
         }
     }

@@ -1043,3 +1043,91 @@ fn a_market_buy_on_a_book_is_clipped_only_when_it_asks_more_than_the_balance() {
         assert_eq!(sim.ledger().balance(0), 10 * SCALE, "{spend}");
     }
 }
+
+/// Holds; its odd members have private values on asset `asset`: member 1
+/// a buyer of one token at 10, member 3 a seller of one at 2; the even
+/// ones (the first among them) have none.
+#[derive(Debug)]
+struct OddValues {
+    asset: usize,
+}
+
+impl Policy for OddValues {
+    fn decide(&self, _: &Observation<'_>, _: &AgentView<'_>, _: &mut AgentRng) -> Action {
+        Action::Hold
+    }
+
+    fn assets(&self) -> Vec<usize> {
+        vec![0]
+    }
+
+    fn private_value(&self, me: &AgentView<'_>) -> Option<agora::agents::PrivateValue> {
+        let (side, value) = match me.member {
+            1 => (Side::Buy, 10.0),
+            3 => (Side::Sell, 2.0),
+            _ => return None,
+        };
+        Some(agora::agents::PrivateValue {
+            asset: self.asset,
+            side,
+            value,
+            units: SCALE,
+        })
+    }
+}
+
+/// A policy set before the first step gives the traders' private values:
+/// four ZI-C buyers replaced by `OddValues` leave one buyer at 10 and one
+/// seller at 2, whose trade is worth 8 (the scenario's own buyers, with no
+/// sellers, would give 0). Nobody trades, so the efficiency is 0.
+#[test]
+fn a_policy_set_before_the_first_step_gives_the_private_values() {
+    let mut sim = Simulation::new(&book_scenario(3, 0, 4, 0, 3), 0).unwrap();
+    sim.set_policy(
+        "buyers",
+        GroupPolicy::Custom(Arc::new(OddValues { asset: 0 })),
+    )
+    .unwrap();
+    sim.set_policy(
+        "sellers",
+        GroupPolicy::Custom(Arc::new(OddValues { asset: 0 })),
+    )
+    .unwrap();
+    let out = sim.run().unwrap();
+    let m = out.summary.assets["G"].market.as_ref().unwrap();
+    // buyers' member 1 and sellers' member 1 buy at 10; the two members 3
+    // sell at 2: two trades worth 8 each
+    assert_eq!(m.max_surplus, Some(16.0), "{m:?}");
+    assert_eq!(m.allocative_efficiency, Some(0.0), "{m:?}");
+}
+
+/// A private value on an asset the scenario does not have is refused when
+/// the policy is set, naming the group and the index, and the group keeps
+/// its policy.
+#[test]
+fn a_private_value_on_a_missing_asset_is_refused_when_the_policy_is_set() {
+    let scenario = book_scenario(3, 0, 4, 0, 3);
+    let mut sim = Simulation::new(&scenario, 0).unwrap();
+    let e = sim
+        .set_policy(
+            "buyers",
+            GroupPolicy::Custom(Arc::new(OddValues { asset: 7 })),
+        )
+        .unwrap_err()
+        .to_string();
+    for part in ["\"buyers\"", "asset index 7", "1 assets"] {
+        assert!(e.contains(part), "{part}: {e}");
+    }
+    // as if it had not been asked: the scenario's ZI-C traders' surplus
+    let kept = sim.run().unwrap();
+    let fresh = run(&scenario);
+    let (a, b) = (
+        kept.summary.assets["G"].market.as_ref().unwrap(),
+        fresh.summary.assets["G"].market.as_ref().unwrap(),
+    );
+    assert_eq!(
+        (a.max_surplus, a.allocative_efficiency),
+        (b.max_surplus, b.allocative_efficiency)
+    );
+    assert!(a.max_surplus.is_some_and(|s| s > 0.0), "{a:?}");
+}

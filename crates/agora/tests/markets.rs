@@ -1219,16 +1219,25 @@ fn a_policy_set_before_the_first_step_is_the_scenarios_policy_on(pricing: &str) 
     .unwrap();
     sim.set_policy("buyers", GroupPolicy::Custom(Arc::new(BidsHigh)))
         .unwrap();
-    let set = sim.run().unwrap();
-    let (a, b) = (
-        named.summary.assets["G"].market.as_ref().unwrap(),
-        set.summary.assets["G"].market.as_ref().unwrap(),
-    );
-    assert_eq!(
-        (a.max_surplus, a.allocative_efficiency),
-        (b.max_surplus, b.allocative_efficiency),
-        "{pricing}"
-    );
+    let summary = |sim: &mut Simulation| {
+        while sim.step() < 20 {
+            sim.advance().unwrap();
+        }
+        sim.summary().unwrap()
+    };
+    let set = summary(&mut sim);
+    // and again after a reset, which keeps the policy set
+    sim.reset(0).unwrap();
+    let again = summary(&mut sim);
+    let a = named.summary.assets["G"].market.as_ref().unwrap();
+    for b in [&set, &again] {
+        let b = b.assets["G"].market.as_ref().unwrap();
+        assert_eq!(
+            (a.max_surplus, a.allocative_efficiency),
+            (b.max_surplus, b.allocative_efficiency),
+            "{pricing}"
+        );
+    }
     assert!(
         named.records.assets.iter().any(|r| r.trades > 0),
         "{pricing}"

@@ -924,11 +924,25 @@ impl Simulation {
         self.controllers.push(controller);
     }
 
+    /// Asks the traders' private values again, of the policies now and at
+    /// the accounts now (the starting ones, before the first step), and
+    /// registers them with the markets in place of the earlier ones.
+    fn revalue(&mut self) -> Result<()> {
+        let valued = valued_traders(&self.groups, &self.ledger, self.private);
+        for market in &mut self.markets {
+            market.mechanism_mut().clear_private_values();
+        }
+        register_private_values(&self.scenario, &self.groups, &mut self.markets, &valued)?;
+        self.valued = valued;
+        Ok(())
+    }
+
     /// Replaces the policy of group `group` (by name), e.g. with one that is
     /// not registered for scenario files. Before the first step the
     /// traders' private values are asked again (at the starting accounts),
-    /// so the realised and largest surplus are the new policy's; after it,
-    /// the values the run started with stay. A private value on an asset
+    /// so the realised and largest surplus are the new policy's (and stay
+    /// so after [`reset`](Self::reset)); after it, the values the run
+    /// started with stay. A private value on an asset
     /// the scenario does not have is a usage error, and the group keeps its
     /// policy.
     pub fn set_policy(&mut self, group: &str, policy: GroupPolicy) -> Result<()> {
@@ -951,29 +965,12 @@ impl Simulation {
         }
         let old = std::mem::replace(&mut self.groups[g].policy, policy);
         if self.step == 0 {
-            // Before the first step, the traders' private values are the
-            // policies' now, at the starting accounts (as `new` asked them).
-            let valued = valued_traders(&self.groups, &self.ledger, self.private);
-            for market in &mut self.markets {
-                market.mechanism_mut().clear_private_values();
-            }
-            let registered =
-                register_private_values(&self.scenario, &self.groups, &mut self.markets, &valued);
-            if let Err(e) = registered {
+            if let Err(e) = self.revalue() {
                 // as it was: the old policy and its values
                 self.groups[g].policy = old;
-                for market in &mut self.markets {
-                    market.mechanism_mut().clear_private_values();
-                }
-                register_private_values(
-                    &self.scenario,
-                    &self.groups,
-                    &mut self.markets,
-                    &self.valued,
-                )?;
+                self.revalue()?;
                 return Err(e);
             }
-            self.valued = valued;
         }
         // An adaptive policy starts from the accounts now.
         self.columns[g] = self.column(g);
@@ -1103,6 +1100,8 @@ impl Simulation {
         for (g, old) in fresh.groups.iter_mut().zip(&self.groups) {
             g.policy = old.policy.clone();
         }
+        // the private values of the policies kept, not the scenario's
+        fresh.revalue()?;
         fresh.init_columns();
         fresh.controllers = std::mem::take(&mut self.controllers);
         fresh.force_parallel_decide = self.force_parallel_decide;

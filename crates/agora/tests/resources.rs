@@ -1017,10 +1017,13 @@ fn the_fairness_indices_are_the_means_of_the_steps() {
     assert_eq!((r.jain_index, r.gini), (jain, gini), "{r:?}");
 }
 
-/// Needs `1 + member` units (its index in its group) of asset 0,
-/// requesting nothing.
+/// Needs `1 + member` units (its index in its group) of asset 0 —
+/// with `odd_only`, only its odd members, the even ones (the first among
+/// them) needing nothing — requesting nothing.
 #[derive(Debug)]
-struct NeedsByMember;
+struct NeedsByMember {
+    odd_only: bool,
+}
 
 impl agora::Policy for NeedsByMember {
     fn decide(
@@ -1037,11 +1040,34 @@ impl agora::Policy for NeedsByMember {
     }
 
     fn need(&self, me: &agora::AgentView<'_>, _: u64) -> Option<agora::agents::Need> {
-        Some(agora::agents::Need {
+        (!self.odd_only || me.member % 2 == 1).then(|| agora::agents::Need {
             units: (1 + u64::from(me.member)) * SCALE,
             value: 1.0,
         })
     }
+}
+
+/// One step of ten unit consumers and a group "members" of four agents
+/// whose policy is `policy`: the members' unmet need an agent and share
+/// of their needs met, and the resource's unmet demand.
+fn members_with(policy: NeedsByMember) -> (Option<f64>, Option<f64>, f64) {
+    let members = r#"
+            [[agents]]
+            group = "members"
+            count = 4
+            balance = 10.0
+            policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, value = 4.0 }
+    "#;
+    let mut sim = Simulation::new(&unit_needs(10, 1000.0, 1, members), 0).unwrap();
+    sim.set_policy(
+        "members",
+        agora::agents::GroupPolicy::Custom(std::sync::Arc::new(policy)),
+    )
+    .unwrap();
+    let out = sim.run().unwrap();
+    let g = &out.summary.groups["members"];
+    let r = out.summary.assets["R"].resource.as_ref().unwrap();
+    (g.unmet_need, g.needs_met_share, r.unmet_demand)
 }
 
 /// The consume phase shows a policy's need each agent as a member of its
@@ -1050,56 +1076,10 @@ impl agora::Policy for NeedsByMember {
 /// unmet in a step, 2.5 an agent.
 #[test]
 fn a_need_sees_the_agent_as_a_member_of_its_own_group() {
-    let members = r#"
-            [[agents]]
-            group = "members"
-            count = 4
-            balance = 10.0
-            policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, value = 4.0 }
-    "#;
-    let mut sim = Simulation::new(&unit_needs(10, 1000.0, 1, members), 0).unwrap();
-    sim.set_policy(
-        "members",
-        agora::agents::GroupPolicy::Custom(std::sync::Arc::new(NeedsByMember)),
-    )
-    .unwrap();
-    let out = sim.run().unwrap();
-    let g = &out.summary.groups["members"];
     assert_eq!(
-        (g.unmet_need, g.needs_met_share),
-        (Some(2.5), Some(0.0)),
-        "{g:?}"
+        members_with(NeedsByMember { odd_only: false }),
+        (Some(2.5), Some(0.0), 10.0)
     );
-    let r = out.summary.assets["R"].resource.as_ref().unwrap();
-    assert_eq!(r.unmet_demand, 10.0, "{r:?}");
-}
-
-/// Needs `1 + member` units of asset 0 for the odd members of its group
-/// only (the even ones, the first among them, need nothing), requesting
-/// nothing.
-#[derive(Debug)]
-struct NeedsOddMembers;
-
-impl agora::Policy for NeedsOddMembers {
-    fn decide(
-        &self,
-        _: &agora::Observation<'_>,
-        _: &agora::AgentView<'_>,
-        _: &mut agora::agents::AgentRng,
-    ) -> agora::Action {
-        agora::Action::Hold
-    }
-
-    fn assets(&self) -> Vec<usize> {
-        vec![0]
-    }
-
-    fn need(&self, me: &agora::AgentView<'_>, _: u64) -> Option<agora::agents::Need> {
-        (me.member % 2 == 1).then(|| agora::agents::Need {
-            units: (1 + u64::from(me.member)) * SCALE,
-            value: 1.0,
-        })
-    }
 }
 
 /// A user's policy whose first agent needs nothing does not speak for its
@@ -1108,28 +1088,10 @@ impl agora::Policy for NeedsOddMembers {
 /// of the group's needs is met.
 #[test]
 fn a_group_whose_first_agent_needs_nothing_still_has_the_others_needs() {
-    let members = r#"
-            [[agents]]
-            group = "members"
-            count = 4
-            balance = 10.0
-            policy = { kind = "consumer", asset = "R", need = { distribution = "constant", value = 1.0 }, value = 4.0 }
-    "#;
-    let mut sim = Simulation::new(&unit_needs(10, 1000.0, 1, members), 0).unwrap();
-    sim.set_policy(
-        "members",
-        agora::agents::GroupPolicy::Custom(std::sync::Arc::new(NeedsOddMembers)),
-    )
-    .unwrap();
-    let out = sim.run().unwrap();
-    let g = &out.summary.groups["members"];
     assert_eq!(
-        (g.unmet_need, g.needs_met_share),
-        (Some(1.5), Some(0.0)),
-        "{g:?}"
+        members_with(NeedsByMember { odd_only: true }),
+        (Some(1.5), Some(0.0), 6.0)
     );
-    let r = out.summary.assets["R"].resource.as_ref().unwrap();
-    assert_eq!(r.unmet_demand, 6.0, "{r:?}");
 }
 
 /// A group of consumers that joins at step 6 of 10 needs nothing before

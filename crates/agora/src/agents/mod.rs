@@ -428,8 +428,10 @@ pub trait Policy: Send + Sync + fmt::Debug {
 
     /// The agent's private value, for policies that have one (zero-
     /// intelligence traders): the engine measures allocative efficiency
-    /// against it. The engine asks each agent once a run, so some agents
-    /// of a group may have one and others none. The default is none.
+    /// against it. The engine asks each agent when the simulation is built
+    /// and again when a group's policy is set before the first step
+    /// ([`Simulation::set_policy`](crate::Simulation::set_policy)), so some
+    /// agents of a group may have one and others none. The default is none.
     fn private_value(&self, _me: &AgentView<'_>) -> Option<PrivateValue> {
         None
     }

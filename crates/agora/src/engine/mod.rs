@@ -788,12 +788,12 @@ impl Simulation {
         }
 
         let incentives = incentives::open(&scenario, &mut ledger, &markets, &groups)?;
-        let valued = valued_traders(&groups, &ledger, seed, run);
-        for v in &valued {
-            markets[v.asset]
-                .mechanism_mut()
-                .set_private_value(v.agent, v.value);
-        }
+        let valued = valued_traders(
+            &groups,
+            &ledger,
+            StreamFamily::new(seed, run, 0, Stream::Private),
+        );
+        register_private_values(&scenario, &groups, &mut markets, &valued)?;
         let ramp_starts = scenario
             .assets
             .iter()
@@ -924,8 +924,27 @@ impl Simulation {
         self.controllers.push(controller);
     }
 
+    /// Asks the traders' private values again, of the policies now and at
+    /// the accounts now (the starting ones, before the first step), and
+    /// registers them with the markets in place of the earlier ones.
+    fn revalue(&mut self) -> Result<()> {
+        let valued = valued_traders(&self.groups, &self.ledger, self.private);
+        for market in &mut self.markets {
+            market.mechanism_mut().clear_private_values();
+        }
+        register_private_values(&self.scenario, &self.groups, &mut self.markets, &valued)?;
+        self.valued = valued;
+        Ok(())
+    }
+
     /// Replaces the policy of group `group` (by name), e.g. with one that is
-    /// not registered for scenario files.
+    /// not registered for scenario files. Before the first step the
+    /// traders' private values are asked again (at the starting accounts),
+    /// so the realised and largest surplus are the new policy's (and stay
+    /// so after [`reset`](Self::reset)); after it, the values the run
+    /// started with stay. A private value on an asset
+    /// the scenario does not have is a usage error, and the group keeps its
+    /// policy.
     pub fn set_policy(&mut self, group: &str, policy: GroupPolicy) -> Result<()> {
         let g = self
             .scenario
@@ -944,7 +963,15 @@ impl Simulation {
                 "group {group:?} evolves its policy's parameters (evolution): its policy cannot be replaced"
             )));
         }
-        self.groups[g].policy = policy;
+        let old = std::mem::replace(&mut self.groups[g].policy, policy);
+        if self.step == 0 {
+            if let Err(e) = self.revalue() {
+                // as it was: the old policy and its values
+                self.groups[g].policy = old;
+                self.revalue()?;
+                return Err(e);
+            }
+        }
         // An adaptive policy starts from the accounts now.
         self.columns[g] = self.column(g);
         self.trades.set_on(self.wants_trade_log());
@@ -1073,6 +1100,8 @@ impl Simulation {
         for (g, old) in fresh.groups.iter_mut().zip(&self.groups) {
             g.policy = old.policy.clone();
         }
+        // the private values of the policies kept, not the scenario's
+        fresh.revalue()?;
         fresh.init_columns();
         fresh.controllers = std::mem::take(&mut self.controllers);
         fresh.force_parallel_decide = self.force_parallel_decide;
@@ -2971,10 +3000,9 @@ impl Locks {
 
 /// The traders whose policies hold private values, with their starting
 /// accounts. Of the built-in policies only ZI-C has private values; every
-/// agent of a user's policy is asked (once a run), since it may give some
-/// of its agents one and not others.
-fn valued_traders(groups: &[GroupState], ledger: &Ledger, seed: u64, run: u64) -> Vec<Valued> {
-    let private = StreamFamily::new(seed, run, 0, Stream::Private);
+/// agent of a user's policy is asked, since it may give some of its agents
+/// one and not others.
+fn valued_traders(groups: &[GroupState], ledger: &Ledger, private: StreamFamily) -> Vec<Valued> {
     let mut out = Vec::new();
     for g in groups {
         let view = |id: AgentId| {
@@ -3002,6 +3030,31 @@ fn valued_traders(groups: &[GroupState], ledger: &Ledger, seed: u64, run: u64) -
         }
     }
     out
+}
+
+/// Registers each private value of `valued` with its asset's market, for
+/// the realised surplus; a user's policy that gives one on an asset the
+/// scenario does not have is a usage error naming the group.
+fn register_private_values(
+    scenario: &Scenario,
+    groups: &[GroupState],
+    markets: &mut [Market],
+    valued: &[Valued],
+) -> Result<()> {
+    let m = markets.len();
+    for v in valued {
+        let Some(market) = markets.get_mut(v.asset) else {
+            let g = groups.partition_point(|g| g.end <= v.agent);
+            let group = scenario.groups.get(g).map_or("?", |s| s.name.as_str());
+            return Err(Error::usage(format!(
+                "the policy for group {group:?} gives agent {} a private value on asset index {}, \
+                 but the scenario has {m} assets",
+                v.agent, v.asset
+            )));
+        };
+        market.mechanism_mut().set_private_value(v.agent, v.value);
+    }
+    Ok(())
 }
 
 /// What the decide phase needs: the groups, the streams and the observation.

@@ -552,6 +552,10 @@ impl Mechanism for BatchMarket {
         self.surplus.values.insert(agent, value);
     }
 
+    fn clear_private_values(&mut self) {
+        self.surplus.values.clear();
+    }
+
     fn realised_surplus(&self) -> f64 {
         self.surplus.realised
     }

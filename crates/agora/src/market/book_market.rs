@@ -381,6 +381,10 @@ impl Mechanism for BookMarket {
         self.surplus.values.insert(agent, value);
     }
 
+    fn clear_private_values(&mut self) {
+        self.surplus.values.clear();
+    }
+
     fn realised_surplus(&self) -> f64 {
         self.surplus.realised
     }

@@ -233,6 +233,10 @@ pub trait Mechanism: Send + std::fmt::Debug {
     /// money units per token, for the realised surplus.
     fn set_private_value(&mut self, _agent: AgentId, _value: f64) {}
 
+    /// Forgets every private value registered (before they are registered
+    /// again, when a group's policy is replaced before the first step).
+    fn clear_private_values(&mut self) {}
+
     /// The surplus realised so far in trades between traders with private
     /// values, money units.
     fn realised_surplus(&self) -> f64 {

@@ -942,9 +942,8 @@ impl Simulation {
     /// traders' private values are asked again (at the starting accounts),
     /// so the realised and largest surplus are the new policy's (and stay
     /// so after [`reset`](Self::reset)); after it, the values the run
-    /// started with stay. A private value on an asset
-    /// the scenario does not have is a usage error, and the group keeps its
-    /// policy.
+    /// started with stay. A private value on an asset the scenario does
+    /// not have is a usage error, and the group keeps its policy.
     pub fn set_policy(&mut self, group: &str, policy: GroupPolicy) -> Result<()> {
         let g = self
             .scenario

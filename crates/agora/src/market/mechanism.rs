@@ -234,7 +234,11 @@ pub trait Mechanism: Send + std::fmt::Debug {
     fn set_private_value(&mut self, _agent: AgentId, _value: f64) {}
 
     /// Forgets every private value registered (before they are registered
-    /// again, when a group's policy is replaced before the first step).
+    /// again, when a group's policy is replaced before the first step or
+    /// the run is reset). A mechanism that keeps the values
+    /// [`set_private_value`](Mechanism::set_private_value) gives it must
+    /// forget them here, or a replaced policy's values linger in its
+    /// realised surplus; the default has none to forget.
     fn clear_private_values(&mut self) {}
 
     /// The surplus realised so far in trades between traders with private

@@ -1018,6 +1018,10 @@ mod tests {
             assert!(p.watch(&obs, &me, &mut rng).is_empty(), "{p:?}");
             let zic = matches!(p, BuiltinPolicy::ZiC(_));
             assert_eq!(p.private_value(&me).is_some(), zic, "{p:?}");
+            // what the engine asks before it asks the agents
+            let group = crate::agents::GroupPolicy::Builtin(p.clone());
+            assert!(!group.may_need(), "{p:?}");
+            assert_eq!(group.may_have_private_values(), zic, "{p:?}");
         }
         let v = policies[7].private_value(&me).unwrap();
         assert_eq!((v.asset, v.value, v.units), (3, 10.0, 7));

@@ -661,6 +661,28 @@ impl GroupPolicy {
         }
     }
 
+    /// Whether any of the group's agents may have a need: of the built-in
+    /// policies only a consumer has them ([`BuiltinPolicy::need`]); a
+    /// user's policy may have them for some agents and steps, so each of
+    /// its agents is asked.
+    pub(crate) fn may_need(&self) -> bool {
+        match self {
+            GroupPolicy::Builtin(p) => matches!(p, BuiltinPolicy::Consumer(_)),
+            GroupPolicy::Custom(_) => true,
+        }
+    }
+
+    /// Whether any of the group's agents may have a private value: of the
+    /// built-in policies only ZI-C has them
+    /// ([`BuiltinPolicy::private_value`]); each agent of a user's policy is
+    /// asked.
+    pub(crate) fn may_have_private_values(&self) -> bool {
+        match self {
+            GroupPolicy::Builtin(p) => matches!(p, BuiltinPolicy::ZiC(_)),
+            GroupPolicy::Custom(_) => true,
+        }
+    }
+
     /// Whether the policy watches mempools ([`Policy::watches_mempool`]).
     pub fn watches_mempool(&self) -> bool {
         match self {
@@ -997,6 +1019,8 @@ mod tests {
             Action::Effort { level: 6 }
         );
         assert_eq!(user.assets(), vec![2, 4]);
+        // every agent of a user's policy is asked its need and value
+        assert!(user.may_need() && user.may_have_private_values());
         assert_eq!(
             user.need(&me, 8),
             Some(Need {

@@ -467,6 +467,16 @@ mod tests {
         assert_eq!(p.assets(), vec![0]);
     }
 
+    /// A consumer group has needs and no private values: the engine asks
+    /// its agents the first and not the second.
+    #[test]
+    fn a_consumer_group_may_need_and_has_no_private_values() {
+        let g = crate::agents::GroupPolicy::Builtin(crate::agents::BuiltinPolicy::Consumer(
+            consumer(1.0, DemandForm::Linear),
+        ));
+        assert!(g.may_need() && !g.may_have_private_values());
+    }
+
     /// An agent's need at a step is its distribution's draw keyed by the
     /// agent's key mixed with the step's (`mix64(key ^ mix64(step))`), the
     /// stream every version draws it from (the outputs of a scenario and

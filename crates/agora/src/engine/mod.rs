@@ -788,12 +788,6 @@ impl Simulation {
         }
 
         let incentives = incentives::open(&scenario, &mut ledger, &markets, &groups)?;
-        let valued = valued_traders(
-            &groups,
-            &ledger,
-            StreamFamily::new(seed, run, 0, Stream::Private),
-        );
-        register_private_values(&scenario, &groups, &mut markets, &valued)?;
         let ramp_starts = scenario
             .assets
             .iter()
@@ -837,7 +831,7 @@ impl Simulation {
             reserve_all,
             overrides: Vec::new(),
             initial_wealth: Vec::with_capacity(scenario.groups.len()),
-            valued,
+            valued: Vec::new(),
             unmet: Vec::new(),
             allocated_by_agent: Vec::new(),
             group_needs: vec![(0, 0); scenario.groups.len()],
@@ -854,6 +848,7 @@ impl Simulation {
             attack_flows: crate::monitor::AttackFlows::new(&scenario),
             scenario,
         };
+        sim.revalue()?;
         sim.init_columns();
         sim.init_evolution();
         sim.posted_session = sim.posted_session_possible();
@@ -924,15 +919,30 @@ impl Simulation {
         self.controllers.push(controller);
     }
 
-    /// Asks the traders' private values again, of the policies now and at
-    /// the accounts now (the starting ones, before the first step), and
-    /// registers them with the markets in place of the earlier ones.
+    /// Asks the traders' private values, of the policies now and at the
+    /// accounts now (the starting ones, before the first step), and
+    /// registers them with the markets in place of any earlier ones. A
+    /// value on an asset the scenario does not have is a usage error
+    /// naming the group, and nothing changes.
     fn revalue(&mut self) -> Result<()> {
         let valued = valued_traders(&self.groups, &self.ledger, self.private);
+        let m = self.markets.len();
+        if let Some(v) = valued.iter().find(|v| v.asset >= m) {
+            let g = self.groups.partition_point(|g| g.end <= v.agent);
+            return Err(Error::usage(format!(
+                "the policy for group {:?} gives agent {} a private value on asset index {}, \
+                 but the scenario has {m} assets",
+                self.scenario.groups[g].name, v.agent, v.asset
+            )));
+        }
         for market in &mut self.markets {
             market.mechanism_mut().clear_private_values();
         }
-        register_private_values(&self.scenario, &self.groups, &mut self.markets, &valued)?;
+        for v in &valued {
+            self.markets[v.asset]
+                .mechanism_mut()
+                .set_private_value(v.agent, v.value);
+        }
         self.valued = valued;
         Ok(())
     }
@@ -965,9 +975,7 @@ impl Simulation {
         let old = std::mem::replace(&mut self.groups[g].policy, policy);
         if self.step == 0 {
             if let Err(e) = self.revalue() {
-                // as it was: the old policy and its values
-                self.groups[g].policy = old;
-                self.revalue()?;
+                self.groups[g].policy = old; // and its values, left as they were
                 return Err(e);
             }
         }
@@ -2168,7 +2176,9 @@ impl Simulation {
         let mut needs: Vec<Option<crate::agents::Need>> = Vec::new();
         let private = self.private;
         for (g, group) in self.groups.iter().enumerate() {
-            if !group.active || group.start == group.end {
+            // Every agent of a group whose policy may have needs is asked
+            // (none answers for its group).
+            if !group.active || group.start == group.end || !group.policy.may_need() {
                 continue;
             }
             let assets: Vec<usize> = group
@@ -2206,20 +2216,13 @@ impl Simulation {
                 );
                 group.policy.need(&view, t)
             };
-            // Of the built-in policies only a consumer has needs. A user's
-            // policy may have them for some agents or steps and not for
-            // others, so each of its agents is asked (none is taken to
-            // answer for the group).
             let size = (group.end - group.start) as usize;
-            match (&group.policy, consumer) {
-                (GroupPolicy::Builtin(_), None) => continue,
-                (_, Some(_)) => {
-                    for &j in &assets {
-                        demands[j].reserve(size);
-                        fair[j].0.reserve(size);
-                    }
+            if consumer.is_some() {
+                // every agent has a need
+                for &j in &assets {
+                    demands[j].reserve(size);
+                    fair[j].0.reserve(size);
                 }
-                (GroupPolicy::Custom(_), None) => {}
             }
             let parallel = size >= 1 << 15;
             let block = (CHUNK * rayon::current_num_threads().max(2)) as AgentId;
@@ -2998,9 +3001,8 @@ impl Locks {
 }
 
 /// The traders whose policies hold private values, with their starting
-/// accounts. Of the built-in policies only ZI-C has private values; every
-/// agent of a user's policy is asked, since it may give some of its agents
-/// one and not others.
+/// accounts: every agent of a group whose policy may have them
+/// ([`GroupPolicy::may_have_private_values`]) is asked.
 fn valued_traders(groups: &[GroupState], ledger: &Ledger, private: StreamFamily) -> Vec<Valued> {
     let mut out = Vec::new();
     for g in groups {
@@ -3013,7 +3015,7 @@ fn valued_traders(groups: &[GroupState], ledger: &Ledger, private: StreamFamily)
                 private,
             )
         };
-        if matches!(&g.policy, GroupPolicy::Builtin(p) if !matches!(p, BuiltinPolicy::ZiC(_))) {
+        if !g.policy.may_have_private_values() {
             continue;
         }
         for id in g.start..g.end {
@@ -3029,31 +3031,6 @@ fn valued_traders(groups: &[GroupState], ledger: &Ledger, private: StreamFamily)
         }
     }
     out
-}
-
-/// Registers each private value of `valued` with its asset's market, for
-/// the realised surplus; a user's policy that gives one on an asset the
-/// scenario does not have is a usage error naming the group.
-fn register_private_values(
-    scenario: &Scenario,
-    groups: &[GroupState],
-    markets: &mut [Market],
-    valued: &[Valued],
-) -> Result<()> {
-    let m = markets.len();
-    for v in valued {
-        let Some(market) = markets.get_mut(v.asset) else {
-            let g = groups.partition_point(|g| g.end <= v.agent);
-            let group = scenario.groups.get(g).map_or("?", |s| s.name.as_str());
-            return Err(Error::usage(format!(
-                "the policy for group {group:?} gives agent {} a private value on asset index {}, \
-                 but the scenario has {m} assets",
-                v.agent, v.asset
-            )));
-        };
-        market.mechanism_mut().set_private_value(v.agent, v.value);
-    }
-    Ok(())
 }
 
 /// What the decide phase needs: the groups, the streams and the observation.
@@ -3185,13 +3162,7 @@ impl<const LOG: bool> Executor<'_, LOG> {
             stats: &mut self.stats[j],
             trades: self.trades,
         };
-        // A resource's requests, most of a resource economy's actions, go
-        // to its market without the dynamic call.
-        let done = match &mut self.markets[j] {
-            Market::Resource(r) => r.take(agent, action, &mut m),
-            market => market.execute(agent, action, &mut m),
-        };
-        if let Err(e) = done {
+        if let Err(e) = self.markets[j].execute(agent, action, &mut m) {
             self.fault.get_or_insert(e.on(j));
         }
     }

@@ -313,9 +313,8 @@ impl ResourceMarket {
     }
 
     /// Executes a resource action: a request is collected (and its payment
-    /// locked); production is paid for and scheduled. ([`Mechanism::execute`];
-    /// the engine's executor calls it directly.)
-    pub(crate) fn take(
+    /// locked); production is paid for and scheduled.
+    fn take(
         &mut self,
         agent: AgentId,
         action: Action,

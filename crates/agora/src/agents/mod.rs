@@ -271,7 +271,7 @@ pub struct PrivateValue {
     /// Money units per whole token.
     pub value: f64,
     /// Tokens the trader wants to buy or has to sell over the run, base
-    /// units.
+    /// units: the realised surplus counts its trades up to these.
     pub units: u64,
 }
 
@@ -441,7 +441,10 @@ pub trait Policy: Send + Sync + fmt::Debug {
     /// names, in that order), and what the engine measures unmet demand,
     /// fairness and welfare against. The engine asks each agent at each
     /// step, so an agent may need nothing (`None`) while others of its
-    /// group have needs. The default is none.
+    /// group have needs. A need is met only from resources that
+    /// [`Policy::assets`] names: where it names none, every need goes
+    /// unmet (agents shut out of a resource, or an `assets` forgotten).
+    /// The default is none.
     fn need(&self, _me: &AgentView<'_>, _step: u64) -> Option<Need> {
         None
     }

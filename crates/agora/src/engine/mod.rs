@@ -939,9 +939,15 @@ impl Simulation {
             market.mechanism_mut().clear_private_values();
         }
         for v in &valued {
-            self.markets[v.asset]
-                .mechanism_mut()
-                .set_private_value(v.agent, v.value);
+            self.markets[v.asset].mechanism_mut().set_private_value(
+                v.agent,
+                &crate::agents::PrivateValue {
+                    asset: v.asset,
+                    side: v.side,
+                    value: v.value,
+                    units: v.units,
+                },
+            );
         }
         self.valued = valued;
         Ok(())

@@ -21,7 +21,9 @@ use crate::error::{Error, Result};
 use crate::ledger::{AgentId, Ledger};
 
 /// Identifies the state format; a state of another version is refused.
-pub const STATE_VERSION: u32 = 6;
+/// 7: an order book's or a batch market's state holds, beside the
+/// realised surplus, the tokens each valued trader has had counted in it.
+pub const STATE_VERSION: u32 = 7;
 
 /// A simulation's state after a step: what [`Simulation::state`] takes and
 /// [`Simulation::restore`] puts back. The random streams are counter-based
@@ -390,7 +392,7 @@ mod tests {
         };
         type Change = Box<dyn Fn(&mut SimState)>;
         let cases: Vec<(&str, Change)> = vec![
-            ("format version 7", Box::new(|st| st.version += 1)),
+            ("format version 8", Box::new(|st| st.version += 1)),
             ("taken in run 1", Box::new(|st| st.run = 1)),
             ("seed", Box::new(|st| st.seed ^= 1)),
             (

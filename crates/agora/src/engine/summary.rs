@@ -219,10 +219,12 @@ pub struct MarketSummary {
     /// The pricing mechanism (`order_book`, `call_auction`, `equilibrium`,
     /// `price_adjustment`).
     pub mechanism: String,
-    /// The surplus `Σ (v_buyer − c_seller)·q` realised in trades between
-    /// traders with private values (`zi_c`), over the largest surplus their
-    /// values and costs allow (Gode and Sunder 1993); `null` without such
-    /// traders.
+    /// The surplus `Σ (v_buyer − c_seller)·q` realised in trades of a
+    /// trader with a private value as a buyer (`zi_c`, or a user's policy)
+    /// buying from one with a private value as a seller, each trader's
+    /// tokens counted up to its units, over the largest surplus their
+    /// values and costs allow (Gode and Sunder 1993), so at most 1;
+    /// `null` without such traders.
     pub allocative_efficiency: Option<f64>,
     /// The largest possible surplus of those values and costs, money units.
     pub max_surplus: Option<f64>,

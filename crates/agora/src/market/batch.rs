@@ -13,7 +13,7 @@ use super::clearing::{
 };
 use super::mechanism::{
     coverable, exogenous_equilibrium, lot_of, split_lock, tick_lot, ticks_to_units, to_ticks,
-    Fault, MarketStep, Mechanism, Observed, PriceSource, PriceState, Quotes, Surplus,
+    Fault, MarketStep, Mechanism, Observed, PriceSource, PriceState, Quotes, Surplus, SurplusState,
 };
 use super::{pairs_in_order, value};
 use crate::agents::{Action, Side};
@@ -448,7 +448,7 @@ impl BatchMarket {
 struct BatchMarketState {
     orders: Vec<Pending>,
     state: PriceState,
-    realised: f64,
+    surplus: SurplusState,
     clamps: Clamps,
 }
 
@@ -457,7 +457,7 @@ impl Mechanism for BatchMarket {
         super::mechanism::encode_state(&BatchMarketState {
             orders: self.orders.clone(),
             state: self.state,
-            realised: self.surplus.realised,
+            surplus: self.surplus.state(),
             clamps: self.clamps,
         })
     }
@@ -466,7 +466,7 @@ impl Mechanism for BatchMarket {
         let s: BatchMarketState = super::mechanism::decode_state(self.kind(), bytes)?;
         self.orders = s.orders;
         self.state = s.state;
-        self.surplus.realised = s.realised;
+        self.surplus.restore(s.surplus)?;
         self.clamps = s.clamps;
         Ok(())
     }
@@ -548,16 +548,16 @@ impl Mechanism for BatchMarket {
         }
     }
 
-    fn set_private_value(&mut self, agent: AgentId, value: f64) {
-        self.surplus.values.insert(agent, value);
+    fn set_private_value(&mut self, agent: AgentId, value: &crate::agents::PrivateValue) {
+        self.surplus.register(agent, value);
     }
 
     fn clear_private_values(&mut self) {
-        self.surplus.values.clear();
+        self.surplus.clear();
     }
 
     fn realised_surplus(&self) -> f64 {
-        self.surplus.realised
+        self.surplus.realised()
     }
 
     fn exogenous_equilibrium(&self) -> Option<f64> {

@@ -11,7 +11,7 @@
 use super::book::{Fill, Order, OrderBook, OrderId};
 use super::mechanism::{
     coverable, release_orders, split_lock, tick_lot, ticks_to_units, to_ticks, Fault, MarketStep,
-    Mechanism, Observed, PriceSource, PriceState, Quotes, Surplus,
+    Mechanism, Observed, PriceSource, PriceState, Quotes, Surplus, SurplusState,
 };
 use crate::agents::{Action, Side};
 use crate::ledger::{wide_to_units, AgentId, Ledger};
@@ -294,7 +294,7 @@ struct BookMarketState {
     open: Vec<[OrderId; 2]>,
     traded: bool,
     state: PriceState,
-    realised: f64,
+    surplus: SurplusState,
 }
 
 impl Mechanism for BookMarket {
@@ -304,7 +304,7 @@ impl Mechanism for BookMarket {
             open: self.open.clone(),
             traded: self.traded,
             state: self.state,
-            realised: self.surplus.realised,
+            surplus: self.surplus.state(),
         })
     }
 
@@ -317,7 +317,7 @@ impl Mechanism for BookMarket {
         self.open = s.open;
         self.traded = s.traded;
         self.state = s.state;
-        self.surplus.realised = s.realised;
+        self.surplus.restore(s.surplus)?;
         Ok(())
     }
 
@@ -377,16 +377,16 @@ impl Mechanism for BookMarket {
         }
     }
 
-    fn set_private_value(&mut self, agent: AgentId, value: f64) {
-        self.surplus.values.insert(agent, value);
+    fn set_private_value(&mut self, agent: AgentId, value: &crate::agents::PrivateValue) {
+        self.surplus.register(agent, value);
     }
 
     fn clear_private_values(&mut self) {
-        self.surplus.values.clear();
+        self.surplus.clear();
     }
 
     fn realised_surplus(&self) -> f64 {
-        self.surplus.realised
+        self.surplus.realised()
     }
 }
 

@@ -230,8 +230,9 @@ pub trait Mechanism: Send + std::fmt::Debug {
     }
 
     /// Registers a trader's private value (a buyer's) or cost (a seller's),
-    /// money units per token, for the realised surplus.
-    fn set_private_value(&mut self, _agent: AgentId, _value: f64) {}
+    /// money units per token, and the tokens it counts for, for the
+    /// realised surplus.
+    fn set_private_value(&mut self, _agent: AgentId, _value: &crate::agents::PrivateValue) {}
 
     /// Forgets every private value registered (before they are registered
     /// again, when a group's policy is replaced before the first step or
@@ -584,26 +585,135 @@ impl Fault {
 }
 
 /// The gains from trade realised between traders with private values:
-/// `Σ (v_buyer − c_seller)·q` over their trades with each other (Gode and
-/// Sunder's measure; a trade with a trader without a private value adds
-/// nothing).
+/// `Σ (v_buyer − c_seller)·q` over the trades of a valued buyer buying
+/// from a valued seller (Gode and Sunder's measure). Each trader's tokens
+/// count up to its `units` (a buyer's redemption value holds for the units
+/// it wants, a seller's cost for the units it has to sell), so the
+/// realised surplus is that of a feasible matching and never exceeds the
+/// largest; a trade with a trader without a private value, or against a
+/// trader's side, adds nothing.
 #[derive(Debug, Default)]
 pub(crate) struct Surplus {
-    /// Private values (buyers) and costs (sellers), money units per token.
-    pub values: std::collections::HashMap<AgentId, f64>,
+    /// The valued traders.
+    traders: std::collections::HashMap<AgentId, Trader>,
     /// Realised so far, money units.
-    pub realised: f64,
+    realised: f64,
+}
+
+/// A trader with a private value, as [`Surplus`] counts it.
+#[derive(Debug, Clone, Copy)]
+struct Trader {
+    side: Side,
+    /// Value (a buyer's) or cost (a seller's), money units per token.
+    value: f64,
+    /// Tokens it may trade at that value over the run, base units.
+    units: u64,
+    /// Tokens counted so far, base units (at most `units`).
+    used: u64,
+}
+
+/// What of a [`Surplus`] changes as a run goes, for a checkpoint: the
+/// surplus realised and the tokens counted of each trader that has any
+/// (in agent order, so that the bytes repeat).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SurplusState {
+    realised: f64,
+    used: Vec<(AgentId, u64)>,
 }
 
 impl Surplus {
+    /// Registers `agent`'s private value, in place of any earlier one.
+    pub fn register(&mut self, agent: AgentId, value: &crate::agents::PrivateValue) {
+        self.traders.insert(
+            agent,
+            Trader {
+                side: value.side,
+                value: value.value,
+                units: value.units,
+                used: 0,
+            },
+        );
+    }
+
+    /// Forgets every trader (the surplus realised so far stays).
+    pub fn clear(&mut self) {
+        self.traders.clear();
+    }
+
+    /// The surplus realised so far, money units.
+    pub fn realised(&self) -> f64 {
+        self.realised
+    }
+
+    /// Counts a trade of `tokens` base units from `seller` to `buyer`.
     #[inline]
     pub fn add(&mut self, buyer: AgentId, seller: AgentId, tokens: u64) {
-        if self.values.is_empty() {
+        if self.traders.is_empty() {
             return;
         }
-        if let (Some(v), Some(c)) = (self.values.get(&buyer), self.values.get(&seller)) {
-            self.realised += (v - c) * to_units(tokens);
+        let (Some(b), Some(s)) = (self.traders.get(&buyer), self.traders.get(&seller)) else {
+            return;
+        };
+        if b.side != Side::Buy || s.side != Side::Sell {
+            return;
         }
+        let q = tokens.min(b.units - b.used).min(s.units - s.used);
+        if q == 0 {
+            return;
+        }
+        self.realised += (b.value - s.value) * to_units(q);
+        for agent in [buyer, seller] {
+            if let Some(t) = self.traders.get_mut(&agent) {
+                t.used += q;
+            }
+        }
+    }
+
+    /// The state to save.
+    pub fn state(&self) -> SurplusState {
+        let mut used: Vec<(AgentId, u64)> = self
+            .traders
+            .iter()
+            .filter(|(_, t)| t.used > 0)
+            .map(|(&a, t)| (a, t.used))
+            .collect();
+        used.sort_unstable();
+        SurplusState {
+            realised: self.realised,
+            used,
+        }
+    }
+
+    /// Puts back a saved state, onto the traders registered now; refused
+    /// when it counts tokens of an agent without a private value, or more
+    /// than a trader's units.
+    pub fn restore(&mut self, state: SurplusState) -> Result<(), String> {
+        for &(agent, used) in &state.used {
+            match self.traders.get(&agent) {
+                None => {
+                    return Err(format!(
+                        "the saved surplus counts trades of agent {agent}, which has no private value"
+                    ))
+                }
+                Some(t) if used > t.units => {
+                    return Err(format!(
+                        "the saved surplus counts {used} base units of agent {agent}, which trades {} at its private value",
+                        t.units
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        for t in self.traders.values_mut() {
+            t.used = 0;
+        }
+        for (agent, used) in state.used {
+            if let Some(t) = self.traders.get_mut(&agent) {
+                t.used = used;
+            }
+        }
+        self.realised = state.realised;
+        Ok(())
     }
 }
 
@@ -720,13 +830,106 @@ mod tests {
         assert_eq!((m.save_state(), m.load_state(b"x")), (None, Ok(())));
         assert_eq!(m.required_reserve(u64::MAX), Some(0));
         assert_eq!(m.reserve_between(0, u64::MAX), Some(0));
-        m.set_private_value(0, 3.0);
+        m.set_private_value(
+            0,
+            &crate::agents::PrivateValue {
+                asset: 0,
+                side: Side::Buy,
+                value: 3.0,
+                units: SCALE,
+            },
+        );
         assert_eq!(m.realised_surplus(), 0.0);
         assert_eq!(m.exogenous_equilibrium(), None);
         assert_eq!(m.clamps(), (None, None), "no silent bound, so no count");
         let mut locks = 0;
         m.for_each_lock(&mut |_, _, _| locks += 1);
         assert_eq!(locks, 0);
+    }
+
+    /// Registers `(agent, side, value, whole units)` on a fresh surplus.
+    fn surplus_of(traders: &[(AgentId, Side, f64, f64)]) -> Surplus {
+        let mut s = Surplus::default();
+        for &(agent, side, value, units) in traders {
+            let units = to_base(units).expect("in range");
+            let v = crate::agents::PrivateValue {
+                asset: 0,
+                side,
+                value,
+                units,
+            };
+            s.register(agent, &v);
+        }
+        s
+    }
+
+    /// The realised surplus counts a valued buyer buying from a valued
+    /// seller, each up to its units: buyer 0 (value 10, 2 units), sellers
+    /// 1 (cost 4, 3 units) and 2 (cost 6, 1 unit), buyer 3 (value 8, 5
+    /// units), agent 4 without a value. The largest surplus is 18 (0 buys
+    /// 2 of 1's: 12; 3 buys 1's last and 2's unit: 4 + 2).
+    #[test]
+    fn the_realised_surplus_counts_each_trader_up_to_its_units_and_on_its_side() {
+        let traders = [
+            (0, Side::Buy, 10.0, 2.0),
+            (1, Side::Sell, 4.0, 3.0),
+            (2, Side::Sell, 6.0, 1.0),
+            (3, Side::Buy, 8.0, 5.0),
+        ];
+        let mut s = surplus_of(&traders);
+        let half = SCALE / 2;
+        s.add(0, 1, 3 * half); // (10 − 4) · 1.5 = 9
+        assert_eq!(s.realised(), 9.0);
+        s.add(0, 2, SCALE); // 0 has half a unit left: (10 − 6) · 0.5 = 2
+        assert_eq!(s.realised(), 11.0);
+        s.add(0, 1, SCALE); // 0 has bought its units
+        s.add(1, 3, SCALE); // a seller buying, a buyer selling
+        s.add(3, 4, SCALE); // 4 has no value
+        s.add(3, 3, SCALE); // with itself
+        assert_eq!(s.realised(), 11.0);
+        let saved = s.state();
+        assert_eq!(
+            saved.used,
+            vec![(0, 2 * SCALE), (1, 3 * half), (2, half)],
+            "agent order, counted tokens only"
+        );
+        s.add(3, 1, 3 * SCALE); // 1 has 1.5 units left: (8 − 4) · 1.5 = 6
+        assert_eq!(s.realised(), 17.0);
+        s.add(3, 2, SCALE); // 2 has half a unit left: (8 − 6) · 0.5 = 1
+        assert_eq!(s.realised(), 18.0, "the largest surplus, and no more");
+        s.add(3, 1, SCALE);
+        s.add(3, 2, SCALE);
+        assert_eq!(s.realised(), 18.0);
+
+        // Put back on the same traders, the saved state goes on as the
+        // original did.
+        let mut back = surplus_of(&traders);
+        back.restore(saved.clone()).unwrap();
+        assert_eq!(back.realised(), 11.0);
+        back.add(3, 1, 3 * SCALE);
+        back.add(3, 2, SCALE);
+        assert_eq!((back.realised(), back.state()), (18.0, s.state()));
+
+        // Refused: an agent without a value, more than a trader's units.
+        let mut other = surplus_of(&traders[1..]);
+        let e = other.restore(saved.clone()).unwrap_err();
+        assert!(e.contains("agent 0, which has no private value"), "{e}");
+        let mut fewer = surplus_of(&[
+            (0, Side::Buy, 10.0, 1.0),
+            (1, Side::Sell, 4.0, 3.0),
+            (2, Side::Sell, 6.0, 1.0),
+        ]);
+        let e = fewer.restore(saved.clone()).unwrap_err();
+        assert!(
+            e.contains("2000000000 base units of agent 0, which trades 1000000000"),
+            "{e}"
+        );
+        assert_eq!(fewer.realised(), 0.0, "nothing changed");
+
+        // Forgetting the traders keeps what was realised.
+        s.clear();
+        s.add(0, 1, SCALE);
+        assert_eq!((s.realised(), s.state().used), (18.0, Vec::new()));
     }
 
     #[test]

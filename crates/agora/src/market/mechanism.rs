@@ -648,9 +648,15 @@ impl Surplus {
     /// Counts a trade of `tokens` base units from `seller` to `buyer`.
     #[inline]
     pub fn add(&mut self, buyer: AgentId, seller: AgentId, tokens: u64) {
-        if self.traders.is_empty() {
-            return;
+        if !self.traders.is_empty() {
+            self.count(buyer, seller, tokens);
         }
+    }
+
+    /// [`add`](Self::add) where there are valued traders, out of line so
+    /// that a market's fill path stays as LLVM inlined it without them.
+    #[inline(never)]
+    fn count(&mut self, buyer: AgentId, seller: AgentId, tokens: u64) {
         let (Some(b), Some(s)) = (self.traders.get(&buyer), self.traders.get(&seller)) else {
             return;
         };

@@ -223,8 +223,9 @@ pub struct MarketSummary {
     /// trader with a private value as a buyer (`zi_c`, or a user's policy)
     /// buying from one with a private value as a seller, each trader's
     /// tokens counted up to its units, over the largest surplus their
-    /// values and costs allow (Gode and Sunder 1993), so at most 1;
-    /// `null` without such traders.
+    /// values and costs allow (Gode and Sunder 1993): at most 1, and
+    /// negative only where a valued trader trades at a loss (ZI-C traders
+    /// never do); `null` without such traders.
     pub allocative_efficiency: Option<f64>,
     /// The largest possible surplus of those values and costs, money units.
     pub max_surplus: Option<f64>,

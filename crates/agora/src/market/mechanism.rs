@@ -938,6 +938,57 @@ mod tests {
         assert_eq!((s.realised(), s.state().used), (18.0, Vec::new()));
     }
 
+    proptest::proptest! {
+        /// Whatever trades happen — between valued traders past their
+        /// units, against their sides, with traders without a value — the
+        /// realised surplus is that of a feasible matching of buyers' units
+        /// to sellers' units, so it never exceeds the largest: the highest
+        /// values matched with the lowest costs, unit by unit, while value
+        /// exceeds cost (integral capacities: a matching in half tokens
+        /// does no better). Agents 0–3 buy, 4–7 sell, 8 has no value.
+        #[test]
+        fn the_realised_surplus_never_exceeds_the_largest(
+            values in proptest::collection::vec((0u32..20, 1u64..4), 8),
+            trades in proptest::collection::vec((0u32..9, 0u32..9, 1u64..7), 0..24),
+        ) {
+            let traders: Vec<(AgentId, Side, f64, f64)> = values
+                .iter()
+                .enumerate()
+                .map(|(a, &(v, units))| {
+                    let side = if a < 4 { Side::Buy } else { Side::Sell };
+                    (a as AgentId, side, f64::from(v), units as f64)
+                })
+                .collect();
+            let mut s = surplus_of(&traders);
+            for &(buyer, seller, halves) in &trades {
+                s.add(buyer, seller, halves * SCALE / 2);
+            }
+            let unit_values = |side: Side| {
+                let mut v: Vec<f64> = traders
+                    .iter()
+                    .filter(|t| t.1 == side)
+                    .flat_map(|t| std::iter::repeat_n(t.2, t.3 as usize))
+                    .collect();
+                v.sort_by(f64::total_cmp);
+                v
+            };
+            let mut buyers = unit_values(Side::Buy);
+            buyers.reverse();
+            let sellers = unit_values(Side::Sell);
+            let largest: f64 = buyers
+                .iter()
+                .zip(&sellers)
+                .take_while(|(v, c)| v > c)
+                .map(|(v, c)| v - c)
+                .sum();
+            proptest::prop_assert!(s.realised() <= largest, "{} > {largest}", s.realised());
+            // and every trader's count stays within its units
+            for (agent, used) in s.state().used {
+                proptest::prop_assert!(used <= values[agent as usize].1 * SCALE);
+            }
+        }
+    }
+
     #[test]
     fn a_fault_names_its_asset_and_says_whether_it_is_past_the_range_or_a_bug() {
         let scenario = crate::Scenario::from_toml_str(

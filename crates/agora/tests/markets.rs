@@ -1136,6 +1136,46 @@ fn a_private_value_on_a_missing_asset_is_refused_when_the_policy_is_set() {
     assert!(a.max_surplus.is_some_and(|s| s > 0.0), "{a:?}");
 }
 
+/// One ZI-C buyer (value 12, one token) and one ZI-C seller (cost 4, one
+/// token) trade their token once their quotes cross, on an order book and
+/// in a call auction: the realised surplus is the whole of the largest, 8,
+/// so the efficiency is exactly 1.
+#[test]
+fn a_zi_c_pair_that_trades_realises_the_whole_surplus() {
+    for pricing in ["order_book", "call_auction"] {
+        let text = format!(
+            r#"
+            [simulation]
+            steps = 40
+            seed = 2
+            [[assets]]
+            name = "G"
+            pricing = {{ kind = "{pricing}", tick_size = 0.05, lot_size = 1.0, initial_price = 8.0 }}
+            [[agents]]
+            group = "buyer"
+            count = 1
+            balance = 100.0
+            policy = {{ kind = "zi_c", asset = "G", role = "buyer", value = {{ distribution = "constant", value = 12.0 }}, units = 1.0, lot = 1.0, min_price = 1.0 }}
+            [[agents]]
+            group = "seller"
+            count = 1
+            balance = 1.0
+            holdings = {{ asset = "G", total = 1.0, distribution = "uniform" }}
+            policy = {{ kind = "zi_c", asset = "G", role = "seller", value = {{ distribution = "constant", value = 4.0 }}, lot = 1.0, max_price = 20.0 }}
+            "#
+        );
+        let out = run(&Scenario::from_toml_str(&text, "pair.toml").unwrap());
+        let volume: u128 = out.records.assets.iter().map(|r| r.volume).sum();
+        assert_eq!(volume, u128::from(SCALE), "{pricing}: one token traded");
+        let m = out.summary.assets["G"].market.as_ref().unwrap();
+        assert_eq!(
+            (m.max_surplus, m.allocative_efficiency),
+            (Some(8.0), Some(1.0)),
+            "{pricing}"
+        );
+    }
+}
+
 /// Bids 20 for half a token each step; only member 1 has a private value
 /// (a buyer of two tokens at 12).
 #[derive(Debug)]

@@ -464,9 +464,10 @@ impl Mechanism for BatchMarket {
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), String> {
         let s: BatchMarketState = super::mechanism::decode_state(self.kind(), bytes)?;
+        // the one part that can refuse, first: a refused state changes nothing
+        self.surplus.restore(s.surplus)?;
         self.orders = s.orders;
         self.state = s.state;
-        self.surplus.restore(s.surplus)?;
         self.clamps = s.clamps;
         Ok(())
     }

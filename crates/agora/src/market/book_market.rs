@@ -313,11 +313,12 @@ impl Mechanism for BookMarket {
         if s.book.tick() != self.book.tick() || s.book.lot() != self.book.lot() {
             return Err("the saved order book has another tick or lot than the scenario's".into());
         }
+        // the one part that can refuse, first: a refused state changes nothing
+        self.surplus.restore(s.surplus)?;
         self.book = s.book;
         self.open = s.open;
         self.traded = s.traded;
         self.state = s.state;
-        self.surplus.restore(s.surplus)?;
         Ok(())
     }
 

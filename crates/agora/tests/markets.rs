@@ -1304,4 +1304,27 @@ fn a_policy_set_before_the_first_step_is_the_scenarios_policy_on(pricing: &str) 
         second.advance().unwrap();
     }
     assert_eq!(second.finish().unwrap(), named, "{pricing}");
+    // Restored where member 1's value is for one token, not two, the
+    // state is refused (the market says why) and changes nothing.
+    let one_token = || {
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        sim.set_policy(
+            "buyers",
+            GroupPolicy::Custom(Arc::new(OddValues { asset: 0 })),
+        )
+        .unwrap();
+        sim
+    };
+    let mut third = one_token();
+    let e = third.restore(first.state()).unwrap_err().to_string();
+    assert!(
+        e.contains("of agent 1, which trades 1000000000"),
+        "{pricing}: {e}"
+    );
+    assert_eq!(third.step(), 0);
+    assert_eq!(
+        third.run().unwrap(),
+        one_token().run().unwrap(),
+        "{pricing}"
+    );
 }

@@ -15,6 +15,7 @@
 // Each user of this file (the test binary, the fuzz target) uses a part.
 #![allow(dead_code)]
 
+use agora::engine::Checkpoint;
 use agora::scenario::examples;
 use agora::{ErrorKind, RunOutput, Scenario, Simulation};
 use std::sync::OnceLock;
@@ -733,8 +734,9 @@ pub fn assert_input_error(err: &agora::Error, text: &str) {
 /// - a run fails only with a one-line error that is not a broken invariant
 ///   (the engine checks conservation after every step);
 /// - a run that completes conserves value to the base unit, gives the same
-///   outputs whether agents decide lazily or all in a parallel phase,
-///   writes a `scenario.toml` that reads back as the same scenario, and
+///   outputs whether agents decide lazily or all in a parallel phase and
+///   when stopped halfway and resumed from a checkpoint's bytes, writes a
+///   `scenario.toml` that reads back as the same scenario, and
 ///   makes a two-run ensemble with the next run whose outputs are written.
 pub fn check(text: &str, run: u64) -> Outcome {
     let scenario = match Scenario::from_toml_str(text, ORIGIN) {
@@ -770,6 +772,7 @@ pub fn check(text: &str, run: u64) -> Outcome {
         eager.as_ref() == Some(&lazy),
         "outputs differ when agents decide in a parallel phase\n{capped}"
     );
+    check_resume(&scenario, run, &capped, &lazy);
     // A Monte Carlo ensemble of this run and the next (another random
     // draw, which may fail where this one did not) writes its summary too.
     if let Some((next, _)) = run_once(&scenario, run + 1, false, &capped) {
@@ -794,6 +797,45 @@ pub fn check(text: &str, run: u64) -> Outcome {
 }
 
 type Files = Vec<(&'static str, Vec<u8>)>;
+
+/// The run stopped halfway, its checkpoint written as a file's bytes, read
+/// back and resumed (from the scenario the checkpoint holds), writes the
+/// same files as the run that was not stopped.
+fn check_resume(scenario: &Scenario, run: u64, text: &str, whole: &Files) {
+    let stop = scenario.simulation().steps / 2;
+    let mut first = Simulation::new(scenario, run).expect("built once already");
+    while first.step() < stop {
+        if let Err(e) = first.advance() {
+            panic!("a step of a run that completed fails when run again: {e}\n{text}");
+        }
+    }
+    let bytes = Checkpoint::of(scenario, &first, Vec::new())
+        .and_then(|c| c.to_bytes())
+        .unwrap_or_else(|e| {
+            panic!("a checkpoint after step {stop} cannot be written: {e}\n{text}")
+        });
+    drop(first);
+    let (again, mut resumed) = Checkpoint::from_bytes(&bytes, "fuzz checkpoint")
+        .and_then(|c| c.resume())
+        .unwrap_or_else(|e| panic!("the checkpoint after step {stop} is refused: {e}\n{text}"));
+    while !resumed.done() {
+        if let Err(e) = resumed.advance() {
+            panic!("the run resumed after step {stop} fails: {e}\n{text}");
+        }
+    }
+    let out = resumed
+        .finish()
+        .unwrap_or_else(|e| panic!("the run resumed after step {stop} cannot finish: {e}\n{text}"));
+    let files = agora::output::run_files(&again, std::slice::from_ref(&out))
+        .unwrap_or_else(|e| panic!("a resumed run cannot write its outputs: {e}\n{text}"));
+    for ((name, a), (_, b)) in whole.iter().zip(&files) {
+        assert!(
+            a == b,
+            "{name} differs when the run is resumed after step {stop}\n{text}"
+        );
+    }
+    assert_eq!(whole.len(), files.len(), "{text}");
+}
 
 /// Runs once; `None` when the run ends in an (allowed) error.
 fn run_once(

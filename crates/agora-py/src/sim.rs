@@ -32,6 +32,8 @@ pub struct Simulation {
     pending: Vec<(AgentId, Action)>,
     /// The Python policies the scenario was read with.
     policies: Policies,
+    /// The run of the scenario's ensemble being stepped.
+    run: u64,
 }
 
 impl Simulation {
@@ -262,7 +264,60 @@ impl Simulation {
             sim: Mutex::new(sim),
             pending: Vec::new(),
             policies,
+            run,
         })
+    }
+
+    /// Reads the checkpoint file at `path` (one `save_checkpoint` or
+    /// `agora run --checkpoint-every` wrote) and sets up the run as it was
+    /// there, with the Python policies given (the scenario's own must be
+    /// among them): stepping it on gives what the run would have.
+    #[staticmethod]
+    #[pyo3(signature = (path, policies=None))]
+    fn load_checkpoint(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        policies: Option<crate::policy::Given>,
+    ) -> PyResult<Self> {
+        let policies = crate::policy::policies(policies)?;
+        let checkpoint = agora::engine::Checkpoint::read(&path).map_err(to_py)?;
+        let run = checkpoint.state.run;
+        // Without the GIL, as in `new`.
+        let (scenario, sim) = py
+            .detach(|| checkpoint.resume_with(&policies.registry))
+            .map_err(to_py)?;
+        Ok(Simulation {
+            assets: scenario.assets().iter().map(|a| a.name.clone()).collect(),
+            scenario,
+            sim: Mutex::new(sim),
+            pending: Vec::new(),
+            policies,
+            run,
+        })
+    }
+
+    /// Writes the run's state after its last step to the checkpoint file
+    /// `path`, replacing it atomically (the file `agora resume` reads).
+    /// Refused while actions set with `act` wait for the next step: they
+    /// are not part of a step's state.
+    fn save_checkpoint(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
+        if !self.pending.is_empty() {
+            return Err(PyRuntimeError::new_err(format!(
+                "save_checkpoint: actions set with act() for {} agents wait for the next step, \
+                 and a checkpoint holds no pending actions: step() first",
+                self.pending.len()
+            )));
+        }
+        let sim = self.sim()?;
+        let checkpoint =
+            agora::engine::Checkpoint::of(sim.scenario(), &sim, Vec::new()).map_err(to_py)?;
+        py.detach(|| checkpoint.write_atomic(&path)).map_err(to_py)
+    }
+
+    /// The run of the scenario's Monte Carlo ensemble being stepped.
+    #[getter]
+    fn run(&self) -> u64 {
+        self.run
     }
 
     /// Sets the run back to step 0: run `run` of the scenario with seed
@@ -278,6 +333,7 @@ impl Simulation {
             .detach(|| agora::Simulation::new(&scenario, run))
             .map_err(to_py)?;
         *self.sim()? = fresh;
+        self.run = run;
         Ok(())
     }
 

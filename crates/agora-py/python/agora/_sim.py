@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+import errno
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _agora
 
@@ -70,6 +72,50 @@ class Simulation:
             text, origin, seed=self._seed, steps=_count("steps", steps), run=self._run,
             policies=_policies(),
         )
+        self._describe()
+
+    @classmethod
+    def load_checkpoint(cls, path: Union[str, "os.PathLike[str]"]) -> "Simulation":
+        """The run saved in the checkpoint file ``path`` — by
+        :meth:`save_checkpoint`, or by ``agora run --checkpoint-every`` — as
+        it was after its last step: stepping it to the end gives what the
+        run would have given uninterrupted, byte for byte. A scenario that
+        names Python policies needs them registered (:func:`register_policy`)
+        as for a new :class:`Simulation`; a policy object's own attributes
+        are not in the checkpoint, the engine's state is. :meth:`reset` goes
+        back to step 0 of the saved scenario, seed and run.
+
+        Raises ``FileNotFoundError`` for a missing file, and
+        :class:`ScenarioError`, with the message ``agora resume`` gives, for
+        one that is not a checkpoint, is cut short or corrupted, was written
+        by another version of Agora, or names a policy not registered.
+        """
+        from . import _policies
+
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(errno.ENOENT, "no such checkpoint file", path)
+        sim = cls.__new__(cls)
+        sim._inner = _agora.Simulation.load_checkpoint(path, policies=_policies())
+        sim._seed = None
+        sim._run = sim._inner.run
+        sim._describe()
+        return sim
+
+    def save_checkpoint(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes the run's state after its last step to the checkpoint file
+        ``path``, replacing it atomically (a file beside it is written,
+        synced and renamed over it): the file ``agora run
+        --checkpoint-every`` writes, which ``agora resume`` and
+        :meth:`load_checkpoint` read. Raises ``RuntimeError`` while actions
+        set by :meth:`act` wait for the next step (a checkpoint holds none)
+        or when the file cannot be written (the message names it; nothing is
+        left half-written).
+        """
+        self._inner.save_checkpoint(os.fspath(path))
+
+    def _describe(self) -> None:
+        """Sets the attributes read from the inner simulation."""
         self.asset_names: List[str] = list(self._inner.asset_names)
         """The asset names, in scenario order (an asset's index is its place here)."""
         self.asset_kinds: List[str] = list(self._inner.asset_kinds)

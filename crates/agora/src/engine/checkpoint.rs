@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::{SimState, Simulation};
 use crate::error::{Error, Result};
-use crate::scenario::Scenario;
+use crate::scenario::{PolicyRegistry, Scenario};
 
 /// The first bytes of every checkpoint file.
 pub const CHECKPOINT_MAGIC: &[u8; 17] = b"AGORA-CHECKPOINT\n";
@@ -87,7 +87,14 @@ impl Checkpoint {
 
     /// The scenario, read back from its saved text.
     pub fn scenario(&self) -> Result<Scenario> {
-        Scenario::from_toml_str(&self.scenario_toml, &self.origin)
+        self.scenario_with(&PolicyRegistry::new())
+    }
+
+    /// The scenario, read back from its saved text with the policies of
+    /// `registry` (a scenario that names a user's policy needs it
+    /// registered again).
+    pub fn scenario_with(&self, registry: &PolicyRegistry) -> Result<Scenario> {
+        Scenario::from_toml_str_with(&self.scenario_toml, &self.origin, registry)
     }
 
     /// The simulation as it was at the checkpoint: built from the saved
@@ -95,7 +102,15 @@ impl Checkpoint {
     /// continuation is byte-identical to the run the checkpoint was taken
     /// from.
     pub fn resume(&self) -> Result<(Scenario, Simulation)> {
-        let scenario = self.scenario()?;
+        self.resume_with(&PolicyRegistry::new())
+    }
+
+    /// [`resume`](Self::resume) of a scenario that names policies of
+    /// `registry` (the checkpoint holds what the engine keeps of them, such
+    /// as adaptive policies' saved states; not what a policy keeps for
+    /// itself elsewhere).
+    pub fn resume_with(&self, registry: &PolicyRegistry) -> Result<(Scenario, Simulation)> {
+        let scenario = self.scenario_with(registry)?;
         let mut sim = Simulation::new(&scenario, self.state.run)?;
         sim.restore(self.state.clone())?;
         Ok((scenario, sim))

@@ -1,0 +1,196 @@
+"""Checkpoints from Python: agora.Simulation saves the checkpoint file the
+command line writes and loads the one it reads; a loaded run continues
+exactly as the uninterrupted one, the command line resumes Python's
+checkpoints and Python loads the command line's; bad files and bad calls
+raise, and nothing is half-written."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+import agora
+from test_agora import agora_cli, read_csv
+
+np = pytest.importorskip("numpy")
+
+
+def states_equal(a, b):
+    """Whether two `state()` dicts hold the same arrays, NaN for NaN."""
+    assert a.keys() == b.keys()
+    for key in a:
+        x, y = np.asarray(a[key]), np.asarray(b[key])
+        if x.dtype.kind == "f":
+            np.testing.assert_array_equal(x, y, err_msg=key)  # NaNs compare equal here
+        else:
+            assert (x == y).all(), key
+    return True
+
+
+@pytest.mark.parametrize(
+    "name,steps,stop",
+    [("token-economy", 20, 7), ("market-clearing", 20, 9), ("resource-economy", 16, 5),
+     ("learning-traders", 12, 4)],
+)
+def test_a_loaded_checkpoint_continues_as_the_uninterrupted_run(tmp_path, name, steps, stop):
+    whole = agora.Simulation(agora.example(name), seed=5, steps=steps)
+    first = agora.Simulation(agora.example(name), seed=5, steps=steps)
+    first.step(stop)
+    path = tmp_path / "checkpoint"
+    first.save_checkpoint(path)
+    loaded = agora.Simulation.load_checkpoint(path)
+    assert loaded.step_index == stop
+    assert (loaded.asset_names, loaded.groups, loaded.num_agents, loaded.steps) == (
+        whole.asset_names, whole.groups, whole.num_agents, whole.steps)
+    whole.step(stop)
+    states_equal(loaded.state(), whole.state())
+    while not whole.done:
+        whole.step()
+        loaded.step()
+        first.step()  # saving changes nothing of the run it was taken from
+        states_equal(loaded.state(), whole.state())
+        states_equal(first.state(), whole.state())
+    assert loaded.done
+    # reset goes back to step 0 of the saved scenario, seed and run
+    loaded.reset()
+    assert loaded.step_index == 0
+    states_equal(loaded.state(), agora.Simulation(agora.example(name), seed=5, steps=steps).state())
+
+
+def test_the_command_line_resumes_a_python_checkpoint_byte_for_byte(tmp_path):
+    cli = agora_cli()
+    sim = agora.Simulation(agora.example("market-clearing"), seed=3, steps=20, run=0)
+    sim.step(8)
+    sim.save_checkpoint(tmp_path / "checkpoint")
+    subprocess.run([cli, "resume", str(tmp_path / "checkpoint"), "--quiet", "--out",
+                    str(tmp_path / "resumed")], check=True)
+    subprocess.run([cli, "run", "--example", "market-clearing", "--seed", "3", "--steps", "20",
+                    "--quiet", "--out", str(tmp_path / "whole")], check=True)
+    for name in ["assets.csv", "agents.csv", "scenario.toml"]:
+        assert (tmp_path / "resumed" / name).read_bytes() == \
+            (tmp_path / "whole" / name).read_bytes(), name
+    summaries = []
+    for out in ["resumed", "whole"]:
+        s = json.loads((tmp_path / out / "summary.json").read_text())
+        s.pop("performance", None)
+        summaries.append(s)
+    assert summaries[0] == summaries[1]
+
+
+def test_python_loads_the_command_lines_checkpoint(tmp_path):
+    cli = agora_cli()
+    out = tmp_path / "out"
+    subprocess.run([cli, "run", "--example", "resource-economy", "--seed", "9", "--steps", "14",
+                    "--checkpoint-every", "5", "--quiet", "--out", str(out)], check=True)
+    # written after steps 5 and 10 (not after the last): the last one stays
+    loaded = agora.Simulation.load_checkpoint(out / "checkpoint")
+    assert loaded.step_index == 10
+    whole = agora.Simulation(agora.example("resource-economy"), seed=9, steps=14)
+    whole.step(10)
+    states_equal(loaded.state(), whole.state())
+    loaded.step(4)
+    whole.step(4)
+    assert loaded.done and whole.done
+    states_equal(loaded.state(), whole.state())
+    # and the final prices are the command line's last row
+    header, rows = read_csv(out / "assets.csv")
+    assert float(rows[-1][header.index("price")]) == loaded.state()["prices"][-1]
+
+
+def test_a_later_run_of_an_ensemble_is_saved_with_its_run(tmp_path):
+    sim = agora.Simulation(agora.example("token-economy"), seed=2, steps=10, run=3)
+    sim.step(4)
+    sim.save_checkpoint(tmp_path / "c")
+    loaded = agora.Simulation.load_checkpoint(tmp_path / "c")
+    other = agora.Simulation(agora.example("token-economy"), seed=2, steps=10, run=0)
+    loaded.step(6)
+    sim.step(6)
+    other.step(10)
+    states_equal(loaded.state(), sim.state())
+    assert not np.array_equal(loaded.state()["balances"], other.state()["balances"])
+    loaded.reset()
+    loaded.step(10)
+    states_equal(loaded.state(), sim.state())
+
+
+class Steady:
+    """Buys `spend` units' worth of `asset` every step."""
+
+    def __init__(self, asset, spend=2.0):
+        self.asset, self.spend = asset, int(spend * agora.SCALE)
+
+    def decide(self, obs, me):
+        return ("buy", self.asset, self.spend)
+
+
+def with_python_policy():
+    return {
+        "simulation": {"steps": 12, "seed": 4},
+        "assets": [{"name": "TOKEN", "pricing": {"kind": "bonding_curve", "curve": "linear",
+                                                 "m": 0.001, "b": 1.0}}],
+        "agents": [
+            {"group": "noise", "count": 30, "balance": 1000.0,
+             "policy": {"kind": "random", "asset": "TOKEN", "p_buy": 0.4, "p_sell": 0.4,
+                        "buy_fraction": 0.1, "sell_fraction": 0.1}},
+            {"group": "mine", "count": 4, "balance": 1000.0,
+             "policy": {"kind": "ckpt_steady", "asset": "TOKEN", "spend": 3.0}},
+        ],
+    }
+
+
+def test_a_scenario_with_a_python_policy_loads_with_the_policy_registered(tmp_path):
+    agora.register_policy("ckpt_steady", Steady)
+    try:
+        whole = agora.Simulation(with_python_policy())
+        sim = agora.Simulation(with_python_policy())
+        sim.step(5)
+        sim.save_checkpoint(tmp_path / "c")
+        loaded = agora.Simulation.load_checkpoint(tmp_path / "c")
+        loaded.step(7)
+        whole.step(12)
+        states_equal(loaded.state(), whole.state())
+    finally:
+        agora.unregister_policy("ckpt_steady")
+    with pytest.raises(agora.ScenarioError, match="ckpt_steady"):
+        agora.Simulation.load_checkpoint(tmp_path / "c")
+
+
+def test_bad_checkpoints_and_bad_calls_raise_and_write_nothing(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        agora.Simulation.load_checkpoint(tmp_path / "missing")
+    (tmp_path / "text").write_text("[simulation]\nsteps = 3\n")
+    with pytest.raises(agora.ScenarioError, match="not an Agora checkpoint"):
+        agora.Simulation.load_checkpoint(tmp_path / "text")
+
+    sim = agora.Simulation(agora.example("token-economy"), steps=10)
+    sim.step(3)
+    sim.save_checkpoint(tmp_path / "good")
+    good = (tmp_path / "good").read_bytes()
+    (tmp_path / "cut").write_bytes(good[: len(good) // 2])
+    with pytest.raises(agora.ScenarioError, match="truncated"):
+        agora.Simulation.load_checkpoint(tmp_path / "cut")
+    flipped = bytearray(good)
+    flipped[len(flipped) // 2] ^= 1
+    (tmp_path / "flipped").write_bytes(bytes(flipped))
+    with pytest.raises(agora.ScenarioError, match="checksum"):
+        agora.Simulation.load_checkpoint(tmp_path / "flipped")
+
+    # actions waiting for the next step are not part of a step's state
+    sim.act([0], ["hold"])
+    with pytest.raises(RuntimeError, match="step\\(\\) first"):
+        sim.save_checkpoint(tmp_path / "pending")
+    assert not (tmp_path / "pending").exists()
+    sim.step()
+    sim.save_checkpoint(tmp_path / "pending")
+    assert agora.Simulation.load_checkpoint(tmp_path / "pending").step_index == 4
+
+    # a folder that does not exist: an error naming the file, nothing left
+    with pytest.raises(RuntimeError, match="nowhere"):
+        sim.save_checkpoint(tmp_path / "nowhere" / "c")
+    assert not (tmp_path / "nowhere").exists()
+    # the saved checkpoint is replaced whole, never appended to
+    sim.step(2)
+    sim.save_checkpoint(tmp_path / "good")
+    assert agora.Simulation.load_checkpoint(tmp_path / "good").step_index == 6
+    assert [p for p in os.listdir(tmp_path) if ".tmp-" in p] == []

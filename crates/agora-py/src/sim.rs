@@ -37,6 +37,43 @@ pub struct Simulation {
 }
 
 impl Simulation {
+    /// The run `checkpoint` holds, set up with the Python policies given.
+    fn resumed(
+        py: Python<'_>,
+        checkpoint: &agora::engine::Checkpoint,
+        policies: Option<crate::policy::Given>,
+    ) -> PyResult<Self> {
+        let policies = crate::policy::policies(policies)?;
+        let run = checkpoint.state.run;
+        // Without the GIL, as in `new`.
+        let (scenario, sim) = py
+            .detach(|| checkpoint.resume_with(&policies.registry))
+            .map_err(to_py)?;
+        Ok(Simulation {
+            assets: scenario.assets().iter().map(|a| a.name.clone()).collect(),
+            scenario,
+            sim: Mutex::new(sim),
+            pending: Vec::new(),
+            policies,
+            run,
+        })
+    }
+
+    /// The checkpoint of the run after its last step; refused (`what`
+    /// names the call) while actions set with `act` wait for the next
+    /// step.
+    fn checkpoint(&self, what: &str) -> PyResult<agora::engine::Checkpoint> {
+        if !self.pending.is_empty() {
+            return Err(PyRuntimeError::new_err(format!(
+                "{what}: actions set with act() for {} agents wait for the next step, \
+                 and a checkpoint holds no pending actions: step() first",
+                self.pending.len()
+            )));
+        }
+        let sim = self.sim()?;
+        agora::engine::Checkpoint::of(sim.scenario(), &sim, Vec::new()).map_err(to_py)
+    }
+
     fn sim(&self) -> PyResult<std::sync::MutexGuard<'_, agora::Simulation>> {
         self.sim
             .lock()
@@ -279,21 +316,22 @@ impl Simulation {
         path: std::path::PathBuf,
         policies: Option<crate::policy::Given>,
     ) -> PyResult<Self> {
-        let policies = crate::policy::policies(policies)?;
         let checkpoint = agora::engine::Checkpoint::read(&path).map_err(to_py)?;
-        let run = checkpoint.state.run;
-        // Without the GIL, as in `new`.
-        let (scenario, sim) = py
-            .detach(|| checkpoint.resume_with(&policies.registry))
-            .map_err(to_py)?;
-        Ok(Simulation {
-            assets: scenario.assets().iter().map(|a| a.name.clone()).collect(),
-            scenario,
-            sim: Mutex::new(sim),
-            pending: Vec::new(),
-            policies,
-            run,
-        })
+        Self::resumed(py, &checkpoint, policies)
+    }
+
+    /// The run a checkpoint file's bytes hold (as `checkpoint_bytes` gives
+    /// them); `origin` names them in errors.
+    #[staticmethod]
+    #[pyo3(signature = (data, origin, policies=None))]
+    fn from_checkpoint_bytes(
+        py: Python<'_>,
+        data: &[u8],
+        origin: &str,
+        policies: Option<crate::policy::Given>,
+    ) -> PyResult<Self> {
+        let checkpoint = agora::engine::Checkpoint::from_bytes(data, origin).map_err(to_py)?;
+        Self::resumed(py, &checkpoint, policies)
     }
 
     /// Writes the run's state after its last step to the checkpoint file
@@ -301,17 +339,17 @@ impl Simulation {
     /// Refused while actions set with `act` wait for the next step: they
     /// are not part of a step's state.
     fn save_checkpoint(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
-        if !self.pending.is_empty() {
-            return Err(PyRuntimeError::new_err(format!(
-                "save_checkpoint: actions set with act() for {} agents wait for the next step, \
-                 and a checkpoint holds no pending actions: step() first",
-                self.pending.len()
-            )));
-        }
-        let sim = self.sim()?;
-        let checkpoint =
-            agora::engine::Checkpoint::of(sim.scenario(), &sim, Vec::new()).map_err(to_py)?;
+        let checkpoint = self.checkpoint("save_checkpoint")?;
         py.detach(|| checkpoint.write_atomic(&path)).map_err(to_py)
+    }
+
+    /// The bytes `save_checkpoint` would write (for pickling, or a copy).
+    fn checkpoint_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self
+            .checkpoint("checkpoint_bytes")?
+            .to_bytes()
+            .map_err(to_py)?;
+        Ok(PyBytes::new(py, &bytes))
     }
 
     /// The run of the scenario's Monte Carlo ensemble being stepped.

@@ -194,3 +194,31 @@ def test_bad_checkpoints_and_bad_calls_raise_and_write_nothing(tmp_path):
     sim.save_checkpoint(tmp_path / "good")
     assert agora.Simulation.load_checkpoint(tmp_path / "good").step_index == 6
     assert [p for p in os.listdir(tmp_path) if ".tmp-" in p] == []
+
+
+def test_a_simulation_pickles_and_deep_copies_as_its_checkpoint():
+    import copy
+    import pickle
+
+    sim = agora.Simulation(agora.example("market-clearing"), seed=6, steps=18)
+    sim.step(7)
+    copies = [pickle.loads(pickle.dumps(sim)), copy.deepcopy(sim)]
+    # a what-if fork: the copy goes its own way and leaves the original alone
+    fork = copy.deepcopy(sim)
+    fork.act([0], [("cancel", 0)])
+    fork.step()
+    whole = agora.Simulation(agora.example("market-clearing"), seed=6, steps=18)
+    whole.step(7)
+    while not whole.done:
+        whole.step()
+        sim.step()
+        for c in copies:
+            c.step()
+            states_equal(c.state(), whole.state())
+        states_equal(sim.state(), whole.state())
+    assert fork.step_index == 8
+    # actions waiting for the next step cannot be pickled
+    other = agora.Simulation(agora.example("token-economy"), steps=5)
+    other.act([0], ["hold"])
+    with pytest.raises(RuntimeError, match="checkpoint_bytes"):
+        pickle.dumps(other)

@@ -95,12 +95,24 @@ class Simulation:
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(errno.ENOENT, "no such checkpoint file", path)
+        return cls._wrap(_agora.Simulation.load_checkpoint(path, policies=_policies()))
+
+    @classmethod
+    def _wrap(cls, inner: Any) -> "Simulation":
+        """A :class:`Simulation` around a loaded inner one."""
         sim = cls.__new__(cls)
-        sim._inner = _agora.Simulation.load_checkpoint(path, policies=_policies())
+        sim._inner = inner
         sim._seed = None
-        sim._run = sim._inner.run
+        sim._run = inner.run
         sim._describe()
         return sim
+
+    def __reduce__(self) -> Tuple[Any, Tuple[bytes]]:
+        """Pickles (and ``copy.deepcopy``) as the checkpoint's bytes: the
+        copy continues exactly as this run would. Raises ``RuntimeError``
+        while actions set by :meth:`act` wait for the next step; unpickling
+        a scenario that names Python policies needs them registered."""
+        return (_from_checkpoint_bytes, (self._inner.checkpoint_bytes(),))
 
     def save_checkpoint(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the run's state after its last step to the checkpoint file
@@ -252,3 +264,12 @@ class Simulation:
 def _is_np_int(value: Any) -> bool:
     """A NumPy integer (converted to a Python int for the engine)."""
     return type(value).__module__ == "numpy" and hasattr(value, "__index__")
+
+
+def _from_checkpoint_bytes(data: bytes) -> Simulation:
+    """Unpickles a :class:`Simulation` (see ``Simulation.__reduce__``)."""
+    from . import _policies
+
+    return Simulation._wrap(
+        _agora.Simulation.from_checkpoint_bytes(data, "a pickled Simulation", policies=_policies())
+    )

@@ -34,6 +34,9 @@ pub struct Simulation {
     policies: Policies,
     /// The run of the scenario's ensemble being stepped.
     run: u64,
+    /// Why the last step failed partway (or ran with a failed policy), if
+    /// it did: no checkpoint is taken of such a state, until `reset`.
+    broken: Option<String>,
 }
 
 impl Simulation {
@@ -56,6 +59,7 @@ impl Simulation {
             pending: Vec::new(),
             policies,
             run,
+            broken: None,
         })
     }
 
@@ -63,6 +67,12 @@ impl Simulation {
     /// names the call) while actions set with `act` wait for the next
     /// step.
     fn checkpoint(&self, what: &str) -> PyResult<agora::engine::Checkpoint> {
+        if let Some(why) = &self.broken {
+            return Err(PyRuntimeError::new_err(format!(
+                "{what}: the last step failed partway ({why}); a checkpoint of it would not \
+                 continue as a run does: reset() first"
+            )));
+        }
         if !self.pending.is_empty() {
             return Err(PyRuntimeError::new_err(format!(
                 "{what}: actions set with act() for {} agents wait for the next step, \
@@ -302,6 +312,7 @@ impl Simulation {
             pending: Vec::new(),
             policies,
             run,
+            broken: None,
         })
     }
 
@@ -372,6 +383,7 @@ impl Simulation {
             .map_err(to_py)?;
         *self.sim()? = fresh;
         self.run = run;
+        self.broken = None;
         Ok(())
     }
 
@@ -433,10 +445,12 @@ impl Simulation {
         let pending = std::mem::take(&mut self.pending);
         let total = self.scenario.simulation().steps;
         let failure = &self.policies.failure;
-        let mut sim = self.sim()?;
-        let sim = &mut *sim;
+        let mut guard = self.sim()?;
+        let sim = &mut *guard;
         let mut result = Ok(());
+        let mut broken = false;
         for k in 0..steps {
+            let before = sim.step();
             let stepped = py.detach(|| {
                 if sim.done() {
                     return Err(PyRuntimeError::new_err(format!(
@@ -447,7 +461,11 @@ impl Simulation {
                 let actions: &[(AgentId, Action)] = if k == 0 { &pending } else { &[] };
                 sim.advance_with(actions).map_err(to_py)
             });
-            if stepped.is_err() || failure.lock().map_or(true, |f| f.is_some()) {
+            let failed = failure.lock().map_or(true, |f| f.is_some());
+            if stepped.is_err() || failed {
+                // a step begun and not finished, or run with a policy
+                // that failed: not a state a run goes through
+                broken = failed || sim.step() != before;
                 result = stepped;
                 break;
             }
@@ -458,10 +476,17 @@ impl Simulation {
                 }
             }
         }
-        match self.policies.take_failure() {
+        drop(guard);
+        let result = match self.policies.take_failure() {
             Some(e) => Err(e),
             None => result,
+        };
+        if broken {
+            if let Err(e) = &result {
+                self.broken = Some(e.to_string());
+            }
         }
+        result
     }
 
     /// The last step run (0 before the first).

@@ -222,3 +222,44 @@ def test_a_simulation_pickles_and_deep_copies_as_its_checkpoint():
     other.act([0], ["hold"])
     with pytest.raises(RuntimeError, match="checkpoint_bytes"):
         pickle.dumps(other)
+
+
+class BreaksAtThree:
+    """Holds, and raises at step 3."""
+
+    def __init__(self, asset):
+        self.asset = asset
+
+    def decide(self, obs, me):
+        if obs["step"] == 3:
+            raise ZeroDivisionError("broken at step 3")
+        return "hold"
+
+
+def test_no_checkpoint_is_taken_of_a_step_that_failed_partway(tmp_path):
+    table = with_python_policy()
+    table["agents"][1]["policy"] = {"kind": "ckpt_breaks", "asset": "TOKEN"}
+    agora.register_policy("ckpt_breaks", BreaksAtThree)
+    try:
+        sim = agora.Simulation(table)
+        sim.step(2)
+        with pytest.raises(ZeroDivisionError):
+            sim.step(2)
+        with pytest.raises(RuntimeError, match=r"failed partway .*reset\(\) first"):
+            sim.save_checkpoint(tmp_path / "c")
+        with pytest.raises(RuntimeError, match="failed partway"):
+            sim.checkpoint_bytes()
+        assert not (tmp_path / "c").exists()
+        sim.reset()
+        sim.step(2)
+        sim.save_checkpoint(tmp_path / "c")
+        assert agora.Simulation.load_checkpoint(tmp_path / "c").step_index == 2
+    finally:
+        agora.unregister_policy("ckpt_breaks")
+    # a call refused before its step ran leaves nothing broken
+    ok = agora.Simulation(agora.example("token-economy"), steps=5)
+    ok.step(5)
+    with pytest.raises(RuntimeError, match="finished"):
+        ok.step()
+    ok.save_checkpoint(tmp_path / "done")
+    assert agora.Simulation.load_checkpoint(tmp_path / "done").done

@@ -107,12 +107,17 @@ class Simulation:
         sim._describe()
         return sim
 
+    def checkpoint_bytes(self) -> bytes:
+        """The bytes :meth:`save_checkpoint` would write, in memory (a
+        checkpoint to keep elsewhere, or to send); the same refusals."""
+        return self._inner.checkpoint_bytes()
+
     def __reduce__(self) -> Tuple[Any, Tuple[bytes]]:
         """Pickles (and ``copy.deepcopy``) as the checkpoint's bytes: the
         copy continues exactly as this run would. Raises ``RuntimeError``
         while actions set by :meth:`act` wait for the next step; unpickling
         a scenario that names Python policies needs them registered."""
-        return (_from_checkpoint_bytes, (self._inner.checkpoint_bytes(),))
+        return (_from_checkpoint_bytes, (self.checkpoint_bytes(),))
 
     def save_checkpoint(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the run's state after its last step to the checkpoint file
@@ -120,9 +125,10 @@ class Simulation:
         synced and renamed over it): the file ``agora run
         --checkpoint-every`` writes, which ``agora resume`` and
         :meth:`load_checkpoint` read. Raises ``RuntimeError`` while actions
-        set by :meth:`act` wait for the next step (a checkpoint holds none)
-        or when the file cannot be written (the message names it; nothing is
-        left half-written).
+        set by :meth:`act` wait for the next step (a checkpoint holds none),
+        after a step that failed partway (until :meth:`reset`), or when the
+        file cannot be written (the message names it; nothing is left
+        half-written).
         """
         self._inner.save_checkpoint(os.fspath(path))
 

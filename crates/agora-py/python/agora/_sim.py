@@ -115,8 +115,9 @@ class Simulation:
     def __reduce__(self) -> Tuple[Any, Tuple[bytes]]:
         """Pickles (and ``copy.deepcopy``) as the checkpoint's bytes: the
         copy continues exactly as this run would. Raises ``RuntimeError``
-        while actions set by :meth:`act` wait for the next step; unpickling
-        a scenario that names Python policies needs them registered."""
+        as :meth:`save_checkpoint` does (actions waiting for the next step,
+        a step that failed partway); unpickling a scenario that names
+        Python policies needs them registered."""
         return (_from_checkpoint_bytes, (self.checkpoint_bytes(),))
 
     def save_checkpoint(self, path: Union[str, "os.PathLike[str]"]) -> None:

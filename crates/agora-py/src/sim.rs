@@ -40,6 +40,20 @@ pub struct Simulation {
 }
 
 impl Simulation {
+    /// Run `run` of `scenario` (as given: its own seed), being stepped as
+    /// `sim`, with the Python policies it was read with.
+    fn of(scenario: Scenario, sim: agora::Simulation, policies: Policies, run: u64) -> Self {
+        Simulation {
+            assets: scenario.assets().iter().map(|a| a.name.clone()).collect(),
+            scenario,
+            sim: Mutex::new(sim),
+            pending: Vec::new(),
+            policies,
+            run,
+            broken: None,
+        }
+    }
+
     /// The run `checkpoint` holds, set up with the Python policies given.
     fn resumed(
         py: Python<'_>,
@@ -52,15 +66,7 @@ impl Simulation {
         let (scenario, sim) = py
             .detach(|| checkpoint.resume_with(&policies.registry))
             .map_err(to_py)?;
-        Ok(Simulation {
-            assets: scenario.assets().iter().map(|a| a.name.clone()).collect(),
-            scenario,
-            sim: Mutex::new(sim),
-            pending: Vec::new(),
-            policies,
-            run,
-            broken: None,
-        })
+        Ok(Self::of(scenario, sim, policies, run))
     }
 
     /// The checkpoint of the run after its last step; refused (`what`
@@ -305,15 +311,7 @@ impl Simulation {
         let sim = py
             .detach(|| agora::Simulation::new(&seeded, run))
             .map_err(to_py)?;
-        Ok(Simulation {
-            assets: scenario.assets().iter().map(|a| a.name.clone()).collect(),
-            scenario,
-            sim: Mutex::new(sim),
-            pending: Vec::new(),
-            policies,
-            run,
-            broken: None,
-        })
+        Ok(Self::of(scenario, sim, policies, run))
     }
 
     /// Reads the checkpoint file at `path` (one `save_checkpoint` or

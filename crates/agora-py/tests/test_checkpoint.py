@@ -12,6 +12,8 @@ import pytest
 
 import agora
 from test_agora import agora_cli, read_csv
+from test_policies import Steady
+from test_policies import scenario as policy_scenario
 
 np = pytest.importorskip("numpy")
 
@@ -114,29 +116,9 @@ def test_a_later_run_of_an_ensemble_is_saved_with_its_run(tmp_path):
     states_equal(loaded.state(), sim.state())
 
 
-class Steady:
-    """Buys `spend` units' worth of `asset` every step."""
-
-    def __init__(self, asset, spend=2.0):
-        self.asset, self.spend = asset, int(spend * agora.SCALE)
-
-    def decide(self, obs, me):
-        return ("buy", self.asset, self.spend)
-
-
 def with_python_policy():
-    return {
-        "simulation": {"steps": 12, "seed": 4},
-        "assets": [{"name": "TOKEN", "pricing": {"kind": "bonding_curve", "curve": "linear",
-                                                 "m": 0.001, "b": 1.0}}],
-        "agents": [
-            {"group": "noise", "count": 30, "balance": 1000.0,
-             "policy": {"kind": "random", "asset": "TOKEN", "p_buy": 0.4, "p_sell": 0.4,
-                        "buy_fraction": 0.1, "sell_fraction": 0.1}},
-            {"group": "mine", "count": 4, "balance": 1000.0,
-             "policy": {"kind": "ckpt_steady", "asset": "TOKEN", "spend": 3.0}},
-        ],
-    }
+    """test_policies' scenario, its own group of the Python policy `ckpt_steady`."""
+    return policy_scenario({"kind": "ckpt_steady", "asset": "TOKEN", "spend": 3.0})
 
 
 def test_a_scenario_with_a_python_policy_loads_with_the_policy_registered(tmp_path):
@@ -147,8 +129,8 @@ def test_a_scenario_with_a_python_policy_loads_with_the_policy_registered(tmp_pa
         sim.step(5)
         sim.save_checkpoint(tmp_path / "c")
         loaded = agora.Simulation.load_checkpoint(tmp_path / "c")
-        loaded.step(7)
-        whole.step(12)
+        loaded.step(10)
+        whole.step(15)
         states_equal(loaded.state(), whole.state())
     finally:
         agora.unregister_policy("ckpt_steady")

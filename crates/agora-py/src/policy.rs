@@ -20,7 +20,7 @@ use agora::agents::{Action, Actions, AdaptivePolicy, AgentView, Feedback, Observ
 use agora::rng::AgentRng;
 use agora::scenario::PolicyRegistry;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList};
 use rand::Rng;
 
 use crate::sim::action_of;
@@ -190,6 +190,32 @@ impl AdaptivePolicy for PyLearner {
 
     fn uses_fills(&self) -> bool {
         false
+    }
+
+    /// The agent's object, pickled: a checkpoint (or a pickled
+    /// `Simulation`) carries what each learner has learned. An object
+    /// that cannot be pickled is the policy's failure (the caller raises
+    /// it), and no states are saved.
+    fn save_state(&self, state: &Self::State) -> Option<Vec<u8>> {
+        let object = state.as_ref()?;
+        guarded(&self.failure, |py| {
+            let dumps = py.import("pickle")?.getattr("dumps")?;
+            dumps.call1((object.bind(py),))?.extract::<Vec<u8>>()
+        })
+    }
+
+    fn load_state(&self, bytes: &[u8]) -> Result<Self::State, String> {
+        Python::attach(|py| -> PyResult<Py<PyAny>> {
+            let loads = py.import("pickle")?.getattr("loads")?;
+            Ok(loads.call1((PyBytes::new(py, bytes),))?.unbind())
+        })
+        .map(Some)
+        .map_err(|e| {
+            format!(
+                "the Python learner {:?}: a saved object cannot be unpickled: {e}",
+                self.kind
+            )
+        })
     }
 }
 

@@ -87,7 +87,20 @@ impl Simulation {
             )));
         }
         let sim = self.sim()?;
-        agora::engine::Checkpoint::of(sim.scenario(), &sim, Vec::new()).map_err(to_py)
+        let checkpoint =
+            agora::engine::Checkpoint::of(sim.scenario(), &sim, Vec::new()).map_err(to_py)?;
+        // A Python learner's object that could not be pickled: its failure.
+        if let Some(e) = self.policies.take_failure() {
+            return Err(Python::attach(|py| {
+                let err = PyRuntimeError::new_err(format!(
+                    "{what}: a Python learner's object cannot be pickled ({e}), and a \
+                     checkpoint carries each learner's object"
+                ));
+                err.set_cause(py, Some(e));
+                err
+            }));
+        }
+        Ok(checkpoint)
     }
 
     fn sim(&self) -> PyResult<std::sync::MutexGuard<'_, agora::Simulation>> {

@@ -81,8 +81,9 @@ class Simulation:
         it was after its last step: stepping it to the end gives what the
         run would have given uninterrupted, byte for byte. A scenario that
         names Python policies needs them registered (:func:`register_policy`)
-        as for a new :class:`Simulation`; a policy object's own attributes
-        are not in the checkpoint, the engine's state is. :meth:`reset` goes
+        as for a new :class:`Simulation`. The checkpoint holds the engine's
+        state and each Python learner's object (pickled); a plain policy's
+        object is made afresh from the scenario's fields. :meth:`reset` goes
         back to step 0 of the saved scenario, seed and run.
 
         Raises ``FileNotFoundError`` for a missing file, and
@@ -127,9 +128,9 @@ class Simulation:
         --checkpoint-every`` writes, which ``agora resume`` and
         :meth:`load_checkpoint` read. Raises ``RuntimeError`` while actions
         set by :meth:`act` wait for the next step (a checkpoint holds none),
-        after a step that failed partway (until :meth:`reset`), or when the
-        file cannot be written (the message names it; nothing is left
-        half-written).
+        after a step that failed partway (until :meth:`reset`), when a Python
+        learner's object cannot be pickled, or when the file cannot be
+        written (the message names it; nothing is left half-written).
         """
         self._inner.save_checkpoint(os.fspath(path))
 

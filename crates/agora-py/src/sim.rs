@@ -32,24 +32,21 @@ pub struct Simulation {
     pending: Vec<(AgentId, Action)>,
     /// The Python policies the scenario was read with.
     policies: Policies,
-    /// The run of the scenario's ensemble being stepped.
-    run: u64,
     /// Why the last step failed partway (or ran with a failed policy), if
     /// it did: no checkpoint is taken of such a state, until `reset`.
     broken: Option<String>,
 }
 
 impl Simulation {
-    /// Run `run` of `scenario` (as given: its own seed), being stepped as
+    /// A run of `scenario` (as given: its own seed), being stepped as
     /// `sim`, with the Python policies it was read with.
-    fn of(scenario: Scenario, sim: agora::Simulation, policies: Policies, run: u64) -> Self {
+    fn of(scenario: Scenario, sim: agora::Simulation, policies: Policies) -> Self {
         Simulation {
             assets: scenario.assets().iter().map(|a| a.name.clone()).collect(),
             scenario,
             sim: Mutex::new(sim),
             pending: Vec::new(),
             policies,
-            run,
             broken: None,
         }
     }
@@ -61,12 +58,11 @@ impl Simulation {
         policies: Option<crate::policy::Given>,
     ) -> PyResult<Self> {
         let policies = crate::policy::policies(policies)?;
-        let run = checkpoint.state.run;
         // Without the GIL, as in `new`.
         let (scenario, sim) = py
             .detach(|| checkpoint.resume_with(&policies.registry))
             .map_err(to_py)?;
-        Ok(Self::of(scenario, sim, policies, run))
+        Ok(Self::of(scenario, sim, policies))
     }
 
     /// The checkpoint of the run after its last step; refused (`what`
@@ -324,7 +320,7 @@ impl Simulation {
         let sim = py
             .detach(|| agora::Simulation::new(&seeded, run))
             .map_err(to_py)?;
-        Ok(Self::of(scenario, sim, policies, run))
+        Ok(Self::of(scenario, sim, policies))
     }
 
     /// Reads the checkpoint file at `path` (one `save_checkpoint` or
@@ -376,8 +372,8 @@ impl Simulation {
 
     /// The run of the scenario's Monte Carlo ensemble being stepped.
     #[getter]
-    fn run(&self) -> u64 {
-        self.run
+    fn run(&self) -> PyResult<u64> {
+        Ok(self.sim()?.run_index())
     }
 
     /// Sets the run back to step 0: run `run` of the scenario with seed
@@ -393,7 +389,6 @@ impl Simulation {
             .detach(|| agora::Simulation::new(&scenario, run))
             .map_err(to_py)?;
         *self.sim()? = fresh;
-        self.run = run;
         self.broken = None;
         Ok(())
     }

@@ -411,10 +411,8 @@ fn set_step_rules(groups: &mut [GroupState], obs: &Observation<'_>) {
 #[derive(Debug, Clone, Copy)]
 struct Valued {
     agent: AgentId,
-    asset: usize,
-    side: crate::agents::Side,
-    value: f64,
-    units: u64,
+    /// What its policy gave.
+    private: crate::agents::PrivateValue,
 }
 
 /// What a market's summary needs of each step after step 0, kept as the
@@ -927,27 +925,21 @@ impl Simulation {
     fn revalue(&mut self) -> Result<()> {
         let valued = valued_traders(&self.groups, &self.ledger, self.private);
         let m = self.markets.len();
-        if let Some(v) = valued.iter().find(|v| v.asset >= m) {
+        if let Some(v) = valued.iter().find(|v| v.private.asset >= m) {
             let g = self.groups.partition_point(|g| g.end <= v.agent);
             return Err(Error::usage(format!(
                 "the policy for group {:?} gives agent {} a private value on asset index {}, \
                  but the scenario has {m} assets",
-                self.scenario.groups[g].name, v.agent, v.asset
+                self.scenario.groups[g].name, v.agent, v.private.asset
             )));
         }
         for market in &mut self.markets {
             market.mechanism_mut().clear_private_values();
         }
         for v in &valued {
-            self.markets[v.asset].mechanism_mut().set_private_value(
-                v.agent,
-                &crate::agents::PrivateValue {
-                    asset: v.asset,
-                    side: v.side,
-                    value: v.value,
-                    units: v.units,
-                },
-            );
+            self.markets[v.private.asset]
+                .mechanism_mut()
+                .set_private_value(v.agent, &v.private);
         }
         self.valued = valued;
         Ok(())
@@ -1061,6 +1053,12 @@ impl Simulation {
     /// stops nothing.
     pub fn set_trade_log(&mut self, on: bool) {
         self.trades.set_on(on || self.wants_trade_log());
+    }
+
+    /// Which run of the scenario's Monte Carlo ensemble this is (the `run`
+    /// it was built for).
+    pub fn run_index(&self) -> u64 {
+        self.run
     }
 
     /// The last step run (0 before the first).
@@ -1605,15 +1603,16 @@ impl Simulation {
                     .iter()
                     .take_while(|v| (v.agent as usize) < range.end)
                 {
+                    let j = v.private.asset;
                     let locked: u128 = locks
                         .of_agent(v.agent)
                         .iter()
-                        .filter(|e| e.1 as usize == v.asset)
+                        .filter(|e| e.1 as usize == j)
                         .map(|e| u128::from(e.3))
                         .sum();
-                    let held = u128::from(self.ledger.holding(v.agent, v.asset)) + locked;
+                    let held = u128::from(self.ledger.holding(v.agent, j)) + locked;
                     out[v.agent as usize - first] +=
-                        wide_to_units(held) * (v.value - self.mark(v.asset));
+                        wide_to_units(held) * (v.private.value - self.mark(j));
                 }
             }
         }
@@ -3025,13 +3024,10 @@ fn valued_traders(groups: &[GroupState], ledger: &Ledger, private: StreamFamily)
             continue;
         }
         for id in g.start..g.end {
-            if let Some(v) = g.policy.private_value(&view(id)) {
+            if let Some(value) = g.policy.private_value(&view(id)) {
                 out.push(Valued {
                     agent: id,
-                    asset: v.asset,
-                    side: v.side,
-                    value: v.value,
-                    units: v.units,
+                    private: value,
                 });
             }
         }

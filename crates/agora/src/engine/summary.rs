@@ -718,7 +718,7 @@ fn market_summary(sim: &Simulation, j: usize) -> Option<MarketSummary> {
     // Only a mechanism that quotes both sides (or a depth) has them: a
     // batch market's steps quote none, so its means are none.
     let (mean_spread, mean_depth) = (mean(series.spread), mean(series.depth));
-    let valued: Vec<&Valued> = sim.valued.iter().filter(|v| v.asset == j).collect();
+    let valued: Vec<&Valued> = sim.valued.iter().filter(|v| v.private.asset == j).collect();
     let surplus = efficiency(sim, j, &valued);
     let equilibrium_price = market
         .exogenous_equilibrium()
@@ -774,13 +774,13 @@ fn efficiency(sim: &Simulation, j: usize, valued: &[&Valued]) -> Option<Surplus>
     // while value > cost.
     let mut buyers: Vec<(f64, u64)> = valued
         .iter()
-        .filter(|v| v.side == Side::Buy)
-        .map(|v| (v.value, v.units))
+        .filter(|v| v.private.side == Side::Buy)
+        .map(|v| (v.private.value, v.private.units))
         .collect();
     let mut sellers: Vec<(f64, u64)> = valued
         .iter()
-        .filter(|v| v.side == Side::Sell)
-        .map(|v| (v.value, v.units))
+        .filter(|v| v.private.side == Side::Sell)
+        .map(|v| (v.private.value, v.private.units))
         .collect();
     buyers.sort_by(|a, b| b.0.total_cmp(&a.0));
     sellers.sort_by(|a, b| a.0.total_cmp(&b.0));

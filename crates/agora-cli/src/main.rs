@@ -90,7 +90,7 @@ struct RunArgs {
 /// Arguments of `agora resume`.
 #[derive(Debug, Args)]
 struct ResumeArgs {
-    /// The checkpoint file (`DIR/checkpoint`, written by `agora run --checkpoint-every K`).
+    /// The checkpoint file (`DIR/checkpoint`, written by `agora run --checkpoint-every K`), or the folder DIR holding it.
     checkpoint: PathBuf,
     #[command(flatten)]
     exec: ExecArgs,
@@ -415,7 +415,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         let run = if let Some(every) = args.checkpoint_every {
             let checkpoints = Checkpoints {
                 every,
-                path: args.out.join(CHECKPOINT_FILE),
+                path: args.out.join(agora::engine::Checkpoint::FILE),
                 format: args.format,
             };
             pool.install(|| {
@@ -533,9 +533,6 @@ fn write_and_commit(
     Ok(())
 }
 
-/// The checkpoint's file name in a run's output folder.
-const CHECKPOINT_FILE: &str = "checkpoint";
-
 /// A run that writes its state every `every` steps to `path`.
 struct Checkpoints {
     every: u64,
@@ -568,12 +565,13 @@ impl Checkpoints {
 /// `agora resume`: continues a checkpointed run and writes what the
 /// uninterrupted run writes.
 fn resume(args: ResumeArgs) -> anyhow::Result<()> {
-    let checkpoint = agora::engine::Checkpoint::read(&args.checkpoint)?;
+    let file = agora::engine::Checkpoint::locate(&args.checkpoint)?;
+    let checkpoint = agora::engine::Checkpoint::read(&file)?;
     let format = match checkpoint.setting("format") {
         Some(name) => format::Format::from_name(name).ok_or_else(|| {
             agora::Error::usage(format!(
                 "{}: unknown output format {name:?}",
-                args.checkpoint.display()
+                file.display()
             ))
         })?,
         None => format::Format::Csv,
@@ -587,7 +585,7 @@ fn resume(args: ResumeArgs) -> anyhow::Result<()> {
         &held_run_footprint(&scenario, threads, format),
         threads,
     )?;
-    let inputs = [args.checkpoint.as_path()];
+    let inputs = [file.as_path()];
     let out =
         agora::output::OutputDir::open_reading(&args.out, &format.run_files(&scenario), &inputs)?;
     folder::warn(out.notes(), quiet);
@@ -598,7 +596,7 @@ fn resume(args: ResumeArgs) -> anyhow::Result<()> {
         Some(every) => {
             let checkpoints = Checkpoints {
                 every,
-                path: args.out.join(CHECKPOINT_FILE),
+                path: args.out.join(agora::engine::Checkpoint::FILE),
                 format,
             };
             pool.install(|| checkpoints.run(&scenario, sim, &mut progress))?

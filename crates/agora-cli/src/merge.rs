@@ -55,9 +55,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
         let mut w = std::io::stdout().lock();
         let printed = writeln!(
             w,
-            "merged {} shards: {} grid points",
-            args.shards.len(),
-            merged.info.grid_points
+            "merged {}: {}",
+            plural(args.shards.len(), "shard"),
+            plural(merged.info.grid_points, "grid point")
         )
         .and_then(|()| {
             written
@@ -87,9 +87,9 @@ fn merge_ensemble(args: &MergeArgs) -> anyhow::Result<()> {
         let mut w = std::io::stdout().lock();
         let printed = writeln!(
             w,
-            "merged {} shards: {} runs",
-            args.shards.len(),
-            merged.info.grid_points
+            "merged {}: {}",
+            plural(args.shards.len(), "shard"),
+            plural(merged.info.grid_points, "run")
         )
         .and_then(|()| {
             written
@@ -130,5 +130,26 @@ fn same_folder(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
+    }
+}
+
+/// `n thing` or `n things`.
+fn plural(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plural;
+
+    #[test]
+    fn one_of_a_thing_is_singular() {
+        assert_eq!(plural(1, "shard"), "1 shard");
+        assert_eq!(plural(3, "grid point"), "3 grid points");
+        assert_eq!(plural(0, "run"), "0 runs");
     }
 }

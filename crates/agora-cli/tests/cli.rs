@@ -1228,6 +1228,12 @@ fn merge_refuses_missing_duplicated_foreign_and_edited_shards() {
         "shards of different sweeps",
     );
     expect_refusal(merge(&[&s1, tmp.path()]), "no shard.json");
+    let missing = tmp.path().join("missing");
+    expect_refusal(merge(&[&s1, &missing]), "missing: no such folder");
+    expect_refusal(
+        merge(&[&s1, &s1.join("sweep.csv")]),
+        "sweep.csv: not a folder",
+    );
 
     // another version
     let info = read(&s3, "shard.json");
@@ -3219,6 +3225,18 @@ fn a_resumed_run_writes_what_the_uninterrupted_run_writes() {
         assert_status(&out, 0);
         same_run_outputs(&whole, &resumed);
     }
+    // The run's folder names its checkpoint too.
+    let first = tmp.path().join("token-economy-first");
+    let from_folder = tmp.path().join("from-folder");
+    let out = agora(&[
+        "resume",
+        path_str(&first),
+        "--quiet",
+        "--out",
+        path_str(&from_folder),
+    ]);
+    assert_status(&out, 0);
+    same_run_outputs(&tmp.path().join("token-economy-whole"), &from_folder);
 }
 
 #[test]
@@ -3316,6 +3334,15 @@ fn bad_checkpoints_and_checkpointed_ensembles_are_refused() {
     flipped[middle] ^= 0x40;
     refused(resume(&flipped), "checksum");
     refused(resume(b"assets.csv"), "not an Agora checkpoint");
+    // A missing file and a folder without a checkpoint are bad input too.
+    let missing = tmp.path().join("missing");
+    let resume_path = |path: &Path| agora(&["resume", path_str(path), "--out", path_str(&out_dir)]);
+    refused(resume_path(&missing), "missing: reading the checkpoint: ");
+    fs::create_dir(&missing).unwrap();
+    refused(
+        resume_path(&missing),
+        "missing: a folder without a checkpoint",
+    );
     let out = agora(&[
         "run",
         "--example",

@@ -353,11 +353,18 @@ impl Simulation {
     }
 
     /// Writes the run's state after its last step to the checkpoint file
-    /// `path`, replacing it atomically (the file `agora resume` reads).
+    /// `path` (`path/checkpoint` when `path` is a folder), replacing it
+    /// atomically (the file `agora resume` reads).
     /// Refused while actions set with `act` wait for the next step: they
     /// are not part of a step's state.
     fn save_checkpoint(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
         let checkpoint = self.checkpoint("save_checkpoint")?;
+        // A run's output folder: its checkpoint file, as `agora run` names it.
+        let path = if path.is_dir() {
+            path.join(agora::engine::Checkpoint::FILE)
+        } else {
+            path
+        };
         py.detach(|| checkpoint.write_atomic(&path)).map_err(to_py)
     }
 

@@ -177,6 +177,15 @@ def test_bad_checkpoints_and_bad_calls_raise_and_write_nothing(tmp_path):
     assert agora.Simulation.load_checkpoint(tmp_path / "good").step_index == 6
     assert [p for p in os.listdir(tmp_path) if ".tmp-" in p] == []
 
+    # a folder stands for its `checkpoint` file, as `agora run` names it
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(agora.ScenarioError, match="a folder without a checkpoint"):
+        agora.Simulation.load_checkpoint(folder)
+    sim.save_checkpoint(folder)
+    assert os.listdir(folder) == ["checkpoint"]
+    assert agora.Simulation.load_checkpoint(folder).step_index == 6
+
 
 def test_a_simulation_pickles_and_deep_copies_as_its_checkpoint():
     import copy

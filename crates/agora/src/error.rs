@@ -10,6 +10,9 @@ use std::path::PathBuf;
 /// What [`ErrorKind::Io`] says when a scenario file cannot be read.
 pub(crate) const READING_SCENARIO: &str = "reading the scenario";
 
+/// What [`ErrorKind::Io`] says when a checkpoint file cannot be read.
+pub(crate) const READING_CHECKPOINT: &str = "reading the checkpoint";
+
 /// What [`ErrorKind::Io`] says when an output cannot be written.
 const WRITING: &str = "writing";
 
@@ -169,8 +172,9 @@ impl Error {
             | ErrorKind::Syntax { .. }
             | ErrorKind::Usage(_)
             | ErrorKind::Argument { .. } => true,
-            // A scenario file that cannot be read is the user's input too.
-            ErrorKind::Io { action, .. } => *action == READING_SCENARIO,
+            // A scenario or checkpoint file that cannot be read is the
+            // user's input too.
+            ErrorKind::Io { action, .. } => [READING_SCENARIO, READING_CHECKPOINT].contains(action),
             ErrorKind::Invariant { .. } => false,
         }
     }

@@ -76,8 +76,9 @@ class Simulation:
 
     @classmethod
     def load_checkpoint(cls, path: Union[str, "os.PathLike[str]"]) -> "Simulation":
-        """The run saved in the checkpoint file ``path`` — by
-        :meth:`save_checkpoint`, or by ``agora run --checkpoint-every`` — as
+        """The run saved in the checkpoint file ``path`` (or in the folder
+        ``path``'s ``checkpoint`` file) — by :meth:`save_checkpoint`, or by
+        ``agora run --checkpoint-every`` — as
         it was after its last step: stepping it to the end gives what the
         run would have given uninterrupted, byte for byte. A scenario that
         names Python policies needs them registered (:func:`register_policy`)
@@ -89,12 +90,13 @@ class Simulation:
         Raises ``FileNotFoundError`` for a missing file, and
         :class:`ScenarioError`, with the message ``agora resume`` gives, for
         one that is not a checkpoint, is cut short or corrupted, was written
-        by another version of Agora, or names a policy not registered.
+        by another version of Agora, or names a policy not registered, and
+        for a folder without a ``checkpoint`` file.
         """
         from . import _policies
 
         path = os.fspath(path)
-        if not os.path.isfile(path):
+        if not os.path.exists(path):
             raise FileNotFoundError(errno.ENOENT, "no such checkpoint file", path)
         return cls._wrap(_agora.Simulation.load_checkpoint(path, policies=_policies()))
 
@@ -123,7 +125,8 @@ class Simulation:
 
     def save_checkpoint(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the run's state after its last step to the checkpoint file
-        ``path``, replacing it atomically (a file beside it is written,
+        ``path`` (``path/checkpoint`` when ``path`` is a folder), replacing it
+        atomically (a file beside it is written,
         synced and renamed over it): the file ``agora run
         --checkpoint-every`` writes, which ``agora resume`` and
         :meth:`load_checkpoint` read. Raises ``RuntimeError`` while actions

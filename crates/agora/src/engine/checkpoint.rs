@@ -19,7 +19,7 @@
 //! any moment leaves either the previous checkpoint or the new one.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -58,6 +58,10 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// The checkpoint's file name in a run's output folder
+    /// (`agora run --checkpoint-every K --out DIR` writes `DIR/checkpoint`).
+    pub const FILE: &'static str = "checkpoint";
+
     /// A checkpoint of `sim` (built from `scenario`) after its last step,
     /// with the caller's `settings`.
     pub fn of(
@@ -188,10 +192,33 @@ impl Checkpoint {
         postcard::from_bytes(body).map_err(|e| refuse(format!("cannot be read: {e}")))
     }
 
-    /// Reads the checkpoint file at `path`.
+    /// The checkpoint file `path` names: `path` itself, or
+    /// `path/`[`Checkpoint::FILE`] when `path` is a folder (a run's output
+    /// folder). A folder without one is an input error.
+    pub fn locate(path: &Path) -> Result<PathBuf> {
+        if !path.is_dir() {
+            return Ok(path.to_path_buf());
+        }
+        let file = path.join(Self::FILE);
+        if file.is_file() {
+            Ok(file)
+        } else {
+            Err(Error::usage(format!(
+                "{}: a folder without a {}: give the checkpoint file, or the folder `agora run --checkpoint-every K --out DIR` wrote it into",
+                path.display(),
+                Self::FILE
+            )))
+        }
+    }
+
+    /// Reads the checkpoint file at `path` (or in the folder `path`: see
+    /// [`locate`](Self::locate)). A file that cannot be read is an input
+    /// error naming it.
     pub fn read(path: &Path) -> Result<Checkpoint> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading", e))?;
-        Self::from_bytes(&bytes, &path.display().to_string())
+        let file = Self::locate(path)?;
+        let bytes = std::fs::read(&file)
+            .map_err(|e| Error::io(&file, crate::error::READING_CHECKPOINT, e))?;
+        Self::from_bytes(&bytes, &file.display().to_string())
     }
 
     /// Writes the checkpoint to `path`, replacing what is there

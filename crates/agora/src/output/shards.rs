@@ -130,6 +130,17 @@ impl ShardInfo {
 
     /// Reads `dir`'s record; an error names the folder and what is wrong.
     pub fn read(dir: &Path) -> Result<ShardInfo> {
+        if !dir.is_dir() {
+            let what = if dir.exists() {
+                "not a folder"
+            } else {
+                "no such folder"
+            };
+            return Err(Error::usage(format!(
+                "{}: {what}: give the folders `agora sweep --shard i/n --out DIR` wrote",
+                dir.display()
+            )));
+        }
         let path = dir.join(SHARD_FILE);
         let text = std::fs::read(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {

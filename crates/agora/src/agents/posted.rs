@@ -274,8 +274,8 @@ impl AdaptivePolicy for QSeller {
     }
 
     fn load_state(&self, bytes: &[u8]) -> std::result::Result<QSellerState, String> {
-        let state: QSellerState = postcard::from_bytes(bytes)
-            .map_err(|e| format!("a Q-learning seller's saved state is unreadable: {e}"))?;
+        let state: QSellerState =
+            crate::agents::learners::decode_state(bytes, "a Q-learning seller")?;
         let m = self.setup.grid().len();
         let fits = state.learner.states() == self.memory.states()
             && state.learner.actions() == m

@@ -344,7 +344,66 @@ impl Contracts {
                 self.states.len()
             ));
         }
+        for ((spec, fresh), saved) in self.specs.iter().zip(&self.states).zip(&states) {
+            Self::fits(spec, fresh, saved).map_err(|e| format!("contract {:?}: {e}", spec.name))?;
+        }
         self.states = states;
+        Ok(())
+    }
+
+    /// Whether a saved state fits the contract whose state at the start of
+    /// a run is `fresh`: as many affiliates, each with the same learner of
+    /// effort (its arms in range), at most the pool's referrals, and every
+    /// referral and pending instalment naming one of them.
+    fn fits(
+        spec: &ContractSpec,
+        fresh: &ContractState,
+        saved: &ContractState,
+    ) -> std::result::Result<(), String> {
+        use crate::agents::learners::bandit::Bandit;
+        let n = fresh.affiliates.len();
+        if saved.affiliates.len() != n {
+            return Err(format!(
+                "it has {} affiliates, the scenario {n}",
+                saved.affiliates.len()
+            ));
+        }
+        for (a, (f, s)) in fresh.affiliates.iter().zip(&saved.affiliates).enumerate() {
+            let arms = f.bandit.as_ref().map_or(1, |b| b.arms());
+            let same_learner = match (&f.bandit, &s.bandit) {
+                (Some(f), Some(s)) => f.arms() == s.arms(),
+                (None, None) => true,
+                _ => false,
+            };
+            let pulled = s.last_pull.is_none_or(|(arm, _)| arm < arms);
+            if !same_learner || s.arm >= arms || !pulled {
+                return Err(format!(
+                    "affiliate {a}'s learner of effort is not the scenario's"
+                ));
+            }
+            // The fraction of a referral carried to the next step: a whole
+            // one or more (or no number) would make that many join at once.
+            if !(0.0..1.0).contains(&s.carry) {
+                return Err(format!(
+                    "affiliate {a} carries {} of a referral, not a fraction in [0, 1)",
+                    s.carry
+                ));
+            }
+        }
+        if saved.referrals.len() > spec.referrals.max as usize {
+            return Err(format!(
+                "it has {} referrals, the pool holds {}",
+                saved.referrals.len(),
+                spec.referrals.max
+            ));
+        }
+        let named = saved.referrals.iter().all(|r| (r.affiliate as usize) < n)
+            && saved.pending.iter().all(|p| {
+                (p.affiliate as usize) < n && (p.referral as usize) < saved.referrals.len()
+            });
+        if !named {
+            return Err("a referral or instalment names no affiliate or referral of it".into());
+        }
         Ok(())
     }
 
@@ -1027,5 +1086,64 @@ pub fn entitlement(kind: &RewardKind, c: u128) -> Option<u128> {
             }
             Some(sum / UNIT)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{SimState, Simulation};
+    use crate::scenario::example;
+
+    /// A saved contract state that names an affiliate or a referral the
+    /// contract does not have (which the next step would index with) is
+    /// refused when restored, and the state as taken restores.
+    #[test]
+    fn a_saved_contract_that_does_not_fit_is_refused() {
+        let mut s = example("affiliate-adoption").unwrap();
+        s.set_steps(10).unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        for _ in 0..6 {
+            sim.advance().unwrap();
+        }
+        let good = sim.state();
+        assert!(
+            !good.contracts[0].referrals.is_empty(),
+            "no referral joined"
+        );
+        let restore = |st: SimState| Simulation::new(&s, 0).unwrap().restore(st);
+        restore(good.clone()).unwrap();
+        let bad = |edit: &dyn Fn(&mut SimState), reason: &str| {
+            let mut st = good.clone();
+            edit(&mut st);
+            let e = restore(st).unwrap_err().to_string();
+            assert!(e.contains(reason), "expected {reason:?}, got {e}");
+        };
+        bad(
+            &|st| st.contracts[0].referrals[0].affiliate = 10_000,
+            "names no affiliate or referral",
+        );
+        bad(
+            &|st| drop(st.contracts[0].affiliates.pop()),
+            "affiliates, the scenario",
+        );
+        // A carry of 1e300 made 2⁶⁴ − 1 referrals join in one step (found
+        // by the edited-checkpoint campaign: a hang); so would any carry
+        // of a whole referral or more, one per unit.
+        bad(
+            &|st| st.contracts[0].affiliates[0].carry = 2.5,
+            "carries 2.5 of a referral, not a fraction in [0, 1)",
+        );
+        bad(
+            &|st| st.contracts[0].affiliates[0].carry = f64::NAN,
+            "carries NaN of a referral",
+        );
+        bad(
+            &|st| {
+                let r = st.contracts[0].referrals[0].clone();
+                let max = s.contracts[0].referrals.max as usize;
+                st.contracts[0].referrals.resize(max + 1, r);
+            },
+            "referrals, the pool holds",
+        );
     }
 }

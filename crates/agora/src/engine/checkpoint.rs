@@ -104,7 +104,8 @@ impl Checkpoint {
     /// The simulation as it was at the checkpoint: built from the saved
     /// scenario for the saved run, with the saved state restored. Its
     /// continuation is byte-identical to the run the checkpoint was taken
-    /// from.
+    /// from. A saved state that does not fit the scenario, or breaks an
+    /// invariant ([`Simulation::verify`]), is refused as an input error.
     pub fn resume(&self) -> Result<(Scenario, Simulation)> {
         self.resume_with(&PolicyRegistry::new())
     }
@@ -117,6 +118,16 @@ impl Checkpoint {
         let scenario = self.scenario_with(registry)?;
         let mut sim = Simulation::new(&scenario, self.state.run)?;
         sim.restore(self.state.clone())?;
+        // A state that fits but breaks an invariant (a body edited and its
+        // checksum made again) is the file's fault, not the engine's: an
+        // input error, before any step runs on it.
+        sim.verify().map_err(|e| match e.kind() {
+            crate::error::ErrorKind::Invariant { message, .. } => Error::usage(format!(
+                "{}: cannot restore the state: it is inconsistent: {message}",
+                scenario.origin()
+            )),
+            _ => e,
+        })?;
         Ok((scenario, sim))
     }
 
@@ -335,6 +346,40 @@ mod tests {
         other.agora_version = "0.0.1".into();
         let e = err(&other.to_bytes().unwrap());
         assert!(e.contains("written by Agora 0.0.1"), "{e}");
+    }
+
+    /// A body edited and its checksum made again reads, and fits the
+    /// scenario, but a state no run has is refused before a step runs on
+    /// it, as the input's fault: money or tokens made out of nothing, a
+    /// reserve that no longer covers its supply.
+    #[test]
+    fn a_state_that_breaks_an_invariant_is_refused_as_bad_input() {
+        let (_, cp) = sample();
+        let refused = |edit: &dyn Fn(&mut Checkpoint)| {
+            let mut edited = cp.clone();
+            edit(&mut edited);
+            let back = Checkpoint::from_bytes(&edited.to_bytes().unwrap(), "cp").unwrap();
+            let e = back.resume().unwrap_err();
+            assert!(e.is_input_error(), "{e}");
+            e.to_string()
+        };
+        // Agent 0's balance, one base unit more than was paid in.
+        let e = refused(&|c| c.state.ledger.split().0[0] += 1);
+        assert!(
+            e.contains("cannot restore the state: it is inconsistent: money is not conserved"),
+            "{e}"
+        );
+        // Agent 0's tokens, one base unit more than the supply.
+        let e = refused(&|c| c.state.ledger.split().0[1] += 1);
+        assert!(
+            e.contains("it is inconsistent: tokens are not conserved"),
+            "{e}"
+        );
+        // The checkpoint as written resumes.
+        assert!(Checkpoint::from_bytes(&cp.to_bytes().unwrap(), "cp")
+            .unwrap()
+            .resume()
+            .is_ok());
     }
 
     #[test]

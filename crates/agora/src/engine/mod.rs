@@ -310,6 +310,78 @@ pub struct Records {
     pub alerts: Vec<crate::monitor::Alert>,
 }
 
+impl Records {
+    /// Checks that every row names what `scenario` (with `agents` agents)
+    /// has — an asset, a group, an agent, a contract, an incentive rule, a
+    /// monitor, an event — and holds one amount per asset where it holds
+    /// amounts: the rows a saved state brings are written out by the run
+    /// that continues it. Says which row does not fit.
+    pub(crate) fn fits(
+        &self,
+        scenario: &Scenario,
+        agents: usize,
+    ) -> std::result::Result<(), String> {
+        let assets = scenario.assets.len();
+        let groups = scenario.groups().len();
+        let within = |what: &str, index: u64, count: usize| {
+            if index < count as u64 {
+                Ok(())
+            } else {
+                Err(format!("a recorded row names {what} {index}, of {count}"))
+            }
+        };
+        let amounts = |what: &str, held: &[u128], locked: &[u128]| {
+            if held.len() == assets && locked.len() == assets {
+                Ok(())
+            } else {
+                Err(format!(
+                    "a recorded {what} row holds {} and {} amounts, not one per asset ({assets})",
+                    held.len(),
+                    locked.len()
+                ))
+            }
+        };
+        for r in &self.assets {
+            within("asset", r.asset.into(), assets)?;
+        }
+        for r in &self.groups {
+            within("group", r.group.into(), groups)?;
+            amounts("group", &r.holdings, &r.locked_holdings)?;
+        }
+        for r in &self.agent_steps {
+            within("agent", r.agent.into(), agents)?;
+            within("group", r.group.into(), groups)?;
+            amounts("agent", &r.holdings, &r.locked_holdings)?;
+        }
+        for r in &self.trades {
+            within("agent", r.agent.into(), agents)?;
+            if let Some(c) = r.counterpart {
+                within("agent", c.into(), agents)?;
+            }
+        }
+        for r in &self.deviation {
+            within("event", r.event.into(), scenario.events.len())?;
+        }
+        for r in &self.contracts {
+            within("contract", r.contract.into(), scenario.contracts.len())?;
+        }
+        for r in &self.incentives {
+            within("incentive rule", r.rule.into(), scenario.incentives.len())?;
+            if let Some(a) = r.agent {
+                within("agent", a.into(), agents)?;
+            }
+        }
+        for a in &self.alerts {
+            within("monitor", a.monitor.into(), scenario.monitors().len())?;
+            within("asset", a.asset.into(), assets)?;
+            for &agent in &a.agents {
+                within("agent", agent.into(), agents)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One step of a `deviation` event's impulse response (`deviation.csv`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeviationRecord {

@@ -79,6 +79,41 @@ pub struct SimState {
 }
 
 impl Simulation {
+    /// Checks, on the simulation as it is now, the invariants every step
+    /// checks: money and every asset's tokens conserved, every open
+    /// order an agent's and its lock held in escrow (and every stake's),
+    /// each market's own books
+    /// the ledger's (an AMM's pool), the contracts' escrow the ledger's,
+    /// and every curve's reserve covering a full sell-back.
+    /// A run's own states always pass; a state put on with
+    /// [`restore`](Self::restore) from elsewhere (a checkpoint file
+    /// edited, or written by a tool of one's own) may not: a resumed
+    /// checkpoint is refused then, before a step runs on it.
+    pub fn verify(&self) -> Result<()> {
+        let agents = self.ledger.agents();
+        for (j, market) in self.markets.iter().enumerate() {
+            let name = &self.scenario.assets[j].name;
+            let mut stray = None;
+            market.for_each_lock(|agent, _, _| {
+                if agent as usize >= agents {
+                    stray.get_or_insert(agent);
+                }
+            });
+            if let Some(agent) = stray {
+                return Err(Error::invariant(
+                    self.step,
+                    format!("asset {name}: an open order of agent {agent}, of {agents} agents"),
+                ));
+            }
+            market
+                .mechanism()
+                .check_books(self.ledger.books(j))
+                .map_err(|e| Error::invariant(self.step, format!("asset {name}: {e}")))?;
+        }
+        self.group_locks()?;
+        self.check(false)
+    }
+
     /// The state after the last step, to continue from later with
     /// [`restore`](Self::restore) (a checkpoint, a fork for a
     /// what-if run).
@@ -150,6 +185,8 @@ impl Simulation {
     /// and controllers, the execution order being a permutation of the
     /// agents — and changes nothing when it does not (except markets,
     /// metrics and controllers before one that refuses its saved state).
+    /// It does not check the invariants of the state's amounts: see
+    /// [`verify`](Self::verify), which a checkpoint's resume calls.
     pub fn restore(&mut self, state: SimState) -> Result<()> {
         let origin = &self.scenario.origin;
         let refuse =
@@ -218,6 +255,7 @@ impl Simulation {
                 "its unmet-need table does not fit the agents".into(),
             ));
         }
+        state.records.fits(&self.scenario, agents).map_err(refuse)?;
         if state.halted.len() != assets {
             return Err(refuse(format!(
                 "it has halt flags for {} assets, not {assets}",
@@ -490,6 +528,19 @@ mod tests {
             (
                 "metrics, the scenario has",
                 Box::new(|st| st.metrics.push(None)),
+            ),
+            // The recorded rows, which the continuing run writes out.
+            (
+                "a recorded row names group 99, of",
+                Box::new(|st| st.records.groups[0].group = 99),
+            ),
+            (
+                "a recorded row names asset 3, of 3",
+                Box::new(|st| st.records.assets[0].asset = 3),
+            ),
+            (
+                "a recorded group row holds 2 and 3 amounts, not one per asset (3)",
+                Box::new(|st| st.records.groups[0].holdings = vec![0; 2].into()),
             ),
         ];
         for (reason, change) in &cases {

@@ -666,17 +666,22 @@ impl Mechanism for AmmMarket {
                 }
             }
         }
-        let books = m.ledger.books(m.asset);
+        self.check_books(m.ledger.books(m.asset))
+            .map_err(Fault::bug)
+    }
+
+    /// The pool's reserves are the ledger's reserve and treasury.
+    fn check_books(&self, books: &crate::ledger::AssetBooks) -> Result<(), String> {
         if books.reserve != self.pool.reserve_money()
             || u128::from(books.treasury) != self.pool.reserve_token()
         {
-            return Err(Fault::bug(format!(
+            return Err(format!(
                 "the pool holds ({}, {}) base units of money and tokens, the ledger ({}, {})",
                 self.pool.reserve_money(),
                 self.pool.reserve_token(),
                 books.reserve,
                 books.treasury
-            )));
+            ));
         }
         Ok(())
     }

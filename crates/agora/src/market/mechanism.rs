@@ -160,6 +160,14 @@ pub trait Mechanism: Send + std::fmt::Debug {
         Ok(())
     }
 
+    /// Checks the market's own state against the ledger's books of its
+    /// asset, as the end of a step leaves them: what
+    /// [`Simulation::verify`](crate::Simulation::verify) asks of a state
+    /// restored from elsewhere. The default has nothing to check.
+    fn check_books(&self, _books: &crate::ledger::AssetBooks) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The price recorded now (NaN for a step with no price), at `supply`
     /// base units in existence.
     fn price(&self, supply: u64) -> f64;

@@ -219,11 +219,13 @@ impl Monitors {
 
     /// Puts back a saved state.
     pub fn restore(&mut self, state: MonitorState) -> Result<(), String> {
-        if state.detectors.len() != self.detectors.len() {
+        let n = self.detectors.len();
+        if state.detectors.len() != n || state.flagged.len() != n || state.alerts.len() != n {
             return Err(format!(
-                "the state holds {} monitors, the scenario {}",
+                "the state holds {} monitors ({} flagged sets, {} alert counts), the scenario {n}",
                 state.detectors.len(),
-                self.detectors.len()
+                state.flagged.len(),
+                state.alerts.len()
             ));
         }
         for (d, bytes) in self.detectors.iter_mut().zip(&state.detectors) {

@@ -564,6 +564,13 @@ impl Mechanism for ResourceMarket {
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), String> {
         let s: ResourceMarketState = crate::market::mechanism::decode_state("resource", bytes)?;
+        // What a run's sums always satisfy (the summary subtracts them).
+        if s.totals.met > s.totals.need {
+            return Err(format!(
+                "the saved resource met {} base units of need, more than the {} needed",
+                s.totals.met, s.totals.need
+            ));
+        }
         match (&mut self.spec.pricing, s.fixed_price) {
             (ResourcePricing::Fixed { price }, Some(saved)) => *price = saved,
             (ResourcePricing::Fixed { .. }, None) | (_, Some(_)) => {
@@ -843,6 +850,19 @@ mod tests {
         assert!(ResourceMarket::new(&auction).load_state(&bytes).is_err());
         let other = ResourceMarket::new(&auction).save_state().unwrap();
         assert!(ResourceMarket::new(&fixed).load_state(&other).is_err());
+        // Sums no run has (more need met than needed, which the summary
+        // subtracts) are refused.
+        let mut met = ResourceMarket::new(&fixed);
+        met.totals.need = 5;
+        met.totals.met = 6;
+        let e = ResourceMarket::new(&fixed)
+            .load_state(&met.save_state().unwrap())
+            .unwrap_err();
+        assert!(e.contains("more than the 5 needed"), "{e}");
+        met.totals.met = 5;
+        ResourceMarket::new(&fixed)
+            .load_state(&met.save_state().unwrap())
+            .unwrap();
     }
 
     #[test]

@@ -44,11 +44,38 @@ pub trait Bandit {
     fn update(&mut self, arm: usize, reward: f64) -> Result<()>;
 }
 
-/// Pull counts and sample means of the arms.
+/// Pull counts and sample means of the arms (as many of each, at least
+/// one: checked as a saved one is read).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SavedTally")]
 struct Tally {
     counts: Vec<u64>,
     means: Vec<f64>,
+}
+
+/// [`Tally`]'s fields as saved, before they are checked.
+#[derive(Deserialize)]
+struct SavedTally {
+    counts: Vec<u64>,
+    means: Vec<f64>,
+}
+
+impl TryFrom<SavedTally> for Tally {
+    type Error = String;
+
+    fn try_from(s: SavedTally) -> std::result::Result<Self, String> {
+        if s.counts.is_empty() || s.counts.len() != s.means.len() {
+            return Err(format!(
+                "a saved bandit holds {} pull counts and {} means, not one of each per arm",
+                s.counts.len(),
+                s.means.len()
+            ));
+        }
+        Ok(Tally {
+            counts: s.counts,
+            means: s.means,
+        })
+    }
 }
 
 impl Tally {
@@ -78,9 +105,29 @@ impl Tally {
 /// ε-greedy: with probability `ε` a uniformly random arm, else the arm
 /// with the highest sample mean.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SavedEpsilonGreedy")]
 pub struct EpsilonGreedy {
     epsilon: f64,
     tally: Tally,
+}
+
+/// [`EpsilonGreedy`]'s fields as saved, before they are checked.
+#[derive(Deserialize)]
+struct SavedEpsilonGreedy {
+    epsilon: f64,
+    tally: Tally,
+}
+
+impl TryFrom<SavedEpsilonGreedy> for EpsilonGreedy {
+    type Error = String;
+
+    fn try_from(s: SavedEpsilonGreedy) -> std::result::Result<Self, String> {
+        check_unit("epsilon", s.epsilon).map_err(|e| e.to_string())?;
+        Ok(EpsilonGreedy {
+            epsilon: s.epsilon,
+            tally: s.tally,
+        })
+    }
 }
 
 impl EpsilonGreedy {
@@ -310,9 +357,35 @@ enum Posterior {
 /// - [`Thompson::gaussian`]: real rewards, a Normal–Gamma prior
 ///   ([`GaussianPrior`]) updated by conjugacy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SavedThompson")]
 pub struct Thompson {
     posteriors: Vec<Posterior>,
     counts: Vec<u64>,
+}
+
+/// [`Thompson`]'s fields as saved, before they are checked.
+#[derive(Deserialize)]
+struct SavedThompson {
+    posteriors: Vec<Posterior>,
+    counts: Vec<u64>,
+}
+
+impl TryFrom<SavedThompson> for Thompson {
+    type Error = String;
+
+    fn try_from(s: SavedThompson) -> std::result::Result<Self, String> {
+        if s.posteriors.is_empty() || s.posteriors.len() != s.counts.len() {
+            return Err(format!(
+                "a saved Thompson sampler holds {} posteriors and {} pull counts, not one of each per arm",
+                s.posteriors.len(),
+                s.counts.len()
+            ));
+        }
+        Ok(Thompson {
+            posteriors: s.posteriors,
+            counts: s.counts,
+        })
+    }
 }
 
 impl Thompson {
@@ -453,6 +526,37 @@ mod tests {
     use super::*;
     use crate::rng::AgentRng;
     use rand::SeedableRng;
+
+    /// Saved bandits are checked as they are read: counts, means and
+    /// posteriors one per arm (at least one), ε in [0, 1].
+    #[test]
+    fn a_saved_bandit_out_of_shape_is_refused_as_it_is_read() {
+        fn back<T: Serialize + serde::de::DeserializeOwned>(b: &T) -> Option<T> {
+            postcard::from_bytes(&postcard::to_stdvec(b).unwrap()).ok()
+        }
+        let eg = EpsilonGreedy::new(3, 0.5).unwrap();
+        assert_eq!(back(&eg), Some(eg.clone()));
+        let mut fewer = eg.clone();
+        fewer.tally.means.pop();
+        assert_eq!(back(&fewer), None);
+        let mut none = eg.clone();
+        none.tally.means.clear();
+        none.tally.counts.clear();
+        assert_eq!(back(&none), None);
+        let mut eps = eg.clone();
+        eps.epsilon = 1.5;
+        assert_eq!(back(&eps), None);
+        let ucb = Ucb1::new(2).unwrap();
+        assert_eq!(back(&ucb), Some(ucb.clone()));
+        let mut more = ucb.clone();
+        more.tally.counts.push(0);
+        assert_eq!(back(&more), None);
+        let th = Thompson::bernoulli(2).unwrap();
+        assert_eq!(back(&th), Some(th.clone()));
+        let mut fewer = th.clone();
+        fewer.counts.pop();
+        assert_eq!(back(&fewer), None);
+    }
 
     #[test]
     fn every_bandit_tries_each_arm_first() {

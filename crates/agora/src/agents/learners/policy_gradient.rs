@@ -33,8 +33,10 @@ use super::{check_count, check_index, check_reward};
 use crate::error::{Error, Result};
 
 /// A REINFORCE learner: softmax policy weights `θ` (`k × d`) and a running
-/// mean baseline. See the [module](self).
+/// mean baseline. See the [module](self). A saved learner is checked as it
+/// is read: `k × d` weights, a positive finite learning rate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "SavedReinforce")]
 pub struct Reinforce {
     actions: usize,
     features: usize,
@@ -46,6 +48,40 @@ pub struct Reinforce {
     /// Scratch for the action probabilities; not part of the state.
     #[serde(skip)]
     probs: Vec<f64>,
+}
+
+/// [`Reinforce`]'s saved fields, before they are checked.
+#[derive(Deserialize)]
+struct SavedReinforce {
+    actions: usize,
+    features: usize,
+    learning_rate: f64,
+    theta: Vec<f64>,
+    baseline: f64,
+    returns_seen: u64,
+}
+
+impl TryFrom<SavedReinforce> for Reinforce {
+    type Error = String;
+
+    fn try_from(s: SavedReinforce) -> std::result::Result<Self, String> {
+        // The weights' count first: `new` allocates as many (a count the
+        // file's own length bounds once it matches).
+        if s.actions.checked_mul(s.features) != Some(s.theta.len()) {
+            return Err(format!(
+                "a saved policy-gradient learner of {} actions × {} features holds {} weights",
+                s.actions,
+                s.features,
+                s.theta.len()
+            ));
+        }
+        let mut r = Reinforce::new(s.actions, s.features, s.learning_rate)
+            .map_err(|e| format!("a saved policy-gradient learner: {e}"))?;
+        r.theta = s.theta;
+        r.baseline = s.baseline;
+        r.returns_seen = s.returns_seen;
+        Ok(r)
+    }
 }
 
 impl Reinforce {
@@ -243,6 +279,29 @@ mod tests {
     use super::*;
     use crate::rng::AgentRng;
     use rand::SeedableRng;
+
+    /// A saved learner is checked as it is read: `actions × features`
+    /// weights, a positive learning rate.
+    #[test]
+    fn a_saved_learner_out_of_shape_is_refused_as_it_is_read() {
+        let good = Reinforce::new(3, 2, 0.5).unwrap();
+        let back =
+            |l: &Reinforce| postcard::from_bytes::<Reinforce>(&postcard::to_stdvec(l).unwrap());
+        let read = back(&good).unwrap();
+        assert_eq!(
+            (read.actions, read.features, &read.theta),
+            (3, 2, &good.theta)
+        );
+        let mut fewer = good.clone();
+        fewer.theta.pop();
+        assert!(back(&fewer).is_err());
+        let mut wider = good.clone();
+        wider.actions = 4;
+        assert!(back(&wider).is_err());
+        let mut rate = good.clone();
+        rate.learning_rate = -1.0;
+        assert!(back(&rate).is_err());
+    }
 
     #[test]
     fn one_step_follows_the_gradient_formula() {

@@ -232,8 +232,11 @@ pub fn uniform_opponents_row(
 
 /// A tabular Q-learner: the table, the cached greedy policy, the update
 /// count and the convergence counter. See the [module](self) for the
-/// algorithm.
+/// algorithm. A saved learner is checked as it is read: parameters in
+/// range, a table of `states × actions`, one greedy action per state, each
+/// an action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SavedQLearner")]
 pub struct QLearner {
     params: QParams,
     states: usize,
@@ -246,6 +249,49 @@ pub struct QLearner {
     updates: u64,
     /// Consecutive updates that changed no state's greedy action.
     stable: u64,
+}
+
+/// [`QLearner`]'s fields as saved, before they are checked.
+#[derive(Deserialize)]
+struct SavedQLearner {
+    params: QParams,
+    states: usize,
+    actions: usize,
+    q: Vec<f64>,
+    greedy: Vec<u32>,
+    updates: u64,
+    stable: u64,
+}
+
+impl TryFrom<SavedQLearner> for QLearner {
+    type Error = String;
+
+    fn try_from(s: SavedQLearner) -> std::result::Result<Self, String> {
+        s.params.validate().map_err(|e| e.to_string())?;
+        let fits = s.states > 0
+            && s.actions > 0
+            && s.states.checked_mul(s.actions) == Some(s.q.len())
+            && s.greedy.len() == s.states
+            && s.greedy.iter().all(|&g| (g as usize) < s.actions);
+        if !fits {
+            return Err(format!(
+                "a saved Q-learner of {} states × {} actions holds {} values and {} greedy actions, not one per state in range",
+                s.states,
+                s.actions,
+                s.q.len(),
+                s.greedy.len()
+            ));
+        }
+        Ok(QLearner {
+            params: s.params,
+            states: s.states,
+            actions: s.actions,
+            q: s.q,
+            greedy: s.greedy,
+            updates: s.updates,
+            stable: s.stable,
+        })
+    }
 }
 
 impl QLearner {
@@ -457,6 +503,34 @@ mod tests {
             alpha,
             delta,
             exploration: Exploration::Constant(eps),
+        }
+    }
+
+    /// A saved learner is checked as it is read: a table, greedy policy or
+    /// parameter no learner has is refused (it would index out of range
+    /// at the next decision), and a learner's own bytes read back.
+    #[test]
+    fn a_saved_learner_out_of_shape_is_refused_as_it_is_read() {
+        let good = QLearner::new(params(0.1, 0.9, 0.1), 3, &[0.0, 1.0]).unwrap();
+        let back =
+            |l: &QLearner| postcard::from_bytes::<QLearner>(&postcard::to_stdvec(l).unwrap());
+        assert_eq!(back(&good).unwrap(), good);
+        let bad: [&dyn Fn(&mut QLearner); 6] = [
+            &|l| drop(l.greedy.pop()),
+            &|l| l.greedy[2] = 2,
+            &|l| l.q.push(0.0),
+            &|l| l.actions = 3,
+            &|l| {
+                l.states = 0;
+                l.q.clear();
+                l.greedy.clear();
+            },
+            &|l| l.params.alpha = 2.0,
+        ];
+        for (k, edit) in bad.iter().enumerate() {
+            let mut l = good.clone();
+            edit(&mut l);
+            assert!(back(&l).is_err(), "edit {k} read back");
         }
     }
 

@@ -210,13 +210,20 @@ impl AdaptivePolicy for BanditPolicy {
     }
 
     fn load_state(&self, bytes: &[u8]) -> std::result::Result<BanditState, String> {
-        let s: BanditState = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
+        let s: BanditState = crate::agents::learners::decode_state(bytes, "a bandit agent")?;
         let same = std::mem::discriminant(&s.learner) == std::mem::discriminant(&self.prototype);
         if !same || s.learner.arms() != self.actions.len() {
             return Err(format!(
                 "a saved bandit of {} arms does not fit this policy's {} actions and algorithm",
                 s.learner.arms(),
                 self.actions.len()
+            ));
+        }
+        let arms = self.actions.len();
+        if s.arm as usize >= arms || s.greedy as usize >= arms {
+            return Err(format!(
+                "a saved bandit agent pulled arm {} with greedy arm {}, of {arms} arms",
+                s.arm, s.greedy
             ));
         }
         Ok(s)

@@ -196,16 +196,20 @@ impl AdaptivePolicy for PolicyGradientPolicy {
     }
 
     fn load_state(&self, bytes: &[u8]) -> std::result::Result<PolicyGradientState, String> {
-        let s: PolicyGradientState = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
+        let s: PolicyGradientState =
+            crate::agents::learners::decode_state(bytes, "a policy-gradient agent")?;
         let features = 1 + self.signals.len();
         let fits = s.learner.actions() == self.actions.len()
             && s.learner.features() == features
-            && (s.features.is_empty() || s.features.len() == features);
+            && (s.features.is_empty() || s.features.len() == features)
+            && s.features.iter().all(|x| x.is_finite())
+            && (s.action as usize) < self.actions.len();
         if !fits {
             return Err(format!(
-                "a saved softmax of {} actions × {} features, the policy's is {} × {features}",
+                "a saved softmax of {} actions × {} features (after action {}), the policy's is {} × {features}",
                 s.learner.actions(),
                 s.learner.features(),
+                s.action,
                 self.actions.len()
             ));
         }

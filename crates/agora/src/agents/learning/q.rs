@@ -243,12 +243,21 @@ impl AdaptivePolicy for QLearningPolicy {
     }
 
     fn load_state(&self, bytes: &[u8]) -> std::result::Result<QLearningState, String> {
-        let s: QLearningState = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
+        let s: QLearningState = crate::agents::learners::decode_state(bytes, "a Q-learning agent")?;
         if s.learner.states() != self.states() || s.learner.actions() != self.actions.len() {
             return Err(format!(
                 "a saved Q-table of {} states × {} actions, the policy's is {} × {}",
                 s.learner.states(),
                 s.learner.actions(),
+                self.states(),
+                self.actions.len()
+            ));
+        }
+        if s.state as usize >= self.states() || s.action as usize >= self.actions.len() {
+            return Err(format!(
+                "a saved Q-learning agent in state {} after action {}, of {} states and {} actions",
+                s.state,
+                s.action,
                 self.states(),
                 self.actions.len()
             ));

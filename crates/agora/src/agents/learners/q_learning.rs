@@ -516,7 +516,7 @@ mod tests {
             |l: &QLearner| postcard::from_bytes::<QLearner>(&postcard::to_stdvec(l).unwrap());
         assert_eq!(back(&good).unwrap(), good);
         let bad: [&dyn Fn(&mut QLearner); 6] = [
-            &|l| drop(l.greedy.pop()),
+            &|l| l.greedy.truncate(2),
             &|l| l.greedy[2] = 2,
             &|l| l.q.push(0.0),
             &|l| l.actions = 3,

@@ -275,7 +275,7 @@ impl AdaptivePolicy for QSeller {
 
     fn load_state(&self, bytes: &[u8]) -> std::result::Result<QSellerState, String> {
         let state: QSellerState =
-            crate::agents::learners::decode_state(bytes, "a Q-learning seller")?;
+            crate::engine::decode_part(bytes, "a Q-learning seller's saved state")?;
         let m = self.setup.grid().len();
         let fits = state.learner.states() == self.memory.states()
             && state.learner.actions() == m

@@ -350,8 +350,7 @@ mod tests {
 
     /// A body edited and its checksum made again reads, and fits the
     /// scenario, but a state no run has is refused before a step runs on
-    /// it, as the input's fault: money or tokens made out of nothing, a
-    /// reserve that no longer covers its supply.
+    /// it, as the input's fault: money or tokens made out of nothing.
     #[test]
     fn a_state_that_breaks_an_invariant_is_refused_as_bad_input() {
         let (_, cp) = sample();

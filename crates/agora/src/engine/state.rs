@@ -78,13 +78,30 @@ pub struct SimState {
     pub(crate) attack_flows: crate::monitor::AttackFlows,
 }
 
+/// Decodes a part of a saved state (a market's, an agent's, a detector's)
+/// that [`postcard`] encoded; `what` names it in errors. A part whose type
+/// checks itself as it is read (a learner's table and counts) and fails
+/// the check is refused in words: the decoder's own error says only that a
+/// custom check failed.
+pub(crate) fn decode_part<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    what: &str,
+) -> std::result::Result<T, String> {
+    postcard::from_bytes(bytes).map_err(|e| match e {
+        postcard::Error::SerdeDeCustom => {
+            format!("{what} is not one a run makes (a table, a count or a parameter out of shape)")
+        }
+        e => format!("{what} is unreadable: {e}"),
+    })
+}
+
 impl Simulation {
     /// Checks, on the simulation as it is now, the invariants every step
-    /// checks: money and every asset's tokens conserved, every open
-    /// order an agent's and its lock held in escrow (and every stake's),
-    /// each market's own books
-    /// the ledger's (an AMM's pool), the contracts' escrow the ledger's,
-    /// and every curve's reserve covering a full sell-back.
+    /// checks: money and every asset's tokens conserved, every open order
+    /// an agent's and its lock held in escrow (and every stake's), each
+    /// market's own books the ledger's (an AMM's pool), the contracts'
+    /// escrow the ledger's, and every curve's reserve covering a full
+    /// sell-back.
     /// A run's own states always pass; a state put on with
     /// [`restore`](Self::restore) from elsewhere (a checkpoint file
     /// edited, or written by a tool of one's own) may not: a resumed

@@ -358,8 +358,7 @@ pub(crate) fn decode_state<'a, T: serde::Deserialize<'a>>(
     kind: &str,
     bytes: &'a [u8],
 ) -> Result<T, String> {
-    postcard::from_bytes(bytes)
-        .map_err(|e| format!("the saved state of a {kind} market is unreadable: {e}"))
+    crate::engine::decode_part(bytes, &format!("the saved state of a {kind} market"))
 }
 
 /// The price a market shows and records.

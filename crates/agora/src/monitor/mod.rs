@@ -114,7 +114,7 @@ pub(crate) fn encode<T: Serialize>(state: &T) -> Vec<u8> {
 
 /// Decodes a detector's state.
 pub(crate) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, String> {
-    postcard::from_bytes(bytes).map_err(|e| e.to_string())
+    crate::engine::decode_part(bytes, "a monitor's saved state")
 }
 
 /// The built-in detector of a monitor's spec.

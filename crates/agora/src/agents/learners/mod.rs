@@ -67,23 +67,6 @@ fn check_unit(name: &str, value: f64) -> Result<()> {
     }
 }
 
-/// Decodes an agent's saved state holding a learner; `what` names the
-/// agent's kind in the error. A learner is checked as it is read (its
-/// table's shape, its counts, its parameters), and one that fails the
-/// checks is refused in words: the decoder's own error says only that
-/// "a custom check" failed.
-pub(crate) fn decode_state<T: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-    what: &str,
-) -> std::result::Result<T, String> {
-    postcard::from_bytes(bytes).map_err(|e| match e {
-        postcard::Error::SerdeDeCustom => format!(
-            "{what}'s saved learner is not one a run makes (a table, a count or a parameter out of shape)"
-        ),
-        e => format!("{what}'s saved state is unreadable: {e}"),
-    })
-}
-
 /// Checks that `count` is at least 1.
 fn check_count(name: &str, count: usize) -> Result<()> {
     if count == 0 {

@@ -210,7 +210,7 @@ impl AdaptivePolicy for BanditPolicy {
     }
 
     fn load_state(&self, bytes: &[u8]) -> std::result::Result<BanditState, String> {
-        let s: BanditState = crate::agents::learners::decode_state(bytes, "a bandit agent")?;
+        let s: BanditState = crate::engine::decode_part(bytes, "a bandit agent's saved state")?;
         let same = std::mem::discriminant(&s.learner) == std::mem::discriminant(&self.prototype);
         if !same || s.learner.arms() != self.actions.len() {
             return Err(format!(

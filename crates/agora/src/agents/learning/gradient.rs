@@ -197,7 +197,7 @@ impl AdaptivePolicy for PolicyGradientPolicy {
 
     fn load_state(&self, bytes: &[u8]) -> std::result::Result<PolicyGradientState, String> {
         let s: PolicyGradientState =
-            crate::agents::learners::decode_state(bytes, "a policy-gradient agent")?;
+            crate::engine::decode_part(bytes, "a policy-gradient agent's saved state")?;
         let features = 1 + self.signals.len();
         let fits = s.learner.actions() == self.actions.len()
             && s.learner.features() == features

@@ -243,7 +243,8 @@ impl AdaptivePolicy for QLearningPolicy {
     }
 
     fn load_state(&self, bytes: &[u8]) -> std::result::Result<QLearningState, String> {
-        let s: QLearningState = crate::agents::learners::decode_state(bytes, "a Q-learning agent")?;
+        let s: QLearningState =
+            crate::engine::decode_part(bytes, "a Q-learning agent's saved state")?;
         if s.learner.states() != self.states() || s.learner.actions() != self.actions.len() {
             return Err(format!(
                 "a saved Q-table of {} states × {} actions, the policy's is {} × {}",

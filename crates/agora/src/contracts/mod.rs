@@ -1122,6 +1122,51 @@ mod tests {
             &|st| st.contracts[0].referrals[0].affiliate = 10_000,
             "names no affiliate or referral",
         );
+        // `influence` vests its rewards: an instalment naming a referral
+        // past the last, or an affiliate past the last.
+        assert!(!good.contracts[1].pending.is_empty(), "nothing vesting");
+        bad(
+            &|st| {
+                let c = &mut st.contracts[1];
+                c.pending[0].referral = c.referrals.len() as u32;
+            },
+            "names no affiliate or referral",
+        );
+        bad(
+            &|st| {
+                let c = &mut st.contracts[1];
+                c.pending[0].affiliate = c.affiliates.len() as u32;
+            },
+            "names no affiliate or referral",
+        );
+        // `promo`'s affiliates learn their effort over 4 levels: an arm
+        // past them, last pulled or now, or a learner removed or added.
+        let learner = "affiliate 0's learner of effort is not the scenario's";
+        bad(&|st| st.contracts[0].affiliates[0].arm = 4, learner);
+        bad(
+            &|st| st.contracts[0].affiliates[0].last_pull = Some((4, 0)),
+            learner,
+        );
+        bad(&|st| st.contracts[0].affiliates[0].bandit = None, learner);
+        bad(
+            &|st| {
+                let bandit = st.contracts[0].affiliates[0].bandit.clone();
+                st.contracts[1].affiliates[0].bandit = bandit;
+            },
+            learner,
+        );
+        bad(
+            &|st| {
+                let three = crate::agents::learners::bandit::EpsilonGreedy::new(3, 0.1).ok();
+                st.contracts[0].affiliates[0].bandit = three;
+            },
+            learner,
+        );
+        // The last arm and a last pull of it fit.
+        let mut st = good.clone();
+        st.contracts[0].affiliates[0].arm = 3;
+        st.contracts[0].affiliates[0].last_pull = Some((3, 0));
+        restore(st).unwrap();
         bad(
             &|st| drop(st.contracts[0].affiliates.pop()),
             "affiliates, the scenario",

@@ -1119,7 +1119,10 @@ mod tests {
             assert!(e.contains(reason), "expected {reason:?}, got {e}");
         };
         bad(
-            &|st| st.contracts[0].referrals[0].affiliate = 10_000,
+            &|st| {
+                let c = &mut st.contracts[0];
+                c.referrals[0].affiliate = c.affiliates.len() as u32;
+            },
             "names no affiliate or referral",
         );
         // `influence` vests its rewards: an instalment naming a referral

@@ -376,4 +376,36 @@ mod tests {
         let s = MonitorSummary::score(&untargeted, "A", 2, &flagged, &attackers);
         assert_eq!((s.precision, s.recall), (None, None));
     }
+
+    /// A saved state restores into the scenario's monitors only with one
+    /// detector state, one flagged set and one alert count per monitor
+    /// (the summary reads them by monitor).
+    #[test]
+    fn a_saved_state_needs_one_of_each_table_per_monitor() {
+        let scenario = crate::scenario::example("wash-trading").unwrap();
+        let fresh = Monitors::new(&scenario);
+        let n = scenario.monitors().len();
+        assert!(n >= 2);
+        let good = fresh.state();
+        let mut restored = Monitors::new(&scenario);
+        restored.restore(good.clone()).unwrap();
+        type Edit = fn(&mut MonitorState);
+        let edits: [Edit; 3] = [
+            |s| {
+                s.detectors.pop();
+            },
+            |s| {
+                s.flagged.pop();
+            },
+            |s| {
+                s.alerts.pop();
+            },
+        ];
+        for (k, edit) in edits.iter().enumerate() {
+            let mut bad = good.clone();
+            edit(&mut bad);
+            let e = Monitors::new(&scenario).restore(bad).unwrap_err();
+            assert!(e.contains(&format!("the scenario {n}")), "edit {k}: {e}");
+        }
+    }
 }

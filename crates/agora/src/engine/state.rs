@@ -429,6 +429,26 @@ mod tests {
         Simulation::new(&s, 0).unwrap().restore(with_unmet).unwrap();
     }
 
+    /// `verify` checks a market's own books against the ledger's: an AMM
+    /// pool whose ledger reserve moved without it (money conserved, so
+    /// only this check sees it) fails, the run's own state passes.
+    #[test]
+    fn verify_finds_an_amm_pool_that_is_not_the_ledgers() {
+        let mut s = example("amm").unwrap();
+        s.set_steps(6).unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        for _ in 0..3 {
+            sim.advance().unwrap();
+        }
+        sim.verify().unwrap();
+        let mut state = sim.state();
+        state.ledger.deposit_to_pool(0, 0, 1, 0).unwrap();
+        let mut edited = Simulation::new(&s, 0).unwrap();
+        edited.restore(state).unwrap();
+        let e = edited.verify().unwrap_err().to_string();
+        assert!(e.contains("the pool holds"), "{e}");
+    }
+
     /// Each table of a state checked against the simulation's, one at a
     /// time: a state wrong in that table alone is refused, naming it.
     #[test]

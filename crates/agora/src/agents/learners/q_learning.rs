@@ -268,8 +268,9 @@ impl TryFrom<SavedQLearner> for QLearner {
 
     fn try_from(s: SavedQLearner) -> std::result::Result<Self, String> {
         s.params.validate().map_err(|e| e.to_string())?;
+        // One greedy action per state, each below `actions`: at least one
+        // action once there is a state.
         let fits = s.states > 0
-            && s.actions > 0
             && s.states.checked_mul(s.actions) == Some(s.q.len())
             && s.greedy.len() == s.states
             && s.greedy.iter().all(|&g| (g as usize) < s.actions);

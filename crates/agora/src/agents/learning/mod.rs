@@ -845,6 +845,20 @@ mod tests {
                 "a 3 × 2 table loaded into a {bins} × {actions} policy"
             );
         }
+        // The agent's own state and action past the table's: refused (the
+        // next decision would index with them); the last of each loads.
+        let mut state = two_by_three.init(&me);
+        state.state = 2;
+        state.action = 1;
+        let bytes = two_by_three.save_state(&state).unwrap();
+        assert!(two_by_three.load_state(&bytes).is_ok());
+        for (at, action) in [(3, 1), (2, 2)] {
+            state.state = at;
+            state.action = action;
+            let bytes = two_by_three.save_state(&state).unwrap();
+            let e = two_by_three.load_state(&bytes).unwrap_err();
+            assert!(e.contains("of 3 states and 2 actions"), "{e}");
+        }
     }
 
     /// A set's limit orders live the `ttl` it was given, at least 1: 5
@@ -1447,6 +1461,18 @@ mod tests {
         state.features = vec![1.0, 0.5, 0.5];
         let odd = postcard::to_stdvec(&state).unwrap();
         assert!(policy.load_state(&odd).is_err());
+        // An action past the policy's, or a feature that is no number:
+        // refused.
+        state.features = vec![1.0, 0.5];
+        state.action = policy.actions().len() as u32;
+        assert!(policy
+            .load_state(&postcard::to_stdvec(&state).unwrap())
+            .is_err());
+        state.action = 1;
+        state.features = vec![1.0, f64::NAN];
+        assert!(policy
+            .load_state(&postcard::to_stdvec(&state).unwrap())
+            .is_err());
     }
 
     /// A bandit policy over `actions` (hold, buy half) with `algorithm`.
@@ -1634,6 +1660,19 @@ mod tests {
         )
         .unwrap();
         assert!(three.load_state(&bytes).is_err());
+        // The arm pulled or the greedy arm past the two: refused; the last
+        // of each loads.
+        let mut state: BanditState = postcard::from_bytes(&bytes).unwrap();
+        for (arm, greedy, fits) in [(1, 1, true), (2, 1, false), (1, 2, false)] {
+            state.arm = arm;
+            state.greedy = greedy;
+            let bytes = policy.save_state(&state).unwrap();
+            assert_eq!(
+                policy.load_state(&bytes).is_ok(),
+                fits,
+                "arm {arm}, greedy {greedy}"
+            );
+        }
     }
 
     /// A Q-learning policy reports its actions, signals, bins, parameters

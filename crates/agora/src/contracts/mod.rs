@@ -344,31 +344,33 @@ impl Contracts {
                 self.states.len()
             ));
         }
-        for ((spec, fresh), saved) in self.specs.iter().zip(&self.states).zip(&states) {
-            Self::fits(spec, fresh, saved).map_err(|e| format!("contract {:?}: {e}", spec.name))?;
+        for ((spec, own), saved) in self.specs.iter().zip(&self.states).zip(&states) {
+            Self::fits(spec, own, saved).map_err(|e| format!("contract {:?}: {e}", spec.name))?;
         }
         self.states = states;
         Ok(())
     }
 
-    /// Whether a saved state fits the contract whose state at the start of
-    /// a run is `fresh`: as many affiliates, each with the same learner of
-    /// effort (its arms in range), at most the pool's referrals, and every
-    /// referral and pending instalment naming one of them.
+    /// Whether a saved state fits the contract whose state in this
+    /// simulation is `own` (at any step: what is compared, the affiliates
+    /// and their learners' arms, is set when the run is built): as many
+    /// affiliates, each with the same learner of effort (its arms in
+    /// range), at most the pool's referrals, and every referral and
+    /// pending instalment naming one of them.
     fn fits(
         spec: &ContractSpec,
-        fresh: &ContractState,
+        own: &ContractState,
         saved: &ContractState,
     ) -> std::result::Result<(), String> {
         use crate::agents::learners::bandit::Bandit;
-        let n = fresh.affiliates.len();
+        let n = own.affiliates.len();
         if saved.affiliates.len() != n {
             return Err(format!(
                 "it has {} affiliates, the scenario {n}",
                 saved.affiliates.len()
             ));
         }
-        for (a, (f, s)) in fresh.affiliates.iter().zip(&saved.affiliates).enumerate() {
+        for (a, (f, s)) in own.affiliates.iter().zip(&saved.affiliates).enumerate() {
             let arms = f.bandit.as_ref().map_or(1, |b| b.arms());
             let same_learner = match (&f.bandit, &s.bandit) {
                 (Some(f), Some(s)) => f.arms() == s.arms(),

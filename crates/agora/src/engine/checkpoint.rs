@@ -105,7 +105,7 @@ impl Checkpoint {
     /// scenario for the saved run, with the saved state restored. Its
     /// continuation is byte-identical to the run the checkpoint was taken
     /// from. A saved state that does not fit the scenario, or breaks an
-    /// invariant ([`Simulation::verify`]), is refused as an input error.
+    /// invariant, is refused as an input error ([`Simulation::restore`]).
     pub fn resume(&self) -> Result<(Scenario, Simulation)> {
         self.resume_with(&PolicyRegistry::new())
     }
@@ -118,16 +118,6 @@ impl Checkpoint {
         let scenario = self.scenario_with(registry)?;
         let mut sim = Simulation::new(&scenario, self.state.run)?;
         sim.restore(self.state.clone())?;
-        // A state that fits but breaks an invariant (a body edited and its
-        // checksum made again) is the file's fault, not the engine's: an
-        // input error, before any step runs on it.
-        sim.verify().map_err(|e| match e.kind() {
-            crate::error::ErrorKind::Invariant { message, .. } => Error::usage(format!(
-                "{}: cannot restore the state: it is inconsistent: {message}",
-                scenario.origin()
-            )),
-            _ => e,
-        })?;
         Ok((scenario, sim))
     }
 

@@ -356,6 +356,10 @@ impl Records {
         }
         for r in &self.trades {
             within("agent", r.agent.into(), agents)?;
+            // A payment moves money only: no asset.
+            if r.asset != crate::ledger::trades::NO_ASSET {
+                within("asset", r.asset.into(), assets)?;
+            }
             if let Some(c) = r.counterpart {
                 within("agent", c.into(), agents)?;
             }

@@ -102,10 +102,10 @@ impl Simulation {
     /// market's own books the ledger's (an AMM's pool), the contracts'
     /// escrow the ledger's, and every curve's reserve covering a full
     /// sell-back.
-    /// A run's own states always pass; a state put on with
-    /// [`restore`](Self::restore) from elsewhere (a checkpoint file
-    /// edited, or written by a tool of one's own) may not: a resumed
-    /// checkpoint is refused then, before a step runs on it.
+    /// A run's own states always pass; [`restore`](Self::restore) calls it
+    /// and refuses a state from elsewhere that fails (a checkpoint file
+    /// edited, or written by a tool of one's own), before a step runs on
+    /// it.
     pub fn verify(&self) -> Result<()> {
         let agents = self.ledger.agents();
         for (j, market) in self.markets.iter().enumerate() {
@@ -197,14 +197,50 @@ impl Simulation {
 
     /// Puts a state taken with [`state`](Self::state) back on this
     /// simulation, which must have been built from the same scenario (with
-    /// the same controllers added, in the same order). Checks that the
-    /// state fits — version, seed, the number of agents, assets, groups
-    /// and controllers, the execution order being a permutation of the
-    /// agents — and changes nothing when it does not (except markets,
-    /// metrics and controllers before one that refuses its saved state).
-    /// It does not check the invariants of the state's amounts: see
-    /// [`verify`](Self::verify), which a checkpoint's resume calls.
+    /// the same controllers added, in the same order). All or nothing: a
+    /// state that does not fit — version, seed, run, the number of agents,
+    /// assets, groups and controllers, the execution order a permutation
+    /// of the agents, every saved part of the shape its component keeps —
+    /// or that breaks an invariant of its amounts ([`verify`](Self::verify):
+    /// money and tokens conserved, every lock in escrow, each market's
+    /// books the ledger's) is refused as an input error naming why, and the
+    /// simulation is left exactly as it was. The check costs a copy of the
+    /// current state and one pass over the accounts, once per restore.
     pub fn restore(&mut self, state: SimState) -> Result<()> {
+        let before = self.state();
+        let refused = match self.load(state) {
+            Ok(()) => match self.verify() {
+                Ok(()) => return Ok(()),
+                // A state that fits but breaks an invariant (a checkpoint's
+                // body edited and its checksum made again) is the input's
+                // fault, not the engine's.
+                Err(e) => match e.kind() {
+                    crate::error::ErrorKind::Invariant { message, .. } => Error::usage(format!(
+                        "{}: cannot restore the state: it is inconsistent: {message}",
+                        self.scenario.origin
+                    )),
+                    _ => e,
+                },
+            },
+            Err(e) => e,
+        };
+        // Parts loaded before the one that refused are put back. The
+        // simulation's own state always loads; if it did not, the
+        // simulation is in no state to run on, and says so.
+        self.load(before).map_err(|e| {
+            Error::invariant(
+                self.step,
+                format!("{refused}; and the state before it could not be put back: {e}"),
+            )
+        })?;
+        Err(refused)
+    }
+
+    /// [`restore`](Self::restore) without its checks of the amounts and
+    /// without putting anything back: checks the state's shape and loads
+    /// it, part by part (so a part that refuses leaves the ones before it
+    /// loaded).
+    fn load(&mut self, state: SimState) -> Result<()> {
         let origin = &self.scenario.origin;
         let refuse =
             |what: String| Error::usage(format!("{origin}: cannot restore the state: {what}"));
@@ -396,12 +432,32 @@ mod tests {
         s
     }
 
-    /// The reason a fresh simulation of `s` refuses `state`, checking that
-    /// the refusal left it at step 0.
+    /// The reason a simulation of `s` two steps in refuses `state`,
+    /// checking that the refusal left it exactly as it was: the same
+    /// state, and the same continuation, as a twin that was never offered
+    /// it (whatever part refused, the parts loaded before it are put back).
     fn refusal(s: &Scenario, state: SimState) -> String {
         let mut sim = Simulation::new(s, 0).unwrap();
-        let e = sim.restore(state).unwrap_err().to_string();
-        assert_eq!(sim.step(), 0, "refused, yet moved: {e}");
+        let mut twin = Simulation::new(s, 0).unwrap();
+        for _ in 0..2 {
+            sim.advance().unwrap();
+            twin.advance().unwrap();
+        }
+        let before = sim.state();
+        let e = sim.restore(state).unwrap_err();
+        assert!(
+            matches!(e.kind(), crate::error::ErrorKind::Usage(_)),
+            "not an input error: {e}"
+        );
+        let e = e.to_string();
+        assert_eq!(sim.state(), before, "refused, yet changed: {e}");
+        sim.advance().unwrap();
+        twin.advance().unwrap();
+        assert_eq!(
+            sim.state(),
+            twin.state(),
+            "refused, yet runs on otherwise: {e}"
+        );
         e
     }
 
@@ -443,10 +499,25 @@ mod tests {
         sim.verify().unwrap();
         let mut state = sim.state();
         state.ledger.deposit_to_pool(0, 0, 1, 0).unwrap();
-        let mut edited = Simulation::new(&s, 0).unwrap();
-        edited.restore(state).unwrap();
-        let e = edited.verify().unwrap_err().to_string();
-        assert!(e.contains("the pool holds"), "{e}");
+        let e = refusal(&s, state);
+        assert!(
+            e.contains("it is inconsistent") && e.contains("the pool holds"),
+            "{e}"
+        );
+    }
+
+    /// A recorded trade of agent 0 in `asset`.
+    fn trade(asset: u32) -> crate::ledger::trades::TradeRecord {
+        crate::ledger::trades::TradeRecord {
+            step: 1,
+            agent: 0,
+            counterpart: None,
+            asset,
+            kind: crate::ledger::trades::TradeKind::Payment,
+            buy: true,
+            quantity: 0,
+            money: 1,
+        }
     }
 
     /// Each table of a state checked against the simulation's, one at a
@@ -579,7 +650,27 @@ mod tests {
                 "a recorded group row holds 2 and 3 amounts, not one per asset (3)",
                 Box::new(|st| st.records.groups[0].holdings = vec![0; 2].into()),
             ),
+            (
+                "a recorded row names asset 3, of 3",
+                Box::new(|st| st.records.trades.push(trade(3))),
+            ),
+            // Refused after every part has loaded: each is put back.
+            (
+                "it is inconsistent: money is not conserved",
+                Box::new(|st| st.ledger.split().0[0] += 1),
+            ),
+            (
+                "it is inconsistent: tokens are not conserved",
+                Box::new(|st| st.ledger.split().0[1] += 1),
+            ),
         ];
+        // A payment names no asset, and fits.
+        let mut payment = good.clone();
+        payment
+            .records
+            .trades
+            .push(trade(crate::ledger::trades::NO_ASSET));
+        Simulation::new(&s, 0).unwrap().restore(payment).unwrap();
         for (reason, change) in &cases {
             let e = bad(change.as_ref());
             assert!(e.contains(reason), "expected {reason:?}, got {e}");

@@ -117,7 +117,8 @@ impl Checkpoint {
     pub fn resume_with(&self, registry: &PolicyRegistry) -> Result<(Scenario, Simulation)> {
         let scenario = self.scenario_with(registry)?;
         let mut sim = Simulation::new(&scenario, self.state.run)?;
-        sim.restore(self.state.clone())?;
+        // Refused, the simulation is dropped: nothing to put back.
+        sim.load_checked(self.state.clone())?;
         Ok((scenario, sim))
     }
 

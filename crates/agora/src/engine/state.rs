@@ -208,21 +208,8 @@ impl Simulation {
     /// current state and one pass over the accounts, once per restore.
     pub fn restore(&mut self, state: SimState) -> Result<()> {
         let before = self.state();
-        let refused = match self.load(state) {
-            Ok(()) => match self.verify() {
-                Ok(()) => return Ok(()),
-                // A state that fits but breaks an invariant (a checkpoint's
-                // body edited and its checksum made again) is the input's
-                // fault, not the engine's.
-                Err(e) => match e.kind() {
-                    crate::error::ErrorKind::Invariant { message, .. } => Error::usage(format!(
-                        "{}: cannot restore the state: it is inconsistent: {message}",
-                        self.scenario.origin
-                    )),
-                    _ => e,
-                },
-            },
-            Err(e) => e,
+        let Err(refused) = self.load_checked(state) else {
+            return Ok(());
         };
         // Parts loaded before the one that refused are put back. The
         // simulation's own state always loads; if it did not, the
@@ -234,6 +221,23 @@ impl Simulation {
             )
         })?;
         Err(refused)
+    }
+
+    /// [`restore`](Self::restore) without putting anything back: for a
+    /// simulation that is dropped when the state is refused (a checkpoint's
+    /// resume), which then needs no copy of what it held.
+    pub(crate) fn load_checked(&mut self, state: SimState) -> Result<()> {
+        self.load(state)?;
+        self.verify().map_err(|e| match e.kind() {
+            // A state that fits but breaks an invariant (a checkpoint's
+            // body edited and its checksum made again) is the input's
+            // fault, not the engine's.
+            crate::error::ErrorKind::Invariant { message, .. } => Error::usage(format!(
+                "{}: cannot restore the state: it is inconsistent: {message}",
+                self.scenario.origin
+            )),
+            _ => e,
+        })
     }
 
     /// [`restore`](Self::restore) without its checks of the amounts and

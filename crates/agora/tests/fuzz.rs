@@ -7,6 +7,7 @@
 //! campaign in `fuzz/` (README, "Fuzzing"); `AGORA_FUZZ_CASES` sets the
 //! number of cases of each property.
 
+mod checkpoint;
 mod mutate;
 
 use agora::scenario::examples;
@@ -340,51 +341,24 @@ fn replay_fuzz_inputs() {
     eprintln!("{dir}: {counts:?}");
 }
 
-/// Checkpoints of small runs of the examples with the most kinds of state
-/// (learners, contracts, monitors, order books, an AMM with a mempool,
-/// governance), taken after step 6 of 12: the seeds of the edited
-/// checkpoints below.
+/// Checkpoints of small runs of [`checkpoint::EXAMPLES`], taken after step
+/// 6 of 12: the seeds of the edited checkpoints below.
 fn checkpoint_seeds() -> &'static [Vec<u8>] {
     static SEEDS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
     SEEDS.get_or_init(|| {
-        [
-            "learning-traders",
-            "affiliate-tasks",
-            "cartel",
-            "sandwich",
-            "wash-trading",
-            "market-clearing",
-            "intelligence-ladder",
-            "strategy-arms-race",
-        ]
-        .iter()
-        .map(|name| {
-            let mut s = agora::scenario::example(name).unwrap();
-            s.set_steps(12).unwrap();
-            let mut sim = agora::Simulation::new(&s, 0).unwrap();
-            for _ in 0..6 {
-                sim.advance().unwrap();
-            }
-            agora::engine::Checkpoint::of(&s, &sim, Vec::new())
-                .unwrap()
-                .to_bytes()
-                .unwrap()
-        })
-        .collect()
+        checkpoint::EXAMPLES
+            .iter()
+            .map(|name| checkpoint::checkpoint_of(name, None))
+            .collect()
     })
 }
-
-/// Bytes of the checkpoint file header: magic, format version, body length.
-const CHECKPOINT_HEADER: usize = 17 + 4 + 8;
 
 /// Checkpoint seed `seed` with its body edited by `edits` — `(at, byte,
 /// how)`: the byte at `at`'s share of the body (`at / 2⁶⁴`) gets a bit of
 /// `byte` flipped, becomes `byte`, a small count or index (`byte % 32`, one
 /// byte in postcard) or 0 or 255 — and its checksum made again.
 fn edited_checkpoint(seed: usize, edits: &[(u64, u8, u8)]) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    let good = &checkpoint_seeds()[seed];
-    let mut body = good[CHECKPOINT_HEADER..good.len() - 32].to_vec();
+    let mut body = checkpoint::body(&checkpoint_seeds()[seed]).to_vec();
     for &(at, byte, how) in edits {
         let i = ((body.len() as u128 * u128::from(at)) >> 64) as usize;
         match how {
@@ -394,37 +368,37 @@ fn edited_checkpoint(seed: usize, edits: &[(u64, u8, u8)]) -> Vec<u8> {
             _ => body[i] = if byte % 2 == 0 { 0 } else { 0xff },
         }
     }
-    let mut bytes = good[..CHECKPOINT_HEADER - 8].to_vec();
-    bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&body);
-    bytes.extend_from_slice(&Sha256::digest(&body));
-    bytes
+    checkpoint::sealed(&body)
 }
 
-/// Reads, resumes, runs to the end and writes out a checkpoint's bytes:
-/// the error that refused them (an input error, or the test fails), or
-/// `None` where they were read and resumed.
-fn resume_to_the_end(bytes: &[u8]) -> Option<String> {
-    let checkpoint = match agora::engine::Checkpoint::from_bytes(bytes, "edited") {
-        Ok(c) => c,
-        Err(e) => return Some(e.to_string()),
-    };
-    match checkpoint.resume() {
-        Ok((scenario, mut sim)) => {
-            while !sim.done() {
-                if sim.advance().is_err() {
-                    return None;
-                }
-            }
-            if let Ok(out) = sim.finish() {
-                let _ = agora::output::run_files(&scenario, std::slice::from_ref(&out));
-            }
-            None
+/// The cargo-fuzz target's seed corpus is this build's: each body resumes
+/// (a change of the state's layout would leave the target fuzzing the
+/// decoder's first bytes only). `AGORA_WRITE_CORPUS=1` writes it again.
+#[test]
+fn the_checkpoint_corpus_resumes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/resume_checkpoint");
+    let corpus = checkpoint::corpus();
+    if std::env::var_os("AGORA_WRITE_CORPUS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, body) in &corpus {
+            std::fs::write(dir.join(format!("{name}.bin")), body).unwrap();
         }
-        Err(e) => {
-            assert!(e.is_input_error(), "refused, but not as bad input: {e}");
-            Some(e.to_string())
-        }
+    }
+    for (name, fresh) in &corpus {
+        let path = dir.join(format!("{name}.bin"));
+        let body = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            checkpoint::resume_to_the_end(&checkpoint::sealed(&body)),
+            checkpoint::Resumed::Ran,
+            "{}: stale; write the corpus again: AGORA_WRITE_CORPUS=1 cargo test -p agora \
+             --test main -- fuzz::the_checkpoint_corpus_resumes",
+            path.display()
+        );
+        // The sealed body is the file a run writes.
+        assert_eq!(
+            checkpoint::sealed(fresh),
+            checkpoint::checkpoint_of(name, Some(40))
+        );
     }
 }
 
@@ -454,7 +428,7 @@ proptest! {
         let bytes = edited_checkpoint(seed, &edits);
         let (done, ended) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            resume_to_the_end(&bytes);
+            checkpoint::resume_to_the_end(&bytes);
             let _ = done.send(());
         });
         match ended.recv_timeout(std::time::Duration::from_secs(20)) {
@@ -475,11 +449,15 @@ proptest! {
 /// than letting them pass on another byte.
 #[test]
 fn edited_checkpoints_the_campaign_found_are_refused() {
-    let refused = |seed: usize, edit: (u64, u8, u8), reason: &str| {
-        let e = resume_to_the_end(&edited_checkpoint(seed, &[edit]));
-        let e = e.expect("the edited checkpoint resumed");
-        assert!(e.contains(reason), "expected {reason:?}, got {e}");
-    };
+    let refused =
+        |seed: usize, edit: (u64, u8, u8), reason: &str| match checkpoint::resume_to_the_end(
+            &edited_checkpoint(seed, &[edit]),
+        ) {
+            checkpoint::Resumed::Refused(e) => {
+                assert!(e.contains(reason), "expected {reason:?}, got {e}")
+            }
+            other => panic!("the edited checkpoint was not refused: {other:?}"),
+        };
     // `wash-trading`: a monitor's alert count cut off (the summary read
     // past it).
     refused(

@@ -57,6 +57,23 @@ pub struct Checkpoint {
     pub state: SimState,
 }
 
+/// `text` as it can stand in a one-line message: with its control
+/// characters (a line break) escaped, when it has any, and cut to `max`
+/// characters (`…` marking the cut). A file's strings are the file's: a
+/// checkpoint edited, or of another tool, may hold anything.
+fn printable(text: &str, max: usize) -> String {
+    let mut shown: String = if text.chars().any(char::is_control) {
+        text.escape_debug().collect()
+    } else {
+        text.to_string()
+    };
+    if let Some((cut, _)) = shown.char_indices().nth(max) {
+        shown.truncate(cut);
+        shown.push('…');
+    }
+    shown
+}
+
 impl Checkpoint {
     /// The checkpoint's file name in a run's output folder
     /// (`agora run --checkpoint-every K --out DIR` writes `DIR/checkpoint`).
@@ -187,11 +204,16 @@ impl Checkpoint {
             .map_err(|e| refuse(format!("cannot be read: {e}")))?;
         if agora_version != crate::output::VERSION {
             return Err(refuse(format!(
-                "written by Agora {agora_version}, this is {}: resume it with the version that wrote it",
+                "written by Agora {}, this is {}: resume it with the version that wrote it",
+                printable(&agora_version, 40),
                 crate::output::VERSION
             )));
         }
-        postcard::from_bytes(body).map_err(|e| refuse(format!("cannot be read: {e}")))
+        let mut checkpoint: Checkpoint =
+            postcard::from_bytes(body).map_err(|e| refuse(format!("cannot be read: {e}")))?;
+        // The saved origin starts every error of the resumed run: one line.
+        checkpoint.origin = printable(&checkpoint.origin, usize::MAX);
+        Ok(checkpoint)
     }
 
     /// The checkpoint file `path` names: `path` itself, or
@@ -337,6 +359,26 @@ mod tests {
         other.agora_version = "0.0.1".into();
         let e = err(&other.to_bytes().unwrap());
         assert!(e.contains("written by Agora 0.0.1"), "{e}");
+        // The file's strings stand in one line: a version with a line
+        // break (the `resume_checkpoint` fuzz target's first find) is
+        // escaped, and a long one cut.
+        other.agora_version = "0\n\0".into();
+        let e = err(&other.to_bytes().unwrap());
+        assert!(
+            e.starts_with("cp: written by Agora 0\\n\\0, this is "),
+            "{e}"
+        );
+        other.agora_version = "9".repeat(1000);
+        let e = err(&other.to_bytes().unwrap());
+        assert!(
+            e.contains(&format!("written by Agora {}…, this is", "9".repeat(40))),
+            "{e}"
+        );
+        let mut moved = cp.clone();
+        moved.origin = "line\nbreak.toml".into();
+        let back = Checkpoint::from_bytes(&moved.to_bytes().unwrap(), "cp").unwrap();
+        assert_eq!(back.origin, "line\\nbreak.toml");
+        assert_eq!(back.scenario().unwrap().origin(), "line\\nbreak.toml");
     }
 
     /// A body edited and its checksum made again reads, and fits the

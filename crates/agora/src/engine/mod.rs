@@ -2365,9 +2365,7 @@ impl Simulation {
                     need_sum[j] += need_total;
                     met_sum[j] += met_total;
                     met_value[j] = value_met;
-                    let gn = &mut self.group_needs[g];
-                    gn.0 += need_total;
-                    gn.1 += unmet_total;
+                    add_need(&mut self.group_needs[g], need_total, unmet_total)?;
                     from = to;
                     continue;
                 }
@@ -2402,9 +2400,11 @@ impl Simulation {
                     *unmet = unmet.checked_add(left).ok_or_else(|| {
                         Fault::overflow(&format!("the unmet need of agent {id}"), "token")
                     })?;
-                    let gn = &mut self.group_needs[g];
-                    gn.0 += u128::from(need.units);
-                    gn.1 += u128::from(left);
+                    add_need(
+                        &mut self.group_needs[g],
+                        u128::from(need.units),
+                        u128::from(left),
+                    )?;
                 }
                 from = to;
             }
@@ -3453,6 +3453,20 @@ fn curve_record(
     }
 }
 
+/// Adds a consumer's `need` and what was left of it `unmet` to its group's
+/// running sums. A run's own sums stay far below `u128::MAX` (a step adds
+/// at most `u64::MAX` an agent); a restored state's could start anywhere,
+/// so the sums are checked rather than left to wrap.
+fn add_need(sums: &mut (u128, u128), need: u128, unmet: u128) -> Result<(), Fault> {
+    match (sums.0.checked_add(need), sums.1.checked_add(unmet)) {
+        (Some(need), Some(unmet)) => {
+            *sums = (need, unmet);
+            Ok(())
+        }
+        _ => Err(Fault::overflow("a group's need", "token")),
+    }
+}
+
 /// Shuffles `items` uniformly: Fisher–Yates with Lemire's nearly
 /// divisionless bounded draws (exactly uniform: the rare draws that would
 /// bias an index are rejected). Measured 5% faster per agent-step on the
@@ -3729,6 +3743,24 @@ pub fn apportion(total: u64, weights: &[f64]) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A group's need sums add exactly, and at the edge of `u128` refuse
+    /// (a restored state's sums could start anywhere) rather than wrap,
+    /// leaving the sums as they were.
+    #[test]
+    fn a_groups_need_sums_add_exactly_or_refuse_past_u128() {
+        let mut sums = (5, 2);
+        add_need(&mut sums, 3, 1).unwrap();
+        assert_eq!(sums, (8, 3));
+        let mut full = (u128::MAX - 1, 0);
+        add_need(&mut full, 1, 0).unwrap();
+        assert_eq!(full, (u128::MAX, 0));
+        assert!(add_need(&mut full, 1, 0).is_err());
+        let mut unmet_full = (u128::MAX, u128::MAX);
+        assert!(add_need(&mut unmet_full, 0, 1).is_err());
+        assert_eq!(full, (u128::MAX, 0));
+        assert_eq!(unmet_full, (u128::MAX, u128::MAX));
+    }
 
     #[test]
     fn the_shuffle_is_a_uniform_permutation() {

@@ -306,6 +306,15 @@ impl Simulation {
                 state.initial_wealth.len()
             )));
         }
+        if let Some(g) = state
+            .group_needs
+            .iter()
+            .position(|&(need, unmet)| unmet > need)
+        {
+            return Err(refuse(format!(
+                "group {g}'s unmet need is more than its need"
+            )));
+        }
         // Empty until the first consumption.
         if !(state.unmet.is_empty() || state.unmet.len() == agents) {
             return Err(refuse(
@@ -590,6 +599,10 @@ mod tests {
             (
                 "groups, the scenario",
                 Box::new(|st| st.group_needs.push((0, 0))),
+            ),
+            (
+                "group 0's unmet need is more than its need",
+                Box::new(|st| st.group_needs[0].1 = st.group_needs[0].0 + 1),
             ),
             (
                 "unmet-need table",

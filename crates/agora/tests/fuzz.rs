@@ -190,6 +190,16 @@ fn seed_corpus() -> Vec<(PathBuf, String)> {
     files
 }
 
+/// The committed corpus of `resume_checkpoint`: checkpoint bodies of small
+/// runs of [`checkpoint::EXAMPLES`] (their state's layout is this build's).
+fn checkpoint_corpus() -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = fuzz_dir().join("corpus").join("resume_checkpoint");
+    checkpoint::corpus()
+        .into_iter()
+        .map(|(name, body)| (dir.join(format!("{name}.bin")), body))
+        .collect()
+}
+
 /// The libFuzzer dictionary (`-dict=fuzz/scenario.dict`): the format's
 /// words, TOML's punctuation and the NUL byte that starts a mutation program.
 fn dictionary() -> String {
@@ -234,13 +244,23 @@ fn seed_corpus_is_up_to_date() {
             path.display()
         );
     }
+    let checkpoints = checkpoint_corpus();
+    for (path, body) in &checkpoints {
+        assert!(
+            std::fs::read(path).unwrap_or_default() == *body,
+            "{} is out of date (the state's layout or the example changed): rebuild the \
+             seed corpus with `cargo test -p agora --test main rebuild_seed_corpus -- --ignored`",
+            path.display()
+        );
+    }
     // No seed of an example that is gone.
-    for target in ["parse_scenario", "run_scenario"] {
+    for target in ["parse_scenario", "run_scenario", "resume_checkpoint"] {
         let dir = fuzz_dir().join("corpus").join(target);
         for entry in std::fs::read_dir(&dir).expect("the corpus folder") {
             let path = entry.expect("a corpus entry").path();
             assert!(
-                expected.iter().any(|(p, _)| *p == path),
+                expected.iter().any(|(p, _)| *p == path)
+                    || checkpoints.iter().any(|(p, _)| *p == path),
                 "{} is not an example's seed: delete it and rebuild the seed corpus with \
                  `cargo test -p agora --test main rebuild_seed_corpus -- --ignored`",
                 path.display()
@@ -253,15 +273,16 @@ fn seed_corpus_is_up_to_date() {
 #[test]
 #[ignore = "writes fuzz/corpus; run on purpose after changing the examples"]
 fn rebuild_seed_corpus() {
-    for target in ["parse_scenario", "run_scenario"] {
+    for target in ["parse_scenario", "run_scenario", "resume_checkpoint"] {
         let dir = fuzz_dir().join("corpus").join(target);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).expect("the old seeds removed");
         }
     }
-    for (path, text) in seed_corpus() {
+    let texts = seed_corpus().into_iter().map(|(p, t)| (p, t.into_bytes()));
+    for (path, bytes) in texts.chain(checkpoint_corpus()) {
         std::fs::create_dir_all(path.parent().expect("a corpus folder")).expect("corpus folder");
-        std::fs::write(&path, text).expect("corpus file");
+        std::fs::write(&path, bytes).expect("corpus file");
     }
 }
 
@@ -280,6 +301,9 @@ fn committed_fuzz_inputs_pass() {
         };
         for entry in entries {
             let path = entry.expect("a corpus entry").path();
+            if path.is_dir() {
+                continue;
+            }
             let data = std::fs::read(&path).expect("a corpus file");
             if let Ok(text) = std::str::from_utf8(&data) {
                 mutate::check(text, 0);
@@ -289,6 +313,22 @@ fn committed_fuzz_inputs_pass() {
         }
     }
     assert!(seen >= 2 * examples().len(), "only {seen} committed inputs");
+    // `resume_checkpoint`'s inputs are checkpoint bodies.
+    let mut bodies = 0;
+    for sub in ["corpus/resume_checkpoint", "regressions/resume_checkpoint"] {
+        let Ok(entries) = std::fs::read_dir(fuzz_dir().join(sub)) else {
+            continue;
+        };
+        for entry in entries {
+            let data = std::fs::read(entry.expect("a corpus entry").path()).expect("a body");
+            checkpoint::resume_to_the_end(&checkpoint::sealed(&data));
+            bodies += 1;
+        }
+    }
+    assert!(
+        bodies > checkpoint::EXAMPLES.len(),
+        "only {bodies} checkpoint inputs"
+    );
 }
 
 /// The structural mutations reach both the validation and the engine: of
@@ -371,33 +411,19 @@ fn edited_checkpoint(seed: usize, edits: &[(u64, u8, u8)]) -> Vec<u8> {
     checkpoint::sealed(&body)
 }
 
-/// The cargo-fuzz target's seed corpus is this build's: each body resumes
-/// (a change of the state's layout would leave the target fuzzing the
-/// decoder's first bytes only). `AGORA_WRITE_CORPUS=1` writes it again.
+/// The checkpoint bodies of the committed corpus resume and run to the
+/// end: a seed that is refused would leave the `resume_checkpoint` target
+/// fuzzing the decoder's first bytes only.
 #[test]
-fn the_checkpoint_corpus_resumes() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/resume_checkpoint");
-    let corpus = checkpoint::corpus();
-    if std::env::var_os("AGORA_WRITE_CORPUS").is_some() {
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, body) in &corpus {
-            std::fs::write(dir.join(format!("{name}.bin")), body).unwrap();
-        }
-    }
-    for (name, fresh) in &corpus {
-        let path = dir.join(format!("{name}.bin"));
+fn the_checkpoint_seeds_resume() {
+    for (path, _) in checkpoint_corpus() {
         let body = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(
             checkpoint::resume_to_the_end(&checkpoint::sealed(&body)),
             checkpoint::Resumed::Ran,
-            "{}: stale; write the corpus again: AGORA_WRITE_CORPUS=1 cargo test -p agora \
-             --test main -- fuzz::the_checkpoint_corpus_resumes",
+            "{} does not resume: rebuild the seed corpus with \
+             `cargo test -p agora --test main rebuild_seed_corpus -- --ignored`",
             path.display()
-        );
-        // The sealed body is the file a run writes.
-        assert_eq!(
-            checkpoint::sealed(fresh),
-            checkpoint::checkpoint_of(name, Some(40))
         );
     }
 }

@@ -1003,3 +1003,87 @@ funding = {{ kind = "treasury", currency = "money", amount = 1.0 }}
         "{e}"
     );
 }
+
+/// The run of `s` to its end, and the same run stopped after `at` steps,
+/// written as a checkpoint file's bytes, read back and resumed to the end:
+/// the two must be the same (`Checkpoint::of` keeps the scenario as text,
+/// so the resumed run is built from what was written).
+fn resumed_from_a_file_is_whole(s: &Scenario, at: u64) {
+    use agora::engine::Checkpoint;
+    let whole = Simulation::new(s, 0).unwrap().run().unwrap();
+    let mut first = Simulation::new(s, 0).unwrap();
+    for _ in 0..at {
+        first.advance().unwrap();
+    }
+    let bytes = Checkpoint::of(s, &first, Vec::new())
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    let (_, mut second) = Checkpoint::from_bytes(&bytes, "cp")
+        .unwrap()
+        .resume()
+        .unwrap_or_else(|e| panic!("{}: {e}", s.origin()));
+    while !second.done() {
+        second.advance().unwrap();
+    }
+    assert_eq!(second.finish().unwrap(), whole, "{}", s.origin());
+}
+
+/// Every kind of contract state resumes from a checkpoint file: the
+/// affiliate examples with their steps changed (their referral pools are
+/// sized from the steps), and a task contract whose rewards vest (its
+/// instalments name no referral: a resume once refused them as naming
+/// one the contract lacks).
+#[test]
+fn every_kind_of_contract_resumes_from_a_checkpoint_file_exactly() {
+    for name in ["affiliate-adoption", "affiliate-sybil", "affiliate-tasks"] {
+        let mut s = agora::scenario::example(name).unwrap();
+        s.set_steps(12).unwrap();
+        resumed_from_a_file_is_whole(&s, 6);
+    }
+    let vesting_tasks = scenario_goal(
+        10,
+        3,
+        r#"goal = { kind = "task_completion", tasks = 20, capacity = 2.0 }"#,
+        r#"reward = { kind = "linear", k = 0.25, vesting = 3 }
+budget = 1000.0
+effort = { kind = "fixed", level = 1.5, cost = 0.0 }"#,
+        HOLDER,
+    );
+    let (rows, _) = records(&vesting_tasks);
+    let by_4 =
+        |f: fn(&ContractRecord) -> u128| rows.iter().filter(|r| r.step <= 4).map(f).sum::<u128>();
+    assert!(
+        by_4(|r| r.reward) > by_4(|r| r.vested),
+        "nothing pending at step 4"
+    );
+    resumed_from_a_file_is_whole(&vesting_tasks, 4);
+}
+
+/// A scenario whose steps are changed (`--steps`, `Scenario::set_steps`)
+/// runs as the scenario written with those steps: what the steps size — a
+/// referral pool — follows them, so the `scenario.toml` written with a
+/// run's results gives that run again. A step count that makes the
+/// scenario invalid is an error naming the field.
+#[test]
+fn a_scenario_with_its_steps_changed_runs_as_its_written_text() {
+    for name in ["affiliate-adoption", "affiliate-sybil"] {
+        let mut s = agora::scenario::example(name).unwrap();
+        let pools = s.agent_count();
+        s.set_steps(12).unwrap();
+        let written =
+            Scenario::from_toml_str(&toml::to_string(s.to_table()).unwrap(), "w.toml").unwrap();
+        assert_eq!(s.agent_count(), written.agent_count(), "{name}");
+        assert!(s.agent_count() < pools, "{name}: the pools kept their size");
+        let run = |s: &Scenario| Simulation::new(s, 0).unwrap().run().unwrap();
+        let (ours, theirs) = (run(&s), run(&written));
+        assert_eq!(ours.records, theirs.records, "{name}");
+    }
+    let vesting_contract = OK_REST
+        .replace(r#"goal = { kind = "token_adoption", asset = "AGT" }"#, "")
+        .replace("k = 0.5 }", "k = 0.5, vesting = 5 }");
+    let mut vesting = scenario(10, 2, &vesting_contract);
+    let e = vesting.set_steps(4).unwrap_err().to_string();
+    assert!(e.contains("contracts.promo.reward.vesting"), "{e}");
+    assert_eq!(vesting.simulation().steps, 10, "refused, yet changed");
+}

@@ -336,7 +336,11 @@ impl Contracts {
     }
 
     /// Puts saved states back; an error if their number differs.
-    pub fn load(&mut self, states: Vec<ContractState>) -> std::result::Result<(), String> {
+    pub fn load(
+        &mut self,
+        states: Vec<ContractState>,
+        step: u64,
+    ) -> std::result::Result<(), String> {
         if states.len() != self.states.len() {
             return Err(format!(
                 "it has the state of {} contracts, the scenario has {}",
@@ -345,7 +349,8 @@ impl Contracts {
             ));
         }
         for ((spec, own), saved) in self.specs.iter().zip(&self.states).zip(&states) {
-            Self::fits(spec, own, saved).map_err(|e| format!("contract {:?}: {e}", spec.name))?;
+            Self::fits(spec, own, saved, step)
+                .map_err(|e| format!("contract {:?}: {e}", spec.name))?;
         }
         self.states = states;
         Ok(())
@@ -361,6 +366,7 @@ impl Contracts {
         spec: &ContractSpec,
         own: &ContractState,
         saved: &ContractState,
+        step: u64,
     ) -> std::result::Result<(), String> {
         use crate::agents::learners::bandit::Bandit;
         let n = own.affiliates.len();
@@ -399,12 +405,118 @@ impl Contracts {
                 spec.referrals.max
             ));
         }
+        // A task's instalment names no referral (`u32::MAX`).
+        let tasks = match spec.goal {
+            Goal::TaskCompletion { tasks, .. } => Some(tasks),
+            _ => None,
+        };
         let named = saved.referrals.iter().all(|r| (r.affiliate as usize) < n)
             && saved.pending.iter().all(|p| {
-                (p.affiliate as usize) < n && (p.referral as usize) < saved.referrals.len()
+                (p.affiliate as usize) < n
+                    && ((p.referral as usize) < saved.referrals.len()
+                        || (tasks.is_some() && p.referral == u32::MAX))
             });
         if !named {
             return Err("a referral or instalment names no affiliate or referral of it".into());
+        }
+        Self::adds_up(saved, step, tasks)
+    }
+
+    /// Whether a saved state's counts and amounts hold together as a run
+    /// keeps them at `step`, so that no later step's arithmetic on them
+    /// wraps or runs below zero: nothing counted past the step; the
+    /// escrow's parts (what was escrowed and clawed back covering what was
+    /// paid and what is committed to instalments, the committed amount the
+    /// instalments' sum, the paid and clawed amounts the affiliates'), and
+    /// each referral's pending instalments within what it earned; no
+    /// amount past 2¹⁰⁰ base units, which no run reaches (a budget is at
+    /// most 2⁶⁴ and a step adds at most that much again an agent).
+    fn adds_up(
+        saved: &ContractState,
+        step: u64,
+        tasks: Option<u64>,
+    ) -> std::result::Result<(), String> {
+        let late = saved.steps > step
+            || saved
+                .referrals
+                .iter()
+                .any(|r| r.joined > step || r.bought_at > step)
+            || saved
+                .affiliates
+                .iter()
+                .any(|a| a.pulled.is_some_and(|p| p > step));
+        if late {
+            return Err(format!("it counts steps past its own, step {step}"));
+        }
+        const MOST: u128 = 1 << 100;
+        let amounts = saved.affiliates.iter().flat_map(|a| {
+            [
+                a.contribution,
+                a.earned,
+                a.paid,
+                a.clawed,
+                a.spent,
+                a.funded,
+                a.returned,
+                a.step_earned,
+                a.step_paid,
+                a.step_clawed,
+                a.step_cost,
+                a.earned_late,
+                a.last_pull.map_or(0, |(_, cost)| cost),
+            ]
+        });
+        let huge = [saved.escrowed, saved.paid, saved.clawed, saved.committed]
+            .into_iter()
+            .chain(amounts)
+            .chain(saved.referrals.iter().map(|r| r.earned))
+            .chain(saved.pending.iter().map(|p| p.amount))
+            .any(|x| x > MOST);
+        if huge {
+            return Err("it holds an amount past 2^100 base units, which no run reaches".into());
+        }
+        // Below 2^100 each, sums of as many as a state holds cannot wrap.
+        let committed: u128 = saved.pending.iter().map(|p| p.amount).sum();
+        let paid: u128 = saved.affiliates.iter().map(|a| a.paid).sum();
+        let clawed: u128 = saved.affiliates.iter().map(|a| a.clawed).sum();
+        if committed != saved.committed
+            || paid != saved.paid
+            || clawed != saved.clawed
+            || saved.paid + saved.committed > saved.escrowed + saved.clawed
+        {
+            return Err(format!(
+                "its escrow does not add up: escrowed {} and clawed back {}, paid {} of the \
+                 affiliates' {paid} and clawed back {clawed}, committed {} to instalments of {committed}",
+                saved.escrowed, saved.clawed, saved.paid, saved.committed
+            ));
+        }
+        for (i, r) in saved.referrals.iter().enumerate() {
+            let pending: u128 = saved
+                .pending
+                .iter()
+                .filter(|p| p.referral as usize == i && p.affiliate == r.affiliate)
+                .map(|p| p.amount)
+                .sum();
+            if pending > r.earned {
+                return Err(format!(
+                    "referral {i} has {pending} base units pending of the {} it earned",
+                    r.earned
+                ));
+            }
+        }
+        let held = saved
+            .referrals
+            .iter()
+            .try_fold(0u64, |sum, r| sum.checked_add(r.held));
+        let done = saved
+            .affiliates
+            .iter()
+            .try_fold(0u64, |sum, a| sum.checked_add(a.tasks));
+        let most_done = tasks.map_or(0, |t| t.saturating_mul(step));
+        if held.is_none() || done.is_none_or(|d| d > most_done) {
+            return Err(format!(
+                "its referrals hold, or its affiliates did, more than {step} steps can give"
+            ));
         }
         Ok(())
     }
@@ -1195,5 +1307,94 @@ mod tests {
             },
             "referrals, the pool holds",
         );
+        // Nothing counted past the state's step (6), which the next
+        // step's `step − bought_at` and `joined + 1` would wrap on; the
+        // step itself fits.
+        let late = "it counts steps past its own, step 6";
+        bad(&|st| st.contracts[0].steps = 7, late);
+        bad(&|st| st.contracts[0].referrals[0].joined = 7, late);
+        bad(&|st| st.contracts[0].referrals[0].bought_at = 7, late);
+        bad(&|st| st.contracts[0].affiliates[0].pulled = Some(7), late);
+        let mut st = good.clone();
+        st.contracts[0].referrals[0].joined = 6;
+        st.contracts[0].referrals[0].bought_at = 6;
+        st.contracts[0].steps = 6;
+        restore(st).unwrap();
+        // The escrow's parts add up (found by the `resume_checkpoint`
+        // fuzz target: `escrowed + clawed − paid` wrapped in `verify`).
+        let escrow = "its escrow does not add up";
+        bad(&|st| st.contracts[0].paid += 1, escrow);
+        bad(&|st| st.contracts[0].affiliates[0].paid += 1, escrow);
+        bad(&|st| st.contracts[0].clawed += 1, escrow);
+        bad(&|st| st.contracts[1].committed += 1, escrow);
+        bad(&|st| st.contracts[1].pending[0].amount += 1, escrow);
+        bad(
+            &|st| {
+                let c = &mut st.contracts[0];
+                c.paid = c.escrowed + 1;
+                c.affiliates[0].paid += c.escrowed + 1 - good.contracts[0].paid;
+            },
+            escrow,
+        );
+        // No amount past 2^100 base units (a run's sums could wrap from
+        // there); 2^100 itself fits the bound, not the escrow here.
+        bad(
+            &|st| st.contracts[0].affiliates[0].step_cost = (1 << 100) + 1,
+            "an amount past 2^100 base units",
+        );
+        bad(
+            &|st| st.contracts[0].escrowed = 1 << 100,
+            "the contracts account for 1267650600228229406211297924288 base units of escrow",
+        );
+        // A referral's instalments pending for its affiliate are within
+        // what it earned (a clawback cancels them from it).
+        let c = &good.contracts[1];
+        let p = c
+            .pending
+            .iter()
+            .position(|p| c.referrals[p.referral as usize].affiliate == p.affiliate)
+            .expect("an instalment of a referral's own affiliate");
+        bad(
+            &|st| {
+                let c = &mut st.contracts[1];
+                let i = c.pending[p].referral as usize;
+                c.referrals[i].earned = 0;
+            },
+            "base units pending of the 0 it earned",
+        );
+        // The referrals' holdings sum within u64.
+        assert!(good.contracts[0].referrals.len() >= 2);
+        bad(
+            &|st| {
+                st.contracts[0].referrals[0].held = u64::MAX;
+                st.contracts[0].referrals[1].held = 1;
+            },
+            "its referrals hold, or its affiliates did, more than 6 steps can give",
+        );
+    }
+
+    /// A task contract's affiliates did at most the tasks posted in the
+    /// steps so far, in all.
+    #[test]
+    fn a_saved_task_contract_did_no_more_tasks_than_were_posted() {
+        let mut s = example("affiliate-tasks").unwrap();
+        s.set_steps(10).unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        for _ in 0..6 {
+            sim.advance().unwrap();
+        }
+        let good = sim.state();
+        let super::Goal::TaskCompletion { tasks, .. } = s.contracts[0].goal else {
+            panic!("not a task contract");
+        };
+        let done: u64 = good.contracts[0].affiliates.iter().map(|a| a.tasks).sum();
+        assert!(done > 0, "no task done");
+        let restore = |st: SimState| Simulation::new(&s, 0).unwrap().restore(st);
+        let mut most = good.clone();
+        most.contracts[0].affiliates[0].tasks += 6 * tasks - done;
+        restore(most.clone()).unwrap();
+        most.contracts[0].affiliates[0].tasks += 1;
+        let e = restore(most).unwrap_err().to_string();
+        assert!(e.contains("more than 6 steps can give"), "{e}");
     }
 }

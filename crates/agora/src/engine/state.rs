@@ -410,7 +410,9 @@ impl Simulation {
         }
         self.monitors.restore(state.monitors).map_err(refuse)?;
         self.attack_flows = state.attack_flows;
-        self.contracts.load(state.contracts).map_err(refuse)?;
+        self.contracts
+            .load(state.contracts, state.step)
+            .map_err(refuse)?;
         self.step = state.step;
         self.ledger = state.ledger;
         self.order = state.order;

@@ -355,7 +355,12 @@ impl Scenario {
         Ok(())
     }
 
-    /// Replaces the number of steps (≥ 1).
+    /// Replaces the number of steps (≥ 1). What the steps size or bound —
+    /// a contract's referral pool, its tasks, its vesting and holds — is
+    /// worked out again, as if the scenario had been written with these
+    /// steps: the run is the one its written `scenario.toml` gives. A
+    /// scenario these steps make invalid (a vesting longer than the run)
+    /// is an error naming the field.
     pub fn set_steps(&mut self, steps: u64) -> Result<()> {
         let value = i64::try_from(steps)
             .ok()
@@ -374,8 +379,14 @@ impl Scenario {
             steps,
             self.simulation.runs,
         )?;
-        self.simulation.steps = steps;
-        self.set_simulation_key("steps", value);
+        let mut table = self.source.clone();
+        if let toml::Value::Table(sim) = table
+            .entry("simulation")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        {
+            sim.insert("steps".to_string(), toml::Value::Integer(value));
+        }
+        *self = self.revalidated(table)?;
         Ok(())
     }
 

@@ -99,7 +99,7 @@ pub use govern::GovernanceSummary;
 use mechanisms::Market;
 pub use session::SimulationSummary;
 use session::{Phase, Session};
-pub(crate) use state::decode_part;
+pub(crate) use state::{decode_part, MOST_COUNT};
 pub use state::{SimState, STATE_VERSION};
 pub use summary::{
     AssetSummary, GameSummary, GroupSummary, LedgerSummary, MarketSummary, MempoolSummary,

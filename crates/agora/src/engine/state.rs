@@ -25,6 +25,11 @@ use crate::ledger::{AgentId, Ledger};
 /// realised surplus, the tokens each valued trader has had counted in it.
 pub const STATE_VERSION: u32 = 7;
 
+/// The most a saved count may be (operations, trades, alerts): 2⁶², which a
+/// run counting a billion a second would reach in 146 years; a state past
+/// it is refused, so that no later `+= 1` wraps.
+pub(crate) const MOST_COUNT: u64 = 1 << 62;
+
 /// A simulation's state after a step: what [`Simulation::state`] takes and
 /// [`Simulation::restore`] puts back. The random streams are counter-based
 /// (keyed by seed, run, step, stream and index), so their position is the
@@ -305,6 +310,36 @@ impl Simulation {
                 "it has {} groups, the scenario {groups}",
                 state.initial_wealth.len()
             )));
+        }
+        // Counters a step adds to without a check: a run counts nowhere
+        // near this far (a billion a second for 146 years), an edited state
+        // could start at the edge and wrap.
+        let c = state.ledger.counts();
+        let counts = [
+            c.mints,
+            c.burns,
+            c.transfers,
+            c.rewards,
+            c.fees,
+            c.settlements,
+            c.outside_trades,
+            c.locks,
+            c.top_ups,
+            c.rejected,
+            c.clipped,
+        ];
+        let far = counts.iter().any(|&n| n > MOST_COUNT)
+            || state.totals.iter().any(|&(volume, trades)| {
+                trades > MOST_COUNT || volume > u128::from(MOST_COUNT) << 64
+            })
+            || state.session.recorded > state.step
+            || state.session.learning_steps > state.step;
+        if far {
+            return Err(refuse(
+                "its operation counts, trade totals or recorded steps are past what a run of \
+                 its steps reaches"
+                    .into(),
+            ));
         }
         if let Some(g) = state
             .group_needs
@@ -673,6 +708,32 @@ mod tests {
                 "a recorded row names asset 3, of 3",
                 Box::new(|st| st.records.trades.push(trade(3))),
             ),
+            // Counters a step adds to unchecked, at the edge (found by
+            // the `resume_checkpoint` fuzz target: a burn count wrapped).
+            (
+                "operation counts, trade totals or recorded steps",
+                Box::new(|st| st.ledger.counts_mut().burns = MOST_COUNT + 1),
+            ),
+            (
+                "operation counts, trade totals or recorded steps",
+                Box::new(|st| st.ledger.counts_mut().clipped = MOST_COUNT + 1),
+            ),
+            (
+                "operation counts, trade totals or recorded steps",
+                Box::new(|st| st.totals[0].1 = MOST_COUNT + 1),
+            ),
+            (
+                "operation counts, trade totals or recorded steps",
+                Box::new(|st| st.totals[0].0 = (u128::from(MOST_COUNT) << 64) + 1),
+            ),
+            (
+                "operation counts, trade totals or recorded steps",
+                Box::new(|st| st.session.recorded = st.step + 1),
+            ),
+            (
+                "operation counts, trade totals or recorded steps",
+                Box::new(|st| st.session.learning_steps = st.step + 1),
+            ),
             // Refused after every part has loaded: each is put back.
             (
                 "it is inconsistent: money is not conserved",
@@ -683,6 +744,12 @@ mod tests {
                 Box::new(|st| st.ledger.split().0[1] += 1),
             ),
         ];
+        // Counts at the edge fit.
+        let mut edge = good.clone();
+        edge.ledger.counts_mut().burns = MOST_COUNT;
+        edge.totals[0].1 = MOST_COUNT;
+        edge.session.recorded = edge.step;
+        Simulation::new(&s, 0).unwrap().restore(edge).unwrap();
         // A payment names no asset, and fits.
         let mut payment = good.clone();
         payment

@@ -666,6 +666,12 @@ impl Ledger {
         &self.counts
     }
 
+    /// The counts, to edit (tests of saved states).
+    #[cfg(test)]
+    pub(crate) fn counts_mut(&mut self) -> &mut OpCounts {
+        &mut self.counts
+    }
+
     /// Counts an action that could not be carried out at all.
     pub fn count_rejected(&mut self) {
         self.counts.rejected += 1;

@@ -228,6 +228,9 @@ impl Monitors {
                 state.alerts.len()
             ));
         }
+        if state.alerts.iter().any(|&n| n > crate::engine::MOST_COUNT) {
+            return Err("it counts more alerts than a run reaches".into());
+        }
         for (d, bytes) in self.detectors.iter_mut().zip(&state.detectors) {
             d.load_state(bytes)?;
         }
@@ -407,5 +410,14 @@ mod tests {
             let e = Monitors::new(&scenario).restore(bad).unwrap_err();
             assert!(e.contains(&format!("the scenario {n}")), "edit {k}: {e}");
         }
+        // An alert count past what a run reaches (the next alert would
+        // wrap it); at the edge it fits.
+        let most = crate::engine::MOST_COUNT;
+        let mut edge = good.clone();
+        edge.alerts[1] = most;
+        Monitors::new(&scenario).restore(edge.clone()).unwrap();
+        edge.alerts[1] = most + 1;
+        let e = Monitors::new(&scenario).restore(edge).unwrap_err();
+        assert!(e.contains("more alerts than a run reaches"), "{e}");
     }
 }

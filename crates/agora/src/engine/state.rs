@@ -372,7 +372,9 @@ impl Simulation {
         if !same_rules {
             return Err(refuse("its governance rules are not the scenario's".into()));
         }
-        self.incentives.check(&state.incentives).map_err(refuse)?;
+        self.incentives
+            .check(&state.incentives, state.step)
+            .map_err(refuse)?;
         if state.controllers.len() != self.controllers.len() {
             return Err(refuse(format!(
                 "it has the state of {} controllers, the simulation has {}",

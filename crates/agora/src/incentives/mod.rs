@@ -504,7 +504,11 @@ impl Incentives {
 
     /// Checks that a saved state fits these rules: as many rules, and
     /// per-agent tables of the simulation's size.
-    pub(crate) fn check(&self, state: &IncentiveState) -> std::result::Result<(), String> {
+    pub(crate) fn check(
+        &self,
+        state: &IncentiveState,
+        step: u64,
+    ) -> std::result::Result<(), String> {
         let fits = state.len() == self.rules.len()
             && state.iter().zip(&self.rules).all(|(a, b)| {
                 a.since.len() == b.since.len()
@@ -512,15 +516,54 @@ impl Incentives {
                     && a.received.len() == b.received.len()
                     && a.treasury == b.treasury
             });
-        if fits {
-            Ok(())
-        } else {
-            Err(format!(
+        if !fits {
+            return Err(format!(
                 "its incentive rules ({}) are not the scenario's ({})",
                 state.len(),
                 self.rules.len()
-            ))
+            ));
         }
+        // What a run keeps, so that no later step's arithmetic on it wraps
+        // or indexes past an agent: holdings counted from no later than
+        // the step, unbonding stakes of agents the rule stakes for, as many
+        // recipients as agents marked paid, and sums a step adds to
+        // unchecked within 2^100 base units (a run's stay below 2^64 a
+        // step).
+        const MOST: u128 = 1 << 100;
+        for (k, rule) in state.iter().enumerate() {
+            let why = if rule.since.iter().any(|&s| s != u64::MAX && s > step) {
+                "counts a holding from past its step"
+            } else if rule
+                .unbonding
+                .iter()
+                .any(|&(_, a, _)| a as usize >= rule.stakes.len())
+            {
+                "has an unbonding stake of no agent it stakes for"
+            } else if u128::from(rule.recipients)
+                != rule
+                    .received
+                    .iter()
+                    .map(|w| u128::from(w.count_ones()))
+                    .sum::<u128>()
+            {
+                "counts other recipients than it marks paid"
+            } else if [
+                rule.paid,
+                rule.collected,
+                rule.burned,
+                rule.slashed,
+                rule.minted,
+            ]
+            .iter()
+            .any(|&x| x > MOST)
+            {
+                "holds a sum past 2^100 base units, which no run reaches"
+            } else {
+                continue;
+            };
+            return Err(format!("incentive rule {k} {why} (step {step})"));
+        }
+        Ok(())
     }
 
     /// Puts a saved state back (checked with [`check`](Self::check)), on
@@ -1317,4 +1360,78 @@ pub struct IncentiveSummary {
     /// Staked tokens a slashing burned, units.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slashed: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::SimState;
+    use crate::scenario::example;
+    use crate::Simulation;
+
+    /// A saved incentive state a run cannot have is refused when restored
+    /// (found by the `resume_checkpoint` fuzz target: a holding counted
+    /// from a later step made `step − since` wrap), and at its edges it
+    /// restores.
+    #[test]
+    fn a_saved_incentive_state_a_run_cannot_have_is_refused() {
+        let mut s = example("incentives").unwrap();
+        s.set_steps(10).unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        for _ in 0..6 {
+            sim.advance().unwrap();
+        }
+        let good = sim.state();
+        let restore = |st: SimState| Simulation::new(&s, 0).unwrap().restore(st);
+        restore(good.clone()).unwrap();
+        let bad = |edit: &dyn Fn(&mut SimState), reason: &str| {
+            let mut st = good.clone();
+            edit(&mut st);
+            let e = restore(st).unwrap_err().to_string();
+            assert!(e.contains(reason), "expected {reason:?}, got {e}");
+        };
+        // Rule 0 rewards holdings, rule 1 stakes.
+        let held = good.incentives[0]
+            .since
+            .iter()
+            .position(|&s| s != u64::MAX)
+            .expect("a holding counted");
+        bad(
+            &|st| st.incentives[0].since[held] = 7,
+            "incentive rule 0 counts a holding from past its step (step 6)",
+        );
+        let mut edge = good.clone();
+        edge.incentives[0].since[held] = 6;
+        restore(edge).unwrap();
+        let agents = good.incentives[1].stakes.len() as u32;
+        assert!(agents > 0);
+        bad(
+            &|st| st.incentives[1].unbonding.push_back((7, agents, 1)),
+            "incentive rule 1 has an unbonding stake of no agent it stakes for",
+        );
+        bad(
+            &|st| st.incentives[0].unbonding.push_back((7, 0, 1)),
+            "incentive rule 0 has an unbonding stake of no agent it stakes for",
+        );
+        let paid = good
+            .incentives
+            .iter()
+            .position(|r| r.recipients > 0)
+            .expect("a rule that paid");
+        bad(
+            &|st| st.incentives[paid].recipients += 1,
+            "counts other recipients than it marks paid",
+        );
+        bad(
+            &|st| st.incentives[paid].received[0] ^= 1 << 63,
+            "counts other recipients than it marks paid",
+        );
+        bad(
+            &|st| st.incentives[0].paid = (1 << 100) + 1,
+            "holds a sum past 2^100 base units",
+        );
+        bad(
+            &|st| st.incentives[1].minted = (1 << 100) + 1,
+            "holds a sum past 2^100 base units",
+        );
+    }
 }

@@ -1373,6 +1373,46 @@ mod tests {
         );
     }
 
+    /// `adds_up` at its edges, on a state with money clawed back: the
+    /// escrow exactly spent (paid and committed equal to what was escrowed
+    /// and clawed back) fits, a base unit more does not; clawed back money
+    /// counts on the escrow's side.
+    #[test]
+    fn a_contracts_escrow_adds_up_to_the_base_unit() {
+        let mut s = example("affiliate-adoption").unwrap();
+        s.set_steps(10).unwrap();
+        let mut sim = Simulation::new(&s, 0).unwrap();
+        for _ in 0..6 {
+            sim.advance().unwrap();
+        }
+        let mut c = sim.state().contracts[0].clone();
+        super::Contracts::adds_up(&c, 6, None).unwrap();
+        // 5 base units clawed back from affiliate 0, and paid out again.
+        c.clawed += 5;
+        c.affiliates[0].clawed += 5;
+        c.paid += 5;
+        c.affiliates[0].paid += 5;
+        super::Contracts::adds_up(&c, 6, None).unwrap();
+        // All of the escrow spent: fits; one base unit more paid: not.
+        let spent = c.escrowed + c.clawed - c.committed;
+        c.affiliates[0].paid += spent - c.paid;
+        c.paid = spent;
+        super::Contracts::adds_up(&c, 6, None).unwrap();
+        c.paid += 1;
+        c.affiliates[0].paid += 1;
+        let e = super::Contracts::adds_up(&c, 6, None).unwrap_err();
+        assert!(e.contains("its escrow does not add up"), "{e}");
+        // A task contract's instalment names no referral (u32::MAX); any
+        // other contract's must name one.
+        let mut task = sim.state().contracts[1].clone();
+        assert!(!task.pending.is_empty());
+        task.pending[0].referral = u32::MAX;
+        let spec = &s.contracts[1];
+        let own = &sim.state().contracts[1];
+        let e = super::Contracts::fits(spec, own, &task, 6).unwrap_err();
+        assert!(e.contains("names no affiliate or referral"), "{e}");
+    }
+
     /// A task contract's affiliates did at most the tasks posted in the
     /// steps so far, in all.
     #[test]

@@ -137,6 +137,72 @@ pub(crate) struct RateLimit {
 }
 
 impl RuleState {
+    /// Whether this rule, read from a saved state, is the simulation's own
+    /// rule `own` as a run keeps it at `step`: the same kind and settings
+    /// (asset, parameter, limits, rates: the scenario's, which a saved
+    /// state repeats), a tax's last buys no later than the step, and
+    /// counts and sums a step adds to unchecked within what a run reaches.
+    /// A state edited in any of these would index past the assets, or
+    /// wrap. (The per-agent tables are sized to the agents as they are
+    /// used.)
+    pub(super) fn fits(&self, own: &RuleState, step: u64) -> bool {
+        use super::MOST_COUNT as MOST;
+        const MOST_SUM: u128 = 1 << 100;
+        match (self, own) {
+            (
+                RuleState::Pi {
+                    asset,
+                    param,
+                    pi,
+                    measure,
+                    updates,
+                    ..
+                },
+                RuleState::Pi {
+                    asset: own_asset,
+                    param: own_param,
+                    pi: own_pi,
+                    measure: own_measure,
+                    ..
+                },
+            ) => {
+                asset == own_asset
+                    && param == own_param
+                    && measure == own_measure
+                    && pi.config() == own_pi.config()
+                    && *updates <= MOST
+            }
+            (RuleState::Breaker(b), RuleState::Breaker(o)) => b.fits(o, MOST),
+            (RuleState::Band(b), RuleState::Band(o)) => {
+                b.asset == o.asset
+                    && b.max_move.to_bits() == o.max_move.to_bits()
+                    && b.clipped <= MOST
+                    && b.refused <= MOST
+            }
+            (RuleState::Limit(l), RuleState::Limit(o)) => {
+                l.asset == o.asset && l.share == o.share && l.clipped <= MOST && l.refused <= MOST
+            }
+            (RuleState::Tax(t), RuleState::Tax(o)) => {
+                t.asset == o.asset
+                    && t.rate == o.rate
+                    && t.early == o.early
+                    && t.within == o.within
+                    && t.to == o.to
+                    && t.last_buy.iter().all(|&b| b == u64::MAX || b <= step)
+                    && t.trades <= MOST
+                    && t.taxed <= MOST_SUM
+                    && t.volume <= MOST_SUM
+            }
+            (RuleState::Rate(r), RuleState::Rate(o)) => {
+                r.asset == o.asset
+                    && r.max_orders == o.max_orders
+                    && r.per_steps == o.per_steps
+                    && r.refused <= MOST
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the rule acts on asset `j`'s trades (a guard).
     fn guards(&self, j: usize) -> bool {
         match self {
@@ -1018,6 +1084,369 @@ rate = 0.1
                 t.last_buy.clone()
             }
             other => panic!("one tax expected: {other:?}"),
+        }
+    }
+
+    /// A saved rule fits only as the scenario's rule as a run keeps it:
+    /// each kind's settings (the `resume_checkpoint` fuzz target found a
+    /// PI controller's asset edited to 48 of 3, indexed at the next step),
+    /// a tax's last buys no later than the step, and its counts within
+    /// what a run reaches; at the edges it fits.
+    #[test]
+    fn a_saved_rule_fits_only_as_the_scenarios_rule_as_a_run_keeps_it() {
+        let text = r#"
+[simulation]
+steps = 6
+seed = 1
+[[assets]]
+name = "X"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0, fee = 0.01 }
+[[assets]]
+name = "Y"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+[[agents]]
+group = "traders"
+count = 4
+balance = 100.0
+policy = { kind = "random", asset = "X", p_buy = 0.5, p_sell = 0.3, buy_fraction = 0.1, sell_fraction = 0.5 }
+[[governance]]
+name = "pi"
+kind = "pi_controller"
+asset = "X"
+param = "fee"
+target = 1.0
+kp = 0.01
+base = 0.01
+min = 0.0
+max = 0.1
+[[governance]]
+name = "breaker"
+kind = "circuit_breaker"
+asset = "X"
+max_move = 0.5
+halt_steps = 2
+window = 2
+[[governance]]
+name = "band"
+kind = "price_band"
+asset = "X"
+max_move = 0.5
+[[governance]]
+name = "cap"
+kind = "position_limit"
+asset = "X"
+max_share = 0.9
+[[governance]]
+name = "tax"
+kind = "transaction_tax"
+asset = "X"
+rate = 0.01
+early_rate = 0.1
+within = 2
+[[governance]]
+name = "rate"
+kind = "rate_limit"
+asset = "X"
+max_orders = 2
+per_steps = 2
+"#;
+        let s = crate::Scenario::from_toml_str(text, "rules.toml").unwrap();
+        let mut sim = crate::Simulation::new(&s, 0).unwrap();
+        for _ in 0..3 {
+            sim.advance().unwrap();
+        }
+        let own = sim.rules.clone();
+        assert_eq!(own.len(), 6);
+        for (saved, own) in own.iter().zip(&own) {
+            assert!(saved.fits(own, 3), "a run's own rule: {own:?}");
+        }
+        let most = crate::engine::MOST_COUNT;
+        type Edit = Box<dyn Fn(&mut RuleState)>;
+        let edits: Vec<(usize, &str, Edit)> = vec![
+            (
+                0,
+                "pi asset",
+                Box::new(|r| {
+                    if let RuleState::Pi { asset, .. } = r {
+                        *asset = 48
+                    }
+                }),
+            ),
+            (
+                0,
+                "pi param",
+                Box::new(|r| {
+                    if let RuleState::Pi { param, .. } = r {
+                        *param = crate::governance::Param::Curve("m".into())
+                    }
+                }),
+            ),
+            (
+                0,
+                "pi measure",
+                Box::new(|r| {
+                    if let RuleState::Pi { measure, .. } = r {
+                        *measure = Measure::Utilisation
+                    }
+                }),
+            ),
+            (
+                0,
+                "pi updates",
+                Box::new(move |r| {
+                    if let RuleState::Pi { updates, .. } = r {
+                        *updates = most + 1
+                    }
+                }),
+            ),
+            (
+                1,
+                "breaker asset",
+                Box::new(|r| {
+                    if let RuleState::Breaker(b) = r {
+                        b.asset = 1
+                    }
+                }),
+            ),
+            (
+                1,
+                "breaker move",
+                Box::new(|r| {
+                    if let RuleState::Breaker(b) = r {
+                        b.max_move = 0.25
+                    }
+                }),
+            ),
+            (
+                1,
+                "breaker halt",
+                Box::new(|r| {
+                    if let RuleState::Breaker(b) = r {
+                        b.halt_steps = 3
+                    }
+                }),
+            ),
+            (
+                1,
+                "breaker window",
+                Box::new(|r| {
+                    if let RuleState::Breaker(b) = r {
+                        b.window = 3
+                    }
+                }),
+            ),
+            (
+                2,
+                "band asset",
+                Box::new(|r| {
+                    if let RuleState::Band(b) = r {
+                        b.asset = 1
+                    }
+                }),
+            ),
+            (
+                2,
+                "band move",
+                Box::new(|r| {
+                    if let RuleState::Band(b) = r {
+                        b.max_move = 0.25
+                    }
+                }),
+            ),
+            (
+                2,
+                "band clipped",
+                Box::new(move |r| {
+                    if let RuleState::Band(b) = r {
+                        b.clipped = most + 1
+                    }
+                }),
+            ),
+            (
+                2,
+                "band refused",
+                Box::new(move |r| {
+                    if let RuleState::Band(b) = r {
+                        b.refused = most + 1
+                    }
+                }),
+            ),
+            (
+                3,
+                "limit asset",
+                Box::new(|r| {
+                    if let RuleState::Limit(l) = r {
+                        l.asset = 1
+                    }
+                }),
+            ),
+            (
+                3,
+                "limit share",
+                Box::new(|r| {
+                    if let RuleState::Limit(l) = r {
+                        l.share += 1
+                    }
+                }),
+            ),
+            (
+                3,
+                "limit clipped",
+                Box::new(move |r| {
+                    if let RuleState::Limit(l) = r {
+                        l.clipped = most + 1
+                    }
+                }),
+            ),
+            (
+                3,
+                "limit refused",
+                Box::new(move |r| {
+                    if let RuleState::Limit(l) = r {
+                        l.refused = most + 1
+                    }
+                }),
+            ),
+            (
+                4,
+                "tax asset",
+                Box::new(|r| {
+                    if let RuleState::Tax(t) = r {
+                        t.asset = 1
+                    }
+                }),
+            ),
+            (
+                4,
+                "tax rate",
+                Box::new(|r| {
+                    if let RuleState::Tax(t) = r {
+                        t.rate += 1
+                    }
+                }),
+            ),
+            (
+                4,
+                "tax early",
+                Box::new(|r| {
+                    if let RuleState::Tax(t) = r {
+                        t.early += 1
+                    }
+                }),
+            ),
+            (
+                4,
+                "tax within",
+                Box::new(|r| {
+                    if let RuleState::Tax(t) = r {
+                        t.within += 1
+                    }
+                }),
+            ),
+            (
+                4,
+                "tax last buy",
+                Box::new(|r| {
+                    if let RuleState::Tax(t) = r {
+                        t.last_buy = vec![u64::MAX, 4, 0, 1]
+                    }
+                }),
+            ),
+            (
+                4,
+                "tax trades",
+                Box::new(move |r| {
+                    if let RuleState::Tax(t) = r {
+                        t.trades = most + 1
+                    }
+                }),
+            ),
+            (
+                4,
+                "tax taxed",
+                Box::new(|r| {
+                    if let RuleState::Tax(t) = r {
+                        t.taxed = (1 << 100) + 1
+                    }
+                }),
+            ),
+            (
+                4,
+                "tax volume",
+                Box::new(|r| {
+                    if let RuleState::Tax(t) = r {
+                        t.volume = (1 << 100) + 1
+                    }
+                }),
+            ),
+            (
+                5,
+                "rate asset",
+                Box::new(|r| {
+                    if let RuleState::Rate(l) = r {
+                        l.asset = 1
+                    }
+                }),
+            ),
+            (
+                5,
+                "rate orders",
+                Box::new(|r| {
+                    if let RuleState::Rate(l) = r {
+                        l.max_orders += 1
+                    }
+                }),
+            ),
+            (
+                5,
+                "rate steps",
+                Box::new(|r| {
+                    if let RuleState::Rate(l) = r {
+                        l.per_steps += 1
+                    }
+                }),
+            ),
+            (
+                5,
+                "rate refused",
+                Box::new(move |r| {
+                    if let RuleState::Rate(l) = r {
+                        l.refused = most + 1
+                    }
+                }),
+            ),
+        ];
+        for (k, what, edit) in &edits {
+            let mut saved = own[*k].clone();
+            edit(&mut saved);
+            assert_ne!(saved, own[*k], "{what}: nothing edited");
+            assert!(!saved.fits(&own[*k], 3), "{what}: fits");
+        }
+        // Another kind of rule does not fit; the edges do.
+        assert!(!own[1].fits(&own[2], 3));
+        let mut edge = own.clone();
+        if let RuleState::Tax(t) = &mut edge[4] {
+            t.last_buy = vec![u64::MAX, 3, 0, 1];
+            t.trades = most;
+            t.taxed = 1 << 100;
+            t.volume = 1 << 100;
+        }
+        if let RuleState::Band(b) = &mut edge[2] {
+            b.clipped = most;
+            b.refused = most;
+        }
+        if let RuleState::Limit(l) = &mut edge[3] {
+            l.clipped = most;
+            l.refused = most;
+        }
+        if let RuleState::Rate(l) = &mut edge[5] {
+            l.refused = most;
+        }
+        if let RuleState::Pi { updates, .. } = &mut edge[0] {
+            *updates = most;
+        }
+        for (saved, own) in edge.iter().zip(&own) {
+            assert!(saved.fits(own, 3), "at the edge: {saved:?}");
         }
     }
 

@@ -372,6 +372,17 @@ impl Simulation {
         if !same_rules {
             return Err(refuse("its governance rules are not the scenario's".into()));
         }
+        if let Some(k) = state
+            .rules
+            .iter()
+            .zip(&self.rules)
+            .position(|(saved, own)| !saved.fits(own, state.step))
+        {
+            return Err(refuse(format!(
+                "its governance rule {k} is not the scenario's as a run keeps it (its settings, \
+                 its last buys or its counts)"
+            )));
+        }
         self.incentives
             .check(&state.incentives, state.step)
             .map_err(refuse)?;
@@ -749,7 +760,7 @@ mod tests {
         // Counts at the edge fit.
         let mut edge = good.clone();
         edge.ledger.counts_mut().burns = MOST_COUNT;
-        edge.totals[0].1 = MOST_COUNT;
+        edge.totals[0] = (u128::from(MOST_COUNT) << 64, MOST_COUNT);
         edge.session.recorded = edge.step;
         Simulation::new(&s, 0).unwrap().restore(edge).unwrap();
         // A payment names no asset, and fits.

@@ -136,6 +136,18 @@ fn one() -> u64 {
 }
 
 impl CircuitBreaker {
+    /// Whether this breaker, read from a saved state, is `own` as a run
+    /// keeps it: the same settings, at most `window − 1` earlier prices,
+    /// and a trip count no run passes (`most`).
+    pub(crate) fn fits(&self, own: &CircuitBreaker, most: u64) -> bool {
+        self.asset == own.asset
+            && self.max_move.to_bits() == own.max_move.to_bits()
+            && self.halt_steps == own.halt_steps
+            && self.window == own.window
+            && (self.earlier.len() as u64) < self.window
+            && self.trips <= most
+    }
+
     /// A breaker on `asset` measuring one step's move; `None` unless
     /// `max_move > 0` (finite) and `halt_steps ≥ 1`.
     pub fn new(asset: usize, max_move: f64, halt_steps: u64) -> Option<Self> {

@@ -335,7 +335,9 @@ impl Contracts {
         self.states.clone()
     }
 
-    /// Puts saved states back; an error if their number differs.
+    /// Puts saved states back, taken after step `step`; an error, and
+    /// nothing changed, if their number differs or one does not fit its
+    /// contract as a run keeps it (see `fits` and `adds_up`).
     pub fn load(
         &mut self,
         states: Vec<ContractState>,

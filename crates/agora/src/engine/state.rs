@@ -384,7 +384,7 @@ impl Simulation {
             )));
         }
         self.incentives
-            .check(&state.incentives, state.step)
+            .check(&self.scenario, &state.incentives, state.step)
             .map_err(refuse)?;
         if state.controllers.len() != self.controllers.len() {
             return Err(refuse(format!(

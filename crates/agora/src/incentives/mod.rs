@@ -506,6 +506,7 @@ impl Incentives {
     /// per-agent tables of the simulation's size.
     pub(crate) fn check(
         &self,
+        scenario: &Scenario,
         state: &IncentiveState,
         step: u64,
     ) -> std::result::Result<(), String> {
@@ -526,11 +527,16 @@ impl Incentives {
         // What a run keeps, so that no later step's arithmetic on it wraps
         // or indexes past an agent: holdings counted from no later than
         // the step, unbonding stakes of agents the rule stakes for, as many
-        // recipients as agents marked paid, and sums a step adds to
+        // recipients as agents marked paid, no more minted than its
+        // emission's cap (nothing without one), and sums a step adds to
         // unchecked within 2^100 base units (a run's stay below 2^64 a
         // step).
         const MOST: u128 = 1 << 100;
-        for (k, rule) in state.iter().enumerate() {
+        for (k, (rule, spec)) in state.iter().zip(&scenario.incentives).enumerate() {
+            let cap = match spec.funding {
+                Some(Funding::Emission { cap, .. }) => u128::from(to_base(cap).unwrap_or(u64::MAX)),
+                _ => 0,
+            };
             let why = if rule.since.iter().any(|&s| s != u64::MAX && s > step) {
                 "counts a holding from past its step"
             } else if rule
@@ -558,6 +564,8 @@ impl Incentives {
             .any(|&x| x > MOST)
             {
                 "holds a sum past 2^100 base units, which no run reaches"
+            } else if rule.minted > cap {
+                "has minted more than its emission's cap"
             } else {
                 continue;
             };
@@ -1433,5 +1441,23 @@ mod tests {
             &|st| st.incentives[1].minted = (1 << 100) + 1,
             "holds a sum past 2^100 base units",
         );
+        // Rule 1's emission mints at most its cap of 20,000 tokens (a
+        // test of the bound found `cap − minted` wrapping past it); rule 0
+        // has no emission.
+        let cap = 20_000 * 1_000_000_000u128;
+        bad(
+            &|st| st.incentives[1].minted = cap + 1,
+            "incentive rule 1 has minted more than its emission's cap",
+        );
+        bad(
+            &|st| st.incentives[0].minted = 1,
+            "incentive rule 0 has minted more than its emission's cap",
+        );
+        // At the bounds it fits (what was paid or minted over the run,
+        // which no invariant ties to the ledger's books now).
+        let mut edge = good.clone();
+        edge.incentives[0].paid = 1 << 100;
+        edge.incentives[1].minted = cap;
+        restore(edge).unwrap();
     }
 }

@@ -826,3 +826,22 @@ fn a_rules_settings_are_parameters_named_by_the_rule() {
     let e = s.with_param("incentives.hold.rate", -1.0).unwrap_err();
     assert!(e.to_string().contains("incentives.hold.rate"), "{e}");
 }
+
+/// A holding reward whose `min_hold_steps` is longer than the run is valid
+/// and never pays, with a warning naming it: the example runs at fewer
+/// steps than its rule's 10 (`--steps 5`), as every example must.
+#[test]
+fn a_min_hold_longer_than_the_run_is_a_warning_and_never_pays() {
+    let mut s = agora::scenario::example("incentives").unwrap();
+    assert!(s.warnings().is_empty(), "{:?}", s.warnings());
+    s.set_steps(5).unwrap();
+    let warnings: Vec<String> = s.warnings().iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        warnings,
+        ["<example incentives>: incentives.hold.min_hold_steps: 10 steps, longer than the \
+          run's 5: it never pays"]
+    );
+    let out = agora::Simulation::new(&s, 0).unwrap().run().unwrap();
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    assert_eq!(out.summary.incentives["hold"].paid, 0.0);
+}

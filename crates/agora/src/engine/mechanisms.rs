@@ -280,6 +280,11 @@ impl Market {
     pub fn for_each_lock(&self, mut f: impl FnMut(AgentId, u64, u64)) {
         self.mechanism().for_each_lock(&mut f)
     }
+
+    /// Every agent the mechanism's state names ([`Mechanism::for_each_agent`]).
+    pub fn for_each_agent(&self, mut f: impl FnMut(AgentId)) {
+        self.mechanism().for_each_agent(&mut f)
+    }
 }
 
 /// The market of a posted-price asset without a setup (never built by a

@@ -116,7 +116,7 @@ impl Simulation {
         for (j, market) in self.markets.iter().enumerate() {
             let name = &self.scenario.assets[j].name;
             let mut stray = None;
-            market.for_each_lock(|agent, _, _| {
+            market.for_each_agent(|agent| {
                 if agent as usize >= agents {
                     stray.get_or_insert(agent);
                 }
@@ -124,7 +124,7 @@ impl Simulation {
             if let Some(agent) = stray {
                 return Err(Error::invariant(
                     self.step,
-                    format!("asset {name}: an open order of agent {agent}, of {agents} agents"),
+                    format!("asset {name}: its state names agent {agent}, of {agents} agents"),
                 ));
             }
             market

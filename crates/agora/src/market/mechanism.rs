@@ -225,6 +225,17 @@ pub trait Mechanism: Send + std::fmt::Debug {
     /// in the ledger's escrow for an agent now, base units.
     fn for_each_lock(&self, _f: &mut dyn FnMut(AgentId, u64, u64)) {}
 
+    /// Calls `f` with every agent the mechanism's own state names (the
+    /// owners of its locks, and any other agent it keeps: a resource's
+    /// producers owed a delivery). [`Simulation::verify`](crate::Simulation::verify)
+    /// checks that each is one of the simulation's agents, so that a state
+    /// restored from elsewhere never indexes past them. Defaults to the
+    /// owners of [`for_each_lock`](Self::for_each_lock); a mechanism that
+    /// keeps agents otherwise overrides it.
+    fn for_each_agent(&self, f: &mut dyn FnMut(AgentId)) {
+        self.for_each_lock(&mut |agent, _, _| f(agent));
+    }
+
     /// The reserve that must back `supply`, base units (0 unless the
     /// mechanism keeps a reserve); `None` past the ledger's range.
     fn required_reserve(&self, _supply: u64) -> Option<u128> {

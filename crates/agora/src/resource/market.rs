@@ -539,6 +539,16 @@ struct ResourceMarketState {
 }
 
 impl Mechanism for ResourceMarket {
+    /// The requesters, the producers owed a delivery and the agents
+    /// allocated to (the market keeps no lock between steps).
+    fn for_each_agent(&self, f: &mut dyn FnMut(AgentId)) {
+        self.request_agents.iter().for_each(|&a| f(a));
+        for due in self.arrivals.values() {
+            due.iter().for_each(|&(producer, _)| f(producer));
+        }
+        self.allocations.iter().for_each(|&(a, _)| f(a));
+    }
+
     fn save_state(&self) -> Option<Vec<u8>> {
         crate::market::mechanism::encode_state(&ResourceMarketState {
             capacity: self.spec.capacity,
@@ -709,6 +719,58 @@ impl Mechanism for ResourceMarket {
 
 #[cfg(test)]
 mod tests {
+
+    /// A saved resource naming an agent past the last (a producer owed a
+    /// delivery, a requester, an allocation) is refused when restored,
+    /// before a step pays it (found by the `resume_checkpoint` fuzz
+    /// target: the producer's account indexed past the ledger's); the last
+    /// agent fits.
+    #[test]
+    fn a_saved_resource_naming_no_agent_is_refused() {
+        let mut s = crate::scenario::example("resource-economy").unwrap();
+        s.set_steps(6).unwrap();
+        let mut sim = crate::Simulation::new(&s, 0).unwrap();
+        for _ in 0..3 {
+            sim.advance().unwrap();
+        }
+        let good = sim.state();
+        let agents = good.ledger.agents() as AgentId;
+        let j = good
+            .markets
+            .iter()
+            .position(|m| {
+                m.as_deref()
+                    .and_then(|b| {
+                        crate::market::mechanism::decode_state::<ResourceMarketState>("r", b).ok()
+                    })
+                    .is_some()
+            })
+            .expect("a resource");
+        let edited = |edit: &dyn Fn(&mut ResourceMarketState)| {
+            let mut st = good.clone();
+            let bytes = st.markets[j].take().unwrap();
+            let mut m: ResourceMarketState =
+                crate::market::mechanism::decode_state("r", &bytes).unwrap();
+            edit(&mut m);
+            st.markets[j] = crate::market::mechanism::encode_state(&m);
+            crate::Simulation::new(&s, 0).unwrap().restore(st)
+        };
+        let edits: [&dyn Fn(&mut ResourceMarketState); 3] = [
+            &|m| m.arrivals.entry(5).or_default().push((agents, 1)),
+            &|m| m.requests.push((agents, Request::default(), 0)),
+            &|m| m.allocations.push((agents, 1)),
+        ];
+        for edit in edits {
+            let e = edited(edit).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!(
+                    "its state names agent {agents}, of {agents} agents"
+                )),
+                "{e}"
+            );
+        }
+        edited(&|m| m.arrivals.entry(5).or_default().push((agents - 1, 0))).unwrap();
+    }
     use super::*;
 
     #[test]

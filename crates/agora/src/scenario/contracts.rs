@@ -262,7 +262,7 @@ pub(super) fn parse_contracts(
             return Err(f.error("affiliates", "must be another group than primary"));
         }
         let goal = parse_goal(&mut f, assets, specs, steps)?;
-        let reward = parse_reward(&mut f, steps)?;
+        let reward = parse_reward(&mut f)?;
         if reward.clawback.is_some() && !goal_has_sales(&goal) {
             return Err(f.error("reward.clawback", "the goal has no sales to claw back"));
         }
@@ -285,7 +285,9 @@ pub(super) fn parse_contracts(
                 }
                 let spec = SybilSpec {
                     count: count as u32,
-                    hold: s.whole("hold", 1, steps)?,
+                    // longer than the run: the fakes never sell (a
+                    // warning, see `Scenario::warnings`)
+                    hold: s.whole("hold", 1, u64::MAX)?,
                     level: s.number("level", Range::NonNegative)?,
                 };
                 s.finish()?;
@@ -528,7 +530,7 @@ fn rate(f: &mut Fields<'_>, key: &'static str) -> Result<f64> {
     Ok(k)
 }
 
-fn parse_reward(f: &mut Fields<'_>, steps: u64) -> Result<RewardSpec> {
+fn parse_reward(f: &mut Fields<'_>) -> Result<RewardSpec> {
     let mut r = f.table("reward")?;
     if let Some(asset) = r.opt_string("asset")? {
         if asset != "money" {
@@ -595,13 +597,10 @@ fn parse_reward(f: &mut Fields<'_>, steps: u64) -> Result<RewardSpec> {
             ))
         }
     };
+    // Longer than the run, the last instalments never vest: valid, and a
+    // warning (`Scenario::warnings`), so that a shorter run of a scenario
+    // (`--steps`) still runs.
     let vesting = r.opt_whole("vesting", 0, u64::MAX)?.unwrap_or(0);
-    if vesting > steps {
-        return Err(r.error(
-            "vesting",
-            format!("expected at most the run's {steps} steps, found {vesting}"),
-        ));
-    }
     let clawback = r.opt_whole("clawback", 1, u64::MAX)?;
     r.finish()?;
     Ok(RewardSpec {

@@ -323,11 +323,10 @@ pub(crate) fn parse_incentives(
     asset_names: &[String],
     group_names: &[String],
     group_index: &HashMap<String, usize>,
-    steps: u64,
 ) -> Result<Vec<IncentiveSpec>> {
     let mut out: Vec<IncentiveSpec> = Vec::new();
     for mut f in root.tables("incentives", Some("name"))? {
-        let spec = parse_one(&mut f, asset_names, group_names, group_index, steps, &out)?;
+        let spec = parse_one(&mut f, asset_names, group_names, group_index, &out)?;
         check_market(&f, &spec, assets, contracts)?;
         if out.iter().any(|r| r.name == spec.name) {
             return Err(f.error(
@@ -417,7 +416,6 @@ fn parse_one(
     asset_names: &[String],
     group_names: &[String],
     group_index: &HashMap<String, usize>,
-    steps: u64,
     earlier: &[IncentiveSpec],
 ) -> Result<IncentiveSpec> {
     let name = f.string("name")?.to_string();
@@ -439,7 +437,9 @@ fn parse_one(
         IncentiveKind::HoldingReward => IncentiveRule::HoldingReward {
             rate: f.number("rate", Range::NonNegative)?,
             min_holding: f.number_or("min_holding", Range::NonNegative, 0.0)?,
-            min_hold_steps: f.opt_whole("min_hold_steps", 0, steps)?.unwrap_or(0),
+            // longer than the run: it never pays (a warning, see
+            // `Scenario::warnings`)
+            min_hold_steps: f.opt_whole("min_hold_steps", 0, u64::MAX)?.unwrap_or(0),
         },
         IncentiveKind::Staking => IncentiveRule::Staking {
             rate: f.number("rate", Range::NonNegative)?,

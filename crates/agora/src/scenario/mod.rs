@@ -359,8 +359,10 @@ impl Scenario {
     /// a contract's referral pool, its tasks, its vesting and holds — is
     /// worked out again, as if the scenario had been written with these
     /// steps: the run is the one its written `scenario.toml` gives. A
-    /// scenario these steps make invalid (a vesting longer than the run)
-    /// is an error naming the field.
+    /// scenario these steps make invalid (a task count whose total over
+    /// the run would pass the ledger's range) is an error naming the
+    /// field; what they make pointless (a vesting longer than the run) is
+    /// a [warning](Self::warnings).
     pub fn set_steps(&mut self, steps: u64) -> Result<()> {
         let value = i64::try_from(steps)
             .ok()
@@ -503,6 +505,38 @@ impl Scenario {
                         "step {} is after the last step ({steps}): the {} event never happens",
                         e.at,
                         e.kind.name()
+                    ),
+                );
+            }
+        }
+        for rule in &self.incentives {
+            if let incentives::IncentiveRule::HoldingReward { min_hold_steps, .. } = rule.rule {
+                if min_hold_steps > steps {
+                    warn(
+                        format!("incentives.{}.min_hold_steps", rule.name),
+                        format!(
+                            "{min_hold_steps} steps, longer than the run's {steps}: it never pays"
+                        ),
+                    );
+                }
+            }
+        }
+        for c in &self.contracts {
+            if c.reward.vesting > steps {
+                warn(
+                    format!("contracts.{}.reward.vesting", c.name),
+                    format!(
+                        "{} steps, longer than the run's {steps}: the last instalments never vest",
+                        c.reward.vesting
+                    ),
+                );
+            }
+            if let Some(sybil) = c.sybil.filter(|s| s.hold > steps) {
+                warn(
+                    format!("contracts.{}.sybil.hold", c.name),
+                    format!(
+                        "{} steps, longer than the run's {steps}: the fakes never sell",
+                        sybil.hold
                     ),
                 );
             }
@@ -701,7 +735,6 @@ fn parse(table: &toml::Table, origin: &str, registry: &PolicyRegistry) -> Result
         &names,
         &group_names,
         &group_index,
-        simulation.steps,
     )?;
     incentives::check_stakers(origin, &groups, &incentives, &names)?;
     let monitors = monitors::parse_monitors(&mut root, &assets, &names)?;

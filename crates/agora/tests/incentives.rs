@@ -838,8 +838,10 @@ fn a_min_hold_longer_than_the_run_is_a_warning_and_never_pays() {
     let warnings: Vec<String> = s.warnings().iter().map(|w| w.to_string()).collect();
     assert_eq!(
         warnings,
-        ["<example incentives>: incentives.hold.min_hold_steps: 10 steps, longer than the \
-          run's 5: it never pays"]
+        [
+            "<example incentives>: incentives.hold.min_hold_steps: 10 steps, longer than the \
+          run's 5: it never pays"
+        ]
     );
     let out = agora::Simulation::new(&s, 0).unwrap().run().unwrap();
     assert_eq!(out.summary.ledger.conservation_error, 0.0);

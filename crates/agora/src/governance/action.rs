@@ -230,6 +230,27 @@ impl CircuitBreaker {
 mod tests {
     use super::*;
 
+    /// A saved breaker fits its own settings with at most `window − 1`
+    /// earlier prices and at most `most` trips (cargo-mutants: the first
+    /// bound had no test).
+    #[test]
+    fn a_saved_breaker_holds_fewer_earlier_prices_than_its_window() {
+        let own = CircuitBreaker::new(0, 0.5, 2)
+            .unwrap()
+            .with_window(3)
+            .unwrap();
+        let mut saved = own.clone();
+        saved.earlier.extend([1.0, 2.0]);
+        assert!(saved.fits(&own, 10));
+        saved.earlier.push_back(3.0);
+        assert!(!saved.fits(&own, 10));
+        saved.earlier.pop_back();
+        saved.trips = 10;
+        assert!(saved.fits(&own, 10));
+        saved.trips = 11;
+        assert!(!saved.fits(&own, 10));
+    }
+
     #[test]
     fn a_parameter_name_maps_to_its_typed_parameter_and_back() {
         for name in ["fee", "price", "capacity", "m", "S0", "reserve_ratio"] {

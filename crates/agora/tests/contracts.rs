@@ -1113,3 +1113,34 @@ fn a_scenario_with_its_steps_changed_runs_as_its_written_text() {
 fn sybil_hold(s: &Scenario) -> u64 {
     s.contracts()[0].sybil.expect("a sybil").hold
 }
+
+/// A vesting far longer than the run (10¹² steps over 10) keeps one
+/// instalment for what vests after the run rather than one per step: the
+/// run ends at once, the escrow is conserved, what vests within the run
+/// vests on schedule (1/10¹² of each reward a step, rounded down to
+/// nothing), and the saved state stays small.
+#[test]
+fn a_vesting_longer_than_the_run_keeps_what_vests_after_it_as_one() {
+    let contract = OK_REST
+        .replace(r#"goal = { kind = "token_adoption", asset = "AGT" }"#, "")
+        .replace("k = 0.5 }", "k = 0.5, vesting = 1000000000000 }");
+    let s = scenario(10, 2, &contract);
+    assert!(s
+        .warnings()
+        .iter()
+        .any(|w| w.to_string().contains("reward.vesting")));
+    let (rows, out) = records(&s);
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+    assert!(
+        rows.iter().map(|r| r.reward).sum::<u128>() > 0,
+        "nothing earned"
+    );
+    assert_eq!(rows.iter().map(|r| r.vested).sum::<u128>(), 0);
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    while !sim.done() {
+        sim.advance().unwrap();
+    }
+    let state = postcard::to_stdvec(&sim.state()).unwrap();
+    assert!(state.len() < 100_000, "{} bytes", state.len());
+    resumed_from_a_file_is_whole(&s, 5);
+}

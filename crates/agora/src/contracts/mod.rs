@@ -226,6 +226,9 @@ pub struct Contracts {
     step_tasks: Vec<(AgentId, u64)>,
     seed: u64,
     run: u64,
+    /// The run's last step (its learning and evaluation phases): vesting
+    /// instalments due after it never vest, and are kept as one.
+    last: u64,
 }
 
 fn ledger_error(step: u64, name: &str, what: &str, e: LedgerError) -> Error {
@@ -247,6 +250,7 @@ impl Contracts {
             specs: scenario.contracts.clone(),
             seed,
             run,
+            last: scenario.simulation.max_steps(),
             ..Contracts::default()
         };
         for spec in &scenario.contracts {
@@ -689,7 +693,7 @@ impl Contracts {
                         asset: asset as u32,
                         spend: ledger.balance(member),
                     }
-                } else if held > 0 && step >= r.bought_at + hold {
+                } else if held > 0 && step >= r.bought_at.saturating_add(hold) {
                     Action::Sell {
                         asset: asset as u32,
                         amount: held,
@@ -719,6 +723,7 @@ impl Contracts {
         keep: bool,
     ) -> Result<()> {
         self.step_tasks.clear();
+        let last = self.last;
         for (c, spec) in self.specs.iter().enumerate() {
             let (aff0, pool0, _, _) = self.starts[c];
             let state = &mut self.states[c];
@@ -735,7 +740,7 @@ impl Contracts {
                 Goal::TokenAdoption { asset } => asset,
                 Goal::ResourceUsage { asset } => {
                     use_resources(
-                        step,
+                        (step, last),
                         spec,
                         state,
                         asset,
@@ -767,6 +772,7 @@ impl Contracts {
                             let amount = u128::from(done) * UNIT;
                             let credit_of = Credit {
                                 step,
+                                last,
                                 affiliate: a,
                                 referral: u32::MAX,
                                 amount,
@@ -793,6 +799,7 @@ impl Contracts {
                         state,
                         Credit {
                             step,
+                            last,
                             affiliate: a,
                             referral: i as u32,
                             amount: d,
@@ -1039,7 +1046,7 @@ fn retouched(spec: &ContractSpec, state: &mut ContractState, i: usize, a: u32) {
 /// to its affiliate; a referral's `held` counts its units so far.
 #[allow(clippy::too_many_arguments)]
 fn use_resources(
-    step: u64,
+    (step, last): (u64, u64),
     spec: &ContractSpec,
     state: &mut ContractState,
     asset: usize,
@@ -1070,6 +1077,7 @@ fn use_resources(
             state,
             Credit {
                 step,
+                last,
                 affiliate: a,
                 referral: i as u32,
                 amount: d,
@@ -1091,6 +1099,8 @@ fn use_resources(
 /// One contribution to credit to an affiliate.
 struct Credit {
     step: u64,
+    /// The run's last step ([`Contracts::last`]).
+    last: u64,
     affiliate: usize,
     /// The referral it came from (`u32::MAX` for a task).
     referral: u32,
@@ -1151,13 +1161,26 @@ fn credit(
         state.committed += pay;
         let part = pay / u128::from(vesting);
         for k in 1..=vesting {
+            let due = step.saturating_add(k);
+            if due > c.last {
+                // The instalments due after the run's last step never
+                // vest: one holds what is left of them, committed, so that
+                // a vesting longer than the run keeps no more than it.
+                state.pending.push(Instalment {
+                    due: c.last.saturating_add(1),
+                    affiliate: a as u32,
+                    referral: c.referral,
+                    amount: pay - part * u128::from(k - 1),
+                });
+                break;
+            }
             let amount = if k == vesting {
                 pay - part * u128::from(vesting - 1)
             } else {
                 part
             };
             state.pending.push(Instalment {
-                due: step + k,
+                due,
                 affiliate: a as u32,
                 referral: c.referral,
                 amount,

@@ -762,6 +762,7 @@ mod tests {
         edge.ledger.counts_mut().burns = MOST_COUNT;
         edge.totals[0] = (u128::from(MOST_COUNT) << 64, MOST_COUNT);
         edge.session.recorded = edge.step;
+        edge.session.learning_steps = edge.step;
         Simulation::new(&s, 0).unwrap().restore(edge).unwrap();
         // A payment names no asset, and fits.
         let mut payment = good.clone();

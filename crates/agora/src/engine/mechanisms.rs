@@ -320,6 +320,42 @@ mod tests {
     use crate::ledger::{Ledger, SCALE};
     use crate::market::mechanism::Desk;
 
+    /// A mechanism that keeps no agents but its locks' owners names those
+    /// to `verify` by default (`Mechanism::for_each_agent`): an order
+    /// book's orders, an auction's bids (cargo-mutants: only the resource
+    /// market's own list had a test).
+    #[test]
+    fn a_mechanism_names_its_locks_owners_by_default() {
+        #[derive(Debug)]
+        struct Locks;
+        impl Mechanism for Locks {
+            fn kind(&self) -> &str {
+                "locks"
+            }
+            fn execute(
+                &mut self,
+                _agent: AgentId,
+                _action: crate::agents::Action,
+                _m: &mut MarketStep<'_>,
+            ) -> Result<(), Fault> {
+                Ok(())
+            }
+            fn price(&self, _supply: u64) -> f64 {
+                f64::NAN
+            }
+            fn for_each_lock(&self, f: &mut dyn FnMut(AgentId, u64, u64)) {
+                f(7, 1, 0);
+                f(3, 0, 2);
+            }
+        }
+        let mut named = Vec::new();
+        Locks.for_each_agent(&mut |a| named.push(a));
+        assert_eq!(named, [7, 3]);
+        let mut none = Vec::new();
+        NoSellers.for_each_agent(&mut |a| none.push(a));
+        assert!(none.is_empty());
+    }
+
     /// The market of a posted-price asset built without its sellers takes
     /// no action: each one it is given is rejected, and counted so, and
     /// nothing moves.

@@ -23,3 +23,16 @@ pub fn cases(ci_cases: u32) -> u32 {
         .filter(|&n: &u32| n > 0)
         .unwrap_or(ci_cases)
 }
+
+/// Built-in example `name` set to `steps` steps, and its simulation
+/// advanced `at` of them: where the tests of saved states start (they
+/// edit the state taken here and restore it).
+pub fn example_at(name: &str, steps: u64, at: u64) -> (crate::Scenario, crate::Simulation) {
+    let mut s = crate::scenario::example(name).unwrap();
+    s.set_steps(steps).unwrap();
+    let mut sim = crate::Simulation::new(&s, 0).unwrap();
+    for _ in 0..at {
+        sim.advance().unwrap();
+    }
+    (s, sim)
+}

@@ -1231,19 +1231,13 @@ pub fn entitlement(kind: &RewardKind, c: u128) -> Option<u128> {
 #[cfg(test)]
 mod tests {
     use crate::engine::{SimState, Simulation};
-    use crate::scenario::example;
 
     /// A saved contract state that names an affiliate or a referral the
     /// contract does not have (which the next step would index with) is
     /// refused when restored, and the state as taken restores.
     #[test]
     fn a_saved_contract_that_does_not_fit_is_refused() {
-        let mut s = example("affiliate-adoption").unwrap();
-        s.set_steps(10).unwrap();
-        let mut sim = Simulation::new(&s, 0).unwrap();
-        for _ in 0..6 {
-            sim.advance().unwrap();
-        }
+        let (s, sim) = crate::test_support::example_at("affiliate-adoption", 10, 6);
         let good = sim.state();
         assert!(
             !good.contracts[0].referrals.is_empty(),
@@ -1404,12 +1398,7 @@ mod tests {
     /// counts on the escrow's side.
     #[test]
     fn a_contracts_escrow_adds_up_to_the_base_unit() {
-        let mut s = example("affiliate-adoption").unwrap();
-        s.set_steps(10).unwrap();
-        let mut sim = Simulation::new(&s, 0).unwrap();
-        for _ in 0..6 {
-            sim.advance().unwrap();
-        }
+        let (s, sim) = crate::test_support::example_at("affiliate-adoption", 10, 6);
         let mut c = sim.state().contracts[0].clone();
         super::Contracts::adds_up(&c, 6, None).unwrap();
         // 5 base units clawed back from affiliate 0, and paid out again.
@@ -1442,12 +1431,7 @@ mod tests {
     /// steps so far, in all.
     #[test]
     fn a_saved_task_contract_did_no_more_tasks_than_were_posted() {
-        let mut s = example("affiliate-tasks").unwrap();
-        s.set_steps(10).unwrap();
-        let mut sim = Simulation::new(&s, 0).unwrap();
-        for _ in 0..6 {
-            sim.advance().unwrap();
-        }
+        let (s, sim) = crate::test_support::example_at("affiliate-tasks", 10, 6);
         let good = sim.state();
         let super::Goal::TaskCompletion { tasks, .. } = s.contracts[0].goal else {
             panic!("not a task contract");

@@ -57,12 +57,13 @@ pub struct Checkpoint {
     pub state: SimState,
 }
 
-/// `text` as it can stand in a one-line message: with its control
-/// characters (a line break) escaped, when it has any, and cut to `max`
+/// `text` as it can stand in a one-line message: escaped when it holds a
+/// character the scenario reader refuses in a name (a control character
+/// such as a line break, a bidirectional override), and cut to `max`
 /// characters (`…` marking the cut). A file's strings are the file's: a
 /// checkpoint edited, or of another tool, may hold anything.
 fn printable(text: &str, max: usize) -> String {
-    let mut shown: String = if text.chars().any(char::is_control) {
+    let mut shown: String = if crate::scenario::fields::control_character(text, false).is_some() {
         text.escape_debug().collect()
     } else {
         text.to_string()

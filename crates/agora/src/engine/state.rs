@@ -553,12 +553,7 @@ mod tests {
     /// only this check sees it) fails, the run's own state passes.
     #[test]
     fn verify_finds_an_amm_pool_that_is_not_the_ledgers() {
-        let mut s = example("amm").unwrap();
-        s.set_steps(6).unwrap();
-        let mut sim = Simulation::new(&s, 0).unwrap();
-        for _ in 0..3 {
-            sim.advance().unwrap();
-        }
+        let (s, sim) = crate::test_support::example_at("amm", 6, 3);
         sim.verify().unwrap();
         let mut state = sim.state();
         state.ledger.deposit_to_pool(0, 0, 1, 0).unwrap();

@@ -1373,7 +1373,6 @@ pub struct IncentiveSummary {
 #[cfg(test)]
 mod tests {
     use crate::engine::SimState;
-    use crate::scenario::example;
     use crate::Simulation;
 
     /// A saved incentive state a run cannot have is refused when restored
@@ -1382,12 +1381,7 @@ mod tests {
     /// restores.
     #[test]
     fn a_saved_incentive_state_a_run_cannot_have_is_refused() {
-        let mut s = example("incentives").unwrap();
-        s.set_steps(10).unwrap();
-        let mut sim = Simulation::new(&s, 0).unwrap();
-        for _ in 0..6 {
-            sim.advance().unwrap();
-        }
+        let (s, sim) = crate::test_support::example_at("incentives", 10, 6);
         let good = sim.state();
         let restore = |st: SimState| Simulation::new(&s, 0).unwrap().restore(st);
         restore(good.clone()).unwrap();

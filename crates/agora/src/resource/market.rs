@@ -727,12 +727,7 @@ mod tests {
     /// agent fits.
     #[test]
     fn a_saved_resource_naming_no_agent_is_refused() {
-        let mut s = crate::scenario::example("resource-economy").unwrap();
-        s.set_steps(6).unwrap();
-        let mut sim = crate::Simulation::new(&s, 0).unwrap();
-        for _ in 0..3 {
-            sim.advance().unwrap();
-        }
+        let (s, sim) = crate::test_support::example_at("resource-economy", 6, 3);
         let good = sim.state();
         let agents = good.ledger.agents() as AgentId;
         let j = good

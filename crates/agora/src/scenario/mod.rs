@@ -39,7 +39,7 @@ mod edit;
 mod events;
 mod examples;
 mod extend;
-mod fields;
+pub(crate) mod fields;
 mod game;
 pub mod governance;
 pub mod incentives;

@@ -127,9 +127,10 @@ impl Simulation {
                     format!("asset {name}: its state names agent {agent}, of {agents} agents"),
                 ));
             }
-            market
-                .mechanism()
+            let mechanism = market.mechanism();
+            mechanism
                 .check_books(self.ledger.books(j))
+                .and_then(|()| mechanism.check_step(self.step))
                 .map_err(|e| Error::invariant(self.step, format!("asset {name}: {e}")))?;
         }
         self.group_locks()?;
@@ -560,6 +561,21 @@ mod tests {
         let e = refusal(&s, state);
         assert!(
             e.contains("it is inconsistent") && e.contains("the pool holds"),
+            "{e}"
+        );
+    }
+
+    /// An order book's clock is checked against the state's step: a
+    /// state whose book is a step later's is refused, naming the asset.
+    #[test]
+    fn verify_finds_an_order_book_ahead_of_the_state() {
+        let (s, mut sim) = crate::test_support::example_at("market-clearing", 6, 2);
+        let mut state = sim.state();
+        sim.advance().unwrap();
+        state.markets[0] = sim.state().markets[0].clone();
+        let e = refusal(&s, state);
+        assert!(
+            e.contains("asset GOOD: its order book was last at step 3, after the state's step 2"),
             "{e}"
         );
     }

@@ -465,6 +465,23 @@ impl OrderBook {
                     {
                         return Err(format!("order {} in slot {s} is out of place", o.id));
                     }
+                    let need = match side {
+                        Side::Buy => money(o.price, self.tick, o.remaining),
+                        Side::Sell => u128::from(o.remaining),
+                    };
+                    if u128::from(o.locked) < need {
+                        return Err(format!(
+                            "order {} locks {} base units, less than the {need} its remaining {} need at \
+                             its price",
+                            o.id, o.locked, o.remaining
+                        ));
+                    }
+                    if o.expires < self.now {
+                        return Err(format!(
+                            "order {} expired at step {} but still rests at step {}",
+                            o.id, o.expires, self.now
+                        ));
+                    }
                     last_id = o.id;
                     total += u128::from(o.remaining);
                     prev = s;
@@ -478,16 +495,59 @@ impl OrderBook {
         if seen != self.ids.len() || self.free_slots.len() + seen != self.slots.len() {
             return Err("the book's orders, index and free slots do not add up".into());
         }
+        let mut slot_free = vec![false; self.slots.len()];
         for &f in &self.free_slots {
-            if slot_at(f)?.order.id != FREE {
-                return Err(format!("slot {f} is listed free but holds an order"));
+            if slot_at(f)?.order.id != FREE || std::mem::replace(&mut slot_free[f as usize], true) {
+                return Err(format!(
+                    "slot {f} is listed free but holds an order (or is listed twice)"
+                ));
             }
         }
         for &f in &self.free_levels {
-            match level_seen.get(f as usize) {
-                Some(false) => {}
-                _ => return Err(format!("level {f} is listed free but is in use or missing")),
+            match level_seen.get_mut(f as usize) {
+                Some(seen @ false) => *seen = true,
+                _ => {
+                    return Err(format!(
+                        "level {f} is listed free but is in use or missing (or listed twice)"
+                    ))
+                }
             }
+        }
+        if level_seen.contains(&false) {
+            return Err("a price level is neither in a ladder nor free".into());
+        }
+        if let (Some(b), Some(a)) = (self.best_bid(), self.best_ask()) {
+            if b >= a {
+                return Err(format!(
+                    "the book is crossed: a bid at {b} ticks, an ask at {a}"
+                ));
+            }
+        }
+        self.check_expiry()
+    }
+
+    /// Checks the expiry heap against the orders: every order that can
+    /// expire has its entry, and no entry of a live order names another
+    /// step than the order's (entries of orders gone are stale, and
+    /// skipped when they come up).
+    fn check_expiry(&self) -> Result<(), String> {
+        let mut due = 0usize;
+        for &Reverse((expires, id)) in self.expiry.iter() {
+            if let Some(o) = self.get(id) {
+                if o.expires != expires {
+                    return Err(format!(
+                        "order {id} expires at step {}, but the book's expiry list says {expires}",
+                        o.expires
+                    ));
+                }
+                due += 1;
+            }
+        }
+        let expiring = self.orders().filter(|o| o.expires != u64::MAX).count();
+        if due != expiring {
+            return Err(format!(
+                "{expiring} orders can expire, but the book's expiry list names {due} of them"
+            ));
         }
         Ok(())
     }
@@ -749,6 +809,17 @@ impl OrderBook {
     /// Returns the live order `id`, if it rests in the book.
     pub fn get(&self, id: OrderId) -> Option<&Order> {
         self.ids.get(&id).map(|&s| &self.slots[s as usize].order)
+    }
+
+    /// The latest `now` given to [`expire`](Self::expire): the step the
+    /// book last began.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Whether `id` has been given to an order (live or gone).
+    pub(crate) fn issued(&self, id: OrderId) -> bool {
+        id != FREE && id < self.next_id
     }
 
     /// Returns the live orders, in no particular order; for checks and
@@ -2147,6 +2218,45 @@ mod tests {
             e.contains("level 9 is listed free but is in use or missing"),
             "{e}"
         );
+        // A level or a slot listed free twice would be handed out twice.
+        let mut book = three_order_book();
+        let mut gone = Vec::new();
+        book.expire(0, &mut gone);
+        let id = book.orders().find(|o| o.owner == 3).unwrap().id;
+        book.cancel(id);
+        let freed = serde_json::to_value(&book).unwrap();
+        let (slot, level) = (
+            freed["free_slots"][0].clone(),
+            freed["free_levels"][0].clone(),
+        );
+        let e = refusal(&freed, &|v| {
+            v["free_levels"] = serde_json::json!([level, level]);
+        });
+        assert!(
+            e.contains(&format!(
+                "level {level} is listed free but is in use or missing (or listed twice)"
+            )),
+            "{e}"
+        );
+        let e = refusal(&freed, &|v| {
+            v["free_levels"] = serde_json::json!([]);
+        });
+        assert!(
+            e.contains("a price level is neither in a ladder nor free"),
+            "{e}"
+        );
+        let e = refusal(&freed, &|v| {
+            let copy = v["slots"][slot.as_u64().unwrap() as usize].clone();
+            v["slots"].as_array_mut().unwrap().push(copy);
+            v["free_slots"] = serde_json::json!([slot, slot]);
+        });
+        assert!(
+            e.contains(&format!(
+                "slot {slot} is listed free but holds an order (or is listed twice)"
+            )),
+            "{e}"
+        );
+        assert_eq!(serde_json::from_value::<OrderBook>(freed).unwrap().len(), 2);
         // untouched, it loads
         assert_eq!(
             serde_json::from_value::<OrderBook>(good.clone())
@@ -2154,6 +2264,99 @@ mod tests {
                 .len(),
             3
         );
+    }
+
+    /// A saved order whose lock falls short of its remainder's value, an
+    /// order past its expiry, a crossed book or an expiry list that does
+    /// not match the orders would each make the run go other than the
+    /// one that saved it (a fill paid from an escrow the order does not
+    /// hold): each is refused, naming it.
+    #[test]
+    fn a_saved_book_whose_orders_do_not_hold_what_a_run_keeps_is_refused() {
+        let mut book = OrderBook::new(TICK, LOT);
+        let (mut fills, mut gone) = (Vec::new(), Vec::new());
+        // a bid at 99 until step 9, an ask at 101 until step 4
+        let bid = book.limit(
+            3,
+            Side::Buy,
+            99,
+            T,
+            9,
+            lock(&book, Side::Buy, 99, T),
+            &mut fills,
+            &mut gone,
+        );
+        let ask = book.limit(1, Side::Sell, 101, T, 4, T, &mut fills, &mut gone);
+        book.expire(2, &mut gone);
+        let good = serde_json::to_value(&book).unwrap();
+        let at = |id: Option<OrderId>| {
+            let id = id.unwrap();
+            good["slots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .position(|s| s["order"]["id"] == id)
+                .unwrap()
+        };
+        let (b, a) = (at(bid.rested), at(ask.rested));
+        let need = good["slots"][b]["order"]["locked"].as_u64().unwrap();
+        assert_eq!(u128::from(need), money(99, TICK, T));
+        let e = refusal(&good, &|v| {
+            v["slots"][b]["order"]["locked"] = (need - 1).into()
+        });
+        assert!(
+            e.contains(&format!(
+                "order {} locks {} base units, less than the {need} its remaining",
+                bid.rested.unwrap(),
+                need - 1
+            )),
+            "{e}"
+        );
+        let e = refusal(&good, &|v| {
+            v["slots"][a]["order"]["locked"] = (T - 1).into()
+        });
+        assert!(
+            e.contains(&format!("less than the {T} its remaining {T} need")),
+            "{e}"
+        );
+        let e = refusal(&good, &|v| v["now"] = 5.into());
+        assert!(
+            e.contains(&format!(
+                "order {} expired at step 4 but still rests at step 5",
+                ask.rested.unwrap()
+            )),
+            "{e}"
+        );
+        let e = refusal(&good, &|v| v["slots"][b]["order"]["expires"] = 8.into());
+        assert!(
+            e.contains("expires at step 8, but the book's expiry list says 9"),
+            "{e}"
+        );
+        let e = refusal(&good, &|v| v["expiry"] = serde_json::json!([]));
+        assert!(
+            e.contains("2 orders can expire, but the book's expiry list names 0 of them"),
+            "{e}"
+        );
+        let e = refusal(&good, &|v| {
+            let entry = v["expiry"][0].clone();
+            v["expiry"].as_array_mut().unwrap().push(entry);
+        });
+        assert!(e.contains("the book's expiry list names 3 of them"), "{e}");
+        // the bid moved up to 102, above the ask, on its own level
+        let e = refusal(&good, &|v| {
+            v["slots"][b]["order"]["price"] = 102.into();
+            v["slots"][b]["order"]["locked"] = (2 * need).into();
+            let l = v["slots"][b]["level"].as_u64().unwrap() as usize;
+            v["levels"][l]["price"] = 102.into();
+            v["bids"]["keys"][0] = 102.into();
+        });
+        assert!(
+            e.contains("the book is crossed: a bid at 102 ticks, an ask at 101"),
+            "{e}"
+        );
+        // an entry of an order gone is stale, not wrong; the book loads
+        let loaded = serde_json::from_value::<OrderBook>(good.clone()).unwrap();
+        assert_eq!(loaded.len(), 2);
     }
 
     proptest! {

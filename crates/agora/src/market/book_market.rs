@@ -313,6 +313,23 @@ impl Mechanism for BookMarket {
         if s.book.tick() != self.book.tick() || s.book.lot() != self.book.lot() {
             return Err("the saved order book has another tick or lot than the scenario's".into());
         }
+        for (agent, ids) in s.open.iter().enumerate() {
+            for (id, (side, name)) in ids.iter().zip([(Side::Buy, "bid"), (Side::Sell, "ask")]) {
+                if *id == 0 {
+                    continue;
+                }
+                let own = match s.book.get(*id) {
+                    Some(o) => o.owner as usize == agent && o.side == side,
+                    None => s.book.issued(*id),
+                };
+                if !own {
+                    return Err(format!(
+                        "agent {agent}'s open {name} names order {id}, which is not one of its \
+                         {name}s"
+                    ));
+                }
+            }
+        }
         // the one part that can refuse, first: a refused state changes nothing
         self.surplus.restore(s.surplus)?;
         self.book = s.book;
@@ -324,6 +341,15 @@ impl Mechanism for BookMarket {
 
     fn kind(&self) -> &str {
         "order_book"
+    }
+
+    fn check_step(&self, step: u64) -> Result<(), String> {
+        match self.book.now() {
+            now if now > step => Err(format!(
+                "its order book was last at step {now}, after the state's step {step}"
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Drops expired orders and releases their locks; forgets the previous
@@ -449,5 +475,56 @@ mod tests {
         assert_eq!(quote(&mut m, 8 * SCALE, 0), (1, Some(800), None));
         assert_eq!(quote(&mut m, 0, 12 * SCALE), (1, None, Some(1_200)));
         assert_eq!(quote(&mut m, 0, 0), (0, None, None));
+    }
+
+    /// An agent's saved open orders are its own and on their side, or
+    /// orders already gone: naming another's would cancel it at the
+    /// agent's next order, and naming one not yet placed would cancel
+    /// whoever's order gets that id.
+    #[test]
+    fn a_saved_open_order_is_its_agents_own_on_its_side() {
+        use crate::ledger::SCALE;
+        use crate::market::mechanism::{encode_state, Desk};
+        let mut m = market(0.01, 1.0);
+        let mut desk = Desk::new(Ledger::new(2, 1), false);
+        for a in 0..2 {
+            desk.ledger.fund_balance(a, 100 * SCALE).unwrap();
+            desk.ledger.fund_supply(0, Some(a), 10 * SCALE, 0).unwrap();
+        }
+        let mut quote = |m: &mut BookMarket, agent: AgentId, bid: u64, ask: u64| {
+            let q = Action::Quote {
+                asset: 0,
+                bid: bid * SCALE,
+                ask: ask * SCALE,
+                amount: SCALE,
+                ttl: 5,
+            };
+            m.execute(agent, q, &mut desk.step(1)).unwrap();
+        };
+        quote(&mut m, 0, 9, 11); // orders 1 (bid) and 2 (ask)
+        quote(&mut m, 1, 8, 12); // orders 3 and 4
+        quote(&mut m, 1, 7, 0); // cancels 3 and 4; order 5
+        assert_eq!(m.open, vec![[1, 2], [5, 0]]);
+        let saved = m.save_state().unwrap();
+        let with = |open: Vec<[OrderId; 2]>| {
+            let mut s: BookMarketState = postcard::from_bytes(&saved).unwrap();
+            s.open = open;
+            market(0.01, 1.0).load_state(&encode_state(&s).unwrap())
+        };
+        assert_eq!(with(vec![[1, 2], [5, 0]]), Ok(()));
+        // orders gone (3, 4): cancelling them is a no-op
+        assert_eq!(with(vec![[1, 2], [3, 4]]), Ok(()));
+        assert_eq!(
+            with(vec![[2, 1], [5, 0]]),
+            Err("agent 0's open bid names order 2, which is not one of its bids".into())
+        );
+        assert_eq!(
+            with(vec![[1, 2], [5, 1]]),
+            Err("agent 1's open ask names order 1, which is not one of its asks".into())
+        );
+        assert_eq!(
+            with(vec![[1, 2], [6, 0]]),
+            Err("agent 1's open bid names order 6, which is not one of its bids".into())
+        );
     }
 }

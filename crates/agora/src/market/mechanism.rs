@@ -168,6 +168,14 @@ pub trait Mechanism: Send + std::fmt::Debug {
         Ok(())
     }
 
+    /// Checks that the market's own clock (an order book's latest step)
+    /// is no later than `step`, the step a state restored from elsewhere
+    /// ends at: [`Simulation::verify`](crate::Simulation::verify) asks it.
+    /// The default has no clock to check.
+    fn check_step(&self, _step: u64) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The price recorded now (NaN for a step with no price), at `supply`
     /// base units in existence.
     fn price(&self, supply: u64) -> f64;

@@ -413,10 +413,13 @@ impl fmt::Debug for OrderBook {
 
 impl OrderBook {
     /// Checks the book's structure: every order of the ladders' levels is
-    /// in its level's FIFO in time order, at its level's price and side,
-    /// a positive multiple of the lot, indexed by its id; levels' totals
-    /// add up; every other slot is free; ids are below `next_id`. Returns
-    /// what is wrong.
+    /// in its level's FIFO in time order, at its level's price (not 0)
+    /// and side, a positive multiple of the lot, indexed by its id, its
+    /// lock covering its remainder, not past its expiry; levels' totals
+    /// add up; every other slot and level is free, and listed free once;
+    /// ids are below `next_id`; the book is not crossed; every order that
+    /// can expire is in the expiry list at its own step. Returns what is
+    /// wrong.
     fn validate(&self) -> Result<(), String> {
         if self.tick == 0 || self.lot == 0 {
             return Err("a book's tick and lot must be positive".into());
@@ -459,6 +462,7 @@ impl OrderBook {
                         || o.id <= last_id
                         || o.id >= self.next_id
                         || (o.side, o.price) != (side, level.price)
+                        || o.price == 0
                         || o.remaining == 0
                         || o.remaining % self.lot != 0
                         || self.ids.get(&o.id) != Some(&s)
@@ -2165,6 +2169,14 @@ mod tests {
         assert!(refused(&|v| v["levels"][0]["total"] = 1.into()).contains("total is wrong"));
         assert!(refused(&|v| v["bids"]["levels"][0] = 9.into()).contains("past the"));
         assert!(refused(&|v| v["next_id"] = 2.into()).contains("out of place"));
+        // a price of 0 ticks, which no order is placed at (an ask there
+        // would give its tokens away); its level moved with it
+        let e = refused(&|v| {
+            v["slots"][2]["order"]["price"] = 0.into();
+            v["levels"][2]["price"] = 0.into();
+            v["bids"]["keys"][0] = 0.into();
+        });
+        assert!(e.contains("out of place"), "{e}");
         assert!(refused(&|v| v["lot"] = 0.into()).contains("positive"));
         let mut truncated = postcard::to_stdvec(&book).unwrap();
         truncated.truncate(truncated.len() / 2);

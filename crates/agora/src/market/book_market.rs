@@ -477,6 +477,21 @@ mod tests {
         assert_eq!(quote(&mut m, 0, 0), (0, None, None));
     }
 
+    /// A book's clock may be the state's step (the step it last began)
+    /// or earlier, never later.
+    #[test]
+    fn a_books_clock_is_checked_against_the_states_step() {
+        let mut m = market(0.01, 1.0);
+        assert_eq!(m.check_step(0), Ok(()));
+        m.book.expire(7, &mut Vec::new());
+        assert_eq!(m.check_step(7), Ok(()));
+        assert_eq!(m.check_step(8), Ok(()));
+        assert_eq!(
+            m.check_step(6),
+            Err("its order book was last at step 7, after the state's step 6".into())
+        );
+    }
+
     /// An agent's saved open orders are its own and on their side, or
     /// orders already gone: naming another's would cancel it at the
     /// agent's next order, and naming one not yet placed would cancel

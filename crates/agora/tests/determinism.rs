@@ -478,3 +478,59 @@ fn curve_trades_settled_on_copies_of_the_accounts_on_two_threads_give_the_same_t
         }
     }
 }
+
+/// `example` with each group capped at `group` agents and `steps` steps.
+fn capped_example(example: &str, group: i64, steps: u64) -> Scenario {
+    let mut s = agora::scenario::example(example).expect("a built-in example");
+    s.set_steps(steps).expect("steps");
+    let mut table = s.to_table().clone();
+    if let Some(toml::Value::Array(groups)) = table.get_mut("agents") {
+        for g in groups.iter_mut().filter_map(toml::Value::as_table_mut) {
+            if let Some(toml::Value::Integer(count)) = g.get_mut("count") {
+                *count = (*count).min(group);
+            }
+        }
+    }
+    Scenario::from_table(table, example, &Default::default())
+        .unwrap_or_else(|e| panic!("{example} capped at {group} agents a group: {e}"))
+}
+
+/// Every example (each group capped at 150 agents, 10 steps) gives the
+/// same bytes at one thread as on two with the two-thread execute
+/// pipeline forced in small blocks and pieces, so that a run of a few
+/// hundred agents goes through every hand-over a run of a million does:
+/// blocks of one agent, pieces smaller than a block, a last block cut
+/// short. Where the pipeline does not apply (adaptive policies, contracts,
+/// order books) the run is the one-thread run.
+#[test]
+fn every_example_gives_the_same_bytes_through_the_two_thread_pipeline_in_small_blocks() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("thread pool");
+    for e in examples() {
+        let scenario = capped_example(e.name, 150, 10);
+        let one = render_with_threads(&scenario, 1);
+        for sizes in [(1, 1), (16, 5), (97, 32)] {
+            let two = pool.install(|| {
+                let mut sim = Simulation::new(&scenario, 0).expect("set up");
+                sim.force_pipeline(Some(sizes));
+                let out = sim.run().expect("run");
+                let runs = std::slice::from_ref(&out);
+                Outputs {
+                    assets: assets_csv(&scenario, runs).expect("assets.csv"),
+                    agents: agents_csv(&scenario, runs).expect("agents.csv"),
+                    summary: summary_json(&scenario, runs).expect("summary.json"),
+                }
+            });
+            assert_same(
+                &one,
+                &two,
+                &format!(
+                    "{}: one thread vs the pipeline in blocks of {sizes:?}",
+                    e.name
+                ),
+            );
+        }
+    }
+}

@@ -562,6 +562,9 @@ pub struct Simulation {
     actions: Vec<Action>,
     order: Vec<AgentId>,
     force_parallel_decide: bool,
+    /// The two-thread execute pipeline forced at any number of agents, in
+    /// these sizes ([`Simulation::force_pipeline`]).
+    forced_pipeline: Option<pipeline::Sizes>,
     /// Whether the scenario's steps may run as posted-price session steps
     /// (see [`posted`]); set once the simulation is set up.
     posted_session: bool,
@@ -896,6 +899,7 @@ impl Simulation {
             actions: Vec::new(),
             order,
             force_parallel_decide: false,
+            forced_pipeline: None,
             posted_session: false,
             force_general_step: false,
             posted_steps: 0,
@@ -1101,6 +1105,22 @@ impl Simulation {
         self.force_parallel_decide = parallel;
     }
 
+    /// For tests: where a step's trades would run on two threads at a
+    /// million agents (decisions made a block ahead on the other thread,
+    /// see the engine's module doc), runs them so at any number of agents,
+    /// in blocks of `block` agents decided in pieces of `piece` (both at
+    /// least 1). `None` goes back to the sizes a run uses. Results do not
+    /// change; this lets a test of a few hundred agents go through every
+    /// hand-over between the threads. It needs more than one thread in
+    /// rayon's pool, as the pipeline does.
+    #[doc(hidden)]
+    pub fn force_pipeline(&mut self, sizes: Option<(usize, usize)>) {
+        self.forced_pipeline = sizes.map(|(block, piece)| pipeline::Sizes {
+            block: block.max(1),
+            piece: piece.max(1),
+        });
+    }
+
     /// Lets the steps of a posted-price session (every agent a Q-learning
     /// seller of the one posted-price market) run on their own short path
     /// (`true`, the default), or makes every step run through the general
@@ -1193,6 +1213,7 @@ impl Simulation {
         fresh.init_columns();
         fresh.controllers = std::mem::take(&mut self.controllers);
         fresh.force_parallel_decide = self.force_parallel_decide;
+        fresh.forced_pipeline = self.forced_pipeline;
         fresh.force_general_step = self.force_general_step;
         fresh.trades.set_on(self.trades.is_on());
         *self = fresh;
@@ -2168,13 +2189,18 @@ impl Simulation {
             }
             return exec.finish();
         }
-        if lazily && self.order.len() >= pipeline::MIN_AGENTS && rayon::current_num_threads() > 1 {
+        let forced = self.forced_pipeline;
+        if lazily
+            && (forced.is_some() || self.order.len() >= pipeline::MIN_AGENTS)
+            && rayon::current_num_threads() > 1
+        {
             // Only curves, nothing halted or guarded: the accounts are
             // copied in and out on the other thread too.
             if exec.halted.is_none() && exec.markets.iter().all(|m| matches!(m, Market::Curve(_))) {
-                pipeline::execute_curves(&self.order, &deciding, &mut exec);
+                pipeline::execute_curves(&self.order, &deciding, &mut exec, forced);
             } else {
-                pipeline::execute(&self.order, &deciding, &mut exec);
+                let sizes = forced.unwrap_or(pipeline::Sizes::DEFAULT);
+                pipeline::execute(&self.order, &deciding, &mut exec, sizes);
             }
             return exec.finish();
         }

@@ -38,6 +38,22 @@ const BLOCK: usize = 4096;
 /// is nothing to overlap.
 pub(super) const MIN_AGENTS: usize = 2 * BLOCK;
 
+/// The sizes the pipeline works in: agents per block, and per piece of a
+/// block's decisions (the unit either thread claims).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Sizes {
+    pub(super) block: usize,
+    pub(super) piece: usize,
+}
+
+impl Sizes {
+    /// [`execute`]'s sizes in a run.
+    pub(super) const DEFAULT: Sizes = Sizes {
+        block: BLOCK,
+        piece: PIECE,
+    };
+}
+
 /// Executes the agents of `order`, each deciding lazily through `deciding`,
 /// the decisions of each block made on another thread of rayon's pool while
 /// the block before it executes.
@@ -50,19 +66,20 @@ pub(super) fn execute<const LOG: bool>(
     order: &[AgentId],
     deciding: &Deciding<'_>,
     exec: &mut Executor<'_, LOG>,
+    sizes: Sizes,
 ) {
-    let mut blocks = order.chunks(BLOCK);
+    let mut blocks = order.chunks(sizes.block);
     let Some(mut block) = blocks.next() else {
         return;
     };
     let mut accounts = Vec::new();
-    let mut current = Vec::with_capacity(BLOCK);
-    let mut next = Vec::with_capacity(BLOCK);
+    let mut current = Vec::with_capacity(sizes.block);
+    let mut next = Vec::with_capacity(sizes.block);
     copy_accounts(exec.ledger, block, &mut accounts);
-    Pieces::new(block, &accounts, &mut current).decide(deciding);
+    Pieces::new(block, &accounts, &mut current, sizes.piece).decide(deciding);
     for upcoming in blocks {
         copy_accounts(exec.ledger, upcoming, &mut accounts);
-        let pieces = Pieces::new(upcoming, &accounts, &mut next);
+        let pieces = Pieces::new(upcoming, &accounts, &mut next, sizes.piece);
         rayon::in_place_scope(|s| {
             s.spawn(|_| pieces.decide(deciding));
             run_block(exec, block, &current);
@@ -86,6 +103,8 @@ struct Pieces<'a> {
     accounts: &'a [u64],
     /// Cells per account.
     stride: usize,
+    /// Agents per piece.
+    piece: usize,
     /// Each piece's actions; the lock is never contended (a piece is
     /// claimed once, through `claimed`): it lends the piece to one thread.
     actions: Vec<Mutex<&'a mut [Action]>>,
@@ -95,15 +114,22 @@ struct Pieces<'a> {
 
 impl<'a> Pieces<'a> {
     /// The decisions to make of the agents of `block` on their
-    /// `accounts`, into `out` (resized to the block).
-    fn new(block: &'a [AgentId], accounts: &'a [u64], out: &'a mut Vec<Action>) -> Self {
+    /// `accounts`, into `out` (resized to the block), in pieces of
+    /// `piece` agents.
+    fn new(
+        block: &'a [AgentId],
+        accounts: &'a [u64],
+        out: &'a mut Vec<Action>,
+        piece: usize,
+    ) -> Self {
         out.clear();
         out.resize(block.len(), Action::Hold);
         Pieces {
             block,
             accounts,
             stride: accounts.len() / block.len().max(1),
-            actions: out.chunks_mut(PIECE).map(Mutex::new).collect(),
+            piece,
+            actions: out.chunks_mut(piece).map(Mutex::new).collect(),
             claimed: AtomicUsize::new(0),
         }
     }
@@ -116,8 +142,9 @@ impl<'a> Pieces<'a> {
                 return;
             };
             let mut out = piece.lock().unwrap_or_else(PoisonError::into_inner);
-            let agents = &self.block[i * PIECE..][..out.len()];
-            let accounts = &self.accounts[i * PIECE * self.stride..][..out.len() * self.stride];
+            let agents = &self.block[i * self.piece..][..out.len()];
+            let accounts =
+                &self.accounts[i * self.piece * self.stride..][..out.len() * self.stride];
             for ((slot, &agent), account) in out
                 .iter_mut()
                 .zip(agents)
@@ -254,6 +281,8 @@ struct Slot {
 struct Conveyor<'a, 'd> {
     blocks: Vec<&'a [AgentId]>,
     stride: usize,
+    /// Agents per piece of a block's decisions.
+    piece: usize,
     deciding: &'a Deciding<'d>,
     cells: Mutex<&'a mut [u64]>,
     slots: [Slot; SLOTS],
@@ -282,20 +311,26 @@ fn wait_until(ready: impl Fn() -> bool) {
 }
 
 impl<'a, 'd> Conveyor<'a, 'd> {
+    /// The conveyor of `order`, in blocks of [`curve_block`] agents and
+    /// pieces of [`PIECE`], or in `sizes`.
     fn new(
         order: &'a [AgentId],
         stride: usize,
         deciding: &'a Deciding<'d>,
         cells: &'a mut [u64],
+        sizes: Option<Sizes>,
     ) -> Self {
-        let size = curve_block(order.len());
+        let Sizes { block: size, piece } = sizes.unwrap_or(Sizes {
+            block: curve_block(order.len()),
+            piece: PIECE,
+        });
         let blocks: Vec<&[AgentId]> = order.chunks(size).collect();
         let n = blocks.len();
-        let pieces = size.div_ceil(PIECE);
+        let pieces = size.div_ceil(piece);
         let slot = || Slot {
             accounts: RwLock::new(Vec::with_capacity(size * stride)),
             actions: (0..pieces)
-                .map(|_| Mutex::new(Vec::with_capacity(PIECE)))
+                .map(|_| Mutex::new(Vec::with_capacity(piece)))
                 .collect(),
         };
         let flags = |_| AtomicU8::new(FREE);
@@ -303,6 +338,7 @@ impl<'a, 'd> Conveyor<'a, 'd> {
         Conveyor {
             blocks,
             stride,
+            piece,
             deciding,
             cells: Mutex::new(cells),
             slots: [slot(), slot(), slot(), slot()],
@@ -315,7 +351,7 @@ impl<'a, 'd> Conveyor<'a, 'd> {
     }
 
     fn pieces(&self, b: usize) -> usize {
-        self.blocks[b].len().div_ceil(PIECE)
+        self.blocks[b].len().div_ceil(self.piece)
     }
 
     fn slot(&self, b: usize) -> &Slot {
@@ -370,10 +406,11 @@ impl<'a, 'd> Conveyor<'a, 'd> {
             let mut out = slot.actions[i]
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let agents = &self.blocks[b][i * PIECE..];
-            let agents = &agents[..agents.len().min(PIECE)];
+            let piece = self.piece;
+            let agents = &self.blocks[b][i * piece..];
+            let agents = &agents[..agents.len().min(piece)];
             let stride = self.stride;
-            let accounts = &copy[i * PIECE * stride..][..agents.len() * stride];
+            let accounts = &copy[i * piece * stride..][..agents.len() * stride];
             let d = self.deciding;
             out.clear();
             out.extend(agents.iter().zip(accounts.chunks_exact(stride)).map(
@@ -502,6 +539,7 @@ pub(super) fn execute_curves<const LOG: bool>(
     order: &[AgentId],
     deciding: &Deciding<'_>,
     exec: &mut Executor<'_, LOG>,
+    sizes: Option<Sizes>,
 ) {
     let Some(&first) = order.first() else {
         return;
@@ -528,7 +566,13 @@ pub(super) fn execute_curves<const LOG: bool>(
         private: deciding.private,
         obs: &obs.0,
     }));
-    let conveyor = Box::new(Aligned(Conveyor::new(order, stride, &deciding.0, cells)));
+    let conveyor = Box::new(Aligned(Conveyor::new(
+        order,
+        stride,
+        &deciding.0,
+        cells,
+        sizes,
+    )));
     let conveyor = &conveyor.0;
     let n = conveyor.blocks.len();
     rayon::in_place_scope(|s| {
@@ -637,7 +681,7 @@ mod tests {
             private: StreamFamily::new(1, 0, 0, Stream::Private),
             obs: &obs,
         };
-        let conveyor = Conveyor::new(&order, STRIDE, &deciding, &mut cells);
+        let conveyor = Conveyor::new(&order, STRIDE, &deciding, &mut cells, None);
         assert_eq!(conveyor.blocks.len(), SLOTS + 1);
         let block = |b: usize| conveyor.blocks[b];
 

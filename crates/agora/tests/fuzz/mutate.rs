@@ -734,8 +734,10 @@ pub fn assert_input_error(err: &agora::Error, text: &str) {
 /// - a run fails only with a one-line error that is not a broken invariant
 ///   (the engine checks conservation after every step);
 /// - a run that completes conserves value to the base unit, gives the same
-///   outputs whether agents decide lazily or all in a parallel phase and
-///   when stopped halfway and resumed from a checkpoint's bytes, writes a
+///   outputs whether agents decide lazily, all in a parallel phase or a
+///   block ahead on a second thread (the execute pipeline forced in small
+///   blocks) and when stopped halfway and resumed from a checkpoint's
+///   bytes, writes a
 ///   `scenario.toml` that reads back as the same scenario, and
 ///   makes a two-run ensemble with the next run whose outputs are written.
 pub fn check(text: &str, run: u64) -> Outcome {
@@ -764,18 +766,33 @@ pub fn check(text: &str, run: u64) -> Outcome {
     if scenario.agent_count() > MAX_RUN_AGENTS {
         return Outcome::NotRun;
     }
-    let Some((out, lazy)) = run_once(&scenario, run, false, &capped) else {
+    let Some((out, lazy)) = run_once(&scenario, run, Deciding::AtEachTurn, &capped) else {
         return Outcome::RunFailed;
     };
-    let eager = run_once(&scenario, run, true, &capped).map(|(_, files)| files);
+    let eager = run_once(&scenario, run, Deciding::InParallel, &capped).map(|(_, files)| files);
     assert!(
         eager.as_ref() == Some(&lazy),
         "outputs differ when agents decide in a parallel phase\n{capped}"
     );
+    // blocks of a quarter of the agents (down to 1), pieces of a third of
+    // a block: every hand-over between the threads on a small run
+    let agents = usize::try_from(scenario.agent_count()).unwrap_or(1);
+    let block = (agents / (4 + run as usize)).max(1);
+    let pipelined = run_once(
+        &scenario,
+        run,
+        Deciding::Pipelined(block, (block / 3).max(1)),
+        &capped,
+    )
+    .map(|(_, files)| files);
+    assert!(
+        pipelined.as_ref() == Some(&lazy),
+        "outputs differ on two threads, decided a block ahead in blocks of {block}\n{capped}"
+    );
     check_resume(&scenario, run, &capped, &lazy);
     // A Monte Carlo ensemble of this run and the next (another random
     // draw, which may fail where this one did not) writes its summary too.
-    if let Some((next, _)) = run_once(&scenario, run + 1, false, &capped) {
+    if let Some((next, _)) = run_once(&scenario, run + 1, Deciding::AtEachTurn, &capped) {
         if let Err(e) = agora::output::run_files(&scenario, &[out, next]) {
             panic!("a completed ensemble cannot write its outputs: {e}\n{capped}");
         }
@@ -837,11 +854,36 @@ fn check_resume(scenario: &Scenario, run: u64, text: &str, whole: &Files) {
     assert_eq!(whole.len(), files.len(), "{text}");
 }
 
+/// How a run's agents decide.
+#[derive(Clone, Copy)]
+enum Deciding {
+    /// At each agent's turn where that gives the same result, on this
+    /// thread (or in a parallel phase first where it would not).
+    AtEachTurn,
+    /// All in a parallel phase before any trade.
+    InParallel,
+    /// At each turn, on two threads: a block ahead on the other thread
+    /// (blocks and pieces of these sizes) where the engine would at a
+    /// million agents.
+    Pipelined(usize, usize),
+}
+
+/// A pool of two threads, made once, for [`Deciding::Pipelined`] runs.
+fn two_threads() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("a pool of two threads")
+    })
+}
+
 /// Runs once; `None` when the run ends in an (allowed) error.
 fn run_once(
     scenario: &Scenario,
     run: u64,
-    parallel: bool,
+    how: Deciding,
     text: &str,
 ) -> Option<(RunOutput, Files)> {
     let mut sim = match Simulation::new(scenario, run) {
@@ -851,8 +893,18 @@ fn run_once(
             return None;
         }
     };
-    sim.set_parallel_decide(parallel);
-    let out = match sim.run() {
+    let result = match how {
+        Deciding::AtEachTurn => sim.run(),
+        Deciding::InParallel => {
+            sim.set_parallel_decide(true);
+            sim.run()
+        }
+        Deciding::Pipelined(block, piece) => {
+            sim.force_pipeline(Some((block, piece)));
+            two_threads().install(|| sim.run())
+        }
+    };
+    let out = match result {
         Ok(out) => out,
         Err(e) => {
             let msg = e.to_string();

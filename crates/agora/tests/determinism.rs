@@ -508,20 +508,26 @@ fn every_example_gives_the_same_bytes_through_the_two_thread_pipeline_in_small_b
         .num_threads(2)
         .build()
         .expect("thread pool");
+    let mut pipelined = Vec::new();
     for e in examples() {
         let scenario = capped_example(e.name, 150, 10);
         let one = render_with_threads(&scenario, 1);
         for sizes in [(1, 1), (16, 5), (97, 32)] {
-            let two = pool.install(|| {
+            let (two, steps) = pool.install(|| {
                 let mut sim = Simulation::new(&scenario, 0).expect("set up");
                 sim.force_pipeline(Some(sizes));
-                let out = sim.run().expect("run");
+                while !sim.done() {
+                    sim.advance().expect("a step");
+                }
+                let steps = sim.pipelined_steps();
+                let out = sim.finish().expect("run");
                 let runs = std::slice::from_ref(&out);
-                Outputs {
+                let two = Outputs {
                     assets: assets_csv(&scenario, runs).expect("assets.csv"),
                     agents: agents_csv(&scenario, runs).expect("agents.csv"),
                     summary: summary_json(&scenario, runs).expect("summary.json"),
-                }
+                };
+                (two, steps)
             });
             assert_same(
                 &one,
@@ -531,6 +537,23 @@ fn every_example_gives_the_same_bytes_through_the_two_thread_pipeline_in_small_b
                     e.name
                 ),
             );
+            if steps > 0 && !pipelined.contains(&e.name) {
+                pipelined.push(e.name);
+            }
         }
     }
+    // The pipeline ran: on curves alone (its own path), and on resources
+    // and with a circuit breaker (the general one): 19 of the 37 examples.
+    for name in [
+        "reference",
+        "token-economy",
+        "resource-economy",
+        "circuit-breaker",
+    ] {
+        assert!(
+            pipelined.contains(&name),
+            "{name} never pipelined: {pipelined:?}"
+        );
+    }
+    assert!(pipelined.len() >= 15, "only {pipelined:?} pipelined");
 }

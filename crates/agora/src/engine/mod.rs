@@ -572,6 +572,9 @@ pub struct Simulation {
     force_general_step: bool,
     /// Steps run as posted-price session steps so far (not saved).
     posted_steps: u64,
+    /// Steps whose trades ran on the two-thread pipeline so far (not
+    /// saved).
+    pipelined_steps: u64,
     stats: Vec<StepStats>,
     records: Records,
     /// Per asset: volume (base units) and trades over the run so far, kept
@@ -903,6 +906,7 @@ impl Simulation {
             posted_session: false,
             force_general_step: false,
             posted_steps: 0,
+            pipelined_steps: 0,
             stats: vec![StepStats::default(); m],
             records,
             totals: vec![(0, 0); m],
@@ -1135,6 +1139,15 @@ impl Simulation {
     /// part of its saved state.
     pub fn posted_session_steps(&self) -> u64 {
         self.posted_steps
+    }
+
+    /// How many steps this simulation has executed on two threads, the
+    /// decisions of each block made on the other thread while the block
+    /// before it trades (at 8,192 agents or more with more than one
+    /// thread, or as [`force_pipeline`](Self::force_pipeline) asks); not
+    /// part of its saved state.
+    pub fn pipelined_steps(&self) -> u64 {
+        self.pipelined_steps
     }
 
     /// The trade log of the last step run: every fill, allocation and
@@ -2202,6 +2215,7 @@ impl Simulation {
                 let sizes = forced.unwrap_or(pipeline::Sizes::DEFAULT);
                 pipeline::execute(&self.order, &deciding, &mut exec, sizes);
             }
+            self.pipelined_steps += 1;
             return exec.finish();
         }
         if lazily {

@@ -556,4 +556,19 @@ fn every_example_gives_the_same_bytes_through_the_two_thread_pipeline_in_small_b
         );
     }
     assert!(pipelined.len() >= 15, "only {pipelined:?} pipelined");
+    // On one thread there is no other thread to decide ahead: not forced.
+    let scenario = capped_example("reference", 150, 10);
+    let steps = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool")
+        .install(|| {
+            let mut sim = Simulation::new(&scenario, 0).expect("set up");
+            sim.force_pipeline(Some((16, 5)));
+            while !sim.done() {
+                sim.advance().expect("a step");
+            }
+            sim.pipelined_steps()
+        });
+    assert_eq!(steps, 0);
 }

@@ -479,6 +479,45 @@ fn curve_trades_settled_on_copies_of_the_accounts_on_two_threads_give_the_same_t
     }
 }
 
+/// A linear curve traded by noise traders (each buy a share of the
+/// balance) beside a compute resource with its consumers and producers:
+/// the two-thread pipeline's general path.
+const CURVE_AND_RESOURCE: &str = r#"
+[simulation]
+steps = 12
+seed = 9
+
+[[assets]]
+name = "TOKEN"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+
+[[assets]]
+name = "COMPUTE"
+kind = "resource"
+capacity = 50.0
+renewal = "renewing"
+allocation = "proportional"
+pricing = { kind = "price_adjustment", rule = "proportional", lambda = 0.5, initial_price = 1.0, min_price = 0.01, max_relative_change = 0.2 }
+
+[[agents]]
+group = "noise"
+count = 300
+balance = 500.0
+policy = { kind = "random", asset = "TOKEN", p_buy = 0.5, p_sell = 0.4, buy_fraction = 0.3, sell_fraction = 0.5 }
+
+[[agents]]
+group = "users"
+count = 100
+balance = 100.0
+policy = { kind = "consumer", asset = "COMPUTE", need = { distribution = "uniform", low = 0.5, high = 1.5 }, value = 3.0, demand = "linear" }
+
+[[agents]]
+group = "makers"
+count = 10
+balance = 50.0
+policy = { kind = "producer", asset = "COMPUTE", cost = 1.0, max_output = 10.0, lead_time = 1 }
+"#;
+
 /// `example` with each group capped at `group` agents and `steps` steps.
 fn capped_example(example: &str, group: i64, steps: u64) -> Scenario {
     let mut s = agora::scenario::example(example).expect("a built-in example");
@@ -556,6 +595,37 @@ fn every_example_gives_the_same_bytes_through_the_two_thread_pipeline_in_small_b
         );
     }
     assert!(pipelined.len() >= 15, "only {pipelined:?} pipelined");
+    // A curve beside a resource takes the general path, and its traders'
+    // decisions depend on their balances (a share of it spent): the
+    // pieces' accounts must be their agents' own.
+    let mixed =
+        Scenario::from_toml_str(CURVE_AND_RESOURCE, "curve-and-resource.toml").expect("valid");
+    let one = render_with_threads(&mixed, 1);
+    assert_trades_happened(&one);
+    for sizes in [(1, 1), (16, 5), (97, 32), (400, 7)] {
+        let (two, steps) = pool.install(|| {
+            let mut sim = Simulation::new(&mixed, 0).expect("set up");
+            sim.force_pipeline(Some(sizes));
+            while !sim.done() {
+                sim.advance().expect("a step");
+            }
+            let steps = sim.pipelined_steps();
+            let out = sim.finish().expect("run");
+            let runs = std::slice::from_ref(&out);
+            let two = Outputs {
+                assets: assets_csv(&mixed, runs).expect("assets.csv"),
+                agents: agents_csv(&mixed, runs).expect("agents.csv"),
+                summary: summary_json(&mixed, runs).expect("summary.json"),
+            };
+            (two, steps)
+        });
+        assert_eq!(steps, 12);
+        assert_same(
+            &one,
+            &two,
+            &format!("a curve and a resource, blocks of {sizes:?}"),
+        );
+    }
     // On one thread there is no other thread to decide ahead: not forced.
     let scenario = capped_example("reference", 150, 10);
     let steps = rayon::ThreadPoolBuilder::new()

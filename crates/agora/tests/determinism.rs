@@ -518,22 +518,6 @@ balance = 50.0
 policy = { kind = "producer", asset = "COMPUTE", cost = 1.0, max_output = 10.0, lead_time = 1 }
 "#;
 
-/// `example` with each group capped at `group` agents and `steps` steps.
-fn capped_example(example: &str, group: i64, steps: u64) -> Scenario {
-    let mut s = agora::scenario::example(example).expect("a built-in example");
-    s.set_steps(steps).expect("steps");
-    let mut table = s.to_table().clone();
-    if let Some(toml::Value::Array(groups)) = table.get_mut("agents") {
-        for g in groups.iter_mut().filter_map(toml::Value::as_table_mut) {
-            if let Some(toml::Value::Integer(count)) = g.get_mut("count") {
-                *count = (*count).min(group);
-            }
-        }
-    }
-    Scenario::from_table(table, example, &Default::default())
-        .unwrap_or_else(|e| panic!("{example} capped at {group} agents a group: {e}"))
-}
-
 /// Every example (each group capped at 150 agents, 10 steps) gives the
 /// same bytes at one thread as on two with the two-thread execute
 /// pipeline forced in small blocks and pieces, so that a run of a few
@@ -541,41 +525,51 @@ fn capped_example(example: &str, group: i64, steps: u64) -> Scenario {
 /// blocks of one agent, pieces smaller than a block, a last block cut
 /// short. Where the pipeline does not apply (adaptive policies, contracts,
 /// order books) the run is the one-thread run.
+/// Runs `scenario` in `pool` with the two-thread pipeline forced in
+/// `sizes`: its outputs, and the steps that went through the pipeline.
+fn render_pipelined(
+    pool: &rayon::ThreadPool,
+    scenario: &Scenario,
+    sizes: (usize, usize),
+) -> (Outputs, u64) {
+    pool.install(|| {
+        let mut sim = Simulation::new(scenario, 0).expect("set up");
+        sim.force_pipeline(Some(sizes));
+        while !sim.done() {
+            sim.advance().expect("a step");
+        }
+        let steps = sim.pipelined_steps();
+        let out = sim.finish().expect("run");
+        let runs = std::slice::from_ref(&out);
+        let outputs = Outputs {
+            assets: assets_csv(scenario, runs).expect("assets.csv"),
+            agents: agents_csv(scenario, runs).expect("agents.csv"),
+            summary: summary_json(scenario, runs).expect("summary.json"),
+        };
+        (outputs, steps)
+    })
+}
+
 #[test]
 fn every_example_gives_the_same_bytes_through_the_two_thread_pipeline_in_small_blocks() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .expect("thread pool");
+    let pool = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool")
+    };
+    let two_threads = pool(2);
     let mut pipelined = Vec::new();
     for e in examples() {
-        let scenario = capped_example(e.name, 150, 10);
+        let scenario = crate::fuzz::checkpoint::capped(e.name, 150, 10);
         let one = render_with_threads(&scenario, 1);
         for sizes in [(1, 1), (16, 5), (97, 32)] {
-            let (two, steps) = pool.install(|| {
-                let mut sim = Simulation::new(&scenario, 0).expect("set up");
-                sim.force_pipeline(Some(sizes));
-                while !sim.done() {
-                    sim.advance().expect("a step");
-                }
-                let steps = sim.pipelined_steps();
-                let out = sim.finish().expect("run");
-                let runs = std::slice::from_ref(&out);
-                let two = Outputs {
-                    assets: assets_csv(&scenario, runs).expect("assets.csv"),
-                    agents: agents_csv(&scenario, runs).expect("agents.csv"),
-                    summary: summary_json(&scenario, runs).expect("summary.json"),
-                };
-                (two, steps)
-            });
-            assert_same(
-                &one,
-                &two,
-                &format!(
-                    "{}: one thread vs the pipeline in blocks of {sizes:?}",
-                    e.name
-                ),
+            let (two, steps) = render_pipelined(&two_threads, &scenario, sizes);
+            let what = format!(
+                "{}: one thread vs the pipeline in blocks of {sizes:?}",
+                e.name
             );
+            assert_same(&one, &two, &what);
             if steps > 0 && !pipelined.contains(&e.name) {
                 pipelined.push(e.name);
             }
@@ -603,22 +597,7 @@ fn every_example_gives_the_same_bytes_through_the_two_thread_pipeline_in_small_b
     let one = render_with_threads(&mixed, 1);
     assert_trades_happened(&one);
     for sizes in [(1, 1), (16, 5), (97, 32), (400, 7)] {
-        let (two, steps) = pool.install(|| {
-            let mut sim = Simulation::new(&mixed, 0).expect("set up");
-            sim.force_pipeline(Some(sizes));
-            while !sim.done() {
-                sim.advance().expect("a step");
-            }
-            let steps = sim.pipelined_steps();
-            let out = sim.finish().expect("run");
-            let runs = std::slice::from_ref(&out);
-            let two = Outputs {
-                assets: assets_csv(&mixed, runs).expect("assets.csv"),
-                agents: agents_csv(&mixed, runs).expect("agents.csv"),
-                summary: summary_json(&mixed, runs).expect("summary.json"),
-            };
-            (two, steps)
-        });
+        let (two, steps) = render_pipelined(&two_threads, &mixed, sizes);
         assert_eq!(steps, 12);
         assert_same(
             &one,
@@ -627,18 +606,12 @@ fn every_example_gives_the_same_bytes_through_the_two_thread_pipeline_in_small_b
         );
     }
     // On one thread there is no other thread to decide ahead: not forced.
-    let scenario = capped_example("reference", 150, 10);
-    let steps = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("thread pool")
-        .install(|| {
-            let mut sim = Simulation::new(&scenario, 0).expect("set up");
-            sim.force_pipeline(Some((16, 5)));
-            while !sim.done() {
-                sim.advance().expect("a step");
-            }
-            sim.pipelined_steps()
-        });
+    let scenario = crate::fuzz::checkpoint::capped("reference", 150, 10);
+    let (alone, steps) = render_pipelined(&pool(1), &scenario, (16, 5));
     assert_eq!(steps, 0);
+    assert_same(
+        &render_with_threads(&scenario, 1),
+        &alone,
+        "one thread, forced",
+    );
 }

@@ -7,7 +7,7 @@
 //! campaign in `fuzz/` (README, "Fuzzing"); `AGORA_FUZZ_CASES` sets the
 //! number of cases of each property.
 
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod mutate;
 
 use agora::scenario::examples;

@@ -55,20 +55,7 @@ pub const MAX_STEPS: u64 = 64;
 /// capped at `group` agents when given (the fuzz corpus: small bodies run
 /// fast), else at the example's own size.
 pub fn checkpoint_of(example: &str, group: Option<u32>) -> Vec<u8> {
-    let mut s = agora::scenario::example(example).unwrap();
-    s.set_steps(12).unwrap();
-    if let Some(cap) = group {
-        let mut table = s.to_table().clone();
-        if let Some(toml::Value::Array(groups)) = table.get_mut("agents") {
-            for g in groups.iter_mut().filter_map(toml::Value::as_table_mut) {
-                if let Some(toml::Value::Integer(count)) = g.get_mut("count") {
-                    *count = (*count).min(i64::from(cap));
-                }
-            }
-        }
-        s = agora::Scenario::from_table(table, example, &Default::default())
-            .unwrap_or_else(|e| panic!("{example} capped at {cap} agents a group: {e}"));
-    }
+    let s = capped(example, group.unwrap_or(u32::MAX), 12);
     let mut sim = agora::Simulation::new(&s, 0).unwrap();
     for _ in 0..6 {
         sim.advance().unwrap();
@@ -77,6 +64,23 @@ pub fn checkpoint_of(example: &str, group: Option<u32>) -> Vec<u8> {
         .unwrap()
         .to_bytes()
         .unwrap()
+}
+
+/// `example` run for `steps` steps, each group capped at `group` agents
+/// (also used by the determinism tests).
+pub fn capped(example: &str, group: u32, steps: u64) -> agora::Scenario {
+    let mut s = agora::scenario::example(example).unwrap();
+    s.set_steps(steps).unwrap();
+    let mut table = s.to_table().clone();
+    if let Some(toml::Value::Array(groups)) = table.get_mut("agents") {
+        for g in groups.iter_mut().filter_map(toml::Value::as_table_mut) {
+            if let Some(toml::Value::Integer(count)) = g.get_mut("count") {
+                *count = (*count).min(i64::from(group));
+            }
+        }
+    }
+    agora::Scenario::from_table(table, example, &Default::default())
+        .unwrap_or_else(|e| panic!("{example} capped at {group} agents a group: {e}"))
 }
 
 /// The bodies the cargo-fuzz target starts from: every example at up to 40

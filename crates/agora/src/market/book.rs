@@ -534,8 +534,8 @@ impl OrderBook {
     /// expire has an entry, and no entry of a live order names another
     /// step than the order's. Entries of orders gone are stale, and
     /// skipped when they come up; so is an order's second entry, which
-    /// books saved before 8 December 2026 could hold (a rebuild of the
-    /// list that took in the order being placed, and then its entry).
+    /// books saved before stop 49 (7 December 2026) could hold (a rebuild
+    /// of the list that took in the order being placed, then its entry).
     fn check_expiry(&self) -> Result<(), String> {
         let mut named = Vec::new();
         for &Reverse((expires, id)) in self.expiry.iter() {
@@ -2392,7 +2392,8 @@ mod tests {
             "{e}"
         );
         // a second entry of an order is harmless (the first to come up
-        // removes it), and books saved before 8 December 2026 may hold one
+        // removes it), and books saved before stop 49 (7 December 2026)
+        // may hold one
         let mut twice = good.clone();
         let entry = twice["expiry"][0].clone();
         twice["expiry"].as_array_mut().unwrap().push(entry);

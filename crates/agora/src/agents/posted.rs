@@ -215,6 +215,19 @@ impl QSeller {
 impl AdaptivePolicy for QSeller {
     type State = QSellerState;
 
+    /// A seller's Q-table (8 bytes an entry) and greedy actions (4 bytes a
+    /// state), twice: the agent's own, and the starting table this policy
+    /// keeps for its member (`start`). Three sellers over 60 prices
+    /// remembering one step hold 60³ × 60 entries each: 207 MB an agent.
+    fn state_bytes(&self) -> usize {
+        let (states, m) = (self.memory.states(), self.setup.grid().len());
+        let table = states
+            .saturating_mul(m)
+            .saturating_mul(8)
+            .saturating_add(states.saturating_mul(4));
+        std::mem::size_of::<QSellerState>().saturating_add(table.saturating_mul(2))
+    }
+
     fn init(&self, me: &AgentView<'_>) -> QSellerState {
         // One learner per member of the group (`new`); a policy given to a
         // larger group starts the extra agents as its last seller.

@@ -33,6 +33,13 @@ pub const MAX_GROUP: i64 = 40;
 /// A scenario with more agents than this after capping is parsed, not run.
 pub const MAX_RUN_AGENTS: u64 = 400;
 
+/// A scenario whose run needs more memory than this by
+/// [`agora::limits::run_footprint`] (three firms' Q-tables over 60 prices
+/// are 311 MB) is parsed, not run: the harness holds a run, its state and
+/// its checkpoint's bytes at once, under the fuzzer's 2 GB limit. A big
+/// run, not a bug.
+pub const MAX_RUN_BYTES: u128 = 128 << 20;
+
 /// At most this many edits are read from one input.
 const MAX_EDITS: usize = 24;
 
@@ -763,7 +770,9 @@ pub fn check(text: &str, run: u64) -> Outcome {
         }
         Ok(s) => s,
     };
-    if scenario.agent_count() > MAX_RUN_AGENTS {
+    if scenario.agent_count() > MAX_RUN_AGENTS
+        || agora::limits::run_footprint(&scenario, 2, 1).total() > MAX_RUN_BYTES
+    {
         return Outcome::NotRun;
     }
     let Some((out, lazy)) = run_once(&scenario, run, Deciding::AtEachTurn, &capped) else {

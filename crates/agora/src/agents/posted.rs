@@ -327,6 +327,16 @@ mod tests {
         QSeller::new(spec, Arc::new(setup.unwrap()), 0, 2).unwrap()
     }
 
+    /// A seller's state is estimated at its two tables (its own and the
+    /// starting one the policy keeps): 8 bytes an entry, 4 a state.
+    #[test]
+    fn a_sellers_state_is_estimated_at_its_two_tables() {
+        let table = |states: usize| states * 15 * 8 + states * 4;
+        let base = std::mem::size_of::<QSellerState>();
+        assert_eq!(sellers(1).state_bytes(), base + 2 * table(225));
+        assert_eq!(sellers(2).state_bytes(), base + 2 * table(225 * 225));
+    }
+
     /// In the evaluation phase a seller posts its greedy price in the state
     /// of the last profile, without exploring: after the profile (3, 7),
     /// state 108, where one update of reward 10 made price 4 the only

@@ -59,8 +59,10 @@ pub struct QSeller {
     setup: Arc<PostedSetup>,
     memory: ActionMemory,
     first: usize,
-    /// The learner each of the group's sellers starts as.
-    start: Vec<QLearner>,
+    /// The row of Q-values every state of each of the group's sellers
+    /// starts with (its table is built at `init`, checked here: a
+    /// policy keeps no table of its own).
+    start: Vec<Vec<f64>>,
 }
 
 /// One Q-learning seller's state.
@@ -114,7 +116,10 @@ impl QSeller {
                     let k = profile.iter().rev().fold(0, |k, &d| k * m + d);
                     setup.profit(k, i)
                 })?;
-                QLearner::new(spec.params, memory.states(), &row)
+                // the parameters and the row, checked on a table of one
+                // state; the table's size is checked above
+                QLearner::new(spec.params, 1, &row)?;
+                Ok(row)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(QSeller {
@@ -215,25 +220,28 @@ impl QSeller {
 impl AdaptivePolicy for QSeller {
     type State = QSellerState;
 
-    /// A seller's Q-table (8 bytes an entry) and greedy actions (4 bytes a
-    /// state), twice: the agent's own, and the starting table this policy
-    /// keeps for its member (`start`). Three sellers over 60 prices
-    /// remembering one step hold 60³ × 60 entries each: 207 MB an agent.
+    /// A seller's Q-table: 8 bytes an entry and 4 a state (its greedy
+    /// action). Three sellers over 60 prices remembering one step hold
+    /// 60³ × 60 entries each: 104 MB an agent.
     fn state_bytes(&self) -> usize {
         let (states, m) = (self.memory.states(), self.setup.grid().len());
         let table = states
             .saturating_mul(m)
             .saturating_mul(8)
             .saturating_add(states.saturating_mul(4));
-        std::mem::size_of::<QSellerState>().saturating_add(table.saturating_mul(2))
+        std::mem::size_of::<QSellerState>().saturating_add(table)
     }
 
     fn init(&self, me: &AgentView<'_>) -> QSellerState {
         // One learner per member of the group (`new`); a policy given to a
         // larger group starts the extra agents as its last seller.
         let k = (me.member as usize).min(self.start.len().saturating_sub(1));
+        let learner = QLearner::new(self.spec.params, self.memory.states(), &self.start[k])
+            // checked in `new` but for the allocation, which the run's
+            // memory estimate (`state_bytes`) has weighed before it starts
+            .unwrap_or_else(|e| panic!("a Q-seller's table, checked at set-up: {e}"));
         QSellerState {
-            learner: self.start[k].clone(),
+            learner,
             state: None,
         }
     }
@@ -327,14 +335,14 @@ mod tests {
         QSeller::new(spec, Arc::new(setup.unwrap()), 0, 2).unwrap()
     }
 
-    /// A seller's state is estimated at its two tables (its own and the
-    /// starting one the policy keeps): 8 bytes an entry, 4 a state.
+    /// A seller's state is estimated at its table: 8 bytes an entry, 4 a
+    /// state.
     #[test]
-    fn a_sellers_state_is_estimated_at_its_two_tables() {
+    fn a_sellers_state_is_estimated_at_its_table() {
         let table = |states: usize| states * 15 * 8 + states * 4;
         let base = std::mem::size_of::<QSellerState>();
-        assert_eq!(sellers(1).state_bytes(), base + 2 * table(225));
-        assert_eq!(sellers(2).state_bytes(), base + 2 * table(225 * 225));
+        assert_eq!(sellers(1).state_bytes(), base + table(225));
+        assert_eq!(sellers(2).state_bytes(), base + table(225 * 225));
     }
 
     /// In the evaluation phase a seller posts its greedy price in the state

@@ -224,11 +224,7 @@ impl AdaptivePolicy for QSeller {
     /// action). Three sellers over 60 prices remembering one step hold
     /// 60³ × 60 entries each: 104 MB an agent.
     fn state_bytes(&self) -> usize {
-        let (states, m) = (self.memory.states(), self.setup.grid().len());
-        let table = states
-            .saturating_mul(m)
-            .saturating_mul(8)
-            .saturating_add(states.saturating_mul(4));
+        let table = QLearner::table_bytes(self.memory.states(), self.setup.grid().len());
         std::mem::size_of::<QSellerState>().saturating_add(table)
     }
 

@@ -346,6 +346,16 @@ impl QLearner {
         &self.params
     }
 
+    /// The heap bytes of a table of `states` × `actions`: 8 an entry and
+    /// 4 a state (its greedy action), for the memory a run is estimated
+    /// to need.
+    pub fn table_bytes(states: usize, actions: usize) -> usize {
+        states
+            .saturating_mul(actions)
+            .saturating_mul(8)
+            .saturating_add(states.saturating_mul(4))
+    }
+
     /// The number of states.
     pub fn states(&self) -> usize {
         self.states

@@ -235,7 +235,7 @@ impl AdaptivePolicy for QLearningPolicy {
 
     fn state_bytes(&self) -> usize {
         let (states, actions) = (self.states(), self.actions.len());
-        std::mem::size_of::<QLearningState>() + states * actions * 8 + states * 4
+        std::mem::size_of::<QLearningState>().saturating_add(QLearner::table_bytes(states, actions))
     }
 
     fn save_state(&self, state: &QLearningState) -> Option<Vec<u8>> {

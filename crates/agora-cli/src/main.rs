@@ -477,11 +477,11 @@ fn run_shard(
         )
         .into());
     }
-    if n == 0 || i == 0 || i > n {
+    let Some(part) = agora::output::shards::shard_range(i as u64, n as u64, runs) else {
         return Err(
             agora::Error::usage(format!("--shard {text}: takes I/N with 1 <= I <= N")).into(),
         );
-    }
+    };
     if n as u64 > runs {
         return Err(agora::Error::usage(format!(
             "--shard {text}: {} has {runs} runs, too few for {n} shards (use --runs)",
@@ -489,16 +489,14 @@ fn run_shard(
         ))
         .into());
     }
-    let start = (i as u64 - 1) * runs / n as u64;
-    let end = i as u64 * runs / n as u64;
     let info = ShardInfo::runs(
         scenario,
         (i, n),
-        start as usize,
-        (end - start) as usize,
+        part.start as usize,
+        (part.end - part.start) as usize,
         csv,
     )?;
-    Ok((info, start..end))
+    Ok((info, part))
 }
 
 /// Writes the tables (unless `drained` wrote them), `summary.json` and

@@ -1246,6 +1246,38 @@ fn merge_refuses_missing_duplicated_foreign_and_edited_shards() {
     expect_refusal(merge(&[&s1, &s2, &s3]), "written by Agora 0.0.1");
     fs::write(s3.join("shard.json"), &info).unwrap();
 
+    // a record edited to hold another part of the grid
+    let info = read(&s2, "shard.json");
+    let edited = info.replace("\"points\": 2", "\"points\": 3");
+    assert_ne!(info, edited);
+    fs::write(s2.join("shard.json"), edited).unwrap();
+    expect_refusal(
+        merge(&[&s1, &s2, &s3]),
+        "shard 2/3 of 6 grid points holds grid points 2..4, the record says 3 from 2",
+    );
+    fs::write(s2.join("shard.json"), &info).unwrap();
+
+    // More shards than points is allowed (empty parts, at the point where
+    // they fall: no product wraps) and merging one of 2⁶⁴ − 1 names the
+    // missing at once (it listed them one by one, for ever).
+    let n = u64::MAX;
+    let near_end = tmp.path().join("near-end");
+    small_sweep(&near_end, &["--shard", &format!("{}/{n}", n - 1)]);
+    let record = read(&near_end, "shard.json");
+    assert!(
+        record.contains("\"first_point\": 5") && record.contains("\"points\": 0"),
+        "{record}"
+    );
+    let first = tmp.path().join("first");
+    small_sweep(&first, &["--shard", &format!("1/{n}")]);
+    expect_refusal(
+        merge(&[&first, &near_end]),
+        &format!(
+            "shards 2/{n}, 3/{n}, 4/{n}, 5/{n}, 6/{n}, 7/{n}, 8/{n}, 9/{n} and {} more missing",
+            n - 10
+        ),
+    );
+
     // a sweep.csv cut short
     let csv = read(&s3, "sweep.csv");
     let cut: String = csv.lines().take(1).map(|l| format!("{l}\n")).collect();

@@ -107,15 +107,16 @@ impl Grid {
 
     /// The `i`-th (from 1) of `n` near-equal contiguous parts of the grid.
     pub fn shard(self, i: usize, n: usize) -> Result<Grid> {
-        if n == 0 || i == 0 || i > n {
+        let Some(part) =
+            crate::output::shards::shard_range(i as u64, n as u64, self.points.len() as u64)
+        else {
             return Err(Error::argument(
                 Argument::Shard,
                 format!("takes i/n with 1 <= i <= n, found {i}/{n}"),
             ));
-        }
-        let len = self.points.len();
-        let start = (i - 1) * len / n;
-        let end = i * len / n;
+        };
+        // Within the points, so within a usize.
+        let (start, end) = (part.start as usize, part.end as usize);
         Ok(Grid {
             paths: self.paths,
             points: self.points[start..end].to_vec(),

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::experiment::sweep::Grid;
 use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// The file in which a sweep's output folder says what it holds.
@@ -37,6 +38,21 @@ pub const RUNS_FILE: &str = "runs.json";
 
 /// The folder of a sweep's per-point records (`--keep-runs`).
 pub const POINTS_DIR: &str = "points";
+
+/// The part of `len` items (a grid's points, an ensemble's runs) that
+/// shard `i` of `n` holds: the i-th of `n` near-equal contiguous parts,
+/// `⌊(i−1)·len/n⌋ .. ⌊i·len/n⌋`, worked out in 128 bits so that no product
+/// wraps (`--shard 9223372036854775807/9223372036854775808` of a 3-point
+/// grid is the empty part at point 2, not at point 0). With `n > len`
+/// some parts are empty. `None` unless `1 ≤ i ≤ n`.
+pub fn shard_range(i: u64, n: u64, len: u64) -> Option<Range<u64>> {
+    if n == 0 || i == 0 || i > n {
+        return None;
+    }
+    // At most `len`, since `k ≤ n`: the quotient fits a u64.
+    let at = |k: u64| (u128::from(k) * u128::from(len) / u128::from(n)) as u64;
+    Some(at(i - 1)..at(i))
+}
 
 /// What a sweep's output folder holds, as [`SHARD_FILE`] records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,12 +168,56 @@ impl ShardInfo {
                 Error::io(&path, "reading", e)
             }
         })?;
-        serde_json::from_slice(&text).map_err(|e| {
+        let info: ShardInfo = serde_json::from_slice(&text).map_err(|e| {
             Error::usage(format!(
                 "{}: not a sweep's shard record ({e}); was it edited or cut short?",
                 path.display()
             ))
-        })
+        })?;
+        info.check(&path)?;
+        Ok(info)
+    }
+
+    /// Checks that the record is one `--shard i/n` writes: `1 ≤ i ≤ n`,
+    /// and the points (or runs) it holds are the part [`shard_range`] gives
+    /// shard `i` of `n` of the whole. A record edited past that is refused
+    /// here, before a merge trusts its numbers (an edited `shards` of
+    /// 2⁶⁴ − 1 had the merge list the missing shards one by one).
+    fn check(&self, path: &Path) -> Result<()> {
+        let what = if self.command == "run" {
+            "runs"
+        } else {
+            "grid points"
+        };
+        let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let Some(expected) = shard_range(
+            as_u64(self.shard),
+            as_u64(self.shards),
+            as_u64(self.grid_points),
+        ) else {
+            return Err(Error::usage(format!(
+                "{}: shard {}/{}: not a shard i/n with 1 <= i <= n; was it edited?",
+                path.display(),
+                self.shard,
+                self.shards
+            )));
+        };
+        let first = as_u64(self.first_point);
+        let held = first.checked_add(as_u64(self.points));
+        if held.is_none_or(|end| (first..end) != expected) {
+            return Err(Error::usage(format!(
+                "{}: shard {}/{} of {} {what} holds {what} {}..{}, the record says {} from {}; was it edited?",
+                path.display(),
+                self.shard,
+                self.shards,
+                self.grid_points,
+                expected.start,
+                expected.end,
+                self.points,
+                self.first_point
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -258,20 +318,48 @@ fn read_shards<'a>(
             )));
         }
     }
-    let missing: Vec<String> = (1..=reference.shards)
-        .filter(|i| !shards.iter().any(|(info, _)| info.shard == *i))
-        .map(|i| format!("{i}/{}", reference.shards))
-        .collect();
-    if !missing.is_empty() {
+    let given: Vec<usize> = shards.iter().map(|(info, _)| info.shard).collect();
+    if let Some(missing) = missing_shards(&given, reference.shards) {
         return Err(Error::usage(format!(
-            "shard{} {} missing: give the folders of all {} shards",
-            if missing.len() == 1 { "" } else { "s" },
-            missing.join(", "),
+            "{missing} missing: give the folders of all {} shards",
             reference.shards
         )));
     }
     Ok((reference, shards))
 }
+
+/// The shards of `1..=n` not in `given` (sorted, distinct, each in
+/// `1..=n`), named as `shard 2/3` or `shards 2/9, 5/9`, the first
+/// [`NAMED_MISSING`] and a count of the rest; `None` if none is missing.
+/// It walks the gaps between the shards given, not every shard: `n`
+/// comes from a file and may be near 2⁶⁴.
+fn missing_shards(given: &[usize], n: usize) -> Option<String> {
+    let mut named = Vec::new();
+    let mut count: u128 = 0;
+    // In 128 bits: `n + 1` does not wrap at `n = usize::MAX`.
+    let mut gap = |from: u128, to: u128| {
+        // the shards from..to (to exclusive) are missing
+        count += to - from;
+        let room = NAMED_MISSING.saturating_sub(named.len());
+        named.extend((from..to).take(room).map(|i| format!("{i}/{n}")));
+    };
+    let mut next = 1u128;
+    for &i in given {
+        gap(next, i as u128);
+        next = i as u128 + 1;
+    }
+    gap(next, n as u128 + 1);
+    let rest = count - named.len() as u128;
+    match count {
+        0 => None,
+        1 => Some(format!("shard {}", named[0])),
+        _ if rest == 0 => Some(format!("shards {}", named.join(", "))),
+        _ => Some(format!("shards {} and {rest} more", named.join(", "))),
+    }
+}
+
+/// How many missing shards an error names before counting the rest.
+const NAMED_MISSING: usize = 8;
 
 /// Merges the output folders of a sweep's shards (in any order) into the
 /// whole sweep's `sweep.csv`. Refuses, naming the folders: a folder that
@@ -534,6 +622,159 @@ mod tests {
         );
         assert_eq!(split_header(b"a,b\n"), Some((&b"a,b\n"[..], &b""[..])));
         assert_eq!(split_header(b"a,b"), None);
+    }
+
+    #[test]
+    fn shards_are_the_near_equal_parts_without_wrapping() {
+        // the plain formula where it cannot wrap, and the parts tile the whole
+        for len in 0..12u64 {
+            for n in 1..15u64 {
+                let mut next = 0;
+                for i in 1..=n {
+                    let part = shard_range(i, n, len).unwrap();
+                    assert_eq!(part, (i - 1) * len / n..i * len / n);
+                    assert_eq!(part.start, next);
+                    next = part.end;
+                }
+                assert_eq!(next, len, "{n} parts of {len}");
+            }
+        }
+        assert_eq!(shard_range(0, 3, 9), None);
+        assert_eq!(shard_range(4, 3, 9), None);
+        assert_eq!(shard_range(1, 0, 9), None);
+        // (i − 1)·len wraps a u64 here: the part is at point 2, not 0
+        let n = 1 << 63;
+        assert_eq!(shard_range(n - 1, n, 3), Some(2..2));
+        assert_eq!(shard_range(n, n, 3), Some(2..3));
+        assert_eq!(shard_range(1, n, 3), Some(0..0));
+        let max = u64::MAX;
+        assert_eq!(shard_range(max, max, max), Some(max - 1..max));
+        assert_eq!(shard_range(2, 3, max), Some(max / 3..max / 3 * 2));
+        assert_eq!(shard_range(3, 3, max), Some(max / 3 * 2..max));
+    }
+
+    #[test]
+    fn missing_shards_are_named_by_their_gaps() {
+        assert_eq!(missing_shards(&[1, 2, 3], 3), None);
+        assert_eq!(missing_shards(&[1, 3], 3).unwrap(), "shard 2/3");
+        assert_eq!(missing_shards(&[2], 3).unwrap(), "shards 1/3, 3/3");
+        assert_eq!(
+            missing_shards(&[4], 12).unwrap(),
+            "shards 1/12, 2/12, 3/12, 5/12, 6/12, 7/12, 8/12, 9/12 and 3 more"
+        );
+        // at once, whatever the number of shards a record claims
+        let max = usize::MAX;
+        assert_eq!(
+            missing_shards(&[1, 3, max], max).unwrap(),
+            format!(
+                "shards 2/{max}, 4/{max}, 5/{max}, 6/{max}, 7/{max}, 8/{max}, 9/{max}, 10/{max} and {} more",
+                max as u128 - 3 - 8
+            )
+        );
+        assert_eq!(
+            missing_shards(&[max - 1], max).unwrap(),
+            format!("shards 1/{max}, 2/{max}, 3/{max}, 4/{max}, 5/{max}, 6/{max}, 7/{max}, 8/{max} and {} more", max as u128 - 1 - 8)
+        );
+    }
+
+    #[test]
+    fn a_record_that_no_shard_writes_is_refused_naming_the_file() {
+        let good = ShardInfo {
+            agora_version: VERSION.into(),
+            command: "sweep".into(),
+            sweep_sha256: "sha256:00".into(),
+            grid_points: 7,
+            shard: 2,
+            shards: 3,
+            first_point: 2,
+            points: 2,
+            csv: true,
+            keep_runs: false,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let read = |info: &ShardInfo| {
+            std::fs::write(dir.path().join(SHARD_FILE), info.to_json().unwrap()).unwrap();
+            ShardInfo::read(dir.path())
+        };
+        assert_eq!(read(&good).unwrap(), good);
+        // more shards than points: empty parts, as `--shard` writes them
+        let empty = ShardInfo {
+            shard: 5,
+            shards: 9,
+            first_point: 3,
+            points: 0,
+            ..good.clone()
+        };
+        assert_eq!(read(&empty).unwrap(), empty);
+        let huge = usize::MAX;
+        for (bad, says) in [
+            (
+                ShardInfo {
+                    shard: 0,
+                    ..good.clone()
+                },
+                "shard 0/3: not a shard i/n",
+            ),
+            (
+                ShardInfo {
+                    shard: 4,
+                    ..good.clone()
+                },
+                "shard 4/3: not a shard i/n",
+            ),
+            (
+                ShardInfo {
+                    shards: 0,
+                    ..good.clone()
+                },
+                "shard 2/0: not a shard i/n",
+            ),
+            (
+                ShardInfo {
+                    points: 3,
+                    ..good.clone()
+                },
+                "shard 2/3 of 7 grid points holds grid points 2..4, the record says 3 from 2",
+            ),
+            (
+                ShardInfo {
+                    first_point: 1,
+                    ..good.clone()
+                },
+                "holds grid points 2..4, the record says 2 from 1",
+            ),
+            (
+                ShardInfo {
+                    first_point: huge,
+                    points: huge,
+                    ..good.clone()
+                },
+                "holds grid points 2..4",
+            ),
+            (
+                ShardInfo {
+                    shards: huge,
+                    ..good.clone()
+                },
+                &format!("shard 2/{huge} of 7 grid points holds grid points 0..0"),
+            ),
+            (
+                ShardInfo {
+                    command: "run".into(),
+                    grid_points: 8,
+                    ..good.clone()
+                },
+                "shard 2/3 of 8 runs holds runs 2..5, the record says 2 from 2",
+            ),
+        ] {
+            let e = read(&bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+            assert!(
+                e.contains(SHARD_FILE) && e.contains("was it edited?"),
+                "{e}"
+            );
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
     }
 
     #[test]

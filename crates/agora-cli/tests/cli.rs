@@ -961,6 +961,80 @@ fn merged_shards_give_the_whole_sweep_byte_for_byte() {
     assert_eq!(info["points"], 2);
 }
 
+/// Shards whose points have different metrics (a bonding curve's and an
+/// AMM's), or none (more shards than points), have different `sweep.csv`
+/// headers; merged, they give the whole sweep's table byte for byte, each
+/// row in the whole's columns. Both were refused ("headers differ"), and
+/// so was such a sweep on Ray, whose tasks are one-point shards.
+#[test]
+fn shards_with_other_metrics_or_no_points_merge_into_the_whole_sweep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pricing = concat!(
+        "assets.TOKEN.pricing=[",
+        r#"{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }, "#,
+        r#"{ kind = "amm", curve = "constant_product", reserve_money = 1000000.0, reserve_token = 100000.0, fee = 0.003 }, "#,
+        r#"{ kind = "bonding_curve", curve = "linear", m = 0.002, b = 1.0 }]"#
+    );
+    let sweep = |dir: &Path, sets: &[&str], extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "3",
+            "--runs",
+            "2",
+        ];
+        for set in sets {
+            args.extend(["--set", set]);
+        }
+        args.extend(["--quiet", "--out", path_str(dir)]);
+        args.extend_from_slice(extra);
+        assert_status(&agora(&args), 0);
+    };
+    let p_buy = "agents.noise.policy.p_buy=0.3,0.4";
+    for (name, sets, n) in [
+        ("categorical", vec![pricing, p_buy], 3),
+        ("categorical-by-point", vec![pricing], 3),
+        (
+            "more-shards-than-points",
+            vec!["assets.TOKEN.pricing.m=0.001,0.002"],
+            5,
+        ),
+    ] {
+        let whole = tmp.path().join(format!("{name}-whole"));
+        sweep(&whole, &sets, &[]);
+        let shards: Vec<PathBuf> = (1..=n)
+            .map(|i| {
+                let dir = tmp.path().join(format!("{name}-{i}"));
+                sweep(&dir, &sets, &["--shard", &format!("{i}/{n}")]);
+                dir
+            })
+            .collect();
+        let headers: std::collections::BTreeSet<String> = shards
+            .iter()
+            .map(|d| read(d, "sweep.csv").lines().next().unwrap().to_string())
+            .collect();
+        assert!(headers.len() > 1, "{name}: the shards' headers differ");
+        let merged = tmp.path().join(format!("{name}-merged"));
+        let mut args = vec!["merge"];
+        args.extend(shards.iter().rev().map(|d| path_str(d)));
+        args.extend(["--out", path_str(&merged), "--quiet"]);
+        let out = agora(&args);
+        assert_status(&out, 0);
+        assert_eq!(
+            read(&merged, "sweep.csv"),
+            read(&whole, "sweep.csv"),
+            "{name}"
+        );
+        assert_eq!(
+            read(&merged, "shard.json"),
+            read(&whole, "shard.json"),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn merged_monte_carlo_shards_give_the_whole_ensemble_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1286,6 +1360,70 @@ fn merge_refuses_missing_duplicated_foreign_and_edited_shards() {
     fs::write(s3.join("sweep.csv"), &csv).unwrap();
 
     assert_status(&merge(&[&s1, &s2, &s3]), 0);
+}
+
+/// A Monte Carlo shard's files edited so that they agree with each other
+/// but not with the scenario, or so that the merged summary.json would not
+/// read back, are refused (both were merged: found by fuzzing `merge`).
+#[test]
+fn merge_refuses_run_shards_whose_metrics_do_not_make_the_ensembles_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shard");
+    let out = agora(&[
+        "run",
+        "--example",
+        "curve-linear",
+        "--steps",
+        "3",
+        "--runs",
+        "2",
+        "--shard",
+        "1/1",
+        "--quiet",
+        "--out",
+        path_str(&dir),
+    ]);
+    assert_status(&out, 0);
+    let merged = tmp.path().join("merged");
+    let merge = || agora(&["merge", path_str(&dir), "--out", path_str(&merged)]);
+    let refused = |out: Output, message: &str| {
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains(message) && err.lines().count() == 1, "{err}");
+        assert!(!merged.exists(), "nothing is written");
+    };
+    let (info, runs) = (read(&dir, "shard.json"), read(&dir, "runs.json"));
+    let values: Vec<serde_json::Value> = serde_json::from_str(&runs).unwrap();
+    assert_eq!(values.len(), 2);
+
+    // three runs, the record and runs.json agreeing; the scenario has two
+    let three = serde_json::to_string(&[&values[0], &values[1], &values[0]]).unwrap();
+    fs::write(dir.join("runs.json"), three).unwrap();
+    let edited = info
+        .replace("\"grid_points\": 2", "\"grid_points\": 3")
+        .replace("\"points\": 2", "\"points\": 3");
+    fs::write(dir.join("shard.json"), edited).unwrap();
+    refused(merge(), "an ensemble of 3 runs, its scenario.toml says 2");
+    fs::write(dir.join("shard.json"), &info).unwrap();
+
+    // a metric named with 200 dots nests its distribution 200 deep
+    let mut deep = values.clone();
+    for v in &mut deep {
+        v.as_object_mut()
+            .unwrap()
+            .insert(format!("x{}", ".y".repeat(200)), serde_json::json!(1.0));
+    }
+    fs::write(dir.join("runs.json"), serde_json::to_string(&deep).unwrap()).unwrap();
+    refused(
+        merge(),
+        "the runs' metrics do not make a summary.json that reads back",
+    );
+    // a run's metrics that are not a summary's (an object)
+    fs::write(dir.join("runs.json"), "[1, 2]").unwrap();
+    refused(merge(), "runs.json: not a shard's run metrics");
+
+    fs::write(dir.join("runs.json"), &runs).unwrap();
+    assert_status(&merge(), 0);
 }
 
 #[test]
@@ -3479,5 +3617,140 @@ policy = { kind = "sandwich", asset = "X" }
         let err = stderr(&out);
         assert_eq!(err.lines().count(), 1, "one line: {err:?}");
         assert!(err.contains(field), "names {field}: {err}");
+    }
+}
+
+/// The seed corpus of the `merge_shards` fuzz target (shared harness:
+/// `crates/agora/tests/fuzz/merge.rs`).
+#[path = "../../agora/tests/fuzz/merge.rs"]
+mod merge_harness;
+
+/// Writes `fuzz/corpus/merge_shards`: the folders of real shards, each set
+/// encoded as one input (`merge_harness::encode`). `cargo test -p agora
+/// --test main the_merge_seeds_merge` checks that they still merge.
+#[test]
+#[ignore = "writes fuzz/corpus/merge_shards; run on purpose when the shard folders change"]
+fn rebuild_merge_seed_corpus() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = |name: &str, grid: &[&str], extra: &[&str]| -> PathBuf {
+        let dir = tmp.path().join(name);
+        let mut args = vec![
+            "sweep",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "2",
+            "--quiet",
+            "--out",
+            path_str(&dir),
+        ];
+        for set in grid {
+            args.extend(["--set", set]);
+        }
+        args.extend_from_slice(extra);
+        assert_status(&agora(&args), 0);
+        dir
+    };
+    let run = |name: &str, extra: &[&str]| -> PathBuf {
+        let dir = tmp.path().join(name);
+        let mut args = vec![
+            "run",
+            "--example",
+            "curve-linear",
+            "--steps",
+            "2",
+            "--quiet",
+            "--out",
+            path_str(&dir),
+        ];
+        args.extend_from_slice(extra);
+        assert_status(&agora(&args), 0);
+        dir
+    };
+    let m = "assets.TOKEN.pricing.m=0.001,0.002";
+    let p = "agents.noise.policy.p_buy=0.3,0.4";
+    let mut seeds: Vec<(&str, Vec<PathBuf>)> = Vec::new();
+    seeds.push(("sweep-whole", vec![sweep("w", &[m], &["--runs", "2"])]));
+    seeds.push((
+        "sweep-3-shards",
+        (1..=3)
+            .map(|i| {
+                sweep(
+                    &format!("s{i}"),
+                    &[m, p],
+                    &["--runs", "2", "--shard", &format!("{i}/3")],
+                )
+            })
+            .collect(),
+    ));
+    seeds.push((
+        "sweep-more-shards-than-points",
+        (1..=3)
+            .map(|i| sweep(&format!("e{i}"), &[m], &["--shard", &format!("{i}/3")]))
+            .collect(),
+    ));
+    let pricing = concat!(
+        "assets.TOKEN.pricing=[",
+        r#"{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }, "#,
+        r#"{ kind = "amm", curve = "constant_product", reserve_money = 1000000.0, reserve_token = 100000.0, fee = 0.003 }]"#
+    );
+    seeds.push((
+        "sweep-other-metrics",
+        (1..=2)
+            .map(|i| {
+                sweep(
+                    &format!("o{i}"),
+                    &[pricing],
+                    &["--shard", &format!("{i}/2")],
+                )
+            })
+            .collect(),
+    ));
+    seeds.push((
+        "sweep-keep-runs",
+        (1..=2)
+            .map(|i| {
+                sweep(
+                    &format!("k{i}"),
+                    &[m],
+                    &["--keep-runs", "--shard", &format!("{i}/2")],
+                )
+            })
+            .collect(),
+    ));
+    seeds.push((
+        "runs-2-shards",
+        (1..=2)
+            .map(|i| {
+                run(
+                    &format!("r{i}"),
+                    &["--runs", "3", "--shard", &format!("{i}/2")],
+                )
+            })
+            .collect(),
+    ));
+    seeds.push((
+        "runs-1-shard",
+        vec![run("q", &["--runs", "2", "--shard", "1/1"])],
+    ));
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/merge_shards");
+    if corpus.exists() {
+        fs::remove_dir_all(&corpus).unwrap();
+    }
+    fs::create_dir_all(&corpus).unwrap();
+    for (name, dirs) in seeds {
+        let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+        let input = merge_harness::encode(&refs);
+        assert!(
+            input.len() <= 65_536,
+            "{name}: {} bytes, past the target's -max_len",
+            input.len()
+        );
+        assert_ne!(
+            merge_harness::merge_input(&input),
+            merge_harness::Outcome::Refused,
+            "{name}"
+        );
+        fs::write(corpus.join(name), input).unwrap();
     }
 }

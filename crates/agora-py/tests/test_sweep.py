@@ -123,6 +123,23 @@ def test_ray_sweep_gives_the_local_bytes(local_ray, cli_bytes):
     assert result.shard == agora.sweep(agora.example("curve-linear"), GRID, steps=15, runs=2).shard
 
 
+def test_ray_sweep_of_points_with_other_metrics_gives_the_local_bytes(local_ray):
+    # A bonding curve's point and an AMM's have different metrics, so their
+    # one-point shards (Ray's tasks) have different columns; the merge puts
+    # each row in the whole sweep's columns (it refused: "headers differ").
+    grid = [
+        'assets.TOKEN.pricing=[{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }, '
+        '{ kind = "amm", curve = "constant_product", reserve_money = 1000000.0, '
+        'reserve_token = 100000.0, fee = 0.003 }]'
+    ]
+    local = agora.sweep(agora.example("curve-linear"), grid, steps=5, runs=2)
+    on_ray = agora.sweep(agora.example("curve-linear"), grid, steps=5, runs=2, backend="ray", tasks=2)
+    assert on_ray.csv == local.csv
+    # the curve's row leaves the AMM's own metrics (its pool) empty
+    assert local.rows[0]["assets.TOKEN.pool_money"] is None
+    assert local.rows[1]["assets.TOKEN.pool_money"] > 0
+
+
 def test_the_command_lines_ray_backend_gives_the_local_bytes(cli_bytes, tmp_path):
     env = dict(os.environ, AGORA_PYTHON=sys.executable)
     assert cli_sweep(tmp_path / "ray", "--backend", "ray", env=env) == cli_bytes

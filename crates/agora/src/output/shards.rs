@@ -375,8 +375,7 @@ pub fn merge_sweeps(dirs: &[PathBuf]) -> Result<MergedSweep> {
             shards[0].1.display()
         )));
     }
-    let mut csv = Vec::new();
-    let mut header: Option<(Vec<u8>, &PathBuf)> = None;
+    let mut tables = Vec::with_capacity(shards.len());
     let mut next_point = 0;
     let mut points = Vec::new();
     for (info, dir) in &shards {
@@ -390,31 +389,16 @@ pub fn merge_sweeps(dirs: &[PathBuf]) -> Result<MergedSweep> {
         next_point += info.points;
         let path = dir.join(SWEEP_CSV);
         let text = std::fs::read(&path).map_err(|e| Error::io(&path, "reading", e))?;
-        let (head, rows) = split_header(&text)
-            .ok_or_else(|| Error::usage(format!("{}: empty, no header line", path.display())))?;
-        match &header {
-            None => {
-                csv.extend_from_slice(head);
-                header = Some((head.to_vec(), dir));
-            }
-            Some((h, first)) if h.as_slice() != head => {
-                return Err(Error::usage(format!(
-                    "{} and {}: {SWEEP_CSV} headers differ",
-                    first.join(SWEEP_CSV).display(),
-                    path.display()
-                )));
-            }
-            Some(_) => {}
-        }
-        let count = rows.iter().filter(|&&b| b == b'\n').count();
-        if count != info.points {
+        let table = ShardTable::read(&path, &text)?;
+        if table.rows.len() != info.points {
             return Err(Error::usage(format!(
-                "{}: holds {count} rows, its {SHARD_FILE} says {}: written by another command, or cut short",
+                "{}: holds {} rows, its {SHARD_FILE} says {}: written by another command, or cut short",
                 path.display(),
+                table.rows.len(),
                 info.points
             )));
         }
-        csv.extend_from_slice(rows);
+        tables.push(table);
         if info.keep_runs {
             for i in info.first_point..info.first_point + info.points {
                 let folder = dir.join(POINTS_DIR).join(i.to_string());
@@ -428,6 +412,7 @@ pub fn merge_sweeps(dirs: &[PathBuf]) -> Result<MergedSweep> {
             }
         }
     }
+    let csv = join_tables(&tables)?;
     if next_point != reference.grid_points {
         return Err(Error::usage(format!(
             "the shards hold {next_point} grid points, the grid has {}: {SHARD_FILE} was edited",
@@ -507,6 +492,7 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<MergedRuns> {
             let (head, rows) = split_header(&text).ok_or_else(|| {
                 Error::usage(format!("{}: empty, no header line", path.display()))
             })?;
+            check_rows_end(&path, rows)?;
             match joined.get_mut(k) {
                 None => joined.push((name.clone(), text)),
                 Some((_, whole)) => {
@@ -523,7 +509,8 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<MergedRuns> {
         }
         let path = dir.join(RUNS_FILE);
         let text = std::fs::read(&path).map_err(|e| Error::io(&path, "reading", e))?;
-        let runs: Vec<serde_json::Value> = serde_json::from_slice(&text).map_err(|e| {
+        let runs: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&text)
+            .map_err(|e| {
             Error::usage(format!(
                 "{}: not a shard's run metrics ({e}); was it edited or cut short?",
                 path.display()
@@ -537,7 +524,7 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<MergedRuns> {
                 info.points
             )));
         }
-        summaries.extend(runs);
+        summaries.extend(runs.into_iter().map(serde_json::Value::Object));
     }
     if next_run != reference.grid_points {
         return Err(Error::usage(format!(
@@ -568,10 +555,25 @@ pub fn merge_runs(dirs: &[PathBuf]) -> Result<MergedRuns> {
             first.display()
         )));
     }
-    joined.push((
-        "summary.json".into(),
-        super::summary_json_of(&scenario, &summaries, None)?,
-    ));
+    if u64::try_from(reference.grid_points).ok() != Some(scenario.simulation().runs) {
+        return Err(Error::usage(format!(
+            "{}: an ensemble of {} runs, its scenario.toml says {}; was it edited?",
+            first.join(SHARD_FILE).display(),
+            reference.grid_points,
+            scenario.simulation().runs
+        )));
+    }
+    let summary = super::summary_json_of(&scenario, &summaries, None)?;
+    // The metrics are the shards' runs.json as they are: edited, they may
+    // nest past what a reader of summary.json takes (a name holding many
+    // dots nests its distribution a level a dot).
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(&summary) {
+        return Err(Error::usage(format!(
+            "{}: the runs' metrics do not make a summary.json that reads back ({e}); was it edited?",
+            first.join(RUNS_FILE).display()
+        )));
+    }
+    joined.push(("summary.json".into(), summary));
     joined.push(("scenario.toml".into(), toml_bytes));
     Ok(MergedRuns {
         info: ShardInfo {
@@ -601,6 +603,192 @@ fn csv_names(dir: &Path) -> Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
+}
+
+/// A shard's `sweep.csv`, read: its columns (the grid's parameters, then
+/// each metric's mean, then each metric's spread, as
+/// [`SweepTable`](crate::experiment::sweep::SweepTable) has them) and rows.
+struct ShardTable {
+    /// The file, for errors.
+    path: PathBuf,
+    /// The header's fields.
+    header: csv::ByteRecord,
+    /// How many of the first columns are the grid's parameters.
+    parameters: usize,
+    /// The rows, each as long as the header.
+    rows: Vec<csv::ByteRecord>,
+}
+
+impl ShardTable {
+    /// Reads `text`, the file `path`; refuses a text that is not a CSV
+    /// table (or whose last row has no line break), or a row of another
+    /// length than the header.
+    fn read(path: &Path, text: &[u8]) -> Result<ShardTable> {
+        check_rows_end(path, text)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text);
+        let mut records = reader.byte_records();
+        let bad = |e: csv::Error| {
+            Error::usage(format!(
+                "{}: not a CSV table ({e}); was it edited or cut short?",
+                path.display()
+            ))
+        };
+        let header = match records.next() {
+            Some(h) => h.map_err(bad)?,
+            None => {
+                return Err(Error::usage(format!(
+                    "{}: empty, no header line",
+                    path.display()
+                )))
+            }
+        };
+        let mut rows = Vec::new();
+        for (r, row) in records.enumerate() {
+            let row = row.map_err(bad)?;
+            if row.len() != header.len() {
+                return Err(Error::usage(format!(
+                    "{}: row {} has {} fields, the header {}; was it edited?",
+                    path.display(),
+                    r + 1,
+                    row.len(),
+                    header.len()
+                )));
+            }
+            rows.push(row);
+        }
+        let parameters = sweep_parameters(&header);
+        Ok(ShardTable {
+            path: path.to_path_buf(),
+            header,
+            parameters,
+            rows,
+        })
+    }
+
+    /// The metrics' names (the columns of their means).
+    fn metrics(&self) -> impl Iterator<Item = &[u8]> {
+        let m = (self.header.len() - self.parameters) / (1 + SPREAD_COLUMNS);
+        (self.parameters..self.parameters + m).map(|c| &self.header[c])
+    }
+}
+
+/// Columns of each metric's spread (`std`, `p5`, `p50`, `p95`).
+const SPREAD_COLUMNS: usize = crate::experiment::sweep::SPREAD.len();
+
+/// How many of `header`'s columns are the grid's parameters: `k` such that
+/// the header is `k` columns, `m` metric names, and then each name's
+/// spread columns (`<name>.std`, …), for the most metrics `m` for which
+/// the header has that form (with none, every column is a parameter, as in
+/// a shard of no points).
+fn sweep_parameters(header: &csv::ByteRecord) -> usize {
+    let len = header.len();
+    let spread = crate::experiment::sweep::SPREAD;
+    let fits = |m: usize| {
+        let (k, spreads) = (len - m * (1 + SPREAD_COLUMNS), len - m * SPREAD_COLUMNS);
+        (0..m).all(|j| {
+            let name = &header[k + j];
+            spread.iter().enumerate().all(|(s, suffix)| {
+                let column = &header[spreads + j * SPREAD_COLUMNS + s];
+                column.len() == name.len() + 1 + suffix.len()
+                    && column.starts_with(name)
+                    && column[name.len()] == b'.'
+                    && column.ends_with(suffix.as_bytes())
+            })
+        })
+    };
+    let m = (1..=len / (1 + SPREAD_COLUMNS))
+        .rev()
+        .find(|&m| fits(m))
+        .unwrap_or(0);
+    len - m * (1 + SPREAD_COLUMNS)
+}
+
+/// The whole sweep's `sweep.csv` from its shards' tables, in shard order.
+/// A shard's columns are the metrics its own points have (a categorical
+/// sweep may change which exist: a bonding curve's points and an AMM's),
+/// and an empty shard (`--shard i/n` with `n` past the points) has the
+/// parameters' alone; the whole sweep's are every metric in the order the
+/// points first have it, which is the order the shards, taken in turn,
+/// first have it. Each row is written in the whole's columns, its cells
+/// moved to them, and a metric its point does not have is an empty cell,
+/// as the whole sweep writes it.
+fn join_tables(tables: &[ShardTable]) -> Result<Vec<u8>> {
+    let first = &tables[0];
+    let parameters: Vec<&[u8]> = (0..first.parameters).map(|c| &first.header[c]).collect();
+    let mut metrics: Vec<&[u8]> = Vec::new();
+    let mut index: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+    for t in tables {
+        let own: Vec<&[u8]> = (0..t.parameters).map(|c| &t.header[c]).collect();
+        if own != parameters {
+            return Err(Error::usage(format!(
+                "{} and {}: {SWEEP_CSV} headers differ (the grid's parameters)",
+                first.path.display(),
+                t.path.display()
+            )));
+        }
+        for name in t.metrics() {
+            if !index.contains_key(name) {
+                index.insert(name, metrics.len());
+                metrics.push(name);
+            }
+        }
+    }
+    let m = metrics.len();
+    let err = |e: csv::Error| Error::writing(SWEEP_CSV, e);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = csv::ByteRecord::new();
+    for p in &parameters {
+        header.push_field(p);
+    }
+    for name in &metrics {
+        header.push_field(name);
+    }
+    for name in &metrics {
+        for suffix in crate::experiment::sweep::SPREAD {
+            let mut column = name.to_vec();
+            column.push(b'.');
+            column.extend_from_slice(suffix.as_bytes());
+            header.push_field(&column);
+        }
+    }
+    w.write_byte_record(&header).map_err(err)?;
+    let mut cells: Vec<&[u8]> = Vec::new();
+    for t in tables {
+        let own: Vec<usize> = t.metrics().map(|name| index[name]).collect();
+        let k = t.parameters;
+        let spreads = k + own.len();
+        for row in &t.rows {
+            cells.clear();
+            cells.resize(parameters.len() + m * (1 + SPREAD_COLUMNS), b"");
+            for c in 0..k {
+                cells[c] = &row[c];
+            }
+            for (j, &at) in own.iter().enumerate() {
+                cells[k + at] = &row[k + j];
+                for s in 0..SPREAD_COLUMNS {
+                    cells[k + m + at * SPREAD_COLUMNS + s] = &row[spreads + j * SPREAD_COLUMNS + s];
+                }
+            }
+            w.write_record(&cells).map_err(err)?;
+        }
+    }
+    w.into_inner()
+        .map_err(|e| Error::writing(SWEEP_CSV, e.into_error()))
+}
+
+/// Refuses a table whose last row has no line break: it was cut short,
+/// and the next shard's first row would be joined onto it.
+fn check_rows_end(path: &Path, rows: &[u8]) -> Result<()> {
+    if rows.last().is_some_and(|&b| b != b'\n') {
+        return Err(Error::usage(format!(
+            "{}: its last row ends without a line break: cut short, or edited",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The header line (with its `\n`) and the rest of a CSV text; `None`
@@ -774,6 +962,97 @@ mod tests {
                 "{e}"
             );
             assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
+
+    fn record(text: &str) -> csv::ByteRecord {
+        csv::ByteRecord::from(text.split(',').collect::<Vec<_>>())
+    }
+
+    /// A metric's columns: its mean, then its spread.
+    fn spread_of(names: &[&str]) -> String {
+        let spreads: Vec<String> = names
+            .iter()
+            .flat_map(|n| ["std", "p5", "p50", "p95"].map(|s| format!("{n}.{s}")))
+            .collect();
+        [names.join(","), spreads.join(",")].join(",")
+    }
+
+    #[test]
+    fn a_sweep_headers_parameters_are_found_before_its_metrics() {
+        assert_eq!(
+            sweep_parameters(&record(&format!("a,b,{}", spread_of(&["x"])))),
+            2
+        );
+        assert_eq!(
+            sweep_parameters(&record(&format!("a,{}", spread_of(&["x", "y.z"])))),
+            1
+        );
+        assert_eq!(sweep_parameters(&record(&spread_of(&["x", "y"]))), 0);
+        // no points: the parameters alone
+        assert_eq!(sweep_parameters(&record("a")), 1);
+        assert_eq!(sweep_parameters(&record("a,b,c,d,e,f")), 6);
+        // a spread column out of place is no sweep's metric
+        assert_eq!(sweep_parameters(&record("a,x,x.p5,x.std,x.p50,x.p95")), 6);
+        assert_eq!(sweep_parameters(&record("a,x,x.std,x.p5,x.p50,xp95")), 6);
+    }
+
+    #[test]
+    fn shard_tables_join_in_the_wholes_columns_in_first_seen_order() {
+        let table = |header: &str, rows: &[&str]| {
+            let text = std::iter::once(header)
+                .chain(rows.iter().copied())
+                .map(|l| format!("{l}\n"))
+                .collect::<String>();
+            ShardTable::read(Path::new("t.csv"), text.as_bytes()).unwrap()
+        };
+        let spread = |v: &str| [v; 4].join(",");
+        let a = table(
+            &format!("p,{}", spread_of(&["x", "y"])),
+            &[&format!("1,10,20,{},{}", spread("1"), spread("2"))],
+        );
+        let empty = table("p", &[]);
+        let b = table(
+            &format!("p,{}", spread_of(&["z", "x"])),
+            &[&format!("\"2,5\",30,11,{},{}", spread("3"), spread("4"))],
+        );
+        let joined = String::from_utf8(join_tables(&[a, empty, b]).unwrap()).unwrap();
+        let e = |n: usize| vec![""; n].join(",");
+        assert_eq!(
+            joined,
+            format!(
+                "p,{}\n1,10,20,,{},{},{}\n\"2,5\",11,,30,{},{},{}\n",
+                spread_of(&["x", "y", "z"]),
+                spread("1"),
+                spread("2"),
+                e(4),
+                spread("4"),
+                e(4),
+                spread("3")
+            )
+        );
+        // shards of other grids
+        let c = table("q", &[]);
+        let d = table("p", &[]);
+        let err = join_tables(&[d, c]).unwrap_err().to_string();
+        assert!(
+            err.contains("headers differ (the grid's parameters)"),
+            "{err}"
+        );
+        // a row of another length, a row cut short
+        for (text, says) in [
+            ("p,x\n1\n", "row 1 has 1 fields, the header 2"),
+            ("p\n1", "ends without a line break"),
+            ("", "empty, no header line"),
+        ] {
+            let err = ShardTable::read(Path::new("t.csv"), text.as_bytes())
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains(says) && err.starts_with("t.csv: "),
+                "{text:?}: {err}"
+            );
         }
     }
 

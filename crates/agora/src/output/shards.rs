@@ -287,6 +287,16 @@ fn read_shards<'a>(
                 command
             )));
         }
+        if info.grid_points != reference.grid_points {
+            return Err(Error::usage(format!(
+                "{} is of {} {}, {} of {}: shards of one {command} share its size; was a {SHARD_FILE} edited?",
+                first_dir.display(),
+                reference.grid_points,
+                if command == "run" { "runs" } else { "grid points" },
+                dir.display(),
+                info.grid_points
+            )));
+        }
         if info.shards != reference.shards {
             return Err(Error::usage(format!(
                 "{} is shard {}/{}, {} is shard {}/{}: the grid was cut differently",
@@ -1053,6 +1063,42 @@ mod tests {
                 err.contains(says) && err.starts_with("t.csv: "),
                 "{text:?}: {err}"
             );
+        }
+    }
+
+    /// Found by fuzzing `merge`: two records alike but for the size of the
+    /// grid, each a shard of its own size, merged in one order and were
+    /// refused in the other (the first folder given was the reference).
+    #[test]
+    fn shards_of_grids_of_different_sizes_are_refused_in_either_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let shard = |name: &str, grid_points: usize, shard: usize| {
+            let dir = tmp.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            let range = shard_range(shard as u64, 2, grid_points as u64).unwrap();
+            let info = ShardInfo {
+                agora_version: VERSION.into(),
+                command: "sweep".into(),
+                sweep_sha256: "sha256:00".into(),
+                grid_points,
+                shard,
+                shards: 2,
+                first_point: range.start as usize,
+                points: (range.end - range.start) as usize,
+                csv: true,
+                keep_runs: false,
+            };
+            std::fs::write(dir.join(SHARD_FILE), info.to_json().unwrap()).unwrap();
+            let row = format!("1,{}\n", ["2"; 5].join(","));
+            let rows = row.repeat(info.points);
+            let text = format!("p,{}\n{rows}", spread_of(&["x"]));
+            std::fs::write(dir.join(SWEEP_CSV), text).unwrap();
+            dir
+        };
+        let (a, b) = (shard("a", 3, 1), shard("b", 2, 2));
+        for dirs in [[a.clone(), b.clone()], [b, a]] {
+            let e = merge_sweeps(&dirs).unwrap_err().to_string();
+            assert!(e.contains("shards of one sweep share its size"), "{e}");
         }
     }
 

@@ -48,6 +48,15 @@ use std::sync::Mutex;
 /// that a command writing the folder holds locked.
 pub const MANIFEST: &str = ".agora-manifest";
 
+/// A file's sync to disk, started by [`OutputDir::sync_later`].
+#[derive(Debug)]
+enum Syncing {
+    /// On a thread of its own.
+    OnThread(std::thread::JoinHandle<std::io::Result<()>>),
+    /// Done where no thread could be started.
+    Done(std::io::Result<()>),
+}
+
 /// Marks a staging folder whose contents are all Agora's (or links of
 /// files in `DIR`): one left by a killed command is removed whole.
 const STAGING_MARKER: &str = ".agora-staging";
@@ -281,6 +290,11 @@ pub struct OutputDir {
     earlier: Manifest,
     /// Files written through [`write`](Self::write), in order, with digests.
     written: Vec<(String, String)>,
+    /// Files written through [`write`](Self::write) and
+    /// [`close`](Self::close), each being synced to disk on a thread of
+    /// its own (so that a command's few files wait for the disk together,
+    /// not one after another), joined before the commit lists them.
+    syncing: Vec<(PathBuf, Syncing)>,
     /// Files written through [`write_within`](Self::write_within), by path,
     /// with digests (written from several threads at once).
     within: Mutex<HashMap<String, String>>,
@@ -355,6 +369,7 @@ impl OutputDir {
             new_lock: None,
             earlier: Manifest::default(),
             written: Vec::new(),
+            syncing: Vec::new(),
             within: Mutex::new(HashMap::new()),
             kept: Vec::new(),
             planned: planned.iter().map(|s| s.to_string()).collect(),
@@ -444,16 +459,51 @@ impl OutputDir {
         Ok(())
     }
 
-    /// Writes `bytes` as `name` into the staging folder (synced to disk).
+    /// Writes `bytes` as `name` into the staging folder (synced to disk
+    /// before the [`commit`](Self::commit) switches it into place).
     pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         check_name(name)?;
         let path = self.staging.join(name);
         let mut f = File::create(&path).map_err(|e| Error::io(&path, "creating", e))?;
         f.write_all(bytes)
-            .and_then(|()| f.sync_all())
             .map_err(|e| Error::io(&path, "writing", e))?;
+        self.sync_later(path, f);
         self.written.push((name.to_string(), sha256(bytes)));
         Ok(())
+    }
+
+    /// Starts syncing `file` (at `path`) to disk on a thread of its own;
+    /// [`prepare`](Self::prepare) waits for it. Where no thread can be
+    /// started, syncs it now.
+    fn sync_later(&mut self, path: PathBuf, file: File) {
+        let spawned = std::thread::Builder::new()
+            .name("agora-sync".into())
+            .spawn(move || file.sync_all());
+        let pending = match spawned {
+            Ok(handle) => Syncing::OnThread(handle),
+            // The file went with the closure: sync it through a new handle
+            // (the same file's data), on this thread.
+            Err(_) => Syncing::Done(File::open(&path).and_then(|f| f.sync_all())),
+        };
+        self.syncing.push((path, pending));
+    }
+
+    /// Waits for every file [`sync_later`](Self::sync_later) is syncing;
+    /// the first that failed is the error.
+    fn wait_for_syncs(&mut self) -> Result<()> {
+        let mut failed = None;
+        for (path, pending) in self.syncing.drain(..) {
+            let result = match pending {
+                Syncing::OnThread(handle) => handle.join().unwrap_or_else(|_| {
+                    Err(std::io::Error::other("the thread syncing it panicked"))
+                }),
+                Syncing::Done(result) => result,
+            };
+            if let (Err(e), None) = (result, &failed) {
+                failed = Some(Error::io(&path, "writing", e));
+            }
+        }
+        failed.map_or(Ok(()), Err)
     }
 
     /// Starts the file `name` of the results, to be written piece by piece
@@ -485,8 +535,7 @@ impl OutputDir {
         let file = file
             .into_inner()
             .map_err(|e| Error::io(&path, "writing", e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| Error::io(&path, "writing", e))?;
+        self.sync_later(path, file);
         let hex: String = hasher
             .finalize()
             .iter()
@@ -558,6 +607,7 @@ impl OutputDir {
     /// and the links of the user's files; then the staging mark goes, as
     /// the folder is complete.
     fn prepare(&mut self) -> Result<()> {
+        self.wait_for_syncs()?;
         // Everything in the staging folder is Agora's, whoever wrote it.
         let mut manifest = Manifest::default();
         let mut digests: HashMap<String, String> = std::mem::take(
@@ -606,8 +656,14 @@ impl OutputDir {
             .map_err(|e| Error::io(&manifest_path, "creating", e))?;
         new_lock
             .write_all(manifest.render().as_bytes())
-            .and_then(|()| new_lock.sync_all())
             .map_err(|e| Error::io(&manifest_path, "writing", e))?;
+        // The manifest is synced beside the links and the folder's sync.
+        match new_lock.try_clone() {
+            Ok(handle) => self.sync_later(manifest_path, handle),
+            Err(_) => new_lock
+                .sync_all()
+                .map_err(|e| Error::io(&manifest_path, "writing", e))?,
+        }
         lock_now(&new_lock, &self.dir)?;
         self.new_lock = Some(new_lock);
         for name in &user {
@@ -616,6 +672,7 @@ impl OutputDir {
                 .map_err(|e| Error::io(&from, "linking into the new results", e))?;
         }
         sync_dir(&self.staging);
+        self.wait_for_syncs()?;
         let marker = self.staging.join(STAGING_MARKER);
         fs::remove_file(&marker).map_err(|e| Error::io(&marker, "removing", e))
     }
@@ -1215,6 +1272,38 @@ mod tests {
         ] {
             assert!(Manifest::parse(p, bad.as_bytes()).is_err(), "{bad:?}");
         }
+    }
+
+    /// Each file written is synced on a thread of its own, and the commit
+    /// waits for them all: a sync that failed fails the commit, naming its
+    /// file, and nothing is switched into place.
+    #[test]
+    fn the_commit_waits_for_every_files_sync_and_fails_on_one_that_failed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        let mut out = OutputDir::open(&dir, &["a.csv", "b.csv", "c.csv"]).unwrap();
+        out.write("a.csv", b"1").unwrap();
+        let staged = out.create("b.csv").unwrap();
+        out.close(staged).unwrap();
+        out.write("c.csv", b"3").unwrap();
+        assert_eq!(out.syncing.len(), 3);
+        out.syncing.insert(
+            1,
+            (
+                out.staging.join("b.csv"),
+                Syncing::Done(Err(std::io::Error::other("disk gone"))),
+            ),
+        );
+        let e = out.commit().unwrap_err().to_string();
+        assert!(e.contains("b.csv") && e.contains("disk gone"), "{e}");
+        assert!(!dir.join("a.csv").exists(), "nothing switched into place");
+
+        let mut out = OutputDir::open(&dir, &["a.csv"]).unwrap();
+        out.write("a.csv", b"1").unwrap();
+        out.wait_for_syncs().unwrap();
+        assert!(out.syncing.is_empty());
+        out.commit().unwrap();
+        assert_eq!(fs::read_to_string(dir.join("a.csv")).unwrap(), "1");
     }
 
     /// The fallback switch (two renames) leaves the same folder as the

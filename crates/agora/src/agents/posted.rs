@@ -316,8 +316,13 @@ mod tests {
     /// Two sellers of a 15-price grid, both Q-learners remembering `memory`
     /// steps of profiles.
     fn sellers(memory: usize) -> QSeller {
+        sellers_of(memory, 15)
+    }
+
+    /// Two sellers of an `m`-price grid, remembering `memory` steps.
+    fn sellers_of(memory: usize, m: usize) -> QSeller {
         let market = PostedMarket::symmetric(2, 2.0, 1.0, 0.0, 0.25).unwrap();
-        let setup = PostedSetup::new(market, &GridSpec::Span { m: 15, xi: 0.1 }, vec![3, 7]);
+        let setup = PostedSetup::new(market, &GridSpec::Span { m, xi: 0.1 }, vec![3, 7]);
         let spec = QSellerSpec {
             asset: 0,
             params: QParams {
@@ -516,6 +521,14 @@ mod tests {
         let other = two.save_state(&two.init(&me)).unwrap();
         assert!(seller.load_state(&other).is_err());
         assert!(seller.load_state(&[1, 2, 3]).is_err());
+        // a table of another grid's prices, of one state (no memory)
+        let (seven, nine) = (sellers_of(0, 7), sellers_of(0, 9));
+        let table = seven.save_state(&seven.init(&me)).unwrap();
+        assert!(seven.load_state(&table).is_ok());
+        assert_eq!(
+            nine.load_state(&table).unwrap_err(),
+            "a Q-learning seller's saved table is not 1 states × 9 prices"
+        );
     }
 
     /// A seller's table holds at most 2²⁴ entries: a memory of 3 steps of

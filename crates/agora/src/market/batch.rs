@@ -464,7 +464,8 @@ impl Mechanism for BatchMarket {
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), String> {
         let s: BatchMarketState = super::mechanism::decode_state(self.kind(), bytes)?;
-        // the one part that can refuse, first: a refused state changes nothing
+        // the parts that can refuse, first: a refused state changes nothing
+        s.state.check()?;
         self.surplus.restore(s.surplus)?;
         self.orders = s.orders;
         self.state = s.state;
@@ -613,6 +614,53 @@ mod tests {
     }
 
     const ADJUSTMENT: &str = r#"{ kind = "price_adjustment", rule = "linear", lambda = 0.01, initial_price = 2.0, supply = { shape = "linear", c = 10.0, d = 1.0 } }"#;
+
+    /// A saved price state whose mark, last trade or quotes are not
+    /// finite is refused (a run keeps them finite; the price alone may be
+    /// NaN, a step with no equilibrium), and the market is unchanged.
+    #[test]
+    fn a_saved_price_state_that_is_not_finite_is_refused_and_changes_nothing() {
+        let mut m = market(ADJUSTMENT);
+        let good = m.save_state().unwrap();
+        let mut s: BatchMarketState = super::super::mechanism::decode_state("t", &good).unwrap();
+        s.state.price = f64::NAN;
+        let nan_price = super::super::mechanism::encode_state(&s).unwrap();
+        type Edit = fn(&mut PriceState);
+        let edits: [(Edit, &str); 5] = [
+            (
+                |p| p.mark = f64::INFINITY,
+                "the saved mark is inf, not a price",
+            ),
+            (
+                |p| p.last_trade = Some(f64::NAN),
+                "the saved last trade's price is NaN",
+            ),
+            (
+                |p| p.quotes.best_bid = Some(f64::NEG_INFINITY),
+                "the saved best bid is -inf",
+            ),
+            (
+                |p| p.quotes.best_ask = Some(f64::NAN),
+                "the saved best ask is NaN",
+            ),
+            (
+                |p| p.quotes.depth = Some(f64::INFINITY),
+                "the saved depth is inf",
+            ),
+        ];
+        for (edit, says) in edits {
+            let mut bad: BatchMarketState =
+                super::super::mechanism::decode_state("t", &good).unwrap();
+            edit(&mut bad.state);
+            let bytes = super::super::mechanism::encode_state(&bad).unwrap();
+            let e = m.load_state(&bytes).unwrap_err();
+            assert!(e.starts_with(says), "{e}");
+            assert_eq!((m.price(0), m.mark(0)), (2.0, 2.0));
+        }
+        m.load_state(&nan_price).unwrap();
+        assert!(m.price(0).is_nan());
+        assert_eq!(m.mark(0), 2.0);
+    }
 
     #[test]
     fn only_a_price_adjustment_markets_posted_price_is_set_during_a_run() {

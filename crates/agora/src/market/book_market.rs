@@ -330,7 +330,8 @@ impl Mechanism for BookMarket {
                 }
             }
         }
-        // the one part that can refuse, first: a refused state changes nothing
+        // the parts that can refuse, first: a refused state changes nothing
+        s.state.check()?;
         self.surplus.restore(s.surplus)?;
         self.book = s.book;
         self.open = s.open;

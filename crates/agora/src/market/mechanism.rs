@@ -407,6 +407,22 @@ impl PriceState {
         }
     }
 
+    /// Checks a saved price state for what a run keeps finite: the mark
+    /// (a finite price, or 0 before the first), the last trade's price and
+    /// the quotes. The price itself may be NaN (a step with no
+    /// equilibrium).
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let finite = |name: &str, v: Option<f64>| match v {
+            Some(x) if !x.is_finite() => Err(format!("the saved {name} is {x}, not a price")),
+            _ => Ok(()),
+        };
+        finite("mark", Some(self.mark))?;
+        finite("last trade's price", self.last_trade)?;
+        finite("best bid", self.quotes.best_bid)?;
+        finite("best ask", self.quotes.best_ask)?;
+        finite("depth", self.quotes.depth)
+    }
+
     /// Sets the price (and the mark, if finite) and its source.
     pub fn set(&mut self, price: f64, source: PriceSource) {
         self.price = price;

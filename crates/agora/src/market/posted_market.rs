@@ -518,6 +518,39 @@ impl Mechanism for PostedPriceMarket {
                 "the saved posted-price market does not have {n} sellers on a grid of {m} prices"
             ));
         }
+        // What follows from the last profile, as a run keeps it: the mean
+        // price posted, and each seller's profit at it (0 where its sale
+        // was rejected); the sums finite, over at most as many steps as a
+        // run makes.
+        if s.price.to_bits() != self.mean_price(&s.last).to_bits() {
+            return Err(format!(
+                "the saved posted-price market's price {} is not the mean of its last prices, {}",
+                s.price,
+                self.mean_price(&s.last)
+            ));
+        }
+        let k = self.setup.profile_of(&s.last);
+        if let Some(i) = (0..n).find(|&i| {
+            let pi = s.profits[i];
+            pi.to_bits() != 0.0f64.to_bits() && pi.to_bits() != self.setup.profit(k, i).to_bits()
+        }) {
+            return Err(format!(
+                "the saved posted-price market's seller {i} made {} in the last step, at a \
+                 profile where it makes {} (or 0 if its sale was rejected)",
+                s.profits[i],
+                self.setup.profit(k, i)
+            ));
+        }
+        let sums = &s.sums;
+        if !(sums.price.is_finite() && sums.profit.is_finite())
+            || sums.steps > crate::engine::MOST_COUNT
+        {
+            return Err(format!(
+                "the saved posted-price market's sums (price {}, profit {}, over {} steps) are \
+                 not a run's",
+                sums.price, sums.profit, sums.steps
+            ));
+        }
         self.posted = s.posted;
         self.last = s.last;
         self.profits = s.profits;
@@ -702,6 +735,7 @@ mod tests {
         };
         let refusal =
             "the saved posted-price market does not have 2 sellers on a grid of 15 prices";
+        // (sizes and indices are checked before the price)
         for bad in [
             saved(vec![1], vec![1, 2], vec![0.0, 0.0]),
             saved(vec![1, 2], vec![1, 2, 3], vec![0.0, 0.0]),
@@ -712,10 +746,79 @@ mod tests {
             assert_eq!(m.load_state(&bad).unwrap_err(), refusal);
             assert_eq!((&m.posted[..], &m.last[..]), (&[4, 9][..], &[4, 9][..]));
         }
-        m.load_state(&saved(vec![14, 0], vec![3, 14], vec![0.5, 1.5]))
-            .unwrap();
-        assert_eq!((&m.posted[..], &m.last[..]), (&[14, 0][..], &[3, 14][..]));
-        assert_eq!((m.price, m.started, m.counting), (2.5, true, false));
-        assert_eq!(m.view().profits, &[0.5, 1.5]);
+        let last = [3, 14];
+        let price = m.mean_price(&last);
+        let k = m.setup.profile_of(&last);
+        let profits = vec![m.setup.profit(k, 0), 0.0];
+        let good = |price: f64, profits: Vec<f64>, sums: PostedSums| {
+            super::super::mechanism::encode_state(&Saved {
+                posted: vec![14, 0],
+                last: last.to_vec(),
+                profits,
+                price,
+                started: true,
+                counting: false,
+                sums,
+            })
+            .unwrap()
+        };
+        let sums = PostedSums {
+            price: 30.0,
+            profit: 4.0,
+            steps: 20,
+        };
+        // What follows from the last profile, and the sums, as a run keeps them.
+        for (bad, says) in [
+            (
+                good(2.5, profits.clone(), sums),
+                "price 2.5 is not the mean of its last prices",
+            ),
+            (
+                good(price, vec![0.5, 0.0], sums),
+                "seller 0 made 0.5 in the last step, at a profile where it makes",
+            ),
+            (
+                good(
+                    price,
+                    profits.clone(),
+                    PostedSums {
+                        price: f64::NAN,
+                        ..sums
+                    },
+                ),
+                "sums (price NaN, profit 4, over 20 steps) are not a run's",
+            ),
+            (
+                good(
+                    price,
+                    profits.clone(),
+                    PostedSums {
+                        profit: f64::INFINITY,
+                        ..sums
+                    },
+                ),
+                "sums (price 30, profit inf, over 20 steps) are not a run's",
+            ),
+            (
+                good(
+                    price,
+                    profits.clone(),
+                    PostedSums {
+                        steps: u64::MAX,
+                        ..sums
+                    },
+                ),
+                "are not a run's",
+            ),
+        ] {
+            let e = m.load_state(&bad).unwrap_err();
+            assert!(e.contains(says), "{e}");
+            assert_eq!((&m.posted[..], &m.last[..]), (&[4, 9][..], &[4, 9][..]));
+        }
+        m.load_state(&good(price, profits.clone(), sums)).unwrap();
+        assert_eq!((&m.posted[..], &m.last[..]), (&[14, 0][..], &last[..]));
+        assert_eq!((m.price, m.started, m.counting), (price, true, false));
+        assert_eq!(m.view().profits, &profits[..]);
+        assert_eq!(m.counted(), &sums);
     }
 }

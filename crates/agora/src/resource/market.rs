@@ -574,6 +574,7 @@ impl Mechanism for ResourceMarket {
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), String> {
         let s: ResourceMarketState = crate::market::mechanism::decode_state("resource", bytes)?;
+        s.state.check()?;
         // What a run's sums always satisfy (the summary subtracts them).
         if s.totals.met > s.totals.need {
             return Err(format!(

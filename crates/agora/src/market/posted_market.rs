@@ -815,6 +815,18 @@ mod tests {
             assert!(e.contains(says), "{e}");
             assert_eq!((&m.posted[..], &m.last[..]), (&[4, 9][..], &[4, 9][..]));
         }
+        // at most as many steps as a run counts
+        let most = PostedSums {
+            steps: crate::engine::MOST_COUNT,
+            ..sums
+        };
+        m.load_state(&good(price, profits.clone(), most)).unwrap();
+        assert_eq!(m.counted(), &most);
+        let past = PostedSums {
+            steps: crate::engine::MOST_COUNT + 1,
+            ..sums
+        };
+        assert!(m.load_state(&good(price, profits.clone(), past)).is_err());
         m.load_state(&good(price, profits.clone(), sums)).unwrap();
         assert_eq!((&m.posted[..], &m.last[..]), (&[14, 0][..], &last[..]));
         assert_eq!((m.price, m.started, m.counting), (price, true, false));

@@ -3632,18 +3632,18 @@ mod merge_harness;
 #[ignore = "writes fuzz/corpus/merge_shards; run on purpose when the shard folders change"]
 fn rebuild_merge_seed_corpus() {
     let tmp = tempfile::tempdir().unwrap();
-    let sweep = |name: &str, grid: &[&str], extra: &[&str]| -> PathBuf {
+    // `agora COMMAND --example curve-linear --steps 2` into the folder `name`
+    let write = |command: &str, name: &str, grid: &[&str], extra: &[&str]| -> PathBuf {
         let dir = tmp.path().join(name);
         let mut args = vec![
-            "sweep",
+            command,
             "--example",
             "curve-linear",
             "--steps",
             "2",
             "--quiet",
-            "--out",
-            path_str(&dir),
         ];
+        args.extend(["--out", path_str(&dir)]);
         for set in grid {
             args.extend(["--set", set]);
         }
@@ -3651,22 +3651,8 @@ fn rebuild_merge_seed_corpus() {
         assert_status(&agora(&args), 0);
         dir
     };
-    let run = |name: &str, extra: &[&str]| -> PathBuf {
-        let dir = tmp.path().join(name);
-        let mut args = vec![
-            "run",
-            "--example",
-            "curve-linear",
-            "--steps",
-            "2",
-            "--quiet",
-            "--out",
-            path_str(&dir),
-        ];
-        args.extend_from_slice(extra);
-        assert_status(&agora(&args), 0);
-        dir
-    };
+    let sweep = |name: &str, grid: &[&str], extra: &[&str]| write("sweep", name, grid, extra);
+    let run = |name: &str, extra: &[&str]| write("run", name, &[], extra);
     let m = "assets.TOKEN.pricing.m=0.001,0.002";
     let p = "agents.noise.policy.p_buy=0.3,0.4";
     let mut seeds: Vec<(&str, Vec<PathBuf>)> = Vec::new();

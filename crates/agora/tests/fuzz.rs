@@ -332,6 +332,17 @@ fn committed_fuzz_inputs_pass() {
     );
 }
 
+/// A fixed generator (xorshift64 from `state`, not 0) for the tests that
+/// count where a harness's inputs end.
+fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 /// The structural mutations reach both the validation and the engine: of
 /// inputs drawn with a fixed generator (one to four edits of each seed), a
 /// good share is rejected and a good share runs to completion. A harness
@@ -340,14 +351,7 @@ fn committed_fuzz_inputs_pass() {
 #[test]
 fn structural_mutations_reach_the_validation_and_the_engine() {
     let seeds = mutate::seed_texts();
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        // xorshift64
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     let n = 1000;
     let mut counts = std::collections::BTreeMap::new();
     for i in 0..n {
@@ -619,14 +623,7 @@ proptest! {
 /// refused would test the records' checks alone; all merged, none.
 #[test]
 fn shard_edits_reach_the_merge_and_the_refusals() {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        // xorshift64
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
     let n = 300;
     let (mut merged, mut refused) = (0, 0);
     for _ in 0..n {

@@ -877,18 +877,8 @@ mod tests {
 
     #[test]
     fn a_record_that_no_shard_writes_is_refused_naming_the_file() {
-        let good = ShardInfo {
-            agora_version: VERSION.into(),
-            command: "sweep".into(),
-            sweep_sha256: "sha256:00".into(),
-            grid_points: 7,
-            shard: 2,
-            shards: 3,
-            first_point: 2,
-            points: 2,
-            csv: true,
-            keep_runs: false,
-        };
+        let good = shard_record(7, 2, 3);
+        assert_eq!((good.first_point, good.points), (2, 2));
         let dir = tempfile::tempdir().unwrap();
         let read = |info: &ShardInfo| {
             std::fs::write(dir.path().join(SHARD_FILE), info.to_json().unwrap()).unwrap();
@@ -972,6 +962,24 @@ mod tests {
                 "{e}"
             );
             assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
+
+    /// The record `--shard shard/shards` of a sweep of `grid_points`
+    /// writes.
+    fn shard_record(grid_points: usize, shard: usize, shards: usize) -> ShardInfo {
+        let part = shard_range(shard as u64, shards as u64, grid_points as u64).unwrap();
+        ShardInfo {
+            agora_version: VERSION.into(),
+            command: "sweep".into(),
+            sweep_sha256: "sha256:00".into(),
+            grid_points,
+            shard,
+            shards,
+            first_point: part.start as usize,
+            points: (part.end - part.start) as usize,
+            csv: true,
+            keep_runs: false,
         }
     }
 
@@ -1075,19 +1083,7 @@ mod tests {
         let shard = |name: &str, grid_points: usize, shard: usize| {
             let dir = tmp.path().join(name);
             std::fs::create_dir(&dir).unwrap();
-            let range = shard_range(shard as u64, 2, grid_points as u64).unwrap();
-            let info = ShardInfo {
-                agora_version: VERSION.into(),
-                command: "sweep".into(),
-                sweep_sha256: "sha256:00".into(),
-                grid_points,
-                shard,
-                shards: 2,
-                first_point: range.start as usize,
-                points: (range.end - range.start) as usize,
-                csv: true,
-                keep_runs: false,
-            };
+            let info = shard_record(grid_points, shard, 2);
             std::fs::write(dir.join(SHARD_FILE), info.to_json().unwrap()).unwrap();
             let row = format!("1,{}\n", ["2"; 5].join(","));
             let rows = row.repeat(info.points);
@@ -1104,18 +1100,7 @@ mod tests {
 
     #[test]
     fn a_record_reads_back_and_unknown_fields_are_refused() {
-        let info = ShardInfo {
-            agora_version: VERSION.into(),
-            command: "sweep".into(),
-            sweep_sha256: "sha256:00".into(),
-            grid_points: 6,
-            shard: 2,
-            shards: 3,
-            first_point: 2,
-            points: 2,
-            csv: true,
-            keep_runs: false,
-        };
+        let info = shard_record(6, 2, 3);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(SHARD_FILE), info.to_json().unwrap()).unwrap();
         assert_eq!(ShardInfo::read(dir.path()).unwrap(), info);

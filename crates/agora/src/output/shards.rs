@@ -1049,6 +1049,25 @@ mod tests {
                 spread("3")
             )
         );
+        // three parameters, a metric each, the second shard's new
+        let three = |metric: &str, v: &str| {
+            table(
+                &format!("p,q,r,{}", spread_of(&[metric])),
+                &[&format!("1,2,3,{v},{}", spread(v))],
+            )
+        };
+        let joined = join_tables(&[three("x", "7"), three("y", "8")]).unwrap();
+        assert_eq!(
+            String::from_utf8(joined).unwrap(),
+            format!(
+                "p,q,r,{}\n1,2,3,7,,{},{}\n1,2,3,,8,{},{}\n",
+                spread_of(&["x", "y"]),
+                spread("7"),
+                e(4),
+                e(4),
+                spread("8")
+            )
+        );
         // shards of other grids
         let c = table("q", &[]);
         let d = table("p", &[]);
@@ -1092,10 +1111,22 @@ mod tests {
             dir
         };
         let (a, b) = (shard("a", 3, 1), shard("b", 2, 2));
-        for dirs in [[a.clone(), b.clone()], [b, a]] {
+        for dirs in [[a.clone(), b.clone()], [b, a.clone()]] {
             let e = merge_sweeps(&dirs).unwrap_err().to_string();
             assert!(e.contains("shards of one sweep share its size"), "{e}");
         }
+        // the second shard of the 3-point grid merges with the first; with
+        // a row dropped from its sweep.csv, it is refused
+        let c = shard("c", 3, 2);
+        assert_eq!(
+            merge_sweeps(&[c.clone(), a.clone()]).unwrap().info.points,
+            3
+        );
+        let text = std::fs::read_to_string(c.join(SWEEP_CSV)).unwrap();
+        let cut: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+        std::fs::write(c.join(SWEEP_CSV), cut).unwrap();
+        let e = merge_sweeps(&[c, a]).unwrap_err().to_string();
+        assert!(e.contains("holds 1 rows, its shard.json says 2"), "{e}");
     }
 
     #[test]

@@ -174,7 +174,9 @@ pub enum CurveError {
         reason: &'static str,
     },
     /// A parameter name is not one of the curve's parameters.
-    #[error("unknown parameter `{name}` for {curve} curve; valid parameters: {}", .valid.join(", "))]
+    /// The name is quoted and escaped: it may come from a file (a saved
+    /// state), and a line break in it would break the one-line error.
+    #[error("unknown parameter {name:?} for {curve} curve; valid parameters: {}", .valid.join(", "))]
     UnknownParameter {
         /// Curve kind, e.g. `"linear"`.
         curve: &'static str,
@@ -2144,8 +2146,18 @@ mod tests {
         assert_eq!(c, before, "unchanged on error");
         let err = c.set_param("slope", 1.0).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("`slope`") && msg.contains("K, k, S0"), "{msg}");
+        assert!(
+            msg.contains("\"slope\"") && msg.contains("K, k, S0"),
+            "{msg}"
+        );
         assert_eq!(c, before);
+        // a name read from a file, escaped: one line (found by fuzzing
+        // resume_checkpoint, a saved parameter's name edited to "\n")
+        let msg = c.set_param("\n", 1.0).unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "unknown parameter \"\\n\" for sigmoid curve; valid parameters: K, k, S0"
+        );
 
         let mut lin = Curve::Linear { m: 0.0, b: 1.0 };
         let err = lin.set_param("b", 0.0).unwrap_err();

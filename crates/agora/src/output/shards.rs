@@ -1013,6 +1013,15 @@ mod tests {
         // a spread column out of place is no sweep's metric
         assert_eq!(sweep_parameters(&record("a,x,x.p5,x.std,x.p50,x.p95")), 6);
         assert_eq!(sweep_parameters(&record("a,x,x.std,x.p5,x.p50,xp95")), 6);
+        // spread columns of another metric, or of no name's length
+        assert_eq!(sweep_parameters(&record("a,x,y.std,y.p5,y.p50,y.p95")), 6);
+        assert_eq!(sweep_parameters(&record("a,x,xx.std,x.p5,x.p50,x.p95")), 6);
+        // more columns than a metric takes, fewer than two do
+        assert_eq!(sweep_parameters(&record("a,b,c,d,e,f,g,h")), 8);
+        assert_eq!(
+            sweep_parameters(&record(&format!("a,b,c,{}", spread_of(&["x"])))),
+            3
+        );
     }
 
     #[test]

@@ -1077,6 +1077,26 @@ mod tests {
                 spread("8")
             )
         );
+        // four metrics, the next shard's one of them: in place
+        let names = ["w", "x", "y", "z"];
+        let values = ["1", "2", "3", "4"];
+        let four = table(
+            &format!("p,{}", spread_of(&names)),
+            &[&format!(
+                "0,{},{}",
+                values.join(","),
+                values.map(spread).join(",")
+            )],
+        );
+        let one = table(
+            &format!("p,{}", spread_of(&["y"])),
+            &[&format!("9,5,{}", spread("5"))],
+        );
+        let joined = String::from_utf8(join_tables(&[four, one]).unwrap()).unwrap();
+        assert_eq!(
+            joined.lines().nth(2).unwrap(),
+            format!("9,,,5,,{},{},{},{}", e(4), e(4), spread("5"), e(4))
+        );
         // shards of other grids
         let c = table("q", &[]);
         let d = table("p", &[]);

@@ -522,11 +522,11 @@ impl Mechanism for PostedPriceMarket {
         // price posted, and each seller's profit at it (0 where its sale
         // was rejected); the sums finite, over at most as many steps as a
         // run makes.
-        if s.price.to_bits() != self.mean_price(&s.last).to_bits() {
+        let mean = self.mean_price(&s.last);
+        if s.price.to_bits() != mean.to_bits() {
             return Err(format!(
-                "the saved posted-price market's price {} is not the mean of its last prices, {}",
-                s.price,
-                self.mean_price(&s.last)
+                "the saved posted-price market's price {} is not the mean of its last prices, {mean}",
+                s.price
             ));
         }
         let k = self.setup.profile_of(&s.last);
@@ -721,18 +721,20 @@ mod tests {
     fn a_saved_state_of_another_size_or_off_the_grid_is_refused_and_changes_nothing() {
         let mut m = PostedPriceMarket::new(Arc::new(calvano()));
         m.start_at(&[4, 9]);
-        let saved = |posted: Vec<u32>, last: Vec<u32>, profits: Vec<f64>| {
+        let state = |posted: Vec<u32>, last: Vec<u32>, profits, price, sums| {
             super::super::mechanism::encode_state(&Saved {
                 posted,
                 last,
                 profits,
-                price: 2.5,
+                price,
                 started: true,
                 counting: false,
-                sums: PostedSums::default(),
+                sums,
             })
             .unwrap()
         };
+        let saved =
+            |posted, last, profits| state(posted, last, profits, 2.5, PostedSums::default());
         let refusal =
             "the saved posted-price market does not have 2 sellers on a grid of 15 prices";
         // (sizes and indices are checked before the price)
@@ -750,18 +752,7 @@ mod tests {
         let price = m.mean_price(&last);
         let k = m.setup.profile_of(&last);
         let profits = vec![m.setup.profit(k, 0), 0.0];
-        let good = |price: f64, profits: Vec<f64>, sums: PostedSums| {
-            super::super::mechanism::encode_state(&Saved {
-                posted: vec![14, 0],
-                last: last.to_vec(),
-                profits,
-                price,
-                started: true,
-                counting: false,
-                sums,
-            })
-            .unwrap()
-        };
+        let good = |price, profits, sums| state(vec![14, 0], last.to_vec(), profits, price, sums);
         let sums = PostedSums {
             price: 30.0,
             profit: 4.0,

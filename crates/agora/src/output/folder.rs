@@ -291,9 +291,10 @@ pub struct OutputDir {
     /// Files written through [`write`](Self::write), in order, with digests.
     written: Vec<(String, String)>,
     /// Files written through [`write`](Self::write) and
-    /// [`close`](Self::close), each being synced to disk on a thread of
-    /// its own (so that a command's few files wait for the disk together,
-    /// not one after another), joined before the commit lists them.
+    /// [`close`](Self::close), and the new manifest, each being synced to
+    /// disk on a thread of its own (so that a command's few files wait for
+    /// the disk together, not one after another), joined before the
+    /// commit lists them and again before the switch.
     syncing: Vec<(PathBuf, Syncing)>,
     /// Files written through [`write_within`](Self::write_within), by path,
     /// with digests (written from several threads at once).

@@ -144,7 +144,9 @@ struct Referral {
     held: u64,
     /// The step of its last buy.
     bought_at: u64,
-    /// Rewards earned for it (paid or pending), base units.
+    /// Rewards its affiliate earned for it (paid or pending), base units,
+    /// since it last came to that affiliate (with the instalments the
+    /// affiliate still had pending for it then: `retouched`).
     earned: u128,
     /// Whether it was clawed back (it earns nothing more).
     left: bool,
@@ -1032,13 +1034,29 @@ impl Contracts {
 /// earlier affiliate stays with it (pending instalments still vest to it),
 /// and from now on its contributions — and a clawback of what they earn —
 /// are `a`'s. Under `first_touch` a touch changes nothing.
+///
+/// A referral may come back to an affiliate it had before, whose
+/// instalments earned for it then may still be pending: they count as
+/// earned for it again (paid nothing yet), so that a clawback, which
+/// cancels every instalment `a` has pending for it and takes back the
+/// rest of what it earned, takes back exactly what was paid since the
+/// return. (Counting nothing earned, it once subtracted the pending
+/// instalments from 0: an overflow, or in a release build the affiliate's
+/// whole balance taken back.)
 fn retouched(spec: &ContractSpec, state: &mut ContractState, i: usize, a: u32) {
-    let r = &mut state.referrals[i];
+    let r = &state.referrals[i];
     if spec.referrals.attribution == Attribution::FirstTouch || r.fake || r.affiliate == a {
         return;
     }
+    let pending = state
+        .pending
+        .iter()
+        .filter(|p| p.referral as usize == i && p.affiliate == a)
+        .map(|p| p.amount)
+        .sum();
+    let r = &mut state.referrals[i];
     r.affiliate = a;
-    r.earned = 0;
+    r.earned = pending;
 }
 
 /// The `resource_usage` goal's contributions of a step: each referral's

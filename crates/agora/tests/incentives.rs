@@ -115,6 +115,43 @@ funding = { kind = "treasury", currency = "money", amount = 100.0 }
     );
 }
 
+/// A budget short of rewards past the range of a product of two amounts:
+/// three holders of 100 TOKEN owed 10¹⁸ a unit each (3·10²⁹ base units in
+/// all, against 1,000 held) share what is held in proportion, as with
+/// small amounts: ⌊1000/3⌋ units each to the base unit, no more than
+/// held, and the budget is exhausted at step 1. (Each owed amount times
+/// what is held passes 2¹²⁸, so the share is worked out in floats.)
+#[test]
+fn a_short_budget_is_shared_in_proportion_past_the_range_of_a_wide_product() {
+    let s = holders(
+        3,
+        3,
+        r#"
+[[incentives]]
+name = "hold"
+kind = "holding_reward"
+asset = "TOKEN"
+rate = 1e18
+record = "agents"
+funding = { kind = "treasury", currency = "money", amount = 1000.0 }
+"#,
+    );
+    let out = Simulation::new(&s, 0).unwrap().run().unwrap();
+    let paid: Vec<(u64, u128)> = out
+        .records
+        .incentives
+        .iter()
+        .filter(|r| r.flow.name() == "reward")
+        .map(|r| (r.step, r.amount))
+        .collect();
+    let third = base(1000.0) / 3;
+    assert_eq!(paid, vec![(1, third); 3]);
+    let hold = &out.summary.incentives["hold"];
+    assert_eq!(hold.budget_exhausted_step, Some(1));
+    assert_eq!(base(hold.paid), 3 * third);
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+}
+
 #[test]
 fn min_holding_and_min_hold_steps_gate_the_reward() {
     // 100 tokens each: a minimum of 150 pays nobody; a minimum of 50 kept
@@ -205,6 +242,24 @@ funding = { kind = "emission", asset = "TOKEN", schedule = "halving", per_step =
         );
     }
     let out = sim.finish().unwrap();
+    // incentives.csv: step 1's emission of 64 TOKEN, then its reward
+    let csv = String::from_utf8(
+        agora::output::incentives_csv(&s, std::slice::from_ref(&out))
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(
+        rows[1].starts_with("0,1,hold,mint,,0,64.0,TOKEN,emission,"),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[2].starts_with("0,1,hold,reward,,4,20.0,TOKEN,held TOKEN,"),
+        "{}",
+        rows[2]
+    );
     let hold = &out.summary.incentives["hold"];
     assert_eq!(hold.minted, Some(minted as f64 / SCALE as f64));
     assert_eq!(minted, cap);
@@ -590,6 +645,66 @@ funding = { kind = "treasury", currency = "money", amount = 1000.0 }
     assert!(seen > 0);
     let out = sim.finish().unwrap();
     assert_eq!(out.summary.incentives["makers"].paid, seen as f64 * 0.25);
+    assert_eq!(out.summary.ledger.conservation_error, 0.0);
+}
+
+/// A participation reward `per = "request_served"` pays `rate` for each
+/// allocation of the resource an agent received in the step (its served
+/// requests, counted here from the trade log), to those agents only.
+#[test]
+fn a_participation_reward_pays_each_request_served() {
+    let mut table = agora::scenario::example("resource-economy")
+        .unwrap()
+        .to_table()
+        .clone();
+    let rule: toml::Table = toml::from_str(
+        r#"
+name = "served"
+kind = "participation_reward"
+asset = "COMPUTE"
+rate = 0.25
+per = "request_served"
+record = "agents"
+funding = { kind = "treasury", currency = "money", amount = 100000.0 }
+"#,
+    )
+    .unwrap();
+    table.insert(
+        "incentives".into(),
+        toml::Value::Array(vec![toml::Value::Table(rule)]),
+    );
+    let mut s = Scenario::from_table(table, "served", &Default::default()).unwrap();
+    s.set_steps(8).unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    let mut seen = 0u128;
+    let mut unserved = 0;
+    for _ in 0..8 {
+        sim.advance().unwrap();
+        let t = sim.step();
+        let mut paid: std::collections::BTreeMap<u32, u128> = Default::default();
+        for r in sim.records().incentives.iter().filter(|r| r.step == t) {
+            *paid.entry(r.agent.unwrap()).or_default() += r.amount;
+        }
+        let mut served: std::collections::BTreeMap<u32, u128> = Default::default();
+        for tr in sim.trade_log().records() {
+            if tr.kind == agora::ledger::trades::TradeKind::Allocation {
+                *served.entry(tr.agent).or_default() += base(0.25);
+            }
+        }
+        assert_eq!(paid, served, "step {t}");
+        assert!(!served.is_empty(), "step {t}: no request served");
+        unserved += s.agent_count() as usize - served.len();
+        seen += served.values().sum::<u128>();
+    }
+    // capacity is scarce: some requests go unserved, and are not paid
+    assert!(unserved > 0);
+    let out = sim.finish().unwrap();
+    assert_eq!(
+        base(out.summary.incentives["served"].paid),
+        seen,
+        "{:?}",
+        out.summary.incentives["served"]
+    );
     assert_eq!(out.summary.ledger.conservation_error, 0.0);
 }
 

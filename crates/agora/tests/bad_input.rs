@@ -1424,8 +1424,34 @@ fn a_negative_incentive_rate_or_budget_is_named() {
     )));
     assert_eq!(
         msg,
-        "bad.toml: incentives.hold.rate: expected a finite number >= 0, found -0.01"
+        "bad.toml: incentives.hold.rate: expected a number from 0 to 18000000000, found -0.01"
     );
+    // a rate whose base units pass 64 bits (once read as 1.8e10, silently),
+    // of each rule that pays at a rate; 1.8e10 itself is read
+    for kind in [
+        "holding_reward",
+        "staking",
+        "volume_reward",
+        "participation_reward",
+    ] {
+        for rate in ["1e300", "1.9e10"] {
+            let msg = error_of(&with_incentive(&format!(
+                "kind = \"{kind}\"\nasset = \"TOKEN\"\nrate = {rate}\n{MONEY}"
+            )));
+            assert_names(
+                &msg,
+                "incentives.hold.rate",
+                &["a number from 0 to 18000000000"],
+            );
+        }
+        if kind == "participation_reward" {
+            continue; // its default `per` needs an order book
+        }
+        let text = with_incentive(&format!(
+            "kind = \"{kind}\"\nasset = \"TOKEN\"\nrate = 1.8e10\n{MONEY}"
+        ));
+        Scenario::from_toml_str(&text, "bad.toml").unwrap_or_else(|e| panic!("{kind}: {e}"));
+    }
     let msg = error_of(&with_incentive(&format!(
         "{HOLD}\nfunding = {{ kind = \"treasury\", currency = \"money\", amount = -5.0 }}"
     )));

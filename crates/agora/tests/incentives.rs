@@ -116,26 +116,39 @@ funding = { kind = "treasury", currency = "money", amount = 100.0 }
 }
 
 /// A budget short of rewards past the range of a product of two amounts:
-/// three holders of 100 TOKEN owed 10¹⁸ a unit each (3·10²⁹ base units in
-/// all, against 1,000 held) share what is held in proportion, as with
-/// small amounts: ⌊1000/3⌋ units each to the base unit, no more than
-/// held, and the budget is exhausted at step 1. (Each owed amount times
-/// what is held passes 2¹²⁸, so the share is worked out in floats.)
+/// three holders of 5·10⁹ TOKEN (5·10¹⁸ base units, near the ledger's
+/// 1.8·10¹⁹) owed 10⁹ a unit each (1.5·10²⁸ base units in all, against
+/// 1,000 held) share what is held in proportion, as with small amounts:
+/// ⌊1000/3⌋ units each to the base unit, no more than held, and the
+/// budget is exhausted at step 1. (Each owed amount times what is held
+/// passes 2¹²⁸, so the share is worked out in floats.)
 #[test]
 fn a_short_budget_is_shared_in_proportion_past_the_range_of_a_wide_product() {
-    let s = holders(
-        3,
-        3,
-        r#"
+    let text = r#"
+[simulation]
+steps = 3
+seed = 3
+
+[[assets]]
+name = "TOKEN"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.0, b = 0.000001 }
+
+[[agents]]
+group = "holders"
+count = 3
+balance = 1000.0
+holdings = [ { asset = "TOKEN", total = 15000000000.0, distribution = "uniform" } ]
+policy = { kind = "random", asset = "TOKEN", p_buy = 0.0, p_sell = 0.0, buy_fraction = 0.1, sell_fraction = 0.1 }
+
 [[incentives]]
 name = "hold"
 kind = "holding_reward"
 asset = "TOKEN"
-rate = 1e18
+rate = 1e9
 record = "agents"
 funding = { kind = "treasury", currency = "money", amount = 1000.0 }
-"#,
-    );
+"#;
+    let s = Scenario::from_toml_str(text, "wide.toml").unwrap();
     let out = Simulation::new(&s, 0).unwrap().run().unwrap();
     let paid: Vec<(u64, u128)> = out
         .records

@@ -26,6 +26,13 @@ use super::{AssetSpec, Fields, Kind, PricingSpec, Range};
 use crate::error::Result;
 use std::collections::HashMap;
 
+/// The range of a reward's `rate` (units per unit of what it pays for):
+/// up to 1.8·10¹⁰, whose base units (1.8·10¹⁹) fit the 64 bits the
+/// ledger's arithmetic takes a rate in, with room for rounding. (Past
+/// 2⁶⁴ base units a rate was once read as that most, silently: a rate of
+/// 1e300 paid as one of 1.8·10¹⁰.)
+const RATE: Range = Range::Closed(0.0, 1.8e10);
+
 super::kinds! {
     /// The incentive kinds a scenario may name (`kind = "…"`).
     pub enum IncentiveKind {
@@ -435,14 +442,14 @@ fn parse_one(
     };
     let rule = match kind {
         IncentiveKind::HoldingReward => IncentiveRule::HoldingReward {
-            rate: f.number("rate", Range::NonNegative)?,
+            rate: f.number("rate", RATE)?,
             min_holding: f.number_or("min_holding", Range::NonNegative, 0.0)?,
             // longer than the run: it never pays (a warning, see
             // `Scenario::warnings`)
             min_hold_steps: f.opt_whole("min_hold_steps", 0, u64::MAX)?.unwrap_or(0),
         },
         IncentiveKind::Staking => IncentiveRule::Staking {
-            rate: f.number("rate", Range::NonNegative)?,
+            rate: f.number("rate", RATE)?,
             share: f.opt_number("share", Range::Unit)?,
             unbonding: f.opt_whole("unbonding", 0, i64::MAX as u64)?.unwrap_or(0),
         },
@@ -458,13 +465,13 @@ fn parse_one(
             share: f.number("share", Range::Unit)?,
         },
         IncentiveKind::VolumeReward => IncentiveRule::VolumeReward {
-            rate: f.number("rate", Range::NonNegative)?,
+            rate: f.number("rate", RATE)?,
             basis: f
                 .opt_kind("basis", "volume basis")?
                 .unwrap_or(VolumeBasis::Volume),
         },
         IncentiveKind::ParticipationReward => IncentiveRule::ParticipationReward {
-            rate: f.number("rate", Range::NonNegative)?,
+            rate: f.number("rate", RATE)?,
             per: f
                 .opt_kind("per", "participation")?
                 .unwrap_or(Participation::RestingOrder),

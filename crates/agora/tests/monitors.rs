@@ -52,6 +52,44 @@ fn the_wash_trading_monitor_finds_the_whole_ring_and_nobody_else() {
     assert_eq!((c.attackers, c.recall), (0, None));
 }
 
+/// A wash-trading alert's message gives the tokens its group traded over
+/// the window: half its members' bought and sold fills of the 10 steps to
+/// the alert, counted here from the trade log.
+#[test]
+fn a_wash_alert_names_the_tokens_its_group_traded_over_the_window() {
+    use agora::ledger::trades::TradeKind;
+    let s = example("wash-trading").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    // per step, each agent's traded quantity of GOOD (asset 0)
+    let mut traded: Vec<std::collections::BTreeMap<u32, u128>> = Vec::new();
+    while !sim.done() {
+        sim.advance().unwrap();
+        let mut step = std::collections::BTreeMap::new();
+        for r in sim.trade_log().records() {
+            let kind = matches!(r.kind, TradeKind::Fill | TradeKind::Mint | TradeKind::Burn);
+            if r.asset == 0 && kind {
+                *step.entry(r.agent).or_insert(0u128) += u128::from(r.quantity);
+            }
+        }
+        traded.push(step);
+    }
+    let out = sim.finish().unwrap();
+    assert!(out.summary.assets.contains_key("GOOD"));
+    let mut seen = 0;
+    for a in out.records.alerts.iter().filter(|a| a.agents.len() > 1) {
+        let from = a.step.saturating_sub(10) as usize;
+        let total: u128 = traded[from..a.step as usize]
+            .iter()
+            .flat_map(|step| a.agents.iter().filter_map(|m| step.get(m)))
+            .sum();
+        let tokens = (total / 2) as f64 / agora::ledger::SCALE as f64;
+        let said = format!("traded {tokens:.4} tokens over 10 steps");
+        assert!(a.message.contains(&said), "{said:?} in {:?}", a.message);
+        seen += 1;
+    }
+    assert!(seen >= 5, "{seen} alerts of groups");
+}
+
 #[test]
 fn the_pump_and_dump_monitor_flags_the_insiders_when_they_dump() {
     let s = example("pump-and-dump").unwrap();
@@ -234,6 +272,47 @@ policy = { kind = "pump_and_dump", asset = "X", buy_until = 1, sell_from = 3, bu
     let extracted = out.summary.groups["insider"].extracted.unwrap();
     assert!(loss <= 0.0 && loss > -1e-8, "{loss}");
     assert!((extracted - loss).abs() < 1e-8, "{extracted} vs {loss}");
+}
+
+/// An insider that buys and still holds at the end: the asset's
+/// manipulation loss is its net money plus its tokens at the final price,
+/// the ledger's own numbers (a mark-to-market gain here: its buy lifted
+/// the price it is valued at).
+#[test]
+fn a_manipulation_loss_values_the_attackers_tokens_at_the_final_price() {
+    let text = r#"
+[simulation]
+steps = 4
+seed = 1
+
+[[assets]]
+name = "X"
+pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+
+[[agents]]
+group = "insider"
+count = 1
+balance = 100.0
+policy = { kind = "pump_and_dump", asset = "X", buy_until = 1, sell_from = 10, buy_fraction = 1.0 }
+"#;
+    let s = Scenario::from_toml_str(text, "t").unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    while !sim.done() {
+        sim.advance().unwrap();
+    }
+    let me = sim.agent(0).unwrap();
+    let out = sim.finish().unwrap();
+    let scale = agora::ledger::SCALE as f64;
+    let (money, tokens) = (me.balance as f64 / scale, me.holdings[0] as f64 / scale);
+    // 100 spent at step 1 for T = (√1.2 − 1)/0.001 ≈ 95.445 tokens
+    assert!(money < 1e-6, "{money}");
+    assert!((tokens - 95.445).abs() < 1e-3, "{tokens}");
+    let price = out.summary.assets["X"].final_price;
+    let expected = money - 100.0 + tokens * price;
+    let loss = out.summary.assets["X"].manipulation_loss.unwrap();
+    assert!((loss - expected).abs() < 1e-9, "{loss} vs {expected}");
+    assert!(loss > 4.0, "{loss}");
+    assert_eq!(out.summary.groups["insider"].extracted, Some(loss));
 }
 
 /// The pricing tables an attacker of `kind` applies to.

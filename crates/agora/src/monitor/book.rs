@@ -116,3 +116,71 @@ impl Detector for SpoofingDetector {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Ledger;
+    use crate::market::book::OrderBook;
+
+    /// Watches `book` at the end of step `t`, with no trades.
+    fn watch(d: &mut SpoofingDetector, t: u64, book: &OrderBook) -> Vec<Alert> {
+        let ledger = Ledger::new(10, 1);
+        let view = StepView {
+            step: t,
+            asset: 0,
+            trades: &[],
+            history: &[],
+            ledger: &ledger,
+            book: Some(book),
+            collusion: None,
+            sellers: &[],
+            swaps: &[],
+        };
+        let mut out = Vec::new();
+        d.watch(&view, &mut out);
+        out
+    }
+
+    /// An ask of `qty` by `owner` resting until step 100.
+    fn ask(book: &mut OrderBook, owner: AgentId, price: u64, qty: u64) -> u64 {
+        let (mut fills, mut cancelled) = (Vec::new(), Vec::new());
+        let out = book.limit(
+            owner,
+            Side::Sell,
+            price,
+            qty,
+            100,
+            qty,
+            &mut fills,
+            &mut cancelled,
+        );
+        out.rested.expect("the ask rests")
+    }
+
+    /// An order cancelled beside one other is scored against that one (10
+    /// times its size: an alert); one cancelled alone has nothing to be
+    /// measured against (no alert).
+    #[test]
+    fn a_cancelled_order_is_measured_against_the_others_and_not_alone() {
+        let mut book = OrderBook::new(1, 1);
+        let big = ask(&mut book, 1, 10, 1000);
+        ask(&mut book, 2, 11, 100);
+        let mut d = SpoofingDetector::new(5.0);
+        assert!(watch(&mut d, 1, &book).is_empty());
+        book.cancel(big).unwrap();
+        let alerts = watch(&mut d, 2, &book);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(
+            (alerts[0].agents.as_slice(), alerts[0].score),
+            (&[1][..], 10.0)
+        );
+        // alone on the book
+        let mut book = OrderBook::new(1, 1);
+        let lone = ask(&mut book, 1, 10, 1000);
+        let mut d = SpoofingDetector::new(5.0);
+        assert!(watch(&mut d, 1, &book).is_empty());
+        book.cancel(lone).unwrap();
+        assert!(watch(&mut d, 2, &book).is_empty());
+    }
+}

@@ -489,6 +489,45 @@ mod tests {
         }
     }
 
+    /// Only trades count: tokens an account is paid, given or allocated
+    /// (an incentive, a contract, a resource) are not bought, so a ring
+    /// paid a reward in the asset it washes is still flat and flagged.
+    #[test]
+    fn payments_transfers_and_allocations_of_the_asset_are_not_trades() {
+        let mut d = WashTradingDetector::new(0.8, 4, 0.1);
+        let mut alerts = Vec::new();
+        for t in 1..=2 {
+            let mut trades: Vec<TradeRecord> = fill(t, 1, 2, 10).into();
+            trades.extend(fill(t, 2, 1, 10));
+            for (i, kind) in [
+                TradeKind::Payment,
+                TradeKind::Transfer,
+                TradeKind::Allocation,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                trades.push(TradeRecord {
+                    step: t,
+                    agent: 1 + (i as AgentId % 2),
+                    counterpart: None,
+                    asset: 0,
+                    kind,
+                    buy: true,
+                    quantity: 1000,
+                    money: 0,
+                });
+            }
+            alerts.extend(watch(&mut d, t, &trades, &[]));
+        }
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(
+            (alerts[0].step, alerts[0].agents.as_slice()),
+            (1, &[1, 2][..])
+        );
+        assert_eq!(alerts[0].score, 1.0);
+    }
+
     #[test]
     fn a_ring_round_tripping_on_a_pool_in_step_is_flagged_and_lone_round_trips_are_not() {
         let ring = |t: u64| -> Vec<TradeRecord> {
@@ -571,6 +610,38 @@ mod tests {
             (alerts[0].agents.as_slice(), alerts[0].score),
             (&[7][..], 1.0)
         );
+    }
+
+    /// Agent 1 buys 30 of the 80 tokens bought each step (agent 2 30,
+    /// agent 9 20) and sells 20 a step into a rising price: its share is
+    /// exactly the threshold, 0.375, which alerts, and it is alerted again
+    /// only once the window of 3 steps from its last alert has passed.
+    /// From a close of 0 no rise can be measured: no alert.
+    #[test]
+    fn a_pump_at_exactly_the_threshold_alerts_once_a_window() {
+        let steps = |d: &mut PumpAndDumpDetector, history: &[f64]| -> Vec<u64> {
+            let mut at = Vec::new();
+            for t in 1..=12u64 {
+                let mut trades = fill(t, 1, 9, 30).to_vec();
+                trades.extend(fill(t, 2, 9, 30));
+                trades.extend(fill(t, 9, 1, 20));
+                for a in watch(d, t, &trades, &history[..=t as usize]) {
+                    assert_eq!((a.agents.as_slice(), a.score), (&[1][..], 0.375));
+                    at.push(a.step);
+                }
+            }
+            at
+        };
+        let rising: Vec<f64> = (0..=12).map(|k| 1.2f64.powi(k)).collect();
+        let mut d = PumpAndDumpDetector::new(0.375, 3, 0.1, 0.1);
+        assert_eq!(steps(&mut d, &rising), [2, 5, 8, 11]);
+        // a hair above the share: none
+        let mut d = PumpAndDumpDetector::new(0.375 + 1e-12, 3, 0.1, 0.1);
+        assert!(steps(&mut d, &rising).is_empty());
+        // the same rise from a price of 0 at the window's start
+        let from_zero: Vec<f64> = (0..=12).map(|k| if k < 2 { 0.0 } else { 1.0 }).collect();
+        let mut d = PumpAndDumpDetector::new(0.375, 12, 0.1, 0.1);
+        assert!(steps(&mut d, &from_zero).is_empty());
     }
 
     #[test]

@@ -273,6 +273,10 @@ funding = { kind = "emission", asset = "TOKEN", schedule = "halving", per_step =
         "{}",
         rows[2]
     );
+    // the same cells for writers of other formats (Parquet)
+    let cells = |k: usize| agora::incentives::currency_and_reason(&s, &out.records.incentives[k]);
+    assert_eq!(cells(0), ("TOKEN".into(), "emission".into()));
+    assert_eq!(cells(1), ("TOKEN".into(), "held TOKEN".into()));
     let hold = &out.summary.incentives["hold"];
     assert_eq!(hold.minted, Some(minted as f64 / SCALE as f64));
     assert_eq!(minted, cap);

@@ -458,6 +458,10 @@ mod tests {
         // a gap is not bridged: 1 → 2 and 4 → 8 only, both ln 2
         assert_eq!(log_returns(&[1.0, 2.0, f64::NAN, 4.0, 8.0]).len(), 2);
         assert_eq!(log_return_volatility(&[1.0, 2.0, f64::NAN, 4.0, 8.0]), 0.0);
+        // nor is a price of 0 (a curve at its start, a market without
+        // trades): its returns to and from it are undefined, not ±∞
+        assert_eq!(log_returns(&[1.0, 2.0, 0.0, 4.0, 8.0]), [2f64.ln(); 2]);
+        assert_eq!(log_returns(&[0.0, 1.0, 0.0]), Vec::<f64>::new());
     }
 
     #[test]

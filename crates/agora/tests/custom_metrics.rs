@@ -246,3 +246,36 @@ fn metric_entries_are_checked_like_the_rest_of_the_scenario() {
     );
     assert!(dotted.contains("metrics[0].name"), "{dotted}");
 }
+
+/// A metric that keeps no state of its own saves none (the default
+/// `save_state`), so a restore gives it nothing to load: one whose
+/// `load_state` refuses anything it is given still restores.
+#[test]
+fn a_metric_that_saves_no_state_is_given_none_at_a_restore() {
+    struct Stateless;
+    impl Metric for Stateless {
+        fn on_step(&mut self, _sim: &Simulation) {}
+        fn value(&self) -> f64 {
+            1.0
+        }
+        fn load_state(&mut self, state: &[u8]) -> Result<(), String> {
+            Err(format!("given {} bytes, having saved none", state.len()))
+        }
+    }
+    let mut r = PolicyRegistry::new();
+    r.register_metric("stateless", |_: &mut Fields<'_>, _: &[String]| {
+        Ok(Box::new(Stateless) as Box<dyn Metric>)
+    })
+    .unwrap();
+    let s =
+        Scenario::from_toml_str_with(&scenario(1, "[[metrics]]\nkind = \"stateless\"\n"), "t", &r)
+            .unwrap();
+    let mut sim = Simulation::new(&s, 0).unwrap();
+    for _ in 0..5 {
+        sim.advance().unwrap();
+    }
+    let state = sim.state();
+    let mut again = Simulation::new(&s, 0).unwrap();
+    again.restore(state).unwrap();
+    assert_eq!(again.run().unwrap(), sim.run().unwrap());
+}

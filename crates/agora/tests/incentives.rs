@@ -606,16 +606,27 @@ funding = { kind = "treasury", currency = "money", amount = 100.0 }
     }
 }
 
+/// The built-in example `name` with the one `[[incentives]]` rule `rule`
+/// (its keys), run for `steps` steps.
+fn example_with_rule(name: &str, rule: &str, steps: u64) -> Scenario {
+    let mut table = agora::scenario::example(name).unwrap().to_table().clone();
+    let rule: toml::Table = toml::from_str(rule).unwrap();
+    table.insert(
+        "incentives".into(),
+        toml::Value::Array(vec![toml::Value::Table(rule)]),
+    );
+    let mut s = Scenario::from_table(table, name, &Default::default()).unwrap();
+    s.set_steps(steps).unwrap();
+    s
+}
+
 /// A participation reward pays `rate` for each order resting on the book
 /// at the end of a step: one order per agent on this book, so exactly the
 /// agents with something locked are paid, `rate` each.
 #[test]
 fn a_participation_reward_pays_each_order_resting_on_the_book() {
-    let mut table = agora::scenario::example("market-clearing")
-        .unwrap()
-        .to_table()
-        .clone();
-    let rule: toml::Table = toml::from_str(
+    let s = example_with_rule(
+        "market-clearing",
         r#"
 name = "makers"
 kind = "participation_reward"
@@ -625,14 +636,8 @@ per = "resting_order"
 record = "agents"
 funding = { kind = "treasury", currency = "money", amount = 1000.0 }
 "#,
-    )
-    .unwrap();
-    table.insert(
-        "incentives".into(),
-        toml::Value::Array(vec![toml::Value::Table(rule)]),
+        10,
     );
-    let mut s = Scenario::from_table(table, "makers", &Default::default()).unwrap();
-    s.set_steps(10).unwrap();
     let mut sim = Simulation::new(&s, 0).unwrap();
     let agents = s.agent_count() as u32;
     let mut seen = 0;
@@ -670,11 +675,8 @@ funding = { kind = "treasury", currency = "money", amount = 1000.0 }
 /// requests, counted here from the trade log), to those agents only.
 #[test]
 fn a_participation_reward_pays_each_request_served() {
-    let mut table = agora::scenario::example("resource-economy")
-        .unwrap()
-        .to_table()
-        .clone();
-    let rule: toml::Table = toml::from_str(
+    let s = example_with_rule(
+        "resource-economy",
         r#"
 name = "served"
 kind = "participation_reward"
@@ -684,14 +686,8 @@ per = "request_served"
 record = "agents"
 funding = { kind = "treasury", currency = "money", amount = 100000.0 }
 "#,
-    )
-    .unwrap();
-    table.insert(
-        "incentives".into(),
-        toml::Value::Array(vec![toml::Value::Table(rule)]),
+        8,
     );
-    let mut s = Scenario::from_table(table, "served", &Default::default()).unwrap();
-    s.set_steps(8).unwrap();
     let mut sim = Simulation::new(&s, 0).unwrap();
     let mut seen = 0u128;
     let mut unserved = 0;

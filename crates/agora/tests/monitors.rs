@@ -245,28 +245,37 @@ fn a_monitor_on_an_unknown_asset_is_a_one_line_error_naming_the_field() {
     );
 }
 
-#[test]
-fn a_round_trip_on_a_fee_free_linear_curve_moves_no_value() {
-    // A lone insider buys on a linear curve without a fee and sells it all
-    // back: the curve returns what it took (rounded in the reserve's
-    // favour), so the insider's gain and the asset's manipulation loss are
-    // zero to within a few base units.
-    let text = r#"
+/// A lone insider with 100 of money that buys all it can at step 1 on the
+/// fee-free linear curve P = 0.001·S + 1 and sells from step `sell_from`
+/// (4 steps).
+fn lone_insider(sell_from: u64) -> Scenario {
+    let text = format!(
+        r#"
 [simulation]
 steps = 4
 seed = 1
 
 [[assets]]
 name = "X"
-pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
+pricing = {{ kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }}
 
 [[agents]]
 group = "insider"
 count = 1
 balance = 100.0
-policy = { kind = "pump_and_dump", asset = "X", buy_until = 1, sell_from = 3, buy_fraction = 1.0 }
-"#;
-    let s = Scenario::from_toml_str(text, "t").unwrap();
+policy = {{ kind = "pump_and_dump", asset = "X", buy_until = 1, sell_from = {sell_from}, buy_fraction = 1.0 }}
+"#
+    );
+    Scenario::from_toml_str(&text, "t").unwrap()
+}
+
+#[test]
+fn a_round_trip_on_a_fee_free_linear_curve_moves_no_value() {
+    // A lone insider buys on a linear curve without a fee and sells it all
+    // back: the curve returns what it took (rounded in the reserve's
+    // favour), so the insider's gain and the asset's manipulation loss are
+    // zero to within a few base units.
+    let s = lone_insider(3);
     let out = run(&s);
     let loss = out.summary.assets["X"].manipulation_loss.unwrap();
     let extracted = out.summary.groups["insider"].extracted.unwrap();
@@ -280,22 +289,7 @@ policy = { kind = "pump_and_dump", asset = "X", buy_until = 1, sell_from = 3, bu
 /// the price it is valued at).
 #[test]
 fn a_manipulation_loss_values_the_attackers_tokens_at_the_final_price() {
-    let text = r#"
-[simulation]
-steps = 4
-seed = 1
-
-[[assets]]
-name = "X"
-pricing = { kind = "bonding_curve", curve = "linear", m = 0.001, b = 1.0 }
-
-[[agents]]
-group = "insider"
-count = 1
-balance = 100.0
-policy = { kind = "pump_and_dump", asset = "X", buy_until = 1, sell_from = 10, buy_fraction = 1.0 }
-"#;
-    let s = Scenario::from_toml_str(text, "t").unwrap();
+    let s = lone_insider(10);
     let mut sim = Simulation::new(&s, 0).unwrap();
     while !sim.done() {
         sim.advance().unwrap();

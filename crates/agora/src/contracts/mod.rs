@@ -499,12 +499,7 @@ impl Contracts {
             ));
         }
         for (i, r) in saved.referrals.iter().enumerate() {
-            let pending: u128 = saved
-                .pending
-                .iter()
-                .filter(|p| p.referral as usize == i && p.affiliate == r.affiliate)
-                .map(|p| p.amount)
-                .sum();
+            let pending = pending_for(&saved.pending, i, r.affiliate);
             if pending > r.earned {
                 return Err(format!(
                     "referral {i} has {pending} base units pending of the {} it earned",
@@ -1048,15 +1043,20 @@ fn retouched(spec: &ContractSpec, state: &mut ContractState, i: usize, a: u32) {
     if spec.referrals.attribution == Attribution::FirstTouch || r.fake || r.affiliate == a {
         return;
     }
-    let pending = state
-        .pending
-        .iter()
-        .filter(|p| p.referral as usize == i && p.affiliate == a)
-        .map(|p| p.amount)
-        .sum();
+    let pending = pending_for(&state.pending, i, a);
     let r = &mut state.referrals[i];
     r.affiliate = a;
     r.earned = pending;
+}
+
+/// What affiliate `a` has pending (instalments not yet vested) for
+/// referral `i`, base units.
+fn pending_for(pending: &[Instalment], i: usize, a: u32) -> u128 {
+    pending
+        .iter()
+        .filter(|p| p.referral as usize == i && p.affiliate == a)
+        .map(|p| p.amount)
+        .sum()
 }
 
 /// The `resource_usage` goal's contributions of a step: each referral's

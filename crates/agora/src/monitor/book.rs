@@ -120,26 +120,11 @@ impl Detector for SpoofingDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Ledger;
     use crate::market::book::OrderBook;
 
     /// Watches `book` at the end of step `t`, with no trades.
     fn watch(d: &mut SpoofingDetector, t: u64, book: &OrderBook) -> Vec<Alert> {
-        let ledger = Ledger::new(10, 1);
-        let view = StepView {
-            step: t,
-            asset: 0,
-            trades: &[],
-            history: &[],
-            ledger: &ledger,
-            book: Some(book),
-            collusion: None,
-            sellers: &[],
-            swaps: &[],
-        };
-        let mut out = Vec::new();
-        d.watch(&view, &mut out);
-        out
+        super::super::watch_step(d, t, &[], &[], Some(book))
     }
 
     /// An ask of `qty` by `owner` resting until step 100.

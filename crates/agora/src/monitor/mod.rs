@@ -340,6 +340,34 @@ impl MonitorSummary {
     }
 }
 
+/// Runs detector `d` on one step of `trades` (and `book`, for an
+/// order-book asset) of asset 0 with the closing prices `history`, over an
+/// empty ledger: the detectors' unit tests.
+#[cfg(test)]
+pub(crate) fn watch_step(
+    d: &mut dyn Detector,
+    step: u64,
+    trades: &[TradeRecord],
+    history: &[f64],
+    book: Option<&OrderBook>,
+) -> Vec<Alert> {
+    let ledger = Ledger::new(10, 1);
+    let view = StepView {
+        step,
+        asset: 0,
+        trades,
+        history,
+        ledger: &ledger,
+        book,
+        collusion: None,
+        sellers: &[],
+        swaps: &[],
+    };
+    let mut out = Vec::new();
+    d.watch(&view, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

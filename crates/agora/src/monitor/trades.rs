@@ -431,7 +431,6 @@ impl Detector for PumpAndDumpDetector {
 mod tests {
     use super::*;
     use crate::ledger::trades::TradeRecord;
-    use crate::ledger::Ledger;
 
     /// A fill of `qty` from `seller` to `buyer`, both sides.
     fn fill(step: u64, buyer: AgentId, seller: AgentId, qty: u64) -> [TradeRecord; 2] {
@@ -454,21 +453,7 @@ mod tests {
         trades: &[TradeRecord],
         history: &[f64],
     ) -> Vec<Alert> {
-        let ledger = Ledger::new(10, 1);
-        let view = StepView {
-            step,
-            asset: 0,
-            trades,
-            history,
-            ledger: &ledger,
-            book: None,
-            collusion: None,
-            sellers: &[],
-            swaps: &[],
-        };
-        let mut out = Vec::new();
-        d.watch(&view, &mut out);
-        out
+        super::super::watch_step(d, step, trades, history, None)
     }
 
     /// A trade of `qty` with the mechanism (a curve's mint or burn).
